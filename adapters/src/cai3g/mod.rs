@@ -1,0 +1,1 @@
+//! CAI3G (helper is writing this)
