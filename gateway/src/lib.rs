@@ -1,1 +1,15 @@
-//! placeholder
+//! simgw: the SIM provisioning and eSIM activation gateway. This crate holds the northbound
+//! API, the durable order engine, inventory, and the store; the `simgw` binary wraps it.
+//!
+//! Architecture invariant: only this crate knows the northbound HTTP/JSON API and the store
+//! layout; southbound protocols live in `adapters`, identifiers in `sim-profiles`.
+#![forbid(unsafe_code)]
+
+pub mod clock;
+pub mod config;
+pub mod crypto;
+pub mod engine;
+pub mod metrics;
+pub mod order;
+pub mod store;
+pub mod tls;

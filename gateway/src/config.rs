@@ -1,0 +1,273 @@
+//! The one typed configuration struct, loaded once (TOML file, then CLI overrides) and
+//! passed down. Every field has a default so `simgw serve` runs with no file at all.
+
+use serde::Deserialize;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// Why the configuration could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        /// The path given.
+        path: PathBuf,
+        /// The IO error.
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML for this schema.
+    #[error("invalid config file {path}: {message}")]
+    Parse {
+        /// The path given.
+        path: PathBuf,
+        /// What is wrong, with line and column.
+        message: String,
+    },
+    /// A value is out of range.
+    #[error("invalid config value `{field}`: {message}")]
+    Invalid {
+        /// The offending key.
+        field: &'static str,
+        /// What to fix.
+        message: String,
+    },
+}
+
+/// The whole gateway configuration.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Directory holding the store, keys and generated certificates.
+    pub data_dir: PathBuf,
+    /// Northbound HTTPS listen address.
+    pub listen: SocketAddr,
+    /// Northbound TLS.
+    pub tls: TlsConfig,
+    /// Data-key (encryption at rest) settings.
+    pub keys: KeyConfig,
+    /// Store tuning.
+    pub store: StoreConfig,
+    /// Order engine tuning.
+    pub engine: EngineConfig,
+    /// Northbound API limits.
+    pub api: ApiConfig,
+    /// The host operator's HLR.
+    pub hlr: HlrConfig,
+    /// Sandbox settings (used with `--sandbox`).
+    pub sandbox: SandboxConfig,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            data_dir: PathBuf::from("./data"),
+            listen: SocketAddr::from(([127, 0, 0, 1], 8443)),
+            tls: TlsConfig::default(),
+            keys: KeyConfig::default(),
+            store: StoreConfig::default(),
+            engine: EngineConfig::default(),
+            api: ApiConfig::default(),
+            hlr: HlrConfig::default(),
+            sandbox: SandboxConfig::default(),
+        }
+    }
+}
+
+/// Northbound TLS: a configured certificate, or a development CA created in the data dir.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TlsConfig {
+    /// PEM certificate chain. If unset, `DATA_DIR/tls/server.pem` signed by a generated dev CA.
+    pub cert_file: Option<PathBuf>,
+    /// PEM private key matching `cert_file`.
+    pub key_file: Option<PathBuf>,
+}
+
+/// Where the data key (AES-256-GCM, encrypts Ki/OPc and personal data at rest) comes from.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct KeyConfig {
+    /// Path to the data-key file. Default `DATA_DIR/keys/data-key`, created 0600 on first start.
+    pub data_key_file: Option<PathBuf>,
+}
+
+/// Store tuning.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StoreConfig {
+    /// Most commands folded into one durable transaction by the group-commit writer.
+    pub max_batch: usize,
+    /// redb page cache size in MiB.
+    pub cache_mib: usize,
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        Self { max_batch: 512, cache_mib: 256 }
+    }
+}
+
+/// Order engine tuning: retries and back-pressure towards the host operator.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EngineConfig {
+    /// Most HLR operations in flight at once (per host operator).
+    pub hlr_concurrency: usize,
+    /// Attempts of a retryable southbound step before the order fails and is compensated.
+    pub max_attempts: u32,
+    /// First retry delay in milliseconds; doubles per attempt, with full jitter.
+    pub backoff_base_ms: u64,
+    /// Upper bound of one retry delay in milliseconds.
+    pub backoff_max_ms: u64,
+    /// How long idempotency records are kept, in hours.
+    pub idempotency_ttl_hours: u64,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        Self {
+            hlr_concurrency: 64,
+            max_attempts: 8,
+            backoff_base_ms: 200,
+            backoff_max_ms: 30_000,
+            idempotency_ttl_hours: 24,
+        }
+    }
+}
+
+impl EngineConfig {
+    /// Idempotency record lifetime.
+    pub fn idempotency_ttl(&self) -> Duration {
+        Duration::from_secs(self.idempotency_ttl_hours * 3600)
+    }
+}
+
+/// Northbound API limits.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ApiConfig {
+    /// Largest accepted request body in bytes; larger bodies get 413.
+    pub max_body_bytes: usize,
+}
+
+impl Default for ApiConfig {
+    fn default() -> Self {
+        Self { max_body_bytes: 16 * 1024 }
+    }
+}
+
+/// The host operator's HLR endpoint (CAI3G 1.2 over HTTP(S)).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HlrConfig {
+    /// Dialect; only `"cai3g"` today.
+    pub dialect: String,
+    /// Provisioning endpoint, e.g. `https://hlr.example:8080/CAI3G1.2/services/CAI3G1.2`.
+    /// Unset: no HLR (only valid with `--sandbox`, which starts the simulator).
+    pub url: Option<String>,
+    /// Separate AUC endpoint, if the host has one.
+    pub auc_url: Option<String>,
+    /// Separate session-control endpoint, if the host has one.
+    pub session_url: Option<String>,
+    /// CAI3G Login user.
+    pub user: String,
+    /// CAI3G Login password (prefer `password_file` or the `SIMGW_HLR_PASSWORD` variable).
+    pub password: Option<String>,
+    /// File holding the password.
+    pub password_file: Option<PathBuf>,
+    /// Extra CA certificate (PEM) to trust for the HLR's HTTPS.
+    pub ca_file: Option<PathBuf>,
+    /// Per-request timeout in milliseconds.
+    pub timeout_ms: u64,
+    /// Proactive re-login interval in seconds (0 = only re-login on a session fault).
+    pub session_refresh_secs: u64,
+    /// AUC function-set indicator sent with each Ki.
+    pub fsetind: u8,
+    /// Host-specific fault codes; defaults match the built-in simulator.
+    pub codes: Option<HlrCodes>,
+}
+
+impl Default for HlrConfig {
+    fn default() -> Self {
+        Self {
+            dialect: "cai3g".into(),
+            url: None,
+            auc_url: None,
+            session_url: None,
+            user: "simgw".into(),
+            password: None,
+            password_file: None,
+            ca_file: None,
+            timeout_ms: 5_000,
+            session_refresh_secs: 0,
+            fsetind: 0,
+            codes: None,
+        }
+    }
+}
+
+/// Fault-code tables from the host's "Subordinate Error Codes" documents.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HlrCodes {
+    /// Session unknown/expired: re-login once and replay.
+    pub session: Vec<String>,
+    /// Object already exists: Get and compare.
+    pub already_exists: Vec<String>,
+    /// Object not found.
+    pub not_found: Vec<String>,
+    /// Temporary: retry with backoff.
+    pub transient: Vec<String>,
+    /// Invalid request: permanent.
+    pub validation: Vec<String>,
+    /// Stored but network update failed: no compensation by delete.
+    pub partial_success: Vec<String>,
+}
+
+/// Sandbox seeding.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SandboxConfig {
+    /// Physical SIMs seeded for the sandbox tenant on first start.
+    pub physical_sims: u32,
+    /// MSISDNs in the sandbox number block.
+    pub numbers: u32,
+}
+
+impl Default for SandboxConfig {
+    fn default() -> Self {
+        Self { physical_sims: 200, numbers: 10_000 }
+    }
+}
+
+impl Config {
+    /// Loads a TOML file; a missing `--config` means all defaults.
+    pub fn load(path: Option<&Path>) -> Result<Self, ConfigError> {
+        let Some(path) = path else { return Ok(Self::default()) };
+        let text = std::fs::read_to_string(path)
+            .map_err(|source| ConfigError::Read { path: path.to_owned(), source })?;
+        let cfg: Self = toml::from_str(&text)
+            .map_err(|e| ConfigError::Parse { path: path.to_owned(), message: e.to_string() })?;
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    /// Checks ranges that serde cannot.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.engine.hlr_concurrency == 0 {
+            return Err(ConfigError::Invalid { field: "engine.hlr_concurrency", message: "must be at least 1".into() });
+        }
+        if self.engine.max_attempts == 0 {
+            return Err(ConfigError::Invalid { field: "engine.max_attempts", message: "must be at least 1".into() });
+        }
+        if self.store.max_batch == 0 {
+            return Err(ConfigError::Invalid { field: "store.max_batch", message: "must be at least 1".into() });
+        }
+        if self.hlr.dialect != "cai3g" {
+            return Err(ConfigError::Invalid { field: "hlr.dialect", message: "supported: \"cai3g\"".into() });
+        }
+        Ok(())
+    }
+}

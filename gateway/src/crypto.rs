@@ -1,0 +1,233 @@
+//! Encryption at rest and randomness. Secrets (Ki, OPc, personal data) are sealed with
+//! AES-256-GCM under a data key; each sealed value names its key id so keys can rotate.
+//! The associated data binds a ciphertext to its record, so sealed values cannot be
+//! swapped between SIMs.
+
+use ring::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
+use ring::rand::{SecureRandom, SystemRandom};
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::Path;
+
+/// Why a key could not be loaded or a value could not be sealed/opened.
+#[derive(Debug, thiserror::Error)]
+pub enum CryptoError {
+    /// IO on the key file.
+    #[error("data key file {path}: {source}")]
+    Io {
+        /// The key file.
+        path: String,
+        /// The IO error.
+        source: std::io::Error,
+    },
+    /// The key file does not hold `<key id> <64 hex chars>`.
+    #[error("data key file {0} is malformed: expected `<key id> <64 hex characters>`")]
+    Malformed(String),
+    /// A sealed value names a key id this keyring does not have.
+    #[error("no data key with id `{0}`")]
+    UnknownKey(String),
+    /// Authentication failed: wrong key, wrong record, or tampered ciphertext.
+    #[error("sealed value failed authentication")]
+    Open,
+    /// The system random source failed.
+    #[error("system random source failed")]
+    Random,
+}
+
+/// An encrypted value as stored: key id, nonce and ciphertext with its GCM tag.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Sealed {
+    /// The data-key id used.
+    pub kid: String,
+    /// 96-bit nonce, hex.
+    pub nonce: String,
+    /// Ciphertext and tag, hex.
+    pub ct: String,
+}
+
+/// The data keys, one of which is current for new seals.
+pub struct Keyring {
+    current: String,
+    keys: HashMap<String, LessSafeKey>,
+    rng: SystemRandom,
+}
+
+impl std::fmt::Debug for Keyring {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Keyring").field("current", &self.current).finish_non_exhaustive()
+    }
+}
+
+impl Keyring {
+    /// Loads the key file, creating it (mode 0600) with a fresh random key if absent.
+    pub fn load_or_create(path: &Path) -> Result<Self, CryptoError> {
+        let io = |source| CryptoError::Io { path: path.display().to_string(), source };
+        if !path.exists() {
+            let rng = SystemRandom::new();
+            let mut key = [0u8; 32];
+            rng.fill(&mut key).map_err(|_| CryptoError::Random)?;
+            let mut id = [0u8; 4];
+            rng.fill(&mut id).map_err(|_| CryptoError::Random)?;
+            let line = format!("dk-{} {}\n", hex(&id), hex(&key));
+            key.iter_mut().for_each(|b| *b = 0);
+            if let Some(dir) = path.parent() {
+                std::fs::create_dir_all(dir).map_err(io)?;
+            }
+            write_private(path, line.as_bytes()).map_err(io)?;
+        }
+        let text = zeroize::Zeroizing::new(std::fs::read_to_string(path).map_err(io)?);
+        Self::from_line(text.trim()).ok_or_else(|| CryptoError::Malformed(path.display().to_string()))
+    }
+
+    /// Builds a keyring from `<id> <64 hex>`.
+    fn from_line(line: &str) -> Option<Self> {
+        let (id, key_hex) = line.split_once(char::is_whitespace)?;
+        let mut key = zeroize::Zeroizing::new([0u8; 32]);
+        sim_profiles::secret::decode_hex_into(key_hex.trim(), key.as_mut()).ok()?;
+        let unbound = UnboundKey::new(&AES_256_GCM, key.as_ref()).ok()?;
+        let mut keys = HashMap::new();
+        keys.insert(id.to_owned(), LessSafeKey::new(unbound));
+        Some(Self { current: id.to_owned(), keys, rng: SystemRandom::new() })
+    }
+
+    /// A keyring with one random in-memory key (tests and benchmarks).
+    pub fn ephemeral() -> Result<Self, CryptoError> {
+        let rng = SystemRandom::new();
+        let mut key = zeroize::Zeroizing::new([0u8; 32]);
+        rng.fill(key.as_mut()).map_err(|_| CryptoError::Random)?;
+        Self::from_line(&format!("dk-test {}", hex(key.as_ref()))).ok_or(CryptoError::Random)
+    }
+
+    /// Encrypts `plaintext`, bound to `context` (e.g. `"sim/8986.../ki"`).
+    pub fn seal(&self, context: &str, plaintext: &[u8]) -> Result<Sealed, CryptoError> {
+        let key = self.keys.get(&self.current).ok_or_else(|| CryptoError::UnknownKey(self.current.clone()))?;
+        let mut nonce = [0u8; NONCE_LEN];
+        self.rng.fill(&mut nonce).map_err(|_| CryptoError::Random)?;
+        let mut buf = plaintext.to_vec();
+        key.seal_in_place_append_tag(Nonce::assume_unique_for_key(nonce), Aad::from(context.as_bytes()), &mut buf)
+            .map_err(|_| CryptoError::Random)?;
+        Ok(Sealed { kid: self.current.clone(), nonce: hex(&nonce), ct: hex(&buf) })
+    }
+
+    /// Decrypts a sealed value bound to `context`. The result is zeroised on drop.
+    pub fn open(&self, context: &str, sealed: &Sealed) -> Result<zeroize::Zeroizing<Vec<u8>>, CryptoError> {
+        let key = self.keys.get(&sealed.kid).ok_or_else(|| CryptoError::UnknownKey(sealed.kid.clone()))?;
+        let mut nonce = [0u8; NONCE_LEN];
+        sim_profiles::secret::decode_hex_into(&sealed.nonce, &mut nonce).map_err(|_| CryptoError::Open)?;
+        let mut buf = zeroize::Zeroizing::new(unhex(&sealed.ct).ok_or(CryptoError::Open)?);
+        let len = key
+            .open_in_place(Nonce::assume_unique_for_key(nonce), Aad::from(context.as_bytes()), buf.as_mut())
+            .map_err(|_| CryptoError::Open)?
+            .len();
+        buf.truncate(len);
+        Ok(buf)
+    }
+
+    /// Fills `out` from the system CSPRNG.
+    pub fn random(&self, out: &mut [u8]) -> Result<(), CryptoError> {
+        self.rng.fill(out).map_err(|_| CryptoError::Random)
+    }
+}
+
+/// Writes a file readable only by its owner (0600 on Unix), creating or truncating it.
+pub fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let mut f = opts.open(path)?;
+    f.write_all(bytes)?;
+    f.sync_all()
+}
+
+/// Lower-case hex.
+pub fn hex(bytes: &[u8]) -> String {
+    sim_profiles::secret::encode_hex_upper(bytes).to_ascii_lowercase()
+}
+
+/// Decodes hex of any even length.
+pub fn unhex(s: &str) -> Option<Vec<u8>> {
+    if s.len() % 2 != 0 {
+        return None;
+    }
+    let mut out = vec![0u8; s.len() / 2];
+    sim_profiles::secret::decode_hex_into(s, &mut out).ok()?;
+    Some(out)
+}
+
+/// A random identifier: `prefix` + 26 lower-case base32 characters (128 bits).
+pub fn random_id(rng: &SystemRandom, prefix: &str) -> Result<String, CryptoError> {
+    let mut b = [0u8; 16];
+    rng.fill(&mut b).map_err(|_| CryptoError::Random)?;
+    Ok(format!("{prefix}{}", base32(&b)))
+}
+
+/// RFC 4648 base32 alphabet in lower case, no padding (URL- and log-friendly).
+pub fn base32(bytes: &[u8]) -> String {
+    const ALPHA: &[u8; 32] = b"abcdefghijklmnopqrstuvwxyz234567";
+    let mut out = String::new();
+    let (mut acc, mut bits) = (0u32, 0u32);
+    for &b in bytes {
+        acc = (acc << 8) | u32::from(b);
+        bits += 8;
+        while bits >= 5 {
+            bits -= 5;
+            out.push(char::from(ALPHA[((acc >> bits) & 31) as usize]));
+        }
+    }
+    if bits > 0 {
+        out.push(char::from(ALPHA[((acc << (5 - bits)) & 31) as usize]));
+    }
+    out
+}
+
+/// SHA-256 of `bytes`.
+pub fn sha256(bytes: &[u8]) -> [u8; 32] {
+    let d = ring::digest::digest(&ring::digest::SHA256, bytes);
+    let mut out = [0u8; 32];
+    out.copy_from_slice(d.as_ref());
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seal_open_round_trip_and_context_binding() {
+        let k = Keyring::ephemeral().expect("keyring");
+        let s = k.seal("sim/1/ki", b"secret-ki-bytes!").expect("seal");
+        assert!(!s.ct.contains(&hex(b"secret-ki-bytes!")));
+        assert_eq!(k.open("sim/1/ki", &s).expect("open").as_slice(), b"secret-ki-bytes!");
+        assert!(matches!(k.open("sim/2/ki", &s), Err(CryptoError::Open)));
+        let mut tampered = s.clone();
+        tampered.ct.replace_range(0..2, if &s.ct[0..2] == "00" { "01" } else { "00" });
+        assert!(matches!(k.open("sim/1/ki", &tampered), Err(CryptoError::Open)));
+    }
+
+    #[test]
+    fn key_file_is_created_private_and_reloads() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("keys/data-key");
+        let k1 = Keyring::load_or_create(&path).expect("create");
+        let sealed = k1.seal("ctx", b"x").expect("seal");
+        let k2 = Keyring::load_or_create(&path).expect("reload");
+        assert_eq!(k2.open("ctx", &sealed).expect("open").as_slice(), b"x");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path).expect("meta").permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+    }
+
+    #[test]
+    fn base32_matches_rfc4648() {
+        assert_eq!(base32(b"foobar"), "mzxw6ytboi");
+        assert_eq!(base32(b"f"), "my");
+    }
+}

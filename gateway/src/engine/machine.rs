@@ -1,0 +1,183 @@
+//! The order state machine as pure functions: given the persisted order, an answer and
+//! `now`, compute the next persisted order. No IO and no clock reads here, so every
+//! transition (including crash-resume paths) is unit-tested without sockets or sleeps.
+
+use crate::order::{Order, OrderError, OrderStatus, Step};
+use adapters::hlr::{DeprovisionOutcome, HlrError, ProvisionOutcome};
+
+/// Retry policy for southbound steps.
+#[derive(Clone, Copy, Debug)]
+pub struct RetryPolicy {
+    /// Attempts before giving up (the order then fails and is compensated).
+    pub max_attempts: u32,
+    /// First backoff in ms.
+    pub base_ms: u64,
+    /// Backoff cap in ms.
+    pub max_ms: u64,
+}
+
+impl RetryPolicy {
+    /// Exponential backoff with full jitter: uniform in `[0, min(max, base * 2^(attempt-1))]`.
+    /// `jitter` is a uniform random `u32` supplied by the caller (keeps this pure).
+    pub fn delay_ms(&self, attempt: u32, jitter: u32) -> u64 {
+        let exp = self.base_ms.saturating_mul(1u64 << attempt.saturating_sub(1).min(32));
+        let ceiling = exp.min(self.max_ms).max(1);
+        // Keep at least a tenth of the ceiling so retries never hammer back-to-back.
+        let floor = ceiling / 10;
+        floor + (u64::from(jitter) * (ceiling - floor)) / u64::from(u32::MAX)
+    }
+}
+
+/// What the driver must do next for an order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Action {
+    /// Persist `mark_sent`, then call `provision`.
+    Provision {
+        /// The attempt about to be made.
+        attempt: u32,
+    },
+    /// Persist `mark_undo_sent`, then call `deprovision`.
+    Deprovision {
+        /// The attempt about to be made.
+        attempt: u32,
+    },
+    /// Sleep until this Unix ms, then ask again.
+    WaitUntil(u64),
+    /// Terminal: nothing more to do.
+    Finished,
+}
+
+/// Decides the next action from persisted state and `now`. A step recorded as `Sent`
+/// (its answer never recorded, e.g. after a crash) is simply repeated: provisioning and
+/// deprovisioning are idempotent, so "maybe happened" is safe to do again.
+pub fn next_action(o: &Order, now_ms: u64) -> Action {
+    if o.status.is_terminal() {
+        return Action::Finished;
+    }
+    let (step, undo) = match &o.undo {
+        Some(undo) => (undo, true),
+        None => (&o.hlr, false),
+    };
+    let attempt = match step {
+        Step::Pending => 1,
+        Step::Sent { attempt } => attempt + 1,
+        Step::RetryWait { retry_at_ms, .. } if *retry_at_ms > now_ms => {
+            return Action::WaitUntil(*retry_at_ms);
+        }
+        Step::RetryWait { attempt, .. } => attempt + 1,
+        Step::Done { .. } => return Action::Finished,
+    };
+    if undo { Action::Deprovision { attempt } } else { Action::Provision { attempt } }
+}
+
+fn touch(mut o: Order, now_ms: u64) -> Order {
+    o.updated_at_ms = now_ms;
+    o.version += 1;
+    o
+}
+
+/// Records that provisioning attempt `attempt` is about to be sent.
+pub fn mark_sent(o: Order, attempt: u32, now_ms: u64) -> Order {
+    let mut o = touch(o, now_ms);
+    o.status = OrderStatus::HlrProvisioning;
+    o.hlr = Step::Sent { attempt };
+    o
+}
+
+/// Records that compensation attempt `attempt` is about to be sent.
+pub fn mark_undo_sent(o: Order, attempt: u32, now_ms: u64) -> Order {
+    let mut o = touch(o, now_ms);
+    o.undo = Some(Step::Sent { attempt });
+    o
+}
+
+/// The result of applying an answer: the new order and whether it is now terminal in a way
+/// that moves inventory.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Effect {
+    /// Nothing beyond the order record.
+    None,
+    /// The order became active: SIM and number are assigned for good.
+    Activate,
+    /// The order failed and was compensated: SIM and number go back to the pool.
+    Release,
+}
+
+/// Applies a provisioning answer.
+pub fn on_provision(
+    o: Order,
+    attempt: u32,
+    result: Result<ProvisionOutcome, HlrError>,
+    policy: &RetryPolicy,
+    jitter: u32,
+    now_ms: u64,
+) -> (Order, Effect) {
+    let mut o = touch(o, now_ms);
+    match result {
+        Ok(outcome) => {
+            o.hlr = Step::Done { outcome: provision_outcome(outcome).into() };
+            o.status = OrderStatus::Active;
+            (o, Effect::Activate)
+        }
+        Err(e) if e.retryable() && attempt < policy.max_attempts => {
+            let retry_at_ms = now_ms + policy.delay_ms(attempt, jitter);
+            o.hlr = Step::RetryWait { attempt, retry_at_ms, last_error: e.to_string() };
+            (o, Effect::None)
+        }
+        Err(e) => {
+            let code = if e.retryable() { "hlr_unavailable" } else { "hlr_rejected" };
+            let detail = if e.retryable() {
+                format!("the host operator's HLR did not accept the subscriber after {attempt} attempts ({e}); the SIM and number were returned to the pool, retry the activation later")
+            } else {
+                format!("the host operator's HLR refused the subscriber ({e}); the SIM and number were returned to the pool, check the product's HLR profile with the host operator")
+            };
+            o.error = Some(OrderError { code: code.into(), detail });
+            o.status = OrderStatus::Compensating;
+            o.undo = Some(Step::Pending);
+            (o, Effect::None)
+        }
+    }
+}
+
+/// Applies a compensation answer. Compensation never gives up: leaving an orphan
+/// subscriber on the HLR is worse than retrying; it backs off to the policy's cap.
+pub fn on_deprovision(
+    o: Order,
+    attempt: u32,
+    result: Result<DeprovisionOutcome, HlrError>,
+    policy: &RetryPolicy,
+    jitter: u32,
+    now_ms: u64,
+) -> (Order, Effect) {
+    let mut o = touch(o, now_ms);
+    match result {
+        Ok(outcome) => {
+            if outcome == DeprovisionOutcome::LeftForeign {
+                o.needs_attention = true;
+            }
+            o.undo = Some(Step::Done { outcome: deprovision_outcome(outcome).into() });
+            o.status = OrderStatus::Failed;
+            (o, Effect::Release)
+        }
+        Err(e) => {
+            let retry_at_ms = now_ms + policy.delay_ms(attempt, jitter);
+            o.undo = Some(Step::RetryWait { attempt, retry_at_ms, last_error: e.to_string() });
+            (o, Effect::None)
+        }
+    }
+}
+
+fn provision_outcome(o: ProvisionOutcome) -> &'static str {
+    match o {
+        ProvisionOutcome::Created => "created",
+        ProvisionOutcome::AlreadyPresent => "already_present",
+    }
+}
+
+fn deprovision_outcome(o: DeprovisionOutcome) -> &'static str {
+    match o {
+        DeprovisionOutcome::Deleted => "deleted",
+        DeprovisionOutcome::NotPresent => "not_present",
+        DeprovisionOutcome::LeftForeign => "left_foreign",
+    }
+}

@@ -1,0 +1,220 @@
+//! The embedded store on redb: ACID, copy-on-write B-trees, and a commit that returns only
+//! after fsync. Reads run on any task in their own snapshot; writes go through the single
+//! group-commit writer thread (`writer`).
+
+mod apply;
+mod tables;
+mod writer;
+
+use crate::engine::machine::Effect;
+use crate::metrics::Metrics;
+use crate::order::Order;
+use crate::store::*;
+use adapters::hlr::BoxFuture;
+use apply::{backend, dec};
+use ::redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata};
+use sim_profiles::Iccid;
+use std::path::Path;
+use std::sync::Arc;
+use tables::*;
+use tokio::sync::{mpsc, oneshot};
+use writer::{Command, Job, Reply};
+
+/// Schema version written on creation; checked on open.
+const SCHEMA_VERSION: &[u8] = b"1";
+
+/// The redb-backed [`Store`].
+pub struct RedbStore {
+    db: Arc<Database>,
+    tx: mpsc::Sender<Job>,
+}
+
+impl RedbStore {
+    /// Opens (or creates) `DIR/simgw.redb`, creates missing tables, and starts the writer.
+    pub fn open(dir: &Path, cache_mib: usize, max_batch: usize, metrics: Arc<Metrics>) -> Result<Self, StoreError> {
+        std::fs::create_dir_all(dir).map_err(backend)?;
+        let db = Database::builder()
+            .set_cache_size(cache_mib * 1024 * 1024)
+            .create(dir.join("simgw.redb"))
+            .map_err(backend)?;
+        let txn = db.begin_write().map_err(backend)?;
+        {
+            txn.open_table(TENANTS).map_err(backend)?;
+            txn.open_table(API_KEYS).map_err(backend)?;
+            txn.open_table(SIMS).map_err(backend)?;
+            txn.open_table(IMSIS).map_err(backend)?;
+            txn.open_table(NUMBERS).map_err(backend)?;
+            txn.open_table(FREE_NUMBERS).map_err(backend)?;
+            txn.open_table(ORDERS).map_err(backend)?;
+            txn.open_table(INFLIGHT).map_err(backend)?;
+            txn.open_table(IDEMPOTENCY).map_err(backend)?;
+            txn.open_table(IDEMPOTENCY_BY_TIME).map_err(backend)?;
+            txn.open_table(EVENTS).map_err(backend)?;
+            txn.open_table(COUNTERS).map_err(backend)?;
+            let mut meta = txn.open_table(META).map_err(backend)?;
+            let existing: Option<Vec<u8>> = meta.get("schema_version").map_err(backend)?.map(|v| v.value().to_vec());
+            match existing {
+                None => {
+                    meta.insert("schema_version", SCHEMA_VERSION).map_err(backend)?;
+                }
+                Some(v) if v == SCHEMA_VERSION => {}
+                Some(v) => {
+                    return Err(StoreError::Backend(format!(
+                        "store schema version {} is not supported by this build (expects {})",
+                        String::from_utf8_lossy(&v),
+                        String::from_utf8_lossy(SCHEMA_VERSION)
+                    )));
+                }
+            }
+        }
+        txn.commit().map_err(backend)?;
+        let db = Arc::new(db);
+        let (tx, rx) = mpsc::channel(max_batch * 4);
+        let wdb = db.clone();
+        std::thread::Builder::new()
+            .name("simgw-store-writer".into())
+            .spawn(move || writer::run(wdb, rx, max_batch, metrics))
+            .map_err(backend)?;
+        Ok(Self { db, tx })
+    }
+
+    async fn submit(&self, cmd: Command) -> Result<Reply, StoreError> {
+        let (reply, rx) = oneshot::channel();
+        self.tx.send(Job { cmd, reply }).await.map_err(|_| StoreError::Closed)?;
+        rx.await.map_err(|_| StoreError::Closed)?
+    }
+
+    fn read<T>(&self, f: impl FnOnce(&::redb::ReadTransaction) -> Result<T, StoreError>) -> Result<T, StoreError> {
+        let txn = self.db.begin_read().map_err(backend)?;
+        f(&txn)
+    }
+}
+
+fn unexpected(r: Reply) -> StoreError {
+    StoreError::Backend(format!("writer answered with the wrong reply: {r:?}"))
+}
+
+impl Store for RedbStore {
+    fn create_activation(&self, new: NewActivation) -> BoxFuture<'_, Result<CreateOutcome, StoreError>> {
+        Box::pin(async move {
+            match self.submit(Command::Create(new)).await? {
+                Reply::Created(o) => Ok(o),
+                r => Err(unexpected(r)),
+            }
+        })
+    }
+
+    fn advance_order(&self, order: Order, effect: Effect, event: EventKind) -> BoxFuture<'_, Result<(), StoreError>> {
+        Box::pin(async move {
+            match self.submit(Command::Advance(order, effect, event)).await? {
+                Reply::Advanced => Ok(()),
+                r => Err(unexpected(r)),
+            }
+        })
+    }
+
+    fn get_order(&self, tenant: &str, id: &str) -> Result<Option<Order>, StoreError> {
+        self.read(|txn| {
+            let t = txn.open_table(ORDERS).map_err(backend)?;
+            let Some(v) = t.get(id).map_err(backend)? else { return Ok(None) };
+            let o: Order = dec("orders", v.value())?;
+            Ok((o.tenant == tenant).then_some(o))
+        })
+    }
+
+    fn inflight_orders(&self) -> Result<Vec<Order>, StoreError> {
+        self.read(|txn| {
+            let inflight = txn.open_table(INFLIGHT).map_err(backend)?;
+            let orders = txn.open_table(ORDERS).map_err(backend)?;
+            let mut out = Vec::new();
+            for row in inflight.iter().map_err(backend)? {
+                let (k, _) = row.map_err(backend)?;
+                if let Some(v) = orders.get(k.value()).map_err(backend)? {
+                    out.push(dec("orders", v.value())?);
+                }
+            }
+            Ok(out)
+        })
+    }
+
+    fn get_sim(&self, iccid: &Iccid) -> Result<Option<SimRecord>, StoreError> {
+        self.read(|txn| {
+            let t = txn.open_table(SIMS).map_err(backend)?;
+            t.get(iccid.as_str()).map_err(backend)?.map(|v| dec("sims", v.value())).transpose()
+        })
+    }
+
+    fn api_key(&self, hash: &[u8; 32]) -> Result<Option<ApiKeyRecord>, StoreError> {
+        self.read(|txn| {
+            let t = txn.open_table(API_KEYS).map_err(backend)?;
+            t.get(hash.as_slice()).map_err(backend)?.map(|v| dec("api_keys", v.value())).transpose()
+        })
+    }
+
+    fn tenant(&self, id: &str) -> Result<Option<Tenant>, StoreError> {
+        self.read(|txn| {
+            let t = txn.open_table(TENANTS).map_err(backend)?;
+            t.get(id).map_err(backend)?.map(|v| dec("tenants", v.value())).transpose()
+        })
+    }
+
+    fn events(&self, from: u64, limit: usize) -> Result<Vec<Event>, StoreError> {
+        self.read(|txn| {
+            let t = txn.open_table(EVENTS).map_err(backend)?;
+            let mut out = Vec::new();
+            for row in t.range(from..).map_err(backend)?.take(limit) {
+                let (_, v) = row.map_err(backend)?;
+                out.push(dec("events", v.value())?);
+            }
+            Ok(out)
+        })
+    }
+
+    fn inventory_counts(&self, tenant: &str) -> Result<InventoryCounts, StoreError> {
+        self.read(|txn| {
+            let t = txn.open_table(COUNTERS).map_err(backend)?;
+            let get = |name: &str| -> Result<u64, StoreError> {
+                Ok(t.get((tenant, name)).map_err(backend)?.map_or(0, |v| v.value()))
+            };
+            Ok(InventoryCounts {
+                sims_available: get(counter::SIMS_AVAILABLE)?,
+                sims_reserved: get(counter::SIMS_RESERVED)?,
+                sims_active: get(counter::SIMS_ACTIVE)?,
+                numbers_available: get(counter::NUMBERS_AVAILABLE)?,
+            })
+        })
+    }
+
+    fn admin(&self, change: AdminChange) -> BoxFuture<'_, Result<AdminOutcome, StoreError>> {
+        Box::pin(async move {
+            let now = crate::clock::Clock::new().now_ms();
+            match self.submit(Command::Admin(change, now)).await? {
+                Reply::Admin(o) => Ok(o),
+                r => Err(unexpected(r)),
+            }
+        })
+    }
+
+    fn prune_idempotency(&self, before_ms: u64) -> BoxFuture<'_, Result<usize, StoreError>> {
+        Box::pin(async move {
+            match self.submit(Command::Prune(before_ms)).await? {
+                Reply::Pruned(n) => Ok(n),
+                r => Err(unexpected(r)),
+            }
+        })
+    }
+
+    fn meta(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        self.read(|txn| {
+            let t = txn.open_table(META).map_err(backend)?;
+            Ok(t.get(key).map_err(backend)?.map(|v| v.value().to_vec()))
+        })
+    }
+}
+
+impl RedbStore {
+    /// Number of events in the log (tests and metrics).
+    pub fn event_count(&self) -> Result<u64, StoreError> {
+        self.read(|txn| txn.open_table(EVENTS).map_err(backend)?.len().map_err(backend))
+    }
+}

@@ -1,0 +1,44 @@
+//! Table definitions. Values are JSON-encoded records; keys are chosen so that every hot
+//! lookup is a point read or the first entry of a range (no scans on the request path).
+
+use ::redb::TableDefinition;
+
+/// tenant id → `Tenant`.
+pub const TENANTS: TableDefinition<&str, &[u8]> = TableDefinition::new("tenants");
+/// SHA-256(api key) → `ApiKeyRecord`.
+pub const API_KEYS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("api_keys");
+/// ICCID → `SimRecord` (keys sealed).
+pub const SIMS: TableDefinition<&str, &[u8]> = TableDefinition::new("sims");
+/// IMSI → ICCID (uniqueness of IMSIs across the inventory).
+pub const IMSIS: TableDefinition<&str, &str> = TableDefinition::new("imsis");
+/// MSISDN → `NumberRecord`.
+pub const NUMBERS: TableDefinition<&str, &[u8]> = TableDefinition::new("numbers");
+/// (tenant, MSISDN) of every available number: allocation takes the first entry.
+pub const FREE_NUMBERS: TableDefinition<(&str, &str), ()> = TableDefinition::new("free_numbers");
+/// order id → `Order`.
+pub const ORDERS: TableDefinition<&str, &[u8]> = TableDefinition::new("orders");
+/// order ids not yet terminal (resumed after a restart).
+pub const INFLIGHT: TableDefinition<&str, ()> = TableDefinition::new("orders_inflight");
+/// (tenant, Idempotency-Key) → `IdempotencyRecord`.
+pub const IDEMPOTENCY: TableDefinition<(&str, &str), &[u8]> = TableDefinition::new("idempotency");
+/// (created ms, tenant, key) for expiry without scanning.
+pub const IDEMPOTENCY_BY_TIME: TableDefinition<(u64, &str, &str), ()> =
+    TableDefinition::new("idempotency_by_time");
+/// sequence → `Event`.
+pub const EVENTS: TableDefinition<u64, &[u8]> = TableDefinition::new("events");
+/// (tenant, counter name) → count, maintained on every inventory transition.
+pub const COUNTERS: TableDefinition<(&str, &str), u64> = TableDefinition::new("counters");
+/// Small metadata values (schema version, sandbox state).
+pub const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
+
+/// Counter names.
+pub mod counter {
+    /// SIMs in stock.
+    pub const SIMS_AVAILABLE: &str = "sims_available";
+    /// SIMs reserved by in-flight orders.
+    pub const SIMS_RESERVED: &str = "sims_reserved";
+    /// SIMs in service.
+    pub const SIMS_ACTIVE: &str = "sims_active";
+    /// Free numbers.
+    pub const NUMBERS_AVAILABLE: &str = "numbers_available";
+}

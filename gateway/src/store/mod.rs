@@ -1,0 +1,79 @@
+//! The storage boundary the engine and API need, kept to domain operations (not key/value
+//! access) so that a PostgreSQL implementation can sit behind the same trait later: each
+//! method is one transaction there, exactly as it is one group-committed write here.
+//!
+//! Architecture invariant: a method returns only after its changes are durable (fsync'd).
+
+mod records;
+pub mod embedded;
+
+pub use records::*;
+
+use crate::engine::machine::Effect;
+use crate::order::Order;
+use adapters::hlr::BoxFuture;
+use sim_profiles::Iccid;
+
+/// Why a store operation failed. Business rejections are not errors (see [`Rejection`]).
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum StoreError {
+    /// The database failed (IO, corruption, full disk). Nothing of the operation applied.
+    #[error("storage failure: {0}")]
+    Backend(String),
+    /// The writer task is gone (shutting down).
+    #[error("store is shut down")]
+    Closed,
+    /// The order changed under us (another writer advanced it): reload and retry.
+    #[error("order {0} was modified concurrently")]
+    Conflict(String),
+    /// A record could not be decoded (schema mismatch).
+    #[error("corrupt record in {table}: {message}")]
+    Corrupt {
+        /// Which table.
+        table: &'static str,
+        /// What failed.
+        message: String,
+    },
+}
+
+/// The gateway's durable state.
+pub trait Store: Send + Sync {
+    /// Creates an activation order atomically: checks the idempotency key, reserves the SIM
+    /// and a number, inserts the order and its idempotency record and logs the event.
+    /// Either all of that is durable on return, or nothing changed.
+    fn create_activation(&self, new: NewActivation) -> BoxFuture<'_, Result<CreateOutcome, StoreError>>;
+
+    /// Persists the next version of an order (optimistic check on `version - 1`), applies
+    /// its inventory effect and appends `event` to the event log, in one commit.
+    fn advance_order(&self, order: Order, effect: Effect, event: EventKind) -> BoxFuture<'_, Result<(), StoreError>>;
+
+    /// Reads an order; `None` if absent or owned by another tenant.
+    fn get_order(&self, tenant: &str, id: &str) -> Result<Option<Order>, StoreError>;
+
+    /// Every order not yet `active` or `failed`, for resumption after a restart.
+    fn inflight_orders(&self) -> Result<Vec<Order>, StoreError>;
+
+    /// A SIM record (keys stay sealed).
+    fn get_sim(&self, iccid: &Iccid) -> Result<Option<SimRecord>, StoreError>;
+
+    /// Resolves an API key hash to its record.
+    fn api_key(&self, hash: &[u8; 32]) -> Result<Option<ApiKeyRecord>, StoreError>;
+
+    /// A tenant.
+    fn tenant(&self, id: &str) -> Result<Option<Tenant>, StoreError>;
+
+    /// Events with sequence number >= `from`, at most `limit`.
+    fn events(&self, from: u64, limit: usize) -> Result<Vec<Event>, StoreError>;
+
+    /// Inventory counts of one tenant.
+    fn inventory_counts(&self, tenant: &str) -> Result<InventoryCounts, StoreError>;
+
+    /// Applies an administrative change (tenant, key, inventory load) atomically.
+    fn admin(&self, change: AdminChange) -> BoxFuture<'_, Result<AdminOutcome, StoreError>>;
+
+    /// Deletes idempotency records created before `before_ms`; returns how many.
+    fn prune_idempotency(&self, before_ms: u64) -> BoxFuture<'_, Result<usize, StoreError>>;
+
+    /// A small metadata value (e.g. sandbox seeding state).
+    fn meta(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError>;
+}
