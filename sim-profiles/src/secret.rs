@@ -29,11 +29,12 @@ impl Key128 {
         Self(bytes)
     }
 
-    /// Parses 32 hex characters (either case).
+    /// Parses 32 hex characters (either case). Decodes in place, so no stray copy of the
+    /// key is left on the stack, and a partial key is zeroised when parsing fails.
     pub fn from_hex(s: &str) -> Result<Self, SecretError> {
-        let mut out = [0u8; 16];
-        decode_hex_into(s, &mut out)?;
-        Ok(Self(out))
+        let mut key = Self([0u8; 16]);
+        decode_hex_into(s, &mut key.0)?;
+        Ok(key)
     }
 
     /// The raw bytes. Callers must not log or persist them in clear.
@@ -53,13 +54,28 @@ impl std::fmt::Debug for Key128 {
     }
 }
 
-/// Decodes hex into a fixed buffer, checking the length.
+/// Decodes hex (either case) into a fixed buffer, checking the length. On error `out` is
+/// zeroised, so no partially decoded secret is left behind.
 pub fn decode_hex_into(s: &str, out: &mut [u8]) -> Result<(), SecretError> {
-    if s.len() != out.len() * 2 {
-        return Err(SecretError::Length { expected: out.len() * 2, got: s.len() });
+    let expected = out.len().saturating_mul(2);
+    if s.len() != expected {
+        return Err(SecretError::Length {
+            expected,
+            got: s.len(),
+        });
     }
-    for (i, pair) in s.as_bytes().chunks(2).enumerate() {
-        out[i] = (hex_val(pair[0])? << 4) | hex_val(pair[1])?;
+    for (o, pair) in out.iter_mut().zip(s.as_bytes().chunks_exact(2)) {
+        let byte = match *pair {
+            [high, low] => hex_val(high).and_then(|h| hex_val(low).map(|l| (h << 4) | l)),
+            _ => Err(SecretError::NotHex),
+        };
+        match byte {
+            Ok(b) => *o = b,
+            Err(e) => {
+                out.zeroize();
+                return Err(e);
+            }
+        }
     }
     Ok(())
 }

@@ -18,6 +18,12 @@ pub(crate) fn all_digits(s: &str) -> bool {
     !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit())
 }
 
+/// The value of an ASCII decimal digit. Callers only pass bytes already checked with
+/// [`all_digits`]; anything else maps to a non-digit nibble instead of panicking.
+pub(crate) fn digit_value(b: u8) -> u8 {
+    b.wrapping_sub(b'0') & 0x0F
+}
+
 /// Implements `Serialize`/`Deserialize` as the canonical string form via `Display`/`FromStr`.
 macro_rules! string_serde {
     ($ty:ty, $expecting:literal) => {
