@@ -1,0 +1,145 @@
+//! The admin API, served by the simulator under `/sim/` (JSON, unauthenticated: bind the
+//! simulator to loopback or a test network only).
+//!
+//! | Request | Body in | Answer |
+//! |---|---|---|
+//! | `GET /sim/state` | | 200 [`State`] (keys masked as `"***"`) |
+//! | `DELETE /sim/state` | | 204; forgets all subscribers (sessions and counters stay) |
+//! | `GET /sim/stats` | | 200 [`SimCounts`](crate::hlr_sim::SimCounts) as JSON, e.g. `{"login": 1, "logout": 0, "create": {"gsm_hlr": 1, "gsm_auc": 1}, "get": {...}, "set": {...}, "delete": {...}, "undecodable": 0, "oversized": 0, "injected": {"busy": 0, "session": 0, "external": 0, "invalid": 0, "timeout": 0, "drop_after_apply": 0, "hang_after_apply": 0, "delay": 0}}` |
+//! | `GET /sim/faults` | | 200 [`Faults`] |
+//! | `PUT /sim/faults` | [`Faults`] | 204, or 400 [`ErrorBody`] |
+//! | `GET /sim/rules` | | 200 array of pending [`WireRule`] |
+//! | `POST /sim/rules` | [`WireRule`] or array | 204, or 400 [`ErrorBody`] |
+//! | `DELETE /sim/rules` | | 204 |
+//! | `POST /sim/sessions/expire` | | 200 [`Expired`] |
+//!
+//! Other methods on these paths get 405, other paths 404, bodies over 1 MiB 413.
+
+mod wire;
+
+pub use wire::{
+    Auc, ErrorBody, Expired, Faults, Hlr, State, Subscriber, WireAction, WireFault, WireKind,
+    WireOp, WireRule, WireRules,
+};
+
+use super::faults::{FaultConfig, Rule};
+use super::http_util::{self, Abort, BodyError, HttpResponse, json};
+use super::simulator::Simulator;
+use http::header::{ALLOW, HeaderValue};
+use http::{Method, Request, StatusCode};
+use hyper::body::Incoming;
+use serde::de::DeserializeOwned;
+use tokio::time::Instant;
+
+/// Every admin path starts with this.
+pub(crate) const PREFIX: &str = "/sim/";
+
+/// Serves one admin request.
+pub(crate) async fn handle(sim: &Simulator, req: Request<Incoming>) -> Result<HttpResponse, Abort> {
+    let method = req.method().clone();
+    let path = req.uri().path().to_owned();
+    let resp = match (path.as_str(), method) {
+        ("/sim/state", Method::GET) => json(StatusCode::OK, &state(sim)),
+        ("/sim/state", Method::DELETE) => {
+            sim.reset_state();
+            tracing::info!("admin: state reset");
+            http_util::empty(StatusCode::NO_CONTENT)
+        }
+        ("/sim/stats", Method::GET) => json(StatusCode::OK, &*sim.counts()),
+        ("/sim/faults", Method::GET) => json(StatusCode::OK, &Faults::from(sim.faults().config())),
+        ("/sim/faults", Method::PUT) => match read_json::<Faults>(req).await? {
+            Ok(f) => match sim.set_faults(FaultConfig::from(f)) {
+                Ok(()) => {
+                    tracing::info!("admin: fault configuration replaced");
+                    http_util::empty(StatusCode::NO_CONTENT)
+                }
+                Err(e) => bad_request(e.to_string()),
+            },
+            Err(resp) => resp,
+        },
+        ("/sim/rules", Method::GET) => {
+            let rules: Vec<WireRule> = sim.faults().rules().iter().map(WireRule::from).collect();
+            json(StatusCode::OK, &rules)
+        }
+        ("/sim/rules", Method::POST) => match read_json::<WireRules>(req).await? {
+            Ok(rules) => {
+                let mut faults = sim.faults();
+                for rule in rules.into_vec() {
+                    faults.push_rule(Rule::from(rule));
+                }
+                http_util::empty(StatusCode::NO_CONTENT)
+            }
+            Err(resp) => resp,
+        },
+        ("/sim/rules", Method::DELETE) => {
+            sim.faults().clear_rules();
+            http_util::empty(StatusCode::NO_CONTENT)
+        }
+        ("/sim/sessions/expire", Method::POST) => {
+            let expired = sim.sessions().expire_all();
+            tracing::info!(expired, "admin: sessions expired");
+            json(StatusCode::OK, &Expired { expired })
+        }
+        (path, _) => match allowed(path) {
+            Some(allow) => {
+                let mut resp = json(
+                    StatusCode::METHOD_NOT_ALLOWED,
+                    &ErrorBody {
+                        error: format!("allowed: {allow}"),
+                    },
+                );
+                resp.headers_mut()
+                    .insert(ALLOW, HeaderValue::from_static(allow));
+                resp
+            }
+            None => json(
+                StatusCode::NOT_FOUND,
+                &ErrorBody {
+                    error: "no such admin resource".to_owned(),
+                },
+            ),
+        },
+    };
+    Ok(resp)
+}
+
+/// The admin view of the simulator.
+pub(crate) fn state(sim: &Simulator) -> State {
+    let subscribers = sim
+        .store()
+        .subscribers()
+        .iter()
+        .map(Subscriber::from)
+        .collect();
+    State {
+        subscribers,
+        sessions: sim.sessions().live(Instant::now()),
+    }
+}
+
+fn allowed(path: &str) -> Option<&'static str> {
+    match path {
+        "/sim/state" => Some("GET, DELETE"),
+        "/sim/stats" => Some("GET"),
+        "/sim/faults" => Some("GET, PUT"),
+        "/sim/rules" => Some("GET, POST, DELETE"),
+        "/sim/sessions/expire" => Some("POST"),
+        _ => None,
+    }
+}
+
+fn bad_request(error: String) -> HttpResponse {
+    json(StatusCode::BAD_REQUEST, &ErrorBody { error })
+}
+
+/// Reads a JSON body: `Ok(Ok(value))`, `Ok(Err(response))` for a client error, or
+/// `Err(Abort)` if the client went away.
+async fn read_json<T: DeserializeOwned>(
+    req: Request<Incoming>,
+) -> Result<Result<T, HttpResponse>, Abort> {
+    match http_util::read_body(req).await {
+        Ok(body) => Ok(serde_json::from_slice(&body).map_err(|e| bad_request(e.to_string()))),
+        Err(BodyError::TooLarge) => Ok(Err(http_util::too_large())),
+        Err(BodyError::Broken) => Err(Abort),
+    }
+}

@@ -1,0 +1,330 @@
+//! Decides, per request, what to inject: scripted rules first, then the random rates.
+//! Pure apart from the seeded PRNG, so a fault run replays from its seed.
+
+use super::codec::{MoKind, Operation};
+use super::faults::{Action, FaultConfig, FaultKind, Rule};
+use super::rng::SplitMix64;
+use std::time::Duration;
+
+/// How a request is to be handled after its delay.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Disposition {
+    /// Process and answer.
+    Normal,
+    /// Answer this fault without processing.
+    Fault(FaultKind),
+    /// Neither process nor answer.
+    Timeout,
+    /// Process, then close without answering.
+    DropAfterApply,
+    /// Process, then hold without answering.
+    HangAfterApply,
+}
+
+/// The plan for one request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Plan {
+    /// Wait this long first.
+    pub(crate) delay: Duration,
+    /// Then do this.
+    pub(crate) disposition: Disposition,
+    /// True if a [`Action::Delay`] rule contributed to `delay`.
+    pub(crate) delayed_by_rule: bool,
+}
+
+/// Fault configuration, pending rules and the PRNG.
+#[derive(Debug)]
+pub(crate) struct FaultPlanner {
+    config: FaultConfig,
+    rules: Vec<Rule>,
+    rng: SplitMix64,
+}
+
+impl FaultPlanner {
+    /// A planner with validated `config` and PRNG `seed`.
+    pub(crate) fn new(config: FaultConfig, seed: u64) -> Self {
+        Self {
+            config,
+            rules: Vec::new(),
+            rng: SplitMix64::new(seed),
+        }
+    }
+
+    /// The current random-fault configuration.
+    pub(crate) fn config(&self) -> &FaultConfig {
+        &self.config
+    }
+
+    /// Replaces the configuration (already validated by the caller).
+    pub(crate) fn set_config(&mut self, config: FaultConfig) {
+        self.config = config;
+    }
+
+    /// Appends a rule; rules that can never fire are not kept.
+    pub(crate) fn push_rule(&mut self, rule: Rule) {
+        if rule.times > 0 {
+            self.rules.push(rule);
+        }
+    }
+
+    /// Removes all rules.
+    pub(crate) fn clear_rules(&mut self) {
+        self.rules.clear();
+    }
+
+    /// The rules still pending, with their remaining counts.
+    pub(crate) fn rules(&self) -> &[Rule] {
+        &self.rules
+    }
+
+    /// Plans one request for `op` on `kind` (`None` for Login/Logout).
+    pub(crate) fn plan(&mut self, op: Operation, kind: Option<MoKind>) -> Plan {
+        let mut delay = self.config.latency + self.jitter();
+        if let Some(action) = self.fire_rule(op, kind) {
+            let disposition = match action {
+                Action::Fault(k) => Disposition::Fault(k),
+                Action::DropAfterApply => Disposition::DropAfterApply,
+                Action::HangAfterApply => Disposition::HangAfterApply,
+                Action::Timeout => Disposition::Timeout,
+                Action::Delay(d) => {
+                    delay += d;
+                    return Plan {
+                        delay,
+                        disposition: Disposition::Normal,
+                        delayed_by_rule: true,
+                    };
+                }
+            };
+            return Plan {
+                delay,
+                disposition,
+                delayed_by_rule: false,
+            };
+        }
+        let disposition = if kind.is_some() {
+            self.draw()
+        } else {
+            Disposition::Normal
+        };
+        Plan {
+            delay,
+            disposition,
+            delayed_by_rule: false,
+        }
+    }
+
+    fn jitter(&mut self) -> Duration {
+        let max = u64::try_from(self.config.jitter.as_micros()).unwrap_or(u64::MAX);
+        if max == 0 {
+            Duration::ZERO
+        } else {
+            Duration::from_micros(self.rng.up_to(max))
+        }
+    }
+
+    fn fire_rule(&mut self, op: Operation, kind: Option<MoKind>) -> Option<Action> {
+        let i = self.rules.iter().position(|r| r.matches(op, kind))?;
+        let rule = &mut self.rules[i];
+        let action = rule.action;
+        rule.times -= 1;
+        if rule.times == 0 {
+            self.rules.remove(i);
+        }
+        Some(action)
+    }
+
+    /// One uniform draw walked across the cumulative fractions.
+    fn draw(&mut self) -> Disposition {
+        let fractions = self.config.fractions();
+        if fractions.iter().all(|(_, f)| *f <= 0.0) {
+            return Disposition::Normal;
+        }
+        let r = self.rng.next_f64();
+        let mut edge = 0.0;
+        for (i, (_, f)) in fractions.iter().enumerate() {
+            edge += f;
+            if r < edge {
+                return match i {
+                    0 => Disposition::Timeout,
+                    1 => Disposition::Fault(FaultKind::Busy),
+                    2 => Disposition::Fault(FaultKind::Session),
+                    3 => Disposition::Fault(FaultKind::External),
+                    4 => Disposition::Fault(FaultKind::Invalid),
+                    5 => Disposition::DropAfterApply,
+                    _ => Disposition::HangAfterApply,
+                };
+            }
+        }
+        Disposition::Normal
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn planner(config: FaultConfig) -> FaultPlanner {
+        FaultPlanner::new(config, 7)
+    }
+
+    #[test]
+    fn no_faults_means_normal_and_no_delay() {
+        let mut p = planner(FaultConfig::default());
+        let plan = p.plan(Operation::Create, Some(MoKind::GsmAuc));
+        assert_eq!(plan.disposition, Disposition::Normal);
+        assert_eq!(plan.delay, Duration::ZERO);
+    }
+
+    #[test]
+    fn rules_match_in_order_and_count_down() {
+        let mut p = planner(FaultConfig::default());
+        p.push_rule(Rule::once(
+            Operation::Create,
+            MoKind::GsmHlr,
+            Action::Timeout,
+        ));
+        p.push_rule(Rule::any(Action::Fault(FaultKind::Busy), 2));
+        // Login has no kind: the first rule does not match it, the second does.
+        assert_eq!(
+            p.plan(Operation::Login, None).disposition,
+            Disposition::Fault(FaultKind::Busy)
+        );
+        assert_eq!(
+            p.plan(Operation::Create, Some(MoKind::GsmHlr)).disposition,
+            Disposition::Timeout
+        );
+        assert_eq!(
+            p.plan(Operation::Create, Some(MoKind::GsmHlr)).disposition,
+            Disposition::Fault(FaultKind::Busy)
+        );
+        assert!(p.rules().is_empty());
+        assert_eq!(
+            p.plan(Operation::Create, Some(MoKind::GsmHlr)).disposition,
+            Disposition::Normal
+        );
+    }
+
+    #[test]
+    fn zero_times_rule_is_not_kept() {
+        let mut p = planner(FaultConfig::default());
+        p.push_rule(Rule::any(Action::Timeout, 0));
+        assert!(p.rules().is_empty());
+    }
+
+    #[test]
+    fn delay_rule_adds_to_latency() {
+        let config = FaultConfig {
+            latency: Duration::from_millis(5),
+            ..FaultConfig::default()
+        };
+        let mut p = planner(config);
+        p.push_rule(Rule::any(Action::Delay(Duration::from_millis(20)), 1));
+        let plan = p.plan(Operation::Get, Some(MoKind::GsmAuc));
+        assert_eq!(plan.delay, Duration::from_millis(25));
+        assert!(plan.delayed_by_rule);
+        assert_eq!(plan.disposition, Disposition::Normal);
+    }
+
+    #[test]
+    fn jitter_stays_in_range() {
+        let config = FaultConfig {
+            latency: Duration::from_millis(10),
+            jitter: Duration::from_millis(5),
+            ..FaultConfig::default()
+        };
+        let mut p = planner(config);
+        for _ in 0..1000 {
+            let d = p.plan(Operation::Login, None).delay;
+            assert!(d >= Duration::from_millis(10) && d <= Duration::from_millis(15));
+        }
+    }
+
+    #[test]
+    fn rates_are_roughly_honoured_and_reproducible() {
+        let config = FaultConfig {
+            busy: 0.25,
+            drop_after_apply: 0.25,
+            ..FaultConfig::default()
+        };
+        let run = || {
+            let mut p = planner(config.clone());
+            (0..4000)
+                .map(|_| p.plan(Operation::Set, Some(MoKind::GsmHlr)).disposition)
+                .collect::<Vec<_>>()
+        };
+        let a = run();
+        assert_eq!(a, run());
+        let busy = a
+            .iter()
+            .filter(|d| **d == Disposition::Fault(FaultKind::Busy))
+            .count();
+        let dropped = a
+            .iter()
+            .filter(|d| **d == Disposition::DropAfterApply)
+            .count();
+        assert!((800..1200).contains(&busy), "busy {busy}");
+        assert!((800..1200).contains(&dropped), "dropped {dropped}");
+    }
+
+    #[test]
+    fn random_faults_spare_login() {
+        let mut p = planner(FaultConfig {
+            busy: 1.0,
+            ..FaultConfig::default()
+        });
+        assert_eq!(
+            p.plan(Operation::Login, None).disposition,
+            Disposition::Normal
+        );
+        assert_eq!(
+            p.plan(Operation::Delete, Some(MoKind::GsmAuc)).disposition,
+            Disposition::Fault(FaultKind::Busy)
+        );
+    }
+
+    #[test]
+    fn validation_rejects_bad_fractions() {
+        assert!(
+            FaultConfig {
+                busy: 1.5,
+                ..FaultConfig::default()
+            }
+            .validate()
+            .is_err()
+        );
+        assert!(
+            FaultConfig {
+                busy: -0.1,
+                ..FaultConfig::default()
+            }
+            .validate()
+            .is_err()
+        );
+        assert!(
+            FaultConfig {
+                busy: f64::NAN,
+                ..FaultConfig::default()
+            }
+            .validate()
+            .is_err()
+        );
+        assert!(
+            FaultConfig {
+                busy: 0.6,
+                timeout: 0.6,
+                ..FaultConfig::default()
+            }
+            .validate()
+            .is_err()
+        );
+        assert!(
+            FaultConfig {
+                busy: 0.5,
+                timeout: 0.5,
+                ..FaultConfig::default()
+            }
+            .validate()
+            .is_ok()
+        );
+    }
+}

@@ -1,0 +1,102 @@
+//! Small HTTP helpers shared by the endpoints: bounded body reads and response builders.
+
+use super::config::MAX_BODY_BYTES;
+use bytes::Bytes;
+use http::header::{CONNECTION, CONTENT_TYPE, HeaderValue};
+use http::{Request, Response, StatusCode};
+use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
+use hyper::body::Incoming;
+use serde::Serialize;
+
+/// What every endpoint answers.
+pub(crate) type HttpResponse = Response<Full<Bytes>>;
+
+/// Returned by a handler to make hyper close the connection without writing a response
+/// (dropped or abandoned exchanges).
+#[derive(Debug)]
+pub(crate) struct Abort;
+
+impl std::fmt::Display for Abort {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("exchange abandoned on purpose")
+    }
+}
+
+impl std::error::Error for Abort {}
+
+/// Why a body could not be read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum BodyError {
+    /// Longer than [`MAX_BODY_BYTES`].
+    TooLarge,
+    /// The client went away or sent a malformed body.
+    Broken,
+}
+
+/// Reads the whole body, refusing more than [`MAX_BODY_BYTES`] (by `Content-Length` before
+/// reading anything, and while reading for chunked bodies).
+pub(crate) async fn read_body(req: Request<Incoming>) -> Result<Bytes, BodyError> {
+    let declared = req
+        .headers()
+        .get(http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if declared.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
+        return Err(BodyError::TooLarge);
+    }
+    match Limited::new(req.into_body(), MAX_BODY_BYTES)
+        .collect()
+        .await
+    {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(e) if e.is::<LengthLimitError>() => Err(BodyError::TooLarge),
+        Err(_) => Err(BodyError::Broken),
+    }
+}
+
+/// A response with `status`, a content type and a body.
+pub(crate) fn with_body(
+    status: StatusCode,
+    content_type: &'static str,
+    body: impl Into<Bytes>,
+) -> HttpResponse {
+    let mut resp = Response::new(Full::new(body.into()));
+    *resp.status_mut() = status;
+    resp.headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+    resp
+}
+
+/// An empty response.
+pub(crate) fn empty(status: StatusCode) -> HttpResponse {
+    let mut resp = Response::new(Full::new(Bytes::new()));
+    *resp.status_mut() = status;
+    resp
+}
+
+/// A plain-text response.
+pub(crate) fn text(status: StatusCode, body: &'static str) -> HttpResponse {
+    with_body(status, "text/plain; charset=utf-8", body)
+}
+
+/// A JSON response.
+pub(crate) fn json<T: Serialize>(status: StatusCode, value: &T) -> HttpResponse {
+    match serde_json::to_vec(value) {
+        Ok(body) => with_body(status, "application/json", body),
+        Err(_) => text(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "cannot serialise response\n",
+        ),
+    }
+}
+
+/// 413, closing the connection so an unread remainder of the body is not parsed as a request.
+pub(crate) fn too_large() -> HttpResponse {
+    let mut resp = text(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "request body exceeds 1 MiB\n",
+    );
+    resp.headers_mut()
+        .insert(CONNECTION, HeaderValue::from_static("close"));
+    resp
+}

@@ -1,0 +1,120 @@
+//! The state one running simulator shares between its connections, its handle and its
+//! admin API. Locks are held only for synchronous updates, never across an `.await`.
+
+use super::config::HlrSimConfig;
+use super::error::SimError;
+use super::fault_plan::FaultPlanner;
+use super::faults::FaultConfig;
+use super::sessions::Sessions;
+use super::stats::SimCounts;
+use super::store::Store;
+use std::sync::{Mutex, MutexGuard, PoisonError};
+use tokio::sync::watch;
+
+/// Shared simulator state.
+#[derive(Debug)]
+pub(crate) struct Simulator {
+    /// The CAI3G endpoint path.
+    pub(crate) path: String,
+    user_id: String,
+    password: String,
+    store: Mutex<Store>,
+    sessions: Mutex<Sessions>,
+    faults: Mutex<FaultPlanner>,
+    counts: Mutex<SimCounts>,
+    shutdown: watch::Receiver<bool>,
+}
+
+/// Locks `m`, ignoring poisoning: every update is a single assignment-like step, so state
+/// behind a poisoned lock is still consistent.
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl Simulator {
+    /// State for `config` (faults already validated); `shutdown` turns true on shutdown.
+    pub(crate) fn new(config: &HlrSimConfig, shutdown: watch::Receiver<bool>) -> Self {
+        Self {
+            path: config.path.clone(),
+            user_id: config.user_id.clone(),
+            password: config.password.clone(),
+            store: Mutex::new(Store::default()),
+            sessions: Mutex::new(Sessions::new(config.session_lifetime)),
+            faults: Mutex::new(FaultPlanner::new(config.faults.clone(), config.seed)),
+            counts: Mutex::new(SimCounts::default()),
+            shutdown,
+        }
+    }
+
+    /// True if the Login credentials are the configured ones (compared in constant time).
+    pub(crate) fn credentials_match(&self, user_id: &str, pwd: &str) -> bool {
+        // Evaluate both comparisons so timing does not reveal which one failed.
+        let user_ok = constant_time_eq(user_id.as_bytes(), self.user_id.as_bytes());
+        let pwd_ok = constant_time_eq(pwd.as_bytes(), self.password.as_bytes());
+        user_ok & pwd_ok
+    }
+
+    /// The subscriber data.
+    pub(crate) fn store(&self) -> MutexGuard<'_, Store> {
+        lock(&self.store)
+    }
+
+    /// The live sessions.
+    pub(crate) fn sessions(&self) -> MutexGuard<'_, Sessions> {
+        lock(&self.sessions)
+    }
+
+    /// Fault configuration and rules.
+    pub(crate) fn faults(&self) -> MutexGuard<'_, FaultPlanner> {
+        lock(&self.faults)
+    }
+
+    /// The counters.
+    pub(crate) fn counts(&self) -> MutexGuard<'_, SimCounts> {
+        lock(&self.counts)
+    }
+
+    /// Validates and installs a new random-fault configuration.
+    pub(crate) fn set_faults(&self, faults: FaultConfig) -> Result<(), SimError> {
+        faults.validate()?;
+        self.faults().set_config(faults);
+        Ok(())
+    }
+
+    /// Forgets every subscriber and applied create (sessions and counters stay).
+    pub(crate) fn reset_state(&self) {
+        *self.store() = Store::default();
+    }
+
+    /// Resolves once shutdown has been requested (or every handle is gone).
+    pub(crate) async fn shutdown_requested(&self) {
+        wait_shutdown(self.shutdown.clone()).await;
+    }
+}
+
+/// Resolves once `rx` reads true or its sender is dropped.
+pub(crate) async fn wait_shutdown(mut rx: watch::Receiver<bool>) {
+    // An error means the sender is gone: nobody can stop us any more, so stop now.
+    let _ = rx.wait_for(|stop| *stop).await;
+}
+
+/// Length-revealing but content-constant-time equality.
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::constant_time_eq;
+
+    #[test]
+    fn constant_time_eq_is_equality() {
+        assert!(constant_time_eq(b"secret", b"secret"));
+        assert!(!constant_time_eq(b"secret", b"secreT"));
+        assert!(!constant_time_eq(b"secret", b"secret1"));
+        assert!(constant_time_eq(b"", b""));
+    }
+}

@@ -1,0 +1,320 @@
+//! The HLR/AUC data: AUC entries and HLR subscriptions by IMSI, with a unique MSISDN index.
+//! Pure in-memory state; every refusal is a [`StoreError`] the endpoint maps to a fault.
+
+use super::codec::{AucSubscription, GetResult, HlrSubscription, MoBody, MoId, MoKind};
+use sim_profiles::{Imsi, Msisdn};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+/// Why the store refused a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum StoreError {
+    /// Create of an object that exists.
+    AlreadyExists,
+    /// HLR create/set with an MSISDN held by another IMSI.
+    MsisdnInUse,
+    /// Get/Set/Delete of an absent object.
+    NotFound,
+    /// HLR create without an AUC entry for the IMSI.
+    AucMissing,
+    /// The MOId does not carry the key the object is addressed by.
+    MissingKey,
+}
+
+/// One subscriber as the simulator holds it: its AUC entry and HLR subscription, if any.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SimSubscriber {
+    /// The IMSI both objects are keyed by.
+    pub imsi: Imsi,
+    /// The HLR subscription's MSISDN.
+    pub msisdn: Option<Msisdn>,
+    /// The HLR subscription's profile.
+    pub profile_id: Option<u32>,
+    /// The AUC entry (with its key: this fake is a test peer).
+    pub auc: Option<AucSubscription>,
+    /// The HLR subscription.
+    pub hlr: Option<HlrSubscription>,
+}
+
+/// One applied Create, in the order they were applied.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppliedCreate {
+    /// GsmAuc or GsmHlr.
+    pub kind: MoKind,
+    /// The created object's IMSI.
+    pub imsi: Imsi,
+}
+
+/// The in-memory HLR/AUC.
+#[derive(Debug, Default)]
+pub(crate) struct Store {
+    auc: BTreeMap<Imsi, AucSubscription>,
+    hlr: BTreeMap<Imsi, HlrSubscription>,
+    by_msisdn: HashMap<Msisdn, Imsi>,
+    applied_creates: Vec<AppliedCreate>,
+}
+
+impl Store {
+    /// Creates an object; HLR subscriptions need an AUC entry and a free MSISDN.
+    pub(crate) fn create(&mut self, body: MoBody) -> Result<(), StoreError> {
+        match body {
+            MoBody::Auc(a) => {
+                if self.auc.contains_key(&a.imsi) {
+                    return Err(StoreError::AlreadyExists);
+                }
+                self.applied_creates.push(AppliedCreate {
+                    kind: MoKind::GsmAuc,
+                    imsi: a.imsi.clone(),
+                });
+                self.auc.insert(a.imsi.clone(), a);
+            }
+            MoBody::Hlr(h) => {
+                if self.hlr.contains_key(&h.imsi) {
+                    return Err(StoreError::AlreadyExists);
+                }
+                if self.by_msisdn.contains_key(&h.msisdn) {
+                    return Err(StoreError::MsisdnInUse);
+                }
+                if !self.auc.contains_key(&h.imsi) {
+                    return Err(StoreError::AucMissing);
+                }
+                self.applied_creates.push(AppliedCreate {
+                    kind: MoKind::GsmHlr,
+                    imsi: h.imsi.clone(),
+                });
+                self.by_msisdn.insert(h.msisdn.clone(), h.imsi.clone());
+                self.hlr.insert(h.imsi.clone(), h);
+            }
+        }
+        Ok(())
+    }
+
+    /// Reads the whole object.
+    pub(crate) fn get(&self, id: &MoId) -> Result<GetResult, StoreError> {
+        match id.kind {
+            MoKind::GsmAuc => {
+                let imsi = auc_key(id)?;
+                self.auc
+                    .get(imsi)
+                    .cloned()
+                    .map(GetResult::Auc)
+                    .ok_or(StoreError::NotFound)
+            }
+            MoKind::GsmHlr => {
+                let imsi = self.resolve_hlr(id)?;
+                self.hlr
+                    .get(&imsi)
+                    .cloned()
+                    .map(GetResult::Hlr)
+                    .ok_or(StoreError::NotFound)
+            }
+        }
+    }
+
+    /// Replaces an existing object; an HLR MSISDN change must keep MSISDNs unique.
+    pub(crate) fn set(&mut self, body: MoBody) -> Result<(), StoreError> {
+        match body {
+            MoBody::Auc(a) => {
+                let slot = self.auc.get_mut(&a.imsi).ok_or(StoreError::NotFound)?;
+                *slot = a;
+            }
+            MoBody::Hlr(h) => {
+                let old = self.hlr.get(&h.imsi).ok_or(StoreError::NotFound)?;
+                if old.msisdn != h.msisdn {
+                    if self.by_msisdn.contains_key(&h.msisdn) {
+                        return Err(StoreError::MsisdnInUse);
+                    }
+                    self.by_msisdn.remove(&old.msisdn);
+                    self.by_msisdn.insert(h.msisdn.clone(), h.imsi.clone());
+                }
+                self.hlr.insert(h.imsi.clone(), h);
+            }
+        }
+        Ok(())
+    }
+
+    /// Removes an object; HLR subscriptions are addressed by IMSI and/or MSISDN.
+    pub(crate) fn delete(&mut self, id: &MoId) -> Result<(), StoreError> {
+        match id.kind {
+            MoKind::GsmAuc => {
+                let imsi = auc_key(id)?;
+                self.auc.remove(imsi).map(drop).ok_or(StoreError::NotFound)
+            }
+            MoKind::GsmHlr => {
+                let imsi = self.resolve_hlr(id)?;
+                let h = self.hlr.remove(&imsi).ok_or(StoreError::NotFound)?;
+                self.by_msisdn.remove(&h.msisdn);
+                Ok(())
+            }
+        }
+    }
+
+    /// The AUC entry for `imsi`.
+    pub(crate) fn auc(&self, imsi: &Imsi) -> Option<AucSubscription> {
+        self.auc.get(imsi).cloned()
+    }
+
+    /// The HLR subscription for `imsi`.
+    pub(crate) fn hlr(&self, imsi: &Imsi) -> Option<HlrSubscription> {
+        self.hlr.get(imsi).cloned()
+    }
+
+    /// Every subscriber with an AUC entry or HLR subscription, by IMSI.
+    pub(crate) fn subscribers(&self) -> Vec<SimSubscriber> {
+        let imsis: BTreeSet<&Imsi> = self.auc.keys().chain(self.hlr.keys()).collect();
+        imsis
+            .into_iter()
+            .map(|imsi| {
+                let hlr = self.hlr.get(imsi).cloned();
+                SimSubscriber {
+                    imsi: imsi.clone(),
+                    msisdn: hlr.as_ref().map(|h| h.msisdn.clone()),
+                    profile_id: hlr.as_ref().map(|h| h.profile_id),
+                    auc: self.auc.get(imsi).cloned(),
+                    hlr,
+                }
+            })
+            .collect()
+    }
+
+    /// Creates applied so far, oldest first.
+    pub(crate) fn applied_creates(&self) -> &[AppliedCreate] {
+        &self.applied_creates
+    }
+
+    /// The IMSI an HLR MOId designates; with both keys they must agree.
+    fn resolve_hlr(&self, id: &MoId) -> Result<Imsi, StoreError> {
+        match (&id.imsi, &id.msisdn) {
+            (Some(imsi), Some(msisdn)) => match self.by_msisdn.get(msisdn) {
+                Some(owner) if owner == imsi => Ok(imsi.clone()),
+                _ => Err(StoreError::NotFound),
+            },
+            (Some(imsi), None) => Ok(imsi.clone()),
+            (None, Some(msisdn)) => self
+                .by_msisdn
+                .get(msisdn)
+                .cloned()
+                .ok_or(StoreError::NotFound),
+            (None, None) => Err(StoreError::MissingKey),
+        }
+    }
+}
+
+/// AUC entries are addressed by IMSI only.
+fn auc_key(id: &MoId) -> Result<&Imsi, StoreError> {
+    id.imsi.as_ref().ok_or(StoreError::MissingKey)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::hlr_sim::codec::KiWire;
+    use sim_profiles::Key128;
+
+    fn imsi(s: &str) -> Imsi {
+        s.parse().expect("test IMSI")
+    }
+    fn msisdn(s: &str) -> Msisdn {
+        s.parse().expect("test MSISDN")
+    }
+    fn auc(i: &str) -> MoBody {
+        MoBody::Auc(AucSubscription {
+            imsi: imsi(i),
+            ki: KiWire::Clear(Key128::from_bytes([7; 16])),
+            fsetind: 0,
+        })
+    }
+    fn hlr(i: &str, m: &str) -> MoBody {
+        MoBody::Hlr(HlrSubscription {
+            imsi: imsi(i),
+            msisdn: msisdn(m),
+            profile_id: 12,
+            obo: false,
+            obi: false,
+        })
+    }
+    fn hlr_id(i: Option<&str>, m: Option<&str>) -> MoId {
+        MoId {
+            kind: MoKind::GsmHlr,
+            imsi: i.map(imsi),
+            msisdn: m.map(msisdn),
+        }
+    }
+
+    #[test]
+    fn create_rules() {
+        let mut s = Store::default();
+        assert_eq!(
+            s.create(hlr("001010000000001", "4915100000001")),
+            Err(StoreError::AucMissing)
+        );
+        assert_eq!(s.create(auc("001010000000001")), Ok(()));
+        assert_eq!(
+            s.create(auc("001010000000001")),
+            Err(StoreError::AlreadyExists)
+        );
+        assert_eq!(s.create(hlr("001010000000001", "4915100000001")), Ok(()));
+        assert_eq!(
+            s.create(hlr("001010000000001", "4915100000002")),
+            Err(StoreError::AlreadyExists)
+        );
+        assert_eq!(s.create(auc("001010000000002")), Ok(()));
+        assert_eq!(
+            s.create(hlr("001010000000002", "4915100000001")),
+            Err(StoreError::MsisdnInUse)
+        );
+        assert_eq!(s.applied_creates().len(), 3);
+        assert_eq!(s.subscribers().len(), 2);
+    }
+
+    #[test]
+    fn hlr_addressing_and_msisdn_index() {
+        let mut s = Store::default();
+        s.create(auc("001010000000001")).expect("auc");
+        s.create(hlr("001010000000001", "4915100000001"))
+            .expect("hlr");
+        assert!(s.get(&hlr_id(None, Some("4915100000001"))).is_ok());
+        assert_eq!(
+            s.get(&hlr_id(Some("001010000000001"), Some("4915100000009"))),
+            Err(StoreError::NotFound)
+        );
+        assert_eq!(s.get(&hlr_id(None, None)), Err(StoreError::MissingKey));
+        // Changing the MSISDN frees the old one.
+        s.set(hlr("001010000000001", "4915100000002")).expect("set");
+        assert_eq!(
+            s.get(&hlr_id(None, Some("4915100000001"))),
+            Err(StoreError::NotFound)
+        );
+        assert_eq!(s.delete(&hlr_id(None, Some("4915100000002"))), Ok(()));
+        assert_eq!(
+            s.delete(&hlr_id(Some("001010000000001"), None)),
+            Err(StoreError::NotFound)
+        );
+        assert!(s.hlr(&imsi("001010000000001")).is_none());
+        assert!(s.auc(&imsi("001010000000001")).is_some());
+        s.create(auc("001010000000002")).expect("auc 2");
+        s.create(hlr("001010000000002", "4915100000002"))
+            .expect("MSISDN reusable after delete");
+    }
+
+    #[test]
+    fn set_and_delete_absent() {
+        let mut s = Store::default();
+        assert_eq!(s.set(auc("001010000000001")), Err(StoreError::NotFound));
+        assert_eq!(
+            s.set(hlr("001010000000001", "4915100000001")),
+            Err(StoreError::NotFound)
+        );
+        let id = MoId {
+            kind: MoKind::GsmAuc,
+            imsi: Some(imsi("001010000000001")),
+            msisdn: None,
+        };
+        assert_eq!(s.delete(&id), Err(StoreError::NotFound));
+        let no_key = MoId {
+            kind: MoKind::GsmAuc,
+            imsi: None,
+            msisdn: Some(msisdn("4915100000001")),
+        };
+        assert_eq!(s.delete(&no_key), Err(StoreError::MissingKey));
+    }
+}
