@@ -5,11 +5,15 @@
 //! layout; southbound protocols live in `adapters`, identifiers in `sim-profiles`.
 #![forbid(unsafe_code)]
 
+pub mod admin;
+pub mod api;
+pub mod app;
 pub mod clock;
 pub mod config;
 pub mod crypto;
 pub mod engine;
 pub mod metrics;
 pub mod order;
+pub mod server;
 pub mod store;
 pub mod tls;

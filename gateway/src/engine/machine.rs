@@ -181,3 +181,115 @@ fn deprovision_outcome(o: DeprovisionOutcome) -> &'static str {
         DeprovisionOutcome::LeftForeign => "left_foreign",
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::order::{MsisdnMode, OrderStatus};
+    use adapters::hlr::FaultClass;
+
+    const POLICY: RetryPolicy = RetryPolicy { max_attempts: 3, base_ms: 100, max_ms: 1_000 };
+
+    fn order() -> Order {
+        Order {
+            id: "act_x".into(),
+            tenant: "t".into(),
+            status: OrderStatus::Reserved,
+            iccid: "8988211000000530082".parse().expect("iccid"),
+            imsi: "001010000000001".parse().expect("imsi"),
+            msisdn: "8617000000001".parse().expect("msisdn"),
+            msisdn_mode: MsisdnMode::Auto,
+            product: "p".into(),
+            hlr_profile_id: 1,
+            channel: None,
+            subscriber: None,
+            hlr: Step::Pending,
+            undo: None,
+            error: None,
+            needs_attention: false,
+            created_at_ms: 0,
+            updated_at_ms: 0,
+            version: 1,
+        }
+    }
+
+    fn fault(class: FaultClass) -> HlrError {
+        HlrError::new(class, "GsmHlr Create", "test")
+    }
+
+    #[test]
+    fn happy_path_records_before_and_after() {
+        let o = order();
+        assert_eq!(next_action(&o, 0), Action::Provision { attempt: 1 });
+        let o = mark_sent(o, 1, 10);
+        assert_eq!((o.status, o.hlr.clone(), o.version), (OrderStatus::HlrProvisioning, Step::Sent { attempt: 1 }, 2));
+        let (o, eff) = on_provision(o, 1, Ok(ProvisionOutcome::Created), &POLICY, 0, 20);
+        assert_eq!(eff, Effect::Activate);
+        assert_eq!(o.status, OrderStatus::Active);
+        assert_eq!(next_action(&o, 30), Action::Finished);
+    }
+
+    #[test]
+    fn sent_but_unrecorded_step_is_repeated_after_restart() {
+        let o = mark_sent(order(), 1, 10);
+        assert_eq!(next_action(&o, 1_000), Action::Provision { attempt: 2 });
+    }
+
+    #[test]
+    fn retryable_faults_back_off_then_give_up_and_compensate() {
+        let o = mark_sent(order(), 1, 0);
+        let (o, eff) = on_provision(o, 1, Err(fault(FaultClass::Timeout)), &POLICY, u32::MAX, 0);
+        assert_eq!(eff, Effect::None);
+        let Step::RetryWait { retry_at_ms, .. } = o.hlr.clone() else { panic!("expected retry wait, got {:?}", o.hlr) };
+        assert_eq!(retry_at_ms, 100);
+        assert_eq!(next_action(&o, 99), Action::WaitUntil(100));
+        assert_eq!(next_action(&o, 100), Action::Provision { attempt: 2 });
+        let o = mark_sent(o, 3, 500);
+        let (o, _) = on_provision(o, 3, Err(fault(FaultClass::Connection)), &POLICY, 0, 600);
+        assert_eq!(o.status, OrderStatus::Compensating);
+        assert_eq!(o.error.as_ref().map(|e| e.code.as_str()), Some("hlr_unavailable"));
+        assert_eq!(next_action(&o, 600), Action::Deprovision { attempt: 1 });
+    }
+
+    #[test]
+    fn permanent_fault_compensates_immediately() {
+        let o = mark_sent(order(), 1, 0);
+        let (o, eff) = on_provision(o, 1, Err(fault(FaultClass::External)), &POLICY, 0, 1);
+        assert_eq!(eff, Effect::None);
+        assert_eq!(o.status, OrderStatus::Compensating);
+        assert_eq!(o.error.as_ref().map(|e| e.code.as_str()), Some("hlr_rejected"));
+        let o = mark_undo_sent(o, 1, 2);
+        // Compensation retries even "permanent" faults: an orphan on the HLR is never acceptable.
+        let (o, eff) = on_deprovision(o, 1, Err(fault(FaultClass::External)), &POLICY, 0, 3);
+        assert_eq!(eff, Effect::None);
+        assert!(matches!(next_action(&o, 3), Action::WaitUntil(_)));
+        let o = mark_undo_sent(o, 2, 2_000);
+        let (o, eff) = on_deprovision(o, 2, Ok(DeprovisionOutcome::Deleted), &POLICY, 0, 2_001);
+        assert_eq!(eff, Effect::Release);
+        assert_eq!(o.status, OrderStatus::Failed);
+        assert!(!o.needs_attention);
+    }
+
+    #[test]
+    fn foreign_data_is_flagged_for_an_operator() {
+        let o = mark_undo_sent(on_provision(mark_sent(order(), 1, 0), 1, Err(fault(FaultClass::Conflict)), &POLICY, 0, 1).0, 1, 2);
+        let (o, eff) = on_deprovision(o, 1, Ok(DeprovisionOutcome::LeftForeign), &POLICY, 0, 3);
+        assert_eq!(eff, Effect::Release);
+        assert!(o.needs_attention);
+    }
+
+    #[test]
+    fn backoff_is_bounded_and_grows() {
+        for attempt in 1..40 {
+            for jitter in [0, 1 << 31, u32::MAX] {
+                let d = POLICY.delay_ms(attempt, jitter);
+                assert!(d <= POLICY.max_ms, "attempt {attempt}: {d}");
+                assert!(d >= 1);
+            }
+        }
+        assert_eq!(POLICY.delay_ms(1, u32::MAX), 100);
+        assert_eq!(POLICY.delay_ms(2, u32::MAX), 200);
+        assert_eq!(POLICY.delay_ms(10, u32::MAX), 1_000);
+        assert_eq!(POLICY.delay_ms(1, 0), 10);
+    }
+}

@@ -1,2 +1,291 @@
-//! The order engine: a pure state machine (`machine`) and its tokio driver.
+//! The order engine: a pure state machine (`machine`) and the tokio driver below that
+//! performs its decisions. One task drives each in-flight order; a semaphore bounds the
+//! calls in flight towards the host operator so its HLR is never flooded.
+//!
+//! Architecture invariant: the driver persists every decision before acting on it, and
+//! reads time only through [`Clock`] (tokio's clock), so paused-clock tests see every timer.
+
 pub mod machine;
+
+use crate::clock::Clock;
+use crate::crypto::Keyring;
+use crate::metrics::Metrics;
+use crate::order::Order;
+use crate::store::{EventKind, SimRecord, Store, StoreError};
+use adapters::hlr::{AuthData, Barring, HlrProfile, HlrProvisioner, KiMaterial, SubscriberSpec};
+use machine::{Action, Effect, RetryPolicy};
+use ring::rand::{SecureRandom, SystemRandom};
+use sim_profiles::Key128;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+use std::time::Duration;
+use tokio::sync::{Notify, Semaphore, watch};
+
+/// Engine settings derived from configuration.
+#[derive(Clone, Copy, Debug)]
+pub struct EngineSettings {
+    /// Retry policy of southbound steps.
+    pub policy: RetryPolicy,
+    /// Most HLR calls in flight.
+    pub hlr_concurrency: usize,
+    /// AUC function set sent with each Ki.
+    pub fsetind: u8,
+}
+
+/// Handle to the engine; cheap to clone.
+#[derive(Clone)]
+pub struct Engine {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: Arc<dyn Store>,
+    hlr: Arc<dyn HlrProvisioner>,
+    keys: Arc<Keyring>,
+    permits: Semaphore,
+    settings: EngineSettings,
+    clock: Clock,
+    metrics: Arc<Metrics>,
+    rng: SystemRandom,
+    stop: watch::Sender<bool>,
+    running: AtomicUsize,
+    idle: Notify,
+}
+
+impl Engine {
+    /// Builds an engine; nothing runs until orders are submitted or resumed.
+    pub fn new(
+        store: Arc<dyn Store>,
+        hlr: Arc<dyn HlrProvisioner>,
+        keys: Arc<Keyring>,
+        settings: EngineSettings,
+        clock: Clock,
+        metrics: Arc<Metrics>,
+    ) -> Self {
+        let (stop, _) = watch::channel(false);
+        Self {
+            inner: Arc::new(Inner {
+                store,
+                hlr,
+                keys,
+                permits: Semaphore::new(settings.hlr_concurrency),
+                settings,
+                clock,
+                metrics,
+                rng: SystemRandom::new(),
+                stop,
+                running: AtomicUsize::new(0),
+                idle: Notify::new(),
+            }),
+        }
+    }
+
+    /// Starts driving a newly created (already durable) order.
+    pub fn submit(&self, order: Order) {
+        let inner = self.inner.clone();
+        inner.running.fetch_add(1, Relaxed);
+        inner.metrics.orders_inflight.fetch_add(1, Relaxed);
+        tokio::spawn(async move {
+            let id = order.id.clone();
+            if let Err(e) = drive(&inner, order).await {
+                tracing::warn!(order = %id, error = %e, "order paused; it resumes at next start");
+            }
+            inner.metrics.orders_inflight.fetch_sub(1, Relaxed);
+            if inner.running.fetch_sub(1, Relaxed) == 1 {
+                inner.idle.notify_waiters();
+            }
+        });
+    }
+
+    /// Resumes every order that was in flight when the process last stopped.
+    pub fn resume_all(&self) -> Result<usize, StoreError> {
+        let orders = self.inner.store.inflight_orders()?;
+        let n = orders.len();
+        for o in orders {
+            self.inner.metrics.orders_resumed.fetch_add(1, Relaxed);
+            self.submit(o);
+        }
+        Ok(n)
+    }
+
+    /// Number of orders being driven now.
+    pub fn running(&self) -> usize {
+        self.inner.running.load(Relaxed)
+    }
+
+    /// Stops starting new southbound steps, lets calls already in flight answer and be
+    /// recorded, and waits up to `grace` for that. Orders left waiting resume at next start.
+    pub async fn shutdown(&self, grace: Duration) {
+        let _ = self.inner.stop.send(true);
+        let wait = async {
+            loop {
+                let notified = self.inner.idle.notified();
+                if self.inner.running.load(Relaxed) == 0 {
+                    return;
+                }
+                notified.await;
+            }
+        };
+        let _ = tokio::time::timeout(grace, wait).await;
+        self.inner.hlr.shutdown().await;
+    }
+
+    /// Spawns the periodic idempotency-record expiry.
+    pub fn spawn_housekeeping(&self, ttl: Duration) {
+        let inner = self.inner.clone();
+        tokio::spawn(async move {
+            let mut stop = inner.stop.subscribe();
+            let mut tick = tokio::time::interval(Duration::from_secs(600));
+            loop {
+                tokio::select! {
+                    _ = tick.tick() => {}
+                    _ = stop.changed() => return,
+                }
+                let cutoff = inner.clock.now_ms().saturating_sub(ttl.as_millis() as u64);
+                match inner.store.prune_idempotency(cutoff).await {
+                    Ok(n) if n > 0 => tracing::info!(expired = n, "idempotency records expired"),
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(error = %e, "idempotency expiry failed"),
+                }
+            }
+        });
+    }
+}
+
+impl Inner {
+    fn jitter(&self) -> u32 {
+        let mut b = [0u8; 4];
+        // A failed random source only makes the jitter deterministic, never unsafe.
+        let _ = self.rng.fill(&mut b);
+        u32::from_le_bytes(b)
+    }
+
+    fn stopping(&self) -> bool {
+        *self.stop.borrow()
+    }
+
+    async fn persist(&self, order: &Order, effect: Effect, event: EventKind) -> Result<(), StoreError> {
+        self.store.advance_order(order.clone(), effect, event).await
+    }
+
+    /// Builds the southbound spec, opening the sealed Ki/OPc only in memory.
+    fn spec(&self, order: &Order) -> Result<SubscriberSpec, StoreError> {
+        let sim = self.store.get_sim(&order.iccid)?.ok_or_else(|| StoreError::Corrupt {
+            table: "sims",
+            message: format!("SIM {} of order {} is missing", order.iccid, order.id),
+        })?;
+        Ok(SubscriberSpec {
+            imsi: order.imsi.clone(),
+            msisdn: order.msisdn.clone(),
+            auth: AuthData { ki: KiMaterial::Clear(self.open_key(&sim, "ki")?), opc: self.open_opc(&sim)?, fsetind: self.settings.fsetind },
+            profile: HlrProfile { profile_id: order.hlr_profile_id },
+            barring: Barring::default(),
+        })
+    }
+
+    fn open_key(&self, sim: &SimRecord, which: &str) -> Result<Key128, StoreError> {
+        let sealed = if which == "ki" { Some(&sim.ki) } else { sim.opc.as_ref() };
+        let sealed = sealed.ok_or_else(|| StoreError::Corrupt { table: "sims", message: format!("no {which}") })?;
+        let clear = self
+            .keys
+            .open(&format!("sim/{}/{which}", sim.iccid), sealed)
+            .map_err(|e| StoreError::Corrupt { table: "sims", message: format!("{which} of {}: {e}", sim.iccid) })?;
+        let bytes: [u8; 16] = clear
+            .as_slice()
+            .try_into()
+            .map_err(|_| StoreError::Corrupt { table: "sims", message: format!("{which} of {} is not 16 bytes", sim.iccid) })?;
+        Ok(Key128::from_bytes(bytes))
+    }
+
+    fn open_opc(&self, sim: &SimRecord) -> Result<Option<Key128>, StoreError> {
+        sim.opc.as_ref().map(|_| self.open_key(sim, "opc")).transpose()
+    }
+}
+
+const STEP_PROVISION: &str = "hlr_provision";
+const STEP_DEPROVISION: &str = "hlr_deprovision";
+
+/// Drives one order until it is terminal, the engine stops, or the store fails.
+async fn drive(inner: &Inner, mut order: Order) -> Result<(), StoreError> {
+    let spec = inner.spec(&order)?;
+    let mut stop = inner.stop.subscribe();
+    let policy = inner.settings.policy;
+    loop {
+        let now = inner.clock.now_ms();
+        match machine::next_action(&order, now) {
+            Action::Finished => return Ok(()),
+            Action::WaitUntil(at) => {
+                tokio::select! {
+                    () = tokio::time::sleep_until(inner.clock.instant_at(at)) => {}
+                    _ = stop.changed() => return Ok(()),
+                }
+            }
+            Action::Provision { attempt } => {
+                if inner.stopping() {
+                    return Ok(());
+                }
+                order = machine::mark_sent(order, attempt, now);
+                inner.persist(&order, Effect::None, EventKind::StepSent { step: STEP_PROVISION.into(), attempt }).await?;
+                let result = {
+                    let _permit = inner.permits.acquire().await.map_err(|_| StoreError::Closed)?;
+                    let t = tokio::time::Instant::now();
+                    let r = inner.hlr.provision(&spec).await;
+                    inner.metrics.hlr_latency.observe(t.elapsed());
+                    r
+                };
+                count_hlr(inner, result.as_ref().err());
+                let summary = match &result {
+                    Ok(o) => format!("ok: {o:?}"),
+                    Err(e) => e.to_string(),
+                };
+                let (next, effect) = machine::on_provision(order, attempt, result, &policy, inner.jitter(), inner.clock.now_ms());
+                order = next;
+                let event = if effect == Effect::Activate {
+                    inner.metrics.orders_active.fetch_add(1, Relaxed);
+                    EventKind::OrderActive
+                } else {
+                    EventKind::StepAnswered { step: STEP_PROVISION.into(), attempt, result: summary }
+                };
+                inner.persist(&order, effect, event).await?;
+            }
+            Action::Deprovision { attempt } => {
+                if inner.stopping() {
+                    return Ok(());
+                }
+                order = machine::mark_undo_sent(order, attempt, now);
+                inner.persist(&order, Effect::None, EventKind::StepSent { step: STEP_DEPROVISION.into(), attempt }).await?;
+                let result = {
+                    let _permit = inner.permits.acquire().await.map_err(|_| StoreError::Closed)?;
+                    inner.hlr.deprovision(&spec).await
+                };
+                count_hlr(inner, result.as_ref().err());
+                let summary = match &result {
+                    Ok(o) => format!("ok: {o:?}"),
+                    Err(e) => e.to_string(),
+                };
+                let (next, effect) = machine::on_deprovision(order, attempt, result, &policy, inner.jitter(), inner.clock.now_ms());
+                order = next;
+                let event = if effect == Effect::Release {
+                    inner.metrics.orders_failed.fetch_add(1, Relaxed);
+                    if order.needs_attention {
+                        inner.metrics.orders_needing_attention.fetch_add(1, Relaxed);
+                        tracing::error!(order = %order.id, imsi = %order.imsi, "compensation found HLR data it does not own and left it in place; operator action needed");
+                    }
+                    EventKind::OrderFailed { code: order.error.as_ref().map_or_else(String::new, |e| e.code.clone()) }
+                } else {
+                    EventKind::StepAnswered { step: STEP_DEPROVISION.into(), attempt, result: summary }
+                };
+                inner.persist(&order, effect, event).await?;
+            }
+        }
+    }
+}
+
+fn count_hlr(inner: &Inner, err: Option<&adapters::hlr::HlrError>) {
+    let c = match err {
+        None => &inner.metrics.hlr_ok,
+        Some(e) if e.retryable() => &inner.metrics.hlr_retryable,
+        Some(_) => &inner.metrics.hlr_permanent,
+    };
+    c.fetch_add(1, Relaxed);
+}

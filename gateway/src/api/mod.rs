@@ -1,0 +1,72 @@
+//! The northbound HTTP API (contract.md): routing, authentication, and the handlers.
+//! Handlers translate between wire types (`dto`) and store/engine calls; every error
+//! becomes problem+json through `problem`.
+
+mod activations;
+mod auth;
+pub mod dto;
+mod openapi;
+mod ops;
+pub mod problem;
+
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::crypto::Keyring;
+use crate::engine::Engine;
+use crate::metrics::Metrics;
+use crate::store::Store;
+use axum::Router;
+use axum::extract::Request;
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+
+/// Shared state of all handlers.
+pub struct AppState {
+    /// The store.
+    pub store: Arc<dyn Store>,
+    /// The order engine.
+    pub engine: Engine,
+    /// Data keys (sealing subscriber details).
+    pub keys: Arc<Keyring>,
+    /// Metrics.
+    pub metrics: Arc<Metrics>,
+    /// Configuration.
+    pub config: Arc<Config>,
+    /// Time source.
+    pub clock: Clock,
+    /// False until start-up (resume) has finished, and again while shutting down.
+    pub ready: AtomicBool,
+}
+
+/// Builds the router over shared state.
+pub fn router(state: Arc<AppState>) -> Router {
+    Router::new()
+        .route("/v1/activations", post(activations::create))
+        .route("/v1/activations/{id}", get(activations::get))
+        .route("/healthz", get(ops::healthz))
+        .route("/readyz", get(ops::readyz))
+        .route("/metrics", get(ops::metrics))
+        .route("/openapi.json", get(openapi::document))
+        .fallback(|| async { problem::ApiError::route_not_found() })
+        .method_not_allowed_fallback(|| async { problem::ApiError::method_not_allowed() })
+        .layer(middleware::from_fn_with_state(state.clone(), count_responses))
+        .with_state(state)
+}
+
+async fn count_responses(
+    axum::extract::State(state): axum::extract::State<Arc<AppState>>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let resp = next.run(req).await.into_response();
+    let c = match resp.status().as_u16() {
+        200..=299 => &state.metrics.http_2xx,
+        400..=499 => &state.metrics.http_4xx,
+        _ => &state.metrics.http_5xx,
+    };
+    c.fetch_add(1, Relaxed);
+    resp
+}

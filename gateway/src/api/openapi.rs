@@ -1,0 +1,73 @@
+//! `GET /openapi.json`: the OpenAPI 3.1 description of the northbound API.
+
+use axum::http::header;
+use axum::response::IntoResponse;
+use serde_json::{Value, json};
+
+/// The OpenAPI document.
+pub fn spec() -> Value {
+    let problem = json!({"$ref": "#/components/responses/Problem"});
+    json!({
+        "openapi": "3.1.0",
+        "info": {"title": "simgw", "version": env!("CARGO_PKG_VERSION"),
+                 "description": "SIM provisioning and eSIM activation gateway for MVNOs. Errors are RFC 9457 problem+json with a stable `code`."},
+        "security": [{"bearer": []}],
+        "paths": {
+            "/v1/activations": {"post": {
+                "operationId": "createActivation",
+                "summary": "Activate a SIM: reserve it and a number, then provision the host operator's HLR asynchronously.",
+                "parameters": [{"name": "Idempotency-Key", "in": "header", "required": true,
+                    "description": "Retry-safe key: the same key and body within 24 h replay the first answer; another body answers 422.",
+                    "schema": {"type": "string", "minLength": 1, "maxLength": 255}}],
+                "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ActivationRequest"}}}},
+                "responses": {"202": {"description": "Order accepted and durable.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Activation"}}}},
+                              "400": problem, "401": problem, "409": problem, "413": problem, "415": problem, "422": problem, "503": problem}
+            }},
+            "/v1/activations/{id}": {"get": {
+                "operationId": "getActivation",
+                "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "string"}}],
+                "responses": {"200": {"description": "The order.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Activation"}}}},
+                              "401": problem, "404": problem}
+            }},
+            "/healthz": {"get": {"operationId": "healthz", "security": [], "responses": {"200": {"description": "Alive."}}}},
+            "/readyz": {"get": {"operationId": "readyz", "security": [], "responses": {"200": {"description": "Ready."}, "503": {"description": "Not ready."}}}},
+            "/metrics": {"get": {"operationId": "metrics", "security": [], "responses": {"200": {"description": "Prometheus text format.", "content": {"text/plain": {}}}}}},
+            "/openapi.json": {"get": {"operationId": "openapi", "security": [], "responses": {"200": {"description": "This document."}}}}
+        },
+        "components": {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "responses": {"Problem": {"description": "RFC 9457 problem.", "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}}},
+            "schemas": {
+                "Problem": {"type": "object", "required": ["type", "title", "status", "detail", "code"], "properties": {
+                    "type": {"type": "string"}, "title": {"type": "string"}, "status": {"type": "integer"},
+                    "detail": {"type": "string"}, "code": {"type": "string"}, "field": {"type": "string"}}},
+                "ActivationRequest": {"type": "object", "additionalProperties": false, "required": ["sim", "product"], "properties": {
+                    "sim": {"oneOf": [
+                        {"type": "object", "additionalProperties": false, "required": ["type", "iccid"], "properties": {"type": {"const": "physical"}, "iccid": {"type": "string", "pattern": "^[0-9]{19,20}[Ff]?$"}}},
+                        {"type": "object", "additionalProperties": false, "required": ["type"], "properties": {"type": {"const": "esim"}, "eid": {"type": "string", "pattern": "^[0-9]{32}$"}}}]},
+                    "product": {"type": "string", "minLength": 1, "maxLength": 64},
+                    "msisdn": {"oneOf": [
+                        {"type": "object", "additionalProperties": false, "required": ["mode"], "properties": {"mode": {"const": "auto"}}},
+                        {"type": "object", "additionalProperties": false, "required": ["mode", "msisdn"], "properties": {"mode": {"const": "choose"}, "msisdn": {"type": "string", "pattern": "^\\+?[1-9][0-9]{6,14}$"}}},
+                        {"type": "object", "required": ["mode"], "properties": {"mode": {"const": "port_in"}}}]},
+                    "subscriber": {"type": "object", "description": "Subscriber details; encrypted at rest and never returned."},
+                    "channel": {"type": "object", "additionalProperties": false, "properties": {
+                        "kind": {"type": "string"}, "store_id": {"type": "string"}, "terminal_id": {"type": "string"},
+                        "staff_id": {"type": "string"}, "platform": {"type": "string"}, "order_ref": {"type": "string"}}}}},
+                "Activation": {"type": "object", "required": ["id", "status", "iccid", "imsi", "msisdn"], "properties": {
+                    "id": {"type": "string"},
+                    "status": {"type": "string", "enum": ["reserved", "hlr_provisioning", "active", "compensating", "failed"]},
+                    "iccid": {"type": "string"}, "imsi": {"type": "string"}, "msisdn": {"type": "string"},
+                    "product": {"type": "string"}, "created_at": {"type": "string", "format": "date-time"},
+                    "updated_at": {"type": "string", "format": "date-time"},
+                    "steps": {"type": "object"},
+                    "error": {"type": "object", "properties": {"code": {"type": "string"}, "detail": {"type": "string"}}}}}
+            }
+        }
+    })
+}
+
+/// Serves the document.
+pub async fn document() -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "application/json")], spec().to_string())
+}

@@ -1,0 +1,153 @@
+//! Assembly: opens the store and keys, builds the engine and the API, resumes in-flight
+//! orders, and serves HTTPS. `Gateway` is what `simgw serve`, the sandbox and the
+//! end-to-end tests run.
+
+use crate::api::{self, AppState};
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::crypto::Keyring;
+use crate::engine::machine::RetryPolicy;
+use crate::engine::{Engine, EngineSettings};
+use crate::metrics::Metrics;
+use crate::store::embedded::RedbStore;
+use crate::store::{Store, StoreError};
+use crate::tls;
+use adapters::hlr::HlrProvisioner;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::Ordering::Relaxed;
+use std::time::Duration;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+/// Why the gateway could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// Data directory or listener IO.
+    #[error("{0}")]
+    Io(String),
+    /// Keys.
+    #[error(transparent)]
+    Crypto(#[from] crate::crypto::CryptoError),
+    /// TLS material.
+    #[error(transparent)]
+    Tls(#[from] tls::TlsError),
+    /// The store.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Configuration.
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+    /// The southbound side.
+    #[error("{0}")]
+    Southbound(String),
+}
+
+/// A running gateway.
+pub struct Gateway {
+    /// The bound HTTPS address (useful with port 0).
+    pub addr: SocketAddr,
+    /// The dev CA certificate clients should trust, when one was generated.
+    pub ca_cert: Option<PathBuf>,
+    /// The store.
+    pub store: Arc<RedbStore>,
+    /// Data keys.
+    pub keys: Arc<Keyring>,
+    /// The engine.
+    pub engine: Engine,
+    /// Metrics.
+    pub metrics: Arc<Metrics>,
+    /// Configuration in force.
+    pub config: Arc<Config>,
+    state: Arc<AppState>,
+    stop: watch::Sender<bool>,
+    server: JoinHandle<()>,
+}
+
+/// Opens the keyring named by the configuration (default `DATA_DIR/keys/data-key`).
+pub fn keyring(config: &Config) -> Result<Keyring, StartError> {
+    let path = config.keys.data_key_file.clone().unwrap_or_else(|| config.data_dir.join("keys").join("data-key"));
+    Ok(Keyring::load_or_create(&path)?)
+}
+
+/// Opens the store in `DATA_DIR`.
+pub fn open_store(config: &Config, metrics: Arc<Metrics>) -> Result<RedbStore, StartError> {
+    Ok(RedbStore::open(&config.data_dir, config.store.cache_mib, config.store.max_batch, metrics)?)
+}
+
+impl Gateway {
+    /// Starts the gateway with the given southbound HLR.
+    pub async fn start(config: Config, hlr: Arc<dyn HlrProvisioner>) -> Result<Self, StartError> {
+        config.validate()?;
+        std::fs::create_dir_all(&config.data_dir).map_err(|e| StartError::Io(format!("data dir {}: {e}", config.data_dir.display())))?;
+        let config = Arc::new(config);
+        let metrics = Arc::new(Metrics::default());
+        let keys = Arc::new(keyring(&config)?);
+        let store = Arc::new(open_store(&config, metrics.clone())?);
+        let northbound = tls::northbound(&config.tls, &config.data_dir)?;
+        let clock = Clock::new();
+        let e = &config.engine;
+        let settings = EngineSettings {
+            policy: RetryPolicy { max_attempts: e.max_attempts, base_ms: e.backoff_base_ms, max_ms: e.backoff_max_ms },
+            hlr_concurrency: e.hlr_concurrency,
+            fsetind: config.hlr.fsetind,
+        };
+        let dyn_store: Arc<dyn Store> = store.clone();
+        let engine = Engine::new(dyn_store.clone(), hlr, keys.clone(), settings, clock, metrics.clone());
+        let state = Arc::new(AppState {
+            store: dyn_store,
+            engine: engine.clone(),
+            keys: keys.clone(),
+            metrics: metrics.clone(),
+            config: config.clone(),
+            clock,
+            ready: false.into(),
+        });
+        let listener = tokio::net::TcpListener::bind(config.listen)
+            .await
+            .map_err(|e| StartError::Io(format!("cannot listen on {}: {e}", config.listen)))?;
+        let addr = listener.local_addr().map_err(|e| StartError::Io(e.to_string()))?;
+        let resumed = engine.resume_all()?;
+        if resumed > 0 {
+            tracing::info!(resumed, "resumed in-flight orders");
+        }
+        engine.spawn_housekeeping(config.engine.idempotency_ttl());
+        let (stop, stop_rx) = watch::channel(false);
+        let server = tokio::spawn(crate::server::serve(
+            listener,
+            northbound.config,
+            api::router(state.clone()),
+            stop_rx,
+            Duration::from_secs(10),
+        ));
+        state.ready.store(true, Relaxed);
+        tracing::info!(%addr, "simgw listening (HTTPS)");
+        Ok(Self {
+            addr,
+            ca_cert: northbound.dev_ca.map(|ca| ca.cert_path),
+            store,
+            keys,
+            engine,
+            metrics,
+            config,
+            state,
+            stop,
+            server,
+        })
+    }
+
+    /// `https://<addr>` of the API.
+    pub fn base_url(&self) -> String {
+        format!("https://{}", self.addr)
+    }
+
+    /// Graceful stop: not ready, stop accepting, let in-flight southbound calls answer and
+    /// be recorded, log out of the HLR.
+    pub async fn shutdown(self) {
+        self.state.ready.store(false, Relaxed);
+        let _ = self.stop.send(true);
+        let _ = self.server.await;
+        self.engine.shutdown(Duration::from_secs(10)).await;
+    }
+}
