@@ -3,8 +3,8 @@
 
 use super::classify::{Failure, is_session_fault, to_hlr_error};
 use super::codec::{
-    GetResult, Header, MoBody, MoId, MoKind, Operation, Request, Response, decode_response,
-    encode_request,
+    GetResult, Header, MAX_MESSAGE_BYTES, MoBody, MoId, MoKind, Operation, Request, Response,
+    decode_response, encode_request,
 };
 use super::config::Cai3gConfig;
 use super::session::{Session, SessionSlot};
@@ -38,7 +38,10 @@ impl std::fmt::Debug for Cai3gClient {
 impl Cai3gClient {
     /// Builds a client trusting `config.ca_pem` and bounded by `config.request_timeout`.
     pub fn new(config: Cai3gConfig) -> Result<Self, HttpError> {
-        let mut http = HttpClient::builder().request_timeout(config.request_timeout);
+        // Larger answers could not be decoded anyway, so stop reading them early.
+        let mut http = HttpClient::builder()
+            .request_timeout(config.request_timeout)
+            .body_limit(MAX_MESSAGE_BYTES);
         if let Some(pem) = &config.ca_pem {
             http = http.add_root_pem(pem);
         }

@@ -69,7 +69,9 @@ impl SessionSlot {
     }
 
     /// The current session, logging in with `login` if there is none (or it is stale).
-    /// The lock is held across the Login only, never across a provisioning call.
+    /// The lock is held across the Login only, never across a provisioning call. A stale
+    /// session is replaced without a Logout: calls in flight may still be using it, and
+    /// the host expires it on its own.
     pub(crate) async fn get<F, Fut>(&self, login: F) -> Result<Arc<Session>, HlrError>
     where
         F: FnOnce() -> Fut,
