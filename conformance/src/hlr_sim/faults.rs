@@ -75,7 +75,8 @@ impl Rule {
 
 /// Random fault injection. Fractions are per provisioning request (Create/Get/Set/Delete;
 /// Login and Logout only get latency) and are mutually exclusive, so they must sum to at
-/// most 1. All zero (the `Default`) injects nothing.
+/// most 1. All zero (the `Default`) injects nothing. Faults are decided before the session
+/// check and before any state change; scripted rules take precedence over these rates.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct FaultConfig {
     /// Fixed delay before every answer (Login included).
