@@ -3,7 +3,9 @@
 //! store.
 
 use crate::crypto::{CryptoError, Keyring, base32, sha256};
-use crate::store::{AdminChange, AdminOutcome, ApiKeyRecord, SimRecord, SimState, Store, StoreError};
+use crate::store::{
+    AdminChange, AdminOutcome, ApiKeyRecord, SimRecord, SimState, Store, StoreError,
+};
 use sim_profiles::{Iccid, Imsi, Key128};
 
 /// Why an administrative operation failed.
@@ -33,14 +35,23 @@ pub struct NewSim {
 }
 
 /// Seals a vendor SIM into a store record.
-pub fn seal_sim(keys: &Keyring, tenant: &str, batch: &str, sim: &NewSim) -> Result<SimRecord, CryptoError> {
+pub fn seal_sim(
+    keys: &Keyring,
+    tenant: &str,
+    batch: &str,
+    sim: &NewSim,
+) -> Result<SimRecord, CryptoError> {
     Ok(SimRecord {
         iccid: sim.iccid.clone(),
         imsi: sim.imsi.clone(),
         tenant: tenant.to_owned(),
         state: SimState::Available,
         ki: keys.seal(&format!("sim/{}/ki", sim.iccid), sim.ki.expose())?,
-        opc: sim.opc.as_ref().map(|o| keys.seal(&format!("sim/{}/opc", sim.iccid), o.expose())).transpose()?,
+        opc: sim
+            .opc
+            .as_ref()
+            .map(|o| keys.seal(&format!("sim/{}/opc", sim.iccid), o.expose()))
+            .transpose()?,
         batch: batch.to_owned(),
     })
 }
@@ -55,7 +66,12 @@ pub async fn apply(store: &dyn Store, change: AdminChange) -> Result<(), AdminEr
 
 /// Generates an API key `sk_<tenant>_<32 base32 chars>` and the change that registers its
 /// hash. The clear key is returned once and never stored.
-pub fn new_api_key(keys: &Keyring, tenant: &str, label: &str, now_ms: u64) -> Result<(String, AdminChange), CryptoError> {
+pub fn new_api_key(
+    keys: &Keyring,
+    tenant: &str,
+    label: &str,
+    now_ms: u64,
+) -> Result<(String, AdminChange), CryptoError> {
     let mut raw = [0u8; 20];
     keys.random(&mut raw)?;
     let key = format!("sk_{tenant}_{}", base32(&raw));
@@ -65,5 +81,11 @@ pub fn new_api_key(keys: &Keyring, tenant: &str, label: &str, now_ms: u64) -> Re
         label: label.to_owned(),
         created_at_ms: now_ms,
     };
-    Ok((key.clone(), AdminChange::PutApiKey { hash: sha256(key.as_bytes()), record }))
+    Ok((
+        key.clone(),
+        AdminChange::PutApiKey {
+            hash: sha256(key.as_bytes()),
+            record,
+        },
+    ))
 }

@@ -67,20 +67,30 @@ pub struct Gateway {
 
 /// Opens the keyring named by the configuration (default `DATA_DIR/keys/data-key`).
 pub fn keyring(config: &Config) -> Result<Keyring, StartError> {
-    let path = config.keys.data_key_file.clone().unwrap_or_else(|| config.data_dir.join("keys").join("data-key"));
+    let path = config
+        .keys
+        .data_key_file
+        .clone()
+        .unwrap_or_else(|| config.data_dir.join("keys").join("data-key"));
     Ok(Keyring::load_or_create(&path)?)
 }
 
 /// Opens the store in `DATA_DIR`.
 pub fn open_store(config: &Config, metrics: Arc<Metrics>) -> Result<RedbStore, StartError> {
-    Ok(RedbStore::open(&config.data_dir, config.store.cache_mib, config.store.max_batch, metrics)?)
+    Ok(RedbStore::open(
+        &config.data_dir,
+        config.store.cache_mib,
+        config.store.max_batch,
+        metrics,
+    )?)
 }
 
 impl Gateway {
     /// Starts the gateway with the given southbound HLR.
     pub async fn start(config: Config, hlr: Arc<dyn HlrProvisioner>) -> Result<Self, StartError> {
         config.validate()?;
-        std::fs::create_dir_all(&config.data_dir).map_err(|e| StartError::Io(format!("data dir {}: {e}", config.data_dir.display())))?;
+        std::fs::create_dir_all(&config.data_dir)
+            .map_err(|e| StartError::Io(format!("data dir {}: {e}", config.data_dir.display())))?;
         let config = Arc::new(config);
         let metrics = Arc::new(Metrics::default());
         let keys = Arc::new(keyring(&config)?);
@@ -89,12 +99,23 @@ impl Gateway {
         let clock = Clock::new();
         let e = &config.engine;
         let settings = EngineSettings {
-            policy: RetryPolicy { max_attempts: e.max_attempts, base_ms: e.backoff_base_ms, max_ms: e.backoff_max_ms },
+            policy: RetryPolicy {
+                max_attempts: e.max_attempts,
+                base_ms: e.backoff_base_ms,
+                max_ms: e.backoff_max_ms,
+            },
             hlr_concurrency: e.hlr_concurrency,
             fsetind: config.hlr.fsetind,
         };
         let dyn_store: Arc<dyn Store> = store.clone();
-        let engine = Engine::new(dyn_store.clone(), hlr, keys.clone(), settings, clock, metrics.clone());
+        let engine = Engine::new(
+            dyn_store.clone(),
+            hlr,
+            keys.clone(),
+            settings,
+            clock,
+            metrics.clone(),
+        );
         let state = Arc::new(AppState {
             store: dyn_store,
             engine: engine.clone(),
@@ -107,7 +128,9 @@ impl Gateway {
         let listener = tokio::net::TcpListener::bind(config.listen)
             .await
             .map_err(|e| StartError::Io(format!("cannot listen on {}: {e}", config.listen)))?;
-        let addr = listener.local_addr().map_err(|e| StartError::Io(e.to_string()))?;
+        let addr = listener
+            .local_addr()
+            .map_err(|e| StartError::Io(e.to_string()))?;
         let resumed = engine.resume_all()?;
         if resumed > 0 {
             tracing::info!(resumed, "resumed in-flight orders");

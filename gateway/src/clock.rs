@@ -18,7 +18,10 @@ impl Clock {
             .duration_since(UNIX_EPOCH)
             .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
             .unwrap_or(0);
-        Self { base_unix_ms, base: Instant::now() }
+        Self {
+            base_unix_ms,
+            base: Instant::now(),
+        }
     }
 
     /// Now, in Unix milliseconds.

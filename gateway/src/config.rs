@@ -105,7 +105,10 @@ pub struct StoreConfig {
 
 impl Default for StoreConfig {
     fn default() -> Self {
-        Self { max_batch: 512, cache_mib: 256 }
+        Self {
+            max_batch: 512,
+            cache_mib: 256,
+        }
     }
 }
 
@@ -154,7 +157,9 @@ pub struct ApiConfig {
 
 impl Default for ApiConfig {
     fn default() -> Self {
-        Self { max_body_bytes: 16 * 1024 }
+        Self {
+            max_body_bytes: 16 * 1024,
+        }
     }
 }
 
@@ -238,18 +243,27 @@ pub struct SandboxConfig {
 
 impl Default for SandboxConfig {
     fn default() -> Self {
-        Self { physical_sims: 200, numbers: 10_000 }
+        Self {
+            physical_sims: 200,
+            numbers: 10_000,
+        }
     }
 }
 
 impl Config {
     /// Loads a TOML file; a missing `--config` means all defaults.
     pub fn load(path: Option<&Path>) -> Result<Self, ConfigError> {
-        let Some(path) = path else { return Ok(Self::default()) };
-        let text = std::fs::read_to_string(path)
-            .map_err(|source| ConfigError::Read { path: path.to_owned(), source })?;
-        let cfg: Self = toml::from_str(&text)
-            .map_err(|e| ConfigError::Parse { path: path.to_owned(), message: e.to_string() })?;
+        let Some(path) = path else {
+            return Ok(Self::default());
+        };
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        let cfg: Self = toml::from_str(&text).map_err(|e| ConfigError::Parse {
+            path: path.to_owned(),
+            message: e.to_string(),
+        })?;
         cfg.validate()?;
         Ok(cfg)
     }
@@ -257,16 +271,28 @@ impl Config {
     /// Checks ranges that serde cannot.
     pub fn validate(&self) -> Result<(), ConfigError> {
         if self.engine.hlr_concurrency == 0 {
-            return Err(ConfigError::Invalid { field: "engine.hlr_concurrency", message: "must be at least 1".into() });
+            return Err(ConfigError::Invalid {
+                field: "engine.hlr_concurrency",
+                message: "must be at least 1".into(),
+            });
         }
         if self.engine.max_attempts == 0 {
-            return Err(ConfigError::Invalid { field: "engine.max_attempts", message: "must be at least 1".into() });
+            return Err(ConfigError::Invalid {
+                field: "engine.max_attempts",
+                message: "must be at least 1".into(),
+            });
         }
         if self.store.max_batch == 0 {
-            return Err(ConfigError::Invalid { field: "store.max_batch", message: "must be at least 1".into() });
+            return Err(ConfigError::Invalid {
+                field: "store.max_batch",
+                message: "must be at least 1".into(),
+            });
         }
         if self.hlr.dialect != "cai3g" {
-            return Err(ConfigError::Invalid { field: "hlr.dialect", message: "supported: \"cai3g\"".into() });
+            return Err(ConfigError::Invalid {
+                field: "hlr.dialect",
+                message: "supported: \"cai3g\"".into(),
+            });
         }
         Ok(())
     }

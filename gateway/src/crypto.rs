@@ -55,14 +55,19 @@ pub struct Keyring {
 
 impl std::fmt::Debug for Keyring {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Keyring").field("current", &self.current).finish_non_exhaustive()
+        f.debug_struct("Keyring")
+            .field("current", &self.current)
+            .finish_non_exhaustive()
     }
 }
 
 impl Keyring {
     /// Loads the key file, creating it (mode 0600) with a fresh random key if absent.
     pub fn load_or_create(path: &Path) -> Result<Self, CryptoError> {
-        let io = |source| CryptoError::Io { path: path.display().to_string(), source };
+        let io = |source| CryptoError::Io {
+            path: path.display().to_string(),
+            source,
+        };
         if !path.exists() {
             let rng = SystemRandom::new();
             let mut key = [0u8; 32];
@@ -77,7 +82,8 @@ impl Keyring {
             write_private(path, line.as_bytes()).map_err(io)?;
         }
         let text = zeroize::Zeroizing::new(std::fs::read_to_string(path).map_err(io)?);
-        Self::from_line(text.trim()).ok_or_else(|| CryptoError::Malformed(path.display().to_string()))
+        Self::from_line(text.trim())
+            .ok_or_else(|| CryptoError::Malformed(path.display().to_string()))
     }
 
     /// Builds a keyring from `<id> <64 hex>`.
@@ -88,7 +94,11 @@ impl Keyring {
         let unbound = UnboundKey::new(&AES_256_GCM, key.as_ref()).ok()?;
         let mut keys = HashMap::new();
         keys.insert(id.to_owned(), LessSafeKey::new(unbound));
-        Some(Self { current: id.to_owned(), keys, rng: SystemRandom::new() })
+        Some(Self {
+            current: id.to_owned(),
+            keys,
+            rng: SystemRandom::new(),
+        })
     }
 
     /// A keyring with one random in-memory key (tests and benchmarks).
@@ -101,23 +111,46 @@ impl Keyring {
 
     /// Encrypts `plaintext`, bound to `context` (e.g. `"sim/8986.../ki"`).
     pub fn seal(&self, context: &str, plaintext: &[u8]) -> Result<Sealed, CryptoError> {
-        let key = self.keys.get(&self.current).ok_or_else(|| CryptoError::UnknownKey(self.current.clone()))?;
+        let key = self
+            .keys
+            .get(&self.current)
+            .ok_or_else(|| CryptoError::UnknownKey(self.current.clone()))?;
         let mut nonce = [0u8; NONCE_LEN];
         self.rng.fill(&mut nonce).map_err(|_| CryptoError::Random)?;
         let mut buf = plaintext.to_vec();
-        key.seal_in_place_append_tag(Nonce::assume_unique_for_key(nonce), Aad::from(context.as_bytes()), &mut buf)
-            .map_err(|_| CryptoError::Random)?;
-        Ok(Sealed { kid: self.current.clone(), nonce: hex(&nonce), ct: hex(&buf) })
+        key.seal_in_place_append_tag(
+            Nonce::assume_unique_for_key(nonce),
+            Aad::from(context.as_bytes()),
+            &mut buf,
+        )
+        .map_err(|_| CryptoError::Random)?;
+        Ok(Sealed {
+            kid: self.current.clone(),
+            nonce: hex(&nonce),
+            ct: hex(&buf),
+        })
     }
 
     /// Decrypts a sealed value bound to `context`. The result is zeroised on drop.
-    pub fn open(&self, context: &str, sealed: &Sealed) -> Result<zeroize::Zeroizing<Vec<u8>>, CryptoError> {
-        let key = self.keys.get(&sealed.kid).ok_or_else(|| CryptoError::UnknownKey(sealed.kid.clone()))?;
+    pub fn open(
+        &self,
+        context: &str,
+        sealed: &Sealed,
+    ) -> Result<zeroize::Zeroizing<Vec<u8>>, CryptoError> {
+        let key = self
+            .keys
+            .get(&sealed.kid)
+            .ok_or_else(|| CryptoError::UnknownKey(sealed.kid.clone()))?;
         let mut nonce = [0u8; NONCE_LEN];
-        sim_profiles::secret::decode_hex_into(&sealed.nonce, &mut nonce).map_err(|_| CryptoError::Open)?;
+        sim_profiles::secret::decode_hex_into(&sealed.nonce, &mut nonce)
+            .map_err(|_| CryptoError::Open)?;
         let mut buf = zeroize::Zeroizing::new(unhex(&sealed.ct).ok_or(CryptoError::Open)?);
         let len = key
-            .open_in_place(Nonce::assume_unique_for_key(nonce), Aad::from(context.as_bytes()), buf.as_mut())
+            .open_in_place(
+                Nonce::assume_unique_for_key(nonce),
+                Aad::from(context.as_bytes()),
+                buf.as_mut(),
+            )
             .map_err(|_| CryptoError::Open)?
             .len();
         buf.truncate(len);
@@ -202,11 +235,19 @@ mod tests {
         let k = Keyring::ephemeral().expect("keyring");
         let s = k.seal("sim/1/ki", b"secret-ki-bytes!").expect("seal");
         assert!(!s.ct.contains(&hex(b"secret-ki-bytes!")));
-        assert_eq!(k.open("sim/1/ki", &s).expect("open").as_slice(), b"secret-ki-bytes!");
+        assert_eq!(
+            k.open("sim/1/ki", &s).expect("open").as_slice(),
+            b"secret-ki-bytes!"
+        );
         assert!(matches!(k.open("sim/2/ki", &s), Err(CryptoError::Open)));
         let mut tampered = s.clone();
-        tampered.ct.replace_range(0..2, if &s.ct[0..2] == "00" { "01" } else { "00" });
-        assert!(matches!(k.open("sim/1/ki", &tampered), Err(CryptoError::Open)));
+        tampered
+            .ct
+            .replace_range(0..2, if &s.ct[0..2] == "00" { "01" } else { "00" });
+        assert!(matches!(
+            k.open("sim/1/ki", &tampered),
+            Err(CryptoError::Open)
+        ));
     }
 
     #[test]

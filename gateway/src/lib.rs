@@ -8,12 +8,15 @@
 pub mod admin;
 pub mod api;
 pub mod app;
+pub mod bench;
 pub mod clock;
 pub mod config;
 pub mod crypto;
 pub mod engine;
 pub mod metrics;
 pub mod order;
+pub mod sandbox;
 pub mod server;
+pub mod southbound;
 pub mod store;
 pub mod tls;

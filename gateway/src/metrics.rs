@@ -6,7 +6,9 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::Duration;
 
 /// Latency buckets in seconds, from 0.5 ms to 10 s.
-const BUCKETS: [f64; 14] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
+const BUCKETS: [f64; 14] = [
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
 
 /// A cumulative histogram of durations.
 #[derive(Default)]
@@ -24,7 +26,8 @@ impl Histogram {
             Some(i) => self.counts[i].fetch_add(1, Relaxed),
             None => self.inf.fetch_add(1, Relaxed),
         };
-        self.sum_us.fetch_add(u64::try_from(d.as_micros()).unwrap_or(u64::MAX), Relaxed);
+        self.sum_us
+            .fetch_add(u64::try_from(d.as_micros()).unwrap_or(u64::MAX), Relaxed);
     }
 
     fn render(&self, out: &mut String, name: &str, labels: &str) {
@@ -37,7 +40,11 @@ impl Histogram {
         cum += self.inf.load(Relaxed);
         let _ = writeln!(out, "{name}_bucket{{{labels}{sep}le=\"+Inf\"}} {cum}");
         let sum = self.sum_us.load(Relaxed) as f64 / 1e6;
-        let braces = if labels.is_empty() { String::new() } else { format!("{{{labels}}}") };
+        let braces = if labels.is_empty() {
+            String::new()
+        } else {
+            format!("{{{labels}}}")
+        };
         let _ = writeln!(out, "{name}_sum{braces} {sum}");
         let _ = writeln!(out, "{name}_count{braces} {cum}");
     }
@@ -91,9 +98,16 @@ impl Metrics {
     pub fn render(&self) -> String {
         let mut o = String::new();
         let c = |o: &mut String, name: &str, help: &str, v: &AtomicU64| {
-            let _ = writeln!(o, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}", v.load(Relaxed));
+            let _ = writeln!(
+                o,
+                "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}",
+                v.load(Relaxed)
+            );
         };
-        let _ = writeln!(o, "# HELP simgw_orders_total Activation orders by outcome.\n# TYPE simgw_orders_total counter");
+        let _ = writeln!(
+            o,
+            "# HELP simgw_orders_total Activation orders by outcome.\n# TYPE simgw_orders_total counter"
+        );
         for (k, v) in [
             ("created", &self.orders_created),
             ("replayed", &self.orders_replayed),
@@ -105,23 +119,71 @@ impl Metrics {
         ] {
             let _ = writeln!(o, "simgw_orders_total{{event=\"{k}\"}} {}", v.load(Relaxed));
         }
-        let _ = writeln!(o, "# HELP simgw_orders_inflight Orders being driven now.\n# TYPE simgw_orders_inflight gauge\nsimgw_orders_inflight {}", self.orders_inflight.load(Relaxed));
-        let _ = writeln!(o, "# HELP simgw_hlr_calls_total HLR calls by result.\n# TYPE simgw_hlr_calls_total counter");
-        for (k, v) in [("ok", &self.hlr_ok), ("retryable", &self.hlr_retryable), ("permanent", &self.hlr_permanent)] {
-            let _ = writeln!(o, "simgw_hlr_calls_total{{result=\"{k}\"}} {}", v.load(Relaxed));
+        let _ = writeln!(
+            o,
+            "# HELP simgw_orders_inflight Orders being driven now.\n# TYPE simgw_orders_inflight gauge\nsimgw_orders_inflight {}",
+            self.orders_inflight.load(Relaxed)
+        );
+        let _ = writeln!(
+            o,
+            "# HELP simgw_hlr_calls_total HLR calls by result.\n# TYPE simgw_hlr_calls_total counter"
+        );
+        for (k, v) in [
+            ("ok", &self.hlr_ok),
+            ("retryable", &self.hlr_retryable),
+            ("permanent", &self.hlr_permanent),
+        ] {
+            let _ = writeln!(
+                o,
+                "simgw_hlr_calls_total{{result=\"{k}\"}} {}",
+                v.load(Relaxed)
+            );
         }
-        let _ = writeln!(o, "# HELP simgw_hlr_call_seconds HLR call latency.\n# TYPE simgw_hlr_call_seconds histogram");
-        self.hlr_latency.render(&mut o, "simgw_hlr_call_seconds", "");
-        c(&mut o, "simgw_store_commits_total", "Durable (fsync'd) store commits.", &self.store_commits);
-        c(&mut o, "simgw_store_ops_total", "Operations folded into durable commits (group commit).", &self.store_ops);
-        let _ = writeln!(o, "# HELP simgw_store_commit_seconds Commit latency including fsync.\n# TYPE simgw_store_commit_seconds histogram");
-        self.store_commit_latency.render(&mut o, "simgw_store_commit_seconds", "");
-        let _ = writeln!(o, "# HELP simgw_http_responses_total Northbound responses by status class.\n# TYPE simgw_http_responses_total counter");
-        for (k, v) in [("2xx", &self.http_2xx), ("4xx", &self.http_4xx), ("5xx", &self.http_5xx)] {
-            let _ = writeln!(o, "simgw_http_responses_total{{class=\"{k}\"}} {}", v.load(Relaxed));
+        let _ = writeln!(
+            o,
+            "# HELP simgw_hlr_call_seconds HLR call latency.\n# TYPE simgw_hlr_call_seconds histogram"
+        );
+        self.hlr_latency
+            .render(&mut o, "simgw_hlr_call_seconds", "");
+        c(
+            &mut o,
+            "simgw_store_commits_total",
+            "Durable (fsync'd) store commits.",
+            &self.store_commits,
+        );
+        c(
+            &mut o,
+            "simgw_store_ops_total",
+            "Operations folded into durable commits (group commit).",
+            &self.store_ops,
+        );
+        let _ = writeln!(
+            o,
+            "# HELP simgw_store_commit_seconds Commit latency including fsync.\n# TYPE simgw_store_commit_seconds histogram"
+        );
+        self.store_commit_latency
+            .render(&mut o, "simgw_store_commit_seconds", "");
+        let _ = writeln!(
+            o,
+            "# HELP simgw_http_responses_total Northbound responses by status class.\n# TYPE simgw_http_responses_total counter"
+        );
+        for (k, v) in [
+            ("2xx", &self.http_2xx),
+            ("4xx", &self.http_4xx),
+            ("5xx", &self.http_5xx),
+        ] {
+            let _ = writeln!(
+                o,
+                "simgw_http_responses_total{{class=\"{k}\"}} {}",
+                v.load(Relaxed)
+            );
         }
-        let _ = writeln!(o, "# HELP simgw_activation_post_seconds Latency of POST /v1/activations.\n# TYPE simgw_activation_post_seconds histogram");
-        self.activation_post_latency.render(&mut o, "simgw_activation_post_seconds", "");
+        let _ = writeln!(
+            o,
+            "# HELP simgw_activation_post_seconds Latency of POST /v1/activations.\n# TYPE simgw_activation_post_seconds histogram"
+        );
+        self.activation_post_latency
+            .render(&mut o, "simgw_activation_post_seconds", "");
         o
     }
 }

@@ -49,7 +49,10 @@ pub struct Identity {
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> TlsError + '_ {
-    move |source| TlsError::Io { path: path.to_owned(), source }
+    move |source| TlsError::Io {
+        path: path.to_owned(),
+        source,
+    }
 }
 
 fn gen_err(e: rcgen::Error) -> TlsError {
@@ -80,17 +83,23 @@ impl DevCa {
         let key = KeyPair::generate().map_err(gen_err)?;
         let names: Vec<String> = names.iter().map(|s| (*s).to_owned()).collect();
         let mut params = CertificateParams::new(names).map_err(gen_err)?;
-        params.distinguished_name.push(DnType::CommonName, common_name);
+        params
+            .distinguished_name
+            .push(DnType::CommonName, common_name);
         let cert = params.signed_by(&key, &self.issuer).map_err(gen_err)?;
-        Ok(Identity { cert_pem: cert.pem(), key_pem: key.serialize_pem() })
+        Ok(Identity {
+            cert_pem: cert.pem(),
+            key_pem: key.serialize_pem(),
+        })
     }
-
-    }
+}
 
 /// Parameters of the dev CA certificate; rebuilt identically to sign with a stored key.
 fn ca_params() -> Result<CertificateParams, TlsError> {
     let mut params = CertificateParams::new(Vec::<String>::new()).map_err(gen_err)?;
-    params.distinguished_name.push(DnType::CommonName, "simgw development CA");
+    params
+        .distinguished_name
+        .push(DnType::CommonName, "simgw development CA");
     params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
     params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
     Ok(params)
@@ -116,14 +125,19 @@ pub fn provider() -> Arc<rustls::crypto::CryptoProvider> {
 }
 
 /// Builds a TLS 1.2+ server config from PEM text, offering h2 and http/1.1.
-pub fn server_config_from_pem(cert_pem: &[u8], key_pem: &[u8], origin: &Path) -> Result<ServerConfig, TlsError> {
+pub fn server_config_from_pem(
+    cert_pem: &[u8],
+    key_pem: &[u8],
+    origin: &Path,
+) -> Result<ServerConfig, TlsError> {
     let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(cert_pem)
         .collect::<Result<_, _>>()
         .map_err(|_| TlsError::Pem(origin.to_owned()))?;
     if certs.is_empty() {
         return Err(TlsError::Pem(origin.to_owned()));
     }
-    let key = PrivateKeyDer::from_pem_slice(key_pem).map_err(|_| TlsError::Pem(origin.to_owned()))?;
+    let key =
+        PrivateKeyDer::from_pem_slice(key_pem).map_err(|_| TlsError::Pem(origin.to_owned()))?;
     let mut cfg = ServerConfig::builder_with_provider(provider())
         .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
         .map_err(|e| TlsError::Rustls(e.to_string()))?
@@ -156,5 +170,8 @@ pub fn northbound(cfg: &TlsConfig, data_dir: &Path) -> Result<Northbound, TlsErr
     let cert = std::fs::read(&cert_path).map_err(io(&cert_path))?;
     let key = zeroize::Zeroizing::new(std::fs::read(&key_path).map_err(io(&key_path))?);
     let config = server_config_from_pem(&cert, &key, &cert_path)?;
-    Ok(Northbound { config: Arc::new(config), dev_ca })
+    Ok(Northbound {
+        config: Arc::new(config),
+        dev_ca,
+    })
 }

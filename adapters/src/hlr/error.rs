@@ -76,7 +76,12 @@ pub struct HlrError {
 impl HlrError {
     /// Builds an error.
     pub fn new(class: FaultClass, operation: &'static str, message: impl Into<String>) -> Self {
-        Self { class, operation, code: None, message: message.into() }
+        Self {
+            class,
+            operation,
+            code: None,
+            message: message.into(),
+        }
     }
 
     /// Attaches the host's code.

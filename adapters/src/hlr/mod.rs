@@ -43,8 +43,10 @@ pub trait HlrProvisioner: Send + Sync {
     ) -> BoxFuture<'a, Result<DeprovisionOutcome, HlrError>>;
 
     /// Reads the subscriber's current state, `None` if neither AUC nor HLR entry exists.
-    fn query<'a>(&'a self, imsi: &'a Imsi)
-    -> BoxFuture<'a, Result<Option<SubscriberState>, HlrError>>;
+    fn query<'a>(
+        &'a self,
+        imsi: &'a Imsi,
+    ) -> BoxFuture<'a, Result<Option<SubscriberState>, HlrError>>;
 
     /// Sets operator barring (suspend/resume) without touching authentication data.
     fn set_barring<'a>(

@@ -15,8 +15,12 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
 
 fn idempotency_key(headers: &HeaderMap) -> Result<String, ApiError> {
-    let v = headers.get("idempotency-key").ok_or_else(ApiError::idempotency_key_missing)?;
-    let s = v.to_str().map_err(|_| ApiError::idempotency_key_invalid())?;
+    let v = headers
+        .get("idempotency-key")
+        .ok_or_else(ApiError::idempotency_key_missing)?;
+    let s = v
+        .to_str()
+        .map_err(|_| ApiError::idempotency_key_invalid())?;
     if s.is_empty() || s.len() > 255 || !s.bytes().all(|b| b.is_ascii_graphic()) {
         return Err(ApiError::idempotency_key_invalid());
     }
@@ -25,22 +29,45 @@ fn idempotency_key(headers: &HeaderMap) -> Result<String, ApiError> {
 
 fn json_response(status: StatusCode, body: &serde_json::Value) -> Response {
     let mut r = (status, serde_json::to_vec(body).unwrap_or_default()).into_response();
-    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
     r
 }
 
 /// Creates an activation order. Answers 202 once the order and its reservations are durable.
-pub async fn create(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Body) -> Result<Response, ApiError> {
+pub async fn create(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
     let started = tokio::time::Instant::now();
     let result = create_inner(&state, &headers, body).await;
-    state.metrics.activation_post_latency.observe(started.elapsed());
-    if result.as_ref().is_err_and(|e| matches!(e.code(), "sim_not_available" | "unknown_iccid" | "sim_not_owned" | "msisdn_not_available" | "number_pool_exhausted")) {
+    state
+        .metrics
+        .activation_post_latency
+        .observe(started.elapsed());
+    if result.as_ref().is_err_and(|e| {
+        matches!(
+            e.code(),
+            "sim_not_available"
+                | "unknown_iccid"
+                | "sim_not_owned"
+                | "msisdn_not_available"
+                | "number_pool_exhausted"
+        )
+    }) {
         state.metrics.orders_rejected.fetch_add(1, Relaxed);
     }
     result
 }
 
-async fn create_inner(state: &AppState, headers: &HeaderMap, body: Body) -> Result<Response, ApiError> {
+async fn create_inner(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
     let tenant = authenticate(state, headers)?;
     let key = idempotency_key(headers)?;
     if let Some(ct) = headers.get(header::CONTENT_TYPE) {
@@ -51,24 +78,32 @@ async fn create_inner(state: &AppState, headers: &HeaderMap, body: Body) -> Resu
         }
     }
     let limit = state.config.api.max_body_bytes;
-    let bytes = axum::body::to_bytes(body, limit).await.map_err(|_| ApiError::body_too_large(limit))?;
-    let value: serde_json::Value =
-        serde_json::from_slice(&bytes).map_err(|e| ApiError::malformed_json(e.line(), e.column()))?;
+    let bytes = axum::body::to_bytes(body, limit)
+        .await
+        .map_err(|_| ApiError::body_too_large(limit))?;
+    let value: serde_json::Value = serde_json::from_slice(&bytes)
+        .map_err(|e| ApiError::malformed_json(e.line(), e.column()))?;
     let req = parse_activation(&value)?;
 
     let iccid = match req.sim {
         SimRequest::Physical(i) => i,
         SimRequest::Esim(_) => {
-            return Err(ApiError::unsupported("sim_type_unsupported", "sim.type",
-                "eSIM activations are not enabled on this gateway yet; use a physical SIM"));
+            return Err(ApiError::unsupported(
+                "sim_type_unsupported",
+                "sim.type",
+                "eSIM activations are not enabled on this gateway yet; use a physical SIM",
+            ));
         }
     };
     let number = match req.msisdn {
         MsisdnRequest::Auto => NumberChoice::Auto,
         MsisdnRequest::Choose(m) => NumberChoice::Choose(m),
         MsisdnRequest::PortIn => {
-            return Err(ApiError::unsupported("msisdn_mode_unsupported", "msisdn.mode",
-                "number port-in is not enabled on this gateway yet; use mode `auto` or `choose`"));
+            return Err(ApiError::unsupported(
+                "msisdn_mode_unsupported",
+                "msisdn.mode",
+                "number port-in is not enabled on this gateway yet; use mode `auto` or `choose`",
+            ));
         }
     };
     // serde_json's default map is ordered, so re-serialising canonicalises key order and
@@ -76,8 +111,14 @@ async fn create_inner(state: &AppState, headers: &HeaderMap, body: Body) -> Resu
     let canonical = serde_json::to_vec(&value).map_err(|_| ApiError::internal())?;
     let subscriber = match &req.subscriber {
         Some(s) => {
-            let plain = zeroize::Zeroizing::new(serde_json::to_vec(s).map_err(|_| ApiError::internal())?);
-            Some(state.keys.seal("order/subscriber", &plain).map_err(|_| ApiError::internal())?)
+            let plain =
+                zeroize::Zeroizing::new(serde_json::to_vec(s).map_err(|_| ApiError::internal())?);
+            Some(
+                state
+                    .keys
+                    .seal("order/subscriber", &plain)
+                    .map_err(|_| ApiError::internal())?,
+            )
         }
         None => None,
     };
@@ -116,7 +157,8 @@ async fn create_inner(state: &AppState, headers: &HeaderMap, body: Body) -> Resu
             if let Ok(loc) = HeaderValue::from_str(&format!("/v1/activations/{}", order.id)) {
                 r.headers_mut().insert(header::LOCATION, loc);
             }
-            r.headers_mut().insert("idempotent-replayed", HeaderValue::from_static("true"));
+            r.headers_mut()
+                .insert("idempotent-replayed", HeaderValue::from_static("true"));
             Ok(r)
         }
         CreateOutcome::KeyReused => Err(ApiError::idempotency_key_reused()),
@@ -134,8 +176,15 @@ async fn create_inner(state: &AppState, headers: &HeaderMap, body: Body) -> Resu
 }
 
 /// Reads an order of the caller's tenant.
-pub async fn get(State(state): State<Arc<AppState>>, headers: HeaderMap, Path(id): Path<String>) -> Result<Response, ApiError> {
+pub async fn get(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
     let tenant = authenticate(&state, &headers)?;
-    let order = state.store.get_order(&tenant.0, &id)?.ok_or_else(ApiError::activation_not_found)?;
+    let order = state
+        .store
+        .get_order(&tenant.0, &id)?
+        .ok_or_else(ApiError::activation_not_found)?;
     Ok(json_response(StatusCode::OK, &render_order(&order)))
 }

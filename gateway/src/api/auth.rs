@@ -11,7 +11,9 @@ pub struct Tenant(pub String);
 
 /// Resolves `Authorization: Bearer <key>` to its tenant.
 pub fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Tenant, ApiError> {
-    let value = headers.get(axum::http::header::AUTHORIZATION).ok_or_else(ApiError::unauthorized)?;
+    let value = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .ok_or_else(ApiError::unauthorized)?;
     let value = value.to_str().map_err(|_| ApiError::unauthorized())?;
     let key = value
         .strip_prefix("Bearer ")
@@ -19,6 +21,9 @@ pub fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Tenant, Api
         .map(str::trim)
         .filter(|k| !k.is_empty())
         .ok_or_else(ApiError::unauthorized)?;
-    let record = state.store.api_key(&sha256(key.as_bytes()))?.ok_or_else(ApiError::unauthorized)?;
+    let record = state
+        .store
+        .api_key(&sha256(key.as_bytes()))?
+        .ok_or_else(ApiError::unauthorized)?;
     Ok(Tenant(record.tenant))
 }

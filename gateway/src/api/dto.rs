@@ -43,49 +43,100 @@ pub struct ActivationRequest {
     pub channel: Option<Value>,
 }
 
-const CHANNEL_FIELDS: &[&str] = &["kind", "store_id", "terminal_id", "staff_id", "platform", "order_ref"];
+const CHANNEL_FIELDS: &[&str] = &[
+    "kind",
+    "store_id",
+    "terminal_id",
+    "staff_id",
+    "platform",
+    "order_ref",
+];
 
 fn object<'a>(v: &'a Value, path: &str) -> Result<&'a Map<String, Value>, ApiError> {
-    v.as_object().ok_or_else(|| ApiError::invalid("invalid_type", path, format!("`{path}` must be a JSON object")))
+    v.as_object().ok_or_else(|| {
+        ApiError::invalid(
+            "invalid_type",
+            path,
+            format!("`{path}` must be a JSON object"),
+        )
+    })
 }
 
 fn no_unknown(m: &Map<String, Value>, path: &str, allowed: &[&str]) -> Result<(), ApiError> {
     if let Some(k) = m.keys().find(|k| !allowed.contains(&k.as_str())) {
-        let field = if path.is_empty() { k.clone() } else { format!("{path}.{k}") };
+        let field = if path.is_empty() {
+            k.clone()
+        } else {
+            format!("{path}.{k}")
+        };
         let shown: String = field.chars().take(64).collect();
-        return Err(ApiError::invalid("unknown_field", &shown, format!("unknown field `{shown}`; allowed here: {}", allowed.join(", "))));
+        return Err(ApiError::invalid(
+            "unknown_field",
+            &shown,
+            format!(
+                "unknown field `{shown}`; allowed here: {}",
+                allowed.join(", ")
+            ),
+        ));
     }
     Ok(())
 }
 
-fn string<'a>(m: &'a Map<String, Value>, key: &str, path: &str) -> Result<Option<&'a str>, ApiError> {
-    let field = if path.is_empty() { key.to_owned() } else { format!("{path}.{key}") };
+fn string<'a>(
+    m: &'a Map<String, Value>,
+    key: &str,
+    path: &str,
+) -> Result<Option<&'a str>, ApiError> {
+    let field = if path.is_empty() {
+        key.to_owned()
+    } else {
+        format!("{path}.{key}")
+    };
     match m.get(key) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) => Ok(Some(s)),
-        Some(_) => Err(ApiError::invalid("invalid_type", &field, format!("`{field}` must be a string"))),
+        Some(_) => Err(ApiError::invalid(
+            "invalid_type",
+            &field,
+            format!("`{field}` must be a string"),
+        )),
     }
 }
 
 fn required<'a>(m: &'a Map<String, Value>, key: &str, path: &str) -> Result<&'a str, ApiError> {
-    let field = if path.is_empty() { key.to_owned() } else { format!("{path}.{key}") };
-    string(m, key, path)?.ok_or_else(|| ApiError::invalid("missing_field", &field, format!("`{field}` is required")))
+    let field = if path.is_empty() {
+        key.to_owned()
+    } else {
+        format!("{path}.{key}")
+    };
+    string(m, key, path)?
+        .ok_or_else(|| ApiError::invalid("missing_field", &field, format!("`{field}` is required")))
 }
 
 /// Validates the body of `POST /v1/activations`.
 pub fn parse_activation(body: &Value) -> Result<ActivationRequest, ApiError> {
     let root = object(body, "")
         .map_err(|_| ApiError::invalid("invalid_type", "", "the body must be a JSON object"))?;
-    no_unknown(root, "", &["sim", "product", "msisdn", "subscriber", "channel"])?;
+    no_unknown(
+        root,
+        "",
+        &["sim", "product", "msisdn", "subscriber", "channel"],
+    )?;
 
-    let sim_v = root.get("sim").ok_or_else(|| ApiError::invalid("missing_field", "sim", "`sim` is required"))?;
+    let sim_v = root
+        .get("sim")
+        .ok_or_else(|| ApiError::invalid("missing_field", "sim", "`sim` is required"))?;
     let sim_m = object(sim_v, "sim")?;
     let sim = match required(sim_m, "type", "sim")? {
         "physical" => {
             no_unknown(sim_m, "sim", &["type", "iccid"])?;
             let raw = required(sim_m, "iccid", "sim")?;
             let iccid = raw.parse::<Iccid>().map_err(|e| {
-                ApiError::invalid("invalid_iccid", "sim.iccid", format!("`sim.iccid` is not a valid ICCID: {e}; re-scan the card's barcode"))
+                ApiError::invalid(
+                    "invalid_iccid",
+                    "sim.iccid",
+                    format!("`sim.iccid` is not a valid ICCID: {e}; re-scan the card's barcode"),
+                )
             })?;
             SimRequest::Physical(iccid)
         }
@@ -94,15 +145,31 @@ pub fn parse_activation(body: &Value) -> Result<ActivationRequest, ApiError> {
             let eid = string(sim_m, "eid", "sim")?
                 .map(|s| s.parse::<Eid>())
                 .transpose()
-                .map_err(|e| ApiError::invalid("invalid_eid", "sim.eid", format!("`sim.eid` is not a valid EID: {e}")))?;
+                .map_err(|e| {
+                    ApiError::invalid(
+                        "invalid_eid",
+                        "sim.eid",
+                        format!("`sim.eid` is not a valid EID: {e}"),
+                    )
+                })?;
             SimRequest::Esim(eid)
         }
-        _ => return Err(ApiError::invalid("invalid_value", "sim.type", "`sim.type` must be `physical` or `esim`")),
+        _ => {
+            return Err(ApiError::invalid(
+                "invalid_value",
+                "sim.type",
+                "`sim.type` must be `physical` or `esim`",
+            ));
+        }
     };
 
     let product = required(root, "product", "")?;
     if product.is_empty() || product.len() > 64 {
-        return Err(ApiError::invalid("invalid_value", "product", "`product` must be 1 to 64 characters"));
+        return Err(ApiError::invalid(
+            "invalid_value",
+            "product",
+            "`product` must be 1 to 64 characters",
+        ));
     }
 
     let msisdn = match root.get("msisdn") {
@@ -116,13 +183,25 @@ pub fn parse_activation(body: &Value) -> Result<ActivationRequest, ApiError> {
                 }
                 "choose" => {
                     no_unknown(m, "msisdn", &["mode", "msisdn"])?;
-                    let n = required(m, "msisdn", "msisdn")?.parse::<Msisdn>().map_err(|e| {
-                        ApiError::invalid("invalid_msisdn", "msisdn.msisdn", format!("`msisdn.msisdn` is not a valid E.164 number: {e}"))
-                    })?;
+                    let n = required(m, "msisdn", "msisdn")?
+                        .parse::<Msisdn>()
+                        .map_err(|e| {
+                            ApiError::invalid(
+                                "invalid_msisdn",
+                                "msisdn.msisdn",
+                                format!("`msisdn.msisdn` is not a valid E.164 number: {e}"),
+                            )
+                        })?;
                     MsisdnRequest::Choose(n)
                 }
                 "port_in" => MsisdnRequest::PortIn,
-                _ => return Err(ApiError::invalid("invalid_value", "msisdn.mode", "`msisdn.mode` must be `auto`, `choose` or `port_in`")),
+                _ => {
+                    return Err(ApiError::invalid(
+                        "invalid_value",
+                        "msisdn.mode",
+                        "`msisdn.mode` must be `auto`, `choose` or `port_in`",
+                    ));
+                }
             }
         }
     };
@@ -140,21 +219,35 @@ pub fn parse_activation(body: &Value) -> Result<ActivationRequest, ApiError> {
             for k in m.keys() {
                 let s = string(m, k, "channel")?.unwrap_or_default();
                 if s.len() > 128 {
-                    return Err(ApiError::invalid("invalid_value", &format!("channel.{k}"), format!("`channel.{k}` must be at most 128 characters")));
+                    return Err(ApiError::invalid(
+                        "invalid_value",
+                        &format!("channel.{k}"),
+                        format!("`channel.{k}` must be at most 128 characters"),
+                    ));
                 }
             }
             Some(Value::Object(m.clone()))
         }
     };
 
-    Ok(ActivationRequest { sim, product: product.to_owned(), msisdn, subscriber, channel })
+    Ok(ActivationRequest {
+        sim,
+        product: product.to_owned(),
+        msisdn,
+        subscriber,
+        channel,
+    })
 }
 
 fn step_json(s: &Step) -> Value {
     match s {
         Step::Pending => json!({"state": "pending"}),
         Step::Sent { attempt } => json!({"state": "in_progress", "attempt": attempt}),
-        Step::RetryWait { attempt, retry_at_ms, last_error } => {
+        Step::RetryWait {
+            attempt,
+            retry_at_ms,
+            last_error,
+        } => {
             json!({"state": "retry_wait", "attempt": attempt, "retry_at": rfc3339(*retry_at_ms), "last_error": last_error})
         }
         Step::Done { outcome } => json!({"state": "done", "outcome": outcome}),
@@ -210,7 +303,10 @@ mod tests {
     #[test]
     fn accepts_minimal_physical_request() {
         let r = parse_activation(&ok_body()).expect("valid");
-        assert_eq!(r.sim, SimRequest::Physical("8988211000000530082".parse().expect("iccid")));
+        assert_eq!(
+            r.sim,
+            SimRequest::Physical("8988211000000530082".parse().expect("iccid"))
+        );
         assert_eq!(r.msisdn, MsisdnRequest::Auto);
     }
 
@@ -218,15 +314,51 @@ mod tests {
     fn rejections_name_the_field() {
         check_err(json!([1]), "invalid_type", "");
         check_err(json!({"product": "x"}), "missing_field", "sim");
-        check_err(json!({"sim": {"type": "physical", "iccid": "8988211000000530081"}, "product": "x"}), "invalid_iccid", "sim.iccid");
-        check_err(json!({"sim": {"type": "physical", "iccid": 8988211000000530082u64}, "product": "x"}), "invalid_type", "sim.iccid");
-        check_err(json!({"sim": {"type": "physical", "iccid": "8988211000000530082", "x": 1}, "product": "x"}), "unknown_field", "sim.x");
-        check_err(json!({"sim": {"type": "physical", "iccid": "8988211000000530082"}, "product": "x", "extra": true}), "unknown_field", "extra");
-        check_err(json!({"sim": {"type": "floppy"}, "product": "x"}), "invalid_value", "sim.type");
-        check_err(json!({"sim": {"type": "physical", "iccid": "8988211000000530082"}, "product": 5}), "invalid_type", "product");
-        check_err(json!({"sim": {"type": "physical", "iccid": "8988211000000530082"}, "product": "x", "msisdn": {"mode": "choose", "msisdn": "0123"}}), "invalid_msisdn", "msisdn.msisdn");
-        check_err(json!({"sim": {"type": "physical", "iccid": "8988211000000530082"}, "product": "x", "channel": {"store_id": 7}}), "invalid_type", "channel.store_id");
-        check_err(json!({"sim": {"type": "esim", "eid": "89049032123451234512345678901234"}, "product": "x"}), "invalid_eid", "sim.eid");
+        check_err(
+            json!({"sim": {"type": "physical", "iccid": "8988211000000530081"}, "product": "x"}),
+            "invalid_iccid",
+            "sim.iccid",
+        );
+        check_err(
+            json!({"sim": {"type": "physical", "iccid": 8988211000000530082u64}, "product": "x"}),
+            "invalid_type",
+            "sim.iccid",
+        );
+        check_err(
+            json!({"sim": {"type": "physical", "iccid": "8988211000000530082", "x": 1}, "product": "x"}),
+            "unknown_field",
+            "sim.x",
+        );
+        check_err(
+            json!({"sim": {"type": "physical", "iccid": "8988211000000530082"}, "product": "x", "extra": true}),
+            "unknown_field",
+            "extra",
+        );
+        check_err(
+            json!({"sim": {"type": "floppy"}, "product": "x"}),
+            "invalid_value",
+            "sim.type",
+        );
+        check_err(
+            json!({"sim": {"type": "physical", "iccid": "8988211000000530082"}, "product": 5}),
+            "invalid_type",
+            "product",
+        );
+        check_err(
+            json!({"sim": {"type": "physical", "iccid": "8988211000000530082"}, "product": "x", "msisdn": {"mode": "choose", "msisdn": "0123"}}),
+            "invalid_msisdn",
+            "msisdn.msisdn",
+        );
+        check_err(
+            json!({"sim": {"type": "physical", "iccid": "8988211000000530082"}, "product": "x", "channel": {"store_id": 7}}),
+            "invalid_type",
+            "channel.store_id",
+        );
+        check_err(
+            json!({"sim": {"type": "esim", "eid": "89049032123451234512345678901234"}, "product": "x"}),
+            "invalid_eid",
+            "sim.eid",
+        );
     }
 
     #[test]

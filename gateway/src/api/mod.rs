@@ -52,7 +52,10 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/openapi.json", get(openapi::document))
         .fallback(|| async { problem::ApiError::route_not_found() })
         .method_not_allowed_fallback(|| async { problem::ApiError::method_not_allowed() })
-        .layer(middleware::from_fn_with_state(state.clone(), count_responses))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            count_responses,
+        ))
         .with_state(state)
 }
 

@@ -69,5 +69,8 @@ pub fn spec() -> Value {
 
 /// Serves the document.
 pub async fn document() -> impl IntoResponse {
-    ([(header::CONTENT_TYPE, "application/json")], spec().to_string())
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        spec().to_string(),
+    )
 }

@@ -37,8 +37,21 @@ pub struct ApiError {
 }
 
 impl ApiError {
-    fn new(status: StatusCode, code: &'static str, title: &'static str, detail: impl Into<String>) -> Self {
-        Self { status, code, title, detail: detail.into(), field: None, retry_after: None, www_authenticate: false }
+    fn new(
+        status: StatusCode,
+        code: &'static str,
+        title: &'static str,
+        detail: impl Into<String>,
+    ) -> Self {
+        Self {
+            status,
+            code,
+            title,
+            detail: detail.into(),
+            field: None,
+            retry_after: None,
+            www_authenticate: false,
+        }
     }
 
     /// Points at the request field at fault.
@@ -54,44 +67,80 @@ impl ApiError {
 
     /// 401: no or unknown API key.
     pub fn unauthorized() -> Self {
-        let mut e = Self::new(StatusCode::UNAUTHORIZED, "unauthorized", "Missing or invalid API key",
-            "send `Authorization: Bearer <api key>` with a key issued for your tenant");
+        let mut e = Self::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "Missing or invalid API key",
+            "send `Authorization: Bearer <api key>` with a key issued for your tenant",
+        );
         e.www_authenticate = true;
         e
     }
     /// 400: `Idempotency-Key` missing.
     pub fn idempotency_key_missing() -> Self {
-        Self::new(StatusCode::BAD_REQUEST, "idempotency_key_missing", "Idempotency-Key header required",
-            "send an `Idempotency-Key` header (e.g. a UUID) so the request can be retried safely; reuse the same key only when retrying the same request")
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "idempotency_key_missing",
+            "Idempotency-Key header required",
+            "send an `Idempotency-Key` header (e.g. a UUID) so the request can be retried safely; reuse the same key only when retrying the same request",
+        )
     }
     /// 400: `Idempotency-Key` malformed.
     pub fn idempotency_key_invalid() -> Self {
-        Self::new(StatusCode::BAD_REQUEST, "idempotency_key_invalid", "Idempotency-Key header is malformed",
-            "use 1 to 255 visible ASCII characters, e.g. a UUID")
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "idempotency_key_invalid",
+            "Idempotency-Key header is malformed",
+            "use 1 to 255 visible ASCII characters, e.g. a UUID",
+        )
     }
     /// 422: the key was used with another body.
     pub fn idempotency_key_reused() -> Self {
-        Self::new(StatusCode::UNPROCESSABLE_ENTITY, "idempotency_key_reused", "Idempotency-Key reused with a different body",
-            "this Idempotency-Key was already used within 24 hours for a different request; use a new key for a new request")
+        Self::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "idempotency_key_reused",
+            "Idempotency-Key reused with a different body",
+            "this Idempotency-Key was already used within 24 hours for a different request; use a new key for a new request",
+        )
     }
     /// 413.
     pub fn body_too_large(limit: usize) -> Self {
-        Self::new(StatusCode::PAYLOAD_TOO_LARGE, "body_too_large", "Request body too large",
-            format!("the body exceeds {limit} bytes; send only the documented fields"))
+        Self::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "body_too_large",
+            "Request body too large",
+            format!("the body exceeds {limit} bytes; send only the documented fields"),
+        )
     }
     /// 415.
     pub fn unsupported_media_type() -> Self {
-        Self::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", "Body must be JSON",
-            "send `Content-Type: application/json`")
+        Self::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "Body must be JSON",
+            "send `Content-Type: application/json`",
+        )
     }
     /// 400: JSON syntax.
     pub fn malformed_json(line: usize, column: usize) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, "malformed_json", "Body is not valid JSON",
-            format!("the body is not valid JSON (line {line}, column {column}); fix the syntax and retry"))
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "malformed_json",
+            "Body is not valid JSON",
+            format!(
+                "the body is not valid JSON (line {line}, column {column}); fix the syntax and retry"
+            ),
+        )
     }
     /// 400: a field is wrong; `code` says how.
     pub fn invalid(code: &'static str, field: &str, detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, code, "Invalid request field", detail).at(field)
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            code,
+            "Invalid request field",
+            detail,
+        )
+        .at(field)
     }
     /// 422: the ICCID is not in inventory.
     pub fn unknown_iccid() -> Self {
@@ -100,8 +149,13 @@ impl ApiError {
     }
     /// 422: the SIM belongs to another tenant.
     pub fn sim_not_owned() -> Self {
-        Self::new(StatusCode::UNPROCESSABLE_ENTITY, "sim_not_owned", "SIM belongs to another brand",
-            "this card is in another operator brand's inventory; take a card from your own stock").at("sim.iccid")
+        Self::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "sim_not_owned",
+            "SIM belongs to another brand",
+            "this card is in another operator brand's inventory; take a card from your own stock",
+        )
+        .at("sim.iccid")
     }
     /// 409: the SIM is reserved or active.
     pub fn sim_not_available(state: &str) -> Self {
@@ -130,31 +184,60 @@ impl ApiError {
     }
     /// 422: feature not available yet.
     pub fn unsupported(code: &'static str, field: &str, detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::UNPROCESSABLE_ENTITY, code, "Not supported", detail).at(field)
+        Self::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            code,
+            "Not supported",
+            detail,
+        )
+        .at(field)
     }
     /// 404: no such activation for this tenant.
     pub fn activation_not_found() -> Self {
-        Self::new(StatusCode::NOT_FOUND, "activation_not_found", "Activation not found",
-            "no activation with this id exists for your tenant; check the id returned when it was created")
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "activation_not_found",
+            "Activation not found",
+            "no activation with this id exists for your tenant; check the id returned when it was created",
+        )
     }
     /// 404: no such route.
     pub fn route_not_found() -> Self {
-        Self::new(StatusCode::NOT_FOUND, "not_found", "No such endpoint", "see /openapi.json for the available endpoints")
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "No such endpoint",
+            "see /openapi.json for the available endpoints",
+        )
     }
     /// 405.
     pub fn method_not_allowed() -> Self {
-        Self::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "Method not allowed", "see /openapi.json for the methods of this endpoint")
+        Self::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+            "Method not allowed",
+            "see /openapi.json for the methods of this endpoint",
+        )
     }
     /// 503: the store failed; safe to retry with the same Idempotency-Key.
     pub fn unavailable(detail: impl Into<String>) -> Self {
-        let mut e = Self::new(StatusCode::SERVICE_UNAVAILABLE, "store_unavailable", "Temporarily unavailable", detail);
+        let mut e = Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "store_unavailable",
+            "Temporarily unavailable",
+            detail,
+        );
         e.retry_after = Some(1);
         e
     }
     /// 500: a bug. Logged; the client gets no internals.
     pub fn internal() -> Self {
-        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal_error", "Internal error",
-            "an unexpected error occurred; retry with the same Idempotency-Key, and report it if it persists")
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal_error",
+            "Internal error",
+            "an unexpected error occurred; retry with the same Idempotency-Key, and report it if it persists",
+        )
     }
 }
 
@@ -171,7 +254,10 @@ impl IntoResponse for ApiError {
         let bytes = serde_json::to_vec(&body).unwrap_or_default();
         let mut resp = (self.status, bytes).into_response();
         let h = resp.headers_mut();
-        h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+        h.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
         if let Some(s) = self.retry_after {
             h.insert(header::RETRY_AFTER, HeaderValue::from(s));
         }
@@ -185,6 +271,8 @@ impl IntoResponse for ApiError {
 impl From<crate::store::StoreError> for ApiError {
     fn from(e: crate::store::StoreError) -> Self {
         tracing::error!(error = %e, "store failure on the request path");
-        Self::unavailable("the gateway's store is temporarily unavailable; retry with the same Idempotency-Key")
+        Self::unavailable(
+            "the gateway's store is temporarily unavailable; retry with the same Idempotency-Key",
+        )
     }
 }

@@ -20,7 +20,9 @@ impl RetryPolicy {
     /// Exponential backoff with full jitter: uniform in `[0, min(max, base * 2^(attempt-1))]`.
     /// `jitter` is a uniform random `u32` supplied by the caller (keeps this pure).
     pub fn delay_ms(&self, attempt: u32, jitter: u32) -> u64 {
-        let exp = self.base_ms.saturating_mul(1u64 << attempt.saturating_sub(1).min(32));
+        let exp = self
+            .base_ms
+            .saturating_mul(1u64 << attempt.saturating_sub(1).min(32));
         let ceiling = exp.min(self.max_ms).max(1);
         // Keep at least a tenth of the ceiling so retries never hammer back-to-back.
         let floor = ceiling / 10;
@@ -67,7 +69,11 @@ pub fn next_action(o: &Order, now_ms: u64) -> Action {
         Step::RetryWait { attempt, .. } => attempt + 1,
         Step::Done { .. } => return Action::Finished,
     };
-    if undo { Action::Deprovision { attempt } } else { Action::Provision { attempt } }
+    if undo {
+        Action::Deprovision { attempt }
+    } else {
+        Action::Provision { attempt }
+    }
 }
 
 fn touch(mut o: Order, now_ms: u64) -> Order {
@@ -115,23 +121,40 @@ pub fn on_provision(
     let mut o = touch(o, now_ms);
     match result {
         Ok(outcome) => {
-            o.hlr = Step::Done { outcome: provision_outcome(outcome).into() };
+            o.hlr = Step::Done {
+                outcome: provision_outcome(outcome).into(),
+            };
             o.status = OrderStatus::Active;
             (o, Effect::Activate)
         }
         Err(e) if e.retryable() && attempt < policy.max_attempts => {
             let retry_at_ms = now_ms + policy.delay_ms(attempt, jitter);
-            o.hlr = Step::RetryWait { attempt, retry_at_ms, last_error: e.to_string() };
+            o.hlr = Step::RetryWait {
+                attempt,
+                retry_at_ms,
+                last_error: e.to_string(),
+            };
             (o, Effect::None)
         }
         Err(e) => {
-            let code = if e.retryable() { "hlr_unavailable" } else { "hlr_rejected" };
-            let detail = if e.retryable() {
-                format!("the host operator's HLR did not accept the subscriber after {attempt} attempts ({e}); the SIM and number were returned to the pool, retry the activation later")
+            let code = if e.retryable() {
+                "hlr_unavailable"
             } else {
-                format!("the host operator's HLR refused the subscriber ({e}); the SIM and number were returned to the pool, check the product's HLR profile with the host operator")
+                "hlr_rejected"
             };
-            o.error = Some(OrderError { code: code.into(), detail });
+            let detail = if e.retryable() {
+                format!(
+                    "the host operator's HLR did not accept the subscriber after {attempt} attempts ({e}); the SIM and number were returned to the pool, retry the activation later"
+                )
+            } else {
+                format!(
+                    "the host operator's HLR refused the subscriber ({e}); the SIM and number were returned to the pool, check the product's HLR profile with the host operator"
+                )
+            };
+            o.error = Some(OrderError {
+                code: code.into(),
+                detail,
+            });
             o.status = OrderStatus::Compensating;
             o.undo = Some(Step::Pending);
             (o, Effect::None)
@@ -155,13 +178,19 @@ pub fn on_deprovision(
             if outcome == DeprovisionOutcome::LeftForeign {
                 o.needs_attention = true;
             }
-            o.undo = Some(Step::Done { outcome: deprovision_outcome(outcome).into() });
+            o.undo = Some(Step::Done {
+                outcome: deprovision_outcome(outcome).into(),
+            });
             o.status = OrderStatus::Failed;
             (o, Effect::Release)
         }
         Err(e) => {
             let retry_at_ms = now_ms + policy.delay_ms(attempt, jitter);
-            o.undo = Some(Step::RetryWait { attempt, retry_at_ms, last_error: e.to_string() });
+            o.undo = Some(Step::RetryWait {
+                attempt,
+                retry_at_ms,
+                last_error: e.to_string(),
+            });
             (o, Effect::None)
         }
     }
@@ -188,7 +217,11 @@ mod tests {
     use crate::order::{MsisdnMode, OrderStatus};
     use adapters::hlr::FaultClass;
 
-    const POLICY: RetryPolicy = RetryPolicy { max_attempts: 3, base_ms: 100, max_ms: 1_000 };
+    const POLICY: RetryPolicy = RetryPolicy {
+        max_attempts: 3,
+        base_ms: 100,
+        max_ms: 1_000,
+    };
 
     fn order() -> Order {
         Order {
@@ -222,7 +255,10 @@ mod tests {
         let o = order();
         assert_eq!(next_action(&o, 0), Action::Provision { attempt: 1 });
         let o = mark_sent(o, 1, 10);
-        assert_eq!((o.status, o.hlr.clone(), o.version), (OrderStatus::HlrProvisioning, Step::Sent { attempt: 1 }, 2));
+        assert_eq!(
+            (o.status, o.hlr.clone(), o.version),
+            (OrderStatus::HlrProvisioning, Step::Sent { attempt: 1 }, 2)
+        );
         let (o, eff) = on_provision(o, 1, Ok(ProvisionOutcome::Created), &POLICY, 0, 20);
         assert_eq!(eff, Effect::Activate);
         assert_eq!(o.status, OrderStatus::Active);
@@ -240,14 +276,19 @@ mod tests {
         let o = mark_sent(order(), 1, 0);
         let (o, eff) = on_provision(o, 1, Err(fault(FaultClass::Timeout)), &POLICY, u32::MAX, 0);
         assert_eq!(eff, Effect::None);
-        let Step::RetryWait { retry_at_ms, .. } = o.hlr.clone() else { panic!("expected retry wait, got {:?}", o.hlr) };
+        let Step::RetryWait { retry_at_ms, .. } = o.hlr.clone() else {
+            panic!("expected retry wait, got {:?}", o.hlr)
+        };
         assert_eq!(retry_at_ms, 100);
         assert_eq!(next_action(&o, 99), Action::WaitUntil(100));
         assert_eq!(next_action(&o, 100), Action::Provision { attempt: 2 });
         let o = mark_sent(o, 3, 500);
         let (o, _) = on_provision(o, 3, Err(fault(FaultClass::Connection)), &POLICY, 0, 600);
         assert_eq!(o.status, OrderStatus::Compensating);
-        assert_eq!(o.error.as_ref().map(|e| e.code.as_str()), Some("hlr_unavailable"));
+        assert_eq!(
+            o.error.as_ref().map(|e| e.code.as_str()),
+            Some("hlr_unavailable")
+        );
         assert_eq!(next_action(&o, 600), Action::Deprovision { attempt: 1 });
     }
 
@@ -257,7 +298,10 @@ mod tests {
         let (o, eff) = on_provision(o, 1, Err(fault(FaultClass::External)), &POLICY, 0, 1);
         assert_eq!(eff, Effect::None);
         assert_eq!(o.status, OrderStatus::Compensating);
-        assert_eq!(o.error.as_ref().map(|e| e.code.as_str()), Some("hlr_rejected"));
+        assert_eq!(
+            o.error.as_ref().map(|e| e.code.as_str()),
+            Some("hlr_rejected")
+        );
         let o = mark_undo_sent(o, 1, 2);
         // Compensation retries even "permanent" faults: an orphan on the HLR is never acceptable.
         let (o, eff) = on_deprovision(o, 1, Err(fault(FaultClass::External)), &POLICY, 0, 3);
@@ -272,7 +316,19 @@ mod tests {
 
     #[test]
     fn foreign_data_is_flagged_for_an_operator() {
-        let o = mark_undo_sent(on_provision(mark_sent(order(), 1, 0), 1, Err(fault(FaultClass::Conflict)), &POLICY, 0, 1).0, 1, 2);
+        let o = mark_undo_sent(
+            on_provision(
+                mark_sent(order(), 1, 0),
+                1,
+                Err(fault(FaultClass::Conflict)),
+                &POLICY,
+                0,
+                1,
+            )
+            .0,
+            1,
+            2,
+        );
         let (o, eff) = on_deprovision(o, 1, Ok(DeprovisionOutcome::LeftForeign), &POLICY, 0, 3);
         assert_eq!(eff, Effect::Release);
         assert!(o.needs_attention);

@@ -164,41 +164,71 @@ impl Inner {
         *self.stop.borrow()
     }
 
-    async fn persist(&self, order: &Order, effect: Effect, event: EventKind) -> Result<(), StoreError> {
+    async fn persist(
+        &self,
+        order: &Order,
+        effect: Effect,
+        event: EventKind,
+    ) -> Result<(), StoreError> {
         self.store.advance_order(order.clone(), effect, event).await
     }
 
     /// Builds the southbound spec, opening the sealed Ki/OPc only in memory.
     fn spec(&self, order: &Order) -> Result<SubscriberSpec, StoreError> {
-        let sim = self.store.get_sim(&order.iccid)?.ok_or_else(|| StoreError::Corrupt {
-            table: "sims",
-            message: format!("SIM {} of order {} is missing", order.iccid, order.id),
-        })?;
+        let sim = self
+            .store
+            .get_sim(&order.iccid)?
+            .ok_or_else(|| StoreError::Corrupt {
+                table: "sims",
+                message: format!("SIM {} of order {} is missing", order.iccid, order.id),
+            })?;
         Ok(SubscriberSpec {
             imsi: order.imsi.clone(),
             msisdn: order.msisdn.clone(),
-            auth: AuthData { ki: KiMaterial::Clear(self.open_key(&sim, "ki")?), opc: self.open_opc(&sim)?, fsetind: self.settings.fsetind },
-            profile: HlrProfile { profile_id: order.hlr_profile_id },
+            auth: AuthData {
+                ki: KiMaterial::Clear(self.open_key(&sim, "ki")?),
+                opc: self.open_opc(&sim)?,
+                fsetind: self.settings.fsetind,
+            },
+            profile: HlrProfile {
+                profile_id: order.hlr_profile_id,
+            },
             barring: Barring::default(),
         })
     }
 
     fn open_key(&self, sim: &SimRecord, which: &str) -> Result<Key128, StoreError> {
-        let sealed = if which == "ki" { Some(&sim.ki) } else { sim.opc.as_ref() };
-        let sealed = sealed.ok_or_else(|| StoreError::Corrupt { table: "sims", message: format!("no {which}") })?;
+        let sealed = if which == "ki" {
+            Some(&sim.ki)
+        } else {
+            sim.opc.as_ref()
+        };
+        let sealed = sealed.ok_or_else(|| StoreError::Corrupt {
+            table: "sims",
+            message: format!("no {which}"),
+        })?;
         let clear = self
             .keys
             .open(&format!("sim/{}/{which}", sim.iccid), sealed)
-            .map_err(|e| StoreError::Corrupt { table: "sims", message: format!("{which} of {}: {e}", sim.iccid) })?;
+            .map_err(|e| StoreError::Corrupt {
+                table: "sims",
+                message: format!("{which} of {}: {e}", sim.iccid),
+            })?;
         let bytes: [u8; 16] = clear
             .as_slice()
             .try_into()
-            .map_err(|_| StoreError::Corrupt { table: "sims", message: format!("{which} of {} is not 16 bytes", sim.iccid) })?;
+            .map_err(|_| StoreError::Corrupt {
+                table: "sims",
+                message: format!("{which} of {} is not 16 bytes", sim.iccid),
+            })?;
         Ok(Key128::from_bytes(bytes))
     }
 
     fn open_opc(&self, sim: &SimRecord) -> Result<Option<Key128>, StoreError> {
-        sim.opc.as_ref().map(|_| self.open_key(sim, "opc")).transpose()
+        sim.opc
+            .as_ref()
+            .map(|_| self.open_key(sim, "opc"))
+            .transpose()
     }
 }
 
@@ -225,9 +255,22 @@ async fn drive(inner: &Inner, mut order: Order) -> Result<(), StoreError> {
                     return Ok(());
                 }
                 order = machine::mark_sent(order, attempt, now);
-                inner.persist(&order, Effect::None, EventKind::StepSent { step: STEP_PROVISION.into(), attempt }).await?;
+                inner
+                    .persist(
+                        &order,
+                        Effect::None,
+                        EventKind::StepSent {
+                            step: STEP_PROVISION.into(),
+                            attempt,
+                        },
+                    )
+                    .await?;
                 let result = {
-                    let _permit = inner.permits.acquire().await.map_err(|_| StoreError::Closed)?;
+                    let _permit = inner
+                        .permits
+                        .acquire()
+                        .await
+                        .map_err(|_| StoreError::Closed)?;
                     let t = tokio::time::Instant::now();
                     let r = inner.hlr.provision(&spec).await;
                     inner.metrics.hlr_latency.observe(t.elapsed());
@@ -238,13 +281,24 @@ async fn drive(inner: &Inner, mut order: Order) -> Result<(), StoreError> {
                     Ok(o) => format!("ok: {o:?}"),
                     Err(e) => e.to_string(),
                 };
-                let (next, effect) = machine::on_provision(order, attempt, result, &policy, inner.jitter(), inner.clock.now_ms());
+                let (next, effect) = machine::on_provision(
+                    order,
+                    attempt,
+                    result,
+                    &policy,
+                    inner.jitter(),
+                    inner.clock.now_ms(),
+                );
                 order = next;
                 let event = if effect == Effect::Activate {
                     inner.metrics.orders_active.fetch_add(1, Relaxed);
                     EventKind::OrderActive
                 } else {
-                    EventKind::StepAnswered { step: STEP_PROVISION.into(), attempt, result: summary }
+                    EventKind::StepAnswered {
+                        step: STEP_PROVISION.into(),
+                        attempt,
+                        result: summary,
+                    }
                 };
                 inner.persist(&order, effect, event).await?;
             }
@@ -253,9 +307,22 @@ async fn drive(inner: &Inner, mut order: Order) -> Result<(), StoreError> {
                     return Ok(());
                 }
                 order = machine::mark_undo_sent(order, attempt, now);
-                inner.persist(&order, Effect::None, EventKind::StepSent { step: STEP_DEPROVISION.into(), attempt }).await?;
+                inner
+                    .persist(
+                        &order,
+                        Effect::None,
+                        EventKind::StepSent {
+                            step: STEP_DEPROVISION.into(),
+                            attempt,
+                        },
+                    )
+                    .await?;
                 let result = {
-                    let _permit = inner.permits.acquire().await.map_err(|_| StoreError::Closed)?;
+                    let _permit = inner
+                        .permits
+                        .acquire()
+                        .await
+                        .map_err(|_| StoreError::Closed)?;
                     inner.hlr.deprovision(&spec).await
                 };
                 count_hlr(inner, result.as_ref().err());
@@ -263,7 +330,14 @@ async fn drive(inner: &Inner, mut order: Order) -> Result<(), StoreError> {
                     Ok(o) => format!("ok: {o:?}"),
                     Err(e) => e.to_string(),
                 };
-                let (next, effect) = machine::on_deprovision(order, attempt, result, &policy, inner.jitter(), inner.clock.now_ms());
+                let (next, effect) = machine::on_deprovision(
+                    order,
+                    attempt,
+                    result,
+                    &policy,
+                    inner.jitter(),
+                    inner.clock.now_ms(),
+                );
                 order = next;
                 let event = if effect == Effect::Release {
                     inner.metrics.orders_failed.fetch_add(1, Relaxed);
@@ -271,9 +345,18 @@ async fn drive(inner: &Inner, mut order: Order) -> Result<(), StoreError> {
                         inner.metrics.orders_needing_attention.fetch_add(1, Relaxed);
                         tracing::error!(order = %order.id, imsi = %order.imsi, "compensation found HLR data it does not own and left it in place; operator action needed");
                     }
-                    EventKind::OrderFailed { code: order.error.as_ref().map_or_else(String::new, |e| e.code.clone()) }
+                    EventKind::OrderFailed {
+                        code: order
+                            .error
+                            .as_ref()
+                            .map_or_else(String::new, |e| e.code.clone()),
+                    }
                 } else {
-                    EventKind::StepAnswered { step: STEP_DEPROVISION.into(), attempt, result: summary }
+                    EventKind::StepAnswered {
+                        step: STEP_DEPROVISION.into(),
+                        attempt,
+                        result: summary,
+                    }
                 };
                 inner.persist(&order, effect, event).await?;
             }

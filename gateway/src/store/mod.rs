@@ -4,8 +4,8 @@
 //!
 //! Architecture invariant: a method returns only after its changes are durable (fsync'd).
 
-mod records;
 pub mod embedded;
+mod records;
 
 pub use records::*;
 
@@ -41,11 +41,19 @@ pub trait Store: Send + Sync {
     /// Creates an activation order atomically: checks the idempotency key, reserves the SIM
     /// and a number, inserts the order and its idempotency record and logs the event.
     /// Either all of that is durable on return, or nothing changed.
-    fn create_activation(&self, new: NewActivation) -> BoxFuture<'_, Result<CreateOutcome, StoreError>>;
+    fn create_activation(
+        &self,
+        new: NewActivation,
+    ) -> BoxFuture<'_, Result<CreateOutcome, StoreError>>;
 
     /// Persists the next version of an order (optimistic check on `version - 1`), applies
     /// its inventory effect and appends `event` to the event log, in one commit.
-    fn advance_order(&self, order: Order, effect: Effect, event: EventKind) -> BoxFuture<'_, Result<(), StoreError>>;
+    fn advance_order(
+        &self,
+        order: Order,
+        effect: Effect,
+        event: EventKind,
+    ) -> BoxFuture<'_, Result<(), StoreError>>;
 
     /// Reads an order; `None` if absent or owned by another tenant.
     fn get_order(&self, tenant: &str, id: &str) -> Result<Option<Order>, StoreError>;

@@ -22,7 +22,10 @@ pub fn enc<T: Serialize>(v: &T) -> TxResult<Vec<u8>> {
 }
 
 pub fn dec<T: DeserializeOwned>(table: &'static str, bytes: &[u8]) -> TxResult<T> {
-    serde_json::from_slice(bytes).map_err(|e| StoreError::Corrupt { table, message: e.to_string() })
+    serde_json::from_slice(bytes).map_err(|e| StoreError::Corrupt {
+        table,
+        message: e.to_string(),
+    })
 }
 
 /// All tables of one write transaction, opened once per batch.
@@ -46,7 +49,10 @@ pub struct Tables<'t> {
 impl<'t> Tables<'t> {
     pub fn open(txn: &'t WriteTransaction) -> TxResult<Self> {
         let events = txn.open_table(EVENTS).map_err(backend)?;
-        let next_event = events.last().map_err(backend)?.map_or(1, |(k, _)| k.value() + 1);
+        let next_event = events
+            .last()
+            .map_err(backend)?
+            .map_or(1, |(k, _)| k.value() + 1);
         Ok(Self {
             tenants: txn.open_table(TENANTS).map_err(backend)?,
             api_keys: txn.open_table(API_KEYS).map_err(backend)?,
@@ -65,22 +71,46 @@ impl<'t> Tables<'t> {
         })
     }
 
-    fn event(&mut self, at_ms: u64, tenant: &str, order_id: Option<&str>, kind: EventKind) -> TxResult<()> {
+    fn event(
+        &mut self,
+        at_ms: u64,
+        tenant: &str,
+        order_id: Option<&str>,
+        kind: EventKind,
+    ) -> TxResult<()> {
         let seq = self.next_event;
-        let ev = Event { seq, at_ms, tenant: tenant.to_owned(), order_id: order_id.map(str::to_owned), kind };
-        self.events.insert(seq, enc(&ev)?.as_slice()).map_err(backend)?;
+        let ev = Event {
+            seq,
+            at_ms,
+            tenant: tenant.to_owned(),
+            order_id: order_id.map(str::to_owned),
+            kind,
+        };
+        self.events
+            .insert(seq, enc(&ev)?.as_slice())
+            .map_err(backend)?;
         self.next_event += 1;
         Ok(())
     }
 
     fn bump(&mut self, tenant: &str, name: &str, delta: i64) -> TxResult<()> {
-        let cur = self.counters.get((tenant, name)).map_err(backend)?.map_or(0, |v| v.value());
+        let cur = self
+            .counters
+            .get((tenant, name))
+            .map_err(backend)?
+            .map_or(0, |v| v.value());
         let next = cur.saturating_add_signed(delta);
-        self.counters.insert((tenant, name), next).map_err(backend)?;
+        self.counters
+            .insert((tenant, name), next)
+            .map_err(backend)?;
         Ok(())
     }
 
-    fn get_json<T: DeserializeOwned>(table: &Table<'t, &'static str, &'static [u8]>, name: &'static str, key: &str) -> TxResult<Option<T>> {
+    fn get_json<T: DeserializeOwned>(
+        table: &Table<'t, &'static str, &'static [u8]>,
+        name: &'static str,
+        key: &str,
+    ) -> TxResult<Option<T>> {
         match table.get(key).map_err(backend)? {
             Some(v) => Ok(Some(dec(name, v.value())?)),
             None => Ok(None),
@@ -106,7 +136,8 @@ impl<'t> Tables<'t> {
         let Some(product) = tenant.products.get(&new.product) else {
             return Ok(CreateOutcome::Rejected(Rejection::UnknownProduct));
         };
-        let Some(mut sim) = Self::get_json::<SimRecord>(&self.sims, "sims", new.iccid.as_str())? else {
+        let Some(mut sim) = Self::get_json::<SimRecord>(&self.sims, "sims", new.iccid.as_str())?
+        else {
             return Ok(CreateOutcome::Rejected(Rejection::UnknownIccid));
         };
         if sim.tenant != new.tenant {
@@ -114,12 +145,22 @@ impl<'t> Tables<'t> {
         }
         match sim.state {
             SimState::Available => {}
-            SimState::Reserved { .. } => return Ok(CreateOutcome::Rejected(Rejection::SimNotAvailable { state: "reserved" })),
-            SimState::Active { .. } => return Ok(CreateOutcome::Rejected(Rejection::SimNotAvailable { state: "active" })),
+            SimState::Reserved { .. } => {
+                return Ok(CreateOutcome::Rejected(Rejection::SimNotAvailable {
+                    state: "reserved",
+                }));
+            }
+            SimState::Active { .. } => {
+                return Ok(CreateOutcome::Rejected(Rejection::SimNotAvailable {
+                    state: "active",
+                }));
+            }
         }
         let msisdn = match &new.number {
             NumberChoice::Choose(m) => {
-                let Some(rec) = Self::get_json::<NumberRecord>(&self.numbers, "numbers", m.as_str())? else {
+                let Some(rec) =
+                    Self::get_json::<NumberRecord>(&self.numbers, "numbers", m.as_str())?
+                else {
                     return Ok(CreateOutcome::Rejected(Rejection::NumberNotInPool));
                 };
                 if rec.tenant != new.tenant {
@@ -145,7 +186,10 @@ impl<'t> Tables<'t> {
                 let Some(m) = first else {
                     return Ok(CreateOutcome::Rejected(Rejection::NumberPoolExhausted));
                 };
-                m.parse().map_err(|_| StoreError::Corrupt { table: "free_numbers", message: "bad MSISDN key".into() })?
+                m.parse().map_err(|_| StoreError::Corrupt {
+                    table: "free_numbers",
+                    message: "bad MSISDN key".into(),
+                })?
             }
         };
         // All checks passed: from here on, write.
@@ -169,17 +213,33 @@ impl<'t> Tables<'t> {
             updated_at_ms: new.now_ms,
             version: 1,
         };
-        sim.state = SimState::Reserved { order: order.id.clone() };
-        self.sims.insert(sim.iccid.as_str(), enc(&sim)?.as_slice()).map_err(backend)?;
-        self.set_number(&new.tenant, &msisdn, NumberState::Reserved { order: order.id.clone() })?;
+        sim.state = SimState::Reserved {
+            order: order.id.clone(),
+        };
+        self.sims
+            .insert(sim.iccid.as_str(), enc(&sim)?.as_slice())
+            .map_err(backend)?;
+        self.set_number(
+            &new.tenant,
+            &msisdn,
+            NumberState::Reserved {
+                order: order.id.clone(),
+            },
+        )?;
         self.bump(&new.tenant, counter::SIMS_AVAILABLE, -1)?;
         self.bump(&new.tenant, counter::SIMS_RESERVED, 1)?;
-        self.orders.insert(order.id.as_str(), enc(&order)?.as_slice()).map_err(backend)?;
-        self.inflight.insert(order.id.as_str(), ()).map_err(backend)?;
+        self.orders
+            .insert(order.id.as_str(), enc(&order)?.as_slice())
+            .map_err(backend)?;
+        self.inflight
+            .insert(order.id.as_str(), ())
+            .map_err(backend)?;
         // An expired record with the same key is replaced.
         if let Some(old) = self.idem.remove(idem_key).map_err(backend)? {
             let old: IdempotencyRecord = dec("idempotency", old.value())?;
-            self.idem_by_time.remove((old.created_at_ms, idem_key.0, idem_key.1)).map_err(backend)?;
+            self.idem_by_time
+                .remove((old.created_at_ms, idem_key.0, idem_key.1))
+                .map_err(backend)?;
         }
         let rec = IdempotencyRecord {
             body_hash: new.body_hash.clone(),
@@ -187,52 +247,93 @@ impl<'t> Tables<'t> {
             response: order.clone(),
             created_at_ms: new.now_ms,
         };
-        self.idem.insert(idem_key, enc(&rec)?.as_slice()).map_err(backend)?;
-        self.idem_by_time.insert((new.now_ms, idem_key.0, idem_key.1), ()).map_err(backend)?;
-        self.event(new.now_ms, &new.tenant, Some(&order.id), EventKind::OrderCreated)?;
+        self.idem
+            .insert(idem_key, enc(&rec)?.as_slice())
+            .map_err(backend)?;
+        self.idem_by_time
+            .insert((new.now_ms, idem_key.0, idem_key.1), ())
+            .map_err(backend)?;
+        self.event(
+            new.now_ms,
+            &new.tenant,
+            Some(&order.id),
+            EventKind::OrderCreated,
+        )?;
         Ok(CreateOutcome::Created(order))
     }
 
     /// Moves a number to `state`, keeping the free index and counter in step.
-    fn set_number(&mut self, tenant: &str, msisdn: &sim_profiles::Msisdn, state: NumberState) -> TxResult<()> {
+    fn set_number(
+        &mut self,
+        tenant: &str,
+        msisdn: &sim_profiles::Msisdn,
+        state: NumberState,
+    ) -> TxResult<()> {
         let key = msisdn.as_str();
-        let mut rec: NumberRecord = Self::get_json(&self.numbers, "numbers", key)?
-            .ok_or_else(|| StoreError::Corrupt { table: "numbers", message: "number of an order is missing".into() })?;
+        let mut rec: NumberRecord =
+            Self::get_json(&self.numbers, "numbers", key)?.ok_or_else(|| StoreError::Corrupt {
+                table: "numbers",
+                message: "number of an order is missing".into(),
+            })?;
         let was_free = rec.state == NumberState::Available;
         let now_free = state == NumberState::Available;
         rec.state = state;
-        self.numbers.insert(key, enc(&rec)?.as_slice()).map_err(backend)?;
+        self.numbers
+            .insert(key, enc(&rec)?.as_slice())
+            .map_err(backend)?;
         if was_free && !now_free {
             self.free_numbers.remove((tenant, key)).map_err(backend)?;
             self.bump(tenant, counter::NUMBERS_AVAILABLE, -1)?;
         } else if !was_free && now_free {
-            self.free_numbers.insert((tenant, key), ()).map_err(backend)?;
+            self.free_numbers
+                .insert((tenant, key), ())
+                .map_err(backend)?;
             self.bump(tenant, counter::NUMBERS_AVAILABLE, 1)?;
         }
         Ok(())
     }
 
     /// See [`Store::advance_order`].
-    pub fn advance_order(&mut self, order: Order, effect: Effect, event: EventKind) -> TxResult<()> {
+    pub fn advance_order(
+        &mut self,
+        order: Order,
+        effect: Effect,
+        event: EventKind,
+    ) -> TxResult<()> {
         let current: Order = Self::get_json(&self.orders, "orders", &order.id)?
             .ok_or_else(|| StoreError::Conflict(order.id.clone()))?;
         if current.version + 1 != order.version {
             return Err(StoreError::Conflict(order.id.clone()));
         }
         let mut sim: SimRecord = Self::get_json(&self.sims, "sims", order.iccid.as_str())?
-            .ok_or_else(|| StoreError::Corrupt { table: "sims", message: "SIM of an order is missing".into() })?;
+            .ok_or_else(|| StoreError::Corrupt {
+                table: "sims",
+                message: "SIM of an order is missing".into(),
+            })?;
         match effect {
             Effect::None => {}
             Effect::Activate => {
-                sim.state = SimState::Active { order: order.id.clone() };
-                self.sims.insert(sim.iccid.as_str(), enc(&sim)?.as_slice()).map_err(backend)?;
-                self.set_number(&order.tenant, &order.msisdn, NumberState::Assigned { order: order.id.clone() })?;
+                sim.state = SimState::Active {
+                    order: order.id.clone(),
+                };
+                self.sims
+                    .insert(sim.iccid.as_str(), enc(&sim)?.as_slice())
+                    .map_err(backend)?;
+                self.set_number(
+                    &order.tenant,
+                    &order.msisdn,
+                    NumberState::Assigned {
+                        order: order.id.clone(),
+                    },
+                )?;
                 self.bump(&order.tenant, counter::SIMS_RESERVED, -1)?;
                 self.bump(&order.tenant, counter::SIMS_ACTIVE, 1)?;
             }
             Effect::Release => {
                 sim.state = SimState::Available;
-                self.sims.insert(sim.iccid.as_str(), enc(&sim)?.as_slice()).map_err(backend)?;
+                self.sims
+                    .insert(sim.iccid.as_str(), enc(&sim)?.as_slice())
+                    .map_err(backend)?;
                 self.set_number(&order.tenant, &order.msisdn, NumberState::Available)?;
                 self.bump(&order.tenant, counter::SIMS_RESERVED, -1)?;
                 self.bump(&order.tenant, counter::SIMS_AVAILABLE, 1)?;
@@ -241,7 +342,9 @@ impl<'t> Tables<'t> {
         if order.status.is_terminal() {
             self.inflight.remove(order.id.as_str()).map_err(backend)?;
         }
-        self.orders.insert(order.id.as_str(), enc(&order)?.as_slice()).map_err(backend)?;
+        self.orders
+            .insert(order.id.as_str(), enc(&order)?.as_slice())
+            .map_err(backend)?;
         self.event(order.updated_at_ms, &order.tenant, Some(&order.id), event)?;
         Ok(())
     }
@@ -249,14 +352,22 @@ impl<'t> Tables<'t> {
     /// See [`Store::prune_idempotency`].
     pub fn prune_idempotency(&mut self, before_ms: u64) -> TxResult<usize> {
         let mut expired = Vec::new();
-        for row in self.idem_by_time.range((0u64, "", "")..(before_ms, "", "")).map_err(backend)? {
+        for row in self
+            .idem_by_time
+            .range((0u64, "", "")..(before_ms, "", ""))
+            .map_err(backend)?
+        {
             let (k, _) = row.map_err(backend)?;
             let (t, tenant, key) = k.value();
             expired.push((t, tenant.to_owned(), key.to_owned()));
         }
         for (t, tenant, key) in &expired {
-            self.idem_by_time.remove((*t, tenant.as_str(), key.as_str())).map_err(backend)?;
-            self.idem.remove((tenant.as_str(), key.as_str())).map_err(backend)?;
+            self.idem_by_time
+                .remove((*t, tenant.as_str(), key.as_str()))
+                .map_err(backend)?;
+            self.idem
+                .remove((tenant.as_str(), key.as_str()))
+                .map_err(backend)?;
         }
         Ok(expired.len())
     }
@@ -265,20 +376,53 @@ impl<'t> Tables<'t> {
     pub fn admin(&mut self, change: AdminChange, now_ms: u64) -> TxResult<AdminOutcome> {
         match change {
             AdminChange::PutTenant(t) => {
-                self.tenants.insert(t.id.as_str(), enc(&t)?.as_slice()).map_err(backend)?;
-                self.event(now_ms, &t.id, None, EventKind::Admin { what: "tenant_put".into() })?;
+                self.tenants
+                    .insert(t.id.as_str(), enc(&t)?.as_slice())
+                    .map_err(backend)?;
+                self.event(
+                    now_ms,
+                    &t.id,
+                    None,
+                    EventKind::Admin {
+                        what: "tenant_put".into(),
+                    },
+                )?;
             }
             AdminChange::PutApiKey { hash, record } => {
-                if self.tenants.get(record.tenant.as_str()).map_err(backend)?.is_none() {
-                    return Ok(AdminOutcome::Refused(format!("tenant `{}` does not exist", record.tenant)));
+                if self
+                    .tenants
+                    .get(record.tenant.as_str())
+                    .map_err(backend)?
+                    .is_none()
+                {
+                    return Ok(AdminOutcome::Refused(format!(
+                        "tenant `{}` does not exist",
+                        record.tenant
+                    )));
                 }
-                self.api_keys.insert(hash.as_slice(), enc(&record)?.as_slice()).map_err(backend)?;
-                self.event(now_ms, &record.tenant, None, EventKind::Admin { what: format!("api_key_added {}", record.prefix) })?;
+                self.api_keys
+                    .insert(hash.as_slice(), enc(&record)?.as_slice())
+                    .map_err(backend)?;
+                self.event(
+                    now_ms,
+                    &record.tenant,
+                    None,
+                    EventKind::Admin {
+                        what: format!("api_key_added {}", record.prefix),
+                    },
+                )?;
             }
             AdminChange::AddSims(sims) => return self.add_sims(sims, now_ms),
-            AdminChange::AddNumbers { tenant, block, first, count } => return self.add_numbers(&tenant, &block, &first, count, now_ms),
+            AdminChange::AddNumbers {
+                tenant,
+                block,
+                first,
+                count,
+            } => return self.add_numbers(&tenant, &block, &first, count, now_ms),
             AdminChange::PutMeta { key, value } => {
-                self.meta.insert(key.as_str(), value.as_slice()).map_err(backend)?;
+                self.meta
+                    .insert(key.as_str(), value.as_slice())
+                    .map_err(backend)?;
             }
             AdminChange::Batch(changes) => {
                 for c in changes {
@@ -294,60 +438,118 @@ impl<'t> Tables<'t> {
     fn add_sims(&mut self, sims: Vec<SimRecord>, now_ms: u64) -> TxResult<AdminOutcome> {
         let mut seen = std::collections::HashSet::new();
         for s in &sims {
-            if self.tenants.get(s.tenant.as_str()).map_err(backend)?.is_none() {
-                return Ok(AdminOutcome::Refused(format!("tenant `{}` does not exist", s.tenant)));
+            if self
+                .tenants
+                .get(s.tenant.as_str())
+                .map_err(backend)?
+                .is_none()
+            {
+                return Ok(AdminOutcome::Refused(format!(
+                    "tenant `{}` does not exist",
+                    s.tenant
+                )));
             }
             if !seen.insert(s.iccid.as_str()) || !seen.insert(s.imsi.as_str()) {
-                return Ok(AdminOutcome::Refused(format!("ICCID {} or its IMSI appears twice in the batch", s.iccid)));
+                return Ok(AdminOutcome::Refused(format!(
+                    "ICCID {} or its IMSI appears twice in the batch",
+                    s.iccid
+                )));
             }
             if self.sims.get(s.iccid.as_str()).map_err(backend)?.is_some() {
-                return Ok(AdminOutcome::Refused(format!("ICCID {} is already in inventory", s.iccid)));
+                return Ok(AdminOutcome::Refused(format!(
+                    "ICCID {} is already in inventory",
+                    s.iccid
+                )));
             }
             if self.imsis.get(s.imsi.as_str()).map_err(backend)?.is_some() {
-                return Ok(AdminOutcome::Refused(format!("IMSI {} is already in inventory", s.imsi)));
+                return Ok(AdminOutcome::Refused(format!(
+                    "IMSI {} is already in inventory",
+                    s.imsi
+                )));
             }
         }
         let n = sims.len();
         let tenant = sims.first().map(|s| s.tenant.clone()).unwrap_or_default();
         for s in sims {
-            self.imsis.insert(s.imsi.as_str(), s.iccid.as_str()).map_err(backend)?;
+            self.imsis
+                .insert(s.imsi.as_str(), s.iccid.as_str())
+                .map_err(backend)?;
             let c = match s.state {
                 SimState::Available => counter::SIMS_AVAILABLE,
                 SimState::Reserved { .. } => counter::SIMS_RESERVED,
                 SimState::Active { .. } => counter::SIMS_ACTIVE,
             };
             self.bump(&s.tenant, c, 1)?;
-            self.sims.insert(s.iccid.as_str(), enc(&s)?.as_slice()).map_err(backend)?;
+            self.sims
+                .insert(s.iccid.as_str(), enc(&s)?.as_slice())
+                .map_err(backend)?;
         }
-        self.event(now_ms, &tenant, None, EventKind::Admin { what: format!("sims_added {n}") })?;
+        self.event(
+            now_ms,
+            &tenant,
+            None,
+            EventKind::Admin {
+                what: format!("sims_added {n}"),
+            },
+        )?;
         Ok(AdminOutcome::Applied)
     }
 
-    fn add_numbers(&mut self, tenant: &str, block: &str, first: &sim_profiles::Msisdn, count: u64, now_ms: u64) -> TxResult<AdminOutcome> {
+    fn add_numbers(
+        &mut self,
+        tenant: &str,
+        block: &str,
+        first: &sim_profiles::Msisdn,
+        count: u64,
+        now_ms: u64,
+    ) -> TxResult<AdminOutcome> {
         if self.tenants.get(tenant).map_err(backend)?.is_none() {
-            return Ok(AdminOutcome::Refused(format!("tenant `{tenant}` does not exist")));
+            return Ok(AdminOutcome::Refused(format!(
+                "tenant `{tenant}` does not exist"
+            )));
         }
         let width = first.as_str().len();
         let Ok(start) = first.as_str().parse::<u64>() else {
             return Ok(AdminOutcome::Refused("first number is not numeric".into()));
         };
-        let numbers: Vec<String> = (0..count).map(|i| format!("{:0width$}", start + i)).collect();
+        let numbers: Vec<String> = (0..count)
+            .map(|i| format!("{:0width$}", start + i))
+            .collect();
         if numbers.last().is_some_and(|l| l.len() != width) {
-            return Ok(AdminOutcome::Refused("block overflows the number length".into()));
+            return Ok(AdminOutcome::Refused(
+                "block overflows the number length".into(),
+            ));
         }
         for n in &numbers {
             if self.numbers.get(n.as_str()).map_err(backend)?.is_some() {
-                return Ok(AdminOutcome::Refused(format!("number {n} is already in a pool")));
+                return Ok(AdminOutcome::Refused(format!(
+                    "number {n} is already in a pool"
+                )));
             }
         }
         for n in &numbers {
-            let rec = NumberRecord { tenant: tenant.to_owned(), block: block.to_owned(), state: NumberState::Available };
-            self.numbers.insert(n.as_str(), enc(&rec)?.as_slice()).map_err(backend)?;
-            self.free_numbers.insert((tenant, n.as_str()), ()).map_err(backend)?;
+            let rec = NumberRecord {
+                tenant: tenant.to_owned(),
+                block: block.to_owned(),
+                state: NumberState::Available,
+            };
+            self.numbers
+                .insert(n.as_str(), enc(&rec)?.as_slice())
+                .map_err(backend)?;
+            self.free_numbers
+                .insert((tenant, n.as_str()), ())
+                .map_err(backend)?;
         }
         let delta = i64::try_from(count).unwrap_or(i64::MAX);
         self.bump(tenant, counter::NUMBERS_AVAILABLE, delta)?;
-        self.event(now_ms, tenant, None, EventKind::Admin { what: format!("numbers_added {block} {count}") })?;
+        self.event(
+            now_ms,
+            tenant,
+            None,
+            EventKind::Admin {
+                what: format!("numbers_added {block} {count}"),
+            },
+        )?;
         Ok(AdminOutcome::Applied)
     }
 }

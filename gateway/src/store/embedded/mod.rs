@@ -10,9 +10,9 @@ use crate::engine::machine::Effect;
 use crate::metrics::Metrics;
 use crate::order::Order;
 use crate::store::*;
+use ::redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata};
 use adapters::hlr::BoxFuture;
 use apply::{backend, dec};
-use ::redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata};
 use sim_profiles::Iccid;
 use std::path::Path;
 use std::sync::Arc;
@@ -31,7 +31,12 @@ pub struct RedbStore {
 
 impl RedbStore {
     /// Opens (or creates) `DIR/simgw.redb`, creates missing tables, and starts the writer.
-    pub fn open(dir: &Path, cache_mib: usize, max_batch: usize, metrics: Arc<Metrics>) -> Result<Self, StoreError> {
+    pub fn open(
+        dir: &Path,
+        cache_mib: usize,
+        max_batch: usize,
+        metrics: Arc<Metrics>,
+    ) -> Result<Self, StoreError> {
         std::fs::create_dir_all(dir).map_err(backend)?;
         let db = Database::builder()
             .set_cache_size(cache_mib * 1024 * 1024)
@@ -52,10 +57,14 @@ impl RedbStore {
             txn.open_table(EVENTS).map_err(backend)?;
             txn.open_table(COUNTERS).map_err(backend)?;
             let mut meta = txn.open_table(META).map_err(backend)?;
-            let existing: Option<Vec<u8>> = meta.get("schema_version").map_err(backend)?.map(|v| v.value().to_vec());
+            let existing: Option<Vec<u8>> = meta
+                .get("schema_version")
+                .map_err(backend)?
+                .map(|v| v.value().to_vec());
             match existing {
                 None => {
-                    meta.insert("schema_version", SCHEMA_VERSION).map_err(backend)?;
+                    meta.insert("schema_version", SCHEMA_VERSION)
+                        .map_err(backend)?;
                 }
                 Some(v) if v == SCHEMA_VERSION => {}
                 Some(v) => {
@@ -80,11 +89,17 @@ impl RedbStore {
 
     async fn submit(&self, cmd: Command) -> Result<Reply, StoreError> {
         let (reply, rx) = oneshot::channel();
-        self.tx.send(Job { cmd, reply }).await.map_err(|_| StoreError::Closed)?;
+        self.tx
+            .send(Job { cmd, reply })
+            .await
+            .map_err(|_| StoreError::Closed)?;
         rx.await.map_err(|_| StoreError::Closed)?
     }
 
-    fn read<T>(&self, f: impl FnOnce(&::redb::ReadTransaction) -> Result<T, StoreError>) -> Result<T, StoreError> {
+    fn read<T>(
+        &self,
+        f: impl FnOnce(&::redb::ReadTransaction) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
         let txn = self.db.begin_read().map_err(backend)?;
         f(&txn)
     }
@@ -95,16 +110,24 @@ fn unexpected(r: Reply) -> StoreError {
 }
 
 impl Store for RedbStore {
-    fn create_activation(&self, new: NewActivation) -> BoxFuture<'_, Result<CreateOutcome, StoreError>> {
+    fn create_activation(
+        &self,
+        new: NewActivation,
+    ) -> BoxFuture<'_, Result<CreateOutcome, StoreError>> {
         Box::pin(async move {
             match self.submit(Command::Create(new)).await? {
-                Reply::Created(o) => Ok(o),
+                Reply::Created(o) => Ok(*o),
                 r => Err(unexpected(r)),
             }
         })
     }
 
-    fn advance_order(&self, order: Order, effect: Effect, event: EventKind) -> BoxFuture<'_, Result<(), StoreError>> {
+    fn advance_order(
+        &self,
+        order: Order,
+        effect: Effect,
+        event: EventKind,
+    ) -> BoxFuture<'_, Result<(), StoreError>> {
         Box::pin(async move {
             match self.submit(Command::Advance(order, effect, event)).await? {
                 Reply::Advanced => Ok(()),
@@ -116,7 +139,9 @@ impl Store for RedbStore {
     fn get_order(&self, tenant: &str, id: &str) -> Result<Option<Order>, StoreError> {
         self.read(|txn| {
             let t = txn.open_table(ORDERS).map_err(backend)?;
-            let Some(v) = t.get(id).map_err(backend)? else { return Ok(None) };
+            let Some(v) = t.get(id).map_err(backend)? else {
+                return Ok(None);
+            };
             let o: Order = dec("orders", v.value())?;
             Ok((o.tenant == tenant).then_some(o))
         })
@@ -140,21 +165,30 @@ impl Store for RedbStore {
     fn get_sim(&self, iccid: &Iccid) -> Result<Option<SimRecord>, StoreError> {
         self.read(|txn| {
             let t = txn.open_table(SIMS).map_err(backend)?;
-            t.get(iccid.as_str()).map_err(backend)?.map(|v| dec("sims", v.value())).transpose()
+            t.get(iccid.as_str())
+                .map_err(backend)?
+                .map(|v| dec("sims", v.value()))
+                .transpose()
         })
     }
 
     fn api_key(&self, hash: &[u8; 32]) -> Result<Option<ApiKeyRecord>, StoreError> {
         self.read(|txn| {
             let t = txn.open_table(API_KEYS).map_err(backend)?;
-            t.get(hash.as_slice()).map_err(backend)?.map(|v| dec("api_keys", v.value())).transpose()
+            t.get(hash.as_slice())
+                .map_err(backend)?
+                .map(|v| dec("api_keys", v.value()))
+                .transpose()
         })
     }
 
     fn tenant(&self, id: &str) -> Result<Option<Tenant>, StoreError> {
         self.read(|txn| {
             let t = txn.open_table(TENANTS).map_err(backend)?;
-            t.get(id).map_err(backend)?.map(|v| dec("tenants", v.value())).transpose()
+            t.get(id)
+                .map_err(backend)?
+                .map(|v| dec("tenants", v.value()))
+                .transpose()
         })
     }
 
@@ -174,7 +208,9 @@ impl Store for RedbStore {
         self.read(|txn| {
             let t = txn.open_table(COUNTERS).map_err(backend)?;
             let get = |name: &str| -> Result<u64, StoreError> {
-                Ok(t.get((tenant, name)).map_err(backend)?.map_or(0, |v| v.value()))
+                Ok(t.get((tenant, name))
+                    .map_err(backend)?
+                    .map_or(0, |v| v.value()))
             };
             Ok(InventoryCounts {
                 sims_available: get(counter::SIMS_AVAILABLE)?,
@@ -215,6 +251,32 @@ impl Store for RedbStore {
 impl RedbStore {
     /// Number of events in the log (tests and metrics).
     pub fn event_count(&self) -> Result<u64, StoreError> {
-        self.read(|txn| txn.open_table(EVENTS).map_err(backend)?.len().map_err(backend))
+        self.read(|txn| {
+            txn.open_table(EVENTS)
+                .map_err(backend)?
+                .len()
+                .map_err(backend)
+        })
+    }
+}
+
+impl RedbStore {
+    /// ICCIDs of a tenant's available SIMs, in ICCID order (sandbox listing; scans).
+    pub fn available_sims(&self, tenant: &str, limit: usize) -> Result<Vec<Iccid>, StoreError> {
+        self.read(|txn| {
+            let t = txn.open_table(SIMS).map_err(backend)?;
+            let mut out = Vec::new();
+            for row in t.iter().map_err(backend)? {
+                let (_, v) = row.map_err(backend)?;
+                let s: SimRecord = dec("sims", v.value())?;
+                if s.tenant == tenant && s.state == SimState::Available {
+                    out.push(s.iccid);
+                    if out.len() >= limit {
+                        break;
+                    }
+                }
+            }
+            Ok(out)
+        })
     }
 }

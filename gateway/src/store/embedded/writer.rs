@@ -17,7 +17,7 @@ use tokio::sync::{mpsc, oneshot};
 #[derive(Debug)]
 pub enum Reply {
     /// From `create_activation`.
-    Created(CreateOutcome),
+    Created(Box<CreateOutcome>),
     /// From `advance_order`.
     Advanced,
     /// From `prune_idempotency`.
@@ -49,7 +49,7 @@ pub enum Command {
 impl Command {
     fn apply(self, t: &mut Tables<'_>) -> TxResult<Reply> {
         match self {
-            Command::Create(n) => t.create_activation(n).map(Reply::Created),
+            Command::Create(n) => t.create_activation(n).map(|o| Reply::Created(Box::new(o))),
             Command::Advance(o, e, ev) => t.advance_order(o, e, ev).map(|()| Reply::Advanced),
             Command::Prune(before) => t.prune_idempotency(before).map(Reply::Pruned),
             Command::Admin(c, now) => t.admin(c, now).map(Reply::Admin),
@@ -58,7 +58,12 @@ impl Command {
 }
 
 /// Runs the writer loop until every sender is dropped. Call on a dedicated thread.
-pub fn run(db: Arc<Database>, mut rx: mpsc::Receiver<Job>, max_batch: usize, metrics: Arc<Metrics>) {
+pub fn run(
+    db: Arc<Database>,
+    mut rx: mpsc::Receiver<Job>,
+    max_batch: usize,
+    metrics: Arc<Metrics>,
+) {
     let mut batch = Vec::with_capacity(max_batch);
     while let Some(first) = rx.blocking_recv() {
         batch.push(first);
@@ -94,7 +99,8 @@ fn commit_group(db: &Database, group: Vec<Job>, metrics: &Metrics) {
         return;
     }
     let started = Instant::now();
-    let (cmds, replies): (Vec<Command>, Vec<_>) = group.into_iter().map(|j| (j.cmd, j.reply)).unzip();
+    let (cmds, replies): (Vec<Command>, Vec<_>) =
+        group.into_iter().map(|j| (j.cmd, j.reply)).unzip();
     // Commands are consumed by `apply`; keep a way to rebuild them for the fallback path.
     let result = (|| -> TxResult<Vec<TxResult<Reply>>> {
         let txn = db.begin_write().map_err(backend)?;

@@ -1,0 +1,225 @@
+//! `simgw bench`: drives physical activations over real HTTPS against an in-process sandbox
+//! (gateway + HLR simulator on loopback, durable commits on a fresh data dir) and reports
+//! throughput and latency. A measurement tool, not a test.
+
+use crate::config::Config;
+use crate::store::Store;
+use adapters::http::HttpClient;
+use bytes::Bytes;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+use std::time::Duration;
+use tokio::time::Instant;
+
+/// Options of `simgw bench`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct BenchArgs {
+    /// Activations to perform (each on its own SIM).
+    #[arg(long, default_value_t = 20_000)]
+    pub activations: u32,
+    /// Concurrent HTTPS clients.
+    #[arg(long, default_value_t = 64)]
+    pub concurrency: usize,
+    /// Data directory (default: a fresh directory under the system temp dir, removed after).
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+    /// Latency the HLR simulator adds to each call, in milliseconds.
+    #[arg(long, default_value_t = 0)]
+    pub hlr_latency_ms: u64,
+}
+
+/// Why the benchmark could not run.
+#[derive(Debug, thiserror::Error)]
+#[error("bench: {0}")]
+pub struct BenchError(String);
+
+fn err(e: impl std::fmt::Display) -> BenchError {
+    BenchError(e.to_string())
+}
+
+/// Runs the benchmark and prints a report to stdout.
+pub async fn run(args: BenchArgs) -> Result<(), BenchError> {
+    let (data_dir, temporary) = match &args.data_dir {
+        Some(d) => (d.clone(), false),
+        None => (
+            std::env::temp_dir().join(format!("simgw-bench-{}", std::process::id())),
+            true,
+        ),
+    };
+    if data_dir.exists() && std::fs::read_dir(&data_dir).map_err(err)?.next().is_some() {
+        return Err(BenchError(format!(
+            "{} is not empty; the benchmark needs a fresh data dir",
+            data_dir.display()
+        )));
+    }
+    let mut config = Config {
+        data_dir: data_dir.clone(),
+        listen: "127.0.0.1:0".parse().map_err(err)?,
+        ..Config::default()
+    };
+    config.sandbox.physical_sims = args.activations;
+    config.sandbox.numbers = args.activations;
+    let seeding = Instant::now();
+    let sb = crate::sandbox::start(config).await.map_err(err)?;
+    let seeded_in = seeding.elapsed();
+    if let Some(sim) = &sb.hlr_sim {
+        let mut f = sim.faults();
+        f.latency = Duration::from_millis(args.hlr_latency_ms);
+        sim.set_faults(f).map_err(err)?;
+    }
+    let ca = std::fs::read(&sb.info.ca_cert).map_err(err)?;
+    let client = HttpClient::builder()
+        .add_root_pem(&ca)
+        .pool_max_idle_per_host(args.concurrency)
+        .request_timeout(Duration::from_secs(30))
+        .build()
+        .map_err(err)?;
+    let iccids = Arc::new(sb.info.physical_iccids.clone());
+    let next = Arc::new(AtomicUsize::new(0));
+    let url = format!("{}/v1/activations", sb.info.base_url);
+    let auth = format!("Bearer {}", sb.info.api_key);
+    let product = sb.info.product.clone();
+
+    println!(
+        "simgw bench: {} activations, {} clients, HLR latency {} ms, seeded in {:.1} s",
+        iccids.len(),
+        args.concurrency,
+        args.hlr_latency_ms,
+        seeded_in.as_secs_f64()
+    );
+    let commits0 = sb.gateway.metrics.store_commits.load(Relaxed);
+    let ops0 = sb.gateway.metrics.store_ops.load(Relaxed);
+    let started = Instant::now();
+    let mut workers = Vec::new();
+    for _ in 0..args.concurrency {
+        let (client, iccids, next, url, auth, product) = (
+            client.clone(),
+            iccids.clone(),
+            next.clone(),
+            url.clone(),
+            auth.clone(),
+            product.clone(),
+        );
+        workers.push(tokio::spawn(async move {
+            let mut lat = Vec::new();
+            let mut ids = Vec::new();
+            let mut failures = 0usize;
+            loop {
+                let i = next.fetch_add(1, Relaxed);
+                let Some(iccid) = iccids.get(i) else { break };
+                let body = format!(
+                    r#"{{"sim":{{"type":"physical","iccid":"{iccid}"}},"product":"{product}"}}"#
+                );
+                let t = Instant::now();
+                let r = client
+                    .post(
+                        &url,
+                        &[
+                            ("authorization", auth.clone()),
+                            ("idempotency-key", format!("bench-{i}")),
+                            ("content-type", "application/json".into()),
+                        ],
+                        Bytes::from(body),
+                    )
+                    .await;
+                lat.push(t.elapsed());
+                match r {
+                    Ok(resp) if resp.status == 202 => {
+                        if let Ok(v) = serde_json::from_slice::<serde_json::Value>(&resp.body) {
+                            if let Some(id) = v["id"].as_str() {
+                                ids.push(id.to_owned());
+                            }
+                        }
+                    }
+                    _ => failures += 1,
+                }
+            }
+            (lat, ids, failures)
+        }));
+    }
+    let mut post_lat = Vec::new();
+    let mut ids = Vec::new();
+    let mut failures = 0;
+    for w in workers {
+        let (l, i, f) = w.await.map_err(err)?;
+        post_lat.extend(l);
+        ids.extend(i);
+        failures += f;
+    }
+    let accepted_in = started.elapsed();
+    let m = &sb.gateway.metrics;
+    let target = ids.len() as u64;
+    while m.orders_active.load(Relaxed) + m.orders_failed.load(Relaxed) < target {
+        if started.elapsed() > Duration::from_secs(600) {
+            return Err(BenchError("orders did not finish within 10 minutes".into()));
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let done_in = started.elapsed();
+    let mut e2e = Vec::new();
+    let mut active = 0;
+    for id in &ids {
+        if let Some(o) = sb
+            .gateway
+            .store
+            .get_order(crate::sandbox::TENANT, id)
+            .map_err(err)?
+        {
+            if o.status == crate::order::OrderStatus::Active {
+                active += 1;
+            }
+            e2e.push(Duration::from_millis(
+                o.updated_at_ms.saturating_sub(o.created_at_ms),
+            ));
+        }
+    }
+    let commits = m.store_commits.load(Relaxed) - commits0;
+    let ops = m.store_ops.load(Relaxed) - ops0;
+    post_lat.sort();
+    e2e.sort();
+    println!(
+        "accepted   {:>7} in {:>6.2} s  = {:>8.0} POST/s   (failed requests: {failures})",
+        ids.len(),
+        accepted_in.as_secs_f64(),
+        ids.len() as f64 / accepted_in.as_secs_f64()
+    );
+    println!(
+        "active     {:>7} in {:>6.2} s  = {:>8.0} activations/s end to end",
+        active,
+        done_in.as_secs_f64(),
+        active as f64 / done_in.as_secs_f64()
+    );
+    println!(
+        "POST latency        p50 {:>7.2} ms  p99 {:>7.2} ms  max {:>7.2} ms",
+        pct(&post_lat, 50.0),
+        pct(&post_lat, 99.0),
+        pct(&post_lat, 100.0)
+    );
+    println!(
+        "created->active     p50 {:>7.2} ms  p99 {:>7.2} ms  max {:>7.2} ms",
+        pct(&e2e, 50.0),
+        pct(&e2e, 99.0),
+        pct(&e2e, 100.0)
+    );
+    println!(
+        "durable commits {commits} for {ops} store operations ({:.1} per fsync)",
+        ops as f64 / commits.max(1) as f64
+    );
+    sb.gateway.shutdown().await;
+    if let Some(sim) = sb.hlr_sim {
+        sim.shutdown().await;
+    }
+    if temporary {
+        let _ = std::fs::remove_dir_all(&data_dir);
+    }
+    Ok(())
+}
+
+fn pct(sorted: &[Duration], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let idx = (((p / 100.0) * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len()) - 1;
+    sorted[idx].as_secs_f64() * 1000.0
+}

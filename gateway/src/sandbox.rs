@@ -1,0 +1,246 @@
+//! `serve --sandbox`: a gateway with its own simulated host operator on loopback, a seeded
+//! sandbox tenant, and `DATA_DIR/sandbox.json` describing how to use it. Seeding happens
+//! once per data directory (a sealed marker in the store), so restarts give the same API
+//! key and inventory.
+
+use crate::admin::{self, AdminError, NewSim};
+use crate::app::{Gateway, StartError};
+use crate::config::Config;
+use crate::crypto::{Keyring, write_private};
+use crate::southbound;
+use crate::store::embedded::RedbStore;
+use crate::store::{AdminChange, Product, Store, Tenant};
+use crate::tls::DevCa;
+use conformance::hlr_sim::{self, HlrSimConfig, HlrSimHandle};
+use serde::{Deserialize, Serialize};
+use sim_profiles::{Iccid, Key128};
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// The sandbox tenant id.
+pub const TENANT: &str = "sandbox";
+/// The sandbox tenant's PLMN (the ITU test network 001-01: never a live network).
+pub const PLMN: &str = "00101";
+/// The sandbox product code.
+pub const PRODUCT: &str = "sandbox-basic";
+/// HLR profile id of the sandbox product.
+pub const HLR_PROFILE_ID: u32 = 12;
+/// First number of the sandbox block (China Telecom-hosted MVNO segment 1700).
+pub const FIRST_MSISDN: &str = "8617000000000";
+const MARKER: &str = "sandbox.v1";
+
+/// What `sandbox.json` holds (contract.md), plus the simulator's address.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SandboxFile {
+    /// `https://host:port` of the gateway.
+    pub base_url: String,
+    /// Absolute path of the CA certificate to trust.
+    pub ca_cert: String,
+    /// Tenant id.
+    pub tenant: String,
+    /// MCC+MNC of the tenant's IMSIs.
+    pub plmn: String,
+    /// Bearer API key of the tenant.
+    pub api_key: String,
+    /// Physical SIMs available for activation when the file was written.
+    pub physical_iccids: Vec<String>,
+    /// Product code to activate.
+    pub product: String,
+    /// The HLR simulator's provisioning URL and admin API (absent with an external HLR).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub hlr_simulator: Option<SimInfo>,
+}
+
+/// Where the embedded HLR simulator listens.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SimInfo {
+    /// CAI3G endpoint.
+    pub url: String,
+    /// Admin API base (`GET state`, `PUT faults`, ...).
+    pub admin: String,
+}
+
+/// A running sandbox.
+pub struct Sandbox {
+    /// The gateway.
+    pub gateway: Gateway,
+    /// The embedded HLR simulator, unless an external HLR was given.
+    pub hlr_sim: Option<HlrSimHandle>,
+    /// Path of `sandbox.json`.
+    pub file: PathBuf,
+    /// Its content.
+    pub info: SandboxFile,
+}
+
+#[derive(Serialize, Deserialize)]
+struct Marker {
+    api_key: String,
+}
+
+/// Starts the simulator (unless `config.hlr.url` names a real HLR), the gateway, seeds
+/// the sandbox tenant once, and writes `sandbox.json`.
+pub async fn start(mut config: Config) -> Result<Sandbox, StartError> {
+    std::fs::create_dir_all(&config.data_dir).map_err(|e| StartError::Io(e.to_string()))?;
+    config.data_dir =
+        std::fs::canonicalize(&config.data_dir).map_err(|e| StartError::Io(e.to_string()))?;
+    let tls_dir = config.data_dir.join("tls");
+    let ca = DevCa::load_or_create(&tls_dir)?;
+    let mut hlr_sim = None;
+    let hlr = if config.hlr.url.is_some() {
+        southbound::hlr_from_config(&config.hlr)?
+    } else {
+        let password = random_password()?;
+        let identity = ca.issue("simgw HLR simulator", &["localhost", "127.0.0.1"])?;
+        let tls = crate::tls::server_config_from_pem(
+            identity.cert_pem.as_bytes(),
+            identity.key_pem.as_bytes(),
+            &tls_dir,
+        )?;
+        let mut sim_cfg = HlrSimConfig::new("simgw-sandbox", password.clone());
+        sim_cfg.listen = SocketAddr::from(([127, 0, 0, 1], 0));
+        sim_cfg.tls = Some(Arc::new(tls));
+        let sim = hlr_sim::start(sim_cfg)
+            .await
+            .map_err(|e| StartError::Southbound(format!("HLR simulator: {e}")))?;
+        let ca_pem = std::fs::read(&ca.cert_path).map_err(|e| StartError::Io(e.to_string()))?;
+        let hlr = southbound::cai3g(
+            &sim.url(),
+            "simgw-sandbox",
+            &password,
+            Some(ca_pem),
+            &config.hlr,
+        )?;
+        hlr_sim = Some(sim);
+        hlr
+    };
+    let gateway = Gateway::start(config, hlr).await?;
+    let api_key = seed(gateway.store.as_ref(), &gateway.keys, &gateway.config)
+        .await
+        .map_err(|e| StartError::Southbound(format!("sandbox seeding: {e}")))?;
+    let host = if gateway.addr.ip().is_unspecified() {
+        "127.0.0.1".to_owned()
+    } else {
+        gateway.addr.ip().to_string()
+    };
+    let info = SandboxFile {
+        base_url: format!("https://{host}:{}", gateway.addr.port()),
+        ca_cert: ca.cert_path.display().to_string(),
+        tenant: TENANT.into(),
+        plmn: PLMN.into(),
+        api_key,
+        physical_iccids: gateway
+            .store
+            .available_sims(TENANT, usize::MAX)?
+            .iter()
+            .map(|i| i.to_string())
+            .collect(),
+        product: PRODUCT.into(),
+        hlr_simulator: hlr_sim.as_ref().map(|s| SimInfo {
+            url: s.url(),
+            admin: format!("https://{}/sim/", s.addr()),
+        }),
+    };
+    let file = gateway.config.data_dir.join("sandbox.json");
+    let json = serde_json::to_vec_pretty(&info).map_err(|e| StartError::Io(e.to_string()))?;
+    write_atomic(&file, &json).map_err(|e| StartError::Io(format!("{}: {e}", file.display())))?;
+    Ok(Sandbox {
+        gateway,
+        hlr_sim,
+        file,
+        info,
+    })
+}
+
+/// Seeds the tenant, key, SIMs and numbers once; returns the tenant's API key.
+pub async fn seed(
+    store: &RedbStore,
+    keys: &Keyring,
+    config: &Config,
+) -> Result<String, AdminError> {
+    if let Some(sealed) = store.meta(MARKER)? {
+        let sealed = serde_json::from_slice(&sealed)
+            .map_err(|e| AdminError::Refused(format!("sandbox marker: {e}")))?;
+        let clear = keys.open(MARKER, &sealed)?;
+        let m: Marker = serde_json::from_slice(&clear)
+            .map_err(|e| AdminError::Refused(format!("sandbox marker: {e}")))?;
+        return Ok(m.api_key);
+    }
+    let now = crate::clock::Clock::new().now_ms();
+    let tenant = Tenant {
+        id: TENANT.into(),
+        name: "simgw sandbox MVNO".into(),
+        plmn: PLMN
+            .parse()
+            .map_err(|e| AdminError::Refused(format!("{e}")))?,
+        products: BTreeMap::from([(
+            PRODUCT.to_owned(),
+            Product {
+                hlr_profile_id: HLR_PROFILE_ID,
+            },
+        )]),
+    };
+    let (api_key, key_change) = admin::new_api_key(keys, TENANT, "sandbox", now)?;
+    let mut sims = Vec::new();
+    for i in 0..config.sandbox.physical_sims {
+        let sim = NewSim {
+            iccid: Iccid::from_payload(&format!("8986009900000{i:06}"))
+                .map_err(|e| AdminError::Refused(e.to_string()))?,
+            imsi: format!("{PLMN}{i:010}")
+                .parse()
+                .map_err(|e| AdminError::Refused(format!("{e}")))?,
+            ki: random_key(keys)?,
+            opc: Some(random_key(keys)?),
+        };
+        sims.push(admin::seal_sim(keys, TENANT, "sandbox-seed", &sim)?);
+    }
+    let marker = serde_json::to_vec(&Marker {
+        api_key: api_key.clone(),
+    })
+    .map_err(|e| AdminError::Refused(e.to_string()))?;
+    let sealed = serde_json::to_vec(&keys.seal(MARKER, &marker)?)
+        .map_err(|e| AdminError::Refused(e.to_string()))?;
+    admin::apply(
+        store,
+        AdminChange::Batch(vec![
+            AdminChange::PutTenant(tenant),
+            key_change,
+            AdminChange::AddSims(sims),
+            AdminChange::AddNumbers {
+                tenant: TENANT.into(),
+                block: "sandbox-1700".into(),
+                first: FIRST_MSISDN
+                    .parse()
+                    .map_err(|e| AdminError::Refused(format!("{e}")))?,
+                count: u64::from(config.sandbox.numbers),
+            },
+            AdminChange::PutMeta {
+                key: MARKER.into(),
+                value: sealed,
+            },
+        ]),
+    )
+    .await?;
+    Ok(api_key)
+}
+
+fn random_key(keys: &Keyring) -> Result<Key128, AdminError> {
+    let mut b = [0u8; 16];
+    keys.random(&mut b)?;
+    Ok(Key128::from_bytes(b))
+}
+
+fn random_password() -> Result<String, StartError> {
+    let mut b = [0u8; 16];
+    ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut b)
+        .map_err(|_| StartError::Io("system random source failed".into()))?;
+    Ok(crate::crypto::base32(&b))
+}
+
+/// Writes a file atomically (temp file, fsync, rename), 0600 since it holds an API key.
+fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let tmp = path.with_extension("json.tmp");
+    write_private(&tmp, bytes)?;
+    std::fs::rename(&tmp, path)
+}

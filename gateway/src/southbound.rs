@@ -1,0 +1,79 @@
+//! Builds the host operator's HLR adapter from configuration. The engine only ever sees
+//! `dyn HlrProvisioner`; this is the one place that knows which dialect is behind it.
+
+use crate::app::StartError;
+use crate::config::HlrConfig;
+use adapters::cai3g::codec::Password;
+use adapters::cai3g::{Cai3gConfig, Cai3gHlr, CodeTable};
+use adapters::hlr::HlrProvisioner;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The HLR named by `[hlr]` (URL, credentials from `password`, `password_file` or the
+/// `SIMGW_HLR_PASSWORD` environment variable).
+pub fn hlr_from_config(cfg: &HlrConfig) -> Result<Arc<dyn HlrProvisioner>, StartError> {
+    let url = cfg.url.as_deref().ok_or_else(|| {
+        StartError::Southbound(
+            "no HLR configured: set [hlr] url in the config file, or run with --sandbox".into(),
+        )
+    })?;
+    let password = match (&cfg.password, &cfg.password_file) {
+        (_, Some(path)) => std::fs::read_to_string(path)
+            .map_err(|e| {
+                StartError::Southbound(format!("hlr.password_file {}: {e}", path.display()))
+            })?
+            .trim()
+            .to_owned(),
+        (Some(p), None) => p.clone(),
+        (None, None) => std::env::var("SIMGW_HLR_PASSWORD").map_err(|_| {
+            StartError::Southbound(
+                "no HLR password: set hlr.password_file or SIMGW_HLR_PASSWORD".into(),
+            )
+        })?,
+    };
+    let ca = cfg
+        .ca_file
+        .as_ref()
+        .map(|p| {
+            std::fs::read(p)
+                .map_err(|e| StartError::Southbound(format!("hlr.ca_file {}: {e}", p.display())))
+        })
+        .transpose()?;
+    cai3g(url, &cfg.user, &password, ca, cfg)
+}
+
+/// A CAI3G 1.2 adapter for `url`.
+pub fn cai3g(
+    url: &str,
+    user: &str,
+    password: &str,
+    ca_pem: Option<Vec<u8>>,
+    cfg: &HlrConfig,
+) -> Result<Arc<dyn HlrProvisioner>, StartError> {
+    let codes = match &cfg.codes {
+        Some(c) => CodeTable {
+            session: c.session.clone(),
+            already_exists: c.already_exists.clone(),
+            not_found: c.not_found.clone(),
+            transient: c.transient.clone(),
+            validation: c.validation.clone(),
+            partial_success: c.partial_success.clone(),
+        },
+        None => CodeTable::default(),
+    };
+    let config = Cai3gConfig {
+        base_url: url.to_owned(),
+        auc_url: cfg.auc_url.clone(),
+        session_url: cfg.session_url.clone(),
+        user_id: user.to_owned(),
+        password: Password::new(password.to_owned()),
+        request_timeout: Duration::from_millis(cfg.timeout_ms),
+        session_refresh: (cfg.session_refresh_secs > 0)
+            .then(|| Duration::from_secs(cfg.session_refresh_secs)),
+        codes,
+        ca_pem,
+    };
+    let hlr =
+        Cai3gHlr::new(config).map_err(|e| StartError::Southbound(format!("CAI3G adapter: {e}")))?;
+    Ok(Arc::new(hlr))
+}

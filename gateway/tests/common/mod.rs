@@ -1,0 +1,243 @@
+//! Test harness: a gateway and the CAI3G HLR simulator on ephemeral loopback ports, with
+//! a seeded tenant whose SIM keys the tests know, and a small HTTPS client.
+#![allow(dead_code)]
+
+use adapters::http::HttpClient;
+use bytes::Bytes;
+use conformance::hlr_sim::{self, HlrSimConfig, HlrSimHandle};
+use gateway::admin::{self, NewSim};
+use gateway::app::Gateway;
+use gateway::config::Config;
+use gateway::store::{AdminChange, InventoryCounts, Product, Store, Tenant};
+use serde_json::Value;
+use sim_profiles::{Iccid, Key128};
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+pub const TENANT: &str = "acme";
+pub const OTHER_TENANT: &str = "globex";
+pub const PRODUCT: &str = "basic";
+pub const PROFILE_ID: u32 = 46;
+
+/// One seeded card with known keys.
+pub struct Card {
+    pub iccid: Iccid,
+    pub imsi: String,
+    pub ki: [u8; 16],
+}
+
+pub struct Harness {
+    pub sim: HlrSimHandle,
+    pub gw: Option<Gateway>,
+    pub client: HttpClient,
+    pub base: String,
+    pub api_key: String,
+    pub other_key: String,
+    pub cards: Vec<Card>,
+    pub other_cards: Vec<Card>,
+    pub dir: tempfile::TempDir,
+}
+
+pub fn card(i: u32) -> Card {
+    let iccid = Iccid::from_payload(&format!("8988211000{i:09}")).expect("iccid");
+    let mut ki = [0u8; 16];
+    ki[..4].copy_from_slice(&i.to_be_bytes());
+    ki[15] = 0x5A;
+    Card {
+        iccid,
+        imsi: format!("00101{i:010}"),
+        ki,
+    }
+}
+
+pub fn config(dir: &std::path::Path) -> Config {
+    let mut c = Config {
+        data_dir: dir.to_owned(),
+        listen: "127.0.0.1:0".parse().expect("addr"),
+        ..Config::default()
+    };
+    c.engine.backoff_base_ms = 20;
+    c.engine.backoff_max_ms = 200;
+    c.hlr.timeout_ms = 2_000;
+    c
+}
+
+impl Harness {
+    /// Gateway + simulator with `n` cards for TENANT and 5 for OTHER_TENANT.
+    pub async fn start(n: u32) -> Self {
+        Self::start_with(n, |_| {}).await
+    }
+
+    pub async fn start_with(n: u32, tweak: impl FnOnce(&mut Config)) -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut sim_cfg = HlrSimConfig::new("gw", "secret-pw");
+        sim_cfg.listen = "127.0.0.1:0".parse().expect("addr");
+        let sim = hlr_sim::start(sim_cfg).await.expect("simulator");
+        let mut cfg = config(dir.path());
+        tweak(&mut cfg);
+        let hlr = gateway::southbound::cai3g(&sim.url(), "gw", "secret-pw", None, &cfg.hlr)
+            .expect("adapter");
+        let gw = Gateway::start(cfg, hlr).await.expect("gateway");
+        let cards: Vec<Card> = (0..n).map(card).collect();
+        let other_cards: Vec<Card> = (900_000..900_005).map(card).collect();
+        let api_key = seed_tenant(&gw, TENANT, "00101", &cards, "8613800000000", 1_000).await;
+        let other_key = seed_tenant(
+            &gw,
+            OTHER_TENANT,
+            "00101",
+            &other_cards,
+            "8613900000000",
+            10,
+        )
+        .await;
+        let ca = std::fs::read(gw.ca_cert.as_ref().expect("dev CA")).expect("ca");
+        let client = HttpClient::builder()
+            .add_root_pem(&ca)
+            .request_timeout(Duration::from_secs(20))
+            .pool_max_idle_per_host(256)
+            .build()
+            .expect("client");
+        let base = gw.base_url();
+        Self {
+            sim,
+            gw: Some(gw),
+            client,
+            base,
+            api_key,
+            other_key,
+            cards,
+            other_cards,
+            dir,
+        }
+    }
+
+    pub fn gw(&self) -> &Gateway {
+        self.gw.as_ref().expect("gateway running")
+    }
+
+    pub async fn post_as(
+        &self,
+        api_key: &str,
+        idem: Option<&str>,
+        body: &str,
+    ) -> (u16, Value, http::HeaderMap) {
+        let mut headers = vec![
+            ("authorization", format!("Bearer {api_key}")),
+            ("content-type", "application/json".to_owned()),
+        ];
+        if let Some(k) = idem {
+            headers.push(("idempotency-key", k.to_owned()));
+        }
+        let r = self
+            .client
+            .post(
+                &format!("{}/v1/activations", self.base),
+                &headers,
+                Bytes::from(body.to_owned()),
+            )
+            .await
+            .expect("POST");
+        let v = serde_json::from_slice(&r.body).unwrap_or(Value::Null);
+        (r.status, v, r.headers)
+    }
+
+    pub async fn post(&self, idem: &str, body: &Value) -> (u16, Value) {
+        let (s, v, _) = self
+            .post_as(&self.api_key, Some(idem), &body.to_string())
+            .await;
+        (s, v)
+    }
+
+    pub async fn get_as(&self, api_key: &str, path: &str) -> (u16, Value) {
+        let r = self
+            .client
+            .get(
+                &format!("{}{path}", self.base),
+                &[("authorization", format!("Bearer {api_key}"))],
+            )
+            .await
+            .expect("GET");
+        (
+            r.status,
+            serde_json::from_slice(&r.body).unwrap_or(Value::Null),
+        )
+    }
+
+    /// Polls until the order is `active` or `failed` (bounded; not a timing assertion).
+    pub async fn wait_terminal(&self, id: &str) -> Value {
+        for _ in 0..2_000 {
+            let (s, v) = self
+                .get_as(&self.api_key, &format!("/v1/activations/{id}"))
+                .await;
+            assert_eq!(s, 200, "{v}");
+            if v["status"] == "active" || v["status"] == "failed" {
+                return v;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        panic!("order {id} never finished");
+    }
+
+    pub fn counts(&self, tenant: &str) -> InventoryCounts {
+        self.gw().store.inventory_counts(tenant).expect("counts")
+    }
+
+    pub fn event_count(&self) -> u64 {
+        self.gw().store.event_count().expect("events")
+    }
+}
+
+pub fn physical(iccid: &Iccid) -> Value {
+    serde_json::json!({"sim": {"type": "physical", "iccid": iccid.to_string()}, "product": PRODUCT})
+}
+
+pub async fn seed_tenant(
+    gw: &Gateway,
+    tenant: &str,
+    plmn: &str,
+    cards: &[Card],
+    first: &str,
+    numbers: u64,
+) -> String {
+    let t = Tenant {
+        id: tenant.into(),
+        name: tenant.into(),
+        plmn: plmn.parse().expect("plmn"),
+        products: BTreeMap::from([(
+            PRODUCT.to_owned(),
+            Product {
+                hlr_profile_id: PROFILE_ID,
+            },
+        )]),
+    };
+    let (key, key_change) = admin::new_api_key(&gw.keys, tenant, "test", 0).expect("key");
+    let sims = cards
+        .iter()
+        .map(|c| {
+            let s = NewSim {
+                iccid: c.iccid.clone(),
+                imsi: c.imsi.parse().expect("imsi"),
+                ki: Key128::from_bytes(c.ki),
+                opc: None,
+            };
+            admin::seal_sim(&gw.keys, tenant, "test-batch", &s).expect("seal")
+        })
+        .collect();
+    admin::apply(
+        gw.store.as_ref(),
+        AdminChange::Batch(vec![
+            AdminChange::PutTenant(t),
+            key_change,
+            AdminChange::AddSims(sims),
+            AdminChange::AddNumbers {
+                tenant: tenant.into(),
+                block: "b1".into(),
+                first: first.parse().expect("msisdn"),
+                count: numbers,
+            },
+        ]),
+    )
+    .await
+    .expect("seed");
+    key
+}

@@ -1,0 +1,186 @@
+//! Crash and resume with a real process: `simgw serve --sandbox` against an external HLR
+//! simulator (this test process) is killed with SIGKILL after the HLR applied the create
+//! but before the gateway could record the answer. A restart on the same data dir must
+//! finish the order, with exactly one subscriber on the HLR.
+
+use adapters::http::HttpClient;
+use bytes::Bytes;
+use conformance::hlr_sim::{self, Action, HlrSimConfig, MoKind, Operation, Rule};
+use serde_json::Value;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+struct Proc(Child);
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn spawn_gateway(dir: &Path, hlr_url: &str) -> Proc {
+    let config = dir.join("simgw.toml");
+    // A long HLR timeout so the hung call is still in flight when the process is killed.
+    std::fs::write(&config, format!("data_dir = {:?}\nlisten = \"127.0.0.1:0\"\n[hlr]\nuser = \"gw\"\ntimeout_ms = 120000\n", dir.join("data"))).expect("config");
+    let child = Command::new(env!("CARGO_BIN_EXE_simgw"))
+        .args(["serve", "--sandbox", "--config"])
+        .arg(&config)
+        .args(["--hlr", hlr_url])
+        .env("SIMGW_HLR_PASSWORD", "pw")
+        .env("SIMGW_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn simgw");
+    Proc(child)
+}
+
+async fn wait_for_sandbox(dir: &Path) -> Value {
+    let file = dir.join("data").join("sandbox.json");
+    for _ in 0..3_000 {
+        if let Ok(bytes) = std::fs::read(&file) {
+            if let Ok(v) = serde_json::from_slice::<Value>(&bytes) {
+                return v;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("sandbox.json never appeared");
+}
+
+fn client(sandbox: &Value) -> HttpClient {
+    let ca = std::fs::read(sandbox["ca_cert"].as_str().expect("ca")).expect("read ca");
+    HttpClient::builder()
+        .add_root_pem(&ca)
+        .request_timeout(Duration::from_secs(10))
+        .build()
+        .expect("client")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_between_hlr_create_and_its_record_then_resume() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut sim_cfg = HlrSimConfig::new("gw", "pw");
+    sim_cfg.listen = "127.0.0.1:0".parse().expect("addr");
+    let sim = hlr_sim::start(sim_cfg).await.expect("simulator");
+    // The HLR applies the create and never answers: the gateway cannot know it happened.
+    sim.push_rule(Rule::once(
+        Operation::Create,
+        MoKind::GsmHlr,
+        Action::HangAfterApply,
+    ));
+
+    let mut gw = spawn_gateway(dir.path(), &sim.url());
+    let sb = wait_for_sandbox(dir.path()).await;
+    let http = client(&sb);
+    let base = sb["base_url"].as_str().expect("base").to_owned();
+    let auth = format!("Bearer {}", sb["api_key"].as_str().expect("key"));
+    let iccid = sb["physical_iccids"][0].as_str().expect("iccid").to_owned();
+    let body =
+        serde_json::json!({"sim": {"type": "physical", "iccid": iccid}, "product": sb["product"]});
+    let r = http
+        .post(
+            &format!("{base}/v1/activations"),
+            &[
+                ("authorization", auth.clone()),
+                ("idempotency-key", "crash-1".into()),
+                ("content-type", "application/json".into()),
+            ],
+            Bytes::from(body.to_string()),
+        )
+        .await
+        .expect("POST");
+    assert_eq!(r.status, 202, "{}", String::from_utf8_lossy(&r.body));
+    let order: Value = serde_json::from_slice(&r.body).expect("json");
+    let id = order["id"].as_str().expect("id").to_owned();
+
+    // Wait until the HLR applied the create (and is holding the response back).
+    for _ in 0..3_000 {
+        if sim
+            .applied_creates()
+            .iter()
+            .any(|c| c.kind == MoKind::GsmHlr)
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    assert!(
+        sim.applied_creates()
+            .iter()
+            .any(|c| c.kind == MoKind::GsmHlr),
+        "HLR create never arrived"
+    );
+    let r = http
+        .get(
+            &format!("{base}/v1/activations/{id}"),
+            &[("authorization", auth.clone())],
+        )
+        .await
+        .expect("GET");
+    let mid: Value = serde_json::from_slice(&r.body).expect("json");
+    assert_eq!(mid["status"], "hlr_provisioning", "{mid}");
+
+    gw.0.kill().expect("SIGKILL");
+    gw.0.wait().expect("reap");
+    std::fs::remove_file(dir.path().join("data").join("sandbox.json"))
+        .expect("remove sandbox.json");
+
+    let _gw = spawn_gateway(dir.path(), &sim.url());
+    let sb2 = wait_for_sandbox(dir.path()).await;
+    assert_eq!(
+        sb2["api_key"], sb["api_key"],
+        "same sandbox key after restart"
+    );
+    let base = sb2["base_url"].as_str().expect("base").to_owned();
+    let http = client(&sb2);
+    let mut last = Value::Null;
+    for _ in 0..3_000 {
+        let r = http
+            .get(
+                &format!("{base}/v1/activations/{id}"),
+                &[("authorization", auth.clone())],
+            )
+            .await
+            .expect("GET");
+        last = serde_json::from_slice(&r.body).expect("json");
+        if last["status"] == "active" || last["status"] == "failed" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(last["status"], "active", "{last}");
+    let subs = sim.subscribers();
+    assert_eq!(subs.len(), 1, "exactly one subscriber: {subs:?}");
+    assert_eq!(subs[0].imsi.as_str(), order["imsi"].as_str().expect("imsi"));
+    assert_eq!(
+        subs[0].msisdn.as_ref().map(|m| m.to_string()),
+        order["msisdn"].as_str().map(str::to_owned)
+    );
+    let hlr_creates = sim
+        .applied_creates()
+        .iter()
+        .filter(|c| c.kind == MoKind::GsmHlr)
+        .count();
+    assert_eq!(
+        hlr_creates, 1,
+        "the retried create found the subscriber instead of creating a second"
+    );
+    // The same request replayed after the restart is the same order, not a new one.
+    let r = http
+        .post(
+            &format!("{base}/v1/activations"),
+            &[
+                ("authorization", auth),
+                ("idempotency-key", "crash-1".into()),
+                ("content-type", "application/json".into()),
+            ],
+            Bytes::from(body.to_string()),
+        )
+        .await
+        .expect("POST");
+    let replay: Value = serde_json::from_slice(&r.body).expect("json");
+    assert_eq!(replay["id"], order["id"]);
+}
