@@ -168,9 +168,32 @@ impl Gateway {
     /// Graceful stop: not ready, stop accepting, let in-flight southbound calls answer and
     /// be recorded, log out of the HLR.
     pub async fn shutdown(self) {
-        self.state.ready.store(false, Relaxed);
-        let _ = self.stop.send(true);
-        let _ = self.server.await;
-        self.engine.shutdown(Duration::from_secs(10)).await;
+        let Self {
+            store,
+            engine,
+            state,
+            stop,
+            server,
+            ..
+        } = self;
+        state.ready.store(false, Relaxed);
+        let _ = stop.send(true);
+        let _ = server.await;
+        engine.shutdown(Duration::from_secs(10)).await;
+        drop((state, engine));
+        // Tasks that were finishing still hold the store for a moment; wait for them so the
+        // database file is closed (and unlocked) when this returns.
+        let mut store = store;
+        for _ in 0..500 {
+            match Arc::try_unwrap(store) {
+                Ok(s) => {
+                    tokio::task::spawn_blocking(move || s.close()).await.ok();
+                    return;
+                }
+                Err(shared) => store = shared,
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        tracing::warn!("store still in use after shutdown; it closes when the last user ends");
     }
 }

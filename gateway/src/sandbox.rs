@@ -93,11 +93,13 @@ pub async fn start(mut config: Config) -> Result<Sandbox, StartError> {
     } else {
         let password = random_password()?;
         let identity = ca.issue("simgw HLR simulator", &["localhost", "127.0.0.1"])?;
-        let tls = crate::tls::server_config_from_pem(
+        let mut tls = crate::tls::server_config_from_pem(
             identity.cert_pem.as_bytes(),
             identity.key_pem.as_bytes(),
             &tls_dir,
         )?;
+        // The simulator speaks HTTP/1.1 only, as CAI3G hosts do: never offer h2.
+        tls.alpn_protocols = vec![b"http/1.1".to_vec()];
         let mut sim_cfg = HlrSimConfig::new("simgw-sandbox", password.clone());
         sim_cfg.listen = SocketAddr::from(([127, 0, 0, 1], 0));
         sim_cfg.tls = Some(Arc::new(tls));

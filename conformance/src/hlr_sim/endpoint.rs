@@ -75,7 +75,7 @@ pub(crate) async fn handle(
             execute(&sim, &header, request, Instant::now())
         }
     };
-    tracing::info!(?op, ?kind, imsi = imsi.as_deref(), outcome = %outcome(&response), "CAI3G request");
+    tracing::debug!(?op, ?kind, imsi = imsi.as_deref(), outcome = %outcome(&response), "CAI3G request");
     match plan.disposition {
         Disposition::DropAfterApply => {
             tracing::info!(

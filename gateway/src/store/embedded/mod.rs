@@ -27,6 +27,7 @@ const SCHEMA_VERSION: &[u8] = b"1";
 pub struct RedbStore {
     db: Arc<Database>,
     tx: mpsc::Sender<Job>,
+    writer: std::thread::JoinHandle<()>,
 }
 
 impl RedbStore {
@@ -80,11 +81,11 @@ impl RedbStore {
         let db = Arc::new(db);
         let (tx, rx) = mpsc::channel(max_batch * 4);
         let wdb = db.clone();
-        std::thread::Builder::new()
+        let writer = std::thread::Builder::new()
             .name("simgw-store-writer".into())
             .spawn(move || writer::run(wdb, rx, max_batch, metrics))
             .map_err(backend)?;
-        Ok(Self { db, tx })
+        Ok(Self { db, tx, writer })
     }
 
     async fn submit(&self, cmd: Command) -> Result<Reply, StoreError> {
@@ -249,6 +250,17 @@ impl Store for RedbStore {
 }
 
 impl RedbStore {
+    /// Closes the store: the writer finishes queued commits and exits, and the database
+    /// file (and its lock) is released when this returns.
+    pub fn close(self) {
+        let Self { db, tx, writer } = self;
+        drop(tx);
+        if writer.join().is_err() {
+            tracing::error!("store writer thread panicked");
+        }
+        drop(db);
+    }
+
     /// Number of events in the log (tests and metrics).
     pub fn event_count(&self) -> Result<u64, StoreError> {
         self.read(|txn| {
