@@ -9,6 +9,7 @@ pub mod admin;
 pub mod api;
 pub mod app;
 pub mod bench;
+pub mod cli_admin;
 pub mod clock;
 pub mod config;
 pub mod crypto;

@@ -2,6 +2,7 @@
 
 use clap::{Parser, Subcommand};
 use gateway::app::Gateway;
+use gateway::cli_admin;
 use gateway::config::Config;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -40,6 +41,99 @@ enum Command {
     },
     /// Load test: activations against an in-process sandbox; prints throughput and latency.
     Bench(gateway::bench::BenchArgs),
+    /// Tenants (offline: stop `simgw serve` first).
+    Tenant {
+        #[command(subcommand)]
+        command: TenantCommand,
+    },
+    /// API keys (offline).
+    Apikey {
+        #[command(subcommand)]
+        command: ApikeyCommand,
+    },
+    /// Number pools (offline).
+    Numbers {
+        #[command(subcommand)]
+        command: NumbersCommand,
+    },
+}
+
+/// Where the store is: the config file and/or `--data-dir`.
+#[derive(clap::Args)]
+struct StoreArgs {
+    /// TOML configuration file.
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Data directory; overrides the config file.
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+}
+
+impl StoreArgs {
+    fn load(&self) -> Result<Config, String> {
+        let mut cfg = Config::load(self.config.as_deref()).map_err(|e| e.to_string())?;
+        if let Some(d) = &self.data_dir {
+            cfg.data_dir.clone_from(d);
+        }
+        Ok(cfg)
+    }
+}
+
+#[derive(Subcommand)]
+enum TenantCommand {
+    /// Create or replace a tenant (an MVNO brand).
+    Put {
+        #[command(flatten)]
+        store: StoreArgs,
+        /// Tenant id (letters, digits, `-`, `_`).
+        #[arg(long)]
+        id: String,
+        /// Display name.
+        #[arg(long)]
+        name: String,
+        /// Home PLMN of the tenant's IMSIs, e.g. 46011.
+        #[arg(long)]
+        plmn: String,
+        /// A product and its HLR profile id, `CODE=PROFILE_ID`; repeatable.
+        #[arg(long = "product")]
+        products: Vec<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum ApikeyCommand {
+    /// Issue an API key; it is printed once and stored only as a hash.
+    Create {
+        #[command(flatten)]
+        store: StoreArgs,
+        /// The tenant the key acts for.
+        #[arg(long)]
+        tenant: String,
+        /// Free-text label (which channel holds the key).
+        #[arg(long, default_value = "")]
+        label: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum NumbersCommand {
+    /// Add a block of consecutive MSISDNs to a tenant's pool.
+    Add {
+        #[command(flatten)]
+        store: StoreArgs,
+        /// Owning tenant.
+        #[arg(long)]
+        tenant: String,
+        /// First number, E.164 (e.g. 8617000000000).
+        #[arg(long)]
+        first: String,
+        /// How many consecutive numbers.
+        #[arg(long)]
+        count: u64,
+        /// Block label.
+        #[arg(long, default_value = "default")]
+        block: String,
+    },
 }
 
 fn main() -> ExitCode {
@@ -71,6 +165,56 @@ fn main() -> ExitCode {
                 hlr,
             } => serve(config, data_dir, listen, sandbox, hlr).await,
             Command::Bench(args) => gateway::bench::run(args).await.map_err(|e| e.to_string()),
+            Command::Tenant {
+                command:
+                    TenantCommand::Put {
+                        store,
+                        id,
+                        name,
+                        plmn,
+                        products,
+                    },
+            } => {
+                let cfg = store.load()?;
+                cli_admin::tenant_put(&cfg, &id, &name, &plmn, &products)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                println!("tenant `{id}` saved");
+                Ok(())
+            }
+            Command::Apikey {
+                command:
+                    ApikeyCommand::Create {
+                        store,
+                        tenant,
+                        label,
+                    },
+            } => {
+                let cfg = store.load()?;
+                let key = cli_admin::apikey_create(&cfg, &tenant, &label)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                println!("{key}");
+                eprintln!("this key is shown once; only its hash is stored");
+                Ok(())
+            }
+            Command::Numbers {
+                command:
+                    NumbersCommand::Add {
+                        store,
+                        tenant,
+                        first,
+                        count,
+                        block,
+                    },
+            } => {
+                let cfg = store.load()?;
+                cli_admin::numbers_add(&cfg, &tenant, &block, &first, count)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                println!("{count} numbers added to `{tenant}` (block `{block}`)");
+                Ok(())
+            }
         }
     });
     match result {

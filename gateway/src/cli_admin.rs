@@ -1,0 +1,132 @@
+//! Offline administration commands (`simgw tenant|apikey|numbers ...`): they open the store
+//! directly, so they run while no `simgw serve` holds the data dir.
+
+use crate::admin;
+use crate::app::{self, StartError};
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::metrics::Metrics;
+use crate::store::embedded::RedbStore;
+use crate::store::{AdminChange, Product, Store, Tenant};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// Why an admin command failed; the message says what to fix.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    /// Start-up of the store or keys failed.
+    #[error("{0}")]
+    Start(#[from] StartError),
+    /// The change was refused or failed.
+    #[error("{0}")]
+    Admin(#[from] admin::AdminError),
+    /// An argument is invalid.
+    #[error("{0}")]
+    Usage(String),
+}
+
+fn open(config: &Config) -> Result<RedbStore, CliError> {
+    app::open_store(config, Arc::new(Metrics::default())).map_err(|e| match e {
+        StartError::Store(s) if s.to_string().contains("already open") => CliError::Usage(format!(
+            "the data dir {} is in use by a running simgw; stop it first (admin commands work offline)",
+            config.data_dir.display()
+        )),
+        other => CliError::Start(other),
+    })
+}
+
+/// Creates or replaces a tenant. `products` are `CODE=HLR_PROFILE_ID`.
+pub async fn tenant_put(
+    config: &Config,
+    id: &str,
+    name: &str,
+    plmn: &str,
+    products: &[String],
+) -> Result<(), CliError> {
+    if id.is_empty()
+        || !id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    {
+        return Err(CliError::Usage(
+            "--id must be non-empty ASCII letters, digits, `-` or `_`".into(),
+        ));
+    }
+    let plmn = plmn
+        .parse()
+        .map_err(|e| CliError::Usage(format!("--plmn: {e}")))?;
+    let mut map = BTreeMap::new();
+    for p in products {
+        let (code, profile) = p.split_once('=').ok_or_else(|| {
+            CliError::Usage(format!("--product `{p}`: expected CODE=HLR_PROFILE_ID"))
+        })?;
+        let hlr_profile_id = profile.parse().map_err(|_| {
+            CliError::Usage(format!(
+                "--product `{p}`: the HLR profile id must be a number"
+            ))
+        })?;
+        map.insert(code.to_owned(), Product { hlr_profile_id });
+    }
+    let store = open(config)?;
+    let tenant = Tenant {
+        id: id.to_owned(),
+        name: name.to_owned(),
+        plmn,
+        products: map,
+    };
+    let result = admin::apply(&store, AdminChange::PutTenant(tenant)).await;
+    store.close();
+    Ok(result?)
+}
+
+/// Issues an API key for a tenant and returns it (shown once, stored only as a hash).
+pub async fn apikey_create(config: &Config, tenant: &str, label: &str) -> Result<String, CliError> {
+    let keys = app::keyring(config)?;
+    let store = open(config)?;
+    let result = async {
+        if store
+            .tenant(tenant)
+            .map_err(admin::AdminError::from)?
+            .is_none()
+        {
+            return Err(CliError::Usage(format!(
+                "tenant `{tenant}` does not exist; create it with `simgw tenant put`"
+            )));
+        }
+        let (key, change) = admin::new_api_key(&keys, tenant, label, Clock::new().now_ms())
+            .map_err(admin::AdminError::from)?;
+        admin::apply(&store, change).await?;
+        Ok(key)
+    }
+    .await;
+    store.close();
+    result
+}
+
+/// Adds a block of consecutive numbers to a tenant's pool.
+pub async fn numbers_add(
+    config: &Config,
+    tenant: &str,
+    block: &str,
+    first: &str,
+    count: u64,
+) -> Result<(), CliError> {
+    let first = first
+        .parse()
+        .map_err(|e| CliError::Usage(format!("--first: {e}")))?;
+    if count == 0 || count > 10_000_000 {
+        return Err(CliError::Usage(
+            "--count must be between 1 and 10000000".into(),
+        ));
+    }
+    let store = open(config)?;
+    let change = AdminChange::AddNumbers {
+        tenant: tenant.to_owned(),
+        block: block.to_owned(),
+        first,
+        count,
+    };
+    let result = admin::apply(&store, change).await;
+    store.close();
+    Ok(result?)
+}

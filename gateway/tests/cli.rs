@@ -1,0 +1,177 @@
+//! The offline admin commands as a user runs them: tenant, API key and number block, then a
+//! plain (non-sandbox) `simgw serve` that accepts the new key.
+
+use adapters::http::HttpClient;
+use conformance::hlr_sim::{self, HlrSimConfig};
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+fn simgw(args: &[&str], data: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_simgw"))
+        .args(args)
+        .arg("--data-dir")
+        .arg(data)
+        .output()
+        .expect("run simgw")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admin_commands_then_serve_with_the_issued_key() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    let out = simgw(
+        &[
+            "tenant",
+            "put",
+            "--id",
+            "mvno1",
+            "--name",
+            "MVNO One",
+            "--plmn",
+            "46011",
+            "--product",
+            "basic=12",
+        ],
+        &data,
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = simgw(&["apikey", "create", "--tenant", "nobody"], &data);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("does not exist"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = simgw(
+        &[
+            "apikey",
+            "create",
+            "--tenant",
+            "mvno1",
+            "--label",
+            "store-chain",
+        ],
+        &data,
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let key = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    assert!(key.starts_with("sk_mvno1_"), "{key}");
+    let out = simgw(
+        &[
+            "numbers",
+            "add",
+            "--tenant",
+            "mvno1",
+            "--first",
+            "8617050000000",
+            "--count",
+            "100",
+        ],
+        &data,
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = simgw(
+        &[
+            "numbers",
+            "add",
+            "--tenant",
+            "mvno1",
+            "--first",
+            "8617050000050",
+            "--count",
+            "10",
+        ],
+        &data,
+    );
+    assert!(!out.status.success(), "overlapping block must be refused");
+
+    let sim = hlr_sim::start({
+        let mut c = HlrSimConfig::new("gw", "pw");
+        c.listen = "127.0.0.1:0".parse().expect("addr");
+        c
+    })
+    .await
+    .expect("simulator");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port();
+    let mut serve = Command::new(env!("CARGO_BIN_EXE_simgw"))
+        .args([
+            "serve",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--hlr",
+            &sim.url(),
+            "--data-dir",
+        ])
+        .arg(&data)
+        .env("SIMGW_HLR_PASSWORD", "pw")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("serve");
+    let ca = data.join("tls").join("dev-ca.pem");
+    let mut answered = None;
+    for _ in 0..500 {
+        if let Ok(pem) = std::fs::read(&ca) {
+            let http = HttpClient::builder()
+                .add_root_pem(&pem)
+                .request_timeout(Duration::from_secs(5))
+                .build()
+                .expect("client");
+            if let Ok(r) = http
+                .get(
+                    &format!("https://127.0.0.1:{port}/v1/activations/act_none"),
+                    &[("authorization", format!("Bearer {key}"))],
+                )
+                .await
+            {
+                answered = Some(r.status);
+                break;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // While serve holds the store, offline commands refuse with a clear message.
+    let busy = simgw(
+        &[
+            "numbers",
+            "add",
+            "--tenant",
+            "mvno1",
+            "--first",
+            "8617060000000",
+            "--count",
+            "1",
+        ],
+        &data,
+    );
+    let _ = serve.kill();
+    let _ = serve.wait();
+    assert_eq!(
+        answered,
+        Some(404),
+        "the issued key authenticates (404 for an unknown order, not 401)"
+    );
+    assert!(!busy.status.success());
+    assert!(
+        String::from_utf8_lossy(&busy.stderr).contains("in use by a running simgw"),
+        "{}",
+        String::from_utf8_lossy(&busy.stderr)
+    );
+}
