@@ -327,3 +327,35 @@ async fn operations_endpoints() {
         .expect("404");
     assert_eq!(r.status, 404);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn secrets_never_reach_the_database_file_in_clear() {
+    let h = Harness::start(2).await;
+    let id_number = "110101199003074477";
+    let body = json!({
+        "sim": {"type": "physical", "iccid": h.cards[0].iccid.to_string()},
+        "product": PRODUCT,
+        "subscriber": {"name": "张三", "id_type": "resident_id", "id_number": id_number},
+    });
+    let (s, b) = h.post("s-1", &body).await;
+    assert_eq!(s, 202, "{b}");
+    let done = h.wait_terminal(b["id"].as_str().expect("id")).await;
+    assert_eq!(done["status"], "active");
+    assert!(
+        done.get("subscriber").is_none(),
+        "subscriber details are never returned"
+    );
+    let db = std::fs::read(h.dir.path().join("simgw.redb")).expect("db file");
+    let contains = |needle: &[u8]| db.windows(needle.len()).any(|w| w == needle);
+    assert!(!contains(id_number.as_bytes()), "ID number stored in clear");
+    for c in &h.cards {
+        let hex_lower: String = c.ki.iter().map(|b| format!("{b:02x}")).collect();
+        assert!(!contains(&c.ki), "raw Ki bytes in the database file");
+        assert!(
+            !contains(hex_lower.as_bytes()) && !contains(hex_lower.to_uppercase().as_bytes()),
+            "hex Ki in the database file"
+        );
+    }
+    // The events and the order record are there (the scan looked at real data).
+    assert!(contains(h.cards[0].iccid.as_str().as_bytes()));
+}
