@@ -141,6 +141,7 @@ impl Gateway {
             listener,
             northbound.config,
             api::router(state.clone()),
+            config.api.max_connections,
             stop_rx,
             Duration::from_secs(10),
         ));

@@ -153,12 +153,15 @@ impl EngineConfig {
 pub struct ApiConfig {
     /// Largest accepted request body in bytes; larger bodies get 413.
     pub max_body_bytes: usize,
+    /// Most open client connections; further ones wait to be accepted.
+    pub max_connections: usize,
 }
 
 impl Default for ApiConfig {
     fn default() -> Self {
         Self {
             max_body_bytes: 16 * 1024,
+            max_connections: 4096,
         }
     }
 }
@@ -279,6 +282,12 @@ impl Config {
         if self.engine.max_attempts == 0 {
             return Err(ConfigError::Invalid {
                 field: "engine.max_attempts",
+                message: "must be at least 1".into(),
+            });
+        }
+        if self.api.max_connections == 0 {
+            return Err(ConfigError::Invalid {
+                field: "api.max_connections",
                 message: "must be at least 1".into(),
             });
         }

@@ -197,14 +197,13 @@ async fn retryable_faults_back_off_exponentially_then_succeed() {
     wait_status(&store, &id, OrderStatus::Active).await;
     let calls = hlr.calls.lock().expect("lock").clone();
     assert_eq!(calls.len(), 4, "three failures then success");
-    // Backoff before attempt n+1 lies in [base*2^(n-1)/10, base*2^(n-1)] (full jitter, 10% floor).
+    // Backoff before attempt n+1 is at least base*2^(n-1)/10 (full jitter with a 10% floor).
+    // Only the lower bound is observable here: the paused clock also auto-advances while the
+    // writer thread fsyncs. The upper bound is a unit test of `RetryPolicy::delay_ms`.
     for (n, pair) in calls.windows(2).enumerate() {
         let gap = pair[1].1 - pair[0].1;
-        let ceiling = Duration::from_millis(POLICY.base_ms << n);
-        assert!(
-            gap >= ceiling / 10 && gap <= ceiling + Duration::from_millis(100),
-            "gap {n}: {gap:?} vs {ceiling:?}"
-        );
+        let floor = Duration::from_millis(POLICY.base_ms << n) / 10;
+        assert!(gap >= floor, "gap {n}: {gap:?} < {floor:?}");
     }
 }
 

@@ -368,4 +368,47 @@ mod tests {
         let e = parse_activation(&body).expect_err("bad iccid");
         assert!(!format!("{e:?}").contains(secret));
     }
+
+    fn arb_json() -> impl proptest::strategy::Strategy<Value = Value> {
+        use proptest::prelude::*;
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(|n| json!(n)),
+            "[a-z0-9_]{0,24}".prop_map(Value::String),
+            Just(json!("8988211000000530082")),
+            Just(json!("physical")),
+            Just(json!("choose")),
+        ];
+        leaf.prop_recursive(4, 48, 6, |inner| {
+            let keys = prop_oneof![
+                Just("sim".to_owned()),
+                Just("type".to_owned()),
+                Just("iccid".to_owned()),
+                Just("product".to_owned()),
+                Just("msisdn".to_owned()),
+                Just("mode".to_owned()),
+                Just("channel".to_owned()),
+                Just("subscriber".to_owned()),
+                "[a-z]{1,6}",
+            ];
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                proptest::collection::btree_map(keys, inner, 0..6)
+                    .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_json_is_accepted_or_refused_with_a_documented_code(v in arb_json()) {
+            if let Err(e) = parse_activation(&v) {
+                proptest::prop_assert!(
+                    ["invalid_type", "missing_field", "unknown_field", "invalid_value", "invalid_iccid", "invalid_msisdn", "invalid_eid"].contains(&e.code()),
+                    "undocumented code {}", e.code()
+                );
+            }
+        }
+    }
 }

@@ -164,13 +164,31 @@ impl Inner {
         *self.stop.borrow()
     }
 
+    /// Persists a decision. A failed commit applied nothing, so the same write is retried
+    /// (disk full, IO error) with capped backoff until it lands or the engine stops: the
+    /// order must neither act on a decision that is not durable nor stall until a restart.
     async fn persist(
         &self,
         order: &Order,
         effect: Effect,
         event: EventKind,
     ) -> Result<(), StoreError> {
-        self.store.advance_order(order.clone(), effect, event).await
+        let mut delay = Duration::from_millis(50);
+        loop {
+            match self
+                .store
+                .advance_order(order.clone(), effect.clone(), event.clone())
+                .await
+            {
+                Err(StoreError::Backend(e)) if !self.stopping() => {
+                    tracing::error!(order = %order.id, error = %e, retry_in_ms = delay.as_millis() as u64,
+                        "cannot record order progress; retrying");
+                    tokio::time::sleep(delay).await;
+                    delay = (delay * 2).min(Duration::from_secs(5));
+                }
+                other => return other,
+            }
+        }
     }
 
     /// Builds the southbound spec, opening the sealed Ki/OPc only in memory.
