@@ -250,135 +250,144 @@ impl Inner {
     }
 }
 
-const STEP_PROVISION: &str = "hlr_provision";
-const STEP_DEPROVISION: &str = "hlr_deprovision";
+/// The two southbound steps of the activation saga.
+#[derive(Clone, Copy, Debug)]
+enum StepKind {
+    /// Create the subscriber on the HLR/AUC.
+    Provision,
+    /// Compensation: remove what provisioning created.
+    Deprovision,
+}
+
+impl StepKind {
+    fn name(self) -> &'static str {
+        match self {
+            Self::Provision => "hlr_provision",
+            Self::Deprovision => "hlr_deprovision",
+        }
+    }
+}
 
 /// Drives one order until it is terminal, the engine stops, or the store fails.
 async fn drive(inner: &Inner, mut order: Order) -> Result<(), StoreError> {
     let spec = inner.spec(&order)?;
     let mut stop = inner.stop.subscribe();
-    let policy = inner.settings.policy;
     loop {
         let now = inner.clock.now_ms();
-        match machine::next_action(&order, now) {
+        let (kind, attempt) = match machine::next_action(&order, now) {
             Action::Finished => return Ok(()),
             Action::WaitUntil(at) => {
                 tokio::select! {
                     () = tokio::time::sleep_until(inner.clock.instant_at(at)) => {}
                     _ = stop.changed() => return Ok(()),
                 }
+                continue;
             }
-            Action::Provision { attempt } => {
-                if inner.stopping() {
-                    return Ok(());
-                }
-                order = machine::mark_sent(order, attempt, now);
-                inner
-                    .persist(
-                        &order,
-                        Effect::None,
-                        EventKind::StepSent {
-                            step: STEP_PROVISION.into(),
-                            attempt,
-                        },
-                    )
-                    .await?;
-                let result = {
-                    let _permit = inner
-                        .permits
-                        .acquire()
-                        .await
-                        .map_err(|_| StoreError::Closed)?;
-                    let t = tokio::time::Instant::now();
-                    let r = inner.hlr.provision(&spec).await;
-                    inner.metrics.hlr_latency.observe(t.elapsed());
-                    r
-                };
-                count_hlr(inner, result.as_ref().err());
-                let summary = match &result {
-                    Ok(o) => format!("ok: {o:?}"),
-                    Err(e) => e.to_string(),
-                };
-                let (next, effect) = machine::on_provision(
-                    order,
-                    attempt,
-                    result,
-                    &policy,
-                    inner.jitter(),
-                    inner.clock.now_ms(),
-                );
-                order = next;
-                let event = if effect == Effect::Activate {
-                    inner.metrics.orders_active.fetch_add(1, Relaxed);
-                    EventKind::OrderActive
-                } else {
-                    EventKind::StepAnswered {
-                        step: STEP_PROVISION.into(),
-                        attempt,
-                        result: summary,
-                    }
-                };
-                inner.persist(&order, effect, event).await?;
+            Action::Provision { attempt } => (StepKind::Provision, attempt),
+            Action::Deprovision { attempt } => (StepKind::Deprovision, attempt),
+        };
+        if inner.stopping() {
+            return Ok(());
+        }
+        order = run_step(inner, order, &spec, kind, attempt, now).await?;
+    }
+}
+
+/// One attempt of a step: record it as sent, call the HLR within the concurrency bound,
+/// then record the answer (and any inventory effect) in one commit.
+async fn run_step(
+    inner: &Inner,
+    order: Order,
+    spec: &SubscriberSpec,
+    kind: StepKind,
+    attempt: u32,
+    now: u64,
+) -> Result<Order, StoreError> {
+    let order = match kind {
+        StepKind::Provision => machine::mark_sent(order, attempt, now),
+        StepKind::Deprovision => machine::mark_undo_sent(order, attempt, now),
+    };
+    let sent = EventKind::StepSent {
+        step: kind.name().into(),
+        attempt,
+    };
+    inner.persist(&order, Effect::None, sent).await?;
+    let policy = inner.settings.policy;
+    let permit = inner
+        .permits
+        .acquire()
+        .await
+        .map_err(|_| StoreError::Closed)?;
+    let started = tokio::time::Instant::now();
+    let (next, effect, summary) = match kind {
+        StepKind::Provision => {
+            let r = inner.hlr.provision(spec).await;
+            let summary = observe(inner, &r, started);
+            let (o, e) = machine::on_provision(
+                order,
+                attempt,
+                r,
+                &policy,
+                inner.jitter(),
+                inner.clock.now_ms(),
+            );
+            (o, e, summary)
+        }
+        StepKind::Deprovision => {
+            let r = inner.hlr.deprovision(spec).await;
+            let summary = observe(inner, &r, started);
+            let (o, e) = machine::on_deprovision(
+                order,
+                attempt,
+                r,
+                &policy,
+                inner.jitter(),
+                inner.clock.now_ms(),
+            );
+            (o, e, summary)
+        }
+    };
+    drop(permit);
+    let event = match effect {
+        Effect::Activate => {
+            inner.metrics.orders_active.fetch_add(1, Relaxed);
+            EventKind::OrderActive
+        }
+        Effect::Release => {
+            inner.metrics.orders_failed.fetch_add(1, Relaxed);
+            if next.needs_attention {
+                inner.metrics.orders_needing_attention.fetch_add(1, Relaxed);
+                tracing::error!(order = %next.id, imsi = %next.imsi,
+                    "compensation found HLR data it does not own and left it in place; operator action needed");
             }
-            Action::Deprovision { attempt } => {
-                if inner.stopping() {
-                    return Ok(());
-                }
-                order = machine::mark_undo_sent(order, attempt, now);
-                inner
-                    .persist(
-                        &order,
-                        Effect::None,
-                        EventKind::StepSent {
-                            step: STEP_DEPROVISION.into(),
-                            attempt,
-                        },
-                    )
-                    .await?;
-                let result = {
-                    let _permit = inner
-                        .permits
-                        .acquire()
-                        .await
-                        .map_err(|_| StoreError::Closed)?;
-                    inner.hlr.deprovision(&spec).await
-                };
-                count_hlr(inner, result.as_ref().err());
-                let summary = match &result {
-                    Ok(o) => format!("ok: {o:?}"),
-                    Err(e) => e.to_string(),
-                };
-                let (next, effect) = machine::on_deprovision(
-                    order,
-                    attempt,
-                    result,
-                    &policy,
-                    inner.jitter(),
-                    inner.clock.now_ms(),
-                );
-                order = next;
-                let event = if effect == Effect::Release {
-                    inner.metrics.orders_failed.fetch_add(1, Relaxed);
-                    if order.needs_attention {
-                        inner.metrics.orders_needing_attention.fetch_add(1, Relaxed);
-                        tracing::error!(order = %order.id, imsi = %order.imsi, "compensation found HLR data it does not own and left it in place; operator action needed");
-                    }
-                    EventKind::OrderFailed {
-                        code: order
-                            .error
-                            .as_ref()
-                            .map_or_else(String::new, |e| e.code.clone()),
-                    }
-                } else {
-                    EventKind::StepAnswered {
-                        step: STEP_DEPROVISION.into(),
-                        attempt,
-                        result: summary,
-                    }
-                };
-                inner.persist(&order, effect, event).await?;
+            EventKind::OrderFailed {
+                code: next
+                    .error
+                    .as_ref()
+                    .map_or_else(String::new, |e| e.code.clone()),
             }
         }
+        Effect::None => EventKind::StepAnswered {
+            step: kind.name().into(),
+            attempt,
+            result: summary,
+        },
+    };
+    inner.persist(&next, effect, event).await?;
+    Ok(next)
+}
+
+/// Records metrics for an HLR answer and returns its one-line summary for the event log.
+fn observe<T: std::fmt::Debug>(
+    inner: &Inner,
+    result: &Result<T, adapters::hlr::HlrError>,
+    started: tokio::time::Instant,
+) -> String {
+    inner.metrics.hlr_latency.observe(started.elapsed());
+    count_hlr(inner, result.as_ref().err());
+    match result {
+        Ok(o) => format!("ok: {o:?}"),
+        Err(e) => e.to_string(),
     }
 }
 
