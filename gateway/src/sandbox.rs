@@ -121,6 +121,21 @@ pub async fn start(mut config: Config) -> Result<Sandbox, StartError> {
     let api_key = seed(gateway.store.as_ref(), &gateway.keys, &gateway.config)
         .await
         .map_err(|e| StartError::Southbound(format!("sandbox seeding: {e}")))?;
+    if hlr_sim.is_some() {
+        // The simulator keeps its state in memory; rebuild it from the gateway's durable
+        // truth so that active subscribers are still "on the HLR" after a restart. Nothing
+        // is written to disk for this, so no key ever sits there in clear.
+        let active = gateway
+            .store
+            .orders_with_status(TENANT, crate::order::OrderStatus::Active)?;
+        if !active.is_empty() {
+            let restored = gateway.engine.reprovision(&active).await?;
+            tracing::info!(
+                restored,
+                "sandbox HLR simulator restored from active orders"
+            );
+        }
+    }
     let host = if gateway.addr.ip().is_unspecified() {
         "127.0.0.1".to_owned()
     } else {

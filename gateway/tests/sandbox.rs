@@ -114,5 +114,9 @@ async fn sandbox_activates_over_tls_and_restarts_idempotently() {
         119,
         "the activated SIM is no longer listed"
     );
+    // The fresh in-memory simulator was rebuilt from the gateway's active orders.
+    let subs = sb2.hlr_sim.as_ref().expect("simulator").subscribers();
+    assert_eq!(subs.len(), 1, "{subs:?}");
+    assert_eq!(subs[0].imsi.as_str(), order["imsi"].as_str().expect("imsi"));
     sb2.gateway.shutdown().await;
 }

@@ -130,6 +130,29 @@ impl Engine {
         self.inner.hlr.shutdown().await;
     }
 
+    /// Provisions active orders' subscribers again (idempotently: equal data already there
+    /// is success), within the concurrency bound. Used to rebuild an HLR that lost its state,
+    /// such as the sandbox's in-memory simulator after a restart. Returns how many are there.
+    pub async fn reprovision(&self, orders: &[Order]) -> Result<usize, StoreError> {
+        let mut restored = 0;
+        for order in orders {
+            let spec = self.inner.spec(order)?;
+            let _permit = self
+                .inner
+                .permits
+                .acquire()
+                .await
+                .map_err(|_| StoreError::Closed)?;
+            match self.inner.hlr.provision(&spec).await {
+                Ok(_) => restored += 1,
+                Err(e) => {
+                    tracing::warn!(order = %order.id, error = %e, "could not restore subscriber on the HLR")
+                }
+            }
+        }
+        Ok(restored)
+    }
+
     /// Spawns the periodic idempotency-record expiry.
     pub fn spawn_housekeeping(&self, ttl: Duration) {
         let inner = self.inner.clone();

@@ -292,3 +292,25 @@ impl RedbStore {
         })
     }
 }
+
+impl RedbStore {
+    /// A tenant's orders in `status` (sandbox reconciliation; scans the orders table).
+    pub fn orders_with_status(
+        &self,
+        tenant: &str,
+        status: crate::order::OrderStatus,
+    ) -> Result<Vec<Order>, StoreError> {
+        self.read(|txn| {
+            let t = txn.open_table(ORDERS).map_err(backend)?;
+            let mut out = Vec::new();
+            for row in t.iter().map_err(backend)? {
+                let (_, v) = row.map_err(backend)?;
+                let o: Order = dec("orders", v.value())?;
+                if o.tenant == tenant && o.status == status {
+                    out.push(o);
+                }
+            }
+            Ok(out)
+        })
+    }
+}
