@@ -67,12 +67,16 @@ pub struct Gateway {
 
 /// Opens the keyring named by the configuration (default `DATA_DIR/keys/data-key`).
 pub fn keyring(config: &Config) -> Result<Keyring, StartError> {
-    let path = config
+    Ok(Keyring::load_or_create(&key_path(config))?)
+}
+
+/// Where the data-key file is.
+pub fn key_path(config: &Config) -> PathBuf {
+    config
         .keys
         .data_key_file
         .clone()
-        .unwrap_or_else(|| config.data_dir.join("keys").join("data-key"));
-    Ok(Keyring::load_or_create(&path)?)
+        .unwrap_or_else(|| config.data_dir.join("keys").join("data-key"))
 }
 
 /// Opens the store in `DATA_DIR`.

@@ -130,3 +130,43 @@ pub async fn numbers_add(
     store.close();
     Ok(result?)
 }
+
+/// `simgw keys rotate`: adds a new data key (unless `resume`) and re-seals every secret
+/// under it, committing chunk by chunk; an interrupted run is finished with `--resume`.
+pub fn keys_rotate(config: &Config, resume: bool) -> Result<String, CliError> {
+    let path = app::key_path(config);
+    // Open the store first so a running server (which holds it) is refused before any change.
+    let store = open(config)?;
+    let result = (|| {
+        if !resume {
+            crate::crypto::Keyring::add_key(&path).map_err(|e| CliError::Start(e.into()))?;
+        }
+        let keys = app::keyring(config)?;
+        let report = store
+            .rewrap(&keys, 1_000, None)
+            .map_err(|e| CliError::Start(e.into()))?;
+        Ok(format!(
+            "{} secrets re-sealed under data key {} in {} commits",
+            report.resealed,
+            keys.current_id(),
+            report.chunks
+        ))
+    })();
+    store.close();
+    result
+}
+
+/// `simgw keys status`: sealed values per data-key id.
+pub fn keys_status(config: &Config) -> Result<String, CliError> {
+    let keys = app::keyring(config)?;
+    let store = open(config)?;
+    let usage = store
+        .sealed_key_usage()
+        .map_err(|e| CliError::Start(e.into()));
+    store.close();
+    let mut out = format!("current data key: {}\n", keys.current_id());
+    for (kid, n) in usage? {
+        out.push_str(&format!("{kid}: {n} sealed values\n"));
+    }
+    Ok(out)
+}

@@ -63,42 +63,86 @@ impl std::fmt::Debug for Keyring {
 
 impl Keyring {
     /// Loads the key file, creating it (mode 0600) with a fresh random key if absent.
+    /// The file holds one `<key id> <64 hex>` line per key; the last line is current.
     pub fn load_or_create(path: &Path) -> Result<Self, CryptoError> {
         let io = |source| CryptoError::Io {
             path: path.display().to_string(),
             source,
         };
         if !path.exists() {
-            let rng = SystemRandom::new();
-            let mut key = [0u8; 32];
-            rng.fill(&mut key).map_err(|_| CryptoError::Random)?;
-            let mut id = [0u8; 4];
-            rng.fill(&mut id).map_err(|_| CryptoError::Random)?;
-            let line = format!("dk-{} {}\n", hex(&id), hex(&key));
-            key.iter_mut().for_each(|b| *b = 0);
             if let Some(dir) = path.parent() {
                 std::fs::create_dir_all(dir).map_err(io)?;
             }
+            let line = new_key_line()?;
             write_private(path, line.as_bytes()).map_err(io)?;
         }
         let text = zeroize::Zeroizing::new(std::fs::read_to_string(path).map_err(io)?);
-        Self::from_line(text.trim())
-            .ok_or_else(|| CryptoError::Malformed(path.display().to_string()))
+        Self::from_lines(&text).ok_or_else(|| CryptoError::Malformed(path.display().to_string()))
     }
 
-    /// Builds a keyring from `<id> <64 hex>`.
-    fn from_line(line: &str) -> Option<Self> {
-        let (id, key_hex) = line.split_once(char::is_whitespace)?;
-        let mut key = zeroize::Zeroizing::new([0u8; 32]);
-        sim_profiles::secret::decode_hex_into(key_hex.trim(), key.as_mut()).ok()?;
-        let unbound = UnboundKey::new(&AES_256_GCM, key.as_ref()).ok()?;
+    /// Appends a fresh key to the key file (atomically, 0600) and returns its id. The new
+    /// key becomes current at the next load; older keys stay for opening old values.
+    pub fn add_key(path: &Path) -> Result<String, CryptoError> {
+        let io = |source| CryptoError::Io {
+            path: path.display().to_string(),
+            source,
+        };
+        let mut text = zeroize::Zeroizing::new(std::fs::read_to_string(path).map_err(io)?);
+        if Self::from_lines(&text).is_none() {
+            return Err(CryptoError::Malformed(path.display().to_string()));
+        }
+        if !text.ends_with('\n') {
+            text.push('\n');
+        }
+        let line = zeroize::Zeroizing::new(new_key_line()?);
+        text.push_str(&line);
+        let tmp = path.with_extension("tmp");
+        write_private(&tmp, text.as_bytes()).map_err(io)?;
+        std::fs::rename(&tmp, path).map_err(io)?;
+        let id = line
+            .split_whitespace()
+            .next()
+            .unwrap_or_default()
+            .to_owned();
+        Ok(id)
+    }
+
+    /// Builds a keyring from `<id> <64 hex>` lines (blank lines ignored, ids unique).
+    fn from_lines(text: &str) -> Option<Self> {
         let mut keys = HashMap::new();
-        keys.insert(id.to_owned(), LessSafeKey::new(unbound));
+        let mut current = None;
+        for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
+            let (id, key_hex) = line.split_once(char::is_whitespace)?;
+            let mut key = zeroize::Zeroizing::new([0u8; 32]);
+            sim_profiles::secret::decode_hex_into(key_hex.trim(), key.as_mut()).ok()?;
+            let unbound = UnboundKey::new(&AES_256_GCM, key.as_ref()).ok()?;
+            if keys
+                .insert(id.to_owned(), LessSafeKey::new(unbound))
+                .is_some()
+            {
+                return None;
+            }
+            current = Some(id.to_owned());
+        }
         Some(Self {
-            current: id.to_owned(),
+            current: current?,
             keys,
             rng: SystemRandom::new(),
         })
+    }
+
+    /// The id of the key new values are sealed under.
+    pub fn current_id(&self) -> &str {
+        &self.current
+    }
+
+    /// Re-seals `sealed` under the current key if it is under an older one.
+    pub fn reseal(&self, context: &str, sealed: &Sealed) -> Result<Option<Sealed>, CryptoError> {
+        if sealed.kid == self.current {
+            return Ok(None);
+        }
+        let clear = self.open(context, sealed)?;
+        self.seal(context, &clear).map(Some)
     }
 
     /// A keyring with one random in-memory key (tests and benchmarks).
@@ -106,7 +150,7 @@ impl Keyring {
         let rng = SystemRandom::new();
         let mut key = zeroize::Zeroizing::new([0u8; 32]);
         rng.fill(key.as_mut()).map_err(|_| CryptoError::Random)?;
-        Self::from_line(&format!("dk-test {}", hex(key.as_ref()))).ok_or(CryptoError::Random)
+        Self::from_lines(&format!("dk-test {}", hex(key.as_ref()))).ok_or(CryptoError::Random)
     }
 
     /// Encrypts `plaintext`, bound to `context` (e.g. `"sim/8986.../ki"`).
@@ -161,6 +205,16 @@ impl Keyring {
     pub fn random(&self, out: &mut [u8]) -> Result<(), CryptoError> {
         self.rng.fill(out).map_err(|_| CryptoError::Random)
     }
+}
+
+/// A fresh `dk-<8 hex> <64 hex>` key line.
+fn new_key_line() -> Result<String, CryptoError> {
+    let rng = SystemRandom::new();
+    let mut key = zeroize::Zeroizing::new([0u8; 32]);
+    rng.fill(key.as_mut()).map_err(|_| CryptoError::Random)?;
+    let mut id = [0u8; 4];
+    rng.fill(&mut id).map_err(|_| CryptoError::Random)?;
+    Ok(format!("dk-{} {}\n", hex(&id), hex(key.as_ref())))
 }
 
 /// Writes a file readable only by its owner (0600 on Unix), creating or truncating it.

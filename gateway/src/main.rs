@@ -56,6 +56,28 @@ enum Command {
         #[command(subcommand)]
         command: NumbersCommand,
     },
+    /// Data keys that encrypt secrets at rest (offline).
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// Add a new data key and re-seal every secret under it (resumable).
+    Rotate {
+        #[command(flatten)]
+        store: StoreArgs,
+        /// Finish an interrupted rotation without adding another key.
+        #[arg(long)]
+        resume: bool,
+    },
+    /// Show how many sealed values each data key protects.
+    Status {
+        #[command(flatten)]
+        store: StoreArgs,
+    },
 }
 
 /// Where the store is: the config file and/or `--data-dir`.
@@ -196,6 +218,26 @@ fn main() -> ExitCode {
                     .map_err(|e| e.to_string())?;
                 println!("{key}");
                 eprintln!("this key is shown once; only its hash is stored");
+                Ok(())
+            }
+            Command::Keys {
+                command: KeysCommand::Rotate { store, resume },
+            } => {
+                let cfg = store.load()?;
+                println!(
+                    "{}",
+                    cli_admin::keys_rotate(&cfg, resume).map_err(|e| e.to_string())?
+                );
+                Ok(())
+            }
+            Command::Keys {
+                command: KeysCommand::Status { store },
+            } => {
+                let cfg = store.load()?;
+                print!(
+                    "{}",
+                    cli_admin::keys_status(&cfg).map_err(|e| e.to_string())?
+                );
                 Ok(())
             }
             Command::Numbers {

@@ -125,3 +125,8 @@ pub struct Order {
     /// Incremented on every persisted change (optimistic concurrency check in the store).
     pub version: u64,
 }
+
+/// The sealing context of an order's subscriber details: binds the ciphertext to its order.
+pub fn subscriber_context(order_id: &str) -> String {
+    format!("order/{order_id}/subscriber")
+}

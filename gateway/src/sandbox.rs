@@ -29,7 +29,8 @@ pub const PRODUCT: &str = "sandbox-basic";
 pub const HLR_PROFILE_ID: u32 = 12;
 /// First number of the sandbox block (China Telecom-hosted MVNO segment 1700).
 pub const FIRST_MSISDN: &str = "8617000000000";
-const MARKER: &str = "sandbox.v1";
+/// Metadata key of the sealed sandbox marker (holds the sandbox API key).
+pub const MARKER: &str = "sandbox.v1";
 
 /// What `sandbox.json` holds (contract.md), plus the simulator's address.
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -109,6 +109,7 @@ async fn create_inner(
     // serde_json's default map is ordered, so re-serialising canonicalises key order and
     // whitespace: the same logical body always hashes the same.
     let canonical = serde_json::to_vec(&value).map_err(|_| ApiError::internal())?;
+    let order_id = random_id(&SystemRandom::new(), "act_").map_err(|_| ApiError::internal())?;
     let subscriber = match &req.subscriber {
         Some(s) => {
             let plain =
@@ -116,14 +117,13 @@ async fn create_inner(
             Some(
                 state
                     .keys
-                    .seal("order/subscriber", &plain)
+                    .seal(&crate::order::subscriber_context(&order_id), &plain)
                     .map_err(|_| ApiError::internal())?,
             )
         }
         None => None,
     };
     let now_ms = state.clock.now_ms();
-    let order_id = random_id(&SystemRandom::new(), "act_").map_err(|_| ApiError::internal())?;
     let ttl_ms = state.config.engine.idempotency_ttl().as_millis() as u64;
     let outcome = state
         .store

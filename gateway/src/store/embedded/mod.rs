@@ -3,6 +3,7 @@
 //! group-commit writer thread (`writer`).
 
 mod apply;
+mod rewrap;
 mod tables;
 mod writer;
 
@@ -19,6 +20,8 @@ use std::sync::Arc;
 use tables::*;
 use tokio::sync::{mpsc, oneshot};
 use writer::{Command, Job, Reply};
+
+pub use rewrap::RewrapReport;
 
 /// Schema version written on creation; checked on open.
 const SCHEMA_VERSION: &[u8] = b"1";

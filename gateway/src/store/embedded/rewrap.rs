@@ -1,0 +1,227 @@
+//! Data-key rotation at rest: every sealed value (SIM Ki/OPc, order subscriber details, the
+//! idempotency snapshots that carry them, the sandbox marker) is re-sealed under the current
+//! key, one chunk per committed transaction. An interruption loses at most the chunk in
+//! progress; running again skips what is already under the current key.
+
+use super::RedbStore;
+use super::apply::{backend, dec, enc};
+use super::tables::{IDEMPOTENCY, META, ORDERS, SIMS};
+use crate::crypto::{CryptoError, Keyring, Sealed};
+use crate::order::{Order, subscriber_context};
+use crate::store::{IdempotencyRecord, SimRecord, StoreError};
+use ::redb::{ReadableDatabase, ReadableTable};
+use std::collections::BTreeMap;
+
+/// The sandbox marker is the one sealed metadata value.
+const SEALED_META: &[&str] = &[crate::sandbox::MARKER];
+
+/// What a re-wrap pass did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct RewrapReport {
+    /// Values re-sealed in this pass.
+    pub resealed: u64,
+    /// Transactions committed.
+    pub chunks: u64,
+    /// False if the pass stopped early (`max_chunks`); run again to finish.
+    pub complete: bool,
+}
+
+fn crypto(table: &'static str) -> impl Fn(CryptoError) -> StoreError {
+    move |e| StoreError::Corrupt {
+        table,
+        message: format!("cannot re-seal: {e}"),
+    }
+}
+
+/// Re-seals one value in place; true if it changed.
+fn reseal(
+    keys: &Keyring,
+    ctx: &str,
+    v: &mut Sealed,
+    table: &'static str,
+) -> Result<bool, StoreError> {
+    match keys.reseal(ctx, v).map_err(crypto(table))? {
+        Some(n) => {
+            *v = n;
+            Ok(true)
+        }
+        None => Ok(false),
+    }
+}
+
+fn reseal_opt(
+    keys: &Keyring,
+    ctx: &str,
+    v: &mut Option<Sealed>,
+    table: &'static str,
+) -> Result<bool, StoreError> {
+    match v {
+        Some(s) => reseal(keys, ctx, s, table),
+        None => Ok(false),
+    }
+}
+
+impl RedbStore {
+    /// Counts sealed values per data-key id.
+    pub fn sealed_key_usage(&self) -> Result<BTreeMap<String, u64>, StoreError> {
+        let mut usage = BTreeMap::new();
+        let mut count = |s: &Sealed| *usage.entry(s.kid.clone()).or_insert(0) += 1;
+        let txn = self.db.begin_read().map_err(backend)?;
+        for row in txn
+            .open_table(SIMS)
+            .map_err(backend)?
+            .iter()
+            .map_err(backend)?
+        {
+            let sim: SimRecord = dec("sims", row.map_err(backend)?.1.value())?;
+            count(&sim.ki);
+            sim.opc.iter().for_each(&mut count);
+        }
+        for row in txn
+            .open_table(ORDERS)
+            .map_err(backend)?
+            .iter()
+            .map_err(backend)?
+        {
+            let o: Order = dec("orders", row.map_err(backend)?.1.value())?;
+            o.subscriber.iter().for_each(&mut count);
+        }
+        for row in txn
+            .open_table(IDEMPOTENCY)
+            .map_err(backend)?
+            .iter()
+            .map_err(backend)?
+        {
+            let r: IdempotencyRecord = dec("idempotency", row.map_err(backend)?.1.value())?;
+            r.response.subscriber.iter().for_each(&mut count);
+        }
+        let meta = txn.open_table(META).map_err(backend)?;
+        for key in SEALED_META {
+            if let Some(v) = meta.get(*key).map_err(backend)? {
+                count(&dec::<Sealed>("meta", v.value())?);
+            }
+        }
+        Ok(usage)
+    }
+
+    /// Re-seals every value not under `keys`' current key, `chunk` records per commit,
+    /// stopping after `max_chunks` commits if given (tests use it to simulate a crash).
+    pub fn rewrap(
+        &self,
+        keys: &Keyring,
+        chunk: usize,
+        max_chunks: Option<u64>,
+    ) -> Result<RewrapReport, StoreError> {
+        let mut report = RewrapReport::default();
+        let chunk = chunk.max(1);
+        let budget_left = |r: &RewrapReport| max_chunks.is_none_or(|m| r.chunks < m);
+        // SIMs and orders are keyed by strings: walk them in key order with a cursor.
+        for table in ["sims", "orders"] {
+            let mut cursor = String::new();
+            loop {
+                if !budget_left(&report) {
+                    return Ok(report);
+                }
+                let txn = self.db.begin_write().map_err(backend)?;
+                let (last, changed, seen) = {
+                    let def = if table == "sims" { SIMS } else { ORDERS };
+                    let mut t = txn.open_table(def).map_err(backend)?;
+                    let mut rows = Vec::new();
+                    for row in t.range(cursor.as_str()..).map_err(backend)?.take(chunk + 1) {
+                        let (k, v) = row.map_err(backend)?;
+                        rows.push((k.value().to_owned(), v.value().to_vec()));
+                    }
+                    // The cursor row itself was finished in the previous chunk.
+                    if rows
+                        .first()
+                        .is_some_and(|(k, _)| *k == cursor && !cursor.is_empty())
+                    {
+                        rows.remove(0);
+                    }
+                    rows.truncate(chunk);
+                    let mut changed = 0u64;
+                    for (k, v) in &rows {
+                        let bytes = if table == "sims" {
+                            let mut sim: SimRecord = dec("sims", v)?;
+                            let a = reseal(
+                                keys,
+                                &format!("sim/{}/ki", sim.iccid),
+                                &mut sim.ki,
+                                "sims",
+                            )?;
+                            let b = reseal_opt(
+                                keys,
+                                &format!("sim/{}/opc", sim.iccid),
+                                &mut sim.opc,
+                                "sims",
+                            )?;
+                            changed += u64::from(a) + u64::from(b);
+                            (a || b).then(|| enc(&sim)).transpose()?
+                        } else {
+                            let mut o: Order = dec("orders", v)?;
+                            let a = reseal_opt(
+                                keys,
+                                &subscriber_context(&o.id),
+                                &mut o.subscriber,
+                                "orders",
+                            )?;
+                            changed += u64::from(a);
+                            a.then(|| enc(&o)).transpose()?
+                        };
+                        if let Some(bytes) = bytes {
+                            t.insert(k.as_str(), bytes.as_slice()).map_err(backend)?;
+                        }
+                    }
+                    (rows.last().map(|(k, _)| k.clone()), changed, rows.len())
+                };
+                txn.commit().map_err(backend)?;
+                report.chunks += 1;
+                report.resealed += changed;
+                match last {
+                    Some(k) if seen == chunk => cursor = k,
+                    _ => break,
+                }
+            }
+        }
+        // Idempotency snapshots live at most a day and the marker is one value: one pass.
+        if !budget_left(&report) {
+            return Ok(report);
+        }
+        let txn = self.db.begin_write().map_err(backend)?;
+        {
+            let mut idem = txn.open_table(IDEMPOTENCY).map_err(backend)?;
+            let mut updates = Vec::new();
+            for row in idem.iter().map_err(backend)? {
+                let (k, v) = row.map_err(backend)?;
+                let (tenant, key) = k.value();
+                let mut r: IdempotencyRecord = dec("idempotency", v.value())?;
+                let ctx = subscriber_context(&r.response.id);
+                if reseal_opt(keys, &ctx, &mut r.response.subscriber, "idempotency")? {
+                    updates.push((tenant.to_owned(), key.to_owned(), enc(&r)?));
+                }
+            }
+            for (tenant, key, bytes) in &updates {
+                idem.insert((tenant.as_str(), key.as_str()), bytes.as_slice())
+                    .map_err(backend)?;
+            }
+            report.resealed += updates.len() as u64;
+            let mut meta = txn.open_table(META).map_err(backend)?;
+            for key in SEALED_META {
+                let current: Option<Vec<u8>> =
+                    meta.get(*key).map_err(backend)?.map(|v| v.value().to_vec());
+                if let Some(bytes) = current {
+                    let mut sealed: Sealed = dec("meta", &bytes)?;
+                    if reseal(keys, key, &mut sealed, "meta")? {
+                        meta.insert(*key, enc(&sealed)?.as_slice())
+                            .map_err(backend)?;
+                        report.resealed += 1;
+                    }
+                }
+            }
+        }
+        txn.commit().map_err(backend)?;
+        report.chunks += 1;
+        report.complete = true;
+        Ok(report)
+    }
+}
