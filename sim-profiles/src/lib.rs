@@ -6,7 +6,9 @@
 #![forbid(unsafe_code)]
 
 pub mod ident;
+pub mod milenage;
 pub mod secret;
+pub mod transport;
 
 pub use ident::{Eid, Iccid, IdentError, Imsi, Msisdn, Plmn};
 pub use secret::{Key128, SecretError};
