@@ -6,6 +6,7 @@ use crate::app::{self, StartError};
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::metrics::Metrics;
+use crate::numbers::{GoldenRule, NumberPolicy};
 use crate::store::embedded::RedbStore;
 use crate::store::{AdminChange, Product, Store, Tenant};
 use std::collections::BTreeMap;
@@ -35,6 +36,17 @@ fn open(config: &Config) -> Result<RedbStore, CliError> {
     })
 }
 
+/// A tenant's number-pool settings from the command line.
+#[derive(Debug, Clone, Default)]
+pub struct PoolArgs {
+    /// Automatic assignment policy.
+    pub policy: NumberPolicy,
+    /// Golden rules (`repeat:4`, ...); empty keeps the defaults.
+    pub golden: Vec<String>,
+    /// Quarantine length in days; `None` keeps 90.
+    pub quarantine_days: Option<u32>,
+}
+
 /// Creates or replaces a tenant. `products` are `CODE=HLR_PROFILE_ID`.
 pub async fn tenant_put(
     config: &Config,
@@ -42,6 +54,7 @@ pub async fn tenant_put(
     name: &str,
     plmn: &str,
     products: &[String],
+    pool: &PoolArgs,
 ) -> Result<(), CliError> {
     if id.is_empty()
         || !id
@@ -67,13 +80,20 @@ pub async fn tenant_put(
         })?;
         map.insert(code.to_owned(), Product { hlr_profile_id });
     }
+    let mut tenant = Tenant::new(id, name, plmn, map);
+    tenant.number_policy = pool.policy;
+    if !pool.golden.is_empty() {
+        tenant.golden_rules = pool
+            .golden
+            .iter()
+            .map(|g| GoldenRule::parse(g))
+            .collect::<Result<_, _>>()
+            .map_err(CliError::Usage)?;
+    }
+    if let Some(days) = pool.quarantine_days {
+        tenant.quarantine_days = days;
+    }
     let store = open(config)?;
-    let tenant = Tenant {
-        id: id.to_owned(),
-        name: name.to_owned(),
-        plmn,
-        products: map,
-    };
     let result = admin::apply(&store, AdminChange::PutTenant(tenant)).await;
     store.close();
     Ok(result?)

@@ -272,6 +272,13 @@ pub fn base32(bytes: &[u8]) -> String {
     out
 }
 
+/// A uniform random `u64` (0 if the system source fails: only allocation spread suffers).
+pub fn random_u64(rng: &SystemRandom) -> u64 {
+    let mut b = [0u8; 8];
+    let _ = rng.fill(&mut b);
+    u64::from_le_bytes(b)
+}
+
 /// SHA-256 of `bytes`.
 pub fn sha256(bytes: &[u8]) -> [u8; 32] {
     let d = ring::digest::digest(&ring::digest::SHA256, bytes);

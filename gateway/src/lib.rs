@@ -15,6 +15,7 @@ pub mod config;
 pub mod crypto;
 pub mod engine;
 pub mod metrics;
+pub mod numbers;
 pub mod order;
 pub mod sandbox;
 pub mod server;

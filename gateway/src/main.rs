@@ -4,6 +4,7 @@ use clap::{Parser, Subcommand};
 use gateway::app::Gateway;
 use gateway::cli_admin;
 use gateway::config::Config;
+use gateway::numbers::NumberPolicy;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -119,6 +120,16 @@ enum TenantCommand {
         /// A product and its HLR profile id, `CODE=PROFILE_ID`; repeatable.
         #[arg(long = "product")]
         products: Vec<String>,
+        /// Automatic number assignment: `random` (default) or `sequential`.
+        #[arg(long, default_value = "random", value_parser = ["random", "sequential"])]
+        number_policy: String,
+        /// A golden-number rule (`repeat:4`, `sequence:4`, `pairs:2`, `tail:888`); repeatable.
+        /// Given rules replace the defaults (repeat:4, sequence:4, pairs:2).
+        #[arg(long = "golden")]
+        golden: Vec<String>,
+        /// Days a released number ages before reuse (default 90).
+        #[arg(long)]
+        quarantine_days: Option<u32>,
     },
 }
 
@@ -195,12 +206,30 @@ fn main() -> ExitCode {
                         name,
                         plmn,
                         products,
+                        number_policy,
+                        golden,
+                        quarantine_days,
                     },
             } => {
                 let cfg = store.load()?;
-                cli_admin::tenant_put(&cfg, &id, &name, &plmn, &products)
-                    .await
-                    .map_err(|e| e.to_string())?;
+                cli_admin::tenant_put(
+                    &cfg,
+                    &id,
+                    &name,
+                    &plmn,
+                    &products,
+                    &cli_admin::PoolArgs {
+                        policy: if number_policy == "sequential" {
+                            NumberPolicy::Sequential
+                        } else {
+                            NumberPolicy::Random
+                        },
+                        golden,
+                        quarantine_days,
+                    },
+                )
+                .await
+                .map_err(|e| e.to_string())?;
                 println!("tenant `{id}` saved");
                 Ok(())
             }

@@ -83,6 +83,8 @@ pub enum MsisdnMode {
     Auto,
     /// The customer chose a specific number from the pool.
     Choose,
+    /// A number held by a checkout reservation.
+    Reservation,
 }
 
 /// A persisted activation order.

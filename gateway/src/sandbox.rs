@@ -186,19 +186,18 @@ pub async fn seed(
         return Ok(m.api_key);
     }
     let now = crate::clock::Clock::new().now_ms();
-    let tenant = Tenant {
-        id: TENANT.into(),
-        name: "simgw sandbox MVNO".into(),
-        plmn: PLMN
-            .parse()
+    let tenant = Tenant::new(
+        TENANT,
+        "simgw sandbox MVNO",
+        PLMN.parse()
             .map_err(|e| AdminError::Refused(format!("{e}")))?,
-        products: BTreeMap::from([(
+        BTreeMap::from([(
             PRODUCT.to_owned(),
             Product {
                 hlr_profile_id: HLR_PROFILE_ID,
             },
         )]),
-    };
+    );
     let (api_key, key_change) = admin::new_api_key(keys, TENANT, "sandbox", now)?;
     let mut sims = Vec::new();
     for i in 0..config.sandbox.physical_sims {

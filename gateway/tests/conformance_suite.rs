@@ -5,6 +5,7 @@ use conformance::hlr_sim::{Action, FaultKind, Rule};
 use conformance::suite::{self, Outcome, Report, SuiteConfig, read_junit};
 use gateway::config::Config;
 use gateway::sandbox::Sandbox;
+use std::time::Duration;
 
 fn config(dir: &std::path::Path) -> Config {
     let mut c = Config {
@@ -71,7 +72,10 @@ async fn suite_passes_against_the_sandbox_and_writes_valid_junit() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn suite_fails_when_the_hlr_refuses_every_create() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let (sb, cfg) = start(dir.path()).await;
+    let (sb, mut cfg) = start(dir.path()).await;
+    // Orders compensate forever against an HLR refusing even Login (an orphan is never
+    // acceptable), so cases waiting for `failed` time out: keep that wait short.
+    cfg.timeout = Duration::from_secs(5);
     sb.hlr_sim
         .as_ref()
         .expect("embedded simulator")

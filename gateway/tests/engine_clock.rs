@@ -109,12 +109,13 @@ async fn setup(hlr: Arc<ScriptedHlr>) -> Setup {
         ki: Key128::from_bytes([7; 16]),
         opc: None,
     };
-    let tenant = Tenant {
-        id: "t".into(),
-        name: "t".into(),
-        plmn: "00101".parse().expect("plmn"),
-        products: BTreeMap::from([("p".to_owned(), Product { hlr_profile_id: 1 })]),
-    };
+    let mut tenant = Tenant::new(
+        "t",
+        "t",
+        "00101".parse().expect("plmn"),
+        BTreeMap::from([("p".to_owned(), Product { hlr_profile_id: 1 })]),
+    );
+    tenant.golden_rules.clear();
     admin::apply(
         store.as_ref(),
         AdminChange::Batch(vec![
@@ -155,6 +156,7 @@ async fn setup(hlr: Arc<ScriptedHlr>) -> Setup {
             channel: None,
             subscriber: None,
             now_ms: Clock::new().now_ms(),
+            random: 0,
             idempotency_cutoff_ms: 0,
         })
         .await

@@ -26,12 +26,13 @@ fn sim(i: u32, keys: &Keyring) -> gateway::store::SimRecord {
 
 async fn store_with_sims(dir: &std::path::Path, keys: &Keyring, n: u32) -> RedbStore {
     let store = RedbStore::open(dir, 16, 64, Arc::new(Metrics::default())).expect("store");
-    let tenant = Tenant {
-        id: "t".into(),
-        name: "t".into(),
-        plmn: "00101".parse().expect("plmn"),
-        products: BTreeMap::from([("p".to_owned(), Product { hlr_profile_id: 1 })]),
-    };
+    let mut tenant = Tenant::new(
+        "t",
+        "t",
+        "00101".parse().expect("plmn"),
+        BTreeMap::from([("p".to_owned(), Product { hlr_profile_id: 1 })]),
+    );
+    tenant.golden_rules.clear();
     admin::apply(
         &store,
         AdminChange::Batch(vec![
@@ -62,6 +63,7 @@ fn new(key: &str, hash: &str, iccid: u32, now_ms: u64, order: &str) -> NewActiva
         channel: None,
         subscriber: None,
         now_ms,
+        random: 0,
         idempotency_cutoff_ms: now_ms.saturating_sub(DAY_MS),
     }
 }

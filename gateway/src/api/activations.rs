@@ -4,37 +4,16 @@ use super::AppState;
 use super::auth::authenticate;
 use super::dto::{MsisdnRequest, SimRequest, parse_activation, render_order};
 use super::problem::ApiError;
-use crate::crypto::{hex, random_id, sha256};
-use crate::store::{CreateOutcome, NewActivation, NumberChoice, Rejection};
+use super::request::{canonical_hash, idempotency_key, json_response, read_json};
+use crate::crypto::random_id;
+use crate::store::{CreateOutcome, NewActivation, NumberChoice};
 use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use ring::rand::SystemRandom;
 use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
-
-fn idempotency_key(headers: &HeaderMap) -> Result<String, ApiError> {
-    let v = headers
-        .get("idempotency-key")
-        .ok_or_else(ApiError::idempotency_key_missing)?;
-    let s = v
-        .to_str()
-        .map_err(|_| ApiError::idempotency_key_invalid())?;
-    if s.is_empty() || s.len() > 255 || !s.bytes().all(|b| b.is_ascii_graphic()) {
-        return Err(ApiError::idempotency_key_invalid());
-    }
-    Ok(s.to_owned())
-}
-
-fn json_response(status: StatusCode, body: &serde_json::Value) -> Response {
-    let mut r = (status, serde_json::to_vec(body).unwrap_or_default()).into_response();
-    r.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
-    r
-}
 
 /// Creates an activation order. Answers 202 once the order and its reservations are durable.
 pub async fn create(
@@ -70,19 +49,7 @@ async fn create_inner(
 ) -> Result<Response, ApiError> {
     let tenant = authenticate(state, headers)?;
     let key = idempotency_key(headers)?;
-    if let Some(ct) = headers.get(header::CONTENT_TYPE) {
-        let ct = ct.to_str().unwrap_or_default().to_ascii_lowercase();
-        let mime = ct.split(';').next().unwrap_or_default().trim();
-        if mime != "application/json" && !mime.ends_with("+json") {
-            return Err(ApiError::unsupported_media_type());
-        }
-    }
-    let limit = state.config.api.max_body_bytes;
-    let bytes = axum::body::to_bytes(body, limit)
-        .await
-        .map_err(|_| ApiError::body_too_large(limit))?;
-    let value: serde_json::Value = serde_json::from_slice(&bytes)
-        .map_err(|e| ApiError::malformed_json(e.line(), e.column()))?;
+    let value = read_json(state, headers, body).await?;
     let req = parse_activation(&value)?;
 
     let iccid = match req.sim {
@@ -98,6 +65,7 @@ async fn create_inner(
     let number = match req.msisdn {
         MsisdnRequest::Auto => NumberChoice::Auto,
         MsisdnRequest::Choose(m) => NumberChoice::Choose(m),
+        MsisdnRequest::Reservation(id) => NumberChoice::Reservation(id),
         MsisdnRequest::PortIn => {
             return Err(ApiError::unsupported(
                 "msisdn_mode_unsupported",
@@ -106,9 +74,7 @@ async fn create_inner(
             ));
         }
     };
-    // serde_json's default map is ordered, so re-serialising canonicalises key order and
-    // whitespace: the same logical body always hashes the same.
-    let canonical = serde_json::to_vec(&value).map_err(|_| ApiError::internal())?;
+    let body_hash = canonical_hash(&value)?;
     let order_id = random_id(&SystemRandom::new(), "act_").map_err(|_| ApiError::internal())?;
     let subscriber = match &req.subscriber {
         Some(s) => {
@@ -130,7 +96,7 @@ async fn create_inner(
         .create_activation(NewActivation {
             tenant: tenant.0,
             idempotency_key: key,
-            body_hash: hex(&sha256(&canonical)),
+            body_hash,
             order_id,
             iccid,
             number,
@@ -138,6 +104,7 @@ async fn create_inner(
             channel: req.channel,
             subscriber,
             now_ms,
+            random: crate::crypto::random_u64(&SystemRandom::new()),
             idempotency_cutoff_ms: now_ms.saturating_sub(ttl_ms),
         })
         .await?;
@@ -162,16 +129,7 @@ async fn create_inner(
             Ok(r)
         }
         CreateOutcome::KeyReused => Err(ApiError::idempotency_key_reused()),
-        CreateOutcome::Rejected(r) => Err(match r {
-            Rejection::UnknownIccid => ApiError::unknown_iccid(),
-            Rejection::SimOfOtherTenant => ApiError::sim_not_owned(),
-            Rejection::SimNotAvailable { state } => ApiError::sim_not_available(state),
-            Rejection::UnknownProduct => ApiError::unknown_product(),
-            Rejection::NumberNotInPool => ApiError::msisdn_not_in_pool(),
-            Rejection::NumberNotAvailable => ApiError::msisdn_not_available(),
-            Rejection::NumberPoolExhausted => ApiError::number_pool_exhausted(),
-            Rejection::UnknownTenant => ApiError::unauthorized(),
-        }),
+        CreateOutcome::Rejected(r) => Err(ApiError::rejection(r)),
     }
 }
 

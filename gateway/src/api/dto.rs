@@ -26,6 +26,8 @@ pub enum MsisdnRequest {
     Choose(Msisdn),
     /// Port an existing number in.
     PortIn,
+    /// The number held by a checkout reservation.
+    Reservation(String),
 }
 
 /// A validated `POST /v1/activations` body.
@@ -195,11 +197,23 @@ pub fn parse_activation(body: &Value) -> Result<ActivationRequest, ApiError> {
                     MsisdnRequest::Choose(n)
                 }
                 "port_in" => MsisdnRequest::PortIn,
+                "reservation" => {
+                    no_unknown(m, "msisdn", &["mode", "reservation_id"])?;
+                    let id = required(m, "reservation_id", "msisdn")?;
+                    if !id.starts_with("nres_") || id.len() > 64 {
+                        return Err(ApiError::invalid(
+                            "invalid_value",
+                            "msisdn.reservation_id",
+                            "`msisdn.reservation_id` must be a reservation id (`nres_…`)",
+                        ));
+                    }
+                    MsisdnRequest::Reservation(id.to_owned())
+                }
                 _ => {
                     return Err(ApiError::invalid(
                         "invalid_value",
                         "msisdn.mode",
-                        "`msisdn.mode` must be `auto`, `choose` or `port_in`",
+                        "`msisdn.mode` must be `auto`, `choose`, `reservation` or `port_in`",
                     ));
                 }
             }

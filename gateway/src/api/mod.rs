@@ -5,9 +5,11 @@
 mod activations;
 mod auth;
 pub mod dto;
+mod numbers;
 mod openapi;
 mod ops;
 pub mod problem;
+mod request;
 
 use crate::clock::Clock;
 use crate::config::Config;
@@ -46,6 +48,9 @@ pub fn router(state: Arc<AppState>) -> Router {
     Router::new()
         .route("/v1/activations", post(activations::create))
         .route("/v1/activations/{id}", get(activations::get))
+        .route("/v1/numbers/reservations", post(numbers::create))
+        .route("/v1/numbers/reservations/{id}", get(numbers::get))
+        .route("/v1/inventory", get(numbers::inventory))
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))

@@ -182,6 +182,41 @@ impl ApiError {
         Self::new(StatusCode::CONFLICT, "number_pool_exhausted", "No free numbers",
             "your tenant's number pool has no free number; ask your operations team to add a number block").at("msisdn")
     }
+    /// 422: no such reservation.
+    pub fn reservation_not_found() -> Self {
+        Self::new(StatusCode::UNPROCESSABLE_ENTITY, "reservation_not_found", "Unknown number reservation",
+            "no number reservation with this id exists for your tenant; reserve a number first with POST /v1/numbers/reservations").at("msisdn.reservation_id")
+    }
+    /// 409: reservation lapsed or used.
+    pub fn reservation_not_usable() -> Self {
+        Self::new(StatusCode::CONFLICT, "reservation_not_usable", "Number reservation expired or used",
+            "the reservation has expired or was already used by an activation; reserve a number again").at("msisdn.reservation_id")
+    }
+    /// 404: no such reservation (GET).
+    pub fn reservation_missing() -> Self {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "reservation_not_found",
+            "Reservation not found",
+            "no number reservation with this id exists for your tenant",
+        )
+    }
+    /// Maps a store refusal to its problem (one place for every endpoint).
+    pub fn rejection(r: crate::store::Rejection) -> Self {
+        use crate::store::Rejection as R;
+        match r {
+            R::UnknownIccid => Self::unknown_iccid(),
+            R::SimOfOtherTenant => Self::sim_not_owned(),
+            R::SimNotAvailable { state } => Self::sim_not_available(state),
+            R::UnknownProduct => Self::unknown_product(),
+            R::NumberNotInPool => Self::msisdn_not_in_pool(),
+            R::NumberNotAvailable => Self::msisdn_not_available(),
+            R::NumberPoolExhausted => Self::number_pool_exhausted(),
+            R::UnknownTenant => Self::unauthorized(),
+            R::ReservationNotFound => Self::reservation_not_found(),
+            R::ReservationNotUsable => Self::reservation_not_usable(),
+        }
+    }
     /// 422: feature not available yet.
     pub fn unsupported(code: &'static str, field: &str, detail: impl Into<String>) -> Self {
         Self::new(

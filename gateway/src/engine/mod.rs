@@ -153,6 +153,37 @@ impl Engine {
         Ok(restored)
     }
 
+    /// Spawns the number-pool timers: lapsed checkout holds and aged quarantine return to
+    /// the pool. The deadlines are durable (in the store); this loop only looks at the
+    /// earliest one each `period` and writes only when something is due.
+    pub fn spawn_pool_timers(&self, period: Duration) {
+        let inner = self.inner.clone();
+        tokio::spawn(async move {
+            let mut stop = inner.stop.subscribe();
+            let mut tick = tokio::time::interval(period);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tokio::select! {
+                    _ = tick.tick() => {}
+                    _ = stop.changed() => return,
+                }
+                let now = inner.clock.now_ms();
+                match inner.store.next_pool_deadline() {
+                    Ok(Some(at)) if at <= now => match inner.store.expire_due(now).await {
+                        Ok(e) => tracing::info!(
+                            reservations = e.reservations,
+                            quarantine = e.quarantine,
+                            "numbers returned to the pool"
+                        ),
+                        Err(e) => tracing::warn!(error = %e, "number expiry failed"),
+                    },
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(error = %e, "cannot read number deadlines"),
+                }
+            }
+        });
+    }
+
     /// Spawns the periodic idempotency-record expiry.
     pub fn spawn_housekeeping(&self, ttl: Duration) {
         let inner = self.inner.clone();

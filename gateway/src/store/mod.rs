@@ -84,4 +84,34 @@ pub trait Store: Send + Sync {
 
     /// A small metadata value (e.g. sandbox seeding state).
     fn meta(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError>;
+
+    /// Holds a number for a checkout until the TTL lapses (idempotent by key and body).
+    fn create_reservation(
+        &self,
+        new: NewReservation,
+    ) -> BoxFuture<'_, Result<ReservationOutcome, StoreError>>;
+
+    /// A reservation of the tenant.
+    fn get_reservation(&self, tenant: &str, id: &str) -> Result<Option<Reservation>, StoreError>;
+
+    /// The earliest checkout-hold or quarantine deadline, if any (a read; no commit).
+    fn next_pool_deadline(&self) -> Result<Option<u64>, StoreError>;
+
+    /// Returns lapsed holds and aged quarantine (deadlines at or before `now_ms`) to the pool.
+    fn expire_due(&self, now_ms: u64) -> BoxFuture<'_, Result<Expired, StoreError>>;
+
+    /// Starts the quarantine of an assigned number (termination, port-out).
+    fn quarantine_number(
+        &self,
+        tenant: &str,
+        msisdn: &sim_profiles::Msisdn,
+        now_ms: u64,
+    ) -> BoxFuture<'_, Result<bool, StoreError>>;
+
+    /// Ends a number's quarantine early (operator decision).
+    fn release_quarantine(
+        &self,
+        tenant: &str,
+        msisdn: &sim_profiles::Msisdn,
+    ) -> BoxFuture<'_, Result<bool, StoreError>>;
 }

@@ -2,6 +2,7 @@
 //! field added later must be `#[serde(default)]` so old records keep decoding.
 
 use crate::crypto::Sealed;
+use crate::numbers::{GoldenRule, NumberPolicy};
 use crate::order::{MsisdnMode, Order};
 use serde::{Deserialize, Serialize};
 use sim_profiles::{Iccid, Imsi, Msisdn, Plmn};
@@ -18,6 +19,34 @@ pub struct Tenant {
     pub plmn: Plmn,
     /// Product code → HLR profile.
     pub products: BTreeMap<String, Product>,
+    /// How automatic number assignment picks.
+    #[serde(default)]
+    pub number_policy: NumberPolicy,
+    /// Rules marking numbers golden (never auto-assigned), applied when numbers are added.
+    #[serde(default = "crate::numbers::default_golden_rules")]
+    pub golden_rules: Vec<GoldenRule>,
+    /// Days a released number ages in quarantine before reuse.
+    #[serde(default = "default_quarantine_days")]
+    pub quarantine_days: u32,
+}
+
+fn default_quarantine_days() -> u32 {
+    90
+}
+
+impl Tenant {
+    /// A tenant with the default number policy, golden rules and 90-day quarantine.
+    pub fn new(id: &str, name: &str, plmn: Plmn, products: BTreeMap<String, Product>) -> Self {
+        Self {
+            id: id.to_owned(),
+            name: name.to_owned(),
+            plmn,
+            products,
+            number_policy: NumberPolicy::default(),
+            golden_rules: crate::numbers::default_golden_rules(),
+            quarantine_days: default_quarantine_days(),
+        }
+    }
 }
 
 /// A sellable product and what it means on the host operator's HLR.
@@ -93,6 +122,29 @@ pub enum NumberState {
         /// The order that assigned it.
         order: String,
     },
+    /// Held for a checkout by a reservation until `until_ms`.
+    Held {
+        /// The reservation.
+        reservation: String,
+        /// Unix ms when the hold lapses.
+        until_ms: u64,
+    },
+    /// Given up (termination, port-out); ages until `until_ms` before reuse.
+    Quarantined {
+        /// Unix ms when it returns to the pool.
+        until_ms: u64,
+    },
+}
+
+/// Whether a number may be assigned automatically.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NumberClass {
+    /// Ordinary: auto-assignable.
+    #[default]
+    Normal,
+    /// Golden (premium pattern): only when chosen explicitly.
+    Golden,
 }
 
 /// An MSISDN in a tenant's pool.
@@ -104,6 +156,26 @@ pub struct NumberRecord {
     pub block: String,
     /// Lifecycle state.
     pub state: NumberState,
+    /// Normal or golden.
+    #[serde(default)]
+    pub class: NumberClass,
+}
+
+/// A number held for an online checkout.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reservation {
+    /// `nres_` + 26 base32 characters.
+    pub id: String,
+    /// Owning tenant.
+    pub tenant: String,
+    /// The held number.
+    pub msisdn: Msisdn,
+    /// Unix ms of creation.
+    pub created_at_ms: u64,
+    /// Unix ms when the hold lapses.
+    pub expires_at_ms: u64,
+    /// The order that used it, once used.
+    pub order: Option<String>,
 }
 
 /// The stored answer to an idempotent request.
@@ -178,6 +250,8 @@ pub enum NumberChoice {
     Auto,
     /// This number, which must be free in the tenant's pool.
     Choose(Msisdn),
+    /// The number held by this reservation (`nres_…`).
+    Reservation(String),
 }
 
 /// Input of [`super::Store::create_activation`].
@@ -203,6 +277,8 @@ pub struct NewActivation {
     pub subscriber: Option<Sealed>,
     /// Unix ms now.
     pub now_ms: u64,
+    /// A uniform random value for the random number policy (keeps the store deterministic).
+    pub random: u64,
     /// Idempotency records older than this (Unix ms) count as expired.
     pub idempotency_cutoff_ms: u64,
 }
@@ -229,6 +305,10 @@ pub enum Rejection {
     NumberPoolExhausted,
     /// The tenant does not exist (key of a deleted tenant).
     UnknownTenant,
+    /// No such reservation for the tenant.
+    ReservationNotFound,
+    /// The reservation lapsed or was already used.
+    ReservationNotUsable,
 }
 
 /// Result of [`super::Store::create_activation`].
@@ -253,8 +333,17 @@ pub struct InventoryCounts {
     pub sims_reserved: u64,
     /// SIMs in service.
     pub sims_active: u64,
-    /// Free numbers.
+    /// Free ordinary numbers (automatic assignment draws from these).
     pub numbers_available: u64,
+    /// Free golden numbers (assignable only when chosen).
+    #[serde(default)]
+    pub numbers_golden: u64,
+    /// Numbers held by checkout reservations.
+    #[serde(default)]
+    pub numbers_held: u64,
+    /// Numbers ageing in quarantine.
+    #[serde(default)]
+    pub numbers_quarantined: u64,
 }
 
 /// An administrative change.
@@ -307,5 +396,49 @@ pub fn number_mode(choice: &NumberChoice) -> MsisdnMode {
     match choice {
         NumberChoice::Auto => MsisdnMode::Auto,
         NumberChoice::Choose(_) => MsisdnMode::Choose,
+        NumberChoice::Reservation(_) => MsisdnMode::Reservation,
     }
+}
+
+/// Input of [`super::Store::create_reservation`].
+#[derive(Clone, Debug)]
+pub struct NewReservation {
+    /// The tenant of the API key.
+    pub tenant: String,
+    /// The `Idempotency-Key` header.
+    pub idempotency_key: String,
+    /// SHA-256 (hex) of the canonical body.
+    pub body_hash: String,
+    /// A fresh reservation id (used only if created).
+    pub id: String,
+    /// The number wanted, or any free ordinary number.
+    pub msisdn: Option<Msisdn>,
+    /// How long to hold it.
+    pub ttl_ms: u64,
+    /// Unix ms now.
+    pub now_ms: u64,
+    /// A uniform random value for the random number policy.
+    pub random: u64,
+}
+
+/// Result of [`super::Store::create_reservation`].
+#[derive(Clone, Debug)]
+pub enum ReservationOutcome {
+    /// The number is now held.
+    Created(Reservation),
+    /// The same key and body were seen before.
+    Replayed(Reservation),
+    /// The same key was used with another body.
+    KeyReused,
+    /// Refused; nothing changed.
+    Rejected(Rejection),
+}
+
+/// What an expiry sweep returned to the pool.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Expired {
+    /// Lapsed checkout holds.
+    pub reservations: u64,
+    /// Numbers whose quarantine ended.
+    pub quarantine: u64,
 }

@@ -199,17 +199,17 @@ pub async fn seed_tenant(
     first: &str,
     numbers: u64,
 ) -> String {
-    let t = Tenant {
-        id: tenant.into(),
-        name: tenant.into(),
-        plmn: plmn.parse().expect("plmn"),
-        products: BTreeMap::from([(
+    let t = Tenant::new(
+        tenant,
+        tenant,
+        plmn.parse().expect("plmn"),
+        BTreeMap::from([(
             PRODUCT.to_owned(),
             Product {
                 hlr_profile_id: PROFILE_ID,
             },
         )]),
-    };
+    );
     let (key, key_change) = admin::new_api_key(&gw.keys, tenant, "test", 0).expect("key");
     let sims = cards
         .iter()

@@ -43,6 +43,10 @@ pub struct Tables<'t> {
     pub events: Table<'t, u64, &'static [u8]>,
     pub counters: Table<'t, (&'static str, &'static str), u64>,
     pub meta: Table<'t, &'static str, &'static [u8]>,
+    pub reservations: Table<'t, &'static str, &'static [u8]>,
+    pub reservation_expiry: Table<'t, (u64, &'static str), ()>,
+    pub reservation_idem: Table<'t, (&'static str, &'static str), &'static [u8]>,
+    pub quarantine: Table<'t, (u64, &'static str), ()>,
     next_event: u64,
 }
 
@@ -67,6 +71,10 @@ impl<'t> Tables<'t> {
             events,
             counters: txn.open_table(COUNTERS).map_err(backend)?,
             meta: txn.open_table(META).map_err(backend)?,
+            reservations: txn.open_table(RESERVATIONS).map_err(backend)?,
+            reservation_expiry: txn.open_table(RESERVATION_EXPIRY).map_err(backend)?,
+            reservation_idem: txn.open_table(RESERVATION_IDEM).map_err(backend)?,
+            quarantine: txn.open_table(QUARANTINE).map_err(backend)?,
             next_event,
         })
     }
@@ -93,7 +101,12 @@ impl<'t> Tables<'t> {
         Ok(())
     }
 
-    fn bump(&mut self, tenant: &str, name: &str, delta: i64) -> TxResult<()> {
+    /// Appends an administrative event.
+    pub fn log_admin(&mut self, now_ms: u64, tenant: &str, what: String) -> TxResult<()> {
+        self.event(now_ms, tenant, None, EventKind::Admin { what })
+    }
+
+    pub fn bump(&mut self, tenant: &str, name: &str, delta: i64) -> TxResult<()> {
         let cur = self
             .counters
             .get((tenant, name))
@@ -156,41 +169,9 @@ impl<'t> Tables<'t> {
                 }));
             }
         }
-        let msisdn = match &new.number {
-            NumberChoice::Choose(m) => {
-                let Some(rec) =
-                    Self::get_json::<NumberRecord>(&self.numbers, "numbers", m.as_str())?
-                else {
-                    return Ok(CreateOutcome::Rejected(Rejection::NumberNotInPool));
-                };
-                if rec.tenant != new.tenant {
-                    return Ok(CreateOutcome::Rejected(Rejection::NumberNotInPool));
-                }
-                if rec.state != NumberState::Available {
-                    return Ok(CreateOutcome::Rejected(Rejection::NumberNotAvailable));
-                }
-                m.clone()
-            }
-            NumberChoice::Auto => {
-                let first = self
-                    .free_numbers
-                    .range((new.tenant.as_str(), "")..)
-                    .map_err(backend)?
-                    .next()
-                    .transpose()
-                    .map_err(backend)?
-                    .and_then(|(k, _)| {
-                        let (t, m) = k.value();
-                        (t == new.tenant).then(|| m.to_owned())
-                    });
-                let Some(m) = first else {
-                    return Ok(CreateOutcome::Rejected(Rejection::NumberPoolExhausted));
-                };
-                m.parse().map_err(|_| StoreError::Corrupt {
-                    table: "free_numbers",
-                    message: "bad MSISDN key".into(),
-                })?
-            }
+        let msisdn = match self.select_number(&tenant, &new.number, new.random, new.now_ms)? {
+            Ok(m) => m,
+            Err(r) => return Ok(CreateOutcome::Rejected(r)),
         };
         // All checks passed: from here on, write.
         let order = Order {
@@ -219,13 +200,7 @@ impl<'t> Tables<'t> {
         self.sims
             .insert(sim.iccid.as_str(), enc(&sim)?.as_slice())
             .map_err(backend)?;
-        self.set_number(
-            &new.tenant,
-            &msisdn,
-            NumberState::Reserved {
-                order: order.id.clone(),
-            },
-        )?;
+        self.take_number(&new.tenant, &new.number, &msisdn, &order.id)?;
         self.bump(&new.tenant, counter::SIMS_AVAILABLE, -1)?;
         self.bump(&new.tenant, counter::SIMS_RESERVED, 1)?;
         self.orders
@@ -260,37 +235,6 @@ impl<'t> Tables<'t> {
             EventKind::OrderCreated,
         )?;
         Ok(CreateOutcome::Created(order))
-    }
-
-    /// Moves a number to `state`, keeping the free index and counter in step.
-    fn set_number(
-        &mut self,
-        tenant: &str,
-        msisdn: &sim_profiles::Msisdn,
-        state: NumberState,
-    ) -> TxResult<()> {
-        let key = msisdn.as_str();
-        let mut rec: NumberRecord =
-            Self::get_json(&self.numbers, "numbers", key)?.ok_or_else(|| StoreError::Corrupt {
-                table: "numbers",
-                message: "number of an order is missing".into(),
-            })?;
-        let was_free = rec.state == NumberState::Available;
-        let now_free = state == NumberState::Available;
-        rec.state = state;
-        self.numbers
-            .insert(key, enc(&rec)?.as_slice())
-            .map_err(backend)?;
-        if was_free && !now_free {
-            self.free_numbers.remove((tenant, key)).map_err(backend)?;
-            self.bump(tenant, counter::NUMBERS_AVAILABLE, -1)?;
-        } else if !was_free && now_free {
-            self.free_numbers
-                .insert((tenant, key), ())
-                .map_err(backend)?;
-            self.bump(tenant, counter::NUMBERS_AVAILABLE, 1)?;
-        }
-        Ok(())
     }
 
     /// See [`Store::advance_order`].
@@ -490,64 +434,6 @@ impl<'t> Tables<'t> {
             None,
             EventKind::Admin {
                 what: format!("sims_added {n}"),
-            },
-        )?;
-        Ok(AdminOutcome::Applied)
-    }
-
-    fn add_numbers(
-        &mut self,
-        tenant: &str,
-        block: &str,
-        first: &sim_profiles::Msisdn,
-        count: u64,
-        now_ms: u64,
-    ) -> TxResult<AdminOutcome> {
-        if self.tenants.get(tenant).map_err(backend)?.is_none() {
-            return Ok(AdminOutcome::Refused(format!(
-                "tenant `{tenant}` does not exist"
-            )));
-        }
-        let width = first.as_str().len();
-        let Ok(start) = first.as_str().parse::<u64>() else {
-            return Ok(AdminOutcome::Refused("first number is not numeric".into()));
-        };
-        let numbers: Vec<String> = (0..count)
-            .map(|i| format!("{:0width$}", start + i))
-            .collect();
-        if numbers.last().is_some_and(|l| l.len() != width) {
-            return Ok(AdminOutcome::Refused(
-                "block overflows the number length".into(),
-            ));
-        }
-        for n in &numbers {
-            if self.numbers.get(n.as_str()).map_err(backend)?.is_some() {
-                return Ok(AdminOutcome::Refused(format!(
-                    "number {n} is already in a pool"
-                )));
-            }
-        }
-        for n in &numbers {
-            let rec = NumberRecord {
-                tenant: tenant.to_owned(),
-                block: block.to_owned(),
-                state: NumberState::Available,
-            };
-            self.numbers
-                .insert(n.as_str(), enc(&rec)?.as_slice())
-                .map_err(backend)?;
-            self.free_numbers
-                .insert((tenant, n.as_str()), ())
-                .map_err(backend)?;
-        }
-        let delta = i64::try_from(count).unwrap_or(i64::MAX);
-        self.bump(tenant, counter::NUMBERS_AVAILABLE, delta)?;
-        self.event(
-            now_ms,
-            tenant,
-            None,
-            EventKind::Admin {
-                what: format!("numbers_added {block} {count}"),
             },
         )?;
         Ok(AdminOutcome::Applied)

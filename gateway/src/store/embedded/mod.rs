@@ -3,6 +3,7 @@
 //! group-commit writer thread (`writer`).
 
 mod apply;
+mod pool;
 mod rewrap;
 mod tables;
 mod writer;
@@ -19,7 +20,7 @@ use std::path::Path;
 use std::sync::Arc;
 use tables::*;
 use tokio::sync::{mpsc, oneshot};
-use writer::{Command, Job, Reply};
+use writer::{Command, Job, PoolCommand, PoolReply, Reply};
 
 pub use rewrap::RewrapReport;
 
@@ -60,6 +61,10 @@ impl RedbStore {
             txn.open_table(IDEMPOTENCY_BY_TIME).map_err(backend)?;
             txn.open_table(EVENTS).map_err(backend)?;
             txn.open_table(COUNTERS).map_err(backend)?;
+            txn.open_table(RESERVATIONS).map_err(backend)?;
+            txn.open_table(RESERVATION_EXPIRY).map_err(backend)?;
+            txn.open_table(RESERVATION_IDEM).map_err(backend)?;
+            txn.open_table(QUARANTINE).map_err(backend)?;
             let mut meta = txn.open_table(META).map_err(backend)?;
             let existing: Option<Vec<u8>> = meta
                 .get("schema_version")
@@ -221,6 +226,9 @@ impl Store for RedbStore {
                 sims_reserved: get(counter::SIMS_RESERVED)?,
                 sims_active: get(counter::SIMS_ACTIVE)?,
                 numbers_available: get(counter::NUMBERS_AVAILABLE)?,
+                numbers_golden: get(counter::NUMBERS_GOLDEN)?,
+                numbers_held: get(counter::NUMBERS_HELD)?,
+                numbers_quarantined: get(counter::NUMBERS_QUARANTINED)?,
             })
         })
     }
@@ -248,6 +256,91 @@ impl Store for RedbStore {
         self.read(|txn| {
             let t = txn.open_table(META).map_err(backend)?;
             Ok(t.get(key).map_err(backend)?.map(|v| v.value().to_vec()))
+        })
+    }
+
+    fn create_reservation(
+        &self,
+        new: NewReservation,
+    ) -> BoxFuture<'_, Result<ReservationOutcome, StoreError>> {
+        Box::pin(async move {
+            match self
+                .submit(Command::Pool(PoolCommand::Reserve(new)))
+                .await?
+            {
+                Reply::Pool(PoolReply::Reserved(o)) => Ok(*o),
+                r => Err(unexpected(r)),
+            }
+        })
+    }
+
+    fn get_reservation(&self, tenant: &str, id: &str) -> Result<Option<Reservation>, StoreError> {
+        self.read(|txn| {
+            let t = txn.open_table(RESERVATIONS).map_err(backend)?;
+            let Some(v) = t.get(id).map_err(backend)? else {
+                return Ok(None);
+            };
+            let r: Reservation = dec("reservations", v.value())?;
+            Ok((r.tenant == tenant).then_some(r))
+        })
+    }
+
+    fn next_pool_deadline(&self) -> Result<Option<u64>, StoreError> {
+        self.read(|txn| {
+            let mut earliest: Option<u64> = None;
+            for def in [RESERVATION_EXPIRY, QUARANTINE] {
+                let t = txn.open_table(def).map_err(backend)?;
+                if let Some((k, _)) = t.first().map_err(backend)? {
+                    let at = k.value().0;
+                    earliest = Some(earliest.map_or(at, |e| e.min(at)));
+                }
+            }
+            Ok(earliest)
+        })
+    }
+
+    fn expire_due(&self, now_ms: u64) -> BoxFuture<'_, Result<Expired, StoreError>> {
+        Box::pin(async move {
+            match self
+                .submit(Command::Pool(PoolCommand::ExpireDue(now_ms)))
+                .await?
+            {
+                Reply::Pool(PoolReply::Expired(e)) => Ok(e),
+                r => Err(unexpected(r)),
+            }
+        })
+    }
+
+    fn quarantine_number(
+        &self,
+        tenant: &str,
+        msisdn: &sim_profiles::Msisdn,
+        now_ms: u64,
+    ) -> BoxFuture<'_, Result<bool, StoreError>> {
+        let cmd = Command::Pool(PoolCommand::Quarantine(
+            tenant.to_owned(),
+            msisdn.clone(),
+            now_ms,
+        ));
+        Box::pin(async move {
+            match self.submit(cmd).await? {
+                Reply::Pool(PoolReply::Changed(b)) => Ok(b),
+                r => Err(unexpected(r)),
+            }
+        })
+    }
+
+    fn release_quarantine(
+        &self,
+        tenant: &str,
+        msisdn: &sim_profiles::Msisdn,
+    ) -> BoxFuture<'_, Result<bool, StoreError>> {
+        let cmd = Command::Pool(PoolCommand::Release(tenant.to_owned(), msisdn.clone()));
+        Box::pin(async move {
+            match self.submit(cmd).await? {
+                Reply::Pool(PoolReply::Changed(b)) => Ok(b),
+                r => Err(unexpected(r)),
+            }
         })
     }
 }

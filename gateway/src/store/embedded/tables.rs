@@ -24,6 +24,16 @@ pub const IDEMPOTENCY: TableDefinition<(&str, &str), &[u8]> = TableDefinition::n
 /// (created ms, tenant, key) for expiry without scanning.
 pub const IDEMPOTENCY_BY_TIME: TableDefinition<(u64, &str, &str), ()> =
     TableDefinition::new("idempotency_by_time");
+/// reservation id → `Reservation`.
+pub const RESERVATIONS: TableDefinition<&str, &[u8]> = TableDefinition::new("reservations");
+/// (expires ms, reservation id) of unused reservations: the expiry sweep's work list.
+pub const RESERVATION_EXPIRY: TableDefinition<(u64, &str), ()> =
+    TableDefinition::new("reservation_expiry");
+/// (tenant, Idempotency-Key) → `ReservationIdem` for retried reservation requests.
+pub const RESERVATION_IDEM: TableDefinition<(&str, &str), &[u8]> =
+    TableDefinition::new("reservation_idem");
+/// (release ms, MSISDN) of quarantined numbers: the ageing sweep's work list.
+pub const QUARANTINE: TableDefinition<(u64, &str), ()> = TableDefinition::new("quarantine");
 /// sequence → `Event`.
 pub const EVENTS: TableDefinition<u64, &[u8]> = TableDefinition::new("events");
 /// (tenant, counter name) → count, maintained on every inventory transition.
@@ -39,6 +49,12 @@ pub mod counter {
     pub const SIMS_RESERVED: &str = "sims_reserved";
     /// SIMs in service.
     pub const SIMS_ACTIVE: &str = "sims_active";
-    /// Free numbers.
+    /// Free ordinary numbers.
     pub const NUMBERS_AVAILABLE: &str = "numbers_available";
+    /// Free golden numbers.
+    pub const NUMBERS_GOLDEN: &str = "numbers_golden";
+    /// Numbers held by reservations.
+    pub const NUMBERS_HELD: &str = "numbers_held";
+    /// Numbers in quarantine.
+    pub const NUMBERS_QUARANTINED: &str = "numbers_quarantined";
 }

@@ -24,6 +24,8 @@ pub enum Reply {
     Pruned(usize),
     /// From `admin`.
     Admin(AdminOutcome),
+    /// From the number-pool commands.
+    Pool(PoolReply),
 }
 
 /// One queued command with its reply channel.
@@ -44,6 +46,31 @@ pub enum Command {
     Prune(u64),
     /// See `Store::admin`; runs in a transaction of its own.
     Admin(AdminChange, u64),
+    /// A number-pool command.
+    Pool(PoolCommand),
+}
+
+/// Number-pool commands (grouped like orders: they never refuse by aborting).
+pub enum PoolCommand {
+    /// See `Store::create_reservation`.
+    Reserve(NewReservation),
+    /// See `Store::expire_due`.
+    ExpireDue(u64),
+    /// See `Store::quarantine_number`.
+    Quarantine(String, sim_profiles::Msisdn, u64),
+    /// See `Store::release_quarantine`.
+    Release(String, sim_profiles::Msisdn),
+}
+
+/// Answers of [`PoolCommand`]s.
+#[derive(Debug)]
+pub enum PoolReply {
+    /// A reservation outcome.
+    Reserved(Box<ReservationOutcome>),
+    /// What a sweep returned to the pool.
+    Expired(Expired),
+    /// Whether the number changed state.
+    Changed(bool),
 }
 
 impl Command {
@@ -53,6 +80,18 @@ impl Command {
             Command::Advance(o, e, ev) => t.advance_order(o, e, ev).map(|()| Reply::Advanced),
             Command::Prune(before) => t.prune_idempotency(before).map(Reply::Pruned),
             Command::Admin(c, now) => t.admin(c, now).map(Reply::Admin),
+            Command::Pool(PoolCommand::Reserve(n)) => t
+                .create_reservation(n)
+                .map(|o| Reply::Pool(PoolReply::Reserved(Box::new(o)))),
+            Command::Pool(PoolCommand::ExpireDue(now)) => t
+                .expire_due(now)
+                .map(|e| Reply::Pool(PoolReply::Expired(e))),
+            Command::Pool(PoolCommand::Quarantine(tenant, m, now)) => t
+                .quarantine_number(&tenant, &m, now)
+                .map(|b| Reply::Pool(PoolReply::Changed(b))),
+            Command::Pool(PoolCommand::Release(tenant, m)) => t
+                .release_quarantine(&tenant, &m)
+                .map(|b| Reply::Pool(PoolReply::Changed(b))),
         }
     }
 }

@@ -1,0 +1,162 @@
+//! Number reservations for online checkout (`/v1/numbers/reservations`) and the tenant's
+//! inventory counts (`/v1/inventory`).
+
+use super::AppState;
+use super::auth::authenticate;
+use super::problem::ApiError;
+use super::request::{canonical_hash, idempotency_key, json_response, read_json};
+use crate::clock::rfc3339;
+use crate::crypto::{random_id, random_u64};
+use crate::store::{NewReservation, Reservation, ReservationOutcome};
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::Response;
+use ring::rand::SystemRandom;
+use serde_json::{Value, json};
+use sim_profiles::Msisdn;
+use std::sync::Arc;
+
+const DEFAULT_TTL_SECS: u64 = 900;
+const MAX_TTL_SECS: u64 = 86_400;
+
+fn parse(v: &Value) -> Result<(Option<Msisdn>, u64), ApiError> {
+    let m = v
+        .as_object()
+        .ok_or_else(|| ApiError::invalid("invalid_type", "", "the body must be a JSON object"))?;
+    if let Some(k) = m
+        .keys()
+        .find(|k| !["msisdn", "ttl_seconds"].contains(&k.as_str()))
+    {
+        let k: String = k.chars().take(64).collect();
+        return Err(ApiError::invalid(
+            "unknown_field",
+            &k,
+            format!("unknown field `{k}`; allowed: msisdn, ttl_seconds"),
+        ));
+    }
+    let msisdn = match m.get("msisdn") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => Some(s.parse::<Msisdn>().map_err(|e| {
+            ApiError::invalid(
+                "invalid_msisdn",
+                "msisdn",
+                format!("`msisdn` is not a valid E.164 number: {e}"),
+            )
+        })?),
+        Some(_) => {
+            return Err(ApiError::invalid(
+                "invalid_type",
+                "msisdn",
+                "`msisdn` must be a string",
+            ));
+        }
+    };
+    let ttl = match m.get("ttl_seconds") {
+        None | Some(Value::Null) => DEFAULT_TTL_SECS,
+        Some(v) => v
+            .as_u64()
+            .filter(|t| (60..=MAX_TTL_SECS).contains(t))
+            .ok_or_else(|| {
+                ApiError::invalid(
+                    "invalid_value",
+                    "ttl_seconds",
+                    format!("`ttl_seconds` must be an integer from 60 to {MAX_TTL_SECS}"),
+                )
+            })?,
+    };
+    Ok((msisdn, ttl))
+}
+
+fn render(r: &Reservation, now_ms: u64) -> Value {
+    let status = if r.order.is_some() {
+        "used"
+    } else if r.expires_at_ms <= now_ms {
+        "expired"
+    } else {
+        "held"
+    };
+    let mut v = json!({
+        "id": r.id,
+        "object": "number_reservation",
+        "status": status,
+        "msisdn": r.msisdn,
+        "created_at": rfc3339(r.created_at_ms),
+        "expires_at": rfc3339(r.expires_at_ms),
+    });
+    if let Some(o) = &r.order {
+        v["activation_id"] = Value::String(o.clone());
+    }
+    v
+}
+
+/// Holds a number (chosen or any free one) for `ttl_seconds` while a customer pays.
+pub async fn create(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let tenant = authenticate(&state, &headers)?;
+    let key = idempotency_key(&headers)?;
+    let value = read_json(&state, &headers, body).await?;
+    let (msisdn, ttl) = parse(&value)?;
+    let rng = SystemRandom::new();
+    let now_ms = state.clock.now_ms();
+    let outcome = state
+        .store
+        .create_reservation(NewReservation {
+            tenant: tenant.0,
+            idempotency_key: key,
+            body_hash: canonical_hash(&value)?,
+            id: random_id(&rng, "nres_").map_err(|_| ApiError::internal())?,
+            msisdn,
+            ttl_ms: ttl * 1000,
+            now_ms,
+            random: random_u64(&rng),
+        })
+        .await?;
+    match outcome {
+        ReservationOutcome::Created(r) => {
+            Ok(json_response(StatusCode::CREATED, &render(&r, now_ms)))
+        }
+        ReservationOutcome::Replayed(r) => {
+            let mut resp = json_response(StatusCode::CREATED, &render(&r, now_ms));
+            resp.headers_mut()
+                .insert("idempotent-replayed", HeaderValue::from_static("true"));
+            Ok(resp)
+        }
+        ReservationOutcome::KeyReused => Err(ApiError::idempotency_key_reused()),
+        ReservationOutcome::Rejected(r) => Err(ApiError::rejection(r)),
+    }
+}
+
+/// Reads a reservation of the caller's tenant.
+pub async fn get(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let tenant = authenticate(&state, &headers)?;
+    let r = state
+        .store
+        .get_reservation(&tenant.0, &id)?
+        .ok_or_else(ApiError::reservation_missing)?;
+    Ok(json_response(
+        StatusCode::OK,
+        &render(&r, state.clock.now_ms()),
+    ))
+}
+
+/// Inventory counts of the caller's tenant.
+pub async fn inventory(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let tenant = authenticate(&state, &headers)?;
+    let counts = state.store.inventory_counts(&tenant.0)?;
+    let body = serde_json::to_value(&counts).map_err(|_| ApiError::internal())?;
+    Ok(json_response(
+        StatusCode::OK,
+        &json!({"tenant": tenant.0, "counts": body}),
+    ))
+}

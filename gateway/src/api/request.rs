@@ -1,0 +1,62 @@
+//! Request plumbing shared by the handlers: the `Idempotency-Key` header, bounded JSON
+//! bodies, canonical body hashes and JSON responses.
+
+use super::AppState;
+use super::problem::ApiError;
+use crate::crypto::{hex, sha256};
+use axum::body::Body;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::Value;
+
+/// The `Idempotency-Key` header: 1 to 255 visible ASCII characters.
+pub fn idempotency_key(headers: &HeaderMap) -> Result<String, ApiError> {
+    let v = headers
+        .get("idempotency-key")
+        .ok_or_else(ApiError::idempotency_key_missing)?;
+    let s = v
+        .to_str()
+        .map_err(|_| ApiError::idempotency_key_invalid())?;
+    if s.is_empty() || s.len() > 255 || !s.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(ApiError::idempotency_key_invalid());
+    }
+    Ok(s.to_owned())
+}
+
+/// Reads a JSON body: content type checked, size bounded (413), syntax checked (400).
+pub async fn read_json(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<Value, ApiError> {
+    if let Some(ct) = headers.get(header::CONTENT_TYPE) {
+        let ct = ct.to_str().unwrap_or_default().to_ascii_lowercase();
+        let mime = ct.split(';').next().unwrap_or_default().trim();
+        if mime != "application/json" && !mime.ends_with("+json") {
+            return Err(ApiError::unsupported_media_type());
+        }
+    }
+    let limit = state.config.api.max_body_bytes;
+    let bytes = axum::body::to_bytes(body, limit)
+        .await
+        .map_err(|_| ApiError::body_too_large(limit))?;
+    serde_json::from_slice(&bytes).map_err(|e| ApiError::malformed_json(e.line(), e.column()))
+}
+
+/// SHA-256 (hex) of the canonical form of a JSON body. serde_json's default map is
+/// ordered, so re-serialising canonicalises key order and whitespace: the same logical
+/// body always hashes the same.
+pub fn canonical_hash(value: &Value) -> Result<String, ApiError> {
+    let canonical = serde_json::to_vec(value).map_err(|_| ApiError::internal())?;
+    Ok(hex(&sha256(&canonical)))
+}
+
+/// A JSON response.
+pub fn json_response(status: StatusCode, body: &Value) -> Response {
+    let mut r = (status, serde_json::to_vec(body).unwrap_or_default()).into_response();
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    r
+}
