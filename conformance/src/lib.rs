@@ -13,3 +13,4 @@
 #![forbid(unsafe_code)]
 
 pub mod hlr_sim;
+pub mod suite;

@@ -3,6 +3,7 @@
 
 use clap::{Args, Parser, Subcommand};
 use conformance::hlr_sim::{self, DEFAULT_PATH, FaultConfig, HlrSimConfig};
+use conformance::suite::{self, SuiteConfig, case_names};
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 use std::net::SocketAddr;
@@ -22,15 +23,25 @@ struct Cli {
 enum Command {
     /// Runs the CAI3G 1.2 HLR/AUC simulator until Ctrl-C.
     HlrSim(HlrSimArgs),
-    /// Runs the conformance suite against a running gateway (not implemented yet).
-    Run {
-        /// The gateway's sandbox.json.
-        #[arg(long)]
-        sandbox_file: PathBuf,
-        /// Also write JUnit XML here.
-        #[arg(long)]
-        junit: Option<PathBuf>,
-    },
+    /// Runs the conformance suite against a running gateway; exits 0 if no case failed,
+    /// 1 if one did, 2 on usage or IO errors.
+    Run(RunArgs),
+}
+
+#[derive(Debug, Args)]
+struct RunArgs {
+    /// The gateway's sandbox.json.
+    #[arg(long)]
+    sandbox_file: PathBuf,
+    /// Also write JUnit XML here.
+    #[arg(long)]
+    junit: Option<PathBuf>,
+    /// Run only the cases whose name contains this.
+    #[arg(long)]
+    filter: Option<String>,
+    /// Seconds each activation may take to reach a terminal state.
+    #[arg(long, default_value_t = conformance::suite::DEFAULT_ACTIVATION_TIMEOUT.as_secs())]
+    timeout_secs: u64,
 }
 
 #[derive(Debug, Args)]
@@ -128,10 +139,42 @@ async fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
-        Command::Run { .. } => {
-            eprintln!("simgw-conformance run: not implemented yet");
-            ExitCode::from(2)
+        Command::Run(args) => run_suite(args).await,
+    }
+}
+
+/// Exit code of a run that could not start or whose JUnit file could not be written.
+const USAGE_ERROR: u8 = 2;
+
+async fn run_suite(args: RunArgs) -> ExitCode {
+    let mut cfg = match SuiteConfig::from_file(&args.sandbox_file) {
+        Ok(cfg) => cfg,
+        Err(e) => {
+            eprintln!("simgw-conformance run: {e}");
+            return ExitCode::from(USAGE_ERROR);
         }
+    };
+    cfg.timeout = Duration::from_secs(args.timeout_secs);
+    cfg.filter = args.filter;
+    if !case_names().iter().any(|n| cfg.selects(n)) {
+        eprintln!(
+            "simgw-conformance run: no case matches --filter; cases: {}",
+            case_names().join(", ")
+        );
+        return ExitCode::from(USAGE_ERROR);
+    }
+    let report = suite::run(&cfg).await;
+    println!("{report}");
+    if let Some(path) = &args.junit {
+        if let Err(e) = std::fs::write(path, report.to_junit_xml()) {
+            eprintln!("simgw-conformance run: {}: {e}", path.display());
+            return ExitCode::from(USAGE_ERROR);
+        }
+    }
+    if report.passed() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
     }
 }
 

@@ -28,7 +28,7 @@ async fn start(dir: &std::path::Path) -> (Sandbox, SuiteConfig) {
     (sb, cfg)
 }
 
-fn reason<'a>(report: &'a Report, name: &str) -> &'a Outcome {
+fn outcome<'a>(report: &'a Report, name: &str) -> &'a Outcome {
     &report
         .case(name)
         .unwrap_or_else(|| panic!("{name} did not run:\n{report}"))
@@ -40,6 +40,7 @@ async fn suite_passes_against_the_sandbox_and_writes_valid_junit() {
     let dir = tempfile::tempdir().expect("tempdir");
     let (sb, cfg) = start(dir.path()).await;
     let report = suite::run(&cfg).await;
+    println!("{report}");
     assert!(report.passed(), "conformance failures:\n{report}");
     assert_eq!(
         report.cases.len(),
@@ -81,14 +82,15 @@ async fn suite_fails_when_the_hlr_refuses_every_create() {
         .expect("embedded simulator")
         .push_rule(Rule::any(Action::Fault(FaultKind::External), 1000));
     let report = suite::run(&cfg).await;
+    println!("{report}");
     assert!(!report.passed(), "the suite must fail:\n{report}");
-    match reason(&report, "activation.physical_reaches_active") {
+    match outcome(&report, "activation.physical_reaches_active") {
         Outcome::Fail(r) => assert!(r.contains("hlr_rejected"), "reason: {r}"),
         other => panic!("expected a failure, got {other:?}:\n{report}"),
     }
     // Checks that never reach the HLR are unaffected.
     for name in ["ops.healthz", "auth.missing_key", "input.unknown_iccid"] {
-        assert_eq!(reason(&report, name), &Outcome::Pass, "{report}");
+        assert_eq!(outcome(&report, name), &Outcome::Pass, "{report}");
     }
     let junit = read_junit(&report.to_junit_xml()).expect("well-formed JUnit");
     assert_eq!(junit.failures, report.failed());

@@ -1,0 +1,147 @@
+//! The case table. Each case is one `async fn(&Ctx) -> Result<(), String>` in the file of
+//! its concern; the table gives it a stable name (used by `--filter`, the text report
+//! and JUnit) and says whether it needs the HLR simulator.
+
+mod activation;
+mod auth;
+mod hlr_faults;
+mod idempotency;
+mod input;
+mod inventory;
+mod isolation;
+mod ops;
+
+use super::ctx::Ctx;
+use std::future::Future;
+use std::pin::Pin;
+
+/// What running a case yields: `Err` carries the failure reason.
+pub(crate) type CaseFuture<'a> = Pin<Box<dyn Future<Output = Result<(), String>> + Send + 'a>>;
+
+/// One row of the table.
+pub(crate) struct Case {
+    /// Stable dotted name, `concern.behaviour`.
+    pub name: &'static str,
+    /// Skipped unless sandbox.json names an HLR simulator.
+    pub needs_simulator: bool,
+    /// The check.
+    pub run: fn(&Ctx) -> CaseFuture<'_>,
+}
+
+const fn case(name: &'static str, run: fn(&Ctx) -> CaseFuture<'_>) -> Case {
+    Case {
+        name,
+        needs_simulator: false,
+        run,
+    }
+}
+
+const fn with_simulator(name: &'static str, run: fn(&Ctx) -> CaseFuture<'_>) -> Case {
+    Case {
+        name,
+        needs_simulator: true,
+        run,
+    }
+}
+
+/// Every case, in execution order: cheap contract checks first, then activations, then
+/// the cases that inject HLR faults (last, so a fault they leave behind after a broken
+/// reset cannot spoil the others).
+pub(crate) fn all() -> Vec<Case> {
+    vec![
+        case("ops.healthz", |c| Box::pin(ops::healthz(c))),
+        case("ops.readyz", |c| Box::pin(ops::readyz(c))),
+        case("ops.metrics", |c| Box::pin(ops::metrics(c))),
+        case("ops.openapi", |c| Box::pin(ops::openapi(c))),
+        case("auth.missing_key", |c| Box::pin(auth::missing_key(c))),
+        case("auth.wrong_key", |c| Box::pin(auth::wrong_key(c))),
+        case("input.idempotency_key_missing", |c| {
+            Box::pin(input::idempotency_key_missing(c))
+        }),
+        case("input.malformed_json", |c| {
+            Box::pin(input::malformed_json(c))
+        }),
+        case("input.unknown_field", |c| Box::pin(input::unknown_field(c))),
+        case("input.invalid_iccid", |c| Box::pin(input::invalid_iccid(c))),
+        case("input.invalid_type", |c| Box::pin(input::invalid_type(c))),
+        case("input.body_too_large", |c| {
+            Box::pin(input::body_too_large(c))
+        }),
+        case("input.unknown_iccid", |c| Box::pin(input::unknown_iccid(c))),
+        case("input.unknown_product", |c| {
+            Box::pin(input::unknown_product(c))
+        }),
+        case("activation.physical_reaches_active", |c| {
+            Box::pin(activation::physical_reaches_active(c))
+        }),
+        case("idempotency.replay_same_body", |c| {
+            Box::pin(idempotency::replay_same_body(c))
+        }),
+        case("idempotency.key_reused_other_body", |c| {
+            Box::pin(idempotency::key_reused_other_body(c))
+        }),
+        case("inventory.sim_not_available", |c| {
+            Box::pin(inventory::sim_not_available(c))
+        }),
+        case("isolation.unknown_order_404", |c| {
+            Box::pin(isolation::unknown_order_404(c))
+        }),
+        with_simulator("resilience.transient_faults", |c| {
+            Box::pin(hlr_faults::transient_faults(c))
+        }),
+        with_simulator("compensation.permanent_fault", |c| {
+            Box::pin(hlr_faults::permanent_fault(c))
+        }),
+    ]
+}
+
+/// The series counting accepted orders: refused requests must leave it unchanged.
+pub(crate) const CREATED: &str = "simgw_orders_total{event=\"created\"}";
+
+/// Fails if the gateway created an order since `before` was read.
+pub(crate) async fn no_order_created(ctx: &Ctx, before: u64) -> Result<(), String> {
+    let after = ctx.metric(CREATED).await?;
+    if after == before {
+        Ok(())
+    } else {
+        Err(format!(
+            "a refused request changed state: {CREATED} went from {before} to {after}"
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    #[test]
+    fn names_are_unique_and_dotted() {
+        let cases = all();
+        let names: HashSet<&str> = cases.iter().map(|c| c.name).collect();
+        assert_eq!(names.len(), cases.len(), "duplicate case names");
+        for n in names {
+            assert!(
+                n.split_once('.')
+                    .is_some_and(|(a, b)| !a.is_empty() && !b.is_empty()),
+                "{n}"
+            );
+        }
+    }
+
+    #[test]
+    fn only_fault_injection_needs_the_simulator() {
+        let needing: Vec<&str> = all()
+            .iter()
+            .filter(|c| c.needs_simulator)
+            .map(|c| c.name)
+            .collect();
+        assert_eq!(
+            needing,
+            [
+                "resilience.transient_faults",
+                "compensation.permanent_fault"
+            ]
+        );
+    }
+}

@@ -1,0 +1,131 @@
+//! The black-box conformance suite: checks a running gateway against its public contract
+//! (README, API section) over HTTPS only, using what `sandbox.json` describes.
+//!
+//! [`run`] executes the case table (`cases/`) in order and returns a [`Report`], which
+//! renders as text (`Display`) or JUnit XML ([`Report::to_junit_xml`]). Cases share a
+//! context (`ctx.rs`) holding the HTTPS client, the SIM allocator and request helpers;
+//! `reply.rs` holds the problem+json checks and `simulator.rs` the HLR simulator's admin
+//! client. The suite assumes it is the gateway's only client while it runs: it reads
+//! order counters before and after refused requests.
+
+mod cases;
+mod config;
+mod ctx;
+mod junit;
+mod reply;
+mod report;
+mod sims;
+mod simulator;
+
+pub use config::{DEFAULT_ACTIVATION_TIMEOUT, SandboxFile, SimulatorInfo, SuiteConfig, SuiteError};
+pub use junit::{CLASS_NAME, JunitCase, JunitSummary, SUITE_NAME, read_junit};
+pub use report::{CaseResult, Outcome, Report};
+
+use std::time::{Duration, Instant};
+
+/// Why cases needing the HLR simulator are skipped.
+pub const NO_SIMULATOR: &str = "no HLR simulator in sandbox.json";
+
+/// The names of every case, in execution order.
+pub fn case_names() -> Vec<&'static str> {
+    cases::all().iter().map(|c| c.name).collect()
+}
+
+/// Runs the selected cases one after another (they share the gateway's SIM pool and
+/// the simulator's fault settings, so they must not overlap).
+pub async fn run(cfg: &SuiteConfig) -> Report {
+    let selected: Vec<_> = cases::all()
+        .into_iter()
+        .filter(|c| cfg.selects(c.name))
+        .collect();
+    let ctx = ctx::Ctx::new(cfg);
+    // Backstop against a case hanging past its own bounds: two activations, each within
+    // the activation timeout, plus slack for the requests around them.
+    let budget = cfg.timeout.saturating_mul(3) + Duration::from_secs(60);
+    let mut report = Report::default();
+    for case in selected {
+        let started = Instant::now();
+        let outcome = if case.needs_simulator && cfg.sandbox.hlr_simulator.is_none() {
+            Outcome::Skip(NO_SIMULATOR.to_owned())
+        } else {
+            match &ctx {
+                Err(e) => Outcome::Fail(format!("setup: {e}")),
+                Ok(ctx) => match tokio::time::timeout(budget, (case.run)(ctx)).await {
+                    Ok(Ok(())) => Outcome::Pass,
+                    Ok(Err(reason)) => Outcome::Fail(reason),
+                    Err(_) => {
+                        Outcome::Fail(format!("did not finish within {} s", budget.as_secs()))
+                    }
+                },
+            }
+        };
+        tracing::debug!(case = case.name, ?outcome, "case finished");
+        report.cases.push(CaseResult {
+            name: case.name,
+            outcome,
+            duration: started.elapsed(),
+        });
+    }
+    report
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sandbox(with_simulator: bool) -> SandboxFile {
+        SandboxFile {
+            base_url: "https://127.0.0.1:9".into(),
+            ca_cert: "/nonexistent/dev-ca.pem".into(),
+            tenant: "sandbox".into(),
+            plmn: "00101".into(),
+            api_key: "sk_sandbox_x".into(),
+            physical_iccids: vec!["89860099000000000001".into()],
+            product: "sandbox-basic".into(),
+            hlr_simulator: with_simulator.then(|| SimulatorInfo {
+                url: "https://127.0.0.1:9/CAI3G1.2/services/CAI3G1.2".into(),
+                admin: "https://127.0.0.1:9/sim/".into(),
+            }),
+        }
+    }
+
+    #[tokio::test]
+    async fn without_a_simulator_fault_cases_are_skipped() {
+        let cfg = SuiteConfig::new(sandbox(false));
+        let report = run(&cfg).await;
+        for name in [
+            "resilience.transient_faults",
+            "compensation.permanent_fault",
+        ] {
+            assert_eq!(
+                report.case(name).map(|c| &c.outcome),
+                Some(&Outcome::Skip(NO_SIMULATOR.into()))
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn setup_failure_fails_every_runnable_case_and_the_filter_selects() {
+        let mut cfg = SuiteConfig::new(sandbox(true));
+        cfg.filter = Some("ops.".into());
+        let report = run(&cfg).await;
+        let names: Vec<&str> = report.cases.iter().map(|c| c.name).collect();
+        assert_eq!(
+            names,
+            ["ops.healthz", "ops.readyz", "ops.metrics", "ops.openapi"]
+        );
+        assert!(!report.passed());
+        for c in &report.cases {
+            assert!(
+                matches!(&c.outcome, Outcome::Fail(r) if r.starts_with("setup:") && r.contains("dev-ca.pem")),
+                "{c:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn every_case_is_listed() {
+        assert_eq!(case_names().len(), 21);
+        assert_eq!(case_names()[0], "ops.healthz");
+    }
+}
