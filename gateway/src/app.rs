@@ -140,7 +140,7 @@ impl Gateway {
             tracing::info!(resumed, "resumed in-flight orders");
         }
         engine.spawn_housekeeping(config.engine.idempotency_ttl());
-        engine.spawn_pool_timers(Duration::from_secs(1));
+        engine.spawn_pool_timer(Duration::from_secs(60));
         let (stop, stop_rx) = watch::channel(false);
         let server = tokio::spawn(crate::server::serve(
             listener,

@@ -64,6 +64,13 @@ pub enum Step {
         /// Short outcome, e.g. `created` or `already_present`.
         outcome: String,
     },
+    /// Failed for good at attempt `attempt`; the order is compensated.
+    Failed {
+        /// The last attempt.
+        attempt: u32,
+        /// Why.
+        error: String,
+    },
 }
 
 /// Why an order failed: a stable code plus a human explanation of what to do.

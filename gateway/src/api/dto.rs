@@ -265,6 +265,9 @@ fn step_json(s: &Step) -> Value {
             json!({"state": "retry_wait", "attempt": attempt, "retry_at": rfc3339(*retry_at_ms), "last_error": last_error})
         }
         Step::Done { outcome } => json!({"state": "done", "outcome": outcome}),
+        Step::Failed { attempt, error } => {
+            json!({"state": "failed", "attempt": attempt, "error": error})
+        }
     }
 }
 

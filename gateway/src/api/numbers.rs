@@ -117,6 +117,7 @@ pub async fn create(
         .await?;
     match outcome {
         ReservationOutcome::Created(r) => {
+            state.engine.pool_deadline_added();
             Ok(json_response(StatusCode::CREATED, &render(&r, now_ms)))
         }
         ReservationOutcome::Replayed(r) => {

@@ -67,7 +67,7 @@ pub fn next_action(o: &Order, now_ms: u64) -> Action {
             return Action::WaitUntil(*retry_at_ms);
         }
         Step::RetryWait { attempt, .. } => attempt + 1,
-        Step::Done { .. } => return Action::Finished,
+        Step::Done { .. } | Step::Failed { .. } => return Action::Finished,
     };
     if undo {
         Action::Deprovision { attempt }
@@ -142,14 +142,20 @@ pub fn on_provision(
             } else {
                 "hlr_rejected"
             };
+            // The detail stays true for the order's whole life: while it is `compensating`
+            // and once it is `failed` (the status says whether inventory is back yet).
             let detail = if e.retryable() {
                 format!(
-                    "the host operator's HLR did not accept the subscriber after {attempt} attempts ({e}); the SIM and number were returned to the pool, retry the activation later"
+                    "the host operator's HLR did not accept the subscriber after {attempt} attempts ({e}); the SIM and number go back to the pool once the HLR is cleaned up (status `failed`); retry the activation later"
                 )
             } else {
                 format!(
-                    "the host operator's HLR refused the subscriber ({e}); the SIM and number were returned to the pool, check the product's HLR profile with the host operator"
+                    "the host operator's HLR refused the subscriber ({e}); the SIM and number go back to the pool once the HLR is cleaned up (status `failed`); check the product's HLR profile with the host operator"
                 )
+            };
+            o.hlr = Step::Failed {
+                attempt,
+                error: e.to_string(),
             };
             o.error = Some(OrderError {
                 code: code.into(),
@@ -301,6 +307,11 @@ mod tests {
         assert_eq!(
             o.error.as_ref().map(|e| e.code.as_str()),
             Some("hlr_rejected")
+        );
+        assert!(
+            matches!(o.hlr, Step::Failed { attempt: 1, .. }),
+            "{:?}",
+            o.hlr
         );
         let o = mark_undo_sent(o, 1, 2);
         // Compensation retries even "permanent" faults: an orphan on the HLR is never acceptable.

@@ -50,6 +50,7 @@ struct Inner {
     stop: watch::Sender<bool>,
     running: AtomicUsize,
     idle: Notify,
+    pool_wake: Notify,
 }
 
 impl Engine {
@@ -76,6 +77,7 @@ impl Engine {
                 stop,
                 running: AtomicUsize::new(0),
                 idle: Notify::new(),
+                pool_wake: Notify::new(),
             }),
         }
     }
@@ -153,35 +155,50 @@ impl Engine {
         Ok(restored)
     }
 
-    /// Spawns the number-pool timers: lapsed checkout holds and aged quarantine return to
-    /// the pool. The deadlines are durable (in the store); this loop only looks at the
-    /// earliest one each `period` and writes only when something is due.
-    pub fn spawn_pool_timers(&self, period: Duration) {
+    /// Spawns the number-pool timer: lapsed checkout holds and aged quarantine return to
+    /// the pool. The deadlines are durable (in the store); the timer sleeps until the
+    /// earliest one and is woken by [`Engine::pool_deadline_added`] when an earlier one may
+    /// have appeared. `idle` bounds a sleep when nothing is scheduled.
+    pub fn spawn_pool_timer(&self, idle: Duration) {
         let inner = self.inner.clone();
         tokio::spawn(async move {
             let mut stop = inner.stop.subscribe();
-            let mut tick = tokio::time::interval(period);
-            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
-                tokio::select! {
-                    _ = tick.tick() => {}
-                    _ = stop.changed() => return,
-                }
                 let now = inner.clock.now_ms();
-                match inner.store.next_pool_deadline() {
-                    Ok(Some(at)) if at <= now => match inner.store.expire_due(now).await {
-                        Ok(e) => tracing::info!(
-                            reservations = e.reservations,
-                            quarantine = e.quarantine,
-                            "numbers returned to the pool"
-                        ),
-                        Err(e) => tracing::warn!(error = %e, "number expiry failed"),
-                    },
-                    Ok(_) => {}
-                    Err(e) => tracing::warn!(error = %e, "cannot read number deadlines"),
+                let wake_at = match inner.store.next_pool_deadline() {
+                    Ok(Some(at)) if at <= now => {
+                        match inner.store.expire_due(now).await {
+                            Ok(e) => tracing::info!(
+                                reservations = e.reservations,
+                                quarantine = e.quarantine,
+                                "numbers returned to the pool"
+                            ),
+                            Err(e) => tracing::warn!(error = %e, "number expiry failed"),
+                        }
+                        continue;
+                    }
+                    Ok(Some(at)) => inner
+                        .clock
+                        .instant_at(at)
+                        .min(tokio::time::Instant::now() + idle),
+                    Ok(None) => tokio::time::Instant::now() + idle,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "cannot read number deadlines");
+                        tokio::time::Instant::now() + Duration::from_secs(1)
+                    }
+                };
+                tokio::select! {
+                    () = tokio::time::sleep_until(wake_at) => {}
+                    () = inner.pool_wake.notified() => {}
+                    _ = stop.changed() => return,
                 }
             }
         });
+    }
+
+    /// Tells the pool timer a new hold or quarantine deadline was recorded.
+    pub fn pool_deadline_added(&self) {
+        self.inner.pool_wake.notify_one();
     }
 
     /// Spawns the periodic idempotency-record expiry.

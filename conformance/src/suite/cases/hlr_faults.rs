@@ -6,10 +6,18 @@ use crate::suite::cases::activation::str_field;
 use crate::suite::ctx::Ctx;
 use crate::suite::simulator::SimAdmin;
 
-/// 30% of HLR requests answer "temporarily overloaded": the gateway retries and the
-/// order still reaches `active`.
+/// The first two AUC creates answer "temporarily overloaded" (so the retry path always
+/// runs), and 30% of HLR requests after them too: the gateway retries and the order still
+/// reaches `active`.
 pub(crate) async fn transient_faults(ctx: &Ctx) -> Result<(), String> {
     let sim = ctx.sim()?;
+    sim.push_rule(&WireRule {
+        op: Some(WireOp::Create),
+        kind: Some(WireKind::GsmAuc),
+        action: WireAction::Fault(WireFault::Busy),
+        times: 2,
+    })
+    .await?;
     sim.put_faults(&Faults {
         busy: 0.3,
         ..Faults::default()
@@ -25,7 +33,11 @@ pub(crate) async fn transient_faults(ctx: &Ctx) -> Result<(), String> {
         .put_faults(&Faults::default())
         .await
         .map_err(|e| format!("resetting the simulator's faults: {e}"));
-    result.and(reset)
+    let cleared = sim
+        .clear_rules()
+        .await
+        .map_err(|e| format!("clearing the simulator's rules: {e}"));
+    result.and(reset).and(cleared)
 }
 
 /// The HLR create is refused permanently: the order ends `failed` with `hlr_rejected`,

@@ -410,3 +410,36 @@ impl RedbStore {
         })
     }
 }
+
+impl RedbStore {
+    /// Test support: marks a number assigned, as a completed activation would.
+    #[doc(hidden)]
+    pub fn admin_set_assigned_for_test(
+        &self,
+        msisdn: &sim_profiles::Msisdn,
+    ) -> Result<(), StoreError> {
+        let txn = self.db.begin_write().map_err(backend)?;
+        {
+            let mut t = apply::Tables::open(&txn)?;
+            let tenant = t
+                .numbers
+                .get(msisdn.as_str())
+                .map_err(backend)?
+                .map(|v| dec::<NumberRecord>("numbers", v.value()))
+                .transpose()?
+                .map(|r| r.tenant)
+                .ok_or_else(|| StoreError::Corrupt {
+                    table: "numbers",
+                    message: "no such number".into(),
+                })?;
+            t.set_number(
+                &tenant,
+                msisdn,
+                NumberState::Assigned {
+                    order: "test".into(),
+                },
+            )?;
+        }
+        txn.commit().map_err(backend)
+    }
+}
