@@ -29,6 +29,25 @@ pub fn spec() -> Value {
                 "responses": {"200": {"description": "The order.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Activation"}}}},
                               "401": problem, "404": problem}
             }},
+            "/v1/numbers/reservations": {"post": {
+                "operationId": "createNumberReservation",
+                "summary": "Hold a number (chosen, or any ordinary free one) while a customer pays; the hold lapses after ttl_seconds.",
+                "parameters": [{"name": "Idempotency-Key", "in": "header", "required": true, "schema": {"type": "string", "minLength": 1, "maxLength": 255}}],
+                "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "additionalProperties": false, "properties": {
+                    "msisdn": {"type": "string", "pattern": "^\\+?[1-9][0-9]{6,14}$"},
+                    "ttl_seconds": {"type": "integer", "minimum": 60, "maximum": 86400, "default": 900}}}}}},
+                "responses": {"201": {"description": "Held.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/NumberReservation"}}}},
+                              "400": problem, "401": problem, "409": problem, "422": problem}
+            }},
+            "/v1/numbers/reservations/{id}": {"get": {
+                "operationId": "getNumberReservation",
+                "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "string"}}],
+                "responses": {"200": {"description": "The reservation.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/NumberReservation"}}}}, "401": problem, "404": problem}
+            }},
+            "/v1/inventory": {"get": {
+                "operationId": "getInventory",
+                "responses": {"200": {"description": "Inventory counts of the caller's tenant.", "content": {"application/json": {}}}, "401": problem}
+            }},
             "/healthz": {"get": {"operationId": "healthz", "security": [], "responses": {"200": {"description": "Alive."}}}},
             "/readyz": {"get": {"operationId": "readyz", "security": [], "responses": {"200": {"description": "Ready."}, "503": {"description": "Not ready."}}}},
             "/metrics": {"get": {"operationId": "metrics", "security": [], "responses": {"200": {"description": "Prometheus text format.", "content": {"text/plain": {}}}}}},
@@ -49,11 +68,16 @@ pub fn spec() -> Value {
                     "msisdn": {"oneOf": [
                         {"type": "object", "additionalProperties": false, "required": ["mode"], "properties": {"mode": {"const": "auto"}}},
                         {"type": "object", "additionalProperties": false, "required": ["mode", "msisdn"], "properties": {"mode": {"const": "choose"}, "msisdn": {"type": "string", "pattern": "^\\+?[1-9][0-9]{6,14}$"}}},
+                        {"type": "object", "additionalProperties": false, "required": ["mode", "reservation_id"], "properties": {"mode": {"const": "reservation"}, "reservation_id": {"type": "string"}}},
                         {"type": "object", "required": ["mode"], "properties": {"mode": {"const": "port_in"}}}]},
                     "subscriber": {"type": "object", "description": "Subscriber details; encrypted at rest and never returned."},
                     "channel": {"type": "object", "additionalProperties": false, "properties": {
                         "kind": {"type": "string"}, "store_id": {"type": "string"}, "terminal_id": {"type": "string"},
                         "staff_id": {"type": "string"}, "platform": {"type": "string"}, "order_ref": {"type": "string"}}}}},
+                "NumberReservation": {"type": "object", "required": ["id", "status", "msisdn", "expires_at"], "properties": {
+                    "id": {"type": "string"}, "status": {"type": "string", "enum": ["held", "used", "expired"]},
+                    "msisdn": {"type": "string"}, "created_at": {"type": "string", "format": "date-time"},
+                    "expires_at": {"type": "string", "format": "date-time"}, "activation_id": {"type": "string"}}},
                 "Activation": {"type": "object", "required": ["id", "status", "iccid", "imsi", "msisdn"], "properties": {
                     "id": {"type": "string"},
                     "status": {"type": "string", "enum": ["reserved", "hlr_provisioning", "active", "compensating", "failed"]},
