@@ -5,6 +5,7 @@
 //! its inputs, so it can be property-tested exhaustively and reused by every other crate.
 #![forbid(unsafe_code)]
 
+pub mod batch;
 pub mod ident;
 pub mod milenage;
 pub mod secret;
