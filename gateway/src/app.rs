@@ -135,6 +135,13 @@ impl Gateway {
         let addr = listener
             .local_addr()
             .map_err(|e| StartError::Io(e.to_string()))?;
+        let rolled_back = store.recover_imports()?;
+        if rolled_back > 0 {
+            tracing::warn!(
+                rolled_back,
+                "removed batch imports a crash left unfinished; import those files again"
+            );
+        }
         let resumed = engine.resume_all()?;
         if resumed > 0 {
             tracing::info!(resumed, "resumed in-flight orders");

@@ -190,3 +190,70 @@ pub fn keys_status(config: &Config) -> Result<String, CliError> {
     }
     Ok(out)
 }
+
+/// `simgw inventory import`: imports a vendor file whole or not at all. Returns the summary
+/// line; a refusal lists every rejected line.
+pub fn inventory_import(
+    config: &Config,
+    tenant: &str,
+    format: &str,
+    file: &std::path::Path,
+) -> Result<String, CliError> {
+    use crate::import::{self, Format, ImportError, ImportJob, Imported};
+    use std::io::{IsTerminal, Write};
+    let format = Format::parse(format)
+        .ok_or_else(|| CliError::Usage("--format must be vendor-out or csv".into()))?;
+    let bytes =
+        std::fs::read(file).map_err(|e| CliError::Usage(format!("{}: {e}", file.display())))?;
+    let keys = app::keyring(config)?;
+    let store = open(config)?;
+    let tty = std::io::stderr().is_terminal();
+    let mut last_pct = u64::MAX;
+    let progress = |done: u64, total: u64| {
+        let pct = done * 100 / total.max(1);
+        if tty {
+            let bar = "#".repeat((pct / 4) as usize);
+            eprint!("\r[{bar:<25}] {pct:>3}%  {done}/{total} cards");
+            if done == total {
+                eprintln!();
+            }
+        } else if pct / 10 != last_pct / 10 || done == total {
+            eprintln!("imported {done}/{total} cards ({pct}%)");
+        }
+        let _ = std::io::stderr().flush();
+        last_pct = pct;
+    };
+    let source = file.display().to_string();
+    let job = ImportJob {
+        tenant,
+        format,
+        source: &source,
+        bytes: &bytes,
+    };
+    let result = store
+        .recover_imports()
+        .map_err(ImportError::from)
+        .and_then(|_| import::import(&store, &keys, config, &job, progress, None));
+    store.close();
+    match result {
+        Ok(Imported::Loaded(b)) => Ok(format!(
+            "imported {} cards into `{tenant}` as batch {} (sha256 {})",
+            b.cards, b.id, b.file_sha256
+        )),
+        Ok(Imported::AlreadyImported(b)) => Ok(format!(
+            "already imported as batch {} ({} cards); nothing changed",
+            b.id, b.cards
+        )),
+        Err(ImportError::Rejected(rejects)) => {
+            let mut msg = format!(
+                "{} line(s) rejected; nothing was imported. Fix these lines and import the whole file again:",
+                rejects.len()
+            );
+            for r in &rejects {
+                msg.push_str(&format!("\n  {r}"));
+            }
+            Err(CliError::Usage(msg))
+        }
+        Err(e) => Err(CliError::Usage(format!("nothing was imported: {e}"))),
+    }
+}

@@ -57,6 +57,20 @@ pub struct Config {
     pub hlr: HlrConfig,
     /// Sandbox settings (used with `--sandbox`).
     pub sandbox: SandboxConfig,
+    /// SIM vendors' transport keys, by the index batch-file headers name.
+    pub transport_keys: Vec<TransportKeyConfig>,
+}
+
+/// One SIM-vendor transport key (`[[transport_keys]]`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TransportKeyConfig {
+    /// The index batch headers use (`Transport_key : 11`).
+    pub index: u16,
+    /// `aes128-ecb` (one AES block per key) or `fs-cbc` (FS.28-style AES-CBC, fixed IV).
+    pub cipher: String,
+    /// File holding the key in hex (keep it 0600).
+    pub key_file: PathBuf,
 }
 
 impl Default for Config {
@@ -71,6 +85,7 @@ impl Default for Config {
             api: ApiConfig::default(),
             hlr: HlrConfig::default(),
             sandbox: SandboxConfig::default(),
+            transport_keys: Vec::new(),
         }
     }
 }
@@ -296,6 +311,14 @@ impl Config {
                 field: "store.max_batch",
                 message: "must be at least 1".into(),
             });
+        }
+        for t in &self.transport_keys {
+            if t.cipher != "aes128-ecb" && t.cipher != "fs-cbc" {
+                return Err(ConfigError::Invalid {
+                    field: "transport_keys.cipher",
+                    message: format!("index {}: use \"aes128-ecb\" or \"fs-cbc\"", t.index),
+                });
+            }
         }
         if self.hlr.dialect != "cai3g" {
             return Err(ConfigError::Invalid {

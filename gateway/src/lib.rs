@@ -14,6 +14,7 @@ pub mod clock;
 pub mod config;
 pub mod crypto;
 pub mod engine;
+pub mod import;
 pub mod metrics;
 pub mod numbers;
 pub mod order;

@@ -62,6 +62,28 @@ enum Command {
         #[command(subcommand)]
         command: KeysCommand,
     },
+    /// SIM inventory (offline).
+    Inventory {
+        #[command(subcommand)]
+        command: InventoryCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum InventoryCommand {
+    /// Import a SIM vendor batch file whole or not at all (exit 0 only if imported whole).
+    Import {
+        #[command(flatten)]
+        store: StoreArgs,
+        /// The tenant whose stock the SIMs join.
+        #[arg(long)]
+        tenant: String,
+        /// `vendor-out` (Gemalto/IDEMIA-style .out) or `csv` (named columns).
+        #[arg(long)]
+        format: String,
+        /// The batch file.
+        file: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -266,6 +288,23 @@ fn main() -> ExitCode {
                 print!(
                     "{}",
                     cli_admin::keys_status(&cfg).map_err(|e| e.to_string())?
+                );
+                Ok(())
+            }
+            Command::Inventory {
+                command:
+                    InventoryCommand::Import {
+                        store,
+                        tenant,
+                        format,
+                        file,
+                    },
+            } => {
+                let cfg = store.load()?;
+                println!(
+                    "{}",
+                    cli_admin::inventory_import(&cfg, &tenant, &format, &file)
+                        .map_err(|e| e.to_string())?
                 );
                 Ok(())
             }

@@ -175,3 +175,72 @@ async fn admin_commands_then_serve_with_the_issued_key() {
         String::from_utf8_lossy(&busy.stderr)
     );
 }
+
+#[test]
+fn inventory_import_cli_is_whole_or_nothing_and_idempotent() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    let fixtures = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let out = simgw(
+        &[
+            "tenant",
+            "put",
+            "--id",
+            "mvno2",
+            "--name",
+            "MVNO Two",
+            "--plmn",
+            "00101",
+            "--product",
+            "basic=12",
+        ],
+        &data,
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let import = |file: &str| {
+        Command::new(env!("CARGO_BIN_EXE_simgw"))
+            .args([
+                "inventory",
+                "import",
+                "--tenant",
+                "mvno2",
+                "--format",
+                "vendor-out",
+            ])
+            .arg(fixtures.join(file))
+            .arg("--data-dir")
+            .arg(&data)
+            .output()
+            .expect("run simgw")
+    };
+    let bad = import("bad.out");
+    assert!(!bad.status.success());
+    let err = String::from_utf8_lossy(&bad.stderr);
+    assert!(
+        err.contains("3 line(s) rejected; nothing was imported")
+            && err.contains("line 6: IMSI is outside the tenant PLMN"),
+        "{err}"
+    );
+    let ok = import("example.out");
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    assert!(String::from_utf8_lossy(&ok.stdout).contains("imported 3 cards into `mvno2`"));
+    assert!(
+        String::from_utf8_lossy(&ok.stderr).contains("imported 3/3 cards (100%)"),
+        "plain progress lines off a terminal"
+    );
+    let again = import("example.out");
+    assert!(again.status.success());
+    assert!(
+        String::from_utf8_lossy(&again.stdout).contains("already imported"),
+        "{}",
+        String::from_utf8_lossy(&again.stdout)
+    );
+}

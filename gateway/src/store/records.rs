@@ -442,3 +442,38 @@ pub struct Expired {
     /// Numbers whose quarantine ended.
     pub quarantine: u64,
 }
+
+/// Where an import stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BatchStatus {
+    /// Chunks are being written; none of its SIMs is usable yet.
+    Importing,
+    /// Every card is in; the SIMs are in stock.
+    Complete,
+}
+
+/// A vendor batch file's import.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BatchRecord {
+    /// `bat_` + the first 24 hex digits of the file's SHA-256: the same file is the same batch.
+    pub id: String,
+    /// Owning tenant.
+    pub tenant: String,
+    /// SHA-256 (hex) of the file.
+    pub file_sha256: String,
+    /// File name as given.
+    pub source: String,
+    /// `vendor-out` or `csv`.
+    pub format: String,
+    /// The vendor's batch id from the header, if any.
+    pub vendor_batch: Option<String>,
+    /// The transport key index the keys were encrypted under, if any.
+    pub transport_key_index: Option<u16>,
+    /// Number of cards.
+    pub cards: u64,
+    /// Import state.
+    pub status: BatchStatus,
+    /// Unix ms the import started.
+    pub started_at_ms: u64,
+}

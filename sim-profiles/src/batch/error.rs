@@ -128,4 +128,7 @@ pub enum RejectReason {
         /// The line where this IMSI first appeared.
         first_line: usize,
     },
+    /// The ICCID or IMSI is already in the store (found by the importer, not the parser).
+    #[error("ICCID or IMSI is already in inventory")]
+    AlreadyInInventory,
 }

@@ -47,6 +47,7 @@ pub struct Tables<'t> {
     pub reservation_expiry: Table<'t, (u64, &'static str), ()>,
     pub reservation_idem: Table<'t, (&'static str, &'static str), &'static [u8]>,
     pub quarantine: Table<'t, (u64, &'static str), ()>,
+    pub batches: Table<'t, &'static str, &'static [u8]>,
     next_event: u64,
 }
 
@@ -75,6 +76,7 @@ impl<'t> Tables<'t> {
             reservation_expiry: txn.open_table(RESERVATION_EXPIRY).map_err(backend)?,
             reservation_idem: txn.open_table(RESERVATION_IDEM).map_err(backend)?,
             quarantine: txn.open_table(QUARANTINE).map_err(backend)?,
+            batches: txn.open_table(BATCHES).map_err(backend)?,
             next_event,
         })
     }
@@ -153,6 +155,12 @@ impl<'t> Tables<'t> {
         else {
             return Ok(CreateOutcome::Rejected(Rejection::UnknownIccid));
         };
+        // A SIM of a batch still being imported does not exist yet for anyone.
+        if let Some(b) = Self::get_json::<BatchRecord>(&self.batches, "batches", &sim.batch)? {
+            if b.status != BatchStatus::Complete {
+                return Ok(CreateOutcome::Rejected(Rejection::UnknownIccid));
+            }
+        }
         if sim.tenant != new.tenant {
             return Ok(CreateOutcome::Rejected(Rejection::SimOfOtherTenant));
         }

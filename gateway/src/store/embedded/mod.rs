@@ -3,6 +3,7 @@
 //! group-commit writer thread (`writer`).
 
 mod apply;
+mod import;
 mod pool;
 mod rewrap;
 mod tables;
@@ -22,6 +23,7 @@ use tables::*;
 use tokio::sync::{mpsc, oneshot};
 use writer::{Command, Job, PoolCommand, PoolReply, Reply};
 
+pub use import::ImportStart;
 pub use rewrap::RewrapReport;
 
 /// Schema version written on creation; checked on open.
@@ -65,6 +67,8 @@ impl RedbStore {
             txn.open_table(RESERVATION_EXPIRY).map_err(backend)?;
             txn.open_table(RESERVATION_IDEM).map_err(backend)?;
             txn.open_table(QUARANTINE).map_err(backend)?;
+            txn.open_table(BATCHES).map_err(backend)?;
+            txn.open_table(BATCH_SIMS).map_err(backend)?;
             let mut meta = txn.open_table(META).map_err(backend)?;
             let existing: Option<Vec<u8>> = meta
                 .get("schema_version")

@@ -1,0 +1,186 @@
+//! Staged batch imports. A batch is recorded `importing`, its SIMs are written in committed
+//! chunks, and one last commit flips it to `complete` and counts its SIMs into stock. A SIM
+//! whose batch is not complete is invisible to activation, so a crash between chunks never
+//! exposes part of a file; `recover_imports` then removes what the unfinished batch wrote.
+
+use super::RedbStore;
+use super::apply::{Tables, backend, dec, enc};
+use super::tables::{BATCH_SIMS, BATCHES, IMSIS, SIMS, counter};
+use crate::store::{BatchRecord, BatchStatus, SimRecord, StoreError};
+use ::redb::ReadableTable;
+
+/// What `import_begin` found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ImportStart {
+    /// A new batch is recorded; write its chunks.
+    Started,
+    /// This file was imported before: nothing to do.
+    AlreadyComplete(BatchRecord),
+}
+
+impl RedbStore {
+    /// A batch by id.
+    pub fn batch(&self, id: &str) -> Result<Option<BatchRecord>, StoreError> {
+        self.read(|txn| {
+            let t = txn.open_table(BATCHES).map_err(backend)?;
+            t.get(id)
+                .map_err(backend)?
+                .map(|v| dec("batches", v.value()))
+                .transpose()
+        })
+    }
+
+    /// Which of these ICCIDs and IMSIs are already in inventory (for line-numbered rejects).
+    pub fn existing(&self, iccid: &str, imsi: &str) -> Result<(bool, bool), StoreError> {
+        self.read(|txn| {
+            let sims = txn.open_table(SIMS).map_err(backend)?;
+            let imsis = txn.open_table(IMSIS).map_err(backend)?;
+            Ok((
+                sims.get(iccid).map_err(backend)?.is_some(),
+                imsis.get(imsi).map_err(backend)?.is_some(),
+            ))
+        })
+    }
+
+    /// Records a batch as importing (rolling back an unfinished earlier attempt first).
+    pub fn import_begin(&self, batch: &BatchRecord) -> Result<ImportStart, StoreError> {
+        if let Some(existing) = self.batch(&batch.id)? {
+            if existing.status == BatchStatus::Complete {
+                return Ok(ImportStart::AlreadyComplete(existing));
+            }
+            self.rollback_batch(&existing.id)?;
+        }
+        let txn = self.db.begin_write().map_err(backend)?;
+        txn.open_table(BATCHES)
+            .map_err(backend)?
+            .insert(batch.id.as_str(), enc(batch)?.as_slice())
+            .map_err(backend)?;
+        txn.commit().map_err(backend)?;
+        Ok(ImportStart::Started)
+    }
+
+    /// Writes one chunk of an importing batch's SIMs in one durable commit.
+    pub fn import_chunk(&self, batch_id: &str, sims: &[SimRecord]) -> Result<(), StoreError> {
+        let txn = self.db.begin_write().map_err(backend)?;
+        {
+            let mut t = Tables::open(&txn)?;
+            let mut members = txn.open_table(BATCH_SIMS).map_err(backend)?;
+            for s in sims {
+                // Checked again inside the transaction: a concurrent load may have won.
+                if t.sims.get(s.iccid.as_str()).map_err(backend)?.is_some()
+                    || t.imsis.get(s.imsi.as_str()).map_err(backend)?.is_some()
+                {
+                    return Err(StoreError::Conflict(format!(
+                        "ICCID {} or its IMSI appeared in inventory during the import",
+                        s.iccid
+                    )));
+                }
+                t.sims
+                    .insert(s.iccid.as_str(), enc(s)?.as_slice())
+                    .map_err(backend)?;
+                t.imsis
+                    .insert(s.imsi.as_str(), s.iccid.as_str())
+                    .map_err(backend)?;
+                members
+                    .insert((batch_id, s.iccid.as_str()), ())
+                    .map_err(backend)?;
+            }
+        }
+        txn.commit().map_err(backend)
+    }
+
+    /// Completes a batch: its SIMs become stock, counted, with an event, in one commit.
+    pub fn import_finish(&self, batch_id: &str, now_ms: u64) -> Result<BatchRecord, StoreError> {
+        let txn = self.db.begin_write().map_err(backend)?;
+        let record = {
+            let mut t = Tables::open(&txn)?;
+            let mut b: BatchRecord = t
+                .batches
+                .get(batch_id)
+                .map_err(backend)?
+                .map(|v| dec("batches", v.value()))
+                .transpose()?
+                .ok_or_else(|| StoreError::Conflict(format!("batch {batch_id} vanished")))?;
+            b.status = BatchStatus::Complete;
+            t.batches
+                .insert(batch_id, enc(&b)?.as_slice())
+                .map_err(backend)?;
+            t.bump(
+                &b.tenant,
+                counter::SIMS_AVAILABLE,
+                i64::try_from(b.cards).unwrap_or(i64::MAX),
+            )?;
+            t.log_admin(
+                now_ms,
+                &b.tenant,
+                format!(
+                    "batch_imported {} {} cards sha256 {}",
+                    b.id, b.cards, b.file_sha256
+                ),
+            )?;
+            b
+        };
+        txn.commit().map_err(backend)?;
+        Ok(record)
+    }
+
+    /// Removes every batch left `importing` by a crash; returns how many. Run at start.
+    pub fn recover_imports(&self) -> Result<usize, StoreError> {
+        let unfinished: Vec<String> = self.read(|txn| {
+            let t = txn.open_table(BATCHES).map_err(backend)?;
+            let mut out = Vec::new();
+            for row in t.iter().map_err(backend)? {
+                let (k, v) = row.map_err(backend)?;
+                let b: BatchRecord = dec("batches", v.value())?;
+                if b.status == BatchStatus::Importing {
+                    out.push(k.value().to_owned());
+                }
+            }
+            Ok(out)
+        })?;
+        for id in &unfinished {
+            self.rollback_batch(id)?;
+        }
+        Ok(unfinished.len())
+    }
+
+    /// Deletes an unfinished batch's SIMs (in chunks) and then the batch record.
+    fn rollback_batch(&self, batch_id: &str) -> Result<(), StoreError> {
+        loop {
+            let txn = self.db.begin_write().map_err(backend)?;
+            let done = {
+                let mut members = txn.open_table(BATCH_SIMS).map_err(backend)?;
+                let mut sims = txn.open_table(SIMS).map_err(backend)?;
+                let mut imsis = txn.open_table(IMSIS).map_err(backend)?;
+                let mut chunk = Vec::new();
+                for row in members
+                    .range((batch_id, "")..=(batch_id, "~"))
+                    .map_err(backend)?
+                    .take(5_000)
+                {
+                    chunk.push(row.map_err(backend)?.0.value().1.to_owned());
+                }
+                for iccid in &chunk {
+                    if let Some(v) = sims.remove(iccid.as_str()).map_err(backend)? {
+                        let s: SimRecord = dec("sims", v.value())?;
+                        imsis.remove(s.imsi.as_str()).map_err(backend)?;
+                    }
+                    members
+                        .remove((batch_id, iccid.as_str()))
+                        .map_err(backend)?;
+                }
+                if chunk.is_empty() {
+                    txn.open_table(BATCHES)
+                        .map_err(backend)?
+                        .remove(batch_id)
+                        .map_err(backend)?;
+                }
+                chunk.is_empty()
+            };
+            txn.commit().map_err(backend)?;
+            if done {
+                return Ok(());
+            }
+        }
+    }
+}
