@@ -45,6 +45,8 @@ pub struct PoolArgs {
     pub golden: Vec<String>,
     /// Quarantine length in days; `None` keeps 90.
     pub quarantine_days: Option<u32>,
+    /// Low-stock alert threshold.
+    pub low_stock: Option<u64>,
 }
 
 /// Creates or replaces a tenant. `products` are `CODE=HLR_PROFILE_ID`.
@@ -93,6 +95,7 @@ pub async fn tenant_put(
     if let Some(days) = pool.quarantine_days {
         tenant.quarantine_days = days;
     }
+    tenant.low_stock_threshold = pool.low_stock;
     let store = open(config)?;
     let result = admin::apply(&store, AdminChange::PutTenant(tenant)).await;
     store.close();

@@ -170,6 +170,8 @@ pub struct ApiConfig {
     pub max_body_bytes: usize,
     /// Most open client connections; further ones wait to be accepted.
     pub max_connections: usize,
+    /// Largest batch file accepted by `POST /v1/inventory/imports`.
+    pub max_import_bytes: usize,
 }
 
 impl Default for ApiConfig {
@@ -177,6 +179,7 @@ impl Default for ApiConfig {
         Self {
             max_body_bytes: 16 * 1024,
             max_connections: 4096,
+            max_import_bytes: 512 * 1024 * 1024,
         }
     }
 }

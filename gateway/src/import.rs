@@ -6,8 +6,7 @@
 use crate::admin::{NewSim, seal_sim};
 use crate::config::{Config, TransportKeyConfig};
 use crate::crypto::{CryptoError, Keyring, hex, sha256};
-use crate::store::embedded::{ImportStart, RedbStore};
-use crate::store::{BatchRecord, BatchStatus, Store, StoreError};
+use crate::store::{BatchRecord, BatchStatus, ImportStart, Store, StoreError};
 use sim_profiles::batch::{self, BatchError, CardRecord, KeyField, ParseOptions, Reject};
 use sim_profiles::transport::{Aes128Ecb, FsCbc, TransportCipher, TransportKeys};
 use sim_profiles::{Key128, milenage};
@@ -151,7 +150,7 @@ pub struct ImportJob<'a> {
 /// Imports a file. `progress(done, total)` is called after each chunk; `max_chunks` stops
 /// early, leaving the batch unfinished (tests use it to simulate a crash between chunks).
 pub fn import(
-    store: &RedbStore,
+    store: &dyn Store,
     keys: &Keyring,
     config: &Config,
     job: &ImportJob<'_>,

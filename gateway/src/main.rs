@@ -152,6 +152,9 @@ enum TenantCommand {
         /// Days a released number ages before reuse (default 90).
         #[arg(long)]
         quarantine_days: Option<u32>,
+        /// Flag low stock in /metrics when available SIMs or numbers fall below this.
+        #[arg(long)]
+        low_stock: Option<u64>,
     },
 }
 
@@ -231,6 +234,7 @@ fn main() -> ExitCode {
                         number_policy,
                         golden,
                         quarantine_days,
+                        low_stock,
                     },
             } => {
                 let cfg = store.load()?;
@@ -248,6 +252,7 @@ fn main() -> ExitCode {
                         },
                         golden,
                         quarantine_days,
+                        low_stock,
                     },
                 )
                 .await

@@ -33,7 +33,14 @@ fn run(
         source: "test",
         bytes,
     };
-    import::import(&gw.store, &gw.keys, &gw.config, &job, |_, _| {}, max_chunks)
+    import::import(
+        gw.store.as_ref(),
+        &gw.keys,
+        &gw.config,
+        &job,
+        |_, _| {},
+        max_chunks,
+    )
 }
 
 async fn activate_and_read_ki(h: &Harness, iccid: &str, key: &str) -> [u8; 16] {
@@ -238,4 +245,179 @@ async fn a_crash_between_chunks_leaves_the_batch_absent_then_it_imports_whole() 
     );
     let (s, b) = h.post("crash-2", &physical(&first)).await;
     assert_eq!(s, 202, "{b}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn inventory_over_the_api_import_lookup_export_quarantine_and_metrics() {
+    let h = Harness::start(1).await;
+    let auth = ("authorization", format!("Bearer {}", h.api_key));
+    let upload = |file: &'static str| {
+        let (client, base, auth) = (h.client.clone(), h.base.clone(), auth.clone());
+        async move {
+            let r = client
+                .post(
+                    &format!("{base}/v1/inventory/imports?format=vendor-out&name={file}"),
+                    &[auth],
+                    bytes::Bytes::from(fixture(file)),
+                )
+                .await
+                .expect("POST");
+            (
+                r.status,
+                serde_json::from_slice::<serde_json::Value>(&r.body).expect("json"),
+                r.headers,
+            )
+        }
+    };
+    let (s, b, _) = upload("bad.out").await;
+    assert_eq!(
+        (s, b["code"].as_str()),
+        (422, Some("batch_rejected")),
+        "{b}"
+    );
+    let lines: Vec<u64> = b["rejects"]
+        .as_array()
+        .expect("rejects")
+        .iter()
+        .map(|r| r["line"].as_u64().expect("line"))
+        .collect();
+    assert_eq!(lines, [6, 7, 8]);
+    let (s, batch, _) = upload("example.out").await;
+    assert_eq!(
+        (s, batch["status"].as_str(), batch["cards"].as_u64()),
+        (201, Some("complete"), Some(3)),
+        "{batch}"
+    );
+    let (s, again, headers) = upload("example.out").await;
+    assert_eq!((s, &again["id"]), (200, &batch["id"]));
+    assert_eq!(
+        headers.get("idempotent-replayed").map(|v| v.as_bytes()),
+        Some(&b"true"[..])
+    );
+
+    let id = batch["id"].as_str().expect("id");
+    let (s, b) = h
+        .get_as(&h.api_key, &format!("/v1/inventory/batches/{id}"))
+        .await;
+    assert_eq!((s, b["vendor_batch"].as_str()), (200, Some("EXM0105A")));
+    let (s, _) = h
+        .get_as(&h.other_key, &format!("/v1/inventory/batches/{id}"))
+        .await;
+    assert_eq!(s, 404, "other tenants cannot see the batch");
+    let csv = h
+        .client
+        .get(
+            &format!("{}/v1/inventory/batches/{id}/sims.csv", h.base),
+            &[auth.clone()],
+        )
+        .await
+        .expect("csv");
+    let csv = String::from_utf8(csv.body.to_vec()).expect("utf8");
+    assert_eq!(csv.lines().count(), 4, "{csv}");
+    assert!(
+        csv.contains("8986990999000001013,001010000000101,available,"),
+        "{csv}"
+    );
+    assert!(
+        !csv.to_ascii_uppercase().contains("17DB7564"),
+        "no keys in the export"
+    );
+
+    let (s, sim) = h.get_as(&h.api_key, "/v1/sims/8986990999000001021").await;
+    assert_eq!(
+        (s, sim["imsi"].as_str(), sim["state"].as_str()),
+        (200, Some("001010000000102"), Some("available"))
+    );
+    assert!(
+        !sim.to_string().to_ascii_uppercase().contains("97A397BA"),
+        "no keys in lookups: {sim}"
+    );
+    let (s, by_imsi) = h.get_as(&h.api_key, "/v1/sims?imsi=001010000000103").await;
+    assert_eq!(
+        (s, by_imsi["iccid"].as_str()),
+        (200, Some("8986990999000001039"))
+    );
+    let (s, _) = h.get_as(&h.other_key, "/v1/sims/8986990999000001021").await;
+    assert_eq!(s, 404);
+
+    // Quarantine: an assigned number is released into quarantine, listed, then released early.
+    let (s, order) = h.post("q-1", &physical(&h.cards[0].iccid)).await;
+    assert_eq!(s, 202);
+    let done = h.wait_terminal(order["id"].as_str().expect("id")).await;
+    let msisdn: sim_profiles::Msisdn = done["msisdn"]
+        .as_str()
+        .expect("msisdn")
+        .parse()
+        .expect("msisdn");
+    assert!(
+        h.gw()
+            .store
+            .quarantine_number(TENANT, &msisdn, 0)
+            .await
+            .expect("quarantine")
+    );
+    let (s, q) = h.get_as(&h.api_key, "/v1/numbers/quarantine").await;
+    assert_eq!(
+        (s, q["data"][0]["msisdn"].as_str()),
+        (200, Some(msisdn.as_str())),
+        "{q}"
+    );
+    let release = |key: String| {
+        let (client, base, m) = (h.client.clone(), h.base.clone(), msisdn.to_string());
+        async move {
+            client
+                .post(
+                    &format!("{base}/v1/numbers/{m}/release"),
+                    &[("authorization", format!("Bearer {key}"))],
+                    bytes::Bytes::new(),
+                )
+                .await
+                .expect("POST")
+                .status
+        }
+    };
+    assert_eq!(
+        release(h.other_key.clone()).await,
+        409,
+        "other tenants cannot release it"
+    );
+    assert_eq!(release(h.api_key.clone()).await, 200);
+    assert_eq!(
+        release(h.api_key.clone()).await,
+        409,
+        "no longer in quarantine"
+    );
+
+    // Metrics: per-tenant gauges, and the low-stock flag once a threshold is set.
+    let mut t = h
+        .gw()
+        .store
+        .tenant(TENANT)
+        .expect("tenant")
+        .expect("tenant");
+    t.low_stock_threshold = Some(1_000_000);
+    gateway::admin::apply(
+        h.gw().store.as_ref(),
+        gateway::store::AdminChange::PutTenant(t),
+    )
+    .await
+    .expect("put");
+    let m = h
+        .client
+        .get(&format!("{}/metrics", h.base), &[])
+        .await
+        .expect("metrics");
+    let m = String::from_utf8(m.body.to_vec()).expect("utf8");
+    assert!(
+        m.contains(&format!(
+            "simgw_inventory{{tenant=\"{TENANT}\",kind=\"sims_available\"}} 3"
+        )),
+        "{m}"
+    );
+    assert!(
+        m.contains(&format!(
+            "simgw_inventory_low_stock{{tenant=\"{TENANT}\"}} 1"
+        )),
+        "{m}"
+    );
 }

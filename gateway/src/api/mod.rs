@@ -5,6 +5,7 @@
 mod activations;
 mod auth;
 pub mod dto;
+mod inventory;
 mod numbers;
 mod openapi;
 mod ops;
@@ -51,6 +52,16 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/v1/numbers/reservations", post(numbers::create))
         .route("/v1/numbers/reservations/{id}", get(numbers::get))
         .route("/v1/inventory", get(numbers::inventory))
+        .route("/v1/inventory/imports", post(inventory::import_batch))
+        .route("/v1/inventory/batches/{id}", get(inventory::batch))
+        .route(
+            "/v1/inventory/batches/{id}/sims.csv",
+            get(inventory::batch_csv),
+        )
+        .route("/v1/sims", get(inventory::sim_by_imsi))
+        .route("/v1/sims/{iccid}", get(inventory::sim))
+        .route("/v1/numbers/quarantine", get(inventory::quarantine))
+        .route("/v1/numbers/{msisdn}/release", post(inventory::release))
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))

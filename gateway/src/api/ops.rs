@@ -39,12 +39,52 @@ pub async fn readyz(State(state): State<Arc<AppState>>) -> Response {
     r
 }
 
-/// Prometheus text format.
+/// Prometheus text format: process metrics, then per-tenant inventory gauges read from the
+/// store's counters (point reads, no scans).
 pub async fn metrics(State(state): State<Arc<AppState>>) -> Response {
+    let mut text = state.metrics.render();
+    if let Ok(tenants) = state.store.tenant_ids() {
+        text.push_str(
+            "# HELP simgw_inventory Inventory by tenant and kind.\n# TYPE simgw_inventory gauge\n",
+        );
+        let mut low = String::from(
+            "# HELP simgw_inventory_low_stock 1 when available SIMs or ordinary numbers are below the tenant's threshold.\n# TYPE simgw_inventory_low_stock gauge\n",
+        );
+        for t in tenants {
+            let Ok(c) = state.store.inventory_counts(&t) else {
+                continue;
+            };
+            for (kind, v) in [
+                ("sims_available", c.sims_available),
+                ("sims_reserved", c.sims_reserved),
+                ("sims_active", c.sims_active),
+                ("numbers_available", c.numbers_available),
+                ("numbers_golden", c.numbers_golden),
+                ("numbers_held", c.numbers_held),
+                ("numbers_quarantined", c.numbers_quarantined),
+            ] {
+                text.push_str(&format!(
+                    "simgw_inventory{{tenant=\"{t}\",kind=\"{kind}\"}} {v}\n"
+                ));
+            }
+            if let Ok(Some(threshold)) = state
+                .store
+                .tenant(&t)
+                .map(|x| x.and_then(|x| x.low_stock_threshold))
+            {
+                let is_low = c.sims_available < threshold || c.numbers_available < threshold;
+                low.push_str(&format!(
+                    "simgw_inventory_low_stock{{tenant=\"{t}\"}} {}\n",
+                    u8::from(is_low)
+                ));
+            }
+        }
+        text.push_str(&low);
+    }
     (
         StatusCode::OK,
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        state.metrics.render(),
+        text,
     )
         .into_response()
 }

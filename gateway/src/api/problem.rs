@@ -22,6 +22,9 @@ pub struct Problem {
     /// The request field at fault, as a JSON path (`sim.iccid`), when there is one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
+    /// Extension members (RFC 9457 §3.2), e.g. the rejected lines of a batch file.
+    #[serde(flatten)]
+    pub extensions: serde_json::Map<String, serde_json::Value>,
 }
 
 /// An API failure.
@@ -34,6 +37,7 @@ pub struct ApiError {
     field: Option<String>,
     retry_after: Option<u32>,
     www_authenticate: bool,
+    extensions: serde_json::Map<String, serde_json::Value>,
 }
 
 impl ApiError {
@@ -51,7 +55,62 @@ impl ApiError {
             field: None,
             retry_after: None,
             www_authenticate: false,
+            extensions: serde_json::Map::new(),
         }
+    }
+
+    /// Adds an extension member to the problem document.
+    pub fn with(mut self, name: &str, value: serde_json::Value) -> Self {
+        self.extensions.insert(name.to_owned(), value);
+        self
+    }
+
+    /// 422: a batch file has bad lines (listed in `rejects`); nothing was imported.
+    pub fn batch_rejected(count: usize) -> Self {
+        Self::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "batch_rejected",
+            "Batch file has bad lines",
+            format!(
+                "{count} line(s) are wrong (see `rejects`); nothing was imported; fix them and upload the whole file again"
+            ),
+        )
+    }
+    /// 422: the batch file as a whole is unusable.
+    pub fn batch_invalid(detail: String) -> Self {
+        Self::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "batch_invalid",
+            "Batch file cannot be imported",
+            detail,
+        )
+    }
+    /// 422: encrypted keys without a usable transport key.
+    pub fn transport_key(detail: String) -> Self {
+        Self::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "transport_key_unavailable",
+            "Transport key not configured",
+            detail,
+        )
+    }
+    /// 404: generic not found for a named thing.
+    pub fn not_found(code: &'static str, what: &str) -> Self {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            code,
+            "Not found",
+            format!("no {what} with this id exists for your tenant"),
+        )
+    }
+    /// 409: the number is not in quarantine.
+    pub fn not_in_quarantine() -> Self {
+        Self::new(
+            StatusCode::CONFLICT,
+            "not_in_quarantine",
+            "Number not in quarantine",
+            "this number is not in your tenant's quarantine; list it with GET /v1/numbers/quarantine",
+        )
     }
 
     /// Points at the request field at fault.
@@ -285,6 +344,7 @@ impl IntoResponse for ApiError {
             detail: self.detail,
             code: self.code,
             field: self.field,
+            extensions: self.extensions,
         };
         let bytes = serde_json::to_vec(&body).unwrap_or_default();
         let mut resp = (self.status, bytes).into_response();

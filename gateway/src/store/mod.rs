@@ -7,6 +7,7 @@
 pub mod embedded;
 mod records;
 
+pub use embedded::ImportStart;
 pub use records::*;
 
 use crate::engine::machine::Effect;
@@ -93,6 +94,45 @@ pub trait Store: Send + Sync {
 
     /// A reservation of the tenant.
     fn get_reservation(&self, tenant: &str, id: &str) -> Result<Option<Reservation>, StoreError>;
+
+    /// A batch import record.
+    fn batch(&self, id: &str) -> Result<Option<BatchRecord>, StoreError>;
+
+    /// Whether an ICCID and an IMSI are already in inventory.
+    fn existing(&self, iccid: &str, imsi: &str) -> Result<(bool, bool), StoreError>;
+
+    /// Records a batch as importing (rolling back an unfinished earlier attempt first).
+    fn import_begin(&self, batch: &BatchRecord) -> Result<ImportStart, StoreError>;
+
+    /// Writes one chunk of an importing batch's SIMs in one durable commit.
+    fn import_chunk(&self, batch_id: &str, sims: &[SimRecord]) -> Result<(), StoreError>;
+
+    /// Completes a batch: its SIMs become counted stock in one commit.
+    fn import_finish(&self, batch_id: &str, now_ms: u64) -> Result<BatchRecord, StoreError>;
+
+    /// Removes batches a crash left importing; returns how many.
+    fn recover_imports(&self) -> Result<usize, StoreError>;
+
+    /// A batch's SIMs in ICCID order, at most `limit` after `after` (export pages).
+    fn batch_sims(
+        &self,
+        batch_id: &str,
+        after: &str,
+        limit: usize,
+    ) -> Result<Vec<SimRecord>, StoreError>;
+
+    /// The SIM with this IMSI.
+    fn sim_by_imsi(&self, imsi: &sim_profiles::Imsi) -> Result<Option<SimRecord>, StoreError>;
+
+    /// A tenant's quarantined numbers with their release time, soonest first.
+    fn quarantined(
+        &self,
+        tenant: &str,
+        limit: usize,
+    ) -> Result<Vec<(sim_profiles::Msisdn, u64)>, StoreError>;
+
+    /// Every tenant id (metrics).
+    fn tenant_ids(&self) -> Result<Vec<String>, StoreError>;
 
     /// The earliest checkout-hold or quarantine deadline, if any (a read; no commit).
     fn next_pool_deadline(&self) -> Result<Option<u64>, StoreError>;

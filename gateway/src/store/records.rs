@@ -28,6 +28,9 @@ pub struct Tenant {
     /// Days a released number ages in quarantine before reuse.
     #[serde(default = "default_quarantine_days")]
     pub quarantine_days: u32,
+    /// Alert when available SIMs (or ordinary numbers) fall below this.
+    #[serde(default)]
+    pub low_stock_threshold: Option<u64>,
 }
 
 fn default_quarantine_days() -> u32 {
@@ -45,6 +48,7 @@ impl Tenant {
             number_policy: NumberPolicy::default(),
             golden_rules: crate::numbers::default_golden_rules(),
             quarantine_days: default_quarantine_days(),
+            low_stock_threshold: None,
         }
     }
 }

@@ -20,7 +20,7 @@ pub enum ImportStart {
 
 impl RedbStore {
     /// A batch by id.
-    pub fn batch(&self, id: &str) -> Result<Option<BatchRecord>, StoreError> {
+    pub(super) fn batch_record(&self, id: &str) -> Result<Option<BatchRecord>, StoreError> {
         self.read(|txn| {
             let t = txn.open_table(BATCHES).map_err(backend)?;
             t.get(id)
@@ -31,7 +31,7 @@ impl RedbStore {
     }
 
     /// Which of these ICCIDs and IMSIs are already in inventory (for line-numbered rejects).
-    pub fn existing(&self, iccid: &str, imsi: &str) -> Result<(bool, bool), StoreError> {
+    pub(super) fn existing_ids(&self, iccid: &str, imsi: &str) -> Result<(bool, bool), StoreError> {
         self.read(|txn| {
             let sims = txn.open_table(SIMS).map_err(backend)?;
             let imsis = txn.open_table(IMSIS).map_err(backend)?;
@@ -43,8 +43,8 @@ impl RedbStore {
     }
 
     /// Records a batch as importing (rolling back an unfinished earlier attempt first).
-    pub fn import_begin(&self, batch: &BatchRecord) -> Result<ImportStart, StoreError> {
-        if let Some(existing) = self.batch(&batch.id)? {
+    pub(super) fn begin_import(&self, batch: &BatchRecord) -> Result<ImportStart, StoreError> {
+        if let Some(existing) = self.batch_record(&batch.id)? {
             if existing.status == BatchStatus::Complete {
                 return Ok(ImportStart::AlreadyComplete(existing));
             }
@@ -60,7 +60,7 @@ impl RedbStore {
     }
 
     /// Writes one chunk of an importing batch's SIMs in one durable commit.
-    pub fn import_chunk(&self, batch_id: &str, sims: &[SimRecord]) -> Result<(), StoreError> {
+    pub(super) fn write_chunk(&self, batch_id: &str, sims: &[SimRecord]) -> Result<(), StoreError> {
         let txn = self.db.begin_write().map_err(backend)?;
         {
             let mut t = Tables::open(&txn)?;
@@ -90,7 +90,11 @@ impl RedbStore {
     }
 
     /// Completes a batch: its SIMs become stock, counted, with an event, in one commit.
-    pub fn import_finish(&self, batch_id: &str, now_ms: u64) -> Result<BatchRecord, StoreError> {
+    pub(super) fn finish_import(
+        &self,
+        batch_id: &str,
+        now_ms: u64,
+    ) -> Result<BatchRecord, StoreError> {
         let txn = self.db.begin_write().map_err(backend)?;
         let record = {
             let mut t = Tables::open(&txn)?;
@@ -125,7 +129,7 @@ impl RedbStore {
     }
 
     /// Removes every batch left `importing` by a crash; returns how many. Run at start.
-    pub fn recover_imports(&self) -> Result<usize, StoreError> {
+    pub(super) fn recover_unfinished(&self) -> Result<usize, StoreError> {
         let unfinished: Vec<String> = self.read(|txn| {
             let t = txn.open_table(BATCHES).map_err(backend)?;
             let mut out = Vec::new();
@@ -182,5 +186,37 @@ impl RedbStore {
                 return Ok(());
             }
         }
+    }
+}
+
+impl RedbStore {
+    /// See [`crate::store::Store::batch_sims`].
+    pub(super) fn batch_members(
+        &self,
+        batch_id: &str,
+        after: &str,
+        limit: usize,
+    ) -> Result<Vec<SimRecord>, StoreError> {
+        self.read(|txn| {
+            let members = txn.open_table(BATCH_SIMS).map_err(backend)?;
+            let sims = txn.open_table(SIMS).map_err(backend)?;
+            let mut out = Vec::new();
+            for row in members
+                .range((batch_id, after)..=(batch_id, "~"))
+                .map_err(backend)?
+            {
+                let iccid = row.map_err(backend)?.0.value().1.to_owned();
+                if iccid.as_str() == after {
+                    continue;
+                }
+                if let Some(v) = sims.get(iccid.as_str()).map_err(backend)? {
+                    out.push(dec("sims", v.value())?);
+                }
+                if out.len() >= limit {
+                    break;
+                }
+            }
+            Ok(out)
+        })
     }
 }

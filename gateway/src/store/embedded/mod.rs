@@ -289,6 +289,99 @@ impl Store for RedbStore {
         })
     }
 
+    fn batch(&self, id: &str) -> Result<Option<BatchRecord>, StoreError> {
+        self.batch_record(id)
+    }
+
+    fn existing(&self, iccid: &str, imsi: &str) -> Result<(bool, bool), StoreError> {
+        self.existing_ids(iccid, imsi)
+    }
+
+    fn import_begin(&self, batch: &BatchRecord) -> Result<ImportStart, StoreError> {
+        self.begin_import(batch)
+    }
+
+    fn import_chunk(&self, batch_id: &str, sims: &[SimRecord]) -> Result<(), StoreError> {
+        self.write_chunk(batch_id, sims)
+    }
+
+    fn import_finish(&self, batch_id: &str, now_ms: u64) -> Result<BatchRecord, StoreError> {
+        self.finish_import(batch_id, now_ms)
+    }
+
+    fn recover_imports(&self) -> Result<usize, StoreError> {
+        self.recover_unfinished()
+    }
+
+    fn batch_sims(
+        &self,
+        batch_id: &str,
+        after: &str,
+        limit: usize,
+    ) -> Result<Vec<SimRecord>, StoreError> {
+        self.batch_members(batch_id, after, limit)
+    }
+
+    fn sim_by_imsi(&self, imsi: &sim_profiles::Imsi) -> Result<Option<SimRecord>, StoreError> {
+        self.read(|txn| {
+            let imsis = txn.open_table(IMSIS).map_err(backend)?;
+            let Some(iccid) = imsis
+                .get(imsi.as_str())
+                .map_err(backend)?
+                .map(|v| v.value().to_owned())
+            else {
+                return Ok(None);
+            };
+            let sims = txn.open_table(SIMS).map_err(backend)?;
+            sims.get(iccid.as_str())
+                .map_err(backend)?
+                .map(|v| dec("sims", v.value()))
+                .transpose()
+        })
+    }
+
+    fn quarantined(
+        &self,
+        tenant: &str,
+        limit: usize,
+    ) -> Result<Vec<(sim_profiles::Msisdn, u64)>, StoreError> {
+        self.read(|txn| {
+            let q = txn.open_table(QUARANTINE).map_err(backend)?;
+            let numbers = txn.open_table(NUMBERS).map_err(backend)?;
+            let mut out = Vec::new();
+            for row in q.iter().map_err(backend)? {
+                let (k, _) = row.map_err(backend)?;
+                let (until, m) = k.value();
+                let Some(v) = numbers.get(m).map_err(backend)? else {
+                    continue;
+                };
+                let rec: NumberRecord = dec("numbers", v.value())?;
+                if rec.tenant == tenant {
+                    let m = m.parse().map_err(|_| StoreError::Corrupt {
+                        table: "quarantine",
+                        message: "bad MSISDN key".into(),
+                    })?;
+                    out.push((m, until));
+                    if out.len() >= limit {
+                        break;
+                    }
+                }
+            }
+            Ok(out)
+        })
+    }
+
+    fn tenant_ids(&self) -> Result<Vec<String>, StoreError> {
+        self.read(|txn| {
+            let t = txn.open_table(TENANTS).map_err(backend)?;
+            let mut out = Vec::new();
+            for row in t.iter().map_err(backend)? {
+                out.push(row.map_err(backend)?.0.value().to_owned());
+            }
+            Ok(out)
+        })
+    }
+
     fn next_pool_deadline(&self) -> Result<Option<u64>, StoreError> {
         self.read(|txn| {
             let mut earliest: Option<u64> = None;

@@ -1,0 +1,247 @@
+//! Inventory endpoints: batch import over HTTP (the same whole-or-nothing pipeline as the
+//! CLI), batch status and CSV export, SIM lookup without keys, and number quarantine.
+
+use super::AppState;
+use super::auth::authenticate;
+use super::problem::ApiError;
+use super::request::json_response;
+use crate::clock::rfc3339;
+use crate::import::{self, Format, ImportError, ImportJob, Imported};
+use crate::store::{BatchRecord, SimRecord, SimState};
+use axum::body::Body;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+fn batch_json(b: &BatchRecord) -> Value {
+    json!({
+        "id": b.id, "object": "batch", "status": b.status, "cards": b.cards, "format": b.format,
+        "source": b.source, "file_sha256": b.file_sha256, "vendor_batch": b.vendor_batch,
+        "transport_key_index": b.transport_key_index, "started_at": rfc3339(b.started_at_ms),
+    })
+}
+
+fn sim_state(s: &SimState) -> (&'static str, Option<&str>) {
+    match s {
+        SimState::Available => ("available", None),
+        SimState::Reserved { order } => ("reserved", Some(order)),
+        SimState::Active { order } => ("active", Some(order)),
+    }
+}
+
+fn sim_json(s: &SimRecord) -> Value {
+    let (state, order) = sim_state(&s.state);
+    json!({"iccid": s.iccid, "imsi": s.imsi, "state": state, "activation_id": order, "batch": s.batch,
+           "has_opc": s.opc.is_some()})
+}
+
+/// `POST /v1/inventory/imports?format=vendor-out|csv`: the body is the vendor file.
+pub async fn import_batch(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let tenant = authenticate(&state, &headers)?;
+    let format = q
+        .get("format")
+        .and_then(|f| Format::parse(f))
+        .ok_or_else(|| {
+            ApiError::invalid(
+                "invalid_value",
+                "format",
+                "query parameter `format` must be `vendor-out` or `csv`",
+            )
+        })?;
+    let limit = state.config.api.max_import_bytes;
+    let bytes = axum::body::to_bytes(body, limit)
+        .await
+        .map_err(|_| ApiError::body_too_large(limit))?;
+    let source = q.get("name").cloned().unwrap_or_else(|| "upload".into());
+    let st = state.clone();
+    let result = tokio::task::spawn_blocking(move || {
+        let job = ImportJob {
+            tenant: &tenant.0,
+            format,
+            source: &source,
+            bytes: &bytes,
+        };
+        import::import(
+            st.store.as_ref(),
+            &st.keys,
+            &st.config,
+            &job,
+            |_, _| {},
+            None,
+        )
+    })
+    .await
+    .map_err(|_| ApiError::internal())?;
+    match result {
+        Ok(Imported::Loaded(b)) => Ok(json_response(StatusCode::CREATED, &batch_json(&b))),
+        Ok(Imported::AlreadyImported(b)) => {
+            let mut r = json_response(StatusCode::OK, &batch_json(&b));
+            r.headers_mut()
+                .insert("idempotent-replayed", HeaderValue::from_static("true"));
+            Ok(r)
+        }
+        Err(ImportError::Rejected(rejects)) => {
+            let list: Vec<Value> = rejects
+                .iter()
+                .map(|r| json!({"line": r.line, "reason": r.reason.to_string()}))
+                .collect();
+            Err(ApiError::batch_rejected(list.len()).with("rejects", Value::Array(list)))
+        }
+        Err(ImportError::File(e)) => Err(ApiError::batch_invalid(format!(
+            "the file cannot be imported: {e}"
+        ))),
+        Err(ImportError::TransportKey(e)) => Err(ApiError::transport_key(e)),
+        Err(ImportError::UnknownTenant(_)) => Err(ApiError::unauthorized()),
+        Err(ImportError::Store(e)) => Err(e.into()),
+        Err(ImportError::Crypto(_)) => Err(ApiError::internal()),
+    }
+}
+
+fn owned_batch(state: &AppState, tenant: &str, id: &str) -> Result<BatchRecord, ApiError> {
+    state
+        .store
+        .batch(id)?
+        .filter(|b| b.tenant == tenant)
+        .ok_or_else(|| ApiError::not_found("batch_not_found", "batch"))
+}
+
+/// `GET /v1/inventory/batches/{id}`.
+pub async fn batch(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let tenant = authenticate(&state, &headers)?;
+    Ok(json_response(
+        StatusCode::OK,
+        &batch_json(&owned_batch(&state, &tenant.0, &id)?),
+    ))
+}
+
+/// `GET /v1/inventory/batches/{id}/sims.csv`: the state of every card of a batch (no keys).
+pub async fn batch_csv(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let tenant = authenticate(&state, &headers)?;
+    let b = owned_batch(&state, &tenant.0, &id)?;
+    let mut csv = String::from("iccid,imsi,state,activation_id\n");
+    let mut after = String::new();
+    loop {
+        let page = state.store.batch_sims(&b.id, &after, 5_000)?;
+        for s in &page {
+            let (st, order) = sim_state(&s.state);
+            csv.push_str(&format!(
+                "{},{},{st},{}\n",
+                s.iccid,
+                s.imsi,
+                order.unwrap_or("")
+            ));
+        }
+        match page.last() {
+            Some(last) => after = last.iccid.to_string(),
+            None => break,
+        }
+    }
+    Ok(([(header::CONTENT_TYPE, "text/csv; charset=utf-8")], csv).into_response())
+}
+
+/// `GET /v1/sims/{iccid}`: one SIM, without keys.
+pub async fn sim(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path(iccid): Path<String>,
+) -> Result<Response, ApiError> {
+    let tenant = authenticate(&state, &headers)?;
+    let iccid = iccid.parse().map_err(|e| {
+        ApiError::invalid("invalid_iccid", "iccid", format!("not a valid ICCID: {e}"))
+    })?;
+    let s = state
+        .store
+        .get_sim(&iccid)?
+        .filter(|s| s.tenant == tenant.0)
+        .ok_or_else(|| ApiError::not_found("sim_not_found", "SIM"))?;
+    Ok(json_response(StatusCode::OK, &sim_json(&s)))
+}
+
+/// `GET /v1/sims?imsi=…`: look a SIM up by IMSI, without keys.
+pub async fn sim_by_imsi(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<Response, ApiError> {
+    let tenant = authenticate(&state, &headers)?;
+    let imsi = q
+        .get("imsi")
+        .ok_or_else(|| {
+            ApiError::invalid(
+                "missing_field",
+                "imsi",
+                "query parameter `imsi` is required",
+            )
+        })?
+        .parse()
+        .map_err(|e| ApiError::invalid("invalid_imsi", "imsi", format!("not a valid IMSI: {e}")))?;
+    let s = state
+        .store
+        .sim_by_imsi(&imsi)?
+        .filter(|s| s.tenant == tenant.0)
+        .ok_or_else(|| ApiError::not_found("sim_not_found", "SIM"))?;
+    Ok(json_response(StatusCode::OK, &sim_json(&s)))
+}
+
+/// `GET /v1/numbers/quarantine`: numbers ageing before reuse, soonest release first.
+pub async fn quarantine(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<Response, ApiError> {
+    let tenant = authenticate(&state, &headers)?;
+    let limit = q
+        .get("limit")
+        .and_then(|l| l.parse().ok())
+        .unwrap_or(100usize)
+        .clamp(1, 10_000);
+    let list: Vec<Value> = state
+        .store
+        .quarantined(&tenant.0, limit)?
+        .into_iter()
+        .map(|(m, until)| json!({"msisdn": m, "release_at": rfc3339(until)}))
+        .collect();
+    Ok(json_response(
+        StatusCode::OK,
+        &json!({"object": "list", "data": list}),
+    ))
+}
+
+/// `POST /v1/numbers/{msisdn}/release`: ends a quarantine early (operator decision).
+pub async fn release(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path(msisdn): Path<String>,
+) -> Result<Response, ApiError> {
+    let tenant = authenticate(&state, &headers)?;
+    let m = msisdn.parse().map_err(|e| {
+        ApiError::invalid(
+            "invalid_msisdn",
+            "msisdn",
+            format!("not a valid E.164 number: {e}"),
+        )
+    })?;
+    if !state.store.release_quarantine(&tenant.0, &m).await? {
+        return Err(ApiError::not_in_quarantine());
+    }
+    Ok(json_response(
+        StatusCode::OK,
+        &json!({"msisdn": m, "status": "available"}),
+    ))
+}
