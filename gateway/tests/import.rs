@@ -308,7 +308,7 @@ async fn inventory_over_the_api_import_lookup_export_quarantine_and_metrics() {
         .client
         .get(
             &format!("{}/v1/inventory/batches/{id}/sims.csv", h.base),
-            &[auth.clone()],
+            std::slice::from_ref(&auth),
         )
         .await
         .expect("csv");
