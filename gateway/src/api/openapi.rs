@@ -44,6 +44,34 @@ pub fn spec() -> Value {
                 "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "string"}}],
                 "responses": {"200": {"description": "The reservation.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/NumberReservation"}}}}, "401": problem, "404": problem}
             }},
+            "/v1/inventory/imports": {"post": {
+                "operationId": "importBatch",
+                "summary": "Import a SIM vendor batch file whole or not at all.",
+                "parameters": [
+                    {"name": "format", "in": "query", "required": true, "schema": {"type": "string", "enum": ["vendor-out", "csv"]}},
+                    {"name": "name", "in": "query", "required": false, "schema": {"type": "string"}}],
+                "requestBody": {"required": true, "content": {"application/octet-stream": {}, "text/plain": {}}},
+                "responses": {"201": {"description": "Imported."}, "200": {"description": "This file was imported before; nothing changed."},
+                              "401": problem, "413": problem, "422": {"description": "Refused; `rejects` lists every bad line.", "content": {"application/problem+json": {}}}}
+            }},
+            "/v1/inventory/batches/{id}": {"get": {"operationId": "getBatch",
+                "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "string"}}],
+                "responses": {"200": {"description": "The batch import record."}, "401": problem, "404": problem}}},
+            "/v1/inventory/batches/{id}/sims.csv": {"get": {"operationId": "exportBatch",
+                "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "string"}}],
+                "responses": {"200": {"description": "iccid,imsi,state,activation_id per card (never keys).", "content": {"text/csv": {}}}, "401": problem, "404": problem}}},
+            "/v1/sims": {"get": {"operationId": "findSimByImsi",
+                "parameters": [{"name": "imsi", "in": "query", "required": true, "schema": {"type": "string"}}],
+                "responses": {"200": {"description": "The SIM (never keys)."}, "400": problem, "401": problem, "404": problem}}},
+            "/v1/sims/{iccid}": {"get": {"operationId": "getSim",
+                "parameters": [{"name": "iccid", "in": "path", "required": true, "schema": {"type": "string"}}],
+                "responses": {"200": {"description": "The SIM (never keys)."}, "400": problem, "401": problem, "404": problem}}},
+            "/v1/numbers/quarantine": {"get": {"operationId": "listQuarantine",
+                "parameters": [{"name": "limit", "in": "query", "required": false, "schema": {"type": "integer", "minimum": 1, "maximum": 10000}}],
+                "responses": {"200": {"description": "Numbers in quarantine, soonest release first."}, "401": problem}}},
+            "/v1/numbers/{msisdn}/release": {"post": {"operationId": "releaseQuarantine",
+                "parameters": [{"name": "msisdn", "in": "path", "required": true, "schema": {"type": "string"}}],
+                "responses": {"200": {"description": "Back in the pool."}, "400": problem, "401": problem, "409": problem}}},
             "/v1/inventory": {"get": {
                 "operationId": "getInventory",
                 "responses": {"200": {"description": "Inventory counts of the caller's tenant.", "content": {"application/json": {}}}, "401": problem}
