@@ -110,6 +110,16 @@ impl Gateway {
             },
             hlr_concurrency: e.hlr_concurrency,
             fsetind: config.hlr.fsetind,
+            ki_wrap: match &config.hlr.transport_key {
+                Some(t) => Some(crate::engine::KiWrap {
+                    cipher: crate::import::load_cipher(t.adkey, &t.cipher, &t.key_file)
+                        .map_err(|e| StartError::Southbound(format!("hlr.transport_key: {e}")))?
+                        .into(),
+                    a4ind: t.a4ind,
+                    adkey: t.adkey,
+                }),
+                None => None,
+            },
         };
         let dyn_store: Arc<dyn Store> = store.clone();
         let engine = Engine::new(

@@ -213,6 +213,22 @@ pub struct HlrConfig {
     pub fsetind: u8,
     /// Host-specific fault codes; defaults match the built-in simulator.
     pub codes: Option<HlrCodes>,
+    /// Send Ki encrypted under the HLR's transport key (A4) instead of in clear.
+    pub transport_key: Option<HlrTransportKey>,
+}
+
+/// The HLR's own transport key: Ki goes out as `E_TK(Ki)` with its A4 selector and index.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HlrTransportKey {
+    /// CAI3G `a4ind`: the AUC's decryption algorithm selector for this key.
+    pub a4ind: u8,
+    /// CAI3G `adkey`: the index of the transport key in the AUC.
+    pub adkey: u16,
+    /// `aes128-ecb` or `fs-cbc`.
+    pub cipher: String,
+    /// File holding the key in hex (keep it 0600).
+    pub key_file: PathBuf,
 }
 
 impl Default for HlrConfig {
@@ -230,6 +246,7 @@ impl Default for HlrConfig {
             session_refresh_secs: 0,
             fsetind: 0,
             codes: None,
+            transport_key: None,
         }
     }
 }

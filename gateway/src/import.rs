@@ -72,38 +72,45 @@ pub enum Imported {
     AlreadyImported(BatchRecord),
 }
 
+/// Loads one transport key file as a cipher (`aes128-ecb` or `fs-cbc`).
+pub fn load_cipher(
+    index: u16,
+    cipher: &str,
+    key_file: &std::path::Path,
+) -> Result<Box<dyn TransportCipher>, ImportError> {
+    let text = zeroize::Zeroizing::new(std::fs::read_to_string(key_file).map_err(|e| {
+        ImportError::TransportKey(format!(
+            "transport key {index}: {}: {e}",
+            key_file.display()
+        ))
+    })?);
+    let raw = zeroize::Zeroizing::new(crate::crypto::unhex(text.trim()).ok_or_else(|| {
+        ImportError::TransportKey(format!(
+            "transport key {index}: {} must hold the key in hex",
+            key_file.display()
+        ))
+    })?);
+    Ok(match cipher {
+        "fs-cbc" => Box::new(
+            FsCbc::new(&raw)
+                .map_err(|e| ImportError::TransportKey(format!("transport key {index}: {e}")))?,
+        ),
+        _ => {
+            let k: [u8; 16] = raw.as_slice().try_into().map_err(|_| {
+                ImportError::TransportKey(format!(
+                    "transport key {index}: aes128-ecb needs a 16-byte key"
+                ))
+            })?;
+            Box::new(Aes128Ecb::new(&Key128::from_bytes(k)))
+        }
+    })
+}
+
 /// Loads the configured transport keys.
 pub fn transport_keys(configs: &[TransportKeyConfig]) -> Result<TransportKeys, ImportError> {
     let mut keys = TransportKeys::new();
     for c in configs {
-        let text = zeroize::Zeroizing::new(std::fs::read_to_string(&c.key_file).map_err(|e| {
-            ImportError::TransportKey(format!(
-                "transport key {}: {}: {e}",
-                c.index,
-                c.key_file.display()
-            ))
-        })?);
-        let raw = zeroize::Zeroizing::new(crate::crypto::unhex(text.trim()).ok_or_else(|| {
-            ImportError::TransportKey(format!(
-                "transport key {}: {} must hold the key in hex",
-                c.index,
-                c.key_file.display()
-            ))
-        })?);
-        let cipher: Box<dyn TransportCipher> = match c.cipher.as_str() {
-            "fs-cbc" => Box::new(FsCbc::new(&raw).map_err(|e| {
-                ImportError::TransportKey(format!("transport key {}: {e}", c.index))
-            })?),
-            _ => {
-                let k: [u8; 16] = raw.as_slice().try_into().map_err(|_| {
-                    ImportError::TransportKey(format!(
-                        "transport key {}: aes128-ecb needs a 16-byte key",
-                        c.index
-                    ))
-                })?;
-                Box::new(Aes128Ecb::new(&Key128::from_bytes(k)))
-            }
-        };
+        let cipher = load_cipher(c.index, &c.cipher, &c.key_file)?;
         keys.insert(c.index, cipher)
             .map_err(|e| ImportError::TransportKey(e.to_string()))?;
     }

@@ -359,3 +359,50 @@ async fn secrets_never_reach_the_database_file_in_clear() {
     // The events and the order record are there (the scan looked at real data).
     assert!(contains(h.cards[0].iccid.as_str().as_bytes()));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ki_goes_to_the_auc_under_the_hlr_transport_key_when_configured() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let key_file = dir.path().join("hlr-tk.hex");
+    std::fs::write(&key_file, "0f0e0d0c0b0a09080706050403020100").expect("key");
+    let h = Harness::start_with(2, |c| {
+        c.hlr.transport_key = Some(gateway::config::HlrTransportKey {
+            a4ind: 2,
+            adkey: 7,
+            cipher: "aes128-ecb".into(),
+            key_file: key_file.clone(),
+        });
+    })
+    .await;
+    let card = &h.cards[0];
+    let (s, b) = h.post("tk-1", &physical(&card.iccid)).await;
+    assert_eq!(s, 202, "{b}");
+    assert_eq!(
+        h.wait_terminal(b["id"].as_str().expect("id")).await["status"],
+        "active"
+    );
+    let auc = h
+        .sim
+        .auc(&card.imsi.parse().expect("imsi"))
+        .expect("AUC entry");
+    let KiWire::Encrypted {
+        ciphertext,
+        a4ind,
+        adkey,
+    } = auc.ki
+    else {
+        panic!("Ki went in clear: {:?}", auc.ki)
+    };
+    assert_eq!((a4ind, adkey), (2, 7));
+    assert_ne!(ciphertext.expose(), &card.ki, "not the clear Ki");
+    let tk = sim_profiles::transport::Aes128Ecb::new(
+        &sim_profiles::Key128::from_hex("0f0e0d0c0b0a09080706050403020100").expect("hex"),
+    );
+    let clear =
+        sim_profiles::transport::TransportCipher::decrypt_key(&tk, &ciphertext).expect("decrypt");
+    assert_eq!(
+        clear.expose(),
+        &card.ki,
+        "the AUC can recover the card's Ki with its transport key"
+    );
+}

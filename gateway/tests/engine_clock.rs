@@ -135,6 +135,7 @@ async fn setup(hlr: Arc<ScriptedHlr>) -> Setup {
         policy: POLICY,
         hlr_concurrency: 4,
         fsetind: 0,
+        ki_wrap: None,
     };
     let engine = Engine::new(
         store.clone(),
@@ -288,6 +289,7 @@ async fn restart_resumes_a_waiting_order_at_its_recorded_deadline() {
         policy: POLICY,
         hlr_concurrency: 4,
         fsetind: 0,
+        ki_wrap: None,
     };
     let engine2 = Engine::new(
         store.clone(),

@@ -197,6 +197,7 @@ async fn lapsed_reservations_and_aged_quarantine_return_under_the_paused_clock()
         },
         hlr_concurrency: 1,
         fsetind: 0,
+        ki_wrap: None,
     };
     let hlr = gateway::southbound::cai3g(
         "http://127.0.0.1:9/none",

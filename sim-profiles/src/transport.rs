@@ -18,7 +18,7 @@
 
 use std::collections::BTreeMap;
 
-use aes::cipher::{BlockCipherDecrypt, KeyInit};
+use aes::cipher::{BlockCipherDecrypt, BlockCipherEncrypt, KeyInit};
 use aes::{Aes128, Aes192, Aes256};
 use zeroize::Zeroizing;
 
@@ -46,6 +46,9 @@ pub enum TransportError {
 pub trait TransportCipher: Send + Sync {
     /// Decrypts one 16-byte key column into the clear key.
     fn decrypt_key(&self, ciphertext: &Key128) -> Result<Key128, TransportError>;
+    /// Encrypts a clear key the same way (for peers that take the key under their own
+    /// transport key, such as an AUC with an A4 index).
+    fn encrypt_key(&self, clear: &Key128) -> Result<Key128, TransportError>;
     /// A stable name for logs and audit records (never includes key material).
     fn name(&self) -> &'static str;
 }
@@ -84,6 +87,12 @@ impl TransportCipher for Aes128Ecb {
     fn decrypt_key(&self, ciphertext: &Key128) -> Result<Key128, TransportError> {
         let mut block = Zeroizing::new(*ciphertext.expose());
         self.cipher.decrypt_block((&mut *block).into());
+        Ok(Key128::from_bytes(*block))
+    }
+
+    fn encrypt_key(&self, clear: &Key128) -> Result<Key128, TransportError> {
+        let mut block = Zeroizing::new(*clear.expose());
+        self.cipher.encrypt_block((&mut *block).into());
         Ok(Key128::from_bytes(*block))
     }
 
@@ -148,6 +157,19 @@ impl TransportCipher for FsCbc {
         }
         for (b, iv) in block.iter_mut().zip(FS28_IV) {
             *b ^= iv;
+        }
+        Ok(Key128::from_bytes(*block))
+    }
+
+    fn encrypt_key(&self, clear: &Key128) -> Result<Key128, TransportError> {
+        let mut block = Zeroizing::new(*clear.expose());
+        for (b, iv) in block.iter_mut().zip(FS28_IV) {
+            *b ^= iv;
+        }
+        match &self.cipher {
+            FsKey::Aes128(c) => c.encrypt_block((&mut *block).into()),
+            FsKey::Aes192(c) => c.encrypt_block((&mut *block).into()),
+            FsKey::Aes256(c) => c.encrypt_block((&mut *block).into()),
         }
         Ok(Key128::from_bytes(*block))
     }

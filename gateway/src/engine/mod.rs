@@ -21,8 +21,31 @@ use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use std::time::Duration;
 use tokio::sync::{Notify, Semaphore, watch};
 
+/// How Ki leaves the gateway when the HLR wants it under its own transport key.
+#[derive(Clone)]
+pub struct KiWrap {
+    /// The HLR's transport key.
+    pub cipher: Arc<dyn sim_profiles::transport::TransportCipher>,
+    /// CAI3G `a4ind`.
+    pub a4ind: u8,
+    /// CAI3G `adkey`.
+    pub adkey: u16,
+}
+
+impl std::fmt::Debug for KiWrap {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "KiWrap({}, a4ind {}, adkey {})",
+            self.cipher.name(),
+            self.a4ind,
+            self.adkey
+        )
+    }
+}
+
 /// Engine settings derived from configuration.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct EngineSettings {
     /// Retry policy of southbound steps.
     pub policy: RetryPolicy,
@@ -30,6 +53,8 @@ pub struct EngineSettings {
     pub hlr_concurrency: usize,
     /// AUC function set sent with each Ki.
     pub fsetind: u8,
+    /// Encrypt Ki under the HLR's transport key; `None` sends it in clear.
+    pub ki_wrap: Option<KiWrap>,
 }
 
 /// Handle to the engine; cheap to clone.
@@ -275,7 +300,7 @@ impl Inner {
             imsi: order.imsi.clone(),
             msisdn: order.msisdn.clone(),
             auth: AuthData {
-                ki: KiMaterial::Clear(self.open_key(&sim, "ki")?),
+                ki: self.ki_material(self.open_key(&sim, "ki")?)?,
                 opc: self.open_opc(&sim)?,
                 fsetind: self.settings.fsetind,
             },
@@ -311,6 +336,22 @@ impl Inner {
                 message: format!("{which} of {} is not 16 bytes", sim.iccid),
             })?;
         Ok(Key128::from_bytes(bytes))
+    }
+
+    /// Ki as the HLR wants it: clear, or under its transport key with the A4 selector.
+    fn ki_material(&self, ki: Key128) -> Result<KiMaterial, StoreError> {
+        let Some(w) = &self.settings.ki_wrap else {
+            return Ok(KiMaterial::Clear(ki));
+        };
+        let ciphertext = w.cipher.encrypt_key(&ki).map_err(|e| StoreError::Corrupt {
+            table: "sims",
+            message: format!("cannot wrap Ki for the HLR: {e}"),
+        })?;
+        Ok(KiMaterial::Encrypted {
+            ciphertext,
+            a4ind: w.a4ind,
+            adkey: w.adkey,
+        })
     }
 
     fn open_opc(&self, sim: &SimRecord) -> Result<Option<Key128>, StoreError> {
