@@ -82,11 +82,19 @@ fn aes128_ecb_vectors() {
 #[test]
 fn fs_cbc_encrypt_inverts_decrypt_on_the_fs28_vectors() {
     for (k, ct) in [
-        ("000102030405065545645645645D0E0F", "0b1e1e56cd62645aeb4c2d72a7c98f27"),
-        ("00040267840507667609045645645E0F", "00248276d2734f108f9761e2f98e2a9d"),
+        (
+            "000102030405065545645645645D0E0F",
+            "0b1e1e56cd62645aeb4c2d72a7c98f27",
+        ),
+        (
+            "00040267840507667609045645645E0F",
+            "00248276d2734f108f9761e2f98e2a9d",
+        ),
     ] {
         let cipher = FsCbc::from_key128(&key(k));
-        let enc = cipher.encrypt_key(&key("000102030405060708090a0b0c0d0e0f")).expect("encrypts");
+        let enc = cipher
+            .encrypt_key(&key("000102030405060708090a0b0c0d0e0f"))
+            .expect("encrypts");
         assert_eq!(hex(enc.expose()), ct);
     }
 }
