@@ -27,6 +27,13 @@ pub struct BenchArgs {
     /// Latency the HLR simulator adds to each call, in milliseconds.
     #[arg(long, default_value_t = 0)]
     pub hlr_latency_ms: u64,
+    /// Instead of activations: fill a number pool of this size, then time automatic
+    /// allocations from it (store level, durable commits).
+    #[arg(long)]
+    pub pool_numbers: Option<u64>,
+    /// Allocations to time in pool mode.
+    #[arg(long, default_value_t = 5_000)]
+    pub allocations: u32,
 }
 
 /// Why the benchmark could not run.
@@ -36,6 +43,104 @@ pub struct BenchError(String);
 
 fn err(e: impl std::fmt::Display) -> BenchError {
     BenchError(e.to_string())
+}
+
+/// Resident memory of this process in KiB (Linux), for the pool benchmark.
+fn rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+/// Pool mode: allocation cost and memory must not depend on the pool's size.
+async fn run_pool(args: &BenchArgs, numbers: u64, dir: &std::path::Path) -> Result<(), BenchError> {
+    use crate::store::{AdminChange, NewReservation, Product, ReservationOutcome, Store, Tenant};
+    let metrics = Arc::new(crate::metrics::Metrics::default());
+    let store = crate::store::embedded::RedbStore::open(dir, 64, 512, metrics).map_err(err)?;
+    let tenant = Tenant::new(
+        "bench",
+        "bench",
+        "00101".parse().map_err(err)?,
+        [("p".to_owned(), Product { hlr_profile_id: 1 })].into(),
+    );
+    crate::admin::apply(&store, AdminChange::PutTenant(tenant))
+        .await
+        .map_err(err)?;
+    let seeding = Instant::now();
+    let start: u64 = 8_613_000_000_000;
+    let chunk = 100_000u64;
+    let mut offset = 0;
+    while offset < numbers {
+        let n = chunk.min(numbers - offset);
+        let first = format!("{}", start + offset).parse().map_err(err)?;
+        crate::admin::apply(
+            &store,
+            AdminChange::AddNumbers {
+                tenant: "bench".into(),
+                block: "b".into(),
+                first,
+                count: n,
+            },
+        )
+        .await
+        .map_err(err)?;
+        offset += n;
+    }
+    let seeded = seeding.elapsed();
+    let rss_before = rss_kib();
+    let rng = ring::rand::SystemRandom::new();
+    let mut lat = Vec::with_capacity(args.allocations as usize);
+    let began = Instant::now();
+    for i in 0..args.allocations {
+        let t = Instant::now();
+        let out = store
+            .create_reservation(NewReservation {
+                tenant: "bench".into(),
+                idempotency_key: format!("k{i}"),
+                body_hash: String::new(),
+                id: format!("nres_{i}"),
+                msisdn: None,
+                ttl_ms: 3_600_000,
+                now_ms: 0,
+                random: crate::crypto::random_u64(&rng),
+            })
+            .await
+            .map_err(err)?;
+        if !matches!(out, ReservationOutcome::Created(_)) {
+            return Err(BenchError(format!("allocation {i} failed: {out:?}")));
+        }
+        lat.push(t.elapsed());
+    }
+    let took = began.elapsed();
+    lat.sort();
+    let db_mib = std::fs::metadata(dir.join("simgw.redb"))
+        .map(|m| m.len() / (1 << 20))
+        .unwrap_or(0);
+    println!(
+        "pool of {numbers} numbers filled in {:.1} s ({:.0} numbers/s), store {db_mib} MiB",
+        seeded.as_secs_f64(),
+        numbers as f64 / seeded.as_secs_f64()
+    );
+    println!(
+        "{} random allocations, one durable commit each: {:.0}/s, p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+        args.allocations,
+        f64::from(args.allocations) / took.as_secs_f64(),
+        pct(&lat, 50.0),
+        pct(&lat, 99.0),
+        pct(&lat, 100.0)
+    );
+    println!(
+        "resident memory {} MiB before allocating, {} MiB after",
+        rss_before / 1024,
+        rss_kib() / 1024
+    );
+    store.close();
+    Ok(())
 }
 
 /// Runs the benchmark and prints a report to stdout.
@@ -53,13 +158,22 @@ pub async fn run(args: BenchArgs) -> Result<(), BenchError> {
             data_dir.display()
         )));
     }
+    if let Some(n) = args.pool_numbers {
+        std::fs::create_dir_all(&data_dir).map_err(err)?;
+        let r = run_pool(&args, n, &data_dir).await;
+        if temporary {
+            let _ = std::fs::remove_dir_all(&data_dir);
+        }
+        return r;
+    }
     let mut config = Config {
         data_dir: data_dir.clone(),
         listen: "127.0.0.1:0".parse().map_err(err)?,
         ..Config::default()
     };
     config.sandbox.physical_sims = args.activations;
-    config.sandbox.numbers = args.activations;
+    // Headroom: golden numbers (…8888, …1234) are never assigned automatically.
+    config.sandbox.numbers = args.activations + args.activations / 10 + 100;
     let seeding = Instant::now();
     let sb = crate::sandbox::start(config).await.map_err(err)?;
     let seeded_in = seeding.elapsed();

@@ -126,32 +126,85 @@ pub async fn apikey_create(config: &Config, tenant: &str, label: &str) -> Result
     result
 }
 
-/// Adds a block of consecutive numbers to a tenant's pool.
+/// Numbers per committed chunk when adding a block.
+const NUMBER_CHUNK: u64 = 100_000;
+
+/// Adds a block of consecutive numbers to a tenant's pool, in atomic chunks. A chunk is
+/// all in or absent, so re-running after an interruption skips the chunks already in
+/// (same block label) and adds the rest.
 pub async fn numbers_add(
     config: &Config,
     tenant: &str,
     block: &str,
     first: &str,
     count: u64,
-) -> Result<(), CliError> {
-    let first = first
+) -> Result<String, CliError> {
+    let first: sim_profiles::Msisdn = first
         .parse()
         .map_err(|e| CliError::Usage(format!("--first: {e}")))?;
-    if count == 0 || count > 10_000_000 {
+    if count == 0 || count > 100_000_000 {
         return Err(CliError::Usage(
-            "--count must be between 1 and 10000000".into(),
+            "--count must be between 1 and 100000000".into(),
         ));
     }
+    let start: u64 = first
+        .as_str()
+        .parse()
+        .map_err(|_| CliError::Usage("--first must be digits".into()))?;
+    let width = first.as_str().len();
     let store = open(config)?;
-    let change = AdminChange::AddNumbers {
-        tenant: tenant.to_owned(),
-        block: block.to_owned(),
-        first,
-        count,
-    };
-    let result = admin::apply(&store, change).await;
+    let result = async {
+        // The block's identity (label → first number and size) makes a re-run a resume and
+        // any other use of the label an error.
+        let marker_key = format!("block:{tenant}:{block}");
+        let marker = format!("{}:{count}", first.as_str()).into_bytes();
+        match store.meta(&marker_key).map_err(admin::AdminError::from)? {
+            Some(m) if m == marker => {}
+            Some(_) => {
+                return Err(CliError::Usage(format!("block `{block}` of `{tenant}` was added with another range; choose another --block label")));
+            }
+            None => {
+                if let Some(b) = store.number_block(first.as_str()).map_err(admin::AdminError::from)? {
+                    return Err(CliError::Usage(format!("number {} is already in block `{b}`", first.as_str())));
+                }
+                admin::apply(&store, AdminChange::PutMeta { key: marker_key, value: marker }).await?;
+            }
+        }
+        let (mut added, mut skipped) = (0u64, 0u64);
+        let mut offset = 0u64;
+        while offset < count {
+            let n = NUMBER_CHUNK.min(count - offset);
+            let chunk_first = format!("{:0width$}", start + offset);
+            match store.number_block(&chunk_first).map_err(admin::AdminError::from)? {
+                Some(b) if b == block => skipped += n,
+                _ => {
+                    let first = chunk_first
+                        .parse()
+                        .map_err(|e| CliError::Usage(format!("block: {e}")))?;
+                    let change = AdminChange::AddNumbers {
+                        tenant: tenant.to_owned(),
+                        block: block.to_owned(),
+                        first,
+                        count: n,
+                    };
+                    admin::apply(&store, change).await?;
+                    added += n;
+                }
+            }
+            offset += n;
+        }
+        Ok::<_, CliError>((added, skipped))
+    }
+    .await;
     store.close();
-    Ok(result?)
+    let (added, skipped) = result?;
+    Ok(if skipped == 0 {
+        format!("{added} numbers added to `{tenant}` (block `{block}`)")
+    } else {
+        format!(
+            "{added} numbers added to `{tenant}` (block `{block}`); {skipped} were already in from an earlier run"
+        )
+    })
 }
 
 /// `simgw keys rotate`: adds a new data key (unless `resume`) and re-seals every secret

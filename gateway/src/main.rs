@@ -324,10 +324,10 @@ fn main() -> ExitCode {
                     },
             } => {
                 let cfg = store.load()?;
-                cli_admin::numbers_add(&cfg, &tenant, &block, &first, count)
+                let msg = cli_admin::numbers_add(&cfg, &tenant, &block, &first, count)
                     .await
                     .map_err(|e| e.to_string())?;
-                println!("{count} numbers added to `{tenant}` (block `{block}`)");
+                println!("{msg}");
                 Ok(())
             }
         }

@@ -244,3 +244,50 @@ fn inventory_import_cli_is_whole_or_nothing_and_idempotent() {
         String::from_utf8_lossy(&again.stdout)
     );
 }
+
+#[test]
+fn large_number_blocks_go_in_chunks_and_a_rerun_resumes() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    let out = simgw(
+        &[
+            "tenant", "put", "--id", "big", "--name", "Big", "--plmn", "00101",
+        ],
+        &data,
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let add = |first: &str, count: &str, block: &str| {
+        simgw(
+            &[
+                "numbers", "add", "--tenant", "big", "--first", first, "--count", count, "--block",
+                block,
+            ],
+            &data,
+        )
+    };
+    let out = add("8617000000000", "150000", "b1");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("150000 numbers added"));
+    // The same command again resumes: both chunks are already in.
+    let out = add("8617000000000", "150000", "b1");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("0 numbers added")
+            && String::from_utf8_lossy(&out.stdout).contains("150000 were already in")
+    );
+    // The label with another range, or another label over these numbers, is refused.
+    assert!(!add("8617000000000", "10", "b1").status.success());
+    assert!(!add("8617000100000", "10", "b2").status.success());
+}

@@ -540,3 +540,16 @@ impl RedbStore {
         txn.commit().map_err(backend)
     }
 }
+
+impl RedbStore {
+    /// The block label of a number, if it is in any pool.
+    pub fn number_block(&self, msisdn: &str) -> Result<Option<String>, StoreError> {
+        self.read(|txn| {
+            let t = txn.open_table(NUMBERS).map_err(backend)?;
+            t.get(msisdn)
+                .map_err(backend)?
+                .map(|v| dec::<NumberRecord>("numbers", v.value()).map(|r| r.block))
+                .transpose()
+        })
+    }
+}

@@ -51,11 +51,17 @@ impl Tables<'_> {
     }
 
     /// Inserts a new number record and its index entries.
+    /// Inserts a new available number; the caller bumps the counters once per batch.
     fn put_new_number(&mut self, tenant: &str, msisdn: &str, rec: &NumberRecord) -> TxResult<()> {
         self.numbers
             .insert(msisdn, enc(rec)?.as_slice())
             .map_err(backend)?;
-        self.enter(tenant, msisdn, &rec.state, rec.class)
+        if rec.class == NumberClass::Normal {
+            self.free_numbers
+                .insert((tenant, msisdn), ())
+                .map_err(backend)?;
+        }
+        Ok(())
     }
 
     fn enter(
@@ -431,14 +437,22 @@ impl Tables<'_> {
                 "block overflows the number length".into(),
             ));
         };
-        for n in start..=end {
-            let n = format!("{n:0width$}");
-            if self.numbers.get(n.as_str()).map_err(backend)?.is_some() {
-                return Ok(AdminOutcome::Refused(format!(
-                    "number {n} is already in a pool"
-                )));
-            }
+        // Keys of one width sort numerically, so one range read finds any overlap.
+        let (lo, hi) = (format!("{start:0width$}"), format!("{end:0width$}"));
+        let clash: Option<String> = self
+            .numbers
+            .range(lo.as_str()..=hi.as_str())
+            .map_err(backend)?
+            .next()
+            .transpose()
+            .map_err(backend)?
+            .map(|(k, _)| k.value().to_owned());
+        if let Some(k) = clash {
+            return Ok(AdminOutcome::Refused(format!(
+                "number {k} is already in a pool"
+            )));
         }
+
         let mut golden = 0u64;
         for n in start..=end {
             let n = format!("{n:0width$}");
@@ -456,6 +470,17 @@ impl Tables<'_> {
             };
             self.put_new_number(tenant, &n, &rec)?;
         }
+        let normal = count - golden;
+        self.bump(
+            tenant,
+            counter::NUMBERS_AVAILABLE,
+            i64::try_from(normal).unwrap_or(i64::MAX),
+        )?;
+        self.bump(
+            tenant,
+            counter::NUMBERS_GOLDEN,
+            i64::try_from(golden).unwrap_or(i64::MAX),
+        )?;
         self.log_admin(
             now_ms,
             tenant,
