@@ -247,49 +247,46 @@ pub fn keys_status(config: &Config) -> Result<String, CliError> {
     Ok(out)
 }
 
-/// `simgw inventory import`: imports a vendor file whole or not at all. Returns the summary
-/// line; a refusal lists every rejected line.
+/// `simgw inventory import`: imports a vendor file whole or not at all, streaming it from
+/// disk. Returns the summary line; a refusal lists every rejected line.
 pub fn inventory_import(
     config: &Config,
     tenant: &str,
     format: &str,
     file: &std::path::Path,
 ) -> Result<String, CliError> {
-    use crate::import::{self, Format, ImportError, ImportJob, Imported};
+    use crate::import::{self, Format, ImportError, Imported};
     use std::io::{IsTerminal, Write};
     let format = Format::parse(format)
         .ok_or_else(|| CliError::Usage("--format must be vendor-out or csv".into()))?;
-    let bytes =
-        std::fs::read(file).map_err(|e| CliError::Usage(format!("{}: {e}", file.display())))?;
+    if !file.is_file() {
+        return Err(CliError::Usage(format!("{}: no such file", file.display())));
+    }
     let keys = app::keyring(config)?;
     let store = open(config)?;
     let tty = std::io::stderr().is_terminal();
     let mut last_pct = u64::MAX;
     let progress = |done: u64, total: u64| {
         let pct = done * 100 / total.max(1);
+        if pct == last_pct {
+            return;
+        }
         if tty {
             let bar = "#".repeat((pct / 4) as usize);
-            eprint!("\r[{bar:<25}] {pct:>3}%  {done}/{total} cards");
-            if done == total {
+            eprint!("\r[{bar:<25}] {pct:>3}%");
+            if done >= total {
                 eprintln!();
             }
-        } else if pct / 10 != last_pct / 10 || done == total {
-            eprintln!("imported {done}/{total} cards ({pct}%)");
+        } else if pct / 10 != last_pct / 10 || done >= total {
+            eprintln!("import: {pct}% of the file read");
         }
         let _ = std::io::stderr().flush();
         last_pct = pct;
     };
-    let source = file.display().to_string();
-    let job = ImportJob {
-        tenant,
-        format,
-        source: &source,
-        bytes: &bytes,
-    };
     let result = store
         .recover_imports()
         .map_err(ImportError::from)
-        .and_then(|_| import::import(&store, &keys, config, &job, progress, None));
+        .and_then(|_| import::import_file(&store, &keys, config, tenant, format, file, progress));
     store.close();
     match result {
         Ok(Imported::Loaded(b)) => Ok(format!(

@@ -6,7 +6,7 @@
 use crate::admin::{NewSim, seal_sim};
 use crate::config::{Config, TransportKeyConfig};
 use crate::crypto::{CryptoError, Keyring, hex, sha256};
-use crate::store::{BatchRecord, BatchStatus, ImportStart, Store, StoreError};
+use crate::store::{BatchRecord, BatchStatus, Store, StoreError};
 use sim_profiles::batch::{self, BatchError, CardRecord, KeyField, ParseOptions, Reject};
 use sim_profiles::transport::{Aes128Ecb, FsCbc, TransportCipher, TransportKeys};
 use sim_profiles::{Key128, milenage};
@@ -142,7 +142,7 @@ fn clear_keys(card: &CardRecord, index: Option<u16>, tk: &TransportKeys) -> Resu
     })
 }
 
-/// One file to import.
+/// One file to import, already in memory (API uploads, tests).
 pub struct ImportJob<'a> {
     /// Owning tenant.
     pub tenant: &'a str,
@@ -154,28 +154,256 @@ pub struct ImportJob<'a> {
     pub bytes: &'a [u8],
 }
 
-/// Imports a file. `progress(done, total)` is called after each chunk; `max_chunks` stops
-/// early, leaving the batch unfinished (tests use it to simulate a crash between chunks).
+/// Imports a file held in memory. See [`import_reader`].
 pub fn import(
     store: &dyn Store,
     keys: &Keyring,
     config: &Config,
     job: &ImportJob<'_>,
+    progress: impl FnMut(u64, u64),
+    max_chunks: Option<usize>,
+) -> Result<Imported, ImportError> {
+    let sha = hex(&sha256(job.bytes));
+    let mut reader = job.bytes;
+    let total = job.bytes.len() as u64;
+    import_reader(
+        store,
+        keys,
+        config,
+        &Input {
+            tenant: job.tenant,
+            format: job.format,
+            source: job.source,
+            sha256: &sha,
+            total,
+        },
+        &mut reader,
+        progress,
+        max_chunks,
+    )
+}
+
+/// Imports a file from disk, streaming: one pass hashes it (the batch identity), a second
+/// parses it; memory holds one chunk of cards plus the duplicate index, never the file.
+pub fn import_file(
+    store: &dyn Store,
+    keys: &Keyring,
+    config: &Config,
+    tenant: &str,
+    format: Format,
+    path: &std::path::Path,
+    progress: impl FnMut(u64, u64),
+) -> Result<Imported, ImportError> {
+    use std::io::Read;
+    let io = |e: std::io::Error| ImportError::TransportKey(format!("{}: {e}", path.display()));
+    let mut file = std::fs::File::open(path).map_err(io)?;
+    let total = file.metadata().map_err(io)?.len();
+    let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = file.read(&mut buf).map_err(io)?;
+        if n == 0 {
+            break;
+        }
+        ctx.update(&buf[..n]);
+    }
+    let sha = hex(ctx.finish().as_ref());
+    let mut reader =
+        std::io::BufReader::with_capacity(1 << 20, std::fs::File::open(path).map_err(io)?);
+    let source = path.display().to_string();
+    import_reader(
+        store,
+        keys,
+        config,
+        &Input {
+            tenant,
+            format,
+            source: &source,
+            sha256: &sha,
+            total,
+        },
+        &mut reader,
+        progress,
+        None,
+    )
+}
+
+/// What [`import_reader`] needs besides the bytes.
+pub struct Input<'a> {
+    /// Owning tenant.
+    pub tenant: &'a str,
+    /// File format.
+    pub format: Format,
+    /// File name, for the record.
+    pub source: &'a str,
+    /// SHA-256 (hex) of the whole file: the batch identity.
+    pub sha256: &'a str,
+    /// File size in bytes (progress).
+    pub total: u64,
+}
+
+/// The two incremental parsers behind one face.
+enum Parser {
+    VendorOut(batch::VendorOutParser),
+    Csv(batch::CsvParser),
+}
+
+impl Parser {
+    fn push_line(&mut self, l: &str) -> Result<(), BatchError> {
+        match self {
+            Self::VendorOut(p) => p.push_line(l),
+            Self::Csv(p) => p.push_line(l),
+        }
+    }
+    fn pending(&self) -> usize {
+        match self {
+            Self::VendorOut(p) => p.pending(),
+            Self::Csv(p) => p.pending(),
+        }
+    }
+    fn drain(&mut self) -> Vec<CardRecord> {
+        match self {
+            Self::VendorOut(p) => p.drain_records(),
+            Self::Csv(p) => p.drain_records(),
+        }
+    }
+    fn header(&self) -> Option<&batch::BatchHeader> {
+        match self {
+            Self::VendorOut(p) => p.header(),
+            Self::Csv(_) => None,
+        }
+    }
+    fn finish(self) -> Result<batch::ParseReport, BatchError> {
+        match self {
+            Self::VendorOut(p) => p.finish(),
+            Self::Csv(p) => p.finish(),
+        }
+    }
+}
+
+/// The import in progress: the staged batch and what went wrong so far.
+struct Run<'a> {
+    store: &'a dyn Store,
+    keys: &'a Keyring,
+    tk: TransportKeys,
+    input: &'a Input<'a>,
+    batch: Option<BatchRecord>,
+    rejects: Vec<Reject>,
+    key_errors: Vec<String>,
+    cards: u64,
+    chunks: usize,
+    max_chunks: Option<usize>,
+}
+
+impl Run<'_> {
+    fn ok(&self) -> bool {
+        self.rejects.is_empty() && self.key_errors.is_empty()
+    }
+
+    /// Seals and writes one chunk; once anything is wrong, only checks the rest against the
+    /// store so the report still names every bad line.
+    fn flush(
+        &mut self,
+        records: Vec<CardRecord>,
+        index: Option<u16>,
+        vendor_batch: Option<String>,
+    ) -> Result<(), ImportError> {
+        if records.is_empty() {
+            return Ok(());
+        }
+        if self.batch.is_none() {
+            let b = BatchRecord {
+                id: format!("bat_{}", &self.input.sha256[..24]),
+                tenant: self.input.tenant.to_owned(),
+                file_sha256: self.input.sha256.to_owned(),
+                source: self.input.source.to_owned(),
+                format: self.input.format.name().to_owned(),
+                vendor_batch,
+                transport_key_index: index,
+                cards: 0,
+                status: BatchStatus::Importing,
+                started_at_ms: crate::clock::Clock::new().now_ms(),
+            };
+            self.store.import_begin(&b)?;
+            self.batch = Some(b);
+        }
+        if !self.ok() {
+            for c in &records {
+                let (iccid, imsi) = self.store.existing(c.iccid.as_str(), c.imsi.as_str())?;
+                if iccid || imsi {
+                    self.rejects.push(Reject {
+                        line: c.line,
+                        reason: batch::RejectReason::AlreadyInInventory,
+                    });
+                }
+            }
+            return Ok(());
+        }
+        let mut sealed = Vec::with_capacity(records.len());
+        for c in &records {
+            match clear_keys(c, index, &self.tk) {
+                Ok(sim) => sealed.push(seal_sim(
+                    self.keys,
+                    self.input.tenant,
+                    &format!("bat_{}", &self.input.sha256[..24]),
+                    &sim,
+                )?),
+                Err(reason) => self.key_errors.push(format!("line {}: {reason}", c.line)),
+            }
+        }
+        if !self.key_errors.is_empty() {
+            return Ok(());
+        }
+        if self.max_chunks.is_some_and(|m| self.chunks >= m) {
+            // Test hook: behave like a crash between chunks (the batch stays `importing`).
+            return Err(ImportError::Store(StoreError::Closed));
+        }
+        let batch_id = self
+            .batch
+            .as_ref()
+            .map(|b| b.id.clone())
+            .unwrap_or_default();
+        let clashes = self.store.import_chunk(&batch_id, &sealed)?;
+        for i in &clashes {
+            self.rejects.push(Reject {
+                line: records[*i].line,
+                reason: batch::RejectReason::AlreadyInInventory,
+            });
+        }
+        if clashes.is_empty() {
+            self.cards += records.len() as u64;
+            self.chunks += 1;
+        }
+        Ok(())
+    }
+
+    fn abort(&self) -> Result<(), ImportError> {
+        if let Some(b) = &self.batch {
+            self.store.import_abort(&b.id)?;
+        }
+        Ok(())
+    }
+}
+
+/// Imports one file read line by line: cards are parsed, their keys decrypted or derived,
+/// sealed and written in committed chunks of [`CHUNK`] as a staged batch that stays
+/// invisible until its last commit. Any bad line (or clash with the store) aborts the batch
+/// after the whole file has been read, so the report names every bad line. `progress`
+/// gets (bytes read, total bytes); `max_chunks` stops early like a crash (tests).
+pub fn import_reader(
+    store: &dyn Store,
+    keys: &Keyring,
+    config: &Config,
+    input: &Input<'_>,
+    reader: &mut dyn std::io::BufRead,
     mut progress: impl FnMut(u64, u64),
     max_chunks: Option<usize>,
 ) -> Result<Imported, ImportError> {
-    let ImportJob {
-        tenant,
-        format,
-        source,
-        bytes,
-    } = *job;
     let t = store
-        .tenant(tenant)?
-        .ok_or_else(|| ImportError::UnknownTenant(tenant.to_owned()))?;
+        .tenant(input.tenant)?
+        .ok_or_else(|| ImportError::UnknownTenant(input.tenant.to_owned()))?;
     // The same file (same bytes) is the same batch: if it is in, nothing else matters.
-    let file_sha256 = hex(&sha256(bytes));
-    let batch_id = format!("bat_{}", &file_sha256[..24]);
+    let batch_id = format!("bat_{}", &input.sha256[..24]);
     if let Some(b) = store.batch(&batch_id)? {
         if b.status == BatchStatus::Complete {
             return Ok(Imported::AlreadyImported(b));
@@ -185,72 +413,102 @@ pub fn import(
         plmn: Some(t.plmn.clone()),
         iccid_len: None,
     };
-    let report = match format {
-        Format::VendorOut => batch::parse_vendor_out_bytes(bytes, &opts)?,
-        Format::Csv => batch::parse_csv_bytes(bytes, &opts)?,
+    let mut parser = match input.format {
+        Format::VendorOut => Parser::VendorOut(batch::VendorOutParser::new(&opts)?),
+        Format::Csv => Parser::Csv(batch::CsvParser::new(&opts)?),
     };
-    let mut rejects = report.rejects;
-    // Duplicates against the store are rejects too, with their line numbers.
-    for c in &report.records {
-        let (iccid, imsi) = store.existing(c.iccid.as_str(), c.imsi.as_str())?;
-        if iccid || imsi {
-            rejects.push(Reject {
-                line: c.line,
-                reason: batch::RejectReason::AlreadyInInventory,
-            });
+    let mut run = Run {
+        store,
+        keys,
+        tk: transport_keys(&config.transport_keys)?,
+        input,
+        batch: None,
+        rejects: Vec::new(),
+        key_errors: Vec::new(),
+        cards: 0,
+        chunks: 0,
+        max_chunks,
+    };
+    let result = (|| -> Result<(), ImportError> {
+        let mut line = Vec::new();
+        let mut read = 0u64;
+        loop {
+            line.clear();
+            let n = reader
+                .read_until(b'\n', &mut line)
+                .map_err(|e| ImportError::TransportKey(format!("reading the file: {e}")))?;
+            if n == 0 {
+                break;
+            }
+            read += n as u64;
+            let text = String::from_utf8_lossy(line.strip_suffix(b"\n").unwrap_or(&line));
+            parser.push_line(&text)?;
+            if parser.pending() >= CHUNK {
+                let index = parser
+                    .header()
+                    .and_then(|h| h.transport_key_index)
+                    .filter(|i| *i != 0);
+                let vendor = parser.header().and_then(|h| h.batch_id.clone());
+                run.flush(parser.drain(), index, vendor)?;
+                progress(read, input.total);
+            }
         }
-    }
-    let tk = transport_keys(&config.transport_keys)?;
-    let index = report.header.transport_key_index.filter(|i| *i != 0);
-    let mut sims = Vec::with_capacity(report.records.len());
-    let mut key_errors = Vec::new();
-    for c in &report.records {
-        match clear_keys(c, index, &tk) {
-            Ok(s) => sims.push(s),
-            Err(reason) => key_errors.push(format!("line {}: {reason}", c.line)),
+        let index = parser
+            .header()
+            .and_then(|h| h.transport_key_index)
+            .filter(|i| *i != 0);
+        let report = std::mem::replace(
+            &mut parser,
+            Parser::Csv(batch::CsvParser::new(&ParseOptions::default())?),
+        )
+        .finish()?;
+        run.rejects.extend(report.rejects);
+        run.flush(report.records, index, report.header.batch_id.clone())?;
+        progress(input.total, input.total);
+        Ok(())
+    })();
+    if let Err(e) = result {
+        if !matches!(e, ImportError::Store(StoreError::Closed)) {
+            run.abort()?;
         }
+        return Err(e);
     }
-    if !key_errors.is_empty() {
+    if !run.key_errors.is_empty() {
+        run.abort()?;
+        let mut errs = std::mem::take(&mut run.key_errors);
         // One message per distinct problem: a missing transport key fails every line alike.
-        key_errors
-            .dedup_by(|a, b| a.split_once(": ").map(|x| x.1) == b.split_once(": ").map(|x| x.1));
-        return Err(ImportError::TransportKey(key_errors.join("; ")));
+        errs.dedup_by(|a, b| a.split_once(": ").map(|x| x.1) == b.split_once(": ").map(|x| x.1));
+        return Err(ImportError::TransportKey(errs.join("; ")));
     }
-    if !rejects.is_empty() {
+    if !run.rejects.is_empty() {
+        run.abort()?;
+        let mut rejects = std::mem::take(&mut run.rejects);
         rejects.sort_by_key(|r| r.line);
         return Err(ImportError::Rejected(rejects));
     }
-    let batch = BatchRecord {
-        id: batch_id,
-        tenant: tenant.to_owned(),
-        file_sha256,
-        source: source.to_owned(),
-        format: format.name().to_owned(),
-        vendor_batch: report.header.batch_id.clone(),
-        transport_key_index: index,
-        cards: sims.len() as u64,
-        status: BatchStatus::Importing,
-        started_at_ms: crate::clock::Clock::new().now_ms(),
-    };
-    if let ImportStart::AlreadyComplete(b) = store.import_begin(&batch)? {
-        return Ok(Imported::AlreadyImported(b));
-    }
-    let total = sims.len() as u64;
-    let mut done = 0u64;
-    for (n, chunk) in sims.chunks(CHUNK).enumerate() {
-        if max_chunks.is_some_and(|m| n >= m) {
-            return Err(ImportError::Store(StoreError::Closed));
+    let batch = match run.batch.take() {
+        Some(b) => b,
+        None => {
+            // An empty (but valid) file: record it so re-importing it is a no-op too.
+            let b = BatchRecord {
+                id: batch_id,
+                tenant: input.tenant.to_owned(),
+                file_sha256: input.sha256.to_owned(),
+                source: input.source.to_owned(),
+                format: input.format.name().to_owned(),
+                vendor_batch: None,
+                transport_key_index: None,
+                cards: 0,
+                status: BatchStatus::Importing,
+                started_at_ms: crate::clock::Clock::new().now_ms(),
+            };
+            store.import_begin(&b)?;
+            b
         }
-        let records = chunk
-            .iter()
-            .map(|s| seal_sim(keys, tenant, &batch.id, s))
-            .collect::<Result<Vec<_>, _>>()?;
-        store.import_chunk(&batch.id, &records)?;
-        done += chunk.len() as u64;
-        progress(done, total);
-    }
+    };
     Ok(Imported::Loaded(store.import_finish(
         &batch.id,
+        run.cards,
         crate::clock::Clock::new().now_ms(),
     )?))
 }

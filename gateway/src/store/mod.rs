@@ -104,11 +104,20 @@ pub trait Store: Send + Sync {
     /// Records a batch as importing (rolling back an unfinished earlier attempt first).
     fn import_begin(&self, batch: &BatchRecord) -> Result<ImportStart, StoreError>;
 
-    /// Writes one chunk of an importing batch's SIMs in one durable commit.
-    fn import_chunk(&self, batch_id: &str, sims: &[SimRecord]) -> Result<(), StoreError>;
+    /// Writes one chunk of an importing batch's SIMs in one durable commit. Returns the
+    /// positions of SIMs whose ICCID or IMSI is already in inventory; then nothing is written.
+    fn import_chunk(&self, batch_id: &str, sims: &[SimRecord]) -> Result<Vec<usize>, StoreError>;
 
-    /// Completes a batch: its SIMs become counted stock in one commit.
-    fn import_finish(&self, batch_id: &str, now_ms: u64) -> Result<BatchRecord, StoreError>;
+    /// Completes a batch of `cards` SIMs: they become counted stock in one commit.
+    fn import_finish(
+        &self,
+        batch_id: &str,
+        cards: u64,
+        now_ms: u64,
+    ) -> Result<BatchRecord, StoreError>;
+
+    /// Abandons an importing batch: removes what it wrote.
+    fn import_abort(&self, batch_id: &str) -> Result<(), StoreError>;
 
     /// Removes batches a crash left importing; returns how many.
     fn recover_imports(&self) -> Result<usize, StoreError>;

@@ -49,6 +49,16 @@ impl CsvParser {
         Ok(())
     }
 
+    /// Accepted records parsed since the last drain (streaming: take them in chunks).
+    pub fn drain_records(&mut self) -> Vec<super::CardRecord> {
+        self.rows.as_mut().map(Rows::drain).unwrap_or_default()
+    }
+
+    /// Accepted records waiting to be drained.
+    pub fn pending(&self) -> usize {
+        self.rows.as_ref().map_or(0, Rows::pending)
+    }
+
     /// Ends the file: checks that there was a header row.
     pub fn finish(self) -> Result<ParseReport, BatchError> {
         let rows = self.rows.ok_or(BatchError::MissingHeaderRow)?;

@@ -57,6 +57,16 @@ impl Rows {
         }
     }
 
+    /// Takes the accepted records collected so far (streaming importers drain per chunk).
+    pub fn drain(&mut self) -> Vec<CardRecord> {
+        std::mem::take(&mut self.records)
+    }
+
+    /// Accepted records waiting to be drained.
+    pub fn pending(&self) -> usize {
+        self.records.len()
+    }
+
     /// Records a row that could not even be split into fields.
     pub fn reject(&mut self, line: usize, reason: RejectReason) {
         self.count += 1;

@@ -76,6 +76,21 @@ impl VendorOutParser {
         Ok(())
     }
 
+    /// Accepted records parsed since the last drain (streaming: take them in chunks).
+    pub fn drain_records(&mut self) -> Vec<super::CardRecord> {
+        self.body.as_mut().map(|b| b.rows.drain()).unwrap_or_default()
+    }
+
+    /// Accepted records waiting to be drained.
+    pub fn pending(&self) -> usize {
+        self.body.as_ref().map_or(0, |b| b.rows.pending())
+    }
+
+    /// The header, complete once the `var_out` line has been read (before any row).
+    pub fn header(&self) -> Option<&BatchHeader> {
+        self.body.as_ref().map(|b| &b.header)
+    }
+
     /// Ends the file: checks that there was a `var_out` line and that the row count
     /// matches the header's quantity.
     pub fn finish(self) -> Result<ParseReport, BatchError> {

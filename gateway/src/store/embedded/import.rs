@@ -59,40 +59,53 @@ impl RedbStore {
         Ok(ImportStart::Started)
     }
 
-    /// Writes one chunk of an importing batch's SIMs in one durable commit.
-    pub(super) fn write_chunk(&self, batch_id: &str, sims: &[SimRecord]) -> Result<(), StoreError> {
+    /// Writes one chunk of an importing batch's SIMs in one durable commit, or nothing and
+    /// the positions of those already in inventory.
+    pub(super) fn write_chunk(
+        &self,
+        batch_id: &str,
+        sims: &[SimRecord],
+    ) -> Result<Vec<usize>, StoreError> {
         let txn = self.db.begin_write().map_err(backend)?;
-        {
+        let clashes = {
             let mut t = Tables::open(&txn)?;
-            let mut members = txn.open_table(BATCH_SIMS).map_err(backend)?;
-            for s in sims {
-                // Checked again inside the transaction: a concurrent load may have won.
+            let mut clashes = Vec::new();
+            for (i, s) in sims.iter().enumerate() {
                 if t.sims.get(s.iccid.as_str()).map_err(backend)?.is_some()
                     || t.imsis.get(s.imsi.as_str()).map_err(backend)?.is_some()
                 {
-                    return Err(StoreError::Conflict(format!(
-                        "ICCID {} or its IMSI appeared in inventory during the import",
-                        s.iccid
-                    )));
+                    clashes.push(i);
                 }
-                t.sims
-                    .insert(s.iccid.as_str(), enc(s)?.as_slice())
-                    .map_err(backend)?;
-                t.imsis
-                    .insert(s.imsi.as_str(), s.iccid.as_str())
-                    .map_err(backend)?;
-                members
-                    .insert((batch_id, s.iccid.as_str()), ())
-                    .map_err(backend)?;
             }
+            if clashes.is_empty() {
+                let mut members = txn.open_table(BATCH_SIMS).map_err(backend)?;
+                for s in sims {
+                    t.sims
+                        .insert(s.iccid.as_str(), enc(s)?.as_slice())
+                        .map_err(backend)?;
+                    t.imsis
+                        .insert(s.imsi.as_str(), s.iccid.as_str())
+                        .map_err(backend)?;
+                    members
+                        .insert((batch_id, s.iccid.as_str()), ())
+                        .map_err(backend)?;
+                }
+            }
+            clashes
+        };
+        if clashes.is_empty() {
+            txn.commit().map_err(backend)?;
+        } else {
+            txn.abort().map_err(backend)?;
         }
-        txn.commit().map_err(backend)
+        Ok(clashes)
     }
 
     /// Completes a batch: its SIMs become stock, counted, with an event, in one commit.
     pub(super) fn finish_import(
         &self,
         batch_id: &str,
+        cards: u64,
         now_ms: u64,
     ) -> Result<BatchRecord, StoreError> {
         let txn = self.db.begin_write().map_err(backend)?;
@@ -106,6 +119,7 @@ impl RedbStore {
                 .transpose()?
                 .ok_or_else(|| StoreError::Conflict(format!("batch {batch_id} vanished")))?;
             b.status = BatchStatus::Complete;
+            b.cards = cards;
             t.batches
                 .insert(batch_id, enc(&b)?.as_slice())
                 .map_err(backend)?;
@@ -149,7 +163,7 @@ impl RedbStore {
     }
 
     /// Deletes an unfinished batch's SIMs (in chunks) and then the batch record.
-    fn rollback_batch(&self, batch_id: &str) -> Result<(), StoreError> {
+    pub(super) fn rollback_batch(&self, batch_id: &str) -> Result<(), StoreError> {
         loop {
             let txn = self.db.begin_write().map_err(backend)?;
             let done = {

@@ -301,12 +301,21 @@ impl Store for RedbStore {
         self.begin_import(batch)
     }
 
-    fn import_chunk(&self, batch_id: &str, sims: &[SimRecord]) -> Result<(), StoreError> {
+    fn import_chunk(&self, batch_id: &str, sims: &[SimRecord]) -> Result<Vec<usize>, StoreError> {
         self.write_chunk(batch_id, sims)
     }
 
-    fn import_finish(&self, batch_id: &str, now_ms: u64) -> Result<BatchRecord, StoreError> {
-        self.finish_import(batch_id, now_ms)
+    fn import_finish(
+        &self,
+        batch_id: &str,
+        cards: u64,
+        now_ms: u64,
+    ) -> Result<BatchRecord, StoreError> {
+        self.finish_import(batch_id, cards, now_ms)
+    }
+
+    fn import_abort(&self, batch_id: &str) -> Result<(), StoreError> {
+        self.rollback_batch(batch_id)
     }
 
     fn recover_imports(&self) -> Result<usize, StoreError> {
