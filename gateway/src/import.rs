@@ -6,7 +6,7 @@
 use crate::admin::{NewSim, seal_sim};
 use crate::config::{Config, TransportKeyConfig};
 use crate::crypto::{CryptoError, Keyring, hex, sha256};
-use crate::store::{BatchRecord, BatchStatus, Store, StoreError};
+use crate::store::{BatchRecord, BatchStatus, Clash, Store, StoreError};
 use sim_profiles::batch::{self, BatchError, CardRecord, KeyField, ParseOptions, Reject};
 use sim_profiles::transport::{Aes128Ecb, FsCbc, TransportCipher, TransportKeys};
 use sim_profiles::{Key128, milenage};
@@ -296,12 +296,7 @@ struct Run<'a> {
 }
 
 impl Run<'_> {
-    fn ok(&self) -> bool {
-        self.rejects.is_empty() && self.key_errors.is_empty()
-    }
-
-    /// Seals and writes one chunk; once anything is wrong, only checks the rest against the
-    /// store so the report still names every bad line.
+    /// Seals and stages one chunk; clashes and key problems become rejects.
     fn flush(
         &mut self,
         records: Vec<CardRecord>,
@@ -327,32 +322,22 @@ impl Run<'_> {
             self.store.import_begin(&b)?;
             self.batch = Some(b);
         }
-        if !self.ok() {
-            for c in &records {
-                let (iccid, imsi) = self.store.existing(c.iccid.as_str(), c.imsi.as_str())?;
-                if iccid || imsi {
-                    self.rejects.push(Reject {
-                        line: c.line,
-                        reason: batch::RejectReason::AlreadyInInventory,
-                    });
-                }
-            }
-            return Ok(());
-        }
+        // Every good row is staged even after an error: the batch stays invisible and is
+        // rolled back at the end, and staged rows are what later duplicates are found against.
         let mut sealed = Vec::with_capacity(records.len());
         for c in &records {
             match clear_keys(c, index, &self.tk) {
-                Ok(sim) => sealed.push(seal_sim(
-                    self.keys,
-                    self.input.tenant,
-                    &format!("bat_{}", &self.input.sha256[..24]),
-                    &sim,
-                )?),
+                Ok(sim) => sealed.push((
+                    seal_sim(
+                        self.keys,
+                        self.input.tenant,
+                        &format!("bat_{}", &self.input.sha256[..24]),
+                        &sim,
+                    )?,
+                    c.line,
+                )),
                 Err(reason) => self.key_errors.push(format!("line {}: {reason}", c.line)),
             }
-        }
-        if !self.key_errors.is_empty() {
-            return Ok(());
         }
         if self.max_chunks.is_some_and(|m| self.chunks >= m) {
             // Test hook: behave like a crash between chunks (the batch stays `importing`).
@@ -364,15 +349,22 @@ impl Run<'_> {
             .map(|b| b.id.clone())
             .unwrap_or_default();
         let clashes = self.store.import_chunk(&batch_id, &sealed)?;
-        for i in &clashes {
+        self.cards += (sealed.len() - clashes.len()) as u64;
+        self.chunks += 1;
+        for (i, clash) in clashes {
+            let reason = match clash {
+                Clash::InInventory => batch::RejectReason::AlreadyInInventory,
+                Clash::DuplicateIccid { first_line } => {
+                    batch::RejectReason::DuplicateIccid { first_line }
+                }
+                Clash::DuplicateImsi { first_line } => {
+                    batch::RejectReason::DuplicateImsi { first_line }
+                }
+            };
             self.rejects.push(Reject {
-                line: records[*i].line,
-                reason: batch::RejectReason::AlreadyInInventory,
+                line: sealed[i].1,
+                reason,
             });
-        }
-        if clashes.is_empty() {
-            self.cards += records.len() as u64;
-            self.chunks += 1;
         }
         Ok(())
     }
@@ -409,9 +401,11 @@ pub fn import_reader(
             return Ok(Imported::AlreadyImported(b));
         }
     }
+    // Duplicates are found against the staged batch in the store, so memory stays bounded.
     let opts = ParseOptions {
         plmn: Some(t.plmn.clone()),
         iccid_len: None,
+        skip_duplicate_check: true,
     };
     let mut parser = match input.format {
         Format::VendorOut => Parser::VendorOut(batch::VendorOutParser::new(&opts)?),

@@ -277,6 +277,7 @@ fn plmn_option_applies_to_csv() {
     let opts = ParseOptions {
         plmn: Some("00102".parse().expect("PLMN")),
         iccid_len: None,
+        skip_duplicate_check: false,
     };
     let report = parse_csv(&format!("{HEADER}\n{GOOD}\n"), &opts).expect("parse");
     assert_eq!(
@@ -334,6 +335,7 @@ fn file_level_errors() {
     let bad_opts = ParseOptions {
         plmn: None,
         iccid_len: Some(21),
+        skip_duplicate_check: false,
     };
     assert_eq!(
         parse_csv(CARDS, &bad_opts),
@@ -459,7 +461,7 @@ proptest! {
         "[ -~\\r\\n\\t]{0,300}",
         "(iccid,imsi(,ki|,acc|,pin1)*\\n)?([0-9A-Fa-f\",; ]{0,50}\\r?\\n){0,10}",
     ]) {
-        for opts in [ParseOptions::default(), ParseOptions { plmn: None, iccid_len: Some(19) }] {
+        for opts in [ParseOptions::default(), ParseOptions { plmn: None, iccid_len: Some(19), skip_duplicate_check: false }] {
             if let Ok(report) = parse_csv(&text, &opts) {
                 let lines = text.split('\n').count();
                 prop_assert!(report.records.iter().all(|r| (1..=lines).contains(&r.line)));

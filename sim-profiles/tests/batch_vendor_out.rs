@@ -305,6 +305,7 @@ fn tenant() -> ParseOptions {
     ParseOptions {
         plmn: Some(plmn("00101")),
         iccid_len: None,
+        skip_duplicate_check: false,
     }
 }
 
@@ -576,6 +577,7 @@ fn configured_iccid_length_instead_of_guessing() {
         let opts = ParseOptions {
             plmn: None,
             iccid_len: len,
+            skip_duplicate_check: false,
         };
         let report = parse(&text, &opts);
         let got = match (report.records.first(), report.rejects.first()) {
@@ -742,6 +744,7 @@ fn file_level_errors() {
     let bad_opts = ParseOptions {
         plmn: None,
         iccid_len: Some(18),
+        skip_duplicate_check: false,
     };
     assert_eq!(
         parse_vendor_out(EXAMPLE, &bad_opts),

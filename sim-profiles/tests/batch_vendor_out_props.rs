@@ -19,6 +19,7 @@ fn tenant() -> ParseOptions {
     ParseOptions {
         plmn: Some(plmn("00101")),
         iccid_len: None,
+        skip_duplicate_check: false,
     }
 }
 
@@ -265,6 +266,7 @@ fn generate(
     let opts = ParseOptions {
         plmn: Some(plmn("24201")),
         iccid_len: configure.then_some(q.iccid_len),
+        skip_duplicate_check: false,
     };
     (text, opts, records)
 }
@@ -334,7 +336,7 @@ proptest! {
         "[ -~\\r\\n\\t]{0,300}",
         "(var_out: ?[A-Za-z1_/ ]{0,40}\\n|[0-9A-Fa-f ,*:]{0,60}\\n|Quantity ?: ?[0-9]{0,3}\\n){0,12}",
     ]) {
-        for opts in [ParseOptions::default(), tenant(), ParseOptions { plmn: None, iccid_len: Some(20) }] {
+        for opts in [ParseOptions::default(), tenant(), ParseOptions { plmn: None, iccid_len: Some(20), skip_duplicate_check: false }] {
             if let Ok(report) = parse_vendor_out(&text, &opts) {
                 let lines = text.split('\n').count();
                 prop_assert!(report.records.iter().all(|r| (1..=lines).contains(&r.line)));

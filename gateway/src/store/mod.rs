@@ -98,15 +98,17 @@ pub trait Store: Send + Sync {
     /// A batch import record.
     fn batch(&self, id: &str) -> Result<Option<BatchRecord>, StoreError>;
 
-    /// Whether an ICCID and an IMSI are already in inventory.
-    fn existing(&self, iccid: &str, imsi: &str) -> Result<(bool, bool), StoreError>;
-
     /// Records a batch as importing (rolling back an unfinished earlier attempt first).
     fn import_begin(&self, batch: &BatchRecord) -> Result<ImportStart, StoreError>;
 
-    /// Writes one chunk of an importing batch's SIMs in one durable commit. Returns the
-    /// positions of SIMs whose ICCID or IMSI is already in inventory; then nothing is written.
-    fn import_chunk(&self, batch_id: &str, sims: &[SimRecord]) -> Result<Vec<usize>, StoreError>;
+    /// Writes one chunk of an importing batch's SIMs (each with its file line) in one
+    /// durable commit, all but those that clash with inventory or with earlier lines of the
+    /// same file; returns the clashes by position.
+    fn import_chunk(
+        &self,
+        batch_id: &str,
+        sims: &[(SimRecord, usize)],
+    ) -> Result<Vec<(usize, Clash)>, StoreError>;
 
     /// Completes a batch of `cards` SIMs: they become counted stock in one commit.
     fn import_finish(

@@ -447,6 +447,23 @@ pub struct Expired {
     pub quarantine: u64,
 }
 
+/// Why one card of an import chunk was not written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Clash {
+    /// The ICCID or IMSI belongs to a SIM already in inventory (another batch).
+    InInventory,
+    /// The ICCID appeared earlier in the same file.
+    DuplicateIccid {
+        /// The earlier line.
+        first_line: usize,
+    },
+    /// The IMSI appeared earlier in the same file.
+    DuplicateImsi {
+        /// The earlier line.
+        first_line: usize,
+    },
+}
+
 /// Where an import stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -36,6 +36,9 @@ pub struct ParseOptions {
     /// The issuer's ICCID length (19 or 20), used instead of guessing whether a 19-digit
     /// ICCID lacks its Luhn digit (reference §1.4).
     pub iccid_len: Option<usize>,
+    /// Leave duplicate detection to the caller (a streaming importer that checks against
+    /// its staged store, so memory does not grow with the file).
+    pub skip_duplicate_check: bool,
 }
 
 impl ParseOptions {

@@ -20,8 +20,10 @@ pub(crate) struct Rows {
     keys_encrypted: bool,
     plmn: Option<Plmn>,
     iccid_len: Option<usize>,
-    first_iccid: HashMap<Iccid, usize>,
-    first_imsi: HashMap<Imsi, usize>,
+    track_duplicates: bool,
+    /// Compact keys ([`ident_key`]) so a million-card file costs tens of MB, not hundreds.
+    first_iccid: HashMap<u128, u32>,
+    first_imsi: HashMap<u128, u32>,
     records: Vec<CardRecord>,
     rejects: Vec<Reject>,
     /// Data rows seen, accepted or rejected.
@@ -35,6 +37,7 @@ impl Rows {
             keys_encrypted,
             plmn: opts.plmn.clone(),
             iccid_len: opts.iccid_len,
+            track_duplicates: !opts.skip_duplicate_check,
             first_iccid: HashMap::new(),
             first_imsi: HashMap::new(),
             records: Vec::new(),
@@ -97,14 +100,17 @@ impl Rows {
         let imsi = parse_imsi(field(self.layout.imsi)).map_err(RejectReason::BadImsi);
         // Register identities even when the row is rejected for another reason, so a later
         // copy of a bad row is still reported as a duplicate.
+        let track = self.track_duplicates;
         let dup_iccid = iccid
             .as_ref()
             .ok()
-            .and_then(|i| first(&mut self.first_iccid, i, line));
+            .filter(|_| track)
+            .and_then(|i| first(&mut self.first_iccid, ident_key(i.as_str()), line));
         let dup_imsi = imsi
             .as_ref()
             .ok()
-            .and_then(|i| first(&mut self.first_imsi, i, line));
+            .filter(|_| track)
+            .and_then(|i| first(&mut self.first_imsi, ident_key(i.as_str()), line));
         let iccid = iccid?;
         if let Some(first_line) = dup_iccid {
             return Err(RejectReason::DuplicateIccid { first_line });
@@ -157,15 +163,21 @@ impl Rows {
 }
 
 /// The line `value` was first seen on, or `None` (and remembers `line`) if it is new.
-fn first<K: Clone + Eq + std::hash::Hash>(
-    seen: &mut HashMap<K, usize>,
-    value: &K,
-    line: usize,
-) -> Option<usize> {
-    match seen.get(value) {
-        Some(&first_line) => Some(first_line),
+/// A digit string (at most 20 digits) as one integer, with its length folded in so that
+/// leading zeros still tell identities apart.
+fn ident_key(digits: &str) -> u128 {
+    let value = digits.bytes().fold(0u128, |acc, b| {
+        acc.wrapping_mul(10)
+            .wrapping_add(u128::from(b.wrapping_sub(b'0')))
+    });
+    value.wrapping_mul(32).wrapping_add(digits.len() as u128)
+}
+
+fn first(seen: &mut HashMap<u128, u32>, key: u128, line: usize) -> Option<usize> {
+    match seen.get(&key) {
+        Some(&first_line) => Some(first_line as usize),
         None => {
-            seen.insert(value.clone(), line);
+            seen.insert(key, u32::try_from(line).unwrap_or(u32::MAX));
             None
         }
     }

@@ -78,7 +78,10 @@ impl VendorOutParser {
 
     /// Accepted records parsed since the last drain (streaming: take them in chunks).
     pub fn drain_records(&mut self) -> Vec<super::CardRecord> {
-        self.body.as_mut().map(|b| b.rows.drain()).unwrap_or_default()
+        self.body
+            .as_mut()
+            .map(|b| b.rows.drain())
+            .unwrap_or_default()
     }
 
     /// Accepted records waiting to be drained.

@@ -6,7 +6,7 @@
 use super::RedbStore;
 use super::apply::{Tables, backend, dec, enc};
 use super::tables::{BATCH_SIMS, BATCHES, IMSIS, SIMS, counter};
-use crate::store::{BatchRecord, BatchStatus, SimRecord, StoreError};
+use crate::store::{BatchRecord, BatchStatus, Clash, SimRecord, StoreError};
 use ::redb::ReadableTable;
 
 /// What `import_begin` found.
@@ -30,18 +30,6 @@ impl RedbStore {
         })
     }
 
-    /// Which of these ICCIDs and IMSIs are already in inventory (for line-numbered rejects).
-    pub(super) fn existing_ids(&self, iccid: &str, imsi: &str) -> Result<(bool, bool), StoreError> {
-        self.read(|txn| {
-            let sims = txn.open_table(SIMS).map_err(backend)?;
-            let imsis = txn.open_table(IMSIS).map_err(backend)?;
-            Ok((
-                sims.get(iccid).map_err(backend)?.is_some(),
-                imsis.get(imsi).map_err(backend)?.is_some(),
-            ))
-        })
-    }
-
     /// Records a batch as importing (rolling back an unfinished earlier attempt first).
     pub(super) fn begin_import(&self, batch: &BatchRecord) -> Result<ImportStart, StoreError> {
         if let Some(existing) = self.batch_record(&batch.id)? {
@@ -59,45 +47,79 @@ impl RedbStore {
         Ok(ImportStart::Started)
     }
 
-    /// Writes one chunk of an importing batch's SIMs in one durable commit, or nothing and
-    /// the positions of those already in inventory.
+    /// See [`crate::store::Store::import_chunk`]. Rows are inserted one by one in the
+    /// transaction, so a duplicate later in the same chunk is caught like one in an earlier
+    /// chunk.
     pub(super) fn write_chunk(
         &self,
         batch_id: &str,
-        sims: &[SimRecord],
-    ) -> Result<Vec<usize>, StoreError> {
+        sims: &[(SimRecord, usize)],
+    ) -> Result<Vec<(usize, Clash)>, StoreError> {
         let txn = self.db.begin_write().map_err(backend)?;
         let clashes = {
             let mut t = Tables::open(&txn)?;
+            let mut members = txn.open_table(BATCH_SIMS).map_err(backend)?;
             let mut clashes = Vec::new();
-            for (i, s) in sims.iter().enumerate() {
-                if t.sims.get(s.iccid.as_str()).map_err(backend)?.is_some()
-                    || t.imsis.get(s.imsi.as_str()).map_err(backend)?.is_some()
-                {
-                    clashes.push(i);
-                }
-            }
-            if clashes.is_empty() {
-                let mut members = txn.open_table(BATCH_SIMS).map_err(backend)?;
-                for s in sims {
+            for (i, (s, line)) in sims.iter().enumerate() {
+                // Which batch holds this ICCID (or the owner of this IMSI), if any.
+                let holder = |t: &Tables<'_>, iccid: &str| -> Result<Option<String>, StoreError> {
                     t.sims
-                        .insert(s.iccid.as_str(), enc(s)?.as_slice())
-                        .map_err(backend)?;
-                    t.imsis
-                        .insert(s.imsi.as_str(), s.iccid.as_str())
-                        .map_err(backend)?;
-                    members
-                        .insert((batch_id, s.iccid.as_str()), ())
-                        .map_err(backend)?;
+                        .get(iccid)
+                        .map_err(backend)?
+                        .map(|v| dec::<SimRecord>("sims", v.value()).map(|r| r.batch))
+                        .transpose()
+                };
+                let first_line = |members: &::redb::Table<'_, (&str, &str), u32>,
+                                  iccid: &str|
+                 -> Result<usize, StoreError> {
+                    Ok(members
+                        .get((batch_id, iccid))
+                        .map_err(backend)?
+                        .map_or(0, |v| v.value() as usize))
+                };
+                if let Some(b) = holder(&t, s.iccid.as_str())? {
+                    let clash = if b == batch_id {
+                        Clash::DuplicateIccid {
+                            first_line: first_line(&members, s.iccid.as_str())?,
+                        }
+                    } else {
+                        Clash::InInventory
+                    };
+                    clashes.push((i, clash));
+                    continue;
                 }
+                let owner: Option<String> = t
+                    .imsis
+                    .get(s.imsi.as_str())
+                    .map_err(backend)?
+                    .map(|v| v.value().to_owned());
+                if let Some(owner) = owner {
+                    let clash = if holder(&t, &owner)?.as_deref() == Some(batch_id) {
+                        Clash::DuplicateImsi {
+                            first_line: first_line(&members, &owner)?,
+                        }
+                    } else {
+                        Clash::InInventory
+                    };
+                    clashes.push((i, clash));
+                    continue;
+                }
+                t.sims
+                    .insert(s.iccid.as_str(), enc(s)?.as_slice())
+                    .map_err(backend)?;
+                t.imsis
+                    .insert(s.imsi.as_str(), s.iccid.as_str())
+                    .map_err(backend)?;
+                members
+                    .insert(
+                        (batch_id, s.iccid.as_str()),
+                        u32::try_from(*line).unwrap_or(u32::MAX),
+                    )
+                    .map_err(backend)?;
             }
             clashes
         };
-        if clashes.is_empty() {
-            txn.commit().map_err(backend)?;
-        } else {
-            txn.abort().map_err(backend)?;
-        }
+        txn.commit().map_err(backend)?;
         Ok(clashes)
     }
 

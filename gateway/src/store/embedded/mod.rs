@@ -293,15 +293,15 @@ impl Store for RedbStore {
         self.batch_record(id)
     }
 
-    fn existing(&self, iccid: &str, imsi: &str) -> Result<(bool, bool), StoreError> {
-        self.existing_ids(iccid, imsi)
-    }
-
     fn import_begin(&self, batch: &BatchRecord) -> Result<ImportStart, StoreError> {
         self.begin_import(batch)
     }
 
-    fn import_chunk(&self, batch_id: &str, sims: &[SimRecord]) -> Result<Vec<usize>, StoreError> {
+    fn import_chunk(
+        &self,
+        batch_id: &str,
+        sims: &[(SimRecord, usize)],
+    ) -> Result<Vec<(usize, Clash)>, StoreError> {
         self.write_chunk(batch_id, sims)
     }
 

@@ -36,8 +36,9 @@ pub const RESERVATION_IDEM: TableDefinition<(&str, &str), &[u8]> =
 pub const QUARANTINE: TableDefinition<(u64, &str), ()> = TableDefinition::new("quarantine");
 /// batch id → `BatchRecord` (import state of a vendor file).
 pub const BATCHES: TableDefinition<&str, &[u8]> = TableDefinition::new("batches");
-/// (batch id, ICCID) of every SIM a batch brought, for rollback without scanning SIMs.
-pub const BATCH_SIMS: TableDefinition<(&str, &str), ()> = TableDefinition::new("batch_sims");
+/// (batch id, ICCID) → file line of every SIM a batch brought: rollback without scanning
+/// SIMs, and in-file duplicate detection that names the first line without holding the file.
+pub const BATCH_SIMS: TableDefinition<(&str, &str), u32> = TableDefinition::new("batch_sims");
 /// sequence → `Event`.
 pub const EVENTS: TableDefinition<u64, &[u8]> = TableDefinition::new("events");
 /// (tenant, counter name) → count, maintained on every inventory transition.
