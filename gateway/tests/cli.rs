@@ -291,3 +291,117 @@ fn large_number_blocks_go_in_chunks_and_a_rerun_resumes() {
     assert!(!add("8617000000000", "10", "b1").status.success());
     assert!(!add("8617000100000", "10", "b2").status.success());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killing_an_import_between_chunks_leaves_the_batch_absent_or_complete() {
+    use gateway::store::Store;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    let out = simgw(
+        &[
+            "tenant", "put", "--id", "kill", "--name", "Kill", "--plmn", "00101",
+        ],
+        &data,
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rows = 60_000u64;
+    let file = dir.path().join("big.csv");
+    let mut csv = String::from("iccid,imsi,ki,opc\n");
+    for i in 0..rows {
+        let iccid = sim_profiles::Iccid::from_payload(&format!("898699088{i:09}")).expect("iccid");
+        csv.push_str(&format!(
+            "{iccid},00101{:010},{:032x},{:032x}\n",
+            7_000_000 + i,
+            i * 13 + 5,
+            i * 17 + 9
+        ));
+    }
+    std::fs::write(&file, csv).expect("write");
+    let db = data.join("simgw.redb");
+    let initial = std::fs::metadata(&db).expect("db").len();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_simgw"))
+        .args(["inventory", "import", "--tenant", "kill", "--format", "csv"])
+        .arg(&file)
+        .arg("--data-dir")
+        .arg(&data)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn");
+    // Kill once at least one chunk is on disk (the file has grown), or when it finished.
+    let mut killed_mid_run = false;
+    for _ in 0..6_000 {
+        if child.try_wait().expect("wait").is_some() {
+            break;
+        }
+        if std::fs::metadata(&db).map(|m| m.len()).unwrap_or(0) > initial + (1 << 20) {
+            child.kill().expect("SIGKILL");
+            killed_mid_run = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let _ = child.wait();
+    // "Restart": open the store as the gateway does at start, which rolls back unfinished imports.
+    let store = gateway::store::embedded::RedbStore::open(
+        &data,
+        16,
+        64,
+        std::sync::Arc::new(gateway::metrics::Metrics::default()),
+    )
+    .expect("open");
+    let rolled_back = store.recover_imports().expect("recover");
+    eprintln!("killed mid-run: {killed_mid_run}, batches rolled back: {rolled_back}");
+    let available = store
+        .inventory_counts("kill")
+        .expect("counts")
+        .sims_available;
+    let on_disk = store
+        .available_sims("kill", usize::MAX)
+        .expect("sims")
+        .len() as u64;
+    assert!(
+        available == 0 || available == rows,
+        "partial batch visible: {available}"
+    );
+    assert_eq!(
+        on_disk, available,
+        "no staged SIM survives outside a complete batch"
+    );
+    if killed_mid_run && available == 0 {
+        assert_eq!(rolled_back, 1, "the unfinished batch was found and removed");
+    }
+    store.close();
+    // Importing the file again completes it (or reports it already in).
+    let out = Command::new(env!("CARGO_BIN_EXE_simgw"))
+        .args(["inventory", "import", "--tenant", "kill", "--format", "csv"])
+        .arg(&file)
+        .arg("--data-dir")
+        .arg(&data)
+        .output()
+        .expect("import");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let store = gateway::store::embedded::RedbStore::open(
+        &data,
+        16,
+        64,
+        std::sync::Arc::new(gateway::metrics::Metrics::default()),
+    )
+    .expect("open");
+    assert_eq!(
+        store
+            .inventory_counts("kill")
+            .expect("counts")
+            .sims_available,
+        rows
+    );
+    store.close();
+}
