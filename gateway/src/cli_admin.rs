@@ -47,6 +47,8 @@ pub struct PoolArgs {
     pub quarantine_days: Option<u32>,
     /// Low-stock alert threshold.
     pub low_stock: Option<u64>,
+    /// Per-pool thresholds, `BLOCK=N`.
+    pub pool_low_stock: Vec<String>,
 }
 
 /// Creates or replaces a tenant. `products` are `CODE=HLR_PROFILE_ID`.
@@ -96,6 +98,15 @@ pub async fn tenant_put(
         tenant.quarantine_days = days;
     }
     tenant.low_stock_threshold = pool.low_stock;
+    for p in &pool.pool_low_stock {
+        let (block, n) = p
+            .split_once('=')
+            .ok_or_else(|| CliError::Usage(format!("--pool-low-stock `{p}`: expected BLOCK=N")))?;
+        let n = n
+            .parse()
+            .map_err(|_| CliError::Usage(format!("--pool-low-stock `{p}`: N must be a number")))?;
+        tenant.pool_low_stock.insert(block.to_owned(), n);
+    }
     let store = open(config)?;
     let result = admin::apply(&store, AdminChange::PutTenant(tenant)).await;
     store.close();

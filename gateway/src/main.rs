@@ -155,6 +155,9 @@ enum TenantCommand {
         /// Flag low stock in /metrics when available SIMs or numbers fall below this.
         #[arg(long)]
         low_stock: Option<u64>,
+        /// A per-pool low-stock threshold `BLOCK=N` (overrides --low-stock for that pool); repeatable.
+        #[arg(long = "pool-low-stock")]
+        pool_low_stock: Vec<String>,
     },
 }
 
@@ -235,6 +238,7 @@ fn main() -> ExitCode {
                         golden,
                         quarantine_days,
                         low_stock,
+                        pool_low_stock,
                     },
             } => {
                 let cfg = store.load()?;
@@ -253,6 +257,7 @@ fn main() -> ExitCode {
                         golden,
                         quarantine_days,
                         low_stock,
+                        pool_low_stock,
                     },
                 )
                 .await

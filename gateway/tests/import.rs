@@ -414,10 +414,17 @@ async fn inventory_over_the_api_import_lookup_export_quarantine_and_metrics() {
         )),
         "{m}"
     );
+    for pool in ["sims", "b1"] {
+        let line = format!("simgw_inventory_low_stock{{tenant=\"{TENANT}\",pool=\"{pool}\"}} 1");
+        assert!(m.contains(&line), "{line} missing in\n{m}");
+    }
+    // Counts per pool and per batch.
+    let (_, inv) = h.get_as(&h.api_key, "/v1/inventory").await;
+    assert_eq!(inv["batches"][id]["sims_available"], 3, "{inv}");
     assert!(
-        m.contains(&format!(
-            "simgw_inventory_low_stock{{tenant=\"{TENANT}\"}} 1"
-        )),
-        "{m}"
+        inv["pools"]["b1"]["numbers_available"]
+            .as_u64()
+            .is_some_and(|n| n > 900),
+        "{inv}"
     );
 }

@@ -156,8 +156,9 @@ pub async fn inventory(
     let tenant = authenticate(&state, &headers)?;
     let counts = state.store.inventory_counts(&tenant.0)?;
     let body = serde_json::to_value(&counts).map_err(|_| ApiError::internal())?;
+    let breakdown = state.store.inventory_breakdown(&tenant.0)?;
     Ok(json_response(
         StatusCode::OK,
-        &json!({"tenant": tenant.0, "counts": body}),
+        &json!({"tenant": tenant.0, "counts": body, "pools": breakdown.pools, "batches": breakdown.batches}),
     ))
 }

@@ -48,7 +48,7 @@ pub async fn metrics(State(state): State<Arc<AppState>>) -> Response {
             "# HELP simgw_inventory Inventory by tenant and kind.\n# TYPE simgw_inventory gauge\n",
         );
         let mut low = String::from(
-            "# HELP simgw_inventory_low_stock 1 when available SIMs or ordinary numbers are below the tenant's threshold.\n# TYPE simgw_inventory_low_stock gauge\n",
+            "# HELP simgw_inventory_low_stock 1 when a tenant's available SIMs (pool sims) or a number pool's free ordinary numbers are below its threshold.\n# TYPE simgw_inventory_low_stock gauge\n",
         );
         for t in tenants {
             let Ok(c) = state.store.inventory_counts(&t) else {
@@ -67,16 +67,34 @@ pub async fn metrics(State(state): State<Arc<AppState>>) -> Response {
                     "simgw_inventory{{tenant=\"{t}\",kind=\"{kind}\"}} {v}\n"
                 ));
             }
-            if let Ok(Some(threshold)) = state
-                .store
-                .tenant(&t)
-                .map(|x| x.and_then(|x| x.low_stock_threshold))
-            {
-                let is_low = c.sims_available < threshold || c.numbers_available < threshold;
+            // Low stock: SIMs against the tenant threshold (pool `sims`), and each number
+            // pool against its own threshold or the tenant's.
+            let Ok(Some(tenant)) = state.store.tenant(&t) else {
+                continue;
+            };
+            let Ok(breakdown) = state.store.inventory_breakdown(&t) else {
+                continue;
+            };
+            if let Some(threshold) = tenant.low_stock_threshold {
                 low.push_str(&format!(
-                    "simgw_inventory_low_stock{{tenant=\"{t}\"}} {}\n",
-                    u8::from(is_low)
+                    "simgw_inventory_low_stock{{tenant=\"{t}\",pool=\"sims\"}} {}\n",
+                    u8::from(c.sims_available < threshold)
                 ));
+            }
+            for (pool, counts) in &breakdown.pools {
+                let free = counts.get("numbers_available").copied().unwrap_or(0);
+                text.push_str(&format!("simgw_inventory_pool{{tenant=\"{t}\",pool=\"{pool}\",kind=\"numbers_available\"}} {free}\n"));
+                if let Some(threshold) = tenant
+                    .pool_low_stock
+                    .get(pool)
+                    .copied()
+                    .or(tenant.low_stock_threshold)
+                {
+                    low.push_str(&format!(
+                        "simgw_inventory_low_stock{{tenant=\"{t}\",pool=\"{pool}\"}} {}\n",
+                        u8::from(free < threshold)
+                    ));
+                }
             }
         }
         text.push_str(&low);

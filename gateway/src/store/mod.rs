@@ -142,6 +142,9 @@ pub trait Store: Send + Sync {
         limit: usize,
     ) -> Result<Vec<(sim_profiles::Msisdn, u64)>, StoreError>;
 
+    /// Counts per number pool (block) and per SIM batch: scope → counter name → count.
+    fn inventory_breakdown(&self, tenant: &str) -> Result<Breakdown, StoreError>;
+
     /// Every tenant id (metrics).
     fn tenant_ids(&self) -> Result<Vec<String>, StoreError>;
 

@@ -28,9 +28,12 @@ pub struct Tenant {
     /// Days a released number ages in quarantine before reuse.
     #[serde(default = "default_quarantine_days")]
     pub quarantine_days: u32,
-    /// Alert when available SIMs (or ordinary numbers) fall below this.
+    /// Alert when available SIMs, or a pool's ordinary numbers, fall below this.
     #[serde(default)]
     pub low_stock_threshold: Option<u64>,
+    /// Per-pool thresholds (block label → minimum free numbers), overriding the default.
+    #[serde(default)]
+    pub pool_low_stock: BTreeMap<String, u64>,
 }
 
 fn default_quarantine_days() -> u32 {
@@ -49,6 +52,7 @@ impl Tenant {
             golden_rules: crate::numbers::default_golden_rules(),
             quarantine_days: default_quarantine_days(),
             low_stock_threshold: None,
+            pool_low_stock: BTreeMap::new(),
         }
     }
 }
@@ -348,6 +352,15 @@ pub struct InventoryCounts {
     /// Numbers ageing in quarantine.
     #[serde(default)]
     pub numbers_quarantined: u64,
+}
+
+/// Inventory counts per number pool and per SIM batch.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Breakdown {
+    /// Block label → `numbers_available`, `numbers_golden`, `numbers_held`, `numbers_quarantined`.
+    pub pools: BTreeMap<String, BTreeMap<String, u64>>,
+    /// Batch id → `sims_available`, `sims_reserved`, `sims_active`.
+    pub batches: BTreeMap<String, BTreeMap<String, u64>>,
 }
 
 /// An administrative change.

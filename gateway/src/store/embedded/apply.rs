@@ -103,6 +103,13 @@ impl<'t> Tables<'t> {
         Ok(())
     }
 
+    /// Bumps a tenant counter and the same counter scoped to a pool or batch
+    /// (`name@scope`), so counts per pool and per batch are point reads too.
+    pub fn bump_in(&mut self, tenant: &str, scope: &str, name: &str, delta: i64) -> TxResult<()> {
+        self.bump(tenant, name, delta)?;
+        self.bump(tenant, &format!("{name}@{scope}"), delta)
+    }
+
     /// Appends an administrative event.
     pub fn log_admin(&mut self, now_ms: u64, tenant: &str, what: String) -> TxResult<()> {
         self.event(now_ms, tenant, None, EventKind::Admin { what })
@@ -209,8 +216,8 @@ impl<'t> Tables<'t> {
             .insert(sim.iccid.as_str(), enc(&sim)?.as_slice())
             .map_err(backend)?;
         self.take_number(&new.tenant, &new.number, &msisdn, &order.id)?;
-        self.bump(&new.tenant, counter::SIMS_AVAILABLE, -1)?;
-        self.bump(&new.tenant, counter::SIMS_RESERVED, 1)?;
+        self.bump_in(&new.tenant, &sim.batch, counter::SIMS_AVAILABLE, -1)?;
+        self.bump_in(&new.tenant, &sim.batch, counter::SIMS_RESERVED, 1)?;
         self.orders
             .insert(order.id.as_str(), enc(&order)?.as_slice())
             .map_err(backend)?;
@@ -278,8 +285,8 @@ impl<'t> Tables<'t> {
                         order: order.id.clone(),
                     },
                 )?;
-                self.bump(&order.tenant, counter::SIMS_RESERVED, -1)?;
-                self.bump(&order.tenant, counter::SIMS_ACTIVE, 1)?;
+                self.bump_in(&order.tenant, &sim.batch, counter::SIMS_RESERVED, -1)?;
+                self.bump_in(&order.tenant, &sim.batch, counter::SIMS_ACTIVE, 1)?;
             }
             Effect::Release => {
                 sim.state = SimState::Available;
@@ -287,8 +294,8 @@ impl<'t> Tables<'t> {
                     .insert(sim.iccid.as_str(), enc(&sim)?.as_slice())
                     .map_err(backend)?;
                 self.set_number(&order.tenant, &order.msisdn, NumberState::Available)?;
-                self.bump(&order.tenant, counter::SIMS_RESERVED, -1)?;
-                self.bump(&order.tenant, counter::SIMS_AVAILABLE, 1)?;
+                self.bump_in(&order.tenant, &sim.batch, counter::SIMS_RESERVED, -1)?;
+                self.bump_in(&order.tenant, &sim.batch, counter::SIMS_AVAILABLE, 1)?;
             }
         }
         if order.status.is_terminal() {
@@ -431,7 +438,7 @@ impl<'t> Tables<'t> {
                 SimState::Reserved { .. } => counter::SIMS_RESERVED,
                 SimState::Active { .. } => counter::SIMS_ACTIVE,
             };
-            self.bump(&s.tenant, c, 1)?;
+            self.bump_in(&s.tenant, &s.batch, c, 1)?;
             self.sims
                 .insert(s.iccid.as_str(), enc(&s)?.as_slice())
                 .map_err(backend)?;

@@ -145,8 +145,9 @@ impl RedbStore {
             t.batches
                 .insert(batch_id, enc(&b)?.as_slice())
                 .map_err(backend)?;
-            t.bump(
+            t.bump_in(
                 &b.tenant,
+                &b.id,
                 counter::SIMS_AVAILABLE,
                 i64::try_from(b.cards).unwrap_or(i64::MAX),
             )?;

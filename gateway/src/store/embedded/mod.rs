@@ -380,6 +380,28 @@ impl Store for RedbStore {
         })
     }
 
+    fn inventory_breakdown(&self, tenant: &str) -> Result<Breakdown, StoreError> {
+        self.read(|txn| {
+            let t = txn.open_table(COUNTERS).map_err(backend)?;
+            let mut out = Breakdown::default();
+            for row in t.range((tenant, "")..=(tenant, "~")).map_err(backend)? {
+                let (k, v) = row.map_err(backend)?;
+                let Some((name, scope)) = k.value().1.split_once('@') else {
+                    continue;
+                };
+                let map = if name.starts_with("numbers_") {
+                    &mut out.pools
+                } else {
+                    &mut out.batches
+                };
+                map.entry(scope.to_owned())
+                    .or_default()
+                    .insert(name.to_owned(), v.value());
+            }
+            Ok(out)
+        })
+    }
+
     fn tenant_ids(&self) -> Result<Vec<String>, StoreError> {
         self.read(|txn| {
             let t = txn.open_table(TENANTS).map_err(backend)?;

@@ -67,13 +67,14 @@ impl Tables<'_> {
     fn enter(
         &mut self,
         tenant: &str,
+        block: &str,
         msisdn: &str,
         state: &NumberState,
         class: NumberClass,
     ) -> TxResult<()> {
         let (c, free, quarantine) = membership(state, class);
         if let Some(c) = c {
-            self.bump(tenant, c, 1)?;
+            self.bump_in(tenant, block, c, 1)?;
         }
         if free {
             self.free_numbers
@@ -91,13 +92,14 @@ impl Tables<'_> {
     fn leave(
         &mut self,
         tenant: &str,
+        block: &str,
         msisdn: &str,
         state: &NumberState,
         class: NumberClass,
     ) -> TxResult<()> {
         let (c, free, quarantine) = membership(state, class);
         if let Some(c) = c {
-            self.bump(tenant, c, -1)?;
+            self.bump_in(tenant, block, c, -1)?;
         }
         if free {
             self.free_numbers
@@ -121,8 +123,8 @@ impl Tables<'_> {
         let mut rec = self
             .number(key)?
             .ok_or_else(|| corrupt("number of an order is missing"))?;
-        self.leave(tenant, key, &rec.state, rec.class)?;
-        self.enter(tenant, key, &state, rec.class)?;
+        self.leave(tenant, &rec.block, key, &rec.state, rec.class)?;
+        self.enter(tenant, &rec.block, key, &state, rec.class)?;
         rec.state = state;
         self.numbers
             .insert(key, enc(&rec)?.as_slice())
@@ -471,13 +473,15 @@ impl Tables<'_> {
             self.put_new_number(tenant, &n, &rec)?;
         }
         let normal = count - golden;
-        self.bump(
+        self.bump_in(
             tenant,
+            block,
             counter::NUMBERS_AVAILABLE,
             i64::try_from(normal).unwrap_or(i64::MAX),
         )?;
-        self.bump(
+        self.bump_in(
             tenant,
+            block,
             counter::NUMBERS_GOLDEN,
             i64::try_from(golden).unwrap_or(i64::MAX),
         )?;
