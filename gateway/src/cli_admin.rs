@@ -321,3 +321,121 @@ pub fn inventory_import(
         Err(e) => Err(CliError::Usage(format!("nothing was imported: {e}"))),
     }
 }
+
+/// `simgw inventory status --tenant T`: counts overall, per pool and per batch, as JSON.
+pub fn inventory_status(config: &Config, tenant: &str) -> Result<String, CliError> {
+    let store = open(config)?;
+    let result = (|| {
+        let counts = store.inventory_counts(tenant)?;
+        let breakdown = store.inventory_breakdown(tenant)?;
+        Ok::<_, crate::store::StoreError>(serde_json::json!({"tenant": tenant, "counts": counts, "pools": breakdown.pools, "batches": breakdown.batches}))
+    })()
+    .map_err(admin::AdminError::from);
+    store.close();
+    Ok(serde_json::to_string_pretty(&result?).unwrap_or_default())
+}
+
+/// `simgw inventory lookup --iccid I | --imsi M`: one SIM without keys, as JSON.
+pub fn inventory_lookup(
+    config: &Config,
+    iccid: Option<&str>,
+    imsi: Option<&str>,
+) -> Result<String, CliError> {
+    let store = open(config)?;
+    let result = (|| -> Result<Option<crate::store::SimRecord>, CliError> {
+        match (iccid, imsi) {
+            (Some(i), None) => Ok(store
+                .get_sim(
+                    &i.parse()
+                        .map_err(|e| CliError::Usage(format!("--iccid: {e}")))?,
+                )
+                .map_err(admin::AdminError::from)?),
+            (None, Some(m)) => Ok(store
+                .sim_by_imsi(
+                    &m.parse()
+                        .map_err(|e| CliError::Usage(format!("--imsi: {e}")))?,
+                )
+                .map_err(admin::AdminError::from)?),
+            _ => Err(CliError::Usage(
+                "give exactly one of --iccid or --imsi".into(),
+            )),
+        }
+    })();
+    store.close();
+    let sim = result?.ok_or_else(|| CliError::Usage("no such SIM in inventory".into()))?;
+    let (state, order) = match &sim.state {
+        crate::store::SimState::Available => ("available", None),
+        crate::store::SimState::Reserved { order } => ("reserved", Some(order.clone())),
+        crate::store::SimState::Active { order } => ("active", Some(order.clone())),
+    };
+    let v = serde_json::json!({"iccid": sim.iccid, "imsi": sim.imsi, "tenant": sim.tenant, "state": state, "activation_id": order, "batch": sim.batch, "key_id": sim.ki.kid});
+    Ok(serde_json::to_string_pretty(&v).unwrap_or_default())
+}
+
+/// `simgw inventory export --batch ID`: the state of each card of a batch as CSV (no keys).
+pub fn inventory_export(config: &Config, batch: &str) -> Result<String, CliError> {
+    let store = open(config)?;
+    let result = (|| -> Result<String, crate::store::StoreError> {
+        let mut csv = String::from("iccid,imsi,state,activation_id\n");
+        let mut after = String::new();
+        loop {
+            let page = store.batch_sims(batch, &after, 5_000)?;
+            for s in &page {
+                let (st, order) = match &s.state {
+                    crate::store::SimState::Available => ("available", ""),
+                    crate::store::SimState::Reserved { order } => ("reserved", order.as_str()),
+                    crate::store::SimState::Active { order } => ("active", order.as_str()),
+                };
+                csv.push_str(&format!("{},{},{st},{order}\n", s.iccid, s.imsi));
+            }
+            match page.last() {
+                Some(last) => after = last.iccid.to_string(),
+                None => return Ok(csv),
+            }
+        }
+    })();
+    let known = store.batch(batch).map_err(admin::AdminError::from);
+    store.close();
+    if known?.is_none() {
+        return Err(CliError::Usage(format!("no batch `{batch}`")));
+    }
+    Ok(result.map_err(admin::AdminError::from)?)
+}
+
+/// `simgw numbers quarantine --tenant T`: quarantined numbers and when they return.
+pub fn numbers_quarantine(config: &Config, tenant: &str) -> Result<String, CliError> {
+    let store = open(config)?;
+    let list = store
+        .quarantined(tenant, usize::MAX)
+        .map_err(admin::AdminError::from);
+    store.close();
+    let mut out = String::new();
+    for (m, until) in list? {
+        out.push_str(&format!("{m} {}\n", crate::clock::rfc3339(until)));
+    }
+    Ok(out)
+}
+
+/// `simgw numbers release --tenant T --msisdn M`: ends a quarantine early.
+pub async fn numbers_release(
+    config: &Config,
+    tenant: &str,
+    msisdn: &str,
+) -> Result<String, CliError> {
+    let m = msisdn
+        .parse()
+        .map_err(|e| CliError::Usage(format!("--msisdn: {e}")))?;
+    let store = open(config)?;
+    let released = store
+        .release_quarantine(tenant, &m)
+        .await
+        .map_err(admin::AdminError::from);
+    store.close();
+    if released? {
+        Ok(format!("{msisdn} is available again"))
+    } else {
+        Err(CliError::Usage(format!(
+            "{msisdn} is not in `{tenant}`'s quarantine"
+        )))
+    }
+}

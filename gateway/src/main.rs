@@ -71,6 +71,33 @@ enum Command {
 
 #[derive(Subcommand)]
 enum InventoryCommand {
+    /// Counts overall, per number pool and per batch (JSON).
+    Status {
+        #[command(flatten)]
+        store: StoreArgs,
+        /// The tenant.
+        #[arg(long)]
+        tenant: String,
+    },
+    /// One SIM by ICCID or IMSI, without keys (JSON).
+    Lookup {
+        #[command(flatten)]
+        store: StoreArgs,
+        /// The ICCID.
+        #[arg(long)]
+        iccid: Option<String>,
+        /// The IMSI.
+        #[arg(long)]
+        imsi: Option<String>,
+    },
+    /// The state of each card of a batch as CSV, without keys.
+    Export {
+        #[command(flatten)]
+        store: StoreArgs,
+        /// The batch id (`bat_…`).
+        #[arg(long)]
+        batch: String,
+    },
     /// Import a SIM vendor batch file whole or not at all (exit 0 only if imported whole).
     Import {
         #[command(flatten)]
@@ -178,6 +205,25 @@ enum ApikeyCommand {
 
 #[derive(Subcommand)]
 enum NumbersCommand {
+    /// List quarantined numbers and when each returns to the pool.
+    Quarantine {
+        #[command(flatten)]
+        store: StoreArgs,
+        /// The tenant.
+        #[arg(long)]
+        tenant: String,
+    },
+    /// End a number's quarantine early.
+    Release {
+        #[command(flatten)]
+        store: StoreArgs,
+        /// The tenant.
+        #[arg(long)]
+        tenant: String,
+        /// The number.
+        #[arg(long)]
+        msisdn: String,
+    },
     /// Add a block of consecutive MSISDNs to a tenant's pool.
     Add {
         #[command(flatten)]
@@ -298,6 +344,62 @@ fn main() -> ExitCode {
                 print!(
                     "{}",
                     cli_admin::keys_status(&cfg).map_err(|e| e.to_string())?
+                );
+                Ok(())
+            }
+            Command::Inventory {
+                command: InventoryCommand::Status { store, tenant },
+            } => {
+                println!(
+                    "{}",
+                    cli_admin::inventory_status(&store.load()?, &tenant)
+                        .map_err(|e| e.to_string())?
+                );
+                Ok(())
+            }
+            Command::Inventory {
+                command: InventoryCommand::Lookup { store, iccid, imsi },
+            } => {
+                println!(
+                    "{}",
+                    cli_admin::inventory_lookup(&store.load()?, iccid.as_deref(), imsi.as_deref())
+                        .map_err(|e| e.to_string())?
+                );
+                Ok(())
+            }
+            Command::Inventory {
+                command: InventoryCommand::Export { store, batch },
+            } => {
+                print!(
+                    "{}",
+                    cli_admin::inventory_export(&store.load()?, &batch)
+                        .map_err(|e| e.to_string())?
+                );
+                Ok(())
+            }
+            Command::Numbers {
+                command: NumbersCommand::Quarantine { store, tenant },
+            } => {
+                print!(
+                    "{}",
+                    cli_admin::numbers_quarantine(&store.load()?, &tenant)
+                        .map_err(|e| e.to_string())?
+                );
+                Ok(())
+            }
+            Command::Numbers {
+                command:
+                    NumbersCommand::Release {
+                        store,
+                        tenant,
+                        msisdn,
+                    },
+            } => {
+                println!(
+                    "{}",
+                    cli_admin::numbers_release(&store.load()?, &tenant, &msisdn)
+                        .await
+                        .map_err(|e| e.to_string())?
                 );
                 Ok(())
             }

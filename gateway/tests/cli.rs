@@ -236,6 +236,54 @@ fn inventory_import_cli_is_whole_or_nothing_and_idempotent() {
         String::from_utf8_lossy(&ok.stderr).contains("import: 100% of the file read"),
         "plain progress lines off a terminal"
     );
+    let stdout = String::from_utf8_lossy(&ok.stdout).to_string();
+    let batch = stdout
+        .split_whitespace()
+        .find(|w| w.starts_with("bat_"))
+        .expect("batch id")
+        .to_owned();
+    let run = |args: &[&str]| {
+        let out = simgw(args, &data);
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).to_string()
+    };
+    let status: serde_json::Value =
+        serde_json::from_str(&run(&["inventory", "status", "--tenant", "mvno2"])).expect("json");
+    assert_eq!(status["counts"]["sims_available"], 3);
+    assert_eq!(status["batches"][&batch]["sims_available"], 3, "{status}");
+    let sim: serde_json::Value =
+        serde_json::from_str(&run(&["inventory", "lookup", "--imsi", "001010000000102"]))
+            .expect("json");
+    assert_eq!(
+        (sim["iccid"].as_str(), sim["state"].as_str()),
+        (Some("8986990999000001021"), Some("available"))
+    );
+    assert!(
+        !sim.to_string().to_ascii_uppercase().contains("97A397BA"),
+        "no key in a lookup"
+    );
+    let csv = run(&["inventory", "export", "--batch", &batch]);
+    assert_eq!(csv.lines().count(), 4, "{csv}");
+    assert!(run(&["numbers", "quarantine", "--tenant", "mvno2"]).is_empty());
+    assert!(
+        !simgw(
+            &[
+                "numbers",
+                "release",
+                "--tenant",
+                "mvno2",
+                "--msisdn",
+                "8617000000001"
+            ],
+            &data
+        )
+        .status
+        .success()
+    );
     let again = import("example.out");
     assert!(again.status.success());
     assert!(
