@@ -37,6 +37,7 @@ pub struct Job {
 }
 
 /// A write command.
+#[derive(Clone)]
 pub enum Command {
     /// See `Store::create_activation`.
     Create(NewActivation),
@@ -51,6 +52,7 @@ pub enum Command {
 }
 
 /// Number-pool commands (grouped like orders: they never refuse by aborting).
+#[derive(Clone)]
 pub enum PoolCommand {
     /// See `Store::create_reservation`.
     Reserve(NewReservation),
@@ -140,7 +142,8 @@ fn commit_group(db: &Database, group: Vec<Job>, metrics: &Metrics) {
     let started = Instant::now();
     let (cmds, replies): (Vec<Command>, Vec<_>) =
         group.into_iter().map(|j| (j.cmd, j.reply)).unzip();
-    // Commands are consumed by `apply`; keep a way to rebuild them for the fallback path.
+    // `apply` consumes commands; the copies rebuild the jobs if the group has to be split.
+    let backup = cmds.clone();
     let result = (|| -> TxResult<Vec<TxResult<Reply>>> {
         let txn = db.begin_write().map_err(backend)?;
         let mut results = Vec::with_capacity(cmds.len());
@@ -169,9 +172,11 @@ fn commit_group(db: &Database, group: Vec<Job>, metrics: &Metrics) {
             }
         }
         Err(e) => {
-            tracing::error!(error = %e, "group commit failed; nothing in the batch was applied");
-            for reply in replies {
-                let _ = reply.send(Err(e.clone()));
+            // Nothing of the group was applied. Run each command alone so that one bad
+            // command (a corrupt record, say) fails only itself, not its neighbours.
+            tracing::error!(error = %e, "group commit failed; retrying its commands one by one");
+            for (cmd, reply) in backup.into_iter().zip(replies) {
+                commit_alone(db, Job { cmd, reply }, metrics);
             }
         }
     }
