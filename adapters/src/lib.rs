@@ -8,3 +8,4 @@
 pub mod cai3g;
 pub mod hlr;
 pub mod http;
+pub mod osmo;
