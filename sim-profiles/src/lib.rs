@@ -8,6 +8,7 @@
 pub mod batch;
 pub mod ident;
 pub mod milenage;
+pub mod profile;
 pub mod secret;
 pub mod transport;
 

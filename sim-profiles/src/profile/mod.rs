@@ -1,0 +1,41 @@
+//! The TCA eUICC Profile Package (v3.3.1) codec: a package is a plain concatenation of
+//! DER `ProfileElement`s. Elements this crate reads or changes are typed; every other
+//! element is kept as raw DER and written back byte for byte, so any vendor template
+//! passes through unchanged. Pure functions over bytes: no IO, no panics on any input.
+
+mod aka;
+mod der;
+mod element;
+mod end;
+mod error;
+mod files;
+mod header;
+mod oid;
+mod package;
+mod pe_header;
+mod pin;
+mod tlv;
+
+pub use aka::{
+    ALGORITHM_MILENAGE, AkaParameter, AlgoConfiguration, AlgoParameter, DEFAULT_NUMBER_OF_KECCAK,
+    DEFAULT_ROTATION, DEFAULT_SQN_AGE_LIMIT, DEFAULT_SQN_DELTA, DEFAULT_SQN_OPTIONS,
+    DEFAULT_XORING, SQN_INIT_LEN,
+};
+pub use element::{
+    ProfileElement, RawPe, TAG_AKA_PARAMETER, TAG_END, TAG_HEADER, TAG_MF, TAG_PIN_CODES,
+    TAG_PUK_CODES, TAG_USIM, alternative_name,
+};
+pub use end::End;
+pub use error::ProfileError;
+pub use files::{MfElement, UsimElement};
+pub use header::{MandatoryServices, ProfileHeader, decode_iccid, encode_iccid};
+pub use oid::ObjectId;
+pub use package::Package;
+pub use pe_header::PeHeader;
+pub use pin::{
+    DEFAULT_PIN_ATTEMPTS, DEFAULT_PIN_ATTRIBUTES, DEFAULT_PUK_ATTEMPTS, PinCodes, PinCodesContent,
+    PinConfiguration, PukCodes, PukConfiguration, pad_code,
+};
+pub use tlv::{
+    RawElement, Tlv, context_number, context_tag, encode_tlv, push_tlv, read_tlv, split_package,
+};
