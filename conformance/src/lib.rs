@@ -13,4 +13,5 @@
 #![forbid(unsafe_code)]
 
 pub mod hlr_sim;
+pub mod osmo_peer;
 pub mod suite;

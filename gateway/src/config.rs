@@ -188,9 +188,11 @@ impl Default for ApiConfig {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct HlrConfig {
-    /// Dialect; only `"cai3g"` today.
+    /// Dialect: `"cai3g"` (Ericsson CAI3G 1.2 SOAP) or `"osmo-ctrl"` (OsmoHLR control
+    /// interface). An `osmo-ctrl://` URL selects the latter whatever this says.
     pub dialect: String,
-    /// Provisioning endpoint, e.g. `https://hlr.example:8080/CAI3G1.2/services/CAI3G1.2`.
+    /// Provisioning endpoint, e.g. `https://hlr.example:8080/CAI3G1.2/services/CAI3G1.2`, or
+    /// `osmo-ctrl://127.0.0.2:4259` for OsmoHLR.
     /// Unset: no HLR (only valid with `--sandbox`, which starts the simulator).
     pub url: Option<String>,
     /// Separate AUC endpoint, if the host has one.
@@ -340,10 +342,10 @@ impl Config {
                 });
             }
         }
-        if self.hlr.dialect != "cai3g" {
+        if self.hlr.dialect != "cai3g" && self.hlr.dialect != "osmo-ctrl" {
             return Err(ConfigError::Invalid {
                 field: "hlr.dialect",
-                message: "supported: \"cai3g\"".into(),
+                message: "supported: \"cai3g\", \"osmo-ctrl\"".into(),
             });
         }
         Ok(())

@@ -36,7 +36,8 @@ enum Command {
         /// Also run the host-operator simulators on loopback and seed a sandbox tenant.
         #[arg(long)]
         sandbox: bool,
-        /// Use this HLR instead of the simulator (CAI3G `http(s)://...`).
+        /// Use this HLR instead of the simulator: a CAI3G `http(s)://…` endpoint or an
+        /// OsmoHLR `osmo-ctrl://HOST:PORT`.
         #[arg(long)]
         hlr: Option<String>,
     },
@@ -463,9 +464,12 @@ async fn serve(
         cfg.listen = l;
     }
     if let Some(url) = hlr {
-        if !(url.starts_with("http://") || url.starts_with("https://")) {
+        if !(url.starts_with("http://")
+            || url.starts_with("https://")
+            || url.starts_with("osmo-ctrl://"))
+        {
             return Err(format!(
-                "--hlr {url}: supported HLR URLs are CAI3G http:// or https:// endpoints"
+                "--hlr {url}: use a CAI3G http(s):// endpoint or osmo-ctrl://HOST:PORT"
             ));
         }
         cfg.hlr.url = Some(url);

@@ -17,6 +17,14 @@ pub fn hlr_from_config(cfg: &HlrConfig) -> Result<Arc<dyn HlrProvisioner>, Start
             "no HLR configured: set [hlr] url in the config file, or run with --sandbox".into(),
         )
     })?;
+    if let Some(addr) = url.strip_prefix("osmo-ctrl://") {
+        return osmo(addr, cfg);
+    }
+    if cfg.dialect == "osmo-ctrl" {
+        return Err(StartError::Southbound(format!(
+            "hlr.url `{url}`: the osmo-ctrl dialect takes osmo-ctrl://HOST:PORT"
+        )));
+    }
     let password = match (&cfg.password, &cfg.password_file) {
         (_, Some(path)) => std::fs::read_to_string(path)
             .map_err(|e| {
@@ -40,6 +48,21 @@ pub fn hlr_from_config(cfg: &HlrConfig) -> Result<Arc<dyn HlrProvisioner>, Start
         })
         .transpose()?;
     cai3g(url, &cfg.user, &password, ca, cfg)
+}
+
+/// An OsmoHLR control-interface adapter for `HOST:PORT` (no credentials: CTRL has none,
+/// so it must only ever be reached over loopback or a private link).
+pub fn osmo(addr: &str, cfg: &HlrConfig) -> Result<Arc<dyn HlrProvisioner>, StartError> {
+    let addr = addr.trim_end_matches('/').parse().map_err(|_| {
+        StartError::Southbound(format!(
+            "osmo-ctrl://{addr}: expected osmo-ctrl://IP:PORT, e.g. osmo-ctrl://127.0.0.2:4259"
+        ))
+    })?;
+    let config = adapters::osmo::OsmoConfig {
+        addr,
+        request_timeout: Duration::from_millis(cfg.timeout_ms),
+    };
+    Ok(Arc::new(adapters::osmo::OsmoHlr::new(config)))
 }
 
 /// A CAI3G 1.2 adapter for `url`.

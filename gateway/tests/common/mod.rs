@@ -24,6 +24,7 @@ pub struct Card {
     pub iccid: Iccid,
     pub imsi: String,
     pub ki: [u8; 16],
+    pub opc: [u8; 16],
 }
 
 pub struct Harness {
@@ -43,10 +44,13 @@ pub fn card(i: u32) -> Card {
     // High-entropy but reproducible, so a scan of the database file cannot match by chance.
     let mut ki = [0u8; 16];
     ki.copy_from_slice(&gateway::crypto::sha256(&i.to_be_bytes())[..16]);
+    let mut opc = [0u8; 16];
+    opc.copy_from_slice(&gateway::crypto::sha256(&i.to_le_bytes())[16..]);
     Card {
         iccid,
         imsi: format!("00101{i:010}"),
         ki,
+        opc,
     }
 }
 
@@ -69,14 +73,29 @@ impl Harness {
     }
 
     pub async fn start_with(n: u32, tweak: impl FnOnce(&mut Config)) -> Self {
+        Self::start_full(n, tweak, None).await
+    }
+
+    /// Like `start_with`, but provisioning a real OsmoHLR at `osmo_ctrl` (`IP:PORT`) instead
+    /// of the CAI3G simulator (which still runs, unused).
+    pub async fn start_full(
+        n: u32,
+        tweak: impl FnOnce(&mut Config),
+        osmo_ctrl: Option<std::net::SocketAddr>,
+    ) -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
         let mut sim_cfg = HlrSimConfig::new("gw", "secret-pw");
         sim_cfg.listen = "127.0.0.1:0".parse().expect("addr");
         let sim = hlr_sim::start(sim_cfg).await.expect("simulator");
         let mut cfg = config(dir.path());
         tweak(&mut cfg);
-        let hlr = gateway::southbound::cai3g(&sim.url(), "gw", "secret-pw", None, &cfg.hlr)
-            .expect("adapter");
+        let hlr = match osmo_ctrl {
+            Some(addr) => {
+                gateway::southbound::osmo(&addr.to_string(), &cfg.hlr).expect("osmo adapter")
+            }
+            None => gateway::southbound::cai3g(&sim.url(), "gw", "secret-pw", None, &cfg.hlr)
+                .expect("adapter"),
+        };
         let gw = Gateway::start(cfg, hlr).await.expect("gateway");
         let cards: Vec<Card> = (0..n).map(card).collect();
         let other_cards: Vec<Card> = (900_000..900_005).map(card).collect();
@@ -218,7 +237,7 @@ pub async fn seed_tenant(
                 iccid: c.iccid.clone(),
                 imsi: c.imsi.parse().expect("imsi"),
                 ki: Key128::from_bytes(c.ki),
-                opc: None,
+                opc: Some(Key128::from_bytes(c.opc)),
             };
             admin::seal_sim(&gw.keys, tenant, "test-batch", &s).expect("seal")
         })
