@@ -32,7 +32,9 @@ impl OsmoHlrPeer {
     /// Starts an instance on 127.0.0.`host`.
     pub async fn start_on(host: u8) -> Result<Self, String> {
         if !std::path::Path::new(OSMO_HLR).exists() {
-            return Err(format!("{OSMO_HLR} not found: install it with `apt-get install osmo-hlr`"));
+            return Err(format!(
+                "{OSMO_HLR} not found: install it with `apt-get install osmo-hlr`"
+            ));
         }
         let ip = Ipv4Addr::new(127, 0, 0, host);
         let dir = std::env::temp_dir().join(format!("simgw-osmo-peer-{}-{ip}", std::process::id()));
@@ -40,7 +42,11 @@ impl OsmoHlrPeer {
         std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
         let cfg = format!("line vty\n bind {ip}\nctrl\n bind {ip}\nhlr\n gsup\n  bind ip {ip}\n");
         std::fs::write(dir.join("hlr.cfg"), cfg).map_err(|e| e.to_string())?;
-        let mut peer = Self { ip, dir, child: None };
+        let mut peer = Self {
+            ip,
+            dir,
+            child: None,
+        };
         peer.spawn().await?;
         Ok(peer)
     }
@@ -72,12 +78,18 @@ impl OsmoHlrPeer {
             if let Some(Ok(Some(status))) = self.child.as_mut().map(Child::try_wait) {
                 return Err(format!("osmo-hlr on {} exited early: {status}", self.ip));
             }
-            if tokio::net::TcpStream::connect(self.ctrl_addr()).await.is_ok() {
+            if tokio::net::TcpStream::connect(self.ctrl_addr())
+                .await
+                .is_ok()
+            {
                 return Ok(());
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        Err(format!("osmo-hlr on {} did not open CTRL within 10 s", self.ip))
+        Err(format!(
+            "osmo-hlr on {} did not open CTRL within 10 s",
+            self.ip
+        ))
     }
 
     /// Stops the process (the database stays).
