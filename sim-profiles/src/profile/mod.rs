@@ -10,11 +10,15 @@ mod end;
 mod error;
 mod files;
 mod header;
+pub mod inspect;
 mod oid;
 mod package;
 mod pe_header;
+pub mod personalise;
 mod pin;
+pub mod template;
 mod tlv;
+pub mod validate;
 
 pub use aka::{
     ALGORITHM_MILENAGE, AkaParameter, AlgoConfiguration, AlgoParameter, DEFAULT_NUMBER_OF_KECCAK,
@@ -29,13 +33,17 @@ pub use end::End;
 pub use error::ProfileError;
 pub use files::{MfElement, UsimElement};
 pub use header::{MandatoryServices, ProfileHeader, decode_iccid, encode_iccid};
+pub use inspect::{inspect, pin_reference_name, puk_reference_name};
 pub use oid::ObjectId;
 pub use package::Package;
 pub use pe_header::PeHeader;
+pub use personalise::{Personalisation, personalise};
 pub use pin::{
     DEFAULT_PIN_ATTEMPTS, DEFAULT_PIN_ATTRIBUTES, DEFAULT_PUK_ATTEMPTS, PinCodes, PinCodesContent,
     PinConfiguration, PukCodes, PukConfiguration, pad_code,
 };
+pub use template::{TEMPLATE_ICCID, TEMPLATE_IMSI, TEMPLATE_PROFILE_TYPE, builtin_template};
 pub use tlv::{
     RawElement, Tlv, context_number, context_tag, encode_tlv, push_tlv, read_tlv, split_package,
 };
+pub use validate::{Finding, validate, validate_elements};
