@@ -564,3 +564,49 @@ fn inspect_shows_raw_elements_by_name_and_length() {
         oid: "2.23.143.1.2.16".parse().expect("oid"),
     }));
 }
+
+mod never_panics {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Runs every function of this layer on a package; none may panic.
+    fn exercise(p: &Package) {
+        let _ = validate(p);
+        let _ = inspect(p, false);
+        let _ = inspect(p, true);
+        if let Ok(out) = personalise(p, &full()) {
+            let der = out.encode();
+            assert_eq!(Package::decode(&der).expect("personalised re-decodes"), out);
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn mutated_template(
+            flips in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..4),
+        ) {
+            let mut bytes = builtin_template().encode();
+            for (at, b) in flips {
+                let i = at.index(bytes.len());
+                bytes[i] = b;
+            }
+            if let Ok(p) = Package::decode(&bytes) {
+                exercise(&p);
+            }
+        }
+
+        #[test]
+        fn reordered_elements(order in Just((0..8usize).collect::<Vec<_>>()).prop_shuffle(), keep in 0..=8usize) {
+            let elements = builtin_template().into_elements();
+            let picked: Vec<ProfileElement> =
+                order.iter().take(keep).map(|i| elements[*i].clone()).collect();
+            let findings = validate_elements(&picked);
+            for f in &findings {
+                prop_assert!(!f.to_string().contains('\n'));
+            }
+            if let Ok(p) = Package::from_elements(picked) {
+                exercise(&p);
+            }
+        }
+    }
+}
