@@ -10,6 +10,7 @@ pub mod api;
 pub mod app;
 pub mod bench;
 pub mod cli_admin;
+pub mod cli_profile;
 pub mod clock;
 pub mod config;
 pub mod crypto;

@@ -68,6 +68,57 @@ enum Command {
         #[command(subcommand)]
         command: InventoryCommand,
     },
+    /// eSIM profile packages (TCA interoperable format, DER).
+    Profile {
+        #[command(subcommand)]
+        command: ProfileCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum ProfileCommand {
+    /// Print the element tree with readable field names (keys and PINs masked).
+    Inspect {
+        /// The package (DER).
+        file: PathBuf,
+        /// Show keys and PINs in clear.
+        #[arg(long)]
+        show_secrets: bool,
+    },
+    /// Check structure: header first, End last, ICCID consistent, IMSI digits, key lengths,
+    /// ordering, mandatory services and files. Exit 0 only if clean.
+    Validate {
+        /// The package (DER).
+        file: PathBuf,
+    },
+    /// Personalise a template (a DER file, or `builtin`); with only --template and --out it
+    /// re-encodes the template byte-identically.
+    Build {
+        /// Template package (DER file path, or `builtin`).
+        #[arg(long)]
+        template: String,
+        /// ICCID for the header and EF.ICCID.
+        #[arg(long)]
+        iccid: Option<String>,
+        /// IMSI for EF.IMSI.
+        #[arg(long)]
+        imsi: Option<String>,
+        /// K (32 hex).
+        #[arg(long)]
+        ki: Option<String>,
+        /// OPc (32 hex).
+        #[arg(long)]
+        opc: Option<String>,
+        /// PIN1.
+        #[arg(long)]
+        pin1: Option<String>,
+        /// PUK1.
+        #[arg(long)]
+        puk1: Option<String>,
+        /// Output file (written 0600).
+        #[arg(long)]
+        out: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -272,6 +323,42 @@ fn main() -> ExitCode {
                 sandbox,
                 hlr,
             } => serve(config, data_dir, listen, sandbox, hlr).await,
+            Command::Profile {
+                command: ProfileCommand::Inspect { file, show_secrets },
+            } => {
+                print!("{}", gateway::cli_profile::inspect(&file, show_secrets)?);
+                Ok(())
+            }
+            Command::Profile {
+                command: ProfileCommand::Validate { file },
+            } => {
+                println!("{}", gateway::cli_profile::validate(&file)?);
+                Ok(())
+            }
+            Command::Profile {
+                command:
+                    ProfileCommand::Build {
+                        template,
+                        iccid,
+                        imsi,
+                        ki,
+                        opc,
+                        pin1,
+                        puk1,
+                        out,
+                    },
+            } => {
+                let args = gateway::cli_profile::BuildArgs {
+                    iccid,
+                    imsi,
+                    ki,
+                    opc,
+                    pin1,
+                    puk1,
+                };
+                println!("{}", gateway::cli_profile::build(&template, &args, &out)?);
+                Ok(())
+            }
             Command::Bench(args) => gateway::bench::run(args).await.map_err(|e| e.to_string()),
             Command::Tenant {
                 command:
