@@ -99,3 +99,176 @@ pub fn build(template: &str, args: &BuildArgs, out: &Path) -> Result<String, Str
     }
     Ok(msg)
 }
+
+/// Where batch personalisation takes its cards from.
+pub enum BatchSource<'a> {
+    /// A vendor file (`vendor-out` or `csv`); keys decrypted with the configured transport keys.
+    File {
+        /// The file.
+        path: &'a Path,
+        /// Its format.
+        format: crate::import::Format,
+    },
+    /// A batch already in the store; keys are opened only as each profile is encoded.
+    Store {
+        /// The tenant.
+        tenant: &'a str,
+        /// The batch id (`bat_…`).
+        batch: &'a str,
+    },
+}
+
+fn emit(template: &Package, p: &Personalisation, out_dir: &Path, name: &str) -> Result<(), String> {
+    let built = profile::personalise(template, p).map_err(|e| format!("{name}: {e}"))?;
+    let bytes = zeroize::Zeroizing::new(built.encode());
+    let path = out_dir.join(format!("{name}.der"));
+    crate::crypto::write_private(&path, &bytes).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// `simgw profile build-batch`: one personalised package per card, `<ICCID>.der` in
+/// `out_dir`, streamed card by card. Returns how many were written.
+pub fn build_batch(
+    config: &crate::config::Config,
+    template: &str,
+    source: BatchSource<'_>,
+    out_dir: &Path,
+) -> Result<u64, String> {
+    use std::io::BufRead;
+    let t = if template == "builtin" {
+        profile::builtin_template()
+    } else {
+        read(Path::new(template))?
+    };
+    std::fs::create_dir_all(out_dir).map_err(|e| format!("{}: {e}", out_dir.display()))?;
+    let mut written = 0u64;
+    match source {
+        BatchSource::File { path, format } => {
+            let tk =
+                crate::import::transport_keys(&config.transport_keys).map_err(|e| e.to_string())?;
+            let opts = sim_profiles::batch::ParseOptions::default();
+            let file = std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
+            let mut reader = std::io::BufReader::new(file);
+            let mut out_parser =
+                sim_profiles::batch::VendorOutParser::new(&opts).map_err(|e| e.to_string())?;
+            let mut csv_parser =
+                sim_profiles::batch::CsvParser::new(&opts).map_err(|e| e.to_string())?;
+            let mut line = Vec::new();
+            let mut rejects = Vec::new();
+            let mut flush = |cards: Vec<sim_profiles::batch::CardRecord>,
+                             index: Option<u16>|
+             -> Result<(), String> {
+                for c in cards {
+                    let sim = crate::import::clear_keys(&c, index, &tk)
+                        .map_err(|e| format!("line {}: {e}", c.line))?;
+                    let p = Personalisation {
+                        iccid: Some(sim.iccid.clone()),
+                        imsi: Some(sim.imsi.clone()),
+                        ki: Some(sim.ki.clone()),
+                        opc: sim.opc.clone(),
+                        pin1: c.pin1.as_ref().map(|s| s.expose().to_owned()),
+                        puk1: c.puk1.as_ref().map(|s| s.expose().to_owned()),
+                    };
+                    emit(&t, &p, out_dir, sim.iccid.as_str())?;
+                    written += 1;
+                }
+                Ok(())
+            };
+            loop {
+                line.clear();
+                if reader
+                    .read_until(b'\n', &mut line)
+                    .map_err(|e| e.to_string())?
+                    == 0
+                {
+                    break;
+                }
+                let text =
+                    String::from_utf8_lossy(line.strip_suffix(b"\n").unwrap_or(&line)).to_string();
+                match format {
+                    crate::import::Format::VendorOut => {
+                        out_parser.push_line(&text).map_err(|e| e.to_string())?;
+                        let index = out_parser
+                            .header()
+                            .and_then(|h| h.transport_key_index)
+                            .filter(|i| *i != 0);
+                        flush(out_parser.drain_records(), index)?;
+                    }
+                    crate::import::Format::Csv => {
+                        csv_parser.push_line(&text).map_err(|e| e.to_string())?;
+                        flush(csv_parser.drain_records(), None)?;
+                    }
+                }
+            }
+            let report = match format {
+                crate::import::Format::VendorOut => out_parser.finish(),
+                crate::import::Format::Csv => csv_parser.finish(),
+            }
+            .map_err(|e| e.to_string())?;
+            let index = report.header.transport_key_index.filter(|i| *i != 0);
+            rejects.extend(report.rejects);
+            flush(report.records, index)?;
+            if !rejects.is_empty() {
+                let lines: Vec<String> = rejects.iter().map(ToString::to_string).collect();
+                return Err(format!(
+                    "{} line(s) rejected (the other cards were written): {}",
+                    lines.len(),
+                    lines.join("; ")
+                ));
+            }
+        }
+        BatchSource::Store { tenant, batch } => {
+            use crate::store::Store;
+            let keys = crate::app::keyring(config).map_err(|e| e.to_string())?;
+            let store = crate::app::open_store(
+                config,
+                std::sync::Arc::new(crate::metrics::Metrics::default()),
+            )
+            .map_err(|e| e.to_string())?;
+            let result = (|| -> Result<(), String> {
+                let b = store
+                    .batch(batch)
+                    .map_err(|e| e.to_string())?
+                    .filter(|b| b.tenant == tenant)
+                    .ok_or_else(|| format!("no batch `{batch}` for tenant `{tenant}`"))?;
+                let mut after = String::new();
+                loop {
+                    let page = store
+                        .batch_sims(&b.id, &after, 1_000)
+                        .map_err(|e| e.to_string())?;
+                    for s in &page {
+                        // The keys leave their sealed form only here, for this one profile.
+                        let open = |which: &str,
+                                    sealed: &crate::crypto::Sealed|
+                         -> Result<Key128, String> {
+                            let clear = keys
+                                .open(&format!("sim/{}/{which}", s.iccid), sealed)
+                                .map_err(|e| e.to_string())?;
+                            let bytes: [u8; 16] = clear
+                                .as_slice()
+                                .try_into()
+                                .map_err(|_| format!("{which} of {} is not 16 bytes", s.iccid))?;
+                            Ok(Key128::from_bytes(bytes))
+                        };
+                        let p = Personalisation {
+                            iccid: Some(s.iccid.clone()),
+                            imsi: Some(s.imsi.clone()),
+                            ki: Some(open("ki", &s.ki)?),
+                            opc: s.opc.as_ref().map(|o| open("opc", o)).transpose()?,
+                            pin1: None,
+                            puk1: None,
+                        };
+                        emit(&t, &p, out_dir, s.iccid.as_str())?;
+                        written += 1;
+                    }
+                    match page.last() {
+                        Some(last) => after = last.iccid.to_string(),
+                        None => return Ok(()),
+                    }
+                }
+            })();
+            store.close();
+            result?;
+        }
+    }
+    Ok(written)
+}

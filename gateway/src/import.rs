@@ -119,7 +119,11 @@ pub fn transport_keys(configs: &[TransportKeyConfig]) -> Result<TransportKeys, I
 
 /// Turns a parsed card into clear keys: decrypts transport-encrypted fields and derives
 /// OPc from OP. Returns `None` with a reason for cards the importer cannot use.
-fn clear_keys(card: &CardRecord, index: Option<u16>, tk: &TransportKeys) -> Result<NewSim, String> {
+pub(crate) fn clear_keys(
+    card: &CardRecord,
+    index: Option<u16>,
+    tk: &TransportKeys,
+) -> Result<NewSim, String> {
     let open = |f: &KeyField| -> Result<Key128, String> {
         if !f.is_encrypted() {
             return Ok(f.key().clone());

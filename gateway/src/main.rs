@@ -119,6 +119,30 @@ enum ProfileCommand {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Personalise one package per card, `<ICCID>.der` in --out-dir, streamed: from a vendor
+    /// batch file (--file, --format) or from a batch in the store (--tenant, --batch).
+    BuildBatch {
+        #[command(flatten)]
+        store: StoreArgs,
+        /// Template package (DER file path, or `builtin`).
+        #[arg(long)]
+        template: String,
+        /// A vendor batch file.
+        #[arg(long)]
+        file: Option<PathBuf>,
+        /// Its format: `vendor-out` or `csv`.
+        #[arg(long, default_value = "vendor-out")]
+        format: String,
+        /// Tenant of a stored batch.
+        #[arg(long)]
+        tenant: Option<String>,
+        /// Stored batch id (`bat_…`); keys are opened only as each profile is encoded.
+        #[arg(long)]
+        batch: Option<String>,
+        /// Output directory.
+        #[arg(long)]
+        out_dir: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -357,6 +381,38 @@ fn main() -> ExitCode {
                     puk1,
                 };
                 println!("{}", gateway::cli_profile::build(&template, &args, &out)?);
+                Ok(())
+            }
+            Command::Profile {
+                command:
+                    ProfileCommand::BuildBatch {
+                        store,
+                        template,
+                        file,
+                        format,
+                        tenant,
+                        batch,
+                        out_dir,
+                    },
+            } => {
+                let cfg = store.load()?;
+                let source = match (&file, &tenant, &batch) {
+                    (Some(path), None, None) => gateway::cli_profile::BatchSource::File {
+                        path,
+                        format: gateway::import::Format::parse(&format)
+                            .ok_or("--format must be vendor-out or csv")?,
+                    },
+                    (None, Some(tenant), Some(batch)) => {
+                        gateway::cli_profile::BatchSource::Store { tenant, batch }
+                    }
+                    _ => {
+                        return Err(
+                            "give either --file (with --format) or --tenant and --batch".into()
+                        );
+                    }
+                };
+                let n = gateway::cli_profile::build_batch(&cfg, &template, source, &out_dir)?;
+                println!("wrote {n} profile packages to {}", out_dir.display());
                 Ok(())
             }
             Command::Bench(args) => gateway::bench::run(args).await.map_err(|e| e.to_string()),

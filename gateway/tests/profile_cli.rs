@@ -125,3 +125,118 @@ fn validate_and_build_refuse_bad_input_clearly() {
     );
     assert!(!out.exists(), "nothing written on error");
 }
+
+fn fixture(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
+}
+
+/// The ICCID in the header and the K of the first Milenage AKA of a package.
+fn iccid_and_k(path: &std::path::Path) -> (String, String) {
+    use sim_profiles::profile::{AlgoConfiguration, Package, ProfileElement};
+    let p = Package::decode(&std::fs::read(path).expect("read")).expect("decode");
+    let iccid = p.header().expect("header").iccid.to_string();
+    let k = p
+        .elements()
+        .iter()
+        .find_map(|e| match e {
+            ProfileElement::Aka(a) => match &a.algo {
+                AlgoConfiguration::Algo(al) => Some(al.key.expose_hex()),
+                AlgoConfiguration::Raw(_) => None,
+            },
+            _ => None,
+        })
+        .expect("aka");
+    (iccid, k)
+}
+
+#[test]
+fn build_batch_from_a_vendor_file_and_from_the_store() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("from-file");
+    let r = simgw(&[
+        "profile",
+        "build-batch",
+        "--template",
+        "builtin",
+        "--file",
+        fixture("example.out").to_str().expect("utf8"),
+        "--format",
+        "vendor-out",
+        "--out-dir",
+        out.to_str().expect("utf8"),
+        "--data-dir",
+        dir.path().join("d1").to_str().expect("utf8"),
+    ]);
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    let (iccid, k) = iccid_and_k(&out.join("8986990999000001013.der"));
+    assert_eq!(
+        (iccid.as_str(), k.as_str()),
+        ("8986990999000001013", "17DB7564FC02DB7EAAB1C92164C6F0AA")
+    );
+    assert_eq!(std::fs::read_dir(&out).expect("dir").count(), 3);
+
+    // From the store: import first, then personalise from the sealed records.
+    let data = dir.path().join("data");
+    let d = data.to_str().expect("utf8");
+    assert!(
+        simgw(&[
+            "tenant",
+            "put",
+            "--id",
+            "t",
+            "--name",
+            "T",
+            "--plmn",
+            "00101",
+            "--data-dir",
+            d
+        ])
+        .status
+        .success()
+    );
+    let imp = simgw(&[
+        "inventory",
+        "import",
+        "--tenant",
+        "t",
+        "--format",
+        "vendor-out",
+        fixture("example.out").to_str().expect("utf8"),
+        "--data-dir",
+        d,
+    ]);
+    assert!(
+        imp.status.success(),
+        "{}",
+        String::from_utf8_lossy(&imp.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&imp.stdout).to_string();
+    let batch = stdout
+        .split_whitespace()
+        .find(|w| w.starts_with("bat_"))
+        .expect("batch id")
+        .to_owned();
+    let out2 = dir.path().join("from-store");
+    let r = simgw(&[
+        "profile",
+        "build-batch",
+        "--template",
+        "builtin",
+        "--tenant",
+        "t",
+        "--batch",
+        &batch,
+        "--out-dir",
+        out2.to_str().expect("utf8"),
+        "--data-dir",
+        d,
+    ]);
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    let (iccid, k) = iccid_and_k(&out2.join("8986990999000001021.der"));
+    assert_eq!(
+        (iccid.as_str(), k.as_str()),
+        ("8986990999000001021", "97A397BACBAE3D9B27160B1FCE7E7B91")
+    );
+}
