@@ -6,6 +6,7 @@
 #![forbid(unsafe_code)]
 
 pub mod cai3g;
+pub mod es2plus;
 pub mod hlr;
 pub mod http;
 pub mod osmo;
