@@ -34,6 +34,31 @@ pub struct NewSim {
     pub opc: Option<Key128>,
 }
 
+/// The sealing context of a SIM's key (`ki` or `opc`): binds the ciphertext to its card,
+/// so a sealed key cannot be moved to another SIM.
+pub fn sim_key_context(iccid: &Iccid, which: &str) -> String {
+    format!("sim/{iccid}/{which}")
+}
+
+/// Opens a stored SIM's Ki and OPc, in memory only (zeroised on drop). The error says
+/// which key of which card failed, never its value.
+pub fn open_sim_keys(keys: &Keyring, sim: &SimRecord) -> Result<(Key128, Option<Key128>), String> {
+    let open = |which: &str, sealed: &crate::crypto::Sealed| -> Result<Key128, String> {
+        let clear = keys
+            .open(&sim_key_context(&sim.iccid, which), sealed)
+            .map_err(|e| format!("{which} of {}: {e}", sim.iccid))?;
+        let bytes: [u8; 16] = clear
+            .as_slice()
+            .try_into()
+            .map_err(|_| format!("{which} of {} is not 16 bytes", sim.iccid))?;
+        Ok(Key128::from_bytes(bytes))
+    };
+    Ok((
+        open("ki", &sim.ki)?,
+        sim.opc.as_ref().map(|o| open("opc", o)).transpose()?,
+    ))
+}
+
 /// Seals a vendor SIM into a store record.
 pub fn seal_sim(
     keys: &Keyring,
@@ -46,14 +71,37 @@ pub fn seal_sim(
         imsi: sim.imsi.clone(),
         tenant: tenant.to_owned(),
         state: SimState::Available,
-        ki: keys.seal(&format!("sim/{}/ki", sim.iccid), sim.ki.expose())?,
+        ki: keys.seal(&sim_key_context(&sim.iccid, "ki"), sim.ki.expose())?,
         opc: sim
             .opc
             .as_ref()
-            .map(|o| keys.seal(&format!("sim/{}/opc", sim.iccid), o.expose()))
+            .map(|o| keys.seal(&sim_key_context(&sim.iccid, "opc"), o.expose()))
             .transpose()?,
         batch: batch.to_owned(),
     })
+}
+
+/// The state of every card of a batch as CSV (`iccid,imsi,state,activation_id`), never
+/// keys; read page by page. Shared by the API export and `simgw inventory export`.
+pub fn batch_csv(store: &dyn Store, batch_id: &str) -> Result<String, StoreError> {
+    let mut csv = String::from("iccid,imsi,state,activation_id\n");
+    let mut after = String::new();
+    loop {
+        let page = store.batch_sims(batch_id, &after, 5_000)?;
+        for s in &page {
+            let (state, order) = s.state.label();
+            csv.push_str(&format!(
+                "{},{},{state},{}\n",
+                s.iccid,
+                s.imsi,
+                order.unwrap_or("")
+            ));
+        }
+        match page.last() {
+            Some(last) => after = last.iccid.to_string(),
+            None => return Ok(csv),
+        }
+    }
 }
 
 /// Applies a change, turning a refusal into an error.

@@ -363,11 +363,7 @@ pub fn inventory_lookup(
     })();
     store.close();
     let sim = result?.ok_or_else(|| CliError::Usage("no such SIM in inventory".into()))?;
-    let (state, order) = match &sim.state {
-        crate::store::SimState::Available => ("available", None),
-        crate::store::SimState::Reserved { order } => ("reserved", Some(order.clone())),
-        crate::store::SimState::Active { order } => ("active", Some(order.clone())),
-    };
+    let (state, order) = sim.state.label();
     let v = serde_json::json!({"iccid": sim.iccid, "imsi": sim.imsi, "tenant": sim.tenant, "state": state, "activation_id": order, "batch": sim.batch, "key_id": sim.ki.kid});
     Ok(serde_json::to_string_pretty(&v).unwrap_or_default())
 }
@@ -375,25 +371,7 @@ pub fn inventory_lookup(
 /// `simgw inventory export --batch ID`: the state of each card of a batch as CSV (no keys).
 pub fn inventory_export(config: &Config, batch: &str) -> Result<String, CliError> {
     let store = open(config)?;
-    let result = (|| -> Result<String, crate::store::StoreError> {
-        let mut csv = String::from("iccid,imsi,state,activation_id\n");
-        let mut after = String::new();
-        loop {
-            let page = store.batch_sims(batch, &after, 5_000)?;
-            for s in &page {
-                let (st, order) = match &s.state {
-                    crate::store::SimState::Available => ("available", ""),
-                    crate::store::SimState::Reserved { order } => ("reserved", order.as_str()),
-                    crate::store::SimState::Active { order } => ("active", order.as_str()),
-                };
-                csv.push_str(&format!("{},{},{st},{order}\n", s.iccid, s.imsi));
-            }
-            match page.last() {
-                Some(last) => after = last.iccid.to_string(),
-                None => return Ok(csv),
-            }
-        }
-    })();
+    let result = admin::batch_csv(&store, batch);
     let known = store.batch(batch).map_err(admin::AdminError::from);
     store.close();
     if known?.is_none() {

@@ -148,12 +148,9 @@ pub fn build_batch(
             let opts = sim_profiles::batch::ParseOptions::default();
             let file = std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
             let mut reader = std::io::BufReader::new(file);
-            let mut out_parser =
-                sim_profiles::batch::VendorOutParser::new(&opts).map_err(|e| e.to_string())?;
-            let mut csv_parser =
-                sim_profiles::batch::CsvParser::new(&opts).map_err(|e| e.to_string())?;
+            let mut parser =
+                crate::import::Parser::new(format, &opts).map_err(|e| e.to_string())?;
             let mut line = Vec::new();
-            let mut rejects = Vec::new();
             let mut flush = |cards: Vec<sim_profiles::batch::CardRecord>,
                              index: Option<u16>|
              -> Result<(), String> {
@@ -184,31 +181,15 @@ pub fn build_batch(
                 }
                 let text =
                     String::from_utf8_lossy(line.strip_suffix(b"\n").unwrap_or(&line)).to_string();
-                match format {
-                    crate::import::Format::VendorOut => {
-                        out_parser.push_line(&text).map_err(|e| e.to_string())?;
-                        let index = out_parser
-                            .header()
-                            .and_then(|h| h.transport_key_index)
-                            .filter(|i| *i != 0);
-                        flush(out_parser.drain_records(), index)?;
-                    }
-                    crate::import::Format::Csv => {
-                        csv_parser.push_line(&text).map_err(|e| e.to_string())?;
-                        flush(csv_parser.drain_records(), None)?;
-                    }
-                }
+                parser.push_line(&text).map_err(|e| e.to_string())?;
+                let index = parser.key_index();
+                flush(parser.drain(), index)?;
             }
-            let report = match format {
-                crate::import::Format::VendorOut => out_parser.finish(),
-                crate::import::Format::Csv => csv_parser.finish(),
-            }
-            .map_err(|e| e.to_string())?;
-            let index = report.header.transport_key_index.filter(|i| *i != 0);
-            rejects.extend(report.rejects);
+            let index = parser.key_index();
+            let report = parser.finish().map_err(|e| e.to_string())?;
             flush(report.records, index)?;
-            if !rejects.is_empty() {
-                let lines: Vec<String> = rejects.iter().map(ToString::to_string).collect();
+            if !report.rejects.is_empty() {
+                let lines: Vec<String> = report.rejects.iter().map(ToString::to_string).collect();
                 return Err(format!(
                     "{} line(s) rejected (the other cards were written): {}",
                     lines.len(),
@@ -237,23 +218,12 @@ pub fn build_batch(
                         .map_err(|e| e.to_string())?;
                     for s in &page {
                         // The keys leave their sealed form only here, for this one profile.
-                        let open = |which: &str,
-                                    sealed: &crate::crypto::Sealed|
-                         -> Result<Key128, String> {
-                            let clear = keys
-                                .open(&format!("sim/{}/{which}", s.iccid), sealed)
-                                .map_err(|e| e.to_string())?;
-                            let bytes: [u8; 16] = clear
-                                .as_slice()
-                                .try_into()
-                                .map_err(|_| format!("{which} of {} is not 16 bytes", s.iccid))?;
-                            Ok(Key128::from_bytes(bytes))
-                        };
+                        let (ki, opc) = crate::admin::open_sim_keys(&keys, s)?;
                         let p = Personalisation {
                             iccid: Some(s.iccid.clone()),
                             imsi: Some(s.imsi.clone()),
-                            ki: Some(open("ki", &s.ki)?),
-                            opc: s.opc.as_ref().map(|o| open("opc", o)).transpose()?,
+                            ki: Some(ki),
+                            opc,
                             pin1: None,
                             puk1: None,
                         };

@@ -246,26 +246,48 @@ pub struct Input<'a> {
     pub total: u64,
 }
 
-/// The two incremental parsers behind one face.
-enum Parser {
+impl Input<'_> {
+    /// `bat_` + the first 24 hex digits of the file's SHA-256: the same file is the same batch.
+    pub fn batch_id(&self) -> String {
+        format!("bat_{}", &self.sha256[..24])
+    }
+}
+
+/// The two incremental parsers behind one face (also used by `simgw profile build-batch`).
+pub(crate) enum Parser {
     VendorOut(batch::VendorOutParser),
     Csv(batch::CsvParser),
 }
 
 impl Parser {
-    fn push_line(&mut self, l: &str) -> Result<(), BatchError> {
+    pub(crate) fn new(format: Format, opts: &ParseOptions) -> Result<Self, BatchError> {
+        Ok(match format {
+            Format::VendorOut => Self::VendorOut(batch::VendorOutParser::new(opts)?),
+            Format::Csv => Self::Csv(batch::CsvParser::new(opts)?),
+        })
+    }
+    /// The header's transport key index (0 means keys in clear).
+    pub(crate) fn key_index(&self) -> Option<u16> {
+        self.header()
+            .and_then(|h| h.transport_key_index)
+            .filter(|i| *i != 0)
+    }
+    fn vendor_batch(&self) -> Option<String> {
+        self.header().and_then(|h| h.batch_id.clone())
+    }
+    pub(crate) fn push_line(&mut self, l: &str) -> Result<(), BatchError> {
         match self {
             Self::VendorOut(p) => p.push_line(l),
             Self::Csv(p) => p.push_line(l),
         }
     }
-    fn pending(&self) -> usize {
+    pub(crate) fn pending(&self) -> usize {
         match self {
             Self::VendorOut(p) => p.pending(),
             Self::Csv(p) => p.pending(),
         }
     }
-    fn drain(&mut self) -> Vec<CardRecord> {
+    pub(crate) fn drain(&mut self) -> Vec<CardRecord> {
         match self {
             Self::VendorOut(p) => p.drain_records(),
             Self::Csv(p) => p.drain_records(),
@@ -277,7 +299,7 @@ impl Parser {
             Self::Csv(_) => None,
         }
     }
-    fn finish(self) -> Result<batch::ParseReport, BatchError> {
+    pub(crate) fn finish(self) -> Result<batch::ParseReport, BatchError> {
         match self {
             Self::VendorOut(p) => p.finish(),
             Self::Csv(p) => p.finish(),
@@ -311,20 +333,7 @@ impl Run<'_> {
             return Ok(());
         }
         if self.batch.is_none() {
-            let b = BatchRecord {
-                id: format!("bat_{}", &self.input.sha256[..24]),
-                tenant: self.input.tenant.to_owned(),
-                file_sha256: self.input.sha256.to_owned(),
-                source: self.input.source.to_owned(),
-                format: self.input.format.name().to_owned(),
-                vendor_batch,
-                transport_key_index: index,
-                cards: 0,
-                status: BatchStatus::Importing,
-                started_at_ms: crate::clock::Clock::new().now_ms(),
-            };
-            self.store.import_begin(&b)?;
-            self.batch = Some(b);
+            self.begin(index, vendor_batch)?;
         }
         // Every good row is staged even after an error: the batch stays invisible and is
         // rolled back at the end, and staged rows are what later duplicates are found against.
@@ -332,12 +341,7 @@ impl Run<'_> {
         for c in &records {
             match clear_keys(c, index, &self.tk) {
                 Ok(sim) => sealed.push((
-                    seal_sim(
-                        self.keys,
-                        self.input.tenant,
-                        &format!("bat_{}", &self.input.sha256[..24]),
-                        &sim,
-                    )?,
+                    seal_sim(self.keys, self.input.tenant, &self.input.batch_id(), &sim)?,
                     c.line,
                 )),
                 Err(reason) => self.key_errors.push(format!("line {}: {reason}", c.line)),
@@ -373,6 +377,29 @@ impl Run<'_> {
         Ok(())
     }
 
+    /// Records the batch as importing (invisible until it completes).
+    fn begin(
+        &mut self,
+        index: Option<u16>,
+        vendor_batch: Option<String>,
+    ) -> Result<(), ImportError> {
+        let b = BatchRecord {
+            id: self.input.batch_id(),
+            tenant: self.input.tenant.to_owned(),
+            file_sha256: self.input.sha256.to_owned(),
+            source: self.input.source.to_owned(),
+            format: self.input.format.name().to_owned(),
+            vendor_batch,
+            transport_key_index: index,
+            cards: 0,
+            status: BatchStatus::Importing,
+            started_at_ms: crate::clock::Clock::new().now_ms(),
+        };
+        self.store.import_begin(&b)?;
+        self.batch = Some(b);
+        Ok(())
+    }
+
     fn abort(&self) -> Result<(), ImportError> {
         if let Some(b) = &self.batch {
             self.store.import_abort(&b.id)?;
@@ -399,7 +426,7 @@ pub fn import_reader(
         .tenant(input.tenant)?
         .ok_or_else(|| ImportError::UnknownTenant(input.tenant.to_owned()))?;
     // The same file (same bytes) is the same batch: if it is in, nothing else matters.
-    let batch_id = format!("bat_{}", &input.sha256[..24]);
+    let batch_id = input.batch_id();
     if let Some(b) = store.batch(&batch_id)? {
         if b.status == BatchStatus::Complete {
             return Ok(Imported::AlreadyImported(b));
@@ -411,10 +438,7 @@ pub fn import_reader(
         iccid_len: None,
         skip_duplicate_check: true,
     };
-    let mut parser = match input.format {
-        Format::VendorOut => Parser::VendorOut(batch::VendorOutParser::new(&opts)?),
-        Format::Csv => Parser::Csv(batch::CsvParser::new(&opts)?),
-    };
+    let mut parser = Parser::new(input.format, &opts)?;
     let mut run = Run {
         store,
         keys,
@@ -442,24 +466,13 @@ pub fn import_reader(
             let text = String::from_utf8_lossy(line.strip_suffix(b"\n").unwrap_or(&line));
             parser.push_line(&text)?;
             if parser.pending() >= CHUNK {
-                let index = parser
-                    .header()
-                    .and_then(|h| h.transport_key_index)
-                    .filter(|i| *i != 0);
-                let vendor = parser.header().and_then(|h| h.batch_id.clone());
+                let (index, vendor) = (parser.key_index(), parser.vendor_batch());
                 run.flush(parser.drain(), index, vendor)?;
                 progress(read, input.total);
             }
         }
-        let index = parser
-            .header()
-            .and_then(|h| h.transport_key_index)
-            .filter(|i| *i != 0);
-        let report = std::mem::replace(
-            &mut parser,
-            Parser::Csv(batch::CsvParser::new(&ParseOptions::default())?),
-        )
-        .finish()?;
+        let index = parser.key_index();
+        let report = parser.finish()?;
         run.rejects.extend(report.rejects);
         run.flush(report.records, index, report.header.batch_id.clone())?;
         progress(input.total, input.total);
@@ -484,28 +497,13 @@ pub fn import_reader(
         rejects.sort_by_key(|r| r.line);
         return Err(ImportError::Rejected(rejects));
     }
-    let batch = match run.batch.take() {
-        Some(b) => b,
-        None => {
-            // An empty (but valid) file: record it so re-importing it is a no-op too.
-            let b = BatchRecord {
-                id: batch_id,
-                tenant: input.tenant.to_owned(),
-                file_sha256: input.sha256.to_owned(),
-                source: input.source.to_owned(),
-                format: input.format.name().to_owned(),
-                vendor_batch: None,
-                transport_key_index: None,
-                cards: 0,
-                status: BatchStatus::Importing,
-                started_at_ms: crate::clock::Clock::new().now_ms(),
-            };
-            store.import_begin(&b)?;
-            b
-        }
-    };
+    if run.batch.is_none() {
+        // An empty (but valid) file: record it so re-importing it is a no-op too.
+        run.begin(None, None)?;
+    }
+    let batch_id = run.batch.take().map(|b| b.id).unwrap_or(batch_id);
     Ok(Imported::Loaded(store.import_finish(
-        &batch.id,
+        &batch_id,
         run.cards,
         crate::clock::Clock::new().now_ms(),
     )?))

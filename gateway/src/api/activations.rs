@@ -4,7 +4,7 @@ use super::AppState;
 use super::auth::authenticate;
 use super::dto::{MsisdnRequest, SimRequest, parse_activation, render_order};
 use super::problem::ApiError;
-use super::request::{canonical_hash, idempotency_key, json_response, read_json};
+use super::request::{canonical_hash, idempotency_key, json_response, read_json, replayed};
 use crate::crypto::random_id;
 use crate::store::{CreateOutcome, NewActivation, NumberChoice};
 use axum::body::Body;
@@ -14,6 +14,15 @@ use axum::response::Response;
 use ring::rand::SystemRandom;
 use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
+
+/// `202` with the order and its `Location`.
+fn accepted(order: &crate::order::Order) -> Response {
+    let mut r = json_response(StatusCode::ACCEPTED, &render_order(order));
+    if let Ok(loc) = HeaderValue::from_str(&format!("/v1/activations/{}", order.id)) {
+        r.headers_mut().insert(header::LOCATION, loc);
+    }
+    r
+}
 
 /// Creates an activation order. Answers 202 once the order and its reservations are durable.
 pub async fn create(
@@ -111,22 +120,13 @@ async fn create_inner(
     match outcome {
         CreateOutcome::Created(order) => {
             state.metrics.orders_created.fetch_add(1, Relaxed);
-            let mut r = json_response(StatusCode::ACCEPTED, &render_order(&order));
-            if let Ok(loc) = HeaderValue::from_str(&format!("/v1/activations/{}", order.id)) {
-                r.headers_mut().insert(header::LOCATION, loc);
-            }
+            let r = accepted(&order);
             state.engine.submit(order);
             Ok(r)
         }
         CreateOutcome::Replayed(order) => {
             state.metrics.orders_replayed.fetch_add(1, Relaxed);
-            let mut r = json_response(StatusCode::ACCEPTED, &render_order(&order));
-            if let Ok(loc) = HeaderValue::from_str(&format!("/v1/activations/{}", order.id)) {
-                r.headers_mut().insert(header::LOCATION, loc);
-            }
-            r.headers_mut()
-                .insert("idempotent-replayed", HeaderValue::from_static("true"));
-            Ok(r)
+            Ok(replayed(accepted(&order)))
         }
         CreateOutcome::KeyReused => Err(ApiError::idempotency_key_reused()),
         CreateOutcome::Rejected(r) => Err(ApiError::rejection(r)),

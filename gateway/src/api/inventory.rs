@@ -7,10 +7,10 @@ use super::problem::ApiError;
 use super::request::json_response;
 use crate::clock::rfc3339;
 use crate::import::{self, Format, ImportError, ImportJob, Imported};
-use crate::store::{BatchRecord, SimRecord, SimState};
+use crate::store::{BatchRecord, SimRecord};
 use axum::body::Body;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 use std::collections::HashMap;
@@ -24,16 +24,8 @@ fn batch_json(b: &BatchRecord) -> Value {
     })
 }
 
-fn sim_state(s: &SimState) -> (&'static str, Option<&str>) {
-    match s {
-        SimState::Available => ("available", None),
-        SimState::Reserved { order } => ("reserved", Some(order)),
-        SimState::Active { order } => ("active", Some(order)),
-    }
-}
-
 fn sim_json(s: &SimRecord) -> Value {
-    let (state, order) = sim_state(&s.state);
+    let (state, order) = s.state.label();
     json!({"iccid": s.iccid, "imsi": s.imsi, "state": state, "activation_id": order, "batch": s.batch,
            "has_opc": s.opc.is_some()})
 }
@@ -82,12 +74,10 @@ pub async fn import_batch(
     .map_err(|_| ApiError::internal())?;
     match result {
         Ok(Imported::Loaded(b)) => Ok(json_response(StatusCode::CREATED, &batch_json(&b))),
-        Ok(Imported::AlreadyImported(b)) => {
-            let mut r = json_response(StatusCode::OK, &batch_json(&b));
-            r.headers_mut()
-                .insert("idempotent-replayed", HeaderValue::from_static("true"));
-            Ok(r)
-        }
+        Ok(Imported::AlreadyImported(b)) => Ok(super::request::replayed(json_response(
+            StatusCode::OK,
+            &batch_json(&b),
+        ))),
         Err(ImportError::Rejected(rejects)) => {
             let list: Vec<Value> = rejects
                 .iter()
@@ -134,24 +124,7 @@ pub async fn batch_csv(
 ) -> Result<Response, ApiError> {
     let tenant = authenticate(&state, &headers)?;
     let b = owned_batch(&state, &tenant.0, &id)?;
-    let mut csv = String::from("iccid,imsi,state,activation_id\n");
-    let mut after = String::new();
-    loop {
-        let page = state.store.batch_sims(&b.id, &after, 5_000)?;
-        for s in &page {
-            let (st, order) = sim_state(&s.state);
-            csv.push_str(&format!(
-                "{},{},{st},{}\n",
-                s.iccid,
-                s.imsi,
-                order.unwrap_or("")
-            ));
-        }
-        match page.last() {
-            Some(last) => after = last.iccid.to_string(),
-            None => break,
-        }
-    }
+    let csv = crate::admin::batch_csv(state.store.as_ref(), &b.id)?;
     Ok(([(header::CONTENT_TYPE, "text/csv; charset=utf-8")], csv).into_response())
 }
 

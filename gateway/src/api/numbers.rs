@@ -10,7 +10,7 @@ use crate::crypto::{random_id, random_u64};
 use crate::store::{NewReservation, Reservation, ReservationOutcome};
 use axum::body::Body;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use ring::rand::SystemRandom;
 use serde_json::{Value, json};
@@ -120,12 +120,10 @@ pub async fn create(
             state.engine.pool_deadline_added();
             Ok(json_response(StatusCode::CREATED, &render(&r, now_ms)))
         }
-        ReservationOutcome::Replayed(r) => {
-            let mut resp = json_response(StatusCode::CREATED, &render(&r, now_ms));
-            resp.headers_mut()
-                .insert("idempotent-replayed", HeaderValue::from_static("true"));
-            Ok(resp)
-        }
+        ReservationOutcome::Replayed(r) => Ok(super::request::replayed(json_response(
+            StatusCode::CREATED,
+            &render(&r, now_ms),
+        ))),
         ReservationOutcome::KeyReused => Err(ApiError::idempotency_key_reused()),
         ReservationOutcome::Rejected(r) => Err(ApiError::rejection(r)),
     }

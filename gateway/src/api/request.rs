@@ -51,6 +51,13 @@ pub fn canonical_hash(value: &Value) -> Result<String, ApiError> {
     Ok(hex(&sha256(&canonical)))
 }
 
+/// Marks a response as the replay of an earlier request with the same `Idempotency-Key`.
+pub fn replayed(mut r: Response) -> Response {
+    r.headers_mut()
+        .insert("idempotent-replayed", HeaderValue::from_static("true"));
+    r
+}
+
 /// A JSON response.
 pub fn json_response(status: StatusCode, body: &Value) -> Response {
     let mut r = (status, serde_json::to_vec(body).unwrap_or_default()).into_response();

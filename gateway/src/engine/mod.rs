@@ -11,7 +11,7 @@ use crate::clock::Clock;
 use crate::crypto::Keyring;
 use crate::metrics::Metrics;
 use crate::order::Order;
-use crate::store::{EventKind, SimRecord, Store, StoreError};
+use crate::store::{EventKind, Store, StoreError};
 use adapters::hlr::{AuthData, Barring, HlrProfile, HlrProvisioner, KiMaterial, SubscriberSpec};
 use machine::{Action, Effect, RetryPolicy};
 use ring::rand::{SecureRandom, SystemRandom};
@@ -296,12 +296,18 @@ impl Inner {
                 table: "sims",
                 message: format!("SIM {} of order {} is missing", order.iccid, order.id),
             })?;
+        let (ki, opc) = crate::admin::open_sim_keys(&self.keys, &sim).map_err(|message| {
+            StoreError::Corrupt {
+                table: "sims",
+                message,
+            }
+        })?;
         Ok(SubscriberSpec {
             imsi: order.imsi.clone(),
             msisdn: order.msisdn.clone(),
             auth: AuthData {
-                ki: self.ki_material(self.open_key(&sim, "ki")?)?,
-                opc: self.open_opc(&sim)?,
+                ki: self.ki_material(ki)?,
+                opc,
                 fsetind: self.settings.fsetind,
             },
             profile: HlrProfile {
@@ -309,33 +315,6 @@ impl Inner {
             },
             barring: Barring::default(),
         })
-    }
-
-    fn open_key(&self, sim: &SimRecord, which: &str) -> Result<Key128, StoreError> {
-        let sealed = if which == "ki" {
-            Some(&sim.ki)
-        } else {
-            sim.opc.as_ref()
-        };
-        let sealed = sealed.ok_or_else(|| StoreError::Corrupt {
-            table: "sims",
-            message: format!("no {which}"),
-        })?;
-        let clear = self
-            .keys
-            .open(&format!("sim/{}/{which}", sim.iccid), sealed)
-            .map_err(|e| StoreError::Corrupt {
-                table: "sims",
-                message: format!("{which} of {}: {e}", sim.iccid),
-            })?;
-        let bytes: [u8; 16] = clear
-            .as_slice()
-            .try_into()
-            .map_err(|_| StoreError::Corrupt {
-                table: "sims",
-                message: format!("{which} of {} is not 16 bytes", sim.iccid),
-            })?;
-        Ok(Key128::from_bytes(bytes))
     }
 
     /// Ki as the HLR wants it: clear, or under its transport key with the A4 selector.
@@ -352,13 +331,6 @@ impl Inner {
             a4ind: w.a4ind,
             adkey: w.adkey,
         })
-    }
-
-    fn open_opc(&self, sim: &SimRecord) -> Result<Option<Key128>, StoreError> {
-        sim.opc
-            .as_ref()
-            .map(|_| self.open_key(sim, "opc"))
-            .transpose()
     }
 }
 

@@ -95,6 +95,17 @@ pub enum SimState {
     },
 }
 
+impl SimState {
+    /// The state's stable name and the order holding the SIM, if any.
+    pub fn label(&self) -> (&'static str, Option<&str>) {
+        match self {
+            Self::Available => ("available", None),
+            Self::Reserved { order } => ("reserved", Some(order)),
+            Self::Active { order } => ("active", Some(order)),
+        }
+    }
+}
+
 /// A physical SIM in inventory. Ki and OPc are sealed under the data key.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SimRecord {

@@ -110,6 +110,16 @@ impl<'t> Tables<'t> {
         self.bump(tenant, &format!("{name}@{scope}"), delta)
     }
 
+    /// The refusal for an administrative change naming a tenant that does not exist.
+    pub fn refuse_unknown_tenant(&self, tenant: &str) -> TxResult<Option<AdminOutcome>> {
+        Ok(self
+            .tenants
+            .get(tenant)
+            .map_err(backend)?
+            .is_none()
+            .then(|| AdminOutcome::Refused(format!("tenant `{tenant}` does not exist"))))
+    }
+
     /// Appends an administrative event.
     pub fn log_admin(&mut self, now_ms: u64, tenant: &str, what: String) -> TxResult<()> {
         self.event(now_ms, tenant, None, EventKind::Admin { what })
@@ -140,7 +150,7 @@ impl<'t> Tables<'t> {
     }
 
     /// See [`Store::create_activation`].
-    pub fn create_activation(&mut self, new: NewActivation) -> TxResult<CreateOutcome> {
+    pub fn create_activation(&mut self, new: &NewActivation) -> TxResult<CreateOutcome> {
         let idem_key = (new.tenant.as_str(), new.idempotency_key.as_str());
         if let Some(v) = self.idem.get(idem_key).map_err(backend)? {
             let rec: IdempotencyRecord = dec("idempotency", v.value())?;
@@ -255,9 +265,9 @@ impl<'t> Tables<'t> {
     /// See [`Store::advance_order`].
     pub fn advance_order(
         &mut self,
-        order: Order,
-        effect: Effect,
-        event: EventKind,
+        order: &Order,
+        effect: &Effect,
+        event: &EventKind,
     ) -> TxResult<()> {
         let current: Order = Self::get_json(&self.orders, "orders", &order.id)?
             .ok_or_else(|| StoreError::Conflict(order.id.clone()))?;
@@ -302,9 +312,14 @@ impl<'t> Tables<'t> {
             self.inflight.remove(order.id.as_str()).map_err(backend)?;
         }
         self.orders
-            .insert(order.id.as_str(), enc(&order)?.as_slice())
+            .insert(order.id.as_str(), enc(order)?.as_slice())
             .map_err(backend)?;
-        self.event(order.updated_at_ms, &order.tenant, Some(&order.id), event)?;
+        self.event(
+            order.updated_at_ms,
+            &order.tenant,
+            Some(&order.id),
+            event.clone(),
+        )?;
         Ok(())
     }
 
@@ -332,7 +347,7 @@ impl<'t> Tables<'t> {
     }
 
     /// See [`Store::admin`]. Runs in its own transaction, which is aborted on refusal.
-    pub fn admin(&mut self, change: AdminChange, now_ms: u64) -> TxResult<AdminOutcome> {
+    pub fn admin(&mut self, change: &AdminChange, now_ms: u64) -> TxResult<AdminOutcome> {
         match change {
             AdminChange::PutTenant(t) => {
                 self.tenants
@@ -348,16 +363,8 @@ impl<'t> Tables<'t> {
                 )?;
             }
             AdminChange::PutApiKey { hash, record } => {
-                if self
-                    .tenants
-                    .get(record.tenant.as_str())
-                    .map_err(backend)?
-                    .is_none()
-                {
-                    return Ok(AdminOutcome::Refused(format!(
-                        "tenant `{}` does not exist",
-                        record.tenant
-                    )));
+                if let Some(refused) = self.refuse_unknown_tenant(&record.tenant)? {
+                    return Ok(refused);
                 }
                 self.api_keys
                     .insert(hash.as_slice(), enc(&record)?.as_slice())
@@ -377,7 +384,7 @@ impl<'t> Tables<'t> {
                 block,
                 first,
                 count,
-            } => return self.add_numbers(&tenant, &block, &first, count, now_ms),
+            } => return self.add_numbers(tenant, block, first, *count, now_ms),
             AdminChange::PutMeta { key, value } => {
                 self.meta
                     .insert(key.as_str(), value.as_slice())
@@ -394,19 +401,11 @@ impl<'t> Tables<'t> {
         Ok(AdminOutcome::Applied)
     }
 
-    fn add_sims(&mut self, sims: Vec<SimRecord>, now_ms: u64) -> TxResult<AdminOutcome> {
+    fn add_sims(&mut self, sims: &[SimRecord], now_ms: u64) -> TxResult<AdminOutcome> {
         let mut seen = std::collections::HashSet::new();
-        for s in &sims {
-            if self
-                .tenants
-                .get(s.tenant.as_str())
-                .map_err(backend)?
-                .is_none()
-            {
-                return Ok(AdminOutcome::Refused(format!(
-                    "tenant `{}` does not exist",
-                    s.tenant
-                )));
+        for s in sims {
+            if let Some(refused) = self.refuse_unknown_tenant(&s.tenant)? {
+                return Ok(refused);
             }
             if !seen.insert(s.iccid.as_str()) || !seen.insert(s.imsi.as_str()) {
                 return Ok(AdminOutcome::Refused(format!(

@@ -265,7 +265,7 @@ impl Tables<'_> {
     }
 
     /// See [`Store::create_reservation`].
-    pub fn create_reservation(&mut self, new: NewReservation) -> TxResult<ReservationOutcome> {
+    pub fn create_reservation(&mut self, new: &NewReservation) -> TxResult<ReservationOutcome> {
         let idem_key = (new.tenant.as_str(), new.idempotency_key.as_str());
         if let Some(v) = self.reservation_idem.get(idem_key).map_err(backend)? {
             let (hash, id): (String, String) = dec("reservation_idem", v.value())?;

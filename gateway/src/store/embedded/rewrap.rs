@@ -145,13 +145,13 @@ impl RedbStore {
                             let mut sim: SimRecord = dec("sims", v)?;
                             let a = reseal(
                                 keys,
-                                &format!("sim/{}/ki", sim.iccid),
+                                &crate::admin::sim_key_context(&sim.iccid, "ki"),
                                 &mut sim.ki,
                                 "sims",
                             )?;
                             let b = reseal_opt(
                                 keys,
-                                &format!("sim/{}/opc", sim.iccid),
+                                &crate::admin::sim_key_context(&sim.iccid, "opc"),
                                 &mut sim.opc,
                                 "sims",
                             )?;

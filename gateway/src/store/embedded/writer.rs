@@ -37,7 +37,6 @@ pub struct Job {
 }
 
 /// A write command.
-#[derive(Clone)]
 pub enum Command {
     /// See `Store::create_activation`.
     Create(NewActivation),
@@ -52,7 +51,6 @@ pub enum Command {
 }
 
 /// Number-pool commands (grouped like orders: they never refuse by aborting).
-#[derive(Clone)]
 pub enum PoolCommand {
     /// See `Store::create_reservation`.
     Reserve(NewReservation),
@@ -76,23 +74,24 @@ pub enum PoolReply {
 }
 
 impl Command {
-    fn apply(self, t: &mut Tables<'_>) -> TxResult<Reply> {
+    /// Applies by reference, so a command survives a failed group and can be retried alone.
+    fn apply(&self, t: &mut Tables<'_>) -> TxResult<Reply> {
         match self {
             Command::Create(n) => t.create_activation(n).map(|o| Reply::Created(Box::new(o))),
             Command::Advance(o, e, ev) => t.advance_order(o, e, ev).map(|()| Reply::Advanced),
-            Command::Prune(before) => t.prune_idempotency(before).map(Reply::Pruned),
-            Command::Admin(c, now) => t.admin(c, now).map(Reply::Admin),
+            Command::Prune(before) => t.prune_idempotency(*before).map(Reply::Pruned),
+            Command::Admin(c, now) => t.admin(c, *now).map(Reply::Admin),
             Command::Pool(PoolCommand::Reserve(n)) => t
                 .create_reservation(n)
                 .map(|o| Reply::Pool(PoolReply::Reserved(Box::new(o)))),
             Command::Pool(PoolCommand::ExpireDue(now)) => t
-                .expire_due(now)
+                .expire_due(*now)
                 .map(|e| Reply::Pool(PoolReply::Expired(e))),
             Command::Pool(PoolCommand::Quarantine(tenant, m, now)) => t
-                .quarantine_number(&tenant, &m, now)
+                .quarantine_number(tenant, m, *now)
                 .map(|b| Reply::Pool(PoolReply::Changed(b))),
             Command::Pool(PoolCommand::Release(tenant, m)) => t
-                .release_quarantine(&tenant, &m)
+                .release_quarantine(tenant, m)
                 .map(|b| Reply::Pool(PoolReply::Changed(b))),
         }
     }
@@ -142,14 +141,12 @@ fn commit_group(db: &Database, group: Vec<Job>, metrics: &Metrics) {
     let started = Instant::now();
     let (cmds, replies): (Vec<Command>, Vec<_>) =
         group.into_iter().map(|j| (j.cmd, j.reply)).unzip();
-    // `apply` consumes commands; the copies rebuild the jobs if the group has to be split.
-    let backup = cmds.clone();
     let result = (|| -> TxResult<Vec<TxResult<Reply>>> {
         let txn = db.begin_write().map_err(backend)?;
         let mut results = Vec::with_capacity(cmds.len());
         {
             let mut t = Tables::open(&txn)?;
-            for cmd in cmds {
+            for cmd in &cmds {
                 let r = cmd.apply(&mut t);
                 // Only optimistic conflicts are allowed to fail without aborting: they are
                 // detected before any write.
@@ -175,7 +172,7 @@ fn commit_group(db: &Database, group: Vec<Job>, metrics: &Metrics) {
             // Nothing of the group was applied. Run each command alone so that one bad
             // command (a corrupt record, say) fails only itself, not its neighbours.
             tracing::error!(error = %e, "group commit failed; retrying its commands one by one");
-            for (cmd, reply) in backup.into_iter().zip(replies) {
+            for (cmd, reply) in cmds.into_iter().zip(replies) {
                 commit_alone(db, Job { cmd, reply }, metrics);
             }
         }
