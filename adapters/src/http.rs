@@ -34,7 +34,8 @@ pub struct HttpResponse {
     pub body: Bytes,
 }
 
-/// A pooled HTTP/1.1 + HTTP/2 client for `http` and `https` URLs. Cheap to clone.
+/// A pooled HTTP/1.1 + HTTP/2 client (HTTP/1.1 only if so built) for `http` and `https`
+/// URLs. Cheap to clone.
 #[derive(Clone)]
 pub struct HttpClient {
     inner: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
@@ -56,9 +57,11 @@ pub struct HttpClientBuilder {
     roots_pem: Vec<Vec<u8>>,
     identity: Option<(Vec<u8>, Zeroizing<Vec<u8>>)>,
     timeout: Duration,
+    connect_timeout: Option<Duration>,
     pool_idle_timeout: Duration,
     max_idle_per_host: usize,
     body_limit: usize,
+    http1_only: bool,
 }
 
 impl Default for HttpClientBuilder {
@@ -67,9 +70,11 @@ impl Default for HttpClientBuilder {
             roots_pem: Vec::new(),
             identity: None,
             timeout: DEFAULT_TIMEOUT,
+            connect_timeout: None,
             pool_idle_timeout: Duration::from_secs(60),
             max_idle_per_host: 16,
             body_limit: DEFAULT_BODY_LIMIT,
+            http1_only: false,
         }
     }
 }
@@ -90,6 +95,21 @@ impl HttpClientBuilder {
     /// Bounds each exchange: connect, send, and reading the whole body.
     pub fn request_timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
+        self
+    }
+
+    /// Bounds the TCP connect on its own, so an unreachable peer gives
+    /// [`HttpError::Connect`] (nothing sent) rather than [`HttpError::Timeout`]. Defaults
+    /// to the request timeout; only a shorter value changes anything.
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = Some(timeout);
+        self
+    }
+
+    /// Speaks HTTP/1.1 only: TLS offers no ALPN, so a server can never select h2
+    /// (required by peers such as ES2+ SM-DP+s).
+    pub fn http1_only(mut self) -> Self {
+        self.http1_only = true;
         self
     }
 
@@ -121,13 +141,17 @@ impl HttpClientBuilder {
         let mut http = HttpConnector::new();
         http.enforce_http(false);
         http.set_nodelay(true);
-        http.set_connect_timeout(Some(self.timeout));
-        let connector = hyper_rustls::HttpsConnectorBuilder::new()
+        http.set_connect_timeout(Some(self.connect_timeout.unwrap_or(self.timeout)));
+        let protocols = hyper_rustls::HttpsConnectorBuilder::new()
             .with_tls_config(tls)
             .https_or_http()
-            .enable_http1()
-            .enable_http2()
-            .wrap_connector(http);
+            .enable_http1();
+        // HTTP/1.1 only leaves ALPN empty; with h2 enabled ALPN offers `h2, http/1.1`.
+        let connector = if self.http1_only {
+            protocols.wrap_connector(http)
+        } else {
+            protocols.enable_http2().wrap_connector(http)
+        };
         let inner = Client::builder(TokioExecutor::new())
             .pool_idle_timeout(self.pool_idle_timeout)
             .pool_max_idle_per_host(self.max_idle_per_host)
