@@ -323,9 +323,11 @@ fn status_classification_table() {
             "Expired",
             "8.2.1",
             "3.9",
-            true,
+            false,
             Some(KnownFailure::IccidUnknown),
         ),
+        // Expired is a permanent failure even with a processing reason.
+        ("Expired", "1.2", "4.2", false, None),
         ("Bogus-Status", "8.2.1", "4.2", false, None),
     ];
     for (status, subject, reason, retryable, known) in table {

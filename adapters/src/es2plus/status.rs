@@ -6,13 +6,14 @@ use super::header::ExecutionStatus;
 
 /// Whether a non-success outcome may succeed if the same call is repeated.
 ///
-/// Retryable: `Expired`, and `Failed` with a processing or transport reason (`4`, `4.2`,
-/// `5`, `5.1`), e.g. SM-DS registration failed or inaccessible. Everything else is
-/// permanent: access (1.x), format (2.x), conditions of use (3.x, stock-out included),
-/// security (6.x), the other 4.x reasons, a missing code, and an unknown status.
+/// Retryable: `Failed` with a processing or transport reason (`4`, `4.2`, `5`, `5.1`),
+/// e.g. SM-DS registration failed or inaccessible. Everything else is permanent: access
+/// (1.x), format (2.x), conditions of use (3.x, stock-out included), security (6.x), the
+/// other 4.x reasons, a missing code, an unknown status, and `Expired`. SGP.22 has no
+/// validity period, so a peer answering `Expired` is outside the spec; the reference says
+/// to treat it as a failure, and repeating the same call gives no reason to expect better.
 pub fn is_retryable(status: &ExecutionStatus, _subject: &str, reason: &str) -> bool {
     match status {
-        ExecutionStatus::Expired => true,
         ExecutionStatus::Failed => matches!(reason, "4" | "4.2" | "5" | "5.1"),
         _ => false,
     }
