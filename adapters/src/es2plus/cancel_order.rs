@@ -2,6 +2,7 @@
 
 use super::error::Es2Error;
 use super::header::RequestHeader;
+use super::iccid_form::{IccidForm, WireIccid};
 use super::json;
 use super::types::{FinalProfileStatus, MatchingId};
 use serde::Serialize;
@@ -25,9 +26,33 @@ pub struct CancelOrderRequest {
     pub final_profile_status_indicator: FinalProfileStatus,
 }
 
-/// Encodes a CancelOrder request body.
+/// The request as written: the same members in the same order, the ICCID in a chosen form.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Wire<'a> {
+    header: &'a RequestHeader,
+    iccid: WireIccid<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    eid: Option<&'a Eid>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    matching_id: Option<&'a MatchingId>,
+    final_profile_status_indicator: FinalProfileStatus,
+}
+
+/// Encodes a CancelOrder request body (canonical ICCID).
 pub fn encode_cancel_order(req: &CancelOrderRequest) -> Vec<u8> {
-    json::to_bytes(req)
+    encode_cancel_order_with(req, IccidForm::Canonical)
+}
+
+/// Encodes a CancelOrder request body, writing the ICCID in `form`.
+pub fn encode_cancel_order_with(req: &CancelOrderRequest, form: IccidForm) -> Vec<u8> {
+    json::to_bytes(&Wire {
+        header: &req.header,
+        iccid: WireIccid(&req.iccid, form),
+        eid: req.eid.as_ref(),
+        matching_id: req.matching_id.as_ref(),
+        final_profile_status_indicator: req.final_profile_status_indicator,
+    })
 }
 
 /// Decodes a CancelOrder request (simulator side). A missing indicator gives

@@ -2,6 +2,7 @@
 
 use super::error::Es2Error;
 use super::header::RequestHeader;
+use super::iccid_form::{IccidForm, WireIccid};
 use super::json::{self, Object};
 use super::response::{ResponseBody, sealed};
 use super::types::{ConfirmationCode, Fqdn, MatchingId};
@@ -32,9 +33,39 @@ pub struct ConfirmOrderRequest {
     pub release_flag: bool,
 }
 
-/// Encodes a ConfirmOrder request body.
+/// The request as written: the same members in the same order, the ICCID in a chosen form.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Wire<'a> {
+    header: &'a RequestHeader,
+    iccid: WireIccid<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    eid: Option<&'a Eid>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    matching_id: Option<&'a MatchingId>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    confirmation_code: Option<&'a ConfirmationCode>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    smds_address: Option<&'a Fqdn>,
+    release_flag: bool,
+}
+
+/// Encodes a ConfirmOrder request body (canonical ICCID).
 pub fn encode_confirm_order(req: &ConfirmOrderRequest) -> Vec<u8> {
-    json::to_bytes(req)
+    encode_confirm_order_with(req, IccidForm::Canonical)
+}
+
+/// Encodes a ConfirmOrder request body, writing the ICCID in `form`.
+pub fn encode_confirm_order_with(req: &ConfirmOrderRequest, form: IccidForm) -> Vec<u8> {
+    json::to_bytes(&Wire {
+        header: &req.header,
+        iccid: WireIccid(&req.iccid, form),
+        eid: req.eid.as_ref(),
+        matching_id: req.matching_id.as_ref(),
+        confirmation_code: req.confirmation_code.as_ref(),
+        smds_address: req.smds_address.as_ref(),
+        release_flag: req.release_flag,
+    })
 }
 
 /// Decodes a ConfirmOrder request (simulator side, strict member names).

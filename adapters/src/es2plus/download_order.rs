@@ -2,6 +2,7 @@
 
 use super::error::Es2Error;
 use super::header::RequestHeader;
+use super::iccid_form::{IccidForm, WireIccid};
 use super::json::{self, Object};
 use super::response::{ResponseBody, sealed};
 use serde::Serialize;
@@ -62,17 +63,22 @@ struct Wire<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     eid: Option<&'a Eid>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    iccid: Option<&'a Iccid>,
+    iccid: Option<WireIccid<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     profile_type: Option<&'a str>,
 }
 
-/// Encodes a DownloadOrder request body.
+/// Encodes a DownloadOrder request body (canonical ICCID).
 pub fn encode_download_order(req: &DownloadOrderRequest) -> Vec<u8> {
+    encode_download_order_with(req, IccidForm::Canonical)
+}
+
+/// Encodes a DownloadOrder request body, writing the ICCID in `form`.
+pub fn encode_download_order_with(req: &DownloadOrderRequest, form: IccidForm) -> Vec<u8> {
     json::to_bytes(&Wire {
         header: &req.header,
         eid: req.eid.as_ref(),
-        iccid: req.profile.iccid(),
+        iccid: req.profile.iccid().map(|i| WireIccid(i, form)),
         profile_type: req.profile.profile_type(),
     })
 }

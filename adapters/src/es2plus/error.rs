@@ -93,7 +93,7 @@ impl Es2Error {
 }
 
 /// A status code for display: shown only if it looks like a dotted code, else `?`.
-fn safe_code(code: &str) -> &str {
+pub(crate) fn safe_code(code: &str) -> &str {
     if code.is_empty() {
         "none"
     } else if code.len() <= 16 && code.bytes().all(|b| b.is_ascii_digit() || b == b'.') {

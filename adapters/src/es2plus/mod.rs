@@ -2,13 +2,19 @@
 //! values to JSON bodies and back, for both the gateway's client and the SM-DP+ simulator.
 //! No IO, no async, no clocks; every decoder is total (typed errors, never panics), capped
 //! at [`MAX_MESSAGE_BYTES`], ignores unknown members, and never echoes values in errors.
+//!
+//! The one exception is [`Es2Client`] (module `client`): the thin async HTTPS driver
+//! that sends these bodies to an SM-DP+ and classifies what comes back.
 
 mod activation_code;
+mod call_error;
 mod cancel_order;
+mod client;
 mod confirm_order;
 mod download_order;
 mod error;
 mod header;
+mod iccid_form;
 mod json;
 mod notification;
 mod release_profile;
@@ -17,19 +23,25 @@ pub mod status;
 mod types;
 
 pub use activation_code::{ActivationCode, MAX_ACTIVATION_CODE_CHARS};
-pub use cancel_order::{CancelOrderRequest, decode_cancel_order_request, encode_cancel_order};
+pub use call_error::{AmbiguousCause, Es2CallError, Es2TransportError};
+pub use cancel_order::{
+    CancelOrderRequest, decode_cancel_order_request, encode_cancel_order, encode_cancel_order_with,
+};
+pub use client::{BoxFuture, Es2Client, Es2ClientConfig, SmdpClient};
 pub use confirm_order::{
     ConfirmOrderRequest, ConfirmOrderResponse, decode_confirm_order_request, encode_confirm_order,
+    encode_confirm_order_with,
 };
 pub use download_order::{
     DownloadOrderRequest, DownloadOrderResponse, ProfileSelector, decode_download_order_request,
-    encode_download_order,
+    encode_download_order, encode_download_order_with,
 };
 pub use error::Es2Error;
 pub use header::{
     ADMIN_PROTOCOL_HEADER, ADMIN_PROTOCOL_VERSION, ExecutionStatus, FunctionExecutionStatus,
     RequestHeader, StatusCodeData, is_json_media_type, is_supported_admin_protocol,
 };
+pub use iccid_form::IccidForm;
 pub use json::MAX_MESSAGE_BYTES;
 pub use notification::{
     DownloadProgressInfo, NotificationPoint, NotifiedEid, ResultData, ResultDataKind,
@@ -37,6 +49,7 @@ pub use notification::{
 };
 pub use release_profile::{
     ReleaseProfileRequest, decode_release_profile_request, encode_release_profile,
+    encode_release_profile_with,
 };
 pub use response::{
     HeaderOnly, Response, ResponseBody, decode_response, encode_failure, encode_response,

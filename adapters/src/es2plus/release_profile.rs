@@ -3,6 +3,7 @@
 
 use super::error::Es2Error;
 use super::header::RequestHeader;
+use super::iccid_form::{IccidForm, WireIccid};
 use super::json;
 use serde::Serialize;
 use sim_profiles::Iccid;
@@ -17,9 +18,23 @@ pub struct ReleaseProfileRequest {
     pub iccid: Iccid,
 }
 
-/// Encodes a ReleaseProfile request body.
+#[derive(Serialize)]
+struct Wire<'a> {
+    header: &'a RequestHeader,
+    iccid: WireIccid<'a>,
+}
+
+/// Encodes a ReleaseProfile request body (canonical ICCID).
 pub fn encode_release_profile(req: &ReleaseProfileRequest) -> Vec<u8> {
-    json::to_bytes(req)
+    encode_release_profile_with(req, IccidForm::Canonical)
+}
+
+/// Encodes a ReleaseProfile request body, writing the ICCID in `form`.
+pub fn encode_release_profile_with(req: &ReleaseProfileRequest, form: IccidForm) -> Vec<u8> {
+    json::to_bytes(&Wire {
+        header: &req.header,
+        iccid: WireIccid(&req.iccid, form),
+    })
 }
 
 /// Decodes a ReleaseProfile request (simulator side).
