@@ -78,6 +78,7 @@ pub fn seal_sim(
             .map(|o| keys.seal(&sim_key_context(&sim.iccid, "opc"), o.expose()))
             .transpose()?,
         batch: batch.to_owned(),
+        esim_profile_type: None,
     })
 }
 

@@ -48,6 +48,8 @@ pub enum StartError {
 pub struct Gateway {
     /// The bound HTTPS address (useful with port 0).
     pub addr: SocketAddr,
+    /// The bound ES2+ callback (mutual TLS) address, when eSIM is enabled.
+    pub callback_addr: Option<SocketAddr>,
     /// The dev CA certificate clients should trust, when one was generated.
     pub ca_cert: Option<PathBuf>,
     /// The store.
@@ -120,6 +122,7 @@ impl Gateway {
                 }),
                 None => None,
             },
+            esim: crate::southbound::smdp_from_config(&config.esim)?,
         };
         let dyn_store: Arc<dyn Store> = store.clone();
         let engine = Engine::new(
@@ -159,6 +162,15 @@ impl Gateway {
         engine.spawn_housekeeping(config.engine.idempotency_ttl());
         engine.spawn_pool_timer(Duration::from_secs(60));
         let (stop, stop_rx) = watch::channel(false);
+        let callback_addr = if engine.esim_enabled() {
+            engine.spawn_esim_timer(Duration::from_secs(60));
+            Some(
+                start_callback_listener(&config, &northbound.files, state.clone(), stop_rx.clone())
+                    .await?,
+            )
+        } else {
+            None
+        };
         let server = tokio::spawn(crate::server::serve(
             listener,
             northbound.config,
@@ -171,6 +183,7 @@ impl Gateway {
         tracing::info!(%addr, "simgw listening (HTTPS)");
         Ok(Self {
             addr,
+            callback_addr,
             ca_cert: northbound.dev_ca.map(|ca| ca.cert_path),
             store,
             keys,
@@ -219,4 +232,52 @@ impl Gateway {
         }
         tracing::warn!("store still in use after shutdown; it closes when the last user ends");
     }
+}
+
+/// Binds the ES2+ callback listener: mutual TLS admitting only the SM-DP+'s certificate
+/// (`[esim] callback_client_ca_file`, pinned by `callback_client_sha256` if given), served
+/// with the northbound certificate.
+async fn start_callback_listener(
+    config: &Config,
+    files: &(PathBuf, PathBuf),
+    state: Arc<AppState>,
+    stop: watch::Receiver<bool>,
+) -> Result<SocketAddr, StartError> {
+    let e = &config.esim;
+    let ca_path = e.callback_client_ca_file.as_ref().ok_or_else(|| {
+        StartError::Southbound(
+            "[esim] smdp_url is set but `callback_client_ca_file` (who may post notifications) is not".into(),
+        )
+    })?;
+    let read = |p: &PathBuf| {
+        std::fs::read(p).map_err(|err| StartError::Io(format!("{}: {err}", p.display())))
+    };
+    let tls = tls::mutual_server_config(
+        &read(&files.0)?,
+        &zeroize::Zeroizing::new(read(&files.1)?),
+        &read(ca_path)?,
+        tls::parse_pins(&e.callback_client_sha256)?,
+        ca_path,
+    )?;
+    let listener = tokio::net::TcpListener::bind(e.callback_listen)
+        .await
+        .map_err(|err| {
+            StartError::Io(format!(
+                "cannot listen on {} (esim.callback_listen): {err}",
+                e.callback_listen
+            ))
+        })?;
+    let addr = listener
+        .local_addr()
+        .map_err(|err| StartError::Io(err.to_string()))?;
+    tokio::spawn(crate::server::serve(
+        listener,
+        Arc::new(tls),
+        api::es2_callback::router(state),
+        256,
+        stop,
+        Duration::from_secs(5),
+    ));
+    tracing::info!(%addr, "ES2+ callback listener (mutual TLS)");
+    Ok(addr)
 }

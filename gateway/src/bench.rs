@@ -78,7 +78,7 @@ async fn run_pool(args: &BenchArgs, numbers: u64, dir: &std::path::Path) -> Resu
         "bench",
         "bench",
         "00101".parse().map_err(err)?,
-        [("p".to_owned(), Product { hlr_profile_id: 1 })].into(),
+        [("p".to_owned(), Product::new(1))].into(),
     );
     crate::admin::apply(&store, AdminChange::PutTenant(tenant))
         .await
@@ -190,7 +190,7 @@ async fn run_import(rows: u64, dir: &std::path::Path) -> Result<(), BenchError> 
         "bench",
         "bench",
         "00101".parse().map_err(err)?,
-        [("p".to_owned(), Product { hlr_profile_id: 1 })].into(),
+        [("p".to_owned(), Product::new(1))].into(),
     );
     crate::admin::apply(&store, AdminChange::PutTenant(tenant))
         .await
@@ -203,9 +203,12 @@ async fn run_import(rows: u64, dir: &std::path::Path) -> Result<(), BenchError> 
         &store,
         &keys,
         &config,
-        "bench",
-        crate::import::Format::VendorOut,
-        &file,
+        &crate::import::FileJob {
+            tenant: "bench",
+            format: crate::import::Format::VendorOut,
+            path: &file,
+            esim_profile_type: None,
+        },
         |_, _| {
             peak = peak.max(rss_kib());
         },

@@ -82,7 +82,7 @@ pub async fn tenant_put(
                 "--product `{p}`: the HLR profile id must be a number"
             ))
         })?;
-        map.insert(code.to_owned(), Product { hlr_profile_id });
+        map.insert(code.to_owned(), Product::new(hlr_profile_id));
     }
     let mut tenant = Tenant::new(id, name, plmn, map);
     tenant.number_policy = pool.policy;
@@ -265,6 +265,7 @@ pub fn inventory_import(
     tenant: &str,
     format: &str,
     file: &std::path::Path,
+    esim_profile_type: Option<&str>,
 ) -> Result<String, CliError> {
     use crate::import::{self, Format, ImportError, Imported};
     use std::io::{IsTerminal, Write};
@@ -297,7 +298,20 @@ pub fn inventory_import(
     let result = store
         .recover_imports()
         .map_err(ImportError::from)
-        .and_then(|_| import::import_file(&store, &keys, config, tenant, format, file, progress));
+        .and_then(|_| {
+            import::import_file(
+                &store,
+                &keys,
+                config,
+                &import::FileJob {
+                    tenant,
+                    format,
+                    path: file,
+                    esim_profile_type,
+                },
+                progress,
+            )
+        });
     store.close();
     match result {
         Ok(Imported::Loaded(b)) => Ok(format!(

@@ -59,6 +59,65 @@ pub struct Config {
     pub sandbox: SandboxConfig,
     /// SIM vendors' transport keys, by the index batch-file headers name.
     pub transport_keys: Vec<TransportKeyConfig>,
+    /// The SM-DP+ for eSIM orders (ES2+); without `smdp_url`, eSIM orders are refused.
+    pub esim: EsimConfig,
+}
+
+/// The SM-DP+ and the ES2+ callback listener (`[esim]`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EsimConfig {
+    /// The SM-DP+'s ES2+ base URL (`https://…`); unset disables eSIM.
+    pub smdp_url: Option<String>,
+    /// The SM-DP+ address (FQDN) put in activation codes when ConfirmOrder names none.
+    pub smdp_address: Option<String>,
+    /// Our `functionRequesterIdentifier`, as agreed with the SM-DP+.
+    pub requester_id: String,
+    /// Our TLS client certificate chain (PEM) towards the SM-DP+.
+    pub client_cert_file: Option<PathBuf>,
+    /// Its private key (PEM).
+    pub client_key_file: Option<PathBuf>,
+    /// CA certificate(s) of the SM-DP+'s TLS server certificate (PEM).
+    pub smdp_ca_file: Option<PathBuf>,
+    /// Send 19-digit ICCIDs with a trailing `F` (older SM-DP+s).
+    pub pad_iccid: bool,
+    /// ES2+ call timeout, ms.
+    pub timeout_ms: u64,
+    /// Most ES2+ calls in flight.
+    pub concurrency: usize,
+    /// Hours a released profile may wait for download before it is cancelled (0: never).
+    pub expiry_hours: u64,
+    /// Where the SM-DP+ posts HandleDownloadProgressInfo (mutual TLS listener).
+    pub callback_listen: SocketAddr,
+    /// CA certificate(s) that issue the SM-DP+'s TLS client certificate (PEM).
+    pub callback_client_ca_file: Option<PathBuf>,
+    /// SHA-256 (hex) of the SM-DP+'s client certificate: only that certificate is accepted.
+    /// Empty: any certificate from `callback_client_ca_file`.
+    pub callback_client_sha256: Vec<String>,
+    /// Tenants this SM-DP+ serves; notifications for other tenants' profiles change
+    /// nothing. Empty: all.
+    pub tenants: Vec<String>,
+}
+
+impl Default for EsimConfig {
+    fn default() -> Self {
+        Self {
+            smdp_url: None,
+            smdp_address: None,
+            requester_id: "simgw".into(),
+            client_cert_file: None,
+            client_key_file: None,
+            smdp_ca_file: None,
+            pad_iccid: false,
+            timeout_ms: 30_000,
+            concurrency: 32,
+            expiry_hours: 30 * 24,
+            callback_listen: SocketAddr::from(([127, 0, 0, 1], 8444)),
+            callback_client_ca_file: None,
+            callback_client_sha256: Vec::new(),
+            tenants: Vec::new(),
+        }
+    }
 }
 
 /// One SIM-vendor transport key (`[[transport_keys]]`).
@@ -86,6 +145,7 @@ impl Default for Config {
             hlr: HlrConfig::default(),
             sandbox: SandboxConfig::default(),
             transport_keys: Vec::new(),
+            esim: EsimConfig::default(),
         }
     }
 }
@@ -319,6 +379,12 @@ impl Config {
         if self.engine.max_attempts == 0 {
             return Err(ConfigError::Invalid {
                 field: "engine.max_attempts",
+                message: "must be at least 1".into(),
+            });
+        }
+        if self.esim.concurrency == 0 {
+            return Err(ConfigError::Invalid {
+                field: "esim.concurrency",
                 message: "must be at least 1".into(),
             });
         }

@@ -156,6 +156,21 @@ pub struct ImportJob<'a> {
     pub source: &'a str,
     /// File contents.
     pub bytes: &'a [u8],
+    /// The cards are eSIM profiles of this SM-DP+ profile type.
+    pub esim_profile_type: Option<&'a str>,
+}
+
+/// A batch file on disk to import.
+#[derive(Clone, Copy)]
+pub struct FileJob<'a> {
+    /// Owning tenant.
+    pub tenant: &'a str,
+    /// File format.
+    pub format: Format,
+    /// The file.
+    pub path: &'a std::path::Path,
+    /// The cards are eSIM profiles of this SM-DP+ profile type.
+    pub esim_profile_type: Option<&'a str>,
 }
 
 /// Imports a file held in memory. See [`import_reader`].
@@ -180,6 +195,7 @@ pub fn import(
             source: job.source,
             sha256: &sha,
             total,
+            esim_profile_type: job.esim_profile_type,
         },
         &mut reader,
         progress,
@@ -193,11 +209,15 @@ pub fn import_file(
     store: &dyn Store,
     keys: &Keyring,
     config: &Config,
-    tenant: &str,
-    format: Format,
-    path: &std::path::Path,
+    file: &FileJob<'_>,
     progress: impl FnMut(u64, u64),
 ) -> Result<Imported, ImportError> {
+    let FileJob {
+        tenant,
+        format,
+        path,
+        esim_profile_type,
+    } = *file;
     use std::io::Read;
     let io = |e: std::io::Error| ImportError::TransportKey(format!("{}: {e}", path.display()));
     let mut file = std::fs::File::open(path).map_err(io)?;
@@ -225,6 +245,7 @@ pub fn import_file(
             source: &source,
             sha256: &sha,
             total,
+            esim_profile_type,
         },
         &mut reader,
         progress,
@@ -244,6 +265,8 @@ pub struct Input<'a> {
     pub sha256: &'a str,
     /// File size in bytes (progress).
     pub total: u64,
+    /// The cards are eSIM profiles of this SM-DP+ profile type.
+    pub esim_profile_type: Option<&'a str>,
 }
 
 impl Input<'_> {
@@ -340,10 +363,12 @@ impl Run<'_> {
         let mut sealed = Vec::with_capacity(records.len());
         for c in &records {
             match clear_keys(c, index, &self.tk) {
-                Ok(sim) => sealed.push((
-                    seal_sim(self.keys, self.input.tenant, &self.input.batch_id(), &sim)?,
-                    c.line,
-                )),
+                Ok(sim) => {
+                    let mut rec =
+                        seal_sim(self.keys, self.input.tenant, &self.input.batch_id(), &sim)?;
+                    rec.esim_profile_type = self.input.esim_profile_type.map(str::to_owned);
+                    sealed.push((rec, c.line));
+                }
                 Err(reason) => self.key_errors.push(format!("line {}: {reason}", c.line)),
             }
         }
@@ -394,6 +419,7 @@ impl Run<'_> {
             cards: 0,
             status: BatchStatus::Importing,
             started_at_ms: crate::clock::Clock::new().now_ms(),
+            esim_profile_type: self.input.esim_profile_type.map(str::to_owned),
         };
         self.store.import_begin(&b)?;
         self.batch = Some(b);

@@ -186,6 +186,9 @@ enum InventoryCommand {
         format: String,
         /// The batch file.
         file: PathBuf,
+        /// The cards are eSIM profiles held at the SM-DP+ under this profile type.
+        #[arg(long)]
+        esim_profile_type: Option<String>,
     },
 }
 
@@ -554,13 +557,20 @@ fn main() -> ExitCode {
                         tenant,
                         format,
                         file,
+                        esim_profile_type,
                     },
             } => {
                 let cfg = store.load()?;
                 println!(
                     "{}",
-                    cli_admin::inventory_import(&cfg, &tenant, &format, &file)
-                        .map_err(|e| e.to_string())?
+                    cli_admin::inventory_import(
+                        &cfg,
+                        &tenant,
+                        &format,
+                        &file,
+                        esim_profile_type.as_deref()
+                    )
+                    .map_err(|e| e.to_string())?
                 );
                 Ok(())
             }

@@ -77,6 +77,20 @@ pub struct Metrics {
     pub hlr_permanent: AtomicU64,
     /// HLR call latency.
     pub hlr_latency: Histogram,
+    /// ES2+ calls that succeeded.
+    pub es2_ok: AtomicU64,
+    /// ES2+ calls that failed retryably (or ambiguously).
+    pub es2_retryable: AtomicU64,
+    /// ES2+ calls the SM-DP+ refused for good.
+    pub es2_permanent: AtomicU64,
+    /// ES2+ call latency.
+    pub es2_latency: Histogram,
+    /// HandleDownloadProgressInfo notifications by outcome.
+    pub es2_notifications: AtomicU64,
+    /// Notifications that were duplicates.
+    pub es2_notifications_duplicate: AtomicU64,
+    /// Notifications refused (unparseable body).
+    pub es2_notifications_rejected: AtomicU64,
     /// Durable store commits.
     pub store_commits: AtomicU64,
     /// Operations folded into those commits.
@@ -145,6 +159,42 @@ impl Metrics {
         );
         self.hlr_latency
             .render(&mut o, "simgw_hlr_call_seconds", "");
+        let _ = writeln!(
+            o,
+            "# HELP simgw_es2_calls_total ES2+ calls to the SM-DP+ by result.\n# TYPE simgw_es2_calls_total counter"
+        );
+        for (k, v) in [
+            ("ok", &self.es2_ok),
+            ("retryable", &self.es2_retryable),
+            ("permanent", &self.es2_permanent),
+        ] {
+            let _ = writeln!(
+                o,
+                "simgw_es2_calls_total{{result=\"{k}\"}} {}",
+                v.load(Relaxed)
+            );
+        }
+        let _ = writeln!(
+            o,
+            "# HELP simgw_es2_call_seconds ES2+ call latency.\n# TYPE simgw_es2_call_seconds histogram"
+        );
+        self.es2_latency
+            .render(&mut o, "simgw_es2_call_seconds", "");
+        let _ = writeln!(
+            o,
+            "# HELP simgw_es2_notifications_total HandleDownloadProgressInfo received, by outcome.\n# TYPE simgw_es2_notifications_total counter"
+        );
+        for (k, v) in [
+            ("recorded", &self.es2_notifications),
+            ("duplicate", &self.es2_notifications_duplicate),
+            ("rejected", &self.es2_notifications_rejected),
+        ] {
+            let _ = writeln!(
+                o,
+                "simgw_es2_notifications_total{{outcome=\"{k}\"}} {}",
+                v.load(Relaxed)
+            );
+        }
         c(
             &mut o,
             "simgw_store_commits_total",

@@ -13,7 +13,12 @@ pub enum OrderStatus {
     Reserved,
     /// The HLR/AUC subscriber is being created (possibly waiting to retry).
     HlrProvisioning,
-    /// Provisioned on the HLR; SIM and number are assigned.
+    /// eSIM: the profile is being reserved at the SM-DP+ (ES2+ DownloadOrder).
+    EsimOrdering,
+    /// eSIM: HLR done; the profile is being confirmed and released (ES2+ ConfirmOrder).
+    EsimReleasing,
+    /// Provisioned on the HLR (and, for an eSIM, released at the SM-DP+); SIM and number
+    /// are assigned.
     Active,
     /// A permanent failure happened; what was created southbound is being removed.
     Compensating,
@@ -27,6 +32,8 @@ impl OrderStatus {
         match self {
             Self::Reserved => "reserved",
             Self::HlrProvisioning => "hlr_provisioning",
+            Self::EsimOrdering => "esim_ordering",
+            Self::EsimReleasing => "esim_releasing",
             Self::Active => "active",
             Self::Compensating => "compensating",
             Self::Failed => "failed",
@@ -127,6 +134,9 @@ pub struct Order {
     pub error: Option<OrderError>,
     /// Set when compensation found data it did not own and left it: an operator must look.
     pub needs_attention: bool,
+    /// The eSIM part of the order; `None` for a physical SIM.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub esim: Option<EsimOrder>,
     /// Unix ms of creation.
     pub created_at_ms: u64,
     /// Unix ms of the last change.
@@ -138,4 +148,85 @@ pub struct Order {
 /// The sealing context of an order's subscriber details: binds the ciphertext to its order.
 pub fn subscriber_context(order_id: &str) -> String {
     format!("order/{order_id}/subscriber")
+}
+
+/// What becomes of an eSIM profile when its order is undone.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProfileFate {
+    /// Cancelled as `Available` at the SM-DP+: the profile goes back to stock.
+    Reuse,
+    /// Cancelled as `Unavailable` (a device may hold it), or not ours to cancel: the
+    /// profile leaves stock for good.
+    Retire,
+}
+
+/// The eSIM half of an order: the ES2+ steps and everything needed to repeat them
+/// identically after a crash (MatchingID and call ids are fixed before the first call).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EsimOrder {
+    /// The SM-DP+ profile type the profile was taken from.
+    pub profile_type: String,
+    /// The customer's EID, if given (the profile is then bound to that eUICC).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub eid: Option<sim_profiles::Eid>,
+    /// Our MatchingID (SGP.22 §4.1.1), generated before any call so retries are identical.
+    pub matching_id: String,
+    /// The confirmation code, sealed (context [`confirmation_code_context`]); delivered to
+    /// the reseller once, never logged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confirmation_code: Option<Sealed>,
+    /// ES2+ DownloadOrder.
+    pub download: Step,
+    /// ES2+ ConfirmOrder (releaseFlag true).
+    pub confirm: Step,
+    /// ES2+ CancelOrder, once the order is being undone after a DownloadOrder was sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cancel: Option<Step>,
+    /// What the cancel does with the profile (and what inventory does with the SIM).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fate: Option<ProfileFate>,
+    /// The activation code, once released (`1$<smdp>$<matchingId>[$$1]`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub activation_code: Option<String>,
+    /// The `functionCallIdentifier` of the last ES2+ call, persisted before it was sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_call_id: Option<String>,
+    /// Unix ms after which a never-downloaded profile is cancelled and the number freed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at_ms: Option<u64>,
+}
+
+impl EsimOrder {
+    /// A fresh eSIM part: nothing sent yet.
+    pub fn new(
+        profile_type: String,
+        eid: Option<sim_profiles::Eid>,
+        matching_id: String,
+        confirmation_code: Option<Sealed>,
+    ) -> Self {
+        Self {
+            profile_type,
+            eid,
+            matching_id,
+            confirmation_code,
+            download: Step::Pending,
+            confirm: Step::Pending,
+            cancel: None,
+            fate: None,
+            activation_code: None,
+            last_call_id: None,
+            expires_at_ms: None,
+        }
+    }
+}
+
+/// The sealing context of an eSIM order's confirmation code.
+pub fn confirmation_code_context(order_id: &str) -> String {
+    format!("order/{order_id}/confirmation_code")
+}
+
+/// The deterministic `functionCallIdentifier` of one ES2+ call: order, step and attempt.
+pub fn es2_call_id(order_id: &str, step: &str, attempt: u32) -> String {
+    format!("{order_id}-{step}-{attempt}")
 }

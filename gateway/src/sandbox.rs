@@ -27,6 +27,8 @@ pub const PLMN: &str = "00101";
 pub const PRODUCT: &str = "sandbox-basic";
 /// HLR profile id of the sandbox product.
 pub const HLR_PROFILE_ID: u32 = 12;
+/// The SM-DP+ profile type of the sandbox's eSIM profiles.
+pub const ESIM_PROFILE_TYPE: &str = "SANDBOX-CONSUMER-V1";
 /// First number of the sandbox block (China Telecom-hosted MVNO segment 1700).
 pub const FIRST_MSISDN: &str = "8617000000000";
 /// Metadata key of the sealed sandbox marker (holds the sandbox API key).
@@ -193,9 +195,7 @@ pub async fn seed(
             .map_err(|e| AdminError::Refused(format!("{e}")))?,
         BTreeMap::from([(
             PRODUCT.to_owned(),
-            Product {
-                hlr_profile_id: HLR_PROFILE_ID,
-            },
+            Product::new(HLR_PROFILE_ID).with_esim(ESIM_PROFILE_TYPE),
         )]),
     );
     let (api_key, key_change) = admin::new_api_key(keys, TENANT, "sandbox", now)?;

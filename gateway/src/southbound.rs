@@ -100,3 +100,53 @@ pub fn cai3g(
         Cai3gHlr::new(config).map_err(|e| StartError::Southbound(format!("CAI3G adapter: {e}")))?;
     Ok(Arc::new(hlr))
 }
+
+fn read_file(what: &str, path: Option<&std::path::Path>) -> Result<Vec<u8>, StartError> {
+    let path = path.ok_or_else(|| {
+        StartError::Southbound(format!("[esim] smdp_url is set but `{what}` is not"))
+    })?;
+    std::fs::read(path)
+        .map_err(|e| StartError::Southbound(format!("esim.{what} {}: {e}", path.display())))
+}
+
+/// The SM-DP+ named by `[esim]`, or `None` when no `smdp_url` is set (eSIM disabled).
+pub fn smdp_from_config(
+    cfg: &crate::config::EsimConfig,
+) -> Result<Option<crate::engine::EsimSettings>, StartError> {
+    use adapters::es2plus::{Es2Client, Es2ClientConfig, Fqdn};
+    let Some(url) = &cfg.smdp_url else {
+        return Ok(None);
+    };
+    let client = Es2Client::new(Es2ClientConfig {
+        base_url: url.clone(),
+        requester_id: cfg.requester_id.clone(),
+        client_cert_pem: read_file("client_cert_file", cfg.client_cert_file.as_deref())?,
+        client_key_pem: zeroize::Zeroizing::new(read_file(
+            "client_key_file",
+            cfg.client_key_file.as_deref(),
+        )?),
+        roots_pem: read_file("smdp_ca_file", cfg.smdp_ca_file.as_deref())?,
+        pad_iccid: cfg.pad_iccid,
+        timeout: Duration::from_millis(cfg.timeout_ms),
+    })
+    .map_err(|e| StartError::Southbound(format!("esim.smdp_url: {e}")))?;
+    let address = cfg.smdp_address.clone().ok_or_else(|| {
+        StartError::Southbound(
+            "[esim] smdp_url is set but `smdp_address` (the FQDN for activation codes) is not"
+                .into(),
+        )
+    })?;
+    // Upper case: DNS ignores case, and QR codes use the denser alphanumeric mode.
+    let smdp_address = Fqdn::new(&address.to_ascii_uppercase()).map_err(|_| {
+        StartError::Southbound(format!(
+            "esim.smdp_address `{address}` is not a host name (letters, digits, `-` and `.`)"
+        ))
+    })?;
+    Ok(Some(crate::engine::EsimSettings {
+        client: Arc::new(client),
+        requester_id: cfg.requester_id.clone(),
+        smdp_address,
+        expiry: (cfg.expiry_hours > 0).then(|| Duration::from_secs(cfg.expiry_hours * 3600)),
+        concurrency: cfg.concurrency,
+    }))
+}

@@ -154,6 +154,8 @@ pub struct Northbound {
     pub config: Arc<ServerConfig>,
     /// The dev CA, when the certificate was generated (sandbox and tests use it).
     pub dev_ca: Option<DevCa>,
+    /// The certificate and key files (PEM) the config was built from.
+    pub files: (PathBuf, PathBuf),
 }
 
 /// Loads or generates the northbound TLS configuration.
@@ -173,5 +175,133 @@ pub fn northbound(cfg: &TlsConfig, data_dir: &Path) -> Result<Northbound, TlsErr
     Ok(Northbound {
         config: Arc::new(config),
         dev_ca,
+        files: (cert_path, key_path),
     })
+}
+
+/// A client-certificate verifier that accepts only certificates chaining to the given
+/// roots and, when pins are configured, only those whose SHA-256 (of the DER) is pinned:
+/// the ES2+ callback listener admits exactly the configured SM-DP+.
+#[derive(Debug)]
+struct PinnedClientVerifier {
+    inner: Arc<dyn rustls::server::danger::ClientCertVerifier>,
+    pins: Vec<[u8; 32]>,
+}
+
+impl rustls::server::danger::ClientCertVerifier for PinnedClientVerifier {
+    fn root_hint_subjects(&self) -> &[rustls::DistinguishedName] {
+        self.inner.root_hint_subjects()
+    }
+
+    fn verify_client_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        now: rustls_pki_types::UnixTime,
+    ) -> Result<rustls::server::danger::ClientCertVerified, rustls::Error> {
+        let verified = self
+            .inner
+            .verify_client_cert(end_entity, intermediates, now)?;
+        if self.pins.is_empty() {
+            return Ok(verified);
+        }
+        let digest = ring::digest::digest(&ring::digest::SHA256, end_entity.as_ref());
+        if self.pins.iter().any(|p| p.as_slice() == digest.as_ref()) {
+            Ok(verified)
+        } else {
+            Err(rustls::Error::InvalidCertificate(
+                rustls::CertificateError::ApplicationVerificationFailure,
+            ))
+        }
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        self.inner.verify_tls12_signature(message, cert, dss)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        self.inner.verify_tls13_signature(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.inner.supported_verify_schemes()
+    }
+}
+
+/// Parses hex SHA-256 pins (64 hex digits each, `:` separators allowed).
+pub fn parse_pins(pins: &[String]) -> Result<Vec<[u8; 32]>, TlsError> {
+    pins.iter()
+        .map(|p| {
+            let hex: String = p.chars().filter(|c| *c != ':').collect();
+            let mut out = [0u8; 32];
+            if hex.len() != 64 {
+                return Err(TlsError::Rustls(
+                    "a certificate pin must be 64 hex digits (SHA-256)".into(),
+                ));
+            }
+            for (i, byte) in out.iter_mut().enumerate() {
+                *byte = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).map_err(|_| {
+                    TlsError::Rustls("a certificate pin must be 64 hex digits (SHA-256)".into())
+                })?;
+            }
+            Ok(out)
+        })
+        .collect()
+}
+
+/// SHA-256 (hex) of the first certificate in `cert_pem`: the pin of that identity.
+pub fn cert_pin(cert_pem: &[u8]) -> Option<String> {
+    let cert = CertificateDer::pem_slice_iter(cert_pem).next()?.ok()?;
+    let d = ring::digest::digest(&ring::digest::SHA256, cert.as_ref());
+    Some(d.as_ref().iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// A TLS 1.2+ server config that requires a client certificate from `client_ca_pem`
+/// (and one of `pins`, if any), offering HTTP/1.1 only (ES2+ is HTTP/1.1).
+pub fn mutual_server_config(
+    cert_pem: &[u8],
+    key_pem: &[u8],
+    client_ca_pem: &[u8],
+    pins: Vec<[u8; 32]>,
+    origin: &Path,
+) -> Result<ServerConfig, TlsError> {
+    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(cert_pem)
+        .collect::<Result<_, _>>()
+        .map_err(|_| TlsError::Pem(origin.to_owned()))?;
+    if certs.is_empty() {
+        return Err(TlsError::Pem(origin.to_owned()));
+    }
+    let key =
+        PrivateKeyDer::from_pem_slice(key_pem).map_err(|_| TlsError::Pem(origin.to_owned()))?;
+    let mut roots = rustls::RootCertStore::empty();
+    for ca in CertificateDer::pem_slice_iter(client_ca_pem) {
+        let ca = ca.map_err(|_| TlsError::Pem(origin.to_owned()))?;
+        roots.add(ca).map_err(|e| TlsError::Rustls(e.to_string()))?;
+    }
+    if roots.is_empty() {
+        return Err(TlsError::Pem(origin.to_owned()));
+    }
+    let inner =
+        rustls::server::WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider())
+            .build()
+            .map_err(|e| TlsError::Rustls(e.to_string()))?;
+    let verifier = Arc::new(PinnedClientVerifier { inner, pins });
+    let mut cfg = ServerConfig::builder_with_provider(provider())
+        .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
+        .map_err(|e| TlsError::Rustls(e.to_string()))?
+        .with_client_cert_verifier(verifier)
+        .with_single_cert(certs, key)
+        .map_err(|e| TlsError::Rustls(e.to_string()))?;
+    cfg.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(cfg)
 }

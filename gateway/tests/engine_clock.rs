@@ -113,7 +113,7 @@ async fn setup(hlr: Arc<ScriptedHlr>) -> Setup {
         "t",
         "t",
         "00101".parse().expect("plmn"),
-        BTreeMap::from([("p".to_owned(), Product { hlr_profile_id: 1 })]),
+        BTreeMap::from([("p".to_owned(), Product::new(1))]),
     );
     tenant.golden_rules.clear();
     admin::apply(
@@ -136,6 +136,7 @@ async fn setup(hlr: Arc<ScriptedHlr>) -> Setup {
         hlr_concurrency: 4,
         fsetind: 0,
         ki_wrap: None,
+        esim: None,
     };
     let engine = Engine::new(
         store.clone(),
@@ -151,7 +152,7 @@ async fn setup(hlr: Arc<ScriptedHlr>) -> Setup {
             idempotency_key: "k".into(),
             body_hash: "h".into(),
             order_id: "act_test".into(),
-            iccid,
+            sim: gateway::store::SimChoice::Physical(iccid),
             number: NumberChoice::Auto,
             product: "p".into(),
             channel: None,
@@ -290,6 +291,7 @@ async fn restart_resumes_a_waiting_order_at_its_recorded_deadline() {
         hlr_concurrency: 4,
         fsetind: 0,
         ki_wrap: None,
+        esim: None,
     };
     let engine2 = Engine::new(
         store.clone(),

@@ -32,6 +32,7 @@ fn run(
         format,
         source: "test",
         bytes,
+        esim_profile_type: None,
     };
     import::import(
         gw.store.as_ref(),

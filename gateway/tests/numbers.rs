@@ -25,7 +25,7 @@ async fn pool(dir: &std::path::Path, policy: NumberPolicy, count: u64) -> RedbSt
         "t",
         "t",
         "00101".parse().expect("plmn"),
-        BTreeMap::from([("p".to_owned(), Product { hlr_profile_id: 1 })]),
+        BTreeMap::from([("p".to_owned(), Product::new(1))]),
     );
     t.number_policy = policy;
     gateway::admin::apply(
@@ -198,6 +198,7 @@ async fn lapsed_reservations_and_aged_quarantine_return_under_the_paused_clock()
         hlr_concurrency: 1,
         fsetind: 0,
         ki_wrap: None,
+        esim: None,
     };
     let hlr = gateway::southbound::cai3g(
         "http://127.0.0.1:9/none",

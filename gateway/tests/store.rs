@@ -6,7 +6,8 @@ use gateway::crypto::Keyring;
 use gateway::metrics::Metrics;
 use gateway::store::embedded::RedbStore;
 use gateway::store::{
-    AdminChange, AdminOutcome, CreateOutcome, NewActivation, NumberChoice, Product, Store, Tenant,
+    AdminChange, AdminOutcome, CreateOutcome, NewActivation, NumberChoice, Product, SimChoice,
+    Store, Tenant,
 };
 use sim_profiles::{Iccid, Key128};
 use std::collections::BTreeMap;
@@ -30,7 +31,7 @@ async fn store_with_sims(dir: &std::path::Path, keys: &Keyring, n: u32) -> RedbS
         "t",
         "t",
         "00101".parse().expect("plmn"),
-        BTreeMap::from([("p".to_owned(), Product { hlr_profile_id: 1 })]),
+        BTreeMap::from([("p".to_owned(), Product::new(1))]),
     );
     tenant.golden_rules.clear();
     admin::apply(
@@ -57,7 +58,9 @@ fn new(key: &str, hash: &str, iccid: u32, now_ms: u64, order: &str) -> NewActiva
         idempotency_key: key.into(),
         body_hash: hash.into(),
         order_id: order.into(),
-        iccid: Iccid::from_payload(&format!("8988211000{iccid:09}")).expect("iccid"),
+        sim: SimChoice::Physical(
+            Iccid::from_payload(&format!("8988211000{iccid:09}")).expect("iccid"),
+        ),
         number: NumberChoice::Auto,
         product: "p".into(),
         channel: None,

@@ -6,7 +6,8 @@ use super::dto::{MsisdnRequest, SimRequest, parse_activation, render_order};
 use super::problem::ApiError;
 use super::request::{canonical_hash, idempotency_key, json_response, read_json, replayed};
 use crate::crypto::random_id;
-use crate::store::{CreateOutcome, NewActivation, NumberChoice};
+use crate::order::{Order, OrderStatus};
+use crate::store::{CreateOutcome, NewActivation, NumberChoice, SimChoice};
 use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -16,8 +17,12 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
 
 /// `202` with the order and its `Location`.
-fn accepted(order: &crate::order::Order) -> Response {
-    let mut r = json_response(StatusCode::ACCEPTED, &render_order(order));
+fn accepted(state: &AppState, order: &crate::order::Order) -> Response {
+    let cc = confirmation_code(state, order);
+    let mut r = json_response(
+        StatusCode::ACCEPTED,
+        &render_order(order, None, cc.as_deref().map(|c| c.as_str())),
+    );
     if let Ok(loc) = HeaderValue::from_str(&format!("/v1/activations/{}", order.id)) {
         r.headers_mut().insert(header::LOCATION, loc);
     }
@@ -44,6 +49,7 @@ pub async fn create(
                 | "sim_not_owned"
                 | "msisdn_not_available"
                 | "number_pool_exhausted"
+                | "esim_stock_out"
         )
     }) {
         state.metrics.orders_rejected.fetch_add(1, Relaxed);
@@ -61,14 +67,41 @@ async fn create_inner(
     let value = read_json(state, headers, body).await?;
     let req = parse_activation(&value)?;
 
-    let iccid = match req.sim {
-        SimRequest::Physical(i) => i,
-        SimRequest::Esim(_) => {
+    let order_id = random_id(&SystemRandom::new(), "act_").map_err(|_| ApiError::internal())?;
+    let sim = match req.sim {
+        SimRequest::Physical(i) => SimChoice::Physical(i),
+        SimRequest::Esim(_) if !state.engine.esim_enabled() => {
             return Err(ApiError::unsupported(
                 "sim_type_unsupported",
                 "sim.type",
-                "eSIM activations are not enabled on this gateway yet; use a physical SIM",
+                "eSIM activations are not enabled on this gateway (no SM-DP+ is configured); use a physical SIM",
             ));
+        }
+        SimRequest::Esim(eid) => {
+            let rng = SystemRandom::new();
+            let wants_cc = state
+                .store
+                .tenant(&tenant.0)?
+                .is_some_and(|t| t.esim_confirmation_code);
+            let confirmation_code = if wants_cc {
+                let cc = zeroize::Zeroizing::new(new_confirmation_code(&rng)?);
+                Some(
+                    state
+                        .keys
+                        .seal(
+                            &crate::order::confirmation_code_context(&order_id),
+                            cc.as_bytes(),
+                        )
+                        .map_err(|_| ApiError::internal())?,
+                )
+            } else {
+                None
+            };
+            SimChoice::Esim {
+                eid,
+                matching_id: new_matching_id(&rng)?,
+                confirmation_code,
+            }
         }
     };
     let number = match req.msisdn {
@@ -84,7 +117,6 @@ async fn create_inner(
         }
     };
     let body_hash = canonical_hash(&value)?;
-    let order_id = random_id(&SystemRandom::new(), "act_").map_err(|_| ApiError::internal())?;
     let subscriber = match &req.subscriber {
         Some(s) => {
             let plain =
@@ -107,7 +139,7 @@ async fn create_inner(
             idempotency_key: key,
             body_hash,
             order_id,
-            iccid,
+            sim,
             number,
             product: req.product,
             channel: req.channel,
@@ -120,13 +152,13 @@ async fn create_inner(
     match outcome {
         CreateOutcome::Created(order) => {
             state.metrics.orders_created.fetch_add(1, Relaxed);
-            let r = accepted(&order);
+            let r = accepted(state, &order);
             state.engine.submit(order);
             Ok(r)
         }
         CreateOutcome::Replayed(order) => {
             state.metrics.orders_replayed.fetch_add(1, Relaxed);
-            Ok(replayed(accepted(&order)))
+            Ok(replayed(accepted(state, &order)))
         }
         CreateOutcome::KeyReused => Err(ApiError::idempotency_key_reused()),
         CreateOutcome::Rejected(r) => Err(ApiError::rejection(r)),
@@ -144,5 +176,122 @@ pub async fn get(
         .store
         .get_order(&tenant.0, &id)?
         .ok_or_else(ApiError::activation_not_found)?;
-    Ok(json_response(StatusCode::OK, &render_order(&order)))
+    let progress = match order.esim {
+        Some(_) => state.store.esim_progress(&order.id)?,
+        None => None,
+    };
+    let cc = confirmation_code(&state, &order);
+    Ok(json_response(
+        StatusCode::OK,
+        &render_order(&order, progress.as_ref(), cc.as_deref().map(|c| c.as_str())),
+    ))
+}
+
+/// The order's confirmation code in clear, for the reseller to deliver on a channel apart
+/// from the activation code (never logged). `None` when the order has none.
+fn confirmation_code(state: &AppState, order: &Order) -> Option<zeroize::Zeroizing<String>> {
+    let sealed = order.esim.as_ref()?.confirmation_code.as_ref()?;
+    let clear = state
+        .keys
+        .open(&crate::order::confirmation_code_context(&order.id), sealed)
+        .ok()?;
+    Some(zeroize::Zeroizing::new(
+        String::from_utf8_lossy(&clear).into_owned(),
+    ))
+}
+
+/// Symbols of generated MatchingIDs: digits and upper-case letters without I, L, O and U
+/// (Crockford), which read back unambiguously; all are legal in a MatchingID and in the
+/// QR alphanumeric mode.
+const MATCHING_ID_ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+
+/// A fresh MatchingID: 20 symbols (100 random bits) in groups of four, e.g.
+/// `K7QF-M3XH-8PZ2-R9DW-4T6C`. Generated here rather than by the SM-DP+ so that a
+/// repeated ConfirmOrder is identical and the activation code is known in advance.
+pub fn new_matching_id(rng: &SystemRandom) -> Result<String, ApiError> {
+    let mut bytes = [0u8; 20];
+    ring::rand::SecureRandom::fill(rng, &mut bytes).map_err(|_| ApiError::internal())?;
+    let mut out = String::with_capacity(24);
+    for (i, b) in bytes.iter().enumerate() {
+        if i > 0 && i % 4 == 0 {
+            out.push('-');
+        }
+        out.push(char::from(MATCHING_ID_ALPHABET[usize::from(b & 31)]));
+    }
+    Ok(out)
+}
+
+/// A fresh confirmation code: eight ASCII digits (SGP.22 §4.7; hashed as ASCII by LPAs).
+fn new_confirmation_code(rng: &SystemRandom) -> Result<String, ApiError> {
+    let mut bytes = [0u8; 8];
+    ring::rand::SecureRandom::fill(rng, &mut bytes).map_err(|_| ApiError::internal())?;
+    let n = u64::from_le_bytes(bytes) % 100_000_000;
+    Ok(format!("{n:08}"))
+}
+
+/// The QR image format served.
+#[derive(Clone, Copy)]
+enum QrFormat {
+    Png,
+    Svg,
+}
+
+async fn qr(
+    state: &AppState,
+    headers: &HeaderMap,
+    id: &str,
+    format: QrFormat,
+) -> Result<Response, ApiError> {
+    let tenant = authenticate(state, headers)?;
+    let order = state
+        .store
+        .get_order(&tenant.0, id)?
+        .ok_or_else(ApiError::activation_not_found)?;
+    let Some(e) = &order.esim else {
+        return Err(ApiError::not_an_esim());
+    };
+    let code = match (&e.activation_code, order.status) {
+        (Some(c), OrderStatus::Active) => c,
+        _ => return Err(ApiError::activation_code_not_ready(order.status.as_str())),
+    };
+    let text = format!("LPA:{code}");
+    let (body, content_type) = match format {
+        QrFormat::Png => (
+            crate::qr::qr_png(&text).map_err(|_| ApiError::internal())?,
+            "image/png",
+        ),
+        QrFormat::Svg => (
+            crate::qr::qr_svg(&text)
+                .map_err(|_| ApiError::internal())?
+                .into_bytes(),
+            "image/svg+xml",
+        ),
+    };
+    let mut r = Response::new(Body::from(body));
+    r.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    // The code is a bearer credential: never cache it in shared caches.
+    r.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, no-store"),
+    );
+    Ok(r)
+}
+
+/// `GET /v1/activations/{id}/qr.png`: the activation code as a QR image (`LPA:` + code).
+pub async fn qr_png(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    qr(&state, &headers, &id, QrFormat::Png).await
+}
+
+/// `GET /v1/activations/{id}/qr.svg`: the same QR as SVG.
+pub async fn qr_svg(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    qr(&state, &headers, &id, QrFormat::Svg).await
 }

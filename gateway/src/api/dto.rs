@@ -4,7 +4,8 @@
 
 use super::problem::ApiError;
 use crate::clock::rfc3339;
-use crate::order::{Order, Step};
+use crate::order::{EsimOrder, Order, OrderStatus, Step};
+use crate::store::EsimProgress;
 use serde_json::{Map, Value, json};
 use sim_profiles::{Eid, Iccid, Msisdn};
 
@@ -271,13 +272,79 @@ fn step_json(s: &Step) -> Value {
     }
 }
 
-/// The public JSON of an order. Never includes keys or subscriber details.
-pub fn render_order(o: &Order) -> Value {
+/// URL-encodes a value for a query string (RFC 3986 unreserved characters kept).
+fn url_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                char::from(b).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// The `esim` object of an eSIM order: SM-DP+ progress, activation code, QR links and
+/// device install links, and the confirmation code (to deliver on a separate channel).
+fn esim_json(o: &Order, e: &EsimOrder, progress: Option<&EsimProgress>, cc: Option<&str>) -> Value {
+    let state = match (o.status, progress.and_then(|p| p.state)) {
+        (_, Some(s)) => Some(s.as_str()),
+        (OrderStatus::Active, None) => Some("released"),
+        _ => None,
+    };
+    let mut v = json!({
+        "profile_type": e.profile_type,
+        "state": state,
+        "steps": {
+            "download_order": step_json(&e.download),
+            "confirm_order": step_json(&e.confirm),
+        },
+    });
+    if let Some(eid) = &e.eid {
+        v["eid"] = json!(eid);
+    }
+    if let Some(c) = &e.cancel {
+        v["steps"]["cancel_order"] = step_json(c);
+    }
+    if let Some(id) = &e.last_call_id {
+        v["last_function_call_id"] = json!(id);
+    }
+    if let Some(p) = progress {
+        v["progress"] = json!(p.points);
+    }
+    let live = matches!(o.status, OrderStatus::Active);
+    if let (true, Some(ac)) = (live, &e.activation_code) {
+        let lpa = format!("LPA:{ac}");
+        v["activation_code"] = json!(ac);
+        v["lpa_string"] = json!(lpa);
+        v["qr_png_url"] = json!(format!("/v1/activations/{}/qr.png", o.id));
+        v["qr_svg_url"] = json!(format!("/v1/activations/{}/qr.svg", o.id));
+        v["install_links"] = json!({
+            "ios": format!("https://esimsetup.apple.com/esim_qrcode_provisioning?carddata={}", url_encode(&lpa)),
+            "android": format!("https://esimsetup.android.com/esim_qrcode_provisioning?carddata={}", url_encode(&lpa)),
+        });
+        if let Some(at) = e.expires_at_ms {
+            v["expires_at"] = json!(rfc3339(at));
+        }
+    }
+    if let Some(cc) = cc {
+        v["confirmation_code"] = json!(cc);
+    }
+    v
+}
+
+/// The public JSON of an order. Never includes keys or subscriber details; an eSIM order
+/// carries its progress (from `progress`) and, when `cc` is given, its confirmation code.
+pub fn render_order(o: &Order, progress: Option<&EsimProgress>, cc: Option<&str>) -> Value {
+    let sim = match &o.esim {
+        Some(e) => json!({"type": "esim", "iccid": o.iccid, "eid": e.eid}),
+        None => json!({"type": "physical", "iccid": o.iccid}),
+    };
     let mut v = json!({
         "id": o.id,
         "object": "activation",
         "status": o.status.as_str(),
-        "sim": {"type": "physical", "iccid": o.iccid},
+        "sim": sim,
         "iccid": o.iccid,
         "imsi": o.imsi,
         "msisdn": o.msisdn,
@@ -289,6 +356,12 @@ pub fn render_order(o: &Order) -> Value {
     });
     if let Some(u) = &o.undo {
         v["steps"]["hlr_compensation"] = step_json(u);
+    }
+    if let Some(e) = &o.esim {
+        v["esim"] = esim_json(o, e, progress, cc);
+        if let Some(ac) = v["esim"].get("activation_code").cloned() {
+            v["activation_code"] = ac;
+        }
     }
     if let Some(e) = &o.error {
         v["error"] = json!({"code": e.code, "detail": e.detail});

@@ -53,6 +53,16 @@ pub async fn import_batch(
         .await
         .map_err(|_| ApiError::body_too_large(limit))?;
     let source = q.get("name").cloned().unwrap_or_else(|| "upload".into());
+    let esim_profile_type = match q.get("esim_profile_type") {
+        Some(t) if t.is_empty() || t.len() > 64 || t.chars().any(char::is_control) => {
+            return Err(ApiError::invalid(
+                "invalid_value",
+                "esim_profile_type",
+                "query parameter `esim_profile_type` must be 1 to 64 printable characters (the SM-DP+ profile type of the batch)",
+            ));
+        }
+        other => other.cloned(),
+    };
     let st = state.clone();
     let result = tokio::task::spawn_blocking(move || {
         let job = ImportJob {
@@ -60,6 +70,7 @@ pub async fn import_batch(
             format,
             source: &source,
             bytes: &bytes,
+            esim_profile_type: esim_profile_type.as_deref(),
         };
         import::import(
             st.store.as_ref(),

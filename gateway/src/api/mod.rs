@@ -5,6 +5,7 @@
 mod activations;
 mod auth;
 pub mod dto;
+pub mod es2_callback;
 mod inventory;
 mod numbers;
 mod openapi;
@@ -49,6 +50,8 @@ pub fn router(state: Arc<AppState>) -> Router {
     Router::new()
         .route("/v1/activations", post(activations::create))
         .route("/v1/activations/{id}", get(activations::get))
+        .route("/v1/activations/{id}/qr.png", get(activations::qr_png))
+        .route("/v1/activations/{id}/qr.svg", get(activations::qr_svg))
         .route("/v1/numbers/reservations", post(numbers::create))
         .route("/v1/numbers/reservations/{id}", get(numbers::get))
         .route("/v1/inventory", get(numbers::inventory))

@@ -274,7 +274,46 @@ impl ApiError {
             R::UnknownTenant => Self::unauthorized(),
             R::ReservationNotFound => Self::reservation_not_found(),
             R::ReservationNotUsable => Self::reservation_not_usable(),
+            R::EsimNotOffered => Self::unsupported(
+                "esim_not_offered",
+                "product",
+                "this product is not sold as an eSIM (no `esim_profile_type` is configured for it); use a physical SIM or another product",
+            ),
+            R::EsimStockOut { profile_type } => Self::new(
+                StatusCode::CONFLICT,
+                "esim_stock_out",
+                "No eSIM profile left",
+                format!(
+                    "no eSIM profile of type `{profile_type}` is left in stock; import a new profile batch (`simgw inventory import --esim-profile-type {profile_type}`) or sell a physical SIM"
+                ),
+            )
+            .at("sim.type"),
+            R::SimIsEsim => Self::invalid(
+                "sim_is_esim",
+                "sim.iccid",
+                "this ICCID is an eSIM profile, not a physical card; order it with `{\"sim\": {\"type\": \"esim\"}}`",
+            ),
         }
+    }
+    /// 422: the activation is for a physical SIM; it has no activation code or QR.
+    pub fn not_an_esim() -> Self {
+        Self::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "not_an_esim",
+            "Not an eSIM activation",
+            "this activation is for a physical SIM; only eSIM activations have an activation code and QR",
+        )
+    }
+    /// 409: the eSIM activation code does not exist yet (or any more).
+    pub fn activation_code_not_ready(status: &str) -> Self {
+        Self::new(
+            StatusCode::CONFLICT,
+            "activation_code_not_ready",
+            "Activation code not available",
+            format!(
+                "the activation is `{status}`; the activation code and QR exist once the order is `active` (the profile released at the SM-DP+) and until it fails or expires; poll GET /v1/activations/{{id}}"
+            ),
+        )
     }
     /// 422: feature not available yet.
     pub fn unsupported(code: &'static str, field: &str, detail: impl Into<String>) -> Self {

@@ -2,7 +2,10 @@
 //! `now`, compute the next persisted order. No IO and no clock reads here, so every
 //! transition (including crash-resume paths) is unit-tested without sockets or sleeps.
 
-use crate::order::{Order, OrderError, OrderStatus, Step};
+pub use super::esim::{
+    Es2Call, Es2Failure, expire, mark_es2_sent, on_cancel, on_confirm, on_download, progress_after,
+};
+use crate::order::{Order, OrderError, OrderStatus, ProfileFate, Step};
 use adapters::hlr::{DeprovisionOutcome, HlrError, ProvisionOutcome};
 
 /// Retry policy for southbound steps.
@@ -43,6 +46,13 @@ pub enum Action {
         /// The attempt about to be made.
         attempt: u32,
     },
+    /// Persist `mark_es2_sent`, then make this ES2+ call.
+    Es2 {
+        /// Which call.
+        call: Es2Call,
+        /// The attempt about to be made.
+        attempt: u32,
+    },
     /// Sleep until this Unix ms, then ask again.
     WaitUntil(u64),
     /// Terminal: nothing more to do.
@@ -56,9 +66,8 @@ pub fn next_action(o: &Order, now_ms: u64) -> Action {
     if o.status.is_terminal() {
         return Action::Finished;
     }
-    let (step, undo) = match &o.undo {
-        Some(undo) => (undo, true),
-        None => (&o.hlr, false),
+    let Some((step, kind)) = current_step(o) else {
+        return Action::Finished;
     };
     let attempt = match step {
         Step::Pending => 1,
@@ -69,14 +78,46 @@ pub fn next_action(o: &Order, now_ms: u64) -> Action {
         Step::RetryWait { attempt, .. } => attempt + 1,
         Step::Done { .. } | Step::Failed { .. } => return Action::Finished,
     };
-    if undo {
-        Action::Deprovision { attempt }
-    } else {
-        Action::Provision { attempt }
+    match kind {
+        StepRef::Hlr => Action::Provision { attempt },
+        StepRef::Undo => Action::Deprovision { attempt },
+        StepRef::Es2(call) => Action::Es2 { call, attempt },
     }
 }
 
-fn touch(mut o: Order, now_ms: u64) -> Order {
+/// Which step of an order is current.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum StepRef {
+    Hlr,
+    Undo,
+    Es2(Es2Call),
+}
+
+fn finished(s: &Step) -> bool {
+    matches!(s, Step::Done { .. } | Step::Failed { .. })
+}
+
+/// The step to work on: forward (eSIM: DownloadOrder, HLR, ConfirmOrder; physical: HLR),
+/// or, once compensating, the undo steps (eSIM: CancelOrder first, then the HLR).
+fn current_step(o: &Order) -> Option<(&Step, StepRef)> {
+    if o.status == OrderStatus::Compensating {
+        if let Some(c) = o.esim.as_ref().and_then(|e| e.cancel.as_ref()) {
+            if !finished(c) {
+                return Some((c, StepRef::Es2(Es2Call::Cancel)));
+            }
+        }
+        return o.undo.as_ref().map(|u| (u, StepRef::Undo));
+    }
+    match &o.esim {
+        None => Some((&o.hlr, StepRef::Hlr)),
+        Some(e) if !finished(&e.download) => Some((&e.download, StepRef::Es2(Es2Call::Download))),
+        Some(_) if !finished(&o.hlr) => Some((&o.hlr, StepRef::Hlr)),
+        Some(e) => Some((&e.confirm, StepRef::Es2(Es2Call::Confirm))),
+    }
+}
+
+/// Stamps a new version of `o` at `now_ms`.
+pub(crate) fn touch(mut o: Order, now_ms: u64) -> Order {
     o.updated_at_ms = now_ms;
     o.version += 1;
     o
@@ -124,6 +165,11 @@ pub fn on_provision(
             o.hlr = Step::Done {
                 outcome: provision_outcome(outcome).into(),
             };
+            if o.esim.is_some() {
+                // The network knows the subscriber: now release the profile.
+                o.status = OrderStatus::EsimReleasing;
+                return (o, Effect::None);
+            }
             o.status = OrderStatus::Active;
             (o, Effect::Activate)
         }
@@ -161,6 +207,11 @@ pub fn on_provision(
                 code: code.into(),
                 detail,
             });
+            if let Some(e) = o.esim.as_mut() {
+                // The profile was reserved at the SM-DP+ and is still reusable.
+                e.cancel = Some(Step::Pending);
+                e.fate = Some(ProfileFate::Reuse);
+            }
             o.status = OrderStatus::Compensating;
             o.undo = Some(Step::Pending);
             (o, Effect::None)
@@ -246,6 +297,7 @@ mod tests {
             undo: None,
             error: None,
             needs_attention: false,
+            esim: None,
             created_at_ms: 0,
             updated_at_ms: 0,
             version: 1,

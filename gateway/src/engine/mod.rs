@@ -5,6 +5,7 @@
 //! Architecture invariant: the driver persists every decision before acting on it, and
 //! reads time only through [`Clock`] (tokio's clock), so paused-clock tests see every timer.
 
+pub mod esim;
 pub mod machine;
 
 use crate::clock::Clock;
@@ -12,7 +13,13 @@ use crate::crypto::Keyring;
 use crate::metrics::Metrics;
 use crate::order::Order;
 use crate::store::{EventKind, Store, StoreError};
+use adapters::es2plus::{
+    ActivationCode, CancelOrderRequest, ConfirmOrderRequest, ConfirmationCode,
+    DownloadOrderRequest, Es2CallError, FinalProfileStatus, Fqdn, MatchingId, ProfileSelector,
+    RequestHeader, SmdpClient,
+};
 use adapters::hlr::{AuthData, Barring, HlrProfile, HlrProvisioner, KiMaterial, SubscriberSpec};
+use esim::{Es2Call, Es2Failure};
 use machine::{Action, Effect, RetryPolicy};
 use ring::rand::{SecureRandom, SystemRandom};
 use sim_profiles::Key128;
@@ -55,6 +62,34 @@ pub struct EngineSettings {
     pub fsetind: u8,
     /// Encrypt Ki under the HLR's transport key; `None` sends it in clear.
     pub ki_wrap: Option<KiWrap>,
+    /// The SM-DP+ eSIM orders go to; `None`: eSIM orders are refused at creation.
+    pub esim: Option<EsimSettings>,
+}
+
+/// How the engine reaches the SM-DP+ (ES2+).
+#[derive(Clone)]
+pub struct EsimSettings {
+    /// The ES2+ client.
+    pub client: Arc<dyn SmdpClient>,
+    /// Our `functionRequesterIdentifier`.
+    pub requester_id: String,
+    /// The SM-DP+ address for activation codes when ConfirmOrder names none.
+    pub smdp_address: Fqdn,
+    /// A released profile not downloaded within this long is cancelled; `None`: never.
+    pub expiry: Option<Duration>,
+    /// Most ES2+ calls in flight.
+    pub concurrency: usize,
+}
+
+impl std::fmt::Debug for EsimSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EsimSettings")
+            .field("requester_id", &self.requester_id)
+            .field("smdp_address", &self.smdp_address)
+            .field("expiry", &self.expiry)
+            .field("concurrency", &self.concurrency)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Handle to the engine; cheap to clone.
@@ -68,6 +103,7 @@ struct Inner {
     hlr: Arc<dyn HlrProvisioner>,
     keys: Arc<Keyring>,
     permits: Semaphore,
+    es2_permits: Semaphore,
     settings: EngineSettings,
     clock: Clock,
     metrics: Arc<Metrics>,
@@ -76,6 +112,7 @@ struct Inner {
     running: AtomicUsize,
     idle: Notify,
     pool_wake: Notify,
+    esim_wake: Notify,
 }
 
 impl Engine {
@@ -95,6 +132,9 @@ impl Engine {
                 hlr,
                 keys,
                 permits: Semaphore::new(settings.hlr_concurrency),
+                es2_permits: Semaphore::new(
+                    settings.esim.as_ref().map_or(1, |e| e.concurrency.max(1)),
+                ),
                 settings,
                 clock,
                 metrics,
@@ -103,6 +143,7 @@ impl Engine {
                 running: AtomicUsize::new(0),
                 idle: Notify::new(),
                 pool_wake: Notify::new(),
+                esim_wake: Notify::new(),
             }),
         }
     }
@@ -215,6 +256,53 @@ impl Engine {
                 tokio::select! {
                     () = tokio::time::sleep_until(wake_at) => {}
                     () = inner.pool_wake.notified() => {}
+                    _ = stop.changed() => return,
+                }
+            }
+        });
+    }
+
+    /// Whether eSIM orders can be served (an SM-DP+ is configured).
+    pub fn esim_enabled(&self) -> bool {
+        self.inner.settings.esim.is_some()
+    }
+
+    /// Spawns the eSIM expiry timer: released profiles not downloaded by their deadline
+    /// are reopened (durably) and driven through CancelOrder and HLR clean-up. `idle`
+    /// bounds a sleep when nothing is due; [`Engine::esim_deadline_added`] wakes it.
+    pub fn spawn_esim_timer(&self, idle: Duration) {
+        let engine = self.clone();
+        tokio::spawn(async move {
+            let inner = &engine.inner;
+            let mut stop = inner.stop.subscribe();
+            loop {
+                let now = inner.clock.now_ms();
+                let wake_at = match inner.store.next_esim_deadline() {
+                    Ok(Some(at)) if at <= now => {
+                        match inner.store.expire_esim(now).await {
+                            Ok(orders) => {
+                                for o in orders {
+                                    tracing::info!(order = %o.id, "eSIM profile never downloaded; cancelling");
+                                    engine.submit(o);
+                                }
+                            }
+                            Err(e) => tracing::warn!(error = %e, "eSIM expiry failed"),
+                        }
+                        continue;
+                    }
+                    Ok(Some(at)) => inner
+                        .clock
+                        .instant_at(at)
+                        .min(tokio::time::Instant::now() + idle),
+                    Ok(None) => tokio::time::Instant::now() + idle,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "cannot read eSIM deadlines");
+                        tokio::time::Instant::now() + Duration::from_secs(1)
+                    }
+                };
+                tokio::select! {
+                    () = tokio::time::sleep_until(wake_at) => {}
+                    () = inner.esim_wake.notified() => {}
                     _ = stop.changed() => return,
                 }
             }
@@ -334,13 +422,15 @@ impl Inner {
     }
 }
 
-/// The two southbound steps of the activation saga.
+/// The southbound steps of the activation saga.
 #[derive(Clone, Copy, Debug)]
 enum StepKind {
     /// Create the subscriber on the HLR/AUC.
     Provision,
     /// Compensation: remove what provisioning created.
     Deprovision,
+    /// An ES2+ call to the SM-DP+.
+    Es2(Es2Call),
 }
 
 impl StepKind {
@@ -348,6 +438,7 @@ impl StepKind {
         match self {
             Self::Provision => "hlr_provision",
             Self::Deprovision => "hlr_deprovision",
+            Self::Es2(c) => c.name(),
         }
     }
 }
@@ -369,11 +460,16 @@ async fn drive(inner: &Inner, mut order: Order) -> Result<(), StoreError> {
             }
             Action::Provision { attempt } => (StepKind::Provision, attempt),
             Action::Deprovision { attempt } => (StepKind::Deprovision, attempt),
+            Action::Es2 { call, attempt } => (StepKind::Es2(call), attempt),
         };
         if inner.stopping() {
             return Ok(());
         }
-        order = run_step(inner, order, &spec, kind, attempt, now).await?;
+        order = match kind {
+            StepKind::Es2(call) => run_es2(inner, order, call, attempt, now).await?,
+            StepKind::Provision => run_step(inner, order, &spec, false, attempt, now).await?,
+            StepKind::Deprovision => run_step(inner, order, &spec, true, attempt, now).await?,
+        };
     }
 }
 
@@ -383,13 +479,17 @@ async fn run_step(
     inner: &Inner,
     order: Order,
     spec: &SubscriberSpec,
-    kind: StepKind,
+    undo: bool,
     attempt: u32,
     now: u64,
 ) -> Result<Order, StoreError> {
-    let order = match kind {
-        StepKind::Provision => machine::mark_sent(order, attempt, now),
-        StepKind::Deprovision => machine::mark_undo_sent(order, attempt, now),
+    let (kind, order) = if undo {
+        (
+            StepKind::Deprovision,
+            machine::mark_undo_sent(order, attempt, now),
+        )
+    } else {
+        (StepKind::Provision, machine::mark_sent(order, attempt, now))
     };
     let sent = EventKind::StepSent {
         step: kind.name().into(),
@@ -403,35 +503,44 @@ async fn run_step(
         .await
         .map_err(|_| StoreError::Closed)?;
     let started = tokio::time::Instant::now();
-    let (next, effect, summary) = match kind {
-        StepKind::Provision => {
-            let r = inner.hlr.provision(spec).await;
-            let summary = observe(inner, &r, started);
-            let (o, e) = machine::on_provision(
-                order,
-                attempt,
-                r,
-                &policy,
-                inner.jitter(),
-                inner.clock.now_ms(),
-            );
-            (o, e, summary)
-        }
-        StepKind::Deprovision => {
-            let r = inner.hlr.deprovision(spec).await;
-            let summary = observe(inner, &r, started);
-            let (o, e) = machine::on_deprovision(
-                order,
-                attempt,
-                r,
-                &policy,
-                inner.jitter(),
-                inner.clock.now_ms(),
-            );
-            (o, e, summary)
-        }
+    let (next, effect, summary) = if undo {
+        let r = inner.hlr.deprovision(spec).await;
+        let summary = observe(inner, &r, started);
+        let (o, e) = machine::on_deprovision(
+            order,
+            attempt,
+            r,
+            &policy,
+            inner.jitter(),
+            inner.clock.now_ms(),
+        );
+        (o, e, summary)
+    } else {
+        let r = inner.hlr.provision(spec).await;
+        let summary = observe(inner, &r, started);
+        let (o, e) = machine::on_provision(
+            order,
+            attempt,
+            r,
+            &policy,
+            inner.jitter(),
+            inner.clock.now_ms(),
+        );
+        (o, e, summary)
     };
     drop(permit);
+    record_answer(inner, next, effect, kind, attempt, summary).await
+}
+
+/// Persists a step's answer with the event it implies (and counts the outcome).
+async fn record_answer(
+    inner: &Inner,
+    next: Order,
+    effect: Effect,
+    kind: StepKind,
+    attempt: u32,
+    summary: String,
+) -> Result<Order, StoreError> {
     let event = match effect {
         Effect::Activate => {
             inner.metrics.orders_active.fetch_add(1, Relaxed);
@@ -482,4 +591,203 @@ fn count_hlr(inner: &Inner, err: Option<&adapters::hlr::HlrError>) {
         Some(_) => &inner.metrics.hlr_permanent,
     };
     c.fetch_add(1, Relaxed);
+}
+
+impl From<&Es2CallError> for Es2Failure {
+    fn from(e: &Es2CallError) -> Self {
+        Self {
+            retryable: e.retryable(),
+            codes: e.codes().map(|(s, r)| (s.to_owned(), r.to_owned())),
+            message: e.to_string(),
+        }
+    }
+}
+
+/// One attempt of an ES2+ call: record it as sent (with its call id), make the call within
+/// the SM-DP+ concurrency bound, then record the answer and any inventory effect.
+async fn run_es2(
+    inner: &Inner,
+    order: Order,
+    call: Es2Call,
+    attempt: u32,
+    now: u64,
+) -> Result<Order, StoreError> {
+    let Some(es) = inner.settings.esim.as_ref() else {
+        return Err(StoreError::Corrupt {
+            table: "orders",
+            message: format!(
+                "order {} is an eSIM order but no SM-DP+ is configured",
+                order.id
+            ),
+        });
+    };
+    let order = esim::mark_es2_sent(order, call, attempt, now);
+    inner
+        .persist(
+            &order,
+            Effect::None,
+            EventKind::StepSent {
+                step: call.name().into(),
+                attempt,
+            },
+        )
+        .await?;
+    let Some(e) = order.esim.clone() else {
+        return Err(StoreError::Corrupt {
+            table: "orders",
+            message: format!("order {} lost its eSIM part", order.id),
+        });
+    };
+    let header = RequestHeader::new(
+        es.requester_id.clone(),
+        e.last_call_id.clone().unwrap_or_default(),
+    );
+    let matching_id = MatchingId::new(&e.matching_id).map_err(|_| StoreError::Corrupt {
+        table: "orders",
+        message: format!("order {} has an invalid MatchingID", order.id),
+    })?;
+    let cc = match &e.confirmation_code {
+        Some(sealed) => {
+            let clear = inner
+                .keys
+                .open(&crate::order::confirmation_code_context(&order.id), sealed)
+                .map_err(|err| StoreError::Corrupt {
+                    table: "orders",
+                    message: format!("confirmation code of {}: {err}", order.id),
+                })?;
+            let text = String::from_utf8_lossy(&clear).into_owned();
+            Some(
+                ConfirmationCode::new(&text).map_err(|_| StoreError::Corrupt {
+                    table: "orders",
+                    message: format!("order {} has an invalid confirmation code", order.id),
+                })?,
+            )
+        }
+        None => None,
+    };
+    let code_for = |smdp: &Fqdn| -> Result<String, Es2Failure> {
+        let ac = match ActivationCode::new(smdp.as_str(), matching_id.as_str()) {
+            Ok(ac) => ac.with_cc_required(cc.is_some()),
+            Err(err) => Err(err),
+        };
+        match ac {
+            Ok(ac) => Ok(ac.to_string()),
+            Err(err) => Err(Es2Failure {
+                retryable: false,
+                codes: None,
+                message: format!("cannot build the activation code: {err}"),
+            }),
+        }
+    };
+    let policy = inner.settings.policy;
+    let permit = inner
+        .es2_permits
+        .acquire()
+        .await
+        .map_err(|_| StoreError::Closed)?;
+    let started = tokio::time::Instant::now();
+    let (next, effect, summary) = match call {
+        Es2Call::Download => {
+            let r = es
+                .client
+                .download_order(&DownloadOrderRequest {
+                    header,
+                    eid: e.eid.clone(),
+                    profile: ProfileSelector::Iccid(order.iccid.clone()),
+                })
+                .await;
+            let summary = observe_es2(inner, &r, started);
+            let (o, eff) = esim::on_download(
+                order,
+                attempt,
+                r.as_ref().map(|_| ()).map_err(Es2Failure::from),
+                &policy,
+                inner.jitter(),
+                inner.clock.now_ms(),
+            );
+            (o, eff, summary)
+        }
+        Es2Call::Confirm => {
+            let r = es
+                .client
+                .confirm_order(&ConfirmOrderRequest {
+                    header,
+                    iccid: order.iccid.clone(),
+                    eid: e.eid.clone(),
+                    matching_id: Some(matching_id.clone()),
+                    confirmation_code: cc.clone(),
+                    smds_address: None,
+                    release_flag: true,
+                })
+                .await;
+            let summary = observe_es2(inner, &r, started);
+            let code = match &r {
+                Ok(resp) => code_for(resp.smdp_address_or(&es.smdp_address)),
+                Err(err) => Err(Es2Failure::from(err)),
+            };
+            let replayed = code_for(&es.smdp_address).unwrap_or_default();
+            let (o, eff) = esim::on_confirm(
+                order,
+                attempt,
+                code,
+                replayed,
+                es.expiry.map(|d| d.as_millis() as u64),
+                &policy,
+                inner.jitter(),
+                inner.clock.now_ms(),
+            );
+            if o.esim.as_ref().and_then(|e| e.expires_at_ms).is_some() {
+                inner.esim_wake.notify_one();
+            }
+            (o, eff, summary)
+        }
+        Es2Call::Cancel => {
+            let final_status = match e.fate {
+                Some(crate::order::ProfileFate::Retire) => FinalProfileStatus::Unavailable,
+                _ => FinalProfileStatus::Available,
+            };
+            let confirmed = !matches!(e.confirm, crate::order::Step::Pending);
+            let r = es
+                .client
+                .cancel_order(&CancelOrderRequest {
+                    header,
+                    iccid: order.iccid.clone(),
+                    eid: e.eid.clone(),
+                    matching_id: confirmed.then(|| matching_id.clone()),
+                    final_profile_status_indicator: final_status,
+                })
+                .await;
+            let summary = observe_es2(inner, &r, started);
+            let (o, eff) = esim::on_cancel(
+                order,
+                attempt,
+                r.as_ref().map(|_| ()).map_err(Es2Failure::from),
+                &policy,
+                inner.jitter(),
+                inner.clock.now_ms(),
+            );
+            (o, eff, summary)
+        }
+    };
+    drop(permit);
+    record_answer(inner, next, effect, StepKind::Es2(call), attempt, summary).await
+}
+
+/// Records metrics for an ES2+ answer and returns its one-line summary for the event log.
+fn observe_es2<T>(
+    inner: &Inner,
+    result: &Result<T, Es2CallError>,
+    started: tokio::time::Instant,
+) -> String {
+    inner.metrics.es2_latency.observe(started.elapsed());
+    let c = match result {
+        Ok(_) => &inner.metrics.es2_ok,
+        Err(e) if e.retryable() => &inner.metrics.es2_retryable,
+        Err(_) => &inner.metrics.es2_permanent,
+    };
+    c.fetch_add(1, Relaxed);
+    match result {
+        Ok(_) => "ok".into(),
+        Err(e) => e.to_string(),
+    }
 }

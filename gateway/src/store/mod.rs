@@ -168,4 +168,21 @@ pub trait Store: Send + Sync {
         tenant: &str,
         msisdn: &sim_profiles::Msisdn,
     ) -> BoxFuture<'_, Result<bool, StoreError>>;
+
+    /// Records a HandleDownloadProgressInfo durably (raw body included) and, unless it is a
+    /// duplicate or not for an order of a served tenant, applies it to the order's progress.
+    fn record_notification(
+        &self,
+        n: NotificationIn,
+    ) -> BoxFuture<'_, Result<NotificationOutcome, StoreError>>;
+
+    /// An eSIM order's download progress, if any notification arrived for it.
+    fn esim_progress(&self, order_id: &str) -> Result<Option<EsimProgress>, StoreError>;
+
+    /// The earliest download deadline of a released eSIM order (a read; no commit).
+    fn next_esim_deadline(&self) -> Result<Option<u64>, StoreError>;
+
+    /// Reopens released eSIM orders not downloaded by `now_ms` for cancellation; returns
+    /// them (already durable as `compensating`) for the engine to drive.
+    fn expire_esim(&self, now_ms: u64) -> BoxFuture<'_, Result<Vec<Order>, StoreError>>;
 }

@@ -34,6 +34,9 @@ pub struct Tenant {
     /// Per-pool thresholds (block label → minimum free numbers), overriding the default.
     #[serde(default)]
     pub pool_low_stock: BTreeMap<String, u64>,
+    /// eSIM orders carry a confirmation code the customer types on the device.
+    #[serde(default)]
+    pub esim_confirmation_code: bool,
 }
 
 fn default_quarantine_days() -> u32 {
@@ -53,6 +56,7 @@ impl Tenant {
             quarantine_days: default_quarantine_days(),
             low_stock_threshold: None,
             pool_low_stock: BTreeMap::new(),
+            esim_confirmation_code: false,
         }
     }
 }
@@ -62,6 +66,26 @@ impl Tenant {
 pub struct Product {
     /// CAI3G `profileId` (HLR subscriber template).
     pub hlr_profile_id: u32,
+    /// The SM-DP+ profile type eSIM orders of this product draw from; `None`: the product
+    /// is sold on physical SIMs only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub esim_profile_type: Option<String>,
+}
+
+impl Product {
+    /// A product on HLR template `hlr_profile_id`, physical SIMs only.
+    pub fn new(hlr_profile_id: u32) -> Self {
+        Self {
+            hlr_profile_id,
+            esim_profile_type: None,
+        }
+    }
+
+    /// The same product also sold as an eSIM drawn from `profile_type`.
+    pub fn with_esim(mut self, profile_type: impl Into<String>) -> Self {
+        self.esim_profile_type = Some(profile_type.into());
+        self
+    }
 }
 
 /// An API key as stored: only the SHA-256 of the key is the table key.
@@ -93,6 +117,12 @@ pub enum SimState {
         /// The order that activated it.
         order: String,
     },
+    /// Out of stock for good: an eSIM profile cancelled as `Unavailable` at the SM-DP+, or
+    /// one the SM-DP+ says another operator holds.
+    Retired {
+        /// The order that retired it.
+        order: String,
+    },
 }
 
 impl SimState {
@@ -102,6 +132,7 @@ impl SimState {
             Self::Available => ("available", None),
             Self::Reserved { order } => ("reserved", Some(order)),
             Self::Active { order } => ("active", Some(order)),
+            Self::Retired { order } => ("retired", Some(order)),
         }
     }
 }
@@ -123,6 +154,9 @@ pub struct SimRecord {
     pub opc: Option<Sealed>,
     /// Import batch id.
     pub batch: String,
+    /// For an eSIM profile (held at the SM-DP+, not a card): its SM-DP+ profile type.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub esim_profile_type: Option<String>,
 }
 
 /// Where a number is in its life.
@@ -239,6 +273,18 @@ pub enum EventKind {
         /// The error code.
         code: String,
     },
+    /// The SM-DP+ reported download progress for the order's profile.
+    EsimProgress {
+        /// Notification point id.
+        point: u32,
+        /// Status as sent.
+        status: String,
+        /// `subject/reason` of a failure.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        code: Option<String>,
+    },
+    /// A released eSIM was never downloaded: the order is being undone.
+    EsimExpired,
     /// An administrative change.
     Admin {
         /// What changed.
@@ -284,8 +330,8 @@ pub struct NewActivation {
     pub body_hash: String,
     /// A fresh order id (used only if the order is created).
     pub order_id: String,
-    /// The requested card.
-    pub iccid: Iccid,
+    /// The requested card, or an eSIM profile from stock.
+    pub sim: SimChoice,
     /// Number selection.
     pub number: NumberChoice,
     /// Product code.
@@ -328,6 +374,151 @@ pub enum Rejection {
     ReservationNotFound,
     /// The reservation lapsed or was already used.
     ReservationNotUsable,
+    /// The product is not sold as an eSIM (no profile type configured).
+    EsimNotOffered,
+    /// No eSIM profile of the product's type is left in stock.
+    EsimStockOut {
+        /// The profile type.
+        profile_type: String,
+    },
+    /// A physical order named an eSIM profile's ICCID.
+    SimIsEsim,
+}
+
+/// Which card an activation uses.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SimChoice {
+    /// This physical card.
+    Physical(Iccid),
+    /// Any eSIM profile of the product's type, prepared for these ES2+ parameters.
+    Esim {
+        /// The customer's EID, if known.
+        eid: Option<sim_profiles::Eid>,
+        /// Our MatchingID for the order.
+        matching_id: String,
+        /// The sealed confirmation code, if the tenant uses them.
+        confirmation_code: Option<crate::crypto::Sealed>,
+    },
+}
+
+/// The mirror of an eSIM profile's progress on the customer's device, as the SM-DP+
+/// reported it through HandleDownloadProgressInfo.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EsimState {
+    /// Released: the customer may download it.
+    Released,
+    /// The bound profile package reached the device (point 3).
+    Downloaded,
+    /// The eUICC installed it (point 4 success).
+    Installed,
+    /// The SM-DP+ reported a failure (any point Failed).
+    Error,
+}
+
+impl EsimState {
+    /// Stable snake_case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Released => "released",
+            Self::Downloaded => "downloaded",
+            Self::Installed => "installed",
+            Self::Error => "error",
+        }
+    }
+}
+
+/// One notification point as the order shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProgressPoint {
+    /// The notification point id (1–4 standard, 5–99 reserved, ≥ 100 vendor-specific).
+    pub point: u32,
+    /// `Executed-Success`, `Failed`, … as sent.
+    pub status: String,
+    /// `subject/reason` for a failure.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// When the step happened, as the SM-DP+ wrote it.
+    pub timestamp: String,
+    /// Unix ms we received it.
+    pub received_at_ms: u64,
+}
+
+/// The download progress of one eSIM order (table `esim_progress`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EsimProgress {
+    /// The mirrored state; `None` until a notification arrives (the order's own status
+    /// then tells whether the profile is released yet).
+    pub state: Option<EsimState>,
+    /// The points received, in arrival order (bounded).
+    pub points: Vec<ProgressPoint>,
+}
+
+/// Most progress points kept per order.
+pub const MAX_PROGRESS_POINTS: usize = 32;
+
+/// A HandleDownloadProgressInfo to record (already parsed leniently).
+#[derive(Clone, Debug)]
+pub struct NotificationIn {
+    /// The ICCID, normalised (no trailing `F`).
+    pub iccid: Iccid,
+    /// The notification point id.
+    pub point: u32,
+    /// The status as sent.
+    pub status: String,
+    /// `Some(true)` for a success status, `Some(false)` for `Failed`, `None` for `Expired`
+    /// or an unknown status (stored, changes no state).
+    pub success: Option<bool>,
+    /// `subject/reason` of a failure.
+    pub code: Option<String>,
+    /// The timestamp as sent.
+    pub timestamp: String,
+    /// The tenants the sending SM-DP+ serves (empty: all).
+    pub tenants: Vec<String>,
+    /// The raw body, kept for audit.
+    pub raw: String,
+    /// Unix ms now.
+    pub now_ms: u64,
+}
+
+impl NotificationIn {
+    /// The de-duplication key: ICCID, point, status and timestamp.
+    pub fn dedupe_key(&self) -> String {
+        format!(
+            "{}|{}|{}|{}",
+            self.iccid, self.point, self.status, self.timestamp
+        )
+    }
+}
+
+/// What recording a notification did.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NotificationOutcome {
+    /// It updated an order's progress.
+    Applied {
+        /// The order.
+        order: String,
+    },
+    /// Seen before (same ICCID, point, status and timestamp): ignored.
+    Duplicate,
+    /// The ICCID is not an eSIM profile we hold: recorded only.
+    UnknownIccid,
+    /// The profile belongs to a tenant this SM-DP+ does not serve: recorded only.
+    ForeignTenant,
+    /// The profile is in stock, not in any order: recorded only.
+    NoOrder,
+}
+
+/// A received notification as stored (table `notifications`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NotificationRecord {
+    /// Unix ms received.
+    pub received_at_ms: u64,
+    /// What it did.
+    pub outcome: NotificationOutcome,
+    /// The raw body.
+    pub raw: String,
 }
 
 /// Result of [`super::Store::create_activation`].
@@ -521,4 +712,7 @@ pub struct BatchRecord {
     pub status: BatchStatus,
     /// Unix ms the import started.
     pub started_at_ms: u64,
+    /// For a batch of eSIM profiles: their SM-DP+ profile type.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub esim_profile_type: Option<String>,
 }

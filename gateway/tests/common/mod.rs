@@ -222,12 +222,7 @@ pub async fn seed_tenant(
         tenant,
         tenant,
         plmn.parse().expect("plmn"),
-        BTreeMap::from([(
-            PRODUCT.to_owned(),
-            Product {
-                hlr_profile_id: PROFILE_ID,
-            },
-        )]),
+        BTreeMap::from([(PRODUCT.to_owned(), Product::new(PROFILE_ID))]),
     );
     let (key, key_change) = admin::new_api_key(&gw.keys, tenant, "test", 0).expect("key");
     let sims = cards

@@ -4,7 +4,7 @@
 
 use super::tables::{counter, *};
 use crate::engine::machine::Effect;
-use crate::order::{Order, OrderStatus, Step};
+use crate::order::{EsimOrder, Order, OrderStatus, Step};
 use crate::store::*;
 use ::redb::{ReadableTable, Table, WriteTransaction};
 use serde::Serialize;
@@ -48,6 +48,10 @@ pub struct Tables<'t> {
     pub reservation_idem: Table<'t, (&'static str, &'static str), &'static [u8]>,
     pub quarantine: Table<'t, (u64, &'static str), ()>,
     pub batches: Table<'t, &'static str, &'static [u8]>,
+    pub free_esim: Table<'t, (&'static str, &'static str, &'static str), ()>,
+    pub esim_progress: Table<'t, &'static str, &'static [u8]>,
+    pub esim_expiry: Table<'t, (u64, &'static str), ()>,
+    pub notifications: Table<'t, &'static str, &'static [u8]>,
     next_event: u64,
 }
 
@@ -77,11 +81,15 @@ impl<'t> Tables<'t> {
             reservation_idem: txn.open_table(RESERVATION_IDEM).map_err(backend)?,
             quarantine: txn.open_table(QUARANTINE).map_err(backend)?,
             batches: txn.open_table(BATCHES).map_err(backend)?,
+            free_esim: txn.open_table(FREE_ESIM).map_err(backend)?,
+            esim_progress: txn.open_table(ESIM_PROGRESS).map_err(backend)?,
+            esim_expiry: txn.open_table(ESIM_EXPIRY).map_err(backend)?,
+            notifications: txn.open_table(NOTIFICATIONS).map_err(backend)?,
             next_event,
         })
     }
 
-    fn event(
+    pub(super) fn event(
         &mut self,
         at_ms: u64,
         tenant: &str,
@@ -138,7 +146,7 @@ impl<'t> Tables<'t> {
         Ok(())
     }
 
-    fn get_json<T: DeserializeOwned>(
+    pub(super) fn get_json<T: DeserializeOwned>(
         table: &Table<'t, &'static str, &'static [u8]>,
         name: &'static str,
         key: &str,
@@ -168,32 +176,33 @@ impl<'t> Tables<'t> {
         let Some(product) = tenant.products.get(&new.product) else {
             return Ok(CreateOutcome::Rejected(Rejection::UnknownProduct));
         };
-        let Some(mut sim) = Self::get_json::<SimRecord>(&self.sims, "sims", new.iccid.as_str())?
-        else {
-            return Ok(CreateOutcome::Rejected(Rejection::UnknownIccid));
+        let (mut sim, esim) = match &new.sim {
+            SimChoice::Physical(iccid) => match self.physical_sim(&new.tenant, iccid)? {
+                Ok(sim) => (sim, None),
+                Err(r) => return Ok(CreateOutcome::Rejected(r)),
+            },
+            SimChoice::Esim {
+                eid,
+                matching_id,
+                confirmation_code,
+            } => {
+                let Some(profile_type) = &product.esim_profile_type else {
+                    return Ok(CreateOutcome::Rejected(Rejection::EsimNotOffered));
+                };
+                let Some(sim) = self.first_free_esim(&new.tenant, profile_type)? else {
+                    return Ok(CreateOutcome::Rejected(Rejection::EsimStockOut {
+                        profile_type: profile_type.clone(),
+                    }));
+                };
+                let esim = EsimOrder::new(
+                    profile_type.clone(),
+                    eid.clone(),
+                    matching_id.clone(),
+                    confirmation_code.clone(),
+                );
+                (sim, Some(esim))
+            }
         };
-        // A SIM of a batch still being imported does not exist yet for anyone.
-        if let Some(b) = Self::get_json::<BatchRecord>(&self.batches, "batches", &sim.batch)? {
-            if b.status != BatchStatus::Complete {
-                return Ok(CreateOutcome::Rejected(Rejection::UnknownIccid));
-            }
-        }
-        if sim.tenant != new.tenant {
-            return Ok(CreateOutcome::Rejected(Rejection::SimOfOtherTenant));
-        }
-        match sim.state {
-            SimState::Available => {}
-            SimState::Reserved { .. } => {
-                return Ok(CreateOutcome::Rejected(Rejection::SimNotAvailable {
-                    state: "reserved",
-                }));
-            }
-            SimState::Active { .. } => {
-                return Ok(CreateOutcome::Rejected(Rejection::SimNotAvailable {
-                    state: "active",
-                }));
-            }
-        }
         let msisdn = match self.select_number(&tenant, &new.number, new.random, new.now_ms)? {
             Ok(m) => m,
             Err(r) => return Ok(CreateOutcome::Rejected(r)),
@@ -203,7 +212,7 @@ impl<'t> Tables<'t> {
             id: new.order_id.clone(),
             tenant: new.tenant.clone(),
             status: OrderStatus::Reserved,
-            iccid: new.iccid.clone(),
+            iccid: sim.iccid.clone(),
             imsi: sim.imsi.clone(),
             msisdn: msisdn.clone(),
             msisdn_mode: number_mode(&new.number),
@@ -215,6 +224,7 @@ impl<'t> Tables<'t> {
             undo: None,
             error: None,
             needs_attention: false,
+            esim,
             created_at_ms: new.now_ms,
             updated_at_ms: new.now_ms,
             version: 1,
@@ -222,6 +232,15 @@ impl<'t> Tables<'t> {
         sim.state = SimState::Reserved {
             order: order.id.clone(),
         };
+        if let Some(profile_type) = &sim.esim_profile_type {
+            self.free_esim
+                .remove((
+                    new.tenant.as_str(),
+                    profile_type.as_str(),
+                    sim.iccid.as_str(),
+                ))
+                .map_err(backend)?;
+        }
         self.sims
             .insert(sim.iccid.as_str(), enc(&sim)?.as_slice())
             .map_err(backend)?;
@@ -299,18 +318,52 @@ impl<'t> Tables<'t> {
                 self.bump_in(&order.tenant, &sim.batch, counter::SIMS_ACTIVE, 1)?;
             }
             Effect::Release => {
-                sim.state = SimState::Available;
+                let from = match sim.state {
+                    SimState::Active { .. } => counter::SIMS_ACTIVE,
+                    _ => counter::SIMS_RESERVED,
+                };
+                let retire = order
+                    .esim
+                    .as_ref()
+                    .is_some_and(|e| e.fate == Some(crate::order::ProfileFate::Retire));
+                let to = if retire {
+                    sim.state = SimState::Retired {
+                        order: order.id.clone(),
+                    };
+                    counter::SIMS_RETIRED
+                } else {
+                    sim.state = SimState::Available;
+                    if let Some(profile_type) = &sim.esim_profile_type {
+                        self.free_esim
+                            .insert(
+                                (
+                                    order.tenant.as_str(),
+                                    profile_type.as_str(),
+                                    sim.iccid.as_str(),
+                                ),
+                                (),
+                            )
+                            .map_err(backend)?;
+                    }
+                    counter::SIMS_AVAILABLE
+                };
                 self.sims
                     .insert(sim.iccid.as_str(), enc(&sim)?.as_slice())
                     .map_err(backend)?;
                 self.set_number(&order.tenant, &order.msisdn, NumberState::Available)?;
-                self.bump_in(&order.tenant, &sim.batch, counter::SIMS_RESERVED, -1)?;
-                self.bump_in(&order.tenant, &sim.batch, counter::SIMS_AVAILABLE, 1)?;
+                self.bump_in(&order.tenant, &sim.batch, from, -1)?;
+                self.bump_in(&order.tenant, &sim.batch, to, 1)?;
             }
         }
         if order.status.is_terminal() {
             self.inflight.remove(order.id.as_str()).map_err(backend)?;
+        } else if current.status.is_terminal() {
+            // A finished order reopened (an eSIM that expired undownloaded).
+            self.inflight
+                .insert(order.id.as_str(), ())
+                .map_err(backend)?;
         }
+        self.index_esim_expiry(&current, order)?;
         self.orders
             .insert(order.id.as_str(), enc(order)?.as_slice())
             .map_err(backend)?;
@@ -433,9 +486,20 @@ impl<'t> Tables<'t> {
                 .insert(s.imsi.as_str(), s.iccid.as_str())
                 .map_err(backend)?;
             let c = match s.state {
-                SimState::Available => counter::SIMS_AVAILABLE,
+                SimState::Available => {
+                    if let Some(profile_type) = &s.esim_profile_type {
+                        self.free_esim
+                            .insert(
+                                (s.tenant.as_str(), profile_type.as_str(), s.iccid.as_str()),
+                                (),
+                            )
+                            .map_err(backend)?;
+                    }
+                    counter::SIMS_AVAILABLE
+                }
                 SimState::Reserved { .. } => counter::SIMS_RESERVED,
                 SimState::Active { .. } => counter::SIMS_ACTIVE,
+                SimState::Retired { .. } => counter::SIMS_RETIRED,
             };
             self.bump_in(&s.tenant, &s.batch, c, 1)?;
             self.sims

@@ -151,6 +151,19 @@ impl RedbStore {
                 counter::SIMS_AVAILABLE,
                 i64::try_from(b.cards).unwrap_or(i64::MAX),
             )?;
+            if let Some(profile_type) = &b.esim_profile_type {
+                // eSIM profiles enter stock only now, with the whole batch.
+                let members = txn.open_table(BATCH_SIMS).map_err(backend)?;
+                for row in members
+                    .range((batch_id, "")..=(batch_id, "~"))
+                    .map_err(backend)?
+                {
+                    let (k, _) = row.map_err(backend)?;
+                    t.free_esim
+                        .insert((b.tenant.as_str(), profile_type.as_str(), k.value().1), ())
+                        .map_err(backend)?;
+                }
+            }
             t.log_admin(
                 now_ms,
                 &b.tenant,

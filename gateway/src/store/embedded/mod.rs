@@ -3,6 +3,7 @@
 //! group-commit writer thread (`writer`).
 
 mod apply;
+mod esim;
 mod import;
 mod pool;
 mod rewrap;
@@ -69,6 +70,10 @@ impl RedbStore {
             txn.open_table(QUARANTINE).map_err(backend)?;
             txn.open_table(BATCHES).map_err(backend)?;
             txn.open_table(BATCH_SIMS).map_err(backend)?;
+            txn.open_table(FREE_ESIM).map_err(backend)?;
+            txn.open_table(ESIM_PROGRESS).map_err(backend)?;
+            txn.open_table(ESIM_EXPIRY).map_err(backend)?;
+            txn.open_table(NOTIFICATIONS).map_err(backend)?;
             let mut meta = txn.open_table(META).map_err(backend)?;
             let existing: Option<Vec<u8>> = meta
                 .get("schema_version")
@@ -128,7 +133,7 @@ impl Store for RedbStore {
         new: NewActivation,
     ) -> BoxFuture<'_, Result<CreateOutcome, StoreError>> {
         Box::pin(async move {
-            match self.submit(Command::Create(new)).await? {
+            match self.submit(Command::Create(Box::new(new))).await? {
                 Reply::Created(o) => Ok(*o),
                 r => Err(unexpected(r)),
             }
@@ -142,7 +147,10 @@ impl Store for RedbStore {
         event: EventKind,
     ) -> BoxFuture<'_, Result<(), StoreError>> {
         Box::pin(async move {
-            match self.submit(Command::Advance(order, effect, event)).await? {
+            match self
+                .submit(Command::Advance(Box::new(order), effect, event))
+                .await?
+            {
                 Reply::Advanced => Ok(()),
                 r => Err(unexpected(r)),
             }
@@ -424,6 +432,41 @@ impl Store for RedbStore {
                 }
             }
             Ok(earliest)
+        })
+    }
+
+    fn record_notification(
+        &self,
+        n: NotificationIn,
+    ) -> BoxFuture<'_, Result<NotificationOutcome, StoreError>> {
+        Box::pin(async move {
+            match self.submit(Command::Notification(n)).await? {
+                Reply::Notification(o) => Ok(o),
+                r => Err(unexpected(r)),
+            }
+        })
+    }
+
+    fn esim_progress(&self, order_id: &str) -> Result<Option<EsimProgress>, StoreError> {
+        self.read(|txn| {
+            let t = txn.open_table(ESIM_PROGRESS).map_err(backend)?;
+            esim::read_progress(&t, order_id)
+        })
+    }
+
+    fn next_esim_deadline(&self) -> Result<Option<u64>, StoreError> {
+        self.read(|txn| {
+            let t = txn.open_table(ESIM_EXPIRY).map_err(backend)?;
+            Ok(t.first().map_err(backend)?.map(|(k, _)| k.value().0))
+        })
+    }
+
+    fn expire_esim(&self, now_ms: u64) -> BoxFuture<'_, Result<Vec<Order>, StoreError>> {
+        Box::pin(async move {
+            match self.submit(Command::ExpireEsim(now_ms)).await? {
+                Reply::Reopened(o) => Ok(o),
+                r => Err(unexpected(r)),
+            }
         })
     }
 

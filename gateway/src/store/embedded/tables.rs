@@ -43,6 +43,17 @@ pub const BATCH_SIMS: TableDefinition<(&str, &str), u32> = TableDefinition::new(
 pub const EVENTS: TableDefinition<u64, &[u8]> = TableDefinition::new("events");
 /// (tenant, counter name) → count, maintained on every inventory transition.
 pub const COUNTERS: TableDefinition<(&str, &str), u64> = TableDefinition::new("counters");
+/// (tenant, profile type, ICCID) of every eSIM profile in stock: an eSIM order takes the
+/// first entry of its product's type.
+pub const FREE_ESIM: TableDefinition<(&str, &str, &str), ()> = TableDefinition::new("free_esim");
+/// order id → `EsimProgress`: what the SM-DP+ reported (download, install, errors). Kept
+/// apart from the order so notifications never race the engine's writes to the order.
+pub const ESIM_PROGRESS: TableDefinition<&str, &[u8]> = TableDefinition::new("esim_progress");
+/// (expiry ms, order id) of released eSIM orders not downloaded yet: the expiry timer's list.
+pub const ESIM_EXPIRY: TableDefinition<(u64, &str), ()> = TableDefinition::new("esim_expiry");
+/// dedupe key (ICCID, point, status, timestamp) → `NotificationRecord`: every
+/// HandleDownloadProgressInfo received, raw body included.
+pub const NOTIFICATIONS: TableDefinition<&str, &[u8]> = TableDefinition::new("notifications");
 /// Small metadata values (schema version, sandbox state).
 pub const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
 
@@ -62,4 +73,6 @@ pub mod counter {
     pub const NUMBERS_HELD: &str = "numbers_held";
     /// Numbers in quarantine.
     pub const NUMBERS_QUARANTINED: &str = "numbers_quarantined";
+    /// SIMs (eSIM profiles) out of stock for good.
+    pub const SIMS_RETIRED: &str = "sims_retired";
 }

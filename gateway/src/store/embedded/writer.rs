@@ -26,6 +26,10 @@ pub enum Reply {
     Admin(AdminOutcome),
     /// From the number-pool commands.
     Pool(PoolReply),
+    /// From `record_notification`.
+    Notification(NotificationOutcome),
+    /// From `expire_esim`.
+    Reopened(Vec<Order>),
 }
 
 /// One queued command with its reply channel.
@@ -39,15 +43,19 @@ pub struct Job {
 /// A write command.
 pub enum Command {
     /// See `Store::create_activation`.
-    Create(NewActivation),
+    Create(Box<NewActivation>),
     /// See `Store::advance_order`.
-    Advance(Order, Effect, EventKind),
+    Advance(Box<Order>, Effect, EventKind),
     /// See `Store::prune_idempotency`.
     Prune(u64),
     /// See `Store::admin`; runs in a transaction of its own.
     Admin(AdminChange, u64),
     /// A number-pool command.
     Pool(PoolCommand),
+    /// See `Store::record_notification`.
+    Notification(NotificationIn),
+    /// See `Store::expire_esim`.
+    ExpireEsim(u64),
 }
 
 /// Number-pool commands (grouped like orders: they never refuse by aborting).
@@ -90,6 +98,8 @@ impl Command {
             Command::Pool(PoolCommand::Quarantine(tenant, m, now)) => t
                 .quarantine_number(tenant, m, *now)
                 .map(|b| Reply::Pool(PoolReply::Changed(b))),
+            Command::Notification(n) => t.record_notification(n).map(Reply::Notification),
+            Command::ExpireEsim(now) => t.expire_esim(*now).map(Reply::Reopened),
             Command::Pool(PoolCommand::Release(tenant, m)) => t
                 .release_quarantine(tenant, m)
                 .map(|b| Reply::Pool(PoolReply::Changed(b))),

@@ -1,0 +1,137 @@
+//! The ES2+ notification receiver: `POST /gsma/rsp2/es2plus/handleDownloadProgressInfo`,
+//! served on its own mutual-TLS listener that admits only the SM-DP+'s certificate.
+//!
+//! Lenient where the field is (SGP.22 spelling variants, string point ids, `F`-padded
+//! ICCIDs, unknown members, vendor points), strict where it matters: the raw body is
+//! recorded durably before the 204, and a profile that is not an order of a tenant this
+//! SM-DP+ serves changes nothing. Only an unparseable body gets 400, with no state change.
+
+use super::AppState;
+use adapters::es2plus::{
+    ADMIN_PROTOCOL_HEADER, ADMIN_PROTOCOL_VERSION, ExecutionStatus, decode_notification, path,
+};
+use axum::Router;
+use axum::body::{Body, to_bytes};
+use axum::extract::State;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::Response;
+use axum::routing::post;
+use std::sync::Arc;
+use std::sync::atomic::Ordering::Relaxed;
+
+/// Largest notification body accepted.
+const MAX_BODY: usize = 64 * 1024;
+
+/// The router of the callback listener.
+pub fn router(state: Arc<AppState>) -> Router {
+    Router::new()
+        .route(path::HANDLE_DOWNLOAD_PROGRESS_INFO, post(handle))
+        .with_state(state)
+}
+
+fn answer(status: StatusCode, body: Option<serde_json::Value>) -> Response {
+    let mut r = match body {
+        Some(v) => {
+            let mut r = Response::new(Body::from(v.to_string()));
+            r.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/problem+json"),
+            );
+            r
+        }
+        None => Response::new(Body::empty()),
+    };
+    *r.status_mut() = status;
+    if let Ok(v) = HeaderValue::from_str(&format!("gsma/rsp/{ADMIN_PROTOCOL_VERSION}")) {
+        r.headers_mut().insert(ADMIN_PROTOCOL_HEADER, v);
+    }
+    r
+}
+
+fn bad_request(detail: String) -> Response {
+    answer(
+        StatusCode::BAD_REQUEST,
+        Some(serde_json::json!({
+            "type": "https://simgw.dev/problems/invalid_notification",
+            "title": "Invalid notification",
+            "status": 400,
+            "code": "invalid_notification",
+            "detail": detail,
+        })),
+    )
+}
+
+/// Records a HandleDownloadProgressInfo and answers 204 once it is durable.
+async fn handle(State(state): State<Arc<AppState>>, body: Body) -> Response {
+    let Ok(bytes) = to_bytes(body, MAX_BODY).await else {
+        state
+            .metrics
+            .es2_notifications_rejected
+            .fetch_add(1, Relaxed);
+        return bad_request(format!(
+            "the body is larger than {MAX_BODY} bytes or was cut off"
+        ));
+    };
+    let info = match decode_notification(&bytes) {
+        Ok(i) => i,
+        Err(e) => {
+            state
+                .metrics
+                .es2_notifications_rejected
+                .fetch_add(1, Relaxed);
+            return bad_request(format!(
+                "not a HandleDownloadProgressInfo (SGP.22 §5.3.5): {e}; nothing was recorded"
+            ));
+        }
+    };
+    let status = &info.point_status;
+    let success = match status.status {
+        ExecutionStatus::ExecutedSuccess | ExecutionStatus::ExecutedWithWarning => Some(true),
+        ExecutionStatus::Failed => Some(false),
+        ExecutionStatus::Expired | ExecutionStatus::Unknown(_) => None,
+    };
+    let n = crate::store::NotificationIn {
+        iccid: info.iccid.clone(),
+        point: info.point.id(),
+        status: status.status.as_str().to_owned(),
+        success,
+        code: status
+            .status_code_data
+            .as_ref()
+            .map(|c| format!("{}/{}", c.subject_code, c.reason_code)),
+        timestamp: info.timestamp.as_str().to_owned(),
+        tenants: state.config.esim.tenants.clone(),
+        raw: String::from_utf8_lossy(&bytes).into_owned(),
+        now_ms: state.clock.now_ms(),
+    };
+    match state.store.record_notification(n).await {
+        Ok(outcome) => {
+            use crate::store::NotificationOutcome as O;
+            match &outcome {
+                O::Duplicate => {
+                    state
+                        .metrics
+                        .es2_notifications_duplicate
+                        .fetch_add(1, Relaxed);
+                }
+                O::Applied { order } => {
+                    state.metrics.es2_notifications.fetch_add(1, Relaxed);
+                    tracing::info!(order = %order, point = info.point.id(), status = status.status.label(), "eSIM progress");
+                }
+                other => {
+                    state.metrics.es2_notifications.fetch_add(1, Relaxed);
+                    tracing::warn!(outcome = ?other, point = info.point.id(), "notification recorded but matches no order of a served tenant");
+                }
+            }
+            answer(StatusCode::NO_CONTENT, None)
+        }
+        Err(e) => {
+            // Not durable: the SM-DP+ retries anything but 204.
+            tracing::error!(error = %e, "cannot record notification");
+            let mut r = answer(StatusCode::SERVICE_UNAVAILABLE, None);
+            r.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+            r
+        }
+    }
+}
