@@ -19,6 +19,7 @@ pub mod import;
 pub mod metrics;
 pub mod numbers;
 pub mod order;
+pub mod qr;
 pub mod sandbox;
 pub mod server;
 pub mod southbound;
