@@ -742,3 +742,64 @@ fn oversized_bodies_are_rejected() {
         Err(Es2Error::Malformed { .. })
     ));
 }
+
+#[test]
+fn f_padded_encoders_pad_19_digit_iccids_and_decode_back() {
+    let dl = DownloadOrderRequest {
+        header: hdr("c"),
+        eid: None,
+        profile: ProfileSelector::Both {
+            iccid: iccid(ICCID),
+            profile_type: "MVNO_CONSUMER_V1".into(),
+        },
+    };
+    let body = encode_download_order_with(&dl, IccidForm::FPadded);
+    assert!(text(&body).contains(r#""iccid":"8986990999000001013F","profileType""#));
+    assert_eq!(decode_download_order_request(&body), Ok(dl.clone()));
+    assert_eq!(
+        encode_download_order_with(&dl, IccidForm::Canonical),
+        encode_download_order(&dl)
+    );
+
+    let release = ReleaseProfileRequest {
+        header: hdr("c"),
+        iccid: iccid(ICCID),
+    };
+    let body = encode_release_profile_with(&release, IccidForm::FPadded);
+    assert_eq!(
+        text(&body),
+        r#"{"header":{"functionRequesterIdentifier":"mvno-gw-prod","functionCallIdentifier":"c"},"iccid":"8986990999000001013F"}"#
+    );
+    assert_eq!(decode_release_profile_request(&body), Ok(release));
+
+    let cancel = CancelOrderRequest {
+        header: hdr("c"),
+        iccid: iccid(ICCID),
+        eid: None,
+        matching_id: None,
+        final_profile_status_indicator: FinalProfileStatus::Unavailable,
+    };
+    let body = encode_cancel_order_with(&cancel, IccidForm::FPadded);
+    assert!(
+        text(&body).contains(
+            r#""iccid":"8986990999000001013F","finalProfileStatusIndicator":"Unavailable""#
+        )
+    );
+    assert_eq!(decode_cancel_order_request(&body), Ok(cancel));
+
+    // A 20-digit ICCID has no padding to add.
+    let twenty = Iccid::from_payload(ICCID).expect("20 digits");
+    let confirm = ConfirmOrderRequest {
+        header: hdr("c"),
+        iccid: twenty.clone(),
+        eid: None,
+        matching_id: None,
+        confirmation_code: None,
+        smds_address: None,
+        release_flag: true,
+    };
+    let body = encode_confirm_order_with(&confirm, IccidForm::FPadded);
+    assert!(text(&body).contains(&format!(r#""iccid":"{twenty}","releaseFlag":true"#)));
+    assert_eq!(body, encode_confirm_order(&confirm));
+    assert_eq!(decode_confirm_order_request(&body), Ok(confirm));
+}
