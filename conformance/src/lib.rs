@@ -12,6 +12,7 @@
 //! format are written once, and `sim-profiles` identifier types.
 #![forbid(unsafe_code)]
 
+mod common;
 pub mod hlr_sim;
 pub mod osmo_peer;
 pub mod suite;

@@ -12,7 +12,7 @@ pub const DEFAULT_PATH: &str = "/CAI3G1.2/services/CAI3G1.2";
 pub const DEFAULT_SESSION_LIFETIME: Duration = Duration::from_secs(10 * 60);
 
 /// Largest request body accepted; larger ones get HTTP 413.
-pub const MAX_BODY_BYTES: usize = 1 << 20;
+pub const MAX_BODY_BYTES: usize = crate::common::http_util::MAX_BODY_BYTES;
 
 /// Everything [`super::start`] needs.
 #[derive(Clone)]

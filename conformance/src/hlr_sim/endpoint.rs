@@ -4,9 +4,9 @@
 use super::cai3g_faults;
 use super::codec::{Header, Operation, Response, decode_request, encode_response};
 use super::fault_plan::Disposition;
-use super::http_util::{self, Abort, BodyError, HttpResponse};
 use super::provisioning::{classify, execute, outcome};
 use super::simulator::Simulator;
+use crate::common::http_util::{self, Abort, BodyError, HttpResponse};
 use http::{HeaderMap, StatusCode};
 use hyper::body::Incoming;
 use sim_profiles::Imsi;

@@ -3,7 +3,8 @@
 
 use super::codec::{MoKind, Operation};
 use super::faults::{Action, FaultConfig, FaultKind, Rule};
-use super::rng::SplitMix64;
+use crate::common::fault_rates::{self, Script};
+use crate::common::rng::SplitMix64;
 use std::time::Duration;
 
 /// How a request is to be handled after its delay.
@@ -36,7 +37,7 @@ pub(crate) struct Plan {
 #[derive(Debug)]
 pub(crate) struct FaultPlanner {
     config: FaultConfig,
-    rules: Vec<Rule>,
+    rules: Script<Rule>,
     rng: SplitMix64,
 }
 
@@ -45,7 +46,7 @@ impl FaultPlanner {
     pub(crate) fn new(config: FaultConfig, seed: u64) -> Self {
         Self {
             config,
-            rules: Vec::new(),
+            rules: Script::default(),
             rng: SplitMix64::new(seed),
         }
     }
@@ -62,9 +63,7 @@ impl FaultPlanner {
 
     /// Appends a rule; rules that can never fire are not kept.
     pub(crate) fn push_rule(&mut self, rule: Rule) {
-        if rule.times > 0 {
-            self.rules.push(rule);
-        }
+        self.rules.push(rule);
     }
 
     /// Removes all rules.
@@ -74,12 +73,13 @@ impl FaultPlanner {
 
     /// The rules still pending, with their remaining counts.
     pub(crate) fn rules(&self) -> &[Rule] {
-        &self.rules
+        self.rules.rules()
     }
 
     /// Plans one request for `op` on `kind` (`None` for Login/Logout).
     pub(crate) fn plan(&mut self, op: Operation, kind: Option<MoKind>) -> Plan {
-        let mut delay = self.config.latency + self.jitter();
+        let mut delay =
+            self.config.latency + fault_rates::jitter(&mut self.rng, self.config.jitter);
         if let Some(action) = self.fire_rule(op, kind) {
             let disposition = match action {
                 Action::Fault(k) => Disposition::Fault(k),
@@ -113,49 +113,23 @@ impl FaultPlanner {
         }
     }
 
-    fn jitter(&mut self) -> Duration {
-        let max = u64::try_from(self.config.jitter.as_micros()).unwrap_or(u64::MAX);
-        if max == 0 {
-            Duration::ZERO
-        } else {
-            Duration::from_micros(self.rng.up_to(max))
-        }
-    }
-
     fn fire_rule(&mut self, op: Operation, kind: Option<MoKind>) -> Option<Action> {
-        let i = self.rules.iter().position(|r| r.matches(op, kind))?;
-        let rule = &mut self.rules[i];
-        let action = rule.action;
-        rule.times -= 1;
-        if rule.times == 0 {
-            self.rules.remove(i);
-        }
-        Some(action)
+        self.rules.fire(|r| r.matches(op, kind)).map(|r| r.action)
     }
 
     /// One uniform draw walked across the cumulative fractions.
     fn draw(&mut self) -> Disposition {
-        let fractions = self.config.fractions();
-        if fractions.iter().all(|(_, f)| *f <= 0.0) {
-            return Disposition::Normal;
+        let rates = self.config.fractions().map(|(_, f)| f);
+        match fault_rates::pick(&mut self.rng, &rates) {
+            None => Disposition::Normal,
+            Some(0) => Disposition::Timeout,
+            Some(1) => Disposition::Fault(FaultKind::Busy),
+            Some(2) => Disposition::Fault(FaultKind::Session),
+            Some(3) => Disposition::Fault(FaultKind::External),
+            Some(4) => Disposition::Fault(FaultKind::Invalid),
+            Some(5) => Disposition::DropAfterApply,
+            Some(_) => Disposition::HangAfterApply,
         }
-        let r = self.rng.next_f64();
-        let mut edge = 0.0;
-        for (i, (_, f)) in fractions.iter().enumerate() {
-            edge += f;
-            if r < edge {
-                return match i {
-                    0 => Disposition::Timeout,
-                    1 => Disposition::Fault(FaultKind::Busy),
-                    2 => Disposition::Fault(FaultKind::Session),
-                    3 => Disposition::Fault(FaultKind::External),
-                    4 => Disposition::Fault(FaultKind::Invalid),
-                    5 => Disposition::DropAfterApply,
-                    _ => Disposition::HangAfterApply,
-                };
-            }
-        }
-        Disposition::Normal
     }
 }
 

@@ -115,18 +115,12 @@ impl FaultConfig {
 
     /// Checks every fraction is in `0..=1` and that they sum to at most 1.
     pub fn validate(&self) -> Result<(), SimError> {
-        let mut sum = 0.0;
-        for (name, f) in self.fractions() {
-            if !(0.0..=1.0).contains(&f) {
-                return Err(SimError::Faults(format!("{name} must be between 0 and 1")));
-            }
-            sum += f;
-        }
-        if sum > 1.0 + 1e-9 {
-            return Err(SimError::Faults(format!(
-                "fractions sum to {sum}, more than 1"
-            )));
-        }
-        Ok(())
+        crate::common::fault_rates::validate(&self.fractions()).map_err(SimError::Faults)
+    }
+}
+
+impl crate::common::fault_rates::CountedRule for Rule {
+    fn remaining(&mut self) -> &mut u32 {
+        &mut self.times
     }
 }

@@ -6,9 +6,10 @@ use super::faults::{FaultConfig, Rule};
 use super::simulator::Simulator;
 use super::stats::SimCounts;
 use super::store::{AppliedCreate, SimSubscriber};
+use crate::common::control::Control;
 use sim_profiles::Imsi;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
@@ -22,12 +23,6 @@ pub struct HlrSimHandle {
     control: Arc<Control>,
 }
 
-#[derive(Debug)]
-struct Control {
-    stop: watch::Sender<bool>,
-    task: Mutex<Option<JoinHandle<()>>>,
-}
-
 impl HlrSimHandle {
     pub(crate) fn new(
         sim: Arc<Simulator>,
@@ -36,10 +31,7 @@ impl HlrSimHandle {
         stop: watch::Sender<bool>,
         task: JoinHandle<()>,
     ) -> Self {
-        let control = Arc::new(Control {
-            stop,
-            task: Mutex::new(Some(task)),
-        });
+        let control = Arc::new(Control::new(stop, task, "hlr"));
         Self {
             sim,
             addr,
@@ -121,17 +113,6 @@ impl HlrSimHandle {
     /// Stops accepting, closes the listener, and waits for connections to finish (held
     /// exchanges are cut at once, others get a short grace period). Idempotent.
     pub async fn shutdown(&self) {
-        self.control.stop.send_replace(true);
-        let task = self
-            .control
-            .task
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .take();
-        if let Some(task) = task {
-            if let Err(e) = task.await {
-                tracing::warn!(error = %e, "HLR simulator task failed");
-            }
-        }
+        self.control.shutdown().await;
     }
 }

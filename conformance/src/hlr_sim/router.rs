@@ -1,8 +1,8 @@
 //! Routes a request to the CAI3G endpoint, the admin API, or a 404/405.
 
-use super::http_util::{self, Abort, HttpResponse};
 use super::simulator::Simulator;
 use super::{admin, endpoint};
+use crate::common::http_util::{self, Abort, HttpResponse};
 use http::header::{ALLOW, HeaderValue};
 use http::{Method, Request, StatusCode};
 use hyper::body::Incoming;

@@ -8,7 +8,8 @@ use super::faults::FaultConfig;
 use super::sessions::Sessions;
 use super::stats::SimCounts;
 use super::store::Store;
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use crate::common::control::{lock, wait_shutdown};
+use std::sync::{Mutex, MutexGuard};
 use tokio::sync::watch;
 
 /// Shared simulator state.
@@ -23,12 +24,6 @@ pub(crate) struct Simulator {
     faults: Mutex<FaultPlanner>,
     counts: Mutex<SimCounts>,
     shutdown: watch::Receiver<bool>,
-}
-
-/// Locks `m`, ignoring poisoning: every update is a single assignment-like step, so state
-/// behind a poisoned lock is still consistent.
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 impl Simulator {
@@ -90,12 +85,6 @@ impl Simulator {
     pub(crate) async fn shutdown_requested(&self) {
         wait_shutdown(self.shutdown.clone()).await;
     }
-}
-
-/// Resolves once `rx` reads true or its sender is dropped.
-pub(crate) async fn wait_shutdown(mut rx: watch::Receiver<bool>) {
-    // An error means the sender is gone: nobody can stop us any more, so stop now.
-    let _ = rx.wait_for(|stop| *stop).await;
 }
 
 /// Length-revealing but content-constant-time equality.

@@ -23,12 +23,12 @@ pub use wire::{
 };
 
 use super::faults::{FaultConfig, Rule};
-use super::http_util::{self, Abort, BodyError, HttpResponse, json};
 use super::simulator::Simulator;
-use http::header::{ALLOW, HeaderValue};
+use crate::common::http_util::{
+    self, Abort, HttpResponse, bad_request, json, not_routed, read_json,
+};
 use http::{Method, Request, StatusCode};
 use hyper::body::Incoming;
-use serde::de::DeserializeOwned;
 use tokio::time::Instant;
 
 /// Every admin path starts with this.
@@ -80,25 +80,7 @@ pub(crate) async fn handle(sim: &Simulator, req: Request<Incoming>) -> Result<Ht
             tracing::info!(expired, "admin: sessions expired");
             json(StatusCode::OK, &Expired { expired })
         }
-        (path, _) => match allowed(path) {
-            Some(allow) => {
-                let mut resp = json(
-                    StatusCode::METHOD_NOT_ALLOWED,
-                    &ErrorBody {
-                        error: format!("allowed: {allow}"),
-                    },
-                );
-                resp.headers_mut()
-                    .insert(ALLOW, HeaderValue::from_static(allow));
-                resp
-            }
-            None => json(
-                StatusCode::NOT_FOUND,
-                &ErrorBody {
-                    error: "no such admin resource".to_owned(),
-                },
-            ),
-        },
+        (path, _) => not_routed(allowed(path)),
     };
     Ok(resp)
 }
@@ -125,21 +107,5 @@ fn allowed(path: &str) -> Option<&'static str> {
         "/sim/rules" => Some("GET, POST, DELETE"),
         "/sim/sessions/expire" => Some("POST"),
         _ => None,
-    }
-}
-
-fn bad_request(error: String) -> HttpResponse {
-    json(StatusCode::BAD_REQUEST, &ErrorBody { error })
-}
-
-/// Reads a JSON body: `Ok(Ok(value))`, `Ok(Err(response))` for a client error, or
-/// `Err(Abort)` if the client went away.
-async fn read_json<T: DeserializeOwned>(
-    req: Request<Incoming>,
-) -> Result<Result<T, HttpResponse>, Abort> {
-    match http_util::read_body(req).await {
-        Ok(body) => Ok(serde_json::from_slice(&body).map_err(|e| bad_request(e.to_string()))),
-        Err(BodyError::TooLarge) => Ok(Err(http_util::too_large())),
-        Err(BodyError::Broken) => Err(Abort),
     }
 }

@@ -1,12 +1,15 @@
 //! Small HTTP helpers shared by the endpoints: bounded body reads and response builders.
 
-use super::config::MAX_BODY_BYTES;
 use bytes::Bytes;
-use http::header::{CONNECTION, CONTENT_TYPE, HeaderValue};
+use http::header::{ALLOW, CONNECTION, CONTENT_TYPE, HeaderValue};
 use http::{Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 use hyper::body::Incoming;
 use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+/// Largest request body accepted; larger ones get HTTP 413.
+pub(crate) const MAX_BODY_BYTES: usize = 1 << 20;
 
 /// What every endpoint answers.
 pub(crate) type HttpResponse = Response<Full<Bytes>>;
@@ -99,4 +102,39 @@ pub(crate) fn too_large() -> HttpResponse {
     resp.headers_mut()
         .insert(CONNECTION, HeaderValue::from_static("close"));
     resp
+}
+
+/// An error answer with the admin APIs' body `{"error": "..."}`.
+pub(crate) fn error_json(status: StatusCode, error: impl Into<String>) -> HttpResponse {
+    json(status, &serde_json::json!({ "error": error.into() }))
+}
+
+/// 400 with an explanation.
+pub(crate) fn bad_request(error: impl Into<String>) -> HttpResponse {
+    error_json(StatusCode::BAD_REQUEST, error)
+}
+
+/// 405 naming the allowed methods, or 404 when the path is unknown (`allow` is `None`).
+pub(crate) fn not_routed(allow: Option<&'static str>) -> HttpResponse {
+    match allow {
+        Some(allow) => {
+            let mut resp = error_json(StatusCode::METHOD_NOT_ALLOWED, format!("allowed: {allow}"));
+            resp.headers_mut()
+                .insert(ALLOW, HeaderValue::from_static(allow));
+            resp
+        }
+        None => error_json(StatusCode::NOT_FOUND, "no such admin resource"),
+    }
+}
+
+/// Reads a JSON body: `Ok(Ok(value))`, `Ok(Err(response))` for a client error, or
+/// `Err(Abort)` if the client went away.
+pub(crate) async fn read_json<T: DeserializeOwned>(
+    req: Request<Incoming>,
+) -> Result<Result<T, HttpResponse>, Abort> {
+    match read_body(req).await {
+        Ok(body) => Ok(serde_json::from_slice(&body).map_err(|e| bad_request(e.to_string()))),
+        Err(BodyError::TooLarge) => Ok(Err(too_large())),
+        Err(BodyError::Broken) => Err(Abort),
+    }
 }
