@@ -15,4 +15,5 @@
 mod common;
 pub mod hlr_sim;
 pub mod osmo_peer;
+pub mod smdp_sim;
 pub mod suite;
