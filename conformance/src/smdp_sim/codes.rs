@@ -49,7 +49,7 @@ pub const ICCID_EID_MISMATCH: Code = Code::new("8.2.1", "3.10");
 pub const ICCID_OR_TYPE_MISSING: Code = Code::new("8.2.1", "2.3");
 /// 8.2.1/2.2: a mandatory ICCID-related member is missing (CancelOrder indicator, ICCID).
 pub const ICCID_MANDATORY_MISSING: Code = Code::new("8.2.1", "2.2");
-/// 8.2.1/2.1: the ICCID does not parse.
+/// 8.2.1/2.1: the ICCID (or the final status indicator) does not parse.
 pub const ICCID_INVALID: Code = Code::new("8.2.1", "2.1");
 /// 8.2.5/3.9: no profile of this type exists.
 pub const TYPE_UNKNOWN: Code = Code::new("8.2.5", "3.9");
@@ -81,8 +81,15 @@ pub const REQUESTER_NOT_ALLOWED: Code = Code::new("1.1", "1.2");
 pub const FORMAT_INVALID: Code = Code::new("1.3.1", "2.1");
 /// 1.3.1/2.2: the header (or another mandatory member) is missing.
 pub const FORMAT_MISSING: Code = Code::new("1.3.1", "2.2");
+/// 1.3.2/2.2: the `X-Admin-Protocol` header is missing (strict mode).
+pub const VERSION_MISSING: Code = Code::new("1.3.2", "2.2");
 /// 1.3.2/3.1: the `X-Admin-Protocol` version is not supported.
 pub const VERSION_UNSUPPORTED: Code = Code::new("1.3.2", "3.1");
+
+/// An `Executed-WithWarning` injected by the fault plan: 1.2/4.3 (Stopped on Warning).
+pub const INJECTED_WARNING: Code = Code::new("1.2", "4.3");
+/// An injected `Expired`: 8.8.5/4.10 (Time to Live Expired).
+pub const INJECTED_EXPIRY: Code = Code::new("8.8.5", "4.10");
 
 /// ES9+ 8.2/1.2: the profile has not been released yet (download refused).
 pub const NOT_RELEASED: Code = Code::new("8.2", "1.2");

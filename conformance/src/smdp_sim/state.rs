@@ -3,11 +3,11 @@
 
 use super::cc::Hash32;
 use adapters::es2plus::{Fqdn, FunctionExecutionStatus, MatchingId, NotificationPoint};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sim_profiles::{Eid, Iccid, Imsi, Key128};
 
 /// A profile's state at the SM-DP+ (SGP.22 §3.1.6).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum ProfileState {
     /// In inventory.
     Available,

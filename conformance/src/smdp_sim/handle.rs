@@ -1,0 +1,178 @@
+//! [`SmdpSimHandle`]: the in-process view of a running SM-DP+ simulator, for assertions,
+//! customer actions and control.
+
+use super::admin::{self, StateDump};
+use super::codes::Code;
+use super::error::SmdpSimError;
+use super::es9::{CancelReason, Es9Outcome, InstallResult};
+use super::faults::{FaultConfig, Rule};
+use super::notify::{Quirks, SentNotification};
+use super::simulator::Simulator;
+use super::state::Profile;
+use super::stats::SmdpCounts;
+use crate::common::control::Control;
+use sim_profiles::Iccid;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+/// A cheaply cloneable handle to a running simulator. It runs until
+/// [`SmdpSimHandle::shutdown`] or until the last clone is dropped.
+#[derive(Debug, Clone)]
+pub struct SmdpSimHandle {
+    sim: Arc<Simulator>,
+    addr: SocketAddr,
+    control: Arc<Control>,
+}
+
+impl SmdpSimHandle {
+    pub(crate) fn new(
+        sim: Arc<Simulator>,
+        addr: SocketAddr,
+        stop: watch::Sender<bool>,
+        task: JoinHandle<()>,
+    ) -> Self {
+        Self {
+            sim,
+            addr,
+            control: Arc::new(Control::new(stop, task, "smdp")),
+        }
+    }
+
+    /// The bound address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The ES2+ base URL, `https://addr` (the function paths are appended to it).
+    pub fn url(&self) -> String {
+        format!("https://{}", self.addr)
+    }
+
+    /// One profile (keys inside print as `***`).
+    pub fn profile(&self, iccid: &Iccid) -> Option<Profile> {
+        self.sim.inventory().get(iccid).cloned()
+    }
+
+    /// Every profile, ordered by ICCID.
+    pub fn profiles(&self) -> Vec<Profile> {
+        self.sim.inventory().profiles().cloned().collect()
+    }
+
+    /// The state dump `GET /sim/state` serves.
+    pub fn state(&self) -> StateDump {
+        admin::state(&self.sim)
+    }
+
+    /// The personalised package (DER) of a downloaded profile.
+    pub fn package(&self, iccid: &Iccid) -> Option<Vec<u8>> {
+        self.sim
+            .inventory()
+            .get(iccid)
+            .and_then(|p| p.package.clone())
+    }
+
+    /// Request and injection counters.
+    pub fn counts(&self) -> SmdpCounts {
+        *self.sim.counts()
+    }
+
+    /// The current random-fault configuration.
+    pub fn faults(&self) -> FaultConfig {
+        self.sim.faults().config().clone()
+    }
+
+    /// Replaces the random-fault configuration.
+    pub fn set_faults(&self, faults: FaultConfig) -> Result<(), SmdpSimError> {
+        self.sim.set_faults(faults)
+    }
+
+    /// Appends a scripted rule.
+    pub fn push_rule(&self, rule: Rule) {
+        self.sim.faults().script().push(rule);
+    }
+
+    /// Removes every pending rule.
+    pub fn clear_rules(&self) {
+        self.sim.faults().script().clear();
+    }
+
+    /// The rules still pending.
+    pub fn rules(&self) -> Vec<Rule> {
+        self.sim.faults().rules().to_vec()
+    }
+
+    /// The notification quirks in force.
+    pub fn quirks(&self) -> Quirks {
+        self.sim.notifier.quirks()
+    }
+
+    /// Replaces the notification quirks (applies to notifications emitted from now on).
+    pub fn set_quirks(&self, quirks: Quirks) {
+        self.sim.notifier.set_quirks(quirks);
+    }
+
+    /// Every notification handled so far, in sending order.
+    pub fn notifications(&self) -> Vec<SentNotification> {
+        self.sim.notifier.log().entries()
+    }
+
+    /// Waits (on tokio's clock) until at least `n` notifications were handled or `within`
+    /// passes, and returns the log.
+    pub async fn wait_for_notifications(
+        &self,
+        n: usize,
+        within: Duration,
+    ) -> Vec<SentNotification> {
+        self.sim.notifier.log().wait_for(n, within).await
+    }
+
+    /// The device's eligibility result.
+    pub fn eligibility(&self, iccid: &Iccid, eligible: bool) -> Result<Es9Outcome, Code> {
+        self.sim.eligibility(iccid, eligible)
+    }
+
+    /// The user types `code`; the simulator plays the LPA (`hashCc` over a fresh
+    /// TransactionID) and checks it as the SM-DP+.
+    pub fn cc_attempt(&self, iccid: &Iccid, code: &str) -> Result<Es9Outcome, Code> {
+        self.sim.cc_typed(iccid, code)
+    }
+
+    /// An LPA-computed `hashCc` for `transaction_id`.
+    pub fn cc_attempt_hashed(
+        &self,
+        iccid: &Iccid,
+        transaction_id: &[u8],
+        hash_cc: &[u8],
+    ) -> Result<Es9Outcome, Code> {
+        self.sim.cc_hashed(iccid, transaction_id, hash_cc)
+    }
+
+    /// A download attempt (Released → Downloaded, point 3).
+    pub fn download(&self, iccid: &Iccid) -> Result<Es9Outcome, Code> {
+        self.sim.download(iccid)
+    }
+
+    /// The installation result (→ Installed or Error, point 4).
+    pub fn install(&self, iccid: &Iccid, result: InstallResult) -> Result<Es9Outcome, Code> {
+        self.sim.install(iccid, result)
+    }
+
+    /// ES9+ CancelSession with `reason`.
+    pub fn cancel_session(&self, iccid: &Iccid, reason: CancelReason) -> Result<Es9Outcome, Code> {
+        self.sim.cancel_session(iccid, reason)
+    }
+
+    /// Downloads and installs `iccid` after `delay` on tokio's clock.
+    pub fn schedule_download_install(&self, iccid: &Iccid, delay: Duration) {
+        self.sim.schedule_download_install(iccid, delay);
+    }
+
+    /// Stops accepting, stops the notification task, and waits for connections to finish.
+    /// Idempotent.
+    pub async fn shutdown(&self) {
+        self.control.shutdown().await;
+    }
+}
