@@ -339,6 +339,8 @@ pub struct SandboxConfig {
     pub physical_sims: u32,
     /// MSISDNs in the sandbox number block.
     pub numbers: u32,
+    /// eSIM profiles seeded for the sandbox tenant (and loaded into the SM-DP+ simulator).
+    pub esim_profiles: u32,
 }
 
 impl Default for SandboxConfig {
@@ -346,6 +348,7 @@ impl Default for SandboxConfig {
         Self {
             physical_sims: 200,
             numbers: 10_000,
+            esim_profiles: 200,
         }
     }
 }

@@ -73,6 +73,32 @@ enum Command {
         #[command(subcommand)]
         command: ProfileCommand,
     },
+    /// Activations on a running gateway (over its API).
+    Activation {
+        #[command(subcommand)]
+        command: ActivationCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum ActivationCommand {
+    /// Print an eSIM order's activation code and its QR in the terminal.
+    Qr {
+        /// The activation id (`act_…`).
+        id: String,
+        /// Take the API address, key and CA from this sandbox.json.
+        #[arg(long, default_value = "data/sandbox.json")]
+        sandbox_file: PathBuf,
+        /// The gateway's base URL (instead of the sandbox file's).
+        #[arg(long, env = "SIMGW_BASE_URL")]
+        base_url: Option<String>,
+        /// The API key (instead of the sandbox file's).
+        #[arg(long, env = "SIMGW_API_KEY", hide_env_values = true)]
+        api_key: Option<String>,
+        /// A CA certificate to trust (instead of the sandbox file's).
+        #[arg(long)]
+        ca_cert: Option<PathBuf>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -350,6 +376,28 @@ fn main() -> ExitCode {
                 sandbox,
                 hlr,
             } => serve(config, data_dir, listen, sandbox, hlr).await,
+            Command::Activation {
+                command:
+                    ActivationCommand::Qr {
+                        id,
+                        sandbox_file,
+                        base_url,
+                        api_key,
+                        ca_cert,
+                    },
+            } => {
+                let target = gateway::cli_profile::ApiTarget::resolve(
+                    &sandbox_file,
+                    base_url,
+                    api_key,
+                    ca_cert,
+                )?;
+                print!(
+                    "{}",
+                    gateway::cli_profile::activation_qr(&target, &id).await?
+                );
+                Ok(())
+            }
             Command::Profile {
                 command: ProfileCommand::Inspect { file, show_secrets },
             } => {
@@ -628,6 +676,7 @@ async fn serve(
         cfg.hlr.url = Some(url);
     }
     let mut sim = None;
+    let mut smdp = None;
     let gateway = if sandbox {
         let sb = gateway::sandbox::start(cfg)
             .await
@@ -640,6 +689,7 @@ async fn serve(
             sb.file.display()
         );
         sim = sb.hlr_sim;
+        smdp = sb.smdp_sim;
         sb.gateway
     } else {
         let hlr = gateway::southbound::hlr_from_config(&cfg.hlr).map_err(|e| e.to_string())?;
@@ -650,6 +700,9 @@ async fn serve(
     gateway.shutdown().await;
     if let Some(sim) = sim {
         sim.shutdown().await;
+    }
+    if let Some(smdp) = smdp {
+        smdp.shutdown().await;
     }
     Ok(())
 }

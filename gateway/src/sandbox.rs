@@ -12,6 +12,7 @@ use crate::store::embedded::RedbStore;
 use crate::store::{AdminChange, Product, Store, Tenant};
 use crate::tls::DevCa;
 use conformance::hlr_sim::{self, HlrSimConfig, HlrSimHandle};
+use conformance::smdp_sim::{ProfileSeed, SmdpSimHandle};
 use serde::{Deserialize, Serialize};
 use sim_profiles::{Iccid, Key128};
 use std::collections::BTreeMap;
@@ -54,6 +55,29 @@ pub struct SandboxFile {
     /// The HLR simulator's provisioning URL and admin API (absent with an external HLR).
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub hlr_simulator: Option<SimInfo>,
+    /// The SM-DP+ profile type eSIM orders of `product` draw from.
+    #[serde(default)]
+    pub esim_profile_type: String,
+    /// The SM-DP+ simulator's ES2+ base URL and admin API (mutual TLS: use the client
+    /// identity below).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub smdp_simulator: Option<SimInfo>,
+    /// A client certificate and key (PEM files) the SM-DP+ simulator accepts, for its
+    /// admin API (simulated downloads, state dumps).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub smdp_client: Option<ClientIdentityFiles>,
+    /// The gateway's ES2+ callback URL (HandleDownloadProgressInfo, mutual TLS).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub es2_callback_url: Option<String>,
+}
+
+/// Paths of a PEM certificate and key.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ClientIdentityFiles {
+    /// Certificate (PEM).
+    pub cert: String,
+    /// Private key (PEM).
+    pub key: String,
 }
 
 /// Where the embedded HLR simulator listens.
@@ -71,6 +95,8 @@ pub struct Sandbox {
     pub gateway: Gateway,
     /// The embedded HLR simulator, unless an external HLR was given.
     pub hlr_sim: Option<HlrSimHandle>,
+    /// The embedded SM-DP+ simulator, unless an external SM-DP+ was configured.
+    pub smdp_sim: Option<SmdpSimHandle>,
     /// Path of `sandbox.json`.
     pub file: PathBuf,
     /// Its content.
@@ -120,10 +146,27 @@ pub async fn start(mut config: Config) -> Result<Sandbox, StartError> {
         hlr_sim = Some(sim);
         hlr
     };
+    // Seed first (the SM-DP+ simulator loads the profiles the store holds), then start
+    // the simulator, then the gateway wired to it.
+    let (api_key, profiles) = {
+        let keys = crate::app::keyring(&config)?;
+        let store = crate::app::open_store(&config, Arc::new(crate::metrics::Metrics::default()))?;
+        let seeded = seed(&store, &keys, &config).await;
+        let profiles = match &seeded {
+            Ok(_) if config.esim.smdp_url.is_none() => esim_seeds(&store, &keys, &config),
+            _ => Ok(Vec::new()),
+        };
+        store.close();
+        let api_key =
+            seeded.map_err(|e| StartError::Southbound(format!("sandbox seeding: {e}")))?;
+        (api_key, profiles?)
+    };
+    let smdp_sim = if config.esim.smdp_url.is_none() {
+        Some(crate::sandbox_smdp::start(&mut config, &ca, profiles).await?)
+    } else {
+        None
+    };
     let gateway = Gateway::start(config, hlr).await?;
-    let api_key = seed(gateway.store.as_ref(), &gateway.keys, &gateway.config)
-        .await
-        .map_err(|e| StartError::Southbound(format!("sandbox seeding: {e}")))?;
     if hlr_sim.is_some() {
         // The simulator keeps its state in memory; rebuild it from the gateway's durable
         // truth so that active subscribers are still "on the HLR" after a restart. Nothing
@@ -161,6 +204,24 @@ pub async fn start(mut config: Config) -> Result<Sandbox, StartError> {
             url: s.url(),
             admin: format!("https://{}/sim/", s.addr()),
         }),
+        esim_profile_type: ESIM_PROFILE_TYPE.into(),
+        smdp_simulator: smdp_sim.as_ref().map(|s| SimInfo {
+            url: s.url(),
+            admin: format!("{}/sim/", s.url()),
+        }),
+        smdp_client: smdp_sim.as_ref().map(|_| {
+            let (cert, key) = crate::sandbox_smdp::gateway_client_files(&gateway.config);
+            ClientIdentityFiles {
+                cert: cert.display().to_string(),
+                key: key.display().to_string(),
+            }
+        }),
+        es2_callback_url: gateway.callback_addr.map(|a| {
+            format!(
+                "https://{a}{}",
+                adapters::es2plus::path::HANDLE_DOWNLOAD_PROGRESS_INFO
+            )
+        }),
     };
     let file = gateway.config.data_dir.join("sandbox.json");
     let json = serde_json::to_vec_pretty(&info).map_err(|e| StartError::Io(e.to_string()))?;
@@ -168,6 +229,7 @@ pub async fn start(mut config: Config) -> Result<Sandbox, StartError> {
     Ok(Sandbox {
         gateway,
         hlr_sim,
+        smdp_sim,
         file,
         info,
     })
@@ -212,6 +274,19 @@ pub async fn seed(
         };
         sims.push(admin::seal_sim(keys, TENANT, "sandbox-seed", &sim)?);
     }
+    for i in 0..config.sandbox.esim_profiles {
+        let sim = NewSim {
+            iccid: esim_iccid(i)?,
+            imsi: format!("{PLMN}1{i:09}")
+                .parse()
+                .map_err(|e| AdminError::Refused(format!("{e}")))?,
+            ki: random_key(keys)?,
+            opc: Some(random_key(keys)?),
+        };
+        let mut rec = admin::seal_sim(keys, TENANT, "sandbox-esim", &sim)?;
+        rec.esim_profile_type = Some(ESIM_PROFILE_TYPE.into());
+        sims.push(rec);
+    }
     let marker = serde_json::to_vec(&Marker {
         api_key: api_key.clone(),
     })
@@ -240,6 +315,36 @@ pub async fn seed(
     )
     .await?;
     Ok(api_key)
+}
+
+/// The ICCID of sandbox eSIM profile `i`.
+fn esim_iccid(i: u32) -> Result<Iccid, AdminError> {
+    Iccid::from_payload(&format!("8986009900100{i:06}"))
+        .map_err(|e| AdminError::Refused(e.to_string()))
+}
+
+/// The seeded eSIM profiles as the SM-DP+ simulator loads them: ICCID, type and owner,
+/// plus IMSI, Ki and OPc (opened in memory only) so the packages it builds are the real,
+/// personalised profiles the HLR knows.
+fn esim_seeds(
+    store: &RedbStore,
+    keys: &Keyring,
+    config: &Config,
+) -> Result<Vec<ProfileSeed>, StartError> {
+    let mut out = Vec::new();
+    for i in 0..config.sandbox.esim_profiles {
+        let iccid = esim_iccid(i).map_err(|e| StartError::Southbound(e.to_string()))?;
+        let Some(sim) = store.get_sim(&iccid)? else {
+            continue;
+        };
+        let (ki, opc) = admin::open_sim_keys(keys, &sim).map_err(StartError::Southbound)?;
+        let mut seed = ProfileSeed::new(iccid, ESIM_PROFILE_TYPE, TENANT);
+        seed.imsi = Some(sim.imsi);
+        seed.ki = Some(ki);
+        seed.opc = opc;
+        out.push(seed);
+    }
+    Ok(out)
 }
 
 fn random_key(keys: &Keyring) -> Result<Key128, AdminError> {

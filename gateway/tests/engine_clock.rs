@@ -1,6 +1,11 @@
 //! The engine's timers and retries under tokio's paused clock, with a scripted in-memory HLR:
 //! no sockets and no real sleeps, yet every backoff is observed in virtual time.
 
+use adapters::es2plus::{
+    CancelOrderRequest, ConfirmOrderRequest, ConfirmOrderResponse, DownloadOrderRequest,
+    DownloadOrderResponse, Es2CallError, Es2Error, ExecutionStatus, FinalProfileStatus, Fqdn,
+    ReleaseProfileRequest, SmdpClient,
+};
 use adapters::hlr::{
     Barring, BoxFuture, DeprovisionOutcome, FaultClass, HlrError, HlrProvisioner, ProvisionOutcome,
     SubscriberSpec, SubscriberState,
@@ -9,12 +14,13 @@ use gateway::admin::{self, NewSim};
 use gateway::clock::Clock;
 use gateway::crypto::Keyring;
 use gateway::engine::machine::RetryPolicy;
-use gateway::engine::{Engine, EngineSettings};
+use gateway::engine::{Engine, EngineSettings, EsimSettings};
 use gateway::metrics::Metrics;
 use gateway::order::OrderStatus;
 use gateway::store::embedded::RedbStore;
 use gateway::store::{
-    AdminChange, CreateOutcome, NewActivation, NumberChoice, Product, Store, Tenant,
+    AdminChange, CreateOutcome, NewActivation, NotificationIn, NumberChoice, Product, SimChoice,
+    SimState, Store, Tenant,
 };
 use sim_profiles::{Iccid, Imsi, Key128};
 use std::collections::{BTreeMap, VecDeque};
@@ -97,7 +103,93 @@ struct Setup {
     id: String,
 }
 
+/// An SM-DP+ that answers every ES2+ call with success, except CancelOrder answers from a
+/// script; records each call with its virtual time.
+#[derive(Default)]
+struct ScriptedSmdp {
+    cancel: Mutex<VecDeque<Result<(), Es2CallError>>>,
+    calls: Mutex<Vec<(&'static str, tokio::time::Instant)>>,
+}
+
+impl ScriptedSmdp {
+    fn record(&self, call: &'static str) {
+        self.calls
+            .lock()
+            .expect("lock")
+            .push((call, tokio::time::Instant::now()));
+    }
+
+    fn names(&self) -> Vec<&'static str> {
+        self.calls
+            .lock()
+            .expect("lock")
+            .iter()
+            .map(|c| c.0)
+            .collect()
+    }
+}
+
+impl SmdpClient for ScriptedSmdp {
+    fn download_order<'a>(
+        &'a self,
+        req: &'a DownloadOrderRequest,
+    ) -> BoxFuture<'a, Result<DownloadOrderResponse, Es2CallError>> {
+        self.record("download");
+        let iccid = req.profile.iccid().cloned();
+        Box::pin(async move {
+            Ok(DownloadOrderResponse {
+                iccid: iccid.expect("ordered by ICCID"),
+            })
+        })
+    }
+    fn confirm_order<'a>(
+        &'a self,
+        req: &'a ConfirmOrderRequest,
+    ) -> BoxFuture<'a, Result<ConfirmOrderResponse, Es2CallError>> {
+        self.record("confirm");
+        assert!(req.release_flag, "the gateway releases on confirm");
+        Box::pin(async {
+            Ok(ConfirmOrderResponse {
+                eid: None,
+                matching_id: None,
+                smdp_address: None,
+            })
+        })
+    }
+    fn cancel_order<'a>(
+        &'a self,
+        req: &'a CancelOrderRequest,
+    ) -> BoxFuture<'a, Result<(), Es2CallError>> {
+        self.record("cancel");
+        assert_eq!(
+            req.final_profile_status_indicator,
+            FinalProfileStatus::Available,
+            "a never-downloaded profile goes back to stock"
+        );
+        let r = self
+            .cancel
+            .lock()
+            .expect("lock")
+            .pop_front()
+            .unwrap_or(Ok(()));
+        Box::pin(async move { r })
+    }
+    fn release_profile<'a>(
+        &'a self,
+        _: &'a ReleaseProfileRequest,
+    ) -> BoxFuture<'a, Result<(), Es2CallError>> {
+        self.record("release");
+        Box::pin(async { Ok(()) })
+    }
+}
+
+const EXPIRY: Duration = Duration::from_secs(3_600);
+
 async fn setup(hlr: Arc<ScriptedHlr>) -> Setup {
+    setup_with(hlr, None).await
+}
+
+async fn setup_with(hlr: Arc<ScriptedHlr>, smdp: Option<Arc<ScriptedSmdp>>) -> Setup {
     let dir = tempfile::tempdir().expect("tempdir");
     let metrics = Arc::new(Metrics::default());
     let store = Arc::new(RedbStore::open(dir.path(), 16, 64, metrics.clone()).expect("store"));
@@ -113,14 +205,18 @@ async fn setup(hlr: Arc<ScriptedHlr>) -> Setup {
         "t",
         "t",
         "00101".parse().expect("plmn"),
-        BTreeMap::from([("p".to_owned(), Product::new(1))]),
+        BTreeMap::from([("p".to_owned(), Product::new(1).with_esim("T"))]),
     );
     tenant.golden_rules.clear();
+    let mut sim_record = admin::seal_sim(&keys, "t", "b", &sim).expect("seal");
+    if smdp.is_some() {
+        sim_record.esim_profile_type = Some("T".into());
+    }
     admin::apply(
         store.as_ref(),
         AdminChange::Batch(vec![
             AdminChange::PutTenant(tenant),
-            AdminChange::AddSims(vec![admin::seal_sim(&keys, "t", "b", &sim).expect("seal")]),
+            AdminChange::AddSims(vec![sim_record]),
             AdminChange::AddNumbers {
                 tenant: "t".into(),
                 block: "b".into(),
@@ -136,7 +232,13 @@ async fn setup(hlr: Arc<ScriptedHlr>) -> Setup {
         hlr_concurrency: 4,
         fsetind: 0,
         ki_wrap: None,
-        esim: None,
+        esim: smdp.clone().map(|client| EsimSettings {
+            client,
+            requester_id: "test".into(),
+            smdp_address: Fqdn::new("SMDP.EXAMPLE").expect("fqdn"),
+            expiry: Some(EXPIRY),
+            concurrency: 2,
+        }),
     };
     let engine = Engine::new(
         store.clone(),
@@ -152,7 +254,14 @@ async fn setup(hlr: Arc<ScriptedHlr>) -> Setup {
             idempotency_key: "k".into(),
             body_hash: "h".into(),
             order_id: "act_test".into(),
-            sim: gateway::store::SimChoice::Physical(iccid),
+            sim: match smdp {
+                None => SimChoice::Physical(iccid),
+                Some(_) => SimChoice::Esim {
+                    eid: None,
+                    matching_id: "AAAA-BBBB".into(),
+                    confirmation_code: None,
+                },
+            },
             number: NumberChoice::Auto,
             product: "p".into(),
             channel: None,
@@ -177,11 +286,16 @@ async fn setup(hlr: Arc<ScriptedHlr>) -> Setup {
 }
 
 async fn wait_status(store: &RedbStore, id: &str, want: OrderStatus) {
+    wait_status_every(store, id, want, Duration::from_millis(5)).await;
+}
+
+/// Polls up to 10,000 times, `step` of virtual time apart.
+async fn wait_status_every(store: &RedbStore, id: &str, want: OrderStatus, step: Duration) {
     for _ in 0..10_000 {
         if store.get_order("t", id).expect("get").map(|o| o.status) == Some(want) {
             return;
         }
-        tokio::time::sleep(Duration::from_millis(5)).await;
+        tokio::time::sleep(step).await;
     }
     panic!(
         "order never reached {want:?}: {:?}",
@@ -310,4 +424,126 @@ async fn restart_resumes_a_waiting_order_at_its_recorded_deadline() {
         "the retry waited for its recorded deadline"
     );
     assert!(store.inflight_orders().expect("inflight").is_empty());
+}
+
+fn notification(iccid: &Iccid, point: u32, timestamp: &str) -> NotificationIn {
+    NotificationIn {
+        iccid: iccid.clone(),
+        point,
+        status: "Executed-Success".into(),
+        success: Some(true),
+        code: None,
+        timestamp: timestamp.into(),
+        tenants: Vec::new(),
+        raw: "{}".into(),
+        now_ms: Clock::new().now_ms(),
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_released_esim_never_downloaded_is_cancelled_at_its_deadline() {
+    let hlr = Arc::new(ScriptedHlr::default());
+    let smdp = Arc::new(ScriptedSmdp::default());
+    let Setup {
+        store, id, engine, ..
+    } = setup_with(hlr.clone(), Some(smdp.clone())).await;
+    wait_status(&store, &id, OrderStatus::Active).await;
+    assert_eq!(smdp.names(), ["download", "confirm"]);
+    // The deadline is durable and the timer wakes for it in virtual time.
+    engine.spawn_esim_timer(Duration::from_secs(24 * 3_600));
+    let released_at = tokio::time::Instant::now();
+    wait_status_every(&store, &id, OrderStatus::Failed, Duration::from_secs(1)).await;
+    let o = store.get_order("t", &id).expect("get").expect("order");
+    assert_eq!(
+        o.error.as_ref().map(|e| e.code.as_str()),
+        Some("esim_not_downloaded")
+    );
+    let calls = smdp.calls.lock().expect("lock").clone();
+    let (name, at) = calls[2];
+    assert_eq!(name, "cancel");
+    assert!(
+        at >= released_at + EXPIRY - Duration::from_secs(1),
+        "cancelled {:?} after release, before the deadline",
+        at - released_at
+    );
+    assert_eq!(
+        hlr.calls
+            .lock()
+            .expect("lock")
+            .iter()
+            .map(|c| c.0)
+            .collect::<Vec<_>>(),
+        ["provision", "deprovision"],
+        "the subscriber is removed from the HLR"
+    );
+    // The profile and the number are back in stock.
+    let sim = store.get_sim(&o.iccid).expect("sim").expect("sim");
+    assert_eq!(sim.state, SimState::Available);
+    assert_eq!(
+        store.inventory_counts("t").expect("counts").sims_available,
+        1
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_downloaded_esim_never_expires() {
+    let hlr = Arc::new(ScriptedHlr::default());
+    let smdp = Arc::new(ScriptedSmdp::default());
+    let Setup {
+        store, id, engine, ..
+    } = setup_with(hlr, Some(smdp.clone())).await;
+    wait_status(&store, &id, OrderStatus::Active).await;
+    let o = store.get_order("t", &id).expect("get").expect("order");
+    store
+        .record_notification(notification(&o.iccid, 3, "2026-11-23T10:00:00Z"))
+        .await
+        .expect("notify");
+    engine.spawn_esim_timer(Duration::from_secs(24 * 3_600));
+    tokio::time::sleep(EXPIRY * 3).await;
+    assert_eq!(smdp.names(), ["download", "confirm"], "no cancel");
+    let o = store.get_order("t", &id).expect("get").expect("order");
+    assert_eq!(o.status, OrderStatus::Active);
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_expiry_racing_a_download_leaves_the_order_active() {
+    let hlr = Arc::new(ScriptedHlr::default());
+    let smdp = Arc::new(ScriptedSmdp::default());
+    // The customer downloads just as the deadline passes: the SM-DP+ refuses the cancel.
+    smdp.cancel
+        .lock()
+        .expect("lock")
+        .push_back(Err(Es2CallError::Function(Es2Error::Failed {
+            status: ExecutionStatus::Failed,
+            subject_code: "8.2.1".into(),
+            reason_code: "3.3".into(),
+            subject_identifier: None,
+            message: None,
+            retryable: false,
+        })));
+    let Setup {
+        store, id, engine, ..
+    } = setup_with(hlr.clone(), Some(smdp.clone())).await;
+    wait_status(&store, &id, OrderStatus::Active).await;
+    engine.spawn_esim_timer(Duration::from_secs(24 * 3_600));
+    for _ in 0..10_000 {
+        if smdp.names().len() == 3 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_secs(60)).await;
+    }
+    wait_status(&store, &id, OrderStatus::Active).await;
+    let o = store.get_order("t", &id).expect("get").expect("order");
+    assert!(o.error.is_none(), "{:?}", o.error);
+    assert_eq!(
+        hlr.calls.lock().expect("lock").len(),
+        1,
+        "the subscriber stays on the HLR"
+    );
+    let sim = store.get_sim(&o.iccid).expect("sim").expect("sim");
+    assert!(
+        matches!(sim.state, SimState::Active { .. }),
+        "{:?}",
+        sim.state
+    );
 }

@@ -1,0 +1,388 @@
+//! eSIM end to end, in-process sandbox over real sockets: ES2+ to the SM-DP+ simulator
+//! with mutual TLS both ways, the QR of the activation code scanned back, simulated
+//! download and install reaching the order through HandleDownloadProgressInfo, the
+//! receiver's leniency and strictness, and compensation leaving the profile Available.
+
+use adapters::http::HttpClient;
+use bytes::Bytes;
+use conformance::hlr_sim::{Action as HlrAction, MoKind, Operation, Rule as HlrRule};
+use conformance::smdp_sim::{InstallResult, ProfileState, Quirks};
+use gateway::config::Config;
+use gateway::sandbox::Sandbox;
+use gateway::store::Store;
+use serde_json::{Value, json};
+use sim_profiles::Iccid;
+use std::time::Duration;
+
+fn config(dir: &std::path::Path) -> Config {
+    let mut c = Config {
+        data_dir: dir.to_owned(),
+        listen: "127.0.0.1:0".parse().expect("addr"),
+        ..Config::default()
+    };
+    c.esim.callback_listen = "127.0.0.1:0".parse().expect("addr");
+    c.sandbox.physical_sims = 5;
+    c.sandbox.esim_profiles = 10;
+    c.sandbox.numbers = 100;
+    c.engine.max_attempts = 2;
+    c.engine.backoff_base_ms = 10;
+    c.engine.backoff_max_ms = 50;
+    c
+}
+
+struct Api {
+    http: HttpClient,
+    base: String,
+    auth: String,
+}
+
+impl Api {
+    fn new(sb: &Sandbox) -> Self {
+        let ca = std::fs::read(&sb.info.ca_cert).expect("ca");
+        Self {
+            http: HttpClient::builder()
+                .add_root_pem(&ca)
+                .request_timeout(Duration::from_secs(10))
+                .build()
+                .expect("client"),
+            base: sb.info.base_url.clone(),
+            auth: format!("Bearer {}", sb.info.api_key),
+        }
+    }
+
+    async fn order(&self, key: &str, body: Value) -> (u16, Value) {
+        let r = self
+            .http
+            .post(
+                &format!("{}/v1/activations", self.base),
+                &[
+                    ("authorization", self.auth.clone()),
+                    ("idempotency-key", key.into()),
+                    ("content-type", "application/json".into()),
+                ],
+                Bytes::from(body.to_string()),
+            )
+            .await
+            .expect("POST");
+        (
+            r.status,
+            serde_json::from_slice(&r.body).unwrap_or(Value::Null),
+        )
+    }
+
+    async fn get_raw(&self, path: &str) -> adapters::http::HttpResponse {
+        self.http
+            .get(
+                &format!("{}{path}", self.base),
+                &[("authorization", self.auth.clone())],
+            )
+            .await
+            .expect("GET")
+    }
+
+    async fn get(&self, id: &str) -> Value {
+        let r = self.get_raw(&format!("/v1/activations/{id}")).await;
+        assert_eq!(r.status, 200);
+        serde_json::from_slice(&r.body).expect("json")
+    }
+
+    /// Polls until `pred` holds for the order.
+    async fn until(&self, id: &str, what: &str, pred: impl Fn(&Value) -> bool) -> Value {
+        for _ in 0..1_000 {
+            let v = self.get(id).await;
+            if pred(&v) {
+                return v;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        panic!("order {id} never reached {what}: {}", self.get(id).await);
+    }
+}
+
+fn esim_body(product: &str) -> Value {
+    json!({"sim": {"type": "esim"}, "product": product})
+}
+
+fn is_status(s: &'static str) -> impl Fn(&Value) -> bool {
+    move |v| v["status"] == s
+}
+
+/// Decodes a PNG and scans the QR in it.
+fn scan_png(png_bytes: &[u8]) -> String {
+    let decoder = png::Decoder::new(std::io::Cursor::new(png_bytes));
+    let mut reader = decoder.read_info().expect("png header");
+    let mut buf = vec![0; reader.output_buffer_size().expect("size")];
+    let info = reader.next_frame(&mut buf).expect("png frame");
+    let (w, h) = (info.width as usize, info.height as usize);
+    let bits = info.bit_depth as usize;
+    let line = info.line_size;
+    let luma = |x: usize, y: usize| -> u8 {
+        match bits {
+            1 => {
+                let byte = buf[y * line + x / 8];
+                if byte & (0x80 >> (x % 8)) != 0 {
+                    255
+                } else {
+                    0
+                }
+            }
+            _ => buf[y * line + x],
+        }
+    };
+    let mut img = rqrr::PreparedImage::prepare_from_greyscale(w, h, luma);
+    let grids = img.detect_grids();
+    assert_eq!(grids.len(), 1, "one QR code in the image");
+    grids[0].decode().expect("decodes").1
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn esim_order_is_released_with_a_scannable_code_then_downloaded_and_installed() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sb = gateway::sandbox::start(config(dir.path()))
+        .await
+        .expect("sandbox");
+    assert!(!sb.info.esim_profile_type.is_empty());
+    let sim = sb.smdp_sim.clone().expect("SM-DP+ simulator");
+    let api = Api::new(&sb);
+    let (status, created) = api.order("e-1", esim_body(&sb.info.product)).await;
+    assert_eq!(status, 202, "{created}");
+    assert_eq!(created["sim"]["type"], "esim");
+    let id = created["id"].as_str().expect("id").to_owned();
+    let v = api.until(&id, "active", is_status("active")).await;
+
+    // The activation code: our MatchingID at the SM-DP+ address, within 255 characters.
+    let ac = v["activation_code"]
+        .as_str()
+        .expect("activation_code")
+        .to_owned();
+    assert!(ac.starts_with("1$SMDP.SANDBOX.INVALID$"), "{ac}");
+    assert!(ac.len() <= 255);
+    assert_eq!(v["esim"]["state"], "released");
+    let iccid: Iccid = v["iccid"].as_str().expect("iccid").parse().expect("iccid");
+    let profile = sim.profile(&iccid).expect("profile at the SM-DP+");
+    assert_eq!(profile.state, ProfileState::Released);
+    assert_eq!(
+        profile.matching_id.as_ref().map(|m| m.as_str()),
+        ac.rsplit('$').next()
+    );
+
+    // The QR decodes byte for byte to `LPA:` + the activation code.
+    let png = api.get_raw(&format!("/v1/activations/{id}/qr.png")).await;
+    assert_eq!(png.status, 200);
+    assert_eq!(
+        png.headers.get("content-type").map(|h| h.as_bytes()),
+        Some(&b"image/png"[..])
+    );
+    assert_eq!(scan_png(&png.body), format!("LPA:{ac}"));
+    let svg = api.get_raw(&format!("/v1/activations/{id}/qr.svg")).await;
+    assert_eq!(svg.status, 200);
+    assert!(String::from_utf8_lossy(&svg.body).starts_with("<svg"));
+
+    // The customer downloads and installs: notifications reach the order and its events.
+    sim.download(&iccid).expect("download");
+    api.until(&id, "downloaded", |v| v["esim"]["state"] == "downloaded")
+        .await;
+    sim.install(&iccid, InstallResult::Success)
+        .expect("install");
+    let v = api
+        .until(&id, "installed", |v| v["esim"]["state"] == "installed")
+        .await;
+    assert_eq!(v["status"], "active");
+    let points: Vec<u64> = v["esim"]["progress"]
+        .as_array()
+        .expect("progress")
+        .iter()
+        .filter_map(|p| p["point"].as_u64())
+        .collect();
+    assert_eq!(points, [3, 4]);
+    let events = sb
+        .gateway
+        .store
+        .events(0, 10_000)
+        .expect("events")
+        .into_iter()
+        .filter(|e| e.order_id.as_deref() == Some(id.as_str()))
+        .map(|e| serde_json::to_value(&e).expect("json")["kind"].clone())
+        .collect::<Vec<_>>();
+    assert_eq!(
+        events.iter().filter(|e| *e == "esim_progress").count(),
+        2,
+        "{events:?}"
+    );
+    // The simulator recorded the personalised package it "downloaded".
+    let package = sim.package(&iccid).expect("package");
+    let parsed = sim_profiles::profile::Package::decode(&package).expect("decodes");
+    assert_eq!(parsed.header().map(|h| &h.iccid), Some(&iccid));
+
+    // A physical order has no QR.
+    let iccid_phys = sb.info.physical_iccids[0].clone();
+    let (status, phys) = api
+        .order(
+            "p-1",
+            json!({"sim": {"type": "physical", "iccid": iccid_phys}, "product": sb.info.product}),
+        )
+        .await;
+    assert_eq!(status, 202);
+    let r = api
+        .get_raw(&format!(
+            "/v1/activations/{}/qr.png",
+            phys["id"].as_str().expect("id")
+        ))
+        .await;
+    assert_eq!(r.status, 422);
+    shutdown(sb).await;
+}
+
+async fn shutdown(sb: Sandbox) {
+    sb.gateway.shutdown().await;
+    if let Some(s) = sb.smdp_sim {
+        s.shutdown().await;
+    }
+    if let Some(s) = sb.hlr_sim {
+        s.shutdown().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_permanent_hlr_failure_after_download_order_leaves_the_profile_available() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sb = gateway::sandbox::start(config(dir.path()))
+        .await
+        .expect("sandbox");
+    let hlr = sb.hlr_sim.clone().expect("HLR simulator");
+    let sim = sb.smdp_sim.clone().expect("SM-DP+ simulator");
+    hlr.push_rule(HlrRule::once(
+        Operation::Create,
+        MoKind::GsmHlr,
+        HlrAction::Fault(conformance::hlr_sim::FaultKind::Invalid),
+    ));
+    let api = Api::new(&sb);
+    let (status, created) = api.order("e-2", esim_body(&sb.info.product)).await;
+    assert_eq!(status, 202, "{created}");
+    let id = created["id"].as_str().expect("id").to_owned();
+    let v = api.until(&id, "failed", is_status("failed")).await;
+    assert_eq!(v["error"]["code"], "hlr_rejected", "{v}");
+    assert_eq!(v["esim"]["steps"]["download_order"]["state"], "done");
+    assert_eq!(v["esim"]["steps"]["cancel_order"]["state"], "done");
+    assert!(v.get("activation_code").is_none());
+    let iccid: Iccid = v["iccid"].as_str().expect("iccid").parse().expect("iccid");
+    assert_eq!(
+        sim.profile(&iccid).expect("profile").state,
+        ProfileState::Available
+    );
+    // Back in stock: the next order gets a profile again.
+    let (status, _) = api.order("e-3", esim_body(&sb.info.product)).await;
+    assert_eq!(status, 202);
+    shutdown(sb).await;
+}
+
+/// POSTs a notification body on the callback listener with `identity` as client cert.
+async fn notify(sb: &Sandbox, identity: Option<(&[u8], &[u8])>, body: &str) -> Result<u16, String> {
+    let ca = std::fs::read(&sb.info.ca_cert).expect("ca");
+    let mut b = HttpClient::builder()
+        .add_root_pem(&ca)
+        .request_timeout(Duration::from_secs(5));
+    if let Some((cert, key)) = identity {
+        b = b.identity_pem(cert, key);
+    }
+    let http = b.build().expect("client");
+    http.post(
+        sb.info.es2_callback_url.as_deref().expect("callback url"),
+        &[("content-type", "application/json".into())],
+        Bytes::from(body.to_owned()),
+    )
+    .await
+    .map(|r| r.status)
+    .map_err(|e| e.to_string())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_receiver_is_lenient_in_form_strict_in_identity_and_deduplicates() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sb = gateway::sandbox::start(config(dir.path()))
+        .await
+        .expect("sandbox");
+    let sim = sb.smdp_sim.clone().expect("SM-DP+ simulator");
+    let api = Api::new(&sb);
+    let (_, created) = api.order("e-4", esim_body(&sb.info.product)).await;
+    let id = created["id"].as_str().expect("id").to_owned();
+    let v = api.until(&id, "active", is_status("active")).await;
+    let iccid: Iccid = v["iccid"].as_str().expect("iccid").parse().expect("iccid");
+
+    // The simulator sends every quirk at once: `timeStamp`, string point ids, F-padded
+    // ICCID, no EID, vendor members, duplicates, install before download, extra points.
+    sim.set_quirks(Quirks {
+        timestamp_camel_case: true,
+        point_id_as_string: true,
+        pad_iccid: true,
+        omit_eid: true,
+        vendor_members: true,
+        duplicate: true,
+        install_before_download: true,
+        extra_points: vec![6, 150],
+    });
+    sim.download(&iccid).expect("download");
+    sim.install(&iccid, InstallResult::Success)
+        .expect("install");
+    let v = api
+        .until(&id, "installed", |v| v["esim"]["state"] == "installed")
+        .await;
+    let points: Vec<u64> = v["esim"]["progress"]
+        .as_array()
+        .expect("progress")
+        .iter()
+        .filter_map(|p| p["point"].as_u64())
+        .collect();
+    // Each distinct notification once, duplicates ignored, vendor points stored.
+    let mut sorted = points.clone();
+    sorted.sort_unstable();
+    sorted.dedup();
+    assert_eq!(
+        points.len(),
+        sorted.len(),
+        "duplicates were applied: {points:?}"
+    );
+    for p in [3, 4, 150] {
+        assert!(points.contains(&p), "point {p} missing from {points:?}");
+    }
+    assert_eq!(v["status"], "active");
+
+    // No client certificate, or one the CA issued for someone else: refused at TLS.
+    let body =
+        json!({"header": {"functionRequesterIdentifier": "x", "functionCallIdentifier": "y"},
+        "iccid": iccid.to_string(), "profileType": "T", "timestamp": "2026-11-23T10:00:00Z",
+        "notificationPointId": 3, "notificationPointStatus": {"status": "Failed"}})
+        .to_string();
+    assert!(
+        notify(&sb, None, &body).await.is_err(),
+        "no certificate accepted"
+    );
+    let (cert, key) = gateway::sandbox_smdp::gateway_client_files(&sb.gateway.config);
+    let (cert, key) = (
+        std::fs::read(cert).expect("cert"),
+        std::fs::read(key).expect("key"),
+    );
+    assert!(
+        notify(&sb, Some((&cert, &key)), &body).await.is_err(),
+        "a certificate other than the SM-DP+'s was accepted"
+    );
+    let after = api.get(&id).await;
+    assert_eq!(
+        after["esim"]["state"], "installed",
+        "refused calls changed nothing"
+    );
+
+    // Malformed JSON from the right peer: 400 and no state change.
+    let events_before = sb.gateway.store.events(0, 100_000).expect("events").len();
+    let (cert, key) = gateway::sandbox_smdp::notifier_files(&sb.gateway.config);
+    let (cert, key) = (
+        std::fs::read(cert).expect("cert"),
+        std::fs::read(key).expect("key"),
+    );
+    assert_eq!(notify(&sb, Some((&cert, &key)), "{not json").await, Ok(400));
+    assert_eq!(
+        sb.gateway.store.events(0, 100_000).expect("events").len(),
+        events_before
+    );
+    shutdown(sb).await;
+}
