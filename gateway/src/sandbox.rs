@@ -318,7 +318,7 @@ pub async fn seed(
 }
 
 /// The ICCID of sandbox eSIM profile `i`.
-fn esim_iccid(i: u32) -> Result<Iccid, AdminError> {
+pub fn esim_iccid(i: u32) -> Result<Iccid, AdminError> {
     Iccid::from_payload(&format!("8986009900100{i:06}"))
         .map_err(|e| AdminError::Refused(e.to_string()))
 }

@@ -70,7 +70,13 @@ pub async fn start(
     std::fs::write(&notifier_cert, &notifier.cert_pem).map_err(io(&notifier_cert))?;
     write_private(&notifier_key, notifier.key_pem.as_bytes()).map_err(io(&notifier_key))?;
 
-    let callback = resolve_callback_addr(config.esim.callback_listen)?;
+    // A gateway on an ephemeral port (tests, several sandboxes) gets an ephemeral callback
+    // port too, rather than contending for the default.
+    let mut wanted = config.esim.callback_listen;
+    if config.listen.port() == 0 {
+        wanted.set_port(0);
+    }
+    let callback = resolve_callback_addr(wanted)?;
     let tls = server_tls_config(
         server.cert_pem.as_bytes(),
         server.key_pem.as_bytes(),

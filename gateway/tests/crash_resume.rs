@@ -3,10 +3,17 @@
 //! but before the gateway could record the answer. A restart on the same data dir must
 //! finish the order, with exactly one subscriber on the HLR.
 
+use adapters::es2plus::Fqdn;
 use adapters::http::HttpClient;
 use bytes::Bytes;
 use conformance::hlr_sim::{self, Action, HlrSimConfig, MoKind, Operation, Rule};
+use conformance::smdp_sim::{
+    self, Action as SmdpAction, Function, OperatorAccount, ProfileSeed, ProfileState,
+    Rule as SmdpRule, SmdpSimConfig, SmdpSimHandle, cert_fingerprint_pem, server_tls_config,
+};
+use gateway::tls::DevCa;
 use serde_json::Value;
+use sim_profiles::Iccid;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -21,9 +28,14 @@ impl Drop for Proc {
 }
 
 fn spawn_gateway(dir: &Path, hlr_url: &str) -> Proc {
+    spawn_gateway_with(dir, hlr_url, "")
+}
+
+/// Starts `simgw serve --sandbox` with `extra` TOML sections appended to its config.
+fn spawn_gateway_with(dir: &Path, hlr_url: &str, extra: &str) -> Proc {
     let config = dir.join("simgw.toml");
     // A long HLR timeout so the hung call is still in flight when the process is killed.
-    std::fs::write(&config, format!("data_dir = {:?}\nlisten = \"127.0.0.1:0\"\n[hlr]\nuser = \"gw\"\ntimeout_ms = 120000\n", dir.join("data"))).expect("config");
+    std::fs::write(&config, format!("data_dir = {:?}\nlisten = \"127.0.0.1:0\"\n[hlr]\nuser = \"gw\"\ntimeout_ms = 120000\n{extra}", dir.join("data"))).expect("config");
     let child = Command::new(env!("CARGO_BIN_EXE_simgw"))
         .args(["serve", "--sandbox", "--config"])
         .arg(&config)
@@ -183,4 +195,182 @@ async fn kill_between_hlr_create_and_its_record_then_resume() {
         .expect("POST");
     let replay: Value = serde_json::from_slice(&r.body).expect("json");
     assert_eq!(replay["id"], order["id"]);
+}
+
+/// An external SM-DP+ simulator (this process) holding the sandbox's eSIM profiles, and
+/// the `[esim]` config that points a `serve --sandbox` process at it.
+async fn esim_rig(dir: &Path) -> (SmdpSimHandle, String) {
+    let ca = DevCa::load_or_create(&dir.join("pki")).expect("ca");
+    let ca_pem = std::fs::read(&ca.cert_path).expect("ca pem");
+    let server = ca
+        .issue("sm-dp+", &["localhost", "127.0.0.1"])
+        .expect("server cert");
+    let client = ca.issue("gateway", &["localhost"]).expect("client cert");
+    let (cert, key) = (dir.join("pki/gw.pem"), dir.join("pki/gw.key"));
+    std::fs::write(&cert, &client.cert_pem).expect("write");
+    std::fs::write(&key, &client.key_pem).expect("write");
+    let tls = server_tls_config(
+        server.cert_pem.as_bytes(),
+        server.key_pem.as_bytes(),
+        &ca_pem,
+    )
+    .expect("tls");
+    let mut cfg = SmdpSimConfig::new(tls, Fqdn::new("SMDP.TEST.INVALID").expect("fqdn"));
+    cfg.operators = vec![OperatorAccount {
+        name: "sandbox".into(),
+        cert_sha256: cert_fingerprint_pem(client.cert_pem.as_bytes()).expect("fingerprint"),
+        notification_url: None,
+    }];
+    cfg.profiles = (0..5)
+        .map(|i| {
+            ProfileSeed::new(
+                gateway::sandbox::esim_iccid(i).expect("iccid"),
+                gateway::sandbox::ESIM_PROFILE_TYPE,
+                "sandbox",
+            )
+        })
+        .collect();
+    let sim = smdp_sim::start(cfg).await.expect("SM-DP+ simulator");
+    let ca_path = ca.cert_path.display().to_string();
+    let extra = format!(
+        "[engine]\nbackoff_base_ms = 2000\nbackoff_max_ms = 4000\n[sandbox]\nphysical_sims = 5\nesim_profiles = 5\nnumbers = 100\n[esim]\nsmdp_url = {:?}\nsmdp_address = \"SMDP.TEST.INVALID\"\nrequester_id = \"sandbox\"\nclient_cert_file = {:?}\nclient_key_file = {:?}\nsmdp_ca_file = {ca_path:?}\ncallback_listen = \"127.0.0.1:0\"\ncallback_client_ca_file = {ca_path:?}\n",
+        sim.url(),
+        cert.display().to_string(),
+        key.display().to_string(),
+    );
+    (sim, extra)
+}
+
+/// Where an eSIM order is when the gateway is killed.
+#[derive(Clone, Copy)]
+enum EsimCrash {
+    /// DownloadOrder recorded; the HLR applied the create and holds its answer.
+    BetweenDownloadAndConfirm,
+    /// The SM-DP+ committed ConfirmOrder and dropped the response.
+    ConfirmCommittedAnswerLost,
+}
+
+async fn esim_crash_then_resume(at: EsimCrash) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut hlr_cfg = HlrSimConfig::new("gw", "pw");
+    hlr_cfg.listen = "127.0.0.1:0".parse().expect("addr");
+    let hlr = hlr_sim::start(hlr_cfg).await.expect("HLR simulator");
+    let (smdp, extra) = esim_rig(dir.path()).await;
+    match at {
+        EsimCrash::BetweenDownloadAndConfirm => hlr.push_rule(Rule::once(
+            Operation::Create,
+            MoKind::GsmHlr,
+            Action::HangAfterApply,
+        )),
+        EsimCrash::ConfirmCommittedAnswerLost => smdp.push_rule(SmdpRule::once(
+            Function::ConfirmOrder,
+            SmdpAction::DropAfterCommit,
+        )),
+    }
+    let mut gw = spawn_gateway_with(dir.path(), &hlr.url(), &extra);
+    let sb = wait_for_sandbox(dir.path()).await;
+    let http = client(&sb);
+    let base = sb["base_url"].as_str().expect("base").to_owned();
+    let auth = format!("Bearer {}", sb["api_key"].as_str().expect("key"));
+    let body = serde_json::json!({"sim": {"type": "esim"}, "product": sb["product"]});
+    let r = http
+        .post(
+            &format!("{base}/v1/activations"),
+            &[
+                ("authorization", auth.clone()),
+                ("idempotency-key", "esim-crash".into()),
+                ("content-type", "application/json".into()),
+            ],
+            Bytes::from(body.to_string()),
+        )
+        .await
+        .expect("POST");
+    assert_eq!(r.status, 202, "{}", String::from_utf8_lossy(&r.body));
+    let order: Value = serde_json::from_slice(&r.body).expect("json");
+    let id = order["id"].as_str().expect("id").to_owned();
+    let iccid: Iccid = order["iccid"]
+        .as_str()
+        .expect("iccid")
+        .parse()
+        .expect("iccid");
+    let want = match at {
+        EsimCrash::BetweenDownloadAndConfirm => ProfileState::Allocated,
+        EsimCrash::ConfirmCommittedAnswerLost => ProfileState::Released,
+    };
+    let reached = |hlr_created: bool| {
+        smdp.profile(&iccid).map(|p| p.state) == Some(want)
+            && (hlr_created || matches!(at, EsimCrash::ConfirmCommittedAnswerLost))
+    };
+    for _ in 0..3_000 {
+        let created = hlr
+            .applied_creates()
+            .iter()
+            .any(|c| c.kind == MoKind::GsmHlr);
+        if reached(created) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    assert!(
+        reached(
+            hlr.applied_creates()
+                .iter()
+                .any(|c| c.kind == MoKind::GsmHlr)
+        ),
+        "the crash point was never reached: {:?}",
+        smdp.profile(&iccid).map(|p| p.state)
+    );
+    gw.0.kill().expect("SIGKILL");
+    gw.0.wait().expect("reap");
+    std::fs::remove_file(dir.path().join("data").join("sandbox.json")).expect("remove");
+
+    let _gw = spawn_gateway_with(dir.path(), &hlr.url(), &extra);
+    let sb2 = wait_for_sandbox(dir.path()).await;
+    let http = client(&sb2);
+    let base = sb2["base_url"].as_str().expect("base").to_owned();
+    let mut last = Value::Null;
+    for _ in 0..3_000 {
+        let r = http
+            .get(
+                &format!("{base}/v1/activations/{id}"),
+                &[("authorization", auth.clone())],
+            )
+            .await
+            .expect("GET");
+        last = serde_json::from_slice(&r.body).expect("json");
+        if last["status"] == "active" || last["status"] == "failed" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(last["status"], "active", "{last}");
+    let released: Vec<_> = smdp
+        .profiles()
+        .into_iter()
+        .filter(|p| p.state != ProfileState::Available)
+        .collect();
+    assert_eq!(
+        released.len(),
+        1,
+        "exactly one profile left stock: {released:?}"
+    );
+    assert_eq!(released[0].iccid, iccid);
+    assert_eq!(released[0].state, ProfileState::Released);
+    let ac = last["activation_code"].as_str().expect("activation code");
+    assert_eq!(
+        released[0].matching_id.as_ref().map(|m| m.as_str()),
+        ac.rsplit('$').next(),
+        "the activation code carries the MatchingID the SM-DP+ holds"
+    );
+    assert_eq!(hlr.subscribers().len(), 1, "exactly one subscriber");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn esim_kill_between_download_order_and_confirm_order_then_resume() {
+    esim_crash_then_resume(EsimCrash::BetweenDownloadAndConfirm).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn esim_kill_after_confirm_order_committed_with_its_answer_lost_then_resume() {
+    esim_crash_then_resume(EsimCrash::ConfirmCommittedAnswerLost).await;
 }

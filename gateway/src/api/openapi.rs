@@ -29,6 +29,26 @@ pub fn spec() -> Value {
                 "responses": {"200": {"description": "The order.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Activation"}}}},
                               "401": problem, "404": problem}
             }},
+            "/v1/activations/{id}/qr.png": {"get": {
+                "operationId": "getActivationQrPng",
+                "summary": "QR code of `LPA:` + activation code (eSIM, once active).",
+                "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "string"}}],
+                "responses": {"200": {"description": "PNG image.", "content": {"image/png": {}}},
+                              "401": problem, "404": problem, "409": problem, "422": problem}
+            }},
+            "/v1/activations/{id}/qr.svg": {"get": {
+                "operationId": "getActivationQrSvg",
+                "summary": "The same QR code as SVG.",
+                "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "string"}}],
+                "responses": {"200": {"description": "SVG image.", "content": {"image/svg+xml": {}}},
+                              "401": problem, "404": problem, "409": problem, "422": problem}
+            }},
+            "/gsma/rsp2/es2plus/handleDownloadProgressInfo": {"post": {
+                "operationId": "handleDownloadProgressInfo",
+                "summary": "ES2+ notification from the SM-DP+ (SGP.22 §5.3.5). Served on the callback listener ([esim] callback_listen) with mutual TLS.",
+                "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object"}}}},
+                "responses": {"204": {"description": "Recorded durably."}, "400": problem}
+            }},
             "/v1/numbers/reservations": {"post": {
                 "operationId": "createNumberReservation",
                 "summary": "Hold a number (chosen, or any ordinary free one) while a customer pays; the hold lapses after ttl_seconds.",
@@ -108,7 +128,9 @@ pub fn spec() -> Value {
                     "expires_at": {"type": "string", "format": "date-time"}, "activation_id": {"type": "string"}}},
                 "Activation": {"type": "object", "required": ["id", "status", "iccid", "imsi", "msisdn"], "properties": {
                     "id": {"type": "string"},
-                    "status": {"type": "string", "enum": ["reserved", "hlr_provisioning", "active", "compensating", "failed"]},
+                    "status": {"type": "string", "enum": ["reserved", "esim_ordering", "hlr_provisioning", "esim_releasing", "active", "compensating", "failed"]},
+                    "activation_code": {"type": "string", "maxLength": 255, "description": "eSIM: `1$<SM-DP+ address>$<MatchingID>[$$1]`, while active."},
+                    "esim": {"type": "object", "description": "eSIM: profile type, SM-DP+ state (released, downloaded, installed, error), ES2+ steps, progress points, QR and install links."},
                     "iccid": {"type": "string"}, "imsi": {"type": "string"}, "msisdn": {"type": "string"},
                     "product": {"type": "string"}, "created_at": {"type": "string", "format": "date-time"},
                     "updated_at": {"type": "string", "format": "date-time"},
