@@ -156,11 +156,13 @@ impl Simulator {
         let Some(delay) = self.settings.error_recovery else {
             return;
         };
+        // The deadline is fixed now, not when the task first runs.
+        let deadline = tokio::time::Instant::now() + delay;
         let sim = Arc::clone(self);
         let iccid = iccid.clone();
         tokio::spawn(async move {
             tokio::select! {
-                () = tokio::time::sleep(delay) => {
+                () = tokio::time::sleep_until(deadline) => {
                     let _ = sim.inventory().recover(&iccid, &clock::now());
                 }
                 () = sim.shutdown_requested() => {}
@@ -230,11 +232,12 @@ impl Simulator {
 
     /// Downloads and installs `iccid` after `delay` on tokio's clock (if still possible).
     pub(crate) fn schedule_download_install(self: &Arc<Self>, iccid: &Iccid, delay: Duration) {
+        let deadline = tokio::time::Instant::now() + delay;
         let sim = Arc::clone(self);
         let iccid = iccid.clone();
         tokio::spawn(async move {
             tokio::select! {
-                () = tokio::time::sleep(delay) => {
+                () = tokio::time::sleep_until(deadline) => {
                     let done = sim
                         .download(&iccid)
                         .and_then(|_| sim.install(&iccid, InstallResult::Success));
