@@ -12,9 +12,9 @@ use adapters::es2plus::{
 use adapters::http::{HttpClient, HttpResponse};
 use bytes::Bytes;
 use conformance::smdp_sim::{
-    self, Action, Function, InstallResult, MalformedAnswer, NotifierIdentity, OperatorAccount,
-    ProfileSeed, ProfileState, Quirks, RetryPolicy, Rule, SmdpAddressEcho, SmdpSimConfig,
-    SmdpSimHandle, UnmappedCertPolicy, cert_fingerprint_pem, server_tls_config,
+    self, Action, CustomerAction, Function, InstallResult, MalformedAnswer, NotifierIdentity,
+    OperatorAccount, ProfileSeed, ProfileState, Quirks, RetryPolicy, Rule, SmdpAddressEcho,
+    SmdpSimConfig, SmdpSimHandle, UnmappedCertPolicy, cert_fingerprint_pem, server_tls_config,
 };
 use http_body_util::BodyExt;
 use hyper::server::conn::http1;
@@ -704,7 +704,9 @@ async fn notifications_are_retried_until_204() {
     let sim = smdp_sim::start(world.config()).await.expect("start");
     let client = world.client(Some(&world.operator));
     reserve_and_release(&client, &sim, 3, None).await;
-    let out = sim.eligibility(&iccid(3), false).expect("eligibility");
+    let out = sim
+        .act(&iccid(3), CustomerAction::Eligibility(false))
+        .expect("eligibility");
     assert_eq!(out.refused, Some(smdp_sim::codes::NOT_ELIGIBLE));
     let sent = sim.wait_for_notifications(1, WAIT).await;
     assert_eq!(sent[0].statuses, vec![Some(500), Some(503), Some(204)]);
@@ -848,8 +850,11 @@ async fn timers_run_on_the_tokio_clock() {
     reserve_and_release(&client, &sim, 2, None).await;
     tokio::time::pause();
     sim.schedule_download_install(&iccid(1), Duration::from_secs(600));
-    sim.cancel_session(&iccid(2), smdp_sim::CancelReason::EndUserRejection)
-        .expect("cancel session");
+    sim.act(
+        &iccid(2),
+        CustomerAction::CancelSession(smdp_sim::CancelReason::EndUserRejection),
+    )
+    .expect("cancel session");
     assert_eq!(
         sim.profile(&iccid(2)).map(|p| p.state),
         Some(ProfileState::Error)

@@ -54,6 +54,51 @@ impl<R: CountedRule> Script<R> {
     }
 }
 
+/// A random-fault configuration, the pending rules and the seeded PRNG: the state every
+/// simulator's fault planner keeps. Each simulator adds its own `plan` in an inherent impl.
+#[derive(Debug)]
+pub(crate) struct Planner<C, R> {
+    pub(crate) config: C,
+    pub(crate) rules: Script<R>,
+    pub(crate) rng: SplitMix64,
+}
+
+impl<C, R: CountedRule> Planner<C, R> {
+    /// A planner with a validated `config` and PRNG `seed`.
+    pub(crate) fn new(config: C, seed: u64) -> Self {
+        Self {
+            config,
+            rules: Script::default(),
+            rng: SplitMix64::new(seed),
+        }
+    }
+
+    /// The current random-fault configuration.
+    pub(crate) fn config(&self) -> &C {
+        &self.config
+    }
+
+    /// Replaces the configuration (validated by the caller).
+    pub(crate) fn set_config(&mut self, config: C) {
+        self.config = config;
+    }
+
+    /// Appends a rule; rules that can never fire are not kept.
+    pub(crate) fn push_rule(&mut self, rule: R) {
+        self.rules.push(rule);
+    }
+
+    /// Removes all rules.
+    pub(crate) fn clear_rules(&mut self) {
+        self.rules.clear();
+    }
+
+    /// The rules still pending, with their remaining counts.
+    pub(crate) fn rules(&self) -> &[R] {
+        self.rules.rules()
+    }
+}
+
 /// A uniform delay in `[0, max]`.
 pub(crate) fn jitter(rng: &mut SplitMix64, max: Duration) -> Duration {
     let max = u64::try_from(max.as_micros()).unwrap_or(u64::MAX);

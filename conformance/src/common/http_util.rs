@@ -138,3 +138,19 @@ pub(crate) async fn read_json<T: DeserializeOwned>(
         Err(BodyError::Broken) => Err(Abort),
     }
 }
+
+/// Reads a JSON body holding one `T` or an array of them.
+pub(crate) async fn read_json_list<T: DeserializeOwned>(
+    req: Request<Incoming>,
+) -> Result<Result<Vec<T>, HttpResponse>, Abort> {
+    #[derive(serde::Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMany<T> {
+        One(T),
+        Many(Vec<T>),
+    }
+    Ok(read_json::<OneOrMany<T>>(req).await?.map(|v| match v {
+        OneOrMany::One(t) => vec![t],
+        OneOrMany::Many(ts) => ts,
+    }))
+}

@@ -3,8 +3,7 @@
 
 use super::codec::{MoKind, Operation};
 use super::faults::{Action, FaultConfig, FaultKind, Rule};
-use crate::common::fault_rates::{self, Script};
-use crate::common::rng::SplitMix64;
+use crate::common::fault_rates::{self, Planner};
 use std::time::Duration;
 
 /// How a request is to be handled after its delay.
@@ -34,48 +33,9 @@ pub(crate) struct Plan {
 }
 
 /// Fault configuration, pending rules and the PRNG.
-#[derive(Debug)]
-pub(crate) struct FaultPlanner {
-    config: FaultConfig,
-    rules: Script<Rule>,
-    rng: SplitMix64,
-}
+pub(crate) type FaultPlanner = Planner<FaultConfig, Rule>;
 
 impl FaultPlanner {
-    /// A planner with validated `config` and PRNG `seed`.
-    pub(crate) fn new(config: FaultConfig, seed: u64) -> Self {
-        Self {
-            config,
-            rules: Script::default(),
-            rng: SplitMix64::new(seed),
-        }
-    }
-
-    /// The current random-fault configuration.
-    pub(crate) fn config(&self) -> &FaultConfig {
-        &self.config
-    }
-
-    /// Replaces the configuration (already validated by the caller).
-    pub(crate) fn set_config(&mut self, config: FaultConfig) {
-        self.config = config;
-    }
-
-    /// Appends a rule; rules that can never fire are not kept.
-    pub(crate) fn push_rule(&mut self, rule: Rule) {
-        self.rules.push(rule);
-    }
-
-    /// Removes all rules.
-    pub(crate) fn clear_rules(&mut self) {
-        self.rules.clear();
-    }
-
-    /// The rules still pending, with their remaining counts.
-    pub(crate) fn rules(&self) -> &[Rule] {
-        self.rules.rules()
-    }
-
     /// Plans one request for `op` on `kind` (`None` for Login/Logout).
     pub(crate) fn plan(&mut self, op: Operation, kind: Option<MoKind>) -> Plan {
         let mut delay =

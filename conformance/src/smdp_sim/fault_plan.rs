@@ -2,8 +2,7 @@
 //! Pure apart from the seeded PRNG, so a fault run replays from its seed.
 
 use super::faults::{Action, FaultConfig, Function, Rule};
-use crate::common::fault_rates::{self, Script};
-use crate::common::rng::SplitMix64;
+use crate::common::fault_rates::{self, Planner};
 use std::time::Duration;
 
 /// The plan for one request.
@@ -16,43 +15,9 @@ pub(crate) struct Plan {
 }
 
 /// Fault configuration, pending rules and the PRNG.
-#[derive(Debug)]
-pub(crate) struct FaultPlanner {
-    config: FaultConfig,
-    rules: Script<Rule>,
-    rng: SplitMix64,
-}
+pub(crate) type FaultPlanner = Planner<FaultConfig, Rule>;
 
 impl FaultPlanner {
-    /// A planner with validated `config` and PRNG `seed`.
-    pub(crate) fn new(config: FaultConfig, seed: u64) -> Self {
-        Self {
-            config,
-            rules: Script::default(),
-            rng: SplitMix64::new(seed),
-        }
-    }
-
-    /// The current random-fault configuration.
-    pub(crate) fn config(&self) -> &FaultConfig {
-        &self.config
-    }
-
-    /// Replaces the configuration (validated by the caller).
-    pub(crate) fn set_config(&mut self, config: FaultConfig) {
-        self.config = config;
-    }
-
-    /// The scripted rules.
-    pub(crate) fn script(&mut self) -> &mut Script<Rule> {
-        &mut self.rules
-    }
-
-    /// The rules still pending.
-    pub(crate) fn rules(&self) -> &[Rule] {
-        self.rules.rules()
-    }
-
     /// Plans one request for `function`.
     pub(crate) fn plan(&mut self, function: Function) -> Plan {
         let mut delay =
@@ -86,10 +51,8 @@ mod tests {
             ..FaultConfig::default()
         };
         let mut p = FaultPlanner::new(config.clone(), 5);
-        p.script()
-            .push(Rule::once(Function::ConfirmOrder, Action::DropAfterCommit));
-        p.script()
-            .push(Rule::any(Action::Delay(Duration::from_millis(10)), 1));
+        p.push_rule(Rule::once(Function::ConfirmOrder, Action::DropAfterCommit));
+        p.push_rule(Rule::any(Action::Delay(Duration::from_millis(10)), 1));
         let first = p.plan(Function::DownloadOrder);
         assert_eq!(first.delay, Duration::from_millis(13));
         assert_eq!(first.action, None);

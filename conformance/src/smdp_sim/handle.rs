@@ -4,10 +4,10 @@
 use super::admin::{self, StateDump};
 use super::codes::Code;
 use super::error::SmdpSimError;
-use super::es9::{CancelReason, Es9Outcome, InstallResult};
+use super::es9::{Es9Outcome, InstallResult};
 use super::faults::{FaultConfig, Rule};
 use super::notify::{Quirks, SentNotification};
-use super::simulator::Simulator;
+use super::simulator::{CustomerAction, Simulator};
 use super::state::Profile;
 use super::stats::SmdpCounts;
 use crate::common::control::Control;
@@ -91,12 +91,12 @@ impl SmdpSimHandle {
 
     /// Appends a scripted rule.
     pub fn push_rule(&self, rule: Rule) {
-        self.sim.faults().script().push(rule);
+        self.sim.faults().push_rule(rule);
     }
 
     /// Removes every pending rule.
     pub fn clear_rules(&self) {
-        self.sim.faults().script().clear();
+        self.sim.faults().clear_rules();
     }
 
     /// The rules still pending.
@@ -129,40 +129,26 @@ impl SmdpSimHandle {
         self.sim.notifier.log().wait_for(n, within).await
     }
 
-    /// The device's eligibility result.
-    pub fn eligibility(&self, iccid: &Iccid, eligible: bool) -> Result<Es9Outcome, Code> {
-        self.sim.eligibility(iccid, eligible)
+    /// Performs a customer (ES9+) action: eligibility, a Confirmation Code attempt,
+    /// download (Released → Downloaded, point 3), installation result (point 4) or
+    /// CancelSession. `Err` means refused with nothing changed.
+    pub fn act(&self, iccid: &Iccid, action: CustomerAction) -> Result<Es9Outcome, Code> {
+        self.sim.act(iccid, action)
     }
 
-    /// The user types `code`; the simulator plays the LPA (`hashCc` over a fresh
-    /// TransactionID) and checks it as the SM-DP+.
-    pub fn cc_attempt(&self, iccid: &Iccid, code: &str) -> Result<Es9Outcome, Code> {
-        self.sim.cc_typed(iccid, code)
-    }
-
-    /// An LPA-computed `hashCc` for `transaction_id`.
-    pub fn cc_attempt_hashed(
-        &self,
-        iccid: &Iccid,
-        transaction_id: &[u8],
-        hash_cc: &[u8],
-    ) -> Result<Es9Outcome, Code> {
-        self.sim.cc_hashed(iccid, transaction_id, hash_cc)
-    }
-
-    /// A download attempt (Released → Downloaded, point 3).
+    /// Shorthand for [`CustomerAction::Download`].
     pub fn download(&self, iccid: &Iccid) -> Result<Es9Outcome, Code> {
-        self.sim.download(iccid)
+        self.act(iccid, CustomerAction::Download)
     }
 
-    /// The installation result (→ Installed or Error, point 4).
+    /// Shorthand for [`CustomerAction::Install`].
     pub fn install(&self, iccid: &Iccid, result: InstallResult) -> Result<Es9Outcome, Code> {
-        self.sim.install(iccid, result)
+        self.act(iccid, CustomerAction::Install(result))
     }
 
-    /// ES9+ CancelSession with `reason`.
-    pub fn cancel_session(&self, iccid: &Iccid, reason: CancelReason) -> Result<Es9Outcome, Code> {
-        self.sim.cancel_session(iccid, reason)
+    /// Shorthand for [`CustomerAction::TypedCode`].
+    pub fn cc_attempt(&self, iccid: &Iccid, code: &str) -> Result<Es9Outcome, Code> {
+        self.act(iccid, CustomerAction::TypedCode(code.to_owned()))
     }
 
     /// Downloads and installs `iccid` after `delay` on tokio's clock.

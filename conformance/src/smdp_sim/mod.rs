@@ -49,6 +49,7 @@ pub use handle::SmdpSimHandle;
 pub use inventory::{Confirmed, Inventory, Policy, ReplayRule};
 pub use notify::{Quirks, RetryPolicy, SentNotification};
 pub use package::{PackageError, build as build_package};
+pub use simulator::CustomerAction;
 pub use state::{Notice, Personal, Profile, ProfileState};
 pub use stats::{FunctionCounts, InjectedCounts, SmdpCounts};
 

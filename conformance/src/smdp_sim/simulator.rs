@@ -3,7 +3,7 @@
 
 use super::cc;
 use super::clock;
-use super::codes::Code;
+use super::codes::{self, Code};
 use super::config::{
     CertFingerprint, MalformedAnswer, OperatorAccount, SmdpAddressEcho, SmdpSimConfig,
     UnmappedCertPolicy,
@@ -132,121 +132,106 @@ impl Simulator {
         wait_shutdown(self.shutdown.clone()).await;
     }
 
-    /// Runs one ES9+ event at the current time, sends its notifications and arms the
-    /// Error → Available timer if the profile ended in Error.
-    fn es9(
+    /// Runs one customer action at the current time, sends its notifications and arms
+    /// the Error → Available timer if the profile ended in Error.
+    pub(crate) fn act(
         self: &Arc<Self>,
         iccid: &Iccid,
-        event: impl FnOnce(&mut Inventory, &str) -> Result<Es9Outcome, Code>,
+        action: CustomerAction,
     ) -> Result<Es9Outcome, Code> {
+        if let CustomerAction::TypedCode(code) = &action {
+            let tx = self.transaction_id();
+            let hash = cc::hash_cc(&cc::h1(code), &tx);
+            return self.act(
+                iccid,
+                CustomerAction::HashedCode {
+                    transaction_id: tx.to_vec(),
+                    hash_cc: hash.to_vec(),
+                },
+            );
+        }
         let now = clock::now();
         let (outcome, state) = {
             let mut inv = self.inventory();
-            let outcome = event(&mut inv, &now)?;
+            let outcome = match action {
+                CustomerAction::Eligibility(ok) => inv.eligibility(iccid, ok, &now),
+                CustomerAction::TypedCode(_) => return Err(codes::CC_REFUSED),
+                CustomerAction::HashedCode {
+                    transaction_id,
+                    hash_cc,
+                } => inv.cc_attempt(iccid, &transaction_id, &hash_cc, &now),
+                CustomerAction::Download => inv.download(iccid, &now),
+                CustomerAction::Install(result) => inv.install(iccid, result, &now),
+                CustomerAction::CancelSession(reason) => inv.cancel_session(iccid, reason, &now),
+            }?;
             (outcome, inv.get(iccid).map(|p| p.state))
         };
         self.notifier.emit(outcome.notices.clone(), &now);
         if state == Some(ProfileState::Error) {
-            self.arm_recovery(iccid);
+            if let Some(delay) = self.settings.error_recovery {
+                let iccid = iccid.clone();
+                self.after(delay, move |sim| {
+                    let _ = sim.inventory().recover(&iccid, &clock::now());
+                });
+            }
         }
         Ok(outcome)
     }
 
-    fn arm_recovery(self: &Arc<Self>, iccid: &Iccid) {
-        let Some(delay) = self.settings.error_recovery else {
-            return;
-        };
-        // The deadline is fixed now, not when the task first runs.
+    /// A fresh 16-byte TransactionID from the seeded PRNG.
+    fn transaction_id(&self) -> [u8; 16] {
+        let mut rng = lock(&self.transaction_ids);
+        let mut tx = [0u8; 16];
+        tx[..8].copy_from_slice(&rng.next_u64().to_be_bytes());
+        tx[8..].copy_from_slice(&rng.next_u64().to_be_bytes());
+        tx
+    }
+
+    /// Runs `job` once `delay` has passed on tokio's clock (deadline fixed now), unless
+    /// the simulator shuts down first.
+    fn after(self: &Arc<Self>, delay: Duration, job: impl FnOnce(&Arc<Self>) + Send + 'static) {
         let deadline = tokio::time::Instant::now() + delay;
         let sim = Arc::clone(self);
-        let iccid = iccid.clone();
         tokio::spawn(async move {
             tokio::select! {
-                () = tokio::time::sleep_until(deadline) => {
-                    let _ = sim.inventory().recover(&iccid, &clock::now());
-                }
+                () = tokio::time::sleep_until(deadline) => job(&sim),
                 () = sim.shutdown_requested() => {}
             }
         });
-    }
-
-    /// Device eligibility result.
-    pub(crate) fn eligibility(
-        self: &Arc<Self>,
-        iccid: &Iccid,
-        eligible: bool,
-    ) -> Result<Es9Outcome, Code> {
-        self.es9(iccid, |inv, now| inv.eligibility(iccid, eligible, now))
-    }
-
-    /// The user typed `code`: computed as the LPA would for a fresh transaction id.
-    pub(crate) fn cc_typed(
-        self: &Arc<Self>,
-        iccid: &Iccid,
-        code: &str,
-    ) -> Result<Es9Outcome, Code> {
-        let mut tx = [0u8; 16];
-        {
-            let mut rng = lock(&self.transaction_ids);
-            tx[..8].copy_from_slice(&rng.next_u64().to_be_bytes());
-            tx[8..].copy_from_slice(&rng.next_u64().to_be_bytes());
-        }
-        let hash = cc::hash_cc(&cc::h1(code), &tx);
-        self.cc_hashed(iccid, &tx, &hash)
-    }
-
-    /// The LPA sent `hash_cc` for `transaction_id`.
-    pub(crate) fn cc_hashed(
-        self: &Arc<Self>,
-        iccid: &Iccid,
-        transaction_id: &[u8],
-        hash_cc: &[u8],
-    ) -> Result<Es9Outcome, Code> {
-        self.es9(iccid, |inv, now| {
-            inv.cc_attempt(iccid, transaction_id, hash_cc, now)
-        })
-    }
-
-    /// A download attempt.
-    pub(crate) fn download(self: &Arc<Self>, iccid: &Iccid) -> Result<Es9Outcome, Code> {
-        self.es9(iccid, |inv, now| inv.download(iccid, now))
-    }
-
-    /// The installation result.
-    pub(crate) fn install(
-        self: &Arc<Self>,
-        iccid: &Iccid,
-        result: InstallResult,
-    ) -> Result<Es9Outcome, Code> {
-        self.es9(iccid, |inv, now| inv.install(iccid, result, now))
-    }
-
-    /// ES9+ CancelSession.
-    pub(crate) fn cancel_session(
-        self: &Arc<Self>,
-        iccid: &Iccid,
-        reason: CancelReason,
-    ) -> Result<Es9Outcome, Code> {
-        self.es9(iccid, |inv, now| inv.cancel_session(iccid, reason, now))
     }
 
     /// Downloads and installs `iccid` after `delay` on tokio's clock (if still possible).
     pub(crate) fn schedule_download_install(self: &Arc<Self>, iccid: &Iccid, delay: Duration) {
-        let deadline = tokio::time::Instant::now() + delay;
-        let sim = Arc::clone(self);
         let iccid = iccid.clone();
-        tokio::spawn(async move {
-            tokio::select! {
-                () = tokio::time::sleep_until(deadline) => {
-                    let done = sim
-                        .download(&iccid)
-                        .and_then(|_| sim.install(&iccid, InstallResult::Success));
-                    if let Err(code) = done {
-                        tracing::info!(%iccid, %code, "scheduled download/install refused");
-                    }
-                }
-                () = sim.shutdown_requested() => {}
+        self.after(delay, move |sim| {
+            let done = sim
+                .act(&iccid, CustomerAction::Download)
+                .and_then(|_| sim.act(&iccid, CustomerAction::Install(InstallResult::Success)));
+            if let Err(code) = done {
+                tracing::info!(%iccid, %code, "scheduled download/install refused");
             }
         });
     }
+}
+
+/// A simulated customer (ES9+) action on one profile.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CustomerAction {
+    /// The eligibility check passed (`true`) or failed.
+    Eligibility(bool),
+    /// The user typed this Confirmation Code; the simulator plays the LPA.
+    TypedCode(String),
+    /// The LPA sent `hash_cc` for `transaction_id`.
+    HashedCode {
+        /// The session's TransactionID.
+        transaction_id: Vec<u8>,
+        /// SHA-256(SHA-256(CC) ‖ TransactionID).
+        hash_cc: Vec<u8>,
+    },
+    /// A download attempt.
+    Download,
+    /// The eUICC's installation result.
+    Install(InstallResult),
+    /// ES9+ CancelSession.
+    CancelSession(CancelReason),
 }

@@ -25,7 +25,7 @@ pub use wire::{
 use super::faults::{FaultConfig, Rule};
 use super::simulator::Simulator;
 use crate::common::http_util::{
-    self, Abort, HttpResponse, bad_request, json, not_routed, read_json,
+    self, Abort, HttpResponse, bad_request, json, not_routed, read_json, read_json_list,
 };
 use http::{Method, Request, StatusCode};
 use hyper::body::Incoming;
@@ -61,10 +61,10 @@ pub(crate) async fn handle(sim: &Simulator, req: Request<Incoming>) -> Result<Ht
             let rules: Vec<WireRule> = sim.faults().rules().iter().map(WireRule::from).collect();
             json(StatusCode::OK, &rules)
         }
-        ("/sim/rules", Method::POST) => match read_json::<WireRules>(req).await? {
+        ("/sim/rules", Method::POST) => match read_json_list::<WireRule>(req).await? {
             Ok(rules) => {
                 let mut faults = sim.faults();
-                for rule in rules.into_vec() {
+                for rule in rules {
                     faults.push_rule(Rule::from(rule));
                 }
                 http_util::empty(StatusCode::NO_CONTENT)

@@ -24,16 +24,16 @@ mod wire;
 
 pub use wire::{
     ActionAnswer, AutoInstall, CancelSession, CcAttempt, Eligibility, ProfileView, Refused,
-    StateDump, WireAction, WireRule, WireRules,
+    StateDump, WireAction, WireRule,
 };
 
 use super::codes::{self, Code};
 use super::es9::{Es9Outcome, InstallResult};
 use super::faults::{FaultConfig, Rule};
 use super::notify::Quirks;
-use super::simulator::Simulator;
+use super::simulator::{CustomerAction, Simulator};
 use crate::common::http_util::{
-    self, Abort, HttpResponse, bad_request, error_json, json, not_routed, read_json,
+    self, Abort, HttpResponse, bad_request, error_json, json, not_routed, read_json, read_json_list,
 };
 use http::{Method, Request, StatusCode};
 use hyper::body::Incoming;
@@ -69,18 +69,18 @@ pub(crate) async fn handle(
             let rules: Vec<WireRule> = sim.faults().rules().iter().map(WireRule::from).collect();
             json(StatusCode::OK, &rules)
         }
-        ("/sim/rules", Method::POST) => match read_json::<WireRules>(req).await? {
+        ("/sim/rules", Method::POST) => match read_json_list::<WireRule>(req).await? {
             Ok(rules) => {
                 let mut faults = sim.faults();
-                for rule in rules.into_vec() {
-                    faults.script().push(Rule::from(rule));
+                for rule in rules {
+                    faults.push_rule(Rule::from(rule));
                 }
                 http_util::empty(StatusCode::NO_CONTENT)
             }
             Err(resp) => resp,
         },
         ("/sim/rules", Method::DELETE) => {
-            sim.faults().script().clear();
+            sim.faults().clear_rules();
             http_util::empty(StatusCode::NO_CONTENT)
         }
         ("/sim/quirks", Method::GET) => json(StatusCode::OK, &sim.notifier.quirks()),
@@ -156,41 +156,24 @@ async fn profile_action(
     if sim.inventory().get(&iccid).is_none() {
         return Ok(error_json(StatusCode::NOT_FOUND, "unknown ICCID"));
     }
-    let outcome = match action {
-        "eligibility" => match read_json::<Eligibility>(req).await? {
-            Ok(e) => sim.eligibility(&iccid, e.eligible),
-            Err(resp) => return Ok(resp),
-        },
+    let action = match action {
+        "eligibility" => read_json::<Eligibility>(req)
+            .await?
+            .map(|e| CustomerAction::Eligibility(e.eligible)),
         "cc" => match read_json::<CcAttempt>(req).await? {
-            Ok(CcAttempt {
-                code: Some(code),
-                transaction_id: None,
-                hash_cc: None,
-            }) => sim.cc_typed(&iccid, &code),
-            Ok(CcAttempt {
-                code: None,
-                transaction_id: Some(tx),
-                hash_cc: Some(hash),
-            }) => match (wire::hex_decode(&tx), wire::hex_decode(&hash)) {
-                (Some(tx), Some(hash)) => sim.cc_hashed(&iccid, &tx, &hash),
-                _ => return Ok(bad_request("transaction_id and hash_cc must be hex")),
+            Ok(body) => match cc_action(body) {
+                Ok(action) => Ok(action),
+                Err(why) => return Ok(bad_request(why)),
             },
-            Ok(_) => {
-                return Ok(bad_request(
-                    "give either code, or transaction_id and hash_cc",
-                ));
-            }
-            Err(resp) => return Ok(resp),
+            Err(resp) => Err(resp),
         },
-        "download" => sim.download(&iccid),
-        "install" => match read_json::<InstallResult>(req).await? {
-            Ok(r) => sim.install(&iccid, r),
-            Err(resp) => return Ok(resp),
-        },
-        "cancel-session" => match read_json::<CancelSession>(req).await? {
-            Ok(c) => sim.cancel_session(&iccid, c.reason),
-            Err(resp) => return Ok(resp),
-        },
+        "download" => Ok(CustomerAction::Download),
+        "install" => read_json::<InstallResult>(req)
+            .await?
+            .map(CustomerAction::Install),
+        "cancel-session" => read_json::<CancelSession>(req)
+            .await?
+            .map(|c| CustomerAction::CancelSession(c.reason)),
         _ => match read_json::<AutoInstall>(req).await? {
             Ok(a) => {
                 sim.schedule_download_install(&iccid, Duration::from_millis(a.delay_ms));
@@ -198,6 +181,10 @@ async fn profile_action(
             }
             Err(resp) => return Ok(resp),
         },
+    };
+    let outcome = match action {
+        Ok(action) => sim.act(&iccid, action),
+        Err(resp) => return Ok(resp),
     };
     Ok(answer(sim, &iccid, outcome))
 }
@@ -222,5 +209,28 @@ fn answer(sim: &Simulator, iccid: &Iccid, outcome: Result<Es9Outcome, Code>) -> 
                 code: code.to_string(),
             },
         ),
+    }
+}
+
+/// The customer action a `POST .../cc` body asks for.
+fn cc_action(body: CcAttempt) -> Result<CustomerAction, &'static str> {
+    match body {
+        CcAttempt {
+            code: Some(code),
+            transaction_id: None,
+            hash_cc: None,
+        } => Ok(CustomerAction::TypedCode(code)),
+        CcAttempt {
+            code: None,
+            transaction_id: Some(tx),
+            hash_cc: Some(hash),
+        } => match (wire::hex_decode(&tx), wire::hex_decode(&hash)) {
+            (Some(transaction_id), Some(hash_cc)) => Ok(CustomerAction::HashedCode {
+                transaction_id,
+                hash_cc,
+            }),
+            _ => Err("transaction_id and hash_cc must be hex"),
+        },
+        _ => Err("give either code, or transaction_id and hash_cc"),
     }
 }

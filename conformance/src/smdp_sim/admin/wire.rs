@@ -108,26 +108,6 @@ pub enum WireAction {
     Timeout,
 }
 
-/// `POST /sim/rules` accepts one rule or several.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(untagged)]
-pub enum WireRules {
-    /// A single rule.
-    One(WireRule),
-    /// Rules appended in order.
-    Many(Vec<WireRule>),
-}
-
-impl WireRules {
-    /// The rules in order.
-    pub fn into_vec(self) -> Vec<WireRule> {
-        match self {
-            Self::One(r) => vec![r],
-            Self::Many(rs) => rs,
-        }
-    }
-}
-
 impl From<WireRule> for Rule {
     fn from(r: WireRule) -> Self {
         let action = match r.action {
@@ -249,12 +229,12 @@ mod tests {
 
     #[test]
     fn rule_shapes_round_trip() {
-        let rules: WireRules = serde_json::from_str(
+        let rules: Vec<WireRule> = serde_json::from_str(
             r#"[{"function":"confirm_order","action":"drop_after_commit","times":2},
                 {"action":{"delay_ms":250}}]"#,
         )
         .expect("rules");
-        let rules: Vec<Rule> = rules.into_vec().into_iter().map(Rule::from).collect();
+        let rules: Vec<Rule> = rules.into_iter().map(Rule::from).collect();
         assert_eq!(
             rules[0],
             Rule {
@@ -268,7 +248,7 @@ mod tests {
             Rule::any(Action::Delay(Duration::from_millis(250)), 1)
         );
         assert_eq!(WireRule::from(&rules[1]).action, WireAction::DelayMs(250));
-        assert!(serde_json::from_str::<WireRules>(r#"{"action":"explode"}"#).is_err());
+        assert!(serde_json::from_str::<WireRule>(r#"{"action":"explode"}"#).is_err());
         assert_eq!(hex_decode("00ff10"), Some(vec![0, 255, 16]));
         assert_eq!(hex_decode("0"), None);
     }
