@@ -3,6 +3,7 @@
 
 use clap::{Args, Parser, Subcommand};
 use conformance::hlr_sim::{self, DEFAULT_PATH, FaultConfig, HlrSimConfig};
+use conformance::smdp_sim::{self, SmdpSimConfig};
 use conformance::suite::{self, SuiteConfig, case_names};
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
@@ -23,6 +24,8 @@ struct Cli {
 enum Command {
     /// Runs the CAI3G 1.2 HLR/AUC simulator until Ctrl-C.
     HlrSim(HlrSimArgs),
+    /// Runs the ES2+ SM-DP+ simulator (mutual TLS) until Ctrl-C.
+    SmdpSim(SmdpSimArgs),
     /// Runs the conformance suite against a running gateway; exits 0 if no case failed,
     /// 1 if one did, 2 on usage or IO errors.
     Run(RunArgs),
@@ -72,6 +75,61 @@ struct HlrSimArgs {
     tls_key: Option<PathBuf>,
     #[command(flatten)]
     faults: FaultArgs,
+}
+
+#[derive(Debug, Args)]
+struct SmdpSimArgs {
+    /// Address to listen on (port 0 picks a free one; the bound URL is printed).
+    #[arg(long, default_value = "127.0.0.1:8444")]
+    listen: SocketAddr,
+    /// PEM certificate chain of the SM-DP+ server.
+    #[arg(long)]
+    tls_cert: PathBuf,
+    /// PEM private key of the SM-DP+ server.
+    #[arg(long)]
+    tls_key: PathBuf,
+    /// PEM CA certificate(s) that operators' client certificates chain to.
+    #[arg(long)]
+    client_ca: PathBuf,
+    /// An operator, `NAME,CLIENT_CERT_PEM[,NOTIFICATION_URL]` (repeatable).
+    #[arg(long = "operator", required = true)]
+    operators: Vec<String>,
+    /// PEM client certificate for sending notifications (needs --notifier-key and --notifier-ca).
+    #[arg(long, requires_all = ["notifier_key", "notifier_ca"])]
+    notifier_cert: Option<PathBuf>,
+    /// PEM private key for --notifier-cert.
+    #[arg(long, requires = "notifier_cert")]
+    notifier_key: Option<PathBuf>,
+    /// PEM CA certificate(s) of the operators' notification servers.
+    #[arg(long, requires = "notifier_cert")]
+    notifier_ca: Option<PathBuf>,
+    /// Profile seed file: `iccid,profileType,owner[,imsi[,ki,opc]]` per line.
+    #[arg(long, conflicts_with = "generate")]
+    profiles: Option<PathBuf>,
+    /// Generate this many profiles for the first operator instead of reading a file.
+    #[arg(long, default_value_t = 100)]
+    generate: u32,
+    /// Profile type of generated profiles.
+    #[arg(long, default_value = "CONSUMER_V1")]
+    profile_type: String,
+    /// 18-digit payload of the first generated ICCID.
+    #[arg(long, default_value_t = 898_699_099_900_000_000)]
+    first_iccid_payload: u64,
+    /// The SM-DP+ address (FQDN).
+    #[arg(long, default_value = "smdp.example.com")]
+    smdp_address: String,
+    /// ConfirmOrder repeat rule: idempotent, matching_id_in_use or invalid_transition.
+    #[arg(long, default_value = "idempotent")]
+    replay: String,
+    /// Accept misspelt member names and a missing X-Admin-Protocol.
+    #[arg(long)]
+    lenient: bool,
+    /// Close connections from certificates that map to no operator (default: 1.1/1.2).
+    #[arg(long)]
+    reject_unmapped: bool,
+    /// Seed of the PRNG (faults, MatchingIDs).
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
 }
 
 /// Random fault injection; rates are fractions of provisioning requests (0..=1, sum <= 1).
@@ -139,6 +197,13 @@ async fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
+        Command::SmdpSim(args) => match run_smdp_sim(args).await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("simgw-conformance smdp-sim: {e}");
+                ExitCode::FAILURE
+            }
+        },
         Command::Run(args) => run_suite(args).await,
     }
 }
@@ -194,6 +259,93 @@ async fn run_hlr_sim(args: HlrSimArgs) -> Result<(), String> {
     };
     let sim = hlr_sim::start(config).await.map_err(|e| e.to_string())?;
     println!("HLR simulator: {}  (admin API under /sim/)", sim.url());
+    tokio::signal::ctrl_c()
+        .await
+        .map_err(|e| format!("cannot wait for Ctrl-C: {e}"))?;
+    sim.shutdown().await;
+    Ok(())
+}
+
+fn read(path: &Path) -> Result<Vec<u8>, String> {
+    std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+fn operator(spec: &str) -> Result<smdp_sim::OperatorAccount, String> {
+    let mut parts = spec.splitn(3, ',');
+    let (Some(name), Some(cert)) = (parts.next(), parts.next()) else {
+        return Err(format!(
+            "--operator {spec}: expected NAME,CLIENT_CERT_PEM[,URL]"
+        ));
+    };
+    let cert_sha256 =
+        smdp_sim::cert_fingerprint_pem(&read(Path::new(cert))?).map_err(|e| e.to_string())?;
+    Ok(smdp_sim::OperatorAccount {
+        name: name.to_owned(),
+        cert_sha256,
+        notification_url: parts.next().map(str::to_owned),
+    })
+}
+
+async fn run_smdp_sim(args: SmdpSimArgs) -> Result<(), String> {
+    let tls = smdp_sim::server_tls_config(
+        &read(&args.tls_cert)?,
+        &read(&args.tls_key)?,
+        &read(&args.client_ca)?,
+    )
+    .map_err(|e| e.to_string())?;
+    let address = args
+        .smdp_address
+        .parse()
+        .map_err(|_| "--smdp-address is not an FQDN".to_owned())?;
+    let mut config = SmdpSimConfig::new(tls, address);
+    config.listen = args.listen;
+    config.operators = args
+        .operators
+        .iter()
+        .map(|s| operator(s))
+        .collect::<Result<_, _>>()?;
+    if let (Some(cert), Some(key), Some(ca)) =
+        (&args.notifier_cert, &args.notifier_key, &args.notifier_ca)
+    {
+        config.notifier = Some(smdp_sim::NotifierIdentity {
+            cert_pem: read(cert)?,
+            key_pem: read(key)?,
+            root_ca_pem: read(ca)?,
+        });
+    }
+    config.profiles = match &args.profiles {
+        Some(path) => {
+            let text = String::from_utf8(read(path)?)
+                .map_err(|_| format!("{}: not UTF-8", path.display()))?;
+            smdp_sim::parse_profile_seeds(&text).map_err(|e| e.to_string())?
+        }
+        None => {
+            let owner = config
+                .operators
+                .first()
+                .map(|o| o.name.clone())
+                .unwrap_or_default();
+            smdp_sim::generate_profile_seeds(
+                args.generate,
+                args.first_iccid_payload,
+                &args.profile_type,
+                &owner,
+            )
+            .map_err(|e| e.to_string())?
+        }
+    };
+    config.replay = serde_json::from_value(serde_json::Value::String(args.replay.clone()))
+        .map_err(|_| format!("--replay {}: unknown rule", args.replay))?;
+    config.lenient = args.lenient;
+    if args.reject_unmapped {
+        config.unmapped_cert = smdp_sim::UnmappedCertPolicy::Reject;
+    }
+    config.seed = args.seed;
+    let sim = smdp_sim::start(config).await.map_err(|e| e.to_string())?;
+    println!(
+        "SM-DP+ simulator: {}  (ES2+ under /gsma/rsp2/es2plus/, admin API under /sim/)",
+        sim.url()
+    );
     tokio::signal::ctrl_c()
         .await
         .map_err(|e| format!("cannot wait for Ctrl-C: {e}"))?;
