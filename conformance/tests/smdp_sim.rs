@@ -890,3 +890,50 @@ async fn settle() {
         tokio::task::yield_now().await;
     }
 }
+
+#[tokio::test]
+async fn strict_and_lenient_parsing_and_padded_iccids() {
+    let world = World::new(vec![]).await;
+    let client = world.client(Some(&world.operator));
+    let misspelt = |n: u32| {
+        format!(
+            r#"{{"header":{{"functionRequesterIdentifier":"mvno-a","functionCallIdentifier":"c"}},
+                "iccid":"{}F","releaseFlag":false,"matchingId":"MID-{n}","comfirmationCode":"1234"}}"#,
+            iccid(n)
+        )
+    };
+    for lenient in [false, true] {
+        let mut config = world.config();
+        config.lenient = lenient;
+        let sim = smdp_sim::start(config).await.expect("start");
+        // A trailing F names the same profile.
+        let body = format!(
+            r#"{{"header":{{"functionRequesterIdentifier":"mvno-a","functionCallIdentifier":"d"}},"iccid":"{}F"}}"#,
+            iccid(1)
+        );
+        let r = post(&client, &sim, path::DOWNLOAD_ORDER, body.into_bytes()).await;
+        let dl = decode_response::<DownloadOrderResponse>(r.status, &r.body).expect("ok");
+        assert_eq!(dl.data.iccid, iccid(1));
+        let r = post(&client, &sim, path::CONFIRM_ORDER, misspelt(1).into_bytes()).await;
+        decode_response::<ConfirmOrderResponse>(r.status, &r.body).expect("confirmed");
+        let p = sim.profile(&iccid(1)).expect("profile");
+        assert_eq!(
+            p.cc_hash.is_some(),
+            lenient,
+            "misspelt CC read only when lenient"
+        );
+        // No X-Admin-Protocol: refused 1.3.2/2.2 when strict, accepted when lenient.
+        let url = format!("{}{}", sim.url(), path::DOWNLOAD_ORDER);
+        let headers = [("Content-Type", "application/json".to_owned())];
+        let r = client
+            .post(&url, &headers, Bytes::from(download_order(2)))
+            .await
+            .expect("post");
+        if lenient {
+            decode_response::<DownloadOrderResponse>(r.status, &r.body).expect("accepted");
+        } else {
+            assert_eq!(failed_codes(&r), pair("1.3.2", "2.2"));
+        }
+        sim.shutdown().await;
+    }
+}
