@@ -1,7 +1,13 @@
 //! The protocol-neutral half of fault planning: scripted rules that fire in order and
 //! count down, random rates walked with one uniform draw, jitter, and rate validation.
 
+use super::http_util::{self, Abort, HttpResponse, json, not_routed, read_json_list};
 use super::rng::SplitMix64;
+use http::{Method, Request, StatusCode};
+use hyper::body::Incoming;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use std::sync::MutexGuard;
 use std::time::Duration;
 
 /// A scripted rule with a remaining-uses counter.
@@ -97,6 +103,40 @@ impl<C, R: CountedRule> Planner<C, R> {
     pub(crate) fn rules(&self) -> &[R] {
         self.rules.rules()
     }
+}
+
+/// Serves an admin `/sim/rules` resource over `lock`'s planner, with `W` as the wire form
+/// of a rule: GET lists the pending rules, POST appends one or an array, DELETE clears.
+pub(crate) async fn serve_rules<'s, C: 's, R, W>(
+    lock: impl Fn() -> MutexGuard<'s, Planner<C, R>>,
+    method: &Method,
+    req: Request<Incoming>,
+) -> Result<HttpResponse, Abort>
+where
+    R: CountedRule + 's,
+    W: Serialize + DeserializeOwned + for<'r> From<&'r R> + Into<R>,
+{
+    Ok(match *method {
+        Method::GET => {
+            let rules: Vec<W> = lock().rules().iter().map(W::from).collect();
+            json(StatusCode::OK, &rules)
+        }
+        Method::POST => match read_json_list::<W>(req).await? {
+            Ok(rules) => {
+                let mut planner = lock();
+                for rule in rules {
+                    planner.push_rule(rule.into());
+                }
+                http_util::empty(StatusCode::NO_CONTENT)
+            }
+            Err(resp) => resp,
+        },
+        Method::DELETE => {
+            lock().clear_rules();
+            http_util::empty(StatusCode::NO_CONTENT)
+        }
+        _ => not_routed(Some("GET, POST, DELETE")),
+    })
 }
 
 /// A uniform delay in `[0, max]`.

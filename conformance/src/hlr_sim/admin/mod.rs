@@ -22,10 +22,11 @@ pub use wire::{
     WireOp, WireRule, WireRules,
 };
 
-use super::faults::{FaultConfig, Rule};
+use super::faults::FaultConfig;
 use super::simulator::Simulator;
+use crate::common::fault_rates::serve_rules;
 use crate::common::http_util::{
-    self, Abort, HttpResponse, bad_request, json, not_routed, read_json, read_json_list,
+    self, Abort, HttpResponse, bad_request, json, not_routed, read_json,
 };
 use http::{Method, Request, StatusCode};
 use hyper::body::Incoming;
@@ -38,6 +39,9 @@ pub(crate) const PREFIX: &str = "/sim/";
 pub(crate) async fn handle(sim: &Simulator, req: Request<Incoming>) -> Result<HttpResponse, Abort> {
     let method = req.method().clone();
     let path = req.uri().path().to_owned();
+    if path == "/sim/rules" {
+        return serve_rules::<_, _, WireRule>(|| sim.faults(), &method, req).await;
+    }
     let resp = match (path.as_str(), method) {
         ("/sim/state", Method::GET) => json(StatusCode::OK, &state(sim)),
         ("/sim/state", Method::DELETE) => {
@@ -57,24 +61,6 @@ pub(crate) async fn handle(sim: &Simulator, req: Request<Incoming>) -> Result<Ht
             },
             Err(resp) => resp,
         },
-        ("/sim/rules", Method::GET) => {
-            let rules: Vec<WireRule> = sim.faults().rules().iter().map(WireRule::from).collect();
-            json(StatusCode::OK, &rules)
-        }
-        ("/sim/rules", Method::POST) => match read_json_list::<WireRule>(req).await? {
-            Ok(rules) => {
-                let mut faults = sim.faults();
-                for rule in rules {
-                    faults.push_rule(Rule::from(rule));
-                }
-                http_util::empty(StatusCode::NO_CONTENT)
-            }
-            Err(resp) => resp,
-        },
-        ("/sim/rules", Method::DELETE) => {
-            sim.faults().clear_rules();
-            http_util::empty(StatusCode::NO_CONTENT)
-        }
         ("/sim/sessions/expire", Method::POST) => {
             let expired = sim.sessions().expire_all();
             tracing::info!(expired, "admin: sessions expired");

@@ -29,11 +29,12 @@ pub use wire::{
 
 use super::codes::{self, Code};
 use super::es9::{Es9Outcome, InstallResult};
-use super::faults::{FaultConfig, Rule};
+use super::faults::FaultConfig;
 use super::notify::Quirks;
 use super::simulator::{CustomerAction, Simulator};
+use crate::common::fault_rates::serve_rules;
 use crate::common::http_util::{
-    self, Abort, HttpResponse, bad_request, error_json, json, not_routed, read_json, read_json_list,
+    self, Abort, HttpResponse, bad_request, error_json, json, not_routed, read_json,
 };
 use http::{Method, Request, StatusCode};
 use hyper::body::Incoming;
@@ -54,6 +55,9 @@ pub(crate) async fn handle(
     if let Some(rest) = path.strip_prefix("/sim/profiles/") {
         return profile_action(sim, rest, method, req).await;
     }
+    if path == "/sim/rules" {
+        return serve_rules::<_, _, WireRule>(|| sim.faults(), &method, req).await;
+    }
     let resp = match (path.as_str(), method) {
         ("/sim/state", Method::GET) => json(StatusCode::OK, &state(sim)),
         ("/sim/stats", Method::GET) => json(StatusCode::OK, &*sim.counts()),
@@ -65,24 +69,6 @@ pub(crate) async fn handle(
             },
             Err(resp) => resp,
         },
-        ("/sim/rules", Method::GET) => {
-            let rules: Vec<WireRule> = sim.faults().rules().iter().map(WireRule::from).collect();
-            json(StatusCode::OK, &rules)
-        }
-        ("/sim/rules", Method::POST) => match read_json_list::<WireRule>(req).await? {
-            Ok(rules) => {
-                let mut faults = sim.faults();
-                for rule in rules {
-                    faults.push_rule(Rule::from(rule));
-                }
-                http_util::empty(StatusCode::NO_CONTENT)
-            }
-            Err(resp) => resp,
-        },
-        ("/sim/rules", Method::DELETE) => {
-            sim.faults().clear_rules();
-            http_util::empty(StatusCode::NO_CONTENT)
-        }
         ("/sim/quirks", Method::GET) => json(StatusCode::OK, &sim.notifier.quirks()),
         ("/sim/quirks", Method::PUT) => match read_json::<Quirks>(req).await? {
             Ok(q) => {
