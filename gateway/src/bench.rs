@@ -42,6 +42,10 @@ pub struct BenchArgs {
     /// (`--concurrency` in flight).
     #[arg(long)]
     pub osmo_ops: Option<u32>,
+    /// Activate eSIMs (ES2+ DownloadOrder and ConfirmOrder against the SM-DP+ simulator,
+    /// plus the HLR) instead of physical SIMs.
+    #[arg(long)]
+    pub esim: bool,
     /// Instead of activations: personalise this many profiles from the built-in template
     /// on one thread (decode once, then personalise and encode each).
     #[arg(long)]
@@ -371,7 +375,12 @@ pub async fn run(args: BenchArgs) -> Result<(), BenchError> {
         listen: "127.0.0.1:0".parse().map_err(err)?,
         ..Config::default()
     };
-    config.sandbox.physical_sims = args.activations;
+    if args.esim {
+        config.sandbox.physical_sims = 1;
+        config.sandbox.esim_profiles = args.activations;
+    } else {
+        config.sandbox.physical_sims = args.activations;
+    }
     // Headroom: golden numbers (…8888, …1234) are never assigned automatically.
     config.sandbox.numbers = args.activations + args.activations / 10 + 100;
     let seeding = Instant::now();
@@ -389,15 +398,31 @@ pub async fn run(args: BenchArgs) -> Result<(), BenchError> {
         .request_timeout(Duration::from_secs(30))
         .build()
         .map_err(err)?;
-    let iccids = Arc::new(sb.info.physical_iccids.clone());
+    let product = sb.info.product.clone();
+    let bodies: Vec<String> = if args.esim {
+        (0..args.activations)
+            .map(|_| format!(r#"{{"sim":{{"type":"esim"}},"product":"{product}"}}"#))
+            .collect()
+    } else {
+        sb.info
+            .physical_iccids
+            .iter()
+            .map(|iccid| {
+                format!(
+                    r#"{{"sim":{{"type":"physical","iccid":"{iccid}"}},"product":"{product}"}}"#
+                )
+            })
+            .collect()
+    };
+    let bodies = Arc::new(bodies);
     let next = Arc::new(AtomicUsize::new(0));
     let url = format!("{}/v1/activations", sb.info.base_url);
     let auth = format!("Bearer {}", sb.info.api_key);
-    let product = sb.info.product.clone();
 
     println!(
-        "simgw bench: {} activations, {} clients, HLR latency {} ms, seeded in {:.1} s",
-        iccids.len(),
+        "simgw bench: {} {} activations, {} clients, HLR latency {} ms, seeded in {:.1} s",
+        bodies.len(),
+        if args.esim { "eSIM" } else { "physical" },
         args.concurrency,
         args.hlr_latency_ms,
         seeded_in.as_secs_f64()
@@ -407,13 +432,12 @@ pub async fn run(args: BenchArgs) -> Result<(), BenchError> {
     let started = Instant::now();
     let mut workers = Vec::new();
     for _ in 0..args.concurrency {
-        let (client, iccids, next, url, auth, product) = (
+        let (client, bodies, next, url, auth) = (
             client.clone(),
-            iccids.clone(),
+            bodies.clone(),
             next.clone(),
             url.clone(),
             auth.clone(),
-            product.clone(),
         );
         workers.push(tokio::spawn(async move {
             let mut lat = Vec::new();
@@ -421,10 +445,9 @@ pub async fn run(args: BenchArgs) -> Result<(), BenchError> {
             let mut failures = 0usize;
             loop {
                 let i = next.fetch_add(1, Relaxed);
-                let Some(iccid) = iccids.get(i) else { break };
-                let body = format!(
-                    r#"{{"sim":{{"type":"physical","iccid":"{iccid}"}},"product":"{product}"}}"#
-                );
+                let Some(body) = bodies.get(i).cloned() else {
+                    break;
+                };
                 let t = Instant::now();
                 let r = client
                     .post(
@@ -522,6 +545,9 @@ pub async fn run(args: BenchArgs) -> Result<(), BenchError> {
     );
     sb.gateway.shutdown().await;
     if let Some(sim) = sb.hlr_sim {
+        sim.shutdown().await;
+    }
+    if let Some(sim) = sb.smdp_sim {
         sim.shutdown().await;
     }
     if temporary {

@@ -324,9 +324,22 @@ async fn the_receiver_is_lenient_in_form_strict_in_identity_and_deduplicates() {
     sim.download(&iccid).expect("download");
     sim.install(&iccid, InstallResult::Success)
         .expect("install");
-    let v = api
-        .until(&id, "installed", |v| v["esim"]["state"] == "installed")
-        .await;
+    // Install is held back until after download (reordered), so wait for every point.
+    let has_points = |v: &Value| {
+        let got: Vec<u64> = v["esim"]["progress"]
+            .as_array()
+            .map(|a| a.iter().filter_map(|p| p["point"].as_u64()).collect())
+            .unwrap_or_default();
+        [3, 4, 150].iter().all(|p| got.contains(p))
+    };
+    let v = api.until(&id, "points 3, 4 and 150", has_points).await;
+    assert_eq!(
+        v["esim"]["state"], "installed",
+        "4 before 3 stays installed"
+    );
+    // Late duplicates would land now if they were going to.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let v = api.get(&id).await;
     let points: Vec<u64> = v["esim"]["progress"]
         .as_array()
         .expect("progress")
