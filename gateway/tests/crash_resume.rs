@@ -62,6 +62,26 @@ async fn wait_for_sandbox(dir: &Path) -> Value {
     panic!("sandbox.json never appeared");
 }
 
+/// Polls an order until it is `active` or `failed`; returns its last JSON.
+async fn wait_final(http: &HttpClient, base: &str, id: &str, auth: &str) -> Value {
+    let mut last = Value::Null;
+    for _ in 0..3_000 {
+        let r = http
+            .get(
+                &format!("{base}/v1/activations/{id}"),
+                &[("authorization", auth.to_owned())],
+            )
+            .await
+            .expect("GET");
+        last = serde_json::from_slice(&r.body).expect("json");
+        if last["status"] == "active" || last["status"] == "failed" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    last
+}
+
 fn client(sandbox: &Value) -> HttpClient {
     let ca = std::fs::read(sandbox["ca_cert"].as_str().expect("ca")).expect("read ca");
     HttpClient::builder()
@@ -148,21 +168,7 @@ async fn kill_between_hlr_create_and_its_record_then_resume() {
     );
     let base = sb2["base_url"].as_str().expect("base").to_owned();
     let http = client(&sb2);
-    let mut last = Value::Null;
-    for _ in 0..3_000 {
-        let r = http
-            .get(
-                &format!("{base}/v1/activations/{id}"),
-                &[("authorization", auth.clone())],
-            )
-            .await
-            .expect("GET");
-        last = serde_json::from_slice(&r.body).expect("json");
-        if last["status"] == "active" || last["status"] == "failed" {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    let last = wait_final(&http, &base, &id, &auth).await;
     assert_eq!(last["status"], "active", "{last}");
     let subs = sim.subscribers();
     assert_eq!(subs.len(), 1, "exactly one subscriber: {subs:?}");
@@ -328,21 +334,7 @@ async fn esim_crash_then_resume(at: EsimCrash) {
     let sb2 = wait_for_sandbox(dir.path()).await;
     let http = client(&sb2);
     let base = sb2["base_url"].as_str().expect("base").to_owned();
-    let mut last = Value::Null;
-    for _ in 0..3_000 {
-        let r = http
-            .get(
-                &format!("{base}/v1/activations/{id}"),
-                &[("authorization", auth.clone())],
-            )
-            .await
-            .expect("GET");
-        last = serde_json::from_slice(&r.body).expect("json");
-        if last["status"] == "active" || last["status"] == "failed" {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    let last = wait_final(&http, &base, &id, &auth).await;
     assert_eq!(last["status"], "active", "{last}");
     let released: Vec<_> = smdp
         .profiles()

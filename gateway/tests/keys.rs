@@ -16,6 +16,8 @@ fn config(dir: &std::path::Path) -> Config {
         ..Config::default()
     };
     c.sandbox.physical_sims = 30;
+    // Physical SIMs only: the sealed-value counts below are per card.
+    c.sandbox.esim_profiles = 0;
     c.sandbox.numbers = 100;
     c
 }

@@ -34,6 +34,8 @@ async fn sandbox_activates_over_tls_and_restarts_idempotently() {
         "api_key",
         "physical_iccids",
         "product",
+        "esim_profile_type",
+        "es2_callback_url",
     ] {
         assert!(!file[field].is_null(), "sandbox.json lacks {field}: {file}");
     }

@@ -307,7 +307,8 @@ pub fn on_confirm(
 /// Applies a CancelOrder answer. Like HLR compensation, a cancel never gives up on
 /// transport failures. `8.2.1/3.3` means the customer downloaded the profile: an expiring
 /// order goes back to `active` (it was not abandoned after all); otherwise an operator must
-/// look. On a repeat, any other refusal means the first attempt took effect.
+/// look. `8.2.1/3.5` (nothing reserved to cancel) is done. On a repeat, any other
+/// refusal means the first attempt took effect.
 pub fn on_cancel(
     o: Order,
     attempt: u32,
@@ -331,6 +332,9 @@ pub fn on_cancel(
             return (o, Effect::None);
         }
         Err(f) if f.is("8.2.1", "3.3") && expiring(&o) => return (revive(o), Effect::None),
+        // Invalid transition: the profile is not reserved (Available or Unavailable
+        // already), which is what the cancel was for.
+        Err(f) if f.is("8.2.1", "3.5") => "not_reserved".to_owned(),
         Err(f) if attempt > 1 && !(f.is("8.2.1", "3.3") || f.is("8.2.1", "3.10")) => {
             "cancelled_by_earlier_attempt".to_owned()
         }
@@ -418,7 +422,7 @@ pub fn progress_after(state: Option<EsimState>, point: u32, success: bool) -> Op
 mod tests {
     use super::*;
     use crate::engine::machine::{Action, next_action};
-    use crate::order::{EsimOrder, MsisdnMode};
+    use crate::order::EsimOrder;
 
     const POLICY: RetryPolicy = RetryPolicy {
         max_attempts: 3,
@@ -427,27 +431,10 @@ mod tests {
     };
 
     fn order() -> Order {
-        Order {
-            id: "act_e".into(),
-            tenant: "t".into(),
-            status: OrderStatus::Reserved,
-            iccid: "8988211000000530082".parse().expect("iccid"),
-            imsi: "001010000000001".parse().expect("imsi"),
-            msisdn: "8617000000001".parse().expect("msisdn"),
-            msisdn_mode: MsisdnMode::Auto,
-            product: "p".into(),
-            hlr_profile_id: 1,
-            channel: None,
-            subscriber: None,
-            hlr: Step::Pending,
-            undo: None,
-            error: None,
-            needs_attention: false,
-            esim: Some(EsimOrder::new("T".into(), None, "AAAA-BBBB".into(), None)),
-            created_at_ms: 0,
-            updated_at_ms: 0,
-            version: 1,
-        }
+        let mut o = crate::engine::machine::fixture_order();
+        o.id = "act_e".into();
+        o.esim = Some(EsimOrder::new("T".into(), None, "AAAA-BBBB".into(), None));
+        o
     }
 
     fn refused(s: &str, r: &str) -> Es2Failure {
@@ -787,6 +774,35 @@ mod tests {
         );
         assert_eq!((o.status, eff), (OrderStatus::Failed, Effect::Release));
         assert!(!o.needs_attention);
+        // Even on a first attempt, nothing reserved means nothing left to cancel.
+        let mut o = order();
+        o.status = OrderStatus::Compensating;
+        let (o, eff) = on_cancel(
+            mark_es2_sent(o, Es2Call::Cancel, 1, 1),
+            1,
+            Err(refused("8.2.1", "3.5")),
+            &POLICY,
+            0,
+            2,
+        );
+        assert_eq!((o.status, eff), (OrderStatus::Failed, Effect::Release));
+        assert_eq!(o.esim.as_ref().and_then(|e| e.fate), None);
+        // Unknown at the SM-DP+: not ours to put back; retired and flagged.
+        let mut o = order();
+        o.status = OrderStatus::Compensating;
+        let (o, _) = on_cancel(
+            mark_es2_sent(o, Es2Call::Cancel, 1, 1),
+            1,
+            Err(refused("8.2.1", "3.9")),
+            &POLICY,
+            0,
+            2,
+        );
+        assert_eq!(
+            o.esim.as_ref().and_then(|e| e.fate),
+            Some(ProfileFate::Retire)
+        );
+        assert!(o.needs_attention);
     }
 
     #[test]

@@ -268,10 +268,36 @@ fn deprovision_outcome(o: DeprovisionOutcome) -> &'static str {
     }
 }
 
+/// A physical order fresh from creation, for state-machine tests.
+#[cfg(test)]
+pub(crate) fn fixture_order() -> Order {
+    Order {
+        id: "act_x".into(),
+        tenant: "t".into(),
+        status: OrderStatus::Reserved,
+        iccid: "8988211000000530082".parse().expect("iccid"),
+        imsi: "001010000000001".parse().expect("imsi"),
+        msisdn: "8617000000001".parse().expect("msisdn"),
+        msisdn_mode: crate::order::MsisdnMode::Auto,
+        product: "p".into(),
+        hlr_profile_id: 1,
+        channel: None,
+        subscriber: None,
+        hlr: Step::Pending,
+        undo: None,
+        error: None,
+        needs_attention: false,
+        esim: None,
+        created_at_ms: 0,
+        updated_at_ms: 0,
+        version: 1,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::order::{MsisdnMode, OrderStatus};
+    use crate::order::OrderStatus;
     use adapters::hlr::FaultClass;
 
     const POLICY: RetryPolicy = RetryPolicy {
@@ -281,27 +307,7 @@ mod tests {
     };
 
     fn order() -> Order {
-        Order {
-            id: "act_x".into(),
-            tenant: "t".into(),
-            status: OrderStatus::Reserved,
-            iccid: "8988211000000530082".parse().expect("iccid"),
-            imsi: "001010000000001".parse().expect("imsi"),
-            msisdn: "8617000000001".parse().expect("msisdn"),
-            msisdn_mode: MsisdnMode::Auto,
-            product: "p".into(),
-            hlr_profile_id: 1,
-            channel: None,
-            subscriber: None,
-            hlr: Step::Pending,
-            undo: None,
-            error: None,
-            needs_attention: false,
-            esim: None,
-            created_at_ms: 0,
-            updated_at_ms: 0,
-            version: 1,
-        }
+        fixture_order()
     }
 
     fn fault(class: FaultClass) -> HlrError {

@@ -228,37 +228,21 @@ impl Engine {
     pub fn spawn_pool_timer(&self, idle: Duration) {
         let inner = self.inner.clone();
         tokio::spawn(async move {
-            let mut stop = inner.stop.subscribe();
-            loop {
-                let now = inner.clock.now_ms();
-                let wake_at = match inner.store.next_pool_deadline() {
-                    Ok(Some(at)) if at <= now => {
-                        match inner.store.expire_due(now).await {
-                            Ok(e) => tracing::info!(
-                                reservations = e.reservations,
-                                quarantine = e.quarantine,
-                                "numbers returned to the pool"
-                            ),
-                            Err(e) => tracing::warn!(error = %e, "number expiry failed"),
-                        }
-                        continue;
+            let next = |i: &Inner| i.store.next_pool_deadline();
+            deadline_loop(&inner, "number", idle, &inner.pool_wake, next, |now| {
+                let inner = inner.clone();
+                async move {
+                    match inner.store.expire_due(now).await {
+                        Ok(e) => tracing::info!(
+                            reservations = e.reservations,
+                            quarantine = e.quarantine,
+                            "numbers returned to the pool"
+                        ),
+                        Err(e) => tracing::warn!(error = %e, "number expiry failed"),
                     }
-                    Ok(Some(at)) => inner
-                        .clock
-                        .instant_at(at)
-                        .min(tokio::time::Instant::now() + idle),
-                    Ok(None) => tokio::time::Instant::now() + idle,
-                    Err(e) => {
-                        tracing::warn!(error = %e, "cannot read number deadlines");
-                        tokio::time::Instant::now() + Duration::from_secs(1)
-                    }
-                };
-                tokio::select! {
-                    () = tokio::time::sleep_until(wake_at) => {}
-                    () = inner.pool_wake.notified() => {}
-                    _ = stop.changed() => return,
                 }
-            }
+            })
+            .await;
         });
     }
 
@@ -269,43 +253,27 @@ impl Engine {
 
     /// Spawns the eSIM expiry timer: released profiles not downloaded by their deadline
     /// are reopened (durably) and driven through CancelOrder and HLR clean-up. `idle`
-    /// bounds a sleep when nothing is due; [`Engine::esim_deadline_added`] wakes it.
+    /// bounds a sleep when nothing is due; a ConfirmOrder that sets a deadline wakes it.
     pub fn spawn_esim_timer(&self, idle: Duration) {
         let engine = self.clone();
         tokio::spawn(async move {
-            let inner = &engine.inner;
-            let mut stop = inner.stop.subscribe();
-            loop {
-                let now = inner.clock.now_ms();
-                let wake_at = match inner.store.next_esim_deadline() {
-                    Ok(Some(at)) if at <= now => {
-                        match inner.store.expire_esim(now).await {
-                            Ok(orders) => {
-                                for o in orders {
-                                    tracing::info!(order = %o.id, "eSIM profile never downloaded; cancelling");
-                                    engine.submit(o);
-                                }
+            let inner = engine.inner.clone();
+            let next = |i: &Inner| i.store.next_esim_deadline();
+            deadline_loop(&inner, "eSIM", idle, &inner.esim_wake, next, |now| {
+                let engine = engine.clone();
+                async move {
+                    match engine.inner.store.expire_esim(now).await {
+                        Ok(orders) => {
+                            for o in orders {
+                                tracing::info!(order = %o.id, "eSIM profile never downloaded; cancelling");
+                                engine.submit(o);
                             }
-                            Err(e) => tracing::warn!(error = %e, "eSIM expiry failed"),
                         }
-                        continue;
+                        Err(e) => tracing::warn!(error = %e, "eSIM expiry failed"),
                     }
-                    Ok(Some(at)) => inner
-                        .clock
-                        .instant_at(at)
-                        .min(tokio::time::Instant::now() + idle),
-                    Ok(None) => tokio::time::Instant::now() + idle,
-                    Err(e) => {
-                        tracing::warn!(error = %e, "cannot read eSIM deadlines");
-                        tokio::time::Instant::now() + Duration::from_secs(1)
-                    }
-                };
-                tokio::select! {
-                    () = tokio::time::sleep_until(wake_at) => {}
-                    () = inner.esim_wake.notified() => {}
-                    _ = stop.changed() => return,
                 }
-            }
+            })
+            .await;
         });
     }
 
@@ -789,5 +757,46 @@ fn observe_es2<T>(
     match result {
         Ok(_) => "ok".into(),
         Err(e) => e.to_string(),
+    }
+}
+
+/// Runs a durable-deadline timer until the engine stops: sleeps until the earliest
+/// deadline `next` reads from the store (at most `idle`, or until `wake`), and calls
+/// `fire(now)` whenever one is due.
+async fn deadline_loop<N, F, Fut>(
+    inner: &Inner,
+    what: &str,
+    idle: Duration,
+    wake: &Notify,
+    next: N,
+    mut fire: F,
+) where
+    N: Fn(&Inner) -> Result<Option<u64>, StoreError>,
+    F: FnMut(u64) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let mut stop = inner.stop.subscribe();
+    loop {
+        let now = inner.clock.now_ms();
+        let wake_at = match next(inner) {
+            Ok(Some(at)) if at <= now => {
+                fire(now).await;
+                continue;
+            }
+            Ok(Some(at)) => inner
+                .clock
+                .instant_at(at)
+                .min(tokio::time::Instant::now() + idle),
+            Ok(None) => tokio::time::Instant::now() + idle,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read {what} deadlines");
+                tokio::time::Instant::now() + Duration::from_secs(1)
+            }
+        };
+        tokio::select! {
+            () = tokio::time::sleep_until(wake_at) => {}
+            () = wake.notified() => {}
+            _ = stop.changed() => return,
+        }
     }
 }

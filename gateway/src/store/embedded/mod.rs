@@ -540,7 +540,8 @@ impl RedbStore {
 }
 
 impl RedbStore {
-    /// ICCIDs of a tenant's available SIMs, in ICCID order (sandbox listing; scans).
+    /// ICCIDs of a tenant's available physical SIMs (not eSIM profiles), in ICCID order
+    /// (sandbox listing; scans).
     pub fn available_sims(&self, tenant: &str, limit: usize) -> Result<Vec<Iccid>, StoreError> {
         self.read(|txn| {
             let t = txn.open_table(SIMS).map_err(backend)?;
@@ -548,7 +549,10 @@ impl RedbStore {
             for row in t.iter().map_err(backend)? {
                 let (_, v) = row.map_err(backend)?;
                 let s: SimRecord = dec("sims", v.value())?;
-                if s.tenant == tenant && s.state == SimState::Available {
+                if s.tenant == tenant
+                    && s.state == SimState::Available
+                    && s.esim_profile_type.is_none()
+                {
                     out.push(s.iccid);
                     if out.len() >= limit {
                         break;
