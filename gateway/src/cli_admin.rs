@@ -49,9 +49,12 @@ pub struct PoolArgs {
     pub low_stock: Option<u64>,
     /// Per-pool thresholds, `BLOCK=N`.
     pub pool_low_stock: Vec<String>,
+    /// eSIM orders carry a confirmation code.
+    pub esim_confirmation_code: bool,
 }
 
-/// Creates or replaces a tenant. `products` are `CODE=HLR_PROFILE_ID`.
+/// Creates or replaces a tenant. `products` are `CODE=HLR_PROFILE_ID`, or
+/// `CODE=HLR_PROFILE_ID:ESIM_PROFILE_TYPE` for a product also sold as an eSIM.
 pub async fn tenant_put(
     config: &Config,
     id: &str,
@@ -75,14 +78,29 @@ pub async fn tenant_put(
     let mut map = BTreeMap::new();
     for p in products {
         let (code, profile) = p.split_once('=').ok_or_else(|| {
-            CliError::Usage(format!("--product `{p}`: expected CODE=HLR_PROFILE_ID"))
+            CliError::Usage(format!(
+                "--product `{p}`: expected CODE=HLR_PROFILE_ID[:ESIM_PROFILE_TYPE]"
+            ))
         })?;
+        let (profile, esim) = match profile.split_once(':') {
+            Some((id, t)) if !t.is_empty() => (id, Some(t)),
+            Some(_) => {
+                return Err(CliError::Usage(format!(
+                    "--product `{p}`: the eSIM profile type after `:` is empty"
+                )));
+            }
+            None => (profile, None),
+        };
         let hlr_profile_id = profile.parse().map_err(|_| {
             CliError::Usage(format!(
                 "--product `{p}`: the HLR profile id must be a number"
             ))
         })?;
-        map.insert(code.to_owned(), Product::new(hlr_profile_id));
+        let mut product = Product::new(hlr_profile_id);
+        if let Some(t) = esim {
+            product = product.with_esim(t);
+        }
+        map.insert(code.to_owned(), product);
     }
     let mut tenant = Tenant::new(id, name, plmn, map);
     tenant.number_policy = pool.policy;
@@ -98,6 +116,7 @@ pub async fn tenant_put(
         tenant.quarantine_days = days;
     }
     tenant.low_stock_threshold = pool.low_stock;
+    tenant.esim_confirmation_code = pool.esim_confirmation_code;
     for p in &pool.pool_low_stock {
         let (block, n) = p
             .split_once('=')

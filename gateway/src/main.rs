@@ -271,9 +271,13 @@ enum TenantCommand {
         /// Home PLMN of the tenant's IMSIs, e.g. 46011.
         #[arg(long)]
         plmn: String,
-        /// A product and its HLR profile id, `CODE=PROFILE_ID`; repeatable.
+        /// A product and its HLR profile id, `CODE=PROFILE_ID`, plus `:ESIM_PROFILE_TYPE`
+        /// if it is also sold as an eSIM; repeatable.
         #[arg(long = "product")]
         products: Vec<String>,
+        /// eSIM orders carry a confirmation code the customer types on the device.
+        #[arg(long)]
+        esim_confirmation_code: bool,
         /// Automatic number assignment: `random` (default) or `sequential`.
         #[arg(long, default_value = "random", value_parser = ["random", "sequential"])]
         number_policy: String,
@@ -480,6 +484,7 @@ fn main() -> ExitCode {
                         quarantine_days,
                         low_stock,
                         pool_low_stock,
+                        esim_confirmation_code,
                     },
             } => {
                 let cfg = store.load()?;
@@ -499,6 +504,7 @@ fn main() -> ExitCode {
                         quarantine_days,
                         low_stock,
                         pool_low_stock,
+                        esim_confirmation_code,
                     },
                 )
                 .await

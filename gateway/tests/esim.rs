@@ -399,3 +399,56 @@ async fn the_receiver_is_lenient_in_form_strict_in_identity_and_deduplicates() {
     );
     shutdown(sb).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tenant_with_confirmation_codes_gets_one_per_order_and_the_smdp_its_hash() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sb = gateway::sandbox::start(config(dir.path()))
+        .await
+        .expect("sandbox");
+    let sim = sb.smdp_sim.clone().expect("SM-DP+ simulator");
+    let mut tenant = sb
+        .gateway
+        .store
+        .tenant(&sb.info.tenant)
+        .expect("read")
+        .expect("tenant");
+    tenant.esim_confirmation_code = true;
+    gateway::admin::apply(
+        sb.gateway.store.as_ref(),
+        gateway::store::AdminChange::PutTenant(tenant),
+    )
+    .await
+    .expect("put tenant");
+    let api = Api::new(&sb);
+    let (status, created) = api.order("cc-1", esim_body(&sb.info.product)).await;
+    assert_eq!(status, 202, "{created}");
+    let id = created["id"].as_str().expect("id").to_owned();
+    let v = api.until(&id, "active", is_status("active")).await;
+    let cc = v["esim"]["confirmation_code"]
+        .as_str()
+        .expect("confirmation code");
+    assert!(
+        cc.len() == 8 && cc.bytes().all(|b| b.is_ascii_digit()),
+        "{cc}"
+    );
+    // The device must prompt for it: the activation code carries the `$$1` flag.
+    let ac = v["activation_code"].as_str().expect("activation code");
+    assert!(ac.ends_with("$$1"), "{ac}");
+    let iccid: Iccid = v["iccid"].as_str().expect("iccid").parse().expect("iccid");
+    let profile = sim.profile(&iccid).expect("profile");
+    let want = ring::digest::digest(&ring::digest::SHA256, cc.as_bytes());
+    assert_eq!(
+        profile.cc_hash.as_ref().map(|h| h.as_ref().to_vec()),
+        Some(want.as_ref().to_vec()),
+        "the SM-DP+ holds SHA-256 of the code we sent"
+    );
+    // Never in the event log.
+    let events =
+        serde_json::to_string(&sb.gateway.store.events(0, 100_000).expect("events")).expect("json");
+    assert!(
+        !events.contains(cc),
+        "the confirmation code leaked into the event log"
+    );
+    shutdown(sb).await;
+}
