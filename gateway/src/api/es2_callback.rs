@@ -7,6 +7,7 @@
 //! SM-DP+ serves changes nothing. Only an unparseable body gets 400, with no state change.
 
 use super::AppState;
+use super::problem::ApiError;
 use adapters::es2plus::{
     ADMIN_PROTOCOL_HEADER, ADMIN_PROTOCOL_VERSION, ExecutionStatus, decode_notification, path,
 };
@@ -14,7 +15,7 @@ use axum::Router;
 use axum::body::{Body, to_bytes};
 use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
@@ -29,36 +30,22 @@ pub fn router(state: Arc<AppState>) -> Router {
         .with_state(state)
 }
 
-fn answer(status: StatusCode, body: Option<serde_json::Value>) -> Response {
-    let mut r = match body {
-        Some(v) => {
-            let mut r = Response::new(Body::from(v.to_string()));
-            r.headers_mut().insert(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("application/problem+json"),
-            );
-            r
-        }
-        None => Response::new(Body::empty()),
-    };
-    *r.status_mut() = status;
+/// Adds our `X-Admin-Protocol` (every ES2+ answer carries it, the 204 included).
+fn with_admin_protocol(mut r: Response) -> Response {
     if let Ok(v) = HeaderValue::from_str(&format!("gsma/rsp/{ADMIN_PROTOCOL_VERSION}")) {
         r.headers_mut().insert(ADMIN_PROTOCOL_HEADER, v);
     }
     r
 }
 
+fn empty(status: StatusCode) -> Response {
+    let mut r = Response::new(Body::empty());
+    *r.status_mut() = status;
+    with_admin_protocol(r)
+}
+
 fn bad_request(detail: String) -> Response {
-    answer(
-        StatusCode::BAD_REQUEST,
-        Some(serde_json::json!({
-            "type": "https://simgw.dev/problems/invalid_notification",
-            "title": "Invalid notification",
-            "status": 400,
-            "code": "invalid_notification",
-            "detail": detail,
-        })),
-    )
+    with_admin_protocol(ApiError::invalid_notification(detail).into_response())
 }
 
 /// Records a HandleDownloadProgressInfo and answers 204 once it is durable.
@@ -123,12 +110,12 @@ async fn handle(State(state): State<Arc<AppState>>, body: Body) -> Response {
                     tracing::warn!(outcome = ?other, point = info.point.id(), "notification recorded but matches no order of a served tenant");
                 }
             }
-            answer(StatusCode::NO_CONTENT, None)
+            empty(StatusCode::NO_CONTENT)
         }
         Err(e) => {
             // Not durable: the SM-DP+ retries anything but 204.
             tracing::error!(error = %e, "cannot record notification");
-            let mut r = answer(StatusCode::SERVICE_UNAVAILABLE, None);
+            let mut r = empty(StatusCode::SERVICE_UNAVAILABLE);
             r.headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
             r

@@ -295,6 +295,15 @@ impl ApiError {
             ),
         }
     }
+    /// 400: an ES2+ notification body that is not a HandleDownloadProgressInfo.
+    pub fn invalid_notification(detail: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_notification",
+            "Invalid notification",
+            detail,
+        )
+    }
     /// 422: the activation is for a physical SIM; it has no activation code or QR.
     pub fn not_an_esim() -> Self {
         Self::new(
