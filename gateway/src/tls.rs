@@ -124,12 +124,14 @@ pub fn provider() -> Arc<rustls::crypto::CryptoProvider> {
     Arc::new(rustls::crypto::ring::default_provider())
 }
 
-/// Builds a TLS 1.2+ server config from PEM text, offering h2 and http/1.1.
-pub fn server_config_from_pem(
+/// A certificate chain and its private key from PEM text (`origin` names them in errors).
+type ServerIdentity = (Vec<CertificateDer<'static>>, PrivateKeyDer<'static>);
+
+fn server_identity_from_pem(
     cert_pem: &[u8],
     key_pem: &[u8],
     origin: &Path,
-) -> Result<ServerConfig, TlsError> {
+) -> Result<ServerIdentity, TlsError> {
     let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(cert_pem)
         .collect::<Result<_, _>>()
         .map_err(|_| TlsError::Pem(origin.to_owned()))?;
@@ -138,9 +140,25 @@ pub fn server_config_from_pem(
     }
     let key =
         PrivateKeyDer::from_pem_slice(key_pem).map_err(|_| TlsError::Pem(origin.to_owned()))?;
-    let mut cfg = ServerConfig::builder_with_provider(provider())
+    Ok((certs, key))
+}
+
+/// A server config builder on the ring provider, TLS 1.3 and 1.2.
+fn server_builder() -> Result<rustls::ConfigBuilder<ServerConfig, rustls::WantsVerifier>, TlsError>
+{
+    ServerConfig::builder_with_provider(provider())
         .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
-        .map_err(|e| TlsError::Rustls(e.to_string()))?
+        .map_err(|e| TlsError::Rustls(e.to_string()))
+}
+
+/// Builds a TLS 1.2+ server config from PEM text, offering h2 and http/1.1.
+pub fn server_config_from_pem(
+    cert_pem: &[u8],
+    key_pem: &[u8],
+    origin: &Path,
+) -> Result<ServerConfig, TlsError> {
+    let (certs, key) = server_identity_from_pem(cert_pem, key_pem, origin)?;
+    let mut cfg = server_builder()?
         .with_no_client_auth()
         .with_single_cert(certs, key)
         .map_err(|e| TlsError::Rustls(e.to_string()))?;
@@ -275,14 +293,7 @@ pub fn mutual_server_config(
     pins: Vec<[u8; 32]>,
     origin: &Path,
 ) -> Result<ServerConfig, TlsError> {
-    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(cert_pem)
-        .collect::<Result<_, _>>()
-        .map_err(|_| TlsError::Pem(origin.to_owned()))?;
-    if certs.is_empty() {
-        return Err(TlsError::Pem(origin.to_owned()));
-    }
-    let key =
-        PrivateKeyDer::from_pem_slice(key_pem).map_err(|_| TlsError::Pem(origin.to_owned()))?;
+    let (certs, key) = server_identity_from_pem(cert_pem, key_pem, origin)?;
     let mut roots = rustls::RootCertStore::empty();
     for ca in CertificateDer::pem_slice_iter(client_ca_pem) {
         let ca = ca.map_err(|_| TlsError::Pem(origin.to_owned()))?;
@@ -296,9 +307,7 @@ pub fn mutual_server_config(
             .build()
             .map_err(|e| TlsError::Rustls(e.to_string()))?;
     let verifier = Arc::new(PinnedClientVerifier { inner, pins });
-    let mut cfg = ServerConfig::builder_with_provider(provider())
-        .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
-        .map_err(|e| TlsError::Rustls(e.to_string()))?
+    let mut cfg = server_builder()?
         .with_client_cert_verifier(verifier)
         .with_single_cert(certs, key)
         .map_err(|e| TlsError::Rustls(e.to_string()))?;
