@@ -226,6 +226,26 @@ pub fn confirmation_code_context(order_id: &str) -> String {
     format!("order/{order_id}/confirmation_code")
 }
 
+/// Opens an order's confirmation code in memory only (zeroised on drop); `Ok(None)` for an
+/// order without one. Shared by the API (which shows it to the reseller) and the engine
+/// (which sends it to the SM-DP+).
+pub fn open_confirmation_code(
+    keys: &crate::crypto::Keyring,
+    order: &Order,
+) -> Result<Option<zeroize::Zeroizing<String>>, crate::crypto::CryptoError> {
+    let Some(sealed) = order
+        .esim
+        .as_ref()
+        .and_then(|e| e.confirmation_code.as_ref())
+    else {
+        return Ok(None);
+    };
+    let clear = keys.open(&confirmation_code_context(&order.id), sealed)?;
+    Ok(Some(zeroize::Zeroizing::new(
+        String::from_utf8_lossy(&clear).into_owned(),
+    )))
+}
+
 /// The deterministic `functionCallIdentifier` of one ES2+ call: order, step and attempt.
 pub fn es2_call_id(order_id: &str, step: &str, attempt: u32) -> String {
     format!("{order_id}-{step}-{attempt}")

@@ -190,14 +190,9 @@ pub async fn get(
 /// The order's confirmation code in clear, for the reseller to deliver on a channel apart
 /// from the activation code (never logged). `None` when the order has none.
 fn confirmation_code(state: &AppState, order: &Order) -> Option<zeroize::Zeroizing<String>> {
-    let sealed = order.esim.as_ref()?.confirmation_code.as_ref()?;
-    let clear = state
-        .keys
-        .open(&crate::order::confirmation_code_context(&order.id), sealed)
-        .ok()?;
-    Some(zeroize::Zeroizing::new(
-        String::from_utf8_lossy(&clear).into_owned(),
-    ))
+    crate::order::open_confirmation_code(&state.keys, order)
+        .ok()
+        .flatten()
 }
 
 /// Symbols of generated MatchingIDs: digits and upper-case letters without I, L, O and U

@@ -544,19 +544,32 @@ fn observe<T: std::fmt::Debug>(
     result: &Result<T, adapters::hlr::HlrError>,
     started: tokio::time::Instant,
 ) -> String {
-    inner.metrics.hlr_latency.observe(started.elapsed());
-    count_hlr(inner, result.as_ref().err());
+    let m = &inner.metrics;
+    count_call(
+        &m.hlr_latency,
+        [&m.hlr_ok, &m.hlr_retryable, &m.hlr_permanent],
+        started,
+        result.as_ref().err().map(|e| e.retryable()),
+    );
     match result {
         Ok(o) => format!("ok: {o:?}"),
         Err(e) => e.to_string(),
     }
 }
 
-fn count_hlr(inner: &Inner, err: Option<&adapters::hlr::HlrError>) {
-    let c = match err {
-        None => &inner.metrics.hlr_ok,
-        Some(e) if e.retryable() => &inner.metrics.hlr_retryable,
-        Some(_) => &inner.metrics.hlr_permanent,
+/// Records one southbound call: its latency, and its outcome as ok, retryable or
+/// permanent (`failure` is `None` for success, else whether it may be retried).
+fn count_call(
+    latency: &crate::metrics::Histogram,
+    [ok, retryable, permanent]: [&std::sync::atomic::AtomicU64; 3],
+    started: tokio::time::Instant,
+    failure: Option<bool>,
+) {
+    latency.observe(started.elapsed());
+    let c = match failure {
+        None => ok,
+        Some(true) => retryable,
+        Some(false) => permanent,
     };
     c.fetch_add(1, Relaxed);
 }
@@ -614,25 +627,20 @@ async fn run_es2(
         table: "orders",
         message: format!("order {} has an invalid MatchingID", order.id),
     })?;
-    let cc = match &e.confirmation_code {
-        Some(sealed) => {
-            let clear = inner
-                .keys
-                .open(&crate::order::confirmation_code_context(&order.id), sealed)
-                .map_err(|err| StoreError::Corrupt {
-                    table: "orders",
-                    message: format!("confirmation code of {}: {err}", order.id),
-                })?;
-            let text = String::from_utf8_lossy(&clear).into_owned();
-            Some(
-                ConfirmationCode::new(&text).map_err(|_| StoreError::Corrupt {
-                    table: "orders",
-                    message: format!("order {} has an invalid confirmation code", order.id),
-                })?,
-            )
+    let clear_cc = crate::order::open_confirmation_code(&inner.keys, &order).map_err(|err| {
+        StoreError::Corrupt {
+            table: "orders",
+            message: format!("confirmation code of {}: {err}", order.id),
         }
-        None => None,
-    };
+    })?;
+    let cc = clear_cc
+        .map(|text| {
+            ConfirmationCode::new(&text).map_err(|_| StoreError::Corrupt {
+                table: "orders",
+                message: format!("order {} has an invalid confirmation code", order.id),
+            })
+        })
+        .transpose()?;
     let code_for = |smdp: &Fqdn| -> Result<String, Es2Failure> {
         let ac = match ActivationCode::new(smdp.as_str(), matching_id.as_str()) {
             Ok(ac) => ac.with_cc_required(cc.is_some()),
@@ -747,13 +755,13 @@ fn observe_es2<T>(
     result: &Result<T, Es2CallError>,
     started: tokio::time::Instant,
 ) -> String {
-    inner.metrics.es2_latency.observe(started.elapsed());
-    let c = match result {
-        Ok(_) => &inner.metrics.es2_ok,
-        Err(e) if e.retryable() => &inner.metrics.es2_retryable,
-        Err(_) => &inner.metrics.es2_permanent,
-    };
-    c.fetch_add(1, Relaxed);
+    let m = &inner.metrics;
+    count_call(
+        &m.es2_latency,
+        [&m.es2_ok, &m.es2_retryable, &m.es2_permanent],
+        started,
+        result.as_ref().err().map(Es2CallError::retryable),
+    );
     match result {
         Ok(_) => "ok".into(),
         Err(e) => e.to_string(),
