@@ -232,15 +232,7 @@ impl<'t> Tables<'t> {
         sim.state = SimState::Reserved {
             order: order.id.clone(),
         };
-        if let Some(profile_type) = &sim.esim_profile_type {
-            self.free_esim
-                .remove((
-                    new.tenant.as_str(),
-                    profile_type.as_str(),
-                    sim.iccid.as_str(),
-                ))
-                .map_err(backend)?;
-        }
+        self.esim_stock(&sim, false)?;
         self.sims
             .insert(sim.iccid.as_str(), enc(&sim)?.as_slice())
             .map_err(backend)?;
@@ -333,18 +325,7 @@ impl<'t> Tables<'t> {
                     counter::SIMS_RETIRED
                 } else {
                     sim.state = SimState::Available;
-                    if let Some(profile_type) = &sim.esim_profile_type {
-                        self.free_esim
-                            .insert(
-                                (
-                                    order.tenant.as_str(),
-                                    profile_type.as_str(),
-                                    sim.iccid.as_str(),
-                                ),
-                                (),
-                            )
-                            .map_err(backend)?;
-                    }
+                    self.esim_stock(&sim, true)?;
                     counter::SIMS_AVAILABLE
                 };
                 self.sims
@@ -487,14 +468,7 @@ impl<'t> Tables<'t> {
                 .map_err(backend)?;
             let c = match s.state {
                 SimState::Available => {
-                    if let Some(profile_type) = &s.esim_profile_type {
-                        self.free_esim
-                            .insert(
-                                (s.tenant.as_str(), profile_type.as_str(), s.iccid.as_str()),
-                                (),
-                            )
-                            .map_err(backend)?;
-                    }
+                    self.esim_stock(s, true)?;
                     counter::SIMS_AVAILABLE
                 }
                 SimState::Reserved { .. } => counter::SIMS_RESERVED,

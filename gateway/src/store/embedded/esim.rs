@@ -39,6 +39,25 @@ impl Tables<'_> {
         }
     }
 
+    /// Puts an eSIM profile in stock (`in_stock`) or takes it out of the stock index;
+    /// a physical SIM is left alone.
+    pub(super) fn esim_stock(&mut self, sim: &SimRecord, in_stock: bool) -> TxResult<()> {
+        let Some(profile_type) = &sim.esim_profile_type else {
+            return Ok(());
+        };
+        let key = (
+            sim.tenant.as_str(),
+            profile_type.as_str(),
+            sim.iccid.as_str(),
+        );
+        if in_stock {
+            self.free_esim.insert(key, ()).map_err(backend)?;
+        } else {
+            self.free_esim.remove(key).map_err(backend)?;
+        }
+        Ok(())
+    }
+
     /// The first eSIM profile in stock of `profile_type` for `tenant`.
     pub(super) fn first_free_esim(
         &self,
