@@ -8,7 +8,7 @@ use adapters::http::HttpClient;
 use bytes::Bytes;
 use conformance::hlr_sim::{self, Action, HlrSimConfig, MoKind, Operation, Rule};
 use conformance::smdp_sim::{
-    self, Action as SmdpAction, Function, OperatorAccount, ProfileSeed, ProfileState,
+    self, Action as SmdpAction, Function, OperatorAccount, ProfileSeed, ProfileState, ReplayRule,
     Rule as SmdpRule, SmdpSimConfig, SmdpSimHandle, cert_fingerprint_pem, server_tls_config,
 };
 use gateway::tls::DevCa;
@@ -222,6 +222,9 @@ async fn esim_rig(dir: &Path) -> (SmdpSimHandle, String) {
     )
     .expect("tls");
     let mut cfg = SmdpSimConfig::new(tls, Fqdn::new("SMDP.TEST.INVALID").expect("fqdn"));
+    // A repeated ConfirmOrder is refused as "MatchingID in use", so a resumed order
+    // reaches `active` only through the gateway's own replay rule.
+    cfg.replay = ReplayRule::MatchingIdInUse;
     cfg.operators = vec![OperatorAccount {
         name: "sandbox".into(),
         cert_sha256: cert_fingerprint_pem(client.cert_pem.as_bytes()).expect("fingerprint"),
