@@ -265,9 +265,10 @@ async fn lapsed_reservations_and_aged_quarantine_return_under_the_paused_clock()
         "only assigned numbers can be quarantined"
     );
     store.admin_set_assigned_for_test(&m).expect("assign");
+    let quarantined_at = clock.now_ms();
     assert!(
         store
-            .quarantine_number("t", &m, clock.now_ms())
+            .quarantine_number("t", &m, quarantined_at)
             .await
             .expect("q")
     );
@@ -279,7 +280,12 @@ async fn lapsed_reservations_and_aged_quarantine_return_under_the_paused_clock()
             .numbers_quarantined,
         1
     );
-    tokio::time::sleep(Duration::from_secs(89 * 86_400)).await;
+    // Ageing is measured from the recorded deadline: awaiting the writer thread above may
+    // have let the paused clock run on (the pool timer is pending), so "day 89" is one day
+    // before the deadline, not 89 days after this line.
+    let release_at = store.quarantined("t", 10).expect("list")[0].1;
+    assert_eq!(release_at, quarantined_at + 90 * 86_400_000, "90 days");
+    tokio::time::sleep_until(clock.instant_at(release_at - 86_400_000)).await;
     assert_eq!(
         store
             .inventory_counts("t")
@@ -288,7 +294,7 @@ async fn lapsed_reservations_and_aged_quarantine_return_under_the_paused_clock()
         1,
         "still ageing at day 89"
     );
-    tokio::time::sleep(Duration::from_secs(86_400 + 5)).await;
+    tokio::time::sleep_until(clock.instant_at(release_at + 5_000)).await;
     settle(|| {
         store
             .inventory_counts("t")
