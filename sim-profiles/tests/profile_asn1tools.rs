@@ -4,8 +4,10 @@
 //! re-encoded byte for byte, and compared field by field with expected values written
 //! here as literal bytes (`tests/asn1/check.py`).
 //!
-//! Needs `python3` with `asn1tools` (`pip install asn1tools==0.169.0`; `.ci/run` installs
-//! it). Without it the test fails rather than skipping.
+//! Needs a Python with `asn1tools` 0.169.0: `scripts/test` prepares one in
+//! `target/test-python` and names it in `SIMGW_TEST_PYTHON`; without that variable the
+//! test uses `target/test-python` if it exists, else `python3`. Without asn1tools the test
+//! fails rather than skipping.
 
 use serde_json::{Value, json};
 use sim_profiles::profile::{Package, Personalisation, builtin_template, personalise};
@@ -52,8 +54,20 @@ fn scratch(name: &str) -> PathBuf {
     dir
 }
 
+/// The Python to run the checker with (see the module comment).
+fn python() -> PathBuf {
+    if let Some(p) = std::env::var_os("SIMGW_TEST_PYTHON") {
+        return PathBuf::from(p);
+    }
+    let private = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/test-python/bin/python3");
+    if private.exists() {
+        return private;
+    }
+    PathBuf::from("python3")
+}
+
 fn require_asn1tools() {
-    let ok = Command::new("python3")
+    let ok = Command::new(python())
         .args(["-c", "import asn1tools"])
         .status()
         .map(|s| s.success())
@@ -61,7 +75,7 @@ fn require_asn1tools() {
     assert!(
         ok,
         "python3 with asn1tools is required for the independent-decoder cross-check: \
-         run `pip install asn1tools==0.169.0` (.ci/run installs it)"
+         run `scripts/test`, which prepares one, or `pip install asn1tools==0.169.0`"
     );
 }
 
@@ -75,7 +89,7 @@ fn run_check(dir: &Path, name: &str, package: &[u8], expected: &Value) -> Output
         serde_json::to_vec_pretty(expected).expect("serialise expected"),
     )
     .expect("write expected");
-    Command::new("python3")
+    Command::new(python())
         .arg(script())
         .arg(&der)
         .arg(&json)
