@@ -102,3 +102,24 @@ async fn suite_fails_when_the_hlr_refuses_every_create() {
     }));
     sb.gateway.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn suite_turns_off_random_faults_it_finds_left_on_and_says_so() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (sb, mut cfg) = start(dir.path()).await;
+    cfg.timeout = Duration::from_secs(20);
+    cfg.filter = Some("activation.physical_reaches_active".into());
+    // As the README's fault example leaves it: every provisioning request answered busy.
+    let sim = sb.hlr_sim.as_ref().expect("embedded simulator");
+    sim.set_faults(conformance::hlr_sim::FaultConfig {
+        busy: 1.0,
+        ..Default::default()
+    })
+    .expect("faults");
+    let report = suite::run(&cfg).await;
+    assert!(report.passed(), "{report}");
+    assert_eq!(report.notes.len(), 1, "{report}");
+    assert!(report.notes[0].contains("\"busy\":1.0"), "{report}");
+    assert_eq!(sim.faults().busy, 0.0);
+    sb.gateway.shutdown().await;
+}

@@ -260,6 +260,7 @@ mod tests {
                     duration: Duration::ZERO,
                 },
             ],
+            notes: Vec::new(),
         }
     }
 

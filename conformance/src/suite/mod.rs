@@ -39,14 +39,24 @@ pub async fn run(cfg: &SuiteConfig) -> Report {
         .filter(|c| cfg.selects(c.name))
         .collect();
     let ctx = ctx::Ctx::new(cfg);
+    let mut report = Report::default();
+    let mut sim_setup = Ok(());
+    if let Ok(Some(sim)) = ctx.as_ref().map(|c| c.simulator.as_ref()) {
+        match clear_random_faults(sim).await {
+            Ok(Some(note)) => report.notes.push(note),
+            Ok(None) => {}
+            Err(e) => sim_setup = Err(format!("setup: {e}")),
+        }
+    }
     // Backstop against a case hanging past its own bounds: two activations, each within
     // the activation timeout, plus slack for the requests around them.
     let budget = cfg.timeout.saturating_mul(3) + Duration::from_secs(60);
-    let mut report = Report::default();
     for case in selected {
         let started = Instant::now();
         let outcome = if case.needs_simulator && cfg.sandbox.hlr_simulator.is_none() {
             Outcome::Skip(NO_SIMULATOR.to_owned())
+        } else if let (true, Err(e)) = (case.needs_simulator, &sim_setup) {
+            Outcome::Fail(e.clone())
         } else {
             match &ctx {
                 Err(e) => Outcome::Fail(format!("setup: {e}")),
@@ -67,6 +77,22 @@ pub async fn run(cfg: &SuiteConfig) -> Report {
         });
     }
     report
+}
+
+/// Random faults someone left on the simulator (the README's example, a stopped run) would
+/// fail cases for reasons that are not the gateway's, so the suite turns them off and says
+/// so. Scripted rules stay: a test rig sets them on purpose to see the suite fail.
+async fn clear_random_faults(sim: &simulator::SimAdmin) -> Result<Option<String>, String> {
+    let found = sim.faults().await?;
+    if found == crate::hlr_sim::admin::Faults::default() {
+        return Ok(None);
+    }
+    sim.put_faults(&crate::hlr_sim::admin::Faults::default())
+        .await?;
+    let found = serde_json::to_string(&found).unwrap_or_default();
+    Ok(Some(format!(
+        "the HLR simulator's random faults were on ({found}); the suite turned them off"
+    )))
 }
 
 #[cfg(test)]

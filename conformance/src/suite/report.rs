@@ -30,6 +30,8 @@ pub struct CaseResult {
 pub struct Report {
     /// One entry per selected case.
     pub cases: Vec<CaseResult>,
+    /// What the suite changed before running (e.g. faults it found left on the simulator).
+    pub notes: Vec<String>,
 }
 
 impl Report {
@@ -72,6 +74,9 @@ impl Report {
 /// then a summary line.
 impl fmt::Display for Report {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for note in &self.notes {
+            writeln!(f, "NOTE {note}")?;
+        }
         for c in &self.cases {
             match &c.outcome {
                 Outcome::Pass => writeln!(f, "PASS {} ({} ms)", c.name, c.duration.as_millis())?,
@@ -113,6 +118,7 @@ mod tests {
                     duration: Duration::ZERO,
                 },
             ],
+            notes: vec!["a note".into()],
         }
     }
 
@@ -123,6 +129,7 @@ mod tests {
         assert!(!r.passed());
         let only_skips = Report {
             cases: r.cases[2..].to_vec(),
+            notes: Vec::new(),
         };
         assert!(only_skips.passed(), "skipped cases do not fail a run");
         assert_eq!(r.total_duration(), Duration::from_millis(15));
@@ -130,12 +137,13 @@ mod tests {
     }
 
     #[test]
-    fn text_rendering_has_one_line_per_case() {
+    fn text_rendering_has_one_line_per_note_and_case() {
         let text = sample().to_string();
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(
             lines,
             [
+                "NOTE a note",
                 "PASS ops.healthz (12 ms)",
                 "FAIL auth.wrong_key: POST: expected 401, got 200",
                 "SKIP resilience.transient_faults: no HLR simulator in sandbox.json",

@@ -70,6 +70,14 @@ impl SimAdmin {
             .find(|s| s.imsi == imsi))
     }
 
+    /// The random fault configuration in force.
+    pub async fn faults(&self) -> Result<Faults, String> {
+        let r = self.call(Method::GET, "faults", None).await?;
+        r.expect_status(200)?;
+        serde_json::from_slice(&r.response.body)
+            .map_err(|e| format!("{}: unexpected JSON ({e}): {}", r.what, r.excerpt()))
+    }
+
     /// Replaces the random fault configuration.
     pub async fn put_faults(&self, faults: &Faults) -> Result<(), String> {
         let body = serde_json::to_vec(faults).map_err(|e| e.to_string())?;
