@@ -218,3 +218,82 @@ fn tail(s: &str, n: usize) -> String {
     let lines: Vec<&str> = s.lines().collect();
     lines[lines.len().saturating_sub(n)..].join("\n")
 }
+
+/// Every problem `code` the gateway's source can produce: the string literal right after a
+/// `StatusCode::…,` (ApiError constructors) or as the first argument of
+/// `ApiError::invalid(`.
+fn codes_in_source() -> std::collections::BTreeMap<String, PathBuf> {
+    fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+        for entry in std::fs::read_dir(dir).expect("read dir").flatten() {
+            let p = entry.path();
+            if p.is_dir() {
+                walk(&p, out);
+            } else if p.extension().is_some_and(|e| e == "rs") {
+                out.push(p);
+            }
+        }
+    }
+    /// The snake_case string literal at the start of `s` (after whitespace), if any.
+    fn literal(s: &str) -> Option<&str> {
+        let s = s.trim_start().strip_prefix('"')?;
+        let end = s.find('"')?;
+        let lit = &s[..end];
+        (!lit.is_empty()
+            && lit
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_'))
+        .then_some(lit)
+    }
+    let mut files = Vec::new();
+    walk(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("src"),
+        &mut files,
+    );
+    let mut codes = std::collections::BTreeMap::new();
+    for f in files {
+        let text = std::fs::read_to_string(&f).expect("read source");
+        if text.contains("#[cfg(test)]") && f.ends_with("tests.rs") {
+            continue;
+        }
+        // Test modules at the end of a file use codes as expectations, not as answers.
+        let text = text.split("#[cfg(test)]").next().unwrap_or_default();
+        for (i, _) in text.match_indices("StatusCode::") {
+            let rest = &text[i + "StatusCode::".len()..];
+            let ident = rest
+                .find(|c: char| !(c.is_ascii_uppercase() || c == '_'))
+                .unwrap_or(0);
+            if let Some(after) = rest[ident..].strip_prefix(',')
+                && let Some(code) = literal(after)
+            {
+                codes.insert(code.to_owned(), f.clone());
+            }
+        }
+        for (i, _) in text.match_indices("ApiError::invalid(") {
+            if let Some(code) = literal(&text[i + "ApiError::invalid(".len()..]) {
+                codes.insert(code.to_owned(), f.clone());
+            }
+        }
+    }
+    codes
+}
+
+#[test]
+fn every_problem_code_the_server_sends_is_in_the_readme() {
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../README.md"))
+            .expect("README.md");
+    let codes = codes_in_source();
+    assert!(
+        codes.contains_key("unauthorized") && codes.contains_key("missing_field"),
+        "the scanner finds codes: {codes:?}"
+    );
+    let missing: Vec<String> = codes
+        .iter()
+        .filter(|(code, _)| !readme.contains(&format!("`{code}`")))
+        .map(|(code, file)| format!("{code} ({})", file.display()))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "problem codes the server sends but README.md's error table lacks: {missing:?}"
+    );
+}
