@@ -163,6 +163,12 @@ fn readme_shell_blocks_run_against_a_sandbox() {
 
     let dir = tempfile::tempdir().expect("tempdir");
     let (serve, base) = start_sandbox(dir.path());
+    // The README's commands run from the repository root: give them its example files.
+    std::os::unix::fs::symlink(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples"),
+        dir.path().join("examples"),
+    )
+    .expect("link examples/");
     let conformance = simgw().with_file_name("simgw-conformance");
 
     let mut script = prelude(&conformance);
