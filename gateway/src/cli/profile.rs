@@ -1,10 +1,124 @@
-//! `simgw profile inspect|validate|build`: eSIM profile packages (TCA interoperable format,
-//! DER) from files. Keys are masked unless asked for, and given keys live only in zeroised
-//! memory until they are encoded into the output.
+//! `simgw profile inspect|validate|build|build-batch`: eSIM profile packages (TCA
+//! interoperable format, DER) from files. Keys are masked unless asked for, and given keys
+//! live only in zeroised memory until they are encoded into the output.
 
+use super::offline::StoreArgs;
+use clap::Subcommand;
 use sim_profiles::profile::{self, Package, Personalisation};
 use sim_profiles::{Key128, secret::SecretError};
-use std::path::Path;
+use std::path::{Path, PathBuf};
+
+#[derive(Subcommand)]
+pub(super) enum ProfileCommand {
+    /// Print the element tree with readable field names (keys and PINs masked).
+    Inspect(InspectArgs),
+    /// Check structure: header first, End last, ICCID consistent, IMSI digits, key lengths,
+    /// ordering, mandatory services and files. Exit 0 only if clean.
+    Validate(ValidateArgs),
+    /// Personalise a template (a DER file, or `builtin`); with only --template and --out it
+    /// re-encodes the template byte-identically.
+    Build(BuildArgs),
+    /// Personalise one package per card, `<ICCID>.der` in --out-dir, streamed: from a vendor
+    /// batch file (--file, --format) or from a batch in the store (--tenant, --batch).
+    BuildBatch(BuildBatchArgs),
+}
+
+#[derive(clap::Args)]
+pub(super) struct InspectArgs {
+    /// The package (DER).
+    file: PathBuf,
+    /// Show keys and PINs in clear.
+    #[arg(long)]
+    show_secrets: bool,
+}
+
+#[derive(clap::Args)]
+pub(super) struct ValidateArgs {
+    /// The package (DER).
+    file: PathBuf,
+}
+
+#[derive(clap::Args)]
+pub(super) struct BuildArgs {
+    /// Template package (DER file path, or `builtin`).
+    #[arg(long)]
+    template: String,
+    /// ICCID for the header and EF.ICCID.
+    #[arg(long)]
+    iccid: Option<String>,
+    /// IMSI for EF.IMSI.
+    #[arg(long)]
+    imsi: Option<String>,
+    /// K (32 hex).
+    #[arg(long)]
+    ki: Option<String>,
+    /// OPc (32 hex).
+    #[arg(long)]
+    opc: Option<String>,
+    /// PIN1.
+    #[arg(long)]
+    pin1: Option<String>,
+    /// PUK1.
+    #[arg(long)]
+    puk1: Option<String>,
+    /// Output file (written 0600).
+    #[arg(long)]
+    out: PathBuf,
+}
+
+#[derive(clap::Args)]
+pub(super) struct BuildBatchArgs {
+    #[command(flatten)]
+    store: StoreArgs,
+    /// Template package (DER file path, or `builtin`).
+    #[arg(long)]
+    template: String,
+    /// A vendor batch file.
+    #[arg(long)]
+    file: Option<PathBuf>,
+    /// Its format: `vendor-out` or `csv`.
+    #[arg(long, default_value = "vendor-out")]
+    format: String,
+    /// Tenant of a stored batch.
+    #[arg(long)]
+    tenant: Option<String>,
+    /// Stored batch id (`bat_…`); keys are opened only as each profile is encoded.
+    #[arg(long)]
+    batch: Option<String>,
+    /// Output directory.
+    #[arg(long)]
+    out_dir: PathBuf,
+}
+
+pub(super) fn run(command: ProfileCommand) -> Result<(), String> {
+    match command {
+        ProfileCommand::Inspect(args) => {
+            print!(
+                "{}",
+                profile::inspect(&read(&args.file)?, args.show_secrets)
+            );
+        }
+        ProfileCommand::Validate(args) => println!("{}", validate(&args.file)?),
+        ProfileCommand::Build(args) => println!("{}", build(&args)?),
+        ProfileCommand::BuildBatch(args) => {
+            let cfg = args.store.load()?;
+            let source = match (&args.file, &args.tenant, &args.batch) {
+                (Some(path), None, None) => BatchSource::File {
+                    path,
+                    format: crate::import::Format::parse(&args.format)
+                        .ok_or("--format must be vendor-out or csv")?,
+                },
+                (None, Some(tenant), Some(batch)) => BatchSource::Store { tenant, batch },
+                _ => {
+                    return Err("give either --file (with --format) or --tenant and --batch".into());
+                }
+            };
+            let n = build_batch(&cfg, &args.template, source, &args.out_dir)?;
+            println!("wrote {n} profile packages to {}", args.out_dir.display());
+        }
+    }
+    Ok(())
+}
 
 fn read(path: &Path) -> Result<Package, String> {
     let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
@@ -12,13 +126,8 @@ fn read(path: &Path) -> Result<Package, String> {
         .map_err(|e| format!("{}: not a valid profile package: {e}", path.display()))
 }
 
-/// `simgw profile inspect FILE [--show-secrets]`.
-pub fn inspect(file: &Path, show_secrets: bool) -> Result<String, String> {
-    Ok(profile::inspect(&read(file)?, show_secrets))
-}
-
-/// `simgw profile validate FILE`: `Ok` with a summary if clean, `Err` listing every finding.
-pub fn validate(file: &Path) -> Result<String, String> {
+/// `Ok` with a summary if clean, `Err` listing every finding.
+fn validate(file: &Path) -> Result<String, String> {
     let p = read(file)?;
     let findings = profile::validate(&p);
     if findings.is_empty() {
@@ -35,36 +144,23 @@ pub fn validate(file: &Path) -> Result<String, String> {
     Err(msg)
 }
 
-/// What `simgw profile build` writes into the template; all optional.
-#[derive(Default)]
-pub struct BuildArgs {
-    /// New ICCID.
-    pub iccid: Option<String>,
-    /// New IMSI.
-    pub imsi: Option<String>,
-    /// New K (32 hex).
-    pub ki: Option<String>,
-    /// New OPc (32 hex).
-    pub opc: Option<String>,
-    /// New PIN1.
-    pub pin1: Option<String>,
-    /// New PUK1.
-    pub puk1: Option<String>,
-}
-
 fn key(name: &str, hex: Option<&String>) -> Result<Option<Key128>, String> {
     hex.map(|h| Key128::from_hex(h).map_err(|e: SecretError| format!("--{name}: {e}")))
         .transpose()
 }
 
-/// `simgw profile build --template T [...] --out FILE`. `T` is a DER file or `builtin`.
-/// With no personalisation the template is re-encoded, byte-identical.
-pub fn build(template: &str, args: &BuildArgs, out: &Path) -> Result<String, String> {
-    let t = if template == "builtin" {
-        profile::builtin_template()
+/// The template is a DER file or `builtin`.
+fn template(template: &str) -> Result<Package, String> {
+    if template == "builtin" {
+        Ok(profile::builtin_template())
     } else {
-        read(Path::new(template))?
-    };
+        read(Path::new(template))
+    }
+}
+
+/// With no personalisation the template is re-encoded, byte-identical.
+fn build(args: &BuildArgs) -> Result<String, String> {
+    let t = template(&args.template)?;
     let p = Personalisation {
         iccid: args
             .iccid
@@ -87,6 +183,7 @@ pub fn build(template: &str, args: &BuildArgs, out: &Path) -> Result<String, Str
         .map_err(|e| format!("cannot personalise the template: {e}"))?;
     let findings = profile::validate(&built);
     let bytes = zeroize::Zeroizing::new(built.encode());
+    let out = &args.out;
     crate::crypto::write_private(out, &bytes).map_err(|e| format!("{}: {e}", out.display()))?;
     let mut msg = format!(
         "wrote {} ({} bytes, {} profile elements)",
@@ -101,21 +198,14 @@ pub fn build(template: &str, args: &BuildArgs, out: &Path) -> Result<String, Str
 }
 
 /// Where batch personalisation takes its cards from.
-pub enum BatchSource<'a> {
-    /// A vendor file (`vendor-out` or `csv`); keys decrypted with the configured transport keys.
+enum BatchSource<'a> {
+    /// A vendor file; keys decrypted with the configured transport keys.
     File {
-        /// The file.
         path: &'a Path,
-        /// Its format.
         format: crate::import::Format,
     },
     /// A batch already in the store; keys are opened only as each profile is encoded.
-    Store {
-        /// The tenant.
-        tenant: &'a str,
-        /// The batch id (`bat_…`).
-        batch: &'a str,
-    },
+    Store { tenant: &'a str, batch: &'a str },
 }
 
 fn emit(template: &Package, p: &Personalisation, out_dir: &Path, name: &str) -> Result<(), String> {
@@ -125,20 +215,16 @@ fn emit(template: &Package, p: &Personalisation, out_dir: &Path, name: &str) -> 
     crate::crypto::write_private(&path, &bytes).map_err(|e| format!("{}: {e}", path.display()))
 }
 
-/// `simgw profile build-batch`: one personalised package per card, `<ICCID>.der` in
-/// `out_dir`, streamed card by card. Returns how many were written.
-pub fn build_batch(
+/// One personalised package per card, `<ICCID>.der` in `out_dir`, streamed card by card.
+/// Returns how many were written.
+fn build_batch(
     config: &crate::config::Config,
-    template: &str,
+    template_arg: &str,
     source: BatchSource<'_>,
     out_dir: &Path,
 ) -> Result<u64, String> {
     use std::io::BufRead;
-    let t = if template == "builtin" {
-        profile::builtin_template()
-    } else {
-        read(Path::new(template))?
-    };
+    let t = template(template_arg)?;
     std::fs::create_dir_all(out_dir).map_err(|e| format!("{}: {e}", out_dir.display()))?;
     let mut written = 0u64;
     match source {
@@ -241,89 +327,4 @@ pub fn build_batch(
         }
     }
     Ok(written)
-}
-
-/// Where a command reaches a running gateway's API.
-pub struct ApiTarget {
-    base_url: String,
-    api_key: zeroize::Zeroizing<String>,
-    ca_pem: Option<Vec<u8>>,
-}
-
-impl ApiTarget {
-    /// Explicit values win; anything missing comes from `sandbox_file`.
-    pub fn resolve(
-        sandbox_file: &Path,
-        base_url: Option<String>,
-        api_key: Option<String>,
-        ca_cert: Option<std::path::PathBuf>,
-    ) -> Result<Self, String> {
-        let sandbox = || -> Result<crate::sandbox::SandboxFile, String> {
-            let bytes = std::fs::read(sandbox_file).map_err(|e| {
-                format!(
-                    "{}: {e}; give --base-url, --api-key and --ca-cert, or run `simgw serve --sandbox` first",
-                    sandbox_file.display()
-                )
-            })?;
-            serde_json::from_slice(&bytes)
-                .map_err(|e| format!("{}: not a sandbox.json: {e}", sandbox_file.display()))
-        };
-        let (base_url, api_key, ca) = match (base_url, api_key) {
-            (Some(b), Some(k)) => (b, k, ca_cert),
-            (b, k) => {
-                let sb = sandbox()?;
-                (
-                    b.unwrap_or(sb.base_url),
-                    k.unwrap_or(sb.api_key),
-                    ca_cert.or(Some(sb.ca_cert.into())),
-                )
-            }
-        };
-        let ca_pem = ca
-            .map(|p| std::fs::read(&p).map_err(|e| format!("{}: {e}", p.display())))
-            .transpose()?;
-        Ok(Self {
-            base_url: base_url.trim_end_matches('/').to_owned(),
-            api_key: zeroize::Zeroizing::new(api_key),
-            ca_pem,
-        })
-    }
-}
-
-/// `simgw activation qr ID`: the order's activation code and its QR as terminal text.
-pub async fn activation_qr(target: &ApiTarget, id: &str) -> Result<String, String> {
-    let mut b = adapters::http::HttpClient::builder();
-    if let Some(ca) = &target.ca_pem {
-        b = b.add_root_pem(ca);
-    }
-    let http = b.build().map_err(|e| e.to_string())?;
-    let url = format!("{}/v1/activations/{id}", target.base_url);
-    let r = http
-        .get(
-            &url,
-            &[(
-                "authorization",
-                format!("Bearer {}", target.api_key.as_str()),
-            )],
-        )
-        .await
-        .map_err(|e| format!("{url}: {e}"))?;
-    let v: serde_json::Value = serde_json::from_slice(&r.body)
-        .map_err(|_| format!("{url}: HTTP {} without a JSON body", r.status))?;
-    if r.status != 200 {
-        return Err(format!(
-            "{url}: HTTP {}: {}",
-            r.status,
-            v["detail"].as_str().unwrap_or("no detail")
-        ));
-    }
-    let Some(code) = v["activation_code"].as_str() else {
-        return Err(format!(
-            "activation {id} has no activation code (status `{}`): only active eSIM orders have one",
-            v["status"].as_str().unwrap_or("?")
-        ));
-    };
-    let lpa = format!("LPA:{code}");
-    let qr = crate::qr::qr_terminal(&lpa).map_err(|e| e.to_string())?;
-    Ok(format!("{qr}\n{lpa}\n"))
 }

@@ -1,0 +1,64 @@
+//! `simgw apikey create`: issues an API key offline; it is printed once and stored only as
+//! a hash.
+
+use super::CliError;
+use super::offline::{self, StoreArgs};
+use crate::admin;
+use crate::app;
+use crate::clock::Clock;
+use crate::store::Store;
+use clap::Subcommand;
+
+#[derive(Subcommand)]
+pub(super) enum ApikeyCommand {
+    /// Issue an API key; it is printed once and stored only as a hash.
+    Create(CreateArgs),
+}
+
+#[derive(clap::Args)]
+pub(super) struct CreateArgs {
+    #[command(flatten)]
+    store: StoreArgs,
+    /// The tenant the key acts for.
+    #[arg(long)]
+    tenant: String,
+    /// Free-text label (which channel holds the key).
+    #[arg(long, default_value = "")]
+    label: String,
+}
+
+pub(super) async fn run(command: ApikeyCommand) -> Result<(), String> {
+    match command {
+        ApikeyCommand::Create(args) => {
+            let key = create(&args).await.map_err(|e| e.to_string())?;
+            println!("{key}");
+            eprintln!("this key is shown once; only its hash is stored");
+            Ok(())
+        }
+    }
+}
+
+async fn create(args: &CreateArgs) -> Result<String, CliError> {
+    let config = args.store.load().map_err(CliError::Usage)?;
+    let tenant = &args.tenant;
+    let keys = app::keyring(&config)?;
+    let store = offline::open(&config)?;
+    let result = async {
+        if store
+            .tenant(tenant)
+            .map_err(admin::AdminError::from)?
+            .is_none()
+        {
+            return Err(CliError::Usage(format!(
+                "tenant `{tenant}` does not exist; create it with `simgw tenant put`"
+            )));
+        }
+        let (key, change) = admin::new_api_key(&keys, tenant, &args.label, Clock::new().now_ms())
+            .map_err(admin::AdminError::from)?;
+        admin::apply(&store, change).await?;
+        Ok(key)
+    }
+    .await;
+    store.close();
+    result
+}

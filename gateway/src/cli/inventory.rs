@@ -1,0 +1,244 @@
+//! `simgw inventory status|lookup|export|import`: SIM stock, offline. Lookups and exports
+//! never show keys; an import is whole or nothing.
+
+use super::CliError;
+use super::offline::{self, StoreArgs};
+use crate::admin;
+use crate::app;
+use crate::config::Config;
+use crate::store::Store;
+use clap::Subcommand;
+use std::path::{Path, PathBuf};
+
+#[derive(Subcommand)]
+pub(super) enum InventoryCommand {
+    /// Counts overall, per number pool and per batch (JSON).
+    Status(StatusArgs),
+    /// One SIM by ICCID or IMSI, without keys (JSON).
+    Lookup(LookupArgs),
+    /// The state of each card of a batch as CSV, without keys.
+    Export(ExportArgs),
+    /// Import a SIM vendor batch file whole or not at all (exit 0 only if imported whole).
+    Import(ImportArgs),
+}
+
+#[derive(clap::Args)]
+pub(super) struct StatusArgs {
+    #[command(flatten)]
+    store: StoreArgs,
+    /// The tenant.
+    #[arg(long)]
+    tenant: String,
+}
+
+#[derive(clap::Args)]
+pub(super) struct LookupArgs {
+    #[command(flatten)]
+    store: StoreArgs,
+    /// The ICCID.
+    #[arg(long)]
+    iccid: Option<String>,
+    /// The IMSI.
+    #[arg(long)]
+    imsi: Option<String>,
+}
+
+#[derive(clap::Args)]
+pub(super) struct ExportArgs {
+    #[command(flatten)]
+    store: StoreArgs,
+    /// The batch id (`bat_…`).
+    #[arg(long)]
+    batch: String,
+}
+
+#[derive(clap::Args)]
+pub(super) struct ImportArgs {
+    #[command(flatten)]
+    store: StoreArgs,
+    /// The tenant whose stock the SIMs join.
+    #[arg(long)]
+    tenant: String,
+    /// `vendor-out` (Gemalto/IDEMIA-style .out) or `csv` (named columns).
+    #[arg(long)]
+    format: String,
+    /// The batch file.
+    file: PathBuf,
+    /// The cards are eSIM profiles held at the SM-DP+ under this profile type.
+    #[arg(long)]
+    esim_profile_type: Option<String>,
+}
+
+pub(super) fn run(command: InventoryCommand) -> Result<(), String> {
+    match command {
+        InventoryCommand::Status(args) => {
+            let config = args.store.load()?;
+            println!(
+                "{}",
+                status(&config, &args.tenant).map_err(|e| e.to_string())?
+            );
+        }
+        InventoryCommand::Lookup(args) => {
+            let config = args.store.load()?;
+            println!(
+                "{}",
+                lookup(&config, args.iccid.as_deref(), args.imsi.as_deref())
+                    .map_err(|e| e.to_string())?
+            );
+        }
+        InventoryCommand::Export(args) => {
+            let config = args.store.load()?;
+            print!(
+                "{}",
+                export(&config, &args.batch).map_err(|e| e.to_string())?
+            );
+        }
+        InventoryCommand::Import(args) => {
+            let config = args.store.load()?;
+            println!(
+                "{}",
+                import(
+                    &config,
+                    &args.tenant,
+                    &args.format,
+                    &args.file,
+                    args.esim_profile_type.as_deref()
+                )
+                .map_err(|e| e.to_string())?
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Imports a vendor file whole or not at all, streaming it from disk. Returns the summary
+/// line; a refusal lists every rejected line.
+fn import(
+    config: &Config,
+    tenant: &str,
+    format: &str,
+    file: &Path,
+    esim_profile_type: Option<&str>,
+) -> Result<String, CliError> {
+    use crate::import::{self, Format, ImportError, Imported};
+    use std::io::{IsTerminal, Write};
+    let format = Format::parse(format)
+        .ok_or_else(|| CliError::Usage("--format must be vendor-out or csv".into()))?;
+    if !file.is_file() {
+        return Err(CliError::Usage(format!("{}: no such file", file.display())));
+    }
+    let keys = app::keyring(config)?;
+    let store = offline::open(config)?;
+    let tty = std::io::stderr().is_terminal();
+    let mut last_pct = u64::MAX;
+    let progress = |done: u64, total: u64| {
+        let pct = done * 100 / total.max(1);
+        if pct == last_pct {
+            return;
+        }
+        if tty {
+            let bar = "#".repeat((pct / 4) as usize);
+            eprint!("\r[{bar:<25}] {pct:>3}%");
+            if done >= total {
+                eprintln!();
+            }
+        } else if pct / 10 != last_pct / 10 || done >= total {
+            eprintln!("import: {pct}% of the file read");
+        }
+        let _ = std::io::stderr().flush();
+        last_pct = pct;
+    };
+    let result = store
+        .recover_imports()
+        .map_err(ImportError::from)
+        .and_then(|_| {
+            import::import_file(
+                &store,
+                &keys,
+                config,
+                &import::FileJob {
+                    tenant,
+                    format,
+                    path: file,
+                    esim_profile_type,
+                },
+                progress,
+            )
+        });
+    store.close();
+    match result {
+        Ok(Imported::Loaded(b)) => Ok(format!(
+            "imported {} cards into `{tenant}` as batch {} (sha256 {})",
+            b.cards, b.id, b.file_sha256
+        )),
+        Ok(Imported::AlreadyImported(b)) => Ok(format!(
+            "already imported as batch {} ({} cards); nothing changed",
+            b.id, b.cards
+        )),
+        Err(ImportError::Rejected(rejects)) => {
+            let mut msg = format!(
+                "{} line(s) rejected; nothing was imported. Fix these lines and import the whole file again:",
+                rejects.len()
+            );
+            for r in &rejects {
+                msg.push_str(&format!("\n  {r}"));
+            }
+            Err(CliError::Usage(msg))
+        }
+        Err(e) => Err(CliError::Usage(format!("nothing was imported: {e}"))),
+    }
+}
+
+/// Counts overall, per pool and per batch, as JSON.
+fn status(config: &Config, tenant: &str) -> Result<String, CliError> {
+    let store = offline::open(config)?;
+    let result = (|| {
+        let counts = store.inventory_counts(tenant)?;
+        let breakdown = store.inventory_breakdown(tenant)?;
+        Ok::<_, crate::store::StoreError>(serde_json::json!({"tenant": tenant, "counts": counts, "pools": breakdown.pools, "batches": breakdown.batches}))
+    })()
+    .map_err(admin::AdminError::from);
+    store.close();
+    Ok(serde_json::to_string_pretty(&result?).unwrap_or_default())
+}
+
+/// One SIM without keys, as JSON.
+fn lookup(config: &Config, iccid: Option<&str>, imsi: Option<&str>) -> Result<String, CliError> {
+    let store = offline::open(config)?;
+    let result = (|| -> Result<Option<crate::store::SimRecord>, CliError> {
+        match (iccid, imsi) {
+            (Some(i), None) => Ok(store
+                .get_sim(
+                    &i.parse()
+                        .map_err(|e| CliError::Usage(format!("--iccid: {e}")))?,
+                )
+                .map_err(admin::AdminError::from)?),
+            (None, Some(m)) => Ok(store
+                .sim_by_imsi(
+                    &m.parse()
+                        .map_err(|e| CliError::Usage(format!("--imsi: {e}")))?,
+                )
+                .map_err(admin::AdminError::from)?),
+            _ => Err(CliError::Usage(
+                "give exactly one of --iccid or --imsi".into(),
+            )),
+        }
+    })();
+    store.close();
+    let sim = result?.ok_or_else(|| CliError::Usage("no such SIM in inventory".into()))?;
+    let (state, order) = sim.state.label();
+    let v = serde_json::json!({"iccid": sim.iccid, "imsi": sim.imsi, "tenant": sim.tenant, "state": state, "activation_id": order, "batch": sim.batch, "key_id": sim.ki.kid});
+    Ok(serde_json::to_string_pretty(&v).unwrap_or_default())
+}
+
+/// The state of each card of a batch as CSV (no keys).
+fn export(config: &Config, batch: &str) -> Result<String, CliError> {
+    let store = offline::open(config)?;
+    let result = admin::batch_csv(&store, batch);
+    let known = store.batch(batch).map_err(admin::AdminError::from);
+    store.close();
+    if known?.is_none() {
+        return Err(CliError::Usage(format!("no batch `{batch}`")));
+    }
+    Ok(result.map_err(admin::AdminError::from)?)
+}

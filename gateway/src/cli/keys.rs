@@ -1,0 +1,86 @@
+//! `simgw keys rotate|status`: the data keys that seal secrets at rest, offline.
+
+use super::CliError;
+use super::offline::{self, StoreArgs};
+use crate::app;
+use clap::Subcommand;
+
+#[derive(Subcommand)]
+pub(super) enum KeysCommand {
+    /// Add a new data key and re-seal every secret under it (resumable).
+    Rotate(RotateArgs),
+    /// Show how many sealed values each data key protects.
+    Status(StatusArgs),
+}
+
+#[derive(clap::Args)]
+pub(super) struct RotateArgs {
+    #[command(flatten)]
+    store: StoreArgs,
+    /// Finish an interrupted rotation without adding another key.
+    #[arg(long)]
+    resume: bool,
+}
+
+#[derive(clap::Args)]
+pub(super) struct StatusArgs {
+    #[command(flatten)]
+    store: StoreArgs,
+}
+
+pub(super) fn run(command: KeysCommand) -> Result<(), String> {
+    match command {
+        KeysCommand::Rotate(args) => {
+            let config = args.store.load()?;
+            println!(
+                "{}",
+                rotate(&config, args.resume).map_err(|e| e.to_string())?
+            );
+        }
+        KeysCommand::Status(args) => {
+            let config = args.store.load()?;
+            print!("{}", status(&config).map_err(|e| e.to_string())?);
+        }
+    }
+    Ok(())
+}
+
+/// Adds a new data key (unless `resume`) and re-seals every secret under it, committing
+/// chunk by chunk; an interrupted run is finished with `--resume`.
+fn rotate(config: &crate::config::Config, resume: bool) -> Result<String, CliError> {
+    let path = app::key_path(config);
+    // Open the store first so a running server (which holds it) is refused before any change.
+    let store = offline::open(config)?;
+    let result = (|| {
+        if !resume {
+            crate::crypto::Keyring::add_key(&path).map_err(|e| CliError::Start(e.into()))?;
+        }
+        let keys = app::keyring(config)?;
+        let report = store
+            .rewrap(&keys, 1_000, None)
+            .map_err(|e| CliError::Start(e.into()))?;
+        Ok(format!(
+            "{} secrets re-sealed under data key {} in {} commits",
+            report.resealed,
+            keys.current_id(),
+            report.chunks
+        ))
+    })();
+    store.close();
+    result
+}
+
+/// Sealed values per data-key id.
+fn status(config: &crate::config::Config) -> Result<String, CliError> {
+    let keys = app::keyring(config)?;
+    let store = offline::open(config)?;
+    let usage = store
+        .sealed_key_usage()
+        .map_err(|e| CliError::Start(e.into()));
+    store.close();
+    let mut out = format!("current data key: {}\n", keys.current_id());
+    for (kid, n) in usage? {
+        out.push_str(&format!("{kid}: {n} sealed values\n"));
+    }
+    Ok(out)
+}

@@ -1,0 +1,74 @@
+//! The `simgw` command line. Each command group is one module that owns its clap arguments
+//! and its `run`; this module only names the groups and dispatches to them.
+
+mod activation;
+mod api_client;
+mod apikey;
+mod error;
+mod inventory;
+mod keys;
+mod numbers;
+mod offline;
+mod profile;
+mod serve;
+mod tenant;
+
+pub use error::CliError;
+
+use clap::{Parser, Subcommand};
+
+/// The `simgw` command line as parsed from `argv`.
+#[derive(Parser)]
+#[command(
+    name = "simgw",
+    version,
+    about = "SIM provisioning and eSIM activation gateway for MVNOs"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the gateway (HTTPS API, order engine).
+    Serve(serve::ServeArgs),
+    /// Load test: activations against an in-process sandbox; prints throughput and latency.
+    Bench(crate::bench::BenchArgs),
+    /// Tenants (offline: stop `simgw serve` first).
+    #[command(subcommand)]
+    Tenant(tenant::TenantCommand),
+    /// API keys (offline).
+    #[command(subcommand)]
+    Apikey(apikey::ApikeyCommand),
+    /// Number pools (offline).
+    #[command(subcommand)]
+    Numbers(numbers::NumbersCommand),
+    /// Data keys that encrypt secrets at rest (offline).
+    #[command(subcommand)]
+    Keys(keys::KeysCommand),
+    /// SIM inventory (offline).
+    #[command(subcommand)]
+    Inventory(inventory::InventoryCommand),
+    /// eSIM profile packages (TCA interoperable format, DER).
+    #[command(subcommand)]
+    Profile(profile::ProfileCommand),
+    /// Activations on a running gateway (over its API).
+    #[command(subcommand)]
+    Activation(activation::ActivationCommand),
+}
+
+/// Runs the parsed command to completion; what it prints on success is its output.
+pub async fn run(cli: Cli) -> Result<(), String> {
+    match cli.command {
+        Command::Serve(args) => serve::run(args).await,
+        Command::Bench(args) => crate::bench::run(args).await.map_err(|e| e.to_string()),
+        Command::Tenant(c) => tenant::run(c).await,
+        Command::Apikey(c) => apikey::run(c).await,
+        Command::Numbers(c) => numbers::run(c).await,
+        Command::Keys(c) => keys::run(c),
+        Command::Inventory(c) => inventory::run(c),
+        Command::Profile(c) => profile::run(c),
+        Command::Activation(c) => activation::run(c).await,
+    }
+}

@@ -1,0 +1,186 @@
+//! `simgw numbers add|quarantine|release`: a tenant's number pool, offline.
+
+use super::CliError;
+use super::offline::{self, StoreArgs};
+use crate::admin;
+use crate::store::{AdminChange, Store};
+use clap::Subcommand;
+
+#[derive(Subcommand)]
+pub(super) enum NumbersCommand {
+    /// List quarantined numbers and when each returns to the pool.
+    Quarantine(QuarantineArgs),
+    /// End a number's quarantine early.
+    Release(ReleaseArgs),
+    /// Add a block of consecutive MSISDNs to a tenant's pool.
+    Add(AddArgs),
+}
+
+#[derive(clap::Args)]
+pub(super) struct QuarantineArgs {
+    #[command(flatten)]
+    store: StoreArgs,
+    /// The tenant.
+    #[arg(long)]
+    tenant: String,
+}
+
+#[derive(clap::Args)]
+pub(super) struct ReleaseArgs {
+    #[command(flatten)]
+    store: StoreArgs,
+    /// The tenant.
+    #[arg(long)]
+    tenant: String,
+    /// The number.
+    #[arg(long)]
+    msisdn: String,
+}
+
+#[derive(clap::Args)]
+pub(super) struct AddArgs {
+    #[command(flatten)]
+    store: StoreArgs,
+    /// Owning tenant.
+    #[arg(long)]
+    tenant: String,
+    /// First number, E.164 (e.g. 8617000000000).
+    #[arg(long)]
+    first: String,
+    /// How many consecutive numbers.
+    #[arg(long)]
+    count: u64,
+    /// Block label.
+    #[arg(long, default_value = "default")]
+    block: String,
+}
+
+pub(super) async fn run(command: NumbersCommand) -> Result<(), String> {
+    match command {
+        NumbersCommand::Quarantine(args) => {
+            print!("{}", quarantine(&args).map_err(|e| e.to_string())?);
+        }
+        NumbersCommand::Release(args) => {
+            println!("{}", release(&args).await.map_err(|e| e.to_string())?);
+        }
+        NumbersCommand::Add(args) => {
+            println!("{}", add(&args).await.map_err(|e| e.to_string())?);
+        }
+    }
+    Ok(())
+}
+
+/// Numbers per committed chunk when adding a block.
+const NUMBER_CHUNK: u64 = 100_000;
+
+/// Adds a block of consecutive numbers to a tenant's pool, in atomic chunks. A chunk is
+/// all in or absent, so re-running after an interruption skips the chunks already in
+/// (same block label) and adds the rest.
+async fn add(args: &AddArgs) -> Result<String, CliError> {
+    let config = args.store.load().map_err(CliError::Usage)?;
+    let (tenant, block, count) = (&args.tenant, &args.block, args.count);
+    let first: sim_profiles::Msisdn = args
+        .first
+        .parse()
+        .map_err(|e| CliError::Usage(format!("--first: {e}")))?;
+    if count == 0 || count > 100_000_000 {
+        return Err(CliError::Usage(
+            "--count must be between 1 and 100000000".into(),
+        ));
+    }
+    let start: u64 = first
+        .as_str()
+        .parse()
+        .map_err(|_| CliError::Usage("--first must be digits".into()))?;
+    let width = first.as_str().len();
+    let store = offline::open(&config)?;
+    let result = async {
+        // The block's identity (label → first number and size) makes a re-run a resume and
+        // any other use of the label an error.
+        let marker_key = format!("block:{tenant}:{block}");
+        let marker = format!("{}:{count}", first.as_str()).into_bytes();
+        match store.meta(&marker_key).map_err(admin::AdminError::from)? {
+            Some(m) if m == marker => {}
+            Some(_) => {
+                return Err(CliError::Usage(format!("block `{block}` of `{tenant}` was added with another range; choose another --block label")));
+            }
+            None => {
+                if let Some(b) = store.number_block(first.as_str()).map_err(admin::AdminError::from)? {
+                    return Err(CliError::Usage(format!("number {} is already in block `{b}`", first.as_str())));
+                }
+                admin::apply(&store, AdminChange::PutMeta { key: marker_key, value: marker }).await?;
+            }
+        }
+        let (mut added, mut skipped) = (0u64, 0u64);
+        let mut offset = 0u64;
+        while offset < count {
+            let n = NUMBER_CHUNK.min(count - offset);
+            let chunk_first = format!("{:0width$}", start + offset);
+            match store.number_block(&chunk_first).map_err(admin::AdminError::from)? {
+                Some(b) if &b == block => skipped += n,
+                _ => {
+                    let first = chunk_first
+                        .parse()
+                        .map_err(|e| CliError::Usage(format!("block: {e}")))?;
+                    let change = AdminChange::AddNumbers {
+                        tenant: tenant.to_owned(),
+                        block: block.to_owned(),
+                        first,
+                        count: n,
+                    };
+                    admin::apply(&store, change).await?;
+                    added += n;
+                }
+            }
+            offset += n;
+        }
+        Ok::<_, CliError>((added, skipped))
+    }
+    .await;
+    store.close();
+    let (added, skipped) = result?;
+    Ok(if skipped == 0 {
+        format!("{added} numbers added to `{tenant}` (block `{block}`)")
+    } else {
+        format!(
+            "{added} numbers added to `{tenant}` (block `{block}`); {skipped} were already in from an earlier run"
+        )
+    })
+}
+
+/// Quarantined numbers and when they return, one per line.
+fn quarantine(args: &QuarantineArgs) -> Result<String, CliError> {
+    let config = args.store.load().map_err(CliError::Usage)?;
+    let store = offline::open(&config)?;
+    let list = store
+        .quarantined(&args.tenant, usize::MAX)
+        .map_err(admin::AdminError::from);
+    store.close();
+    let mut out = String::new();
+    for (m, until) in list? {
+        out.push_str(&format!("{m} {}\n", crate::clock::rfc3339(until)));
+    }
+    Ok(out)
+}
+
+/// Ends a quarantine early.
+async fn release(args: &ReleaseArgs) -> Result<String, CliError> {
+    let config = args.store.load().map_err(CliError::Usage)?;
+    let (tenant, msisdn) = (&args.tenant, &args.msisdn);
+    let m = msisdn
+        .parse()
+        .map_err(|e| CliError::Usage(format!("--msisdn: {e}")))?;
+    let store = offline::open(&config)?;
+    let released = store
+        .release_quarantine(tenant, &m)
+        .await
+        .map_err(admin::AdminError::from);
+    store.close();
+    if released? {
+        Ok(format!("{msisdn} is available again"))
+    } else {
+        Err(CliError::Usage(format!(
+            "{msisdn} is not in `{tenant}`'s quarantine"
+        )))
+    }
+}

@@ -1,0 +1,93 @@
+//! `simgw serve`: the gateway (HTTPS API, order engine), optionally with the sandbox's
+//! simulated host operator, until SIGINT or SIGTERM.
+
+use crate::app::Gateway;
+use crate::config::Config;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+#[derive(clap::Args)]
+pub(super) struct ServeArgs {
+    /// TOML configuration file (defaults apply without one).
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Data directory (store, keys, certificates); overrides the config file.
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+    /// HTTPS listen address; overrides the config file.
+    #[arg(long)]
+    listen: Option<SocketAddr>,
+    /// Also run the host-operator simulators on loopback and seed a sandbox tenant.
+    #[arg(long)]
+    sandbox: bool,
+    /// Use this HLR instead of the simulator: a CAI3G `http(s)://…` endpoint or an
+    /// OsmoHLR `osmo-ctrl://HOST:PORT`.
+    #[arg(long)]
+    hlr: Option<String>,
+}
+
+pub(super) async fn run(args: ServeArgs) -> Result<(), String> {
+    let mut cfg = Config::load(args.config.as_deref()).map_err(|e| e.to_string())?;
+    if let Some(d) = args.data_dir {
+        cfg.data_dir = d;
+    }
+    if let Some(l) = args.listen {
+        cfg.listen = l;
+    }
+    if let Some(url) = args.hlr {
+        if !(url.starts_with("http://")
+            || url.starts_with("https://")
+            || url.starts_with("osmo-ctrl://"))
+        {
+            return Err(format!(
+                "--hlr {url}: use a CAI3G http(s):// endpoint or osmo-ctrl://HOST:PORT"
+            ));
+        }
+        cfg.hlr.url = Some(url);
+    }
+    let mut sim = None;
+    let mut smdp = None;
+    let gateway = if args.sandbox {
+        let sb = crate::sandbox::start(cfg)
+            .await
+            .map_err(|e| e.to_string())?;
+        eprintln!(
+            "sandbox ready: {} (tenant `{}`, {} SIMs available); details in {}",
+            sb.info.base_url,
+            sb.info.tenant,
+            sb.info.physical_iccids.len(),
+            sb.file.display()
+        );
+        sim = sb.hlr_sim;
+        smdp = sb.smdp_sim;
+        sb.gateway
+    } else {
+        let hlr = crate::southbound::hlr_from_config(&cfg.hlr).map_err(|e| e.to_string())?;
+        Gateway::start(cfg, hlr).await.map_err(|e| e.to_string())?
+    };
+    wait_for_signal().await;
+    eprintln!("shutting down: finishing in-flight HLR calls");
+    gateway.shutdown().await;
+    if let Some(sim) = sim {
+        sim.shutdown().await;
+    }
+    if let Some(smdp) = smdp {
+        smdp.shutdown().await;
+    }
+    Ok(())
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
+}

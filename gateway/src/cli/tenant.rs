@@ -1,0 +1,142 @@
+//! `simgw tenant put`: creates or replaces a tenant (an MVNO brand), offline.
+
+use super::CliError;
+use super::offline::{self, StoreArgs};
+use crate::admin;
+use crate::numbers::{GoldenRule, NumberPolicy};
+use crate::store::{AdminChange, Product, Tenant};
+use clap::Subcommand;
+use std::collections::BTreeMap;
+
+#[derive(Subcommand)]
+pub(super) enum TenantCommand {
+    /// Create or replace a tenant (an MVNO brand).
+    Put(PutArgs),
+}
+
+#[derive(clap::Args)]
+pub(super) struct PutArgs {
+    #[command(flatten)]
+    store: StoreArgs,
+    /// Tenant id (letters, digits, `-`, `_`).
+    #[arg(long)]
+    id: String,
+    /// Display name.
+    #[arg(long)]
+    name: String,
+    /// Home PLMN of the tenant's IMSIs, e.g. 46011.
+    #[arg(long)]
+    plmn: String,
+    /// A product and its HLR profile id, `CODE=PROFILE_ID`, plus `:ESIM_PROFILE_TYPE`
+    /// if it is also sold as an eSIM; repeatable.
+    #[arg(long = "product")]
+    products: Vec<String>,
+    /// eSIM orders carry a confirmation code the customer types on the device.
+    #[arg(long)]
+    esim_confirmation_code: bool,
+    /// Automatic number assignment: `random` (default) or `sequential`.
+    #[arg(long, default_value = "random", value_parser = ["random", "sequential"])]
+    number_policy: String,
+    /// A golden-number rule (`repeat:4`, `sequence:4`, `pairs:2`, `tail:888`); repeatable.
+    /// Given rules replace the defaults (repeat:4, sequence:4, pairs:2).
+    #[arg(long = "golden")]
+    golden: Vec<String>,
+    /// Days a released number ages before reuse (default 90).
+    #[arg(long)]
+    quarantine_days: Option<u32>,
+    /// Flag low stock in /metrics when available SIMs or numbers fall below this.
+    #[arg(long)]
+    low_stock: Option<u64>,
+    /// A per-pool low-stock threshold `BLOCK=N` (overrides --low-stock for that pool); repeatable.
+    #[arg(long = "pool-low-stock")]
+    pool_low_stock: Vec<String>,
+}
+
+pub(super) async fn run(command: TenantCommand) -> Result<(), String> {
+    match command {
+        TenantCommand::Put(args) => {
+            put(&args).await.map_err(|e| e.to_string())?;
+            println!("tenant `{}` saved", args.id);
+            Ok(())
+        }
+    }
+}
+
+/// Products are `CODE=HLR_PROFILE_ID`, or `CODE=HLR_PROFILE_ID:ESIM_PROFILE_TYPE` for a
+/// product also sold as an eSIM.
+async fn put(args: &PutArgs) -> Result<(), CliError> {
+    let config = args.store.load().map_err(CliError::Usage)?;
+    let id = &args.id;
+    if id.is_empty()
+        || !id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    {
+        return Err(CliError::Usage(
+            "--id must be non-empty ASCII letters, digits, `-` or `_`".into(),
+        ));
+    }
+    let plmn = args
+        .plmn
+        .parse()
+        .map_err(|e| CliError::Usage(format!("--plmn: {e}")))?;
+    let mut map = BTreeMap::new();
+    for p in &args.products {
+        let (code, profile) = p.split_once('=').ok_or_else(|| {
+            CliError::Usage(format!(
+                "--product `{p}`: expected CODE=HLR_PROFILE_ID[:ESIM_PROFILE_TYPE]"
+            ))
+        })?;
+        let (profile, esim) = match profile.split_once(':') {
+            Some((id, t)) if !t.is_empty() => (id, Some(t)),
+            Some(_) => {
+                return Err(CliError::Usage(format!(
+                    "--product `{p}`: the eSIM profile type after `:` is empty"
+                )));
+            }
+            None => (profile, None),
+        };
+        let hlr_profile_id = profile.parse().map_err(|_| {
+            CliError::Usage(format!(
+                "--product `{p}`: the HLR profile id must be a number"
+            ))
+        })?;
+        let mut product = Product::new(hlr_profile_id);
+        if let Some(t) = esim {
+            product = product.with_esim(t);
+        }
+        map.insert(code.to_owned(), product);
+    }
+    let mut tenant = Tenant::new(id, &args.name, plmn, map);
+    tenant.number_policy = if args.number_policy == "sequential" {
+        NumberPolicy::Sequential
+    } else {
+        NumberPolicy::Random
+    };
+    if !args.golden.is_empty() {
+        tenant.golden_rules = args
+            .golden
+            .iter()
+            .map(|g| GoldenRule::parse(g))
+            .collect::<Result<_, _>>()
+            .map_err(CliError::Usage)?;
+    }
+    if let Some(days) = args.quarantine_days {
+        tenant.quarantine_days = days;
+    }
+    tenant.low_stock_threshold = args.low_stock;
+    tenant.esim_confirmation_code = args.esim_confirmation_code;
+    for p in &args.pool_low_stock {
+        let (block, n) = p
+            .split_once('=')
+            .ok_or_else(|| CliError::Usage(format!("--pool-low-stock `{p}`: expected BLOCK=N")))?;
+        let n = n
+            .parse()
+            .map_err(|_| CliError::Usage(format!("--pool-low-stock `{p}`: N must be a number")))?;
+        tenant.pool_low_stock.insert(block.to_owned(), n);
+    }
+    let store = offline::open(&config)?;
+    let result = admin::apply(&store, AdminChange::PutTenant(tenant)).await;
+    store.close();
+    Ok(result?)
+}
