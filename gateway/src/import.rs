@@ -24,19 +24,28 @@ pub enum Format {
 }
 
 impl Format {
-    /// Parses `vendor-out` or `csv`.
+    const ALL: [Self; 2] = [Self::VendorOut, Self::Csv];
+
+    /// Parses `vendor-out` or `csv` (the API's `format` parameter; the CLI's `--format`
+    /// reaches the same names through `ValueEnum`).
     pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "vendor-out" => Some(Self::VendorOut),
-            "csv" => Some(Self::Csv),
-            _ => None,
-        }
+        Self::ALL.into_iter().find(|f| f.name() == s)
     }
-    fn name(self) -> &'static str {
+    /// The format's one name, on the command line, in the API and in batch records.
+    pub fn name(self) -> &'static str {
         match self {
             Self::VendorOut => "vendor-out",
             Self::Csv => "csv",
         }
+    }
+}
+
+impl clap::ValueEnum for Format {
+    fn value_variants<'a>() -> &'a [Self] {
+        &Self::ALL
+    }
+    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+        Some(clap::builder::PossibleValue::new(self.name()))
     }
 }
 

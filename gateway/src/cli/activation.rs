@@ -1,5 +1,6 @@
 //! `simgw activation qr`: activations on a running gateway, over its API.
 
+use super::CliError;
 use super::api_client::{self, ApiTarget};
 use clap::Subcommand;
 use std::path::PathBuf;
@@ -28,7 +29,7 @@ pub(super) struct QrArgs {
     ca_cert: Option<PathBuf>,
 }
 
-pub(super) async fn run(command: ActivationCommand) -> Result<(), String> {
+pub(super) async fn run(command: ActivationCommand) -> Result<(), CliError> {
     match command {
         ActivationCommand::Qr(args) => {
             let target = ApiTarget::resolve(

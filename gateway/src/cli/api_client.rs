@@ -1,6 +1,8 @@
 //! The client side of a running gateway's API, for commands that act on live orders
 //! (`simgw activation …`): where the API is and how to authenticate, and the requests.
 
+use super::CliError;
+use serde::Deserialize;
 use std::path::{Path, PathBuf};
 
 /// Where a command reaches a running gateway's API.
@@ -10,6 +12,28 @@ pub(super) struct ApiTarget {
     ca_pem: Option<Vec<u8>>,
 }
 
+/// The fields of `sandbox.json` (contract.md) a client needs. Read on their own, so this
+/// client works in a build without the sandbox and with any later sandbox.json.
+#[derive(Deserialize)]
+struct SandboxEndpoint {
+    base_url: String,
+    ca_cert: PathBuf,
+    api_key: String,
+}
+
+impl SandboxEndpoint {
+    fn read(path: &Path) -> Result<Self, CliError> {
+        let bytes = std::fs::read(path).map_err(|source| CliError::NoSandboxFile {
+            path: path.to_owned(),
+            source,
+        })?;
+        serde_json::from_slice(&bytes).map_err(|source| CliError::NotASandboxFile {
+            path: path.to_owned(),
+            source,
+        })
+    }
+}
+
 impl ApiTarget {
     /// Explicit values win; anything missing comes from `sandbox_file`.
     pub(super) fn resolve(
@@ -17,30 +41,20 @@ impl ApiTarget {
         base_url: Option<String>,
         api_key: Option<String>,
         ca_cert: Option<PathBuf>,
-    ) -> Result<Self, String> {
-        let sandbox = || -> Result<crate::sandbox::SandboxFile, String> {
-            let bytes = std::fs::read(sandbox_file).map_err(|e| {
-                format!(
-                    "{}: {e}; give --base-url, --api-key and --ca-cert, or run `simgw serve --sandbox` first",
-                    sandbox_file.display()
-                )
-            })?;
-            serde_json::from_slice(&bytes)
-                .map_err(|e| format!("{}: not a sandbox.json: {e}", sandbox_file.display()))
-        };
+    ) -> Result<Self, CliError> {
         let (base_url, api_key, ca) = match (base_url, api_key) {
             (Some(b), Some(k)) => (b, k, ca_cert),
             (b, k) => {
-                let sb = sandbox()?;
+                let sb = SandboxEndpoint::read(sandbox_file)?;
                 (
                     b.unwrap_or(sb.base_url),
                     k.unwrap_or(sb.api_key),
-                    ca_cert.or(Some(sb.ca_cert.into())),
+                    ca_cert.or(Some(sb.ca_cert)),
                 )
             }
         };
         let ca_pem = ca
-            .map(|p| std::fs::read(&p).map_err(|e| format!("{}: {e}", p.display())))
+            .map(|p| std::fs::read(&p).map_err(CliError::io(p)))
             .transpose()?;
         Ok(Self {
             base_url: base_url.trim_end_matches('/').to_owned(),
@@ -48,42 +62,49 @@ impl ApiTarget {
             ca_pem,
         })
     }
+
+    /// `GET path` with the API key; the JSON body of a 200, or the problem's detail.
+    async fn get_json(&self, path: &str) -> Result<serde_json::Value, CliError> {
+        let mut b = adapters::http::HttpClient::builder();
+        if let Some(ca) = &self.ca_pem {
+            b = b.add_root_pem(ca);
+        }
+        let http = b.build()?;
+        let url = format!("{}{path}", self.base_url);
+        let failed = |problem: String| CliError::Api {
+            url: url.clone(),
+            problem,
+        };
+        let r = http
+            .get(
+                &url,
+                &[("authorization", format!("Bearer {}", self.api_key.as_str()))],
+            )
+            .await
+            .map_err(|e| failed(e.to_string()))?;
+        let v: serde_json::Value = serde_json::from_slice(&r.body)
+            .map_err(|_| failed(format!("HTTP {} without a JSON body", r.status)))?;
+        if r.status != 200 {
+            return Err(failed(format!(
+                "HTTP {}: {}",
+                r.status,
+                v["detail"].as_str().unwrap_or("no detail")
+            )));
+        }
+        Ok(v)
+    }
 }
 
 /// The order's activation code and its QR as terminal text.
-pub(super) async fn activation_qr(target: &ApiTarget, id: &str) -> Result<String, String> {
-    let mut b = adapters::http::HttpClient::builder();
-    if let Some(ca) = &target.ca_pem {
-        b = b.add_root_pem(ca);
-    }
-    let http = b.build().map_err(|e| e.to_string())?;
-    let url = format!("{}/v1/activations/{id}", target.base_url);
-    let r = http
-        .get(
-            &url,
-            &[(
-                "authorization",
-                format!("Bearer {}", target.api_key.as_str()),
-            )],
-        )
-        .await
-        .map_err(|e| format!("{url}: {e}"))?;
-    let v: serde_json::Value = serde_json::from_slice(&r.body)
-        .map_err(|_| format!("{url}: HTTP {} without a JSON body", r.status))?;
-    if r.status != 200 {
-        return Err(format!(
-            "{url}: HTTP {}: {}",
-            r.status,
-            v["detail"].as_str().unwrap_or("no detail")
-        ));
-    }
+pub(super) async fn activation_qr(target: &ApiTarget, id: &str) -> Result<String, CliError> {
+    let v = target.get_json(&format!("/v1/activations/{id}")).await?;
     let Some(code) = v["activation_code"].as_str() else {
-        return Err(format!(
-            "activation {id} has no activation code (status `{}`): only active eSIM orders have one",
-            v["status"].as_str().unwrap_or("?")
-        ));
+        return Err(CliError::NoActivationCode {
+            id: id.to_owned(),
+            status: v["status"].as_str().unwrap_or("?").to_owned(),
+        });
     };
     let lpa = format!("LPA:{code}");
-    let qr = crate::qr::qr_terminal(&lpa).map_err(|e| e.to_string())?;
+    let qr = crate::qr::qr_terminal(&lpa)?;
     Ok(format!("{qr}\n{lpa}\n"))
 }

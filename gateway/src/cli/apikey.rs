@@ -27,10 +27,10 @@ pub(super) struct CreateArgs {
     label: String,
 }
 
-pub(super) async fn run(command: ApikeyCommand) -> Result<(), String> {
+pub(super) async fn run(command: ApikeyCommand) -> Result<(), CliError> {
     match command {
         ApikeyCommand::Create(args) => {
-            let key = create(&args).await.map_err(|e| e.to_string())?;
+            let key = create(&args).await?;
             println!("{key}");
             eprintln!("this key is shown once; only its hash is stored");
             Ok(())
@@ -39,17 +39,13 @@ pub(super) async fn run(command: ApikeyCommand) -> Result<(), String> {
 }
 
 async fn create(args: &CreateArgs) -> Result<String, CliError> {
-    let config = args.store.load().map_err(CliError::Usage)?;
+    let config = args.store.load()?;
     let tenant = &args.tenant;
     let keys = app::keyring(&config)?;
     let store = offline::open(&config)?;
     let result = async {
-        if store
-            .tenant(tenant)
-            .map_err(admin::AdminError::from)?
-            .is_none()
-        {
-            return Err(CliError::Usage(format!(
+        if store.tenant(tenant)?.is_none() {
+            return Err(CliError::NotFound(format!(
                 "tenant `{tenant}` does not exist; create it with `simgw tenant put`"
             )));
         }

@@ -6,9 +6,10 @@ use super::offline::{self, StoreArgs};
 use crate::admin;
 use crate::app;
 use crate::config::Config;
+use crate::import::{self, Format, ImportError, Imported};
 use crate::store::Store;
 use clap::Subcommand;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 #[derive(Subcommand)]
 pub(super) enum InventoryCommand {
@@ -60,8 +61,8 @@ pub(super) struct ImportArgs {
     #[arg(long)]
     tenant: String,
     /// `vendor-out` (Gemalto/IDEMIA-style .out) or `csv` (named columns).
-    #[arg(long)]
-    format: String,
+    #[arg(long, value_enum)]
+    format: Format,
     /// The batch file.
     file: PathBuf,
     /// The cards are eSIM profiles held at the SM-DP+ under this profile type.
@@ -69,63 +70,34 @@ pub(super) struct ImportArgs {
     esim_profile_type: Option<String>,
 }
 
-pub(super) fn run(command: InventoryCommand) -> Result<(), String> {
+pub(super) fn run(command: InventoryCommand) -> Result<(), CliError> {
     match command {
         InventoryCommand::Status(args) => {
-            let config = args.store.load()?;
-            println!(
-                "{}",
-                status(&config, &args.tenant).map_err(|e| e.to_string())?
-            );
+            println!("{}", status(&args.store.load()?, &args.tenant)?);
         }
         InventoryCommand::Lookup(args) => {
             let config = args.store.load()?;
             println!(
                 "{}",
-                lookup(&config, args.iccid.as_deref(), args.imsi.as_deref())
-                    .map_err(|e| e.to_string())?
+                lookup(&config, args.iccid.as_deref(), args.imsi.as_deref())?
             );
         }
-        InventoryCommand::Export(args) => {
-            let config = args.store.load()?;
-            print!(
-                "{}",
-                export(&config, &args.batch).map_err(|e| e.to_string())?
-            );
-        }
-        InventoryCommand::Import(args) => {
-            let config = args.store.load()?;
-            println!(
-                "{}",
-                import(
-                    &config,
-                    &args.tenant,
-                    &args.format,
-                    &args.file,
-                    args.esim_profile_type.as_deref()
-                )
-                .map_err(|e| e.to_string())?
-            );
-        }
+        InventoryCommand::Export(args) => print!("{}", export(&args.store.load()?, &args.batch)?),
+        InventoryCommand::Import(args) => println!("{}", import(&args.store.load()?, &args)?),
     }
     Ok(())
 }
 
 /// Imports a vendor file whole or not at all, streaming it from disk. Returns the summary
 /// line; a refusal lists every rejected line.
-fn import(
-    config: &Config,
-    tenant: &str,
-    format: &str,
-    file: &Path,
-    esim_profile_type: Option<&str>,
-) -> Result<String, CliError> {
-    use crate::import::{self, Format, ImportError, Imported};
+fn import(config: &Config, args: &ImportArgs) -> Result<String, CliError> {
     use std::io::{IsTerminal, Write};
-    let format = Format::parse(format)
-        .ok_or_else(|| CliError::Usage("--format must be vendor-out or csv".into()))?;
+    let (tenant, file) = (args.tenant.as_str(), args.file.as_path());
     if !file.is_file() {
-        return Err(CliError::Usage(format!("{}: no such file", file.display())));
+        return Err(CliError::NotFound(format!(
+            "{}: no such file",
+            file.display()
+        )));
     }
     let keys = app::keyring(config)?;
     let store = offline::open(config)?;
@@ -158,9 +130,9 @@ fn import(
                 config,
                 &import::FileJob {
                     tenant,
-                    format,
+                    format: args.format,
                     path: file,
-                    esim_profile_type,
+                    esim_profile_type: args.esim_profile_type.as_deref(),
                 },
                 progress,
             )
@@ -183,9 +155,9 @@ fn import(
             for r in &rejects {
                 msg.push_str(&format!("\n  {r}"));
             }
-            Err(CliError::Usage(msg))
+            Err(CliError::Refused(msg))
         }
-        Err(e) => Err(CliError::Usage(format!("nothing was imported: {e}"))),
+        Err(e) => Err(CliError::NotImported(e)),
     }
 }
 
@@ -195,9 +167,10 @@ fn status(config: &Config, tenant: &str) -> Result<String, CliError> {
     let result = (|| {
         let counts = store.inventory_counts(tenant)?;
         let breakdown = store.inventory_breakdown(tenant)?;
-        Ok::<_, crate::store::StoreError>(serde_json::json!({"tenant": tenant, "counts": counts, "pools": breakdown.pools, "batches": breakdown.batches}))
-    })()
-    .map_err(admin::AdminError::from);
+        Ok::<_, crate::store::StoreError>(
+            serde_json::json!({"tenant": tenant, "counts": counts, "pools": breakdown.pools, "batches": breakdown.batches}),
+        )
+    })();
     store.close();
     Ok(serde_json::to_string_pretty(&result?).unwrap_or_default())
 }
@@ -207,25 +180,19 @@ fn lookup(config: &Config, iccid: Option<&str>, imsi: Option<&str>) -> Result<St
     let store = offline::open(config)?;
     let result = (|| -> Result<Option<crate::store::SimRecord>, CliError> {
         match (iccid, imsi) {
-            (Some(i), None) => Ok(store
-                .get_sim(
-                    &i.parse()
-                        .map_err(|e| CliError::Usage(format!("--iccid: {e}")))?,
-                )
-                .map_err(admin::AdminError::from)?),
-            (None, Some(m)) => Ok(store
-                .sim_by_imsi(
-                    &m.parse()
-                        .map_err(|e| CliError::Usage(format!("--imsi: {e}")))?,
-                )
-                .map_err(admin::AdminError::from)?),
+            (Some(i), None) => {
+                Ok(store.get_sim(&i.parse().map_err(|e| CliError::arg("--iccid", e))?)?)
+            }
+            (None, Some(m)) => {
+                Ok(store.sim_by_imsi(&m.parse().map_err(|e| CliError::arg("--imsi", e))?)?)
+            }
             _ => Err(CliError::Usage(
                 "give exactly one of --iccid or --imsi".into(),
             )),
         }
     })();
     store.close();
-    let sim = result?.ok_or_else(|| CliError::Usage("no such SIM in inventory".into()))?;
+    let sim = result?.ok_or_else(|| CliError::NotFound("no such SIM in inventory".into()))?;
     let (state, order) = sim.state.label();
     let v = serde_json::json!({"iccid": sim.iccid, "imsi": sim.imsi, "tenant": sim.tenant, "state": state, "activation_id": order, "batch": sim.batch, "key_id": sim.ki.kid});
     Ok(serde_json::to_string_pretty(&v).unwrap_or_default())
@@ -235,10 +202,10 @@ fn lookup(config: &Config, iccid: Option<&str>, imsi: Option<&str>) -> Result<St
 fn export(config: &Config, batch: &str) -> Result<String, CliError> {
     let store = offline::open(config)?;
     let result = admin::batch_csv(&store, batch);
-    let known = store.batch(batch).map_err(admin::AdminError::from);
+    let known = store.batch(batch);
     store.close();
     if known?.is_none() {
-        return Err(CliError::Usage(format!("no batch `{batch}`")));
+        return Err(CliError::NotFound(format!("no batch `{batch}`")));
     }
-    Ok(result.map_err(admin::AdminError::from)?)
+    Ok(result?)
 }

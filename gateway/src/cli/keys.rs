@@ -28,19 +28,10 @@ pub(super) struct StatusArgs {
     store: StoreArgs,
 }
 
-pub(super) fn run(command: KeysCommand) -> Result<(), String> {
+pub(super) fn run(command: KeysCommand) -> Result<(), CliError> {
     match command {
-        KeysCommand::Rotate(args) => {
-            let config = args.store.load()?;
-            println!(
-                "{}",
-                rotate(&config, args.resume).map_err(|e| e.to_string())?
-            );
-        }
-        KeysCommand::Status(args) => {
-            let config = args.store.load()?;
-            print!("{}", status(&config).map_err(|e| e.to_string())?);
-        }
+        KeysCommand::Rotate(args) => println!("{}", rotate(&args.store.load()?, args.resume)?),
+        KeysCommand::Status(args) => print!("{}", status(&args.store.load()?)?),
     }
     Ok(())
 }
@@ -56,9 +47,7 @@ fn rotate(config: &crate::config::Config, resume: bool) -> Result<String, CliErr
             crate::crypto::Keyring::add_key(&path).map_err(|e| CliError::Start(e.into()))?;
         }
         let keys = app::keyring(config)?;
-        let report = store
-            .rewrap(&keys, 1_000, None)
-            .map_err(|e| CliError::Start(e.into()))?;
+        let report = store.rewrap(&keys, 1_000, None)?;
         Ok(format!(
             "{} secrets re-sealed under data key {} in {} commits",
             report.resealed,
@@ -74,9 +63,7 @@ fn rotate(config: &crate::config::Config, resume: bool) -> Result<String, CliErr
 fn status(config: &crate::config::Config) -> Result<String, CliError> {
     let keys = app::keyring(config)?;
     let store = offline::open(config)?;
-    let usage = store
-        .sealed_key_usage()
-        .map_err(|e| CliError::Start(e.into()));
+    let usage = store.sealed_key_usage();
     store.close();
     let mut out = format!("current data key: {}\n", keys.current_id());
     for (kid, n) in usage? {

@@ -59,10 +59,10 @@ enum Command {
 }
 
 /// Runs the parsed command to completion; what it prints on success is its output.
-pub async fn run(cli: Cli) -> Result<(), String> {
+pub async fn run(cli: Cli) -> Result<(), CliError> {
     match cli.command {
         Command::Serve(args) => serve::run(args).await,
-        Command::Bench(args) => crate::bench::run(args).await.map_err(|e| e.to_string()),
+        Command::Bench(args) => Ok(crate::bench::run(args).await?),
         Command::Tenant(c) => tenant::run(c).await,
         Command::Apikey(c) => apikey::run(c).await,
         Command::Numbers(c) => numbers::run(c).await,
@@ -70,5 +70,27 @@ pub async fn run(cli: Cli) -> Result<(), String> {
         Command::Inventory(c) => inventory::run(c),
         Command::Profile(c) => profile::run(c),
         Command::Activation(c) => activation::run(c).await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::import::Format;
+    use clap::{CommandFactory, ValueEnum};
+
+    #[test]
+    fn the_command_line_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn import_formats_parse_the_same_on_the_command_line_and_in_the_api() {
+        for f in Format::value_variants() {
+            assert_eq!(Format::parse(f.name()), Some(*f));
+            assert_eq!(Format::from_str(f.name(), false), Ok(*f));
+        }
+        assert_eq!(Format::parse("xml"), None);
+        assert!(Format::from_str("xml", false).is_err());
     }
 }

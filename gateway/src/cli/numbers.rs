@@ -55,17 +55,11 @@ pub(super) struct AddArgs {
     block: String,
 }
 
-pub(super) async fn run(command: NumbersCommand) -> Result<(), String> {
+pub(super) async fn run(command: NumbersCommand) -> Result<(), CliError> {
     match command {
-        NumbersCommand::Quarantine(args) => {
-            print!("{}", quarantine(&args).map_err(|e| e.to_string())?);
-        }
-        NumbersCommand::Release(args) => {
-            println!("{}", release(&args).await.map_err(|e| e.to_string())?);
-        }
-        NumbersCommand::Add(args) => {
-            println!("{}", add(&args).await.map_err(|e| e.to_string())?);
-        }
+        NumbersCommand::Quarantine(args) => print!("{}", quarantine(&args)?),
+        NumbersCommand::Release(args) => println!("{}", release(&args).await?),
+        NumbersCommand::Add(args) => println!("{}", add(&args).await?),
     }
     Ok(())
 }
@@ -77,12 +71,12 @@ const NUMBER_CHUNK: u64 = 100_000;
 /// all in or absent, so re-running after an interruption skips the chunks already in
 /// (same block label) and adds the rest.
 async fn add(args: &AddArgs) -> Result<String, CliError> {
-    let config = args.store.load().map_err(CliError::Usage)?;
+    let config = args.store.load()?;
     let (tenant, block, count) = (&args.tenant, &args.block, args.count);
     let first: sim_profiles::Msisdn = args
         .first
         .parse()
-        .map_err(|e| CliError::Usage(format!("--first: {e}")))?;
+        .map_err(|e| CliError::arg("--first", e))?;
     if count == 0 || count > 100_000_000 {
         return Err(CliError::Usage(
             "--count must be between 1 and 100000000".into(),
@@ -91,7 +85,7 @@ async fn add(args: &AddArgs) -> Result<String, CliError> {
     let start: u64 = first
         .as_str()
         .parse()
-        .map_err(|_| CliError::Usage("--first must be digits".into()))?;
+        .map_err(|_| CliError::arg("--first", "must be digits"))?;
     let width = first.as_str().len();
     let store = offline::open(&config)?;
     let result = async {
@@ -99,14 +93,19 @@ async fn add(args: &AddArgs) -> Result<String, CliError> {
         // any other use of the label an error.
         let marker_key = format!("block:{tenant}:{block}");
         let marker = format!("{}:{count}", first.as_str()).into_bytes();
-        match store.meta(&marker_key).map_err(admin::AdminError::from)? {
+        match store.meta(&marker_key)? {
             Some(m) if m == marker => {}
             Some(_) => {
-                return Err(CliError::Usage(format!("block `{block}` of `{tenant}` was added with another range; choose another --block label")));
+                return Err(CliError::Refused(format!(
+                    "block `{block}` of `{tenant}` was added with another range; choose another --block label"
+                )));
             }
             None => {
-                if let Some(b) = store.number_block(first.as_str()).map_err(admin::AdminError::from)? {
-                    return Err(CliError::Usage(format!("number {} is already in block `{b}`", first.as_str())));
+                if let Some(b) = store.number_block(first.as_str())? {
+                    return Err(CliError::Refused(format!(
+                        "number {} is already in block `{b}`",
+                        first.as_str()
+                    )));
                 }
                 admin::apply(&store, AdminChange::PutMeta { key: marker_key, value: marker }).await?;
             }
@@ -116,12 +115,12 @@ async fn add(args: &AddArgs) -> Result<String, CliError> {
         while offset < count {
             let n = NUMBER_CHUNK.min(count - offset);
             let chunk_first = format!("{:0width$}", start + offset);
-            match store.number_block(&chunk_first).map_err(admin::AdminError::from)? {
+            match store.number_block(&chunk_first)? {
                 Some(b) if &b == block => skipped += n,
                 _ => {
                     let first = chunk_first
                         .parse()
-                        .map_err(|e| CliError::Usage(format!("block: {e}")))?;
+                        .map_err(|e| CliError::arg("--first", e))?;
                     let change = AdminChange::AddNumbers {
                         tenant: tenant.to_owned(),
                         block: block.to_owned(),
@@ -150,11 +149,9 @@ async fn add(args: &AddArgs) -> Result<String, CliError> {
 
 /// Quarantined numbers and when they return, one per line.
 fn quarantine(args: &QuarantineArgs) -> Result<String, CliError> {
-    let config = args.store.load().map_err(CliError::Usage)?;
+    let config = args.store.load()?;
     let store = offline::open(&config)?;
-    let list = store
-        .quarantined(&args.tenant, usize::MAX)
-        .map_err(admin::AdminError::from);
+    let list = store.quarantined(&args.tenant, usize::MAX);
     store.close();
     let mut out = String::new();
     for (m, until) in list? {
@@ -165,21 +162,16 @@ fn quarantine(args: &QuarantineArgs) -> Result<String, CliError> {
 
 /// Ends a quarantine early.
 async fn release(args: &ReleaseArgs) -> Result<String, CliError> {
-    let config = args.store.load().map_err(CliError::Usage)?;
+    let config = args.store.load()?;
     let (tenant, msisdn) = (&args.tenant, &args.msisdn);
-    let m = msisdn
-        .parse()
-        .map_err(|e| CliError::Usage(format!("--msisdn: {e}")))?;
+    let m = msisdn.parse().map_err(|e| CliError::arg("--msisdn", e))?;
     let store = offline::open(&config)?;
-    let released = store
-        .release_quarantine(tenant, &m)
-        .await
-        .map_err(admin::AdminError::from);
+    let released = store.release_quarantine(tenant, &m).await;
     store.close();
     if released? {
         Ok(format!("{msisdn} is available again"))
     } else {
-        Err(CliError::Usage(format!(
+        Err(CliError::NotFound(format!(
             "{msisdn} is not in `{tenant}`'s quarantine"
         )))
     }

@@ -5,6 +5,7 @@ use super::CliError;
 use crate::app::{self, StartError};
 use crate::config::Config;
 use crate::metrics::Metrics;
+use crate::store::StoreError;
 use crate::store::embedded::RedbStore;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -22,8 +23,8 @@ pub(super) struct StoreArgs {
 
 impl StoreArgs {
     /// The configuration in force: the file's (or the defaults), with `--data-dir` applied.
-    pub(super) fn load(&self) -> Result<Config, String> {
-        let mut cfg = Config::load(self.config.as_deref()).map_err(|e| e.to_string())?;
+    pub(super) fn load(&self) -> Result<Config, CliError> {
+        let mut cfg = Config::load(self.config.as_deref())?;
         if let Some(d) = &self.data_dir {
             cfg.data_dir.clone_from(d);
         }
@@ -34,10 +35,29 @@ impl StoreArgs {
 /// Opens the store for an offline command; a running server holding it is a clear refusal.
 pub(super) fn open(config: &Config) -> Result<RedbStore, CliError> {
     app::open_store(config, Arc::new(Metrics::default())).map_err(|e| match e {
-        StartError::Store(s) if s.to_string().contains("already open") => CliError::Usage(format!(
-            "the data dir {} is in use by a running simgw; stop it first (admin commands work offline)",
-            config.data_dir.display()
-        )),
+        StartError::Store(StoreError::InUse) => CliError::InUse(config.data_dir.clone()),
         other => CliError::Start(other),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_store_held_by_another_opener_is_refused_as_in_use() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let config = Config {
+            data_dir: dir.path().to_owned(),
+            ..Config::default()
+        };
+        let held = open(&config).expect("first open");
+        match open(&config) {
+            Err(CliError::InUse(d)) => assert_eq!(d, dir.path()),
+            Err(e) => panic!("expected InUse, got {e}"),
+            Ok(_) => panic!("a second open of a held store succeeded"),
+        }
+        held.close();
+        open(&config).expect("open after close").close();
+    }
 }

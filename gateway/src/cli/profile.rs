@@ -2,10 +2,12 @@
 //! interoperable format, DER) from files. Keys are masked unless asked for, and given keys
 //! live only in zeroised memory until they are encoded into the output.
 
-use super::offline::StoreArgs;
+use super::CliError;
+use super::offline::{self, StoreArgs};
+use crate::import::Format;
 use clap::Subcommand;
+use sim_profiles::Key128;
 use sim_profiles::profile::{self, Package, Personalisation};
-use sim_profiles::{Key128, secret::SecretError};
 use std::path::{Path, PathBuf};
 
 #[derive(Subcommand)]
@@ -77,8 +79,8 @@ pub(super) struct BuildBatchArgs {
     #[arg(long)]
     file: Option<PathBuf>,
     /// Its format: `vendor-out` or `csv`.
-    #[arg(long, default_value = "vendor-out")]
-    format: String,
+    #[arg(long, value_enum, default_value_t = Format::VendorOut)]
+    format: Format,
     /// Tenant of a stored batch.
     #[arg(long)]
     tenant: Option<String>,
@@ -90,7 +92,7 @@ pub(super) struct BuildBatchArgs {
     out_dir: PathBuf,
 }
 
-pub(super) fn run(command: ProfileCommand) -> Result<(), String> {
+pub(super) fn run(command: ProfileCommand) -> Result<(), CliError> {
     match command {
         ProfileCommand::Inspect(args) => {
             print!(
@@ -105,12 +107,13 @@ pub(super) fn run(command: ProfileCommand) -> Result<(), String> {
             let source = match (&args.file, &args.tenant, &args.batch) {
                 (Some(path), None, None) => BatchSource::File {
                     path,
-                    format: crate::import::Format::parse(&args.format)
-                        .ok_or("--format must be vendor-out or csv")?,
+                    format: args.format,
                 },
                 (None, Some(tenant), Some(batch)) => BatchSource::Store { tenant, batch },
                 _ => {
-                    return Err("give either --file (with --format) or --tenant and --batch".into());
+                    return Err(CliError::Usage(
+                        "give either --file (with --format) or --tenant and --batch".into(),
+                    ));
                 }
             };
             let n = build_batch(&cfg, &args.template, source, &args.out_dir)?;
@@ -120,14 +123,16 @@ pub(super) fn run(command: ProfileCommand) -> Result<(), String> {
     Ok(())
 }
 
-fn read(path: &Path) -> Result<Package, String> {
-    let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    Package::decode(&bytes)
-        .map_err(|e| format!("{}: not a valid profile package: {e}", path.display()))
+fn read(path: &Path) -> Result<Package, CliError> {
+    let bytes = std::fs::read(path).map_err(CliError::io(path))?;
+    Package::decode(&bytes).map_err(|source| CliError::NotAPackage {
+        path: path.to_owned(),
+        source,
+    })
 }
 
-/// `Ok` with a summary if clean, `Err` listing every finding.
-fn validate(file: &Path) -> Result<String, String> {
+/// A summary if clean, else a refusal listing every finding.
+fn validate(file: &Path) -> Result<String, CliError> {
     let p = read(file)?;
     let findings = profile::validate(&p);
     if findings.is_empty() {
@@ -141,16 +146,16 @@ fn validate(file: &Path) -> Result<String, String> {
     for f in &findings {
         msg.push_str(&format!("\n  {f}"));
     }
-    Err(msg)
+    Err(CliError::Refused(msg))
 }
 
-fn key(name: &str, hex: Option<&String>) -> Result<Option<Key128>, String> {
-    hex.map(|h| Key128::from_hex(h).map_err(|e: SecretError| format!("--{name}: {e}")))
+fn key(name: &str, hex: Option<&String>) -> Result<Option<Key128>, CliError> {
+    hex.map(|h| Key128::from_hex(h).map_err(|e| CliError::arg(format!("--{name}"), e)))
         .transpose()
 }
 
 /// The template is a DER file or `builtin`.
-fn template(template: &str) -> Result<Package, String> {
+fn template(template: &str) -> Result<Package, CliError> {
     if template == "builtin" {
         Ok(profile::builtin_template())
     } else {
@@ -159,7 +164,7 @@ fn template(template: &str) -> Result<Package, String> {
 }
 
 /// With no personalisation the template is re-encoded, byte-identical.
-fn build(args: &BuildArgs) -> Result<String, String> {
+fn build(args: &BuildArgs) -> Result<String, CliError> {
     let t = template(&args.template)?;
     let p = Personalisation {
         iccid: args
@@ -167,24 +172,26 @@ fn build(args: &BuildArgs) -> Result<String, String> {
             .as_deref()
             .map(str::parse)
             .transpose()
-            .map_err(|e| format!("--iccid: {e}"))?,
+            .map_err(|e| CliError::arg("--iccid", e))?,
         imsi: args
             .imsi
             .as_deref()
             .map(str::parse)
             .transpose()
-            .map_err(|e| format!("--imsi: {e}"))?,
+            .map_err(|e| CliError::arg("--imsi", e))?,
         ki: key("ki", args.ki.as_ref())?,
         opc: key("opc", args.opc.as_ref())?,
         pin1: args.pin1.clone(),
         puk1: args.puk1.clone(),
     };
-    let built = profile::personalise(&t, &p)
-        .map_err(|e| format!("cannot personalise the template: {e}"))?;
+    let built = profile::personalise(&t, &p).map_err(|source| CliError::Personalise {
+        what: "cannot personalise the template".into(),
+        source,
+    })?;
     let findings = profile::validate(&built);
     let bytes = zeroize::Zeroizing::new(built.encode());
     let out = &args.out;
-    crate::crypto::write_private(out, &bytes).map_err(|e| format!("{}: {e}", out.display()))?;
+    crate::crypto::write_private(out, &bytes).map_err(CliError::io(out))?;
     let mut msg = format!(
         "wrote {} ({} bytes, {} profile elements)",
         out.display(),
@@ -200,19 +207,24 @@ fn build(args: &BuildArgs) -> Result<String, String> {
 /// Where batch personalisation takes its cards from.
 enum BatchSource<'a> {
     /// A vendor file; keys decrypted with the configured transport keys.
-    File {
-        path: &'a Path,
-        format: crate::import::Format,
-    },
+    File { path: &'a Path, format: Format },
     /// A batch already in the store; keys are opened only as each profile is encoded.
     Store { tenant: &'a str, batch: &'a str },
 }
 
-fn emit(template: &Package, p: &Personalisation, out_dir: &Path, name: &str) -> Result<(), String> {
-    let built = profile::personalise(template, p).map_err(|e| format!("{name}: {e}"))?;
+fn emit(
+    template: &Package,
+    p: &Personalisation,
+    out_dir: &Path,
+    name: &str,
+) -> Result<(), CliError> {
+    let built = profile::personalise(template, p).map_err(|source| CliError::Personalise {
+        what: name.to_owned(),
+        source,
+    })?;
     let bytes = zeroize::Zeroizing::new(built.encode());
     let path = out_dir.join(format!("{name}.der"));
-    crate::crypto::write_private(&path, &bytes).map_err(|e| format!("{}: {e}", path.display()))
+    crate::crypto::write_private(&path, &bytes).map_err(CliError::io(path))
 }
 
 /// One personalised package per card, `<ICCID>.der` in `out_dir`, streamed card by card.
@@ -222,27 +234,25 @@ fn build_batch(
     template_arg: &str,
     source: BatchSource<'_>,
     out_dir: &Path,
-) -> Result<u64, String> {
+) -> Result<u64, CliError> {
     use std::io::BufRead;
     let t = template(template_arg)?;
-    std::fs::create_dir_all(out_dir).map_err(|e| format!("{}: {e}", out_dir.display()))?;
+    std::fs::create_dir_all(out_dir).map_err(CliError::io(out_dir))?;
     let mut written = 0u64;
     match source {
         BatchSource::File { path, format } => {
-            let tk =
-                crate::import::transport_keys(&config.transport_keys).map_err(|e| e.to_string())?;
+            let tk = crate::import::transport_keys(&config.transport_keys)?;
             let opts = sim_profiles::batch::ParseOptions::default();
-            let file = std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
+            let file = std::fs::File::open(path).map_err(CliError::io(path))?;
             let mut reader = std::io::BufReader::new(file);
-            let mut parser =
-                crate::import::Parser::new(format, &opts).map_err(|e| e.to_string())?;
+            let mut parser = crate::import::Parser::new(format, &opts)?;
             let mut line = Vec::new();
             let mut flush = |cards: Vec<sim_profiles::batch::CardRecord>,
                              index: Option<u16>|
-             -> Result<(), String> {
+             -> Result<(), CliError> {
                 for c in cards {
                     let sim = crate::import::clear_keys(&c, index, &tk)
-                        .map_err(|e| format!("line {}: {e}", c.line))?;
+                        .map_err(|e| CliError::CardKeys(format!("line {}: {e}", c.line)))?;
                     let p = Personalisation {
                         iccid: Some(sim.iccid.clone()),
                         imsi: Some(sim.imsi.clone()),
@@ -260,51 +270,47 @@ fn build_batch(
                 line.clear();
                 if reader
                     .read_until(b'\n', &mut line)
-                    .map_err(|e| e.to_string())?
+                    .map_err(CliError::io(path))?
                     == 0
                 {
                     break;
                 }
                 let text =
                     String::from_utf8_lossy(line.strip_suffix(b"\n").unwrap_or(&line)).to_string();
-                parser.push_line(&text).map_err(|e| e.to_string())?;
+                parser.push_line(&text)?;
                 let index = parser.key_index();
                 flush(parser.drain(), index)?;
             }
             let index = parser.key_index();
-            let report = parser.finish().map_err(|e| e.to_string())?;
+            let report = parser.finish()?;
             flush(report.records, index)?;
             if !report.rejects.is_empty() {
                 let lines: Vec<String> = report.rejects.iter().map(ToString::to_string).collect();
-                return Err(format!(
+                return Err(CliError::Refused(format!(
                     "{} line(s) rejected (the other cards were written): {}",
                     lines.len(),
                     lines.join("; ")
-                ));
+                )));
             }
         }
         BatchSource::Store { tenant, batch } => {
             use crate::store::Store;
-            let keys = crate::app::keyring(config).map_err(|e| e.to_string())?;
-            let store = crate::app::open_store(
-                config,
-                std::sync::Arc::new(crate::metrics::Metrics::default()),
-            )
-            .map_err(|e| e.to_string())?;
-            let result = (|| -> Result<(), String> {
+            let keys = crate::app::keyring(config)?;
+            let store = offline::open(config)?;
+            let result = (|| -> Result<(), CliError> {
                 let b = store
-                    .batch(batch)
-                    .map_err(|e| e.to_string())?
+                    .batch(batch)?
                     .filter(|b| b.tenant == tenant)
-                    .ok_or_else(|| format!("no batch `{batch}` for tenant `{tenant}`"))?;
+                    .ok_or_else(|| {
+                        CliError::NotFound(format!("no batch `{batch}` for tenant `{tenant}`"))
+                    })?;
                 let mut after = String::new();
                 loop {
-                    let page = store
-                        .batch_sims(&b.id, &after, 1_000)
-                        .map_err(|e| e.to_string())?;
+                    let page = store.batch_sims(&b.id, &after, 1_000)?;
                     for s in &page {
                         // The keys leave their sealed form only here, for this one profile.
-                        let (ki, opc) = crate::admin::open_sim_keys(&keys, s)?;
+                        let (ki, opc) =
+                            crate::admin::open_sim_keys(&keys, s).map_err(CliError::CardKeys)?;
                         let p = Personalisation {
                             iccid: Some(s.iccid.clone()),
                             imsi: Some(s.imsi.clone()),

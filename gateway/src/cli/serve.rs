@@ -1,6 +1,7 @@
 //! `simgw serve`: the gateway (HTTPS API, order engine), optionally with the sandbox's
 //! simulated host operator, until SIGINT or SIGTERM.
 
+use super::CliError;
 use crate::app::Gateway;
 use crate::config::Config;
 use std::net::SocketAddr;
@@ -26,8 +27,8 @@ pub(super) struct ServeArgs {
     hlr: Option<String>,
 }
 
-pub(super) async fn run(args: ServeArgs) -> Result<(), String> {
-    let mut cfg = Config::load(args.config.as_deref()).map_err(|e| e.to_string())?;
+pub(super) async fn run(args: ServeArgs) -> Result<(), CliError> {
+    let mut cfg = Config::load(args.config.as_deref())?;
     if let Some(d) = args.data_dir {
         cfg.data_dir = d;
     }
@@ -39,8 +40,9 @@ pub(super) async fn run(args: ServeArgs) -> Result<(), String> {
             || url.starts_with("https://")
             || url.starts_with("osmo-ctrl://"))
         {
-            return Err(format!(
-                "--hlr {url}: use a CAI3G http(s):// endpoint or osmo-ctrl://HOST:PORT"
+            return Err(CliError::arg(
+                format!("--hlr {url}"),
+                "use a CAI3G http(s):// endpoint or osmo-ctrl://HOST:PORT",
             ));
         }
         cfg.hlr.url = Some(url);
@@ -48,9 +50,7 @@ pub(super) async fn run(args: ServeArgs) -> Result<(), String> {
     let mut sim = None;
     let mut smdp = None;
     let gateway = if args.sandbox {
-        let sb = crate::sandbox::start(cfg)
-            .await
-            .map_err(|e| e.to_string())?;
+        let sb = crate::sandbox::start(cfg).await?;
         eprintln!(
             "sandbox ready: {} (tenant `{}`, {} SIMs available); details in {}",
             sb.info.base_url,
@@ -62,8 +62,8 @@ pub(super) async fn run(args: ServeArgs) -> Result<(), String> {
         smdp = sb.smdp_sim;
         sb.gateway
     } else {
-        let hlr = crate::southbound::hlr_from_config(&cfg.hlr).map_err(|e| e.to_string())?;
-        Gateway::start(cfg, hlr).await.map_err(|e| e.to_string())?
+        let hlr = crate::southbound::hlr_from_config(&cfg.hlr)?;
+        Gateway::start(cfg, hlr).await?
     };
     wait_for_signal().await;
     eprintln!("shutting down: finishing in-flight HLR calls");

@@ -14,6 +14,22 @@ pub(super) enum TenantCommand {
     Put(PutArgs),
 }
 
+// The command line's names for `NumberPolicy`, mapped once below.
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum Policy {
+    Random,
+    Sequential,
+}
+
+impl From<Policy> for NumberPolicy {
+    fn from(p: Policy) -> Self {
+        match p {
+            Policy::Random => Self::Random,
+            Policy::Sequential => Self::Sequential,
+        }
+    }
+}
+
 #[derive(clap::Args)]
 pub(super) struct PutArgs {
     #[command(flatten)]
@@ -35,8 +51,8 @@ pub(super) struct PutArgs {
     #[arg(long)]
     esim_confirmation_code: bool,
     /// Automatic number assignment: `random` (default) or `sequential`.
-    #[arg(long, default_value = "random", value_parser = ["random", "sequential"])]
-    number_policy: String,
+    #[arg(long, value_enum, default_value_t = Policy::Random)]
+    number_policy: Policy,
     /// A golden-number rule (`repeat:4`, `sequence:4`, `pairs:2`, `tail:888`); repeatable.
     /// Given rules replace the defaults (repeat:4, sequence:4, pairs:2).
     #[arg(long = "golden")]
@@ -52,10 +68,10 @@ pub(super) struct PutArgs {
     pool_low_stock: Vec<String>,
 }
 
-pub(super) async fn run(command: TenantCommand) -> Result<(), String> {
+pub(super) async fn run(command: TenantCommand) -> Result<(), CliError> {
     match command {
         TenantCommand::Put(args) => {
-            put(&args).await.map_err(|e| e.to_string())?;
+            put(&args).await?;
             println!("tenant `{}` saved", args.id);
             Ok(())
         }
@@ -65,7 +81,7 @@ pub(super) async fn run(command: TenantCommand) -> Result<(), String> {
 /// Products are `CODE=HLR_PROFILE_ID`, or `CODE=HLR_PROFILE_ID:ESIM_PROFILE_TYPE` for a
 /// product also sold as an eSIM.
 async fn put(args: &PutArgs) -> Result<(), CliError> {
-    let config = args.store.load().map_err(CliError::Usage)?;
+    let config = args.store.load()?;
     let id = &args.id;
     if id.is_empty()
         || !id
@@ -76,31 +92,21 @@ async fn put(args: &PutArgs) -> Result<(), CliError> {
             "--id must be non-empty ASCII letters, digits, `-` or `_`".into(),
         ));
     }
-    let plmn = args
-        .plmn
-        .parse()
-        .map_err(|e| CliError::Usage(format!("--plmn: {e}")))?;
+    let plmn = args.plmn.parse().map_err(|e| CliError::arg("--plmn", e))?;
     let mut map = BTreeMap::new();
     for p in &args.products {
-        let (code, profile) = p.split_once('=').ok_or_else(|| {
-            CliError::Usage(format!(
-                "--product `{p}`: expected CODE=HLR_PROFILE_ID[:ESIM_PROFILE_TYPE]"
-            ))
-        })?;
+        let bad = |problem| CliError::arg(format!("--product `{p}`"), problem);
+        let (code, profile) = p
+            .split_once('=')
+            .ok_or_else(|| bad("expected CODE=HLR_PROFILE_ID[:ESIM_PROFILE_TYPE]"))?;
         let (profile, esim) = match profile.split_once(':') {
             Some((id, t)) if !t.is_empty() => (id, Some(t)),
-            Some(_) => {
-                return Err(CliError::Usage(format!(
-                    "--product `{p}`: the eSIM profile type after `:` is empty"
-                )));
-            }
+            Some(_) => return Err(bad("the eSIM profile type after `:` is empty")),
             None => (profile, None),
         };
-        let hlr_profile_id = profile.parse().map_err(|_| {
-            CliError::Usage(format!(
-                "--product `{p}`: the HLR profile id must be a number"
-            ))
-        })?;
+        let hlr_profile_id = profile
+            .parse()
+            .map_err(|_| bad("the HLR profile id must be a number"))?;
         let mut product = Product::new(hlr_profile_id);
         if let Some(t) = esim {
             product = product.with_esim(t);
@@ -108,11 +114,7 @@ async fn put(args: &PutArgs) -> Result<(), CliError> {
         map.insert(code.to_owned(), product);
     }
     let mut tenant = Tenant::new(id, &args.name, plmn, map);
-    tenant.number_policy = if args.number_policy == "sequential" {
-        NumberPolicy::Sequential
-    } else {
-        NumberPolicy::Random
-    };
+    tenant.number_policy = args.number_policy.into();
     if !args.golden.is_empty() {
         tenant.golden_rules = args
             .golden
@@ -127,12 +129,9 @@ async fn put(args: &PutArgs) -> Result<(), CliError> {
     tenant.low_stock_threshold = args.low_stock;
     tenant.esim_confirmation_code = args.esim_confirmation_code;
     for p in &args.pool_low_stock {
-        let (block, n) = p
-            .split_once('=')
-            .ok_or_else(|| CliError::Usage(format!("--pool-low-stock `{p}`: expected BLOCK=N")))?;
-        let n = n
-            .parse()
-            .map_err(|_| CliError::Usage(format!("--pool-low-stock `{p}`: N must be a number")))?;
+        let bad = |problem| CliError::arg(format!("--pool-low-stock `{p}`"), problem);
+        let (block, n) = p.split_once('=').ok_or_else(|| bad("expected BLOCK=N"))?;
+        let n = n.parse().map_err(|_| bad("N must be a number"))?;
         tenant.pool_low_stock.insert(block.to_owned(), n);
     }
     let store = offline::open(&config)?;

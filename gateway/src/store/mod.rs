@@ -24,6 +24,11 @@ pub enum StoreError {
     /// The writer task is gone (shutting down).
     #[error("store is shut down")]
     Closed,
+    /// Another process holds the store (its file lock): one process owns a data dir.
+    #[error(
+        "the store is in use by another process (a running simgw?); stop it or use another data dir"
+    )]
+    InUse,
     /// The order changed under us (another writer advanced it): reload and retry.
     #[error("order {0} was modified concurrently")]
     Conflict(String),

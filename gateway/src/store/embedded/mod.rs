@@ -49,7 +49,10 @@ impl RedbStore {
         let db = Database::builder()
             .set_cache_size(cache_mib * 1024 * 1024)
             .create(dir.join("simgw.redb"))
-            .map_err(backend)?;
+            .map_err(|e| match e {
+                ::redb::DatabaseError::DatabaseAlreadyOpen => StoreError::InUse,
+                e => backend(e),
+            })?;
         let txn = db.begin_write().map_err(backend)?;
         {
             txn.open_table(TENANTS).map_err(backend)?;
