@@ -8,6 +8,7 @@
 pub mod admin;
 pub mod api;
 pub mod app;
+#[cfg(feature = "sandbox")]
 pub mod bench;
 pub mod cli;
 pub mod clock;
@@ -19,7 +20,9 @@ pub mod metrics;
 pub mod numbers;
 pub mod order;
 pub mod qr;
+#[cfg(feature = "sandbox")]
 pub mod sandbox;
+#[cfg(feature = "sandbox")]
 pub mod sandbox_smdp;
 pub mod server;
 pub mod southbound;

@@ -33,7 +33,7 @@ pub const ESIM_PROFILE_TYPE: &str = "SANDBOX-CONSUMER-V1";
 /// First number of the sandbox block (China Telecom-hosted MVNO segment 1700).
 pub const FIRST_MSISDN: &str = "8617000000000";
 /// Metadata key of the sealed sandbox marker (holds the sandbox API key).
-pub const MARKER: &str = "sandbox.v1";
+pub const MARKER: &str = crate::store::SANDBOX_MARKER;
 
 /// What `sandbox.json` holds (contract.md), plus the simulator's address.
 #[derive(Debug, Clone, Serialize, Deserialize)]

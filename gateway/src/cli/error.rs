@@ -123,7 +123,15 @@ pub enum CliError {
     /// A QR code could not be rendered.
     #[error(transparent)]
     Qr(#[from] crate::qr::QrError),
+    /// `--sandbox` was given to a build without the simulators.
+    #[cfg(not(feature = "sandbox"))]
+    #[error(
+        "--sandbox: this simgw was built without the sandbox (cargo feature `sandbox`); \
+         build it with default features, or configure a real HLR ([hlr] url or --hlr)"
+    )]
+    SandboxNotBuilt,
     /// The benchmark could not run.
+    #[cfg(feature = "sandbox")]
     #[error(transparent)]
     Bench(#[from] crate::bench::BenchError),
 }

@@ -34,6 +34,7 @@ enum Command {
     /// Run the gateway (HTTPS API, order engine).
     Serve(serve::ServeArgs),
     /// Load test: activations against an in-process sandbox; prints throughput and latency.
+    #[cfg(feature = "sandbox")]
     Bench(crate::bench::BenchArgs),
     /// Tenants (offline: stop `simgw serve` first).
     #[command(subcommand)]
@@ -62,6 +63,7 @@ enum Command {
 pub async fn run(cli: Cli) -> Result<(), CliError> {
     match cli.command {
         Command::Serve(args) => serve::run(args).await,
+        #[cfg(feature = "sandbox")]
         Command::Bench(args) => Ok(crate::bench::run(args).await?),
         Command::Tenant(c) => tenant::run(c).await,
         Command::Apikey(c) => apikey::run(c).await,
@@ -92,5 +94,18 @@ mod tests {
         }
         assert_eq!(Format::parse("xml"), None);
         assert!(Format::from_str("xml", false).is_err());
+    }
+
+    #[cfg(not(feature = "sandbox"))]
+    #[tokio::test]
+    async fn a_build_without_the_sandbox_refuses_serve_sandbox_before_touching_anything() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let data = dir.path().join("data");
+        let data = data.to_str().expect("utf-8 path");
+        let cli = Cli::try_parse_from(["simgw", "serve", "--sandbox", "--data-dir", data])
+            .expect("the flag is kept");
+        assert!(matches!(run(cli).await, Err(CliError::SandboxNotBuilt)));
+        assert!(!dir.path().join("data").exists());
+        assert!(Cli::try_parse_from(["simgw", "bench"]).is_err());
     }
 }

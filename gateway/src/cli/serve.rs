@@ -19,6 +19,11 @@ pub(super) struct ServeArgs {
     #[arg(long)]
     listen: Option<SocketAddr>,
     /// Also run the host-operator simulators on loopback and seed a sandbox tenant.
+    // A production build keeps the flag (contract.md names it) and refuses it clearly.
+    #[cfg_attr(
+        not(feature = "sandbox"),
+        arg(help = "Not in this build (built without the `sandbox` feature): refused")
+    )]
     #[arg(long)]
     sandbox: bool,
     /// Use this HLR instead of the simulator: a CAI3G `http(s)://…` endpoint or an
@@ -28,6 +33,10 @@ pub(super) struct ServeArgs {
 }
 
 pub(super) async fn run(args: ServeArgs) -> Result<(), CliError> {
+    #[cfg(not(feature = "sandbox"))]
+    if args.sandbox {
+        return Err(CliError::SandboxNotBuilt);
+    }
     let mut cfg = Config::load(args.config.as_deref())?;
     if let Some(d) = args.data_dir {
         cfg.data_dir = d;
@@ -47,31 +56,36 @@ pub(super) async fn run(args: ServeArgs) -> Result<(), CliError> {
         }
         cfg.hlr.url = Some(url);
     }
-    let mut sim = None;
-    let mut smdp = None;
-    let gateway = if args.sandbox {
-        let sb = crate::sandbox::start(cfg).await?;
-        eprintln!(
-            "sandbox ready: {} (tenant `{}`, {} SIMs available); details in {}",
-            sb.info.base_url,
-            sb.info.tenant,
-            sb.info.physical_iccids.len(),
-            sb.file.display()
-        );
-        sim = sb.hlr_sim;
-        smdp = sb.smdp_sim;
-        sb.gateway
-    } else {
-        let hlr = crate::southbound::hlr_from_config(&cfg.hlr)?;
-        Gateway::start(cfg, hlr).await?
-    };
+    #[cfg(feature = "sandbox")]
+    if args.sandbox {
+        return serve_sandbox(cfg).await;
+    }
+    let hlr = crate::southbound::hlr_from_config(&cfg.hlr)?;
+    let gateway = Gateway::start(cfg, hlr).await?;
     wait_for_signal().await;
     eprintln!("shutting down: finishing in-flight HLR calls");
     gateway.shutdown().await;
-    if let Some(sim) = sim {
+    Ok(())
+}
+
+/// The gateway wired to the simulators (or to `[hlr] url`), after seeding the sandbox.
+#[cfg(feature = "sandbox")]
+async fn serve_sandbox(cfg: Config) -> Result<(), CliError> {
+    let sb = crate::sandbox::start(cfg).await?;
+    eprintln!(
+        "sandbox ready: {} (tenant `{}`, {} SIMs available); details in {}",
+        sb.info.base_url,
+        sb.info.tenant,
+        sb.info.physical_iccids.len(),
+        sb.file.display()
+    );
+    wait_for_signal().await;
+    eprintln!("shutting down: finishing in-flight HLR calls");
+    sb.gateway.shutdown().await;
+    if let Some(sim) = sb.hlr_sim {
         sim.shutdown().await;
     }
-    if let Some(smdp) = smdp {
+    if let Some(smdp) = sb.smdp_sim {
         smdp.shutdown().await;
     }
     Ok(())

@@ -42,6 +42,10 @@ pub enum StoreError {
     },
 }
 
+/// Metadata key of the sealed sandbox marker (holds the sandbox API key). Defined here, not
+/// in the sandbox, because key rotation re-seals it in every build.
+pub const SANDBOX_MARKER: &str = "sandbox.v1";
+
 /// The gateway's durable state.
 pub trait Store: Send + Sync {
     /// Creates an activation order atomically: checks the idempotency key, reserves the SIM

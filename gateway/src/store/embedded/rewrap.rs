@@ -13,7 +13,7 @@ use ::redb::{ReadableDatabase, ReadableTable};
 use std::collections::BTreeMap;
 
 /// The sandbox marker is the one sealed metadata value.
-const SEALED_META: &[&str] = &[crate::sandbox::MARKER];
+const SEALED_META: &[&str] = &[crate::store::SANDBOX_MARKER];
 
 /// What a re-wrap pass did.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
