@@ -3,6 +3,7 @@
 //! becomes problem+json through `problem`.
 
 mod activations;
+mod admission;
 mod auth;
 pub mod dto;
 pub mod es2_callback;

@@ -153,11 +153,17 @@ impl Engine {
         let inner = self.inner.clone();
         inner.running.fetch_add(1, Relaxed);
         inner.metrics.orders_inflight.fetch_add(1, Relaxed);
+        inner.metrics.backlog.enter(&order.tenant);
         tokio::spawn(async move {
             let id = order.id.clone();
-            if let Err(e) = drive(&inner, order).await {
+            let tenant = order.tenant.clone();
+            let result = drive(&inner, order).await;
+            if let Err(e) = &result {
                 tracing::warn!(order = %id, error = %e, "order paused; it resumes at next start");
             }
+            // Finished unless the engine stopped or the store failed (it resumes later).
+            let finished = result.is_ok() && !inner.stopping();
+            inner.metrics.backlog.leave(&tenant, finished);
             inner.metrics.orders_inflight.fetch_sub(1, Relaxed);
             if inner.running.fetch_sub(1, Relaxed) == 1 {
                 inner.idle.notify_waiters();
