@@ -22,6 +22,7 @@ pub mod numbers;
 pub mod order;
 pub mod qr;
 pub mod sandbox;
+pub mod sandbox_hlr;
 pub mod sandbox_smdp;
 pub mod server;
 pub mod southbound;

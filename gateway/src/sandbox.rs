@@ -117,7 +117,8 @@ pub async fn start(mut config: Config) -> Result<Sandbox, StartError> {
     let tls_dir = config.data_dir.join("tls");
     let ca = DevCa::load_or_create(&tls_dir)?;
     let mut hlr_sim = None;
-    let hlr = if config.hlr.url.is_some() {
+    let mut hlr_gate = None;
+    let hlr: Arc<dyn adapters::hlr::HlrProvisioner> = if config.hlr.url.is_some() {
         southbound::hlr_from_config(&config.hlr)?
     } else {
         let password = random_password()?;
@@ -143,8 +144,10 @@ pub async fn start(mut config: Config) -> Result<Sandbox, StartError> {
             Some(ca_pem),
             &config.hlr,
         )?;
-        hlr_sim = Some(sim);
-        hlr
+        hlr_sim = Some((sim, hlr.clone()));
+        let gate = crate::sandbox_hlr::HlrGate::new(hlr);
+        hlr_gate = Some(gate.clone());
+        gate
     };
     // Seed first (the SM-DP+ simulator loads the profiles the store holds), then start
     // the simulator, then the gateway wired to it.
@@ -167,21 +170,16 @@ pub async fn start(mut config: Config) -> Result<Sandbox, StartError> {
         None
     };
     let gateway = Gateway::start(config, hlr).await?;
-    if hlr_sim.is_some() {
-        // The simulator keeps its state in memory; rebuild it from the gateway's durable
-        // truth so that active subscribers are still "on the HLR" after a restart. Nothing
-        // is written to disk for this, so no key ever sits there in clear.
-        let active = gateway
-            .store
-            .orders_with_status(TENANT, crate::order::OrderStatus::Active)?;
-        if !active.is_empty() {
-            let restored = gateway.engine.reprovision(&active).await?;
-            tracing::info!(
-                restored,
-                "sandbox HLR simulator restored from active orders"
-            );
+    let hlr_sim = match (hlr_sim, hlr_gate) {
+        (Some((sim, raw)), Some(gate)) => {
+            let restored = crate::sandbox_hlr::rebuild(&gateway, raw.as_ref(), &gate).await?;
+            if restored > 0 {
+                tracing::info!(restored, "sandbox HLR simulator restored from the orders");
+            }
+            Some(sim)
         }
-    }
+        _ => None,
+    };
     let host = if gateway.addr.ip().is_unspecified() {
         "127.0.0.1".to_owned()
     } else {
