@@ -23,6 +23,7 @@ pub mod order;
 pub mod qr;
 pub mod sandbox;
 pub mod sandbox_hlr;
+pub mod sandbox_profiles;
 pub mod sandbox_smdp;
 pub mod server;
 pub mod southbound;
