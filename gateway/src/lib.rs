@@ -6,6 +6,7 @@
 #![forbid(unsafe_code)]
 
 pub mod admin;
+pub mod admission;
 pub mod api;
 pub mod app;
 pub mod bench;
@@ -21,6 +22,8 @@ pub mod numbers;
 pub mod order;
 pub mod qr;
 pub mod sandbox;
+pub mod sandbox_hlr;
+pub mod sandbox_profiles;
 pub mod sandbox_smdp;
 pub mod server;
 pub mod southbound;
