@@ -649,3 +649,13 @@ fn cancel_session_reasons() {
         .map(|s| s.map(str::to_owned))
     );
 }
+
+#[test]
+fn adding_a_profile_while_running_never_resets_one_held() {
+    let mut inv = inv(vec![in_state(Released)]);
+    assert!(!inv.add(profile(1, OP, TYPE)), "ICCID already held");
+    assert_eq!(state_of(&inv, 1), Released);
+    assert!(inv.add(profile(2, OP, TYPE)));
+    assert_eq!(state_of(&inv, 2), Available);
+    assert!(!inv.add(profile(2, OP, TYPE)));
+}

@@ -141,6 +141,7 @@ impl Gateway {
             config: config.clone(),
             clock,
             ready: false.into(),
+            import_observer: std::sync::OnceLock::new(),
         });
         let listener = tokio::net::TcpListener::bind(config.listen)
             .await
@@ -194,6 +195,12 @@ impl Gateway {
             stop,
             server,
         })
+    }
+
+    /// Installs the one observer of API batch imports (the sandbox's SM-DP+ loader);
+    /// `false` if one is installed already.
+    pub fn observe_imports(&self, observer: Arc<dyn api::ImportObserver>) -> bool {
+        self.state.import_observer.set(observer).is_ok()
     }
 
     /// `https://<addr>` of the API.

@@ -383,6 +383,10 @@ pub async fn run(args: BenchArgs) -> Result<(), BenchError> {
     }
     // Headroom: golden numbers (…8888, …1234) are never assigned automatically.
     config.sandbox.numbers = args.activations + args.activations / 10 + 100;
+    // The benchmark measures the pipeline with every order accepted at once, so the
+    // backlog bound must not refuse any of them.
+    config.admission.max_backlog = u64::from(args.activations).max(1);
+    config.admission.max_backlog_per_tenant = u64::from(args.activations).max(1);
     let seeding = Instant::now();
     let sb = crate::sandbox::start(config).await.map_err(err)?;
     let seeded_in = seeding.elapsed();

@@ -51,6 +51,8 @@ pub struct Config {
     pub store: StoreConfig,
     /// Order engine tuning.
     pub engine: EngineConfig,
+    /// Bounds on the backlog of accepted orders.
+    pub admission: AdmissionConfig,
     /// Northbound API limits.
     pub api: ApiConfig,
     /// The host operator's HLR.
@@ -141,6 +143,7 @@ impl Default for Config {
             keys: KeyConfig::default(),
             store: StoreConfig::default(),
             engine: EngineConfig::default(),
+            admission: AdmissionConfig::default(),
             api: ApiConfig::default(),
             hlr: HlrConfig::default(),
             sandbox: SandboxConfig::default(),
@@ -219,6 +222,36 @@ impl EngineConfig {
     /// Idempotency record lifetime.
     pub fn idempotency_ttl(&self) -> Duration {
         Duration::from_secs(self.idempotency_ttl_hours * 3600)
+    }
+}
+
+/// Admission control (`[admission]`): how many accepted orders may wait for the host
+/// operator before `POST /v1/activations` answers `503 backlog_full`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AdmissionConfig {
+    /// Most orders accepted and not yet active or failed, over all tenants.
+    pub max_backlog: u64,
+    /// Most such orders of one tenant, so one brand cannot fill the gateway for all.
+    pub max_backlog_per_tenant: u64,
+}
+
+impl Default for AdmissionConfig {
+    fn default() -> Self {
+        Self {
+            max_backlog: 5_000,
+            max_backlog_per_tenant: 2_000,
+        }
+    }
+}
+
+impl AdmissionConfig {
+    /// The bounds as the backlog applies them.
+    pub fn limits(&self) -> crate::admission::Limits {
+        crate::admission::Limits {
+            overall: self.max_backlog,
+            per_tenant: self.max_backlog_per_tenant,
+        }
     }
 }
 
@@ -382,6 +415,18 @@ impl Config {
         if self.engine.max_attempts == 0 {
             return Err(ConfigError::Invalid {
                 field: "engine.max_attempts",
+                message: "must be at least 1".into(),
+            });
+        }
+        if self.admission.max_backlog == 0 {
+            return Err(ConfigError::Invalid {
+                field: "admission.max_backlog",
+                message: "must be at least 1".into(),
+            });
+        }
+        if self.admission.max_backlog_per_tenant == 0 {
+            return Err(ConfigError::Invalid {
+                field: "admission.max_backlog_per_tenant",
                 message: "must be at least 1".into(),
             });
         }

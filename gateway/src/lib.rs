@@ -6,6 +6,7 @@
 #![forbid(unsafe_code)]
 
 pub mod admin;
+pub mod admission;
 pub mod api;
 pub mod app;
 #[cfg(feature = "sandbox")]
@@ -22,6 +23,10 @@ pub mod order;
 pub mod qr;
 #[cfg(feature = "sandbox")]
 pub mod sandbox;
+#[cfg(feature = "sandbox")]
+pub mod sandbox_hlr;
+#[cfg(feature = "sandbox")]
+pub mod sandbox_profiles;
 #[cfg(feature = "sandbox")]
 pub mod sandbox_smdp;
 pub mod server;

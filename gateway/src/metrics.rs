@@ -105,6 +105,8 @@ pub struct Metrics {
     pub http_5xx: AtomicU64,
     /// POST /v1/activations latency.
     pub activation_post_latency: Histogram,
+    /// Orders accepted and not yet finished (admission control reads and bounds it).
+    pub backlog: crate::admission::Backlog,
 }
 
 impl Metrics {
@@ -234,8 +236,33 @@ impl Metrics {
         );
         self.activation_post_latency
             .render(&mut o, "simgw_activation_post_seconds", "");
+        render_backlog(&mut o, &self.backlog.snapshot());
         o
     }
+}
+
+/// The admission-control gauges: backlog by tenant and overall, completion rate, projected
+/// wait (`+Inf` while orders wait and none finishes), and refusals by bound.
+fn render_backlog(o: &mut String, b: &crate::admission::Snapshot) {
+    let _ = writeln!(
+        o,
+        "# HELP simgw_backlog_orders Orders accepted and not yet active or failed, by tenant.\n# TYPE simgw_backlog_orders gauge"
+    );
+    for (tenant, n) in &b.tenants {
+        let _ = writeln!(o, "simgw_backlog_orders{{tenant=\"{tenant}\"}} {n}");
+    }
+    let wait = b
+        .projected_wait_s()
+        .map_or_else(|| "+Inf".to_owned(), |w| w.to_string());
+    let _ = writeln!(
+        o,
+        "# HELP simgw_backlog_orders_overall Orders accepted and not yet active or failed, all tenants.\n# TYPE simgw_backlog_orders_overall gauge\nsimgw_backlog_orders_overall {}\n\
+         # HELP simgw_order_completion_rate Orders finished per second (average over about a minute of busy time).\n# TYPE simgw_order_completion_rate gauge\nsimgw_order_completion_rate {}\n\
+         # HELP simgw_backlog_projected_wait_seconds Time the backlog needs to drain at the completion rate.\n# TYPE simgw_backlog_projected_wait_seconds gauge\nsimgw_backlog_projected_wait_seconds {wait}\n\
+         # HELP simgw_admission_refused_total Activations refused with backlog_full, by the bound reached.\n# TYPE simgw_admission_refused_total counter\n\
+         simgw_admission_refused_total{{bound=\"overall\"}} {}\nsimgw_admission_refused_total{{bound=\"tenant\"}} {}",
+        b.overall, b.completion_rate, b.refused_overall, b.refused_tenant
+    );
 }
 
 #[cfg(test)]

@@ -12,7 +12,7 @@ use crate::store::embedded::RedbStore;
 use crate::store::{AdminChange, Product, Store, Tenant};
 use crate::tls::DevCa;
 use conformance::hlr_sim::{self, HlrSimConfig, HlrSimHandle};
-use conformance::smdp_sim::{ProfileSeed, SmdpSimHandle};
+use conformance::smdp_sim::SmdpSimHandle;
 use serde::{Deserialize, Serialize};
 use sim_profiles::{Iccid, Key128};
 use std::collections::BTreeMap;
@@ -117,7 +117,8 @@ pub async fn start(mut config: Config) -> Result<Sandbox, StartError> {
     let tls_dir = config.data_dir.join("tls");
     let ca = DevCa::load_or_create(&tls_dir)?;
     let mut hlr_sim = None;
-    let hlr = if config.hlr.url.is_some() {
+    let mut hlr_gate = None;
+    let hlr: Arc<dyn adapters::hlr::HlrProvisioner> = if config.hlr.url.is_some() {
         southbound::hlr_from_config(&config.hlr)?
     } else {
         let password = random_password()?;
@@ -143,8 +144,10 @@ pub async fn start(mut config: Config) -> Result<Sandbox, StartError> {
             Some(ca_pem),
             &config.hlr,
         )?;
-        hlr_sim = Some(sim);
-        hlr
+        hlr_sim = Some((sim, hlr.clone()));
+        let gate = crate::sandbox_hlr::HlrGate::new(hlr);
+        hlr_gate = Some(gate.clone());
+        gate
     };
     // Seed first (the SM-DP+ simulator loads the profiles the store holds), then start
     // the simulator, then the gateway wired to it.
@@ -153,7 +156,10 @@ pub async fn start(mut config: Config) -> Result<Sandbox, StartError> {
         let store = crate::app::open_store(&config, Arc::new(crate::metrics::Metrics::default()))?;
         let seeded = seed(&store, &keys, &config).await;
         let profiles = match &seeded {
-            Ok(_) if config.esim.smdp_url.is_none() => esim_seeds(&store, &keys, &config),
+            Ok(_) if config.esim.smdp_url.is_none() => {
+                crate::sandbox_profiles::esim_seeds(&store, &keys, config.sandbox.esim_profiles)
+                    .map_err(StartError::from)
+            }
             _ => Ok(Vec::new()),
         };
         store.close();
@@ -167,21 +173,23 @@ pub async fn start(mut config: Config) -> Result<Sandbox, StartError> {
         None
     };
     let gateway = Gateway::start(config, hlr).await?;
-    if hlr_sim.is_some() {
-        // The simulator keeps its state in memory; rebuild it from the gateway's durable
-        // truth so that active subscribers are still "on the HLR" after a restart. Nothing
-        // is written to disk for this, so no key ever sits there in clear.
-        let active = gateway
-            .store
-            .orders_with_status(TENANT, crate::order::OrderStatus::Active)?;
-        if !active.is_empty() {
-            let restored = gateway.engine.reprovision(&active).await?;
-            tracing::info!(
-                restored,
-                "sandbox HLR simulator restored from active orders"
-            );
-        }
+    if let Some(smdp) = &smdp_sim {
+        gateway.observe_imports(Arc::new(crate::sandbox_profiles::SmdpLoader {
+            store: gateway.store.clone(),
+            keys: gateway.keys.clone(),
+            smdp: smdp.clone(),
+        }));
     }
+    let hlr_sim = match (hlr_sim, hlr_gate) {
+        (Some((sim, raw)), Some(gate)) => {
+            let restored = crate::sandbox_hlr::rebuild(&gateway, raw.as_ref(), &gate).await?;
+            if restored > 0 {
+                tracing::info!(restored, "sandbox HLR simulator restored from the orders");
+            }
+            Some(sim)
+        }
+        _ => None,
+    };
     let host = if gateway.addr.ip().is_unspecified() {
         "127.0.0.1".to_owned()
     } else {
@@ -321,30 +329,6 @@ pub async fn seed(
 pub fn esim_iccid(i: u32) -> Result<Iccid, AdminError> {
     Iccid::from_payload(&format!("8986009900100{i:06}"))
         .map_err(|e| AdminError::Refused(e.to_string()))
-}
-
-/// The seeded eSIM profiles as the SM-DP+ simulator loads them: ICCID, type and owner,
-/// plus IMSI, Ki and OPc (opened in memory only) so the packages it builds are the real,
-/// personalised profiles the HLR knows.
-fn esim_seeds(
-    store: &RedbStore,
-    keys: &Keyring,
-    config: &Config,
-) -> Result<Vec<ProfileSeed>, StartError> {
-    let mut out = Vec::new();
-    for i in 0..config.sandbox.esim_profiles {
-        let iccid = esim_iccid(i).map_err(|e| StartError::Southbound(e.to_string()))?;
-        let Some(sim) = store.get_sim(&iccid)? else {
-            continue;
-        };
-        let (ki, opc) = admin::open_sim_keys(keys, &sim).map_err(StartError::Southbound)?;
-        let mut seed = ProfileSeed::new(iccid, ESIM_PROFILE_TYPE, TENANT);
-        seed.imsi = Some(sim.imsi);
-        seed.ki = Some(ki);
-        seed.opc = opc;
-        out.push(seed);
-    }
-    Ok(out)
 }
 
 fn random_key(keys: &Keyring) -> Result<Key128, AdminError> {

@@ -3,11 +3,12 @@
 
 use super::admin::{self, StateDump};
 use super::codes::Code;
+use super::config::ProfileSeed;
 use super::error::SmdpSimError;
 use super::es9::{Es9Outcome, InstallResult};
 use super::faults::{FaultConfig, Rule};
 use super::notify::{Quirks, SentNotification};
-use super::simulator::{CustomerAction, Simulator};
+use super::simulator::{CustomerAction, Simulator, profile_of};
 use super::state::Profile;
 use super::stats::SmdpCounts;
 use crate::common::control::Control;
@@ -54,6 +55,16 @@ impl SmdpSimHandle {
     /// One profile (keys inside print as `***`).
     pub fn profile(&self, iccid: &Iccid) -> Option<Profile> {
         self.sim.inventory().get(iccid).cloned()
+    }
+
+    /// Adds `Available` profiles while running (a batch imported after start); an ICCID
+    /// already held keeps its profile and state. Returns how many were added.
+    pub fn add_profiles(&self, seeds: &[ProfileSeed]) -> usize {
+        let mut inventory = self.sim.inventory();
+        seeds
+            .iter()
+            .filter(|s| inventory.add(profile_of(s)))
+            .count()
     }
 
     /// Every profile, ordered by ICCID.

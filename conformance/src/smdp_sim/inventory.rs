@@ -90,6 +90,18 @@ impl Inventory {
         self.policy = policy;
     }
 
+    /// Adds `profile` unless its ICCID is already held (whose state is then left as it
+    /// is); returns whether it was added.
+    pub fn add(&mut self, profile: Profile) -> bool {
+        match self.profiles.entry(profile.iccid.clone()) {
+            std::collections::btree_map::Entry::Occupied(_) => false,
+            std::collections::btree_map::Entry::Vacant(slot) => {
+                slot.insert(profile);
+                true
+            }
+        }
+    }
+
     /// One profile.
     pub fn get(&self, iccid: &Iccid) -> Option<&Profile> {
         self.profiles.get(iccid)

@@ -5,7 +5,7 @@ use super::cc;
 use super::clock;
 use super::codes::{self, Code};
 use super::config::{
-    CertFingerprint, MalformedAnswer, OperatorAccount, SmdpAddressEcho, SmdpSimConfig,
+    CertFingerprint, MalformedAnswer, OperatorAccount, ProfileSeed, SmdpAddressEcho, SmdpSimConfig,
     UnmappedCertPolicy,
 };
 use super::error::SmdpSimError;
@@ -57,18 +57,7 @@ impl Simulator {
         notifier: Notifier,
         shutdown: watch::Receiver<bool>,
     ) -> Self {
-        let profiles = config.profiles.iter().map(|s| {
-            Profile::new(
-                s.iccid.clone(),
-                s.profile_type.clone(),
-                s.owner.clone(),
-                Personal {
-                    imsi: s.imsi.clone(),
-                    ki: s.ki.clone(),
-                    opc: s.opc.clone(),
-                },
-            )
-        });
+        let profiles = config.profiles.iter().map(profile_of);
         let policy = Policy {
             replay: config.replay,
             release_after_download_ok: config.release_after_download_ok,
@@ -234,4 +223,18 @@ pub enum CustomerAction {
     Install(InstallResult),
     /// ES9+ CancelSession.
     CancelSession(CancelReason),
+}
+
+/// The fresh `Available` profile a seed describes.
+pub(crate) fn profile_of(s: &ProfileSeed) -> Profile {
+    Profile::new(
+        s.iccid.clone(),
+        s.profile_type.clone(),
+        s.owner.clone(),
+        Personal {
+            imsi: s.imsi.clone(),
+            ki: s.ki.clone(),
+            opc: s.opc.clone(),
+        },
+    )
 }

@@ -1,6 +1,7 @@
 //! `POST /v1/activations` and `GET /v1/activations/{id}`.
 
 use super::AppState;
+use super::admission::{Admission, admit};
 use super::auth::authenticate;
 use super::dto::{MsisdnRequest, SimRequest, parse_activation, render_order};
 use super::problem::ApiError;
@@ -117,6 +118,14 @@ async fn create_inner(
         }
     };
     let body_hash = canonical_hash(&value)?;
+    // Held until the engine has taken the order (it then counts the order itself).
+    let _place = match admit(state, &tenant.0, &key, &body_hash)? {
+        Admission::Admitted(place) => place,
+        Admission::Replay(order) => {
+            state.metrics.orders_replayed.fetch_add(1, Relaxed);
+            return Ok(replayed(accepted(state, &order)));
+        }
+    };
     let subscriber = match &req.subscriber {
         Some(s) => {
             let plain =

@@ -72,14 +72,18 @@ pub async fn import_batch(
             bytes: &bytes,
             esim_profile_type: esim_profile_type.as_deref(),
         };
-        import::import(
+        let result = import::import(
             st.store.as_ref(),
             &st.keys,
             &st.config,
             &job,
             |_, _| {},
             None,
-        )
+        );
+        if let (Ok(Imported::Loaded(b)), Some(o)) = (&result, st.import_observer.get()) {
+            o.batch_imported(b);
+        }
+        result
     })
     .await
     .map_err(|_| ApiError::internal())?;

@@ -3,6 +3,7 @@
 //! becomes problem+json through `problem`.
 
 mod activations;
+mod admission;
 mod auth;
 pub mod dto;
 pub mod es2_callback;
@@ -24,8 +25,8 @@ use axum::extract::Request;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+use std::sync::{Arc, OnceLock};
 
 /// Shared state of all handlers.
 pub struct AppState {
@@ -43,6 +44,15 @@ pub struct AppState {
     pub clock: Clock,
     /// False until start-up (resume) has finished, and again while shutting down.
     pub ready: AtomicBool,
+    /// Told about each batch `POST /v1/inventory/imports` loads; unset in production.
+    pub import_observer: OnceLock<Arc<dyn ImportObserver>>,
+}
+
+/// Something outside the gateway that must learn of imported batches before the import is
+/// answered: the sandbox loads eSIM batches into its SM-DP+ simulator this way.
+pub trait ImportObserver: Send + Sync {
+    /// `batch` was imported whole (its SIMs are stock now). Called on a blocking thread.
+    fn batch_imported(&self, batch: &crate::store::BatchRecord);
 }
 
 /// Builds the router over shared state.

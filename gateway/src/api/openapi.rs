@@ -21,7 +21,10 @@ pub fn spec() -> Value {
                     "schema": {"type": "string", "minLength": 1, "maxLength": 255}}],
                 "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ActivationRequest"}}}},
                 "responses": {"202": {"description": "Order accepted and durable.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Activation"}}}},
-                              "400": problem, "401": problem, "409": problem, "413": problem, "415": problem, "422": problem, "503": problem}
+                              "400": problem, "401": problem, "409": problem, "413": problem, "415": problem, "422": problem,
+                              "503": {"description": "Nothing changed; retry after `Retry-After` seconds with the same Idempotency-Key. `backlog_full`: too many accepted orders wait for the host operator (`bound`: `overall` or `tenant`); `store_unavailable`: the store failed.",
+                                      "headers": {"Retry-After": {"schema": {"type": "integer", "minimum": 1}}},
+                                      "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}}}
             }},
             "/v1/activations/{id}": {"get": {
                 "operationId": "getActivation",
@@ -97,7 +100,7 @@ pub fn spec() -> Value {
                 "responses": {"200": {"description": "Inventory counts of the caller's tenant.", "content": {"application/json": {}}}, "401": problem}
             }},
             "/healthz": {"get": {"operationId": "healthz", "security": [], "responses": {"200": {"description": "Alive."}}}},
-            "/readyz": {"get": {"operationId": "readyz", "security": [], "responses": {"200": {"description": "Ready."}, "503": {"description": "Not ready."}}}},
+            "/readyz": {"get": {"operationId": "readyz", "security": [], "responses": {"200": {"description": "Ready (also while the backlog is full: see `accepting_orders`). Fields: `status`, `store`, `orders_inflight`, `backlog`, `backlog_limit`, `accepting_orders`, `completion_rate_per_s`, `projected_wait_seconds` (null while nothing finishes)."}, "503": {"description": "Not ready."}}}},
             "/metrics": {"get": {"operationId": "metrics", "security": [], "responses": {"200": {"description": "Prometheus text format.", "content": {"text/plain": {}}}}}},
             "/openapi.json": {"get": {"operationId": "openapi", "security": [], "responses": {"200": {"description": "This document."}}}}
         },

@@ -17,7 +17,10 @@ pub async fn healthz() -> Response {
         .into_response()
 }
 
-/// Readiness: start-up (order resumption) finished and the store answers reads.
+/// Readiness: start-up (order resumption) finished and the store answers reads. A full
+/// backlog keeps `200` (reads and order lookups are still served; only new activations get
+/// `503 backlog_full`) and says so in `accepting_orders`. Only totals appear here: this
+/// endpoint is open, so nothing names a tenant.
 pub async fn readyz(State(state): State<Arc<AppState>>) -> Response {
     let store_ok = state.store.meta("schema_version").is_ok();
     let ready = state.ready.load(Relaxed) && store_ok;
@@ -26,10 +29,17 @@ pub async fn readyz(State(state): State<Arc<AppState>>) -> Response {
     } else {
         StatusCode::SERVICE_UNAVAILABLE
     };
+    let backlog = state.metrics.backlog.snapshot();
+    let limit = state.config.admission.max_backlog;
     let body = serde_json::json!({
         "status": if ready { "ready" } else { "not_ready" },
         "store": if store_ok { "ok" } else { "unavailable" },
         "orders_inflight": state.engine.running(),
+        "backlog": backlog.overall,
+        "backlog_limit": limit,
+        "accepting_orders": ready && backlog.overall < limit,
+        "completion_rate_per_s": backlog.completion_rate,
+        "projected_wait_seconds": backlog.projected_wait_s(),
     });
     let mut r = (status, body.to_string()).into_response();
     r.headers_mut().insert(

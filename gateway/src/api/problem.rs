@@ -372,6 +372,24 @@ impl ApiError {
         e.retry_after = Some(1);
         e
     }
+    /// 503: too many accepted orders are waiting for the host operator; nothing changed.
+    pub fn backlog_full(bound: crate::admission::Full, retry_after_s: u32) -> Self {
+        let whose = match bound {
+            crate::admission::Full::Overall => "the gateway's",
+            crate::admission::Full::Tenant => "your tenant's",
+        };
+        let mut e = Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "backlog_full",
+            "Too many orders waiting",
+            format!(
+                "{whose} backlog of orders waiting for the host operator is full; nothing was reserved; retry after {retry_after_s} s (Retry-After) with the same Idempotency-Key"
+            ),
+        )
+        .with("bound", serde_json::Value::from(bound.as_str()));
+        e.retry_after = Some(retry_after_s);
+        e
+    }
     /// 500: a bug. Logged; the client gets no internals.
     pub fn internal() -> Self {
         Self::new(

@@ -153,11 +153,17 @@ impl Engine {
         let inner = self.inner.clone();
         inner.running.fetch_add(1, Relaxed);
         inner.metrics.orders_inflight.fetch_add(1, Relaxed);
+        inner.metrics.backlog.enter(&order.tenant);
         tokio::spawn(async move {
             let id = order.id.clone();
-            if let Err(e) = drive(&inner, order).await {
+            let tenant = order.tenant.clone();
+            let result = drive(&inner, order).await;
+            if let Err(e) = &result {
                 tracing::warn!(order = %id, error = %e, "order paused; it resumes at next start");
             }
+            // Finished unless the engine stopped or the store failed (it resumes later).
+            let finished = result.is_ok() && !inner.stopping();
+            inner.metrics.backlog.leave(&tenant, finished);
             inner.metrics.orders_inflight.fetch_sub(1, Relaxed);
             if inner.running.fetch_sub(1, Relaxed) == 1 {
                 inner.idle.notify_waiters();
@@ -198,27 +204,11 @@ impl Engine {
         self.inner.hlr.shutdown().await;
     }
 
-    /// Provisions active orders' subscribers again (idempotently: equal data already there
-    /// is success), within the concurrency bound. Used to rebuild an HLR that lost its state,
-    /// such as the sandbox's in-memory simulator after a restart. Returns how many are there.
-    pub async fn reprovision(&self, orders: &[Order]) -> Result<usize, StoreError> {
-        let mut restored = 0;
-        for order in orders {
-            let spec = self.inner.spec(order)?;
-            let _permit = self
-                .inner
-                .permits
-                .acquire()
-                .await
-                .map_err(|_| StoreError::Closed)?;
-            match self.inner.hlr.provision(&spec).await {
-                Ok(_) => restored += 1,
-                Err(e) => {
-                    tracing::warn!(order = %order.id, error = %e, "could not restore subscriber on the HLR")
-                }
-            }
-        }
-        Ok(restored)
+    /// What the HLR holds for `order` (keys opened in memory only), for a caller that
+    /// provisions an HLR outside the engine, such as the sandbox rebuilding its in-memory
+    /// simulator after a restart.
+    pub fn subscriber_spec(&self, order: &Order) -> Result<SubscriberSpec, StoreError> {
+        self.inner.spec(order)
     }
 
     /// Spawns the number-pool timer: lapsed checkout holds and aged quarantine return to

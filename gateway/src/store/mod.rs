@@ -68,6 +68,14 @@ pub trait Store: Send + Sync {
     /// Reads an order; `None` if absent or owned by another tenant.
     fn get_order(&self, tenant: &str, id: &str) -> Result<Option<Order>, StoreError>;
 
+    /// The idempotency record of an activation request (a read; no commit), so a request
+    /// refused before reaching `create_activation` can still be answered as a replay.
+    fn activation_idempotency(
+        &self,
+        tenant: &str,
+        key: &str,
+    ) -> Result<Option<IdempotencyRecord>, StoreError>;
+
     /// Every order not yet `active` or `failed`, for resumption after a restart.
     fn inflight_orders(&self) -> Result<Vec<Order>, StoreError>;
 

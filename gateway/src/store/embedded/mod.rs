@@ -171,6 +171,20 @@ impl Store for RedbStore {
         })
     }
 
+    fn activation_idempotency(
+        &self,
+        tenant: &str,
+        key: &str,
+    ) -> Result<Option<IdempotencyRecord>, StoreError> {
+        self.read(|txn| {
+            let t = txn.open_table(IDEMPOTENCY).map_err(backend)?;
+            t.get((tenant, key))
+                .map_err(backend)?
+                .map(|v| dec("idempotency", v.value()))
+                .transpose()
+        })
+    }
+
     fn inflight_orders(&self) -> Result<Vec<Order>, StoreError> {
         self.read(|txn| {
             let inflight = txn.open_table(INFLIGHT).map_err(backend)?;

@@ -1,0 +1,147 @@
+//! The sandbox's HLR simulator keeps its subscribers in memory, so each start rebuilds
+//! them from the gateway's durable orders: every order whose HLR step succeeded and was
+//! not undone, whatever its status (an order stopped between its HLR step and `active`
+//! still needs its subscriber). Nothing is written to disk for this, so no key ever sits
+//! there in clear.
+//!
+//! The rebuild must finish before the engine's own HLR calls go out (a compensation would
+//! otherwise delete a subscriber the rebuild then restores), so the engine talks to the
+//! simulator through an [`HlrGate`] that holds its calls until the rebuild has run.
+
+use crate::app::Gateway;
+use crate::order::{Order, OrderStatus, Step};
+use crate::store::{Store, StoreError};
+use adapters::hlr::{
+    Barring, BoxFuture, DeprovisionOutcome, HlrError, HlrProvisioner, ProvisionOutcome,
+    SubscriberSpec, SubscriberState,
+};
+use sim_profiles::Imsi;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use tokio::sync::watch;
+
+/// Whether the HLR holds `order`'s subscriber: its provisioning succeeded and no
+/// deprovisioning has (a failed or pending undo leaves it there).
+pub fn holds_subscriber(order: &Order) -> bool {
+    matches!(order.hlr, Step::Done { .. }) && !matches!(order.undo, Some(Step::Done { .. }))
+}
+
+/// An HLR whose calls wait until [`HlrGate::open`]; then it is the inner HLR.
+pub struct HlrGate {
+    inner: Arc<dyn HlrProvisioner>,
+    open: watch::Sender<bool>,
+}
+
+impl HlrGate {
+    /// A closed gate in front of `inner`.
+    pub fn new(inner: Arc<dyn HlrProvisioner>) -> Arc<Self> {
+        Arc::new(Self {
+            inner,
+            open: watch::channel(false).0,
+        })
+    }
+
+    /// Lets every held and future call through.
+    pub fn open(&self) {
+        self.open.send_replace(true);
+    }
+
+    async fn opened(&self) {
+        let mut rx = self.open.subscribe();
+        // The sender lives as long as `self`, so this only ends when the gate opens.
+        let _ = rx.wait_for(|open| *open).await;
+    }
+}
+
+impl HlrProvisioner for HlrGate {
+    fn dialect(&self) -> &'static str {
+        self.inner.dialect()
+    }
+    fn provision<'a>(
+        &'a self,
+        spec: &'a SubscriberSpec,
+    ) -> BoxFuture<'a, Result<ProvisionOutcome, HlrError>> {
+        Box::pin(async move {
+            self.opened().await;
+            self.inner.provision(spec).await
+        })
+    }
+    fn deprovision<'a>(
+        &'a self,
+        spec: &'a SubscriberSpec,
+    ) -> BoxFuture<'a, Result<DeprovisionOutcome, HlrError>> {
+        Box::pin(async move {
+            self.opened().await;
+            self.inner.deprovision(spec).await
+        })
+    }
+    fn query<'a>(
+        &'a self,
+        imsi: &'a Imsi,
+    ) -> BoxFuture<'a, Result<Option<SubscriberState>, HlrError>> {
+        Box::pin(async move {
+            self.opened().await;
+            self.inner.query(imsi).await
+        })
+    }
+    fn set_barring<'a>(
+        &'a self,
+        imsi: &'a Imsi,
+        barring: Barring,
+    ) -> BoxFuture<'a, Result<(), HlrError>> {
+        Box::pin(async move {
+            self.opened().await;
+            self.inner.set_barring(imsi, barring).await
+        })
+    }
+    fn shutdown(&self) -> BoxFuture<'_, ()> {
+        self.inner.shutdown()
+    }
+}
+
+/// Every order whose subscriber the HLR should hold, of every tenant.
+///
+/// While the gate is closed no HLR step can change, so the set is exact; but other steps
+/// go on, so in-flight orders are read before terminal ones: an order that turns `active`
+/// between the reads is then seen in the second (one reopened from `active` for
+/// cancellation meanwhile may be missed, and its deprovisioning finds nothing: harmless).
+fn orders_on_the_hlr(gateway: &Gateway) -> Result<Vec<Order>, StoreError> {
+    let mut found = BTreeMap::new();
+    for o in gateway.store.inflight_orders()? {
+        found.insert(o.id.clone(), o);
+    }
+    for tenant in gateway.store.tenant_ids()? {
+        for status in [OrderStatus::Active, OrderStatus::Failed] {
+            for o in gateway.store.orders_with_status(&tenant, status)? {
+                found.insert(o.id.clone(), o);
+            }
+        }
+    }
+    Ok(found.into_values().filter(holds_subscriber).collect())
+}
+
+/// Provisions on `hlr` (the simulator itself, not the gate) every subscriber the orders
+/// say it holds, then opens `gate`, even if the rebuild failed part-way (it logs what it
+/// could not restore). Returns how many were restored.
+pub async fn rebuild(
+    gateway: &Gateway,
+    hlr: &dyn HlrProvisioner,
+    gate: &HlrGate,
+) -> Result<usize, StoreError> {
+    let result = restore(gateway, hlr).await;
+    gate.open();
+    result
+}
+
+async fn restore(gateway: &Gateway, hlr: &dyn HlrProvisioner) -> Result<usize, StoreError> {
+    let mut restored = 0;
+    for order in orders_on_the_hlr(gateway)? {
+        let spec = gateway.engine.subscriber_spec(&order)?;
+        match hlr.provision(&spec).await {
+            Ok(_) => restored += 1,
+            Err(e) => tracing::warn!(order = %order.id, error = %e,
+                "could not restore the subscriber on the sandbox HLR simulator"),
+        }
+    }
+    Ok(restored)
+}
