@@ -32,6 +32,8 @@ pub const HLR_PROFILE_ID: u32 = 12;
 pub const ESIM_PROFILE_TYPE: &str = "SANDBOX-CONSUMER-V1";
 /// First number of the sandbox block (China Telecom-hosted MVNO segment 1700).
 pub const FIRST_MSISDN: &str = "8617000000000";
+/// The file in the data dir that describes a running sandbox (contract.md).
+pub const FILE: &str = "sandbox.json";
 /// Metadata key of the sealed sandbox marker (holds the sandbox API key).
 pub const MARKER: &str = crate::store::SANDBOX_MARKER;
 
@@ -231,7 +233,7 @@ pub async fn start(mut config: Config) -> Result<Sandbox, StartError> {
             )
         }),
     };
-    let file = gateway.config.data_dir.join("sandbox.json");
+    let file = gateway.config.data_dir.join(FILE);
     let json = serde_json::to_vec_pretty(&info).map_err(|e| StartError::Io(e.to_string()))?;
     write_atomic(&file, &json).map_err(|e| StartError::Io(format!("{}: {e}", file.display())))?;
     Ok(Sandbox {

@@ -123,6 +123,14 @@ pub enum CliError {
     /// A QR code could not be rendered.
     #[error(transparent)]
     Qr(#[from] crate::qr::QrError),
+    /// `simgw sandbox reset` was pointed at a data dir that is not a sandbox's.
+    #[cfg(feature = "sandbox")]
+    #[error(
+        "{} has no sandbox.json, so it is not a sandbox's data dir; nothing was deleted \
+         (give the --data-dir or --config that `simgw serve --sandbox` used)",
+        .0.display()
+    )]
+    NotASandbox(PathBuf),
     /// `--sandbox` was given to a build without the simulators.
     #[cfg(not(feature = "sandbox"))]
     #[error(

@@ -10,6 +10,8 @@ mod keys;
 mod numbers;
 mod offline;
 mod profile;
+#[cfg(feature = "sandbox")]
+mod sandbox;
 mod serve;
 mod tenant;
 
@@ -57,6 +59,10 @@ enum Command {
     /// Activations on a running gateway (over its API).
     #[command(subcommand)]
     Activation(activation::ActivationCommand),
+    /// The sandbox's data (offline: stop `simgw serve` first).
+    #[cfg(feature = "sandbox")]
+    #[command(subcommand)]
+    Sandbox(sandbox::SandboxCommand),
 }
 
 /// Runs the parsed command to completion; what it prints on success is its output.
@@ -72,6 +78,8 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Inventory(c) => inventory::run(c),
         Command::Profile(c) => profile::run(c),
         Command::Activation(c) => activation::run(c).await,
+        #[cfg(feature = "sandbox")]
+        Command::Sandbox(c) => sandbox::run(c),
     }
 }
 

@@ -6,6 +6,7 @@ mod apply;
 mod esim;
 mod import;
 mod pool;
+mod remove;
 mod rewrap;
 mod tables;
 mod writer;
@@ -48,11 +49,8 @@ impl RedbStore {
         std::fs::create_dir_all(dir).map_err(backend)?;
         let db = Database::builder()
             .set_cache_size(cache_mib * 1024 * 1024)
-            .create(dir.join("simgw.redb"))
-            .map_err(|e| match e {
-                ::redb::DatabaseError::DatabaseAlreadyOpen => StoreError::InUse,
-                e => backend(e),
-            })?;
+            .create(dir.join(remove::FILE))
+            .map_err(remove::open_error)?;
         let txn = db.begin_write().map_err(backend)?;
         {
             txn.open_table(TENANTS).map_err(backend)?;
