@@ -1,10 +1,13 @@
-//! Request plumbing shared by the handlers: the `Idempotency-Key` header, bounded JSON
-//! bodies, canonical body hashes and JSON responses.
+//! Request plumbing shared by the handlers: the `Idempotency-Key` header, path parameters,
+//! bounded JSON bodies, canonical body hashes and JSON responses.
 
 use super::AppState;
 use super::problem::ApiError;
 use crate::crypto::{hex, sha256};
 use axum::body::Body;
+use axum::extract::rejection::PathRejection;
+use axum::extract::{FromRequestParts, Path};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
@@ -21,6 +24,62 @@ pub fn idempotency_key(headers: &HeaderMap) -> Result<String, ApiError> {
         return Err(ApiError::idempotency_key_invalid());
     }
     Ok(s.to_owned())
+}
+
+/// One text path parameter (`{id}`, `{iccid}`, ...), its extraction deferred.
+///
+/// axum's own `Path` refuses a parameter that is not UTF-8 once percent-decoded with a
+/// plain-text 400, before the handler runs (so before authentication). This one never
+/// rejects: the handler authenticates first and then takes the value, or the problem+json
+/// refusal that names the parameter.
+pub struct PathParam(Result<String, ApiError>);
+
+impl PathParam {
+    /// The decoded value, or the refusal naming the parameter.
+    pub fn value(self) -> Result<String, ApiError> {
+        self.0
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for PathParam {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        Ok(Self(
+            Path::<String>::from_request_parts(parts, state)
+                .await
+                .map(|Path(v)| v)
+                .map_err(path_rejection),
+        ))
+    }
+}
+
+/// Maps axum's path rejection to problem+json, naming the parameter where axum knows it.
+fn path_rejection(e: PathRejection) -> ApiError {
+    use axum::extract::path::ErrorKind;
+    match e {
+        PathRejection::FailedToDeserializePathParams(e) => match e.into_kind() {
+            ErrorKind::InvalidUtf8InPathParam { key } => ApiError::invalid(
+                "invalid_value",
+                &key,
+                format!(
+                    "path parameter `{key}` is not UTF-8 once percent-decoded; send the id as returned by the API"
+                ),
+            ),
+            ErrorKind::ParseErrorAtKey { key, .. } | ErrorKind::DeserializeError { key, .. } => {
+                ApiError::invalid(
+                    "invalid_value",
+                    &key,
+                    format!(
+                        "path parameter `{key}` is malformed; send the id as returned by the API"
+                    ),
+                )
+            }
+            // Anything else is a route declared with the wrong parameters: a bug.
+            _ => ApiError::internal(),
+        },
+        _ => ApiError::internal(),
+    }
 }
 
 /// Reads a JSON body: content type checked, size bounded (413), syntax checked (400).
