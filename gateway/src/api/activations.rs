@@ -5,7 +5,7 @@ use super::auth::authenticate;
 use super::dto::{MsisdnRequest, SimRequest, parse_activation, render_order};
 use super::problem::ApiError;
 use super::request::{
-    PathParam, canonical_hash, idempotency_key, json_response, read_json, replayed,
+    PathParam, body_fingerprint, idempotency_key, json_response, read_json, replayed,
 };
 use crate::crypto::random_id;
 use crate::order::{Order, OrderStatus};
@@ -118,7 +118,7 @@ async fn create_inner(
             ));
         }
     };
-    let body_hash = canonical_hash(&value)?;
+    let body_hash = body_fingerprint(&state.keys, &value)?;
     let subscriber = match &req.subscriber {
         Some(s) => {
             let plain =

@@ -4,7 +4,7 @@
 use super::AppState;
 use super::auth::authenticate;
 use super::problem::ApiError;
-use super::request::{PathParam, canonical_hash, idempotency_key, json_response, read_json};
+use super::request::{PathParam, body_fingerprint, idempotency_key, json_response, read_json};
 use crate::clock::rfc3339;
 use crate::crypto::{random_id, random_u64};
 use crate::store::{NewReservation, Rejection, Reservation, ReservationOutcome};
@@ -118,7 +118,7 @@ pub async fn create(
         .create_reservation(NewReservation {
             tenant: tenant.0,
             idempotency_key: key,
-            body_hash: canonical_hash(&value)?,
+            body_hash: body_fingerprint(&state.keys, &value)?,
             id: random_id(&rng, "nres_").map_err(|_| ApiError::internal())?,
             msisdn,
             ttl_ms: ttl * 1000,

@@ -1,9 +1,9 @@
 //! Request plumbing shared by the handlers: the `Idempotency-Key` header, path parameters,
-//! bounded JSON bodies, canonical body hashes and JSON responses.
+//! bounded JSON bodies, keyed body fingerprints and JSON responses.
 
 use super::AppState;
 use super::problem::ApiError;
-use crate::crypto::{hex, sha256};
+use crate::crypto::Keyring;
 use axum::body::Body;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{FromRequestParts, Path};
@@ -102,12 +102,14 @@ pub async fn read_json(
     serde_json::from_slice(&bytes).map_err(|e| ApiError::malformed_json(e.line(), e.column()))
 }
 
-/// SHA-256 (hex) of the canonical form of a JSON body. serde_json's default map is
-/// ordered, so re-serialising canonicalises key order and whitespace: the same logical
-/// body always hashes the same.
-pub fn canonical_hash(value: &Value) -> Result<String, ApiError> {
+/// The keyed fingerprint of a JSON body's canonical form, for idempotency records.
+/// serde_json's default map is ordered, so re-serialising canonicalises key order and
+/// whitespace: the same logical body always gives the same fingerprint. It is an HMAC, not
+/// a plain hash, because the body carries the subscriber's ID number and every other field
+/// is in the store in clear: a plain hash could be matched by trying every ID number.
+pub fn body_fingerprint(keys: &Keyring, value: &Value) -> Result<String, ApiError> {
     let canonical = serde_json::to_vec(value).map_err(|_| ApiError::internal())?;
-    Ok(hex(&sha256(&canonical)))
+    Ok(keys.fingerprint(&canonical))
 }
 
 /// Marks a response as the replay of an earlier request with the same `Idempotency-Key`.
