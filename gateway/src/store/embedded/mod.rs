@@ -4,6 +4,7 @@
 
 mod apply;
 mod esim;
+mod free_tree;
 mod import;
 mod pool;
 mod rewrap;
@@ -60,6 +61,7 @@ impl RedbStore {
             txn.open_table(IMSIS).map_err(backend)?;
             txn.open_table(NUMBERS).map_err(backend)?;
             txn.open_table(FREE_NUMBERS).map_err(backend)?;
+            txn.open_table(FREE_TREE).map_err(backend)?;
             txn.open_table(ORDERS).map_err(backend)?;
             txn.open_table(INFLIGHT).map_err(backend)?;
             txn.open_table(IDEMPOTENCY).map_err(backend)?;
@@ -96,6 +98,7 @@ impl RedbStore {
                 }
             }
         }
+        free_tree::ensure_free_tree(&txn)?;
         txn.commit().map_err(backend)?;
         let db = Arc::new(db);
         let (tx, rx) = mpsc::channel(max_batch * 4);
