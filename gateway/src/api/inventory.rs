@@ -4,12 +4,12 @@
 use super::AppState;
 use super::auth::authenticate;
 use super::problem::ApiError;
-use super::request::json_response;
+use super::request::{PathParam, json_response};
 use crate::clock::rfc3339;
 use crate::import::{self, Format, ImportError, ImportJob, Imported};
 use crate::store::{BatchRecord, SimRecord};
 use axum::body::Body;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
@@ -122,9 +122,10 @@ fn owned_batch(state: &AppState, tenant: &str, id: &str) -> Result<BatchRecord, 
 pub async fn batch(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
-    Path(id): Path<String>,
+    id: PathParam,
 ) -> Result<Response, ApiError> {
     let tenant = authenticate(&state, &headers)?;
+    let id = id.value()?;
     Ok(json_response(
         StatusCode::OK,
         &batch_json(&owned_batch(&state, &tenant.0, &id)?),
@@ -135,9 +136,10 @@ pub async fn batch(
 pub async fn batch_csv(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
-    Path(id): Path<String>,
+    id: PathParam,
 ) -> Result<Response, ApiError> {
     let tenant = authenticate(&state, &headers)?;
+    let id = id.value()?;
     let b = owned_batch(&state, &tenant.0, &id)?;
     let csv = crate::admin::batch_csv(state.store.as_ref(), &b.id)?;
     Ok(([(header::CONTENT_TYPE, "text/csv; charset=utf-8")], csv).into_response())
@@ -147,9 +149,10 @@ pub async fn batch_csv(
 pub async fn sim(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
-    Path(iccid): Path<String>,
+    iccid: PathParam,
 ) -> Result<Response, ApiError> {
     let tenant = authenticate(&state, &headers)?;
+    let iccid = iccid.value()?;
     let iccid = iccid.parse().map_err(|e| {
         ApiError::invalid("invalid_iccid", "iccid", format!("not a valid ICCID: {e}"))
     })?;
@@ -187,6 +190,31 @@ pub async fn sim_by_imsi(
     Ok(json_response(StatusCode::OK, &sim_json(&s)))
 }
 
+/// Entries of the quarantine list when `limit` is not given, and the most it may ask for.
+const QUARANTINE_LIMIT: (usize, usize) = (100, 10_000);
+
+/// The `limit` query parameter: an integer from 1 to the maximum, nothing else.
+fn quarantine_limit(raw: Option<&str>) -> Result<usize, ApiError> {
+    let (default, max) = QUARANTINE_LIMIT;
+    let Some(raw) = raw else {
+        return Ok(default);
+    };
+    // Digits only (no sign, no spaces), and few enough of them that parsing cannot overflow.
+    raw.bytes()
+        .all(|b| b.is_ascii_digit())
+        .then_some(raw)
+        .filter(|r| (1..=5).contains(&r.len()))
+        .and_then(|r| r.parse::<usize>().ok())
+        .filter(|n| (1..=max).contains(n))
+        .ok_or_else(|| {
+            ApiError::invalid(
+                "invalid_value",
+                "limit",
+                format!("query parameter `limit` must be an integer from 1 to {max}"),
+            )
+        })
+}
+
 /// `GET /v1/numbers/quarantine`: numbers ageing before reuse, soonest release first.
 pub async fn quarantine(
     State(state): State<Arc<AppState>>,
@@ -194,11 +222,7 @@ pub async fn quarantine(
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
     let tenant = authenticate(&state, &headers)?;
-    let limit = q
-        .get("limit")
-        .and_then(|l| l.parse().ok())
-        .unwrap_or(100usize)
-        .clamp(1, 10_000);
+    let limit = quarantine_limit(q.get("limit").map(String::as_str))?;
     let list: Vec<Value> = state
         .store
         .quarantined(&tenant.0, limit)?
@@ -215,9 +239,10 @@ pub async fn quarantine(
 pub async fn release(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
-    Path(msisdn): Path<String>,
+    msisdn: PathParam,
 ) -> Result<Response, ApiError> {
     let tenant = authenticate(&state, &headers)?;
+    let msisdn = msisdn.value()?;
     let m = msisdn.parse().map_err(|e| {
         ApiError::invalid(
             "invalid_msisdn",
@@ -232,4 +257,32 @@ pub async fn release(
         StatusCode::OK,
         &json!({"msisdn": m, "status": "available"}),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quarantine_limit_takes_only_an_integer_in_range() {
+        assert_eq!(quarantine_limit(None).ok(), Some(100));
+        for (raw, want) in [("1", 1), ("100", 100), ("10000", 10_000), ("00007", 7)] {
+            assert_eq!(quarantine_limit(Some(raw)).ok(), Some(want), "{raw}");
+        }
+        for raw in [
+            "",
+            "abc",
+            "0",
+            "-5",
+            "+5",
+            " 5",
+            "10001",
+            "99999999999",
+            "1e3",
+            "5.0",
+        ] {
+            let e = quarantine_limit(Some(raw)).expect_err(raw);
+            assert_eq!(e.code(), "invalid_value", "{raw}");
+        }
+    }
 }

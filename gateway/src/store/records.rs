@@ -234,7 +234,7 @@ pub struct Reservation {
 /// The stored answer to an idempotent request.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IdempotencyRecord {
-    /// SHA-256 (hex) of the canonical request body.
+    /// Keyed fingerprint of the canonical request body (`crypto::Keyring::fingerprint`).
     pub body_hash: String,
     /// The order the first request created.
     pub order_id: String,
@@ -326,7 +326,7 @@ pub struct NewActivation {
     pub tenant: String,
     /// The `Idempotency-Key` header.
     pub idempotency_key: String,
-    /// SHA-256 (hex) of the canonical body.
+    /// Keyed fingerprint of the canonical body (`crypto::Keyring::fingerprint`).
     pub body_hash: String,
     /// A fresh order id (used only if the order is created).
     pub order_id: String,
@@ -626,7 +626,7 @@ pub struct NewReservation {
     pub tenant: String,
     /// The `Idempotency-Key` header.
     pub idempotency_key: String,
-    /// SHA-256 (hex) of the canonical body.
+    /// Keyed fingerprint of the canonical body (`crypto::Keyring::fingerprint`).
     pub body_hash: String,
     /// A fresh reservation id (used only if created).
     pub id: String,
