@@ -6,7 +6,7 @@
 use crate::admin::{NewSim, seal_sim};
 use crate::config::{Config, TransportKeyConfig};
 use crate::crypto::{CryptoError, Keyring, hex, sha256};
-use crate::store::{BatchRecord, BatchStatus, Clash, Store, StoreError};
+use crate::store::{BatchRecord, BatchStatus, Clash, ImportStart, Store, StoreError};
 use sim_profiles::batch::{self, BatchError, CardRecord, KeyField, ParseOptions, Reject};
 use sim_profiles::transport::{Aes128Ecb, FsCbc, TransportCipher, TransportKeys};
 use sim_profiles::{Key128, milenage};
@@ -270,9 +270,33 @@ pub struct Input<'a> {
 }
 
 impl Input<'_> {
-    /// `bat_` + the first 24 hex digits of the file's SHA-256: the same file is the same batch.
+    /// `bat_` + 24 hex digits of SHA-256(tenant, NUL, file SHA-256): the same file is the
+    /// same batch for one tenant, and another tenant's upload of it is a new batch whose
+    /// cards clash (it never finds, replays or rolls back the first tenant's batch).
     pub fn batch_id(&self) -> String {
-        format!("bat_{}", &self.sha256[..24])
+        let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
+        ctx.update(self.tenant.as_bytes());
+        ctx.update(&[0]);
+        ctx.update(self.sha256.as_bytes());
+        format!("bat_{}", &hex(ctx.finish().as_ref())[..24])
+    }
+
+    /// The id batches had before ids were scoped to the tenant (file hash only): a store
+    /// written then still answers a re-import of such a batch by its own tenant.
+    fn legacy_batch_id(&self) -> String {
+        format!("bat_{}", self.sha256.get(..24).unwrap_or(self.sha256))
+    }
+
+    /// This tenant's complete batch of this file, if it was imported before.
+    fn imported_before(&self, store: &dyn Store) -> Result<Option<BatchRecord>, StoreError> {
+        for id in [self.batch_id(), self.legacy_batch_id()] {
+            if let Some(b) = store.batch(&id)? {
+                if b.tenant == self.tenant && b.status == BatchStatus::Complete {
+                    return Ok(Some(b));
+                }
+            }
+        }
+        Ok(None)
     }
 }
 
@@ -336,7 +360,11 @@ struct Run<'a> {
     keys: &'a Keyring,
     tk: TransportKeys,
     input: &'a Input<'a>,
+    /// [`Input::batch_id`], computed once.
+    batch_id: String,
     batch: Option<BatchRecord>,
+    /// The same tenant's import of the same file completed while this one was parsing.
+    replayed: Option<BatchRecord>,
     rejects: Vec<Reject>,
     key_errors: Vec<String>,
     cards: u64,
@@ -358,14 +386,16 @@ impl Run<'_> {
         if self.batch.is_none() {
             self.begin(index, vendor_batch)?;
         }
+        if self.replayed.is_some() {
+            return Ok(());
+        }
         // Every good row is staged even after an error: the batch stays invisible and is
         // rolled back at the end, and staged rows are what later duplicates are found against.
         let mut sealed = Vec::with_capacity(records.len());
         for c in &records {
             match clear_keys(c, index, &self.tk) {
                 Ok(sim) => {
-                    let mut rec =
-                        seal_sim(self.keys, self.input.tenant, &self.input.batch_id(), &sim)?;
+                    let mut rec = seal_sim(self.keys, self.input.tenant, &self.batch_id, &sim)?;
                     rec.esim_profile_type = self.input.esim_profile_type.map(str::to_owned);
                     sealed.push((rec, c.line));
                 }
@@ -386,7 +416,8 @@ impl Run<'_> {
         self.chunks += 1;
         for (i, clash) in clashes {
             let reason = match clash {
-                Clash::InInventory => batch::RejectReason::AlreadyInInventory,
+                Clash::IccidInInventory => batch::RejectReason::IccidInInventory,
+                Clash::ImsiInInventory => batch::RejectReason::ImsiInInventory,
                 Clash::DuplicateIccid { first_line } => {
                     batch::RejectReason::DuplicateIccid { first_line }
                 }
@@ -409,7 +440,7 @@ impl Run<'_> {
         vendor_batch: Option<String>,
     ) -> Result<(), ImportError> {
         let b = BatchRecord {
-            id: self.input.batch_id(),
+            id: self.batch_id.clone(),
             tenant: self.input.tenant.to_owned(),
             file_sha256: self.input.sha256.to_owned(),
             source: self.input.source.to_owned(),
@@ -421,8 +452,10 @@ impl Run<'_> {
             started_at_ms: crate::clock::Clock::new().now_ms(),
             esim_profile_type: self.input.esim_profile_type.map(str::to_owned),
         };
-        self.store.import_begin(&b)?;
-        self.batch = Some(b);
+        match self.store.import_begin(&b)? {
+            ImportStart::Started => self.batch = Some(b),
+            ImportStart::AlreadyComplete(done) => self.replayed = Some(done),
+        }
         Ok(())
     }
 
@@ -451,12 +484,11 @@ pub fn import_reader(
     let t = store
         .tenant(input.tenant)?
         .ok_or_else(|| ImportError::UnknownTenant(input.tenant.to_owned()))?;
-    // The same file (same bytes) is the same batch: if it is in, nothing else matters.
+    // The same file (same bytes) for the same tenant is the same batch: if it is in,
+    // nothing else matters. For another tenant it is a new batch, refused card by card.
     let batch_id = input.batch_id();
-    if let Some(b) = store.batch(&batch_id)? {
-        if b.status == BatchStatus::Complete {
-            return Ok(Imported::AlreadyImported(b));
-        }
+    if let Some(b) = input.imported_before(store)? {
+        return Ok(Imported::AlreadyImported(b));
     }
     // Duplicates are found against the staged batch in the store, so memory stays bounded.
     let opts = ParseOptions {
@@ -470,7 +502,9 @@ pub fn import_reader(
         keys,
         tk: transport_keys(&config.transport_keys)?,
         input,
+        batch_id: batch_id.clone(),
         batch: None,
+        replayed: None,
         rejects: Vec::new(),
         key_errors: Vec::new(),
         cards: 0,
@@ -495,6 +529,9 @@ pub fn import_reader(
                 let (index, vendor) = (parser.key_index(), parser.vendor_batch());
                 run.flush(parser.drain(), index, vendor)?;
                 progress(read, input.total);
+                if run.replayed.is_some() {
+                    return Ok(());
+                }
             }
         }
         let index = parser.key_index();
@@ -509,6 +546,9 @@ pub fn import_reader(
             run.abort()?;
         }
         return Err(e);
+    }
+    if let Some(b) = run.replayed.take() {
+        return Ok(Imported::AlreadyImported(b));
     }
     if !run.key_errors.is_empty() {
         run.abort()?;
@@ -526,6 +566,9 @@ pub fn import_reader(
     if run.batch.is_none() {
         // An empty (but valid) file: record it so re-importing it is a no-op too.
         run.begin(None, None)?;
+        if let Some(b) = run.replayed.take() {
+            return Ok(Imported::AlreadyImported(b));
+        }
     }
     let batch_id = run.batch.take().map(|b| b.id).unwrap_or(batch_id);
     Ok(Imported::Loaded(store.import_finish(

@@ -26,9 +26,19 @@ fn run(
     bytes: &[u8],
     max_chunks: Option<usize>,
 ) -> Result<Imported, ImportError> {
+    run_as(h, TENANT, format, bytes, max_chunks)
+}
+
+fn run_as(
+    h: &Harness,
+    tenant: &str,
+    format: Format,
+    bytes: &[u8],
+    max_chunks: Option<usize>,
+) -> Result<Imported, ImportError> {
     let gw = h.gw();
     let job = ImportJob {
-        tenant: TENANT,
+        tenant,
         format,
         source: "test",
         bytes,
@@ -195,7 +205,7 @@ async fn a_bad_file_is_refused_whole_with_every_line_named() {
     );
     assert!(
         dups.iter()
-            .all(|r| r.reason == RejectReason::AlreadyInInventory)
+            .all(|r| r.reason == RejectReason::IccidInInventory)
     );
 }
 
@@ -428,4 +438,163 @@ async fn inventory_over_the_api_import_lookup_export_quarantine_and_metrics() {
             .is_some_and(|n| n > 900),
         "{inv}"
     );
+}
+
+/// POSTs a batch file as `key`; returns status, JSON body and headers.
+async fn upload(
+    h: &Harness,
+    key: &str,
+    query: &str,
+    file: Vec<u8>,
+) -> (u16, serde_json::Value, http::HeaderMap) {
+    let r = h
+        .client
+        .post(
+            &format!("{}/v1/inventory/imports?{query}", h.base),
+            &[("authorization", format!("Bearer {key}"))],
+            bytes::Bytes::from(file),
+        )
+        .await
+        .expect("POST");
+    (
+        r.status,
+        serde_json::from_slice(&r.body).expect("json"),
+        r.headers,
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_same_file_for_another_tenant_is_a_clash_never_a_replay() {
+    // Both tenants share PLMN 00101, so only the clash can refuse the second upload.
+    let h = Harness::start(0).await;
+    let (s, first, _) = upload(
+        &h,
+        &h.api_key,
+        "format=vendor-out&name=acme-secret-name.out",
+        fixture("example.out"),
+    )
+    .await;
+    assert_eq!(s, 201, "{first}");
+    let first_id = first["id"].as_str().expect("id").to_owned();
+    let other_before = h.counts(OTHER_TENANT);
+
+    for attempt in 0..2 {
+        let (s, b, headers) = upload(
+            &h,
+            &h.other_key,
+            "format=vendor-out&name=globex.out",
+            fixture("example.out"),
+        )
+        .await;
+        assert_eq!(
+            (s, b["code"].as_str()),
+            (422, Some("batch_rejected")),
+            "attempt {attempt}: {b}"
+        );
+        assert!(headers.get("idempotent-replayed").is_none());
+        let rejects: Vec<(u64, &str)> = b["rejects"]
+            .as_array()
+            .expect("rejects")
+            .iter()
+            .map(|r| {
+                (
+                    r["line"].as_u64().expect("line"),
+                    r["reason"].as_str().expect("reason"),
+                )
+            })
+            .collect();
+        assert_eq!(
+            rejects,
+            [19, 20, 21].map(|l| (l, "ICCID is already in inventory")),
+            "{b}"
+        );
+        // Nothing of the first tenant's batch: not its id, name, size or tenant.
+        let text = b.to_string();
+        for leak in [
+            first_id.as_str(),
+            "acme-secret-name",
+            TENANT,
+            "started_at",
+            "cards",
+        ] {
+            assert!(!text.contains(leak), "`{leak}` leaked: {text}");
+        }
+    }
+    assert_eq!(h.counts(OTHER_TENANT), other_before, "nothing imported");
+
+    // The first tenant still gets its own batch back, replayed.
+    let (s, again, headers) = upload(
+        &h,
+        &h.api_key,
+        "format=vendor-out&name=x.out",
+        fixture("example.out"),
+    )
+    .await;
+    assert_eq!((s, again["id"].as_str()), (200, Some(first_id.as_str())));
+    assert_eq!(
+        headers.get("idempotent-replayed").map(|v| v.as_bytes()),
+        Some(&b"true"[..])
+    );
+
+    // A file whose IMSIs (not ICCIDs) are another tenant's names those too.
+    let mut imsis_only = String::from("iccid,imsi,ki\n");
+    for i in 1..=3 {
+        let iccid =
+            sim_profiles::Iccid::from_payload(&format!("89869909990009{i:04}")).expect("iccid");
+        imsis_only.push_str(&format!("{iccid},00101000000010{i},{:032x}\n", i));
+    }
+    let Err(ImportError::Rejected(r)) =
+        run_as(&h, OTHER_TENANT, Format::Csv, imsis_only.as_bytes(), None)
+    else {
+        panic!("IMSI clash must be refused")
+    };
+    assert!(
+        r.iter().all(|r| r.reason == RejectReason::ImsiInInventory),
+        "{r:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_recorded_under_a_file_only_id_still_replays_for_its_tenant() {
+    let h = Harness::start(0).await;
+    let file = fixture("example.out");
+    let sha = gateway::crypto::hex(&gateway::crypto::sha256(&file));
+    let legacy = gateway::store::BatchRecord {
+        id: format!("bat_{}", &sha[..24]),
+        tenant: TENANT.into(),
+        file_sha256: sha.clone(),
+        source: "old".into(),
+        format: "vendor-out".into(),
+        vendor_batch: None,
+        transport_key_index: None,
+        cards: 0,
+        status: gateway::store::BatchStatus::Importing,
+        started_at_ms: 0,
+        esim_profile_type: None,
+    };
+    let store = &h.gw().store;
+    store.import_begin(&legacy).expect("begin");
+    store.import_finish(&legacy.id, 0, 1).expect("finish");
+    assert!(
+        matches!(run(&h, Format::VendorOut, &file, None), Ok(Imported::AlreadyImported(b)) if b.id == legacy.id)
+    );
+    // Another tenant's upload of that file is not answered with it.
+    assert!(matches!(
+        run_as(&h, OTHER_TENANT, Format::VendorOut, &file, None),
+        Ok(Imported::Loaded(b)) if b.id != legacy.id && b.tenant == OTHER_TENANT
+    ));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn aborting_a_complete_batch_leaves_its_cards_in_stock() {
+    let h = Harness::start(0).await;
+    let Imported::Loaded(b) =
+        run(&h, Format::VendorOut, &fixture("example.out"), None).expect("import")
+    else {
+        panic!("not loaded")
+    };
+    h.gw().store.import_abort(&b.id).expect("abort");
+    let iccid: sim_profiles::Iccid = "8986990999000001013".parse().expect("iccid");
+    assert!(h.gw().store.get_sim(&iccid).expect("get").is_some());
+    assert!(h.gw().store.batch(&b.id).expect("batch").is_some());
 }

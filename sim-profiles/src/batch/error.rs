@@ -128,7 +128,12 @@ pub enum RejectReason {
         /// The line where this IMSI first appeared.
         first_line: usize,
     },
-    /// The ICCID or IMSI is already in the store (found by the importer, not the parser).
-    #[error("ICCID or IMSI is already in inventory")]
-    AlreadyInInventory,
+    /// The ICCID is already in the store, in an earlier batch of any tenant (found by the
+    /// importer, not the parser). Says nothing about whose card it is.
+    #[error("ICCID is already in inventory")]
+    IccidInInventory,
+    /// The IMSI is already in the store, in an earlier batch of any tenant (found by the
+    /// importer, not the parser). Says nothing about whose card it is.
+    #[error("IMSI is already in inventory")]
+    ImsiInInventory,
 }
