@@ -277,6 +277,15 @@ pub fn keys_status(config: &Config) -> Result<String, CliError> {
     Ok(out)
 }
 
+/// The optional settings of `simgw inventory import`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ImportOptions<'a> {
+    /// The cards are eSIM profiles held at the SM-DP+ under this profile type.
+    pub esim_profile_type: Option<&'a str>,
+    /// The issuer's ICCID length (19 or 20), when the file alone cannot tell.
+    pub iccid_length: Option<usize>,
+}
+
 /// `simgw inventory import`: imports a vendor file whole or not at all, streaming it from
 /// disk. Returns the summary line; a refusal lists every rejected line.
 pub fn inventory_import(
@@ -284,7 +293,7 @@ pub fn inventory_import(
     tenant: &str,
     format: &str,
     file: &std::path::Path,
-    esim_profile_type: Option<&str>,
+    options: &ImportOptions<'_>,
 ) -> Result<String, CliError> {
     use crate::import::{self, Format, ImportError, Imported};
     use std::io::{IsTerminal, Write};
@@ -326,7 +335,8 @@ pub fn inventory_import(
                     tenant,
                     format,
                     path: file,
-                    esim_profile_type,
+                    esim_profile_type: options.esim_profile_type,
+                    iccid_length: options.iccid_length,
                 },
                 progress,
             )

@@ -158,6 +158,8 @@ pub struct ImportJob<'a> {
     pub bytes: &'a [u8],
     /// The cards are eSIM profiles of this SM-DP+ profile type.
     pub esim_profile_type: Option<&'a str>,
+    /// The issuer's ICCID length (19 or 20), if known; otherwise the file's own form rules.
+    pub iccid_length: Option<usize>,
 }
 
 /// A batch file on disk to import.
@@ -171,6 +173,8 @@ pub struct FileJob<'a> {
     pub path: &'a std::path::Path,
     /// The cards are eSIM profiles of this SM-DP+ profile type.
     pub esim_profile_type: Option<&'a str>,
+    /// The issuer's ICCID length (19 or 20), if known; otherwise the file's own form rules.
+    pub iccid_length: Option<usize>,
 }
 
 /// Imports a file held in memory. See [`import_reader`].
@@ -196,6 +200,7 @@ pub fn import(
             sha256: &sha,
             total,
             esim_profile_type: job.esim_profile_type,
+            iccid_length: job.iccid_length,
         },
         &mut reader,
         progress,
@@ -217,6 +222,7 @@ pub fn import_file(
         format,
         path,
         esim_profile_type,
+        iccid_length,
     } = *file;
     use std::io::Read;
     let io = |e: std::io::Error| ImportError::TransportKey(format!("{}: {e}", path.display()));
@@ -246,6 +252,7 @@ pub fn import_file(
             sha256: &sha,
             total,
             esim_profile_type,
+            iccid_length,
         },
         &mut reader,
         progress,
@@ -267,6 +274,8 @@ pub struct Input<'a> {
     pub total: u64,
     /// The cards are eSIM profiles of this SM-DP+ profile type.
     pub esim_profile_type: Option<&'a str>,
+    /// The issuer's ICCID length (19 or 20), if known (reference §1.4).
+    pub iccid_length: Option<usize>,
 }
 
 impl Input<'_> {
@@ -493,7 +502,7 @@ pub fn import_reader(
     // Duplicates are found against the staged batch in the store, so memory stays bounded.
     let opts = ParseOptions {
         plmn: Some(t.plmn.clone()),
-        iccid_len: None,
+        iccid_len: input.iccid_length,
         skip_duplicate_check: true,
     };
     let mut parser = Parser::new(input.format, &opts)?;

@@ -215,6 +215,10 @@ enum InventoryCommand {
         /// The cards are eSIM profiles held at the SM-DP+ under this profile type.
         #[arg(long)]
         esim_profile_type: Option<String>,
+        /// The issuer's ICCID length. Without it the file's own form decides: complete
+        /// ICCIDs must pass Luhn as written; with 20, 19-digit values are payloads.
+        #[arg(long, value_parser = clap::value_parser!(u8).range(19..=20))]
+        iccid_length: Option<u8>,
     },
 }
 
@@ -612,6 +616,7 @@ fn main() -> ExitCode {
                         format,
                         file,
                         esim_profile_type,
+                        iccid_length,
                     },
             } => {
                 let cfg = store.load()?;
@@ -622,7 +627,10 @@ fn main() -> ExitCode {
                         &tenant,
                         &format,
                         &file,
-                        esim_profile_type.as_deref()
+                        &cli_admin::ImportOptions {
+                            esim_profile_type: esim_profile_type.as_deref(),
+                            iccid_length: iccid_length.map(usize::from),
+                        }
                     )
                     .map_err(|e| e.to_string())?
                 );

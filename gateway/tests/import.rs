@@ -43,6 +43,7 @@ fn run_as(
         source: "test",
         bytes,
         esim_profile_type: None,
+        iccid_length: None,
     };
     import::import(
         gw.store.as_ref(),
@@ -597,4 +598,141 @@ async fn aborting_a_complete_batch_leaves_its_cards_in_stock() {
     let iccid: sim_profiles::Iccid = "8986990999000001013".parse().expect("iccid");
     assert!(h.gw().store.get_sim(&iccid).expect("get").is_some());
     assert!(h.gw().store.batch(&b.id).expect("batch").is_some());
+}
+
+/// A 1,000-card file of complete 19-digit ICCIDs; returns the text, the line of data row
+/// 501 (the file's own line number, header lines included) and row 501's ICCID as written.
+fn thousand_cards(format: Format, corrupt_row_501: bool) -> (String, usize, String) {
+    let (mut text, header_lines) = match format {
+        Format::VendorOut => (
+            "*HEADER DESCRIPTION\nQuantity : 1000\n*OUTPUT VARIABLES\nvar_Out: ICCID/IMSI/KI/OPC\n"
+                .to_owned(),
+            4,
+        ),
+        Format::Csv => ("iccid,imsi,ki,opc\n".to_owned(), 1),
+    };
+    let sep = if format == Format::Csv { "," } else { " " };
+    let mut row_501 = String::new();
+    for row in 1..=1_000u32 {
+        let mut iccid = sim_profiles::Iccid::from_payload(&format!("898699077{row:09}"))
+            .expect("iccid")
+            .to_string();
+        if row == 501 {
+            if corrupt_row_501 {
+                let (body, check) = iccid.split_at(18);
+                let wrong = (check.parse::<u8>().expect("digit") + 3) % 10;
+                iccid = format!("{body}{wrong}");
+            }
+            row_501 = iccid.clone();
+        }
+        text.push_str(&format!(
+            "{iccid}{sep}001017{row:09}{sep}{:032x}{sep}{:032x}\n",
+            row * 7 + 1,
+            row * 11 + 3
+        ));
+    }
+    (text, header_lines + 501, row_501)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_check_digit_on_row_501_of_1000_refuses_the_whole_file() {
+    let h = Harness::start(0).await;
+    for format in [Format::VendorOut, Format::Csv] {
+        let before = (h.counts(TENANT), h.event_count());
+        let (text, line, typo) = thousand_cards(format, true);
+        let Err(ImportError::Rejected(rejects)) = run(&h, format, text.as_bytes(), None) else {
+            panic!("{format:?}: a typo must refuse the file")
+        };
+        assert_eq!(
+            rejects
+                .iter()
+                .map(|r| (r.line, r.reason.clone()))
+                .collect::<Vec<_>>(),
+            [(line, RejectReason::BadLuhn)],
+            "{format:?}"
+        );
+        assert_eq!(
+            rejects[0].to_string(),
+            format!("line {line}: ICCID check digit (Luhn) is wrong")
+        );
+        assert_eq!(
+            (h.counts(TENANT), h.event_count()),
+            before,
+            "nothing imported"
+        );
+        let store = &h.gw().store;
+        let row_500: sim_profiles::Iccid =
+            sim_profiles::Iccid::from_payload("898699077000000500").expect("iccid");
+        assert!(
+            store.get_sim(&row_500).expect("get").is_none(),
+            "rolled back"
+        );
+        // The old importer stored the typo's 19 digits plus a new Luhn digit.
+        let invented = sim_profiles::Iccid::from_payload(&typo).expect("payload");
+        assert!(store.get_sim(&invented).expect("get").is_none());
+    }
+    // The corrected file imports whole, every ICCID exactly as written.
+    let (text, _, row_501) = thousand_cards(Format::Csv, false);
+    let Imported::Loaded(b) = run(&h, Format::Csv, text.as_bytes(), None).expect("import") else {
+        panic!("not loaded")
+    };
+    assert_eq!(b.cards, 1_000);
+    let iccid: sim_profiles::Iccid = row_501.parse().expect("iccid");
+    assert!(h.gw().store.get_sim(&iccid).expect("get").is_some());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_issuer_length_comes_as_iccid_length_over_the_api() {
+    let h = Harness::start(0).await;
+    // 19-digit payloads of 20-digit ICCIDs (no check digits in the file).
+    let mut file = String::from("iccid,imsi,ki\n");
+    for i in 0..3u32 {
+        file.push_str(&format!(
+            "8986990880000000{i:03},001016{i:09},{:032x}\n",
+            i + 1
+        ));
+    }
+    let (s, b, _) = upload(&h, &h.api_key, "format=csv", file.clone().into_bytes()).await;
+    assert_eq!(
+        (s, b["code"].as_str()),
+        (422, Some("batch_rejected")),
+        "{b}"
+    );
+    assert!(
+        b["rejects"]
+            .as_array()
+            .expect("rejects")
+            .iter()
+            .any(|r| r["reason"] == "ICCID check digit (Luhn) is wrong"),
+        "{b}"
+    );
+    for bad in ["18", "21", "x", ""] {
+        let (s, b, _) = upload(
+            &h,
+            &h.api_key,
+            &format!("format=csv&iccid_length={bad}"),
+            file.clone().into_bytes(),
+        )
+        .await;
+        assert_eq!(
+            (s, b["code"].as_str(), b["field"].as_str()),
+            (400, Some("invalid_value"), Some("iccid_length")),
+            "{bad}: {b}"
+        );
+    }
+    let (s, b, _) = upload(
+        &h,
+        &h.api_key,
+        "format=csv&iccid_length=20",
+        file.into_bytes(),
+    )
+    .await;
+    assert_eq!((s, b["cards"].as_u64()), (201, Some(3)), "{b}");
+    let (s, sim) = h.get_as(&h.api_key, "/v1/sims?imsi=001016000000000").await;
+    let want = sim_profiles::Iccid::from_payload("8986990880000000000").expect("iccid");
+    assert_eq!(
+        (s, sim["iccid"].as_str()),
+        (200, Some(want.as_str())),
+        "completed to 20 digits"
+    );
 }

@@ -108,3 +108,67 @@ fn another_tenants_import_of_the_same_file_fails_and_names_the_clashing_lines() 
     );
     assert_eq!(sims_available(&data, "t1"), 3);
 }
+
+/// A CSV of `n` cards on PLMN 00101: ICCIDs from `iccid(row)`, rows numbered from 1.
+fn csv_file(dir: &Path, name: &str, n: u32, iccid: impl Fn(u32) -> String) -> PathBuf {
+    let mut text = String::from("iccid,imsi,ki\n");
+    for row in 1..=n {
+        text.push_str(&format!("{},001015{row:09},{:032x}\n", iccid(row), row + 1));
+    }
+    let path = dir.join(name);
+    std::fs::write(&path, text).expect("write");
+    path
+}
+
+fn complete(payload: &str) -> String {
+    sim_profiles::Iccid::from_payload(payload)
+        .expect("payload")
+        .to_string()
+}
+
+#[test]
+fn a_typo_in_an_iccid_refuses_the_file_and_the_issuer_length_is_a_flag() {
+    let (dir, data) = two_tenants();
+    // Row 501 of 1,000 has a wrong check digit; the header row makes it line 502.
+    let typo = csv_file(dir.path(), "typo.csv", 1_000, |row| {
+        let good = complete(&format!("898699066{row:09}"));
+        if row == 501 {
+            let (body, check) = good.split_at(18);
+            format!("{body}{}", (check.parse::<u8>().expect("digit") + 1) % 10)
+        } else {
+            good
+        }
+    });
+    let out = import(&data, "t1", "csv", &typo, &[]);
+    assert!(!out.status.success());
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("1 line(s) rejected; nothing was imported")
+            && err.contains("line 502: ICCID check digit (Luhn) is wrong"),
+        "{err}"
+    );
+    assert_eq!(sims_available(&data, "t1"), 0);
+
+    // 19-digit payloads of 20-digit ICCIDs: refused as typos unless the length is given.
+    let payloads = csv_file(dir.path(), "payloads.csv", 20, |row| {
+        format!("8986990660000000{row:03}")
+    });
+    let out = import(&data, "t1", "csv", &payloads, &[]);
+    assert!(!out.status.success(), "{}", text(&out.stdout));
+    let out = import(&data, "t1", "csv", &payloads, &["--iccid-length", "21"]);
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("iccid-length"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = import(&data, "t1", "csv", &payloads, &["--iccid-length", "20"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(sims_available(&data, "t1"), 20);
+    let lookup = simgw(&["inventory", "lookup", "--imsi", "001015000000001"], &data);
+    let sim: serde_json::Value = serde_json::from_slice(&lookup.stdout).expect("json");
+    assert_eq!(
+        sim["iccid"].as_str(),
+        Some(complete("8986990660000000001").as_str())
+    );
+}

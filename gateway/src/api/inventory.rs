@@ -30,7 +30,8 @@ fn sim_json(s: &SimRecord) -> Value {
            "has_opc": s.opc.is_some()})
 }
 
-/// `POST /v1/inventory/imports?format=vendor-out|csv`: the body is the vendor file.
+/// `POST /v1/inventory/imports?format=vendor-out|csv[&iccid_length=19|20]`: the body is
+/// the vendor file.
 pub async fn import_batch(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
@@ -63,6 +64,18 @@ pub async fn import_batch(
         }
         other => other.cloned(),
     };
+    let iccid_length = match q.get("iccid_length").map(String::as_str) {
+        None => None,
+        Some("19") => Some(19),
+        Some("20") => Some(20),
+        Some(_) => {
+            return Err(ApiError::invalid(
+                "invalid_value",
+                "iccid_length",
+                "query parameter `iccid_length` must be 19 or 20 (the issuer's ICCID length; leave it out to let the file decide)",
+            ));
+        }
+    };
     let st = state.clone();
     let result = tokio::task::spawn_blocking(move || {
         let job = ImportJob {
@@ -71,6 +84,7 @@ pub async fn import_batch(
             source: &source,
             bytes: &bytes,
             esim_profile_type: esim_profile_type.as_deref(),
+            iccid_length,
         };
         import::import(
             st.store.as_ref(),

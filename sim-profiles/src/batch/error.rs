@@ -92,6 +92,15 @@ pub enum RejectReason {
     /// The ICCID has a full length but its Luhn check digit is wrong.
     #[error("ICCID check digit (Luhn) is wrong")]
     BadLuhn,
+    /// The ICCID is written with another number of digits than the file's other ICCIDs:
+    /// a file follows one convention (reference §1.4), so this row is a typo or a stray.
+    #[error("ICCID has {digits} digits where the file's ICCIDs have {file_digits}")]
+    IccidFormMismatch {
+        /// Digits in this row's ICCID (without `F` padding).
+        digits: usize,
+        /// Digits in the ICCIDs of most rows of the file.
+        file_digits: usize,
+    },
     /// The IMSI is not 6 to 15 digits (or a malformed EF.IMSI coding).
     #[error("bad IMSI: {0}")]
     BadImsi(IdentError),
