@@ -11,6 +11,8 @@ use sim_profiles::batch::{self, BatchError, CardRecord, KeyField, ParseOptions, 
 use sim_profiles::transport::{Aes128Ecb, FsCbc, TransportCipher, TransportKeys};
 use sim_profiles::{Key128, milenage};
 
+pub mod report;
+
 /// Cards per committed chunk.
 pub const CHUNK: usize = 5_000;
 

@@ -736,3 +736,49 @@ async fn the_issuer_length_comes_as_iccid_length_over_the_api() {
         "completed to 20 digits"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_api_returns_every_reject_with_its_code_and_the_count_per_reason() {
+    let h = Harness::start(0).await;
+    let mut file = String::from("iccid,imsi,ki\n");
+    for row in 1..=1_000u32 {
+        let iccid =
+            sim_profiles::Iccid::from_payload(&format!("898699044{row:09}")).expect("iccid");
+        file.push_str(&format!("{iccid},46011{row:010},{:032x}\n", row));
+    }
+    let r = h
+        .client
+        .post(
+            &format!("{}/v1/inventory/imports?format=csv", h.base),
+            &[("authorization", format!("Bearer {}", h.api_key))],
+            bytes::Bytes::from(file),
+        )
+        .await
+        .expect("POST");
+    assert_eq!(r.status, 422);
+    assert_eq!(
+        r.headers.get("content-type").map(|v| v.as_bytes()),
+        Some(&b"application/problem+json"[..])
+    );
+    // Complete, and about its own size: under 100 bytes per rejected line.
+    assert!(r.body.len() < 100 * 1_000, "{} bytes", r.body.len());
+    let b: serde_json::Value = serde_json::from_slice(&r.body).expect("json");
+    assert_eq!(
+        (b["code"].as_str(), b["status"].as_u64()),
+        (Some("batch_rejected"), Some(422))
+    );
+    assert_eq!(
+        b["reject_counts"],
+        json!({"imsi_outside_plmn": 1000}),
+        "{}",
+        b["detail"]
+    );
+    let rejects = b["rejects"].as_array().expect("rejects");
+    assert_eq!(rejects.len(), 1_000);
+    for (i, r) in rejects.iter().enumerate() {
+        assert_eq!(
+            r,
+            &json!({"line": i + 2, "code": "imsi_outside_plmn", "reason": "IMSI is outside the tenant PLMN"})
+        );
+    }
+}

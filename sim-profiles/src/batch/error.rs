@@ -146,3 +146,26 @@ pub enum RejectReason {
     #[error("IMSI is already in inventory")]
     ImsiInInventory,
 }
+
+impl RejectReason {
+    /// A stable snake_case name for the kind of problem, without the line's details: what
+    /// `--rejects` files and the API carry as `code`, and what refusals are counted by.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::WrongFieldCount { .. } => "wrong_field_count",
+            Self::BadQuoting => "bad_quoting",
+            Self::BadIccid(_) => "bad_iccid",
+            Self::BadLuhn => "bad_check_digit",
+            Self::IccidFormMismatch { .. } => "iccid_form_mismatch",
+            Self::BadImsi(_) => "bad_imsi",
+            Self::ImsiOutsidePlmn => "imsi_outside_plmn",
+            Self::BadHex { .. } => "bad_hex",
+            Self::BadKeyLength { .. } => "bad_key_length",
+            Self::BadDigits { .. } => "bad_digits",
+            Self::DuplicateIccid { .. } => "duplicate_iccid",
+            Self::DuplicateImsi { .. } => "duplicate_imsi",
+            Self::IccidInInventory => "iccid_in_inventory",
+            Self::ImsiInInventory => "imsi_in_inventory",
+        }
+    }
+}
