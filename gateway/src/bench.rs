@@ -212,6 +212,7 @@ async fn run_import(rows: u64, dir: &std::path::Path) -> Result<(), BenchError> 
             format: crate::import::Format::VendorOut,
             path: &file,
             esim_profile_type: None,
+            iccid_length: None,
         },
         |_, _| {
             peak = peak.max(rss_kib());

@@ -277,14 +277,26 @@ pub fn keys_status(config: &Config) -> Result<String, CliError> {
     Ok(out)
 }
 
+/// The optional settings of `simgw inventory import`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ImportOptions<'a> {
+    /// The cards are eSIM profiles held at the SM-DP+ under this profile type.
+    pub esim_profile_type: Option<&'a str>,
+    /// The issuer's ICCID length (19 or 20), when the file alone cannot tell.
+    pub iccid_length: Option<usize>,
+    /// Where to write every rejected line (CSV for `.csv`, JSON lines otherwise).
+    pub rejects: Option<&'a std::path::Path>,
+}
+
 /// `simgw inventory import`: imports a vendor file whole or not at all, streaming it from
-/// disk. Returns the summary line; a refusal lists every rejected line.
+/// disk. Returns the summary line; a refusal shows the first rejected lines and the count
+/// per reason, and `--rejects FILE` gets all of them.
 pub fn inventory_import(
     config: &Config,
     tenant: &str,
     format: &str,
     file: &std::path::Path,
-    esim_profile_type: Option<&str>,
+    options: &ImportOptions<'_>,
 ) -> Result<String, CliError> {
     use crate::import::{self, Format, ImportError, Imported};
     use std::io::{IsTerminal, Write};
@@ -293,6 +305,16 @@ pub fn inventory_import(
     if !file.is_file() {
         return Err(CliError::Usage(format!("{}: no such file", file.display())));
     }
+    // Created before anything changes, so an unwritable path fails first; left empty
+    // unless lines are rejected, so it never shows an earlier run's list.
+    let mut rejects_out = options
+        .rejects
+        .map(|path| {
+            std::fs::File::create(path)
+                .map(|f| (path, std::io::BufWriter::new(f)))
+                .map_err(|e| CliError::Usage(format!("--rejects {}: {e}", path.display())))
+        })
+        .transpose()?;
     let keys = app::keyring(config)?;
     let store = open(config)?;
     let tty = std::io::stderr().is_terminal();
@@ -326,7 +348,8 @@ pub fn inventory_import(
                     tenant,
                     format,
                     path: file,
-                    esim_profile_type,
+                    esim_profile_type: options.esim_profile_type,
+                    iccid_length: options.iccid_length,
                 },
                 progress,
             )
@@ -342,14 +365,19 @@ pub fn inventory_import(
             b.id, b.cards
         )),
         Err(ImportError::Rejected(rejects)) => {
-            let mut msg = format!(
-                "{} line(s) rejected; nothing was imported. Fix these lines and import the whole file again:",
-                rejects.len()
-            );
-            for r in &rejects {
-                msg.push_str(&format!("\n  {r}"));
+            let mut written = None;
+            if let Some((path, out)) = &mut rejects_out {
+                let format = import::report::ListFormat::for_path(path);
+                import::report::write_list(out, format, &rejects).map_err(|e| {
+                    CliError::Usage(format!(
+                        "nothing was imported: {} line(s) rejected, and writing them to {} failed: {e}",
+                        rejects.len(),
+                        path.display()
+                    ))
+                })?;
+                written = Some(*path);
             }
-            Err(CliError::Usage(msg))
+            Err(CliError::Usage(import::report::summary(&rejects, written)))
         }
         Err(e) => Err(CliError::Usage(format!("nothing was imported: {e}"))),
     }

@@ -215,6 +215,14 @@ enum InventoryCommand {
         /// The cards are eSIM profiles held at the SM-DP+ under this profile type.
         #[arg(long)]
         esim_profile_type: Option<String>,
+        /// The issuer's ICCID length. Without it the file's own form decides: complete
+        /// ICCIDs must pass Luhn as written; with 20, 19-digit values are payloads.
+        #[arg(long, value_parser = clap::value_parser!(u8).range(19..=20))]
+        iccid_length: Option<u8>,
+        /// Write every rejected line to this file (`line,code,reason` CSV for a `.csv`
+        /// name, JSON lines otherwise); the terminal shows the first 20 and a count per reason.
+        #[arg(long, value_name = "FILE")]
+        rejects: Option<PathBuf>,
     },
 }
 
@@ -612,6 +620,8 @@ fn main() -> ExitCode {
                         format,
                         file,
                         esim_profile_type,
+                        iccid_length,
+                        rejects,
                     },
             } => {
                 let cfg = store.load()?;
@@ -622,7 +632,11 @@ fn main() -> ExitCode {
                         &tenant,
                         &format,
                         &file,
-                        esim_profile_type.as_deref()
+                        &cli_admin::ImportOptions {
+                            esim_profile_type: esim_profile_type.as_deref(),
+                            iccid_length: iccid_length.map(usize::from),
+                            rejects: rejects.as_deref(),
+                        }
                     )
                     .map_err(|e| e.to_string())?
                 );

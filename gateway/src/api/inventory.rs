@@ -12,7 +12,9 @@ use axum::body::Body;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use serde::Serialize;
 use serde_json::{Value, json};
+use sim_profiles::batch::{Reject, RejectReason};
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -30,7 +32,8 @@ fn sim_json(s: &SimRecord) -> Value {
            "has_opc": s.opc.is_some()})
 }
 
-/// `POST /v1/inventory/imports?format=vendor-out|csv`: the body is the vendor file.
+/// `POST /v1/inventory/imports?format=vendor-out|csv[&iccid_length=19|20]`: the body is
+/// the vendor file.
 pub async fn import_batch(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
@@ -63,6 +66,18 @@ pub async fn import_batch(
         }
         other => other.cloned(),
     };
+    let iccid_length = match q.get("iccid_length").map(String::as_str) {
+        None => None,
+        Some("19") => Some(19),
+        Some("20") => Some(20),
+        Some(_) => {
+            return Err(ApiError::invalid(
+                "invalid_value",
+                "iccid_length",
+                "query parameter `iccid_length` must be 19 or 20 (the issuer's ICCID length; leave it out to let the file decide)",
+            ));
+        }
+    };
     let st = state.clone();
     let result = tokio::task::spawn_blocking(move || {
         let job = ImportJob {
@@ -71,6 +86,7 @@ pub async fn import_batch(
             source: &source,
             bytes: &bytes,
             esim_profile_type: esim_profile_type.as_deref(),
+            iccid_length,
         };
         let result = import::import(
             st.store.as_ref(),
@@ -93,13 +109,7 @@ pub async fn import_batch(
             StatusCode::OK,
             &batch_json(&b),
         ))),
-        Err(ImportError::Rejected(rejects)) => {
-            let list: Vec<Value> = rejects
-                .iter()
-                .map(|r| json!({"line": r.line, "reason": r.reason.to_string()}))
-                .collect();
-            Err(ApiError::batch_rejected(list.len()).with("rejects", Value::Array(list)))
-        }
+        Err(ImportError::Rejected(rejects)) => Ok(rejected(&rejects).await),
         Err(ImportError::File(e)) => Err(ApiError::batch_invalid(format!(
             "the file cannot be imported: {e}"
         ))),
@@ -108,6 +118,63 @@ pub async fn import_batch(
         Err(ImportError::Store(e)) => Err(e.into()),
         Err(ImportError::Crypto(_)) => Err(ApiError::internal()),
     }
+}
+
+/// The 422 for a refused file: `batch_rejected` from [`ApiError`] with `reject_counts`
+/// (per reason code) and `rejects`, every rejected line as `{line, code, reason}`. The list
+/// is serialised straight from the importer's rejects, not through a JSON tree (hundreds of
+/// bytes per line), so the answer costs about its own size: under 100 bytes per rejected
+/// line, at most one per line of an upload that `max_import_bytes` bounds.
+async fn rejected(rejects: &[Reject]) -> Response {
+    struct Lines<'a>(&'a [Reject]);
+    impl Serialize for Lines<'_> {
+        fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            #[derive(Serialize)]
+            struct Line<'a> {
+                line: usize,
+                code: &'static str,
+                reason: Reason<'a>,
+            }
+            struct Reason<'a>(&'a RejectReason);
+            impl Serialize for Reason<'_> {
+                fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                    s.collect_str(self.0)
+                }
+            }
+            s.collect_seq(self.0.iter().map(|r| Line {
+                line: r.line,
+                code: r.reason.code(),
+                reason: Reason(&r.reason),
+            }))
+        }
+    }
+    #[derive(Serialize)]
+    struct Doc<'a> {
+        #[serde(flatten)]
+        problem: serde_json::Map<String, Value>,
+        rejects: Lines<'a>,
+    }
+    let counts: serde_json::Map<String, Value> = import::report::counts(rejects)
+        .into_iter()
+        .map(|c| (c.code.to_owned(), json!(c.count)))
+        .collect();
+    let (mut parts, body) = ApiError::batch_rejected(rejects.len())
+        .with("reject_counts", Value::Object(counts))
+        .into_response()
+        .into_parts();
+    // The problem document without the list is small; re-read it to append the list.
+    let problem = axum::body::to_bytes(body, 1 << 20)
+        .await
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or_default();
+    let bytes = serde_json::to_vec(&Doc {
+        problem,
+        rejects: Lines(rejects),
+    })
+    .unwrap_or_default();
+    parts.headers.remove(header::CONTENT_LENGTH);
+    Response::from_parts(parts, Body::from(bytes))
 }
 
 fn owned_batch(state: &AppState, tenant: &str, id: &str) -> Result<BatchRecord, ApiError> {
