@@ -50,6 +50,8 @@ pub struct BuildArgs {
     pub pin1: Option<String>,
     /// New PUK1.
     pub puk1: Option<String>,
+    /// Write the package even if an AKA parameter keeps a well-known test K.
+    pub allow_test_keys: bool,
 }
 
 fn key(name: &str, hex: Option<&String>) -> Result<Option<Key128>, String> {
@@ -57,8 +59,24 @@ fn key(name: &str, hex: Option<&String>) -> Result<Option<Key128>, String> {
         .transpose()
 }
 
+/// Refuses a personalised package in which an AKA parameter still holds a published test
+/// K, naming each one, unless `allow` (a lab profile on purpose).
+fn refuse_test_keys(built: &Package, allow: bool, what: &str) -> Result<(), String> {
+    let found = profile::test_keys(built);
+    if allow || found.is_empty() {
+        return Ok(());
+    }
+    let list: Vec<String> = found.iter().map(ToString::to_string).collect();
+    Err(format!(
+        "refusing to write {what}: {}; give --ki (it is written to every AKA parameter), \
+         or --allow-test-keys for a lab profile",
+        list.join("; ")
+    ))
+}
+
 /// `simgw profile build --template T [...] --out FILE`. `T` is a DER file or `builtin`.
-/// With no personalisation the template is re-encoded, byte-identical.
+/// With no personalisation the template is re-encoded, byte-identical: that is a copy of
+/// the template, not a card, so the test-key refusal applies only when personalising.
 pub fn build(template: &str, args: &BuildArgs, out: &Path) -> Result<String, String> {
     let t = if template == "builtin" {
         profile::builtin_template()
@@ -85,6 +103,9 @@ pub fn build(template: &str, args: &BuildArgs, out: &Path) -> Result<String, Str
     };
     let built = profile::personalise(&t, &p)
         .map_err(|e| format!("cannot personalise the template: {e}"))?;
+    if p != Personalisation::default() {
+        refuse_test_keys(&built, args.allow_test_keys, &out.display().to_string())?;
+    }
     let findings = profile::validate(&built);
     let bytes = zeroize::Zeroizing::new(built.encode());
     crate::crypto::write_private(out, &bytes).map_err(|e| format!("{}: {e}", out.display()))?;
@@ -118,8 +139,22 @@ pub enum BatchSource<'a> {
     },
 }
 
-fn emit(template: &Package, p: &Personalisation, out_dir: &Path, name: &str) -> Result<(), String> {
+/// How `simgw profile build-batch` personalises each card.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct BatchOptions {
+    /// Write packages even if an AKA parameter keeps a well-known test K.
+    pub allow_test_keys: bool,
+}
+
+fn emit(
+    template: &Package,
+    p: &Personalisation,
+    opts: BatchOptions,
+    out_dir: &Path,
+    name: &str,
+) -> Result<(), String> {
     let built = profile::personalise(template, p).map_err(|e| format!("{name}: {e}"))?;
+    refuse_test_keys(&built, opts.allow_test_keys, name)?;
     let bytes = zeroize::Zeroizing::new(built.encode());
     let path = out_dir.join(format!("{name}.der"));
     crate::crypto::write_private(&path, &bytes).map_err(|e| format!("{}: {e}", path.display()))
@@ -131,6 +166,7 @@ pub fn build_batch(
     config: &crate::config::Config,
     template: &str,
     source: BatchSource<'_>,
+    batch_opts: BatchOptions,
     out_dir: &Path,
 ) -> Result<u64, String> {
     use std::io::BufRead;
@@ -165,7 +201,7 @@ pub fn build_batch(
                         pin1: c.pin1.as_ref().map(|s| s.expose().to_owned()),
                         puk1: c.puk1.as_ref().map(|s| s.expose().to_owned()),
                     };
-                    emit(&t, &p, out_dir, sim.iccid.as_str())?;
+                    emit(&t, &p, batch_opts, out_dir, sim.iccid.as_str())?;
                     written += 1;
                 }
                 Ok(())
@@ -227,7 +263,7 @@ pub fn build_batch(
                             pin1: None,
                             puk1: None,
                         };
-                        emit(&t, &p, out_dir, s.iccid.as_str())?;
+                        emit(&t, &p, batch_opts, out_dir, s.iccid.as_str())?;
                         written += 1;
                     }
                     match page.last() {

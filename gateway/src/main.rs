@@ -141,6 +141,10 @@ enum ProfileCommand {
         /// PUK1.
         #[arg(long)]
         puk1: Option<String>,
+        /// Write the package even if an AKA parameter keeps a well-known test K (all zeros,
+        /// 000102…0f, 3GPP test sets): for lab profiles only.
+        #[arg(long)]
+        allow_test_keys: bool,
         /// Output file (written 0600).
         #[arg(long)]
         out: PathBuf,
@@ -165,6 +169,9 @@ enum ProfileCommand {
         /// Stored batch id (`bat_…`); keys are opened only as each profile is encoded.
         #[arg(long)]
         batch: Option<String>,
+        /// Write packages even if an AKA parameter keeps a well-known test K.
+        #[arg(long)]
+        allow_test_keys: bool,
         /// Output directory.
         #[arg(long)]
         out_dir: PathBuf,
@@ -424,6 +431,7 @@ fn main() -> ExitCode {
                         opc,
                         pin1,
                         puk1,
+                        allow_test_keys,
                         out,
                     },
             } => {
@@ -434,6 +442,7 @@ fn main() -> ExitCode {
                     opc,
                     pin1,
                     puk1,
+                    allow_test_keys,
                 };
                 println!("{}", gateway::cli_profile::build(&template, &args, &out)?);
                 Ok(())
@@ -447,6 +456,7 @@ fn main() -> ExitCode {
                         format,
                         tenant,
                         batch,
+                        allow_test_keys,
                         out_dir,
                     },
             } => {
@@ -466,7 +476,8 @@ fn main() -> ExitCode {
                         );
                     }
                 };
-                let n = gateway::cli_profile::build_batch(&cfg, &template, source, &out_dir)?;
+                let opts = gateway::cli_profile::BatchOptions { allow_test_keys };
+                let n = gateway::cli_profile::build_batch(&cfg, &template, source, opts, &out_dir)?;
                 println!("wrote {n} profile packages to {}", out_dir.display());
                 Ok(())
             }

@@ -38,7 +38,7 @@ fn build_without_personalisation_is_byte_identical() {
 fn build_personalises_and_inspect_masks_keys_unless_asked() {
     let dir = tempfile::tempdir().expect("tempdir");
     let out = dir.path().join("card.der");
-    let k = "465b5ce8b199b49faa5f0a2ee238a6bc";
+    let k = "9e1b73c40d5a2f86e7c1b5083fd2a461";
     let r = simgw(&[
         "profile",
         "build",
@@ -239,4 +239,156 @@ fn build_batch_from_a_vendor_file_and_from_the_store() {
         (iccid.as_str(), k.as_str()),
         ("8986990999000001021", "97A397BACBAE3D9B27160B1FCE7E7B91")
     );
+}
+
+/// A TS.48-shaped template: a USIM and an ISIM, each with its own AKA parameter (test
+/// algorithm, K 000102…0f); see `sim-profiles/tests/ts48/mod.rs`.
+fn ts48_like() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../sim-profiles/tests/fixtures/profile/ts48/ts48like-saip23-bertlv.der")
+}
+
+/// The K of every AKA parameter of a package, in order (hex, upper case).
+fn every_k(path: &std::path::Path) -> Vec<String> {
+    use sim_profiles::profile::{AlgoConfiguration, Package, ProfileElement};
+    let p = Package::decode(&std::fs::read(path).expect("read")).expect("decode");
+    p.elements()
+        .iter()
+        .filter_map(|e| match e {
+            ProfileElement::Aka(a) => match &a.algo {
+                AlgoConfiguration::Algo(al) => Some(al.key.expose_hex()),
+                AlgoConfiguration::Raw(_) => None,
+            },
+            _ => None,
+        })
+        .collect()
+}
+
+/// `template` with every AKA parameter switched to Milenage, written to `dir`.
+fn milenage_copy(template: &std::path::Path, dir: &std::path::Path) -> PathBuf {
+    use sim_profiles::profile::{AlgoConfiguration, Package, ProfileElement};
+    let p = Package::decode(&std::fs::read(template).expect("read")).expect("decode");
+    let mut elements = p.into_elements();
+    for e in &mut elements {
+        match e {
+            ProfileElement::Aka(a) => {
+                if let AlgoConfiguration::Algo(al) = &mut a.algo {
+                    al.algorithm_id = 1;
+                }
+            }
+            ProfileElement::Header(h) => {
+                h.mandatory_services.insert_name("milenage");
+            }
+            _ => {}
+        }
+    }
+    let path = dir.join("milenage-template.der");
+    let der = Package::from_elements(elements).expect("package").encode();
+    std::fs::write(&path, der).expect("write");
+    path
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[test]
+fn build_refuses_a_package_that_keeps_a_test_key_in_any_aka_parameter() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("card.der");
+    let o = out.to_str().expect("utf8");
+    let t = ts48_like();
+    let t = t.to_str().expect("utf8");
+    let iccid = "8988211000000530082";
+
+    // Personalising the ICCID alone leaves both AKA parameters on the TS.48 key.
+    let r = simgw(&[
+        "profile",
+        "build",
+        "--template",
+        t,
+        "--iccid",
+        iccid,
+        "--out",
+        o,
+    ]);
+    assert!(!r.status.success());
+    let e = stderr(&r);
+    for want in [
+        "PE-AKAParameter id 11 (USIM, usim-test-algorithm)",
+        "PE-AKAParameter id 19 (ISIM, usim-test-algorithm)",
+        "000102…0f",
+        "--allow-test-keys",
+    ] {
+        assert!(e.contains(want), "{want:?} missing from: {e}");
+    }
+    assert!(!out.exists(), "nothing written when refused");
+
+    // The built-in template's all-zero K is refused too.
+    let r = simgw(&[
+        "profile",
+        "build",
+        "--template",
+        "builtin",
+        "--iccid",
+        iccid,
+        "--out",
+        o,
+    ]);
+    assert!(!r.status.success());
+    assert!(stderr(&r).contains("(USIM, Milenage) holds a well-known test K (all zeros)"));
+    assert!(!out.exists());
+
+    // A lab profile on purpose.
+    let r = simgw(&[
+        "profile",
+        "build",
+        "--template",
+        t,
+        "--iccid",
+        iccid,
+        "--allow-test-keys",
+        "--out",
+        o,
+    ]);
+    assert!(r.status.success(), "{}", stderr(&r));
+    assert_eq!(every_k(&out), vec!["000102030405060708090A0B0C0D0E0F"; 2]);
+
+    // A pure re-encode is the template itself, byte for byte (the contract's command).
+    let same = dir.path().join("same.der");
+    let r = simgw(&[
+        "profile",
+        "build",
+        "--template",
+        t,
+        "--out",
+        same.to_str().expect("utf8"),
+    ]);
+    assert!(r.status.success(), "{}", stderr(&r));
+    assert_eq!(
+        std::fs::read(&same).expect("out"),
+        std::fs::read(ts48_like()).expect("template")
+    );
+}
+
+#[test]
+fn build_writes_the_card_keys_into_every_aka_parameter() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let template = milenage_copy(&ts48_like(), dir.path());
+    let out = dir.path().join("card.der");
+    let k = "9E1B73C40D5A2F86E7C1B5083FD2A461";
+    let r = simgw(&[
+        "profile",
+        "build",
+        "--template",
+        template.to_str().expect("utf8"),
+        "--ki",
+        k,
+        "--opc",
+        "0F1E2D3C4B5A69788796A5B4C3D2E1F0",
+        "--out",
+        out.to_str().expect("utf8"),
+    ]);
+    assert!(r.status.success(), "{}", stderr(&r));
+    assert_eq!(every_k(&out), vec![k; 2], "the USIM's and the ISIM's K");
 }

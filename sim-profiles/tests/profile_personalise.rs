@@ -530,6 +530,7 @@ fn inspect_masks_secrets_unless_asked() {
     assert!(masked.contains("services: usim, milenage"), "{masked}");
     assert!(masked.contains("2.23.143.1.2.4 (ADF-USIM)"), "{masked}");
     assert!(masked.contains("algorithm: Milenage (1)"), "{masked}");
+    assert!(masked.contains("application: USIM"), "{masked}");
     assert!(masked.contains("[1] mf (B0) id=1 mandated"), "{masked}");
     assert!(masked.contains("[7] end (AA) id=7 mandated"), "{masked}");
 

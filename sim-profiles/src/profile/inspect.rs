@@ -3,9 +3,11 @@
 
 use super::aka::{
     AkaParameter, AlgoConfiguration, DEFAULT_SQN_AGE_LIMIT, DEFAULT_SQN_DELTA, DEFAULT_SQN_OPTIONS,
+    algorithm_name,
 };
 use super::element::ProfileElement;
 use super::header::ProfileHeader;
+use super::keys::aka_slots;
 use super::oid::ObjectId;
 use super::package::Package;
 use super::pin::{PinCodes, PinCodesContent, PukCodes};
@@ -25,6 +27,7 @@ pub fn inspect(p: &Package, show_secrets: bool) -> String {
         "profile package: {} elements, {size} bytes",
         p.elements().len()
     );
+    let slots = aka_slots(p.elements());
     for (index, e) in p.elements().iter().enumerate() {
         element_line(&mut out, index, e);
         match e {
@@ -43,7 +46,12 @@ pub fn inspect(p: &Package, show_secrets: bool) -> String {
                     Err(_) => field(&mut out, "EF.IMSI", &content(u.ef_imsi_content())),
                 }
             }
-            ProfileElement::Aka(a) => aka(&mut out, a, show_secrets),
+            ProfileElement::Aka(a) => {
+                if let Some(slot) = slots.iter().find(|s| s.index == index) {
+                    field(&mut out, "application", slot.application);
+                }
+                aka(&mut out, a, show_secrets);
+            }
             ProfileElement::PinCodes(c) => pins(&mut out, c, show_secrets),
             ProfileElement::PukCodes(c) => puks(&mut out, c, show_secrets),
             ProfileElement::End(_) => {}
@@ -189,15 +197,6 @@ fn file_system(out: &mut String, der: &[u8], names: &[(u32, &str)]) {
 
 fn secret(bytes: &[u8], show: bool) -> String {
     if show { hex(bytes) } else { MASK.to_owned() }
-}
-
-fn algorithm_name(id: u8) -> &'static str {
-    match id {
-        1 => "Milenage",
-        2 => "TUAK",
-        3 => "usim-test-algorithm",
-        _ => "unknown",
-    }
 }
 
 fn aka(out: &mut String, a: &AkaParameter, show: bool) {

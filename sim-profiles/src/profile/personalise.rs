@@ -1,9 +1,9 @@
 //! Personalisation: writes one card's identifiers, keys and codes into a template package,
 //! changing only those values (every other byte of the template is kept).
 
-use super::aka::{ALGORITHM_MILENAGE, AlgoConfiguration};
 use super::element::ProfileElement;
 use super::error::ProfileError;
+use super::keys::{CardKeys, write_keys};
 use super::package::Package;
 use super::pin::{PinCodesContent, pad_code};
 use crate::{Iccid, Imsi, Key128};
@@ -18,9 +18,9 @@ pub struct Personalisation {
     pub iccid: Option<Iccid>,
     /// IMSI: written to EF.IMSI of the first PE-USIM.
     pub imsi: Option<Imsi>,
-    /// K: written to the first Milenage AKA parameter.
+    /// K: written to every Milenage AKA parameter (one per application).
     pub ki: Option<Key128>,
-    /// OPc: written to the first Milenage AKA parameter.
+    /// OPc: written to every Milenage AKA parameter.
     pub opc: Option<Key128>,
     /// PIN1 (key reference 1), 4 to 8 ASCII digits.
     pub pin1: Option<String>,
@@ -63,8 +63,9 @@ fn code(digits: &str, min: usize, reason: &'static str) -> Result<[u8; 8], Profi
 
 /// Returns a copy of `template` with the values of `p` written in: the ICCID into the
 /// header and the first PE-MF's EF.ICCID, the IMSI into the first PE-USIM's EF.IMSI, K and
-/// OPc into the first Milenage AKA parameter, PIN1 into every PIN configuration with key
-/// reference 1, and PUK1 into every PUK configuration with key reference 1.
+/// OPc into every Milenage AKA parameter (the USIM's, the ISIM's, …), PIN1 into every PIN
+/// configuration with key reference 1, and PUK1 into every PUK configuration with key
+/// reference 1.
 ///
 /// Nothing else changes: untouched elements keep their bytes, and changed elements differ
 /// only in the written values. Fails, leaving nothing half-written, if a value is
@@ -113,26 +114,13 @@ pub fn personalise(template: &Package, p: &Personalisation) -> Result<Package, P
         usim.set_imsi(imsi)?;
     }
 
-    if p.ki.is_some() || p.opc.is_some() {
-        let algo = elements
-            .iter_mut()
-            .find_map(|e| match e {
-                ProfileElement::Aka(a) => match &mut a.algo {
-                    AlgoConfiguration::Algo(algo) if algo.algorithm_id == ALGORITHM_MILENAGE => {
-                        Some(algo)
-                    }
-                    _ => None,
-                },
-                _ => None,
-            })
-            .ok_or(missing("PE-AKAParameter with Milenage"))?;
-        if let Some(k) = &p.ki {
-            algo.key = k.clone();
-        }
-        if let Some(opc) = &p.opc {
-            algo.opc = opc.clone();
-        }
-    }
+    write_keys(
+        &mut elements,
+        &CardKeys {
+            ki: p.ki.as_ref(),
+            opc: p.opc.as_ref(),
+        },
+    )?;
 
     if let Some(value) = pin1 {
         let mut found = false;
