@@ -2,7 +2,7 @@
 //! DER) from files. Keys are masked unless asked for, and given keys live only in zeroised
 //! memory until they are encoded into the output.
 
-use sim_profiles::profile::{self, Package, Personalisation};
+use sim_profiles::profile::{self, Acc, Package, Personalisation};
 use sim_profiles::{Key128, secret::SecretError};
 use std::path::Path;
 
@@ -42,6 +42,8 @@ pub struct BuildArgs {
     pub iccid: Option<String>,
     /// New IMSI.
     pub imsi: Option<String>,
+    /// EF.ACC as 4 hex digits; without it an IMSI sets its conventional class.
+    pub acc: Option<String>,
     /// New K (32 hex).
     pub ki: Option<String>,
     /// New OPc (32 hex).
@@ -96,6 +98,12 @@ pub fn build(template: &str, args: &BuildArgs, out: &Path) -> Result<String, Str
             .map(str::parse)
             .transpose()
             .map_err(|e| format!("--imsi: {e}"))?,
+        acc: args
+            .acc
+            .as_deref()
+            .map(str::parse)
+            .transpose()
+            .map_err(|e| format!("--acc: {e}"))?,
         ki: key("ki", args.ki.as_ref())?,
         opc: key("opc", args.opc.as_ref())?,
         pin1: args.pin1.clone(),
@@ -200,6 +208,12 @@ pub fn build_batch(
                         opc: sim.opc.clone(),
                         pin1: c.pin1.as_ref().map(|s| s.expose().to_owned()),
                         puk1: c.puk1.as_ref().map(|s| s.expose().to_owned()),
+                        // The vendor's class when the file has one, else the IMSI's.
+                        acc: c
+                            .acc
+                            .map(Acc::new)
+                            .transpose()
+                            .map_err(|e| format!("line {}: {e}", c.line))?,
                     };
                     emit(&t, &p, batch_opts, out_dir, sim.iccid.as_str())?;
                     written += 1;
@@ -262,6 +276,7 @@ pub fn build_batch(
                             opc,
                             pin1: None,
                             puk1: None,
+                            ..Personalisation::default()
                         };
                         emit(&t, &p, batch_opts, out_dir, s.iccid.as_str())?;
                         written += 1;

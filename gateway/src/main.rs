@@ -126,9 +126,12 @@ enum ProfileCommand {
         /// ICCID for the header and EF.ICCID.
         #[arg(long)]
         iccid: Option<String>,
-        /// IMSI for EF.IMSI.
+        /// IMSI for EF.IMSI; also sets EF.ACC to the access class of its last digit.
         #[arg(long)]
         imsi: Option<String>,
+        /// EF.ACC as 4 hex digits (e.g. 0080 for access class 7), instead of the IMSI's.
+        #[arg(long, value_name = "HEX")]
+        acc: Option<String>,
         /// K (32 hex).
         #[arg(long)]
         ki: Option<String>,
@@ -427,6 +430,7 @@ fn main() -> ExitCode {
                         template,
                         iccid,
                         imsi,
+                        acc,
                         ki,
                         opc,
                         pin1,
@@ -438,6 +442,7 @@ fn main() -> ExitCode {
                 let args = gateway::cli_profile::BuildArgs {
                     iccid,
                     imsi,
+                    acc,
                     ki,
                     opc,
                     pin1,

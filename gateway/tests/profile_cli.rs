@@ -392,3 +392,58 @@ fn build_writes_the_card_keys_into_every_aka_parameter() {
     assert!(r.status.success(), "{}", stderr(&r));
     assert_eq!(every_k(&out), vec![k; 2], "the USIM's and the ISIM's K");
 }
+
+/// EF.ACC as `profile inspect` prints it.
+fn ef_acc_line(path: &std::path::Path) -> String {
+    let shown = simgw(&["profile", "inspect", path.to_str().expect("utf8")]);
+    String::from_utf8_lossy(&shown.stdout)
+        .lines()
+        .find(|l| l.trim_start().starts_with("EF.ACC:"))
+        .map(|l| l.trim().to_owned())
+        .unwrap_or_default()
+}
+
+#[test]
+fn build_sets_the_access_class_from_the_imsi_or_from_acc() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("card.der");
+    let o = out.to_str().expect("utf8");
+    let base = [
+        "profile",
+        "build",
+        "--template",
+        "builtin",
+        "--ki",
+        "9e1b73c40d5a2f86e7c1b5083fd2a461",
+    ];
+    let run = |extra: &[&str]| {
+        let mut args = base.to_vec();
+        args.extend_from_slice(extra);
+        args.extend_from_slice(&["--out", o]);
+        simgw(&args)
+    };
+
+    let r = run(&["--imsi", "001010000000047"]);
+    assert!(r.status.success(), "{}", stderr(&r));
+    assert_eq!(ef_acc_line(&out), "EF.ACC: 0080 (class 7)");
+
+    let r = run(&["--imsi", "001010000000047", "--acc", "0200"]);
+    assert!(r.status.success(), "{}", stderr(&r));
+    assert_eq!(ef_acc_line(&out), "EF.ACC: 0200 (class 9)");
+    std::fs::remove_file(&out).expect("remove");
+
+    for (acc, says) in [
+        ("12", "give exactly 4 hex digits"),
+        ("0400", "access class 10"),
+        ("0000", "exactly one of the ordinary access classes 0-9"),
+    ] {
+        let r = run(&["--imsi", "001010000000047", "--acc", acc]);
+        assert!(!r.status.success(), "--acc {acc} accepted");
+        let e = stderr(&r);
+        assert!(
+            e.contains("--acc: invalid EF.ACC value") && e.contains(says),
+            "{e}"
+        );
+        assert!(!out.exists(), "nothing written for --acc {acc}");
+    }
+}

@@ -131,7 +131,7 @@ fn expected(
 }
 
 fn template_expected() -> Value {
-    expected(
+    let mut v = expected(
         "89000123456789012341",
         "98001032547698103214",
         "080910101032540636",
@@ -139,7 +139,9 @@ fn template_expected() -> Value {
         "00000000000000000000000000000000",
         "30303030ffffffff",
         "3131313131313131",
-    )
+    );
+    v["ef_acc"] = json!("0008");
+    v
 }
 
 fn personalised() -> Package {
@@ -150,12 +152,13 @@ fn personalised() -> Package {
         opc: Some(Key128::from_bytes(hex(SET1_OPC))),
         pin1: Some("1234".to_owned()),
         puk1: Some("87654321".to_owned()),
+        ..Personalisation::default()
     };
     personalise(&builtin_template(), &p).expect("personalise")
 }
 
 fn personalised_expected() -> Value {
-    expected(
+    let mut v = expected(
         // Header: plain BCD, F-padded; EF.ICCID: nibble-swapped.
         "8988211000000530082f",
         "988812010000500380f2",
@@ -165,7 +168,10 @@ fn personalised_expected() -> Value {
         SET1_OPC,
         "31323334ffffffff",
         "3837363534333231",
-    )
+    );
+    // EF.ACC: access class 2, the IMSI's last digit.
+    v["ef_acc"] = json!("0004");
+    v
 }
 
 #[test]
@@ -203,10 +209,11 @@ fn a_corrupted_expected_value_is_reported() {
     require_asn1tools();
     let dir = scratch("corrupted");
     let package = personalised().encode();
-    let corruptions: [(&str, &[&str], Value); 5] = [
+    let corruptions: [(&str, &[&str], Value); 6] = [
         ("aka.opc", &["aka", "opc"], json!(SET1_K)),
         ("mf.ef-iccid", &["ef_iccid"], json!("988812010000500380f3")),
         ("usim.ef-imsi", &["ef_imsi"], json!("080910100000000025")),
+        ("usim.ef-acc", &["ef_acc"], json!("0008")),
         (
             "header.iccid",
             &["header", "iccid"],

@@ -91,6 +91,12 @@ pub enum ProfileError {
         /// Which element.
         element: &'static str,
     },
+    /// An EF.ACC value that no card may hold, or that is not 4 hex digits.
+    #[error("invalid EF.ACC value: {reason}")]
+    InvalidAcc {
+        /// What is wrong, and what to give instead.
+        reason: &'static str,
+    },
     /// The file to read or replace is absent from the element.
     #[error("{file} is not present in the profile element")]
     MissingFile {

@@ -45,6 +45,9 @@ pub fn inspect(p: &Package, show_secrets: bool) -> String {
                     Ok(imsi) => field(&mut out, "EF.IMSI", imsi.as_str()),
                     Err(_) => field(&mut out, "EF.IMSI", &content(u.ef_imsi_content())),
                 }
+                if let Some(acc) = u.ef_acc_content() {
+                    field(&mut out, "EF.ACC", &access_classes(acc));
+                }
             }
             ProfileElement::Aka(a) => {
                 if let Some(slot) = slots.iter().find(|s| s.index == index) {
@@ -193,6 +196,23 @@ fn file_system(out: &mut String, der: &[u8], names: &[(u32, &str)]) {
         }
     }
     field(out, "files", &files.join(", "));
+}
+
+/// EF.ACC as its hex content and the classes it sets, e.g. `0081 (classes 0, 7)`.
+fn access_classes(content: &[u8]) -> String {
+    let Ok(bytes) = <[u8; 2]>::try_from(content) else {
+        return self::content(Some(content));
+    };
+    let bits = u16::from_be_bytes(bytes);
+    let classes: Vec<String> = (0..16)
+        .filter(|n| bits & (1 << n) != 0)
+        .map(|n: u16| n.to_string())
+        .collect();
+    match classes.len() {
+        0 => format!("{} (no class)", hex(content)),
+        1 => format!("{} (class {})", hex(content), classes[0]),
+        _ => format!("{} (classes {})", hex(content), classes.join(", ")),
+    }
 }
 
 fn secret(bytes: &[u8], show: bool) -> String {

@@ -3,6 +3,7 @@
 //! element is kept as raw DER and written back byte for byte, so any vendor template
 //! passes through unchanged. Pure functions over bytes: no IO, no panics on any input.
 
+mod acc;
 mod aka;
 mod der;
 mod element;
@@ -22,6 +23,7 @@ mod test_keys;
 mod tlv;
 pub mod validate;
 
+pub use acc::Acc;
 pub use aka::{
     ALGORITHM_MILENAGE, AkaParameter, AlgoConfiguration, AlgoParameter, AlgoView,
     DEFAULT_NUMBER_OF_KECCAK, DEFAULT_ROTATION, DEFAULT_SQN_AGE_LIMIT, DEFAULT_SQN_DELTA,

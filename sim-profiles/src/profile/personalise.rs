@@ -1,6 +1,7 @@
 //! Personalisation: writes one card's identifiers, keys and codes into a template package,
 //! changing only those values (every other byte of the template is kept).
 
+use super::acc::Acc;
 use super::element::ProfileElement;
 use super::error::ProfileError;
 use super::keys::{CardKeys, write_keys};
@@ -18,6 +19,9 @@ pub struct Personalisation {
     pub iccid: Option<Iccid>,
     /// IMSI: written to EF.IMSI of the first PE-USIM.
     pub imsi: Option<Imsi>,
+    /// EF.ACC of the first PE-USIM. `None` with an IMSI set writes the IMSI's conventional
+    /// class ([`Acc::from_imsi`]), so cards of one template spread over classes 0–9.
+    pub acc: Option<Acc>,
     /// K: written to every Milenage AKA parameter (one per application).
     pub ki: Option<Key128>,
     /// OPc: written to every Milenage AKA parameter.
@@ -36,6 +40,7 @@ impl std::fmt::Debug for Personalisation {
         f.debug_struct("Personalisation")
             .field("iccid", &self.iccid)
             .field("imsi", &self.imsi)
+            .field("acc", &self.acc)
             .field("ki", &mask(&self.ki))
             .field("opc", &mask(&self.opc))
             .field("pin1", &mask(&self.pin1))
@@ -62,7 +67,8 @@ fn code(digits: &str, min: usize, reason: &'static str) -> Result<[u8; 8], Profi
 }
 
 /// Returns a copy of `template` with the values of `p` written in: the ICCID into the
-/// header and the first PE-MF's EF.ICCID, the IMSI into the first PE-USIM's EF.IMSI, K and
+/// header and the first PE-MF's EF.ICCID, the IMSI into the first PE-USIM's EF.IMSI (and
+/// its access class into EF.ACC unless `acc` says otherwise), K and
 /// OPc into every Milenage AKA parameter (the USIM's, the ISIM's, …), PIN1 into every PIN
 /// configuration with key reference 1, and PUK1 into every PUK configuration with key
 /// reference 1.
@@ -103,7 +109,8 @@ pub fn personalise(template: &Package, p: &Personalisation) -> Result<Package, P
         mf.set_iccid(iccid)?;
     }
 
-    if let Some(imsi) = &p.imsi {
+    let acc = p.acc.or_else(|| p.imsi.as_ref().map(Acc::from_imsi));
+    if p.imsi.is_some() || acc.is_some() {
         let usim = elements
             .iter_mut()
             .find_map(|e| match e {
@@ -111,7 +118,12 @@ pub fn personalise(template: &Package, p: &Personalisation) -> Result<Package, P
                 _ => None,
             })
             .ok_or(missing("PE-USIM"))?;
-        usim.set_imsi(imsi)?;
+        if let Some(imsi) = &p.imsi {
+            usim.set_imsi(imsi)?;
+        }
+        if let Some(acc) = acc {
+            usim.set_acc(acc)?;
+        }
     }
 
     write_keys(

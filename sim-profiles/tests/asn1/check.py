@@ -16,7 +16,7 @@ Expected JSON (hex strings are lower or upper case, without separators):
   "header": {"major-version": 2, "minor-version": 3, "profileType": "...",
              "iccid": "<hex, plain BCD>", "services": ["usim", ...],
              "gfste": ["2.23.143.1.2.1", ...]},
-  "ef_iccid": "<hex>", "ef_imsi": "<hex>",
+  "ef_iccid": "<hex>", "ef_imsi": "<hex>", "ef_acc": "<hex>",
   "aka": {"algorithmID": 1, "algorithmOptions": "<hex>", "key": "<hex>", "opc": "<hex>"},
   "pins": [{"keyReference": 1, "pinValue": "<hex>"}, ...],   # every PINConfiguration
   "puks": [{"keyReference": 1, "pukValue": "<hex>"}, ...],   # every PUKConfiguration
@@ -187,6 +187,9 @@ def main(argv):
     if usim is not None and "ef_imsi" in expected:
         diff.check("usim.ef-imsi fillFileContent", [unhex(expected["ef_imsi"])],
                    file_contents(usim["ef-imsi"]))
+    if usim is not None and "ef_acc" in expected:
+        diff.check("usim.ef-acc fillFileContent", [unhex(expected["ef_acc"])],
+                   file_contents(usim["ef-acc"]))
 
     aka = only("akaParameter")
     if aka is not None and "aka" in expected:
