@@ -2,7 +2,7 @@
 //! DER) from files. Keys are masked unless asked for, and given keys live only in zeroised
 //! memory until they are encoded into the output.
 
-use sim_profiles::profile::{self, Acc, Package, Personalisation};
+use sim_profiles::profile::{self, Acc, AkaAlgorithm, Package, Personalisation, ProfileElement};
 use sim_profiles::{Key128, secret::SecretError};
 use std::path::Path;
 
@@ -35,6 +35,27 @@ pub fn validate(file: &Path) -> Result<String, String> {
     Err(msg)
 }
 
+/// `--algorithm`: the AKA algorithm every AKA parameter is switched to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum AlgorithmArg {
+    /// Milenage (algorithmID 1), what production HLRs run.
+    Milenage,
+    /// The USIM test algorithm (algorithmID 3), for lab test equipment only.
+    Test,
+    /// TUAK (algorithmID 2); needs a TUAK template (its TOPc is 256 bits).
+    Tuak,
+}
+
+impl From<AlgorithmArg> for AkaAlgorithm {
+    fn from(a: AlgorithmArg) -> Self {
+        match a {
+            AlgorithmArg::Milenage => Self::Milenage,
+            AlgorithmArg::Test => Self::Test,
+            AlgorithmArg::Tuak => Self::Tuak,
+        }
+    }
+}
+
 /// What `simgw profile build` writes into the template; all optional.
 #[derive(Default)]
 pub struct BuildArgs {
@@ -48,6 +69,8 @@ pub struct BuildArgs {
     pub ki: Option<String>,
     /// New OPc (32 hex).
     pub opc: Option<String>,
+    /// The algorithm every AKA parameter is switched to.
+    pub algorithm: Option<AlgorithmArg>,
     /// New PIN1.
     pub pin1: Option<String>,
     /// New PUK1.
@@ -74,6 +97,17 @@ fn refuse_test_keys(built: &Package, allow: bool, what: &str) -> Result<(), Stri
          or --allow-test-keys for a lab profile",
         list.join("; ")
     ))
+}
+
+/// The AKA parameters of `p` that use the USIM test algorithm.
+fn test_algorithm_slots(p: &Package) -> Vec<profile::AkaSlot> {
+    profile::aka_slots(p.elements())
+        .into_iter()
+        .filter(|s| {
+            matches!(p.elements().get(s.index), Some(ProfileElement::Aka(a))
+                if a.algo.view().and_then(|v| v.algorithm_id) == Some(AkaAlgorithm::Test.id()))
+        })
+        .collect()
 }
 
 /// `simgw profile build --template T [...] --out FILE`. `T` is a DER file or `builtin`.
@@ -106,6 +140,7 @@ pub fn build(template: &str, args: &BuildArgs, out: &Path) -> Result<String, Str
             .map_err(|e| format!("--acc: {e}"))?,
         ki: key("ki", args.ki.as_ref())?,
         opc: key("opc", args.opc.as_ref())?,
+        algorithm: args.algorithm.map(AkaAlgorithm::from),
         pin1: args.pin1.clone(),
         puk1: args.puk1.clone(),
     };
@@ -125,6 +160,12 @@ pub fn build(template: &str, args: &BuildArgs, out: &Path) -> Result<String, Str
     );
     for f in findings {
         msg.push_str(&format!("\nwarning: {f}"));
+    }
+    for slot in test_algorithm_slots(&built) {
+        msg.push_str(&format!(
+            "\nwarning: {slot} uses the USIM test algorithm, which production HLRs do not \
+             run; give --algorithm milenage for a production card"
+        ));
     }
     Ok(msg)
 }
@@ -152,6 +193,8 @@ pub enum BatchSource<'a> {
 pub struct BatchOptions {
     /// Write packages even if an AKA parameter keeps a well-known test K.
     pub allow_test_keys: bool,
+    /// The algorithm every AKA parameter is switched to.
+    pub algorithm: Option<AkaAlgorithm>,
 }
 
 fn emit(
@@ -214,6 +257,7 @@ pub fn build_batch(
                             .map(Acc::new)
                             .transpose()
                             .map_err(|e| format!("line {}: {e}", c.line))?,
+                        algorithm: batch_opts.algorithm,
                     };
                     emit(&t, &p, batch_opts, out_dir, sim.iccid.as_str())?;
                     written += 1;
@@ -276,6 +320,7 @@ pub fn build_batch(
                             opc,
                             pin1: None,
                             puk1: None,
+                            algorithm: batch_opts.algorithm,
                             ..Personalisation::default()
                         };
                         emit(&t, &p, batch_opts, out_dir, s.iccid.as_str())?;

@@ -138,6 +138,10 @@ enum ProfileCommand {
         /// OPc (32 hex).
         #[arg(long)]
         opc: Option<String>,
+        /// Switch every AKA parameter to this algorithm (K and OPc are written whatever
+        /// the algorithm).
+        #[arg(long, value_enum)]
+        algorithm: Option<gateway::cli_profile::AlgorithmArg>,
         /// PIN1.
         #[arg(long)]
         pin1: Option<String>,
@@ -175,6 +179,9 @@ enum ProfileCommand {
         /// Write packages even if an AKA parameter keeps a well-known test K.
         #[arg(long)]
         allow_test_keys: bool,
+        /// Switch every AKA parameter to this algorithm.
+        #[arg(long, value_enum)]
+        algorithm: Option<gateway::cli_profile::AlgorithmArg>,
         /// Output directory.
         #[arg(long)]
         out_dir: PathBuf,
@@ -433,6 +440,7 @@ fn main() -> ExitCode {
                         acc,
                         ki,
                         opc,
+                        algorithm,
                         pin1,
                         puk1,
                         allow_test_keys,
@@ -445,6 +453,7 @@ fn main() -> ExitCode {
                     acc,
                     ki,
                     opc,
+                    algorithm,
                     pin1,
                     puk1,
                     allow_test_keys,
@@ -462,6 +471,7 @@ fn main() -> ExitCode {
                         tenant,
                         batch,
                         allow_test_keys,
+                        algorithm,
                         out_dir,
                     },
             } => {
@@ -481,7 +491,10 @@ fn main() -> ExitCode {
                         );
                     }
                 };
-                let opts = gateway::cli_profile::BatchOptions { allow_test_keys };
+                let opts = gateway::cli_profile::BatchOptions {
+                    allow_test_keys,
+                    algorithm: algorithm.map(Into::into),
+                };
                 let n = gateway::cli_profile::build_batch(&cfg, &template, source, opts, &out_dir)?;
                 println!("wrote {n} profile packages to {}", out_dir.display());
                 Ok(())

@@ -447,3 +447,137 @@ fn build_sets_the_access_class_from_the_imsi_or_from_acc() {
         assert!(!out.exists(), "nothing written for --acc {acc}");
     }
 }
+
+/// Every TS.48-shaped package of `sim-profiles/tests/fixtures/profile/ts48/`.
+fn ts48_fixtures() -> Vec<PathBuf> {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../sim-profiles/tests/fixtures/profile/ts48");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .expect("fixture dir")
+        .map(|e| e.expect("entry").path())
+        .collect();
+    files.sort();
+    files
+}
+
+#[test]
+fn build_gives_every_ts48_package_new_keys_and_switches_the_algorithm() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let k = "9E1B73C40D5A2F86E7C1B5083FD2A461";
+    let fixtures = ts48_fixtures();
+    assert_eq!(fixtures.len(), 12);
+    for template in fixtures {
+        let name = template
+            .file_name()
+            .expect("name")
+            .to_string_lossy()
+            .into_owned();
+        let out = dir.path().join(&name);
+        let build = |extra: &[&str]| {
+            let mut args = vec![
+                "profile",
+                "build",
+                "--template",
+                template.to_str().expect("utf8"),
+                "--iccid",
+                "8988211000000530082",
+                "--imsi",
+                "001010000000042",
+                "--ki",
+                k,
+                "--opc",
+                "0F1E2D3C4B5A69788796A5B4C3D2E1F0",
+                "--out",
+                out.to_str().expect("utf8"),
+            ];
+            args.extend_from_slice(extra);
+            simgw(&args)
+        };
+
+        // The test algorithm stays, with the new keys, and the user is told.
+        let r = build(&[]);
+        assert!(r.status.success(), "{name}: {}", stderr(&r));
+        assert_eq!(every_k(&out), vec![k; 2], "{name}");
+        let said = String::from_utf8_lossy(&r.stdout).into_owned();
+        assert!(
+            said.contains("warning: PE-AKAParameter id 11 (USIM) uses the USIM test algorithm")
+                && said.contains("PE-AKAParameter id 19 (ISIM)")
+                && said.contains("--algorithm milenage"),
+            "{name}: {said}"
+        );
+
+        // Switched to Milenage: both AKA parameters and the header, and it validates.
+        let r = build(&["--algorithm", "milenage"]);
+        assert!(r.status.success(), "{name}: {}", stderr(&r));
+        assert!(
+            !String::from_utf8_lossy(&r.stdout).contains("warning"),
+            "{name}"
+        );
+        assert_eq!(every_k(&out), vec![k; 2], "{name}");
+        let v = simgw(&["profile", "validate", out.to_str().expect("utf8")]);
+        assert!(
+            v.status.success(),
+            "{name}: {}",
+            String::from_utf8_lossy(&v.stdout)
+        );
+        let shown = simgw(&["profile", "inspect", out.to_str().expect("utf8")]);
+        let shown = String::from_utf8_lossy(&shown.stdout);
+        assert_eq!(
+            shown.matches("algorithm: Milenage (1)").count(),
+            2,
+            "{name}: {shown}"
+        );
+        assert!(
+            shown.contains("milenage") && !shown.contains("usim-test-algorithm"),
+            "{shown}"
+        );
+    }
+}
+
+#[test]
+fn build_names_the_element_and_the_algorithm_when_a_value_cannot_be_set() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("card.der");
+    let t = ts48_like();
+    let args = |algorithm: &'static str| {
+        vec![
+            "profile".to_owned(),
+            "build".to_owned(),
+            "--template".to_owned(),
+            t.to_str().expect("utf8").to_owned(),
+            "--ki".to_owned(),
+            "9e1b73c40d5a2f86e7c1b5083fd2a461".to_owned(),
+            "--algorithm".to_owned(),
+            algorithm.to_owned(),
+            "--out".to_owned(),
+            out.to_str().expect("utf8").to_owned(),
+        ]
+    };
+    let run = |a: Vec<String>| {
+        Command::new(env!("CARGO_BIN_EXE_simgw"))
+            .args(a)
+            .output()
+            .expect("run simgw")
+    };
+    let r = run(args("tuak"));
+    assert!(!r.status.success());
+    let e = stderr(&r);
+    assert!(
+        e.contains(
+            "cannot set algorithmID in PE-AKAParameter id 11 (USIM, usim-test-algorithm): \
+             TUAK needs a 256-bit TOPc"
+        ),
+        "{e}"
+    );
+    assert!(!e.contains("file"), "not about a file: {e}");
+    assert!(!out.exists());
+
+    let r = run(args("md5"));
+    assert!(!r.status.success());
+    assert!(
+        stderr(&r).contains("[possible values: milenage, test, tuak]"),
+        "{}",
+        stderr(&r)
+    );
+    assert!(!out.exists());
+}

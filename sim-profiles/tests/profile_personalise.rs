@@ -336,25 +336,27 @@ fn personalise_errors_are_typed() {
     };
     assert_eq!(
         personalise(&without("akaParameter"), &k),
-        Err(ProfileError::MissingFile {
-            file: "PE-AKAParameter with Milenage"
+        Err(ProfileError::MissingElement {
+            element: "PE-AKAParameter with keys of its own (an algoParameter)"
         })
     );
     let puk = Personalisation {
         puk1: Some("00000000".to_owned()),
         ..Personalisation::default()
     };
-    assert!(matches!(
+    assert_eq!(
         personalise(&without("pukCodes"), &puk),
-        Err(ProfileError::MissingFile { .. })
-    ));
+        Err(ProfileError::MissingElement {
+            element: "PUK with key reference 1 (pukAppl1)"
+        })
+    );
     let imsi = Personalisation {
         imsi: Some(TEMPLATE_IMSI.parse().expect("imsi")),
         ..Personalisation::default()
     };
     assert_eq!(
         personalise(&without("usim"), &imsi),
-        Err(ProfileError::MissingFile { file: "PE-USIM" })
+        Err(ProfileError::MissingElement { element: "PE-USIM" })
     );
 }
 

@@ -6,8 +6,8 @@ mod ts48;
 
 use sim_profiles::Key128;
 use sim_profiles::profile::{
-    AlgoConfiguration, AlgoParameter, Package, Personalisation, ProfileElement, aka_slots,
-    personalise, test_keys, well_known_key,
+    AkaAlgorithm, AlgoConfiguration, AlgoParameter, Package, Personalisation, ProfileElement,
+    ProfileError, aka_slots, personalise, test_keys, validate, well_known_key,
 };
 
 fn key(first: u8) -> Key128 {
@@ -169,5 +169,276 @@ fn well_known_keys_table() {
     ];
     for (k, want) in cases {
         assert_eq!(well_known_key(k), want, "{k:02x?}");
+    }
+}
+
+fn keys(k: u8, opc: u8) -> Personalisation {
+    Personalisation {
+        ki: Some(key(k)),
+        opc: Some(key(opc)),
+        ..Personalisation::default()
+    }
+}
+
+fn corpus() -> Vec<(String, Package)> {
+    ts48::variants()
+        .into_iter()
+        .map(|v| {
+            let der = std::fs::read(ts48::fixture(&v)).expect("fixture");
+            (v.name(), Package::decode(&der).expect("decodes"))
+        })
+        .collect()
+}
+
+/// The USIM test algorithm is no obstacle: K and OPc reach both AKA parameters of every
+/// TS.48-shaped package, the algorithm stays, and nothing else changes.
+#[test]
+fn every_ts48_package_takes_new_keys_whatever_the_algorithm() {
+    for (name, t) in corpus() {
+        let p = Personalisation {
+            iccid: Some("8988211000000530082".parse().expect("iccid")),
+            imsi: Some("001019876543210".parse().expect("imsi")),
+            pin1: Some("2468".to_owned()),
+            puk1: Some("13572468".to_owned()),
+            ..keys(0x5A, 0xC3)
+        };
+        let out = personalise(&t, &p).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let again = Package::decode(&out.encode()).expect("re-decodes");
+        assert_eq!(again, out, "{name}");
+        let got = algos(&again);
+        assert_eq!(got.len(), 2, "{name}");
+        for algo in got {
+            assert_eq!(algo.key, key(0x5A), "{name}");
+            assert_eq!(algo.opc, key(0xC3), "{name}");
+            assert_eq!(algo.algorithm_id, ts48::TEST_ALGORITHM, "{name}");
+            assert_eq!(algo.algorithm_options, ts48::TS48_OPTIONS, "{name}");
+        }
+        assert_eq!(test_keys(&again), vec![], "{name}");
+        assert_eq!(validate(&again), vec![], "{name}");
+        assert_eq!(
+            again.header().expect("header").mandatory_services,
+            t.header().expect("header").mandatory_services,
+            "{name}: services unchanged without --algorithm"
+        );
+        // Only the personalised elements differ; raw elements are byte-identical.
+        for (a, b) in again.elements().iter().zip(t.elements()) {
+            match a {
+                ProfileElement::Raw(_) | ProfileElement::End(_) => assert_eq!(a, b, "{name}"),
+                _ => {}
+            }
+        }
+    }
+}
+
+#[test]
+fn switching_the_algorithm_reaches_every_aka_parameter_and_the_header() {
+    for (name, t) in corpus() {
+        let p = Personalisation {
+            algorithm: Some(AkaAlgorithm::Milenage),
+            ..keys(0x11, 0x22)
+        };
+        let out = personalise(&t, &p).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let ids: Vec<u8> = algos(&out).iter().map(|a| a.algorithm_id).collect();
+        assert_eq!(ids, vec![1, 1], "{name}");
+        let services = &out.header().expect("header").mandatory_services;
+        assert!(services.contains_name("milenage"), "{name}");
+        assert!(!services.contains_name("usim-test-algorithm"), "{name}");
+        assert_eq!(validate(&out), vec![], "{name}");
+
+        // And back: the template's algorithm and services again, bytes and all, once
+        // the template's keys are written back.
+        let back = Personalisation {
+            algorithm: Some(AkaAlgorithm::Test),
+            ki: Some(Key128::from_bytes(ts48::TS48_K)),
+            opc: Some(Key128::from_bytes([0; 16])),
+            ..Personalisation::default()
+        };
+        let again = personalise(&out, &back).expect("back");
+        assert_eq!(again.encode(), t.encode(), "{name}");
+    }
+}
+
+#[test]
+fn tuak_cannot_hold_a_128_bit_opc_and_the_error_names_the_element() {
+    let (name, t) = corpus().remove(0);
+    let p = Personalisation {
+        algorithm: Some(AkaAlgorithm::Tuak),
+        ..keys(1, 2)
+    };
+    let err = personalise(&t, &p).expect_err(&name);
+    assert_eq!(
+        err,
+        ProfileError::AkaValue {
+            identification: 11,
+            application: "USIM",
+            algorithm: "usim-test-algorithm",
+            field: "algorithmID",
+            reason: "TUAK needs a 256-bit TOPc and this element's opc field holds 128 bits; \
+                     simgw writes 128-bit keys only, so start from a TUAK template",
+        }
+    );
+    assert!(
+        err.to_string().starts_with(
+            "cannot set algorithmID in PE-AKAParameter id 11 (USIM, usim-test-algorithm): TUAK"
+        ),
+        "{err}"
+    );
+}
+
+/// A raw `algoParameter`: TUAK with the given key, a 256-bit TOPc and numberOfKeccak 1.
+fn tuak(key: &[u8]) -> AlgoConfiguration {
+    let mut v = vec![0x80, 0x01, 0x02, 0x81, 0x01, 0x00, 0x82, key.len() as u8];
+    v.extend_from_slice(key);
+    v.extend([0x83, 0x20]);
+    v.extend([0x7E; 32]);
+    let mut out = vec![0xA1, v.len() as u8];
+    out.extend(v);
+    AlgoConfiguration::Raw(out)
+}
+
+/// The template with the ISIM's AKA parameter (element 20 of a SAIP 2.1 A package)
+/// replaced by `algo`.
+fn with_isim_algo(t: &Package, algo: AlgoConfiguration) -> Package {
+    let mut elements = t.clone().into_elements();
+    let slot = aka_slots(&elements)[1];
+    if let Some(ProfileElement::Aka(a)) = elements.get_mut(slot.index) {
+        a.algo = algo;
+    }
+    let p = Package::from_elements(elements).expect("package");
+    assert_eq!(Package::decode(&p.encode()).expect("decodes"), p);
+    p
+}
+
+#[test]
+fn a_tuak_element_takes_k_but_not_a_128_bit_opc() {
+    let (_, t) = corpus().remove(0);
+    let t = with_isim_algo(&t, tuak(&[0x33; 16]));
+    let only_k = Personalisation {
+        ki: Some(key(9)),
+        ..Personalisation::default()
+    };
+    let out = personalise(&t, &only_k).expect("K fits a 128-bit TUAK key");
+    let isim = match &out.elements()[aka_slots(out.elements())[1].index] {
+        ProfileElement::Aka(a) => a.algo.clone(),
+        other => panic!("{other:?}"),
+    };
+    let view = isim.view().expect("algoParameter");
+    assert_eq!(view.algorithm_id, Some(2));
+    assert_eq!(view.key, Some(key(9).expose().as_slice()));
+    assert_eq!(view.opc, Some([0x7E; 32].as_slice()), "TOPc kept");
+    assert_eq!(algos(&out)[0].key, key(9), "and the USIM's too");
+
+    let cases = [
+        (
+            keys(9, 10),
+            tuak(&[0x33; 16]),
+            "OPc",
+            "TUAK's TOPc is 256 bits and --opc gives 128; keep the template's TOPc",
+        ),
+        (
+            only_k.clone(),
+            tuak(&[0x33; 32]),
+            "K",
+            "its key field is not 128 bits (a 256-bit TUAK key, or malformed)",
+        ),
+        (
+            Personalisation {
+                algorithm: Some(AkaAlgorithm::Milenage),
+                ..only_k.clone()
+            },
+            tuak(&[0x33; 16]),
+            "algorithmID",
+            "its key fields are not 128-bit K and OPc, so it cannot change algorithm",
+        ),
+    ];
+    for (p, algo, field, reason) in cases {
+        let t = with_isim_algo(&t, algo);
+        assert_eq!(
+            personalise(&t, &p),
+            Err(ProfileError::AkaValue {
+                identification: 19,
+                application: "ISIM",
+                algorithm: "TUAK",
+                field,
+                reason,
+            }),
+            "{field}"
+        );
+    }
+}
+
+#[test]
+fn a_mapping_parameter_keeps_its_source_and_a_template_without_keys_says_so() {
+    let (_, t) = corpus().remove(0);
+    // The ISIM reuses the USIM's keys (mappingParameter: options, source AID).
+    let mut mapping = vec![0xA0, 0x0F, 0x04, 0x01, 0x01, 0x04, 0x0A];
+    mapping.extend([0xA0, 0x00, 0x00, 0x00, 0x87, 0x10, 0x02, 0xFF, 0x49, 0xFF]);
+    let mapped = with_isim_algo(&t, AlgoConfiguration::Raw(mapping.clone()));
+    let out = personalise(&mapped, &keys(4, 5)).expect("personalises");
+    assert_eq!(algos(&out).len(), 1);
+    assert_eq!(algos(&out)[0].key, key(4));
+    let isim = &out.elements()[aka_slots(out.elements())[1].index];
+    assert!(
+        matches!(isim, ProfileElement::Aka(a) if a.algo == AlgoConfiguration::Raw(mapping.clone()))
+    );
+
+    // No AKA parameter with keys of its own: an element is missing, not a file.
+    let without: Vec<ProfileElement> = t
+        .clone()
+        .into_elements()
+        .into_iter()
+        .filter(|e| !matches!(e, ProfileElement::Aka(_)))
+        .collect();
+    let without = Package::from_elements(without).expect("package");
+    let err = personalise(&without, &keys(4, 5)).expect_err("no AKA");
+    assert_eq!(
+        err,
+        ProfileError::MissingElement {
+            element: "PE-AKAParameter with keys of its own (an algoParameter)"
+        }
+    );
+    assert!(!err.to_string().contains("file"), "{err}");
+}
+
+mod any_card {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Any K, OPc and algorithm (Milenage or test) on any package of the corpus: every
+        /// AKA parameter has them, the package round-trips, and only the AKA parameters and
+        /// the header's services change.
+        #[test]
+        fn every_aka_parameter_gets_any_card(
+            variant in 0..12usize,
+            k in any::<[u8; 16]>(),
+            opc in any::<[u8; 16]>(),
+            milenage in any::<bool>(),
+        ) {
+            let (name, t) = corpus().remove(variant);
+            let algorithm = if milenage { AkaAlgorithm::Milenage } else { AkaAlgorithm::Test };
+            let p = Personalisation {
+                ki: Some(Key128::from_bytes(k)),
+                opc: Some(Key128::from_bytes(opc)),
+                algorithm: Some(algorithm),
+                ..Personalisation::default()
+            };
+            let out = personalise(&t, &p).expect("personalises");
+            let again = Package::decode(&out.encode()).expect("re-decodes");
+            prop_assert_eq!(&again, &out);
+            let got = algos(&again);
+            prop_assert_eq!(got.len(), 2);
+            for a in got {
+                prop_assert_eq!(a.key.expose(), &k);
+                prop_assert_eq!(a.opc.expose(), &opc);
+                prop_assert_eq!(a.algorithm_id, algorithm.id());
+            }
+            prop_assert!(validate(&again).is_empty(), "{}", name);
+            for (a, b) in again.elements().iter().zip(t.elements()) {
+                if !matches!(a, ProfileElement::Aka(_) | ProfileElement::Header(_)) {
+                    prop_assert_eq!(a, b);
+                }
+            }
+        }
     }
 }

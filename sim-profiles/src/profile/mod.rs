@@ -25,7 +25,7 @@ pub mod validate;
 
 pub use acc::Acc;
 pub use aka::{
-    ALGORITHM_MILENAGE, AkaParameter, AlgoConfiguration, AlgoParameter, AlgoView,
+    ALGORITHM_MILENAGE, AkaAlgorithm, AkaParameter, AlgoConfiguration, AlgoParameter, AlgoView,
     DEFAULT_NUMBER_OF_KECCAK, DEFAULT_ROTATION, DEFAULT_SQN_AGE_LIMIT, DEFAULT_SQN_DELTA,
     DEFAULT_SQN_OPTIONS, DEFAULT_XORING, SQN_INIT_LEN, algorithm_name,
 };

@@ -2,6 +2,7 @@
 //! changing only those values (every other byte of the template is kept).
 
 use super::acc::Acc;
+use super::aka::AkaAlgorithm;
 use super::element::ProfileElement;
 use super::error::ProfileError;
 use super::keys::{CardKeys, write_keys};
@@ -22,10 +23,12 @@ pub struct Personalisation {
     /// EF.ACC of the first PE-USIM. `None` with an IMSI set writes the IMSI's conventional
     /// class ([`Acc::from_imsi`]), so cards of one template spread over classes 0–9.
     pub acc: Option<Acc>,
-    /// K: written to every Milenage AKA parameter (one per application).
+    /// K: written to every AKA parameter (one per application), whatever its algorithm.
     pub ki: Option<Key128>,
-    /// OPc: written to every Milenage AKA parameter.
+    /// OPc: written to every AKA parameter (the test algorithm ignores it).
     pub opc: Option<Key128>,
+    /// The algorithm every AKA parameter is switched to; `None` keeps each one's.
+    pub algorithm: Option<AkaAlgorithm>,
     /// PIN1 (key reference 1), 4 to 8 ASCII digits.
     pub pin1: Option<String>,
     /// PUK1 (key reference 1), 8 ASCII digits.
@@ -43,15 +46,16 @@ impl std::fmt::Debug for Personalisation {
             .field("acc", &self.acc)
             .field("ki", &mask(&self.ki))
             .field("opc", &mask(&self.opc))
+            .field("algorithm", &self.algorithm)
             .field("pin1", &mask(&self.pin1))
             .field("puk1", &mask(&self.puk1))
             .finish()
     }
 }
 
-/// Which element or value a template must hold for a personalisation field.
-fn missing(what: &'static str) -> ProfileError {
-    ProfileError::MissingFile { file: what }
+/// The element a template must hold for a personalisation field.
+fn missing(element: &'static str) -> ProfileError {
+    ProfileError::MissingElement { element }
 }
 
 fn bad_value(reason: &'static str) -> ProfileError {
@@ -68,15 +72,17 @@ fn code(digits: &str, min: usize, reason: &'static str) -> Result<[u8; 8], Profi
 
 /// Returns a copy of `template` with the values of `p` written in: the ICCID into the
 /// header and the first PE-MF's EF.ICCID, the IMSI into the first PE-USIM's EF.IMSI (and
-/// its access class into EF.ACC unless `acc` says otherwise), K and
-/// OPc into every Milenage AKA parameter (the USIM's, the ISIM's, …), PIN1 into every PIN
-/// configuration with key reference 1, and PUK1 into every PUK configuration with key
-/// reference 1.
+/// its access class into EF.ACC unless `acc` says otherwise), K, OPc and the algorithm
+/// into every AKA parameter with keys of its own (the USIM's, the ISIM's, …, whatever their
+/// algorithm; switching the algorithm also updates the header's mandatory services), PIN1
+/// into every PIN configuration with key reference 1, and PUK1 into every PUK
+/// configuration with key reference 1.
 ///
 /// Nothing else changes: untouched elements keep their bytes, and changed elements differ
 /// only in the written values. Fails, leaving nothing half-written, if a value is
-/// malformed or the template lacks what a set field needs
-/// ([`ProfileError::MissingFile`] names it).
+/// malformed, the template lacks what a set field needs ([`ProfileError::MissingElement`],
+/// [`ProfileError::MissingFile`]), or an AKA parameter cannot take a value
+/// ([`ProfileError::AkaValue`] names it, its application and its algorithm).
 pub fn personalise(template: &Package, p: &Personalisation) -> Result<Package, ProfileError> {
     let pin1 = p
         .pin1
@@ -131,6 +137,7 @@ pub fn personalise(template: &Package, p: &Personalisation) -> Result<Package, P
         &CardKeys {
             ki: p.ki.as_ref(),
             opc: p.opc.as_ref(),
+            algorithm: p.algorithm,
         },
     )?;
 
