@@ -79,6 +79,18 @@ pub struct BuildArgs {
     pub allow_test_keys: bool,
 }
 
+/// An optional flag's value parsed, or an error that names the flag.
+fn parsed<T>(name: &str, value: Option<&str>) -> Result<Option<T>, String>
+where
+    T: std::str::FromStr,
+    T::Err: std::fmt::Display,
+{
+    value
+        .map(str::parse)
+        .transpose()
+        .map_err(|e: T::Err| format!("--{name}: {e}"))
+}
+
 fn key(name: &str, hex: Option<&String>) -> Result<Option<Key128>, String> {
     hex.map(|h| Key128::from_hex(h).map_err(|e: SecretError| format!("--{name}: {e}")))
         .transpose()
@@ -120,24 +132,9 @@ pub fn build(template: &str, args: &BuildArgs, out: &Path) -> Result<String, Str
         read(Path::new(template))?
     };
     let p = Personalisation {
-        iccid: args
-            .iccid
-            .as_deref()
-            .map(str::parse)
-            .transpose()
-            .map_err(|e| format!("--iccid: {e}"))?,
-        imsi: args
-            .imsi
-            .as_deref()
-            .map(str::parse)
-            .transpose()
-            .map_err(|e| format!("--imsi: {e}"))?,
-        acc: args
-            .acc
-            .as_deref()
-            .map(str::parse)
-            .transpose()
-            .map_err(|e| format!("--acc: {e}"))?,
+        iccid: parsed("iccid", args.iccid.as_deref())?,
+        imsi: parsed("imsi", args.imsi.as_deref())?,
+        acc: parsed("acc", args.acc.as_deref())?,
         ki: key("ki", args.ki.as_ref())?,
         opc: key("opc", args.opc.as_ref())?,
         algorithm: args.algorithm.map(AkaAlgorithm::from),
