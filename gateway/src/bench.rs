@@ -321,6 +321,7 @@ fn run_profiles(n: u32) -> Result<(), BenchError> {
             opc: Some(sim_profiles::Key128::from_bytes([0x5A; 16])),
             pin1: Some("1234".into()),
             puk1: Some("12345678".into()),
+            ..Personalisation::default()
         };
         bytes += personalise(&template, &p).map_err(err)?.encode().len();
     }

@@ -2,7 +2,7 @@
 //! DER) from files. Keys are masked unless asked for, and given keys live only in zeroised
 //! memory until they are encoded into the output.
 
-use sim_profiles::profile::{self, Package, Personalisation};
+use sim_profiles::profile::{self, Acc, AkaAlgorithm, Package, Personalisation, ProfileElement};
 use sim_profiles::{Key128, secret::SecretError};
 use std::path::Path;
 
@@ -35,6 +35,27 @@ pub fn validate(file: &Path) -> Result<String, String> {
     Err(msg)
 }
 
+/// `--algorithm`: the AKA algorithm every AKA parameter is switched to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum AlgorithmArg {
+    /// Milenage (algorithmID 1), what production HLRs run.
+    Milenage,
+    /// The USIM test algorithm (algorithmID 3), for lab test equipment only.
+    Test,
+    /// TUAK (algorithmID 2); needs a TUAK template (its TOPc is 256 bits).
+    Tuak,
+}
+
+impl From<AlgorithmArg> for AkaAlgorithm {
+    fn from(a: AlgorithmArg) -> Self {
+        match a {
+            AlgorithmArg::Milenage => Self::Milenage,
+            AlgorithmArg::Test => Self::Test,
+            AlgorithmArg::Tuak => Self::Tuak,
+        }
+    }
+}
+
 /// What `simgw profile build` writes into the template; all optional.
 #[derive(Default)]
 pub struct BuildArgs {
@@ -42,14 +63,32 @@ pub struct BuildArgs {
     pub iccid: Option<String>,
     /// New IMSI.
     pub imsi: Option<String>,
+    /// EF.ACC as 4 hex digits; without it an IMSI sets its conventional class.
+    pub acc: Option<String>,
     /// New K (32 hex).
     pub ki: Option<String>,
     /// New OPc (32 hex).
     pub opc: Option<String>,
+    /// The algorithm every AKA parameter is switched to.
+    pub algorithm: Option<AlgorithmArg>,
     /// New PIN1.
     pub pin1: Option<String>,
     /// New PUK1.
     pub puk1: Option<String>,
+    /// Write the package even if an AKA parameter keeps a well-known test K.
+    pub allow_test_keys: bool,
+}
+
+/// An optional flag's value parsed, or an error that names the flag.
+fn parsed<T>(name: &str, value: Option<&str>) -> Result<Option<T>, String>
+where
+    T: std::str::FromStr,
+    T::Err: std::fmt::Display,
+{
+    value
+        .map(str::parse)
+        .transpose()
+        .map_err(|e: T::Err| format!("--{name}: {e}"))
 }
 
 fn key(name: &str, hex: Option<&String>) -> Result<Option<Key128>, String> {
@@ -57,8 +96,35 @@ fn key(name: &str, hex: Option<&String>) -> Result<Option<Key128>, String> {
         .transpose()
 }
 
+/// Refuses a personalised package in which an AKA parameter still holds a published test
+/// K, naming each one, unless `allow` (a lab profile on purpose).
+fn refuse_test_keys(built: &Package, allow: bool, what: &str) -> Result<(), String> {
+    let found = profile::test_keys(built);
+    if allow || found.is_empty() {
+        return Ok(());
+    }
+    let list: Vec<String> = found.iter().map(ToString::to_string).collect();
+    Err(format!(
+        "refusing to write {what}: {}; give --ki (it is written to every AKA parameter), \
+         or --allow-test-keys for a lab profile",
+        list.join("; ")
+    ))
+}
+
+/// The AKA parameters of `p` that use the USIM test algorithm.
+fn test_algorithm_slots(p: &Package) -> Vec<profile::AkaSlot> {
+    profile::aka_slots(p.elements())
+        .into_iter()
+        .filter(|s| {
+            matches!(p.elements().get(s.index), Some(ProfileElement::Aka(a))
+                if a.algo.view().and_then(|v| v.algorithm_id) == Some(AkaAlgorithm::Test.id()))
+        })
+        .collect()
+}
+
 /// `simgw profile build --template T [...] --out FILE`. `T` is a DER file or `builtin`.
-/// With no personalisation the template is re-encoded, byte-identical.
+/// With no personalisation the template is re-encoded, byte-identical: that is a copy of
+/// the template, not a card, so the test-key refusal applies only when personalising.
 pub fn build(template: &str, args: &BuildArgs, out: &Path) -> Result<String, String> {
     let t = if template == "builtin" {
         profile::builtin_template()
@@ -66,25 +132,20 @@ pub fn build(template: &str, args: &BuildArgs, out: &Path) -> Result<String, Str
         read(Path::new(template))?
     };
     let p = Personalisation {
-        iccid: args
-            .iccid
-            .as_deref()
-            .map(str::parse)
-            .transpose()
-            .map_err(|e| format!("--iccid: {e}"))?,
-        imsi: args
-            .imsi
-            .as_deref()
-            .map(str::parse)
-            .transpose()
-            .map_err(|e| format!("--imsi: {e}"))?,
+        iccid: parsed("iccid", args.iccid.as_deref())?,
+        imsi: parsed("imsi", args.imsi.as_deref())?,
+        acc: parsed("acc", args.acc.as_deref())?,
         ki: key("ki", args.ki.as_ref())?,
         opc: key("opc", args.opc.as_ref())?,
+        algorithm: args.algorithm.map(AkaAlgorithm::from),
         pin1: args.pin1.clone(),
         puk1: args.puk1.clone(),
     };
     let built = profile::personalise(&t, &p)
         .map_err(|e| format!("cannot personalise the template: {e}"))?;
+    if p != Personalisation::default() {
+        refuse_test_keys(&built, args.allow_test_keys, &out.display().to_string())?;
+    }
     let findings = profile::validate(&built);
     let bytes = zeroize::Zeroizing::new(built.encode());
     crate::crypto::write_private(out, &bytes).map_err(|e| format!("{}: {e}", out.display()))?;
@@ -96,6 +157,12 @@ pub fn build(template: &str, args: &BuildArgs, out: &Path) -> Result<String, Str
     );
     for f in findings {
         msg.push_str(&format!("\nwarning: {f}"));
+    }
+    for slot in test_algorithm_slots(&built) {
+        msg.push_str(&format!(
+            "\nwarning: {slot} uses the USIM test algorithm, which production HLRs do not \
+             run; give --algorithm milenage for a production card"
+        ));
     }
     Ok(msg)
 }
@@ -118,8 +185,24 @@ pub enum BatchSource<'a> {
     },
 }
 
-fn emit(template: &Package, p: &Personalisation, out_dir: &Path, name: &str) -> Result<(), String> {
+/// How `simgw profile build-batch` personalises each card.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct BatchOptions {
+    /// Write packages even if an AKA parameter keeps a well-known test K.
+    pub allow_test_keys: bool,
+    /// The algorithm every AKA parameter is switched to.
+    pub algorithm: Option<AkaAlgorithm>,
+}
+
+fn emit(
+    template: &Package,
+    p: &Personalisation,
+    opts: BatchOptions,
+    out_dir: &Path,
+    name: &str,
+) -> Result<(), String> {
     let built = profile::personalise(template, p).map_err(|e| format!("{name}: {e}"))?;
+    refuse_test_keys(&built, opts.allow_test_keys, name)?;
     let bytes = zeroize::Zeroizing::new(built.encode());
     let path = out_dir.join(format!("{name}.der"));
     crate::crypto::write_private(&path, &bytes).map_err(|e| format!("{}: {e}", path.display()))
@@ -131,6 +214,7 @@ pub fn build_batch(
     config: &crate::config::Config,
     template: &str,
     source: BatchSource<'_>,
+    batch_opts: BatchOptions,
     out_dir: &Path,
 ) -> Result<u64, String> {
     use std::io::BufRead;
@@ -164,8 +248,15 @@ pub fn build_batch(
                         opc: sim.opc.clone(),
                         pin1: c.pin1.as_ref().map(|s| s.expose().to_owned()),
                         puk1: c.puk1.as_ref().map(|s| s.expose().to_owned()),
+                        // The vendor's class when the file has one, else the IMSI's.
+                        acc: c
+                            .acc
+                            .map(Acc::new)
+                            .transpose()
+                            .map_err(|e| format!("line {}: {e}", c.line))?,
+                        algorithm: batch_opts.algorithm,
                     };
-                    emit(&t, &p, out_dir, sim.iccid.as_str())?;
+                    emit(&t, &p, batch_opts, out_dir, sim.iccid.as_str())?;
                     written += 1;
                 }
                 Ok(())
@@ -226,8 +317,10 @@ pub fn build_batch(
                             opc,
                             pin1: None,
                             puk1: None,
+                            algorithm: batch_opts.algorithm,
+                            ..Personalisation::default()
                         };
-                        emit(&t, &p, out_dir, s.iccid.as_str())?;
+                        emit(&t, &p, batch_opts, out_dir, s.iccid.as_str())?;
                         written += 1;
                     }
                     match page.last() {

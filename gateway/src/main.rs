@@ -126,21 +126,32 @@ enum ProfileCommand {
         /// ICCID for the header and EF.ICCID.
         #[arg(long)]
         iccid: Option<String>,
-        /// IMSI for EF.IMSI.
+        /// IMSI for EF.IMSI; also sets EF.ACC to the access class of its last digit.
         #[arg(long)]
         imsi: Option<String>,
+        /// EF.ACC as 4 hex digits (e.g. 0080 for access class 7), instead of the IMSI's.
+        #[arg(long, value_name = "HEX")]
+        acc: Option<String>,
         /// K (32 hex).
         #[arg(long)]
         ki: Option<String>,
         /// OPc (32 hex).
         #[arg(long)]
         opc: Option<String>,
+        /// Switch every AKA parameter to this algorithm (K and OPc are written whatever
+        /// the algorithm).
+        #[arg(long, value_enum)]
+        algorithm: Option<gateway::cli_profile::AlgorithmArg>,
         /// PIN1.
         #[arg(long)]
         pin1: Option<String>,
         /// PUK1.
         #[arg(long)]
         puk1: Option<String>,
+        /// Write the package even if an AKA parameter keeps a well-known test K (all zeros,
+        /// 000102…0f, 3GPP test sets): for lab profiles only.
+        #[arg(long)]
+        allow_test_keys: bool,
         /// Output file (written 0600).
         #[arg(long)]
         out: PathBuf,
@@ -165,6 +176,12 @@ enum ProfileCommand {
         /// Stored batch id (`bat_…`); keys are opened only as each profile is encoded.
         #[arg(long)]
         batch: Option<String>,
+        /// Write packages even if an AKA parameter keeps a well-known test K.
+        #[arg(long)]
+        allow_test_keys: bool,
+        /// Switch every AKA parameter to this algorithm.
+        #[arg(long, value_enum)]
+        algorithm: Option<gateway::cli_profile::AlgorithmArg>,
         /// Output directory.
         #[arg(long)]
         out_dir: PathBuf,
@@ -428,20 +445,26 @@ fn main() -> ExitCode {
                         template,
                         iccid,
                         imsi,
+                        acc,
                         ki,
                         opc,
+                        algorithm,
                         pin1,
                         puk1,
+                        allow_test_keys,
                         out,
                     },
             } => {
                 let args = gateway::cli_profile::BuildArgs {
                     iccid,
                     imsi,
+                    acc,
                     ki,
                     opc,
+                    algorithm,
                     pin1,
                     puk1,
+                    allow_test_keys,
                 };
                 println!("{}", gateway::cli_profile::build(&template, &args, &out)?);
                 Ok(())
@@ -455,6 +478,8 @@ fn main() -> ExitCode {
                         format,
                         tenant,
                         batch,
+                        allow_test_keys,
+                        algorithm,
                         out_dir,
                     },
             } => {
@@ -474,7 +499,11 @@ fn main() -> ExitCode {
                         );
                     }
                 };
-                let n = gateway::cli_profile::build_batch(&cfg, &template, source, &out_dir)?;
+                let opts = gateway::cli_profile::BatchOptions {
+                    allow_test_keys,
+                    algorithm: algorithm.map(Into::into),
+                };
+                let n = gateway::cli_profile::build_batch(&cfg, &template, source, opts, &out_dir)?;
                 println!("wrote {n} profile packages to {}", out_dir.display());
                 Ok(())
             }
