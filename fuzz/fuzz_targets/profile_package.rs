@@ -22,6 +22,7 @@ fn card() -> &'static Personalisation {
         opc: Some(Key128::from_bytes([0x22; 16])),
         pin1: Some("1234".to_owned()),
         puk1: Some("12345678".to_owned()),
+        ..Personalisation::default()
     })
 }
 

@@ -212,6 +212,7 @@ async fn run_import(rows: u64, dir: &std::path::Path) -> Result<(), BenchError> 
             format: crate::import::Format::VendorOut,
             path: &file,
             esim_profile_type: None,
+            iccid_length: None,
         },
         |_, _| {
             peak = peak.max(rss_kib());
@@ -320,6 +321,7 @@ fn run_profiles(n: u32) -> Result<(), BenchError> {
             opc: Some(sim_profiles::Key128::from_bytes([0x5A; 16])),
             pin1: Some("1234".into()),
             puk1: Some("12345678".into()),
+            ..Personalisation::default()
         };
         bytes += personalise(&template, &p).map_err(err)?.encode().len();
     }

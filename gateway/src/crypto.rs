@@ -1,9 +1,12 @@
 //! Encryption at rest and randomness. Secrets (Ki, OPc, personal data) are sealed with
 //! AES-256-GCM under a data key; each sealed value names its key id so keys can rotate.
 //! The associated data binds a ciphertext to its record, so sealed values cannot be
-//! swapped between SIMs.
+//! swapped between SIMs. Request fingerprints (idempotency) are HMACs under a key derived
+//! from the keyring, so a stored fingerprint cannot be matched against guessed bodies.
 
 use ring::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
+use ring::hkdf::{HKDF_SHA256, Salt};
+use ring::hmac::{self, HMAC_SHA256};
 use ring::rand::{SecureRandom, SystemRandom};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -50,8 +53,16 @@ pub struct Sealed {
 pub struct Keyring {
     current: String,
     keys: HashMap<String, LessSafeKey>,
+    /// The fingerprint key and the id of the data key it is derived from.
+    fingerprint: (String, hmac::Key),
     rng: SystemRandom,
 }
+
+/// HKDF labels of the fingerprint key: its own, so it never equals a sealing key.
+const FINGERPRINT_SALT: &[u8] = b"simgw/v1";
+const FINGERPRINT_INFO: &[u8] = b"request fingerprint";
+/// What a fingerprint starts with: the scheme, then the id of the data key it came from.
+pub const FINGERPRINT_SCHEME: &str = "hmac-sha256";
 
 impl std::fmt::Debug for Keyring {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -71,7 +82,7 @@ impl Keyring {
         };
         if !path.exists() {
             if let Some(dir) = path.parent() {
-                std::fs::create_dir_all(dir).map_err(io)?;
+                create_private_dir(dir).map_err(io)?;
             }
             let line = new_key_line()?;
             write_private(path, line.as_bytes()).map_err(io)?;
@@ -111,10 +122,16 @@ impl Keyring {
     fn from_lines(text: &str) -> Option<Self> {
         let mut keys = HashMap::new();
         let mut current = None;
+        let mut fingerprint = None;
         for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
             let (id, key_hex) = line.split_once(char::is_whitespace)?;
             let mut key = zeroize::Zeroizing::new([0u8; 32]);
             sim_profiles::secret::decode_hex_into(key_hex.trim(), key.as_mut()).ok()?;
+            // Derived from the first (oldest) key, which rotation never replaces: a request
+            // retried across a rotation still matches the fingerprint recorded before it.
+            if fingerprint.is_none() {
+                fingerprint = Some((id.to_owned(), fingerprint_key(key.as_ref())));
+            }
             let unbound = UnboundKey::new(&AES_256_GCM, key.as_ref()).ok()?;
             if keys
                 .insert(id.to_owned(), LessSafeKey::new(unbound))
@@ -127,8 +144,19 @@ impl Keyring {
         Some(Self {
             current: current?,
             keys,
+            fingerprint: fingerprint?,
             rng: SystemRandom::new(),
         })
+    }
+
+    /// A keyed fingerprint of `bytes` (a canonical request body): `hmac-sha256:<key id>:<hex>`.
+    /// Equal bytes give equal fingerprints under one key file; without the key file a
+    /// stored fingerprint cannot be tested against guessed bodies (ID numbers have little
+    /// entropy, so a plain hash could be inverted by trying them all).
+    pub fn fingerprint(&self, bytes: &[u8]) -> String {
+        let (kid, key) = &self.fingerprint;
+        let tag = hmac::sign(key, bytes);
+        format!("{FINGERPRINT_SCHEME}:{kid}:{}", hex(tag.as_ref()))
     }
 
     /// The id of the key new values are sealed under.
@@ -207,6 +235,16 @@ impl Keyring {
     }
 }
 
+/// The HMAC key for request fingerprints, derived from a data key under its own labels.
+fn fingerprint_key(data_key: &[u8]) -> hmac::Key {
+    let prk = Salt::new(HKDF_SHA256, FINGERPRINT_SALT).extract(data_key);
+    match prk.expand(&[FINGERPRINT_INFO], HMAC_SHA256) {
+        Ok(okm) => hmac::Key::from(okm),
+        // Unreachable: HKDF-SHA256 can always expand to one hash length.
+        Err(_) => hmac::Key::new(HMAC_SHA256, data_key),
+    }
+}
+
 /// A fresh `dk-<8 hex> <64 hex>` key line.
 fn new_key_line() -> Result<String, CryptoError> {
     let rng = SystemRandom::new();
@@ -229,6 +267,56 @@ pub fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let mut f = opts.open(path)?;
     f.write_all(bytes)?;
     f.sync_all()
+}
+
+/// Creates `dir` and any missing parents readable only by their owner (0700 on Unix).
+/// Directories that already exist keep their mode.
+pub fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    let mut b = std::fs::DirBuilder::new();
+    b.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        b.mode(0o700);
+    }
+    b.create(dir)
+}
+
+/// Makes the data directory private: the directory and every directory directly in it
+/// (`keys/`, `tls/`, ...) 0700, created if absent. A data dir made by an older version
+/// (0755) is tightened here at start. Files keep their mode: secrets are written 0600
+/// and the store file is opened 0600 by the store, and nothing in a 0700 directory is
+/// reachable by other users anyway.
+pub fn make_data_dir_private(dir: &Path) -> std::io::Result<()> {
+    create_private_dir(dir)?;
+    #[cfg(unix)]
+    {
+        set_mode(dir, 0o700)?;
+        for entry in std::fs::read_dir(dir)? {
+            let entry = entry?;
+            // `file_type` does not follow symlinks: a linked directory is left alone.
+            if entry.file_type()?.is_dir() {
+                set_mode(&entry.path(), 0o700)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Sets a Unix mode unless it is already that, naming the path on failure.
+#[cfg(unix)]
+pub fn set_mode(path: &Path, mode: u32) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let meta = std::fs::metadata(path)?;
+    if meta.permissions().mode() & 0o777 == mode {
+        return Ok(());
+    }
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).map_err(|e| {
+        std::io::Error::new(
+            e.kind(),
+            format!("cannot set mode {mode:o} on {}: {e}", path.display()),
+        )
+    })
 }
 
 /// Lower-case hex.
@@ -324,6 +412,49 @@ mod tests {
             use std::os::unix::fs::PermissionsExt;
             let mode = std::fs::metadata(&path).expect("meta").permissions().mode();
             assert_eq!(mode & 0o777, 0o600);
+        }
+    }
+
+    #[test]
+    fn fingerprints_are_keyed_and_survive_rotation() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("data-key");
+        let k1 = Keyring::load_or_create(&path).expect("create");
+        let body = br#"{"subscriber":{"id_number":"110101199003074512"}}"#;
+        let f = k1.fingerprint(body);
+        let kid = k1.current_id().to_owned();
+        assert!(f.starts_with(&format!("hmac-sha256:{kid}:")), "{f}");
+        assert!(!f.contains(&hex(&sha256(body))), "not the plain hash");
+        assert_ne!(f, k1.fingerprint(b"{}"));
+        assert_ne!(
+            f,
+            Keyring::ephemeral().expect("keys").fingerprint(body),
+            "another key file, another fingerprint"
+        );
+        Keyring::add_key(&path).expect("rotate");
+        let k2 = Keyring::load_or_create(&path).expect("reload");
+        assert_ne!(k2.current_id(), kid);
+        assert_eq!(k2.fingerprint(body), f, "rotation keeps fingerprints");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn data_dirs_are_created_and_tightened_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &Path| std::fs::metadata(p).expect("meta").permissions().mode() & 0o777;
+        let root = tempfile::tempdir().expect("tempdir");
+        let fresh = root.path().join("a/b");
+        make_data_dir_private(&fresh).expect("fresh");
+        assert_eq!((mode(&root.path().join("a")), mode(&fresh)), (0o700, 0o700));
+        let old = root.path().join("old");
+        std::fs::create_dir_all(old.join("tls")).expect("mkdir");
+        std::fs::create_dir_all(old.join("keys")).expect("mkdir");
+        for d in [&old, &old.join("tls"), &old.join("keys")] {
+            std::fs::set_permissions(d, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        }
+        make_data_dir_private(&old).expect("tighten");
+        for d in [&old, &old.join("tls"), &old.join("keys")] {
+            assert_eq!(mode(d), 0o700, "{}", d.display());
         }
     }
 

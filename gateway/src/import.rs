@@ -6,10 +6,12 @@
 use crate::admin::{NewSim, seal_sim};
 use crate::config::{Config, TransportKeyConfig};
 use crate::crypto::{CryptoError, Keyring, hex, sha256};
-use crate::store::{BatchRecord, BatchStatus, Clash, Store, StoreError};
+use crate::store::{BatchRecord, BatchStatus, Clash, ImportStart, Store, StoreError};
 use sim_profiles::batch::{self, BatchError, CardRecord, KeyField, ParseOptions, Reject};
 use sim_profiles::transport::{Aes128Ecb, FsCbc, TransportCipher, TransportKeys};
 use sim_profiles::{Key128, milenage};
+
+pub mod report;
 
 /// Cards per committed chunk.
 pub const CHUNK: usize = 5_000;
@@ -167,6 +169,8 @@ pub struct ImportJob<'a> {
     pub bytes: &'a [u8],
     /// The cards are eSIM profiles of this SM-DP+ profile type.
     pub esim_profile_type: Option<&'a str>,
+    /// The issuer's ICCID length (19 or 20), if known; otherwise the file's own form rules.
+    pub iccid_length: Option<usize>,
 }
 
 /// A batch file on disk to import.
@@ -180,6 +184,8 @@ pub struct FileJob<'a> {
     pub path: &'a std::path::Path,
     /// The cards are eSIM profiles of this SM-DP+ profile type.
     pub esim_profile_type: Option<&'a str>,
+    /// The issuer's ICCID length (19 or 20), if known; otherwise the file's own form rules.
+    pub iccid_length: Option<usize>,
 }
 
 /// Imports a file held in memory. See [`import_reader`].
@@ -205,6 +211,7 @@ pub fn import(
             sha256: &sha,
             total,
             esim_profile_type: job.esim_profile_type,
+            iccid_length: job.iccid_length,
         },
         &mut reader,
         progress,
@@ -226,6 +233,7 @@ pub fn import_file(
         format,
         path,
         esim_profile_type,
+        iccid_length,
     } = *file;
     use std::io::Read;
     let io = |e: std::io::Error| ImportError::TransportKey(format!("{}: {e}", path.display()));
@@ -255,6 +263,7 @@ pub fn import_file(
             sha256: &sha,
             total,
             esim_profile_type,
+            iccid_length,
         },
         &mut reader,
         progress,
@@ -276,12 +285,38 @@ pub struct Input<'a> {
     pub total: u64,
     /// The cards are eSIM profiles of this SM-DP+ profile type.
     pub esim_profile_type: Option<&'a str>,
+    /// The issuer's ICCID length (19 or 20), if known (reference §1.4).
+    pub iccid_length: Option<usize>,
 }
 
 impl Input<'_> {
-    /// `bat_` + the first 24 hex digits of the file's SHA-256: the same file is the same batch.
+    /// `bat_` + 24 hex digits of SHA-256(tenant, NUL, file SHA-256): the same file is the
+    /// same batch for one tenant, and another tenant's upload of it is a new batch whose
+    /// cards clash (it never finds, replays or rolls back the first tenant's batch).
     pub fn batch_id(&self) -> String {
-        format!("bat_{}", &self.sha256[..24])
+        let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
+        ctx.update(self.tenant.as_bytes());
+        ctx.update(&[0]);
+        ctx.update(self.sha256.as_bytes());
+        format!("bat_{}", &hex(ctx.finish().as_ref())[..24])
+    }
+
+    /// The id batches had before ids were scoped to the tenant (file hash only): a store
+    /// written then still answers a re-import of such a batch by its own tenant.
+    fn legacy_batch_id(&self) -> String {
+        format!("bat_{}", self.sha256.get(..24).unwrap_or(self.sha256))
+    }
+
+    /// This tenant's complete batch of this file, if it was imported before.
+    fn imported_before(&self, store: &dyn Store) -> Result<Option<BatchRecord>, StoreError> {
+        for id in [self.batch_id(), self.legacy_batch_id()] {
+            if let Some(b) = store.batch(&id)? {
+                if b.tenant == self.tenant && b.status == BatchStatus::Complete {
+                    return Ok(Some(b));
+                }
+            }
+        }
+        Ok(None)
     }
 }
 
@@ -345,7 +380,11 @@ struct Run<'a> {
     keys: &'a Keyring,
     tk: TransportKeys,
     input: &'a Input<'a>,
+    /// [`Input::batch_id`], computed once.
+    batch_id: String,
     batch: Option<BatchRecord>,
+    /// The same tenant's import of the same file completed while this one was parsing.
+    replayed: Option<BatchRecord>,
     rejects: Vec<Reject>,
     key_errors: Vec<String>,
     cards: u64,
@@ -367,14 +406,16 @@ impl Run<'_> {
         if self.batch.is_none() {
             self.begin(index, vendor_batch)?;
         }
+        if self.replayed.is_some() {
+            return Ok(());
+        }
         // Every good row is staged even after an error: the batch stays invisible and is
         // rolled back at the end, and staged rows are what later duplicates are found against.
         let mut sealed = Vec::with_capacity(records.len());
         for c in &records {
             match clear_keys(c, index, &self.tk) {
                 Ok(sim) => {
-                    let mut rec =
-                        seal_sim(self.keys, self.input.tenant, &self.input.batch_id(), &sim)?;
+                    let mut rec = seal_sim(self.keys, self.input.tenant, &self.batch_id, &sim)?;
                     rec.esim_profile_type = self.input.esim_profile_type.map(str::to_owned);
                     sealed.push((rec, c.line));
                 }
@@ -395,7 +436,8 @@ impl Run<'_> {
         self.chunks += 1;
         for (i, clash) in clashes {
             let reason = match clash {
-                Clash::InInventory => batch::RejectReason::AlreadyInInventory,
+                Clash::IccidInInventory => batch::RejectReason::IccidInInventory,
+                Clash::ImsiInInventory => batch::RejectReason::ImsiInInventory,
                 Clash::DuplicateIccid { first_line } => {
                     batch::RejectReason::DuplicateIccid { first_line }
                 }
@@ -418,7 +460,7 @@ impl Run<'_> {
         vendor_batch: Option<String>,
     ) -> Result<(), ImportError> {
         let b = BatchRecord {
-            id: self.input.batch_id(),
+            id: self.batch_id.clone(),
             tenant: self.input.tenant.to_owned(),
             file_sha256: self.input.sha256.to_owned(),
             source: self.input.source.to_owned(),
@@ -430,8 +472,10 @@ impl Run<'_> {
             started_at_ms: crate::clock::Clock::new().now_ms(),
             esim_profile_type: self.input.esim_profile_type.map(str::to_owned),
         };
-        self.store.import_begin(&b)?;
-        self.batch = Some(b);
+        match self.store.import_begin(&b)? {
+            ImportStart::Started => self.batch = Some(b),
+            ImportStart::AlreadyComplete(done) => self.replayed = Some(done),
+        }
         Ok(())
     }
 
@@ -460,17 +504,16 @@ pub fn import_reader(
     let t = store
         .tenant(input.tenant)?
         .ok_or_else(|| ImportError::UnknownTenant(input.tenant.to_owned()))?;
-    // The same file (same bytes) is the same batch: if it is in, nothing else matters.
+    // The same file (same bytes) for the same tenant is the same batch: if it is in,
+    // nothing else matters. For another tenant it is a new batch, refused card by card.
     let batch_id = input.batch_id();
-    if let Some(b) = store.batch(&batch_id)? {
-        if b.status == BatchStatus::Complete {
-            return Ok(Imported::AlreadyImported(b));
-        }
+    if let Some(b) = input.imported_before(store)? {
+        return Ok(Imported::AlreadyImported(b));
     }
     // Duplicates are found against the staged batch in the store, so memory stays bounded.
     let opts = ParseOptions {
         plmn: Some(t.plmn.clone()),
-        iccid_len: None,
+        iccid_len: input.iccid_length,
         skip_duplicate_check: true,
     };
     let mut parser = Parser::new(input.format, &opts)?;
@@ -479,7 +522,9 @@ pub fn import_reader(
         keys,
         tk: transport_keys(&config.transport_keys)?,
         input,
+        batch_id: batch_id.clone(),
         batch: None,
+        replayed: None,
         rejects: Vec::new(),
         key_errors: Vec::new(),
         cards: 0,
@@ -504,6 +549,9 @@ pub fn import_reader(
                 let (index, vendor) = (parser.key_index(), parser.vendor_batch());
                 run.flush(parser.drain(), index, vendor)?;
                 progress(read, input.total);
+                if run.replayed.is_some() {
+                    return Ok(());
+                }
             }
         }
         let index = parser.key_index();
@@ -518,6 +566,9 @@ pub fn import_reader(
             run.abort()?;
         }
         return Err(e);
+    }
+    if let Some(b) = run.replayed.take() {
+        return Ok(Imported::AlreadyImported(b));
     }
     if !run.key_errors.is_empty() {
         run.abort()?;
@@ -535,6 +586,9 @@ pub fn import_reader(
     if run.batch.is_none() {
         // An empty (but valid) file: record it so re-importing it is a no-op too.
         run.begin(None, None)?;
+        if let Some(b) = run.replayed.take() {
+            return Ok(Imported::AlreadyImported(b));
+        }
     }
     let batch_id = run.batch.take().map(|b| b.id).unwrap_or(batch_id);
     Ok(Imported::Loaded(store.import_finish(

@@ -1,5 +1,6 @@
 //! Number-pool policy as pure functions: which numbers are "golden" (kept out of automatic
-//! assignment), and where a random allocation starts looking. The store applies them.
+//! assignment), and how a random allocation finds a number uniformly among the free ones.
+//! The store applies them.
 
 use serde::{Deserialize, Serialize};
 
@@ -7,8 +8,9 @@ use serde::{Deserialize, Serialize};
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum NumberPolicy {
-    /// A uniformly placed probe into the free index (the default): numbers do not reveal
-    /// how many customers came before, and neighbours are not handed out in sequence.
+    /// Uniform over the tenant's free ordinary numbers (the default), however its blocks
+    /// lie: numbers do not reveal how many customers came before, and neighbours are not
+    /// handed out in sequence.
     #[default]
     Random,
     /// The lowest free number.
@@ -110,27 +112,90 @@ pub fn is_golden(rules: &[GoldenRule], msisdn: &str) -> bool {
     rules.iter().any(|r| r.matches(msisdn))
 }
 
-/// Width of probe keys: E.164 numbers have at most 15 digits.
-const PROBE_WIDTH: usize = 15;
+/// A node of a tenant's free tree: (depth, width, prefix). For every free ordinary number
+/// of `width` digits, each of its proper prefixes (depth 0 to width − 1) counts it once.
+/// Keyed in this order, the totals per width (depth 0) are one range, and so are the
+/// children of any node (same width, one digit deeper, `prefix` + `0` to `9`).
+pub type TreeNode<'a> = (u8, u8, &'a str);
 
-/// A key uniformly placed between `lo` and `hi` (digit strings) in the index's
-/// lexicographic order; allocation takes the first free number at or after it (wrapping to
-/// the first). Two index reads, so O(log n) whatever the pool size.
-pub fn random_probe(lo: &str, hi: &str, random: u64) -> String {
-    let pad = |s: &str| -> u64 {
-        let mut p: String = s.chars().take(PROBE_WIDTH).collect();
-        while p.len() < PROBE_WIDTH {
-            p.push('0');
-        }
-        p.parse().unwrap_or(0)
-    };
-    let (a, b) = (pad(lo), pad(hi));
-    if b <= a {
-        return lo.to_owned();
+/// The nodes that count `msisdn` (digits): its proper prefixes, shortest first.
+pub fn tree_nodes(msisdn: &str) -> impl Iterator<Item = TreeNode<'_>> {
+    let width = u8::try_from(msisdn.len()).unwrap_or(u8::MAX);
+    (0..msisdn.len()).map(move |d| (u8::try_from(d).unwrap_or(u8::MAX), width, &msisdn[..d]))
+}
+
+/// A uniform draw from `0..n` (n > 0) out of a uniform `u64`. The modulo bias is below
+/// n / 2⁶⁴: under 10⁻⁴ even for a pool of every 15-digit number.
+pub fn draw_below(random: u64, n: u64) -> u64 {
+    random % n.max(1)
+}
+
+/// One tenant's free tree as the store holds it.
+pub trait FreeTree {
+    /// The store's error.
+    type Error;
+    /// Free numbers per width (depth-0 nodes), in width order.
+    fn totals(&self) -> Result<Vec<(u8, u64)>, Self::Error>;
+    /// The nodes one digit below `prefix` in the tree of `width`, in digit order, with
+    /// their counts (only for `prefix.len() + 1 < width`: the level above the numbers).
+    fn children(&self, width: u8, prefix: &str) -> Result<Vec<(String, u64)>, Self::Error>;
+    /// Whether `msisdn` is a free ordinary number.
+    fn is_free(&self, msisdn: &str) -> Result<bool, Self::Error>;
+}
+
+/// What a walk of the free tree found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Pick {
+    /// The number drawn.
+    Number(String),
+    /// The tree counts no free number.
+    Empty,
+    /// The counts disagree with the numbers (a store bug or a stale tree).
+    Inconsistent,
+}
+
+/// Draws one free number uniformly: a point `r` in `0..total`, then down the tree, at each
+/// level into the child whose count covers `r` (so a block is chosen in proportion to its
+/// free numbers and every free number owns exactly one `r`). One range read per digit and
+/// at most ten point reads at the end: O(digits × log n), whatever the pool's size or shape.
+pub fn pick_uniform<T: FreeTree>(tree: &T, random: u64) -> Result<Pick, T::Error> {
+    let totals = tree.totals()?;
+    let total = totals.iter().fold(0u64, |a, (_, c)| a.saturating_add(*c));
+    if total == 0 {
+        return Ok(Pick::Empty);
     }
-    let span = b - a + 1;
-    let v = a + random % span;
-    format!("{v:0PROBE_WIDTH$}")
+    let mut r = draw_below(random, total);
+    let Some(width) = descend(&mut r, totals) else {
+        return Ok(Pick::Inconsistent);
+    };
+    let mut prefix = String::new();
+    while prefix.len() + 1 < usize::from(width) {
+        let Some(child) = descend(&mut r, tree.children(width, &prefix)?) else {
+            return Ok(Pick::Inconsistent);
+        };
+        prefix = child;
+    }
+    for digit in '0'..='9' {
+        let n = format!("{prefix}{digit}");
+        if tree.is_free(&n)? {
+            if r == 0 {
+                return Ok(Pick::Number(n));
+            }
+            r -= 1;
+        }
+    }
+    Ok(Pick::Inconsistent)
+}
+
+/// The entry whose weight covers `r`, leaving `r` as the offset inside it.
+fn descend<K>(r: &mut u64, weighted: impl IntoIterator<Item = (K, u64)>) -> Option<K> {
+    for (k, w) in weighted {
+        if *r < w {
+            return Some(k);
+        }
+        *r -= w;
+    }
+    None
 }
 
 #[cfg(test)]
@@ -173,16 +238,114 @@ mod tests {
         }
     }
 
-    #[test]
-    fn probes_stay_within_the_range_and_spread() {
-        let (lo, hi) = ("8617000000000", "8617000009999");
-        let mut seen = std::collections::HashSet::new();
-        for r in [0u64, 1, 12_345, u64::MAX, 987_654_321_987] {
-            let p = random_probe(lo, hi, r);
-            assert!(p.as_str() >= lo && p.as_str() <= "861700000999900", "{p}");
-            seen.insert(p);
+    /// The free tree of a set of numbers, kept as the store keeps it.
+    struct Model {
+        free: std::collections::BTreeSet<String>,
+        nodes: std::collections::BTreeMap<(u8, u8, String), u64>,
+    }
+
+    impl Model {
+        fn new(free: &[String]) -> Self {
+            let mut nodes = std::collections::BTreeMap::new();
+            for n in free {
+                for (d, w, p) in tree_nodes(n) {
+                    *nodes.entry((d, w, p.to_owned())).or_insert(0) += 1;
+                }
+            }
+            Self {
+                free: free.iter().cloned().collect(),
+                nodes,
+            }
         }
-        assert!(seen.len() >= 4);
-        assert_eq!(random_probe(lo, lo, 7), lo);
+    }
+
+    impl FreeTree for Model {
+        type Error = std::convert::Infallible;
+        fn totals(&self) -> Result<Vec<(u8, u64)>, Self::Error> {
+            Ok(self
+                .nodes
+                .iter()
+                .filter(|((d, _, _), _)| *d == 0)
+                .map(|((_, w, _), c)| (*w, *c))
+                .collect())
+        }
+        fn children(&self, width: u8, prefix: &str) -> Result<Vec<(String, u64)>, Self::Error> {
+            let d = u8::try_from(prefix.len() + 1).expect("depth");
+            let lo = (d, width, format!("{prefix}0"));
+            let hi = (d, width, format!("{prefix}9"));
+            Ok(self
+                .nodes
+                .range(lo..=hi)
+                .map(|((_, _, p), c)| (p.clone(), *c))
+                .collect())
+        }
+        fn is_free(&self, msisdn: &str) -> Result<bool, Self::Error> {
+            Ok(self.free.contains(msisdn))
+        }
+    }
+
+    fn range(first: u64, count: u64) -> impl Iterator<Item = String> {
+        (first..first + count).map(|n| n.to_string())
+    }
+
+    #[test]
+    fn every_free_number_owns_exactly_one_draw() {
+        // Blocks far apart, of different sizes and lengths, with numbers taken out of them.
+        let mut free: Vec<String> = range(8_613_800_000_000, 7)
+            .chain(range(8_613_850_000_000, 40))
+            .chain(range(8_613_900_000_000, 300))
+            .chain(range(447_700_900_000, 25))
+            .chain(range(49_151_000, 3))
+            .collect();
+        free.retain(|n| !n.ends_with('3'));
+        let model = Model::new(&free);
+        let total = free.len() as u64;
+        let mut drawn = std::collections::BTreeSet::new();
+        for r in 0..total {
+            match pick_uniform(&model, r).expect("infallible") {
+                Pick::Number(n) => assert!(drawn.insert(n), "drawn twice at r = {r}"),
+                other => panic!("r = {r}: {other:?}"),
+            }
+        }
+        assert_eq!(drawn, model.free, "each free number exactly once");
+        assert_eq!(
+            pick_uniform(&model, total).expect("infallible"),
+            pick_uniform(&model, 0).expect("infallible"),
+            "draws wrap round"
+        );
+    }
+
+    #[test]
+    fn empty_and_inconsistent_trees_are_told_apart() {
+        assert_eq!(
+            pick_uniform(&Model::new(&[]), 42).expect("infallible"),
+            Pick::Empty
+        );
+        let mut stale = Model::new(&["8617000000001".to_owned()]);
+        stale.free.clear();
+        assert_eq!(
+            pick_uniform(&stale, 42).expect("infallible"),
+            Pick::Inconsistent
+        );
+    }
+
+    #[test]
+    fn draws_stay_in_range_and_nodes_are_the_proper_prefixes() {
+        for n in [1u64, 2, 10, 999_999_999_999_999] {
+            assert_eq!(draw_below(0, n), 0);
+            assert!(draw_below(u64::MAX, n) < n);
+            assert_eq!(draw_below(n + n / 2, n), n / 2);
+        }
+        assert_eq!(draw_below(7, 0), 0);
+        assert_eq!(
+            tree_nodes("86138").collect::<Vec<_>>(),
+            vec![
+                (0, 5, ""),
+                (1, 5, "8"),
+                (2, 5, "86"),
+                (3, 5, "861"),
+                (4, 5, "8613")
+            ]
+        );
     }
 }

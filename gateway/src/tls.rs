@@ -62,7 +62,7 @@ fn gen_err(e: rcgen::Error) -> TlsError {
 impl DevCa {
     /// Loads the dev CA from `dir`, creating it on first use.
     pub fn load_or_create(dir: &Path) -> Result<Self, TlsError> {
-        std::fs::create_dir_all(dir).map_err(io(dir))?;
+        crate::crypto::create_private_dir(dir).map_err(io(dir))?;
         let cert_path = dir.join("dev-ca.pem");
         let key_path = dir.join("dev-ca.key");
         if !cert_path.exists() || !key_path.exists() {

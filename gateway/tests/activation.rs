@@ -214,7 +214,7 @@ async fn tenants_are_isolated() {
         .await;
     assert_eq!((s, b["code"].as_str()), (404, Some("activation_not_found")));
     let (s, b) = h.post("t-2", &physical(&h.other_cards[0].iccid)).await;
-    assert_eq!((s, b["code"].as_str()), (422, Some("sim_not_owned")), "{b}");
+    assert_eq!((s, b["code"].as_str()), (422, Some("unknown_iccid")), "{b}");
     let (s, b) = h
         .get_as("sk_acme_not-a-key", &format!("/v1/activations/{id}"))
         .await;

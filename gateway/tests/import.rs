@@ -26,13 +26,24 @@ fn run(
     bytes: &[u8],
     max_chunks: Option<usize>,
 ) -> Result<Imported, ImportError> {
+    run_as(h, TENANT, format, bytes, max_chunks)
+}
+
+fn run_as(
+    h: &Harness,
+    tenant: &str,
+    format: Format,
+    bytes: &[u8],
+    max_chunks: Option<usize>,
+) -> Result<Imported, ImportError> {
     let gw = h.gw();
     let job = ImportJob {
-        tenant: TENANT,
+        tenant,
         format,
         source: "test",
         bytes,
         esim_profile_type: None,
+        iccid_length: None,
     };
     import::import(
         gw.store.as_ref(),
@@ -195,7 +206,7 @@ async fn a_bad_file_is_refused_whole_with_every_line_named() {
     );
     assert!(
         dups.iter()
-            .all(|r| r.reason == RejectReason::AlreadyInInventory)
+            .all(|r| r.reason == RejectReason::IccidInInventory)
     );
 }
 
@@ -428,4 +439,346 @@ async fn inventory_over_the_api_import_lookup_export_quarantine_and_metrics() {
             .is_some_and(|n| n > 900),
         "{inv}"
     );
+}
+
+/// POSTs a batch file as `key`; returns status, JSON body and headers.
+async fn upload(
+    h: &Harness,
+    key: &str,
+    query: &str,
+    file: Vec<u8>,
+) -> (u16, serde_json::Value, http::HeaderMap) {
+    let r = h
+        .client
+        .post(
+            &format!("{}/v1/inventory/imports?{query}", h.base),
+            &[("authorization", format!("Bearer {key}"))],
+            bytes::Bytes::from(file),
+        )
+        .await
+        .expect("POST");
+    (
+        r.status,
+        serde_json::from_slice(&r.body).expect("json"),
+        r.headers,
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_same_file_for_another_tenant_is_a_clash_never_a_replay() {
+    // Both tenants share PLMN 00101, so only the clash can refuse the second upload.
+    let h = Harness::start(0).await;
+    let (s, first, _) = upload(
+        &h,
+        &h.api_key,
+        "format=vendor-out&name=acme-secret-name.out",
+        fixture("example.out"),
+    )
+    .await;
+    assert_eq!(s, 201, "{first}");
+    let first_id = first["id"].as_str().expect("id").to_owned();
+    let other_before = h.counts(OTHER_TENANT);
+
+    for attempt in 0..2 {
+        let (s, b, headers) = upload(
+            &h,
+            &h.other_key,
+            "format=vendor-out&name=globex.out",
+            fixture("example.out"),
+        )
+        .await;
+        assert_eq!(
+            (s, b["code"].as_str()),
+            (422, Some("batch_rejected")),
+            "attempt {attempt}: {b}"
+        );
+        assert!(headers.get("idempotent-replayed").is_none());
+        let rejects: Vec<(u64, &str)> = b["rejects"]
+            .as_array()
+            .expect("rejects")
+            .iter()
+            .map(|r| {
+                (
+                    r["line"].as_u64().expect("line"),
+                    r["reason"].as_str().expect("reason"),
+                )
+            })
+            .collect();
+        assert_eq!(
+            rejects,
+            [19, 20, 21].map(|l| (l, "ICCID is already in inventory")),
+            "{b}"
+        );
+        // Nothing of the first tenant's batch: not its id, name, size or tenant.
+        let text = b.to_string();
+        for leak in [
+            first_id.as_str(),
+            "acme-secret-name",
+            TENANT,
+            "started_at",
+            "cards",
+        ] {
+            assert!(!text.contains(leak), "`{leak}` leaked: {text}");
+        }
+    }
+    assert_eq!(h.counts(OTHER_TENANT), other_before, "nothing imported");
+
+    // The first tenant still gets its own batch back, replayed.
+    let (s, again, headers) = upload(
+        &h,
+        &h.api_key,
+        "format=vendor-out&name=x.out",
+        fixture("example.out"),
+    )
+    .await;
+    assert_eq!((s, again["id"].as_str()), (200, Some(first_id.as_str())));
+    assert_eq!(
+        headers.get("idempotent-replayed").map(|v| v.as_bytes()),
+        Some(&b"true"[..])
+    );
+
+    // A file whose IMSIs (not ICCIDs) are another tenant's names those too.
+    let mut imsis_only = String::from("iccid,imsi,ki\n");
+    for i in 1..=3 {
+        let iccid =
+            sim_profiles::Iccid::from_payload(&format!("89869909990009{i:04}")).expect("iccid");
+        imsis_only.push_str(&format!("{iccid},00101000000010{i},{:032x}\n", i));
+    }
+    let Err(ImportError::Rejected(r)) =
+        run_as(&h, OTHER_TENANT, Format::Csv, imsis_only.as_bytes(), None)
+    else {
+        panic!("IMSI clash must be refused")
+    };
+    assert!(
+        r.iter().all(|r| r.reason == RejectReason::ImsiInInventory),
+        "{r:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_recorded_under_a_file_only_id_still_replays_for_its_tenant() {
+    let h = Harness::start(0).await;
+    let file = fixture("example.out");
+    let sha = gateway::crypto::hex(&gateway::crypto::sha256(&file));
+    let legacy = gateway::store::BatchRecord {
+        id: format!("bat_{}", &sha[..24]),
+        tenant: TENANT.into(),
+        file_sha256: sha.clone(),
+        source: "old".into(),
+        format: "vendor-out".into(),
+        vendor_batch: None,
+        transport_key_index: None,
+        cards: 0,
+        status: gateway::store::BatchStatus::Importing,
+        started_at_ms: 0,
+        esim_profile_type: None,
+    };
+    let store = &h.gw().store;
+    store.import_begin(&legacy).expect("begin");
+    store.import_finish(&legacy.id, 0, 1).expect("finish");
+    assert!(
+        matches!(run(&h, Format::VendorOut, &file, None), Ok(Imported::AlreadyImported(b)) if b.id == legacy.id)
+    );
+    // Another tenant's upload of that file is not answered with it.
+    assert!(matches!(
+        run_as(&h, OTHER_TENANT, Format::VendorOut, &file, None),
+        Ok(Imported::Loaded(b)) if b.id != legacy.id && b.tenant == OTHER_TENANT
+    ));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn aborting_a_complete_batch_leaves_its_cards_in_stock() {
+    let h = Harness::start(0).await;
+    let Imported::Loaded(b) =
+        run(&h, Format::VendorOut, &fixture("example.out"), None).expect("import")
+    else {
+        panic!("not loaded")
+    };
+    h.gw().store.import_abort(&b.id).expect("abort");
+    let iccid: sim_profiles::Iccid = "8986990999000001013".parse().expect("iccid");
+    assert!(h.gw().store.get_sim(&iccid).expect("get").is_some());
+    assert!(h.gw().store.batch(&b.id).expect("batch").is_some());
+}
+
+/// A 1,000-card file of complete 19-digit ICCIDs; returns the text, the line of data row
+/// 501 (the file's own line number, header lines included) and row 501's ICCID as written.
+fn thousand_cards(format: Format, corrupt_row_501: bool) -> (String, usize, String) {
+    let (mut text, header_lines) = match format {
+        Format::VendorOut => (
+            "*HEADER DESCRIPTION\nQuantity : 1000\n*OUTPUT VARIABLES\nvar_Out: ICCID/IMSI/KI/OPC\n"
+                .to_owned(),
+            4,
+        ),
+        Format::Csv => ("iccid,imsi,ki,opc\n".to_owned(), 1),
+    };
+    let sep = if format == Format::Csv { "," } else { " " };
+    let mut row_501 = String::new();
+    for row in 1..=1_000u32 {
+        let mut iccid = sim_profiles::Iccid::from_payload(&format!("898699077{row:09}"))
+            .expect("iccid")
+            .to_string();
+        if row == 501 {
+            if corrupt_row_501 {
+                let (body, check) = iccid.split_at(18);
+                let wrong = (check.parse::<u8>().expect("digit") + 3) % 10;
+                iccid = format!("{body}{wrong}");
+            }
+            row_501 = iccid.clone();
+        }
+        text.push_str(&format!(
+            "{iccid}{sep}001017{row:09}{sep}{:032x}{sep}{:032x}\n",
+            row * 7 + 1,
+            row * 11 + 3
+        ));
+    }
+    (text, header_lines + 501, row_501)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_check_digit_on_row_501_of_1000_refuses_the_whole_file() {
+    let h = Harness::start(0).await;
+    for format in [Format::VendorOut, Format::Csv] {
+        let before = (h.counts(TENANT), h.event_count());
+        let (text, line, typo) = thousand_cards(format, true);
+        let Err(ImportError::Rejected(rejects)) = run(&h, format, text.as_bytes(), None) else {
+            panic!("{format:?}: a typo must refuse the file")
+        };
+        assert_eq!(
+            rejects
+                .iter()
+                .map(|r| (r.line, r.reason.clone()))
+                .collect::<Vec<_>>(),
+            [(line, RejectReason::BadLuhn)],
+            "{format:?}"
+        );
+        assert_eq!(
+            rejects[0].to_string(),
+            format!("line {line}: ICCID check digit (Luhn) is wrong")
+        );
+        assert_eq!(
+            (h.counts(TENANT), h.event_count()),
+            before,
+            "nothing imported"
+        );
+        let store = &h.gw().store;
+        let row_500: sim_profiles::Iccid =
+            sim_profiles::Iccid::from_payload("898699077000000500").expect("iccid");
+        assert!(
+            store.get_sim(&row_500).expect("get").is_none(),
+            "rolled back"
+        );
+        // The old importer stored the typo's 19 digits plus a new Luhn digit.
+        let invented = sim_profiles::Iccid::from_payload(&typo).expect("payload");
+        assert!(store.get_sim(&invented).expect("get").is_none());
+    }
+    // The corrected file imports whole, every ICCID exactly as written.
+    let (text, _, row_501) = thousand_cards(Format::Csv, false);
+    let Imported::Loaded(b) = run(&h, Format::Csv, text.as_bytes(), None).expect("import") else {
+        panic!("not loaded")
+    };
+    assert_eq!(b.cards, 1_000);
+    let iccid: sim_profiles::Iccid = row_501.parse().expect("iccid");
+    assert!(h.gw().store.get_sim(&iccid).expect("get").is_some());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_issuer_length_comes_as_iccid_length_over_the_api() {
+    let h = Harness::start(0).await;
+    // 19-digit payloads of 20-digit ICCIDs (no check digits in the file).
+    let mut file = String::from("iccid,imsi,ki\n");
+    for i in 0..3u32 {
+        file.push_str(&format!(
+            "8986990880000000{i:03},001016{i:09},{:032x}\n",
+            i + 1
+        ));
+    }
+    let (s, b, _) = upload(&h, &h.api_key, "format=csv", file.clone().into_bytes()).await;
+    assert_eq!(
+        (s, b["code"].as_str()),
+        (422, Some("batch_rejected")),
+        "{b}"
+    );
+    assert!(
+        b["rejects"]
+            .as_array()
+            .expect("rejects")
+            .iter()
+            .any(|r| r["reason"] == "ICCID check digit (Luhn) is wrong"),
+        "{b}"
+    );
+    for bad in ["18", "21", "x", ""] {
+        let (s, b, _) = upload(
+            &h,
+            &h.api_key,
+            &format!("format=csv&iccid_length={bad}"),
+            file.clone().into_bytes(),
+        )
+        .await;
+        assert_eq!(
+            (s, b["code"].as_str(), b["field"].as_str()),
+            (400, Some("invalid_value"), Some("iccid_length")),
+            "{bad}: {b}"
+        );
+    }
+    let (s, b, _) = upload(
+        &h,
+        &h.api_key,
+        "format=csv&iccid_length=20",
+        file.into_bytes(),
+    )
+    .await;
+    assert_eq!((s, b["cards"].as_u64()), (201, Some(3)), "{b}");
+    let (s, sim) = h.get_as(&h.api_key, "/v1/sims?imsi=001016000000000").await;
+    let want = sim_profiles::Iccid::from_payload("8986990880000000000").expect("iccid");
+    assert_eq!(
+        (s, sim["iccid"].as_str()),
+        (200, Some(want.as_str())),
+        "completed to 20 digits"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_api_returns_every_reject_with_its_code_and_the_count_per_reason() {
+    let h = Harness::start(0).await;
+    let mut file = String::from("iccid,imsi,ki\n");
+    for row in 1..=1_000u32 {
+        let iccid =
+            sim_profiles::Iccid::from_payload(&format!("898699044{row:09}")).expect("iccid");
+        file.push_str(&format!("{iccid},46011{row:010},{:032x}\n", row));
+    }
+    let r = h
+        .client
+        .post(
+            &format!("{}/v1/inventory/imports?format=csv", h.base),
+            &[("authorization", format!("Bearer {}", h.api_key))],
+            bytes::Bytes::from(file),
+        )
+        .await
+        .expect("POST");
+    assert_eq!(r.status, 422);
+    assert_eq!(
+        r.headers.get("content-type").map(|v| v.as_bytes()),
+        Some(&b"application/problem+json"[..])
+    );
+    // Complete, and about its own size: under 100 bytes per rejected line.
+    assert!(r.body.len() < 100 * 1_000, "{} bytes", r.body.len());
+    let b: serde_json::Value = serde_json::from_slice(&r.body).expect("json");
+    assert_eq!(
+        (b["code"].as_str(), b["status"].as_u64()),
+        (Some("batch_rejected"), Some(422))
+    );
+    assert_eq!(
+        b["reject_counts"],
+        json!({"imsi_outside_plmn": 1000}),
+        "{}",
+        b["detail"]
+    );
+    let rejects = b["rejects"].as_array().expect("rejects");
+    assert_eq!(rejects.len(), 1_000);
+    for (i, r) in rejects.iter().enumerate() {
+        assert_eq!(
+            r,
+            &json!({"line": i + 2, "code": "imsi_outside_plmn", "reason": "IMSI is outside the tenant PLMN"})
+        );
+    }
 }

@@ -45,16 +45,23 @@ async fn pool(dir: &std::path::Path, policy: NumberPolicy, count: u64) -> RedbSt
     store
 }
 
-/// Waits in real time, with no timer pending, for the writer thread to commit what a woken
-/// task sent it; a timer here would let the paused clock auto-advance past the deadline.
-async fn settle(done: impl Fn() -> bool) {
-    for _ in 0..400 {
+/// Waits for the pool timer's sweep to commit, then checks `done`; panics if it never does.
+///
+/// The store has one writer that commits in the order commands arrive, so a write sent
+/// now (pruning nothing) is answered only after every sweep the timer sent before it. The
+/// timer may still be finishing an earlier sweep when the clock reaches the deadline under
+/// test; once that one is answered, yielding lets the timer see the new deadline due and
+/// send its next sweep, which the next barrier then waits for. Each round is a step of
+/// the timer's loop, not a slice of real time, so the bound counts steps.
+async fn settle(what: &str, store: &RedbStore, done: impl Fn() -> bool) {
+    for _ in 0..8 {
+        store.prune_idempotency(0).await.expect("writer barrier");
         if done() {
             return;
         }
-        std::thread::sleep(Duration::from_millis(5));
         tokio::task::yield_now().await;
     }
+    panic!("{what}: the pool timer did not return it within 8 of its steps");
 }
 
 fn reserve(
@@ -236,7 +243,10 @@ async fn lapsed_reservations_and_aged_quarantine_return_under_the_paused_clock()
         "still held before the TTL"
     );
     tokio::time::sleep(Duration::from_secs(3)).await;
-    settle(|| store.inventory_counts("t").expect("counts").numbers_held == 0).await;
+    settle("lapsed hold", &store, || {
+        store.inventory_counts("t").expect("counts").numbers_held == 0
+    })
+    .await;
     let counts = store.inventory_counts("t").expect("counts");
     assert_eq!(
         (counts.numbers_held, counts.numbers_available),
@@ -295,7 +305,7 @@ async fn lapsed_reservations_and_aged_quarantine_return_under_the_paused_clock()
         "still ageing at day 89"
     );
     tokio::time::sleep_until(clock.instant_at(release_at + 5_000)).await;
-    settle(|| {
+    settle("aged quarantine", &store, || {
         store
             .inventory_counts("t")
             .expect("counts")

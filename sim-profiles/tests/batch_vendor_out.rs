@@ -204,7 +204,11 @@ const GOOD: &str = "8986990999000001013F 001010000000101 1234 12345678 \
 /// `value` (no column matches `""`).
 fn row_with(n: usize, column: &str, value: &str) -> String {
     let mut fields = [
-        format!("8986990999000002{n:02}F"),
+        // Complete 19-digit ICCIDs like GOOD's: a file writes all its ICCIDs one way.
+        format!(
+            "{}F",
+            Iccid::from_payload(&format!("8986990999000002{n:02}")).expect("payload")
+        ),
         format!("0010100000002{n:02}"),
         "1234".into(),
         "12345678".into(),
@@ -405,8 +409,8 @@ fn crlf_blank_lines_lower_hex_missing_luhn_trailing_f_and_commas() {
         \r\n\
         898699099900000101 001010000000101 17db7564fc02db7eaab1c92164c6f0aa 0002\r\n\
         \r\n\
-        8986990999000001021f,001010000000102,97A397BACBAE3D9B27160B1FCE7E7B91,0004,\r\n\
-        \t8986990999000001039F\t001010000000103   68c4E56F63C21C6EBB5B50CB27BEC27D 000a  \r\n\
+        898699099900000102f,001010000000102,97A397BACBAE3D9B27160B1FCE7E7B91,0004,\r\n\
+        \t898699099900000103F\t001010000000103   68c4E56F63C21C6EBB5B50CB27BEC27D 000a  \r\n\
         ***************\r\n\
         *END\r\n";
     let report = parse(text, &ParseOptions::default());

@@ -176,11 +176,12 @@ fn normalize_table() {
         // 19 digits, Luhn-valid: accept as is.
         ("8988211000000530082", Ok("8988211000000530082")),
         ("8949449999999990171", Ok("8949449999999990171")),
-        // 19 digits, not Luhn-valid: the payload of a 20-digit ICCID.
-        ("8988211000000530081", Ok("89882110000005300811")),
-        ("8944531015001101367", Ok("89445310150011013678")),
-        ("8900012345678901234", Ok("89000123456789012341")),
-        ("2222334455667788990", Ok("22223344556677889907")),
+        // 19 digits, not Luhn-valid: ambiguous for a single value (a typo in a 19-digit
+        // ICCID or the payload of a 20-digit one), so refused, never extended.
+        ("8988211000000530081", Err(IdentError::Luhn)),
+        ("8944531015001101367", Err(IdentError::Luhn)),
+        ("8900012345678901234", Err(IdentError::Luhn)),
+        ("2222334455667788990", Err(IdentError::Luhn)),
         // 20 digits must be Luhn-valid.
         ("89000123456789012341", Ok("89000123456789012341")),
         ("89445310150011013678", Ok("89445310150011013678")),
@@ -190,7 +191,7 @@ fn normalize_table() {
         ("898821100000053008F", Ok("8988211000000530082")),
         ("898821100000053008f", Ok("8988211000000530082")),
         ("8949449999999990171F", Ok("8949449999999990171")),
-        ("8988211000000530081F", Ok("89882110000005300811")),
+        ("8988211000000530081F", Err(IdentError::Luhn)),
         ("89000123456789012341F", Ok("89000123456789012341")),
         ("89000123456789012340F", Err(IdentError::Luhn)),
         // Anything else is rejected.
@@ -366,15 +367,18 @@ proptest! {
     }
 
     #[test]
-    fn normalize_appends_to_18_and_extends_invalid_19(p in "[0-9]{18,19}") {
-        let got = Iccid::normalize(&p).expect("18 or 19 digits always normalise");
-        if p.len() == 19 && luhn_valid(&p) {
-            prop_assert_eq!(got.as_str(), p.as_str());
-        } else {
-            prop_assert_eq!(got.as_str().len(), p.len() + 1);
-            prop_assert!(got.as_str().starts_with(&p));
+    fn normalize_completes_18_keeps_valid_19_and_refuses_invalid_19(p in "[0-9]{18,19}") {
+        let got = Iccid::normalize(&p);
+        match p.len() {
+            18 => {
+                let got = got.expect("18 digits always normalise");
+                prop_assert_eq!(got.as_str().len(), 19);
+                prop_assert!(got.as_str().starts_with(&p));
+                prop_assert!(luhn_valid(got.as_str()));
+            }
+            _ if luhn_valid(&p) => prop_assert_eq!(got.map(|i| i.as_str().to_owned()), Ok(p.clone())),
+            _ => prop_assert_eq!(got, Err(IdentError::Luhn)),
         }
-        prop_assert!(luhn_valid(got.as_str()));
     }
 
     #[test]

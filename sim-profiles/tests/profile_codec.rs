@@ -201,7 +201,8 @@ fn usim_der() -> Vec<u8> {
     v.extend(encode_tlv(0xA2, &hex("8000")));
     v.extend(encode_tlv(
         0xA3,
-        &hex("82020010830908091010103254063682020004"),
+        // fileDescriptor, fillFileContent, then a fillFileOffset after it.
+        &hex("a10482024121830908091010103254063682020004"),
     ));
     v.extend(encode_tlv(0xB2, &hex("83020001")));
     encode_tlv(0xB3, &v)
@@ -250,7 +251,7 @@ fn usim_exposes_and_replaces_ef_imsi() {
     usim.set_imsi(&new).expect("set");
     assert_eq!(usim.imsi().expect("imsi"), new);
     assert_eq!(usim.der().len(), der.len());
-    assert_eq!(usim.der()[..30], der[..30]);
+    assert_eq!(usim.der()[..29], der[..29]);
     assert_eq!(usim.der()[usim.der().len() - 6..], der[der.len() - 6..]);
 }
 

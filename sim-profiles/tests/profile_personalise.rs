@@ -32,6 +32,7 @@ fn full() -> Personalisation {
         opc: Some(key(0x3C)),
         pin1: Some("1234".to_owned()),
         puk1: Some("87654321".to_owned()),
+        ..Personalisation::default()
     }
 }
 
@@ -175,6 +176,11 @@ fn personalise_all_fields() {
         again.usim().expect("usim").imsi().expect("imsi"),
         p.imsi.clone().expect("imsi")
     );
+    // EF.ACC: the access class of the IMSI's last digit (0).
+    assert_eq!(
+        again.usim().expect("usim").ef_acc_content(),
+        Some([0x00, 0x01].as_slice())
+    );
     assert_eq!(milenage(&again).key, key(0xA1));
     assert_eq!(milenage(&again).opc, key(0x3C));
     assert_eq!(pin_value(&again, 1), vec![*b"1234\xff\xff\xff\xff"]);
@@ -200,7 +206,7 @@ fn personalise_all_fields() {
     assert_eq!(again.elements()[5].encode(), t.elements()[5].encode());
     // Byte-level: only the changed values differ.
     let changed: usize = der.iter().zip(&before).filter(|(a, b)| a != b).count();
-    let budget = 10 + 10 + 9 + 16 + 16 + 8 + 8; // header ICCID, EF.ICCID, EF.IMSI, K, OPc, PIN1, PUK1
+    let budget = 10 + 10 + 9 + 2 + 16 + 16 + 8 + 8; // header ICCID, EF.ICCID, EF.IMSI, EF.ACC, K, OPc, PIN1, PUK1
     assert!(changed <= budget, "{changed} bytes changed");
     // And writing the template's own values back gives the template exactly.
     let back = Personalisation {
@@ -210,6 +216,7 @@ fn personalise_all_fields() {
         opc: Some(Key128::from_bytes([0; 16])),
         pin1: Some("0000".to_owned()),
         puk1: Some("11111111".to_owned()),
+        ..Personalisation::default()
     };
     assert_eq!(personalise(&out, &back).expect("back").encode(), before);
 }
@@ -220,7 +227,7 @@ fn personalise_changes_only_the_value_bytes() {
     let before = t.encode();
     let out = personalise(&t, &full()).expect("personalises").encode();
     // Positions of every changed byte must lie inside one of the changed values.
-    let ranges: Vec<std::ops::Range<usize>> = [
+    let mut ranges: Vec<std::ops::Range<usize>> = [
         (vec![0x83, 0x0A], 10, 0), // header ICCID (first 83 0A)
         (vec![0x83, 0x0A], 10, 1), // EF.ICCID (second)
         (vec![0x83, 0x09], 9, 0),  // EF.IMSI
@@ -241,6 +248,12 @@ fn personalise_changes_only_the_value_bytes() {
         at + 2..at + 2 + len
     })
     .collect();
+    // EF.ACC (the IMSI's access class): `B2 04 83 02 <2 bytes>`.
+    let acc = before
+        .windows(4)
+        .position(|w| w == [0xB2, 0x04, 0x83, 0x02])
+        .expect("EF.ACC");
+    ranges.push(acc + 4..acc + 6);
     for (i, (a, b)) in out.iter().zip(&before).enumerate() {
         if a != b {
             assert!(
@@ -323,25 +336,27 @@ fn personalise_errors_are_typed() {
     };
     assert_eq!(
         personalise(&without("akaParameter"), &k),
-        Err(ProfileError::MissingFile {
-            file: "PE-AKAParameter with Milenage"
+        Err(ProfileError::MissingElement {
+            element: "PE-AKAParameter with keys of its own (an algoParameter)"
         })
     );
     let puk = Personalisation {
         puk1: Some("00000000".to_owned()),
         ..Personalisation::default()
     };
-    assert!(matches!(
+    assert_eq!(
         personalise(&without("pukCodes"), &puk),
-        Err(ProfileError::MissingFile { .. })
-    ));
+        Err(ProfileError::MissingElement {
+            element: "PUK with key reference 1 (pukAppl1)"
+        })
+    );
     let imsi = Personalisation {
         imsi: Some(TEMPLATE_IMSI.parse().expect("imsi")),
         ..Personalisation::default()
     };
     assert_eq!(
         personalise(&without("usim"), &imsi),
-        Err(ProfileError::MissingFile { file: "PE-USIM" })
+        Err(ProfileError::MissingElement { element: "PE-USIM" })
     );
 }
 
@@ -530,6 +545,7 @@ fn inspect_masks_secrets_unless_asked() {
     assert!(masked.contains("services: usim, milenage"), "{masked}");
     assert!(masked.contains("2.23.143.1.2.4 (ADF-USIM)"), "{masked}");
     assert!(masked.contains("algorithm: Milenage (1)"), "{masked}");
+    assert!(masked.contains("application: USIM"), "{masked}");
     assert!(masked.contains("[1] mf (B0) id=1 mandated"), "{masked}");
     assert!(masked.contains("[7] end (AA) id=7 mandated"), "{masked}");
 

@@ -5,12 +5,14 @@ use super::admission::{Admission, admit};
 use super::auth::authenticate;
 use super::dto::{MsisdnRequest, SimRequest, parse_activation, render_order};
 use super::problem::ApiError;
-use super::request::{canonical_hash, idempotency_key, json_response, read_json, replayed};
+use super::request::{
+    PathParam, body_fingerprint, idempotency_key, json_response, read_json, replayed,
+};
 use crate::crypto::random_id;
 use crate::order::{Order, OrderStatus};
 use crate::store::{CreateOutcome, NewActivation, NumberChoice, SimChoice};
 use axum::body::Body;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
 use ring::rand::SystemRandom;
@@ -47,7 +49,6 @@ pub async fn create(
             e.code(),
             "sim_not_available"
                 | "unknown_iccid"
-                | "sim_not_owned"
                 | "msisdn_not_available"
                 | "number_pool_exhausted"
                 | "esim_stock_out"
@@ -117,7 +118,7 @@ async fn create_inner(
             ));
         }
     };
-    let body_hash = canonical_hash(&value)?;
+    let body_hash = body_fingerprint(&state.keys, &value)?;
     // Held until the engine has taken the order (it then counts the order itself).
     let _place = match admit(state, &tenant.0, &key, &body_hash)? {
         Admission::Admitted(place) => place,
@@ -178,9 +179,10 @@ async fn create_inner(
 pub async fn get(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
-    Path(id): Path<String>,
+    id: PathParam,
 ) -> Result<Response, ApiError> {
     let tenant = authenticate(&state, &headers)?;
+    let id = id.value()?;
     let order = state
         .store
         .get_order(&tenant.0, &id)?
@@ -243,13 +245,14 @@ enum QrFormat {
 async fn qr(
     state: &AppState,
     headers: &HeaderMap,
-    id: &str,
+    id: PathParam,
     format: QrFormat,
 ) -> Result<Response, ApiError> {
     let tenant = authenticate(state, headers)?;
+    let id = id.value()?;
     let order = state
         .store
-        .get_order(&tenant.0, id)?
+        .get_order(&tenant.0, &id)?
         .ok_or_else(ApiError::activation_not_found)?;
     let Some(e) = &order.esim else {
         return Err(ApiError::not_an_esim());
@@ -286,16 +289,16 @@ async fn qr(
 pub async fn qr_png(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
-    Path(id): Path<String>,
+    id: PathParam,
 ) -> Result<Response, ApiError> {
-    qr(&state, &headers, &id, QrFormat::Png).await
+    qr(&state, &headers, id, QrFormat::Png).await
 }
 
 /// `GET /v1/activations/{id}/qr.svg`: the same QR as SVG.
 pub async fn qr_svg(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
-    Path(id): Path<String>,
+    id: PathParam,
 ) -> Result<Response, ApiError> {
-    qr(&state, &headers, &id, QrFormat::Svg).await
+    qr(&state, &headers, id, QrFormat::Svg).await
 }

@@ -4,15 +4,17 @@
 use super::AppState;
 use super::auth::authenticate;
 use super::problem::ApiError;
-use super::request::json_response;
+use super::request::{PathParam, json_response};
 use crate::clock::rfc3339;
 use crate::import::{self, Format, ImportError, ImportJob, Imported};
 use crate::store::{BatchRecord, SimRecord};
 use axum::body::Body;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use serde::Serialize;
 use serde_json::{Value, json};
+use sim_profiles::batch::{Reject, RejectReason};
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -30,7 +32,8 @@ fn sim_json(s: &SimRecord) -> Value {
            "has_opc": s.opc.is_some()})
 }
 
-/// `POST /v1/inventory/imports?format=vendor-out|csv`: the body is the vendor file.
+/// `POST /v1/inventory/imports?format=vendor-out|csv[&iccid_length=19|20]`: the body is
+/// the vendor file.
 pub async fn import_batch(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
@@ -63,6 +66,18 @@ pub async fn import_batch(
         }
         other => other.cloned(),
     };
+    let iccid_length = match q.get("iccid_length").map(String::as_str) {
+        None => None,
+        Some("19") => Some(19),
+        Some("20") => Some(20),
+        Some(_) => {
+            return Err(ApiError::invalid(
+                "invalid_value",
+                "iccid_length",
+                "query parameter `iccid_length` must be 19 or 20 (the issuer's ICCID length; leave it out to let the file decide)",
+            ));
+        }
+    };
     let st = state.clone();
     let result = tokio::task::spawn_blocking(move || {
         let job = ImportJob {
@@ -71,6 +86,7 @@ pub async fn import_batch(
             source: &source,
             bytes: &bytes,
             esim_profile_type: esim_profile_type.as_deref(),
+            iccid_length,
         };
         let result = import::import(
             st.store.as_ref(),
@@ -93,13 +109,7 @@ pub async fn import_batch(
             StatusCode::OK,
             &batch_json(&b),
         ))),
-        Err(ImportError::Rejected(rejects)) => {
-            let list: Vec<Value> = rejects
-                .iter()
-                .map(|r| json!({"line": r.line, "reason": r.reason.to_string()}))
-                .collect();
-            Err(ApiError::batch_rejected(list.len()).with("rejects", Value::Array(list)))
-        }
+        Err(ImportError::Rejected(rejects)) => Ok(rejected(&rejects).await),
         Err(ImportError::File(e)) => Err(ApiError::batch_invalid(format!(
             "the file cannot be imported: {e}"
         ))),
@@ -108,6 +118,63 @@ pub async fn import_batch(
         Err(ImportError::Store(e)) => Err(e.into()),
         Err(ImportError::Crypto(_)) => Err(ApiError::internal()),
     }
+}
+
+/// The 422 for a refused file: `batch_rejected` from [`ApiError`] with `reject_counts`
+/// (per reason code) and `rejects`, every rejected line as `{line, code, reason}`. The list
+/// is serialised straight from the importer's rejects, not through a JSON tree (hundreds of
+/// bytes per line), so the answer costs about its own size: under 100 bytes per rejected
+/// line, at most one per line of an upload that `max_import_bytes` bounds.
+async fn rejected(rejects: &[Reject]) -> Response {
+    struct Lines<'a>(&'a [Reject]);
+    impl Serialize for Lines<'_> {
+        fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            #[derive(Serialize)]
+            struct Line<'a> {
+                line: usize,
+                code: &'static str,
+                reason: Reason<'a>,
+            }
+            struct Reason<'a>(&'a RejectReason);
+            impl Serialize for Reason<'_> {
+                fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                    s.collect_str(self.0)
+                }
+            }
+            s.collect_seq(self.0.iter().map(|r| Line {
+                line: r.line,
+                code: r.reason.code(),
+                reason: Reason(&r.reason),
+            }))
+        }
+    }
+    #[derive(Serialize)]
+    struct Doc<'a> {
+        #[serde(flatten)]
+        problem: serde_json::Map<String, Value>,
+        rejects: Lines<'a>,
+    }
+    let counts: serde_json::Map<String, Value> = import::report::counts(rejects)
+        .into_iter()
+        .map(|c| (c.code.to_owned(), json!(c.count)))
+        .collect();
+    let (mut parts, body) = ApiError::batch_rejected(rejects.len())
+        .with("reject_counts", Value::Object(counts))
+        .into_response()
+        .into_parts();
+    // The problem document without the list is small; re-read it to append the list.
+    let problem = axum::body::to_bytes(body, 1 << 20)
+        .await
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or_default();
+    let bytes = serde_json::to_vec(&Doc {
+        problem,
+        rejects: Lines(rejects),
+    })
+    .unwrap_or_default();
+    parts.headers.remove(header::CONTENT_LENGTH);
+    Response::from_parts(parts, Body::from(bytes))
 }
 
 fn owned_batch(state: &AppState, tenant: &str, id: &str) -> Result<BatchRecord, ApiError> {
@@ -122,9 +189,10 @@ fn owned_batch(state: &AppState, tenant: &str, id: &str) -> Result<BatchRecord, 
 pub async fn batch(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
-    Path(id): Path<String>,
+    id: PathParam,
 ) -> Result<Response, ApiError> {
     let tenant = authenticate(&state, &headers)?;
+    let id = id.value()?;
     Ok(json_response(
         StatusCode::OK,
         &batch_json(&owned_batch(&state, &tenant.0, &id)?),
@@ -135,9 +203,10 @@ pub async fn batch(
 pub async fn batch_csv(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
-    Path(id): Path<String>,
+    id: PathParam,
 ) -> Result<Response, ApiError> {
     let tenant = authenticate(&state, &headers)?;
+    let id = id.value()?;
     let b = owned_batch(&state, &tenant.0, &id)?;
     let csv = crate::admin::batch_csv(state.store.as_ref(), &b.id)?;
     Ok(([(header::CONTENT_TYPE, "text/csv; charset=utf-8")], csv).into_response())
@@ -147,9 +216,10 @@ pub async fn batch_csv(
 pub async fn sim(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
-    Path(iccid): Path<String>,
+    iccid: PathParam,
 ) -> Result<Response, ApiError> {
     let tenant = authenticate(&state, &headers)?;
+    let iccid = iccid.value()?;
     let iccid = iccid.parse().map_err(|e| {
         ApiError::invalid("invalid_iccid", "iccid", format!("not a valid ICCID: {e}"))
     })?;
@@ -187,6 +257,31 @@ pub async fn sim_by_imsi(
     Ok(json_response(StatusCode::OK, &sim_json(&s)))
 }
 
+/// Entries of the quarantine list when `limit` is not given, and the most it may ask for.
+const QUARANTINE_LIMIT: (usize, usize) = (100, 10_000);
+
+/// The `limit` query parameter: an integer from 1 to the maximum, nothing else.
+fn quarantine_limit(raw: Option<&str>) -> Result<usize, ApiError> {
+    let (default, max) = QUARANTINE_LIMIT;
+    let Some(raw) = raw else {
+        return Ok(default);
+    };
+    // Digits only (no sign, no spaces), and few enough of them that parsing cannot overflow.
+    raw.bytes()
+        .all(|b| b.is_ascii_digit())
+        .then_some(raw)
+        .filter(|r| (1..=5).contains(&r.len()))
+        .and_then(|r| r.parse::<usize>().ok())
+        .filter(|n| (1..=max).contains(n))
+        .ok_or_else(|| {
+            ApiError::invalid(
+                "invalid_value",
+                "limit",
+                format!("query parameter `limit` must be an integer from 1 to {max}"),
+            )
+        })
+}
+
 /// `GET /v1/numbers/quarantine`: numbers ageing before reuse, soonest release first.
 pub async fn quarantine(
     State(state): State<Arc<AppState>>,
@@ -194,11 +289,7 @@ pub async fn quarantine(
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
     let tenant = authenticate(&state, &headers)?;
-    let limit = q
-        .get("limit")
-        .and_then(|l| l.parse().ok())
-        .unwrap_or(100usize)
-        .clamp(1, 10_000);
+    let limit = quarantine_limit(q.get("limit").map(String::as_str))?;
     let list: Vec<Value> = state
         .store
         .quarantined(&tenant.0, limit)?
@@ -215,9 +306,10 @@ pub async fn quarantine(
 pub async fn release(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
-    Path(msisdn): Path<String>,
+    msisdn: PathParam,
 ) -> Result<Response, ApiError> {
     let tenant = authenticate(&state, &headers)?;
+    let msisdn = msisdn.value()?;
     let m = msisdn.parse().map_err(|e| {
         ApiError::invalid(
             "invalid_msisdn",
@@ -232,4 +324,32 @@ pub async fn release(
         StatusCode::OK,
         &json!({"msisdn": m, "status": "available"}),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quarantine_limit_takes_only_an_integer_in_range() {
+        assert_eq!(quarantine_limit(None).ok(), Some(100));
+        for (raw, want) in [("1", 1), ("100", 100), ("10000", 10_000), ("00007", 7)] {
+            assert_eq!(quarantine_limit(Some(raw)).ok(), Some(want), "{raw}");
+        }
+        for raw in [
+            "",
+            "abc",
+            "0",
+            "-5",
+            "+5",
+            " 5",
+            "10001",
+            "99999999999",
+            "1e3",
+            "5.0",
+        ] {
+            let e = quarantine_limit(Some(raw)).expect_err(raw);
+            assert_eq!(e.code(), "invalid_value", "{raw}");
+        }
+    }
 }

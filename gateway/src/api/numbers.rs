@@ -4,12 +4,12 @@
 use super::AppState;
 use super::auth::authenticate;
 use super::problem::ApiError;
-use super::request::{canonical_hash, idempotency_key, json_response, read_json};
+use super::request::{PathParam, body_fingerprint, idempotency_key, json_response, read_json};
 use crate::clock::rfc3339;
 use crate::crypto::{random_id, random_u64};
-use crate::store::{NewReservation, Reservation, ReservationOutcome};
+use crate::store::{NewReservation, Rejection, Reservation, ReservationOutcome};
 use axum::body::Body;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use ring::rand::SystemRandom;
@@ -68,6 +68,17 @@ fn parse(v: &Value) -> Result<(Option<Msisdn>, u64), ApiError> {
     Ok((msisdn, ttl))
 }
 
+/// A refusal of a reservation. The number is the body's top-level `msisdn` here, not the
+/// activation body's `msisdn.msisdn` the shared mapping names.
+fn refusal(r: Rejection) -> ApiError {
+    let about_the_number = matches!(
+        r,
+        Rejection::NumberNotInPool | Rejection::NumberNotAvailable | Rejection::NumberPoolExhausted
+    );
+    let e = ApiError::rejection(r);
+    if about_the_number { e.at("msisdn") } else { e }
+}
+
 fn render(r: &Reservation, now_ms: u64) -> Value {
     let status = if r.order.is_some() {
         "used"
@@ -107,7 +118,7 @@ pub async fn create(
         .create_reservation(NewReservation {
             tenant: tenant.0,
             idempotency_key: key,
-            body_hash: canonical_hash(&value)?,
+            body_hash: body_fingerprint(&state.keys, &value)?,
             id: random_id(&rng, "nres_").map_err(|_| ApiError::internal())?,
             msisdn,
             ttl_ms: ttl * 1000,
@@ -125,7 +136,7 @@ pub async fn create(
             &render(&r, now_ms),
         ))),
         ReservationOutcome::KeyReused => Err(ApiError::idempotency_key_reused()),
-        ReservationOutcome::Rejected(r) => Err(ApiError::rejection(r)),
+        ReservationOutcome::Rejected(r) => Err(refusal(r)),
     }
 }
 
@@ -133,9 +144,10 @@ pub async fn create(
 pub async fn get(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
-    Path(id): Path<String>,
+    id: PathParam,
 ) -> Result<Response, ApiError> {
     let tenant = authenticate(&state, &headers)?;
+    let id = id.value()?;
     let r = state
         .store
         .get_reservation(&tenant.0, &id)?

@@ -72,7 +72,8 @@ pub fn spec() -> Value {
                 "summary": "Import a SIM vendor batch file whole or not at all.",
                 "parameters": [
                     {"name": "format", "in": "query", "required": true, "schema": {"type": "string", "enum": ["vendor-out", "csv"]}},
-                    {"name": "name", "in": "query", "required": false, "schema": {"type": "string"}}],
+                    {"name": "name", "in": "query", "required": false, "schema": {"type": "string"}},
+                    {"name": "iccid_length", "in": "query", "required": false, "schema": {"type": "integer", "enum": [19, 20]}}],
                 "requestBody": {"required": true, "content": {"application/octet-stream": {}, "text/plain": {}}},
                 "responses": {"201": {"description": "Imported."}, "200": {"description": "This file was imported before; nothing changed."},
                               "401": problem, "413": problem, "422": {"description": "Refused; `rejects` lists every bad line.", "content": {"application/problem+json": {}}}}

@@ -201,20 +201,12 @@ impl ApiError {
         )
         .at(field)
     }
-    /// 422: the ICCID is not in inventory.
+    /// 422: the ICCID is not in the caller's inventory. Another tenant's card gets exactly
+    /// this answer too, so no tenant can learn which ICCIDs exist at another brand (the
+    /// code `sim_not_owned` that once told them apart is no longer sent).
     pub fn unknown_iccid() -> Self {
         Self::new(StatusCode::UNPROCESSABLE_ENTITY, "unknown_iccid", "Unknown ICCID",
             "no SIM with this ICCID is in inventory; re-scan the card, or check it was delivered to your stock").at("sim.iccid")
-    }
-    /// 422: the SIM belongs to another tenant.
-    pub fn sim_not_owned() -> Self {
-        Self::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "sim_not_owned",
-            "SIM belongs to another brand",
-            "this card is in another operator brand's inventory; take a card from your own stock",
-        )
-        .at("sim.iccid")
     }
     /// 409: the SIM is reserved or active.
     pub fn sim_not_available(state: &str) -> Self {
@@ -264,8 +256,7 @@ impl ApiError {
     pub fn rejection(r: crate::store::Rejection) -> Self {
         use crate::store::Rejection as R;
         match r {
-            R::UnknownIccid => Self::unknown_iccid(),
-            R::SimOfOtherTenant => Self::sim_not_owned(),
+            R::UnknownIccid | R::SimOfOtherTenant => Self::unknown_iccid(),
             R::SimNotAvailable { state } => Self::sim_not_available(state),
             R::UnknownProduct => Self::unknown_product(),
             R::NumberNotInPool => Self::msisdn_not_in_pool(),

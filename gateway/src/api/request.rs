@@ -1,10 +1,13 @@
-//! Request plumbing shared by the handlers: the `Idempotency-Key` header, bounded JSON
-//! bodies, canonical body hashes and JSON responses.
+//! Request plumbing shared by the handlers: the `Idempotency-Key` header, path parameters,
+//! bounded JSON bodies, keyed body fingerprints and JSON responses.
 
 use super::AppState;
 use super::problem::ApiError;
-use crate::crypto::{hex, sha256};
+use crate::crypto::Keyring;
 use axum::body::Body;
+use axum::extract::rejection::PathRejection;
+use axum::extract::{FromRequestParts, Path};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
@@ -21,6 +24,62 @@ pub fn idempotency_key(headers: &HeaderMap) -> Result<String, ApiError> {
         return Err(ApiError::idempotency_key_invalid());
     }
     Ok(s.to_owned())
+}
+
+/// One text path parameter (`{id}`, `{iccid}`, ...), its extraction deferred.
+///
+/// axum's own `Path` refuses a parameter that is not UTF-8 once percent-decoded with a
+/// plain-text 400, before the handler runs (so before authentication). This one never
+/// rejects: the handler authenticates first and then takes the value, or the problem+json
+/// refusal that names the parameter.
+pub struct PathParam(Result<String, ApiError>);
+
+impl PathParam {
+    /// The decoded value, or the refusal naming the parameter.
+    pub fn value(self) -> Result<String, ApiError> {
+        self.0
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for PathParam {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        Ok(Self(
+            Path::<String>::from_request_parts(parts, state)
+                .await
+                .map(|Path(v)| v)
+                .map_err(path_rejection),
+        ))
+    }
+}
+
+/// Maps axum's path rejection to problem+json, naming the parameter where axum knows it.
+fn path_rejection(e: PathRejection) -> ApiError {
+    use axum::extract::path::ErrorKind;
+    match e {
+        PathRejection::FailedToDeserializePathParams(e) => match e.into_kind() {
+            ErrorKind::InvalidUtf8InPathParam { key } => ApiError::invalid(
+                "invalid_value",
+                &key,
+                format!(
+                    "path parameter `{key}` is not UTF-8 once percent-decoded; send the id as returned by the API"
+                ),
+            ),
+            ErrorKind::ParseErrorAtKey { key, .. } | ErrorKind::DeserializeError { key, .. } => {
+                ApiError::invalid(
+                    "invalid_value",
+                    &key,
+                    format!(
+                        "path parameter `{key}` is malformed; send the id as returned by the API"
+                    ),
+                )
+            }
+            // Anything else is a route declared with the wrong parameters: a bug.
+            _ => ApiError::internal(),
+        },
+        _ => ApiError::internal(),
+    }
 }
 
 /// Reads a JSON body: content type checked, size bounded (413), syntax checked (400).
@@ -43,12 +102,14 @@ pub async fn read_json(
     serde_json::from_slice(&bytes).map_err(|e| ApiError::malformed_json(e.line(), e.column()))
 }
 
-/// SHA-256 (hex) of the canonical form of a JSON body. serde_json's default map is
-/// ordered, so re-serialising canonicalises key order and whitespace: the same logical
-/// body always hashes the same.
-pub fn canonical_hash(value: &Value) -> Result<String, ApiError> {
+/// The keyed fingerprint of a JSON body's canonical form, for idempotency records.
+/// serde_json's default map is ordered, so re-serialising canonicalises key order and
+/// whitespace: the same logical body always gives the same fingerprint. It is an HMAC, not
+/// a plain hash, because the body carries the subscriber's ID number and every other field
+/// is in the store in clear: a plain hash could be matched by trying every ID number.
+pub fn body_fingerprint(keys: &Keyring, value: &Value) -> Result<String, ApiError> {
     let canonical = serde_json::to_vec(value).map_err(|_| ApiError::internal())?;
-    Ok(hex(&sha256(&canonical)))
+    Ok(keys.fingerprint(&canonical))
 }
 
 /// Marks a response as the replay of an earlier request with the same `Idempotency-Key`.

@@ -68,6 +68,14 @@ pub(super) struct ImportArgs {
     /// The cards are eSIM profiles held at the SM-DP+ under this profile type.
     #[arg(long)]
     esim_profile_type: Option<String>,
+    /// The issuer's ICCID length. Without it the file's own form decides: complete
+    /// ICCIDs must pass Luhn as written; with 20, 19-digit values are payloads.
+    #[arg(long, value_parser = clap::value_parser!(u8).range(19..=20))]
+    iccid_length: Option<u8>,
+    /// Write every rejected line to this file (`line,code,reason` CSV for a `.csv`
+    /// name, JSON lines otherwise); the terminal shows the first 20 and a count per reason.
+    #[arg(long, value_name = "FILE")]
+    rejects: Option<PathBuf>,
 }
 
 pub(super) fn run(command: InventoryCommand) -> Result<(), CliError> {
@@ -89,7 +97,8 @@ pub(super) fn run(command: InventoryCommand) -> Result<(), CliError> {
 }
 
 /// Imports a vendor file whole or not at all, streaming it from disk. Returns the summary
-/// line; a refusal lists every rejected line.
+/// line; a refusal shows the first rejected lines and the count per reason, and
+/// `--rejects FILE` gets all of them.
 fn import(config: &Config, args: &ImportArgs) -> Result<String, CliError> {
     use std::io::{IsTerminal, Write};
     let (tenant, file) = (args.tenant.as_str(), args.file.as_path());
@@ -99,6 +108,17 @@ fn import(config: &Config, args: &ImportArgs) -> Result<String, CliError> {
             file.display()
         )));
     }
+    // Created before anything changes, so an unwritable path fails first; left empty
+    // unless lines are rejected, so it never shows an earlier run's list.
+    let mut rejects_out = args
+        .rejects
+        .as_deref()
+        .map(|path| {
+            std::fs::File::create(path)
+                .map(|f| (path, std::io::BufWriter::new(f)))
+                .map_err(|e| CliError::arg(format!("--rejects {}", path.display()), e))
+        })
+        .transpose()?;
     let keys = app::keyring(config)?;
     let store = offline::open(config)?;
     let tty = std::io::stderr().is_terminal();
@@ -133,6 +153,7 @@ fn import(config: &Config, args: &ImportArgs) -> Result<String, CliError> {
                     format: args.format,
                     path: file,
                     esim_profile_type: args.esim_profile_type.as_deref(),
+                    iccid_length: args.iccid_length.map(usize::from),
                 },
                 progress,
             )
@@ -148,14 +169,21 @@ fn import(config: &Config, args: &ImportArgs) -> Result<String, CliError> {
             b.id, b.cards
         )),
         Err(ImportError::Rejected(rejects)) => {
-            let mut msg = format!(
-                "{} line(s) rejected; nothing was imported. Fix these lines and import the whole file again:",
-                rejects.len()
-            );
-            for r in &rejects {
-                msg.push_str(&format!("\n  {r}"));
+            let mut written = None;
+            if let Some((path, out)) = &mut rejects_out {
+                let format = import::report::ListFormat::for_path(path);
+                import::report::write_list(out, format, &rejects).map_err(|e| {
+                    CliError::Refused(format!(
+                        "nothing was imported: {} line(s) rejected, and writing them to {} failed: {e}",
+                        rejects.len(),
+                        path.display()
+                    ))
+                })?;
+                written = Some(*path);
             }
-            Err(CliError::Refused(msg))
+            Err(CliError::Refused(import::report::summary(
+                &rejects, written,
+            )))
         }
         Err(e) => Err(CliError::NotImported(e)),
     }

@@ -7,7 +7,7 @@ use super::offline::{self, StoreArgs};
 use crate::import::Format;
 use clap::Subcommand;
 use sim_profiles::Key128;
-use sim_profiles::profile::{self, Package, Personalisation};
+use sim_profiles::profile::{self, Acc, AkaAlgorithm, Package, Personalisation, ProfileElement};
 use std::path::{Path, PathBuf};
 
 #[derive(Subcommand)]
@@ -23,6 +23,27 @@ pub(super) enum ProfileCommand {
     /// Personalise one package per card, `<ICCID>.der` in --out-dir, streamed: from a vendor
     /// batch file (--file, --format) or from a batch in the store (--tenant, --batch).
     BuildBatch(BuildBatchArgs),
+}
+
+/// `--algorithm`: the AKA algorithm every AKA parameter is switched to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum AlgorithmArg {
+    /// Milenage (algorithmID 1), what production HLRs run.
+    Milenage,
+    /// The USIM test algorithm (algorithmID 3), for lab test equipment only.
+    Test,
+    /// TUAK (algorithmID 2); needs a TUAK template (its TOPc is 256 bits).
+    Tuak,
+}
+
+impl From<AlgorithmArg> for AkaAlgorithm {
+    fn from(a: AlgorithmArg) -> Self {
+        match a {
+            AlgorithmArg::Milenage => Self::Milenage,
+            AlgorithmArg::Test => Self::Test,
+            AlgorithmArg::Tuak => Self::Tuak,
+        }
+    }
 }
 
 #[derive(clap::Args)]
@@ -48,21 +69,32 @@ pub(super) struct BuildArgs {
     /// ICCID for the header and EF.ICCID.
     #[arg(long)]
     iccid: Option<String>,
-    /// IMSI for EF.IMSI.
+    /// IMSI for EF.IMSI; also sets EF.ACC to the access class of its last digit.
     #[arg(long)]
     imsi: Option<String>,
+    /// EF.ACC as 4 hex digits (e.g. 0080 for access class 7), instead of the IMSI's.
+    #[arg(long, value_name = "HEX")]
+    acc: Option<String>,
     /// K (32 hex).
     #[arg(long)]
     ki: Option<String>,
     /// OPc (32 hex).
     #[arg(long)]
     opc: Option<String>,
+    /// Switch every AKA parameter to this algorithm (K and OPc are written whatever
+    /// the algorithm).
+    #[arg(long, value_enum)]
+    algorithm: Option<AlgorithmArg>,
     /// PIN1.
     #[arg(long)]
     pin1: Option<String>,
     /// PUK1.
     #[arg(long)]
     puk1: Option<String>,
+    /// Write the package even if an AKA parameter keeps a well-known test K (all zeros,
+    /// 000102…0f, 3GPP test sets): for lab profiles only.
+    #[arg(long)]
+    allow_test_keys: bool,
     /// Output file (written 0600).
     #[arg(long)]
     out: PathBuf,
@@ -87,6 +119,12 @@ pub(super) struct BuildBatchArgs {
     /// Stored batch id (`bat_…`); keys are opened only as each profile is encoded.
     #[arg(long)]
     batch: Option<String>,
+    /// Write packages even if an AKA parameter keeps a well-known test K.
+    #[arg(long)]
+    allow_test_keys: bool,
+    /// Switch every AKA parameter to this algorithm.
+    #[arg(long, value_enum)]
+    algorithm: Option<AlgorithmArg>,
     /// Output directory.
     #[arg(long)]
     out_dir: PathBuf,
@@ -116,7 +154,11 @@ pub(super) fn run(command: ProfileCommand) -> Result<(), CliError> {
                     ));
                 }
             };
-            let n = build_batch(&cfg, &args.template, source, &args.out_dir)?;
+            let opts = BatchOptions {
+                allow_test_keys: args.allow_test_keys,
+                algorithm: args.algorithm.map(Into::into),
+            };
+            let n = build_batch(&cfg, &args.template, source, opts, &args.out_dir)?;
             println!("wrote {n} profile packages to {}", args.out_dir.display());
         }
     }
@@ -149,9 +191,47 @@ fn validate(file: &Path) -> Result<String, CliError> {
     Err(CliError::Refused(msg))
 }
 
+/// An optional flag's value parsed, or an error that names the flag.
+fn parsed<T>(name: &str, value: Option<&str>) -> Result<Option<T>, CliError>
+where
+    T: std::str::FromStr,
+    T::Err: std::fmt::Display,
+{
+    value
+        .map(str::parse)
+        .transpose()
+        .map_err(|e| CliError::arg(format!("--{name}"), e))
+}
+
 fn key(name: &str, hex: Option<&String>) -> Result<Option<Key128>, CliError> {
     hex.map(|h| Key128::from_hex(h).map_err(|e| CliError::arg(format!("--{name}"), e)))
         .transpose()
+}
+
+/// Refuses a personalised package in which an AKA parameter still holds a published test
+/// K, naming each one, unless `allow` (a lab profile on purpose).
+fn refuse_test_keys(built: &Package, allow: bool, what: &str) -> Result<(), CliError> {
+    let found = profile::test_keys(built);
+    if allow || found.is_empty() {
+        return Ok(());
+    }
+    let list: Vec<String> = found.iter().map(ToString::to_string).collect();
+    Err(CliError::Refused(format!(
+        "refusing to write {what}: {}; give --ki (it is written to every AKA parameter), \
+         or --allow-test-keys for a lab profile",
+        list.join("; ")
+    )))
+}
+
+/// The AKA parameters of `p` that use the USIM test algorithm.
+fn test_algorithm_slots(p: &Package) -> Vec<profile::AkaSlot> {
+    profile::aka_slots(p.elements())
+        .into_iter()
+        .filter(|s| {
+            matches!(p.elements().get(s.index), Some(ProfileElement::Aka(a))
+                if a.algo.view().and_then(|v| v.algorithm_id) == Some(AkaAlgorithm::Test.id()))
+        })
+        .collect()
 }
 
 /// The template is a DER file or `builtin`.
@@ -163,24 +243,17 @@ fn template(template: &str) -> Result<Package, CliError> {
     }
 }
 
-/// With no personalisation the template is re-encoded, byte-identical.
+/// With no personalisation the template is re-encoded, byte-identical: that is a copy of
+/// the template, not a card, so the test-key refusal applies only when personalising.
 fn build(args: &BuildArgs) -> Result<String, CliError> {
     let t = template(&args.template)?;
     let p = Personalisation {
-        iccid: args
-            .iccid
-            .as_deref()
-            .map(str::parse)
-            .transpose()
-            .map_err(|e| CliError::arg("--iccid", e))?,
-        imsi: args
-            .imsi
-            .as_deref()
-            .map(str::parse)
-            .transpose()
-            .map_err(|e| CliError::arg("--imsi", e))?,
+        iccid: parsed("iccid", args.iccid.as_deref())?,
+        imsi: parsed("imsi", args.imsi.as_deref())?,
+        acc: parsed("acc", args.acc.as_deref())?,
         ki: key("ki", args.ki.as_ref())?,
         opc: key("opc", args.opc.as_ref())?,
+        algorithm: args.algorithm.map(AkaAlgorithm::from),
         pin1: args.pin1.clone(),
         puk1: args.puk1.clone(),
     };
@@ -188,6 +261,13 @@ fn build(args: &BuildArgs) -> Result<String, CliError> {
         what: "cannot personalise the template".into(),
         source,
     })?;
+    if p != Personalisation::default() {
+        refuse_test_keys(
+            &built,
+            args.allow_test_keys,
+            &args.out.display().to_string(),
+        )?;
+    }
     let findings = profile::validate(&built);
     let bytes = zeroize::Zeroizing::new(built.encode());
     let out = &args.out;
@@ -201,6 +281,12 @@ fn build(args: &BuildArgs) -> Result<String, CliError> {
     for f in findings {
         msg.push_str(&format!("\nwarning: {f}"));
     }
+    for slot in test_algorithm_slots(&built) {
+        msg.push_str(&format!(
+            "\nwarning: {slot} uses the USIM test algorithm, which production HLRs do not \
+             run; give --algorithm milenage for a production card"
+        ));
+    }
     Ok(msg)
 }
 
@@ -212,9 +298,19 @@ enum BatchSource<'a> {
     Store { tenant: &'a str, batch: &'a str },
 }
 
+/// How `simgw profile build-batch` personalises each card.
+#[derive(Debug, Clone, Copy, Default)]
+struct BatchOptions {
+    /// Write packages even if an AKA parameter keeps a well-known test K.
+    allow_test_keys: bool,
+    /// The algorithm every AKA parameter is switched to.
+    algorithm: Option<AkaAlgorithm>,
+}
+
 fn emit(
     template: &Package,
     p: &Personalisation,
+    opts: BatchOptions,
     out_dir: &Path,
     name: &str,
 ) -> Result<(), CliError> {
@@ -222,6 +318,7 @@ fn emit(
         what: name.to_owned(),
         source,
     })?;
+    refuse_test_keys(&built, opts.allow_test_keys, name)?;
     let bytes = zeroize::Zeroizing::new(built.encode());
     let path = out_dir.join(format!("{name}.der"));
     crate::crypto::write_private(&path, &bytes).map_err(CliError::io(path))
@@ -233,6 +330,7 @@ fn build_batch(
     config: &crate::config::Config,
     template_arg: &str,
     source: BatchSource<'_>,
+    batch_opts: BatchOptions,
     out_dir: &Path,
 ) -> Result<u64, CliError> {
     use std::io::BufRead;
@@ -260,8 +358,15 @@ fn build_batch(
                         opc: sim.opc.clone(),
                         pin1: c.pin1.as_ref().map(|s| s.expose().to_owned()),
                         puk1: c.puk1.as_ref().map(|s| s.expose().to_owned()),
+                        // The vendor's class when the file has one, else the IMSI's.
+                        acc: c
+                            .acc
+                            .map(Acc::new)
+                            .transpose()
+                            .map_err(|e| CliError::Refused(format!("line {}: {e}", c.line)))?,
+                        algorithm: batch_opts.algorithm,
                     };
-                    emit(&t, &p, out_dir, sim.iccid.as_str())?;
+                    emit(&t, &p, batch_opts, out_dir, sim.iccid.as_str())?;
                     written += 1;
                 }
                 Ok(())
@@ -318,8 +423,10 @@ fn build_batch(
                             opc,
                             pin1: None,
                             puk1: None,
+                            algorithm: batch_opts.algorithm,
+                            ..Personalisation::default()
                         };
-                        emit(&t, &p, out_dir, s.iccid.as_str())?;
+                        emit(&t, &p, batch_opts, out_dir, s.iccid.as_str())?;
                         written += 1;
                     }
                     match page.last() {

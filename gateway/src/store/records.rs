@@ -234,7 +234,7 @@ pub struct Reservation {
 /// The stored answer to an idempotent request.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IdempotencyRecord {
-    /// SHA-256 (hex) of the canonical request body.
+    /// Keyed fingerprint of the canonical request body (`crypto::Keyring::fingerprint`).
     pub body_hash: String,
     /// The order the first request created.
     pub order_id: String,
@@ -326,7 +326,7 @@ pub struct NewActivation {
     pub tenant: String,
     /// The `Idempotency-Key` header.
     pub idempotency_key: String,
-    /// SHA-256 (hex) of the canonical body.
+    /// Keyed fingerprint of the canonical body (`crypto::Keyring::fingerprint`).
     pub body_hash: String,
     /// A fresh order id (used only if the order is created).
     pub order_id: String,
@@ -626,7 +626,7 @@ pub struct NewReservation {
     pub tenant: String,
     /// The `Idempotency-Key` header.
     pub idempotency_key: String,
-    /// SHA-256 (hex) of the canonical body.
+    /// Keyed fingerprint of the canonical body (`crypto::Keyring::fingerprint`).
     pub body_hash: String,
     /// A fresh reservation id (used only if created).
     pub id: String,
@@ -665,8 +665,10 @@ pub struct Expired {
 /// Why one card of an import chunk was not written.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Clash {
-    /// The ICCID or IMSI belongs to a SIM already in inventory (another batch).
-    InInventory,
+    /// The ICCID belongs to a SIM already in inventory (another batch, maybe another tenant's).
+    IccidInInventory,
+    /// The IMSI belongs to a SIM already in inventory (another batch, maybe another tenant's).
+    ImsiInInventory,
     /// The ICCID appeared earlier in the same file.
     DuplicateIccid {
         /// The earlier line.
@@ -692,7 +694,8 @@ pub enum BatchStatus {
 /// A vendor batch file's import.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BatchRecord {
-    /// `bat_` + the first 24 hex digits of the file's SHA-256: the same file is the same batch.
+    /// `bat_` + 24 hex digits derived from the tenant and the file's SHA-256: the same file
+    /// is the same batch for one tenant only.
     pub id: String,
     /// Owning tenant.
     pub tenant: String,

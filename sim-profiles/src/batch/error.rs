@@ -92,6 +92,15 @@ pub enum RejectReason {
     /// The ICCID has a full length but its Luhn check digit is wrong.
     #[error("ICCID check digit (Luhn) is wrong")]
     BadLuhn,
+    /// The ICCID is written with another number of digits than the file's other ICCIDs:
+    /// a file follows one convention (reference §1.4), so this row is a typo or a stray.
+    #[error("ICCID has {digits} digits where the file's ICCIDs have {file_digits}")]
+    IccidFormMismatch {
+        /// Digits in this row's ICCID (without `F` padding).
+        digits: usize,
+        /// Digits in the ICCIDs of most rows of the file.
+        file_digits: usize,
+    },
     /// The IMSI is not 6 to 15 digits (or a malformed EF.IMSI coding).
     #[error("bad IMSI: {0}")]
     BadImsi(IdentError),
@@ -128,7 +137,35 @@ pub enum RejectReason {
         /// The line where this IMSI first appeared.
         first_line: usize,
     },
-    /// The ICCID or IMSI is already in the store (found by the importer, not the parser).
-    #[error("ICCID or IMSI is already in inventory")]
-    AlreadyInInventory,
+    /// The ICCID is already in the store, in an earlier batch of any tenant (found by the
+    /// importer, not the parser). Says nothing about whose card it is.
+    #[error("ICCID is already in inventory")]
+    IccidInInventory,
+    /// The IMSI is already in the store, in an earlier batch of any tenant (found by the
+    /// importer, not the parser). Says nothing about whose card it is.
+    #[error("IMSI is already in inventory")]
+    ImsiInInventory,
+}
+
+impl RejectReason {
+    /// A stable snake_case name for the kind of problem, without the line's details: what
+    /// `--rejects` files and the API carry as `code`, and what refusals are counted by.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::WrongFieldCount { .. } => "wrong_field_count",
+            Self::BadQuoting => "bad_quoting",
+            Self::BadIccid(_) => "bad_iccid",
+            Self::BadLuhn => "bad_check_digit",
+            Self::IccidFormMismatch { .. } => "iccid_form_mismatch",
+            Self::BadImsi(_) => "bad_imsi",
+            Self::ImsiOutsidePlmn => "imsi_outside_plmn",
+            Self::BadHex { .. } => "bad_hex",
+            Self::BadKeyLength { .. } => "bad_key_length",
+            Self::BadDigits { .. } => "bad_digits",
+            Self::DuplicateIccid { .. } => "duplicate_iccid",
+            Self::DuplicateImsi { .. } => "duplicate_imsi",
+            Self::IccidInInventory => "iccid_in_inventory",
+            Self::ImsiInInventory => "imsi_in_inventory",
+        }
+    }
 }

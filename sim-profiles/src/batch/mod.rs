@@ -33,8 +33,10 @@ use crate::Plmn;
 pub struct ParseOptions {
     /// The tenant's PLMN: a row whose IMSI is outside it is rejected.
     pub plmn: Option<Plmn>,
-    /// The issuer's ICCID length (19 or 20), used instead of guessing whether a 19-digit
-    /// ICCID lacks its Luhn digit (reference §1.4).
+    /// The issuer's ICCID length (19 or 20), when known (reference §1.4). Without it, a
+    /// complete ICCID must pass Luhn as written and only an 18-digit payload is completed;
+    /// with 20, 19-digit values are payloads whose Luhn digit is appended. Either way one
+    /// file uses one form, and rows in another form are refused.
     pub iccid_len: Option<usize>,
     /// Leave duplicate detection to the caller (a streaming importer that checks against
     /// its staged store, so memory does not grow with the file).

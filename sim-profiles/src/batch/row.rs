@@ -1,5 +1,6 @@
 //! One data row to a [`CardRecord`] or a [`RejectReason`], with duplicate ICCIDs and IMSIs
-//! found through hash maps (constant work per row, whatever the file size).
+//! found through hash maps (constant work per row, whatever the file size), and the file's
+//! one ICCID convention (reference §1.4) checked across all its rows at the end.
 
 use super::columns::{CodeSlot, KeySlot, Kind, Layout};
 use super::{
@@ -26,6 +27,11 @@ pub(crate) struct Rows {
     first_imsi: HashMap<u128, u32>,
     records: Vec<CardRecord>,
     rejects: Vec<Reject>,
+    /// Lines of the accepted rows by how many digits their ICCID was written with (18, 19,
+    /// 20): the file's convention is the form most rows use, and the rest break it.
+    forms: [Vec<u32>; 3],
+    /// The form of the first accepted row (breaks a tie).
+    first_form: Option<usize>,
     /// Data rows seen, accepted or rejected.
     pub count: u64,
 }
@@ -42,6 +48,8 @@ impl Rows {
             first_imsi: HashMap::new(),
             records: Vec::new(),
             rejects: Vec::new(),
+            forms: Default::default(),
+            first_form: None,
             count: 0,
         }
     }
@@ -55,7 +63,14 @@ impl Rows {
     pub fn push<S: AsRef<str>>(&mut self, line: usize, fields: &[S]) {
         self.count += 1;
         match self.build(line, fields) {
-            Ok(record) => self.records.push(record),
+            Ok((record, written)) => {
+                let form = written.saturating_sub(18).min(2);
+                self.first_form.get_or_insert(form);
+                if let Some(lines) = self.forms.get_mut(form) {
+                    lines.push(u32::try_from(line).unwrap_or(u32::MAX));
+                }
+                self.records.push(record);
+            }
             Err(reason) => self.rejects.push(Reject { line, reason }),
         }
     }
@@ -76,7 +91,16 @@ impl Rows {
         self.rejects.push(Reject { line, reason });
     }
 
-    pub fn into_report(self, header: BatchHeader) -> ParseReport {
+    /// Ends the file: rows whose ICCID breaks the file's convention become rejects (and
+    /// leave `records`; a streaming caller that drained them refuses the file anyway).
+    pub fn into_report(mut self, header: BatchHeader) -> ParseReport {
+        let broken = self.convention_breaks();
+        if !broken.is_empty() {
+            let lines: std::collections::HashSet<usize> = broken.iter().map(|r| r.line).collect();
+            self.records.retain(|r| !lines.contains(&r.line));
+            self.rejects.extend(broken);
+            self.rejects.sort_by_key(|r| r.line);
+        }
         ParseReport {
             header,
             records: self.records,
@@ -84,11 +108,40 @@ impl Rows {
         }
     }
 
+    /// A file writes all its ICCIDs one way (reference §1.4): the form most accepted rows
+    /// use (on a tie, the first row's) is the convention, and every row in another form is
+    /// refused rather than completed or trusted on its own.
+    fn convention_breaks(&self) -> Vec<Reject> {
+        let Some(first) = self.first_form else {
+            return Vec::new();
+        };
+        let mut convention = first;
+        for (form, lines) in self.forms.iter().enumerate() {
+            if lines.len() > self.forms[convention].len() {
+                convention = form;
+            }
+        }
+        let mut out = Vec::new();
+        for (form, lines) in self.forms.iter().enumerate() {
+            if form == convention {
+                continue;
+            }
+            out.extend(lines.iter().map(|&line| Reject {
+                line: line as usize,
+                reason: RejectReason::IccidFormMismatch {
+                    digits: form + 18,
+                    file_digits: convention + 18,
+                },
+            }));
+        }
+        out
+    }
+
     fn build<S: AsRef<str>>(
         &mut self,
         line: usize,
         fields: &[S],
-    ) -> Result<CardRecord, RejectReason> {
+    ) -> Result<(CardRecord, usize), RejectReason> {
         if fields.len() != self.layout.columns.len() {
             return Err(RejectReason::WrongFieldCount {
                 expected: self.layout.columns.len(),
@@ -105,13 +158,13 @@ impl Rows {
             .as_ref()
             .ok()
             .filter(|_| track)
-            .and_then(|i| first(&mut self.first_iccid, ident_key(i.as_str()), line));
+            .and_then(|(i, _)| first(&mut self.first_iccid, ident_key(i.as_str()), line));
         let dup_imsi = imsi
             .as_ref()
             .ok()
             .filter(|_| track)
             .and_then(|i| first(&mut self.first_imsi, ident_key(i.as_str()), line));
-        let iccid = iccid?;
+        let (iccid, written) = iccid?;
         if let Some(first_line) = dup_iccid {
             return Err(RejectReason::DuplicateIccid { first_line });
         }
@@ -158,7 +211,7 @@ impl Rows {
                 Kind::Extra => rec.extra.push((name.clone(), v.to_owned())),
             }
         }
-        Ok(rec)
+        Ok((rec, written))
     }
 }
 
@@ -201,18 +254,42 @@ fn code_slot(rec: &mut CardRecord, slot: CodeSlot) -> &mut Option<SecretDigits> 
     }
 }
 
-/// Normalises an ICCID (reference §1.4). Without a configured length the lenient
-/// [`Iccid::normalize`] guesses; with one, `len` digits must pass Luhn and `len - 1` digits
-/// get their Luhn digit appended. An EF-coded (nibble-swapped) ICCID is recognised by its
-/// `98` prefix, since every ICCID starts with `89`.
-fn parse_iccid(v: &str, len: Option<usize>) -> Result<Iccid, RejectReason> {
+/// Reads an ICCID strictly (reference §1.4) and returns it with the number of digits it
+/// was written with. Complete ICCIDs (19 or 20 digits) must pass Luhn as written: a
+/// failing 19-digit value is a typo, never the payload of a 20-digit ICCID. A value one
+/// digit short of the ICCID length gets its Luhn digit appended only where that is
+/// unambiguous: 18 digits (no ICCID has 18), or 19 when the issuer's length is 20. An
+/// EF-coded (nibble-swapped) ICCID is recognised by its `98` prefix, since every ICCID
+/// starts with `89`.
+fn parse_iccid(v: &str, len: Option<usize>) -> Result<(Iccid, usize), RejectReason> {
     let unswapped = unswap_ef(v);
     let v = unswapped.as_deref().unwrap_or(v);
-    let parsed = match len {
-        None => Iccid::normalize(v),
-        Some(len) => exact_length(v, len),
+    let s = v.strip_suffix(['F', 'f']).unwrap_or(v);
+    let parsed = if s.is_empty() {
+        Err(IdentError::Empty { kind: "ICCID" })
+    } else if !all_digits(s) {
+        Err(IdentError::NotDigits { kind: "ICCID" })
+    } else {
+        match (s.len(), len) {
+            (18, None | Some(19)) | (19, Some(20)) => Iccid::from_payload(s),
+            (19, None | Some(19)) | (20, None | Some(20)) => s.parse(),
+            (got, Some(len)) => Err(IdentError::Length {
+                kind: "ICCID",
+                expected: if len == 19 {
+                    "19 (configured), or 18 without the check digit"
+                } else {
+                    "20 (configured), or 19 without the check digit"
+                },
+                got,
+            }),
+            (got, None) => Err(IdentError::Length {
+                kind: "ICCID",
+                expected: "18 to 20",
+                got,
+            }),
+        }
     };
-    parsed.map_err(|e| match e {
+    parsed.map(|i| (i, s.len())).map_err(|e| match e {
         IdentError::Luhn => RejectReason::BadLuhn,
         e => RejectReason::BadIccid(e),
     })
@@ -230,29 +307,6 @@ fn unswap_ef(v: &str) -> Option<String> {
             .map(|&c| char::from(c))
             .collect(),
     )
-}
-
-fn exact_length(v: &str, len: usize) -> Result<Iccid, IdentError> {
-    let s = v.strip_suffix(['F', 'f']).unwrap_or(v);
-    if s.is_empty() {
-        return Err(IdentError::Empty { kind: "ICCID" });
-    }
-    if !all_digits(s) {
-        return Err(IdentError::NotDigits { kind: "ICCID" });
-    }
-    match s.len() {
-        n if n == len => s.parse(),
-        n if n + 1 == len => Iccid::from_payload(s),
-        got => Err(IdentError::Length {
-            kind: "ICCID",
-            expected: if len == 19 {
-                "19 (configured), or 18 without the check digit"
-            } else {
-                "20 (configured), or 19 without the check digit"
-            },
-            got,
-        }),
-    }
 }
 
 /// An IMSI, also accepted in the 9-byte EF.IMSI coding written as 18 hex characters (no

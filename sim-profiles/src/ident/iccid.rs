@@ -38,18 +38,18 @@ impl Iccid {
         Ok(Self(format!("{payload}{d}")))
     }
 
-    /// Lenient normalisation for vendor files (reference §1.4): strips a trailing `F`,
-    /// appends a missing Luhn digit to 18 digits, and treats a 19-digit string that fails
-    /// Luhn as the payload of a 20-digit ICCID.
+    /// Normalises one value whose issuer convention is unknown (reference §1.4): strips a
+    /// trailing `F`, appends the Luhn digit to 18 digits (no ICCID has 18), and requires a
+    /// valid check digit at 19 and 20. A 19-digit value failing Luhn is refused, never
+    /// taken for the payload of a 20-digit ICCID: that guess turns a one-digit typo into a
+    /// card number printed on no card. Batch files decide their convention per file.
     pub fn normalize(input: &str) -> Result<Self, IdentError> {
         let s = strip_f(input);
         check_digits(s)?;
         match s.len() {
             18 => Self::from_payload(s),
-            19 if luhn_ok(s) => Ok(Self(s.to_owned())),
-            19 => Self::from_payload(s),
-            20 if luhn_ok(s) => Ok(Self(s.to_owned())),
-            20 => Err(IdentError::Luhn),
+            19 | 20 if luhn_ok(s) => Ok(Self(s.to_owned())),
+            19 | 20 => Err(IdentError::Luhn),
             n => Err(IdentError::Length {
                 kind: KIND,
                 expected: "18 to 20",

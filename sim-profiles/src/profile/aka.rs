@@ -5,7 +5,7 @@
 use super::der::{decode_fixed, decode_uint, push_uint};
 use super::error::ProfileError;
 use super::pe_header::PeHeader;
-use super::tlv::{Reader, Tlv, push_tlv};
+use super::tlv::{Reader, Tlv, push_tlv, read_tlv};
 use crate::Key128;
 
 const ELEMENT: &str = "PE-AKAParameter";
@@ -34,6 +34,60 @@ pub const DEFAULT_NUMBER_OF_KECCAK: u8 = 1;
 /// `algorithmID` of Milenage.
 pub const ALGORITHM_MILENAGE: u8 = 1;
 
+/// An algorithm an AKA parameter can be switched to (`algorithmID`, §9.7).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AkaAlgorithm {
+    /// Milenage (3GPP TS 35.206), `algorithmID` 1.
+    Milenage,
+    /// TUAK (3GPP TS 35.231), `algorithmID` 2.
+    Tuak,
+    /// The USIM test algorithm (XOR, 3GPP TS 34.108), `algorithmID` 3: labs only.
+    Test,
+}
+
+impl AkaAlgorithm {
+    /// Every algorithm.
+    pub const ALL: [Self; 3] = [Self::Milenage, Self::Tuak, Self::Test];
+
+    /// Its `algorithmID`.
+    pub fn id(self) -> u8 {
+        match self {
+            Self::Milenage => 1,
+            Self::Tuak => 2,
+            Self::Test => 3,
+        }
+    }
+
+    /// The algorithm of an `algorithmID`, if it is one of these.
+    pub fn from_id(id: u8) -> Option<Self> {
+        Self::ALL.into_iter().find(|a| a.id() == id)
+    }
+
+    /// Its name, as [`algorithm_name`] prints it.
+    pub fn name(self) -> &'static str {
+        algorithm_name(self.id())
+    }
+
+    /// The `eUICC-Mandatory-services` flag a profile using it declares.
+    pub fn service(self) -> &'static str {
+        match self {
+            Self::Milenage => "milenage",
+            Self::Tuak => "tuak128",
+            Self::Test => "usim-test-algorithm",
+        }
+    }
+}
+
+/// The name of an `algorithmID` (§9.7), as `inspect` and error messages print it.
+pub fn algorithm_name(id: u8) -> &'static str {
+    match id {
+        1 => "Milenage",
+        2 => "TUAK",
+        3 => "usim-test-algorithm",
+        _ => "unknown algorithm",
+    }
+}
+
 /// The AKA parameter element.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AkaParameter {
@@ -59,6 +113,79 @@ pub enum AlgoConfiguration {
     /// Any other alternative (`mappingParameter` `A0`, TUAK-256 keys, extensions): the
     /// inner TLV, byte for byte.
     Raw(Vec<u8>),
+}
+
+/// What an `algoConfiguration` holds, whether decoded typed or kept raw: its algorithm
+/// and the bytes of its key fields. Fields absent or unreadable are `None`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AlgoView<'a> {
+    /// `algorithmID`.
+    pub algorithm_id: Option<u8>,
+    /// `key` (K).
+    pub key: Option<&'a [u8]>,
+    /// `opc` (OPc or TOPc).
+    pub opc: Option<&'a [u8]>,
+}
+
+impl AlgoConfiguration {
+    /// Overwrites the value of component `tag` (`82` key, `83` opc) of a raw
+    /// `algoParameter` with `value` of the same length; `false` (and nothing changed) if
+    /// there is no such component of that length.
+    pub(crate) fn overwrite_raw(&mut self, tag: u32, value: &[u8]) -> bool {
+        let Self::Raw(raw) = self else {
+            return false;
+        };
+        let range = read_tlv(raw, 0).ok().and_then(|tlv| {
+            let mut r = Reader::children(&tlv);
+            while let Ok(Some(t)) = r.next_tlv() {
+                if t.tag == tag {
+                    let start = t.value_offset();
+                    return Some(start..start.saturating_add(t.value().len()));
+                }
+            }
+            None
+        });
+        match range.and_then(|r| raw.get_mut(r)) {
+            Some(slot) if slot.len() == value.len() => {
+                slot.copy_from_slice(value);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// The algorithm and keys of an `algoParameter`; `None` for a `mappingParameter` or
+    /// an extension, which carry no keys of their own.
+    pub fn view(&self) -> Option<AlgoView<'_>> {
+        match self {
+            Self::Algo(a) => Some(AlgoView {
+                algorithm_id: Some(a.algorithm_id),
+                key: Some(a.key.expose()),
+                opc: Some(a.opc.expose()),
+            }),
+            Self::Raw(raw) => {
+                let tlv = read_tlv(raw, 0).ok()?;
+                if tlv.tag != 0xA1 {
+                    return None;
+                }
+                let mut view = AlgoView {
+                    algorithm_id: None,
+                    key: None,
+                    opc: None,
+                };
+                let mut r = Reader::children(&tlv);
+                while let Ok(Some(t)) = r.next_tlv() {
+                    match t.tag {
+                        0x80 => view.algorithm_id = decode_uint(&t, ELEMENT).ok(),
+                        0x82 => view.key = Some(t.value()),
+                        0x83 => view.opc = Some(t.value()),
+                        _ => {}
+                    }
+                }
+                Some(view)
+            }
+        }
+    }
 }
 
 /// `AlgoParameter`.

@@ -91,6 +91,35 @@ pub enum ProfileError {
         /// Which element.
         element: &'static str,
     },
+    /// An EF.ACC value that no card may hold, or that is not 4 hex digits.
+    #[error("invalid EF.ACC value: {reason}")]
+    InvalidAcc {
+        /// What is wrong, and what to give instead.
+        reason: &'static str,
+    },
+    /// A value cannot be written into one AKA parameter: its algorithm or its fields have
+    /// no room for it. Names the element, its application and its algorithm.
+    #[error(
+        "cannot set {field} in PE-AKAParameter id {identification} ({application}, {algorithm}): {reason}"
+    )]
+    AkaValue {
+        /// The element's PE `identification`.
+        identification: u16,
+        /// The application it belongs to (`USIM`, `ISIM`, …).
+        application: &'static str,
+        /// Its algorithm as the template has it.
+        algorithm: &'static str,
+        /// What could not be set (`K`, `OPc`, `algorithmID`).
+        field: &'static str,
+        /// Why, and what would work.
+        reason: &'static str,
+    },
+    /// The template lacks the element a personalisation value goes into.
+    #[error("the template has no {element}")]
+    MissingElement {
+        /// Which element.
+        element: &'static str,
+    },
     /// The file to read or replace is absent from the element.
     #[error("{file} is not present in the profile element")]
     MissingFile {

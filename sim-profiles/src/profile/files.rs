@@ -1,7 +1,9 @@
-//! `PE-MF` (`B0`) and `PE-USIM` (`B3`), kept as raw DER with the location of one EF's
-//! `fillFileContent` (`83`): EF.ICCID (`A4`) in the MF, EF.IMSI (`A3`) in the USIM.
-//! Replacing that content re-frames only the enclosing lengths; every other byte stays.
+//! `PE-MF` (`B0`) and `PE-USIM` (`B3`), kept as raw DER with access to the `fillFileContent`
+//! (`83`) of the EFs personalisation writes: EF.ICCID (`A4`) in the MF, EF.IMSI (`A3`) and
+//! EF.ACC (`B2`) in the USIM. Replacing a content re-frames only the enclosing lengths;
+//! every other byte stays.
 
+use super::acc::Acc;
 use super::error::ProfileError;
 use super::pe_header::PeHeader;
 use super::tlv::{Reader, Tlv, push_tlv, read_tlv};
@@ -10,48 +12,78 @@ use std::ops::Range;
 
 /// Tag of `fillFileContent` inside a `File`.
 const FILL_FILE_CONTENT: u32 = 0x83;
+/// Tag of `fillFileOffset` inside a `File`.
+const FILL_FILE_OFFSET: u32 = 0x82;
 
-/// A file-system element: raw DER, its decoded PE header, and where one EF's content is.
+/// One EF this crate reads or replaces: its component tag in the element, and its name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Ef {
+    tag: u32,
+    name: &'static str,
+    /// Why its content cannot be replaced when it is written at a non-zero offset.
+    at_offset: &'static str,
+}
+
+const EF_ICCID: Ef = Ef {
+    tag: 0xA4,
+    name: "EF.ICCID",
+    at_offset: "EF.ICCID content follows a fillFileOffset",
+};
+const EF_IMSI: Ef = Ef {
+    tag: 0xA3,
+    name: "EF.IMSI",
+    at_offset: "EF.IMSI content follows a fillFileOffset",
+};
+const EF_ACC: Ef = Ef {
+    tag: 0xB2,
+    name: "EF.ACC",
+    at_offset: "EF.ACC content follows a fillFileOffset",
+};
+
+/// Where the first `fillFileContent` of the first component `ef.tag` is, as a range of
+/// `der` (the whole element); `None` if the file or its content is absent.
+fn locate(der: &[u8], ef: Ef) -> Result<Option<Range<usize>>, ProfileError> {
+    let outer = read_tlv(der, 0)?;
+    let mut r = Reader::children(&outer);
+    while let Some(c) = r.next_tlv()? {
+        if c.tag != ef.tag {
+            continue;
+        }
+        let mut items = Reader::children(&c);
+        while let Some(item) = items.next_tlv()? {
+            if item.tag == FILL_FILE_CONTENT {
+                let start = item.value_offset().saturating_sub(outer.offset);
+                return Ok(Some(start..start.saturating_add(item.value().len())));
+            }
+        }
+        return Ok(None);
+    }
+    Ok(None)
+}
+
+/// A file-system element: raw DER, its decoded PE header, and where its main EF's content
+/// is (checked at decode; other EFs are found when asked for).
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct FilePe {
     element: &'static str,
-    file: &'static str,
-    file_tag: u32,
+    main: Ef,
     header: PeHeader,
     der: Vec<u8>,
     content: Option<Range<usize>>,
 }
 
 impl FilePe {
-    fn decode(
-        tlv: &Tlv<'_>,
-        element: &'static str,
-        file: &'static str,
-        file_tag: u32,
-    ) -> Result<Self, ProfileError> {
+    fn decode(tlv: &Tlv<'_>, element: &'static str, main: Ef) -> Result<Self, ProfileError> {
         let mut r = Reader::children(tlv);
         let header = PeHeader::read(&mut r, element)?;
-        let mut content = None;
-        let mut seen = false;
-        while let Some(c) = r.next_tlv()? {
-            if c.tag != file_tag || seen {
-                continue;
-            }
-            seen = true;
-            let mut items = Reader::children(&c);
-            while let Some(item) = items.next_tlv()? {
-                if item.tag == FILL_FILE_CONTENT && content.is_none() {
-                    let start = item.value_offset().saturating_sub(tlv.offset);
-                    content = Some(start..start.saturating_add(item.value().len()));
-                }
-            }
-        }
+        while r.next_tlv()?.is_some() {}
+        let der = tlv.bytes.to_vec();
+        let content = locate(&der, main)?;
         Ok(Self {
             element,
-            file,
-            file_tag,
+            main,
             header,
-            der: tlv.bytes.to_vec(),
+            der,
             content,
         })
     }
@@ -61,19 +93,30 @@ impl FilePe {
     }
 
     fn required_content(&self) -> Result<&[u8], ProfileError> {
-        self.content()
-            .ok_or(ProfileError::MissingFile { file: self.file })
+        self.content().ok_or(ProfileError::MissingFile {
+            file: self.main.name,
+        })
     }
 
-    /// Replaces the first `fillFileContent` of the file (appending one if the file has
-    /// none), re-framing the file and the element.
-    fn set_content(&mut self, new: &[u8]) -> Result<(), ProfileError> {
+    /// The content of another EF of the element, if present and well-formed.
+    fn content_of(&self, ef: Ef) -> Option<&[u8]> {
+        locate(&self.der, ef)
+            .ok()
+            .flatten()
+            .and_then(|r| self.der.get(r))
+    }
+
+    /// Replaces the first `fillFileContent` of `ef` (appending one if the file has none),
+    /// re-framing the file and the element. Refuses a file whose first content is written
+    /// after a non-zero `fillFileOffset` (a relative skip), as a whole-file value would
+    /// land at that offset.
+    fn set_content(&mut self, ef: Ef, new: &[u8]) -> Result<(), ProfileError> {
         let outer = read_tlv(&self.der, 0)?;
         let mut r = Reader::children(&outer);
         let mut value = Vec::with_capacity(self.der.len() + new.len());
         let mut found = false;
         while let Some(c) = r.next_tlv()? {
-            if c.tag != self.file_tag || found {
+            if c.tag != ef.tag || found {
                 value.extend_from_slice(c.bytes);
                 continue;
             }
@@ -82,6 +125,10 @@ impl FilePe {
             let mut file = Vec::with_capacity(c.value().len() + new.len());
             let mut replaced = false;
             while let Some(item) = items.next_tlv()? {
+                if item.tag == FILL_FILE_OFFSET && !replaced && item.value().iter().any(|b| *b != 0)
+                {
+                    return Err(ProfileError::malformed(self.element, ef.at_offset));
+                }
                 if item.tag == FILL_FILE_CONTENT && !replaced {
                     push_tlv(&mut file, FILL_FILE_CONTENT, new);
                     replaced = true;
@@ -95,12 +142,12 @@ impl FilePe {
             push_tlv(&mut value, c.tag, &file);
         }
         if !found {
-            return Err(ProfileError::MissingFile { file: self.file });
+            return Err(ProfileError::MissingFile { file: ef.name });
         }
         let mut der = Vec::with_capacity(value.len() + 6);
         push_tlv(&mut der, outer.tag, &value);
         let tlv = read_tlv(&der, 0)?;
-        *self = Self::decode(&tlv, self.element, self.file, self.file_tag)?;
+        *self = Self::decode(&tlv, self.element, self.main)?;
         Ok(())
     }
 }
@@ -112,7 +159,7 @@ pub struct MfElement(FilePe);
 impl MfElement {
     /// Decodes the element from its `B0` TLV.
     pub(crate) fn decode(tlv: &Tlv<'_>) -> Result<Self, ProfileError> {
-        FilePe::decode(tlv, "PE-MF", "EF.ICCID", 0xA4).map(Self)
+        FilePe::decode(tlv, "PE-MF", EF_ICCID).map(Self)
     }
 
     /// The element's PE header.
@@ -138,12 +185,12 @@ impl MfElement {
 
     /// Replaces EF.ICCID's content bytes; every other byte of the element is kept.
     pub fn set_ef_iccid_content(&mut self, content: &[u8]) -> Result<(), ProfileError> {
-        self.0.set_content(content)
+        self.0.set_content(EF_ICCID, content)
     }
 
     /// Writes `iccid` into EF.ICCID (nibble-swapped).
     pub fn set_iccid(&mut self, iccid: &Iccid) -> Result<(), ProfileError> {
-        self.0.set_content(&iccid.to_ef_bytes())
+        self.0.set_content(EF_ICCID, &iccid.to_ef_bytes())
     }
 }
 
@@ -154,7 +201,7 @@ pub struct UsimElement(FilePe);
 impl UsimElement {
     /// Decodes the element from its `B3` TLV.
     pub(crate) fn decode(tlv: &Tlv<'_>) -> Result<Self, ProfileError> {
-        FilePe::decode(tlv, "PE-USIM", "EF.IMSI", 0xA3).map(Self)
+        FilePe::decode(tlv, "PE-USIM", EF_IMSI).map(Self)
     }
 
     /// The element's PE header.
@@ -180,11 +227,21 @@ impl UsimElement {
 
     /// Replaces EF.IMSI's content bytes; every other byte of the element is kept.
     pub fn set_ef_imsi_content(&mut self, content: &[u8]) -> Result<(), ProfileError> {
-        self.0.set_content(content)
+        self.0.set_content(EF_IMSI, content)
     }
 
     /// Writes `imsi` into EF.IMSI.
     pub fn set_imsi(&mut self, imsi: &Imsi) -> Result<(), ProfileError> {
-        self.0.set_content(&imsi.to_ef_bytes())
+        self.0.set_content(EF_IMSI, &imsi.to_ef_bytes())
+    }
+
+    /// EF.ACC's `fillFileContent` bytes, if present.
+    pub fn ef_acc_content(&self) -> Option<&[u8]> {
+        self.0.content_of(EF_ACC)
+    }
+
+    /// Writes `acc` into EF.ACC (2 bytes, big-endian).
+    pub fn set_acc(&mut self, acc: Acc) -> Result<(), ProfileError> {
+        self.0.set_content(EF_ACC, &acc.to_bytes())
     }
 }

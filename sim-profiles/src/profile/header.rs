@@ -212,6 +212,11 @@ impl MandatoryServices {
         }
     }
 
+    /// Removes a flag by name; returns whether it was set.
+    pub fn remove_name(&mut self, name: &str) -> bool {
+        Self::number_of(name).is_some_and(|n| self.0.remove(&n))
+    }
+
     /// Whether the named flag is set.
     pub fn contains_name(&self, name: &str) -> bool {
         Self::number_of(name).is_some_and(|n| self.0.contains(&n))

@@ -3,9 +3,11 @@
 
 use super::aka::{
     AkaParameter, AlgoConfiguration, DEFAULT_SQN_AGE_LIMIT, DEFAULT_SQN_DELTA, DEFAULT_SQN_OPTIONS,
+    algorithm_name,
 };
 use super::element::ProfileElement;
 use super::header::ProfileHeader;
+use super::keys::aka_slots;
 use super::oid::ObjectId;
 use super::package::Package;
 use super::pin::{PinCodes, PinCodesContent, PukCodes};
@@ -25,6 +27,7 @@ pub fn inspect(p: &Package, show_secrets: bool) -> String {
         "profile package: {} elements, {size} bytes",
         p.elements().len()
     );
+    let slots = aka_slots(p.elements());
     for (index, e) in p.elements().iter().enumerate() {
         element_line(&mut out, index, e);
         match e {
@@ -42,8 +45,16 @@ pub fn inspect(p: &Package, show_secrets: bool) -> String {
                     Ok(imsi) => field(&mut out, "EF.IMSI", imsi.as_str()),
                     Err(_) => field(&mut out, "EF.IMSI", &content(u.ef_imsi_content())),
                 }
+                if let Some(acc) = u.ef_acc_content() {
+                    field(&mut out, "EF.ACC", &access_classes(acc));
+                }
             }
-            ProfileElement::Aka(a) => aka(&mut out, a, show_secrets),
+            ProfileElement::Aka(a) => {
+                if let Some(slot) = slots.iter().find(|s| s.index == index) {
+                    field(&mut out, "application", slot.application);
+                }
+                aka(&mut out, a, show_secrets);
+            }
             ProfileElement::PinCodes(c) => pins(&mut out, c, show_secrets),
             ProfileElement::PukCodes(c) => puks(&mut out, c, show_secrets),
             ProfileElement::End(_) => {}
@@ -187,17 +198,25 @@ fn file_system(out: &mut String, der: &[u8], names: &[(u32, &str)]) {
     field(out, "files", &files.join(", "));
 }
 
-fn secret(bytes: &[u8], show: bool) -> String {
-    if show { hex(bytes) } else { MASK.to_owned() }
+/// EF.ACC as its hex content and the classes it sets, e.g. `0081 (classes 0, 7)`.
+fn access_classes(content: &[u8]) -> String {
+    let Ok(bytes) = <[u8; 2]>::try_from(content) else {
+        return self::content(Some(content));
+    };
+    let bits = u16::from_be_bytes(bytes);
+    let classes: Vec<String> = (0..16)
+        .filter(|n| bits & (1 << n) != 0)
+        .map(|n: u16| n.to_string())
+        .collect();
+    match classes.len() {
+        0 => format!("{} (no class)", hex(content)),
+        1 => format!("{} (class {})", hex(content), classes[0]),
+        _ => format!("{} (classes {})", hex(content), classes.join(", ")),
+    }
 }
 
-fn algorithm_name(id: u8) -> &'static str {
-    match id {
-        1 => "Milenage",
-        2 => "TUAK",
-        3 => "usim-test-algorithm",
-        _ => "unknown",
-    }
+fn secret(bytes: &[u8], show: bool) -> String {
+    if show { hex(bytes) } else { MASK.to_owned() }
 }
 
 fn aka(out: &mut String, a: &AkaParameter, show: bool) {

@@ -1,9 +1,11 @@
 //! Personalisation: writes one card's identifiers, keys and codes into a template package,
 //! changing only those values (every other byte of the template is kept).
 
-use super::aka::{ALGORITHM_MILENAGE, AlgoConfiguration};
+use super::acc::Acc;
+use super::aka::AkaAlgorithm;
 use super::element::ProfileElement;
 use super::error::ProfileError;
+use super::keys::{CardKeys, write_keys};
 use super::package::Package;
 use super::pin::{PinCodesContent, pad_code};
 use crate::{Iccid, Imsi, Key128};
@@ -18,10 +20,15 @@ pub struct Personalisation {
     pub iccid: Option<Iccid>,
     /// IMSI: written to EF.IMSI of the first PE-USIM.
     pub imsi: Option<Imsi>,
-    /// K: written to the first Milenage AKA parameter.
+    /// EF.ACC of the first PE-USIM. `None` with an IMSI set writes the IMSI's conventional
+    /// class ([`Acc::from_imsi`]), so cards of one template spread over classes 0–9.
+    pub acc: Option<Acc>,
+    /// K: written to every AKA parameter (one per application), whatever its algorithm.
     pub ki: Option<Key128>,
-    /// OPc: written to the first Milenage AKA parameter.
+    /// OPc: written to every AKA parameter (the test algorithm ignores it).
     pub opc: Option<Key128>,
+    /// The algorithm every AKA parameter is switched to; `None` keeps each one's.
+    pub algorithm: Option<AkaAlgorithm>,
     /// PIN1 (key reference 1), 4 to 8 ASCII digits.
     pub pin1: Option<String>,
     /// PUK1 (key reference 1), 8 ASCII digits.
@@ -36,17 +43,19 @@ impl std::fmt::Debug for Personalisation {
         f.debug_struct("Personalisation")
             .field("iccid", &self.iccid)
             .field("imsi", &self.imsi)
+            .field("acc", &self.acc)
             .field("ki", &mask(&self.ki))
             .field("opc", &mask(&self.opc))
+            .field("algorithm", &self.algorithm)
             .field("pin1", &mask(&self.pin1))
             .field("puk1", &mask(&self.puk1))
             .finish()
     }
 }
 
-/// Which element or value a template must hold for a personalisation field.
-fn missing(what: &'static str) -> ProfileError {
-    ProfileError::MissingFile { file: what }
+/// The element a template must hold for a personalisation field.
+fn missing(element: &'static str) -> ProfileError {
+    ProfileError::MissingElement { element }
 }
 
 fn bad_value(reason: &'static str) -> ProfileError {
@@ -62,14 +71,18 @@ fn code(digits: &str, min: usize, reason: &'static str) -> Result<[u8; 8], Profi
 }
 
 /// Returns a copy of `template` with the values of `p` written in: the ICCID into the
-/// header and the first PE-MF's EF.ICCID, the IMSI into the first PE-USIM's EF.IMSI, K and
-/// OPc into the first Milenage AKA parameter, PIN1 into every PIN configuration with key
-/// reference 1, and PUK1 into every PUK configuration with key reference 1.
+/// header and the first PE-MF's EF.ICCID, the IMSI into the first PE-USIM's EF.IMSI (and
+/// its access class into EF.ACC unless `acc` says otherwise), K, OPc and the algorithm
+/// into every AKA parameter with keys of its own (the USIM's, the ISIM's, …, whatever their
+/// algorithm; switching the algorithm also updates the header's mandatory services), PIN1
+/// into every PIN configuration with key reference 1, and PUK1 into every PUK
+/// configuration with key reference 1.
 ///
 /// Nothing else changes: untouched elements keep their bytes, and changed elements differ
 /// only in the written values. Fails, leaving nothing half-written, if a value is
-/// malformed or the template lacks what a set field needs
-/// ([`ProfileError::MissingFile`] names it).
+/// malformed, the template lacks what a set field needs ([`ProfileError::MissingElement`],
+/// [`ProfileError::MissingFile`]), or an AKA parameter cannot take a value
+/// ([`ProfileError::AkaValue`] names it, its application and its algorithm).
 pub fn personalise(template: &Package, p: &Personalisation) -> Result<Package, ProfileError> {
     let pin1 = p
         .pin1
@@ -102,7 +115,8 @@ pub fn personalise(template: &Package, p: &Personalisation) -> Result<Package, P
         mf.set_iccid(iccid)?;
     }
 
-    if let Some(imsi) = &p.imsi {
+    let acc = p.acc.or_else(|| p.imsi.as_ref().map(Acc::from_imsi));
+    if p.imsi.is_some() || acc.is_some() {
         let usim = elements
             .iter_mut()
             .find_map(|e| match e {
@@ -110,29 +124,22 @@ pub fn personalise(template: &Package, p: &Personalisation) -> Result<Package, P
                 _ => None,
             })
             .ok_or(missing("PE-USIM"))?;
-        usim.set_imsi(imsi)?;
+        if let Some(imsi) = &p.imsi {
+            usim.set_imsi(imsi)?;
+        }
+        if let Some(acc) = acc {
+            usim.set_acc(acc)?;
+        }
     }
 
-    if p.ki.is_some() || p.opc.is_some() {
-        let algo = elements
-            .iter_mut()
-            .find_map(|e| match e {
-                ProfileElement::Aka(a) => match &mut a.algo {
-                    AlgoConfiguration::Algo(algo) if algo.algorithm_id == ALGORITHM_MILENAGE => {
-                        Some(algo)
-                    }
-                    _ => None,
-                },
-                _ => None,
-            })
-            .ok_or(missing("PE-AKAParameter with Milenage"))?;
-        if let Some(k) = &p.ki {
-            algo.key = k.clone();
-        }
-        if let Some(opc) = &p.opc {
-            algo.opc = opc.clone();
-        }
-    }
+    write_keys(
+        &mut elements,
+        &CardKeys {
+            ki: p.ki.as_ref(),
+            opc: p.opc.as_ref(),
+            algorithm: p.algorithm,
+        },
+    )?;
 
     if let Some(value) = pin1 {
         let mut found = false;

@@ -2,8 +2,7 @@
 //! validity rules, mandatory files, identifier and key sanity). Pure and total: every
 //! problem is reported as a [`Finding`], nothing panics.
 
-use super::aka::{ALGORITHM_MILENAGE, AkaParameter, AlgoConfiguration};
-use super::der::decode_uint;
+use super::aka::{ALGORITHM_MILENAGE, AkaParameter};
 use super::element::ProfileElement;
 use super::oid::ObjectId;
 use super::package::Package;
@@ -496,34 +495,12 @@ struct AlgoSummary {
 }
 
 fn summarise(aka: &AkaParameter) -> Option<AlgoSummary> {
-    match &aka.algo {
-        AlgoConfiguration::Algo(a) => Some(AlgoSummary {
-            algorithm_id: Some(a.algorithm_id),
-            key_len: Some(a.key.expose().len()),
-            opc_len: Some(a.opc.expose().len()),
-        }),
-        AlgoConfiguration::Raw(raw) => {
-            let tlv = read_tlv(raw, 0).ok()?;
-            if tlv.tag != 0xA1 {
-                return None; // mappingParameter or an extension: no keys of its own
-            }
-            let mut summary = AlgoSummary {
-                algorithm_id: None,
-                key_len: None,
-                opc_len: None,
-            };
-            let mut r = Reader::children(&tlv);
-            while let Ok(Some(t)) = r.next_tlv() {
-                match t.tag {
-                    0x80 => summary.algorithm_id = decode_uint(&t, "AlgoParameter").ok(),
-                    0x82 => summary.key_len = Some(t.value().len()),
-                    0x83 => summary.opc_len = Some(t.value().len()),
-                    _ => {}
-                }
-            }
-            Some(summary)
-        }
-    }
+    let v = aka.algo.view()?;
+    Some(AlgoSummary {
+        algorithm_id: v.algorithm_id,
+        key_len: v.key.map(<[u8]>::len),
+        opc_len: v.opc.map(<[u8]>::len),
+    })
 }
 
 fn keys(elements: &[ProfileElement], out: &mut Vec<Finding>) {

@@ -1,13 +1,14 @@
 #!/usr/bin/env python3
 """Independent cross-check of a profile package produced by simgw's Rust codec.
 
-Usage: check.py PACKAGE.der EXPECTED.json
+Usage: check.py PACKAGE.der EXPECTED.json [PACKAGE.der EXPECTED.json ...]
 
 Splits the package into its top-level TLVs (a package is a plain concatenation of DER
 ProfileElements), decodes each with PyPI asn1tools against pe_subset.asn (next to this
 script), asserts encode(decode(x)) == x for every element, and compares the decoded
-fields with the expected values in the JSON file. Exit status: 0 on agreement, 1 on any
-difference (each listed on stderr), 2 on a usage or setup error.
+fields with the expected values in the JSON file. Several pairs are checked in one run
+(the module is compiled once). Exit status: 0 on agreement, 1 on any difference (each
+listed on stderr, with its package), 2 on a usage or setup error.
 
 Expected JSON (hex strings are lower or upper case, without separators):
 {
@@ -16,8 +17,12 @@ Expected JSON (hex strings are lower or upper case, without separators):
   "header": {"major-version": 2, "minor-version": 3, "profileType": "...",
              "iccid": "<hex, plain BCD>", "services": ["usim", ...],
              "gfste": ["2.23.143.1.2.1", ...]},
-  "ef_iccid": "<hex>", "ef_imsi": "<hex>",
+  "ef_iccid": "<hex>", "ef_imsi": "<hex>", "ef_acc": "<hex>",
   "aka": {"algorithmID": 1, "algorithmOptions": "<hex>", "key": "<hex>", "opc": "<hex>"},
+  "akas": [{"algorithmID": 3, ...}, ...],    # every akaParameter, in order (instead of "aka")
+  "unmodelled_ok": true,                     # allow alternatives pe_subset.asn does not
+                                             # model (their content is not checked; they
+                                             # are left out of "identifications")
   "pins": [{"keyReference": 1, "pinValue": "<hex>"}, ...],   # every PINConfiguration
   "puks": [{"keyReference": 1, "pukValue": "<hex>"}, ...],   # every PUKConfiguration
   "end_id": 7
@@ -73,6 +78,7 @@ def file_contents(file_value):
 class Diff:
     def __init__(self):
         self.items = []
+        self.count = 0
 
     def check(self, what, expected, actual):
         if expected != actual:
@@ -94,28 +100,27 @@ def unhex(s):
     return bytes.fromhex(s)
 
 
-def main(argv):
-    if len(argv) != 3:
-        print("usage: check.py PACKAGE.der EXPECTED.json", file=sys.stderr)
-        return 2
-    try:
-        import asn1tools
-    except ImportError:
-        print("asn1tools is not installed: pip install asn1tools==0.169.0", file=sys.stderr)
-        return 2
-    here = os.path.dirname(os.path.abspath(__file__))
-    spec = asn1tools.compile_files([os.path.join(here, "pe_subset.asn")], codec="der")
-    with open(argv[1], "rb") as f:
-        package = f.read()
-    with open(argv[2], "r", encoding="utf-8") as f:
-        expected = json.load(f)
+def check_aka(diff, label, value, e):
+    """Compares one decoded akaParameter with its expected algorithm, options and keys."""
+    alt, algo = value["algoConfiguration"]
+    if alt != "algoParameter":
+        diff.fail("%s.algoConfiguration is %s, expected algoParameter" % (label, alt))
+        return
+    diff.check(label + ".algorithmID", e["algorithmID"], algo["algorithmID"])
+    diff.check(label + ".algorithmOptions", unhex(e["algorithmOptions"]), algo["algorithmOptions"])
+    diff.check(label + ".key", unhex(e["key"]), algo["key"])
+    diff.check(label + ".opc", unhex(e["opc"]), algo["opc"])
 
+
+def check_package(spec, package, expected):
+    """Every difference between a package and its expected values, as a Diff."""
     diff = Diff()
     try:
         tlvs = split_tlvs(package)
     except ValueError as e:
-        print("package does not split into TLVs: %s" % e, file=sys.stderr)
-        return 1
+        diff.fail("package does not split into TLVs: %s" % e)
+        return diff
+    unmodelled_ok = expected.get("unmodelled_ok", False)
 
     decoded = []
     for index, tlv in enumerate(tlvs):
@@ -128,7 +133,10 @@ def main(argv):
             diff.fail("element %d (tag %s): unknown ProfileElement alternative" % (index, tlv[:2].hex()))
             continue
         if alt not in MODELLED:
-            diff.fail("element %d: alternative %s is not modelled in pe_subset.asn" % (index, alt))
+            if unmodelled_ok:
+                decoded.append((alt, None))
+            else:
+                diff.fail("element %d: alternative %s is not modelled in pe_subset.asn" % (index, alt))
             continue
         decoded.append((alt, value))
         # An absent sqnInit decodes as the simplified DEFAULT (a hex string), which cannot
@@ -151,7 +159,7 @@ def main(argv):
     if "identifications" in expected:
         ids = []
         for alt, value in decoded:
-            if alt == "header":
+            if alt == "header" or value is None:
                 continue
             header = next(v for k, v in value.items() if k.lower().endswith("-header"))
             ids.append(header["identification"])
@@ -187,18 +195,21 @@ def main(argv):
     if usim is not None and "ef_imsi" in expected:
         diff.check("usim.ef-imsi fillFileContent", [unhex(expected["ef_imsi"])],
                    file_contents(usim["ef-imsi"]))
+    if usim is not None and "ef_acc" in expected:
+        diff.check("usim.ef-acc fillFileContent", [unhex(expected["ef_acc"])],
+                   file_contents(usim["ef-acc"]))
 
-    aka = only("akaParameter")
-    if aka is not None and "aka" in expected:
-        alt, algo = aka["algoConfiguration"]
-        if alt != "algoParameter":
-            diff.fail("akaParameter.algoConfiguration is %s, expected algoParameter" % alt)
-        else:
-            e = expected["aka"]
-            diff.check("aka.algorithmID", e["algorithmID"], algo["algorithmID"])
-            diff.check("aka.algorithmOptions", unhex(e["algorithmOptions"]), algo["algorithmOptions"])
-            diff.check("aka.key", unhex(e["key"]), algo["key"])
-            diff.check("aka.opc", unhex(e["opc"]), algo["opc"])
+    if "aka" in expected:
+        aka = only("akaParameter")
+        if aka is not None:
+            check_aka(diff, "aka", aka, expected["aka"])
+    if "akas" in expected:
+        akas = [v for a, v in decoded if a == "akaParameter"]
+        if len(akas) != len(expected["akas"]):
+            diff.fail("expected %d akaParameter elements, found %d"
+                      % (len(expected["akas"]), len(akas)))
+        for i, (value, e) in enumerate(zip(akas, expected["akas"])):
+            check_aka(diff, "akas[%d]" % i, value, e)
 
     if "pins" in expected:
         pins = []
@@ -222,15 +233,39 @@ def main(argv):
         diff.check("end.identification", expected["end_id"], end["end-header"]["identification"])
     if decoded and decoded[-1][0] != "end":
         diff.fail("last element is %s, not end" % decoded[-1][0])
+    diff.count = len(decoded)
+    return diff
 
-    if diff.items:
-        print("asn1tools disagrees with the expected values (%d):" % len(diff.items), file=sys.stderr)
-        for item in diff.items:
-            print("  - " + item, file=sys.stderr)
-        return 1
-    print("asn1tools agrees: %d elements decoded, re-encoded byte-identically, fields match"
-          % len(decoded))
-    return 0
+
+def main(argv):
+    if len(argv) < 3 or len(argv) % 2 != 1:
+        print("usage: check.py PACKAGE.der EXPECTED.json [PACKAGE.der EXPECTED.json ...]",
+              file=sys.stderr)
+        return 2
+    try:
+        import asn1tools
+    except ImportError:
+        print("asn1tools is not installed: pip install asn1tools==0.169.0", file=sys.stderr)
+        return 2
+    here = os.path.dirname(os.path.abspath(__file__))
+    spec = asn1tools.compile_files([os.path.join(here, "pe_subset.asn")], codec="der")
+    status = 0
+    for der_path, json_path in zip(argv[1::2], argv[2::2]):
+        with open(der_path, "rb") as f:
+            package = f.read()
+        with open(json_path, "r", encoding="utf-8") as f:
+            expected = json.load(f)
+        diff = check_package(spec, package, expected)
+        if diff.items:
+            print("%s: asn1tools disagrees with the expected values (%d):"
+                  % (der_path, len(diff.items)), file=sys.stderr)
+            for item in diff.items:
+                print("  - " + item, file=sys.stderr)
+            status = 1
+        else:
+            print("%s: asn1tools agrees: %d elements decoded, modelled ones re-encoded "
+                  "byte-identically, fields match" % (der_path, diff.count))
+    return status
 
 
 if __name__ == "__main__":

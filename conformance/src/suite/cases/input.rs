@@ -121,7 +121,7 @@ pub(crate) fn with_wrong_check_digit(iccid: &str) -> Option<String> {
 
 /// A Luhn-valid ICCID not in `known`. The `8999` prefix is far from any sandbox series,
 /// so the gateway should hold no such card for any tenant (which would answer
-/// `sim_not_owned` instead).
+/// `unknown_iccid (once sim_not_owned)` instead).
 pub(crate) fn unlisted_iccid(known: &[String]) -> Option<String> {
     (0..1000u32)
         .filter_map(|i| Iccid::from_payload(&format!("8999{i:015}")).ok())

@@ -83,7 +83,7 @@ impl RedbStore {
                             first_line: first_line(&members, s.iccid.as_str())?,
                         }
                     } else {
-                        Clash::InInventory
+                        Clash::IccidInInventory
                     };
                     clashes.push((i, clash));
                     continue;
@@ -99,7 +99,7 @@ impl RedbStore {
                             first_line: first_line(&members, &owner)?,
                         }
                     } else {
-                        Clash::InInventory
+                        Clash::ImsiInInventory
                     };
                     clashes.push((i, clash));
                     continue;
@@ -198,8 +198,16 @@ impl RedbStore {
         Ok(unfinished.len())
     }
 
-    /// Deletes an unfinished batch's SIMs (in chunks) and then the batch record.
+    /// Deletes an unfinished batch's SIMs (in chunks) and then the batch record. A complete
+    /// batch is stock and is left alone: an import that lost a race to the same file must
+    /// not take the winner's cards with it when it aborts.
     pub(super) fn rollback_batch(&self, batch_id: &str) -> Result<(), StoreError> {
+        if self
+            .batch_record(batch_id)?
+            .is_some_and(|b| b.status == BatchStatus::Complete)
+        {
+            return Ok(());
+        }
         loop {
             let txn = self.db.begin_write().map_err(backend)?;
             let done = {

@@ -4,6 +4,7 @@
 
 mod apply;
 mod esim;
+mod free_tree;
 mod import;
 mod pool;
 mod remove;
@@ -46,10 +47,12 @@ impl RedbStore {
         max_batch: usize,
         metrics: Arc<Metrics>,
     ) -> Result<Self, StoreError> {
-        std::fs::create_dir_all(dir).map_err(backend)?;
+        crate::crypto::make_data_dir_private(dir).map_err(backend)?;
+        let path = dir.join(remove::FILE);
+        create_private_file(&path).map_err(backend)?;
         let db = Database::builder()
             .set_cache_size(cache_mib * 1024 * 1024)
-            .create(dir.join(remove::FILE))
+            .create(&path)
             .map_err(remove::open_error)?;
         let txn = db.begin_write().map_err(backend)?;
         {
@@ -59,6 +62,7 @@ impl RedbStore {
             txn.open_table(IMSIS).map_err(backend)?;
             txn.open_table(NUMBERS).map_err(backend)?;
             txn.open_table(FREE_NUMBERS).map_err(backend)?;
+            txn.open_table(FREE_TREE).map_err(backend)?;
             txn.open_table(ORDERS).map_err(backend)?;
             txn.open_table(INFLIGHT).map_err(backend)?;
             txn.open_table(IDEMPOTENCY).map_err(backend)?;
@@ -95,6 +99,7 @@ impl RedbStore {
                 }
             }
         }
+        free_tree::ensure_free_tree(&txn)?;
         txn.commit().map_err(backend)?;
         let db = Arc::new(db);
         let (tx, rx) = mpsc::channel(max_batch * 4);
@@ -122,6 +127,23 @@ impl RedbStore {
         let txn = self.db.begin_read().map_err(backend)?;
         f(&txn)
     }
+}
+
+/// Creates the store file 0600 (redb would create it with the umask's 0644: every field
+/// not sealed, e.g. IMSIs and MSISDNs, would be readable by any local user), and tightens
+/// a file made by an older version. redb initialises an empty file as a new database.
+fn create_private_file(path: &Path) -> std::io::Result<()> {
+    let mut opts = std::fs::OpenOptions::new();
+    opts.read(true).write(true).create(true).truncate(false);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    drop(opts.open(path)?);
+    #[cfg(unix)]
+    crate::crypto::set_mode(path, 0o600)?;
+    Ok(())
 }
 
 fn unexpected(r: Reply) -> StoreError {

@@ -1,13 +1,16 @@
 //! Number pools inside the writer's transaction: every state change of a number goes
 //! through `set_number`, which keeps the free index, the quarantine work list and the
-//! counters in step with the record. Selection checks come before any write.
+//! counters in step with the record (and the free tree, `free_tree.rs`, which a random
+//! pick walks). Selection checks come before any write.
 
 use super::apply::{Tables, TxResult, backend, dec, enc};
+use super::free_tree::TenantTree;
 use super::tables::counter;
-use crate::numbers::{NumberPolicy, is_golden, random_probe};
+use crate::numbers::{NumberPolicy, Pick, is_golden, pick_uniform, tree_nodes};
 use crate::store::*;
 use ::redb::ReadableTable;
 use sim_profiles::Msisdn;
+use std::collections::BTreeMap;
 
 /// Highest character that can follow a digit key in the (tenant, MSISDN) index.
 const KEY_END: &str = "~";
@@ -50,8 +53,8 @@ impl Tables<'_> {
         }
     }
 
-    /// Inserts a new number record and its index entries.
-    /// Inserts a new available number; the caller bumps the counters once per batch.
+    /// Inserts a new available number; the caller bumps the counters and the free tree once
+    /// per batch.
     fn put_new_number(&mut self, tenant: &str, msisdn: &str, rec: &NumberRecord) -> TxResult<()> {
         self.numbers
             .insert(msisdn, enc(rec)?.as_slice())
@@ -80,6 +83,9 @@ impl Tables<'_> {
             self.free_numbers
                 .insert((tenant, msisdn), ())
                 .map_err(backend)?;
+            for node in tree_nodes(msisdn) {
+                self.tree_bump(tenant, node, 1)?;
+            }
         }
         if let Some(until) = quarantine {
             self.quarantine
@@ -105,6 +111,9 @@ impl Tables<'_> {
             self.free_numbers
                 .remove((tenant, msisdn))
                 .map_err(backend)?;
+            for node in tree_nodes(msisdn) {
+                self.tree_bump(tenant, node, -1)?;
+            }
         }
         if let Some(until) = quarantine {
             self.quarantine.remove((until, msisdn)).map_err(backend)?;
@@ -145,19 +154,8 @@ impl Tables<'_> {
             .map(|(k, _)| k.value().1.to_owned()))
     }
 
-    fn free_last(&self, tenant: &str) -> TxResult<Option<String>> {
-        let mut range = self
-            .free_numbers
-            .range((tenant, "")..=(tenant, KEY_END))
-            .map_err(backend)?;
-        Ok(range
-            .next_back()
-            .transpose()
-            .map_err(backend)?
-            .map(|(k, _)| k.value().1.to_owned()))
-    }
-
-    /// Picks a free ordinary number by policy: at most three index reads, whatever the size.
+    /// Picks a free ordinary number by policy: the lowest, or one drawn uniformly from all
+    /// the tenant's free numbers by walking the free tree (O(digits × log n)).
     fn pick_free(
         &self,
         tenant: &str,
@@ -170,9 +168,18 @@ impl Tables<'_> {
         if policy == NumberPolicy::Sequential {
             return Ok(Some(first));
         }
-        let last = self.free_last(tenant)?.unwrap_or_else(|| first.clone());
-        let probe = random_probe(&first, &last, random);
-        Ok(Some(self.free_from(tenant, &probe)?.unwrap_or(first)))
+        match pick_uniform(&TenantTree { t: self, tenant }, random)? {
+            Pick::Number(n) => Ok(Some(n)),
+            // The free index has a number the tree does not account for: serve the order
+            // from the index rather than refuse it, and say so.
+            Pick::Empty | Pick::Inconsistent => {
+                tracing::warn!(
+                    tenant,
+                    "the free-number tree disagrees with the free index; assigning the lowest free number"
+                );
+                Ok(Some(first))
+            }
+        }
     }
 
     /// Checks a specific number for `tenant`: in its pool and available (golden allowed).
@@ -456,6 +463,7 @@ impl Tables<'_> {
         }
 
         let mut golden = 0u64;
+        let mut tree: BTreeMap<(u8, u8, String), i64> = BTreeMap::new();
         for n in start..=end {
             let n = format!("{n:0width$}");
             let class = if is_golden(&t.golden_rules, &n) {
@@ -464,6 +472,11 @@ impl Tables<'_> {
                 NumberClass::Normal
             };
             golden += u64::from(class == NumberClass::Golden);
+            if class == NumberClass::Normal {
+                for (d, w, p) in tree_nodes(&n) {
+                    *tree.entry((d, w, p.to_owned())).or_insert(0) += 1;
+                }
+            }
             let rec = NumberRecord {
                 tenant: tenant.to_owned(),
                 block: block.to_owned(),
@@ -471,6 +484,9 @@ impl Tables<'_> {
                 class,
             };
             self.put_new_number(tenant, &n, &rec)?;
+        }
+        for ((d, w, p), delta) in &tree {
+            self.tree_bump(tenant, (*d, *w, p), *delta)?;
         }
         let normal = count - golden;
         self.bump_in(

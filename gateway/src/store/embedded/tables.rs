@@ -15,6 +15,10 @@ pub const IMSIS: TableDefinition<&str, &str> = TableDefinition::new("imsis");
 pub const NUMBERS: TableDefinition<&str, &[u8]> = TableDefinition::new("numbers");
 /// (tenant, MSISDN) of every available number: allocation takes the first entry.
 pub const FREE_NUMBERS: TableDefinition<(&str, &str), ()> = TableDefinition::new("free_numbers");
+/// (tenant, depth, width, prefix) → how many free ordinary numbers of `width` digits start
+/// with `prefix` (of `depth` digits): the count tree a random allocation walks down
+/// (`numbers::pick_uniform`). Kept in step with `free_numbers` by `pool.rs`.
+pub const FREE_TREE: TableDefinition<(&str, u8, u8, &str), u64> = TableDefinition::new("free_tree");
 /// order id → `Order`.
 pub const ORDERS: TableDefinition<&str, &[u8]> = TableDefinition::new("orders");
 /// order ids not yet terminal (resumed after a restart).

@@ -1,0 +1,132 @@
+//! The free tree: per tenant, how many free ordinary numbers start with each prefix
+//! (`tables::FREE_TREE`). A random allocation walks down it to a uniformly drawn free
+//! number (`numbers::pick_uniform`); `pool.rs` moves numbers in and out with the free index.
+
+use super::apply::{Tables, TxResult, backend};
+use super::tables::{FREE_NUMBERS, FREE_TREE, META};
+use crate::numbers::{FreeTree, TreeNode, tree_nodes};
+use crate::store::StoreError;
+use ::redb::{ReadableTable, WriteTransaction};
+use std::collections::BTreeMap;
+
+impl Tables<'_> {
+    /// Adds `delta` to one node of the tenant's free tree; a node that reaches zero goes.
+    /// Saturating: a stale tree must not fail the order that touches it (the pick notices
+    /// and falls back).
+    pub(super) fn tree_bump(
+        &mut self,
+        tenant: &str,
+        (depth, width, prefix): TreeNode<'_>,
+        delta: i64,
+    ) -> TxResult<()> {
+        let key = (tenant, depth, width, prefix);
+        let cur = self
+            .free_tree
+            .get(key)
+            .map_err(backend)?
+            .map_or(0, |v| v.value());
+        match cur.saturating_add_signed(delta) {
+            0 => self.free_tree.remove(key).map(drop),
+            n => self.free_tree.insert(key, n).map(drop),
+        }
+        .map_err(backend)
+    }
+}
+
+/// One tenant's free tree, read inside the writer's transaction.
+pub(super) struct TenantTree<'a, 't> {
+    /// The transaction's tables.
+    pub t: &'a Tables<'t>,
+    /// The tenant whose tree this is.
+    pub tenant: &'a str,
+}
+
+impl FreeTree for TenantTree<'_, '_> {
+    type Error = StoreError;
+
+    fn totals(&self) -> TxResult<Vec<(u8, u64)>> {
+        let t = self.tenant;
+        let mut out = Vec::new();
+        for row in self
+            .t
+            .free_tree
+            .range((t, 0u8, 0u8, "")..=(t, 0u8, u8::MAX, ""))
+            .map_err(backend)?
+        {
+            let (k, v) = row.map_err(backend)?;
+            out.push((k.value().2, v.value()));
+        }
+        Ok(out)
+    }
+
+    fn children(&self, width: u8, prefix: &str) -> TxResult<Vec<(String, u64)>> {
+        let depth = u8::try_from(prefix.len() + 1).map_err(|_| StoreError::Corrupt {
+            table: "free_tree",
+            message: "prefix longer than any number".into(),
+        })?;
+        let (lo, hi) = (format!("{prefix}0"), format!("{prefix}9"));
+        let t = self.tenant;
+        let mut out = Vec::with_capacity(10);
+        for row in self
+            .t
+            .free_tree
+            .range((t, depth, width, lo.as_str())..=(t, depth, width, hi.as_str()))
+            .map_err(backend)?
+        {
+            let (k, v) = row.map_err(backend)?;
+            out.push((k.value().3.to_owned(), v.value()));
+        }
+        Ok(out)
+    }
+
+    fn is_free(&self, msisdn: &str) -> TxResult<bool> {
+        Ok(self
+            .t
+            .free_numbers
+            .get((self.tenant, msisdn))
+            .map_err(backend)?
+            .is_some())
+    }
+}
+
+/// Meta key recording that the free tree has been built for this store.
+const FREE_TREE_BUILT: &str = "free_tree_built";
+/// Tree nodes held in memory while building before they are merged into the table.
+const BUILD_FLUSH: usize = 1 << 20;
+
+/// Builds the free tree of a store written before the tree existed, from the free index,
+/// once (a meta flag records it). Runs in the opening transaction: all or nothing.
+pub fn ensure_free_tree(txn: &WriteTransaction) -> TxResult<()> {
+    let mut meta = txn.open_table(META).map_err(backend)?;
+    if meta.get(FREE_TREE_BUILT).map_err(backend)?.is_some() {
+        return Ok(());
+    }
+    txn.delete_table(FREE_TREE).map_err(backend)?;
+    let free = txn.open_table(FREE_NUMBERS).map_err(backend)?;
+    let mut tree = txn.open_table(FREE_TREE).map_err(backend)?;
+    let mut pending: BTreeMap<(String, u8, u8, String), u64> = BTreeMap::new();
+    let mut flush = |pending: &mut BTreeMap<(String, u8, u8, String), u64>| -> TxResult<()> {
+        for ((tenant, d, w, p), n) in std::mem::take(pending) {
+            let key = (tenant.as_str(), d, w, p.as_str());
+            let cur = tree.get(key).map_err(backend)?.map_or(0, |v| v.value());
+            tree.insert(key, cur + n).map_err(backend)?;
+        }
+        Ok(())
+    };
+    for row in free.iter().map_err(backend)? {
+        let (k, _) = row.map_err(backend)?;
+        let (tenant, msisdn) = k.value();
+        for (d, w, p) in tree_nodes(msisdn) {
+            *pending
+                .entry((tenant.to_owned(), d, w, p.to_owned()))
+                .or_insert(0) += 1;
+        }
+        if pending.len() >= BUILD_FLUSH {
+            flush(&mut pending)?;
+        }
+    }
+    flush(&mut pending)?;
+    meta.insert(FREE_TREE_BUILT, b"1".as_slice())
+        .map_err(backend)?;
+    Ok(())
+}
