@@ -9,6 +9,7 @@ use crate::crypto::Keyring;
 use crate::engine::machine::RetryPolicy;
 use crate::engine::{Engine, EngineSettings};
 use crate::metrics::Metrics;
+use crate::server::Limits;
 use crate::store::embedded::RedbStore;
 use crate::store::{Store, StoreError};
 use crate::tls;
@@ -173,9 +174,9 @@ impl Gateway {
         };
         let server = tokio::spawn(crate::server::serve(
             listener,
-            northbound.config,
+            Some(northbound.config),
             api::router(state.clone()),
-            config.api.max_connections,
+            Limits::from_api(&config.api),
             stop_rx,
             Duration::from_secs(10),
         ));
@@ -234,6 +235,9 @@ impl Gateway {
     }
 }
 
+/// Most connections the ES2+ callback listener holds: it has one client, the SM-DP+.
+const CALLBACK_CONNECTIONS: usize = 256;
+
 /// Binds the ES2+ callback listener: mutual TLS admitting only the SM-DP+'s certificate
 /// (`[esim] callback_client_ca_file`, pinned by `callback_client_sha256` if given), served
 /// with the northbound certificate.
@@ -272,9 +276,9 @@ async fn start_callback_listener(
         .map_err(|err| StartError::Io(err.to_string()))?;
     tokio::spawn(crate::server::serve(
         listener,
-        Arc::new(tls),
+        Some(Arc::new(tls)),
         api::es2_callback::router(state),
-        256,
+        Limits::from_api(&config.api).with_max_connections(CALLBACK_CONNECTIONS),
         stop,
         Duration::from_secs(5),
     ));

@@ -232,6 +232,22 @@ pub struct ApiConfig {
     pub max_connections: usize,
     /// Largest batch file accepted by `POST /v1/inventory/imports`.
     pub max_import_bytes: usize,
+    /// Most open connections from one client address (an IPv6 client: its /64); further
+    /// ones are closed at once, so one client cannot take every `max_connections` slot.
+    pub max_connections_per_ip: usize,
+    /// Longest a client may take to complete the TLS handshake, ms.
+    pub tls_handshake_timeout_ms: u64,
+    /// Longest a client may take to send its first request on a new connection (HTTP/1.1
+    /// and HTTP/2), and the headers of each HTTP/1.1 request, ms.
+    pub header_read_timeout_ms: u64,
+    /// A connection with no request in flight for this long is closed, ms.
+    pub idle_timeout_ms: u64,
+    /// HTTP/2: how long a connection may stay silent before the gateway pings it, ms.
+    pub keep_alive_interval_ms: u64,
+    /// HTTP/2: a ping not acknowledged within this closes the connection, ms.
+    pub keep_alive_timeout_ms: u64,
+    /// HTTP/2: most requests in flight at once on one connection.
+    pub max_concurrent_streams: u32,
 }
 
 impl Default for ApiConfig {
@@ -240,7 +256,47 @@ impl Default for ApiConfig {
             max_body_bytes: 16 * 1024,
             max_connections: 4096,
             max_import_bytes: 512 * 1024 * 1024,
+            max_connections_per_ip: 64,
+            tls_handshake_timeout_ms: 5_000,
+            header_read_timeout_ms: 10_000,
+            idle_timeout_ms: 30_000,
+            keep_alive_interval_ms: 20_000,
+            keep_alive_timeout_ms: 10_000,
+            max_concurrent_streams: 100,
         }
+    }
+}
+
+impl ApiConfig {
+    fn validate(&self) -> Result<(), ConfigError> {
+        let positive = [
+            ("api.max_connections", self.max_connections as u64),
+            (
+                "api.max_connections_per_ip",
+                self.max_connections_per_ip as u64,
+            ),
+            (
+                "api.tls_handshake_timeout_ms",
+                self.tls_handshake_timeout_ms,
+            ),
+            ("api.header_read_timeout_ms", self.header_read_timeout_ms),
+            ("api.idle_timeout_ms", self.idle_timeout_ms),
+            ("api.keep_alive_interval_ms", self.keep_alive_interval_ms),
+            ("api.keep_alive_timeout_ms", self.keep_alive_timeout_ms),
+            (
+                "api.max_concurrent_streams",
+                u64::from(self.max_concurrent_streams),
+            ),
+        ];
+        for (field, v) in positive {
+            if v == 0 {
+                return Err(ConfigError::Invalid {
+                    field,
+                    message: "must be at least 1".into(),
+                });
+            }
+        }
+        Ok(())
     }
 }
 
@@ -391,12 +447,7 @@ impl Config {
                 message: "must be at least 1".into(),
             });
         }
-        if self.api.max_connections == 0 {
-            return Err(ConfigError::Invalid {
-                field: "api.max_connections",
-                message: "must be at least 1".into(),
-            });
-        }
+        self.api.validate()?;
         if self.store.max_batch == 0 {
             return Err(ConfigError::Invalid {
                 field: "store.max_batch",
