@@ -1,6 +1,7 @@
 //! The listener's limits over real sockets on loopback: idle HTTP/2 connections and slow
 //! TLS handshakes are closed by the server and do not starve a normal client, HTTP/2
-//! peers are pinged, and connections per client address are capped.
+//! peers are pinged, connections per client address are capped, and refusals sent before
+//! an upload finished still reach the uploading client.
 
 mod common;
 mod raw;
@@ -8,7 +9,7 @@ mod raw;
 use common::Harness;
 use gateway::config::Config;
 use http_body_util::Empty;
-use raw::{H2_PING, H2_PREFACE, connector, tcp_from, tls, until_closed};
+use raw::{H2_PING, H2_PREFACE, connector, tcp_from, tcp_uploader, tls, until_closed, upload};
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
 use tokio::io::AsyncWriteExt;
@@ -267,4 +268,119 @@ async fn connections_beyond_the_per_address_cap_are_closed_at_once() {
             .status,
         200
     );
+}
+
+/// More than the body limit and bigger than the socket buffers, so the client is still
+/// writing when the refusal is sent.
+const UPLOAD: usize = 1536 * 1024;
+
+/// A case name, the request headers, and the status and `code` expected.
+type Refusal<'a> = (&'a str, Vec<(&'a str, &'a str)>, u16, &'a str);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refusals_before_the_body_is_read_reach_a_client_still_uploading() {
+    let h = Harness::start(1).await;
+    let c = connector(&ca(&h), &[b"http/1.1"], None);
+    let key = format!("Bearer {}", h.api_key);
+    let cases: [Refusal; 3] = [
+        (
+            "413",
+            vec![
+                ("authorization", &key),
+                ("content-type", "application/json"),
+                ("idempotency-key", "drain-413"),
+            ],
+            413,
+            "body_too_large",
+        ),
+        (
+            "401",
+            vec![
+                ("authorization", "Bearer sk_wrong"),
+                ("content-type", "application/json"),
+            ],
+            401,
+            "unauthorized",
+        ),
+        (
+            "415",
+            vec![
+                ("authorization", &key),
+                ("content-type", "text/plain"),
+                ("idempotency-key", "drain-415"),
+            ],
+            415,
+            "unsupported_media_type",
+        ),
+    ];
+    for (name, headers, status, code) in cases {
+        let mut s = tls(
+            &c,
+            tcp_uploader(CLIENT_A, h.gw().addr).await.expect("connect"),
+        )
+        .await
+        .expect("TLS");
+        let r = upload(&mut s, "POST /v1/activations", &headers, UPLOAD, b' ')
+            .await
+            .unwrap_or_else(|e| {
+                panic!("{name}: the uploading client got {e} instead of the answer")
+            });
+        assert_eq!(r.status, status, "{name}");
+        assert_eq!(
+            r.header("content-type"),
+            Some("application/problem+json"),
+            "{name}"
+        );
+        assert_eq!(r.json()["code"], code, "{name}: {}", r.json());
+        // The remainder was drained, not cut: the connection still serves.
+        let again = raw::get(&mut s, "/healthz").await;
+        assert_eq!(
+            again.expect("keep-alive after the refusal").status,
+            200,
+            "{name}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_es2_receivers_refusal_reaches_an_smdp_still_uploading() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut cfg = Config {
+        data_dir: dir.path().to_owned(),
+        listen: "127.0.0.1:0".parse().expect("addr"),
+        ..Config::default()
+    };
+    cfg.sandbox.physical_sims = 2;
+    cfg.sandbox.esim_profiles = 2;
+    cfg.sandbox.numbers = 10;
+    let sb = gateway::sandbox::start(cfg).await.expect("sandbox");
+    let ca = std::fs::read(&sb.info.ca_cert).expect("ca");
+    let (cert, key) = gateway::sandbox_smdp::notifier_files(&sb.gateway.config);
+    let (cert, key) = (
+        std::fs::read(cert).expect("cert"),
+        std::fs::read(key).expect("key"),
+    );
+    let c = connector(&ca, &[b"http/1.1"], Some((&cert, &key)));
+    let addr = sb.gateway.callback_addr.expect("callback listener");
+    let mut s = tls(&c, tcp_uploader(CLIENT_A, addr).await.expect("connect"))
+        .await
+        .expect("mutual TLS");
+    let r = upload(
+        &mut s,
+        "POST /gsma/rsp2/es2plus/handleDownloadProgressInfo",
+        &[("content-type", "application/json")],
+        UPLOAD,
+        b' ',
+    )
+    .await
+    .unwrap_or_else(|e| panic!("the uploading SM-DP+ got {e} instead of the answer"));
+    assert_eq!(r.status, 400);
+    assert_eq!(r.json()["code"], "invalid_notification", "{}", r.json());
+    sb.gateway.shutdown().await;
+    if let Some(s) = sb.smdp_sim {
+        s.shutdown().await;
+    }
+    if let Some(s) = sb.hlr_sim {
+        s.shutdown().await;
+    }
 }
