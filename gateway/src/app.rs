@@ -19,6 +19,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
+use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
@@ -51,6 +52,8 @@ pub struct Gateway {
     pub addr: SocketAddr,
     /// The bound ES2+ callback (mutual TLS) address, when eSIM is enabled.
     pub callback_addr: Option<SocketAddr>,
+    /// The bound metrics (plain HTTP `GET /metrics`) address, unless switched off.
+    pub metrics_addr: Option<SocketAddr>,
     /// The dev CA certificate clients should trust, when one was generated.
     pub ca_cert: Option<PathBuf>,
     /// The store.
@@ -94,8 +97,16 @@ pub fn open_store(config: &Config, metrics: Arc<Metrics>) -> Result<RedbStore, S
 
 impl Gateway {
     /// Starts the gateway with the given southbound HLR.
-    pub async fn start(config: Config, hlr: Arc<dyn HlrProvisioner>) -> Result<Self, StartError> {
+    pub async fn start(
+        mut config: Config,
+        hlr: Arc<dyn HlrProvisioner>,
+    ) -> Result<Self, StartError> {
         config.validate()?;
+        if config.listen.port() == 0 {
+            // A gateway on an ephemeral port (tests, several instances) must not contend
+            // for the side listeners' fixed defaults either.
+            config.ephemeral_side_listeners();
+        }
         std::fs::create_dir_all(&config.data_dir)
             .map_err(|e| StartError::Io(format!("data dir {}: {e}", config.data_dir.display())))?;
         let config = Arc::new(config);
@@ -143,12 +154,12 @@ impl Gateway {
             clock,
             ready: false.into(),
         });
-        let listener = tokio::net::TcpListener::bind(config.listen)
-            .await
-            .map_err(|e| StartError::Io(format!("cannot listen on {}: {e}", config.listen)))?;
-        let addr = listener
-            .local_addr()
-            .map_err(|e| StartError::Io(e.to_string()))?;
+        let listener = bind(config.listen, "listen").await?;
+        let addr = local_addr(&listener)?;
+        let metrics_listener = match config.metrics_listen() {
+            Some(a) => Some(bind(a, "metrics.listen").await?),
+            None => None,
+        };
         let rolled_back = store.recover_imports()?;
         if rolled_back > 0 {
             tracing::warn!(
@@ -172,6 +183,22 @@ impl Gateway {
         } else {
             None
         };
+        let metrics_addr = match metrics_listener {
+            Some(listener) => {
+                let a = local_addr(&listener)?;
+                tokio::spawn(crate::server::serve(
+                    listener,
+                    None,
+                    api::metrics_router(state.clone()),
+                    Limits::from_api(&config.api).with_max_connections(METRICS_CONNECTIONS),
+                    stop_rx.clone(),
+                    Duration::from_secs(1),
+                ));
+                tracing::info!(addr = %a, "metrics listening (plain HTTP, GET /metrics)");
+                Some(a)
+            }
+            None => None,
+        };
         let server = tokio::spawn(crate::server::serve(
             listener,
             Some(northbound.config),
@@ -185,6 +212,7 @@ impl Gateway {
         Ok(Self {
             addr,
             callback_addr,
+            metrics_addr,
             ca_cert: northbound.dev_ca.map(|ca| ca.cert_path),
             store,
             keys,
@@ -235,8 +263,22 @@ impl Gateway {
     }
 }
 
-/// Most connections the ES2+ callback listener holds: it has one client, the SM-DP+.
+/// Most connections the metrics and the ES2+ callback listeners hold: each has one
+/// client (a scraper; the SM-DP+).
+const METRICS_CONNECTIONS: usize = 64;
 const CALLBACK_CONNECTIONS: usize = 256;
+
+async fn bind(addr: SocketAddr, key: &str) -> Result<TcpListener, StartError> {
+    TcpListener::bind(addr)
+        .await
+        .map_err(|e| StartError::Io(format!("cannot listen on {addr} ({key}): {e}")))
+}
+
+fn local_addr(listener: &TcpListener) -> Result<SocketAddr, StartError> {
+    listener
+        .local_addr()
+        .map_err(|e| StartError::Io(e.to_string()))
+}
 
 /// Binds the ES2+ callback listener: mutual TLS admitting only the SM-DP+'s certificate
 /// (`[esim] callback_client_ca_file`, pinned by `callback_client_sha256` if given), served
@@ -263,14 +305,12 @@ async fn start_callback_listener(
         tls::parse_pins(&e.callback_client_sha256)?,
         ca_path,
     )?;
-    let listener = tokio::net::TcpListener::bind(e.callback_listen)
-        .await
-        .map_err(|err| {
-            StartError::Io(format!(
-                "cannot listen on {} (esim.callback_listen): {err}",
-                e.callback_listen
-            ))
-        })?;
+    let listener = TcpListener::bind(e.callback_listen).await.map_err(|err| {
+        StartError::Io(format!(
+            "cannot listen on {} (esim.callback_listen): {err}",
+            e.callback_listen
+        ))
+    })?;
     let addr = listener
         .local_addr()
         .map_err(|err| StartError::Io(err.to_string()))?;

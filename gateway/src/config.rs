@@ -2,7 +2,7 @@
 //! passed down. Every field has a default so `simgw serve` runs with no file at all.
 
 use serde::Deserialize;
-use std::net::SocketAddr;
+use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -61,6 +61,8 @@ pub struct Config {
     pub transport_keys: Vec<TransportKeyConfig>,
     /// The SM-DP+ for eSIM orders (ES2+); without `smdp_url`, eSIM orders are refused.
     pub esim: EsimConfig,
+    /// The Prometheus metrics listener.
+    pub metrics: MetricsConfig,
 }
 
 /// The SM-DP+ and the ES2+ callback listener (`[esim]`).
@@ -146,6 +148,7 @@ impl Default for Config {
             sandbox: SandboxConfig::default(),
             transport_keys: Vec::new(),
             esim: EsimConfig::default(),
+            metrics: MetricsConfig::default(),
         }
     }
 }
@@ -300,6 +303,44 @@ impl ApiConfig {
     }
 }
 
+/// Where `[metrics] listen` binds when it is not set.
+pub const DEFAULT_METRICS_LISTEN: SocketAddr =
+    SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::LOCALHOST, 9464));
+
+/// The Prometheus metrics listener (`[metrics]`): plain HTTP, apart from the API, because
+/// the metrics name every tenant.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MetricsConfig {
+    /// `GET /metrics` listen address (keep it on loopback or a management network).
+    /// Unset: `DEFAULT_METRICS_LISTEN`, or an ephemeral loopback port in the sandbox;
+    /// `""`: no metrics listener.
+    pub listen: Option<Listen>,
+}
+
+/// A listen address that may be switched off with `""`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Listen {
+    /// No listener.
+    Off,
+    /// Listen here (port 0: any free port).
+    At(SocketAddr),
+}
+
+impl<'de> Deserialize<'de> for Listen {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        if s.trim().is_empty() {
+            return Ok(Self::Off);
+        }
+        s.trim().parse().map(Self::At).map_err(|_| {
+            serde::de::Error::custom(format!(
+                "`{s}` is not an address: use \"IP:PORT\", or \"\" to turn it off"
+            ))
+        })
+    }
+}
+
 /// The host operator's HLR endpoint (CAI3G 1.2 over HTTP(S)).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -410,6 +451,22 @@ impl Default for SandboxConfig {
 }
 
 impl Config {
+    /// Gives every side listener left unset (`[metrics] listen`) an ephemeral loopback
+    /// port, so several gateways (sandboxes, tests) run side by side.
+    pub fn ephemeral_side_listeners(&mut self) {
+        let any = SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::LOCALHOST, 0));
+        self.metrics.listen.get_or_insert(Listen::At(any));
+    }
+
+    /// The metrics listen address in force; `None`: no metrics listener.
+    pub fn metrics_listen(&self) -> Option<SocketAddr> {
+        match self.metrics.listen {
+            None => Some(DEFAULT_METRICS_LISTEN),
+            Some(Listen::Off) => None,
+            Some(Listen::At(a)) => Some(a),
+        }
+    }
+
     /// Loads a TOML file; a missing `--config` means all defaults.
     pub fn load(path: Option<&Path>) -> Result<Self, ConfigError> {
         let Some(path) = path else {

@@ -98,7 +98,6 @@ pub fn spec() -> Value {
             }},
             "/healthz": {"get": {"operationId": "healthz", "security": [], "responses": {"200": {"description": "Alive."}}}},
             "/readyz": {"get": {"operationId": "readyz", "security": [], "responses": {"200": {"description": "Ready."}, "503": {"description": "Not ready."}}}},
-            "/metrics": {"get": {"operationId": "metrics", "security": [], "responses": {"200": {"description": "Prometheus text format.", "content": {"text/plain": {}}}}}},
             "/openapi.json": {"get": {"operationId": "openapi", "security": [], "responses": {"200": {"description": "This document."}}}}
         },
         "components": {

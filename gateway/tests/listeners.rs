@@ -1,0 +1,98 @@
+//! The side listeners: metrics on their own listener and not on the API.
+
+mod common;
+
+use common::Harness;
+use gateway::config::{Config, Listen};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_are_served_on_their_own_listener_and_not_on_the_api() {
+    let h = Harness::start(1).await;
+    for auth in [None, Some(format!("Bearer {}", h.api_key))] {
+        let headers: Vec<_> = auth.iter().map(|a| ("authorization", a.clone())).collect();
+        let r = h
+            .client
+            .get(&format!("{}/metrics", h.base), &headers)
+            .await
+            .expect("GET /metrics on the API");
+        assert_eq!(r.status, 404, "API /metrics with key: {}", auth.is_some());
+        assert_eq!(
+            r.headers.get("content-type").and_then(|v| v.to_str().ok()),
+            Some("application/problem+json")
+        );
+        let v: serde_json::Value = serde_json::from_slice(&r.body).expect("problem");
+        assert_eq!(v["code"], "not_found", "{v}");
+    }
+    for open in ["/healthz", "/readyz"] {
+        let r = h
+            .client
+            .get(&format!("{}{open}", h.base), &[])
+            .await
+            .expect("ops");
+        assert_eq!(r.status, 200, "{open} stays open on the API");
+    }
+    let addr = h.gw().metrics_addr.expect("metrics listener");
+    assert!(addr.ip().is_loopback(), "{addr}");
+    assert_ne!(addr.port(), 0);
+    let r = h
+        .client
+        .get(&format!("http://{addr}/metrics"), &[])
+        .await
+        .expect("scrape");
+    assert_eq!(r.status, 200);
+    assert!(
+        r.headers
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("text/plain")),
+        "{:?}",
+        r.headers
+    );
+    let text = String::from_utf8(r.body.to_vec()).expect("utf8");
+    assert!(text.contains("# TYPE simgw_orders_total"), "{text}");
+    assert!(
+        text.contains("simgw_inventory{tenant=\"acme\",kind=\"sims_available\"} 1"),
+        "{text}"
+    );
+    // Only the metrics are there.
+    let r = h
+        .client
+        .get(&format!("http://{addr}/v1/inventory"), &[])
+        .await
+        .expect("GET");
+    assert_eq!(r.status, 404);
+}
+
+#[test]
+fn metrics_listen_parses_an_address_or_empty_for_off() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let load = |text: &str| {
+        let p = dir.path().join("c.toml");
+        std::fs::write(&p, text).expect("write");
+        Config::load(Some(&p))
+    };
+    let c = load("").expect("defaults");
+    assert_eq!(c.metrics.listen, None);
+    assert_eq!(
+        c.metrics_listen(),
+        Some("127.0.0.1:9464".parse().expect("addr"))
+    );
+    let c = load("[metrics]\nlisten = \"\"\n").expect("off");
+    assert_eq!(c.metrics.listen, Some(Listen::Off));
+    assert_eq!(c.metrics_listen(), None);
+    let c = load("[metrics]\nlisten = \"10.0.0.5:9100\"\n").expect("addr");
+    assert_eq!(
+        c.metrics_listen(),
+        Some("10.0.0.5:9100".parse().expect("addr"))
+    );
+    let e = load("[metrics]\nlisten = \"localhost\"\n").expect_err("not an address");
+    assert!(e.to_string().contains("IP:PORT"), "{e}");
+    let e = load("[api]\nidle_timeout_ms = 0\n").expect_err("zero");
+    assert!(e.to_string().contains("api.idle_timeout_ms"), "{e}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_can_be_switched_off() {
+    let h = Harness::start_with(1, |c| c.metrics.listen = Some(Listen::Off)).await;
+    assert_eq!(h.gw().metrics_addr, None);
+}
