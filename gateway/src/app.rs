@@ -95,11 +95,26 @@ pub fn open_store(config: &Config, metrics: Arc<Metrics>) -> Result<RedbStore, S
     )?)
 }
 
+/// Listeners bound before the gateway starts, because someone had to be told their
+/// address first (the sandbox's SM-DP+ simulator learns where to post notifications).
+/// Binding once and keeping the socket leaves no moment for another process to take it.
+#[derive(Default)]
+pub struct Listeners {
+    /// The ES2+ callback listener, instead of binding `[esim] callback_listen`.
+    pub callback: Option<TcpListener>,
+}
+
 impl Gateway {
     /// Starts the gateway with the given southbound HLR.
-    pub async fn start(
+    pub async fn start(config: Config, hlr: Arc<dyn HlrProvisioner>) -> Result<Self, StartError> {
+        Self::start_with(config, hlr, Listeners::default()).await
+    }
+
+    /// Starts the gateway, serving on the listeners given where there are some.
+    pub async fn start_with(
         mut config: Config,
         hlr: Arc<dyn HlrProvisioner>,
+        bound: Listeners,
     ) -> Result<Self, StartError> {
         config.validate()?;
         if config.listen.port() == 0 {
@@ -176,10 +191,17 @@ impl Gateway {
         let (stop, stop_rx) = watch::channel(false);
         let callback_addr = if engine.esim_enabled() {
             engine.spawn_esim_timer(Duration::from_secs(60));
-            Some(
-                start_callback_listener(&config, &northbound.files, state.clone(), stop_rx.clone())
-                    .await?,
-            )
+            let listener = match bound.callback {
+                Some(l) => l,
+                None => bind(config.callback_listen(), "esim.callback_listen").await?,
+            };
+            Some(start_callback_listener(
+                &config,
+                &northbound.files,
+                listener,
+                state.clone(),
+                stop_rx.clone(),
+            )?)
         } else {
             None
         };
@@ -280,12 +302,13 @@ fn local_addr(listener: &TcpListener) -> Result<SocketAddr, StartError> {
         .map_err(|e| StartError::Io(e.to_string()))
 }
 
-/// Binds the ES2+ callback listener: mutual TLS admitting only the SM-DP+'s certificate
+/// Serves the ES2+ callback listener: mutual TLS admitting only the SM-DP+'s certificate
 /// (`[esim] callback_client_ca_file`, pinned by `callback_client_sha256` if given), served
 /// with the northbound certificate.
-async fn start_callback_listener(
+fn start_callback_listener(
     config: &Config,
     files: &(PathBuf, PathBuf),
+    listener: TcpListener,
     state: Arc<AppState>,
     stop: watch::Receiver<bool>,
 ) -> Result<SocketAddr, StartError> {
@@ -305,15 +328,7 @@ async fn start_callback_listener(
         tls::parse_pins(&e.callback_client_sha256)?,
         ca_path,
     )?;
-    let listener = TcpListener::bind(e.callback_listen).await.map_err(|err| {
-        StartError::Io(format!(
-            "cannot listen on {} (esim.callback_listen): {err}",
-            e.callback_listen
-        ))
-    })?;
-    let addr = listener
-        .local_addr()
-        .map_err(|err| StartError::Io(err.to_string()))?;
+    let addr = local_addr(&listener)?;
     tokio::spawn(crate::server::serve(
         listener,
         Some(Arc::new(tls)),

@@ -89,8 +89,9 @@ pub struct EsimConfig {
     pub concurrency: usize,
     /// Hours a released profile may wait for download before it is cancelled (0: never).
     pub expiry_hours: u64,
-    /// Where the SM-DP+ posts HandleDownloadProgressInfo (mutual TLS listener).
-    pub callback_listen: SocketAddr,
+    /// Where the SM-DP+ posts HandleDownloadProgressInfo (mutual TLS listener). Unset:
+    /// `DEFAULT_CALLBACK_LISTEN`, or an ephemeral loopback port in the sandbox.
+    pub callback_listen: Option<SocketAddr>,
     /// CA certificate(s) that issue the SM-DP+'s TLS client certificate (PEM).
     pub callback_client_ca_file: Option<PathBuf>,
     /// SHA-256 (hex) of the SM-DP+'s client certificate: only that certificate is accepted.
@@ -114,7 +115,7 @@ impl Default for EsimConfig {
             timeout_ms: 30_000,
             concurrency: 32,
             expiry_hours: 30 * 24,
-            callback_listen: SocketAddr::from(([127, 0, 0, 1], 8444)),
+            callback_listen: None,
             callback_client_ca_file: None,
             callback_client_sha256: Vec::new(),
             tenants: Vec::new(),
@@ -306,6 +307,9 @@ impl ApiConfig {
 /// Where `[metrics] listen` binds when it is not set.
 pub const DEFAULT_METRICS_LISTEN: SocketAddr =
     SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::LOCALHOST, 9464));
+/// Where `[esim] callback_listen` binds when it is not set (outside the sandbox).
+pub const DEFAULT_CALLBACK_LISTEN: SocketAddr =
+    SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::LOCALHOST, 8444));
 
 /// The Prometheus metrics listener (`[metrics]`): plain HTTP, apart from the API, because
 /// the metrics name every tenant.
@@ -451,11 +455,12 @@ impl Default for SandboxConfig {
 }
 
 impl Config {
-    /// Gives every side listener left unset (`[metrics] listen`) an ephemeral loopback
-    /// port, so several gateways (sandboxes, tests) run side by side.
+    /// Gives every side listener left unset (`[metrics] listen`, `[esim] callback_listen`)
+    /// an ephemeral loopback port, so several gateways (sandboxes, tests) run side by side.
     pub fn ephemeral_side_listeners(&mut self) {
         let any = SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::LOCALHOST, 0));
         self.metrics.listen.get_or_insert(Listen::At(any));
+        self.esim.callback_listen.get_or_insert(any);
     }
 
     /// The metrics listen address in force; `None`: no metrics listener.
@@ -465,6 +470,11 @@ impl Config {
             Some(Listen::Off) => None,
             Some(Listen::At(a)) => Some(a),
         }
+    }
+
+    /// The ES2+ callback listen address in force.
+    pub fn callback_listen(&self) -> SocketAddr {
+        self.esim.callback_listen.unwrap_or(DEFAULT_CALLBACK_LISTEN)
     }
 
     /// Loads a TOML file; a missing `--config` means all defaults.

@@ -4,7 +4,7 @@
 //! key and inventory.
 
 use crate::admin::{self, AdminError, NewSim};
-use crate::app::{Gateway, StartError};
+use crate::app::{Gateway, Listeners, StartError};
 use crate::config::Config;
 use crate::crypto::{Keyring, write_private};
 use crate::southbound;
@@ -165,12 +165,13 @@ pub async fn start(mut config: Config) -> Result<Sandbox, StartError> {
             seeded.map_err(|e| StartError::Southbound(format!("sandbox seeding: {e}")))?;
         (api_key, profiles?)
     };
-    let smdp_sim = if config.esim.smdp_url.is_none() {
-        Some(crate::sandbox_smdp::start(&mut config, &ca, profiles).await?)
+    let (smdp_sim, callback) = if config.esim.smdp_url.is_none() {
+        let s = crate::sandbox_smdp::start(&mut config, &ca, profiles).await?;
+        (Some(s.sim), Some(s.callback))
     } else {
-        None
+        (None, None)
     };
-    let gateway = Gateway::start(config, hlr).await?;
+    let gateway = Gateway::start_with(config, hlr, Listeners { callback }).await?;
     if hlr_sim.is_some() {
         // The simulator keeps its state in memory; rebuild it from the gateway's durable
         // truth so that active subscribers are still "on the HLR" after a restart. Nothing

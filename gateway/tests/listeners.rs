@@ -1,9 +1,12 @@
-//! The side listeners: metrics on their own listener and not on the API.
+//! The side listeners: metrics on their own listener and not on the API, and two
+//! sandboxes side by side on fixed API ports (their callback and metrics listeners
+//! ephemeral, each bound once).
 
 mod common;
 
 use common::Harness;
 use gateway::config::{Config, Listen};
+use std::net::SocketAddr;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn metrics_are_served_on_their_own_listener_and_not_on_the_api() {
@@ -95,4 +98,79 @@ fn metrics_listen_parses_an_address_or_empty_for_off() {
 async fn metrics_can_be_switched_off() {
     let h = Harness::start_with(1, |c| c.metrics.listen = Some(Listen::Off)).await;
     assert_eq!(h.gw().metrics_addr, None);
+}
+
+fn sandbox_config(dir: &std::path::Path, listen: SocketAddr) -> Config {
+    let mut c = Config {
+        data_dir: dir.to_owned(),
+        listen,
+        ..Config::default()
+    };
+    c.sandbox.physical_sims = 2;
+    c.sandbox.esim_profiles = 2;
+    c.sandbox.numbers = 10;
+    c
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_sandboxes_on_fixed_api_ports_run_side_by_side() {
+    // Fixed (non-zero) API ports, as `serve --sandbox --listen 127.0.0.1:N` gives; two
+    // loopback addresses so the two API ports cannot clash with each other.
+    let port = std::net::TcpListener::bind("127.0.0.3:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let (d1, d2) = (
+        tempfile::tempdir().expect("tempdir"),
+        tempfile::tempdir().expect("tempdir"),
+    );
+    let a = gateway::sandbox::start(sandbox_config(
+        d1.path(),
+        SocketAddr::from(([127, 0, 0, 3], port)),
+    ))
+    .await
+    .expect("first sandbox");
+    let b = gateway::sandbox::start(sandbox_config(
+        d2.path(),
+        SocketAddr::from(([127, 0, 0, 4], port)),
+    ))
+    .await
+    .expect("second sandbox beside the first");
+    let (ca, cb) = (
+        a.gateway.callback_addr.expect("callback"),
+        b.gateway.callback_addr.expect("callback"),
+    );
+    let (ma, mb) = (
+        a.gateway.metrics_addr.expect("metrics"),
+        b.gateway.metrics_addr.expect("metrics"),
+    );
+    assert_ne!(ca, cb);
+    assert_ne!(ma, mb);
+    for (sb, cb, m) in [(&a, ca, ma), (&b, cb, mb)] {
+        assert_ne!(cb.port(), 8444, "callback on the fixed default");
+        assert_ne!(m.port(), 9464, "metrics on the fixed default");
+        let json: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&sb.file).expect("sandbox.json")).expect("json");
+        assert_eq!(json["metrics_url"], format!("http://{m}/metrics"));
+        assert_eq!(
+            json["es2_callback_url"],
+            format!("https://{cb}/gsma/rsp2/es2plus/handleDownloadProgressInfo")
+        );
+        let scrape = adapters::http::HttpClient::builder()
+            .build()
+            .expect("client")
+            .get(&format!("http://{m}/metrics"), &[])
+            .await
+            .expect("scrape");
+        assert_eq!(scrape.status, 200);
+    }
+    for sb in [a, b] {
+        sb.gateway.shutdown().await;
+        if let Some(s) = sb.smdp_sim {
+            s.shutdown().await;
+        }
+        if let Some(s) = sb.hlr_sim {
+            s.shutdown().await;
+        }
+    }
 }
