@@ -1,12 +1,15 @@
-//! The side listeners: metrics on their own listener and not on the API, and two
-//! sandboxes side by side on fixed API ports (their callback and metrics listeners
-//! ephemeral, each bound once).
+//! The side listeners and the process around them: metrics on their own listener and not
+//! on the API, two sandboxes side by side on fixed API ports (their callback and metrics
+//! listeners ephemeral, each bound once), and logs without colour codes in a pipe.
 
 mod common;
 
 use common::Harness;
 use gateway::config::{Config, Listen};
+use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
+use std::process::{Command, Stdio};
+use std::time::Duration;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn metrics_are_served_on_their_own_listener_and_not_on_the_api() {
@@ -173,4 +176,63 @@ async fn two_sandboxes_on_fixed_api_ports_run_side_by_side() {
             s.shutdown().await;
         }
     }
+}
+
+/// Reads `child`'s stderr until a line contains `marker` (or the stream ends), bounded.
+fn stderr_until(child: &mut std::process::Child, marker: &str) -> Vec<u8> {
+    let stderr = child.stderr.take().expect("piped stderr");
+    let marker = marker.to_owned();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut all = Vec::new();
+        let mut r = BufReader::new(stderr);
+        loop {
+            let mut line = Vec::new();
+            match r.read_until(b'\n', &mut line) {
+                Ok(0) | Err(_) => break,
+                Ok(_) => {
+                    let done = String::from_utf8_lossy(&line).contains(&marker);
+                    all.extend_from_slice(&line);
+                    if done {
+                        break;
+                    }
+                }
+            }
+        }
+        let _ = tx.send(all);
+    });
+    let got = rx.recv_timeout(Duration::from_secs(60));
+    let _ = child.kill();
+    let _ = child.wait();
+    got.expect("the gateway never logged its start")
+}
+
+#[test]
+fn logs_in_a_pipe_carry_no_colour_codes() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cfg = dir.path().join("simgw.toml");
+    std::fs::write(
+        &cfg,
+        "[sandbox]\nphysical_sims = 2\nesim_profiles = 2\nnumbers = 10\n",
+    )
+    .expect("config");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_simgw"))
+        .args(["serve", "--sandbox", "--listen", "127.0.0.1:0", "--config"])
+        .arg(&cfg)
+        .arg("--data-dir")
+        .arg(dir.path().join("data"))
+        .env("SIMGW_LOG", "info")
+        .env_remove("NO_COLOR")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn simgw");
+    let out = stderr_until(&mut child, "simgw listening");
+    let text = String::from_utf8_lossy(&out);
+    assert!(text.contains("simgw listening"), "{text}");
+    assert!(
+        !out.contains(&0x1b),
+        "ANSI escape codes in piped logs:\n{text:?}"
+    );
 }
