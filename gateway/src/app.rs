@@ -169,10 +169,10 @@ impl Gateway {
             clock,
             ready: false.into(),
         });
-        let listener = bind(config.listen, "listen").await?;
+        let listener = bind(config.listen, "listen")?;
         let addr = local_addr(&listener)?;
         let metrics_listener = match config.metrics_listen() {
-            Some(a) => Some(bind(a, "metrics.listen").await?),
+            Some(a) => Some(bind(a, "metrics.listen")?),
             None => None,
         };
         let rolled_back = store.recover_imports()?;
@@ -193,7 +193,7 @@ impl Gateway {
             engine.spawn_esim_timer(Duration::from_secs(60));
             let listener = match bound.callback {
                 Some(l) => l,
-                None => bind(config.callback_listen(), "esim.callback_listen").await?,
+                None => bind(config.callback_listen(), "esim.callback_listen")?,
             };
             Some(start_callback_listener(
                 &config,
@@ -290,9 +290,8 @@ impl Gateway {
 const METRICS_CONNECTIONS: usize = 64;
 const CALLBACK_CONNECTIONS: usize = 256;
 
-async fn bind(addr: SocketAddr, key: &str) -> Result<TcpListener, StartError> {
-    TcpListener::bind(addr)
-        .await
+fn bind(addr: SocketAddr, key: &str) -> Result<TcpListener, StartError> {
+    crate::server::bind(addr)
         .map_err(|e| StartError::Io(format!("cannot listen on {addr} ({key}): {e}")))
 }
 

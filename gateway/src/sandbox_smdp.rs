@@ -71,7 +71,7 @@ pub async fn start(
     // Unset, the sandbox's callback port is ephemeral (`Config::ephemeral_side_listeners`),
     // so sandboxes run side by side. The socket bound here is the one the gateway serves.
     let wanted = config.callback_listen();
-    let listener = TcpListener::bind(wanted).await.map_err(|e| {
+    let listener = crate::server::bind(wanted).map_err(|e| {
         StartError::Io(format!(
             "cannot listen on {wanted} (esim.callback_listen): {e}"
         ))

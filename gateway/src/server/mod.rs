@@ -16,9 +16,10 @@ mod service;
 use crate::config::ApiConfig;
 use axum::Router;
 use per_ip::PerIp;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpSocket};
 use tokio::sync::{Semaphore, watch};
 use tokio_rustls::TlsAcceptor;
 
@@ -64,6 +65,24 @@ impl Limits {
         self.max_connections_per_ip = self.max_connections_per_ip.min(self.max_connections);
         self
     }
+}
+
+/// Connections the kernel queues before they are accepted. std's and tokio's 128
+/// overflows under a burst of connections (a flood, or many clients reconnecting at once),
+/// and an overflowing queue drops handshakes that clients retry only seconds later.
+const ACCEPT_BACKLOG: u32 = 1024;
+
+/// Binds a listener with a deep accept queue (the kernel caps it at `somaxconn`).
+pub fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    let socket = match addr {
+        SocketAddr::V4(_) => TcpSocket::new_v4()?,
+        SocketAddr::V6(_) => TcpSocket::new_v6()?,
+    };
+    // As std and tokio do on Unix: a restart may bind while old connections linger.
+    #[cfg(unix)]
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(ACCEPT_BACKLOG)
 }
 
 /// Resolves once `stop` is true (or its sender is gone).
