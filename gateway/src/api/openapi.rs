@@ -102,7 +102,6 @@ pub fn spec() -> Value {
             }},
             "/healthz": {"get": {"operationId": "healthz", "security": [], "responses": {"200": {"description": "Alive."}}}},
             "/readyz": {"get": {"operationId": "readyz", "security": [], "responses": {"200": {"description": "Ready (also while the backlog is full: see `accepting_orders`). Fields: `status`, `store`, `orders_inflight`, `backlog`, `backlog_limit`, `accepting_orders`, `completion_rate_per_s`, `projected_wait_seconds` (null while nothing finishes)."}, "503": {"description": "Not ready."}}}},
-            "/metrics": {"get": {"operationId": "metrics", "security": [], "responses": {"200": {"description": "Prometheus text format.", "content": {"text/plain": {}}}}}},
             "/openapi.json": {"get": {"operationId": "openapi", "security": [], "responses": {"200": {"description": "This document."}}}}
         },
         "components": {
