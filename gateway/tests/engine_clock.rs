@@ -547,3 +547,47 @@ async fn an_expiry_racing_a_download_leaves_the_order_active() {
         sim.state
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_login_fault_is_retried_within_the_budget_then_fails_as_hlr_unavailable() {
+    let hlr = Arc::new(ScriptedHlr::default());
+    // The host's session service glitches on every Login of the budget.
+    hlr.provision.lock().expect("lock").extend((0..4).map(|_| {
+        Err(HlrError::new(
+            FaultClass::Authentication,
+            "CAI3G Login",
+            "Invalid sessionId.",
+        )
+        .with_code("1010"))
+    }));
+    let Setup { store, id, .. } = setup(hlr.clone()).await;
+    wait_status(&store, &id, OrderStatus::Failed).await;
+    let order = store.get_order("t", &id).expect("get").expect("order");
+    let error = order.error.expect("error");
+    assert_eq!(error.code, "hlr_unavailable", "{}", error.detail);
+    assert!(!error.detail.contains("HLR profile"), "{}", error.detail);
+    let provisions = hlr
+        .calls
+        .lock()
+        .expect("lock")
+        .iter()
+        .filter(|c| c.0 == "provision")
+        .count();
+    assert_eq!(provisions, 4, "retried up to the budget");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_login_glitch_that_clears_lets_the_order_through() {
+    let hlr = Arc::new(ScriptedHlr::default());
+    hlr.provision
+        .lock()
+        .expect("lock")
+        .push_back(Err(HlrError::new(
+            FaultClass::Authentication,
+            "CAI3G Login",
+            "Login failed.",
+        )));
+    let Setup { store, id, .. } = setup(hlr.clone()).await;
+    wait_status(&store, &id, OrderStatus::Active).await;
+    assert_eq!(hlr.calls.lock().expect("lock").len(), 2);
+}

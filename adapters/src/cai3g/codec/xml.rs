@@ -404,7 +404,10 @@ mod tests {
         let counted = unchecked
             .with_checks(false)
             .inspect(|_| pulled.set(pulled.get() + 1));
-        assert_eq!(read_attributes(counted).map(|a| a.len()), Ok(MAX_ATTRIBUTES));
+        assert_eq!(
+            read_attributes(counted).map(|a| a.len()),
+            Ok(MAX_ATTRIBUTES)
+        );
         assert_eq!(pulled.get(), MAX_ATTRIBUTES);
     }
 
