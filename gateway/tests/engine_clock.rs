@@ -16,7 +16,7 @@ use gateway::crypto::Keyring;
 use gateway::engine::machine::RetryPolicy;
 use gateway::engine::{Engine, EngineSettings, EsimSettings};
 use gateway::metrics::Metrics;
-use gateway::order::OrderStatus;
+use gateway::order::{AttentionReason, OrderStatus};
 use gateway::store::embedded::RedbStore;
 use gateway::store::{
     AdminChange, CreateOutcome, NewActivation, NotificationIn, NumberChoice, Product, SimChoice,
@@ -184,6 +184,54 @@ impl SmdpClient for ScriptedSmdp {
 }
 
 const EXPIRY: Duration = Duration::from_secs(3_600);
+
+/// Captures this thread's log lines: the paused-clock runtime runs every task on it.
+#[derive(Clone, Default)]
+struct Logs(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Logs {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().expect("lock").extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Logs {
+    /// Starts capturing until the guard is dropped.
+    fn capture(&self) -> tracing::subscriber::DefaultGuard {
+        let logs = self.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || logs.clone())
+            .with_ansi(false)
+            .with_max_level(tracing::Level::INFO)
+            .finish();
+        tracing::subscriber::set_default(subscriber)
+    }
+
+    /// The captured lines at `level` (`WARN`, `ERROR`, ...).
+    fn at(&self, level: &str) -> Vec<String> {
+        let text = String::from_utf8_lossy(&self.0.lock().expect("lock")).into_owned();
+        let tag = format!(" {level} ");
+        text.lines()
+            .filter(|l| l.contains(&tag))
+            .map(str::to_owned)
+            .collect()
+    }
+}
+
+fn smdp_refusal(subject: &str, reason: &str) -> Es2CallError {
+    Es2CallError::Function(Es2Error::Failed {
+        status: ExecutionStatus::Failed,
+        subject_code: subject.into(),
+        reason_code: reason.into(),
+        subject_identifier: None,
+        message: None,
+        retryable: false,
+    })
+}
 
 async fn setup(hlr: Arc<ScriptedHlr>) -> Setup {
     setup_with(hlr, None).await
@@ -590,4 +638,41 @@ async fn a_login_glitch_that_clears_lets_the_order_through() {
     let Setup { store, id, .. } = setup(hlr.clone()).await;
     wait_status(&store, &id, OrderStatus::Active).await;
     assert_eq!(hlr.calls.lock().expect("lock").len(), 2);
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_attention_caused_by_the_smdp_names_the_smdp_not_the_hlr() {
+    let logs = Logs::default();
+    let _guard = logs.capture();
+    let hlr = Arc::new(ScriptedHlr::default());
+    hlr.provision
+        .lock()
+        .expect("lock")
+        .push_back(Err(fault(FaultClass::External)));
+    let smdp = Arc::new(ScriptedSmdp::default());
+    // The profile cannot be put back (downloaded): the SM-DP+ is the cause. The HLR
+    // clean-up then runs and deletes the subscriber: nothing foreign is left there.
+    smdp.cancel
+        .lock()
+        .expect("lock")
+        .push_back(Err(smdp_refusal("8.2.1", "3.3")));
+    let Setup { store, id, .. } = setup_with(hlr.clone(), Some(smdp.clone())).await;
+    wait_status(&store, &id, OrderStatus::Failed).await;
+    let o = store.get_order("t", &id).expect("get").expect("order");
+    assert!(o.needs_attention);
+    assert_eq!(o.attention, [AttentionReason::EsimProfileNotCancellable]);
+    assert_eq!(
+        o.error.as_ref().map(|e| e.code.as_str()),
+        Some("hlr_rejected")
+    );
+    assert_eq!(smdp.names(), ["download", "cancel"]);
+    // The log names the real cause, at WARN, and never blames the HLR.
+    let warn = logs.at("WARN").join("\n");
+    assert!(
+        warn.contains("reason=esim_profile_not_cancellable code=hlr_rejected"),
+        "{warn}"
+    );
+    let all = [logs.at("WARN"), logs.at("ERROR")].concat().join("\n");
+    assert!(!all.contains("does not own"), "{all}");
+    assert!(!all.contains("hlr_foreign_data"), "{all}");
 }

@@ -368,6 +368,11 @@ pub fn render_order(o: &Order, progress: Option<&EsimProgress>, cc: Option<&str>
     }
     if o.needs_attention {
         v["needs_attention"] = Value::Bool(true);
+        v["attention"] = o
+            .attention
+            .iter()
+            .map(|r| json!({"reason": r.as_str(), "detail": r.detail()}))
+            .collect();
     }
     if let Some(c) = &o.channel {
         v["channel"] = c.clone();

@@ -135,7 +135,11 @@ pub fn spec() -> Value {
                     "product": {"type": "string"}, "created_at": {"type": "string", "format": "date-time"},
                     "updated_at": {"type": "string", "format": "date-time"},
                     "steps": {"type": "object"},
-                    "error": {"type": "object", "properties": {"code": {"type": "string"}, "detail": {"type": "string"}}}}}
+                    "error": {"type": "object", "properties": {"code": {"type": "string"}, "detail": {"type": "string"}}},
+                    "needs_attention": {"type": "boolean", "description": "Present (true) while an operator must look at the order; `attention` says why."},
+                    "attention": {"type": "array", "items": {"type": "object", "properties": {
+                        "reason": {"type": "string", "enum": ["hlr_foreign_data", "hlr_cleanup_stalled", "smdp_cancel_stalled", "esim_stock_mismatch", "esim_profile_not_cancellable", "esim_release_unverified"]},
+                        "detail": {"type": "string"}}}}}}
             }
         }
     })

@@ -7,10 +7,10 @@ use super::es2_step::run_es2;
 use super::esim::Es2Call;
 use super::machine::{self, Action, Effect};
 use super::observe::observe;
+use super::report::{Before, report};
 use crate::order::Order;
 use crate::store::{EventKind, StoreError};
 use adapters::hlr::SubscriberSpec;
-use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
 
 impl Inner {
@@ -116,6 +116,7 @@ async fn run_step(
         attempt,
     };
     inner.persist(&order, Effect::None, sent).await?;
+    let before = Before::of(&order);
     let policy = inner.settings.policy;
     let permit = inner
         .permits
@@ -149,12 +150,14 @@ async fn run_step(
         (o, e, summary)
     };
     drop(permit);
-    record_answer(inner, next, effect, kind, attempt, summary).await
+    record_answer(inner, &before, next, effect, kind, attempt, summary).await
 }
 
-/// Persists a step's answer with the event it implies (and counts the outcome).
+/// Persists a step's answer with the event it implies, then reports what changed since
+/// `before` (log and metrics).
 pub(super) async fn record_answer(
     inner: &Inner,
+    before: &Before,
     next: Order,
     effect: Effect,
     kind: StepKind,
@@ -162,30 +165,20 @@ pub(super) async fn record_answer(
     summary: String,
 ) -> Result<Order, StoreError> {
     let event = match effect {
-        Effect::Activate => {
-            inner.metrics.orders_active.fetch_add(1, Relaxed);
-            EventKind::OrderActive
-        }
-        Effect::Release => {
-            inner.metrics.orders_failed.fetch_add(1, Relaxed);
-            if next.needs_attention {
-                inner.metrics.orders_needing_attention.fetch_add(1, Relaxed);
-                tracing::error!(order = %next.id, imsi = %next.imsi,
-                    "compensation found HLR data it does not own and left it in place; operator action needed");
-            }
-            EventKind::OrderFailed {
-                code: next
-                    .error
-                    .as_ref()
-                    .map_or_else(String::new, |e| e.code.clone()),
-            }
-        }
+        Effect::Activate => EventKind::OrderActive,
+        Effect::Release => EventKind::OrderFailed {
+            code: next
+                .error
+                .as_ref()
+                .map_or_else(String::new, |e| e.code.clone()),
+        },
         Effect::None => EventKind::StepAnswered {
             step: kind.name().into(),
             attempt,
             result: summary,
         },
     };
-    inner.persist(&next, effect, event).await?;
+    inner.persist(&next, effect.clone(), event).await?;
+    report(&inner.metrics, before, &next, &effect);
     Ok(next)
 }

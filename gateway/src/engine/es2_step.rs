@@ -7,6 +7,7 @@ use super::driver::{StepKind, record_answer};
 use super::esim::{self, Es2Call, Es2Failure};
 use super::machine::Effect;
 use super::observe::observe_es2;
+use super::report::Before;
 use crate::order::Order;
 use crate::store::{EventKind, StoreError};
 use adapters::es2plus::{
@@ -54,6 +55,7 @@ pub(super) async fn run_es2(
             },
         )
         .await?;
+    let before = Before::of(&order);
     let Some(e) = order.esim.clone() else {
         return Err(StoreError::Corrupt {
             table: "orders",
@@ -187,5 +189,14 @@ pub(super) async fn run_es2(
         }
     };
     drop(permit);
-    record_answer(inner, next, effect, StepKind::Es2(call), attempt, summary).await
+    record_answer(
+        inner,
+        &before,
+        next,
+        effect,
+        StepKind::Es2(call),
+        attempt,
+        summary,
+    )
+    .await
 }

@@ -5,7 +5,7 @@
 //! of profiles never downloaded, and the progress mirror fed by notifications.
 
 use super::machine::{Effect, RetryPolicy, touch};
-use crate::order::{Order, OrderError, OrderStatus, ProfileFate, Step};
+use crate::order::{AttentionReason, Order, OrderError, OrderStatus, ProfileFate, Step};
 use crate::store::EsimState;
 
 /// The ES2+ calls an order makes.
@@ -237,7 +237,9 @@ pub fn on_download(
             } else {
                 ProfileFate::Reuse
             };
-            o.needs_attention |= fate == ProfileFate::Retire;
+            if fate == ProfileFate::Retire {
+                o.raise(AttentionReason::EsimStockMismatch);
+            }
             return begin_undo(o, maybe_reserved, fate, smdp_error(Es2Call::Download, &f));
         }
     };
@@ -339,8 +341,13 @@ pub fn on_cancel(
             "cancelled_by_earlier_attempt".to_owned()
         }
         Err(f) => {
-            // Downloaded, or bound elsewhere: the profile is not ours to put back.
-            o.needs_attention = true;
+            // Unknown or another operator's: our stock is wrong about it. Downloaded, or
+            // bound elsewhere: it is not ours to put back.
+            o.raise(if f.is("8.2.1", "3.9") || f.is("8.2.1", "1.2") {
+                AttentionReason::EsimStockMismatch
+            } else {
+                AttentionReason::EsimProfileNotCancellable
+            });
             if let Some(e) = o.esim.as_mut() {
                 e.fate = Some(ProfileFate::Retire);
                 e.cancel = Some(Step::Failed {
@@ -544,6 +551,7 @@ mod tests {
             Some(ProfileFate::Retire)
         );
         assert!(o.needs_attention);
+        assert_eq!(o.attention, [AttentionReason::EsimStockMismatch]);
     }
 
     #[test]
@@ -592,6 +600,13 @@ mod tests {
                 "{s}/{r}"
             );
             assert_eq!(o.esim.as_ref().and_then(|e| e.fate), Some(fate), "{s}/{r}");
+            // Only a profile our stock is wrong about needs an operator, and says so.
+            let want: &[AttentionReason] = match fate {
+                ProfileFate::Retire => &[AttentionReason::EsimStockMismatch],
+                ProfileFate::Reuse => &[],
+            };
+            assert_eq!(o.attention, want, "{s}/{r}");
+            assert_eq!(o.needs_attention, !want.is_empty(), "{s}/{r}");
             let detail = &o.error.as_ref().expect("error").detail;
             assert!(detail.contains(&format!("{s}/{r}")), "{detail}");
         }

@@ -5,7 +5,7 @@
 pub use super::esim::{
     Es2Call, Es2Failure, expire, mark_es2_sent, on_cancel, on_confirm, on_download, progress_after,
 };
-use crate::order::{Order, OrderError, OrderStatus, ProfileFate, Step};
+use crate::order::{AttentionReason, Order, OrderError, OrderStatus, ProfileFate, Step};
 use adapters::hlr::{DeprovisionOutcome, HlrError, ProvisionOutcome};
 
 /// Retry policy for southbound steps.
@@ -233,7 +233,7 @@ pub fn on_deprovision(
     match result {
         Ok(outcome) => {
             if outcome == DeprovisionOutcome::LeftForeign {
-                o.needs_attention = true;
+                o.raise(AttentionReason::HlrForeignData);
             }
             o.undo = Some(Step::Done {
                 outcome: deprovision_outcome(outcome).into(),
@@ -287,6 +287,7 @@ pub(crate) fn fixture_order() -> Order {
         undo: None,
         error: None,
         needs_attention: false,
+        attention: Vec::new(),
         esim: None,
         created_at_ms: 0,
         updated_at_ms: 0,
@@ -401,6 +402,7 @@ mod tests {
         let (o, eff) = on_deprovision(o, 1, Ok(DeprovisionOutcome::LeftForeign), &POLICY, 0, 3);
         assert_eq!(eff, Effect::Release);
         assert!(o.needs_attention);
+        assert_eq!(o.attention, [AttentionReason::HlrForeignData]);
     }
 
     #[test]

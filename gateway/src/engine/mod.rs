@@ -5,7 +5,8 @@
 //!
 //! Code map: this file holds the [`Engine`] handle and its settings; `driver` runs one
 //! order (persist, call, record) with HLR steps; `es2_step` builds and makes ES2+ calls;
-//! `subscriber` opens an order's keys into the southbound spec; `observe` counts calls;
+//! `subscriber` opens an order's keys into the southbound spec; `observe` counts calls and
+//! `report` logs and counts what each answer changed (failures, attention reasons);
 //! `timers` owns the durable-deadline timers and housekeeping.
 //!
 //! Architecture invariant: the driver persists every decision before acting on it, and
@@ -16,6 +17,7 @@ mod es2_step;
 pub mod esim;
 pub mod machine;
 mod observe;
+mod report;
 mod subscriber;
 mod timers;
 

@@ -46,7 +46,8 @@ impl Engine {
                     match engine.inner.store.expire_esim(now).await {
                         Ok(orders) => {
                             for o in orders {
-                                tracing::info!(order = %o.id, "eSIM profile never downloaded; cancelling");
+                                tracing::warn!(order = %o.id, code = "esim_not_downloaded",
+                                    "order failed: eSIM profile never downloaded; cancelling it");
                                 engine.submit(o);
                             }
                         }
