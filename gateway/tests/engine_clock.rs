@@ -32,7 +32,20 @@ use std::time::Duration;
 struct ScriptedHlr {
     provision: Mutex<VecDeque<Result<ProvisionOutcome, HlrError>>>,
     deprovision: Mutex<VecDeque<Result<DeprovisionOutcome, HlrError>>>,
+    /// While set, every deprovision answers this (a fault that lasts until cleared).
+    deprovision_fault: Mutex<Option<HlrError>>,
     calls: Mutex<Vec<(&'static str, tokio::time::Instant)>>,
+}
+
+impl ScriptedHlr {
+    fn count(&self, name: &str) -> usize {
+        self.calls
+            .lock()
+            .expect("lock")
+            .iter()
+            .filter(|c| c.0 == name)
+            .count()
+    }
 }
 
 impl HlrProvisioner for ScriptedHlr {
@@ -63,12 +76,16 @@ impl HlrProvisioner for ScriptedHlr {
             .lock()
             .expect("lock")
             .push(("deprovision", tokio::time::Instant::now()));
-        let r = self
-            .deprovision
-            .lock()
-            .expect("lock")
-            .pop_front()
-            .unwrap_or(Ok(DeprovisionOutcome::Deleted));
+        let sticky = self.deprovision_fault.lock().expect("lock").clone();
+        let r = match sticky {
+            Some(e) => Err(e),
+            None => self
+                .deprovision
+                .lock()
+                .expect("lock")
+                .pop_front()
+                .unwrap_or(Ok(DeprovisionOutcome::Deleted)),
+        };
         Box::pin(async move { r })
     }
     fn query<'a>(
@@ -100,6 +117,7 @@ struct Setup {
     store: Arc<RedbStore>,
     keys: Arc<Keyring>,
     engine: Engine,
+    metrics: Arc<Metrics>,
     id: String,
 }
 
@@ -294,7 +312,7 @@ async fn setup_with(hlr: Arc<ScriptedHlr>, smdp: Option<Arc<ScriptedSmdp>>) -> S
         keys.clone(),
         settings,
         Clock::new(),
-        metrics,
+        metrics.clone(),
     );
     let created = store
         .create_activation(NewActivation {
@@ -329,6 +347,7 @@ async fn setup_with(hlr: Arc<ScriptedHlr>, smdp: Option<Arc<ScriptedSmdp>>) -> S
         store,
         keys,
         engine,
+        metrics,
         id: order.id,
     }
 }
@@ -429,6 +448,7 @@ async fn restart_resumes_a_waiting_order_at_its_recorded_deadline() {
         keys,
         engine,
         id,
+        ..
     } = setup(hlr.clone()).await;
     // Let the first attempt fail and its retry be recorded, then stop the engine ("crash").
     for _ in 0..1_000 {
@@ -675,4 +695,111 @@ async fn an_attention_caused_by_the_smdp_names_the_smdp_not_the_hlr() {
     let all = [logs.at("WARN"), logs.at("ERROR")].concat().join("\n");
     assert!(!all.contains("does not own"), "{all}");
     assert!(!all.contains("hlr_foreign_data"), "{all}");
+}
+
+/// Polls (in virtual time, `step` apart) until `pred` holds for the order.
+async fn wait_order(
+    store: &RedbStore,
+    id: &str,
+    what: &str,
+    step: Duration,
+    pred: impl Fn(&gateway::order::Order) -> bool,
+) -> gateway::order::Order {
+    for _ in 0..10_000 {
+        let o = store.get_order("t", id).expect("get").expect("order");
+        if pred(&o) {
+            return o;
+        }
+        tokio::time::sleep(step).await;
+    }
+    panic!("order never reached {what}: {:?}", store.get_order("t", id));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_clean_up_that_cannot_finish_is_flagged_keeps_retrying_and_resumes_when_the_fault_clears()
+{
+    let logs = Logs::default();
+    let _guard = logs.capture();
+    let hlr = Arc::new(ScriptedHlr::default());
+    hlr.provision
+        .lock()
+        .expect("lock")
+        .push_back(Err(fault(FaultClass::External)));
+    *hlr.deprovision_fault.lock().expect("lock") = Some(HlrError::new(
+        FaultClass::External,
+        "GsmHlr Delete",
+        "permanent",
+    ));
+    let Setup {
+        store, id, metrics, ..
+    } = setup(hlr.clone()).await;
+    let stall = AttentionReason::HlrCleanupStalled;
+    // The flag is durable first, then logged and counted.
+    let stalled = wait_order(&store, &id, "flagged", Duration::from_secs(1), |o| {
+        o.needs_attention && metrics.attention.raised_count(stall) == 1
+    })
+    .await;
+    // After the budget: flagged with its reason, still compensating, SIM still held.
+    assert_eq!(stalled.status, OrderStatus::Compensating);
+    assert_eq!(stalled.attention, [AttentionReason::HlrCleanupStalled]);
+    assert_eq!(hlr.count("deprovision"), POLICY.max_attempts as usize);
+    assert!(metrics.render().contains(
+        "simgw_order_attention_total{reason=\"hlr_cleanup_stalled\",event=\"raised\"} 1\n"
+    ));
+    let counts = store.inventory_counts("t").expect("counts");
+    assert_eq!((counts.sims_reserved, counts.sims_available), (1, 0));
+    let warn = logs.at("WARN").join("\n");
+    assert!(
+        warn.contains("reason=hlr_cleanup_stalled code=hlr_rejected"),
+        "{warn}"
+    );
+
+    // It keeps retrying at the capped backoff, without raising the flag again.
+    let before = hlr.count("deprovision");
+    wait_order(
+        &store,
+        &id,
+        "three more attempts",
+        Duration::from_secs(1),
+        |_| hlr.count("deprovision") >= before + 3,
+    )
+    .await;
+    let calls = hlr.calls.lock().expect("lock").clone();
+    for pair in calls[calls.len() - 3..].windows(2) {
+        let gap = pair[1].1 - pair[0].1;
+        assert!(gap >= Duration::from_millis(POLICY.max_ms / 10), "{gap:?}");
+    }
+    assert_eq!(metrics.attention.raised_count(stall), 1);
+    assert_eq!(
+        store.get_order("t", &id).expect("get").map(|o| o.status),
+        Some(OrderStatus::Compensating)
+    );
+
+    // The fault clears: the order finishes by itself, the flag is withdrawn, and the SIM
+    // and number go back to stock.
+    *hlr.deprovision_fault.lock().expect("lock") = None;
+    let o = wait_order(&store, &id, "failed", Duration::from_secs(1), |o| {
+        o.status == OrderStatus::Failed && metrics.attention.settled_count(stall) == 1
+    })
+    .await;
+    assert!(!o.needs_attention, "{:?}", o.attention);
+    assert!(o.attention.is_empty());
+    assert_eq!(
+        o.error.as_ref().map(|e| e.code.as_str()),
+        Some("hlr_rejected")
+    );
+    let counts = store.inventory_counts("t").expect("counts");
+    assert_eq!(
+        (
+            counts.sims_available,
+            counts.sims_reserved,
+            counts.numbers_available
+        ),
+        (1, 0, 5)
+    );
+    // Every failure is at WARN with its code.
+    assert!(
+        warn.contains("order failed") && warn.contains("code=hlr_rejected"),
+        "{warn}"
+    );
 }

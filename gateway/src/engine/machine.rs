@@ -220,7 +220,9 @@ pub fn on_provision(
 }
 
 /// Applies a compensation answer. Compensation never gives up: leaving an orphan
-/// subscriber on the HLR is worse than retrying; it backs off to the policy's cap.
+/// subscriber on the HLR is worse than retrying; it backs off to the policy's cap. Once
+/// the retry budget is spent the order is flagged [`AttentionReason::HlrCleanupStalled`]
+/// (and keeps retrying); the flag is withdrawn when the clean-up finally succeeds.
 pub fn on_deprovision(
     o: Order,
     attempt: u32,
@@ -232,6 +234,7 @@ pub fn on_deprovision(
     let mut o = touch(o, now_ms);
     match result {
         Ok(outcome) => {
+            o.settle(AttentionReason::HlrCleanupStalled);
             if outcome == DeprovisionOutcome::LeftForeign {
                 o.raise(AttentionReason::HlrForeignData);
             }
@@ -248,6 +251,9 @@ pub fn on_deprovision(
                 retry_at_ms,
                 last_error: e.to_string(),
             });
+            if attempt >= policy.max_attempts {
+                o.raise(AttentionReason::HlrCleanupStalled);
+            }
             (o, Effect::None)
         }
     }
@@ -382,6 +388,70 @@ mod tests {
         assert_eq!(eff, Effect::Release);
         assert_eq!(o.status, OrderStatus::Failed);
         assert!(!o.needs_attention);
+    }
+
+    #[test]
+    fn a_clean_up_failing_past_the_budget_is_flagged_keeps_retrying_and_unflags_on_success() {
+        let mut o = on_provision(
+            mark_sent(order(), 1, 0),
+            1,
+            Err(fault(FaultClass::External)),
+            &POLICY,
+            0,
+            1,
+        )
+        .0;
+        let mut now = 10;
+        for attempt in 1..=6 {
+            assert_eq!(next_action(&o, now), Action::Deprovision { attempt });
+            let (next, eff) = on_deprovision(
+                mark_undo_sent(o, attempt, now),
+                attempt,
+                Err(fault(FaultClass::External)),
+                &POLICY,
+                u32::MAX,
+                now,
+            );
+            assert_eq!(
+                (next.status, eff),
+                (OrderStatus::Compensating, Effect::None)
+            );
+            let Some(Step::RetryWait { retry_at_ms, .. }) = next.undo else {
+                panic!("not retrying: {:?}", next.undo)
+            };
+            // Past the budget the backoff stays at its cap, and the flag is raised once.
+            assert_eq!(retry_at_ms - now, POLICY.delay_ms(attempt, u32::MAX));
+            assert!(retry_at_ms - now <= POLICY.max_ms);
+            let stalled = attempt >= POLICY.max_attempts;
+            assert_eq!(next.needs_attention, stalled, "attempt {attempt}");
+            let want: &[AttentionReason] = if stalled {
+                &[AttentionReason::HlrCleanupStalled]
+            } else {
+                &[]
+            };
+            assert_eq!(next.attention, want, "attempt {attempt}");
+            o = next;
+            now = retry_at_ms;
+        }
+        // The fault clears: the order fails for good, inventory goes back, flag withdrawn.
+        let (o, eff) = on_deprovision(
+            mark_undo_sent(o, 7, now),
+            7,
+            Ok(DeprovisionOutcome::Deleted),
+            &POLICY,
+            0,
+            now,
+        );
+        assert_eq!((o.status, eff), (OrderStatus::Failed, Effect::Release));
+        assert!(!o.needs_attention);
+        assert!(o.attention.is_empty());
+        // Another reason survives the withdrawal of the stall.
+        let mut flagged = o.clone();
+        flagged.raise(AttentionReason::HlrCleanupStalled);
+        flagged.raise(AttentionReason::EsimStockMismatch);
+        flagged.settle(AttentionReason::HlrCleanupStalled);
+        assert!(flagged.needs_attention);
+        assert_eq!(flagged.attention, [AttentionReason::EsimStockMismatch]);
     }
 
     #[test]
