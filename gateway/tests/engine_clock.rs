@@ -34,6 +34,8 @@ struct ScriptedHlr {
     deprovision: Mutex<VecDeque<Result<DeprovisionOutcome, HlrError>>>,
     /// While set, every deprovision answers this (a fault that lasts until cleared).
     deprovision_fault: Mutex<Option<HlrError>>,
+    /// Signalled on every provision call.
+    provision_called: tokio::sync::Notify,
     calls: Mutex<Vec<(&'static str, tokio::time::Instant)>>,
 }
 
@@ -60,6 +62,7 @@ impl HlrProvisioner for ScriptedHlr {
             .lock()
             .expect("lock")
             .push(("provision", tokio::time::Instant::now()));
+        self.provision_called.notify_one();
         let r = self
             .provision
             .lock()
@@ -450,15 +453,20 @@ async fn restart_resumes_a_waiting_order_at_its_recorded_deadline() {
         id,
         ..
     } = setup(hlr.clone()).await;
-    // Let the first attempt fail and its retry be recorded, then stop the engine ("crash").
-    for _ in 0..1_000 {
-        let o = store.get_order("t", &id).expect("get").expect("order");
-        if matches!(o.hlr, gateway::order::Step::RetryWait { .. }) {
+    // Stop the engine ("crash") while the first attempt is answering: its answer is still
+    // recorded, and no retry starts. (Polling the store for the retry instead races the
+    // writer thread: the paused clock can reach the deadline while a commit is in flight.)
+    hlr.provision_called.notified().await;
+    engine.shutdown(Duration::from_secs(1)).await;
+    // The grace period is virtual time and can lapse while a commit runs on the writer
+    // thread; the order's task still records the answer, then stops before any retry.
+    for _ in 0..10_000 {
+        if engine.running() == 0 {
             break;
         }
         tokio::time::sleep(Duration::from_millis(1)).await;
     }
-    engine.shutdown(Duration::from_secs(1)).await;
+    assert_eq!(engine.running(), 0, "the order's task did not stop");
     let waiting = store.get_order("t", &id).expect("get").expect("order");
     let gateway::order::Step::RetryWait { retry_at_ms, .. } = waiting.hlr else {
         panic!("not waiting: {waiting:?}")
