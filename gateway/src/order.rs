@@ -289,6 +289,38 @@ pub struct EsimOrder {
     /// Unix ms after which a never-downloaded profile is cancelled and the number freed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expires_at_ms: Option<u64>,
+    /// What of the profile is still at the SM-DP+ although the order is being (or was)
+    /// undone; `None` when nothing is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub left_at_smdp: Option<LeftAtSmdp>,
+}
+
+/// What an undone eSIM order left at the SM-DP+.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LeftAtSmdp {
+    /// CancelOrder has not succeeded yet: the profile may still be reserved for this order
+    /// (the gateway keeps retrying).
+    Reserved,
+    /// CancelOrder has not succeeded yet and the profile was released: its activation code
+    /// may still be downloaded (the gateway keeps retrying).
+    Released,
+    /// The profile was downloaded to a device; the SM-DP+ can no longer cancel it.
+    Downloaded,
+    /// The profile is bound to another EID or MatchingID; it is not ours to cancel.
+    BoundElsewhere,
+}
+
+impl LeftAtSmdp {
+    /// Stable snake_case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Reserved => "reserved",
+            Self::Released => "released",
+            Self::Downloaded => "downloaded",
+            Self::BoundElsewhere => "bound_elsewhere",
+        }
+    }
 }
 
 impl EsimOrder {
@@ -311,6 +343,7 @@ impl EsimOrder {
             activation_code: None,
             last_call_id: None,
             expires_at_ms: None,
+            left_at_smdp: None,
         }
     }
 }

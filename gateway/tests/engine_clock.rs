@@ -16,7 +16,7 @@ use gateway::crypto::Keyring;
 use gateway::engine::machine::RetryPolicy;
 use gateway::engine::{Engine, EngineSettings, EsimSettings};
 use gateway::metrics::Metrics;
-use gateway::order::{AttentionReason, OrderStatus};
+use gateway::order::{AttentionReason, LeftAtSmdp, OrderStatus};
 use gateway::store::embedded::RedbStore;
 use gateway::store::{
     AdminChange, CreateOutcome, NewActivation, NotificationIn, NumberChoice, Product, SimChoice,
@@ -129,6 +129,8 @@ struct Setup {
 #[derive(Default)]
 struct ScriptedSmdp {
     cancel: Mutex<VecDeque<Result<(), Es2CallError>>>,
+    /// While set, every CancelOrder answers this (a fault that lasts until cleared).
+    cancel_fault: Mutex<Option<Es2CallError>>,
     calls: Mutex<Vec<(&'static str, tokio::time::Instant)>>,
 }
 
@@ -187,12 +189,16 @@ impl SmdpClient for ScriptedSmdp {
             FinalProfileStatus::Available,
             "a never-downloaded profile goes back to stock"
         );
-        let r = self
-            .cancel
-            .lock()
-            .expect("lock")
-            .pop_front()
-            .unwrap_or(Ok(()));
+        let sticky = self.cancel_fault.lock().expect("lock").clone();
+        let r = match sticky {
+            Some(e) => Err(e),
+            None => self
+                .cancel
+                .lock()
+                .expect("lock")
+                .pop_front()
+                .unwrap_or(Ok(())),
+        };
         Box::pin(async move { r })
     }
     fn release_profile<'a>(
@@ -810,4 +816,125 @@ async fn a_clean_up_that_cannot_finish_is_flagged_keeps_retrying_and_resumes_whe
         warn.contains("order failed") && warn.contains("code=hlr_rejected"),
         "{warn}"
     );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_cancel_the_smdp_keeps_refusing_is_retried_across_a_restart_and_says_what_is_left() {
+    let hlr = Arc::new(ScriptedHlr::default());
+    hlr.provision
+        .lock()
+        .expect("lock")
+        .push_back(Err(fault(FaultClass::External)));
+    let smdp = Arc::new(ScriptedSmdp::default());
+    // The soak's case: CancelOrder answered `Expired` (8.8.5/4.10), again and again.
+    let expired = Es2CallError::Function(Es2Error::Failed {
+        status: ExecutionStatus::Expired,
+        subject_code: "8.8.5".into(),
+        reason_code: "4.10".into(),
+        subject_identifier: None,
+        message: None,
+        retryable: false,
+    });
+    *smdp.cancel_fault.lock().expect("lock") = Some(expired);
+    let Setup {
+        _dir,
+        store,
+        keys,
+        engine,
+        metrics,
+        id,
+    } = setup_with(hlr.clone(), Some(smdp.clone())).await;
+    let stall = AttentionReason::SmdpCancelStalled;
+    let o = wait_order(&store, &id, "flagged", Duration::from_secs(1), |o| {
+        o.needs_attention && metrics.attention.raised_count(stall) == 1
+    })
+    .await;
+    assert_eq!(o.status, OrderStatus::Compensating);
+    assert_eq!(o.attention, [stall]);
+    let e = o.esim.as_ref().expect("esim");
+    assert_eq!(e.left_at_smdp, Some(LeftAtSmdp::Reserved));
+    assert_eq!(
+        e.fate,
+        Some(gateway::order::ProfileFate::Reuse),
+        "not retired"
+    );
+    // The profile is neither retired nor back in stock while it may still be reserved,
+    // and the HLR clean-up waits for the cancel.
+    let sim = store.get_sim(&o.iccid).expect("sim").expect("sim");
+    assert!(
+        matches!(sim.state, SimState::Reserved { .. }),
+        "{:?}",
+        sim.state
+    );
+    assert_eq!(hlr.count("deprovision"), 0);
+    assert!(
+        smdp.names().iter().filter(|n| **n == "cancel").count() >= POLICY.max_attempts as usize
+    );
+    // The API says what is left there.
+    let json = gateway::api::dto::render_order(&o, None, None);
+    assert_eq!(json["esim"]["left_at_smdp"], "reserved");
+    assert_eq!(json["needs_attention"], true);
+    assert_eq!(json["attention"][0]["reason"], "smdp_cancel_stalled");
+
+    // A restart: the retry is durable, a new engine picks it up and keeps trying.
+    engine.shutdown(Duration::from_secs(1)).await;
+    for _ in 0..10_000 {
+        if engine.running() == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    let cancels = || smdp.names().iter().filter(|n| **n == "cancel").count();
+    let before = cancels();
+    let metrics2 = Arc::new(Metrics::default());
+    let engine2 = Engine::new(
+        store.clone(),
+        hlr.clone(),
+        keys,
+        EngineSettings {
+            policy: POLICY,
+            hlr_concurrency: 4,
+            fsetind: 0,
+            ki_wrap: None,
+            esim: Some(EsimSettings {
+                client: smdp.clone(),
+                requester_id: "test".into(),
+                smdp_address: Fqdn::new("SMDP.EXAMPLE").expect("fqdn"),
+                expiry: Some(EXPIRY),
+                concurrency: 2,
+            }),
+        },
+        Clock::new(),
+        metrics2.clone(),
+    );
+    assert_eq!(engine2.resume_all().expect("resume"), 1);
+    wait_order(
+        &store,
+        &id,
+        "retried after the restart",
+        Duration::from_secs(1),
+        |_| cancels() >= before + 2,
+    )
+    .await;
+    assert!(
+        store
+            .get_order("t", &id)
+            .expect("get")
+            .expect("order")
+            .needs_attention
+    );
+
+    // The SM-DP+ recovers: cancelled, then the HLR, then everything back in stock.
+    *smdp.cancel_fault.lock().expect("lock") = None;
+    let o = wait_order(&store, &id, "failed", Duration::from_secs(1), |o| {
+        o.status == OrderStatus::Failed && metrics2.attention.settled_count(stall) == 1
+    })
+    .await;
+    assert!(!o.needs_attention && o.attention.is_empty());
+    let e = o.esim.as_ref().expect("esim");
+    assert_eq!(e.left_at_smdp, None);
+    assert!(matches!(e.cancel, Some(gateway::order::Step::Done { .. })));
+    assert_eq!(hlr.count("deprovision"), 1);
+    let sim = store.get_sim(&o.iccid).expect("sim").expect("sim");
+    assert_eq!(sim.state, SimState::Available);
 }

@@ -306,6 +306,9 @@ fn esim_json(o: &Order, e: &EsimOrder, progress: Option<&EsimProgress>, cc: Opti
     if let Some(c) = &e.cancel {
         v["steps"]["cancel_order"] = step_json(c);
     }
+    if let Some(left) = e.left_at_smdp {
+        v["left_at_smdp"] = json!(left.as_str());
+    }
     if let Some(id) = &e.last_call_id {
         v["last_function_call_id"] = json!(id);
     }

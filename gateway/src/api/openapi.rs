@@ -130,7 +130,7 @@ pub fn spec() -> Value {
                     "id": {"type": "string"},
                     "status": {"type": "string", "enum": ["reserved", "esim_ordering", "hlr_provisioning", "esim_releasing", "active", "compensating", "failed"]},
                     "activation_code": {"type": "string", "maxLength": 255, "description": "eSIM: `1$<SM-DP+ address>$<MatchingID>[$$1]`, while active."},
-                    "esim": {"type": "object", "description": "eSIM: profile type, SM-DP+ state (released, downloaded, installed, error), ES2+ steps, progress points, QR and install links."},
+                    "esim": {"type": "object", "description": "eSIM: profile type, SM-DP+ state (released, downloaded, installed, error), ES2+ steps, progress points, QR and install links; `left_at_smdp` (reserved, released, downloaded, bound_elsewhere) when an undone order left its profile at the SM-DP+."},
                     "iccid": {"type": "string"}, "imsi": {"type": "string"}, "msisdn": {"type": "string"},
                     "product": {"type": "string"}, "created_at": {"type": "string", "format": "date-time"},
                     "updated_at": {"type": "string", "format": "date-time"},

@@ -5,7 +5,9 @@
 //! of profiles never downloaded, and the progress mirror fed by notifications.
 
 use super::machine::{Effect, RetryPolicy, touch};
-use crate::order::{AttentionReason, Order, OrderError, OrderStatus, ProfileFate, Step};
+use crate::order::{
+    AttentionReason, LeftAtSmdp, Order, OrderError, OrderStatus, ProfileFate, Step,
+};
 use crate::store::EsimState;
 
 /// The ES2+ calls an order makes.
@@ -306,11 +308,14 @@ pub fn on_confirm(
     (o, Effect::Activate)
 }
 
-/// Applies a CancelOrder answer. Like HLR compensation, a cancel never gives up on
-/// transport failures. `8.2.1/3.3` means the customer downloaded the profile: an expiring
-/// order goes back to `active` (it was not abandoned after all); otherwise an operator must
-/// look. `8.2.1/3.5` (nothing reserved to cancel) is done. On a repeat, any other
-/// refusal means the first attempt took effect.
+/// Applies a CancelOrder answer. A cancel never gives up while the profile may still be
+/// reserved for us: transport failures and any refusal that does not settle the profile's
+/// fate are retried at the capped backoff (past the retry budget the order is flagged
+/// [`AttentionReason::SmdpCancelStalled`], and `left_at_smdp` says what is still there).
+/// Settled: success; `8.2.1/3.5` (nothing reserved: what the cancel was for);
+/// `8.2.1/3.3` (downloaded: an expiring order goes back to `active`, otherwise the profile
+/// is retired and flagged); `8.2.1/3.10` or `8.2.6/3.10` (bound elsewhere) and
+/// `8.2.1/3.9` or `1.2` (unknown, not ours): retired and flagged.
 pub fn on_cancel(
     o: Order,
     attempt: u32,
@@ -320,46 +325,70 @@ pub fn on_cancel(
     now_ms: u64,
 ) -> (Order, Effect) {
     let mut o = touch(o, now_ms);
-    let outcome = match result {
-        Ok(()) => "cancelled".to_owned(),
-        Err(f) if f.codes.is_none() || f.retryable => {
-            let retry_at_ms = now_ms + policy.delay_ms(attempt, jitter);
-            if let Some(e) = o.esim.as_mut() {
-                e.cancel = Some(Step::RetryWait {
-                    attempt,
-                    retry_at_ms,
-                    last_error: f.message,
-                });
-            }
-            return (o, Effect::None);
-        }
-        Err(f) if f.is("8.2.1", "3.3") && expiring(&o) => return (revive(o), Effect::None),
+    let f = match result {
+        Ok(()) => return cancelled(o, "cancelled"),
         // Invalid transition: the profile is not reserved (Available or Unavailable
-        // already), which is what the cancel was for.
-        Err(f) if f.is("8.2.1", "3.5") => "not_reserved".to_owned(),
-        Err(f) if attempt > 1 && !(f.is("8.2.1", "3.3") || f.is("8.2.1", "3.10")) => {
-            "cancelled_by_earlier_attempt".to_owned()
-        }
-        Err(f) => {
-            // Unknown or another operator's: our stock is wrong about it. Downloaded, or
-            // bound elsewhere: it is not ours to put back.
-            o.raise(if f.is("8.2.1", "3.9") || f.is("8.2.1", "1.2") {
-                AttentionReason::EsimStockMismatch
-            } else {
-                AttentionReason::EsimProfileNotCancellable
-            });
-            if let Some(e) = o.esim.as_mut() {
-                e.fate = Some(ProfileFate::Retire);
-                e.cancel = Some(Step::Failed {
-                    attempt,
-                    error: format!("{} ({})", f.message, f.pair()),
-                });
-            }
-            return after_cancel(o);
-        }
+        // already, by an earlier attempt or otherwise), which is what the cancel was for.
+        Err(f) if f.is("8.2.1", "3.5") => return cancelled(o, "not_reserved"),
+        Err(f) if f.is("8.2.1", "3.3") && expiring(&o) => return (revive(o), Effect::None),
+        Err(f) => f,
     };
+    let settled = if f.is("8.2.1", "3.3") {
+        Some((
+            AttentionReason::EsimProfileNotCancellable,
+            Some(LeftAtSmdp::Downloaded),
+        ))
+    } else if f.is("8.2.1", "3.10") || f.is("8.2.6", "3.10") {
+        Some((
+            AttentionReason::EsimProfileNotCancellable,
+            Some(LeftAtSmdp::BoundElsewhere),
+        ))
+    } else if f.is("8.2.1", "3.9") || f.is("8.2.1", "1.2") {
+        Some((AttentionReason::EsimStockMismatch, None))
+    } else {
+        None
+    };
+    let Some((reason, left)) = settled else {
+        // Not cancelled, and nothing says it never will be: keep trying.
+        let released = matches!(o.esim.as_ref().map(|e| &e.confirm), Some(Step::Done { .. }));
+        if let Some(e) = o.esim.as_mut() {
+            e.cancel = Some(Step::RetryWait {
+                attempt,
+                retry_at_ms: now_ms + policy.delay_ms(attempt, jitter),
+                last_error: format!("{} ({})", f.message, f.pair()),
+            });
+            e.left_at_smdp = Some(if released {
+                LeftAtSmdp::Released
+            } else {
+                LeftAtSmdp::Reserved
+            });
+        }
+        if attempt >= policy.max_attempts {
+            o.raise(AttentionReason::SmdpCancelStalled);
+        }
+        return (o, Effect::None);
+    };
+    o.settle(AttentionReason::SmdpCancelStalled);
+    o.raise(reason);
     if let Some(e) = o.esim.as_mut() {
-        e.cancel = Some(Step::Done { outcome });
+        e.fate = Some(ProfileFate::Retire);
+        e.left_at_smdp = left;
+        e.cancel = Some(Step::Failed {
+            attempt,
+            error: format!("{} ({})", f.message, f.pair()),
+        });
+    }
+    after_cancel(o)
+}
+
+/// The cancel is done: nothing of the order is left at the SM-DP+.
+fn cancelled(mut o: Order, outcome: &str) -> (Order, Effect) {
+    o.settle(AttentionReason::SmdpCancelStalled);
+    if let Some(e) = o.esim.as_mut() {
+        e.cancel = Some(Step::Done {
+            outcome: outcome.to_owned(),
+        });
+        e.left_at_smdp = None;
     }
     after_cancel(o)
 }
@@ -383,10 +412,12 @@ fn revive(mut o: Order) -> Order {
     o.status = OrderStatus::Active;
     o.error = None;
     o.undo = None;
+    o.settle(AttentionReason::SmdpCancelStalled);
     if let Some(e) = o.esim.as_mut() {
         e.cancel = None;
         e.fate = None;
         e.expires_at_ms = None;
+        e.left_at_smdp = None;
     }
     o
 }
@@ -818,6 +849,244 @@ mod tests {
             Some(ProfileFate::Retire)
         );
         assert!(o.needs_attention);
+    }
+
+    /// An order undoing a released profile (expired, or failed after release), with the
+    /// cancel about to be sent as attempt `attempt`.
+    fn cancelling(expired: bool) -> Order {
+        let o = provisioned(download(order(), 1, Ok(())).0);
+        let (mut o, _) = confirm(o, 1, Ok("1$X$Y".into()));
+        if expired {
+            return expire(o, 2_000);
+        }
+        o.status = OrderStatus::Compensating;
+        o.error = Some(OrderError {
+            code: "hlr_rejected".into(),
+            detail: "test".into(),
+        });
+        o.undo = Some(Step::Pending);
+        if let Some(e) = o.esim.as_mut() {
+            e.cancel = Some(Step::Pending);
+            e.fate = Some(ProfileFate::Reuse);
+        }
+        o
+    }
+
+    fn cancel(o: Order, attempt: u32, r: Result<(), Es2Failure>) -> (Order, Effect) {
+        on_cancel(
+            mark_es2_sent(o, Es2Call::Cancel, attempt, 5_000),
+            attempt,
+            r,
+            &POLICY,
+            u32::MAX,
+            5_001,
+        )
+    }
+
+    fn expired_answer() -> Es2Failure {
+        Es2Failure {
+            retryable: false,
+            codes: Some(("8.8.5".into(), "4.10".into())),
+            message: "Expired".into(),
+        }
+    }
+
+    #[test]
+    fn every_cancel_answer_settles_the_profile_or_keeps_trying() {
+        use AttentionReason::*;
+        // (answer, settled as, fate, attention, left at the SM-DP+)
+        type Case = (
+            Es2Failure,
+            Option<&'static str>,
+            ProfileFate,
+            Vec<AttentionReason>,
+            Option<LeftAtSmdp>,
+        );
+        let table: Vec<Case> = vec![
+            (
+                refused("8.2.1", "3.5"),
+                Some("done"),
+                ProfileFate::Reuse,
+                vec![],
+                None,
+            ),
+            (
+                refused("8.2.1", "3.3"),
+                Some("failed"),
+                ProfileFate::Retire,
+                vec![EsimProfileNotCancellable],
+                Some(LeftAtSmdp::Downloaded),
+            ),
+            (
+                refused("8.2.1", "3.10"),
+                Some("failed"),
+                ProfileFate::Retire,
+                vec![EsimProfileNotCancellable],
+                Some(LeftAtSmdp::BoundElsewhere),
+            ),
+            (
+                refused("8.2.6", "3.10"),
+                Some("failed"),
+                ProfileFate::Retire,
+                vec![EsimProfileNotCancellable],
+                Some(LeftAtSmdp::BoundElsewhere),
+            ),
+            (
+                refused("8.2.1", "3.9"),
+                Some("failed"),
+                ProfileFate::Retire,
+                vec![EsimStockMismatch],
+                None,
+            ),
+            (
+                refused("8.2.1", "1.2"),
+                Some("failed"),
+                ProfileFate::Retire,
+                vec![EsimStockMismatch],
+                None,
+            ),
+            // Not cancelled and nothing says it never will be: retried.
+            (
+                expired_answer(),
+                None,
+                ProfileFate::Reuse,
+                vec![],
+                Some(LeftAtSmdp::Released),
+            ),
+            (
+                refused("1.1", "1.2"),
+                None,
+                ProfileFate::Reuse,
+                vec![],
+                Some(LeftAtSmdp::Released),
+            ),
+            (
+                refused("8.9", "4.2"),
+                None,
+                ProfileFate::Reuse,
+                vec![],
+                Some(LeftAtSmdp::Released),
+            ),
+            (
+                lost(),
+                None,
+                ProfileFate::Reuse,
+                vec![],
+                Some(LeftAtSmdp::Released),
+            ),
+            (
+                Es2Failure {
+                    retryable: false,
+                    codes: None,
+                    message: "HTTP 403".into(),
+                },
+                None,
+                ProfileFate::Reuse,
+                vec![],
+                Some(LeftAtSmdp::Released),
+            ),
+        ];
+        for (answer, settled, fate, attention, left) in table {
+            for attempt in [1, 2] {
+                let label = format!("{} at attempt {attempt}", answer.pair());
+                let (o, eff) = cancel(cancelling(false), attempt, Err(answer.clone()));
+                let e = o.esim.as_ref().expect("esim");
+                let step = match &e.cancel {
+                    Some(Step::Done { .. }) => Some("done"),
+                    Some(Step::Failed { .. }) => Some("failed"),
+                    Some(Step::RetryWait { .. }) => None,
+                    other => panic!("{label}: {other:?}"),
+                };
+                assert_eq!(step, settled, "{label}");
+                assert_eq!(e.fate, Some(fate), "{label}");
+                assert_eq!(o.attention, attention, "{label}");
+                assert_eq!(e.left_at_smdp, left, "{label}");
+                assert_eq!(eff, Effect::None, "{label}: the HLR is undone next");
+                let next = next_action(&o, 10_000_000);
+                if settled.is_some() {
+                    assert_eq!(next, Action::Deprovision { attempt: 1 }, "{label}");
+                } else {
+                    assert_eq!(
+                        next,
+                        Action::Es2 {
+                            call: Es2Call::Cancel,
+                            attempt: attempt + 1
+                        },
+                        "{label}"
+                    );
+                }
+            }
+        }
+        // Before release, what may be left is a reservation.
+        let mut o = order();
+        o.status = OrderStatus::Compensating;
+        let (o, _) = cancel(o, 1, Err(expired_answer()));
+        assert_eq!(
+            o.esim.as_ref().and_then(|e| e.left_at_smdp),
+            Some(LeftAtSmdp::Reserved)
+        );
+    }
+
+    #[test]
+    fn a_cancel_refused_past_the_budget_is_flagged_and_retried_until_it_passes() {
+        let mut o = cancelling(false);
+        let mut now = 5_000;
+        for attempt in 1..=5 {
+            let (next, _) = on_cancel(
+                mark_es2_sent(o, Es2Call::Cancel, attempt, now),
+                attempt,
+                Err(expired_answer()),
+                &POLICY,
+                u32::MAX,
+                now,
+            );
+            let Some(Step::RetryWait { retry_at_ms, .. }) =
+                next.esim.as_ref().and_then(|e| e.cancel.clone())
+            else {
+                panic!("not retrying: {next:?}")
+            };
+            assert!(retry_at_ms - now <= POLICY.max_ms);
+            assert_eq!(next.status, OrderStatus::Compensating);
+            assert_eq!(
+                next.undo,
+                Some(Step::Pending),
+                "the HLR waits for the cancel"
+            );
+            let stalled = attempt >= POLICY.max_attempts;
+            assert_eq!(next.needs_attention, stalled, "attempt {attempt}");
+            if stalled {
+                assert_eq!(next.attention, [AttentionReason::SmdpCancelStalled]);
+            }
+            o = next;
+            now = retry_at_ms;
+        }
+        // The SM-DP+ recovers: cancelled, nothing left there, the flag withdrawn.
+        let (o, _) = on_cancel(
+            mark_es2_sent(o, Es2Call::Cancel, 6, now),
+            6,
+            Ok(()),
+            &POLICY,
+            0,
+            now,
+        );
+        assert!(!o.needs_attention && o.attention.is_empty());
+        assert_eq!(o.esim.as_ref().and_then(|e| e.left_at_smdp), None);
+        assert_eq!(
+            o.esim.as_ref().and_then(|e| e.fate),
+            Some(ProfileFate::Reuse)
+        );
+        assert_eq!(next_action(&o, now), Action::Deprovision { attempt: 1 });
+        // An expiring order whose stalled cancel finally finds the profile downloaded is
+        // active again, with nothing to look at.
+        let mut o = cancelling(true);
+        for attempt in 1..=3 {
+            o = cancel(o, attempt, Err(expired_answer())).0;
+        }
+        assert!(o.needs_attention);
+        let (o, _) = cancel(o, 4, Err(refused("8.2.1", "3.3")));
+        assert_eq!(o.status, OrderStatus::Active);
+        assert!(!o.needs_attention && o.attention.is_empty());
+        assert_eq!(o.esim.as_ref().and_then(|e| e.left_at_smdp), None);
     }
 
     #[test]
