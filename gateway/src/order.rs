@@ -274,6 +274,21 @@ pub struct EsimOrder {
     pub download: Step,
     /// ES2+ ConfirmOrder (releaseFlag true).
     pub confirm: Step,
+    /// ES2+ ReleaseProfile, sent only to verify a ConfirmOrder repeat that the SM-DP+
+    /// refused as if already done: success is the evidence that the profile is released.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub release_check: Option<Step>,
+    /// ES2+ DownloadOrder again, after the SM-DP+ showed the reservation lost: it reserves
+    /// the profile anew only if it is Available again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reorder: Option<Step>,
+    /// How many times the profile was reserved anew (bounded).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub reorders: u32,
+    /// ConfirmOrder attempts made against earlier reservations: only a later attempt's
+    /// refusal can be the replay of an earlier one.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub confirm_from: u32,
     /// ES2+ CancelOrder, once the order is being undone after a DownloadOrder was sent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cancel: Option<Step>,
@@ -293,6 +308,10 @@ pub struct EsimOrder {
     /// undone; `None` when nothing is.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub left_at_smdp: Option<LeftAtSmdp>,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 /// What an undone eSIM order left at the SM-DP+.
@@ -338,6 +357,10 @@ impl EsimOrder {
             confirmation_code,
             download: Step::Pending,
             confirm: Step::Pending,
+            release_check: None,
+            reorder: None,
+            reorders: 0,
+            confirm_from: 0,
             cancel: None,
             fate: None,
             activation_code: None,

@@ -2,9 +2,9 @@
 //! no sockets and no real sleeps, yet every backoff is observed in virtual time.
 
 use adapters::es2plus::{
-    CancelOrderRequest, ConfirmOrderRequest, ConfirmOrderResponse, DownloadOrderRequest,
-    DownloadOrderResponse, Es2CallError, Es2Error, ExecutionStatus, FinalProfileStatus, Fqdn,
-    ReleaseProfileRequest, SmdpClient,
+    AmbiguousCause, CancelOrderRequest, ConfirmOrderRequest, ConfirmOrderResponse,
+    DownloadOrderRequest, DownloadOrderResponse, Es2CallError, Es2Error, ExecutionStatus,
+    FinalProfileStatus, Fqdn, ReleaseProfileRequest, SmdpClient,
 };
 use adapters::hlr::{
     Barring, BoxFuture, DeprovisionOutcome, FaultClass, HlrError, HlrProvisioner, ProvisionOutcome,
@@ -131,7 +131,22 @@ struct ScriptedSmdp {
     cancel: Mutex<VecDeque<Result<(), Es2CallError>>>,
     /// While set, every CancelOrder answers this (a fault that lasts until cleared).
     cancel_fault: Mutex<Option<Es2CallError>>,
+    /// Scripted answers of the other calls (success once a script is empty).
+    download: Mutex<VecDeque<Result<(), Es2CallError>>>,
+    confirm: Mutex<VecDeque<Result<(), Es2CallError>>>,
+    release: Mutex<VecDeque<Result<(), Es2CallError>>>,
+    /// What each CancelOrder asked the profile to become.
+    cancel_status: Mutex<Vec<FinalProfileStatus>>,
     calls: Mutex<Vec<(&'static str, tokio::time::Instant)>>,
+}
+
+/// The next scripted failure, `None` for success (also once the script is empty).
+fn next_of(script: &Mutex<VecDeque<Result<(), Es2CallError>>>) -> Option<Es2CallError> {
+    script
+        .lock()
+        .expect("lock")
+        .pop_front()
+        .and_then(Result::err)
 }
 
 impl ScriptedSmdp {
@@ -159,10 +174,14 @@ impl SmdpClient for ScriptedSmdp {
     ) -> BoxFuture<'a, Result<DownloadOrderResponse, Es2CallError>> {
         self.record("download");
         let iccid = req.profile.iccid().cloned();
+        let failure = next_of(&self.download);
         Box::pin(async move {
-            Ok(DownloadOrderResponse {
-                iccid: iccid.expect("ordered by ICCID"),
-            })
+            match failure {
+                Some(e) => Err(e),
+                None => Ok(DownloadOrderResponse {
+                    iccid: iccid.expect("ordered by ICCID"),
+                }),
+            }
         })
     }
     fn confirm_order<'a>(
@@ -171,12 +190,16 @@ impl SmdpClient for ScriptedSmdp {
     ) -> BoxFuture<'a, Result<ConfirmOrderResponse, Es2CallError>> {
         self.record("confirm");
         assert!(req.release_flag, "the gateway releases on confirm");
-        Box::pin(async {
-            Ok(ConfirmOrderResponse {
-                eid: None,
-                matching_id: None,
-                smdp_address: None,
-            })
+        let failure = next_of(&self.confirm);
+        Box::pin(async move {
+            match failure {
+                Some(e) => Err(e),
+                None => Ok(ConfirmOrderResponse {
+                    eid: None,
+                    matching_id: None,
+                    smdp_address: None,
+                }),
+            }
         })
     }
     fn cancel_order<'a>(
@@ -184,11 +207,10 @@ impl SmdpClient for ScriptedSmdp {
         req: &'a CancelOrderRequest,
     ) -> BoxFuture<'a, Result<(), Es2CallError>> {
         self.record("cancel");
-        assert_eq!(
-            req.final_profile_status_indicator,
-            FinalProfileStatus::Available,
-            "a never-downloaded profile goes back to stock"
-        );
+        self.cancel_status
+            .lock()
+            .expect("lock")
+            .push(req.final_profile_status_indicator);
         let sticky = self.cancel_fault.lock().expect("lock").clone();
         let r = match sticky {
             Some(e) => Err(e),
@@ -206,19 +228,33 @@ impl SmdpClient for ScriptedSmdp {
         _: &'a ReleaseProfileRequest,
     ) -> BoxFuture<'a, Result<(), Es2CallError>> {
         self.record("release");
-        Box::pin(async { Ok(()) })
+        let failure = next_of(&self.release);
+        Box::pin(async move { failure.map_or(Ok(()), Err) })
     }
 }
 
 const EXPIRY: Duration = Duration::from_secs(3_600);
 
-/// Captures this thread's log lines: the paused-clock runtime runs every task on it.
+/// Captures this thread's log lines: the paused-clock runtime runs every task on it. One
+/// global subscriber writes each line to the capture of the thread that logged it (scoped
+/// subscribers per test lose events: tracing caches callsite interest across threads).
 #[derive(Clone, Default)]
 struct Logs(Arc<Mutex<Vec<u8>>>);
 
-impl std::io::Write for Logs {
+thread_local! {
+    static CAPTURE: std::cell::RefCell<Option<Logs>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Writes to the current thread's capture, if any.
+struct ThreadCapture;
+
+impl std::io::Write for ThreadCapture {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().expect("lock").extend_from_slice(buf);
+        CAPTURE.with(|c| {
+            if let Some(logs) = c.borrow().as_ref() {
+                logs.0.lock().expect("lock").extend_from_slice(buf);
+            }
+        });
         Ok(buf.len())
     }
     fn flush(&mut self) -> std::io::Result<()> {
@@ -226,16 +262,28 @@ impl std::io::Write for Logs {
     }
 }
 
+/// Stops the capture when dropped.
+struct Capturing;
+
+impl Drop for Capturing {
+    fn drop(&mut self) {
+        CAPTURE.with(|c| c.borrow_mut().take());
+    }
+}
+
 impl Logs {
-    /// Starts capturing until the guard is dropped.
-    fn capture(&self) -> tracing::subscriber::DefaultGuard {
-        let logs = self.clone();
-        let subscriber = tracing_subscriber::fmt()
-            .with_writer(move || logs.clone())
-            .with_ansi(false)
-            .with_max_level(tracing::Level::INFO)
-            .finish();
-        tracing::subscriber::set_default(subscriber)
+    /// Captures this thread's lines until the guard is dropped.
+    fn capture(&self) -> Capturing {
+        static INSTALL: std::sync::Once = std::sync::Once::new();
+        INSTALL.call_once(|| {
+            tracing_subscriber::fmt()
+                .with_writer(|| ThreadCapture)
+                .with_ansi(false)
+                .with_max_level(tracing::Level::INFO)
+                .init();
+        });
+        CAPTURE.with(|c| *c.borrow_mut() = Some(self.clone()));
+        Capturing
     }
 
     /// The captured lines at `level` (`WARN`, `ERROR`, ...).
@@ -543,6 +591,11 @@ async fn a_released_esim_never_downloaded_is_cancelled_at_its_deadline() {
     let calls = smdp.calls.lock().expect("lock").clone();
     let (name, at) = calls[2];
     assert_eq!(name, "cancel");
+    assert_eq!(
+        *smdp.cancel_status.lock().expect("lock"),
+        [FinalProfileStatus::Available],
+        "a never-downloaded profile goes back to stock"
+    );
     assert!(
         at >= released_at + EXPIRY - Duration::from_secs(1),
         "cancelled {:?} after release, before the deadline",
@@ -756,7 +809,18 @@ async fn a_clean_up_that_cannot_finish_is_flagged_keeps_retrying_and_resumes_whe
     // After the budget: flagged with its reason, still compensating, SIM still held.
     assert_eq!(stalled.status, OrderStatus::Compensating);
     assert_eq!(stalled.attention, [AttentionReason::HlrCleanupStalled]);
-    assert_eq!(hlr.count("deprovision"), POLICY.max_attempts as usize);
+    // Raised by the answer to attempt `max_attempts` (the machine's unit test pins the
+    // exact attempt; here the next retry may already have run while this task polled).
+    let answered = match stalled.undo {
+        Some(gateway::order::Step::RetryWait { attempt, .. }) => attempt,
+        Some(gateway::order::Step::Sent { attempt }) => attempt - 1,
+        other => panic!("not retrying: {other:?}"),
+    };
+    assert!(
+        answered >= POLICY.max_attempts,
+        "flagged after attempt {answered}"
+    );
+    assert!(hlr.count("deprovision") >= POLICY.max_attempts as usize);
     assert!(metrics.render().contains(
         "simgw_order_attention_total{reason=\"hlr_cleanup_stalled\",event=\"raised\"} 1\n"
     ));
@@ -937,4 +1001,71 @@ async fn a_cancel_the_smdp_keeps_refusing_is_retried_across_a_restart_and_says_w
     assert_eq!(hlr.count("deprovision"), 1);
     let sim = store.get_sim(&o.iccid).expect("sim").expect("sim");
     assert_eq!(sim.state, SimState::Available);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_release_no_answer_proves_is_flagged_and_undone_never_active() {
+    let hlr = Arc::new(ScriptedHlr::default());
+    let smdp = Arc::new(ScriptedSmdp::default());
+    // The first ConfirmOrder's answer is lost; its repeat is refused 8.2.1/3.5, as is
+    // ReleaseProfile; DownloadOrder again says 8.2.1/3.3: neither released nor available.
+    smdp.confirm.lock().expect("lock").extend([
+        Err(Es2CallError::Ambiguous(AmbiguousCause::HttpStatus(500))),
+        Err(smdp_refusal("8.2.1", "3.5")),
+    ]);
+    smdp.release
+        .lock()
+        .expect("lock")
+        .push_back(Err(smdp_refusal("8.2.1", "3.5")));
+    smdp.download
+        .lock()
+        .expect("lock")
+        .extend([Ok(()), Err(smdp_refusal("8.2.1", "3.3"))]);
+    let Setup {
+        store, id, metrics, ..
+    } = setup_with(hlr.clone(), Some(smdp.clone())).await;
+    let o = wait_order(&store, &id, "failed", Duration::from_secs(1), |o| {
+        o.status == OrderStatus::Failed
+    })
+    .await;
+    assert_eq!(
+        smdp.names(),
+        [
+            "download", "confirm", "confirm", "release", "download", "cancel"
+        ]
+    );
+    assert_eq!(
+        o.error.as_ref().map(|e| e.code.as_str()),
+        Some("esim_release_unverified")
+    );
+    assert!(o.needs_attention);
+    assert_eq!(o.attention, [AttentionReason::EsimReleaseUnverified]);
+    // Never active, never an activation code; the profile is cancelled as Unavailable
+    // and leaves stock; the subscriber is removed.
+    assert_eq!(
+        metrics
+            .orders_active
+            .load(std::sync::atomic::Ordering::Relaxed),
+        0
+    );
+    let e = o.esim.as_ref().expect("esim");
+    assert_eq!(e.activation_code, None);
+    assert_eq!(
+        *smdp.cancel_status.lock().expect("lock"),
+        [FinalProfileStatus::Unavailable]
+    );
+    assert_eq!(hlr.count("deprovision"), 1);
+    let sim = store.get_sim(&o.iccid).expect("sim").expect("sim");
+    assert!(
+        matches!(sim.state, SimState::Retired { .. }),
+        "{:?}",
+        sim.state
+    );
+    let events = store.events(0, 10_000).expect("events");
+    assert!(
+        !events
+            .iter()
+            .any(|e| matches!(e.kind, gateway::store::EventKind::OrderActive)),
+        "the order was active at some point"
+    );
 }

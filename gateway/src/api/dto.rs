@@ -303,6 +303,12 @@ fn esim_json(o: &Order, e: &EsimOrder, progress: Option<&EsimProgress>, cc: Opti
     if let Some(eid) = &e.eid {
         v["eid"] = json!(eid);
     }
+    if let Some(s) = &e.release_check {
+        v["steps"]["release_profile"] = step_json(s);
+    }
+    if let Some(s) = &e.reorder {
+        v["steps"]["download_order_again"] = step_json(s);
+    }
     if let Some(c) = &e.cancel {
         v["steps"]["cancel_order"] = step_json(c);
     }

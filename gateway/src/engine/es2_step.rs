@@ -13,7 +13,7 @@ use crate::store::{EventKind, StoreError};
 use adapters::es2plus::{
     ActivationCode, CancelOrderRequest, ConfirmOrderRequest, ConfirmationCode,
     DownloadOrderRequest, Es2CallError, FinalProfileStatus, Fqdn, MatchingId, ProfileSelector,
-    RequestHeader,
+    ReleaseProfileRequest, RequestHeader,
 };
 
 impl From<&Es2CallError> for Es2Failure {
@@ -105,10 +105,14 @@ pub(super) async fn run_es2(
         .await
         .map_err(|_| StoreError::Closed)?;
     let started = tokio::time::Instant::now();
+    let terms = esim::ReleaseTerms {
+        replayed_code: code_for(&es.smdp_address).unwrap_or_default(),
+        expiry_ms: es.expiry.map(|d| d.as_millis() as u64),
+    };
+    let (jitter, client) = (inner.jitter(), &es.client);
     let (next, effect, summary) = match call {
-        Es2Call::Download => {
-            let r = es
-                .client
+        Es2Call::Download | Es2Call::Reorder => {
+            let r = client
                 .download_order(&DownloadOrderRequest {
                     header,
                     eid: e.eid.clone(),
@@ -116,19 +120,16 @@ pub(super) async fn run_es2(
                 })
                 .await;
             let summary = observe_es2(inner, &r, started);
-            let (o, eff) = esim::on_download(
-                order,
-                attempt,
-                r.as_ref().map(|_| ()).map_err(Es2Failure::from),
-                &policy,
-                inner.jitter(),
-                inner.clock.now_ms(),
-            );
+            let now = inner.clock.now_ms();
+            let (o, eff) = if call == Es2Call::Download {
+                esim::on_download(order, attempt, unit(&r), &policy, jitter, now)
+            } else {
+                esim::on_reorder(order, attempt, unit(&r), &policy, jitter, now)
+            };
             (o, eff, summary)
         }
         Es2Call::Confirm => {
-            let r = es
-                .client
+            let r = client
                 .confirm_order(&ConfirmOrderRequest {
                     header,
                     iccid: order.iccid.clone(),
@@ -144,20 +145,21 @@ pub(super) async fn run_es2(
                 Ok(resp) => code_for(resp.smdp_address_or(&es.smdp_address)),
                 Err(err) => Err(Es2Failure::from(err)),
             };
-            let replayed = code_for(&es.smdp_address).unwrap_or_default();
-            let (o, eff) = esim::on_confirm(
-                order,
-                attempt,
-                code,
-                replayed,
-                es.expiry.map(|d| d.as_millis() as u64),
-                &policy,
-                inner.jitter(),
-                inner.clock.now_ms(),
-            );
-            if o.esim.as_ref().and_then(|e| e.expires_at_ms).is_some() {
-                inner.esim_wake.notify_one();
-            }
+            let now = inner.clock.now_ms();
+            let (o, eff) = esim::on_confirm(order, attempt, code, &terms, &policy, jitter, now);
+            (o, eff, summary)
+        }
+        Es2Call::Release => {
+            let r = client
+                .release_profile(&ReleaseProfileRequest {
+                    header,
+                    iccid: order.iccid.clone(),
+                })
+                .await;
+            let summary = observe_es2(inner, &r, started);
+            let now = inner.clock.now_ms();
+            let (o, eff) =
+                esim::on_release_check(order, attempt, unit(&r), &terms, &policy, jitter, now);
             (o, eff, summary)
         }
         Es2Call::Cancel => {
@@ -166,8 +168,7 @@ pub(super) async fn run_es2(
                 _ => FinalProfileStatus::Available,
             };
             let confirmed = !matches!(e.confirm, crate::order::Step::Pending);
-            let r = es
-                .client
+            let r = client
                 .cancel_order(&CancelOrderRequest {
                     header,
                     iccid: order.iccid.clone(),
@@ -177,17 +178,14 @@ pub(super) async fn run_es2(
                 })
                 .await;
             let summary = observe_es2(inner, &r, started);
-            let (o, eff) = esim::on_cancel(
-                order,
-                attempt,
-                r.as_ref().map(|_| ()).map_err(Es2Failure::from),
-                &policy,
-                inner.jitter(),
-                inner.clock.now_ms(),
-            );
+            let now = inner.clock.now_ms();
+            let (o, eff) = esim::on_cancel(order, attempt, unit(&r), &policy, jitter, now);
             (o, eff, summary)
         }
     };
+    if effect == Effect::Activate && next.esim.as_ref().and_then(|e| e.expires_at_ms).is_some() {
+        inner.esim_wake.notify_one();
+    }
     drop(permit);
     record_answer(
         inner,
@@ -199,4 +197,9 @@ pub(super) async fn run_es2(
         summary,
     )
     .await
+}
+
+/// An answer reduced to what the machine decides on when the output does not matter.
+fn unit<T>(r: &Result<T, Es2CallError>) -> Result<(), Es2Failure> {
+    r.as_ref().map(|_| ()).map_err(Es2Failure::from)
 }

@@ -3,7 +3,8 @@
 //! transition (including crash-resume paths) is unit-tested without sockets or sleeps.
 
 pub use super::esim::{
-    Es2Call, Es2Failure, expire, mark_es2_sent, on_cancel, on_confirm, on_download, progress_after,
+    Es2Call, Es2Failure, ReleaseTerms, expire, mark_es2_sent, on_cancel, on_confirm, on_download,
+    on_release_check, on_reorder, progress_after,
 };
 use crate::order::{AttentionReason, Order, OrderError, OrderStatus, ProfileFate, Step};
 use adapters::hlr::{DeprovisionOutcome, HlrError, ProvisionOutcome};
@@ -97,8 +98,14 @@ fn finished(s: &Step) -> bool {
     matches!(s, Step::Done { .. } | Step::Failed { .. })
 }
 
-/// The step to work on: forward (eSIM: DownloadOrder, HLR, ConfirmOrder; physical: HLR),
-/// or, once compensating, the undo steps (eSIM: CancelOrder first, then the HLR).
+fn open(s: Option<&Step>) -> Option<&Step> {
+    s.filter(|s| !finished(s))
+}
+
+/// The step to work on: forward (eSIM: DownloadOrder, HLR, ConfirmOrder, with a
+/// verification of a doubtful release (DownloadOrder again, ReleaseProfile) ahead of the
+/// confirm it holds; physical: HLR), or, once compensating, the undo steps (eSIM:
+/// CancelOrder first, then the HLR).
 fn current_step(o: &Order) -> Option<(&Step, StepRef)> {
     if o.status == OrderStatus::Compensating {
         if let Some(c) = o.esim.as_ref().and_then(|e| e.cancel.as_ref()) {
@@ -112,7 +119,15 @@ fn current_step(o: &Order) -> Option<(&Step, StepRef)> {
         None => Some((&o.hlr, StepRef::Hlr)),
         Some(e) if !finished(&e.download) => Some((&e.download, StepRef::Es2(Es2Call::Download))),
         Some(_) if !finished(&o.hlr) => Some((&o.hlr, StepRef::Hlr)),
-        Some(e) => Some((&e.confirm, StepRef::Es2(Es2Call::Confirm))),
+        Some(e) => {
+            if let Some(s) = open(e.reorder.as_ref()) {
+                return Some((s, StepRef::Es2(Es2Call::Reorder)));
+            }
+            if let Some(s) = open(e.release_check.as_ref()) {
+                return Some((s, StepRef::Es2(Es2Call::Release)));
+            }
+            Some((&e.confirm, StepRef::Es2(Es2Call::Confirm)))
+        }
     }
 }
 

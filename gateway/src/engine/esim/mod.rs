@@ -1,8 +1,10 @@
 //! The eSIM half of the order state machine, pure like [`super::machine`]: the ES2+ steps
 //! (DownloadOrder → HLR → ConfirmOrder with releaseFlag, and CancelOrder to undo), the
 //! replay rules that make each step safe to repeat after an ambiguous attempt (SGP.22 has
-//! no idempotency key), the mapping of SM-DP+ status codes to reseller error codes, expiry
-//! of profiles never downloaded, and the progress mirror fed by notifications.
+//! no idempotency key), the verification of a release the SM-DP+ answered ambiguously
+//! (`verify`: ReleaseProfile, DownloadOrder again), the mapping of SM-DP+ status codes to
+//! reseller error codes (`codes`), expiry of profiles never downloaded (`cancel`), and
+//! the progress mirror fed by notifications.
 
 use super::machine::{Effect, RetryPolicy, touch};
 use crate::order::{AttentionReason, Order, OrderError, OrderStatus, ProfileFate, Step};
@@ -11,11 +13,13 @@ use crate::store::EsimState;
 mod cancel;
 mod codes;
 mod confirm;
+mod verify;
 
 pub use cancel::{expire, on_cancel};
 use codes::download_refusal_retires;
 pub use codes::smdp_error;
-pub use confirm::on_confirm;
+pub use confirm::{ReleaseTerms, on_confirm};
+pub use verify::{MAX_REORDERS, on_release_check, on_reorder};
 
 /// The ES2+ calls an order makes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -26,6 +30,10 @@ pub enum Es2Call {
     Confirm,
     /// CancelOrder(iccid, [eid], matchingId, Available|Unavailable).
     Cancel,
+    /// ReleaseProfile(iccid), only to verify a refused ConfirmOrder repeat.
+    Release,
+    /// DownloadOrder(iccid[, eid]) again, after the reservation was found lost.
+    Reorder,
 }
 
 impl Es2Call {
@@ -35,6 +43,8 @@ impl Es2Call {
             Self::Download => "es2_download_order",
             Self::Confirm => "es2_confirm_order",
             Self::Cancel => "es2_cancel_order",
+            Self::Release => "es2_release_profile",
+            Self::Reorder => "es2_download_order_again",
         }
     }
 }
@@ -72,6 +82,8 @@ fn esim_step(o: &mut Order, call: Es2Call) -> Option<&mut Step> {
         Es2Call::Download => &mut e.download,
         Es2Call::Confirm => &mut e.confirm,
         Es2Call::Cancel => e.cancel.get_or_insert(Step::Pending),
+        Es2Call::Release => e.release_check.get_or_insert(Step::Pending),
+        Es2Call::Reorder => e.reorder.get_or_insert(Step::Pending),
     })
 }
 
@@ -81,10 +93,20 @@ pub fn mark_es2_sent(o: Order, call: Es2Call, attempt: u32, now_ms: u64) -> Orde
     let mut o = touch(o, now_ms);
     match call {
         Es2Call::Download => o.status = OrderStatus::EsimOrdering,
-        Es2Call::Confirm => o.status = OrderStatus::EsimReleasing,
+        Es2Call::Confirm | Es2Call::Release | Es2Call::Reorder => {
+            o.status = OrderStatus::EsimReleasing;
+        }
         Es2Call::Cancel => {}
     }
-    let id = crate::order::es2_call_id(&o.id, call.name(), attempt);
+    // Verification steps restart their attempts each round: the round keeps ids unique.
+    let round = o.esim.as_ref().map_or(0, |e| e.reorders);
+    let step = match call {
+        Es2Call::Release | Es2Call::Reorder if round > 0 => {
+            format!("{}_r{}", call.name(), round + 1)
+        }
+        _ => call.name().to_owned(),
+    };
+    let id = crate::order::es2_call_id(&o.id, &step, attempt);
     if let Some(step) = esim_step(&mut o, call) {
         *step = Step::Sent { attempt };
     }

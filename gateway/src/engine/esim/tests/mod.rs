@@ -7,6 +7,7 @@ use crate::order::EsimOrder;
 
 mod steps;
 mod undo;
+mod verify;
 
 const POLICY: RetryPolicy = RetryPolicy {
     max_attempts: 3,
@@ -48,13 +49,22 @@ fn download(o: Order, attempt: u32, r: Result<(), Es2Failure>) -> (Order, Effect
     )
 }
 
+/// The activation code from our own data that a proven replay publishes.
+const REPLAYED: &str = "1$SMDP.EXAMPLE$AAAA-BBBB";
+
+fn terms() -> ReleaseTerms {
+    ReleaseTerms {
+        replayed_code: REPLAYED.into(),
+        expiry_ms: Some(1_000),
+    }
+}
+
 fn confirm(o: Order, attempt: u32, r: Result<String, Es2Failure>) -> (Order, Effect) {
     on_confirm(
         mark_es2_sent(o, Es2Call::Confirm, attempt, 3),
         attempt,
         r,
-        "1$SMDP.EXAMPLE$AAAA-BBBB".into(),
-        Some(1_000),
+        &terms(),
         &POLICY,
         0,
         4,

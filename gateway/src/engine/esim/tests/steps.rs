@@ -192,33 +192,6 @@ fn a_permanent_hlr_failure_cancels_the_profile_as_available_then_cleans_the_hlr(
 }
 
 #[test]
-fn confirm_replays_after_an_ambiguous_attempt_count_as_released() {
-    for (s, r) in [("8.2.6", "3.3"), ("8.2.1", "3.5")] {
-        let o = provisioned(download(order(), 1, Ok(())).0);
-        let (o, _) = confirm(o, 1, Err(lost()));
-        let (o, eff) = confirm(o, 2, Err(refused(s, r)));
-        assert_eq!(
-            (o.status, eff),
-            (OrderStatus::Active, Effect::Activate),
-            "{s}/{r}"
-        );
-        assert_eq!(
-            o.esim.as_ref().and_then(|e| e.activation_code.as_deref()),
-            Some("1$SMDP.EXAMPLE$AAAA-BBBB")
-        );
-    }
-    // On a first attempt the same answer is a real refusal.
-    let o = provisioned(download(order(), 1, Ok(())).0);
-    let (o, _) = confirm(o, 1, Err(refused("8.2.6", "3.3")));
-    assert_eq!(o.status, OrderStatus::Compensating);
-    assert_eq!(
-        o.error.as_ref().map(|e| e.code.as_str()),
-        Some("esim_matching_id_in_use")
-    );
-    assert_eq!(o.undo, Some(Step::Pending));
-}
-
-#[test]
 fn progress_tolerates_duplicates_and_disorder() {
     use EsimState::*;
     assert_eq!(progress_after(None, 3, true), Some(Downloaded));
