@@ -327,22 +327,26 @@ async fn the_receiver_is_lenient_in_form_strict_in_identity_and_deduplicates() {
     sim.download(&iccid).expect("download");
     sim.install(&iccid, InstallResult::Success)
         .expect("install");
-    // Install is held back until after download (reordered), so wait for every point.
-    let has_points = |v: &Value| {
-        let got: Vec<u64> = v["esim"]["progress"]
-            .as_array()
-            .map(|a| a.iter().filter_map(|p| p["point"].as_u64()).collect())
-            .unwrap_or_default();
-        [3, 4, 150].iter().all(|p| got.contains(p))
-    };
-    let v = api.until(&id, "points 3, 4 and 150", has_points).await;
+    // Points 4, 6, 150, then the held-back 3, each sent twice: eight notifications. The
+    // receiver records each before it answers 204, so once the simulator has all eight
+    // answered, every duplicate has landed, late ones included: nothing is left to wait for.
+    let sent = sim.wait_for_notifications(8, Duration::from_secs(30)).await;
+    assert_eq!(sent.len(), 8, "{sent:?}");
+    assert!(
+        sent.iter().all(|n| n.delivered),
+        "not all answered 204: {sent:?}"
+    );
+    let sent_points: Vec<u32> = sent.iter().map(|n| n.point).collect();
+    assert_eq!(
+        sent_points,
+        [4, 4, 6, 6, 150, 150, 3, 3],
+        "install before download"
+    );
+    let v = api.get(&id).await;
     assert_eq!(
         v["esim"]["state"], "installed",
         "4 before 3 stays installed"
     );
-    // Late duplicates would land now if they were going to.
-    tokio::time::sleep(Duration::from_millis(100)).await;
-    let v = api.get(&id).await;
     let points: Vec<u64> = v["esim"]["progress"]
         .as_array()
         .expect("progress")
@@ -361,6 +365,15 @@ async fn the_receiver_is_lenient_in_form_strict_in_identity_and_deduplicates() {
     for p in [3, 4, 150] {
         assert!(points.contains(&p), "point {p} missing from {points:?}");
     }
+    assert_eq!(
+        sb.gateway
+            .metrics
+            .es2_notifications_duplicate
+            .load(std::sync::atomic::Ordering::Relaxed),
+        4,
+        "every second copy was recognised as a duplicate"
+    );
+    assert_eq!(sim.notifications().len(), 8, "nothing sent after");
     assert_eq!(v["status"], "active");
 
     // No client certificate, or one the CA issued for someone else: refused at TLS.
