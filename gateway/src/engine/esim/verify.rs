@@ -112,6 +112,7 @@ pub fn on_release_check(
         }
         // The SM-DP+ stays silent: the profile may be released for us; cancel it.
         let error = smdp_error(Es2Call::Release, &f);
+        close_confirm(&mut o, &f);
         return begin_undo(o, true, ProfileFate::Reuse, error);
     }
     if let Some(e) = o.esim.as_mut() {
@@ -160,10 +161,12 @@ pub fn on_reorder(
     if f.retryable {
         // Unknown whether it reserved the profile: cancel it in case it did.
         let error = smdp_error(Es2Call::Reorder, &f);
+        close_confirm(&mut o, &f);
         return begin_undo(o, true, ProfileFate::Reuse, error);
     }
     o.raise(AttentionReason::EsimStockMismatch);
     let error = smdp_error(Es2Call::Download, &f);
+    close_confirm(&mut o, &f);
     begin_undo(o, false, ProfileFate::Retire, error)
 }
 
@@ -189,6 +192,7 @@ fn reserved_again(mut o: Order, outcome: &str) -> (Order, Effect) {
 /// profile (cancelled as Unavailable, so no one can download it), flag it.
 fn unverified(mut o: Order, f: &Es2Failure) -> (Order, Effect) {
     o.raise(AttentionReason::EsimReleaseUnverified);
+    close_confirm(&mut o, f);
     let error = OrderError {
         code: "esim_release_unverified".into(),
         detail: format!(
@@ -197,4 +201,21 @@ fn unverified(mut o: Order, f: &Es2Failure) -> (Order, Effect) {
         ),
     };
     begin_undo(o, true, ProfileFate::Retire, error)
+}
+
+/// The confirm held for verification will not run again: it failed, with the answer that
+/// ended the verification.
+fn close_confirm(o: &mut Order, f: &Es2Failure) {
+    if let Some(e) = o.esim.as_mut() {
+        if let Step::RetryWait { attempt, .. } = e.confirm {
+            e.confirm = Step::Failed {
+                attempt,
+                error: format!(
+                    "release not verified; last answer {}: {}",
+                    f.pair(),
+                    f.message
+                ),
+            };
+        }
+    }
 }

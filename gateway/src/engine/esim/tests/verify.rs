@@ -172,6 +172,11 @@ fn assert_unverified(o: &Order, label: &str) {
     let e = o.esim.as_ref().expect("esim");
     assert_eq!(e.fate, Some(ProfileFate::Retire), "{label}");
     assert_eq!(e.activation_code, None, "{label}");
+    assert!(
+        matches!(e.confirm, Step::Failed { .. }),
+        "{label}: {:?}",
+        e.confirm
+    );
     assert_eq!(
         next_action(o, 0),
         Action::Es2 {
