@@ -293,7 +293,7 @@ impl Default for ApiConfig {
             max_body_bytes: 16 * 1024,
             max_connections: 4096,
             max_import_bytes: 512 * 1024 * 1024,
-            max_connections_per_ip: 64,
+            max_connections_per_ip: 256,
             tls_handshake_timeout_ms: 5_000,
             header_read_timeout_ms: 10_000,
             idle_timeout_ms: 30_000,
