@@ -38,6 +38,8 @@ struct Fake {
     sessions: HashSet<String>,
     /// Answer this many provisioning calls with a session fault, whatever the session.
     session_faults: usize,
+    /// Answer this many Logins with a session fault (a glitch of the host's session service).
+    login_faults: usize,
     /// Sleep this long before answering provisioning calls.
     delay: Option<Duration>,
     /// Answer provisioning calls with this raw status and body instead.
@@ -117,6 +119,10 @@ fn handle(
     match request {
         Request::Login { pwd, .. } => {
             f.logins += 1;
+            if f.login_faults > 0 {
+                f.login_faults -= 1;
+                return (Response::Fault(session_fault()), None);
+            }
             if pwd.expose() != PASSWORD {
                 let refused = Cai3gFault {
                     pg_code: Some("1004".into()),
@@ -365,17 +371,47 @@ async fn a_second_session_fault_surfaces_instead_of_looping() {
 }
 
 #[tokio::test]
-async fn refused_login_is_an_authentication_error_without_retry() {
+async fn refused_login_is_retryable_but_the_host_is_not_asked_again_at_once() {
     let (fake, addr) = start().await;
-    let c = Cai3gClient::new(config(addr, "wrong")).expect("client");
-    let err = c
-        .get(MoId::by_imsi(MoKind::GsmAuc, imsi(1)))
-        .await
-        .expect_err("refused");
-    assert_eq!(err.class, FaultClass::Authentication);
-    assert_eq!(err.operation, "CAI3G Login");
-    assert!(!err.to_string().contains("wrong"), "password leaked: {err}");
+    let c = Cai3gClient::new(config(addr, "wrong"))
+        .expect("client")
+        .with_login_backoff(Duration::from_secs(3_600));
+    for _ in 0..3 {
+        let err = c
+            .get(MoId::by_imsi(MoKind::GsmAuc, imsi(1)))
+            .await
+            .expect_err("refused");
+        assert_eq!(err.class, FaultClass::Authentication);
+        assert_eq!(err.operation, "CAI3G Login");
+        assert_eq!(err.code.as_deref(), Some("1004"));
+        assert!(
+            err.retryable(),
+            "a Login refusal must not fail an order for good"
+        );
+        assert!(!err.to_string().contains("wrong"), "password leaked: {err}");
+    }
+    // Within the pause, callers share the refusal: one Login, no account lockout.
     assert_eq!(fake.lock().expect("lock").logins, 1);
+}
+
+#[tokio::test]
+async fn a_session_fault_on_login_is_retryable_and_passes_once_the_host_recovers() {
+    let (fake, addr) = start().await;
+    fake.lock().expect("lock").login_faults = 1;
+    let hlr = Cai3gHlr::from_client(client(addr).with_login_backoff(Duration::ZERO));
+    let err = hlr.provision(&spec(1)).await.expect_err("login fault");
+    assert_eq!(err.operation, "CAI3G Login");
+    assert_eq!(err.class, FaultClass::Authentication);
+    assert_eq!(err.code.as_deref(), Some("1010"));
+    assert!(err.retryable(), "{err}");
+    // The glitch is over: the next attempt logs in and provisions.
+    assert_eq!(
+        hlr.provision(&spec(1)).await.expect("provisioned"),
+        ProvisionOutcome::Created
+    );
+    let f = fake.lock().expect("lock");
+    assert_eq!(f.logins, 2);
+    assert!(f.auc.contains_key(&imsi(1)) && f.hlr.contains_key(&imsi(1)));
 }
 
 #[tokio::test]

@@ -659,3 +659,25 @@ fn adding_a_profile_while_running_never_resets_one_held() {
     assert_eq!(state_of(&inv, 2), Available);
     assert!(!inv.add(profile(2, OP, TYPE)));
 }
+
+#[test]
+fn a_lost_reservation_is_available_again_with_its_order_data_cleared() {
+    for state in ProfileState::ALL {
+        let mut i = inv(vec![in_state(state)]);
+        let lost = i.lose_reservation(&iccid(1), NOW);
+        let p = i.get(&iccid(1)).expect("profile");
+        if matches!(state, Allocated | Linked | Confirmed | Released) {
+            assert!(lost, "{state:?}");
+            assert_eq!(p.state, Available, "{state:?}");
+            assert_eq!(
+                (p.eid.as_ref(), p.matching_id.as_ref()),
+                (None, None),
+                "{state:?}"
+            );
+        } else {
+            assert!(!lost, "{state:?}");
+            assert_eq!(p.state, state, "state unchanged");
+        }
+    }
+    assert!(!inv(vec![]).lose_reservation(&iccid(1), NOW));
+}

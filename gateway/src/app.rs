@@ -9,6 +9,7 @@ use crate::crypto::Keyring;
 use crate::engine::machine::RetryPolicy;
 use crate::engine::{Engine, EngineSettings};
 use crate::metrics::Metrics;
+use crate::server::Limits;
 use crate::store::embedded::RedbStore;
 use crate::store::{Store, StoreError};
 use crate::tls;
@@ -18,6 +19,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
+use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
@@ -50,6 +52,8 @@ pub struct Gateway {
     pub addr: SocketAddr,
     /// The bound ES2+ callback (mutual TLS) address, when eSIM is enabled.
     pub callback_addr: Option<SocketAddr>,
+    /// The bound metrics (plain HTTP `GET /metrics`) address, unless switched off.
+    pub metrics_addr: Option<SocketAddr>,
     /// The dev CA certificate clients should trust, when one was generated.
     pub ca_cert: Option<PathBuf>,
     /// The store.
@@ -91,10 +95,33 @@ pub fn open_store(config: &Config, metrics: Arc<Metrics>) -> Result<RedbStore, S
     )?)
 }
 
+/// Listeners bound before the gateway starts, because someone had to be told their
+/// address first (the sandbox's SM-DP+ simulator learns where to post notifications).
+/// Binding once and keeping the socket leaves no moment for another process to take it.
+#[derive(Default)]
+pub struct Listeners {
+    /// The ES2+ callback listener, instead of binding `[esim] callback_listen`.
+    pub callback: Option<TcpListener>,
+}
+
 impl Gateway {
     /// Starts the gateway with the given southbound HLR.
     pub async fn start(config: Config, hlr: Arc<dyn HlrProvisioner>) -> Result<Self, StartError> {
+        Self::start_with(config, hlr, Listeners::default()).await
+    }
+
+    /// Starts the gateway, serving on the listeners given where there are some.
+    pub async fn start_with(
+        mut config: Config,
+        hlr: Arc<dyn HlrProvisioner>,
+        bound: Listeners,
+    ) -> Result<Self, StartError> {
         config.validate()?;
+        if config.listen.port() == 0 {
+            // A gateway on an ephemeral port (tests, several instances) must not contend
+            // for the side listeners' fixed defaults either.
+            config.ephemeral_side_listeners();
+        }
         std::fs::create_dir_all(&config.data_dir)
             .map_err(|e| StartError::Io(format!("data dir {}: {e}", config.data_dir.display())))?;
         let config = Arc::new(config);
@@ -143,12 +170,12 @@ impl Gateway {
             ready: false.into(),
             import_observer: std::sync::OnceLock::new(),
         });
-        let listener = tokio::net::TcpListener::bind(config.listen)
-            .await
-            .map_err(|e| StartError::Io(format!("cannot listen on {}: {e}", config.listen)))?;
-        let addr = listener
-            .local_addr()
-            .map_err(|e| StartError::Io(e.to_string()))?;
+        let listener = bind(config.listen, "listen")?;
+        let addr = local_addr(&listener)?;
+        let metrics_listener = match config.metrics_listen() {
+            Some(a) => Some(bind(a, "metrics.listen")?),
+            None => None,
+        };
         let rolled_back = store.recover_imports()?;
         if rolled_back > 0 {
             tracing::warn!(
@@ -165,18 +192,41 @@ impl Gateway {
         let (stop, stop_rx) = watch::channel(false);
         let callback_addr = if engine.esim_enabled() {
             engine.spawn_esim_timer(Duration::from_secs(60));
-            Some(
-                start_callback_listener(&config, &northbound.files, state.clone(), stop_rx.clone())
-                    .await?,
-            )
+            let listener = match bound.callback {
+                Some(l) => l,
+                None => bind(config.callback_listen(), "esim.callback_listen")?,
+            };
+            Some(start_callback_listener(
+                &config,
+                &northbound.files,
+                listener,
+                state.clone(),
+                stop_rx.clone(),
+            )?)
         } else {
             None
         };
+        let metrics_addr = match metrics_listener {
+            Some(listener) => {
+                let a = local_addr(&listener)?;
+                tokio::spawn(crate::server::serve(
+                    listener,
+                    None,
+                    api::metrics_router(state.clone()),
+                    Limits::from_api(&config.api).with_max_connections(METRICS_CONNECTIONS),
+                    stop_rx.clone(),
+                    Duration::from_secs(1),
+                ));
+                tracing::info!(addr = %a, "metrics listening (plain HTTP, GET /metrics)");
+                Some(a)
+            }
+            None => None,
+        };
         let server = tokio::spawn(crate::server::serve(
             listener,
-            northbound.config,
+            Some(northbound.config),
             api::router(state.clone()),
-            config.api.max_connections,
+            Limits::from_api(&config.api),
             stop_rx,
             Duration::from_secs(10),
         ));
@@ -185,6 +235,7 @@ impl Gateway {
         Ok(Self {
             addr,
             callback_addr,
+            metrics_addr,
             ca_cert: northbound.dev_ca.map(|ca| ca.cert_path),
             store,
             keys,
@@ -241,12 +292,29 @@ impl Gateway {
     }
 }
 
-/// Binds the ES2+ callback listener: mutual TLS admitting only the SM-DP+'s certificate
+/// Most connections the metrics and the ES2+ callback listeners hold: each has one
+/// client (a scraper; the SM-DP+).
+const METRICS_CONNECTIONS: usize = 64;
+const CALLBACK_CONNECTIONS: usize = 256;
+
+fn bind(addr: SocketAddr, key: &str) -> Result<TcpListener, StartError> {
+    crate::server::bind(addr)
+        .map_err(|e| StartError::Io(format!("cannot listen on {addr} ({key}): {e}")))
+}
+
+fn local_addr(listener: &TcpListener) -> Result<SocketAddr, StartError> {
+    listener
+        .local_addr()
+        .map_err(|e| StartError::Io(e.to_string()))
+}
+
+/// Serves the ES2+ callback listener: mutual TLS admitting only the SM-DP+'s certificate
 /// (`[esim] callback_client_ca_file`, pinned by `callback_client_sha256` if given), served
 /// with the northbound certificate.
-async fn start_callback_listener(
+fn start_callback_listener(
     config: &Config,
     files: &(PathBuf, PathBuf),
+    listener: TcpListener,
     state: Arc<AppState>,
     stop: watch::Receiver<bool>,
 ) -> Result<SocketAddr, StartError> {
@@ -266,22 +334,12 @@ async fn start_callback_listener(
         tls::parse_pins(&e.callback_client_sha256)?,
         ca_path,
     )?;
-    let listener = tokio::net::TcpListener::bind(e.callback_listen)
-        .await
-        .map_err(|err| {
-            StartError::Io(format!(
-                "cannot listen on {} (esim.callback_listen): {err}",
-                e.callback_listen
-            ))
-        })?;
-    let addr = listener
-        .local_addr()
-        .map_err(|err| StartError::Io(err.to_string()))?;
+    let addr = local_addr(&listener)?;
     tokio::spawn(crate::server::serve(
         listener,
-        Arc::new(tls),
+        Some(Arc::new(tls)),
         api::es2_callback::router(state),
-        256,
+        Limits::from_api(&config.api).with_max_connections(CALLBACK_CONNECTIONS),
         stop,
         Duration::from_secs(5),
     ));

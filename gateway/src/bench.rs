@@ -389,6 +389,10 @@ pub async fn run(args: BenchArgs) -> Result<(), BenchError> {
     // backlog bound must not refuse any of them.
     config.admission.max_backlog = u64::from(args.activations).max(1);
     config.admission.max_backlog_per_tenant = u64::from(args.activations).max(1);
+    // Every client of the load generator comes from loopback.
+    config.api.max_connections_per_ip =
+        config.api.max_connections_per_ip.max(args.concurrency + 16);
+    config.api.max_connections = config.api.max_connections.max(args.concurrency + 16);
     let seeding = Instant::now();
     let sb = crate::sandbox::start(config).await.map_err(err)?;
     let seeded_in = seeding.elapsed();

@@ -2,7 +2,7 @@
 //! passed down. Every field has a default so `simgw serve` runs with no file at all.
 
 use serde::Deserialize;
-use std::net::SocketAddr;
+use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -63,6 +63,8 @@ pub struct Config {
     pub transport_keys: Vec<TransportKeyConfig>,
     /// The SM-DP+ for eSIM orders (ES2+); without `smdp_url`, eSIM orders are refused.
     pub esim: EsimConfig,
+    /// The Prometheus metrics listener.
+    pub metrics: MetricsConfig,
 }
 
 /// The SM-DP+ and the ES2+ callback listener (`[esim]`).
@@ -89,8 +91,9 @@ pub struct EsimConfig {
     pub concurrency: usize,
     /// Hours a released profile may wait for download before it is cancelled (0: never).
     pub expiry_hours: u64,
-    /// Where the SM-DP+ posts HandleDownloadProgressInfo (mutual TLS listener).
-    pub callback_listen: SocketAddr,
+    /// Where the SM-DP+ posts HandleDownloadProgressInfo (mutual TLS listener). Unset:
+    /// `DEFAULT_CALLBACK_LISTEN`, or an ephemeral loopback port in the sandbox.
+    pub callback_listen: Option<SocketAddr>,
     /// CA certificate(s) that issue the SM-DP+'s TLS client certificate (PEM).
     pub callback_client_ca_file: Option<PathBuf>,
     /// SHA-256 (hex) of the SM-DP+'s client certificate: only that certificate is accepted.
@@ -114,7 +117,7 @@ impl Default for EsimConfig {
             timeout_ms: 30_000,
             concurrency: 32,
             expiry_hours: 30 * 24,
-            callback_listen: SocketAddr::from(([127, 0, 0, 1], 8444)),
+            callback_listen: None,
             callback_client_ca_file: None,
             callback_client_sha256: Vec::new(),
             tenants: Vec::new(),
@@ -149,6 +152,7 @@ impl Default for Config {
             sandbox: SandboxConfig::default(),
             transport_keys: Vec::new(),
             esim: EsimConfig::default(),
+            metrics: MetricsConfig::default(),
         }
     }
 }
@@ -265,6 +269,22 @@ pub struct ApiConfig {
     pub max_connections: usize,
     /// Largest batch file accepted by `POST /v1/inventory/imports`.
     pub max_import_bytes: usize,
+    /// Most open connections from one client address (an IPv6 client: its /64); further
+    /// ones are closed at once, so one client cannot take every `max_connections` slot.
+    pub max_connections_per_ip: usize,
+    /// Longest a client may take to complete the TLS handshake, ms.
+    pub tls_handshake_timeout_ms: u64,
+    /// Longest a client may take to send its first request on a new connection (HTTP/1.1
+    /// and HTTP/2), and the headers of each HTTP/1.1 request, ms.
+    pub header_read_timeout_ms: u64,
+    /// A connection with no request in flight for this long is closed, ms.
+    pub idle_timeout_ms: u64,
+    /// HTTP/2: how long a connection may stay silent before the gateway pings it, ms.
+    pub keep_alive_interval_ms: u64,
+    /// HTTP/2: a ping not acknowledged within this closes the connection, ms.
+    pub keep_alive_timeout_ms: u64,
+    /// HTTP/2: most requests in flight at once on one connection.
+    pub max_concurrent_streams: u32,
 }
 
 impl Default for ApiConfig {
@@ -273,7 +293,88 @@ impl Default for ApiConfig {
             max_body_bytes: 16 * 1024,
             max_connections: 4096,
             max_import_bytes: 512 * 1024 * 1024,
+            max_connections_per_ip: 256,
+            tls_handshake_timeout_ms: 5_000,
+            header_read_timeout_ms: 10_000,
+            idle_timeout_ms: 30_000,
+            keep_alive_interval_ms: 20_000,
+            keep_alive_timeout_ms: 10_000,
+            max_concurrent_streams: 100,
         }
+    }
+}
+
+impl ApiConfig {
+    fn validate(&self) -> Result<(), ConfigError> {
+        let positive = [
+            ("api.max_connections", self.max_connections as u64),
+            (
+                "api.max_connections_per_ip",
+                self.max_connections_per_ip as u64,
+            ),
+            (
+                "api.tls_handshake_timeout_ms",
+                self.tls_handshake_timeout_ms,
+            ),
+            ("api.header_read_timeout_ms", self.header_read_timeout_ms),
+            ("api.idle_timeout_ms", self.idle_timeout_ms),
+            ("api.keep_alive_interval_ms", self.keep_alive_interval_ms),
+            ("api.keep_alive_timeout_ms", self.keep_alive_timeout_ms),
+            (
+                "api.max_concurrent_streams",
+                u64::from(self.max_concurrent_streams),
+            ),
+        ];
+        for (field, v) in positive {
+            if v == 0 {
+                return Err(ConfigError::Invalid {
+                    field,
+                    message: "must be at least 1".into(),
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Where `[metrics] listen` binds when it is not set.
+pub const DEFAULT_METRICS_LISTEN: SocketAddr =
+    SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::LOCALHOST, 9464));
+/// Where `[esim] callback_listen` binds when it is not set (outside the sandbox).
+pub const DEFAULT_CALLBACK_LISTEN: SocketAddr =
+    SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::LOCALHOST, 8444));
+
+/// The Prometheus metrics listener (`[metrics]`): plain HTTP, apart from the API, because
+/// the metrics name every tenant.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MetricsConfig {
+    /// `GET /metrics` listen address (keep it on loopback or a management network).
+    /// Unset: `DEFAULT_METRICS_LISTEN`, or an ephemeral loopback port in the sandbox;
+    /// `""`: no metrics listener.
+    pub listen: Option<Listen>,
+}
+
+/// A listen address that may be switched off with `""`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Listen {
+    /// No listener.
+    Off,
+    /// Listen here (port 0: any free port).
+    At(SocketAddr),
+}
+
+impl<'de> Deserialize<'de> for Listen {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        if s.trim().is_empty() {
+            return Ok(Self::Off);
+        }
+        s.trim().parse().map(Self::At).map_err(|_| {
+            serde::de::Error::custom(format!(
+                "`{s}` is not an address: use \"IP:PORT\", or \"\" to turn it off"
+            ))
+        })
     }
 }
 
@@ -387,6 +488,28 @@ impl Default for SandboxConfig {
 }
 
 impl Config {
+    /// Gives every side listener left unset (`[metrics] listen`, `[esim] callback_listen`)
+    /// an ephemeral loopback port, so several gateways (sandboxes, tests) run side by side.
+    pub fn ephemeral_side_listeners(&mut self) {
+        let any = SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::LOCALHOST, 0));
+        self.metrics.listen.get_or_insert(Listen::At(any));
+        self.esim.callback_listen.get_or_insert(any);
+    }
+
+    /// The metrics listen address in force; `None`: no metrics listener.
+    pub fn metrics_listen(&self) -> Option<SocketAddr> {
+        match self.metrics.listen {
+            None => Some(DEFAULT_METRICS_LISTEN),
+            Some(Listen::Off) => None,
+            Some(Listen::At(a)) => Some(a),
+        }
+    }
+
+    /// The ES2+ callback listen address in force.
+    pub fn callback_listen(&self) -> SocketAddr {
+        self.esim.callback_listen.unwrap_or(DEFAULT_CALLBACK_LISTEN)
+    }
+
     /// Loads a TOML file; a missing `--config` means all defaults.
     pub fn load(path: Option<&Path>) -> Result<Self, ConfigError> {
         let Some(path) = path else {
@@ -436,12 +559,7 @@ impl Config {
                 message: "must be at least 1".into(),
             });
         }
-        if self.api.max_connections == 0 {
-            return Err(ConfigError::Invalid {
-                field: "api.max_connections",
-                message: "must be at least 1".into(),
-            });
-        }
+        self.api.validate()?;
         if self.store.max_batch == 0 {
             return Err(ConfigError::Invalid {
                 field: "store.max_batch",

@@ -1,6 +1,9 @@
 //! Prometheus metrics, hand-rolled on atomics: a handful of counters and fixed-bucket
 //! histograms do not justify a metrics framework dependency.
 
+mod attention;
+
+pub use attention::AttentionMetrics;
 use std::fmt::Write;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::Duration;
@@ -63,8 +66,10 @@ pub struct Metrics {
     pub orders_active: AtomicU64,
     /// Orders that reached `failed`.
     pub orders_failed: AtomicU64,
-    /// Orders whose compensation left foreign data in place.
+    /// Orders that failed needing an operator's attention.
     pub orders_needing_attention: AtomicU64,
+    /// Needs-attention reasons raised and settled, by reason.
+    pub attention: AttentionMetrics,
     /// Orders resumed after a restart.
     pub orders_resumed: AtomicU64,
     /// Orders currently being driven by the engine.
@@ -135,6 +140,7 @@ impl Metrics {
         ] {
             let _ = writeln!(o, "simgw_orders_total{{event=\"{k}\"}} {}", v.load(Relaxed));
         }
+        self.attention.render(&mut o);
         let _ = writeln!(
             o,
             "# HELP simgw_orders_inflight Orders being driven now.\n# TYPE simgw_orders_inflight gauge\nsimgw_orders_inflight {}",

@@ -132,8 +132,11 @@ pub struct Order {
     pub undo: Option<Step>,
     /// Why the order failed.
     pub error: Option<OrderError>,
-    /// Set when compensation found data it did not own and left it: an operator must look.
+    /// Set while an operator must look at the order; `attention` says why.
     pub needs_attention: bool,
+    /// Why the order needs attention (empty in records written before reasons existed).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attention: Vec<AttentionReason>,
     /// The eSIM part of the order; `None` for a physical SIM.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub esim: Option<EsimOrder>,
@@ -143,6 +146,97 @@ pub struct Order {
     pub updated_at_ms: u64,
     /// Incremented on every persisted change (optimistic concurrency check in the store).
     pub version: u64,
+}
+
+impl Order {
+    /// Flags the order for an operator with `reason` (once per reason).
+    pub fn raise(&mut self, reason: AttentionReason) {
+        if !self.attention.contains(&reason) {
+            self.attention.push(reason);
+        }
+        self.needs_attention = true;
+    }
+
+    /// Withdraws `reason` because what it reported resolved by itself; the order still
+    /// needs attention if another reason remains.
+    pub fn settle(&mut self, reason: AttentionReason) {
+        if let Some(at) = self.attention.iter().position(|r| *r == reason) {
+            self.attention.remove(at);
+            self.needs_attention = !self.attention.is_empty();
+        }
+    }
+}
+
+/// Why an order needs an operator (`needs_attention`), stored on the order and shown by
+/// the API. The `*_stalled` reasons are withdrawn when the step finally succeeds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AttentionReason {
+    /// HLR compensation found subscriber data this order did not create and left it.
+    HlrForeignData,
+    /// HLR compensation keeps failing past the retry budget; it goes on retrying at the
+    /// capped backoff, and the SIM and number stay reserved until it succeeds.
+    HlrCleanupStalled,
+    /// ES2+ CancelOrder keeps failing past the retry budget; it goes on retrying at the
+    /// capped backoff, and the profile may still be reserved at the SM-DP+.
+    SmdpCancelStalled,
+    /// The SM-DP+ disagrees with our stock about the profile (unknown, another operator's,
+    /// already in use, another type): it was taken out of stock.
+    EsimStockMismatch,
+    /// CancelOrder found the profile downloaded, or bound to another EID or MatchingID:
+    /// it could not be put back and was taken out of stock.
+    EsimProfileNotCancellable,
+    /// A repeated ConfirmOrder was refused and neither ReleaseProfile nor a repeated
+    /// DownloadOrder showed the profile released or available again.
+    EsimReleaseUnverified,
+}
+
+impl AttentionReason {
+    /// Every reason.
+    pub const ALL: [Self; 6] = [
+        Self::HlrForeignData,
+        Self::HlrCleanupStalled,
+        Self::SmdpCancelStalled,
+        Self::EsimStockMismatch,
+        Self::EsimProfileNotCancellable,
+        Self::EsimReleaseUnverified,
+    ];
+
+    /// Stable snake_case name (API, logs, metric label).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::HlrForeignData => "hlr_foreign_data",
+            Self::HlrCleanupStalled => "hlr_cleanup_stalled",
+            Self::SmdpCancelStalled => "smdp_cancel_stalled",
+            Self::EsimStockMismatch => "esim_stock_mismatch",
+            Self::EsimProfileNotCancellable => "esim_profile_not_cancellable",
+            Self::EsimReleaseUnverified => "esim_release_unverified",
+        }
+    }
+
+    /// What happened and what the operator should do, for the API and the log.
+    pub fn detail(self) -> &'static str {
+        match self {
+            Self::HlrForeignData => {
+                "compensation found HLR data this order did not create and left it in place; check the subscriber on the HLR"
+            }
+            Self::HlrCleanupStalled => {
+                "the HLR keeps refusing to remove the subscriber; the gateway retries at the capped backoff and releases the SIM and number once it succeeds; check the HLR"
+            }
+            Self::SmdpCancelStalled => {
+                "the SM-DP+ keeps refusing CancelOrder; the gateway retries at the capped backoff; the profile may still be reserved at the SM-DP+ (see `esim.left_at_smdp`)"
+            }
+            Self::EsimStockMismatch => {
+                "the SM-DP+ disagrees with our stock about this profile; it was taken out of stock; reconcile the batch with the eSIM vendor"
+            }
+            Self::EsimProfileNotCancellable => {
+                "the SM-DP+ could not cancel the profile (downloaded, or bound to another EID or MatchingID); it was taken out of stock; see `esim.left_at_smdp` and reconcile with the eSIM vendor"
+            }
+            Self::EsimReleaseUnverified => {
+                "the SM-DP+ refused a repeated ConfirmOrder and gave no evidence that the profile was released or available again; it was taken out of stock and cancelled; reconcile it with the eSIM vendor"
+            }
+        }
+    }
 }
 
 /// The sealing context of an order's subscriber details: binds the ciphertext to its order.
@@ -180,6 +274,21 @@ pub struct EsimOrder {
     pub download: Step,
     /// ES2+ ConfirmOrder (releaseFlag true).
     pub confirm: Step,
+    /// ES2+ ReleaseProfile, sent only to verify a ConfirmOrder repeat that the SM-DP+
+    /// refused as if already done: success is the evidence that the profile is released.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub release_check: Option<Step>,
+    /// ES2+ DownloadOrder again, after the SM-DP+ showed the reservation lost: it reserves
+    /// the profile anew only if it is Available again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reorder: Option<Step>,
+    /// How many times the profile was reserved anew (bounded).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub reorders: u32,
+    /// ConfirmOrder attempts made against earlier reservations: only a later attempt's
+    /// refusal can be the replay of an earlier one.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub confirm_from: u32,
     /// ES2+ CancelOrder, once the order is being undone after a DownloadOrder was sent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cancel: Option<Step>,
@@ -195,6 +304,42 @@ pub struct EsimOrder {
     /// Unix ms after which a never-downloaded profile is cancelled and the number freed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expires_at_ms: Option<u64>,
+    /// What of the profile is still at the SM-DP+ although the order is being (or was)
+    /// undone; `None` when nothing is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub left_at_smdp: Option<LeftAtSmdp>,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
+/// What an undone eSIM order left at the SM-DP+.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LeftAtSmdp {
+    /// CancelOrder has not succeeded yet: the profile may still be reserved for this order
+    /// (the gateway keeps retrying).
+    Reserved,
+    /// CancelOrder has not succeeded yet and the profile was released: its activation code
+    /// may still be downloaded (the gateway keeps retrying).
+    Released,
+    /// The profile was downloaded to a device; the SM-DP+ can no longer cancel it.
+    Downloaded,
+    /// The profile is bound to another EID or MatchingID; it is not ours to cancel.
+    BoundElsewhere,
+}
+
+impl LeftAtSmdp {
+    /// Stable snake_case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Reserved => "reserved",
+            Self::Released => "released",
+            Self::Downloaded => "downloaded",
+            Self::BoundElsewhere => "bound_elsewhere",
+        }
+    }
 }
 
 impl EsimOrder {
@@ -212,11 +357,16 @@ impl EsimOrder {
             confirmation_code,
             download: Step::Pending,
             confirm: Step::Pending,
+            release_check: None,
+            reorder: None,
+            reorders: 0,
+            confirm_from: 0,
             cancel: None,
             fate: None,
             activation_code: None,
             last_call_id: None,
             expires_at_ms: None,
+            left_at_smdp: None,
         }
     }
 }

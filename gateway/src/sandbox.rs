@@ -4,7 +4,7 @@
 //! key and inventory.
 
 use crate::admin::{self, AdminError, NewSim};
-use crate::app::{Gateway, StartError};
+use crate::app::{Gateway, Listeners, StartError};
 use crate::config::Config;
 use crate::crypto::{Keyring, write_private};
 use crate::southbound;
@@ -71,6 +71,9 @@ pub struct SandboxFile {
     /// The gateway's ES2+ callback URL (HandleDownloadProgressInfo, mutual TLS).
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub es2_callback_url: Option<String>,
+    /// `http://host:port/metrics`: Prometheus text, on its own listener.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub metrics_url: Option<String>,
 }
 
 /// Paths of a PEM certificate and key.
@@ -113,6 +116,7 @@ struct Marker {
 /// Starts the simulator (unless `config.hlr.url` names a real HLR), the gateway, seeds
 /// the sandbox tenant once, and writes `sandbox.json`.
 pub async fn start(mut config: Config) -> Result<Sandbox, StartError> {
+    config.ephemeral_side_listeners();
     std::fs::create_dir_all(&config.data_dir).map_err(|e| StartError::Io(e.to_string()))?;
     config.data_dir =
         std::fs::canonicalize(&config.data_dir).map_err(|e| StartError::Io(e.to_string()))?;
@@ -169,12 +173,13 @@ pub async fn start(mut config: Config) -> Result<Sandbox, StartError> {
             seeded.map_err(|e| StartError::Southbound(format!("sandbox seeding: {e}")))?;
         (api_key, profiles?)
     };
-    let smdp_sim = if config.esim.smdp_url.is_none() {
-        Some(crate::sandbox_smdp::start(&mut config, &ca, profiles).await?)
+    let (smdp_sim, callback) = if config.esim.smdp_url.is_none() {
+        let s = crate::sandbox_smdp::start(&mut config, &ca, profiles).await?;
+        (Some(s.sim), Some(s.callback))
     } else {
-        None
+        (None, None)
     };
-    let gateway = Gateway::start(config, hlr).await?;
+    let gateway = Gateway::start_with(config, hlr, Listeners { callback }).await?;
     if let Some(smdp) = &smdp_sim {
         gateway.observe_imports(Arc::new(crate::sandbox_profiles::SmdpLoader {
             store: gateway.store.clone(),
@@ -232,6 +237,7 @@ pub async fn start(mut config: Config) -> Result<Sandbox, StartError> {
                 adapters::es2plus::path::HANDLE_DOWNLOAD_PROGRESS_INFO
             )
         }),
+        metrics_url: gateway.metrics_addr.map(|a| format!("http://{a}/metrics")),
     };
     let file = gateway.config.data_dir.join(FILE);
     let json = serde_json::to_vec_pretty(&info).map_err(|e| StartError::Io(e.to_string()))?;

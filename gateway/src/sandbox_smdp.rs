@@ -14,8 +14,8 @@ use conformance::smdp_sim::{
     self, NotifierIdentity, OperatorAccount, ProfileSeed, SmdpSimConfig, SmdpSimHandle,
     cert_fingerprint_pem, server_tls_config,
 };
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use tokio::net::TcpListener;
 
 /// The SM-DP+ address in sandbox activation codes (`.invalid`: never a real host).
 pub const SMDP_ADDRESS: &str = "SMDP.SANDBOX.INVALID";
@@ -41,16 +41,14 @@ pub fn notifier_files(config: &Config) -> (PathBuf, PathBuf) {
     (dir.join("smdp-notifier.pem"), dir.join("smdp-notifier.key"))
 }
 
-/// A free loopback port for the callback listener when none is fixed, so the simulator
-/// can be told where to notify before the gateway starts.
-fn resolve_callback_addr(addr: SocketAddr) -> Result<SocketAddr, StartError> {
-    if addr.port() != 0 {
-        return Ok(addr);
-    }
-    let probe = std::net::TcpListener::bind(addr).map_err(|e| StartError::Io(e.to_string()))?;
-    probe
-        .local_addr()
-        .map_err(|e| StartError::Io(e.to_string()))
+/// The running simulator and the gateway's callback listener it posts to, bound once
+/// here (so the simulator could be told its address) and served by
+/// `Gateway::start_with` through `Listeners::callback`.
+pub struct SandboxSmdp {
+    /// The simulator.
+    pub sim: SmdpSimHandle,
+    /// The bound callback listener.
+    pub callback: TcpListener,
 }
 
 /// Starts the simulator with `profiles` and points `config.esim` at it.
@@ -58,7 +56,7 @@ pub async fn start(
     config: &mut Config,
     ca: &DevCa,
     profiles: Vec<ProfileSeed>,
-) -> Result<SmdpSimHandle, StartError> {
+) -> Result<SandboxSmdp, StartError> {
     let ca_pem = std::fs::read(&ca.cert_path).map_err(io(&ca.cert_path))?;
     let server = ca.issue("simgw sandbox SM-DP+", &["localhost", "127.0.0.1"])?;
     let notifier = ca.issue("simgw sandbox SM-DP+ notifier", &["localhost"])?;
@@ -70,13 +68,17 @@ pub async fn start(
     std::fs::write(&notifier_cert, &notifier.cert_pem).map_err(io(&notifier_cert))?;
     write_private(&notifier_key, notifier.key_pem.as_bytes()).map_err(io(&notifier_key))?;
 
-    // A gateway on an ephemeral port (tests, several sandboxes) gets an ephemeral callback
-    // port too, rather than contending for the default.
-    let mut wanted = config.esim.callback_listen;
-    if config.listen.port() == 0 {
-        wanted.set_port(0);
-    }
-    let callback = resolve_callback_addr(wanted)?;
+    // Unset, the sandbox's callback port is ephemeral (`Config::ephemeral_side_listeners`),
+    // so sandboxes run side by side. The socket bound here is the one the gateway serves.
+    let wanted = config.callback_listen();
+    let listener = crate::server::bind(wanted).map_err(|e| {
+        StartError::Io(format!(
+            "cannot listen on {wanted} (esim.callback_listen): {e}"
+        ))
+    })?;
+    let callback = listener
+        .local_addr()
+        .map_err(|e| StartError::Io(e.to_string()))?;
     let tls = server_tls_config(
         server.cert_pem.as_bytes(),
         server.key_pem.as_bytes(),
@@ -108,11 +110,14 @@ pub async fn start(
     e.client_cert_file = Some(client_cert);
     e.client_key_file = Some(client_key);
     e.smdp_ca_file = Some(ca.cert_path.clone());
-    e.callback_listen = callback;
+    e.callback_listen = Some(callback);
     e.callback_client_ca_file = Some(ca.cert_path.clone());
     e.callback_client_sha256 = crate::tls::cert_pin(notifier.cert_pem.as_bytes())
         .into_iter()
         .collect();
     e.tenants = vec![TENANT.into()];
-    Ok(sim)
+    Ok(SandboxSmdp {
+        sim,
+        callback: listener,
+    })
 }

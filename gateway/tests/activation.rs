@@ -303,7 +303,13 @@ async fn operations_endpoints() {
     h.wait_terminal(b["id"].as_str().expect("id")).await;
     let r = h
         .client
-        .get(&format!("{}/metrics", h.base), &[])
+        .get(
+            &format!(
+                "http://{}/metrics",
+                h.gw().metrics_addr.expect("metrics listener")
+            ),
+            &[],
+        )
         .await
         .expect("metrics");
     let text = String::from_utf8_lossy(&r.body);

@@ -1,7 +1,7 @@
 //! The black-box conformance suite against an in-process sandbox: it passes on a correct
 //! gateway, its JUnit output is well-formed, and it fails when the HLR refuses everything.
 
-use conformance::hlr_sim::{Action, FaultKind, Rule};
+use conformance::hlr_sim::{Action, FaultKind, Operation, Rule};
 use conformance::suite::{self, Outcome, Report, SuiteConfig, read_junit};
 use gateway::config::Config;
 use gateway::sandbox::Sandbox;
@@ -74,13 +74,16 @@ async fn suite_passes_against_the_sandbox_and_writes_valid_junit() {
 async fn suite_fails_when_the_hlr_refuses_every_create() {
     let dir = tempfile::tempdir().expect("tempdir");
     let (sb, mut cfg) = start(dir.path()).await;
-    // Orders compensate forever against an HLR refusing even Login (an orphan is never
-    // acceptable), so cases waiting for `failed` time out: keep that wait short.
+    // Only creates are refused: a refused Login is retried (it says nothing about the
+    // subscriber), and compensation must still be able to log in and clean up.
     cfg.timeout = Duration::from_secs(5);
     sb.hlr_sim
         .as_ref()
         .expect("embedded simulator")
-        .push_rule(Rule::any(Action::Fault(FaultKind::External), 1000));
+        .push_rule(Rule {
+            op: Some(Operation::Create),
+            ..Rule::any(Action::Fault(FaultKind::External), 1000)
+        });
     let report = suite::run(&cfg).await;
     println!("{report}");
     assert!(!report.passed(), "the suite must fail:\n{report}");

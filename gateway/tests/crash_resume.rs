@@ -358,6 +358,14 @@ async fn esim_crash_then_resume(at: EsimCrash) {
         "the activation code carries the MatchingID the SM-DP+ holds"
     );
     assert_eq!(hlr.subscribers().len(), 1, "exactly one subscriber");
+    if matches!(at, EsimCrash::ConfirmCommittedAnswerLost) {
+        // The repeat was refused 8.2.6/3.3: active only on ReleaseProfile's evidence.
+        assert!(
+            smdp.counts().succeeded.release_profile >= 1,
+            "active without evidence of release: {:?}",
+            smdp.counts()
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -6,7 +6,10 @@
 use adapters::http::HttpClient;
 use bytes::Bytes;
 use conformance::hlr_sim::{Action as HlrAction, MoKind, Operation, Rule as HlrRule};
-use conformance::smdp_sim::{InstallResult, ProfileState, Quirks};
+use conformance::smdp_sim::{
+    Action as SmdpAction, Function, InstallResult, ProfileState, Quirks, ReplayRule,
+    Rule as SmdpRule,
+};
 use gateway::config::Config;
 use gateway::sandbox::Sandbox;
 use gateway::store::Store;
@@ -20,7 +23,7 @@ fn config(dir: &std::path::Path) -> Config {
         listen: "127.0.0.1:0".parse().expect("addr"),
         ..Config::default()
     };
-    c.esim.callback_listen = "127.0.0.1:0".parse().expect("addr");
+    c.esim.callback_listen = Some("127.0.0.1:0".parse().expect("addr"));
     c.sandbox.physical_sims = 5;
     c.sandbox.esim_profiles = 10;
     c.sandbox.numbers = 100;
@@ -324,22 +327,26 @@ async fn the_receiver_is_lenient_in_form_strict_in_identity_and_deduplicates() {
     sim.download(&iccid).expect("download");
     sim.install(&iccid, InstallResult::Success)
         .expect("install");
-    // Install is held back until after download (reordered), so wait for every point.
-    let has_points = |v: &Value| {
-        let got: Vec<u64> = v["esim"]["progress"]
-            .as_array()
-            .map(|a| a.iter().filter_map(|p| p["point"].as_u64()).collect())
-            .unwrap_or_default();
-        [3, 4, 150].iter().all(|p| got.contains(p))
-    };
-    let v = api.until(&id, "points 3, 4 and 150", has_points).await;
+    // Points 4, 6, 150, then the held-back 3, each sent twice: eight notifications. The
+    // receiver records each before it answers 204, so once the simulator has all eight
+    // answered, every duplicate has landed, late ones included: nothing is left to wait for.
+    let sent = sim.wait_for_notifications(8, Duration::from_secs(30)).await;
+    assert_eq!(sent.len(), 8, "{sent:?}");
+    assert!(
+        sent.iter().all(|n| n.delivered),
+        "not all answered 204: {sent:?}"
+    );
+    let sent_points: Vec<u32> = sent.iter().map(|n| n.point).collect();
+    assert_eq!(
+        sent_points,
+        [4, 4, 6, 6, 150, 150, 3, 3],
+        "install before download"
+    );
+    let v = api.get(&id).await;
     assert_eq!(
         v["esim"]["state"], "installed",
         "4 before 3 stays installed"
     );
-    // Late duplicates would land now if they were going to.
-    tokio::time::sleep(Duration::from_millis(100)).await;
-    let v = api.get(&id).await;
     let points: Vec<u64> = v["esim"]["progress"]
         .as_array()
         .expect("progress")
@@ -358,6 +365,15 @@ async fn the_receiver_is_lenient_in_form_strict_in_identity_and_deduplicates() {
     for p in [3, 4, 150] {
         assert!(points.contains(&p), "point {p} missing from {points:?}");
     }
+    assert_eq!(
+        sb.gateway
+            .metrics
+            .es2_notifications_duplicate
+            .load(std::sync::atomic::Ordering::Relaxed),
+        4,
+        "every second copy was recognised as a duplicate"
+    );
+    assert_eq!(sim.notifications().len(), 8, "nothing sent after");
     assert_eq!(v["status"], "active");
 
     // No client certificate, or one the CA issued for someone else: refused at TLS.
@@ -449,6 +465,100 @@ async fn a_tenant_with_confirmation_codes_gets_one_per_order_and_the_smdp_its_ha
     assert!(
         !events.contains(cc),
         "the confirmation code leaked into the event log"
+    );
+    shutdown(sb).await;
+}
+
+fn is_settled(v: &Value) -> bool {
+    v["status"] == "active" || v["status"] == "failed" || v["needs_attention"] == true
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reservation_lost_before_confirm_is_made_anew_and_active_only_once_really_released() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sb = gateway::sandbox::start(config(dir.path()))
+        .await
+        .expect("sandbox");
+    let sim = sb.smdp_sim.clone().expect("SM-DP+ simulator");
+    // The SM-DP+ loses the reservation as the first ConfirmOrder arrives and answers 500:
+    // the retry then finds the profile Available, and is refused 8.2.1/3.5.
+    sim.push_rule(SmdpRule::once(
+        Function::ConfirmOrder,
+        SmdpAction::LoseReservation,
+    ));
+    let api = Api::new(&sb);
+    let (status, created) = api.order("lost-1", esim_body(&sb.info.product)).await;
+    assert_eq!(status, 202, "{created}");
+    let id = created["id"].as_str().expect("id").to_owned();
+    let v = api
+        .until(&id, "active, failed or flagged", is_settled)
+        .await;
+    assert_eq!(v["status"], "active", "{v}");
+    // Active only because the profile really is released, for our MatchingID.
+    let iccid: Iccid = v["iccid"].as_str().expect("iccid").parse().expect("iccid");
+    let profile = sim.profile(&iccid).expect("profile");
+    assert_eq!(profile.state, ProfileState::Released, "{v}");
+    let ac = v["activation_code"].as_str().expect("activation code");
+    assert_eq!(
+        profile.matching_id.as_ref().map(|m| m.as_str()),
+        ac.rsplit('$').next()
+    );
+    // How it got there: ReleaseProfile showed nothing released, DownloadOrder reserved the
+    // profile again, and a third ConfirmOrder released it.
+    let steps = &v["esim"]["steps"];
+    assert_eq!(steps["release_profile"]["state"], "done", "{steps}");
+    assert_eq!(steps["download_order_again"]["state"], "done", "{steps}");
+    let counts = sim.counts();
+    assert_eq!(counts.injected.lost_reservation, 1);
+    assert_eq!(
+        (
+            counts.requests.download_order,
+            counts.requests.confirm_order,
+            counts.requests.release_profile
+        ),
+        (2, 3, 1)
+    );
+    assert!(v.get("needs_attention").is_none(), "{v}");
+    shutdown(sb).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_confirm_replay_refused_as_an_invalid_transition_is_proven_by_release_profile() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sb = gateway::sandbox::start(config(dir.path()))
+        .await
+        .expect("sandbox");
+    let sim = sb.smdp_sim.clone().expect("SM-DP+ simulator");
+    // The first ConfirmOrder releases the profile but its answer is lost; the repeat is
+    // refused 8.2.1/3.5, as some SM-DP+s answer a replay.
+    sim.set_replay_rule(ReplayRule::InvalidTransition);
+    sim.push_rule(SmdpRule::once(
+        Function::ConfirmOrder,
+        SmdpAction::DropAfterCommit,
+    ));
+    let api = Api::new(&sb);
+    let (_, created) = api.order("replay-1", esim_body(&sb.info.product)).await;
+    let id = created["id"].as_str().expect("id").to_owned();
+    let v = api
+        .until(&id, "active, failed or flagged", is_settled)
+        .await;
+    assert_eq!(v["status"], "active", "{v}");
+    let iccid: Iccid = v["iccid"].as_str().expect("iccid").parse().expect("iccid");
+    assert_eq!(
+        sim.profile(&iccid).expect("profile").state,
+        ProfileState::Released
+    );
+    assert_eq!(v["esim"]["steps"]["release_profile"]["state"], "done");
+    assert!(v["esim"]["steps"].get("download_order_again").is_none());
+    let counts = sim.counts();
+    assert_eq!(
+        (
+            counts.requests.download_order,
+            counts.requests.confirm_order,
+            counts.requests.release_profile,
+            counts.succeeded.release_profile
+        ),
+        (1, 2, 1, 1)
     );
     shutdown(sb).await;
 }

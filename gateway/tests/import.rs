@@ -416,7 +416,13 @@ async fn inventory_over_the_api_import_lookup_export_quarantine_and_metrics() {
     .expect("put");
     let m = h
         .client
-        .get(&format!("{}/metrics", h.base), &[])
+        .get(
+            &format!(
+                "http://{}/metrics",
+                h.gw().metrics_addr.expect("metrics listener")
+            ),
+            &[],
+        )
         .await
         .expect("metrics");
     let m = String::from_utf8(m.body.to_vec()).expect("utf8");

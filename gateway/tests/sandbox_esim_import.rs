@@ -16,7 +16,7 @@ fn config(dir: &std::path::Path) -> Config {
         listen: "127.0.0.1:0".parse().expect("addr"),
         ..Config::default()
     };
-    c.esim.callback_listen = "127.0.0.1:0".parse().expect("addr");
+    c.esim.callback_listen = Some("127.0.0.1:0".parse().expect("addr"));
     c.sandbox.physical_sims = 5;
     // No seeded profiles: every eSIM order draws from the imported batch.
     c.sandbox.esim_profiles = 0;

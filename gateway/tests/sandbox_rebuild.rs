@@ -18,7 +18,7 @@ fn config(dir: &std::path::Path) -> Config {
         listen: "127.0.0.1:0".parse().expect("addr"),
         ..Config::default()
     };
-    c.esim.callback_listen = "127.0.0.1:0".parse().expect("addr");
+    c.esim.callback_listen = Some("127.0.0.1:0".parse().expect("addr"));
     // A held ConfirmOrder gives up quickly, so the gateway can stop while it waits.
     c.esim.timeout_ms = 1_000;
     c.sandbox.physical_sims = 5;

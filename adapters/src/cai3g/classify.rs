@@ -44,8 +44,11 @@ pub(crate) fn is_session_fault(failure: &Failure, codes: &CodeTable) -> bool {
     matches!(failure, Failure::Fault(f) if classify_fault(f, codes) == FaultClass::Session)
 }
 
-/// Maps a failure to the error the engine sees. Any fault on Login is an authentication
-/// error: re-trying a refused login would only lock the account.
+/// Maps a failure to the error the engine sees. A fault on Login is an authentication
+/// error (the host did not open a session, whatever code it used, session codes such as
+/// 3014/1004 included), or transient if the host says it is busy. Both are retryable: a
+/// Login fault is never the subscriber's, so it must not fail an order for good; the
+/// session slot spaces Logins so a refused password is not retried into a lockout.
 pub(crate) fn to_hlr_error(
     operation: &'static str,
     failure: &Failure,
@@ -54,10 +57,10 @@ pub(crate) fn to_hlr_error(
 ) -> HlrError {
     match failure {
         Failure::Fault(f) => {
-            let class = if is_login {
-                FaultClass::Authentication
-            } else {
-                classify_fault(f, codes)
+            let class = match classify_fault(f, codes) {
+                FaultClass::Transient => FaultClass::Transient,
+                _ if is_login => FaultClass::Authentication,
+                class => class,
             };
             let err = HlrError::new(class, operation, f.best_message());
             match f.code_chain().first() {
@@ -172,16 +175,30 @@ mod tests {
     }
 
     #[test]
-    fn any_fault_on_login_is_authentication() {
+    fn every_fault_on_login_is_retryable() {
         let codes = CodeTable::default();
-        let f = Failure::Fault(fault("Client", Some("3014"), Some("1004"), None));
-        let e = to_hlr_error("CAI3G Login", &f, &codes, true);
-        assert_eq!(e.class, FaultClass::Authentication);
-        assert_eq!(e.code.as_deref(), Some("1004"));
-        let busy = Failure::Fault(fault("Server", Some("4005"), None, None));
+        let login = |f: Cai3gFault| to_hlr_error("CAI3G Login", &Failure::Fault(f), &codes, true);
+        // A refused password and a session fault: the host opened no session.
+        for (f, code) in [
+            (fault("Client", Some("3014"), Some("1004"), None), "1004"),
+            (fault("Client", Some("1001"), Some("1010"), None), "1010"),
+            (fault("Server", Some("4006"), None, Some("13001")), "13001"),
+            (fault("Client", None, None, None), "Client"),
+        ] {
+            let e = login(f);
+            assert_eq!(e.class, FaultClass::Authentication, "{code}");
+            assert!(e.retryable(), "{code}");
+            assert_eq!(e.code.as_deref(), Some(code));
+        }
+        // A busy host says so.
+        let busy = login(fault("Server", Some("4005"), None, None));
+        assert_eq!(busy.class, FaultClass::Transient);
+        assert!(busy.retryable());
+        // The same session fault on a provisioning call keeps its own class.
+        let f = Failure::Fault(fault("Client", Some("1001"), Some("1010"), None));
         assert_eq!(
-            to_hlr_error("CAI3G Login", &busy, &codes, true).class,
-            FaultClass::Authentication
+            to_hlr_error("GsmAuc Create", &f, &codes, false).class,
+            FaultClass::Session
         );
     }
 

@@ -13,6 +13,7 @@ use crate::http::{HttpClient, HttpError, validate_url};
 use bytes::Bytes;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 use tokio::time::Instant;
 
 const LOGIN: &str = "CAI3G Login";
@@ -66,6 +67,13 @@ impl Cai3gClient {
             config,
             transactions: AtomicU64::new(0),
         })
+    }
+
+    /// The same client with `first` as the pause after a failed Login (default 1 s,
+    /// doubling per further failure up to 60 s); calls in the pause share the failure.
+    pub fn with_login_backoff(mut self, first: Duration) -> Self {
+        self.session = self.session.with_login_backoff(first);
+        self
     }
 
     /// Creates an MO.
@@ -184,7 +192,16 @@ impl Cai3gClient {
                 LOGIN,
                 "not a LoginResponse",
             )),
-            Err(f) => Err(to_hlr_error(LOGIN, &f, codes, true)),
+            Err(f) => {
+                let e = to_hlr_error(LOGIN, &f, codes, true);
+                // Nothing is provisioned until a Login passes: the operator must know.
+                tracing::warn!(
+                    class = e.class.as_str(),
+                    code = e.code.as_deref(),
+                    "CAI3G login failed; provisioning waits and retries"
+                );
+                Err(e)
+            }
         }
     }
 

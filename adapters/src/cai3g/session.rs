@@ -1,6 +1,8 @@
 //! The one CAI3G session shared by all concurrent calls. Login is single-flight: callers
 //! that arrive while a Login is in flight wait for it and share its outcome, success or
-//! failure, so a refused password is tried once per wave of callers, not once per caller.
+//! failure. After a failed Login the host is not asked again for a pause that doubles
+//! with each failure (1 s up to 60 s): callers in that window share the failure, so
+//! orders retrying a refused password cannot lock the account, however many there are.
 
 use crate::hlr::HlrError;
 use std::future::Future;
@@ -43,10 +45,23 @@ pub(crate) fn is_fresh(session: &Session, now: Instant, refresh: Option<Duration
     refresh.is_none_or(|max| now.saturating_duration_since(session.opened) < max)
 }
 
+/// First pause after a failed Login; it doubles with each further failure.
+pub(crate) const LOGIN_BACKOFF: Duration = Duration::from_secs(1);
+/// Longest pause between Logins that keep failing.
+const LOGIN_BACKOFF_MAX: Duration = Duration::from_secs(60);
+
+/// The last Login failure and when the host may be asked again.
+struct LoginFailure {
+    error: HlrError,
+    not_before: Instant,
+    /// Consecutive failed Logins.
+    streak: u32,
+}
+
 #[derive(Default)]
 struct State {
     current: Option<Arc<Session>>,
-    last_failure: Option<HlrError>,
+    last_failure: Option<LoginFailure>,
 }
 
 /// Holds the current session and serialises logins.
@@ -56,6 +71,14 @@ pub(crate) struct SessionSlot {
     /// waited for the lock.
     attempts: AtomicU64,
     refresh: Option<Duration>,
+    login_backoff: Duration,
+}
+
+/// The pause after the `streak`-th consecutive failed Login: `first` doubled per further
+/// failure, at most [`LOGIN_BACKOFF_MAX`] (or `first`, if that is longer).
+fn login_pause(first: Duration, streak: u32) -> Duration {
+    let doubled = first.saturating_mul(1u32 << streak.saturating_sub(1).min(16));
+    doubled.min(LOGIN_BACKOFF_MAX.max(first))
 }
 
 impl SessionSlot {
@@ -65,7 +88,14 @@ impl SessionSlot {
             state: Mutex::new(State::default()),
             attempts: AtomicU64::new(0),
             refresh,
+            login_backoff: LOGIN_BACKOFF,
         }
+    }
+
+    /// The same slot with `first` as the pause after a failed Login (doubling from there).
+    pub(crate) fn with_login_backoff(mut self, first: Duration) -> Self {
+        self.login_backoff = first;
+        self
     }
 
     /// The current session, logging in with `login` if there is none (or it is stale).
@@ -87,9 +117,10 @@ impl SessionSlot {
         {
             return Ok(s.clone());
         }
-        if self.attempts.load(Ordering::Acquire) != seen {
-            if let Some(err) = &state.last_failure {
-                return Err(err.clone());
+        if let Some(failed) = &state.last_failure {
+            // Waiters share the Login that just failed; later callers the pause after it.
+            if self.attempts.load(Ordering::Acquire) != seen || now < failed.not_before {
+                return Err(failed.error.clone());
             }
         }
         let result = login().await;
@@ -102,8 +133,13 @@ impl SessionSlot {
                 Ok(session)
             }
             Err(e) => {
+                let streak = state.last_failure.as_ref().map_or(0, |f| f.streak) + 1;
                 state.current = None;
-                state.last_failure = Some(e.clone());
+                state.last_failure = Some(LoginFailure {
+                    error: e.clone(),
+                    not_before: Instant::now() + login_pause(self.login_backoff, streak),
+                    streak,
+                });
                 Err(e)
             }
         }
@@ -203,12 +239,50 @@ mod tests {
             assert_eq!(err.class, FaultClass::Authentication);
         }
         assert_eq!(logins.load(Ordering::SeqCst), 1);
-        // A later caller tries again.
+        // A caller after the pause tries again.
+        tokio::time::advance(LOGIN_BACKOFF).await;
         let s = slot
             .get(|| async { Ok(("s2".to_owned(), 0)) })
             .await
             .expect("session");
         assert_eq!(s.id, "s2");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn failed_logins_are_spaced_by_a_doubling_pause_until_one_succeeds() {
+        let slot = SessionSlot::new(None);
+        let logins = AtomicUsize::new(0);
+        let refuse = || async {
+            logins.fetch_add(1, Ordering::SeqCst);
+            Err::<(String, u64), _>(HlrError::new(
+                FaultClass::Authentication,
+                "CAI3G Login",
+                "refused",
+            ))
+        };
+        let step = Duration::from_millis(100);
+        // Every 100 ms for 3.9 s, callers want a session: the host sees a Login at 0 s,
+        // 1 s (pause 1 s) and 3 s (pause 2 s), and the next would be at 7 s.
+        for _ in 0..40 {
+            let err = slot.get(refuse).await.expect_err("refused");
+            assert!(err.retryable());
+            tokio::time::advance(step).await;
+        }
+        assert_eq!(logins.load(Ordering::SeqCst), 3);
+        tokio::time::advance(Duration::from_secs(3)).await;
+        let s = slot
+            .get(|| async { Ok(("ok".to_owned(), 0)) })
+            .await
+            .expect("the host lets us in again");
+        assert_eq!(s.id, "ok");
+        // Success resets the streak: the next failure pauses 1 s again.
+        slot.invalidate(&s).await;
+        let _ = slot.get(refuse).await;
+        tokio::time::advance(LOGIN_BACKOFF).await;
+        let _ = slot.get(refuse).await;
+        assert_eq!(logins.load(Ordering::SeqCst), 5);
+        assert_eq!(login_pause(LOGIN_BACKOFF, 40), LOGIN_BACKOFF_MAX);
+        assert_eq!(login_pause(Duration::ZERO, 3), Duration::ZERO);
     }
 
     #[tokio::test(start_paused = true)]

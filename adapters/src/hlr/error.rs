@@ -5,7 +5,10 @@
 pub enum FaultClass {
     /// The session was unknown or expired and re-login did not help.
     Session,
-    /// Login itself was refused (credentials); never loop on this.
+    /// Login itself was refused (credentials, or the host's session service failed).
+    /// Retryable within the engine's budget: it says nothing about the subscriber, and a
+    /// host fixing its accounts or session service lets the order through. Adapters space
+    /// their Logins after a refusal so retries never hammer an account into a lockout.
     Authentication,
     /// The object already exists (only surfaced when the data could not be compared).
     AlreadyExists,
@@ -35,7 +38,12 @@ impl FaultClass {
     pub fn retryable(self) -> bool {
         matches!(
             self,
-            Self::Session | Self::Transient | Self::Timeout | Self::Connection | Self::Protocol
+            Self::Session
+                | Self::Authentication
+                | Self::Transient
+                | Self::Timeout
+                | Self::Connection
+                | Self::Protocol
         )
     }
 

@@ -46,6 +46,16 @@ impl Request {
         decoded.map_err(|e| refusal_for(&e))
     }
 
+    /// The profile the request names, if it names one.
+    fn iccid(&self) -> Option<&sim_profiles::Iccid> {
+        match self {
+            Self::Download(r) => r.profile.iccid(),
+            Self::Confirm(r) => Some(&r.iccid),
+            Self::Cancel(r) => Some(&r.iccid),
+            Self::Release(r) => Some(&r.iccid),
+        }
+    }
+
     fn header(&self) -> &RequestHeader {
         match self {
             Self::Download(r) => &r.header,
@@ -151,6 +161,13 @@ pub(crate) async fn handle(
             return Err(Abort);
         }
         Some(Action::ServerErrorBeforeCommit) => return Ok(server_error(&sim)),
+        Some(Action::LoseReservation) => {
+            if let Some(iccid) = request.iccid() {
+                let lost = sim.inventory().lose_reservation(iccid, &clock::now());
+                tracing::info!(function = ?f, lost, "ES2+ reservation dropped");
+            }
+            return Ok(server_error(&sim));
+        }
         Some(Action::Expired) => {
             let status = FunctionExecutionStatus {
                 status: ExecutionStatus::Expired,

@@ -62,6 +62,10 @@ pub enum Action {
     ContentTypeCharset,
     /// Do not execute and never answer; the connection is held until the client gives up.
     Timeout,
+    /// Do not execute; the profile the request names goes back to Available as if the
+    /// SM-DP+ had lost its reservation (order data cleared, from Allocated, Linked,
+    /// Confirmed or Released), then answer HTTP 500 (the client cannot know what ran).
+    LoseReservation,
 }
 
 /// A scripted injection: rules are tried in insertion order, the first match fires and

@@ -7,6 +7,7 @@ use super::config::ProfileSeed;
 use super::error::SmdpSimError;
 use super::es9::{Es9Outcome, InstallResult};
 use super::faults::{FaultConfig, Rule};
+use super::inventory::{Policy, ReplayRule};
 use super::notify::{Quirks, SentNotification};
 use super::simulator::{CustomerAction, Simulator, profile_of};
 use super::state::Profile;
@@ -83,6 +84,24 @@ impl SmdpSimHandle {
             .inventory()
             .get(iccid)
             .and_then(|p| p.package.clone())
+    }
+
+    /// Switches how a repeated ConfirmOrder on a Confirmed or Released profile is answered.
+    pub fn set_replay_rule(&self, replay: ReplayRule) {
+        let mut inventory = self.sim.inventory();
+        let policy = Policy {
+            replay,
+            ..inventory.policy()
+        };
+        inventory.set_policy(policy);
+    }
+
+    /// Drops the reservation of `iccid` (back to Available, order data cleared), as an
+    /// SM-DP+ that lost it would; returns whether it was reserved, confirmed or released.
+    pub fn lose_reservation(&self, iccid: &Iccid) -> bool {
+        self.sim
+            .inventory()
+            .lose_reservation(iccid, &super::clock::now())
     }
 
     /// Request and injection counters.

@@ -335,6 +335,27 @@ impl Inventory {
         Ok(())
     }
 
+    /// Drops the reservation of `iccid` as a faulty SM-DP+ might (restart, lapsed order):
+    /// a reserved, confirmed or released profile goes back to Available with its order
+    /// data cleared. Returns whether anything changed.
+    pub fn lose_reservation(&mut self, iccid: &Iccid, now: &str) -> bool {
+        let Some(p) = self.profiles.get_mut(iccid) else {
+            return false;
+        };
+        match p.state {
+            ProfileState::Allocated
+            | ProfileState::Linked
+            | ProfileState::Confirmed
+            | ProfileState::Released => {
+                p.clear_order();
+                p.state = ProfileState::Available;
+                p.changed_at = Some(now.to_owned());
+                true
+            }
+            _ => false,
+        }
+    }
+
     /// ES2+.ReleaseProfile for `owner`.
     pub fn release_profile(
         &mut self,

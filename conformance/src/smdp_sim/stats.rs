@@ -58,6 +58,8 @@ pub struct InjectedCounts {
     pub content_type_charset: u64,
     /// Never answered.
     pub timeout: u64,
+    /// Reservations dropped, then HTTP 500.
+    pub lost_reservation: u64,
 }
 
 impl InjectedCounts {
@@ -72,6 +74,7 @@ impl InjectedCounts {
             Action::WrongAdminProtocol => &mut self.wrong_admin_protocol,
             Action::ContentTypeCharset => &mut self.content_type_charset,
             Action::Timeout => &mut self.timeout,
+            Action::LoseReservation => &mut self.lost_reservation,
         };
         *slot += 1;
     }

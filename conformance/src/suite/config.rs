@@ -28,6 +28,10 @@ pub struct SandboxFile {
     /// The embedded HLR simulator; absent when the gateway talks to a real HLR.
     #[serde(default)]
     pub hlr_simulator: Option<SimulatorInfo>,
+    /// `http://host:port/metrics` when metrics are served apart from the API; absent,
+    /// the suite reads `GET /metrics` on `base_url`.
+    #[serde(default)]
+    pub metrics_url: Option<String>,
 }
 
 /// Where the sandbox's HLR simulator listens.

@@ -51,6 +51,7 @@ pub(crate) struct Created {
 pub(crate) struct Ctx {
     http: HttpClient,
     base: String,
+    metrics_url: String,
     api_key: String,
     /// MCC+MNC of the tenant's IMSIs.
     pub plmn: String,
@@ -84,6 +85,10 @@ impl Ctx {
                 .map(|s| SimAdmin::new(http.clone(), &s.admin)),
             http,
             base: sb.base_url.trim_end_matches('/').to_owned(),
+            metrics_url: sb
+                .metrics_url
+                .clone()
+                .unwrap_or_else(|| format!("{}/metrics", sb.base_url.trim_end_matches('/'))),
             api_key: sb.api_key.clone(),
             plmn: sb.plmn.clone(),
             product: sb.product.clone(),
@@ -137,6 +142,17 @@ impl Ctx {
         let response = self
             .http
             .get(&format!("{}{path}", self.base), &headers)
+            .await
+            .map_err(|e| format!("{what}: {e}"))?;
+        Ok(Reply { what, response })
+    }
+
+    /// `GET /metrics`, on the metrics listener when sandbox.json names one.
+    pub async fn get_metrics(&self) -> Result<Reply, String> {
+        let what = format!("GET {}", self.metrics_url);
+        let response = self
+            .http
+            .get(&self.metrics_url, &[])
             .await
             .map_err(|e| format!("{what}: {e}"))?;
         Ok(Reply { what, response })
@@ -284,7 +300,7 @@ impl Ctx {
     /// The value of one Prometheus series of `GET /metrics`, e.g.
     /// `simgw_orders_total{event="created"}`.
     pub async fn metric(&self, series: &str) -> Result<u64, String> {
-        let r = self.get("/metrics", Auth::Missing).await?;
+        let r = self.get_metrics().await?;
         r.expect_status(200)?;
         parse_metric(&r.text(), series)
             .ok_or_else(|| format!("GET /metrics: no numeric series `{series}`"))

@@ -112,6 +112,7 @@ mod tests {
                 url: "https://127.0.0.1:9/CAI3G1.2/services/CAI3G1.2".into(),
                 admin: "https://127.0.0.1:9/sim/".into(),
             }),
+            metrics_url: None,
         }
     }
 

@@ -303,8 +303,17 @@ fn esim_json(o: &Order, e: &EsimOrder, progress: Option<&EsimProgress>, cc: Opti
     if let Some(eid) = &e.eid {
         v["eid"] = json!(eid);
     }
+    if let Some(s) = &e.release_check {
+        v["steps"]["release_profile"] = step_json(s);
+    }
+    if let Some(s) = &e.reorder {
+        v["steps"]["download_order_again"] = step_json(s);
+    }
     if let Some(c) = &e.cancel {
         v["steps"]["cancel_order"] = step_json(c);
+    }
+    if let Some(left) = e.left_at_smdp {
+        v["left_at_smdp"] = json!(left.as_str());
     }
     if let Some(id) = &e.last_call_id {
         v["last_function_call_id"] = json!(id);
@@ -368,6 +377,11 @@ pub fn render_order(o: &Order, progress: Option<&EsimProgress>, cc: Option<&str>
     }
     if o.needs_attention {
         v["needs_attention"] = Value::Bool(true);
+        v["attention"] = o
+            .attention
+            .iter()
+            .map(|r| json!({"reason": r.as_str(), "detail": r.detail()}))
+            .collect();
     }
     if let Some(c) = &o.channel {
         v["channel"] = c.clone();

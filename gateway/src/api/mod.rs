@@ -77,7 +77,6 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/v1/numbers/{msisdn}/release", post(inventory::release))
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
-        .route("/metrics", get(ops::metrics))
         .route("/openapi.json", get(openapi::document))
         .fallback(|| async { problem::ApiError::route_not_found() })
         .method_not_allowed_fallback(|| async { problem::ApiError::method_not_allowed() })
@@ -85,6 +84,16 @@ pub fn router(state: Arc<AppState>) -> Router {
             state.clone(),
             count_responses,
         ))
+        .with_state(state)
+}
+
+/// The router of the metrics listener: `GET /metrics` only. It is not on the API port
+/// because it names every tenant and its stock.
+pub fn metrics_router(state: Arc<AppState>) -> Router {
+    Router::new()
+        .route("/metrics", get(ops::metrics))
+        .fallback(|| async { problem::ApiError::route_not_found() })
+        .method_not_allowed_fallback(|| async { problem::ApiError::method_not_allowed() })
         .with_state(state)
 }
 

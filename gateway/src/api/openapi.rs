@@ -102,7 +102,6 @@ pub fn spec() -> Value {
             }},
             "/healthz": {"get": {"operationId": "healthz", "security": [], "responses": {"200": {"description": "Alive."}}}},
             "/readyz": {"get": {"operationId": "readyz", "security": [], "responses": {"200": {"description": "Ready (also while the backlog is full: see `accepting_orders`). Fields: `status`, `store`, `orders_inflight`, `backlog`, `backlog_limit`, `accepting_orders`, `completion_rate_per_s`, `projected_wait_seconds` (null while nothing finishes)."}, "503": {"description": "Not ready."}}}},
-            "/metrics": {"get": {"operationId": "metrics", "security": [], "responses": {"200": {"description": "Prometheus text format.", "content": {"text/plain": {}}}}}},
             "/openapi.json": {"get": {"operationId": "openapi", "security": [], "responses": {"200": {"description": "This document."}}}}
         },
         "components": {
@@ -134,12 +133,16 @@ pub fn spec() -> Value {
                     "id": {"type": "string"},
                     "status": {"type": "string", "enum": ["reserved", "esim_ordering", "hlr_provisioning", "esim_releasing", "active", "compensating", "failed"]},
                     "activation_code": {"type": "string", "maxLength": 255, "description": "eSIM: `1$<SM-DP+ address>$<MatchingID>[$$1]`, while active."},
-                    "esim": {"type": "object", "description": "eSIM: profile type, SM-DP+ state (released, downloaded, installed, error), ES2+ steps, progress points, QR and install links."},
+                    "esim": {"type": "object", "description": "eSIM: profile type, SM-DP+ state (released, downloaded, installed, error), ES2+ steps, progress points, QR and install links; `left_at_smdp` (reserved, released, downloaded, bound_elsewhere) when an undone order left its profile at the SM-DP+."},
                     "iccid": {"type": "string"}, "imsi": {"type": "string"}, "msisdn": {"type": "string"},
                     "product": {"type": "string"}, "created_at": {"type": "string", "format": "date-time"},
                     "updated_at": {"type": "string", "format": "date-time"},
                     "steps": {"type": "object"},
-                    "error": {"type": "object", "properties": {"code": {"type": "string"}, "detail": {"type": "string"}}}}}
+                    "error": {"type": "object", "properties": {"code": {"type": "string"}, "detail": {"type": "string"}}},
+                    "needs_attention": {"type": "boolean", "description": "Present (true) while an operator must look at the order; `attention` says why."},
+                    "attention": {"type": "array", "items": {"type": "object", "properties": {
+                        "reason": {"type": "string", "enum": ["hlr_foreign_data", "hlr_cleanup_stalled", "smdp_cancel_stalled", "esim_stock_mismatch", "esim_profile_not_cancellable", "esim_release_unverified"]},
+                        "detail": {"type": "string"}}}}}}
             }
         }
     })

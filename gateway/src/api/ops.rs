@@ -1,4 +1,5 @@
-//! Operations endpoints: liveness, readiness and Prometheus metrics.
+//! Operations endpoints: liveness and readiness on the API, Prometheus metrics on the
+//! metrics listener.
 
 use super::AppState;
 use axum::extract::State;

@@ -3,9 +3,10 @@
 //! transition (including crash-resume paths) is unit-tested without sockets or sleeps.
 
 pub use super::esim::{
-    Es2Call, Es2Failure, expire, mark_es2_sent, on_cancel, on_confirm, on_download, progress_after,
+    Es2Call, Es2Failure, ReleaseTerms, expire, mark_es2_sent, on_cancel, on_confirm, on_download,
+    on_release_check, on_reorder, progress_after,
 };
-use crate::order::{Order, OrderError, OrderStatus, ProfileFate, Step};
+use crate::order::{AttentionReason, Order, OrderError, OrderStatus, ProfileFate, Step};
 use adapters::hlr::{DeprovisionOutcome, HlrError, ProvisionOutcome};
 
 /// Retry policy for southbound steps.
@@ -97,8 +98,14 @@ fn finished(s: &Step) -> bool {
     matches!(s, Step::Done { .. } | Step::Failed { .. })
 }
 
-/// The step to work on: forward (eSIM: DownloadOrder, HLR, ConfirmOrder; physical: HLR),
-/// or, once compensating, the undo steps (eSIM: CancelOrder first, then the HLR).
+fn open(s: Option<&Step>) -> Option<&Step> {
+    s.filter(|s| !finished(s))
+}
+
+/// The step to work on: forward (eSIM: DownloadOrder, HLR, ConfirmOrder, with a
+/// verification of a doubtful release (DownloadOrder again, ReleaseProfile) ahead of the
+/// confirm it holds; physical: HLR), or, once compensating, the undo steps (eSIM:
+/// CancelOrder first, then the HLR).
 fn current_step(o: &Order) -> Option<(&Step, StepRef)> {
     if o.status == OrderStatus::Compensating {
         if let Some(c) = o.esim.as_ref().and_then(|e| e.cancel.as_ref()) {
@@ -112,7 +119,15 @@ fn current_step(o: &Order) -> Option<(&Step, StepRef)> {
         None => Some((&o.hlr, StepRef::Hlr)),
         Some(e) if !finished(&e.download) => Some((&e.download, StepRef::Es2(Es2Call::Download))),
         Some(_) if !finished(&o.hlr) => Some((&o.hlr, StepRef::Hlr)),
-        Some(e) => Some((&e.confirm, StepRef::Es2(Es2Call::Confirm))),
+        Some(e) => {
+            if let Some(s) = open(e.reorder.as_ref()) {
+                return Some((s, StepRef::Es2(Es2Call::Reorder)));
+            }
+            if let Some(s) = open(e.release_check.as_ref()) {
+                return Some((s, StepRef::Es2(Es2Call::Release)));
+            }
+            Some((&e.confirm, StepRef::Es2(Es2Call::Confirm)))
+        }
     }
 }
 
@@ -220,7 +235,9 @@ pub fn on_provision(
 }
 
 /// Applies a compensation answer. Compensation never gives up: leaving an orphan
-/// subscriber on the HLR is worse than retrying; it backs off to the policy's cap.
+/// subscriber on the HLR is worse than retrying; it backs off to the policy's cap. Once
+/// the retry budget is spent the order is flagged [`AttentionReason::HlrCleanupStalled`]
+/// (and keeps retrying); the flag is withdrawn when the clean-up finally succeeds.
 pub fn on_deprovision(
     o: Order,
     attempt: u32,
@@ -232,8 +249,9 @@ pub fn on_deprovision(
     let mut o = touch(o, now_ms);
     match result {
         Ok(outcome) => {
+            o.settle(AttentionReason::HlrCleanupStalled);
             if outcome == DeprovisionOutcome::LeftForeign {
-                o.needs_attention = true;
+                o.raise(AttentionReason::HlrForeignData);
             }
             o.undo = Some(Step::Done {
                 outcome: deprovision_outcome(outcome).into(),
@@ -248,6 +266,9 @@ pub fn on_deprovision(
                 retry_at_ms,
                 last_error: e.to_string(),
             });
+            if attempt >= policy.max_attempts {
+                o.raise(AttentionReason::HlrCleanupStalled);
+            }
             (o, Effect::None)
         }
     }
@@ -287,6 +308,7 @@ pub(crate) fn fixture_order() -> Order {
         undo: None,
         error: None,
         needs_attention: false,
+        attention: Vec::new(),
         esim: None,
         created_at_ms: 0,
         updated_at_ms: 0,
@@ -384,6 +406,70 @@ mod tests {
     }
 
     #[test]
+    fn a_clean_up_failing_past_the_budget_is_flagged_keeps_retrying_and_unflags_on_success() {
+        let mut o = on_provision(
+            mark_sent(order(), 1, 0),
+            1,
+            Err(fault(FaultClass::External)),
+            &POLICY,
+            0,
+            1,
+        )
+        .0;
+        let mut now = 10;
+        for attempt in 1..=6 {
+            assert_eq!(next_action(&o, now), Action::Deprovision { attempt });
+            let (next, eff) = on_deprovision(
+                mark_undo_sent(o, attempt, now),
+                attempt,
+                Err(fault(FaultClass::External)),
+                &POLICY,
+                u32::MAX,
+                now,
+            );
+            assert_eq!(
+                (next.status, eff),
+                (OrderStatus::Compensating, Effect::None)
+            );
+            let Some(Step::RetryWait { retry_at_ms, .. }) = next.undo else {
+                panic!("not retrying: {:?}", next.undo)
+            };
+            // Past the budget the backoff stays at its cap, and the flag is raised once.
+            assert_eq!(retry_at_ms - now, POLICY.delay_ms(attempt, u32::MAX));
+            assert!(retry_at_ms - now <= POLICY.max_ms);
+            let stalled = attempt >= POLICY.max_attempts;
+            assert_eq!(next.needs_attention, stalled, "attempt {attempt}");
+            let want: &[AttentionReason] = if stalled {
+                &[AttentionReason::HlrCleanupStalled]
+            } else {
+                &[]
+            };
+            assert_eq!(next.attention, want, "attempt {attempt}");
+            o = next;
+            now = retry_at_ms;
+        }
+        // The fault clears: the order fails for good, inventory goes back, flag withdrawn.
+        let (o, eff) = on_deprovision(
+            mark_undo_sent(o, 7, now),
+            7,
+            Ok(DeprovisionOutcome::Deleted),
+            &POLICY,
+            0,
+            now,
+        );
+        assert_eq!((o.status, eff), (OrderStatus::Failed, Effect::Release));
+        assert!(!o.needs_attention);
+        assert!(o.attention.is_empty());
+        // Another reason survives the withdrawal of the stall.
+        let mut flagged = o.clone();
+        flagged.raise(AttentionReason::HlrCleanupStalled);
+        flagged.raise(AttentionReason::EsimStockMismatch);
+        flagged.settle(AttentionReason::HlrCleanupStalled);
+        assert!(flagged.needs_attention);
+        assert_eq!(flagged.attention, [AttentionReason::EsimStockMismatch]);
+    }
+
+    #[test]
     fn foreign_data_is_flagged_for_an_operator() {
         let o = mark_undo_sent(
             on_provision(
@@ -401,6 +487,7 @@ mod tests {
         let (o, eff) = on_deprovision(o, 1, Ok(DeprovisionOutcome::LeftForeign), &POLICY, 0, 3);
         assert_eq!(eff, Effect::Release);
         assert!(o.needs_attention);
+        assert_eq!(o.attention, [AttentionReason::HlrForeignData]);
     }
 
     #[test]

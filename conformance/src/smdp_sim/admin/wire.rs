@@ -66,7 +66,7 @@ impl From<&Profile> for ProfileView {
 /// `{"function": "confirm_order"|null, "action": ..., "times": 1}` where `action` is one
 /// of `"drop_after_commit"`, `"error_before_commit"`, `"error_after_commit"`,
 /// `"with_warning"`, `"expired"`, `"wrong_admin_protocol"`, `"content_type_charset"`,
-/// `"timeout"` or `{"delay_ms": 250}`.
+/// `"timeout"`, `"lose_reservation"` or `{"delay_ms": 250}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct WireRule {
@@ -106,6 +106,8 @@ pub enum WireAction {
     ContentTypeCharset,
     /// Never answer.
     Timeout,
+    /// The profile goes back to Available (reservation lost), then HTTP 500.
+    LoseReservation,
 }
 
 impl From<WireRule> for Rule {
@@ -120,6 +122,7 @@ impl From<WireRule> for Rule {
             WireAction::WrongAdminProtocol => Action::WrongAdminProtocol,
             WireAction::ContentTypeCharset => Action::ContentTypeCharset,
             WireAction::Timeout => Action::Timeout,
+            WireAction::LoseReservation => Action::LoseReservation,
         };
         Self {
             function: r.function,
@@ -143,6 +146,7 @@ impl From<&Rule> for WireRule {
             Action::WrongAdminProtocol => WireAction::WrongAdminProtocol,
             Action::ContentTypeCharset => WireAction::ContentTypeCharset,
             Action::Timeout => WireAction::Timeout,
+            Action::LoseReservation => WireAction::LoseReservation,
         };
         Self {
             function: r.function,
@@ -248,6 +252,12 @@ mod tests {
             Rule::any(Action::Delay(Duration::from_millis(250)), 1)
         );
         assert_eq!(WireRule::from(&rules[1]).action, WireAction::DelayMs(250));
+        let lose: WireRule =
+            serde_json::from_str(r#"{"function":"confirm_order","action":"lose_reservation"}"#)
+                .expect("rule");
+        let lose = Rule::from(lose);
+        assert_eq!(lose.action, Action::LoseReservation);
+        assert_eq!(WireRule::from(&lose).action, WireAction::LoseReservation);
         assert!(serde_json::from_str::<WireRule>(r#"{"action":"explode"}"#).is_err());
         assert_eq!(hex_decode("00ff10"), Some(vec![0, 255, 16]));
         assert_eq!(hex_decode("0"), None);

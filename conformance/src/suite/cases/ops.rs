@@ -13,9 +13,10 @@ pub(crate) async fn readyz(ctx: &Ctx) -> Result<(), String> {
     ctx.get("/readyz", Auth::Missing).await?.expect_status(200)
 }
 
-/// `GET /metrics` is Prometheus text with the order counters.
+/// `GET /metrics` (on the metrics listener sandbox.json names) is Prometheus text with
+/// the order counters.
 pub(crate) async fn metrics(ctx: &Ctx) -> Result<(), String> {
-    let r = ctx.get("/metrics", Auth::Missing).await?;
+    let r = ctx.get_metrics().await?;
     r.expect_status(200)?;
     let mime = r.mime();
     if mime != "text/plain" {

@@ -226,6 +226,7 @@ impl<'t> Tables<'t> {
             undo: None,
             error: None,
             needs_attention: false,
+            attention: Vec::new(),
             esim,
             created_at_ms: new.now_ms,
             updated_at_ms: new.now_ms,

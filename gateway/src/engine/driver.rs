@@ -1,0 +1,184 @@
+//! The per-order driver: asks the pure machine for the next action, persists each
+//! decision before acting on it, performs HLR steps (ES2+ steps are in `es2_step`), and
+//! records every answer with the event it implies.
+
+use super::Inner;
+use super::es2_step::run_es2;
+use super::esim::Es2Call;
+use super::machine::{self, Action, Effect};
+use super::observe::observe;
+use super::report::{Before, report};
+use crate::order::Order;
+use crate::store::{EventKind, StoreError};
+use adapters::hlr::SubscriberSpec;
+use std::time::Duration;
+
+impl Inner {
+    /// Persists a decision. A failed commit applied nothing, so the same write is retried
+    /// (disk full, IO error) with capped backoff until it lands or the engine stops: the
+    /// order must neither act on a decision that is not durable nor stall until a restart.
+    pub(super) async fn persist(
+        &self,
+        order: &Order,
+        effect: Effect,
+        event: EventKind,
+    ) -> Result<(), StoreError> {
+        let mut delay = Duration::from_millis(50);
+        loop {
+            match self
+                .store
+                .advance_order(order.clone(), effect.clone(), event.clone())
+                .await
+            {
+                Err(StoreError::Backend(e)) if !self.stopping() => {
+                    tracing::error!(order = %order.id, error = %e, retry_in_ms = delay.as_millis() as u64,
+                        "cannot record order progress; retrying");
+                    tokio::time::sleep(delay).await;
+                    delay = (delay * 2).min(Duration::from_secs(5));
+                }
+                other => return other,
+            }
+        }
+    }
+}
+
+/// The southbound steps of the activation saga.
+#[derive(Clone, Copy, Debug)]
+pub(super) enum StepKind {
+    /// Create the subscriber on the HLR/AUC.
+    Provision,
+    /// Compensation: remove what provisioning created.
+    Deprovision,
+    /// An ES2+ call to the SM-DP+.
+    Es2(Es2Call),
+}
+
+impl StepKind {
+    fn name(self) -> &'static str {
+        match self {
+            Self::Provision => "hlr_provision",
+            Self::Deprovision => "hlr_deprovision",
+            Self::Es2(c) => c.name(),
+        }
+    }
+}
+
+/// Drives one order until it is terminal, the engine stops, or the store fails.
+pub(super) async fn drive(inner: &Inner, mut order: Order) -> Result<(), StoreError> {
+    let spec = inner.spec(&order)?;
+    let mut stop = inner.stop.subscribe();
+    loop {
+        let now = inner.clock.now_ms();
+        let (kind, attempt) = match machine::next_action(&order, now) {
+            Action::Finished => return Ok(()),
+            Action::WaitUntil(at) => {
+                tokio::select! {
+                    () = tokio::time::sleep_until(inner.clock.instant_at(at)) => {}
+                    _ = stop.changed() => return Ok(()),
+                }
+                continue;
+            }
+            Action::Provision { attempt } => (StepKind::Provision, attempt),
+            Action::Deprovision { attempt } => (StepKind::Deprovision, attempt),
+            Action::Es2 { call, attempt } => (StepKind::Es2(call), attempt),
+        };
+        if inner.stopping() {
+            return Ok(());
+        }
+        order = match kind {
+            StepKind::Es2(call) => run_es2(inner, order, call, attempt, now).await?,
+            StepKind::Provision => run_step(inner, order, &spec, false, attempt, now).await?,
+            StepKind::Deprovision => run_step(inner, order, &spec, true, attempt, now).await?,
+        };
+    }
+}
+
+/// One attempt of a step: record it as sent, call the HLR within the concurrency bound,
+/// then record the answer (and any inventory effect) in one commit.
+async fn run_step(
+    inner: &Inner,
+    order: Order,
+    spec: &SubscriberSpec,
+    undo: bool,
+    attempt: u32,
+    now: u64,
+) -> Result<Order, StoreError> {
+    let (kind, order) = if undo {
+        (
+            StepKind::Deprovision,
+            machine::mark_undo_sent(order, attempt, now),
+        )
+    } else {
+        (StepKind::Provision, machine::mark_sent(order, attempt, now))
+    };
+    let sent = EventKind::StepSent {
+        step: kind.name().into(),
+        attempt,
+    };
+    inner.persist(&order, Effect::None, sent).await?;
+    let before = Before::of(&order);
+    let policy = inner.settings.policy;
+    let permit = inner
+        .permits
+        .acquire()
+        .await
+        .map_err(|_| StoreError::Closed)?;
+    let started = tokio::time::Instant::now();
+    let (next, effect, summary) = if undo {
+        let r = inner.hlr.deprovision(spec).await;
+        let summary = observe(inner, &r, started);
+        let (o, e) = machine::on_deprovision(
+            order,
+            attempt,
+            r,
+            &policy,
+            inner.jitter(),
+            inner.clock.now_ms(),
+        );
+        (o, e, summary)
+    } else {
+        let r = inner.hlr.provision(spec).await;
+        let summary = observe(inner, &r, started);
+        let (o, e) = machine::on_provision(
+            order,
+            attempt,
+            r,
+            &policy,
+            inner.jitter(),
+            inner.clock.now_ms(),
+        );
+        (o, e, summary)
+    };
+    drop(permit);
+    record_answer(inner, &before, next, effect, kind, attempt, summary).await
+}
+
+/// Persists a step's answer with the event it implies, then reports what changed since
+/// `before` (log and metrics).
+pub(super) async fn record_answer(
+    inner: &Inner,
+    before: &Before,
+    next: Order,
+    effect: Effect,
+    kind: StepKind,
+    attempt: u32,
+    summary: String,
+) -> Result<Order, StoreError> {
+    let event = match effect {
+        Effect::Activate => EventKind::OrderActive,
+        Effect::Release => EventKind::OrderFailed {
+            code: next
+                .error
+                .as_ref()
+                .map_or_else(String::new, |e| e.code.clone()),
+        },
+        Effect::None => EventKind::StepAnswered {
+            step: kind.name().into(),
+            attempt,
+            result: summary,
+        },
+    };
+    inner.persist(&next, effect.clone(), event).await?;
+    report(&inner.metrics, before, &next, &effect);
+    Ok(next)
+}

@@ -1,0 +1,205 @@
+//! One ES2+ step of an order: the request built from the persisted order (MatchingID,
+//! confirmation code opened in memory, call id persisted before sending), the call within
+//! the SM-DP+ concurrency bound, and the answer handed to the pure eSIM machine.
+
+use super::Inner;
+use super::driver::{StepKind, record_answer};
+use super::esim::{self, Es2Call, Es2Failure};
+use super::machine::Effect;
+use super::observe::observe_es2;
+use super::report::Before;
+use crate::order::Order;
+use crate::store::{EventKind, StoreError};
+use adapters::es2plus::{
+    ActivationCode, CancelOrderRequest, ConfirmOrderRequest, ConfirmationCode,
+    DownloadOrderRequest, Es2CallError, FinalProfileStatus, Fqdn, MatchingId, ProfileSelector,
+    ReleaseProfileRequest, RequestHeader,
+};
+
+impl From<&Es2CallError> for Es2Failure {
+    fn from(e: &Es2CallError) -> Self {
+        Self {
+            retryable: e.retryable(),
+            codes: e.codes().map(|(s, r)| (s.to_owned(), r.to_owned())),
+            message: e.to_string(),
+        }
+    }
+}
+
+/// One attempt of an ES2+ call: record it as sent (with its call id), make the call within
+/// the SM-DP+ concurrency bound, then record the answer and any inventory effect.
+pub(super) async fn run_es2(
+    inner: &Inner,
+    order: Order,
+    call: Es2Call,
+    attempt: u32,
+    now: u64,
+) -> Result<Order, StoreError> {
+    let Some(es) = inner.settings.esim.as_ref() else {
+        return Err(StoreError::Corrupt {
+            table: "orders",
+            message: format!(
+                "order {} is an eSIM order but no SM-DP+ is configured",
+                order.id
+            ),
+        });
+    };
+    let order = esim::mark_es2_sent(order, call, attempt, now);
+    inner
+        .persist(
+            &order,
+            Effect::None,
+            EventKind::StepSent {
+                step: call.name().into(),
+                attempt,
+            },
+        )
+        .await?;
+    let before = Before::of(&order);
+    let Some(e) = order.esim.clone() else {
+        return Err(StoreError::Corrupt {
+            table: "orders",
+            message: format!("order {} lost its eSIM part", order.id),
+        });
+    };
+    let header = RequestHeader::new(
+        es.requester_id.clone(),
+        e.last_call_id.clone().unwrap_or_default(),
+    );
+    let matching_id = MatchingId::new(&e.matching_id).map_err(|_| StoreError::Corrupt {
+        table: "orders",
+        message: format!("order {} has an invalid MatchingID", order.id),
+    })?;
+    let clear_cc = crate::order::open_confirmation_code(&inner.keys, &order).map_err(|err| {
+        StoreError::Corrupt {
+            table: "orders",
+            message: format!("confirmation code of {}: {err}", order.id),
+        }
+    })?;
+    let cc = clear_cc
+        .map(|text| {
+            ConfirmationCode::new(&text).map_err(|_| StoreError::Corrupt {
+                table: "orders",
+                message: format!("order {} has an invalid confirmation code", order.id),
+            })
+        })
+        .transpose()?;
+    let code_for = |smdp: &Fqdn| -> Result<String, Es2Failure> {
+        let ac = match ActivationCode::new(smdp.as_str(), matching_id.as_str()) {
+            Ok(ac) => ac.with_cc_required(cc.is_some()),
+            Err(err) => Err(err),
+        };
+        match ac {
+            Ok(ac) => Ok(ac.to_string()),
+            Err(err) => Err(Es2Failure {
+                retryable: false,
+                codes: None,
+                message: format!("cannot build the activation code: {err}"),
+            }),
+        }
+    };
+    let policy = inner.settings.policy;
+    let permit = inner
+        .es2_permits
+        .acquire()
+        .await
+        .map_err(|_| StoreError::Closed)?;
+    let started = tokio::time::Instant::now();
+    let terms = esim::ReleaseTerms {
+        replayed_code: code_for(&es.smdp_address).unwrap_or_default(),
+        expiry_ms: es.expiry.map(|d| d.as_millis() as u64),
+    };
+    let (jitter, client) = (inner.jitter(), &es.client);
+    let (next, effect, summary) = match call {
+        Es2Call::Download | Es2Call::Reorder => {
+            let r = client
+                .download_order(&DownloadOrderRequest {
+                    header,
+                    eid: e.eid.clone(),
+                    profile: ProfileSelector::Iccid(order.iccid.clone()),
+                })
+                .await;
+            let summary = observe_es2(inner, &r, started);
+            let now = inner.clock.now_ms();
+            let (o, eff) = if call == Es2Call::Download {
+                esim::on_download(order, attempt, unit(&r), &policy, jitter, now)
+            } else {
+                esim::on_reorder(order, attempt, unit(&r), &policy, jitter, now)
+            };
+            (o, eff, summary)
+        }
+        Es2Call::Confirm => {
+            let r = client
+                .confirm_order(&ConfirmOrderRequest {
+                    header,
+                    iccid: order.iccid.clone(),
+                    eid: e.eid.clone(),
+                    matching_id: Some(matching_id.clone()),
+                    confirmation_code: cc.clone(),
+                    smds_address: None,
+                    release_flag: true,
+                })
+                .await;
+            let summary = observe_es2(inner, &r, started);
+            let code = match &r {
+                Ok(resp) => code_for(resp.smdp_address_or(&es.smdp_address)),
+                Err(err) => Err(Es2Failure::from(err)),
+            };
+            let now = inner.clock.now_ms();
+            let (o, eff) = esim::on_confirm(order, attempt, code, &terms, &policy, jitter, now);
+            (o, eff, summary)
+        }
+        Es2Call::Release => {
+            let r = client
+                .release_profile(&ReleaseProfileRequest {
+                    header,
+                    iccid: order.iccid.clone(),
+                })
+                .await;
+            let summary = observe_es2(inner, &r, started);
+            let now = inner.clock.now_ms();
+            let (o, eff) =
+                esim::on_release_check(order, attempt, unit(&r), &terms, &policy, jitter, now);
+            (o, eff, summary)
+        }
+        Es2Call::Cancel => {
+            let final_status = match e.fate {
+                Some(crate::order::ProfileFate::Retire) => FinalProfileStatus::Unavailable,
+                _ => FinalProfileStatus::Available,
+            };
+            let confirmed = !matches!(e.confirm, crate::order::Step::Pending);
+            let r = client
+                .cancel_order(&CancelOrderRequest {
+                    header,
+                    iccid: order.iccid.clone(),
+                    eid: e.eid.clone(),
+                    matching_id: confirmed.then(|| matching_id.clone()),
+                    final_profile_status_indicator: final_status,
+                })
+                .await;
+            let summary = observe_es2(inner, &r, started);
+            let now = inner.clock.now_ms();
+            let (o, eff) = esim::on_cancel(order, attempt, unit(&r), &policy, jitter, now);
+            (o, eff, summary)
+        }
+    };
+    if effect == Effect::Activate && next.esim.as_ref().and_then(|e| e.expires_at_ms).is_some() {
+        inner.esim_wake.notify_one();
+    }
+    drop(permit);
+    record_answer(
+        inner,
+        &before,
+        next,
+        effect,
+        StepKind::Es2(call),
+        attempt,
+        summary,
+    )
+    .await
+}
+
+/// An answer reduced to what the machine decides on when the output does not matter.
+fn unit<T>(r: &Result<T, Es2CallError>) -> Result<(), Es2Failure> {
+    r.as_ref().map(|_| ()).map_err(Es2Failure::from)
+}

@@ -1,0 +1,284 @@
+//! HLR steps: backoff, retry budget, restart, Login faults, a clean-up that cannot finish.
+
+use crate::rig::*;
+use adapters::hlr::{FaultClass, HlrError};
+use gateway::clock::Clock;
+use gateway::engine::{Engine, EngineSettings};
+use gateway::metrics::Metrics;
+use gateway::order::{AttentionReason, OrderStatus};
+use gateway::store::Store;
+use std::sync::Arc;
+use std::time::Duration;
+
+#[tokio::test(start_paused = true)]
+async fn retryable_faults_back_off_exponentially_then_succeed() {
+    let hlr = Arc::new(ScriptedHlr::default());
+    hlr.provision.lock().expect("lock").extend([
+        Err(fault(FaultClass::Timeout)),
+        Err(fault(FaultClass::Transient)),
+        Err(fault(FaultClass::Connection)),
+    ]);
+    let Setup { store, id, .. } = setup(hlr.clone()).await;
+    wait_status(&store, &id, OrderStatus::Active).await;
+    let calls = hlr.calls.lock().expect("lock").clone();
+    assert_eq!(calls.len(), 4, "three failures then success");
+    // Backoff before attempt n+1 is at least base*2^(n-1)/10 (full jitter with a 10% floor).
+    // Only the lower bound is observable here: the paused clock also auto-advances while the
+    // writer thread fsyncs. The upper bound is a unit test of `RetryPolicy::delay_ms`.
+    for (n, pair) in calls.windows(2).enumerate() {
+        let gap = pair[1].1 - pair[0].1;
+        let floor = Duration::from_millis(POLICY.base_ms << n) / 10;
+        assert!(gap >= floor, "gap {n}: {gap:?} < {floor:?}");
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn exhausted_retries_fail_the_order_and_compensate_until_it_succeeds() {
+    let hlr = Arc::new(ScriptedHlr::default());
+    hlr.provision
+        .lock()
+        .expect("lock")
+        .extend((0..4).map(|_| Err(fault(FaultClass::Timeout))));
+    hlr.deprovision.lock().expect("lock").extend([
+        Err(fault(FaultClass::Connection)),
+        Err(fault(FaultClass::External)),
+    ]);
+    let Setup { store, id, .. } = setup(hlr.clone()).await;
+    wait_status(&store, &id, OrderStatus::Failed).await;
+    let order = store.get_order("t", &id).expect("get").expect("order");
+    assert_eq!(
+        order.error.as_ref().map(|e| e.code.as_str()),
+        Some("hlr_unavailable")
+    );
+    let kinds: Vec<&str> = hlr
+        .calls
+        .lock()
+        .expect("lock")
+        .iter()
+        .map(|c| c.0)
+        .collect();
+    assert_eq!(
+        kinds,
+        ["provision"; 4]
+            .into_iter()
+            .chain(["deprovision"; 3])
+            .collect::<Vec<_>>()
+    );
+    let counts = store.inventory_counts("t").expect("counts");
+    assert_eq!(
+        (
+            counts.sims_available,
+            counts.sims_reserved,
+            counts.numbers_available
+        ),
+        (1, 0, 5)
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn restart_resumes_a_waiting_order_at_its_recorded_deadline() {
+    let hlr = Arc::new(ScriptedHlr::default());
+    hlr.provision
+        .lock()
+        .expect("lock")
+        .push_back(Err(fault(FaultClass::Transient)));
+    let Setup {
+        _dir,
+        store,
+        keys,
+        engine,
+        id,
+        ..
+    } = setup(hlr.clone()).await;
+    // Stop the engine ("crash") while the first attempt is answering: its answer is still
+    // recorded, and no retry starts. (Polling the store for the retry instead races the
+    // writer thread: the paused clock can reach the deadline while a commit is in flight.)
+    hlr.provision_called.notified().await;
+    engine.shutdown(Duration::from_secs(1)).await;
+    // The grace period is virtual time and can lapse while a commit runs on the writer
+    // thread; the order's task still records the answer, then stops before any retry.
+    for _ in 0..10_000 {
+        if engine.running() == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    assert_eq!(engine.running(), 0, "the order's task did not stop");
+    let waiting = store.get_order("t", &id).expect("get").expect("order");
+    let gateway::order::Step::RetryWait { retry_at_ms, .. } = waiting.hlr else {
+        panic!("not waiting: {waiting:?}")
+    };
+    assert_eq!(waiting.status, OrderStatus::HlrProvisioning);
+    assert_eq!(store.inflight_orders().expect("inflight").len(), 1);
+
+    // A new engine over the same store resumes it, not before its recorded deadline.
+    let clock = Clock::new();
+    let settings = EngineSettings {
+        policy: POLICY,
+        hlr_concurrency: 4,
+        fsetind: 0,
+        ki_wrap: None,
+        esim: None,
+    };
+    let engine2 = Engine::new(
+        store.clone(),
+        hlr.clone(),
+        keys,
+        settings,
+        clock,
+        Arc::new(Metrics::default()),
+    );
+    assert_eq!(engine2.resume_all().expect("resume"), 1);
+    wait_status(&store, &id, OrderStatus::Active).await;
+    let calls = hlr.calls.lock().expect("lock").clone();
+    assert_eq!(calls.len(), 2);
+    assert!(
+        clock.now_ms() >= retry_at_ms,
+        "the retry waited for its recorded deadline"
+    );
+    assert!(store.inflight_orders().expect("inflight").is_empty());
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_login_fault_is_retried_within_the_budget_then_fails_as_hlr_unavailable() {
+    let hlr = Arc::new(ScriptedHlr::default());
+    // The host's session service glitches on every Login of the budget.
+    hlr.provision.lock().expect("lock").extend((0..4).map(|_| {
+        Err(HlrError::new(
+            FaultClass::Authentication,
+            "CAI3G Login",
+            "Invalid sessionId.",
+        )
+        .with_code("1010"))
+    }));
+    let Setup { store, id, .. } = setup(hlr.clone()).await;
+    wait_status(&store, &id, OrderStatus::Failed).await;
+    let order = store.get_order("t", &id).expect("get").expect("order");
+    let error = order.error.expect("error");
+    assert_eq!(error.code, "hlr_unavailable", "{}", error.detail);
+    assert!(!error.detail.contains("HLR profile"), "{}", error.detail);
+    let provisions = hlr
+        .calls
+        .lock()
+        .expect("lock")
+        .iter()
+        .filter(|c| c.0 == "provision")
+        .count();
+    assert_eq!(provisions, 4, "retried up to the budget");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_login_glitch_that_clears_lets_the_order_through() {
+    let hlr = Arc::new(ScriptedHlr::default());
+    hlr.provision
+        .lock()
+        .expect("lock")
+        .push_back(Err(HlrError::new(
+            FaultClass::Authentication,
+            "CAI3G Login",
+            "Login failed.",
+        )));
+    let Setup { store, id, .. } = setup(hlr.clone()).await;
+    wait_status(&store, &id, OrderStatus::Active).await;
+    assert_eq!(hlr.calls.lock().expect("lock").len(), 2);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_clean_up_that_cannot_finish_is_flagged_keeps_retrying_and_resumes_when_the_fault_clears()
+{
+    let logs = Logs::default();
+    let _guard = logs.capture();
+    let hlr = Arc::new(ScriptedHlr::default());
+    hlr.provision
+        .lock()
+        .expect("lock")
+        .push_back(Err(fault(FaultClass::External)));
+    *hlr.deprovision_fault.lock().expect("lock") = Some(HlrError::new(
+        FaultClass::External,
+        "GsmHlr Delete",
+        "permanent",
+    ));
+    let Setup {
+        store, id, metrics, ..
+    } = setup(hlr.clone()).await;
+    let stall = AttentionReason::HlrCleanupStalled;
+    // The flag is durable first, then logged and counted.
+    let stalled = wait_order(&store, &id, "flagged", Duration::from_secs(1), |o| {
+        o.needs_attention && metrics.attention.raised_count(stall) == 1
+    })
+    .await;
+    // After the budget: flagged with its reason, still compensating, SIM still held.
+    assert_eq!(stalled.status, OrderStatus::Compensating);
+    assert_eq!(stalled.attention, [AttentionReason::HlrCleanupStalled]);
+    // Raised by the answer to attempt `max_attempts` (the machine's unit test pins the
+    // exact attempt; here the next retry may already have run while this task polled).
+    let answered = match stalled.undo {
+        Some(gateway::order::Step::RetryWait { attempt, .. }) => attempt,
+        Some(gateway::order::Step::Sent { attempt }) => attempt - 1,
+        other => panic!("not retrying: {other:?}"),
+    };
+    assert!(
+        answered >= POLICY.max_attempts,
+        "flagged after attempt {answered}"
+    );
+    assert!(hlr.count("deprovision") >= POLICY.max_attempts as usize);
+    assert!(metrics.render().contains(
+        "simgw_order_attention_total{reason=\"hlr_cleanup_stalled\",event=\"raised\"} 1\n"
+    ));
+    let counts = store.inventory_counts("t").expect("counts");
+    assert_eq!((counts.sims_reserved, counts.sims_available), (1, 0));
+    let warn = logs.at("WARN").join("\n");
+    assert!(
+        warn.contains("reason=hlr_cleanup_stalled code=hlr_rejected"),
+        "{warn}"
+    );
+
+    // It keeps retrying at the capped backoff, without raising the flag again.
+    let before = hlr.count("deprovision");
+    wait_order(
+        &store,
+        &id,
+        "three more attempts",
+        Duration::from_secs(1),
+        |_| hlr.count("deprovision") >= before + 3,
+    )
+    .await;
+    let calls = hlr.calls.lock().expect("lock").clone();
+    for pair in calls[calls.len() - 3..].windows(2) {
+        let gap = pair[1].1 - pair[0].1;
+        assert!(gap >= Duration::from_millis(POLICY.max_ms / 10), "{gap:?}");
+    }
+    assert_eq!(metrics.attention.raised_count(stall), 1);
+    assert_eq!(
+        store.get_order("t", &id).expect("get").map(|o| o.status),
+        Some(OrderStatus::Compensating)
+    );
+
+    // The fault clears: the order finishes by itself, the flag is withdrawn, and the SIM
+    // and number go back to stock.
+    *hlr.deprovision_fault.lock().expect("lock") = None;
+    let o = wait_order(&store, &id, "failed", Duration::from_secs(1), |o| {
+        o.status == OrderStatus::Failed && metrics.attention.settled_count(stall) == 1
+    })
+    .await;
+    assert!(!o.needs_attention, "{:?}", o.attention);
+    assert!(o.attention.is_empty());
+    assert_eq!(
+        o.error.as_ref().map(|e| e.code.as_str()),
+        Some("hlr_rejected")
+    );
+    let counts = store.inventory_counts("t").expect("counts");
+    assert_eq!(
+        (
+            counts.sims_available,
+            counts.sims_reserved,
+            counts.numbers_available
+        ),
+        (1, 0, 5)
+    );
+    // Every failure is at WARN with its code.
+    assert!(
+        warn.contains("order failed") && warn.contains("code=hlr_rejected"),
+        "{warn}"
+    );
+}

@@ -1,0 +1,6 @@
+//! The engine's timers and retries under tokio's paused clock, with a scripted in-memory HLR
+//! and SM-DP+: no sockets and no real sleeps, yet every backoff is observed in virtual time.
+
+mod esim;
+mod hlr;
+mod rig;
