@@ -36,13 +36,26 @@ enum Gate {
 /// An HLR whose provisioning waits for the test: orders stay in the backlog until released.
 struct GatedHlr {
     gate: watch::Sender<Gate>,
+    /// Provisioning calls that have reached this HLR so far.
+    calls: watch::Sender<usize>,
 }
 
 impl GatedHlr {
     fn new() -> Arc<Self> {
         Arc::new(Self {
             gate: watch::channel(Gate::Hold).0,
+            calls: watch::channel(0).0,
         })
+    }
+
+    /// Waits until `n` provisioning calls have reached the HLR: their orders have recorded
+    /// the call as sent and write nothing more until it answers.
+    async fn wait_calls(&self, n: usize) {
+        let mut rx = self.calls.subscribe();
+        tokio::time::timeout(Duration::from_secs(30), rx.wait_for(|c| *c >= n))
+            .await
+            .unwrap_or_else(|_| panic!("{n} provisioning calls never reached the HLR"))
+            .expect("calls channel");
     }
 
     fn set(&self, g: Gate) {
@@ -59,6 +72,7 @@ impl HlrProvisioner for GatedHlr {
         _: &'a SubscriberSpec,
     ) -> BoxFuture<'a, Result<ProvisionOutcome, HlrError>> {
         let mut rx = self.gate.subscribe();
+        self.calls.send_modify(|c| *c += 1);
         Box::pin(async move {
             loop {
                 match *rx.borrow_and_update() {
@@ -229,6 +243,9 @@ async fn a_full_backlog_refuses_without_reserving_and_the_same_key_works_later()
         assert_eq!(s, 202, "{v}");
         ids.push((a.clone(), v["id"].as_str().expect("id").to_owned()));
     }
+    // Each accepted order writes its "sent" step before it calls the HLR: take the snapshot
+    // once all four are waiting there, so nothing else can write meanwhile.
+    hlr.wait_calls(4).await;
     let before = (
         rig.counts(TENANT),
         rig.gw.store.event_count().expect("events"),
