@@ -1,7 +1,7 @@
 //! Undoing an eSIM order at the SM-DP+: CancelOrder and what each answer settles, and the
 //! expiry that reopens a released profile nobody downloaded.
 
-use super::Es2Failure;
+use super::{Attempt, Es2Failure};
 use crate::engine::machine::{Effect, RetryPolicy, touch};
 use crate::order::{
     AttentionReason, LeftAtSmdp, Order, OrderError, OrderStatus, ProfileFate, Step,
@@ -51,11 +51,8 @@ pub fn on_cancel(
         // Not cancelled, and nothing says it never will be: keep trying.
         let released = matches!(o.esim.as_ref().map(|e| &e.confirm), Some(Step::Done { .. }));
         if let Some(e) = o.esim.as_mut() {
-            e.cancel = Some(Step::RetryWait {
-                attempt,
-                retry_at_ms: now_ms + policy.delay_ms(attempt, jitter),
-                last_error: format!("{} ({})", f.message, f.pair()),
-            });
+            let at = Attempt::new(attempt, policy, jitter, now_ms);
+            e.cancel = Some(at.wait(f.summary()));
             e.left_at_smdp = Some(if released {
                 LeftAtSmdp::Released
             } else {
@@ -74,7 +71,7 @@ pub fn on_cancel(
         e.left_at_smdp = left;
         e.cancel = Some(Step::Failed {
             attempt,
-            error: format!("{} ({})", f.message, f.pair()),
+            error: f.summary(),
         });
     }
     after_cancel(o)

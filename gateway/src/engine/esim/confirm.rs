@@ -2,7 +2,7 @@
 //! order active. A refusal that could be the replay of an earlier, ambiguous attempt is
 //! never taken as proof of release: it sends the order to `verify`.
 
-use super::{Es2Call, Es2Failure, begin_undo, retry_or_give_up, smdp_error, verify};
+use super::{Attempt, Es2Call, Es2Failure, begin_undo, smdp_error, verify};
 use crate::engine::machine::{Effect, RetryPolicy, touch};
 use crate::order::{Order, OrderStatus, ProfileFate, Step};
 
@@ -51,15 +51,8 @@ pub fn on_confirm(
         max_attempts: policy.max_attempts.saturating_add(earlier),
         ..*policy
     };
-    if retry_or_give_up(
-        &mut o,
-        Es2Call::Confirm,
-        attempt,
-        &f,
-        &budget,
-        jitter,
-        now_ms,
-    ) {
+    let at = Attempt::new(attempt, &budget, jitter, now_ms);
+    if at.retry_or_give_up(&mut o, Es2Call::Confirm, &f) {
         return (o, Effect::None);
     }
     // Reserved (maybe confirmed) at the SM-DP+: cancel it back to stock.

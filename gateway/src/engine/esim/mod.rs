@@ -74,6 +74,59 @@ impl Es2Failure {
             None => "no status".into(),
         }
     }
+
+    /// The message with its status pair, as a failed or waiting step records it.
+    fn summary(&self) -> String {
+        format!("{} ({})", self.message, self.pair())
+    }
+}
+
+/// An answered attempt's place in its retry schedule: the budget and backoff of `policy`,
+/// the caller's `jitter`, and the time of the answer.
+#[derive(Clone, Copy)]
+struct Attempt<'a> {
+    n: u32,
+    policy: &'a RetryPolicy,
+    jitter: u32,
+    now_ms: u64,
+}
+
+impl<'a> Attempt<'a> {
+    fn new(n: u32, policy: &'a RetryPolicy, jitter: u32, now_ms: u64) -> Self {
+        Self {
+            n,
+            policy,
+            jitter,
+            now_ms,
+        }
+    }
+
+    /// The step waiting out this attempt's backoff.
+    fn wait(&self, last_error: String) -> Step {
+        Step::RetryWait {
+            attempt: self.n,
+            retry_at_ms: self.now_ms + self.policy.delay_ms(self.n, self.jitter),
+            last_error,
+        }
+    }
+
+    /// Schedules a retry of a retryable failure while attempts remain (returns true), else
+    /// marks the step failed for good (returns false).
+    fn retry_or_give_up(&self, o: &mut Order, call: Es2Call, f: &Es2Failure) -> bool {
+        let retry = f.retryable && self.n < self.policy.max_attempts;
+        let next = if retry {
+            self.wait(f.message.clone())
+        } else {
+            Step::Failed {
+                attempt: self.n,
+                error: f.summary(),
+            }
+        };
+        if let Some(step) = esim_step(o, call) {
+            *step = next;
+        }
+        retry
+    }
 }
 
 fn esim_step(o: &mut Order, call: Es2Call) -> Option<&mut Step> {
@@ -138,36 +191,6 @@ fn begin_undo(mut o: Order, cancel: bool, fate: ProfileFate, error: OrderError) 
     }
 }
 
-/// Schedules a retry of a retryable failure while attempts remain (returns true), else
-/// marks the step failed for good (returns false).
-fn retry_or_give_up(
-    o: &mut Order,
-    call: Es2Call,
-    attempt: u32,
-    f: &Es2Failure,
-    policy: &RetryPolicy,
-    jitter: u32,
-    now_ms: u64,
-) -> bool {
-    let retry = f.retryable && attempt < policy.max_attempts;
-    let next = if retry {
-        Step::RetryWait {
-            attempt,
-            retry_at_ms: now_ms + policy.delay_ms(attempt, jitter),
-            last_error: f.message.clone(),
-        }
-    } else {
-        Step::Failed {
-            attempt,
-            error: format!("{} ({})", f.message, f.pair()),
-        }
-    };
-    if let Some(step) = esim_step(o, call) {
-        *step = next;
-    }
-    retry
-}
-
 /// Applies a DownloadOrder answer. `8.2.1/3.3` on a repeat means our earlier, ambiguous
 /// attempt reserved the profile (it is leased to this order alone), so it counts as done.
 pub fn on_download(
@@ -183,15 +206,8 @@ pub fn on_download(
         Ok(()) => "reserved",
         Err(f) if attempt > 1 && f.is("8.2.1", "3.3") => "reserved_by_earlier_attempt",
         Err(f) => {
-            if retry_or_give_up(
-                &mut o,
-                Es2Call::Download,
-                attempt,
-                &f,
-                policy,
-                jitter,
-                now_ms,
-            ) {
+            let at = Attempt::new(attempt, policy, jitter, now_ms);
+            if at.retry_or_give_up(&mut o, Es2Call::Download, &f) {
                 return (o, Effect::None);
             }
             // A definite refusal changed nothing at the SM-DP+; a transport failure may have.

@@ -12,7 +12,7 @@
 //! Re-reservations are bounded, so a peer answering inconsistently cannot loop an order.
 
 use super::confirm::{ReleaseTerms, release};
-use super::{Es2Call, Es2Failure, begin_undo, retry_or_give_up, smdp_error};
+use super::{Attempt, Es2Call, Es2Failure, begin_undo, smdp_error};
 use crate::engine::machine::{Effect, RetryPolicy, touch};
 use crate::order::{AttentionReason, Order, OrderError, ProfileFate, Step};
 
@@ -99,15 +99,8 @@ pub fn on_release_check(
         Err(f) => f,
     };
     if f.retryable {
-        if retry_or_give_up(
-            &mut o,
-            Es2Call::Release,
-            attempt,
-            &f,
-            policy,
-            jitter,
-            now_ms,
-        ) {
+        let at = Attempt::new(attempt, policy, jitter, now_ms);
+        if at.retry_or_give_up(&mut o, Es2Call::Release, &f) {
             return (o, Effect::None);
         }
         // The SM-DP+ stays silent: the profile may be released for us; cancel it.
@@ -147,15 +140,8 @@ pub fn on_reorder(
     if f.is("8.2.1", "3.3") {
         return unverified(o, &f);
     }
-    if retry_or_give_up(
-        &mut o,
-        Es2Call::Reorder,
-        attempt,
-        &f,
-        policy,
-        jitter,
-        now_ms,
-    ) {
+    let at = Attempt::new(attempt, policy, jitter, now_ms);
+    if at.retry_or_give_up(&mut o, Es2Call::Reorder, &f) {
         return (o, Effect::None);
     }
     if f.retryable {
