@@ -2,6 +2,8 @@
 //! a seeded tenant whose SIM keys the tests know, and a small HTTPS client.
 #![allow(dead_code)]
 
+pub mod sandbox;
+
 use adapters::http::HttpClient;
 use bytes::Bytes;
 use conformance::hlr_sim::{self, HlrSimConfig, HlrSimHandle};
