@@ -2,6 +2,7 @@
 //! a seeded tenant whose SIM keys the tests know, and a small HTTPS client.
 #![allow(dead_code)]
 
+pub mod cli;
 pub mod sandbox;
 
 use adapters::http::HttpClient;
