@@ -45,18 +45,12 @@ async fn a_released_esim_never_downloaded_is_cancelled_at_its_deadline() {
         at - released_at
     );
     assert_eq!(
-        hlr.calls
-            .lock()
-            .expect("lock")
-            .iter()
-            .map(|c| c.0)
-            .collect::<Vec<_>>(),
+        hlr.names(),
         ["provision", "deprovision"],
         "the subscriber is removed from the HLR"
     );
     // The profile and the number are back in stock.
-    let sim = store.get_sim(&o.iccid).expect("sim").expect("sim");
-    assert_eq!(sim.state, SimState::Available);
+    assert_eq!(sim_state(&store, &o.iccid), SimState::Available);
     assert_eq!(
         store.inventory_counts("t").expect("counts").sims_available,
         1
@@ -88,17 +82,7 @@ async fn an_expiry_racing_a_download_leaves_the_order_active() {
     let hlr = Arc::new(ScriptedHlr::default());
     let smdp = Arc::new(ScriptedSmdp::default());
     // The customer downloads just as the deadline passes: the SM-DP+ refuses the cancel.
-    smdp.cancel
-        .lock()
-        .expect("lock")
-        .push_back(Err(Es2CallError::Function(Es2Error::Failed {
-            status: ExecutionStatus::Failed,
-            subject_code: "8.2.1".into(),
-            reason_code: "3.3".into(),
-            subject_identifier: None,
-            message: None,
-            retryable: false,
-        })));
+    script(&smdp.cancel, [Err(smdp_refusal("8.2.1", "3.3"))]);
     let Setup {
         store, id, engine, ..
     } = setup_with(hlr.clone(), Some(smdp.clone())).await;
@@ -118,12 +102,8 @@ async fn an_expiry_racing_a_download_leaves_the_order_active() {
         1,
         "the subscriber stays on the HLR"
     );
-    let sim = store.get_sim(&o.iccid).expect("sim").expect("sim");
-    assert!(
-        matches!(sim.state, SimState::Active { .. }),
-        "{:?}",
-        sim.state
-    );
+    let state = sim_state(&store, &o.iccid);
+    assert!(matches!(state, SimState::Active { .. }), "{state:?}");
 }
 
 #[tokio::test(start_paused = true)]
@@ -131,17 +111,11 @@ async fn an_attention_caused_by_the_smdp_names_the_smdp_not_the_hlr() {
     let logs = Logs::default();
     let _guard = logs.capture();
     let hlr = Arc::new(ScriptedHlr::default());
-    hlr.provision
-        .lock()
-        .expect("lock")
-        .push_back(Err(fault(FaultClass::External)));
+    script(&hlr.provision, [Err(fault(FaultClass::External))]);
     let smdp = Arc::new(ScriptedSmdp::default());
     // The profile cannot be put back (downloaded): the SM-DP+ is the cause. The HLR
     // clean-up then runs and deletes the subscriber: nothing foreign is left there.
-    smdp.cancel
-        .lock()
-        .expect("lock")
-        .push_back(Err(smdp_refusal("8.2.1", "3.3")));
+    script(&smdp.cancel, [Err(smdp_refusal("8.2.1", "3.3"))]);
     let Setup { store, id, .. } = setup_with(hlr.clone(), Some(smdp.clone())).await;
     wait_status(&store, &id, OrderStatus::Failed).await;
     let o = store.get_order("t", &id).expect("get").expect("order");
@@ -166,10 +140,7 @@ async fn an_attention_caused_by_the_smdp_names_the_smdp_not_the_hlr() {
 #[tokio::test(start_paused = true)]
 async fn a_cancel_the_smdp_keeps_refusing_is_retried_across_a_restart_and_says_what_is_left() {
     let hlr = Arc::new(ScriptedHlr::default());
-    hlr.provision
-        .lock()
-        .expect("lock")
-        .push_back(Err(fault(FaultClass::External)));
+    script(&hlr.provision, [Err(fault(FaultClass::External))]);
     let smdp = Arc::new(ScriptedSmdp::default());
     // The soak's case: CancelOrder answered `Expired` (8.8.5/4.10), again and again.
     let expired = Es2CallError::Function(Es2Error::Failed {
@@ -205,12 +176,8 @@ async fn a_cancel_the_smdp_keeps_refusing_is_retried_across_a_restart_and_says_w
     );
     // The profile is neither retired nor back in stock while it may still be reserved,
     // and the HLR clean-up waits for the cancel.
-    let sim = store.get_sim(&o.iccid).expect("sim").expect("sim");
-    assert!(
-        matches!(sim.state, SimState::Reserved { .. }),
-        "{:?}",
-        sim.state
-    );
+    let state = sim_state(&store, &o.iccid);
+    assert!(matches!(state, SimState::Reserved { .. }), "{state:?}");
     assert_eq!(hlr.count("deprovision"), 0);
     assert!(
         smdp.names().iter().filter(|n| **n == "cancel").count() >= POLICY.max_attempts as usize
@@ -280,8 +247,7 @@ async fn a_cancel_the_smdp_keeps_refusing_is_retried_across_a_restart_and_says_w
     assert_eq!(e.left_at_smdp, None);
     assert!(matches!(e.cancel, Some(gateway::order::Step::Done { .. })));
     assert_eq!(hlr.count("deprovision"), 1);
-    let sim = store.get_sim(&o.iccid).expect("sim").expect("sim");
-    assert_eq!(sim.state, SimState::Available);
+    assert_eq!(sim_state(&store, &o.iccid), SimState::Available);
 }
 
 #[tokio::test(start_paused = true)]
@@ -294,14 +260,8 @@ async fn a_release_no_answer_proves_is_flagged_and_undone_never_active() {
         Err(Es2CallError::Ambiguous(AmbiguousCause::HttpStatus(500))),
         Err(smdp_refusal("8.2.1", "3.5")),
     ]);
-    smdp.release
-        .lock()
-        .expect("lock")
-        .push_back(Err(smdp_refusal("8.2.1", "3.5")));
-    smdp.download
-        .lock()
-        .expect("lock")
-        .extend([Ok(()), Err(smdp_refusal("8.2.1", "3.3"))]);
+    script(&smdp.release, [Err(smdp_refusal("8.2.1", "3.5"))]);
+    script(&smdp.download, [Ok(()), Err(smdp_refusal("8.2.1", "3.3"))]);
     let Setup {
         store, id, metrics, ..
     } = setup_with(hlr.clone(), Some(smdp.clone())).await;
@@ -336,12 +296,8 @@ async fn a_release_no_answer_proves_is_flagged_and_undone_never_active() {
         [FinalProfileStatus::Unavailable]
     );
     assert_eq!(hlr.count("deprovision"), 1);
-    let sim = store.get_sim(&o.iccid).expect("sim").expect("sim");
-    assert!(
-        matches!(sim.state, SimState::Retired { .. }),
-        "{:?}",
-        sim.state
-    );
+    let state = sim_state(&store, &o.iccid);
+    assert!(matches!(state, SimState::Retired { .. }), "{state:?}");
     let events = store.events(0, 10_000).expect("events");
     assert!(
         !events

@@ -50,15 +50,8 @@ async fn exhausted_retries_fail_the_order_and_compensate_until_it_succeeds() {
         order.error.as_ref().map(|e| e.code.as_str()),
         Some("hlr_unavailable")
     );
-    let kinds: Vec<&str> = hlr
-        .calls
-        .lock()
-        .expect("lock")
-        .iter()
-        .map(|c| c.0)
-        .collect();
     assert_eq!(
-        kinds,
+        hlr.names(),
         ["provision"; 4]
             .into_iter()
             .chain(["deprovision"; 3])
@@ -78,10 +71,7 @@ async fn exhausted_retries_fail_the_order_and_compensate_until_it_succeeds() {
 #[tokio::test(start_paused = true)]
 async fn restart_resumes_a_waiting_order_at_its_recorded_deadline() {
     let hlr = Arc::new(ScriptedHlr::default());
-    hlr.provision
-        .lock()
-        .expect("lock")
-        .push_back(Err(fault(FaultClass::Transient)));
+    script(&hlr.provision, [Err(fault(FaultClass::Transient))]);
     let Setup {
         _dir,
         store,
@@ -157,14 +147,7 @@ async fn a_login_fault_is_retried_within_the_budget_then_fails_as_hlr_unavailabl
     let error = order.error.expect("error");
     assert_eq!(error.code, "hlr_unavailable", "{}", error.detail);
     assert!(!error.detail.contains("HLR profile"), "{}", error.detail);
-    let provisions = hlr
-        .calls
-        .lock()
-        .expect("lock")
-        .iter()
-        .filter(|c| c.0 == "provision")
-        .count();
-    assert_eq!(provisions, 4, "retried up to the budget");
+    assert_eq!(hlr.count("provision"), 4, "retried up to the budget");
 }
 
 #[tokio::test(start_paused = true)]
@@ -189,10 +172,7 @@ async fn a_clean_up_that_cannot_finish_is_flagged_keeps_retrying_and_resumes_whe
     let logs = Logs::default();
     let _guard = logs.capture();
     let hlr = Arc::new(ScriptedHlr::default());
-    hlr.provision
-        .lock()
-        .expect("lock")
-        .push_back(Err(fault(FaultClass::External)));
+    script(&hlr.provision, [Err(fault(FaultClass::External))]);
     *hlr.deprovision_fault.lock().expect("lock") = Some(HlrError::new(
         FaultClass::External,
         "GsmHlr Delete",

@@ -41,6 +41,16 @@ pub(crate) struct ScriptedHlr {
 }
 
 impl ScriptedHlr {
+    /// The calls made so far, by name, in order.
+    pub(crate) fn names(&self) -> Vec<&'static str> {
+        self.calls
+            .lock()
+            .expect("lock")
+            .iter()
+            .map(|c| c.0)
+            .collect()
+    }
+
     pub(crate) fn count(&self, name: &str) -> usize {
         self.calls
             .lock()
@@ -104,6 +114,16 @@ impl HlrProvisioner for ScriptedHlr {
     fn shutdown(&self) -> BoxFuture<'_, ()> {
         Box::pin(async {})
     }
+}
+
+/// Queues `answers` as the next answers of one scripted call.
+pub(crate) fn script<T>(answers_of: &Mutex<VecDeque<T>>, answers: impl IntoIterator<Item = T>) {
+    answers_of.lock().expect("lock").extend(answers);
+}
+
+/// The state of the SIM or profile `iccid` in the store.
+pub(crate) fn sim_state(store: &RedbStore, iccid: &Iccid) -> gateway::store::SimState {
+    store.get_sim(iccid).expect("sim").expect("sim").state
 }
 
 pub(crate) fn fault(class: FaultClass) -> HlrError {
