@@ -5,7 +5,7 @@
 use super::Inner;
 use super::es2_step::run_es2;
 use super::esim::Es2Call;
-use super::machine::{self, Action, Effect, RetryPolicy};
+use super::machine::{self, Action, Attempt, Effect};
 use super::observe::observe;
 use super::report::{Before, report};
 use crate::order::Order;
@@ -134,7 +134,7 @@ async fn run_step(
 }
 
 /// How the machine applies one kind of HLR answer (`on_provision`, `on_deprovision`).
-type ApplyHlr<T> = fn(Order, u32, Result<T, HlrError>, &RetryPolicy, u32, u64) -> (Order, Effect);
+type ApplyHlr<T> = fn(Order, Attempt, Result<T, HlrError>) -> (Order, Effect);
 
 /// Awaits an HLR call, records its metrics, and hands its answer to the machine.
 async fn hlr_answer<T: std::fmt::Debug>(
@@ -147,9 +147,13 @@ async fn hlr_answer<T: std::fmt::Debug>(
     let started = tokio::time::Instant::now();
     let r = call.await;
     let summary = observe(inner, &r, started);
-    let policy = inner.settings.policy;
-    let now = inner.clock.now_ms();
-    let (next, effect) = apply(order, attempt, r, &policy, inner.jitter(), now);
+    let at = Attempt::new(
+        attempt,
+        &inner.settings.policy,
+        inner.jitter(),
+        inner.clock.now_ms(),
+    );
+    let (next, effect) = apply(order, at, r);
     (next, effect, summary)
 }
 

@@ -6,7 +6,7 @@
 //! reseller error codes (`codes`), expiry of profiles never downloaded (`cancel`), and
 //! the progress mirror fed by notifications.
 
-use super::machine::{Effect, RetryPolicy, touch};
+use super::machine::{Attempt, Effect, touch};
 use crate::order::{AttentionReason, Order, OrderError, OrderStatus, ProfileFate, Step};
 use crate::store::EsimState;
 
@@ -81,52 +81,22 @@ impl Es2Failure {
     }
 }
 
-/// An answered attempt's place in its retry schedule: the budget and backoff of `policy`,
-/// the caller's `jitter`, and the time of the answer.
-#[derive(Clone, Copy)]
-struct Attempt<'a> {
-    n: u32,
-    policy: &'a RetryPolicy,
-    jitter: u32,
-    now_ms: u64,
-}
-
-impl<'a> Attempt<'a> {
-    fn new(n: u32, policy: &'a RetryPolicy, jitter: u32, now_ms: u64) -> Self {
-        Self {
-            n,
-            policy,
-            jitter,
-            now_ms,
+/// Schedules a retry of a retryable failure while attempts remain (returns true), else
+/// marks the step failed for good (returns false).
+fn retry_or_give_up(o: &mut Order, call: Es2Call, at: Attempt, f: &Es2Failure) -> bool {
+    let retry = f.retryable && at.may_retry();
+    let next = if retry {
+        at.wait(f.message.clone())
+    } else {
+        Step::Failed {
+            attempt: at.n,
+            error: f.summary(),
         }
+    };
+    if let Some(step) = esim_step(o, call) {
+        *step = next;
     }
-
-    /// The step waiting out this attempt's backoff.
-    fn wait(&self, last_error: String) -> Step {
-        Step::RetryWait {
-            attempt: self.n,
-            retry_at_ms: self.now_ms + self.policy.delay_ms(self.n, self.jitter),
-            last_error,
-        }
-    }
-
-    /// Schedules a retry of a retryable failure while attempts remain (returns true), else
-    /// marks the step failed for good (returns false).
-    fn retry_or_give_up(&self, o: &mut Order, call: Es2Call, f: &Es2Failure) -> bool {
-        let retry = f.retryable && self.n < self.policy.max_attempts;
-        let next = if retry {
-            self.wait(f.message.clone())
-        } else {
-            Step::Failed {
-                attempt: self.n,
-                error: f.summary(),
-            }
-        };
-        if let Some(step) = esim_step(o, call) {
-            *step = next;
-        }
-        retry
-    }
+    retry
 }
 
 fn esim_step(o: &mut Order, call: Es2Call) -> Option<&mut Step> {
@@ -193,21 +163,13 @@ fn begin_undo(mut o: Order, cancel: bool, fate: ProfileFate, error: OrderError) 
 
 /// Applies a DownloadOrder answer. `8.2.1/3.3` on a repeat means our earlier, ambiguous
 /// attempt reserved the profile (it is leased to this order alone), so it counts as done.
-pub fn on_download(
-    o: Order,
-    attempt: u32,
-    result: Result<(), Es2Failure>,
-    policy: &RetryPolicy,
-    jitter: u32,
-    now_ms: u64,
-) -> (Order, Effect) {
-    let mut o = touch(o, now_ms);
+pub fn on_download(o: Order, at: Attempt, result: Result<(), Es2Failure>) -> (Order, Effect) {
+    let mut o = touch(o, at.now_ms);
     let outcome = match result {
         Ok(()) => "reserved",
-        Err(f) if attempt > 1 && f.is("8.2.1", "3.3") => "reserved_by_earlier_attempt",
+        Err(f) if at.n > 1 && f.is("8.2.1", "3.3") => "reserved_by_earlier_attempt",
         Err(f) => {
-            let at = Attempt::new(attempt, policy, jitter, now_ms);
-            if at.retry_or_give_up(&mut o, Es2Call::Download, &f) {
+            if retry_or_give_up(&mut o, Es2Call::Download, at, &f) {
                 return (o, Effect::None);
             }
             // A definite refusal changed nothing at the SM-DP+; a transport failure may have.

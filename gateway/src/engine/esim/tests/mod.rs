@@ -2,7 +2,7 @@
 //! ambiguous attempts, undo and expiry, and the progress mirror.
 
 use super::*;
-use crate::engine::machine::{Action, next_action};
+use crate::engine::machine::{Action, RetryPolicy, next_action};
 use crate::order::EsimOrder;
 
 mod steps;
@@ -14,6 +14,11 @@ const POLICY: RetryPolicy = RetryPolicy {
     base_ms: 100,
     max_ms: 1_000,
 };
+
+/// Attempt `n` answered at `now_ms`, with no jitter.
+fn at(n: u32, now_ms: u64) -> Attempt<'static> {
+    Attempt::new(n, &POLICY, 0, now_ms)
+}
 
 fn order() -> Order {
     let mut o = crate::engine::machine::fixture_order();
@@ -41,11 +46,8 @@ fn lost() -> Es2Failure {
 fn download(o: Order, attempt: u32, r: Result<(), Es2Failure>) -> (Order, Effect) {
     on_download(
         mark_es2_sent(o, Es2Call::Download, attempt, 1),
-        attempt,
+        at(attempt, 2),
         r,
-        &POLICY,
-        0,
-        2,
     )
 }
 
@@ -62,12 +64,9 @@ fn terms() -> ReleaseTerms {
 fn confirm(o: Order, attempt: u32, r: Result<String, Es2Failure>) -> (Order, Effect) {
     on_confirm(
         mark_es2_sent(o, Es2Call::Confirm, attempt, 3),
-        attempt,
+        at(attempt, 4),
         r,
         &terms(),
-        &POLICY,
-        0,
-        4,
     )
 }
 
