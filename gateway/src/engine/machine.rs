@@ -341,22 +341,25 @@ pub(crate) fn fixture_order() -> Order {
     }
 }
 
+/// The retry policy of state-machine tests.
+#[cfg(test)]
+pub(crate) const FIXTURE_POLICY: RetryPolicy = RetryPolicy {
+    max_attempts: 3,
+    base_ms: 100,
+    max_ms: 1_000,
+};
+
+/// Attempt `n` answered at `now_ms` under [`FIXTURE_POLICY`], with no jitter.
+#[cfg(test)]
+pub(crate) fn at(n: u32, now_ms: u64) -> Attempt<'static> {
+    Attempt::new(n, &FIXTURE_POLICY, 0, now_ms)
+}
+
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use super::{FIXTURE_POLICY as POLICY, *};
     use crate::order::OrderStatus;
     use adapters::hlr::FaultClass;
-
-    const POLICY: RetryPolicy = RetryPolicy {
-        max_attempts: 3,
-        base_ms: 100,
-        max_ms: 1_000,
-    };
-
-    /// Attempt `n` answered at `now_ms`, with no jitter.
-    fn at(n: u32, now_ms: u64) -> Attempt<'static> {
-        Attempt::new(n, &POLICY, 0, now_ms)
-    }
 
     fn order() -> Order {
         fixture_order()

@@ -2,23 +2,12 @@
 //! ambiguous attempts, undo and expiry, and the progress mirror.
 
 use super::*;
-use crate::engine::machine::{Action, RetryPolicy, next_action};
+use crate::engine::machine::{Action, FIXTURE_POLICY as POLICY, at, next_action};
 use crate::order::EsimOrder;
 
 mod steps;
 mod undo;
 mod verify;
-
-const POLICY: RetryPolicy = RetryPolicy {
-    max_attempts: 3,
-    base_ms: 100,
-    max_ms: 1_000,
-};
-
-/// Attempt `n` answered at `now_ms`, with no jitter.
-fn at(n: u32, now_ms: u64) -> Attempt<'static> {
-    Attempt::new(n, &POLICY, 0, now_ms)
-}
 
 fn order() -> Order {
     let mut o = crate::engine::machine::fixture_order();
