@@ -21,7 +21,7 @@ async fn a_released_esim_never_downloaded_is_cancelled_at_its_deadline() {
         store, id, engine, ..
     } = setup_with(hlr.clone(), Some(smdp.clone())).await;
     wait_status(&store, &id, OrderStatus::Active).await;
-    assert_eq!(smdp.names(), ["download", "confirm"]);
+    assert_eq!(smdp.calls.names(), ["download", "confirm"]);
     // The deadline is durable and the timer wakes for it in virtual time.
     engine.spawn_esim_timer(Duration::from_secs(24 * 3_600));
     let released_at = tokio::time::Instant::now();
@@ -31,7 +31,7 @@ async fn a_released_esim_never_downloaded_is_cancelled_at_its_deadline() {
         o.error.as_ref().map(|e| e.code.as_str()),
         Some("esim_not_downloaded")
     );
-    let calls = smdp.calls.lock().expect("lock").clone();
+    let calls = smdp.calls.all();
     let (name, at) = calls[2];
     assert_eq!(name, "cancel");
     assert_eq!(
@@ -45,7 +45,7 @@ async fn a_released_esim_never_downloaded_is_cancelled_at_its_deadline() {
         at - released_at
     );
     assert_eq!(
-        hlr.names(),
+        hlr.calls.names(),
         ["provision", "deprovision"],
         "the subscriber is removed from the HLR"
     );
@@ -72,7 +72,7 @@ async fn a_downloaded_esim_never_expires() {
         .expect("notify");
     engine.spawn_esim_timer(Duration::from_secs(24 * 3_600));
     tokio::time::sleep(EXPIRY * 3).await;
-    assert_eq!(smdp.names(), ["download", "confirm"], "no cancel");
+    assert_eq!(smdp.calls.names(), ["download", "confirm"], "no cancel");
     let o = store.get_order("t", &id).expect("get").expect("order");
     assert_eq!(o.status, OrderStatus::Active);
 }
@@ -89,7 +89,7 @@ async fn an_expiry_racing_a_download_leaves_the_order_active() {
     wait_status(&store, &id, OrderStatus::Active).await;
     engine.spawn_esim_timer(Duration::from_secs(24 * 3_600));
     for _ in 0..10_000 {
-        if smdp.names().len() == 3 {
+        if smdp.calls.all().len() == 3 {
             break;
         }
         tokio::time::sleep(Duration::from_secs(60)).await;
@@ -97,11 +97,7 @@ async fn an_expiry_racing_a_download_leaves_the_order_active() {
     wait_status(&store, &id, OrderStatus::Active).await;
     let o = store.get_order("t", &id).expect("get").expect("order");
     assert!(o.error.is_none(), "{:?}", o.error);
-    assert_eq!(
-        hlr.calls.lock().expect("lock").len(),
-        1,
-        "the subscriber stays on the HLR"
-    );
+    assert_eq!(hlr.calls.all().len(), 1, "the subscriber stays on the HLR");
     let state = sim_state(&store, &o.iccid);
     assert!(matches!(state, SimState::Active { .. }), "{state:?}");
 }
@@ -125,7 +121,7 @@ async fn an_attention_caused_by_the_smdp_names_the_smdp_not_the_hlr() {
         o.error.as_ref().map(|e| e.code.as_str()),
         Some("hlr_rejected")
     );
-    assert_eq!(smdp.names(), ["download", "cancel"]);
+    assert_eq!(smdp.calls.names(), ["download", "cancel"]);
     // The log names the real cause, at WARN, and never blames the HLR.
     let warn = logs.at("WARN").join("\n");
     assert!(
@@ -178,10 +174,8 @@ async fn a_cancel_the_smdp_keeps_refusing_is_retried_across_a_restart_and_says_w
     // and the HLR clean-up waits for the cancel.
     let state = sim_state(&store, &o.iccid);
     assert!(matches!(state, SimState::Reserved { .. }), "{state:?}");
-    assert_eq!(hlr.count("deprovision"), 0);
-    assert!(
-        smdp.names().iter().filter(|n| **n == "cancel").count() >= POLICY.max_attempts as usize
-    );
+    assert_eq!(hlr.calls.count("deprovision"), 0);
+    assert!(smdp.calls.count("cancel") >= POLICY.max_attempts as usize);
     // The API says what is left there.
     let json = gateway::api::dto::render_order(&o, None, None);
     assert_eq!(json["esim"]["left_at_smdp"], "reserved");
@@ -196,7 +190,7 @@ async fn a_cancel_the_smdp_keeps_refusing_is_retried_across_a_restart_and_says_w
         }
         tokio::time::sleep(Duration::from_millis(1)).await;
     }
-    let cancels = || smdp.names().iter().filter(|n| **n == "cancel").count();
+    let cancels = || smdp.calls.count("cancel");
     let before = cancels();
     let metrics2 = Arc::new(Metrics::default());
     let engine2 = Engine::new(
@@ -246,7 +240,7 @@ async fn a_cancel_the_smdp_keeps_refusing_is_retried_across_a_restart_and_says_w
     let e = o.esim.as_ref().expect("esim");
     assert_eq!(e.left_at_smdp, None);
     assert!(matches!(e.cancel, Some(gateway::order::Step::Done { .. })));
-    assert_eq!(hlr.count("deprovision"), 1);
+    assert_eq!(hlr.calls.count("deprovision"), 1);
     assert_eq!(sim_state(&store, &o.iccid), SimState::Available);
 }
 
@@ -270,7 +264,7 @@ async fn a_release_no_answer_proves_is_flagged_and_undone_never_active() {
     })
     .await;
     assert_eq!(
-        smdp.names(),
+        smdp.calls.names(),
         [
             "download", "confirm", "confirm", "release", "download", "cancel"
         ]
@@ -295,7 +289,7 @@ async fn a_release_no_answer_proves_is_flagged_and_undone_never_active() {
         *smdp.cancel_status.lock().expect("lock"),
         [FinalProfileStatus::Unavailable]
     );
-    assert_eq!(hlr.count("deprovision"), 1);
+    assert_eq!(hlr.calls.count("deprovision"), 1);
     let state = sim_state(&store, &o.iccid);
     assert!(matches!(state, SimState::Retired { .. }), "{state:?}");
     let events = store.events(0, 10_000).expect("events");
