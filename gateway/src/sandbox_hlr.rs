@@ -51,6 +51,18 @@ impl HlrGate {
         // The sender lives as long as `self`, so this only ends when the gate opens.
         let _ = rx.wait_for(|open| *open).await;
     }
+
+    /// Starts `call` only once the gate is open: the inner call is not even made before,
+    /// whatever work the inner provisioner does when called.
+    fn after_open<'a, T: 'a>(
+        &'a self,
+        call: impl FnOnce() -> BoxFuture<'a, T> + Send + 'a,
+    ) -> BoxFuture<'a, T> {
+        Box::pin(async move {
+            self.opened().await;
+            call().await
+        })
+    }
 }
 
 impl HlrProvisioner for HlrGate {
@@ -61,38 +73,26 @@ impl HlrProvisioner for HlrGate {
         &'a self,
         spec: &'a SubscriberSpec,
     ) -> BoxFuture<'a, Result<ProvisionOutcome, HlrError>> {
-        Box::pin(async move {
-            self.opened().await;
-            self.inner.provision(spec).await
-        })
+        self.after_open(move || self.inner.provision(spec))
     }
     fn deprovision<'a>(
         &'a self,
         spec: &'a SubscriberSpec,
     ) -> BoxFuture<'a, Result<DeprovisionOutcome, HlrError>> {
-        Box::pin(async move {
-            self.opened().await;
-            self.inner.deprovision(spec).await
-        })
+        self.after_open(move || self.inner.deprovision(spec))
     }
     fn query<'a>(
         &'a self,
         imsi: &'a Imsi,
     ) -> BoxFuture<'a, Result<Option<SubscriberState>, HlrError>> {
-        Box::pin(async move {
-            self.opened().await;
-            self.inner.query(imsi).await
-        })
+        self.after_open(move || self.inner.query(imsi))
     }
     fn set_barring<'a>(
         &'a self,
         imsi: &'a Imsi,
         barring: Barring,
     ) -> BoxFuture<'a, Result<(), HlrError>> {
-        Box::pin(async move {
-            self.opened().await;
-            self.inner.set_barring(imsi, barring).await
-        })
+        self.after_open(move || self.inner.set_barring(imsi, barring))
     }
     fn shutdown(&self) -> BoxFuture<'_, ()> {
         self.inner.shutdown()

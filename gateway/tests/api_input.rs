@@ -24,17 +24,7 @@ async fn call(h: &Harness, method: &str, key: Option<&str>, path: &str) -> (u16,
         }
     }
     .expect("request");
-    let ct = r
-        .headers
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_owned();
-    (
-        r.status,
-        ct,
-        serde_json::from_slice(&r.body).unwrap_or(Value::Null),
-    )
+    parts(r)
 }
 
 fn assert_problem(
@@ -153,17 +143,7 @@ async fn a_reservation_refusal_names_the_body_field_msisdn() {
                 )
                 .await
                 .expect("POST");
-            let ct = r
-                .headers
-                .get("content-type")
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or_default()
-                .to_owned();
-            (
-                r.status,
-                ct,
-                serde_json::from_slice::<Value>(&r.body).unwrap_or(Value::Null),
-            )
+            parts(r)
         }
     };
     let (s, _, b) = reserve("r1", json!({"msisdn": "8613800000042"})).await;

@@ -1,20 +1,13 @@
 //! The offline admin commands as a user runs them: tenant, API key and number block, then a
 //! plain (non-sandbox) `simgw serve` that accepts the new key.
 
-use adapters::http::HttpClient;
-use conformance::hlr_sim::{self, HlrSimConfig};
-use std::path::Path;
-use std::process::{Command, Output, Stdio};
-use std::time::Duration;
+mod common;
 
-fn simgw(args: &[&str], data: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_simgw"))
-        .args(args)
-        .arg("--data-dir")
-        .arg(data)
-        .output()
-        .expect("run simgw")
-}
+use adapters::http::HttpClient;
+use common::cli::simgw;
+use conformance::hlr_sim::{self, HlrSimConfig};
+use std::process::{Command, Stdio};
+use std::time::Duration;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn admin_commands_then_serve_with_the_issued_key() {

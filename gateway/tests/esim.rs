@@ -3,111 +3,30 @@
 //! download and install reaching the order through HandleDownloadProgressInfo, the
 //! receiver's leniency and strictness, and compensation leaving the profile Available.
 
+mod common;
+
 use adapters::http::HttpClient;
 use bytes::Bytes;
+use common::sandbox::{Api, esim_body, esim_config, is_status, shutdown};
 use conformance::hlr_sim::{Action as HlrAction, MoKind, Operation, Rule as HlrRule};
 use conformance::smdp_sim::{
     Action as SmdpAction, Function, InstallResult, ProfileState, Quirks, ReplayRule,
     Rule as SmdpRule,
 };
-use gateway::config::Config;
 use gateway::sandbox::Sandbox;
 use gateway::store::Store;
 use serde_json::{Value, json};
 use sim_profiles::Iccid;
 use std::time::Duration;
 
-fn config(dir: &std::path::Path) -> Config {
-    let mut c = Config {
-        data_dir: dir.to_owned(),
-        listen: "127.0.0.1:0".parse().expect("addr"),
-        ..Config::default()
-    };
-    c.esim.callback_listen = Some("127.0.0.1:0".parse().expect("addr"));
-    c.sandbox.physical_sims = 5;
-    c.sandbox.esim_profiles = 10;
-    c.sandbox.numbers = 100;
+/// A sandbox with 10 eSIM profiles whose orders give up after two attempts; the
+/// directory must outlive it.
+async fn start() -> (tempfile::TempDir, Sandbox) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut c = esim_config(dir.path(), 10);
     c.engine.max_attempts = 2;
-    c.engine.backoff_base_ms = 10;
-    c.engine.backoff_max_ms = 50;
-    c
-}
-
-struct Api {
-    http: HttpClient,
-    base: String,
-    auth: String,
-}
-
-impl Api {
-    fn new(sb: &Sandbox) -> Self {
-        let ca = std::fs::read(&sb.info.ca_cert).expect("ca");
-        Self {
-            http: HttpClient::builder()
-                .add_root_pem(&ca)
-                .request_timeout(Duration::from_secs(10))
-                .build()
-                .expect("client"),
-            base: sb.info.base_url.clone(),
-            auth: format!("Bearer {}", sb.info.api_key),
-        }
-    }
-
-    async fn order(&self, key: &str, body: Value) -> (u16, Value) {
-        let r = self
-            .http
-            .post(
-                &format!("{}/v1/activations", self.base),
-                &[
-                    ("authorization", self.auth.clone()),
-                    ("idempotency-key", key.into()),
-                    ("content-type", "application/json".into()),
-                ],
-                Bytes::from(body.to_string()),
-            )
-            .await
-            .expect("POST");
-        (
-            r.status,
-            serde_json::from_slice(&r.body).unwrap_or(Value::Null),
-        )
-    }
-
-    async fn get_raw(&self, path: &str) -> adapters::http::HttpResponse {
-        self.http
-            .get(
-                &format!("{}{path}", self.base),
-                &[("authorization", self.auth.clone())],
-            )
-            .await
-            .expect("GET")
-    }
-
-    async fn get(&self, id: &str) -> Value {
-        let r = self.get_raw(&format!("/v1/activations/{id}")).await;
-        assert_eq!(r.status, 200);
-        serde_json::from_slice(&r.body).expect("json")
-    }
-
-    /// Polls until `pred` holds for the order.
-    async fn until(&self, id: &str, what: &str, pred: impl Fn(&Value) -> bool) -> Value {
-        for _ in 0..1_000 {
-            let v = self.get(id).await;
-            if pred(&v) {
-                return v;
-            }
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-        panic!("order {id} never reached {what}: {}", self.get(id).await);
-    }
-}
-
-fn esim_body(product: &str) -> Value {
-    json!({"sim": {"type": "esim"}, "product": product})
-}
-
-fn is_status(s: &'static str) -> impl Fn(&Value) -> bool {
-    move |v| v["status"] == s
+    let sb = gateway::sandbox::start(c).await.expect("sandbox");
+    (dir, sb)
 }
 
 /// Decodes a PNG and scans the QR in it.
@@ -140,10 +59,7 @@ fn scan_png(png_bytes: &[u8]) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn esim_order_is_released_with_a_scannable_code_then_downloaded_and_installed() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let sb = gateway::sandbox::start(config(dir.path()))
-        .await
-        .expect("sandbox");
+    let (_dir, sb) = start().await;
     assert!(!sb.info.esim_profile_type.is_empty());
     let sim = sb.smdp_sim.clone().expect("SM-DP+ simulator");
     let api = Api::new(&sb);
@@ -236,22 +152,9 @@ async fn esim_order_is_released_with_a_scannable_code_then_downloaded_and_instal
     shutdown(sb).await;
 }
 
-async fn shutdown(sb: Sandbox) {
-    sb.gateway.shutdown().await;
-    if let Some(s) = sb.smdp_sim {
-        s.shutdown().await;
-    }
-    if let Some(s) = sb.hlr_sim {
-        s.shutdown().await;
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_permanent_hlr_failure_after_download_order_leaves_the_profile_available() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let sb = gateway::sandbox::start(config(dir.path()))
-        .await
-        .expect("sandbox");
+    let (_dir, sb) = start().await;
     let hlr = sb.hlr_sim.clone().expect("HLR simulator");
     let sim = sb.smdp_sim.clone().expect("SM-DP+ simulator");
     hlr.push_rule(HlrRule::once(
@@ -260,9 +163,7 @@ async fn a_permanent_hlr_failure_after_download_order_leaves_the_profile_availab
         HlrAction::Fault(conformance::hlr_sim::FaultKind::Invalid),
     ));
     let api = Api::new(&sb);
-    let (status, created) = api.order("e-2", esim_body(&sb.info.product)).await;
-    assert_eq!(status, 202, "{created}");
-    let id = created["id"].as_str().expect("id").to_owned();
+    let id = api.order_esim("e-2", &sb.info.product).await;
     let v = api.until(&id, "failed", is_status("failed")).await;
     assert_eq!(v["error"]["code"], "hlr_rejected", "{v}");
     assert_eq!(v["esim"]["steps"]["download_order"]["state"], "done");
@@ -301,14 +202,10 @@ async fn notify(sb: &Sandbox, identity: Option<(&[u8], &[u8])>, body: &str) -> R
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_receiver_is_lenient_in_form_strict_in_identity_and_deduplicates() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let sb = gateway::sandbox::start(config(dir.path()))
-        .await
-        .expect("sandbox");
+    let (_dir, sb) = start().await;
     let sim = sb.smdp_sim.clone().expect("SM-DP+ simulator");
     let api = Api::new(&sb);
-    let (_, created) = api.order("e-4", esim_body(&sb.info.product)).await;
-    let id = created["id"].as_str().expect("id").to_owned();
+    let id = api.order_esim("e-4", &sb.info.product).await;
     let v = api.until(&id, "active", is_status("active")).await;
     let iccid: Iccid = v["iccid"].as_str().expect("iccid").parse().expect("iccid");
 
@@ -418,10 +315,7 @@ async fn the_receiver_is_lenient_in_form_strict_in_identity_and_deduplicates() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_tenant_with_confirmation_codes_gets_one_per_order_and_the_smdp_its_hash() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let sb = gateway::sandbox::start(config(dir.path()))
-        .await
-        .expect("sandbox");
+    let (_dir, sb) = start().await;
     let sim = sb.smdp_sim.clone().expect("SM-DP+ simulator");
     let mut tenant = sb
         .gateway
@@ -437,9 +331,7 @@ async fn a_tenant_with_confirmation_codes_gets_one_per_order_and_the_smdp_its_ha
     .await
     .expect("put tenant");
     let api = Api::new(&sb);
-    let (status, created) = api.order("cc-1", esim_body(&sb.info.product)).await;
-    assert_eq!(status, 202, "{created}");
-    let id = created["id"].as_str().expect("id").to_owned();
+    let id = api.order_esim("cc-1", &sb.info.product).await;
     let v = api.until(&id, "active", is_status("active")).await;
     let cc = v["esim"]["confirmation_code"]
         .as_str()
@@ -475,10 +367,7 @@ fn is_settled(v: &Value) -> bool {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_reservation_lost_before_confirm_is_made_anew_and_active_only_once_really_released() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let sb = gateway::sandbox::start(config(dir.path()))
-        .await
-        .expect("sandbox");
+    let (_dir, sb) = start().await;
     let sim = sb.smdp_sim.clone().expect("SM-DP+ simulator");
     // The SM-DP+ loses the reservation as the first ConfirmOrder arrives and answers 500:
     // the retry then finds the profile Available, and is refused 8.2.1/3.5.
@@ -487,9 +376,7 @@ async fn a_reservation_lost_before_confirm_is_made_anew_and_active_only_once_rea
         SmdpAction::LoseReservation,
     ));
     let api = Api::new(&sb);
-    let (status, created) = api.order("lost-1", esim_body(&sb.info.product)).await;
-    assert_eq!(status, 202, "{created}");
-    let id = created["id"].as_str().expect("id").to_owned();
+    let id = api.order_esim("lost-1", &sb.info.product).await;
     let v = api
         .until(&id, "active, failed or flagged", is_settled)
         .await;
@@ -524,10 +411,7 @@ async fn a_reservation_lost_before_confirm_is_made_anew_and_active_only_once_rea
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_confirm_replay_refused_as_an_invalid_transition_is_proven_by_release_profile() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let sb = gateway::sandbox::start(config(dir.path()))
-        .await
-        .expect("sandbox");
+    let (_dir, sb) = start().await;
     let sim = sb.smdp_sim.clone().expect("SM-DP+ simulator");
     // The first ConfirmOrder releases the profile but its answer is lost; the repeat is
     // refused 8.2.1/3.5, as some SM-DP+s answer a replay.
@@ -537,8 +421,7 @@ async fn a_confirm_replay_refused_as_an_invalid_transition_is_proven_by_release_
         SmdpAction::DropAfterCommit,
     ));
     let api = Api::new(&sb);
-    let (_, created) = api.order("replay-1", esim_body(&sb.info.product)).await;
-    let id = created["id"].as_str().expect("id").to_owned();
+    let id = api.order_esim("replay-1", &sb.info.product).await;
     let v = api
         .until(&id, "active, failed or flagged", is_settled)
         .await;

@@ -1,17 +1,11 @@
 //! `simgw inventory import` as an operator runs it (the built binary, offline store):
 //! tenant scoping of re-imports, strict ICCID conventions, and bounded refusal output.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
 
-fn simgw(args: &[&str], data: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_simgw"))
-        .args(args)
-        .arg("--data-dir")
-        .arg(data)
-        .output()
-        .expect("run simgw")
-}
+use common::cli::simgw;
+use std::path::{Path, PathBuf};
+use std::process::Output;
 
 fn fixture(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))

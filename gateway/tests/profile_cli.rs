@@ -10,6 +10,14 @@ fn simgw(args: &[&str]) -> Output {
         .expect("run simgw")
 }
 
+/// Runs `simgw profile build --template <template> <flags> --out <out>`.
+fn build(template: &str, out: &str, flags: &[&str]) -> Output {
+    let mut args = vec!["profile", "build", "--template", template];
+    args.extend_from_slice(flags);
+    args.extend_from_slice(&["--out", out]);
+    simgw(&args)
+}
+
 fn template() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("../sim-profiles/tests/fixtures/profile/template.der")
@@ -22,14 +30,7 @@ fn build_without_personalisation_is_byte_identical() {
     let dir = tempfile::tempdir().expect("tempdir");
     let out = dir.path().join("same.der");
     for t in [template(), ts48_like()] {
-        let r = simgw(&[
-            "profile",
-            "build",
-            "--template",
-            t.to_str().expect("utf8"),
-            "--out",
-            out.to_str().expect("utf8"),
-        ]);
+        let r = build(t.to_str().expect("utf8"), out.to_str().expect("utf8"), &[]);
         assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
         assert_eq!(
             std::fs::read(&out).expect("out"),
@@ -43,26 +44,24 @@ fn build_personalises_and_inspect_masks_keys_unless_asked() {
     let dir = tempfile::tempdir().expect("tempdir");
     let out = dir.path().join("card.der");
     let k = "9e1b73c40d5a2f86e7c1b5083fd2a461";
-    let r = simgw(&[
-        "profile",
-        "build",
-        "--template",
+    let r = build(
         "builtin",
-        "--iccid",
-        "8988211000000530082",
-        "--imsi",
-        "001010000000042",
-        "--ki",
-        k,
-        "--opc",
-        "cd63cb71954a9f4e48a5994e37a02baf",
-        "--pin1",
-        "1234",
-        "--puk1",
-        "87654321",
-        "--out",
         out.to_str().expect("utf8"),
-    ]);
+        &[
+            "--iccid",
+            "8988211000000530082",
+            "--imsi",
+            "001010000000042",
+            "--ki",
+            k,
+            "--opc",
+            "cd63cb71954a9f4e48a5994e37a02baf",
+            "--pin1",
+            "1234",
+            "--puk1",
+            "87654321",
+        ],
+    );
     assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
     let v = simgw(&["profile", "validate", out.to_str().expect("utf8")]);
     assert!(
@@ -111,16 +110,11 @@ fn validate_and_build_refuse_bad_input_clearly() {
         String::from_utf8_lossy(&v.stderr)
     );
     let out = dir.path().join("x.der");
-    let b = simgw(&[
-        "profile",
-        "build",
-        "--template",
+    let b = build(
         "builtin",
-        "--ki",
-        "00112233",
-        "--out",
         out.to_str().expect("utf8"),
-    ]);
+        &["--ki", "00112233"],
+    );
     assert!(!b.status.success());
     assert!(
         String::from_utf8_lossy(&b.stderr).contains("--ki"),
@@ -306,16 +300,7 @@ fn build_refuses_a_package_that_keeps_a_test_key_in_any_aka_parameter() {
     let iccid = "8988211000000530082";
 
     // Personalising the ICCID alone leaves both AKA parameters on the TS.48 key.
-    let r = simgw(&[
-        "profile",
-        "build",
-        "--template",
-        t,
-        "--iccid",
-        iccid,
-        "--out",
-        o,
-    ]);
+    let r = build(t, o, &["--iccid", iccid]);
     assert!(!r.status.success());
     let e = stderr(&r);
     for want in [
@@ -329,32 +314,13 @@ fn build_refuses_a_package_that_keeps_a_test_key_in_any_aka_parameter() {
     assert!(!out.exists(), "nothing written when refused");
 
     // The built-in template's all-zero K is refused too.
-    let r = simgw(&[
-        "profile",
-        "build",
-        "--template",
-        "builtin",
-        "--iccid",
-        iccid,
-        "--out",
-        o,
-    ]);
+    let r = build("builtin", o, &["--iccid", iccid]);
     assert!(!r.status.success());
     assert!(stderr(&r).contains("(USIM, Milenage) holds a well-known test K (all zeros)"));
     assert!(!out.exists());
 
     // A lab profile on purpose.
-    let r = simgw(&[
-        "profile",
-        "build",
-        "--template",
-        t,
-        "--iccid",
-        iccid,
-        "--allow-test-keys",
-        "--out",
-        o,
-    ]);
+    let r = build(t, o, &["--iccid", iccid, "--allow-test-keys"]);
     assert!(r.status.success(), "{}", stderr(&r));
     assert_eq!(every_k(&out), vec!["000102030405060708090A0B0C0D0E0F"; 2]);
 }
@@ -365,18 +331,11 @@ fn build_writes_the_card_keys_into_every_aka_parameter() {
     let template = milenage_copy(&ts48_like(), dir.path());
     let out = dir.path().join("card.der");
     let k = "9E1B73C40D5A2F86E7C1B5083FD2A461";
-    let r = simgw(&[
-        "profile",
-        "build",
-        "--template",
+    let r = build(
         template.to_str().expect("utf8"),
-        "--ki",
-        k,
-        "--opc",
-        "0F1E2D3C4B5A69788796A5B4C3D2E1F0",
-        "--out",
         out.to_str().expect("utf8"),
-    ]);
+        &["--ki", k, "--opc", "0F1E2D3C4B5A69788796A5B4C3D2E1F0"],
+    );
     assert!(r.status.success(), "{}", stderr(&r));
     assert_eq!(every_k(&out), vec![k; 2], "the USIM's and the ISIM's K");
 }
@@ -396,19 +355,10 @@ fn build_sets_the_access_class_from_the_imsi_or_from_acc() {
     let dir = tempfile::tempdir().expect("tempdir");
     let out = dir.path().join("card.der");
     let o = out.to_str().expect("utf8");
-    let base = [
-        "profile",
-        "build",
-        "--template",
-        "builtin",
-        "--ki",
-        "9e1b73c40d5a2f86e7c1b5083fd2a461",
-    ];
     let run = |extra: &[&str]| {
-        let mut args = base.to_vec();
-        args.extend_from_slice(extra);
-        args.extend_from_slice(&["--out", o]);
-        simgw(&args)
+        let mut flags = vec!["--ki", "9e1b73c40d5a2f86e7c1b5083fd2a461"];
+        flags.extend_from_slice(extra);
+        build("builtin", o, &flags)
     };
 
     let r = run(&["--imsi", "001010000000047"]);

@@ -1,97 +1,24 @@
 //! In the sandbox, an eSIM batch imported through the API is loaded into the SM-DP+
 //! simulator too (and again after a restart), so its profiles can be activated end to end.
 
-use adapters::http::HttpClient;
-use bytes::Bytes;
+mod common;
+
+use common::sandbox::{Api, esim_config, is_terminal, shutdown};
 use gateway::config::Config;
-use gateway::sandbox::{ESIM_PROFILE_TYPE, Sandbox};
-use serde_json::{Value, json};
+use gateway::sandbox::ESIM_PROFILE_TYPE;
+use serde_json::Value;
 use sim_profiles::Iccid;
 use std::collections::BTreeSet;
-use std::time::Duration;
 
+/// A sandbox with no seeded eSIM profiles: every eSIM order draws from the imported batch.
 fn config(dir: &std::path::Path) -> Config {
-    let mut c = Config {
-        data_dir: dir.to_owned(),
-        listen: "127.0.0.1:0".parse().expect("addr"),
-        ..Config::default()
-    };
-    c.esim.callback_listen = Some("127.0.0.1:0".parse().expect("addr"));
-    c.sandbox.physical_sims = 5;
-    // No seeded profiles: every eSIM order draws from the imported batch.
-    c.sandbox.esim_profiles = 0;
-    c.sandbox.numbers = 100;
-    c.engine.backoff_base_ms = 10;
-    c.engine.backoff_max_ms = 50;
-    c
+    esim_config(dir, 0)
 }
 
-struct Api {
-    http: HttpClient,
-    base: String,
-    auth: String,
-}
-
-impl Api {
-    fn new(sb: &Sandbox) -> Self {
-        let ca = std::fs::read(&sb.info.ca_cert).expect("ca");
-        Self {
-            http: HttpClient::builder()
-                .add_root_pem(&ca)
-                .request_timeout(Duration::from_secs(10))
-                .build()
-                .expect("client"),
-            base: sb.info.base_url.clone(),
-            auth: format!("Bearer {}", sb.info.api_key),
-        }
-    }
-
-    async fn post(&self, path: &str, headers: &[(&str, &str)], body: String) -> (u16, Value) {
-        let mut h = vec![("authorization", self.auth.clone())];
-        h.extend(headers.iter().map(|(k, v)| (*k, (*v).to_owned())));
-        let r = self
-            .http
-            .post(&format!("{}{path}", self.base), &h, Bytes::from(body))
-            .await
-            .expect("POST");
-        (
-            r.status,
-            serde_json::from_slice(&r.body).unwrap_or(Value::Null),
-        )
-    }
-
-    /// Orders an eSIM and polls it until it is terminal (bounded; not a timing assertion).
-    async fn activate_esim(&self, key: &str, product: &str) -> Value {
-        let body = json!({"sim": {"type": "esim"}, "product": product}).to_string();
-        let (s, v) = self
-            .post(
-                "/v1/activations",
-                &[
-                    ("idempotency-key", key),
-                    ("content-type", "application/json"),
-                ],
-                body,
-            )
-            .await;
-        assert_eq!(s, 202, "{v}");
-        let id = v["id"].as_str().expect("id");
-        for _ in 0..1_000 {
-            let r = self
-                .http
-                .get(
-                    &format!("{}/v1/activations/{id}", self.base),
-                    &[("authorization", self.auth.clone())],
-                )
-                .await
-                .expect("GET");
-            let v: Value = serde_json::from_slice(&r.body).expect("json");
-            if v["status"] == "active" || v["status"] == "failed" {
-                return v;
-            }
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-        panic!("order {id} never finished");
-    }
+/// Orders an eSIM and polls it until it is terminal.
+async fn activate_esim(api: &Api, key: &str, product: &str) -> Value {
+    let id = api.order_esim(key, product).await;
+    api.until(&id, "a terminal status", is_terminal).await
 }
 
 /// A CSV batch of `n` profiles of the sandbox PLMN that collide with nothing seeded.
@@ -131,7 +58,7 @@ async fn an_esim_batch_imported_through_the_api_activates_in_the_sandbox_also_af
         assert!(smdp.profile(i).is_some(), "the simulator knows {i}");
     }
 
-    let o = api.activate_esim("imp-1", &sb.info.product).await;
+    let o = activate_esim(&api, "imp-1", &sb.info.product).await;
     assert_eq!(o["status"], "active", "{o}");
     let first: Iccid = o["iccid"].as_str().expect("iccid").parse().expect("iccid");
     assert!(iccids.contains(&first), "{o}");
@@ -140,13 +67,7 @@ async fn an_esim_batch_imported_through_the_api_activates_in_the_sandbox_also_af
         Some(conformance::smdp_sim::ProfileState::Released)
     );
 
-    let Sandbox {
-        gateway, smdp_sim, ..
-    } = sb;
-    gateway.shutdown().await;
-    if let Some(s) = smdp_sim {
-        s.shutdown().await;
-    }
+    shutdown(sb).await;
 
     // A fresh simulator learns the imported profiles from the store at start.
     let sb = gateway::sandbox::start(config(dir.path()))
@@ -155,7 +76,7 @@ async fn an_esim_batch_imported_through_the_api_activates_in_the_sandbox_also_af
     let smdp = sb.smdp_sim.as_ref().expect("SM-DP+ simulator");
     let known: BTreeSet<Iccid> = smdp.profiles().into_iter().map(|p| p.iccid).collect();
     assert!(iccids.iter().all(|i| known.contains(i)), "{known:?}");
-    let o = Api::new(&sb).activate_esim("imp-2", &sb.info.product).await;
+    let o = activate_esim(&Api::new(&sb), "imp-2", &sb.info.product).await;
     assert_eq!(o["status"], "active", "{o}");
     let second: Iccid = o["iccid"].as_str().expect("iccid").parse().expect("iccid");
     assert!(iccids.contains(&second) && second != first, "{o}");

@@ -2,40 +2,21 @@
 //! provisioned the HLR, whatever its status: an eSIM order stopped after its HLR step
 //! but before ConfirmOrder answered must end `active` with its subscriber on the HLR.
 
-use adapters::http::HttpClient;
-use bytes::Bytes;
+mod common;
+
+use common::sandbox::{Api, esim_body, esim_config, is_terminal, shutdown};
 use conformance::smdp_sim::{Action, Function, Rule};
 use gateway::config::Config;
 use gateway::order::{OrderStatus, Step};
 use gateway::sandbox::{Sandbox, TENANT};
 use gateway::store::Store;
-use serde_json::{Value, json};
 use std::time::Duration;
 
 fn config(dir: &std::path::Path) -> Config {
-    let mut c = Config {
-        data_dir: dir.to_owned(),
-        listen: "127.0.0.1:0".parse().expect("addr"),
-        ..Config::default()
-    };
-    c.esim.callback_listen = Some("127.0.0.1:0".parse().expect("addr"));
+    let mut c = esim_config(dir, 5);
     // A held ConfirmOrder gives up quickly, so the gateway can stop while it waits.
     c.esim.timeout_ms = 1_000;
-    c.sandbox.physical_sims = 5;
-    c.sandbox.esim_profiles = 5;
-    c.sandbox.numbers = 100;
-    c.engine.backoff_base_ms = 10;
-    c.engine.backoff_max_ms = 50;
     c
-}
-
-fn client(sb: &Sandbox) -> HttpClient {
-    let ca = std::fs::read(&sb.info.ca_cert).expect("ca");
-    HttpClient::builder()
-        .add_root_pem(&ca)
-        .request_timeout(Duration::from_secs(10))
-        .build()
-        .expect("client")
 }
 
 fn subscriber_imsis(sb: &Sandbox) -> Vec<String> {
@@ -63,21 +44,9 @@ async fn an_order_stopped_after_its_hlr_step_finds_its_subscriber_after_a_restar
             action: Action::Timeout,
             times: 1_000,
         });
-    let http = client(&sb);
-    let r = http
-        .post(
-            &format!("{}/v1/activations", sb.info.base_url),
-            &[
-                ("authorization", format!("Bearer {}", sb.info.api_key)),
-                ("idempotency-key", "rebuild-1".into()),
-                ("content-type", "application/json".into()),
-            ],
-            Bytes::from(json!({"sim": {"type": "esim"}, "product": sb.info.product}).to_string()),
-        )
-        .await
-        .expect("POST");
-    assert_eq!(r.status, 202, "{}", String::from_utf8_lossy(&r.body));
-    let v: Value = serde_json::from_slice(&r.body).expect("json");
+    let api = Api::new(&sb);
+    let (status, v) = api.order("rebuild-1", esim_body(&sb.info.product)).await;
+    assert_eq!(status, 202, "{v}");
     let id = v["id"].as_str().expect("id").to_owned();
     let imsi = v["imsi"].as_str().expect("imsi").to_owned();
 
@@ -103,17 +72,7 @@ async fn an_order_stopped_after_its_hlr_step_finds_its_subscriber_after_a_restar
     }
     assert!(parked, "the order never reached ConfirmOrder");
     assert_eq!(subscriber_imsis(&sb), vec![imsi.clone()]);
-    let Sandbox {
-        gateway,
-        hlr_sim,
-        smdp_sim,
-        ..
-    } = sb;
-    gateway.shutdown().await;
-    if let Some(s) = smdp_sim {
-        s.shutdown().await;
-    }
-    drop(hlr_sim);
+    shutdown(sb).await;
 
     // A fresh process state: new, empty simulators on the same data dir.
     let sb = gateway::sandbox::start(config(dir.path()))
@@ -124,24 +83,10 @@ async fn an_order_stopped_after_its_hlr_step_finds_its_subscriber_after_a_restar
         vec![imsi.clone()],
         "the simulator is rebuilt before the order goes on"
     );
-    let http = client(&sb);
-    let mut status = Value::Null;
-    for _ in 0..1_000 {
-        let r = http
-            .get(
-                &format!("{}/v1/activations/{id}", sb.info.base_url),
-                &[("authorization", format!("Bearer {}", sb.info.api_key))],
-            )
-            .await
-            .expect("GET");
-        let v: Value = serde_json::from_slice(&r.body).expect("json");
-        status = v["status"].clone();
-        if status == "active" || status == "failed" {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    assert_eq!(status, "active");
+    let v = Api::new(&sb)
+        .until(&id, "a terminal status", is_terminal)
+        .await;
+    assert_eq!(v["status"], "active", "{v}");
     assert_eq!(subscriber_imsis(&sb), vec![imsi]);
     sb.gateway.shutdown().await;
 }

@@ -8,24 +8,12 @@ use serde_json::Value;
 
 /// Status, content type and body of a GET as `key`.
 async fn get(h: &Harness, key: &str, path: &str) -> (u16, String, Value) {
-    let r = h
-        .client
-        .get(
-            &format!("{}{path}", h.base),
-            &[("authorization", format!("Bearer {key}"))],
-        )
-        .await
-        .expect("GET");
-    let ct = r
-        .headers
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_owned();
-    (
-        r.status,
-        ct,
-        serde_json::from_slice(&r.body).unwrap_or(Value::Null),
+    let auth = [("authorization", format!("Bearer {key}"))];
+    parts(
+        h.client
+            .get(&format!("{}{path}", h.base), &auth)
+            .await
+            .expect("GET"),
     )
 }
 
@@ -43,17 +31,12 @@ async fn another_tenants_sim_is_indistinguishable_from_no_sim() {
         )
         .await;
     assert_eq!(s, 202, "{b}");
-    let path = format!("/v1/activations/{}", b["id"].as_str().expect("id"));
-    // Bounded polling for the engine to finish (as Harness::wait_terminal, as the owner).
-    let mut status = Value::Null;
-    for _ in 0..2_000 {
-        status = get(&h, &h.other_key, &path).await.2["status"].clone();
-        if status == "active" || status == "failed" {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-    }
-    assert_eq!(status, "active", "the other tenant's card is in service");
+    let id = b["id"].as_str().expect("id");
+    let v = h.wait_terminal_as(&h.other_key, id).await;
+    assert_eq!(
+        v["status"], "active",
+        "the other tenant's card is in service"
+    );
 
     let (s, unknown) = h.post("u1", &physical(&nowhere.iccid)).await;
     assert_eq!(

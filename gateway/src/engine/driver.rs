@@ -5,12 +5,12 @@
 use super::Inner;
 use super::es2_step::run_es2;
 use super::esim::Es2Call;
-use super::machine::{self, Action, Effect};
+use super::machine::{self, Action, Attempt, Effect};
 use super::observe::observe;
 use super::report::{Before, report};
 use crate::order::Order;
 use crate::store::{EventKind, StoreError};
-use adapters::hlr::SubscriberSpec;
+use adapters::hlr::{BoxFuture, HlrError, SubscriberSpec};
 use std::time::Duration;
 
 impl Inner {
@@ -117,40 +117,44 @@ async fn run_step(
     };
     inner.persist(&order, Effect::None, sent).await?;
     let before = Before::of(&order);
-    let policy = inner.settings.policy;
     let permit = inner
         .permits
         .acquire()
         .await
         .map_err(|_| StoreError::Closed)?;
-    let started = tokio::time::Instant::now();
     let (next, effect, summary) = if undo {
-        let r = inner.hlr.deprovision(spec).await;
-        let summary = observe(inner, &r, started);
-        let (o, e) = machine::on_deprovision(
-            order,
-            attempt,
-            r,
-            &policy,
-            inner.jitter(),
-            inner.clock.now_ms(),
-        );
-        (o, e, summary)
+        let call = inner.hlr.deprovision(spec);
+        hlr_answer(inner, order, attempt, call, machine::on_deprovision).await
     } else {
-        let r = inner.hlr.provision(spec).await;
-        let summary = observe(inner, &r, started);
-        let (o, e) = machine::on_provision(
-            order,
-            attempt,
-            r,
-            &policy,
-            inner.jitter(),
-            inner.clock.now_ms(),
-        );
-        (o, e, summary)
+        let call = inner.hlr.provision(spec);
+        hlr_answer(inner, order, attempt, call, machine::on_provision).await
     };
     drop(permit);
     record_answer(inner, &before, next, effect, kind, attempt, summary).await
+}
+
+/// How the machine applies one kind of HLR answer (`on_provision`, `on_deprovision`).
+type ApplyHlr<T> = fn(Order, Attempt, Result<T, HlrError>) -> (Order, Effect);
+
+/// Awaits an HLR call, records its metrics, and hands its answer to the machine.
+async fn hlr_answer<T: std::fmt::Debug>(
+    inner: &Inner,
+    order: Order,
+    attempt: u32,
+    call: BoxFuture<'_, Result<T, HlrError>>,
+    apply: ApplyHlr<T>,
+) -> (Order, Effect, String) {
+    let started = tokio::time::Instant::now();
+    let r = call.await;
+    let summary = observe(inner, &r, started);
+    let at = Attempt::new(
+        attempt,
+        &inner.settings.policy,
+        inner.jitter(),
+        inner.clock.now_ms(),
+    );
+    let (next, effect) = apply(order, at, r);
+    (next, effect, summary)
 }
 
 /// Persists a step's answer with the event it implies, then reports what changed since

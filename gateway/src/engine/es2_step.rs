@@ -5,7 +5,7 @@
 use super::Inner;
 use super::driver::{StepKind, record_answer};
 use super::esim::{self, Es2Call, Es2Failure};
-use super::machine::Effect;
+use super::machine::{Attempt, Effect};
 use super::observe::observe_es2;
 use super::report::Before;
 use crate::order::Order;
@@ -110,6 +110,8 @@ pub(super) async fn run_es2(
         expiry_ms: es.expiry.map(|d| d.as_millis() as u64),
     };
     let (jitter, client) = (inner.jitter(), &es.client);
+    // Taken once the SM-DP+ has answered.
+    let answered_at = || Attempt::new(attempt, &policy, jitter, inner.clock.now_ms());
     let (next, effect, summary) = match call {
         Es2Call::Download | Es2Call::Reorder => {
             let r = client
@@ -120,11 +122,11 @@ pub(super) async fn run_es2(
                 })
                 .await;
             let summary = observe_es2(inner, &r, started);
-            let now = inner.clock.now_ms();
+            let at = answered_at();
             let (o, eff) = if call == Es2Call::Download {
-                esim::on_download(order, attempt, unit(&r), &policy, jitter, now)
+                esim::on_download(order, at, unit(&r))
             } else {
-                esim::on_reorder(order, attempt, unit(&r), &policy, jitter, now)
+                esim::on_reorder(order, at, unit(&r))
             };
             (o, eff, summary)
         }
@@ -145,8 +147,7 @@ pub(super) async fn run_es2(
                 Ok(resp) => code_for(resp.smdp_address_or(&es.smdp_address)),
                 Err(err) => Err(Es2Failure::from(err)),
             };
-            let now = inner.clock.now_ms();
-            let (o, eff) = esim::on_confirm(order, attempt, code, &terms, &policy, jitter, now);
+            let (o, eff) = esim::on_confirm(order, answered_at(), code, &terms);
             (o, eff, summary)
         }
         Es2Call::Release => {
@@ -157,9 +158,7 @@ pub(super) async fn run_es2(
                 })
                 .await;
             let summary = observe_es2(inner, &r, started);
-            let now = inner.clock.now_ms();
-            let (o, eff) =
-                esim::on_release_check(order, attempt, unit(&r), &terms, &policy, jitter, now);
+            let (o, eff) = esim::on_release_check(order, answered_at(), unit(&r), &terms);
             (o, eff, summary)
         }
         Es2Call::Cancel => {
@@ -178,8 +177,7 @@ pub(super) async fn run_es2(
                 })
                 .await;
             let summary = observe_es2(inner, &r, started);
-            let now = inner.clock.now_ms();
-            let (o, eff) = esim::on_cancel(order, attempt, unit(&r), &policy, jitter, now);
+            let (o, eff) = esim::on_cancel(order, answered_at(), unit(&r));
             (o, eff, summary)
         }
     };

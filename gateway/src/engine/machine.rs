@@ -34,6 +34,46 @@ impl RetryPolicy {
     }
 }
 
+/// An answered attempt of a step, with what its retry depends on: the policy, a uniform
+/// random `jitter` supplied by the caller, and `now_ms`, the time of the answer.
+#[derive(Clone, Copy, Debug)]
+pub struct Attempt<'a> {
+    /// Which attempt of the step answered (from 1).
+    pub n: u32,
+    /// The retry budget and backoff.
+    pub policy: &'a RetryPolicy,
+    /// Spreads the backoff (keeps the machines pure).
+    pub jitter: u32,
+    /// When the answer arrived, Unix ms.
+    pub now_ms: u64,
+}
+
+impl<'a> Attempt<'a> {
+    /// Attempt `n` of a step answered at `now_ms`.
+    pub fn new(n: u32, policy: &'a RetryPolicy, jitter: u32, now_ms: u64) -> Self {
+        Self {
+            n,
+            policy,
+            jitter,
+            now_ms,
+        }
+    }
+
+    /// Whether the retry budget allows another attempt.
+    pub fn may_retry(&self) -> bool {
+        self.n < self.policy.max_attempts
+    }
+
+    /// The step waiting out this attempt's backoff, after `last_error`.
+    pub fn wait(&self, last_error: String) -> Step {
+        Step::RetryWait {
+            attempt: self.n,
+            retry_at_ms: self.now_ms + self.policy.delay_ms(self.n, self.jitter),
+            last_error,
+        }
+    }
+}
+
 /// What the driver must do next for an order.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Action {
@@ -168,13 +208,11 @@ pub enum Effect {
 /// Applies a provisioning answer.
 pub fn on_provision(
     o: Order,
-    attempt: u32,
+    at: Attempt,
     result: Result<ProvisionOutcome, HlrError>,
-    policy: &RetryPolicy,
-    jitter: u32,
-    now_ms: u64,
 ) -> (Order, Effect) {
-    let mut o = touch(o, now_ms);
+    let mut o = touch(o, at.now_ms);
+    let attempt = at.n;
     match result {
         Ok(outcome) => {
             o.hlr = Step::Done {
@@ -188,13 +226,8 @@ pub fn on_provision(
             o.status = OrderStatus::Active;
             (o, Effect::Activate)
         }
-        Err(e) if e.retryable() && attempt < policy.max_attempts => {
-            let retry_at_ms = now_ms + policy.delay_ms(attempt, jitter);
-            o.hlr = Step::RetryWait {
-                attempt,
-                retry_at_ms,
-                last_error: e.to_string(),
-            };
+        Err(e) if e.retryable() && at.may_retry() => {
+            o.hlr = at.wait(e.to_string());
             (o, Effect::None)
         }
         Err(e) => {
@@ -240,13 +273,10 @@ pub fn on_provision(
 /// (and keeps retrying); the flag is withdrawn when the clean-up finally succeeds.
 pub fn on_deprovision(
     o: Order,
-    attempt: u32,
+    at: Attempt,
     result: Result<DeprovisionOutcome, HlrError>,
-    policy: &RetryPolicy,
-    jitter: u32,
-    now_ms: u64,
 ) -> (Order, Effect) {
-    let mut o = touch(o, now_ms);
+    let mut o = touch(o, at.now_ms);
     match result {
         Ok(outcome) => {
             o.settle(AttentionReason::HlrCleanupStalled);
@@ -260,13 +290,8 @@ pub fn on_deprovision(
             (o, Effect::Release)
         }
         Err(e) => {
-            let retry_at_ms = now_ms + policy.delay_ms(attempt, jitter);
-            o.undo = Some(Step::RetryWait {
-                attempt,
-                retry_at_ms,
-                last_error: e.to_string(),
-            });
-            if attempt >= policy.max_attempts {
+            o.undo = Some(at.wait(e.to_string()));
+            if !at.may_retry() {
                 o.raise(AttentionReason::HlrCleanupStalled);
             }
             (o, Effect::None)
@@ -316,17 +341,25 @@ pub(crate) fn fixture_order() -> Order {
     }
 }
 
+/// The retry policy of state-machine tests.
+#[cfg(test)]
+pub(crate) const FIXTURE_POLICY: RetryPolicy = RetryPolicy {
+    max_attempts: 3,
+    base_ms: 100,
+    max_ms: 1_000,
+};
+
+/// Attempt `n` answered at `now_ms` under [`FIXTURE_POLICY`], with no jitter.
+#[cfg(test)]
+pub(crate) fn at(n: u32, now_ms: u64) -> Attempt<'static> {
+    Attempt::new(n, &FIXTURE_POLICY, 0, now_ms)
+}
+
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use super::{FIXTURE_POLICY as POLICY, *};
     use crate::order::OrderStatus;
     use adapters::hlr::FaultClass;
-
-    const POLICY: RetryPolicy = RetryPolicy {
-        max_attempts: 3,
-        base_ms: 100,
-        max_ms: 1_000,
-    };
 
     fn order() -> Order {
         fixture_order()
@@ -345,7 +378,7 @@ mod tests {
             (o.status, o.hlr.clone(), o.version),
             (OrderStatus::HlrProvisioning, Step::Sent { attempt: 1 }, 2)
         );
-        let (o, eff) = on_provision(o, 1, Ok(ProvisionOutcome::Created), &POLICY, 0, 20);
+        let (o, eff) = on_provision(o, at(1, 20), Ok(ProvisionOutcome::Created));
         assert_eq!(eff, Effect::Activate);
         assert_eq!(o.status, OrderStatus::Active);
         assert_eq!(next_action(&o, 30), Action::Finished);
@@ -360,7 +393,11 @@ mod tests {
     #[test]
     fn retryable_faults_back_off_then_give_up_and_compensate() {
         let o = mark_sent(order(), 1, 0);
-        let (o, eff) = on_provision(o, 1, Err(fault(FaultClass::Timeout)), &POLICY, u32::MAX, 0);
+        let (o, eff) = on_provision(
+            o,
+            Attempt::new(1, &POLICY, u32::MAX, 0),
+            Err(fault(FaultClass::Timeout)),
+        );
         assert_eq!(eff, Effect::None);
         let Step::RetryWait { retry_at_ms, .. } = o.hlr.clone() else {
             panic!("expected retry wait, got {:?}", o.hlr)
@@ -369,7 +406,7 @@ mod tests {
         assert_eq!(next_action(&o, 99), Action::WaitUntil(100));
         assert_eq!(next_action(&o, 100), Action::Provision { attempt: 2 });
         let o = mark_sent(o, 3, 500);
-        let (o, _) = on_provision(o, 3, Err(fault(FaultClass::Connection)), &POLICY, 0, 600);
+        let (o, _) = on_provision(o, at(3, 600), Err(fault(FaultClass::Connection)));
         assert_eq!(o.status, OrderStatus::Compensating);
         assert_eq!(
             o.error.as_ref().map(|e| e.code.as_str()),
@@ -381,7 +418,7 @@ mod tests {
     #[test]
     fn permanent_fault_compensates_immediately() {
         let o = mark_sent(order(), 1, 0);
-        let (o, eff) = on_provision(o, 1, Err(fault(FaultClass::External)), &POLICY, 0, 1);
+        let (o, eff) = on_provision(o, at(1, 1), Err(fault(FaultClass::External)));
         assert_eq!(eff, Effect::None);
         assert_eq!(o.status, OrderStatus::Compensating);
         assert_eq!(
@@ -395,11 +432,11 @@ mod tests {
         );
         let o = mark_undo_sent(o, 1, 2);
         // Compensation retries even "permanent" faults: an orphan on the HLR is never acceptable.
-        let (o, eff) = on_deprovision(o, 1, Err(fault(FaultClass::External)), &POLICY, 0, 3);
+        let (o, eff) = on_deprovision(o, at(1, 3), Err(fault(FaultClass::External)));
         assert_eq!(eff, Effect::None);
         assert!(matches!(next_action(&o, 3), Action::WaitUntil(_)));
         let o = mark_undo_sent(o, 2, 2_000);
-        let (o, eff) = on_deprovision(o, 2, Ok(DeprovisionOutcome::Deleted), &POLICY, 0, 2_001);
+        let (o, eff) = on_deprovision(o, at(2, 2_001), Ok(DeprovisionOutcome::Deleted));
         assert_eq!(eff, Effect::Release);
         assert_eq!(o.status, OrderStatus::Failed);
         assert!(!o.needs_attention);
@@ -409,11 +446,8 @@ mod tests {
     fn a_clean_up_failing_past_the_budget_is_flagged_keeps_retrying_and_unflags_on_success() {
         let mut o = on_provision(
             mark_sent(order(), 1, 0),
-            1,
+            at(1, 1),
             Err(fault(FaultClass::External)),
-            &POLICY,
-            0,
-            1,
         )
         .0;
         let mut now = 10;
@@ -421,11 +455,8 @@ mod tests {
             assert_eq!(next_action(&o, now), Action::Deprovision { attempt });
             let (next, eff) = on_deprovision(
                 mark_undo_sent(o, attempt, now),
-                attempt,
+                Attempt::new(attempt, &POLICY, u32::MAX, now),
                 Err(fault(FaultClass::External)),
-                &POLICY,
-                u32::MAX,
-                now,
             );
             assert_eq!(
                 (next.status, eff),
@@ -451,11 +482,8 @@ mod tests {
         // The fault clears: the order fails for good, inventory goes back, flag withdrawn.
         let (o, eff) = on_deprovision(
             mark_undo_sent(o, 7, now),
-            7,
+            at(7, now),
             Ok(DeprovisionOutcome::Deleted),
-            &POLICY,
-            0,
-            now,
         );
         assert_eq!((o.status, eff), (OrderStatus::Failed, Effect::Release));
         assert!(!o.needs_attention);
@@ -474,17 +502,14 @@ mod tests {
         let o = mark_undo_sent(
             on_provision(
                 mark_sent(order(), 1, 0),
-                1,
+                at(1, 1),
                 Err(fault(FaultClass::Conflict)),
-                &POLICY,
-                0,
-                1,
             )
             .0,
             1,
             2,
         );
-        let (o, eff) = on_deprovision(o, 1, Ok(DeprovisionOutcome::LeftForeign), &POLICY, 0, 3);
+        let (o, eff) = on_deprovision(o, at(1, 3), Ok(DeprovisionOutcome::LeftForeign));
         assert_eq!(eff, Effect::Release);
         assert!(o.needs_attention);
         assert_eq!(o.attention, [AttentionReason::HlrForeignData]);

@@ -2,6 +2,9 @@
 //! a seeded tenant whose SIM keys the tests know, and a small HTTPS client.
 #![allow(dead_code)]
 
+pub mod cli;
+pub mod sandbox;
+
 use adapters::http::HttpClient;
 use bytes::Bytes;
 use conformance::hlr_sim::{self, HlrSimConfig, HlrSimHandle};
@@ -184,10 +187,13 @@ impl Harness {
 
     /// Polls until the order is `active` or `failed` (bounded; not a timing assertion).
     pub async fn wait_terminal(&self, id: &str) -> Value {
+        self.wait_terminal_as(&self.api_key, id).await
+    }
+
+    /// Like `wait_terminal`, for an order of the tenant of `api_key`.
+    pub async fn wait_terminal_as(&self, api_key: &str, id: &str) -> Value {
         for _ in 0..2_000 {
-            let (s, v) = self
-                .get_as(&self.api_key, &format!("/v1/activations/{id}"))
-                .await;
+            let (s, v) = self.get_as(api_key, &format!("/v1/activations/{id}")).await;
             assert_eq!(s, 200, "{v}");
             if v["status"] == "active" || v["status"] == "failed" {
                 return v;
@@ -204,6 +210,21 @@ impl Harness {
     pub fn event_count(&self) -> u64 {
         self.gw().store.event_count().expect("events")
     }
+}
+
+/// An answer's status, content type and JSON body (`Null` if it is not JSON).
+pub fn parts(r: adapters::http::HttpResponse) -> (u16, String, Value) {
+    let ct = r
+        .headers
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    (
+        r.status,
+        ct,
+        serde_json::from_slice(&r.body).unwrap_or(Value::Null),
+    )
 }
 
 pub fn physical(iccid: &Iccid) -> Value {

@@ -21,7 +21,7 @@ async fn a_released_esim_never_downloaded_is_cancelled_at_its_deadline() {
         store, id, engine, ..
     } = setup_with(hlr.clone(), Some(smdp.clone())).await;
     wait_status(&store, &id, OrderStatus::Active).await;
-    assert_eq!(smdp.names(), ["download", "confirm"]);
+    assert_eq!(smdp.calls.names(), ["download", "confirm"]);
     // The deadline is durable and the timer wakes for it in virtual time.
     engine.spawn_esim_timer(Duration::from_secs(24 * 3_600));
     let released_at = tokio::time::Instant::now();
@@ -31,7 +31,7 @@ async fn a_released_esim_never_downloaded_is_cancelled_at_its_deadline() {
         o.error.as_ref().map(|e| e.code.as_str()),
         Some("esim_not_downloaded")
     );
-    let calls = smdp.calls.lock().expect("lock").clone();
+    let calls = smdp.calls.all();
     let (name, at) = calls[2];
     assert_eq!(name, "cancel");
     assert_eq!(
@@ -45,18 +45,12 @@ async fn a_released_esim_never_downloaded_is_cancelled_at_its_deadline() {
         at - released_at
     );
     assert_eq!(
-        hlr.calls
-            .lock()
-            .expect("lock")
-            .iter()
-            .map(|c| c.0)
-            .collect::<Vec<_>>(),
+        hlr.calls.names(),
         ["provision", "deprovision"],
         "the subscriber is removed from the HLR"
     );
     // The profile and the number are back in stock.
-    let sim = store.get_sim(&o.iccid).expect("sim").expect("sim");
-    assert_eq!(sim.state, SimState::Available);
+    assert_eq!(sim_state(&store, &o.iccid), SimState::Available);
     assert_eq!(
         store.inventory_counts("t").expect("counts").sims_available,
         1
@@ -78,7 +72,7 @@ async fn a_downloaded_esim_never_expires() {
         .expect("notify");
     engine.spawn_esim_timer(Duration::from_secs(24 * 3_600));
     tokio::time::sleep(EXPIRY * 3).await;
-    assert_eq!(smdp.names(), ["download", "confirm"], "no cancel");
+    assert_eq!(smdp.calls.names(), ["download", "confirm"], "no cancel");
     let o = store.get_order("t", &id).expect("get").expect("order");
     assert_eq!(o.status, OrderStatus::Active);
 }
@@ -88,24 +82,14 @@ async fn an_expiry_racing_a_download_leaves_the_order_active() {
     let hlr = Arc::new(ScriptedHlr::default());
     let smdp = Arc::new(ScriptedSmdp::default());
     // The customer downloads just as the deadline passes: the SM-DP+ refuses the cancel.
-    smdp.cancel
-        .lock()
-        .expect("lock")
-        .push_back(Err(Es2CallError::Function(Es2Error::Failed {
-            status: ExecutionStatus::Failed,
-            subject_code: "8.2.1".into(),
-            reason_code: "3.3".into(),
-            subject_identifier: None,
-            message: None,
-            retryable: false,
-        })));
+    script(&smdp.cancel, [Err(smdp_refusal("8.2.1", "3.3"))]);
     let Setup {
         store, id, engine, ..
     } = setup_with(hlr.clone(), Some(smdp.clone())).await;
     wait_status(&store, &id, OrderStatus::Active).await;
     engine.spawn_esim_timer(Duration::from_secs(24 * 3_600));
     for _ in 0..10_000 {
-        if smdp.names().len() == 3 {
+        if smdp.calls.all().len() == 3 {
             break;
         }
         tokio::time::sleep(Duration::from_secs(60)).await;
@@ -113,17 +97,9 @@ async fn an_expiry_racing_a_download_leaves_the_order_active() {
     wait_status(&store, &id, OrderStatus::Active).await;
     let o = store.get_order("t", &id).expect("get").expect("order");
     assert!(o.error.is_none(), "{:?}", o.error);
-    assert_eq!(
-        hlr.calls.lock().expect("lock").len(),
-        1,
-        "the subscriber stays on the HLR"
-    );
-    let sim = store.get_sim(&o.iccid).expect("sim").expect("sim");
-    assert!(
-        matches!(sim.state, SimState::Active { .. }),
-        "{:?}",
-        sim.state
-    );
+    assert_eq!(hlr.calls.all().len(), 1, "the subscriber stays on the HLR");
+    let state = sim_state(&store, &o.iccid);
+    assert!(matches!(state, SimState::Active { .. }), "{state:?}");
 }
 
 #[tokio::test(start_paused = true)]
@@ -131,17 +107,11 @@ async fn an_attention_caused_by_the_smdp_names_the_smdp_not_the_hlr() {
     let logs = Logs::default();
     let _guard = logs.capture();
     let hlr = Arc::new(ScriptedHlr::default());
-    hlr.provision
-        .lock()
-        .expect("lock")
-        .push_back(Err(fault(FaultClass::External)));
+    script(&hlr.provision, [Err(fault(FaultClass::External))]);
     let smdp = Arc::new(ScriptedSmdp::default());
     // The profile cannot be put back (downloaded): the SM-DP+ is the cause. The HLR
     // clean-up then runs and deletes the subscriber: nothing foreign is left there.
-    smdp.cancel
-        .lock()
-        .expect("lock")
-        .push_back(Err(smdp_refusal("8.2.1", "3.3")));
+    script(&smdp.cancel, [Err(smdp_refusal("8.2.1", "3.3"))]);
     let Setup { store, id, .. } = setup_with(hlr.clone(), Some(smdp.clone())).await;
     wait_status(&store, &id, OrderStatus::Failed).await;
     let o = store.get_order("t", &id).expect("get").expect("order");
@@ -151,7 +121,7 @@ async fn an_attention_caused_by_the_smdp_names_the_smdp_not_the_hlr() {
         o.error.as_ref().map(|e| e.code.as_str()),
         Some("hlr_rejected")
     );
-    assert_eq!(smdp.names(), ["download", "cancel"]);
+    assert_eq!(smdp.calls.names(), ["download", "cancel"]);
     // The log names the real cause, at WARN, and never blames the HLR.
     let warn = logs.at("WARN").join("\n");
     assert!(
@@ -166,10 +136,7 @@ async fn an_attention_caused_by_the_smdp_names_the_smdp_not_the_hlr() {
 #[tokio::test(start_paused = true)]
 async fn a_cancel_the_smdp_keeps_refusing_is_retried_across_a_restart_and_says_what_is_left() {
     let hlr = Arc::new(ScriptedHlr::default());
-    hlr.provision
-        .lock()
-        .expect("lock")
-        .push_back(Err(fault(FaultClass::External)));
+    script(&hlr.provision, [Err(fault(FaultClass::External))]);
     let smdp = Arc::new(ScriptedSmdp::default());
     // The soak's case: CancelOrder answered `Expired` (8.8.5/4.10), again and again.
     let expired = Es2CallError::Function(Es2Error::Failed {
@@ -205,16 +172,10 @@ async fn a_cancel_the_smdp_keeps_refusing_is_retried_across_a_restart_and_says_w
     );
     // The profile is neither retired nor back in stock while it may still be reserved,
     // and the HLR clean-up waits for the cancel.
-    let sim = store.get_sim(&o.iccid).expect("sim").expect("sim");
-    assert!(
-        matches!(sim.state, SimState::Reserved { .. }),
-        "{:?}",
-        sim.state
-    );
-    assert_eq!(hlr.count("deprovision"), 0);
-    assert!(
-        smdp.names().iter().filter(|n| **n == "cancel").count() >= POLICY.max_attempts as usize
-    );
+    let state = sim_state(&store, &o.iccid);
+    assert!(matches!(state, SimState::Reserved { .. }), "{state:?}");
+    assert_eq!(hlr.calls.count("deprovision"), 0);
+    assert!(smdp.calls.count("cancel") >= POLICY.max_attempts as usize);
     // The API says what is left there.
     let json = gateway::api::dto::render_order(&o, None, None);
     assert_eq!(json["esim"]["left_at_smdp"], "reserved");
@@ -229,7 +190,7 @@ async fn a_cancel_the_smdp_keeps_refusing_is_retried_across_a_restart_and_says_w
         }
         tokio::time::sleep(Duration::from_millis(1)).await;
     }
-    let cancels = || smdp.names().iter().filter(|n| **n == "cancel").count();
+    let cancels = || smdp.calls.count("cancel");
     let before = cancels();
     let metrics2 = Arc::new(Metrics::default());
     let engine2 = Engine::new(
@@ -279,9 +240,8 @@ async fn a_cancel_the_smdp_keeps_refusing_is_retried_across_a_restart_and_says_w
     let e = o.esim.as_ref().expect("esim");
     assert_eq!(e.left_at_smdp, None);
     assert!(matches!(e.cancel, Some(gateway::order::Step::Done { .. })));
-    assert_eq!(hlr.count("deprovision"), 1);
-    let sim = store.get_sim(&o.iccid).expect("sim").expect("sim");
-    assert_eq!(sim.state, SimState::Available);
+    assert_eq!(hlr.calls.count("deprovision"), 1);
+    assert_eq!(sim_state(&store, &o.iccid), SimState::Available);
 }
 
 #[tokio::test(start_paused = true)]
@@ -294,14 +254,8 @@ async fn a_release_no_answer_proves_is_flagged_and_undone_never_active() {
         Err(Es2CallError::Ambiguous(AmbiguousCause::HttpStatus(500))),
         Err(smdp_refusal("8.2.1", "3.5")),
     ]);
-    smdp.release
-        .lock()
-        .expect("lock")
-        .push_back(Err(smdp_refusal("8.2.1", "3.5")));
-    smdp.download
-        .lock()
-        .expect("lock")
-        .extend([Ok(()), Err(smdp_refusal("8.2.1", "3.3"))]);
+    script(&smdp.release, [Err(smdp_refusal("8.2.1", "3.5"))]);
+    script(&smdp.download, [Ok(()), Err(smdp_refusal("8.2.1", "3.3"))]);
     let Setup {
         store, id, metrics, ..
     } = setup_with(hlr.clone(), Some(smdp.clone())).await;
@@ -310,7 +264,7 @@ async fn a_release_no_answer_proves_is_flagged_and_undone_never_active() {
     })
     .await;
     assert_eq!(
-        smdp.names(),
+        smdp.calls.names(),
         [
             "download", "confirm", "confirm", "release", "download", "cancel"
         ]
@@ -335,13 +289,9 @@ async fn a_release_no_answer_proves_is_flagged_and_undone_never_active() {
         *smdp.cancel_status.lock().expect("lock"),
         [FinalProfileStatus::Unavailable]
     );
-    assert_eq!(hlr.count("deprovision"), 1);
-    let sim = store.get_sim(&o.iccid).expect("sim").expect("sim");
-    assert!(
-        matches!(sim.state, SimState::Retired { .. }),
-        "{:?}",
-        sim.state
-    );
+    assert_eq!(hlr.calls.count("deprovision"), 1);
+    let state = sim_state(&store, &o.iccid);
+    assert!(matches!(state, SimState::Retired { .. }), "{state:?}");
     let events = store.events(0, 10_000).expect("events");
     assert!(
         !events

@@ -20,7 +20,7 @@ async fn retryable_faults_back_off_exponentially_then_succeed() {
     ]);
     let Setup { store, id, .. } = setup(hlr.clone()).await;
     wait_status(&store, &id, OrderStatus::Active).await;
-    let calls = hlr.calls.lock().expect("lock").clone();
+    let calls = hlr.calls.all();
     assert_eq!(calls.len(), 4, "three failures then success");
     // Backoff before attempt n+1 is at least base*2^(n-1)/10 (full jitter with a 10% floor).
     // Only the lower bound is observable here: the paused clock also auto-advances while the
@@ -50,38 +50,20 @@ async fn exhausted_retries_fail_the_order_and_compensate_until_it_succeeds() {
         order.error.as_ref().map(|e| e.code.as_str()),
         Some("hlr_unavailable")
     );
-    let kinds: Vec<&str> = hlr
-        .calls
-        .lock()
-        .expect("lock")
-        .iter()
-        .map(|c| c.0)
-        .collect();
     assert_eq!(
-        kinds,
+        hlr.calls.names(),
         ["provision"; 4]
             .into_iter()
             .chain(["deprovision"; 3])
             .collect::<Vec<_>>()
     );
-    let counts = store.inventory_counts("t").expect("counts");
-    assert_eq!(
-        (
-            counts.sims_available,
-            counts.sims_reserved,
-            counts.numbers_available
-        ),
-        (1, 0, 5)
-    );
+    assert_eq!(stock(&store), (1, 0, 5));
 }
 
 #[tokio::test(start_paused = true)]
 async fn restart_resumes_a_waiting_order_at_its_recorded_deadline() {
     let hlr = Arc::new(ScriptedHlr::default());
-    hlr.provision
-        .lock()
-        .expect("lock")
-        .push_back(Err(fault(FaultClass::Transient)));
+    script(&hlr.provision, [Err(fault(FaultClass::Transient))]);
     let Setup {
         _dir,
         store,
@@ -130,7 +112,7 @@ async fn restart_resumes_a_waiting_order_at_its_recorded_deadline() {
     );
     assert_eq!(engine2.resume_all().expect("resume"), 1);
     wait_status(&store, &id, OrderStatus::Active).await;
-    let calls = hlr.calls.lock().expect("lock").clone();
+    let calls = hlr.calls.all();
     assert_eq!(calls.len(), 2);
     assert!(
         clock.now_ms() >= retry_at_ms,
@@ -157,14 +139,7 @@ async fn a_login_fault_is_retried_within_the_budget_then_fails_as_hlr_unavailabl
     let error = order.error.expect("error");
     assert_eq!(error.code, "hlr_unavailable", "{}", error.detail);
     assert!(!error.detail.contains("HLR profile"), "{}", error.detail);
-    let provisions = hlr
-        .calls
-        .lock()
-        .expect("lock")
-        .iter()
-        .filter(|c| c.0 == "provision")
-        .count();
-    assert_eq!(provisions, 4, "retried up to the budget");
+    assert_eq!(hlr.calls.count("provision"), 4, "retried up to the budget");
 }
 
 #[tokio::test(start_paused = true)]
@@ -180,7 +155,7 @@ async fn a_login_glitch_that_clears_lets_the_order_through() {
         )));
     let Setup { store, id, .. } = setup(hlr.clone()).await;
     wait_status(&store, &id, OrderStatus::Active).await;
-    assert_eq!(hlr.calls.lock().expect("lock").len(), 2);
+    assert_eq!(hlr.calls.all().len(), 2);
 }
 
 #[tokio::test(start_paused = true)]
@@ -189,10 +164,7 @@ async fn a_clean_up_that_cannot_finish_is_flagged_keeps_retrying_and_resumes_whe
     let logs = Logs::default();
     let _guard = logs.capture();
     let hlr = Arc::new(ScriptedHlr::default());
-    hlr.provision
-        .lock()
-        .expect("lock")
-        .push_back(Err(fault(FaultClass::External)));
+    script(&hlr.provision, [Err(fault(FaultClass::External))]);
     *hlr.deprovision_fault.lock().expect("lock") = Some(HlrError::new(
         FaultClass::External,
         "GsmHlr Delete",
@@ -221,7 +193,7 @@ async fn a_clean_up_that_cannot_finish_is_flagged_keeps_retrying_and_resumes_whe
         answered >= POLICY.max_attempts,
         "flagged after attempt {answered}"
     );
-    assert!(hlr.count("deprovision") >= POLICY.max_attempts as usize);
+    assert!(hlr.calls.count("deprovision") >= POLICY.max_attempts as usize);
     assert!(metrics.render().contains(
         "simgw_order_attention_total{reason=\"hlr_cleanup_stalled\",event=\"raised\"} 1\n"
     ));
@@ -234,16 +206,16 @@ async fn a_clean_up_that_cannot_finish_is_flagged_keeps_retrying_and_resumes_whe
     );
 
     // It keeps retrying at the capped backoff, without raising the flag again.
-    let before = hlr.count("deprovision");
+    let before = hlr.calls.count("deprovision");
     wait_order(
         &store,
         &id,
         "three more attempts",
         Duration::from_secs(1),
-        |_| hlr.count("deprovision") >= before + 3,
+        |_| hlr.calls.count("deprovision") >= before + 3,
     )
     .await;
-    let calls = hlr.calls.lock().expect("lock").clone();
+    let calls = hlr.calls.all();
     for pair in calls[calls.len() - 3..].windows(2) {
         let gap = pair[1].1 - pair[0].1;
         assert!(gap >= Duration::from_millis(POLICY.max_ms / 10), "{gap:?}");
@@ -267,15 +239,7 @@ async fn a_clean_up_that_cannot_finish_is_flagged_keeps_retrying_and_resumes_whe
         o.error.as_ref().map(|e| e.code.as_str()),
         Some("hlr_rejected")
     );
-    let counts = store.inventory_counts("t").expect("counts");
-    assert_eq!(
-        (
-            counts.sims_available,
-            counts.sims_reserved,
-            counts.numbers_available
-        ),
-        (1, 0, 5)
-    );
+    assert_eq!(stock(&store), (1, 0, 5));
     // Every failure is at WARN with its code.
     assert!(
         warn.contains("order failed") && warn.contains("code=hlr_rejected"),

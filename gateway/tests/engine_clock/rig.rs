@@ -37,17 +37,31 @@ pub(crate) struct ScriptedHlr {
     pub(crate) deprovision_fault: Mutex<Option<HlrError>>,
     /// Signalled on every provision call.
     pub(crate) provision_called: tokio::sync::Notify,
-    pub(crate) calls: Mutex<Vec<(&'static str, tokio::time::Instant)>>,
+    pub(crate) calls: CallLog,
 }
 
-impl ScriptedHlr {
+/// Each call a scripted peer received, by name, with its virtual time.
+#[derive(Default)]
+pub(crate) struct CallLog(Mutex<Vec<(&'static str, tokio::time::Instant)>>);
+
+impl CallLog {
+    pub(crate) fn record(&self, name: &'static str) {
+        let now = tokio::time::Instant::now();
+        self.0.lock().expect("lock").push((name, now));
+    }
+
+    /// Every call so far, in order.
+    pub(crate) fn all(&self) -> Vec<(&'static str, tokio::time::Instant)> {
+        self.0.lock().expect("lock").clone()
+    }
+
+    /// The names of the calls so far, in order.
+    pub(crate) fn names(&self) -> Vec<&'static str> {
+        self.all().into_iter().map(|c| c.0).collect()
+    }
+
     pub(crate) fn count(&self, name: &str) -> usize {
-        self.calls
-            .lock()
-            .expect("lock")
-            .iter()
-            .filter(|c| c.0 == name)
-            .count()
+        self.all().iter().filter(|c| c.0 == name).count()
     }
 }
 
@@ -59,10 +73,7 @@ impl HlrProvisioner for ScriptedHlr {
         &'a self,
         _: &'a SubscriberSpec,
     ) -> BoxFuture<'a, Result<ProvisionOutcome, HlrError>> {
-        self.calls
-            .lock()
-            .expect("lock")
-            .push(("provision", tokio::time::Instant::now()));
+        self.calls.record("provision");
         self.provision_called.notify_one();
         let r = self
             .provision
@@ -76,10 +87,7 @@ impl HlrProvisioner for ScriptedHlr {
         &'a self,
         _: &'a SubscriberSpec,
     ) -> BoxFuture<'a, Result<DeprovisionOutcome, HlrError>> {
-        self.calls
-            .lock()
-            .expect("lock")
-            .push(("deprovision", tokio::time::Instant::now()));
+        self.calls.record("deprovision");
         let sticky = self.deprovision_fault.lock().expect("lock").clone();
         let r = match sticky {
             Some(e) => Err(e),
@@ -104,6 +112,22 @@ impl HlrProvisioner for ScriptedHlr {
     fn shutdown(&self) -> BoxFuture<'_, ()> {
         Box::pin(async {})
     }
+}
+
+/// Queues `answers` as the next answers of one scripted call.
+pub(crate) fn script<T>(answers_of: &Mutex<VecDeque<T>>, answers: impl IntoIterator<Item = T>) {
+    answers_of.lock().expect("lock").extend(answers);
+}
+
+/// Stock of tenant `t`: SIMs available, SIMs reserved, numbers available.
+pub(crate) fn stock(store: &RedbStore) -> (u64, u64, u64) {
+    let c = store.inventory_counts("t").expect("counts");
+    (c.sims_available, c.sims_reserved, c.numbers_available)
+}
+
+/// The state of the SIM or profile `iccid` in the store.
+pub(crate) fn sim_state(store: &RedbStore, iccid: &Iccid) -> gateway::store::SimState {
+    store.get_sim(iccid).expect("sim").expect("sim").state
 }
 
 pub(crate) fn fault(class: FaultClass) -> HlrError {
@@ -138,7 +162,7 @@ pub(crate) struct ScriptedSmdp {
     pub(crate) release: Mutex<VecDeque<Result<(), Es2CallError>>>,
     /// What each CancelOrder asked the profile to become.
     pub(crate) cancel_status: Mutex<Vec<FinalProfileStatus>>,
-    pub(crate) calls: Mutex<Vec<(&'static str, tokio::time::Instant)>>,
+    pub(crate) calls: CallLog,
 }
 
 /// The next scripted failure, `None` for success (also once the script is empty).
@@ -150,30 +174,12 @@ pub(crate) fn next_of(script: &Mutex<VecDeque<Result<(), Es2CallError>>>) -> Opt
         .and_then(Result::err)
 }
 
-impl ScriptedSmdp {
-    pub(crate) fn record(&self, call: &'static str) {
-        self.calls
-            .lock()
-            .expect("lock")
-            .push((call, tokio::time::Instant::now()));
-    }
-
-    pub(crate) fn names(&self) -> Vec<&'static str> {
-        self.calls
-            .lock()
-            .expect("lock")
-            .iter()
-            .map(|c| c.0)
-            .collect()
-    }
-}
-
 impl SmdpClient for ScriptedSmdp {
     fn download_order<'a>(
         &'a self,
         req: &'a DownloadOrderRequest,
     ) -> BoxFuture<'a, Result<DownloadOrderResponse, Es2CallError>> {
-        self.record("download");
+        self.calls.record("download");
         let iccid = req.profile.iccid().cloned();
         let failure = next_of(&self.download);
         Box::pin(async move {
@@ -189,7 +195,7 @@ impl SmdpClient for ScriptedSmdp {
         &'a self,
         req: &'a ConfirmOrderRequest,
     ) -> BoxFuture<'a, Result<ConfirmOrderResponse, Es2CallError>> {
-        self.record("confirm");
+        self.calls.record("confirm");
         assert!(req.release_flag, "the gateway releases on confirm");
         let failure = next_of(&self.confirm);
         Box::pin(async move {
@@ -207,7 +213,7 @@ impl SmdpClient for ScriptedSmdp {
         &'a self,
         req: &'a CancelOrderRequest,
     ) -> BoxFuture<'a, Result<(), Es2CallError>> {
-        self.record("cancel");
+        self.calls.record("cancel");
         self.cancel_status
             .lock()
             .expect("lock")
@@ -228,7 +234,7 @@ impl SmdpClient for ScriptedSmdp {
         &'a self,
         _: &'a ReleaseProfileRequest,
     ) -> BoxFuture<'a, Result<(), Es2CallError>> {
-        self.record("release");
+        self.calls.record("release");
         let failure = next_of(&self.release);
         Box::pin(async move { failure.map_or(Ok(()), Err) })
     }

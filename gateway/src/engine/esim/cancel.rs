@@ -2,7 +2,7 @@
 //! expiry that reopens a released profile nobody downloaded.
 
 use super::Es2Failure;
-use crate::engine::machine::{Effect, RetryPolicy, touch};
+use crate::engine::machine::{Attempt, Effect, touch};
 use crate::order::{
     AttentionReason, LeftAtSmdp, Order, OrderError, OrderStatus, ProfileFate, Step,
 };
@@ -15,15 +15,8 @@ use crate::order::{
 /// `8.2.1/3.3` (downloaded: an expiring order goes back to `active`, otherwise the profile
 /// is retired and flagged); `8.2.1/3.10` or `8.2.6/3.10` (bound elsewhere) and
 /// `8.2.1/3.9` or `1.2` (unknown, not ours): retired and flagged.
-pub fn on_cancel(
-    o: Order,
-    attempt: u32,
-    result: Result<(), Es2Failure>,
-    policy: &RetryPolicy,
-    jitter: u32,
-    now_ms: u64,
-) -> (Order, Effect) {
-    let mut o = touch(o, now_ms);
+pub fn on_cancel(o: Order, at: Attempt, result: Result<(), Es2Failure>) -> (Order, Effect) {
+    let mut o = touch(o, at.now_ms);
     let f = match result {
         Ok(()) => return cancelled(o, "cancelled"),
         // Invalid transition: the profile is not reserved (Available or Unavailable
@@ -51,18 +44,14 @@ pub fn on_cancel(
         // Not cancelled, and nothing says it never will be: keep trying.
         let released = matches!(o.esim.as_ref().map(|e| &e.confirm), Some(Step::Done { .. }));
         if let Some(e) = o.esim.as_mut() {
-            e.cancel = Some(Step::RetryWait {
-                attempt,
-                retry_at_ms: now_ms + policy.delay_ms(attempt, jitter),
-                last_error: format!("{} ({})", f.message, f.pair()),
-            });
+            e.cancel = Some(at.wait(f.summary()));
             e.left_at_smdp = Some(if released {
                 LeftAtSmdp::Released
             } else {
                 LeftAtSmdp::Reserved
             });
         }
-        if attempt >= policy.max_attempts {
+        if !at.may_retry() {
             o.raise(AttentionReason::SmdpCancelStalled);
         }
         return (o, Effect::None);
@@ -73,8 +62,8 @@ pub fn on_cancel(
         e.fate = Some(ProfileFate::Retire);
         e.left_at_smdp = left;
         e.cancel = Some(Step::Failed {
-            attempt,
-            error: format!("{} ({})", f.message, f.pair()),
+            attempt: at.n,
+            error: f.summary(),
         });
     }
     after_cancel(o)

@@ -3,7 +3,7 @@
 //! never taken as proof of release: it sends the order to `verify`.
 
 use super::{Es2Call, Es2Failure, begin_undo, retry_or_give_up, smdp_error, verify};
-use crate::engine::machine::{Effect, RetryPolicy, touch};
+use crate::engine::machine::{Attempt, Effect, RetryPolicy, touch};
 use crate::order::{Order, OrderStatus, ProfileFate, Step};
 
 /// What releasing an order needs besides the SM-DP+'s answer.
@@ -24,42 +24,35 @@ pub struct ReleaseTerms {
 /// first attempt of a reservation means the reservation is gone: re-reserve if possible.
 pub fn on_confirm(
     o: Order,
-    attempt: u32,
+    at: Attempt,
     result: Result<String, Es2Failure>,
     terms: &ReleaseTerms,
-    policy: &RetryPolicy,
-    jitter: u32,
-    now_ms: u64,
 ) -> (Order, Effect) {
-    let mut o = touch(o, now_ms);
+    let mut o = touch(o, at.now_ms);
     let f = match result {
-        Ok(code) => return release(o, code, "released", terms, now_ms),
+        Ok(code) => return release(o, code, "released", terms, at.now_ms),
         Err(f) => f,
     };
     let earlier = o.esim.as_ref().map_or(0, |e| e.confirm_from);
-    let first_of_reservation = attempt <= earlier + 1;
+    let first_of_reservation = at.n <= earlier + 1;
     let looks_done = f.is("8.2.6", "3.3") || f.is("8.2.1", "3.5");
     if looks_done && !first_of_reservation {
-        return verify::check_release(o, attempt, &f, now_ms);
+        return verify::check_release(o, at, &f);
     }
     if f.is("8.2.1", "3.5") {
         // Nothing of ours confirmed it, yet it is not reserved for us: lost.
-        return verify::reservation_lost(o, attempt, &f, now_ms);
+        return verify::reservation_lost(o, at, &f);
     }
     // Each reservation gets the whole retry budget (attempts keep counting, for call ids).
     let budget = RetryPolicy {
-        max_attempts: policy.max_attempts.saturating_add(earlier),
-        ..*policy
+        max_attempts: at.policy.max_attempts.saturating_add(earlier),
+        ..*at.policy
     };
-    if retry_or_give_up(
-        &mut o,
-        Es2Call::Confirm,
-        attempt,
-        &f,
-        &budget,
-        jitter,
-        now_ms,
-    ) {
+    let at = Attempt {
+        policy: &budget,
+        ..at
+    };
+    if retry_or_give_up(&mut o, Es2Call::Confirm, at, &f) {
         return (o, Effect::None);
     }
     // Reserved (maybe confirmed) at the SM-DP+: cancel it back to stock.

@@ -6,7 +6,7 @@
 //! reseller error codes (`codes`), expiry of profiles never downloaded (`cancel`), and
 //! the progress mirror fed by notifications.
 
-use super::machine::{Effect, RetryPolicy, touch};
+use super::machine::{Attempt, Effect, touch};
 use crate::order::{AttentionReason, Order, OrderError, OrderStatus, ProfileFate, Step};
 use crate::store::EsimState;
 
@@ -74,6 +74,29 @@ impl Es2Failure {
             None => "no status".into(),
         }
     }
+
+    /// The message with its status pair, as a failed or waiting step records it.
+    fn summary(&self) -> String {
+        format!("{} ({})", self.message, self.pair())
+    }
+}
+
+/// Schedules a retry of a retryable failure while attempts remain (returns true), else
+/// marks the step failed for good (returns false).
+fn retry_or_give_up(o: &mut Order, call: Es2Call, at: Attempt, f: &Es2Failure) -> bool {
+    let retry = f.retryable && at.may_retry();
+    let next = if retry {
+        at.wait(f.message.clone())
+    } else {
+        Step::Failed {
+            attempt: at.n,
+            error: f.summary(),
+        }
+    };
+    if let Some(step) = esim_step(o, call) {
+        *step = next;
+    }
+    retry
 }
 
 fn esim_step(o: &mut Order, call: Es2Call) -> Option<&mut Step> {
@@ -138,60 +161,15 @@ fn begin_undo(mut o: Order, cancel: bool, fate: ProfileFate, error: OrderError) 
     }
 }
 
-/// Schedules a retry of a retryable failure while attempts remain (returns true), else
-/// marks the step failed for good (returns false).
-fn retry_or_give_up(
-    o: &mut Order,
-    call: Es2Call,
-    attempt: u32,
-    f: &Es2Failure,
-    policy: &RetryPolicy,
-    jitter: u32,
-    now_ms: u64,
-) -> bool {
-    let retry = f.retryable && attempt < policy.max_attempts;
-    let next = if retry {
-        Step::RetryWait {
-            attempt,
-            retry_at_ms: now_ms + policy.delay_ms(attempt, jitter),
-            last_error: f.message.clone(),
-        }
-    } else {
-        Step::Failed {
-            attempt,
-            error: format!("{} ({})", f.message, f.pair()),
-        }
-    };
-    if let Some(step) = esim_step(o, call) {
-        *step = next;
-    }
-    retry
-}
-
 /// Applies a DownloadOrder answer. `8.2.1/3.3` on a repeat means our earlier, ambiguous
 /// attempt reserved the profile (it is leased to this order alone), so it counts as done.
-pub fn on_download(
-    o: Order,
-    attempt: u32,
-    result: Result<(), Es2Failure>,
-    policy: &RetryPolicy,
-    jitter: u32,
-    now_ms: u64,
-) -> (Order, Effect) {
-    let mut o = touch(o, now_ms);
+pub fn on_download(o: Order, at: Attempt, result: Result<(), Es2Failure>) -> (Order, Effect) {
+    let mut o = touch(o, at.now_ms);
     let outcome = match result {
         Ok(()) => "reserved",
-        Err(f) if attempt > 1 && f.is("8.2.1", "3.3") => "reserved_by_earlier_attempt",
+        Err(f) if at.n > 1 && f.is("8.2.1", "3.3") => "reserved_by_earlier_attempt",
         Err(f) => {
-            if retry_or_give_up(
-                &mut o,
-                Es2Call::Download,
-                attempt,
-                &f,
-                policy,
-                jitter,
-                now_ms,
-            ) {
+            if retry_or_give_up(&mut o, Es2Call::Download, at, &f) {
                 return (o, Effect::None);
             }
             // A definite refusal changed nothing at the SM-DP+; a transport failure may have.

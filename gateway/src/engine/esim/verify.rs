@@ -13,26 +13,16 @@
 
 use super::confirm::{ReleaseTerms, release};
 use super::{Es2Call, Es2Failure, begin_undo, retry_or_give_up, smdp_error};
-use crate::engine::machine::{Effect, RetryPolicy, touch};
+use crate::engine::machine::{Attempt, Effect, touch};
 use crate::order::{AttentionReason, Order, OrderError, ProfileFate, Step};
 
 /// Most times a lost reservation is made anew for one order.
 pub const MAX_REORDERS: u32 = 2;
 
 /// A repeated ConfirmOrder was refused as if done (`f`): hold the confirm and verify.
-pub(super) fn check_release(
-    mut o: Order,
-    attempt: u32,
-    f: &Es2Failure,
-    now_ms: u64,
-) -> (Order, Effect) {
+pub(super) fn check_release(mut o: Order, at: Attempt, f: &Es2Failure) -> (Order, Effect) {
     if let Some(e) = o.esim.as_mut() {
-        e.confirm = held(
-            attempt,
-            f,
-            now_ms,
-            "verifying the release with ReleaseProfile",
-        );
+        e.confirm = held(at, f, "verifying the release with ReleaseProfile");
         e.release_check = Some(Step::Pending);
     }
     (o, Effect::None)
@@ -40,24 +30,19 @@ pub(super) fn check_release(
 
 /// The SM-DP+ showed no reservation of ours (`f`): reserve anew if the bound allows,
 /// else the profile's state is unknown.
-pub(super) fn reservation_lost(
-    mut o: Order,
-    attempt: u32,
-    f: &Es2Failure,
-    now_ms: u64,
-) -> (Order, Effect) {
+pub(super) fn reservation_lost(mut o: Order, at: Attempt, f: &Es2Failure) -> (Order, Effect) {
     if let Some(e) = o.esim.as_mut() {
-        e.confirm = held(attempt, f, now_ms, "the reservation was not found");
+        e.confirm = held(at, f, "the reservation was not found");
     }
     reorder_or_give_up(o, f)
 }
 
 /// The confirm step waiting (due at once) behind the verification: its next attempt
 /// keeps counting, so call ids never repeat.
-fn held(attempt: u32, f: &Es2Failure, now_ms: u64, what: &str) -> Step {
+fn held(at: Attempt, f: &Es2Failure, what: &str) -> Step {
     Step::RetryWait {
-        attempt,
-        retry_at_ms: now_ms,
+        attempt: at.n,
+        retry_at_ms: at.now_ms,
         last_error: format!("{} on a ConfirmOrder repeat; {what}", f.pair()),
     }
 }
@@ -78,14 +63,11 @@ fn reorder_or_give_up(mut o: Order, f: &Es2Failure) -> (Order, Effect) {
 /// spec, so transport failures are simply retried within the budget.
 pub fn on_release_check(
     o: Order,
-    attempt: u32,
+    at: Attempt,
     result: Result<(), Es2Failure>,
     terms: &ReleaseTerms,
-    policy: &RetryPolicy,
-    jitter: u32,
-    now_ms: u64,
 ) -> (Order, Effect) {
-    let mut o = touch(o, now_ms);
+    let mut o = touch(o, at.now_ms);
     let f = match result {
         Ok(()) => {
             if let Some(e) = o.esim.as_mut() {
@@ -94,20 +76,12 @@ pub fn on_release_check(
                 });
             }
             let code = terms.replayed_code.clone();
-            return release(o, code, "released_by_earlier_attempt", terms, now_ms);
+            return release(o, code, "released_by_earlier_attempt", terms, at.now_ms);
         }
         Err(f) => f,
     };
     if f.retryable {
-        if retry_or_give_up(
-            &mut o,
-            Es2Call::Release,
-            attempt,
-            &f,
-            policy,
-            jitter,
-            now_ms,
-        ) {
+        if retry_or_give_up(&mut o, Es2Call::Release, at, &f) {
             return (o, Effect::None);
         }
         // The SM-DP+ stays silent: the profile may be released for us; cancel it.
@@ -128,18 +102,11 @@ pub fn on_release_check(
 /// that may have run may be our own reservation: ConfirmOrder tells (it succeeds only if
 /// so). `8.2.1/3.3` otherwise: neither released nor available, so unverified. Other
 /// refusals mean our stock is wrong about the profile.
-pub fn on_reorder(
-    o: Order,
-    attempt: u32,
-    result: Result<(), Es2Failure>,
-    policy: &RetryPolicy,
-    jitter: u32,
-    now_ms: u64,
-) -> (Order, Effect) {
-    let mut o = touch(o, now_ms);
+pub fn on_reorder(o: Order, at: Attempt, result: Result<(), Es2Failure>) -> (Order, Effect) {
+    let mut o = touch(o, at.now_ms);
     let f = match result {
         Ok(()) => return reserved_again(o, "reserved_again"),
-        Err(f) if attempt > 1 && f.is("8.2.1", "3.3") => {
+        Err(f) if at.n > 1 && f.is("8.2.1", "3.3") => {
             return reserved_again(o, "maybe_reserved_by_earlier_attempt");
         }
         Err(f) => f,
@@ -147,15 +114,7 @@ pub fn on_reorder(
     if f.is("8.2.1", "3.3") {
         return unverified(o, &f);
     }
-    if retry_or_give_up(
-        &mut o,
-        Es2Call::Reorder,
-        attempt,
-        &f,
-        policy,
-        jitter,
-        now_ms,
-    ) {
+    if retry_or_give_up(&mut o, Es2Call::Reorder, at, &f) {
         return (o, Effect::None);
     }
     if f.retryable {

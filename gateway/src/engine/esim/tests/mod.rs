@@ -2,18 +2,12 @@
 //! ambiguous attempts, undo and expiry, and the progress mirror.
 
 use super::*;
-use crate::engine::machine::{Action, next_action};
+use crate::engine::machine::{Action, FIXTURE_POLICY as POLICY, at, next_action};
 use crate::order::EsimOrder;
 
 mod steps;
 mod undo;
 mod verify;
-
-const POLICY: RetryPolicy = RetryPolicy {
-    max_attempts: 3,
-    base_ms: 100,
-    max_ms: 1_000,
-};
 
 fn order() -> Order {
     let mut o = crate::engine::machine::fixture_order();
@@ -41,11 +35,8 @@ fn lost() -> Es2Failure {
 fn download(o: Order, attempt: u32, r: Result<(), Es2Failure>) -> (Order, Effect) {
     on_download(
         mark_es2_sent(o, Es2Call::Download, attempt, 1),
-        attempt,
+        at(attempt, 2),
         r,
-        &POLICY,
-        0,
-        2,
     )
 }
 
@@ -62,12 +53,9 @@ fn terms() -> ReleaseTerms {
 fn confirm(o: Order, attempt: u32, r: Result<String, Es2Failure>) -> (Order, Effect) {
     on_confirm(
         mark_es2_sent(o, Es2Call::Confirm, attempt, 3),
-        attempt,
+        at(attempt, 4),
         r,
         &terms(),
-        &POLICY,
-        0,
-        4,
     )
 }
 

@@ -18,7 +18,7 @@ fn steps_run_download_then_hlr_then_confirm() {
         Some("act_e-es2_download_order-1"),
         "the call id is persisted with the order before the call"
     );
-    let (o, eff) = on_download(sent, 1, Ok(()), &POLICY, 0, 2);
+    let (o, eff) = on_download(sent, at(1, 2), Ok(()));
     assert_eq!(
         (o.status, eff),
         (OrderStatus::HlrProvisioning, Effect::None)
@@ -139,14 +139,7 @@ fn a_download_lost_every_time_cancels_in_case_it_happened() {
             attempt: 1
         }
     );
-    let (o, eff) = on_cancel(
-        mark_es2_sent(o, Es2Call::Cancel, 1, 11),
-        1,
-        Ok(()),
-        &POLICY,
-        0,
-        12,
-    );
+    let (o, eff) = on_cancel(mark_es2_sent(o, Es2Call::Cancel, 1, 11), at(1, 12), Ok(()));
     // The HLR was never touched: done.
     assert_eq!((o.status, eff), (OrderStatus::Failed, Effect::Release));
 }
@@ -157,15 +150,12 @@ fn a_permanent_hlr_failure_cancels_the_profile_as_available_then_cleans_the_hlr(
     let o = crate::engine::machine::mark_sent(o, 1, 3);
     let (o, _) = crate::engine::machine::on_provision(
         o,
-        1,
+        at(1, 4),
         Err(adapters::hlr::HlrError::new(
             adapters::hlr::FaultClass::External,
             "Create",
             "refused",
         )),
-        &POLICY,
-        0,
-        4,
     );
     assert_eq!(o.status, OrderStatus::Compensating);
     assert_eq!(
@@ -179,14 +169,7 @@ fn a_permanent_hlr_failure_cancels_the_profile_as_available_then_cleans_the_hlr(
             attempt: 1
         }
     );
-    let (o, eff) = on_cancel(
-        mark_es2_sent(o, Es2Call::Cancel, 1, 5),
-        1,
-        Ok(()),
-        &POLICY,
-        0,
-        6,
-    );
+    let (o, eff) = on_cancel(mark_es2_sent(o, Es2Call::Cancel, 1, 5), at(1, 6), Ok(()));
     assert_eq!(eff, Effect::None);
     assert_eq!(next_action(&o, 6), Action::Deprovision { attempt: 1 });
 }

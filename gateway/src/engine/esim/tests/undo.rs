@@ -19,32 +19,23 @@ fn expiry_cancels_unless_the_customer_downloaded_meanwhile() {
     // Downloaded in the meantime: the order is active again, nothing undone.
     let (o, eff) = on_cancel(
         mark_es2_sent(expiring.clone(), Es2Call::Cancel, 1, 2_001),
-        1,
+        at(1, 2_002),
         Err(refused("8.2.1", "3.3")),
-        &POLICY,
-        0,
-        2_002,
     );
     assert_eq!((o.status, eff), (OrderStatus::Active, Effect::None));
     assert!(o.error.is_none() && o.undo.is_none());
     // Not downloaded: cancelled, then the HLR, then released.
     let (o, _) = on_cancel(
         mark_es2_sent(expiring, Es2Call::Cancel, 1, 2_001),
-        1,
+        at(1, 2_002),
         Ok(()),
-        &POLICY,
-        0,
-        2_002,
     );
     assert_eq!(next_action(&o, 2_003), Action::Deprovision { attempt: 1 });
     let o = crate::engine::machine::mark_undo_sent(o, 1, 2_003);
     let (o, eff) = crate::engine::machine::on_deprovision(
         o,
-        1,
+        at(1, 2_004),
         Ok(adapters::hlr::DeprovisionOutcome::Deleted),
-        &POLICY,
-        0,
-        2_004,
     );
     assert_eq!((o.status, eff), (OrderStatus::Failed, Effect::Release));
     assert_eq!(
@@ -64,22 +55,16 @@ fn cancel_retries_transport_failures_and_accepts_replays() {
     }
     let (o, eff) = on_cancel(
         mark_es2_sent(o, Es2Call::Cancel, 1, 1),
-        1,
+        at(1, 2),
         Err(lost()),
-        &POLICY,
-        0,
-        2,
     );
     assert_eq!(eff, Effect::None);
     assert!(matches!(next_action(&o, 2), Action::WaitUntil(_)));
     // The repeat finds the profile Available already (8.2.1/3.5): the cancel happened.
     let (o, eff) = on_cancel(
         mark_es2_sent(o, Es2Call::Cancel, 2, 5_000),
-        2,
+        at(2, 5_001),
         Err(refused("8.2.1", "3.5")),
-        &POLICY,
-        0,
-        5_001,
     );
     assert_eq!((o.status, eff), (OrderStatus::Failed, Effect::Release));
     assert!(!o.needs_attention);
@@ -88,11 +73,8 @@ fn cancel_retries_transport_failures_and_accepts_replays() {
     o.status = OrderStatus::Compensating;
     let (o, eff) = on_cancel(
         mark_es2_sent(o, Es2Call::Cancel, 1, 1),
-        1,
+        at(1, 2),
         Err(refused("8.2.1", "3.5")),
-        &POLICY,
-        0,
-        2,
     );
     assert_eq!((o.status, eff), (OrderStatus::Failed, Effect::Release));
     assert_eq!(o.esim.as_ref().and_then(|e| e.fate), None);
@@ -101,11 +83,8 @@ fn cancel_retries_transport_failures_and_accepts_replays() {
     o.status = OrderStatus::Compensating;
     let (o, _) = on_cancel(
         mark_es2_sent(o, Es2Call::Cancel, 1, 1),
-        1,
+        at(1, 2),
         Err(refused("8.2.1", "3.9")),
-        &POLICY,
-        0,
-        2,
     );
     assert_eq!(
         o.esim.as_ref().and_then(|e| e.fate),
@@ -138,11 +117,8 @@ fn cancelling(expired: bool) -> Order {
 fn cancel(o: Order, attempt: u32, r: Result<(), Es2Failure>) -> (Order, Effect) {
     on_cancel(
         mark_es2_sent(o, Es2Call::Cancel, attempt, 5_000),
-        attempt,
+        Attempt::new(attempt, &POLICY, u32::MAX, 5_001),
         r,
-        &POLICY,
-        u32::MAX,
-        5_001,
     )
 }
 
@@ -297,11 +273,8 @@ fn a_cancel_refused_past_the_budget_is_flagged_and_retried_until_it_passes() {
     for attempt in 1..=5 {
         let (next, _) = on_cancel(
             mark_es2_sent(o, Es2Call::Cancel, attempt, now),
-            attempt,
+            Attempt::new(attempt, &POLICY, u32::MAX, now),
             Err(expired_answer()),
-            &POLICY,
-            u32::MAX,
-            now,
         );
         let Some(Step::RetryWait { retry_at_ms, .. }) =
             next.esim.as_ref().and_then(|e| e.cancel.clone())
@@ -326,11 +299,8 @@ fn a_cancel_refused_past_the_budget_is_flagged_and_retried_until_it_passes() {
     // The SM-DP+ recovers: cancelled, nothing left there, the flag withdrawn.
     let (o, _) = on_cancel(
         mark_es2_sent(o, Es2Call::Cancel, 6, now),
-        6,
+        at(6, now),
         Ok(()),
-        &POLICY,
-        0,
-        now,
     );
     assert!(!o.needs_attention && o.attention.is_empty());
     assert_eq!(o.esim.as_ref().and_then(|e| e.left_at_smdp), None);

@@ -36,17 +36,12 @@ fn step(o: Order, answer: &Answer, now: u64) -> Option<(Order, Es2Call, Effect)>
     let (o, eff) = match call {
         Es2Call::Confirm => on_confirm(
             sent,
-            attempt,
+            at(attempt, now),
             answer.clone().map(|()| ISSUED.to_owned()),
             &terms(),
-            &POLICY,
-            0,
-            now,
         ),
-        Es2Call::Release => {
-            on_release_check(sent, attempt, answer.clone(), &terms(), &POLICY, 0, now)
-        }
-        Es2Call::Reorder => on_reorder(sent, attempt, answer.clone(), &POLICY, 0, now),
+        Es2Call::Release => on_release_check(sent, at(attempt, now), answer.clone(), &terms()),
+        Es2Call::Reorder => on_reorder(sent, at(attempt, now), answer.clone()),
         other => panic!("unexpected forward call {other:?}"),
     };
     Some((o, call, eff))

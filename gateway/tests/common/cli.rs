@@ -1,0 +1,14 @@
+//! The built `simgw` binary as an operator runs it on an offline data dir.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+/// Runs `simgw <args> --data-dir <data>` to completion.
+pub fn simgw(args: &[&str], data: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_simgw"))
+        .args(args)
+        .arg("--data-dir")
+        .arg(data)
+        .output()
+        .expect("run simgw")
+}
