@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod cli;
+#[cfg(feature = "sandbox")]
 pub mod sandbox;
 
 use adapters::http::HttpClient;
