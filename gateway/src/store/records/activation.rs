@@ -1,0 +1,98 @@
+//! Creating an activation: the command, its idempotency record, and the outcomes.
+
+use super::inventory::Rejection;
+use crate::crypto::Sealed;
+use crate::order::{MsisdnMode, Order};
+use serde::{Deserialize, Serialize};
+use sim_profiles::{Iccid, Msisdn};
+
+/// The stored answer to an idempotent request.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IdempotencyRecord {
+    /// Keyed fingerprint of the canonical request body (`crypto::Keyring::fingerprint`).
+    pub body_hash: String,
+    /// The order the first request created.
+    pub order_id: String,
+    /// Snapshot of the order as first returned, so a replay answers identically.
+    pub response: Order,
+    /// Unix ms of the first request.
+    pub created_at_ms: u64,
+}
+
+/// How the caller wants the number chosen.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum NumberChoice {
+    /// Any free number of the tenant.
+    Auto,
+    /// This number, which must be free in the tenant's pool.
+    Choose(Msisdn),
+    /// The number held by this reservation (`nres_…`).
+    Reservation(String),
+}
+
+/// Input of [`super::Store::create_activation`].
+#[derive(Clone, Debug)]
+pub struct NewActivation {
+    /// The tenant of the API key.
+    pub tenant: String,
+    /// The `Idempotency-Key` header.
+    pub idempotency_key: String,
+    /// Keyed fingerprint of the canonical body (`crypto::Keyring::fingerprint`).
+    pub body_hash: String,
+    /// A fresh order id (used only if the order is created).
+    pub order_id: String,
+    /// The requested card, or an eSIM profile from stock.
+    pub sim: SimChoice,
+    /// Number selection.
+    pub number: NumberChoice,
+    /// Product code.
+    pub product: String,
+    /// Channel metadata.
+    pub channel: Option<serde_json::Value>,
+    /// Sealed subscriber details.
+    pub subscriber: Option<Sealed>,
+    /// Unix ms now.
+    pub now_ms: u64,
+    /// A uniform random value for the random number policy (keeps the store deterministic).
+    pub random: u64,
+    /// Idempotency records older than this (Unix ms) count as expired.
+    pub idempotency_cutoff_ms: u64,
+}
+
+/// Which card an activation uses.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SimChoice {
+    /// This physical card.
+    Physical(Iccid),
+    /// Any eSIM profile of the product's type, prepared for these ES2+ parameters.
+    Esim {
+        /// The customer's EID, if known.
+        eid: Option<sim_profiles::Eid>,
+        /// Our MatchingID for the order.
+        matching_id: String,
+        /// The sealed confirmation code, if the tenant uses them.
+        confirmation_code: Option<crate::crypto::Sealed>,
+    },
+}
+
+/// Result of [`super::Store::create_activation`].
+#[derive(Clone, Debug)]
+pub enum CreateOutcome {
+    /// A new order was created and reserved.
+    Created(Order),
+    /// The same key and body were seen before: answer with this snapshot again.
+    Replayed(Order),
+    /// The same key was used with a different body.
+    KeyReused,
+    /// Refused; nothing changed.
+    Rejected(Rejection),
+}
+
+/// Orders also carry the mode used for their number.
+pub fn number_mode(choice: &NumberChoice) -> MsisdnMode {
+    match choice {
+        NumberChoice::Auto => MsisdnMode::Auto,
+        NumberChoice::Choose(_) => MsisdnMode::Choose,
+        NumberChoice::Reservation(_) => MsisdnMode::Reservation,
+    }
+}
