@@ -2,6 +2,8 @@
 //! on a data dir without sandbox.json (deleting nothing), and otherwise makes the next
 //! `serve --sandbox` seed afresh: a new API key and every sandbox SIM available again.
 
+mod common;
+
 use adapters::http::HttpClient;
 use bytes::Bytes;
 use serde_json::Value;
@@ -11,6 +13,7 @@ use std::time::Duration;
 
 const SIMS: usize = 100;
 
+/// `simgw ARGS` with options still to add (`--config`, or a spawned `serve`).
 fn simgw(args: &[&str]) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_simgw"));
     c.args(args);
@@ -130,7 +133,7 @@ async fn reset_refuses_while_serving_then_the_next_sandbox_is_fresh() {
     let ca_before = std::fs::read(data.join("tls").join("dev-ca.pem")).expect("ca");
 
     // While serve holds the store: refused, and nothing is gone.
-    let busy = run(simgw(&["sandbox", "reset", "--data-dir"]).arg(&data));
+    let busy = common::cli::simgw(&["sandbox", "reset"], &data);
     assert!(!busy.status.success());
     assert!(
         stderr(&busy).contains("in use by a running simgw"),
@@ -178,22 +181,16 @@ async fn reset_refuses_while_serving_then_the_next_sandbox_is_fresh() {
 fn reset_refuses_a_data_dir_without_sandbox_json_and_deletes_nothing() {
     let dir = tempfile::tempdir().expect("tempdir");
     let data = dir.path().join("data");
-    let put = run(simgw(&[
-        "tenant",
-        "put",
-        "--id",
-        "mvno1",
-        "--name",
-        "MVNO One",
-        "--plmn",
-        "46011",
-        "--data-dir",
-    ])
-    .arg(&data));
+    let put = common::cli::simgw(
+        &[
+            "tenant", "put", "--id", "mvno1", "--name", "MVNO One", "--plmn", "46011",
+        ],
+        &data,
+    );
     assert!(put.status.success(), "{}", stderr(&put));
     let store = std::fs::read(data.join("simgw.redb")).expect("store");
 
-    let out = run(simgw(&["sandbox", "reset", "--data-dir"]).arg(&data));
+    let out = common::cli::simgw(&["sandbox", "reset"], &data);
     assert!(!out.status.success());
     assert!(
         stderr(&out).contains("has no sandbox.json")
@@ -206,6 +203,6 @@ fn reset_refuses_a_data_dir_without_sandbox_json_and_deletes_nothing() {
         store
     );
     // The tenant is still there: the store is the same store.
-    let key = run(simgw(&["apikey", "create", "--tenant", "mvno1", "--data-dir"]).arg(&data));
+    let key = common::cli::simgw(&["apikey", "create", "--tenant", "mvno1"], &data);
     assert!(key.status.success(), "{}", stderr(&key));
 }
