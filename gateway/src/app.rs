@@ -38,6 +38,9 @@ pub enum StartError {
     /// The store.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The engine could not resume an order.
+    #[error(transparent)]
+    Engine(#[from] crate::engine::EngineError),
     /// Configuration.
     #[error(transparent)]
     Config(#[from] crate::config::ConfigError),

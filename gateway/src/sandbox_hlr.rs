@@ -9,6 +9,7 @@
 //! simulator through an [`HlrGate`] that holds its calls until the rebuild has run.
 
 use crate::app::Gateway;
+use crate::engine::EngineError;
 use crate::order::{Order, OrderStatus, Step};
 use crate::store::{Store, StoreError};
 use adapters::hlr::{
@@ -127,13 +128,13 @@ pub async fn rebuild(
     gateway: &Gateway,
     hlr: &dyn HlrProvisioner,
     gate: &HlrGate,
-) -> Result<usize, StoreError> {
+) -> Result<usize, EngineError> {
     let result = restore(gateway, hlr).await;
     gate.open();
     result
 }
 
-async fn restore(gateway: &Gateway, hlr: &dyn HlrProvisioner) -> Result<usize, StoreError> {
+async fn restore(gateway: &Gateway, hlr: &dyn HlrProvisioner) -> Result<usize, EngineError> {
     let mut restored = 0;
     for order in orders_on_the_hlr(gateway)? {
         let spec = gateway.engine.subscriber_spec(&order)?;

@@ -170,7 +170,9 @@ impl Cai3gClient {
     }
 
     async fn session(&self) -> Result<Arc<Session>, HlrError> {
-        self.session.get(|| self.login()).await
+        self.session
+            .get(tokio::time::Instant::now, || self.login())
+            .await
     }
 
     async fn login(&self) -> Result<(String, u64), HlrError> {

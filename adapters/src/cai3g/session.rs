@@ -101,25 +101,27 @@ impl SessionSlot {
     /// The current session, logging in with `login` if there is none (or it is stale).
     /// The lock is held across the Login only, never across a provisioning call. A stale
     /// session is replaced without a Logout: calls in flight may still be using it, and
-    /// the host expires it on its own.
-    pub(crate) async fn get<F, Fut>(&self, login: F) -> Result<Arc<Session>, HlrError>
+    /// the host expires it on its own. Time comes from `now` (read before and after the
+    /// Login), never from a clock of this module's own, so tests drive it.
+    pub(crate) async fn get<N, F, Fut>(&self, now: N, login: F) -> Result<Arc<Session>, HlrError>
     where
+        N: Fn() -> Instant,
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<(String, u64), HlrError>>,
     {
         let seen = self.attempts.load(Ordering::Acquire);
         let mut state = self.state.lock().await;
-        let now = Instant::now();
+        let asked_at = now();
         if let Some(s) = state
             .current
             .as_ref()
-            .filter(|s| is_fresh(s, now, self.refresh))
+            .filter(|s| is_fresh(s, asked_at, self.refresh))
         {
             return Ok(s.clone());
         }
         if let Some(failed) = &state.last_failure {
             // Waiters share the Login that just failed; later callers the pause after it.
-            if self.attempts.load(Ordering::Acquire) != seen || now < failed.not_before {
+            if self.attempts.load(Ordering::Acquire) != seen || asked_at < failed.not_before {
                 return Err(failed.error.clone());
             }
         }
@@ -127,7 +129,7 @@ impl SessionSlot {
         self.attempts.fetch_add(1, Ordering::Release);
         match result {
             Ok((id, base)) => {
-                let session = Arc::new(Session::new(id, base, Instant::now()));
+                let session = Arc::new(Session::new(id, base, now()));
                 state.current = Some(session.clone());
                 state.last_failure = None;
                 Ok(session)
@@ -137,7 +139,7 @@ impl SessionSlot {
                 state.current = None;
                 state.last_failure = Some(LoginFailure {
                     error: e.clone(),
-                    not_before: Instant::now() + login_pause(self.login_backoff, streak),
+                    not_before: now() + login_pause(self.login_backoff, streak),
                     streak,
                 });
                 Err(e)
@@ -198,7 +200,7 @@ mod tests {
             .map(|_| {
                 let (slot, logins) = (slot.clone(), logins.clone());
                 tokio::spawn(async move {
-                    slot.get(|| async {
+                    slot.get(Instant::now, || async {
                         logins.fetch_add(1, Ordering::SeqCst);
                         tokio::time::sleep(Duration::from_millis(50)).await;
                         Ok(("s1".to_owned(), 10))
@@ -221,7 +223,7 @@ mod tests {
             .map(|_| {
                 let (slot, logins) = (slot.clone(), logins.clone());
                 tokio::spawn(async move {
-                    slot.get(|| async {
+                    slot.get(Instant::now, || async {
                         logins.fetch_add(1, Ordering::SeqCst);
                         tokio::time::sleep(Duration::from_millis(50)).await;
                         Err(HlrError::new(
@@ -242,7 +244,7 @@ mod tests {
         // A caller after the pause tries again.
         tokio::time::advance(LOGIN_BACKOFF).await;
         let s = slot
-            .get(|| async { Ok(("s2".to_owned(), 0)) })
+            .get(Instant::now, || async { Ok(("s2".to_owned(), 0)) })
             .await
             .expect("session");
         assert_eq!(s.id, "s2");
@@ -264,22 +266,22 @@ mod tests {
         // Every 100 ms for 3.9 s, callers want a session: the host sees a Login at 0 s,
         // 1 s (pause 1 s) and 3 s (pause 2 s), and the next would be at 7 s.
         for _ in 0..40 {
-            let err = slot.get(refuse).await.expect_err("refused");
+            let err = slot.get(Instant::now, refuse).await.expect_err("refused");
             assert!(err.retryable());
             tokio::time::advance(step).await;
         }
         assert_eq!(logins.load(Ordering::SeqCst), 3);
         tokio::time::advance(Duration::from_secs(3)).await;
         let s = slot
-            .get(|| async { Ok(("ok".to_owned(), 0)) })
+            .get(Instant::now, || async { Ok(("ok".to_owned(), 0)) })
             .await
             .expect("the host lets us in again");
         assert_eq!(s.id, "ok");
         // Success resets the streak: the next failure pauses 1 s again.
         slot.invalidate(&s).await;
-        let _ = slot.get(refuse).await;
+        let _ = slot.get(Instant::now, refuse).await;
         tokio::time::advance(LOGIN_BACKOFF).await;
-        let _ = slot.get(refuse).await;
+        let _ = slot.get(Instant::now, refuse).await;
         assert_eq!(logins.load(Ordering::SeqCst), 5);
         assert_eq!(login_pause(LOGIN_BACKOFF, 40), LOGIN_BACKOFF_MAX);
         assert_eq!(login_pause(Duration::ZERO, 3), Duration::ZERO);
@@ -289,18 +291,18 @@ mod tests {
     async fn invalidate_only_drops_the_failed_session() {
         let slot = SessionSlot::new(None);
         let old = slot
-            .get(|| async { Ok(("old".to_owned(), 0)) })
+            .get(Instant::now, || async { Ok(("old".to_owned(), 0)) })
             .await
             .expect("old");
         slot.invalidate(&old).await;
         let new = slot
-            .get(|| async { Ok(("new".to_owned(), 0)) })
+            .get(Instant::now, || async { Ok(("new".to_owned(), 0)) })
             .await
             .expect("new");
         // A late caller still holding `old` must not drop `new`.
         slot.invalidate(&old).await;
         let again = slot
-            .get(|| async { Ok(("other".to_owned(), 0)) })
+            .get(Instant::now, || async { Ok(("other".to_owned(), 0)) })
             .await
             .expect("same");
         assert!(Arc::ptr_eq(&new, &again));
@@ -311,18 +313,18 @@ mod tests {
     async fn stale_sessions_are_replaced() {
         let slot = SessionSlot::new(Some(Duration::from_secs(540)));
         let first = slot
-            .get(|| async { Ok(("a".to_owned(), 0)) })
+            .get(Instant::now, || async { Ok(("a".to_owned(), 0)) })
             .await
             .expect("a");
         tokio::time::advance(Duration::from_secs(539)).await;
         let same = slot
-            .get(|| async { Ok(("b".to_owned(), 0)) })
+            .get(Instant::now, || async { Ok(("b".to_owned(), 0)) })
             .await
             .expect("a");
         assert!(Arc::ptr_eq(&first, &same));
         tokio::time::advance(Duration::from_secs(1)).await;
         let next = slot
-            .get(|| async { Ok(("c".to_owned(), 0)) })
+            .get(Instant::now, || async { Ok(("c".to_owned(), 0)) })
             .await
             .expect("c");
         assert_eq!(next.id, "c");

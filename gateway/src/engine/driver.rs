@@ -3,12 +3,12 @@
 //! records every answer with the event it implies.
 
 use super::Inner;
+use super::error::EngineError;
 use super::es2_step::run_es2;
-use super::esim::Es2Call;
-use super::machine::{self, Action, Attempt, Effect};
+use super::machine::{self, Action, Attempt, Es2Call};
 use super::observe::observe;
 use super::report::{Before, report};
-use crate::order::Order;
+use crate::order::{Effect, Order};
 use crate::store::{EventKind, StoreError};
 use adapters::hlr::{BoxFuture, HlrError, SubscriberSpec};
 use std::time::Duration;
@@ -64,7 +64,7 @@ impl StepKind {
 }
 
 /// Drives one order until it is terminal, the engine stops, or the store fails.
-pub(super) async fn drive(inner: &Inner, mut order: Order) -> Result<(), StoreError> {
+pub(super) async fn drive(inner: &Inner, mut order: Order) -> Result<(), EngineError> {
     let spec = inner.spec(&order)?;
     let mut stop = inner.stop.subscribe();
     loop {
@@ -102,7 +102,7 @@ async fn run_step(
     undo: bool,
     attempt: u32,
     now: u64,
-) -> Result<Order, StoreError> {
+) -> Result<Order, EngineError> {
     let (kind, order) = if undo {
         (
             StepKind::Deprovision,
@@ -121,7 +121,7 @@ async fn run_step(
         .permits
         .acquire()
         .await
-        .map_err(|_| StoreError::Closed)?;
+        .map_err(|_| EngineError::Stopped)?;
     let (next, effect, summary) = if undo {
         let call = inner.hlr.deprovision(spec);
         hlr_answer(inner, order, attempt, call, machine::on_deprovision).await
@@ -167,7 +167,7 @@ pub(super) async fn record_answer(
     kind: StepKind,
     attempt: u32,
     summary: String,
-) -> Result<Order, StoreError> {
+) -> Result<Order, EngineError> {
     let event = match effect {
         Effect::Activate => EventKind::OrderActive,
         Effect::Release => EventKind::OrderFailed {

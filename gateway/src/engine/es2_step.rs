@@ -4,17 +4,15 @@
 
 use super::Inner;
 use super::driver::{StepKind, record_answer};
-use super::esim::{self, Es2Call, Es2Failure};
-use super::machine::{Attempt, Effect};
+use super::error::EngineError;
+use super::machine::Attempt;
+use super::machine::esim::{self, Es2Call, Es2Failure};
 use super::observe::observe_es2;
 use super::report::Before;
-use crate::order::Order;
-use crate::store::{EventKind, StoreError};
-use adapters::es2plus::{
-    ActivationCode, CancelOrderRequest, ConfirmOrderRequest, ConfirmationCode,
-    DownloadOrderRequest, Es2CallError, FinalProfileStatus, Fqdn, MatchingId, ProfileSelector,
-    ReleaseProfileRequest, RequestHeader,
-};
+use super::requests::{self, Es2Request};
+use crate::order::{Effect, Order};
+use crate::store::EventKind;
+use adapters::es2plus::{ActivationCode, ConfirmationCode, Es2CallError, Fqdn};
 
 impl From<&Es2CallError> for Es2Failure {
     fn from(e: &Es2CallError) -> Self {
@@ -34,15 +32,12 @@ pub(super) async fn run_es2(
     call: Es2Call,
     attempt: u32,
     now: u64,
-) -> Result<Order, StoreError> {
+) -> Result<Order, EngineError> {
     let Some(es) = inner.settings.esim.as_ref() else {
-        return Err(StoreError::Corrupt {
-            table: "orders",
-            message: format!(
-                "order {} is an eSIM order but no SM-DP+ is configured",
-                order.id
-            ),
-        });
+        return Err(EngineError::unusable(
+            &order.id,
+            "it is an eSIM order but no SM-DP+ is configured",
+        ));
     };
     let order = esim::mark_es2_sent(order, call, attempt, now);
     inner
@@ -56,34 +51,16 @@ pub(super) async fn run_es2(
         )
         .await?;
     let before = Before::of(&order);
-    let Some(e) = order.esim.clone() else {
-        return Err(StoreError::Corrupt {
-            table: "orders",
-            message: format!("order {} lost its eSIM part", order.id),
-        });
-    };
-    let header = RequestHeader::new(
-        es.requester_id.clone(),
-        e.last_call_id.clone().unwrap_or_default(),
-    );
-    let matching_id = MatchingId::new(&e.matching_id).map_err(|_| StoreError::Corrupt {
-        table: "orders",
-        message: format!("order {} has an invalid MatchingID", order.id),
-    })?;
-    let clear_cc = crate::order::open_confirmation_code(&inner.keys, &order).map_err(|err| {
-        StoreError::Corrupt {
-            table: "orders",
-            message: format!("confirmation code of {}: {err}", order.id),
-        }
-    })?;
+    let clear_cc = crate::order::open_confirmation_code(&inner.keys, &order)
+        .map_err(|err| EngineError::unusable(&order.id, format!("confirmation code: {err}")))?;
     let cc = clear_cc
         .map(|text| {
-            ConfirmationCode::new(&text).map_err(|_| StoreError::Corrupt {
-                table: "orders",
-                message: format!("order {} has an invalid confirmation code", order.id),
-            })
+            ConfirmationCode::new(&text)
+                .map_err(|_| EngineError::unusable(&order.id, "invalid confirmation code"))
         })
         .transpose()?;
+    let matching_id = requests::matching_id(&order)?;
+    let request = requests::es2_request(&order, call, &es.requester_id, cc.clone())?;
     let code_for = |smdp: &Fqdn| -> Result<String, Es2Failure> {
         let ac = match ActivationCode::new(smdp.as_str(), matching_id.as_str()) {
             Ok(ac) => ac.with_cc_required(cc.is_some()),
@@ -103,7 +80,7 @@ pub(super) async fn run_es2(
         .es2_permits
         .acquire()
         .await
-        .map_err(|_| StoreError::Closed)?;
+        .map_err(|_| EngineError::Stopped)?;
     let started = tokio::time::Instant::now();
     let terms = esim::ReleaseTerms {
         replayed_code: code_for(&es.smdp_address).unwrap_or_default(),
@@ -112,15 +89,9 @@ pub(super) async fn run_es2(
     let (jitter, client) = (inner.jitter(), &es.client);
     // Taken once the SM-DP+ has answered.
     let answered_at = || Attempt::new(attempt, &policy, jitter, inner.clock.now_ms());
-    let (next, effect, summary) = match call {
-        Es2Call::Download | Es2Call::Reorder => {
-            let r = client
-                .download_order(&DownloadOrderRequest {
-                    header,
-                    eid: e.eid.clone(),
-                    profile: ProfileSelector::Iccid(order.iccid.clone()),
-                })
-                .await;
+    let (next, effect, summary) = match request {
+        Es2Request::Download(req) => {
+            let r = client.download_order(&req).await;
             let summary = observe_es2(inner, &r, started);
             let at = answered_at();
             let (o, eff) = if call == Es2Call::Download {
@@ -130,18 +101,8 @@ pub(super) async fn run_es2(
             };
             (o, eff, summary)
         }
-        Es2Call::Confirm => {
-            let r = client
-                .confirm_order(&ConfirmOrderRequest {
-                    header,
-                    iccid: order.iccid.clone(),
-                    eid: e.eid.clone(),
-                    matching_id: Some(matching_id.clone()),
-                    confirmation_code: cc.clone(),
-                    smds_address: None,
-                    release_flag: true,
-                })
-                .await;
+        Es2Request::Confirm(req) => {
+            let r = client.confirm_order(&req).await;
             let summary = observe_es2(inner, &r, started);
             let code = match &r {
                 Ok(resp) => code_for(resp.smdp_address_or(&es.smdp_address)),
@@ -150,32 +111,14 @@ pub(super) async fn run_es2(
             let (o, eff) = esim::on_confirm(order, answered_at(), code, &terms);
             (o, eff, summary)
         }
-        Es2Call::Release => {
-            let r = client
-                .release_profile(&ReleaseProfileRequest {
-                    header,
-                    iccid: order.iccid.clone(),
-                })
-                .await;
+        Es2Request::Release(req) => {
+            let r = client.release_profile(&req).await;
             let summary = observe_es2(inner, &r, started);
             let (o, eff) = esim::on_release_check(order, answered_at(), unit(&r), &terms);
             (o, eff, summary)
         }
-        Es2Call::Cancel => {
-            let final_status = match e.fate {
-                Some(crate::order::ProfileFate::Retire) => FinalProfileStatus::Unavailable,
-                _ => FinalProfileStatus::Available,
-            };
-            let confirmed = !matches!(e.confirm, crate::order::Step::Pending);
-            let r = client
-                .cancel_order(&CancelOrderRequest {
-                    header,
-                    iccid: order.iccid.clone(),
-                    eid: e.eid.clone(),
-                    matching_id: confirmed.then(|| matching_id.clone()),
-                    final_profile_status_indicator: final_status,
-                })
-                .await;
+        Es2Request::Cancel(req) => {
+            let r = client.cancel_order(&req).await;
             let summary = observe_es2(inner, &r, started);
             let (o, eff) = esim::on_cancel(order, answered_at(), unit(&r));
             (o, eff, summary)

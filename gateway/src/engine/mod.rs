@@ -13,11 +13,12 @@
 //! reads time only through [`Clock`] (tokio's clock), so paused-clock tests see every timer.
 
 mod driver;
+mod error;
 mod es2_step;
-pub mod esim;
 pub mod machine;
 mod observe;
 mod report;
+pub mod requests;
 mod subscriber;
 mod timers;
 
@@ -28,6 +29,7 @@ use crate::order::Order;
 use crate::store::{Store, StoreError};
 use adapters::es2plus::{Fqdn, SmdpClient};
 use adapters::hlr::HlrProvisioner;
+pub use error::EngineError;
 use machine::RetryPolicy;
 use ring::rand::{SecureRandom, SystemRandom};
 use std::sync::Arc;
@@ -217,7 +219,7 @@ impl Engine {
     pub fn subscriber_spec(
         &self,
         order: &Order,
-    ) -> Result<adapters::hlr::SubscriberSpec, StoreError> {
+    ) -> Result<adapters::hlr::SubscriberSpec, EngineError> {
         self.inner.spec(order)
     }
 

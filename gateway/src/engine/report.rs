@@ -2,8 +2,8 @@
 //! is durable: a new failure (WARN with its code), needs-attention reasons raised (WARN
 //! with the real cause) or settled (INFO), and the terminal outcome.
 
-use super::machine::Effect;
 use crate::metrics::Metrics;
+use crate::order::Effect;
 use crate::order::{AttentionReason, Order};
 use std::sync::atomic::Ordering::Relaxed;
 

@@ -43,7 +43,12 @@ impl Engine {
             deadline_loop(&inner, "eSIM", idle, &inner.esim_wake, next, |now| {
                 let engine = engine.clone();
                 async move {
-                    match engine.inner.store.expire_esim(now).await {
+                    match engine
+                        .inner
+                        .store
+                        .expire_esim(now, super::machine::expire)
+                        .await
+                    {
                         Ok(orders) => {
                             for o in orders {
                                 tracing::warn!(order = %o.id, code = "esim_not_downloaded",

@@ -10,8 +10,7 @@ mod records;
 pub use embedded::ImportStart;
 pub use records::*;
 
-use crate::engine::machine::Effect;
-use crate::order::Order;
+use crate::order::{Effect, Order};
 use adapters::hlr::BoxFuture;
 use sim_profiles::Iccid;
 
@@ -45,6 +44,10 @@ pub enum StoreError {
 /// Metadata key of the sealed sandbox marker (holds the sandbox API key). Defined here, not
 /// in the sandbox, because key rotation re-seals it in every build.
 pub const SANDBOX_MARKER: &str = "sandbox.v1";
+
+/// A transition the store applies to an order inside its own commit (the engine supplies
+/// it, so the store never imports the engine).
+pub type Reopen = fn(Order, u64) -> Order;
 
 /// The gateway's durable state.
 pub trait Store: Send + Sync {
@@ -199,7 +202,12 @@ pub trait Store: Send + Sync {
     /// The earliest download deadline of a released eSIM order (a read; no commit).
     fn next_esim_deadline(&self) -> Result<Option<u64>, StoreError>;
 
-    /// Reopens released eSIM orders not downloaded by `now_ms` for cancellation; returns
-    /// them (already durable as `compensating`) for the engine to drive.
-    fn expire_esim(&self, now_ms: u64) -> BoxFuture<'_, Result<Vec<Order>, StoreError>>;
+    /// Reopens released eSIM orders not downloaded by `now_ms` for cancellation with the
+    /// engine's transition `reopen` (in the same commit as the expiry check); returns them
+    /// (already durable as `compensating`) for the engine to drive.
+    fn expire_esim(
+        &self,
+        now_ms: u64,
+        reopen: Reopen,
+    ) -> BoxFuture<'_, Result<Vec<Order>, StoreError>>;
 }

@@ -3,8 +3,7 @@
 //! nothing even though it shares the transaction with others.
 
 use super::tables::{counter, *};
-use crate::engine::machine::Effect;
-use crate::order::{EsimOrder, Order, OrderStatus, Step};
+use crate::order::{Effect, EsimOrder, Order, OrderStatus, Step};
 use crate::store::*;
 use ::redb::{ReadableTable, Table, WriteTransaction};
 use serde::Serialize;

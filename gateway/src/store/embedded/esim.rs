@@ -3,8 +3,7 @@
 //! HandleDownloadProgressInfo notifications (deduplicated, tenant-checked).
 
 use super::apply::{Tables, TxResult, backend, dec, enc};
-use crate::engine::machine;
-use crate::order::{Order, OrderStatus};
+use crate::order::{Effect, EsimState, Order, OrderStatus};
 use crate::store::*;
 use ::redb::ReadableTable;
 use sim_profiles::Iccid;
@@ -170,7 +169,7 @@ impl Tables<'_> {
         };
         let mut progress = self.progress(&order_id)?;
         if let Some(success) = n.success {
-            progress.state = machine::progress_after(progress.state, n.point, success);
+            progress.state = EsimState::after(progress.state, n.point, success);
         }
         if progress.points.len() >= MAX_PROGRESS_POINTS {
             progress.points.remove(0);
@@ -213,7 +212,7 @@ impl Tables<'_> {
 
     /// Reopens every released eSIM order whose deadline has passed without a download, for
     /// the engine to undo. See [`Store::expire_esim`].
-    pub fn expire_esim(&mut self, now_ms: u64) -> TxResult<Vec<Order>> {
+    pub fn expire_esim(&mut self, now_ms: u64, reopen: Reopen) -> TxResult<Vec<Order>> {
         let mut due = Vec::new();
         for row in self
             .esim_expiry
@@ -236,8 +235,8 @@ impl Tables<'_> {
             if order.status != OrderStatus::Active || self.downloaded(&id)? {
                 continue;
             }
-            let next = machine::expire(order.clone(), now_ms);
-            self.advance_order(&next, &machine::Effect::None, &EventKind::EsimExpired)?;
+            let next = reopen(order.clone(), now_ms);
+            self.advance_order(&next, &Effect::None, &EventKind::EsimExpired)?;
             reopened.push(next);
         }
         Ok(reopened)

@@ -12,9 +12,8 @@ mod rewrap;
 mod tables;
 mod writer;
 
-use crate::engine::machine::Effect;
 use crate::metrics::Metrics;
-use crate::order::Order;
+use crate::order::{Effect, Order};
 use crate::store::*;
 use ::redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata};
 use adapters::hlr::BoxFuture;
@@ -498,9 +497,13 @@ impl Store for RedbStore {
         })
     }
 
-    fn expire_esim(&self, now_ms: u64) -> BoxFuture<'_, Result<Vec<Order>, StoreError>> {
+    fn expire_esim(
+        &self,
+        now_ms: u64,
+        reopen: Reopen,
+    ) -> BoxFuture<'_, Result<Vec<Order>, StoreError>> {
         Box::pin(async move {
-            match self.submit(Command::ExpireEsim(now_ms)).await? {
+            match self.submit(Command::ExpireEsim(now_ms, reopen)).await? {
                 Reply::Reopened(o) => Ok(o),
                 r => Err(unexpected(r)),
             }

@@ -4,9 +4,8 @@
 //! its change is on disk.
 
 use super::apply::{Tables, TxResult, backend};
-use crate::engine::machine::Effect;
 use crate::metrics::Metrics;
-use crate::order::Order;
+use crate::order::{Effect, Order};
 use crate::store::*;
 use ::redb::Database;
 use std::sync::Arc;
@@ -55,7 +54,7 @@ pub enum Command {
     /// See `Store::record_notification`.
     Notification(NotificationIn),
     /// See `Store::expire_esim`.
-    ExpireEsim(u64),
+    ExpireEsim(u64, Reopen),
 }
 
 /// Number-pool commands (grouped like orders: they never refuse by aborting).
@@ -99,7 +98,7 @@ impl Command {
                 .quarantine_number(tenant, m, *now)
                 .map(|b| Reply::Pool(PoolReply::Changed(b))),
             Command::Notification(n) => t.record_notification(n).map(Reply::Notification),
-            Command::ExpireEsim(now) => t.expire_esim(*now).map(Reply::Reopened),
+            Command::ExpireEsim(now, reopen) => t.expire_esim(*now, *reopen).map(Reply::Reopened),
             Command::Pool(PoolCommand::Release(tenant, m)) => t
                 .release_quarantine(tenant, m)
                 .map(|b| Reply::Pool(PoolReply::Changed(b))),

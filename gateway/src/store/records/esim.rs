@@ -3,32 +3,7 @@
 use serde::{Deserialize, Serialize};
 use sim_profiles::Iccid;
 
-/// The mirror of an eSIM profile's progress on the customer's device, as the SM-DP+
-/// reported it through HandleDownloadProgressInfo.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum EsimState {
-    /// Released: the customer may download it.
-    Released,
-    /// The bound profile package reached the device (point 3).
-    Downloaded,
-    /// The eUICC installed it (point 4 success).
-    Installed,
-    /// The SM-DP+ reported a failure (any point Failed).
-    Error,
-}
-
-impl EsimState {
-    /// Stable snake_case name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Released => "released",
-            Self::Downloaded => "downloaded",
-            Self::Installed => "installed",
-            Self::Error => "error",
-        }
-    }
-}
+pub use crate::order::EsimState;
 
 /// One notification point as the order shows it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

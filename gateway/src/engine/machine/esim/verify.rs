@@ -13,7 +13,8 @@
 
 use super::confirm::{ReleaseTerms, release};
 use super::{Es2Call, Es2Failure, begin_undo, retry_or_give_up, smdp_error};
-use crate::engine::machine::{Attempt, Effect, touch};
+use crate::engine::machine::{Attempt, touch};
+use crate::order::Effect;
 use crate::order::{AttentionReason, Order, OrderError, ProfileFate, Step};
 
 /// Most times a lost reservation is made anew for one order.

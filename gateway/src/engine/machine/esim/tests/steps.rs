@@ -176,18 +176,21 @@ fn a_permanent_hlr_failure_cancels_the_profile_as_available_then_cleans_the_hlr(
 
 #[test]
 fn progress_tolerates_duplicates_and_disorder() {
-    use EsimState::*;
-    assert_eq!(progress_after(None, 3, true), Some(Downloaded));
-    assert_eq!(progress_after(Some(Downloaded), 4, true), Some(Installed));
+    use crate::order::EsimState::{self, *};
+    assert_eq!(EsimState::after(None, 3, true), Some(Downloaded));
+    assert_eq!(EsimState::after(Some(Downloaded), 4, true), Some(Installed));
     // 4 before 3: installed stays installed.
-    assert_eq!(progress_after(Some(Installed), 3, true), Some(Installed));
-    assert_eq!(progress_after(None, 4, true), Some(Installed));
-    assert_eq!(progress_after(Some(Released), 2, false), Some(Error));
-    assert_eq!(progress_after(Some(Installed), 1, false), Some(Installed));
+    assert_eq!(EsimState::after(Some(Installed), 3, true), Some(Installed));
+    assert_eq!(EsimState::after(None, 4, true), Some(Installed));
+    assert_eq!(EsimState::after(Some(Released), 2, false), Some(Error));
+    assert_eq!(EsimState::after(Some(Installed), 1, false), Some(Installed));
     assert_eq!(
-        progress_after(Some(Downloaded), 150, true),
+        EsimState::after(Some(Downloaded), 150, true),
         Some(Downloaded)
     );
-    assert_eq!(progress_after(Some(Downloaded), 7, false), Some(Downloaded));
-    assert_eq!(progress_after(Some(Error), 4, true), Some(Installed));
+    assert_eq!(
+        EsimState::after(Some(Downloaded), 7, false),
+        Some(Downloaded)
+    );
+    assert_eq!(EsimState::after(Some(Error), 4, true), Some(Installed));
 }

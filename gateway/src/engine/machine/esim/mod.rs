@@ -1,4 +1,4 @@
-//! The eSIM half of the order state machine, pure like [`super::machine`]: the ES2+ steps
+//! The eSIM half of the order state machine, pure like the activation machine: the ES2+ steps
 //! (DownloadOrder → HLR → ConfirmOrder with releaseFlag, and CancelOrder to undo), the
 //! replay rules that make each step safe to repeat after an ambiguous attempt (SGP.22 has
 //! no idempotency key), the verification of a release the SM-DP+ answered ambiguously
@@ -6,9 +6,9 @@
 //! reseller error codes (`codes`), expiry of profiles never downloaded (`cancel`), and
 //! the progress mirror fed by notifications.
 
-use super::machine::{Attempt, Effect, touch};
+use super::{Attempt, touch};
+use crate::order::Effect;
 use crate::order::{AttentionReason, Order, OrderError, OrderStatus, ProfileFate, Step};
-use crate::store::EsimState;
 
 mod cancel;
 mod codes;
@@ -192,23 +192,6 @@ pub fn on_download(o: Order, at: Attempt, result: Result<(), Es2Failure>) -> (Or
     }
     o.status = OrderStatus::HlrProvisioning;
     (o, Effect::None)
-}
-
-/// The mirrored state after notification point `point` with a success or failure status.
-/// Never goes backwards from installed; a failure after install does not undo it; an
-/// unknown point (5–99, ≥ 100) changes nothing.
-pub fn progress_after(state: Option<EsimState>, point: u32, success: bool) -> Option<EsimState> {
-    use EsimState::*;
-    if state == Some(Installed) {
-        return state;
-    }
-    match (point, success) {
-        (1..=4, false) => Some(Error),
-        (3, true) if state != Some(Error) => Some(Downloaded),
-        (4, true) => Some(Installed),
-        (1 | 2, true) => state.or(Some(Released)),
-        _ => state,
-    }
 }
 
 #[cfg(test)]

@@ -1,123 +1,20 @@
-//! The order state machine as pure functions: given the persisted order, an answer and
-//! `now`, compute the next persisted order. No IO and no clock reads here, so every
-//! transition (including crash-resume paths) is unit-tested without sockets or sleeps.
+//! The activation machine: a physical order provisions the HLR; an eSIM order also reserves
+//! and releases its profile at the SM-DP+ (`super::esim`). Compensation undoes what was
+//! done: CancelOrder, then HLR clean-up.
 
-pub use super::esim::{
-    Es2Call, Es2Failure, ReleaseTerms, expire, mark_es2_sent, on_cancel, on_confirm, on_download,
-    on_release_check, on_reorder, progress_after,
-};
-use crate::order::{AttentionReason, Order, OrderError, OrderStatus, ProfileFate, Step};
+use super::esim::Es2Call;
+use super::{Action, Attempt, finished, next_attempt, open, touch};
+use crate::order::{AttentionReason, Effect, Order, OrderError, OrderStatus, ProfileFate, Step};
 use adapters::hlr::{DeprovisionOutcome, HlrError, ProvisionOutcome};
 
-/// Retry policy for southbound steps.
-#[derive(Clone, Copy, Debug)]
-pub struct RetryPolicy {
-    /// Attempts before giving up (the order then fails and is compensated).
-    pub max_attempts: u32,
-    /// First backoff in ms.
-    pub base_ms: u64,
-    /// Backoff cap in ms.
-    pub max_ms: u64,
-}
-
-impl RetryPolicy {
-    /// Exponential backoff with full jitter: uniform in `[0, min(max, base * 2^(attempt-1))]`.
-    /// `jitter` is a uniform random `u32` supplied by the caller (keeps this pure).
-    pub fn delay_ms(&self, attempt: u32, jitter: u32) -> u64 {
-        let exp = self
-            .base_ms
-            .saturating_mul(1u64 << attempt.saturating_sub(1).min(32));
-        let ceiling = exp.min(self.max_ms).max(1);
-        // Keep at least a tenth of the ceiling so retries never hammer back-to-back.
-        let floor = ceiling / 10;
-        floor + (u64::from(jitter) * (ceiling - floor)) / u64::from(u32::MAX)
-    }
-}
-
-/// An answered attempt of a step, with what its retry depends on: the policy, a uniform
-/// random `jitter` supplied by the caller, and `now_ms`, the time of the answer.
-#[derive(Clone, Copy, Debug)]
-pub struct Attempt<'a> {
-    /// Which attempt of the step answered (from 1).
-    pub n: u32,
-    /// The retry budget and backoff.
-    pub policy: &'a RetryPolicy,
-    /// Spreads the backoff (keeps the machines pure).
-    pub jitter: u32,
-    /// When the answer arrived, Unix ms.
-    pub now_ms: u64,
-}
-
-impl<'a> Attempt<'a> {
-    /// Attempt `n` of a step answered at `now_ms`.
-    pub fn new(n: u32, policy: &'a RetryPolicy, jitter: u32, now_ms: u64) -> Self {
-        Self {
-            n,
-            policy,
-            jitter,
-            now_ms,
-        }
-    }
-
-    /// Whether the retry budget allows another attempt.
-    pub fn may_retry(&self) -> bool {
-        self.n < self.policy.max_attempts
-    }
-
-    /// The step waiting out this attempt's backoff, after `last_error`.
-    pub fn wait(&self, last_error: String) -> Step {
-        Step::RetryWait {
-            attempt: self.n,
-            retry_at_ms: self.now_ms + self.policy.delay_ms(self.n, self.jitter),
-            last_error,
-        }
-    }
-}
-
-/// What the driver must do next for an order.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Action {
-    /// Persist `mark_sent`, then call `provision`.
-    Provision {
-        /// The attempt about to be made.
-        attempt: u32,
-    },
-    /// Persist `mark_undo_sent`, then call `deprovision`.
-    Deprovision {
-        /// The attempt about to be made.
-        attempt: u32,
-    },
-    /// Persist `mark_es2_sent`, then make this ES2+ call.
-    Es2 {
-        /// Which call.
-        call: Es2Call,
-        /// The attempt about to be made.
-        attempt: u32,
-    },
-    /// Sleep until this Unix ms, then ask again.
-    WaitUntil(u64),
-    /// Terminal: nothing more to do.
-    Finished,
-}
-
-/// Decides the next action from persisted state and `now`. A step recorded as `Sent`
-/// (its answer never recorded, e.g. after a crash) is simply repeated: provisioning and
-/// deprovisioning are idempotent, so "maybe happened" is safe to do again.
-pub fn next_action(o: &Order, now_ms: u64) -> Action {
-    if o.status.is_terminal() {
-        return Action::Finished;
-    }
+/// The next action of a non-terminal activation.
+pub(super) fn next_action(o: &Order, now_ms: u64) -> Action {
     let Some((step, kind)) = current_step(o) else {
         return Action::Finished;
     };
-    let attempt = match step {
-        Step::Pending => 1,
-        Step::Sent { attempt } => attempt + 1,
-        Step::RetryWait { retry_at_ms, .. } if *retry_at_ms > now_ms => {
-            return Action::WaitUntil(*retry_at_ms);
-        }
-        Step::RetryWait { attempt, .. } => attempt + 1,
-        Step::Done { .. } | Step::Failed { .. } => return Action::Finished,
+    let attempt = match next_attempt(step, now_ms) {
+        Ok(n) => n,
+        Err(action) => return action,
     };
     match kind {
         StepRef::Hlr => Action::Provision { attempt },
@@ -132,14 +29,6 @@ enum StepRef {
     Hlr,
     Undo,
     Es2(Es2Call),
-}
-
-fn finished(s: &Step) -> bool {
-    matches!(s, Step::Done { .. } | Step::Failed { .. })
-}
-
-fn open(s: Option<&Step>) -> Option<&Step> {
-    s.filter(|s| !finished(s))
 }
 
 /// The step to work on: forward (eSIM: DownloadOrder, HLR, ConfirmOrder, with a
@@ -171,13 +60,6 @@ fn current_step(o: &Order) -> Option<(&Step, StepRef)> {
     }
 }
 
-/// Stamps a new version of `o` at `now_ms`.
-pub(crate) fn touch(mut o: Order, now_ms: u64) -> Order {
-    o.updated_at_ms = now_ms;
-    o.version += 1;
-    o
-}
-
 /// Records that provisioning attempt `attempt` is about to be sent.
 pub fn mark_sent(o: Order, attempt: u32, now_ms: u64) -> Order {
     let mut o = touch(o, now_ms);
@@ -191,18 +73,6 @@ pub fn mark_undo_sent(o: Order, attempt: u32, now_ms: u64) -> Order {
     let mut o = touch(o, now_ms);
     o.undo = Some(Step::Sent { attempt });
     o
-}
-
-/// The result of applying an answer: the new order and whether it is now terminal in a way
-/// that moves inventory.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Effect {
-    /// Nothing beyond the order record.
-    None,
-    /// The order became active: SIM and number are assigned for good.
-    Activate,
-    /// The order failed and was compensated: SIM and number go back to the pool.
-    Release,
 }
 
 /// Applies a provisioning answer.
@@ -314,50 +184,10 @@ fn deprovision_outcome(o: DeprovisionOutcome) -> &'static str {
     }
 }
 
-/// A physical order fresh from creation, for state-machine tests.
-#[cfg(test)]
-pub(crate) fn fixture_order() -> Order {
-    Order {
-        id: "act_x".into(),
-        tenant: "t".into(),
-        status: OrderStatus::Reserved,
-        iccid: "8988211000000530082".parse().expect("iccid"),
-        imsi: "001010000000001".parse().expect("imsi"),
-        msisdn: "8617000000001".parse().expect("msisdn"),
-        msisdn_mode: crate::order::MsisdnMode::Auto,
-        product: "p".into(),
-        hlr_profile_id: 1,
-        channel: None,
-        subscriber: None,
-        hlr: Step::Pending,
-        undo: None,
-        error: None,
-        needs_attention: false,
-        attention: Vec::new(),
-        esim: None,
-        created_at_ms: 0,
-        updated_at_ms: 0,
-        version: 1,
-    }
-}
-
-/// The retry policy of state-machine tests.
-#[cfg(test)]
-pub(crate) const FIXTURE_POLICY: RetryPolicy = RetryPolicy {
-    max_attempts: 3,
-    base_ms: 100,
-    max_ms: 1_000,
-};
-
-/// Attempt `n` answered at `now_ms` under [`FIXTURE_POLICY`], with no jitter.
-#[cfg(test)]
-pub(crate) fn at(n: u32, now_ms: u64) -> Attempt<'static> {
-    Attempt::new(n, &FIXTURE_POLICY, 0, now_ms)
-}
-
 #[cfg(test)]
 mod tests {
-    use super::{FIXTURE_POLICY as POLICY, *};
+    use super::super::{FIXTURE_POLICY as POLICY, at, fixture_order};
+    use super::*;
     use crate::order::OrderStatus;
     use adapters::hlr::FaultClass;
 

@@ -3,7 +3,8 @@
 //! never taken as proof of release: it sends the order to `verify`.
 
 use super::{Es2Call, Es2Failure, begin_undo, retry_or_give_up, smdp_error, verify};
-use crate::engine::machine::{Attempt, Effect, RetryPolicy, touch};
+use crate::engine::machine::{Attempt, RetryPolicy, touch};
+use crate::order::Effect;
 use crate::order::{Order, OrderStatus, ProfileFate, Step};
 
 /// What releasing an order needs besides the SM-DP+'s answer.

@@ -2,7 +2,8 @@
 //! expiry that reopens a released profile nobody downloaded.
 
 use super::Es2Failure;
-use crate::engine::machine::{Attempt, Effect, touch};
+use crate::engine::machine::{Attempt, touch};
+use crate::order::Effect;
 use crate::order::{
     AttentionReason, LeftAtSmdp, Order, OrderError, OrderStatus, ProfileFate, Step,
 };
