@@ -64,6 +64,8 @@ pub struct Metrics {
     pub orders_rejected: AtomicU64,
     /// Orders that reached `active`.
     pub orders_active: AtomicU64,
+    /// Lifecycle orders that reached `completed`.
+    pub orders_completed: AtomicU64,
     /// Orders that reached `failed`.
     pub orders_failed: AtomicU64,
     /// Orders that failed needing an operator's attention.
@@ -127,13 +129,14 @@ impl Metrics {
         };
         let _ = writeln!(
             o,
-            "# HELP simgw_orders_total Activation orders by outcome.\n# TYPE simgw_orders_total counter"
+            "# HELP simgw_orders_total Orders (activations and lifecycle orders) by outcome.\n# TYPE simgw_orders_total counter"
         );
         for (k, v) in [
             ("created", &self.orders_created),
             ("replayed", &self.orders_replayed),
             ("rejected", &self.orders_rejected),
             ("active", &self.orders_active),
+            ("completed", &self.orders_completed),
             ("failed", &self.orders_failed),
             ("resumed", &self.orders_resumed),
             ("needs_attention", &self.orders_needing_attention),

@@ -8,9 +8,9 @@ use super::es2_step::run_es2;
 use super::machine::{self, Action, Attempt, Es2Call};
 use super::observe::observe;
 use super::report::{Before, report};
-use crate::order::{Effect, Order};
+use crate::order::{Effect, HlrOp, Order, OrderKind};
 use crate::store::{EventKind, StoreError};
-use adapters::hlr::{BoxFuture, HlrError, SubscriberSpec};
+use adapters::hlr::{Barring, BoxFuture, HlrError, SubscriberSpec};
 use std::time::Duration;
 
 impl Inner {
@@ -65,7 +65,10 @@ impl StepKind {
 
 /// Drives one order until it is terminal, the engine stops, or the store fails.
 pub(super) async fn drive(inner: &Inner, mut order: Order) -> Result<(), EngineError> {
-    let spec = inner.spec(&order)?;
+    let spec = match order.kind {
+        OrderKind::Activation => Some(inner.spec(&order)?),
+        _ => None,
+    };
     let mut stop = inner.stop.subscribe();
     loop {
         let now = inner.clock.now_ms();
@@ -81,14 +84,38 @@ pub(super) async fn drive(inner: &Inner, mut order: Order) -> Result<(), EngineE
             Action::Provision { attempt } => (StepKind::Provision, attempt),
             Action::Deprovision { attempt } => (StepKind::Deprovision, attempt),
             Action::Es2 { call, attempt } => (StepKind::Es2(call), attempt),
+            Action::Saga {
+                undo,
+                index,
+                op,
+                attempt,
+            } => {
+                order = run_saga_step(inner, order, undo, index, op, attempt, now).await?;
+                continue;
+            }
+            Action::Conclude => {
+                let before = Before::of(&order);
+                let (next, effect) = machine::conclude(order, now);
+                let event = outcome_event(&next, &effect, StepKind::Provision, 0, String::new());
+                inner.persist(&next, effect.clone(), event).await?;
+                report(&inner.metrics, &before, &next, &effect);
+                order = next;
+                continue;
+            }
         };
         if inner.stopping() {
             return Ok(());
         }
+        let Some(spec) = spec.as_ref() else {
+            return Err(EngineError::unusable(
+                &order.id,
+                "an activation step on a lifecycle order",
+            ));
+        };
         order = match kind {
             StepKind::Es2(call) => run_es2(inner, order, call, attempt, now).await?,
-            StepKind::Provision => run_step(inner, order, &spec, false, attempt, now).await?,
-            StepKind::Deprovision => run_step(inner, order, &spec, true, attempt, now).await?,
+            StepKind::Provision => run_step(inner, order, spec, false, attempt, now).await?,
+            StepKind::Deprovision => run_step(inner, order, spec, true, attempt, now).await?,
         };
     }
 }
@@ -168,8 +195,23 @@ pub(super) async fn record_answer(
     attempt: u32,
     summary: String,
 ) -> Result<Order, EngineError> {
-    let event = match effect {
+    let event = outcome_event(&next, &effect, kind, attempt, summary);
+    inner.persist(&next, effect.clone(), event).await?;
+    report(&inner.metrics, before, &next, &effect);
+    Ok(next)
+}
+
+/// The event a recorded answer implies: the order's outcome, or the step's answer.
+fn outcome_event(
+    next: &Order,
+    effect: &Effect,
+    kind: StepKind,
+    attempt: u32,
+    summary: String,
+) -> EventKind {
+    match effect {
         Effect::Activate => EventKind::OrderActive,
+        Effect::Complete => EventKind::OrderCompleted,
         Effect::Release => EventKind::OrderFailed {
             code: next
                 .error
@@ -181,8 +223,88 @@ pub(super) async fn record_answer(
             attempt,
             result: summary,
         },
+    }
+}
+
+/// One attempt of a lifecycle saga step: record it as sent, perform it on the HLR within
+/// the concurrency bound, then record the answer (and the order's outcome, if it was the
+/// last step) in one commit.
+async fn run_saga_step(
+    inner: &Inner,
+    order: Order,
+    undo: bool,
+    index: usize,
+    op: HlrOp,
+    attempt: u32,
+    now: u64,
+) -> Result<Order, EngineError> {
+    let order = machine::mark_saga_sent(order, undo, index, attempt, now);
+    let sent = EventKind::StepSent {
+        step: op.name().into(),
+        attempt,
+    };
+    inner.persist(&order, Effect::None, sent).await?;
+    let before = Before::of(&order);
+    let permit = inner
+        .permits
+        .acquire()
+        .await
+        .map_err(|_| EngineError::Stopped)?;
+    let started = tokio::time::Instant::now();
+    let result = perform(inner, &order.id, &op).await?;
+    let summary = observe(inner, &result, started);
+    drop(permit);
+    let at = Attempt::new(
+        attempt,
+        &inner.settings.policy,
+        inner.jitter(),
+        inner.clock.now_ms(),
+    );
+    let (next, effect) = machine::on_saga_answer(order, undo, index, at, result);
+    let event = match effect {
+        Effect::None => EventKind::StepAnswered {
+            step: op.name().into(),
+            attempt,
+            result: summary,
+        },
+        _ => outcome_event(&next, &effect, StepKind::Provision, attempt, summary),
     };
     inner.persist(&next, effect.clone(), event).await?;
-    report(&inner.metrics, before, &next, &effect);
+    report(&inner.metrics, &before, &next, &effect);
     Ok(next)
+}
+
+/// Performs one saga operation on the HLR; `Ok` carries the short outcome the order
+/// records. Keys are opened (in memory only) for the operations that carry them.
+async fn perform(
+    inner: &Inner,
+    order_id: &str,
+    op: &HlrOp,
+) -> Result<Result<&'static str, HlrError>, EngineError> {
+    let hlr = &inner.hlr;
+    Ok(match op {
+        HlrOp::Provision { line } => {
+            let spec = inner.line_spec(order_id, line)?;
+            hlr.provision(&spec).await.map(machine::provision_outcome)
+        }
+        HlrOp::Deprovision { line } => {
+            let spec = inner.line_spec(order_id, line)?;
+            hlr.deprovision(&spec)
+                .await
+                .map(machine::deprovision_outcome)
+        }
+        HlrOp::SetBarring { imsi, barred } => {
+            let barring = Barring {
+                outgoing: *barred,
+                incoming: *barred,
+            };
+            hlr.set_barring(imsi, barring).await.map(|()| "set")
+        }
+        // MERGE(hlrops): the trait's detach_msisdn / change_msisdn.
+        HlrOp::DetachMsisdn { .. } | HlrOp::ChangeMsisdn { .. } => Err(HlrError::new(
+            adapters::hlr::FaultClass::Validation,
+            op.name(),
+            "not supported by this HLR adapter",
+        )),
+    })
 }

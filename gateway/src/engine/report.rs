@@ -52,6 +52,10 @@ pub(super) fn report(metrics: &Metrics, before: &Before, next: &Order, effect: &
         Effect::Activate => {
             metrics.orders_active.fetch_add(1, Relaxed);
         }
+        Effect::Complete => {
+            metrics.orders_completed.fetch_add(1, Relaxed);
+            tracing::info!(order = %next.id, kind = %next.kind.as_str(), "lifecycle order completed");
+        }
         Effect::Release => {
             metrics.orders_failed.fetch_add(1, Relaxed);
             if next.needs_attention {

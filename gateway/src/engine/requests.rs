@@ -5,37 +5,22 @@
 use super::KiWrap;
 use super::error::EngineError;
 use super::machine::Es2Call;
-use crate::order::{Order, ProfileFate, Step};
+use crate::order::{Line, Order, ProfileFate, Step};
 use adapters::es2plus::{
     CancelOrderRequest, ConfirmOrderRequest, ConfirmationCode, DownloadOrderRequest,
     FinalProfileStatus, MatchingId, ProfileSelector, ReleaseProfileRequest, RequestHeader,
 };
 use adapters::hlr::{AuthData, Barring, HlrProfile, KiMaterial, SubscriberSpec};
-use sim_profiles::{Imsi, Key128, Msisdn};
+use sim_profiles::Key128;
 
-/// One line as the HLR holds it: which card, which number (none while a SIM swap has not
-/// moved it yet), which service profile, which barring.
-#[derive(Clone, Debug)]
-pub struct Line {
-    /// The card's IMSI.
-    pub imsi: Imsi,
-    /// The number on the HLR, if any.
-    pub msisdn: Option<Msisdn>,
-    /// The HLR service profile.
-    pub hlr_profile_id: u32,
-    /// Operator barring.
-    pub barring: Barring,
-}
-
-impl Line {
-    /// The line an activation order creates: its card and number, unbarred.
-    pub fn of_order(order: &Order) -> Self {
-        Self {
-            imsi: order.imsi.clone(),
-            msisdn: Some(order.msisdn.clone()),
-            hlr_profile_id: order.hlr_profile_id,
-            barring: Barring::default(),
-        }
+/// The line an activation order creates: its card and number, unbarred.
+pub fn line_of_order(order: &Order) -> Line {
+    Line {
+        iccid: order.iccid.clone(),
+        imsi: order.imsi.clone(),
+        msisdn: Some(order.msisdn.clone()),
+        hlr_profile_id: order.hlr_profile_id,
+        barred: false,
     }
 }
 
@@ -79,7 +64,10 @@ pub fn subscriber_spec(
         profile: HlrProfile {
             profile_id: line.hlr_profile_id,
         },
-        barring: line.barring,
+        barring: Barring {
+            outgoing: line.barred,
+            incoming: line.barred,
+        },
     })
 }
 
@@ -173,7 +161,7 @@ mod tests {
     fn a_line_of_an_order_carries_its_number_unbarred() {
         let o = fixture_order();
         let spec = subscriber_spec(
-            &Line::of_order(&o),
+            &line_of_order(&o),
             KiMaterial::Clear(Key128::from_bytes([1; 16])),
             None,
             7,

@@ -3,9 +3,9 @@
 
 use super::Inner;
 use super::error::EngineError;
-use super::requests::{Line, ki_material, subscriber_spec};
+use super::requests::{ki_material, line_of_order, subscriber_spec};
+use crate::order::Line;
 use adapters::hlr::SubscriberSpec;
-use sim_profiles::Iccid;
 
 impl Inner {
     /// The spec of `line` on card `iccid`, for order `order_id`, opening the sealed Ki/OPc
@@ -13,9 +13,9 @@ impl Inner {
     pub(super) fn line_spec(
         &self,
         order_id: &str,
-        iccid: &Iccid,
         line: &Line,
     ) -> Result<SubscriberSpec, EngineError> {
+        let iccid = &line.iccid;
         let sim = self.store.get_sim(iccid)?.ok_or_else(|| {
             EngineError::unusable(order_id, format!("its SIM {iccid} is missing"))
         })?;
@@ -27,6 +27,6 @@ impl Inner {
 
     /// The spec an activation order provisions.
     pub(super) fn spec(&self, order: &crate::order::Order) -> Result<SubscriberSpec, EngineError> {
-        self.line_spec(&order.id, &order.iccid, &Line::of_order(order))
+        self.line_spec(&order.id, &line_of_order(order))
     }
 }

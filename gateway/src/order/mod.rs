@@ -7,9 +7,11 @@ use sim_profiles::{Iccid, Imsi, Msisdn};
 
 mod attention;
 mod esim;
+mod lifecycle;
 
 pub use attention::AttentionReason;
 pub use esim::*;
+pub use lifecycle::*;
 
 /// The public lifecycle status. `active` and `failed` are terminal.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -28,8 +30,13 @@ pub enum OrderStatus {
     Active,
     /// A permanent failure happened; what was created southbound is being removed.
     Compensating,
-    /// Failed and compensated; SIM and number are back in the pool.
+    /// Failed and compensated; SIM and number are back in the pool (a lifecycle order:
+    /// the line is as it was).
     Failed,
+    /// A lifecycle order is working on the line's southbound steps.
+    InProgress,
+    /// A lifecycle order finished: the line changed.
+    Completed,
 }
 
 impl OrderStatus {
@@ -43,12 +50,14 @@ impl OrderStatus {
             Self::Active => "active",
             Self::Compensating => "compensating",
             Self::Failed => "failed",
+            Self::InProgress => "in_progress",
+            Self::Completed => "completed",
         }
     }
 
-    /// True for `active` and `failed`.
+    /// True for `active`, `completed` and `failed`.
     pub fn is_terminal(self) -> bool {
-        matches!(self, Self::Active | Self::Failed)
+        matches!(self, Self::Active | Self::Completed | Self::Failed)
     }
 }
 
@@ -107,11 +116,14 @@ pub enum MsisdnMode {
     Reservation,
 }
 
-/// A persisted activation order.
+/// A persisted order: an activation, or a lifecycle operation on a line (`kind`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Order {
-    /// `act_` + 26 base32 characters.
+    /// `act_` (activations) or `ord_` (lifecycle orders) + 26 base32 characters.
     pub id: String,
+    /// What the order does.
+    #[serde(default)]
+    pub kind: OrderKind,
     /// Owning tenant.
     pub tenant: String,
     /// Public status.
@@ -146,6 +158,9 @@ pub struct Order {
     /// The eSIM part of the order; `None` for a physical SIM.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub esim: Option<EsimOrder>,
+    /// The saga of a lifecycle order; `None` for an activation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lifecycle: Option<Lifecycle>,
     /// Unix ms of creation.
     pub created_at_ms: u64,
     /// Unix ms of the last change.
@@ -185,6 +200,10 @@ pub enum Effect {
     None,
     /// The order became active: SIM and number are assigned for good.
     Activate,
-    /// The order failed and was compensated: SIM and number go back to the pool.
+    /// The order failed and was compensated: SIM and number go back to the pool (a
+    /// lifecycle order: what it reserved goes back; the line is unchanged).
     Release,
+    /// A lifecycle order completed: the subscription takes the change (state, reasons,
+    /// SIM, number) and what the line gave up is retired or quarantined.
+    Complete,
 }

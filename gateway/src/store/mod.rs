@@ -68,7 +68,25 @@ pub trait Store: Send + Sync {
         event: EventKind,
     ) -> BoxFuture<'_, Result<(), StoreError>>;
 
-    /// Reads an order; `None` if absent or owned by another tenant.
+    /// Creates a lifecycle order on a line atomically: checks the idempotency key, that
+    /// the line is the tenant's and has no order in flight, reserves what the order needs
+    /// (a new card, a new number), plans it with `new.plan`, and marks the line busy.
+    fn create_lifecycle(
+        &self,
+        new: NewLifecycle,
+    ) -> BoxFuture<'_, Result<LifecycleOutcome, StoreError>>;
+
+    /// The tenant's line holding `msisdn`; `None` if none (or another tenant's).
+    fn subscription(&self, tenant: &str, msisdn: &str) -> Result<Option<Subscription>, StoreError>;
+
+    /// A page of the tenant's lines in id order (stable under inserts), filtered.
+    fn subscriptions(
+        &self,
+        tenant: &str,
+        query: &SubscriptionQuery,
+    ) -> Result<SubscriptionPage, StoreError>;
+
+    /// Reads an order of any kind; `None` if absent or owned by another tenant.
     fn get_order(&self, tenant: &str, id: &str) -> Result<Option<Order>, StoreError>;
 
     /// The idempotency record of an activation request (a read; no commit), so a request

@@ -169,14 +169,16 @@ pub fn on_deprovision(
     }
 }
 
-fn provision_outcome(o: ProvisionOutcome) -> &'static str {
+/// The short outcome an order records for a provisioning answer.
+pub fn provision_outcome(o: ProvisionOutcome) -> &'static str {
     match o {
         ProvisionOutcome::Created => "created",
         ProvisionOutcome::AlreadyPresent => "already_present",
     }
 }
 
-fn deprovision_outcome(o: DeprovisionOutcome) -> &'static str {
+/// The short outcome an order records for a deprovisioning answer.
+pub fn deprovision_outcome(o: DeprovisionOutcome) -> &'static str {
     match o {
         DeprovisionOutcome::Deleted => "deleted",
         DeprovisionOutcome::NotPresent => "not_present",

@@ -2,21 +2,31 @@
 //! `now`, compute the next persisted order. No IO and no clock reads here, so every
 //! transition (including crash-resume paths) is unit-tested without sockets or sleeps.
 //!
-//! One machine per order kind: `activation` (with its eSIM half in `esim`). This file
-//! holds what they share: the retry policy, the answered [`Attempt`], the driver's
-//! [`Action`] and the step bookkeeping.
+//! One machine per order kind: `activation` (with its eSIM half in `esim`), and the
+//! lifecycle kinds, whose plans (`barring` for suspend and resume, `terminate`,
+//! `sim_swap`, `number_change`) run on the shared saga runner (`saga`). This file holds
+//! what they share: the retry policy, the answered [`Attempt`], the driver's [`Action`]
+//! and the step bookkeeping.
 
 pub mod activation;
+mod barring;
 pub mod esim;
+mod number_change;
+pub mod saga;
+mod sim_swap;
+mod terminate;
 
 #[cfg(test)]
 use crate::order::OrderStatus;
-use crate::order::{Order, Step};
-pub use activation::{mark_sent, mark_undo_sent, on_deprovision, on_provision};
+use crate::order::{HlrOp, Lifecycle, Order, OrderKind, SagaStep, Step};
+pub use activation::{
+    deprovision_outcome, mark_sent, mark_undo_sent, on_deprovision, on_provision, provision_outcome,
+};
 pub use esim::{
     Es2Call, Es2Failure, ReleaseTerms, expire, mark_es2_sent, on_cancel, on_confirm, on_download,
     on_release_check, on_reorder,
 };
+pub use saga::{conclude, mark_saga_sent, on_saga_answer};
 
 /// Retry policy for southbound steps.
 #[derive(Clone, Copy, Debug)]
@@ -103,6 +113,20 @@ pub enum Action {
         /// The attempt about to be made.
         attempt: u32,
     },
+    /// Persist `mark_saga_sent`, then perform step `index` of a lifecycle order's plan (or
+    /// of its compensation when `undo`).
+    Saga {
+        /// Compensation rather than the plan.
+        undo: bool,
+        /// Which step.
+        index: usize,
+        /// What it does.
+        op: HlrOp,
+        /// The attempt about to be made.
+        attempt: u32,
+    },
+    /// A lifecycle saga has no step left: persist `conclude`.
+    Conclude,
     /// Sleep until this Unix ms, then ask again.
     WaitUntil(u64),
     /// Terminal: nothing more to do.
@@ -114,7 +138,24 @@ pub fn next_action(o: &Order, now_ms: u64) -> Action {
     if o.status.is_terminal() {
         return Action::Finished;
     }
-    activation::next_action(o, now_ms)
+    match o.kind {
+        OrderKind::Activation => activation::next_action(o, now_ms),
+        _ => saga::next_action(o, now_ms),
+    }
+}
+
+/// The saga plan of a lifecycle order of `kind` on the line described by `l` (the store
+/// calls it inside the commit that creates the order, so the plan matches the line as it
+/// was then). An activation has no saga.
+pub fn plan(kind: OrderKind, l: &Lifecycle) -> Vec<SagaStep> {
+    match kind {
+        OrderKind::Activation => Vec::new(),
+        OrderKind::Suspend => barring::suspend(l),
+        OrderKind::Resume => barring::resume(l),
+        OrderKind::Terminate => terminate::plan(l),
+        OrderKind::SimSwap => sim_swap::plan(l),
+        OrderKind::NumberChange => number_change::plan(l),
+    }
 }
 
 /// The attempt to make of a current step, or what to do instead: wait out its backoff,
@@ -152,6 +193,8 @@ pub(crate) fn touch(mut o: Order, now_ms: u64) -> Order {
 pub(crate) fn fixture_order() -> Order {
     Order {
         id: "act_x".into(),
+        kind: OrderKind::Activation,
+        lifecycle: None,
         tenant: "t".into(),
         status: OrderStatus::Reserved,
         iccid: "8988211000000530082".parse().expect("iccid"),

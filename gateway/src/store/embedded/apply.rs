@@ -52,6 +52,10 @@ pub struct Tables<'t> {
     pub esim_progress: Table<'t, &'static str, &'static [u8]>,
     pub esim_expiry: Table<'t, (u64, &'static str), ()>,
     pub notifications: Table<'t, &'static str, &'static [u8]>,
+    pub subscriptions: Table<'t, &'static str, &'static [u8]>,
+    pub sub_by_msisdn: Table<'t, &'static str, &'static str>,
+    pub sub_by_iccid: Table<'t, &'static str, &'static str>,
+    pub sub_by_tenant: Table<'t, (&'static str, &'static str), ()>,
     next_event: u64,
 }
 
@@ -86,6 +90,10 @@ impl<'t> Tables<'t> {
             esim_progress: txn.open_table(ESIM_PROGRESS).map_err(backend)?,
             esim_expiry: txn.open_table(ESIM_EXPIRY).map_err(backend)?,
             notifications: txn.open_table(NOTIFICATIONS).map_err(backend)?,
+            subscriptions: txn.open_table(SUBSCRIPTIONS).map_err(backend)?,
+            sub_by_msisdn: txn.open_table(SUB_BY_MSISDN).map_err(backend)?,
+            sub_by_iccid: txn.open_table(SUB_BY_ICCID).map_err(backend)?,
+            sub_by_tenant: txn.open_table(SUB_BY_TENANT).map_err(backend)?,
             next_event,
         })
     }
@@ -160,16 +168,13 @@ impl<'t> Tables<'t> {
 
     /// See [`Store::create_activation`].
     pub fn create_activation(&mut self, new: &NewActivation) -> TxResult<CreateOutcome> {
-        let idem_key = (new.tenant.as_str(), new.idempotency_key.as_str());
-        if let Some(v) = self.idem.get(idem_key).map_err(backend)? {
-            let rec: IdempotencyRecord = dec("idempotency", v.value())?;
-            if rec.created_at_ms >= new.idempotency_cutoff_ms {
-                return Ok(if rec.body_hash == new.body_hash {
-                    CreateOutcome::Replayed(rec.response)
-                } else {
-                    CreateOutcome::KeyReused
-                });
-            }
+        if let Some(answer) = self.replay(
+            &new.tenant,
+            &new.idempotency_key,
+            &new.body_hash,
+            new.idempotency_cutoff_ms,
+        )? {
+            return Ok(answer);
         }
         let Some(tenant) = Self::get_json::<Tenant>(&self.tenants, "tenants", &new.tenant)? else {
             return Ok(CreateOutcome::Rejected(Rejection::UnknownTenant));
@@ -211,6 +216,8 @@ impl<'t> Tables<'t> {
         // All checks passed: from here on, write.
         let order = Order {
             id: new.order_id.clone(),
+            kind: crate::order::OrderKind::Activation,
+            lifecycle: None,
             tenant: new.tenant.clone(),
             status: OrderStatus::Reserved,
             iccid: sim.iccid.clone(),
@@ -241,13 +248,49 @@ impl<'t> Tables<'t> {
         self.take_number(&new.tenant, &new.number, &msisdn, &order.id)?;
         self.bump_in(&new.tenant, &sim.batch, counter::SIMS_AVAILABLE, -1)?;
         self.bump_in(&new.tenant, &sim.batch, counter::SIMS_RESERVED, 1)?;
+        self.insert_new_order(&order, &new.idempotency_key, &new.body_hash, new.now_ms)?;
+        Ok(CreateOutcome::Created(order))
+    }
+
+    /// The answer to a request whose `Idempotency-Key` was seen within the window: the
+    /// first answer again (same body), or a refusal (another body); `None` for a new key.
+    pub(super) fn replay(
+        &self,
+        tenant: &str,
+        key: &str,
+        body_hash: &str,
+        cutoff_ms: u64,
+    ) -> TxResult<Option<CreateOutcome>> {
+        let Some(v) = self.idem.get((tenant, key)).map_err(backend)? else {
+            return Ok(None);
+        };
+        let rec: IdempotencyRecord = dec("idempotency", v.value())?;
+        if rec.created_at_ms < cutoff_ms {
+            return Ok(None);
+        }
+        Ok(Some(if rec.body_hash == body_hash {
+            CreateOutcome::Replayed(rec.response)
+        } else {
+            CreateOutcome::KeyReused
+        }))
+    }
+
+    /// Inserts a new order as in flight with its idempotency record (replacing an expired
+    /// one with the same key) and logs its creation.
+    pub(super) fn insert_new_order(
+        &mut self,
+        order: &Order,
+        key: &str,
+        body_hash: &str,
+        now_ms: u64,
+    ) -> TxResult<()> {
         self.orders
-            .insert(order.id.as_str(), enc(&order)?.as_slice())
+            .insert(order.id.as_str(), enc(order)?.as_slice())
             .map_err(backend)?;
         self.inflight
             .insert(order.id.as_str(), ())
             .map_err(backend)?;
-        // An expired record with the same key is replaced.
+        let idem_key = (order.tenant.as_str(), key);
         if let Some(old) = self.idem.remove(idem_key).map_err(backend)? {
             let old: IdempotencyRecord = dec("idempotency", old.value())?;
             self.idem_by_time
@@ -255,24 +298,23 @@ impl<'t> Tables<'t> {
                 .map_err(backend)?;
         }
         let rec = IdempotencyRecord {
-            body_hash: new.body_hash.clone(),
+            body_hash: body_hash.to_owned(),
             order_id: order.id.clone(),
             response: order.clone(),
-            created_at_ms: new.now_ms,
+            created_at_ms: now_ms,
         };
         self.idem
             .insert(idem_key, enc(&rec)?.as_slice())
             .map_err(backend)?;
         self.idem_by_time
-            .insert((new.now_ms, idem_key.0, idem_key.1), ())
+            .insert((now_ms, idem_key.0, idem_key.1), ())
             .map_err(backend)?;
         self.event(
-            new.now_ms,
-            &new.tenant,
+            now_ms,
+            &order.tenant,
             Some(&order.id),
             EventKind::OrderCreated,
-        )?;
-        Ok(CreateOutcome::Created(order))
+        )
     }
 
     /// See [`Store::advance_order`].
@@ -286,6 +328,14 @@ impl<'t> Tables<'t> {
             .ok_or_else(|| StoreError::Conflict(order.id.clone()))?;
         if current.version + 1 != order.version {
             return Err(StoreError::Conflict(order.id.clone()));
+        }
+        if order.kind != crate::order::OrderKind::Activation {
+            match effect {
+                Effect::Complete => self.finish_lifecycle(order, true)?,
+                Effect::Release => self.finish_lifecycle(order, false)?,
+                Effect::None | Effect::Activate => {}
+            }
+            return self.record_order(&current, order, event);
         }
         let mut sim: SimRecord = Self::get_json(&self.sims, "sims", order.iccid.as_str())?
             .ok_or_else(|| StoreError::Corrupt {
@@ -310,8 +360,14 @@ impl<'t> Tables<'t> {
                 )?;
                 self.bump_in(&order.tenant, &sim.batch, counter::SIMS_RESERVED, -1)?;
                 self.bump_in(&order.tenant, &sim.batch, counter::SIMS_ACTIVE, 1)?;
+                self.open_subscription(order, &sim)?;
             }
+            // Only lifecycle orders complete.
+            Effect::Complete => {}
             Effect::Release => {
+                if matches!(sim.state, SimState::Active { .. }) {
+                    self.close_released_activation(order)?;
+                }
                 let from = match sim.state {
                     SimState::Active { .. } => counter::SIMS_ACTIVE,
                     _ => counter::SIMS_RESERVED,
@@ -338,6 +394,12 @@ impl<'t> Tables<'t> {
                 self.bump_in(&order.tenant, &sim.batch, to, 1)?;
             }
         }
+        self.index_esim_expiry(&current, order)?;
+        self.record_order(&current, order, event)
+    }
+
+    /// Writes the order's new version, keeps the in-flight index in step, and logs `event`.
+    fn record_order(&mut self, current: &Order, order: &Order, event: &EventKind) -> TxResult<()> {
         if order.status.is_terminal() {
             self.inflight.remove(order.id.as_str()).map_err(backend)?;
         } else if current.status.is_terminal() {
@@ -346,7 +408,6 @@ impl<'t> Tables<'t> {
                 .insert(order.id.as_str(), ())
                 .map_err(backend)?;
         }
-        self.index_esim_expiry(&current, order)?;
         self.orders
             .insert(order.id.as_str(), enc(order)?.as_slice())
             .map_err(backend)?;

@@ -9,6 +9,7 @@ mod import;
 mod pool;
 mod remove;
 mod rewrap;
+mod subscriptions;
 mod tables;
 mod writer;
 
@@ -78,6 +79,10 @@ impl RedbStore {
             txn.open_table(ESIM_PROGRESS).map_err(backend)?;
             txn.open_table(ESIM_EXPIRY).map_err(backend)?;
             txn.open_table(NOTIFICATIONS).map_err(backend)?;
+            txn.open_table(SUBSCRIPTIONS).map_err(backend)?;
+            txn.open_table(SUB_BY_MSISDN).map_err(backend)?;
+            txn.open_table(SUB_BY_ICCID).map_err(backend)?;
+            txn.open_table(SUB_BY_TENANT).map_err(backend)?;
             let mut meta = txn.open_table(META).map_err(backend)?;
             let existing: Option<Vec<u8>> = meta
                 .get("schema_version")
@@ -177,6 +182,30 @@ impl Store for RedbStore {
                 r => Err(unexpected(r)),
             }
         })
+    }
+
+    fn create_lifecycle(
+        &self,
+        new: NewLifecycle,
+    ) -> BoxFuture<'_, Result<LifecycleOutcome, StoreError>> {
+        Box::pin(async move {
+            match self.submit(Command::Lifecycle(Box::new(new))).await? {
+                Reply::Lifecycle(o) => Ok(*o),
+                r => Err(unexpected(r)),
+            }
+        })
+    }
+
+    fn subscription(&self, tenant: &str, msisdn: &str) -> Result<Option<Subscription>, StoreError> {
+        self.read(|txn| subscriptions::by_msisdn(txn, tenant, msisdn))
+    }
+
+    fn subscriptions(
+        &self,
+        tenant: &str,
+        query: &SubscriptionQuery,
+    ) -> Result<SubscriptionPage, StoreError> {
+        self.read(|txn| subscriptions::page(txn, tenant, query))
     }
 
     fn get_order(&self, tenant: &str, id: &str) -> Result<Option<Order>, StoreError> {

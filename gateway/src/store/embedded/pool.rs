@@ -46,7 +46,7 @@ fn corrupt(message: &str) -> StoreError {
 pub type Selection = Result<Msisdn, Rejection>;
 
 impl Tables<'_> {
-    fn number(&self, msisdn: &str) -> TxResult<Option<NumberRecord>> {
+    pub(super) fn number(&self, msisdn: &str) -> TxResult<Option<NumberRecord>> {
         match self.numbers.get(msisdn).map_err(backend)? {
             Some(v) => Ok(Some(dec("numbers", v.value())?)),
             None => Ok(None),

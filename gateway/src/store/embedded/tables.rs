@@ -58,6 +58,14 @@ pub const ESIM_EXPIRY: TableDefinition<(u64, &str), ()> = TableDefinition::new("
 /// dedupe key (ICCID, point, status, timestamp) → `NotificationRecord`: every
 /// HandleDownloadProgressInfo received, raw body included.
 pub const NOTIFICATIONS: TableDefinition<&str, &[u8]> = TableDefinition::new("notifications");
+/// subscription id → `Subscription`.
+pub const SUBSCRIPTIONS: TableDefinition<&str, &[u8]> = TableDefinition::new("subscriptions");
+/// MSISDN → subscription id of the line holding it (a terminated line keeps none).
+pub const SUB_BY_MSISDN: TableDefinition<&str, &str> = TableDefinition::new("sub_by_msisdn");
+/// ICCID → subscription id of the line on that card.
+pub const SUB_BY_ICCID: TableDefinition<&str, &str> = TableDefinition::new("sub_by_iccid");
+/// (tenant, subscription id): a tenant's lines in id order, for cursor paging.
+pub const SUB_BY_TENANT: TableDefinition<(&str, &str), ()> = TableDefinition::new("sub_by_tenant");
 /// Small metadata values (schema version, sandbox state).
 pub const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
 

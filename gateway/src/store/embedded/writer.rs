@@ -29,6 +29,8 @@ pub enum Reply {
     Notification(NotificationOutcome),
     /// From `expire_esim`.
     Reopened(Vec<Order>),
+    /// From `create_lifecycle`.
+    Lifecycle(Box<LifecycleOutcome>),
 }
 
 /// One queued command with its reply channel.
@@ -53,6 +55,8 @@ pub enum Command {
     Pool(PoolCommand),
     /// See `Store::record_notification`.
     Notification(NotificationIn),
+    /// See `Store::create_lifecycle`.
+    Lifecycle(Box<NewLifecycle>),
     /// See `Store::expire_esim`.
     ExpireEsim(u64, Reopen),
 }
@@ -98,6 +102,7 @@ impl Command {
                 .quarantine_number(tenant, m, *now)
                 .map(|b| Reply::Pool(PoolReply::Changed(b))),
             Command::Notification(n) => t.record_notification(n).map(Reply::Notification),
+            Command::Lifecycle(n) => t.create_lifecycle(n).map(|o| Reply::Lifecycle(Box::new(o))),
             Command::ExpireEsim(now, reopen) => t.expire_esim(*now, *reopen).map(Reply::Reopened),
             Command::Pool(PoolCommand::Release(tenant, m)) => t
                 .release_quarantine(tenant, m)

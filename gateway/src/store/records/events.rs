@@ -26,6 +26,8 @@ pub enum EventKind {
     },
     /// The order reached `active`.
     OrderActive,
+    /// A lifecycle order reached `completed`.
+    OrderCompleted,
     /// The order reached `failed` (after compensation).
     OrderFailed {
         /// The error code.

@@ -5,10 +5,12 @@ mod activation;
 mod esim;
 mod events;
 mod inventory;
+mod subscription;
 mod tenant;
 
 pub use activation::*;
 pub use esim::*;
 pub use events::*;
 pub use inventory::*;
+pub use subscription::*;
 pub use tenant::*;

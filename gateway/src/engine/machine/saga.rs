@@ -1,0 +1,205 @@
+//! The lifecycle machine: runs a lifecycle order's saga (its plan of southbound steps,
+//! one after another) and, when a step fails for good, its compensation, built from what
+//! was done so the line ends as it was. Each order kind only says what its plan is
+//! (`barring`, `terminate`, `sim_swap`, `number_change`); the running is shared here.
+//!
+//! Rules: a step that failed retryably is repeated with backoff within the budget; a step
+//! that failed for good (or ran out of budget) fails the order, unless it is past the
+//! point of no return (`must_finish`), in which case it keeps retrying at the capped
+//! backoff and flags the order. Compensation steps never give up either. A failed step
+//! whose outcome is unknown (any attempt of it timed out or was cut short by a crash, so
+//! it may have applied) is compensated too: every inverse is idempotent, so undoing what
+//! did not happen is harmless.
+
+use super::{Action, Attempt, finished, next_attempt, touch};
+use crate::order::{
+    AttentionReason, Effect, HlrOp, Lifecycle, Order, OrderError, OrderKind, OrderStatus, SagaStep,
+    Step,
+};
+use adapters::hlr::HlrError;
+
+/// The next action of a non-terminal lifecycle order.
+pub(super) fn next_action(o: &Order, now_ms: u64) -> Action {
+    let Some(l) = &o.lifecycle else {
+        return Action::Finished;
+    };
+    let undo = o.status == OrderStatus::Compensating;
+    let steps = if undo { &l.undo } else { &l.plan };
+    let Some((index, s)) = steps.iter().enumerate().find(|(_, s)| !finished(&s.step)) else {
+        // Nothing left to do (an empty plan, say): record the outcome.
+        return Action::Conclude;
+    };
+    match next_attempt(&s.step, now_ms) {
+        Ok(attempt) => Action::Saga {
+            undo,
+            index,
+            op: s.op.clone(),
+            attempt,
+        },
+        Err(action) => action,
+    }
+}
+
+/// Records the outcome of a saga with no step left: completed, or failed once
+/// compensated.
+pub fn conclude(o: Order, now_ms: u64) -> (Order, Effect) {
+    let mut o = touch(o, now_ms);
+    if o.status == OrderStatus::Compensating {
+        o.status = OrderStatus::Failed;
+        (o, Effect::Release)
+    } else {
+        o.status = OrderStatus::Completed;
+        (o, Effect::Complete)
+    }
+}
+
+fn step_mut(o: &mut Order, undo: bool, index: usize) -> Option<&mut SagaStep> {
+    let l = o.lifecycle.as_mut()?;
+    let steps = if undo { &mut l.undo } else { &mut l.plan };
+    steps.get_mut(index)
+}
+
+/// Records that attempt `attempt` of step `index` is about to be sent.
+pub fn mark_saga_sent(o: Order, undo: bool, index: usize, attempt: u32, now_ms: u64) -> Order {
+    let mut o = touch(o, now_ms);
+    if o.status == OrderStatus::Reserved {
+        o.status = OrderStatus::InProgress;
+    }
+    if let Some(s) = step_mut(&mut o, undo, index) {
+        s.step = Step::Sent { attempt };
+    }
+    o
+}
+
+/// Applies the answer to step `index` (`Ok` carries a short outcome such as `created`).
+pub fn on_saga_answer(
+    o: Order,
+    undo: bool,
+    index: usize,
+    at: Attempt,
+    result: Result<&'static str, HlrError>,
+) -> (Order, Effect) {
+    let mut o = touch(o, at.now_ms);
+    let Some(s) = step_mut(&mut o, undo, index) else {
+        return (o, Effect::None);
+    };
+    let must_finish = undo || s.must_finish;
+    match result {
+        Ok(outcome) => {
+            s.step = Step::Done {
+                outcome: outcome.into(),
+            };
+            if must_finish {
+                o.settle(AttentionReason::HlrCleanupStalled);
+            }
+            let left = o.lifecycle.as_ref().is_some_and(|l| {
+                let steps = if undo { &l.undo } else { &l.plan };
+                steps.iter().any(|s| !finished(&s.step))
+            });
+            if left {
+                (o, Effect::None)
+            } else {
+                conclude(o, at.now_ms)
+            }
+        }
+        Err(e) if must_finish => {
+            s.step = at.wait(e.to_string());
+            if !at.may_retry() {
+                o.raise(AttentionReason::HlrCleanupStalled);
+            }
+            (o, Effect::None)
+        }
+        Err(e) if e.retryable() && at.may_retry() => {
+            s.step = at.wait(e.to_string());
+            (o, Effect::None)
+        }
+        Err(e) => {
+            // The step may have applied if this or any earlier attempt's outcome is unknown
+            // (a timeout, or a crash before the answer was recorded): only a refusal at
+            // the first attempt proves nothing changed.
+            let ambiguous = e.retryable() || at.n > 1;
+            s.step = Step::Failed {
+                attempt: at.n,
+                error: e.to_string(),
+            };
+            o.error = Some(failure(o.kind, &e));
+            let Some(l) = o.lifecycle.as_mut() else {
+                return (o, Effect::None);
+            };
+            l.undo = compensation(l, index, ambiguous);
+            if l.undo.is_empty() {
+                o.status = OrderStatus::Failed;
+                (o, Effect::Release)
+            } else {
+                o.status = OrderStatus::Compensating;
+                (o, Effect::None)
+            }
+        }
+    }
+}
+
+/// The steps that undo the plan's steps up to `failed` (itself included when its outcome
+/// is unknown), last done first.
+fn compensation(l: &Lifecycle, failed: usize, ambiguous: bool) -> Vec<SagaStep> {
+    let upto = if ambiguous { failed + 1 } else { failed };
+    l.plan[..upto.min(l.plan.len())]
+        .iter()
+        .rev()
+        .filter(|s| {
+            matches!(s.step, Step::Done { .. }) || (ambiguous && !matches!(s.step, Step::Pending))
+        })
+        .map(|s| SagaStep::pending(inverse(&s.op, l)))
+        .collect()
+}
+
+/// The operation that undoes `op`. Plans only contain steps that change something, so
+/// the inverse of setting a value is setting the one before.
+fn inverse(op: &HlrOp, l: &Lifecycle) -> HlrOp {
+    match op {
+        HlrOp::Provision { line } => HlrOp::Deprovision { line: line.clone() },
+        HlrOp::Deprovision { line } => HlrOp::Provision { line: line.clone() },
+        HlrOp::SetBarring { imsi, barred } => HlrOp::SetBarring {
+            imsi: imsi.clone(),
+            barred: !barred,
+        },
+        // The number goes back onto the card it was taken from, as that line was.
+        HlrOp::DetachMsisdn { .. } => HlrOp::Provision {
+            line: l.line.clone(),
+        },
+        HlrOp::ChangeMsisdn { imsi, from, to } => HlrOp::ChangeMsisdn {
+            imsi: imsi.clone(),
+            from: to.clone(),
+            to: from.clone(),
+        },
+    }
+}
+
+/// Why a lifecycle order failed, and what to do.
+fn failure(kind: OrderKind, e: &HlrError) -> OrderError {
+    let what = match kind {
+        OrderKind::Suspend => "suspend the line",
+        OrderKind::Resume => "resume the line",
+        OrderKind::Terminate => "terminate the line",
+        OrderKind::SimSwap => "move the line to the new SIM",
+        OrderKind::NumberChange => "change the line's number",
+        OrderKind::Activation => "activate the line",
+    };
+    if e.retryable() {
+        OrderError {
+            code: "hlr_unavailable".into(),
+            detail: format!(
+                "the host operator's HLR did not answer in time to {what} ({e}); the line was put back as it was; retry the operation later"
+            ),
+        }
+    } else {
+        OrderError {
+            code: "hlr_rejected".into(),
+            detail: format!(
+                "the host operator's HLR refused to {what} ({e}); the line was put back as it was; check the subscriber with the host operator before retrying"
+            ),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,46 @@
+//! SIM swap: the line's number moves to a new card. HLRs keep a number on one subscriber
+//! only, so the move is four steps, each idempotent:
+//!
+//! 1. provision the new card without a number (its authentication, with the line's
+//!    barring, so suspension reasons carry over);
+//! 2. detach the number from the old card;
+//! 3. give the number to the new card;
+//! 4. remove the old card (it holds no number any more).
+//!
+//! After a crash at any instant, resuming repeats the step in doubt, so exactly one card
+//! holds the number once the order is terminal (`Lifecycle::msisdn_holder` says which
+//! from the record). A failure before step 3 succeeds is compensated in reverse: the
+//! number goes back to the old card and the new card is removed. Step 4 is past the
+//! point of no return: it retries until done, and the old SIM is retired only then.
+
+use crate::order::{HlrOp, Lifecycle, Line, SagaStep};
+
+/// The plan of a SIM swap; empty without a new card.
+pub fn plan(l: &Lifecycle) -> Vec<SagaStep> {
+    let (Some(new), Some(msisdn)) = (&l.new_line, &l.line.msisdn) else {
+        return Vec::new();
+    };
+    let bare_new = Line {
+        msisdn: None,
+        ..new.clone()
+    };
+    let bare_old = Line {
+        msisdn: None,
+        ..l.line.clone()
+    };
+    let new_with_number = Line {
+        msisdn: Some(msisdn.clone()),
+        ..new.clone()
+    };
+    vec![
+        SagaStep::pending(HlrOp::Provision { line: bare_new }),
+        SagaStep::pending(HlrOp::DetachMsisdn {
+            imsi: l.line.imsi.clone(),
+            msisdn: msisdn.clone(),
+        }),
+        SagaStep::pending(HlrOp::Provision {
+            line: new_with_number,
+        }),
+        SagaStep::must_finish(HlrOp::Deprovision { line: bare_old }),
+    ]
+}

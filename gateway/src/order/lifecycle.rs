@@ -1,0 +1,260 @@
+//! Orders on a line after day one (suspend, resume, terminate, SIM swap, number change):
+//! what kind an order is, and the saga a lifecycle order runs. A lifecycle order carries
+//! its whole plan from creation (each southbound step with its durable progress) and,
+//! once a step fails for good, the compensation that puts the line back as it was.
+
+use super::Step;
+use serde::{Deserialize, Serialize};
+use sim_profiles::{Iccid, Imsi, Msisdn};
+
+/// What an order does. Records written before kinds existed are activations.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OrderKind {
+    /// Day one: a SIM and a number become a line.
+    #[default]
+    Activation,
+    /// Bar the line for a reason (reasons stack).
+    Suspend,
+    /// Lift one suspension reason; unbar when none is left.
+    Resume,
+    /// End the line for good.
+    Terminate,
+    /// Move the line's number to another SIM.
+    SimSwap,
+    /// Give the line another number.
+    NumberChange,
+}
+
+impl OrderKind {
+    /// Stable snake_case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Activation => "activation",
+            Self::Suspend => "suspend",
+            Self::Resume => "resume",
+            Self::Terminate => "terminate",
+            Self::SimSwap => "sim_swap",
+            Self::NumberChange => "number_change",
+        }
+    }
+
+    /// The kind of an operation path segment (`suspend`, `sim-swap`, …).
+    pub fn from_operation(op: &str) -> Option<Self> {
+        Some(match op {
+            "suspend" => Self::Suspend,
+            "resume" => Self::Resume,
+            "terminate" => Self::Terminate,
+            "sim-swap" => Self::SimSwap,
+            "number-change" => Self::NumberChange,
+            _ => return None,
+        })
+    }
+}
+
+/// Why a line is suspended. Reasons stack: the line stays barred while any holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SuspensionReason {
+    /// The customer asked.
+    CustomerRequest,
+    /// The customer did not pay.
+    NonPayment,
+    /// The phone or SIM was lost or stolen.
+    LostOrStolen,
+    /// Fraud controls flagged the line (only operator keys lift it).
+    FraudRisk,
+    /// A regulator or the host operator required it (only operator keys lift it).
+    Regulatory,
+}
+
+impl SuspensionReason {
+    /// Every reason.
+    pub const ALL: [Self; 5] = [
+        Self::CustomerRequest,
+        Self::NonPayment,
+        Self::LostOrStolen,
+        Self::FraudRisk,
+        Self::Regulatory,
+    ];
+
+    /// Stable snake_case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::CustomerRequest => "customer_request",
+            Self::NonPayment => "non_payment",
+            Self::LostOrStolen => "lost_or_stolen",
+            Self::FraudRisk => "fraud_risk",
+            Self::Regulatory => "regulatory",
+        }
+    }
+
+    /// Parses a stable name.
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|r| r.as_str() == s)
+    }
+
+    /// Whether only an operator key may lift it.
+    pub fn protected(self) -> bool {
+        matches!(self, Self::FraudRisk | Self::Regulatory)
+    }
+}
+
+/// One line as the HLR holds it: which card, which number (none while a SIM swap has not
+/// moved it yet), which service profile, whether it is barred.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Line {
+    /// The card.
+    pub iccid: Iccid,
+    /// The card's IMSI.
+    pub imsi: Imsi,
+    /// The number on the HLR, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub msisdn: Option<Msisdn>,
+    /// The HLR service profile.
+    pub hlr_profile_id: u32,
+    /// Operator barring (outgoing and incoming).
+    pub barred: bool,
+}
+
+/// A southbound operation of a lifecycle saga: pure data, so it is stored with its
+/// progress and repeated identically after a crash.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum HlrOp {
+    /// Create what is missing of `line` (idempotent; different data is a conflict).
+    Provision {
+        /// The line.
+        line: Line,
+    },
+    /// Remove `line` (idempotent; data that is not ours is left).
+    Deprovision {
+        /// The line.
+        line: Line,
+    },
+    /// Set operator barring.
+    SetBarring {
+        /// The subscriber.
+        imsi: Imsi,
+        /// Barred or not.
+        barred: bool,
+    },
+    /// Take `msisdn` off `imsi`, keeping its authentication (a SIM swap frees the number).
+    DetachMsisdn {
+        /// The subscriber.
+        imsi: Imsi,
+        /// The number it should hold.
+        msisdn: Msisdn,
+    },
+    /// Replace the subscriber's number.
+    ChangeMsisdn {
+        /// The subscriber.
+        imsi: Imsi,
+        /// Its number now.
+        from: Msisdn,
+        /// Its number after.
+        to: Msisdn,
+    },
+}
+
+impl HlrOp {
+    /// Step name for events and logs.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Provision { .. } => "hlr_provision",
+            Self::Deprovision { .. } => "hlr_deprovision",
+            Self::SetBarring { .. } => "hlr_set_barring",
+            Self::DetachMsisdn { .. } => "hlr_detach_msisdn",
+            Self::ChangeMsisdn { .. } => "hlr_change_msisdn",
+        }
+    }
+}
+
+/// One step of a saga: what to do and how far it got.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SagaStep {
+    /// The operation.
+    pub op: HlrOp,
+    /// Its durable progress.
+    pub step: Step,
+    /// Past the point of no return: the step is retried until it succeeds (flagged for an
+    /// operator once the budget is spent) instead of failing the order.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub must_finish: bool,
+}
+
+impl SagaStep {
+    /// A step not attempted yet.
+    pub fn pending(op: HlrOp) -> Self {
+        Self {
+            op,
+            step: Step::Pending,
+            must_finish: false,
+        }
+    }
+
+    /// A step not attempted yet that must finish once reached.
+    pub fn must_finish(op: HlrOp) -> Self {
+        Self {
+            must_finish: true,
+            ..Self::pending(op)
+        }
+    }
+}
+
+/// Who invoked an operation (no secret: the key's public prefix and its role).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Actor {
+    /// The API key's public prefix.
+    pub key_prefix: String,
+    /// The key's role.
+    pub role: String,
+}
+
+/// The lifecycle part of an order: its subject, its plan and, after a failure, its
+/// compensation.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Lifecycle {
+    /// The subscription the order acts on.
+    pub subscription: String,
+    /// Who asked.
+    pub actor: Actor,
+    /// The suspension reason of a suspend or resume.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<SuspensionReason>,
+    /// The line before the order.
+    pub line: Line,
+    /// The suspension reasons in force when the order was created.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reasons_before: Vec<SuspensionReason>,
+    /// The new card of a SIM swap (reserved at creation).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub new_line: Option<Line>,
+    /// The new number of a number change (reserved at creation).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub new_msisdn: Option<Msisdn>,
+    /// The forward steps, in order.
+    pub plan: Vec<SagaStep>,
+    /// The compensation, once a forward step failed for good; run in order, never given up.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub undo: Vec<SagaStep>,
+}
+
+impl Lifecycle {
+    /// Which card holds the line's number on the HLR according to the recorded steps: the
+    /// old one, none (a SIM swap between detach and attach), or the new one.
+    pub fn msisdn_holder(&self) -> Option<&Iccid> {
+        let mut holder = Some(&self.line.iccid);
+        for s in self.plan.iter().chain(&self.undo) {
+            if !matches!(s.step, Step::Done { .. }) {
+                continue;
+            }
+            match &s.op {
+                HlrOp::DetachMsisdn { .. } => holder = None,
+                HlrOp::Provision { line } if line.msisdn.is_some() => holder = Some(&line.iccid),
+                _ => {}
+            }
+        }
+        holder
+    }
+}

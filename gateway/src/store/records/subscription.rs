@@ -1,0 +1,220 @@
+//! Subscriptions (lines in service after day one) and the command that creates a
+//! lifecycle order on one.
+
+use super::activation::NumberChoice;
+use super::inventory::Rejection;
+use crate::order::{Actor, Lifecycle, Order, OrderKind, SagaStep, SuspensionReason};
+use serde::{Deserialize, Serialize};
+use sim_profiles::{Iccid, Imsi, Msisdn};
+
+/// A line's state.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SubscriptionState {
+    /// In service.
+    Active,
+    /// Barred for at least one suspension reason.
+    Suspended,
+    /// Ended for good.
+    Terminated,
+}
+
+impl SubscriptionState {
+    /// Stable snake_case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Active => "active",
+            Self::Suspended => "suspended",
+            Self::Terminated => "terminated",
+        }
+    }
+
+    /// Parses a stable name.
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::Active, Self::Suspended, Self::Terminated]
+            .into_iter()
+            .find(|x| x.as_str() == s)
+    }
+}
+
+/// Physical card or eSIM profile.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SimType {
+    /// A plastic card.
+    Physical,
+    /// An eSIM profile.
+    Esim,
+}
+
+/// One operation in a line's history.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HistoryEntry {
+    /// The order.
+    pub order_id: String,
+    /// What it did.
+    pub kind: OrderKind,
+    /// `completed` or `failed` (`active` for the activation).
+    pub outcome: String,
+    /// Who asked (none for the activation, which the order's channel describes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub actor: Option<Actor>,
+    /// The suspension reason of a suspend or resume.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<SuspensionReason>,
+    /// What changed, e.g. `iccid 8988…01 → 8988…02` (no secrets).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub change: Option<String>,
+    /// The error code of a failed order.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// Unix ms.
+    pub at_ms: u64,
+}
+
+/// A line in service (table `subscriptions`), created in the commit that makes its
+/// activation `active`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Subscription {
+    /// `sub_` + the activation's 26 characters.
+    pub id: String,
+    /// Owning tenant.
+    pub tenant: String,
+    /// The line's number.
+    pub msisdn: Msisdn,
+    /// The current card.
+    pub iccid: Iccid,
+    /// The current card's IMSI.
+    pub imsi: Imsi,
+    /// Physical card or eSIM.
+    pub sim_type: SimType,
+    /// The tenant's product code.
+    pub product: String,
+    /// HLR profile id of the product.
+    pub hlr_profile_id: u32,
+    /// Active, suspended or terminated.
+    pub state: SubscriptionState,
+    /// The suspension reasons in force, in the order they were applied.
+    #[serde(default)]
+    pub suspension_reasons: Vec<SuspensionReason>,
+    /// The activation that opened the line.
+    pub activation_id: String,
+    /// The lifecycle order in flight on the line, if any (at most one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inflight: Option<String>,
+    /// Every operation on the line, oldest first.
+    #[serde(default)]
+    pub history: Vec<HistoryEntry>,
+    /// Unix ms the line became active.
+    pub created_at_ms: u64,
+    /// Unix ms of the last change.
+    pub updated_at_ms: u64,
+}
+
+/// The subscription id of an activation.
+pub fn subscription_id(activation_id: &str) -> String {
+    format!(
+        "sub_{}",
+        activation_id.strip_prefix("act_").unwrap_or(activation_id)
+    )
+}
+
+/// The new card of a SIM swap.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SwapSim {
+    /// This physical card, which must be in stock.
+    Physical(Iccid),
+}
+
+/// Input of [`super::super::Store::create_lifecycle`].
+#[derive(Clone, Debug)]
+pub struct NewLifecycle {
+    /// The tenant of the API key.
+    pub tenant: String,
+    /// The line, by its number.
+    pub msisdn: Msisdn,
+    /// The operation.
+    pub kind: OrderKind,
+    /// The `Idempotency-Key` header.
+    pub idempotency_key: String,
+    /// Keyed fingerprint of the operation and its canonical body.
+    pub body_hash: String,
+    /// A fresh order id (used only if the order is created).
+    pub order_id: String,
+    /// Who asks.
+    pub actor: Actor,
+    /// The suspension reason of a suspend or resume.
+    pub reason: Option<SuspensionReason>,
+    /// The new card of a SIM swap.
+    pub sim: Option<SwapSim>,
+    /// The new number of a number change.
+    pub number: Option<NumberChoice>,
+    /// Channel metadata.
+    pub channel: Option<serde_json::Value>,
+    /// Unix ms now.
+    pub now_ms: u64,
+    /// A uniform random value for the random number policy.
+    pub random: u64,
+    /// Idempotency records older than this (Unix ms) count as expired.
+    pub idempotency_cutoff_ms: u64,
+    /// The engine's plan for the kind (the store applies it to the line as it is in the
+    /// creating commit, and never imports the engine).
+    pub plan: Planner,
+}
+
+/// The engine's saga planner, passed to the store.
+pub type Planner = fn(OrderKind, &Lifecycle) -> Vec<SagaStep>;
+
+/// Why a lifecycle order was refused; nothing changed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum LifecycleRejection {
+    /// No line of the tenant has this number.
+    NotFound,
+    /// Another order is in flight on the line.
+    Busy(String),
+    /// The line is terminated.
+    Terminated,
+    /// A suspend with a reason already in force.
+    ReasonPresent,
+    /// A resume of a reason not in force.
+    ReasonAbsent,
+    /// The new card or number is not usable.
+    Inventory(Rejection),
+    /// A number change to the line's own number.
+    SameNumber,
+}
+
+/// Result of [`super::super::Store::create_lifecycle`].
+#[derive(Clone, Debug)]
+pub enum LifecycleOutcome {
+    /// A new order was created (and what it needs reserved).
+    Created(Order),
+    /// The same key and body were seen before: answer with this snapshot again.
+    Replayed(Order),
+    /// The same key was used with a different body or operation.
+    KeyReused,
+    /// Refused; nothing changed.
+    Rejected(LifecycleRejection),
+}
+
+/// One page of a subscription listing.
+#[derive(Clone, Debug, Default)]
+pub struct SubscriptionPage {
+    /// The lines.
+    pub data: Vec<Subscription>,
+    /// Where the next page starts (the last line looked at); `None` at the end.
+    pub next: Option<String>,
+}
+
+/// Filter and page of a subscription listing.
+#[derive(Clone, Debug, Default)]
+pub struct SubscriptionQuery {
+    /// Only lines in this state.
+    pub state: Option<SubscriptionState>,
+    /// Only the line on this card.
+    pub iccid: Option<Iccid>,
+    /// Lines after this subscription id (the cursor).
+    pub after: Option<String>,
+    /// At most this many.
+    pub limit: usize,
+}
