@@ -390,6 +390,36 @@ async fn apikey_create_issues_the_role_asked_and_channel_by_default() {
     sim.shutdown().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn openapi_documents_forbidden_for_role_where_a_role_can_be_refused() {
+    let h = Harness::start(0).await;
+    let (s, _, doc) = send(&h, &h.api_key, "GET", "/openapi.json", &[], Bytes::new()).await;
+    assert_eq!(s, 200);
+    let forbidden = json!({"$ref": "#/components/responses/ForbiddenForRole"});
+    for (path, method) in [
+        ("/v1/activations", "post"),
+        ("/v1/numbers/reservations", "post"),
+        ("/v1/inventory/imports", "post"),
+        ("/v1/numbers/{msisdn}/release", "post"),
+    ] {
+        assert_eq!(
+            doc["paths"][path][method]["responses"]["403"], forbidden,
+            "{method} {path}"
+        );
+    }
+    let described = &doc["components"]["responses"]["ForbiddenForRole"]["description"];
+    assert!(
+        described
+            .as_str()
+            .is_some_and(|d| d.contains("forbidden_for_role")),
+        "{described}"
+    );
+    // Every role may read, so no GET documents a 403.
+    for (path, item) in doc["paths"].as_object().expect("paths") {
+        assert!(item["get"]["responses"]["403"].is_null(), "GET {path}");
+    }
+}
+
 #[cfg(feature = "sandbox")]
 mod sandbox {
     use super::*;
