@@ -122,9 +122,8 @@ pub struct ApiKeys {
     pub readonly: String,
 }
 
-/// The sealed seeding marker. A sandbox seeded before keys had roles wrote `api_key` only
-/// (that key has no role, so it acts as operator); the channel and readonly keys are added
-/// to such a sandbox on its next start.
+/// The sealed seeding marker, always written whole. A sandbox seeded before keys had roles
+/// wrote `api_key` only; [`add_role_keys`] upgrades it.
 #[derive(Serialize, Deserialize)]
 struct Marker {
     /// The operator key.
@@ -288,33 +287,14 @@ pub async fn seed(
         let clear = keys.open(MARKER, &sealed)?;
         let m: Marker = serde_json::from_slice(&clear)
             .map_err(|e| AdminError::Refused(format!("sandbox marker: {e}")))?;
-        if let (Some(channel), Some(readonly)) = (&m.channel, &m.readonly) {
-            return Ok(ApiKeys {
-                channel: channel.clone(),
-                operator: m.api_key.clone(),
-                readonly: readonly.clone(),
-            });
-        }
-        let mut changes = Vec::new();
-        let mut mint = |role: Role| -> Result<String, AdminError> {
-            let label = format!("sandbox-{role}");
-            let (key, change) = admin::new_api_key(keys, TENANT, role, &label, now)?;
-            changes.push(change);
-            Ok(key)
+        return match (m.channel, m.readonly) {
+            (Some(channel), Some(readonly)) => Ok(ApiKeys {
+                channel,
+                operator: m.api_key,
+                readonly,
+            }),
+            _ => add_role_keys(store, keys, m.api_key, now).await,
         };
-        let api_keys = ApiKeys {
-            channel: m.channel.clone().map_or_else(|| mint(Role::Channel), Ok)?,
-            operator: m.api_key.clone(),
-            readonly: m
-                .readonly
-                .clone()
-                .map_or_else(|| mint(Role::Readonly), Ok)?,
-        };
-        // The new keys and the marker naming them in one commit: a crash before it leaves
-        // the old marker, and the next start mints them again.
-        changes.push(marker_change(keys, &api_keys)?);
-        admin::apply(store, AdminChange::Batch(changes)).await?;
-        return Ok(api_keys);
     }
     let tenant = Tenant::new(
         TENANT,
@@ -381,6 +361,33 @@ pub async fn seed(
             },
             marker_change(keys, &api_keys)?,
         ]),
+    )
+    .await?;
+    Ok(api_keys)
+}
+
+/// Upgrades a sandbox seeded before keys had roles: its one key stays, as the operator key
+/// (its record has no role), and a channel and a readonly key join it. The keys and the
+/// marker naming them are one commit: after a crash before it, the next start mints again.
+async fn add_role_keys(
+    store: &RedbStore,
+    keys: &Keyring,
+    operator: String,
+    now: u64,
+) -> Result<ApiKeys, AdminError> {
+    let (channel, channel_key) =
+        admin::new_api_key(keys, TENANT, Role::Channel, "sandbox-channel", now)?;
+    let (readonly, readonly_key) =
+        admin::new_api_key(keys, TENANT, Role::Readonly, "sandbox-readonly", now)?;
+    let api_keys = ApiKeys {
+        channel,
+        operator,
+        readonly,
+    };
+    let marker = marker_change(keys, &api_keys)?;
+    admin::apply(
+        store,
+        AdminChange::Batch(vec![channel_key, readonly_key, marker]),
     )
     .await?;
     Ok(api_keys)
