@@ -229,7 +229,11 @@ async fn a_channel_key_sells_but_cannot_import_or_release_and_an_operator_key_ca
         Bytes::new(),
     )
     .await;
-    assert_eq!(quarantine_list(&q), [msisdn.clone()], "still in quarantine");
+    assert_eq!(
+        quarantine_list(&q),
+        [msisdn.as_str()],
+        "still in quarantine"
+    );
 
     // The operator key does all of it: the import is a first import (201, not a replay of
     // a batch the refused attempt left), and the quarantine ends.
