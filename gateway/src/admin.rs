@@ -4,7 +4,7 @@
 
 use crate::crypto::{CryptoError, Keyring, base32, sha256};
 use crate::store::{
-    AdminChange, AdminOutcome, ApiKeyRecord, SimRecord, SimState, Store, StoreError,
+    AdminChange, AdminOutcome, ApiKeyRecord, Role, SimRecord, SimState, Store, StoreError,
 };
 use sim_profiles::{Iccid, Imsi, Key128};
 
@@ -113,11 +113,12 @@ pub async fn apply(store: &dyn Store, change: AdminChange) -> Result<(), AdminEr
     }
 }
 
-/// Generates an API key `sk_<tenant>_<32 base32 chars>` and the change that registers its
-/// hash. The clear key is returned once and never stored.
+/// Generates an API key `sk_<tenant>_<32 base32 chars>` with `role` and the change that
+/// registers its hash. The clear key is returned once and never stored.
 pub fn new_api_key(
     keys: &Keyring,
     tenant: &str,
+    role: Role,
     label: &str,
     now_ms: u64,
 ) -> Result<(String, AdminChange), CryptoError> {
@@ -129,6 +130,7 @@ pub fn new_api_key(
         prefix: key.chars().take(tenant.len() + 8).collect(),
         label: label.to_owned(),
         created_at_ms: now_ms,
+        role,
     };
     Ok((
         key.clone(),

@@ -1,7 +1,7 @@
 //! `serve --sandbox`: a gateway with its own simulated host operator on loopback, a seeded
 //! sandbox tenant, and `DATA_DIR/sandbox.json` describing how to use it. Seeding happens
 //! once per data directory (a sealed marker in the store), so restarts give the same API
-//! key and inventory.
+//! keys and inventory.
 
 use crate::admin::{self, AdminError, NewSim};
 use crate::app::{Gateway, Listeners, StartError};
@@ -9,7 +9,7 @@ use crate::config::Config;
 use crate::crypto::{Keyring, write_private};
 use crate::southbound;
 use crate::store::embedded::RedbStore;
-use crate::store::{AdminChange, Product, Store, Tenant};
+use crate::store::{AdminChange, Product, Role, Store, Tenant};
 use crate::tls::DevCa;
 use conformance::hlr_sim::{self, HlrSimConfig, HlrSimHandle};
 use conformance::smdp_sim::SmdpSimHandle;
@@ -34,7 +34,7 @@ pub const ESIM_PROFILE_TYPE: &str = "SANDBOX-CONSUMER-V1";
 pub const FIRST_MSISDN: &str = "8617000000000";
 /// The file in the data dir that describes a running sandbox (contract.md).
 pub const FILE: &str = "sandbox.json";
-/// Metadata key of the sealed sandbox marker (holds the sandbox API key).
+/// Metadata key of the sealed sandbox marker (holds the sandbox API keys).
 pub const MARKER: &str = crate::store::SANDBOX_MARKER;
 
 /// What `sandbox.json` holds (contract.md), plus the simulator's address.
@@ -48,8 +48,11 @@ pub struct SandboxFile {
     pub tenant: String,
     /// MCC+MNC of the tenant's IMSIs.
     pub plmn: String,
-    /// Bearer API key of the tenant.
+    /// Bearer API key of the tenant: the operator key (`api_keys.operator`), as before
+    /// keys had roles.
     pub api_key: String,
+    /// One API key of each role.
+    pub api_keys: ApiKeys,
     /// Physical SIMs available for activation when the file was written.
     pub physical_iccids: Vec<String>,
     /// Product code to activate.
@@ -108,9 +111,27 @@ pub struct Sandbox {
     pub info: SandboxFile,
 }
 
+/// The sandbox tenant's API keys, one of each role.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiKeys {
+    /// A `channel` key: activations, number reservations and reads.
+    pub channel: String,
+    /// An `operator` key: everything.
+    pub operator: String,
+    /// A `readonly` key.
+    pub readonly: String,
+}
+
+/// The sealed seeding marker, always written whole. A sandbox seeded before keys had roles
+/// wrote `api_key` only; [`add_role_keys`] upgrades it.
 #[derive(Serialize, Deserialize)]
 struct Marker {
+    /// The operator key.
     api_key: String,
+    #[serde(default)]
+    channel: Option<String>,
+    #[serde(default)]
+    readonly: Option<String>,
 }
 
 /// Starts the simulator (unless `config.hlr.url` names a real HLR), the gateway, seeds
@@ -157,7 +178,7 @@ pub async fn start(mut config: Config) -> Result<Sandbox, StartError> {
     };
     // Seed first (the SM-DP+ simulator loads the profiles the store holds), then start
     // the simulator, then the gateway wired to it.
-    let (api_key, profiles) = {
+    let (api_keys, profiles) = {
         let keys = crate::app::keyring(&config)?;
         let store = crate::app::open_store(&config, Arc::new(crate::metrics::Metrics::default()))?;
         let seeded = seed(&store, &keys, &config).await;
@@ -169,9 +190,9 @@ pub async fn start(mut config: Config) -> Result<Sandbox, StartError> {
             _ => Ok(Vec::new()),
         };
         store.close();
-        let api_key =
+        let api_keys =
             seeded.map_err(|e| StartError::Southbound(format!("sandbox seeding: {e}")))?;
-        (api_key, profiles?)
+        (api_keys, profiles?)
     };
     let (smdp_sim, callback) = if config.esim.smdp_url.is_none() {
         let s = crate::sandbox_smdp::start(&mut config, &ca, profiles).await?;
@@ -207,7 +228,8 @@ pub async fn start(mut config: Config) -> Result<Sandbox, StartError> {
         ca_cert: ca.cert_path.display().to_string(),
         tenant: TENANT.into(),
         plmn: PLMN.into(),
-        api_key,
+        api_key: api_keys.operator.clone(),
+        api_keys,
         physical_iccids: gateway
             .store
             .available_sims(TENANT, usize::MAX)?
@@ -251,21 +273,29 @@ pub async fn start(mut config: Config) -> Result<Sandbox, StartError> {
     })
 }
 
-/// Seeds the tenant, key, SIMs and numbers once; returns the tenant's API key.
+/// Seeds the tenant, its keys, SIMs and numbers once; returns the tenant's API keys. A
+/// sandbox seeded before keys had roles gains its channel and readonly keys here, once.
 pub async fn seed(
     store: &RedbStore,
     keys: &Keyring,
     config: &Config,
-) -> Result<String, AdminError> {
+) -> Result<ApiKeys, AdminError> {
+    let now = crate::clock::Clock::new().now_ms();
     if let Some(sealed) = store.meta(MARKER)? {
         let sealed = serde_json::from_slice(&sealed)
             .map_err(|e| AdminError::Refused(format!("sandbox marker: {e}")))?;
         let clear = keys.open(MARKER, &sealed)?;
         let m: Marker = serde_json::from_slice(&clear)
             .map_err(|e| AdminError::Refused(format!("sandbox marker: {e}")))?;
-        return Ok(m.api_key);
+        return match (m.channel, m.readonly) {
+            (Some(channel), Some(readonly)) => Ok(ApiKeys {
+                channel,
+                operator: m.api_key,
+                readonly,
+            }),
+            _ => add_role_keys(store, keys, m.api_key, now).await,
+        };
     }
-    let now = crate::clock::Clock::new().now_ms();
     let tenant = Tenant::new(
         TENANT,
         "simgw sandbox MVNO",
@@ -276,7 +306,17 @@ pub async fn seed(
             Product::new(HLR_PROFILE_ID).with_esim(ESIM_PROFILE_TYPE),
         )]),
     );
-    let (api_key, key_change) = admin::new_api_key(keys, TENANT, "sandbox", now)?;
+    let (operator, operator_key) =
+        admin::new_api_key(keys, TENANT, Role::Operator, "sandbox", now)?;
+    let (channel, channel_key) =
+        admin::new_api_key(keys, TENANT, Role::Channel, "sandbox-channel", now)?;
+    let (readonly, readonly_key) =
+        admin::new_api_key(keys, TENANT, Role::Readonly, "sandbox-readonly", now)?;
+    let api_keys = ApiKeys {
+        channel,
+        operator,
+        readonly,
+    };
     let mut sims = Vec::new();
     for i in 0..config.sandbox.physical_sims {
         let sim = NewSim {
@@ -303,17 +343,13 @@ pub async fn seed(
         rec.esim_profile_type = Some(ESIM_PROFILE_TYPE.into());
         sims.push(rec);
     }
-    let marker = serde_json::to_vec(&Marker {
-        api_key: api_key.clone(),
-    })
-    .map_err(|e| AdminError::Refused(e.to_string()))?;
-    let sealed = serde_json::to_vec(&keys.seal(MARKER, &marker)?)
-        .map_err(|e| AdminError::Refused(e.to_string()))?;
     admin::apply(
         store,
         AdminChange::Batch(vec![
             AdminChange::PutTenant(tenant),
-            key_change,
+            operator_key,
+            channel_key,
+            readonly_key,
             AdminChange::AddSims(sims),
             AdminChange::AddNumbers {
                 tenant: TENANT.into(),
@@ -323,14 +359,56 @@ pub async fn seed(
                     .map_err(|e| AdminError::Refused(format!("{e}")))?,
                 count: u64::from(config.sandbox.numbers),
             },
-            AdminChange::PutMeta {
-                key: MARKER.into(),
-                value: sealed,
-            },
+            marker_change(keys, &api_keys)?,
         ]),
     )
     .await?;
-    Ok(api_key)
+    Ok(api_keys)
+}
+
+/// Upgrades a sandbox seeded before keys had roles: its one key stays, as the operator key
+/// (its record has no role), and a channel and a readonly key join it. The keys and the
+/// marker naming them are one commit: after a crash before it, the next start mints again.
+async fn add_role_keys(
+    store: &RedbStore,
+    keys: &Keyring,
+    operator: String,
+    now: u64,
+) -> Result<ApiKeys, AdminError> {
+    let (channel, channel_key) =
+        admin::new_api_key(keys, TENANT, Role::Channel, "sandbox-channel", now)?;
+    let (readonly, readonly_key) =
+        admin::new_api_key(keys, TENANT, Role::Readonly, "sandbox-readonly", now)?;
+    let api_keys = ApiKeys {
+        channel,
+        operator,
+        readonly,
+    };
+    let marker = marker_change(keys, &api_keys)?;
+    admin::apply(
+        store,
+        AdminChange::Batch(vec![channel_key, readonly_key, marker]),
+    )
+    .await?;
+    Ok(api_keys)
+}
+
+/// The change that stores the sealed marker naming `api_keys`.
+fn marker_change(keys: &Keyring, api_keys: &ApiKeys) -> Result<AdminChange, AdminError> {
+    let marker = zeroize::Zeroizing::new(
+        serde_json::to_vec(&Marker {
+            api_key: api_keys.operator.clone(),
+            channel: Some(api_keys.channel.clone()),
+            readonly: Some(api_keys.readonly.clone()),
+        })
+        .map_err(|e| AdminError::Refused(e.to_string()))?,
+    );
+    let sealed = serde_json::to_vec(&keys.seal(MARKER, &marker)?)
+        .map_err(|e| AdminError::Refused(e.to_string()))?;
+    Ok(AdminChange::PutMeta {
+        key: MARKER.into(),
+        value: sealed,
+    })
 }
 
 /// The ICCID of sandbox eSIM profile `i`.

@@ -2,7 +2,7 @@
 
 use super::AppState;
 use super::admission::{Admission, admit};
-use super::auth::authenticate;
+use super::auth::{Permission, authenticate};
 use super::dto::{MsisdnRequest, SimRequest, parse_activation, render_order};
 use super::problem::ApiError;
 use super::request::{
@@ -64,7 +64,8 @@ async fn create_inner(
     headers: &HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let tenant = authenticate(state, headers)?;
+    let caller = authenticate(state, headers)?;
+    caller.require(Permission::Activate)?;
     let key = idempotency_key(headers)?;
     let value = read_json(state, headers, body).await?;
     let req = parse_activation(&value)?;
@@ -83,7 +84,7 @@ async fn create_inner(
             let rng = SystemRandom::new();
             let wants_cc = state
                 .store
-                .tenant(&tenant.0)?
+                .tenant(&caller.tenant)?
                 .is_some_and(|t| t.esim_confirmation_code);
             let confirmation_code = if wants_cc {
                 let cc = zeroize::Zeroizing::new(new_confirmation_code(&rng)?);
@@ -120,7 +121,7 @@ async fn create_inner(
     };
     let body_hash = body_fingerprint(&state.keys, &value)?;
     // Held until the engine has taken the order (it then counts the order itself).
-    let _place = match admit(state, &tenant.0, &key, &body_hash)? {
+    let _place = match admit(state, &caller.tenant, &key, &body_hash)? {
         Admission::Admitted(place) => place,
         Admission::Replay(order) => {
             state.metrics.orders_replayed.fetch_add(1, Relaxed);
@@ -145,7 +146,7 @@ async fn create_inner(
     let outcome = state
         .store
         .create_activation(NewActivation {
-            tenant: tenant.0,
+            tenant: caller.tenant,
             idempotency_key: key,
             body_hash,
             order_id,
@@ -181,11 +182,12 @@ pub async fn get(
     headers: HeaderMap,
     id: PathParam,
 ) -> Result<Response, ApiError> {
-    let tenant = authenticate(&state, &headers)?;
+    let caller = authenticate(&state, &headers)?;
+    caller.require(Permission::Read)?;
     let id = id.value()?;
     let order = state
         .store
-        .get_order(&tenant.0, &id)?
+        .get_order(&caller.tenant, &id)?
         .ok_or_else(ApiError::activation_not_found)?;
     let progress = match order.esim {
         Some(_) => state.store.esim_progress(&order.id)?,
@@ -248,11 +250,12 @@ async fn qr(
     id: PathParam,
     format: QrFormat,
 ) -> Result<Response, ApiError> {
-    let tenant = authenticate(state, headers)?;
+    let caller = authenticate(state, headers)?;
+    caller.require(Permission::Read)?;
     let id = id.value()?;
     let order = state
         .store
-        .get_order(&tenant.0, &id)?
+        .get_order(&caller.tenant, &id)?
         .ok_or_else(ApiError::activation_not_found)?;
     let Some(e) = &order.esim else {
         return Err(ApiError::not_an_esim());

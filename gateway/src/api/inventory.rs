@@ -2,7 +2,7 @@
 //! CLI), batch status and CSV export, SIM lookup without keys, and number quarantine.
 
 use super::AppState;
-use super::auth::authenticate;
+use super::auth::{Permission, authenticate};
 use super::problem::ApiError;
 use super::request::{PathParam, json_response};
 use crate::clock::rfc3339;
@@ -40,7 +40,8 @@ pub async fn import_batch(
     Query(q): Query<HashMap<String, String>>,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let tenant = authenticate(&state, &headers)?;
+    let caller = authenticate(&state, &headers)?;
+    caller.require(Permission::Import)?;
     let format = q
         .get("format")
         .and_then(|f| Format::parse(f))
@@ -81,7 +82,7 @@ pub async fn import_batch(
     let st = state.clone();
     let result = tokio::task::spawn_blocking(move || {
         let job = ImportJob {
-            tenant: &tenant.0,
+            tenant: &caller.tenant,
             format,
             source: &source,
             bytes: &bytes,
@@ -191,11 +192,12 @@ pub async fn batch(
     headers: HeaderMap,
     id: PathParam,
 ) -> Result<Response, ApiError> {
-    let tenant = authenticate(&state, &headers)?;
+    let caller = authenticate(&state, &headers)?;
+    caller.require(Permission::Read)?;
     let id = id.value()?;
     Ok(json_response(
         StatusCode::OK,
-        &batch_json(&owned_batch(&state, &tenant.0, &id)?),
+        &batch_json(&owned_batch(&state, &caller.tenant, &id)?),
     ))
 }
 
@@ -205,9 +207,10 @@ pub async fn batch_csv(
     headers: HeaderMap,
     id: PathParam,
 ) -> Result<Response, ApiError> {
-    let tenant = authenticate(&state, &headers)?;
+    let caller = authenticate(&state, &headers)?;
+    caller.require(Permission::Read)?;
     let id = id.value()?;
-    let b = owned_batch(&state, &tenant.0, &id)?;
+    let b = owned_batch(&state, &caller.tenant, &id)?;
     let csv = crate::admin::batch_csv(state.store.as_ref(), &b.id)?;
     Ok(([(header::CONTENT_TYPE, "text/csv; charset=utf-8")], csv).into_response())
 }
@@ -218,7 +221,8 @@ pub async fn sim(
     headers: HeaderMap,
     iccid: PathParam,
 ) -> Result<Response, ApiError> {
-    let tenant = authenticate(&state, &headers)?;
+    let caller = authenticate(&state, &headers)?;
+    caller.require(Permission::Read)?;
     let iccid = iccid.value()?;
     let iccid = iccid.parse().map_err(|e| {
         ApiError::invalid("invalid_iccid", "iccid", format!("not a valid ICCID: {e}"))
@@ -226,7 +230,7 @@ pub async fn sim(
     let s = state
         .store
         .get_sim(&iccid)?
-        .filter(|s| s.tenant == tenant.0)
+        .filter(|s| s.tenant == caller.tenant)
         .ok_or_else(|| ApiError::not_found("sim_not_found", "SIM"))?;
     Ok(json_response(StatusCode::OK, &sim_json(&s)))
 }
@@ -237,7 +241,8 @@ pub async fn sim_by_imsi(
     headers: HeaderMap,
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
-    let tenant = authenticate(&state, &headers)?;
+    let caller = authenticate(&state, &headers)?;
+    caller.require(Permission::Read)?;
     let imsi = q
         .get("imsi")
         .ok_or_else(|| {
@@ -252,7 +257,7 @@ pub async fn sim_by_imsi(
     let s = state
         .store
         .sim_by_imsi(&imsi)?
-        .filter(|s| s.tenant == tenant.0)
+        .filter(|s| s.tenant == caller.tenant)
         .ok_or_else(|| ApiError::not_found("sim_not_found", "SIM"))?;
     Ok(json_response(StatusCode::OK, &sim_json(&s)))
 }
@@ -288,11 +293,12 @@ pub async fn quarantine(
     headers: HeaderMap,
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
-    let tenant = authenticate(&state, &headers)?;
+    let caller = authenticate(&state, &headers)?;
+    caller.require(Permission::Read)?;
     let limit = quarantine_limit(q.get("limit").map(String::as_str))?;
     let list: Vec<Value> = state
         .store
-        .quarantined(&tenant.0, limit)?
+        .quarantined(&caller.tenant, limit)?
         .into_iter()
         .map(|(m, until)| json!({"msisdn": m, "release_at": rfc3339(until)}))
         .collect();
@@ -308,7 +314,8 @@ pub async fn release(
     headers: HeaderMap,
     msisdn: PathParam,
 ) -> Result<Response, ApiError> {
-    let tenant = authenticate(&state, &headers)?;
+    let caller = authenticate(&state, &headers)?;
+    caller.require(Permission::ReleaseQuarantine)?;
     let msisdn = msisdn.value()?;
     let m = msisdn.parse().map_err(|e| {
         ApiError::invalid(
@@ -317,7 +324,7 @@ pub async fn release(
             format!("not a valid E.164 number: {e}"),
         )
     })?;
-    if !state.store.release_quarantine(&tenant.0, &m).await? {
+    if !state.store.release_quarantine(&caller.tenant, &m).await? {
         return Err(ApiError::not_in_quarantine());
     }
     Ok(json_response(

@@ -2,7 +2,7 @@
 //! inventory counts (`/v1/inventory`).
 
 use super::AppState;
-use super::auth::authenticate;
+use super::auth::{Permission, authenticate};
 use super::problem::ApiError;
 use super::request::{PathParam, body_fingerprint, idempotency_key, json_response, read_json};
 use crate::clock::rfc3339;
@@ -107,7 +107,8 @@ pub async fn create(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let tenant = authenticate(&state, &headers)?;
+    let caller = authenticate(&state, &headers)?;
+    caller.require(Permission::Reserve)?;
     let key = idempotency_key(&headers)?;
     let value = read_json(&state, &headers, body).await?;
     let (msisdn, ttl) = parse(&value)?;
@@ -116,7 +117,7 @@ pub async fn create(
     let outcome = state
         .store
         .create_reservation(NewReservation {
-            tenant: tenant.0,
+            tenant: caller.tenant,
             idempotency_key: key,
             body_hash: body_fingerprint(&state.keys, &value)?,
             id: random_id(&rng, "nres_").map_err(|_| ApiError::internal())?,
@@ -146,11 +147,12 @@ pub async fn get(
     headers: HeaderMap,
     id: PathParam,
 ) -> Result<Response, ApiError> {
-    let tenant = authenticate(&state, &headers)?;
+    let caller = authenticate(&state, &headers)?;
+    caller.require(Permission::Read)?;
     let id = id.value()?;
     let r = state
         .store
-        .get_reservation(&tenant.0, &id)?
+        .get_reservation(&caller.tenant, &id)?
         .ok_or_else(ApiError::reservation_missing)?;
     Ok(json_response(
         StatusCode::OK,
@@ -163,12 +165,13 @@ pub async fn inventory(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let tenant = authenticate(&state, &headers)?;
-    let counts = state.store.inventory_counts(&tenant.0)?;
+    let caller = authenticate(&state, &headers)?;
+    caller.require(Permission::Read)?;
+    let counts = state.store.inventory_counts(&caller.tenant)?;
     let body = serde_json::to_value(&counts).map_err(|_| ApiError::internal())?;
-    let breakdown = state.store.inventory_breakdown(&tenant.0)?;
+    let breakdown = state.store.inventory_breakdown(&caller.tenant)?;
     Ok(json_response(
         StatusCode::OK,
-        &json!({"tenant": tenant.0, "counts": body, "pools": breakdown.pools, "batches": breakdown.batches}),
+        &json!({"tenant": caller.tenant, "counts": body, "pools": breakdown.pools, "batches": breakdown.batches}),
     ))
 }

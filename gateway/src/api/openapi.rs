@@ -7,10 +7,11 @@ use serde_json::{Value, json};
 /// The OpenAPI document.
 pub fn spec() -> Value {
     let problem = json!({"$ref": "#/components/responses/Problem"});
+    let forbidden = json!({"$ref": "#/components/responses/ForbiddenForRole"});
     json!({
         "openapi": "3.1.0",
         "info": {"title": "simgw", "version": env!("CARGO_PKG_VERSION"),
-                 "description": "SIM provisioning and eSIM activation gateway for MVNOs. Errors are RFC 9457 problem+json with a stable `code`."},
+                 "description": "SIM provisioning and eSIM activation gateway for MVNOs. Errors are RFC 9457 problem+json with a stable `code`. API keys have a role: `readonly` (every GET of its tenant), `channel` (also activations and number reservations), `operator` (also imports and quarantine release); an operation outside the key's role answers 403 `forbidden_for_role`."},
         "security": [{"bearer": []}],
         "paths": {
             "/v1/activations": {"post": {
@@ -21,7 +22,7 @@ pub fn spec() -> Value {
                     "schema": {"type": "string", "minLength": 1, "maxLength": 255}}],
                 "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ActivationRequest"}}}},
                 "responses": {"202": {"description": "Order accepted and durable.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Activation"}}}},
-                              "400": problem, "401": problem, "409": problem, "413": problem, "415": problem, "422": problem,
+                              "400": problem, "401": problem, "403": forbidden, "409": problem, "413": problem, "415": problem, "422": problem,
                               "503": {"description": "Nothing changed; retry after `Retry-After` seconds with the same Idempotency-Key. `backlog_full`: too many accepted orders wait for the host operator (`bound`: `overall` or `tenant`); `store_unavailable`: the store failed.",
                                       "headers": {"Retry-After": {"schema": {"type": "integer", "minimum": 1}}},
                                       "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}}}
@@ -60,7 +61,7 @@ pub fn spec() -> Value {
                     "msisdn": {"type": "string", "pattern": "^\\+?[1-9][0-9]{6,14}$"},
                     "ttl_seconds": {"type": "integer", "minimum": 60, "maximum": 86400, "default": 900}}}}}},
                 "responses": {"201": {"description": "Held.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/NumberReservation"}}}},
-                              "400": problem, "401": problem, "409": problem, "422": problem}
+                              "400": problem, "401": problem, "403": forbidden, "409": problem, "422": problem}
             }},
             "/v1/numbers/reservations/{id}": {"get": {
                 "operationId": "getNumberReservation",
@@ -76,7 +77,7 @@ pub fn spec() -> Value {
                     {"name": "iccid_length", "in": "query", "required": false, "schema": {"type": "integer", "enum": [19, 20]}}],
                 "requestBody": {"required": true, "content": {"application/octet-stream": {}, "text/plain": {}}},
                 "responses": {"201": {"description": "Imported."}, "200": {"description": "This file was imported before; nothing changed."},
-                              "401": problem, "413": problem, "422": {"description": "Refused; `rejects` lists every bad line.", "content": {"application/problem+json": {}}}}
+                              "401": problem, "403": forbidden, "413": problem, "422": {"description": "Refused; `rejects` lists every bad line.", "content": {"application/problem+json": {}}}}
             }},
             "/v1/inventory/batches/{id}": {"get": {"operationId": "getBatch",
                 "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "string"}}],
@@ -95,7 +96,7 @@ pub fn spec() -> Value {
                 "responses": {"200": {"description": "Numbers in quarantine, soonest release first."}, "401": problem}}},
             "/v1/numbers/{msisdn}/release": {"post": {"operationId": "releaseQuarantine",
                 "parameters": [{"name": "msisdn", "in": "path", "required": true, "schema": {"type": "string"}}],
-                "responses": {"200": {"description": "Back in the pool."}, "400": problem, "401": problem, "409": problem}}},
+                "responses": {"200": {"description": "Back in the pool."}, "400": problem, "401": problem, "403": forbidden, "409": problem}}},
             "/v1/inventory": {"get": {
                 "operationId": "getInventory",
                 "responses": {"200": {"description": "Inventory counts of the caller's tenant.", "content": {"application/json": {}}}, "401": problem}
@@ -106,7 +107,11 @@ pub fn spec() -> Value {
         },
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
-            "responses": {"Problem": {"description": "RFC 9457 problem.", "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}}},
+            "responses": {"Problem": {"description": "RFC 9457 problem.", "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}},
+                          "ForbiddenForRole": {"description": "`forbidden_for_role`: the API key's role does not allow this operation; nothing changed. `role` is the key's role, `allowed_roles` the roles that may; `detail` names the command that issues such a key.",
+                              "content": {"application/problem+json": {"schema": {"allOf": [{"$ref": "#/components/schemas/Problem"}, {"type": "object", "properties": {
+                                  "role": {"type": "string", "enum": ["channel", "operator", "readonly"]},
+                                  "allowed_roles": {"type": "array", "items": {"type": "string", "enum": ["channel", "operator", "readonly"]}}}}]}}}}},
             "schemas": {
                 "Problem": {"type": "object", "required": ["type", "title", "status", "detail", "code"], "properties": {
                     "type": {"type": "string"}, "title": {"type": "string"}, "status": {"type": "integer"},

@@ -124,6 +124,11 @@ impl ApiError {
         self.code
     }
 
+    /// The human-readable detail (tests).
+    pub fn detail(&self) -> &str {
+        &self.detail
+    }
+
     /// 401: no or unknown API key.
     pub fn unauthorized() -> Self {
         let mut e = Self::new(
@@ -134,6 +139,31 @@ impl ApiError {
         );
         e.www_authenticate = true;
         e
+    }
+    /// 403: the API key's role does not allow the operation; nothing changed. `doing` says
+    /// what was refused, `roles` the roles that may, and `create` the command issuing one.
+    pub fn forbidden_for_role(held: &str, doing: &str, roles: &[&str], create: &str) -> Self {
+        fn article(role: &str) -> &'static str {
+            if role.starts_with(['a', 'e', 'i', 'o', 'u']) {
+                "an"
+            } else {
+                "a"
+            }
+        }
+        let needed = roles.join(" or ");
+        let first = roles.first().copied().unwrap_or_default();
+        Self::new(
+            StatusCode::FORBIDDEN,
+            "forbidden_for_role",
+            "Not allowed for this key's role",
+            format!(
+                "this is {} {held} key; {doing} needs {} {needed} key; create one with `{create}`",
+                article(held),
+                article(first),
+            ),
+        )
+        .with("role", serde_json::Value::from(held))
+        .with("allowed_roles", serde_json::Value::from(roles.to_vec()))
     }
     /// 400: `Idempotency-Key` missing.
     pub fn idempotency_key_missing() -> Self {

@@ -1,12 +1,12 @@
-//! `simgw apikey create`: issues an API key offline; it is printed once and stored only as
-//! a hash.
+//! `simgw apikey create`: issues an API key with a role offline; it is printed once and
+//! stored only as a hash.
 
 use super::CliError;
 use super::offline::{self, StoreArgs};
 use crate::admin;
 use crate::app;
 use crate::clock::Clock;
-use crate::store::Store;
+use crate::store::{Role, Store};
 use clap::Subcommand;
 
 #[derive(Subcommand)]
@@ -25,14 +25,22 @@ pub(super) struct CreateArgs {
     /// Free-text label (which channel holds the key).
     #[arg(long, default_value = "")]
     label: String,
+    /// What the key may do: `channel` (activations, number reservations, reads),
+    /// `operator` (also imports, quarantine, lifecycle, webhooks) or `readonly`.
+    #[arg(long, default_value = "channel")]
+    role: Role,
 }
 
 pub(super) async fn run(command: ApikeyCommand) -> Result<(), CliError> {
     match command {
         ApikeyCommand::Create(args) => {
             let key = create(&args).await?;
+            // The key alone on stdout, so `KEY=$(simgw apikey create …)` works.
             println!("{key}");
-            eprintln!("this key is shown once; only its hash is stored");
+            eprintln!(
+                "role: {}; this key is shown once; only its hash is stored",
+                args.role
+            );
             Ok(())
         }
     }
@@ -49,8 +57,9 @@ async fn create(args: &CreateArgs) -> Result<String, CliError> {
                 "tenant `{tenant}` does not exist; create it with `simgw tenant put`"
             )));
         }
-        let (key, change) = admin::new_api_key(&keys, tenant, &args.label, Clock::new().now_ms())
-            .map_err(admin::AdminError::from)?;
+        let (key, change) =
+            admin::new_api_key(&keys, tenant, args.role, &args.label, Clock::new().now_ms())
+                .map_err(admin::AdminError::from)?;
         admin::apply(&store, change).await?;
         Ok(key)
     }

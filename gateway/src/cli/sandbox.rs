@@ -13,7 +13,7 @@ use std::path::Path;
 #[derive(Subcommand)]
 pub(super) enum SandboxCommand {
     /// Delete a stopped sandbox's store and sandbox.json, so the next `serve --sandbox` seeds
-    /// a fresh tenant (a new API key, every SIM available); tls/ and keys/ are kept.
+    /// a fresh tenant (new API keys, every SIM available); tls/ and keys/ are kept.
     Reset(ResetArgs),
 }
 
@@ -52,7 +52,7 @@ fn reset(data_dir: &Path) -> Result<String, CliError> {
         data_dir.join("tls").display()
     );
     out.push_str(
-        "the next `simgw serve --sandbox` seeds a fresh sandbox tenant with a new API key\n",
+        "the next `simgw serve --sandbox` seeds a fresh sandbox tenant with new API keys (one per role)\n",
     );
     Ok(out)
 }

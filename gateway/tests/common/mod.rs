@@ -12,7 +12,7 @@ use conformance::hlr_sim::{self, HlrSimConfig, HlrSimHandle};
 use gateway::admin::{self, NewSim};
 use gateway::app::Gateway;
 use gateway::config::Config;
-use gateway::store::{AdminChange, InventoryCounts, Product, Store, Tenant};
+use gateway::store::{AdminChange, InventoryCounts, Product, Role, Store, Tenant};
 use serde_json::Value;
 use sim_profiles::{Iccid, Key128};
 use std::collections::BTreeMap;
@@ -246,7 +246,8 @@ pub async fn seed_tenant(
         plmn.parse().expect("plmn"),
         BTreeMap::from([(PRODUCT.to_owned(), Product::new(PROFILE_ID))]),
     );
-    let (key, key_change) = admin::new_api_key(&gw.keys, tenant, "test", 0).expect("key");
+    let (key, key_change) =
+        admin::new_api_key(&gw.keys, tenant, Role::Operator, "test", 0).expect("key");
     let sims = cards
         .iter()
         .map(|c| {

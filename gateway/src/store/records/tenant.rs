@@ -97,6 +97,59 @@ pub struct ApiKeyRecord {
     pub label: String,
     /// Unix ms of creation.
     pub created_at_ms: u64,
+    /// What the key may do. Records written before keys had roles have no `role` and decode
+    /// as [`Role::Operator`], so those keys keep every right they had.
+    #[serde(default = "Role::before_roles")]
+    pub role: Role,
+}
+
+/// What an API key may do within its tenant (the table is `api::auth::allows`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// A sales channel: activations, number reservations and reads.
+    Channel,
+    /// The MVNO's operations team: everything a channel may, plus imports, quarantine,
+    /// lifecycle operations, webhooks and reconciliation.
+    Operator,
+    /// Reads only.
+    Readonly,
+}
+
+impl Role {
+    /// Every role, least rights first.
+    pub const ALL: [Role; 3] = [Role::Readonly, Role::Channel, Role::Operator];
+
+    /// The wire and CLI name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Channel => "channel",
+            Role::Operator => "operator",
+            Role::Readonly => "readonly",
+        }
+    }
+
+    /// The role of a key stored before roles existed: operator, the rights every key had.
+    fn before_roles() -> Role {
+        Role::Operator
+    }
+}
+
+impl std::fmt::Display for Role {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for Role {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Role::ALL
+            .into_iter()
+            .find(|r| r.as_str() == s)
+            .ok_or_else(|| "expected `channel`, `operator` or `readonly`".to_owned())
+    }
 }
 
 /// An administrative change.
@@ -142,4 +195,40 @@ pub enum AdminOutcome {
     Applied,
     /// Refused; nothing changed.
     Refused(String),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_key_stored_before_roles_decodes_as_operator() {
+        // An `api_keys` value exactly as the embedded store wrote it before keys had roles.
+        let old = r#"{"tenant":"acme","prefix":"sk_acme_ABCDEFGH","label":"pos","created_at_ms":1700000000000}"#;
+        let r: ApiKeyRecord = serde_json::from_str(old).expect("old record decodes");
+        assert_eq!(r.role, Role::Operator);
+        assert_eq!(r.tenant, "acme");
+    }
+
+    #[test]
+    fn role_round_trips_by_its_name() {
+        for role in Role::ALL {
+            let r = ApiKeyRecord {
+                tenant: "acme".into(),
+                prefix: "sk_acme_x".into(),
+                label: String::new(),
+                created_at_ms: 0,
+                role,
+            };
+            let json = serde_json::to_value(&r).expect("encode");
+            assert_eq!(json["role"], role.as_str());
+            assert_eq!(
+                serde_json::from_value::<ApiKeyRecord>(json).expect("decode"),
+                r
+            );
+            assert_eq!(role.as_str().parse::<Role>(), Ok(role));
+        }
+        assert!("admin".parse::<Role>().is_err());
+        assert!("Operator".parse::<Role>().is_err());
+    }
 }
