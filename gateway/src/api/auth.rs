@@ -40,10 +40,8 @@ pub enum Permission {
     /// `POST /v1/numbers/{msisdn}/release`: ending a quarantine early.
     ReleaseQuarantine,
     /// Suspend, resume, terminate, SIM swap and number change of a subscription.
-    #[allow(dead_code, reason = "for the handlers of issue #10's other parts")]
     Lifecycle,
     /// Lifting a `fraud_risk` or `regulatory` suspension.
-    #[allow(dead_code, reason = "for the handlers of issue #10's other parts")]
     LiftProtectedSuspension,
     /// Creating and deleting webhook endpoints, rotating their secrets, redelivering events
     /// (reading them is [`Permission::Read`]).

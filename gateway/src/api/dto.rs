@@ -55,7 +55,8 @@ const CHANNEL_FIELDS: &[&str] = &[
     "order_ref",
 ];
 
-fn object<'a>(v: &'a Value, path: &str) -> Result<&'a Map<String, Value>, ApiError> {
+/// `v` as a JSON object, or the problem naming `path`.
+pub(super) fn object<'a>(v: &'a Value, path: &str) -> Result<&'a Map<String, Value>, ApiError> {
     v.as_object().ok_or_else(|| {
         ApiError::invalid(
             "invalid_type",
@@ -65,7 +66,12 @@ fn object<'a>(v: &'a Value, path: &str) -> Result<&'a Map<String, Value>, ApiErr
     })
 }
 
-fn no_unknown(m: &Map<String, Value>, path: &str, allowed: &[&str]) -> Result<(), ApiError> {
+/// Refuses a member of `m` not in `allowed`, naming it.
+pub(super) fn no_unknown(
+    m: &Map<String, Value>,
+    path: &str,
+    allowed: &[&str],
+) -> Result<(), ApiError> {
     if let Some(k) = m.keys().find(|k| !allowed.contains(&k.as_str())) {
         let field = if path.is_empty() {
             k.clone()
@@ -126,11 +132,40 @@ pub fn parse_activation(body: &Value) -> Result<ActivationRequest, ApiError> {
         &["sim", "product", "msisdn", "subscriber", "channel"],
     )?;
 
-    let sim_v = root
-        .get("sim")
-        .ok_or_else(|| ApiError::invalid("missing_field", "sim", "`sim` is required"))?;
+    let sim = sim_request(root.get("sim"))?;
+
+    let product = required(root, "product", "")?;
+    if product.is_empty() || product.len() > 64 {
+        return Err(ApiError::invalid(
+            "invalid_value",
+            "product",
+            "`product` must be 1 to 64 characters",
+        ));
+    }
+
+    let msisdn = msisdn_request(root.get("msisdn"))?;
+
+    let subscriber = match root.get("subscriber") {
+        None | Some(Value::Null) => None,
+        Some(v) => Some(Value::Object(object(v, "subscriber")?.clone())),
+    };
+
+    let channel = channel_request(root.get("channel"))?;
+
+    Ok(ActivationRequest {
+        sim,
+        product: product.to_owned(),
+        msisdn,
+        subscriber,
+        channel,
+    })
+}
+
+/// The `sim` member of a request (required).
+pub fn sim_request(v: Option<&Value>) -> Result<SimRequest, ApiError> {
+    let sim_v = v.ok_or_else(|| ApiError::invalid("missing_field", "sim", "`sim` is required"))?;
     let sim_m = object(sim_v, "sim")?;
-    let sim = match required(sim_m, "type", "sim")? {
+    Ok(match required(sim_m, "type", "sim")? {
         "physical" => {
             no_unknown(sim_m, "sim", &["type", "iccid"])?;
             let raw = required(sim_m, "iccid", "sim")?;
@@ -164,18 +199,12 @@ pub fn parse_activation(body: &Value) -> Result<ActivationRequest, ApiError> {
                 "`sim.type` must be `physical` or `esim`",
             ));
         }
-    };
+    })
+}
 
-    let product = required(root, "product", "")?;
-    if product.is_empty() || product.len() > 64 {
-        return Err(ApiError::invalid(
-            "invalid_value",
-            "product",
-            "`product` must be 1 to 64 characters",
-        ));
-    }
-
-    let msisdn = match root.get("msisdn") {
+/// The `msisdn` member of a request (absent: `auto`).
+pub fn msisdn_request(v: Option<&Value>) -> Result<MsisdnRequest, ApiError> {
+    Ok(match v {
         None | Some(Value::Null) => MsisdnRequest::Auto,
         Some(v) => {
             let m = object(v, "msisdn")?;
@@ -219,14 +248,12 @@ pub fn parse_activation(body: &Value) -> Result<ActivationRequest, ApiError> {
                 }
             }
         }
-    };
+    })
+}
 
-    let subscriber = match root.get("subscriber") {
-        None | Some(Value::Null) => None,
-        Some(v) => Some(Value::Object(object(v, "subscriber")?.clone())),
-    };
-
-    let channel = match root.get("channel") {
+/// The `channel` member of a request (absent: none).
+pub fn channel_request(v: Option<&Value>) -> Result<Option<Value>, ApiError> {
+    Ok(match v {
         None | Some(Value::Null) => None,
         Some(v) => {
             let m = object(v, "channel")?;
@@ -243,18 +270,11 @@ pub fn parse_activation(body: &Value) -> Result<ActivationRequest, ApiError> {
             }
             Some(Value::Object(m.clone()))
         }
-    };
-
-    Ok(ActivationRequest {
-        sim,
-        product: product.to_owned(),
-        msisdn,
-        subscriber,
-        channel,
     })
 }
 
-fn step_json(s: &Step) -> Value {
+/// A step as the API shows it.
+pub(super) fn step_json(s: &Step) -> Value {
     match s {
         Step::Pending => json!({"state": "pending"}),
         Step::Sent { attempt } => json!({"state": "in_progress", "attempt": attempt}),

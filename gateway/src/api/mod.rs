@@ -8,11 +8,13 @@ mod auth;
 pub mod dto;
 pub mod es2_callback;
 mod inventory;
+mod lifecycle_dto;
 mod numbers;
 mod openapi;
 mod ops;
 pub mod problem;
 mod request;
+mod subscriptions;
 
 use crate::clock::Clock;
 use crate::config::Config;
@@ -62,6 +64,17 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/v1/activations/{id}", get(activations::get))
         .route("/v1/activations/{id}/qr.png", get(activations::qr_png))
         .route("/v1/activations/{id}/qr.svg", get(activations::qr_svg))
+        .route("/v1/subscriptions", get(subscriptions::list))
+        .route("/v1/subscriptions/{msisdn}", get(subscriptions::get))
+        .route(
+            "/v1/subscriptions/{msisdn}/history",
+            get(subscriptions::history),
+        )
+        .route(
+            "/v1/subscriptions/{msisdn}/{operation}",
+            post(subscriptions::operate),
+        )
+        .route("/v1/orders/{id}", get(subscriptions::get_order))
         .route("/v1/numbers/reservations", post(numbers::create))
         .route("/v1/numbers/reservations/{id}", get(numbers::get))
         .route("/v1/inventory", get(numbers::inventory))

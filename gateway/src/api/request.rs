@@ -32,21 +32,22 @@ pub fn idempotency_key(headers: &HeaderMap) -> Result<String, ApiError> {
 /// plain-text 400, before the handler runs (so before authentication). This one never
 /// rejects: the handler authenticates first and then takes the value, or the problem+json
 /// refusal that names the parameter.
-pub struct PathParam(Result<String, ApiError>);
+/// Several parameters are taken as a tuple: `PathParam<(String, String)>`.
+pub struct PathParam<T = String>(Result<T, ApiError>);
 
-impl PathParam {
+impl<T> PathParam<T> {
     /// The decoded value, or the refusal naming the parameter.
-    pub fn value(self) -> Result<String, ApiError> {
+    pub fn value(self) -> Result<T, ApiError> {
         self.0
     }
 }
 
-impl<S: Send + Sync> FromRequestParts<S> for PathParam {
+impl<S: Send + Sync, T: serde::de::DeserializeOwned + Send> FromRequestParts<S> for PathParam<T> {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         Ok(Self(
-            Path::<String>::from_request_parts(parts, state)
+            Path::<T>::from_request_parts(parts, state)
                 .await
                 .map(|Path(v)| v)
                 .map_err(path_rejection),

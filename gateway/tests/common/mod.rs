@@ -164,6 +164,62 @@ impl Harness {
         (r.status, v, r.headers)
     }
 
+    /// POSTs `body` to `path` with `api_key` and an optional Idempotency-Key.
+    pub async fn post_to(
+        &self,
+        path: &str,
+        api_key: &str,
+        idem: Option<&str>,
+        body: &Value,
+    ) -> (u16, Value) {
+        let mut headers = vec![
+            ("authorization", format!("Bearer {api_key}")),
+            ("content-type", "application/json".to_owned()),
+        ];
+        if let Some(k) = idem {
+            headers.push(("idempotency-key", k.to_owned()));
+        }
+        let r = self
+            .client
+            .post(
+                &format!("{}{path}", self.base),
+                &headers,
+                Bytes::from(body.to_string()),
+            )
+            .await
+            .expect("POST");
+        let v = serde_json::from_slice(&r.body).unwrap_or(Value::Null);
+        (r.status, v)
+    }
+
+    /// Polls until the order (any kind) is terminal (bounded; not a timing assertion).
+    pub async fn wait_order(&self, id: &str) -> Value {
+        let mut last = Value::Null;
+        for _ in 0..3_000 {
+            let (s, v) = self
+                .get_as(&self.api_key, &format!("/v1/orders/{id}"))
+                .await;
+            assert_eq!(s, 200, "{v}");
+            if ["active", "completed", "failed"].contains(&v["status"].as_str().unwrap_or("")) {
+                return v;
+            }
+            last = v;
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        panic!("order {id} never finished: {last}");
+    }
+
+    /// Activates card `i` and waits: returns its number.
+    pub async fn activate(&self, i: usize) -> String {
+        let (s, b) = self
+            .post(&format!("act-{i}"), &physical(&self.cards[i].iccid))
+            .await;
+        assert_eq!(s, 202, "{b}");
+        let done = self.wait_terminal(b["id"].as_str().expect("id")).await;
+        assert_eq!(done["status"], "active", "{done}");
+        done["msisdn"].as_str().expect("msisdn").to_owned()
+    }
+
     pub async fn post(&self, idem: &str, body: &Value) -> (u16, Value) {
         let (s, v, _) = self
             .post_as(&self.api_key, Some(idem), &body.to_string())

@@ -43,7 +43,11 @@ pub(super) fn next_action(o: &Order, now_ms: u64) -> Action {
 /// Records the outcome of a saga with no step left: completed, or failed once
 /// compensated.
 pub fn conclude(o: Order, now_ms: u64) -> (Order, Effect) {
-    let mut o = touch(o, now_ms);
+    finish(touch(o, now_ms))
+}
+
+/// The outcome of an order whose saga has no step left (already touched).
+fn finish(mut o: Order) -> (Order, Effect) {
     if o.status == OrderStatus::Compensating {
         o.status = OrderStatus::Failed;
         (o, Effect::Release)
@@ -96,11 +100,7 @@ pub fn on_saga_answer(
                 let steps = if undo { &l.undo } else { &l.plan };
                 steps.iter().any(|s| !finished(&s.step))
             });
-            if left {
-                (o, Effect::None)
-            } else {
-                conclude(o, at.now_ms)
-            }
+            if left { (o, Effect::None) } else { finish(o) }
         }
         Err(e) if must_finish => {
             s.step = at.wait(e.to_string());

@@ -67,7 +67,9 @@ fn drive(
             Action::Finished => return (o, last, done),
             Action::WaitUntil(t) => now = t,
             Action::Conclude => {
+                let v = o.version;
                 let (n, e) = conclude(o, now);
+                assert_eq!(n.version, v + 1, "one version per persisted change");
                 (o, last) = (n, e);
             }
             Action::Saga {
@@ -76,10 +78,13 @@ fn drive(
                 op,
                 attempt,
             } => {
+                let v = o.version;
                 o = mark_saga_sent(o, undo, index, attempt, now);
                 let r = answer(&op);
                 done.push(op);
                 let (n, e) = on_saga_answer(o, undo, index, at(attempt, now), r);
+                // The store accepts each write only as the next version.
+                assert_eq!(n.version, v + 2, "one version per persisted change");
                 (o, last) = (n, e);
             }
             other => panic!("unexpected {other:?}"),

@@ -5,6 +5,8 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
+mod lifecycle;
+
 /// The problem document.
 #[derive(Debug, Serialize)]
 pub struct Problem {

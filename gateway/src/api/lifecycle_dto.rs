@@ -1,0 +1,234 @@
+//! Wire types of subscriptions and lifecycle orders: the operation bodies, validated by
+//! hand like activations (the JSON path at fault, never the value), and the rendering of
+//! subscriptions, their history and lifecycle orders.
+
+use super::dto::{
+    MsisdnRequest, SimRequest, msisdn_request, no_unknown, object, sim_request, step_json,
+};
+use super::problem::ApiError;
+use crate::clock::rfc3339;
+use crate::order::{Order, OrderKind, SagaStep, SuspensionReason};
+use crate::store::{HistoryEntry, Subscription};
+use serde_json::{Map, Value, json};
+
+/// A validated operation body.
+#[derive(Debug, PartialEq, Eq)]
+pub struct OperationRequest {
+    /// The suspension reason (suspend, resume).
+    pub reason: Option<SuspensionReason>,
+    /// The new card (sim swap).
+    pub sim: Option<SimRequest>,
+    /// The new number (number change).
+    pub msisdn: Option<MsisdnRequest>,
+}
+
+fn members<'a>(body: &'a Value, allowed: &[&str]) -> Result<&'a Map<String, Value>, ApiError> {
+    let root = object(body, "")
+        .map_err(|_| ApiError::invalid("invalid_type", "", "the body must be a JSON object"))?;
+    no_unknown(root, "", allowed)?;
+    Ok(root)
+}
+
+fn reason(root: &Map<String, Value>) -> Result<SuspensionReason, ApiError> {
+    let names: Vec<&str> = SuspensionReason::ALL.iter().map(|r| r.as_str()).collect();
+    let bad = || {
+        ApiError::invalid(
+            "invalid_value",
+            "reason",
+            format!("`reason` must be one of {}", names.join(", ")),
+        )
+    };
+    match root.get("reason") {
+        None => Err(ApiError::invalid(
+            "missing_field",
+            "reason",
+            format!("`reason` is required: one of {}", names.join(", ")),
+        )),
+        Some(Value::String(s)) => SuspensionReason::parse(s).ok_or_else(bad),
+        Some(_) => Err(bad()),
+    }
+}
+
+/// Validates the body of operation `kind` (an empty body is `{}`).
+pub fn parse_operation(kind: OrderKind, body: &Value) -> Result<OperationRequest, ApiError> {
+    let mut req = OperationRequest {
+        reason: None,
+        sim: None,
+        msisdn: None,
+    };
+    match kind {
+        OrderKind::Suspend | OrderKind::Resume => {
+            let root = members(body, &["reason"])?;
+            req.reason = Some(reason(root)?);
+        }
+        OrderKind::Terminate | OrderKind::Activation => {
+            members(body, &[])?;
+        }
+        OrderKind::SimSwap => {
+            let root = members(body, &["sim"])?;
+            req.sim = Some(sim_request(root.get("sim"))?);
+        }
+        OrderKind::NumberChange => {
+            let root = members(body, &["msisdn"])?;
+            let m = root.get("msisdn").ok_or_else(|| {
+                ApiError::invalid(
+                    "missing_field",
+                    "msisdn",
+                    "`msisdn` is required: {\"mode\": \"auto\"}, {\"mode\": \"choose\", \"msisdn\": …} or {\"mode\": \"reservation\", \"reservation_id\": …}",
+                )
+            })?;
+            req.msisdn = Some(msisdn_request(Some(m))?);
+        }
+    }
+    Ok(req)
+}
+
+/// A subscription as the API shows it.
+pub fn render_subscription(s: &Subscription) -> Value {
+    json!({
+        "id": s.id,
+        "object": "subscription",
+        "msisdn": s.msisdn,
+        "iccid": s.iccid,
+        "imsi": s.imsi,
+        "sim_type": s.sim_type,
+        "product": s.product,
+        "state": s.state.as_str(),
+        "suspension_reasons": s.suspension_reasons,
+        "activation_id": s.activation_id,
+        "order_in_flight": s.inflight,
+        "created_at": rfc3339(s.created_at_ms),
+        "updated_at": rfc3339(s.updated_at_ms),
+    })
+}
+
+/// One history entry as the API shows it.
+pub fn render_history(h: &HistoryEntry) -> Value {
+    let mut v = json!({
+        "order_id": h.order_id,
+        "kind": h.kind.as_str(),
+        "outcome": h.outcome,
+        "at": rfc3339(h.at_ms),
+    });
+    if let Some(a) = &h.actor {
+        v["actor"] = json!({"key_prefix": a.key_prefix, "role": a.role});
+    }
+    if let Some(r) = h.reason {
+        v["reason"] = Value::String(r.as_str().into());
+    }
+    if let Some(c) = &h.change {
+        v["change"] = Value::String(c.clone());
+    }
+    if let Some(e) = &h.error {
+        v["error"] = Value::String(e.clone());
+    }
+    v
+}
+
+fn saga_json(steps: &[SagaStep]) -> Value {
+    steps
+        .iter()
+        .map(|s| {
+            let mut v = step_json(&s.step);
+            v["name"] = Value::String(s.op.name().into());
+            v
+        })
+        .collect()
+}
+
+/// A lifecycle order as the API shows it (an activation renders as before, with `kind`).
+pub fn render_lifecycle(o: &Order) -> Value {
+    let mut v = json!({
+        "id": o.id,
+        "object": "order",
+        "kind": o.kind.as_str(),
+        "status": o.status.as_str(),
+        "msisdn": o.msisdn,
+        "iccid": o.iccid,
+        "created_at": rfc3339(o.created_at_ms),
+        "updated_at": rfc3339(o.updated_at_ms),
+    });
+    if let Some(l) = &o.lifecycle {
+        v["subscription_id"] = Value::String(l.subscription.clone());
+        v["steps"] = saga_json(&l.plan);
+        if !l.undo.is_empty() {
+            v["compensation"] = saga_json(&l.undo);
+        }
+        if let Some(r) = l.reason {
+            v["reason"] = Value::String(r.as_str().into());
+        }
+        if let Some(n) = &l.new_line {
+            v["new_sim"] = json!({"type": "physical", "iccid": n.iccid});
+            v["msisdn_holder"] = json!(l.msisdn_holder());
+        }
+        if let Some(m) = &l.new_msisdn {
+            v["new_msisdn"] = json!(m);
+        }
+    }
+    if let Some(e) = &o.error {
+        v["error"] = json!({"code": e.code, "detail": e.detail});
+    }
+    if o.needs_attention {
+        v["needs_attention"] = Value::Bool(true);
+        v["attention"] = o
+            .attention
+            .iter()
+            .map(|r| json!({"reason": r.as_str(), "detail": r.detail()}))
+            .collect();
+    }
+    if let Some(c) = &o.channel {
+        v["channel"] = c.clone();
+    }
+    v
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn code(kind: OrderKind, body: Value) -> &'static str {
+        parse_operation(kind, &body).expect_err("refused").code()
+    }
+
+    #[test]
+    fn reasons_are_required_and_named() {
+        let ok = parse_operation(OrderKind::Suspend, &json!({"reason": "lost_or_stolen"}));
+        assert_eq!(
+            ok.expect("valid").reason,
+            Some(SuspensionReason::LostOrStolen)
+        );
+        assert_eq!(code(OrderKind::Suspend, json!({})), "missing_field");
+        assert_eq!(
+            code(OrderKind::Resume, json!({"reason": "x"})),
+            "invalid_value"
+        );
+        assert_eq!(
+            code(OrderKind::Resume, json!({"reason": 3})),
+            "invalid_value"
+        );
+        assert_eq!(
+            code(OrderKind::Suspend, json!({"reason": "non_payment", "x": 1})),
+            "unknown_field"
+        );
+    }
+
+    #[test]
+    fn terminate_takes_an_empty_object_and_swap_a_sim() {
+        assert!(parse_operation(OrderKind::Terminate, &json!({})).is_ok());
+        assert_eq!(code(OrderKind::Terminate, json!([])), "invalid_type");
+        assert_eq!(code(OrderKind::SimSwap, json!({})), "missing_field");
+        assert_eq!(
+            code(
+                OrderKind::SimSwap,
+                json!({"sim": {"type": "physical", "iccid": "1"}})
+            ),
+            "invalid_iccid"
+        );
+        assert_eq!(code(OrderKind::NumberChange, json!({})), "missing_field");
+        let r = parse_operation(
+            OrderKind::NumberChange,
+            &json!({"msisdn": {"mode": "auto"}}),
+        );
+        assert_eq!(r.expect("valid").msisdn, Some(MsisdnRequest::Auto));
+    }
+}

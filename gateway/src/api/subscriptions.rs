@@ -1,0 +1,326 @@
+//! Subscriptions and lifecycle orders: `GET /v1/subscriptions[/{msisdn}[/history]]`,
+//! `POST /v1/subscriptions/{msisdn}/{operation}` and `GET /v1/orders/{id}`.
+
+use super::AppState;
+use super::admission::{Admission, admit};
+use super::auth::{Caller, Permission, authenticate};
+use super::dto::{MsisdnRequest, SimRequest, render_order};
+use super::lifecycle_dto::{
+    parse_operation, render_history, render_lifecycle, render_subscription,
+};
+use super::problem::ApiError;
+use super::request::{
+    PathParam, body_fingerprint, idempotency_key, json_response, read_json, replayed,
+};
+use crate::crypto::random_id;
+use crate::order::{Actor, Order, OrderKind};
+use crate::store::{
+    LifecycleOutcome, NewLifecycle, NumberChoice, SubscriptionQuery, SubscriptionState, SwapSim,
+};
+use axum::body::Body;
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::Response;
+use ring::rand::SystemRandom;
+use serde_json::{Value, json};
+use sim_profiles::{Iccid, Msisdn};
+use std::sync::Arc;
+use std::sync::atomic::Ordering::Relaxed;
+
+/// Largest page of `GET /v1/subscriptions`.
+const MAX_LIMIT: usize = 500;
+
+fn msisdn_param(p: PathParam) -> Result<Msisdn, ApiError> {
+    p.value()?
+        .parse::<Msisdn>()
+        .map_err(|_| ApiError::subscription_not_found())
+}
+
+/// `GET /v1/subscriptions/{msisdn}`.
+pub async fn get(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    msisdn: PathParam,
+) -> Result<Response, ApiError> {
+    let caller = authenticate(&state, &headers)?;
+    caller.require(Permission::Read)?;
+    let m = msisdn_param(msisdn)?;
+    let sub = state
+        .store
+        .subscription(&caller.tenant, m.as_str())?
+        .ok_or_else(ApiError::subscription_not_found)?;
+    Ok(json_response(StatusCode::OK, &render_subscription(&sub)))
+}
+
+/// `GET /v1/subscriptions/{msisdn}/history`.
+pub async fn history(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    msisdn: PathParam,
+) -> Result<Response, ApiError> {
+    let caller = authenticate(&state, &headers)?;
+    caller.require(Permission::Read)?;
+    let m = msisdn_param(msisdn)?;
+    let sub = state
+        .store
+        .subscription(&caller.tenant, m.as_str())?
+        .ok_or_else(ApiError::subscription_not_found)?;
+    let data: Vec<Value> = sub.history.iter().map(render_history).collect();
+    Ok(json_response(
+        StatusCode::OK,
+        &json!({"msisdn": sub.msisdn, "subscription_id": sub.id, "data": data}),
+    ))
+}
+
+/// `GET /v1/subscriptions?state=…&iccid=…&limit=…&cursor=…`.
+pub async fn list(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, ApiError> {
+    let caller = authenticate(&state, &headers)?;
+    caller.require(Permission::Read)?;
+    let q = list_query(raw.as_deref().unwrap_or(""))?;
+    let page = state.store.subscriptions(&caller.tenant, &q)?;
+    let data: Vec<Value> = page.data.iter().map(render_subscription).collect();
+    Ok(json_response(
+        StatusCode::OK,
+        &json!({"data": data, "next_cursor": page.next}),
+    ))
+}
+
+fn list_query(raw: &str) -> Result<SubscriptionQuery, ApiError> {
+    let mut q = SubscriptionQuery {
+        limit: 50,
+        ..SubscriptionQuery::default()
+    };
+    for pair in raw.split('&').filter(|p| !p.is_empty()) {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        match k {
+            "state" => {
+                q.state = Some(SubscriptionState::parse(v).ok_or_else(|| {
+                    ApiError::invalid(
+                        "invalid_value",
+                        "state",
+                        "`state` must be `active`, `suspended` or `terminated`",
+                    )
+                })?);
+            }
+            "iccid" => {
+                q.iccid = Some(v.parse::<Iccid>().map_err(|e| {
+                    ApiError::invalid(
+                        "invalid_iccid",
+                        "iccid",
+                        format!("`iccid` is not a valid ICCID: {e}"),
+                    )
+                })?);
+            }
+            "limit" => {
+                q.limit = v
+                    .parse::<usize>()
+                    .ok()
+                    .filter(|n| (1..=MAX_LIMIT).contains(n))
+                    .ok_or_else(|| {
+                        ApiError::invalid(
+                            "invalid_value",
+                            "limit",
+                            format!("`limit` must be a whole number from 1 to {MAX_LIMIT}"),
+                        )
+                    })?;
+            }
+            "cursor" => {
+                let ok = v.starts_with("sub_")
+                    && v.len() <= 64
+                    && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+                if !ok {
+                    return Err(ApiError::invalid(
+                        "invalid_cursor",
+                        "cursor",
+                        "`cursor` must be a `next_cursor` value from a previous page",
+                    ));
+                }
+                q.after = Some(v.to_owned());
+            }
+            _ => {
+                let shown: String = k.chars().take(32).filter(char::is_ascii_graphic).collect();
+                return Err(ApiError::invalid(
+                    "unknown_parameter",
+                    &shown,
+                    format!(
+                        "unknown query parameter `{shown}`; allowed: state, iccid, limit, cursor"
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(q)
+}
+
+/// `GET /v1/orders/{id}`: an order of any kind.
+pub async fn get_order(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    id: PathParam,
+) -> Result<Response, ApiError> {
+    let caller = authenticate(&state, &headers)?;
+    caller.require(Permission::Read)?;
+    let id = id.value()?;
+    let order = state
+        .store
+        .get_order(&caller.tenant, &id)?
+        .ok_or_else(ApiError::order_not_found)?;
+    Ok(json_response(StatusCode::OK, &render_any(&state, &order)?))
+}
+
+/// Any order as the API shows it: an activation as on `/v1/activations/{id}` (with
+/// `kind`), a lifecycle order with its saga.
+fn render_any(state: &AppState, order: &Order) -> Result<Value, ApiError> {
+    if order.kind != OrderKind::Activation {
+        return Ok(render_lifecycle(order));
+    }
+    let progress = match order.esim {
+        Some(_) => state.store.esim_progress(&order.id)?,
+        None => None,
+    };
+    let cc = crate::order::open_confirmation_code(&state.keys, order)
+        .ok()
+        .flatten();
+    let mut v = render_order(order, progress.as_ref(), cc.as_deref().map(|c| c.as_str()));
+    v["kind"] = Value::String("activation".into());
+    Ok(v)
+}
+
+/// `POST /v1/subscriptions/{msisdn}/{operation}`: answers `202` with the order once it
+/// is durable (and what it needs reserved).
+pub async fn operate(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    params: PathParam<(String, String)>,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let caller = authenticate(&state, &headers)?;
+    let (msisdn, op) = params.value()?;
+    let kind = OrderKind::from_operation(&op).ok_or_else(|| ApiError::unknown_operation(&op))?;
+    caller.require(Permission::Lifecycle)?;
+    let msisdn: Msisdn = msisdn
+        .parse()
+        .map_err(|_| ApiError::subscription_not_found())?;
+    let key = idempotency_key(&headers)?;
+    let value = read_json(&state, &headers, body).await?;
+    let req = parse_operation(kind, &value)?;
+    if kind == OrderKind::Resume && req.reason.is_some_and(|r| r.protected()) {
+        caller.require(Permission::LiftProtectedSuspension)?;
+    }
+    let sim = match req.sim {
+        None => None,
+        Some(SimRequest::Physical(i)) => Some(SwapSim::Physical(i)),
+        Some(SimRequest::Esim(_)) => {
+            return Err(ApiError::unsupported(
+                "sim_type_unsupported",
+                "sim.type",
+                "a SIM swap to an eSIM is not available on this gateway yet; swap to a physical card",
+            ));
+        }
+    };
+    let number = match req.msisdn {
+        None => None,
+        Some(MsisdnRequest::Auto) => Some(NumberChoice::Auto),
+        Some(MsisdnRequest::Choose(m)) => Some(NumberChoice::Choose(m)),
+        Some(MsisdnRequest::Reservation(id)) => Some(NumberChoice::Reservation(id)),
+        Some(MsisdnRequest::PortIn) => {
+            return Err(ApiError::unsupported(
+                "msisdn_mode_unsupported",
+                "msisdn.mode",
+                "a number change takes a number from your pool (`auto`, `choose` or `reservation`); porting a number in is not enabled on this gateway yet",
+            ));
+        }
+    };
+    // The operation and the line are part of what the key stands for.
+    let body_hash = body_fingerprint(
+        &state.keys,
+        &json!({"operation": kind.as_str(), "msisdn": msisdn, "body": value}),
+    )?;
+    let _place = match admit(&state, &caller.tenant, &key, &body_hash)? {
+        Admission::Admitted(place) => place,
+        Admission::Replay(order) => {
+            state.metrics.orders_replayed.fetch_add(1, Relaxed);
+            return Ok(replayed(accepted(&order)));
+        }
+    };
+    let order_id = random_id(&SystemRandom::new(), "ord_").map_err(|_| ApiError::internal())?;
+    let now_ms = state.clock.now_ms();
+    let ttl_ms = state.config.engine.idempotency_ttl().as_millis() as u64;
+    let Caller {
+        tenant,
+        role,
+        key_prefix,
+    } = caller;
+    let outcome = state
+        .store
+        .create_lifecycle(NewLifecycle {
+            tenant,
+            msisdn,
+            kind,
+            idempotency_key: key,
+            body_hash,
+            order_id,
+            actor: Actor {
+                key_prefix,
+                role: role.as_str().into(),
+            },
+            reason: req.reason,
+            sim,
+            number,
+            channel: None,
+            now_ms,
+            random: crate::crypto::random_u64(&SystemRandom::new()),
+            idempotency_cutoff_ms: now_ms.saturating_sub(ttl_ms),
+            plan: crate::engine::machine::plan,
+        })
+        .await?;
+    match outcome {
+        LifecycleOutcome::Created(order) => {
+            state.metrics.orders_created.fetch_add(1, Relaxed);
+            let r = accepted(&order);
+            state.engine.submit(order);
+            Ok(r)
+        }
+        LifecycleOutcome::Replayed(order) => {
+            state.metrics.orders_replayed.fetch_add(1, Relaxed);
+            Ok(replayed(accepted(&order)))
+        }
+        LifecycleOutcome::KeyReused => Err(ApiError::idempotency_key_reused()),
+        LifecycleOutcome::Rejected(r) => Err(ApiError::lifecycle_rejection(r)),
+    }
+}
+
+/// `202` with the order and its `Location`.
+fn accepted(order: &Order) -> Response {
+    let mut r = json_response(StatusCode::ACCEPTED, &render_lifecycle(order));
+    if let Ok(loc) = HeaderValue::from_str(&format!("/v1/orders/{}", order.id)) {
+        r.headers_mut().insert(header::LOCATION, loc);
+    }
+    r
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn list_queries_are_checked() {
+        let q = list_query("state=suspended&limit=10&cursor=sub_ABC").expect("valid");
+        assert_eq!(q.state, Some(SubscriptionState::Suspended));
+        assert_eq!((q.limit, q.after.as_deref()), (10, Some("sub_ABC")));
+        for (raw, code) in [
+            ("state=gone", "invalid_value"),
+            ("limit=0", "invalid_value"),
+            ("limit=501", "invalid_value"),
+            ("cursor=x", "invalid_cursor"),
+            ("iccid=12", "invalid_iccid"),
+            ("foo=1", "unknown_parameter"),
+        ] {
+            assert_eq!(list_query(raw).expect_err(raw).code(), code, "{raw}");
+        }
+    }
+}
