@@ -459,6 +459,23 @@ fn arb_id() -> impl Strategy<Value = MoId> {
     ]
 }
 
+/// A Set addressed by the body's own keys, by fewer of them, or (GsmHlr) by the IMSI and
+/// another, current MSISDN: the number change.
+fn arb_set() -> impl Strategy<Value = Request> {
+    (arb_body(), arb_msisdn(), 0u8..4).prop_map(|(body, current, shape)| {
+        let mut id = body.id();
+        if let MoBody::Hlr(_) = body {
+            match shape {
+                1 => id.imsi = None,
+                2 => id.msisdn = None,
+                3 => id.msisdn = Some(current),
+                _ => {}
+            }
+        }
+        Request::Set { id, body }
+    })
+}
+
 /// Text that survives the decoder's trimming: printable, no surrounding whitespace.
 fn arb_text() -> impl Strategy<Value = String> {
     "\\PC{0,24}".prop_map(|s| s.trim().to_owned())
@@ -485,7 +502,7 @@ fn arb_request() -> impl Strategy<Value = Request> {
         }),
         arb_token().prop_map(|session_id| Request::Logout { session_id }),
         arb_body().prop_map(Request::Create),
-        arb_body().prop_map(Request::Set),
+        arb_set(),
         arb_id().prop_map(Request::Get),
         arb_id().prop_map(Request::Delete),
     ]

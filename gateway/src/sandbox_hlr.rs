@@ -15,7 +15,7 @@ use adapters::hlr::{
     Barring, BoxFuture, DeprovisionOutcome, HlrError, HlrProvisioner, ProvisionOutcome,
     SubscriberSpec, SubscriberState,
 };
-use sim_profiles::Imsi;
+use sim_profiles::{Imsi, Msisdn};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use tokio::sync::watch;
@@ -93,6 +93,21 @@ impl HlrProvisioner for HlrGate {
         barring: Barring,
     ) -> BoxFuture<'a, Result<(), HlrError>> {
         self.after_open(move || self.inner.set_barring(imsi, barring))
+    }
+    fn detach_msisdn<'a>(
+        &'a self,
+        imsi: &'a Imsi,
+        msisdn: &'a Msisdn,
+    ) -> BoxFuture<'a, Result<(), HlrError>> {
+        self.after_open(move || self.inner.detach_msisdn(imsi, msisdn))
+    }
+    fn change_msisdn<'a>(
+        &'a self,
+        imsi: &'a Imsi,
+        from: &'a Msisdn,
+        to: &'a Msisdn,
+    ) -> BoxFuture<'a, Result<(), HlrError>> {
+        self.after_open(move || self.inner.change_msisdn(imsi, from, to))
     }
     fn shutdown(&self) -> BoxFuture<'_, ()> {
         self.inner.shutdown()

@@ -88,7 +88,7 @@ pub fn aud3g_matches(aud3g: &Aud3g, k: &Key128, opc: &Key128) -> bool {
 /// What provisioning still has to send for `spec`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Steps {
-    /// Set the MSISDN.
+    /// Set the MSISDN (only ever true when the spec has one).
     pub msisdn: bool,
     /// Set the 3G auth data (this resets SQN: only when none is stored).
     pub aud3g: bool,
@@ -99,7 +99,8 @@ pub struct Steps {
 }
 
 /// The steps that complete `current` (`None`: just created) into `spec`, or the reason
-/// the stored data conflicts. Stored data is filled in, never overwritten.
+/// the stored data conflicts. Stored data is filled in, never overwritten: a number is
+/// added to a subscriber without one, but a spec without a number never clears one.
 pub fn provision_steps(
     spec: &SubscriberSpec,
     k: &Key128,
@@ -109,16 +110,17 @@ pub fn provision_steps(
     let enabled = !(spec.barring.outgoing || spec.barring.incoming);
     let Some(cur) = current else {
         return Ok(Steps {
-            msisdn: true,
+            msisdn: spec.msisdn.is_some(),
             aud3g: true,
             cs: Some(enabled),
             ps: Some(enabled),
         });
     };
-    let msisdn = match cur.msisdn.as_deref() {
-        None => true,
-        Some(m) if m == spec.msisdn.as_str() => false,
-        Some(_) => return Err("subscriber exists with a different MSISDN"),
+    let msisdn = match (cur.msisdn.as_deref(), &spec.msisdn) {
+        (None, wanted) => wanted.is_some(),
+        (Some(m), Some(wanted)) if m == wanted.as_str() => false,
+        (Some(_), Some(_)) => return Err("subscriber exists with a different MSISDN"),
+        (Some(_), None) => return Err("subscriber exists with an MSISDN; the order has none"),
     };
     if cur.aud2g_ki.is_some() {
         return Err("subscriber has 2G auth data, which this adapter never provisions");
@@ -137,16 +139,18 @@ pub fn provision_steps(
 }
 
 /// True if `cur` could have been written by provisioning `spec` (possibly partially):
-/// only then may deprovisioning delete it.
+/// only then may deprovisioning delete it. A stored number must be the spec's, so a spec
+/// without one never removes a subscriber that holds a number.
 pub fn is_ours(
     spec: &SubscriberSpec,
     keys: Option<(&Key128, &Key128)>,
     cur: &SubscriberInfo,
 ) -> bool {
-    let msisdn_ok = cur
-        .msisdn
-        .as_deref()
-        .is_none_or(|m| m == spec.msisdn.as_str());
+    let msisdn_ok = match (cur.msisdn.as_deref(), &spec.msisdn) {
+        (None, _) => true,
+        (Some(m), Some(wanted)) => m == wanted.as_str(),
+        (Some(_), None) => false,
+    };
     let aud3g_ok = match (&cur.aud3g, keys) {
         (None, _) => true,
         (Some(a), Some((k, opc))) => aud3g_matches(a, k, opc),

@@ -25,7 +25,7 @@ impl Inner {
         })?;
         Ok(SubscriberSpec {
             imsi: order.imsi.clone(),
-            msisdn: order.msisdn.clone(),
+            msisdn: Some(order.msisdn.clone()),
             auth: AuthData {
                 ki: self.ki_material(ki)?,
                 opc,
