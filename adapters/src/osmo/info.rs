@@ -199,6 +199,81 @@ mod tests {
         assert_eq!(info.aud2g_ki, None);
     }
 
+    fn spec(msisdn: Option<&str>) -> SubscriberSpec {
+        use crate::hlr::{AuthData, Barring, HlrProfile, KiMaterial};
+        SubscriberSpec {
+            imsi: "001010000000001".parse().expect("imsi"),
+            msisdn: msisdn.map(|m| m.parse().expect("msisdn")),
+            auth: AuthData {
+                ki: KiMaterial::Clear(Key128::from_hex(K).expect("hex")),
+                opc: Some(Key128::from_hex(OPC).expect("hex")),
+                fsetind: 0,
+            },
+            profile: HlrProfile { profile_id: 1 },
+            barring: Barring::default(),
+        }
+    }
+
+    fn stored(msisdn: Option<&str>) -> SubscriberInfo {
+        let k = Key128::from_hex(K).expect("hex");
+        let opc = Key128::from_hex(OPC).expect("hex");
+        SubscriberInfo {
+            msisdn: msisdn.map(str::to_owned),
+            nam_cs: true,
+            nam_ps: true,
+            aud2g_ki: None,
+            aud3g: Some(Aud3g {
+                algo: "MILENAGE".into(),
+                k,
+                opc: Some(opc),
+                op: None,
+            }),
+        }
+    }
+
+    #[test]
+    fn a_number_is_filled_in_but_never_cleared_or_replaced() {
+        let k = Key128::from_hex(K).expect("hex");
+        let opc = Key128::from_hex(OPC).expect("hex");
+        let steps = |s: &SubscriberSpec, cur: Option<&SubscriberInfo>| {
+            provision_steps(s, &k, &opc, cur).map(|st| (st.msisdn, st.aud3g))
+        };
+        let (none, a) = (spec(None), spec(Some("491700000001")));
+        assert_eq!(steps(&none, None), Ok((false, true)), "fresh, no number");
+        assert_eq!(steps(&a, None), Ok((true, true)));
+        assert_eq!(steps(&none, Some(&stored(None))), Ok((false, false)));
+        assert_eq!(steps(&a, Some(&stored(None))), Ok((true, false)), "attach");
+        assert_eq!(
+            steps(&a, Some(&stored(Some("491700000001")))),
+            Ok((false, false))
+        );
+        assert!(steps(&a, Some(&stored(Some("491700000002")))).is_err());
+        assert!(
+            steps(&none, Some(&stored(Some("491700000001")))).is_err(),
+            "a spec without a number never takes one away"
+        );
+    }
+
+    #[test]
+    fn a_spec_without_a_number_owns_only_numberless_subscribers() {
+        let k = Key128::from_hex(K).expect("hex");
+        let opc = Key128::from_hex(OPC).expect("hex");
+        let keys = Some((&k, &opc));
+        assert!(is_ours(&spec(None), keys, &stored(None)));
+        assert!(!is_ours(&spec(None), keys, &stored(Some("491700000001"))));
+        assert!(is_ours(&spec(Some("491700000001")), keys, &stored(None)));
+        assert!(is_ours(
+            &spec(Some("491700000001")),
+            keys,
+            &stored(Some("491700000001"))
+        ));
+        assert!(!is_ours(
+            &spec(Some("491700000001")),
+            keys,
+            &stored(Some("491700000002"))
+        ));
+    }
+
     #[test]
     fn bad_key_is_an_error_without_the_value() {
         let e = parse_info("\naud3g.algo\tMILENAGE\naud3g.k\tzz").expect_err("bad");
