@@ -114,8 +114,8 @@ impl Store {
 
     /// Replaces the object `id` names with `body`. The IMSI never changes; an HLR
     /// subscription's MSISDN may (the number change), if no other IMSI holds the new one.
-    /// `id` with both keys names the subscription only while it still has that MSISDN,
-    /// which makes a number change a compare-and-set.
+    /// `id` with the IMSI and the current MSISDN names the subscription only while it
+    /// still has that MSISDN, which makes a number change a compare-and-set.
     pub(crate) fn set(&mut self, id: &MoId, body: MoBody) -> Result<(), StoreError> {
         match body {
             MoBody::Auc(a) => {
@@ -126,7 +126,14 @@ impl Store {
                 *slot = a;
             }
             MoBody::Hlr(h) => {
-                if self.resolve_hlr(id)? != h.imsi {
+                // `MOId` keys equal to the body's name the subscription by its IMSI (a
+                // client that addresses a Set by the values it sets); otherwise by the
+                // keys it has now.
+                let target = match (&id.imsi, &id.msisdn) {
+                    (Some(imsi), Some(m)) if *m == h.msisdn => imsi.clone(),
+                    _ => self.resolve_hlr(id)?,
+                };
+                if target != h.imsi {
                     return Err(StoreError::KeyChange);
                 }
                 let old = self.hlr.get(&h.imsi).ok_or(StoreError::NotFound)?;
