@@ -175,11 +175,12 @@ impl Cai3gHlr {
         };
         match self.client.delete(id).await {
             Err(e) if e.class == FaultClass::NotFound => match self.hlr_of(imsi).await? {
-                Some(h) if !holds(&h) => Err(different_number("GsmHlr Delete")),
-                // Gone (a repeated step), or a host that wants the IMSI alone: never
-                // report success while the number is still attached.
-                Some(_) => Err(e),
+                // Gone meanwhile (a concurrent repeat of this step): done.
                 None => Ok(()),
+                Some(h) if !holds(&h) => Err(different_number("GsmHlr Delete")),
+                // Still attached, though the host found nothing by both keys: never report
+                // success while the number is on this IMSI.
+                Some(_) => Err(e),
             },
             other => other,
         }

@@ -9,16 +9,17 @@
 //! - `detach_msisdn`, `change_msisdn` and `set_barring` compare before they write, so a
 //!   repeat after a lost answer finds its own change and succeeds.
 //!
-//! HLRs keep an MSISDN on at most one IMSI. A SIM swap therefore moves the number in this
-//! order, each step safe to repeat and exactly one IMSI holding the number between steps:
+//! HLRs keep an MSISDN on at most one IMSI. A SIM swap therefore moves the number in these
+//! steps, each safe to repeat; the number is on the old IMSI before step 2, on the new one
+//! after step 3, and on none only in between (so a resumed swap knows where it is):
 //! 1. `provision` the new IMSI with `msisdn: None` (authentication only);
-//! 2. `detach_msisdn` from the old IMSI (now no IMSI holds it: the only gap);
-//! 3. `provision` the new IMSI with the MSISDN (fills the number in: `AlreadyPresent`);
+//! 2. `detach_msisdn` the number from the old IMSI;
+//! 3. `provision` the new IMSI with the number (filled in: `AlreadyPresent`);
 //! 4. `deprovision` the old IMSI with `msisdn: None`.
 //!
-//! Undoing after step 2 is `provision` of the old spec (it refills the number), after
-//! step 3 `detach_msisdn` from the new IMSI first. Provisioning a number that another IMSI
-//! still holds fails with a permanent `Conflict`, so step 3 can never steal it.
+//! Undoing after step 2 is `provision` of the old spec (it fills the number in again);
+//! after step 3, `detach_msisdn` from the new IMSI comes first. Provisioning a number that
+//! another IMSI still holds is a permanent `Conflict`, so step 3 never takes it early.
 
 mod error;
 mod types;
@@ -81,8 +82,8 @@ pub trait HlrProvisioner: Send + Sync {
     /// Takes `msisdn` off subscriber `imsi`, keeping its authentication data, so another
     /// IMSI can take the number. Idempotent: an absent subscriber or one holding no number
     /// is success; one holding a different number is a `Conflict` (not ours to change).
-    /// OsmoHLR clears `msisdn`; CAI3G deletes the GsmHlr subscription (the AUC entry
-    /// stays, and with it the subscription's barring and profile go).
+    /// OsmoHLR clears `msisdn`; CAI3G deletes the GsmHlr subscription and keeps the AUC
+    /// entry (barring and profile go with the subscription: re-attaching sets the spec's).
     fn detach_msisdn<'a>(
         &'a self,
         imsi: &'a Imsi,

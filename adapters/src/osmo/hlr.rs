@@ -265,9 +265,7 @@ impl OsmoHlr {
         }
         Ok(())
     }
-}
 
-impl OsmoHlr {
     /// Clears `msisdn` after `info` (no keys) shows this subscriber holds it.
     async fn detach(&self, imsi: &Imsi, msisdn: &Msisdn) -> Result<(), HlrError> {
         let Some(current) = self.read_info(imsi, "info", OP_DETACH).await? else {
