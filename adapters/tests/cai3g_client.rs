@@ -193,11 +193,14 @@ fn apply(f: &mut Fake, request: Request) -> Response {
             };
             found.map_or_else(|| Response::Fault(not_found()), Response::Get)
         }
-        Request::Set(MoBody::Hlr(h)) if f.hlr.contains_key(&h.imsi) => {
+        Request::Set {
+            body: MoBody::Hlr(h),
+            ..
+        } if f.hlr.contains_key(&h.imsi) => {
             f.hlr.insert(h.imsi.clone(), h);
             Response::Set
         }
-        Request::Set(_) => Response::Fault(not_found()),
+        Request::Set { .. } => Response::Fault(not_found()),
         Request::Delete(id) => {
             let imsi = id.imsi.expect("tests delete by IMSI");
             let gone = match id.kind {
@@ -271,7 +274,7 @@ fn imsi(n: u32) -> Imsi {
 fn spec(n: u32) -> SubscriberSpec {
     SubscriberSpec {
         imsi: imsi(n),
-        msisdn: format!("49170{n:07}").parse().expect("msisdn"),
+        msisdn: Some(format!("49170{n:07}").parse().expect("msisdn")),
         auth: AuthData {
             ki: KiMaterial::Encrypted {
                 ciphertext: Key128::from_bytes([n as u8; 16]),
@@ -535,7 +538,7 @@ async fn provision_is_idempotent_and_never_overwrites() {
             adkey: 7
         }
     );
-    assert_eq!(f.hlr[&s.imsi].msisdn, s.msisdn);
+    assert_eq!(Some(&f.hlr[&s.imsi].msisdn), s.msisdn.as_ref());
 }
 
 #[tokio::test]

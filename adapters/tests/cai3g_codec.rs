@@ -170,9 +170,76 @@ fn golden_encodings_are_stable() {
         "encoded_create_auc_request.xml",
         &encode_request(&header("b71e04c2a9", "900018", "5002"), &auc),
     );
+    check_golden(
+        "encoded_change_msisdn_request.xml",
+        &encode_request(&header("b71e04c2a9", "900019", "5003"), &number_change()),
+    );
     let (status, fault) = encode_response(&Header::default(), &Response::Fault(session_fault()));
     assert_eq!(status, 500);
     check_golden("encoded_session_fault.xml", &fault);
+}
+
+/// The number change: `MOId` names the subscription by IMSI and current MSISDN,
+/// `setSubscription` carries the new MSISDN (its key attributes repeat the `MOId`).
+fn number_change() -> Request {
+    Request::Set {
+        id: MoId {
+            kind: MoKind::GsmHlr,
+            imsi: Some(imsi("460009990000123")),
+            msisdn: Some(msisdn("8617050000123")),
+        },
+        body: MoBody::Hlr(HlrSubscription {
+            msisdn: msisdn("8617050000999"),
+            ..reference_hlr()
+        }),
+    }
+}
+
+#[test]
+fn number_change_set_keeps_the_old_msisdn_in_moid_and_the_new_in_the_body() {
+    let wire = encode_request(&Header::default(), &number_change());
+    let moid = &wire[wire.find("MOId>").expect("MOId")..wire.find("</cai3g:MOId>").expect("end")];
+    assert!(moid.contains("8617050000123") && !moid.contains("8617050000999"));
+    assert!(
+        wire.contains("<gsmhlr:msisdn>8617050000999</gsmhlr:msisdn>"),
+        "{wire}"
+    );
+    assert_eq!(
+        decode_request(wire.as_bytes()),
+        Ok((Header::default(), number_change()))
+    );
+    // A Set addressed by its own keys is what `Request::set` builds.
+    let barring = Request::set(MoBody::Hlr(reference_hlr()));
+    let Request::Set { id, .. } = &barring else {
+        panic!("a Set")
+    };
+    assert_eq!(id.msisdn, Some(reference_hlr().msisdn));
+}
+
+#[test]
+fn only_a_gsmhlr_set_may_carry_another_msisdn_and_nothing_changes_the_imsi() {
+    let other_imsi = Request::Set {
+        id: MoId::by_imsi(MoKind::GsmHlr, imsi("460009990000124")),
+        body: MoBody::Hlr(reference_hlr()),
+    };
+    let wire = encode_request(&Header::default(), &other_imsi);
+    assert_eq!(
+        decode_request(wire.as_bytes()),
+        Err(CodecError::Inconsistent { field: "imsi" })
+    );
+    // A Create names what it creates: its MOId and body must agree on the MSISDN.
+    let create = encode_request(
+        &Header::default(),
+        &Request::Create(MoBody::Hlr(reference_hlr())),
+    )
+    .replace(
+        "<cai3g:MOId><gsmhlr:msisdn>8617050000123</gsmhlr:msisdn>",
+        "<cai3g:MOId><gsmhlr:msisdn>8617050000999</gsmhlr:msisdn>",
+    );
+    assert_eq!(
+        decode_request(create.as_bytes()),
+        Err(CodecError::Inconsistent { field: "msisdn" })
+    );
 }
 
 fn session_fault() -> Cai3gFault {
@@ -459,6 +526,23 @@ fn arb_id() -> impl Strategy<Value = MoId> {
     ]
 }
 
+/// A Set addressed by the body's own keys, by fewer of them, or (GsmHlr) by the IMSI and
+/// another, current MSISDN: the number change.
+fn arb_set() -> impl Strategy<Value = Request> {
+    (arb_body(), arb_msisdn(), 0u8..4).prop_map(|(body, current, shape)| {
+        let mut id = body.id();
+        if let MoBody::Hlr(_) = body {
+            match shape {
+                1 => id.imsi = None,
+                2 => id.msisdn = None,
+                3 => id.msisdn = Some(current),
+                _ => {}
+            }
+        }
+        Request::Set { id, body }
+    })
+}
+
 /// Text that survives the decoder's trimming: printable, no surrounding whitespace.
 fn arb_text() -> impl Strategy<Value = String> {
     "\\PC{0,24}".prop_map(|s| s.trim().to_owned())
@@ -485,7 +569,7 @@ fn arb_request() -> impl Strategy<Value = Request> {
         }),
         arb_token().prop_map(|session_id| Request::Logout { session_id }),
         arb_body().prop_map(Request::Create),
-        arb_body().prop_map(Request::Set),
+        arb_set(),
         arb_id().prop_map(Request::Get),
         arb_id().prop_map(Request::Delete),
     ]

@@ -8,7 +8,7 @@ use adapters::hlr::{
 };
 use adapters::osmo::codec::{FrameDecoder, Request, encode_frame};
 use adapters::osmo::{CtrlClient, OsmoConfig, OsmoHlr};
-use sim_profiles::Key128;
+use sim_profiles::{Key128, Msisdn};
 use std::collections::HashMap;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
@@ -129,6 +129,10 @@ fn adapter_at(addr: SocketAddr) -> OsmoHlr {
     })
 }
 
+fn msisdn(s: &str) -> Msisdn {
+    s.parse().expect("test MSISDN")
+}
+
 fn key(hex: &str) -> Key128 {
     Key128::from_hex(hex).expect("test key")
 }
@@ -136,7 +140,7 @@ fn key(hex: &str) -> Key128 {
 fn spec(imsi: &str, msisdn: &str) -> SubscriberSpec {
     SubscriberSpec {
         imsi: imsi.parse().expect("test IMSI"),
-        msisdn: msisdn.parse().expect("test MSISDN"),
+        msisdn: Some(msisdn.parse().expect("test MSISDN")),
         auth: AuthData {
             ki: KiMaterial::Clear(key(K)),
             opc: Some(key(OPC)),
@@ -290,7 +294,7 @@ async fn provision_writes_subscriber_keys_and_access() {
 
     let state = adapter.query(&s.imsi).await.expect("query").expect("found");
     let hlr_state = state.hlr.expect("hlr part");
-    assert_eq!(hlr_state.msisdn, Some(s.msisdn.clone()));
+    assert_eq!(hlr_state.msisdn, s.msisdn.clone());
     assert_eq!(hlr_state.barring, Barring::default());
     assert_eq!(
         state.auc.and_then(|a| a.ki),
@@ -446,7 +450,7 @@ async fn change_msisdn_moves_the_number() {
     let s = spec(IMSI_A, MSISDN_A);
     adapter.provision(&s).await.expect("provision");
     adapter
-        .change_msisdn(&s.imsi, &MSISDN_B.parse().expect("msisdn"))
+        .change_msisdn(&s.imsi, &msisdn(MSISDN_A), &msisdn(MSISDN_B))
         .await
         .expect("change");
     let info = info_all(&raw, IMSI_A).await.expect("present");
@@ -535,7 +539,7 @@ async fn client_reconnects_after_osmo_hlr_restarts() {
     let state = state.expect("reconnected during backoff");
     assert_eq!(
         state.and_then(|st| st.hlr).and_then(|h| h.msisdn),
-        Some(s.msisdn.clone())
+        s.msisdn.clone()
     );
     adapter
         .set_barring(&s.imsi, Barring::default())

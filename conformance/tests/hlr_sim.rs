@@ -229,6 +229,18 @@ fn set_hlr_msg(sid: &str, imsi: &str, msisdn: &str, obo: u8) -> String {
     )
 }
 
+/// The number change: `MOId` names the subscription by IMSI and current MSISDN,
+/// `setSubscription` carries the new MSISDN.
+fn change_msisdn_msg(sid: &str, imsi: &str, from: &str, to: &str) -> String {
+    envelope(
+        &session(sid),
+        &format!(
+            r#"<c:Set><c:MOType>{HLR_TYPE}</c:MOType><c:MOId><h:msisdn>{from}</h:msisdn><h:imsi>{imsi}</h:imsi></c:MOId>
+<c:MOAttributes><h:setSubscription msisdn="{from}" imsi="{imsi}"><h:msisdn>{to}</h:msisdn><h:imsi>{imsi}</h:imsi><h:profileId>12</h:profileId><h:obo>0</h:obo><h:obi>0</h:obi></h:setSubscription></c:MOAttributes></c:Set>"#
+        ),
+    )
+}
+
 /// Get or Delete of `mo_type` addressed by the given `MOId` children.
 fn by_id_msg(sid: &str, op: &str, mo_type: &str, mo_id: &str) -> String {
     envelope(
@@ -538,6 +550,74 @@ async fn msisdn_is_unique_across_imsis() {
         sim.hlr(&imsi(IMSI2)).map(|h| h.msisdn),
         Some(msisdn(MSISDN2))
     );
+}
+
+#[tokio::test]
+async fn number_change_and_detach_keep_msisdns_unique() {
+    const MSISDN3: &str = "4915100000003";
+    let sim = sim().await;
+    let sid = login(sim.addr()).await;
+    for (i, m) in [(IMSI, MSISDN), (IMSI2, MSISDN2)] {
+        assert_ok(
+            &call(sim.addr(), &create_auc_msg(&sid, i)).await,
+            "CreateResponse",
+        );
+        assert_ok(
+            &call(sim.addr(), &create_hlr_msg(&sid, i, m)).await,
+            "CreateResponse",
+        );
+    }
+    let holder = |m: &str| {
+        sim.subscribers()
+            .into_iter()
+            .filter(|s| s.msisdn.as_ref().map(Msisdn::as_str) == Some(m))
+            .map(|s| s.imsi)
+            .collect::<Vec<_>>()
+    };
+    // Another IMSI's number: 301, nothing changes.
+    let r = call(sim.addr(), &change_msisdn_msg(&sid, IMSI, MSISDN, MSISDN2)).await;
+    assert_fault(&r, "Server", "4006", Some("301"));
+    assert_eq!(holder(MSISDN), [imsi(IMSI)]);
+    assert_eq!(holder(MSISDN2), [imsi(IMSI2)]);
+    // A free number: applied, the old one freed.
+    assert_ok(
+        &call(sim.addr(), &change_msisdn_msg(&sid, IMSI, MSISDN, MSISDN3)).await,
+        "SetResponse",
+    );
+    assert_eq!(holder(MSISDN3), [imsi(IMSI)]);
+    assert!(holder(MSISDN).is_empty());
+    let r = call(
+        sim.addr(),
+        &by_id_msg(&sid, "Get", HLR_TYPE, &hlr_msisdn_id(MSISDN)),
+    )
+    .await;
+    assert_fault(&r, "Server", "4006", Some("13020"));
+    // The same Set again: its MOId no longer names the subscription.
+    let r = call(sim.addr(), &change_msisdn_msg(&sid, IMSI, MSISDN, MSISDN3)).await;
+    assert_fault(&r, "Server", "4006", Some("13020"));
+    assert_eq!(holder(MSISDN3), [imsi(IMSI)]);
+
+    // Detach: a Delete by both keys only matches the pair as it is.
+    let wrong_pair = format!("{}{}", hlr_msisdn_id(MSISDN3), hlr_imsi_id(IMSI2));
+    let r = call(
+        sim.addr(),
+        &by_id_msg(&sid, "Delete", HLR_TYPE, &wrong_pair),
+    )
+    .await;
+    assert_fault(&r, "Server", "4006", Some("13020"));
+    let pair = format!("{}{}", hlr_msisdn_id(MSISDN2), hlr_imsi_id(IMSI2));
+    assert_ok(
+        &call(sim.addr(), &by_id_msg(&sid, "Delete", HLR_TYPE, &pair)).await,
+        "DeleteResponse",
+    );
+    assert!(sim.hlr(&imsi(IMSI2)).is_none());
+    assert!(sim.auc(&imsi(IMSI2)).is_some(), "the AUC entry stays");
+    // The freed number can move to the other IMSI.
+    assert_ok(
+        &call(sim.addr(), &change_msisdn_msg(&sid, IMSI, MSISDN3, MSISDN2)).await,
+        "SetResponse",
+    );
+    assert_eq!(holder(MSISDN2), [imsi(IMSI)]);
 }
 
 #[tokio::test]

@@ -273,9 +273,11 @@ async fn run_osmo(ops: u32, concurrency: usize) -> Result<(), BenchError> {
                         imsi: format!("00101{:010}", i)
                             .parse()
                             .map_err(|e| format!("{e}"))?,
-                        msisdn: format!("4917{:09}", i)
-                            .parse()
-                            .map_err(|e| format!("{e}"))?,
+                        msisdn: Some(
+                            format!("4917{:09}", i)
+                                .parse()
+                                .map_err(|e| format!("{e}"))?,
+                        ),
                         auth: AuthData {
                             ki: KiMaterial::Clear(Key128::from_bytes([7; 16])),
                             opc: Some(Key128::from_bytes([9; 16])),

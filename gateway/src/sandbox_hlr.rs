@@ -16,7 +16,7 @@ use adapters::hlr::{
     Barring, BoxFuture, DeprovisionOutcome, HlrError, HlrProvisioner, ProvisionOutcome,
     SubscriberSpec, SubscriberState,
 };
-use sim_profiles::Imsi;
+use sim_profiles::{Imsi, Msisdn};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use tokio::sync::watch;
@@ -95,6 +95,21 @@ impl HlrProvisioner for HlrGate {
     ) -> BoxFuture<'a, Result<(), HlrError>> {
         self.after_open(move || self.inner.set_barring(imsi, barring))
     }
+    fn detach_msisdn<'a>(
+        &'a self,
+        imsi: &'a Imsi,
+        msisdn: &'a Msisdn,
+    ) -> BoxFuture<'a, Result<(), HlrError>> {
+        self.after_open(move || self.inner.detach_msisdn(imsi, msisdn))
+    }
+    fn change_msisdn<'a>(
+        &'a self,
+        imsi: &'a Imsi,
+        from: &'a Msisdn,
+        to: &'a Msisdn,
+    ) -> BoxFuture<'a, Result<(), HlrError>> {
+        self.after_open(move || self.inner.change_msisdn(imsi, from, to))
+    }
     fn shutdown(&self) -> BoxFuture<'_, ()> {
         self.inner.shutdown()
     }
@@ -145,4 +160,106 @@ async fn restore(gateway: &Gateway, hlr: &dyn HlrProvisioner) -> Result<usize, E
         }
     }
     Ok(restored)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use adapters::hlr::FaultClass;
+    use std::sync::Mutex;
+    use std::task::Poll;
+
+    /// Records which calls reached it.
+    #[derive(Default)]
+    struct Recorder(Mutex<Vec<&'static str>>);
+
+    impl Recorder {
+        fn seen(&self) -> Vec<&'static str> {
+            self.0.lock().expect("lock").clone()
+        }
+        fn record<'a, T: Send + 'a>(&'a self, name: &'static str, v: T) -> BoxFuture<'a, T> {
+            self.0.lock().expect("lock").push(name);
+            Box::pin(async move { v })
+        }
+    }
+
+    fn refused() -> HlrError {
+        HlrError::new(FaultClass::Validation, "test", "not used here")
+    }
+
+    impl HlrProvisioner for Recorder {
+        fn dialect(&self) -> &'static str {
+            "recorder"
+        }
+        fn provision<'a>(
+            &'a self,
+            _: &'a SubscriberSpec,
+        ) -> BoxFuture<'a, Result<ProvisionOutcome, HlrError>> {
+            self.record("provision", Err(refused()))
+        }
+        fn deprovision<'a>(
+            &'a self,
+            _: &'a SubscriberSpec,
+        ) -> BoxFuture<'a, Result<DeprovisionOutcome, HlrError>> {
+            self.record("deprovision", Err(refused()))
+        }
+        fn query<'a>(
+            &'a self,
+            _: &'a Imsi,
+        ) -> BoxFuture<'a, Result<Option<SubscriberState>, HlrError>> {
+            self.record("query", Err(refused()))
+        }
+        fn set_barring<'a>(
+            &'a self,
+            _: &'a Imsi,
+            _: Barring,
+        ) -> BoxFuture<'a, Result<(), HlrError>> {
+            self.record("set_barring", Err(refused()))
+        }
+        fn detach_msisdn<'a>(
+            &'a self,
+            _: &'a Imsi,
+            _: &'a Msisdn,
+        ) -> BoxFuture<'a, Result<(), HlrError>> {
+            self.record("detach_msisdn", Ok(()))
+        }
+        fn change_msisdn<'a>(
+            &'a self,
+            _: &'a Imsi,
+            _: &'a Msisdn,
+            _: &'a Msisdn,
+        ) -> BoxFuture<'a, Result<(), HlrError>> {
+            self.record("change_msisdn", Ok(()))
+        }
+        fn shutdown(&self) -> BoxFuture<'_, ()> {
+            Box::pin(async {})
+        }
+    }
+
+    /// Polls `fut` once: `true` if it finished.
+    async fn ready<T>(fut: &mut BoxFuture<'_, T>) -> bool {
+        std::future::poll_fn(|cx| Poll::Ready(fut.as_mut().poll(cx).is_ready())).await
+    }
+
+    #[tokio::test]
+    async fn number_moves_wait_for_the_rebuild_then_reach_the_simulator() {
+        let inner = Arc::new(Recorder::default());
+        let gate = HlrGate::new(inner.clone());
+        let imsi: Imsi = "001010000000001".parse().expect("imsi");
+        let (from, to): (Msisdn, Msisdn) = (
+            "491700000001".parse().expect("msisdn"),
+            "491700000002".parse().expect("msisdn"),
+        );
+        let mut detach = gate.detach_msisdn(&imsi, &from);
+        let mut change = gate.change_msisdn(&imsi, &from, &to);
+        assert!(!ready(&mut detach).await && !ready(&mut change).await);
+        assert!(
+            inner.seen().is_empty(),
+            "nothing reaches it before the rebuild"
+        );
+        gate.open();
+        detach.await.expect("detach");
+        change.await.expect("change");
+        assert_eq!(inner.seen(), ["detach_msisdn", "change_msisdn"]);
+    }
 }

@@ -96,9 +96,15 @@ impl Cai3gClient {
         }
     }
 
-    /// Modifies an MO.
+    /// Modifies an MO addressed by its own keys.
     pub async fn set(&self, body: MoBody) -> Result<(), HlrError> {
-        self.call(Request::Set(body)).await.map(drop)
+        self.call(Request::set(body)).await.map(drop)
+    }
+
+    /// Modifies the MO `id` names (same kind as `body`) to `body`: a GsmHlr number change
+    /// addresses the subscription by its IMSI and current MSISDN.
+    pub async fn set_at(&self, id: MoId, body: MoBody) -> Result<(), HlrError> {
+        self.call(Request::Set { id, body }).await.map(drop)
     }
 
     /// Deletes an MO (a `NotFound` error if it does not exist).
@@ -289,7 +295,7 @@ pub(crate) fn label(op: Operation, kind: Option<MoKind>) -> &'static str {
 
 fn request_imsi(request: &Request) -> Option<&str> {
     match request {
-        Request::Create(b) | Request::Set(b) => Some(b.imsi().as_str()),
+        Request::Create(b) | Request::Set { body: b, .. } => Some(b.imsi().as_str()),
         Request::Get(id) | Request::Delete(id) => id.imsi.as_ref().map(|i| i.as_str()),
         Request::Login { .. } | Request::Logout { .. } => None,
     }

@@ -3,6 +3,7 @@
 
 use super::codec::{AucSubscription, GetResult, HlrSubscription, KiWire};
 use crate::hlr::{AucState, Barring, HlrState, KiMaterial, SubscriberSpec};
+use sim_profiles::Msisdn;
 
 /// The wire form of the key material.
 pub(crate) fn ki_wire(ki: &KiMaterial) -> KiWire {
@@ -46,11 +47,11 @@ pub(crate) fn auc_body(spec: &SubscriberSpec) -> AucSubscription {
     }
 }
 
-/// The GsmHlr subscription for `spec`.
-pub(crate) fn hlr_body(spec: &SubscriberSpec) -> HlrSubscription {
+/// The GsmHlr subscription for `spec` with its number `msisdn`.
+pub(crate) fn hlr_body(spec: &SubscriberSpec, msisdn: &Msisdn) -> HlrSubscription {
     HlrSubscription {
         imsi: spec.imsi.clone(),
-        msisdn: spec.msisdn.clone(),
+        msisdn: msisdn.clone(),
         profile_id: spec.profile.profile_id,
         obo: spec.barring.outgoing,
         obi: spec.barring.incoming,
@@ -71,10 +72,10 @@ pub(crate) fn auc_matches(spec: &SubscriberSpec, found: &GetResult) -> bool {
 }
 
 /// True if a read-back HLR subscription is `spec`'s (same IMSI, MSISDN and profile;
-/// barring may legitimately have changed since).
+/// barring may legitimately have changed since). A spec without a number has none.
 pub(crate) fn hlr_matches(spec: &SubscriberSpec, found: &HlrSubscription) -> bool {
     found.imsi == spec.imsi
-        && found.msisdn == spec.msisdn
+        && spec.msisdn.as_ref() == Some(&found.msisdn)
         && found.profile_id == spec.profile.profile_id
 }
 
@@ -111,10 +112,14 @@ mod tests {
     use crate::hlr::{AuthData, HlrProfile};
     use sim_profiles::Key128;
 
+    fn msisdn() -> Msisdn {
+        "491700000001".parse().expect("msisdn")
+    }
+
     fn spec() -> SubscriberSpec {
         SubscriberSpec {
             imsi: "001010000000001".parse().expect("imsi"),
-            msisdn: "491700000001".parse().expect("msisdn"),
+            msisdn: Some(msisdn()),
             auth: AuthData {
                 ki: KiMaterial::Encrypted {
                     ciphertext: Key128::from_bytes([7; 16]),
@@ -177,16 +182,21 @@ mod tests {
     #[test]
     fn hlr_comparison_ignores_barring() {
         let s = spec();
-        let mut found = hlr_body(&s);
+        let mut found = hlr_body(&s, &msisdn());
         found.obo = true;
         assert!(hlr_matches(&s, &found));
         found.profile_id = 47;
         assert!(!hlr_matches(&s, &found));
         let moved = HlrSubscription {
             msisdn: "491700000002".parse().expect("msisdn"),
-            ..hlr_body(&s)
+            ..hlr_body(&s, &msisdn())
         };
         assert!(!hlr_matches(&s, &moved));
+        let numberless = SubscriberSpec {
+            msisdn: None,
+            ..spec()
+        };
+        assert!(!hlr_matches(&numberless, &hlr_body(&s, &msisdn())));
     }
 
     #[test]
@@ -197,7 +207,7 @@ mod tests {
         assert_eq!(state.fsetind, Some(3));
         let h = HlrSubscription {
             obi: true,
-            ..hlr_body(&s)
+            ..hlr_body(&s, &msisdn())
         };
         assert_eq!(
             hlr_state(&h).barring,

@@ -1,5 +1,13 @@
 //! [`HlrProvisioner`] over CAI3G: the multi-step subscriber operations (AUC then HLR, and
 //! back), each made idempotent by Get-and-compare.
+//!
+//! The number lives on the GsmHlr subscription, so a subscriber without a number is an
+//! AUC entry alone: detaching deletes the subscription (its barring and profile go with
+//! it; provisioning the number again brings the spec's back), and attaching creates it.
+//! A number change is one GsmHlr Set whose `MOId` carries the IMSI and the current MSISDN
+//! and whose `setSubscription` carries the new MSISDN with the other attributes as read:
+//! the host applies it only if the subscription still has the old number, and refuses a
+//! number another IMSI holds.
 
 use super::client::Cai3gClient;
 use super::codec::{GetResult, HlrSubscription, MoBody, MoId, MoKind};
@@ -10,7 +18,7 @@ use crate::hlr::{
     SubscriberSpec, SubscriberState,
 };
 use crate::http::HttpError;
-use sim_profiles::Imsi;
+use sim_profiles::{Imsi, Msisdn};
 
 /// An Ericsson HLR/AUC provisioned through CAI3G 1.2. `AuthData::opc` is not sent: CAI3G
 /// AUCs hold OP per function set (`fsetind`).
@@ -45,7 +53,13 @@ impl Cai3gHlr {
 
     async fn provision_spec(&self, spec: &SubscriberSpec) -> Result<ProvisionOutcome, HlrError> {
         let auc_created = self.ensure_auc(spec).await?;
-        let hlr_created = self.ensure_hlr(spec).await?;
+        let hlr_created = match &spec.msisdn {
+            Some(msisdn) => self.ensure_hlr(spec, msisdn).await?,
+            None => {
+                self.ensure_no_hlr(&spec.imsi).await?;
+                true
+            }
+        };
         Ok(if auc_created && hlr_created {
             ProvisionOutcome::Created
         } else {
@@ -72,9 +86,26 @@ impl Cai3gHlr {
         }
     }
 
+    /// For a spec without a number: the IMSI must hold no HLR subscription (one there
+    /// has a number, which provisioning never removes).
+    async fn ensure_no_hlr(&self, imsi: &Imsi) -> Result<(), HlrError> {
+        match self.hlr_of(imsi).await? {
+            None => Ok(()),
+            Some(_) => Err(HlrError::new(
+                FaultClass::Conflict,
+                "GsmHlr Get",
+                "HLR subscription with an MSISDN exists; the order has none",
+            )),
+        }
+    }
+
     /// Creates the HLR subscription; `Ok(false)` if an equal one was already there.
-    async fn ensure_hlr(&self, spec: &SubscriberSpec) -> Result<bool, HlrError> {
-        let exists = match self.client.create(MoBody::Hlr(hlr_body(spec))).await {
+    async fn ensure_hlr(&self, spec: &SubscriberSpec, msisdn: &Msisdn) -> Result<bool, HlrError> {
+        let exists = match self
+            .client
+            .create(MoBody::Hlr(hlr_body(spec, msisdn)))
+            .await
+        {
             Ok(()) => return Ok(true),
             Err(e) if e.class == FaultClass::AlreadyExists => e,
             Err(e) => return Err(e),
@@ -94,15 +125,108 @@ impl Cai3gHlr {
             None => {}
         }
         // No subscription on this IMSI: the MSISDN must be the one taken.
+        match self.holder(msisdn).await? {
+            Some(other) if other != spec.imsi => Err(conflict(
+                exists,
+                "MSISDN exists on another IMSI (MSISDNs are unique): detach it there first",
+            )),
+            _ => Err(exists),
+        }
+    }
+
+    /// The GsmHlr subscription of `imsi`, if any.
+    async fn hlr_of(&self, imsi: &Imsi) -> Result<Option<HlrSubscription>, HlrError> {
         match self
             .client
-            .get(MoId::hlr_by_msisdn(spec.msisdn.clone()))
+            .get(MoId::by_imsi(MoKind::GsmHlr, imsi.clone()))
             .await?
         {
-            Some(GetResult::Hlr(other)) if other.imsi != spec.imsi => {
-                Err(conflict(exists, "MSISDN exists on another IMSI"))
+            None => Ok(None),
+            Some(GetResult::Hlr(h)) => Ok(Some(h)),
+            Some(_) => Err(HlrError::new(
+                FaultClass::Protocol,
+                "GsmHlr Get",
+                "answer is not a GsmHlr subscription",
+            )),
+        }
+    }
+
+    /// The IMSI whose GsmHlr subscription holds `msisdn`, if any.
+    async fn holder(&self, msisdn: &Msisdn) -> Result<Option<Imsi>, HlrError> {
+        match self.client.get(MoId::hlr_by_msisdn(msisdn.clone())).await? {
+            Some(GetResult::Hlr(h)) => Ok(Some(h.imsi)),
+            _ => Ok(None),
+        }
+    }
+
+    /// Deletes the GsmHlr subscription of `imsi` if it holds `msisdn`; the AUC stays.
+    async fn detach(&self, imsi: &Imsi, msisdn: &Msisdn) -> Result<(), HlrError> {
+        let holds = |h: &HlrSubscription| h.msisdn == *msisdn;
+        match self.hlr_of(imsi).await? {
+            None => return Ok(()),
+            Some(h) if holds(&h) => {}
+            Some(_) => return Err(different_number("GsmHlr Delete")),
+        }
+        // Both keys: the host deletes only a subscription that still has this number.
+        let id = MoId {
+            kind: MoKind::GsmHlr,
+            imsi: Some(imsi.clone()),
+            msisdn: Some(msisdn.clone()),
+        };
+        match self.client.delete(id).await {
+            Err(e) if e.class == FaultClass::NotFound => match self.hlr_of(imsi).await? {
+                // Gone meanwhile (a concurrent repeat of this step): done.
+                None => Ok(()),
+                Some(h) if !holds(&h) => Err(different_number("GsmHlr Delete")),
+                // Still attached, though the host found nothing by both keys: never report
+                // success while the number is on this IMSI.
+                Some(_) => Err(e),
+            },
+            other => other,
+        }
+    }
+
+    /// Moves `imsi`'s subscription from `from` to `to` with one keyed Set.
+    async fn change(&self, imsi: &Imsi, from: &Msisdn, to: &Msisdn) -> Result<(), HlrError> {
+        let Some(current) = self.hlr_of(imsi).await? else {
+            return Err(HlrError::new(
+                FaultClass::NotFound,
+                "GsmHlr Set",
+                "no HLR subscription for this IMSI",
+            ));
+        };
+        if current.msisdn == *to {
+            return Ok(());
+        }
+        if current.msisdn != *from {
+            return Err(HlrError::new(
+                FaultClass::Conflict,
+                "GsmHlr Set",
+                "subscription holds neither the old nor the new MSISDN; left unchanged",
+            ));
+        }
+        let id = MoId {
+            kind: MoKind::GsmHlr,
+            imsi: Some(imsi.clone()),
+            msisdn: Some(from.clone()),
+        };
+        let wanted = HlrSubscription {
+            msisdn: to.clone(),
+            ..current
+        };
+        match self.client.set_at(id, MoBody::Hlr(wanted)).await {
+            Err(e) if !e.retryable() => {
+                // Hosts code "number in use" differently: decide by who holds `to` now.
+                match self.holder(to).await? {
+                    Some(holder) if holder == *imsi => Ok(()),
+                    Some(_) => Err(conflict(
+                        e,
+                        "the new MSISDN is held by another IMSI (MSISDNs are unique); nothing changed",
+                    )),
+                    None => Err(e),
+                }
             }
-            _ => Err(exists),
+            other => other,
         }
     }
 
@@ -179,19 +303,12 @@ impl Cai3gHlr {
 
     /// Read-modify-write of the HLR subscription only: the AUC (and so SQN) is untouched.
     async fn barring(&self, imsi: &Imsi, barring: Barring) -> Result<(), HlrError> {
-        let current = match self
-            .client
-            .get(MoId::by_imsi(MoKind::GsmHlr, imsi.clone()))
-            .await?
-        {
-            Some(GetResult::Hlr(h)) => h,
-            _ => {
-                return Err(HlrError::new(
-                    FaultClass::NotFound,
-                    "GsmHlr Set",
-                    "no HLR subscription for this IMSI",
-                ));
-            }
+        let Some(current) = self.hlr_of(imsi).await? else {
+            return Err(HlrError::new(
+                FaultClass::NotFound,
+                "GsmHlr Set",
+                "no HLR subscription for this IMSI",
+            ));
         };
         if current.obo == barring.outgoing && current.obi == barring.incoming {
             return Ok(());
@@ -205,7 +322,16 @@ impl Cai3gHlr {
     }
 }
 
-/// A `Conflict` raised from an "already exists" fault, keeping its operation and code.
+/// The subscription holds another number than the one the operation is about.
+fn different_number(operation: &'static str) -> HlrError {
+    HlrError::new(
+        FaultClass::Conflict,
+        operation,
+        "subscription holds a different MSISDN; left unchanged",
+    )
+}
+
+/// A `Conflict` raised from a host fault, keeping its operation and code.
 fn conflict(exists: HlrError, message: &str) -> HlrError {
     HlrError {
         class: FaultClass::Conflict,
@@ -246,6 +372,23 @@ impl HlrProvisioner for Cai3gHlr {
         barring: Barring,
     ) -> BoxFuture<'a, Result<(), HlrError>> {
         Box::pin(self.barring(imsi, barring))
+    }
+
+    fn detach_msisdn<'a>(
+        &'a self,
+        imsi: &'a Imsi,
+        msisdn: &'a Msisdn,
+    ) -> BoxFuture<'a, Result<(), HlrError>> {
+        Box::pin(self.detach(imsi, msisdn))
+    }
+
+    fn change_msisdn<'a>(
+        &'a self,
+        imsi: &'a Imsi,
+        from: &'a Msisdn,
+        to: &'a Msisdn,
+    ) -> BoxFuture<'a, Result<(), HlrError>> {
+        Box::pin(self.change(imsi, from, to))
     }
 
     fn shutdown(&self) -> BoxFuture<'_, ()> {

@@ -36,7 +36,8 @@ pub struct HlrProfile {
     pub profile_id: u32,
 }
 
-/// Operator barring flags (suspend/resume).
+/// Operator barring flags (suspend/resume). OsmoHLR has only CS/PS network access: any
+/// barring disables both, and it reads back as barred only when both are disabled.
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
 pub struct Barring {
     /// Operator barring of outgoing calls (CAI3G `obo`).
@@ -50,13 +51,15 @@ pub struct Barring {
 pub struct SubscriberSpec {
     /// The card's IMSI (the AUC and HLR key).
     pub imsi: Imsi,
-    /// The subscriber's number.
-    pub msisdn: Msisdn,
+    /// The subscriber's number. `None` provisions the authentication side only (a SIM
+    /// swap's new card before the number moves to it); such a subscriber holds no number.
+    pub msisdn: Option<Msisdn>,
     /// Authentication data for the AUC.
     pub auth: AuthData,
     /// HLR service profile.
     pub profile: HlrProfile,
-    /// Initial barring (normally none).
+    /// Initial barring (normally none). CAI3G keeps barring on the HLR subscription, so
+    /// with no MSISDN it is applied only once a later `provision` adds the number.
     pub barring: Barring,
 }
 
@@ -65,7 +68,8 @@ pub struct SubscriberSpec {
 pub enum ProvisionOutcome {
     /// Everything was created now.
     Created,
-    /// At least one object already existed with equal data (a repeated step).
+    /// At least one object already existed with equal data: a repeated step, or a number
+    /// filled into a subscriber provisioned earlier without one.
     AlreadyPresent,
 }
 
@@ -90,7 +94,8 @@ pub struct AucState {
     pub fsetind: Option<u8>,
 }
 
-/// The HLR entry as read back.
+/// The HLR entry as read back. OsmoHLR always has one for an existing subscriber (with
+/// `msisdn: None` when it holds no number); CAI3G has none while no number is attached.
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub struct HlrState {
     /// The MSISDN on the subscription.

@@ -6,7 +6,12 @@
 //! - Setting `aud3g` resets SQN to 0, so provisioning sends it only when none is stored,
 //!   and only [`OsmoHlr::set_keys`] (an explicit re-key) ever replaces it.
 //! - Barring is coarse: any operator barring disables both CS and PS access
-//!   (`nam_cs`/`nam_ps`); OsmoHLR has no finer barring. There is no service profile.
+//!   (`nam_cs`/`nam_ps`); OsmoHLR has no finer barring. It reads back as barred only when
+//!   both are disabled (a mixed state, left by an interrupted write or by hand, is not a
+//!   full barring; `set_barring` repairs either flag). There is no service profile.
+//! - The number is a nullable, UNIQUE column of the subscriber row: a subscriber without
+//!   a number is valid, `msisdn` SET `none` clears it, and a SET of a number held by
+//!   another IMSI fails with `Update MSISDN failed` (a `Conflict`).
 
 use super::classify::classify;
 use super::client::{CtrlClient, CtrlError};
@@ -28,6 +33,8 @@ const OP_CS: &str = "CTRL cs-enabled";
 const OP_PS: &str = "CTRL ps-enabled";
 const OP_VALIDATE: &str = "CTRL validate";
 const OP_BARRING: &str = "CTRL info";
+const OP_DETACH: &str = "CTRL msisdn detach";
+const OP_CHANGE: &str = "CTRL msisdn change";
 
 /// An OsmoHLR provisioned over CTRL (one persistent, lazily opened connection).
 #[derive(Debug)]
@@ -79,12 +86,6 @@ impl OsmoHlr {
     /// The underlying CTRL client.
     pub fn client(&self) -> &CtrlClient {
         &self.client
-    }
-
-    /// Moves the subscriber to `msisdn` (a MSISDN held by another IMSI is `Conflict`).
-    pub async fn change_msisdn(&self, imsi: &Imsi, msisdn: &Msisdn) -> Result<(), HlrError> {
-        self.set(OP_MSISDN, &var(imsi, "msisdn"), msisdn.as_str())
-            .await
     }
 
     /// Explicit re-key: replaces K/OPc. OsmoHLR resets SQN to 0, so a live UE goes through
@@ -153,8 +154,8 @@ impl OsmoHlr {
         };
         let steps = provision_steps(spec, k, opc, current.as_ref())
             .map_err(|why| HlrError::new(FaultClass::Conflict, OP_CREATE, why))?;
-        if steps.msisdn {
-            self.set(OP_MSISDN, &var(imsi, "msisdn"), spec.msisdn.as_str())
+        if let (true, Some(msisdn)) = (steps.msisdn, &spec.msisdn) {
+            self.set(OP_MSISDN, &var(imsi, "msisdn"), msisdn.as_str())
                 .await?;
         }
         if steps.aud3g {
@@ -224,7 +225,7 @@ impl OsmoHlr {
                 ));
             }
         };
-        let barred = !(info.nam_cs && info.nam_ps);
+        let barred = !info.nam_cs && !info.nam_ps;
         Ok(Some(SubscriberState {
             imsi: imsi.clone(),
             auc: ki.map(|ki| AucState {
@@ -264,6 +265,52 @@ impl OsmoHlr {
         }
         Ok(())
     }
+
+    /// Clears `msisdn` after `info` (no keys) shows this subscriber holds it.
+    async fn detach(&self, imsi: &Imsi, msisdn: &Msisdn) -> Result<(), HlrError> {
+        let Some(current) = self.read_info(imsi, "info", OP_DETACH).await? else {
+            return Ok(());
+        };
+        match current.msisdn.as_deref() {
+            None => Ok(()),
+            Some(m) if m == msisdn.as_str() => {
+                match self.set(OP_DETACH, &var(imsi, "msisdn"), "none").await {
+                    // Deleted meanwhile: it holds no number either.
+                    Err(e) if e.class == FaultClass::NotFound => Ok(()),
+                    other => other,
+                }
+            }
+            Some(_) => Err(HlrError::new(
+                FaultClass::Conflict,
+                OP_DETACH,
+                "subscriber holds a different MSISDN; left unchanged",
+            )),
+        }
+    }
+
+    /// Sets `to` after `info` (no keys) shows this subscriber on `from`.
+    async fn change(&self, imsi: &Imsi, from: &Msisdn, to: &Msisdn) -> Result<(), HlrError> {
+        let Some(current) = self.read_info(imsi, "info", OP_CHANGE).await? else {
+            return Err(HlrError::new(
+                FaultClass::NotFound,
+                OP_CHANGE,
+                "no subscriber with this IMSI",
+            ));
+        };
+        match current.msisdn.as_deref() {
+            Some(m) if m == to.as_str() => Ok(()),
+            Some(m) if m == from.as_str() => {
+                // OsmoHLR's only refusal here is the UNIQUE index: `classify` makes
+                // `Update MSISDN failed` a Conflict saying another IMSI holds the number.
+                self.set(OP_CHANGE, &var(imsi, "msisdn"), to.as_str()).await
+            }
+            _ => Err(HlrError::new(
+                FaultClass::Conflict,
+                OP_CHANGE,
+                "subscriber holds neither the old nor the new MSISDN; left unchanged",
+            )),
+        }
+    }
 }
 
 fn flag(on: bool) -> &'static str {
@@ -302,6 +349,23 @@ impl HlrProvisioner for OsmoHlr {
         barring: Barring,
     ) -> BoxFuture<'a, Result<(), HlrError>> {
         Box::pin(self.barring(imsi, barring))
+    }
+
+    fn detach_msisdn<'a>(
+        &'a self,
+        imsi: &'a Imsi,
+        msisdn: &'a Msisdn,
+    ) -> BoxFuture<'a, Result<(), HlrError>> {
+        Box::pin(self.detach(imsi, msisdn))
+    }
+
+    fn change_msisdn<'a>(
+        &'a self,
+        imsi: &'a Imsi,
+        from: &'a Msisdn,
+        to: &'a Msisdn,
+    ) -> BoxFuture<'a, Result<(), HlrError>> {
+        Box::pin(self.change(imsi, from, to))
     }
 
     fn shutdown(&self) -> BoxFuture<'_, ()> {

@@ -88,7 +88,7 @@ pub fn aud3g_matches(aud3g: &Aud3g, k: &Key128, opc: &Key128) -> bool {
 /// What provisioning still has to send for `spec`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Steps {
-    /// Set the MSISDN.
+    /// Set the MSISDN (only ever true when the spec has one).
     pub msisdn: bool,
     /// Set the 3G auth data (this resets SQN: only when none is stored).
     pub aud3g: bool,
@@ -99,7 +99,8 @@ pub struct Steps {
 }
 
 /// The steps that complete `current` (`None`: just created) into `spec`, or the reason
-/// the stored data conflicts. Stored data is filled in, never overwritten.
+/// the stored data conflicts. Stored data is filled in, never overwritten: a number is
+/// added to a subscriber without one, but a spec without a number never clears one.
 pub fn provision_steps(
     spec: &SubscriberSpec,
     k: &Key128,
@@ -109,16 +110,17 @@ pub fn provision_steps(
     let enabled = !(spec.barring.outgoing || spec.barring.incoming);
     let Some(cur) = current else {
         return Ok(Steps {
-            msisdn: true,
+            msisdn: spec.msisdn.is_some(),
             aud3g: true,
             cs: Some(enabled),
             ps: Some(enabled),
         });
     };
-    let msisdn = match cur.msisdn.as_deref() {
-        None => true,
-        Some(m) if m == spec.msisdn.as_str() => false,
-        Some(_) => return Err("subscriber exists with a different MSISDN"),
+    let msisdn = match (cur.msisdn.as_deref(), &spec.msisdn) {
+        (None, wanted) => wanted.is_some(),
+        (Some(m), Some(wanted)) if m == wanted.as_str() => false,
+        (Some(_), Some(_)) => return Err("subscriber exists with a different MSISDN"),
+        (Some(_), None) => return Err("subscriber exists with an MSISDN; the order has none"),
     };
     if cur.aud2g_ki.is_some() {
         return Err("subscriber has 2G auth data, which this adapter never provisions");
@@ -137,16 +139,18 @@ pub fn provision_steps(
 }
 
 /// True if `cur` could have been written by provisioning `spec` (possibly partially):
-/// only then may deprovisioning delete it.
+/// only then may deprovisioning delete it. A stored number must be the spec's, so a spec
+/// without one never removes a subscriber that holds a number.
 pub fn is_ours(
     spec: &SubscriberSpec,
     keys: Option<(&Key128, &Key128)>,
     cur: &SubscriberInfo,
 ) -> bool {
-    let msisdn_ok = cur
-        .msisdn
-        .as_deref()
-        .is_none_or(|m| m == spec.msisdn.as_str());
+    let msisdn_ok = match (cur.msisdn.as_deref(), &spec.msisdn) {
+        (None, _) => true,
+        (Some(m), Some(wanted)) => m == wanted.as_str(),
+        (Some(_), None) => false,
+    };
     let aud3g_ok = match (&cur.aud3g, keys) {
         (None, _) => true,
         (Some(a), Some((k, opc))) => aud3g_matches(a, k, opc),
@@ -193,6 +197,81 @@ mod tests {
         assert_eq!(info.msisdn, None);
         assert_eq!(info.aud3g, None);
         assert_eq!(info.aud2g_ki, None);
+    }
+
+    fn spec(msisdn: Option<&str>) -> SubscriberSpec {
+        use crate::hlr::{AuthData, Barring, HlrProfile, KiMaterial};
+        SubscriberSpec {
+            imsi: "001010000000001".parse().expect("imsi"),
+            msisdn: msisdn.map(|m| m.parse().expect("msisdn")),
+            auth: AuthData {
+                ki: KiMaterial::Clear(Key128::from_hex(K).expect("hex")),
+                opc: Some(Key128::from_hex(OPC).expect("hex")),
+                fsetind: 0,
+            },
+            profile: HlrProfile { profile_id: 1 },
+            barring: Barring::default(),
+        }
+    }
+
+    fn stored(msisdn: Option<&str>) -> SubscriberInfo {
+        let k = Key128::from_hex(K).expect("hex");
+        let opc = Key128::from_hex(OPC).expect("hex");
+        SubscriberInfo {
+            msisdn: msisdn.map(str::to_owned),
+            nam_cs: true,
+            nam_ps: true,
+            aud2g_ki: None,
+            aud3g: Some(Aud3g {
+                algo: "MILENAGE".into(),
+                k,
+                opc: Some(opc),
+                op: None,
+            }),
+        }
+    }
+
+    #[test]
+    fn a_number_is_filled_in_but_never_cleared_or_replaced() {
+        let k = Key128::from_hex(K).expect("hex");
+        let opc = Key128::from_hex(OPC).expect("hex");
+        let steps = |s: &SubscriberSpec, cur: Option<&SubscriberInfo>| {
+            provision_steps(s, &k, &opc, cur).map(|st| (st.msisdn, st.aud3g))
+        };
+        let (none, a) = (spec(None), spec(Some("491700000001")));
+        assert_eq!(steps(&none, None), Ok((false, true)), "fresh, no number");
+        assert_eq!(steps(&a, None), Ok((true, true)));
+        assert_eq!(steps(&none, Some(&stored(None))), Ok((false, false)));
+        assert_eq!(steps(&a, Some(&stored(None))), Ok((true, false)), "attach");
+        assert_eq!(
+            steps(&a, Some(&stored(Some("491700000001")))),
+            Ok((false, false))
+        );
+        assert!(steps(&a, Some(&stored(Some("491700000002")))).is_err());
+        assert!(
+            steps(&none, Some(&stored(Some("491700000001")))).is_err(),
+            "a spec without a number never takes one away"
+        );
+    }
+
+    #[test]
+    fn a_spec_without_a_number_owns_only_numberless_subscribers() {
+        let k = Key128::from_hex(K).expect("hex");
+        let opc = Key128::from_hex(OPC).expect("hex");
+        let keys = Some((&k, &opc));
+        assert!(is_ours(&spec(None), keys, &stored(None)));
+        assert!(!is_ours(&spec(None), keys, &stored(Some("491700000001"))));
+        assert!(is_ours(&spec(Some("491700000001")), keys, &stored(None)));
+        assert!(is_ours(
+            &spec(Some("491700000001")),
+            keys,
+            &stored(Some("491700000001"))
+        ));
+        assert!(!is_ours(
+            &spec(Some("491700000001")),
+            keys,
+            &stored(Some("491700000002"))
+        ));
     }
 
     #[test]

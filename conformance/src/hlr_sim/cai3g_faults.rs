@@ -99,5 +99,6 @@ pub(crate) fn for_store_error(e: StoreError) -> Cai3gFault {
         StoreError::NotFound => external(RESP_NOT_FOUND, "SUBSCRIPTION NOT FOUND"),
         StoreError::AucMissing => external(RESP_AUC_MISSING, "AUC DATA MISSING"),
         StoreError::MissingKey => invalid_request("MOId lacks the key for this object."),
+        StoreError::KeyChange => invalid_request("A Set cannot change the IMSI."),
     }
 }

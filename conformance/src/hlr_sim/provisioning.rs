@@ -13,7 +13,7 @@ use tokio::time::Instant;
 pub(crate) fn classify(request: &Request) -> (Operation, Option<MoKind>, Option<&Imsi>) {
     let imsi = match request {
         Request::Login { .. } | Request::Logout { .. } => None,
-        Request::Create(b) | Request::Set(b) => Some(b.imsi()),
+        Request::Create(b) | Request::Set { body: b, .. } => Some(b.imsi()),
         Request::Get(id) | Request::Delete(id) => id.imsi.as_ref(),
     };
     (request.operation(), request.mo_kind(), imsi)
@@ -51,9 +51,9 @@ pub(crate) fn execute(
             s.create(body).map(|()| Response::Create)
         }),
         Request::Get(id) => with_session(sim, header, now, |s| s.get(&id).map(Response::Get)),
-        Request::Set(body) => {
-            with_session(sim, header, now, |s| s.set(body).map(|()| Response::Set))
-        }
+        Request::Set { id, body } => with_session(sim, header, now, |s| {
+            s.set(&id, body).map(|()| Response::Set)
+        }),
         Request::Delete(id) => with_session(sim, header, now, |s| {
             s.delete(&id).map(|()| Response::Delete)
         }),

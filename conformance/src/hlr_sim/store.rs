@@ -18,6 +18,8 @@ pub(crate) enum StoreError {
     AucMissing,
     /// The MOId does not carry the key the object is addressed by.
     MissingKey,
+    /// A Set that would change the IMSI (only the host's IMSI changeover may).
+    KeyChange,
 }
 
 /// One subscriber as the simulator holds it: its AUC entry and HLR subscription, if any.
@@ -110,14 +112,30 @@ impl Store {
         }
     }
 
-    /// Replaces an existing object; an HLR MSISDN change must keep MSISDNs unique.
-    pub(crate) fn set(&mut self, body: MoBody) -> Result<(), StoreError> {
+    /// Replaces the object `id` names with `body`. The IMSI never changes; an HLR
+    /// subscription's MSISDN may (the number change), if no other IMSI holds the new one.
+    /// `id` with the IMSI and the current MSISDN names the subscription only while it
+    /// still has that MSISDN, which makes a number change a compare-and-set.
+    pub(crate) fn set(&mut self, id: &MoId, body: MoBody) -> Result<(), StoreError> {
         match body {
             MoBody::Auc(a) => {
+                if auc_key(id)? != &a.imsi {
+                    return Err(StoreError::KeyChange);
+                }
                 let slot = self.auc.get_mut(&a.imsi).ok_or(StoreError::NotFound)?;
                 *slot = a;
             }
             MoBody::Hlr(h) => {
+                // `MOId` keys equal to the body's name the subscription by its IMSI (a
+                // client that addresses a Set by the values it sets); otherwise by the
+                // keys it has now.
+                let target = match (&id.imsi, &id.msisdn) {
+                    (Some(imsi), Some(m)) if *m == h.msisdn => imsi.clone(),
+                    _ => self.resolve_hlr(id)?,
+                };
+                if target != h.imsi {
+                    return Err(StoreError::KeyChange);
+                }
                 let old = self.hlr.get(&h.imsi).ok_or(StoreError::NotFound)?;
                 if old.msisdn != h.msisdn {
                     if self.by_msisdn.contains_key(&h.msisdn) {
@@ -279,7 +297,11 @@ mod tests {
         );
         assert_eq!(s.get(&hlr_id(None, None)), Err(StoreError::MissingKey));
         // Changing the MSISDN frees the old one.
-        s.set(hlr("001010000000001", "4915100000002")).expect("set");
+        s.set(
+            &hlr_id(Some("001010000000001"), Some("4915100000001")),
+            hlr("001010000000001", "4915100000002"),
+        )
+        .expect("set");
         assert_eq!(
             s.get(&hlr_id(None, Some("4915100000001"))),
             Err(StoreError::NotFound)
@@ -297,11 +319,69 @@ mod tests {
     }
 
     #[test]
+    fn number_change_is_a_compare_and_set_keeping_msisdns_unique() {
+        let mut s = Store::default();
+        for (i, m) in [
+            ("001010000000001", "4915100000001"),
+            ("001010000000002", "4915100000002"),
+        ] {
+            s.create(auc(i)).expect("auc");
+            s.create(hlr(i, m)).expect("hlr");
+        }
+        let one_on_1 = hlr_id(Some("001010000000001"), Some("4915100000001"));
+        // The number of another IMSI: refused, nothing changes.
+        assert_eq!(
+            s.set(&one_on_1, hlr("001010000000001", "4915100000002")),
+            Err(StoreError::MsisdnInUse)
+        );
+        assert_eq!(
+            s.hlr(&imsi("001010000000001")).map(|h| h.msisdn),
+            Some(msisdn("4915100000001"))
+        );
+        assert_eq!(
+            s.set(&one_on_1, hlr("001010000000001", "4915100000003")),
+            Ok(())
+        );
+        // Keyed by the old number: no longer names the subscription.
+        assert_eq!(
+            s.set(&one_on_1, hlr("001010000000001", "4915100000004")),
+            Err(StoreError::NotFound)
+        );
+        // The IMSI never changes through a Set.
+        assert_eq!(
+            s.set(
+                &hlr_id(None, Some("4915100000003")),
+                hlr("001010000000002", "4915100000003")
+            ),
+            Err(StoreError::KeyChange)
+        );
+        // Detach (delete by both keys) frees the number for another IMSI.
+        assert_eq!(
+            s.delete(&hlr_id(Some("001010000000002"), Some("4915100000003"))),
+            Err(StoreError::NotFound)
+        );
+        assert_eq!(
+            s.delete(&hlr_id(Some("001010000000001"), Some("4915100000003"))),
+            Ok(())
+        );
+        assert!(s.auc(&imsi("001010000000001")).is_some(), "AUC stays");
+        let two = hlr_id(Some("001010000000002"), Some("4915100000002"));
+        assert_eq!(s.set(&two, hlr("001010000000002", "4915100000003")), Ok(()));
+    }
+
+    #[test]
     fn set_and_delete_absent() {
         let mut s = Store::default();
-        assert_eq!(s.set(auc("001010000000001")), Err(StoreError::NotFound));
+        let auc_id = MoId::by_imsi(MoKind::GsmAuc, imsi("001010000000001"));
         assert_eq!(
-            s.set(hlr("001010000000001", "4915100000001")),
+            s.set(&auc_id, auc("001010000000001")),
+            Err(StoreError::NotFound)
+        );
+        assert_eq!(
+            s.set(
+                &hlr_id(Some("001010000000001"), None),
+                hlr("001010000000001", "4915100000001")
+            ),
             Err(StoreError::NotFound)
         );
         let id = MoId {

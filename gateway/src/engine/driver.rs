@@ -300,11 +300,11 @@ async fn perform(
             };
             hlr.set_barring(imsi, barring).await.map(|()| "set")
         }
-        // MERGE(hlrops): the trait's detach_msisdn / change_msisdn.
-        HlrOp::DetachMsisdn { .. } | HlrOp::ChangeMsisdn { .. } => Err(HlrError::new(
-            adapters::hlr::FaultClass::Validation,
-            op.name(),
-            "not supported by this HLR adapter",
-        )),
+        HlrOp::DetachMsisdn { imsi, msisdn } => {
+            hlr.detach_msisdn(imsi, msisdn).await.map(|()| "detached")
+        }
+        HlrOp::ChangeMsisdn { imsi, from, to } => {
+            hlr.change_msisdn(imsi, from, to).await.map(|()| "changed")
+        }
     })
 }

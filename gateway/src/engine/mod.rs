@@ -169,7 +169,6 @@ impl Engine {
             let result = driver::drive(&inner, order).await;
             if let Err(e) = &result {
                 tracing::warn!(order = %id, error = %e, "order paused; it resumes at next start");
-                eprintln!("DEBUG paused {id}: {e}");
             }
             // Finished unless the engine stopped or the store failed (it resumes later).
             let finished = result.is_ok() && !inner.stopping();

@@ -50,16 +50,10 @@ pub fn subscriber_spec(
     ki: KiMaterial,
     opc: Option<Key128>,
     fsetind: u8,
-) -> Result<SubscriberSpec, EngineError> {
-    let msisdn = line.msisdn.clone().ok_or_else(|| {
-        EngineError::unusable(
-            line.imsi.as_str(),
-            "a line without a number cannot be provisioned yet",
-        )
-    })?;
-    Ok(SubscriberSpec {
+) -> SubscriberSpec {
+    SubscriberSpec {
         imsi: line.imsi.clone(),
-        msisdn,
+        msisdn: line.msisdn.clone(),
         auth: AuthData { ki, opc, fsetind },
         profile: HlrProfile {
             profile_id: line.hlr_profile_id,
@@ -68,7 +62,7 @@ pub fn subscriber_spec(
             outgoing: line.barred,
             incoming: line.barred,
         },
-    })
+    }
 }
 
 /// An ES2+ request of an order's step.
@@ -165,10 +159,9 @@ mod tests {
             KiMaterial::Clear(Key128::from_bytes([1; 16])),
             None,
             7,
-        )
-        .expect("spec");
+        );
         assert_eq!(spec.imsi, o.imsi);
-        assert_eq!(spec.msisdn, o.msisdn);
+        assert_eq!(spec.msisdn, Some(o.msisdn.clone()));
         assert_eq!(spec.profile.profile_id, o.hlr_profile_id);
         assert_eq!(spec.barring, Barring::default());
         assert_eq!(spec.auth.fsetind, 7);

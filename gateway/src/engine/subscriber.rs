@@ -22,7 +22,7 @@ impl Inner {
         let (ki, opc) = crate::admin::open_sim_keys(&self.keys, &sim)
             .map_err(|message| EngineError::unusable(order_id, message))?;
         let ki = ki_material(ki, self.settings.ki_wrap.as_ref(), order_id)?;
-        subscriber_spec(line, ki, opc, self.settings.fsetind)
+        Ok(subscriber_spec(line, ki, opc, self.settings.fsetind))
     }
 
     /// The spec an activation order provisions.

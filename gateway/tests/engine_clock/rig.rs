@@ -109,6 +109,21 @@ impl HlrProvisioner for ScriptedHlr {
     fn set_barring<'a>(&'a self, _: &'a Imsi, _: Barring) -> BoxFuture<'a, Result<(), HlrError>> {
         Box::pin(async { Ok(()) })
     }
+    fn detach_msisdn<'a>(
+        &'a self,
+        _: &'a Imsi,
+        _: &'a sim_profiles::Msisdn,
+    ) -> BoxFuture<'a, Result<(), HlrError>> {
+        Box::pin(async { Ok(()) })
+    }
+    fn change_msisdn<'a>(
+        &'a self,
+        _: &'a Imsi,
+        _: &'a sim_profiles::Msisdn,
+        _: &'a sim_profiles::Msisdn,
+    ) -> BoxFuture<'a, Result<(), HlrError>> {
+        Box::pin(async { Ok(()) })
+    }
     fn shutdown(&self) -> BoxFuture<'_, ()> {
         Box::pin(async {})
     }

@@ -22,22 +22,11 @@ pub fn write_target(out: &mut String, id: &MoId) {
     xml::close_tag(out, &format!("{C}:MOId"));
 }
 
-/// The `MOId` a Create or Set of `body` carries: every key the body has.
-pub fn id_of(body: &MoBody) -> MoId {
+/// Appends a subscription wrapper (`createSubscription`, `setSubscription`). The wrapper's
+/// key attributes repeat `id`'s keys (the object addressed), its children hold `body`.
+pub fn write_body(out: &mut String, wrapper: &str, id: &MoId, body: &MoBody) {
     match body {
-        MoBody::Auc(a) => MoId::by_imsi(MoKind::GsmAuc, a.imsi.clone()),
-        MoBody::Hlr(h) => MoId {
-            kind: MoKind::GsmHlr,
-            imsi: Some(h.imsi.clone()),
-            msisdn: Some(h.msisdn.clone()),
-        },
-    }
-}
-
-/// Appends a subscription wrapper (`createSubscription`, `getResponseSubscription`, ...).
-pub fn write_body(out: &mut String, wrapper: &str, body: &MoBody) {
-    match body {
-        MoBody::Hlr(h) => write_hlr(out, wrapper, h),
+        MoBody::Hlr(h) => write_hlr(out, wrapper, id.msisdn.as_ref(), id.imsi.as_ref(), h),
         MoBody::Auc(a) => write_auc(out, wrapper, &a.imsi, Some(&a.ki), Some(a.fsetind)),
     }
 }
@@ -45,7 +34,7 @@ pub fn write_body(out: &mut String, wrapper: &str, body: &MoBody) {
 /// Appends the wrapper of a Get result.
 pub fn write_get_result(out: &mut String, wrapper: &str, result: &GetResult) {
     match result {
-        GetResult::Hlr(h) => write_hlr(out, wrapper, h),
+        GetResult::Hlr(h) => write_hlr(out, wrapper, Some(&h.msisdn), Some(&h.imsi), h),
         GetResult::Auc(a) => write_auc(out, wrapper, &a.imsi, Some(&a.ki), Some(a.fsetind)),
         GetResult::AucPartial { imsi, ki, fsetind } => {
             write_auc(out, wrapper, imsi, ki.as_ref(), *fsetind)
@@ -53,13 +42,23 @@ pub fn write_get_result(out: &mut String, wrapper: &str, result: &GetResult) {
     }
 }
 
-fn write_hlr(out: &mut String, wrapper: &str, h: &HlrSubscription) {
+fn write_hlr(
+    out: &mut String,
+    wrapper: &str,
+    key_msisdn: Option<&Msisdn>,
+    key_imsi: Option<&Imsi>,
+    h: &HlrSubscription,
+) {
     let p = mo_prefix(MoKind::GsmHlr);
     let tag = format!("{p}:{wrapper}");
     out.push('<');
     out.push_str(&tag);
-    xml::attr(out, "msisdn", h.msisdn.as_str());
-    xml::attr(out, "imsi", h.imsi.as_str());
+    if let Some(m) = key_msisdn {
+        xml::attr(out, "msisdn", m.as_str());
+    }
+    if let Some(i) = key_imsi {
+        xml::attr(out, "imsi", i.as_str());
+    }
     out.push('>');
     xml::leaf(out, &format!("{p}:msisdn"), h.msisdn.as_str());
     xml::leaf(out, &format!("{p}:imsi"), h.imsi.as_str());
@@ -157,8 +156,14 @@ pub fn find_wrapper<'a>(
     }
 }
 
-/// Reads a Create/Set wrapper into a body, checking it against `MOId` when given.
-pub fn read_body(wrapper: &Element, kind: MoKind, id: Option<&MoId>) -> Result<MoBody, CodecError> {
+/// Reads a Create/Set wrapper into a body, checking it against `MOId` when given. With
+/// `msisdn_may_change` (a Set) the MSISDN may differ from `MOId`'s: the number change.
+pub fn read_body(
+    wrapper: &Element,
+    kind: MoKind,
+    id: Option<&MoId>,
+    msisdn_may_change: bool,
+) -> Result<MoBody, CodecError> {
     let body = match kind {
         MoKind::GsmHlr => MoBody::Hlr(read_hlr(wrapper, id)?),
         MoKind::GsmAuc => match read_auc(wrapper, id)? {
@@ -170,7 +175,7 @@ pub fn read_body(wrapper: &Element, kind: MoKind, id: Option<&MoId>) -> Result<M
         },
     };
     if let Some(id) = id {
-        let expected = id_of(&body);
+        let expected = body.id();
         if id
             .imsi
             .as_ref()
@@ -178,10 +183,11 @@ pub fn read_body(wrapper: &Element, kind: MoKind, id: Option<&MoId>) -> Result<M
         {
             return Err(CodecError::Inconsistent { field: "imsi" });
         }
-        if id
-            .msisdn
-            .as_ref()
-            .is_some_and(|m| Some(m) != expected.msisdn.as_ref())
+        if !msisdn_may_change
+            && id
+                .msisdn
+                .as_ref()
+                .is_some_and(|m| Some(m) != expected.msisdn.as_ref())
         {
             return Err(CodecError::Inconsistent { field: "msisdn" });
         }

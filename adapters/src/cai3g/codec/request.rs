@@ -4,7 +4,7 @@ use super::envelope::{self, C};
 use super::error::CodecError;
 use super::mo;
 use super::ns;
-use super::types::{Header, Operation, Password, Request};
+use super::types::{Header, MoBody, MoId, MoKind, Operation, Password, Request};
 use super::xml::{self, Element};
 
 /// Encodes a complete SOAP 1.1 request envelope.
@@ -21,16 +21,20 @@ pub fn encode_request(header: &Header, req: &Request) -> String {
         Request::Logout { session_id } => {
             xml::leaf(&mut body, &format!("{C}:sessionId"), session_id);
         }
-        Request::Create(b) | Request::Set(b) => {
-            mo::write_target(&mut body, &mo::id_of(b));
-            xml::open_tag(&mut body, &format!("{C}:MOAttributes"));
-            mo::write_body(&mut body, wrapper_of(op), b);
-            xml::close_tag(&mut body, &format!("{C}:MOAttributes"));
-        }
+        Request::Create(b) => write_change(&mut body, op, &b.id(), b),
+        Request::Set { id, body: b } => write_change(&mut body, op, id, b),
         Request::Get(id) | Request::Delete(id) => mo::write_target(&mut body, id),
     }
     xml::close_tag(&mut body, &tag);
     envelope::wrap(header, req.mo_kind(), &body)
+}
+
+/// `MOType`, `MOId` and `MOAttributes` of a Create or Set.
+fn write_change(out: &mut String, op: Operation, id: &MoId, b: &MoBody) {
+    mo::write_target(out, id);
+    xml::open_tag(out, &format!("{C}:MOAttributes"));
+    mo::write_body(out, wrapper_of(op), id, b);
+    xml::close_tag(out, &format!("{C}:MOAttributes"));
 }
 
 fn wrapper_of(op: Operation) -> &'static str {
@@ -78,9 +82,11 @@ fn read_op(op: Operation, el: &Element) -> Result<Request, CodecError> {
             let kind = mo::read_kind(el)?;
             let id = mo::read_id(el, kind)?;
             let wrapper = mo::find_wrapper(el, kind, wrapper_of(op))?;
-            let body = mo::read_body(wrapper, kind, Some(&id))?;
-            if op == Operation::Set {
-                Request::Set(body)
+            let is_set = op == Operation::Set;
+            let number_change = is_set && kind == MoKind::GsmHlr;
+            let body = mo::read_body(wrapper, kind, Some(&id), number_change)?;
+            if is_set {
+                Request::Set { id, body }
             } else {
                 Request::Create(body)
             }

@@ -230,6 +230,19 @@ impl MoBody {
             Self::Hlr(h) => &h.imsi,
         }
     }
+
+    /// The `MOId` naming this object by every key the body has (what a Create carries,
+    /// and a Set that changes no key).
+    pub fn id(&self) -> MoId {
+        match self {
+            Self::Auc(a) => MoId::by_imsi(MoKind::GsmAuc, a.imsi.clone()),
+            Self::Hlr(h) => MoId {
+                kind: MoKind::GsmHlr,
+                imsi: Some(h.imsi.clone()),
+                msisdn: Some(h.msisdn.clone()),
+            },
+        }
+    }
 }
 
 /// An MO identity (`MOType` + `MOId`) for Get and Delete. At least one key must be set.
@@ -282,13 +295,29 @@ pub enum Request {
     Create(MoBody),
     /// `Get` of a subscription.
     Get(MoId),
-    /// `Set` of a subscription.
-    Set(MoBody),
+    /// `Set` of a subscription: `id` (`MOId`) names the object as it is now, `body`
+    /// (`setSubscription`) holds its attributes after the Set. They agree on every key,
+    /// except that a GsmHlr Set may carry a new MSISDN: the number change (`MOId` with
+    /// the IMSI and the current MSISDN, `setSubscription` with the new one).
+    Set {
+        /// The object as addressed now.
+        id: MoId,
+        /// Its new attributes.
+        body: MoBody,
+    },
     /// `Delete` of a subscription.
     Delete(MoId),
 }
 
 impl Request {
+    /// A Set of `body` addressed by its own keys (no key changes).
+    pub fn set(body: MoBody) -> Self {
+        Self::Set {
+            id: body.id(),
+            body,
+        }
+    }
+
     /// The operation this request performs.
     pub fn operation(&self) -> Operation {
         match self {
@@ -296,7 +325,7 @@ impl Request {
             Self::Logout { .. } => Operation::Logout,
             Self::Create(_) => Operation::Create,
             Self::Get(_) => Operation::Get,
-            Self::Set(_) => Operation::Set,
+            Self::Set { .. } => Operation::Set,
             Self::Delete(_) => Operation::Delete,
         }
     }
@@ -305,7 +334,7 @@ impl Request {
     pub fn mo_kind(&self) -> Option<MoKind> {
         match self {
             Self::Login { .. } | Self::Logout { .. } => None,
-            Self::Create(b) | Self::Set(b) => Some(b.kind()),
+            Self::Create(b) | Self::Set { body: b, .. } => Some(b.kind()),
             Self::Get(id) | Self::Delete(id) => Some(id.kind),
         }
     }
