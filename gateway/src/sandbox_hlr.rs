@@ -1,8 +1,10 @@
 //! The sandbox's HLR simulator keeps its subscribers in memory, so each start rebuilds
-//! them from the gateway's durable orders: every order whose HLR step succeeded and was
-//! not undone, whatever its status (an order stopped between its HLR step and `active`
-//! still needs its subscriber). Nothing is written to disk for this, so no key ever sits
-//! there in clear.
+//! them from the gateway's durable orders: every activation whose HLR step succeeded and
+//! was not undone, whatever its status (an order stopped between its HLR step and
+//! `active` still needs its subscriber); then, oldest first, every southbound step that
+//! lifecycle orders recorded as done (barring, swaps, number changes, terminations), which
+//! are idempotent and so replay to the same state. Nothing is written to disk for this,
+//! so no key ever sits there in clear.
 //!
 //! The rebuild must finish before the engine's own HLR calls go out (a compensation would
 //! otherwise delete a subscriber the rebuild then restores), so the engine talks to the
@@ -115,7 +117,7 @@ impl HlrProvisioner for HlrGate {
     }
 }
 
-/// Every order whose subscriber the HLR should hold, of every tenant.
+/// Every order of every tenant that may have changed the HLR.
 ///
 /// While the gate is closed no HLR step can change, so the set is exact; but other steps
 /// go on, so in-flight orders are read before terminal ones: an order that turns `active`
@@ -127,13 +129,17 @@ fn orders_on_the_hlr(gateway: &Gateway) -> Result<Vec<Order>, StoreError> {
         found.insert(o.id.clone(), o);
     }
     for tenant in gateway.store.tenant_ids()? {
-        for status in [OrderStatus::Active, OrderStatus::Failed] {
+        for status in [
+            OrderStatus::Active,
+            OrderStatus::Completed,
+            OrderStatus::Failed,
+        ] {
             for o in gateway.store.orders_with_status(&tenant, status)? {
                 found.insert(o.id.clone(), o);
             }
         }
     }
-    Ok(found.into_values().filter(holds_subscriber).collect())
+    Ok(found.into_values().collect())
 }
 
 /// Provisions on `hlr` (the simulator itself, not the gate) every subscriber the orders
@@ -151,12 +157,32 @@ pub async fn rebuild(
 
 async fn restore(gateway: &Gateway, hlr: &dyn HlrProvisioner) -> Result<usize, EngineError> {
     let mut restored = 0;
-    for order in orders_on_the_hlr(gateway)? {
-        let spec = gateway.engine.subscriber_spec(&order)?;
-        match hlr.provision(&spec).await {
-            Ok(_) => restored += 1,
-            Err(e) => tracing::warn!(order = %order.id, error = %e,
-                "could not restore the subscriber on the sandbox HLR simulator"),
+    let mut orders = orders_on_the_hlr(gateway)?;
+    // Replayed in the order the orders were created: a line has one order in flight at a
+    // time, and a number is reused only after the line that held it ended.
+    orders.sort_by(|a, b| (a.created_at_ms, &a.id).cmp(&(b.created_at_ms, &b.id)));
+    for order in &orders {
+        let Some(l) = &order.lifecycle else {
+            if holds_subscriber(order) {
+                let spec = gateway.engine.subscriber_spec(order)?;
+                match hlr.provision(&spec).await {
+                    Ok(_) => restored += 1,
+                    Err(e) => tracing::warn!(order = %order.id, error = %e,
+                        "could not restore the subscriber on the sandbox HLR simulator"),
+                }
+            }
+            continue;
+        };
+        let done = l
+            .plan
+            .iter()
+            .chain(&l.undo)
+            .filter(|s| matches!(s.step, Step::Done { .. }));
+        for s in done {
+            if let Err(e) = gateway.engine.perform_on(hlr, &order.id, &s.op).await? {
+                tracing::warn!(order = %order.id, step = s.op.name(), error = %e,
+                    "could not replay a lifecycle step on the sandbox HLR simulator");
+            }
         }
     }
     Ok(restored)

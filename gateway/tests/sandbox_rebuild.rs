@@ -1,6 +1,7 @@
 //! The sandbox's in-memory HLR simulator is rebuilt at start-up from every order that has
 //! provisioned the HLR, whatever its status: an eSIM order stopped after its HLR step
-//! but before ConfirmOrder answered must end `active` with its subscriber on the HLR.
+//! but before ConfirmOrder answered must end `active` with its subscriber on the HLR, and
+//! a line suspended, swapped and renumbered comes back as it ended.
 
 mod common;
 
@@ -88,5 +89,82 @@ async fn an_order_stopped_after_its_hlr_step_finds_its_subscriber_after_a_restar
         .await;
     assert_eq!(v["status"], "active", "{v}");
     assert_eq!(subscriber_imsis(&sb), vec![imsi]);
+    sb.gateway.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_line_changed_after_day_one_comes_back_as_it_ended() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sb = gateway::sandbox::start(config(dir.path()))
+        .await
+        .expect("sandbox");
+    let api = Api::new(&sb);
+    let cards = sb.info.physical_iccids.clone();
+    let body = serde_json::json!({"sim": {"type": "physical", "iccid": cards[0]}, "product": sb.info.product});
+    let (status, v) = api.order("line-1", body).await;
+    assert_eq!(status, 202, "{v}");
+    let act = api
+        .until(v["id"].as_str().expect("id"), "active", is_terminal)
+        .await;
+    let msisdn = act["msisdn"].as_str().expect("msisdn").to_owned();
+    let json = [("content-type", "application/json")];
+    let mut run = |op: &'static str, key: &'static str, body: serde_json::Value, on: String| {
+        let api = &api;
+        async move {
+            let mut h = json.to_vec();
+            h.push(("idempotency-key", key));
+            let (s, v) = api
+                .post(
+                    &format!("/v1/subscriptions/{on}/{op}"),
+                    &h,
+                    body.to_string(),
+                )
+                .await;
+            assert_eq!(s, 202, "{v}");
+            api.until(v["id"].as_str().expect("id"), "terminal", is_terminal)
+                .await
+        }
+    };
+    run(
+        "suspend",
+        "l-1",
+        serde_json::json!({"reason": "non_payment"}),
+        msisdn.clone(),
+    )
+    .await;
+    let swap = serde_json::json!({"sim": {"type": "physical", "iccid": cards[1]}});
+    let o = run("sim-swap", "l-2", swap, msisdn.clone()).await;
+    assert_eq!(o["status"], "completed", "{o}");
+    let o = run(
+        "number-change",
+        "l-3",
+        serde_json::json!({"msisdn": {"mode": "auto"}}),
+        msisdn,
+    )
+    .await;
+    assert_eq!(o["status"], "completed", "{o}");
+    let number = o["new_msisdn"].as_str().expect("number").to_owned();
+    let before = sb.hlr_sim.as_ref().expect("sim").subscribers();
+    assert_eq!(before.len(), 1, "{before:?}");
+    shutdown(sb).await;
+
+    let sb = gateway::sandbox::start(config(dir.path()))
+        .await
+        .expect("sandbox restart");
+    let after = sb.hlr_sim.as_ref().expect("sim").subscribers();
+    assert_eq!(
+        after, before,
+        "the simulator is rebuilt to the line as it ended"
+    );
+    let hlr = sb
+        .hlr_sim
+        .as_ref()
+        .expect("sim")
+        .hlr(&after[0].imsi)
+        .expect("subscription");
+    assert_eq!(
+        (hlr.msisdn.as_str(), hlr.obo, hlr.obi),
+        (number.as_str(), true, true)
+    );
     sb.gateway.shutdown().await;
 }

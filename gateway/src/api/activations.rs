@@ -188,6 +188,7 @@ pub async fn get(
     let order = state
         .store
         .get_order(&caller.tenant, &id)?
+        .filter(|o| o.kind == crate::order::OrderKind::Activation)
         .ok_or_else(ApiError::activation_not_found)?;
     let progress = match order.esim {
         Some(_) => state.store.esim_progress(&order.id)?,

@@ -10,7 +10,7 @@ use super::observe::observe;
 use super::report::{Before, report};
 use crate::order::{Effect, HlrOp, Order, OrderKind};
 use crate::store::{EventKind, StoreError};
-use adapters::hlr::{Barring, BoxFuture, HlrError, SubscriberSpec};
+use adapters::hlr::{Barring, BoxFuture, HlrError, HlrProvisioner, SubscriberSpec};
 use std::time::Duration;
 
 impl Inner {
@@ -251,7 +251,7 @@ async fn run_saga_step(
         .await
         .map_err(|_| EngineError::Stopped)?;
     let started = tokio::time::Instant::now();
-    let result = perform(inner, &order.id, &op).await?;
+    let result = perform(inner, inner.hlr.as_ref(), &order.id, &op).await?;
     let summary = observe(inner, &result, started);
     drop(permit);
     let at = Attempt::new(
@@ -276,12 +276,12 @@ async fn run_saga_step(
 
 /// Performs one saga operation on the HLR; `Ok` carries the short outcome the order
 /// records. Keys are opened (in memory only) for the operations that carry them.
-async fn perform(
+pub(super) async fn perform(
     inner: &Inner,
+    hlr: &dyn HlrProvisioner,
     order_id: &str,
     op: &HlrOp,
 ) -> Result<Result<&'static str, HlrError>, EngineError> {
-    let hlr = &inner.hlr;
     Ok(match op {
         HlrOp::Provision { line } => {
             let spec = inner.line_spec(order_id, line)?;

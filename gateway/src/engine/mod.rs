@@ -223,6 +223,18 @@ impl Engine {
         self.inner.spec(order)
     }
 
+    /// Performs one saga operation of order `order_id` on `hlr` (keys opened in memory
+    /// only), for a caller that rebuilds an HLR outside the engine by replaying what the
+    /// orders recorded as done.
+    pub async fn perform_on(
+        &self,
+        hlr: &dyn HlrProvisioner,
+        order_id: &str,
+        op: &crate::order::HlrOp,
+    ) -> Result<Result<&'static str, adapters::hlr::HlrError>, EngineError> {
+        driver::perform(&self.inner, hlr, order_id, op).await
+    }
+
     /// Whether eSIM orders can be served (an SM-DP+ is configured).
     pub fn esim_enabled(&self) -> bool {
         self.inner.settings.esim.is_some()

@@ -46,9 +46,9 @@ pub fn is_status(s: &'static str) -> impl Fn(&Value) -> bool {
     move |v| v["status"] == s
 }
 
-/// Whether an order is `active` or `failed`.
+/// Whether an order is `active`, `completed` or `failed`.
 pub fn is_terminal(v: &Value) -> bool {
-    v["status"] == "active" || v["status"] == "failed"
+    v["status"] == "active" || v["status"] == "completed" || v["status"] == "failed"
 }
 
 /// The sandbox API as its tenant calls it.
@@ -115,9 +115,9 @@ impl Api {
             .expect("GET")
     }
 
-    /// The order `id`, which must exist.
+    /// The order `id` (of any kind), which must exist.
     pub async fn get(&self, id: &str) -> Value {
-        let r = self.get_raw(&format!("/v1/activations/{id}")).await;
+        let r = self.get_raw(&format!("/v1/orders/{id}")).await;
         assert_eq!(r.status, 200);
         serde_json::from_slice(&r.body).expect("json")
     }
