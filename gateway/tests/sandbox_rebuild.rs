@@ -108,7 +108,7 @@ async fn a_line_changed_after_day_one_comes_back_as_it_ended() {
         .await;
     let msisdn = act["msisdn"].as_str().expect("msisdn").to_owned();
     let json = [("content-type", "application/json")];
-    let mut run = |op: &'static str, key: &'static str, body: serde_json::Value, on: String| {
+    let run = |op: &'static str, key: &'static str, body: serde_json::Value, on: String| {
         let api = &api;
         async move {
             let mut h = json.to_vec();
