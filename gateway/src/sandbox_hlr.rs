@@ -177,7 +177,7 @@ async fn restore(gateway: &Gateway, hlr: &dyn HlrProvisioner) -> Result<usize, E
             .plan
             .iter()
             .chain(&l.undo)
-            .filter(|s| matches!(s.step, Step::Done { .. }));
+            .filter(|s| s.op.on_hlr() && matches!(s.step, Step::Done { .. }));
         for s in done {
             if let Err(e) = gateway.engine.perform_on(hlr, &order.id, &s.op).await? {
                 tracing::warn!(order = %order.id, step = s.op.name(), error = %e,

@@ -282,7 +282,7 @@ async fn a_physical_sim_swap_moves_the_number_and_keeps_the_suspension() {
         .await;
     assert_eq!(
         (s, v["code"].as_str()),
-        (422, Some("sim_not_available")),
+        (409, Some("sim_not_available")),
         "{v}"
     );
 }

@@ -8,9 +8,10 @@ use super::es2_step::run_es2;
 use super::machine::{self, Action, Attempt, Es2Call};
 use super::observe::observe;
 use super::report::{Before, report};
-use crate::order::{Effect, HlrOp, Order, OrderKind};
+use super::saga_step::run_saga_step;
+use crate::order::{Effect, Order, OrderKind};
 use crate::store::{EventKind, StoreError};
-use adapters::hlr::{Barring, BoxFuture, HlrError, HlrProvisioner, SubscriberSpec};
+use adapters::hlr::{BoxFuture, HlrError, SubscriberSpec};
 use std::time::Duration;
 
 impl Inner {
@@ -202,7 +203,7 @@ pub(super) async fn record_answer(
 }
 
 /// The event a recorded answer implies: the order's outcome, or the step's answer.
-fn outcome_event(
+pub(super) fn outcome_event(
     next: &Order,
     effect: &Effect,
     kind: StepKind,
@@ -224,87 +225,4 @@ fn outcome_event(
             result: summary,
         },
     }
-}
-
-/// One attempt of a lifecycle saga step: record it as sent, perform it on the HLR within
-/// the concurrency bound, then record the answer (and the order's outcome, if it was the
-/// last step) in one commit.
-async fn run_saga_step(
-    inner: &Inner,
-    order: Order,
-    undo: bool,
-    index: usize,
-    op: HlrOp,
-    attempt: u32,
-    now: u64,
-) -> Result<Order, EngineError> {
-    let order = machine::mark_saga_sent(order, undo, index, attempt, now);
-    let sent = EventKind::StepSent {
-        step: op.name().into(),
-        attempt,
-    };
-    inner.persist(&order, Effect::None, sent).await?;
-    let before = Before::of(&order);
-    let permit = inner
-        .permits
-        .acquire()
-        .await
-        .map_err(|_| EngineError::Stopped)?;
-    let started = tokio::time::Instant::now();
-    let result = perform(inner, inner.hlr.as_ref(), &order.id, &op).await?;
-    let summary = observe(inner, &result, started);
-    drop(permit);
-    let at = Attempt::new(
-        attempt,
-        &inner.settings.policy,
-        inner.jitter(),
-        inner.clock.now_ms(),
-    );
-    let (next, effect) = machine::on_saga_answer(order, undo, index, at, result);
-    let event = match effect {
-        Effect::None => EventKind::StepAnswered {
-            step: op.name().into(),
-            attempt,
-            result: summary,
-        },
-        _ => outcome_event(&next, &effect, StepKind::Provision, attempt, summary),
-    };
-    inner.persist(&next, effect.clone(), event).await?;
-    report(&inner.metrics, &before, &next, &effect);
-    Ok(next)
-}
-
-/// Performs one saga operation on the HLR; `Ok` carries the short outcome the order
-/// records. Keys are opened (in memory only) for the operations that carry them.
-pub(super) async fn perform(
-    inner: &Inner,
-    hlr: &dyn HlrProvisioner,
-    order_id: &str,
-    op: &HlrOp,
-) -> Result<Result<&'static str, HlrError>, EngineError> {
-    Ok(match op {
-        HlrOp::Provision { line } => {
-            let spec = inner.line_spec(order_id, line)?;
-            hlr.provision(&spec).await.map(machine::provision_outcome)
-        }
-        HlrOp::Deprovision { line } => {
-            let spec = inner.line_spec(order_id, line)?;
-            hlr.deprovision(&spec)
-                .await
-                .map(machine::deprovision_outcome)
-        }
-        HlrOp::SetBarring { imsi, barred } => {
-            let barring = Barring {
-                outgoing: *barred,
-                incoming: *barred,
-            };
-            hlr.set_barring(imsi, barring).await.map(|()| "set")
-        }
-        HlrOp::DetachMsisdn { imsi, msisdn } => {
-            hlr.detach_msisdn(imsi, msisdn).await.map(|()| "detached")
-        }
-        HlrOp::ChangeMsisdn { imsi, from, to } => {
-            hlr.change_msisdn(imsi, from, to).await.map(|()| "changed")
-        }
-    })
 }

@@ -19,6 +19,7 @@ pub mod machine;
 mod observe;
 mod report;
 pub mod requests;
+mod saga_step;
 mod subscriber;
 mod timers;
 
@@ -230,9 +231,11 @@ impl Engine {
         &self,
         hlr: &dyn HlrProvisioner,
         order_id: &str,
-        op: &crate::order::HlrOp,
-    ) -> Result<Result<&'static str, adapters::hlr::HlrError>, EngineError> {
-        driver::perform(&self.inner, hlr, order_id, op).await
+        op: &crate::order::SagaOp,
+    ) -> Result<Result<&'static str, machine::StepFailure>, EngineError> {
+        Ok(saga_step::perform(&self.inner, hlr, order_id, op, 1)
+            .await?
+            .0)
     }
 
     /// Whether eSIM orders can be served (an SM-DP+ is configured).

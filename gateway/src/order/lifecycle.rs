@@ -117,11 +117,11 @@ pub struct Line {
     pub barred: bool,
 }
 
-/// A southbound operation of a lifecycle saga: pure data, so it is stored with its
-/// progress and repeated identically after a crash.
+/// A southbound operation of a lifecycle saga (HLR, or ES2+ for an eSIM profile): pure
+/// data, so it is stored with its progress and repeated identically after a crash.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
-pub enum HlrOp {
+pub enum SagaOp {
     /// Create what is missing of `line` (idempotent; different data is a conflict).
     Provision {
         /// The line.
@@ -155,9 +155,26 @@ pub enum HlrOp {
         /// Its number after.
         to: Msisdn,
     },
+    /// ES2+ CancelOrder of a released eSIM profile no device downloaded, as
+    /// `Unavailable`: the profile leaves stock for good with its line. A refusal (it was
+    /// downloaded meanwhile) leaves it to the device, as ES2+ allows.
+    CancelProfile {
+        /// The profile's ICCID.
+        iccid: Iccid,
+        /// The EID it was bound to, if any.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        eid: Option<sim_profiles::Eid>,
+        /// The MatchingID it was released under.
+        matching_id: String,
+    },
 }
 
-impl HlrOp {
+impl SagaOp {
+    /// Whether the operation is performed on the HLR (not the SM-DP+).
+    pub fn on_hlr(&self) -> bool {
+        !matches!(self, Self::CancelProfile { .. })
+    }
+
     /// Step name for events and logs.
     pub fn name(&self) -> &'static str {
         match self {
@@ -166,6 +183,7 @@ impl HlrOp {
             Self::SetBarring { .. } => "hlr_set_barring",
             Self::DetachMsisdn { .. } => "hlr_detach_msisdn",
             Self::ChangeMsisdn { .. } => "hlr_change_msisdn",
+            Self::CancelProfile { .. } => "es2_cancel_order",
         }
     }
 }
@@ -174,7 +192,7 @@ impl HlrOp {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SagaStep {
     /// The operation.
-    pub op: HlrOp,
+    pub op: SagaOp,
     /// Its durable progress.
     pub step: Step,
     /// Past the point of no return: the step is retried until it succeeds (flagged for an
@@ -185,7 +203,7 @@ pub struct SagaStep {
 
 impl SagaStep {
     /// A step not attempted yet.
-    pub fn pending(op: HlrOp) -> Self {
+    pub fn pending(op: SagaOp) -> Self {
         Self {
             op,
             step: Step::Pending,
@@ -194,7 +212,7 @@ impl SagaStep {
     }
 
     /// A step not attempted yet that must finish once reached.
-    pub fn must_finish(op: HlrOp) -> Self {
+    pub fn must_finish(op: SagaOp) -> Self {
         Self {
             must_finish: true,
             ..Self::pending(op)
@@ -230,6 +248,10 @@ pub struct Lifecycle {
     /// The new card of a SIM swap (reserved at creation).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub new_line: Option<Line>,
+    /// A released eSIM profile of the line that no device has downloaded yet (terminate
+    /// cancels it at the SM-DP+).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub undownloaded_profile: Option<SagaOp>,
     /// The new number of a number change (reserved at creation).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub new_msisdn: Option<Msisdn>,
@@ -250,8 +272,8 @@ impl Lifecycle {
                 continue;
             }
             match &s.op {
-                HlrOp::DetachMsisdn { .. } => holder = None,
-                HlrOp::Provision { line } if line.msisdn.is_some() => holder = Some(&line.iccid),
+                SagaOp::DetachMsisdn { .. } => holder = None,
+                SagaOp::Provision { line } if line.msisdn.is_some() => holder = Some(&line.iccid),
                 _ => {}
             }
         }

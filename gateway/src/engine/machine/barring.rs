@@ -3,12 +3,12 @@
 //! it only when it lifts the last reason. Otherwise the plan is empty and the order only
 //! records the reason.
 
-use crate::order::{HlrOp, Lifecycle, SagaStep};
+use crate::order::{Lifecycle, SagaOp, SagaStep};
 
 /// The plan of a suspend.
 pub fn suspend(l: &Lifecycle) -> Vec<SagaStep> {
     if l.reasons_before.is_empty() {
-        vec![SagaStep::pending(HlrOp::SetBarring {
+        vec![SagaStep::pending(SagaOp::SetBarring {
             imsi: l.line.imsi.clone(),
             barred: true,
         })]
@@ -21,7 +21,7 @@ pub fn suspend(l: &Lifecycle) -> Vec<SagaStep> {
 pub fn resume(l: &Lifecycle) -> Vec<SagaStep> {
     let last = l.reasons_before.len() == 1 && l.reason.is_some_and(|r| l.reasons_before[0] == r);
     if last {
-        vec![SagaStep::pending(HlrOp::SetBarring {
+        vec![SagaStep::pending(SagaOp::SetBarring {
             imsi: l.line.imsi.clone(),
             barred: false,
         })]

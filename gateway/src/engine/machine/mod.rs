@@ -18,7 +18,7 @@ mod terminate;
 
 #[cfg(test)]
 use crate::order::OrderStatus;
-use crate::order::{HlrOp, Lifecycle, Order, OrderKind, SagaStep, Step};
+use crate::order::{Lifecycle, Order, OrderKind, SagaOp, SagaStep, Step};
 pub use activation::{
     deprovision_outcome, mark_sent, mark_undo_sent, on_deprovision, on_provision, provision_outcome,
 };
@@ -26,7 +26,7 @@ pub use esim::{
     Es2Call, Es2Failure, ReleaseTerms, expire, mark_es2_sent, on_cancel, on_confirm, on_download,
     on_release_check, on_reorder,
 };
-pub use saga::{conclude, mark_saga_sent, on_saga_answer};
+pub use saga::{StepFailure, conclude, mark_saga_sent, on_saga_answer};
 
 /// Retry policy for southbound steps.
 #[derive(Clone, Copy, Debug)]
@@ -121,7 +121,7 @@ pub enum Action {
         /// Which step.
         index: usize,
         /// What it does.
-        op: HlrOp,
+        op: SagaOp,
         /// The attempt about to be made.
         attempt: u32,
     },

@@ -13,8 +13,8 @@
 
 use super::{Action, Attempt, finished, next_attempt, touch};
 use crate::order::{
-    AttentionReason, Effect, HlrOp, Lifecycle, Order, OrderError, OrderKind, OrderStatus, SagaStep,
-    Step,
+    AttentionReason, Effect, Lifecycle, Order, OrderError, OrderKind, OrderStatus, SagaOp,
+    SagaStep, Step,
 };
 use adapters::hlr::HlrError;
 
@@ -75,13 +75,37 @@ pub fn mark_saga_sent(o: Order, undo: bool, index: usize, attempt: u32, now_ms: 
     o
 }
 
+/// Why a saga step's attempt failed, whichever peer answered.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StepFailure {
+    /// Whether another attempt may succeed (and this one may have applied).
+    pub retryable: bool,
+    /// What the peer said (never a secret).
+    pub message: String,
+}
+
+impl From<HlrError> for StepFailure {
+    fn from(e: HlrError) -> Self {
+        Self {
+            retryable: e.retryable(),
+            message: e.to_string(),
+        }
+    }
+}
+
+impl std::fmt::Display for StepFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
 /// Applies the answer to step `index` (`Ok` carries a short outcome such as `created`).
 pub fn on_saga_answer(
     o: Order,
     undo: bool,
     index: usize,
     at: Attempt,
-    result: Result<&'static str, HlrError>,
+    result: Result<&'static str, StepFailure>,
 ) -> (Order, Effect) {
     let mut o = touch(o, at.now_ms);
     let Some(s) = step_mut(&mut o, undo, index) else {
@@ -109,7 +133,7 @@ pub fn on_saga_answer(
             }
             (o, Effect::None)
         }
-        Err(e) if e.retryable() && at.may_retry() => {
+        Err(e) if e.retryable && at.may_retry() => {
             s.step = at.wait(e.to_string());
             (o, Effect::None)
         }
@@ -117,7 +141,7 @@ pub fn on_saga_answer(
             // The step may have applied if this or any earlier attempt's outcome is unknown
             // (a timeout, or a crash before the answer was recorded): only a refusal at
             // the first attempt proves nothing changed.
-            let ambiguous = e.retryable() || at.n > 1;
+            let ambiguous = e.retryable || at.n > 1;
             s.step = Step::Failed {
                 attempt: at.n,
                 error: e.to_string(),
@@ -148,34 +172,36 @@ fn compensation(l: &Lifecycle, failed: usize, ambiguous: bool) -> Vec<SagaStep> 
         .filter(|s| {
             matches!(s.step, Step::Done { .. }) || (ambiguous && !matches!(s.step, Step::Pending))
         })
-        .map(|s| SagaStep::pending(inverse(&s.op, l)))
+        .filter_map(|s| inverse(&s.op, l).map(SagaStep::pending))
         .collect()
 }
 
-/// The operation that undoes `op`. Plans only contain steps that change something, so
-/// the inverse of setting a value is setting the one before.
-fn inverse(op: &HlrOp, l: &Lifecycle) -> HlrOp {
-    match op {
-        HlrOp::Provision { line } => HlrOp::Deprovision { line: line.clone() },
-        HlrOp::Deprovision { line } => HlrOp::Provision { line: line.clone() },
-        HlrOp::SetBarring { imsi, barred } => HlrOp::SetBarring {
+/// The operation that undoes `op`; `None` for one that cannot be undone (a cancelled
+/// profile), which plans only place past the point of no return. Plans only contain steps
+/// that change something, so the inverse of setting a value is setting the one before.
+fn inverse(op: &SagaOp, l: &Lifecycle) -> Option<SagaOp> {
+    Some(match op {
+        SagaOp::Provision { line } => SagaOp::Deprovision { line: line.clone() },
+        SagaOp::Deprovision { line } => SagaOp::Provision { line: line.clone() },
+        SagaOp::SetBarring { imsi, barred } => SagaOp::SetBarring {
             imsi: imsi.clone(),
             barred: !barred,
         },
         // The number goes back onto the card it was taken from, as that line was.
-        HlrOp::DetachMsisdn { .. } => HlrOp::Provision {
+        SagaOp::DetachMsisdn { .. } => SagaOp::Provision {
             line: l.line.clone(),
         },
-        HlrOp::ChangeMsisdn { imsi, from, to } => HlrOp::ChangeMsisdn {
+        SagaOp::ChangeMsisdn { imsi, from, to } => SagaOp::ChangeMsisdn {
             imsi: imsi.clone(),
             from: to.clone(),
             to: from.clone(),
         },
-    }
+        SagaOp::CancelProfile { .. } => return None,
+    })
 }
 
 /// Why a lifecycle order failed, and what to do.
-fn failure(kind: OrderKind, e: &HlrError) -> OrderError {
+fn failure(kind: OrderKind, e: &StepFailure) -> OrderError {
     let what = match kind {
         OrderKind::Suspend => "suspend the line",
         OrderKind::Resume => "resume the line",
@@ -184,7 +210,7 @@ fn failure(kind: OrderKind, e: &HlrError) -> OrderError {
         OrderKind::NumberChange => "change the line's number",
         OrderKind::Activation => "activate the line",
     };
-    if e.retryable() {
+    if e.retryable {
         OrderError {
             code: "hlr_unavailable".into(),
             detail: format!(

@@ -13,7 +13,7 @@
 //! number goes back to the old card and the new card is removed. Step 4 is past the
 //! point of no return: it retries until done, and the old SIM is retired only then.
 
-use crate::order::{HlrOp, Lifecycle, Line, SagaStep};
+use crate::order::{Lifecycle, Line, SagaOp, SagaStep};
 
 /// The plan of a SIM swap; empty without a new card.
 pub fn plan(l: &Lifecycle) -> Vec<SagaStep> {
@@ -33,14 +33,14 @@ pub fn plan(l: &Lifecycle) -> Vec<SagaStep> {
         ..new.clone()
     };
     vec![
-        SagaStep::pending(HlrOp::Provision { line: bare_new }),
-        SagaStep::pending(HlrOp::DetachMsisdn {
+        SagaStep::pending(SagaOp::Provision { line: bare_new }),
+        SagaStep::pending(SagaOp::DetachMsisdn {
             imsi: l.line.imsi.clone(),
             msisdn: msisdn.clone(),
         }),
-        SagaStep::pending(HlrOp::Provision {
+        SagaStep::pending(SagaOp::Provision {
             line: new_with_number,
         }),
-        SagaStep::must_finish(HlrOp::Deprovision { line: bare_old }),
+        SagaStep::must_finish(SagaOp::Deprovision { line: bare_old }),
     ]
 }

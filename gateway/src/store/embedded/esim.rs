@@ -120,7 +120,7 @@ impl Tables<'_> {
     }
 
     /// True once the device has the profile (downloaded or installed).
-    fn downloaded(&self, order_id: &str) -> TxResult<bool> {
+    pub(super) fn downloaded(&self, order_id: &str) -> TxResult<bool> {
         Ok(matches!(
             self.progress(order_id)?.state,
             Some(EsimState::Downloaded | EsimState::Installed)
@@ -232,7 +232,10 @@ impl Tables<'_> {
             let Some(order) = Self::get_json::<Order>(&self.orders, "orders", &id)? else {
                 continue;
             };
-            if order.status != OrderStatus::Active || self.downloaded(&id)? {
+            if order.status != OrderStatus::Active
+                || self.downloaded(&id)?
+                || self.line_changed(&id)?
+            {
                 continue;
             }
             let next = reopen(order.clone(), now_ms);

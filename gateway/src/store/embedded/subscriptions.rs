@@ -5,7 +5,7 @@
 use super::apply::{Tables, TxResult, backend, dec, enc};
 use super::tables::{SUB_BY_ICCID, SUB_BY_MSISDN, SUB_BY_TENANT, SUBSCRIPTIONS, counter};
 use crate::order::{
-    Lifecycle, Line, MsisdnMode, Order, OrderKind, OrderStatus, Step, SuspensionReason,
+    Lifecycle, Line, MsisdnMode, Order, OrderKind, OrderStatus, SagaOp, Step, SuspensionReason,
 };
 use crate::store::*;
 use ::redb::{ReadTransaction, ReadableTable};
@@ -205,6 +205,10 @@ impl Tables<'_> {
             }
             None => None,
         };
+        let undownloaded_profile = match (new.kind, sub.sim_type) {
+            (OrderKind::Terminate, SimType::Esim) => self.undownloaded_profile(&sub)?,
+            _ => None,
+        };
         let mut lifecycle = Lifecycle {
             subscription: sub.id.clone(),
             actor: new.actor.clone(),
@@ -218,6 +222,7 @@ impl Tables<'_> {
                 ..line.clone()
             }),
             new_msisdn: new_msisdn.clone(),
+            undownloaded_profile,
             plan: Vec::new(),
             undo: Vec::new(),
         };
@@ -264,6 +269,35 @@ impl Tables<'_> {
         self.put_subscription(&sub)?;
         self.insert_new_order(&order, &new.idempotency_key, &new.body_hash, new.now_ms)?;
         Ok(LifecycleOutcome::Created(order))
+    }
+
+    /// The CancelOrder of the line's eSIM profile if it was released and no device has
+    /// downloaded it yet (then it can still be cancelled; a downloaded one is the device's).
+    fn undownloaded_profile(&self, sub: &Subscription) -> TxResult<Option<SagaOp>> {
+        let activation: Option<Order> = Self::get_json(&self.orders, "orders", &sub.activation_id)?;
+        let Some((iccid, e)) = activation.and_then(|o| Some((o.iccid, o.esim?))) else {
+            return Ok(None);
+        };
+        if iccid != sub.iccid || self.downloaded(&sub.activation_id)? {
+            // Another card since, or downloaded: nothing of day one to cancel.
+            return Ok(None);
+        }
+        Ok(Some(SagaOp::CancelProfile {
+            iccid: sub.iccid.clone(),
+            eid: e.eid,
+            matching_id: e.matching_id,
+        }))
+    }
+
+    /// Whether the line an activation opened has been acted on since (a lifecycle order
+    /// took over: the activation's own undo, such as eSIM expiry, no longer applies).
+    pub(super) fn line_changed(&self, activation_id: &str) -> TxResult<bool> {
+        let sub: Option<Subscription> = Self::get_json(
+            &self.subscriptions,
+            "subscriptions",
+            &subscription_id(activation_id),
+        )?;
+        Ok(sub.is_some_and(|s| s.inflight.is_some() || s.history.len() > 1))
     }
 
     /// Applies a lifecycle order's terminal outcome to its line and inventory:

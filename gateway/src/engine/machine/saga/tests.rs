@@ -27,6 +27,7 @@ fn order(kind: OrderKind, reason: Option<SuspensionReason>, before: &[Suspension
         reasons_before: before.to_vec(),
         new_line: None,
         new_msisdn: None,
+        undownloaded_profile: None,
         plan: Vec::new(),
         undo: Vec::new(),
     };
@@ -57,8 +58,8 @@ fn permanent() -> HlrError {
 /// its last change and the ops performed.
 fn drive(
     mut o: Order,
-    mut answer: impl FnMut(&HlrOp) -> Result<&'static str, HlrError>,
-) -> (Order, Effect, Vec<HlrOp>) {
+    mut answer: impl FnMut(&SagaOp) -> Result<&'static str, HlrError>,
+) -> (Order, Effect, Vec<SagaOp>) {
     let mut now = 10;
     let mut done = Vec::new();
     let mut last = Effect::None;
@@ -82,7 +83,13 @@ fn drive(
                 o = mark_saga_sent(o, undo, index, attempt, now);
                 let r = answer(&op);
                 done.push(op);
-                let (n, e) = on_saga_answer(o, undo, index, at(attempt, now), r);
+                let (n, e) = on_saga_answer(
+                    o,
+                    undo,
+                    index,
+                    at(attempt, now),
+                    r.map_err(StepFailure::from),
+                );
                 // The store accepts each write only as the next version.
                 assert_eq!(n.version, v + 2, "one version per persisted change");
                 (o, last) = (n, e);
@@ -101,7 +108,7 @@ fn a_first_suspension_bars_and_a_stacked_one_changes_nothing_on_the_hlr() {
     assert_eq!((o.status, e), (OrderStatus::Completed, Effect::Complete));
     assert!(matches!(
         ops.as_slice(),
-        [HlrOp::SetBarring { barred: true, .. }]
+        [SagaOp::SetBarring { barred: true, .. }]
     ));
     let o = order(
         OrderKind::Suspend,
@@ -131,7 +138,7 @@ fn only_lifting_the_last_reason_unbars() {
     );
     assert!(matches!(
         ops.as_slice(),
-        [HlrOp::SetBarring { barred: false, .. }]
+        [SagaOp::SetBarring { barred: false, .. }]
     ));
 }
 
@@ -151,7 +158,7 @@ fn a_step_out_of_budget_is_undone_because_it_may_have_applied() {
     let (o, e, ops) = drive(o, |op| {
         calls += 1;
         match op {
-            HlrOp::SetBarring { barred: true, .. } => Err(retryable()),
+            SagaOp::SetBarring { barred: true, .. } => Err(retryable()),
             _ => Ok("ok"),
         }
     });
@@ -159,7 +166,7 @@ fn a_step_out_of_budget_is_undone_because_it_may_have_applied() {
     assert_eq!(calls as u32, FIXTURE_POLICY.max_attempts + 1);
     assert!(matches!(
         ops.last(),
-        Some(HlrOp::SetBarring { barred: false, .. })
+        Some(SagaOp::SetBarring { barred: false, .. })
     ));
     assert_eq!(o.error.map(|e| e.code).as_deref(), Some("hlr_unavailable"));
 }
@@ -174,7 +181,7 @@ fn a_swap_moves_the_number_in_four_steps_and_names_the_holder() {
         .expect("new");
     let (o, e, ops) = drive(o, |_| Ok("ok"));
     assert_eq!((o.status, e), (OrderStatus::Completed, Effect::Complete));
-    let names: Vec<_> = ops.iter().map(HlrOp::name).collect();
+    let names: Vec<_> = ops.iter().map(SagaOp::name).collect();
     assert_eq!(
         names,
         [
@@ -196,7 +203,7 @@ fn a_swap_refused_at_the_attach_puts_the_number_back_on_the_old_card() {
     let old = o.lifecycle.as_ref().map(|l| l.line.clone()).expect("line");
     let mut provisions = 0;
     let (o, e, ops) = drive(o, |op| match op {
-        HlrOp::Provision { line } if line.msisdn.is_some() && line.iccid != old.iccid => {
+        SagaOp::Provision { line } if line.msisdn.is_some() && line.iccid != old.iccid => {
             provisions += 1;
             Err(permanent())
         }
@@ -206,8 +213,8 @@ fn a_swap_refused_at_the_attach_puts_the_number_back_on_the_old_card() {
     assert_eq!((o.status, e), (OrderStatus::Failed, Effect::Release));
     // Undo: the number back on the old card, then the new card removed.
     let tail: Vec<_> = ops[3..].to_vec();
-    assert!(matches!(&tail[0], HlrOp::Provision { line } if *line == old));
-    assert!(matches!(&tail[1], HlrOp::Deprovision { line } if line.msisdn.is_none()));
+    assert!(matches!(&tail[0], SagaOp::Provision { line } if *line == old));
+    assert!(matches!(&tail[1], SagaOp::Deprovision { line } if line.msisdn.is_none()));
     assert_eq!(
         o.lifecycle.as_ref().and_then(|l| l.msisdn_holder()),
         Some(&old.iccid)
@@ -219,7 +226,7 @@ fn removing_the_old_card_after_the_move_never_fails_the_swap() {
     let o = order(OrderKind::SimSwap, None, &[]);
     let mut refusals = 0;
     let (o, e, _) = drive(o, |op| match op {
-        HlrOp::Deprovision { .. } if refusals < 5 => {
+        SagaOp::Deprovision { .. } if refusals < 5 => {
             refusals += 1;
             Err(permanent())
         }
@@ -282,7 +289,7 @@ proptest! {
             let o = order(kind, Some(r), &reasons);
             let mut faults = faults.into_iter();
             let (o, effect, _) = drive(o, |op| {
-                let HlrOp::SetBarring { barred, .. } = op else { return Ok("ok") };
+                let SagaOp::SetBarring { barred, .. } = op else { return Ok("ok") };
                 match faults.next().unwrap_or(Fault::None) {
                     Fault::None => { hlr_barred = *barred; Ok("ok") }
                     Fault::Refused => Err(permanent()),

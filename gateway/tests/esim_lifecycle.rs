@@ -1,0 +1,119 @@
+//! Lifecycle orders on eSIM lines in the sandbox (HLR and SM-DP+ simulators): a line whose
+//! profile was released but never downloaded is terminated with a CancelOrder that takes
+//! the profile out of use; a downloaded one is left to the device.
+
+mod common;
+
+use common::sandbox::{Api, esim_body, esim_config, is_status, is_terminal};
+use conformance::smdp_sim::ProfileState;
+use gateway::sandbox::Sandbox;
+use serde_json::{Value, json};
+use sim_profiles::Iccid;
+
+async fn start() -> (tempfile::TempDir, Sandbox) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sb = gateway::sandbox::start(esim_config(dir.path(), 4))
+        .await
+        .expect("sandbox");
+    (dir, sb)
+}
+
+async fn operate(api: &Api, msisdn: &str, op: &str, key: &str, body: Value) -> Value {
+    let headers = [
+        ("idempotency-key", key),
+        ("content-type", "application/json"),
+    ];
+    let (s, v) = api
+        .post(
+            &format!("/v1/subscriptions/{msisdn}/{op}"),
+            &headers,
+            body.to_string(),
+        )
+        .await;
+    assert_eq!(s, 202, "{v}");
+    api.until(v["id"].as_str().expect("id"), "terminal", is_terminal)
+        .await
+}
+
+/// An active eSIM line: its number and ICCID.
+async fn esim_line(api: &Api, sb: &Sandbox, key: &str) -> (String, Iccid) {
+    let (status, created) = api.order(key, esim_body(&sb.info.product)).await;
+    assert_eq!(status, 202, "{created}");
+    let v = api
+        .until(
+            created["id"].as_str().expect("id"),
+            "active",
+            is_status("active"),
+        )
+        .await;
+    let iccid = v["iccid"].as_str().expect("iccid").parse().expect("iccid");
+    (v["msisdn"].as_str().expect("msisdn").to_owned(), iccid)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn terminating_an_undownloaded_esim_line_cancels_its_profile() {
+    let (_dir, sb) = start().await;
+    let smdp = sb.smdp_sim.clone().expect("SM-DP+ simulator");
+    let api = Api::new(&sb);
+    let (msisdn, iccid) = esim_line(&api, &sb, "e-1").await;
+    assert_eq!(
+        smdp.profile(&iccid).expect("profile").state,
+        ProfileState::Released
+    );
+    let o = operate(
+        &api,
+        &msisdn,
+        "suspend",
+        "e-2",
+        json!({"reason": "non_payment"}),
+    )
+    .await;
+    assert_eq!(o["status"], "completed", "{o}");
+    let o = operate(&api, &msisdn, "terminate", "e-3", json!({})).await;
+    assert_eq!(o["status"], "completed", "{o}");
+    let names: Vec<&str> = o["steps"]
+        .as_array()
+        .expect("steps")
+        .iter()
+        .filter_map(|s| s["name"].as_str())
+        .collect();
+    assert_eq!(names, ["hlr_deprovision", "es2_cancel_order"]);
+    assert_eq!(o["steps"][1]["outcome"], "cancelled");
+    assert_eq!(
+        smdp.profile(&iccid).expect("profile").state,
+        ProfileState::Unavailable,
+        "nobody can download the line's profile any more"
+    );
+    let r = api.get_raw(&format!("/v1/sims/{iccid}")).await;
+    let sim: Value = serde_json::from_slice(&r.body).expect("json");
+    assert_eq!(sim["state"], "retired", "{sim}");
+    sb.gateway.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_downloaded_profile_is_left_to_the_device() {
+    let (_dir, sb) = start().await;
+    let smdp = sb.smdp_sim.clone().expect("SM-DP+ simulator");
+    let api = Api::new(&sb);
+    let (msisdn, iccid) = esim_line(&api, &sb, "d-1").await;
+    smdp.download(&iccid).expect("download");
+    // The notification is recorded before the terminate reads the line's progress.
+    for _ in 0..1_000 {
+        let r = api.get_raw(&format!("/v1/subscriptions/{msisdn}")).await;
+        assert_eq!(r.status, 200);
+        let v: Value = serde_json::from_slice(&r.body).expect("json");
+        let act = api.get(v["activation_id"].as_str().expect("id")).await;
+        if act["esim"]["state"] == "downloaded" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    let o = operate(&api, &msisdn, "terminate", "d-2", json!({})).await;
+    assert_eq!(o["status"], "completed", "{o}");
+    assert_eq!(o["steps"].as_array().map(Vec::len), Some(1), "{o}");
+    assert_eq!(
+        smdp.profile(&iccid).expect("profile").state,
+        ProfileState::Downloaded
+    );
+    sb.gateway.shutdown().await;
+}
