@@ -117,3 +117,40 @@ async fn a_downloaded_profile_is_left_to_the_device() {
     );
     sb.gateway.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_esim_line_swapped_to_a_physical_card_cancels_the_old_profile() {
+    let (_dir, sb) = start().await;
+    let smdp = sb.smdp_sim.clone().expect("SM-DP+ simulator");
+    let hlr = sb.hlr_sim.clone().expect("HLR simulator");
+    let api = Api::new(&sb);
+    let (msisdn, iccid) = esim_line(&api, &sb, "s-1").await;
+    let card = sb.info.physical_iccids[0].clone();
+    let o = operate(
+        &api,
+        &msisdn,
+        "sim-swap",
+        "s-2",
+        json!({"sim": {"type": "physical", "iccid": card}}),
+    )
+    .await;
+    assert_eq!(o["status"], "completed", "{o}");
+    assert_eq!(o["msisdn_holder"], card);
+    assert_eq!(
+        smdp.profile(&iccid).expect("profile").state,
+        ProfileState::Unavailable
+    );
+    let subs = hlr.subscribers();
+    assert_eq!(subs.len(), 1, "{subs:?}");
+    assert_eq!(
+        subs[0].msisdn.as_ref().map(|m| m.as_str()),
+        Some(msisdn.as_str())
+    );
+    let r = api.get_raw(&format!("/v1/subscriptions/{msisdn}")).await;
+    let v: Value = serde_json::from_slice(&r.body).expect("json");
+    assert_eq!(
+        (v["iccid"].as_str(), v["sim_type"].as_str()),
+        (Some(card.as_str()), Some("physical"))
+    );
+    sb.gateway.shutdown().await;
+}

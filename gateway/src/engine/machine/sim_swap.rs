@@ -11,7 +11,9 @@
 //! holds the number once the order is terminal (`Lifecycle::msisdn_holder` says which
 //! from the record). A failure before step 3 succeeds is compensated in reverse: the
 //! number goes back to the old card and the new card is removed. Step 4 is past the
-//! point of no return: it retries until done, and the old SIM is retired only then.
+//! point of no return: it retries until done, and the old SIM is retired only then. An
+//! old eSIM profile released but never downloaded is then cancelled at the SM-DP+ (as
+//! for a terminate), so its activation code cannot bring the old card back.
 
 use crate::order::{Lifecycle, Line, SagaOp, SagaStep};
 
@@ -32,7 +34,7 @@ pub fn plan(l: &Lifecycle) -> Vec<SagaStep> {
         msisdn: Some(msisdn.clone()),
         ..new.clone()
     };
-    vec![
+    let mut steps = vec![
         SagaStep::pending(SagaOp::Provision { line: bare_new }),
         SagaStep::pending(SagaOp::DetachMsisdn {
             imsi: l.line.imsi.clone(),
@@ -42,5 +44,9 @@ pub fn plan(l: &Lifecycle) -> Vec<SagaStep> {
             line: new_with_number,
         }),
         SagaStep::must_finish(SagaOp::Deprovision { line: bare_old }),
-    ]
+    ];
+    if let Some(cancel) = &l.undownloaded_profile {
+        steps.push(SagaStep::must_finish(cancel.clone()));
+    }
+    steps
 }

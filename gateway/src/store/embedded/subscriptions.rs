@@ -206,7 +206,9 @@ impl Tables<'_> {
             None => None,
         };
         let undownloaded_profile = match (new.kind, sub.sim_type) {
-            (OrderKind::Terminate, SimType::Esim) => self.undownloaded_profile(&sub)?,
+            (OrderKind::Terminate | OrderKind::SimSwap, SimType::Esim) => {
+                self.undownloaded_profile(&sub)?
+            }
             _ => None,
         };
         let mut lifecycle = Lifecycle {
