@@ -53,6 +53,8 @@ pub struct Tables<'t> {
     pub esim_progress: Table<'t, &'static str, &'static [u8]>,
     pub esim_expiry: Table<'t, (u64, &'static str), ()>,
     pub notifications: Table<'t, &'static str, &'static [u8]>,
+    /// The public event log and the webhook outbox (`outbox.rs`).
+    pub outbox: super::outbox::OutboxTables<'t>,
     next_event: u64,
 }
 
@@ -87,6 +89,7 @@ impl<'t> Tables<'t> {
             esim_progress: txn.open_table(ESIM_PROGRESS).map_err(backend)?,
             esim_expiry: txn.open_table(ESIM_EXPIRY).map_err(backend)?,
             notifications: txn.open_table(NOTIFICATIONS).map_err(backend)?,
+            outbox: super::outbox::OutboxTables::open(txn)?,
             next_event,
         })
     }
@@ -145,7 +148,7 @@ impl<'t> Tables<'t> {
         self.counters
             .insert((tenant, name), next)
             .map_err(backend)?;
-        Ok(())
+        self.watch_stock(tenant, name, cur, next)
     }
 
     pub(super) fn get_json<T: DeserializeOwned>(
@@ -273,6 +276,7 @@ impl<'t> Tables<'t> {
             Some(&order.id),
             EventKind::OrderCreated,
         )?;
+        self.publish_order(&order, None)?;
         Ok(CreateOutcome::Created(order))
     }
 
@@ -357,6 +361,9 @@ impl<'t> Tables<'t> {
             Some(&order.id),
             event.clone(),
         )?;
+        if !matches!(effect, Effect::None) {
+            self.publish_order(order, Some(current.status))?;
+        }
         Ok(())
     }
 

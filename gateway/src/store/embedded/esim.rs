@@ -169,6 +169,7 @@ impl Tables<'_> {
             }
         };
         let mut progress = self.progress(&order_id)?;
+        let before = progress.state;
         if let Some(success) = n.success {
             progress.state = machine::progress_after(progress.state, n.point, success);
         }
@@ -198,6 +199,7 @@ impl Tables<'_> {
                 }
             }
         }
+        self.publish_esim(n, &order_id, before, progress.state)?;
         self.event(
             n.now_ms,
             &sim.tenant,

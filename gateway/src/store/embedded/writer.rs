@@ -30,6 +30,8 @@ pub enum Reply {
     Notification(NotificationOutcome),
     /// From `expire_esim`.
     Reopened(Vec<Order>),
+    /// From the outbox commands.
+    Outbox(super::webhook_cmds::OutboxReply),
 }
 
 /// One queued command with its reply channel.
@@ -56,6 +58,8 @@ pub enum Command {
     Notification(NotificationIn),
     /// See `Store::expire_esim`.
     ExpireEsim(u64),
+    /// A webhook outbox command.
+    Outbox(super::webhook_cmds::OutboxCommand),
 }
 
 /// Number-pool commands (grouped like orders: they never refuse by aborting).
@@ -100,6 +104,7 @@ impl Command {
                 .map(|b| Reply::Pool(PoolReply::Changed(b))),
             Command::Notification(n) => t.record_notification(n).map(Reply::Notification),
             Command::ExpireEsim(now) => t.expire_esim(*now).map(Reply::Reopened),
+            Command::Outbox(c) => t.outbox_command(c).map(Reply::Outbox),
             Command::Pool(PoolCommand::Release(tenant, m)) => t
                 .release_quarantine(tenant, m)
                 .map(|b| Reply::Pool(PoolReply::Changed(b))),

@@ -5,10 +5,14 @@ mod activation;
 mod esim;
 mod events;
 mod inventory;
+mod public_event;
 mod tenant;
+mod webhook;
 
 pub use activation::*;
 pub use esim::*;
 pub use events::*;
 pub use inventory::*;
+pub use public_event::*;
 pub use tenant::*;
+pub use webhook::*;
