@@ -8,6 +8,7 @@
 //! every attempt's outcome is committed before the next attempt of its queue starts.
 
 pub mod dispatcher;
+pub mod receiver;
 pub mod schedule;
 pub mod signing;
 pub mod transport;
