@@ -71,12 +71,23 @@ async fn run(s: Arc<Shared>, mut stop: watch::Receiver<bool>) {
                 Some(now + 1_000)
             }
         };
-        let wake_at = next
-            .map(|at| s.d.clock.instant_at(at))
-            .unwrap_or_else(|| tokio::time::Instant::now() + IDLE)
-            .min(tokio::time::Instant::now() + IDLE);
+        let busy = s.inflight.lock().map(|g| !g.is_empty()).unwrap_or(false);
+        // With attempts in flight and nothing else scheduled, their completion wakes the
+        // loop; no idle timer then, so a paused test clock does not run on while an
+        // attempt's outcome is being committed.
+        let wake_at = match next {
+            Some(at) => Some(s.d.clock.instant_at(at).min(tokio::time::Instant::now() + IDLE)),
+            None if busy => None,
+            None => Some(tokio::time::Instant::now() + IDLE),
+        };
+        let sleep = async {
+            match wake_at {
+                Some(at) => tokio::time::sleep_until(at).await,
+                None => std::future::pending().await,
+            }
+        };
         tokio::select! {
-            () = tokio::time::sleep_until(wake_at) => {}
+            () = sleep => {}
             () = wake.notified() => {}
             () = s.done.notified() => {}
             _ = stop.changed() => return,
