@@ -190,7 +190,14 @@ impl Gateway {
         }
         engine.spawn_housekeeping(config.engine.idempotency_ttl());
         let (stop, stop_rx) = watch::channel(false);
-        let dispatcher = start_webhooks(&config, dyn_store.clone(), keys.clone(), clock, stop_rx.clone()).await?;
+        let dispatcher = start_webhooks(
+            &config,
+            dyn_store.clone(),
+            keys.clone(),
+            clock,
+            stop_rx.clone(),
+        )
+        .await?;
         engine.spawn_pool_timer(Duration::from_secs(60));
         let callback_addr = if engine.esim_enabled() {
             engine.spawn_esim_timer(Duration::from_secs(60));

@@ -159,7 +159,10 @@ impl Rig {
 
     /// Creates an endpoint and returns its id and key.
     async fn endpoint(&self, types: &[EventType]) -> (String, Vec<u8>) {
-        let id = format!("we_test{}", self.store.webhook_endpoints(TENANT).expect("list").len());
+        let id = format!(
+            "we_test{}",
+            self.store.webhook_endpoints(TENANT).expect("list").len()
+        );
         let key = vec![0x42; 32];
         let sealed = self.keys.seal(&secret_context(&id), &key).expect("seal");
         let e = WebhookEndpoint {
@@ -197,7 +200,10 @@ impl Rig {
 async fn settle(mut cond: impl FnMut() -> bool) {
     let limit = std::time::Instant::now() + Duration::from_secs(10);
     while !cond() {
-        assert!(std::time::Instant::now() < limit, "the store never committed it");
+        assert!(
+            std::time::Instant::now() < limit,
+            "the store never committed it"
+        );
         tokio::task::yield_now().await;
     }
 }
@@ -221,13 +227,24 @@ async fn a_receiver_down_for_a_while_gets_redeliveries_with_growing_delays() {
             break;
         }
     }
-    assert_eq!(seen.len(), 5, "four failures, then the acknowledged attempt");
+    assert_eq!(
+        seen.len(),
+        5,
+        "four failures, then the acknowledged attempt"
+    );
     for s in &seen {
         assert_eq!(s.id, ev(1), "every retry carries the same event id");
         assert_eq!(s.body["id"], json!(ev(1)));
         assert_eq!(s.body["type"], "order.active");
         assert_eq!(
-            signing::verify(&key, &s.id, &s.timestamp, &s.signature, &s.raw, s.timestamp.parse().expect("ts")),
+            signing::verify(
+                &key,
+                &s.id,
+                &s.timestamp,
+                &s.signature,
+                &s.raw,
+                s.timestamp.parse().expect("ts")
+            ),
             Ok(())
         );
     }
@@ -235,7 +252,10 @@ async fn a_receiver_down_for_a_while_gets_redeliveries_with_growing_delays() {
     for (i, pair) in seen.windows(2).enumerate() {
         let gap = pair[1].at - pair[0].at;
         let base = Duration::from_millis(DELAYS_MS[i]);
-        assert!(gap >= base.mul_f64(1.0 - JITTER), "gap {i}: {gap:?} < {base:?} - jitter");
+        assert!(
+            gap >= base.mul_f64(1.0 - JITTER),
+            "gap {i}: {gap:?} < {base:?} - jitter"
+        );
         assert!(gap <= base.mul_f64(1.0 + JITTER), "gap {i}: {gap:?}");
         assert!(gap > last, "delays grow: {gap:?} after {last:?}");
         last = gap;
@@ -250,7 +270,12 @@ async fn a_receiver_down_for_a_while_gets_redeliveries_with_growing_delays() {
     let d = read();
     assert_eq!(d[0].attempts, 5);
     assert_eq!(d[0].log[2].http_status, Some(500));
-    assert!(d[0].log[0].error.as_deref().is_some_and(|e| e.contains("refused")));
+    assert!(
+        d[0].log[0]
+            .error
+            .as_deref()
+            .is_some_and(|e| e.contains("refused"))
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -327,8 +352,14 @@ async fn an_endpoint_is_disabled_after_the_schedule_and_that_is_an_event() {
         .webhook_deliveries(TENANT, &id, None, 10)
         .expect("read")
         .expect("endpoint");
-    assert!(d.iter().all(|d| d.status == DeliveryStatus::Failed), "{d:?}");
-    assert_eq!(d.iter().find(|d| d.event_seq == 1).map(|d| d.attempts), Some(ATTEMPTS));
+    assert!(
+        d.iter().all(|d| d.status == DeliveryStatus::Failed),
+        "{d:?}"
+    );
+    assert_eq!(
+        d.iter().find(|d| d.event_seq == 1).map(|d| d.attempts),
+        Some(ATTEMPTS)
+    );
     // Nothing more is attempted for the disabled endpoint; the other one still tries to
     // deliver `endpoint.disabled`.
     let due = rig.store.due_deliveries(u64::MAX, 10).expect("due");
@@ -364,7 +395,10 @@ async fn a_rotated_secret_signs_beside_the_new_one_for_24_hours() {
     let ts: u64 = s.timestamp.parse().expect("ts");
     for key in [&old_key, &new_key] {
         let one = signing::sign(key, &s.id, ts, &s.raw);
-        assert!(sigs.contains(&one.as_str()), "a signature under each secret");
+        assert!(
+            sigs.contains(&one.as_str()),
+            "a signature under each secret"
+        );
     }
     tokio::time::advance(Duration::from_secs(24 * 3600 + 1)).await;
     rig.publish(EventType::OrderActive, Some("A"), 2);
@@ -384,7 +418,10 @@ async fn pending_deliveries_survive_a_store_reopen() {
     let store = std::mem::replace(&mut rig.store, open(tempfile::tempdir().expect("d").path()));
     Arc::try_unwrap(store).ok().expect("sole owner").close();
     rig.store = open(rig.dir.path());
-    assert_eq!(rig.store.due_deliveries(u64::MAX, 10).expect("due").len(), 1);
+    assert_eq!(
+        rig.store.due_deliveries(u64::MAX, 10).expect("due").len(),
+        1
+    );
     rig.start();
     let first = rig.next().await;
     let second = rig.next().await;

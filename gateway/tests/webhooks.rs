@@ -60,7 +60,13 @@ impl Receiver {
     }
 }
 
-async fn call(h: &Harness, key: &str, method: Method, path: &str, body: Option<Value>) -> (u16, Value) {
+async fn call(
+    h: &Harness,
+    key: &str,
+    method: Method,
+    path: &str,
+    body: Option<Value>,
+) -> (u16, Value) {
     let mut headers = vec![("authorization", format!("Bearer {key}"))];
     if body.is_some() {
         headers.push(("content-type", "application/json".into()));
@@ -75,7 +81,10 @@ async fn call(h: &Harness, key: &str, method: Method, path: &str, body: Option<V
         )
         .await
         .expect("request");
-    (r.status, serde_json::from_slice(&r.body).unwrap_or(Value::Null))
+    (
+        r.status,
+        serde_json::from_slice(&r.body).unwrap_or(Value::Null),
+    )
 }
 
 fn sandbox_mode(c: &mut gateway::config::Config) {
@@ -133,7 +142,14 @@ async fn an_activation_is_delivered_signed_in_order_and_listed_in_events() {
     let h = Harness::start_with(3, sandbox_mode).await;
     let mut rcv = receiver(204).await;
     let (id, secret) = endpoint(&h, &rcv.url, json!([])).await;
-    let (s, v) = call(&h, &h.api_key, Method::GET, &format!("/v1/webhook-endpoints/{id}"), None).await;
+    let (s, v) = call(
+        &h,
+        &h.api_key,
+        Method::GET,
+        &format!("/v1/webhook-endpoints/{id}"),
+        None,
+    )
+    .await;
     assert_eq!(s, 200);
     assert!(v.get("secret").is_none(), "the secret is shown once: {v}");
     assert!(!v.to_string().contains(&secret[6..]));
@@ -144,12 +160,18 @@ async fn an_activation_is_delivered_signed_in_order_and_listed_in_events() {
     assert_eq!(verify(&secret, &created), Ok(()));
     assert_eq!(verify(&secret, &active), Ok(()));
     let (c, a) = (body(&created), body(&active));
-    assert_eq!((c["type"].as_str(), a["type"].as_str()), (Some("order.created"), Some("order.active")));
+    assert_eq!(
+        (c["type"].as_str(), a["type"].as_str()),
+        (Some("order.created"), Some("order.active"))
+    );
     assert_eq!(c["id"], json!(created.header("webhook-id")));
     assert_eq!(a["data"]["id"], json!(order));
     assert_eq!(a["data"]["status"], "active");
     assert_eq!(a["data"]["previous"], "hlr_provisioning");
-    assert_eq!(a["subject"], a["data"]["msisdn"], "ordered by the line's MSISDN");
+    assert_eq!(
+        a["subject"], a["data"]["msisdn"],
+        "ordered by the line's MSISDN"
+    );
     for secretish in ["ki", "opc", "subscriber", "confirmation_code"] {
         assert!(a["data"].get(secretish).is_none(), "{secretish} in {a}");
     }
@@ -157,13 +179,38 @@ async fn an_activation_is_delivered_signed_in_order_and_listed_in_events() {
     // The events API shows the same events, in commit order.
     let (s, v) = call(&h, &h.api_key, Method::GET, "/v1/events", None).await;
     assert_eq!(s, 200, "{v}");
-    let ids: Vec<&str> = v["data"].as_array().expect("data").iter().filter_map(|e| e["id"].as_str()).collect();
-    assert_eq!(ids, [c["id"].as_str().expect("id"), a["id"].as_str().expect("id")]);
+    let ids: Vec<&str> = v["data"]
+        .as_array()
+        .expect("data")
+        .iter()
+        .filter_map(|e| e["id"].as_str())
+        .collect();
+    assert_eq!(
+        ids,
+        [c["id"].as_str().expect("id"), a["id"].as_str().expect("id")]
+    );
     assert_eq!(v["next_cursor"], json!(ids[1]));
-    assert_eq!(v["data"][1], a, "webhooks send the event as the events API shows it");
-    let (_, v) = call(&h, &h.api_key, Method::GET, &format!("/v1/events?after={}", ids[1]), None).await;
+    assert_eq!(
+        v["data"][1], a,
+        "webhooks send the event as the events API shows it"
+    );
+    let (_, v) = call(
+        &h,
+        &h.api_key,
+        Method::GET,
+        &format!("/v1/events?after={}", ids[1]),
+        None,
+    )
+    .await;
     assert_eq!(v, json!({"data": [], "next_cursor": null}));
-    let (_, v) = call(&h, &h.api_key, Method::GET, "/v1/events?type=order.active&limit=5", None).await;
+    let (_, v) = call(
+        &h,
+        &h.api_key,
+        Method::GET,
+        "/v1/events?type=order.active&limit=5",
+        None,
+    )
+    .await;
     assert_eq!(v["data"].as_array().map(Vec::len), Some(1));
 
     // The delivery log, once the acknowledgement is committed.
@@ -171,7 +218,10 @@ async fn an_activation_is_delivered_signed_in_order_and_listed_in_events() {
     let mut log = Value::Null;
     for _ in 0..500 {
         (_, log) = call(&h, &h.api_key, Method::GET, &path, None).await;
-        if log["data"].as_array().is_some_and(|d| d.iter().all(|x| x["status"] == "delivered")) {
+        if log["data"]
+            .as_array()
+            .is_some_and(|d| d.iter().all(|x| x["status"] == "delivered"))
+        {
             break;
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
@@ -184,7 +234,14 @@ async fn an_activation_is_delivered_signed_in_order_and_listed_in_events() {
     assert_eq!(d[0]["last_status"], 204);
 
     // Redelivery sends the same event id again.
-    let (s, v) = call(&h, &h.api_key, Method::POST, &format!("/v1/events/{}/redeliver", ids[0]), None).await;
+    let (s, v) = call(
+        &h,
+        &h.api_key,
+        Method::POST,
+        &format!("/v1/events/{}/redeliver", ids[0]),
+        None,
+    )
+    .await;
     assert_eq!(s, 202, "{v}");
     assert_eq!(v["endpoints"], json!([id]));
     let again = rcv.next().await;
@@ -192,7 +249,14 @@ async fn an_activation_is_delivered_signed_in_order_and_listed_in_events() {
     assert_eq!(body(&again), c);
 
     // Rotation: the next delivery is signed by both secrets; GET never shows a secret.
-    let (s, v) = call(&h, &h.api_key, Method::POST, &format!("/v1/webhook-endpoints/{id}/rotate-secret"), None).await;
+    let (s, v) = call(
+        &h,
+        &h.api_key,
+        Method::POST,
+        &format!("/v1/webhook-endpoints/{id}/rotate-secret"),
+        None,
+    )
+    .await;
     assert_eq!(s, 200, "{v}");
     let new_secret = v["secret"].as_str().expect("new secret").to_owned();
     assert_ne!(new_secret, secret);
@@ -203,11 +267,42 @@ async fn an_activation_is_delivered_signed_in_order_and_listed_in_events() {
     assert_eq!(verify(&secret, &next), Ok(()));
     assert_eq!(verify(&new_secret, &next), Ok(()));
 
+    // The secrets are sealed at rest: neither their text nor their bytes are in the file.
+    let db = std::fs::read(h.dir.path().join("simgw.redb")).expect("db file");
+    for s in [&secret, &new_secret] {
+        let key = signing::parse_secret(s).expect("secret");
+        assert!(
+            !db.windows(key.len()).any(|w| w == key.as_slice()),
+            "key bytes in clear"
+        );
+        assert!(
+            !db.windows(s.len() - 6).any(|w| w == &s.as_bytes()[6..]),
+            "secret text in clear"
+        );
+    }
+
     // Deleted: gone, and nothing more is delivered to it.
-    let (s, _) = call(&h, &h.api_key, Method::DELETE, &format!("/v1/webhook-endpoints/{id}"), None).await;
+    let (s, _) = call(
+        &h,
+        &h.api_key,
+        Method::DELETE,
+        &format!("/v1/webhook-endpoints/{id}"),
+        None,
+    )
+    .await;
     assert_eq!(s, 204);
-    let (s, v) = call(&h, &h.api_key, Method::GET, &format!("/v1/webhook-endpoints/{id}"), None).await;
-    assert_eq!((s, v["code"].as_str()), (404, Some("webhook_endpoint_not_found")));
+    let (s, v) = call(
+        &h,
+        &h.api_key,
+        Method::GET,
+        &format!("/v1/webhook-endpoints/{id}"),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (s, v["code"].as_str()),
+        (404, Some("webhook_endpoint_not_found"))
+    );
 }
 
 #[tokio::test]
@@ -220,9 +315,18 @@ async fn another_tenants_endpoints_and_events_are_not_found() {
     for (method, path) in [
         (Method::GET, format!("/v1/webhook-endpoints/{id}")),
         (Method::DELETE, format!("/v1/webhook-endpoints/{id}")),
-        (Method::POST, format!("/v1/webhook-endpoints/{id}/rotate-secret")),
-        (Method::GET, format!("/v1/webhook-endpoints/{id}/deliveries")),
-        (Method::POST, format!("/v1/events/{}/redeliver", gateway::store::event_id(1))),
+        (
+            Method::POST,
+            format!("/v1/webhook-endpoints/{id}/rotate-secret"),
+        ),
+        (
+            Method::GET,
+            format!("/v1/webhook-endpoints/{id}/deliveries"),
+        ),
+        (
+            Method::POST,
+            format!("/v1/events/{}/redeliver", gateway::store::event_id(1)),
+        ),
     ] {
         let (s, v) = call(&h, &other, method.clone(), &path, None).await;
         assert_eq!(s, 404, "{method} {path}: {v}");
@@ -240,7 +344,16 @@ async fn loopback_is_refused_outside_the_sandbox_and_bad_queries_are_problems() 
     let h = Harness::start(1).await;
     let post = |body: Value| {
         let h = &h;
-        async move { call(h, &h.api_key, Method::POST, "/v1/webhook-endpoints", Some(body)).await }
+        async move {
+            call(
+                h,
+                &h.api_key,
+                Method::POST,
+                "/v1/webhook-endpoints",
+                Some(body),
+            )
+            .await
+        }
     };
     for (url, code) in [
         ("http://127.0.0.1:9000/hook", "webhook_url_invalid"),
@@ -252,9 +365,19 @@ async fn loopback_is_refused_outside_the_sandbox_and_bad_queries_are_problems() 
         let (s, v) = post(json!({"url": url})).await;
         assert_eq!((s, v["code"].as_str()), (422, Some(code)), "{url}: {v}");
     }
-    let (s, v) = post(json!({"url": "https://hooks.example.com/", "event_types": ["order.activated"]})).await;
-    assert_eq!((s, v["code"].as_str()), (422, Some("unknown_event_type")), "{v}");
-    assert!(v["detail"].as_str().is_some_and(|d| d.contains("esim.downloaded")));
+    let (s, v) =
+        post(json!({"url": "https://hooks.example.com/", "event_types": ["order.activated"]}))
+            .await;
+    assert_eq!(
+        (s, v["code"].as_str()),
+        (422, Some("unknown_event_type")),
+        "{v}"
+    );
+    assert!(
+        v["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("esim.downloaded"))
+    );
     let (_, v) = call(&h, &h.api_key, Method::GET, "/v1/webhook-endpoints", None).await;
     assert_eq!(v["data"], json!([]), "nothing was created");
     for (q, status, code) in [
@@ -265,7 +388,14 @@ async fn loopback_is_refused_outside_the_sandbox_and_bad_queries_are_problems() 
         ("limit=1001", 400, "invalid_value"),
         ("cursor=evt_0000000000000001", 400, "unknown_parameter"),
     ] {
-        let (s, v) = call(&h, &h.api_key, Method::GET, &format!("/v1/events?{q}"), None).await;
+        let (s, v) = call(
+            &h,
+            &h.api_key,
+            Method::GET,
+            &format!("/v1/events?{q}"),
+            None,
+        )
+        .await;
         assert_eq!((s, v["code"].as_str()), (status, Some(code)), "{q}: {v}");
     }
     let (s, v) = call(&h, "sk_nope", Method::GET, "/v1/events", None).await;
@@ -290,12 +420,24 @@ async fn redirects_are_not_followed() {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     let d = &v["data"][0];
-    assert_eq!(d["status"], "pending", "a redirect is a failure, retried later: {v}");
+    assert_eq!(
+        d["status"], "pending",
+        "a redirect is a failure, retried later: {v}"
+    );
     assert_eq!(d["last_status"], 302);
-    assert!(d["last_error"].as_str().is_some_and(|e| e.contains("redirect")), "{d}");
+    assert!(
+        d["last_error"]
+            .as_str()
+            .is_some_and(|e| e.contains("redirect")),
+        "{d}"
+    );
     assert!(d["next_attempt_at"].is_string());
     assert!(
-        rcv.all.lock().expect("lock").iter().all(|r| r.path == "/hook"),
+        rcv.all
+            .lock()
+            .expect("lock")
+            .iter()
+            .all(|r| r.path == "/hook"),
         "the Location was never visited"
     );
 }
@@ -309,10 +451,20 @@ async fn low_stock_is_published_once_per_crossing() {
     for i in 0..3 {
         activate(&h, i).await;
     }
-    let (_, v) = call(&h, &h.api_key, Method::GET, "/v1/events?type=inventory.low_stock", None).await;
+    let (_, v) = call(
+        &h,
+        &h.api_key,
+        Method::GET,
+        "/v1/events?type=inventory.low_stock",
+        None,
+    )
+    .await;
     let data = v["data"].as_array().expect("data");
     assert_eq!(data.len(), 1, "{v}");
-    assert_eq!(data[0]["data"], json!({"counter": "sims_available", "available": 3, "threshold": 3}));
+    assert_eq!(
+        data[0]["data"],
+        json!({"counter": "sims_available", "available": 3, "threshold": 3})
+    );
 }
 
 #[tokio::test]
@@ -323,7 +475,11 @@ async fn the_events_api_pages_through_10000_events_while_writes_go_on() {
     let writer = tokio::task::spawn_blocking(move || {
         let clock = gateway::clock::Clock::new();
         for i in 0..TOTAL {
-            let t = if i % 3 == 0 { EventType::OrderCreated } else { EventType::OrderActive };
+            let t = if i % 3 == 0 {
+                EventType::OrderCreated
+            } else {
+                EventType::OrderActive
+            };
             store
                 .publish_for_test(clock.now_ms(), TENANT, t, Some("s"), json!({"i": i}))
                 .expect("publish");
@@ -357,9 +513,22 @@ async fn the_events_api_pages_through_10000_events_while_writes_go_on() {
     let expected: Vec<u64> = (1..=TOTAL).collect();
     assert_eq!(seen, expected, "no gap and no duplicate");
     // The type filter pages the same way.
-    let (_, v) = call(&h, &h.api_key, Method::GET, "/v1/events?type=order.created&limit=1000", None).await;
+    let (_, v) = call(
+        &h,
+        &h.api_key,
+        Method::GET,
+        "/v1/events?type=order.created&limit=1000",
+        None,
+    )
+    .await;
     assert_eq!(v["data"].as_array().map(Vec::len), Some(1000));
-    assert!(v["data"].as_array().expect("data").iter().all(|e| e["type"] == "order.created"));
+    assert!(
+        v["data"]
+            .as_array()
+            .expect("data")
+            .iter()
+            .all(|e| e["type"] == "order.created")
+    );
 }
 
 /// The Python that has `standardwebhooks`: `$SIMGW_TEST_PYTHON`, else the private venv
@@ -368,7 +537,8 @@ fn python() -> Option<std::path::PathBuf> {
     if let Some(p) = std::env::var_os("SIMGW_TEST_PYTHON") {
         return Some(p.into());
     }
-    let private = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/test-python/bin/python3");
+    let private =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/test-python/bin/python3");
     private.exists().then_some(private)
 }
 
@@ -393,7 +563,14 @@ async fn deliveries_verify_with_the_independent_standardwebhooks_package() {
     let h = Harness::start_with(1, sandbox_mode).await;
     let mut rcv = receiver(204).await;
     let (id, old) = endpoint(&h, &rcv.url, json!(["order.active"])).await;
-    let (_, v) = call(&h, &h.api_key, Method::POST, &format!("/v1/webhook-endpoints/{id}/rotate-secret"), None).await;
+    let (_, v) = call(
+        &h,
+        &h.api_key,
+        Method::POST,
+        &format!("/v1/webhook-endpoints/{id}/rotate-secret"),
+        None,
+    )
+    .await;
     let new = v["secret"].as_str().expect("secret").to_owned();
     activate(&h, 0).await;
     let r = rcv.next().await;
@@ -416,7 +593,11 @@ except Exception:
     let out = std::process::Command::new(&py)
         .args(["-c", script])
         .arg(&body)
-        .args([r.header("webhook-id"), r.header("webhook-timestamp"), r.header("webhook-signature")])
+        .args([
+            r.header("webhook-id"),
+            r.header("webhook-timestamp"),
+            r.header("webhook-signature"),
+        ])
         .args([&old, &new])
         .output()
         .expect("run python");

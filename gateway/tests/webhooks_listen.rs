@@ -42,7 +42,13 @@ async fn listen_registers_verifies_prints_and_cleans_up() {
         .expect("sandbox");
     let api = Api::new(&sb);
     let mut child = Command::new(env!("CARGO_BIN_EXE_simgw"))
-        .args(["webhooks", "listen", "--events", "order.created,order.active", "--sandbox-file"])
+        .args([
+            "webhooks",
+            "listen",
+            "--events",
+            "order.created,order.active",
+            "--sandbox-file",
+        ])
         .arg(&sb.file)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -51,14 +57,20 @@ async fn listen_registers_verifies_prints_and_cleans_up() {
     let out = lines(child.stdout.take().expect("stdout"));
     let err = lines(child.stderr.take().expect("stderr"));
     let banner = next_line(&err).await;
-    assert!(banner.starts_with("listening on http://127.0.0.1:"), "{banner}");
+    assert!(
+        banner.starts_with("listening on http://127.0.0.1:"),
+        "{banner}"
+    );
 
     let iccid = sb.info.physical_iccids[0].clone();
     let body = json!({"sim": {"type": "physical", "iccid": iccid}, "product": sb.info.product});
     let (s, v) = api
         .post(
             "/v1/activations",
-            &[("idempotency-key", "listen-1"), ("content-type", "application/json")],
+            &[
+                ("idempotency-key", "listen-1"),
+                ("content-type", "application/json"),
+            ],
             body.to_string(),
         )
         .await;
@@ -68,13 +80,22 @@ async fn listen_registers_verifies_prints_and_cleans_up() {
     let active = next_line(&out).await;
     let fields = |l: &str| l.split(' ').map(str::to_owned).collect::<Vec<_>>();
     let (c, a) = (fields(&created), fields(&active));
-    assert!(c[0].starts_with("evt_") && a[0].starts_with("evt_"), "{created} / {active}");
+    assert!(
+        c[0].starts_with("evt_") && a[0].starts_with("evt_"),
+        "{created} / {active}"
+    );
     assert_eq!(c[1..], ["order.created".to_owned(), msisdn.clone()]);
     assert_eq!(a[1..], ["order.active".to_owned(), msisdn]);
 
     // Ctrl-C: the endpoint is deleted before the listener exits.
     let pid = child.id().to_string();
-    assert!(Command::new("kill").args(["-INT", &pid]).status().expect("kill").success());
+    assert!(
+        Command::new("kill")
+            .args(["-INT", &pid])
+            .status()
+            .expect("kill")
+            .success()
+    );
     let status = tokio::task::spawn_blocking(move || child.wait())
         .await
         .expect("join")

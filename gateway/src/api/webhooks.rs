@@ -52,6 +52,7 @@ fn policy(state: &AppState) -> UrlPolicy {
 }
 
 /// A parsed `POST /v1/webhook-endpoints` body.
+#[derive(Debug)]
 struct NewEndpoint {
     url: String,
     event_types: Vec<EventType>,
@@ -61,7 +62,10 @@ fn parse_new(body: &Value, policy: UrlPolicy) -> Result<NewEndpoint, ApiError> {
     let root: &Map<String, Value> = body
         .as_object()
         .ok_or_else(|| ApiError::invalid("invalid_type", "", "the body must be a JSON object"))?;
-    if let Some(k) = root.keys().find(|k| !["url", "event_types"].contains(&k.as_str())) {
+    if let Some(k) = root
+        .keys()
+        .find(|k| !["url", "event_types"].contains(&k.as_str()))
+    {
         let shown: String = k.chars().take(64).collect();
         return Err(ApiError::invalid(
             "unknown_field",
@@ -72,9 +76,19 @@ fn parse_new(body: &Value, policy: UrlPolicy) -> Result<NewEndpoint, ApiError> {
     let url = match root.get("url") {
         Some(Value::String(s)) => s.clone(),
         None | Some(Value::Null) => {
-            return Err(ApiError::invalid("missing_field", "url", "`url` is required"));
+            return Err(ApiError::invalid(
+                "missing_field",
+                "url",
+                "`url` is required",
+            ));
         }
-        Some(_) => return Err(ApiError::invalid("invalid_type", "url", "`url` must be a string")),
+        Some(_) => {
+            return Err(ApiError::invalid(
+                "invalid_type",
+                "url",
+                "`url` must be a string",
+            ));
+        }
     };
     url_policy::check_url(&url, policy).map_err(|e| match e {
         UrlError::Invalid(m) => ApiError::webhook_url_invalid(format!("`url`: {m}")),
@@ -87,7 +101,11 @@ fn parse_new(body: &Value, policy: UrlPolicy) -> Result<NewEndpoint, ApiError> {
             for (i, item) in items.iter().enumerate() {
                 let field = format!("event_types[{i}]");
                 let s = item.as_str().ok_or_else(|| {
-                    ApiError::invalid("invalid_type", &field, format!("`{field}` must be a string"))
+                    ApiError::invalid(
+                        "invalid_type",
+                        &field,
+                        format!("`{field}` must be a string"),
+                    )
                 })?;
                 let t = EventType::parse(s).ok_or_else(|| ApiError::unknown_event_type(&field))?;
                 if !event_types.contains(&t) {
@@ -342,16 +360,27 @@ mod tests {
     fn endpoint_bodies_are_checked_field_by_field() {
         assert_eq!(code(json!({"url": "https://example.com/h"})), "ok");
         assert_eq!(
-            code(json!({"url": "https://example.com/h", "event_types": ["order.active", "esim.error"]})),
+            code(
+                json!({"url": "https://example.com/h", "event_types": ["order.active", "esim.error"]})
+            ),
             "ok"
         );
         assert_eq!(code(json!([])), "invalid_type");
         assert_eq!(code(json!({})), "missing_field");
         assert_eq!(code(json!({"url": 5})), "invalid_type");
-        assert_eq!(code(json!({"url": "https://e.com", "x": 1})), "unknown_field");
+        assert_eq!(
+            code(json!({"url": "https://e.com", "x": 1})),
+            "unknown_field"
+        );
         assert_eq!(code(json!({"url": "ftp://e.com"})), "webhook_url_invalid");
-        assert_eq!(code(json!({"url": "https://127.0.0.1/"})), "webhook_url_forbidden");
-        assert_eq!(code(json!({"url": "http://127.0.0.1:9/"})), "webhook_url_invalid");
+        assert_eq!(
+            code(json!({"url": "https://127.0.0.1/"})),
+            "webhook_url_forbidden"
+        );
+        assert_eq!(
+            code(json!({"url": "http://127.0.0.1:9/"})),
+            "webhook_url_invalid"
+        );
         assert_eq!(
             code(json!({"url": "https://e.com", "event_types": ["order.nope"]})),
             "unknown_event_type"

@@ -54,7 +54,12 @@ fn refused(what: &str, status: u16, v: &Value) -> CliError {
 }
 
 async fn listen(args: ListenArgs) -> Result<(), CliError> {
-    let target = ApiTarget::resolve(&args.sandbox_file, args.base_url, args.api_key, args.ca_cert)?;
+    let target = ApiTarget::resolve(
+        &args.sandbox_file,
+        args.base_url,
+        args.api_key,
+        args.ca_cert,
+    )?;
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", args.port))
         .await
         .map_err(|e| CliError::arg(format!("--port {}", args.port), e.to_string()))?;

@@ -19,6 +19,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::{Notify, Semaphore, watch};
 
+/// Header name and value pairs of a delivery.
+type Headers = Vec<(&'static str, String)>;
+
 /// Longest sleep with nothing due (a missed wake-up costs at most this).
 const IDLE: Duration = Duration::from_secs(60);
 
@@ -62,6 +65,13 @@ impl Dispatcher {
 async fn run(s: Arc<Shared>, mut stop: watch::Receiver<bool>) {
     let wake = s.d.store.deliveries_waker();
     loop {
+        if s.permits.available_permits() == 0 {
+            // Nothing can start before an attempt ends: no store reads until then.
+            tokio::select! {
+                () = s.done.notified() => continue,
+                _ = stop.changed() => return,
+            }
+        }
         let now = s.d.clock.now_ms();
         start_due(&s, now);
         let next = match s.d.store.next_delivery_due(now) {
@@ -76,7 +86,11 @@ async fn run(s: Arc<Shared>, mut stop: watch::Receiver<bool>) {
         // loop; no idle timer then, so a paused test clock does not run on while an
         // attempt's outcome is being committed.
         let wake_at = match next {
-            Some(at) => Some(s.d.clock.instant_at(at).min(tokio::time::Instant::now() + IDLE)),
+            Some(at) => Some(
+                s.d.clock
+                    .instant_at(at)
+                    .min(tokio::time::Instant::now() + IDLE),
+            ),
             None if busy => None,
             None => Some(tokio::time::Instant::now() + IDLE),
         };
@@ -183,11 +197,7 @@ async fn attempt(s: &Shared, key: &DeliveryKey) -> Result<(), ()> {
 }
 
 /// The Standard Webhooks headers and the body, signed with every live secret.
-fn signed(
-    s: &Shared,
-    job: &DeliveryJob,
-    now_ms: u64,
-) -> Result<(Vec<(&'static str, String)>, Bytes), SendError> {
+fn signed(s: &Shared, job: &DeliveryJob, now_ms: u64) -> Result<(Headers, Bytes), SendError> {
     let body = serde_json::to_vec(&job.event.wire())
         .map_err(|e| SendError::Http(format!("cannot encode the event: {e}")))?;
     let ctx = secret_context(&job.endpoint.id);

@@ -10,9 +10,10 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper_util::rt::TokioIo;
 use rustls::pki_types::{CertificateDer, ServerName, pem::PemObject};
+use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::net::TcpStream;
 
@@ -72,7 +73,25 @@ pub struct HttpTransport {
     tls: Option<Arc<rustls::ClientConfig>>,
     timeout: Duration,
     body_cap: usize,
+    pool: Mutex<HashMap<PoolKey, Vec<Idle>>>,
 }
+
+/// Connections are reused per scheme, host and port, and only to an address the host
+/// resolves to (and is checked) at the time of the delivery.
+type PoolKey = (bool, String, u16);
+
+/// A kept-alive connection.
+struct Idle {
+    peer: SocketAddr,
+    sender: Sender,
+    since: tokio::time::Instant,
+}
+
+type Sender = hyper::client::conn::http1::SendRequest<Full<Bytes>>;
+
+/// Most idle connections kept per host, and for how long.
+const POOL_PER_HOST: usize = 32;
+const POOL_IDLE: Duration = Duration::from_secs(30);
 
 impl HttpTransport {
     /// A transport that trusts the PEM certificates of `ca_file` (else the system bundle;
@@ -95,7 +114,29 @@ impl HttpTransport {
             tls,
             timeout,
             body_cap: 1024,
+            pool: Mutex::default(),
         })
+    }
+
+    /// An idle connection to one of `addrs`, if one is still open.
+    fn checkout(&self, key: &PoolKey, addrs: &[SocketAddr]) -> Option<Idle> {
+        let mut pool = self.pool.lock().ok()?;
+        let list = pool.get_mut(key)?;
+        while let Some(c) = list.pop() {
+            if addrs.contains(&c.peer) && !c.sender.is_closed() && c.since.elapsed() < POOL_IDLE {
+                return Some(c);
+            }
+        }
+        None
+    }
+
+    fn checkin(&self, key: PoolKey, c: Idle) {
+        if let Ok(mut pool) = self.pool.lock() {
+            let list = pool.entry(key).or_default();
+            if list.len() < POOL_PER_HOST {
+                list.push(c);
+            }
+        }
     }
 
     async fn exchange(
@@ -106,21 +147,34 @@ impl HttpTransport {
     ) -> Result<Answer, SendError> {
         let target = check_url(url, self.policy).map_err(SendError::Refused)?;
         let addrs = self.resolve(&target).await?;
+        let key = (target.tls, target.host.clone(), target.port);
+        if let Some(mut idle) = self.checkout(&key, &addrs) {
+            let req = request(&target, headers.clone(), body.clone())?;
+            // A kept-alive connection the receiver closed meanwhile fails before any
+            // answer: then a fresh connection is used.
+            if let Ok(resp) = idle.sender.send_request(req).await {
+                let (answer, reusable) = self.read(resp).await;
+                if reusable {
+                    idle.since = tokio::time::Instant::now();
+                    self.checkin(key, idle);
+                }
+                return Ok(answer);
+            }
+        }
         let mut last = String::from("no address");
         let mut tcp = None;
-        for a in addrs {
-            match TcpStream::connect(a).await {
+        for a in &addrs {
+            match TcpStream::connect(*a).await {
                 Ok(s) => {
-                    tcp = Some(s);
+                    tcp = Some((*a, s));
                     break;
                 }
                 Err(e) => last = format!("{a}: {e}"),
             }
         }
-        let tcp = tcp.ok_or(SendError::Connect(last))?;
+        let (peer, tcp) = tcp.ok_or(SendError::Connect(last))?;
         let _ = tcp.set_nodelay(true);
-        let req = request(&target, headers, body)?;
-        if target.tls {
+        let mut sender = if target.tls {
             let config = self.tls.clone().ok_or_else(|| {
                 SendError::Tls(
                     "no trusted root certificates: set `[webhooks] ca_file` to a PEM bundle".into(),
@@ -135,10 +189,28 @@ impl HttpTransport {
                 .connect(name, tcp)
                 .await
                 .map_err(|e| SendError::Tls(e.to_string()))?;
-            self.send(TokioIo::new(stream), req).await
+            handshake(TokioIo::new(stream)).await?
         } else {
-            self.send(TokioIo::new(tcp), req).await
+            handshake(TokioIo::new(tcp)).await?
+        };
+        let req = request(&target, headers, body)?;
+        let resp = sender
+            .send_request(req)
+            .await
+            .map_err(|e| SendError::Http(e.to_string()))?;
+        let (answer, reusable) = self.read(resp).await;
+        if reusable {
+            let since = tokio::time::Instant::now();
+            self.checkin(
+                key,
+                Idle {
+                    peer,
+                    sender,
+                    since,
+                },
+            );
         }
+        Ok(answer)
     }
 
     /// The addresses to try, every one of them allowed (a name with any forbidden address
@@ -164,19 +236,17 @@ impl HttpTransport {
             .collect())
     }
 
-    async fn send<I>(&self, io: I, req: http::Request<Full<Bytes>>) -> Result<Answer, SendError>
-    where
-        I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
-    {
-        let http = |e: hyper::Error| SendError::Http(e.to_string());
-        let (mut sender, conn) = hyper::client::conn::http1::handshake(io)
-            .await
-            .map_err(http)?;
-        let conn = tokio::spawn(conn);
-        let resp = sender.send_request(req).await.map_err(http)?;
+    /// The status and the start of the body; `true` if the connection may carry another
+    /// delivery (the whole body was read and the receiver did not ask to close).
+    async fn read(&self, resp: hyper::Response<hyper::body::Incoming>) -> (Answer, bool) {
         let status = resp.status().as_u16();
+        let close = resp
+            .headers()
+            .get(http::header::CONNECTION)
+            .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"close"));
         let mut body = resp.into_body();
         let mut head = Vec::new();
+        let mut complete = false;
         while head.len() < self.body_cap {
             match body.frame().await {
                 Some(Ok(f)) => {
@@ -186,17 +256,32 @@ impl HttpTransport {
                     }
                 }
                 // The status is what counts; a body cut short does not change it.
-                Some(Err(_)) | None => break,
+                Some(Err(_)) => break,
+                None => {
+                    complete = true;
+                    break;
+                }
             }
         }
-        // The rest of the body is not wanted: dropping the connection discards it.
-        drop((body, sender));
-        conn.abort();
-        Ok(Answer {
+        // A longer body is not wanted: the connection is dropped with it.
+        let answer = Answer {
             status,
             body_head: head,
-        })
+        };
+        (answer, complete && !close)
     }
+}
+
+/// An HTTP/1.1 client connection; its driver runs until the sender is dropped.
+async fn handshake<I>(io: I) -> Result<Sender, SendError>
+where
+    I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+{
+    let (sender, conn) = hyper::client::conn::http1::handshake(io)
+        .await
+        .map_err(|e| SendError::Http(e.to_string()))?;
+    tokio::spawn(conn);
+    Ok(sender)
 }
 
 impl Transport for HttpTransport {

@@ -90,7 +90,7 @@ pub fn check_url(url: &str, policy: UrlPolicy) -> Result<Target, UrlError> {
     };
     let name_is_loopback = ip.is_none() && is_localhost_name(&host);
     let loopback = ip.is_some_and(|a| classify(a) == Some("loopback")) || name_is_loopback;
-    if !tls && !(policy.sandbox && loopback) {
+    if !(tls || policy.sandbox && loopback) {
         return Err(invalid(if policy.sandbox {
             "the URL must start with https:// (plain http:// only to 127.0.0.1, [::1] or localhost in the sandbox)"
         } else {
