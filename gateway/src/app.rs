@@ -72,6 +72,7 @@ pub struct Gateway {
     state: Arc<AppState>,
     stop: watch::Sender<bool>,
     server: JoinHandle<()>,
+    dispatcher: JoinHandle<()>,
 }
 
 /// Opens the keyring named by the configuration (default `DATA_DIR/keys/data-key`).
@@ -164,7 +165,7 @@ impl Gateway {
             metrics.clone(),
         );
         let state = Arc::new(AppState {
-            store: dyn_store,
+            store: dyn_store.clone(),
             engine: engine.clone(),
             keys: keys.clone(),
             metrics: metrics.clone(),
@@ -191,8 +192,16 @@ impl Gateway {
             tracing::info!(resumed, "resumed in-flight orders");
         }
         engine.spawn_housekeeping(config.engine.idempotency_ttl());
-        engine.spawn_pool_timer(Duration::from_secs(60));
         let (stop, stop_rx) = watch::channel(false);
+        let dispatcher = start_webhooks(
+            &config,
+            dyn_store.clone(),
+            keys.clone(),
+            clock,
+            stop_rx.clone(),
+        )
+        .await?;
+        engine.spawn_pool_timer(Duration::from_secs(60));
         let callback_addr = if engine.esim_enabled() {
             engine.spawn_esim_timer(Duration::from_secs(60));
             let listener = match bound.callback {
@@ -248,6 +257,7 @@ impl Gateway {
             state,
             stop,
             server,
+            dispatcher,
         })
     }
 
@@ -271,11 +281,14 @@ impl Gateway {
             state,
             stop,
             server,
+            dispatcher,
             ..
         } = self;
         state.ready.store(false, Relaxed);
         let _ = stop.send(true);
         let _ = server.await;
+        // Attempts in flight finish and are recorded by their own tasks; the loop stops.
+        let _ = dispatcher.await;
         engine.shutdown(Duration::from_secs(10)).await;
         drop((state, engine));
         // Tasks that were finishing still hold the store for a moment; wait for them so the
@@ -293,6 +306,39 @@ impl Gateway {
         }
         tracing::warn!("store still in use after shutdown; it closes when the last user ends");
     }
+}
+
+/// Sets the low-stock threshold and starts the webhook dispatcher (pending deliveries
+/// resume: their due times are in the store).
+async fn start_webhooks(
+    config: &Config,
+    store: Arc<dyn Store>,
+    keys: Arc<Keyring>,
+    clock: Clock,
+    stop: watch::Receiver<bool>,
+) -> Result<JoinHandle<()>, StartError> {
+    let w = &config.webhooks;
+    store
+        .set_low_stock_threshold(Some(w.low_stock_threshold))
+        .await?;
+    let policy = crate::webhooks::UrlPolicy {
+        allow_private: w.allow_private,
+        sandbox: w.sandbox,
+    };
+    let transport = crate::webhooks::HttpTransport::new(
+        policy,
+        w.ca_file.as_deref(),
+        Duration::from_millis(w.timeout_ms),
+    )
+    .map_err(|e| StartError::Io(format!("[webhooks] ca_file: {e}")))?;
+    let dispatcher = crate::webhooks::Dispatcher {
+        store,
+        keys,
+        transport: Arc::new(transport),
+        clock,
+        concurrency: w.concurrency,
+    };
+    Ok(dispatcher.spawn(stop))
 }
 
 /// Most connections the metrics and the ES2+ callback listeners hold: each has one

@@ -50,6 +50,54 @@ pub struct BenchArgs {
     /// on one thread (decode once, then personalise and encode each).
     #[arg(long)]
     pub profiles: Option<u32>,
+    /// Configure one webhook endpoint (all event types) pointing at a local receiver that
+    /// answers 204, to compare throughput with and without the outbox deliveries.
+    #[arg(long)]
+    pub webhook: bool,
+}
+
+/// Starts a local receiver answering 204 and registers it for the sandbox tenant; returns
+/// the count of deliveries it received.
+async fn bench_webhook(
+    client: &HttpClient,
+    base_url: &str,
+    auth: &str,
+) -> Result<Arc<std::sync::atomic::AtomicU64>, BenchError> {
+    use crate::webhooks::receiver;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .map_err(err)?;
+    let addr = listener.local_addr().map_err(err)?;
+    let count = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let c = count.clone();
+    let handler: receiver::Handler = Arc::new(move |_| {
+        c.fetch_add(1, Relaxed);
+        (204, Vec::new())
+    });
+    // The receiver lives as long as the process (the benchmark is one run).
+    let (stop, stop_rx) = tokio::sync::watch::channel(false);
+    std::mem::forget(stop);
+    tokio::spawn(receiver::serve(listener, handler, stop_rx));
+    let body = format!(r#"{{"url":"http://{addr}/hook"}}"#);
+    let r = client
+        .post(
+            &format!("{base_url}/v1/webhook-endpoints"),
+            &[
+                ("authorization", auth.to_owned()),
+                ("content-type", "application/json".into()),
+            ],
+            Bytes::from(body),
+        )
+        .await
+        .map_err(err)?;
+    if r.status != 201 {
+        return Err(BenchError(format!(
+            "creating the webhook endpoint answered {}: {}",
+            r.status,
+            String::from_utf8_lossy(&r.body)
+        )));
+    }
+    Ok(count)
 }
 
 /// Why the benchmark could not run.
@@ -431,12 +479,22 @@ pub async fn run(args: BenchArgs) -> Result<(), BenchError> {
     let url = format!("{}/v1/activations", sb.info.base_url);
     let auth = format!("Bearer {}", sb.info.api_key);
 
+    let delivered = if args.webhook {
+        Some(bench_webhook(&client, &sb.info.base_url, &auth).await?)
+    } else {
+        None
+    };
     println!(
-        "simgw bench: {} {} activations, {} clients, HLR latency {} ms, seeded in {:.1} s",
+        "simgw bench: {} {} activations, {} clients, HLR latency {} ms, {}, seeded in {:.1} s",
         bodies.len(),
         if args.esim { "eSIM" } else { "physical" },
         args.concurrency,
         args.hlr_latency_ms,
+        if args.webhook {
+            "one webhook endpoint (all events, local 204 receiver)"
+        } else {
+            "no webhook endpoint"
+        },
         seeded_in.as_secs_f64()
     );
     let commits0 = sb.gateway.metrics.store_commits.load(Relaxed);
@@ -555,6 +613,12 @@ pub async fn run(args: BenchArgs) -> Result<(), BenchError> {
         "durable commits {commits} for {ops} store operations ({:.1} per fsync)",
         ops as f64 / commits.max(1) as f64
     );
+    if let Some(d) = delivered {
+        println!(
+            "webhook deliveries acknowledged by the end of the run: {} (2 events per activation)",
+            d.load(Relaxed)
+        );
+    }
     sb.gateway.shutdown().await;
     if let Some(sim) = sb.hlr_sim {
         sim.shutdown().await;

@@ -65,6 +65,44 @@ pub struct Config {
     pub esim: EsimConfig,
     /// The Prometheus metrics listener.
     pub metrics: MetricsConfig,
+    /// Webhook delivery (`[webhooks]`).
+    pub webhooks: WebhooksConfig,
+}
+
+/// Webhook delivery (`[webhooks]`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WebhooksConfig {
+    /// Allow endpoints on private, loopback, link-local and other internal addresses
+    /// (receivers on an internal network). Off: public addresses only (server-side
+    /// request forgery).
+    pub allow_private: bool,
+    /// Most deliveries in flight at once (over all endpoints and subjects).
+    pub concurrency: usize,
+    /// A delivery must be answered (2xx) within this, ms.
+    pub timeout_ms: u64,
+    /// `inventory.low_stock` is published when a tenant's available SIMs or free numbers
+    /// fall to this count (once per crossing).
+    pub low_stock_threshold: u64,
+    /// PEM bundle of the CAs trusted for `https` endpoints. Unset: the system bundle
+    /// (`/etc/ssl/certs/ca-certificates.crt` or `/etc/pki/tls/certs/ca-bundle.crt`).
+    pub ca_file: Option<PathBuf>,
+    /// Set by `serve --sandbox` (not by the file): plain `http://` to loopback allowed.
+    #[serde(skip)]
+    pub sandbox: bool,
+}
+
+impl Default for WebhooksConfig {
+    fn default() -> Self {
+        Self {
+            allow_private: false,
+            concurrency: 32,
+            timeout_ms: 15_000,
+            low_stock_threshold: 100,
+            ca_file: None,
+            sandbox: false,
+        }
+    }
 }
 
 /// The SM-DP+ and the ES2+ callback listener (`[esim]`).
@@ -153,6 +191,7 @@ impl Default for Config {
             transport_keys: Vec::new(),
             esim: EsimConfig::default(),
             metrics: MetricsConfig::default(),
+            webhooks: WebhooksConfig::default(),
         }
     }
 }
@@ -551,6 +590,18 @@ impl Config {
             return Err(ConfigError::Invalid {
                 field: "admission.max_backlog_per_tenant",
                 message: "must be at least 1".into(),
+            });
+        }
+        if self.webhooks.concurrency == 0 {
+            return Err(ConfigError::Invalid {
+                field: "webhooks.concurrency",
+                message: "must be at least 1".into(),
+            });
+        }
+        if !(1_000..=60_000).contains(&self.webhooks.timeout_ms) {
+            return Err(ConfigError::Invalid {
+                field: "webhooks.timeout_ms",
+                message: "must be from 1000 to 60000".into(),
             });
         }
         if self.esim.concurrency == 0 {

@@ -33,3 +33,4 @@ pub mod server;
 pub mod southbound;
 pub mod store;
 pub mod tls;
+pub mod webhooks;

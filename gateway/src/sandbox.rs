@@ -138,6 +138,8 @@ struct Marker {
 /// the sandbox tenant once, and writes `sandbox.json`.
 pub async fn start(mut config: Config) -> Result<Sandbox, StartError> {
     config.ephemeral_side_listeners();
+    // A developer's local webhook receiver (`simgw webhooks listen`) is plain http.
+    config.webhooks.sandbox = true;
     std::fs::create_dir_all(&config.data_dir).map_err(|e| StartError::Io(e.to_string()))?;
     config.data_dir =
         std::fs::canonicalize(&config.data_dir).map_err(|e| StartError::Io(e.to_string()))?;

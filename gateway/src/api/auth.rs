@@ -45,7 +45,6 @@ pub enum Permission {
     LiftProtectedSuspension,
     /// Creating and deleting webhook endpoints, rotating their secrets, redelivering events
     /// (reading them is [`Permission::Read`]).
-    #[allow(dead_code, reason = "for the handlers of issue #10's other parts")]
     Webhooks,
     /// Running a reconciliation against the southbound peers.
     #[allow(dead_code, reason = "for the handlers of issue #10's other parts")]

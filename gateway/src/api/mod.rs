@@ -7,6 +7,7 @@ mod admission;
 mod auth;
 pub mod dto;
 pub mod es2_callback;
+mod events;
 mod inventory;
 mod lifecycle_dto;
 mod numbers;
@@ -15,6 +16,7 @@ mod ops;
 pub mod problem;
 mod request;
 mod subscriptions;
+mod webhooks;
 
 use crate::clock::Clock;
 use crate::config::Config;
@@ -26,7 +28,7 @@ use axum::Router;
 use axum::extract::Request;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::sync::{Arc, OnceLock};
 
@@ -88,6 +90,24 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/v1/sims/{iccid}", get(inventory::sim))
         .route("/v1/numbers/quarantine", get(inventory::quarantine))
         .route("/v1/numbers/{msisdn}/release", post(inventory::release))
+        .route("/v1/events", get(events::list))
+        .route("/v1/events/{id}/redeliver", post(events::redeliver))
+        .route(
+            "/v1/webhook-endpoints",
+            post(webhooks::create).get(webhooks::list),
+        )
+        .route(
+            "/v1/webhook-endpoints/{id}",
+            get(webhooks::get).merge(delete(webhooks::delete)),
+        )
+        .route(
+            "/v1/webhook-endpoints/{id}/rotate-secret",
+            post(webhooks::rotate),
+        )
+        .route(
+            "/v1/webhook-endpoints/{id}/deliveries",
+            get(webhooks::deliveries),
+        )
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .route("/openapi.json", get(openapi::document))

@@ -95,6 +95,40 @@ impl ApiTarget {
     }
 }
 
+impl ApiTarget {
+    /// `method path` with the API key and an optional JSON body; the status and the JSON
+    /// body (`Null` when there is none). Transport failures are errors; statuses are not.
+    pub(super) async fn send_json(
+        &self,
+        method: http::Method,
+        path: &str,
+        body: Option<&serde_json::Value>,
+    ) -> Result<(u16, serde_json::Value), CliError> {
+        let mut b = adapters::http::HttpClient::builder();
+        if let Some(ca) = &self.ca_pem {
+            b = b.add_root_pem(ca);
+        }
+        let http = b.build()?;
+        let url = format!("{}{path}", self.base_url);
+        let mut headers = vec![("authorization", format!("Bearer {}", self.api_key.as_str()))];
+        if body.is_some() {
+            headers.push(("content-type", "application/json".to_owned()));
+        }
+        let payload = body.map(|b| b.to_string()).unwrap_or_default();
+        let r = http
+            .request(method, &url, &headers, bytes::Bytes::from(payload))
+            .await
+            .map_err(|e| CliError::Api {
+                url: url.clone(),
+                problem: e.to_string(),
+            })?;
+        Ok((
+            r.status,
+            serde_json::from_slice(&r.body).unwrap_or(serde_json::Value::Null),
+        ))
+    }
+}
+
 /// The order's activation code and its QR as terminal text.
 pub(super) async fn activation_qr(target: &ApiTarget, id: &str) -> Result<String, CliError> {
     let v = target.get_json(&format!("/v1/activations/{id}")).await?;

@@ -14,6 +14,7 @@ mod profile;
 mod sandbox;
 mod serve;
 mod tenant;
+mod webhooks;
 
 pub use error::CliError;
 
@@ -59,6 +60,9 @@ enum Command {
     /// Activations on a running gateway (over its API).
     #[command(subcommand)]
     Activation(activation::ActivationCommand),
+    /// Webhooks of a running gateway (`listen`: a local receiver for the sandbox).
+    #[command(subcommand)]
+    Webhooks(webhooks::WebhooksCommand),
     /// The sandbox's data (offline: stop `simgw serve` first).
     #[cfg(feature = "sandbox")]
     #[command(subcommand)]
@@ -78,6 +82,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Inventory(c) => inventory::run(c),
         Command::Profile(c) => profile::run(c),
         Command::Activation(c) => activation::run(c).await,
+        Command::Webhooks(c) => webhooks::run(c).await,
         #[cfg(feature = "sandbox")]
         Command::Sandbox(c) => sandbox::run(c),
     }

@@ -56,6 +56,8 @@ pub struct Tables<'t> {
     pub sub_by_msisdn: Table<'t, &'static str, &'static str>,
     pub sub_by_iccid: Table<'t, &'static str, &'static str>,
     pub sub_by_tenant: Table<'t, (&'static str, &'static str), ()>,
+    /// The public event log and the webhook outbox (`outbox.rs`).
+    pub outbox: super::outbox::OutboxTables<'t>,
     next_event: u64,
 }
 
@@ -94,6 +96,7 @@ impl<'t> Tables<'t> {
             sub_by_msisdn: txn.open_table(SUB_BY_MSISDN).map_err(backend)?,
             sub_by_iccid: txn.open_table(SUB_BY_ICCID).map_err(backend)?,
             sub_by_tenant: txn.open_table(SUB_BY_TENANT).map_err(backend)?,
+            outbox: super::outbox::OutboxTables::open(txn)?,
             next_event,
         })
     }
@@ -152,7 +155,7 @@ impl<'t> Tables<'t> {
         self.counters
             .insert((tenant, name), next)
             .map_err(backend)?;
-        Ok(())
+        self.watch_stock(tenant, name, cur, next)
     }
 
     pub(super) fn get_json<T: DeserializeOwned>(
@@ -314,7 +317,8 @@ impl<'t> Tables<'t> {
             &order.tenant,
             Some(&order.id),
             EventKind::OrderCreated,
-        )
+        )?;
+        self.publish_order(order, None)
     }
 
     /// See [`Store::advance_order`].
@@ -335,7 +339,7 @@ impl<'t> Tables<'t> {
                 Effect::Release => self.finish_lifecycle(order, false)?,
                 Effect::None | Effect::Activate => {}
             }
-            return self.record_order(&current, order, event);
+            return self.record_order(&current, order, effect, event);
         }
         let mut sim: SimRecord = Self::get_json(&self.sims, "sims", order.iccid.as_str())?
             .ok_or_else(|| StoreError::Corrupt {
@@ -395,11 +399,17 @@ impl<'t> Tables<'t> {
             }
         }
         self.index_esim_expiry(&current, order)?;
-        self.record_order(&current, order, event)
+        self.record_order(&current, order, effect, event)
     }
 
     /// Writes the order's new version, keeps the in-flight index in step, and logs `event`.
-    fn record_order(&mut self, current: &Order, order: &Order, event: &EventKind) -> TxResult<()> {
+    fn record_order(
+        &mut self,
+        current: &Order,
+        order: &Order,
+        effect: &Effect,
+        event: &EventKind,
+    ) -> TxResult<()> {
         if order.status.is_terminal() {
             self.inflight.remove(order.id.as_str()).map_err(backend)?;
         } else if current.status.is_terminal() {
@@ -417,6 +427,9 @@ impl<'t> Tables<'t> {
             Some(&order.id),
             event.clone(),
         )?;
+        if !matches!(effect, Effect::None) {
+            self.publish_order(order, Some(current.status))?;
+        }
         Ok(())
     }
 

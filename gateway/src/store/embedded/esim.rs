@@ -168,6 +168,7 @@ impl Tables<'_> {
             }
         };
         let mut progress = self.progress(&order_id)?;
+        let before = progress.state;
         if let Some(success) = n.success {
             progress.state = EsimState::after(progress.state, n.point, success);
         }
@@ -197,6 +198,7 @@ impl Tables<'_> {
                 }
             }
         }
+        self.publish_esim(n, &order_id, before, progress.state)?;
         self.event(
             n.now_ms,
             &sim.tenant,

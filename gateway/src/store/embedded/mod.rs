@@ -6,11 +6,14 @@ mod apply;
 mod esim;
 mod free_tree;
 mod import;
+mod outbox;
+mod outbox_read;
 mod pool;
 mod remove;
 mod rewrap;
 mod subscriptions;
 mod tables;
+mod webhook_cmds;
 mod writer;
 
 use crate::metrics::Metrics;
@@ -37,6 +40,7 @@ pub struct RedbStore {
     db: Arc<Database>,
     tx: mpsc::Sender<Job>,
     writer: std::thread::JoinHandle<()>,
+    outbox_wake: Arc<tokio::sync::Notify>,
 }
 
 impl RedbStore {
@@ -104,6 +108,7 @@ impl RedbStore {
             }
         }
         free_tree::ensure_free_tree(&txn)?;
+        outbox::OutboxTables::create(&txn)?;
         txn.commit().map_err(backend)?;
         let db = Arc::new(db);
         let (tx, rx) = mpsc::channel(max_batch * 4);
@@ -112,7 +117,12 @@ impl RedbStore {
             .name("simgw-store-writer".into())
             .spawn(move || writer::run(wdb, rx, max_batch, metrics))
             .map_err(backend)?;
-        Ok(Self { db, tx, writer })
+        Ok(Self {
+            db,
+            tx,
+            writer,
+            outbox_wake: Arc::default(),
+        })
     }
 
     async fn submit(&self, cmd: Command) -> Result<Reply, StoreError> {
@@ -121,7 +131,10 @@ impl RedbStore {
             .send(Job { cmd, reply })
             .await
             .map_err(|_| StoreError::Closed)?;
-        rx.await.map_err(|_| StoreError::Closed)?
+        let reply = rx.await.map_err(|_| StoreError::Closed)?;
+        // Any commit may have published events with deliveries (cheap: one permit).
+        self.outbox_wake.notify_one();
+        reply
     }
 
     fn read<T>(
@@ -583,13 +596,114 @@ impl Store for RedbStore {
             }
         })
     }
+
+    fn public_events(
+        &self,
+        tenant: &str,
+        after: u64,
+        event_type: Option<EventType>,
+        limit: usize,
+    ) -> Result<Vec<PublicEvent>, StoreError> {
+        self.read_public_events(tenant, after, event_type, limit)
+    }
+
+    fn public_event(&self, tenant: &str, seq: u64) -> Result<Option<PublicEvent>, StoreError> {
+        self.read_public_event(tenant, seq)
+    }
+
+    fn create_webhook_endpoint(
+        &self,
+        endpoint: WebhookEndpoint,
+    ) -> BoxFuture<'_, Result<bool, StoreError>> {
+        Box::pin(self.submit_create_endpoint(endpoint))
+    }
+
+    fn webhook_endpoints(&self, tenant: &str) -> Result<Vec<WebhookEndpoint>, StoreError> {
+        self.read_webhook_endpoints(tenant)
+    }
+
+    fn webhook_endpoint(
+        &self,
+        tenant: &str,
+        id: &str,
+    ) -> Result<Option<WebhookEndpoint>, StoreError> {
+        self.read_webhook_endpoint(tenant, id)
+    }
+
+    fn delete_webhook_endpoint(
+        &self,
+        tenant: &str,
+        id: &str,
+        now_ms: u64,
+    ) -> BoxFuture<'_, Result<bool, StoreError>> {
+        Box::pin(self.submit_delete_endpoint(tenant.to_owned(), id.to_owned(), now_ms))
+    }
+
+    fn rotate_webhook_secret(
+        &self,
+        tenant: &str,
+        id: &str,
+        secret: EndpointSecret,
+        old_expire_at_ms: u64,
+    ) -> BoxFuture<'_, Result<Option<WebhookEndpoint>, StoreError>> {
+        Box::pin(self.submit_rotate(tenant.to_owned(), id.to_owned(), secret, old_expire_at_ms))
+    }
+
+    fn webhook_deliveries(
+        &self,
+        tenant: &str,
+        endpoint: &str,
+        before: Option<u64>,
+        limit: usize,
+    ) -> Result<Option<Vec<Delivery>>, StoreError> {
+        self.read_webhook_deliveries(tenant, endpoint, before, limit)
+    }
+
+    fn redeliver_event(
+        &self,
+        tenant: &str,
+        tenant_seq: u64,
+        now_ms: u64,
+    ) -> BoxFuture<'_, Result<Redelivery, StoreError>> {
+        Box::pin(self.submit_redeliver(tenant.to_owned(), tenant_seq, now_ms))
+    }
+
+    fn due_deliveries(&self, now_ms: u64, limit: usize) -> Result<Vec<DeliveryKey>, StoreError> {
+        self.read_due_deliveries(now_ms, limit)
+    }
+
+    fn next_delivery_due(&self, after_ms: u64) -> Result<Option<u64>, StoreError> {
+        self.read_next_delivery_due(after_ms)
+    }
+
+    fn delivery_job(&self, key: &DeliveryKey) -> Result<Option<DeliveryJob>, StoreError> {
+        self.read_delivery_job(key)
+    }
+
+    fn record_delivery_attempt(
+        &self,
+        outcome: AttemptOutcome,
+    ) -> BoxFuture<'_, Result<bool, StoreError>> {
+        Box::pin(self.submit_attempt(outcome))
+    }
+
+    fn set_low_stock_threshold(
+        &self,
+        threshold: Option<u64>,
+    ) -> BoxFuture<'_, Result<(), StoreError>> {
+        Box::pin(self.submit_threshold(threshold))
+    }
+
+    fn deliveries_waker(&self) -> Arc<tokio::sync::Notify> {
+        self.outbox_wake.clone()
+    }
 }
 
 impl RedbStore {
     /// Closes the store: the writer finishes queued commits and exits, and the database
     /// file (and its lock) is released when this returns.
     pub fn close(self) {
-        let Self { db, tx, writer } = self;
+        let Self { db, tx, writer, .. } = self;
         drop(tx);
         if writer.join().is_err() {
             tracing::error!("store writer thread panicked");

@@ -317,7 +317,13 @@ impl Tables<'_> {
         }
         let now = order.updated_at_ms;
         let change = if completed {
-            self.apply_change(order, l, &mut sub, now)?
+            let previous = sub.clone();
+            let change = self.apply_change(order, l, &mut sub, now)?;
+            if let Some(t) = subscription_event(order.kind) {
+                let data = subscription_data(&sub, &previous, &order.id);
+                self.publish(now, &sub.tenant, t, Some(&sub.id), data)?;
+            }
+            change
         } else {
             self.return_reserved(order, l)?;
             None
@@ -554,4 +560,16 @@ fn read(
         Some(v) => Ok(Some(dec("subscriptions", v.value())?)),
         None => Ok(None),
     }
+}
+
+/// The event a completed lifecycle order publishes.
+fn subscription_event(kind: OrderKind) -> Option<EventType> {
+    Some(match kind {
+        OrderKind::Activation => return None,
+        OrderKind::Suspend => EventType::SubscriptionSuspended,
+        OrderKind::Resume => EventType::SubscriptionResumed,
+        OrderKind::Terminate => EventType::SubscriptionTerminated,
+        OrderKind::SimSwap => EventType::SubscriptionSimSwapped,
+        OrderKind::NumberChange => EventType::SubscriptionNumberChanged,
+    })
 }

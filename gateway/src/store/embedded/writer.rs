@@ -31,6 +31,8 @@ pub enum Reply {
     Reopened(Vec<Order>),
     /// From `create_lifecycle`.
     Lifecycle(Box<LifecycleOutcome>),
+    /// From the outbox commands.
+    Outbox(super::webhook_cmds::OutboxReply),
 }
 
 /// One queued command with its reply channel.
@@ -59,6 +61,8 @@ pub enum Command {
     Lifecycle(Box<NewLifecycle>),
     /// See `Store::expire_esim`.
     ExpireEsim(u64, Reopen),
+    /// A webhook outbox command.
+    Outbox(super::webhook_cmds::OutboxCommand),
 }
 
 /// Number-pool commands (grouped like orders: they never refuse by aborting).
@@ -104,6 +108,7 @@ impl Command {
             Command::Notification(n) => t.record_notification(n).map(Reply::Notification),
             Command::Lifecycle(n) => t.create_lifecycle(n).map(|o| Reply::Lifecycle(Box::new(o))),
             Command::ExpireEsim(now, reopen) => t.expire_esim(*now, *reopen).map(Reply::Reopened),
+            Command::Outbox(c) => t.outbox_command(c).map(Reply::Outbox),
             Command::Pool(PoolCommand::Release(tenant, m)) => t
                 .release_quarantine(tenant, m)
                 .map(|b| Reply::Pool(PoolReply::Changed(b))),

@@ -5,12 +5,16 @@ mod activation;
 mod esim;
 mod events;
 mod inventory;
+mod public_event;
 mod subscription;
 mod tenant;
+mod webhook;
 
 pub use activation::*;
 pub use esim::*;
 pub use events::*;
 pub use inventory::*;
+pub use public_event::*;
 pub use subscription::*;
 pub use tenant::*;
+pub use webhook::*;

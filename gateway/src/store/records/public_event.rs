@@ -1,0 +1,277 @@
+//! The tenant-facing event log: what happened to a tenant's orders, lines and stock, in
+//! commit order. `GET /v1/events` reads it and webhooks deliver it. It sits beside the
+//! internal step-level audit log (`events.rs`), which keeps every southbound attempt.
+
+use crate::clock::rfc3339;
+use crate::order::{Order, OrderStatus};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+/// Every public event type, in one place. A new family (`port.*`, `compliance.*`) is new
+/// variants here; the wire name is the serde rename, and [`EventType::ALL`] lists them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum EventType {
+    /// An order was accepted (inventory reserved).
+    #[serde(rename = "order.created")]
+    OrderCreated,
+    /// An activation reached `active`.
+    #[serde(rename = "order.active")]
+    OrderActive,
+    /// An order failed (after compensation).
+    #[serde(rename = "order.failed")]
+    OrderFailed,
+    /// A lifecycle order completed (the `subscription.*` event of the change follows in
+    /// the same commit).
+    #[serde(rename = "order.completed")]
+    OrderCompleted,
+    /// A line was barred for a (further) suspension reason.
+    #[serde(rename = "subscription.suspended")]
+    SubscriptionSuspended,
+    /// A suspension reason was lifted.
+    #[serde(rename = "subscription.resumed")]
+    SubscriptionResumed,
+    /// A line was terminated.
+    #[serde(rename = "subscription.terminated")]
+    SubscriptionTerminated,
+    /// A line moved to another SIM.
+    #[serde(rename = "subscription.sim_swapped")]
+    SubscriptionSimSwapped,
+    /// A line got another number.
+    #[serde(rename = "subscription.number_changed")]
+    SubscriptionNumberChanged,
+    /// The eSIM profile reached the device.
+    #[serde(rename = "esim.downloaded")]
+    EsimDownloaded,
+    /// The eSIM profile was installed on the eUICC.
+    #[serde(rename = "esim.installed")]
+    EsimInstalled,
+    /// The SM-DP+ reported a download or install failure.
+    #[serde(rename = "esim.error")]
+    EsimError,
+    /// Available SIMs or numbers fell to the configured threshold.
+    #[serde(rename = "inventory.low_stock")]
+    InventoryLowStock,
+    /// A webhook endpoint was disabled after its deliveries kept failing.
+    #[serde(rename = "endpoint.disabled")]
+    EndpointDisabled,
+}
+
+impl EventType {
+    /// Every type, in documentation order.
+    pub const ALL: [Self; 14] = [
+        Self::OrderCreated,
+        Self::OrderActive,
+        Self::OrderFailed,
+        Self::OrderCompleted,
+        Self::SubscriptionSuspended,
+        Self::SubscriptionResumed,
+        Self::SubscriptionTerminated,
+        Self::SubscriptionSimSwapped,
+        Self::SubscriptionNumberChanged,
+        Self::EsimDownloaded,
+        Self::EsimInstalled,
+        Self::EsimError,
+        Self::InventoryLowStock,
+        Self::EndpointDisabled,
+    ];
+
+    /// The wire name (`order.active`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::OrderCreated => "order.created",
+            Self::OrderActive => "order.active",
+            Self::OrderFailed => "order.failed",
+            Self::OrderCompleted => "order.completed",
+            Self::SubscriptionSuspended => "subscription.suspended",
+            Self::SubscriptionResumed => "subscription.resumed",
+            Self::SubscriptionTerminated => "subscription.terminated",
+            Self::SubscriptionSimSwapped => "subscription.sim_swapped",
+            Self::SubscriptionNumberChanged => "subscription.number_changed",
+            Self::EsimDownloaded => "esim.downloaded",
+            Self::EsimInstalled => "esim.installed",
+            Self::EsimError => "esim.error",
+            Self::InventoryLowStock => "inventory.low_stock",
+            Self::EndpointDisabled => "endpoint.disabled",
+        }
+    }
+
+    /// The type with this wire name.
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|t| t.as_str() == s)
+    }
+
+    /// Every wire name, comma-separated (for error details).
+    pub fn listing() -> String {
+        Self::ALL.map(Self::as_str).join(", ")
+    }
+}
+
+/// One entry of a tenant's public event log (`public_events` table).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PublicEvent {
+    /// Global commit order over all tenants (internal; never shown).
+    pub seq: u64,
+    /// Commit order within the tenant, gap-free from 1: the id and the cursor derive from
+    /// it, so a tenant learns nothing about other tenants' volume.
+    pub tenant_seq: u64,
+    /// `evt_` + 16 hex digits of `tenant_seq`; stable across redeliveries.
+    pub id: String,
+    /// Owning tenant.
+    pub tenant: String,
+    /// What happened.
+    #[serde(rename = "type")]
+    pub event_type: EventType,
+    /// Unix ms of the commit that recorded it.
+    pub created_at_ms: u64,
+    /// Ordering key of webhook deliveries: a line's MSISDN, else the order id; `None`
+    /// for events that need no order among themselves.
+    pub subject: Option<String>,
+    /// The payload (never secrets).
+    pub data: Value,
+}
+
+impl PublicEvent {
+    /// The event as `GET /v1/events` shows it and webhooks send it.
+    pub fn wire(&self) -> Value {
+        json!({
+            "id": self.id,
+            "type": self.event_type.as_str(),
+            "created_at": rfc3339(self.created_at_ms),
+            "subject": self.subject,
+            "data": self.data,
+        })
+    }
+}
+
+/// The public id of a tenant's `n`th event.
+pub fn event_id(tenant_seq: u64) -> String {
+    format!("evt_{tenant_seq:016x}")
+}
+
+/// The tenant sequence number an event id names (`None` if it is not one).
+pub fn parse_event_id(id: &str) -> Option<u64> {
+    let hex = id.strip_prefix("evt_")?;
+    if hex.len() != 16
+        || !hex
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    {
+        return None;
+    }
+    u64::from_str_radix(hex, 16).ok()
+}
+
+/// The `data` of an order event: the order as the API shows it, minus anything secret
+/// (no keys, no subscriber details, no confirmation code), plus `previous`: the status it
+/// left, when the event reports a change.
+pub fn order_data(o: &Order, previous: Option<OrderStatus>) -> Value {
+    let sim = match &o.esim {
+        Some(e) => json!({"type": "esim", "iccid": o.iccid, "eid": e.eid}),
+        None => json!({"type": "physical", "iccid": o.iccid}),
+    };
+    let object = match o.kind {
+        crate::order::OrderKind::Activation => "activation",
+        _ => "order",
+    };
+    let mut v = json!({
+        "id": o.id,
+        "object": object,
+        "kind": o.kind.as_str(),
+        "status": o.status.as_str(),
+        "previous": previous.map(OrderStatus::as_str),
+        "sim": sim,
+        "iccid": o.iccid,
+        "imsi": o.imsi,
+        "msisdn": o.msisdn,
+        "product": o.product,
+        "created_at": rfc3339(o.created_at_ms),
+        "updated_at": rfc3339(o.updated_at_ms),
+    });
+    if let Some(e) = &o.esim {
+        v["esim"] = json!({"profile_type": e.profile_type});
+        if o.status == OrderStatus::Active {
+            if let Some(ac) = &e.activation_code {
+                v["activation_code"] = json!(ac);
+            }
+        }
+    }
+    if let Some(l) = &o.lifecycle {
+        v["subscription_id"] = json!(l.subscription);
+        if let Some(r) = l.reason {
+            v["reason"] = json!(r.as_str());
+        }
+        if let Some(n) = &l.new_line {
+            v["new_sim"] = json!({"type": "physical", "iccid": n.iccid});
+        }
+        if let Some(m) = &l.new_msisdn {
+            v["new_msisdn"] = json!(m);
+        }
+    }
+    if let Some(e) = &o.error {
+        v["error"] = json!({"code": e.code, "detail": e.detail});
+    }
+    if let Some(c) = &o.channel {
+        v["channel"] = c.clone();
+    }
+    v
+}
+
+/// The data of a `subscription.*` event: the line after the change and, under
+/// `previous`, what it changed from (no secret: no keys, no subscriber details).
+pub fn subscription_data(
+    s: &super::Subscription,
+    previous: &super::Subscription,
+    order_id: &str,
+) -> Value {
+    let line = |s: &super::Subscription| {
+        json!({
+            "state": s.state.as_str(),
+            "suspension_reasons": s.suspension_reasons,
+            "msisdn": s.msisdn,
+            "iccid": s.iccid,
+            "imsi": s.imsi,
+            "sim_type": s.sim_type,
+        })
+    };
+    let mut v = line(s);
+    v["id"] = json!(s.id);
+    v["object"] = json!("subscription");
+    v["order_id"] = json!(order_id);
+    v["previous"] = line(previous);
+    v
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wire_names_round_trip_and_match_serde() {
+        for t in EventType::ALL {
+            assert_eq!(EventType::parse(t.as_str()), Some(t));
+            assert_eq!(
+                serde_json::to_value(t).expect("serialise"),
+                json!(t.as_str())
+            );
+        }
+        assert_eq!(EventType::parse("order.activated"), None);
+    }
+
+    #[test]
+    fn event_ids_round_trip_and_refuse_anything_else() {
+        for n in [0, 1, 42, u64::MAX] {
+            assert_eq!(parse_event_id(&event_id(n)), Some(n));
+        }
+        for bad in [
+            "",
+            "evt_",
+            "evt_2a",
+            "evt_000000000000002A",
+            "act_000000000000002a",
+            "evt_000000000000002g",
+            "evt_0000000000000002a",
+        ] {
+            assert_eq!(parse_event_id(bad), None, "{bad}");
+        }
+    }
+}
