@@ -369,3 +369,56 @@ async fn subscriptions_page_with_a_cursor_and_filter_by_state() {
     let (s, v) = h.get_as(&h.api_key, "/v1/subscriptions?state=nope").await;
     assert_eq!((s, v["code"].as_str()), (400, Some("invalid_value")));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lifecycle_changes_are_events_with_the_previous_state() {
+    let h = Harness::start(2).await;
+    let msisdn = h.activate(0).await;
+    h.run(&msisdn, "suspend", "e1", json!({"reason": "non_payment"}))
+        .await;
+    let o = h
+        .run(
+            &msisdn,
+            "number-change",
+            "e2",
+            json!({"msisdn": {"mode": "auto"}}),
+        )
+        .await;
+    let (s, page) = h.get_as(&h.api_key, "/v1/events?limit=100").await;
+    assert_eq!(s, 200, "{page}");
+    let events = page["data"].as_array().expect("data");
+    let types: Vec<&str> = events.iter().filter_map(|e| e["type"].as_str()).collect();
+    assert_eq!(
+        types,
+        [
+            "order.created",
+            "order.active",
+            "order.created",
+            "subscription.suspended",
+            "order.completed",
+            "order.created",
+            "subscription.number_changed",
+            "order.completed"
+        ]
+    );
+    let suspended = &events[3];
+    assert_eq!(suspended["data"]["state"], "suspended");
+    assert_eq!(suspended["data"]["previous"]["state"], "active");
+    assert_eq!(
+        suspended["data"]["suspension_reasons"],
+        json!(["non_payment"])
+    );
+    let changed = &events[6];
+    assert_eq!(changed["data"]["previous"]["msisdn"], msisdn);
+    assert_eq!(changed["data"]["msisdn"], o["new_msisdn"]);
+    // Every event of the line keeps one subject across the number change.
+    let subjects: std::collections::HashSet<&str> = events
+        .iter()
+        .filter_map(|e| e["subject"].as_str())
+        .collect();
+    assert_eq!(subjects.len(), 1, "{subjects:?}");
+    let text = page.to_string();
+    for secretish in ["\"ki\"", "\"opc\"", "subscriber"] {
+        assert!(!text.contains(secretish), "{secretish} in {text}");
+    }
+}
