@@ -179,7 +179,7 @@ async fn restore(gateway: &Gateway, hlr: &dyn HlrProvisioner) -> Result<usize, E
             .chain(&l.undo)
             .filter(|s| s.op.on_hlr() && matches!(s.step, Step::Done { .. }));
         for s in done {
-            if let Err(e) = gateway.engine.perform_on(hlr, &order.id, &s.op).await? {
+            if let Err(e) = gateway.engine.perform_on(hlr, order, &s.op).await? {
                 tracing::warn!(order = %order.id, step = s.op.name(), error = %e,
                     "could not replay a lifecycle step on the sandbox HLR simulator");
             }

@@ -224,18 +224,16 @@ impl Engine {
         self.inner.spec(order)
     }
 
-    /// Performs one saga operation of order `order_id` on `hlr` (keys opened in memory
+    /// Performs one saga operation of `order` on `hlr` (keys opened in memory
     /// only), for a caller that rebuilds an HLR outside the engine by replaying what the
     /// orders recorded as done.
     pub async fn perform_on(
         &self,
         hlr: &dyn HlrProvisioner,
-        order_id: &str,
+        order: &Order,
         op: &crate::order::SagaOp,
-    ) -> Result<Result<&'static str, machine::StepFailure>, EngineError> {
-        Ok(saga_step::perform(&self.inner, hlr, order_id, op, 1)
-            .await?
-            .0)
+    ) -> Result<Result<machine::StepDone, machine::StepFailure>, EngineError> {
+        Ok(saga_step::perform(&self.inner, hlr, order, op, 1).await?.0)
     }
 
     /// Whether eSIM orders can be served (an SM-DP+ is configured).

@@ -5,12 +5,16 @@
 use super::Inner;
 use super::driver::{StepKind, outcome_event};
 use super::error::EngineError;
-use super::machine::{self, Attempt, StepFailure};
+use super::machine::{self, Attempt, StepDone, StepFailure};
 use super::observe::{observe, observe_es2};
 use super::report::{Before, report};
 use crate::order::{Effect, Order, SagaOp, es2_call_id};
 use crate::store::EventKind;
-use adapters::es2plus::{CancelOrderRequest, FinalProfileStatus, MatchingId, RequestHeader};
+use adapters::es2plus::{
+    ActivationCode, CancelOrderRequest, ConfirmOrderRequest, ConfirmationCode,
+    DownloadOrderRequest, Es2CallError, FinalProfileStatus, MatchingId, ProfileSelector,
+    RequestHeader,
+};
 use adapters::hlr::{Barring, HlrError, HlrProvisioner};
 
 /// One attempt of step `index` of the plan (or of the compensation when `undo`).
@@ -30,7 +34,7 @@ pub(super) async fn run_saga_step(
     };
     inner.persist(&order, Effect::None, sent).await?;
     let before = Before::of(&order);
-    let (result, summary) = perform(inner, inner.hlr.as_ref(), &order.id, &op, attempt).await?;
+    let (result, summary) = perform(inner, inner.hlr.as_ref(), &order, &op, attempt).await?;
     let at = Attempt::new(
         attempt,
         &inner.settings.policy,
@@ -52,64 +56,135 @@ pub(super) async fn run_saga_step(
 }
 
 /// A step's answer and its one-line summary for the event log.
-type Answer = (Result<&'static str, StepFailure>, String);
+type Answer = (Result<StepDone, StepFailure>, String);
 
-/// Performs one saga operation on `hlr` (or the SM-DP+) within the concurrency bounds;
-/// `Ok` carries the short outcome the order records. Keys are opened in memory only.
+/// Performs one saga operation of `order` on `hlr` (or the SM-DP+) within the
+/// concurrency bounds. Keys and the confirmation code are opened in memory only.
 pub(super) async fn perform(
     inner: &Inner,
     hlr: &dyn HlrProvisioner,
-    order_id: &str,
+    order: &Order,
     op: &SagaOp,
     attempt: u32,
 ) -> Result<Answer, EngineError> {
-    let SagaOp::CancelProfile {
-        iccid,
-        eid,
-        matching_id,
-    } = op
-    else {
-        return hlr_step(inner, hlr, order_id, op).await;
-    };
-    {
-        let Some(es) = inner.settings.esim.as_ref() else {
-            return Err(EngineError::unusable(
-                order_id,
-                "it cancels an eSIM profile but no SM-DP+ is configured",
-            ));
-        };
-        let matching_id = MatchingId::new(matching_id)
-            .map_err(|_| EngineError::unusable(order_id, "invalid MatchingID"))?;
-        let request = CancelOrderRequest {
-            header: RequestHeader::new(
-                es.requester_id.clone(),
-                es2_call_id(order_id, "cancel", attempt),
-            ),
-            iccid: iccid.clone(),
-            eid: eid.clone(),
-            matching_id: Some(matching_id),
-            final_profile_status_indicator: FinalProfileStatus::Unavailable,
-        };
-        let _permit = inner
-            .es2_permits
-            .acquire()
-            .await
-            .map_err(|_| EngineError::Stopped)?;
-        let started = tokio::time::Instant::now();
-        let r = es.client.cancel_order(&request).await;
-        let summary = observe_es2(inner, &r, started);
-        let result = match r {
-            Ok(_) => Ok("cancelled"),
-            Err(e) if e.retryable() => Err(StepFailure {
-                retryable: true,
-                message: e.to_string(),
-            }),
-            // Downloaded (or bound elsewhere) meanwhile: the profile is the device's now,
-            // which ES2+ leaves to it; the line ends all the same.
-            Err(_) => Ok("left_to_device"),
-        };
-        Ok((result, summary))
+    if op.on_hlr() {
+        return hlr_step(inner, hlr, &order.id, op).await;
     }
+    let Some(es) = inner.settings.esim.as_ref() else {
+        return Err(EngineError::unusable(
+            &order.id,
+            "it has an eSIM step but no SM-DP+ is configured",
+        ));
+    };
+    let call_id = |step: &str| {
+        RequestHeader::new(
+            es.requester_id.clone(),
+            es2_call_id(&order.id, step, attempt),
+        )
+    };
+    let matching = |m: &str| {
+        MatchingId::new(m).map_err(|_| EngineError::unusable(&order.id, "invalid MatchingID"))
+    };
+    let failure = |e: &Es2CallError| StepFailure {
+        retryable: e.retryable(),
+        message: e.to_string(),
+    };
+    let _permit = inner
+        .es2_permits
+        .acquire()
+        .await
+        .map_err(|_| EngineError::Stopped)?;
+    let started = tokio::time::Instant::now();
+    let client = &es.client;
+    let (result, summary) = match op {
+        SagaOp::ReserveProfile { iccid, eid } => {
+            let r = client
+                .download_order(&DownloadOrderRequest {
+                    header: call_id("download"),
+                    eid: eid.clone(),
+                    profile: ProfileSelector::Iccid(iccid.clone()),
+                })
+                .await;
+            let summary = observe_es2(inner, &r, started);
+            (
+                r.map(|_| StepDone::from("reserved"))
+                    .map_err(|e| failure(&e)),
+                summary,
+            )
+        }
+        SagaOp::ReleaseProfile {
+            iccid,
+            eid,
+            matching_id,
+        } => {
+            let matching_id = matching(matching_id)?;
+            let cc = crate::order::open_confirmation_code(&inner.keys, order)
+                .map_err(|e| EngineError::unusable(&order.id, format!("confirmation code: {e}")))?
+                .map(|text| {
+                    ConfirmationCode::new(&text)
+                        .map_err(|_| EngineError::unusable(&order.id, "invalid confirmation code"))
+                })
+                .transpose()?;
+            let r = client
+                .confirm_order(&ConfirmOrderRequest {
+                    header: call_id("confirm"),
+                    iccid: iccid.clone(),
+                    eid: eid.clone(),
+                    matching_id: Some(matching_id.clone()),
+                    confirmation_code: cc.clone(),
+                    smds_address: None,
+                    release_flag: true,
+                })
+                .await;
+            let summary = observe_es2(inner, &r, started);
+            let result = match r {
+                Ok(resp) => ActivationCode::new(
+                    resp.smdp_address_or(&es.smdp_address).as_str(),
+                    matching_id.as_str(),
+                )
+                .and_then(|ac| ac.with_cc_required(cc.is_some()))
+                .map(|ac| StepDone {
+                    outcome: "released",
+                    activation_code: Some(ac.to_string()),
+                })
+                .map_err(|e| StepFailure {
+                    retryable: false,
+                    message: format!("cannot build the activation code: {e}"),
+                }),
+                Err(e) => Err(failure(&e)),
+            };
+            (result, summary)
+        }
+        SagaOp::CancelReservation { iccid, eid } | SagaOp::CancelProfile { iccid, eid, .. } => {
+            let (matching_id, status) = match op {
+                SagaOp::CancelProfile { matching_id, .. } => (
+                    Some(matching(matching_id)?),
+                    FinalProfileStatus::Unavailable,
+                ),
+                _ => (None, FinalProfileStatus::Available),
+            };
+            let r = client
+                .cancel_order(&CancelOrderRequest {
+                    header: call_id("cancel"),
+                    iccid: iccid.clone(),
+                    eid: eid.clone(),
+                    matching_id,
+                    final_profile_status_indicator: status,
+                })
+                .await;
+            let summary = observe_es2(inner, &r, started);
+            let result = match r {
+                Ok(_) => Ok(StepDone::from("cancelled")),
+                Err(e) if e.retryable() => Err(failure(&e)),
+                // Downloaded (or bound elsewhere) meanwhile: the profile is the device's
+                // now, which ES2+ leaves to it; the order goes on all the same.
+                Err(_) => Ok(StepDone::from("left_to_device")),
+            };
+            (result, summary)
+        }
+        _ => return hlr_step(inner, hlr, &order.id, op).await,
+    };
+    Ok((result, summary))
 }
 
 /// Performs an HLR operation of a saga.
@@ -149,13 +224,16 @@ async fn hlr_step(
         SagaOp::ChangeMsisdn { imsi, from, to } => {
             hlr.change_msisdn(imsi, from, to).await.map(|()| "changed")
         }
-        SagaOp::CancelProfile { .. } => {
+        SagaOp::ReserveProfile { .. }
+        | SagaOp::ReleaseProfile { .. }
+        | SagaOp::CancelReservation { .. }
+        | SagaOp::CancelProfile { .. } => {
             return Err(EngineError::unusable(
                 order_id,
-                "a CancelOrder is not an HLR step",
+                "an ES2+ call is not an HLR step",
             ));
         }
     };
     let summary = observe(inner, &r, started);
-    Ok((r.map_err(StepFailure::from), summary))
+    Ok((r.map(StepDone::from).map_err(StepFailure::from), summary))
 }

@@ -155,6 +155,35 @@ pub enum SagaOp {
         /// Its number after.
         to: Msisdn,
     },
+    /// ES2+ DownloadOrder: reserve the new eSIM profile of a SIM swap at the SM-DP+.
+    ReserveProfile {
+        /// The profile's ICCID.
+        iccid: Iccid,
+        /// The EID to bind it to, if the customer gave one.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        eid: Option<sim_profiles::Eid>,
+    },
+    /// ES2+ ConfirmOrder with releaseFlag: release the reserved profile under our
+    /// MatchingID (and the order's confirmation code, if any); its activation code is
+    /// recorded on the order.
+    ReleaseProfile {
+        /// The profile's ICCID.
+        iccid: Iccid,
+        /// The EID, if any.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        eid: Option<sim_profiles::Eid>,
+        /// Our MatchingID.
+        matching_id: String,
+    },
+    /// ES2+ CancelOrder of a reservation never released, as `Available`: the profile
+    /// goes back to stock (compensation of `ReserveProfile`).
+    CancelReservation {
+        /// The profile's ICCID.
+        iccid: Iccid,
+        /// The EID, if any.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        eid: Option<sim_profiles::Eid>,
+    },
     /// ES2+ CancelOrder of a released eSIM profile no device downloaded, as
     /// `Unavailable`: the profile leaves stock for good with its line. A refusal (it was
     /// downloaded meanwhile) leaves it to the device, as ES2+ allows.
@@ -172,7 +201,13 @@ pub enum SagaOp {
 impl SagaOp {
     /// Whether the operation is performed on the HLR (not the SM-DP+).
     pub fn on_hlr(&self) -> bool {
-        !matches!(self, Self::CancelProfile { .. })
+        !matches!(
+            self,
+            Self::ReserveProfile { .. }
+                | Self::ReleaseProfile { .. }
+                | Self::CancelReservation { .. }
+                | Self::CancelProfile { .. }
+        )
     }
 
     /// Step name for events and logs.
@@ -183,7 +218,9 @@ impl SagaOp {
             Self::SetBarring { .. } => "hlr_set_barring",
             Self::DetachMsisdn { .. } => "hlr_detach_msisdn",
             Self::ChangeMsisdn { .. } => "hlr_change_msisdn",
-            Self::CancelProfile { .. } => "es2_cancel_order",
+            Self::ReserveProfile { .. } => "es2_download_order",
+            Self::ReleaseProfile { .. } => "es2_confirm_order",
+            Self::CancelReservation { .. } | Self::CancelProfile { .. } => "es2_cancel_order",
         }
     }
 }
@@ -248,6 +285,10 @@ pub struct Lifecycle {
     /// The new card of a SIM swap (reserved at creation).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub new_line: Option<Line>,
+    /// The new eSIM profile of a SIM swap to an eSIM: its EID (if given) and our
+    /// MatchingID, fixed before any call so repeats are identical.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub new_profile: Option<NewProfile>,
     /// A released eSIM profile of the line that no device has downloaded yet (terminate
     /// cancels it at the SM-DP+).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -279,4 +320,14 @@ impl Lifecycle {
         }
         holder
     }
+}
+
+/// The new eSIM profile of a SIM swap (its card is `Lifecycle::new_line`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewProfile {
+    /// The EID to bind it to, if the customer gave one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub eid: Option<sim_profiles::Eid>,
+    /// Our MatchingID.
+    pub matching_id: String,
 }

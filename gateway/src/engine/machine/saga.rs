@@ -75,6 +75,25 @@ pub fn mark_saga_sent(o: Order, undo: bool, index: usize, attempt: u32, now_ms: 
     o
 }
 
+/// A saga step that succeeded: its short outcome (`created`, `cancelled`, …) and, for a
+/// released eSIM profile, its activation code.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StepDone {
+    /// What the step found or did.
+    pub outcome: &'static str,
+    /// The activation code of a profile the step released.
+    pub activation_code: Option<String>,
+}
+
+impl From<&'static str> for StepDone {
+    fn from(outcome: &'static str) -> Self {
+        Self {
+            outcome,
+            activation_code: None,
+        }
+    }
+}
+
 /// Why a saga step's attempt failed, whichever peer answered.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StepFailure {
@@ -99,13 +118,13 @@ impl std::fmt::Display for StepFailure {
     }
 }
 
-/// Applies the answer to step `index` (`Ok` carries a short outcome such as `created`).
+/// Applies the answer to step `index`.
 pub fn on_saga_answer(
     o: Order,
     undo: bool,
     index: usize,
     at: Attempt,
-    result: Result<&'static str, StepFailure>,
+    result: Result<StepDone, StepFailure>,
 ) -> (Order, Effect) {
     let mut o = touch(o, at.now_ms);
     let Some(s) = step_mut(&mut o, undo, index) else {
@@ -113,10 +132,13 @@ pub fn on_saga_answer(
     };
     let must_finish = undo || s.must_finish;
     match result {
-        Ok(outcome) => {
+        Ok(done) => {
             s.step = Step::Done {
-                outcome: outcome.into(),
+                outcome: done.outcome.into(),
             };
+            if let (Some(code), Some(e)) = (done.activation_code, o.esim.as_mut()) {
+                e.activation_code = Some(code);
+            }
             if must_finish {
                 o.settle(AttentionReason::HlrCleanupStalled);
             }
@@ -196,7 +218,21 @@ fn inverse(op: &SagaOp, l: &Lifecycle) -> Option<SagaOp> {
             from: to.clone(),
             to: from.clone(),
         },
-        SagaOp::CancelProfile { .. } => return None,
+        SagaOp::ReserveProfile { iccid, eid } => SagaOp::CancelReservation {
+            iccid: iccid.clone(),
+            eid: eid.clone(),
+        },
+        // A released profile's code may have reached the customer: it is taken out of use.
+        SagaOp::ReleaseProfile {
+            iccid,
+            eid,
+            matching_id,
+        } => SagaOp::CancelProfile {
+            iccid: iccid.clone(),
+            eid: eid.clone(),
+            matching_id: matching_id.clone(),
+        },
+        SagaOp::CancelReservation { .. } | SagaOp::CancelProfile { .. } => return None,
     })
 }
 

@@ -5,7 +5,8 @@
 use super::apply::{Tables, TxResult, backend, dec, enc};
 use super::tables::{SUB_BY_ICCID, SUB_BY_MSISDN, SUB_BY_TENANT, SUBSCRIPTIONS, counter};
 use crate::order::{
-    Lifecycle, Line, MsisdnMode, Order, OrderKind, OrderStatus, SagaOp, Step, SuspensionReason,
+    EsimOrder, Lifecycle, Line, MsisdnMode, NewProfile, Order, OrderKind, OrderStatus, SagaOp,
+    Step, SuspensionReason,
 };
 use crate::store::*;
 use ::redb::{ReadTransaction, ReadableTable};
@@ -184,12 +185,37 @@ impl Tables<'_> {
             barred: !sub.suspension_reasons.is_empty(),
         };
         // What the order needs reserved, checked before any write.
-        let new_sim = match &new.sim {
+        let (new_sim, new_esim) = match &new.sim {
             Some(SwapSim::Physical(iccid)) => match self.physical_sim(&new.tenant, iccid)? {
-                Ok(sim) => Some(sim),
+                Ok(sim) => (Some(sim), None),
                 Err(r) => return refuse(LifecycleRejection::Inventory(r)),
             },
-            None => None,
+            Some(SwapSim::Esim {
+                eid,
+                matching_id,
+                confirmation_code,
+            }) => {
+                let Some(profile_type) = tenant
+                    .products
+                    .get(&sub.product)
+                    .and_then(|p| p.esim_profile_type.clone())
+                else {
+                    return refuse(LifecycleRejection::Inventory(Rejection::EsimNotOffered));
+                };
+                let Some(sim) = self.first_free_esim(&new.tenant, &profile_type)? else {
+                    return refuse(LifecycleRejection::Inventory(Rejection::EsimStockOut {
+                        profile_type,
+                    }));
+                };
+                let esim = EsimOrder::new(
+                    profile_type,
+                    eid.clone(),
+                    matching_id.clone(),
+                    confirmation_code.clone(),
+                );
+                (Some(sim), Some(esim))
+            }
+            None => (None, None),
         };
         let new_msisdn = match &new.number {
             Some(choice) => {
@@ -224,6 +250,10 @@ impl Tables<'_> {
                 ..line.clone()
             }),
             new_msisdn: new_msisdn.clone(),
+            new_profile: new_esim.as_ref().map(|e| NewProfile {
+                eid: e.eid.clone(),
+                matching_id: e.matching_id.clone(),
+            }),
             undownloaded_profile,
             plan: Vec::new(),
             undo: Vec::new(),
@@ -248,7 +278,7 @@ impl Tables<'_> {
             error: None,
             needs_attention: false,
             attention: Vec::new(),
-            esim: None,
+            esim: new_esim,
             lifecycle: Some(lifecycle),
             created_at_ms: new.now_ms,
             updated_at_ms: new.now_ms,
@@ -258,6 +288,7 @@ impl Tables<'_> {
             sim.state = SimState::Reserved {
                 order: order.id.clone(),
             };
+            self.esim_stock(&sim, false)?;
             self.sims
                 .insert(sim.iccid.as_str(), enc(&sim)?.as_slice())
                 .map_err(backend)?;
@@ -429,11 +460,19 @@ impl Tables<'_> {
         })
     }
 
-    /// A failed order's reservations go back to stock.
+    /// A failed order's reservations go back to stock; an eSIM profile whose activation
+    /// code may have been handed out is retired instead.
     fn return_reserved(&mut self, order: &Order, l: &Lifecycle) -> TxResult<()> {
         if let Some(new) = &l.new_line {
             let mut sim = self.sim_record(&new.iccid)?;
             if matches!(&sim.state, SimState::Reserved { order: o } if *o == order.id) {
+                let released = l.plan.iter().any(|s| {
+                    matches!(s.op, SagaOp::ReleaseProfile { .. })
+                        && !matches!(s.step, Step::Pending)
+                });
+                if released {
+                    return self.retire_sim(&new.iccid, &order.id, counter::SIMS_RESERVED);
+                }
                 sim.state = SimState::Available;
                 self.esim_stock(&sim, true)?;
                 self.sims

@@ -124,6 +124,15 @@ pub fn subscription_id(activation_id: &str) -> String {
 pub enum SwapSim {
     /// This physical card, which must be in stock.
     Physical(Iccid),
+    /// An eSIM profile of the line's product from stock, for these ES2+ parameters.
+    Esim {
+        /// The customer's EID, if known.
+        eid: Option<sim_profiles::Eid>,
+        /// Our MatchingID for the new profile.
+        matching_id: String,
+        /// The sealed confirmation code, if the tenant uses them.
+        confirmation_code: Option<crate::crypto::Sealed>,
+    },
 }
 
 /// Input of [`super::super::Store::create_lifecycle`].

@@ -88,7 +88,7 @@ fn drive(
                     undo,
                     index,
                     at(attempt, now),
-                    r.map_err(StepFailure::from),
+                    r.map(StepDone::from).map_err(StepFailure::from),
                 );
                 // The store accepts each write only as the next version.
                 assert_eq!(n.version, v + 2, "one version per persisted change");
