@@ -191,27 +191,42 @@ enum Kill {
     NumberAttached,
     /// Step 4: the old IMSI's AUC entry is gone.
     OldSubscriberRemoved,
+    /// Step 3 was refused for good, and the compensation's first step (the number back on
+    /// the old IMSI) applied; the new IMSI's AUC entry is still there.
+    NumberRestored,
 }
 
 impl Kill {
-    /// The request the HLR applies and never answers.
-    fn rule(self) -> Rule {
-        let (op, kind) = match self {
-            Self::NewSubscriberProvisioned => (Operation::Create, MoKind::GsmAuc),
-            Self::NumberDetached => (Operation::Delete, MoKind::GsmHlr),
-            Self::NumberAttached => (Operation::Create, MoKind::GsmHlr),
-            Self::OldSubscriberRemoved => (Operation::Delete, MoKind::GsmAuc),
-        };
-        Rule::once(op, kind, Action::HangAfterApply)
+    /// The scripted faults, in the order they fire: the last is the request the HLR
+    /// applies and never answers.
+    fn rules(self) -> Vec<Rule> {
+        let hang = |op, kind| Rule::once(op, kind, Action::HangAfterApply);
+        match self {
+            Self::NewSubscriberProvisioned => vec![hang(Operation::Create, MoKind::GsmAuc)],
+            Self::NumberDetached => vec![hang(Operation::Delete, MoKind::GsmHlr)],
+            Self::NumberAttached => vec![hang(Operation::Create, MoKind::GsmHlr)],
+            Self::OldSubscriberRemoved => vec![hang(Operation::Delete, MoKind::GsmAuc)],
+            // The attach is refused; the next GsmHlr create is the compensation's.
+            Self::NumberRestored => vec![
+                Rule::once(
+                    Operation::Create,
+                    MoKind::GsmHlr,
+                    Action::Fault(FaultKind::Invalid),
+                ),
+                hang(Operation::Create, MoKind::GsmHlr),
+            ],
+        }
     }
 
-    /// The plan step in flight.
-    fn step(self) -> usize {
+    /// The order's status, and the list (`steps` or `compensation`) and index of the
+    /// step in flight.
+    fn in_flight(self) -> (&'static str, &'static str, usize) {
         match self {
-            Self::NewSubscriberProvisioned => 0,
-            Self::NumberDetached => 1,
-            Self::NumberAttached => 2,
-            Self::OldSubscriberRemoved => 3,
+            Self::NewSubscriberProvisioned => ("in_progress", "steps", 0),
+            Self::NumberDetached => ("in_progress", "steps", 1),
+            Self::NumberAttached => ("in_progress", "steps", 2),
+            Self::OldSubscriberRemoved => ("in_progress", "steps", 3),
+            Self::NumberRestored => ("compensating", "compensation", 0),
         }
     }
 }
@@ -228,8 +243,8 @@ fn holders(sim: &HlrSimHandle, msisdn: &str) -> Vec<Imsi> {
 /// What happens after the restart.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Then {
-    /// Nothing more: the swap must complete.
-    Complete,
+    /// No further fault: the order runs to its end.
+    Resume,
     /// The HLR refuses the next AUC create for good, so the swap fails and is compensated.
     RefuseNextCreate,
 }
@@ -259,7 +274,9 @@ async fn swap_killed_at(at: Kill, then: Then) -> Value {
     let new_imsi = api.imsi_of(&new_iccid).await;
     assert_eq!(holders(&sim, &msisdn), vec![old_imsi.clone()]);
 
-    sim.push_rule(at.rule());
+    for rule in at.rules() {
+        sim.push_rule(rule);
+    }
     let swap = api
         .post(
             &format!("/v1/subscriptions/{msisdn}/sim-swap"),
@@ -275,6 +292,15 @@ async fn swap_killed_at(at: Kill, then: Then) -> Value {
         Kill::NumberDetached => sim.hlr(&old_imsi).is_none(),
         Kill::NumberAttached => sim.hlr(&new_imsi).is_some(),
         Kill::OldSubscriberRemoved => sim.auc(&old_imsi).is_none(),
+        // Applied GsmHlr creates: the activation's, then the compensation's (the refused
+        // attach applied nothing).
+        Kill::NumberRestored => {
+            sim.applied_creates()
+                .iter()
+                .filter(|c| c.kind == MoKind::GsmHlr)
+                .count()
+                == 2
+        }
     };
     assert!(
         eventually(applied).await,
@@ -283,15 +309,17 @@ async fn swap_killed_at(at: Kill, then: Then) -> Value {
     );
     // The record lags the HLR: the step is still in flight, its answer unknown.
     let mid = api.get(&format!("/v1/orders/{id}")).await;
-    assert_eq!(mid["status"], "in_progress", "{mid}");
+    let (status, list, index) = at.in_flight();
+    assert_eq!(mid["status"], status, "{mid}");
     assert_eq!(
-        mid["steps"][at.step()]["state"],
-        "in_progress",
+        mid[list][index]["state"], "in_progress",
         "killed between the HLR's change and its record: {mid}"
     );
     let on_hlr = holders(&sim, &msisdn);
     match at {
-        Kill::NewSubscriberProvisioned => assert_eq!(on_hlr, vec![old_imsi.clone()]),
+        Kill::NewSubscriberProvisioned | Kill::NumberRestored => {
+            assert_eq!(on_hlr, vec![old_imsi.clone()]);
+        }
         Kill::NumberDetached => assert!(on_hlr.is_empty(), "the number on no IMSI: {on_hlr:?}"),
         Kill::NumberAttached | Kill::OldSubscriberRemoved => {
             assert_eq!(on_hlr, vec![new_imsi.clone()]);
@@ -364,25 +392,25 @@ async fn swap_killed_at(at: Kill, then: Then) -> Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn killed_after_the_new_subscriber_is_provisioned_the_swap_completes() {
-    let done = swap_killed_at(Kill::NewSubscriberProvisioned, Then::Complete).await;
+    let done = swap_killed_at(Kill::NewSubscriberProvisioned, Then::Resume).await;
     assert_eq!(done["status"], "completed", "{done}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn killed_with_the_number_on_no_imsi_the_swap_completes() {
-    let done = swap_killed_at(Kill::NumberDetached, Then::Complete).await;
+    let done = swap_killed_at(Kill::NumberDetached, Then::Resume).await;
     assert_eq!(done["status"], "completed", "{done}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn killed_after_the_number_moved_the_swap_completes() {
-    let done = swap_killed_at(Kill::NumberAttached, Then::Complete).await;
+    let done = swap_killed_at(Kill::NumberAttached, Then::Resume).await;
     assert_eq!(done["status"], "completed", "{done}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn killed_while_the_old_subscriber_is_removed_the_swap_completes() {
-    let done = swap_killed_at(Kill::OldSubscriberRemoved, Then::Complete).await;
+    let done = swap_killed_at(Kill::OldSubscriberRemoved, Then::Resume).await;
     assert_eq!(done["status"], "completed", "{done}");
 }
 
@@ -395,5 +423,17 @@ async fn killed_with_the_number_on_no_imsi_then_refused_the_number_goes_back() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn killed_after_the_number_moved_then_refused_the_number_goes_back() {
     let done = swap_killed_at(Kill::NumberAttached, Then::RefuseNextCreate).await;
+    assert_eq!(done["status"], "failed", "{done}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_after_the_new_subscriber_is_provisioned_then_refused_it_is_removed() {
+    let done = swap_killed_at(Kill::NewSubscriberProvisioned, Then::RefuseNextCreate).await;
+    assert_eq!(done["status"], "failed", "{done}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_while_compensating_with_the_number_back_on_the_old_imsi_the_swap_fails_cleanly() {
+    let done = swap_killed_at(Kill::NumberRestored, Then::Resume).await;
     assert_eq!(done["status"], "failed", "{done}");
 }
