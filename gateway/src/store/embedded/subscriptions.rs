@@ -163,6 +163,15 @@ impl Tables<'_> {
         if let Some(busy) = &sub.inflight {
             return refuse(LifecycleRejection::Busy(busy.clone()));
         }
+        // An eSIM activation reopened at its download deadline is undoing the line (cancel
+        // at the SM-DP+, HLR removal, card and number back to stock) without being the
+        // line's `inflight`: an order started now would race that undo (a swap could move
+        // the number just before the undo frees it), so the activation is the one in flight.
+        let undoing = Self::get_json::<Order>(&self.orders, "orders", &sub.activation_id)?
+            .is_some_and(|a| !a.status.is_terminal());
+        if undoing {
+            return refuse(LifecycleRejection::Busy(sub.activation_id.clone()));
+        }
         if sub.state == SubscriptionState::Terminated {
             return refuse(LifecycleRejection::Terminated);
         }
