@@ -12,9 +12,10 @@ use sim_profiles::Iccid;
 
 async fn start() -> (tempfile::TempDir, Sandbox) {
     let dir = tempfile::tempdir().expect("tempdir");
-    let sb = gateway::sandbox::start(esim_config(dir.path(), 4))
-        .await
-        .expect("sandbox");
+    let mut c = esim_config(dir.path(), 4);
+    // A refused step gives up quickly.
+    c.engine.max_attempts = 2;
+    let sb = gateway::sandbox::start(c).await.expect("sandbox");
     (dir, sb)
 }
 
@@ -152,5 +153,117 @@ async fn an_esim_line_swapped_to_a_physical_card_cancels_the_old_profile() {
         (v["iccid"].as_str(), v["sim_type"].as_str()),
         (Some(card.as_str()), Some("physical"))
     );
+    sb.gateway.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_physical_line_swapped_to_an_esim_gets_an_activation_code_and_its_number_moves() {
+    let (_dir, sb) = start().await;
+    let smdp = sb.smdp_sim.clone().expect("SM-DP+ simulator");
+    let hlr = sb.hlr_sim.clone().expect("HLR simulator");
+    let api = Api::new(&sb);
+    let card = sb.info.physical_iccids[0].clone();
+    let body = json!({"sim": {"type": "physical", "iccid": card}, "product": sb.info.product});
+    let (s, v) = api.order("p-1", body).await;
+    assert_eq!(s, 202, "{v}");
+    let act = api
+        .until(v["id"].as_str().expect("id"), "active", is_status("active"))
+        .await;
+    let msisdn = act["msisdn"].as_str().expect("msisdn").to_owned();
+    let o = operate(
+        &api,
+        &msisdn,
+        "sim-swap",
+        "p-2",
+        json!({"sim": {"type": "esim"}}),
+    )
+    .await;
+    assert_eq!(o["status"], "completed", "{o}");
+    assert_eq!(o["new_sim"]["type"], "esim");
+    let new_iccid: Iccid = o["new_sim"]["iccid"]
+        .as_str()
+        .expect("iccid")
+        .parse()
+        .expect("iccid");
+    assert_eq!(o["msisdn_holder"], new_iccid.to_string());
+    let ac = o["activation_code"].as_str().expect("activation code");
+    let profile = smdp.profile(&new_iccid).expect("profile");
+    assert_eq!(profile.state, ProfileState::Released);
+    assert_eq!(
+        profile.matching_id.as_ref().map(|m| m.as_str()),
+        ac.rsplit('$').next()
+    );
+    let png = api
+        .get_raw(&format!(
+            "/v1/orders/{}/qr.png",
+            o["id"].as_str().expect("id")
+        ))
+        .await;
+    assert_eq!(png.status, 200);
+    let subs = hlr.subscribers();
+    assert_eq!(subs.len(), 1, "{subs:?}");
+    assert_eq!(
+        subs[0].msisdn.as_ref().map(|m| m.as_str()),
+        Some(msisdn.as_str())
+    );
+    let r = api.get_raw(&format!("/v1/subscriptions/{msisdn}")).await;
+    let line: Value = serde_json::from_slice(&r.body).expect("json");
+    assert_eq!(
+        (line["sim_type"].as_str(), line["iccid"].as_str()),
+        (Some("esim"), Some(new_iccid.to_string().as_str()))
+    );
+    let r = api.get_raw(&format!("/v1/sims/{card}")).await;
+    let old: Value = serde_json::from_slice(&r.body).expect("json");
+    assert_eq!(old["state"], "retired");
+    sb.gateway.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_esim_swap_refused_by_the_smdp_leaves_the_line_and_the_stock_as_they_were() {
+    let (_dir, sb) = start().await;
+    let smdp = sb.smdp_sim.clone().expect("SM-DP+ simulator");
+    let hlr = sb.hlr_sim.clone().expect("HLR simulator");
+    let api = Api::new(&sb);
+    let (msisdn, iccid) = esim_line(&api, &sb, "r-1").await;
+    let before = hlr.subscribers();
+    smdp.push_rule(conformance::smdp_sim::Rule {
+        function: Some(conformance::smdp_sim::Function::DownloadOrder),
+        action: conformance::smdp_sim::Action::ServerErrorBeforeCommit,
+        times: 100,
+    });
+    let o = operate(
+        &api,
+        &msisdn,
+        "sim-swap",
+        "r-2",
+        json!({"sim": {"type": "esim"}}),
+    )
+    .await;
+    assert_eq!(o["status"], "failed", "{o}");
+    assert_eq!(hlr.subscribers(), before, "the HLR was never touched");
+    let r = api.get_raw(&format!("/v1/subscriptions/{msisdn}")).await;
+    let line: Value = serde_json::from_slice(&r.body).expect("json");
+    assert_eq!(line["iccid"], iccid.to_string());
+    assert_eq!(line["order_in_flight"], Value::Null);
+    let new = o["new_sim"]["iccid"].as_str().expect("iccid");
+    let r = api.get_raw(&format!("/v1/sims/{new}")).await;
+    let sim: Value = serde_json::from_slice(&r.body).expect("json");
+    assert_eq!(sim["state"], "available", "never released: back in stock");
+    sb.gateway.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_esim_line_swapped_to_another_esim_releases_the_new_and_cancels_the_old() {
+    let (_dir, sb) = start().await;
+    let smdp = sb.smdp_sim.clone().expect("SM-DP+ simulator");
+    let api = Api::new(&sb);
+    let (msisdn, old) = esim_line(&api, &sb, "ee-1").await;
+    let o = operate(&api, &msisdn, "sim-swap", "ee-2", json!({"sim": {"type": "esim"}})).await;
+    assert_eq!(o["status"], "completed", "{o}");
+    let new: Iccid = o["new_sim"]["iccid"].as_str().expect("iccid").parse().expect("iccid");
+    assert_ne!(new, old);
+    assert_eq!(smdp.profile(&new).expect("new").state, ProfileState::Released);
+    assert_eq!(smdp.profile(&old).expect("old").state, ProfileState::Unavailable);
+    assert!(o["activation_code"].as_str().is_some(), "{o}");
     sb.gateway.shutdown().await;
 }

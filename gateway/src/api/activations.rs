@@ -81,28 +81,11 @@ async fn create_inner(
             ));
         }
         SimRequest::Esim(eid) => {
-            let rng = SystemRandom::new();
-            let wants_cc = state
-                .store
-                .tenant(&caller.tenant)?
-                .is_some_and(|t| t.esim_confirmation_code);
-            let confirmation_code = if wants_cc {
-                let cc = zeroize::Zeroizing::new(new_confirmation_code(&rng)?);
-                Some(
-                    state
-                        .keys
-                        .seal(
-                            &crate::order::confirmation_code_context(&order_id),
-                            cc.as_bytes(),
-                        )
-                        .map_err(|_| ApiError::internal())?,
-                )
-            } else {
-                None
-            };
+            let (matching_id, confirmation_code) =
+                new_esim_codes(state, &caller.tenant, &order_id)?;
             SimChoice::Esim {
                 eid,
-                matching_id: new_matching_id(&rng)?,
+                matching_id,
                 confirmation_code,
             }
         }
@@ -209,6 +192,35 @@ fn confirmation_code(state: &AppState, order: &Order) -> Option<zeroize::Zeroizi
         .flatten()
 }
 
+/// A fresh MatchingID for order `order_id` and, if the tenant uses them, a fresh
+/// confirmation code sealed to the order (it never exists in clear beyond this call).
+pub(super) fn new_esim_codes(
+    state: &AppState,
+    tenant: &str,
+    order_id: &str,
+) -> Result<(String, Option<crate::crypto::Sealed>), ApiError> {
+    let rng = SystemRandom::new();
+    let wants_cc = state
+        .store
+        .tenant(tenant)?
+        .is_some_and(|t| t.esim_confirmation_code);
+    let confirmation_code = if wants_cc {
+        let cc = zeroize::Zeroizing::new(new_confirmation_code(&rng)?);
+        Some(
+            state
+                .keys
+                .seal(
+                    &crate::order::confirmation_code_context(order_id),
+                    cc.as_bytes(),
+                )
+                .map_err(|_| ApiError::internal())?,
+        )
+    } else {
+        None
+    };
+    Ok((new_matching_id(&rng)?, confirmation_code))
+}
+
 /// Symbols of generated MatchingIDs: digits and upper-case letters without I, L, O and U
 /// (Crockford), which read back unambiguously; all are legal in a MatchingID and in the
 /// QR alphanumeric mode.
@@ -261,8 +273,10 @@ async fn qr(
     let Some(e) = &order.esim else {
         return Err(ApiError::not_an_esim());
     };
+    // Shown once released (an activation is then `active`; a SIM swap releases before
+    // it moves the number), never once the order is being undone.
     let code = match (&e.activation_code, order.status) {
-        (Some(c), OrderStatus::Active) => c,
+        (Some(c), s) if !matches!(s, OrderStatus::Compensating | OrderStatus::Failed) => c,
         _ => return Err(ApiError::activation_code_not_ready(order.status.as_str())),
     };
     let text = format!("LPA:{code}");

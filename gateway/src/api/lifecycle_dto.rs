@@ -137,7 +137,7 @@ fn saga_json(steps: &[SagaStep]) -> Value {
 }
 
 /// A lifecycle order as the API shows it (an activation renders as before, with `kind`).
-pub fn render_lifecycle(o: &Order) -> Value {
+pub fn render_lifecycle(o: &Order, cc: Option<&str>) -> Value {
     let mut v = json!({
         "id": o.id,
         "object": "order",
@@ -158,8 +158,18 @@ pub fn render_lifecycle(o: &Order) -> Value {
             v["reason"] = Value::String(r.as_str().into());
         }
         if let Some(n) = &l.new_line {
-            v["new_sim"] = json!({"type": "physical", "iccid": n.iccid});
+            v["new_sim"] = match &o.esim {
+                Some(e) => json!({"type": "esim", "iccid": n.iccid, "eid": e.eid}),
+                None => json!({"type": "physical", "iccid": n.iccid}),
+            };
             v["msisdn_holder"] = json!(l.msisdn_holder());
+        }
+        if let Some(ac) = o.esim.as_ref().and_then(|e| e.activation_code.as_ref()) {
+            v["activation_code"] = json!(ac);
+            v["qr"] = json!({"png": format!("/v1/orders/{}/qr.png", o.id), "svg": format!("/v1/orders/{}/qr.svg", o.id)});
+            if let Some(cc) = cc {
+                v["confirmation_code"] = json!(cc);
+            }
         }
         if let Some(m) = &l.new_msisdn {
             v["new_msisdn"] = json!(m);

@@ -77,6 +77,8 @@ pub fn router(state: Arc<AppState>) -> Router {
             post(subscriptions::operate),
         )
         .route("/v1/orders/{id}", get(subscriptions::get_order))
+        .route("/v1/orders/{id}/qr.png", get(activations::qr_png))
+        .route("/v1/orders/{id}/qr.svg", get(activations::qr_svg))
         .route("/v1/numbers/reservations", post(numbers::create))
         .route("/v1/numbers/reservations/{id}", get(numbers::get))
         .route("/v1/inventory", get(numbers::inventory))

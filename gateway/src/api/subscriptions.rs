@@ -2,6 +2,7 @@
 //! `POST /v1/subscriptions/{msisdn}/{operation}` and `GET /v1/orders/{id}`.
 
 use super::AppState;
+use super::activations::new_esim_codes;
 use super::admission::{Admission, admit};
 use super::auth::{Caller, Permission, authenticate};
 use super::dto::{MsisdnRequest, SimRequest, render_order};
@@ -175,16 +176,16 @@ pub async fn get_order(
 /// Any order as the API shows it: an activation as on `/v1/activations/{id}` (with
 /// `kind`), a lifecycle order with its saga.
 fn render_any(state: &AppState, order: &Order) -> Result<Value, ApiError> {
+    let cc = crate::order::open_confirmation_code(&state.keys, order)
+        .ok()
+        .flatten();
     if order.kind != OrderKind::Activation {
-        return Ok(render_lifecycle(order));
+        return Ok(render_lifecycle(order, cc.as_deref().map(|c| c.as_str())));
     }
     let progress = match order.esim {
         Some(_) => state.store.esim_progress(&order.id)?,
         None => None,
     };
-    let cc = crate::order::open_confirmation_code(&state.keys, order)
-        .ok()
-        .flatten();
     let mut v = render_order(order, progress.as_ref(), cc.as_deref().map(|c| c.as_str()));
     v["kind"] = Value::String("activation".into());
     Ok(v)
@@ -211,15 +212,25 @@ pub async fn operate(
     if kind == OrderKind::Resume && req.reason.is_some_and(|r| r.protected()) {
         caller.require(Permission::LiftProtectedSuspension)?;
     }
+    let order_id = random_id(&SystemRandom::new(), "ord_").map_err(|_| ApiError::internal())?;
     let sim = match req.sim {
         None => None,
         Some(SimRequest::Physical(i)) => Some(SwapSim::Physical(i)),
-        Some(SimRequest::Esim(_)) => {
+        Some(SimRequest::Esim(_)) if !state.engine.esim_enabled() => {
             return Err(ApiError::unsupported(
                 "sim_type_unsupported",
                 "sim.type",
-                "a SIM swap to an eSIM is not available on this gateway yet; swap to a physical card",
+                "eSIM is not enabled on this gateway (no SM-DP+ is configured); swap to a physical card",
             ));
+        }
+        Some(SimRequest::Esim(eid)) => {
+            let (matching_id, confirmation_code) =
+                new_esim_codes(&state, &caller.tenant, &order_id)?;
+            Some(SwapSim::Esim {
+                eid,
+                matching_id,
+                confirmation_code,
+            })
         }
     };
     let number = match req.msisdn {
@@ -244,10 +255,9 @@ pub async fn operate(
         Admission::Admitted(place) => place,
         Admission::Replay(order) => {
             state.metrics.orders_replayed.fetch_add(1, Relaxed);
-            return Ok(replayed(accepted(&order)));
+            return Ok(replayed(accepted(&state, &order)));
         }
     };
-    let order_id = random_id(&SystemRandom::new(), "ord_").map_err(|_| ApiError::internal())?;
     let now_ms = state.clock.now_ms();
     let ttl_ms = state.config.engine.idempotency_ttl().as_millis() as u64;
     let Caller {
@@ -281,13 +291,13 @@ pub async fn operate(
     match outcome {
         LifecycleOutcome::Created(order) => {
             state.metrics.orders_created.fetch_add(1, Relaxed);
-            let r = accepted(&order);
+            let r = accepted(&state, &order);
             state.engine.submit(order);
             Ok(r)
         }
         LifecycleOutcome::Replayed(order) => {
             state.metrics.orders_replayed.fetch_add(1, Relaxed);
-            Ok(replayed(accepted(&order)))
+            Ok(replayed(accepted(&state, &order)))
         }
         LifecycleOutcome::KeyReused => Err(ApiError::idempotency_key_reused()),
         LifecycleOutcome::Rejected(r) => Err(ApiError::lifecycle_rejection(r)),
@@ -295,8 +305,12 @@ pub async fn operate(
 }
 
 /// `202` with the order and its `Location`.
-fn accepted(order: &Order) -> Response {
-    let mut r = json_response(StatusCode::ACCEPTED, &render_lifecycle(order));
+fn accepted(state: &AppState, order: &Order) -> Response {
+    let cc = crate::order::open_confirmation_code(&state.keys, order)
+        .ok()
+        .flatten();
+    let body = render_lifecycle(order, cc.as_deref().map(|c| c.as_str()));
+    let mut r = json_response(StatusCode::ACCEPTED, &body);
     if let Ok(loc) = HeaderValue::from_str(&format!("/v1/orders/{}", order.id)) {
         r.headers_mut().insert(header::LOCATION, loc);
     }

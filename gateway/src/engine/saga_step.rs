@@ -176,9 +176,13 @@ pub(super) async fn perform(
             let result = match r {
                 Ok(_) => Ok(StepDone::from("cancelled")),
                 Err(e) if e.retryable() => Err(failure(&e)),
-                // Downloaded (or bound elsewhere) meanwhile: the profile is the device's
-                // now, which ES2+ leaves to it; the order goes on all the same.
-                Err(_) => Ok(StepDone::from("left_to_device")),
+                // A released profile refused: downloaded (or bound elsewhere) meanwhile,
+                // the device's now, which ES2+ leaves to it. A reservation refused: there
+                // was none (the DownloadOrder never took). Either way the order goes on.
+                Err(_) if matches!(op, SagaOp::CancelProfile { .. }) => {
+                    Ok(StepDone::from("left_to_device"))
+                }
+                Err(_) => Ok(StepDone::from("not_reserved")),
             };
             (result, summary)
         }

@@ -201,7 +201,8 @@ pub fn order_data(o: &Order, previous: Option<OrderStatus>) -> Value {
             v["reason"] = json!(r.as_str());
         }
         if let Some(n) = &l.new_line {
-            v["new_sim"] = json!({"type": "physical", "iccid": n.iccid});
+            let kind = if o.esim.is_some() { "esim" } else { "physical" };
+            v["new_sim"] = json!({"type": kind, "iccid": n.iccid});
         }
         if let Some(m) = &l.new_msisdn {
             v["new_msisdn"] = json!(m);
