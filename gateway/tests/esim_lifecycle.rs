@@ -258,12 +258,29 @@ async fn an_esim_line_swapped_to_another_esim_releases_the_new_and_cancels_the_o
     let smdp = sb.smdp_sim.clone().expect("SM-DP+ simulator");
     let api = Api::new(&sb);
     let (msisdn, old) = esim_line(&api, &sb, "ee-1").await;
-    let o = operate(&api, &msisdn, "sim-swap", "ee-2", json!({"sim": {"type": "esim"}})).await;
+    let o = operate(
+        &api,
+        &msisdn,
+        "sim-swap",
+        "ee-2",
+        json!({"sim": {"type": "esim"}}),
+    )
+    .await;
     assert_eq!(o["status"], "completed", "{o}");
-    let new: Iccid = o["new_sim"]["iccid"].as_str().expect("iccid").parse().expect("iccid");
+    let new: Iccid = o["new_sim"]["iccid"]
+        .as_str()
+        .expect("iccid")
+        .parse()
+        .expect("iccid");
     assert_ne!(new, old);
-    assert_eq!(smdp.profile(&new).expect("new").state, ProfileState::Released);
-    assert_eq!(smdp.profile(&old).expect("old").state, ProfileState::Unavailable);
+    assert_eq!(
+        smdp.profile(&new).expect("new").state,
+        ProfileState::Released
+    );
+    assert_eq!(
+        smdp.profile(&old).expect("old").state,
+        ProfileState::Unavailable
+    );
     assert!(o["activation_code"].as_str().is_some(), "{o}");
     sb.gateway.shutdown().await;
 }

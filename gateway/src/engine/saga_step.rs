@@ -138,19 +138,21 @@ pub(super) async fn perform(
                 .await;
             let summary = observe_es2(inner, &r, started);
             let result = match r {
-                Ok(resp) => ActivationCode::new(
-                    resp.smdp_address_or(&es.smdp_address).as_str(),
-                    matching_id.as_str(),
-                )
-                .and_then(|ac| ac.with_cc_required(cc.is_some()))
-                .map(|ac| StepDone {
-                    outcome: "released",
-                    activation_code: Some(ac.to_string()),
-                })
-                .map_err(|e| StepFailure {
-                    retryable: false,
-                    message: format!("cannot build the activation code: {e}"),
-                }),
+                Ok(resp) => {
+                    let smdp = resp.smdp_address_or(&es.smdp_address);
+                    let code = match ActivationCode::new(smdp.as_str(), matching_id.as_str()) {
+                        Ok(ac) => ac.with_cc_required(cc.is_some()),
+                        Err(e) => Err(e),
+                    };
+                    code.map(|ac| StepDone {
+                        outcome: "released",
+                        activation_code: Some(ac.to_string()),
+                    })
+                    .map_err(|e| StepFailure {
+                        retryable: false,
+                        message: format!("cannot build the activation code: {e}"),
+                    })
+                }
                 Err(e) => Err(failure(&e)),
             };
             (result, summary)

@@ -27,6 +27,7 @@ fn order(kind: OrderKind, reason: Option<SuspensionReason>, before: &[Suspension
         reasons_before: before.to_vec(),
         new_line: None,
         new_msisdn: None,
+        new_profile: None,
         undownloaded_profile: None,
         plan: Vec::new(),
         undo: Vec::new(),
