@@ -75,7 +75,6 @@ async fn listen_registers_verifies_prints_and_cleans_up() {
         )
         .await;
     assert_eq!(s, 202, "{v}");
-    let msisdn = v["msisdn"].as_str().expect("msisdn").to_owned();
     let created = next_line(&out).await;
     let active = next_line(&out).await;
     let fields = |l: &str| l.split(' ').map(str::to_owned).collect::<Vec<_>>();
@@ -84,8 +83,10 @@ async fn listen_registers_verifies_prints_and_cleans_up() {
         c[0].starts_with("evt_") && a[0].starts_with("evt_"),
         "{created} / {active}"
     );
-    assert_eq!(c[1..], ["order.created".to_owned(), msisdn.clone()]);
-    assert_eq!(a[1..], ["order.active".to_owned(), msisdn]);
+    // The subject is the line (its subscription id), which a number change keeps.
+    let line = v["id"].as_str().expect("id").replacen("act_", "sub_", 1);
+    assert_eq!(c[1..], ["order.created".to_owned(), line.clone()]);
+    assert_eq!(a[1..], ["order.active".to_owned(), line]);
 
     // Ctrl-C: the endpoint is deleted before the listener exits.
     let pid = child.id().to_string();
