@@ -36,6 +36,13 @@ async fn operate(api: &Api, msisdn: &str, op: &str, key: &str, body: Value) -> V
         .await
 }
 
+/// The JSON at `path`, which must answer 200.
+async fn json_at(api: &Api, path: &str) -> Value {
+    let r = api.get_raw(path).await;
+    assert_eq!(r.status, 200, "{path}");
+    serde_json::from_slice(&r.body).expect("json")
+}
+
 /// An active eSIM line: its number and ICCID.
 async fn esim_line(api: &Api, sb: &Sandbox, key: &str) -> (String, Iccid) {
     let (status, created) = api.order(key, esim_body(&sb.info.product)).await;
@@ -85,8 +92,7 @@ async fn terminating_an_undownloaded_esim_line_cancels_its_profile() {
         ProfileState::Unavailable,
         "nobody can download the line's profile any more"
     );
-    let r = api.get_raw(&format!("/v1/sims/{iccid}")).await;
-    let sim: Value = serde_json::from_slice(&r.body).expect("json");
+    let sim = json_at(&api, &format!("/v1/sims/{iccid}")).await;
     assert_eq!(sim["state"], "retired", "{sim}");
     sb.gateway.shutdown().await;
 }
@@ -100,9 +106,7 @@ async fn a_downloaded_profile_is_left_to_the_device() {
     smdp.download(&iccid).expect("download");
     // The notification is recorded before the terminate reads the line's progress.
     for _ in 0..1_000 {
-        let r = api.get_raw(&format!("/v1/subscriptions/{msisdn}")).await;
-        assert_eq!(r.status, 200);
-        let v: Value = serde_json::from_slice(&r.body).expect("json");
+        let v = json_at(&api, &format!("/v1/subscriptions/{msisdn}")).await;
         let act = api.get(v["activation_id"].as_str().expect("id")).await;
         if act["esim"]["state"] == "downloaded" {
             break;
@@ -147,8 +151,7 @@ async fn an_esim_line_swapped_to_a_physical_card_cancels_the_old_profile() {
         subs[0].msisdn.as_ref().map(|m| m.as_str()),
         Some(msisdn.as_str())
     );
-    let r = api.get_raw(&format!("/v1/subscriptions/{msisdn}")).await;
-    let v: Value = serde_json::from_slice(&r.body).expect("json");
+    let v = json_at(&api, &format!("/v1/subscriptions/{msisdn}")).await;
     assert_eq!(
         (v["iccid"].as_str(), v["sim_type"].as_str()),
         (Some(card.as_str()), Some("physical"))
@@ -206,14 +209,12 @@ async fn a_physical_line_swapped_to_an_esim_gets_an_activation_code_and_its_numb
         subs[0].msisdn.as_ref().map(|m| m.as_str()),
         Some(msisdn.as_str())
     );
-    let r = api.get_raw(&format!("/v1/subscriptions/{msisdn}")).await;
-    let line: Value = serde_json::from_slice(&r.body).expect("json");
+    let line = json_at(&api, &format!("/v1/subscriptions/{msisdn}")).await;
     assert_eq!(
         (line["sim_type"].as_str(), line["iccid"].as_str()),
         (Some("esim"), Some(new_iccid.to_string().as_str()))
     );
-    let r = api.get_raw(&format!("/v1/sims/{card}")).await;
-    let old: Value = serde_json::from_slice(&r.body).expect("json");
+    let old = json_at(&api, &format!("/v1/sims/{card}")).await;
     assert_eq!(old["state"], "retired");
     sb.gateway.shutdown().await;
 }
@@ -241,13 +242,11 @@ async fn an_esim_swap_refused_by_the_smdp_leaves_the_line_and_the_stock_as_they_
     .await;
     assert_eq!(o["status"], "failed", "{o}");
     assert_eq!(hlr.subscribers(), before, "the HLR was never touched");
-    let r = api.get_raw(&format!("/v1/subscriptions/{msisdn}")).await;
-    let line: Value = serde_json::from_slice(&r.body).expect("json");
+    let line = json_at(&api, &format!("/v1/subscriptions/{msisdn}")).await;
     assert_eq!(line["iccid"], iccid.to_string());
     assert_eq!(line["order_in_flight"], Value::Null);
     let new = o["new_sim"]["iccid"].as_str().expect("iccid");
-    let r = api.get_raw(&format!("/v1/sims/{new}")).await;
-    let sim: Value = serde_json::from_slice(&r.body).expect("json");
+    let sim = json_at(&api, &format!("/v1/sims/{new}")).await;
     assert_eq!(sim["state"], "available", "never released: back in stock");
     sb.gateway.shutdown().await;
 }

@@ -392,6 +392,13 @@ pub fn render_order(o: &Order, progress: Option<&EsimProgress>, cc: Option<&str>
             v["activation_code"] = ac;
         }
     }
+    order_tail(o, &mut v);
+    v
+}
+
+/// What every order shows after its own members: its error, why it needs attention, and
+/// the channel it came from.
+pub(super) fn order_tail(o: &Order, v: &mut Value) {
     if let Some(e) = &o.error {
         v["error"] = json!({"code": e.code, "detail": e.detail});
     }
@@ -406,7 +413,6 @@ pub fn render_order(o: &Order, progress: Option<&EsimProgress>, cc: Option<&str>
     if let Some(c) = &o.channel {
         v["channel"] = c.clone();
     }
-    v
 }
 
 #[cfg(test)]

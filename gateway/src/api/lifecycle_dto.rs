@@ -3,7 +3,8 @@
 //! subscriptions, their history and lifecycle orders.
 
 use super::dto::{
-    MsisdnRequest, SimRequest, msisdn_request, no_unknown, object, sim_request, step_json,
+    MsisdnRequest, SimRequest, msisdn_request, no_unknown, object, order_tail, sim_request,
+    step_json,
 };
 use super::problem::ApiError;
 use crate::clock::rfc3339;
@@ -175,20 +176,7 @@ pub fn render_lifecycle(o: &Order, cc: Option<&str>) -> Value {
             v["new_msisdn"] = json!(m);
         }
     }
-    if let Some(e) = &o.error {
-        v["error"] = json!({"code": e.code, "detail": e.detail});
-    }
-    if o.needs_attention {
-        v["needs_attention"] = Value::Bool(true);
-        v["attention"] = o
-            .attention
-            .iter()
-            .map(|r| json!({"reason": r.as_str(), "detail": r.detail()}))
-            .collect();
-    }
-    if let Some(c) = &o.channel {
-        v["channel"] = c.clone();
-    }
+    order_tail(o, &mut v);
     v
 }
 

@@ -144,24 +144,8 @@ impl Harness {
         idem: Option<&str>,
         body: &str,
     ) -> (u16, Value, http::HeaderMap) {
-        let mut headers = vec![
-            ("authorization", format!("Bearer {api_key}")),
-            ("content-type", "application/json".to_owned()),
-        ];
-        if let Some(k) = idem {
-            headers.push(("idempotency-key", k.to_owned()));
-        }
-        let r = self
-            .client
-            .post(
-                &format!("{}/v1/activations", self.base),
-                &headers,
-                Bytes::from(body.to_owned()),
-            )
+        self.post_raw("/v1/activations", api_key, idem, body.to_owned())
             .await
-            .expect("POST");
-        let v = serde_json::from_slice(&r.body).unwrap_or(Value::Null);
-        (r.status, v, r.headers)
     }
 
     /// POSTs `body` to `path` with `api_key` and an optional Idempotency-Key.
@@ -172,6 +156,17 @@ impl Harness {
         idem: Option<&str>,
         body: &Value,
     ) -> (u16, Value) {
+        let (s, v, _) = self.post_raw(path, api_key, idem, body.to_string()).await;
+        (s, v)
+    }
+
+    async fn post_raw(
+        &self,
+        path: &str,
+        api_key: &str,
+        idem: Option<&str>,
+        body: String,
+    ) -> (u16, Value, http::HeaderMap) {
         let mut headers = vec![
             ("authorization", format!("Bearer {api_key}")),
             ("content-type", "application/json".to_owned()),
@@ -181,15 +176,11 @@ impl Harness {
         }
         let r = self
             .client
-            .post(
-                &format!("{}{path}", self.base),
-                &headers,
-                Bytes::from(body.to_string()),
-            )
+            .post(&format!("{}{path}", self.base), &headers, Bytes::from(body))
             .await
             .expect("POST");
         let v = serde_json::from_slice(&r.body).unwrap_or(Value::Null);
-        (r.status, v)
+        (r.status, v, r.headers)
     }
 
     /// Polls until the order (any kind) is terminal (bounded; not a timing assertion).
