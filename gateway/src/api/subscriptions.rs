@@ -16,7 +16,8 @@ use super::request::{
 use crate::crypto::random_id;
 use crate::order::{Actor, Order, OrderKind};
 use crate::store::{
-    LifecycleOutcome, NewLifecycle, NumberChoice, SubscriptionQuery, SubscriptionState, SwapSim,
+    LifecycleOutcome, NewLifecycle, NumberChoice, Subscription, SubscriptionQuery,
+    SubscriptionState, SwapSim,
 };
 use axum::body::Body;
 use axum::extract::{RawQuery, State};
@@ -37,19 +38,28 @@ fn msisdn_param(p: PathParam) -> Result<Msisdn, ApiError> {
         .map_err(|_| ApiError::subscription_not_found())
 }
 
+/// The caller's line with the number in the path (any role may read).
+fn line(
+    state: &AppState,
+    headers: &HeaderMap,
+    msisdn: PathParam,
+) -> Result<Subscription, ApiError> {
+    let caller = authenticate(state, headers)?;
+    caller.require(Permission::Read)?;
+    let m = msisdn_param(msisdn)?;
+    state
+        .store
+        .subscription(&caller.tenant, m.as_str())?
+        .ok_or_else(ApiError::subscription_not_found)
+}
+
 /// `GET /v1/subscriptions/{msisdn}`.
 pub async fn get(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
     msisdn: PathParam,
 ) -> Result<Response, ApiError> {
-    let caller = authenticate(&state, &headers)?;
-    caller.require(Permission::Read)?;
-    let m = msisdn_param(msisdn)?;
-    let sub = state
-        .store
-        .subscription(&caller.tenant, m.as_str())?
-        .ok_or_else(ApiError::subscription_not_found)?;
+    let sub = line(&state, &headers, msisdn)?;
     Ok(json_response(StatusCode::OK, &render_subscription(&sub)))
 }
 
@@ -59,13 +69,7 @@ pub async fn history(
     headers: HeaderMap,
     msisdn: PathParam,
 ) -> Result<Response, ApiError> {
-    let caller = authenticate(&state, &headers)?;
-    caller.require(Permission::Read)?;
-    let m = msisdn_param(msisdn)?;
-    let sub = state
-        .store
-        .subscription(&caller.tenant, m.as_str())?
-        .ok_or_else(ApiError::subscription_not_found)?;
+    let sub = line(&state, &headers, msisdn)?;
     let data: Vec<Value> = sub.history.iter().map(render_history).collect();
     Ok(json_response(
         StatusCode::OK,
