@@ -165,7 +165,19 @@ impl Ctx {
         idempotency_key: Option<&str>,
         body: impl Into<Bytes>,
     ) -> Result<Reply, String> {
-        let what = "POST /v1/activations".to_owned();
+        self.post_json("/v1/activations", auth, idempotency_key, body)
+            .await
+    }
+
+    /// `POST path` with a JSON content type.
+    pub async fn post_json(
+        &self,
+        path: &str,
+        auth: Auth<'_>,
+        idempotency_key: Option<&str>,
+        body: impl Into<Bytes>,
+    ) -> Result<Reply, String> {
+        let what = format!("POST {path}");
         let mut headers: Vec<_> = self.auth_header(auth).into_iter().collect();
         if let Some(k) = idempotency_key {
             headers.push(("idempotency-key", k.to_owned()));
@@ -173,14 +185,16 @@ impl Ctx {
         headers.push(("content-type", "application/json".to_owned()));
         let response = self
             .http
-            .post(
-                &format!("{}/v1/activations", self.base),
-                &headers,
-                body.into(),
-            )
+            .post(&format!("{}{path}", self.base), &headers, body.into())
             .await
             .map_err(|e| format!("{what}: {e}"))?;
         Ok(Reply { what, response })
+    }
+
+    /// Polls a lifecycle order (`GET /v1/orders/{id}`) until `completed` or `failed`.
+    pub async fn wait_order(&self, id: &str) -> Result<Value, String> {
+        self.poll(&format!("/v1/orders/{id}"), id, &["completed", "failed"])
+            .await
     }
 
     /// Activates the next free SIM: takes SIMs from the allocator, passing over those an
@@ -275,12 +289,14 @@ impl Ctx {
 
     /// Polls `GET /v1/activations/{id}` until its status is one of `stop`.
     async fn wait_until(&self, id: &str, stop: &[&str]) -> Result<Value, String> {
+        self.poll(&format!("/v1/activations/{id}"), id, stop).await
+    }
+
+    /// Polls the order at `path` until its status is one of `stop`.
+    async fn poll(&self, path: &str, id: &str, stop: &[&str]) -> Result<Value, String> {
         let deadline = tokio::time::Instant::now() + self.timeout;
         loop {
-            let order = self
-                .get(&format!("/v1/activations/{id}"), Auth::Tenant)
-                .await?
-                .expect_json(200)?;
+            let order = self.get(path, Auth::Tenant).await?.expect_json(200)?;
             let status = order["status"].as_str().unwrap_or_default();
             if stop.contains(&status) {
                 return Ok(order);

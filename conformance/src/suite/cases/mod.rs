@@ -9,6 +9,7 @@ mod idempotency;
 mod input;
 mod inventory;
 mod isolation;
+mod lifecycle;
 mod ops;
 
 use super::ctx::Ctx;
@@ -85,6 +86,12 @@ pub(crate) fn all() -> Vec<Case> {
         }),
         case("isolation.unknown_order_404", |c| {
             Box::pin(isolation::unknown_order_404(c))
+        }),
+        case("lifecycle.stacked_suspension", |c| {
+            Box::pin(lifecycle::stacked_suspension(c))
+        }),
+        case("lifecycle.resume_without_reason_refused", |c| {
+            Box::pin(lifecycle::resume_without_reason_refused(c))
         }),
         with_simulator("resilience.transient_faults", |c| {
             Box::pin(hlr_faults::transient_faults(c))
