@@ -1,5 +1,6 @@
-//! Admission control on `POST /v1/activations` and lifecycle operations: a request takes a place in the backlog
-//! before anything is reserved, or is refused with `503 backlog_full` and changes nothing.
+//! Admission control on `POST /v1/activations` and lifecycle operations: a request takes
+//! a place in the backlog before anything is reserved, or is refused with `503
+//! backlog_full` and changes nothing.
 
 use super::AppState;
 use super::problem::ApiError;
