@@ -422,3 +422,92 @@ async fn lifecycle_changes_are_events_with_the_previous_state() {
         assert!(!text.contains(secretish), "{secretish} in {text}");
     }
 }
+
+mod barring_property {
+    use super::*;
+    use conformance::hlr_sim::FaultConfig;
+    use proptest::prelude::*;
+
+    /// One random operation: suspend or resume, with one of the five reasons.
+    fn op() -> impl Strategy<Value = (bool, usize)> {
+        (any::<bool>(), 0usize..5)
+    }
+
+    const REASONS: [&str; 5] = [
+        "customer_request",
+        "non_payment",
+        "lost_or_stolen",
+        "fraud_risk",
+        "regulatory",
+    ];
+
+    async fn run_sequence(ops: Vec<(bool, usize)>) -> Result<(), TestCaseError> {
+        // Two attempts per step: faults often exhaust the budget, so compensation runs.
+        let h = Harness::start_with(1, |c| c.engine.max_attempts = 2).await;
+        let msisdn = h.activate(0).await;
+        let imsi: sim_profiles::Imsi = h.cards[0].imsi.parse().expect("imsi");
+        // Faults at the HLR from here on: busy (retryable), external (refused for good) and
+        // applied-but-unanswered (the gateway cannot know it happened).
+        let faults = FaultConfig {
+            busy: 0.2,
+            external: 0.1,
+            drop_after_apply: 0.2,
+            ..FaultConfig::default()
+        };
+        h.sim.set_faults(faults).expect("faults");
+        for (i, (suspend, r)) in ops.into_iter().enumerate() {
+            let verb = if suspend { "suspend" } else { "resume" };
+            let (s, v) = h
+                .operate(
+                    &msisdn,
+                    verb,
+                    &format!("p{i}"),
+                    json!({"reason": REASONS[r]}),
+                )
+                .await;
+            match s {
+                202 => {
+                    let done = h.wait_order(v["id"].as_str().expect("id")).await;
+                    prop_assert!(
+                        ["completed", "failed"].contains(&done["status"].as_str().unwrap_or("")),
+                        "{done}"
+                    );
+                }
+                409 => prop_assert!(
+                    ["suspension_reason_present", "suspension_reason_absent"]
+                        .contains(&v["code"].as_str().unwrap_or("")),
+                    "{v}"
+                ),
+                _ => prop_assert!(false, "unexpected answer {s}: {v}"),
+            }
+            let line = h.subscription(&msisdn).await;
+            let held = !line["suspension_reasons"]
+                .as_array()
+                .expect("reasons")
+                .is_empty();
+            let on_hlr = h.sim.hlr(&imsi).expect("the line stays on the HLR");
+            prop_assert_eq!(
+                (on_hlr.obo, on_hlr.obi),
+                (held, held),
+                "the HLR's barring differs from the line's reasons: {}",
+                line
+            );
+        }
+        Ok(())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 12, ..ProptestConfig::default() })]
+        /// Random suspends and resumes, with faults injected at the HLR, never leave its
+        /// barring different from the line's suspension reasons once each order is over.
+        #[test]
+        fn hlr_barring_follows_the_reasons_under_faults(ops in proptest::collection::vec(op(), 1..24)) {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .expect("runtime");
+            rt.block_on(run_sequence(ops))?;
+        }
+    }
+}
