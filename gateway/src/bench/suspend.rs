@@ -130,3 +130,30 @@ pub(super) async fn run(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::{BenchArgs, run};
+
+    /// The mode runs end to end: `run` answers `Ok` only once every line was activated,
+    /// every suspend completed, and the HLR simulator holds every line barred.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn suspends_every_line_and_reads_the_barring_back() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let args = BenchArgs {
+            activations: 24,
+            concurrency: 4,
+            data_dir: Some(dir.path().join("data")),
+            hlr_latency_ms: 0,
+            pool_numbers: None,
+            allocations: 0,
+            import_rows: None,
+            osmo_ops: None,
+            esim: false,
+            profiles: None,
+            webhook: true,
+            suspend: true,
+        };
+        run(args).await.expect("the suspend benchmark");
+    }
+}
