@@ -2,10 +2,13 @@
 //! (gateway + HLR simulator on loopback, durable commits on a fresh data dir) and reports
 //! throughput and latency. A measurement tool, not a test.
 
+mod load;
+mod suspend;
+
 use crate::config::Config;
-use crate::store::Store;
 use adapters::http::HttpClient;
 use bytes::Bytes;
+use load::{Post, pct, post_all, report, settled, wait_until};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
@@ -54,6 +57,10 @@ pub struct BenchArgs {
     /// answers 204, to compare throughput with and without the outbox deliveries.
     #[arg(long)]
     pub webhook: bool,
+    /// Activate `--activations` physical lines first (reported as the baseline), then
+    /// time one suspend per line until every suspend order is `completed`.
+    #[arg(long, conflicts_with = "esim")]
+    pub suspend: bool,
 }
 
 /// Starts a local receiver answering 204 and registers it for the sandbox tenant; returns
@@ -422,8 +429,27 @@ pub async fn run(args: BenchArgs) -> Result<(), BenchError> {
         }
         return r;
     }
+    let (sb, client, seeded_in) = start_sandbox(&args, &data_dir).await?;
+    let r = if args.suspend {
+        suspend::run(&args, &sb, &client, seeded_in).await
+    } else {
+        run_activations(&args, &sb, &client, seeded_in).await
+    };
+    stop_sandbox(sb).await;
+    if temporary {
+        let _ = std::fs::remove_dir_all(&data_dir);
+    }
+    r
+}
+
+/// Starts the sandbox the activation modes drive (one SIM per activation) and a client
+/// trusting its CA; also answers how long seeding took.
+async fn start_sandbox(
+    args: &BenchArgs,
+    data_dir: &std::path::Path,
+) -> Result<(crate::sandbox::Sandbox, HttpClient, Duration), BenchError> {
     let mut config = Config {
-        data_dir: data_dir.clone(),
+        data_dir: data_dir.to_owned(),
         listen: "127.0.0.1:0".parse().map_err(err)?,
         ..Config::default()
     };
@@ -458,7 +484,81 @@ pub async fn run(args: BenchArgs) -> Result<(), BenchError> {
         .request_timeout(Duration::from_secs(30))
         .build()
         .map_err(err)?;
-    let product = sb.info.product.clone();
+    Ok((sb, client, seeded_in))
+}
+
+async fn stop_sandbox(sb: crate::sandbox::Sandbox) {
+    sb.gateway.shutdown().await;
+    if let Some(sim) = sb.hlr_sim {
+        sim.shutdown().await;
+    }
+    if let Some(sim) = sb.smdp_sim {
+        sim.shutdown().await;
+    }
+}
+
+/// The activation modes (physical or eSIM).
+async fn run_activations(
+    args: &BenchArgs,
+    sb: &crate::sandbox::Sandbox,
+    client: &HttpClient,
+    seeded_in: Duration,
+) -> Result<(), BenchError> {
+    let auth = format!("Bearer {}", sb.info.api_key);
+    let delivered = if args.webhook {
+        Some(bench_webhook(client, &sb.info.base_url, &auth).await?)
+    } else {
+        None
+    };
+    let posts = activation_posts(args, sb);
+    println!(
+        "simgw bench: {} {} activations, {} clients, HLR latency {} ms, {}, seeded in {:.1} s",
+        posts.len(),
+        if args.esim { "eSIM" } else { "physical" },
+        args.concurrency,
+        args.hlr_latency_ms,
+        webhook_label(args.webhook),
+        seeded_in.as_secs_f64()
+    );
+    let m = &sb.gateway.metrics;
+    let commits0 = m.store_commits.load(Relaxed);
+    let ops0 = m.store_ops.load(Relaxed);
+    let started = Instant::now();
+    let posted = post_all(client, &auth, posts, args.concurrency).await?;
+    let target = posted.ids.len() as u64;
+    let done_in = wait_until(started, target, || {
+        m.orders_active.load(Relaxed) + m.orders_failed.load(Relaxed)
+    })
+    .await?;
+    let (_, active, e2e) = settled(sb, &posted.ids, crate::order::OrderStatus::Active)?;
+    let commits = m.store_commits.load(Relaxed) - commits0;
+    let ops = m.store_ops.load(Relaxed) - ops0;
+    report(&posted, "active", active, done_in, "activations/s", &e2e);
+    println!(
+        "durable commits {commits} for {ops} store operations ({:.1} per fsync)",
+        ops as f64 / commits.max(1) as f64
+    );
+    if let Some(d) = delivered {
+        println!(
+            "webhook deliveries acknowledged by the end of the run: {} (2 events per activation)",
+            d.load(Relaxed)
+        );
+    }
+    Ok(())
+}
+
+fn webhook_label(webhook: bool) -> &'static str {
+    if webhook {
+        "one webhook endpoint (all events, local 204 receiver)"
+    } else {
+        "no webhook endpoint"
+    }
+}
+
+/// One activation request per seeded SIM (physical) or profile (eSIM).
+fn activation_posts(args: &BenchArgs, sb: &crate::sandbox::Sandbox) -> Vec<Post> {
+    let product = &sb.info.product;
+    let url = format!("{}/v1/activations", sb.info.base_url);
     let bodies: Vec<String> = if args.esim {
         (0..args.activations)
             .map(|_| format!(r#"{{"sim":{{"type":"esim"}},"product":"{product}"}}"#))
@@ -474,168 +574,13 @@ pub async fn run(args: BenchArgs) -> Result<(), BenchError> {
             })
             .collect()
     };
-    let bodies = Arc::new(bodies);
-    let next = Arc::new(AtomicUsize::new(0));
-    let url = format!("{}/v1/activations", sb.info.base_url);
-    let auth = format!("Bearer {}", sb.info.api_key);
-
-    let delivered = if args.webhook {
-        Some(bench_webhook(&client, &sb.info.base_url, &auth).await?)
-    } else {
-        None
-    };
-    println!(
-        "simgw bench: {} {} activations, {} clients, HLR latency {} ms, {}, seeded in {:.1} s",
-        bodies.len(),
-        if args.esim { "eSIM" } else { "physical" },
-        args.concurrency,
-        args.hlr_latency_ms,
-        if args.webhook {
-            "one webhook endpoint (all events, local 204 receiver)"
-        } else {
-            "no webhook endpoint"
-        },
-        seeded_in.as_secs_f64()
-    );
-    let commits0 = sb.gateway.metrics.store_commits.load(Relaxed);
-    let ops0 = sb.gateway.metrics.store_ops.load(Relaxed);
-    let started = Instant::now();
-    let mut workers = Vec::new();
-    for _ in 0..args.concurrency {
-        let (client, bodies, next, url, auth) = (
-            client.clone(),
-            bodies.clone(),
-            next.clone(),
-            url.clone(),
-            auth.clone(),
-        );
-        workers.push(tokio::spawn(async move {
-            let mut lat = Vec::new();
-            let mut ids = Vec::new();
-            let mut failures = 0usize;
-            loop {
-                let i = next.fetch_add(1, Relaxed);
-                let Some(body) = bodies.get(i).cloned() else {
-                    break;
-                };
-                let t = Instant::now();
-                let r = client
-                    .post(
-                        &url,
-                        &[
-                            ("authorization", auth.clone()),
-                            ("idempotency-key", format!("bench-{i}")),
-                            ("content-type", "application/json".into()),
-                        ],
-                        Bytes::from(body),
-                    )
-                    .await;
-                lat.push(t.elapsed());
-                match r {
-                    Ok(resp) if resp.status == 202 => {
-                        if let Ok(v) = serde_json::from_slice::<serde_json::Value>(&resp.body) {
-                            if let Some(id) = v["id"].as_str() {
-                                ids.push(id.to_owned());
-                            }
-                        }
-                    }
-                    _ => failures += 1,
-                }
-            }
-            (lat, ids, failures)
-        }));
-    }
-    let mut post_lat = Vec::new();
-    let mut ids = Vec::new();
-    let mut failures = 0;
-    for w in workers {
-        let (l, i, f) = w.await.map_err(err)?;
-        post_lat.extend(l);
-        ids.extend(i);
-        failures += f;
-    }
-    let accepted_in = started.elapsed();
-    let m = &sb.gateway.metrics;
-    let target = ids.len() as u64;
-    while m.orders_active.load(Relaxed) + m.orders_failed.load(Relaxed) < target {
-        if started.elapsed() > Duration::from_secs(600) {
-            return Err(BenchError("orders did not finish within 10 minutes".into()));
-        }
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
-    let done_in = started.elapsed();
-    let mut e2e = Vec::new();
-    let mut active = 0;
-    for id in &ids {
-        if let Some(o) = sb
-            .gateway
-            .store
-            .get_order(crate::sandbox::TENANT, id)
-            .map_err(err)?
-        {
-            if o.status == crate::order::OrderStatus::Active {
-                active += 1;
-            }
-            e2e.push(Duration::from_millis(
-                o.updated_at_ms.saturating_sub(o.created_at_ms),
-            ));
-        }
-    }
-    let commits = m.store_commits.load(Relaxed) - commits0;
-    let ops = m.store_ops.load(Relaxed) - ops0;
-    post_lat.sort();
-    e2e.sort();
-    println!(
-        "accepted   {:>7} in {:>6.2} s  = {:>8.0} POST/s   (failed requests: {failures})",
-        ids.len(),
-        accepted_in.as_secs_f64(),
-        ids.len() as f64 / accepted_in.as_secs_f64()
-    );
-    println!(
-        "active     {:>7} in {:>6.2} s  = {:>8.0} activations/s end to end",
-        active,
-        done_in.as_secs_f64(),
-        active as f64 / done_in.as_secs_f64()
-    );
-    println!(
-        "POST latency        p50 {:>7.2} ms  p99 {:>7.2} ms  max {:>7.2} ms",
-        pct(&post_lat, 50.0),
-        pct(&post_lat, 99.0),
-        pct(&post_lat, 100.0)
-    );
-    println!(
-        "created->active     p50 {:>7.2} ms  p99 {:>7.2} ms  max {:>7.2} ms",
-        pct(&e2e, 50.0),
-        pct(&e2e, 99.0),
-        pct(&e2e, 100.0)
-    );
-    println!(
-        "durable commits {commits} for {ops} store operations ({:.1} per fsync)",
-        ops as f64 / commits.max(1) as f64
-    );
-    if let Some(d) = delivered {
-        println!(
-            "webhook deliveries acknowledged by the end of the run: {} (2 events per activation)",
-            d.load(Relaxed)
-        );
-    }
-    sb.gateway.shutdown().await;
-    if let Some(sim) = sb.hlr_sim {
-        sim.shutdown().await;
-    }
-    if let Some(sim) = sb.smdp_sim {
-        sim.shutdown().await;
-    }
-    if temporary {
-        let _ = std::fs::remove_dir_all(&data_dir);
-    }
-    Ok(())
-}
-
-fn pct(sorted: &[Duration], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return 0.0;
-    }
-    let idx = (((p / 100.0) * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len()) - 1;
-    sorted[idx].as_secs_f64() * 1000.0
+    bodies
+        .into_iter()
+        .enumerate()
+        .map(|(i, body)| Post {
+            url: url.clone(),
+            idempotency_key: format!("bench-{i}"),
+            body,
+        })
+        .collect()
 }

@@ -26,9 +26,10 @@ use crate::metrics::Metrics;
 use crate::store::Store;
 use axum::Router;
 use axum::extract::Request;
+use axum::handler::Handler;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, post};
+use axum::routing::{MethodRouter, delete, get, post};
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::sync::{Arc, OnceLock};
 
@@ -59,61 +60,75 @@ pub trait ImportObserver: Send + Sync {
     fn batch_imported(&self, batch: &crate::store::BatchRecord);
 }
 
+/// One route of the API listener: method (lowercase, as OpenAPI names it), path, handler.
+pub(crate) type Route = (&'static str, &'static str, MethodRouter<Arc<AppState>>);
+
+fn get_at<H: Handler<T, Arc<AppState>>, T: 'static>(path: &'static str, h: H) -> Route {
+    ("get", path, get(h))
+}
+
+fn post_at<H: Handler<T, Arc<AppState>>, T: 'static>(path: &'static str, h: H) -> Route {
+    ("post", path, post(h))
+}
+
+fn delete_at<H: Handler<T, Arc<AppState>>, T: 'static>(path: &'static str, h: H) -> Route {
+    ("delete", path, delete(h))
+}
+
+/// Every route of the API listener. [`router`] mounts exactly these, and the OpenAPI test
+/// walks them, so a route missing from `/openapi.json` fails the tests.
+pub(crate) fn routes() -> Vec<Route> {
+    vec![
+        post_at("/v1/activations", activations::create),
+        get_at("/v1/activations/{id}", activations::get),
+        get_at("/v1/activations/{id}/qr.png", activations::qr_png),
+        get_at("/v1/activations/{id}/qr.svg", activations::qr_svg),
+        get_at("/v1/subscriptions", subscriptions::list),
+        get_at("/v1/subscriptions/{msisdn}", subscriptions::get),
+        get_at("/v1/subscriptions/{msisdn}/history", subscriptions::history),
+        post_at(
+            "/v1/subscriptions/{msisdn}/{operation}",
+            subscriptions::operate,
+        ),
+        get_at("/v1/orders/{id}", subscriptions::get_order),
+        get_at("/v1/orders/{id}/qr.png", activations::qr_png),
+        get_at("/v1/orders/{id}/qr.svg", activations::qr_svg),
+        post_at("/v1/numbers/reservations", numbers::create),
+        get_at("/v1/numbers/reservations/{id}", numbers::get),
+        get_at("/v1/inventory", numbers::inventory),
+        post_at("/v1/inventory/imports", inventory::import_batch),
+        get_at("/v1/inventory/batches/{id}", inventory::batch),
+        get_at("/v1/inventory/batches/{id}/sims.csv", inventory::batch_csv),
+        get_at("/v1/sims", inventory::sim_by_imsi),
+        get_at("/v1/sims/{iccid}", inventory::sim),
+        get_at("/v1/numbers/quarantine", inventory::quarantine),
+        post_at("/v1/numbers/{msisdn}/release", inventory::release),
+        get_at("/v1/events", events::list),
+        post_at("/v1/events/{id}/redeliver", events::redeliver),
+        post_at("/v1/webhook-endpoints", webhooks::create),
+        get_at("/v1/webhook-endpoints", webhooks::list),
+        get_at("/v1/webhook-endpoints/{id}", webhooks::get),
+        delete_at("/v1/webhook-endpoints/{id}", webhooks::delete),
+        post_at("/v1/webhook-endpoints/{id}/rotate-secret", webhooks::rotate),
+        get_at(
+            "/v1/webhook-endpoints/{id}/deliveries",
+            webhooks::deliveries,
+        ),
+        get_at("/healthz", ops::healthz),
+        get_at("/readyz", ops::readyz),
+        get_at("/openapi.json", openapi::document),
+    ]
+}
+
 /// Builds the router over shared state.
 pub fn router(state: Arc<AppState>) -> Router {
-    Router::new()
-        .route("/v1/activations", post(activations::create))
-        .route("/v1/activations/{id}", get(activations::get))
-        .route("/v1/activations/{id}/qr.png", get(activations::qr_png))
-        .route("/v1/activations/{id}/qr.svg", get(activations::qr_svg))
-        .route("/v1/subscriptions", get(subscriptions::list))
-        .route("/v1/subscriptions/{msisdn}", get(subscriptions::get))
-        .route(
-            "/v1/subscriptions/{msisdn}/history",
-            get(subscriptions::history),
-        )
-        .route(
-            "/v1/subscriptions/{msisdn}/{operation}",
-            post(subscriptions::operate),
-        )
-        .route("/v1/orders/{id}", get(subscriptions::get_order))
-        .route("/v1/orders/{id}/qr.png", get(activations::qr_png))
-        .route("/v1/orders/{id}/qr.svg", get(activations::qr_svg))
-        .route("/v1/numbers/reservations", post(numbers::create))
-        .route("/v1/numbers/reservations/{id}", get(numbers::get))
-        .route("/v1/inventory", get(numbers::inventory))
-        .route("/v1/inventory/imports", post(inventory::import_batch))
-        .route("/v1/inventory/batches/{id}", get(inventory::batch))
-        .route(
-            "/v1/inventory/batches/{id}/sims.csv",
-            get(inventory::batch_csv),
-        )
-        .route("/v1/sims", get(inventory::sim_by_imsi))
-        .route("/v1/sims/{iccid}", get(inventory::sim))
-        .route("/v1/numbers/quarantine", get(inventory::quarantine))
-        .route("/v1/numbers/{msisdn}/release", post(inventory::release))
-        .route("/v1/events", get(events::list))
-        .route("/v1/events/{id}/redeliver", post(events::redeliver))
-        .route(
-            "/v1/webhook-endpoints",
-            post(webhooks::create).get(webhooks::list),
-        )
-        .route(
-            "/v1/webhook-endpoints/{id}",
-            get(webhooks::get).merge(delete(webhooks::delete)),
-        )
-        .route(
-            "/v1/webhook-endpoints/{id}/rotate-secret",
-            post(webhooks::rotate),
-        )
-        .route(
-            "/v1/webhook-endpoints/{id}/deliveries",
-            get(webhooks::deliveries),
-        )
-        .route("/healthz", get(ops::healthz))
-        .route("/readyz", get(ops::readyz))
-        .route("/openapi.json", get(openapi::document))
-        .fallback(|| async { problem::ApiError::route_not_found() })
+    // Routes of one path merge into one method router.
+    let api = routes()
+        .into_iter()
+        .fold(Router::new(), |r, (_, path, handler)| {
+            r.route(path, handler)
+        });
+    api.fallback(|| async { problem::ApiError::route_not_found() })
         .method_not_allowed_fallback(|| async { problem::ApiError::method_not_allowed() })
         .layer(middleware::from_fn_with_state(
             state.clone(),
