@@ -95,6 +95,8 @@ pub fn cai3g(
             .then(|| Duration::from_secs(cfg.session_refresh_secs)),
         codes,
         ca_pem,
+        // The engine's default `hlr_concurrency`: one kept connection per call in flight.
+        max_idle_connections: 64,
     };
     let hlr =
         Cai3gHlr::new(config).map_err(|e| StartError::Southbound(format!("CAI3G adapter: {e}")))?;

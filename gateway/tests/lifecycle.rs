@@ -213,7 +213,17 @@ async fn terminate_removes_the_subscriber_retires_the_sim_and_quarantines_the_nu
     let msisdn = h.activate(0).await;
     h.run(&msisdn, "suspend", "t0", json!({"reason": "non_payment"}))
         .await;
-    let o = h.run(&msisdn, "terminate", "t1", json!({})).await;
+    // An operation without parameters may be sent with an empty body.
+    let (s, v, _) = h
+        .post_raw(
+            &format!("/v1/subscriptions/{msisdn}/terminate"),
+            &h.api_key,
+            Some("t1"),
+            String::new(),
+        )
+        .await;
+    assert_eq!(s, 202, "{v}");
+    let o = h.wait_order(v["id"].as_str().expect("id")).await;
     assert_eq!(o["status"], "completed", "{o}");
     assert!(h.sim.hlr(&h.cards[0].imsi.parse().expect("imsi")).is_none());
     assert!(h.sim.auc(&h.cards[0].imsi.parse().expect("imsi")).is_none());

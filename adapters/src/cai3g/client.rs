@@ -42,6 +42,7 @@ impl Cai3gClient {
         // Larger answers could not be decoded anyway, so stop reading them early.
         let mut http = HttpClient::builder()
             .request_timeout(config.request_timeout)
+            .pool_max_idle_per_host(config.max_idle_connections)
             .body_limit(MAX_MESSAGE_BYTES);
         if let Some(pem) = &config.ca_pem {
             http = http.add_root_pem(pem);

@@ -89,6 +89,25 @@ pub async fn read_json(
     headers: &HeaderMap,
     body: Body,
 ) -> Result<Value, ApiError> {
+    read_body(state, headers, body, false).await
+}
+
+/// Like [`read_json`], but an empty body is `{}` (operations without parameters, such as
+/// `POST …/terminate`, may be sent bare).
+pub async fn read_json_or_empty(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<Value, ApiError> {
+    read_body(state, headers, body, true).await
+}
+
+async fn read_body(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: Body,
+    empty_is_object: bool,
+) -> Result<Value, ApiError> {
     if let Some(ct) = headers.get(header::CONTENT_TYPE) {
         let ct = ct.to_str().unwrap_or_default().to_ascii_lowercase();
         let mime = ct.split(';').next().unwrap_or_default().trim();
@@ -100,6 +119,9 @@ pub async fn read_json(
     let bytes = axum::body::to_bytes(body, limit)
         .await
         .map_err(|_| ApiError::body_too_large(limit))?;
+    if empty_is_object && bytes.is_empty() {
+        return Ok(Value::Object(serde_json::Map::new()));
+    }
     serde_json::from_slice(&bytes).map_err(|e| ApiError::malformed_json(e.line(), e.column()))
 }
 

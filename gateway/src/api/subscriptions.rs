@@ -11,7 +11,7 @@ use super::lifecycle_dto::{
 };
 use super::problem::ApiError;
 use super::request::{
-    PathParam, body_fingerprint, idempotency_key, json_response, read_json, replayed,
+    PathParam, body_fingerprint, idempotency_key, json_response, read_json_or_empty, replayed,
 };
 use crate::crypto::random_id;
 use crate::order::{Actor, Order, OrderKind};
@@ -211,7 +211,7 @@ pub async fn operate(
         .parse()
         .map_err(|_| ApiError::subscription_not_found())?;
     let key = idempotency_key(&headers)?;
-    let value = read_json(&state, &headers, body).await?;
+    let value = read_json_or_empty(&state, &headers, body).await?;
     let req = parse_operation(kind, &value)?;
     if kind == OrderKind::Resume && req.reason.is_some_and(|r| r.protected()) {
         caller.require(Permission::LiftProtectedSuspension)?;

@@ -160,7 +160,7 @@ impl Harness {
         (s, v)
     }
 
-    async fn post_raw(
+    pub async fn post_raw(
         &self,
         path: &str,
         api_key: &str,
