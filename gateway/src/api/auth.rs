@@ -33,7 +33,7 @@ pub enum Permission {
     /// `POST /v1/numbers/reservations`.
     Reserve,
     /// Cancelling an order that may still be cancelled.
-    #[allow(dead_code, reason = "for the handlers of issue #10's other parts")]
+    #[allow(dead_code, reason = "POST /v1/orders/{id}/cancel comes with porting")]
     Cancel,
     /// `POST /v1/inventory/imports`.
     Import,
@@ -47,7 +47,10 @@ pub enum Permission {
     /// (reading them is [`Permission::Read`]).
     Webhooks,
     /// Running a reconciliation against the southbound peers.
-    #[allow(dead_code, reason = "for the handlers of issue #10's other parts")]
+    #[allow(
+        dead_code,
+        reason = "POST /v1/reconciliations comes with the carrier kit"
+    )]
     Reconcile,
 }
 
