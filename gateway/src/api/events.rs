@@ -4,8 +4,8 @@
 use super::AppState;
 use super::auth::{Permission, authenticate};
 use super::problem::ApiError;
-use super::request::{PathParam, json_response};
-use super::webhooks::{limit_param, only_params};
+use super::request::{PathParam, json_response, limit_param};
+use super::webhooks::only_params;
 use crate::store::{EventType, Redelivery, parse_event_id};
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};

@@ -4,7 +4,7 @@
 use super::AppState;
 use super::auth::{Permission, authenticate};
 use super::problem::ApiError;
-use super::request::{PathParam, json_response};
+use super::request::{PathParam, json_response, limit_param};
 use crate::clock::rfc3339;
 use crate::import::{self, Format, ImportError, ImportJob, Imported};
 use crate::store::{BatchRecord, SimRecord};
@@ -265,26 +265,10 @@ pub async fn sim_by_imsi(
 /// Entries of the quarantine list when `limit` is not given, and the most it may ask for.
 const QUARANTINE_LIMIT: (usize, usize) = (100, 10_000);
 
-/// The `limit` query parameter: an integer from 1 to the maximum, nothing else.
+/// The `limit` query parameter of the quarantine list.
 fn quarantine_limit(raw: Option<&str>) -> Result<usize, ApiError> {
     let (default, max) = QUARANTINE_LIMIT;
-    let Some(raw) = raw else {
-        return Ok(default);
-    };
-    // Digits only (no sign, no spaces), and few enough of them that parsing cannot overflow.
-    raw.bytes()
-        .all(|b| b.is_ascii_digit())
-        .then_some(raw)
-        .filter(|r| (1..=5).contains(&r.len()))
-        .and_then(|r| r.parse::<usize>().ok())
-        .filter(|n| (1..=max).contains(n))
-        .ok_or_else(|| {
-            ApiError::invalid(
-                "invalid_value",
-                "limit",
-                format!("query parameter `limit` must be an integer from 1 to {max}"),
-            )
-        })
+    limit_param(raw, default, max)
 }
 
 /// `GET /v1/numbers/quarantine`: numbers ageing before reuse, soonest release first.

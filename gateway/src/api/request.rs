@@ -151,3 +151,23 @@ pub fn json_response(status: StatusCode, body: &Value) -> Response {
     );
     r
 }
+
+/// The `limit` query parameter: an integer from 1 to `max` (`default` when absent).
+pub fn limit_param(raw: Option<&str>, default: usize, max: usize) -> Result<usize, ApiError> {
+    let Some(raw) = raw else {
+        return Ok(default);
+    };
+    raw.bytes()
+        .all(|b| b.is_ascii_digit())
+        .then_some(raw)
+        .filter(|r| (1..=6).contains(&r.len()))
+        .and_then(|r| r.parse::<usize>().ok())
+        .filter(|n| (1..=max).contains(n))
+        .ok_or_else(|| {
+            ApiError::invalid(
+                "invalid_value",
+                "limit",
+                format!("query parameter `limit` must be an integer from 1 to {max}"),
+            )
+        })
+}

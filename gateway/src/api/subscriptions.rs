@@ -11,7 +11,8 @@ use super::lifecycle_dto::{
 };
 use super::problem::ApiError;
 use super::request::{
-    PathParam, body_fingerprint, idempotency_key, json_response, read_json_or_empty, replayed,
+    PathParam, body_fingerprint, idempotency_key, json_response, limit_param, read_json_or_empty,
+    replayed,
 };
 use crate::crypto::random_id;
 use crate::order::{Actor, Order, OrderKind};
@@ -120,19 +121,7 @@ fn list_query(raw: &str) -> Result<SubscriptionQuery, ApiError> {
                     )
                 })?);
             }
-            "limit" => {
-                q.limit = v
-                    .parse::<usize>()
-                    .ok()
-                    .filter(|n| (1..=MAX_LIMIT).contains(n))
-                    .ok_or_else(|| {
-                        ApiError::invalid(
-                            "invalid_value",
-                            "limit",
-                            format!("`limit` must be a whole number from 1 to {MAX_LIMIT}"),
-                        )
-                    })?;
-            }
+            "limit" => q.limit = limit_param(Some(v), 50, MAX_LIMIT)?,
             "cursor" => {
                 let ok = v.starts_with("sub_")
                     && v.len() <= 64

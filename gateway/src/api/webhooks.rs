@@ -3,8 +3,9 @@
 
 use super::AppState;
 use super::auth::{Permission, authenticate};
+use super::dto::{no_unknown, object};
 use super::problem::ApiError;
-use super::request::{PathParam, json_response, read_json};
+use super::request::{PathParam, json_response, limit_param, read_json};
 use crate::clock::rfc3339;
 use crate::crypto::random_id;
 use crate::store::{
@@ -59,20 +60,9 @@ struct NewEndpoint {
 }
 
 fn parse_new(body: &Value, policy: UrlPolicy) -> Result<NewEndpoint, ApiError> {
-    let root: &Map<String, Value> = body
-        .as_object()
-        .ok_or_else(|| ApiError::invalid("invalid_type", "", "the body must be a JSON object"))?;
-    if let Some(k) = root
-        .keys()
-        .find(|k| !["url", "event_types"].contains(&k.as_str()))
-    {
-        let shown: String = k.chars().take(64).collect();
-        return Err(ApiError::invalid(
-            "unknown_field",
-            &shown,
-            format!("unknown field `{shown}`; allowed here: url, event_types"),
-        ));
-    }
+    let root: &Map<String, Value> = object(body, "")
+        .map_err(|_| ApiError::invalid("invalid_type", "", "the body must be a JSON object"))?;
+    no_unknown(root, "", &["url", "event_types"])?;
     let url = match root.get("url") {
         Some(Value::String(s)) => s.clone(),
         None | Some(Value::Null) => {
@@ -285,26 +275,6 @@ fn delivery_json(d: &Delivery) -> Value {
             "response": a.response,
         })).collect::<Vec<_>>(),
     })
-}
-
-/// The `limit` query parameter: an integer from 1 to `max` (`default` when absent).
-pub fn limit_param(raw: Option<&str>, default: usize, max: usize) -> Result<usize, ApiError> {
-    let Some(raw) = raw else {
-        return Ok(default);
-    };
-    raw.bytes()
-        .all(|b| b.is_ascii_digit())
-        .then_some(raw)
-        .filter(|r| (1..=6).contains(&r.len()))
-        .and_then(|r| r.parse::<usize>().ok())
-        .filter(|n| (1..=max).contains(n))
-        .ok_or_else(|| {
-            ApiError::invalid(
-                "invalid_value",
-                "limit",
-                format!("query parameter `limit` must be an integer from 1 to {max}"),
-            )
-        })
 }
 
 /// Refuses query parameters not in `allowed`.
