@@ -341,6 +341,11 @@ impl<'t> Tables<'t> {
             }
             return self.record_order(&current, order, effect, event);
         }
+        if current.status == OrderStatus::Compensating && order.status == OrderStatus::Active {
+            // A reopened eSIM activation whose profile turned out downloaded: its line is
+            // back, and no longer busy with it.
+            self.set_line_busy(&order.id, false)?;
+        }
         let mut sim: SimRecord = Self::get_json(&self.sims, "sims", order.iccid.as_str())?
             .ok_or_else(|| StoreError::Corrupt {
                 table: "sims",

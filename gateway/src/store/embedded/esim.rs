@@ -242,6 +242,7 @@ impl Tables<'_> {
             }
             let next = reopen(order.clone(), now_ms);
             self.advance_order(&next, &Effect::None, &EventKind::EsimExpired)?;
+            self.set_line_busy(&id, true)?;
             reopened.push(next);
         }
         Ok(reopened)

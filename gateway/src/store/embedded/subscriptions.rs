@@ -89,6 +89,26 @@ impl Tables<'_> {
         Ok(())
     }
 
+    /// Marks the line of activation `activation_id` busy with it (`busy`), or no longer:
+    /// an eSIM activation reopened at its download deadline undoes the line (cancel at
+    /// the SM-DP+, HLR removal, card and number back to stock), and an order started
+    /// meanwhile would race that undo (a swap could move the number just before the undo
+    /// frees it), so the activation is the line's order in flight until it ends.
+    pub(super) fn set_line_busy(&mut self, activation_id: &str, busy: bool) -> TxResult<()> {
+        let id = subscription_id(activation_id);
+        let Some(mut sub) =
+            Self::get_json::<Subscription>(&self.subscriptions, "subscriptions", &id)?
+        else {
+            return Ok(());
+        };
+        if busy {
+            sub.inflight = Some(activation_id.to_owned());
+        } else if sub.inflight.as_deref() == Some(activation_id) {
+            sub.inflight = None;
+        }
+        self.put_subscription(&sub)
+    }
+
     /// An activation undone after it was active (an eSIM never downloaded): its line
     /// ends, and its number and card no longer point to it.
     pub(super) fn close_released_activation(&mut self, order: &Order) -> TxResult<()> {
@@ -101,6 +121,7 @@ impl Tables<'_> {
         self.unindex_number(&sub.msisdn, &id)?;
         self.unindex_card(&sub.iccid, &id)?;
         sub.state = SubscriptionState::Terminated;
+        sub.inflight = None;
         sub.updated_at_ms = order.updated_at_ms;
         sub.history.push(HistoryEntry {
             order_id: order.id.clone(),
@@ -162,15 +183,6 @@ impl Tables<'_> {
         }
         if let Some(busy) = &sub.inflight {
             return refuse(LifecycleRejection::Busy(busy.clone()));
-        }
-        // An eSIM activation reopened at its download deadline is undoing the line (cancel
-        // at the SM-DP+, HLR removal, card and number back to stock) without being the
-        // line's `inflight`: an order started now would race that undo (a swap could move
-        // the number just before the undo frees it), so the activation is the one in flight.
-        let undoing = Self::get_json::<Order>(&self.orders, "orders", &sub.activation_id)?
-            .is_some_and(|a| !a.status.is_terminal());
-        if undoing {
-            return refuse(LifecycleRejection::Busy(sub.activation_id.clone()));
         }
         if sub.state == SubscriptionState::Terminated {
             return refuse(LifecycleRejection::Terminated);
