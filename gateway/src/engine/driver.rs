@@ -97,10 +97,8 @@ pub(super) async fn drive(inner: &Inner, mut order: Order) -> Result<(), EngineE
             Action::Conclude => {
                 let before = Before::of(&order);
                 let (next, effect) = machine::conclude(order, now);
-                let event = outcome_event(&next, &effect, StepKind::Provision, 0, String::new());
-                inner.persist(&next, effect.clone(), event).await?;
-                report(&inner.metrics, &before, &next, &effect);
-                order = next;
+                order = record_answer(inner, &before, next, effect, "conclude", 0, String::new())
+                    .await?;
                 continue;
             }
         };
@@ -158,7 +156,7 @@ async fn run_step(
         hlr_answer(inner, order, attempt, call, machine::on_provision).await
     };
     drop(permit);
-    record_answer(inner, &before, next, effect, kind, attempt, summary).await
+    record_answer(inner, &before, next, effect, kind.name(), attempt, summary).await
 }
 
 /// How the machine applies one kind of HLR answer (`on_provision`, `on_deprovision`).
@@ -192,21 +190,21 @@ pub(super) async fn record_answer(
     before: &Before,
     next: Order,
     effect: Effect,
-    kind: StepKind,
+    step: &str,
     attempt: u32,
     summary: String,
 ) -> Result<Order, EngineError> {
-    let event = outcome_event(&next, &effect, kind, attempt, summary);
+    let event = outcome_event(&next, &effect, step, attempt, summary);
     inner.persist(&next, effect.clone(), event).await?;
     report(&inner.metrics, before, &next, &effect);
     Ok(next)
 }
 
 /// The event a recorded answer implies: the order's outcome, or the step's answer.
-pub(super) fn outcome_event(
+fn outcome_event(
     next: &Order,
     effect: &Effect,
-    kind: StepKind,
+    step: &str,
     attempt: u32,
     summary: String,
 ) -> EventKind {
@@ -220,7 +218,7 @@ pub(super) fn outcome_event(
                 .map_or_else(String::new, |e| e.code.clone()),
         },
         Effect::None => EventKind::StepAnswered {
-            step: kind.name().into(),
+            step: step.into(),
             attempt,
             result: summary,
         },

@@ -3,7 +3,7 @@
 //! the SM-DP+ concurrency bound, and the answer handed to the pure eSIM machine.
 
 use super::Inner;
-use super::driver::{StepKind, record_answer};
+use super::driver::record_answer;
 use super::error::EngineError;
 use super::machine::Attempt;
 use super::machine::esim::{self, Es2Call, Es2Failure};
@@ -128,16 +128,7 @@ pub(super) async fn run_es2(
         inner.esim_wake.notify_one();
     }
     drop(permit);
-    record_answer(
-        inner,
-        &before,
-        next,
-        effect,
-        StepKind::Es2(call),
-        attempt,
-        summary,
-    )
-    .await
+    record_answer(inner, &before, next, effect, call.name(), attempt, summary).await
 }
 
 /// An answer reduced to what the machine decides on when the output does not matter.

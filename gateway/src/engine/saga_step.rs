@@ -3,11 +3,11 @@
 //! with the order's outcome when it was the last step.
 
 use super::Inner;
-use super::driver::{StepKind, outcome_event};
+use super::driver::record_answer;
 use super::error::EngineError;
 use super::machine::{self, Attempt, StepDone, StepFailure};
 use super::observe::{observe, observe_es2};
-use super::report::{Before, report};
+use super::report::Before;
 use crate::order::{Effect, Order, SagaOp, es2_call_id};
 use crate::store::EventKind;
 use adapters::es2plus::{
@@ -42,17 +42,7 @@ pub(super) async fn run_saga_step(
         inner.clock.now_ms(),
     );
     let (next, effect) = machine::on_saga_answer(order, undo, index, at, result);
-    let event = match effect {
-        Effect::None => EventKind::StepAnswered {
-            step: op.name().into(),
-            attempt,
-            result: summary,
-        },
-        _ => outcome_event(&next, &effect, StepKind::Provision, attempt, summary),
-    };
-    inner.persist(&next, effect.clone(), event).await?;
-    report(&inner.metrics, &before, &next, &effect);
-    Ok(next)
+    record_answer(inner, &before, next, effect, op.name(), attempt, summary).await
 }
 
 /// A step's answer and its one-line summary for the event log.
