@@ -78,9 +78,9 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Tenant(c) => tenant::run(c).await,
         Command::Apikey(c) => apikey::run(c).await,
         Command::Numbers(c) => numbers::run(c).await,
-        Command::Keys(c) => keys::run(c),
-        Command::Inventory(c) => inventory::run(c),
-        Command::Profile(c) => profile::run(c),
+        Command::Keys(c) => keys::run(c).await,
+        Command::Inventory(c) => inventory::run(c).await,
+        Command::Profile(c) => profile::run(c).await,
         Command::Activation(c) => activation::run(c).await,
         Command::Webhooks(c) => webhooks::run(c).await,
         #[cfg(feature = "sandbox")]

@@ -182,8 +182,8 @@ impl Engine {
     }
 
     /// Resumes every order that was in flight when the process last stopped.
-    pub fn resume_all(&self) -> Result<usize, StoreError> {
-        let orders = self.inner.store.inflight_orders()?;
+    pub async fn resume_all(&self) -> Result<usize, StoreError> {
+        let orders = self.inner.store.inflight_orders().await?;
         let n = orders.len();
         for o in orders {
             self.inner.metrics.orders_resumed.fetch_add(1, Relaxed);
@@ -217,11 +217,11 @@ impl Engine {
     /// What the HLR holds for `order` (keys opened in memory only), for a caller that
     /// provisions an HLR outside the engine, such as the sandbox rebuilding its in-memory
     /// simulator after a restart.
-    pub fn subscriber_spec(
+    pub async fn subscriber_spec(
         &self,
         order: &Order,
     ) -> Result<adapters::hlr::SubscriberSpec, EngineError> {
-        self.inner.spec(order)
+        self.inner.spec(order).await
     }
 
     /// Performs one saga operation of `order` on `hlr` (keys opened in memory
