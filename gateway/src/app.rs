@@ -189,6 +189,7 @@ impl Gateway {
             tracing::info!(resumed, "resumed in-flight orders");
         }
         engine.spawn_housekeeping(config.engine.idempotency_ttl());
+        engine.spawn_lease_keeper();
         let (stop, stop_rx) = watch::channel(false);
         let dispatcher = start_webhooks(
             &config,

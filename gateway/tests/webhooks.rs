@@ -468,7 +468,7 @@ async fn low_stock_is_published_once_per_crossing() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_events_api_pages_through_10000_events_while_writes_go_on() {
     let h = Harness::start(1).await;
     let store = h.gw().store.clone();

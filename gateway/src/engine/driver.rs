@@ -72,6 +72,10 @@ pub(super) async fn drive(inner: &Inner, mut order: Order) -> Result<(), EngineE
     };
     let mut stop = inner.stop.subscribe();
     loop {
+        if inner.lost_lease(&order.id) {
+            tracing::warn!(order = %order.id, "another node took this order over; stopping here");
+            return Ok(());
+        }
         let now = inner.clock.now_ms();
         let (kind, attempt) = match machine::next_action(&order, now) {
             Action::Finished => return Ok(()),

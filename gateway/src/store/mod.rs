@@ -110,8 +110,44 @@ pub trait Store: Send + Sync {
         key: &'a str,
     ) -> BoxFuture<'a, Result<Option<IdempotencyRecord>, StoreError>>;
 
-    /// Every order not yet `active` or `failed`, for resumption after a restart.
+    /// Every order not yet `active` or `failed` (reconciliation; the engine resumes
+    /// orders through [`Store::claim_orders`]).
     fn inflight_orders(&self) -> BoxFuture<'_, Result<Vec<Order>, StoreError>>;
+
+    // Ownership of orders when several gateway nodes share the store. Each order in
+    // flight is driven by one node, under a lease that node renews; a node that stops
+    // renewing loses its orders to the next node that claims, which resumes them exactly
+    // as a restart does (a step recorded `sent` is sent again; the adapters make that
+    // safe). The optimistic version check of `advance_order` is what makes a node that
+    // lost its lease unable to record anything more: leases decide who drives, versions
+    // decide what is written.
+
+    /// `Some(lease time)` when several nodes may share this store: orders are then
+    /// driven under leases of that length, renewed at a third of it. `None` (the
+    /// embedded store, held by one process through its file lock): every order in flight
+    /// is this process's.
+    fn lease(&self) -> Option<std::time::Duration> {
+        None
+    }
+
+    /// Takes over orders in flight that no node holds (never leased, or their lease
+    /// lapsed before `now_ms`) for this node, at most `limit`; an order this call returns
+    /// is this node's to drive. A store without leases returns every order in flight.
+    /// Orders this node creates (`create_activation`, `create_lifecycle`) or reopens
+    /// (`expire_esim`) are leased to it in the same commit.
+    fn claim_orders(
+        &self,
+        now_ms: u64,
+        limit: usize,
+    ) -> BoxFuture<'_, Result<Vec<Order>, StoreError>>;
+
+    /// Extends this node's leases on `ids` (orders it drives) from `now_ms`; returns the
+    /// ids it no longer holds (another node claimed them): their drivers stop.
+    fn renew_leases<'a>(
+        &'a self,
+        ids: &'a [String],
+        now_ms: u64,
+    ) -> BoxFuture<'a, Result<Vec<String>, StoreError>>;
 
     /// A SIM record (keys stay sealed).
     fn get_sim<'a>(
@@ -344,7 +380,10 @@ pub trait Store: Send + Sync {
         now_ms: u64,
     ) -> BoxFuture<'_, Result<Redelivery, StoreError>>;
 
-    /// Deliveries due at or before `now_ms`, earliest first, at most `limit`.
+    /// Deliveries due at or before `now_ms`, earliest first, at most `limit`. A store
+    /// shared by several nodes claims them for this node for its lease time, so one
+    /// delivery is attempted by one node at a time (until the attempt is recorded or the
+    /// lease lapses).
     fn due_deliveries(
         &self,
         now_ms: u64,

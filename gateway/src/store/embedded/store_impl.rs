@@ -114,6 +114,26 @@ impl Store for RedbStore {
         })
     }
 
+    fn claim_orders(
+        &self,
+        _now_ms: u64,
+        limit: usize,
+    ) -> BoxFuture<'_, Result<Vec<Order>, StoreError>> {
+        Box::pin(async move {
+            let mut all = self.inflight_orders().await?;
+            all.truncate(limit);
+            Ok(all)
+        })
+    }
+
+    fn renew_leases<'a>(
+        &'a self,
+        _ids: &'a [String],
+        _now_ms: u64,
+    ) -> BoxFuture<'a, Result<Vec<String>, StoreError>> {
+        Box::pin(async { Ok(Vec::new()) })
+    }
+
     fn get_sim<'a>(
         &'a self,
         iccid: &'a Iccid,
