@@ -12,3 +12,13 @@ pub fn simgw(args: &[&str], data: &Path) -> Output {
         .output()
         .expect("run simgw")
 }
+
+/// Runs `simgw <args> --config <file>` to completion.
+pub fn simgw_config(args: &[&str], config: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_simgw"))
+        .args(args)
+        .arg("--config")
+        .arg(config)
+        .output()
+        .expect("run simgw")
+}
