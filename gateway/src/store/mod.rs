@@ -4,6 +4,7 @@
 //!
 //! Architecture invariant: a method returns only after its changes are durable (fsync'd).
 
+pub mod dump;
 pub mod embedded;
 mod records;
 
@@ -458,6 +459,15 @@ pub trait StoreAdmin: Store {
 
     /// Number of entries in the internal event log (tests).
     fn event_count(&self) -> BoxFuture<'_, Result<u64, StoreError>>;
+
+    /// A page of `table` of the backend-neutral dump (`simgw db copy`), after `cursor`
+    /// (the previous page's `next`; `None` for the first page), at most `limit` rows.
+    fn dump_page<'a>(
+        &'a self,
+        table: dump::DumpTable,
+        cursor: Option<&'a str>,
+        limit: usize,
+    ) -> BoxFuture<'a, Result<dump::DumpPage, StoreError>>;
 
     /// Test support: publishes an event in a commit of its own, as a write path would.
     #[doc(hidden)]

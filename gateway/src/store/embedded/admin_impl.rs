@@ -101,6 +101,15 @@ impl StoreAdmin for RedbStore {
         })
     }
 
+    fn dump_page<'a>(
+        &'a self,
+        table: crate::store::dump::DumpTable,
+        cursor: Option<&'a str>,
+        limit: usize,
+    ) -> BoxFuture<'a, Result<crate::store::dump::DumpPage, StoreError>> {
+        Box::pin(async move { self.dump(table, cursor, limit) })
+    }
+
     fn publish_for_test<'a>(
         &'a self,
         now_ms: u64,

@@ -4,6 +4,7 @@
 
 mod admin_impl;
 mod apply;
+mod dump;
 mod esim;
 mod free_tree;
 mod import;
