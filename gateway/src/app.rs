@@ -89,11 +89,11 @@ pub fn key_path(config: &Config) -> PathBuf {
 }
 
 /// Opens the store the configuration names (the embedded one in `DATA_DIR` by default).
-pub fn open_store(
+pub async fn open_store(
     config: &Config,
     metrics: Arc<Metrics>,
 ) -> Result<Arc<dyn StoreAdmin>, StartError> {
-    Ok(crate::store::open(config, metrics)?)
+    Ok(crate::store::open(config, metrics).await?)
 }
 
 /// Listeners bound before the gateway starts, because someone had to be told their
@@ -128,7 +128,7 @@ impl Gateway {
         let config = Arc::new(config);
         let metrics = Arc::new(Metrics::default());
         let keys = Arc::new(keyring(&config)?);
-        let store = open_store(&config, metrics.clone())?;
+        let store = open_store(&config, metrics.clone()).await?;
         let northbound = tls::northbound(&config.tls, &config.data_dir)?;
         let clock = Clock::new();
         let e = &config.engine;

@@ -129,7 +129,7 @@ fn rss_kib() -> u64 {
 }
 
 /// The configured store (the embedded one by default) in `dir`.
-fn open_store(
+async fn open_store(
     dir: &std::path::Path,
     metrics: Arc<crate::metrics::Metrics>,
 ) -> Result<Arc<dyn crate::store::StoreAdmin>, BenchError> {
@@ -139,14 +139,14 @@ fn open_store(
     };
     config.store.cache_mib = 64;
     config.store.max_batch = 512;
-    crate::store::open(&config, metrics).map_err(err)
+    crate::store::open(&config, metrics).await.map_err(err)
 }
 
 /// Pool mode: allocation cost and memory must not depend on the pool's size.
 async fn run_pool(args: &BenchArgs, numbers: u64, dir: &std::path::Path) -> Result<(), BenchError> {
     use crate::store::{AdminChange, NewReservation, Product, ReservationOutcome, Tenant};
     let metrics = Arc::new(crate::metrics::Metrics::default());
-    let store = open_store(dir, metrics)?;
+    let store = open_store(dir, metrics).await?;
     let tenant = Tenant::new(
         "bench",
         "bench",
@@ -257,7 +257,7 @@ async fn run_import(rows: u64, dir: &std::path::Path) -> Result<(), BenchError> 
         .map(|m| m.len() / (1 << 20))
         .unwrap_or(0);
     let metrics = Arc::new(crate::metrics::Metrics::default());
-    let store = open_store(dir, metrics)?;
+    let store = open_store(dir, metrics).await?;
     let keys = crate::crypto::Keyring::ephemeral().map_err(err)?;
     let tenant = Tenant::new(
         "bench",

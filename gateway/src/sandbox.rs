@@ -181,7 +181,8 @@ pub async fn start(mut config: Config) -> Result<Sandbox, StartError> {
     // the simulator, then the gateway wired to it.
     let (api_keys, profiles) = {
         let keys = crate::app::keyring(&config)?;
-        let store = crate::app::open_store(&config, Arc::new(crate::metrics::Metrics::default()))?;
+        let store =
+            crate::app::open_store(&config, Arc::new(crate::metrics::Metrics::default())).await?;
         let seeded = seed(&*store, &keys, &config).await;
         let profiles = match &seeded {
             Ok(_) if config.esim.smdp_url.is_none() => {

@@ -531,8 +531,9 @@ mod sandbox {
         // Make the data dir what the previous version left: a marker holding the one key,
         // and that key's record without a role.
         let keys = gateway::app::keyring(&config()).expect("keyring");
-        let store =
-            gateway::app::open_store(&config(), Arc::new(Default::default())).expect("store");
+        let store = gateway::app::open_store(&config(), Arc::new(Default::default()))
+            .await
+            .expect("store");
         let marker = json!({"api_key": first.api_key}).to_string();
         let sealed = keys.seal(MARKER, marker.as_bytes()).expect("seal");
         admin::apply(

@@ -50,7 +50,7 @@ async fn create(args: &CreateArgs) -> Result<String, CliError> {
     let config = args.store.load()?;
     let tenant = &args.tenant;
     let keys = app::keyring(&config)?;
-    let store = offline::open(&config)?;
+    let store = offline::open(&config).await?;
     let result = async {
         if store.tenant(tenant).await?.is_none() {
             return Err(CliError::NotFound(format!(

@@ -123,7 +123,7 @@ async fn import(config: &Config, args: &ImportArgs) -> Result<String, CliError> 
         })
         .transpose()?;
     let keys = app::keyring(config)?;
-    let store = offline::open(config)?;
+    let store = offline::open(config).await?;
     let tty = std::io::stderr().is_terminal();
     let mut last_pct = u64::MAX;
     let progress = |done: u64, total: u64| {
@@ -195,7 +195,7 @@ async fn import(config: &Config, args: &ImportArgs) -> Result<String, CliError> 
 
 /// Counts overall, per pool and per batch, as JSON.
 async fn status(config: &Config, tenant: &str) -> Result<String, CliError> {
-    let store = offline::open(config)?;
+    let store = offline::open(config).await?;
     let result = async {
         let counts = store.inventory_counts(tenant).await?;
         let breakdown = store.inventory_breakdown(tenant).await?;
@@ -214,7 +214,7 @@ async fn lookup(
     iccid: Option<&str>,
     imsi: Option<&str>,
 ) -> Result<String, CliError> {
-    let store = offline::open(config)?;
+    let store = offline::open(config).await?;
     let result: Result<Option<crate::store::SimRecord>, CliError> = match (iccid, imsi) {
         (Some(i), None) => match i.parse() {
             Ok(i) => store.get_sim(&i).await.map_err(CliError::from),
@@ -237,7 +237,7 @@ async fn lookup(
 
 /// The state of each card of a batch as CSV (no keys).
 async fn export(config: &Config, batch: &str) -> Result<String, CliError> {
-    let store = offline::open(config)?;
+    let store = offline::open(config).await?;
     let result = admin::batch_csv(&*store, batch).await;
     let known = store.batch(batch).await;
     store.close().await;

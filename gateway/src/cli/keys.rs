@@ -43,7 +43,7 @@ pub(super) async fn run(command: KeysCommand) -> Result<(), CliError> {
 async fn rotate(config: &crate::config::Config, resume: bool) -> Result<String, CliError> {
     let path = app::key_path(config);
     // Open the store first so a running server (which holds it) is refused before any change.
-    let store = offline::open(config)?;
+    let store = offline::open(config).await?;
     let result = async {
         if !resume {
             crate::crypto::Keyring::add_key(&path).map_err(|e| CliError::Start(e.into()))?;
@@ -65,7 +65,7 @@ async fn rotate(config: &crate::config::Config, resume: bool) -> Result<String, 
 /// Sealed values per data-key id.
 async fn status(config: &crate::config::Config) -> Result<String, CliError> {
     let keys = app::keyring(config)?;
-    let store = offline::open(config)?;
+    let store = offline::open(config).await?;
     let usage = store.sealed_key_usage().await;
     store.close().await;
     let mut out = format!("current data key: {}\n", keys.current_id());

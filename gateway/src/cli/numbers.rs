@@ -87,7 +87,7 @@ async fn add(args: &AddArgs) -> Result<String, CliError> {
         .parse()
         .map_err(|_| CliError::arg("--first", "must be digits"))?;
     let width = first.as_str().len();
-    let store = offline::open(&config)?;
+    let store = offline::open(&config).await?;
     let result = async {
         // The block's identity (label → first number and size) makes a re-run a resume and
         // any other use of the label an error.
@@ -150,7 +150,7 @@ async fn add(args: &AddArgs) -> Result<String, CliError> {
 /// Quarantined numbers and when they return, one per line.
 async fn quarantine(args: &QuarantineArgs) -> Result<String, CliError> {
     let config = args.store.load()?;
-    let store = offline::open(&config)?;
+    let store = offline::open(&config).await?;
     let list = store.quarantined(&args.tenant, usize::MAX).await;
     store.close().await;
     let mut out = String::new();
@@ -165,7 +165,7 @@ async fn release(args: &ReleaseArgs) -> Result<String, CliError> {
     let config = args.store.load()?;
     let (tenant, msisdn) = (&args.tenant, &args.msisdn);
     let m = msisdn.parse().map_err(|e| CliError::arg("--msisdn", e))?;
-    let store = offline::open(&config)?;
+    let store = offline::open(&config).await?;
     let released = store.release_quarantine(tenant, &m).await;
     store.close().await;
     if released? {

@@ -33,11 +33,13 @@ impl StoreArgs {
 }
 
 /// Opens the store for an offline command; a running server holding it is a clear refusal.
-pub(super) fn open(config: &Config) -> Result<Arc<dyn StoreAdmin>, CliError> {
-    app::open_store(config, Arc::new(Metrics::default())).map_err(|e| match e {
-        StartError::Store(StoreError::Locked) => CliError::InUse(config.data_dir.clone()),
-        other => CliError::Start(other),
-    })
+pub(super) async fn open(config: &Config) -> Result<Arc<dyn StoreAdmin>, CliError> {
+    app::open_store(config, Arc::new(Metrics::default()))
+        .await
+        .map_err(|e| match e {
+            StartError::Store(StoreError::Locked) => CliError::InUse(config.data_dir.clone()),
+            other => CliError::Start(other),
+        })
 }
 
 #[cfg(test)]
@@ -51,13 +53,13 @@ mod tests {
             data_dir: dir.path().to_owned(),
             ..Config::default()
         };
-        let held = open(&config).expect("first open");
-        match open(&config) {
+        let held = open(&config).await.expect("first open");
+        match open(&config).await {
             Err(CliError::InUse(d)) => assert_eq!(d, dir.path()),
             Err(e) => panic!("expected InUse, got {e}"),
             Ok(_) => panic!("a second open of a held store succeeded"),
         }
         held.close().await;
-        open(&config).expect("open after close").close().await;
+        open(&config).await.expect("open after close").close().await;
     }
 }

@@ -400,7 +400,7 @@ async fn build_batch(
         }
         BatchSource::Store { tenant, batch } => {
             let keys = crate::app::keyring(config)?;
-            let store = offline::open(config)?;
+            let store = offline::open(config).await?;
             let result = async {
                 let b = store
                     .batch(batch)

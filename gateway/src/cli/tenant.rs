@@ -134,7 +134,7 @@ async fn put(args: &PutArgs) -> Result<(), CliError> {
         let n = n.parse().map_err(|_| bad("N must be a number"))?;
         tenant.pool_low_stock.insert(block.to_owned(), n);
     }
-    let store = offline::open(&config)?;
+    let store = offline::open(&config).await?;
     let result = admin::apply(&*store, AdminChange::PutTenant(tenant)).await;
     store.close().await;
     Ok(result?)

@@ -486,7 +486,7 @@ pub trait StoreAdmin: Store {
 }
 
 /// Opens the backend the configuration names.
-pub fn open(
+pub async fn open(
     config: &crate::config::Config,
     metrics: std::sync::Arc<crate::metrics::Metrics>,
 ) -> Result<std::sync::Arc<dyn StoreAdmin>, StoreError> {
