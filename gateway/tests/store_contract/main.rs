@@ -22,8 +22,11 @@ mod close;
 mod concurrency;
 mod esim;
 mod events;
+mod extras;
 mod imports;
 mod lifecycle;
+mod line_changes;
+mod outbox;
 mod pool;
 mod subscriptions;
 mod webhooks;
@@ -195,6 +198,8 @@ macro_rules! suite {
             lifecycle {
                 a_lifecycle_order_makes_the_line_busy,
                 lifecycle_rejections_change_nothing,
+            }
+            line_changes {
                 a_completed_suspend_and_resume_change_the_line,
                 a_number_change_and_a_termination_complete,
                 a_failed_swap_returns_its_card,
@@ -207,10 +212,17 @@ macro_rules! suite {
             webhooks {
                 endpoints_are_created_listed_and_deleted_per_tenant,
                 rotating_a_secret_keeps_the_old_one_until_it_expires,
+            }
+            outbox {
                 deliveries_queue_per_subject_and_record_attempts,
                 giving_up_disables_the_endpoint,
                 redelivery_queues_an_event_again,
                 deleting_an_endpoint_drops_its_deliveries,
+                a_commit_with_deliveries_wakes_the_dispatcher,
+            }
+            extras {
+                the_admin_listings_read_what_the_store_holds,
+                rotation_reseals_every_sealed_value,
             }
             close {
                 a_closed_store_refuses_calls,
