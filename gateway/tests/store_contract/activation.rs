@@ -149,6 +149,14 @@ pub async fn replay_returns_the_first_order_and_another_body_is_refused(s: &dyn 
 pub async fn an_expired_or_pruned_key_creates_anew(s: &dyn StoreAdmin) {
     seed(s, T, 0..4, 5).await;
     created(s, activation("k", 0)).await;
+    // A record made exactly at the cutoff still answers ("older than" is strict).
+    let mut at_cutoff = activation("k", 0);
+    at_cutoff.now_ms = NOW + DAY_MS;
+    at_cutoff.idempotency_cutoff_ms = NOW;
+    assert!(matches!(
+        s.create_activation(at_cutoff).await.expect("replay"),
+        CreateOutcome::Replayed(_)
+    ));
     // A record older than the caller's cutoff no longer answers: the key is free.
     let mut later = activation("k", 1);
     later.body_hash = "h-2".into();

@@ -1,11 +1,14 @@
-//! Many writers at once, on tasks of a multi-threaded runtime: a card, a number or an
-//! idempotency key is never given twice, whatever the interleaving.
+//! Many writers at once, on tasks of a multi-threaded runtime: a card, a number, an
+//! idempotency key or a line's one order in flight is never given twice, whatever the
+//! interleaving.
 
 use crate::Backend;
 use crate::fixture::*;
 use gateway::numbers::NumberPolicy;
+use gateway::order::{OrderKind, SuspensionReason};
 use gateway::store::{
-    CreateOutcome, NewReservation, NumberChoice, Rejection, ReservationOutcome, StoreAdmin,
+    CreateOutcome, LifecycleOutcome, LifecycleRejection, NewReservation, NumberChoice, Rejection,
+    ReservationOutcome, StoreAdmin,
 };
 use std::collections::HashSet;
 use std::future::Future;
@@ -167,4 +170,41 @@ pub async fn one_chosen_number_sent_at_once_goes_to_one_order(b: &mut Backend) {
         (c.sims_reserved, c.sims_available, c.numbers_available),
         (1, 9, 2)
     );
+}
+
+pub async fn one_line_takes_one_lifecycle_order_at_once(b: &mut Backend) {
+    seed(b.store(), T, 0..1, 1).await;
+    let line = active_line(b.store(), "a", 0).await;
+    let msisdn = line.msisdn.clone();
+    let outcomes = all_at_once(b.shared(), 8, move |s, i| {
+        let msisdn = msisdn.clone();
+        async move {
+            let mut new = lifecycle(OrderKind::Suspend, &msisdn, &format!("s{i}"));
+            new.reason = Some(SuspensionReason::ALL[i as usize % 5]);
+            s.create_lifecycle(new).await.expect("lifecycle")
+        }
+    })
+    .await;
+    let winners: Vec<String> = outcomes
+        .iter()
+        .filter_map(|o| match o {
+            LifecycleOutcome::Created(o) => Some(o.id.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(winners.len(), 1, "{outcomes:?}");
+    for o in &outcomes {
+        match o {
+            LifecycleOutcome::Created(_) => {}
+            LifecycleOutcome::Rejected(LifecycleRejection::Busy(id)) => assert_eq!(id, &winners[0]),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    let sub = b
+        .store()
+        .subscription(T, line.msisdn.as_str())
+        .await
+        .expect("sub")
+        .expect("line");
+    assert_eq!(sub.inflight.as_ref(), Some(&winners[0]));
 }

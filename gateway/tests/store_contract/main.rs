@@ -165,6 +165,7 @@ macro_rules! suite {
                 concurrent_reservations_never_hold_a_number_twice,
                 one_idempotency_key_sent_at_once_creates_one_order,
                 one_chosen_number_sent_at_once_goes_to_one_order,
+                one_line_takes_one_lifecycle_order_at_once,
             }
             pool {
                 a_reservation_holds_a_number_idempotently,
