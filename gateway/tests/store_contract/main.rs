@@ -255,9 +255,16 @@ mod memory {
     suite!(crate::memory);
 }
 
-// PostgreSQL: once `PgStore` and `tests/common/postgres.rs` are on main, add
-// `pub async fn postgres() -> Backend` beside `embedded()` (a private server from the
-// harness, a fresh database per test, `reopen` connecting again to the same database) and:
+// PostgreSQL (the hook; the lead fills it once `PgStore` and `tests/common/postgres.rs`
+// are on main): add beside `embedded()`
+//
+//     pub async fn postgres() -> Backend
+//
+// that takes the private server of `common::postgres` (one per test binary, started
+// once: each test has its own runtime, so keep the server a child process, not a task),
+// creates a fresh database for this test, opens `PgStore` on it, sets `reopen` to open
+// another `PgStore` on the same database (close() must have released the pool), and
+// keeps a guard in `_keep` that drops the database. Then this one line:
 //
 // mod postgres {
 //     suite!(crate::postgres);
