@@ -1,14 +1,18 @@
-//! Data-key rotation at rest: every sealed value (SIM Ki/OPc, order subscriber details, the
-//! idempotency snapshots that carry them, the sandbox marker) is re-sealed under the current
-//! key, one chunk per committed transaction. An interruption loses at most the chunk in
+//! Data-key rotation at rest: every sealed value (SIM Ki/OPc, order subscriber details and
+//! eSIM confirmation codes, the idempotency snapshots that carry them, webhook signing
+//! secrets, the sandbox marker) is re-sealed under the current key, one chunk per committed
+//! transaction. An interruption loses at most the chunk in
 //! progress; running again skips what is already under the current key.
 
 use super::RedbStore;
 use super::apply::{backend, dec, enc};
+use super::outbox::WEBHOOK_ENDPOINTS;
 use super::tables::{IDEMPOTENCY, META, ORDERS, SIMS};
 use crate::crypto::{CryptoError, Keyring, Sealed};
-use crate::order::{Order, subscriber_context};
-use crate::store::{IdempotencyRecord, RewrapReport, SimRecord, StoreError};
+use crate::order::{Order, confirmation_code_context, subscriber_context};
+use crate::store::{
+    IdempotencyRecord, RewrapReport, SimRecord, StoreError, WebhookEndpoint, secret_context,
+};
 use ::redb::{ReadableDatabase, ReadableTable};
 use std::collections::BTreeMap;
 
@@ -50,6 +54,23 @@ fn reseal_opt(
     }
 }
 
+/// An order's sealed confirmation code, if it has one.
+fn code(o: &Order) -> Option<&Sealed> {
+    o.esim.as_ref().and_then(|e| e.confirmation_code.as_ref())
+}
+
+/// Re-seals an order's sealed values (subscriber details, confirmation code); how many
+/// changed.
+fn reseal_order(keys: &Keyring, o: &mut Order, table: &'static str) -> Result<u64, StoreError> {
+    let a = reseal_opt(keys, &subscriber_context(&o.id), &mut o.subscriber, table)?;
+    let ctx = confirmation_code_context(&o.id);
+    let b = match o.esim.as_mut() {
+        Some(e) => reseal_opt(keys, &ctx, &mut e.confirmation_code, table)?,
+        None => false,
+    };
+    Ok(u64::from(a) + u64::from(b))
+}
+
 impl RedbStore {
     /// Counts sealed values per data-key id.
     pub(super) fn count_sealed(&self) -> Result<BTreeMap<String, u64>, StoreError> {
@@ -74,6 +95,7 @@ impl RedbStore {
         {
             let o: Order = dec("orders", row.map_err(backend)?.1.value())?;
             o.subscriber.iter().for_each(&mut count);
+            code(&o).iter().for_each(|c| count(c));
         }
         for row in txn
             .open_table(IDEMPOTENCY)
@@ -83,6 +105,16 @@ impl RedbStore {
         {
             let r: IdempotencyRecord = dec("idempotency", row.map_err(backend)?.1.value())?;
             r.response.subscriber.iter().for_each(&mut count);
+            code(&r.response).iter().for_each(|c| count(c));
+        }
+        for row in txn
+            .open_table(WEBHOOK_ENDPOINTS)
+            .map_err(backend)?
+            .iter()
+            .map_err(backend)?
+        {
+            let e: WebhookEndpoint = dec("webhook_endpoints", row.map_err(backend)?.1.value())?;
+            e.secrets.iter().for_each(|s| count(&s.sealed));
         }
         let meta = txn.open_table(META).map_err(backend)?;
         for key in SEALED_META {
@@ -148,14 +180,9 @@ impl RedbStore {
                             (a || b).then(|| enc(&sim)).transpose()?
                         } else {
                             let mut o: Order = dec("orders", v)?;
-                            let a = reseal_opt(
-                                keys,
-                                &subscriber_context(&o.id),
-                                &mut o.subscriber,
-                                "orders",
-                            )?;
-                            changed += u64::from(a);
-                            a.then(|| enc(&o)).transpose()?
+                            let n = reseal_order(keys, &mut o, "orders")?;
+                            changed += n;
+                            (n > 0).then(|| enc(&o)).transpose()?
                         };
                         if let Some(bytes) = bytes {
                             t.insert(k.as_str(), bytes.as_slice()).map_err(backend)?;
@@ -184,8 +211,9 @@ impl RedbStore {
                 let (k, v) = row.map_err(backend)?;
                 let (tenant, key) = k.value();
                 let mut r: IdempotencyRecord = dec("idempotency", v.value())?;
-                let ctx = subscriber_context(&r.response.id);
-                if reseal_opt(keys, &ctx, &mut r.response.subscriber, "idempotency")? {
+                let n = reseal_order(keys, &mut r.response, "idempotency")?;
+                if n > 0 {
+                    report.resealed += n;
                     updates.push((tenant.to_owned(), key.to_owned(), enc(&r)?));
                 }
             }
@@ -193,7 +221,27 @@ impl RedbStore {
                 idem.insert((tenant.as_str(), key.as_str()), bytes.as_slice())
                     .map_err(backend)?;
             }
-            report.resealed += updates.len() as u64;
+            // At most `MAX_ENDPOINTS_PER_TENANT` endpoints per tenant: one pass too.
+            let mut endpoints = txn.open_table(WEBHOOK_ENDPOINTS).map_err(backend)?;
+            let mut updates = Vec::new();
+            for row in endpoints.iter().map_err(backend)? {
+                let (k, v) = row.map_err(backend)?;
+                let mut e: WebhookEndpoint = dec("webhook_endpoints", v.value())?;
+                let ctx = secret_context(&e.id);
+                let mut n = 0;
+                for s in &mut e.secrets {
+                    n += u64::from(reseal(keys, &ctx, &mut s.sealed, "webhook_endpoints")?);
+                }
+                if n > 0 {
+                    report.resealed += n;
+                    updates.push((k.value().to_owned(), enc(&e)?));
+                }
+            }
+            for (id, bytes) in &updates {
+                endpoints
+                    .insert(id.as_str(), bytes.as_slice())
+                    .map_err(backend)?;
+            }
             let mut meta = txn.open_table(META).map_err(backend)?;
             for key in SEALED_META {
                 let current: Option<Vec<u8>> =
