@@ -20,8 +20,8 @@ pub enum EventType {
     /// An order failed (after compensation).
     #[serde(rename = "order.failed")]
     OrderFailed,
-    /// A lifecycle order completed (the `subscription.*` event of the change follows in
-    /// the same commit).
+    /// A lifecycle order completed (published in the same commit right after the
+    /// `subscription.*` event of the change, so a consumer sees the line change first).
     #[serde(rename = "order.completed")]
     OrderCompleted,
     /// A line was barred for a (further) suspension reason.
