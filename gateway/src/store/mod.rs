@@ -4,6 +4,7 @@
 //!
 //! Architecture invariant: a method returns only after its changes are durable (fsync'd).
 
+pub mod copy;
 pub mod dump;
 pub mod embedded;
 mod records;
@@ -468,6 +469,20 @@ pub trait StoreAdmin: Store {
         cursor: Option<&'a str>,
         limit: usize,
     ) -> BoxFuture<'a, Result<dump::DumpPage, StoreError>>;
+
+    /// Writes dumped rows of `table` into this store (a copy's target, which must start
+    /// empty), in one transaction. Indexes follow from the rows; counters and anything
+    /// else derived wait for [`StoreAdmin::finish_load`]. A backend that is only ever a
+    /// copy source refuses.
+    fn load_rows<'a>(
+        &'a self,
+        table: dump::DumpTable,
+        rows: &'a [dump::DumpRow],
+    ) -> BoxFuture<'a, Result<(), StoreError>>;
+
+    /// Derives what the loaded records imply (inventory counters, sequence positions),
+    /// once every table is loaded.
+    fn finish_load(&self) -> BoxFuture<'_, Result<(), StoreError>>;
 
     /// Test support: publishes an event in a commit of its own, as a write path would.
     #[doc(hidden)]

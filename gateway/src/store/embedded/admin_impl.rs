@@ -110,6 +110,18 @@ impl StoreAdmin for RedbStore {
         Box::pin(async move { self.dump(table, cursor, limit) })
     }
 
+    fn load_rows<'a>(
+        &'a self,
+        _table: crate::store::dump::DumpTable,
+        _rows: &'a [crate::store::dump::DumpRow],
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(async { Err(copy_source_only()) })
+    }
+
+    fn finish_load(&self) -> BoxFuture<'_, Result<(), StoreError>> {
+        Box::pin(async { Err(copy_source_only()) })
+    }
+
     fn publish_for_test<'a>(
         &'a self,
         now_ms: u64,
@@ -133,4 +145,9 @@ impl StoreAdmin for RedbStore {
     fn close(&self) -> BoxFuture<'_, ()> {
         Box::pin(async move { self.close_now() })
     }
+}
+
+/// The embedded store is where a deployment starts, so `simgw db copy` only reads it.
+fn copy_source_only() -> StoreError {
+    StoreError::Backend("the embedded store can be the source of a copy, not its target".to_owned())
 }
