@@ -5,6 +5,7 @@
 //! Architecture invariant: a method returns only after its changes are durable (fsync'd).
 
 pub mod embedded;
+pub mod postgres;
 mod records;
 
 pub use embedded::ImportStart;
