@@ -21,6 +21,15 @@ pub struct PgServer {
     dir: tempfile::TempDir,
     child: Option<Child>,
     user: Option<(u32, u32)>,
+    tcp_port: Option<u16>,
+}
+
+/// A server certificate and key (PEM) for [`PgServer::start_tls`].
+pub struct ServerTls<'a> {
+    /// Certificate chain.
+    pub cert_pem: &'a str,
+    /// Private key.
+    pub key_pem: &'a str,
 }
 
 /// The directory holding `initdb` and `postgres`: `pg_config --bindir`, else the newest
@@ -75,6 +84,15 @@ fn is_root() -> bool {
 impl PgServer {
     /// Initialises and starts a server; ready to accept connections on return.
     pub fn start() -> Result<Self, String> {
+        Self::start_with(None)
+    }
+
+    /// A server that also listens on a free loopback TCP port with TLS (`ssl = on`).
+    pub fn start_tls(tls: ServerTls<'_>) -> Result<Self, String> {
+        Self::start_with(Some(tls))
+    }
+
+    fn start_with(tls: Option<ServerTls<'_>>) -> Result<Self, String> {
         let bin = bindir()?;
         let dir = tempfile::Builder::new()
             .prefix("simgw-pg")
@@ -112,14 +130,44 @@ impl PgServer {
             ));
         }
         let mut server = Command::new(bin.join("postgres"));
+        let mut tcp_port = None;
+        match tls {
+            None => {
+                server.args(["-c", "listen_addresses="]);
+            }
+            Some(tls) => {
+                let port = std::net::TcpListener::bind("127.0.0.1:0")
+                    .and_then(|l| l.local_addr())
+                    .map_err(|e| format!("a free port: {e}"))?
+                    .port();
+                let cert = dir.path().join("server.crt");
+                let key = dir.path().join("server.key");
+                std::fs::write(&cert, tls.cert_pem).map_err(|e| format!("cert: {e}"))?;
+                std::fs::write(&key, tls.key_pem).map_err(|e| format!("key: {e}"))?;
+                std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600))
+                    .map_err(|e| format!("chmod key: {e}"))?;
+                if let Some((uid, gid)) = user {
+                    for f in [&cert, &key] {
+                        std::os::unix::fs::chown(f, Some(uid), Some(gid))
+                            .map_err(|e| format!("chown: {e}"))?;
+                    }
+                }
+                server
+                    .args(["-c", "listen_addresses=127.0.0.1", "-c", "ssl=on", "-p"])
+                    .arg(port.to_string())
+                    .arg("-c")
+                    .arg(format!("ssl_cert_file={}", cert.display()))
+                    .arg("-c")
+                    .arg(format!("ssl_key_file={}", key.display()));
+                tcp_port = Some(port);
+            }
+        }
         server
             .arg("-D")
             .arg(&data)
             .arg("-k")
             .arg(dir.path())
             .args([
-                "-c",
-                "listen_addresses=",
                 "-c",
                 "fsync=on",
                 "-c",
@@ -138,6 +186,7 @@ impl PgServer {
             dir,
             child: Some(child),
             user,
+            tcp_port,
         };
         pg.wait_ready(&data)?;
         Ok(pg)
@@ -181,7 +230,15 @@ impl PgServer {
                 _ => (b as char).to_string(),
             })
             .collect();
-        format!("postgres://simgw@{host}/{db}?sslmode=disable")
+        // The socket's name carries the port (5432 unless the server also listens on TCP).
+        let port = self.tcp_port.unwrap_or(5432);
+        format!("postgres://simgw@{host}:{port}/{db}?sslmode=disable")
+    }
+
+    /// The loopback TCP URL of database `db` (a server started with TLS), without sslmode.
+    pub fn tcp_url(&self, db: &str) -> Option<String> {
+        self.tcp_port
+            .map(|p| format!("postgres://simgw@localhost:{p}/{db}"))
     }
 
     /// Creates database `db`; returns its URL.

@@ -11,6 +11,7 @@ mod methods;
 mod primitives;
 mod retry;
 mod schema;
+mod tls;
 
 use common::postgres::PgServer;
 use gateway::config::{DbUrl, StoreBackend, StoreConfig};
