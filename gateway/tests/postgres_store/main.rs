@@ -8,6 +8,7 @@
 mod common;
 mod event_log;
 mod methods;
+mod pool;
 mod primitives;
 mod retry;
 mod schema;

@@ -242,11 +242,16 @@ async fn idempotency_records_replay_refuse_another_body_expire_and_prune() {
         Some(CreateOutcome::KeyReused)
     ));
     assert!(replay("h1", 1_001).await.is_none(), "expired");
-    let pruned = s
-        .transaction(&(), |tx, _| Box::pin(idempotency::prune(tx, 1_001)))
-        .await
-        .expect("prune");
-    assert_eq!(pruned, 1);
+    assert_eq!(
+        s.activation_idempotency("acme", "k1").await.expect("read"),
+        Some(rec)
+    );
+    assert_eq!(s.prune_idempotency(1_000).await.expect("prune"), 0);
+    assert_eq!(s.prune_idempotency(1_001).await.expect("prune"), 1);
+    assert_eq!(
+        s.activation_idempotency("acme", "k1").await.expect("read"),
+        None
+    );
     assert!(replay("h1", 0).await.is_none());
 }
 

@@ -8,9 +8,10 @@
 //! methods share, each taking the attempt's `Tx`: `events.rs` (audit and public events,
 //! appended unnumbered), `sequencer.rs` (numbers them under a lease, queues webhooks),
 //! `deliveries.rs`, `leases.rs`, `counters.rs` (sharded), `numbers.rs` (state changes and
-//! allocation), `sims.rs`, `idempotency.rs`; `codec.rs` (the shared JSON codec); `tls.rs`;
-//! and the methods: `reads.rs`, `admin.rs`, `import.rs`. The method names, arguments and
-//! results are the `Store` trait's.
+//! allocation), `sims.rs`, `idempotency.rs`, `pool.rs` (number selection for orders);
+//! `codec.rs` (the shared JSON codec); `tls.rs`; and the methods: `reads.rs`, `admin.rs`,
+//! `import.rs`, `pool.rs` (reservations, quarantine, expiry). The method names, arguments
+//! and results are the `Store` trait's.
 
 pub mod admin;
 pub mod codec;
@@ -22,6 +23,7 @@ pub mod import;
 pub mod leases;
 pub mod migrate;
 pub mod numbers;
+pub mod pool;
 pub mod reads;
 pub mod retry;
 pub mod sequencer;

@@ -159,6 +159,28 @@ impl PgStore {
         .collect()
     }
 
+    /// The idempotency record of an activation request (a read; no commit).
+    pub async fn activation_idempotency(
+        &self,
+        tenant: &str,
+        key: &str,
+    ) -> Result<Option<IdempotencyRecord>, StoreError> {
+        self.read_doc(
+            "idempotency",
+            "SELECT doc FROM idempotency WHERE tenant = $1 AND idem_key = $2",
+            &[&tenant, &key],
+        )
+        .await
+    }
+
+    /// Deletes idempotency records created before `before_ms`; returns how many.
+    pub async fn prune_idempotency(&self, before_ms: u64) -> Result<usize, StoreError> {
+        self.transaction(&before_ms, |tx, before| {
+            Box::pin(super::idempotency::prune(tx, *before))
+        })
+        .await
+    }
+
     /// Audit events with sequence number >= `from`, at most `limit` (numbered ones only).
     pub async fn events(&self, from: u64, limit: usize) -> Result<Vec<Event>, StoreError> {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
