@@ -84,11 +84,11 @@ pub fn seal_sim(
 
 /// The state of every card of a batch as CSV (`iccid,imsi,state,activation_id`), never
 /// keys; read page by page. Shared by the API export and `simgw inventory export`.
-pub fn batch_csv(store: &dyn Store, batch_id: &str) -> Result<String, StoreError> {
+pub async fn batch_csv(store: &dyn Store, batch_id: &str) -> Result<String, StoreError> {
     let mut csv = String::from("iccid,imsi,state,activation_id\n");
     let mut after = String::new();
     loop {
-        let page = store.batch_sims(batch_id, &after, 5_000)?;
+        let page = store.batch_sims(batch_id, &after, 5_000).await?;
         for s in &page {
             let (state, order) = s.state.label();
             csv.push_str(&format!(

@@ -10,8 +10,7 @@ use crate::engine::machine::RetryPolicy;
 use crate::engine::{Engine, EngineSettings};
 use crate::metrics::Metrics;
 use crate::server::Limits;
-use crate::store::embedded::RedbStore;
-use crate::store::{Store, StoreError};
+use crate::store::{Store, StoreAdmin, StoreError};
 use crate::tls;
 use adapters::hlr::HlrProvisioner;
 use std::net::SocketAddr;
@@ -60,7 +59,7 @@ pub struct Gateway {
     /// The dev CA certificate clients should trust, when one was generated.
     pub ca_cert: Option<PathBuf>,
     /// The store.
-    pub store: Arc<RedbStore>,
+    pub store: Arc<dyn StoreAdmin>,
     /// Data keys.
     pub keys: Arc<Keyring>,
     /// The engine.
@@ -89,14 +88,12 @@ pub fn key_path(config: &Config) -> PathBuf {
         .unwrap_or_else(|| config.data_dir.join("keys").join("data-key"))
 }
 
-/// Opens the store in `DATA_DIR`.
-pub fn open_store(config: &Config, metrics: Arc<Metrics>) -> Result<RedbStore, StartError> {
-    Ok(RedbStore::open(
-        &config.data_dir,
-        config.store.cache_mib,
-        config.store.max_batch,
-        metrics,
-    )?)
+/// Opens the store the configuration names (the embedded one in `DATA_DIR` by default).
+pub fn open_store(
+    config: &Config,
+    metrics: Arc<Metrics>,
+) -> Result<Arc<dyn StoreAdmin>, StartError> {
+    Ok(crate::store::open(config, metrics)?)
 }
 
 /// Listeners bound before the gateway starts, because someone had to be told their
@@ -131,7 +128,7 @@ impl Gateway {
         let config = Arc::new(config);
         let metrics = Arc::new(Metrics::default());
         let keys = Arc::new(keyring(&config)?);
-        let store = Arc::new(open_store(&config, metrics.clone())?);
+        let store = open_store(&config, metrics.clone())?;
         let northbound = tls::northbound(&config.tls, &config.data_dir)?;
         let clock = Clock::new();
         let e = &config.engine;
@@ -180,18 +177,19 @@ impl Gateway {
             Some(a) => Some(bind(a, "metrics.listen")?),
             None => None,
         };
-        let rolled_back = store.recover_imports()?;
+        let rolled_back = store.recover_imports().await?;
         if rolled_back > 0 {
             tracing::warn!(
                 rolled_back,
                 "removed batch imports a crash left unfinished; import those files again"
             );
         }
-        let resumed = engine.resume_all()?;
+        let resumed = engine.resume_all().await?;
         if resumed > 0 {
             tracing::info!(resumed, "resumed in-flight orders");
         }
         engine.spawn_housekeeping(config.engine.idempotency_ttl());
+        engine.spawn_lease_keeper();
         let (stop, stop_rx) = watch::channel(false);
         let dispatcher = start_webhooks(
             &config,
@@ -291,20 +289,9 @@ impl Gateway {
         let _ = dispatcher.await;
         engine.shutdown(Duration::from_secs(10)).await;
         drop((state, engine));
-        // Tasks that were finishing still hold the store for a moment; wait for them so the
-        // database file is closed (and unlocked) when this returns.
-        let mut store = store;
-        for _ in 0..500 {
-            match Arc::try_unwrap(store) {
-                Ok(s) => {
-                    tokio::task::spawn_blocking(move || s.close()).await.ok();
-                    return;
-                }
-                Err(shared) => store = shared,
-            }
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-        tracing::warn!("store still in use after shutdown; it closes when the last user ends");
+        // The database (file and lock, or connections) is released when this returns;
+        // a task still finishing gets `StoreError::Closed`.
+        store.close().await;
     }
 }
 

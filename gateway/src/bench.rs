@@ -128,18 +128,32 @@ fn rss_kib() -> u64 {
         .unwrap_or(0)
 }
 
+/// The configured store (the embedded one by default) in `dir`.
+fn open_store(
+    dir: &std::path::Path,
+    metrics: Arc<crate::metrics::Metrics>,
+) -> Result<Arc<dyn crate::store::StoreAdmin>, BenchError> {
+    let mut config = Config {
+        data_dir: dir.to_owned(),
+        ..Config::default()
+    };
+    config.store.cache_mib = 64;
+    config.store.max_batch = 512;
+    crate::store::open(&config, metrics).map_err(err)
+}
+
 /// Pool mode: allocation cost and memory must not depend on the pool's size.
 async fn run_pool(args: &BenchArgs, numbers: u64, dir: &std::path::Path) -> Result<(), BenchError> {
-    use crate::store::{AdminChange, NewReservation, Product, ReservationOutcome, Store, Tenant};
+    use crate::store::{AdminChange, NewReservation, Product, ReservationOutcome, Tenant};
     let metrics = Arc::new(crate::metrics::Metrics::default());
-    let store = crate::store::embedded::RedbStore::open(dir, 64, 512, metrics).map_err(err)?;
+    let store = open_store(dir, metrics)?;
     let tenant = Tenant::new(
         "bench",
         "bench",
         "00101".parse().map_err(err)?,
         [("p".to_owned(), Product::new(1))].into(),
     );
-    crate::admin::apply(&store, AdminChange::PutTenant(tenant))
+    crate::admin::apply(&*store, AdminChange::PutTenant(tenant))
         .await
         .map_err(err)?;
     let seeding = Instant::now();
@@ -150,7 +164,7 @@ async fn run_pool(args: &BenchArgs, numbers: u64, dir: &std::path::Path) -> Resu
         let n = chunk.min(numbers - offset);
         let first = format!("{}", start + offset).parse().map_err(err)?;
         crate::admin::apply(
-            &store,
+            &*store,
             AdminChange::AddNumbers {
                 tenant: "bench".into(),
                 block: "b".into(),
@@ -210,7 +224,7 @@ async fn run_pool(args: &BenchArgs, numbers: u64, dir: &std::path::Path) -> Resu
         rss_before / 1024,
         rss_kib() / 1024
     );
-    store.close();
+    store.close().await;
     Ok(())
 }
 
@@ -243,7 +257,7 @@ async fn run_import(rows: u64, dir: &std::path::Path) -> Result<(), BenchError> 
         .map(|m| m.len() / (1 << 20))
         .unwrap_or(0);
     let metrics = Arc::new(crate::metrics::Metrics::default());
-    let store = crate::store::embedded::RedbStore::open(dir, 64, 512, metrics).map_err(err)?;
+    let store = open_store(dir, metrics)?;
     let keys = crate::crypto::Keyring::ephemeral().map_err(err)?;
     let tenant = Tenant::new(
         "bench",
@@ -251,7 +265,7 @@ async fn run_import(rows: u64, dir: &std::path::Path) -> Result<(), BenchError> 
         "00101".parse().map_err(err)?,
         [("p".to_owned(), Product::new(1))].into(),
     );
-    crate::admin::apply(&store, AdminChange::PutTenant(tenant))
+    crate::admin::apply(&*store, AdminChange::PutTenant(tenant))
         .await
         .map_err(err)?;
     let rss_before = rss_kib();
@@ -259,7 +273,7 @@ async fn run_import(rows: u64, dir: &std::path::Path) -> Result<(), BenchError> 
     let started = Instant::now();
     let config = Config::default();
     let out = crate::import::import_file(
-        &store,
+        &*store,
         &keys,
         &config,
         &crate::import::FileJob {
@@ -273,6 +287,7 @@ async fn run_import(rows: u64, dir: &std::path::Path) -> Result<(), BenchError> 
             peak = peak.max(rss_kib());
         },
     )
+    .await
     .map_err(err)?;
     let took = started.elapsed();
     let cards = match out {
@@ -289,7 +304,7 @@ async fn run_import(rows: u64, dir: &std::path::Path) -> Result<(), BenchError> 
         rss_before / 1024,
         peak / 1024
     );
-    store.close();
+    store.close().await;
     Ok(())
 }
 
@@ -530,7 +545,7 @@ async fn run_activations(
         m.orders_active.load(Relaxed) + m.orders_failed.load(Relaxed)
     })
     .await?;
-    let (_, active, e2e) = settled(sb, &posted.ids, crate::order::OrderStatus::Active)?;
+    let (_, active, e2e) = settled(sb, &posted.ids, crate::order::OrderStatus::Active).await?;
     let commits = m.store_commits.load(Relaxed) - commits0;
     let ops = m.store_ops.load(Relaxed) - ops0;
     report(&posted, "active", active, done_in, "activations/s", &e2e);

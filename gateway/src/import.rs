@@ -189,7 +189,7 @@ pub struct FileJob<'a> {
 }
 
 /// Imports a file held in memory. See [`import_reader`].
-pub fn import(
+pub async fn import(
     store: &dyn Store,
     keys: &Keyring,
     config: &Config,
@@ -217,11 +217,12 @@ pub fn import(
         progress,
         max_chunks,
     )
+    .await
 }
 
 /// Imports a file from disk, streaming: one pass hashes it (the batch identity), a second
 /// parses it; memory holds one chunk of cards plus the duplicate index, never the file.
-pub fn import_file(
+pub async fn import_file(
     store: &dyn Store,
     keys: &Keyring,
     config: &Config,
@@ -269,6 +270,7 @@ pub fn import_file(
         progress,
         None,
     )
+    .await
 }
 
 /// What [`import_reader`] needs besides the bytes.
@@ -308,9 +310,9 @@ impl Input<'_> {
     }
 
     /// This tenant's complete batch of this file, if it was imported before.
-    fn imported_before(&self, store: &dyn Store) -> Result<Option<BatchRecord>, StoreError> {
+    async fn imported_before(&self, store: &dyn Store) -> Result<Option<BatchRecord>, StoreError> {
         for id in [self.batch_id(), self.legacy_batch_id()] {
-            if let Some(b) = store.batch(&id)? {
+            if let Some(b) = store.batch(&id).await? {
                 if b.tenant == self.tenant && b.status == BatchStatus::Complete {
                     return Ok(Some(b));
                 }
@@ -394,7 +396,7 @@ struct Run<'a> {
 
 impl Run<'_> {
     /// Seals and stages one chunk; clashes and key problems become rejects.
-    fn flush(
+    async fn flush(
         &mut self,
         records: Vec<CardRecord>,
         index: Option<u16>,
@@ -404,7 +406,7 @@ impl Run<'_> {
             return Ok(());
         }
         if self.batch.is_none() {
-            self.begin(index, vendor_batch)?;
+            self.begin(index, vendor_batch).await?;
         }
         if self.replayed.is_some() {
             return Ok(());
@@ -431,7 +433,7 @@ impl Run<'_> {
             .as_ref()
             .map(|b| b.id.clone())
             .unwrap_or_default();
-        let clashes = self.store.import_chunk(&batch_id, &sealed)?;
+        let clashes = self.store.import_chunk(&batch_id, &sealed).await?;
         self.cards += (sealed.len() - clashes.len()) as u64;
         self.chunks += 1;
         for (i, clash) in clashes {
@@ -454,7 +456,7 @@ impl Run<'_> {
     }
 
     /// Records the batch as importing (invisible until it completes).
-    fn begin(
+    async fn begin(
         &mut self,
         index: Option<u16>,
         vendor_batch: Option<String>,
@@ -472,16 +474,16 @@ impl Run<'_> {
             started_at_ms: crate::clock::Clock::new().now_ms(),
             esim_profile_type: self.input.esim_profile_type.map(str::to_owned),
         };
-        match self.store.import_begin(&b)? {
+        match self.store.import_begin(&b).await? {
             ImportStart::Started => self.batch = Some(b),
             ImportStart::AlreadyComplete(done) => self.replayed = Some(done),
         }
         Ok(())
     }
 
-    fn abort(&self) -> Result<(), ImportError> {
+    async fn abort(&self) -> Result<(), ImportError> {
         if let Some(b) = &self.batch {
-            self.store.import_abort(&b.id)?;
+            self.store.import_abort(&b.id).await?;
         }
         Ok(())
     }
@@ -492,7 +494,7 @@ impl Run<'_> {
 /// invisible until its last commit. Any bad line (or clash with the store) aborts the batch
 /// after the whole file has been read, so the report names every bad line. `progress`
 /// gets (bytes read, total bytes); `max_chunks` stops early like a crash (tests).
-pub fn import_reader(
+pub async fn import_reader(
     store: &dyn Store,
     keys: &Keyring,
     config: &Config,
@@ -502,12 +504,13 @@ pub fn import_reader(
     max_chunks: Option<usize>,
 ) -> Result<Imported, ImportError> {
     let t = store
-        .tenant(input.tenant)?
+        .tenant(input.tenant)
+        .await?
         .ok_or_else(|| ImportError::UnknownTenant(input.tenant.to_owned()))?;
     // The same file (same bytes) for the same tenant is the same batch: if it is in,
     // nothing else matters. For another tenant it is a new batch, refused card by card.
     let batch_id = input.batch_id();
-    if let Some(b) = input.imported_before(store)? {
+    if let Some(b) = input.imported_before(store).await? {
         return Ok(Imported::AlreadyImported(b));
     }
     // Duplicates are found against the staged batch in the store, so memory stays bounded.
@@ -531,7 +534,7 @@ pub fn import_reader(
         chunks: 0,
         max_chunks,
     };
-    let result = (|| -> Result<(), ImportError> {
+    let result = async {
         let mut line = Vec::new();
         let mut read = 0u64;
         loop {
@@ -547,7 +550,7 @@ pub fn import_reader(
             parser.push_line(&text)?;
             if parser.pending() >= CHUNK {
                 let (index, vendor) = (parser.key_index(), parser.vendor_batch());
-                run.flush(parser.drain(), index, vendor)?;
+                run.flush(parser.drain(), index, vendor).await?;
                 progress(read, input.total);
                 if run.replayed.is_some() {
                     return Ok(());
@@ -557,13 +560,15 @@ pub fn import_reader(
         let index = parser.key_index();
         let report = parser.finish()?;
         run.rejects.extend(report.rejects);
-        run.flush(report.records, index, report.header.batch_id.clone())?;
+        run.flush(report.records, index, report.header.batch_id.clone())
+            .await?;
         progress(input.total, input.total);
         Ok(())
-    })();
+    }
+    .await;
     if let Err(e) = result {
         if !matches!(e, ImportError::Store(StoreError::Closed)) {
-            run.abort()?;
+            run.abort().await?;
         }
         return Err(e);
     }
@@ -571,29 +576,29 @@ pub fn import_reader(
         return Ok(Imported::AlreadyImported(b));
     }
     if !run.key_errors.is_empty() {
-        run.abort()?;
+        run.abort().await?;
         let mut errs = std::mem::take(&mut run.key_errors);
         // One message per distinct problem: a missing transport key fails every line alike.
         errs.dedup_by(|a, b| a.split_once(": ").map(|x| x.1) == b.split_once(": ").map(|x| x.1));
         return Err(ImportError::TransportKey(errs.join("; ")));
     }
     if !run.rejects.is_empty() {
-        run.abort()?;
+        run.abort().await?;
         let mut rejects = std::mem::take(&mut run.rejects);
         rejects.sort_by_key(|r| r.line);
         return Err(ImportError::Rejected(rejects));
     }
     if run.batch.is_none() {
         // An empty (but valid) file: record it so re-importing it is a no-op too.
-        run.begin(None, None)?;
+        run.begin(None, None).await?;
         if let Some(b) = run.replayed.take() {
             return Ok(Imported::AlreadyImported(b));
         }
     }
     let batch_id = run.batch.take().map(|b| b.id).unwrap_or(batch_id);
-    Ok(Imported::Loaded(store.import_finish(
-        &batch_id,
-        run.cards,
-        crate::clock::Clock::new().now_ms(),
-    )?))
+    Ok(Imported::Loaded(
+        store
+            .import_finish(&batch_id, run.cards, crate::clock::Clock::new().now_ms())
+            .await?,
+    ))
 }

@@ -8,8 +8,7 @@ use crate::app::{Gateway, Listeners, StartError};
 use crate::config::Config;
 use crate::crypto::{Keyring, write_private};
 use crate::southbound;
-use crate::store::embedded::RedbStore;
-use crate::store::{AdminChange, Product, Role, Store, Tenant};
+use crate::store::{AdminChange, Product, Role, StoreAdmin, Tenant};
 use crate::tls::DevCa;
 use conformance::hlr_sim::{self, HlrSimConfig, HlrSimHandle};
 use conformance::smdp_sim::SmdpSimHandle;
@@ -183,15 +182,16 @@ pub async fn start(mut config: Config) -> Result<Sandbox, StartError> {
     let (api_keys, profiles) = {
         let keys = crate::app::keyring(&config)?;
         let store = crate::app::open_store(&config, Arc::new(crate::metrics::Metrics::default()))?;
-        let seeded = seed(&store, &keys, &config).await;
+        let seeded = seed(&*store, &keys, &config).await;
         let profiles = match &seeded {
             Ok(_) if config.esim.smdp_url.is_none() => {
-                crate::sandbox_profiles::esim_seeds(&store, &keys, config.sandbox.esim_profiles)
+                crate::sandbox_profiles::esim_seeds(&*store, &keys, config.sandbox.esim_profiles)
+                    .await
                     .map_err(StartError::from)
             }
             _ => Ok(Vec::new()),
         };
-        store.close();
+        store.close().await;
         let api_keys =
             seeded.map_err(|e| StartError::Southbound(format!("sandbox seeding: {e}")))?;
         (api_keys, profiles?)
@@ -234,7 +234,8 @@ pub async fn start(mut config: Config) -> Result<Sandbox, StartError> {
         api_keys,
         physical_iccids: gateway
             .store
-            .available_sims(TENANT, usize::MAX)?
+            .available_sims(TENANT, usize::MAX)
+            .await?
             .iter()
             .map(|i| i.to_string())
             .collect(),
@@ -278,12 +279,12 @@ pub async fn start(mut config: Config) -> Result<Sandbox, StartError> {
 /// Seeds the tenant, its keys, SIMs and numbers once; returns the tenant's API keys. A
 /// sandbox seeded before keys had roles gains its channel and readonly keys here, once.
 pub async fn seed(
-    store: &RedbStore,
+    store: &dyn StoreAdmin,
     keys: &Keyring,
     config: &Config,
 ) -> Result<ApiKeys, AdminError> {
     let now = crate::clock::Clock::new().now_ms();
-    if let Some(sealed) = store.meta(MARKER)? {
+    if let Some(sealed) = store.meta(MARKER).await? {
         let sealed = serde_json::from_slice(&sealed)
             .map_err(|e| AdminError::Refused(format!("sandbox marker: {e}")))?;
         let clear = keys.open(MARKER, &sealed)?;
@@ -372,7 +373,7 @@ pub async fn seed(
 /// (its record has no role), and a channel and a readonly key join it. The keys and the
 /// marker naming them are one commit: after a crash before it, the next start mints again.
 async fn add_role_keys(
-    store: &RedbStore,
+    store: &dyn StoreAdmin,
     keys: &Keyring,
     operator: String,
     now: u64,

@@ -13,7 +13,7 @@
 use crate::app::Gateway;
 use crate::engine::EngineError;
 use crate::order::{Order, OrderStatus, Step};
-use crate::store::{Store, StoreError};
+use crate::store::StoreError;
 use adapters::hlr::{
     Barring, BoxFuture, DeprovisionOutcome, HlrError, HlrProvisioner, ProvisionOutcome,
     SubscriberSpec, SubscriberState,
@@ -123,18 +123,18 @@ impl HlrProvisioner for HlrGate {
 /// go on, so in-flight orders are read before terminal ones: an order that turns `active`
 /// between the reads is then seen in the second (one reopened from `active` for
 /// cancellation meanwhile may be missed, and its deprovisioning finds nothing: harmless).
-fn orders_on_the_hlr(gateway: &Gateway) -> Result<Vec<Order>, StoreError> {
+async fn orders_on_the_hlr(gateway: &Gateway) -> Result<Vec<Order>, StoreError> {
     let mut found = BTreeMap::new();
-    for o in gateway.store.inflight_orders()? {
+    for o in gateway.store.inflight_orders().await? {
         found.insert(o.id.clone(), o);
     }
-    for tenant in gateway.store.tenant_ids()? {
+    for tenant in gateway.store.tenant_ids().await? {
         for status in [
             OrderStatus::Active,
             OrderStatus::Completed,
             OrderStatus::Failed,
         ] {
-            for o in gateway.store.orders_with_status(&tenant, status)? {
+            for o in gateway.store.orders_with_status(&tenant, status).await? {
                 found.insert(o.id.clone(), o);
             }
         }
@@ -157,14 +157,14 @@ pub async fn rebuild(
 
 async fn restore(gateway: &Gateway, hlr: &dyn HlrProvisioner) -> Result<usize, EngineError> {
     let mut restored = 0;
-    let mut orders = orders_on_the_hlr(gateway)?;
+    let mut orders = orders_on_the_hlr(gateway).await?;
     // Replayed in the order the orders were created: a line has one order in flight at a
     // time, and a number is reused only after the line that held it ended.
     orders.sort_by(|a, b| (a.created_at_ms, &a.id).cmp(&(b.created_at_ms, &b.id)));
     for order in &orders {
         let Some(l) = &order.lifecycle else {
             if holds_subscriber(order) {
-                let spec = gateway.engine.subscriber_spec(order)?;
+                let spec = gateway.engine.subscriber_spec(order).await?;
                 match hlr.provision(&spec).await {
                     Ok(_) => restored += 1,
                     Err(e) => tracing::warn!(order = %order.id, error = %e,

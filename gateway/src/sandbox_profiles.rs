@@ -10,6 +10,7 @@ use crate::app::StartError;
 use crate::crypto::Keyring;
 use crate::sandbox::{ESIM_PROFILE_TYPE, TENANT, esim_iccid};
 use crate::store::{BatchRecord, BatchStatus, SimRecord, Store, StoreError};
+use adapters::hlr::BoxFuture;
 use conformance::smdp_sim::{ProfileSeed, SmdpSimHandle};
 use std::sync::Arc;
 
@@ -53,7 +54,7 @@ fn served(batch: &BatchRecord) -> bool {
 }
 
 /// Every profile of an imported eSIM batch, a page at a time.
-fn batch_seeds(
+async fn batch_seeds(
     store: &dyn Store,
     keys: &Keyring,
     batch: &BatchRecord,
@@ -62,7 +63,7 @@ fn batch_seeds(
     let mut out = Vec::new();
     let mut after = String::new();
     loop {
-        let page = store.batch_sims(&batch.id, &after, 1_000)?;
+        let page = store.batch_sims(&batch.id, &after, 1_000).await?;
         let Some(last) = page.last() else {
             return Ok(out);
         };
@@ -75,7 +76,7 @@ fn batch_seeds(
 
 /// The profiles the simulator starts with: the `seeded` sandbox profiles and every eSIM
 /// batch imported for the sandbox tenant (through the API or offline).
-pub fn esim_seeds(
+pub async fn esim_seeds(
     store: &dyn Store,
     keys: &Keyring,
     seeded: u32,
@@ -83,14 +84,14 @@ pub fn esim_seeds(
     let mut out = Vec::new();
     for i in 0..seeded {
         let iccid = esim_iccid(i).map_err(|e: AdminError| SeedError::Keys(e.to_string()))?;
-        if let Some(sim) = store.get_sim(&iccid)? {
+        if let Some(sim) = store.get_sim(&iccid).await? {
             out.push(seed_of(keys, sim, ESIM_PROFILE_TYPE)?);
         }
     }
     // Batch ids come from the tenant's per-batch counters (seeded SIMs have no batch record).
-    for id in store.inventory_breakdown(TENANT)?.batches.keys() {
-        if let Some(batch) = store.batch(id)?.filter(served) {
-            out.extend(batch_seeds(store, keys, &batch)?);
+    for id in store.inventory_breakdown(TENANT).await?.batches.keys() {
+        if let Some(batch) = store.batch(id).await?.filter(served) {
+            out.extend(batch_seeds(store, keys, &batch).await?);
         }
     }
     Ok(out)
@@ -107,17 +108,19 @@ pub struct SmdpLoader {
 }
 
 impl ImportObserver for SmdpLoader {
-    fn batch_imported(&self, batch: &BatchRecord) {
-        if !served(batch) {
-            return;
-        }
-        match batch_seeds(self.store.as_ref(), &self.keys, batch) {
-            Ok(seeds) => {
-                let added = self.smdp.add_profiles(&seeds);
-                tracing::info!(batch = %batch.id, added, "eSIM batch loaded into the sandbox SM-DP+ simulator");
+    fn batch_imported<'a>(&'a self, batch: &'a BatchRecord) -> BoxFuture<'a, ()> {
+        Box::pin(async move {
+            if !served(batch) {
+                return;
             }
-            Err(e) => tracing::warn!(batch = %batch.id, error = %e,
-                "could not load an imported eSIM batch into the sandbox SM-DP+ simulator"),
-        }
+            match batch_seeds(self.store.as_ref(), &self.keys, batch).await {
+                Ok(seeds) => {
+                    let added = self.smdp.add_profiles(&seeds);
+                    tracing::info!(batch = %batch.id, added, "eSIM batch loaded into the sandbox SM-DP+ simulator");
+                }
+                Err(e) => tracing::warn!(batch = %batch.id, error = %e,
+                    "could not load an imported eSIM batch into the sandbox SM-DP+ simulator"),
+            }
+        })
     }
 }

@@ -32,7 +32,7 @@ async fn physical_activation_reaches_active_and_provisions_the_hlr() {
         KiWire::Clear(k) => assert_eq!(k.expose(), &card.ki, "the AUC holds the card's Ki"),
         other => panic!("expected a clear Ki, got {other:?}"),
     }
-    let counts = h.counts(TENANT);
+    let counts = h.counts(TENANT).await;
     assert_eq!(
         (
             counts.sims_available,
@@ -65,7 +65,7 @@ async fn idempotent_replay_and_key_reuse() {
     let (s3, b3) = h.post("same-key", &other).await;
     assert_eq!(s3, 422, "{b3}");
     assert_eq!(b3["code"], "idempotency_key_reused");
-    let counts = h.counts(TENANT);
+    let counts = h.counts(TENANT).await;
     assert_eq!(
         counts.sims_available, 1,
         "one order only; the second card is untouched"
@@ -94,7 +94,7 @@ async fn permanent_fault_after_partial_create_is_compensated() {
         "no orphan left on the HLR: {:?}",
         h.sim.subscribers()
     );
-    let counts = h.counts(TENANT);
+    let counts = h.counts(TENANT).await;
     assert_eq!(
         (
             counts.sims_available,
@@ -225,7 +225,7 @@ async fn tenants_are_isolated() {
 async fn bad_input_gets_problem_json_and_changes_nothing() {
     let h = Harness::start(2).await;
     let iccid = h.cards[0].iccid.to_string();
-    let before = (h.counts(TENANT), h.event_count());
+    let before = (h.counts(TENANT).await, h.event_count().await);
     let big = format!(
         r#"{{"sim":{{"type":"physical","iccid":"{iccid}"}},"product":"{}"}}"#,
         "x".repeat(64 * 1024)
@@ -260,7 +260,7 @@ async fn bad_input_gets_problem_json_and_changes_nothing() {
         .await;
     assert_eq!((s, b["code"].as_str()), (401, Some("unauthorized")));
     assert_eq!(
-        (h.counts(TENANT), h.event_count()),
+        (h.counts(TENANT).await, h.event_count().await),
         before,
         "no state change"
     );

@@ -15,7 +15,7 @@ use bytes::Bytes;
 use common::{Card, OTHER_TENANT, TENANT, card, physical, seed_tenant};
 use gateway::app::Gateway;
 use gateway::config::Config;
-use gateway::store::{InventoryCounts, Store};
+use gateway::store::InventoryCounts;
 use serde_json::Value;
 use sim_profiles::Imsi;
 use std::sync::Arc;
@@ -214,8 +214,12 @@ impl Rig {
         panic!("the backlog never drained");
     }
 
-    fn counts(&self, tenant: &str) -> InventoryCounts {
-        self.gw.store.inventory_counts(tenant).expect("counts")
+    async fn counts(&self, tenant: &str) -> InventoryCounts {
+        self.gw
+            .store
+            .inventory_counts(tenant)
+            .await
+            .expect("counts")
     }
 }
 
@@ -262,16 +266,16 @@ async fn a_full_backlog_refuses_without_reserving_and_the_same_key_works_later()
     // once all four are waiting there, so nothing else can write meanwhile.
     hlr.wait_calls(4).await;
     let before = (
-        rig.counts(TENANT),
-        rig.gw.store.event_count().expect("events"),
+        rig.counts(TENANT).await,
+        rig.gw.store.event_count().await.expect("events"),
     );
     let refused_body = physical(&acme[4].iccid);
     let (s, v, h) = rig.post(&a, "a4", &refused_body).await;
     assert_backlog_full(s, &v, &h, "tenant");
     assert_eq!(
         (
-            rig.counts(TENANT),
-            rig.gw.store.event_count().expect("events")
+            rig.counts(TENANT).await,
+            rig.gw.store.event_count().await.expect("events")
         ),
         before,
         "a refused order reserves nothing and logs nothing"
@@ -283,10 +287,10 @@ async fn a_full_backlog_refuses_without_reserving_and_the_same_key_works_later()
         assert_eq!(s, 202, "{v}");
         ids.push((g.clone(), v["id"].as_str().expect("id").to_owned()));
     }
-    let before_g = rig.counts(OTHER_TENANT);
+    let before_g = rig.counts(OTHER_TENANT).await;
     let (s, v, h) = rig.post(&g, "g2", &physical(&globex[2].iccid)).await;
     assert_backlog_full(s, &v, &h, "overall");
-    assert_eq!(rig.counts(OTHER_TENANT), before_g);
+    assert_eq!(rig.counts(OTHER_TENANT).await, before_g);
 
     // A retry of an accepted request is still answered as a replay, full or not; the same
     // key with another body is still a misuse.

@@ -144,7 +144,7 @@ fn a_data_dir_left_open_by_an_older_version_is_tightened_at_open() {
     let d = root.path().join("data");
     RedbStore::open(&d, 16, 64, Arc::new(Metrics::default()))
         .expect("store")
-        .close();
+        .close_now();
     std::fs::create_dir_all(d.join("tls")).expect("tls");
     let open = |p: &Path, m: u32| {
         std::fs::set_permissions(p, std::fs::Permissions::from_mode(m)).expect("chmod")
@@ -154,7 +154,7 @@ fn a_data_dir_left_open_by_an_older_version_is_tightened_at_open() {
     open(&d.join("simgw.redb"), 0o644);
     RedbStore::open(&d, 16, 64, Arc::new(Metrics::default()))
         .expect("reopen")
-        .close();
+        .close_now();
     assert_eq!(
         (mode(&d), mode(&d.join("tls")), mode(&d.join("simgw.redb"))),
         ("700".to_owned(), "700".to_owned(), "600".to_owned())

@@ -6,6 +6,7 @@ mod common;
 use adapters::http::HttpClient;
 use common::cli::simgw;
 use conformance::hlr_sim::{self, HlrSimConfig};
+use gateway::store::StoreAdmin;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
@@ -395,14 +396,16 @@ async fn killing_an_import_between_chunks_leaves_the_batch_absent_or_complete() 
         std::sync::Arc::new(gateway::metrics::Metrics::default()),
     )
     .expect("open");
-    let rolled_back = store.recover_imports().expect("recover");
+    let rolled_back = store.recover_imports().await.expect("recover");
     eprintln!("killed mid-run: {killed_mid_run}, batches rolled back: {rolled_back}");
     let available = store
         .inventory_counts("kill")
+        .await
         .expect("counts")
         .sims_available;
     let on_disk = store
         .available_sims("kill", usize::MAX)
+        .await
         .expect("sims")
         .len() as u64;
     assert!(
@@ -416,7 +419,7 @@ async fn killing_an_import_between_chunks_leaves_the_batch_absent_or_complete() 
     if killed_mid_run && available == 0 {
         assert_eq!(rolled_back, 1, "the unfinished batch was found and removed");
     }
-    store.close();
+    store.close().await;
     // Importing the file again completes it (or reports it already in).
     let out = Command::new(env!("CARGO_BIN_EXE_simgw"))
         .args(["inventory", "import", "--tenant", "kill", "--format", "csv"])
@@ -440,9 +443,10 @@ async fn killing_an_import_between_chunks_leaves_the_batch_absent_or_complete() 
     assert_eq!(
         store
             .inventory_counts("kill")
+            .await
             .expect("counts")
             .sims_available,
         rows
     );
-    store.close();
+    store.close().await;
 }

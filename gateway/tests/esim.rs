@@ -14,7 +14,6 @@ use conformance::smdp_sim::{
     Rule as SmdpRule,
 };
 use gateway::sandbox::Sandbox;
-use gateway::store::Store;
 use serde_json::{Value, json};
 use sim_profiles::Iccid;
 use std::time::Duration;
@@ -118,6 +117,7 @@ async fn esim_order_is_released_with_a_scannable_code_then_downloaded_and_instal
         .gateway
         .store
         .events(0, 10_000)
+        .await
         .expect("events")
         .into_iter()
         .filter(|e| e.order_id.as_deref() == Some(id.as_str()))
@@ -299,7 +299,13 @@ async fn the_receiver_is_lenient_in_form_strict_in_identity_and_deduplicates() {
     );
 
     // Malformed JSON from the right peer: 400 and no state change.
-    let events_before = sb.gateway.store.events(0, 100_000).expect("events").len();
+    let events_before = sb
+        .gateway
+        .store
+        .events(0, 100_000)
+        .await
+        .expect("events")
+        .len();
     let (cert, key) = gateway::sandbox_smdp::notifier_files(&sb.gateway.config);
     let (cert, key) = (
         std::fs::read(cert).expect("cert"),
@@ -307,7 +313,12 @@ async fn the_receiver_is_lenient_in_form_strict_in_identity_and_deduplicates() {
     );
     assert_eq!(notify(&sb, Some((&cert, &key)), "{not json").await, Ok(400));
     assert_eq!(
-        sb.gateway.store.events(0, 100_000).expect("events").len(),
+        sb.gateway
+            .store
+            .events(0, 100_000)
+            .await
+            .expect("events")
+            .len(),
         events_before
     );
     shutdown(sb).await;
@@ -321,6 +332,7 @@ async fn a_tenant_with_confirmation_codes_gets_one_per_order_and_the_smdp_its_ha
         .gateway
         .store
         .tenant(&sb.info.tenant)
+        .await
         .expect("read")
         .expect("tenant");
     tenant.esim_confirmation_code = true;
@@ -352,8 +364,8 @@ async fn a_tenant_with_confirmation_codes_gets_one_per_order_and_the_smdp_its_ha
         "the SM-DP+ holds SHA-256 of the code we sent"
     );
     // Never in the event log.
-    let events =
-        serde_json::to_string(&sb.gateway.store.events(0, 100_000).expect("events")).expect("json");
+    let events = serde_json::to_string(&sb.gateway.store.events(0, 100_000).await.expect("events"))
+        .expect("json");
     assert!(
         !events.contains(cc),
         "the confirmation code leaked into the event log"

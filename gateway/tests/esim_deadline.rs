@@ -10,7 +10,6 @@ use common::sandbox::{Api, esim_config, is_status, is_terminal, shutdown};
 use conformance::hlr_sim::HlrSimHandle;
 use conformance::smdp_sim::{Action as SmdpAction, Function, Rule as SmdpRule};
 use gateway::sandbox::Sandbox;
-use gateway::store::Store;
 use serde_json::{Value, json};
 use sim_profiles::Imsi;
 

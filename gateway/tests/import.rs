@@ -6,7 +6,6 @@ mod common;
 use common::*;
 use gateway::config::TransportKeyConfig;
 use gateway::import::{self, Format, ImportError, ImportJob, Imported};
-use gateway::store::Store;
 use serde_json::json;
 use sim_profiles::batch::RejectReason;
 use std::path::PathBuf;
@@ -20,16 +19,16 @@ fn fixture(name: &str) -> Vec<u8> {
     .expect("fixture")
 }
 
-fn run(
+async fn run(
     h: &Harness,
     format: Format,
     bytes: &[u8],
     max_chunks: Option<usize>,
 ) -> Result<Imported, ImportError> {
-    run_as(h, TENANT, format, bytes, max_chunks)
+    run_as(h, TENANT, format, bytes, max_chunks).await
 }
 
-fn run_as(
+async fn run_as(
     h: &Harness,
     tenant: &str,
     format: Format,
@@ -53,6 +52,7 @@ fn run_as(
         |_, _| {},
         max_chunks,
     )
+    .await
 }
 
 async fn activate_and_read_ki(h: &Harness, iccid: &str, key: &str) -> [u8; 16] {
@@ -77,20 +77,27 @@ async fn activate_and_read_ki(h: &Harness, iccid: &str, key: &str) -> [u8; 16] {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn vendor_file_imports_whole_and_its_keys_reach_the_hlr() {
     let h = Harness::start(0).await;
-    let before = h.counts(TENANT);
-    let Imported::Loaded(batch) =
-        run(&h, Format::VendorOut, &fixture("example.out"), None).expect("import")
+    let before = h.counts(TENANT).await;
+    let Imported::Loaded(batch) = run(&h, Format::VendorOut, &fixture("example.out"), None)
+        .await
+        .expect("import")
     else {
         panic!("not loaded")
     };
     assert_eq!(batch.cards, 3);
     assert_eq!(batch.vendor_batch.as_deref(), Some("EXM0105A"));
-    assert_eq!(h.counts(TENANT).sims_available, before.sims_available + 3);
+    assert_eq!(
+        h.counts(TENANT).await.sims_available,
+        before.sims_available + 3
+    );
     // Same file again: a no-op that says so.
     assert!(
-        matches!(run(&h, Format::VendorOut, &fixture("example.out"), None), Ok(Imported::AlreadyImported(b)) if b.id == batch.id)
+        matches!(run(&h, Format::VendorOut, &fixture("example.out"), None).await, Ok(Imported::AlreadyImported(b)) if b.id == batch.id)
     );
-    assert_eq!(h.counts(TENANT).sims_available, before.sims_available + 3);
+    assert_eq!(
+        h.counts(TENANT).await.sims_available,
+        before.sims_available + 3
+    );
     // The keys are sealed at rest...
     let db = std::fs::read(h.dir.path().join("simgw.redb")).expect("db");
     for ki in [
@@ -128,7 +135,7 @@ async fn transport_encrypted_ki_and_op_are_decrypted_and_derived() {
     })
     .await;
     assert!(matches!(
-        run(&h, Format::VendorOut, &fixture("transport.out"), None),
+        run(&h, Format::VendorOut, &fixture("transport.out"), None).await,
         Ok(Imported::Loaded(_))
     ));
     let ki = activate_and_read_ki(&h, "8986990999000002011", "tk-1").await;
@@ -140,11 +147,17 @@ async fn transport_encrypted_ki_and_op_are_decrypted_and_derived() {
 
     // OP given instead of OPc: OPc is derived per card (TS 35.208 set 1: OPc cd63cb71…).
     assert!(matches!(
-        run(&h, Format::Csv, &fixture("op.csv"), None),
+        run(&h, Format::Csv, &fixture("op.csv"), None).await,
         Ok(Imported::Loaded(_))
     ));
     let iccid: sim_profiles::Iccid = "8986990999000003019".parse().expect("iccid");
-    let sim = h.gw().store.get_sim(&iccid).expect("get").expect("sim");
+    let sim = h
+        .gw()
+        .store
+        .get_sim(&iccid)
+        .await
+        .expect("get")
+        .expect("sim");
     let opc = h
         .gw()
         .keys
@@ -162,8 +175,9 @@ async fn transport_encrypted_ki_and_op_are_decrypted_and_derived() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_bad_file_is_refused_whole_with_every_line_named() {
     let h = Harness::start(0).await;
-    let before = (h.counts(TENANT), h.event_count());
-    let Err(ImportError::Rejected(rejects)) = run(&h, Format::VendorOut, &fixture("bad.out"), None)
+    let before = (h.counts(TENANT).await, h.event_count().await);
+    let Err(ImportError::Rejected(rejects)) =
+        run(&h, Format::VendorOut, &fixture("bad.out"), None).await
     else {
         panic!("must be refused")
     };
@@ -186,18 +200,19 @@ async fn a_bad_file_is_refused_whole_with_every_line_named() {
         "{got:?}"
     );
     assert_eq!(
-        (h.counts(TENANT), h.event_count()),
+        (h.counts(TENANT).await, h.event_count().await),
         before,
         "nothing imported"
     );
     // A file whose cards already exist is refused too, line by line.
     assert!(matches!(
-        run(&h, Format::VendorOut, &fixture("example.out"), None),
+        run(&h, Format::VendorOut, &fixture("example.out"), None).await,
         Ok(Imported::Loaded(_))
     ));
     let mut copy = String::from_utf8(fixture("example.out")).expect("utf8");
     copy.push('\n');
-    let Err(ImportError::Rejected(dups)) = run(&h, Format::VendorOut, copy.as_bytes(), None) else {
+    let Err(ImportError::Rejected(dups)) = run(&h, Format::VendorOut, copy.as_bytes(), None).await
+    else {
         panic!("duplicates must be refused")
     };
     assert_eq!(
@@ -225,18 +240,20 @@ async fn a_crash_between_chunks_leaves_the_batch_absent_then_it_imports_whole() 
             i * 11 + 3
         ));
     }
-    let before = h.counts(TENANT);
+    let before = h.counts(TENANT).await;
     assert!(
-        run(&h, Format::Csv, file.as_bytes(), Some(1)).is_err(),
+        run(&h, Format::Csv, file.as_bytes(), Some(1))
+            .await
+            .is_err(),
         "stopped after the first chunk"
     );
     let first: sim_profiles::Iccid =
         sim_profiles::Iccid::from_payload("898699099910000000").expect("iccid");
     assert!(
-        h.gw().store.get_sim(&first).expect("get").is_some(),
+        h.gw().store.get_sim(&first).await.expect("get").is_some(),
         "the first chunk is on disk"
     );
-    assert_eq!(h.counts(TENANT), before, "but not counted");
+    assert_eq!(h.counts(TENANT).await, before, "but not counted");
     let (s, b) = h.post("crash-1", &physical(&first)).await;
     assert_eq!(
         (s, b["code"].as_str()),
@@ -244,15 +261,18 @@ async fn a_crash_between_chunks_leaves_the_batch_absent_then_it_imports_whole() 
         "and not usable: {b}"
     );
     // Restart recovery removes the unfinished batch...
-    assert_eq!(h.gw().store.recover_imports().expect("recover"), 1);
-    assert!(h.gw().store.get_sim(&first).expect("get").is_none());
+    assert_eq!(h.gw().store.recover_imports().await.expect("recover"), 1);
+    assert!(h.gw().store.get_sim(&first).await.expect("get").is_none());
     // ...and the file then imports whole.
-    let Imported::Loaded(b) = run(&h, Format::Csv, file.as_bytes(), None).expect("import") else {
+    let Imported::Loaded(b) = run(&h, Format::Csv, file.as_bytes(), None)
+        .await
+        .expect("import")
+    else {
         panic!("not loaded")
     };
     assert_eq!(b.cards, n as u64);
     assert_eq!(
-        h.counts(TENANT).sims_available,
+        h.counts(TENANT).await.sims_available,
         before.sims_available + n as u64
     );
     let (s, b) = h.post("crash-2", &physical(&first)).await;
@@ -405,6 +425,7 @@ async fn inventory_over_the_api_import_lookup_export_quarantine_and_metrics() {
         .gw()
         .store
         .tenant(TENANT)
+        .await
         .expect("tenant")
         .expect("tenant");
     t.low_stock_threshold = Some(1_000_000);
@@ -483,7 +504,7 @@ async fn the_same_file_for_another_tenant_is_a_clash_never_a_replay() {
     .await;
     assert_eq!(s, 201, "{first}");
     let first_id = first["id"].as_str().expect("id").to_owned();
-    let other_before = h.counts(OTHER_TENANT);
+    let other_before = h.counts(OTHER_TENANT).await;
 
     for attempt in 0..2 {
         let (s, b, headers) = upload(
@@ -527,7 +548,11 @@ async fn the_same_file_for_another_tenant_is_a_clash_never_a_replay() {
             assert!(!text.contains(leak), "`{leak}` leaked: {text}");
         }
     }
-    assert_eq!(h.counts(OTHER_TENANT), other_before, "nothing imported");
+    assert_eq!(
+        h.counts(OTHER_TENANT).await,
+        other_before,
+        "nothing imported"
+    );
 
     // The first tenant still gets its own batch back, replayed.
     let (s, again, headers) = upload(
@@ -551,7 +576,7 @@ async fn the_same_file_for_another_tenant_is_a_clash_never_a_replay() {
         imsis_only.push_str(&format!("{iccid},00101000000010{i},{:032x}\n", i));
     }
     let Err(ImportError::Rejected(r)) =
-        run_as(&h, OTHER_TENANT, Format::Csv, imsis_only.as_bytes(), None)
+        run_as(&h, OTHER_TENANT, Format::Csv, imsis_only.as_bytes(), None).await
     else {
         panic!("IMSI clash must be refused")
     };
@@ -580,14 +605,14 @@ async fn a_batch_recorded_under_a_file_only_id_still_replays_for_its_tenant() {
         esim_profile_type: None,
     };
     let store = &h.gw().store;
-    store.import_begin(&legacy).expect("begin");
-    store.import_finish(&legacy.id, 0, 1).expect("finish");
+    store.import_begin(&legacy).await.expect("begin");
+    store.import_finish(&legacy.id, 0, 1).await.expect("finish");
     assert!(
-        matches!(run(&h, Format::VendorOut, &file, None), Ok(Imported::AlreadyImported(b)) if b.id == legacy.id)
+        matches!(run(&h, Format::VendorOut, &file, None).await, Ok(Imported::AlreadyImported(b)) if b.id == legacy.id)
     );
     // Another tenant's upload of that file is not answered with it.
     assert!(matches!(
-        run_as(&h, OTHER_TENANT, Format::VendorOut, &file, None),
+        run_as(&h, OTHER_TENANT, Format::VendorOut, &file, None).await,
         Ok(Imported::Loaded(b)) if b.id != legacy.id && b.tenant == OTHER_TENANT
     ));
 }
@@ -595,15 +620,16 @@ async fn a_batch_recorded_under_a_file_only_id_still_replays_for_its_tenant() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn aborting_a_complete_batch_leaves_its_cards_in_stock() {
     let h = Harness::start(0).await;
-    let Imported::Loaded(b) =
-        run(&h, Format::VendorOut, &fixture("example.out"), None).expect("import")
+    let Imported::Loaded(b) = run(&h, Format::VendorOut, &fixture("example.out"), None)
+        .await
+        .expect("import")
     else {
         panic!("not loaded")
     };
-    h.gw().store.import_abort(&b.id).expect("abort");
+    h.gw().store.import_abort(&b.id).await.expect("abort");
     let iccid: sim_profiles::Iccid = "8986990999000001013".parse().expect("iccid");
-    assert!(h.gw().store.get_sim(&iccid).expect("get").is_some());
-    assert!(h.gw().store.batch(&b.id).expect("batch").is_some());
+    assert!(h.gw().store.get_sim(&iccid).await.expect("get").is_some());
+    assert!(h.gw().store.batch(&b.id).await.expect("batch").is_some());
 }
 
 /// A 1,000-card file of complete 19-digit ICCIDs; returns the text, the line of data row
@@ -644,9 +670,10 @@ fn thousand_cards(format: Format, corrupt_row_501: bool) -> (String, usize, Stri
 async fn a_wrong_check_digit_on_row_501_of_1000_refuses_the_whole_file() {
     let h = Harness::start(0).await;
     for format in [Format::VendorOut, Format::Csv] {
-        let before = (h.counts(TENANT), h.event_count());
+        let before = (h.counts(TENANT).await, h.event_count().await);
         let (text, line, typo) = thousand_cards(format, true);
-        let Err(ImportError::Rejected(rejects)) = run(&h, format, text.as_bytes(), None) else {
+        let Err(ImportError::Rejected(rejects)) = run(&h, format, text.as_bytes(), None).await
+        else {
             panic!("{format:?}: a typo must refuse the file")
         };
         assert_eq!(
@@ -662,7 +689,7 @@ async fn a_wrong_check_digit_on_row_501_of_1000_refuses_the_whole_file() {
             format!("line {line}: ICCID check digit (Luhn) is wrong")
         );
         assert_eq!(
-            (h.counts(TENANT), h.event_count()),
+            (h.counts(TENANT).await, h.event_count().await),
             before,
             "nothing imported"
         );
@@ -670,21 +697,24 @@ async fn a_wrong_check_digit_on_row_501_of_1000_refuses_the_whole_file() {
         let row_500: sim_profiles::Iccid =
             sim_profiles::Iccid::from_payload("898699077000000500").expect("iccid");
         assert!(
-            store.get_sim(&row_500).expect("get").is_none(),
+            store.get_sim(&row_500).await.expect("get").is_none(),
             "rolled back"
         );
         // The old importer stored the typo's 19 digits plus a new Luhn digit.
         let invented = sim_profiles::Iccid::from_payload(&typo).expect("payload");
-        assert!(store.get_sim(&invented).expect("get").is_none());
+        assert!(store.get_sim(&invented).await.expect("get").is_none());
     }
     // The corrected file imports whole, every ICCID exactly as written.
     let (text, _, row_501) = thousand_cards(Format::Csv, false);
-    let Imported::Loaded(b) = run(&h, Format::Csv, text.as_bytes(), None).expect("import") else {
+    let Imported::Loaded(b) = run(&h, Format::Csv, text.as_bytes(), None)
+        .await
+        .expect("import")
+    else {
         panic!("not loaded")
     };
     assert_eq!(b.cards, 1_000);
     let iccid: sim_profiles::Iccid = row_501.parse().expect("iccid");
-    assert!(h.gw().store.get_sim(&iccid).expect("get").is_some());
+    assert!(h.gw().store.get_sim(&iccid).await.expect("get").is_some());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -5,6 +5,7 @@
 use gateway::config::Config;
 use gateway::crypto::Keyring;
 use gateway::metrics::Metrics;
+use gateway::store::StoreAdmin;
 use gateway::store::embedded::RedbStore;
 use std::process::Command;
 use std::sync::Arc;
@@ -49,7 +50,13 @@ async fn activate(sb: &gateway::sandbox::Sandbox, idx: usize, key: &str) -> Stri
     let v: serde_json::Value = serde_json::from_slice(&r.body).expect("json");
     let id = v["id"].as_str().expect("id").to_owned();
     for _ in 0..1_000 {
-        if let Some(o) = sb.gateway.store.get_order("sandbox", &id).expect("get") {
+        if let Some(o) = sb
+            .gateway
+            .store
+            .get_order("sandbox", &id)
+            .await
+            .expect("get")
+        {
             if o.status.is_terminal() {
                 assert_eq!(o.status, gateway::order::OrderStatus::Active);
                 return id;
@@ -59,8 +66,6 @@ async fn activate(sb: &gateway::sandbox::Sandbox, idx: usize, key: &str) -> Stri
     }
     panic!("order {id} did not finish");
 }
-
-use gateway::store::Store;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rotation_is_resumable_and_the_gateway_runs_on_the_new_key() {
@@ -75,7 +80,7 @@ async fn rotation_is_resumable_and_the_gateway_runs_on_the_new_key() {
     let key_file = dir.path().join("keys").join("data-key");
     let old = Keyring::load_or_create(&key_file).expect("keys");
     let store = RedbStore::open(dir.path(), 16, 64, Arc::new(Metrics::default())).expect("store");
-    let before = store.sealed_key_usage().expect("usage");
+    let before = store.sealed_key_usage().await.expect("usage");
     // 30 Ki + 30 OPc + the order's subscriber + its idempotency snapshot + the marker.
     assert_eq!(before.get(old.current_id()), Some(&63), "{before:?}");
 
@@ -83,27 +88,27 @@ async fn rotation_is_resumable_and_the_gateway_runs_on_the_new_key() {
     let keys = Keyring::load_or_create(&key_file).expect("reload");
     assert_eq!(keys.current_id(), new_id);
     // "Crash" after two chunks of ten SIMs.
-    let partial = store.rewrap(&keys, 10, Some(2)).expect("partial");
+    let partial = store.rewrap(&keys, 10, Some(2)).await.expect("partial");
     assert!(!partial.complete);
     assert_eq!(partial.resealed, 40, "20 SIMs x (Ki, OPc)");
-    let mixed = store.sealed_key_usage().expect("usage");
+    let mixed = store.sealed_key_usage().await.expect("usage");
     assert_eq!(
         (mixed.get(old.current_id()), mixed.get(&new_id)),
         (Some(&23), Some(&40)),
         "{mixed:?}"
     );
-    let done = store.rewrap(&keys, 10, None).expect("resume");
+    let done = store.rewrap(&keys, 10, None).await.expect("resume");
     assert!(done.complete);
     assert_eq!(done.resealed, 23);
-    let after = store.sealed_key_usage().expect("usage");
+    let after = store.sealed_key_usage().await.expect("usage");
     assert_eq!(after.len(), 1, "{after:?}");
     assert_eq!(after.get(&new_id), Some(&63));
     assert_eq!(
-        store.rewrap(&keys, 10, None).expect("again").resealed,
+        store.rewrap(&keys, 10, None).await.expect("again").resealed,
         0,
         "a second pass is a no-op"
     );
-    store.close();
+    store.close().await;
 
     // The gateway restarts on the new key: marker, Ki of active and of fresh SIMs all open.
     let sb = gateway::sandbox::start(config(dir.path()))

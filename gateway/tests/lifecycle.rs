@@ -238,7 +238,7 @@ async fn terminate_removes_the_subscriber_retires_the_sim_and_quarantines_the_nu
         .operate(&msisdn, "resume", "t2", json!({"reason": "non_payment"}))
         .await;
     assert_eq!(s, 404, "a terminated line no longer holds its number: {v}");
-    let counts = h.counts(TENANT);
+    let counts = h.counts(TENANT).await;
     assert_eq!((counts.sims_active, counts.sims_available), (0, 1));
 }
 

@@ -6,6 +6,7 @@
 
 use gateway::metrics::Metrics;
 use gateway::numbers::NumberPolicy;
+use gateway::store::StoreAdmin;
 use gateway::store::embedded::RedbStore;
 use gateway::store::{AdminChange, NewReservation, Product, ReservationOutcome, Store, Tenant};
 use std::collections::BTreeMap;
@@ -156,7 +157,7 @@ async fn a_store_without_the_free_tree_gets_it_built_at_open() {
 
     let dir = tempfile::tempdir().expect("tempdir");
     let store = seeded(dir.path()).await;
-    Arc::try_unwrap(store).ok().expect("sole owner").close();
+    store.close().await;
     // Make it a store of the previous layout: no tree, no record of having built one.
     {
         let db = redb::Database::create(dir.path().join("simgw.redb")).expect("redb");

@@ -14,6 +14,7 @@ use gateway::store::embedded::RedbStore;
 use gateway::store::{
     AdminChange, NewReservation, Product, Rejection, ReservationOutcome, Store, Tenant,
 };
+use gateway::store::{InventoryCounts, StoreAdmin};
 use serde_json::json;
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
@@ -53,10 +54,10 @@ async fn pool(dir: &std::path::Path, policy: NumberPolicy, count: u64) -> RedbSt
 /// test; once that one is answered, yielding lets the timer see the new deadline due and
 /// send its next sweep, which the next barrier then waits for. Each round is a step of
 /// the timer's loop, not a slice of real time, so the bound counts steps.
-async fn settle(what: &str, store: &RedbStore, done: impl Fn() -> bool) {
+async fn settle(what: &str, store: &RedbStore, done: impl Fn(&InventoryCounts) -> bool) {
     for _ in 0..8 {
         store.prune_idempotency(0).await.expect("writer barrier");
-        if done() {
+        if done(&store.inventory_counts("t").await.expect("counts")) {
             return;
         }
         tokio::task::yield_now().await;
@@ -93,7 +94,7 @@ async fn golden_numbers_are_never_auto_assigned_but_can_be_chosen() {
         .filter(|m| is_golden(&rules, m))
         .collect();
     assert!(!golden.is_empty());
-    let counts = store.inventory_counts("t").expect("counts");
+    let counts = store.inventory_counts("t").await.expect("counts");
     assert_eq!(
         (counts.numbers_available, counts.numbers_golden),
         (2_000 - golden.len() as u64, golden.len() as u64)
@@ -160,7 +161,7 @@ async fn sequential_policy_is_ascending_and_random_policy_is_not() {
         picked[0], "8617000000001",
         "0000 is golden; the lowest ordinary number comes first"
     );
-    seq.close();
+    seq.close().await;
 
     let dir = tempfile::tempdir().expect("tempdir");
     let rnd = pool(dir.path(), NumberPolicy::Random, 10_000).await;
@@ -235,19 +236,27 @@ async fn lapsed_reservations_and_aged_quarantine_return_under_the_paused_clock()
     // Timers start only now: the paused clock auto-advances to the next timer whenever the
     // test awaits the store's writer thread, so none may be pending during set-up.
     engine.spawn_pool_timer(Duration::from_secs(3600));
-    assert_eq!(store.inventory_counts("t").expect("counts").numbers_held, 1);
+    assert_eq!(
+        store
+            .inventory_counts("t")
+            .await
+            .expect("counts")
+            .numbers_held,
+        1
+    );
     tokio::time::sleep(Duration::from_secs(59)).await;
     assert_eq!(
-        store.inventory_counts("t").expect("counts").numbers_held,
+        store
+            .inventory_counts("t")
+            .await
+            .expect("counts")
+            .numbers_held,
         1,
         "still held before the TTL"
     );
     tokio::time::sleep(Duration::from_secs(3)).await;
-    settle("lapsed hold", &store, || {
-        store.inventory_counts("t").expect("counts").numbers_held == 0
-    })
-    .await;
-    let counts = store.inventory_counts("t").expect("counts");
+    settle("lapsed hold", &store, |c| c.numbers_held == 0).await;
+    let counts = store.inventory_counts("t").await.expect("counts");
     assert_eq!(
         (counts.numbers_held, counts.numbers_available),
         (0, 9),
@@ -286,6 +295,7 @@ async fn lapsed_reservations_and_aged_quarantine_return_under_the_paused_clock()
     assert_eq!(
         store
             .inventory_counts("t")
+            .await
             .expect("counts")
             .numbers_quarantined,
         1
@@ -293,29 +303,24 @@ async fn lapsed_reservations_and_aged_quarantine_return_under_the_paused_clock()
     // Ageing is measured from the recorded deadline: awaiting the writer thread above may
     // have let the paused clock run on (the pool timer is pending), so "day 89" is one day
     // before the deadline, not 89 days after this line.
-    let release_at = store.quarantined("t", 10).expect("list")[0].1;
+    let release_at = store.quarantined("t", 10).await.expect("list")[0].1;
     assert_eq!(release_at, quarantined_at + 90 * 86_400_000, "90 days");
     tokio::time::sleep_until(clock.instant_at(release_at - 86_400_000)).await;
     assert_eq!(
         store
             .inventory_counts("t")
+            .await
             .expect("counts")
             .numbers_quarantined,
         1,
         "still ageing at day 89"
     );
     tokio::time::sleep_until(clock.instant_at(release_at + 5_000)).await;
-    settle("aged quarantine", &store, || {
-        store
-            .inventory_counts("t")
-            .expect("counts")
-            .numbers_quarantined
-            == 0
-    })
-    .await;
+    settle("aged quarantine", &store, |c| c.numbers_quarantined == 0).await;
     assert_eq!(
         store
             .inventory_counts("t")
+            .await
             .expect("counts")
             .numbers_quarantined,
         0,

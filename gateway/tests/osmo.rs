@@ -85,7 +85,7 @@ async fn duplicate_msisdn_on_another_imsi_fails_clearly_and_is_compensated() {
         .await
         .expect("theirs");
     assert_eq!(info(&theirs, "msisdn").as_deref(), Some("8613800000042"));
-    assert_eq!(h.counts(TENANT).sims_available, 2);
+    assert_eq!(h.counts(TENANT).await.sims_available, 2);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

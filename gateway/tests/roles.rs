@@ -9,7 +9,7 @@ use bytes::Bytes;
 use common::{Harness, TENANT, physical};
 use gateway::admin;
 use gateway::crypto::sha256;
-use gateway::store::{Role, Store};
+use gateway::store::Role;
 use serde_json::{Value, json};
 use std::path::Path;
 
@@ -140,8 +140,8 @@ async fn a_readonly_key_reads_its_tenant_and_changes_nothing() {
     assert_eq!(s, 202, "{order}");
     let id = order["id"].as_str().expect("id");
     h.wait_terminal(id).await;
-    let counts = h.counts(TENANT);
-    let events = h.event_count();
+    let counts = h.counts(TENANT).await;
+    let events = h.event_count().await;
 
     let body = physical(&h.cards[1].iccid);
     let refused = activate(&h, &readonly, "ro-1", &body).await;
@@ -163,8 +163,12 @@ async fn a_readonly_key_reads_its_tenant_and_changes_nothing() {
         &["operator"],
         "importing SIM batches",
     );
-    assert_eq!(h.counts(TENANT), counts, "no SIM, number or batch changed");
-    assert_eq!(h.event_count(), events, "nothing was recorded");
+    assert_eq!(
+        h.counts(TENANT).await,
+        counts,
+        "no SIM, number or batch changed"
+    );
+    assert_eq!(h.event_count().await, events, "nothing was recorded");
     // Not even the Idempotency-Key was taken: the same key and body from a key that may
     // activate is a first request, not a replay or a reuse.
     let (s, _, created) = activate(&h, &h.api_key, "ro-1", &body).await;
@@ -206,14 +210,14 @@ async fn a_channel_key_sells_but_cannot_import_or_release_and_an_operator_key_ca
     assert_eq!(s, 200);
     let msisdn = quarantined_number(&h, &channel, 0).await;
 
-    let counts = h.counts(TENANT);
+    let counts = h.counts(TENANT).await;
     assert_forbidden(
         &import(&h, &channel).await,
         "channel",
         &["operator"],
         "importing SIM batches",
     );
-    assert_eq!(h.counts(TENANT), counts, "nothing imported");
+    assert_eq!(h.counts(TENANT).await, counts, "nothing imported");
     assert_forbidden(
         &release(&h, &channel, &msisdn).await,
         "channel",
@@ -284,6 +288,7 @@ async fn a_key_stored_before_roles_acts_as_operator() {
         .gw()
         .store
         .api_key(&sha256(legacy.as_bytes()))
+        .await
         .expect("read")
         .expect("the legacy key is there");
     assert_eq!(stored.role, Role::Operator);
@@ -357,7 +362,11 @@ async fn apikey_create_issues_the_role_asked_and_channel_by_default() {
         (&default, Role::Channel),
         (&operator, Role::Operator),
     ] {
-        let stored = gw.store.api_key(&sha256(key.as_bytes())).expect("read");
+        let stored = gw
+            .store
+            .api_key(&sha256(key.as_bytes()))
+            .await
+            .expect("read");
         assert_eq!(stored.map(|r| r.role), Some(want), "{key}");
     }
     let ca = std::fs::read(gw.ca_cert.as_ref().expect("dev CA")).expect("ca");
@@ -432,14 +441,21 @@ mod sandbox {
     use std::sync::Arc;
 
     /// The roles the sandbox store gives each key of `keys`.
-    fn roles(sb: &gateway::sandbox::Sandbox, keys: &ApiKeys) -> [Option<Role>; 3] {
-        [&keys.channel, &keys.operator, &keys.readonly].map(|k| {
-            sb.gateway
+    async fn roles(sb: &gateway::sandbox::Sandbox, keys: &ApiKeys) -> [Option<Role>; 3] {
+        let mut out = [None; 3];
+        for (slot, k) in out
+            .iter_mut()
+            .zip([&keys.channel, &keys.operator, &keys.readonly])
+        {
+            *slot = sb
+                .gateway
                 .store
                 .api_key(&sha256(k.as_bytes()))
+                .await
                 .expect("read")
-                .map(|r| r.role)
-        })
+                .map(|r| r.role);
+        }
+        out
     }
 
     const ROLES: [Option<Role>; 3] = [
@@ -492,7 +508,7 @@ mod sandbox {
             json!({"channel": keys.channel, "operator": keys.operator, "readonly": keys.readonly})
         );
         assert_eq!(sb.info.api_key, keys.operator);
-        assert_eq!(roles(&sb, &keys), ROLES);
+        assert_eq!(roles(&sb, &keys).await, ROLES);
         let (s, b) = activate(&sb, &keys.readonly, "sb-ro").await;
         assert_eq!(
             (s, b["code"].as_str()),
@@ -520,7 +536,7 @@ mod sandbox {
         let marker = json!({"api_key": first.api_key}).to_string();
         let sealed = keys.seal(MARKER, marker.as_bytes()).expect("seal");
         admin::apply(
-            &store,
+            &*store,
             gateway::store::AdminChange::PutMeta {
                 key: MARKER.into(),
                 value: serde_json::to_vec(&sealed).expect("sealed"),
@@ -528,7 +544,7 @@ mod sandbox {
         )
         .await
         .expect("old marker");
-        store.close();
+        store.close().await;
         put_key_stored_before_roles(dir.path(), &first.api_key, gateway::sandbox::TENANT);
 
         let sb = gateway::sandbox::start(config()).await.expect("restart");
@@ -547,7 +563,7 @@ mod sandbox {
             "minted from the old marker"
         );
         assert_eq!(file_keys(&sb)["channel"], keys.channel.as_str());
-        assert_eq!(roles(&sb, &keys), ROLES);
+        assert_eq!(roles(&sb, &keys).await, ROLES);
         let (s, b) = activate(&sb, &keys.readonly, "up-ro").await;
         assert_eq!(s, 403, "{b}");
         let (s, b) = activate(&sb, &first.api_key, "up-op").await;

@@ -4,7 +4,6 @@
 use adapters::http::HttpClient;
 use bytes::Bytes;
 use gateway::config::Config;
-use gateway::store::Store;
 use std::time::Duration;
 
 fn config(dir: &std::path::Path) -> Config {
@@ -96,6 +95,7 @@ async fn sandbox_activates_over_tls_and_restarts_idempotently() {
         .gateway
         .store
         .inventory_counts("sandbox")
+        .await
         .expect("counts");
     sb.gateway.shutdown().await;
 
@@ -108,6 +108,7 @@ async fn sandbox_activates_over_tls_and_restarts_idempotently() {
         sb2.gateway
             .store
             .inventory_counts("sandbox")
+            .await
             .expect("counts"),
         before
     );

@@ -10,7 +10,6 @@ use conformance::smdp_sim::{Action, Function, Rule};
 use gateway::config::Config;
 use gateway::order::{OrderStatus, Step};
 use gateway::sandbox::{Sandbox, TENANT};
-use gateway::store::Store;
 use std::time::Duration;
 
 fn config(dir: &std::path::Path) -> Config {
@@ -58,6 +57,7 @@ async fn an_order_stopped_after_its_hlr_step_finds_its_subscriber_after_a_restar
             .gateway
             .store
             .get_order(TENANT, &id)
+            .await
             .expect("read")
             .expect("order");
         let confirming = o

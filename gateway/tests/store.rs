@@ -132,7 +132,7 @@ async fn inventory_loads_are_all_or_nothing() {
     let dir = tempfile::tempdir().expect("tempdir");
     let keys = Keyring::ephemeral().expect("keys");
     let store = store_with_sims(dir.path(), &keys, 2).await;
-    let before = store.inventory_counts("t").expect("counts");
+    let before = store.inventory_counts("t").await.expect("counts");
     // One new SIM plus one already present: nothing of the batch is applied.
     let outcome = store
         .admin(AdminChange::AddSims(vec![sim(5, &keys), sim(1, &keys)]))
@@ -142,10 +142,11 @@ async fn inventory_loads_are_all_or_nothing() {
         matches!(&outcome, AdminOutcome::Refused(why) if why.contains("already in inventory")),
         "{outcome:?}"
     );
-    assert_eq!(store.inventory_counts("t").expect("counts"), before);
+    assert_eq!(store.inventory_counts("t").await.expect("counts"), before);
     assert!(
         store
             .get_sim(&Iccid::from_payload("898821100000000005").expect("iccid"))
+            .await
             .expect("get")
             .is_none()
     );
@@ -159,5 +160,5 @@ async fn inventory_loads_are_all_or_nothing() {
             .expect("admin"),
         AdminOutcome::Refused(_)
     ));
-    assert_eq!(store.inventory_counts("t").expect("counts"), before);
+    assert_eq!(store.inventory_counts("t").await.expect("counts"), before);
 }

@@ -8,6 +8,7 @@ use bytes::Bytes;
 use gateway::clock::Clock;
 use gateway::crypto::Keyring;
 use gateway::metrics::Metrics;
+use gateway::store::StoreAdmin;
 use gateway::store::embedded::RedbStore;
 use gateway::store::{
     DeliveryStatus, EndpointSecret, EventType, Store, WebhookEndpoint, secret_context,
@@ -161,7 +162,11 @@ impl Rig {
     async fn endpoint(&self, types: &[EventType]) -> (String, Vec<u8>) {
         let id = format!(
             "we_test{}",
-            self.store.webhook_endpoints(TENANT).expect("list").len()
+            self.store
+                .webhook_endpoints(TENANT)
+                .await
+                .expect("list")
+                .len()
         );
         let key = vec![0x42; 32];
         let sealed = self.keys.seal(&secret_context(&id), &key).expect("seal");
@@ -182,9 +187,10 @@ impl Rig {
         (id, key)
     }
 
-    fn publish(&self, t: EventType, subject: Option<&str>, n: u32) {
+    async fn publish(&self, t: EventType, subject: Option<&str>, n: u32) {
         self.store
             .publish_for_test(self.clock.now_ms(), TENANT, t, subject, json!({"n": n}))
+            .await
             .expect("publish");
     }
 
@@ -197,9 +203,9 @@ impl Rig {
 
 /// Waits (yielding, so the paused clock stands still) until the store's writer thread has
 /// committed what `cond` looks for; bounded in real time.
-async fn settle(mut cond: impl FnMut() -> bool) {
+async fn settle(mut cond: impl AsyncFnMut() -> bool) {
     let limit = std::time::Instant::now() + Duration::from_secs(10);
-    while !cond() {
+    while !cond().await {
         assert!(
             std::time::Instant::now() < limit,
             "the store never committed it"
@@ -217,7 +223,8 @@ async fn a_receiver_down_for_a_while_gets_redeliveries_with_growing_delays() {
     let mut rig = Rig::new(false).await;
     let (_, key) = rig.endpoint(&[]).await;
     rig.script(&ev(1), &[Err(()), Err(()), Ok(500), Err(()), Ok(204)]);
-    rig.publish(EventType::OrderActive, Some("8613800000001"), 1);
+    rig.publish(EventType::OrderActive, Some("8613800000001"), 1)
+        .await;
     let mut seen = Vec::new();
     loop {
         let s = rig.next().await;
@@ -260,14 +267,15 @@ async fn a_receiver_down_for_a_while_gets_redeliveries_with_growing_delays() {
         assert!(gap > last, "delays grow: {gap:?} after {last:?}");
         last = gap;
     }
-    let read = || {
+    let read = async || {
         rig.store
             .webhook_deliveries(TENANT, "we_test0", None, 10)
+            .await
             .expect("read")
             .expect("endpoint")
     };
-    settle(|| read()[0].status == DeliveryStatus::Delivered).await;
-    let d = read();
+    settle(async || read().await[0].status == DeliveryStatus::Delivered).await;
+    let d = read().await;
     assert_eq!(d[0].attempts, 5);
     assert_eq!(d[0].log[2].http_status, Some(500));
     assert!(
@@ -284,11 +292,11 @@ async fn one_subject_is_delivered_in_order_while_another_proceeds() {
     rig.endpoint(&[]).await;
     // Subject A: its first event fails twice; subject B must not wait for it.
     rig.script(&ev(1), &[Err(()), Err(())]);
-    rig.publish(EventType::OrderCreated, Some("A"), 1);
-    rig.publish(EventType::OrderActive, Some("A"), 2);
-    rig.publish(EventType::OrderCreated, Some("B"), 3);
-    rig.publish(EventType::EsimDownloaded, Some("A"), 4);
-    rig.publish(EventType::OrderActive, Some("B"), 5);
+    rig.publish(EventType::OrderCreated, Some("A"), 1).await;
+    rig.publish(EventType::OrderActive, Some("A"), 2).await;
+    rig.publish(EventType::OrderCreated, Some("B"), 3).await;
+    rig.publish(EventType::EsimDownloaded, Some("A"), 4).await;
+    rig.publish(EventType::OrderActive, Some("B"), 5).await;
     let mut acked = Vec::new();
     let mut attempts_of_a = Vec::new();
     while acked.len() < 5 {
@@ -315,8 +323,8 @@ async fn an_endpoint_is_disabled_after_the_schedule_and_that_is_an_event() {
     let mut rig = Rig::new(true).await;
     let (id, _) = rig.endpoint(&[]).await;
     let (other, _) = rig.endpoint(&[EventType::EndpointDisabled]).await;
-    rig.publish(EventType::OrderActive, Some("A"), 1);
-    rig.publish(EventType::OrderActive, Some("A"), 2);
+    rig.publish(EventType::OrderActive, Some("A"), 1).await;
+    rig.publish(EventType::OrderActive, Some("A"), 2).await;
     let started = Instant::now();
     let mut attempts = 0;
     while attempts < ATTEMPTS {
@@ -339,17 +347,20 @@ async fn an_endpoint_is_disabled_after_the_schedule_and_that_is_an_event() {
     let e = rig
         .store
         .webhook_endpoint(TENANT, &id)
+        .await
         .expect("read")
         .expect("endpoint");
     assert!(e.disabled.is_some());
     let log = rig
         .store
         .public_events(TENANT, 0, Some(EventType::EndpointDisabled), 10)
+        .await
         .expect("events");
     assert_eq!(log.len(), 1, "endpoint.disabled is in the event log");
     let d = rig
         .store
         .webhook_deliveries(TENANT, &id, None, 10)
+        .await
         .expect("read")
         .expect("endpoint");
     assert!(
@@ -362,7 +373,7 @@ async fn an_endpoint_is_disabled_after_the_schedule_and_that_is_an_event() {
     );
     // Nothing more is attempted for the disabled endpoint; the other one still tries to
     // deliver `endpoint.disabled`.
-    let due = rig.store.due_deliveries(u64::MAX, 10).expect("due");
+    let due = rig.store.due_deliveries(u64::MAX, 10).await.expect("due");
     assert!(due.iter().all(|k| k.endpoint == other), "{due:?}");
     assert_eq!(due.len(), 1);
 }
@@ -388,7 +399,7 @@ async fn a_rotated_secret_signs_beside_the_new_one_for_24_hours() {
         .await
         .expect("rotate")
         .expect("endpoint");
-    rig.publish(EventType::OrderActive, Some("A"), 1);
+    rig.publish(EventType::OrderActive, Some("A"), 1).await;
     let s = rig.next().await;
     let sigs: Vec<&str> = s.signature.split(' ').collect();
     assert_eq!(sigs.len(), 2, "{}", s.signature);
@@ -401,7 +412,7 @@ async fn a_rotated_secret_signs_beside_the_new_one_for_24_hours() {
         );
     }
     tokio::time::advance(Duration::from_secs(24 * 3600 + 1)).await;
-    rig.publish(EventType::OrderActive, Some("A"), 2);
+    rig.publish(EventType::OrderActive, Some("A"), 2).await;
     let s = rig.next().await;
     let ts: u64 = s.timestamp.parse().expect("ts");
     assert_eq!(s.signature, signing::sign(&new_key, &s.id, ts, &s.raw));
@@ -412,14 +423,18 @@ async fn pending_deliveries_survive_a_store_reopen() {
     let mut rig = Rig::new(false).await;
     rig.endpoint(&[]).await;
     rig.stop_dispatcher().await;
-    rig.publish(EventType::OrderCreated, Some("A"), 1);
-    rig.publish(EventType::OrderActive, Some("A"), 2);
+    rig.publish(EventType::OrderCreated, Some("A"), 1).await;
+    rig.publish(EventType::OrderActive, Some("A"), 2).await;
     // Close the store as a crash would leave it: only what was committed remains.
     let store = std::mem::replace(&mut rig.store, open(tempfile::tempdir().expect("d").path()));
-    Arc::try_unwrap(store).ok().expect("sole owner").close();
+    store.close().await;
     rig.store = open(rig.dir.path());
     assert_eq!(
-        rig.store.due_deliveries(u64::MAX, 10).expect("due").len(),
+        rig.store
+            .due_deliveries(u64::MAX, 10)
+            .await
+            .expect("due")
+            .len(),
         1
     );
     rig.start();

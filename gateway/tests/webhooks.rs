@@ -468,12 +468,12 @@ async fn low_stock_is_published_once_per_crossing() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_events_api_pages_through_10000_events_while_writes_go_on() {
     let h = Harness::start(1).await;
     let store = h.gw().store.clone();
     const TOTAL: u64 = 10_000;
-    let writer = tokio::task::spawn_blocking(move || {
+    let writer = tokio::spawn(async move {
         let clock = gateway::clock::Clock::new();
         for i in 0..TOTAL {
             let t = if i % 3 == 0 {
@@ -483,6 +483,7 @@ async fn the_events_api_pages_through_10000_events_while_writes_go_on() {
             };
             store
                 .publish_for_test(clock.now_ms(), TENANT, t, Some("s"), json!({"i": i}))
+                .await
                 .expect("publish");
         }
     });

@@ -435,7 +435,7 @@ fn asn1tools_agrees_on_every_ts48_package_personalised() {
         }
     }
     assert_eq!(args.len(), 2 * 36);
-    let out = Command::new("python3")
+    let out = Command::new(python())
         .arg(script())
         .args(&args)
         .output()
@@ -461,7 +461,7 @@ fn asn1tools_agrees_on_every_ts48_package_personalised() {
     der[isim_k..isim_k + 16].copy_from_slice(&ts48::TS48_K);
     let bad = dir.join("first-only.der");
     std::fs::write(&bad, der).expect("write");
-    let out = Command::new("python3")
+    let out = Command::new(python())
         .arg(script())
         .arg(&bad)
         .arg(dir.join(format!("{first}.json")))

@@ -64,7 +64,7 @@ async fn create_inner(
     headers: &HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let caller = authenticate(state, headers)?;
+    let caller = authenticate(state, headers).await?;
     caller.require(Permission::Activate)?;
     let key = idempotency_key(headers)?;
     let value = read_json(state, headers, body).await?;
@@ -82,7 +82,7 @@ async fn create_inner(
         }
         SimRequest::Esim(eid) => {
             let (matching_id, confirmation_code) =
-                new_esim_codes(state, &caller.tenant, &order_id)?;
+                new_esim_codes(state, &caller.tenant, &order_id).await?;
             SimChoice::Esim {
                 eid,
                 matching_id,
@@ -104,7 +104,7 @@ async fn create_inner(
     };
     let body_hash = body_fingerprint(&state.keys, &value)?;
     // Held until the engine has taken the order (it then counts the order itself).
-    let _place = match admit(state, &caller.tenant, &key, &body_hash)? {
+    let _place = match admit(state, &caller.tenant, &key, &body_hash).await? {
         Admission::Admitted(place) => place,
         Admission::Replay(order) => {
             state.metrics.orders_replayed.fetch_add(1, Relaxed);
@@ -165,16 +165,17 @@ pub async fn get(
     headers: HeaderMap,
     id: PathParam,
 ) -> Result<Response, ApiError> {
-    let caller = authenticate(&state, &headers)?;
+    let caller = authenticate(&state, &headers).await?;
     caller.require(Permission::Read)?;
     let id = id.value()?;
     let order = state
         .store
-        .get_order(&caller.tenant, &id)?
+        .get_order(&caller.tenant, &id)
+        .await?
         .filter(|o| o.kind == crate::order::OrderKind::Activation)
         .ok_or_else(ApiError::activation_not_found)?;
     let progress = match order.esim {
-        Some(_) => state.store.esim_progress(&order.id)?,
+        Some(_) => state.store.esim_progress(&order.id).await?,
         None => None,
     };
     let cc = confirmation_code(&state, &order);
@@ -194,7 +195,7 @@ fn confirmation_code(state: &AppState, order: &Order) -> Option<zeroize::Zeroizi
 
 /// A fresh MatchingID for order `order_id` and, if the tenant uses them, a fresh
 /// confirmation code sealed to the order (it never exists in clear beyond this call).
-pub(super) fn new_esim_codes(
+pub(super) async fn new_esim_codes(
     state: &AppState,
     tenant: &str,
     order_id: &str,
@@ -202,7 +203,8 @@ pub(super) fn new_esim_codes(
     let rng = SystemRandom::new();
     let wants_cc = state
         .store
-        .tenant(tenant)?
+        .tenant(tenant)
+        .await?
         .is_some_and(|t| t.esim_confirmation_code);
     let confirmation_code = if wants_cc {
         let cc = zeroize::Zeroizing::new(new_confirmation_code(&rng)?);
@@ -263,12 +265,13 @@ async fn qr(
     id: PathParam,
     format: QrFormat,
 ) -> Result<Response, ApiError> {
-    let caller = authenticate(state, headers)?;
+    let caller = authenticate(state, headers).await?;
     caller.require(Permission::Read)?;
     let id = id.value()?;
     let order = state
         .store
-        .get_order(&caller.tenant, &id)?
+        .get_order(&caller.tenant, &id)
+        .await?
         .ok_or_else(ApiError::activation_not_found)?;
     let Some(e) = &order.esim else {
         return Err(ApiError::not_an_esim());

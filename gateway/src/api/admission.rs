@@ -18,7 +18,7 @@ pub(super) enum Admission<'a> {
 /// Takes a place in the backlog for `tenant`, or refuses. A retry of a request accepted
 /// earlier is answered as a replay even when the backlog is full: a clerk must never read
 /// "nothing happened" about an order that exists.
-pub(super) fn admit<'a>(
+pub(super) async fn admit<'a>(
     state: &'a AppState,
     tenant: &str,
     key: &str,
@@ -31,7 +31,7 @@ pub(super) fn admit<'a>(
     };
     let ttl_ms = state.config.engine.idempotency_ttl().as_millis() as u64;
     let cutoff_ms = state.clock.now_ms().saturating_sub(ttl_ms);
-    if let Some(rec) = state.store.activation_idempotency(tenant, key)? {
+    if let Some(rec) = state.store.activation_idempotency(tenant, key).await? {
         if rec.created_at_ms >= cutoff_ms {
             return if rec.body_hash == body_hash {
                 Ok(Admission::Replay(Box::new(rec.response)))

@@ -135,7 +135,7 @@ impl Caller {
 }
 
 /// Resolves `Authorization: Bearer <key>` to its tenant and role.
-pub fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Caller, ApiError> {
+pub async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Caller, ApiError> {
     let value = headers
         .get(axum::http::header::AUTHORIZATION)
         .ok_or_else(ApiError::unauthorized)?;
@@ -148,7 +148,8 @@ pub fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Caller, Api
         .ok_or_else(ApiError::unauthorized)?;
     let record = state
         .store
-        .api_key(&sha256(key.as_bytes()))?
+        .api_key(&sha256(key.as_bytes()))
+        .await?
         .ok_or_else(ApiError::unauthorized)?;
     Ok(Caller {
         tenant: record.tenant,

@@ -26,7 +26,7 @@ pub async fn list(
     headers: HeaderMap,
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
-    let caller = authenticate(&state, &headers)?;
+    let caller = authenticate(&state, &headers).await?;
     caller.require(Permission::Read)?;
     only_params(&q, &["after", "type", "limit"])?;
     let limit = limit_param(q.get("limit").map(String::as_str), LIMIT.0, LIMIT.1)?;
@@ -40,7 +40,8 @@ pub async fn list(
     };
     let events = state
         .store
-        .public_events(&caller.tenant, after, event_type, limit)?;
+        .public_events(&caller.tenant, after, event_type, limit)
+        .await?;
     let next = events.last().map(|e| e.id.clone());
     let data: Vec<Value> = events.iter().map(|e| e.wire()).collect();
     Ok(json_response(
@@ -56,14 +57,15 @@ pub async fn redeliver(
     headers: HeaderMap,
     id: PathParam,
 ) -> Result<Response, ApiError> {
-    let caller = authenticate(&state, &headers)?;
+    let caller = authenticate(&state, &headers).await?;
     caller.require(Permission::Webhooks)?;
     let id = id.value()?;
     let not_found = || ApiError::not_found("event_not_found", "event");
     let seq = parse_event_id(&id).ok_or_else(not_found)?;
     let event = state
         .store
-        .public_event(&caller.tenant, seq)?
+        .public_event(&caller.tenant, seq)
+        .await?
         .ok_or_else(not_found)?;
     let now = state.clock.now_ms();
     match state

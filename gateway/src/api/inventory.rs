@@ -40,7 +40,7 @@ pub async fn import_batch(
     Query(q): Query<HashMap<String, String>>,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let caller = authenticate(&state, &headers)?;
+    let caller = authenticate(&state, &headers).await?;
     caller.require(Permission::Import)?;
     let format = q
         .get("format")
@@ -80,6 +80,9 @@ pub async fn import_batch(
         }
     };
     let st = state.clone();
+    // Parsing and sealing a file is CPU work: it runs on a blocking thread, waiting there
+    // for each chunk's commit.
+    let runtime = tokio::runtime::Handle::current();
     let result = tokio::task::spawn_blocking(move || {
         let job = ImportJob {
             tenant: &caller.tenant,
@@ -89,16 +92,16 @@ pub async fn import_batch(
             esim_profile_type: esim_profile_type.as_deref(),
             iccid_length,
         };
-        let result = import::import(
+        let result = runtime.block_on(import::import(
             st.store.as_ref(),
             &st.keys,
             &st.config,
             &job,
             |_, _| {},
             None,
-        );
+        ));
         if let (Ok(Imported::Loaded(b)), Some(o)) = (&result, st.import_observer.get()) {
-            o.batch_imported(b);
+            runtime.block_on(o.batch_imported(b));
         }
         result
     })
@@ -178,10 +181,11 @@ async fn rejected(rejects: &[Reject]) -> Response {
     Response::from_parts(parts, Body::from(bytes))
 }
 
-fn owned_batch(state: &AppState, tenant: &str, id: &str) -> Result<BatchRecord, ApiError> {
+async fn owned_batch(state: &AppState, tenant: &str, id: &str) -> Result<BatchRecord, ApiError> {
     state
         .store
-        .batch(id)?
+        .batch(id)
+        .await?
         .filter(|b| b.tenant == tenant)
         .ok_or_else(|| ApiError::not_found("batch_not_found", "batch"))
 }
@@ -192,12 +196,12 @@ pub async fn batch(
     headers: HeaderMap,
     id: PathParam,
 ) -> Result<Response, ApiError> {
-    let caller = authenticate(&state, &headers)?;
+    let caller = authenticate(&state, &headers).await?;
     caller.require(Permission::Read)?;
     let id = id.value()?;
     Ok(json_response(
         StatusCode::OK,
-        &batch_json(&owned_batch(&state, &caller.tenant, &id)?),
+        &batch_json(&owned_batch(&state, &caller.tenant, &id).await?),
     ))
 }
 
@@ -207,11 +211,11 @@ pub async fn batch_csv(
     headers: HeaderMap,
     id: PathParam,
 ) -> Result<Response, ApiError> {
-    let caller = authenticate(&state, &headers)?;
+    let caller = authenticate(&state, &headers).await?;
     caller.require(Permission::Read)?;
     let id = id.value()?;
-    let b = owned_batch(&state, &caller.tenant, &id)?;
-    let csv = crate::admin::batch_csv(state.store.as_ref(), &b.id)?;
+    let b = owned_batch(&state, &caller.tenant, &id).await?;
+    let csv = crate::admin::batch_csv(state.store.as_ref(), &b.id).await?;
     Ok(([(header::CONTENT_TYPE, "text/csv; charset=utf-8")], csv).into_response())
 }
 
@@ -221,7 +225,7 @@ pub async fn sim(
     headers: HeaderMap,
     iccid: PathParam,
 ) -> Result<Response, ApiError> {
-    let caller = authenticate(&state, &headers)?;
+    let caller = authenticate(&state, &headers).await?;
     caller.require(Permission::Read)?;
     let iccid = iccid.value()?;
     let iccid = iccid.parse().map_err(|e| {
@@ -229,7 +233,8 @@ pub async fn sim(
     })?;
     let s = state
         .store
-        .get_sim(&iccid)?
+        .get_sim(&iccid)
+        .await?
         .filter(|s| s.tenant == caller.tenant)
         .ok_or_else(|| ApiError::not_found("sim_not_found", "SIM"))?;
     Ok(json_response(StatusCode::OK, &sim_json(&s)))
@@ -241,7 +246,7 @@ pub async fn sim_by_imsi(
     headers: HeaderMap,
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
-    let caller = authenticate(&state, &headers)?;
+    let caller = authenticate(&state, &headers).await?;
     caller.require(Permission::Read)?;
     let imsi = q
         .get("imsi")
@@ -256,7 +261,8 @@ pub async fn sim_by_imsi(
         .map_err(|e| ApiError::invalid("invalid_imsi", "imsi", format!("not a valid IMSI: {e}")))?;
     let s = state
         .store
-        .sim_by_imsi(&imsi)?
+        .sim_by_imsi(&imsi)
+        .await?
         .filter(|s| s.tenant == caller.tenant)
         .ok_or_else(|| ApiError::not_found("sim_not_found", "SIM"))?;
     Ok(json_response(StatusCode::OK, &sim_json(&s)))
@@ -277,12 +283,13 @@ pub async fn quarantine(
     headers: HeaderMap,
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
-    let caller = authenticate(&state, &headers)?;
+    let caller = authenticate(&state, &headers).await?;
     caller.require(Permission::Read)?;
     let limit = quarantine_limit(q.get("limit").map(String::as_str))?;
     let list: Vec<Value> = state
         .store
-        .quarantined(&caller.tenant, limit)?
+        .quarantined(&caller.tenant, limit)
+        .await?
         .into_iter()
         .map(|(m, until)| json!({"msisdn": m, "release_at": rfc3339(until)}))
         .collect();
@@ -298,7 +305,7 @@ pub async fn release(
     headers: HeaderMap,
     msisdn: PathParam,
 ) -> Result<Response, ApiError> {
-    let caller = authenticate(&state, &headers)?;
+    let caller = authenticate(&state, &headers).await?;
     caller.require(Permission::ReleaseQuarantine)?;
     let msisdn = msisdn.value()?;
     let m = msisdn.parse().map_err(|e| {

@@ -56,8 +56,11 @@ pub struct AppState {
 /// Something outside the gateway that must learn of imported batches before the import is
 /// answered: the sandbox loads eSIM batches into its SM-DP+ simulator this way.
 pub trait ImportObserver: Send + Sync {
-    /// `batch` was imported whole (its SIMs are stock now). Called on a blocking thread.
-    fn batch_imported(&self, batch: &crate::store::BatchRecord);
+    /// `batch` was imported whole (its SIMs are stock now); awaited before the answer.
+    fn batch_imported<'a>(
+        &'a self,
+        batch: &'a crate::store::BatchRecord,
+    ) -> adapters::hlr::BoxFuture<'a, ()>;
 }
 
 /// One route of the API listener: method (lowercase, as OpenAPI names it), path, handler.

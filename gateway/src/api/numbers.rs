@@ -107,7 +107,7 @@ pub async fn create(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let caller = authenticate(&state, &headers)?;
+    let caller = authenticate(&state, &headers).await?;
     caller.require(Permission::Reserve)?;
     let key = idempotency_key(&headers)?;
     let value = read_json(&state, &headers, body).await?;
@@ -147,12 +147,13 @@ pub async fn get(
     headers: HeaderMap,
     id: PathParam,
 ) -> Result<Response, ApiError> {
-    let caller = authenticate(&state, &headers)?;
+    let caller = authenticate(&state, &headers).await?;
     caller.require(Permission::Read)?;
     let id = id.value()?;
     let r = state
         .store
-        .get_reservation(&caller.tenant, &id)?
+        .get_reservation(&caller.tenant, &id)
+        .await?
         .ok_or_else(ApiError::reservation_missing)?;
     Ok(json_response(
         StatusCode::OK,
@@ -165,11 +166,11 @@ pub async fn inventory(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let caller = authenticate(&state, &headers)?;
+    let caller = authenticate(&state, &headers).await?;
     caller.require(Permission::Read)?;
-    let counts = state.store.inventory_counts(&caller.tenant)?;
+    let counts = state.store.inventory_counts(&caller.tenant).await?;
     let body = serde_json::to_value(&counts).map_err(|_| ApiError::internal())?;
-    let breakdown = state.store.inventory_breakdown(&caller.tenant)?;
+    let breakdown = state.store.inventory_breakdown(&caller.tenant).await?;
     Ok(json_response(
         StatusCode::OK,
         &json!({"tenant": caller.tenant, "counts": body, "pools": breakdown.pools, "batches": breakdown.batches}),

@@ -23,7 +23,7 @@ pub async fn healthz() -> Response {
 /// `503 backlog_full`) and says so in `accepting_orders`. Only totals appear here: this
 /// endpoint is open, so nothing names a tenant.
 pub async fn readyz(State(state): State<Arc<AppState>>) -> Response {
-    let store_ok = state.store.meta("schema_version").is_ok();
+    let store_ok = state.store.meta("schema_version").await.is_ok();
     let ready = state.ready.load(Relaxed) && store_ok;
     let status = if ready {
         StatusCode::OK
@@ -54,7 +54,7 @@ pub async fn readyz(State(state): State<Arc<AppState>>) -> Response {
 /// store's counters (point reads, no scans).
 pub async fn metrics(State(state): State<Arc<AppState>>) -> Response {
     let mut text = state.metrics.render();
-    if let Ok(tenants) = state.store.tenant_ids() {
+    if let Ok(tenants) = state.store.tenant_ids().await {
         text.push_str(
             "# HELP simgw_inventory Inventory by tenant and kind.\n# TYPE simgw_inventory gauge\n",
         );
@@ -62,7 +62,7 @@ pub async fn metrics(State(state): State<Arc<AppState>>) -> Response {
             "# HELP simgw_inventory_low_stock 1 when a tenant's available SIMs (pool sims) or a number pool's free ordinary numbers are below its threshold.\n# TYPE simgw_inventory_low_stock gauge\n",
         );
         for t in tenants {
-            let Ok(c) = state.store.inventory_counts(&t) else {
+            let Ok(c) = state.store.inventory_counts(&t).await else {
                 continue;
             };
             for (kind, v) in [
@@ -80,10 +80,10 @@ pub async fn metrics(State(state): State<Arc<AppState>>) -> Response {
             }
             // Low stock: SIMs against the tenant threshold (pool `sims`), and each number
             // pool against its own threshold or the tenant's.
-            let Ok(Some(tenant)) = state.store.tenant(&t) else {
+            let Ok(Some(tenant)) = state.store.tenant(&t).await else {
                 continue;
             };
-            let Ok(breakdown) = state.store.inventory_breakdown(&t) else {
+            let Ok(breakdown) = state.store.inventory_breakdown(&t).await else {
                 continue;
             };
             if let Some(threshold) = tenant.low_stock_threshold {

@@ -40,17 +40,18 @@ fn msisdn_param(p: PathParam) -> Result<Msisdn, ApiError> {
 }
 
 /// The caller's line with the number in the path (any role may read).
-fn line(
+async fn line(
     state: &AppState,
     headers: &HeaderMap,
     msisdn: PathParam,
 ) -> Result<Subscription, ApiError> {
-    let caller = authenticate(state, headers)?;
+    let caller = authenticate(state, headers).await?;
     caller.require(Permission::Read)?;
     let m = msisdn_param(msisdn)?;
     state
         .store
-        .subscription(&caller.tenant, m.as_str())?
+        .subscription(&caller.tenant, m.as_str())
+        .await?
         .ok_or_else(ApiError::subscription_not_found)
 }
 
@@ -60,7 +61,7 @@ pub async fn get(
     headers: HeaderMap,
     msisdn: PathParam,
 ) -> Result<Response, ApiError> {
-    let sub = line(&state, &headers, msisdn)?;
+    let sub = line(&state, &headers, msisdn).await?;
     Ok(json_response(StatusCode::OK, &render_subscription(&sub)))
 }
 
@@ -70,7 +71,7 @@ pub async fn history(
     headers: HeaderMap,
     msisdn: PathParam,
 ) -> Result<Response, ApiError> {
-    let sub = line(&state, &headers, msisdn)?;
+    let sub = line(&state, &headers, msisdn).await?;
     let data: Vec<Value> = sub.history.iter().map(render_history).collect();
     Ok(json_response(
         StatusCode::OK,
@@ -84,10 +85,10 @@ pub async fn list(
     headers: HeaderMap,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
-    let caller = authenticate(&state, &headers)?;
+    let caller = authenticate(&state, &headers).await?;
     caller.require(Permission::Read)?;
     let q = list_query(raw.as_deref().unwrap_or(""))?;
-    let page = state.store.subscriptions(&caller.tenant, &q)?;
+    let page = state.store.subscriptions(&caller.tenant, &q).await?;
     let data: Vec<Value> = page.data.iter().map(render_subscription).collect();
     Ok(json_response(
         StatusCode::OK,
@@ -156,19 +157,23 @@ pub async fn get_order(
     headers: HeaderMap,
     id: PathParam,
 ) -> Result<Response, ApiError> {
-    let caller = authenticate(&state, &headers)?;
+    let caller = authenticate(&state, &headers).await?;
     caller.require(Permission::Read)?;
     let id = id.value()?;
     let order = state
         .store
-        .get_order(&caller.tenant, &id)?
+        .get_order(&caller.tenant, &id)
+        .await?
         .ok_or_else(ApiError::order_not_found)?;
-    Ok(json_response(StatusCode::OK, &render_any(&state, &order)?))
+    Ok(json_response(
+        StatusCode::OK,
+        &render_any(&state, &order).await?,
+    ))
 }
 
 /// Any order as the API shows it: an activation as on `/v1/activations/{id}` (with
 /// `kind`), a lifecycle order with its saga.
-fn render_any(state: &AppState, order: &Order) -> Result<Value, ApiError> {
+async fn render_any(state: &AppState, order: &Order) -> Result<Value, ApiError> {
     let cc = crate::order::open_confirmation_code(&state.keys, order)
         .ok()
         .flatten();
@@ -176,7 +181,7 @@ fn render_any(state: &AppState, order: &Order) -> Result<Value, ApiError> {
         return Ok(render_lifecycle(order, cc.as_deref().map(|c| c.as_str())));
     }
     let progress = match order.esim {
-        Some(_) => state.store.esim_progress(&order.id)?,
+        Some(_) => state.store.esim_progress(&order.id).await?,
         None => None,
     };
     let mut v = render_order(order, progress.as_ref(), cc.as_deref().map(|c| c.as_str()));
@@ -192,7 +197,7 @@ pub async fn operate(
     params: PathParam<(String, String)>,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let caller = authenticate(&state, &headers)?;
+    let caller = authenticate(&state, &headers).await?;
     let (msisdn, op) = params.value()?;
     let kind = OrderKind::from_operation(&op).ok_or_else(|| ApiError::unknown_operation(&op))?;
     caller.require(Permission::Lifecycle)?;
@@ -218,7 +223,7 @@ pub async fn operate(
         }
         Some(SimRequest::Esim(eid)) => {
             let (matching_id, confirmation_code) =
-                new_esim_codes(&state, &caller.tenant, &order_id)?;
+                new_esim_codes(&state, &caller.tenant, &order_id).await?;
             Some(SwapSim::Esim {
                 eid,
                 matching_id,
@@ -244,7 +249,7 @@ pub async fn operate(
         &state.keys,
         &json!({"operation": kind.as_str(), "msisdn": msisdn, "body": value}),
     )?;
-    let _place = match admit(&state, &caller.tenant, &key, &body_hash)? {
+    let _place = match admit(&state, &caller.tenant, &key, &body_hash).await? {
         Admission::Admitted(place) => place,
         Admission::Replay(order) => {
             state.metrics.orders_replayed.fetch_add(1, Relaxed);

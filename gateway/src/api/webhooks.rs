@@ -145,7 +145,7 @@ pub async fn create(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let caller = authenticate(&state, &headers)?;
+    let caller = authenticate(&state, &headers).await?;
     caller.require(Permission::Webhooks)?;
     let value = read_json(&state, &headers, body).await?;
     let new = parse_new(&value, policy(&state))?;
@@ -178,11 +178,12 @@ pub async fn list(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let caller = authenticate(&state, &headers)?;
+    let caller = authenticate(&state, &headers).await?;
     caller.require(Permission::Read)?;
     let data: Vec<Value> = state
         .store
-        .webhook_endpoints(&caller.tenant)?
+        .webhook_endpoints(&caller.tenant)
+        .await?
         .iter()
         .map(endpoint_json)
         .collect();
@@ -199,12 +200,13 @@ pub async fn get(
     headers: HeaderMap,
     id: PathParam,
 ) -> Result<Response, ApiError> {
-    let caller = authenticate(&state, &headers)?;
+    let caller = authenticate(&state, &headers).await?;
     caller.require(Permission::Read)?;
     let id = id.value()?;
     let e = state
         .store
-        .webhook_endpoint(&caller.tenant, &id)?
+        .webhook_endpoint(&caller.tenant, &id)
+        .await?
         .ok_or_else(not_found)?;
     Ok(json_response(StatusCode::OK, &endpoint_json(&e)))
 }
@@ -215,7 +217,7 @@ pub async fn delete(
     headers: HeaderMap,
     id: PathParam,
 ) -> Result<Response, ApiError> {
-    let caller = authenticate(&state, &headers)?;
+    let caller = authenticate(&state, &headers).await?;
     caller.require(Permission::Webhooks)?;
     let id = id.value()?;
     let now = state.clock.now_ms();
@@ -236,10 +238,15 @@ pub async fn rotate(
     headers: HeaderMap,
     id: PathParam,
 ) -> Result<Response, ApiError> {
-    let caller = authenticate(&state, &headers)?;
+    let caller = authenticate(&state, &headers).await?;
     caller.require(Permission::Webhooks)?;
     let id = id.value()?;
-    if state.store.webhook_endpoint(&caller.tenant, &id)?.is_none() {
+    if state
+        .store
+        .webhook_endpoint(&caller.tenant, &id)
+        .await?
+        .is_none()
+    {
         return Err(not_found());
     }
     let now_ms = state.clock.now_ms();
@@ -293,7 +300,7 @@ pub async fn deliveries(
     id: PathParam,
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
-    let caller = authenticate(&state, &headers)?;
+    let caller = authenticate(&state, &headers).await?;
     caller.require(Permission::Read)?;
     let id = id.value()?;
     only_params(&q, &["limit", "cursor"])?;
@@ -304,7 +311,8 @@ pub async fn deliveries(
     };
     let list = state
         .store
-        .webhook_deliveries(&caller.tenant, &id, before, limit)?
+        .webhook_deliveries(&caller.tenant, &id, before, limit)
+        .await?
         .ok_or_else(not_found)?;
     let next = (list.len() == limit)
         .then(|| list.last().map(|d| event_id(d.event_seq)))

@@ -2,7 +2,6 @@
 //! until the engine has finished every order, and the report of both.
 
 use super::{BenchError, err};
-use crate::store::Store;
 use adapters::http::HttpClient;
 use bytes::Bytes;
 use std::sync::Arc;
@@ -112,7 +111,7 @@ pub(super) async fn wait_until(
 
 /// The orders `ids` as stored: how many ended `success`, and their server-side times from
 /// creation to the last change, sorted.
-pub(super) fn settled(
+pub(super) async fn settled(
     sb: &crate::sandbox::Sandbox,
     ids: &[String],
     success: crate::order::OrderStatus,
@@ -125,6 +124,7 @@ pub(super) fn settled(
             .gateway
             .store
             .get_order(crate::sandbox::TENANT, id)
+            .await
             .map_err(err)?
         {
             if o.status == success {

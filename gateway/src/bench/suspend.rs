@@ -49,7 +49,7 @@ pub(super) async fn run(
         m.orders_active.load(Relaxed) + m.orders_failed.load(Relaxed)
     })
     .await?;
-    let (lines, active, e2e) = settled(sb, &posted.ids, OrderStatus::Active)?;
+    let (lines, active, e2e) = settled(sb, &posted.ids, OrderStatus::Active).await?;
     report(&posted, "active", active, done_in, "activations/s", &e2e);
     let activation_rate = active as f64 / done_in.as_secs_f64();
 
@@ -76,7 +76,7 @@ pub(super) async fn run(
         (m.orders_completed.load(Relaxed) - completed0) + (m.orders_failed.load(Relaxed) - failed0)
     })
     .await?;
-    let (orders, completed, e2e) = settled(sb, &posted.ids, OrderStatus::Completed)?;
+    let (orders, completed, e2e) = settled(sb, &posted.ids, OrderStatus::Completed).await?;
     let commits = m.store_commits.load(Relaxed) - commits0;
     let ops = m.store_ops.load(Relaxed) - ops0;
     report(&posted, "completed", completed, done_in, "suspends/s", &e2e);

@@ -6,7 +6,7 @@ use super::offline::{self, StoreArgs};
 use crate::admin;
 use crate::app;
 use crate::clock::Clock;
-use crate::store::{Role, Store};
+use crate::store::Role;
 use clap::Subcommand;
 
 #[derive(Subcommand)]
@@ -52,7 +52,7 @@ async fn create(args: &CreateArgs) -> Result<String, CliError> {
     let keys = app::keyring(&config)?;
     let store = offline::open(&config)?;
     let result = async {
-        if store.tenant(tenant)?.is_none() {
+        if store.tenant(tenant).await?.is_none() {
             return Err(CliError::NotFound(format!(
                 "tenant `{tenant}` does not exist; create it with `simgw tenant put`"
             )));
@@ -60,10 +60,10 @@ async fn create(args: &CreateArgs) -> Result<String, CliError> {
         let (key, change) =
             admin::new_api_key(&keys, tenant, args.role, &args.label, Clock::new().now_ms())
                 .map_err(admin::AdminError::from)?;
-        admin::apply(&store, change).await?;
+        admin::apply(&*store, change).await?;
         Ok(key)
     }
     .await;
-    store.close();
+    store.close().await;
     result
 }

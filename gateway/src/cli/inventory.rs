@@ -7,7 +7,6 @@ use crate::admin;
 use crate::app;
 use crate::config::Config;
 use crate::import::{self, Format, ImportError, Imported};
-use crate::store::Store;
 use clap::Subcommand;
 use std::path::PathBuf;
 
@@ -78,20 +77,24 @@ pub(super) struct ImportArgs {
     rejects: Option<PathBuf>,
 }
 
-pub(super) fn run(command: InventoryCommand) -> Result<(), CliError> {
+pub(super) async fn run(command: InventoryCommand) -> Result<(), CliError> {
     match command {
         InventoryCommand::Status(args) => {
-            println!("{}", status(&args.store.load()?, &args.tenant)?);
+            println!("{}", status(&args.store.load()?, &args.tenant).await?);
         }
         InventoryCommand::Lookup(args) => {
             let config = args.store.load()?;
             println!(
                 "{}",
-                lookup(&config, args.iccid.as_deref(), args.imsi.as_deref())?
+                lookup(&config, args.iccid.as_deref(), args.imsi.as_deref()).await?
             );
         }
-        InventoryCommand::Export(args) => print!("{}", export(&args.store.load()?, &args.batch)?),
-        InventoryCommand::Import(args) => println!("{}", import(&args.store.load()?, &args)?),
+        InventoryCommand::Export(args) => {
+            print!("{}", export(&args.store.load()?, &args.batch).await?);
+        }
+        InventoryCommand::Import(args) => {
+            println!("{}", import(&args.store.load()?, &args).await?);
+        }
     }
     Ok(())
 }
@@ -99,7 +102,7 @@ pub(super) fn run(command: InventoryCommand) -> Result<(), CliError> {
 /// Imports a vendor file whole or not at all, streaming it from disk. Returns the summary
 /// line; a refusal shows the first rejected lines and the count per reason, and
 /// `--rejects FILE` gets all of them.
-fn import(config: &Config, args: &ImportArgs) -> Result<String, CliError> {
+async fn import(config: &Config, args: &ImportArgs) -> Result<String, CliError> {
     use std::io::{IsTerminal, Write};
     let (tenant, file) = (args.tenant.as_str(), args.file.as_path());
     if !file.is_file() {
@@ -140,12 +143,10 @@ fn import(config: &Config, args: &ImportArgs) -> Result<String, CliError> {
         let _ = std::io::stderr().flush();
         last_pct = pct;
     };
-    let result = store
-        .recover_imports()
-        .map_err(ImportError::from)
-        .and_then(|_| {
+    let result = match store.recover_imports().await {
+        Ok(_) => {
             import::import_file(
-                &store,
+                &*store,
                 &keys,
                 config,
                 &import::FileJob {
@@ -157,8 +158,11 @@ fn import(config: &Config, args: &ImportArgs) -> Result<String, CliError> {
                 },
                 progress,
             )
-        });
-    store.close();
+            .await
+        }
+        Err(e) => Err(ImportError::from(e)),
+    };
+    store.close().await;
     match result {
         Ok(Imported::Loaded(b)) => Ok(format!(
             "imported {} cards into `{tenant}` as batch {} (sha256 {})",
@@ -190,36 +194,41 @@ fn import(config: &Config, args: &ImportArgs) -> Result<String, CliError> {
 }
 
 /// Counts overall, per pool and per batch, as JSON.
-fn status(config: &Config, tenant: &str) -> Result<String, CliError> {
+async fn status(config: &Config, tenant: &str) -> Result<String, CliError> {
     let store = offline::open(config)?;
-    let result = (|| {
-        let counts = store.inventory_counts(tenant)?;
-        let breakdown = store.inventory_breakdown(tenant)?;
+    let result = async {
+        let counts = store.inventory_counts(tenant).await?;
+        let breakdown = store.inventory_breakdown(tenant).await?;
         Ok::<_, crate::store::StoreError>(
             serde_json::json!({"tenant": tenant, "counts": counts, "pools": breakdown.pools, "batches": breakdown.batches}),
         )
-    })();
-    store.close();
+    }
+    .await;
+    store.close().await;
     Ok(serde_json::to_string_pretty(&result?).unwrap_or_default())
 }
 
 /// One SIM without keys, as JSON.
-fn lookup(config: &Config, iccid: Option<&str>, imsi: Option<&str>) -> Result<String, CliError> {
+async fn lookup(
+    config: &Config,
+    iccid: Option<&str>,
+    imsi: Option<&str>,
+) -> Result<String, CliError> {
     let store = offline::open(config)?;
-    let result = (|| -> Result<Option<crate::store::SimRecord>, CliError> {
-        match (iccid, imsi) {
-            (Some(i), None) => {
-                Ok(store.get_sim(&i.parse().map_err(|e| CliError::arg("--iccid", e))?)?)
-            }
-            (None, Some(m)) => {
-                Ok(store.sim_by_imsi(&m.parse().map_err(|e| CliError::arg("--imsi", e))?)?)
-            }
-            _ => Err(CliError::Usage(
-                "give exactly one of --iccid or --imsi".into(),
-            )),
-        }
-    })();
-    store.close();
+    let result: Result<Option<crate::store::SimRecord>, CliError> = match (iccid, imsi) {
+        (Some(i), None) => match i.parse() {
+            Ok(i) => store.get_sim(&i).await.map_err(CliError::from),
+            Err(e) => Err(CliError::arg("--iccid", e)),
+        },
+        (None, Some(m)) => match m.parse() {
+            Ok(m) => store.sim_by_imsi(&m).await.map_err(CliError::from),
+            Err(e) => Err(CliError::arg("--imsi", e)),
+        },
+        _ => Err(CliError::Usage(
+            "give exactly one of --iccid or --imsi".into(),
+        )),
+    };
+    store.close().await;
     let sim = result?.ok_or_else(|| CliError::NotFound("no such SIM in inventory".into()))?;
     let (state, order) = sim.state.label();
     let v = serde_json::json!({"iccid": sim.iccid, "imsi": sim.imsi, "tenant": sim.tenant, "state": state, "activation_id": order, "batch": sim.batch, "key_id": sim.ki.kid});
@@ -227,11 +236,11 @@ fn lookup(config: &Config, iccid: Option<&str>, imsi: Option<&str>) -> Result<St
 }
 
 /// The state of each card of a batch as CSV (no keys).
-fn export(config: &Config, batch: &str) -> Result<String, CliError> {
+async fn export(config: &Config, batch: &str) -> Result<String, CliError> {
     let store = offline::open(config)?;
-    let result = admin::batch_csv(&store, batch);
-    let known = store.batch(batch);
-    store.close();
+    let result = admin::batch_csv(&*store, batch).await;
+    let known = store.batch(batch).await;
+    store.close().await;
     if known?.is_none() {
         return Err(CliError::NotFound(format!("no batch `{batch}`")));
     }

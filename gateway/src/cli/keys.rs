@@ -28,43 +28,46 @@ pub(super) struct StatusArgs {
     store: StoreArgs,
 }
 
-pub(super) fn run(command: KeysCommand) -> Result<(), CliError> {
+pub(super) async fn run(command: KeysCommand) -> Result<(), CliError> {
     match command {
-        KeysCommand::Rotate(args) => println!("{}", rotate(&args.store.load()?, args.resume)?),
-        KeysCommand::Status(args) => print!("{}", status(&args.store.load()?)?),
+        KeysCommand::Rotate(args) => {
+            println!("{}", rotate(&args.store.load()?, args.resume).await?);
+        }
+        KeysCommand::Status(args) => print!("{}", status(&args.store.load()?).await?),
     }
     Ok(())
 }
 
 /// Adds a new data key (unless `resume`) and re-seals every secret under it, committing
 /// chunk by chunk; an interrupted run is finished with `--resume`.
-fn rotate(config: &crate::config::Config, resume: bool) -> Result<String, CliError> {
+async fn rotate(config: &crate::config::Config, resume: bool) -> Result<String, CliError> {
     let path = app::key_path(config);
     // Open the store first so a running server (which holds it) is refused before any change.
     let store = offline::open(config)?;
-    let result = (|| {
+    let result = async {
         if !resume {
             crate::crypto::Keyring::add_key(&path).map_err(|e| CliError::Start(e.into()))?;
         }
         let keys = app::keyring(config)?;
-        let report = store.rewrap(&keys, 1_000, None)?;
+        let report = store.rewrap(&keys, 1_000, None).await?;
         Ok(format!(
             "{} secrets re-sealed under data key {} in {} commits",
             report.resealed,
             keys.current_id(),
             report.chunks
         ))
-    })();
-    store.close();
+    }
+    .await;
+    store.close().await;
     result
 }
 
 /// Sealed values per data-key id.
-fn status(config: &crate::config::Config) -> Result<String, CliError> {
+async fn status(config: &crate::config::Config) -> Result<String, CliError> {
     let keys = app::keyring(config)?;
     let store = offline::open(config)?;
-    let usage = store.sealed_key_usage();
-    store.close();
+    let usage = store.sealed_key_usage().await;
+    store.close().await;
     let mut out = format!("current data key: {}\n", keys.current_id());
     for (kid, n) in usage? {
         out.push_str(&format!("{kid}: {n} sealed values\n"));

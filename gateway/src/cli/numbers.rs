@@ -3,7 +3,7 @@
 use super::CliError;
 use super::offline::{self, StoreArgs};
 use crate::admin;
-use crate::store::{AdminChange, Store};
+use crate::store::AdminChange;
 use clap::Subcommand;
 
 #[derive(Subcommand)]
@@ -57,7 +57,7 @@ pub(super) struct AddArgs {
 
 pub(super) async fn run(command: NumbersCommand) -> Result<(), CliError> {
     match command {
-        NumbersCommand::Quarantine(args) => print!("{}", quarantine(&args)?),
+        NumbersCommand::Quarantine(args) => print!("{}", quarantine(&args).await?),
         NumbersCommand::Release(args) => println!("{}", release(&args).await?),
         NumbersCommand::Add(args) => println!("{}", add(&args).await?),
     }
@@ -93,7 +93,7 @@ async fn add(args: &AddArgs) -> Result<String, CliError> {
         // any other use of the label an error.
         let marker_key = format!("block:{tenant}:{block}");
         let marker = format!("{}:{count}", first.as_str()).into_bytes();
-        match store.meta(&marker_key)? {
+        match store.meta(&marker_key).await? {
             Some(m) if m == marker => {}
             Some(_) => {
                 return Err(CliError::Refused(format!(
@@ -101,13 +101,13 @@ async fn add(args: &AddArgs) -> Result<String, CliError> {
                 )));
             }
             None => {
-                if let Some(b) = store.number_block(first.as_str())? {
+                if let Some(b) = store.number_block(first.as_str()).await? {
                     return Err(CliError::Refused(format!(
                         "number {} is already in block `{b}`",
                         first.as_str()
                     )));
                 }
-                admin::apply(&store, AdminChange::PutMeta { key: marker_key, value: marker }).await?;
+                admin::apply(&*store, AdminChange::PutMeta { key: marker_key, value: marker }).await?;
             }
         }
         let (mut added, mut skipped) = (0u64, 0u64);
@@ -115,7 +115,7 @@ async fn add(args: &AddArgs) -> Result<String, CliError> {
         while offset < count {
             let n = NUMBER_CHUNK.min(count - offset);
             let chunk_first = format!("{:0width$}", start + offset);
-            match store.number_block(&chunk_first)? {
+            match store.number_block(&chunk_first).await? {
                 Some(b) if &b == block => skipped += n,
                 _ => {
                     let first = chunk_first
@@ -127,7 +127,7 @@ async fn add(args: &AddArgs) -> Result<String, CliError> {
                         first,
                         count: n,
                     };
-                    admin::apply(&store, change).await?;
+                    admin::apply(&*store, change).await?;
                     added += n;
                 }
             }
@@ -136,7 +136,7 @@ async fn add(args: &AddArgs) -> Result<String, CliError> {
         Ok::<_, CliError>((added, skipped))
     }
     .await;
-    store.close();
+    store.close().await;
     let (added, skipped) = result?;
     Ok(if skipped == 0 {
         format!("{added} numbers added to `{tenant}` (block `{block}`)")
@@ -148,11 +148,11 @@ async fn add(args: &AddArgs) -> Result<String, CliError> {
 }
 
 /// Quarantined numbers and when they return, one per line.
-fn quarantine(args: &QuarantineArgs) -> Result<String, CliError> {
+async fn quarantine(args: &QuarantineArgs) -> Result<String, CliError> {
     let config = args.store.load()?;
     let store = offline::open(&config)?;
-    let list = store.quarantined(&args.tenant, usize::MAX);
-    store.close();
+    let list = store.quarantined(&args.tenant, usize::MAX).await;
+    store.close().await;
     let mut out = String::new();
     for (m, until) in list? {
         out.push_str(&format!("{m} {}\n", crate::clock::rfc3339(until)));
@@ -167,7 +167,7 @@ async fn release(args: &ReleaseArgs) -> Result<String, CliError> {
     let m = msisdn.parse().map_err(|e| CliError::arg("--msisdn", e))?;
     let store = offline::open(&config)?;
     let released = store.release_quarantine(tenant, &m).await;
-    store.close();
+    store.close().await;
     if released? {
         Ok(format!("{msisdn} is available again"))
     } else {

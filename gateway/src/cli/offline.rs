@@ -5,8 +5,8 @@ use super::CliError;
 use crate::app::{self, StartError};
 use crate::config::Config;
 use crate::metrics::Metrics;
+use crate::store::StoreAdmin;
 use crate::store::StoreError;
-use crate::store::embedded::RedbStore;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -33,9 +33,9 @@ impl StoreArgs {
 }
 
 /// Opens the store for an offline command; a running server holding it is a clear refusal.
-pub(super) fn open(config: &Config) -> Result<RedbStore, CliError> {
+pub(super) fn open(config: &Config) -> Result<Arc<dyn StoreAdmin>, CliError> {
     app::open_store(config, Arc::new(Metrics::default())).map_err(|e| match e {
-        StartError::Store(StoreError::InUse) => CliError::InUse(config.data_dir.clone()),
+        StartError::Store(StoreError::Locked) => CliError::InUse(config.data_dir.clone()),
         other => CliError::Start(other),
     })
 }
@@ -44,8 +44,8 @@ pub(super) fn open(config: &Config) -> Result<RedbStore, CliError> {
 mod tests {
     use super::*;
 
-    #[test]
-    fn a_store_held_by_another_opener_is_refused_as_in_use() {
+    #[tokio::test]
+    async fn a_store_held_by_another_opener_is_refused_as_in_use() {
         let dir = tempfile::tempdir().expect("tempdir");
         let config = Config {
             data_dir: dir.path().to_owned(),
@@ -57,7 +57,7 @@ mod tests {
             Err(e) => panic!("expected InUse, got {e}"),
             Ok(_) => panic!("a second open of a held store succeeded"),
         }
-        held.close();
-        open(&config).expect("open after close").close();
+        held.close().await;
+        open(&config).expect("open after close").close().await;
     }
 }

@@ -130,7 +130,7 @@ pub(super) struct BuildBatchArgs {
     out_dir: PathBuf,
 }
 
-pub(super) fn run(command: ProfileCommand) -> Result<(), CliError> {
+pub(super) async fn run(command: ProfileCommand) -> Result<(), CliError> {
     match command {
         ProfileCommand::Inspect(args) => {
             print!(
@@ -158,7 +158,7 @@ pub(super) fn run(command: ProfileCommand) -> Result<(), CliError> {
                 allow_test_keys: args.allow_test_keys,
                 algorithm: args.algorithm.map(Into::into),
             };
-            let n = build_batch(&cfg, &args.template, source, opts, &args.out_dir)?;
+            let n = build_batch(&cfg, &args.template, source, opts, &args.out_dir).await?;
             println!("wrote {n} profile packages to {}", args.out_dir.display());
         }
     }
@@ -326,7 +326,7 @@ fn emit(
 
 /// One personalised package per card, `<ICCID>.der` in `out_dir`, streamed card by card.
 /// Returns how many were written.
-fn build_batch(
+async fn build_batch(
     config: &crate::config::Config,
     template_arg: &str,
     source: BatchSource<'_>,
@@ -399,19 +399,19 @@ fn build_batch(
             }
         }
         BatchSource::Store { tenant, batch } => {
-            use crate::store::Store;
             let keys = crate::app::keyring(config)?;
             let store = offline::open(config)?;
-            let result = (|| -> Result<(), CliError> {
+            let result = async {
                 let b = store
-                    .batch(batch)?
+                    .batch(batch)
+                    .await?
                     .filter(|b| b.tenant == tenant)
                     .ok_or_else(|| {
                         CliError::NotFound(format!("no batch `{batch}` for tenant `{tenant}`"))
                     })?;
                 let mut after = String::new();
                 loop {
-                    let page = store.batch_sims(&b.id, &after, 1_000)?;
+                    let page = store.batch_sims(&b.id, &after, 1_000).await?;
                     for s in &page {
                         // The keys leave their sealed form only here, for this one profile.
                         let (ki, opc) =
@@ -431,11 +431,12 @@ fn build_batch(
                     }
                     match page.last() {
                         Some(last) => after = last.iccid.to_string(),
-                        None => return Ok(()),
+                        None => return Ok::<(), CliError>(()),
                     }
                 }
-            })();
-            store.close();
+            }
+            .await;
+            store.close().await;
             result?;
         }
     }

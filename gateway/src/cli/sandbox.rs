@@ -38,7 +38,7 @@ fn reset(data_dir: &Path) -> Result<String, CliError> {
         return Err(CliError::NotASandbox(data_dir.to_owned()));
     }
     let store = RedbStore::remove(data_dir).map_err(|e| match e {
-        StoreError::InUse => CliError::InUse(data_dir.to_owned()),
+        StoreError::Locked => CliError::InUse(data_dir.to_owned()),
         e => e.into(),
     })?;
     std::fs::remove_file(&file).map_err(CliError::io(&file))?;

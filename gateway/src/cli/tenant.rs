@@ -135,7 +135,7 @@ async fn put(args: &PutArgs) -> Result<(), CliError> {
         tenant.pool_low_stock.insert(block.to_owned(), n);
     }
     let store = offline::open(&config)?;
-    let result = admin::apply(&store, AdminChange::PutTenant(tenant)).await;
-    store.close();
+    let result = admin::apply(&*store, AdminChange::PutTenant(tenant)).await;
+    store.close().await;
     Ok(result?)
 }

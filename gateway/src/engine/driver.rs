@@ -31,7 +31,7 @@ impl Inner {
                 .advance_order(order.clone(), effect.clone(), event.clone())
                 .await
             {
-                Err(StoreError::Backend(e)) if !self.stopping() => {
+                Err(StoreError::Backend(e) | StoreError::Unavailable(e)) if !self.stopping() => {
                     tracing::error!(order = %order.id, error = %e, retry_in_ms = delay.as_millis() as u64,
                         "cannot record order progress; retrying");
                     tokio::time::sleep(delay).await;
@@ -67,11 +67,15 @@ impl StepKind {
 /// Drives one order until it is terminal, the engine stops, or the store fails.
 pub(super) async fn drive(inner: &Inner, mut order: Order) -> Result<(), EngineError> {
     let spec = match order.kind {
-        OrderKind::Activation => Some(inner.spec(&order)?),
+        OrderKind::Activation => Some(inner.spec(&order).await?),
         _ => None,
     };
     let mut stop = inner.stop.subscribe();
     loop {
+        if inner.lost_lease(&order.id) {
+            tracing::warn!(order = %order.id, "another node took this order over; stopping here");
+            return Ok(());
+        }
         let now = inner.clock.now_ms();
         let (kind, attempt) = match machine::next_action(&order, now) {
             Action::Finished => return Ok(()),

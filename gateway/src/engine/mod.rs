@@ -15,6 +15,7 @@
 mod driver;
 mod error;
 mod es2_step;
+mod leases;
 pub mod machine;
 mod observe;
 mod report;
@@ -120,6 +121,10 @@ struct Inner {
     rng: SystemRandom,
     stop: watch::Sender<bool>,
     running: AtomicUsize,
+    /// Ids of the orders this engine drives now (one task each).
+    driving: std::sync::Mutex<std::collections::HashSet<String>>,
+    /// Orders another node claimed while this one drove them: their tasks stop.
+    lost: std::sync::Mutex<std::collections::HashSet<String>>,
     idle: Notify,
     pool_wake: Notify,
     esim_wake: Notify,
@@ -151,6 +156,8 @@ impl Engine {
                 rng: SystemRandom::new(),
                 stop,
                 running: AtomicUsize::new(0),
+                driving: Default::default(),
+                lost: Default::default(),
                 idle: Notify::new(),
                 pool_wake: Notify::new(),
                 esim_wake: Notify::new(),
@@ -158,9 +165,13 @@ impl Engine {
         }
     }
 
-    /// Starts driving a newly created (already durable) order.
+    /// Starts driving a newly created (already durable) order, unless this engine drives
+    /// it already.
     pub fn submit(&self, order: Order) {
         let inner = self.inner.clone();
+        if !inner.lock_driving().insert(order.id.clone()) {
+            return;
+        }
         inner.running.fetch_add(1, Relaxed);
         inner.metrics.orders_inflight.fetch_add(1, Relaxed);
         inner.metrics.backlog.enter(&order.tenant);
@@ -171,6 +182,8 @@ impl Engine {
             if let Err(e) = &result {
                 tracing::warn!(order = %id, error = %e, "order paused; it resumes at next start");
             }
+            inner.lock_driving().remove(&id);
+            inner.lock_lost().remove(&id);
             // Finished unless the engine stopped or the store failed (it resumes later).
             let finished = result.is_ok() && !inner.stopping();
             inner.metrics.backlog.leave(&tenant, finished);
@@ -181,15 +194,31 @@ impl Engine {
         });
     }
 
-    /// Resumes every order that was in flight when the process last stopped.
-    pub fn resume_all(&self) -> Result<usize, StoreError> {
-        let orders = self.inner.store.inflight_orders()?;
-        let n = orders.len();
-        for o in orders {
-            self.inner.metrics.orders_resumed.fetch_add(1, Relaxed);
-            self.submit(o);
+    /// Resumes the orders in flight that no node drives: at start, every order the
+    /// process left in flight (the embedded store), or those whose lease lapsed (a store
+    /// shared by several nodes, where [`Engine::spawn_lease_keeper`] keeps claiming).
+    pub async fn resume_all(&self) -> Result<usize, StoreError> {
+        let mut n = 0;
+        loop {
+            let orders = self
+                .inner
+                .store
+                .claim_orders(self.inner.clock.now_ms(), CLAIM_PAGE)
+                .await?;
+            let page = orders.len();
+            for o in orders {
+                if self.inner.lock_driving().contains(&o.id) {
+                    continue;
+                }
+                n += 1;
+                self.inner.metrics.orders_resumed.fetch_add(1, Relaxed);
+                self.submit(o);
+            }
+            // A store without leases returns every order in flight at once.
+            if page < CLAIM_PAGE || self.inner.store.lease().is_none() {
+                return Ok(n);
+            }
         }
-        Ok(n)
     }
 
     /// Number of orders being driven now.
@@ -217,11 +246,11 @@ impl Engine {
     /// What the HLR holds for `order` (keys opened in memory only), for a caller that
     /// provisions an HLR outside the engine, such as the sandbox rebuilding its in-memory
     /// simulator after a restart.
-    pub fn subscriber_spec(
+    pub async fn subscriber_spec(
         &self,
         order: &Order,
     ) -> Result<adapters::hlr::SubscriberSpec, EngineError> {
-        self.inner.spec(order)
+        self.inner.spec(order).await
     }
 
     /// Performs one saga operation of `order` on `hlr` (keys opened in memory
@@ -242,7 +271,27 @@ impl Engine {
     }
 }
 
+/// Orders claimed per store call when resuming.
+const CLAIM_PAGE: usize = 256;
+
 impl Inner {
+    fn lock_driving(&self) -> std::sync::MutexGuard<'_, std::collections::HashSet<String>> {
+        self.driving
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn lock_lost(&self) -> std::sync::MutexGuard<'_, std::collections::HashSet<String>> {
+        self.lost
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Whether another node claimed `order` while this one drove it.
+    fn lost_lease(&self, order: &str) -> bool {
+        self.lock_lost().contains(order)
+    }
+
     fn jitter(&self) -> u32 {
         let mut b = [0u8; 4];
         // A failed random source only makes the jitter deterministic, never unsafe.

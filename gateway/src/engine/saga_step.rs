@@ -198,11 +198,11 @@ async fn hlr_step(
     let started = tokio::time::Instant::now();
     let r: Result<&'static str, HlrError> = match op {
         SagaOp::Provision { line } => {
-            let spec = inner.line_spec(order_id, line)?;
+            let spec = inner.line_spec(order_id, line).await?;
             hlr.provision(&spec).await.map(machine::provision_outcome)
         }
         SagaOp::Deprovision { line } => {
-            let spec = inner.line_spec(order_id, line)?;
+            let spec = inner.line_spec(order_id, line).await?;
             hlr.deprovision(&spec)
                 .await
                 .map(machine::deprovision_outcome)

@@ -10,13 +10,13 @@ use adapters::hlr::SubscriberSpec;
 impl Inner {
     /// The spec of `line` on card `iccid`, for order `order_id`, opening the sealed Ki/OPc
     /// only in memory.
-    pub(super) fn line_spec(
+    pub(super) async fn line_spec(
         &self,
         order_id: &str,
         line: &Line,
     ) -> Result<SubscriberSpec, EngineError> {
         let iccid = &line.iccid;
-        let sim = self.store.get_sim(iccid)?.ok_or_else(|| {
+        let sim = self.store.get_sim(iccid).await?.ok_or_else(|| {
             EngineError::unusable(order_id, format!("its SIM {iccid} is missing"))
         })?;
         let (ki, opc) = crate::admin::open_sim_keys(&self.keys, &sim)
@@ -26,7 +26,10 @@ impl Inner {
     }
 
     /// The spec an activation order provisions.
-    pub(super) fn spec(&self, order: &crate::order::Order) -> Result<SubscriberSpec, EngineError> {
-        self.line_spec(&order.id, &line_of_order(order))
+    pub(super) async fn spec(
+        &self,
+        order: &crate::order::Order,
+    ) -> Result<SubscriberSpec, EngineError> {
+        self.line_spec(&order.id, &line_of_order(order)).await
     }
 }

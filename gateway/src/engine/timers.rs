@@ -3,6 +3,7 @@
 
 use super::{Engine, Inner};
 use crate::store::StoreError;
+use adapters::hlr::BoxFuture;
 use std::time::Duration;
 use tokio::sync::Notify;
 
@@ -14,8 +15,7 @@ impl Engine {
     pub fn spawn_pool_timer(&self, idle: Duration) {
         let inner = self.inner.clone();
         tokio::spawn(async move {
-            let next = |i: &Inner| i.store.next_pool_deadline();
-            deadline_loop(&inner, "number", idle, &inner.pool_wake, next, |now| {
+            deadline_loop(&inner, "number", idle, &inner.pool_wake, next_pool, |now| {
                 let inner = inner.clone();
                 async move {
                     match inner.store.expire_due(now).await {
@@ -39,8 +39,7 @@ impl Engine {
         let engine = self.clone();
         tokio::spawn(async move {
             let inner = engine.inner.clone();
-            let next = |i: &Inner| i.store.next_esim_deadline();
-            deadline_loop(&inner, "eSIM", idle, &inner.esim_wake, next, |now| {
+            deadline_loop(&inner, "eSIM", idle, &inner.esim_wake, next_esim, |now| {
                 let engine = engine.clone();
                 async move {
                     match engine
@@ -102,14 +101,14 @@ async fn deadline_loop<N, F, Fut>(
     next: N,
     mut fire: F,
 ) where
-    N: Fn(&Inner) -> Result<Option<u64>, StoreError>,
+    N: for<'a> Fn(&'a Inner) -> BoxFuture<'a, Result<Option<u64>, StoreError>>,
     F: FnMut(u64) -> Fut,
     Fut: std::future::Future<Output = ()>,
 {
     let mut stop = inner.stop.subscribe();
     loop {
         let now = inner.clock.now_ms();
-        let wake_at = match next(inner) {
+        let wake_at = match next(inner).await {
             Ok(Some(at)) if at <= now => {
                 fire(now).await;
                 continue;
@@ -130,4 +129,12 @@ async fn deadline_loop<N, F, Fut>(
             _ = stop.changed() => return,
         }
     }
+}
+
+fn next_pool(i: &Inner) -> BoxFuture<'_, Result<Option<u64>, StoreError>> {
+    i.store.next_pool_deadline()
+}
+
+fn next_esim(i: &Inner) -> BoxFuture<'_, Result<Option<u64>, StoreError>> {
+    i.store.next_esim_deadline()
 }

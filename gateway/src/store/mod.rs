@@ -8,10 +8,10 @@ pub mod embedded;
 pub mod postgres;
 mod records;
 
-pub use embedded::ImportStart;
 pub use records::*;
 
-use crate::order::{Effect, Order};
+use crate::crypto::Keyring;
+use crate::order::{Effect, Order, OrderStatus};
 use adapters::hlr::BoxFuture;
 use sim_profiles::Iccid;
 
@@ -28,7 +28,12 @@ pub enum StoreError {
     #[error(
         "the store is in use by another process (a running simgw?); stop it or use another data dir"
     )]
-    InUse,
+    Locked,
+    /// The database cannot be reached or has no connection to spare (PostgreSQL down,
+    /// pool exhausted, a statement timed out). Nothing of the operation applied; the
+    /// caller may retry later.
+    #[error("store unavailable: {0}")]
+    Unavailable(String),
     /// The order changed under us (another writer advanced it): reload and retry.
     #[error("order {0} was modified concurrently")]
     Conflict(String),
@@ -78,43 +83,96 @@ pub trait Store: Send + Sync {
     ) -> BoxFuture<'_, Result<LifecycleOutcome, StoreError>>;
 
     /// The tenant's line holding `msisdn`; `None` if none (or another tenant's).
-    fn subscription(&self, tenant: &str, msisdn: &str) -> Result<Option<Subscription>, StoreError>;
+    fn subscription<'a>(
+        &'a self,
+        tenant: &'a str,
+        msisdn: &'a str,
+    ) -> BoxFuture<'a, Result<Option<Subscription>, StoreError>>;
 
     /// A page of the tenant's lines in id order (stable under inserts), filtered.
-    fn subscriptions(
-        &self,
-        tenant: &str,
-        query: &SubscriptionQuery,
-    ) -> Result<SubscriptionPage, StoreError>;
+    fn subscriptions<'a>(
+        &'a self,
+        tenant: &'a str,
+        query: &'a SubscriptionQuery,
+    ) -> BoxFuture<'a, Result<SubscriptionPage, StoreError>>;
 
     /// Reads an order of any kind; `None` if absent or owned by another tenant.
-    fn get_order(&self, tenant: &str, id: &str) -> Result<Option<Order>, StoreError>;
+    fn get_order<'a>(
+        &'a self,
+        tenant: &'a str,
+        id: &'a str,
+    ) -> BoxFuture<'a, Result<Option<Order>, StoreError>>;
 
     /// The idempotency record of an activation request (a read; no commit), so a request
     /// refused before reaching `create_activation` can still be answered as a replay.
-    fn activation_idempotency(
-        &self,
-        tenant: &str,
-        key: &str,
-    ) -> Result<Option<IdempotencyRecord>, StoreError>;
+    fn activation_idempotency<'a>(
+        &'a self,
+        tenant: &'a str,
+        key: &'a str,
+    ) -> BoxFuture<'a, Result<Option<IdempotencyRecord>, StoreError>>;
 
-    /// Every order not yet `active` or `failed`, for resumption after a restart.
-    fn inflight_orders(&self) -> Result<Vec<Order>, StoreError>;
+    /// Every order not yet `active` or `failed` (reconciliation; the engine resumes
+    /// orders through [`Store::claim_orders`]).
+    fn inflight_orders(&self) -> BoxFuture<'_, Result<Vec<Order>, StoreError>>;
+
+    // Ownership of orders when several gateway nodes share the store. Each order in
+    // flight is driven by one node, under a lease that node renews; a node that stops
+    // renewing loses its orders to the next node that claims, which resumes them exactly
+    // as a restart does (a step recorded `sent` is sent again; the adapters make that
+    // safe). The optimistic version check of `advance_order` is what makes a node that
+    // lost its lease unable to record anything more: leases decide who drives, versions
+    // decide what is written.
+
+    /// `Some(lease time)` when several nodes may share this store: orders are then
+    /// driven under leases of that length, renewed at a third of it. `None` (the
+    /// embedded store, held by one process through its file lock): every order in flight
+    /// is this process's.
+    fn lease(&self) -> Option<std::time::Duration> {
+        None
+    }
+
+    /// Takes over orders in flight that no node holds (never leased, or their lease
+    /// lapsed before `now_ms`) for this node, at most `limit`; an order this call returns
+    /// is this node's to drive. A store without leases returns every order in flight.
+    /// Orders this node creates (`create_activation`, `create_lifecycle`) or reopens
+    /// (`expire_esim`) are leased to it in the same commit.
+    fn claim_orders(
+        &self,
+        now_ms: u64,
+        limit: usize,
+    ) -> BoxFuture<'_, Result<Vec<Order>, StoreError>>;
+
+    /// Extends this node's leases on `ids` (orders it drives) from `now_ms`; returns the
+    /// ids it no longer holds (another node claimed them): their drivers stop.
+    fn renew_leases<'a>(
+        &'a self,
+        ids: &'a [String],
+        now_ms: u64,
+    ) -> BoxFuture<'a, Result<Vec<String>, StoreError>>;
 
     /// A SIM record (keys stay sealed).
-    fn get_sim(&self, iccid: &Iccid) -> Result<Option<SimRecord>, StoreError>;
+    fn get_sim<'a>(
+        &'a self,
+        iccid: &'a Iccid,
+    ) -> BoxFuture<'a, Result<Option<SimRecord>, StoreError>>;
 
     /// Resolves an API key hash to its record.
-    fn api_key(&self, hash: &[u8; 32]) -> Result<Option<ApiKeyRecord>, StoreError>;
+    fn api_key<'a>(
+        &'a self,
+        hash: &'a [u8; 32],
+    ) -> BoxFuture<'a, Result<Option<ApiKeyRecord>, StoreError>>;
 
     /// A tenant.
-    fn tenant(&self, id: &str) -> Result<Option<Tenant>, StoreError>;
+    fn tenant<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<Option<Tenant>, StoreError>>;
 
     /// Events with sequence number >= `from`, at most `limit`.
-    fn events(&self, from: u64, limit: usize) -> Result<Vec<Event>, StoreError>;
+    fn events(&self, from: u64, limit: usize) -> BoxFuture<'_, Result<Vec<Event>, StoreError>>;
 
     /// Inventory counts of one tenant.
-    fn inventory_counts(&self, tenant: &str) -> Result<InventoryCounts, StoreError>;
+    fn inventory_counts<'a>(
+        &'a self,
+        tenant: &'a str,
+    ) -> BoxFuture<'a, Result<InventoryCounts, StoreError>>;
 
     /// Applies an administrative change (tenant, key, inventory load) atomically.
     fn admin(&self, change: AdminChange) -> BoxFuture<'_, Result<AdminOutcome, StoreError>>;
@@ -123,7 +181,7 @@ pub trait Store: Send + Sync {
     fn prune_idempotency(&self, before_ms: u64) -> BoxFuture<'_, Result<usize, StoreError>>;
 
     /// A small metadata value (e.g. sandbox seeding state).
-    fn meta(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError>;
+    fn meta<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<Vec<u8>>, StoreError>>;
 
     /// Holds a number for a checkout until the TTL lapses (idempotent by key and body).
     fn create_reservation(
@@ -132,63 +190,76 @@ pub trait Store: Send + Sync {
     ) -> BoxFuture<'_, Result<ReservationOutcome, StoreError>>;
 
     /// A reservation of the tenant.
-    fn get_reservation(&self, tenant: &str, id: &str) -> Result<Option<Reservation>, StoreError>;
+    fn get_reservation<'a>(
+        &'a self,
+        tenant: &'a str,
+        id: &'a str,
+    ) -> BoxFuture<'a, Result<Option<Reservation>, StoreError>>;
 
     /// A batch import record.
-    fn batch(&self, id: &str) -> Result<Option<BatchRecord>, StoreError>;
+    fn batch<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<Option<BatchRecord>, StoreError>>;
 
     /// Records a batch as importing (rolling back an unfinished earlier attempt first).
-    fn import_begin(&self, batch: &BatchRecord) -> Result<ImportStart, StoreError>;
+    fn import_begin<'a>(
+        &'a self,
+        batch: &'a BatchRecord,
+    ) -> BoxFuture<'a, Result<ImportStart, StoreError>>;
 
     /// Writes one chunk of an importing batch's SIMs (each with its file line) in one
     /// durable commit, all but those that clash with inventory or with earlier lines of the
     /// same file; returns the clashes by position.
-    fn import_chunk(
-        &self,
-        batch_id: &str,
-        sims: &[(SimRecord, usize)],
-    ) -> Result<Vec<(usize, Clash)>, StoreError>;
+    fn import_chunk<'a>(
+        &'a self,
+        batch_id: &'a str,
+        sims: &'a [(SimRecord, usize)],
+    ) -> BoxFuture<'a, Result<Vec<(usize, Clash)>, StoreError>>;
 
     /// Completes a batch of `cards` SIMs: they become counted stock in one commit.
-    fn import_finish(
-        &self,
-        batch_id: &str,
+    fn import_finish<'a>(
+        &'a self,
+        batch_id: &'a str,
         cards: u64,
         now_ms: u64,
-    ) -> Result<BatchRecord, StoreError>;
+    ) -> BoxFuture<'a, Result<BatchRecord, StoreError>>;
 
     /// Abandons an importing batch: removes what it wrote.
-    fn import_abort(&self, batch_id: &str) -> Result<(), StoreError>;
+    fn import_abort<'a>(&'a self, batch_id: &'a str) -> BoxFuture<'a, Result<(), StoreError>>;
 
     /// Removes batches a crash left importing; returns how many.
-    fn recover_imports(&self) -> Result<usize, StoreError>;
+    fn recover_imports(&self) -> BoxFuture<'_, Result<usize, StoreError>>;
 
     /// A batch's SIMs in ICCID order, at most `limit` after `after` (export pages).
-    fn batch_sims(
-        &self,
-        batch_id: &str,
-        after: &str,
+    fn batch_sims<'a>(
+        &'a self,
+        batch_id: &'a str,
+        after: &'a str,
         limit: usize,
-    ) -> Result<Vec<SimRecord>, StoreError>;
+    ) -> BoxFuture<'a, Result<Vec<SimRecord>, StoreError>>;
 
     /// The SIM with this IMSI.
-    fn sim_by_imsi(&self, imsi: &sim_profiles::Imsi) -> Result<Option<SimRecord>, StoreError>;
+    fn sim_by_imsi<'a>(
+        &'a self,
+        imsi: &'a sim_profiles::Imsi,
+    ) -> BoxFuture<'a, Result<Option<SimRecord>, StoreError>>;
 
     /// A tenant's quarantined numbers with their release time, soonest first.
-    fn quarantined(
-        &self,
-        tenant: &str,
+    fn quarantined<'a>(
+        &'a self,
+        tenant: &'a str,
         limit: usize,
-    ) -> Result<Vec<(sim_profiles::Msisdn, u64)>, StoreError>;
+    ) -> BoxFuture<'a, Result<Vec<(sim_profiles::Msisdn, u64)>, StoreError>>;
 
     /// Counts per number pool (block) and per SIM batch: scope → counter name → count.
-    fn inventory_breakdown(&self, tenant: &str) -> Result<Breakdown, StoreError>;
+    fn inventory_breakdown<'a>(
+        &'a self,
+        tenant: &'a str,
+    ) -> BoxFuture<'a, Result<Breakdown, StoreError>>;
 
     /// Every tenant id (metrics).
-    fn tenant_ids(&self) -> Result<Vec<String>, StoreError>;
+    fn tenant_ids(&self) -> BoxFuture<'_, Result<Vec<String>, StoreError>>;
 
     /// The earliest checkout-hold or quarantine deadline, if any (a read; no commit).
-    fn next_pool_deadline(&self) -> Result<Option<u64>, StoreError>;
+    fn next_pool_deadline(&self) -> BoxFuture<'_, Result<Option<u64>, StoreError>>;
 
     /// Returns lapsed holds and aged quarantine (deadlines at or before `now_ms`) to the pool.
     fn expire_due(&self, now_ms: u64) -> BoxFuture<'_, Result<Expired, StoreError>>;
@@ -216,10 +287,13 @@ pub trait Store: Send + Sync {
     ) -> BoxFuture<'_, Result<NotificationOutcome, StoreError>>;
 
     /// An eSIM order's download progress, if any notification arrived for it.
-    fn esim_progress(&self, order_id: &str) -> Result<Option<EsimProgress>, StoreError>;
+    fn esim_progress<'a>(
+        &'a self,
+        order_id: &'a str,
+    ) -> BoxFuture<'a, Result<Option<EsimProgress>, StoreError>>;
 
     /// The earliest download deadline of a released eSIM order (a read; no commit).
-    fn next_esim_deadline(&self) -> Result<Option<u64>, StoreError>;
+    fn next_esim_deadline(&self) -> BoxFuture<'_, Result<Option<u64>, StoreError>>;
 
     /// Reopens released eSIM orders not downloaded by `now_ms` for cancellation with the
     /// engine's transition `reopen` (in the same commit as the expiry check); returns them
@@ -236,20 +310,20 @@ pub trait Store: Send + Sync {
 
     /// A tenant's public events after its sequence number `after`, in commit order, at
     /// most `limit`, only of `event_type` when given.
-    fn public_events(
-        &self,
-        tenant: &str,
+    fn public_events<'a>(
+        &'a self,
+        tenant: &'a str,
         after: u64,
         event_type: Option<EventType>,
         limit: usize,
-    ) -> Result<Vec<PublicEvent>, StoreError>;
+    ) -> BoxFuture<'a, Result<Vec<PublicEvent>, StoreError>>;
 
     /// One public event of the tenant, by its sequence number.
-    fn public_event(
-        &self,
-        tenant: &str,
+    fn public_event<'a>(
+        &'a self,
+        tenant: &'a str,
         tenant_seq: u64,
-    ) -> Result<Option<PublicEvent>, StoreError>;
+    ) -> BoxFuture<'a, Result<Option<PublicEvent>, StoreError>>;
 
     /// Creates a webhook endpoint; `false` (nothing changed) if the tenant already has
     /// `MAX_ENDPOINTS_PER_TENANT`.
@@ -259,14 +333,17 @@ pub trait Store: Send + Sync {
     ) -> BoxFuture<'_, Result<bool, StoreError>>;
 
     /// The tenant's webhook endpoints.
-    fn webhook_endpoints(&self, tenant: &str) -> Result<Vec<WebhookEndpoint>, StoreError>;
+    fn webhook_endpoints<'a>(
+        &'a self,
+        tenant: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<WebhookEndpoint>, StoreError>>;
 
     /// One webhook endpoint of the tenant.
-    fn webhook_endpoint(
-        &self,
-        tenant: &str,
-        id: &str,
-    ) -> Result<Option<WebhookEndpoint>, StoreError>;
+    fn webhook_endpoint<'a>(
+        &'a self,
+        tenant: &'a str,
+        id: &'a str,
+    ) -> BoxFuture<'a, Result<Option<WebhookEndpoint>, StoreError>>;
 
     /// Deletes an endpoint of the tenant and its deliveries; `false` if there is none.
     fn delete_webhook_endpoint(
@@ -288,13 +365,13 @@ pub trait Store: Send + Sync {
 
     /// An endpoint's deliveries, newest event first, of events before sequence `before`
     /// (all when `None`), at most `limit`; `None` if the tenant has no such endpoint.
-    fn webhook_deliveries(
-        &self,
-        tenant: &str,
-        endpoint: &str,
+    fn webhook_deliveries<'a>(
+        &'a self,
+        tenant: &'a str,
+        endpoint: &'a str,
         before: Option<u64>,
         limit: usize,
-    ) -> Result<Option<Vec<Delivery>>, StoreError>;
+    ) -> BoxFuture<'a, Result<Option<Vec<Delivery>>, StoreError>>;
 
     /// Queues an event again for the tenant's enabled endpoints that take its type.
     fn redeliver_event(
@@ -304,14 +381,24 @@ pub trait Store: Send + Sync {
         now_ms: u64,
     ) -> BoxFuture<'_, Result<Redelivery, StoreError>>;
 
-    /// Deliveries due at or before `now_ms`, earliest first, at most `limit`.
-    fn due_deliveries(&self, now_ms: u64, limit: usize) -> Result<Vec<DeliveryKey>, StoreError>;
+    /// Deliveries due at or before `now_ms`, earliest first, at most `limit`. A store
+    /// shared by several nodes claims them for this node for its lease time, so one
+    /// delivery is attempted by one node at a time (until the attempt is recorded or the
+    /// lease lapses).
+    fn due_deliveries(
+        &self,
+        now_ms: u64,
+        limit: usize,
+    ) -> BoxFuture<'_, Result<Vec<DeliveryKey>, StoreError>>;
 
     /// The earliest delivery due time after `after_ms` (a read; no commit).
-    fn next_delivery_due(&self, after_ms: u64) -> Result<Option<u64>, StoreError>;
+    fn next_delivery_due(&self, after_ms: u64) -> BoxFuture<'_, Result<Option<u64>, StoreError>>;
 
     /// What one delivery attempt needs (row, event, endpoint), from one snapshot.
-    fn delivery_job(&self, key: &DeliveryKey) -> Result<Option<DeliveryJob>, StoreError>;
+    fn delivery_job<'a>(
+        &'a self,
+        key: &'a DeliveryKey,
+    ) -> BoxFuture<'a, Result<Option<DeliveryJob>, StoreError>>;
 
     /// Records an attempt's outcome durably (see `AttemptOutcome`); `false` if the
     /// delivery was no longer pending.
@@ -329,4 +416,75 @@ pub trait Store: Send + Sync {
     /// Woken after commits that may have made deliveries due; the dispatcher waits on it
     /// (PostgreSQL: LISTEN/NOTIFY).
     fn deliveries_waker(&self) -> std::sync::Arc<tokio::sync::Notify>;
+}
+
+/// What operators' tools, the sandbox and the benchmark need of a backend beyond the
+/// gateway's own operations. Each backend implements it, so nothing outside a backend
+/// names its type: they hold an `Arc<dyn StoreAdmin>` from [`open`].
+pub trait StoreAdmin: Store {
+    /// Re-seals every sealed value under the keyring's current key, `chunk` values per
+    /// commit, stopping after `max_chunks` commits if given (a later pass resumes).
+    fn rewrap<'a>(
+        &'a self,
+        keys: &'a Keyring,
+        chunk: usize,
+        max_chunks: Option<u64>,
+    ) -> BoxFuture<'a, Result<RewrapReport, StoreError>>;
+
+    /// How many sealed values each data key (by id) seals.
+    fn sealed_key_usage(
+        &self,
+    ) -> BoxFuture<'_, Result<std::collections::BTreeMap<String, u64>, StoreError>>;
+
+    /// The block label of a number, if it is in any pool.
+    fn number_block<'a>(
+        &'a self,
+        msisdn: &'a str,
+    ) -> BoxFuture<'a, Result<Option<String>, StoreError>>;
+
+    /// ICCIDs of a tenant's available physical SIMs (not eSIM profiles), in ICCID order,
+    /// at most `limit` (sandbox listing; may scan).
+    fn available_sims<'a>(
+        &'a self,
+        tenant: &'a str,
+        limit: usize,
+    ) -> BoxFuture<'a, Result<Vec<Iccid>, StoreError>>;
+
+    /// A tenant's orders in `status` (sandbox reconciliation; may scan).
+    fn orders_with_status<'a>(
+        &'a self,
+        tenant: &'a str,
+        status: OrderStatus,
+    ) -> BoxFuture<'a, Result<Vec<Order>, StoreError>>;
+
+    /// Number of entries in the internal event log (tests).
+    fn event_count(&self) -> BoxFuture<'_, Result<u64, StoreError>>;
+
+    /// Test support: publishes an event in a commit of its own, as a write path would.
+    #[doc(hidden)]
+    fn publish_for_test<'a>(
+        &'a self,
+        now_ms: u64,
+        tenant: &'a str,
+        event_type: EventType,
+        subject: Option<&'a str>,
+        data: serde_json::Value,
+    ) -> BoxFuture<'a, Result<(), StoreError>>;
+
+    /// Finishes queued commits and releases the store (the embedded file and its lock,
+    /// the database connections). Later calls fail with [`StoreError::Closed`].
+    fn close(&self) -> BoxFuture<'_, ()>;
+}
+
+/// Opens the backend the configuration names.
+pub fn open(
+    config: &crate::config::Config,
+    metrics: std::sync::Arc<crate::metrics::Metrics>,
+) -> Result<std::sync::Arc<dyn StoreAdmin>, StoreError> {
+    Ok(std::sync::Arc::new(embedded::RedbStore::open(
+        &config.data_dir,
+        config.store.cache_mib,
+        config.store.max_batch,
+        metrics,
+    )?))
 }

@@ -73,8 +73,8 @@ async fn run(s: Arc<Shared>, mut stop: watch::Receiver<bool>) {
             }
         }
         let now = s.d.clock.now_ms();
-        start_due(&s, now);
-        let next = match s.d.store.next_delivery_due(now) {
+        start_due(&s, now).await;
+        let next = match s.d.store.next_delivery_due(now).await {
             Ok(n) => n,
             Err(e) => {
                 tracing::warn!(error = %e, "cannot read webhook due times");
@@ -110,13 +110,13 @@ async fn run(s: Arc<Shared>, mut stop: watch::Receiver<bool>) {
 }
 
 /// Starts every due delivery not already in flight, while permits last.
-fn start_due(s: &Arc<Shared>, now: u64) {
+async fn start_due(s: &Arc<Shared>, now: u64) {
     let free = s.permits.available_permits();
     if free == 0 {
         return;
     }
     let inflight = s.inflight.lock().map(|g| g.len()).unwrap_or(0);
-    let due = match s.d.store.due_deliveries(now, inflight + free) {
+    let due = match s.d.store.due_deliveries(now, inflight + free).await {
         Ok(d) => d,
         Err(e) => {
             tracing::warn!(error = %e, "cannot read due webhook deliveries");
@@ -153,7 +153,7 @@ fn start_due(s: &Arc<Shared>, now: u64) {
 
 /// One attempt: read, sign, post, commit the outcome. `Err` if the store failed.
 async fn attempt(s: &Shared, key: &DeliveryKey) -> Result<(), ()> {
-    let job = match s.d.store.delivery_job(key) {
+    let job = match s.d.store.delivery_job(key).await {
         Ok(Some(j)) if j.delivery.status == DeliveryStatus::Pending => j,
         Ok(_) => return Ok(()),
         Err(e) => {

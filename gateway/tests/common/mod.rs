@@ -13,7 +13,7 @@ use conformance::hlr_sim::{self, HlrSimConfig, HlrSimHandle};
 use gateway::admin::{self, NewSim};
 use gateway::app::Gateway;
 use gateway::config::Config;
-use gateway::store::{AdminChange, InventoryCounts, Product, Role, Store, Tenant};
+use gateway::store::{AdminChange, InventoryCounts, Product, Role, Tenant};
 use serde_json::Value;
 use sim_profiles::{Iccid, Key128};
 use std::collections::BTreeMap;
@@ -252,12 +252,16 @@ impl Harness {
         panic!("order {id} never finished");
     }
 
-    pub fn counts(&self, tenant: &str) -> InventoryCounts {
-        self.gw().store.inventory_counts(tenant).expect("counts")
+    pub async fn counts(&self, tenant: &str) -> InventoryCounts {
+        self.gw()
+            .store
+            .inventory_counts(tenant)
+            .await
+            .expect("counts")
     }
 
-    pub fn event_count(&self) -> u64 {
-        self.gw().store.event_count().expect("events")
+    pub async fn event_count(&self) -> u64 {
+        self.gw().store.event_count().await.expect("events")
     }
 }
 

@@ -26,7 +26,11 @@ async fn a_released_esim_never_downloaded_is_cancelled_at_its_deadline() {
     engine.spawn_esim_timer(Duration::from_secs(24 * 3_600));
     let released_at = tokio::time::Instant::now();
     wait_status_every(&store, &id, OrderStatus::Failed, Duration::from_secs(1)).await;
-    let o = store.get_order("t", &id).expect("get").expect("order");
+    let o = store
+        .get_order("t", &id)
+        .await
+        .expect("get")
+        .expect("order");
     assert_eq!(
         o.error.as_ref().map(|e| e.code.as_str()),
         Some("esim_not_downloaded")
@@ -50,9 +54,13 @@ async fn a_released_esim_never_downloaded_is_cancelled_at_its_deadline() {
         "the subscriber is removed from the HLR"
     );
     // The profile and the number are back in stock.
-    assert_eq!(sim_state(&store, &o.iccid), SimState::Available);
+    assert_eq!(sim_state(&store, &o.iccid).await, SimState::Available);
     assert_eq!(
-        store.inventory_counts("t").expect("counts").sims_available,
+        store
+            .inventory_counts("t")
+            .await
+            .expect("counts")
+            .sims_available,
         1
     );
 }
@@ -65,7 +73,11 @@ async fn a_downloaded_esim_never_expires() {
         store, id, engine, ..
     } = setup_with(hlr, Some(smdp.clone())).await;
     wait_status(&store, &id, OrderStatus::Active).await;
-    let o = store.get_order("t", &id).expect("get").expect("order");
+    let o = store
+        .get_order("t", &id)
+        .await
+        .expect("get")
+        .expect("order");
     store
         .record_notification(notification(&o.iccid, 3, "2026-11-23T10:00:00Z"))
         .await
@@ -73,7 +85,11 @@ async fn a_downloaded_esim_never_expires() {
     engine.spawn_esim_timer(Duration::from_secs(24 * 3_600));
     tokio::time::sleep(EXPIRY * 3).await;
     assert_eq!(smdp.calls.names(), ["download", "confirm"], "no cancel");
-    let o = store.get_order("t", &id).expect("get").expect("order");
+    let o = store
+        .get_order("t", &id)
+        .await
+        .expect("get")
+        .expect("order");
     assert_eq!(o.status, OrderStatus::Active);
 }
 
@@ -95,10 +111,14 @@ async fn an_expiry_racing_a_download_leaves_the_order_active() {
         tokio::time::sleep(Duration::from_secs(60)).await;
     }
     wait_status(&store, &id, OrderStatus::Active).await;
-    let o = store.get_order("t", &id).expect("get").expect("order");
+    let o = store
+        .get_order("t", &id)
+        .await
+        .expect("get")
+        .expect("order");
     assert!(o.error.is_none(), "{:?}", o.error);
     assert_eq!(hlr.calls.all().len(), 1, "the subscriber stays on the HLR");
-    let state = sim_state(&store, &o.iccid);
+    let state = sim_state(&store, &o.iccid).await;
     assert!(matches!(state, SimState::Active { .. }), "{state:?}");
 }
 
@@ -114,7 +134,11 @@ async fn an_attention_caused_by_the_smdp_names_the_smdp_not_the_hlr() {
     script(&smdp.cancel, [Err(smdp_refusal("8.2.1", "3.3"))]);
     let Setup { store, id, .. } = setup_with(hlr.clone(), Some(smdp.clone())).await;
     wait_status(&store, &id, OrderStatus::Failed).await;
-    let o = store.get_order("t", &id).expect("get").expect("order");
+    let o = store
+        .get_order("t", &id)
+        .await
+        .expect("get")
+        .expect("order");
     assert!(o.needs_attention);
     assert_eq!(o.attention, [AttentionReason::EsimProfileNotCancellable]);
     assert_eq!(
@@ -149,7 +173,6 @@ async fn a_cancel_the_smdp_keeps_refusing_is_retried_across_a_restart_and_says_w
     });
     *smdp.cancel_fault.lock().expect("lock") = Some(expired);
     let Setup {
-        _dir,
         store,
         keys,
         engine,
@@ -172,7 +195,7 @@ async fn a_cancel_the_smdp_keeps_refusing_is_retried_across_a_restart_and_says_w
     );
     // The profile is neither retired nor back in stock while it may still be reserved,
     // and the HLR clean-up waits for the cancel.
-    let state = sim_state(&store, &o.iccid);
+    let state = sim_state(&store, &o.iccid).await;
     assert!(matches!(state, SimState::Reserved { .. }), "{state:?}");
     assert_eq!(hlr.calls.count("deprovision"), 0);
     assert!(smdp.calls.count("cancel") >= POLICY.max_attempts as usize);
@@ -213,7 +236,7 @@ async fn a_cancel_the_smdp_keeps_refusing_is_retried_across_a_restart_and_says_w
         Clock::new(),
         metrics2.clone(),
     );
-    assert_eq!(engine2.resume_all().expect("resume"), 1);
+    assert_eq!(engine2.resume_all().await.expect("resume"), 1);
     wait_order(
         &store,
         &id,
@@ -225,6 +248,7 @@ async fn a_cancel_the_smdp_keeps_refusing_is_retried_across_a_restart_and_says_w
     assert!(
         store
             .get_order("t", &id)
+            .await
             .expect("get")
             .expect("order")
             .needs_attention
@@ -241,7 +265,7 @@ async fn a_cancel_the_smdp_keeps_refusing_is_retried_across_a_restart_and_says_w
     assert_eq!(e.left_at_smdp, None);
     assert!(matches!(e.cancel, Some(gateway::order::Step::Done { .. })));
     assert_eq!(hlr.calls.count("deprovision"), 1);
-    assert_eq!(sim_state(&store, &o.iccid), SimState::Available);
+    assert_eq!(sim_state(&store, &o.iccid).await, SimState::Available);
 }
 
 #[tokio::test(start_paused = true)]
@@ -290,9 +314,9 @@ async fn a_release_no_answer_proves_is_flagged_and_undone_never_active() {
         [FinalProfileStatus::Unavailable]
     );
     assert_eq!(hlr.calls.count("deprovision"), 1);
-    let state = sim_state(&store, &o.iccid);
+    let state = sim_state(&store, &o.iccid).await;
     assert!(matches!(state, SimState::Retired { .. }), "{state:?}");
-    let events = store.events(0, 10_000).expect("events");
+    let events = store.events(0, 10_000).await.expect("events");
     assert!(
         !events
             .iter()

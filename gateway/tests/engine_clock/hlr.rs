@@ -45,7 +45,11 @@ async fn exhausted_retries_fail_the_order_and_compensate_until_it_succeeds() {
     ]);
     let Setup { store, id, .. } = setup(hlr.clone()).await;
     wait_status(&store, &id, OrderStatus::Failed).await;
-    let order = store.get_order("t", &id).expect("get").expect("order");
+    let order = store
+        .get_order("t", &id)
+        .await
+        .expect("get")
+        .expect("order");
     assert_eq!(
         order.error.as_ref().map(|e| e.code.as_str()),
         Some("hlr_unavailable")
@@ -57,7 +61,7 @@ async fn exhausted_retries_fail_the_order_and_compensate_until_it_succeeds() {
             .chain(["deprovision"; 3])
             .collect::<Vec<_>>()
     );
-    assert_eq!(stock(&store), (1, 0, 5));
+    assert_eq!(stock(&store).await, (1, 0, 5));
 }
 
 #[tokio::test(start_paused = true)]
@@ -65,7 +69,6 @@ async fn restart_resumes_a_waiting_order_at_its_recorded_deadline() {
     let hlr = Arc::new(ScriptedHlr::default());
     script(&hlr.provision, [Err(fault(FaultClass::Transient))]);
     let Setup {
-        _dir,
         store,
         keys,
         engine,
@@ -86,12 +89,16 @@ async fn restart_resumes_a_waiting_order_at_its_recorded_deadline() {
         tokio::time::sleep(Duration::from_millis(1)).await;
     }
     assert_eq!(engine.running(), 0, "the order's task did not stop");
-    let waiting = store.get_order("t", &id).expect("get").expect("order");
+    let waiting = store
+        .get_order("t", &id)
+        .await
+        .expect("get")
+        .expect("order");
     let gateway::order::Step::RetryWait { retry_at_ms, .. } = waiting.hlr else {
         panic!("not waiting: {waiting:?}")
     };
     assert_eq!(waiting.status, OrderStatus::HlrProvisioning);
-    assert_eq!(store.inflight_orders().expect("inflight").len(), 1);
+    assert_eq!(store.inflight_orders().await.expect("inflight").len(), 1);
 
     // A new engine over the same store resumes it, not before its recorded deadline.
     let clock = Clock::new();
@@ -110,7 +117,7 @@ async fn restart_resumes_a_waiting_order_at_its_recorded_deadline() {
         clock,
         Arc::new(Metrics::default()),
     );
-    assert_eq!(engine2.resume_all().expect("resume"), 1);
+    assert_eq!(engine2.resume_all().await.expect("resume"), 1);
     wait_status(&store, &id, OrderStatus::Active).await;
     let calls = hlr.calls.all();
     assert_eq!(calls.len(), 2);
@@ -118,7 +125,7 @@ async fn restart_resumes_a_waiting_order_at_its_recorded_deadline() {
         clock.now_ms() >= retry_at_ms,
         "the retry waited for its recorded deadline"
     );
-    assert!(store.inflight_orders().expect("inflight").is_empty());
+    assert!(store.inflight_orders().await.expect("inflight").is_empty());
 }
 
 #[tokio::test(start_paused = true)]
@@ -135,7 +142,11 @@ async fn a_login_fault_is_retried_within_the_budget_then_fails_as_hlr_unavailabl
     }));
     let Setup { store, id, .. } = setup(hlr.clone()).await;
     wait_status(&store, &id, OrderStatus::Failed).await;
-    let order = store.get_order("t", &id).expect("get").expect("order");
+    let order = store
+        .get_order("t", &id)
+        .await
+        .expect("get")
+        .expect("order");
     let error = order.error.expect("error");
     assert_eq!(error.code, "hlr_unavailable", "{}", error.detail);
     assert!(!error.detail.contains("HLR profile"), "{}", error.detail);
@@ -197,7 +208,7 @@ async fn a_clean_up_that_cannot_finish_is_flagged_keeps_retrying_and_resumes_whe
     assert!(metrics.render().contains(
         "simgw_order_attention_total{reason=\"hlr_cleanup_stalled\",event=\"raised\"} 1\n"
     ));
-    let counts = store.inventory_counts("t").expect("counts");
+    let counts = store.inventory_counts("t").await.expect("counts");
     assert_eq!((counts.sims_reserved, counts.sims_available), (1, 0));
     let warn = logs.at("WARN").join("\n");
     assert!(
@@ -222,7 +233,11 @@ async fn a_clean_up_that_cannot_finish_is_flagged_keeps_retrying_and_resumes_whe
     }
     assert_eq!(metrics.attention.raised_count(stall), 1);
     assert_eq!(
-        store.get_order("t", &id).expect("get").map(|o| o.status),
+        store
+            .get_order("t", &id)
+            .await
+            .expect("get")
+            .map(|o| o.status),
         Some(OrderStatus::Compensating)
     );
 
@@ -239,7 +254,7 @@ async fn a_clean_up_that_cannot_finish_is_flagged_keeps_retrying_and_resumes_whe
         o.error.as_ref().map(|e| e.code.as_str()),
         Some("hlr_rejected")
     );
-    assert_eq!(stock(&store), (1, 0, 5));
+    assert_eq!(stock(&store).await, (1, 0, 5));
     // Every failure is at WARN with its code.
     assert!(
         warn.contains("order failed") && warn.contains("code=hlr_rejected"),

@@ -135,14 +135,14 @@ pub(crate) fn script<T>(answers_of: &Mutex<VecDeque<T>>, answers: impl IntoItera
 }
 
 /// Stock of tenant `t`: SIMs available, SIMs reserved, numbers available.
-pub(crate) fn stock(store: &RedbStore) -> (u64, u64, u64) {
-    let c = store.inventory_counts("t").expect("counts");
+pub(crate) async fn stock(store: &RedbStore) -> (u64, u64, u64) {
+    let c = store.inventory_counts("t").await.expect("counts");
     (c.sims_available, c.sims_reserved, c.numbers_available)
 }
 
 /// The state of the SIM or profile `iccid` in the store.
-pub(crate) fn sim_state(store: &RedbStore, iccid: &Iccid) -> gateway::store::SimState {
-    store.get_sim(iccid).expect("sim").expect("sim").state
+pub(crate) async fn sim_state(store: &RedbStore, iccid: &Iccid) -> gateway::store::SimState {
+    store.get_sim(iccid).await.expect("sim").expect("sim").state
 }
 
 pub(crate) fn fault(class: FaultClass) -> HlrError {
@@ -156,7 +156,6 @@ pub(crate) const POLICY: RetryPolicy = RetryPolicy {
 };
 
 pub(crate) struct Setup {
-    pub(crate) _dir: tempfile::TempDir,
     pub(crate) store: Arc<RedbStore>,
     pub(crate) keys: Arc<Keyring>,
     pub(crate) engine: Engine,
@@ -335,9 +334,10 @@ pub(crate) async fn setup(hlr: Arc<ScriptedHlr>) -> Setup {
 }
 
 pub(crate) async fn setup_with(hlr: Arc<ScriptedHlr>, smdp: Option<Arc<ScriptedSmdp>>) -> Setup {
-    let dir = tempfile::tempdir().expect("tempdir");
     let metrics = Arc::new(Metrics::default());
-    let store = Arc::new(RedbStore::open(dir.path(), 16, 64, metrics.clone()).expect("store"));
+    // In memory: every commit is applied on the calling task, so the paused clock never
+    // advances while a write is on another thread, and each run interleaves the same way.
+    let store = Arc::new(RedbStore::in_memory(metrics.clone()).expect("store"));
     let keys = Arc::new(Keyring::ephemeral().expect("keys"));
     let iccid = Iccid::from_payload("898821100000000001").expect("iccid");
     let sim = NewSim {
@@ -422,7 +422,6 @@ pub(crate) async fn setup_with(hlr: Arc<ScriptedHlr>, smdp: Option<Arc<ScriptedS
     };
     engine.submit(order.clone());
     Setup {
-        _dir: dir,
         store,
         keys,
         engine,
@@ -443,14 +442,20 @@ pub(crate) async fn wait_status_every(
     step: Duration,
 ) {
     for _ in 0..10_000 {
-        if store.get_order("t", id).expect("get").map(|o| o.status) == Some(want) {
+        if store
+            .get_order("t", id)
+            .await
+            .expect("get")
+            .map(|o| o.status)
+            == Some(want)
+        {
             return;
         }
         tokio::time::sleep(step).await;
     }
     panic!(
         "order never reached {want:?}: {:?}",
-        store.get_order("t", id)
+        store.get_order("t", id).await
     );
 }
 
@@ -477,11 +482,14 @@ pub(crate) async fn wait_order(
     pred: impl Fn(&gateway::order::Order) -> bool,
 ) -> gateway::order::Order {
     for _ in 0..10_000 {
-        let o = store.get_order("t", id).expect("get").expect("order");
+        let o = store.get_order("t", id).await.expect("get").expect("order");
         if pred(&o) {
             return o;
         }
         tokio::time::sleep(step).await;
     }
-    panic!("order never reached {what}: {:?}", store.get_order("t", id));
+    panic!(
+        "order never reached {what}: {:?}",
+        store.get_order("t", id).await
+    );
 }

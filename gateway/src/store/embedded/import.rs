@@ -6,17 +6,8 @@
 use super::RedbStore;
 use super::apply::{Tables, backend, dec, enc};
 use super::tables::{BATCH_SIMS, BATCHES, IMSIS, SIMS, counter};
-use crate::store::{BatchRecord, BatchStatus, Clash, SimRecord, StoreError};
+use crate::store::{BatchRecord, BatchStatus, Clash, ImportStart, SimRecord, StoreError};
 use ::redb::ReadableTable;
-
-/// What `import_begin` found.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ImportStart {
-    /// A new batch is recorded; write its chunks.
-    Started,
-    /// This file was imported before: nothing to do.
-    AlreadyComplete(BatchRecord),
-}
 
 impl RedbStore {
     /// A batch by id.
@@ -38,7 +29,7 @@ impl RedbStore {
             }
             self.rollback_batch(&existing.id)?;
         }
-        let txn = self.db.begin_write().map_err(backend)?;
+        let txn = self.db()?.begin_write().map_err(backend)?;
         txn.open_table(BATCHES)
             .map_err(backend)?
             .insert(batch.id.as_str(), enc(batch)?.as_slice())
@@ -55,7 +46,7 @@ impl RedbStore {
         batch_id: &str,
         sims: &[(SimRecord, usize)],
     ) -> Result<Vec<(usize, Clash)>, StoreError> {
-        let txn = self.db.begin_write().map_err(backend)?;
+        let txn = self.db()?.begin_write().map_err(backend)?;
         let clashes = {
             let mut t = Tables::open(&txn)?;
             let mut members = txn.open_table(BATCH_SIMS).map_err(backend)?;
@@ -130,7 +121,7 @@ impl RedbStore {
         cards: u64,
         now_ms: u64,
     ) -> Result<BatchRecord, StoreError> {
-        let txn = self.db.begin_write().map_err(backend)?;
+        let txn = self.db()?.begin_write().map_err(backend)?;
         let record = {
             let mut t = Tables::open(&txn)?;
             let mut b: BatchRecord = t
@@ -209,7 +200,7 @@ impl RedbStore {
             return Ok(());
         }
         loop {
-            let txn = self.db.begin_write().map_err(backend)?;
+            let txn = self.db()?.begin_write().map_err(backend)?;
             let done = {
                 let mut members = txn.open_table(BATCH_SIMS).map_err(backend)?;
                 let mut sims = txn.open_table(SIMS).map_err(backend)?;

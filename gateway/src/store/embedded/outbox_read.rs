@@ -276,25 +276,3 @@ impl RedbStore {
             .map(drop)
     }
 }
-
-impl RedbStore {
-    /// Test support: publishes an event in a commit of its own, as a write path would.
-    #[doc(hidden)]
-    pub fn publish_for_test(
-        &self,
-        now_ms: u64,
-        tenant: &str,
-        event_type: EventType,
-        subject: Option<&str>,
-        data: serde_json::Value,
-    ) -> Result<(), StoreError> {
-        let txn = self.db.begin_write().map_err(backend)?;
-        {
-            let mut t = super::apply::Tables::open(&txn)?;
-            t.publish(now_ms, tenant, event_type, subject, data)?;
-        }
-        txn.commit().map_err(backend)?;
-        self.outbox_wake.notify_one();
-        Ok(())
-    }
-}

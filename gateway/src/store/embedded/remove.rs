@@ -15,7 +15,7 @@ pub(super) const FILE: &str = "simgw.redb";
 pub(super) fn open_error(e: DatabaseError) -> StoreError {
     match e {
         DatabaseError::DatabaseAlreadyOpen | DatabaseError::LockProtocolMismatch => {
-            StoreError::InUse
+            StoreError::Locked
         }
         e => backend(e),
     }
@@ -23,7 +23,7 @@ pub(super) fn open_error(e: DatabaseError) -> StoreError {
 
 impl RedbStore {
     /// Deletes the store in `dir`. Returns the path removed, or `None` when there was no
-    /// store; [`StoreError::InUse`] (and nothing deleted) while another process holds it.
+    /// store; [`StoreError::Locked`] (and nothing deleted) while another process holds it.
     pub fn remove(dir: &Path) -> Result<Option<PathBuf>, StoreError> {
         let path = dir.join(FILE);
         if !path.try_exists().map_err(backend)? {
@@ -37,7 +37,7 @@ impl RedbStore {
         {
             Ok(db) => Some(db),
             Err(e) => match open_error(e) {
-                StoreError::InUse => return Err(StoreError::InUse),
+                StoreError::Locked => return Err(StoreError::Locked),
                 // Unreadable or unrepaired: no process can be using it, and a reset is
                 // how a broken sandbox store is got rid of.
                 _ => None,

@@ -8,23 +8,12 @@ use super::apply::{backend, dec, enc};
 use super::tables::{IDEMPOTENCY, META, ORDERS, SIMS};
 use crate::crypto::{CryptoError, Keyring, Sealed};
 use crate::order::{Order, subscriber_context};
-use crate::store::{IdempotencyRecord, SimRecord, StoreError};
+use crate::store::{IdempotencyRecord, RewrapReport, SimRecord, StoreError};
 use ::redb::{ReadableDatabase, ReadableTable};
 use std::collections::BTreeMap;
 
 /// The sandbox marker is the one sealed metadata value.
 const SEALED_META: &[&str] = &[crate::store::SANDBOX_MARKER];
-
-/// What a re-wrap pass did.
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct RewrapReport {
-    /// Values re-sealed in this pass.
-    pub resealed: u64,
-    /// Transactions committed.
-    pub chunks: u64,
-    /// False if the pass stopped early (`max_chunks`); run again to finish.
-    pub complete: bool,
-}
 
 fn crypto(table: &'static str) -> impl Fn(CryptoError) -> StoreError {
     move |e| StoreError::Corrupt {
@@ -63,10 +52,10 @@ fn reseal_opt(
 
 impl RedbStore {
     /// Counts sealed values per data-key id.
-    pub fn sealed_key_usage(&self) -> Result<BTreeMap<String, u64>, StoreError> {
+    pub(super) fn count_sealed(&self) -> Result<BTreeMap<String, u64>, StoreError> {
         let mut usage = BTreeMap::new();
         let mut count = |s: &Sealed| *usage.entry(s.kid.clone()).or_insert(0) += 1;
-        let txn = self.db.begin_read().map_err(backend)?;
+        let txn = self.db()?.begin_read().map_err(backend)?;
         for row in txn
             .open_table(SIMS)
             .map_err(backend)?
@@ -106,7 +95,7 @@ impl RedbStore {
 
     /// Re-seals every value not under `keys`' current key, `chunk` records per commit,
     /// stopping after `max_chunks` commits if given (tests use it to simulate a crash).
-    pub fn rewrap(
+    pub(super) fn rewrap_pass(
         &self,
         keys: &Keyring,
         chunk: usize,
@@ -122,7 +111,7 @@ impl RedbStore {
                 if !budget_left(&report) {
                     return Ok(report);
                 }
-                let txn = self.db.begin_write().map_err(backend)?;
+                let txn = self.db()?.begin_write().map_err(backend)?;
                 let (last, changed, seen) = {
                     let def = if table == "sims" { SIMS } else { ORDERS };
                     let mut t = txn.open_table(def).map_err(backend)?;
@@ -187,7 +176,7 @@ impl RedbStore {
         if !budget_left(&report) {
             return Ok(report);
         }
-        let txn = self.db.begin_write().map_err(backend)?;
+        let txn = self.db()?.begin_write().map_err(backend)?;
         {
             let mut idem = txn.open_table(IDEMPOTENCY).map_err(backend)?;
             let mut updates = Vec::new();

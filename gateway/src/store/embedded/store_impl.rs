@@ -48,116 +48,169 @@ impl Store for RedbStore {
         })
     }
 
-    fn subscription(&self, tenant: &str, msisdn: &str) -> Result<Option<Subscription>, StoreError> {
-        self.read(|txn| subscriptions_read::by_msisdn(txn, tenant, msisdn))
+    fn subscription<'a>(
+        &'a self,
+        tenant: &'a str,
+        msisdn: &'a str,
+    ) -> BoxFuture<'a, Result<Option<Subscription>, StoreError>> {
+        Box::pin(async move { self.read(|txn| subscriptions_read::by_msisdn(txn, tenant, msisdn)) })
     }
 
-    fn subscriptions(
-        &self,
-        tenant: &str,
-        query: &SubscriptionQuery,
-    ) -> Result<SubscriptionPage, StoreError> {
-        self.read(|txn| subscriptions_read::page(txn, tenant, query))
+    fn subscriptions<'a>(
+        &'a self,
+        tenant: &'a str,
+        query: &'a SubscriptionQuery,
+    ) -> BoxFuture<'a, Result<SubscriptionPage, StoreError>> {
+        Box::pin(async move { self.read(|txn| subscriptions_read::page(txn, tenant, query)) })
     }
 
-    fn get_order(&self, tenant: &str, id: &str) -> Result<Option<Order>, StoreError> {
-        self.read(|txn| {
-            let t = txn.open_table(ORDERS).map_err(backend)?;
-            let Some(v) = t.get(id).map_err(backend)? else {
-                return Ok(None);
-            };
-            let o: Order = dec("orders", v.value())?;
-            Ok((o.tenant == tenant).then_some(o))
+    fn get_order<'a>(
+        &'a self,
+        tenant: &'a str,
+        id: &'a str,
+    ) -> BoxFuture<'a, Result<Option<Order>, StoreError>> {
+        Box::pin(async move {
+            self.read(|txn| {
+                let t = txn.open_table(ORDERS).map_err(backend)?;
+                let Some(v) = t.get(id).map_err(backend)? else {
+                    return Ok(None);
+                };
+                let o: Order = dec("orders", v.value())?;
+                Ok((o.tenant == tenant).then_some(o))
+            })
         })
     }
 
-    fn activation_idempotency(
-        &self,
-        tenant: &str,
-        key: &str,
-    ) -> Result<Option<IdempotencyRecord>, StoreError> {
-        self.read(|txn| {
-            let t = txn.open_table(IDEMPOTENCY).map_err(backend)?;
-            t.get((tenant, key))
-                .map_err(backend)?
-                .map(|v| dec("idempotency", v.value()))
-                .transpose()
-        })
-    }
-
-    fn inflight_orders(&self) -> Result<Vec<Order>, StoreError> {
-        self.read(|txn| {
-            let inflight = txn.open_table(INFLIGHT).map_err(backend)?;
-            let orders = txn.open_table(ORDERS).map_err(backend)?;
-            let mut out = Vec::new();
-            for row in inflight.iter().map_err(backend)? {
-                let (k, _) = row.map_err(backend)?;
-                if let Some(v) = orders.get(k.value()).map_err(backend)? {
-                    out.push(dec("orders", v.value())?);
-                }
-            }
-            Ok(out)
-        })
-    }
-
-    fn get_sim(&self, iccid: &Iccid) -> Result<Option<SimRecord>, StoreError> {
-        self.read(|txn| {
-            let t = txn.open_table(SIMS).map_err(backend)?;
-            t.get(iccid.as_str())
-                .map_err(backend)?
-                .map(|v| dec("sims", v.value()))
-                .transpose()
-        })
-    }
-
-    fn api_key(&self, hash: &[u8; 32]) -> Result<Option<ApiKeyRecord>, StoreError> {
-        self.read(|txn| {
-            let t = txn.open_table(API_KEYS).map_err(backend)?;
-            t.get(hash.as_slice())
-                .map_err(backend)?
-                .map(|v| dec("api_keys", v.value()))
-                .transpose()
-        })
-    }
-
-    fn tenant(&self, id: &str) -> Result<Option<Tenant>, StoreError> {
-        self.read(|txn| {
-            let t = txn.open_table(TENANTS).map_err(backend)?;
-            t.get(id)
-                .map_err(backend)?
-                .map(|v| dec("tenants", v.value()))
-                .transpose()
-        })
-    }
-
-    fn events(&self, from: u64, limit: usize) -> Result<Vec<Event>, StoreError> {
-        self.read(|txn| {
-            let t = txn.open_table(EVENTS).map_err(backend)?;
-            let mut out = Vec::new();
-            for row in t.range(from..).map_err(backend)?.take(limit) {
-                let (_, v) = row.map_err(backend)?;
-                out.push(dec("events", v.value())?);
-            }
-            Ok(out)
-        })
-    }
-
-    fn inventory_counts(&self, tenant: &str) -> Result<InventoryCounts, StoreError> {
-        self.read(|txn| {
-            let t = txn.open_table(COUNTERS).map_err(backend)?;
-            let get = |name: &str| -> Result<u64, StoreError> {
-                Ok(t.get((tenant, name))
+    fn activation_idempotency<'a>(
+        &'a self,
+        tenant: &'a str,
+        key: &'a str,
+    ) -> BoxFuture<'a, Result<Option<IdempotencyRecord>, StoreError>> {
+        Box::pin(async move {
+            self.read(|txn| {
+                let t = txn.open_table(IDEMPOTENCY).map_err(backend)?;
+                t.get((tenant, key))
                     .map_err(backend)?
-                    .map_or(0, |v| v.value()))
-            };
-            Ok(InventoryCounts {
-                sims_available: get(counter::SIMS_AVAILABLE)?,
-                sims_reserved: get(counter::SIMS_RESERVED)?,
-                sims_active: get(counter::SIMS_ACTIVE)?,
-                numbers_available: get(counter::NUMBERS_AVAILABLE)?,
-                numbers_golden: get(counter::NUMBERS_GOLDEN)?,
-                numbers_held: get(counter::NUMBERS_HELD)?,
-                numbers_quarantined: get(counter::NUMBERS_QUARANTINED)?,
+                    .map(|v| dec("idempotency", v.value()))
+                    .transpose()
+            })
+        })
+    }
+
+    fn inflight_orders(&self) -> BoxFuture<'_, Result<Vec<Order>, StoreError>> {
+        Box::pin(async move {
+            self.read(|txn| {
+                let inflight = txn.open_table(INFLIGHT).map_err(backend)?;
+                let orders = txn.open_table(ORDERS).map_err(backend)?;
+                let mut out = Vec::new();
+                for row in inflight.iter().map_err(backend)? {
+                    let (k, _) = row.map_err(backend)?;
+                    if let Some(v) = orders.get(k.value()).map_err(backend)? {
+                        out.push(dec("orders", v.value())?);
+                    }
+                }
+                Ok(out)
+            })
+        })
+    }
+
+    fn claim_orders(
+        &self,
+        _now_ms: u64,
+        limit: usize,
+    ) -> BoxFuture<'_, Result<Vec<Order>, StoreError>> {
+        Box::pin(async move {
+            let mut all = self.inflight_orders().await?;
+            all.truncate(limit);
+            Ok(all)
+        })
+    }
+
+    fn renew_leases<'a>(
+        &'a self,
+        _ids: &'a [String],
+        _now_ms: u64,
+    ) -> BoxFuture<'a, Result<Vec<String>, StoreError>> {
+        Box::pin(async { Ok(Vec::new()) })
+    }
+
+    fn get_sim<'a>(
+        &'a self,
+        iccid: &'a Iccid,
+    ) -> BoxFuture<'a, Result<Option<SimRecord>, StoreError>> {
+        Box::pin(async move {
+            self.read(|txn| {
+                let t = txn.open_table(SIMS).map_err(backend)?;
+                t.get(iccid.as_str())
+                    .map_err(backend)?
+                    .map(|v| dec("sims", v.value()))
+                    .transpose()
+            })
+        })
+    }
+
+    fn api_key<'a>(
+        &'a self,
+        hash: &'a [u8; 32],
+    ) -> BoxFuture<'a, Result<Option<ApiKeyRecord>, StoreError>> {
+        Box::pin(async move {
+            self.read(|txn| {
+                let t = txn.open_table(API_KEYS).map_err(backend)?;
+                t.get(hash.as_slice())
+                    .map_err(backend)?
+                    .map(|v| dec("api_keys", v.value()))
+                    .transpose()
+            })
+        })
+    }
+
+    fn tenant<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<Option<Tenant>, StoreError>> {
+        Box::pin(async move {
+            self.read(|txn| {
+                let t = txn.open_table(TENANTS).map_err(backend)?;
+                t.get(id)
+                    .map_err(backend)?
+                    .map(|v| dec("tenants", v.value()))
+                    .transpose()
+            })
+        })
+    }
+
+    fn events(&self, from: u64, limit: usize) -> BoxFuture<'_, Result<Vec<Event>, StoreError>> {
+        Box::pin(async move {
+            self.read(|txn| {
+                let t = txn.open_table(EVENTS).map_err(backend)?;
+                let mut out = Vec::new();
+                for row in t.range(from..).map_err(backend)?.take(limit) {
+                    let (_, v) = row.map_err(backend)?;
+                    out.push(dec("events", v.value())?);
+                }
+                Ok(out)
+            })
+        })
+    }
+
+    fn inventory_counts<'a>(
+        &'a self,
+        tenant: &'a str,
+    ) -> BoxFuture<'a, Result<InventoryCounts, StoreError>> {
+        Box::pin(async move {
+            self.read(|txn| {
+                let t = txn.open_table(COUNTERS).map_err(backend)?;
+                let get = |name: &str| -> Result<u64, StoreError> {
+                    Ok(t.get((tenant, name))
+                        .map_err(backend)?
+                        .map_or(0, |v| v.value()))
+                };
+                Ok(InventoryCounts {
+                    sims_available: get(counter::SIMS_AVAILABLE)?,
+                    sims_reserved: get(counter::SIMS_RESERVED)?,
+                    sims_active: get(counter::SIMS_ACTIVE)?,
+                    numbers_available: get(counter::NUMBERS_AVAILABLE)?,
+                    numbers_golden: get(counter::NUMBERS_GOLDEN)?,
+                    numbers_held: get(counter::NUMBERS_HELD)?,
+                    numbers_quarantined: get(counter::NUMBERS_QUARANTINED)?,
+                })
             })
         })
     }
@@ -181,10 +234,12 @@ impl Store for RedbStore {
         })
     }
 
-    fn meta(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        self.read(|txn| {
-            let t = txn.open_table(META).map_err(backend)?;
-            Ok(t.get(key).map_err(backend)?.map(|v| v.value().to_vec()))
+    fn meta<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<Vec<u8>>, StoreError>> {
+        Box::pin(async move {
+            self.read(|txn| {
+                let t = txn.open_table(META).map_err(backend)?;
+                Ok(t.get(key).map_err(backend)?.map(|v| v.value().to_vec()))
+            })
         })
     }
 
@@ -203,152 +258,177 @@ impl Store for RedbStore {
         })
     }
 
-    fn get_reservation(&self, tenant: &str, id: &str) -> Result<Option<Reservation>, StoreError> {
-        self.read(|txn| {
-            let t = txn.open_table(RESERVATIONS).map_err(backend)?;
-            let Some(v) = t.get(id).map_err(backend)? else {
-                return Ok(None);
-            };
-            let r: Reservation = dec("reservations", v.value())?;
-            Ok((r.tenant == tenant).then_some(r))
+    fn get_reservation<'a>(
+        &'a self,
+        tenant: &'a str,
+        id: &'a str,
+    ) -> BoxFuture<'a, Result<Option<Reservation>, StoreError>> {
+        Box::pin(async move {
+            self.read(|txn| {
+                let t = txn.open_table(RESERVATIONS).map_err(backend)?;
+                let Some(v) = t.get(id).map_err(backend)? else {
+                    return Ok(None);
+                };
+                let r: Reservation = dec("reservations", v.value())?;
+                Ok((r.tenant == tenant).then_some(r))
+            })
         })
     }
 
-    fn batch(&self, id: &str) -> Result<Option<BatchRecord>, StoreError> {
-        self.batch_record(id)
+    fn batch<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<Option<BatchRecord>, StoreError>> {
+        Box::pin(async move { self.batch_record(id) })
     }
 
-    fn import_begin(&self, batch: &BatchRecord) -> Result<ImportStart, StoreError> {
-        self.begin_import(batch)
+    fn import_begin<'a>(
+        &'a self,
+        batch: &'a BatchRecord,
+    ) -> BoxFuture<'a, Result<ImportStart, StoreError>> {
+        Box::pin(async move { self.begin_import(batch) })
     }
 
-    fn import_chunk(
-        &self,
-        batch_id: &str,
-        sims: &[(SimRecord, usize)],
-    ) -> Result<Vec<(usize, Clash)>, StoreError> {
-        self.write_chunk(batch_id, sims)
+    fn import_chunk<'a>(
+        &'a self,
+        batch_id: &'a str,
+        sims: &'a [(SimRecord, usize)],
+    ) -> BoxFuture<'a, Result<Vec<(usize, Clash)>, StoreError>> {
+        Box::pin(async move { self.write_chunk(batch_id, sims) })
     }
 
-    fn import_finish(
-        &self,
-        batch_id: &str,
+    fn import_finish<'a>(
+        &'a self,
+        batch_id: &'a str,
         cards: u64,
         now_ms: u64,
-    ) -> Result<BatchRecord, StoreError> {
-        self.finish_import(batch_id, cards, now_ms)
+    ) -> BoxFuture<'a, Result<BatchRecord, StoreError>> {
+        Box::pin(async move { self.finish_import(batch_id, cards, now_ms) })
     }
 
-    fn import_abort(&self, batch_id: &str) -> Result<(), StoreError> {
-        self.rollback_batch(batch_id)
+    fn import_abort<'a>(&'a self, batch_id: &'a str) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(async move { self.rollback_batch(batch_id) })
     }
 
-    fn recover_imports(&self) -> Result<usize, StoreError> {
-        self.recover_unfinished()
+    fn recover_imports(&self) -> BoxFuture<'_, Result<usize, StoreError>> {
+        Box::pin(async move { self.recover_unfinished() })
     }
 
-    fn batch_sims(
-        &self,
-        batch_id: &str,
-        after: &str,
+    fn batch_sims<'a>(
+        &'a self,
+        batch_id: &'a str,
+        after: &'a str,
         limit: usize,
-    ) -> Result<Vec<SimRecord>, StoreError> {
-        self.batch_members(batch_id, after, limit)
+    ) -> BoxFuture<'a, Result<Vec<SimRecord>, StoreError>> {
+        Box::pin(async move { self.batch_members(batch_id, after, limit) })
     }
 
-    fn sim_by_imsi(&self, imsi: &sim_profiles::Imsi) -> Result<Option<SimRecord>, StoreError> {
-        self.read(|txn| {
-            let imsis = txn.open_table(IMSIS).map_err(backend)?;
-            let Some(iccid) = imsis
-                .get(imsi.as_str())
-                .map_err(backend)?
-                .map(|v| v.value().to_owned())
-            else {
-                return Ok(None);
-            };
-            let sims = txn.open_table(SIMS).map_err(backend)?;
-            sims.get(iccid.as_str())
-                .map_err(backend)?
-                .map(|v| dec("sims", v.value()))
-                .transpose()
+    fn sim_by_imsi<'a>(
+        &'a self,
+        imsi: &'a sim_profiles::Imsi,
+    ) -> BoxFuture<'a, Result<Option<SimRecord>, StoreError>> {
+        Box::pin(async move {
+            self.read(|txn| {
+                let imsis = txn.open_table(IMSIS).map_err(backend)?;
+                let Some(iccid) = imsis
+                    .get(imsi.as_str())
+                    .map_err(backend)?
+                    .map(|v| v.value().to_owned())
+                else {
+                    return Ok(None);
+                };
+                let sims = txn.open_table(SIMS).map_err(backend)?;
+                sims.get(iccid.as_str())
+                    .map_err(backend)?
+                    .map(|v| dec("sims", v.value()))
+                    .transpose()
+            })
         })
     }
 
-    fn quarantined(
-        &self,
-        tenant: &str,
+    fn quarantined<'a>(
+        &'a self,
+        tenant: &'a str,
         limit: usize,
-    ) -> Result<Vec<(sim_profiles::Msisdn, u64)>, StoreError> {
-        self.read(|txn| {
-            let q = txn.open_table(QUARANTINE).map_err(backend)?;
-            let numbers = txn.open_table(NUMBERS).map_err(backend)?;
-            let mut out = Vec::new();
-            for row in q.iter().map_err(backend)? {
-                let (k, _) = row.map_err(backend)?;
-                let (until, m) = k.value();
-                let Some(v) = numbers.get(m).map_err(backend)? else {
-                    continue;
-                };
-                let rec: NumberRecord = dec("numbers", v.value())?;
-                if rec.tenant == tenant {
-                    let m = m.parse().map_err(|_| StoreError::Corrupt {
-                        table: "quarantine",
-                        message: "bad MSISDN key".into(),
-                    })?;
-                    out.push((m, until));
-                    if out.len() >= limit {
-                        break;
+    ) -> BoxFuture<'a, Result<Vec<(sim_profiles::Msisdn, u64)>, StoreError>> {
+        Box::pin(async move {
+            self.read(|txn| {
+                let q = txn.open_table(QUARANTINE).map_err(backend)?;
+                let numbers = txn.open_table(NUMBERS).map_err(backend)?;
+                let mut out = Vec::new();
+                for row in q.iter().map_err(backend)? {
+                    let (k, _) = row.map_err(backend)?;
+                    let (until, m) = k.value();
+                    let Some(v) = numbers.get(m).map_err(backend)? else {
+                        continue;
+                    };
+                    let rec: NumberRecord = dec("numbers", v.value())?;
+                    if rec.tenant == tenant {
+                        let m = m.parse().map_err(|_| StoreError::Corrupt {
+                            table: "quarantine",
+                            message: "bad MSISDN key".into(),
+                        })?;
+                        out.push((m, until));
+                        if out.len() >= limit {
+                            break;
+                        }
                     }
                 }
-            }
-            Ok(out)
+                Ok(out)
+            })
         })
     }
 
-    fn inventory_breakdown(&self, tenant: &str) -> Result<Breakdown, StoreError> {
-        self.read(|txn| {
-            let t = txn.open_table(COUNTERS).map_err(backend)?;
-            let mut out = Breakdown::default();
-            for row in t.range((tenant, "")..=(tenant, "~")).map_err(backend)? {
-                let (k, v) = row.map_err(backend)?;
-                let Some((name, scope)) = k.value().1.split_once('@') else {
-                    continue;
-                };
-                let map = if name.starts_with("numbers_") {
-                    &mut out.pools
-                } else {
-                    &mut out.batches
-                };
-                map.entry(scope.to_owned())
-                    .or_default()
-                    .insert(name.to_owned(), v.value());
-            }
-            Ok(out)
-        })
-    }
-
-    fn tenant_ids(&self) -> Result<Vec<String>, StoreError> {
-        self.read(|txn| {
-            let t = txn.open_table(TENANTS).map_err(backend)?;
-            let mut out = Vec::new();
-            for row in t.iter().map_err(backend)? {
-                out.push(row.map_err(backend)?.0.value().to_owned());
-            }
-            Ok(out)
-        })
-    }
-
-    fn next_pool_deadline(&self) -> Result<Option<u64>, StoreError> {
-        self.read(|txn| {
-            let mut earliest: Option<u64> = None;
-            for def in [RESERVATION_EXPIRY, QUARANTINE] {
-                let t = txn.open_table(def).map_err(backend)?;
-                if let Some((k, _)) = t.first().map_err(backend)? {
-                    let at = k.value().0;
-                    earliest = Some(earliest.map_or(at, |e| e.min(at)));
+    fn inventory_breakdown<'a>(
+        &'a self,
+        tenant: &'a str,
+    ) -> BoxFuture<'a, Result<Breakdown, StoreError>> {
+        Box::pin(async move {
+            self.read(|txn| {
+                let t = txn.open_table(COUNTERS).map_err(backend)?;
+                let mut out = Breakdown::default();
+                for row in t.range((tenant, "")..=(tenant, "~")).map_err(backend)? {
+                    let (k, v) = row.map_err(backend)?;
+                    let Some((name, scope)) = k.value().1.split_once('@') else {
+                        continue;
+                    };
+                    let map = if name.starts_with("numbers_") {
+                        &mut out.pools
+                    } else {
+                        &mut out.batches
+                    };
+                    map.entry(scope.to_owned())
+                        .or_default()
+                        .insert(name.to_owned(), v.value());
                 }
-            }
-            Ok(earliest)
+                Ok(out)
+            })
+        })
+    }
+
+    fn tenant_ids(&self) -> BoxFuture<'_, Result<Vec<String>, StoreError>> {
+        Box::pin(async move {
+            self.read(|txn| {
+                let t = txn.open_table(TENANTS).map_err(backend)?;
+                let mut out = Vec::new();
+                for row in t.iter().map_err(backend)? {
+                    out.push(row.map_err(backend)?.0.value().to_owned());
+                }
+                Ok(out)
+            })
+        })
+    }
+
+    fn next_pool_deadline(&self) -> BoxFuture<'_, Result<Option<u64>, StoreError>> {
+        Box::pin(async move {
+            self.read(|txn| {
+                let mut earliest: Option<u64> = None;
+                for def in [RESERVATION_EXPIRY, QUARANTINE] {
+                    let t = txn.open_table(def).map_err(backend)?;
+                    if let Some((k, _)) = t.first().map_err(backend)? {
+                        let at = k.value().0;
+                        earliest = Some(earliest.map_or(at, |e| e.min(at)));
+                    }
+                }
+                Ok(earliest)
+            })
         })
     }
 
@@ -364,17 +444,24 @@ impl Store for RedbStore {
         })
     }
 
-    fn esim_progress(&self, order_id: &str) -> Result<Option<EsimProgress>, StoreError> {
-        self.read(|txn| {
-            let t = txn.open_table(ESIM_PROGRESS).map_err(backend)?;
-            esim::read_progress(&t, order_id)
+    fn esim_progress<'a>(
+        &'a self,
+        order_id: &'a str,
+    ) -> BoxFuture<'a, Result<Option<EsimProgress>, StoreError>> {
+        Box::pin(async move {
+            self.read(|txn| {
+                let t = txn.open_table(ESIM_PROGRESS).map_err(backend)?;
+                esim::read_progress(&t, order_id)
+            })
         })
     }
 
-    fn next_esim_deadline(&self) -> Result<Option<u64>, StoreError> {
-        self.read(|txn| {
-            let t = txn.open_table(ESIM_EXPIRY).map_err(backend)?;
-            Ok(t.first().map_err(backend)?.map(|(k, _)| k.value().0))
+    fn next_esim_deadline(&self) -> BoxFuture<'_, Result<Option<u64>, StoreError>> {
+        Box::pin(async move {
+            self.read(|txn| {
+                let t = txn.open_table(ESIM_EXPIRY).map_err(backend)?;
+                Ok(t.first().map_err(backend)?.map(|(k, _)| k.value().0))
+            })
         })
     }
 
@@ -436,18 +523,22 @@ impl Store for RedbStore {
         })
     }
 
-    fn public_events(
-        &self,
-        tenant: &str,
+    fn public_events<'a>(
+        &'a self,
+        tenant: &'a str,
         after: u64,
         event_type: Option<EventType>,
         limit: usize,
-    ) -> Result<Vec<PublicEvent>, StoreError> {
-        self.read_public_events(tenant, after, event_type, limit)
+    ) -> BoxFuture<'a, Result<Vec<PublicEvent>, StoreError>> {
+        Box::pin(async move { self.read_public_events(tenant, after, event_type, limit) })
     }
 
-    fn public_event(&self, tenant: &str, seq: u64) -> Result<Option<PublicEvent>, StoreError> {
-        self.read_public_event(tenant, seq)
+    fn public_event<'a>(
+        &'a self,
+        tenant: &'a str,
+        seq: u64,
+    ) -> BoxFuture<'a, Result<Option<PublicEvent>, StoreError>> {
+        Box::pin(async move { self.read_public_event(tenant, seq) })
     }
 
     fn create_webhook_endpoint(
@@ -457,16 +548,19 @@ impl Store for RedbStore {
         Box::pin(self.submit_create_endpoint(endpoint))
     }
 
-    fn webhook_endpoints(&self, tenant: &str) -> Result<Vec<WebhookEndpoint>, StoreError> {
-        self.read_webhook_endpoints(tenant)
+    fn webhook_endpoints<'a>(
+        &'a self,
+        tenant: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<WebhookEndpoint>, StoreError>> {
+        Box::pin(async move { self.read_webhook_endpoints(tenant) })
     }
 
-    fn webhook_endpoint(
-        &self,
-        tenant: &str,
-        id: &str,
-    ) -> Result<Option<WebhookEndpoint>, StoreError> {
-        self.read_webhook_endpoint(tenant, id)
+    fn webhook_endpoint<'a>(
+        &'a self,
+        tenant: &'a str,
+        id: &'a str,
+    ) -> BoxFuture<'a, Result<Option<WebhookEndpoint>, StoreError>> {
+        Box::pin(async move { self.read_webhook_endpoint(tenant, id) })
     }
 
     fn delete_webhook_endpoint(
@@ -488,14 +582,14 @@ impl Store for RedbStore {
         Box::pin(self.submit_rotate(tenant.to_owned(), id.to_owned(), secret, old_expire_at_ms))
     }
 
-    fn webhook_deliveries(
-        &self,
-        tenant: &str,
-        endpoint: &str,
+    fn webhook_deliveries<'a>(
+        &'a self,
+        tenant: &'a str,
+        endpoint: &'a str,
         before: Option<u64>,
         limit: usize,
-    ) -> Result<Option<Vec<Delivery>>, StoreError> {
-        self.read_webhook_deliveries(tenant, endpoint, before, limit)
+    ) -> BoxFuture<'a, Result<Option<Vec<Delivery>>, StoreError>> {
+        Box::pin(async move { self.read_webhook_deliveries(tenant, endpoint, before, limit) })
     }
 
     fn redeliver_event(
@@ -507,16 +601,23 @@ impl Store for RedbStore {
         Box::pin(self.submit_redeliver(tenant.to_owned(), tenant_seq, now_ms))
     }
 
-    fn due_deliveries(&self, now_ms: u64, limit: usize) -> Result<Vec<DeliveryKey>, StoreError> {
-        self.read_due_deliveries(now_ms, limit)
+    fn due_deliveries(
+        &self,
+        now_ms: u64,
+        limit: usize,
+    ) -> BoxFuture<'_, Result<Vec<DeliveryKey>, StoreError>> {
+        Box::pin(async move { self.read_due_deliveries(now_ms, limit) })
     }
 
-    fn next_delivery_due(&self, after_ms: u64) -> Result<Option<u64>, StoreError> {
-        self.read_next_delivery_due(after_ms)
+    fn next_delivery_due(&self, after_ms: u64) -> BoxFuture<'_, Result<Option<u64>, StoreError>> {
+        Box::pin(async move { self.read_next_delivery_due(after_ms) })
     }
 
-    fn delivery_job(&self, key: &DeliveryKey) -> Result<Option<DeliveryJob>, StoreError> {
-        self.read_delivery_job(key)
+    fn delivery_job<'a>(
+        &'a self,
+        key: &'a DeliveryKey,
+    ) -> BoxFuture<'a, Result<Option<DeliveryJob>, StoreError>> {
+        Box::pin(async move { self.read_delivery_job(key) })
     }
 
     fn record_delivery_attempt(

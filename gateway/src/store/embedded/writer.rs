@@ -198,7 +198,7 @@ fn commit_group(db: &Database, group: Vec<Job>, metrics: &Metrics) {
     }
 }
 
-fn commit_alone(db: &Database, job: Job, metrics: &Metrics) {
+pub(super) fn commit_alone(db: &Database, job: Job, metrics: &Metrics) {
     let started = Instant::now();
     let result = (|| -> TxResult<Reply> {
         let txn = db.begin_write().map_err(backend)?;

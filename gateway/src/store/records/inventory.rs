@@ -303,3 +303,23 @@ pub enum Rejection {
     /// A physical order named an eSIM profile's ICCID.
     SimIsEsim,
 }
+
+/// What `import_begin` found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ImportStart {
+    /// A new batch is recorded; write its chunks.
+    Started,
+    /// This file was imported before: nothing to do.
+    AlreadyComplete(BatchRecord),
+}
+
+/// What a re-wrap pass (data-key rotation) did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct RewrapReport {
+    /// Values re-sealed in this pass.
+    pub resealed: u64,
+    /// Transactions committed.
+    pub chunks: u64,
+    /// False if the pass stopped early (`max_chunks`); run again to finish.
+    pub complete: bool,
+}
