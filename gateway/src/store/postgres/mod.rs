@@ -10,25 +10,33 @@
 //! `deliveries.rs`, `leases.rs`, `counters.rs` (sharded), `numbers.rs` (state changes and
 //! allocation), `sims.rs`, `idempotency.rs`, `pool.rs` (number selection for orders);
 //! `codec.rs` (the shared JSON codec); `tls.rs`; and the methods: `reads.rs`, `admin.rs`,
-//! `import.rs`, `pool.rs` (reservations, quarantine, expiry). The method names, arguments
-//! and results are the `Store` trait's.
+//! `import.rs`, `pool.rs` (reservations, quarantine, expiry); the outbox:
+//! `webhook_endpoints.rs`, `delivery_reads.rs`, `delivery_attempts.rs` (deliveries claimed
+//! per node under a lease, attempts, redelivery), `low_stock.rs` (the low-stock watch),
+//! `outbox_node.rs` (`open` with the sequencer task, the dispatcher's waker). The method
+//! names, arguments and results are the `Store` trait's.
 
 pub mod admin;
 pub mod codec;
 pub mod counters;
 pub mod deliveries;
+pub mod delivery_attempts;
+pub mod delivery_reads;
 pub mod events;
 pub mod idempotency;
 pub mod import;
 pub mod leases;
+pub mod low_stock;
 pub mod migrate;
 pub mod numbers;
+pub mod outbox_node;
 pub mod pool;
 pub mod reads;
 pub mod retry;
 pub mod sequencer;
 pub mod sims;
 pub mod tls;
+pub mod webhook_endpoints;
 
 use crate::config::{ConfigError, SslMode, StoreConfig};
 use adapters::hlr::BoxFuture;
@@ -59,6 +67,10 @@ pub enum OpenError {
 
 /// How long the sequencer lease lasts without renewal.
 pub const SEQUENCER_LEASE_MS: u64 = 10_000;
+/// How often the sequencer runs without being woken: the longest an event committed on
+/// another node waits to be numbered, and how often a node polls for deliveries other
+/// nodes made due (`spawn_sequencer`).
+pub const EVENT_POLL: Duration = Duration::from_millis(500);
 /// Most events numbered per log in one sequencer pass.
 pub const SEQUENCER_BATCH: i64 = 500;
 
@@ -69,6 +81,7 @@ pub struct PgStore {
     stats: Arc<RetryStats>,
     node: String,
     sequencer_wake: Arc<tokio::sync::Notify>,
+    deliveries_wake: Arc<tokio::sync::Notify>,
 }
 
 impl PgStore {
@@ -125,6 +138,7 @@ impl PgStore {
             stats: Arc::default(),
             node: format!("node-{}", &retry_id()[..16]),
             sequencer_wake: Arc::default(),
+            deliveries_wake: Arc::default(),
         };
         // Fail now, not at the first request, when the database cannot be reached.
         drop(
@@ -174,13 +188,32 @@ impl PgStore {
         self.pool.get().await.map_err(|e| retry::pool_error(&e))
     }
 
-    /// Runs `body` as one SERIALIZABLE transaction, retried on conflicts (`retry::run`).
+    /// Runs `body` as one SERIALIZABLE transaction, retried on conflicts (`retry::run`);
+    /// wakes this node's sequencer when the committed attempt appended events.
     pub async fn transaction<A, T, F>(&self, args: &A, body: F) -> Result<T, StoreError>
     where
         A: Sync + ?Sized,
-        F: for<'a> Fn(&'a Tx<'a>, &'a A) -> BoxFuture<'a, TxResult<T>>,
+        F: for<'a> Fn(&'a Tx<'a>, &'a A) -> BoxFuture<'a, TxResult<T>> + Sync,
     {
-        retry::run(&self.pool, &self.policy, &self.stats, args, body).await
+        let appended = std::sync::atomic::AtomicBool::new(false);
+        let value = retry::run(
+            &self.pool,
+            &self.policy,
+            &self.stats,
+            &(args, &body, &appended),
+            |tx, (args, body, appended)| {
+                Box::pin(async move {
+                    let v = body(tx, args).await?;
+                    appended.store(tx.appended(), std::sync::atomic::Ordering::Relaxed);
+                    Ok(v)
+                })
+            },
+        )
+        .await?;
+        if appended.load(std::sync::atomic::Ordering::Relaxed) {
+            self.wake_sequencer();
+        }
+        Ok(value)
     }
 
     /// The schema version of the database.
@@ -222,13 +255,26 @@ impl PgStore {
         self.sequencer_wake.notify_one();
     }
 
-    /// Runs the sequencer until the task is aborted: a pass whenever woken or every
-    /// `interval` (other nodes' events wait at most that long), backing off on errors.
+    /// Runs the sequencer until the task is aborted or the store dropped: a pass whenever
+    /// woken or every `interval` (other nodes' events wait at most that long), backing off
+    /// on errors. After each pass it checks low stock (`low_stock.rs`) and wakes this
+    /// node's webhook dispatcher, which is how a node learns of deliveries other nodes
+    /// made due: `interval` is the delivery poll interval too (`EVENT_POLL`).
     pub fn spawn_sequencer(self: &Arc<Self>, interval: Duration) -> tokio::task::JoinHandle<()> {
-        let store = Arc::clone(self);
+        let weak = Arc::downgrade(self);
         tokio::spawn(async move {
-            loop {
-                let wait = match store.sequence_events().await {
+            let mut watched: Option<tokio::time::Instant> = None;
+            while let Some(store) = weak.upgrade() {
+                let pass = store.sequence_events().await;
+                let watch_due = watched.is_none_or(|at| at.elapsed() >= interval);
+                if matches!(pass, Ok(Some(_))) && watch_due {
+                    watched = Some(tokio::time::Instant::now());
+                    if let Err(e) = store.watch_low_stock().await {
+                        tracing::warn!(error = %e, "low-stock check failed");
+                    }
+                }
+                store.deliveries_wake.notify_one();
+                let wait = match pass {
                     Ok(Some(n))
                         if n.public as i64 == SEQUENCER_BATCH
                             || n.audit as i64 == SEQUENCER_BATCH =>
@@ -242,7 +288,9 @@ impl PgStore {
                     }
                 };
                 if !wait.is_zero() {
-                    let _ = tokio::time::timeout(wait, store.sequencer_wake.notified()).await;
+                    let wake = Arc::clone(&store.sequencer_wake);
+                    drop(store);
+                    let _ = tokio::time::timeout(wait, wake.notified()).await;
                 }
             }
         })

@@ -113,6 +113,12 @@ impl Tx<'_> {
         i32::try_from(self.ordinal.fetch_add(1, Ordering::Relaxed)).unwrap_or(i32::MAX)
     }
 
+    /// True once the attempt inserted ordered rows (events), so the caller wakes the
+    /// sequencer after the commit.
+    pub fn appended(&self) -> bool {
+        self.ordinal.load(Ordering::Relaxed) > 0
+    }
+
     /// Ends the attempt with ROLLBACK instead of COMMIT, while the body still returns its
     /// value (a refused administrative batch undoes the changes it had made).
     pub fn rollback_only(&self) {

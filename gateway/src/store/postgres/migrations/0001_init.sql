@@ -47,6 +47,9 @@
 --   webhook_deliveries  WEBHOOK_DELIVERIES; WEBHOOK_QUEUES (partial index webhook_queue);
 --                       WEBHOOK_DUE (partial index webhook_due)
 --   settings            OUTBOX_SETTINGS
+--   low_stock           (new) the levels the low-stock watch last saw: the embedded
+--                       backend checks inside each counter change instead
+--                       (store/postgres/low_stock.rs)
 --
 -- The database itself refuses: an ICCID or an IMSI twice (sims PK, sims.imsi UNIQUE); a
 -- number twice (numbers PK); a card or a number on two lines (subscriptions.iccid,
@@ -275,4 +278,14 @@ CREATE INDEX webhook_due ON webhook_deliveries (due_at_ms, endpoint, event_seq)
 CREATE TABLE settings (
     name  TEXT PRIMARY KEY,
     value BIGINT NOT NULL
+);
+
+-- The available SIMs and numbers per tenant as the low-stock watch last saw them, so it
+-- publishes `inventory.low_stock` once per crossing (written by the sequencer's lease
+-- holder only; store/postgres/low_stock.rs).
+CREATE TABLE low_stock (
+    tenant  TEXT NOT NULL,
+    counter TEXT NOT NULL,
+    level   BIGINT NOT NULL,
+    PRIMARY KEY (tenant, counter)
 );
