@@ -4,9 +4,9 @@
 //! scheduled, or the endpoint is disabled when the schedule ran out), and redelivery.
 //!
 //! A claim sets the row's lease (`lease_owner`, `lease_until_ms`) and moves its due time
-//! (`due_at_ms`, the scheduling column) to the lease's end, so every node's
-//! `due_deliveries` and `next_delivery_due` pass over it until the claim lapses, with no
-//! other condition in their queries. The record's `next_attempt_at_ms` keeps the time the
+//! (`due_at_ms`, the scheduling column) to the lease's end, so other nodes'
+//! `due_deliveries` and every node's `next_delivery_due` pass over it until the claim
+//! lapses, with no other condition in their queries. The record's `next_attempt_at_ms` keeps the time the
 //! attempt was due. Recording the attempt clears the claim; only the claiming node (or
 //! anyone, for an unclaimed row) may record it.
 
@@ -82,26 +82,45 @@ async fn promote_head(tx: &Tx<'_>, d: &Delivery, now_ms: u64) -> TxResult<()> {
     Ok(())
 }
 
-async fn claim(tx: &Tx<'_>, node: &str, now_ms: u64, limit: i64) -> TxResult<Vec<DeliveryKey>> {
-    let rows = tx
-        .rows(
-            "SELECT endpoint, event_seq FROM webhook_deliveries WHERE due_at_ms <= $1
-             ORDER BY due_at_ms, endpoint, event_seq LIMIT $2 FOR UPDATE SKIP LOCKED",
-            &[&big(now_ms), &limit],
-        )
-        .await?;
-    let keys: Vec<DeliveryKey> = rows
-        .iter()
+fn keys_of(rows: &[tokio_postgres::Row]) -> Vec<DeliveryKey> {
+    rows.iter()
         .map(|r| DeliveryKey {
             endpoint: r.get(0),
             event_seq: unbig(r.get(1)),
         })
-        .collect();
-    if keys.is_empty() {
+        .collect()
+}
+
+async fn claim(tx: &Tx<'_>, node: &str, now_ms: u64, limit: i64) -> TxResult<Vec<DeliveryKey>> {
+    // This node's live claims first: attempts in flight (the dispatcher skips those it
+    // is running) or whose outcome could not be recorded (tried again at once, not when
+    // the claim lapses, as the embedded backend would). Read only; their lease stands.
+    let mut keys = keys_of(
+        &tx.rows(
+            "SELECT endpoint, event_seq FROM webhook_deliveries
+             WHERE lease_owner = $1 AND due_at_ms > $2
+             ORDER BY due_at_ms, endpoint, event_seq LIMIT $3",
+            &[&node, &big(now_ms), &limit],
+        )
+        .await?,
+    );
+    let room = limit.saturating_sub(i64::try_from(keys.len()).unwrap_or(i64::MAX));
+    if room <= 0 {
         return Ok(keys);
     }
-    let endpoints: Vec<&str> = keys.iter().map(|k| k.endpoint.as_str()).collect();
-    let seqs: Vec<i64> = keys.iter().map(|k| big(k.event_seq)).collect();
+    let new = keys_of(
+        &tx.rows(
+            "SELECT endpoint, event_seq FROM webhook_deliveries WHERE due_at_ms <= $1
+             ORDER BY due_at_ms, endpoint, event_seq LIMIT $2 FOR UPDATE SKIP LOCKED",
+            &[&big(now_ms), &room],
+        )
+        .await?,
+    );
+    if new.is_empty() {
+        return Ok(keys);
+    }
+    let endpoints: Vec<&str> = new.iter().map(|k| k.endpoint.as_str()).collect();
+    let seqs: Vec<i64> = new.iter().map(|k| big(k.event_seq)).collect();
     let until = big(now_ms.saturating_add(DELIVERY_LEASE_MS));
     tx.exec(
         "UPDATE webhook_deliveries AS d SET lease_owner = $3, lease_until_ms = $4, due_at_ms = $4
@@ -110,6 +129,7 @@ async fn claim(tx: &Tx<'_>, node: &str, now_ms: u64, limit: i64) -> TxResult<Vec
         &[&endpoints, &seqs, &node, &until],
     )
     .await?;
+    keys.extend(new);
     Ok(keys)
 }
 
@@ -260,10 +280,11 @@ async fn redeliver(tx: &Tx<'_>, tenant: &str, seq: u64, now_ms: u64) -> TxResult
 }
 
 impl PgStore {
-    /// Deliveries due at or before `now_ms`, earliest first, at most `limit`, claimed for
-    /// this node until `now_ms + DELIVERY_LEASE_MS`: no other node gets them until the
-    /// attempt is recorded or the claim lapses. Rows another node is claiming at the same
-    /// moment are skipped (`FOR UPDATE SKIP LOCKED`), not waited for.
+    /// This node's claimed deliveries not yet recorded, then deliveries due at or before
+    /// `now_ms`, earliest first, at most `limit` in all; the latter are claimed for this
+    /// node until `now_ms + DELIVERY_LEASE_MS`: no other node gets them until the attempt
+    /// is recorded or the claim lapses. Rows another node is claiming at the same moment
+    /// are skipped (`FOR UPDATE SKIP LOCKED`), not waited for.
     pub async fn due_deliveries(
         &self,
         now_ms: u64,

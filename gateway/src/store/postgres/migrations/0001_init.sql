@@ -274,6 +274,9 @@ CREATE TABLE webhook_deliveries (
 CREATE INDEX webhook_queue ON webhook_deliveries (endpoint, queue, event_seq) WHERE pending;
 CREATE INDEX webhook_due ON webhook_deliveries (due_at_ms, endpoint, event_seq)
     WHERE due_at_ms IS NOT NULL;
+-- A node's claimed deliveries (store/postgres/delivery_attempts.rs).
+CREATE INDEX webhook_claims ON webhook_deliveries (lease_owner, due_at_ms)
+    WHERE lease_owner IS NOT NULL;
 
 CREATE TABLE settings (
     name  TEXT PRIMARY KEY,
