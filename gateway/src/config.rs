@@ -6,6 +6,9 @@ use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+mod store;
+pub use store::{DbUrl, SslMode, StoreBackend, StoreConfig};
+
 /// Why the configuration could not be loaded.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -47,7 +50,7 @@ pub struct Config {
     pub tls: TlsConfig,
     /// Data-key (encryption at rest) settings.
     pub keys: KeyConfig,
-    /// Store tuning.
+    /// The store backend (`[store]`): embedded, or PostgreSQL.
     pub store: StoreConfig,
     /// Order engine tuning.
     pub engine: EngineConfig,
@@ -212,25 +215,6 @@ pub struct TlsConfig {
 pub struct KeyConfig {
     /// Path to the data-key file. Default `DATA_DIR/keys/data-key`, created 0600 on first start.
     pub data_key_file: Option<PathBuf>,
-}
-
-/// Store tuning.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct StoreConfig {
-    /// Most commands folded into one durable transaction by the group-commit writer.
-    pub max_batch: usize,
-    /// redb page cache size in MiB.
-    pub cache_mib: usize,
-}
-
-impl Default for StoreConfig {
-    fn default() -> Self {
-        Self {
-            max_batch: 512,
-            cache_mib: 256,
-        }
-    }
 }
 
 /// Order engine tuning: retries and back-pressure towards the host operator.
@@ -611,12 +595,7 @@ impl Config {
             });
         }
         self.api.validate()?;
-        if self.store.max_batch == 0 {
-            return Err(ConfigError::Invalid {
-                field: "store.max_batch",
-                message: "must be at least 1".into(),
-            });
-        }
+        self.store.validate()?;
         for t in &self.transport_keys {
             if t.cipher != "aes128-ecb" && t.cipher != "fs-cbc" {
                 return Err(ConfigError::Invalid {

@@ -138,6 +138,10 @@ pub enum CliError {
          build it with default features, or configure a real HLR ([hlr] url or --hlr)"
     )]
     SandboxNotBuilt,
+    /// The PostgreSQL store could not be opened or migrated (the message never shows the
+    /// URL's password).
+    #[error(transparent)]
+    Database(#[from] crate::store::postgres::OpenError),
     /// The benchmark could not run.
     #[cfg(feature = "sandbox")]
     #[error(transparent)]

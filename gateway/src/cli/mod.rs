@@ -4,6 +4,7 @@
 mod activation;
 mod api_client;
 mod apikey;
+mod db;
 mod error;
 mod inventory;
 mod keys;
@@ -63,6 +64,9 @@ enum Command {
     /// Webhooks of a running gateway (`listen`: a local receiver for the sandbox).
     #[command(subcommand)]
     Webhooks(webhooks::WebhooksCommand),
+    /// The PostgreSQL store's schema (`[store] backend = "postgres"`).
+    #[command(subcommand)]
+    Db(db::DbCommand),
     /// The sandbox's data (offline: stop `simgw serve` first).
     #[cfg(feature = "sandbox")]
     #[command(subcommand)]
@@ -83,6 +87,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Profile(c) => profile::run(c).await,
         Command::Activation(c) => activation::run(c).await,
         Command::Webhooks(c) => webhooks::run(c).await,
+        Command::Db(c) => db::run(c).await,
         #[cfg(feature = "sandbox")]
         Command::Sandbox(c) => sandbox::run(c),
     }

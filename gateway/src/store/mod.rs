@@ -7,6 +7,7 @@
 pub mod copy;
 pub mod dump;
 pub mod embedded;
+pub mod postgres;
 mod records;
 
 pub use records::*;

@@ -1,0 +1,93 @@
+//! Inventory counters, sharded: a change adds to one of [`SHARDS`] rows picked at random,
+//! so concurrent activations seldom write the same row (each such collision is a
+//! serialization failure and a retry); reads sum the shards. Rows are (tenant, counter
+//! name, scope, shard), where scope is the number pool (block) or SIM batch the embedded
+//! backend writes as `name@scope`; a tenant's total is the sum over its scopes.
+
+use super::retry::{Tx, TxResult};
+use deadpool_postgres::GenericClient;
+use std::collections::BTreeMap;
+
+/// Counter names, the same strings the embedded backend uses (its `tables::counter`, which
+/// is private to it; the lead may move both to `store/records/` so they are one list).
+pub mod counter {
+    /// SIMs in stock.
+    pub const SIMS_AVAILABLE: &str = "sims_available";
+    /// SIMs reserved by in-flight orders.
+    pub const SIMS_RESERVED: &str = "sims_reserved";
+    /// SIMs in service.
+    pub const SIMS_ACTIVE: &str = "sims_active";
+    /// Free ordinary numbers.
+    pub const NUMBERS_AVAILABLE: &str = "numbers_available";
+    /// Free golden numbers.
+    pub const NUMBERS_GOLDEN: &str = "numbers_golden";
+    /// Numbers held by reservations.
+    pub const NUMBERS_HELD: &str = "numbers_held";
+    /// Numbers in quarantine.
+    pub const NUMBERS_QUARANTINED: &str = "numbers_quarantined";
+    /// SIMs (eSIM profiles) out of stock for good.
+    pub const SIMS_RETIRED: &str = "sims_retired";
+}
+
+/// Shards per counter.
+pub const SHARDS: i32 = 16;
+
+/// Adds `delta` to the tenant's counter `name` in `scope` (see the module doc).
+pub async fn add(tx: &Tx<'_>, tenant: &str, scope: &str, name: &str, delta: i64) -> TxResult<()> {
+    if delta == 0 {
+        return Ok(());
+    }
+    let shard = i32::from(super::random_u8()) % SHARDS;
+    tx.exec(
+        "INSERT INTO counters (tenant, name, scope, shard, n) VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (tenant, name, scope, shard) DO UPDATE SET n = counters.n + excluded.n",
+        &[&tenant, &name, &scope, &shard, &delta],
+    )
+    .await?;
+    Ok(())
+}
+
+/// The tenant's counters summed over shards and scopes: name → count.
+pub async fn totals(
+    c: &impl GenericClient,
+    tenant: &str,
+) -> Result<BTreeMap<String, u64>, tokio_postgres::Error> {
+    let st = c
+        .prepare_cached(
+            "SELECT name, CAST(SUM(n) AS BIGINT) FROM counters WHERE tenant = $1 GROUP BY name",
+        )
+        .await?;
+    Ok(c.query(&st, &[&tenant])
+        .await?
+        .iter()
+        .map(|r| {
+            (
+                r.get::<_, String>(0),
+                u64::try_from(r.get::<_, i64>(1)).unwrap_or(0),
+            )
+        })
+        .collect())
+}
+
+/// The tenant's counters per scope: (name, scope) → count.
+pub async fn by_scope(
+    c: &impl GenericClient,
+    tenant: &str,
+) -> Result<BTreeMap<(String, String), u64>, tokio_postgres::Error> {
+    let st = c
+        .prepare_cached(
+            "SELECT name, scope, CAST(SUM(n) AS BIGINT) FROM counters WHERE tenant = $1
+             GROUP BY name, scope",
+        )
+        .await?;
+    Ok(c.query(&st, &[&tenant])
+        .await?
+        .iter()
+        .map(|r| {
+            (
+                (r.get::<_, String>(0), r.get::<_, String>(1)),
+                u64::try_from(r.get::<_, i64>(2)).unwrap_or(0),
+            )
+        })
+        .collect())
+}

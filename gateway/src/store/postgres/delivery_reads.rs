@@ -1,0 +1,100 @@
+//! The outbox as the API and the dispatcher read it (embedded `outbox_read.rs`): an
+//! endpoint's deliveries, the next due time and one delivery's job. Each is one
+//! statement, so it sees one committed snapshot.
+
+use super::PgStore;
+use super::codec::{big, from_doc, unbig};
+use super::retry::db_error;
+use crate::store::*;
+use tokio_postgres::Row;
+use tokio_postgres::types::ToSql;
+
+impl PgStore {
+    async fn outbox_rows(
+        &self,
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<Vec<Row>, StoreError> {
+        let c = self.client().await?;
+        let st = c.prepare_cached(sql).await.map_err(|e| db_error(&e))?;
+        c.query(&st, params).await.map_err(|e| db_error(&e))
+    }
+
+    /// An endpoint's deliveries, newest event first, of events before tenant sequence
+    /// number `before` (all when `None`), at most `limit`; `None` if the tenant has no
+    /// such endpoint.
+    pub async fn webhook_deliveries(
+        &self,
+        tenant: &str,
+        endpoint: &str,
+        before: Option<u64>,
+        limit: usize,
+    ) -> Result<Option<Vec<Delivery>>, StoreError> {
+        let end = big(before.unwrap_or(u64::MAX));
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        // One row with a NULL doc: the endpoint exists and has no delivery in range.
+        let rows = self
+            .outbox_rows(
+                "SELECT d.doc FROM webhook_endpoints w
+                 LEFT JOIN LATERAL (
+                     SELECT doc, event_seq FROM webhook_deliveries
+                     WHERE endpoint = w.id AND event_seq < $3
+                     ORDER BY event_seq DESC LIMIT $4
+                 ) d ON TRUE
+                 WHERE w.id = $1 AND w.tenant = $2
+                 ORDER BY d.event_seq DESC",
+                &[&endpoint, &tenant, &end, &limit],
+            )
+            .await?;
+        if rows.is_empty() {
+            return Ok(None);
+        }
+        let mut out = Vec::with_capacity(rows.len());
+        for r in rows {
+            if let Some(doc) = r.get::<_, Option<serde_json::Value>>(0) {
+                out.push(from_doc("webhook_deliveries", doc)?);
+            }
+        }
+        Ok(Some(out))
+    }
+
+    /// The earliest delivery due time after `after_ms` (a read). A delivery another node
+    /// has claimed counts as due when that claim lapses (`due_deliveries`).
+    pub async fn next_delivery_due(&self, after_ms: u64) -> Result<Option<u64>, StoreError> {
+        let rows = self
+            .outbox_rows(
+                "SELECT due_at_ms FROM webhook_deliveries WHERE due_at_ms > $1
+                 ORDER BY due_at_ms LIMIT 1",
+                &[&big(after_ms)],
+            )
+            .await?;
+        Ok(rows.first().map(|r| unbig(r.get(0))))
+    }
+
+    /// What one delivery attempt needs (row, event, endpoint), from one snapshot;
+    /// `None` if any of them is gone.
+    pub async fn delivery_job(&self, key: &DeliveryKey) -> Result<Option<DeliveryJob>, StoreError> {
+        let rows = self
+            .outbox_rows(
+                "SELECT d.doc, w.doc, p.seq, p.tenant_seq, p.doc
+                 FROM webhook_deliveries d
+                 JOIN webhook_endpoints w ON w.id = d.endpoint
+                 JOIN public_events p ON p.tenant = w.tenant AND p.tenant_seq = d.event_seq
+                 WHERE d.endpoint = $1 AND d.event_seq = $2",
+                &[&key.endpoint, &big(key.event_seq)],
+            )
+            .await?;
+        let Some(r) = rows.into_iter().next() else {
+            return Ok(None);
+        };
+        let mut event: PublicEvent = from_doc("public_events", r.get(4))?;
+        event.seq = unbig(r.get(2));
+        event.tenant_seq = unbig(r.get(3));
+        event.id = event_id(event.tenant_seq);
+        Ok(Some(DeliveryJob {
+            delivery: from_doc("webhook_deliveries", r.get(0))?,
+            endpoint: from_doc("webhook_endpoints", r.get(1))?,
+            event,
+        }))
+    }
+}

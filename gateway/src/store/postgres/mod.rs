@@ -1,0 +1,312 @@
+//! The PostgreSQL store backend, for several gateway nodes sharing one database (and, by
+//! keeping to what CockroachDB also speaks, a distributed SQL engine without a code
+//! change). Each write method is one SERIALIZABLE transaction run by `retry.rs`, retried
+//! on serialization failures; reads are single statements on a pooled connection.
+//!
+//! Layout: `migrate.rs` and `migrations/` (the schema, which says per table which embedded
+//! table it replaces); `retry.rs` (the transaction runner and `Tx`); the primitives the
+//! methods share, each taking the attempt's `Tx`: `events.rs` (audit and public events,
+//! appended unnumbered), `sequencer.rs` (numbers them under a lease, queues webhooks),
+//! `deliveries.rs`, `leases.rs`, `counters.rs` (sharded), `numbers.rs` (state changes and
+//! allocation), `sims.rs`, `idempotency.rs`, `pool.rs` (number selection for orders);
+//! `codec.rs` (the shared JSON codec); `tls.rs`; and the methods: `reads.rs`, `admin.rs`,
+//! `import.rs`, `pool.rs` (reservations, quarantine, expiry); the outbox:
+//! `webhook_endpoints.rs`, `delivery_reads.rs`, `delivery_attempts.rs` (deliveries claimed
+//! per node under a lease, attempts, redelivery), `low_stock.rs` (the low-stock watch),
+//! `outbox_node.rs` (`open` with the sequencer task, the dispatcher's waker). The method
+//! names, arguments and results are the `Store` trait's.
+
+pub mod admin;
+pub mod codec;
+pub mod counters;
+pub mod deliveries;
+pub mod delivery_attempts;
+pub mod delivery_reads;
+pub mod events;
+pub mod idempotency;
+pub mod import;
+pub mod leases;
+pub mod low_stock;
+pub mod migrate;
+pub mod numbers;
+pub mod outbox_node;
+pub mod pool;
+pub mod reads;
+pub mod retry;
+pub mod sequencer;
+pub mod sims;
+pub mod tls;
+pub mod webhook_endpoints;
+
+use crate::config::{ConfigError, SslMode, StoreConfig};
+use adapters::hlr::BoxFuture;
+use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod, Runtime};
+use migrate::MigrateError;
+use retry::{RetryPolicy, RetryStats, Tx, TxResult};
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::StoreError;
+
+/// Why the PostgreSQL store could not be opened. No variant carries the URL's password.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    /// `[store]` is incomplete or its URL unusable.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The TLS settings (CA file) are unusable.
+    #[error("database TLS: {0}")]
+    Tls(String),
+    /// No connection could be made.
+    #[error("cannot connect to the database: {0}")]
+    Connect(String),
+    /// The schema could not be brought to this binary's version, or is newer.
+    #[error(transparent)]
+    Migrate(#[from] MigrateError),
+}
+
+/// How long the sequencer lease lasts without renewal.
+pub const SEQUENCER_LEASE_MS: u64 = 10_000;
+/// How often the sequencer runs without being woken: the longest an event committed on
+/// another node waits to be numbered, and how often a node polls for deliveries other
+/// nodes made due (`spawn_sequencer`).
+pub const EVENT_POLL: Duration = Duration::from_millis(500);
+/// Most events numbered per log in one sequencer pass.
+pub const SEQUENCER_BATCH: i64 = 500;
+
+/// The PostgreSQL-backed store. Cheap to share behind an `Arc`.
+pub struct PgStore {
+    pool: Pool,
+    policy: RetryPolicy,
+    stats: Arc<RetryStats>,
+    node: String,
+    sequencer_wake: Arc<tokio::sync::Notify>,
+    deliveries_wake: Arc<tokio::sync::Notify>,
+}
+
+impl PgStore {
+    /// Connects (a pool of `[store] pool_size`), applies the migrations the database lacks,
+    /// and refuses a schema newer than this binary.
+    pub async fn connect(cfg: &StoreConfig) -> Result<Self, OpenError> {
+        let store = Self::connect_unmigrated(cfg).await?;
+        let mut client = store
+            .client()
+            .await
+            .map_err(|e| OpenError::Connect(e.to_string()))?;
+        migrate::migrate(&mut client).await?;
+        Ok(store)
+    }
+
+    /// Connects without touching the schema (`simgw db migrate` reports before it applies).
+    pub async fn connect_unmigrated(cfg: &StoreConfig) -> Result<Self, OpenError> {
+        let url = cfg.database_url()?;
+        let (mode, url) = url.split_sslmode()?;
+        let mut pg: tokio_postgres::Config = url.expose().parse().map_err(|_| {
+            OpenError::Config(ConfigError::Invalid {
+                field: "store.url",
+                message: "not a URL the PostgreSQL driver accepts".into(),
+            })
+        })?;
+        pg.ssl_mode(match mode {
+            SslMode::Disable => tokio_postgres::config::SslMode::Disable,
+            SslMode::Prefer => tokio_postgres::config::SslMode::Prefer,
+            SslMode::VerifyFull => tokio_postgres::config::SslMode::Require,
+        });
+        if pg.get_application_name().is_none() {
+            pg.application_name("simgw");
+        }
+        pg.options(format!("-c statement_timeout={}", cfg.statement_timeout_ms));
+        pg.connect_timeout(Duration::from_secs(10));
+        let tls = tls::RustlsConnect::new(mode, cfg.ca_file.as_deref()).map_err(OpenError::Tls)?;
+        let manager = Manager::from_config(
+            pg,
+            tls,
+            ManagerConfig {
+                recycling_method: RecyclingMethod::Fast,
+            },
+        );
+        let pool = Pool::builder(manager)
+            .max_size(cfg.pool_size)
+            .runtime(Runtime::Tokio1)
+            .wait_timeout(Some(Duration::from_secs(30)))
+            .create_timeout(Some(Duration::from_secs(10)))
+            .build()
+            .map_err(|e| OpenError::Connect(e.to_string()))?;
+        let store = Self {
+            pool,
+            policy: RetryPolicy::default(),
+            stats: Arc::default(),
+            node: format!("node-{}", &retry_id()[..16]),
+            sequencer_wake: Arc::default(),
+            deliveries_wake: Arc::default(),
+        };
+        // Fail now, not at the first request, when the database cannot be reached.
+        drop(
+            store
+                .client()
+                .await
+                .map_err(|e| OpenError::Connect(e.to_string()))?,
+        );
+        Ok(store)
+    }
+
+    /// Applies the migrations the database lacks: (version before, version after).
+    pub async fn migrate(&self) -> Result<(i32, i32), OpenError> {
+        let mut client = self
+            .client()
+            .await
+            .map_err(|e| OpenError::Connect(e.to_string()))?;
+        let before = migrate::current_version(&client).await?;
+        let after = migrate::migrate(&mut client).await?;
+        Ok((before, after))
+    }
+
+    /// This process's node id (lease owner), random per start unless set.
+    pub fn node_id(&self) -> &str {
+        &self.node
+    }
+
+    /// The same store under another node id (tests of several nodes in one process).
+    pub fn with_node_id(mut self, node: impl Into<String>) -> Self {
+        self.node = node.into();
+        self
+    }
+
+    /// Replaces the retry policy (tests).
+    pub fn with_retry_policy(mut self, policy: RetryPolicy) -> Self {
+        self.policy = policy;
+        self
+    }
+
+    /// Transactions retried and given up so far.
+    pub fn retry_stats(&self) -> &RetryStats {
+        &self.stats
+    }
+
+    /// A pooled connection.
+    pub async fn client(&self) -> Result<Object, StoreError> {
+        self.pool.get().await.map_err(|e| retry::pool_error(&e))
+    }
+
+    /// Runs `body` as one SERIALIZABLE transaction, retried on conflicts (`retry::run`);
+    /// wakes this node's sequencer when the committed attempt appended events.
+    pub async fn transaction<A, T, F>(&self, args: &A, body: F) -> Result<T, StoreError>
+    where
+        A: Sync + ?Sized,
+        F: for<'a> Fn(&'a Tx<'a>, &'a A) -> BoxFuture<'a, TxResult<T>> + Sync,
+    {
+        let appended = std::sync::atomic::AtomicBool::new(false);
+        let value = retry::run(
+            &self.pool,
+            &self.policy,
+            &self.stats,
+            &(args, &body, &appended),
+            |tx, (args, body, appended)| {
+                Box::pin(async move {
+                    let v = body(tx, args).await?;
+                    appended.store(tx.appended(), std::sync::atomic::Ordering::Relaxed);
+                    Ok(v)
+                })
+            },
+        )
+        .await?;
+        if appended.load(std::sync::atomic::Ordering::Relaxed) {
+            self.wake_sequencer();
+        }
+        Ok(value)
+    }
+
+    /// The schema version of the database.
+    pub async fn schema_version(&self) -> Result<i32, StoreError> {
+        let client = self.client().await?;
+        migrate::current_version(&client)
+            .await
+            .map_err(|e| StoreError::Backend(e.to_string()))
+    }
+
+    /// One sequencer pass (see `sequencer.rs`); `None` when another node holds the lease.
+    pub async fn sequence_events(&self) -> Result<Option<sequencer::Numbered>, StoreError> {
+        let now = crate::clock::Clock::new().now_ms();
+        self.transaction(&(self.node.as_str(), now), |tx, (node, now)| {
+            Box::pin(sequencer::pass(
+                tx,
+                node,
+                *now,
+                SEQUENCER_LEASE_MS,
+                SEQUENCER_BATCH,
+            ))
+        })
+        .await
+    }
+
+    /// Numbers every event pending now (when this node holds or can take the lease);
+    /// tests and the contract suite call it before reading the event logs.
+    pub async fn flush_events(&self) -> Result<(), StoreError> {
+        while let Some(n) = self.sequence_events().await? {
+            if n.public == 0 && n.audit == 0 {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    /// Wakes this node's sequencer (after a local commit that appended events).
+    pub fn wake_sequencer(&self) {
+        self.sequencer_wake.notify_one();
+    }
+
+    /// Runs the sequencer until the task is aborted or the store dropped: a pass whenever
+    /// woken or every `interval` (other nodes' events wait at most that long), backing off
+    /// on errors. After each pass it checks low stock (`low_stock.rs`) and wakes this
+    /// node's webhook dispatcher, which is how a node learns of deliveries other nodes
+    /// made due: `interval` is the delivery poll interval too (`EVENT_POLL`).
+    pub fn spawn_sequencer(self: &Arc<Self>, interval: Duration) -> tokio::task::JoinHandle<()> {
+        let weak = Arc::downgrade(self);
+        tokio::spawn(async move {
+            let mut watched: Option<tokio::time::Instant> = None;
+            while let Some(store) = weak.upgrade() {
+                let pass = store.sequence_events().await;
+                let watch_due = watched.is_none_or(|at| at.elapsed() >= interval);
+                if matches!(pass, Ok(Some(_))) && watch_due {
+                    watched = Some(tokio::time::Instant::now());
+                    if let Err(e) = store.watch_low_stock().await {
+                        tracing::warn!(error = %e, "low-stock check failed");
+                    }
+                }
+                store.deliveries_wake.notify_one();
+                let wait = match pass {
+                    Ok(Some(n))
+                        if n.public as i64 == SEQUENCER_BATCH
+                            || n.audit as i64 == SEQUENCER_BATCH =>
+                    {
+                        Duration::ZERO
+                    }
+                    Ok(_) => interval,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "event sequencer pass failed");
+                        interval.saturating_mul(4)
+                    }
+                };
+                if !wait.is_zero() {
+                    let wake = Arc::clone(&store.sequencer_wake);
+                    drop(store);
+                    let _ = tokio::time::timeout(wait, wake.notified()).await;
+                }
+            }
+        })
+    }
+}
+
+/// A random hex id (32 digits).
+fn retry_id() -> String {
+    let mut b = [0u8; 16];
+    let _ = ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut b);
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+/// A random byte (counter shards).
+pub(crate) fn random_u8() -> u8 {
+    let mut b = [0u8; 1];
+    let _ = ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut b);
+    b[0]
+}

@@ -1,0 +1,292 @@
+//! The transaction runner every PostgreSQL store method goes through: take a pooled
+//! connection, `START TRANSACTION ISOLATION LEVEL SERIALIZABLE`, run the body, `COMMIT`.
+//! A serialization failure (SQLSTATE 40001, also what CockroachDB returns for every
+//! retryable conflict) or a deadlock (40P01) anywhere in that, commit included, rolls the
+//! attempt back and runs the whole body again after a bounded, jittered pause, so the
+//! body must be a pure function of the database and its arguments (no side effects
+//! outside the transaction). After `max_attempts` it gives up with an error.
+
+use crate::store::StoreError;
+use adapters::hlr::BoxFuture;
+use deadpool_postgres::{Object, Pool};
+use std::ops::Deref;
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::time::Duration;
+use tokio_postgres::error::SqlState;
+use tokio_postgres::types::ToSql;
+use tokio_postgres::{IsolationLevel, Row};
+
+/// How often and how patiently a conflicting transaction is run again.
+#[derive(Debug, Clone, Copy)]
+pub struct RetryPolicy {
+    /// Attempts in all, the first included.
+    pub max_attempts: u32,
+    /// The first pause's upper bound; each later bound doubles, up to `cap`.
+    pub base: Duration,
+    /// The largest pause bound.
+    pub cap: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self {
+            max_attempts: 12,
+            base: Duration::from_millis(4),
+            cap: Duration::from_millis(400),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// The pause before attempt `attempt + 1` (after `attempt` failures, from 1): "full
+    /// jitter", uniform in [0, min(cap, base × 2^(attempt-1))], from `random`.
+    pub fn pause(&self, attempt: u32, random: u64) -> Duration {
+        let bound = self
+            .base
+            .saturating_mul(1u32 << attempt.saturating_sub(1).min(20))
+            .min(self.cap);
+        let nanos = u64::try_from(bound.as_nanos()).unwrap_or(u64::MAX);
+        Duration::from_nanos(random % nanos.saturating_add(1))
+    }
+}
+
+/// Counts of the runner's work, for metrics and tests.
+#[derive(Debug, Default)]
+pub struct RetryStats {
+    /// Attempts rolled back on a serialization failure or deadlock and run again.
+    pub retried: AtomicU64,
+    /// Transactions given up after `max_attempts` conflicts.
+    pub gave_up: AtomicU64,
+}
+
+/// An error inside a transaction body: the database's (inspected for retry), or the
+/// store's own (returned as is, after rollback).
+#[derive(Debug)]
+pub enum TxError {
+    /// From the driver; a serialization failure makes the runner retry.
+    Db(tokio_postgres::Error),
+    /// A store error (corrupt record, conflict): no retry.
+    Store(StoreError),
+}
+
+impl From<tokio_postgres::Error> for TxError {
+    fn from(e: tokio_postgres::Error) -> Self {
+        TxError::Db(e)
+    }
+}
+
+impl From<StoreError> for TxError {
+    fn from(e: StoreError) -> Self {
+        TxError::Store(e)
+    }
+}
+
+/// A body's result.
+pub type TxResult<T> = Result<T, TxError>;
+
+/// One attempt's transaction, as the bodies and the primitives see it: the driver's
+/// transaction (through `Deref`, down to `tokio_postgres::Transaction`), cached statement
+/// preparation, and this attempt's identity, which orders the events it inserts.
+pub struct Tx<'c> {
+    inner: deadpool_postgres::Transaction<'c>,
+    id: String,
+    ordinal: AtomicU32,
+    rollback_only: AtomicBool,
+}
+
+impl<'c> Deref for Tx<'c> {
+    type Target = deadpool_postgres::Transaction<'c>;
+
+    fn deref(&self) -> &Self::Target {
+        &self.inner
+    }
+}
+
+impl Tx<'_> {
+    /// This attempt's id: unique across nodes, and ordered by start (see `attempt_id`).
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// 0, 1, 2, …: the order of rows this attempt inserts where order matters (events).
+    pub fn next_ordinal(&self) -> i32 {
+        i32::try_from(self.ordinal.fetch_add(1, Ordering::Relaxed)).unwrap_or(i32::MAX)
+    }
+
+    /// True once the attempt inserted ordered rows (events), so the caller wakes the
+    /// sequencer after the commit.
+    pub fn appended(&self) -> bool {
+        self.ordinal.load(Ordering::Relaxed) > 0
+    }
+
+    /// Ends the attempt with ROLLBACK instead of COMMIT, while the body still returns its
+    /// value (a refused administrative batch undoes the changes it had made).
+    pub fn rollback_only(&self) {
+        self.rollback_only.store(true, Ordering::Relaxed);
+    }
+
+    /// Rows of `sql`, through the connection's statement cache.
+    pub async fn rows(
+        &self,
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<Vec<Row>, tokio_postgres::Error> {
+        let st = self.inner.prepare_cached(sql).await?;
+        self.inner.query(&st, params).await
+    }
+
+    /// At most one row of `sql`.
+    pub async fn row(
+        &self,
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<Option<Row>, tokio_postgres::Error> {
+        let st = self.inner.prepare_cached(sql).await?;
+        self.inner.query_opt(&st, params).await
+    }
+
+    /// Runs `sql`; the number of rows it changed.
+    pub async fn exec(
+        &self,
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<u64, tokio_postgres::Error> {
+        let st = self.inner.prepare_cached(sql).await?;
+        self.inner.execute(&st, params).await
+    }
+}
+
+/// True for the errors after which the whole transaction may simply run again.
+pub fn retryable(e: &tokio_postgres::Error) -> bool {
+    matches!(
+        e.code(),
+        Some(c) if *c == SqlState::T_R_SERIALIZATION_FAILURE || *c == SqlState::T_R_DEADLOCK_DETECTED
+    )
+}
+
+/// A driver error as a store error: the SQLSTATE and the server's message, never its
+/// detail (which may quote row values); no code means the connection failed.
+pub fn db_error(e: &tokio_postgres::Error) -> StoreError {
+    match e.as_db_error() {
+        Some(db) => StoreError::Backend(format!("postgres {}: {}", db.code().code(), db.message())),
+        // Unavailable: the lead's StoreError::Unavailable replaces this.
+        None => StoreError::Backend(format!("postgres unavailable: {e}")),
+    }
+}
+
+/// A pool failure (no connection within the wait, or the database refused one).
+pub fn pool_error(e: &deadpool_postgres::PoolError) -> StoreError {
+    // Unavailable: the lead's StoreError::Unavailable replaces this.
+    StoreError::Backend(format!("postgres unavailable: {e}"))
+}
+
+/// Runs `body` in a SERIALIZABLE transaction, again on serialization failures (see the
+/// module doc). `args` is what the body reads besides the database; the body is a
+/// closure that captures nothing (so every attempt starts from the same inputs).
+pub async fn run<A, T, F>(
+    pool: &Pool,
+    policy: &RetryPolicy,
+    stats: &RetryStats,
+    args: &A,
+    body: F,
+) -> Result<T, StoreError>
+where
+    A: Sync + ?Sized,
+    F: for<'a> Fn(&'a Tx<'a>, &'a A) -> BoxFuture<'a, TxResult<T>>,
+{
+    let mut attempt = 0u32;
+    loop {
+        attempt += 1;
+        let mut client = pool.get().await.map_err(|e| pool_error(&e))?;
+        match once(&mut client, args, &body).await {
+            Ok(v) => return Ok(v),
+            Err(TxError::Store(e)) => return Err(e),
+            Err(TxError::Db(e)) if retryable(&e) => {
+                if attempt >= policy.max_attempts {
+                    stats.gave_up.fetch_add(1, Ordering::Relaxed);
+                    return Err(StoreError::Backend(format!(
+                        "postgres: gave up after {attempt} attempts that conflicted with other transactions ({})",
+                        e.code().map_or("", |c| c.code())
+                    )));
+                }
+                stats.retried.fetch_add(1, Ordering::Relaxed);
+                drop(client);
+                tokio::time::sleep(policy.pause(attempt, random_u64())).await;
+            }
+            Err(TxError::Db(e)) => return Err(db_error(&e)),
+        }
+    }
+}
+
+async fn once<A, T, F>(client: &mut Object, args: &A, body: &F) -> TxResult<T>
+where
+    A: Sync + ?Sized,
+    F: for<'a> Fn(&'a Tx<'a>, &'a A) -> BoxFuture<'a, TxResult<T>>,
+{
+    let inner = client
+        .build_transaction()
+        .isolation_level(IsolationLevel::Serializable)
+        .start()
+        .await?;
+    let tx = Tx {
+        inner,
+        id: attempt_id(),
+        ordinal: AtomicU32::new(0),
+        rollback_only: AtomicBool::new(false),
+    };
+    // On an error the transaction is dropped, which rolls it back.
+    let value = body(&tx, args).await?;
+    if tx.rollback_only.load(Ordering::Relaxed) {
+        tx.inner.rollback().await?;
+    } else {
+        tx.inner.commit().await?;
+    }
+    Ok(value)
+}
+
+fn random_u64() -> u64 {
+    let mut b = [0u8; 8];
+    // The system RNG does not fail on the platforms we run on; a zero pause is harmless.
+    let _ = ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut b);
+    u64::from_le_bytes(b)
+}
+
+/// Attempts started by this process, for [`attempt_id`].
+static ATTEMPTS: AtomicU64 = AtomicU64::new(0);
+
+/// An attempt's id, 36 hex digits that sort in start order: the wall-clock ms (12), this
+/// process's attempt counter (16), then 8 random digits that keep ids of different nodes
+/// apart. The sequencer numbers events in this order, so a transaction that started after
+/// another committed on the same node always comes after it; across nodes, the clocks
+/// decide within the same millisecond-order.
+fn attempt_id() -> String {
+    let now = crate::clock::Clock::new().now_ms() & 0xffff_ffff_ffff;
+    let n = ATTEMPTS.fetch_add(1, Ordering::Relaxed);
+    format!("{now:012x}{n:016x}{:08x}", random_u64() as u32)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pauses_are_bounded_doubling_and_jittered() {
+        let p = RetryPolicy::default();
+        for attempt in 1..40 {
+            let bound = p.base.saturating_mul(1 << (attempt - 1).min(20)).min(p.cap);
+            for r in [0, 1, 12_345, u64::MAX / 3, u64::MAX] {
+                assert!(p.pause(attempt, r) <= bound, "{attempt} {r}");
+            }
+        }
+        assert_eq!(p.pause(1, 0), Duration::ZERO);
+        assert!(p.pause(30, u64::MAX - 1) <= p.cap);
+        assert_ne!(p.pause(5, 1_000_000), p.pause(5, 2_000_000), "jitter");
+    }
+
+    #[test]
+    fn attempt_ids_differ_and_sort_in_start_order() {
+        let (a, b) = (attempt_id(), attempt_id());
+        assert_eq!(a.len(), 36);
+        assert!(a < b, "ids sort in start order: {a} {b}");
+    }
+}

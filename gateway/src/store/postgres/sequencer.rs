@@ -1,0 +1,171 @@
+//! The event sequencer: numbers the events writes inserted unnumbered (`events.rs`), in
+//! one place, under the `sequencer` lease, so that
+//! - each tenant's public sequence (`tenant_seq`, from which the public id derives) and
+//!   the global ones are gap-free, with no counter row written on the request path;
+//! - a reader, who sees numbered events only, never skips an event whose transaction
+//!   committed late: it gets a number after every number already handed out.
+//!
+//! Order: a pass numbers what has committed since the last one, by transaction (attempt
+//! ids sort in start order: `retry::attempt_id`), then by place in it. Events of one
+//! transaction keep their order; a transaction that started after another committed on the
+//! same node comes after it; across nodes, within one pass, the writers' clocks decide
+//! (nodes need NTP; see ARCHITECTURE.md). The webhook deliveries of a public event are
+//! queued in the pass that numbers it.
+
+use super::codec::{big, from_doc, unbig};
+use super::deliveries;
+use super::leases;
+use super::retry::{Tx, TxResult};
+use crate::store::{PublicEvent, WebhookEndpoint, event_id};
+use std::collections::BTreeMap;
+
+/// The lease name.
+pub const LEASE: &str = "sequencer";
+
+/// What one pass numbered.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Numbered {
+    /// Public events.
+    pub public: usize,
+    /// Audit events.
+    pub audit: usize,
+}
+
+/// One pass of at most `limit` events of each log, if `node` holds or can take the lease
+/// (for `lease_ms`); `None` when another node holds it.
+pub async fn pass(
+    tx: &Tx<'_>,
+    node: &str,
+    now_ms: u64,
+    lease_ms: u64,
+    limit: i64,
+) -> TxResult<Option<Numbered>> {
+    if !leases::acquire(tx, LEASE, node, now_ms, lease_ms).await? {
+        return Ok(None);
+    }
+    Ok(Some(Numbered {
+        public: number_public(tx, now_ms, limit).await?,
+        audit: number_audit(tx, limit).await?,
+    }))
+}
+
+async fn read_seqs(tx: &Tx<'_>, names: &[String]) -> TxResult<BTreeMap<String, u64>> {
+    let rows = tx
+        .rows(
+            "SELECT name, last FROM event_seq WHERE name = ANY($1)",
+            &[&names],
+        )
+        .await?;
+    Ok(rows
+        .iter()
+        .map(|r| (r.get::<_, String>(0), unbig(r.get(1))))
+        .collect())
+}
+
+async fn write_seqs(tx: &Tx<'_>, seqs: &BTreeMap<String, u64>) -> TxResult<()> {
+    let names: Vec<&str> = seqs.keys().map(String::as_str).collect();
+    let lasts: Vec<i64> = seqs.values().map(|v| big(*v)).collect();
+    tx.exec(
+        "INSERT INTO event_seq (name, last) SELECT * FROM unnest($1::TEXT[], $2::BIGINT[])
+         ON CONFLICT (name) DO UPDATE SET last = excluded.last",
+        &[&names, &lasts],
+    )
+    .await?;
+    Ok(())
+}
+
+async fn number_public(tx: &Tx<'_>, now_ms: u64, limit: i64) -> TxResult<usize> {
+    let rows = tx
+        .rows(
+            "SELECT txn, ord, tenant, doc FROM public_events WHERE seq IS NULL
+             ORDER BY txn, ord LIMIT $1",
+            &[&limit],
+        )
+        .await?;
+    if rows.is_empty() {
+        return Ok(0);
+    }
+    let mut names: Vec<String> = rows
+        .iter()
+        .map(|r| format!("public:{}", r.get::<_, &str>(2)))
+        .collect();
+    names.push("public".into());
+    names.sort();
+    names.dedup();
+    let mut seqs = read_seqs(tx, &names).await?;
+    let (mut txns, mut ords, mut gseqs, mut tseqs) = (vec![], vec![], vec![], vec![]);
+    let mut events = Vec::with_capacity(rows.len());
+    for r in &rows {
+        let tenant: String = r.get(2);
+        let global = seqs.entry("public".into()).or_default();
+        *global += 1;
+        let seq = *global;
+        let t = seqs.entry(format!("public:{tenant}")).or_default();
+        *t += 1;
+        let mut ev: PublicEvent = from_doc("public_events", r.get(3))?;
+        ev.seq = seq;
+        ev.tenant_seq = *t;
+        ev.id = event_id(*t);
+        txns.push(r.get::<_, String>(0));
+        ords.push(r.get::<_, i32>(1));
+        gseqs.push(big(ev.seq));
+        tseqs.push(big(ev.tenant_seq));
+        events.push(ev);
+    }
+    tx.exec(
+        "UPDATE public_events AS p SET seq = u.seq, tenant_seq = u.tseq
+         FROM unnest($1::TEXT[], $2::INT[], $3::BIGINT[], $4::BIGINT[]) AS u(txn, ord, seq, tseq)
+         WHERE p.txn = u.txn AND p.ord = u.ord",
+        &[&txns, &ords, &gseqs, &tseqs],
+    )
+    .await?;
+    write_seqs(tx, &seqs).await?;
+    let mut endpoints: BTreeMap<String, Vec<WebhookEndpoint>> = BTreeMap::new();
+    for ev in &events {
+        if !endpoints.contains_key(&ev.tenant) {
+            let eps = tx
+                .rows(
+                    "SELECT doc FROM webhook_endpoints WHERE tenant = $1 ORDER BY id",
+                    &[&ev.tenant],
+                )
+                .await?
+                .into_iter()
+                .map(|r| from_doc("webhook_endpoints", r.get(0)))
+                .collect::<Result<Vec<_>, _>>()?;
+            endpoints.insert(ev.tenant.clone(), eps);
+        }
+        let eps = endpoints.get(&ev.tenant).map_or(&[][..], Vec::as_slice);
+        deliveries::fan_out(tx, ev, eps, now_ms).await?;
+    }
+    Ok(events.len())
+}
+
+async fn number_audit(tx: &Tx<'_>, limit: i64) -> TxResult<usize> {
+    let rows = tx
+        .rows(
+            "SELECT txn, ord FROM events WHERE seq IS NULL ORDER BY txn, ord LIMIT $1",
+            &[&limit],
+        )
+        .await?;
+    if rows.is_empty() {
+        return Ok(0);
+    }
+    let mut seqs = read_seqs(tx, &["audit".to_owned()]).await?;
+    let last = seqs.entry("audit".into()).or_default();
+    let (mut txns, mut ords, mut nums) = (vec![], vec![], vec![]);
+    for r in &rows {
+        *last += 1;
+        txns.push(r.get::<_, String>(0));
+        ords.push(r.get::<_, i32>(1));
+        nums.push(big(*last));
+    }
+    tx.exec(
+        "UPDATE events AS e SET seq = u.seq
+         FROM unnest($1::TEXT[], $2::INT[], $3::BIGINT[]) AS u(txn, ord, seq)
+         WHERE e.txn = u.txn AND e.ord = u.ord",
+        &[&txns, &ords, &nums],
+    )
+    .await?;
+    write_seqs(tx, &seqs).await?;
+    Ok(rows.len())
+}

@@ -1,0 +1,144 @@
+//! The event sequencer: gap-free numbering per tenant, its lease, webhook queueing.
+
+use super::*;
+
+#[tokio::test]
+async fn the_sequencer_numbers_events_gap_free_per_tenant_under_its_lease() {
+    let pg = server();
+    let s = store(&pg, "seq").await;
+    let publish = |tenant: &'static str, subject: &'static str, n: u32| {
+        let s = &s;
+        async move {
+            s.transaction(&(tenant, subject, n), |tx, (tenant, subject, n)| {
+                Box::pin(async move {
+                    for i in 0..*n {
+                        events::publish(
+                            tx,
+                            1_000,
+                            tenant,
+                            EventType::OrderCreated,
+                            Some(*subject),
+                            json!({"i": i}),
+                        )
+                        .await?;
+                    }
+                    events::log_event(tx, 1_000, tenant, None, EventKind::OrderCreated).await?;
+                    Ok(())
+                })
+            })
+            .await
+            .expect("publish")
+        }
+    };
+    // One webhook endpoint of acme takes every type.
+    let endpoint = gateway::store::WebhookEndpoint {
+        id: "we_1".into(),
+        tenant: "acme".into(),
+        url: "https://example.com/h".into(),
+        event_types: vec![],
+        secrets: vec![],
+        disabled: None,
+        created_at_ms: 1,
+    };
+    s.client()
+        .await
+        .expect("client")
+        .execute(
+            "INSERT INTO webhook_endpoints (id, tenant, doc) VALUES ('we_1', 'acme', $1)",
+            &[&serde_json::to_value(&endpoint).expect("json")],
+        )
+        .await
+        .expect("endpoint");
+    publish("acme", "line-1", 2).await;
+    publish("globex", "line-9", 1).await;
+    publish("acme", "line-2", 1).await;
+    assert!(
+        s.public_events("acme", 0, None, 10)
+            .await
+            .expect("read")
+            .is_empty(),
+        "unnumbered events are not visible"
+    );
+    // Another node cannot number while this one holds the lease.
+    let url = pg.url("seq");
+    let other = PgStore::connect(&config(&url))
+        .await
+        .expect("connect")
+        .with_node_id("node-other");
+    s.flush_events().await.expect("flush");
+    publish("acme", "line-1", 1).await;
+    assert_eq!(other.sequence_events().await.expect("pass"), None);
+    s.flush_events().await.expect("flush");
+
+    let acme = s.public_events("acme", 0, None, 10).await.expect("read");
+    let seqs: Vec<u64> = acme.iter().map(|e| e.tenant_seq).collect();
+    assert_eq!(seqs, vec![1, 2, 3, 4]);
+    assert_eq!(acme[0].id, "evt_0000000000000001");
+    assert_eq!(
+        acme[1].data,
+        json!({"i": 1}),
+        "a transaction's events keep their order"
+    );
+    let globex = s.public_events("globex", 0, None, 10).await.expect("read");
+    assert_eq!(
+        globex.iter().map(|e| e.tenant_seq).collect::<Vec<_>>(),
+        vec![1]
+    );
+    let mut globals: Vec<u64> = acme.iter().chain(&globex).map(|e| e.seq).collect();
+    globals.sort();
+    assert_eq!(globals, vec![1, 2, 3, 4, 5]);
+    assert_eq!(
+        s.public_event("acme", 3)
+            .await
+            .expect("read")
+            .map(|e| e.subject),
+        Some(Some("line-2".into()))
+    );
+    assert!(
+        s.public_events("acme", 0, Some(EventType::OrderActive), 10)
+            .await
+            .expect("read")
+            .is_empty()
+    );
+    let audit = s.events(1, 100).await.expect("audit");
+    assert_eq!(
+        audit.iter().map(|e| e.seq).collect::<Vec<_>>(),
+        vec![1, 2, 3, 4]
+    );
+
+    // acme's endpoint got one delivery per event; per subject, only the head is due.
+    let rows = s
+        .client()
+        .await
+        .expect("client")
+        .query(
+            "SELECT event_seq, queue, due_at_ms IS NOT NULL FROM webhook_deliveries ORDER BY event_seq",
+            &[],
+        )
+        .await
+        .expect("deliveries");
+    let got: Vec<(i64, String, bool)> = rows
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2)))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            (1, "line-1".into(), true),
+            (2, "line-1".into(), false),
+            (3, "line-2".into(), true),
+            (4, "line-1".into(), false),
+        ]
+    );
+    // Once the lease lapses or is released, the other node takes over.
+    s.transaction(&s.node_id().to_owned(), |tx, node| {
+        Box::pin(gateway::store::postgres::leases::release(
+            tx,
+            sequencer::LEASE,
+            node,
+        ))
+    })
+    .await
+    .expect("release");
+    assert!(other.sequence_events().await.expect("pass").is_some());
+}
