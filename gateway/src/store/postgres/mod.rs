@@ -13,21 +13,31 @@
 //! `import.rs`, `pool.rs` (reservations, quarantine, expiry). The method names, arguments
 //! and results are the `Store` trait's.
 
+pub mod activation;
 pub mod admin;
+pub mod advance;
 pub mod codec;
 pub mod counters;
 pub mod deliveries;
+pub mod esim;
 pub mod events;
+pub mod finish;
 pub mod idempotency;
 pub mod import;
 pub mod leases;
+pub mod lifecycle;
+pub mod lines;
 pub mod migrate;
 pub mod numbers;
+pub mod order_leases;
+pub mod orders;
 pub mod pool;
+pub mod progress;
 pub mod reads;
 pub mod retry;
 pub mod sequencer;
 pub mod sims;
+pub mod stock;
 pub mod tls;
 
 use crate::config::{ConfigError, SslMode, StoreConfig};
@@ -68,6 +78,7 @@ pub struct PgStore {
     policy: RetryPolicy,
     stats: Arc<RetryStats>,
     node: String,
+    lease: Duration,
     sequencer_wake: Arc<tokio::sync::Notify>,
 }
 
@@ -123,7 +134,8 @@ impl PgStore {
             pool,
             policy: RetryPolicy::default(),
             stats: Arc::default(),
-            node: format!("node-{}", &retry_id()[..16]),
+            node: cfg.node_id_or(u32::from_str_radix(&retry_id()[..8], 16).unwrap_or(0)),
+            lease: Duration::from_millis(cfg.lease_ms),
             sequencer_wake: Arc::default(),
         };
         // Fail now, not at the first request, when the database cannot be reached.
@@ -150,6 +162,17 @@ impl PgStore {
     /// This process's node id (lease owner), random per start unless set.
     pub fn node_id(&self) -> &str {
         &self.node
+    }
+
+    /// How long this node's order leases last without renewal (`[store] lease_ms`).
+    pub fn lease_time(&self) -> Duration {
+        self.lease
+    }
+
+    /// The same store with another order lease time (tests).
+    pub fn with_lease_time(mut self, lease: Duration) -> Self {
+        self.lease = lease;
+        self
     }
 
     /// The same store under another node id (tests of several nodes in one process).
