@@ -23,12 +23,13 @@ async fn claim(
     limit: i64,
 ) -> TxResult<Vec<Order>> {
     // SKIP LOCKED: nodes claiming at once share the lapsed orders instead of colliding.
+    // COALESCE, not NULLS FIRST: PostgreSQL and CockroachDB sort NULLs differently.
     let ids: Vec<String> = tx
         .rows(
             "SELECT id FROM orders
              WHERE inflight AND (lease_owner IS NULL OR lease_until_ms IS NULL
                                  OR lease_until_ms < $1)
-             ORDER BY lease_until_ms NULLS FIRST, id LIMIT $2 FOR UPDATE SKIP LOCKED",
+             ORDER BY COALESCE(lease_until_ms, 0), id LIMIT $2 FOR UPDATE SKIP LOCKED",
             &[&big(now_ms), &limit],
         )
         .await?
