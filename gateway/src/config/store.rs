@@ -38,6 +38,13 @@ pub struct StoreConfig {
     pub statement_timeout_ms: u64,
     /// PEM CA bundle trusted for the database's TLS certificate. Unset: the system bundle.
     pub ca_file: Option<PathBuf>,
+    /// How long a node owns an order it drives without renewing (postgres), ms; it renews
+    /// at a third of this, and another node takes the order over once it lapses.
+    pub lease_ms: u64,
+    /// This node's id as the owner of order leases (postgres). Unset: the host name and a
+    /// random suffix drawn at each start, so a restarted node waits for its old leases to
+    /// lapse like any other node instead of driving the same orders twice.
+    pub node_id: Option<String>,
 }
 
 impl Default for StoreConfig {
@@ -51,6 +58,8 @@ impl Default for StoreConfig {
             pool_size: 16,
             statement_timeout_ms: 30_000,
             ca_file: None,
+            lease_ms: 15_000,
+            node_id: None,
         }
     }
 }
@@ -207,7 +216,43 @@ impl StoreConfig {
                 "must be from 100 to 3600000",
             ));
         }
+        if !(1_000..=600_000).contains(&self.lease_ms) {
+            return Err(invalid("store.lease_ms", "must be from 1000 to 600000"));
+        }
+        if let Some(id) = &self.node_id {
+            let ok = (1..=64).contains(&id.len())
+                && id
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b));
+            if !ok {
+                return Err(invalid(
+                    "store.node_id",
+                    "must be 1 to 64 characters of A-Z, a-z, 0-9, `-`, `_` and `.`",
+                ));
+            }
+        }
         Ok(())
+    }
+
+    /// The node id leases are taken under: `node_id`, else the host name and a random
+    /// suffix (`random`, drawn once per process by the caller).
+    pub fn node_id_or(&self, random: u32) -> String {
+        if let Some(id) = &self.node_id {
+            return id.clone();
+        }
+        let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .ok()
+            .or_else(|| std::env::var("HOSTNAME").ok())
+            .map(|h| {
+                h.trim()
+                    .chars()
+                    .filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '.')
+                    .take(48)
+                    .collect::<String>()
+            })
+            .filter(|h| !h.is_empty())
+            .unwrap_or_else(|| "node".to_owned());
+        format!("{host}-{random:08x}")
     }
 
     /// The database URL: `url`, or the first line of `url_file`, checked.
@@ -319,6 +364,9 @@ mod tests {
         for (field, line) in [
             ("store.pool_size", "pool_size = 0"),
             ("store.statement_timeout_ms", "statement_timeout_ms = 5"),
+            ("store.lease_ms", "lease_ms = 10"),
+            ("store.node_id", "node_id = \"a b\""),
+            ("store.node_id", "node_id = \"\""),
         ] {
             let e = parse(&format!(
                 "[store]\nbackend = \"postgres\"\nurl = \"postgres://h/db\"\n{line}\n"
@@ -326,6 +374,24 @@ mod tests {
             .expect_err(field);
             assert!(e.contains(field), "{e}");
         }
+    }
+
+    #[test]
+    fn the_node_id_is_the_configured_one_or_the_host_and_a_suffix_per_start() {
+        let c = parse("[store]\nnode_id = \"gw-1\"\nlease_ms = 20000\n").expect("valid");
+        assert_eq!(c.lease_ms, 20_000);
+        assert_eq!(c.node_id_or(7), "gw-1");
+        let d = StoreConfig::default();
+        assert_eq!(d.lease_ms, 15_000);
+        let (a, b) = (d.node_id_or(1), d.node_id_or(2));
+        assert!(
+            a.ends_with("-00000001") && b.ends_with("-00000002"),
+            "{a} {b}"
+        );
+        assert_eq!(
+            a.trim_end_matches("-00000001"),
+            b.trim_end_matches("-00000002")
+        );
     }
 
     #[test]

@@ -13,28 +13,43 @@
 //! `import.rs`, `pool.rs` (reservations, quarantine, expiry); the outbox:
 //! `webhook_endpoints.rs`, `delivery_reads.rs`, `delivery_attempts.rs` (deliveries claimed
 //! per node under a lease, attempts, redelivery), `low_stock.rs` (the low-stock watch),
-//! `outbox_node.rs` (`open` with the sequencer task, the dispatcher's waker). The method
-//! names, arguments and results are the `Store` trait's.
+//! `outbox_node.rs` (`open` with the sequencer task, the dispatcher's waker); and the order
+//! methods: `activation.rs` (create_activation), `lifecycle.rs` (create_lifecycle),
+//! `advance.rs` (advance_order) with `finish.rs` (a lifecycle order's outcome on its line),
+//! `esim.rs` (notifications, progress, expiry), `order_leases.rs` (lease, claim_orders,
+//! renew_leases); their row helpers `orders.rs`, `lines.rs` (subscriptions and their
+//! reads), `progress.rs`, `stock.rs` (choosing the card). The method names, arguments and
+//! results are the `Store` trait's.
 
+pub mod activation;
 pub mod admin;
+pub mod advance;
 pub mod codec;
 pub mod counters;
 pub mod deliveries;
 pub mod delivery_attempts;
 pub mod delivery_reads;
+pub mod esim;
 pub mod events;
+pub mod finish;
 pub mod idempotency;
 pub mod import;
 pub mod leases;
+pub mod lifecycle;
+pub mod lines;
 pub mod low_stock;
 pub mod migrate;
 pub mod numbers;
+pub mod order_leases;
+pub mod orders;
 pub mod outbox_node;
 pub mod pool;
+pub mod progress;
 pub mod reads;
 pub mod retry;
 pub mod sequencer;
 pub mod sims;
+pub mod stock;
 pub mod tls;
 pub mod webhook_endpoints;
 
@@ -80,6 +95,7 @@ pub struct PgStore {
     policy: RetryPolicy,
     stats: Arc<RetryStats>,
     node: String,
+    lease: Duration,
     sequencer_wake: Arc<tokio::sync::Notify>,
     deliveries_wake: Arc<tokio::sync::Notify>,
 }
@@ -136,7 +152,8 @@ impl PgStore {
             pool,
             policy: RetryPolicy::default(),
             stats: Arc::default(),
-            node: format!("node-{}", &retry_id()[..16]),
+            node: cfg.node_id_or(u32::from_str_radix(&retry_id()[..8], 16).unwrap_or(0)),
+            lease: Duration::from_millis(cfg.lease_ms),
             sequencer_wake: Arc::default(),
             deliveries_wake: Arc::default(),
         };
@@ -164,6 +181,17 @@ impl PgStore {
     /// This process's node id (lease owner), random per start unless set.
     pub fn node_id(&self) -> &str {
         &self.node
+    }
+
+    /// How long this node's order leases last without renewal (`[store] lease_ms`).
+    pub fn lease_time(&self) -> Duration {
+        self.lease
+    }
+
+    /// The same store with another order lease time (tests).
+    pub fn with_lease_time(mut self, lease: Duration) -> Self {
+        self.lease = lease;
+        self
     }
 
     /// The same store under another node id (tests of several nodes in one process).

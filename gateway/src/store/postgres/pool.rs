@@ -230,7 +230,9 @@ async fn expire_due(tx: &Tx<'_>, now_ms: u64) -> TxResult<Expired> {
     Ok(out)
 }
 
-async fn quarantine_number(
+/// Starts the quarantine of `tenant`'s assigned number `msisdn` for the tenant's
+/// quarantine days (false, nothing changed, for another state or tenant).
+pub async fn quarantine_number(
     tx: &Tx<'_>,
     tenant: &str,
     msisdn: &Msisdn,

@@ -1,0 +1,129 @@
+//! `create_activation` (embedded `Tables::create_activation`): the idempotency check, the
+//! card (a physical SIM by ICCID, or an eSIM profile from stock), the number, and the
+//! order in flight leased to this node, in one transaction. Every check comes before the
+//! first write, as in the embedded backend, so a refusal changes nothing.
+
+use super::PgStore;
+use super::idempotency::replay;
+use super::order_leases::Owner;
+use super::orders::insert_new_order;
+use super::pool::{select_number, take_number, tenant_in};
+use super::retry::{Tx, TxResult};
+use super::sims::set_sim_state;
+use super::stock::{free_esim, physical_sim};
+use crate::order::{EsimOrder, Order, OrderKind, OrderStatus, Step};
+use crate::store::*;
+
+async fn create(
+    tx: &Tx<'_>,
+    new: &NewActivation,
+    (node, lease_ms): Owner<'_>,
+) -> TxResult<CreateOutcome> {
+    if let Some(answer) = replay(
+        tx,
+        &new.tenant,
+        &new.idempotency_key,
+        &new.body_hash,
+        new.idempotency_cutoff_ms,
+    )
+    .await?
+    {
+        return Ok(answer);
+    }
+    let Some(tenant) = tenant_in(tx, &new.tenant).await? else {
+        return Ok(CreateOutcome::Rejected(Rejection::UnknownTenant));
+    };
+    let Some(product) = tenant.products.get(&new.product) else {
+        return Ok(CreateOutcome::Rejected(Rejection::UnknownProduct));
+    };
+    let (sim, esim) = match &new.sim {
+        SimChoice::Physical(iccid) => match physical_sim(tx, &new.tenant, iccid).await? {
+            Ok(sim) => (sim, None),
+            Err(r) => return Ok(CreateOutcome::Rejected(r)),
+        },
+        SimChoice::Esim {
+            eid,
+            matching_id,
+            confirmation_code,
+        } => {
+            let Some(profile_type) = &product.esim_profile_type else {
+                return Ok(CreateOutcome::Rejected(Rejection::EsimNotOffered));
+            };
+            let Some(sim) = free_esim(tx, &new.tenant, profile_type).await? else {
+                return Ok(CreateOutcome::Rejected(Rejection::EsimStockOut {
+                    profile_type: profile_type.clone(),
+                }));
+            };
+            let esim = EsimOrder::new(
+                profile_type.clone(),
+                eid.clone(),
+                matching_id.clone(),
+                confirmation_code.clone(),
+            );
+            (sim, Some(esim))
+        }
+    };
+    let msisdn = match select_number(tx, &tenant, &new.number, new.random, new.now_ms).await? {
+        Ok(m) => m,
+        Err(r) => return Ok(CreateOutcome::Rejected(r)),
+    };
+    // All checks passed: from here on, write.
+    let order = Order {
+        id: new.order_id.clone(),
+        kind: OrderKind::Activation,
+        lifecycle: None,
+        tenant: new.tenant.clone(),
+        status: OrderStatus::Reserved,
+        iccid: sim.iccid.clone(),
+        imsi: sim.imsi.clone(),
+        msisdn: msisdn.clone(),
+        msisdn_mode: number_mode(&new.number),
+        product: new.product.clone(),
+        hlr_profile_id: product.hlr_profile_id,
+        channel: new.channel.clone(),
+        subscriber: new.subscriber.clone(),
+        hlr: Step::Pending,
+        undo: None,
+        error: None,
+        needs_attention: false,
+        attention: Vec::new(),
+        esim,
+        created_at_ms: new.now_ms,
+        updated_at_ms: new.now_ms,
+        version: 1,
+    };
+    let reserved = SimState::Reserved {
+        order: order.id.clone(),
+    };
+    set_sim_state(tx, &sim.iccid, reserved).await?;
+    take_number(tx, &new.number, &msisdn, &order.id).await?;
+    let lease = (node, new.now_ms.saturating_add(lease_ms));
+    insert_new_order(
+        tx,
+        &order,
+        &new.idempotency_key,
+        &new.body_hash,
+        new.now_ms,
+        lease,
+    )
+    .await?;
+    Ok(CreateOutcome::Created(order))
+}
+
+impl PgStore {
+    /// Creates an activation order atomically: checks the idempotency key, reserves the
+    /// SIM and a number, inserts the order (leased to this node) and its idempotency
+    /// record and logs the event. All of it is durable on return, or nothing changed.
+    pub async fn create_activation(&self, new: NewActivation) -> Result<CreateOutcome, StoreError> {
+        let owner = self.owner();
+        let out = self
+            .transaction(&(new, owner), |tx, (new, owner)| {
+                Box::pin(create(tx, new, *owner))
+            })
+            .await?;
+        if matches!(out, CreateOutcome::Created(_)) {
+            self.wake_sequencer();
+        }
+        Ok(out)
+    }
+}

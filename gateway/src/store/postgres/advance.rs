@@ -1,0 +1,165 @@
+//! `advance_order` (embedded `Tables::advance_order`): the optimistic version check, the
+//! order's effect on its SIM, number and counters (an activation made active opens its
+//! line in the same commit; a lifecycle order that concludes changes its line,
+//! `finish.rs`), the eSIM expiry column, the in-flight flag, and the events.
+
+use super::PgStore;
+use super::events::{log_event, publish_order};
+use super::finish::finish_lifecycle;
+use super::lines;
+use super::numbers::set_number;
+use super::orders::{self, OrderRow};
+use super::progress::downloaded;
+use super::retry::{Tx, TxResult};
+use super::sims::{get_sim, set_sim_state};
+use crate::order::{Effect, Order, OrderKind, OrderStatus, ProfileFate};
+use crate::store::*;
+
+/// Persists `order` (the next version of the stored one), applies `effect` and logs
+/// `event`, in the caller's transaction; `Conflict` if the stored version is not
+/// `order.version - 1` (another writer advanced it).
+pub async fn advance_order(
+    tx: &Tx<'_>,
+    order: &Order,
+    effect: &Effect,
+    event: &EventKind,
+) -> TxResult<()> {
+    let Some(OrderRow {
+        order: current,
+        esim_expires_at_ms,
+    }) = orders::get(tx, &order.id).await?
+    else {
+        return Err(StoreError::Conflict(order.id.clone()).into());
+    };
+    if current.version + 1 != order.version {
+        return Err(StoreError::Conflict(order.id.clone()).into());
+    }
+    if order.kind != OrderKind::Activation {
+        match effect {
+            Effect::Complete => finish_lifecycle(tx, order, true).await?,
+            Effect::Release => finish_lifecycle(tx, order, false).await?,
+            Effect::None | Effect::Activate => {}
+        }
+        return record_order(tx, &current, order, effect, event, esim_expires_at_ms).await;
+    }
+    if current.status == OrderStatus::Compensating && order.status == OrderStatus::Active {
+        // A reopened eSIM activation whose profile turned out downloaded: its line is
+        // back, and no longer busy with it.
+        lines::set_busy(tx, &order.id, false).await?;
+    }
+    let (sim, _) = get_sim(tx, order.iccid.as_str())
+        .await?
+        .ok_or_else(|| StoreError::Corrupt {
+            table: "sims",
+            message: "SIM of an order is missing".into(),
+        })?;
+    match effect {
+        Effect::None | Effect::Complete => {}
+        Effect::Activate => {
+            let active = SimState::Active {
+                order: order.id.clone(),
+            };
+            let sim = set_sim_state(tx, &order.iccid, active).await?;
+            let assigned = NumberState::Assigned {
+                order: order.id.clone(),
+            };
+            set_number(tx, &order.msisdn, assigned).await?;
+            lines::open(tx, order, &sim).await?;
+        }
+        Effect::Release => {
+            if matches!(sim.state, SimState::Active { .. }) {
+                lines::close_released_activation(tx, order).await?;
+            }
+            let retire = order
+                .esim
+                .as_ref()
+                .is_some_and(|e| e.fate == Some(ProfileFate::Retire));
+            let to = if retire {
+                SimState::Retired {
+                    order: order.id.clone(),
+                }
+            } else {
+                SimState::Available
+            };
+            set_sim_state(tx, &order.iccid, to).await?;
+            set_number(tx, &order.msisdn, NumberState::Available).await?;
+        }
+    }
+    let expiry = esim_expiry(tx, &current, order, esim_expires_at_ms).await?;
+    record_order(tx, &current, order, effect, event, expiry).await
+}
+
+/// The order's eSIM deadline column after the rewrite (embedded `index_esim_expiry`): an
+/// eSIM order that is active with a deadline is listed unless its profile is already on
+/// the device; one that left `active` (or whose deadline changed) is not.
+async fn esim_expiry(
+    tx: &Tx<'_>,
+    before: &Order,
+    after: &Order,
+    column: Option<u64>,
+) -> TxResult<Option<u64>> {
+    let deadline = |o: &Order| {
+        o.esim
+            .as_ref()
+            .and_then(|e| e.expires_at_ms)
+            .filter(|_| o.status == OrderStatus::Active)
+    };
+    let mut column = column;
+    if let Some(at) = deadline(before) {
+        if deadline(after) != Some(at) && column == Some(at) {
+            column = None;
+        }
+    }
+    if let Some(at) = deadline(after) {
+        if !downloaded(tx, &after.id).await? {
+            column = Some(at);
+        }
+    }
+    Ok(column)
+}
+
+/// Writes the order's new version (in flight unless terminal) and logs `event`; an
+/// effect other than `None` also publishes the order's `order.*` event.
+async fn record_order(
+    tx: &Tx<'_>,
+    current: &Order,
+    order: &Order,
+    effect: &Effect,
+    event: &EventKind,
+    esim_expires_at_ms: Option<u64>,
+) -> TxResult<()> {
+    if !orders::update(tx, order, esim_expires_at_ms).await? {
+        return Err(StoreError::Conflict(order.id.clone()).into());
+    }
+    log_event(
+        tx,
+        order.updated_at_ms,
+        &order.tenant,
+        Some(&order.id),
+        event.clone(),
+    )
+    .await?;
+    if !matches!(effect, Effect::None) {
+        publish_order(tx, order, Some(current.status)).await?;
+    }
+    Ok(())
+}
+
+impl PgStore {
+    /// Persists the next version of an order (optimistic check on `version - 1`, else
+    /// `StoreError::Conflict`), applies its inventory effect and appends `event` to the
+    /// event log, in one commit.
+    pub async fn advance_order(
+        &self,
+        order: Order,
+        effect: Effect,
+        event: EventKind,
+    ) -> Result<(), StoreError> {
+        self.transaction(&(order, effect, event), |tx, (order, effect, event)| {
+            Box::pin(advance_order(tx, order, effect, event))
+        })
+        .await?;
+        self.wake_sequencer();
+        Ok(())
+    }
+}

@@ -1,0 +1,234 @@
+//! `create_lifecycle` (embedded `Tables::create_lifecycle`): the idempotency check, the
+//! line (the tenant's, not terminated, no order in flight), what the order needs reserved
+//! (a new card, a new number), its plan from the engine's planner, the order leased to
+//! this node, and the line marked busy, in one transaction. Two nodes creating orders
+//! on one line at once both read and write the line's row, so one of them fails to
+//! serialize and, run again, finds the line busy; the partial unique index
+//! `orders_one_inflight_per_line` refuses a second order in flight on a line even so.
+
+use super::PgStore;
+use super::idempotency::replay;
+use super::lines;
+use super::order_leases::Owner;
+use super::orders::{self, insert_new_order};
+use super::pool::{select_number, take_number, tenant_in};
+use super::progress::downloaded;
+use super::retry::{Tx, TxResult};
+use super::sims::set_sim_state;
+use super::stock::{free_esim, physical_sim};
+use crate::order::{
+    EsimOrder, Lifecycle, Line, MsisdnMode, NewProfile, Order, OrderKind, OrderStatus, SagaOp, Step,
+};
+use crate::store::*;
+
+async fn create(
+    tx: &Tx<'_>,
+    new: &NewLifecycle,
+    (node, lease_ms): Owner<'_>,
+) -> TxResult<LifecycleOutcome> {
+    match replay(
+        tx,
+        &new.tenant,
+        &new.idempotency_key,
+        &new.body_hash,
+        new.idempotency_cutoff_ms,
+    )
+    .await?
+    {
+        Some(CreateOutcome::Replayed(o)) => return Ok(LifecycleOutcome::Replayed(o)),
+        Some(_) => return Ok(LifecycleOutcome::KeyReused),
+        None => {}
+    }
+    let refuse = |r| Ok(LifecycleOutcome::Rejected(r));
+    let Some(mut sub) = lines::by_msisdn(tx, new.msisdn.as_str()).await? else {
+        return refuse(LifecycleRejection::NotFound);
+    };
+    if sub.tenant != new.tenant {
+        return refuse(LifecycleRejection::NotFound);
+    }
+    if let Some(busy) = &sub.inflight {
+        return refuse(LifecycleRejection::Busy(busy.clone()));
+    }
+    if sub.state == SubscriptionState::Terminated {
+        return refuse(LifecycleRejection::Terminated);
+    }
+    let held = new
+        .reason
+        .is_some_and(|r| sub.suspension_reasons.contains(&r));
+    match new.kind {
+        OrderKind::Suspend if held => return refuse(LifecycleRejection::ReasonPresent),
+        OrderKind::Resume if !held => return refuse(LifecycleRejection::ReasonAbsent),
+        _ => {}
+    }
+    let Some(tenant) = tenant_in(tx, &new.tenant).await? else {
+        return refuse(LifecycleRejection::NotFound);
+    };
+    let line = Line {
+        iccid: sub.iccid.clone(),
+        imsi: sub.imsi.clone(),
+        msisdn: Some(sub.msisdn.clone()),
+        hlr_profile_id: sub.hlr_profile_id,
+        barred: !sub.suspension_reasons.is_empty(),
+    };
+    // What the order needs reserved, checked before any write.
+    let (new_sim, new_esim) = match &new.sim {
+        Some(SwapSim::Physical(iccid)) => match physical_sim(tx, &new.tenant, iccid).await? {
+            Ok(sim) => (Some(sim), None),
+            Err(r) => return refuse(LifecycleRejection::Inventory(r)),
+        },
+        Some(SwapSim::Esim {
+            eid,
+            matching_id,
+            confirmation_code,
+        }) => {
+            let Some(profile_type) = tenant
+                .products
+                .get(&sub.product)
+                .and_then(|p| p.esim_profile_type.clone())
+            else {
+                return refuse(LifecycleRejection::Inventory(Rejection::EsimNotOffered));
+            };
+            let Some(sim) = free_esim(tx, &new.tenant, &profile_type).await? else {
+                return refuse(LifecycleRejection::Inventory(Rejection::EsimStockOut {
+                    profile_type,
+                }));
+            };
+            let esim = EsimOrder::new(
+                profile_type,
+                eid.clone(),
+                matching_id.clone(),
+                confirmation_code.clone(),
+            );
+            (Some(sim), Some(esim))
+        }
+        None => (None, None),
+    };
+    let new_msisdn = match &new.number {
+        Some(choice) => {
+            if let NumberChoice::Choose(m) = choice {
+                if *m == sub.msisdn {
+                    return refuse(LifecycleRejection::SameNumber);
+                }
+            }
+            match select_number(tx, &tenant, choice, new.random, new.now_ms).await? {
+                Ok(m) => Some(m),
+                Err(r) => return refuse(LifecycleRejection::Inventory(r)),
+            }
+        }
+        None => None,
+    };
+    let undownloaded_profile = match (new.kind, sub.sim_type) {
+        (OrderKind::Terminate | OrderKind::SimSwap, SimType::Esim) => {
+            undownloaded_profile(tx, &sub).await?
+        }
+        _ => None,
+    };
+    let mut lifecycle = Lifecycle {
+        subscription: sub.id.clone(),
+        actor: new.actor.clone(),
+        reason: new.reason,
+        line: line.clone(),
+        reasons_before: sub.suspension_reasons.clone(),
+        new_line: new_sim.as_ref().map(|s| Line {
+            iccid: s.iccid.clone(),
+            imsi: s.imsi.clone(),
+            msisdn: None,
+            ..line.clone()
+        }),
+        new_msisdn: new_msisdn.clone(),
+        new_profile: new_esim.as_ref().map(|e| NewProfile {
+            eid: e.eid.clone(),
+            matching_id: e.matching_id.clone(),
+        }),
+        undownloaded_profile,
+        plan: Vec::new(),
+        undo: Vec::new(),
+    };
+    lifecycle.plan = (new.plan)(new.kind, &lifecycle);
+    // All checks passed: from here on, write.
+    let order = Order {
+        id: new.order_id.clone(),
+        kind: new.kind,
+        tenant: new.tenant.clone(),
+        status: OrderStatus::Reserved,
+        iccid: sub.iccid.clone(),
+        imsi: sub.imsi.clone(),
+        msisdn: sub.msisdn.clone(),
+        msisdn_mode: new.number.as_ref().map_or(MsisdnMode::Auto, number_mode),
+        product: sub.product.clone(),
+        hlr_profile_id: sub.hlr_profile_id,
+        channel: new.channel.clone(),
+        subscriber: None,
+        hlr: Step::Pending,
+        undo: None,
+        error: None,
+        needs_attention: false,
+        attention: Vec::new(),
+        esim: new_esim,
+        lifecycle: Some(lifecycle),
+        created_at_ms: new.now_ms,
+        updated_at_ms: new.now_ms,
+        version: 1,
+    };
+    if let Some(sim) = new_sim {
+        let reserved = SimState::Reserved {
+            order: order.id.clone(),
+        };
+        set_sim_state(tx, &sim.iccid, reserved).await?;
+    }
+    if let (Some(choice), Some(m)) = (&new.number, &new_msisdn) {
+        take_number(tx, choice, m, &order.id).await?;
+    }
+    sub.inflight = Some(order.id.clone());
+    lines::put(tx, &sub).await?;
+    let lease = (node, new.now_ms.saturating_add(lease_ms));
+    insert_new_order(
+        tx,
+        &order,
+        &new.idempotency_key,
+        &new.body_hash,
+        new.now_ms,
+        lease,
+    )
+    .await?;
+    Ok(LifecycleOutcome::Created(order))
+}
+
+/// The CancelOrder of the line's eSIM profile if it was released and no device has
+/// downloaded it yet (then it can still be cancelled; a downloaded one is the device's).
+async fn undownloaded_profile(tx: &Tx<'_>, sub: &Subscription) -> TxResult<Option<SagaOp>> {
+    let activation = orders::get(tx, &sub.activation_id).await?.map(|r| r.order);
+    let Some((iccid, e)) = activation.and_then(|o| Some((o.iccid, o.esim?))) else {
+        return Ok(None);
+    };
+    if iccid != sub.iccid || downloaded(tx, &sub.activation_id).await? {
+        // Another card since, or downloaded: nothing of day one to cancel.
+        return Ok(None);
+    }
+    Ok(Some(SagaOp::CancelProfile {
+        iccid: sub.iccid.clone(),
+        eid: e.eid,
+        matching_id: e.matching_id,
+    }))
+}
+
+impl PgStore {
+    /// Creates a lifecycle order on a line atomically: checks the idempotency key, that
+    /// the line is the tenant's and has no order in flight, reserves what the order needs
+    /// (a new card, a new number), plans it with `new.plan`, leases it to this node and
+    /// marks the line busy.
+    pub async fn create_lifecycle(
+        &self,
+        new: NewLifecycle,
+    ) -> Result<LifecycleOutcome, StoreError> {
+        let out = self
+            .transaction(&(new, self.owner()), |tx, (new, owner)| {
+                Box::pin(create(tx, new, *owner))
+            })
+            .await?;
+        if matches!(out, LifecycleOutcome::Created(_)) {
+            self.wake_sequencer();
+        }
+        Ok(out)
+    }
+}

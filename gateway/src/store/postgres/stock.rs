@@ -1,0 +1,55 @@
+//! Choosing the card of a new order (embedded `physical_sim` and `first_free_esim`):
+//! checks only; the caller reserves the card with `sims::set_sim_state` once every other
+//! check has passed.
+
+use super::codec::from_doc;
+use super::retry::{Tx, TxResult};
+use super::sims::get_sim;
+use crate::store::{Rejection, SimRecord, SimState};
+use sim_profiles::Iccid;
+
+/// The physical card `iccid` if `tenant` may activate it now, else why not.
+pub async fn physical_sim(
+    tx: &Tx<'_>,
+    tenant: &str,
+    iccid: &Iccid,
+) -> TxResult<Result<SimRecord, Rejection>> {
+    // A SIM of a batch still being imported does not exist yet for anyone.
+    let Some((sim, true)) = get_sim(tx, iccid.as_str()).await? else {
+        return Ok(Err(Rejection::UnknownIccid));
+    };
+    if sim.tenant != tenant {
+        return Ok(Err(Rejection::SimOfOtherTenant));
+    }
+    if sim.esim_profile_type.is_some() {
+        return Ok(Err(Rejection::SimIsEsim));
+    }
+    match sim.state {
+        SimState::Available => Ok(Ok(sim)),
+        ref other => Ok(Err(Rejection::SimNotAvailable {
+            state: other.label().0,
+        })),
+    }
+}
+
+/// The first eSIM profile in stock of `profile_type` for `tenant` (lowest ICCID), its
+/// row locked; `SKIP LOCKED` passes over profiles other transactions are taking, so
+/// concurrent orders on several nodes do not queue on one row.
+pub async fn free_esim(
+    tx: &Tx<'_>,
+    tenant: &str,
+    profile_type: &str,
+) -> TxResult<Option<SimRecord>> {
+    match tx
+        .row(
+            "SELECT doc FROM sims
+             WHERE tenant = $1 AND esim_profile_type = $2 AND stocked AND state = 'available'
+             ORDER BY iccid LIMIT 1 FOR UPDATE SKIP LOCKED",
+            &[&tenant, &profile_type],
+        )
+        .await?
+    {
+        Some(r) => Ok(Some(from_doc("sims", r.get(0))?)),
+        None => Ok(None),
+    }
+}
