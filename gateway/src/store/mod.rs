@@ -501,15 +501,29 @@ pub trait StoreAdmin: Store {
     fn close(&self) -> BoxFuture<'_, ()>;
 }
 
-/// Opens the backend the configuration names.
+/// Opens the backend the configuration names: the embedded store in the data dir, or
+/// PostgreSQL (connected, migrated, its event sequencer started).
 pub async fn open(
     config: &crate::config::Config,
     metrics: std::sync::Arc<crate::metrics::Metrics>,
 ) -> Result<std::sync::Arc<dyn StoreAdmin>, StoreError> {
-    Ok(std::sync::Arc::new(embedded::RedbStore::open(
-        &config.data_dir,
-        config.store.cache_mib,
-        config.store.max_batch,
-        metrics,
-    )?))
+    match config.store.backend {
+        crate::config::StoreBackend::Embedded => {
+            Ok(std::sync::Arc::new(embedded::RedbStore::open(
+                &config.data_dir,
+                config.store.cache_mib,
+                config.store.max_batch,
+                metrics,
+            )?))
+        }
+        crate::config::StoreBackend::Postgres => {
+            let store = postgres::PgStore::open(&config.store)
+                .await
+                .map_err(|e| match e {
+                    postgres::OpenError::Connect(m) => StoreError::Unavailable(m),
+                    other => StoreError::Backend(other.to_string()),
+                })?;
+            Ok(store)
+        }
+    }
 }

@@ -255,17 +255,33 @@ mod memory {
     suite!(crate::memory);
 }
 
-// PostgreSQL (the hook; the lead fills it once `PgStore` and `tests/common/postgres.rs`
-// are on main): add beside `embedded()`
-//
-//     pub async fn postgres() -> Backend
-//
-// that takes the private server of `common::postgres` (one per test binary, started
-// once: each test has its own runtime, so keep the server a child process, not a task),
-// creates a fresh database for this test, opens `PgStore` on it, sets `reopen` to open
-// another `PgStore` on the same database (close() must have released the pool), and
-// keeps a guard in `_keep` that drops the database. Then this one line:
-//
-// mod postgres {
-//     suite!(crate::postgres);
-// }
+/// The PostgreSQL backend: a private server for this test (`common::postgres`), a fresh
+/// database, `PgStore::open` on it (migrated, its sequencer running); reopening opens
+/// another `PgStore` on the same database once `close` released the pool.
+pub async fn postgres() -> Backend {
+    let pg = common::postgres::PgServer::start().unwrap_or_else(|e| panic!("{e}"));
+    let url = pg.create_db("contract").await.expect("create database");
+    let config = gateway::config::StoreConfig {
+        backend: gateway::config::StoreBackend::Postgres,
+        url: Some(gateway::config::DbUrl::new(&url)),
+        pool_size: 8,
+        ..gateway::config::StoreConfig::default()
+    };
+    let open = move || -> BoxFuture<'static, Arc<dyn StoreAdmin>> {
+        let config = config.clone();
+        Box::pin(async move {
+            gateway::store::postgres::PgStore::open(&config)
+                .await
+                .expect("open the PostgreSQL store") as Arc<dyn StoreAdmin>
+        })
+    };
+    Backend {
+        store: open().await,
+        reopen: Some(Box::new(open)),
+        _keep: Box::new(pg),
+    }
+}
+
+mod postgres {
+    suite!(crate::postgres);
+}

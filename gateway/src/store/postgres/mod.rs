@@ -23,7 +23,9 @@
 
 pub mod activation;
 pub mod admin;
+mod admin_reads;
 pub mod advance;
+mod catch_up;
 pub mod codec;
 pub mod counters;
 pub mod deliveries;
@@ -43,6 +45,7 @@ pub mod numbers;
 pub mod order_leases;
 pub mod orders;
 pub mod outbox_node;
+mod pending;
 pub mod pool;
 pub mod progress;
 pub mod reads;
@@ -50,6 +53,7 @@ pub mod retry;
 pub mod sequencer;
 pub mod sims;
 pub mod stock;
+mod store_impl;
 pub mod tls;
 pub mod webhook_endpoints;
 

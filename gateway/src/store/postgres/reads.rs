@@ -11,7 +11,7 @@ use tokio_postgres::Row;
 use tokio_postgres::types::ToSql;
 
 impl PgStore {
-    async fn read_opt(
+    pub(super) async fn read_opt(
         &self,
         sql: &str,
         params: &[&(dyn ToSql + Sync)],
@@ -21,7 +21,7 @@ impl PgStore {
         c.query_opt(&st, params).await.map_err(|e| db_error(&e))
     }
 
-    async fn read_rows(
+    pub(super) async fn read_rows(
         &self,
         sql: &str,
         params: &[&(dyn ToSql + Sync)],
@@ -31,7 +31,7 @@ impl PgStore {
         c.query(&st, params).await.map_err(|e| db_error(&e))
     }
 
-    async fn read_doc<T: serde::de::DeserializeOwned>(
+    pub(super) async fn read_doc<T: serde::de::DeserializeOwned>(
         &self,
         table: &'static str,
         sql: &str,

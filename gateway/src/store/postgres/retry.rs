@@ -168,16 +168,29 @@ pub fn retryable(e: &tokio_postgres::Error) -> bool {
 /// detail (which may quote row values); no code means the connection failed.
 pub fn db_error(e: &tokio_postgres::Error) -> StoreError {
     match e.as_db_error() {
+        // A statement timeout or cancel (57014), an operator or crash shutdown (57P0x),
+        // a connection failure (08xxx) or no resources to spare (53xxx): the database,
+        // not the request, is at fault, and a retry later may succeed.
+        Some(db) if is_unavailable(db.code().code()) => {
+            StoreError::Unavailable(format!("postgres {}: {}", db.code().code(), db.message()))
+        }
         Some(db) => StoreError::Backend(format!("postgres {}: {}", db.code().code(), db.message())),
-        // Unavailable: the lead's StoreError::Unavailable replaces this.
-        None => StoreError::Backend(format!("postgres unavailable: {e}")),
+        None => StoreError::Unavailable(format!("postgres: {e}")),
     }
 }
 
-/// A pool failure (no connection within the wait, or the database refused one).
+/// SQLSTATEs that say the database cannot serve now, not that the statement is wrong.
+fn is_unavailable(code: &str) -> bool {
+    code == "57014" || code.starts_with("57P") || code.starts_with("08") || code.starts_with("53")
+}
+
+/// A pool failure (no connection within the wait, or the database refused one); a closed
+/// pool is a closed store.
 pub fn pool_error(e: &deadpool_postgres::PoolError) -> StoreError {
-    // Unavailable: the lead's StoreError::Unavailable replaces this.
-    StoreError::Backend(format!("postgres unavailable: {e}"))
+    match e {
+        deadpool_postgres::PoolError::Closed => StoreError::Closed,
+        e => StoreError::Unavailable(format!("postgres: {e}")),
+    }
 }
 
 /// Runs `body` in a SERIALIZABLE transaction, again on serialization failures (see the
@@ -204,7 +217,7 @@ where
             Err(TxError::Db(e)) if retryable(&e) => {
                 if attempt >= policy.max_attempts {
                     stats.gave_up.fetch_add(1, Ordering::Relaxed);
-                    return Err(StoreError::Backend(format!(
+                    return Err(StoreError::Unavailable(format!(
                         "postgres: gave up after {attempt} attempts that conflicted with other transactions ({})",
                         e.code().map_or("", |c| c.code())
                     )));
