@@ -92,13 +92,15 @@ fn keys_of(rows: &[tokio_postgres::Row]) -> Vec<DeliveryKey> {
 }
 
 async fn claim(tx: &Tx<'_>, node: &str, now_ms: u64, limit: i64) -> TxResult<Vec<DeliveryKey>> {
-    // This node's live claims first: attempts in flight (the dispatcher skips those it
-    // is running) or whose outcome could not be recorded (tried again at once, not when
-    // the claim lapses, as the embedded backend would). Read only; their lease stands.
+    // This node's live claims first, when their own due time (kept in the record) has
+    // come: attempts in flight (the dispatcher skips those it is running) or whose
+    // outcome could not be recorded (tried again at once, not when the claim lapses, as
+    // the embedded backend would). Read only; their lease stands.
     let mut keys = keys_of(
         &tx.rows(
             "SELECT endpoint, event_seq FROM webhook_deliveries
              WHERE lease_owner = $1 AND due_at_ms > $2
+               AND CAST(doc->>'next_attempt_at_ms' AS BIGINT) <= $2
              ORDER BY due_at_ms, endpoint, event_seq LIMIT $3",
             &[&node, &big(now_ms), &limit],
         )

@@ -61,14 +61,34 @@ impl PgStore {
     /// The earliest delivery due time after `after_ms` (a read). A delivery another node
     /// has claimed counts as due when that claim lapses (`due_deliveries`).
     pub async fn next_delivery_due(&self, after_ms: u64) -> Result<Option<u64>, StoreError> {
-        let rows = self
+        // Another node's claim is due when it lapses (`due_at_ms`); this node's own are
+        // due at the time their record keeps (a retry it scheduled).
+        let node = self.node_id();
+        let others = self
             .outbox_rows(
-                "SELECT due_at_ms FROM webhook_deliveries WHERE due_at_ms > $1
+                "SELECT due_at_ms FROM webhook_deliveries
+                 WHERE due_at_ms > $1 AND lease_owner IS DISTINCT FROM $2
                  ORDER BY due_at_ms LIMIT 1",
-                &[&big(after_ms)],
+                &[&big(after_ms), &node],
             )
             .await?;
-        Ok(rows.first().map(|r| unbig(r.get(0))))
+        let own = self
+            .outbox_rows(
+                "SELECT MIN(CAST(doc->>'next_attempt_at_ms' AS BIGINT)) FROM webhook_deliveries
+                 WHERE lease_owner = $2 AND due_at_ms IS NOT NULL
+                   AND CAST(doc->>'next_attempt_at_ms' AS BIGINT) > $1",
+                &[&big(after_ms), &node],
+            )
+            .await?;
+        let others = others.first().map(|r| unbig(r.get(0)));
+        let own = own
+            .first()
+            .and_then(|r| r.get::<_, Option<i64>>(0))
+            .map(unbig);
+        Ok(match (others, own) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        })
     }
 
     /// What one delivery attempt needs (row, event, endpoint), from one snapshot;

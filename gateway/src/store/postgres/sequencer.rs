@@ -44,7 +44,7 @@ pub async fn pass(
         return Ok(None);
     }
     Ok(Some(Numbered {
-        public: number_public(tx, now_ms, limit).await?,
+        public: number_public(tx, limit).await?,
         audit: number_audit(tx, limit).await?,
     }))
 }
@@ -74,7 +74,7 @@ async fn write_seqs(tx: &Tx<'_>, seqs: &BTreeMap<String, u64>) -> TxResult<()> {
     Ok(())
 }
 
-async fn number_public(tx: &Tx<'_>, now_ms: u64, limit: i64) -> TxResult<usize> {
+async fn number_public(tx: &Tx<'_>, limit: i64) -> TxResult<usize> {
     let rows = tx
         .rows(
             "SELECT txn, ord, tenant, doc FROM public_events WHERE seq IS NULL
@@ -135,7 +135,8 @@ async fn number_public(tx: &Tx<'_>, now_ms: u64, limit: i64) -> TxResult<usize> 
             endpoints.insert(ev.tenant.clone(), eps);
         }
         let eps = endpoints.get(&ev.tenant).map_or(&[][..], Vec::as_slice);
-        deliveries::fan_out(tx, ev, eps, now_ms).await?;
+        // Due from the event's commit, as if queued in it (the embedded store does so).
+        deliveries::fan_out(tx, ev, eps, ev.created_at_ms).await?;
     }
     Ok(events.len())
 }

@@ -358,7 +358,10 @@ impl Store for PgStore {
         now_ms: u64,
     ) -> BoxFuture<'_, Result<Redelivery, StoreError>> {
         let tenant = tenant.to_owned();
-        Box::pin(async move { PgStore::redeliver_event(self, &tenant, tenant_seq, now_ms).await })
+        Box::pin(async move {
+            self.catch_up().await?;
+            PgStore::redeliver_event(self, &tenant, tenant_seq, now_ms).await
+        })
     }
 
     fn due_deliveries(
@@ -383,14 +386,20 @@ impl Store for PgStore {
         &'a self,
         key: &'a DeliveryKey,
     ) -> BoxFuture<'a, Result<Option<DeliveryJob>, StoreError>> {
-        Box::pin(PgStore::delivery_job(self, key))
+        Box::pin(async move {
+            self.catch_up().await?;
+            PgStore::delivery_job(self, key).await
+        })
     }
 
     fn record_delivery_attempt(
         &self,
         outcome: AttemptOutcome,
     ) -> BoxFuture<'_, Result<bool, StoreError>> {
-        Box::pin(PgStore::record_delivery_attempt(self, outcome))
+        Box::pin(async move {
+            self.catch_up().await?;
+            PgStore::record_delivery_attempt(self, outcome).await
+        })
     }
 
     fn set_low_stock_threshold(
