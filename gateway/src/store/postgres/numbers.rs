@@ -5,7 +5,7 @@
 
 use super::codec::{big, from_doc, to_doc};
 use super::counters::{self, counter};
-use super::retry::{Tx, TxResult};
+use super::retry::{Tx, TxError, TxResult};
 use crate::numbers::{NumberPolicy, draw_below};
 use crate::store::{NumberClass, NumberRecord, NumberState, StoreError};
 use sim_profiles::Msisdn;
@@ -137,8 +137,23 @@ pub async fn pick_free(
                 message: "bad MSISDN key in the free index".into(),
             })?))
         }
+        // Every free number skipped is being taken by a transaction that may still roll
+        // back (another request with the same Idempotency-Key, say): not exhausted yet.
+        None if any_free(tx, tenant).await? => Err(TxError::Contended),
         None => Ok(None),
     }
+}
+
+/// Whether the tenant has a free ordinary number, locked by others or not.
+async fn any_free(tx: &Tx<'_>, tenant: &str) -> TxResult<bool> {
+    Ok(tx
+        .row(
+            "SELECT 1 FROM numbers
+             WHERE tenant = $1 AND state = 'available' AND class = 'normal' LIMIT 1",
+            &[&tenant],
+        )
+        .await?
+        .is_some())
 }
 
 /// A start key drawn between the tenant's lowest and highest free ordinary numbers (as

@@ -67,6 +67,10 @@ pub enum TxError {
     Db(tokio_postgres::Error),
     /// A store error (corrupt record, conflict): no retry.
     Store(StoreError),
+    /// The body found what it needs held by transactions still running (every free
+    /// number or profile locked by a `SKIP LOCKED` competitor): run again, as after a
+    /// serialization failure, since those may still roll back.
+    Contended,
 }
 
 impl From<tokio_postgres::Error> for TxError {
@@ -184,6 +188,15 @@ fn is_unavailable(code: &str) -> bool {
     code == "57014" || code.starts_with("57P") || code.starts_with("08") || code.starts_with("53")
 }
 
+/// Whether an attempt's failure is worth running again.
+fn retryable_tx(e: &TxError) -> bool {
+    match e {
+        TxError::Db(e) => retryable(e),
+        TxError::Contended => true,
+        TxError::Store(_) => false,
+    }
+}
+
 /// A pool failure (no connection within the wait, or the database refused one); a closed
 /// pool is a closed store.
 pub fn pool_error(e: &deadpool_postgres::PoolError) -> StoreError {
@@ -214,12 +227,15 @@ where
         match once(&mut client, args, &body).await {
             Ok(v) => return Ok(v),
             Err(TxError::Store(e)) => return Err(e),
-            Err(TxError::Db(e)) if retryable(&e) => {
+            Err(e @ (TxError::Db(_) | TxError::Contended)) if retryable_tx(&e) => {
                 if attempt >= policy.max_attempts {
                     stats.gave_up.fetch_add(1, Ordering::Relaxed);
+                    let code = match &e {
+                        TxError::Db(e) => e.code().map_or("", |c| c.code()),
+                        _ => "held by running transactions",
+                    };
                     return Err(StoreError::Unavailable(format!(
-                        "postgres: gave up after {attempt} attempts that conflicted with other transactions ({})",
-                        e.code().map_or("", |c| c.code())
+                        "postgres: gave up after {attempt} attempts that conflicted with other transactions ({code})"
                     )));
                 }
                 stats.retried.fetch_add(1, Ordering::Relaxed);
@@ -227,6 +243,11 @@ where
                 tokio::time::sleep(policy.pause(attempt, random_u64())).await;
             }
             Err(TxError::Db(e)) => return Err(db_error(&e)),
+            Err(TxError::Contended) => {
+                return Err(StoreError::Unavailable(
+                    "postgres: what this needs is held by running transactions".into(),
+                ));
+            }
         }
     }
 }

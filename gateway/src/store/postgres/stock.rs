@@ -3,7 +3,7 @@
 //! check has passed.
 
 use super::codec::from_doc;
-use super::retry::{Tx, TxResult};
+use super::retry::{Tx, TxError, TxResult};
 use super::sims::get_sim;
 use crate::store::{Rejection, SimRecord, SimState};
 use sim_profiles::Iccid;
@@ -50,6 +50,18 @@ pub async fn free_esim(
         .await?
     {
         Some(r) => Ok(Some(from_doc("sims", r.get(0))?)),
+        // Every profile in stock is being taken by a transaction that may still roll back.
+        None if tx
+            .row(
+                "SELECT 1 FROM sims WHERE tenant = $1 AND esim_profile_type = $2 AND stocked
+                   AND state = 'available' LIMIT 1",
+                &[&tenant, &profile_type],
+            )
+            .await?
+            .is_some() =>
+        {
+            Err(TxError::Contended)
+        }
         None => Ok(None),
     }
 }
