@@ -1,4 +1,5 @@
-//! Read-your-writes for the event logs. Writes insert events unnumbered and the sequencer
+//! Read-your-writes for the event logs (and for `inventory.low_stock`, after this node
+//! changed a counter). Writes insert events unnumbered and the sequencer
 //! numbers them (`sequencer.rs`); a read of the logs or of the webhook outbox first has
 //! this node number what is pending, when it holds or can take the sequencer lease, so a
 //! caller reads back its own commit at once, as on the embedded store. A node that cannot
@@ -12,11 +13,13 @@ use crate::store::StoreError;
 impl PgStore {
     /// Numbers pending events (and runs the low-stock watch) before a read of the logs.
     pub async fn catch_up(&self) -> Result<(), StoreError> {
-        if !self.events_pending().await? {
+        use std::sync::atomic::Ordering::Relaxed;
+        let stock = self.stock_changed.swap(false, Relaxed);
+        if !stock && !self.events_pending().await? {
             return Ok(());
         }
         self.flush_events().await?;
-        if self.watch_low_stock().await? > 0 {
+        if stock && self.watch_low_stock().await? > 0 {
             self.flush_events().await?;
         }
         Ok(())

@@ -37,6 +37,7 @@ pub async fn add(tx: &Tx<'_>, tenant: &str, scope: &str, name: &str, delta: i64)
     if delta == 0 {
         return Ok(());
     }
+    tx.mark_counted();
     let shard = i32::from(super::random_u8()) % SHARDS;
     tx.exec(
         "INSERT INTO counters (tenant, name, scope, shard, n) VALUES ($1, $2, $3, $4, $5)

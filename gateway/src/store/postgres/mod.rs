@@ -102,6 +102,9 @@ pub struct PgStore {
     lease: Duration,
     sequencer_wake: Arc<tokio::sync::Notify>,
     deliveries_wake: Arc<tokio::sync::Notify>,
+    /// Set by a commit of this node that changed an inventory counter; the next read of
+    /// the event log runs the low-stock watch first (`catch_up.rs`).
+    stock_changed: std::sync::atomic::AtomicBool,
 }
 
 impl PgStore {
@@ -160,6 +163,7 @@ impl PgStore {
             lease: Duration::from_millis(cfg.lease_ms),
             sequencer_wake: Arc::default(),
             deliveries_wake: Arc::default(),
+            stock_changed: Default::default(),
         };
         // Fail now, not at the first request, when the database cannot be reached.
         drop(
@@ -227,22 +231,27 @@ impl PgStore {
         A: Sync + ?Sized,
         F: for<'a> Fn(&'a Tx<'a>, &'a A) -> BoxFuture<'a, TxResult<T>> + Sync,
     {
-        let appended = std::sync::atomic::AtomicBool::new(false);
+        use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+        let (appended, counted) = (AtomicBool::new(false), AtomicBool::new(false));
         let value = retry::run(
             &self.pool,
             &self.policy,
             &self.stats,
-            &(args, &body, &appended),
-            |tx, (args, body, appended)| {
+            &(args, &body, (&appended, &counted)),
+            |tx, (args, body, (appended, counted))| {
                 Box::pin(async move {
                     let v = body(tx, args).await?;
-                    appended.store(tx.appended(), std::sync::atomic::Ordering::Relaxed);
+                    appended.store(tx.appended(), Relaxed);
+                    counted.store(tx.counted(), Relaxed);
                     Ok(v)
                 })
             },
         )
         .await?;
-        if appended.load(std::sync::atomic::Ordering::Relaxed) {
+        if counted.load(Relaxed) {
+            self.stock_changed.store(true, Relaxed);
+        }
+        if appended.load(Relaxed) || counted.load(Relaxed) {
             self.wake_sequencer();
         }
         Ok(value)

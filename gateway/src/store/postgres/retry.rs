@@ -95,6 +95,8 @@ pub struct Tx<'c> {
     inner: deadpool_postgres::Transaction<'c>,
     id: String,
     ordinal: AtomicU32,
+    /// Set when the attempt changed an inventory counter (the low-stock watch looks).
+    counted: std::sync::atomic::AtomicBool,
     rollback_only: AtomicBool,
 }
 
@@ -121,6 +123,16 @@ impl Tx<'_> {
     /// sequencer after the commit.
     pub fn appended(&self) -> bool {
         self.ordinal.load(Ordering::Relaxed) > 0
+    }
+
+    /// Notes that the attempt changed an inventory counter.
+    pub fn mark_counted(&self) {
+        self.counted.store(true, Ordering::Relaxed);
+    }
+
+    /// Whether the attempt changed an inventory counter.
+    pub fn counted(&self) -> bool {
+        self.counted.load(Ordering::Relaxed)
     }
 
     /// Ends the attempt with ROLLBACK instead of COMMIT, while the body still returns its
@@ -266,6 +278,7 @@ where
         inner,
         id: attempt_id(),
         ordinal: AtomicU32::new(0),
+        counted: std::sync::atomic::AtomicBool::new(false),
         rollback_only: AtomicBool::new(false),
     };
     // On an error the transaction is dropped, which rolls it back.
