@@ -9,6 +9,7 @@ pub mod dump;
 pub mod embedded;
 pub mod postgres;
 mod records;
+pub mod sealed;
 
 pub use records::*;
 

@@ -8,68 +8,12 @@ use super::RedbStore;
 use super::apply::{backend, dec, enc};
 use super::outbox::WEBHOOK_ENDPOINTS;
 use super::tables::{IDEMPOTENCY, META, ORDERS, SIMS};
-use crate::crypto::{CryptoError, Keyring, Sealed};
-use crate::order::{Order, confirmation_code_context, subscriber_context};
-use crate::store::{
-    IdempotencyRecord, RewrapReport, SimRecord, StoreError, WebhookEndpoint, secret_context,
-};
+use crate::crypto::{Keyring, Sealed};
+use crate::order::Order;
+use crate::store::sealed::{self, SEALED_META, reseal, reseal_order};
+use crate::store::{IdempotencyRecord, RewrapReport, SimRecord, StoreError, WebhookEndpoint};
 use ::redb::{ReadableDatabase, ReadableTable};
 use std::collections::BTreeMap;
-
-/// The sandbox marker is the one sealed metadata value.
-const SEALED_META: &[&str] = &[crate::store::SANDBOX_MARKER];
-
-fn crypto(table: &'static str) -> impl Fn(CryptoError) -> StoreError {
-    move |e| StoreError::Corrupt {
-        table,
-        message: format!("cannot re-seal: {e}"),
-    }
-}
-
-/// Re-seals one value in place; true if it changed.
-fn reseal(
-    keys: &Keyring,
-    ctx: &str,
-    v: &mut Sealed,
-    table: &'static str,
-) -> Result<bool, StoreError> {
-    match keys.reseal(ctx, v).map_err(crypto(table))? {
-        Some(n) => {
-            *v = n;
-            Ok(true)
-        }
-        None => Ok(false),
-    }
-}
-
-fn reseal_opt(
-    keys: &Keyring,
-    ctx: &str,
-    v: &mut Option<Sealed>,
-    table: &'static str,
-) -> Result<bool, StoreError> {
-    match v {
-        Some(s) => reseal(keys, ctx, s, table),
-        None => Ok(false),
-    }
-}
-
-/// An order's sealed confirmation code, if it has one.
-fn code(o: &Order) -> Option<&Sealed> {
-    o.esim.as_ref().and_then(|e| e.confirmation_code.as_ref())
-}
-
-/// Re-seals an order's sealed values (subscriber details, confirmation code); how many
-/// changed.
-fn reseal_order(keys: &Keyring, o: &mut Order, table: &'static str) -> Result<u64, StoreError> {
-    let a = reseal_opt(keys, &subscriber_context(&o.id), &mut o.subscriber, table)?;
-    let ctx = confirmation_code_context(&o.id);
-    let b = match o.esim.as_mut() {
-        Some(e) => reseal_opt(keys, &ctx, &mut e.confirmation_code, table)?,
-        None => false,
-    };
-    Ok(u64::from(a) + u64::from(b))
-}
 
 impl RedbStore {
     /// Counts sealed values per data-key id.
@@ -84,8 +28,7 @@ impl RedbStore {
             .map_err(backend)?
         {
             let sim: SimRecord = dec("sims", row.map_err(backend)?.1.value())?;
-            count(&sim.ki);
-            sim.opc.iter().for_each(&mut count);
+            sealed::of_sim(&sim).for_each(&mut count);
         }
         for row in txn
             .open_table(ORDERS)
@@ -94,8 +37,7 @@ impl RedbStore {
             .map_err(backend)?
         {
             let o: Order = dec("orders", row.map_err(backend)?.1.value())?;
-            o.subscriber.iter().for_each(&mut count);
-            code(&o).iter().for_each(|c| count(c));
+            sealed::of_order(&o).for_each(&mut count);
         }
         for row in txn
             .open_table(IDEMPOTENCY)
@@ -104,8 +46,7 @@ impl RedbStore {
             .map_err(backend)?
         {
             let r: IdempotencyRecord = dec("idempotency", row.map_err(backend)?.1.value())?;
-            r.response.subscriber.iter().for_each(&mut count);
-            code(&r.response).iter().for_each(|c| count(c));
+            sealed::of_order(&r.response).for_each(&mut count);
         }
         for row in txn
             .open_table(WEBHOOK_ENDPOINTS)
@@ -114,7 +55,7 @@ impl RedbStore {
             .map_err(backend)?
         {
             let e: WebhookEndpoint = dec("webhook_endpoints", row.map_err(backend)?.1.value())?;
-            e.secrets.iter().for_each(|s| count(&s.sealed));
+            sealed::of_endpoint(&e).for_each(&mut count);
         }
         let meta = txn.open_table(META).map_err(backend)?;
         for key in SEALED_META {
@@ -164,20 +105,9 @@ impl RedbStore {
                     for (k, v) in &rows {
                         let bytes = if table == "sims" {
                             let mut sim: SimRecord = dec("sims", v)?;
-                            let a = reseal(
-                                keys,
-                                &crate::admin::sim_key_context(&sim.iccid, "ki"),
-                                &mut sim.ki,
-                                "sims",
-                            )?;
-                            let b = reseal_opt(
-                                keys,
-                                &crate::admin::sim_key_context(&sim.iccid, "opc"),
-                                &mut sim.opc,
-                                "sims",
-                            )?;
-                            changed += u64::from(a) + u64::from(b);
-                            (a || b).then(|| enc(&sim)).transpose()?
+                            let n = sealed::reseal_sim(keys, &mut sim, "sims")?;
+                            changed += n;
+                            (n > 0).then(|| enc(&sim)).transpose()?
                         } else {
                             let mut o: Order = dec("orders", v)?;
                             let n = reseal_order(keys, &mut o, "orders")?;
@@ -227,11 +157,7 @@ impl RedbStore {
             for row in endpoints.iter().map_err(backend)? {
                 let (k, v) = row.map_err(backend)?;
                 let mut e: WebhookEndpoint = dec("webhook_endpoints", v.value())?;
-                let ctx = secret_context(&e.id);
-                let mut n = 0;
-                for s in &mut e.secrets {
-                    n += u64::from(reseal(keys, &ctx, &mut s.sealed, "webhook_endpoints")?);
-                }
+                let n = sealed::reseal_endpoint(keys, &mut e, "webhook_endpoints")?;
                 if n > 0 {
                     report.resealed += n;
                     updates.push((k.value().to_owned(), enc(&e)?));

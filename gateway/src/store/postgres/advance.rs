@@ -89,6 +89,15 @@ pub async fn advance_order(
     record_order(tx, &current, order, effect, event, expiry).await
 }
 
+/// An order's eSIM download deadline while it counts (active with a deadline): what the
+/// `esim_expires_at_ms` column holds unless the profile is on the device.
+pub fn deadline(o: &Order) -> Option<u64> {
+    o.esim
+        .as_ref()
+        .and_then(|e| e.expires_at_ms)
+        .filter(|_| o.status == OrderStatus::Active)
+}
+
 /// The order's eSIM deadline column after the rewrite (embedded `index_esim_expiry`): an
 /// eSIM order that is active with a deadline is listed unless its profile is already on
 /// the device; one that left `active` (or whose deadline changed) is not.
@@ -98,12 +107,6 @@ async fn esim_expiry(
     after: &Order,
     column: Option<u64>,
 ) -> TxResult<Option<u64>> {
-    let deadline = |o: &Order| {
-        o.esim
-            .as_ref()
-            .and_then(|e| e.expires_at_ms)
-            .filter(|_| o.status == OrderStatus::Active)
-    };
     let mut column = column;
     if let Some(at) = deadline(before) {
         if deadline(after) != Some(at) && column == Some(at) {

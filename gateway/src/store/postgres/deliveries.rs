@@ -6,6 +6,15 @@ use super::codec::{big, to_doc};
 use super::retry::{Tx, TxResult};
 use crate::store::{Delivery, DeliveryStatus, PublicEvent, WebhookEndpoint};
 
+/// The scheduling columns of a delivery row written from its record: (`pending`: in
+/// its queue, `due_at_ms`: when a queue head is due); an unclaimed row.
+pub fn columns(d: &Delivery) -> (bool, Option<i64>) {
+    (
+        d.status == DeliveryStatus::Pending,
+        d.next_attempt_at_ms.map(big),
+    )
+}
+
 /// Puts a pending delivery in its queue, due at `now_ms` if the queue was empty (a
 /// redelivery replaces the earlier row of the same endpoint and event).
 pub async fn enqueue(tx: &Tx<'_>, mut d: Delivery, now_ms: u64) -> TxResult<()> {

@@ -44,7 +44,7 @@ async fn delivery(
 /// Rewrites a delivery row from its record: pending while `status` is, due at
 /// `next_attempt_at_ms`, unclaimed.
 async fn put_delivery(tx: &Tx<'_>, d: &Delivery) -> TxResult<()> {
-    let pending = d.status == DeliveryStatus::Pending;
+    let (pending, due) = super::deliveries::columns(d);
     tx.exec(
         "UPDATE webhook_deliveries SET status = $3, pending = $4, due_at_ms = $5,
              lease_owner = NULL, lease_until_ms = NULL, doc = $6
@@ -54,7 +54,7 @@ async fn put_delivery(tx: &Tx<'_>, d: &Delivery) -> TxResult<()> {
             &big(d.event_seq),
             &d.status.as_str(),
             &pending,
-            &d.next_attempt_at_ms.map(big),
+            &due,
             &to_doc(d)?,
         ],
     )

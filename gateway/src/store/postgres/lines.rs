@@ -41,11 +41,18 @@ pub async fn by_msisdn(tx: &Tx<'_>, msisdn: &str) -> TxResult<Option<Subscriptio
     }
 }
 
+/// The `msisdn` and `iccid` columns of a line: its number and card while it holds them.
+pub fn columns(sub: &Subscription) -> (Option<&str>, Option<&str>) {
+    let held = sub.state != SubscriptionState::Terminated;
+    (
+        held.then_some(sub.msisdn.as_str()),
+        held.then_some(sub.iccid.as_str()),
+    )
+}
+
 /// Writes a line (inserting it if new), its columns from the record.
 pub async fn put(tx: &Tx<'_>, sub: &Subscription) -> TxResult<()> {
-    let held = sub.state != SubscriptionState::Terminated;
-    let msisdn = held.then_some(sub.msisdn.as_str());
-    let iccid = held.then_some(sub.iccid.as_str());
+    let (msisdn, iccid) = columns(sub);
     tx.exec(
         "INSERT INTO subscriptions (id, tenant, msisdn, iccid, state, inflight, activation_id, doc)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)

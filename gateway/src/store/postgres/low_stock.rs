@@ -27,7 +27,7 @@ use std::collections::BTreeMap;
 pub const THRESHOLD: &str = "low_stock_threshold";
 
 /// The counters watched.
-const WATCHED: [&str; 2] = [counter::SIMS_AVAILABLE, counter::NUMBERS_AVAILABLE];
+pub const WATCHED: [&str; 2] = [counter::SIMS_AVAILABLE, counter::NUMBERS_AVAILABLE];
 
 /// (tenant, counter) → level.
 type Levels = BTreeMap<(String, String), u64>;

@@ -26,16 +26,22 @@ pub fn columns(state: &NumberState) -> (&'static str, Option<&str>, Option<i64>)
 
 /// The counter a number in `state` counts under, if any (embedded `pool.rs` membership).
 pub fn counter_of(state: &NumberState, class: NumberClass) -> Option<&'static str> {
+    counter_of_columns(columns(state).0, class_name(class))
+}
+
+/// The counter of a number whose `state` and `class` columns hold these labels.
+pub fn counter_of_columns(state: &str, class: &str) -> Option<&'static str> {
     match (state, class) {
-        (NumberState::Available, NumberClass::Normal) => Some(counter::NUMBERS_AVAILABLE),
-        (NumberState::Available, NumberClass::Golden) => Some(counter::NUMBERS_GOLDEN),
-        (NumberState::Held { .. }, _) => Some(counter::NUMBERS_HELD),
-        (NumberState::Quarantined { .. }, _) => Some(counter::NUMBERS_QUARANTINED),
-        (NumberState::Reserved { .. } | NumberState::Assigned { .. }, _) => None,
+        ("available", "golden") => Some(counter::NUMBERS_GOLDEN),
+        ("available", _) => Some(counter::NUMBERS_AVAILABLE),
+        ("held", _) => Some(counter::NUMBERS_HELD),
+        ("quarantined", _) => Some(counter::NUMBERS_QUARANTINED),
+        _ => None,
     }
 }
 
-fn class_name(c: NumberClass) -> &'static str {
+/// The `class` column of a number class.
+pub fn class_name(c: NumberClass) -> &'static str {
     match c {
         NumberClass::Normal => "normal",
         NumberClass::Golden => "golden",

@@ -17,11 +17,18 @@ pub fn columns(state: &SimState) -> (&'static str, Option<&str>) {
 
 /// The counter a SIM in `state` counts under.
 pub fn counter_of(state: &SimState) -> &'static str {
-    match state {
-        SimState::Available => counter::SIMS_AVAILABLE,
-        SimState::Reserved { .. } => counter::SIMS_RESERVED,
-        SimState::Active { .. } => counter::SIMS_ACTIVE,
-        SimState::Retired { .. } => counter::SIMS_RETIRED,
+    counter_of_column(columns(state).0).unwrap_or(counter::SIMS_AVAILABLE)
+}
+
+/// The counter a SIM whose `state` column holds `label` counts under (`None`: not a
+/// state name).
+pub fn counter_of_column(label: &str) -> Option<&'static str> {
+    match label {
+        "available" => Some(counter::SIMS_AVAILABLE),
+        "reserved" => Some(counter::SIMS_RESERVED),
+        "active" => Some(counter::SIMS_ACTIVE),
+        "retired" => Some(counter::SIMS_RETIRED),
+        _ => None,
     }
 }
 

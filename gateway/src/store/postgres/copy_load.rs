@@ -1,0 +1,498 @@
+//! PostgreSQL as the target of a copy (`StoreAdmin::load_rows`, `finish_load`): dumped
+//! rows go in as they came (`doc` is the dumped JSON, so the target dumps the same
+//! checksum), their key columns derived from the parsed record by the column helpers the
+//! write paths use. What the embedded store keeps in derived tables is derived once every
+//! table is in, by [`DERIVED`]: one step per derived table or column, listed in one place.
+
+use super::PgStore;
+use super::codec::{big, from_doc};
+use super::copy_dump::{split_first, split_seq, unhex};
+use super::counters::SHARDS;
+use super::retry::{Tx, TxResult};
+use super::{advance, deliveries, lines, numbers, orders, sims};
+use crate::order::{EsimState, Order};
+use crate::store::dump::{DumpRow, DumpTable};
+use crate::store::*;
+use adapters::hlr::BoxFuture;
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+/// The idempotency key a loaded reservation holds until its `reservation_keys` row
+/// arrives (a space: never in a real key, which is visible ASCII).
+const PENDING_KEY: &str = " loading ";
+
+fn bad_row(table: &'static str, key: &str) -> StoreError {
+    StoreError::Corrupt {
+        table,
+        message: format!("dumped row {key:?} does not fit this table"),
+    }
+}
+
+/// `doc` with its numbered fields zeroed, as the write paths store them (the columns
+/// hold the numbers).
+fn unnumbered(mut doc: Value, fields: &[(&str, Value)]) -> Value {
+    for (k, v) in fields {
+        doc[*k] = v.clone();
+    }
+    doc
+}
+
+async fn load_row(tx: &Tx<'_>, table: DumpTable, row: &DumpRow) -> TxResult<()> {
+    let (key, doc) = (row.key.as_str(), &row.doc);
+    let name = table.name();
+    let parse = |_: ()| doc.clone();
+    match table {
+        DumpTable::Tenants => {
+            let t: Tenant = from_doc("tenants", parse(()))?;
+            tx.exec(
+                "INSERT INTO tenants (id, doc) VALUES ($1, $2)",
+                &[&t.id, doc],
+            )
+            .await?;
+        }
+        DumpTable::ApiKeys => {
+            let r: ApiKeyRecord = from_doc("api_keys", parse(()))?;
+            let hash = unhex(key).ok_or_else(|| bad_row("api_keys", key))?;
+            tx.exec(
+                "INSERT INTO api_keys (hash, tenant, doc) VALUES ($1, $2, $3)",
+                &[&hash, &r.tenant, doc],
+            )
+            .await?;
+        }
+        DumpTable::Batches => {
+            let b: BatchRecord = from_doc("batches", parse(()))?;
+            let status = match b.status {
+                BatchStatus::Importing => "importing",
+                BatchStatus::Complete => "complete",
+            };
+            tx.exec(
+                "INSERT INTO batches (id, tenant, status, doc) VALUES ($1, $2, $3, $4)",
+                &[&b.id, &b.tenant, &status, doc],
+            )
+            .await?;
+        }
+        DumpTable::Sims => {
+            let s: SimRecord = from_doc("sims", parse(()))?;
+            let (state, holder) = sims::columns(&s.state);
+            // `stocked` and `file_line` follow in `finish_load` (batch state).
+            tx.exec(
+                "INSERT INTO sims (iccid, imsi, tenant, batch, file_line, stocked, state, holder,
+                                   esim_profile_type, doc)
+                 VALUES ($1, $2, $3, $4, NULL, TRUE, $5, $6, $7, $8)",
+                &[
+                    &s.iccid.as_str(),
+                    &s.imsi.as_str(),
+                    &s.tenant,
+                    &s.batch,
+                    &state,
+                    &holder,
+                    &s.esim_profile_type,
+                    doc,
+                ],
+            )
+            .await?;
+        }
+        DumpTable::Numbers => {
+            let n: NumberRecord = from_doc("numbers", parse(()))?;
+            let (state, holder, until) = numbers::columns(&n.state);
+            tx.exec(
+                "INSERT INTO numbers (msisdn, tenant, block, class, state, holder, until_ms, doc)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                &[
+                    &key,
+                    &n.tenant,
+                    &n.block,
+                    &numbers::class_name(n.class),
+                    &state,
+                    &holder,
+                    &until,
+                    doc,
+                ],
+            )
+            .await?;
+        }
+        DumpTable::Orders => {
+            let o: Order = from_doc("orders", parse(()))?;
+            // No lease: the first node to start claims the orders in flight; the eSIM
+            // deadline column follows in `finish_load` (it needs the progress rows).
+            tx.exec(
+                "INSERT INTO orders (id, tenant, kind, status, line, iccid, msisdn, inflight,
+                                     version, created_at_ms, updated_at_ms, esim_expires_at_ms, doc)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+                &[
+                    &o.id,
+                    &o.tenant,
+                    &o.kind.as_str(),
+                    &o.status.as_str(),
+                    &orders::line_of(&o),
+                    &o.iccid.as_str(),
+                    &o.msisdn.as_str(),
+                    &!o.status.is_terminal(),
+                    &big(o.version),
+                    &big(o.created_at_ms),
+                    &big(o.updated_at_ms),
+                    &advance::deadline(&o).map(big),
+                    doc,
+                ],
+            )
+            .await?;
+        }
+        DumpTable::Idempotency => {
+            let r: IdempotencyRecord = from_doc("idempotency", parse(()))?;
+            let (tenant, k) = split_first(key)?;
+            tx.exec(
+                "INSERT INTO idempotency (tenant, idem_key, order_id, body_hash, created_at_ms, doc)
+                 VALUES ($1, $2, $3, $4, $5, $6)",
+                &[&tenant, &k, &r.order_id, &r.body_hash, &big(r.created_at_ms), doc],
+            )
+            .await?;
+        }
+        DumpTable::Reservations => {
+            let r: Reservation = from_doc("reservations", parse(()))?;
+            let pending_key = format!("{PENDING_KEY}{}", r.id);
+            tx.exec(
+                "INSERT INTO reservations (id, tenant, msisdn, idempotency_key, body_hash,
+                                           expires_at_ms, on_expiry_list, order_id, doc)
+                 VALUES ($1, $2, $3, $4, '', $5, $6, $7, $8)",
+                &[
+                    &r.id,
+                    &r.tenant,
+                    &r.msisdn.as_str(),
+                    &pending_key,
+                    &big(r.expires_at_ms),
+                    &r.order.is_none(),
+                    &r.order,
+                    doc,
+                ],
+            )
+            .await?;
+        }
+        DumpTable::ReservationKeys => {
+            let (tenant, k) = split_first(key)?;
+            let (Some(hash), Some(id)) = (doc["body_hash"].as_str(), doc["reservation"].as_str())
+            else {
+                return Err(bad_row("reservation_keys", key).into());
+            };
+            let n = tx
+                .exec(
+                    "UPDATE reservations SET idempotency_key = $3, body_hash = $4
+                     WHERE id = $1 AND tenant = $2 AND idempotency_key = $5",
+                    &[&id, &tenant, &k, &hash, &format!("{PENDING_KEY}{id}")],
+                )
+                .await?;
+            if n != 1 {
+                return Err(bad_row("reservation_keys", key).into());
+            }
+        }
+        DumpTable::Subscriptions => {
+            let s: Subscription = from_doc("subscriptions", parse(()))?;
+            let (msisdn, iccid) = lines::columns(&s);
+            tx.exec(
+                "INSERT INTO subscriptions (id, tenant, msisdn, iccid, state, inflight,
+                                            activation_id, doc)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                &[
+                    &s.id,
+                    &s.tenant,
+                    &msisdn,
+                    &iccid,
+                    &s.state.as_str(),
+                    &s.inflight,
+                    &s.activation_id,
+                    doc,
+                ],
+            )
+            .await?;
+        }
+        DumpTable::EsimProgress => {
+            let p: EsimProgress = from_doc("esim_progress", parse(()))?;
+            tx.exec(
+                "INSERT INTO esim_progress (order_id, state, doc) VALUES ($1, $2, $3)",
+                &[&key, &p.state.map(EsimState::as_str), doc],
+            )
+            .await?;
+        }
+        DumpTable::Notifications => {
+            let n: NotificationRecord = from_doc("notifications", parse(()))?;
+            tx.exec(
+                "INSERT INTO notifications (dedupe_key, received_at_ms, doc) VALUES ($1, $2, $3)",
+                &[&key, &big(n.received_at_ms), doc],
+            )
+            .await?;
+        }
+        DumpTable::AuditEvents => {
+            let e: Event = from_doc("events", parse(()))?;
+            let seq: u64 = key.parse().map_err(|_| bad_row("events", key))?;
+            let doc = unnumbered(doc.clone(), &[("seq", Value::from(0))]);
+            tx.exec(
+                "INSERT INTO events (txn, ord, at_ms, tenant, order_id, seq, doc)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                &[
+                    &tx.id(),
+                    &tx.next_ordinal(),
+                    &big(e.at_ms),
+                    &e.tenant,
+                    &e.order_id,
+                    &big(seq),
+                    &doc,
+                ],
+            )
+            .await?;
+        }
+        DumpTable::PublicEvents => {
+            let e: PublicEvent = from_doc("public_events", parse(()))?;
+            let (tenant, tenant_seq) = split_seq(key)?;
+            if tenant != e.tenant {
+                return Err(bad_row("public_events", key).into());
+            }
+            let doc = unnumbered(
+                doc.clone(),
+                &[
+                    ("seq", Value::from(0)),
+                    ("tenant_seq", Value::from(0)),
+                    ("id", Value::from("")),
+                ],
+            );
+            tx.exec(
+                "INSERT INTO public_events (txn, ord, tenant, event_type, created_at_ms, subject,
+                                            seq, tenant_seq, doc)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                &[
+                    &tx.id(),
+                    &tx.next_ordinal(),
+                    &e.tenant,
+                    &e.event_type.as_str(),
+                    &big(e.created_at_ms),
+                    &e.subject,
+                    &big(e.seq),
+                    &tenant_seq,
+                    &doc,
+                ],
+            )
+            .await?;
+        }
+        DumpTable::WebhookEndpoints => {
+            let e: WebhookEndpoint = from_doc("webhook_endpoints", parse(()))?;
+            tx.exec(
+                "INSERT INTO webhook_endpoints (id, tenant, doc) VALUES ($1, $2, $3)",
+                &[&e.id, &e.tenant, doc],
+            )
+            .await?;
+        }
+        DumpTable::WebhookDeliveries => {
+            let d: Delivery = from_doc("webhook_deliveries", parse(()))?;
+            let (pending, due) = deliveries::columns(&d);
+            tx.exec(
+                "INSERT INTO webhook_deliveries (endpoint, event_seq, queue, status, pending,
+                                                 due_at_ms, doc)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                &[
+                    &d.endpoint,
+                    &big(d.event_seq),
+                    &d.queue,
+                    &d.status.as_str(),
+                    &pending,
+                    &due,
+                    doc,
+                ],
+            )
+            .await?;
+        }
+        DumpTable::Meta => {
+            let bytes = doc
+                .as_str()
+                .and_then(unhex)
+                .ok_or_else(|| bad_row("meta", key))?;
+            tx.exec(
+                "INSERT INTO meta (name, value) VALUES ($1, $2)",
+                &[&key, &bytes],
+            )
+            .await?;
+        }
+        DumpTable::Settings => {
+            let v = doc.as_u64().ok_or_else(|| bad_row("settings", key))?;
+            tx.exec(
+                "INSERT INTO settings (name, value) VALUES ($1, $2)",
+                &[&key, &big(v)],
+            )
+            .await?;
+        }
+    }
+    let _ = name;
+    Ok(())
+}
+
+/// A derived table or column: its name (for errors) and the step that derives it.
+type Derive = for<'a> fn(&'a Tx<'a>) -> BoxFuture<'a, TxResult<()>>;
+
+/// What `finish_load` derives, in order: every derived table or column of the schema
+/// that the dump does not carry. Add a line here when the schema gains one.
+pub const DERIVED: &[(&str, Derive)] = &[
+    ("sims.stocked", |tx| Box::pin(stocked(tx))),
+    ("orders.esim_expires_at_ms", |tx| Box::pin(esim_expiry(tx))),
+    ("reservations.on_expiry_list", |tx| {
+        Box::pin(expiry_list(tx))
+    }),
+    ("counters", |tx| Box::pin(counters(tx))),
+    ("event_seq", |tx| Box::pin(event_seq(tx))),
+    ("low_stock", |tx| Box::pin(low_stock(tx))),
+];
+
+/// A SIM of a batch still importing exists for no one (the batch record says so).
+async fn stocked(tx: &Tx<'_>) -> TxResult<()> {
+    tx.exec(
+        "UPDATE sims SET stocked = FALSE
+         WHERE batch IN (SELECT id FROM batches WHERE status = 'importing')",
+        &[],
+    )
+    .await?;
+    Ok(())
+}
+
+/// A released eSIM whose profile reached the device no longer expires.
+async fn esim_expiry(tx: &Tx<'_>) -> TxResult<()> {
+    tx.exec(
+        "UPDATE orders SET esim_expires_at_ms = NULL
+         WHERE esim_expires_at_ms IS NOT NULL
+           AND id IN (SELECT order_id FROM esim_progress WHERE state = ANY($1))",
+        &[&[
+            EsimState::Downloaded.as_str(),
+            EsimState::Installed.as_str(),
+        ]
+        .as_slice()],
+    )
+    .await?;
+    Ok(())
+}
+
+/// An unused reservation is on the expiry list while its number is still held for it.
+async fn expiry_list(tx: &Tx<'_>) -> TxResult<()> {
+    let n = tx
+        .exec(
+            "UPDATE reservations r SET on_expiry_list = FALSE WHERE on_expiry_list
+             AND NOT EXISTS (SELECT 1 FROM numbers n
+                             WHERE n.msisdn = r.msisdn AND n.state = 'held' AND n.holder = r.id)",
+            &[],
+        )
+        .await?;
+    let _ = n;
+    if let Some(r) = tx
+        .row(
+            "SELECT id FROM reservations WHERE idempotency_key LIKE ' %' LIMIT 1",
+            &[],
+        )
+        .await?
+    {
+        let id: String = r.get(0);
+        return Err(StoreError::Corrupt {
+            table: "reservations",
+            message: format!("reservation {id} came without its idempotency key"),
+        }
+        .into());
+    }
+    Ok(())
+}
+
+/// The inventory counters, recomputed per tenant, counter and scope from the SIM and
+/// number states (with the write paths' own state → counter maps), in shard 0.
+async fn counters(tx: &Tx<'_>) -> TxResult<()> {
+    let mut sums: BTreeMap<(String, &'static str, String), i64> = BTreeMap::new();
+    for r in tx
+        .rows(
+            "SELECT tenant, batch, state, COUNT(*) FROM sims WHERE stocked
+             GROUP BY tenant, batch, state",
+            &[],
+        )
+        .await?
+    {
+        if let Some(c) = sims::counter_of_column(r.get(2)) {
+            *sums.entry((r.get(0), c, r.get(1))).or_default() += r.get::<_, i64>(3);
+        }
+    }
+    for r in tx
+        .rows(
+            "SELECT tenant, block, state, class, COUNT(*) FROM numbers
+             GROUP BY tenant, block, state, class",
+            &[],
+        )
+        .await?
+    {
+        if let Some(c) = numbers::counter_of_columns(r.get(2), r.get(3)) {
+            *sums.entry((r.get(0), c, r.get(1))).or_default() += r.get::<_, i64>(4);
+        }
+    }
+    tx.exec("DELETE FROM counters", &[]).await?;
+    for ((tenant, name, scope), n) in &sums {
+        tx.exec(
+            "INSERT INTO counters (tenant, name, scope, shard, n) VALUES ($1, $2, $3, $4, $5)",
+            &[tenant, name, scope, &(SHARDS - SHARDS), n],
+        )
+        .await?;
+    }
+    if !sums.is_empty() {
+        tx.mark_counted();
+    }
+    Ok(())
+}
+
+/// The sequencer's positions: later events continue each numbering.
+async fn event_seq(tx: &Tx<'_>) -> TxResult<()> {
+    tx.exec(
+        "INSERT INTO event_seq (name, last)
+         SELECT 'audit', MAX(seq) FROM events HAVING MAX(seq) IS NOT NULL
+         UNION ALL SELECT 'public', MAX(seq) FROM public_events HAVING MAX(seq) IS NOT NULL
+         UNION ALL SELECT 'public:' || tenant, MAX(tenant_seq) FROM public_events
+                   WHERE tenant_seq IS NOT NULL GROUP BY tenant
+         ON CONFLICT (name) DO UPDATE SET last = GREATEST(event_seq.last, excluded.last)",
+        &[],
+    )
+    .await?;
+    Ok(())
+}
+
+/// The levels the low-stock watch compares with: today's, so the first crossing after
+/// the copy is reported as the embedded store would.
+async fn low_stock(tx: &Tx<'_>) -> TxResult<()> {
+    tx.exec(
+        "INSERT INTO low_stock (tenant, counter, level)
+         SELECT tenant, name, CAST(SUM(n) AS BIGINT) FROM counters
+         WHERE name = ANY($1) GROUP BY tenant, name
+         ON CONFLICT (tenant, counter) DO UPDATE SET level = excluded.level",
+        &[&super::low_stock::WATCHED.as_slice()],
+    )
+    .await?;
+    Ok(())
+}
+
+impl PgStore {
+    /// See [`crate::store::StoreAdmin::load_rows`]: the rows of one page, in one
+    /// transaction.
+    pub async fn load_rows(&self, table: DumpTable, rows: &[DumpRow]) -> Result<(), StoreError> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        self.transaction(&(table, rows), |tx, (table, rows)| {
+            Box::pin(async move {
+                for row in rows.iter() {
+                    load_row(tx, *table, row).await?;
+                }
+                Ok(())
+            })
+        })
+        .await
+    }
+
+    /// See [`crate::store::StoreAdmin::finish_load`]: every step of [`DERIVED`], in one
+    /// transaction.
+    pub async fn finish_load(&self) -> Result<(), StoreError> {
+        self.transaction(&(), |tx, ()| {
+            Box::pin(async move {
+                for (_, step) in DERIVED {
+                    step(tx).await?;
+                }
+                Ok(())
+            })
+        })
+        .await
+    }
+}
