@@ -12,6 +12,9 @@ mod outbox;
 mod outbox_read;
 mod pool;
 mod remove;
+
+/// The store's file name in the data dir.
+pub const STORE_FILE: &str = remove::FILE;
 mod rewrap;
 mod store_impl;
 mod subscriptions;

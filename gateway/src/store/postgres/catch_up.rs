@@ -26,7 +26,7 @@ impl PgStore {
     }
 
     /// Whether any committed event waits for its number (two index probes).
-    async fn events_pending(&self) -> Result<bool, StoreError> {
+    pub(super) async fn events_pending(&self) -> Result<bool, StoreError> {
         let c = self.client().await?;
         let st = c
             .prepare_cached(

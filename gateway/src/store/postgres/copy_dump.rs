@@ -82,8 +82,11 @@ impl PgStore {
         let limit = limit.max(1);
         let n = i64::try_from(limit).unwrap_or(i64::MAX);
         if cursor.is_none() && matches!(table, DumpTable::AuditEvents | DumpTable::PublicEvents) {
-            // Events committed but not numbered yet get their numbers first.
-            self.catch_up().await?;
+            // Events committed but not numbered yet get their numbers first (when this
+            // node can take the sequencer lease; nothing is written when none waits).
+            if self.events_pending().await? {
+                self.flush_events().await?;
+            }
         }
         let rows: Vec<DumpRow> = if let Some((t, k)) = by_text(table) {
             let sql = format!("SELECT {k}, doc FROM {t} WHERE {k} > $1 ORDER BY {k} LIMIT $2");

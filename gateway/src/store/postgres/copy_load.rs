@@ -429,9 +429,6 @@ async fn counters(tx: &Tx<'_>) -> TxResult<()> {
         )
         .await?;
     }
-    if !sums.is_empty() {
-        tx.mark_counted();
-    }
     Ok(())
 }
 
