@@ -17,7 +17,7 @@ use gateway::store::copy::{copy, table_sum};
 use gateway::store::dump::{DumpTable, TableSum};
 use gateway::store::embedded::RedbStore;
 use gateway::store::postgres::PgStore;
-use serde_json::{Value, json};
+use serde_json::json;
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::{Command, Output};
@@ -171,6 +171,7 @@ async fn a_sandbox_store_copies_into_postgres_and_reads_the_same() {
     assert_eq!(printed["orders"], 4, "{stdout}");
     assert_eq!(printed["subscriptions"], 3, "{stdout}");
     assert_eq!(printed["batches"], 1, "{stdout}");
+    assert_eq!(printed["batch_sims"], 2, "{stdout}");
     assert_eq!(printed["webhook_endpoints"], 1, "{stdout}");
     assert!(printed["webhook_deliveries"] > 0, "{stdout}");
     assert!(printed["public_events"] >= 8, "{stdout}");
@@ -208,6 +209,17 @@ async fn a_sandbox_store_copies_into_postgres_and_reads_the_same() {
     assert_eq!(
         p.inventory_counts(&tenant).await.expect("counts"),
         e.inventory_counts(&tenant).await.expect("counts")
+    );
+    let batch = e
+        .dump_page(DumpTable::Batches, None, 1)
+        .await
+        .expect("dump");
+    let batch = &batch.rows[0].key;
+    let exported = p.batch_sims(batch, "", 100).await.expect("batch sims");
+    assert_eq!(exported.len(), 2, "the batch export reads its cards");
+    assert_eq!(
+        exported,
+        e.batch_sims(batch, "", 100).await.expect("batch sims")
     );
     let webhook = p.webhook_endpoints(&tenant).await.expect("endpoints");
     assert_eq!(
@@ -268,10 +280,4 @@ async fn a_sandbox_store_copies_into_postgres_and_reads_the_same() {
         "the refused copy changed nothing"
     );
     target.close().await;
-}
-
-/// Values in an order compare as JSON (helper kept for readable failures).
-#[allow(dead_code)]
-fn as_json<T: serde::Serialize>(v: &T) -> Value {
-    serde_json::to_value(v).expect("json")
 }

@@ -20,6 +20,9 @@ pub enum DumpTable {
     Batches,
     /// `SimRecord` by ICCID (keys sealed).
     Sims,
+    /// The line of an imported file each SIM of a batch came from (a number) by batch and
+    /// ICCID: batch exports and in-file duplicate reports read it.
+    BatchSims,
     /// `NumberRecord` by MSISDN.
     Numbers,
     /// `Order` by id.
@@ -52,11 +55,12 @@ pub enum DumpTable {
 
 impl DumpTable {
     /// Every table, in load order.
-    pub const ALL: [DumpTable; 18] = [
+    pub const ALL: [DumpTable; 19] = [
         Self::Tenants,
         Self::ApiKeys,
         Self::Batches,
         Self::Sims,
+        Self::BatchSims,
         Self::Numbers,
         Self::Orders,
         Self::Idempotency,
@@ -80,6 +84,7 @@ impl DumpTable {
             Self::ApiKeys => "api_keys",
             Self::Batches => "batches",
             Self::Sims => "sims",
+            Self::BatchSims => "batch_sims",
             Self::Numbers => "numbers",
             Self::Orders => "orders",
             Self::Idempotency => "idempotency",

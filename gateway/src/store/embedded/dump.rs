@@ -1,6 +1,7 @@
 //! The embedded store as the source of a copy (`StoreAdmin::dump_page`): each table read
 //! in key order from one snapshot per page, the cursor being the last key's dump form.
-//! Indexes, the free tree and counters are not dumped (a target derives them).
+//! Indexes, the free tree and counters are not dumped (a target derives them); batch
+//! membership is, for the file line it keeps.
 
 use super::RedbStore;
 use super::apply::backend;
@@ -145,6 +146,16 @@ impl RedbStore {
                     Ok(DumpRow {
                         key: format!("{tenant}/{key}"),
                         doc: json("idempotency", v)?,
+                    })
+                })
+            }
+            DumpTable::BatchSims => {
+                let t = txn.open_table(BATCH_SIMS).map_err(backend)?;
+                let after = after.map(split_first).transpose()?;
+                rows(after!(t, (&str, &str), after), limit, |(batch, iccid): (&str, &str), line: u32| {
+                    Ok(DumpRow {
+                        key: format!("{batch}/{iccid}"),
+                        doc: Value::from(line),
                     })
                 })
             }

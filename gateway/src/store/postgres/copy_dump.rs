@@ -132,6 +132,22 @@ impl PgStore {
                     })
                     .collect()
                 }
+                DumpTable::BatchSims => {
+                    let (b, i) = cursor.map(split_first).transpose()?.unwrap_or(("", ""));
+                    self.dump_rows(
+                        "SELECT batch, iccid, file_line FROM sims
+                         WHERE file_line IS NOT NULL AND (batch, iccid) > ($1, $2)
+                         ORDER BY batch, iccid LIMIT $3",
+                        &[&b, &i, &n],
+                    )
+                    .await?
+                    .iter()
+                    .map(|r| DumpRow {
+                        key: format!("{}/{}", r.get::<_, &str>(0), r.get::<_, &str>(1)),
+                        doc: Value::from(r.get::<_, i32>(2)),
+                    })
+                    .collect()
+                }
                 DumpTable::ReservationKeys => {
                     let (t, k) = cursor.map(split_first).transpose()?.unwrap_or(("", ""));
                     self.dump_rows(

@@ -7,7 +7,6 @@
 use super::PgStore;
 use super::codec::{big, from_doc};
 use super::copy_dump::{split_first, split_seq, unhex};
-use super::counters::SHARDS;
 use super::retry::{Tx, TxResult};
 use super::{advance, deliveries, lines, numbers, orders, sims};
 use crate::order::{EsimState, Order};
@@ -39,11 +38,9 @@ fn unnumbered(mut doc: Value, fields: &[(&str, Value)]) -> Value {
 
 async fn load_row(tx: &Tx<'_>, table: DumpTable, row: &DumpRow) -> TxResult<()> {
     let (key, doc) = (row.key.as_str(), &row.doc);
-    let name = table.name();
-    let parse = |_: ()| doc.clone();
     match table {
         DumpTable::Tenants => {
-            let t: Tenant = from_doc("tenants", parse(()))?;
+            let t: Tenant = from_doc("tenants", doc.clone())?;
             tx.exec(
                 "INSERT INTO tenants (id, doc) VALUES ($1, $2)",
                 &[&t.id, doc],
@@ -51,7 +48,7 @@ async fn load_row(tx: &Tx<'_>, table: DumpTable, row: &DumpRow) -> TxResult<()> 
             .await?;
         }
         DumpTable::ApiKeys => {
-            let r: ApiKeyRecord = from_doc("api_keys", parse(()))?;
+            let r: ApiKeyRecord = from_doc("api_keys", doc.clone())?;
             let hash = unhex(key).ok_or_else(|| bad_row("api_keys", key))?;
             tx.exec(
                 "INSERT INTO api_keys (hash, tenant, doc) VALUES ($1, $2, $3)",
@@ -60,7 +57,7 @@ async fn load_row(tx: &Tx<'_>, table: DumpTable, row: &DumpRow) -> TxResult<()> 
             .await?;
         }
         DumpTable::Batches => {
-            let b: BatchRecord = from_doc("batches", parse(()))?;
+            let b: BatchRecord = from_doc("batches", doc.clone())?;
             let status = match b.status {
                 BatchStatus::Importing => "importing",
                 BatchStatus::Complete => "complete",
@@ -72,9 +69,9 @@ async fn load_row(tx: &Tx<'_>, table: DumpTable, row: &DumpRow) -> TxResult<()> 
             .await?;
         }
         DumpTable::Sims => {
-            let s: SimRecord = from_doc("sims", parse(()))?;
+            let s: SimRecord = from_doc("sims", doc.clone())?;
             let (state, holder) = sims::columns(&s.state);
-            // `stocked` and `file_line` follow in `finish_load` (batch state).
+            // `file_line` comes with `batch_sims`, `stocked` in `finish_load`.
             tx.exec(
                 "INSERT INTO sims (iccid, imsi, tenant, batch, file_line, stocked, state, holder,
                                    esim_profile_type, doc)
@@ -92,8 +89,24 @@ async fn load_row(tx: &Tx<'_>, table: DumpTable, row: &DumpRow) -> TxResult<()> 
             )
             .await?;
         }
+        DumpTable::BatchSims => {
+            let (batch, iccid) = split_first(key)?;
+            let line = doc
+                .as_u64()
+                .and_then(|l| i32::try_from(l).ok())
+                .ok_or_else(|| bad_row("batch_sims", key))?;
+            let n = tx
+                .exec(
+                    "UPDATE sims SET file_line = $3 WHERE iccid = $2 AND batch = $1",
+                    &[&batch, &iccid, &line],
+                )
+                .await?;
+            if n != 1 {
+                return Err(bad_row("batch_sims", key).into());
+            }
+        }
         DumpTable::Numbers => {
-            let n: NumberRecord = from_doc("numbers", parse(()))?;
+            let n: NumberRecord = from_doc("numbers", doc.clone())?;
             let (state, holder, until) = numbers::columns(&n.state);
             tx.exec(
                 "INSERT INTO numbers (msisdn, tenant, block, class, state, holder, until_ms, doc)
@@ -112,7 +125,7 @@ async fn load_row(tx: &Tx<'_>, table: DumpTable, row: &DumpRow) -> TxResult<()> 
             .await?;
         }
         DumpTable::Orders => {
-            let o: Order = from_doc("orders", parse(()))?;
+            let o: Order = from_doc("orders", doc.clone())?;
             // No lease: the first node to start claims the orders in flight; the eSIM
             // deadline column follows in `finish_load` (it needs the progress rows).
             tx.exec(
@@ -138,7 +151,7 @@ async fn load_row(tx: &Tx<'_>, table: DumpTable, row: &DumpRow) -> TxResult<()> 
             .await?;
         }
         DumpTable::Idempotency => {
-            let r: IdempotencyRecord = from_doc("idempotency", parse(()))?;
+            let r: IdempotencyRecord = from_doc("idempotency", doc.clone())?;
             let (tenant, k) = split_first(key)?;
             tx.exec(
                 "INSERT INTO idempotency (tenant, idem_key, order_id, body_hash, created_at_ms, doc)
@@ -148,7 +161,7 @@ async fn load_row(tx: &Tx<'_>, table: DumpTable, row: &DumpRow) -> TxResult<()> 
             .await?;
         }
         DumpTable::Reservations => {
-            let r: Reservation = from_doc("reservations", parse(()))?;
+            let r: Reservation = from_doc("reservations", doc.clone())?;
             let pending_key = format!("{PENDING_KEY}{}", r.id);
             tx.exec(
                 "INSERT INTO reservations (id, tenant, msisdn, idempotency_key, body_hash,
@@ -185,7 +198,7 @@ async fn load_row(tx: &Tx<'_>, table: DumpTable, row: &DumpRow) -> TxResult<()> 
             }
         }
         DumpTable::Subscriptions => {
-            let s: Subscription = from_doc("subscriptions", parse(()))?;
+            let s: Subscription = from_doc("subscriptions", doc.clone())?;
             let (msisdn, iccid) = lines::columns(&s);
             tx.exec(
                 "INSERT INTO subscriptions (id, tenant, msisdn, iccid, state, inflight,
@@ -205,7 +218,7 @@ async fn load_row(tx: &Tx<'_>, table: DumpTable, row: &DumpRow) -> TxResult<()> 
             .await?;
         }
         DumpTable::EsimProgress => {
-            let p: EsimProgress = from_doc("esim_progress", parse(()))?;
+            let p: EsimProgress = from_doc("esim_progress", doc.clone())?;
             tx.exec(
                 "INSERT INTO esim_progress (order_id, state, doc) VALUES ($1, $2, $3)",
                 &[&key, &p.state.map(EsimState::as_str), doc],
@@ -213,7 +226,7 @@ async fn load_row(tx: &Tx<'_>, table: DumpTable, row: &DumpRow) -> TxResult<()> 
             .await?;
         }
         DumpTable::Notifications => {
-            let n: NotificationRecord = from_doc("notifications", parse(()))?;
+            let n: NotificationRecord = from_doc("notifications", doc.clone())?;
             tx.exec(
                 "INSERT INTO notifications (dedupe_key, received_at_ms, doc) VALUES ($1, $2, $3)",
                 &[&key, &big(n.received_at_ms), doc],
@@ -221,7 +234,7 @@ async fn load_row(tx: &Tx<'_>, table: DumpTable, row: &DumpRow) -> TxResult<()> 
             .await?;
         }
         DumpTable::AuditEvents => {
-            let e: Event = from_doc("events", parse(()))?;
+            let e: Event = from_doc("events", doc.clone())?;
             let seq: u64 = key.parse().map_err(|_| bad_row("events", key))?;
             let doc = unnumbered(doc.clone(), &[("seq", Value::from(0))]);
             tx.exec(
@@ -240,7 +253,7 @@ async fn load_row(tx: &Tx<'_>, table: DumpTable, row: &DumpRow) -> TxResult<()> 
             .await?;
         }
         DumpTable::PublicEvents => {
-            let e: PublicEvent = from_doc("public_events", parse(()))?;
+            let e: PublicEvent = from_doc("public_events", doc.clone())?;
             let (tenant, tenant_seq) = split_seq(key)?;
             if tenant != e.tenant {
                 return Err(bad_row("public_events", key).into());
@@ -272,7 +285,7 @@ async fn load_row(tx: &Tx<'_>, table: DumpTable, row: &DumpRow) -> TxResult<()> 
             .await?;
         }
         DumpTable::WebhookEndpoints => {
-            let e: WebhookEndpoint = from_doc("webhook_endpoints", parse(()))?;
+            let e: WebhookEndpoint = from_doc("webhook_endpoints", doc.clone())?;
             tx.exec(
                 "INSERT INTO webhook_endpoints (id, tenant, doc) VALUES ($1, $2, $3)",
                 &[&e.id, &e.tenant, doc],
@@ -280,7 +293,7 @@ async fn load_row(tx: &Tx<'_>, table: DumpTable, row: &DumpRow) -> TxResult<()> 
             .await?;
         }
         DumpTable::WebhookDeliveries => {
-            let d: Delivery = from_doc("webhook_deliveries", parse(()))?;
+            let d: Delivery = from_doc("webhook_deliveries", doc.clone())?;
             let (pending, due) = deliveries::columns(&d);
             tx.exec(
                 "INSERT INTO webhook_deliveries (endpoint, event_seq, queue, status, pending,
@@ -318,11 +331,10 @@ async fn load_row(tx: &Tx<'_>, table: DumpTable, row: &DumpRow) -> TxResult<()> 
             .await?;
         }
     }
-    let _ = name;
     Ok(())
 }
 
-/// A derived table or column: its name (for errors) and the step that derives it.
+/// A step of `finish_load`: derives one table or column in the load's last transaction.
 type Derive = for<'a> fn(&'a Tx<'a>) -> BoxFuture<'a, TxResult<()>>;
 
 /// What `finish_load` derives, in order: every derived table or column of the schema
@@ -367,15 +379,13 @@ async fn esim_expiry(tx: &Tx<'_>) -> TxResult<()> {
 
 /// An unused reservation is on the expiry list while its number is still held for it.
 async fn expiry_list(tx: &Tx<'_>) -> TxResult<()> {
-    let n = tx
-        .exec(
-            "UPDATE reservations r SET on_expiry_list = FALSE WHERE on_expiry_list
+    tx.exec(
+        "UPDATE reservations r SET on_expiry_list = FALSE WHERE on_expiry_list
              AND NOT EXISTS (SELECT 1 FROM numbers n
                              WHERE n.msisdn = r.msisdn AND n.state = 'held' AND n.holder = r.id)",
-            &[],
-        )
-        .await?;
-    let _ = n;
+        &[],
+    )
+    .await?;
     if let Some(r) = tx
         .row(
             "SELECT id FROM reservations WHERE idempotency_key LIKE ' %' LIMIT 1",
@@ -425,7 +435,7 @@ async fn counters(tx: &Tx<'_>) -> TxResult<()> {
     for ((tenant, name, scope), n) in &sums {
         tx.exec(
             "INSERT INTO counters (tenant, name, scope, shard, n) VALUES ($1, $2, $3, $4, $5)",
-            &[tenant, name, scope, &(SHARDS - SHARDS), n],
+            &[tenant, name, scope, &0i32, n],
         )
         .await?;
     }
