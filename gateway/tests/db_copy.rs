@@ -1,7 +1,7 @@
 //! `simgw db copy` round trip (issue 11): a sandbox serves physical and eSIM activations,
-//! a lifecycle order, an API batch import and a webhook endpoint with deliveries; once it
-//! is stopped, the real binary copies its embedded store into a private PostgreSQL, and
-//! the copy reads the same through the `Store` trait. A second copy into the now
+//! a number hold, a lifecycle order, an API batch import and a webhook endpoint with
+//! deliveries; once it is stopped, the real binary copies its embedded store into a
+//! private PostgreSQL, and the copy reads the same through the `Store` trait. A second copy into the now
 //! non-empty database is refused and changes nothing; a copy while the embedded store is
 //! held is refused; and PostgreSQL as a source dumps what it loaded (dump → load → dump
 //! gives the same checksum per table).
@@ -79,6 +79,18 @@ async fn serve(dir: &Path) -> (String, (String, String), String) {
     assert_eq!(s, 202, "{v}");
     api.until(v["id"].as_str().expect("id"), "active", is_status("active"))
         .await;
+    // A checkout hold on a number.
+    let (s, v) = api
+        .post(
+            "/v1/numbers/reservations",
+            &[
+                ("idempotency-key", "hold-0"),
+                ("content-type", "application/json"),
+            ],
+            json!({"ttl_seconds": 600}).to_string(),
+        )
+        .await;
+    assert_eq!(s, 201, "{v}");
     // A lifecycle order on the last physical line.
     let (s, v) = api
         .post(
@@ -172,6 +184,8 @@ async fn a_sandbox_store_copies_into_postgres_and_reads_the_same() {
     assert_eq!(printed["subscriptions"], 3, "{stdout}");
     assert_eq!(printed["batches"], 1, "{stdout}");
     assert_eq!(printed["batch_sims"], 2, "{stdout}");
+    assert_eq!(printed["reservations"], 1, "{stdout}");
+    assert_eq!(printed["reservation_keys"], 1, "{stdout}");
     assert_eq!(printed["webhook_endpoints"], 1, "{stdout}");
     assert!(printed["webhook_deliveries"] > 0, "{stdout}");
     assert!(printed["public_events"] >= 8, "{stdout}");
