@@ -210,6 +210,38 @@ mod tests {
     }
 
     #[test]
+    fn the_columns_name_the_same_counter_as_the_state_and_class() {
+        let o = || "o".to_owned();
+        for state in [
+            NumberState::Available,
+            NumberState::Reserved { order: o() },
+            NumberState::Assigned { order: o() },
+            NumberState::Held {
+                reservation: o(),
+                until_ms: 1,
+            },
+            NumberState::Quarantined { until_ms: 1 },
+        ] {
+            for class in [NumberClass::Normal, NumberClass::Golden] {
+                let want = match (&state, class) {
+                    (NumberState::Available, NumberClass::Normal) => {
+                        Some(counter::NUMBERS_AVAILABLE)
+                    }
+                    (NumberState::Available, NumberClass::Golden) => Some(counter::NUMBERS_GOLDEN),
+                    (NumberState::Held { .. }, _) => Some(counter::NUMBERS_HELD),
+                    (NumberState::Quarantined { .. }, _) => Some(counter::NUMBERS_QUARANTINED),
+                    _ => None,
+                };
+                assert_eq!(counter_of(&state, class), want, "{state:?} {class:?}");
+                assert_eq!(
+                    counter_of_columns(columns(&state).0, class_name(class)),
+                    want
+                );
+            }
+        }
+    }
+
+    #[test]
     fn state_columns_and_counters_follow_the_embedded_membership() {
         let held = NumberState::Held {
             reservation: "res_1".into(),

@@ -96,3 +96,25 @@ pub async fn set_sim_state(tx: &Tx<'_>, iccid: &Iccid, state: SimState) -> TxRes
     .await?;
     Ok(sim)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_state_column_names_the_same_counter_as_the_state() {
+        let o = || "o".to_owned();
+        for state in [
+            SimState::Available,
+            SimState::Reserved { order: o() },
+            SimState::Active { order: o() },
+            SimState::Retired { order: o() },
+        ] {
+            assert_eq!(
+                counter_of_column(columns(&state).0),
+                Some(counter_of(&state))
+            );
+        }
+        assert_eq!(counter_of_column("nonsense"), None);
+    }
+}
