@@ -2,19 +2,19 @@
 //! rows go in as they came (`doc` is the dumped JSON, so the target dumps the same
 //! checksum), their key columns derived from the parsed record by the column helpers the
 //! write paths use. What the embedded store keeps in derived tables is derived once every
-//! table is in, by [`DERIVED`]: one step per derived table or column, listed in one place.
+//! table is in, by `copy_derive::DERIVED`: one step per derived table or column, listed in
+//! one place.
 
 use super::PgStore;
 use super::codec::{big, from_doc};
+use super::copy_derive::DERIVED;
 use super::copy_dump::{split_first, split_seq, unhex};
 use super::retry::{Tx, TxResult};
 use super::{advance, deliveries, lines, numbers, orders, sims};
 use crate::order::{EsimState, Order};
 use crate::store::dump::{DumpRow, DumpTable};
 use crate::store::*;
-use adapters::hlr::BoxFuture;
 use serde_json::Value;
-use std::collections::BTreeMap;
 
 /// The idempotency key a loaded reservation holds until its `reservation_keys` row
 /// arrives (a space: never in a real key, which is visible ASCII).
@@ -331,143 +331,6 @@ async fn load_row(tx: &Tx<'_>, table: DumpTable, row: &DumpRow) -> TxResult<()> 
             .await?;
         }
     }
-    Ok(())
-}
-
-/// A step of `finish_load`: derives one table or column in the load's last transaction.
-type Derive = for<'a> fn(&'a Tx<'a>) -> BoxFuture<'a, TxResult<()>>;
-
-/// What `finish_load` derives, in order: every derived table or column of the schema
-/// that the dump does not carry. Add a line here when the schema gains one.
-pub const DERIVED: &[(&str, Derive)] = &[
-    ("sims.stocked", |tx| Box::pin(stocked(tx))),
-    ("orders.esim_expires_at_ms", |tx| Box::pin(esim_expiry(tx))),
-    ("reservations.on_expiry_list", |tx| {
-        Box::pin(expiry_list(tx))
-    }),
-    ("counters", |tx| Box::pin(counters(tx))),
-    ("event_seq", |tx| Box::pin(event_seq(tx))),
-    ("low_stock", |tx| Box::pin(low_stock(tx))),
-];
-
-/// A SIM of a batch still importing exists for no one (the batch record says so).
-async fn stocked(tx: &Tx<'_>) -> TxResult<()> {
-    tx.exec(
-        "UPDATE sims SET stocked = FALSE
-         WHERE batch IN (SELECT id FROM batches WHERE status = 'importing')",
-        &[],
-    )
-    .await?;
-    Ok(())
-}
-
-/// A released eSIM whose profile reached the device no longer expires.
-async fn esim_expiry(tx: &Tx<'_>) -> TxResult<()> {
-    tx.exec(
-        "UPDATE orders SET esim_expires_at_ms = NULL
-         WHERE esim_expires_at_ms IS NOT NULL
-           AND id IN (SELECT order_id FROM esim_progress WHERE state = ANY($1))",
-        &[&[
-            EsimState::Downloaded.as_str(),
-            EsimState::Installed.as_str(),
-        ]
-        .as_slice()],
-    )
-    .await?;
-    Ok(())
-}
-
-/// An unused reservation is on the expiry list while its number is still held for it.
-async fn expiry_list(tx: &Tx<'_>) -> TxResult<()> {
-    tx.exec(
-        "UPDATE reservations r SET on_expiry_list = FALSE WHERE on_expiry_list
-             AND NOT EXISTS (SELECT 1 FROM numbers n
-                             WHERE n.msisdn = r.msisdn AND n.state = 'held' AND n.holder = r.id)",
-        &[],
-    )
-    .await?;
-    if let Some(r) = tx
-        .row(
-            "SELECT id FROM reservations WHERE idempotency_key LIKE ' %' LIMIT 1",
-            &[],
-        )
-        .await?
-    {
-        let id: String = r.get(0);
-        return Err(StoreError::Corrupt {
-            table: "reservations",
-            message: format!("reservation {id} came without its idempotency key"),
-        }
-        .into());
-    }
-    Ok(())
-}
-
-/// The inventory counters, recomputed per tenant, counter and scope from the SIM and
-/// number states (with the write paths' own state → counter maps), in shard 0.
-async fn counters(tx: &Tx<'_>) -> TxResult<()> {
-    let mut sums: BTreeMap<(String, &'static str, String), i64> = BTreeMap::new();
-    for r in tx
-        .rows(
-            "SELECT tenant, batch, state, COUNT(*) FROM sims WHERE stocked
-             GROUP BY tenant, batch, state",
-            &[],
-        )
-        .await?
-    {
-        if let Some(c) = sims::counter_of_column(r.get(2)) {
-            *sums.entry((r.get(0), c, r.get(1))).or_default() += r.get::<_, i64>(3);
-        }
-    }
-    for r in tx
-        .rows(
-            "SELECT tenant, block, state, class, COUNT(*) FROM numbers
-             GROUP BY tenant, block, state, class",
-            &[],
-        )
-        .await?
-    {
-        if let Some(c) = numbers::counter_of_columns(r.get(2), r.get(3)) {
-            *sums.entry((r.get(0), c, r.get(1))).or_default() += r.get::<_, i64>(4);
-        }
-    }
-    tx.exec("DELETE FROM counters", &[]).await?;
-    for ((tenant, name, scope), n) in &sums {
-        tx.exec(
-            "INSERT INTO counters (tenant, name, scope, shard, n) VALUES ($1, $2, $3, $4, $5)",
-            &[tenant, name, scope, &0i32, n],
-        )
-        .await?;
-    }
-    Ok(())
-}
-
-/// The sequencer's positions: later events continue each numbering.
-async fn event_seq(tx: &Tx<'_>) -> TxResult<()> {
-    tx.exec(
-        "INSERT INTO event_seq (name, last)
-         SELECT 'audit', MAX(seq) FROM events HAVING MAX(seq) IS NOT NULL
-         UNION ALL SELECT 'public', MAX(seq) FROM public_events HAVING MAX(seq) IS NOT NULL
-         UNION ALL SELECT 'public:' || tenant, MAX(tenant_seq) FROM public_events
-                   WHERE tenant_seq IS NOT NULL GROUP BY tenant
-         ON CONFLICT (name) DO UPDATE SET last = GREATEST(event_seq.last, excluded.last)",
-        &[],
-    )
-    .await?;
-    Ok(())
-}
-
-/// The levels the low-stock watch compares with: today's, so the first crossing after
-/// the copy is reported as the embedded store would.
-async fn low_stock(tx: &Tx<'_>) -> TxResult<()> {
-    tx.exec(
-        "INSERT INTO low_stock (tenant, counter, level)
-         SELECT tenant, name, CAST(SUM(n) AS BIGINT) FROM counters
-         WHERE name = ANY($1) GROUP BY tenant, name
-         ON CONFLICT (tenant, counter) DO UPDATE SET level = excluded.level",
-        &[&super::low_stock::WATCHED.as_slice()],
-    )
-    .await?;
     Ok(())
 }
 

@@ -27,6 +27,7 @@ mod admin_reads;
 pub mod advance;
 mod catch_up;
 pub mod codec;
+mod copy_derive;
 mod copy_dump;
 pub mod copy_load;
 pub mod counters;
