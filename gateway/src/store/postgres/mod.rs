@@ -18,8 +18,10 @@
 //! `advance.rs` (advance_order) with `finish.rs` (a lifecycle order's outcome on its line),
 //! `esim.rs` (notifications, progress, expiry), `order_leases.rs` (lease, claim_orders,
 //! renew_leases); their row helpers `orders.rs`, `lines.rs` (subscriptions and their
-//! reads), `progress.rs`, `stock.rs` (choosing the card). The method names, arguments and
-//! results are the `Store` trait's.
+//! reads), `progress.rs`, `stock.rs` (choosing the card); the administrative methods
+//! `rewrap.rs` (key rotation) and the copy: `copy_dump.rs` (the dump as a source),
+//! `copy_load.rs` (loading dumped rows) and `copy_derive.rs` (what `finish_load` derives).
+//! The method names, arguments and results are the `Store` trait's.
 
 pub mod activation;
 pub mod admin;
