@@ -379,3 +379,48 @@ async fn futures_join_all<F: std::future::Future>(
     .await;
     out.into_iter().flatten().collect()
 }
+
+#[tokio::test]
+async fn an_esim_profile_is_in_stock_only_while_stocked_and_available() {
+    let pg = server();
+    let s = store(&pg, "esim").await;
+    admin(&s, AdminChange::PutTenant(tenant("acme"))).await;
+    let mut profile = sim(1, "acme", "b1");
+    profile.esim_profile_type = Some("gold".into());
+    admin(&s, AdminChange::AddSims(vec![profile.clone()])).await;
+    let stock = || {
+        let s = &s;
+        async move {
+            s.client()
+                .await
+                .expect("c")
+                .query(
+                    "SELECT iccid FROM free_esim WHERE tenant = 'acme' AND profile_type = 'gold'",
+                    &[],
+                )
+                .await
+                .expect("stock")
+                .len()
+        }
+    };
+    assert_eq!(stock().await, 1);
+    let iccid = profile.iccid.clone();
+    s.transaction(&iccid, |tx, iccid| {
+        Box::pin(async move {
+            sims::set_sim_state(tx, iccid, SimState::Reserved { order: "o".into() }).await?;
+            Ok(())
+        })
+    })
+    .await
+    .expect("reserve");
+    assert_eq!(stock().await, 0);
+    s.transaction(&iccid, |tx, iccid| {
+        Box::pin(async move {
+            sims::set_sim_state(tx, iccid, SimState::Available).await?;
+            Ok(())
+        })
+    })
+    .await
+    .expect("release");
+    assert_eq!(stock().await, 1);
+}
