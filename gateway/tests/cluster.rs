@@ -39,7 +39,7 @@ impl Drop for Node {
 /// One database, one data key, the HLR simulator, the tenant's key and inventory.
 struct Cluster {
     dir: tempfile::TempDir,
-    pg: PgServer,
+    _pg: PgServer,
     url: String,
     hlr: HlrSimHandle,
     key: String,
@@ -61,7 +61,7 @@ impl Cluster {
         .expect("HLR simulator");
         let mut cluster = Self {
             dir,
-            pg,
+            _pg: pg,
             url,
             hlr,
             key: String::new(),
@@ -226,7 +226,7 @@ impl Cluster {
         let mut iccids = BTreeSet::new();
         let mut msisdns = BTreeSet::new();
         for v in &active {
-            let iccid = v["sim"]["iccid"].as_str().expect("iccid").to_owned();
+            let iccid = v["iccid"].as_str().expect("iccid").to_owned();
             let msisdn = v["msisdn"].as_str().expect("msisdn").to_owned();
             assert!(iccids.insert(iccid.clone()), "SIM {iccid} active twice");
             assert!(msisdns.insert(msisdn.clone()), "number {msisdn} active twice");
