@@ -22,18 +22,21 @@ use std::time::Duration;
 const LEASE_MS: u64 = 2_000;
 const TENANT: &str = "mvno";
 
-/// A `simgw serve` node, killed on drop.
-struct Node {
-    child: Child,
-    http: HttpClient,
-    base: String,
+/// A child process, killed and reaped on drop.
+struct Proc(Child);
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
 
-impl Drop for Node {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// A `simgw serve` node, killed on drop.
+struct Node {
+    proc: Proc,
+    http: HttpClient,
+    base: String,
 }
 
 /// One database, one data key, the HLR simulator, the tenant's key and inventory.
@@ -157,16 +160,18 @@ impl Cluster {
             .expect("addr")
             .port();
         let config = self.config(name, port);
-        let child = Command::new(env!("CARGO_BIN_EXE_simgw"))
-            .args(["serve", "--config"])
-            .arg(&config)
-            .args(["--hlr", &self.hlr.url()])
-            .env("SIMGW_HLR_PASSWORD", "pw")
-            .env("SIMGW_LOG", "warn")
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("spawn simgw");
+        let proc = Proc(
+            Command::new(env!("CARGO_BIN_EXE_simgw"))
+                .args(["serve", "--config"])
+                .arg(&config)
+                .args(["--hlr", &self.hlr.url()])
+                .env("SIMGW_HLR_PASSWORD", "pw")
+                .env("SIMGW_LOG", "warn")
+                .stdout(Stdio::null())
+                .stderr(Stdio::inherit())
+                .spawn()
+                .expect("spawn simgw"),
+        );
         let ca = self
             .dir
             .path()
@@ -183,7 +188,7 @@ impl Cluster {
                     .build()
                     .expect("client");
                 if http.get(&format!("{base}/healthz"), &[]).await.is_ok() {
-                    return Node { child, http, base };
+                    return Node { proc, http, base };
                 }
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
@@ -380,8 +385,8 @@ async fn a_killed_node_s_orders_are_finished_by_the_other_within_the_lease() {
     }
     // SIGKILL node A with most of its acknowledged orders still in flight.
     let mut a = a;
-    a.child.kill().expect("SIGKILL");
-    a.child.wait().expect("reap");
+    a.proc.0.kill().expect("SIGKILL");
+    a.proc.0.wait().expect("reap");
     let within = Duration::from_millis(LEASE_MS) + Duration::from_secs(10);
     let mut finals = Vec::new();
     for id in on_a.iter().chain(&on_b) {
