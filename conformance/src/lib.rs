@@ -15,5 +15,6 @@
 mod common;
 pub mod hlr_sim;
 pub mod osmo_peer;
+pub mod pg_peer;
 pub mod smdp_sim;
 pub mod suite;

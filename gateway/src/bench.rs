@@ -61,6 +61,20 @@ pub struct BenchArgs {
     /// time one suspend per line until every suspend order is `completed`.
     #[arg(long, conflicts_with = "esim")]
     pub suspend: bool,
+    /// `postgres`: run the activations on the embedded store (the baseline), then on a
+    /// private PostgreSQL started from this machine's packages (fsync and
+    /// synchronous_commit on), and report the ratio.
+    #[arg(long, value_enum, default_value_t = BenchStore::Embedded)]
+    pub store: BenchStore,
+}
+
+/// Which store the activation benchmark runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum BenchStore {
+    /// The embedded redb store only.
+    Embedded,
+    /// The embedded store, then PostgreSQL, side by side.
+    Postgres,
 }
 
 /// Starts a local receiver answering 204 and registers it for the sandbox tenant; returns
@@ -444,11 +458,20 @@ pub async fn run(args: BenchArgs) -> Result<(), BenchError> {
         }
         return r;
     }
-    let (sb, client, seeded_in) = start_sandbox(&args, &data_dir).await?;
+    if args.store == BenchStore::Postgres {
+        let r = postgres_side_by_side(&args, &data_dir).await;
+        if temporary {
+            let _ = std::fs::remove_dir_all(&data_dir);
+        }
+        return r;
+    }
+    let (sb, client, seeded_in) = start_sandbox(&args, &data_dir, None).await?;
     let r = if args.suspend {
         suspend::run(&args, &sb, &client, seeded_in).await
     } else {
-        run_activations(&args, &sb, &client, seeded_in).await
+        run_activations(&args, &sb, &client, seeded_in)
+            .await
+            .map(drop)
     };
     stop_sandbox(sb).await;
     if temporary {
@@ -457,17 +480,52 @@ pub async fn run(args: BenchArgs) -> Result<(), BenchError> {
     r
 }
 
+/// The activations on the embedded store, then on a private PostgreSQL, in one run.
+async fn postgres_side_by_side(
+    args: &BenchArgs,
+    data_dir: &std::path::Path,
+) -> Result<(), BenchError> {
+    println!("== embedded store (baseline)");
+    let embedded = data_dir.join("embedded");
+    let (sb, client, seeded_in) = start_sandbox(args, &embedded, None).await?;
+    let base = run_activations(args, &sb, &client, seeded_in).await;
+    stop_sandbox(sb).await;
+    let base = base?;
+    println!("== PostgreSQL (one node, local, fsync and synchronous_commit on)");
+    let pg = conformance::pg_peer::PgServer::start().map_err(err)?;
+    let url = pg.create_db("simgw").await.map_err(err)?;
+    let (sb, client, seeded_in) =
+        start_sandbox(args, &data_dir.join("postgres"), Some(&url)).await?;
+    let on_pg = run_activations(args, &sb, &client, seeded_in).await;
+    stop_sandbox(sb).await;
+    drop(pg);
+    let on_pg = on_pg?;
+    println!(
+        "PostgreSQL / embedded: {:.0} / {:.0} activations/s = {:.2}",
+        on_pg,
+        base,
+        on_pg / base.max(f64::MIN_POSITIVE)
+    );
+    Ok(())
+}
+
 /// Starts the sandbox the activation modes drive (one SIM per activation) and a client
 /// trusting its CA; also answers how long seeding took.
 async fn start_sandbox(
     args: &BenchArgs,
     data_dir: &std::path::Path,
+    postgres: Option<&str>,
 ) -> Result<(crate::sandbox::Sandbox, HttpClient, Duration), BenchError> {
     let mut config = Config {
         data_dir: data_dir.to_owned(),
         listen: "127.0.0.1:0".parse().map_err(err)?,
         ..Config::default()
     };
+    if let Some(url) = postgres {
+        config.store.backend = crate::config::StoreBackend::Postgres;
+        config.store.url = Some(crate::config::DbUrl::new(url));
+        config.store.pool_size = args.concurrency.clamp(8, 48);
+    }
     if args.esim {
         config.sandbox.physical_sims = 1;
         config.sandbox.esim_profiles = args.activations;
@@ -518,7 +576,7 @@ async fn run_activations(
     sb: &crate::sandbox::Sandbox,
     client: &HttpClient,
     seeded_in: Duration,
-) -> Result<(), BenchError> {
+) -> Result<f64, BenchError> {
     let auth = format!("Bearer {}", sb.info.api_key);
     let delivered = if args.webhook {
         Some(bench_webhook(client, &sb.info.base_url, &auth).await?)
@@ -549,17 +607,20 @@ async fn run_activations(
     let commits = m.store_commits.load(Relaxed) - commits0;
     let ops = m.store_ops.load(Relaxed) - ops0;
     report(&posted, "active", active, done_in, "activations/s", &e2e);
-    println!(
-        "durable commits {commits} for {ops} store operations ({:.1} per fsync)",
-        ops as f64 / commits.max(1) as f64
-    );
+    if commits > 0 {
+        // The embedded store's group commit (PostgreSQL counts no commits here).
+        println!(
+            "durable commits {commits} for {ops} store operations ({:.1} per fsync)",
+            ops as f64 / commits.max(1) as f64
+        );
+    }
     if let Some(d) = delivered {
         println!(
             "webhook deliveries acknowledged by the end of the run: {} (2 events per activation)",
             d.load(Relaxed)
         );
     }
-    Ok(())
+    Ok(active as f64 / done_in.as_secs_f64().max(f64::MIN_POSITIVE))
 }
 
 fn webhook_label(webhook: bool) -> &'static str {

@@ -153,6 +153,7 @@ mod tests {
             profiles: None,
             webhook: true,
             suspend: true,
+            store: crate::bench::BenchStore::Embedded,
         };
         run(args).await.expect("the suspend benchmark");
     }

@@ -142,3 +142,46 @@ async fn the_sequencer_numbers_events_gap_free_per_tenant_under_its_lease() {
     .expect("release");
     assert!(other.sequence_events().await.expect("pass").is_some());
 }
+
+#[tokio::test]
+async fn the_background_sequencer_numbers_what_a_local_commit_woke_it_for() {
+    let pg = server();
+    let s = std::sync::Arc::new(store(&pg, "background").await);
+    // An interval far beyond the test: only the wake can make it number in time.
+    let task = s.spawn_sequencer(std::time::Duration::from_secs(3_600));
+    // Its first pass (which finds nothing) has committed once it holds the lease.
+    tokio::time::timeout(std::time::Duration::from_secs(20), async {
+        let c = s.client().await.expect("client");
+        while c
+            .query_opt("SELECT 1 FROM leases WHERE name = 'sequencer'", &[])
+            .await
+            .expect("lease")
+            .is_none()
+        {
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await; // poll interval
+        }
+    })
+    .await
+    .expect("first pass");
+    admin(&s, AdminChange::PutTenant(tenant("acme"))).await;
+    let numbered = tokio::time::timeout(std::time::Duration::from_secs(20), async {
+        loop {
+            let got = s.events(1, 10).await.expect("read");
+            if !got.is_empty() {
+                return got;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await; // poll interval
+        }
+    })
+    .await
+    .expect("numbered after the wake");
+    task.abort();
+    assert_eq!(numbered.len(), 1);
+    assert_eq!(numbered[0].seq, 1);
+    assert_eq!(
+        numbered[0].kind,
+        EventKind::Admin {
+            what: "tenant_put".into()
+        }
+    );
+}

@@ -310,3 +310,117 @@ async fn the_database_refuses_two_orders_in_flight_on_a_line_or_a_sim() {
         .await
         .expect("now allowed");
 }
+
+#[tokio::test]
+async fn many_concurrent_allocations_each_get_a_different_number() {
+    let pg = server();
+    let s = store(&pg, "contention").await;
+    with_pool(&s, "4670000000", 2_000).await;
+    let takes = (0..60u64).map(|i| {
+        let s = &s;
+        async move {
+            let policy = if i % 3 == 0 {
+                NumberPolicy::Sequential
+            } else {
+                NumberPolicy::Random
+            };
+            // Distinct random draws, spread over the pool.
+            take(
+                s,
+                policy,
+                i.wrapping_mul(0x9E37_79B9_7F4A_7C15),
+                &format!("o{i}"),
+            )
+            .await
+        }
+    });
+    let got: Vec<Msisdn> = futures_join_all(takes)
+        .await
+        .into_iter()
+        .flatten()
+        .collect();
+    assert_eq!(got.len(), 60, "every allocation got a number");
+    let distinct: std::collections::BTreeSet<_> = got.iter().collect();
+    assert_eq!(distinct.len(), 60, "no number twice");
+    let c = s.inventory_counts("acme").await.expect("c");
+    assert_eq!(c.numbers_available, 1_940);
+    assert_eq!(s.retry_stats().gave_up.load(Ordering::SeqCst), 0);
+    eprintln!(
+        "60 allocations, {} retried attempts",
+        s.retry_stats().retried.load(Ordering::SeqCst)
+    );
+}
+
+/// Runs the futures concurrently on this task (no extra crate).
+async fn futures_join_all<F: std::future::Future>(
+    futs: impl IntoIterator<Item = F>,
+) -> Vec<F::Output> {
+    let mut set = Vec::new();
+    for f in futs {
+        set.push(Box::pin(f));
+    }
+    let mut out: Vec<Option<F::Output>> = (0..set.len()).map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        let mut pending = false;
+        for (i, f) in set.iter_mut().enumerate() {
+            if out[i].is_none() {
+                match f.as_mut().poll(cx) {
+                    std::task::Poll::Ready(v) => out[i] = Some(v),
+                    std::task::Poll::Pending => pending = true,
+                }
+            }
+        }
+        if pending {
+            std::task::Poll::Pending
+        } else {
+            std::task::Poll::Ready(())
+        }
+    })
+    .await;
+    out.into_iter().flatten().collect()
+}
+
+#[tokio::test]
+async fn an_esim_profile_is_in_stock_only_while_stocked_and_available() {
+    let pg = server();
+    let s = store(&pg, "esim").await;
+    admin(&s, AdminChange::PutTenant(tenant("acme"))).await;
+    let mut profile = sim(1, "acme", "b1");
+    profile.esim_profile_type = Some("gold".into());
+    admin(&s, AdminChange::AddSims(vec![profile.clone()])).await;
+    let stock = || {
+        let s = &s;
+        async move {
+            s.client()
+                .await
+                .expect("c")
+                .query(
+                    "SELECT iccid FROM free_esim WHERE tenant = 'acme' AND profile_type = 'gold'",
+                    &[],
+                )
+                .await
+                .expect("stock")
+                .len()
+        }
+    };
+    assert_eq!(stock().await, 1);
+    let iccid = profile.iccid.clone();
+    s.transaction(&iccid, |tx, iccid| {
+        Box::pin(async move {
+            sims::set_sim_state(tx, iccid, SimState::Reserved { order: "o".into() }).await?;
+            Ok(())
+        })
+    })
+    .await
+    .expect("reserve");
+    assert_eq!(stock().await, 0);
+    s.transaction(&iccid, |tx, iccid| {
+        Box::pin(async move {
+            sims::set_sim_state(tx, iccid, SimState::Available).await?;
+            Ok(())
+        })
+    })
+    .await
+    .expect("release");
+    assert_eq!(stock().await, 1);
+}

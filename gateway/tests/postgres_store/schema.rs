@@ -28,6 +28,22 @@ async fn migrations_apply_once_and_again_change_nothing() {
 }
 
 #[tokio::test]
+async fn nodes_starting_together_migrate_once() {
+    let pg = server();
+    let url = pg.create_db("together").await.expect("db");
+    let cfg = config(&url);
+    let (a, b, c) = tokio::join!(
+        PgStore::connect(&cfg),
+        PgStore::connect(&cfg),
+        PgStore::connect(&cfg)
+    );
+    for s in [a, b, c] {
+        let s = s.expect("every node starts");
+        assert_eq!(s.schema_version().await.expect("v"), SCHEMA_VERSION);
+    }
+}
+
+#[tokio::test]
 async fn a_schema_newer_than_the_binary_is_refused() {
     let pg = server();
     let url = pg.create_db("newer").await.expect("db");

@@ -1,5 +1,6 @@
-//! Inventory counters, sharded: a change adds to one of [`SHARDS`] rows picked at random,
-//! so concurrent activations seldom write the same row (each such collision is a
+//! Inventory counters, sharded: a change adds to one of [`SHARDS`] rows, chosen by the
+//! transaction's slot (`Tx::slot`), so transactions a node runs at once never write the
+//! same row and those of different nodes seldom do (each such collision is a
 //! serialization failure and a retry); reads sum the shards. Rows are (tenant, counter
 //! name, scope, shard), where scope is the number pool (block) or SIM batch the embedded
 //! backend writes as `name@scope`; a tenant's total is the sum over its scopes.
@@ -29,8 +30,8 @@ pub mod counter {
     pub const SIMS_RETIRED: &str = "sims_retired";
 }
 
-/// Shards per counter.
-pub const SHARDS: i32 = 16;
+/// Shards per counter (more than a node's pool of connections).
+pub const SHARDS: u32 = 64;
 
 /// Adds `delta` to the tenant's counter `name` in `scope` (see the module doc).
 pub async fn add(tx: &Tx<'_>, tenant: &str, scope: &str, name: &str, delta: i64) -> TxResult<()> {
@@ -38,7 +39,7 @@ pub async fn add(tx: &Tx<'_>, tenant: &str, scope: &str, name: &str, delta: i64)
         return Ok(());
     }
     tx.mark_counted();
-    let shard = i32::from(super::random_u8()) % SHARDS;
+    let shard = i32::try_from(tx.slot() % SHARDS).unwrap_or(0);
     tx.exec(
         "INSERT INTO counters (tenant, name, scope, shard, n) VALUES ($1, $2, $3, $4, $5)
          ON CONFLICT (tenant, name, scope, shard) DO UPDATE SET n = counters.n + excluded.n",

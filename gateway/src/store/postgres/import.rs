@@ -208,6 +208,14 @@ async fn finish(tx: &Tx<'_>, batch_id: &str, cards: u64, now_ms: u64) -> TxResul
         &[&batch_id],
     )
     .await?;
+    tx.exec(
+        "INSERT INTO free_esim (tenant, profile_type, iccid)
+         SELECT tenant, esim_profile_type, iccid FROM sims
+         WHERE batch = $1 AND esim_profile_type IS NOT NULL AND state = 'available'
+         ON CONFLICT DO NOTHING",
+        &[&batch_id],
+    )
+    .await?;
     counters::add(
         tx,
         &b.tenant,

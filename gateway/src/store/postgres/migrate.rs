@@ -49,16 +49,23 @@ fn failed(version: i32) -> impl Fn(tokio_postgres::Error) -> MigrateError {
 
 /// The highest applied version (0 for an empty database).
 pub async fn current_version(client: &Client) -> Result<i32, MigrateError> {
-    client
-        .batch_execute(
-            "CREATE TABLE IF NOT EXISTS schema_migrations (
-                 version       INT PRIMARY KEY,
-                 name          TEXT NOT NULL,
-                 applied_at_ms BIGINT NOT NULL
-             )",
-        )
-        .await
-        .map_err(failed(0))?;
+    const CREATE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (
+                              version       INT PRIMARY KEY,
+                              name          TEXT NOT NULL,
+                              applied_at_ms BIGINT NOT NULL
+                          )";
+    if let Err(e) = client.batch_execute(CREATE).await {
+        // Two nodes creating it at the same moment: PostgreSQL may refuse the second
+        // `IF NOT EXISTS` on its catalog's unique index; by then the table exists.
+        let raced = e.code().is_some_and(|c| {
+            *c == tokio_postgres::error::SqlState::UNIQUE_VIOLATION
+                || *c == tokio_postgres::error::SqlState::DUPLICATE_TABLE
+        });
+        if !raced {
+            return Err(failed(0)(e));
+        }
+        client.batch_execute(CREATE).await.map_err(failed(0))?;
+    }
     let row = client
         .query_one(
             "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",

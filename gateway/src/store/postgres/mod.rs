@@ -349,10 +349,3 @@ fn retry_id() -> String {
     let _ = ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut b);
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
-
-/// A random byte (counter shards).
-pub(crate) fn random_u8() -> u8 {
-    let mut b = [0u8; 1];
-    let _ = ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut b);
-    b[0]
-}

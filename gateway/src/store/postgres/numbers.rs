@@ -165,10 +165,17 @@ async fn any_free(tx: &Tx<'_>, tenant: &str) -> TxResult<bool> {
 /// A start key drawn between the tenant's lowest and highest free ordinary numbers (as
 /// numbers, when both have the same width; else the lowest).
 async fn random_start(tx: &Tx<'_>, tenant: &str, random: u64) -> TxResult<String> {
+    // Two LIMIT 1 probes, each reading one end of the free index only: a MIN/MAX aggregate
+    // may be planned as a scan of the tenant's whole range, and at SERIALIZABLE a scan
+    // makes every concurrent allocation a conflict.
     let Some(r) = tx
         .row(
-            "SELECT MIN(msisdn), MAX(msisdn) FROM numbers
-             WHERE tenant = $1 AND state = 'available' AND class = 'normal'",
+            "SELECT (SELECT msisdn FROM numbers
+                     WHERE tenant = $1 AND state = 'available' AND class = 'normal'
+                     ORDER BY msisdn LIMIT 1),
+                    (SELECT msisdn FROM numbers
+                     WHERE tenant = $1 AND state = 'available' AND class = 'normal'
+                     ORDER BY msisdn DESC LIMIT 1)",
             &[&tenant],
         )
         .await?

@@ -94,6 +94,7 @@ pub type TxResult<T> = Result<T, TxError>;
 pub struct Tx<'c> {
     inner: deadpool_postgres::Transaction<'c>,
     id: String,
+    slot: u32,
     ordinal: AtomicU32,
     /// Set when the attempt changed an inventory counter (the low-stock watch looks).
     counted: std::sync::atomic::AtomicBool,
@@ -112,6 +113,12 @@ impl Tx<'_> {
     /// This attempt's id: unique across nodes, and ordered by start (see `attempt_id`).
     pub fn id(&self) -> &str {
         &self.id
+    }
+
+    /// A number that differs between the transactions this process runs at once (a
+    /// round robin from a random start per process): spreads their writes over shards.
+    pub fn slot(&self) -> u32 {
+        self.slot
     }
 
     /// 0, 1, 2, …: the order of rows this attempt inserts where order matters (events).
@@ -277,6 +284,7 @@ where
     let tx = Tx {
         inner,
         id: attempt_id(),
+        slot: next_slot(),
         ordinal: AtomicU32::new(0),
         counted: std::sync::atomic::AtomicBool::new(false),
         rollback_only: AtomicBool::new(false),
@@ -296,6 +304,14 @@ fn random_u64() -> u64 {
     // The system RNG does not fail on the platforms we run on; a zero pause is harmless.
     let _ = ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut b);
     u64::from_le_bytes(b)
+}
+
+/// The next [`Tx::slot`]: consecutive within the process, from a random start so that
+/// nodes started together do not walk the same slots.
+fn next_slot() -> u32 {
+    static NEXT: std::sync::OnceLock<AtomicU32> = std::sync::OnceLock::new();
+    NEXT.get_or_init(|| AtomicU32::new(random_u64() as u32))
+        .fetch_add(1, Ordering::Relaxed)
 }
 
 /// Attempts started by this process, for [`attempt_id`].

@@ -1,5 +1,6 @@
 //! SIMs: every state change goes through [`set_sim_state`], which writes the state columns
-//! and `doc` together and moves the SIM between the counters of its batch. `stocked` is
+//! and `doc` together, moves the SIM between the counters of its batch, and keeps an eSIM
+//! profile's place in `free_esim` (in stock: stocked and available). `stocked` is
 //! false while the SIM's batch is importing: such a SIM exists for no one (embedded
 //! `import.rs` looks the batch up instead; here the row says it).
 
@@ -70,18 +71,44 @@ pub async fn insert_sim(
         ],
     )
     .await?;
+    stock_esim(tx, sim, stocked).await
+}
+
+/// Puts an eSIM profile in `free_esim` when it is stock and available, else takes it out;
+/// a physical SIM is left alone.
+pub async fn stock_esim(tx: &Tx<'_>, sim: &SimRecord, stocked: bool) -> TxResult<()> {
+    let Some(profile_type) = &sim.esim_profile_type else {
+        return Ok(());
+    };
+    let key: [&(dyn tokio_postgres::types::ToSql + Sync); 3] =
+        [&sim.tenant, profile_type, &sim.iccid.as_str()];
+    if stocked && sim.state == SimState::Available {
+        tx.exec(
+            "INSERT INTO free_esim (tenant, profile_type, iccid) VALUES ($1, $2, $3)
+             ON CONFLICT DO NOTHING",
+            &key,
+        )
+        .await?;
+    } else {
+        tx.exec(
+            "DELETE FROM free_esim WHERE tenant = $1 AND profile_type = $2 AND iccid = $3",
+            &key,
+        )
+        .await?;
+    }
     Ok(())
 }
 
 /// Moves a SIM to `state`, keeping its columns, `doc` and its batch's counters in step;
 /// returns the record after the change. The SIM must exist.
 pub async fn set_sim_state(tx: &Tx<'_>, iccid: &Iccid, state: SimState) -> TxResult<SimRecord> {
-    let (mut sim, _) = get_sim(tx, iccid.as_str())
-        .await?
-        .ok_or_else(|| StoreError::Corrupt {
-            table: "sims",
-            message: "SIM of an order is missing".into(),
-        })?;
+    let (mut sim, stocked) =
+        get_sim(tx, iccid.as_str())
+            .await?
+            .ok_or_else(|| StoreError::Corrupt {
+                table: "sims",
+                message: "SIM of an order is missing".into(),
+            })?;
     let (from, to) = (counter_of(&sim.state), counter_of(&state));
     if from != to {
         counters::add(tx, &sim.tenant, &sim.batch, from, -1).await?;
@@ -94,6 +121,7 @@ pub async fn set_sim_state(tx: &Tx<'_>, iccid: &Iccid, state: SimState) -> TxRes
         &[&iccid.as_str(), &s, &holder, &to_doc(&sim)?],
     )
     .await?;
+    stock_esim(tx, &sim, stocked).await?;
     Ok(sim)
 }
 

@@ -5,7 +5,7 @@
 use super::codec::from_doc;
 use super::retry::{Tx, TxError, TxResult};
 use super::sims::get_sim;
-use crate::store::{Rejection, SimRecord, SimState};
+use crate::store::{Rejection, SimRecord, SimState, StoreError};
 use sim_profiles::Iccid;
 
 /// The physical card `iccid` if `tenant` may activate it now, else why not.
@@ -32,29 +32,40 @@ pub async fn physical_sim(
     }
 }
 
-/// The first eSIM profile in stock of `profile_type` for `tenant` (lowest ICCID), its
-/// row locked; `SKIP LOCKED` passes over profiles other transactions are taking, so
-/// concurrent orders on several nodes do not queue on one row.
+/// The first eSIM profile in stock of `profile_type` for `tenant` (lowest ICCID in
+/// `free_esim`), its stock entry locked; `SKIP LOCKED` passes over profiles other
+/// transactions are taking, so concurrent orders on several nodes do not queue on one row.
 pub async fn free_esim(
     tx: &Tx<'_>,
     tenant: &str,
     profile_type: &str,
 ) -> TxResult<Option<SimRecord>> {
-    match tx
+    let taken = tx
         .row(
-            "SELECT doc FROM sims
-             WHERE tenant = $1 AND esim_profile_type = $2 AND stocked AND state = 'available'
+            "SELECT iccid FROM free_esim WHERE tenant = $1 AND profile_type = $2
              ORDER BY iccid LIMIT 1 FOR UPDATE SKIP LOCKED",
             &[&tenant, &profile_type],
         )
-        .await?
-    {
-        Some(r) => Ok(Some(from_doc("sims", r.get(0))?)),
+        .await?;
+    match taken {
+        Some(r) => {
+            let iccid: String = r.get(0);
+            match tx
+                .row("SELECT doc FROM sims WHERE iccid = $1", &[&iccid])
+                .await?
+            {
+                Some(r) => Ok(Some(from_doc("sims", r.get(0))?)),
+                None => Err(StoreError::Corrupt {
+                    table: "free_esim",
+                    message: format!("profile {iccid} in stock but not in sims"),
+                }
+                .into()),
+            }
+        }
         // Every profile in stock is being taken by a transaction that may still roll back.
         None if tx
             .row(
-                "SELECT 1 FROM sims WHERE tenant = $1 AND esim_profile_type = $2 AND stocked
-                   AND state = 'available' LIMIT 1",
+                "SELECT 1 FROM free_esim WHERE tenant = $1 AND profile_type = $2 LIMIT 1",
                 &[&tenant, &profile_type],
             )
             .await?

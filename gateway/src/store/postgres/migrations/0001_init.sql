@@ -16,8 +16,9 @@
 --
 --   tenants             TENANTS
 --   api_keys            API_KEYS
---   sims                SIMS; IMSIS (imsi UNIQUE); BATCH_SIMS (batch, file_line);
---                       FREE_ESIM (partial index sims_free_esim)
+--   sims                SIMS; IMSIS (imsi UNIQUE); BATCH_SIMS (batch, file_line)
+--   free_esim           FREE_ESIM (a table, not a partial index over sims.state, so that
+--                       a SIM's state change indexes nothing: see sims)
 --   numbers             NUMBERS; FREE_NUMBERS (partial index numbers_free); QUARANTINE
 --                       (partial indexes numbers_quarantine*). FREE_TREE has no
 --                       counterpart: allocation takes the next free row after a random
@@ -79,10 +80,22 @@ CREATE TABLE sims (
     holder            TEXT,             -- the order of a reserved, active or retired SIM
     esim_profile_type TEXT,             -- set for an eSIM profile
     doc               JSONB NOT NULL
-);
+) WITH (fillfactor = 70);
+-- No index may depend on the columns a state change writes (state, holder, doc), and
+-- pages keep room (fillfactor): the change is then a heap-only update in PostgreSQL,
+-- which writes no index entry. Otherwise it inserts into the primary key's page, and at
+-- SERIALIZABLE (page-granular index predicate locks) every order on a neighbouring ICCID
+-- in flight at the same time fails to serialize and retries. CockroachDB ignores
+-- fillfactor.
 CREATE INDEX sims_by_batch ON sims (batch, iccid);
-CREATE INDEX sims_free_esim ON sims (tenant, esim_profile_type, iccid)
-    WHERE stocked AND state = 'available' AND esim_profile_type IS NOT NULL;
+
+-- eSIM profiles in stock: an eSIM order takes the first of its tenant and profile type.
+CREATE TABLE free_esim (
+    tenant       TEXT NOT NULL,
+    profile_type TEXT NOT NULL,
+    iccid        TEXT NOT NULL,
+    PRIMARY KEY (tenant, profile_type, iccid)
+);
 
 CREATE TABLE numbers (
     msisdn   TEXT PRIMARY KEY,
