@@ -16,6 +16,7 @@ type Derive = for<'a> fn(&'a Tx<'a>) -> BoxFuture<'a, TxResult<()>>;
 /// that the dump does not carry. Add a line here when the schema gains one.
 pub const DERIVED: &[(&str, Derive)] = &[
     ("sims.stocked", |tx| Box::pin(stocked(tx))),
+    ("free_esim", |tx| Box::pin(free_esim(tx))),
     ("orders.esim_expires_at_ms", |tx| Box::pin(esim_expiry(tx))),
     ("reservations.on_expiry_list", |tx| {
         Box::pin(expiry_list(tx))
@@ -30,6 +31,19 @@ async fn stocked(tx: &Tx<'_>) -> TxResult<()> {
     tx.exec(
         "UPDATE sims SET stocked = FALSE
          WHERE batch IN (SELECT id FROM batches WHERE status = 'importing')",
+        &[],
+    )
+    .await?;
+    Ok(())
+}
+
+/// eSIM profiles in stock (stocked and available) are what eSIM orders take.
+async fn free_esim(tx: &Tx<'_>) -> TxResult<()> {
+    tx.exec(
+        "INSERT INTO free_esim (tenant, profile_type, iccid)
+         SELECT tenant, esim_profile_type, iccid FROM sims
+         WHERE stocked AND state = 'available' AND esim_profile_type IS NOT NULL
+         ON CONFLICT DO NOTHING",
         &[],
     )
     .await?;
