@@ -69,22 +69,5 @@ pub const SUB_BY_TENANT: TableDefinition<(&str, &str), ()> = TableDefinition::ne
 /// Small metadata values (schema version, sandbox state).
 pub const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
 
-/// Counter names.
-pub mod counter {
-    /// SIMs in stock.
-    pub const SIMS_AVAILABLE: &str = "sims_available";
-    /// SIMs reserved by in-flight orders.
-    pub const SIMS_RESERVED: &str = "sims_reserved";
-    /// SIMs in service.
-    pub const SIMS_ACTIVE: &str = "sims_active";
-    /// Free ordinary numbers.
-    pub const NUMBERS_AVAILABLE: &str = "numbers_available";
-    /// Free golden numbers.
-    pub const NUMBERS_GOLDEN: &str = "numbers_golden";
-    /// Numbers held by reservations.
-    pub const NUMBERS_HELD: &str = "numbers_held";
-    /// Numbers in quarantine.
-    pub const NUMBERS_QUARANTINED: &str = "numbers_quarantined";
-    /// SIMs (eSIM profiles) out of stock for good.
-    pub const SIMS_RETIRED: &str = "sims_retired";
-}
+/// Counter names (one list for both backends, in `store/records`).
+pub use crate::store::counter;

@@ -9,26 +9,8 @@ use super::retry::{Tx, TxResult};
 use deadpool_postgres::GenericClient;
 use std::collections::BTreeMap;
 
-/// Counter names, the same strings the embedded backend uses (its `tables::counter`, which
-/// is private to it; the lead may move both to `store/records/` so they are one list).
-pub mod counter {
-    /// SIMs in stock.
-    pub const SIMS_AVAILABLE: &str = "sims_available";
-    /// SIMs reserved by in-flight orders.
-    pub const SIMS_RESERVED: &str = "sims_reserved";
-    /// SIMs in service.
-    pub const SIMS_ACTIVE: &str = "sims_active";
-    /// Free ordinary numbers.
-    pub const NUMBERS_AVAILABLE: &str = "numbers_available";
-    /// Free golden numbers.
-    pub const NUMBERS_GOLDEN: &str = "numbers_golden";
-    /// Numbers held by reservations.
-    pub const NUMBERS_HELD: &str = "numbers_held";
-    /// Numbers in quarantine.
-    pub const NUMBERS_QUARANTINED: &str = "numbers_quarantined";
-    /// SIMs (eSIM profiles) out of stock for good.
-    pub const SIMS_RETIRED: &str = "sims_retired";
-}
+/// Counter names (one list for both backends, in `store/records`).
+pub use crate::store::counter;
 
 /// Shards per counter (more than a node's pool of connections).
 pub const SHARDS: u32 = 64;

@@ -323,3 +323,24 @@ pub struct RewrapReport {
     /// False if the pass stopped early (`max_chunks`); run again to finish.
     pub complete: bool,
 }
+
+/// The names of the inventory counters every backend keeps, per tenant (and per pool or
+/// batch): what `inventory_counts` and `inventory_breakdown` report.
+pub mod counter {
+    /// SIMs in stock.
+    pub const SIMS_AVAILABLE: &str = "sims_available";
+    /// SIMs reserved by in-flight orders.
+    pub const SIMS_RESERVED: &str = "sims_reserved";
+    /// SIMs in service.
+    pub const SIMS_ACTIVE: &str = "sims_active";
+    /// Free ordinary numbers.
+    pub const NUMBERS_AVAILABLE: &str = "numbers_available";
+    /// Free golden numbers.
+    pub const NUMBERS_GOLDEN: &str = "numbers_golden";
+    /// Numbers held by reservations.
+    pub const NUMBERS_HELD: &str = "numbers_held";
+    /// Numbers in quarantine.
+    pub const NUMBERS_QUARANTINED: &str = "numbers_quarantined";
+    /// SIMs (eSIM profiles) out of stock for good.
+    pub const SIMS_RETIRED: &str = "sims_retired";
+}
