@@ -42,36 +42,7 @@ impl Tables<'_> {
 
     /// Opens the line of an activation that just became active (same commit).
     pub(super) fn open_subscription(&mut self, order: &Order, sim: &SimRecord) -> TxResult<()> {
-        let sub = Subscription {
-            id: subscription_id(&order.id),
-            tenant: order.tenant.clone(),
-            msisdn: order.msisdn.clone(),
-            iccid: order.iccid.clone(),
-            imsi: order.imsi.clone(),
-            sim_type: if sim.esim_profile_type.is_some() {
-                SimType::Esim
-            } else {
-                SimType::Physical
-            },
-            product: order.product.clone(),
-            hlr_profile_id: order.hlr_profile_id,
-            state: SubscriptionState::Active,
-            suspension_reasons: Vec::new(),
-            activation_id: order.id.clone(),
-            inflight: None,
-            history: vec![HistoryEntry {
-                order_id: order.id.clone(),
-                kind: OrderKind::Activation,
-                outcome: "active".into(),
-                actor: None,
-                reason: None,
-                change: None,
-                error: None,
-                at_ms: order.updated_at_ms,
-            }],
-            created_at_ms: order.updated_at_ms,
-            updated_at_ms: order.updated_at_ms,
-        };
+        let sub = Subscription::opened_by(order, sim);
         self.put_subscription(&sub)?;
         self.index_subscription(&sub)
     }

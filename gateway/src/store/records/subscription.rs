@@ -227,3 +227,40 @@ pub struct SubscriptionQuery {
     /// At most this many.
     pub limit: usize,
 }
+
+impl Subscription {
+    /// The line an activation opens when it becomes active (written in that commit):
+    /// its card (`sim`), number and product, active, with the activation in its history.
+    pub fn opened_by(order: &Order, sim: &super::inventory::SimRecord) -> Self {
+        Self {
+            id: subscription_id(&order.id),
+            tenant: order.tenant.clone(),
+            msisdn: order.msisdn.clone(),
+            iccid: order.iccid.clone(),
+            imsi: order.imsi.clone(),
+            sim_type: if sim.esim_profile_type.is_some() {
+                SimType::Esim
+            } else {
+                SimType::Physical
+            },
+            product: order.product.clone(),
+            hlr_profile_id: order.hlr_profile_id,
+            state: SubscriptionState::Active,
+            suspension_reasons: Vec::new(),
+            activation_id: order.id.clone(),
+            inflight: None,
+            history: vec![HistoryEntry {
+                order_id: order.id.clone(),
+                kind: OrderKind::Activation,
+                outcome: "active".into(),
+                actor: None,
+                reason: None,
+                change: None,
+                error: None,
+                at_ms: order.updated_at_ms,
+            }],
+            created_at_ms: order.updated_at_ms,
+            updated_at_ms: order.updated_at_ms,
+        }
+    }
+}
