@@ -216,7 +216,8 @@ async fn a_clean_up_that_cannot_finish_is_flagged_keeps_retrying_and_resumes_whe
         "{warn}"
     );
 
-    // It keeps retrying at the capped backoff, without raising the flag again.
+    // It keeps retrying with the growing backoff, without raising the flag again: the gap
+    // after deprovision attempt n is at least that attempt's floor (a tenth of its ceiling).
     let before = hlr.calls.count("deprovision");
     wait_order(
         &store,
@@ -226,10 +227,18 @@ async fn a_clean_up_that_cannot_finish_is_flagged_keeps_retrying_and_resumes_whe
         |_| hlr.calls.count("deprovision") >= before + 3,
     )
     .await;
-    let calls = hlr.calls.all();
-    for pair in calls[calls.len() - 3..].windows(2) {
-        let gap = pair[1].1 - pair[0].1;
-        assert!(gap >= Duration::from_millis(POLICY.max_ms / 10), "{gap:?}");
+    let undo: Vec<_> = hlr
+        .calls
+        .all()
+        .into_iter()
+        .filter(|c| c.0 == "deprovision")
+        .map(|c| c.1)
+        .collect();
+    for (i, pair) in undo.windows(2).enumerate().skip(before - 1) {
+        let attempt = i as u32 + 1;
+        let floor = Duration::from_millis(POLICY.delay_ms(attempt, 0));
+        let gap = pair[1] - pair[0];
+        assert!(gap >= floor, "after attempt {attempt}: {gap:?} < {floor:?}");
     }
     assert_eq!(metrics.attention.raised_count(stall), 1);
     assert_eq!(
