@@ -6,6 +6,7 @@ use common::*;
 use conformance::hlr_sim::{Action, FaultKind, KiWire, MoKind, Operation, Rule};
 use serde_json::json;
 use std::collections::HashSet;
+use std::time::Duration;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn physical_activation_reaches_active_and_provisions_the_hlr() {
@@ -301,18 +302,21 @@ async fn operations_endpoints() {
     let (s, b) = h.post("o-1", &physical(&h.cards[0].iccid)).await;
     assert_eq!(s, 202);
     h.wait_terminal(b["id"].as_str().expect("id")).await;
-    let r = h
-        .client
-        .get(
-            &format!(
-                "http://{}/metrics",
-                h.gw().metrics_addr.expect("metrics listener")
-            ),
-            &[],
-        )
-        .await
-        .expect("metrics");
-    let text = String::from_utf8_lossy(&r.body);
+    // The engine counts an outcome after its commit, which the API already shows: read
+    // the metrics until the count arrives.
+    let metrics = format!(
+        "http://{}/metrics",
+        h.gw().metrics_addr.expect("metrics listener")
+    );
+    let mut text = String::new();
+    for _ in 0..500 {
+        let r = h.client.get(&metrics, &[]).await.expect("metrics");
+        text = String::from_utf8_lossy(&r.body).into_owned();
+        if text.contains("simgw_orders_total{event=\"active\"} 1") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     assert!(
         text.contains("simgw_orders_total{event=\"active\"} 1"),
         "{text}"
