@@ -1,10 +1,11 @@
 //! `create_activation` (embedded `Tables::create_activation`): the idempotency check, the
 //! card (a physical SIM by ICCID, or an eSIM profile from stock), the number, and the
-//! order in flight leased to this node, in one transaction. Every check comes before the
+//! order in flight leased to this node, in one transaction. The key is claimed first
+//! (`idempotency::claim`). Every check comes before the
 //! first write, as in the embedded backend, so a refusal changes nothing.
 
 use super::PgStore;
-use super::idempotency::replay;
+use super::idempotency::{Key, claim};
 use super::order_leases::Owner;
 use super::orders::insert_new_order;
 use super::pool::{select_number, take_number, tenant_in};
@@ -14,22 +15,30 @@ use super::stock::{free_esim, physical_sim};
 use crate::order::{EsimOrder, Order, OrderKind, OrderStatus, Step};
 use crate::store::*;
 
-async fn create(
+async fn create(tx: &Tx<'_>, new: &NewActivation, owner: Owner<'_>) -> TxResult<CreateOutcome> {
+    let key = Key {
+        tenant: &new.tenant,
+        key: &new.idempotency_key,
+        body_hash: &new.body_hash,
+        order_id: &new.order_id,
+        now_ms: new.now_ms,
+    };
+    if let Some(answer) = claim(tx, key, new.idempotency_cutoff_ms).await? {
+        return Ok(answer);
+    }
+    let out = create_claimed(tx, new, owner).await?;
+    if matches!(out, CreateOutcome::Rejected(_)) {
+        // A refusal changes nothing: not even the key's claim.
+        tx.rollback_only();
+    }
+    Ok(out)
+}
+
+async fn create_claimed(
     tx: &Tx<'_>,
     new: &NewActivation,
     (node, lease_ms): Owner<'_>,
 ) -> TxResult<CreateOutcome> {
-    if let Some(answer) = replay(
-        tx,
-        &new.tenant,
-        &new.idempotency_key,
-        &new.body_hash,
-        new.idempotency_cutoff_ms,
-    )
-    .await?
-    {
-        return Ok(answer);
-    }
     let Some(tenant) = tenant_in(tx, &new.tenant).await? else {
         return Ok(CreateOutcome::Rejected(Rejection::UnknownTenant));
     };

@@ -3,7 +3,7 @@
 //! one commits, the other fails to serialize and, retried, finds the first).
 
 use super::codec::{big, from_doc, to_doc};
-use super::retry::{Tx, TxResult};
+use super::retry::{Tx, TxError, TxResult};
 use crate::store::{CreateOutcome, IdempotencyRecord};
 
 /// The record of (`tenant`, `key`), live or expired.
@@ -20,30 +20,67 @@ pub async fn lookup(tx: &Tx<'_>, tenant: &str, key: &str) -> TxResult<Option<Ide
     }
 }
 
-/// The answer to a request whose key was seen since `cutoff_ms`: the first answer again
-/// (same body hash) or `KeyReused`; `None` for a new or expired key (embedded `replay`).
-pub async fn replay(
-    tx: &Tx<'_>,
-    tenant: &str,
-    key: &str,
-    body_hash: &str,
-    cutoff_ms: u64,
-) -> TxResult<Option<CreateOutcome>> {
-    let Some(rec) = lookup(tx, tenant, key).await? else {
+/// Claims (`tenant`, `key`) for a new order, the first thing its transaction does: inserts
+/// the key's row unless one exists, and answers as the embedded `replay` does, with the
+/// first answer again (same body hash) or `KeyReused` for a key seen since `cutoff_ms`,
+/// `None` for a new or expired key, which this transaction now holds (a concurrent
+/// request with the same key waits for it, then fails to serialize and, run again, gets
+/// the answer). The row is a placeholder until [`insert`] completes it; a transaction that
+/// refuses the order after claiming must roll back (`Tx::rollback_only`).
+///
+/// Insert first, not read first: a read of a missing key locks its index page at
+/// SERIALIZABLE, and with keys that sort together (a client's counter) every concurrent
+/// order would read and then write the same page, a conflict that fails them all but one.
+/// The insert's own check for an existing key takes no such lock.
+pub async fn claim(tx: &Tx<'_>, key: Key<'_>, cutoff_ms: u64) -> TxResult<Option<CreateOutcome>> {
+    let claimed = tx
+        .exec(
+            "INSERT INTO idempotency (tenant, idem_key, order_id, body_hash, created_at_ms, doc)
+             VALUES ($1, $2, $3, $4, $5, 'null') ON CONFLICT (tenant, idem_key) DO NOTHING",
+            &[
+                &key.tenant,
+                &key.key,
+                &key.order_id,
+                &key.body_hash,
+                &big(key.now_ms),
+            ],
+        )
+        .await?;
+    if claimed == 1 {
         return Ok(None);
+    }
+    // The row exists and this snapshot sees it (else the insert failed to serialize).
+    let Some(rec) = lookup(tx, key.tenant, key.key).await? else {
+        return Err(TxError::Contended);
     };
     if rec.created_at_ms < cutoff_ms {
         return Ok(None);
     }
-    Ok(Some(if rec.body_hash == body_hash {
+    Ok(Some(if rec.body_hash == key.body_hash {
         CreateOutcome::Replayed(rec.response)
     } else {
         CreateOutcome::KeyReused
     }))
 }
 
-/// Records the key's order, replacing an expired record of the same key (call after
-/// [`replay`] answered `None`).
+/// What [`claim`] records: the key, the request's body hash, the order it will create
+/// and when.
+#[derive(Clone, Copy)]
+pub struct Key<'a> {
+    /// The tenant.
+    pub tenant: &'a str,
+    /// The Idempotency-Key.
+    pub key: &'a str,
+    /// The request body's hash.
+    pub body_hash: &'a str,
+    /// The id the order will have.
+    pub order_id: &'a str,
+    /// Now, Unix ms.
+    pub now_ms: u64,
+}
+
+/// Records the key's order, completing the row [`claim`] inserted or replacing the expired
+/// record it found.
 pub async fn insert(tx: &Tx<'_>, tenant: &str, key: &str, rec: &IdempotencyRecord) -> TxResult<()> {
     tx.exec(
         "INSERT INTO idempotency (tenant, idem_key, order_id, body_hash, created_at_ms, doc)

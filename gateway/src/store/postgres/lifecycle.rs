@@ -7,7 +7,7 @@
 //! `orders_one_inflight_per_line` refuses a second order in flight on a line even so.
 
 use super::PgStore;
-use super::idempotency::replay;
+use super::idempotency::{Key, claim};
 use super::lines;
 use super::order_leases::Owner;
 use super::orders::{self, insert_new_order};
@@ -21,24 +21,32 @@ use crate::order::{
 };
 use crate::store::*;
 
-async fn create(
-    tx: &Tx<'_>,
-    new: &NewLifecycle,
-    (node, lease_ms): Owner<'_>,
-) -> TxResult<LifecycleOutcome> {
-    match replay(
-        tx,
-        &new.tenant,
-        &new.idempotency_key,
-        &new.body_hash,
-        new.idempotency_cutoff_ms,
-    )
-    .await?
-    {
+async fn create(tx: &Tx<'_>, new: &NewLifecycle, owner: Owner<'_>) -> TxResult<LifecycleOutcome> {
+    let key = Key {
+        tenant: &new.tenant,
+        key: &new.idempotency_key,
+        body_hash: &new.body_hash,
+        order_id: &new.order_id,
+        now_ms: new.now_ms,
+    };
+    match claim(tx, key, new.idempotency_cutoff_ms).await? {
         Some(CreateOutcome::Replayed(o)) => return Ok(LifecycleOutcome::Replayed(o)),
         Some(_) => return Ok(LifecycleOutcome::KeyReused),
         None => {}
     }
+    let out = create_claimed(tx, new, owner).await?;
+    if matches!(out, LifecycleOutcome::Rejected(_)) {
+        // A refusal changes nothing: not even the key's claim.
+        tx.rollback_only();
+    }
+    Ok(out)
+}
+
+async fn create_claimed(
+    tx: &Tx<'_>,
+    new: &NewLifecycle,
+    (node, lease_ms): Owner<'_>,
+) -> TxResult<LifecycleOutcome> {
     let refuse = |r| Ok(LifecycleOutcome::Rejected(r));
     let Some(mut sub) = lines::by_msisdn(tx, new.msisdn.as_str()).await? else {
         return refuse(LifecycleRejection::NotFound);

@@ -99,6 +99,8 @@ pub struct Tx<'c> {
     /// Set when the attempt changed an inventory counter (the low-stock watch looks).
     counted: std::sync::atomic::AtomicBool,
     rollback_only: AtomicBool,
+    /// The statement running or last run, named in the log of a conflict.
+    last: std::sync::Mutex<String>,
 }
 
 impl<'c> Deref for Tx<'c> {
@@ -148,12 +150,28 @@ impl Tx<'_> {
         self.rollback_only.store(true, Ordering::Relaxed);
     }
 
+    /// Remembers `sql` as the statement running, for the log of a conflict.
+    fn note(&self, sql: &str) {
+        if let Ok(mut last) = self.last.lock() {
+            last.clear();
+            last.push_str(sql);
+        }
+    }
+
+    /// The statement running or last run, on one line and shortened, for a log.
+    fn last_statement(&self) -> String {
+        let last = self.last.lock().map(|l| l.clone()).unwrap_or_default();
+        let line: String = last.split_whitespace().collect::<Vec<_>>().join(" ");
+        line.chars().take(120).collect()
+    }
+
     /// Rows of `sql`, through the connection's statement cache.
     pub async fn rows(
         &self,
         sql: &str,
         params: &[&(dyn ToSql + Sync)],
     ) -> Result<Vec<Row>, tokio_postgres::Error> {
+        self.note(sql);
         let st = self.inner.prepare_cached(sql).await?;
         self.inner.query(&st, params).await
     }
@@ -164,6 +182,7 @@ impl Tx<'_> {
         sql: &str,
         params: &[&(dyn ToSql + Sync)],
     ) -> Result<Option<Row>, tokio_postgres::Error> {
+        self.note(sql);
         let st = self.inner.prepare_cached(sql).await?;
         self.inner.query_opt(&st, params).await
     }
@@ -174,6 +193,7 @@ impl Tx<'_> {
         sql: &str,
         params: &[&(dyn ToSql + Sync)],
     ) -> Result<u64, tokio_postgres::Error> {
+        self.note(sql);
         let st = self.inner.prepare_cached(sql).await?;
         self.inner.execute(&st, params).await
     }
@@ -225,12 +245,13 @@ pub fn pool_error(e: &deadpool_postgres::PoolError) -> StoreError {
     }
 }
 
-/// Runs `body` in a SERIALIZABLE transaction, again on serialization failures (see the
+/// Runs `body` in a transaction at `isolation` (SERIALIZABLE for every store method but
+/// the sequencer's pass, see `sequencer.rs`), again on serialization failures (see the
 /// module doc). `args` is what the body reads besides the database; the body is a
 /// closure that captures nothing (so every attempt starts from the same inputs).
 pub async fn run<A, T, F>(
     pool: &Pool,
-    policy: &RetryPolicy,
+    (policy, isolation): (&RetryPolicy, IsolationLevel),
     stats: &RetryStats,
     args: &A,
     body: F,
@@ -243,7 +264,7 @@ where
     loop {
         attempt += 1;
         let mut client = pool.get().await.map_err(|e| pool_error(&e))?;
-        match once(&mut client, args, &body).await {
+        match once(&mut client, isolation, args, &body).await {
             Ok(v) => return Ok(v),
             Err(TxError::Store(e)) => return Err(e),
             Err(e @ (TxError::Db(_) | TxError::Contended)) if retryable_tx(&e) => {
@@ -271,14 +292,19 @@ where
     }
 }
 
-async fn once<A, T, F>(client: &mut Object, args: &A, body: &F) -> TxResult<T>
+async fn once<A, T, F>(
+    client: &mut Object,
+    isolation: IsolationLevel,
+    args: &A,
+    body: &F,
+) -> TxResult<T>
 where
     A: Sync + ?Sized,
     F: for<'a> Fn(&'a Tx<'a>, &'a A) -> BoxFuture<'a, TxResult<T>>,
 {
     let inner = client
         .build_transaction()
-        .isolation_level(IsolationLevel::Serializable)
+        .isolation_level(isolation)
         .start()
         .await?;
     let tx = Tx {
@@ -288,15 +314,38 @@ where
         ordinal: AtomicU32::new(0),
         counted: std::sync::atomic::AtomicBool::new(false),
         rollback_only: AtomicBool::new(false),
+        last: std::sync::Mutex::new(String::new()),
     };
     // On an error the transaction is dropped, which rolls it back.
-    let value = body(&tx, args).await?;
-    if tx.rollback_only.load(Ordering::Relaxed) {
-        tx.inner.rollback().await?;
+    let value = match body(&tx, args).await {
+        Ok(v) => v,
+        Err(e) => {
+            log_conflict(&e, &tx.last_statement());
+            return Err(e);
+        }
+    };
+    let end = if tx.rollback_only.load(Ordering::Relaxed) {
+        tx.inner.rollback().await
     } else {
-        tx.inner.commit().await?;
+        tx.inner.commit().await
+    };
+    if let Err(e) = end {
+        let e = TxError::Db(e);
+        log_conflict(&e, "COMMIT");
+        return Err(e);
     }
     Ok(value)
+}
+
+/// Logs a retryable conflict at debug level with the statement it hit and PostgreSQL's
+/// reason code (its detail for 40001 names the check, never row values).
+fn log_conflict(e: &TxError, statement: &str) {
+    if let TxError::Db(e) = e
+        && retryable(e)
+    {
+        let reason = e.as_db_error().and_then(|d| d.detail()).unwrap_or("");
+        tracing::debug!(target: "simgw::store::conflict", statement, reason, "transaction conflict");
+    }
 }
 
 fn random_u64() -> u64 {
