@@ -116,6 +116,13 @@ pub struct CivilDate {
 }
 
 impl CivilDate {
+    /// 1970-01-01.
+    pub const UNIX_EPOCH: Self = Self {
+        year: 1970,
+        month: 1,
+        day: 1,
+    };
+
     /// The date, if it exists.
     pub fn new(year: u16, month: u8, day: u8) -> Option<Self> {
         let valid = (1900..=9999).contains(&year)
@@ -242,7 +249,7 @@ mod tests {
             CivilDate::parse("2000-02-29", "f").ok(),
             CivilDate::new(2000, 2, 29)
         );
-        assert_eq!(CivilDate::from_unix_days(0), CivilDate::new(1970, 1, 1));
+        assert_eq!(CivilDate::from_unix_days(0), Some(CivilDate::UNIX_EPOCH));
         assert_eq!(
             CivilDate::from_unix_days(19_782),
             CivilDate::new(2024, 2, 29)
