@@ -467,6 +467,52 @@ async fn a_request_the_simulator_cannot_read_is_refused_naming_the_member() {
     w.sim.shutdown().await;
 }
 
+#[tokio::test]
+async fn the_admin_api_steers_the_simulator_over_the_wire() {
+    let w = World::new().await;
+    let http = HttpClient::builder()
+        .add_root_pem(w.pki.ca_pem.as_bytes())
+        .build()
+        .expect("http");
+    let rules = format!("{}/sim/rules", w.sim.url());
+    let rule = format!(r#"{{"action":"reject","code":"id_expired","id_number":"{ID}","times":1}}"#);
+    let resp = http.post(&rules, &[], rule.into()).await.expect("post");
+    assert_eq!(resp.status, 204);
+    let listed = http.get(&rules, &[]).await.expect("get");
+    assert_eq!(
+        String::from_utf8_lossy(&listed.body),
+        r#"[{"action":"reject","code":"id_expired","id_number":"***","times":1}]"#
+    );
+    assert_eq!(
+        verdict(&w.client, &request("r-admin")).await,
+        Verdict::Reject(RejectCode::IdExpired)
+    );
+    let bad = http
+        .post(&rules, &[], r#"{"action":"flag","code":"Bad Code"}"#.into())
+        .await
+        .expect("post");
+    assert_eq!(bad.status, 400);
+    let stats = http
+        .get(&format!("{}/sim/stats", w.sim.url()), &[])
+        .await
+        .expect("stats");
+    let stats: serde_json::Value = serde_json::from_slice(&stats.body).expect("json");
+    assert_eq!(stats["rejected"]["id_expired"], 1);
+    assert_eq!(stats["injected"]["reject"], 1);
+    let hang = http
+        .post(&rules, &[], r#"[{"action":"hang","times":3}]"#.into())
+        .await
+        .expect("post");
+    assert_eq!((hang.status, w.sim.rules().len()), (204, 1));
+    let cleared = http
+        .request(http::Method::DELETE, &rules, &[], Default::default())
+        .await
+        .expect("delete");
+    assert_eq!(cleared.status, 204);
+    assert!(w.sim.rules().is_empty());
+    w.sim.shutdown().await;
+}
+
 // ---------------------------------------------------------------------------------------
 // Privacy
 

@@ -9,7 +9,8 @@
 //!
 //! Start it with [`start`]; the returned [`IdentitySimHandle`] injects faults (forced
 //! reject or flag, for every request or one ID number; hang; any HTTP status; a broken
-//! answer; delay) and reads counters.
+//! answer; delay) and reads counters; `admin` serves the same controls as JSON under
+//! `/sim/`.
 //!
 //! Architecture invariant: the simulator reads and writes the protocol only through the
 //! adapters' own codec (`adapters::identity`). Names and ID numbers never reach a log line.
@@ -18,6 +19,7 @@
 //! cache; `faults` the rules; `endpoint` one exchange; `simulator` the shared state and
 //! routing; `server` start-up; `handle` the in-process controls.
 
+mod admin;
 mod checks;
 mod config;
 mod endpoint;

@@ -1,6 +1,7 @@
 //! The state one running simulator shares between its connections and its handle, and
 //! its routing. Locks are held only for synchronous steps, never across `.await`.
 
+use super::admin;
 use super::config::IdentitySimConfig;
 use super::endpoint;
 use super::faults::Rule;
@@ -123,8 +124,12 @@ impl Service for Simulator {
         req: http::Request<Incoming>,
         _peer: Arc<Peer>,
     ) -> Result<HttpResponse, Abort> {
-        if req.uri().path() == VERIFICATIONS_PATH {
+        let path = req.uri().path();
+        if path == VERIFICATIONS_PATH {
             return endpoint::handle(self, req).await;
+        }
+        if path.starts_with(admin::PREFIX) {
+            return admin::handle(&self, req).await;
         }
         Ok(http_util::error_json(StatusCode::NOT_FOUND, "not_found"))
     }
