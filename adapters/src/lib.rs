@@ -9,4 +9,5 @@ pub mod cai3g;
 pub mod es2plus;
 pub mod hlr;
 pub mod http;
+pub mod identity;
 pub mod osmo;
