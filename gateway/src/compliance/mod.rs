@@ -1,0 +1,15 @@
+//! Real-name and anti-fraud compliance, the pure core: the typed subscriber and its ID
+//! checks, the keyed ID hash, the per-market policy table, the create-commit decision,
+//! velocity windows, risk rules, re-verification and the tamper-evident audit chain.
+//! Nothing here does IO or reads a clock: time is an input (Unix milliseconds). The store,
+//! the engine and the API call these functions and persist what they decide.
+
+pub mod id_format;
+pub mod refusal;
+pub mod subscriber;
+
+pub use id_format::IdType;
+pub use refusal::Refusal;
+pub use subscriber::{
+    Capture, CaptureMethod, Evidence, FaceMatch, IdNumber, PersonName, Subscriber,
+};
