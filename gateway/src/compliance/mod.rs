@@ -5,10 +5,18 @@
 //! the engine and the API call these functions and persist what they decide.
 
 pub mod id_format;
+pub mod id_hash;
+pub mod markets;
+pub mod overrides;
+pub mod policy;
 pub mod refusal;
 pub mod subscriber;
 
 pub use id_format::IdType;
+pub use id_hash::{IdHash, IdHasher};
+pub use markets::Market;
+pub use overrides::{PolicyError, PolicyOverride, resolve};
+pub use policy::{ChannelKind, Policy};
 pub use refusal::Refusal;
 pub use subscriber::{
     Capture, CaptureMethod, Evidence, FaceMatch, IdNumber, PersonName, Subscriber,
