@@ -4,6 +4,7 @@
 //! Nothing here does IO or reads a clock: time is an input (Unix milliseconds). The store,
 //! the engine and the API call these functions and persist what they decide.
 
+pub mod audit;
 pub mod blocklist;
 pub mod channel;
 pub mod checks;
