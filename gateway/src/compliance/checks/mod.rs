@@ -5,6 +5,7 @@
 //! lets an extra line through. Checks run in a fixed order and the first refusal wins:
 //! channel type, registry, identity, blocklists, the per-ID quota, then velocity.
 
+use super::audit::Outcome;
 use super::blocklist::ListKind;
 use super::channel::{ChannelRef, FreezeTarget, Member, Registration, RegistryView};
 use super::id_format::days_from_civil;
@@ -111,6 +112,33 @@ pub struct Refused {
     pub refusal: Refusal,
     /// A channel member to freeze in the same commit (velocity breach, policy on).
     pub freeze: Option<FreezeTarget>,
+}
+
+impl Decision {
+    /// What the audit record of this decision carries: its outcome and reasons (the
+    /// refusal's code and internal reason, which may name a blocklist; or each risk hit
+    /// as `risk:<rule>:<facts>`).
+    pub fn audit(&self) -> (Outcome, Vec<String>) {
+        match self {
+            Self::Allow(a) => (
+                Outcome::Allow,
+                a.risk_hits
+                    .iter()
+                    .map(|h| format!("risk:{}:{}", h.rule.as_str(), h.detail))
+                    .collect(),
+            ),
+            Self::Refuse(r) => {
+                let mut reasons = vec![r.refusal.code.to_owned()];
+                if r.refusal.audit_reason != r.refusal.code {
+                    reasons.push(r.refusal.audit_reason.clone());
+                }
+                if let Some(f) = &r.freeze {
+                    reasons.push(format!("freeze:{}:{}/{}", f.member.as_str(), f.store, f.id));
+                }
+                (Outcome::Refuse, reasons)
+            }
+        }
+    }
 }
 
 /// What the store must read for `req`.
