@@ -50,8 +50,10 @@ pub struct CreateRequest<'a> {
     pub sim: SimKind,
     /// The handset's IMEI, when the order names one.
     pub imei: Option<&'a str>,
-    /// The ID's hash under the current pepper key (when the subscriber is valid).
-    pub id_hash: Option<&'a IdHash>,
+    /// The ID's hashes under every pepper key, current first (`IdHasher::hash_all`;
+    /// empty without a valid subscriber). Live lines and blocklisted IDs match any of
+    /// them; new rows and the ID's velocity counter use the first.
+    pub id_hashes: &'a [IdHash],
     /// Now (Unix ms, the store's commit clock).
     pub now_ms: u64,
 }
@@ -65,7 +67,7 @@ pub struct ReadPlan {
     pub blocklist: Vec<(ListKind, String)>,
     /// Whether to look the channel members up in the registry (store channels).
     pub registry: bool,
-    /// Whether to count the ID's live lines (under every hash of `IdHasher::hash_all`).
+    /// Whether to count the ID's live lines (under every hash of `id_hashes`).
     pub live_lines: bool,
 }
 
@@ -148,11 +150,12 @@ pub fn plan(req: &CreateRequest) -> ReadPlan {
         _ => None,
     };
     let reader = valid.and_then(|s| s.capture.reader_serial());
-    let hash = valid.and(req.id_hash);
-    let mut blocklist = Vec::new();
-    if let Some(h) = hash {
-        blocklist.push((ListKind::IdHash, h.to_string()));
-    }
+    let hashes = if valid.is_some() { req.id_hashes } else { &[] };
+    let hash = hashes.first();
+    let mut blocklist: Vec<(ListKind, String)> = hashes
+        .iter()
+        .map(|h| (ListKind::IdHash, h.to_string()))
+        .collect();
     if let ChannelRef::Store(s) = req.channel {
         blocklist.push((ListKind::Store, s.store.clone()));
         if let Some(c) = &s.clerk {
@@ -254,7 +257,7 @@ fn decide_inner(req: &CreateRequest, reads: &Reads) -> Result<Allowed, Box<Refus
             .audit(format!("blocklist:{}", lists.join(","))),
         ));
     }
-    let id_hash = subscriber.and(req.id_hash);
+    let id_hash = subscriber.and(req.id_hashes.first());
     if let (Some(_), Some(limit)) = (id_hash, p.lines_per_id) {
         if reads.live_lines >= limit {
             let mut r = Refusal::new(

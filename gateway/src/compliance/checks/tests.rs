@@ -69,11 +69,12 @@ impl Case {
     }
 
     fn run(&self) -> (ReadPlan, Decision) {
-        let hasher = IdHasher::from_lines(&format!("pk-1 {}", "11".repeat(32))).expect("hasher");
+        let keys = format!("pk-1 {}\npk-2 {}", "11".repeat(32), "22".repeat(32));
+        let hasher = IdHasher::from_lines(&keys).expect("hasher");
         let parsed = self.subscriber.as_ref().map(Subscriber::from_json);
-        let hash = match &parsed {
-            Some(Ok(s)) => Some(hasher.hash(s)),
-            _ => None,
+        let hashes = match &parsed {
+            Some(Ok(s)) => hasher.hash_all(s),
+            _ => vec![],
         };
         let req = CreateRequest {
             policy: &self.policy,
@@ -85,7 +86,7 @@ impl Case {
             channel: &self.channel,
             sim: self.sim,
             imei: None,
-            id_hash: hash.as_ref(),
+            id_hashes: &hashes,
             now_ms: self.now_ms,
         };
         let plan = plan(&req);
@@ -163,7 +164,7 @@ fn a_compliant_china_store_order_is_allowed() {
         .map(|(k, v)| (*k, v.as_str()))
         .collect();
     assert_eq!(
-        lists[1..],
+        lists[2..],
         [
             (ListKind::Store, "SZ-0042"),
             (ListKind::Clerk, "SZ-0042/C1"),
@@ -171,7 +172,14 @@ fn a_compliant_china_store_order_is_allowed() {
             (ListKind::Reader, "R-1")
         ]
     );
-    assert_eq!(lists[0].0, ListKind::IdHash);
+    // The ID under both pepper keys, current first; its velocity counter under the current.
+    assert_eq!(
+        (lists[0].0, lists[1].0),
+        (ListKind::IdHash, ListKind::IdHash)
+    );
+    assert!(lists[0].1.starts_with("pk-2:") && lists[1].1.starts_with("pk-1:"));
+    let id_key = format!("id:{}", lists[0].1);
+    assert!(plan.velocity.iter().any(|k| k.subject == id_key));
 }
 
 #[test]
@@ -579,7 +587,7 @@ proptest! {
                     let h = hasher.hash(s);
                     let req = CreateRequest {
                         policy: &policy, subscriber: SubscriberInput::Valid(s), channel: &channel,
-                        sim: SimKind::Physical, imei: None, id_hash: Some(&h), now_ms: now,
+                        sim: SimKind::Physical, imei: None, id_hashes: std::slice::from_ref(&h), now_ms: now,
                     };
                     let plan = plan(&req);
                     let live = u32::try_from(lines.iter().filter(|id| **id == i).count()).expect("small");
