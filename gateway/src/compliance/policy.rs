@@ -133,9 +133,13 @@ pub struct Policy {
     pub market: Option<Market>,
     /// What audit records cite: `cn.v1`, `cn.v1+3f2a9c1e` (overridden), `sandbox.v1`.
     pub version: String,
-    /// Every order must carry a valid subscriber. Off: a subscriber that does not
-    /// validate is kept as sent and checks nothing (the sandbox, permissive markets).
+    /// Every order must carry a subscriber. Off: it may be absent; one that is sent
+    /// must still be valid, unless `keep_invalid_subscriber`.
     pub identity_required: bool,
+    /// A subscriber that does not validate is kept as sent (sealed) and checks nothing,
+    /// as before compliance existed. The sandbox only: its examples and tests send free
+    /// subscriber objects. Not configurable per tenant.
+    pub keep_invalid_subscriber: bool,
     /// The ID document types accepted.
     pub accepted_id_types: Vec<IdType>,
     /// Store channels.
@@ -165,6 +169,7 @@ impl Policy {
             market: Some(market),
             version: format!("{}.v{DEFAULTS_VERSION}", market.as_str()),
             identity_required: row.identity_required,
+            keep_invalid_subscriber: false,
             accepted_id_types: row.id_types.to_vec(),
             store: channel(&row.store),
             online: channel(&row.online),
@@ -221,6 +226,7 @@ impl Policy {
         p.market = None;
         p.version = "sandbox.v1".to_owned();
         p.identity_required = false;
+        p.keep_invalid_subscriber = true;
         p.accepted_id_types = IdType::ALL.to_vec();
         p.store = open.clone();
         p.online = open;
@@ -375,6 +381,7 @@ mod tests {
             assert_eq!(p.market, Some(m));
             assert_eq!(p.version, format!("{}.v1", m.as_str()));
             assert_eq!(p.identity_required, identity, "{m:?}");
+            assert!(!p.keep_invalid_subscriber, "{m:?}");
             assert_eq!(p.store.capture, capture, "{m:?}");
             assert_eq!(p.store.face_match_required, face, "{m:?}");
             assert_eq!(p.store.registry_required, registry, "{m:?}");
@@ -447,7 +454,7 @@ mod tests {
     fn sandbox_is_permissive() {
         let p = Policy::sandbox();
         assert_eq!((p.market, p.version.as_str()), (None, "sandbox.v1"));
-        assert!(!p.identity_required && p.lines_per_id.is_none());
+        assert!(!p.identity_required && p.keep_invalid_subscriber && p.lines_per_id.is_none());
         assert_eq!(p.accepted_id_types.len(), IdType::ALL.len());
         for c in [&p.store, &p.online] {
             assert!(c.allowed && c.esim_allowed && !c.registry_required);

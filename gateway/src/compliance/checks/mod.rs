@@ -32,8 +32,8 @@ pub enum SubscriberInput<'a> {
     Absent,
     /// Sent and valid.
     Valid(&'a Subscriber),
-    /// Sent and not valid: refused where identity is required, otherwise kept as sent
-    /// (sealed) and checked no further, as before compliance existed.
+    /// Sent and not valid: refused, except under a policy that keeps invalid
+    /// subscribers (the sandbox), where it is kept as sent and checked no further.
     Invalid(&'a Refusal),
 }
 
@@ -225,7 +225,9 @@ fn decide_inner(req: &CreateRequest, reads: &Reads) -> Result<Allowed, Box<Refus
     }
     let subscriber = match req.subscriber {
         SubscriberInput::Valid(s) => Some(s),
-        SubscriberInput::Invalid(r) if p.identity_required => return Err(refuse(r.clone())),
+        SubscriberInput::Invalid(r) if !p.keep_invalid_subscriber => {
+            return Err(refuse(r.clone()));
+        }
         SubscriberInput::Absent if p.identity_required => {
             return Err(refuse(
                 Refusal::new(

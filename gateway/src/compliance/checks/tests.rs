@@ -234,6 +234,13 @@ fn identity_required_or_optional() {
         !Case::cn().with(uk).allowed().count_line,
         "no ID, nothing to count"
     );
+    // Optional, but what is sent must be valid.
+    let uk_bad = |c: &mut Case| c.policy = Policy::for_market(Market::Uk);
+    check(
+        Case::cn().with(bad).with(uk_bad),
+        "subscriber_invalid",
+        Some("subscriber.name"),
+    );
     // The sandbox keeps what it was sent and checks nothing else about it.
     let sandbox = Case::cn().with(bad).with(|c| c.policy = Policy::sandbox());
     let (plan, d) = sandbox.run();
