@@ -13,6 +13,7 @@ pub mod app;
 pub mod bench;
 pub mod cli;
 pub mod clock;
+pub mod compliance;
 pub mod config;
 pub mod crypto;
 pub mod engine;

@@ -1,0 +1,361 @@
+//! The keyed ID hash: HMAC-SHA256 of the normalised (identity class, issuer, number) under
+//! a pepper key with its own key file (`keys/id-pepper`, 0600). ID numbers have little
+//! entropy, so an unkeyed hash could be inverted by trying them all; without the pepper
+//! file a stored hash tells nothing. Lines count and blocklists match by this hash.
+//!
+//! Rotation works like the data key's: the file holds `<key id> <64 hex>` lines, the last
+//! is current, and every hash names its key id. Rows hashed under an older key keep
+//! counting because look-ups use `hash_all` (one hash per key) until a rewrap, which opens
+//! the sealed subscriber and re-hashes it under the current key, has moved them.
+
+use super::id_format::IdType;
+use super::subscriber::{IdNumber, Subscriber};
+use crate::crypto::{create_private_dir, hex, write_private};
+use ring::hmac::{self, HMAC_SHA256};
+use ring::rand::{SecureRandom, SystemRandom};
+use std::path::Path;
+use zeroize::Zeroizing;
+
+/// Why the pepper file could not be loaded or extended.
+#[derive(Debug, thiserror::Error)]
+pub enum PepperError {
+    /// IO on the pepper file.
+    #[error("ID pepper file {path}: {source}")]
+    Io {
+        /// The file.
+        path: String,
+        /// The IO error.
+        source: std::io::Error,
+    },
+    /// The file does not hold `<key id> <64 hex>` lines with unique ids.
+    #[error("ID pepper file {0} is malformed: expected `<key id> <64 hex characters>` lines")]
+    Malformed(String),
+    /// The system random source failed.
+    #[error("system random source failed")]
+    Random,
+}
+
+/// A keyed ID hash as stored: the pepper key id and the 32-byte tag. Its string form is
+/// `<key id>:<64 hex>`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct IdHash {
+    kid: String,
+    tag: [u8; 32],
+}
+
+impl IdHash {
+    /// The pepper key id it was made under.
+    pub fn key_id(&self) -> &str {
+        &self.kid
+    }
+
+    /// Parses the string form.
+    pub fn parse(s: &str) -> Option<Self> {
+        let (kid, h) = s.rsplit_once(':')?;
+        if kid.is_empty() || kid.len() > 64 || h.len() != 64 {
+            return None;
+        }
+        let mut tag = [0u8; 32];
+        sim_profiles::secret::decode_hex_into(h, &mut tag).ok()?;
+        Some(Self {
+            kid: kid.to_owned(),
+            tag,
+        })
+    }
+}
+
+impl std::fmt::Display for IdHash {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}", self.kid, hex(&self.tag))
+    }
+}
+
+impl serde::Serialize for IdHash {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for IdHash {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        Self::parse(&s).ok_or_else(|| serde::de::Error::custom("not an ID hash (`<kid>:<hex>`)"))
+    }
+}
+
+/// The pepper keys, oldest first; the last is current.
+pub struct IdHasher {
+    keys: Vec<(String, hmac::Key)>,
+}
+
+impl std::fmt::Debug for IdHasher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IdHasher")
+            .field("current", &self.current_id())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Domain separation: the hash of an ID can never equal another HMAC under the same key.
+const DOMAIN: &[u8] = b"simgw/id-hash/v1";
+
+impl IdHasher {
+    /// Loads the pepper file, creating it (0600, in a 0700 directory) with one fresh key
+    /// if absent.
+    pub fn load_or_create(path: &Path) -> Result<Self, PepperError> {
+        let io = |source| PepperError::Io {
+            path: path.display().to_string(),
+            source,
+        };
+        if !path.exists() {
+            if let Some(dir) = path.parent() {
+                create_private_dir(dir).map_err(io)?;
+            }
+            let line = new_key_line()?;
+            write_private(path, line.as_bytes()).map_err(io)?;
+        }
+        let text = Zeroizing::new(std::fs::read_to_string(path).map_err(io)?);
+        Self::from_lines(&text).ok_or_else(|| PepperError::Malformed(path.display().to_string()))
+    }
+
+    /// Appends a fresh key (atomically, 0600) and returns its id. It becomes current at
+    /// the next load; the older keys stay so their hashes keep matching.
+    pub fn add_key(path: &Path) -> Result<String, PepperError> {
+        let io = |source| PepperError::Io {
+            path: path.display().to_string(),
+            source,
+        };
+        let mut text = Zeroizing::new(std::fs::read_to_string(path).map_err(io)?);
+        if Self::from_lines(&text).is_none() {
+            return Err(PepperError::Malformed(path.display().to_string()));
+        }
+        if !text.is_empty() && !text.ends_with('\n') {
+            text.push('\n');
+        }
+        let line = new_key_line()?;
+        text.push_str(&line);
+        let tmp = path.with_extension("tmp");
+        write_private(&tmp, text.as_bytes()).map_err(io)?;
+        std::fs::rename(&tmp, path).map_err(io)?;
+        Ok(line
+            .split_whitespace()
+            .next()
+            .unwrap_or_default()
+            .to_owned())
+    }
+
+    /// A hasher with one random in-memory key (tests and benchmarks).
+    pub fn ephemeral() -> Result<Self, PepperError> {
+        Self::from_lines(&new_key_line()?).ok_or(PepperError::Random)
+    }
+
+    /// Builds a hasher from `<id> <64 hex>` lines (blank lines ignored, ids unique).
+    pub fn from_lines(text: &str) -> Option<Self> {
+        let mut keys: Vec<(String, hmac::Key)> = Vec::new();
+        for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
+            let (id, key_hex) = line.split_once(char::is_whitespace)?;
+            if id.contains(':') || keys.iter().any(|(k, _)| k == id) {
+                return None;
+            }
+            let mut key = Zeroizing::new([0u8; 32]);
+            sim_profiles::secret::decode_hex_into(key_hex.trim(), key.as_mut()).ok()?;
+            keys.push((id.to_owned(), hmac::Key::new(HMAC_SHA256, key.as_ref())));
+        }
+        (!keys.is_empty()).then_some(Self { keys })
+    }
+
+    /// The id of the key new hashes are made under.
+    pub fn current_id(&self) -> &str {
+        self.keys
+            .last()
+            .map(|(k, _)| k.as_str())
+            .unwrap_or_default()
+    }
+
+    /// The hash of a subscriber's identity under the current key: what a new line and a
+    /// new blocklist entry record.
+    pub fn hash(&self, s: &Subscriber) -> IdHash {
+        self.hash_id(s.id_type, &s.id_number, s.nationality.as_deref())
+    }
+
+    /// The hash of an identity under the current key.
+    pub fn hash_id(&self, t: IdType, n: &IdNumber, nationality: Option<&str>) -> IdHash {
+        let msg = message(t, n, nationality);
+        match self.keys.last() {
+            Some((kid, key)) => tag(kid, key, &msg),
+            None => IdHash {
+                kid: String::new(),
+                tag: [0; 32],
+            },
+        }
+    }
+
+    /// The hash under every key, current first: what look-ups (live lines, blocklists)
+    /// match against until every row is re-hashed under the current key.
+    pub fn hash_all(&self, s: &Subscriber) -> Vec<IdHash> {
+        let msg = message(s.id_type, &s.id_number, s.nationality.as_deref());
+        self.keys
+            .iter()
+            .rev()
+            .map(|(kid, key)| tag(kid, key, &msg))
+            .collect()
+    }
+
+    /// Whether `h` was made under the current key (a rewrap re-hashes the others).
+    pub fn is_current(&self, h: &IdHash) -> bool {
+        h.kid == self.current_id()
+    }
+}
+
+fn tag(kid: &str, key: &hmac::Key, msg: &[u8]) -> IdHash {
+    let t = hmac::sign(key, msg);
+    let mut out = [0u8; 32];
+    out.copy_from_slice(t.as_ref());
+    IdHash {
+        kid: kid.to_owned(),
+        tag: out,
+    }
+}
+
+/// The hashed bytes: domain, identity class, issuer and number, each ended by a NUL
+/// (none of them can hold one). The issuer is fixed for mainland documents, the
+/// subscriber's nationality for documents unique only per issuing state, empty otherwise.
+fn message(t: IdType, n: &IdNumber, nationality: Option<&str>) -> Zeroizing<Vec<u8>> {
+    let issuer = match t.identity_class() {
+        "cn_citizen" => "CHN",
+        _ if t.needs_issuer() => nationality.unwrap_or_default(),
+        _ => "",
+    };
+    let mut m = Zeroizing::new(Vec::with_capacity(80));
+    for part in [DOMAIN, t.identity_class().as_bytes(), issuer.as_bytes()] {
+        m.extend_from_slice(part);
+        m.push(0);
+    }
+    m.extend_from_slice(n.expose().as_bytes());
+    m
+}
+
+/// A fresh `pk-<8 hex> <64 hex>` key line.
+fn new_key_line() -> Result<Zeroizing<String>, PepperError> {
+    let rng = SystemRandom::new();
+    let mut key = Zeroizing::new([0u8; 32]);
+    rng.fill(key.as_mut()).map_err(|_| PepperError::Random)?;
+    let mut id = [0u8; 4];
+    rng.fill(&mut id).map_err(|_| PepperError::Random)?;
+    Ok(Zeroizing::new(format!(
+        "pk-{} {}\n",
+        hex(&id),
+        hex(key.as_ref())
+    )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn subscriber(t: &str, n: &str, nat: Option<&str>) -> Subscriber {
+        Subscriber::from_json(
+            &json!({"name": "A", "id_type": t, "id_number": n, "nationality": nat}),
+        )
+        .expect("valid")
+    }
+
+    const ID: &str = "11010519491231002X";
+
+    #[test]
+    fn one_identity_one_hash_whatever_the_document_or_spelling() {
+        let h = IdHasher::ephemeral().expect("hasher");
+        let a = h.hash(&subscriber("resident_id", ID, None));
+        let b = h.hash(&subscriber(
+            "household_register",
+            "110105 19491231 002x",
+            Some("CHN"),
+        ));
+        let c = h.hash(&subscriber("temporary_resident_id", ID, None));
+        assert_eq!((&a, &a), (&b, &c));
+        assert!(a.to_string().starts_with(&format!("{}:", h.current_id())));
+        assert!(!a.to_string().contains(ID));
+    }
+
+    #[test]
+    fn passports_are_told_apart_by_issuer_and_keys_by_file() {
+        let h = IdHasher::ephemeral().expect("hasher");
+        let gb = h.hash(&subscriber("passport", "E12345678", Some("GBR")));
+        let fr = h.hash(&subscriber("passport", "E12345678", Some("FRA")));
+        let id = h.hash(&subscriber("national_id", "E12345678", Some("GBR")));
+        assert_ne!(gb, fr);
+        assert_ne!(gb, id, "another class");
+        let other = IdHasher::ephemeral().expect("hasher");
+        assert_ne!(
+            gb.tag,
+            other
+                .hash(&subscriber("passport", "E12345678", Some("GBR")))
+                .tag
+        );
+    }
+
+    #[test]
+    fn string_form_round_trips() {
+        let h = IdHasher::ephemeral().expect("hasher");
+        let a = h.hash(&subscriber("resident_id", ID, None));
+        assert_eq!(IdHash::parse(&a.to_string()), Some(a.clone()));
+        let json = serde_json::to_string(&a).expect("json");
+        assert_eq!(serde_json::from_str::<IdHash>(&json).expect("back"), a);
+        for bad in ["", "x", ":00", "pk-1:zz", "pk-1:00"] {
+            assert_eq!(IdHash::parse(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn rotation_keeps_old_hashes_matching() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("keys/id-pepper");
+        let h1 = IdHasher::load_or_create(&path).expect("create");
+        let s = subscriber("resident_id", ID, None);
+        let old = h1.hash(&s);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path).expect("meta").permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        let again = IdHasher::load_or_create(&path).expect("reload");
+        assert_eq!(again.hash(&s), old, "same file, same hash");
+        let kid = IdHasher::add_key(&path).expect("rotate");
+        let h2 = IdHasher::load_or_create(&path).expect("reload");
+        assert_eq!(h2.current_id(), kid);
+        let new = h2.hash(&s);
+        assert_ne!(new, old);
+        assert!(h2.is_current(&new) && !h2.is_current(&old));
+        assert_eq!(
+            h2.hash_all(&s),
+            vec![new, old],
+            "current first, old still matches"
+        );
+    }
+
+    #[test]
+    fn malformed_files_are_refused() {
+        for text in [
+            "",
+            "pk-1",
+            "pk-1 00",
+            "a:b 00",
+            &format!("k {0}\nk {0}", "00".repeat(32)),
+        ] {
+            assert!(IdHasher::from_lines(text).is_none(), "{text}");
+        }
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("pepper");
+        std::fs::write(&path, "garbage").expect("write");
+        assert!(matches!(
+            IdHasher::load_or_create(&path),
+            Err(PepperError::Malformed(_))
+        ));
+        assert!(matches!(
+            IdHasher::add_key(&path),
+            Err(PepperError::Malformed(_))
+        ));
+    }
+}

@@ -1,0 +1,368 @@
+//! The typed `subscriber` of an order (contract: `name`, `id_type`, `id_number`,
+//! `nationality`, `capture`, `evidence`; more fields may be added, so unknown members are
+//! ignored). Parsing is hand-written over JSON so a problem names the field at fault and
+//! never echoes a value. The ID number and the name live in types whose `Debug`, `Display`
+//! and `Serialize` never reveal them; only `to_sealed_json` (for sealing at rest) and
+//! `expose` do.
+
+mod parse;
+
+use super::id_format::{self, IdType};
+use super::refusal::Refusal;
+use parse::{capture, evidence, missing, object, raw_string, text};
+use serde::Serialize;
+use serde_json::{Map, Value, json};
+use zeroize::Zeroizing;
+
+/// A subscriber's identity as an order carries it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Subscriber {
+    /// The name as on the document.
+    pub name: PersonName,
+    /// The document type.
+    pub id_type: IdType,
+    /// The document number, normalised.
+    pub id_number: IdNumber,
+    /// The issuing state or nationality, ISO 3166-1 alpha-3.
+    pub nationality: Option<String>,
+    /// How the document was captured.
+    pub capture: Capture,
+    /// What proves the person is the holder.
+    pub evidence: Evidence,
+}
+
+/// A normalised ID number: never printed, serialised masked, zeroised on drop.
+#[derive(Clone, PartialEq, Eq)]
+pub struct IdNumber(Zeroizing<String>);
+
+/// A person's name: never printed, serialised masked, zeroised on drop.
+#[derive(Clone, PartialEq, Eq)]
+pub struct PersonName(Zeroizing<String>);
+
+/// How the ID was captured.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Capture {
+    /// Read by an ID-card reader, which signs or structures what it read.
+    CardReader {
+        /// The reader's serial (registered as a channel device).
+        reader_serial: String,
+        /// Reference of the reader's signed or structured payload, when sent.
+        payload_ref: Option<String>,
+    },
+    /// Typed by a person (refused where the policy wants a reader).
+    Manual,
+}
+
+/// The capture method alone, as policy rows name it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CaptureMethod {
+    /// An ID-card reader.
+    CardReader,
+    /// Typed by hand.
+    Manual,
+}
+
+impl CaptureMethod {
+    /// Stable snake_case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::CardReader => "card_reader",
+            Self::Manual => "manual",
+        }
+    }
+}
+
+/// Identity evidence; any combination may be sent.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Evidence {
+    /// A face (portrait) match against the document photo.
+    pub face_match: Option<FaceMatch>,
+    /// A recorded real-person video (online channels).
+    pub video_id: Option<String>,
+    /// A signed fraud-risk notice (in-store re-verification).
+    pub risk_notice_id: Option<String>,
+}
+
+/// A face-match result from the vendor.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FaceMatch {
+    /// The vendor's transaction id, to look the result up.
+    pub transaction_id: String,
+    /// Similarity score, 0.0 to 1.0.
+    pub score: f64,
+    /// Whether the liveness check passed.
+    pub liveness: bool,
+}
+
+impl IdNumber {
+    /// Normalises and checks `raw` as a number of `id_type`.
+    pub fn parse(id_type: IdType, raw: &str) -> Result<Self, id_format::IdFormatError> {
+        let n = Zeroizing::new(id_format::normalise(raw)?);
+        id_format::check(id_type, &n)?;
+        Ok(Self(n))
+    }
+
+    /// The number in clear: for the keyed hash and sealing only.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    /// The masked form for display (`1101**********1234`).
+    pub fn masked(&self) -> String {
+        id_format::mask(&self.0)
+    }
+
+    /// The holder's birth date, for numbers that carry one (mainland citizen layout).
+    pub fn birth_date(&self, id_type: IdType) -> Option<(u16, u8, u8)> {
+        let carries = matches!(
+            id_type,
+            IdType::ResidentId
+                | IdType::TemporaryResidentId
+                | IdType::HouseholdRegister
+                | IdType::HkMacauTaiwanResidencePermit
+        ) || (id_type == IdType::ForeignPermanentResidentId && self.0.len() == 18);
+        carries
+            .then(|| id_format::birth_date(self.0.as_bytes()))
+            .flatten()
+    }
+}
+
+impl std::fmt::Debug for IdNumber {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("IdNumber(***)")
+    }
+}
+
+impl std::fmt::Display for IdNumber {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.masked())
+    }
+}
+
+impl Serialize for IdNumber {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.masked())
+    }
+}
+
+impl PersonName {
+    /// The name in clear: for sealing and lawful export only.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    /// The first character, the rest masked (`张*`, `L*****`).
+    pub fn masked(&self) -> String {
+        let mut c = self.0.chars();
+        let first: String = c.next().into_iter().collect();
+        first + &"*".repeat(c.count())
+    }
+}
+
+impl std::fmt::Debug for PersonName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PersonName(***)")
+    }
+}
+
+impl Serialize for PersonName {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.masked())
+    }
+}
+
+impl Capture {
+    /// The method alone.
+    pub fn method(&self) -> CaptureMethod {
+        match self {
+            Self::CardReader { .. } => CaptureMethod::CardReader,
+            Self::Manual => CaptureMethod::Manual,
+        }
+    }
+
+    /// The reader's serial, for a card-reader capture.
+    pub fn reader_serial(&self) -> Option<&str> {
+        match self {
+            Self::CardReader { reader_serial, .. } => Some(reader_serial),
+            Self::Manual => None,
+        }
+    }
+}
+
+/// The longest name accepted, in characters.
+pub const MAX_NAME_CHARS: usize = 100;
+/// The longest reference (serials, transaction and evidence ids), in characters.
+pub const MAX_REF_CHARS: usize = 128;
+
+impl Subscriber {
+    /// Parses the `subscriber` member of a request. Unknown members are ignored (the
+    /// contract lets fields be added); a problem names the field and never its value.
+    pub fn from_json(v: &Value) -> Result<Self, Refusal> {
+        let m = object(v, "subscriber")?;
+        let name = text(m, "name", "subscriber", MAX_NAME_CHARS)?
+            .ok_or_else(|| missing("subscriber.name"))?;
+        let id_type = match text(m, "id_type", "subscriber", 64)? {
+            None => return Err(missing("subscriber.id_type")),
+            Some(s) => IdType::parse(s).ok_or_else(|| {
+                let mut r = Refusal::subscriber_invalid(
+                    "subscriber.id_type",
+                    "`subscriber.id_type` is not a known ID type; see `allowed`".to_owned(),
+                );
+                r.extras.allowed = IdType::ALL.iter().map(|t| t.as_str()).collect();
+                r
+            })?,
+        };
+        let raw = raw_string(m, "id_number", "subscriber")?
+            .ok_or_else(|| missing("subscriber.id_number"))?;
+        let id_number = IdNumber::parse(id_type, raw).map_err(|e| {
+            Refusal::new(
+                400,
+                "id_number_invalid",
+                "ID number not valid for its type",
+                format!(
+                    "`subscriber.id_number` {e} for `{}`; re-read the document (a card reader fills it in)",
+                    id_type.as_str()
+                ),
+            )
+            .at("subscriber.id_number")
+        })?;
+        let nationality = match text(m, "nationality", "subscriber", 8)? {
+            None => None,
+            Some(s) => Some(id_format::normalise_country(s).ok_or_else(|| {
+                Refusal::subscriber_invalid(
+                    "subscriber.nationality",
+                    "`subscriber.nationality` must be an ISO 3166-1 alpha-3 code, e.g. `CHN`, `GBR`".to_owned(),
+                )
+            })?),
+        };
+        if id_type.needs_issuer() && nationality.is_none() {
+            return Err(Refusal::subscriber_invalid(
+                "subscriber.nationality",
+                format!(
+                    "`subscriber.nationality` is required with `{}`: the document's issuing state, ISO 3166-1 alpha-3",
+                    id_type.as_str()
+                ),
+            ));
+        }
+        let capture = capture(m.get("capture"))?;
+        let evidence = evidence(m.get("evidence"))?;
+        Ok(Self {
+            name: PersonName(Zeroizing::new(name.to_owned())),
+            id_type,
+            id_number,
+            nationality,
+            capture,
+            evidence,
+        })
+    }
+
+    /// The full form, ID number and name in clear, as bytes to seal at rest (and the
+    /// input of `from_json` when a lawful export opens it). Zeroised on drop.
+    pub fn to_sealed_json(&self) -> Zeroizing<Vec<u8>> {
+        let mut v = self.redacted_json();
+        v["name"] = Value::from(self.name.expose());
+        v["id_number"] = Value::from(self.id_number.expose());
+        let bytes = Zeroizing::new(serde_json::to_vec(&v).unwrap_or_default());
+        zeroize_value(v);
+        bytes
+    }
+
+    /// References of the evidence, for audit records (`face_match:<tx>`, `video:<id>`,
+    /// `reader:<serial>`, `reader_payload:<ref>`, `risk_notice:<id>`).
+    pub fn evidence_refs(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if let Capture::CardReader {
+            reader_serial,
+            payload_ref,
+        } = &self.capture
+        {
+            out.push(format!("reader:{reader_serial}"));
+            if let Some(p) = payload_ref {
+                out.push(format!("reader_payload:{p}"));
+            }
+        }
+        if let Some(f) = &self.evidence.face_match {
+            out.push(format!("face_match:{}", f.transaction_id));
+        }
+        if let Some(v) = &self.evidence.video_id {
+            out.push(format!("video:{v}"));
+        }
+        if let Some(n) = &self.evidence.risk_notice_id {
+            out.push(format!("risk_notice:{n}"));
+        }
+        out
+    }
+
+    /// The JSON with the number and the name masked.
+    fn redacted_json(&self) -> Value {
+        let capture = match &self.capture {
+            Capture::CardReader {
+                reader_serial,
+                payload_ref,
+            } => {
+                let mut c = json!({"method": "card_reader", "reader_serial": reader_serial});
+                if let Some(p) = payload_ref {
+                    c["payload_ref"] = Value::from(p.as_str());
+                }
+                c
+            }
+            Capture::Manual => json!({"method": "manual"}),
+        };
+        let mut ev = Map::new();
+        if let Some(f) = &self.evidence.face_match {
+            ev.insert(
+                "face_match".into(),
+                json!({"transaction_id": f.transaction_id, "score": f.score, "liveness": f.liveness}),
+            );
+        }
+        if let Some(id) = &self.evidence.video_id {
+            ev.insert("video".into(), json!({"id": id}));
+        }
+        if let Some(id) = &self.evidence.risk_notice_id {
+            ev.insert("risk_notice".into(), json!({"id": id}));
+        }
+        let mut v = json!({
+            "name": self.name.masked(),
+            "id_type": self.id_type.as_str(),
+            "id_number": self.id_number.masked(),
+            "capture": capture,
+            "evidence": ev,
+        });
+        if let Some(n) = &self.nationality {
+            v["nationality"] = Value::from(n.as_str());
+        }
+        v
+    }
+}
+
+/// Overwrites the clear strings of a JSON value before it is dropped.
+fn zeroize_value(mut v: Value) {
+    use zeroize::Zeroize;
+    if let Some(m) = v.as_object_mut() {
+        for k in ["name", "id_number"] {
+            if let Some(Value::String(s)) = m.get_mut(k) {
+                s.zeroize();
+            }
+        }
+    }
+}
+
+/// The redacted view: number and name masked. Never the sealed form.
+impl Serialize for Subscriber {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.redacted_json().serialize(s)
+    }
+}
+
+/// Deserialising goes through `from_json` (the sealed form reads back this way); the
+/// error is the refusal's detail, which never holds a value.
+impl<'de> serde::Deserialize<'de> for Subscriber {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let v = Value::deserialize(d)?;
+        Self::from_json(&v).map_err(|r| serde::de::Error::custom(r.detail))
+    }
+}
+
+#[cfg(test)]
+mod tests;
