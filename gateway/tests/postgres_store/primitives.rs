@@ -223,11 +223,24 @@ async fn idempotency_records_replay_refuse_another_body_expire_and_prune() {
     })
     .await
     .expect("insert");
+    // A claim, rolled back as a refused order's transaction is: it answers and leaves
+    // nothing behind.
     let replay = |hash: &'static str, cutoff: u64| {
         let s = &s;
         async move {
             s.transaction(&(hash, cutoff), |tx, (hash, cutoff)| {
-                Box::pin(idempotency::replay(tx, "acme", "k1", hash, *cutoff))
+                Box::pin(async move {
+                    let key = idempotency::Key {
+                        tenant: "acme",
+                        key: "k1",
+                        body_hash: hash,
+                        order_id: "act_2",
+                        now_ms: 2_000,
+                    };
+                    let out = idempotency::claim(tx, key, *cutoff).await;
+                    tx.rollback_only();
+                    out
+                })
             })
             .await
             .expect("replay")
@@ -253,6 +266,11 @@ async fn idempotency_records_replay_refuse_another_body_expire_and_prune() {
         None
     );
     assert!(replay("h1", 0).await.is_none());
+    assert_eq!(
+        s.activation_idempotency("acme", "k1").await.expect("read"),
+        None,
+        "the claim was rolled back"
+    );
 }
 
 /// Inserts a bare order row (the columns the constraints are on).

@@ -239,6 +239,12 @@ async fn add_numbers(
             &[&tenant, &block, &keys, &classes, &docs],
         )
         .await?;
+        tx.exec(
+            "INSERT INTO free_numbers (tenant, msisdn)
+             SELECT $1, m FROM unnest($2::TEXT[], $3::TEXT[]) AS u(m, c) WHERE c = 'normal'",
+            &[&tenant, &keys, &classes],
+        )
+        .await?;
     }
     let normal = count - golden;
     counters::add(tx, tenant, block, counter::NUMBERS_AVAILABLE, big(normal)).await?;

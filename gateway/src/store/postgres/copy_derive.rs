@@ -17,6 +17,7 @@ type Derive = for<'a> fn(&'a Tx<'a>) -> BoxFuture<'a, TxResult<()>>;
 pub const DERIVED: &[(&str, Derive)] = &[
     ("sims.stocked", |tx| Box::pin(stocked(tx))),
     ("free_esim", |tx| Box::pin(free_esim(tx))),
+    ("free_numbers", |tx| Box::pin(free_numbers(tx))),
     ("orders.esim_expires_at_ms", |tx| Box::pin(esim_expiry(tx))),
     ("reservations.on_expiry_list", |tx| {
         Box::pin(expiry_list(tx))
@@ -43,6 +44,18 @@ async fn free_esim(tx: &Tx<'_>) -> TxResult<()> {
         "INSERT INTO free_esim (tenant, profile_type, iccid)
          SELECT tenant, esim_profile_type, iccid FROM sims
          WHERE stocked AND state = 'available' AND esim_profile_type IS NOT NULL
+         ON CONFLICT DO NOTHING",
+        &[],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Free ordinary numbers are what automatic assignment takes.
+async fn free_numbers(tx: &Tx<'_>) -> TxResult<()> {
+    tx.exec(
+        "INSERT INTO free_numbers (tenant, msisdn)
+         SELECT tenant, msisdn FROM numbers WHERE state = 'available' AND class = 'normal'
          ON CONFLICT DO NOTHING",
         &[],
     )

@@ -1,9 +1,8 @@
 //! Leases: a named job that one node at a time may run (the event sequencer), held by a
 //! node id until an expiry and renewed by the holder. Taking or renewing one locks its row
-//! (`FOR UPDATE`) and writes it inside the caller's transaction, so the work done in that
-//! same transaction is fenced: a second node's attempt waits for the first to end and then
-//! reads what it wrote, at READ COMMITTED (the sequencer) as at SERIALIZABLE (where two
-//! nodes that both believe they hold it cannot both commit).
+//! (`FOR UPDATE`) and writes it inside the caller's SERIALIZABLE transaction, so the work
+//! done in that same transaction is fenced: a second node's attempt waits for the first
+//! to end, and two nodes that both believe they hold it cannot both commit.
 
 use super::codec::{big, unbig};
 use super::retry::{Tx, TxResult};

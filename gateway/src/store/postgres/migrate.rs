@@ -8,15 +8,14 @@
 use tokio_postgres::Client;
 
 /// The migrations, oldest first: (version, name, SQL). Versions are 1, 2, 3, … in order.
-pub const MIGRATIONS: &[(i32, &str, &str)] =
-    &[
-        (1, "init", include_str!("migrations/0001_init.sql")),
-        (
-            2,
-            "room_for_updates",
-            include_str!("migrations/0002_room_for_updates.sql"),
-        ),
-    ];
+pub const MIGRATIONS: &[(i32, &str, &str)] = &[
+    (1, "init", include_str!("migrations/0001_init.sql")),
+    (
+        2,
+        "heap_only_updates",
+        include_str!("migrations/0002_heap_only_updates.sql"),
+    ),
+];
 
 /// The schema version this binary writes.
 pub const SCHEMA_VERSION: i32 = MIGRATIONS.len() as i32;

@@ -68,7 +68,6 @@ use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod, R
 use migrate::MigrateError;
 use retry::{RetryPolicy, RetryStats, Tx, TxResult};
 use std::sync::Arc;
-use tokio_postgres::IsolationLevel;
 use std::time::Duration;
 
 use super::StoreError;
@@ -237,26 +236,11 @@ impl PgStore {
         A: Sync + ?Sized,
         F: for<'a> Fn(&'a Tx<'a>, &'a A) -> BoxFuture<'a, TxResult<T>> + Sync,
     {
-        self.transaction_at(IsolationLevel::Serializable, args, body)
-            .await
-    }
-
-    /// [`Self::transaction`] at another isolation level (the sequencer's pass only).
-    async fn transaction_at<A, T, F>(
-        &self,
-        isolation: IsolationLevel,
-        args: &A,
-        body: F,
-    ) -> Result<T, StoreError>
-    where
-        A: Sync + ?Sized,
-        F: for<'a> Fn(&'a Tx<'a>, &'a A) -> BoxFuture<'a, TxResult<T>> + Sync,
-    {
         use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
         let (appended, counted) = (AtomicBool::new(false), AtomicBool::new(false));
         let value = retry::run(
             &self.pool,
-            (&self.policy, isolation),
+            &self.policy,
             &self.stats,
             &(args, &body, (&appended, &counted)),
             |tx, (args, body, (appended, counted))| {
@@ -287,13 +271,9 @@ impl PgStore {
     }
 
     /// One sequencer pass (see `sequencer.rs`); `None` when another node holds the lease.
-    /// It runs at READ COMMITTED, serialised with every other pass by the lease row's lock
-    /// (see `sequencer.rs`): at SERIALIZABLE its read of the unnumbered events would put
-    /// every writer appending an event into a read-write conflict with it.
     pub async fn sequence_events(&self) -> Result<Option<sequencer::Numbered>, StoreError> {
         let now = crate::clock::Clock::new().now_ms();
-        let rc = IsolationLevel::ReadCommitted;
-        self.transaction_at(rc, &(self.node.as_str(), now), |tx, (node, now)| {
+        self.transaction(&(self.node.as_str(), now), |tx, (node, now)| {
             Box::pin(sequencer::pass(
                 tx,
                 node,

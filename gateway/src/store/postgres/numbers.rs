@@ -1,7 +1,9 @@
 //! Numbers: every state change goes through [`set_number`], which writes the state
-//! columns and `doc` together and moves the number between the counters, as the embedded
-//! `pool.rs` does; the free index and the quarantine lists are partial indexes over the
-//! state columns, so they follow by themselves. [`pick_free`] allocates.
+//! columns and `doc` together, moves the number between the counters, as the embedded
+//! `pool.rs` does, and keeps `free_numbers` (the free ordinary numbers, which
+//! [`pick_free`] allocates from) in step. The quarantine lists index `until_ms`, so they
+//! follow by themselves. No index reads the state column: a state change is then a
+//! heap-only update (migration 2 says why that matters at SERIALIZABLE).
 
 use super::codec::{big, from_doc, to_doc};
 use super::counters::{self, counter};
@@ -59,6 +61,34 @@ pub async fn get_number(tx: &Tx<'_>, msisdn: &str) -> TxResult<Option<NumberReco
     }
 }
 
+/// Whether a number in `state` of `class` is in `free_numbers`.
+fn is_free(state: &NumberState, class: NumberClass) -> bool {
+    *state == NumberState::Available && class == NumberClass::Normal
+}
+
+/// Puts `msisdn` in or out of `free_numbers` when its state change moves it.
+async fn keep_free_list(
+    tx: &Tx<'_>,
+    tenant: &str,
+    msisdn: &str,
+    (was, is): (bool, bool),
+) -> TxResult<()> {
+    if was && !is {
+        tx.exec(
+            "DELETE FROM free_numbers WHERE tenant = $1 AND msisdn = $2",
+            &[&tenant, &msisdn],
+        )
+        .await?;
+    } else if is && !was {
+        tx.exec(
+            "INSERT INTO free_numbers (tenant, msisdn) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+            &[&tenant, &msisdn],
+        )
+        .await?;
+    }
+    Ok(())
+}
+
 /// Inserts a number new to the pool; the caller counts it (once per block).
 pub async fn insert_number(tx: &Tx<'_>, msisdn: &str, rec: &NumberRecord) -> TxResult<()> {
     let (state, holder, until) = columns(&rec.state);
@@ -77,7 +107,8 @@ pub async fn insert_number(tx: &Tx<'_>, msisdn: &str, rec: &NumberRecord) -> TxR
         ],
     )
     .await?;
-    Ok(())
+    let free = is_free(&rec.state, rec.class);
+    keep_free_list(tx, &rec.tenant, msisdn, (false, free)).await
 }
 
 /// Moves a number to `state`, keeping its columns, `doc` and the counters in step;
@@ -108,6 +139,11 @@ pub async fn set_number(
         &[&key, &s, &holder, &until, &to_doc(&after)?],
     )
     .await?;
+    let moved = (
+        is_free(&before.state, before.class),
+        is_free(&after.state, after.class),
+    );
+    keep_free_list(tx, &before.tenant, key, moved).await?;
     Ok(before)
 }
 
@@ -124,8 +160,7 @@ pub async fn pick_free(
     policy: NumberPolicy,
     random: u64,
 ) -> TxResult<Option<Msisdn>> {
-    const FROM: &str = "SELECT msisdn FROM numbers
-         WHERE tenant = $1 AND state = 'available' AND class = 'normal' AND msisdn >= $2
+    const FROM: &str = "SELECT msisdn FROM free_numbers WHERE tenant = $1 AND msisdn >= $2
          ORDER BY msisdn LIMIT 1 FOR UPDATE SKIP LOCKED";
     let start = match policy {
         NumberPolicy::Sequential => String::new(),
@@ -154,8 +189,7 @@ pub async fn pick_free(
 async fn any_free(tx: &Tx<'_>, tenant: &str) -> TxResult<bool> {
     Ok(tx
         .row(
-            "SELECT 1 FROM numbers
-             WHERE tenant = $1 AND state = 'available' AND class = 'normal' LIMIT 1",
+            "SELECT 1 FROM free_numbers WHERE tenant = $1 LIMIT 1",
             &[&tenant],
         )
         .await?
@@ -170,11 +204,9 @@ async fn random_start(tx: &Tx<'_>, tenant: &str, random: u64) -> TxResult<String
     // makes every concurrent allocation a conflict.
     let Some(r) = tx
         .row(
-            "SELECT (SELECT msisdn FROM numbers
-                     WHERE tenant = $1 AND state = 'available' AND class = 'normal'
+            "SELECT (SELECT msisdn FROM free_numbers WHERE tenant = $1
                      ORDER BY msisdn LIMIT 1),
-                    (SELECT msisdn FROM numbers
-                     WHERE tenant = $1 AND state = 'available' AND class = 'normal'
+                    (SELECT msisdn FROM free_numbers WHERE tenant = $1
                      ORDER BY msisdn DESC LIMIT 1)",
             &[&tenant],
         )

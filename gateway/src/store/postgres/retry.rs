@@ -245,13 +245,12 @@ pub fn pool_error(e: &deadpool_postgres::PoolError) -> StoreError {
     }
 }
 
-/// Runs `body` in a transaction at `isolation` (SERIALIZABLE for every store method but
-/// the sequencer's pass, see `sequencer.rs`), again on serialization failures (see the
+/// Runs `body` in a SERIALIZABLE transaction, again on serialization failures (see the
 /// module doc). `args` is what the body reads besides the database; the body is a
 /// closure that captures nothing (so every attempt starts from the same inputs).
 pub async fn run<A, T, F>(
     pool: &Pool,
-    (policy, isolation): (&RetryPolicy, IsolationLevel),
+    policy: &RetryPolicy,
     stats: &RetryStats,
     args: &A,
     body: F,
@@ -264,7 +263,7 @@ where
     loop {
         attempt += 1;
         let mut client = pool.get().await.map_err(|e| pool_error(&e))?;
-        match once(&mut client, isolation, args, &body).await {
+        match once(&mut client, args, &body).await {
             Ok(v) => return Ok(v),
             Err(TxError::Store(e)) => return Err(e),
             Err(e @ (TxError::Db(_) | TxError::Contended)) if retryable_tx(&e) => {
@@ -292,19 +291,14 @@ where
     }
 }
 
-async fn once<A, T, F>(
-    client: &mut Object,
-    isolation: IsolationLevel,
-    args: &A,
-    body: &F,
-) -> TxResult<T>
+async fn once<A, T, F>(client: &mut Object, args: &A, body: &F) -> TxResult<T>
 where
     A: Sync + ?Sized,
     F: for<'a> Fn(&'a Tx<'a>, &'a A) -> BoxFuture<'a, TxResult<T>>,
 {
     let inner = client
         .build_transaction()
-        .isolation_level(isolation)
+        .isolation_level(IsolationLevel::Serializable)
         .start()
         .await?;
     let tx = Tx {

@@ -11,14 +11,6 @@
 //! same node comes after it; across nodes, within one pass, the writers' clocks decide
 //! (nodes need NTP; see ARCHITECTURE.md). The webhook deliveries of a public event are
 //! queued in the pass that numbers it.
-//!
-//! A pass runs at READ COMMITTED, the one store transaction that does not run at
-//! SERIALIZABLE: it takes the lease row's lock first (`leases::acquire`), so passes of all
-//! nodes run one at a time and each statement after the lock reads every pass before it;
-//! nothing else writes what a pass writes (sequence numbers, `event_seq`, the deliveries it
-//! queues). At SERIALIZABLE its read of the unnumbered events (an index range, and the
-//! whole index when it is empty) would be a read-write conflict with every transaction
-//! appending an event, which made the writers fail to serialize under load.
 
 use super::codec::{big, from_doc, unbig};
 use super::deliveries;
