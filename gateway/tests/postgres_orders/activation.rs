@@ -213,7 +213,10 @@ async fn advancing_checks_the_version_and_applies_the_effect() {
     );
     // Active: card and number assigned, the line opened, no longer in flight.
     let active = advance(&s, &provisioning, OrderStatus::Active, Effect::Activate).await;
-    assert!(!order_column::<bool>(&s, "act_1", "inflight").await);
+    assert!(
+        order_column::<String>(&s, "act_1", "id").await.is_none(),
+        "out of flight"
+    );
     let sim = s.get_sim(&iccid(1)).await.expect("sim").expect("sim");
     assert_eq!(
         sim.state,

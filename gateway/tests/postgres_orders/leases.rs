@@ -110,7 +110,11 @@ async fn nodes_claiming_at_once_share_the_lapsed_orders() {
     let rest = b.claim_orders(later, 100).await.expect("claim");
     seen.extend(rest.into_iter().map(|o| o.id));
     assert_eq!(seen.len(), 12);
-    let by_a = count(&a, "SELECT COUNT(*) FROM orders WHERE lease_owner = 'a'").await;
+    let by_a = count(
+        &a,
+        "SELECT COUNT(*) FROM orders_inflight WHERE lease_owner = 'a'",
+    )
+    .await;
     assert_eq!(by_a, 0);
     assert!(a.claim_orders(later, 100).await.expect("claim").is_empty());
 }

@@ -229,21 +229,22 @@ async fn create_lifecycle(s: &PgStore, new: NewLifecycle) -> Order {
     }
 }
 
-/// One value of an order's row (`SELECT <column> FROM orders WHERE id = …`).
-async fn order_column<T>(s: &PgStore, id: &str, column: &str) -> T
+/// One value of an order's in-flight row (`SELECT <column> FROM orders_inflight WHERE
+/// id = …`: its lease); `None` when the order is not in flight.
+async fn order_column<T>(s: &PgStore, id: &str, column: &str) -> Option<T>
 where
     T: for<'r> tokio_postgres::types::FromSql<'r>,
 {
     s.client()
         .await
         .expect("client")
-        .query_one(
-            &format!("SELECT {column} FROM orders WHERE id = $1"),
+        .query_opt(
+            &format!("SELECT {column} FROM orders_inflight WHERE id = $1"),
             &[&id],
         )
         .await
         .expect("order row")
-        .get(0)
+        .and_then(|r| r.get(0))
 }
 
 /// The number of rows `sql` counts.

@@ -296,6 +296,12 @@ async fn insert_order(
                 &[id, kind, line, iccid],
             )
             .await?;
+            tx.exec(
+                "INSERT INTO orders_inflight (id, line, kind, iccid, msisdn)
+                 VALUES ($1, $3, $2, $4, $1)",
+                &[id, kind, line, iccid],
+            )
+            .await?;
             Ok(())
         })
     })
@@ -321,7 +327,7 @@ async fn the_database_refuses_two_orders_in_flight_on_a_line_or_a_sim() {
     s.client()
         .await
         .expect("c")
-        .execute("UPDATE orders SET inflight = FALSE WHERE id = 'act_1'", &[])
+        .execute("DELETE FROM orders_inflight WHERE id = 'act_1'", &[])
         .await
         .expect("finish");
     insert_order(&s, "ord_2", "sub_1", "8901", "suspend")

@@ -19,6 +19,7 @@ pub const DERIVED: &[(&str, Derive)] = &[
     ("free_esim", |tx| Box::pin(free_esim(tx))),
     ("free_numbers", |tx| Box::pin(free_numbers(tx))),
     ("orders.esim_expires_at_ms", |tx| Box::pin(esim_expiry(tx))),
+    ("orders_inflight", |tx| Box::pin(orders_inflight(tx))),
     ("reservations.on_expiry_list", |tx| {
         Box::pin(expiry_list(tx))
     }),
@@ -44,6 +45,18 @@ async fn free_esim(tx: &Tx<'_>) -> TxResult<()> {
         "INSERT INTO free_esim (tenant, profile_type, iccid)
          SELECT tenant, esim_profile_type, iccid FROM sims
          WHERE stocked AND state = 'available' AND esim_profile_type IS NOT NULL
+         ON CONFLICT DO NOTHING",
+        &[],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Orders in flight, unleased: the first node to start claims them.
+async fn orders_inflight(tx: &Tx<'_>) -> TxResult<()> {
+    tx.exec(
+        "INSERT INTO orders_inflight (id, line, kind, iccid, msisdn)
+         SELECT id, line, kind, iccid, msisdn FROM orders WHERE inflight
          ON CONFLICT DO NOTHING",
         &[],
     )

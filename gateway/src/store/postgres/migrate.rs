@@ -15,6 +15,11 @@ pub const MIGRATIONS: &[(i32, &str, &str)] = &[
         "heap_only_updates",
         include_str!("migrations/0002_heap_only_updates.sql"),
     ),
+    (
+        3,
+        "orders_inflight",
+        include_str!("migrations/0003_orders_inflight.sql"),
+    ),
 ];
 
 /// The schema version this binary writes.

@@ -1,6 +1,6 @@
 //! Order ownership when several nodes share the database (`Store::lease`,
-//! `claim_orders`, `renew_leases`): each order in flight has a lease row part (owner node
-//! id, expiry in Unix ms) on its `orders` row. The node that creates or reopens an order
+//! `claim_orders`, `renew_leases`): each order in flight has a lease (owner node id,
+//! expiry in Unix ms) on its `orders_inflight` row. The node that creates or reopens an order
 //! leases it in that same commit; its keeper renews; any node claims an order whose lease
 //! lapsed. Lease changes leave the order's version alone: versions decide what is
 //! written (`advance_order`), leases only who drives.
@@ -26,9 +26,8 @@ async fn claim(
     // COALESCE, not NULLS FIRST: PostgreSQL and CockroachDB sort NULLs differently.
     let ids: Vec<String> = tx
         .rows(
-            "SELECT id FROM orders
-             WHERE inflight AND (lease_owner IS NULL OR lease_until_ms IS NULL
-                                 OR lease_until_ms < $1)
+            "SELECT id FROM orders_inflight
+             WHERE lease_owner IS NULL OR lease_until_ms IS NULL OR lease_until_ms < $1
              ORDER BY COALESCE(lease_until_ms, 0), id LIMIT $2 FOR UPDATE SKIP LOCKED",
             &[&big(now_ms), &limit],
         )
@@ -40,12 +39,13 @@ async fn claim(
         return Ok(Vec::new());
     }
     let until = big(now_ms.saturating_add(lease_ms));
+    tx.exec(
+        "UPDATE orders_inflight SET lease_owner = $2, lease_until_ms = $3 WHERE id = ANY($1)",
+        &[&ids, &node, &until],
+    )
+    .await?;
     let rows = tx
-        .rows(
-            "UPDATE orders SET lease_owner = $2, lease_until_ms = $3 WHERE id = ANY($1)
-             RETURNING id, doc",
-            &[&ids, &node, &until],
-        )
+        .rows("SELECT id, doc FROM orders WHERE id = ANY($1)", &[&ids])
         .await?;
     let mut by_id = std::collections::HashMap::with_capacity(rows.len());
     for r in rows {
@@ -67,8 +67,8 @@ async fn renew(
     let until = big(now_ms.saturating_add(lease_ms));
     let held: HashSet<String> = tx
         .rows(
-            "UPDATE orders SET lease_until_ms = $3 WHERE id = ANY($1) AND lease_owner = $2
-             RETURNING id",
+            "UPDATE orders_inflight SET lease_until_ms = $3
+             WHERE id = ANY($1) AND lease_owner = $2 RETURNING id",
             &[&ids, &node, &until],
         )
         .await?

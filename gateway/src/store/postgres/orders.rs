@@ -49,9 +49,8 @@ pub async fn get(tx: &Tx<'_>, id: &str) -> TxResult<Option<OrderRow>> {
 pub async fn insert(tx: &Tx<'_>, order: &Order, owner: &str, lease_until_ms: u64) -> TxResult<()> {
     tx.exec(
         "INSERT INTO orders (id, tenant, kind, status, line, iccid, msisdn, inflight, version,
-                             lease_owner, lease_until_ms, esim_expires_at_ms, created_at_ms,
-                             updated_at_ms, doc)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, NULL, $12, $13, $14)",
+                             esim_expires_at_ms, created_at_ms, updated_at_ms, doc)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, NULL, $10, $11, $12)",
         &[
             &order.id,
             &order.tenant,
@@ -62,19 +61,36 @@ pub async fn insert(tx: &Tx<'_>, order: &Order, owner: &str, lease_until_ms: u64
             &order.msisdn.as_str(),
             &!order.status.is_terminal(),
             &big(order.version),
-            &owner,
-            &big(lease_until_ms),
             &big(order.created_at_ms),
             &big(order.updated_at_ms),
             &to_doc(order)?,
         ],
     )
     .await?;
+    if !order.status.is_terminal() {
+        tx.exec(
+            "INSERT INTO orders_inflight (id, line, kind, iccid, msisdn, lease_owner,
+                                          lease_until_ms)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            &[
+                &order.id,
+                &line_of(order),
+                &order.kind.as_str(),
+                &order.iccid.as_str(),
+                &order.msisdn.as_str(),
+                &owner,
+                &big(lease_until_ms),
+            ],
+        )
+        .await?;
+    }
     Ok(())
 }
 
 /// Rewrites an order from its new version (in flight unless terminal) with its eSIM
-/// deadline column, if the row is still at `version - 1`; false if it is not.
+/// deadline column, if the row is still at `version - 1`; false if it is not. An order
+/// leaving flight leaves `orders_inflight`; one in flight keeps its card and number
+/// there (an order reopened enters it again, unleased until `lease_to`).
 pub async fn update(tx: &Tx<'_>, order: &Order, esim_expires_at_ms: Option<u64>) -> TxResult<bool> {
     let n = tx
         .exec(
@@ -95,13 +111,35 @@ pub async fn update(tx: &Tx<'_>, order: &Order, esim_expires_at_ms: Option<u64>)
             ],
         )
         .await?;
-    Ok(n == 1)
+    if n != 1 {
+        return Ok(false);
+    }
+    if order.status.is_terminal() {
+        tx.exec("DELETE FROM orders_inflight WHERE id = $1", &[&order.id])
+            .await?;
+    } else {
+        tx.exec(
+            "INSERT INTO orders_inflight (id, line, kind, iccid, msisdn) VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT (id) DO UPDATE SET iccid = excluded.iccid, msisdn = excluded.msisdn
+             WHERE orders_inflight.iccid <> excluded.iccid
+                OR orders_inflight.msisdn <> excluded.msisdn",
+            &[
+                &order.id,
+                &line_of(order),
+                &order.kind.as_str(),
+                &order.iccid.as_str(),
+                &order.msisdn.as_str(),
+            ],
+        )
+        .await?;
+    }
+    Ok(true)
 }
 
 /// Leases an order to `owner` until `until_ms` (an order this node reopens).
 pub async fn lease_to(tx: &Tx<'_>, id: &str, owner: &str, until_ms: u64) -> TxResult<()> {
     tx.exec(
-        "UPDATE orders SET lease_owner = $2, lease_until_ms = $3 WHERE id = $1",
+        "UPDATE orders_inflight SET lease_owner = $2, lease_until_ms = $3 WHERE id = $1",
         &[&id, &owner, &big(until_ms)],
     )
     .await?;
