@@ -568,6 +568,7 @@ async fn stop_sandbox(sb: crate::sandbox::Sandbox) {
     if let Some(sim) = sb.smdp_sim {
         sim.shutdown().await;
     }
+    sb.identity.sim.shutdown().await;
 }
 
 /// The activation modes (physical or eSIM).

@@ -27,6 +27,8 @@ pub mod sandbox;
 #[cfg(feature = "sandbox")]
 pub mod sandbox_hlr;
 #[cfg(feature = "sandbox")]
+pub mod sandbox_identity;
+#[cfg(feature = "sandbox")]
 pub mod sandbox_profiles;
 #[cfg(feature = "sandbox")]
 pub mod sandbox_smdp;

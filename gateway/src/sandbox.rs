@@ -104,6 +104,9 @@ pub struct Sandbox {
     pub hlr_sim: Option<HlrSimHandle>,
     /// The embedded SM-DP+ simulator, unless an external SM-DP+ was configured.
     pub smdp_sim: Option<SmdpSimHandle>,
+    /// The embedded identity-verification simulator and the verifier client wired to it
+    /// (for the order path's real-name checks).
+    pub identity: crate::sandbox_identity::SandboxIdentity,
     /// Path of `sandbox.json`.
     pub file: PathBuf,
     /// Its content.
@@ -203,6 +206,7 @@ pub async fn start(mut config: Config) -> Result<Sandbox, StartError> {
     } else {
         (None, None)
     };
+    let identity = crate::sandbox_identity::start(&ca).await?;
     let gateway = Gateway::start_with(config, hlr, Listeners { callback }).await?;
     if let Some(smdp) = &smdp_sim {
         gateway.observe_imports(Arc::new(crate::sandbox_profiles::SmdpLoader {
@@ -272,6 +276,7 @@ pub async fn start(mut config: Config) -> Result<Sandbox, StartError> {
         gateway,
         hlr_sim,
         smdp_sim,
+        identity,
         file,
         info,
     })
@@ -427,7 +432,8 @@ fn random_key(keys: &Keyring) -> Result<Key128, AdminError> {
     Ok(Key128::from_bytes(b))
 }
 
-fn random_password() -> Result<String, StartError> {
+/// A random 26-character base32 secret (simulator passwords and keys).
+pub(crate) fn random_password() -> Result<String, StartError> {
     let mut b = [0u8; 16];
     ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut b)
         .map_err(|_| StartError::Io("system random source failed".into()))?;

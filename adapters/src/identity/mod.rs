@@ -9,9 +9,16 @@
 //! driver behind the [`IdentityVerifier`] trait. The name and ID number live in [`pii`]
 //! types that print as `***`; they leave only inside the request body, never in an error,
 //! a log line or a `Debug`.
+//!
+//! The ID document model is here, for the whole workspace (the gateway's compliance core
+//! and the conformance simulator use it too): [`IdType`] with its wire names, the pure
+//! number rules in [`id_format`] (normalisation, per-type shape and check character,
+//! birth date, masking), and [`IdNumber`] / [`PersonName`].
 
 mod client;
 mod error;
+pub mod id_format;
+mod id_type;
 mod json;
 pub mod pii;
 mod request;
@@ -23,10 +30,12 @@ mod verdict;
 pub use crate::hlr::BoxFuture;
 pub use client::{ClientAuth, ClientIdentity, IdentityClient, IdentityClientConfig};
 pub use error::{IdentityCodecError, IdentityConfigError, IdentityError, Unavailable};
+pub use id_format::IdFormatError;
+pub use id_type::IdType;
 pub use json::MAX_BODY_BYTES;
 pub use pii::{IdNumber, PersonName};
 pub use request::{
-    Capture, ChannelContext, Evidence, FaceMatch, IdType, Requirements, VerificationRequest,
+    Capture, ChannelContext, Evidence, FaceMatch, Requirements, VerificationRequest,
 };
 pub use request_codec::{decode_request, encode_request};
 pub use response_codec::{decode_response, encode_response};

@@ -2,62 +2,9 @@
 //! the liveness evidence, where the order comes from, and what the tenant's policy
 //! demands. Typed values only; the wire form is in `codec`.
 
+use super::id_type::IdType;
 use super::pii::{IdNumber, PersonName};
 use super::values::{CivilDate, Nationality, Score, Token};
-
-/// The ID documents accepted for real-name registration (reference §1.1, MIIT Order 25).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum IdType {
-    /// 居民身份证: mainland resident ID card (18 characters).
-    ResidentId,
-    /// 临时居民身份证: temporary resident ID (same number as the resident ID).
-    TemporaryResidentId,
-    /// 户口簿: household register (carries the resident ID number).
-    HouseholdRegister,
-    /// 港澳居民来往内地通行证: Hong Kong / Macao travel permit.
-    HkMacaoTravelPermit,
-    /// 台湾居民来往大陆通行证: Taiwan travel permit.
-    TaiwanTravelPermit,
-    /// 港澳台居民居住证: residence permit for Hong Kong, Macao and Taiwan residents.
-    HmtResidencePermit,
-    /// A foreign passport.
-    Passport,
-    /// 外国人永久居留身份证: foreigner's permanent-residence ID card.
-    ForeignPermanentResidenceId,
-}
-
-impl IdType {
-    /// Every type, in wire-name order of the documentation.
-    pub const ALL: [Self; 8] = [
-        Self::ResidentId,
-        Self::TemporaryResidentId,
-        Self::HouseholdRegister,
-        Self::HkMacaoTravelPermit,
-        Self::TaiwanTravelPermit,
-        Self::HmtResidencePermit,
-        Self::Passport,
-        Self::ForeignPermanentResidenceId,
-    ];
-
-    /// The wire name (also the `id_type` of the gateway's `subscriber`).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::ResidentId => "resident_id",
-            Self::TemporaryResidentId => "temporary_resident_id",
-            Self::HouseholdRegister => "household_register",
-            Self::HkMacaoTravelPermit => "hk_macao_travel_permit",
-            Self::TaiwanTravelPermit => "taiwan_travel_permit",
-            Self::HmtResidencePermit => "hmt_residence_permit",
-            Self::Passport => "passport",
-            Self::ForeignPermanentResidenceId => "foreign_permanent_residence_id",
-        }
-    }
-
-    /// The type with this wire name.
-    pub fn from_wire(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|t| t.as_str() == s)
-    }
-}
 
 /// How the ID data was captured.
 #[derive(Debug, Clone, PartialEq, Eq)]

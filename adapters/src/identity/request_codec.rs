@@ -3,10 +3,11 @@
 //! bytes give a request or an error naming the member at fault.
 
 use super::error::IdentityCodecError;
+use super::id_type::IdType;
 use super::json::{self, Object, opt_obj, opt_str, req_bool, req_f64, req_obj, req_str};
 use super::pii::{IdNumber, PersonName};
 use super::request::{
-    Capture, ChannelContext, Evidence, FaceMatch, IdType, Requirements, VerificationRequest,
+    Capture, ChannelContext, Evidence, FaceMatch, Requirements, VerificationRequest,
 };
 use super::values::{CivilDate, Nationality, Score, Token};
 use serde::Serialize;

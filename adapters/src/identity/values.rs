@@ -173,6 +173,18 @@ impl CivilDate {
         )
     }
 
+    /// Days since 1970-01-01 (negative: before).
+    pub fn unix_days(self) -> i64 {
+        // Howard Hinnant's days_from_civil.
+        let (m, d) = (i64::from(self.month), i64::from(self.day));
+        let y = i64::from(self.year) - i64::from(m <= 2);
+        let era = y.div_euclid(400);
+        let yoe = y - era * 400;
+        let doy = (153 * (m + if m > 2 { -3 } else { 9 }) + 2) / 5 + d - 1;
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+        era * 146_097 + doe - 719_468
+    }
+
     /// The year.
     pub fn year(self) -> u16 {
         self.year
@@ -259,6 +271,15 @@ mod tests {
             CivilDate::new(1900, 1, 1)
         );
         assert_eq!(CivilDate::from_unix_days(-25_568), None);
+        assert_eq!(CivilDate::UNIX_EPOCH.unix_days(), 0);
+        assert_eq!(
+            CivilDate::new(2000, 3, 1).map(CivilDate::unix_days),
+            Some(11_017)
+        );
+        for days in [-25_567, -1, 0, 11_016, 19_782, 2_932_896] {
+            let date = CivilDate::from_unix_days(days).expect("in range");
+            assert_eq!(date.unix_days(), days, "{date}");
+        }
         assert_eq!(CivilDate::from_unix_days(i64::MAX), None);
     }
 }

@@ -88,6 +88,7 @@ async fn serve_sandbox(cfg: Config) -> Result<(), CliError> {
     if let Some(smdp) = sb.smdp_sim {
         smdp.shutdown().await;
     }
+    sb.identity.sim.shutdown().await;
     Ok(())
 }
 

@@ -8,9 +8,9 @@
 //! counting because look-ups use `hash_all` (one hash per key) until a rewrap, which opens
 //! the sealed subscriber and re-hashes it under the current key, has moved them.
 
-use super::id_format::IdType;
-use super::subscriber::{IdNumber, Subscriber};
+use super::subscriber::Subscriber;
 use crate::crypto::{create_private_dir, hex, write_private};
+use adapters::identity::{IdNumber, IdType};
 use ring::hmac::{self, HMAC_SHA256};
 use ring::rand::{SecureRandom, SystemRandom};
 use std::path::Path;
@@ -217,17 +217,39 @@ fn tag(kid: &str, key: &hmac::Key, msg: &[u8]) -> IdHash {
     }
 }
 
+/// The identity a number names, for counting and matching: the resident ID, the temporary
+/// ID and the household register all carry the one citizen number, so a person cannot open
+/// a sixth line by showing another of them. The strings are hash input: they are spelled
+/// out here, not borrowed from the wire names, so renaming a wire name cannot change a
+/// stored hash.
+pub fn identity_class(t: IdType) -> &'static str {
+    match t {
+        IdType::ResidentId | IdType::TemporaryResidentId | IdType::HouseholdRegister => {
+            "cn_citizen"
+        }
+        IdType::HkMacaoTravelPermit => "hk_macao_travel_permit",
+        IdType::TaiwanTravelPermit => "taiwan_travel_permit",
+        IdType::HkMacaoTaiwanResidencePermit => "hk_macao_taiwan_residence_permit",
+        IdType::ForeignPermanentResidentId => "foreign_permanent_resident_id",
+        IdType::Passport => "passport",
+        IdType::NationalId => "national_id",
+        IdType::ResidencePermit => "residence_permit",
+        IdType::DrivingLicence => "driving_licence",
+    }
+}
+
 /// The hashed bytes: domain, identity class, issuer and number, each ended by a NUL
 /// (none of them can hold one). The issuer is fixed for mainland documents, the
 /// subscriber's nationality for documents unique only per issuing state, empty otherwise.
 fn message(t: IdType, n: &IdNumber, nationality: Option<&str>) -> Zeroizing<Vec<u8>> {
-    let issuer = match t.identity_class() {
+    let class = identity_class(t);
+    let issuer = match class {
         "cn_citizen" => "CHN",
         _ if t.needs_issuer() => nationality.unwrap_or_default(),
         _ => "",
     };
     let mut m = Zeroizing::new(Vec::with_capacity(80));
-    for part in [DOMAIN, t.identity_class().as_bytes(), issuer.as_bytes()] {
+    for part in [DOMAIN, class.as_bytes(), issuer.as_bytes()] {
         m.extend_from_slice(part);
         m.push(0);
     }
@@ -293,6 +315,25 @@ mod tests {
                 .hash(&subscriber("passport", "E12345678", Some("GBR")))
                 .tag
         );
+    }
+
+    #[test]
+    fn identity_classes() {
+        let citizen = [
+            IdType::ResidentId,
+            IdType::TemporaryResidentId,
+            IdType::HouseholdRegister,
+        ];
+        let mut others = std::collections::BTreeSet::new();
+        for t in IdType::ALL {
+            let class = identity_class(t);
+            if citizen.contains(&t) {
+                assert_eq!(class, "cn_citizen");
+            } else {
+                assert!(others.insert(class), "{t:?}: its own class");
+            }
+        }
+        assert!(!others.contains("cn_citizen"));
     }
 
     #[test]

@@ -4,8 +4,8 @@
 //! Thresholds that no regulation publishes (velocity, bursts) are our choice, documented
 //! in README's compliance section.
 
-use super::id_format::IdType;
 use super::subscriber::CaptureMethod;
+use adapters::identity::IdType;
 use serde::{Deserialize, Serialize};
 
 /// A market: which country's rules a tenant follows (`simgw tenant put --market`).
@@ -138,9 +138,9 @@ const CN_IDS: &[IdType] = &[
     IdType::ResidentId,
     IdType::TemporaryResidentId,
     IdType::HouseholdRegister,
-    IdType::HkMacauTravelPermit,
+    IdType::HkMacaoTravelPermit,
     IdType::TaiwanTravelPermit,
-    IdType::HkMacauTaiwanResidencePermit,
+    IdType::HkMacaoTaiwanResidencePermit,
     IdType::ForeignPermanentResidentId,
     IdType::Passport,
 ];

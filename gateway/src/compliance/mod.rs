@@ -1,5 +1,6 @@
-//! Real-name and anti-fraud compliance, the pure core: the typed subscriber and its ID
-//! checks, the keyed ID hash, the per-market policy table, the create-commit decision,
+//! Real-name and anti-fraud compliance, the pure core: the typed subscriber (its ID
+//! document model, `IdType`, `IdNumber`, `PersonName` and the number rules, is
+//! `adapters::identity`'s, shared with the verifier and its simulator), the keyed ID hash, the per-market policy table, the create-commit decision,
 //! velocity windows, risk rules, re-verification and the tamper-evident audit chain.
 //! Nothing here does IO or reads a clock: time is an input (Unix milliseconds). The store,
 //! the engine and the API call these functions and persist what they decide.
@@ -8,7 +9,6 @@ pub mod audit;
 pub mod blocklist;
 pub mod channel;
 pub mod checks;
-pub mod id_format;
 pub mod id_hash;
 pub mod markets;
 pub mod overrides;
@@ -23,12 +23,9 @@ pub use channel::{ChannelRef, Registration, RegistryView, StoreChannel};
 pub use checks::{
     CreateRequest, Decision, ReadPlan, Reads, SimKind, SubscriberInput, decide, plan,
 };
-pub use id_format::IdType;
 pub use id_hash::{IdHash, IdHasher};
 pub use markets::Market;
 pub use overrides::{PolicyError, PolicyOverride, resolve};
 pub use policy::{ChannelKind, Policy};
 pub use refusal::Refusal;
-pub use subscriber::{
-    Capture, CaptureMethod, Evidence, FaceMatch, IdNumber, PersonName, Subscriber,
-};
+pub use subscriber::{Capture, CaptureMethod, Evidence, FaceMatch, Subscriber};

@@ -16,10 +16,10 @@
 //! store_hours = { open = "09:00", close = "21:00", utc_offset = "+08:00" }
 //! ```
 
-use super::id_format::IdType;
 use super::markets::Market;
 use super::policy::{Burst, ChannelRules, HOUR_MS, Policy, StoreHours};
 use super::subscriber::CaptureMethod;
+use adapters::identity::IdType;
 use serde::{Deserialize, Serialize};
 
 /// A limit as configured: a number, or `"off"`.

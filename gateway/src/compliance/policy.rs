@@ -3,9 +3,9 @@
 //! Every decision cites `Policy::version`, which names the market, the version of the
 //! default rows and, when an override changed anything, a digest of the effective rules.
 
-use super::id_format::IdType;
 use super::markets::{ChannelRow, DEFAULTS_VERSION, Market, MarketRow};
 use super::subscriber::CaptureMethod;
+use adapters::identity::IdType;
 use serde::Serialize;
 
 /// Milliseconds in an hour.

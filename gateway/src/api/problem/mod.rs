@@ -1,6 +1,7 @@
 //! Every API error, mapped to RFC 9457 problem+json in this one place. Codes are stable
 //! snake_case identifiers clients can switch on; `detail` says what to do next.
 
+mod compliance;
 mod webhooks;
 
 use axum::http::{HeaderValue, StatusCode, header};

@@ -8,7 +8,6 @@
 use super::audit::Outcome;
 use super::blocklist::ListKind;
 use super::channel::{ChannelRef, FreezeTarget, Member, Registration, RegistryView};
-use super::id_format::days_from_civil;
 use super::id_hash::IdHash;
 use super::policy::{ChannelKind, DAY_MS, Policy, StoreHours};
 use super::refusal::Refusal;
@@ -368,10 +367,10 @@ fn identity(req: &CreateRequest, s: &Subscriber) -> Result<(), Box<Refused>> {
         r.extras.allowed = p.accepted_id_types.iter().map(|t| t.as_str()).collect();
         return Err(refuse(r));
     }
-    if let Some((y, m, d)) = s.id_number.birth_date(s.id_type) {
+    if let Some(born) = s.id_number.birth_date(s.id_type) {
         let today = i64::try_from(req.now_ms / DAY_MS).unwrap_or(i64::MAX);
         // A day's grace: the number's date is local, `now` is UTC.
-        if days_from_civil(y, m, d) > today.saturating_add(1) {
+        if born.unix_days() > today.saturating_add(1) {
             return Err(refuse(
                 Refusal::new(
                     400,

@@ -1,9 +1,9 @@
 use super::*;
 use crate::compliance::channel::StoreChannel;
-use crate::compliance::id_format::mod11_2_check;
 use crate::compliance::id_hash::IdHasher;
 use crate::compliance::markets::Market;
 use crate::compliance::risk::RiskRule;
+use adapters::identity::id_format::mod11_2_check;
 use proptest::prelude::*;
 use serde_json::{Value, json};
 

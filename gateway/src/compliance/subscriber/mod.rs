@@ -1,15 +1,15 @@
 //! The typed `subscriber` of an order (contract: `name`, `id_type`, `id_number`,
 //! `nationality`, `capture`, `evidence`; more fields may be added, so unknown members are
 //! ignored). Parsing is hand-written over JSON so a problem names the field at fault and
-//! never echoes a value. The ID number and the name live in types whose `Debug`, `Display`
-//! and `Serialize` never reveal them; only `to_sealed_json` (for sealing at rest) and
-//! `expose` do.
+//! never echoes a value. The ID number and the name are `adapters::identity`'s types, whose
+//! `Debug` never reveals them and which have no `Display` or `Serialize`; only
+//! `to_sealed_json` (for sealing at rest) and `expose` do.
 
 mod parse;
 
-use super::id_format::{self, IdType};
 use super::refusal::Refusal;
-use parse::{capture, evidence, missing, object, raw_string, text};
+use adapters::identity::{IdNumber, IdType, PersonName};
+use parse::{capture, evidence, missing, normalise_country, object, raw_string, text};
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 use zeroize::Zeroizing;
@@ -30,14 +30,6 @@ pub struct Subscriber {
     /// What proves the person is the holder.
     pub evidence: Evidence,
 }
-
-/// A normalised ID number: never printed, serialised masked, zeroised on drop.
-#[derive(Clone, PartialEq, Eq)]
-pub struct IdNumber(Zeroizing<String>);
-
-/// A person's name: never printed, serialised masked, zeroised on drop.
-#[derive(Clone, PartialEq, Eq)]
-pub struct PersonName(Zeroizing<String>);
 
 /// How the ID was captured.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -95,83 +87,6 @@ pub struct FaceMatch {
     pub liveness: bool,
 }
 
-impl IdNumber {
-    /// Normalises and checks `raw` as a number of `id_type`.
-    pub fn parse(id_type: IdType, raw: &str) -> Result<Self, id_format::IdFormatError> {
-        let n = Zeroizing::new(id_format::normalise(raw)?);
-        id_format::check(id_type, &n)?;
-        Ok(Self(n))
-    }
-
-    /// The number in clear: for the keyed hash and sealing only.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-
-    /// The masked form for display (`1101**********1234`).
-    pub fn masked(&self) -> String {
-        id_format::mask(&self.0)
-    }
-
-    /// The holder's birth date, for numbers that carry one (mainland citizen layout).
-    pub fn birth_date(&self, id_type: IdType) -> Option<(u16, u8, u8)> {
-        let carries = matches!(
-            id_type,
-            IdType::ResidentId
-                | IdType::TemporaryResidentId
-                | IdType::HouseholdRegister
-                | IdType::HkMacauTaiwanResidencePermit
-        ) || (id_type == IdType::ForeignPermanentResidentId && self.0.len() == 18);
-        carries
-            .then(|| id_format::birth_date(self.0.as_bytes()))
-            .flatten()
-    }
-}
-
-impl std::fmt::Debug for IdNumber {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("IdNumber(***)")
-    }
-}
-
-impl std::fmt::Display for IdNumber {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.masked())
-    }
-}
-
-impl Serialize for IdNumber {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&self.masked())
-    }
-}
-
-impl PersonName {
-    /// The name in clear: for sealing and lawful export only.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-
-    /// The first character, the rest masked (`张*`, `L*****`).
-    pub fn masked(&self) -> String {
-        let mut c = self.0.chars();
-        let first: String = c.next().into_iter().collect();
-        first + &"*".repeat(c.count())
-    }
-}
-
-impl std::fmt::Debug for PersonName {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("PersonName(***)")
-    }
-}
-
-impl Serialize for PersonName {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&self.masked())
-    }
-}
-
 impl Capture {
     /// The method alone.
     pub fn method(&self) -> CaptureMethod {
@@ -204,7 +119,7 @@ impl Subscriber {
             .ok_or_else(|| missing("subscriber.name"))?;
         let id_type = match text(m, "id_type", "subscriber", 64)? {
             None => return Err(missing("subscriber.id_type")),
-            Some(s) => IdType::parse(s).ok_or_else(|| {
+            Some(s) => IdType::from_wire(s).ok_or_else(|| {
                 let mut r = Refusal::subscriber_invalid(
                     "subscriber.id_type",
                     "`subscriber.id_type` is not a known ID type; see `allowed`".to_owned(),
@@ -215,7 +130,7 @@ impl Subscriber {
         };
         let raw = raw_string(m, "id_number", "subscriber")?
             .ok_or_else(|| missing("subscriber.id_number"))?;
-        let id_number = IdNumber::parse(id_type, raw).map_err(|e| {
+        let id_number = IdNumber::parse_as(id_type, raw).map_err(|e| {
             Refusal::new(
                 400,
                 "id_number_invalid",
@@ -229,7 +144,7 @@ impl Subscriber {
         })?;
         let nationality = match text(m, "nationality", "subscriber", 8)? {
             None => None,
-            Some(s) => Some(id_format::normalise_country(s).ok_or_else(|| {
+            Some(s) => Some(normalise_country(s).ok_or_else(|| {
                 Refusal::subscriber_invalid(
                     "subscriber.nationality",
                     "`subscriber.nationality` must be an ISO 3166-1 alpha-3 code, e.g. `CHN`, `GBR`".to_owned(),
@@ -245,10 +160,17 @@ impl Subscriber {
                 ),
             ));
         }
+        // `text` has checked it already; the shared type's own check is looser.
+        let name = PersonName::parse(name).map_err(|_| {
+            Refusal::subscriber_invalid(
+                "subscriber.name",
+                "`subscriber.name` must be the name as on the document".to_owned(),
+            )
+        })?;
         let capture = capture(m.get("capture"))?;
         let evidence = evidence(m.get("evidence"))?;
         Ok(Self {
-            name: PersonName(Zeroizing::new(name.to_owned())),
+            name,
             id_type,
             id_number,
             nationality,

@@ -1,4 +1,5 @@
 use super::*;
+use adapters::identity::CivilDate;
 
 const ID: &str = "11010519491231002X";
 
@@ -41,7 +42,7 @@ fn never_reveals_the_number_or_the_name() {
     let s = Subscriber::from_json(&full()).expect("valid");
     let debug = format!("{s:?}");
     let shown = serde_json::to_string(&s).expect("json");
-    for text in [&debug, &shown, &s.id_number.to_string()] {
+    for text in [&debug, &shown, &s.id_number.masked(), &s.name.masked()] {
         assert!(!text.contains(ID) && !text.contains("张三"), "{text}");
     }
     assert!(shown.contains("1101**********002X"), "{shown}");
@@ -177,9 +178,20 @@ fn refusals_name_the_field() {
 #[test]
 fn birth_dates_where_the_number_has_one() {
     let s = Subscriber::from_json(&full()).expect("valid");
-    assert_eq!(s.id_number.birth_date(s.id_type), Some((1949, 12, 31)));
-    let p = IdNumber::parse(IdType::Passport, "E12345678").expect("passport");
+    assert_eq!(
+        s.id_number.birth_date(s.id_type),
+        CivilDate::new(1949, 12, 31)
+    );
+    let p = IdNumber::parse_as(IdType::Passport, "E12345678").expect("passport");
     assert_eq!(p.birth_date(IdType::Passport), None);
+}
+
+#[test]
+fn countries() {
+    assert_eq!(normalise_country("chn").as_deref(), Some("CHN"));
+    assert_eq!(normalise_country("D").as_deref(), Some("DEU"));
+    assert_eq!(normalise_country("CN"), None);
+    assert_eq!(normalise_country("C1N"), None);
 }
 
 proptest::proptest! {
