@@ -104,6 +104,8 @@ pub struct Metrics {
     pub store_ops: AtomicU64,
     /// Commit latency (including fsync).
     pub store_commit_latency: Histogram,
+    /// Transactions run again after a conflict, and given up (the PostgreSQL store).
+    pub store_conflicts: std::sync::Arc<StoreConflicts>,
     /// Northbound HTTP requests by class.
     pub http_2xx: AtomicU64,
     /// 4xx answers.
@@ -114,6 +116,15 @@ pub struct Metrics {
     pub activation_post_latency: Histogram,
     /// Orders accepted and not yet finished (admission control reads and bounds it).
     pub backlog: crate::admission::Backlog,
+}
+
+/// The PostgreSQL store's transaction runner's counts (`store/postgres/retry.rs`).
+#[derive(Debug, Default)]
+pub struct StoreConflicts {
+    /// Attempts rolled back on a serialization failure or deadlock and run again.
+    pub retried: AtomicU64,
+    /// Transactions given up after `max_attempts` conflicts.
+    pub gave_up: AtomicU64,
 }
 
 impl Metrics {
@@ -217,6 +228,18 @@ impl Metrics {
             "simgw_store_ops_total",
             "Operations folded into durable commits (group commit).",
             &self.store_ops,
+        );
+        c(
+            &mut o,
+            "simgw_store_conflict_retries_total",
+            "Store transactions rolled back on a serialization conflict or deadlock and run again (PostgreSQL).",
+            &self.store_conflicts.retried,
+        );
+        c(
+            &mut o,
+            "simgw_store_conflict_gave_up_total",
+            "Store transactions given up after the retry budget of conflicts, answered as store unavailable (PostgreSQL).",
+            &self.store_conflicts.gave_up,
         );
         let _ = writeln!(
             o,

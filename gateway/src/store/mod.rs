@@ -518,7 +518,8 @@ pub async fn open(
             )?))
         }
         crate::config::StoreBackend::Postgres => {
-            let store = postgres::PgStore::open(&config.store)
+            let conflicts = metrics.store_conflicts.clone();
+            let store = postgres::PgStore::open_counted(&config.store, conflicts)
                 .await
                 .map_err(|e| match e {
                     postgres::OpenError::Connect(m) => StoreError::Unavailable(m),

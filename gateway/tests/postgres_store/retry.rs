@@ -143,3 +143,35 @@ async fn a_store_error_in_a_body_rolls_back_and_is_not_retried() {
         .get(0);
     assert_eq!(n, 0);
 }
+
+#[tokio::test]
+async fn conflicts_are_counted_in_the_gateway_metrics() {
+    let pg = server();
+    let url = pg.create_db("counted").await.expect("create database");
+    let metrics = gateway::metrics::Metrics::default();
+    let s = PgStore::open_counted(&config(&url), metrics.store_conflicts.clone())
+        .await
+        .expect("open");
+    let e = s
+        .transaction(&(), |tx, _| {
+            Box::pin(async move {
+                tx.exec(
+                    "DO $$ BEGIN RAISE EXCEPTION 'conflict' USING ERRCODE = '40001'; END $$",
+                    &[],
+                )
+                .await?;
+                Ok(())
+            })
+        })
+        .await
+        .expect_err("gives up");
+    let attempts = RetryPolicy::default().max_attempts;
+    assert!(e.to_string().contains("gave up"), "{e}");
+    let text = metrics.render();
+    let retried = format!("simgw_store_conflict_retries_total {}\n", attempts - 1);
+    assert!(text.contains(&retried), "{text}");
+    assert!(
+        text.contains("simgw_store_conflict_gave_up_total 1\n"),
+        "{text}"
+    );
+}

@@ -9,6 +9,7 @@
 //! it holds the sequencer lease. `LISTEN/NOTIFY` would shorten that, but CockroachDB
 //! lacks it and nothing may depend on it for correctness.
 
+use super::retry::RetryStats;
 use super::{EVENT_POLL, OpenError, PgStore};
 use crate::config::StoreConfig;
 use crate::store::{EventType, StoreError};
@@ -19,7 +20,18 @@ impl PgStore {
     /// (`spawn_sequencer` every `EVENT_POLL`); the task ends when the last `Arc` of the
     /// store is dropped. The gateway opens the PostgreSQL backend through this.
     pub async fn open(cfg: &StoreConfig) -> Result<Arc<Self>, OpenError> {
-        let store = Arc::new(Self::connect(cfg).await?);
+        Self::open_counted(cfg, Arc::default()).await
+    }
+
+    /// [`Self::open`], counting its transactions' conflicts into `conflicts` (the
+    /// gateway's metrics).
+    pub async fn open_counted(
+        cfg: &StoreConfig,
+        conflicts: Arc<RetryStats>,
+    ) -> Result<Arc<Self>, OpenError> {
+        let mut store = Self::connect(cfg).await?;
+        store.stats = conflicts;
+        let store = Arc::new(store);
         drop(store.spawn_sequencer(EVENT_POLL));
         Ok(store)
     }

@@ -50,14 +50,8 @@ impl RetryPolicy {
     }
 }
 
-/// Counts of the runner's work, for metrics and tests.
-#[derive(Debug, Default)]
-pub struct RetryStats {
-    /// Attempts rolled back on a serialization failure or deadlock and run again.
-    pub retried: AtomicU64,
-    /// Transactions given up after `max_attempts` conflicts.
-    pub gave_up: AtomicU64,
-}
+/// Counts of the runner's work, exported as metrics (`simgw_store_conflict_*`).
+pub use crate::metrics::StoreConflicts as RetryStats;
 
 /// An error inside a transaction body: the database's (inspected for retry), or the
 /// store's own (returned as is, after rollback).
