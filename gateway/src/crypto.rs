@@ -4,6 +4,8 @@
 //! swapped between SIMs. Request fingerprints (idempotency) are HMACs under a key derived
 //! from the keyring, so a stored fingerprint cannot be matched against guessed bodies.
 
+pub mod key_file;
+
 use ring::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
 use ring::hkdf::{HKDF_SHA256, Salt};
 use ring::hmac::{self, HMAC_SHA256};
@@ -76,46 +78,15 @@ impl Keyring {
     /// Loads the key file, creating it (mode 0600) with a fresh random key if absent.
     /// The file holds one `<key id> <64 hex>` line per key; the last line is current.
     pub fn load_or_create(path: &Path) -> Result<Self, CryptoError> {
-        let io = |source| CryptoError::Io {
-            path: path.display().to_string(),
-            source,
-        };
-        if !path.exists() {
-            if let Some(dir) = path.parent() {
-                create_private_dir(dir).map_err(io)?;
-            }
-            let line = new_key_line()?;
-            write_private(path, line.as_bytes()).map_err(io)?;
-        }
-        let text = zeroize::Zeroizing::new(std::fs::read_to_string(path).map_err(io)?);
+        let text = key_file::read_or_create(path, "dk").map_err(|e| file_error(path, e))?;
         Self::from_lines(&text).ok_or_else(|| CryptoError::Malformed(path.display().to_string()))
     }
 
     /// Appends a fresh key to the key file (atomically, 0600) and returns its id. The new
     /// key becomes current at the next load; older keys stay for opening old values.
     pub fn add_key(path: &Path) -> Result<String, CryptoError> {
-        let io = |source| CryptoError::Io {
-            path: path.display().to_string(),
-            source,
-        };
-        let mut text = zeroize::Zeroizing::new(std::fs::read_to_string(path).map_err(io)?);
-        if Self::from_lines(&text).is_none() {
-            return Err(CryptoError::Malformed(path.display().to_string()));
-        }
-        if !text.ends_with('\n') {
-            text.push('\n');
-        }
-        let line = zeroize::Zeroizing::new(new_key_line()?);
-        text.push_str(&line);
-        let tmp = path.with_extension("tmp");
-        write_private(&tmp, text.as_bytes()).map_err(io)?;
-        std::fs::rename(&tmp, path).map_err(io)?;
-        let id = line
-            .split_whitespace()
-            .next()
-            .unwrap_or_default()
-            .to_owned();
-        Ok(id)
+        key_file::append(path, "dk", |text| Self::from_lines(text).is_some())
+            .map_err(|e| file_error(path, e))
     }
 
     /// Builds a keyring from `<id> <64 hex>` lines (blank lines ignored, ids unique).
@@ -246,13 +217,14 @@ fn fingerprint_key(data_key: &[u8]) -> hmac::Key {
 }
 
 /// A fresh `dk-<8 hex> <64 hex>` key line.
-fn new_key_line() -> Result<String, CryptoError> {
-    let rng = SystemRandom::new();
-    let mut key = zeroize::Zeroizing::new([0u8; 32]);
-    rng.fill(key.as_mut()).map_err(|_| CryptoError::Random)?;
-    let mut id = [0u8; 4];
-    rng.fill(&mut id).map_err(|_| CryptoError::Random)?;
-    Ok(format!("dk-{} {}\n", hex(&id), hex(key.as_ref())))
+/// A key file's error as the data key's, naming the file.
+fn file_error(path: &Path, e: key_file::KeyFileError) -> CryptoError {
+    let path = path.display().to_string();
+    match e {
+        key_file::KeyFileError::Io(source) => CryptoError::Io { path, source },
+        key_file::KeyFileError::Malformed => CryptoError::Malformed(path),
+        key_file::KeyFileError::Random => CryptoError::Random,
+    }
 }
 
 /// Writes a file readable only by its owner (0600 on Unix), creating or truncating it.

@@ -9,10 +9,10 @@
 //! the sealed subscriber and re-hashes it under the current key, has moved them.
 
 use super::subscriber::Subscriber;
-use crate::crypto::{create_private_dir, hex, write_private};
+use crate::crypto::hex;
+use crate::crypto::key_file::{self, KeyFileError};
 use adapters::identity::{IdNumber, IdType};
 use ring::hmac::{self, HMAC_SHA256};
-use ring::rand::{SecureRandom, SystemRandom};
 use std::path::Path;
 use zeroize::Zeroizing;
 
@@ -103,50 +103,21 @@ impl IdHasher {
     /// Loads the pepper file, creating it (0600, in a 0700 directory) with one fresh key
     /// if absent.
     pub fn load_or_create(path: &Path) -> Result<Self, PepperError> {
-        let io = |source| PepperError::Io {
-            path: path.display().to_string(),
-            source,
-        };
-        if !path.exists() {
-            if let Some(dir) = path.parent() {
-                create_private_dir(dir).map_err(io)?;
-            }
-            let line = new_key_line()?;
-            write_private(path, line.as_bytes()).map_err(io)?;
-        }
-        let text = Zeroizing::new(std::fs::read_to_string(path).map_err(io)?);
+        let text = key_file::read_or_create(path, "pk").map_err(|e| file_error(path, e))?;
         Self::from_lines(&text).ok_or_else(|| PepperError::Malformed(path.display().to_string()))
     }
 
     /// Appends a fresh key (atomically, 0600) and returns its id. It becomes current at
     /// the next load; the older keys stay so their hashes keep matching.
     pub fn add_key(path: &Path) -> Result<String, PepperError> {
-        let io = |source| PepperError::Io {
-            path: path.display().to_string(),
-            source,
-        };
-        let mut text = Zeroizing::new(std::fs::read_to_string(path).map_err(io)?);
-        if Self::from_lines(&text).is_none() {
-            return Err(PepperError::Malformed(path.display().to_string()));
-        }
-        if !text.is_empty() && !text.ends_with('\n') {
-            text.push('\n');
-        }
-        let line = new_key_line()?;
-        text.push_str(&line);
-        let tmp = path.with_extension("tmp");
-        write_private(&tmp, text.as_bytes()).map_err(io)?;
-        std::fs::rename(&tmp, path).map_err(io)?;
-        Ok(line
-            .split_whitespace()
-            .next()
-            .unwrap_or_default()
-            .to_owned())
+        key_file::append(path, "pk", |text| Self::from_lines(text).is_some())
+            .map_err(|e| file_error(path, e))
     }
 
     /// A hasher with one random in-memory key (tests and benchmarks).
     pub fn ephemeral() -> Result<Self, PepperError> {
-        Self::from_lines(&new_key_line()?).ok_or(PepperError::Random)
+        let line = key_file::new_line("pk").map_err(|_| PepperError::Random)?;
+        Self::from_lines(&line).ok_or(PepperError::Random)
     }
 
     /// Builds a hasher from `<id> <64 hex>` lines (blank lines ignored, ids unique).
@@ -258,17 +229,14 @@ fn message(t: IdType, n: &IdNumber, nationality: Option<&str>) -> Zeroizing<Vec<
 }
 
 /// A fresh `pk-<8 hex> <64 hex>` key line.
-fn new_key_line() -> Result<Zeroizing<String>, PepperError> {
-    let rng = SystemRandom::new();
-    let mut key = Zeroizing::new([0u8; 32]);
-    rng.fill(key.as_mut()).map_err(|_| PepperError::Random)?;
-    let mut id = [0u8; 4];
-    rng.fill(&mut id).map_err(|_| PepperError::Random)?;
-    Ok(Zeroizing::new(format!(
-        "pk-{} {}\n",
-        hex(&id),
-        hex(key.as_ref())
-    )))
+/// A key file's error as the pepper's, naming the file.
+fn file_error(path: &Path, e: KeyFileError) -> PepperError {
+    let path = path.display().to_string();
+    match e {
+        KeyFileError::Io(source) => PepperError::Io { path, source },
+        KeyFileError::Malformed => PepperError::Malformed(path),
+        KeyFileError::Random => PepperError::Random,
+    }
 }
 
 #[cfg(test)]
