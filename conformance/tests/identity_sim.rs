@@ -3,6 +3,8 @@
 //! TLS and credential refusals, idempotent replays, and that neither the name nor the ID
 //! number reaches a log line, an error or a `Debug`.
 
+mod common;
+
 use adapters::http::HttpClient;
 use adapters::identity::{
     Capture, ChannelContext, CivilDate, ClientAuth, ClientIdentity, Code, Evidence, FaceMatch,
@@ -10,10 +12,10 @@ use adapters::identity::{
     PersonName, RejectCode, Requirements, Score, Token, Unavailable, VERIFICATIONS_PATH, Verdict,
     VerificationRequest,
 };
+use common::Pki;
 use conformance::identity_sim::{
     self, Action, IdentitySimConfig, IdentitySimHandle, Rule, server_tls_config,
 };
-use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -23,51 +25,6 @@ const ID: &str = "11010519491231002X";
 const OTHER_ID: &str = "440304199003074510";
 const NAME: &str = "张三丰";
 const TOKEN: &str = "test-bearer-token";
-
-// ---------------------------------------------------------------------------------------
-// PKI
-
-struct Pki {
-    ca_pem: String,
-    issuer: Issuer<'static, KeyPair>,
-}
-
-struct Id {
-    cert_pem: String,
-    key_pem: String,
-}
-
-fn ca_params(cn: &str) -> CertificateParams {
-    let mut params = CertificateParams::new(Vec::<String>::new()).expect("params");
-    params.distinguished_name.push(DnType::CommonName, cn);
-    params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
-    params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
-    params
-}
-
-impl Pki {
-    fn new(cn: &str) -> Self {
-        let key = KeyPair::generate().expect("key");
-        let ca = ca_params(cn).self_signed(&key).expect("ca");
-        Self {
-            ca_pem: ca.pem(),
-            issuer: Issuer::new(ca_params(cn), key),
-        }
-    }
-
-    fn issue(&self, cn: &str) -> Id {
-        let key = KeyPair::generate().expect("key");
-        let mut params =
-            CertificateParams::new(vec!["localhost".to_owned(), "127.0.0.1".to_owned()])
-                .expect("params");
-        params.distinguished_name.push(DnType::CommonName, cn);
-        let cert = params.signed_by(&key, &self.issuer).expect("sign");
-        Id {
-            cert_pem: cert.pem(),
-            key_pem: key.serialize_pem(),
-        }
-    }
-}
 
 // ---------------------------------------------------------------------------------------
 // Set-up

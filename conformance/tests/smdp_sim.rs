@@ -2,6 +2,8 @@
 //! client speaking ES2+ through the codec, and a small operator receiver for the
 //! HandleDownloadProgressInfo notifications the simulator sends.
 
+mod common;
+
 use adapters::es2plus::{
     ADMIN_PROTOCOL_HEADER, ConfirmOrderRequest, ConfirmOrderResponse, ConfirmationCode,
     DownloadOrderRequest, DownloadOrderResponse, Es2Error, ExecutionStatus, FinalProfileStatus,
@@ -11,6 +13,7 @@ use adapters::es2plus::{
 };
 use adapters::http::{HttpClient, HttpResponse};
 use bytes::Bytes;
+use common::{Id, Pki};
 use conformance::smdp_sim::{
     self, Action, CustomerAction, Function, InstallResult, MalformedAnswer, NotifierIdentity,
     OperatorAccount, ProfileSeed, ProfileState, Quirks, RetryPolicy, Rule, SmdpAddressEcho,
@@ -20,7 +23,6 @@ use http_body_util::BodyExt;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
-use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose};
 use sim_profiles::profile::{Package, validate};
 use sim_profiles::{Eid, Iccid, Imsi, Key128};
 use std::collections::VecDeque;
@@ -33,52 +35,6 @@ use tokio_rustls::TlsAcceptor;
 const OP: &str = "mvno-a";
 const TYPE: &str = "CONSUMER_V1";
 const WAIT: Duration = Duration::from_secs(5);
-
-// ---------------------------------------------------------------------------------------
-// PKI
-
-struct Pki {
-    ca_pem: String,
-    issuer: Issuer<'static, KeyPair>,
-}
-
-#[derive(Clone)]
-struct Id {
-    cert_pem: String,
-    key_pem: String,
-}
-
-fn ca_params(cn: &str) -> CertificateParams {
-    let mut params = CertificateParams::new(Vec::<String>::new()).expect("params");
-    params.distinguished_name.push(DnType::CommonName, cn);
-    params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
-    params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
-    params
-}
-
-impl Pki {
-    fn new(cn: &str) -> Self {
-        let key = KeyPair::generate().expect("key");
-        let ca = ca_params(cn).self_signed(&key).expect("ca");
-        Self {
-            ca_pem: ca.pem(),
-            issuer: Issuer::new(ca_params(cn), key),
-        }
-    }
-
-    fn issue(&self, cn: &str) -> Id {
-        let key = KeyPair::generate().expect("key");
-        let mut params =
-            CertificateParams::new(vec!["localhost".to_owned(), "127.0.0.1".to_owned()])
-                .expect("params");
-        params.distinguished_name.push(DnType::CommonName, cn);
-        let cert = params.signed_by(&key, &self.issuer).expect("sign");
-        Id {
-            cert_pem: cert.pem(),
-            key_pem: key.serialize_pem(),
-        }
-    }
-}
 
 /// Everything one test needs: the PKI, the identities and a receiver.
 struct World {
