@@ -1,8 +1,8 @@
 //! `create_activation` (embedded `Tables::create_activation`): the idempotency check, the
 //! card (a physical SIM by ICCID, or an eSIM profile from stock), the number, and the
 //! order in flight leased to this node, in one transaction. The key is claimed first
-//! (`idempotency::claim`). Every check comes before the
-//! first write, as in the embedded backend, so a refusal changes nothing.
+//! (`idempotency::claim`, an insert); every other check comes before any other write, and
+//! a refusal rolls the transaction back, so it changes nothing, as in the embedded backend.
 
 use super::PgStore;
 use super::idempotency::{Key, claim};

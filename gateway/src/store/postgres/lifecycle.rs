@@ -3,8 +3,9 @@
 //! (a new card, a new number), its plan from the engine's planner, the order leased to
 //! this node, and the line marked busy, in one transaction. Two nodes creating orders
 //! on one line at once both read and write the line's row, so one of them fails to
-//! serialize and, run again, finds the line busy; the partial unique index
-//! `orders_one_inflight_per_line` refuses a second order in flight on a line even so.
+//! serialize and, run again, finds the line busy; the unique `line` of `orders_inflight`
+//! refuses a second order in flight on a line even so. The key is claimed first
+//! (`idempotency::claim`, an insert), and a refusal rolls the transaction back.
 
 use super::PgStore;
 use super::idempotency::{Key, claim};
