@@ -310,9 +310,9 @@ fn literal(s: &str) -> Option<&str> {
     .then_some(lit)
 }
 
-/// Compliance codes the core can refuse with whose README rows the lead adds when the
-/// compliance checks reach the order path (listed in the compliance-wire report). Each entry
-/// must still be missing from README.md: remove it when its row lands.
+/// Compliance codes the core can refuse with, whose README rows land when the compliance
+/// checks reach the order path (until then no request can get them). Each entry must
+/// still be missing from README.md: remove it when its row lands.
 const AWAITING_README: &[&str] = &[
     "blocked",
     "blocklist_entry_invalid",

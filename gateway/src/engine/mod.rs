@@ -180,7 +180,7 @@ impl Engine {
             let tenant = order.tenant.clone();
             let result = driver::drive(&inner, order).await;
             if let Err(e) = &result {
-                tracing::warn!(order = %id, error = %e, "order paused; it resumes at next start");
+                tracing::warn!(order = %id, error = %e, "order paused; it resumes at the next start (on a shared database, on another node once its lease lapses)");
             }
             inner.lock_driving().remove(&id);
             inner.lock_lost().remove(&id);

@@ -67,10 +67,13 @@ pub async fn current_version(client: &Client) -> Result<i32, MigrateError> {
                           )";
     if let Err(e) = client.batch_execute(CREATE).await {
         // Two nodes creating it at the same moment: PostgreSQL may refuse the second
-        // `IF NOT EXISTS` on its catalog's unique index; by then the table exists.
+        // `IF NOT EXISTS` on one of its catalogs' unique indexes (the table's, or its row
+        // type's: 42710); by then the table exists.
         let raced = e.code().is_some_and(|c| {
-            *c == tokio_postgres::error::SqlState::UNIQUE_VIOLATION
-                || *c == tokio_postgres::error::SqlState::DUPLICATE_TABLE
+            use tokio_postgres::error::SqlState;
+            *c == SqlState::UNIQUE_VIOLATION
+                || *c == SqlState::DUPLICATE_TABLE
+                || *c == SqlState::DUPLICATE_OBJECT
         });
         if !raced {
             return Err(failed(0)(e));
