@@ -274,3 +274,16 @@ fn build_request(
 pub fn validate_url(url: &str) -> Result<(), HttpError> {
     build_request(Method::GET, url, &[], Bytes::new()).map(|_| ())
 }
+
+/// A peer's base URL, checked (absolute `https`, a host, no user info, query or fragment)
+/// and without a trailing `/`, so a client appends its paths; `None` if unfit.
+pub fn https_base_url(url: &str) -> Option<String> {
+    let uri: Uri = url.parse().ok()?;
+    let ok = uri.scheme_str() == Some("https")
+        && uri
+            .authority()
+            .is_some_and(|a| !a.host().is_empty() && !a.as_str().contains('@'))
+        && uri.query().is_none()
+        && !url.contains('#');
+    ok.then(|| url.trim_end_matches('/').to_owned())
+}

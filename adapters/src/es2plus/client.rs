@@ -114,20 +114,9 @@ impl fmt::Debug for Es2Client {
     }
 }
 
-/// Checks the base URL (absolute `https`, a host, no user info, query or fragment) and
-/// returns it without a trailing `/`.
+/// Checks the base URL (`http::https_base_url`) and returns it without a trailing `/`.
 fn base_url(url: &str) -> Result<String, Es2TransportError> {
-    let uri: http::Uri = url.parse().map_err(|_| Es2TransportError::InvalidBaseUrl)?;
-    let ok = uri.scheme_str() == Some("https")
-        && uri
-            .authority()
-            .is_some_and(|a| !a.host().is_empty() && !a.as_str().contains('@'))
-        && uri.query().is_none()
-        && !url.contains('#');
-    if !ok {
-        return Err(Es2TransportError::InvalidBaseUrl);
-    }
-    Ok(url.trim_end_matches('/').to_owned())
+    crate::http::https_base_url(url).ok_or(Es2TransportError::InvalidBaseUrl)
 }
 
 impl Es2Client {

@@ -203,22 +203,9 @@ impl IdentityVerifier for IdentityClient {
     }
 }
 
-/// Checks the base URL (absolute `https`, a host, no user info, query or fragment) and
-/// returns it without a trailing `/`.
+/// Checks the base URL (`http::https_base_url`) and returns it without a trailing `/`.
 fn base_url(url: &str) -> Result<String, IdentityConfigError> {
-    let uri: http::Uri = url
-        .parse()
-        .map_err(|_| IdentityConfigError::InvalidBaseUrl)?;
-    let ok = uri.scheme_str() == Some("https")
-        && uri
-            .authority()
-            .is_some_and(|a| !a.host().is_empty() && !a.as_str().contains('@'))
-        && uri.query().is_none()
-        && !url.contains('#');
-    if !ok {
-        return Err(IdentityConfigError::InvalidBaseUrl);
-    }
-    Ok(url.trim_end_matches('/').to_owned())
+    crate::http::https_base_url(url).ok_or(IdentityConfigError::InvalidBaseUrl)
 }
 
 /// `Retry-After` as delta-seconds (an HTTP date is ignored), capped at an hour.
