@@ -91,6 +91,22 @@ async fn a_serialization_failure_is_retried_and_both_effects_are_kept() {
     assert_eq!(v, 2, "both increments are kept");
 }
 
+/// Runs a body that fails as a serialization failure would, every time; the runner's error.
+async fn always_conflicting(s: &PgStore) -> StoreError {
+    s.transaction(&(), |tx, _| {
+        Box::pin(async move {
+            tx.exec(
+                "DO $$ BEGIN RAISE EXCEPTION 'conflict' USING ERRCODE = '40001'; END $$",
+                &[],
+            )
+            .await?;
+            Ok(())
+        })
+    })
+    .await
+    .expect_err("gives up")
+}
+
 #[tokio::test]
 async fn a_transaction_that_keeps_conflicting_gives_up_with_an_error() {
     let pg = server();
@@ -98,20 +114,7 @@ async fn a_transaction_that_keeps_conflicting_gives_up_with_an_error() {
         max_attempts: 2,
         ..RetryPolicy::default()
     });
-    // A body that fails as a serialization failure would, every time.
-    let e = s
-        .transaction(&(), |tx, _| {
-            Box::pin(async move {
-                tx.exec(
-                    "DO $$ BEGIN RAISE EXCEPTION 'conflict' USING ERRCODE = '40001'; END $$",
-                    &[],
-                )
-                .await?;
-                Ok(())
-            })
-        })
-        .await
-        .expect_err("gives up");
+    let e = always_conflicting(&s).await;
     assert!(e.to_string().contains("gave up after 2 attempts"), "{e}");
     assert_eq!(s.retry_stats().retried.load(Ordering::SeqCst), 1);
     assert_eq!(s.retry_stats().gave_up.load(Ordering::SeqCst), 1);
@@ -152,19 +155,7 @@ async fn conflicts_are_counted_in_the_gateway_metrics() {
     let s = PgStore::open_counted(&config(&url), metrics.store_conflicts.clone())
         .await
         .expect("open");
-    let e = s
-        .transaction(&(), |tx, _| {
-            Box::pin(async move {
-                tx.exec(
-                    "DO $$ BEGIN RAISE EXCEPTION 'conflict' USING ERRCODE = '40001'; END $$",
-                    &[],
-                )
-                .await?;
-                Ok(())
-            })
-        })
-        .await
-        .expect_err("gives up");
+    let e = always_conflicting(&s).await;
     let attempts = RetryPolicy::default().max_attempts;
     assert!(e.to_string().contains("gave up"), "{e}");
     let text = metrics.render();
