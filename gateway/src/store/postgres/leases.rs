@@ -1,13 +1,11 @@
 //! Leases: a named job that one node at a time may run (the event sequencer), held by a
-//! node id until an expiry and renewed by the holder. Taking or renewing one locks its row
-//! (`FOR UPDATE`) and writes it inside the caller's SERIALIZABLE transaction, so the work
-//! done in that same transaction is fenced: a second node's attempt waits for the first
-//! to end, and two nodes that both believe they hold it cannot both commit.
+//! node id until an expiry and renewed by the holder. Taking or renewing one is a read
+//! and a write of its row inside the caller's SERIALIZABLE transaction, so the work done
+//! in that same transaction is fenced: two nodes that both believe they hold it cannot
+//! both commit.
 
 use super::codec::{big, unbig};
 use super::retry::{Tx, TxResult};
-
-const LOCK: &str = "SELECT owner, expires_at_ms FROM leases WHERE name = $1 FOR UPDATE";
 
 /// Takes or renews lease `name` for `node` until `now_ms + ttl_ms`, unless another node
 /// holds it unexpired; true if `node` holds it now.
@@ -19,32 +17,34 @@ pub async fn acquire(
     ttl_ms: u64,
 ) -> TxResult<bool> {
     let until = big(now_ms.saturating_add(ttl_ms));
-    let mut row = tx.row(LOCK, &[&name]).await?;
-    if row.is_none() {
-        // The first use: a lapsed lease, then locked as any other (a node creating it at
-        // the same moment makes this wait for it, and the lock then reads its row).
-        tx.exec(
-            "INSERT INTO leases (name, owner, expires_at_ms) VALUES ($1, $2, 0)
-             ON CONFLICT (name) DO NOTHING",
-            &[&name, &node],
+    let row = tx
+        .row(
+            "SELECT owner, expires_at_ms FROM leases WHERE name = $1",
+            &[&name],
         )
         .await?;
-        row = tx.row(LOCK, &[&name]).await?;
+    match row {
+        None => {
+            tx.exec(
+                "INSERT INTO leases (name, owner, expires_at_ms) VALUES ($1, $2, $3)",
+                &[&name, &node, &until],
+            )
+            .await?;
+            Ok(true)
+        }
+        Some(r) => {
+            let (owner, expires): (String, i64) = (r.get(0), r.get(1));
+            if owner != node && unbig(expires) > now_ms {
+                return Ok(false);
+            }
+            tx.exec(
+                "UPDATE leases SET owner = $2, expires_at_ms = $3 WHERE name = $1",
+                &[&name, &node, &until],
+            )
+            .await?;
+            Ok(true)
+        }
     }
-    // None: released (deleted) between the insert and the lock; take it at the next pass.
-    let Some(r) = row else {
-        return Ok(false);
-    };
-    let (owner, expires): (String, i64) = (r.get(0), r.get(1));
-    if owner != node && unbig(expires) > now_ms {
-        return Ok(false);
-    }
-    tx.exec(
-        "UPDATE leases SET owner = $2, expires_at_ms = $3 WHERE name = $1",
-        &[&name, &node, &until],
-    )
-    .await?;
-    Ok(true)
 }
 
 /// Gives lease `name` up if `node` holds it (a clean shutdown), so another node need not
