@@ -141,6 +141,7 @@ async fn create_inner(
             now_ms,
             random: crate::crypto::random_u64(&SystemRandom::new()),
             idempotency_cutoff_ms: now_ms.saturating_sub(ttl_ms),
+            compliance: None,
         })
         .await?;
     match outcome {
@@ -156,6 +157,7 @@ async fn create_inner(
         }
         CreateOutcome::KeyReused => Err(ApiError::idempotency_key_reused()),
         CreateOutcome::Rejected(r) => Err(ApiError::rejection(r)),
+        CreateOutcome::Refused(r) => Err(ApiError::refusal(r.refusal)),
     }
 }
 

@@ -144,6 +144,9 @@ pub struct Order {
     pub channel: Option<serde_json::Value>,
     /// Subscriber details from the request, sealed (may hold ID numbers).
     pub subscriber: Option<Sealed>,
+    /// What the create commit's compliance checks decided (`None`: no checks ran).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compliance: Option<crate::store::OrderCompliance>,
     /// The HLR provisioning step.
     pub hlr: Step,
     /// The compensation step (HLR deprovisioning), once a permanent failure happened.

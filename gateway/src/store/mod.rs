@@ -419,6 +419,58 @@ pub trait Store: Send + Sync {
     /// Woken after commits that may have made deliveries due; the dispatcher waits on it
     /// (PostgreSQL: LISTEN/NOTIFY).
     fn deliveries_waker(&self) -> std::sync::Arc<tokio::sync::Notify>;
+
+    // Compliance (issue 15). The create commit's checks ride on `create_activation`
+    // (`NewActivation::compliance`); these are the rest.
+
+    /// Runs an activation's checks exactly as its create commit would, in one
+    /// transaction, reserving and counting nothing: writes only the decision's audit
+    /// record (`activation.validate`). `POST /v1/activations/validate`.
+    fn validate_activation<'a>(
+        &'a self,
+        tenant: &'a str,
+        check: &'a ComplianceCheck,
+        now_ms: u64,
+    ) -> BoxFuture<'a, Result<crate::compliance::Decision, StoreError>>;
+
+    /// Applies an operator's registry or blocklist change (or none, `AuditOnly`) and
+    /// appends `audit` in the same commit. A refused change appends nothing.
+    fn compliance_change(
+        &self,
+        change: ComplianceChange,
+        audit: crate::compliance::audit::AuditRecord,
+    ) -> BoxFuture<'_, Result<ComplianceChangeOutcome, StoreError>>;
+
+    /// A tenant's registry entries, by (member, store, id).
+    fn registry<'a>(
+        &'a self,
+        tenant: &'a str,
+        query: &'a ComplianceQuery,
+    ) -> BoxFuture<'a, Result<Vec<RegistryEntry>, StoreError>>;
+
+    /// An enterprise's blocklist entries (history included), by (list, value, start).
+    fn blocklist<'a>(
+        &'a self,
+        enterprise: &'a str,
+        query: &'a ComplianceQuery,
+    ) -> BoxFuture<'a, Result<Vec<BlocklistEntry>, StoreError>>;
+
+    /// How many live lines (in progress or active; not failed, not terminated) an
+    /// enterprise holds under any of `id_hashes`.
+    fn live_lines<'a>(
+        &'a self,
+        enterprise: &'a str,
+        id_hashes: &'a [String],
+    ) -> BoxFuture<'a, Result<u32, StoreError>>;
+
+    /// Audit rows from sequence number `from` (1 = the first), at most `limit`, in
+    /// sequence order. A backend that links records after their commit (PostgreSQL)
+    /// links every committed record first, so the rows listed end at the newest commit.
+    fn audit_rows(
+        &self,
+        from: u64,
+        limit: usize,
+    ) -> BoxFuture<'_, Result<Vec<AuditRow>, StoreError>>;
 }
 
 /// What operators' tools, the sandbox and the benchmark need of a backend beyond the

@@ -414,6 +414,7 @@ pub(crate) async fn setup_with(hlr: Arc<ScriptedHlr>, smdp: Option<Arc<ScriptedS
             now_ms: Clock::new().now_ms(),
             random: 0,
             idempotency_cutoff_ms: 0,
+            compliance: None,
         })
         .await
         .expect("create");

@@ -196,6 +196,7 @@ fn order(id: &str) -> Order {
         hlr_profile_id: 1,
         channel: Some(json!({"store": "x", "n": 1})),
         subscriber: None,
+        compliance: None,
         hlr: Step::Pending,
         undo: None,
         error: None,

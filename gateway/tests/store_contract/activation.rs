@@ -29,6 +29,7 @@ pub async fn create_reserves_a_sim_and_a_number(s: &dyn StoreAdmin) {
         hlr_profile_id: PROFILE_ID,
         channel: Some(json!({"store": "S-12"})),
         subscriber: None,
+        compliance: None,
         hlr: Step::Pending,
         undo: None,
         error: None,

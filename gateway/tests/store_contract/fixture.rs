@@ -166,6 +166,7 @@ pub fn activation(key: &str, i: u32) -> NewActivation {
         now_ms: NOW,
         random: 0,
         idempotency_cutoff_ms: NOW - DAY_MS,
+        compliance: None,
     }
 }
 

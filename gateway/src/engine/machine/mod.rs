@@ -205,6 +205,7 @@ pub(crate) fn fixture_order() -> Order {
         hlr_profile_id: 1,
         channel: None,
         subscriber: None,
+        compliance: None,
         hlr: Step::Pending,
         undo: None,
         error: None,

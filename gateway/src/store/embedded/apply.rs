@@ -231,6 +231,7 @@ impl<'t> Tables<'t> {
             hlr_profile_id: product.hlr_profile_id,
             channel: new.channel.clone(),
             subscriber: new.subscriber.clone(),
+            compliance: None,
             hlr: Step::Pending,
             undo: None,
             error: None,

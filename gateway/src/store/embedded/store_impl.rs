@@ -637,4 +637,54 @@ impl Store for RedbStore {
     fn deliveries_waker(&self) -> Arc<tokio::sync::Notify> {
         self.outbox_wake.clone()
     }
+
+    // Compliance: stubs until the backend implements them (issue 15, in progress).
+    fn validate_activation<'a>(
+        &'a self,
+        _tenant: &'a str,
+        _check: &'a ComplianceCheck,
+        _now_ms: u64,
+    ) -> BoxFuture<'a, Result<crate::compliance::Decision, StoreError>> {
+        Box::pin(async { Err(StoreError::Backend("compliance not implemented".into())) })
+    }
+
+    fn compliance_change(
+        &self,
+        _change: ComplianceChange,
+        _audit: crate::compliance::audit::AuditRecord,
+    ) -> BoxFuture<'_, Result<ComplianceChangeOutcome, StoreError>> {
+        Box::pin(async { Err(StoreError::Backend("compliance not implemented".into())) })
+    }
+
+    fn registry<'a>(
+        &'a self,
+        _tenant: &'a str,
+        _query: &'a ComplianceQuery,
+    ) -> BoxFuture<'a, Result<Vec<RegistryEntry>, StoreError>> {
+        Box::pin(async { Err(StoreError::Backend("compliance not implemented".into())) })
+    }
+
+    fn blocklist<'a>(
+        &'a self,
+        _enterprise: &'a str,
+        _query: &'a ComplianceQuery,
+    ) -> BoxFuture<'a, Result<Vec<BlocklistEntry>, StoreError>> {
+        Box::pin(async { Err(StoreError::Backend("compliance not implemented".into())) })
+    }
+
+    fn live_lines<'a>(
+        &'a self,
+        _enterprise: &'a str,
+        _id_hashes: &'a [String],
+    ) -> BoxFuture<'a, Result<u32, StoreError>> {
+        Box::pin(async { Err(StoreError::Backend("compliance not implemented".into())) })
+    }
+
+    fn audit_rows(
+        &self,
+        _from: u64,
+        _limit: usize,
+    ) -> BoxFuture<'_, Result<Vec<AuditRow>, StoreError>> {
+        Box::pin(async { Err(StoreError::Backend("compliance not implemented".into())) })
+    }
 }

@@ -265,6 +265,7 @@ impl Tables<'_> {
             hlr_profile_id: sub.hlr_profile_id,
             channel: new.channel.clone(),
             subscriber: None,
+            compliance: None,
             hlr: Step::Pending,
             undo: None,
             error: None,

@@ -91,6 +91,7 @@ async fn create_claimed(
         hlr_profile_id: product.hlr_profile_id,
         channel: new.channel.clone(),
         subscriber: new.subscriber.clone(),
+        compliance: None,
         hlr: Step::Pending,
         undo: None,
         error: None,

@@ -168,6 +168,7 @@ async fn create_claimed(
         hlr_profile_id: sub.hlr_profile_id,
         channel: new.channel.clone(),
         subscriber: None,
+        compliance: None,
         hlr: Step::Pending,
         undo: None,
         error: None,

@@ -57,6 +57,12 @@ pub struct NewActivation {
     pub random: u64,
     /// Idempotency records older than this (Unix ms) count as expired.
     pub idempotency_cutoff_ms: u64,
+    /// The real-name and anti-fraud checks of the create commit (`None`: none). Run after
+    /// the idempotency check (a replay is not checked again) and before any reservation;
+    /// on `Allow` the commit also bumps the velocity counters, indexes the line under the
+    /// ID hash, sets `Order::compliance` and appends the audit record; on `Refuse` it
+    /// writes only the audit record and any freeze (`CreateOutcome::Refused`).
+    pub compliance: Option<super::ComplianceCheck>,
 }
 
 /// Which card an activation uses.
@@ -86,6 +92,9 @@ pub enum CreateOutcome {
     KeyReused,
     /// Refused; nothing changed.
     Rejected(Rejection),
+    /// Refused by a compliance check: nothing was reserved; the refusal's audit record
+    /// (and a freeze, if the policy asks) was committed.
+    Refused(super::ComplianceRefusal),
 }
 
 /// Orders also carry the mode used for their number.

@@ -2,6 +2,7 @@
 //! field added later must be `#[serde(default)]` so old records keep decoding.
 
 mod activation;
+mod compliance;
 mod esim;
 mod events;
 mod inventory;
@@ -11,6 +12,7 @@ mod tenant;
 mod webhook;
 
 pub use activation::*;
+pub use compliance::*;
 pub use esim::*;
 pub use events::*;
 pub use inventory::*;

@@ -7,7 +7,7 @@ use sim_profiles::{Msisdn, Plmn};
 use std::collections::BTreeMap;
 
 /// A reseller brand (MVNO) using the gateway.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Tenant {
     /// Stable id, e.g. `sandbox`.
     pub id: String,
@@ -35,6 +35,18 @@ pub struct Tenant {
     /// eSIM orders carry a confirmation code the customer types on the device.
     #[serde(default)]
     pub esim_confirmation_code: bool,
+    /// The market whose real-name and anti-fraud rules apply (`None`: the permissive
+    /// policy every tenant had before compliance existed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub market: Option<crate::compliance::Market>,
+    /// The licence holder the tenant (a brand) belongs to: the per-ID line limit, the ID
+    /// velocity counter and the blocklists span every tenant of an enterprise. `None`:
+    /// the tenant is its own enterprise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enterprise: Option<String>,
+    /// Per-tenant settings over the market's defaults.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compliance: Option<crate::compliance::PolicyOverride>,
 }
 
 fn default_quarantine_days() -> u32 {
@@ -55,6 +67,23 @@ impl Tenant {
             low_stock_threshold: None,
             pool_low_stock: BTreeMap::new(),
             esim_confirmation_code: false,
+            market: None,
+            enterprise: None,
+            compliance: None,
+        }
+    }
+
+    /// The enterprise the tenant's lines count in.
+    pub fn enterprise(&self) -> &str {
+        self.enterprise.as_deref().unwrap_or(&self.id)
+    }
+
+    /// The tenant's effective compliance policy: its market's defaults with its
+    /// overrides, or the permissive policy without a market.
+    pub fn policy(&self) -> Result<crate::compliance::Policy, crate::compliance::PolicyError> {
+        match self.market {
+            None => Ok(crate::compliance::Policy::sandbox()),
+            Some(m) => crate::compliance::resolve(m, &self.compliance.clone().unwrap_or_default()),
         }
     }
 }
