@@ -88,6 +88,21 @@ pub fn key_path(config: &Config) -> PathBuf {
         .unwrap_or_else(|| config.data_dir.join("keys").join("data-key"))
 }
 
+/// Where the ID pepper file is.
+pub fn pepper_path(config: &Config) -> PathBuf {
+    config
+        .keys
+        .id_pepper_file
+        .clone()
+        .unwrap_or_else(|| config.data_dir.join("keys").join("id-pepper"))
+}
+
+/// The ID hasher (the pepper file, created on first start).
+pub fn id_hasher(config: &Config) -> Result<crate::compliance::IdHasher, StartError> {
+    crate::compliance::IdHasher::load_or_create(&pepper_path(config))
+        .map_err(|e| StartError::Io(e.to_string()))
+}
+
 /// Opens the store the configuration names (the embedded one in `DATA_DIR` by default).
 pub async fn open_store(
     config: &Config,
@@ -128,6 +143,7 @@ impl Gateway {
         let config = Arc::new(config);
         let metrics = Arc::new(Metrics::default());
         let keys = Arc::new(keyring(&config)?);
+        let id_hasher = Arc::new(id_hasher(&config)?);
         let store = open_store(&config, metrics.clone()).await?;
         let northbound = tls::northbound(&config.tls, &config.data_dir)?;
         let clock = Clock::new();
@@ -165,6 +181,7 @@ impl Gateway {
             store: dyn_store.clone(),
             engine: engine.clone(),
             keys: keys.clone(),
+            id_hasher,
             metrics: metrics.clone(),
             config: config.clone(),
             clock,

@@ -215,6 +215,9 @@ pub struct TlsConfig {
 pub struct KeyConfig {
     /// Path to the data-key file. Default `DATA_DIR/keys/data-key`, created 0600 on first start.
     pub data_key_file: Option<PathBuf>,
+    /// Path to the ID pepper file (HMAC keys of the ID hash, one per line, current
+    /// last). Default `DATA_DIR/keys/id-pepper`, created 0600 on first start.
+    pub id_pepper_file: Option<PathBuf>,
 }
 
 /// Order engine tuning: retries and back-pressure towards the host operator.

@@ -3,11 +3,13 @@
 use super::AppState;
 use super::admission::{Admission, admit};
 use super::auth::{Permission, authenticate};
+use super::compliance_check;
 use super::dto::{MsisdnRequest, SimRequest, parse_activation, render_order};
 use super::problem::ApiError;
 use super::request::{
     PathParam, body_fingerprint, idempotency_key, json_response, read_json, replayed,
 };
+use crate::compliance::SimKind;
 use crate::crypto::random_id;
 use crate::order::{Order, OrderStatus};
 use crate::store::{CreateOutcome, NewActivation, NumberChoice, SimChoice};
@@ -111,10 +113,26 @@ async fn create_inner(
             return Ok(replayed(accepted(state, &order)));
         }
     };
+    let tenant = state
+        .store
+        .tenant(&caller.tenant)
+        .await?
+        .ok_or_else(ApiError::internal)?;
+    let sim_kind = match sim {
+        SimChoice::Physical(_) => SimKind::Physical,
+        SimChoice::Esim { .. } => SimKind::Esim,
+    };
+    let check = compliance_check::build(
+        state,
+        &caller,
+        &tenant,
+        req.subscriber.as_ref(),
+        req.channel.as_ref(),
+        sim_kind,
+    )?;
     let subscriber = match &req.subscriber {
         Some(s) => {
-            let plain =
-                zeroize::Zeroizing::new(serde_json::to_vec(s).map_err(|_| ApiError::internal())?);
+            let plain = compliance_check::sealed_form(&check, s)?;
             Some(
                 state
                     .keys
@@ -141,7 +159,7 @@ async fn create_inner(
             now_ms,
             random: crate::crypto::random_u64(&SystemRandom::new()),
             idempotency_cutoff_ms: now_ms.saturating_sub(ttl_ms),
-            compliance: None,
+            compliance: Some(check),
         })
         .await?;
     match outcome {
@@ -158,6 +176,56 @@ async fn create_inner(
         CreateOutcome::KeyReused => Err(ApiError::idempotency_key_reused()),
         CreateOutcome::Rejected(r) => Err(ApiError::rejection(r)),
         CreateOutcome::Refused(r) => Err(ApiError::refusal(r.refusal)),
+    }
+}
+
+/// `POST /v1/activations/validate`: every compliance check an order with this body
+/// would meet in its create commit, reserving and counting nothing (a store terminal
+/// asks before taking payment). `200 {"ok": true}` or the problem the order would get.
+pub async fn validate(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let caller = authenticate(&state, &headers).await?;
+    caller.require(Permission::Activate)?;
+    let value = read_json(&state, &headers, body).await?;
+    let req = parse_activation(&value)?;
+    let tenant = state
+        .store
+        .tenant(&caller.tenant)
+        .await?
+        .ok_or_else(ApiError::internal)?;
+    if !tenant.products.contains_key(&req.product) {
+        return Err(ApiError::rejection(crate::store::Rejection::UnknownProduct));
+    }
+    let sim = match req.sim {
+        SimRequest::Physical(_) => SimKind::Physical,
+        SimRequest::Esim(_) => SimKind::Esim,
+    };
+    let check = compliance_check::build(
+        &state,
+        &caller,
+        &tenant,
+        req.subscriber.as_ref(),
+        req.channel.as_ref(),
+        sim,
+    )?;
+    let now_ms = state.clock.now_ms();
+    match state
+        .store
+        .validate_activation(&caller.tenant, &check, now_ms)
+        .await?
+    {
+        crate::compliance::Decision::Allow(a) => Ok(json_response(
+            StatusCode::OK,
+            &serde_json::json!({
+                "ok": true,
+                "policy_version": check.policy.version,
+                "verification_required": !a.risk_hits.is_empty(),
+            }),
+        )),
+        crate::compliance::Decision::Refuse(r) => Err(ApiError::refusal(r.refusal)),
     }
 }
 

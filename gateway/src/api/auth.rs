@@ -52,12 +52,14 @@ pub enum Permission {
         reason = "POST /v1/reconciliations comes with the carrier kit"
     )]
     Reconcile,
+    /// Managing the channel registry and the blocklists.
+    Compliance,
 }
 
 impl Permission {
     /// Every permission (tests walk the whole table).
     #[cfg(test)]
-    const ALL: [Permission; 10] = [
+    const ALL: [Permission; 11] = [
         Permission::Read,
         Permission::Activate,
         Permission::Reserve,
@@ -68,6 +70,7 @@ impl Permission {
         Permission::LiftProtectedSuspension,
         Permission::Webhooks,
         Permission::Reconcile,
+        Permission::Compliance,
     ];
 
     /// What the permission lets a caller do, as the refusal names it.
@@ -87,6 +90,7 @@ impl Permission {
             }
             Permission::Webhooks => "changing webhook endpoints",
             Permission::Reconcile => "running a reconciliation",
+            Permission::Compliance => "changing the channel registry or the blocklists",
         }
     }
 }
@@ -105,7 +109,8 @@ pub fn allows(role: Role, permission: Permission) -> bool {
         | P::Lifecycle
         | P::LiftProtectedSuspension
         | P::Webhooks
-        | P::Reconcile => role == Role::Operator,
+        | P::Reconcile
+        | P::Compliance => role == Role::Operator,
     }
 }
 
@@ -164,7 +169,7 @@ mod tests {
     use Permission as P;
 
     /// Every cell of the table, written out: `(permission, readonly, channel, operator)`.
-    const TABLE: [(Permission, bool, bool, bool); 10] = [
+    const TABLE: [(Permission, bool, bool, bool); 11] = [
         (P::Read, true, true, true),
         (P::Activate, false, true, true),
         (P::Reserve, false, true, true),
@@ -175,6 +180,7 @@ mod tests {
         (P::LiftProtectedSuspension, false, false, true),
         (P::Webhooks, false, false, true),
         (P::Reconcile, false, false, true),
+        (P::Compliance, false, false, true),
     ];
 
     #[test]

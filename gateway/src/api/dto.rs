@@ -53,6 +53,7 @@ const CHANNEL_FIELDS: &[&str] = &[
     "staff_id",
     "platform",
     "order_ref",
+    "imei",
 ];
 
 /// `v` as a JSON object, or the problem naming `path`.
@@ -260,6 +261,14 @@ pub fn channel_request(v: Option<&Value>) -> Result<Option<Value>, ApiError> {
             no_unknown(m, "channel", CHANNEL_FIELDS)?;
             for k in m.keys() {
                 let s = string(m, k, "channel")?.unwrap_or_default();
+                let imei_ok = (14..=16).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_digit());
+                if k == "imei" && !imei_ok {
+                    return Err(ApiError::invalid(
+                        "invalid_value",
+                        "channel.imei",
+                        "`channel.imei` must be the handset's IMEI: 14 to 16 digits",
+                    ));
+                }
                 if s.len() > 128 {
                     return Err(ApiError::invalid(
                         "invalid_value",

@@ -5,6 +5,9 @@
 mod activations;
 mod admission;
 mod auth;
+mod blocklists;
+mod channels;
+mod compliance_check;
 pub mod dto;
 pub mod es2_callback;
 mod events;
@@ -29,7 +32,7 @@ use axum::extract::Request;
 use axum::handler::Handler;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{MethodRouter, delete, get, post};
+use axum::routing::{MethodRouter, delete, get, post, put};
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::sync::{Arc, OnceLock};
 
@@ -41,6 +44,8 @@ pub struct AppState {
     pub engine: Engine,
     /// Data keys (sealing subscriber details).
     pub keys: Arc<Keyring>,
+    /// The keyed ID hash (counting and matching ID numbers without storing them).
+    pub id_hasher: Arc<crate::compliance::IdHasher>,
     /// Metrics.
     pub metrics: Arc<Metrics>,
     /// Configuration.
@@ -74,6 +79,10 @@ fn post_at<H: Handler<T, Arc<AppState>>, T: 'static>(path: &'static str, h: H) -
     ("post", path, post(h))
 }
 
+fn put_at<H: Handler<T, Arc<AppState>>, T: 'static>(path: &'static str, h: H) -> Route {
+    ("put", path, put(h))
+}
+
 fn delete_at<H: Handler<T, Arc<AppState>>, T: 'static>(path: &'static str, h: H) -> Route {
     ("delete", path, delete(h))
 }
@@ -83,6 +92,7 @@ fn delete_at<H: Handler<T, Arc<AppState>>, T: 'static>(path: &'static str, h: H)
 pub(crate) fn routes() -> Vec<Route> {
     vec![
         post_at("/v1/activations", activations::create),
+        post_at("/v1/activations/validate", activations::validate),
         get_at("/v1/activations/{id}", activations::get),
         get_at("/v1/activations/{id}/qr.png", activations::qr_png),
         get_at("/v1/activations/{id}/qr.svg", activations::qr_svg),
@@ -117,6 +127,19 @@ pub(crate) fn routes() -> Vec<Route> {
             "/v1/webhook-endpoints/{id}/deliveries",
             webhooks::deliveries,
         ),
+        get_at("/v1/channels/{kind}", channels::list),
+        put_at("/v1/channels/stores/{store_id}", channels::put_store),
+        put_at(
+            "/v1/channels/clerks/{store_id}/{clerk_id}",
+            channels::put_clerk,
+        ),
+        put_at(
+            "/v1/channels/devices/{store_id}/{device_id}",
+            channels::put_device,
+        ),
+        get_at("/v1/blocklists", blocklists::list),
+        post_at("/v1/blocklists", blocklists::add),
+        delete_at("/v1/blocklists/{list}/{value}", blocklists::end),
         get_at("/healthz", ops::healthz),
         get_at("/readyz", ops::readyz),
         get_at("/openapi.json", openapi::document),

@@ -1,5 +1,6 @@
 //! `GET /openapi.json`: the OpenAPI 3.1 description of the northbound API.
 
+mod compliance;
 mod lifecycle;
 
 use axum::http::header;
@@ -25,6 +26,7 @@ pub fn spec() -> Value {
                 "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ActivationRequest"}}}},
                 "responses": {"202": {"description": "Order accepted and durable.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Activation"}}}},
                               "400": problem, "401": problem, "403": forbidden, "409": problem, "413": problem, "415": problem, "422": problem,
+                              "429": {"$ref": "#/components/responses/VelocityLimit"},
                               "503": {"description": "Nothing changed; retry after `Retry-After` seconds with the same Idempotency-Key. `backlog_full`: too many accepted orders wait for the host operator (`bound`: `overall` or `tenant`); `store_unavailable`: the store failed.",
                                       "headers": {"Retry-After": {"schema": {"type": "integer", "minimum": 1}}},
                                       "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}}}
@@ -110,7 +112,7 @@ pub fn spec() -> Value {
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
             "responses": {"Problem": {"description": "RFC 9457 problem.", "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}},
-                          "ForbiddenForRole": {"description": "`forbidden_for_role`: the API key's role does not allow this operation; nothing changed. `role` is the key's role, `allowed_roles` the roles that may; `detail` names the command that issues such a key.",
+                          "ForbiddenForRole": {"description": "`forbidden_for_role`: the API key's role does not allow this operation; nothing changed. `role` is the key's role, `allowed_roles` the roles that may; `detail` names the command that issues such a key. An activation (and its validation) may also be refused here by a compliance check: `blocked` (neutral: the customer or channel should contact the operator), `channel_not_allowed`, `channel_not_registered`, `channel_disabled`, `channel_frozen` (`field` names the store, clerk, terminal or reader).",
                               "content": {"application/problem+json": {"schema": {"allOf": [{"$ref": "#/components/schemas/Problem"}, {"type": "object", "properties": {
                                   "role": {"type": "string", "enum": ["channel", "operator", "readonly"]},
                                   "allowed_roles": {"type": "array", "items": {"type": "string", "enum": ["channel", "operator", "readonly"]}}}}]}}}}},
@@ -128,10 +130,11 @@ pub fn spec() -> Value {
                         {"type": "object", "additionalProperties": false, "required": ["mode", "msisdn"], "properties": {"mode": {"const": "choose"}, "msisdn": {"type": "string", "pattern": "^\\+?[1-9][0-9]{6,14}$"}}},
                         {"type": "object", "additionalProperties": false, "required": ["mode", "reservation_id"], "properties": {"mode": {"const": "reservation"}, "reservation_id": {"type": "string"}}},
                         {"type": "object", "required": ["mode"], "properties": {"mode": {"const": "port_in"}}}]},
-                    "subscriber": {"type": "object", "description": "Subscriber details; encrypted at rest and never returned."},
+                    "subscriber": {"$ref": "#/components/schemas/Subscriber"},
                     "channel": {"type": "object", "additionalProperties": false, "properties": {
                         "kind": {"type": "string"}, "store_id": {"type": "string"}, "terminal_id": {"type": "string"},
-                        "staff_id": {"type": "string"}, "platform": {"type": "string"}, "order_ref": {"type": "string"}}}}},
+                        "staff_id": {"type": "string"}, "platform": {"type": "string"}, "order_ref": {"type": "string"},
+                        "imei": {"type": "string", "pattern": "^[0-9]{14,16}$", "description": "The handset's IMEI (blocklist and risk checks)."}}}}},
                 "NumberReservation": {"type": "object", "required": ["id", "status", "msisdn", "expires_at"], "properties": {
                     "id": {"type": "string"}, "status": {"type": "string", "enum": ["held", "used", "expired"]},
                     "msisdn": {"type": "string"}, "created_at": {"type": "string", "format": "date-time"},
@@ -155,6 +158,7 @@ pub fn spec() -> Value {
     });
     add_events_and_webhooks(&mut doc, &problem);
     lifecycle::add(&mut doc);
+    compliance::add(&mut doc);
     doc
 }
 

@@ -115,6 +115,40 @@ pub enum Registration {
     Frozen,
 }
 
+impl Registration {
+    /// Stable name (`enabled`, `disabled`, `frozen`, `not_registered`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Enabled => "enabled",
+            Self::Disabled => "disabled",
+            Self::Frozen => "frozen",
+            Self::NotRegistered => "not_registered",
+        }
+    }
+
+    /// Parses a stable name.
+    pub fn parse(s: &str) -> Option<Self> {
+        [
+            Self::Enabled,
+            Self::Disabled,
+            Self::Frozen,
+            Self::NotRegistered,
+        ]
+        .into_iter()
+        .find(|r| r.as_str() == s)
+    }
+}
+
+impl Member {
+    /// Every member kind.
+    pub const ALL: [Self; 4] = [Self::Store, Self::Clerk, Self::Terminal, Self::Reader];
+
+    /// Parses a stable name.
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|m| m.as_str() == s)
+    }
+}
+
 /// The registry's answer for every member of a store channel. The store looks members
 /// up under the order's store (a clerk or a terminal of another store is not registered).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

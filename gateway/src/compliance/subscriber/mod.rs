@@ -14,6 +14,58 @@ use serde::Serialize;
 use serde_json::{Map, Value, json};
 use zeroize::Zeroizing;
 
+/// The ID document members (`id_type`, `id_number`, `nationality`) of the object `m`,
+/// found at `at` in the request (`subscriber`, or a blocklist entry's body): what the ID
+/// hash is made of. Problems name the field, never the value.
+pub fn document(
+    m: &Map<String, Value>,
+    at: &str,
+) -> Result<(IdType, IdNumber, Option<String>), Refusal> {
+    let id_type = match text(m, "id_type", at, 64)? {
+        None => return Err(missing(&format!("{at}.id_type"))),
+        Some(s) => IdType::from_wire(s).ok_or_else(|| {
+            let mut r = Refusal::subscriber_invalid(
+                &format!("{at}.id_type"),
+                format!("`{at}.id_type` is not a known ID type; see `allowed`"),
+            );
+            r.extras.allowed = IdType::ALL.iter().map(|t| t.as_str()).collect();
+            r
+        })?,
+    };
+    let raw = raw_string(m, "id_number", at)?.ok_or_else(|| missing(&format!("{at}.id_number")))?;
+    let id_number = IdNumber::parse_as(id_type, raw).map_err(|e| {
+        Refusal::new(
+            400,
+            "id_number_invalid",
+            "ID number not valid for its type",
+            format!(
+                "`{at}.id_number` {e} for `{}`; re-read the document (a card reader fills it in)",
+                id_type.as_str()
+            ),
+        )
+        .at(format!("{at}.id_number"))
+    })?;
+    let nationality = match text(m, "nationality", at, 8)? {
+        None => None,
+        Some(s) => Some(normalise_country(s).ok_or_else(|| {
+            Refusal::subscriber_invalid(
+                &format!("{at}.nationality"),
+                format!("`{at}.nationality` must be an ISO 3166-1 alpha-3 code, e.g. `CHN`, `GBR`"),
+            )
+        })?),
+    };
+    if id_type.needs_issuer() && nationality.is_none() {
+        return Err(Refusal::subscriber_invalid(
+            &format!("{at}.nationality"),
+            format!(
+                "`{at}.nationality` is required with `{}`: the document's issuing state, ISO 3166-1 alpha-3",
+                id_type.as_str()
+            ),
+        ));
+    }
+    Ok((id_type, id_number, nationality))
+}
+
 /// A subscriber's identity as an order carries it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Subscriber {
@@ -117,49 +169,7 @@ impl Subscriber {
         let m = object(v, "subscriber")?;
         let name = text(m, "name", "subscriber", MAX_NAME_CHARS)?
             .ok_or_else(|| missing("subscriber.name"))?;
-        let id_type = match text(m, "id_type", "subscriber", 64)? {
-            None => return Err(missing("subscriber.id_type")),
-            Some(s) => IdType::from_wire(s).ok_or_else(|| {
-                let mut r = Refusal::subscriber_invalid(
-                    "subscriber.id_type",
-                    "`subscriber.id_type` is not a known ID type; see `allowed`".to_owned(),
-                );
-                r.extras.allowed = IdType::ALL.iter().map(|t| t.as_str()).collect();
-                r
-            })?,
-        };
-        let raw = raw_string(m, "id_number", "subscriber")?
-            .ok_or_else(|| missing("subscriber.id_number"))?;
-        let id_number = IdNumber::parse_as(id_type, raw).map_err(|e| {
-            Refusal::new(
-                400,
-                "id_number_invalid",
-                "ID number not valid for its type",
-                format!(
-                    "`subscriber.id_number` {e} for `{}`; re-read the document (a card reader fills it in)",
-                    id_type.as_str()
-                ),
-            )
-            .at("subscriber.id_number")
-        })?;
-        let nationality = match text(m, "nationality", "subscriber", 8)? {
-            None => None,
-            Some(s) => Some(normalise_country(s).ok_or_else(|| {
-                Refusal::subscriber_invalid(
-                    "subscriber.nationality",
-                    "`subscriber.nationality` must be an ISO 3166-1 alpha-3 code, e.g. `CHN`, `GBR`".to_owned(),
-                )
-            })?),
-        };
-        if id_type.needs_issuer() && nationality.is_none() {
-            return Err(Refusal::subscriber_invalid(
-                "subscriber.nationality",
-                format!(
-                    "`subscriber.nationality` is required with `{}`: the document's issuing state, ISO 3166-1 alpha-3",
-                    id_type.as_str()
-                ),
-            ));
-        }
+        let (id_type, id_number, nationality) = document(m, "subscriber")?;
         // `text` has checked it already; the shared type's own check is looser.
         let name = PersonName::parse(name).map_err(|_| {
             Refusal::subscriber_invalid(

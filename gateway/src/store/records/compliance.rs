@@ -178,6 +178,26 @@ pub struct RegistryEntry {
     pub updated_at_ms: u64,
 }
 
+impl RegistryEntry {
+    /// The audit record of an operator putting this entry for `tenant`.
+    pub fn audit(&self, tenant: &str, actor: Actor) -> AuditRecord {
+        AuditRecord {
+            at_ms: self.updated_at_ms,
+            actor,
+            action: "registry.put".to_owned(),
+            outcome: crate::compliance::audit::Outcome::Record,
+            attrs: vec![
+                ("tenant".to_owned(), tenant.to_owned()),
+                ("member".to_owned(), self.member.as_str().to_owned()),
+                ("store".to_owned(), self.store.clone()),
+                ("id".to_owned(), self.id.clone()),
+                ("status".to_owned(), self.status.as_str().to_owned()),
+            ],
+            ..AuditRecord::default()
+        }
+    }
+}
+
 /// A blocklist entry (per enterprise). For `ListKind::IdHash` the value is an ID hash
 /// (`<key id>:<hex>`), never an ID number; for the channel lists `store`, `store/clerk`,
 /// `store/terminal`; readers by serial; handsets by IMEI.

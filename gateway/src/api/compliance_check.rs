@@ -1,0 +1,97 @@
+//! Turns an activation request into the compliance check its create commit runs
+//! (`store::ComplianceCheck`): the tenant's policy, the typed subscriber and its ID
+//! hashes, the channel, and who asks. The decision itself is the store's, in the commit.
+
+use super::AppState;
+use super::auth::Caller;
+use super::problem::ApiError;
+use crate::compliance::audit::Actor;
+use crate::compliance::{ChannelRef, SimKind, Subscriber};
+use crate::store::{ComplianceCheck, Tenant};
+use serde_json::Value;
+use std::sync::Arc;
+
+/// The check for an activation of `tenant` asked by `caller`.
+pub(super) fn build(
+    state: &AppState,
+    caller: &Caller,
+    tenant: &Tenant,
+    subscriber: Option<&Value>,
+    channel: Option<&Value>,
+    sim: SimKind,
+) -> Result<ComplianceCheck, ApiError> {
+    let policy = tenant.policy().map_err(|e| {
+        tracing::error!(tenant = %tenant.id, error = %e, "the tenant's compliance settings are invalid");
+        ApiError::internal()
+    })?;
+    let (subscriber, invalid) = match subscriber.map(Subscriber::from_json) {
+        None => (None, None),
+        Some(Ok(s)) => (Some(Arc::new(s)), None),
+        Some(Err(r)) => (None, Some(r)),
+    };
+    let id_hashes = match &subscriber {
+        Some(s) => state.id_hasher.hash_all(s),
+        None => Vec::new(),
+    };
+    let member = |k: &str| channel.and_then(|c| c.get(k)).and_then(Value::as_str);
+    let channel_ref = ChannelRef::from_request(
+        member("kind"),
+        member("store_id"),
+        member("staff_id"),
+        member("terminal_id"),
+    );
+    let reader = subscriber
+        .as_ref()
+        .and_then(|s| s.capture.reader_serial())
+        .map(str::to_owned);
+    let actor = Actor {
+        key_id: caller.key_prefix.clone(),
+        channel: match channel_ref {
+            ChannelRef::Store(_) => "store",
+            ChannelRef::Online => "online",
+        }
+        .to_owned(),
+        store: match &channel_ref {
+            ChannelRef::Store(s) => Some(s.store.clone()).filter(|s| !s.is_empty()),
+            ChannelRef::Online => None,
+        },
+        clerk: match &channel_ref {
+            ChannelRef::Store(s) => s.clerk.clone(),
+            ChannelRef::Online => None,
+        },
+        device: match &channel_ref {
+            ChannelRef::Store(s) => s.terminal.clone().or(reader),
+            ChannelRef::Online => None,
+        },
+    };
+    let evidence = subscriber
+        .as_ref()
+        .map(|s| s.evidence_refs())
+        .unwrap_or_default();
+    Ok(ComplianceCheck {
+        policy: Arc::new(policy),
+        enterprise: tenant.enterprise().to_owned(),
+        subscriber,
+        invalid,
+        channel: channel_ref,
+        sim,
+        imei: member("imei").map(str::to_owned),
+        id_hashes,
+        actor,
+        evidence,
+    })
+}
+
+/// The subscriber as sealed at rest: the normalised form of a valid subscriber, the
+/// request's object as sent otherwise (a policy that keeps invalid subscribers).
+pub(super) fn sealed_form(
+    check: &ComplianceCheck,
+    sent: &Value,
+) -> Result<zeroize::Zeroizing<Vec<u8>>, ApiError> {
+    match &check.subscriber {
+        Some(s) => Ok(s.to_sealed_json()),
+        None => serde_json::to_vec(sent)
+            .map(zeroize::Zeroizing::new)
+            .map_err(|_| ApiError::internal()),
+    }
+}
