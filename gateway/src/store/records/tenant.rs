@@ -46,7 +46,7 @@ pub struct Tenant {
     pub enterprise: Option<String>,
     /// Per-tenant settings over the market's defaults.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub compliance: Option<crate::compliance::PolicyOverride>,
+    pub compliance: Option<Box<crate::compliance::PolicyOverride>>,
 }
 
 fn default_quarantine_days() -> u32 {
@@ -83,7 +83,10 @@ impl Tenant {
     pub fn policy(&self) -> Result<crate::compliance::Policy, crate::compliance::PolicyError> {
         match self.market {
             None => Ok(crate::compliance::Policy::sandbox()),
-            Some(m) => crate::compliance::resolve(m, &self.compliance.clone().unwrap_or_default()),
+            Some(m) => match &self.compliance {
+                Some(o) => crate::compliance::resolve(m, o),
+                None => crate::compliance::resolve(m, &Default::default()),
+            },
         }
     }
 }
