@@ -4,6 +4,7 @@
 mod activation;
 mod api_client;
 mod apikey;
+mod audit;
 mod db;
 mod error;
 mod inventory;
@@ -64,6 +65,10 @@ enum Command {
     /// Webhooks of a running gateway (`listen`: a local receiver for the sandbox).
     #[command(subcommand)]
     Webhooks(webhooks::WebhooksCommand),
+    /// The tamper-evident audit chain: `verify` it, print its `anchor` (offline for the
+    /// embedded store).
+    #[command(subcommand)]
+    Audit(audit::AuditCommand),
     /// The PostgreSQL store's schema (`[store] backend = "postgres"`).
     #[command(subcommand)]
     Db(db::DbCommand),
@@ -88,6 +93,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Activation(c) => activation::run(c).await,
         Command::Webhooks(c) => webhooks::run(c).await,
         Command::Db(c) => db::run(c).await,
+        Command::Audit(c) => audit::run(c).await,
         #[cfg(feature = "sandbox")]
         Command::Sandbox(c) => sandbox::run(c),
     }

@@ -66,6 +66,18 @@ pub(super) struct PutArgs {
     /// A per-pool low-stock threshold `BLOCK=N` (overrides --low-stock for that pool); repeatable.
     #[arg(long = "pool-low-stock")]
     pool_low_stock: Vec<String>,
+    /// The market whose real-name and anti-fraud rules apply: `cn`, `uk`, `us`, `eu-fr`
+    /// or `eu-generic` (README, Compliance). Without it, the tenant keeps the permissive
+    /// rules every tenant had before.
+    #[arg(long)]
+    market: Option<String>,
+    /// The licence holder the tenant (a brand) belongs to: the per-ID line limit, the ID's
+    /// velocity and the blocklists span every tenant of it. Default: the tenant itself.
+    #[arg(long)]
+    enterprise: Option<String>,
+    /// A TOML file of compliance settings over the market's defaults (README, Compliance).
+    #[arg(long, requires = "market")]
+    compliance: Option<std::path::PathBuf>,
 }
 
 pub(super) async fn run(command: TenantCommand) -> Result<(), CliError> {
@@ -134,6 +146,40 @@ async fn put(args: &PutArgs) -> Result<(), CliError> {
         let n = n.parse().map_err(|_| bad("N must be a number"))?;
         tenant.pool_low_stock.insert(block.to_owned(), n);
     }
+    if let Some(m) = &args.market {
+        tenant.market = Some(crate::compliance::Market::parse(m).ok_or_else(|| {
+            CliError::arg(
+                "--market",
+                "expected `cn`, `uk`, `us`, `eu-fr` or `eu-generic`",
+            )
+        })?);
+    }
+    if let Some(e) = &args.enterprise {
+        if e.is_empty()
+            || e.len() > 64
+            || !e
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        {
+            return Err(CliError::arg(
+                "--enterprise",
+                "expected 1 to 64 ASCII letters, digits, `-` or `_`",
+            ));
+        }
+        tenant.enterprise = Some(e.clone());
+    }
+    if let Some(path) = &args.compliance {
+        let bad =
+            |problem: String| CliError::arg(format!("--compliance {}", path.display()), problem);
+        let text = std::fs::read_to_string(path).map_err(|e| bad(e.to_string()))?;
+        let o: crate::compliance::PolicyOverride =
+            toml::from_str(&text).map_err(|e| bad(e.to_string()))?;
+        tenant.compliance = Some(Box::new(o));
+    }
+    // A setting out of range is refused here, not at the first order.
+    tenant
+        .policy()
+        .map_err(|e| CliError::Usage(e.to_string()))?;
     let store = offline::open(&config).await?;
     let result = admin::apply(&*store, AdminChange::PutTenant(tenant)).await;
     store.close().await;
