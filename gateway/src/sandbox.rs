@@ -76,6 +76,10 @@ pub struct SandboxFile {
     /// `http://host:port/metrics`: Prometheus text, on its own listener.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub metrics_url: Option<String>,
+    /// One tenant per market with that market's strict compliance defaults (`cn`, `uk`),
+    /// each with an operator key and a registered store channel.
+    #[serde(default)]
+    pub markets: BTreeMap<String, crate::sandbox_markets::MarketTenant>,
 }
 
 /// Paths of a PEM certificate and key.
@@ -182,11 +186,19 @@ pub async fn start(mut config: Config) -> Result<Sandbox, StartError> {
     };
     // Seed first (the SM-DP+ simulator loads the profiles the store holds), then start
     // the simulator, then the gateway wired to it.
-    let (api_keys, profiles) = {
+    let ((api_keys, markets), profiles) = {
         let keys = crate::app::keyring(&config)?;
         let store =
             crate::app::open_store(&config, Arc::new(crate::metrics::Metrics::default())).await?;
-        let seeded = seed(&*store, &keys, &config).await;
+        let seeded = match seed(&*store, &keys, &config).await {
+            Ok(k) => {
+                let now = crate::clock::Clock::new().now_ms();
+                crate::sandbox_markets::seed(&*store, &keys, now)
+                    .await
+                    .map(|m| (k, m))
+            }
+            Err(e) => Err(e),
+        };
         let profiles = match &seeded {
             Ok(_) if config.esim.smdp_url.is_none() => {
                 crate::sandbox_profiles::esim_seeds(&*store, &keys, config.sandbox.esim_profiles)
@@ -268,6 +280,7 @@ pub async fn start(mut config: Config) -> Result<Sandbox, StartError> {
             )
         }),
         metrics_url: gateway.metrics_addr.map(|a| format!("http://{a}/metrics")),
+        markets: crate::sandbox_markets::describe(&*gateway.store, &markets).await?,
     };
     let file = gateway.config.data_dir.join(FILE);
     let json = serde_json::to_vec_pretty(&info).map_err(|e| StartError::Io(e.to_string()))?;
@@ -426,7 +439,8 @@ pub fn esim_iccid(i: u32) -> Result<Iccid, AdminError> {
         .map_err(|e| AdminError::Refused(e.to_string()))
 }
 
-fn random_key(keys: &Keyring) -> Result<Key128, AdminError> {
+/// A fresh random 128-bit key (a seeded SIM's Ki or OPc).
+pub(crate) fn random_key(keys: &Keyring) -> Result<Key128, AdminError> {
     let mut b = [0u8; 16];
     keys.random(&mut b)?;
     Ok(Key128::from_bytes(b))
