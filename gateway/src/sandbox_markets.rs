@@ -5,10 +5,11 @@
 //! Seeded once per data directory (a sealed marker), like the sandbox tenant.
 
 use crate::admin::{self, AdminError, NewSim};
-use crate::compliance::Market;
 use crate::compliance::audit::Actor;
 use crate::compliance::channel::{Member, Registration};
+use crate::compliance::overrides::{BurstSetting, Limit, Off, RiskOverride, VelocityOverride};
 use crate::compliance::policy::StoreHours;
+use crate::compliance::{Market, PolicyOverride};
 use crate::crypto::Keyring;
 use crate::store::{
     AdminChange, ComplianceChange, ComplianceChangeOutcome, Product, RegistryEntry, Role,
@@ -116,6 +117,7 @@ pub async fn seed(
             )]),
         );
         t.market = Some(market);
+        t.compliance = Some(Box::new(sandbox_override(market)));
         let (key, key_change) =
             admin::new_api_key(keys, tenant, Role::Operator, "sandbox-market", now_ms)?;
         let mut sims = Vec::new();
@@ -152,6 +154,29 @@ pub async fn seed(
     });
     admin::apply(store, AdminChange::Batch(changes)).await?;
     Ok(out)
+}
+
+/// What the sandbox relaxes of a market's defaults, so that a test rig can run hundreds
+/// of orders through the one registered store: the store, clerk and device windows are a
+/// hundred times wider, the per-ID 30-day window and the store-burst risk rule are off,
+/// and a breach freezes nothing. Every other rule is the market's own.
+pub fn sandbox_override(market: Market) -> PolicyOverride {
+    let p = crate::compliance::Policy::for_market(market);
+    let wide = |l: Option<u32>| l.map(|n| Limit::At(n.saturating_mul(100)));
+    PolicyOverride {
+        velocity: VelocityOverride {
+            store_per_day: wide(p.velocity.store_per_day),
+            clerk_per_hour: wide(p.velocity.clerk_per_hour),
+            device_per_hour: wide(p.velocity.device_per_hour),
+            id_per_30_days: Some(Limit::Off(Off::Off)),
+            freeze_on_breach: Some(false),
+        },
+        risk: RiskOverride {
+            store_burst: Some(BurstSetting::Off(Off::Off)),
+            ..RiskOverride::default()
+        },
+        ..PolicyOverride::default()
+    }
 }
 
 /// Registers store `SZ-0042` (open 08:00 to 22:00, UTC+8), its terminal, clerk and reader.
@@ -232,4 +257,31 @@ pub async fn describe(
         );
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_sandbox_relaxes_only_the_windows_and_the_burst() {
+        for (market, ..) in SEEDED {
+            let strict = crate::compliance::Policy::for_market(market);
+            let p = crate::compliance::resolve(market, &sandbox_override(market))
+                .expect("the sandbox override resolves");
+            assert_eq!(p.velocity.id_per_30_days, None, "{market:?}");
+            assert!(!p.velocity.freeze_on_breach, "{market:?}");
+            assert_eq!(p.risk.store_burst, None, "{market:?}");
+            assert_eq!(
+                p.velocity.clerk_per_hour,
+                strict.velocity.clerk_per_hour.map(|n| n * 100)
+            );
+            // Identity, capture, evidence, registry and the line limit stay the market's.
+            assert_eq!(p.identity_required, strict.identity_required);
+            assert_eq!(p.store, strict.store);
+            assert_eq!(p.online, strict.online);
+            assert_eq!(p.lines_per_id, strict.lines_per_id);
+            assert_eq!(p.accepted_id_types, strict.accepted_id_types);
+        }
+    }
 }
