@@ -314,19 +314,6 @@ fn literal(s: &str) -> Option<&str> {
 /// checks reach the order path (until then no request can get them). Each entry must
 /// still be missing from README.md: remove it when its row lands.
 const AWAITING_README: &[&str] = &[
-    "blocked",
-    "blocklist_entry_invalid",
-    "channel_not_allowed",
-    "esim_channel_not_allowed",
-    "face_check_failed",
-    "face_check_required",
-    "id_capture_method_not_allowed",
-    "id_number_invalid",
-    "id_quota_exceeded",
-    "id_type_not_accepted",
-    "subscriber_invalid",
-    "subscriber_required",
-    "velocity_limit",
     "verification_evidence_required",
     "verification_not_pending",
 ];
