@@ -32,6 +32,22 @@ pub struct SandboxFile {
     /// the suite reads `GET /metrics` on `base_url`.
     #[serde(default)]
     pub metrics_url: Option<String>,
+    /// The market tenants (`cn`, `uk`, …), each with its market's strict rules.
+    #[serde(default)]
+    pub markets: std::collections::BTreeMap<String, MarketTenant>,
+}
+
+/// One market tenant of `sandbox.json` (contract: `markets`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct MarketTenant {
+    /// Tenant id.
+    pub tenant: String,
+    /// Its operator key.
+    pub api_key: String,
+    /// Its physical SIMs available when the file was written.
+    pub physical_iccids: Vec<String>,
+    /// A product of the tenant.
+    pub product: String,
 }
 
 /// Where the sandbox's HLR simulator listens.

@@ -47,6 +47,16 @@ pub(crate) struct Created {
     pub id: String,
 }
 
+/// A market tenant of the sandbox: its key, product and SIMs.
+pub(crate) struct MarketCtx {
+    /// Its operator key.
+    pub api_key: String,
+    /// Its product.
+    pub product: String,
+    /// Its SIMs not yet handed out in this run.
+    pub sims: SimAllocator,
+}
+
 /// The shared state of one run.
 pub(crate) struct Ctx {
     http: HttpClient,
@@ -64,6 +74,8 @@ pub(crate) struct Ctx {
     pub simulator: Option<SimAdmin>,
     /// How long an activation may take to reach a terminal state.
     pub timeout: Duration,
+    /// The `cn` market tenant, when the sandbox has one.
+    pub cn: Option<MarketCtx>,
     run_id: String,
     seq: AtomicU64,
 }
@@ -95,6 +107,11 @@ impl Ctx {
             iccids: sb.physical_iccids.clone(),
             sims: SimAllocator::new(&sb.physical_iccids),
             timeout: cfg.timeout,
+            cn: sb.markets.get("cn").map(|m| MarketCtx {
+                api_key: m.api_key.clone(),
+                product: m.product.clone(),
+                sims: SimAllocator::new(&m.physical_iccids),
+            }),
             // Idempotency keys live 24 h on the gateway: a per-run prefix keeps a second
             // run from replaying the first run's orders.
             run_id: random_hex(6),
@@ -186,6 +203,31 @@ impl Ctx {
         let response = self
             .http
             .post(&format!("{}{path}", self.base), &headers, body.into())
+            .await
+            .map_err(|e| format!("{what}: {e}"))?;
+        Ok(Reply { what, response })
+    }
+
+    /// `method path` with an optional JSON body.
+    pub async fn send(
+        &self,
+        method: http::Method,
+        path: &str,
+        auth: Auth<'_>,
+        body: Option<&Value>,
+    ) -> Result<Reply, String> {
+        let what = format!("{method} {path}");
+        let mut headers: Vec<_> = self.auth_header(auth).into_iter().collect();
+        let bytes = match body {
+            Some(b) => {
+                headers.push(("content-type", "application/json".to_owned()));
+                Bytes::from(b.to_string())
+            }
+            None => Bytes::new(),
+        };
+        let response = self
+            .http
+            .request(method, &format!("{}{path}", self.base), &headers, bytes)
             .await
             .map_err(|e| format!("{what}: {e}"))?;
         Ok(Reply { what, response })
@@ -294,9 +336,24 @@ impl Ctx {
 
     /// Polls the order at `path` until its status is one of `stop`.
     async fn poll(&self, path: &str, id: &str, stop: &[&str]) -> Result<Value, String> {
+        self.poll_with(Auth::Tenant, path, id, stop).await
+    }
+
+    /// Polls `path` (an order) with another tenant's key until its status is in `stop`.
+    pub async fn poll_as(&self, key: &str, path: &str, stop: &[&str]) -> Result<Value, String> {
+        self.poll_with(Auth::Key(key), path, path, stop).await
+    }
+
+    async fn poll_with(
+        &self,
+        auth: Auth<'_>,
+        path: &str,
+        id: &str,
+        stop: &[&str],
+    ) -> Result<Value, String> {
         let deadline = tokio::time::Instant::now() + self.timeout;
         loop {
-            let order = self.get(path, Auth::Tenant).await?.expect_json(200)?;
+            let order = self.get(path, auth).await?.expect_json(200)?;
             let status = order["status"].as_str().unwrap_or_default();
             if stop.contains(&status) {
                 return Ok(order);

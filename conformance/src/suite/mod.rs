@@ -25,6 +25,8 @@ use std::time::{Duration, Instant};
 
 /// Why cases needing the HLR simulator are skipped.
 pub const NO_SIMULATOR: &str = "no HLR simulator in sandbox.json";
+/// Why the compliance cases are skipped against a sandbox without market tenants.
+pub const NO_MARKET: &str = "no `markets.cn` tenant in sandbox.json";
 
 /// The names of every case, in execution order.
 pub fn case_names() -> Vec<&'static str> {
@@ -55,6 +57,8 @@ pub async fn run(cfg: &SuiteConfig) -> Report {
         let started = Instant::now();
         let outcome = if case.needs_simulator && cfg.sandbox.hlr_simulator.is_none() {
             Outcome::Skip(NO_SIMULATOR.to_owned())
+        } else if case.needs_market && !cfg.sandbox.markets.contains_key("cn") {
+            Outcome::Skip(NO_MARKET.to_owned())
         } else if let (true, Err(e)) = (case.needs_simulator, &sim_setup) {
             Outcome::Fail(e.clone())
         } else {

@@ -4,6 +4,7 @@
 
 mod activation;
 mod auth;
+mod compliance;
 mod hlr_faults;
 mod idempotency;
 mod input;
@@ -25,6 +26,8 @@ pub(crate) struct Case {
     pub name: &'static str,
     /// Skipped unless sandbox.json names an HLR simulator.
     pub needs_simulator: bool,
+    /// Skipped unless sandbox.json lists a `cn` market tenant.
+    pub needs_market: bool,
     /// The check.
     pub run: fn(&Ctx) -> CaseFuture<'_>,
 }
@@ -33,6 +36,16 @@ const fn case(name: &'static str, run: fn(&Ctx) -> CaseFuture<'_>) -> Case {
     Case {
         name,
         needs_simulator: false,
+        needs_market: false,
+        run,
+    }
+}
+
+const fn in_market(name: &'static str, run: fn(&Ctx) -> CaseFuture<'_>) -> Case {
+    Case {
+        name,
+        needs_simulator: false,
+        needs_market: true,
         run,
     }
 }
@@ -41,6 +54,7 @@ const fn with_simulator(name: &'static str, run: fn(&Ctx) -> CaseFuture<'_>) -> 
     Case {
         name,
         needs_simulator: true,
+        needs_market: false,
         run,
     }
 }
@@ -92,6 +106,27 @@ pub(crate) fn all() -> Vec<Case> {
         }),
         case("lifecycle.resume_without_reason_refused", |c| {
             Box::pin(lifecycle::resume_without_reason_refused(c))
+        }),
+        in_market("compliance.store_sale_reaches_active", |c| {
+            Box::pin(compliance::store_sale_reaches_active(c))
+        }),
+        in_market("compliance.manual_capture_refused", |c| {
+            Box::pin(compliance::manual_capture_refused(c))
+        }),
+        in_market("compliance.face_evidence_required", |c| {
+            Box::pin(compliance::face_evidence_required(c))
+        }),
+        in_market("compliance.unregistered_clerk_refused", |c| {
+            Box::pin(compliance::unregistered_clerk_refused(c))
+        }),
+        in_market("compliance.kill_switch", |c| {
+            Box::pin(compliance::kill_switch(c))
+        }),
+        in_market("compliance.five_lines_per_id", |c| {
+            Box::pin(compliance::five_lines_per_id(c))
+        }),
+        in_market("compliance.blocklisted_imei", |c| {
+            Box::pin(compliance::blocklisted_imei(c))
         }),
         with_simulator("resilience.transient_faults", |c| {
             Box::pin(hlr_faults::transient_faults(c))
