@@ -1,0 +1,519 @@
+//! Real-name and anti-fraud controls end to end over HTTPS against the sandbox: the
+//! `sandbox-cn` market tenant (store `SZ-0042`, terminal `T7`, clerk `C1`, reader `R-1`)
+//! and tenants with tighter windows seeded beside it. Each refusal is checked to change
+//! nothing; the per-ID limit is checked under concurrency; the audit chain is verified by
+//! the CLI after the run.
+
+mod common;
+
+use adapters::identity::id_format::mod11_2_check;
+use bytes::Bytes;
+use common::sandbox::shutdown;
+use gateway::compliance::Market;
+use gateway::compliance::overrides::{Limit, PolicyOverride, VelocityOverride};
+use gateway::sandbox::Sandbox;
+use gateway::store::{AdminChange, Role};
+use serde_json::{Value, json};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+/// A sandbox on ephemeral ports with quick retries.
+async fn sandbox(dir: &std::path::Path) -> Sandbox {
+    let mut c = common::sandbox::esim_config(dir, 0);
+    c.esim.callback_listen = None;
+    gateway::sandbox::start(c).await.expect("sandbox")
+}
+
+/// A caller of the sandbox's API with one tenant's key.
+struct Client {
+    http: adapters::http::HttpClient,
+    base: String,
+    auth: String,
+}
+
+impl Client {
+    fn new(sb: &Sandbox, key: &str) -> Self {
+        let ca = std::fs::read(&sb.info.ca_cert).expect("ca");
+        Self {
+            http: adapters::http::HttpClient::builder()
+                .add_root_pem(&ca)
+                .request_timeout(Duration::from_secs(20))
+                .build()
+                .expect("client"),
+            base: sb.info.base_url.clone(),
+            auth: format!("Bearer {key}"),
+        }
+    }
+
+    async fn send(
+        &self,
+        method: http::Method,
+        path: &str,
+        idem: Option<&str>,
+        body: Option<&Value>,
+    ) -> (u16, Value, Option<String>) {
+        let mut h = vec![("authorization", self.auth.clone())];
+        if let Some(k) = idem {
+            h.push(("idempotency-key", k.to_owned()));
+        }
+        let bytes = match body {
+            Some(b) => {
+                h.push(("content-type", "application/json".to_owned()));
+                Bytes::from(b.to_string())
+            }
+            None => Bytes::new(),
+        };
+        let r = self
+            .http
+            .request(method, &format!("{}{path}", self.base), &h, bytes)
+            .await
+            .expect("request");
+        let retry_after = r
+            .headers
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        (
+            r.status,
+            serde_json::from_slice(&r.body).unwrap_or(Value::Null),
+            retry_after,
+        )
+    }
+
+    async fn order(&self, body: &Value) -> (u16, Value) {
+        let key = format!("k-{}", next());
+        let (s, v, _) = self
+            .send(
+                http::Method::POST,
+                "/v1/activations",
+                Some(&key),
+                Some(body),
+            )
+            .await;
+        (s, v)
+    }
+
+    async fn validate(&self, body: &Value) -> (u16, Value) {
+        let (s, v, _) = self
+            .send(
+                http::Method::POST,
+                "/v1/activations/validate",
+                None,
+                Some(body),
+            )
+            .await;
+        (s, v)
+    }
+
+    async fn get(&self, path: &str) -> Value {
+        let (s, v, _) = self.send(http::Method::GET, path, None, None).await;
+        assert_eq!(s, 200, "GET {path}: {v}");
+        v
+    }
+
+    /// Polls an order until it is `active`, `completed` or `failed` (bounded).
+    async fn settle(&self, path: &str) -> Value {
+        for _ in 0..2_000 {
+            let v = self.get(path).await;
+            if matches!(
+                v["status"].as_str(),
+                Some("active" | "completed" | "failed")
+            ) {
+                return v;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        panic!("{path} never settled: {}", self.get(path).await);
+    }
+}
+
+fn next() -> u32 {
+    static N: AtomicU32 = AtomicU32::new(0);
+    N.fetch_add(1, Ordering::Relaxed)
+}
+
+/// A well-formed resident ID number, distinct per `seq`.
+fn resident_id(seq: u32) -> String {
+    let body = format!(
+        "1101051985{:02}{:02}{:03}",
+        1 + seq % 12,
+        1 + seq / 12 % 28,
+        seq % 1000
+    );
+    let check = char::from(mod11_2_check(body.as_bytes()));
+    format!("{body}{check}")
+}
+
+/// A store sale as a China terminal sends it.
+fn sale(iccid: &str, id_number: &str, clerk: &str) -> Value {
+    json!({
+        "sim": {"type": "physical", "iccid": iccid},
+        "product": "sandbox-basic",
+        "channel": {"kind": "store", "store_id": "SZ-0042", "terminal_id": "T7", "staff_id": clerk},
+        "subscriber": {
+            "name": "王小明", "id_type": "resident_id", "id_number": id_number, "nationality": "CHN",
+            "capture": {"method": "card_reader", "reader_serial": "R-1"},
+            "evidence": {"face_match": {"transaction_id": format!("fm-{}", next()), "score": 0.91, "liveness": true}}
+        }
+    })
+}
+
+fn cn(sb: &Sandbox) -> (Client, Vec<String>) {
+    let m = sb
+        .info
+        .markets
+        .get("cn")
+        .expect("markets.cn in sandbox.json");
+    assert_eq!(m.tenant, "sandbox-cn");
+    (Client::new(sb, &m.api_key), m.physical_iccids.clone())
+}
+
+async fn sim_state(c: &Client, iccid: &str) -> String {
+    c.get(&format!("/v1/sims/{iccid}")).await["state"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn five_lines_per_id_and_a_termination_frees_one() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sb = sandbox(dir.path()).await;
+    let (c, iccids) = cn(&sb);
+    let id = resident_id(1);
+    let mut msisdns = Vec::new();
+    for iccid in &iccids[..5] {
+        let (s, o) = c.order(&sale(iccid, &id, "C1")).await;
+        assert_eq!(s, 202, "{o}");
+        let done = c
+            .settle(&format!(
+                "/v1/activations/{}",
+                o["id"].as_str().expect("id")
+            ))
+            .await;
+        assert_eq!(done["status"], "active", "{done}");
+        msisdns.push(done["msisdn"].as_str().expect("msisdn").to_owned());
+    }
+    let (s, p) = c.order(&sale(&iccids[5], &id, "C1")).await;
+    assert_eq!(
+        (s, p["code"].as_str()),
+        (422, Some("id_quota_exceeded")),
+        "{p}"
+    );
+    assert_eq!(
+        (p["limit"].as_u64(), p["active"].as_u64()),
+        (Some(5), Some(5))
+    );
+    assert!(
+        !p.to_string().contains(&id),
+        "the refusal echoes the ID number"
+    );
+    assert_eq!(sim_state(&c, &iccids[5]).await, "available");
+    // Terminating one line frees one place.
+    let (s, t, _) = c
+        .send(
+            http::Method::POST,
+            &format!("/v1/subscriptions/{}/terminate", msisdns[0]),
+            Some("terminate-1"),
+            Some(&json!({})),
+        )
+        .await;
+    assert_eq!(s, 202, "{t}");
+    let t = c
+        .settle(&format!("/v1/orders/{}", t["id"].as_str().expect("id")))
+        .await;
+    assert_eq!(t["status"], "completed", "{t}");
+    let (s, o) = c.order(&sale(&iccids[5], &id, "C1")).await;
+    assert_eq!(
+        s, 202,
+        "after a termination the ID may open a line again: {o}"
+    );
+    shutdown(sb).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn twenty_concurrent_orders_for_one_fresh_id_give_exactly_five() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sb = sandbox(dir.path()).await;
+    let (c, iccids) = cn(&sb);
+    let c = Arc::new(c);
+    let id = resident_id(2);
+    let tasks: Vec<_> = iccids[..20]
+        .iter()
+        .map(|iccid| {
+            let (c, body) = (c.clone(), sale(iccid, &id, "C1"));
+            tokio::spawn(async move { c.order(&body).await })
+        })
+        .collect();
+    let (mut accepted, mut refused) = (0, 0);
+    for t in tasks {
+        match t.await.expect("task") {
+            (202, _) => accepted += 1,
+            (422, p) if p["code"] == "id_quota_exceeded" => refused += 1,
+            other => panic!("unexpected answer {other:?}"),
+        }
+    }
+    assert_eq!((accepted, refused), (5, 15));
+    shutdown(sb).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refusals_name_what_to_fix_and_reserve_nothing() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sb = sandbox(dir.path()).await;
+    let (c, iccids) = cn(&sb);
+    let iccid = &iccids[0];
+    let cases: Vec<(Value, u16, &str, Option<&str>)> = vec![
+        {
+            let mut b = sale(iccid, &resident_id(3), "C1");
+            b["subscriber"]["capture"] = json!({"method": "manual"});
+            (
+                b,
+                422,
+                "id_capture_method_not_allowed",
+                Some("subscriber.capture.method"),
+            )
+        },
+        {
+            let mut b = sale(iccid, &resident_id(4), "C1");
+            b["subscriber"]
+                .as_object_mut()
+                .map(|s| s.remove("evidence"));
+            (
+                b,
+                422,
+                "face_check_required",
+                Some("subscriber.evidence.face_match"),
+            )
+        },
+        (
+            sale(iccid, &resident_id(5), "C404"),
+            403,
+            "channel_not_registered",
+            Some("channel.staff_id"),
+        ),
+        {
+            let mut b = sale(iccid, &resident_id(6), "C1");
+            b.as_object_mut().map(|s| s.remove("subscriber"));
+            (b, 422, "subscriber_required", Some("subscriber"))
+        },
+        {
+            // A wrong check character.
+            let good = resident_id(7);
+            let (body, check) = good.split_at(17);
+            let wrong = if check == "0" { "1" } else { "0" };
+            let b = sale(iccid, &format!("{body}{wrong}"), "C1");
+            (b, 400, "id_number_invalid", Some("subscriber.id_number"))
+        },
+    ];
+    for (body, status, code, field) in cases {
+        for (what, (s, p)) in [
+            ("validate", c.validate(&body).await),
+            ("order", c.order(&body).await),
+        ] {
+            assert_eq!((s, p["code"].as_str()), (status, Some(code)), "{what}: {p}");
+            if let Some(f) = field {
+                assert_eq!(p["field"], f, "{what}: {p}");
+            }
+        }
+    }
+    assert_eq!(sim_state(&c, iccid).await, "available");
+    shutdown(sb).await;
+}
+
+/// Seeds tenant `id` in market `cn` with `o` over the defaults, an operator key and the
+/// sandbox market tenants' store, on the running sandbox's store.
+async fn tight_tenant(sb: &Sandbox, id: &str, o: PolicyOverride) -> (Client, Vec<String>) {
+    let gw = &sb.gateway;
+    let mut t = gateway::store::Tenant::new(
+        id,
+        id,
+        "00101".parse().expect("plmn"),
+        std::collections::BTreeMap::from([(
+            "sandbox-basic".to_owned(),
+            gateway::store::Product::new(12),
+        )]),
+    );
+    t.market = Some(Market::Cn);
+    t.compliance = Some(Box::new(o));
+    let (key, key_change) =
+        gateway::admin::new_api_key(&gw.keys, id, Role::Operator, "test", 0).expect("key");
+    let digit = 7;
+    let mut sims = Vec::new();
+    let mut iccids = Vec::new();
+    for i in 0..6u32 {
+        let iccid =
+            sim_profiles::Iccid::from_payload(&format!("89860099009{digit}{i:06}")).expect("iccid");
+        iccids.push(iccid.to_string());
+        let s = gateway::admin::NewSim {
+            iccid,
+            imsi: format!("00101{digit}{i:09}").parse().expect("imsi"),
+            ki: sim_profiles::Key128::from_bytes([7; 16]),
+            opc: Some(sim_profiles::Key128::from_bytes([9; 16])),
+        };
+        sims.push(gateway::admin::seal_sim(&gw.keys, id, "test", &s).expect("seal"));
+    }
+    gateway::admin::apply(
+        gw.store.as_ref(),
+        AdminChange::Batch(vec![
+            AdminChange::PutTenant(t),
+            key_change,
+            AdminChange::AddSims(sims),
+            AdminChange::AddNumbers {
+                tenant: id.to_owned(),
+                block: format!("{id}-n"),
+                first: format!("86172{digit}0000000").parse().expect("msisdn"),
+                count: 100,
+            },
+        ]),
+    )
+    .await
+    .expect("seed");
+    let c = Client::new(sb, &key);
+    for (path, body) in [
+        ("/v1/channels/stores/SZ-0042", json!({})),
+        ("/v1/channels/clerks/SZ-0042/C1", json!({})),
+        (
+            "/v1/channels/devices/SZ-0042/T7",
+            json!({"type": "terminal"}),
+        ),
+        (
+            "/v1/channels/devices/SZ-0042/R-1",
+            json!({"type": "reader"}),
+        ),
+    ] {
+        let (s, v, _) = c.send(http::Method::PUT, path, None, Some(&body)).await;
+        assert_eq!(s, 200, "{path}: {v}");
+    }
+    (c, iccids)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_velocity_breach_is_refused_and_freezes_the_store() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sb = sandbox(dir.path()).await;
+    let o = PolicyOverride {
+        velocity: VelocityOverride {
+            store_per_day: Some(Limit::At(2)),
+            freeze_on_breach: Some(true),
+            ..VelocityOverride::default()
+        },
+        ..PolicyOverride::default()
+    };
+    let (c, iccids) = tight_tenant(&sb, "velocity-a", o).await;
+    for (n, iccid) in iccids[..2].iter().enumerate() {
+        let (s, v) = c
+            .order(&sale(iccid, &resident_id(10 + n as u32), "C1"))
+            .await;
+        assert_eq!(s, 202, "{v}");
+    }
+    let key = "over-the-limit";
+    let (s, p, retry_after) = c
+        .send(
+            http::Method::POST,
+            "/v1/activations",
+            Some(key),
+            Some(&sale(&iccids[2], &resident_id(20), "C1")),
+        )
+        .await;
+    assert_eq!(
+        (s, p["code"].as_str()),
+        (429, Some("velocity_limit")),
+        "{p}"
+    );
+    assert_eq!(p["window"], "store_per_day");
+    assert_eq!(p["limit"], 2);
+    let secs = p["retry_after"].as_u64().expect("retry_after");
+    assert!(secs > 0 && secs <= 86_400, "{p}");
+    assert_eq!(retry_after.as_deref(), Some(secs.to_string().as_str()));
+    assert_eq!(sim_state(&c, &iccids[2]).await, "available");
+    // The breach froze the store: the next order is refused for that.
+    let (s, p) = c.order(&sale(&iccids[3], &resident_id(21), "C1")).await;
+    assert_eq!(
+        (s, p["code"].as_str()),
+        (403, Some("channel_frozen")),
+        "{p}"
+    );
+    assert_eq!(p["field"], "channel.store_id");
+    let stores = c.get("/v1/channels/stores").await;
+    assert_eq!(stores["data"][0]["status"], "frozen", "{stores}");
+    shutdown(sb).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn blocklists_refuse_neutrally_and_are_audited() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sb = sandbox(dir.path()).await;
+    let (c, iccids) = cn(&sb);
+    let id = resident_id(30);
+    let (s, e, _) = c
+        .send(
+            http::Method::POST,
+            "/v1/blocklists",
+            None,
+            Some(&json!({"list": "id", "id_type": "resident_id", "id_number": id, "nationality": "CHN", "days": 730, "reason": "fraud ring"})),
+        )
+        .await;
+    assert_eq!(s, 201, "{e}");
+    assert!(
+        !e.to_string().contains(&id),
+        "the entry shows the ID number: {e}"
+    );
+    let (s, p) = c.order(&sale(&iccids[0], &id, "C1")).await;
+    assert_eq!((s, p["code"].as_str()), (403, Some("blocked")), "{p}");
+    let detail = p["detail"].as_str().unwrap_or_default().to_lowercase();
+    assert!(
+        !detail.contains("blocklist")
+            && !detail.contains("id number")
+            && !detail.contains("identity"),
+        "a `blocked` answer must not say which list matched: {p}"
+    );
+    // Too long an ID entry is refused and changes nothing.
+    let (s, p, _) = c
+        .send(
+            http::Method::POST,
+            "/v1/blocklists",
+            None,
+            Some(&json!({"list": "id", "id_type": "resident_id", "id_number": resident_id(31), "nationality": "CHN", "days": 3000, "reason": "x"})),
+        )
+        .await;
+    assert_eq!(
+        (s, p["code"].as_str()),
+        (422, Some("blocklist_entry_invalid")),
+        "{p}"
+    );
+    // A store on the blocklist stops every sale there; ending the entry lets them through.
+    let (s, e, _) = c
+        .send(
+            http::Method::POST,
+            "/v1/blocklists",
+            None,
+            Some(&json!({"list": "store", "value": "SZ-0042", "reason": "audit"})),
+        )
+        .await;
+    assert_eq!(s, 201, "{e}");
+    let body = sale(&iccids[1], &resident_id(32), "C1");
+    assert_eq!(c.validate(&body).await.1["code"], "blocked");
+    let (s, v, _) = c
+        .send(
+            http::Method::DELETE,
+            "/v1/blocklists/store/SZ-0042",
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(s, 204, "{v}");
+    assert_eq!(c.validate(&body).await.0, 200);
+    let data_dir = sb.gateway.config.data_dir.clone();
+    shutdown(sb).await;
+    // Every decision above is in an intact chain.
+    let out = common::cli::simgw(&["audit", "verify"], &data_dir);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("audit chain intact"), "{text}");
+}
