@@ -15,7 +15,7 @@ use crate::compliance::checks::{CreateRequest, Decision, Refused, SubscriberInpu
 use crate::compliance::policy::StoreHours;
 use crate::compliance::velocity::VelocityKey;
 use crate::compliance::{IdHash, Policy, Refusal, SimKind, Subscriber};
-use crate::order::Order;
+use crate::order::{Order, OrderStatus};
 use std::sync::Arc;
 
 /// What an activation's create commit checks, built by the API from the request, the
@@ -283,4 +283,101 @@ pub struct ComplianceQuery {
     pub list: Option<ListKind>,
     /// Only this store (registry).
     pub store: Option<String>,
+}
+
+/// An activation's row in the live-line index: the line counts against `id_hash` in
+/// `enterprise` until it fails or is terminated.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LiveLine<'a> {
+    /// The enterprise it counts in.
+    pub enterprise: &'a str,
+    /// The keyed ID hash it is indexed under.
+    pub id_hash: &'a str,
+    /// The activation order.
+    pub order_id: &'a str,
+}
+
+/// The live-line row of an activation whose create commit indexed it (an allowed order
+/// with a valid ID); `None` for any other order.
+pub fn live_line(activation: &Order) -> Option<LiveLine<'_>> {
+    if activation.kind != crate::order::OrderKind::Activation {
+        return None;
+    }
+    let c = activation.compliance.as_ref()?;
+    Some(LiveLine {
+        enterprise: &c.enterprise,
+        id_hash: c.id_hash.as_deref()?,
+        order_id: &activation.id,
+    })
+}
+
+/// Which line a new version of an order stops counting (see [`stops_counting`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StopsCounting<'a> {
+    /// The order is an activation that ended `failed`: its own row goes.
+    Own(LiveLine<'a>),
+    /// The order terminated this subscription: the row of the line's activation
+    /// (`Subscription::activation_id`, then [`live_line`] of that order) goes.
+    Line {
+        /// The subscription id.
+        subscription: &'a str,
+    },
+}
+
+/// Whether `order`, as it is being written over a version in status `previous`, stops a
+/// line counting against its ID: an activation that ends `failed`, or a terminate order
+/// that completes. Lines in progress, active, suspended, swapped or renumbered keep
+/// counting. Both backends call this in the commit that writes the order.
+pub fn stops_counting(previous: OrderStatus, order: &Order) -> Option<StopsCounting<'_>> {
+    use crate::order::OrderKind;
+    if previous == order.status {
+        return None;
+    }
+    match (order.kind, order.status) {
+        (OrderKind::Activation, OrderStatus::Failed) => live_line(order).map(StopsCounting::Own),
+        (OrderKind::Terminate, OrderStatus::Completed) => {
+            order.lifecycle.as_ref().map(|l| StopsCounting::Line {
+                subscription: &l.subscription,
+            })
+        }
+        _ => None,
+    }
+}
+
+/// The audit record of a status change of an order the compliance checks allowed
+/// (`order.<status>`, a fact recorded by the engine), or `None` when the status did not
+/// change or the order carries no compliance part.
+pub fn order_status_audit(previous: OrderStatus, order: &Order) -> Option<AuditRecord> {
+    let c = order.compliance.as_ref()?;
+    if previous == order.status {
+        return None;
+    }
+    let reasons = match (&order.error, order.status) {
+        (Some(e), OrderStatus::Failed) => vec![e.code.clone()],
+        _ => Vec::new(),
+    };
+    Some(AuditRecord {
+        seq: 0,
+        at_ms: order.updated_at_ms,
+        actor: Actor {
+            key_id: "system".to_owned(),
+            channel: "engine".to_owned(),
+            ..Actor::default()
+        },
+        subject: Subject {
+            order_id: Some(order.id.clone()),
+            iccid: Some(order.iccid.to_string()),
+            imsi: Some(order.imsi.to_string()),
+            msisdn: Some(order.msisdn.to_string()),
+            id_hash: c.id_hash.clone(),
+        },
+        action: format!("order.{}", order.status.as_str()),
+        rule: None,
+        policy_version: Some(c.policy_version.clone()),
+        outcome: crate::compliance::audit::Outcome::Record,
+        reasons,
+        evidence: Vec::new(),
+        idempotency_key: None,
+        attrs: Vec::new(),
+    })
 }
