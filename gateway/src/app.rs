@@ -217,6 +217,7 @@ impl Gateway {
         )
         .await?;
         engine.spawn_pool_timer(Duration::from_secs(60));
+        engine.spawn_reverify_timer(Duration::from_secs(60));
         let callback_addr = if engine.esim_enabled() {
             engine.spawn_esim_timer(Duration::from_secs(60));
             let listener = match bound.callback {

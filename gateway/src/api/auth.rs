@@ -54,12 +54,17 @@ pub enum Permission {
     Reconcile,
     /// Managing the channel registry and the blocklists.
     Compliance,
+    /// Recording a line's second real-person verification result
+    /// (`POST /v1/subscriptions/{msisdn}/verification`). Operator keys only while the
+    /// caller states the verifier's result itself: a channel could otherwise pass its
+    /// own customers.
+    RecordVerification,
 }
 
 impl Permission {
     /// Every permission (tests walk the whole table).
     #[cfg(test)]
-    const ALL: [Permission; 11] = [
+    const ALL: [Permission; 12] = [
         Permission::Read,
         Permission::Activate,
         Permission::Reserve,
@@ -71,6 +76,7 @@ impl Permission {
         Permission::Webhooks,
         Permission::Reconcile,
         Permission::Compliance,
+        Permission::RecordVerification,
     ];
 
     /// What the permission lets a caller do, as the refusal names it.
@@ -91,6 +97,7 @@ impl Permission {
             Permission::Webhooks => "changing webhook endpoints",
             Permission::Reconcile => "running a reconciliation",
             Permission::Compliance => "changing the channel registry or the blocklists",
+            Permission::RecordVerification => "recording a second real-person verification",
         }
     }
 }
@@ -110,7 +117,8 @@ pub fn allows(role: Role, permission: Permission) -> bool {
         | P::LiftProtectedSuspension
         | P::Webhooks
         | P::Reconcile
-        | P::Compliance => role == Role::Operator,
+        | P::Compliance
+        | P::RecordVerification => role == Role::Operator,
     }
 }
 
@@ -169,7 +177,7 @@ mod tests {
     use Permission as P;
 
     /// Every cell of the table, written out: `(permission, readonly, channel, operator)`.
-    const TABLE: [(Permission, bool, bool, bool); 11] = [
+    const TABLE: [(Permission, bool, bool, bool); 12] = [
         (P::Read, true, true, true),
         (P::Activate, false, true, true),
         (P::Reserve, false, true, true),
@@ -181,6 +189,7 @@ mod tests {
         (P::Webhooks, false, false, true),
         (P::Reconcile, false, false, true),
         (P::Compliance, false, false, true),
+        (P::RecordVerification, false, false, true),
     ];
 
     #[test]

@@ -84,7 +84,8 @@ pub fn parse_operation(kind: OrderKind, body: &Value) -> Result<OperationRequest
     Ok(req)
 }
 
-/// A subscription as the API shows it.
+/// A subscription as the API shows it: `state` is `pending_verification` while an
+/// otherwise active line waits for its second verification, which `verification` details.
 pub fn render_subscription(s: &Subscription) -> Value {
     json!({
         "id": s.id,
@@ -94,8 +95,9 @@ pub fn render_subscription(s: &Subscription) -> Value {
         "imsi": s.imsi,
         "sim_type": s.sim_type,
         "product": s.product,
-        "state": s.state.as_str(),
+        "state": crate::store::api_state(s),
         "suspension_reasons": s.suspension_reasons,
+        "verification": crate::store::verification_json(&s.verification),
         "activation_id": s.activation_id,
         "order_in_flight": s.inflight,
         "created_at": rfc3339(s.created_at_ms),

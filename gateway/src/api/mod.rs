@@ -19,6 +19,7 @@ mod ops;
 pub mod problem;
 mod request;
 mod subscriptions;
+mod verification;
 mod webhooks;
 
 use crate::clock::Clock;
@@ -99,6 +100,10 @@ pub(crate) fn routes() -> Vec<Route> {
         get_at("/v1/subscriptions", subscriptions::list),
         get_at("/v1/subscriptions/{msisdn}", subscriptions::get),
         get_at("/v1/subscriptions/{msisdn}/history", subscriptions::history),
+        post_at(
+            "/v1/subscriptions/{msisdn}/verification",
+            verification::record,
+        ),
         post_at(
             "/v1/subscriptions/{msisdn}/{operation}",
             subscriptions::operate,

@@ -2,6 +2,7 @@
 
 mod compliance;
 mod lifecycle;
+mod verification;
 
 use axum::http::header;
 use axum::response::IntoResponse;
@@ -159,6 +160,7 @@ pub fn spec() -> Value {
     add_events_and_webhooks(&mut doc, &problem);
     lifecycle::add(&mut doc);
     compliance::add(&mut doc);
+    verification::add(&mut doc);
     doc
 }
 
@@ -495,6 +497,11 @@ mod tests {
             activation_id: format!("act_{}", "a".repeat(26)),
             inflight: Some(format!("ord_{}", "b".repeat(26))),
             history: Vec::new(),
+            verification: crate::compliance::reverify::Verification::Pending {
+                rules: vec![crate::compliance::risk::RiskRule::IdNearLimit],
+                since_ms: 0,
+                deadline_ms: 1,
+            },
             created_at_ms: 0,
             updated_at_ms: 0,
         };

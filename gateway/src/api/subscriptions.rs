@@ -87,31 +87,49 @@ pub async fn list(
 ) -> Result<Response, ApiError> {
     let caller = authenticate(&state, &headers).await?;
     caller.require(Permission::Read)?;
-    let q = list_query(raw.as_deref().unwrap_or(""))?;
+    let (q, shown) = list_query(raw.as_deref().unwrap_or(""))?;
     let page = state.store.subscriptions(&caller.tenant, &q).await?;
-    let data: Vec<Value> = page.data.iter().map(render_subscription).collect();
+    // The store files a line pending verification as active; the state shown tells them
+    // apart (a page may then hold fewer lines than `limit`; `next_cursor` still pages on).
+    let data: Vec<Value> = page
+        .data
+        .iter()
+        .filter(|s| shown.is_none_or(|want| crate::store::api_state(s) == want))
+        .map(render_subscription)
+        .collect();
     Ok(json_response(
         StatusCode::OK,
         &json!({"data": data, "next_cursor": page.next}),
     ))
 }
 
-fn list_query(raw: &str) -> Result<SubscriptionQuery, ApiError> {
+/// The store's query, and the `state` the lines shown must have (`pending_verification`
+/// is stored as `active`).
+fn list_query(raw: &str) -> Result<(SubscriptionQuery, Option<&'static str>), ApiError> {
     let mut q = SubscriptionQuery {
         limit: 50,
         ..SubscriptionQuery::default()
     };
+    let mut shown = None;
     for pair in raw.split('&').filter(|p| !p.is_empty()) {
         let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
         match k {
             "state" => {
-                q.state = Some(SubscriptionState::parse(v).ok_or_else(|| {
-                    ApiError::invalid(
-                        "invalid_value",
-                        "state",
-                        "`state` must be `active`, `suspended` or `terminated`",
-                    )
-                })?);
+                let (stored, name) = match v {
+                    "pending_verification" => (SubscriptionState::Active, "pending_verification"),
+                    _ => {
+                        let s = SubscriptionState::parse(v).ok_or_else(|| {
+                            ApiError::invalid(
+                                "invalid_value",
+                                "state",
+                                "`state` must be `active`, `pending_verification`, `suspended` or `terminated`",
+                            )
+                        })?;
+                        (s, s.as_str())
+                    }
+                };
+                q.state = Some(stored);
+                shown = Some(name);
             }
             "iccid" => {
                 q.iccid = Some(v.parse::<Iccid>().map_err(|e| {
@@ -148,7 +166,7 @@ fn list_query(raw: &str) -> Result<SubscriptionQuery, ApiError> {
             }
         }
     }
-    Ok(q)
+    Ok((q, shown))
 }
 
 /// `GET /v1/orders/{id}`: an order of any kind.
@@ -321,9 +339,18 @@ mod tests {
 
     #[test]
     fn list_queries_are_checked() {
-        let q = list_query("state=suspended&limit=10&cursor=sub_ABC").expect("valid");
+        let (q, shown) = list_query("state=suspended&limit=10&cursor=sub_ABC").expect("valid");
         assert_eq!(q.state, Some(SubscriptionState::Suspended));
+        assert_eq!(shown, Some("suspended"));
         assert_eq!((q.limit, q.after.as_deref()), (10, Some("sub_ABC")));
+        let (q, shown) = list_query("state=pending_verification").expect("valid");
+        assert_eq!(
+            (q.state, shown),
+            (
+                Some(SubscriptionState::Active),
+                Some("pending_verification")
+            )
+        );
         for (raw, code) in [
             ("state=gone", "invalid_value"),
             ("limit=0", "invalid_value"),

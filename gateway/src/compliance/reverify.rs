@@ -191,6 +191,20 @@ fn not_pending() -> Refusal {
     )
 }
 
+/// The refusal of a verification sent without evidence through a `channel` channel: it
+/// names the evidence that channel must send.
+pub fn evidence_required(channel: ChannelKind) -> Refusal {
+    let wrong = match channel {
+        ChannelKind::Store => VerificationEvidence::Video(String::new()),
+        ChannelKind::Online => VerificationEvidence::RiskNotice(String::new()),
+    };
+    match check_evidence(&wrong, channel) {
+        Err(r) => r,
+        // Unreachable: the other kind of evidence never suits a channel.
+        Ok(()) => not_pending(),
+    }
+}
+
 /// A store verification carries the signed risk notice; an online one the video.
 fn check_evidence(e: &VerificationEvidence, channel: ChannelKind) -> Result<(), Refusal> {
     let (ok, need, field) = match (channel, e) {
@@ -374,6 +388,20 @@ mod tests {
             assert_eq!(
                 (e.code, e.field.as_deref()),
                 ("verification_evidence_required", field)
+            );
+        }
+    }
+
+    #[test]
+    fn missing_evidence_names_what_the_channel_sends() {
+        for (channel, field) in [
+            (ChannelKind::Store, "evidence.risk_notice.id"),
+            (ChannelKind::Online, "evidence.video.id"),
+        ] {
+            let r = evidence_required(channel);
+            assert_eq!(
+                (r.code, r.status, r.field.as_deref()),
+                ("verification_evidence_required", 422, Some(field))
             );
         }
     }

@@ -39,6 +39,22 @@ impl RiskRule {
             Self::VerifierFlag => "verifier_flag",
         }
     }
+
+    /// Every rule.
+    pub const ALL: [Self; 7] = [
+        Self::IdNearLimit,
+        Self::StoreBurst,
+        Self::OutsideStoreHours,
+        Self::BlockedImei,
+        Self::SimSwap,
+        Self::ImeiChange,
+        Self::VerifierFlag,
+    ];
+
+    /// The rule with this stable name.
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|r| r.as_str() == s)
+    }
 }
 
 /// One rule that hit, with what made it hit (for the audit record; never PII).
@@ -277,5 +293,10 @@ mod tests {
             assert!(on_line_event(&quiet, &e).is_empty(), "{e:?}");
         }
         assert_eq!(RiskRule::OutsideStoreHours.as_str(), "outside_store_hours");
+        for r in RiskRule::ALL {
+            assert_eq!(RiskRule::parse(r.as_str()), Some(r));
+            assert_eq!(serde_json::to_value(r).expect("json"), r.as_str());
+        }
+        assert_eq!(RiskRule::parse("sim-swap"), None);
     }
 }

@@ -20,6 +20,7 @@ pub mod machine;
 mod observe;
 mod report;
 pub mod requests;
+mod reverify_timer;
 mod saga_step;
 mod subscriber;
 mod timers;

@@ -93,7 +93,7 @@ impl Engine {
 /// Runs a durable-deadline timer until the engine stops: sleeps until the earliest
 /// deadline `next` reads from the store (at most `idle`, or until `wake`), and calls
 /// `fire(now)` whenever one is due.
-async fn deadline_loop<N, F, Fut>(
+pub(super) async fn deadline_loop<N, F, Fut>(
     inner: &Inner,
     what: &str,
     idle: Duration,

@@ -471,6 +471,35 @@ pub trait Store: Send + Sync {
         from: u64,
         limit: usize,
     ) -> BoxFuture<'_, Result<Vec<AuditRow>, StoreError>>;
+
+    // Second real-person verification (issue 15, `records/reverify.rs`). A line opens in
+    // `pending_verification` in the commit that makes its activation active (with its
+    // deadline indexed and `subscription.verification_required` published there).
+
+    /// Records a verification result on a line in one commit: its new state, the
+    /// deadline index, the audit record, `subscription.verified` on a pass, and the
+    /// `regulatory` resume (a late pass) or suspend (a failure) order it needs, created
+    /// as `create_lifecycle` would (the caller hands it to the engine). A refusal, or a
+    /// line busy with another order when one is needed, changes nothing.
+    fn record_verification(
+        &self,
+        v: NewVerification,
+    ) -> BoxFuture<'_, Result<VerificationOutcome, StoreError>>;
+
+    /// The earliest re-verification deadline (or busy-line retry) in the index, if any
+    /// (a read; no commit).
+    fn next_reverify_deadline(&self) -> BoxFuture<'_, Result<Option<u64>, StoreError>>;
+
+    /// Handles up to `EXPIRE_BATCH` lines whose deadline is at or before `now_ms`, in one
+    /// commit: each still pending is marked suspended (audited `verification.expired`)
+    /// with a `regulatory` suspend order planned by `plan` (none if the line already has
+    /// that reason); a line busy with another order is looked at again later. Returns the
+    /// orders created, durable, for the engine to drive.
+    fn expire_reverifications(
+        &self,
+        now_ms: u64,
+        plan: Planner,
+    ) -> BoxFuture<'_, Result<Vec<Order>, StoreError>>;
 }
 
 /// What operators' tools, the sandbox and the benchmark need of a backend beyond the

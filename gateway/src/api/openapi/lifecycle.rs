@@ -244,8 +244,8 @@ fn add_schemas(schemas: &mut Value) {
     ];
     schemas["SuspensionReason"] = json!({"type": "string", "enum": reasons,
         "description": "Why a line is barred. `fraud_risk` and `regulatory` are lifted by operator keys only."});
-    schemas["SubscriptionState"] =
-        json!({"type": "string", "enum": ["active", "suspended", "terminated"]});
+    schemas["SubscriptionState"] = json!({"type": "string", "enum": ["active", "pending_verification", "suspended", "terminated"],
+        "description": "`pending_verification`: active, but waiting for the subscriber's second real-person verification (see `verification`)."});
     schemas["Subscription"] = json!({
         "type": "object",
         "required": ["id", "object", "msisdn", "iccid", "imsi", "sim_type", "product", "state", "suspension_reasons", "activation_id", "order_in_flight", "created_at", "updated_at"],
@@ -260,6 +260,7 @@ fn add_schemas(schemas: &mut Value) {
             "state": schema("SubscriptionState"),
             "suspension_reasons": {"type": "array", "items": schema("SuspensionReason"), "uniqueItems": true,
                                    "description": "In force, in the order they were applied; the line is barred while any holds."},
+            "verification": schema("Verification"),
             "activation_id": id("act_"),
             "order_in_flight": {"oneOf": [id("ord_"), {"type": "null"}], "description": "The lifecycle order working on the line, if any."},
             "created_at": {"type": "string", "format": "date-time"},
@@ -271,8 +272,8 @@ fn add_schemas(schemas: &mut Value) {
             "kind": {"type": "string", "enum": ["activation", "suspend", "resume", "terminate", "sim_swap", "number_change"]},
             "outcome": {"type": "string", "enum": ["active", "completed", "failed"]},
             "at": {"type": "string", "format": "date-time"},
-            "actor": {"type": "object", "description": "The API key that asked (absent for the activation).", "properties": {
-                "key_prefix": {"type": "string"}, "role": {"type": "string", "enum": ["channel", "operator", "readonly"]}}},
+            "actor": {"type": "object", "description": "The API key that asked (absent for the activation); `system` for what the gateway did by itself (a suspension when a verification deadline passed).", "properties": {
+                "key_prefix": {"type": "string"}, "role": {"type": "string", "enum": ["channel", "operator", "readonly", "system"]}}},
             "reason": schema("SuspensionReason"),
             "change": {"type": "string", "description": "What changed, e.g. the ICCID or number before and after."},
             "error": {"type": "string", "description": "The error code of a failed order."}}});

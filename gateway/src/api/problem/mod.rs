@@ -134,6 +134,11 @@ impl ApiError {
         &self.detail
     }
 
+    /// The request field at fault, if the problem names one.
+    pub fn field(&self) -> Option<&str> {
+        self.field.as_deref()
+    }
+
     /// 401: no or unknown API key.
     pub fn unauthorized() -> Self {
         let mut e = Self::new(

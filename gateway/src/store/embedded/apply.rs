@@ -57,6 +57,8 @@ pub struct Tables<'t> {
     pub sub_by_msisdn: Table<'t, &'static str, &'static str>,
     pub sub_by_iccid: Table<'t, &'static str, &'static str>,
     pub sub_by_tenant: Table<'t, (&'static str, &'static str), ()>,
+    /// Lines waiting for their second verification, by due time (`reverify.rs`).
+    pub reverify_due: Table<'t, (u64, &'static str), ()>,
     /// The public event log and the webhook outbox (`outbox.rs`).
     pub outbox: super::outbox::OutboxTables<'t>,
     /// The compliance tables and the audit chain's head (`compliance.rs`).
@@ -99,6 +101,7 @@ impl<'t> Tables<'t> {
             sub_by_msisdn: txn.open_table(SUB_BY_MSISDN).map_err(backend)?,
             sub_by_iccid: txn.open_table(SUB_BY_ICCID).map_err(backend)?,
             sub_by_tenant: txn.open_table(SUB_BY_TENANT).map_err(backend)?,
+            reverify_due: txn.open_table(REVERIFY_DUE).map_err(backend)?,
             outbox: super::outbox::OutboxTables::open(txn)?,
             compliance: super::compliance::ComplianceTables::open(txn)?,
             next_event,

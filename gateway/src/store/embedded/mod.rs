@@ -14,6 +14,7 @@ mod outbox;
 mod outbox_read;
 mod pool;
 mod remove;
+mod reverify;
 
 /// The store's file name in the data dir.
 pub const STORE_FILE: &str = remove::FILE;
@@ -205,6 +206,7 @@ fn prepare(db: Database) -> Result<Database, StoreError> {
         txn.open_table(SUB_BY_MSISDN).map_err(backend)?;
         txn.open_table(SUB_BY_ICCID).map_err(backend)?;
         txn.open_table(SUB_BY_TENANT).map_err(backend)?;
+        txn.open_table(REVERIFY_DUE).map_err(backend)?;
         let mut meta = txn.open_table(META).map_err(backend)?;
         let existing: Option<Vec<u8>> = meta
             .get("schema_version")

@@ -687,4 +687,24 @@ impl Store for RedbStore {
     ) -> BoxFuture<'_, Result<Vec<AuditRow>, StoreError>> {
         Box::pin(async move { self.read_audit_rows(from, limit) })
     }
+
+    // Second real-person verification: `reverify.rs`.
+    fn record_verification(
+        &self,
+        v: NewVerification,
+    ) -> BoxFuture<'_, Result<VerificationOutcome, StoreError>> {
+        Box::pin(self.submit_verification(v))
+    }
+
+    fn next_reverify_deadline(&self) -> BoxFuture<'_, Result<Option<u64>, StoreError>> {
+        Box::pin(async move { self.read_next_reverify() })
+    }
+
+    fn expire_reverifications(
+        &self,
+        now_ms: u64,
+        plan: Planner,
+    ) -> BoxFuture<'_, Result<Vec<Order>, StoreError>> {
+        Box::pin(self.submit_expire_reverify(now_ms, plan))
+    }
 }

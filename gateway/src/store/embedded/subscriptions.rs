@@ -33,18 +33,20 @@ impl Tables<'_> {
         Self::get_json(&self.subscriptions, "subscriptions", &id)
     }
 
-    fn put_subscription(&mut self, sub: &Subscription) -> TxResult<()> {
+    /// Opens the line of an activation that just became active (same commit), pending
+    /// verification if its create commit hit a risk rule.
+    pub(super) fn open_subscription(&mut self, order: &Order, sim: &SimRecord) -> TxResult<()> {
+        let sub = Subscription::opened_by(order, sim);
+        self.put_subscription(&sub)?;
+        self.index_subscription(&sub)?;
+        self.verification_opened(&sub, order)
+    }
+
+    pub(super) fn put_subscription(&mut self, sub: &Subscription) -> TxResult<()> {
         self.subscriptions
             .insert(sub.id.as_str(), enc(sub)?.as_slice())
             .map_err(backend)?;
         Ok(())
-    }
-
-    /// Opens the line of an activation that just became active (same commit).
-    pub(super) fn open_subscription(&mut self, order: &Order, sim: &SimRecord) -> TxResult<()> {
-        let sub = Subscription::opened_by(order, sim);
-        self.put_subscription(&sub)?;
-        self.index_subscription(&sub)
     }
 
     fn index_subscription(&mut self, sub: &Subscription) -> TxResult<()> {

@@ -79,6 +79,9 @@ pub const BLOCKLIST: TableDefinition<(&str, &str, &str, u64), &[u8]> =
     TableDefinition::new("blocklist");
 /// seq → the chain hash (32 bytes) followed by the canonical audit record.
 pub const AUDIT: TableDefinition<u64, &[u8]> = TableDefinition::new("audit");
+/// (due ms, subscription id) of lines waiting for their second real-person verification:
+/// the re-verification timer's work list (`reverify.rs`).
+pub const REVERIFY_DUE: TableDefinition<(u64, &str), ()> = TableDefinition::new("reverify_due");
 /// Small metadata values (schema version, sandbox state).
 pub const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
 

@@ -35,6 +35,8 @@ pub enum Reply {
     Outbox(super::webhook_cmds::OutboxReply),
     /// From the compliance commands.
     Compliance(Box<super::compliance::ComplianceReply>),
+    /// From the second-verification commands.
+    Reverify(super::reverify::ReverifyReply),
 }
 
 /// One queued command with its reply channel.
@@ -67,6 +69,8 @@ pub enum Command {
     Outbox(super::webhook_cmds::OutboxCommand),
     /// A compliance command (validation, operator change).
     Compliance(Box<super::compliance::ComplianceCommand>),
+    /// A second-verification command (a result, the deadline sweep).
+    Reverify(super::reverify::ReverifyCommand),
 }
 
 /// Number-pool commands (grouped like orders: they never refuse by aborting).
@@ -116,6 +120,7 @@ impl Command {
             Command::Compliance(c) => t
                 .compliance_command(c)
                 .map(|r| Reply::Compliance(Box::new(r))),
+            Command::Reverify(c) => t.reverify_command(c).map(Reply::Reverify),
             Command::Pool(PoolCommand::Release(tenant, m)) => t
                 .release_quarantine(tenant, m)
                 .map(|b| Reply::Pool(PoolReply::Changed(b))),

@@ -54,6 +54,7 @@ pub mod pool;
 pub mod progress;
 pub mod reads;
 pub mod retry;
+mod reverify;
 pub mod rewrap;
 pub mod sequencer;
 pub mod sims;

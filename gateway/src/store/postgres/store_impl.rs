@@ -462,6 +462,26 @@ impl Store for PgStore {
     ) -> BoxFuture<'_, Result<Vec<AuditRow>, StoreError>> {
         Box::pin(async { Err(StoreError::Backend("compliance not implemented".into())) })
     }
+
+    // Second real-person verification: stubs in `reverify.rs`.
+    fn record_verification(
+        &self,
+        v: NewVerification,
+    ) -> BoxFuture<'_, Result<VerificationOutcome, StoreError>> {
+        Box::pin(PgStore::record_verification(self, v))
+    }
+
+    fn next_reverify_deadline(&self) -> BoxFuture<'_, Result<Option<u64>, StoreError>> {
+        Box::pin(PgStore::next_reverify_deadline(self))
+    }
+
+    fn expire_reverifications(
+        &self,
+        now_ms: u64,
+        plan: Planner,
+    ) -> BoxFuture<'_, Result<Vec<Order>, StoreError>> {
+        Box::pin(PgStore::expire_reverifications(self, now_ms, plan))
+    }
 }
 
 impl StoreAdmin for PgStore {

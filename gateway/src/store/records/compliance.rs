@@ -122,6 +122,15 @@ pub struct OrderCompliance {
     /// `pending_verification`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub risk: Vec<String>,
+    /// How long the line has to re-verify once it opens in `pending_verification` (the
+    /// policy's `reverify_deadline_ms` when the order was allowed; orders stored before
+    /// it existed read 24 h, the default of every market).
+    #[serde(default = "default_reverify_after_ms")]
+    pub reverify_after_ms: u64,
+}
+
+fn default_reverify_after_ms() -> u64 {
+    crate::compliance::policy::DAY_MS
 }
 
 impl OrderCompliance {
@@ -138,6 +147,7 @@ impl OrderCompliance {
                 .flatten(),
             policy_version: check.policy.version.clone(),
             risk: decision.audit().1,
+            reverify_after_ms: check.policy.reverify_deadline_ms,
         })
     }
 }

@@ -39,6 +39,13 @@ pub enum EventType {
     /// A line got another number.
     #[serde(rename = "subscription.number_changed")]
     SubscriptionNumberChanged,
+    /// A risk rule put the line into `pending_verification` (second real-person
+    /// verification, with its deadline).
+    #[serde(rename = "subscription.verification_required")]
+    SubscriptionVerificationRequired,
+    /// The line's second real-person verification passed.
+    #[serde(rename = "subscription.verified")]
+    SubscriptionVerified,
     /// The eSIM profile reached the device.
     #[serde(rename = "esim.downloaded")]
     EsimDownloaded,
@@ -58,7 +65,7 @@ pub enum EventType {
 
 impl EventType {
     /// Every type, in documentation order.
-    pub const ALL: [Self; 14] = [
+    pub const ALL: [Self; 16] = [
         Self::OrderCreated,
         Self::OrderActive,
         Self::OrderFailed,
@@ -68,6 +75,8 @@ impl EventType {
         Self::SubscriptionTerminated,
         Self::SubscriptionSimSwapped,
         Self::SubscriptionNumberChanged,
+        Self::SubscriptionVerificationRequired,
+        Self::SubscriptionVerified,
         Self::EsimDownloaded,
         Self::EsimInstalled,
         Self::EsimError,
@@ -87,6 +96,8 @@ impl EventType {
             Self::SubscriptionTerminated => "subscription.terminated",
             Self::SubscriptionSimSwapped => "subscription.sim_swapped",
             Self::SubscriptionNumberChanged => "subscription.number_changed",
+            Self::SubscriptionVerificationRequired => "subscription.verification_required",
+            Self::SubscriptionVerified => "subscription.verified",
             Self::EsimDownloaded => "esim.downloaded",
             Self::EsimInstalled => "esim.installed",
             Self::EsimError => "esim.error",

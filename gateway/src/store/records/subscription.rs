@@ -105,6 +105,10 @@ pub struct Subscription {
     /// Every operation on the line, oldest first.
     #[serde(default)]
     pub history: Vec<HistoryEntry>,
+    /// Its second real-person verification (issue 15): pending after a risk hit until the
+    /// subscriber verifies or the deadline suspends the line (`reverify.rs`).
+    #[serde(default, skip_serializing_if = "super::reverify::is_clear")]
+    pub verification: crate::compliance::reverify::Verification,
     /// Unix ms the line became active.
     pub created_at_ms: u64,
     /// Unix ms of the last change.
@@ -230,7 +234,8 @@ pub struct SubscriptionQuery {
 
 impl Subscription {
     /// The line an activation opens when it becomes active (written in that commit):
-    /// its card (`sim`), number and product, active, with the activation in its history.
+    /// its card (`sim`), number and product, active, with the activation in its history,
+    /// and pending verification when the activation's create commit hit a risk rule.
     pub fn opened_by(order: &Order, sim: &super::inventory::SimRecord) -> Self {
         Self {
             id: subscription_id(&order.id),
@@ -259,6 +264,7 @@ impl Subscription {
                 error: None,
                 at_ms: order.updated_at_ms,
             }],
+            verification: super::reverify::opening_state(order),
             created_at_ms: order.updated_at_ms,
             updated_at_ms: order.updated_at_ms,
         }
