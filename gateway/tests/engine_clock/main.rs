@@ -3,4 +3,5 @@
 
 mod esim;
 mod hlr;
+mod reverify;
 mod rig;
