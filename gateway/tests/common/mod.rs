@@ -3,6 +3,8 @@
 #![allow(dead_code)]
 
 pub mod cli;
+#[cfg(feature = "sandbox")]
+pub mod market;
 pub mod postgres;
 #[cfg(feature = "sandbox")]
 pub mod sandbox;

@@ -24,8 +24,8 @@ use gateway::order::{Actor, OrderKind, OrderStatus, SuspensionReason};
 use gateway::store::embedded::RedbStore;
 use gateway::store::{
     AdminChange, ComplianceCheck, CreateOutcome, EventType, LifecycleOutcome, NewActivation,
-    NewLifecycle, NewVerification, NumberChoice, Product, SimChoice, Store, Subscription,
-    Tenant, VerificationOutcome, VerifierResult,
+    NewLifecycle, NewVerification, NumberChoice, Product, SimChoice, Store, Subscription, Tenant,
+    VerificationOutcome, VerifierResult,
 };
 use sim_profiles::{Iccid, Imsi, Key128};
 use std::collections::BTreeMap;
@@ -77,10 +77,7 @@ impl HlrProvisioner for MemoryHlr {
         spec: &'a SubscriberSpec,
     ) -> BoxFuture<'a, Result<DeprovisionOutcome, HlrError>> {
         self.calls.record("deprovision");
-        self.lines
-            .lock()
-            .expect("lock")
-            .remove(spec.imsi.as_str());
+        self.lines.lock().expect("lock").remove(spec.imsi.as_str());
         Box::pin(async { Ok(DeprovisionOutcome::Deleted) })
     }
     fn query<'a>(
@@ -364,7 +361,9 @@ async fn expiry_suspends_the_line_on_the_hlr_and_a_later_verification_resumes_it
     // A day later the timer has suspended the line by itself, for `regulatory`.
     tokio::time::sleep(DAY).await;
     let s = l
-        .until("suspended", |s| s.state == gateway::store::SubscriptionState::Suspended)
+        .until("suspended", |s| {
+            s.state == gateway::store::SubscriptionState::Suspended
+        })
         .await;
     assert_eq!(s.suspension_reasons, [SuspensionReason::Regulatory]);
     assert!(matches!(
@@ -384,25 +383,38 @@ async fn expiry_suspends_the_line_on_the_hlr_and_a_later_verification_resumes_it
             "completed"
         )
     );
-    assert_eq!(suspend.actor.as_ref().map(|a| a.role.as_str()), Some("system"));
-    assert!(suspend.at_ms >= deadline, "not suspended before the deadline");
+    assert_eq!(
+        suspend.actor.as_ref().map(|a| a.role.as_str()),
+        Some("system")
+    );
+    assert!(
+        suspend.at_ms >= deadline,
+        "not suspended before the deadline"
+    );
     assert_eq!(l.store.next_reverify_deadline().await.expect("next"), None);
 
     // Verified later: the suspension is lifted.
-    let VerificationOutcome::Recorded { order, subscription } =
-        l.verify(VerifierResult::Passed, "ord_late").await
+    let VerificationOutcome::Recorded {
+        order,
+        subscription,
+    } = l.verify(VerifierResult::Passed, "ord_late").await
     else {
         panic!("not recorded");
     };
     assert_eq!(subscription.verification, Verification::Clear);
     let resume = order.expect("a resume order");
     assert_eq!(
-        (resume.kind, resume.lifecycle.as_ref().and_then(|x| x.reason)),
+        (
+            resume.kind,
+            resume.lifecycle.as_ref().and_then(|x| x.reason)
+        ),
         (OrderKind::Resume, Some(SuspensionReason::Regulatory))
     );
     l.engine.submit(resume);
     let s = l
-        .until("active", |s| s.state == gateway::store::SubscriptionState::Active)
+        .until("active", |s| {
+            s.state == gateway::store::SubscriptionState::Active
+        })
         .await;
     assert!(s.suspension_reasons.is_empty());
     assert_eq!(gateway::store::api_state(&s), "active");
@@ -431,8 +443,10 @@ async fn expiry_suspends_the_line_on_the_hlr_and_a_later_verification_resumes_it
 async fn a_verification_in_time_clears_the_line_with_no_suspension() {
     let l = flagged_line().await;
     tokio::time::sleep(Duration::from_secs(3_600)).await;
-    let VerificationOutcome::Recorded { order, subscription } =
-        l.verify(VerifierResult::Passed, "ord_in_time").await
+    let VerificationOutcome::Recorded {
+        order,
+        subscription,
+    } = l.verify(VerifierResult::Passed, "ord_in_time").await
     else {
         panic!("not recorded");
     };
@@ -466,7 +480,9 @@ async fn a_failed_verification_suspends_at_once() {
     let suspend = order.expect("a suspend order");
     l.engine.submit(suspend);
     let s = l
-        .until("suspended", |s| s.state == gateway::store::SubscriptionState::Suspended)
+        .until("suspended", |s| {
+            s.state == gateway::store::SubscriptionState::Suspended
+        })
         .await;
     assert_eq!(s.suspension_reasons, [SuspensionReason::Regulatory]);
     assert_eq!(l.hlr.barred(&l.imsi).await, Some(true));
@@ -483,7 +499,9 @@ async fn the_deadline_is_the_stores_so_another_engine_acts_on_it() {
     let restarted = engine(&l.store, &l.hlr, &l.keys);
     tokio::time::sleep(DAY).await;
     let s = l
-        .until("suspended", |s| s.state == gateway::store::SubscriptionState::Suspended)
+        .until("suspended", |s| {
+            s.state == gateway::store::SubscriptionState::Suspended
+        })
         .await;
     assert!(s.history.last().expect("suspend").at_ms >= deadline);
     assert_eq!(l.hlr.barred(&l.imsi).await, Some(true));
@@ -542,7 +560,10 @@ async fn a_line_busy_at_its_deadline_is_suspended_once_the_other_order_ends() {
         .await;
     assert_eq!(
         s.suspension_reasons,
-        [SuspensionReason::CustomerRequest, SuspensionReason::Regulatory]
+        [
+            SuspensionReason::CustomerRequest,
+            SuspensionReason::Regulatory
+        ]
     );
     assert!(matches!(s.verification, Verification::Suspended { .. }));
     assert_eq!(l.hlr.barred(&l.imsi).await, Some(true));

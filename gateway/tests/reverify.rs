@@ -1,0 +1,243 @@
+//! Second real-person verification (二次实人认证) end to end over HTTPS against the
+//! sandbox and its CAI3G HLR simulator, with a China tenant whose risk rule flags every
+//! line whatever the time of day (`id_near_limit` with a margin of 4, store hours off):
+//! a flagged line shows `pending_verification`; refusals change nothing; a failed
+//! verification suspends it for `regulatory` (barred on the HLR), a later pass resumes it;
+//! a pass in time clears a line with no suspension; events and the audit chain record it.
+//! The deadline passing is shown under the paused clock (`engine_clock/reverify.rs`).
+
+mod common;
+
+use common::market::{Client, resident_id, sale, sandbox, tight_tenant};
+use common::sandbox::shutdown;
+use gateway::compliance::overrides::{Limit, PolicyOverride, RiskOverride};
+use gateway::sandbox::Sandbox;
+use gateway::store::Role;
+use http::Method;
+use serde_json::{Value, json};
+
+/// The tenant: China defaults, every line flagged, 48 hours to verify.
+fn flag_every_line() -> PolicyOverride {
+    PolicyOverride {
+        reverify_hours: Some(48),
+        risk: RiskOverride {
+            id_near_limit: Some(Limit::At(4)),
+            outside_store_hours: Some(false),
+            ..RiskOverride::default()
+        },
+        ..PolicyOverride::default()
+    }
+}
+
+/// Opens a line for ID `n` on card `iccid`; returns its number and IMSI.
+async fn open_line(c: &Client, iccid: &str, n: u32) -> (String, String) {
+    let (s, o) = c.order(&sale(iccid, &resident_id(n), "C1")).await;
+    assert_eq!(s, 202, "{o}");
+    let done = c
+        .settle(&format!(
+            "/v1/activations/{}",
+            o["id"].as_str().expect("id")
+        ))
+        .await;
+    assert_eq!(done["status"], "active", "{done}");
+    (
+        done["msisdn"].as_str().expect("msisdn").to_owned(),
+        done["imsi"].as_str().expect("imsi").to_owned(),
+    )
+}
+
+async fn verify(c: &Client, msisdn: &str, body: &Value) -> (u16, Value) {
+    let path = format!("/v1/subscriptions/{msisdn}/verification");
+    let (s, v, _) = c.send(Method::POST, &path, None, Some(body)).await;
+    (s, v)
+}
+
+/// A store verification with the signed risk notice.
+fn in_store(result: &str) -> Value {
+    json!({
+        "evidence": {"risk_notice": {"id": "rn-2025-0001"}},
+        "channel": {"kind": "store", "store_id": "SZ-0042", "terminal_id": "T7", "staff_id": "C1"},
+        "result": result, "transaction_id": "idv-77"
+    })
+}
+
+/// Operator barring of `imsi` on the HLR simulator: (outgoing, incoming).
+fn barred(sb: &Sandbox, imsi: &str) -> (bool, bool) {
+    let h = sb
+        .hlr_sim
+        .as_ref()
+        .expect("HLR simulator")
+        .hlr(&imsi.parse().expect("imsi"))
+        .expect("on the HLR");
+    (h.obo, h.obi)
+}
+
+/// Runs the order a verification started to its end.
+async fn finish(c: &Client, answer: &Value) -> Value {
+    let id = answer["order"]["id"].as_str().expect("an order");
+    let o = c.settle(&format!("/v1/orders/{id}")).await;
+    assert_eq!(o["status"], "completed", "{o}");
+    o
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flagged_line_is_verified_suspended_and_resumed_over_the_api() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sb = sandbox(dir.path()).await;
+    let (c, iccids) = tight_tenant(&sb, "reverify-cn", 5, flag_every_line()).await;
+    let (msisdn, imsi) = open_line(&c, &iccids[0], 200).await;
+    let line_path = format!("/v1/subscriptions/{msisdn}");
+    let line = c.get(&line_path).await;
+    assert_eq!(line["state"], "pending_verification", "{line}");
+    assert_eq!(line["verification"]["state"], "pending");
+    assert_eq!(line["verification"]["rules"], json!(["id_near_limit"]));
+    assert!(line["verification"]["deadline"].is_string(), "{line}");
+    assert_eq!(barred(&sb, &imsi), (false, false), "in service meanwhile");
+    let listed = c.get("/v1/subscriptions?state=pending_verification").await;
+    assert_eq!(listed["data"][0]["msisdn"], msisdn.as_str(), "{listed}");
+
+    // Refusals change nothing.
+    let (channel_key, change) =
+        gateway::admin::new_api_key(&sb.gateway.keys, "reverify-cn", Role::Channel, "test", 0)
+            .expect("key");
+    gateway::admin::apply(sb.gateway.store.as_ref(), change)
+        .await
+        .expect("key stored");
+    let as_channel = Client::new(&sb, &channel_key);
+    let mut no_evidence = in_store("passed");
+    no_evidence.as_object_mut().map(|b| b.remove("evidence"));
+    let mut video_in_store = in_store("passed");
+    video_in_store["evidence"] = json!({"video": {"id": "v-1"}});
+    let mut no_result = in_store("passed");
+    no_result.as_object_mut().map(|b| b.remove("result"));
+    let cases: Vec<(&Client, &str, Value, u16, &str, Option<&str>)> = vec![
+        (
+            &as_channel,
+            &msisdn,
+            in_store("passed"),
+            403,
+            "forbidden_for_role",
+            None,
+        ),
+        (
+            &c,
+            &msisdn,
+            no_evidence,
+            422,
+            "verification_evidence_required",
+            Some("evidence.risk_notice.id"),
+        ),
+        (
+            &c,
+            &msisdn,
+            video_in_store,
+            422,
+            "verification_evidence_required",
+            Some("evidence.risk_notice.id"),
+        ),
+        (&c, &msisdn, no_result, 400, "missing_field", Some("result")),
+        (
+            &c,
+            "8617000000000",
+            in_store("passed"),
+            404,
+            "subscription_not_found",
+            None,
+        ),
+    ];
+    for (who, m, body, status, code, field) in cases {
+        let (s, p) = verify(who, m, &body).await;
+        assert_eq!((s, p["code"].as_str()), (status, Some(code)), "{body}: {p}");
+        if let Some(f) = field {
+            assert_eq!(p["field"], f, "{p}");
+        }
+    }
+    assert_eq!(c.get(&line_path).await, line, "refusals changed the line");
+
+    // The verifier fails the subscriber: the line is suspended for `regulatory` at once.
+    let (s, failed) = verify(&c, &msisdn, &in_store("failed")).await;
+    assert_eq!(s, 200, "{failed}");
+    assert_eq!(failed["order"]["kind"], "suspend", "{failed}");
+    assert_eq!(failed["order"]["reason"], "regulatory");
+    finish(&c, &failed).await;
+    let line = c.get(&line_path).await;
+    assert_eq!(line["state"], "suspended", "{line}");
+    assert_eq!(line["suspension_reasons"], json!(["regulatory"]));
+    assert_eq!(
+        (
+            &line["verification"]["state"],
+            &line["verification"]["cause"]
+        ),
+        (&json!("suspended"), &json!("failed"))
+    );
+    assert_eq!(barred(&sb, &imsi), (true, true), "barred on the HLR");
+
+    // Verified later (online, with the video): resumed.
+    let (s, passed) = verify(
+        &c,
+        &msisdn,
+        &json!({"evidence": {"video": {"id": "v-2025-9"}}, "result": "passed", "transaction_id": "idv-78"}),
+    )
+    .await;
+    assert_eq!(s, 200, "{passed}");
+    assert_eq!(
+        (&passed["order"]["kind"], &passed["verification"]["state"]),
+        (&json!("resume"), &json!("clear"))
+    );
+    finish(&c, &passed).await;
+    let line = c.get(&line_path).await;
+    assert_eq!(line["state"], "active", "{line}");
+    assert_eq!(barred(&sb, &imsi), (false, false), "unbarred");
+    let (s, p) = verify(&c, &msisdn, &in_store("passed")).await;
+    assert_eq!(
+        (s, p["code"].as_str()),
+        (409, Some("verification_not_pending")),
+        "{p}"
+    );
+
+    // A second line verified in time: cleared, never suspended.
+    let (second, second_imsi) = open_line(&c, &iccids[1], 201).await;
+    let (s, v) = verify(&c, &second, &in_store("passed")).await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!((&v["state"], &v["order"]), (&json!("active"), &Value::Null));
+    let history = c.get(&format!("/v1/subscriptions/{second}/history")).await;
+    assert_eq!(
+        history["data"].as_array().map(Vec::len),
+        Some(1),
+        "{history}"
+    );
+    assert_eq!(barred(&sb, &second_imsi), (false, false));
+
+    let required = c
+        .get("/v1/events?type=subscription.verification_required")
+        .await;
+    assert_eq!(
+        required["data"].as_array().map(Vec::len),
+        Some(2),
+        "{required}"
+    );
+    assert_eq!(
+        required["data"][0]["data"]["verification"]["rules"],
+        json!(["id_near_limit"])
+    );
+    let verified = c.get("/v1/events?type=subscription.verified").await;
+    assert_eq!(
+        verified["data"].as_array().map(Vec::len),
+        Some(2),
+        "{verified}"
+    );
+    let suspended = c.get("/v1/events?type=subscription.suspended").await;
+    assert_eq!(
+        suspended["data"][0]["data"]["suspension_reasons"],
+        json!(["regulatory"])
+    );
+
+    let data_dir = sb.gateway.config.data_dir.clone();
+    shutdown(sb).await;
+    let out = common::cli::simgw(&["audit", "verify"], &data_dir);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
