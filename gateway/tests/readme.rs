@@ -313,7 +313,7 @@ fn literal(s: &str) -> Option<&str> {
 /// Compliance codes the core can refuse with, whose README rows land when the compliance
 /// checks reach the order path (until then no request can get them). Each entry must
 /// still be missing from README.md: remove it when its row lands.
-const AWAITING_README: &[&str] = &["verification_evidence_required", "verification_not_pending"];
+const AWAITING_README: &[&str] = &[];
 
 #[test]
 fn the_scan_finds_compliance_refusals() {

@@ -16,6 +16,10 @@ use gateway::store::Role;
 use http::Method;
 use serde_json::{Value, json};
 
+/// A refused verification: who sends it, for which number, the body, and the answer's
+/// status, code and field.
+type Case<'a> = (&'a Client, &'a str, Value, u16, &'a str, Option<&'a str>);
+
 /// The tenant: China defaults, every line flagged, 48 hours to verify.
 fn flag_every_line() -> PolicyOverride {
     PolicyOverride {
@@ -110,7 +114,7 @@ async fn a_flagged_line_is_verified_suspended_and_resumed_over_the_api() {
     video_in_store["evidence"] = json!({"video": {"id": "v-1"}});
     let mut no_result = in_store("passed");
     no_result.as_object_mut().map(|b| b.remove("result"));
-    let cases: Vec<(&Client, &str, Value, u16, &str, Option<&str>)> = vec![
+    let cases: Vec<Case> = vec![
         (
             &as_channel,
             &msisdn,

@@ -125,7 +125,7 @@ pub async fn record(
             };
             if let Some(o) = order {
                 state.metrics.orders_created.fetch_add(1, Relaxed);
-                state.engine.submit(o);
+                state.engine.submit(*o);
             }
             Ok(json_response(StatusCode::OK, &body))
         }

@@ -410,7 +410,7 @@ async fn expiry_suspends_the_line_on_the_hlr_and_a_later_verification_resumes_it
         ),
         (OrderKind::Resume, Some(SuspensionReason::Regulatory))
     );
-    l.engine.submit(resume);
+    l.engine.submit(*resume);
     let s = l
         .until("active", |s| {
             s.state == gateway::store::SubscriptionState::Active
@@ -478,7 +478,7 @@ async fn a_failed_verification_suspends_at_once() {
         panic!("not recorded");
     };
     let suspend = order.expect("a suspend order");
-    l.engine.submit(suspend);
+    l.engine.submit(*suspend);
     let s = l
         .until("suspended", |s| {
             s.state == gateway::store::SubscriptionState::Suspended

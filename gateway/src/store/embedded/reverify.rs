@@ -164,7 +164,7 @@ impl Tables<'_> {
         }
         Ok(VerificationOutcome::Recorded {
             subscription: Box::new(sub),
-            order,
+            order: order.map(Box::new),
         })
     }
 

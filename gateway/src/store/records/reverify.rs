@@ -84,7 +84,7 @@ pub enum VerificationOutcome {
         /// The line after the change.
         subscription: Box<Subscription>,
         /// The lifecycle order created in the same commit, if any.
-        order: Option<Order>,
+        order: Option<Box<Order>>,
     },
     /// No such line, a terminated one, or one with another order in flight when the
     /// result needs an order: nothing changed.
