@@ -3,5 +3,6 @@
 
 mod esim;
 mod hlr;
+mod memory_hlr;
 mod reverify;
 mod rig;

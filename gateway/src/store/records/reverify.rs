@@ -412,7 +412,7 @@ fn state_name(v: &Verification) -> &'static str {
 }
 
 /// Whether there is nothing to verify (the stored field is omitted then).
-pub fn is_clear(v: &Verification) -> bool {
+pub fn verification_is_clear(v: &Verification) -> bool {
     *v == Verification::Clear
 }
 

@@ -107,7 +107,10 @@ pub struct Subscription {
     pub history: Vec<HistoryEntry>,
     /// Its second real-person verification (issue 15): pending after a risk hit until the
     /// subscriber verifies or the deadline suspends the line (`reverify.rs`).
-    #[serde(default, skip_serializing_if = "super::reverify::is_clear")]
+    #[serde(
+        default,
+        skip_serializing_if = "super::reverify::verification_is_clear"
+    )]
     pub verification: crate::compliance::reverify::Verification,
     /// Unix ms the line became active.
     pub created_at_ms: u64,
