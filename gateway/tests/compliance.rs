@@ -229,7 +229,63 @@ async fn five_lines_per_id_and_a_termination_frees_one() {
         s, 202,
         "after a termination the ID may open a line again: {o}"
     );
+    let data_dir = sb.gateway.config.data_dir.clone();
     shutdown(sb).await;
+    // The report counts what the chain recorded, per store.
+    let out = common::cli::simgw(
+        &[
+            "compliance",
+            "report",
+            "--from",
+            "2000-01-01",
+            "--to",
+            "2199-12-31",
+        ],
+        &data_dir,
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let csv = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        csv.contains("store,SZ-0042,activations_allowed,6\n"),
+        "{csv}"
+    );
+    assert!(
+        csv.contains("store,SZ-0042,refused:id_quota_exceeded,1\n"),
+        "{csv}"
+    );
+    assert!(!csv.contains(&id), "{csv}");
+    // A lawful export opens one line's subscriber, and is itself audited.
+    let out = common::cli::simgw(
+        &[
+            "compliance",
+            "export",
+            "--tenant",
+            "sandbox-cn",
+            "--msisdn",
+            &msisdns[1],
+            "--reason",
+            "court order 42",
+        ],
+        &data_dir,
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let export: Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(export["subscriber"]["id_number"], id.as_str());
+    assert_eq!(export["subscriber"]["name"], "王小明");
+    let out = common::cli::simgw(&["audit", "verify"], &data_dir);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
