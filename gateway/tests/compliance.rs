@@ -573,3 +573,41 @@ async fn blocklists_refuse_neutrally_and_are_audited() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("audit chain intact"), "{text}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lines_hashed_under_an_older_pepper_key_still_count() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sb = sandbox(dir.path()).await;
+    let (c, iccids) = cn(&sb);
+    let id = resident_id(40);
+    for iccid in &iccids[..4] {
+        let (s, o) = c.order(&sale(iccid, &id, "C1")).await;
+        assert_eq!(s, 202, "{o}");
+    }
+    shutdown(sb).await;
+    let out = common::cli::simgw(&["keys", "rotate-pepper"], dir.path());
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let pepper = std::fs::read_to_string(dir.path().join("keys/id-pepper")).expect("pepper");
+    assert_eq!(pepper.lines().filter(|l| !l.trim().is_empty()).count(), 2);
+    let sb = sandbox(dir.path()).await;
+    let (c, _) = cn(&sb);
+    let (s, o) = c.order(&sale(&iccids[4], &id, "C1")).await;
+    assert_eq!(s, 202, "the fifth line: {o}");
+    let (s, p) = c.order(&sale(&iccids[5], &id, "C1")).await;
+    assert_eq!(
+        (s, p["code"].as_str(), p["active"].as_u64()),
+        (422, Some("id_quota_exceeded"), Some(5)),
+        "lines under both keys count: {p}"
+    );
+    shutdown(sb).await;
+    let out = common::cli::simgw(&["audit", "verify"], dir.path());
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
