@@ -153,7 +153,8 @@ async fn a_pass_is_recorded_before_the_hlr_and_the_order_goes_active() {
     let _guard = logs.capture();
     let hlr = Arc::new(ScriptedHlr::default());
     let v = ScriptedVerifier::new(&hlr, []);
-    let Setup { store, id, .. } = setup_full(hlr.clone(), None, Some(verify(Some(v.clone()), CN))).await;
+    let Setup { store, id, .. } =
+        setup_full(hlr.clone(), None, Some(verify(Some(v.clone()), CN))).await;
     wait_status(&store, &id, OrderStatus::Active).await;
     let o = order(store.as_ref(), &id).await;
     let step = o.identity.as_ref().expect("identity step");
@@ -240,7 +241,11 @@ async fn an_unavailable_verifier_is_retried_to_the_budget_then_fails_and_nothing
     assert_eq!(code(&o), Some("identity_service_unavailable"));
     assert_eq!(status(&o), Some(IdentityStatus::Unavailable));
     let calls = v.calls();
-    assert_eq!(calls.len(), POLICY.max_attempts as usize, "the retry budget");
+    assert_eq!(
+        calls.len(),
+        POLICY.max_attempts as usize,
+        "the retry budget"
+    );
     // Every attempt is the same request; each retry waits out its backoff.
     assert!(calls.iter().all(|(r, _)| *r == calls[0].0));
     for (n, pair) in calls.windows(2).enumerate() {
@@ -344,7 +349,11 @@ async fn a_verification_in_flight_at_a_restart_is_repeated_and_gets_its_first_de
     let calls = v.calls();
     assert_eq!(calls.len(), 2);
     assert_eq!(calls[0].0, calls[1].0, "the same request, the same id");
-    assert_eq!(*v.replays.lock().expect("lock"), 1, "answered from its first decision");
+    assert_eq!(
+        *v.replays.lock().expect("lock"),
+        1,
+        "answered from its first decision"
+    );
     let o = order(store.as_ref(), &id).await;
     assert_eq!(status(&o), Some(IdentityStatus::Flagged));
     assert_eq!(o.identity.as_ref().map(|i| i.attempts), Some(2));

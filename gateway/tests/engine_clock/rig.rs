@@ -11,11 +11,11 @@ use adapters::hlr::{
     Barring, BoxFuture, DeprovisionOutcome, FaultClass, HlrError, HlrProvisioner, ProvisionOutcome,
     SubscriberSpec, SubscriberState,
 };
+use adapters::identity::IdentityVerifier;
 use gateway::admin::{self, NewSim};
 use gateway::clock::Clock;
 use gateway::crypto::Keyring;
 use gateway::engine::machine::RetryPolicy;
-use adapters::identity::IdentityVerifier;
 use gateway::engine::{Engine, EngineSettings, EsimSettings, IdentitySettings};
 use gateway::metrics::Metrics;
 use gateway::order::{Effect, OrderStatus, VerifyTerms, subscriber_context};
