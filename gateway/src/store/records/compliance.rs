@@ -122,6 +122,11 @@ pub struct OrderCompliance {
     /// `pending_verification`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub risk: Vec<String>,
+    /// The identity verification the engine runs before any southbound step: set for
+    /// every valid subscriber, with what the policy demands of the check (`None`: no
+    /// valid subscriber, nothing to verify).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verify: Option<crate::order::VerifyTerms>,
 }
 
 impl OrderCompliance {
@@ -138,6 +143,13 @@ impl OrderCompliance {
                 .flatten(),
             policy_version: check.policy.version.clone(),
             risk: decision.audit().1,
+            verify: match (&check.subscriber, &check.invalid) {
+                (Some(_), None) => Some(crate::order::VerifyTerms::of(
+                    &check.policy,
+                    check.channel.kind(),
+                )),
+                _ => None,
+            },
         })
     }
 }
