@@ -611,3 +611,28 @@ async fn lines_hashed_under_an_older_pepper_key_still_count() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_market_that_needs_verification_is_refused_without_a_verifier() {
+    // A gateway with no identity verification service configured (not the sandbox).
+    let h = common::Harness::start(1).await;
+    let mut t = h
+        .gw()
+        .store
+        .tenant(common::TENANT)
+        .await
+        .expect("read")
+        .expect("tenant");
+    t.market = Some(Market::Cn);
+    gateway::admin::apply(h.gw().store.as_ref(), AdminChange::PutTenant(t))
+        .await
+        .expect("put");
+    let body = sale(&h.cards[0].iccid.to_string(), &resident_id(50), "C1");
+    let (s, p) = h.post("no-verifier", &body).await;
+    assert_eq!(
+        (s, p["code"].as_str()),
+        (503, Some("identity_service_unavailable")),
+        "{p}"
+    );
+    assert_eq!(h.counts(common::TENANT).await.sims_available, 1);
+}
