@@ -636,3 +636,96 @@ async fn a_market_that_needs_verification_is_refused_without_a_verifier() {
     );
     assert_eq!(h.counts(common::TENANT).await.sims_available, 1);
 }
+
+/// Copies a stopped data dir (flat enough here: files and one level of directories).
+fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for e in std::fs::read_dir(from).expect("read dir").flatten() {
+        let p = e.path();
+        let target = to.join(e.file_name());
+        if p.is_dir() {
+            copy_dir(&p, &target);
+        } else {
+            std::fs::copy(&p, &target).expect("copy");
+        }
+    }
+}
+
+use redb::ReadableTable;
+
+const AUDIT: redb::TableDefinition<u64, &[u8]> = redb::TableDefinition::new("audit");
+
+/// Runs `change` on the stored audit table of the data dir `dir` (the store is stopped).
+fn tamper(dir: &std::path::Path, change: impl FnOnce(&mut redb::Table<u64, &[u8]>)) {
+    let db = redb::Database::open(dir.join("simgw.redb")).expect("open");
+    let tx = db.begin_write().expect("tx");
+    {
+        let mut t = tx.open_table(AUDIT).expect("audit table");
+        change(&mut t);
+    }
+    tx.commit().expect("commit");
+}
+
+fn row(t: &redb::Table<u64, &[u8]>, seq: u64) -> Vec<u8> {
+    t.get(seq).expect("get").expect("row").value().to_vec()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn audit_verify_names_the_first_changed_deleted_or_moved_record() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    let sb = sandbox(&data).await;
+    let (c, iccids) = cn(&sb);
+    for (n, iccid) in iccids[..3].iter().enumerate() {
+        let (s, o) = c
+            .order(&sale(iccid, &resident_id(60 + n as u32), "C1"))
+            .await;
+        assert_eq!(s, 202, "{o}");
+        let mut refused = sale(iccid, &resident_id(70 + n as u32), "C1");
+        refused["subscriber"]["capture"] = json!({"method": "manual"});
+        assert_eq!(c.order(&refused).await.0, 422);
+    }
+    shutdown(sb).await;
+    let verify = |d: &std::path::Path| {
+        let out = common::cli::simgw(&["audit", "verify"], d);
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned()
+                + &String::from_utf8_lossy(&out.stderr),
+        )
+    };
+    let (ok, text) = verify(&data);
+    assert!(ok, "{text}");
+    // One byte of record 3 flipped (in its canonical bytes, after the stored hash).
+    let flipped = dir.path().join("flipped");
+    copy_dir(&data, &flipped);
+    tamper(&flipped, |t| {
+        let mut v = row(t, 3);
+        let last = v.len() - 1;
+        v[last] ^= 0x01;
+        t.insert(3, v.as_slice()).expect("insert");
+    });
+    let (ok, text) = verify(&flipped);
+    assert!(!ok && text.contains("record 3"), "{text}");
+    // Record 4 deleted.
+    let deleted = dir.path().join("deleted");
+    copy_dir(&data, &deleted);
+    tamper(&deleted, |t| {
+        t.remove(4).expect("remove");
+    });
+    let (ok, text) = verify(&deleted);
+    assert!(
+        !ok && text.contains("record 4") && text.contains("missing"),
+        "{text}"
+    );
+    // Records 2 and 5 swapped.
+    let swapped = dir.path().join("swapped");
+    copy_dir(&data, &swapped);
+    tamper(&swapped, |t| {
+        let (two, five) = (row(t, 2), row(t, 5));
+        t.insert(2, five.as_slice()).expect("insert");
+        t.insert(5, two.as_slice()).expect("insert");
+    });
+    let (ok, text) = verify(&swapped);
+    assert!(!ok && text.contains("record 2"), "{text}");
+}
