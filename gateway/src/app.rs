@@ -111,13 +111,17 @@ pub async fn open_store(
     Ok(crate::store::open(config, metrics).await?)
 }
 
-/// Listeners bound before the gateway starts, because someone had to be told their
-/// address first (the sandbox's SM-DP+ simulator learns where to post notifications).
-/// Binding once and keeping the socket leaves no moment for another process to take it.
+/// What the caller made before the gateway starts: listeners bound in advance, because
+/// someone had to be told their address first (the sandbox's SM-DP+ simulator learns
+/// where to post notifications; binding once and keeping the socket leaves no moment for
+/// another process to take it), and peers built in advance (the sandbox's identity
+/// verifier, whose simulator's credential exists only in memory).
 #[derive(Default)]
 pub struct Listeners {
     /// The ES2+ callback listener, instead of binding `[esim] callback_listen`.
     pub callback: Option<TcpListener>,
+    /// The identity verifier, instead of the one `[identity]` names.
+    pub identity: Option<Arc<dyn adapters::identity::IdentityVerifier>>,
 }
 
 impl Gateway {
@@ -167,6 +171,15 @@ impl Gateway {
                 None => None,
             },
             esim: crate::southbound::smdp_from_config(&config.esim)?,
+            identity: match bound.identity {
+                Some(v) => Some(v),
+                None => crate::southbound::identity_from_config(&config.identity)?,
+            }
+            .map(|verifier| crate::engine::IdentitySettings {
+                verifier,
+                give_up_after: Duration::from_secs(config.identity.give_up_after_secs),
+                concurrency: config.identity.concurrency,
+            }),
         };
         let dyn_store: Arc<dyn Store> = store.clone();
         let engine = Engine::new(

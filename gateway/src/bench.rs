@@ -3,6 +3,7 @@
 //! throughput and latency. A measurement tool, not a test.
 
 mod load;
+mod policy;
 mod suspend;
 
 use crate::config::Config;
@@ -61,6 +62,12 @@ pub struct BenchArgs {
     /// time one suspend per line until every suspend order is `completed`.
     #[arg(long, conflicts_with = "esim")]
     pub suspend: bool,
+    /// `cn`: run the physical activations with the compliance policy off (the baseline),
+    /// then again with the China policy on (every order a store sale with a card-reader
+    /// capture and a face match, the identity verifier simulator at zero latency), and
+    /// report the ratio.
+    #[arg(long, value_enum, conflicts_with_all = ["esim", "suspend", "store"])]
+    pub policy: Option<policy::BenchPolicy>,
     /// `postgres`: run the activations on the embedded store (the baseline), then on a
     /// private PostgreSQL started from this machine's packages (fsync and
     /// synchronous_commit on), and report the ratio.
@@ -458,6 +465,13 @@ pub async fn run(args: BenchArgs) -> Result<(), BenchError> {
         }
         return r;
     }
+    if args.policy.is_some() {
+        let r = policy::side_by_side(&args, &data_dir).await;
+        if temporary {
+            let _ = std::fs::remove_dir_all(&data_dir);
+        }
+        return r;
+    }
     if args.store == BenchStore::Postgres {
         let r = postgres_side_by_side(&args, &data_dir).await;
         if temporary {
@@ -578,13 +592,24 @@ async fn run_activations(
     client: &HttpClient,
     seeded_in: Duration,
 ) -> Result<f64, BenchError> {
+    run_load(args, sb, client, seeded_in, activation_posts(args, sb)).await
+}
+
+/// Times `posts` (activations) until every order is `active` or `failed`; answers
+/// activations/s.
+async fn run_load(
+    args: &BenchArgs,
+    sb: &crate::sandbox::Sandbox,
+    client: &HttpClient,
+    seeded_in: Duration,
+    posts: Vec<Post>,
+) -> Result<f64, BenchError> {
     let auth = format!("Bearer {}", sb.info.api_key);
     let delivered = if args.webhook {
         Some(bench_webhook(client, &sb.info.base_url, &auth).await?)
     } else {
         None
     };
-    let posts = activation_posts(args, sb);
     println!(
         "simgw bench: {} {} activations, {} clients, HLR latency {} ms, {}, seeded in {:.1} s",
         posts.len(),

@@ -6,7 +6,9 @@ use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+mod identity;
 mod store;
+pub use identity::IdentityConfig;
 pub use store::{DbUrl, SslMode, StoreBackend, StoreConfig};
 
 /// Why the configuration could not be loaded.
@@ -70,6 +72,8 @@ pub struct Config {
     pub metrics: MetricsConfig,
     /// Webhook delivery (`[webhooks]`).
     pub webhooks: WebhooksConfig,
+    /// The identity verification service (`[identity]`).
+    pub identity: IdentityConfig,
 }
 
 /// Webhook delivery (`[webhooks]`).
@@ -195,6 +199,7 @@ impl Default for Config {
             esim: EsimConfig::default(),
             metrics: MetricsConfig::default(),
             webhooks: WebhooksConfig::default(),
+            identity: IdentityConfig::default(),
         }
     }
 }
@@ -599,6 +604,7 @@ impl Config {
         }
         self.api.validate()?;
         self.store.validate()?;
+        self.identity.validate()?;
         for t in &self.transport_keys {
             if t.cipher != "aes128-ecb" && t.cipher != "fs-cbc" {
                 return Err(ConfigError::Invalid {

@@ -219,7 +219,17 @@ pub async fn start(mut config: Config) -> Result<Sandbox, StartError> {
         (None, None)
     };
     let identity = crate::sandbox_identity::start(&ca).await?;
-    let gateway = Gateway::start_with(config, hlr, Listeners { callback }).await?;
+    // The simulator verifies identities unless `[identity] url` names a real service.
+    let verifier = config
+        .identity
+        .url
+        .is_none()
+        .then(|| identity.verifier.clone());
+    let bound = Listeners {
+        callback,
+        identity: verifier,
+    };
+    let gateway = Gateway::start_with(config, hlr, bound).await?;
     if let Some(smdp) = &smdp_sim {
         gateway.observe_imports(Arc::new(crate::sandbox_profiles::SmdpLoader {
             store: gateway.store.clone(),

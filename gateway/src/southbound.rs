@@ -152,3 +152,57 @@ pub fn smdp_from_config(
         concurrency: cfg.concurrency,
     }))
 }
+
+/// The identity verification service named by `[identity]`, or `None` when no `url` is
+/// set. Credentials are read from their files here and held zeroised by the client.
+pub fn identity_from_config(
+    cfg: &crate::config::IdentityConfig,
+) -> Result<Option<Arc<dyn adapters::identity::IdentityVerifier>>, StartError> {
+    use adapters::identity::{ClientAuth, ClientIdentity, IdentityClient, IdentityClientConfig};
+    use zeroize::Zeroizing;
+    let Some(url) = &cfg.url else {
+        return Ok(None);
+    };
+    let read = |what: &str, path: Option<&std::path::Path>| -> Result<Vec<u8>, StartError> {
+        let path = path.ok_or_else(|| {
+            StartError::Southbound(format!("[identity] url is set but `{what}` is not"))
+        })?;
+        std::fs::read(path)
+            .map_err(|e| StartError::Southbound(format!("identity.{what} {}: {e}", path.display())))
+    };
+    let secret = |what: &str, path: &std::path::Path| -> Result<Zeroizing<String>, StartError> {
+        let bytes = Zeroizing::new(read(what, Some(path))?);
+        let text = std::str::from_utf8(&bytes).map_err(|_| {
+            StartError::Southbound(format!("identity.{what} {}: not UTF-8", path.display()))
+        })?;
+        Ok(Zeroizing::new(text.trim().to_owned()))
+    };
+    let auth = match (
+        &cfg.bearer_token_file,
+        &cfg.api_key_header,
+        &cfg.api_key_file,
+    ) {
+        (Some(path), _, _) => ClientAuth::Bearer(secret("bearer_token_file", path)?),
+        (None, Some(header), Some(path)) => ClientAuth::ApiKey {
+            header: header.clone(),
+            key: secret("api_key_file", path)?,
+        },
+        _ => ClientAuth::None,
+    };
+    let identity = match (&cfg.client_cert_file, &cfg.client_key_file) {
+        (Some(cert), Some(key)) => Some(ClientIdentity {
+            cert_pem: read("client_cert_file", Some(cert))?,
+            key_pem: Zeroizing::new(read("client_key_file", Some(key))?),
+        }),
+        _ => None,
+    };
+    let client = IdentityClient::new(IdentityClientConfig {
+        base_url: url.clone(),
+        auth,
+        roots_pem: read("ca_file", cfg.ca_file.as_deref())?,
+        identity,
+        timeout: Duration::from_millis(cfg.timeout_ms),
+    })
+    .map_err(|e| StartError::Southbound(format!("identity.url: {e}")))?;
+    Ok(Some(Arc::new(client)))
+}

@@ -8,7 +8,9 @@ mod common;
 
 use common::market::{cn, resident_id, sale, sandbox, sim_state, tight_tenant};
 use common::sandbox::shutdown;
+use gateway::compliance::Market;
 use gateway::compliance::overrides::{Limit, PolicyOverride, VelocityOverride};
+use gateway::store::AdminChange;
 use serde_json::{Value, json};
 use std::sync::Arc;
 
@@ -65,7 +67,63 @@ async fn five_lines_per_id_and_a_termination_frees_one() {
         s, 202,
         "after a termination the ID may open a line again: {o}"
     );
+    let data_dir = sb.gateway.config.data_dir.clone();
     shutdown(sb).await;
+    // The report counts what the chain recorded, per store.
+    let out = common::cli::simgw(
+        &[
+            "compliance",
+            "report",
+            "--from",
+            "2000-01-01",
+            "--to",
+            "2199-12-31",
+        ],
+        &data_dir,
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let csv = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        csv.contains("store,SZ-0042,activations_allowed,6\n"),
+        "{csv}"
+    );
+    assert!(
+        csv.contains("store,SZ-0042,refused:id_quota_exceeded,1\n"),
+        "{csv}"
+    );
+    assert!(!csv.contains(&id), "{csv}");
+    // A lawful export opens one line's subscriber, and is itself audited.
+    let out = common::cli::simgw(
+        &[
+            "compliance",
+            "export",
+            "--tenant",
+            "sandbox-cn",
+            "--msisdn",
+            &msisdns[1],
+            "--reason",
+            "court order 42",
+        ],
+        &data_dir,
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let export: Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(export["subscriber"]["id_number"], id.as_str());
+    assert_eq!(export["subscriber"]["name"], "王小明");
+    let out = common::cli::simgw(&["audit", "verify"], &data_dir);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -285,4 +343,160 @@ async fn blocklists_refuse_neutrally_and_are_audited() {
     );
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("audit chain intact"), "{text}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lines_hashed_under_an_older_pepper_key_still_count() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sb = sandbox(dir.path()).await;
+    let (c, iccids) = cn(&sb);
+    let id = resident_id(40);
+    for iccid in &iccids[..4] {
+        let (s, o) = c.order(&sale(iccid, &id, "C1")).await;
+        assert_eq!(s, 202, "{o}");
+    }
+    shutdown(sb).await;
+    let out = common::cli::simgw(&["keys", "rotate-pepper"], dir.path());
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let pepper = std::fs::read_to_string(dir.path().join("keys/id-pepper")).expect("pepper");
+    assert_eq!(pepper.lines().filter(|l| !l.trim().is_empty()).count(), 2);
+    let sb = sandbox(dir.path()).await;
+    let (c, _) = cn(&sb);
+    let (s, o) = c.order(&sale(&iccids[4], &id, "C1")).await;
+    assert_eq!(s, 202, "the fifth line: {o}");
+    let (s, p) = c.order(&sale(&iccids[5], &id, "C1")).await;
+    assert_eq!(
+        (s, p["code"].as_str(), p["active"].as_u64()),
+        (422, Some("id_quota_exceeded"), Some(5)),
+        "lines under both keys count: {p}"
+    );
+    shutdown(sb).await;
+    let out = common::cli::simgw(&["audit", "verify"], dir.path());
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_market_that_needs_verification_is_refused_without_a_verifier() {
+    // A gateway with no identity verification service configured (not the sandbox).
+    let h = common::Harness::start(1).await;
+    let mut t = h
+        .gw()
+        .store
+        .tenant(common::TENANT)
+        .await
+        .expect("read")
+        .expect("tenant");
+    t.market = Some(Market::Cn);
+    gateway::admin::apply(h.gw().store.as_ref(), AdminChange::PutTenant(t))
+        .await
+        .expect("put");
+    let body = sale(&h.cards[0].iccid.to_string(), &resident_id(50), "C1");
+    let (s, p) = h.post("no-verifier", &body).await;
+    assert_eq!(
+        (s, p["code"].as_str()),
+        (503, Some("identity_service_unavailable")),
+        "{p}"
+    );
+    assert_eq!(h.counts(common::TENANT).await.sims_available, 1);
+}
+
+/// Copies a stopped data dir (flat enough here: files and one level of directories).
+fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for e in std::fs::read_dir(from).expect("read dir").flatten() {
+        let p = e.path();
+        let target = to.join(e.file_name());
+        if p.is_dir() {
+            copy_dir(&p, &target);
+        } else {
+            std::fs::copy(&p, &target).expect("copy");
+        }
+    }
+}
+
+use redb::ReadableTable;
+
+const AUDIT: redb::TableDefinition<u64, &[u8]> = redb::TableDefinition::new("audit");
+
+/// Runs `change` on the stored audit table of the data dir `dir` (the store is stopped).
+fn tamper(dir: &std::path::Path, change: impl FnOnce(&mut redb::Table<u64, &[u8]>)) {
+    let db = redb::Database::open(dir.join("simgw.redb")).expect("open");
+    let tx = db.begin_write().expect("tx");
+    {
+        let mut t = tx.open_table(AUDIT).expect("audit table");
+        change(&mut t);
+    }
+    tx.commit().expect("commit");
+}
+
+fn row(t: &redb::Table<u64, &[u8]>, seq: u64) -> Vec<u8> {
+    t.get(seq).expect("get").expect("row").value().to_vec()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn audit_verify_names_the_first_changed_deleted_or_moved_record() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    let sb = sandbox(&data).await;
+    let (c, iccids) = cn(&sb);
+    for (n, iccid) in iccids[..3].iter().enumerate() {
+        let (s, o) = c
+            .order(&sale(iccid, &resident_id(60 + n as u32), "C1"))
+            .await;
+        assert_eq!(s, 202, "{o}");
+        let mut refused = sale(iccid, &resident_id(70 + n as u32), "C1");
+        refused["subscriber"]["capture"] = json!({"method": "manual"});
+        assert_eq!(c.order(&refused).await.0, 422);
+    }
+    shutdown(sb).await;
+    let verify = |d: &std::path::Path| {
+        let out = common::cli::simgw(&["audit", "verify"], d);
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned()
+                + &String::from_utf8_lossy(&out.stderr),
+        )
+    };
+    let (ok, text) = verify(&data);
+    assert!(ok, "{text}");
+    // One byte of record 3 flipped (in its canonical bytes, after the stored hash).
+    let flipped = dir.path().join("flipped");
+    copy_dir(&data, &flipped);
+    tamper(&flipped, |t| {
+        let mut v = row(t, 3);
+        let last = v.len() - 1;
+        v[last] ^= 0x01;
+        t.insert(3, v.as_slice()).expect("insert");
+    });
+    let (ok, text) = verify(&flipped);
+    assert!(!ok && text.contains("record 3"), "{text}");
+    // Record 4 deleted.
+    let deleted = dir.path().join("deleted");
+    copy_dir(&data, &deleted);
+    tamper(&deleted, |t| {
+        t.remove(4).expect("remove");
+    });
+    let (ok, text) = verify(&deleted);
+    assert!(
+        !ok && text.contains("record 4") && text.contains("missing"),
+        "{text}"
+    );
+    // Records 2 and 5 swapped.
+    let swapped = dir.path().join("swapped");
+    copy_dir(&data, &swapped);
+    tamper(&swapped, |t| {
+        let (two, five) = (row(t, 2), row(t, 5));
+        t.insert(2, five.as_slice()).expect("insert");
+        t.insert(5, two.as_slice()).expect("insert");
+    });
+    let (ok, text) = verify(&swapped);
+    assert!(!ok && text.contains("record 2"), "{text}");
 }

@@ -4,12 +4,15 @@
 //! a flagged line shows `pending_verification`; refusals change nothing; a failed
 //! verification suspends it for `regulatory` (barred on the HLR), a later pass resumes it;
 //! a pass in time clears a line with no suspension; events and the audit chain record it.
-//! The deadline passing is shown under the paused clock (`engine_clock/reverify.rs`).
+//! The identity verifier's `flag` on an activation opens the line pending too. The
+//! deadline passing is shown under the paused clock (`engine_clock/reverify.rs`).
 
 mod common;
 
+use adapters::identity::Code;
 use common::market::{Client, resident_id, sale, sandbox, tight_tenant};
 use common::sandbox::shutdown;
+use conformance::identity_sim::{Action, Rule};
 use gateway::compliance::overrides::{Limit, PolicyOverride, RiskOverride};
 use gateway::sandbox::Sandbox;
 use gateway::store::Role;
@@ -244,4 +247,34 @@ async fn a_flagged_line_is_verified_suspended_and_resumed_over_the_api() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_verifier_flag_opens_the_line_pending_verification() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sb = sandbox(dir.path()).await;
+    // Only the verifier's flag can ask for a verification here.
+    let o = PolicyOverride {
+        risk: RiskOverride {
+            id_near_limit: Some(Limit::Off(gateway::compliance::overrides::Off::Off)),
+            outside_store_hours: Some(false),
+            ..RiskOverride::default()
+        },
+        ..PolicyOverride::default()
+    };
+    let (c, iccids) = tight_tenant(&sb, "reverify-flag", 6, o).await;
+    let reason = Code::parse("watchlist_near_match", "code").expect("code");
+    sb.identity.sim.push_rule(Rule::once(Action::Flag(reason)));
+    let (flagged, _) = open_line(&c, &iccids[0], 210).await;
+    let line = c.get(&format!("/v1/subscriptions/{flagged}")).await;
+    assert_eq!(line["state"], "pending_verification", "{line}");
+    assert_eq!(line["verification"]["rules"], json!(["verifier_flag"]));
+    let (clear, _) = open_line(&c, &iccids[1], 211).await;
+    let line = c.get(&format!("/v1/subscriptions/{clear}")).await;
+    assert_eq!(
+        (&line["state"], &line["verification"]["state"]),
+        (&json!("active"), &json!("clear")),
+        "{line}"
+    );
+    shutdown(sb).await;
 }

@@ -130,6 +130,9 @@ async fn create_inner(
         req.channel.as_ref(),
         sim_kind,
     )?;
+    if check.policy.identity_required && !state.engine.identity_enabled() {
+        return Err(ApiError::identity_service_unavailable());
+    }
     let subscriber = match &req.subscriber {
         Some(s) => {
             let plain = compliance_check::sealed_form(&check, s)?;
@@ -211,6 +214,9 @@ pub async fn validate(
         req.channel.as_ref(),
         sim,
     )?;
+    if check.policy.identity_required && !state.engine.identity_enabled() {
+        return Err(ApiError::identity_service_unavailable());
+    }
     let now_ms = state.clock.now_ms();
     match state
         .store

@@ -395,6 +395,17 @@ pub fn render_order(o: &Order, progress: Option<&EsimProgress>, cc: Option<&str>
     if let Some(u) = &o.undo {
         v["steps"]["hlr_compensation"] = step_json(u);
     }
+    if let Some(i) = &o.identity {
+        v["steps"]["identity_verification"] = step_json(&i.step);
+        let mut id = json!({"status": i.status.as_str(), "attempts": i.attempts});
+        if let Some(c) = &i.code {
+            id["code"] = json!(c);
+        }
+        if i.reverify {
+            id["reverify"] = Value::Bool(true);
+        }
+        v["identity"] = id;
+    }
     if let Some(e) = &o.esim {
         v["esim"] = esim_json(o, e, progress, cc);
         if let Some(ac) = v["esim"].get("activation_code").cloned() {

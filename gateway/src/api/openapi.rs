@@ -148,7 +148,7 @@ pub fn spec() -> Value {
                     "iccid": {"type": "string"}, "imsi": {"type": "string"}, "msisdn": {"type": "string"},
                     "product": {"type": "string"}, "created_at": {"type": "string", "format": "date-time"},
                     "updated_at": {"type": "string", "format": "date-time"},
-                    "steps": {"type": "object"},
+                    "steps": {"type": "object", "description": "`identity_verification` (when the order carries a valid subscriber), `hlr_provision`, `hlr_compensation`."},
                     "error": {"type": "object", "properties": {"code": {"type": "string"}, "detail": {"type": "string"}}},
                     "needs_attention": {"type": "boolean", "description": "Present (true) while an operator must look at the order; `attention` says why."},
                     "attention": {"type": "array", "items": {"type": "object", "properties": {

@@ -154,6 +154,7 @@ mod tests {
             webhook: true,
             suspend: true,
             store: crate::bench::BenchStore::Embedded,
+            policy: None,
         };
         run(args).await.expect("the suspend benchmark");
     }

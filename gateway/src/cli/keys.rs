@@ -11,6 +11,9 @@ pub(super) enum KeysCommand {
     Rotate(RotateArgs),
     /// Show how many sealed values each data key protects.
     Status(StatusArgs),
+    /// Add a new ID pepper key: new ID hashes use it; the older keys stay, so lines and
+    /// blocklist entries hashed under them keep matching.
+    RotatePepper(StatusArgs),
 }
 
 #[derive(clap::Args)]
@@ -34,6 +37,9 @@ pub(super) async fn run(command: KeysCommand) -> Result<(), CliError> {
             println!("{}", rotate(&args.store.load()?, args.resume).await?);
         }
         KeysCommand::Status(args) => print!("{}", status(&args.store.load()?).await?),
+        KeysCommand::RotatePepper(args) => {
+            println!("{}", rotate_pepper(&args.store.load()?).await?);
+        }
     }
     Ok(())
 }
@@ -50,11 +56,53 @@ async fn rotate(config: &crate::config::Config, resume: bool) -> Result<String, 
         }
         let keys = app::keyring(config)?;
         let report = store.rewrap(&keys, 1_000, None).await?;
+        audit_key_change(&*store, "keys.rotate", keys.current_id()).await?;
         Ok(format!(
             "{} secrets re-sealed under data key {} in {} commits",
             report.resealed,
             keys.current_id(),
             report.chunks
+        ))
+    }
+    .await;
+    store.close().await;
+    result
+}
+
+/// Appends the audit record of a key change (the key's id, never the key).
+async fn audit_key_change(
+    store: &dyn crate::store::Store,
+    action: &str,
+    key_id: &str,
+) -> Result<(), CliError> {
+    use crate::compliance::audit::{Actor, AuditRecord, Outcome};
+    let record = AuditRecord {
+        at_ms: crate::clock::Clock::new().now_ms(),
+        actor: Actor {
+            key_id: "cli".to_owned(),
+            channel: "cli".to_owned(),
+            ..Actor::default()
+        },
+        action: action.to_owned(),
+        outcome: Outcome::Record,
+        attrs: vec![("key_id".to_owned(), key_id.to_owned())],
+        ..AuditRecord::default()
+    };
+    store
+        .compliance_change(crate::store::ComplianceChange::AuditOnly, record)
+        .await?;
+    Ok(())
+}
+
+/// Adds an ID pepper key and audits it.
+async fn rotate_pepper(config: &crate::config::Config) -> Result<String, CliError> {
+    let store = offline::open(config).await?;
+    let result = async {
+        let id = crate::compliance::IdHasher::add_key(&app::pepper_path(config))
+            .map_err(|e| CliError::Refused(e.to_string()))?;
+        audit_key_change(&*store, "keys.pepper_rotate", &id).await?;
+        Ok(format!(
+            "ID pepper key {id} added; new ID hashes use it, and hashes under the older keys keep matching"
         ))
     }
     .await;

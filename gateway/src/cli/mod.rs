@@ -5,6 +5,7 @@ mod activation;
 mod api_client;
 mod apikey;
 mod audit;
+mod compliance;
 mod db;
 mod error;
 mod inventory;
@@ -69,6 +70,10 @@ enum Command {
     /// embedded store).
     #[command(subcommand)]
     Audit(audit::AuditCommand),
+    /// The compliance report from the audit chain, and the lawful export of one line's
+    /// subscriber details (audited) (offline for the embedded store).
+    #[command(subcommand)]
+    Compliance(compliance::ComplianceCommand),
     /// The PostgreSQL store's schema (`[store] backend = "postgres"`).
     #[command(subcommand)]
     Db(db::DbCommand),
@@ -94,6 +99,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Webhooks(c) => webhooks::run(c).await,
         Command::Db(c) => db::run(c).await,
         Command::Audit(c) => audit::run(c).await,
+        Command::Compliance(c) => compliance::run(c).await,
         #[cfg(feature = "sandbox")]
         Command::Sandbox(c) => sandbox::run(c),
     }

@@ -14,6 +14,7 @@ pub mod markets;
 pub mod overrides;
 pub mod policy;
 pub mod refusal;
+pub mod report;
 pub mod reverify;
 pub mod risk;
 pub mod subscriber;

@@ -5,6 +5,7 @@
 use super::Inner;
 use super::error::EngineError;
 use super::es2_step::run_es2;
+use super::identity_step::run_verify;
 use super::machine::{self, Action, Attempt, Es2Call};
 use super::observe::observe;
 use super::report::{Before, report};
@@ -84,6 +85,13 @@ pub(super) async fn drive(inner: &Inner, mut order: Order) -> Result<(), EngineE
                     () = tokio::time::sleep_until(inner.clock.instant_at(at)) => {}
                     _ = stop.changed() => return Ok(()),
                 }
+                continue;
+            }
+            Action::Verify { attempt } => {
+                if inner.stopping() {
+                    return Ok(());
+                }
+                order = run_verify(inner, order, attempt, now).await?;
                 continue;
             }
             Action::Provision { attempt } => (StepKind::Provision, attempt),

@@ -4,7 +4,8 @@
 //! flooded.
 //!
 //! Code map: this file holds the [`Engine`] handle and its settings; `driver` runs one
-//! order (persist, call, record) with HLR steps; `es2_step` builds and makes ES2+ calls;
+//! order (persist, call, record) with HLR steps; `identity_step` verifies an activation's
+//! subscriber (its request built by `identity_request`); `es2_step` builds and makes ES2+ calls;
 //! `subscriber` opens an order's keys into the southbound spec; `observe` counts calls and
 //! `report` logs and counts what each answer changed (failures, attention reasons);
 //! `timers` owns the durable-deadline timers and housekeeping.
@@ -15,6 +16,8 @@
 mod driver;
 mod error;
 mod es2_step;
+mod identity_request;
+mod identity_step;
 mod leases;
 pub mod machine;
 mod observe;
@@ -32,7 +35,9 @@ use crate::order::Order;
 use crate::store::{Store, StoreError};
 use adapters::es2plus::{Fqdn, SmdpClient};
 use adapters::hlr::HlrProvisioner;
+use adapters::identity::IdentityVerifier;
 pub use error::EngineError;
+pub use identity_request::verification_request;
 use machine::RetryPolicy;
 use ring::rand::{SecureRandom, SystemRandom};
 use std::sync::Arc;
@@ -76,6 +81,32 @@ pub struct EngineSettings {
     pub ki_wrap: Option<KiWrap>,
     /// The SM-DP+ eSIM orders go to; `None`: eSIM orders are refused at creation.
     pub esim: Option<EsimSettings>,
+    /// The identity verification service activations are verified with; `None`: none
+    /// (an order whose policy requires identity then fails `identity_service_unavailable`,
+    /// any other skips the check).
+    pub identity: Option<IdentitySettings>,
+}
+
+/// How the engine reaches the tenant's identity verification service.
+#[derive(Clone)]
+pub struct IdentitySettings {
+    /// The verifier.
+    pub verifier: Arc<dyn IdentityVerifier>,
+    /// An order keeps retrying an unavailable verifier at most this long from its first
+    /// attempt (and at most `policy.max_attempts` times); the deadline is stored on the
+    /// order, so a restart does not extend it.
+    pub give_up_after: Duration,
+    /// Most verification calls in flight.
+    pub concurrency: usize,
+}
+
+impl std::fmt::Debug for IdentitySettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IdentitySettings")
+            .field("give_up_after", &self.give_up_after)
+            .field("concurrency", &self.concurrency)
+            .finish_non_exhaustive()
+    }
 }
 
 /// How the engine reaches the SM-DP+ (ES2+).
@@ -116,6 +147,7 @@ struct Inner {
     keys: Arc<Keyring>,
     permits: Semaphore,
     es2_permits: Semaphore,
+    identity_permits: Semaphore,
     settings: EngineSettings,
     clock: Clock,
     metrics: Arc<Metrics>,
@@ -150,6 +182,12 @@ impl Engine {
                 permits: Semaphore::new(settings.hlr_concurrency),
                 es2_permits: Semaphore::new(
                     settings.esim.as_ref().map_or(1, |e| e.concurrency.max(1)),
+                ),
+                identity_permits: Semaphore::new(
+                    settings
+                        .identity
+                        .as_ref()
+                        .map_or(1, |i| i.concurrency.max(1)),
                 ),
                 settings,
                 clock,
@@ -269,6 +307,13 @@ impl Engine {
     /// Whether eSIM orders can be served (an SM-DP+ is configured).
     pub fn esim_enabled(&self) -> bool {
         self.inner.settings.esim.is_some()
+    }
+
+    /// Whether subscribers can be verified (an identity verifier is configured). Without
+    /// one, an order whose policy requires identity fails `identity_service_unavailable`
+    /// after it was accepted; the API should refuse it at creation instead.
+    pub fn identity_enabled(&self) -> bool {
+        self.inner.settings.identity.is_some()
     }
 }
 

@@ -7,10 +7,12 @@ use sim_profiles::{Iccid, Imsi, Msisdn};
 
 mod attention;
 mod esim;
+mod identity;
 mod lifecycle;
 
 pub use attention::AttentionReason;
 pub use esim::*;
+pub use identity::{IdentityStatus, IdentityStep, VerifyTerms, identity_request_id};
 pub use lifecycle::*;
 
 /// The public lifecycle status. `active` and `failed` are terminal.
@@ -147,6 +149,10 @@ pub struct Order {
     /// What the create commit's compliance checks decided (`None`: no checks ran).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub compliance: Option<crate::store::OrderCompliance>,
+    /// The identity verification, before any southbound step (`None`: none asked, or not
+    /// attempted yet; see [`Order::verify_terms`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity: Option<IdentityStep>,
     /// The HLR provisioning step.
     pub hlr: Step,
     /// The compensation step (HLR deprovisioning), once a permanent failure happened.

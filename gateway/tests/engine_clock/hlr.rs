@@ -108,6 +108,7 @@ async fn restart_resumes_a_waiting_order_at_its_recorded_deadline() {
         fsetind: 0,
         ki_wrap: None,
         esim: None,
+        identity: None,
     };
     let engine2 = Engine::new(
         store.clone(),

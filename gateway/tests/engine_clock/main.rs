@@ -1,8 +1,10 @@
-//! The engine's timers and retries under tokio's paused clock, with a scripted in-memory HLR
-//! and SM-DP+: no sockets and no real sleeps, yet every backoff is observed in virtual time.
+//! The engine's timers and retries under tokio's paused clock, with a scripted in-memory HLR,
+//! SM-DP+ and identity verifier: no sockets and no real sleeps, yet every backoff is
+//! observed in virtual time.
 
 mod esim;
 mod hlr;
+mod identity;
 mod memory_hlr;
 mod reverify;
 mod rig;

@@ -86,6 +86,7 @@ fn engine(line_store: &Arc<RedbStore>, hlr: &Arc<MemoryHlr>, keys: &Arc<Keyring>
         fsetind: 0,
         ki_wrap: None,
         esim: None,
+        identity: None,
     };
     let e = Engine::new(
         line_store.clone(),
@@ -498,6 +499,7 @@ async fn the_deadline_index_survives_reopening_the_store() {
             fsetind: 0,
             ki_wrap: None,
             esim: None,
+            identity: None,
         },
         Clock::new(),
         metrics.clone(),

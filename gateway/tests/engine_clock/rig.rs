@@ -11,17 +11,18 @@ use adapters::hlr::{
     Barring, BoxFuture, DeprovisionOutcome, FaultClass, HlrError, HlrProvisioner, ProvisionOutcome,
     SubscriberSpec, SubscriberState,
 };
+use adapters::identity::IdentityVerifier;
 use gateway::admin::{self, NewSim};
 use gateway::clock::Clock;
 use gateway::crypto::Keyring;
 use gateway::engine::machine::RetryPolicy;
-use gateway::engine::{Engine, EngineSettings, EsimSettings};
+use gateway::engine::{Engine, EngineSettings, EsimSettings, IdentitySettings};
 use gateway::metrics::Metrics;
-use gateway::order::OrderStatus;
+use gateway::order::{Effect, OrderStatus, VerifyTerms, subscriber_context};
 use gateway::store::embedded::RedbStore;
 use gateway::store::{
-    AdminChange, CreateOutcome, NewActivation, NotificationIn, NumberChoice, Product, SimChoice,
-    Store, Tenant,
+    AdminChange, CreateOutcome, EventKind, NewActivation, NotificationIn, NumberChoice,
+    OrderCompliance, Product, SimChoice, Store, Tenant,
 };
 use sim_profiles::{Iccid, Imsi, Key128};
 use std::collections::{BTreeMap, VecDeque};
@@ -307,6 +308,11 @@ impl Logs {
         Capturing
     }
 
+    /// Everything captured.
+    pub(crate) fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().expect("lock")).into_owned()
+    }
+
     /// The captured lines at `level` (`WARN`, `ERROR`, ...).
     pub(crate) fn at(&self, level: &str) -> Vec<String> {
         let text = String::from_utf8_lossy(&self.0.lock().expect("lock")).into_owned();
@@ -334,6 +340,67 @@ pub(crate) async fn setup(hlr: Arc<ScriptedHlr>) -> Setup {
 }
 
 pub(crate) async fn setup_with(hlr: Arc<ScriptedHlr>, smdp: Option<Arc<ScriptedSmdp>>) -> Setup {
+    setup_full(hlr, smdp, None).await
+}
+
+/// What an order whose identity the engine verifies brings: the engine's verifier (`None`:
+/// an engine without one), the subscriber the order seals, and the terms its create commit
+/// recorded.
+pub(crate) struct Verify {
+    pub(crate) verifier: Option<Arc<dyn IdentityVerifier>>,
+    pub(crate) subscriber: serde_json::Value,
+    pub(crate) terms: VerifyTerms,
+    pub(crate) give_up_after: Duration,
+}
+
+/// The engine's identity settings for `verify`.
+pub(crate) fn identity_settings(verify: &Verify) -> Option<IdentitySettings> {
+    verify.verifier.clone().map(|verifier| IdentitySettings {
+        verifier,
+        give_up_after: verify.give_up_after,
+        concurrency: 2,
+    })
+}
+
+/// Records on a freshly created order what a create commit that allowed a valid subscriber
+/// records (`Order::compliance` with verification terms). The backends' create commit does
+/// not run compliance checks yet, so the rig writes it as the commit would, before the
+/// engine sees the order.
+pub(crate) async fn allow_with_terms(
+    store: &dyn Store,
+    order: gateway::order::Order,
+    terms: VerifyTerms,
+) -> gateway::order::Order {
+    let mut o = order;
+    o.version += 1;
+    o.compliance = Some(OrderCompliance {
+        enterprise: o.tenant.clone(),
+        id_hash: Some("k1:test".into()),
+        policy_version: "cn.v1".into(),
+        risk: Vec::new(),
+        verify: Some(terms),
+        reverify_after_ms: 24 * 3_600_000,
+    });
+    store
+        .advance_order(
+            o.clone(),
+            Effect::None,
+            EventKind::StepAnswered {
+                step: "compliance".into(),
+                attempt: 0,
+                result: "allow".into(),
+            },
+        )
+        .await
+        .expect("record compliance");
+    o
+}
+
+pub(crate) async fn setup_full(
+    hlr: Arc<ScriptedHlr>,
+    smdp: Option<Arc<ScriptedSmdp>>,
+    verify: Option<Verify>,
+) -> Setup {
     let metrics = Arc::new(Metrics::default());
     // In memory: every commit is applied on the calling task, so the paused clock never
     // advances while a write is on another thread, and each run interleaves the same way.
@@ -384,6 +451,7 @@ pub(crate) async fn setup_with(hlr: Arc<ScriptedHlr>, smdp: Option<Arc<ScriptedS
             expiry: Some(EXPIRY),
             concurrency: 2,
         }),
+        identity: verify.as_ref().and_then(identity_settings),
     };
     let engine = Engine::new(
         store.clone(),
@@ -410,7 +478,11 @@ pub(crate) async fn setup_with(hlr: Arc<ScriptedHlr>, smdp: Option<Arc<ScriptedS
             number: NumberChoice::Auto,
             product: "p".into(),
             channel: None,
-            subscriber: None,
+            subscriber: verify.as_ref().map(|v| {
+                let clear = serde_json::to_vec(&v.subscriber).expect("json");
+                keys.seal(&subscriber_context("act_test"), &clear)
+                    .expect("seal")
+            }),
             now_ms: Clock::new().now_ms(),
             random: 0,
             idempotency_cutoff_ms: 0,
@@ -418,9 +490,12 @@ pub(crate) async fn setup_with(hlr: Arc<ScriptedHlr>, smdp: Option<Arc<ScriptedS
         })
         .await
         .expect("create");
-    let CreateOutcome::Created(order) = created else {
+    let CreateOutcome::Created(mut order) = created else {
         panic!("not created: {created:?}")
     };
+    if let Some(v) = &verify {
+        order = allow_with_terms(store.as_ref(), order, v.terms).await;
+    }
     engine.submit(order.clone());
     Setup {
         store,

@@ -206,6 +206,7 @@ fn order(id: &str) -> Order {
         created_at_ms: 1_000,
         updated_at_ms: 1_000,
         version: 1,
+        identity: None,
     }
 }
 

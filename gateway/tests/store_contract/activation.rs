@@ -40,6 +40,7 @@ pub async fn create_reserves_a_sim_and_a_number(s: &dyn StoreAdmin) {
         created_at_ms: NOW,
         updated_at_ms: NOW,
         version: 1,
+        identity: None,
     };
     assert_eq!(order, expected);
     assert_eq!(s.get_order(T, "act_k1").await.expect("get"), Some(expected));

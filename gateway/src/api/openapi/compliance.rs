@@ -124,6 +124,11 @@ pub(super) fn add(doc: &mut Value) {
         doc["paths"][path] = item;
     }
     let schemas = &mut doc["components"]["schemas"];
+    schemas["Activation"]["properties"]["identity"] = json!({"type": "object", "description": "The identity verification of the subscriber, before any southbound step.", "properties": {
+        "status": {"type": "string", "enum": ["pending", "passed", "flagged", "rejected", "unavailable", "skipped", "unsendable"]},
+        "attempts": {"type": "integer", "minimum": 0},
+        "code": {"type": "string", "description": "The verifier's refusal or flag code."},
+        "reverify": {"type": "boolean", "description": "Flagged: the line must be verified again."}}});
     schemas["BlocklistName"] =
         json!({"type": "string", "enum": ["id", "store", "clerk", "terminal", "reader", "imei"]});
     schemas["BlocklistEntry"] = json!({"type": "object", "required": ["object", "list", "value", "starts_at", "active"], "properties": {

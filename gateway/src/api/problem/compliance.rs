@@ -31,6 +31,19 @@ impl ApiError {
     }
 }
 
+impl ApiError {
+    /// 503: the tenant's market requires identity verification and this gateway has no
+    /// verifier configured; nothing was reserved.
+    pub fn identity_service_unavailable() -> Self {
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "identity_service_unavailable",
+            "Identity verification not available",
+            "this tenant's market requires identity verification and the gateway has no verification service configured; the operator must set `[identity] url`",
+        )
+    }
+}
+
 impl From<Refusal> for ApiError {
     fn from(r: Refusal) -> Self {
         Self::refusal(r)

@@ -1,6 +1,7 @@
-//! The activation machine: a physical order provisions the HLR; an eSIM order also reserves
-//! and releases its profile at the SM-DP+ (`super::esim`). Compensation undoes what was
-//! done: CancelOrder, then HLR clean-up.
+//! The activation machine: an order whose create commit asked for it first verifies the
+//! subscriber's identity (`super::identity`); then a physical order provisions the HLR; an
+//! eSIM order also reserves and releases its profile at the SM-DP+ (`super::esim`).
+//! Compensation undoes what was done: CancelOrder, then HLR clean-up.
 
 use super::esim::Es2Call;
 use super::{Action, Attempt, finished, next_attempt, open, touch};
@@ -17,6 +18,7 @@ pub(super) fn next_action(o: &Order, now_ms: u64) -> Action {
         Err(action) => return action,
     };
     match kind {
+        StepRef::Verify => Action::Verify { attempt },
         StepRef::Hlr => Action::Provision { attempt },
         StepRef::Undo => Action::Deprovision { attempt },
         StepRef::Es2(call) => Action::Es2 { call, attempt },
@@ -26,12 +28,14 @@ pub(super) fn next_action(o: &Order, now_ms: u64) -> Action {
 /// Which step of an order is current.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum StepRef {
+    Verify,
     Hlr,
     Undo,
     Es2(Es2Call),
 }
 
-/// The step to work on: forward (eSIM: DownloadOrder, HLR, ConfirmOrder, with a
+/// The step to work on: forward (the identity verification first, when asked for; then
+/// eSIM: DownloadOrder, HLR, ConfirmOrder, with a
 /// verification of a doubtful release (DownloadOrder again, ReleaseProfile) ahead of the
 /// confirm it holds; physical: HLR), or, once compensating, the undo steps (eSIM:
 /// CancelOrder first, then the HLR).
@@ -43,6 +47,9 @@ fn current_step(o: &Order) -> Option<(&Step, StepRef)> {
             }
         }
         return o.undo.as_ref().map(|u| (u, StepRef::Undo));
+    }
+    if let Some(s) = super::identity::current(o) {
+        return Some((s, StepRef::Verify));
     }
     match &o.esim {
         None => Some((&o.hlr, StepRef::Hlr)),

@@ -2,15 +2,16 @@
 //! `now`, compute the next persisted order. No IO and no clock reads here, so every
 //! transition (including crash-resume paths) is unit-tested without sockets or sleeps.
 //!
-//! One machine per order kind: `activation` (with its eSIM half in `esim`), and the
-//! lifecycle kinds, whose plans (`barring` for suspend and resume, `terminate`,
-//! `sim_swap`, `number_change`) run on the shared saga runner (`saga`). This file holds
-//! what they share: the retry policy, the answered [`Attempt`], the driver's [`Action`]
-//! and the step bookkeeping.
+//! One machine per order kind: `activation` (with its identity verification in `identity`
+//! and its eSIM half in `esim`), and the lifecycle kinds, whose plans (`barring` for
+//! suspend and resume, `terminate`, `sim_swap`, `number_change`) run on the shared saga
+//! runner (`saga`). This file holds what they share: the retry policy, the answered
+//! [`Attempt`], the driver's [`Action`] and the step bookkeeping.
 
 pub mod activation;
 mod barring;
 pub mod esim;
+pub mod identity;
 mod number_change;
 pub mod saga;
 mod sim_swap;
@@ -26,6 +27,7 @@ pub use esim::{
     Es2Call, Es2Failure, ReleaseTerms, expire, mark_es2_sent, on_cancel, on_confirm, on_download,
     on_release_check, on_reorder,
 };
+pub use identity::{mark_verify_sent, on_no_verifier, on_unsendable, on_verify};
 pub use saga::{StepDone, StepFailure, conclude, mark_saga_sent, on_saga_answer};
 
 /// Retry policy for southbound steps.
@@ -96,6 +98,12 @@ impl<'a> Attempt<'a> {
 /// What the driver must do next for an order.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Action {
+    /// Persist `mark_verify_sent`, then ask the identity verifier (an activation's first
+    /// step, when its create commit asked for one).
+    Verify {
+        /// The attempt about to be made.
+        attempt: u32,
+    },
     /// Persist `mark_sent`, then call `provision`.
     Provision {
         /// The attempt about to be made.
@@ -215,6 +223,7 @@ pub(crate) fn fixture_order() -> Order {
         created_at_ms: 0,
         updated_at_ms: 0,
         version: 1,
+        identity: None,
     }
 }
 

@@ -263,6 +263,7 @@ impl<'t> Tables<'t> {
             created_at_ms: new.now_ms,
             updated_at_ms: new.now_ms,
             version: 1,
+            identity: None,
         };
         sim.state = SimState::Reserved {
             order: order.id.clone(),

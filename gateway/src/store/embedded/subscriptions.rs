@@ -278,6 +278,7 @@ impl Tables<'_> {
             created_at_ms: new.now_ms,
             updated_at_ms: new.now_ms,
             version: 1,
+            identity: None,
         };
         if let Some(mut sim) = new_sim {
             sim.state = SimState::Reserved {

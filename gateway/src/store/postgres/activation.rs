@@ -101,6 +101,7 @@ async fn create_claimed(
         created_at_ms: new.now_ms,
         updated_at_ms: new.now_ms,
         version: 1,
+        identity: None,
     };
     let reserved = SimState::Reserved {
         order: order.id.clone(),

@@ -179,6 +179,7 @@ async fn create_claimed(
         created_at_ms: new.now_ms,
         updated_at_ms: new.now_ms,
         version: 1,
+        identity: None,
     };
     if let Some(sim) = new_sim {
         let reserved = SimState::Reserved {

@@ -122,6 +122,11 @@ pub struct OrderCompliance {
     /// `pending_verification`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub risk: Vec<String>,
+    /// The identity verification the engine runs before any southbound step: set for
+    /// every valid subscriber, with what the policy demands of the check (`None`: no
+    /// valid subscriber, nothing to verify).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verify: Option<crate::order::VerifyTerms>,
     /// How long the line has to re-verify once it opens in `pending_verification` (the
     /// policy's `reverify_deadline_ms` when the order was allowed; orders stored before
     /// it existed read 24 h, the default of every market).
@@ -147,6 +152,13 @@ impl OrderCompliance {
                 .flatten(),
             policy_version: check.policy.version.clone(),
             risk: decision.audit().1,
+            verify: match (&check.subscriber, &check.invalid) {
+                (Some(_), None) => Some(crate::order::VerifyTerms::of(
+                    &check.policy,
+                    check.channel.kind(),
+                )),
+                _ => None,
+            },
             reverify_after_ms: check.policy.reverify_deadline_ms,
         })
     }

@@ -94,17 +94,21 @@ pub enum VerificationOutcome {
 }
 
 /// The rules that put a line opened by `activation` into re-verification: each risk rule
-/// its create commit recorded (`risk:<rule>:<facts>`). (The identity step's verifier
-/// `flag` joins them as `verifier_flag` once the engine records it on the order.)
+/// its create commit recorded (`risk:<rule>:<facts>`), and `verifier_flag` when the
+/// identity step's verifier flagged the subscriber under a policy whose rule is on
+/// (`Order::identity_reverify`).
 pub fn opening_rules(activation: &Order) -> Vec<RiskRule> {
-    let Some(c) = &activation.compliance else {
-        return Vec::new();
-    };
-    c.risk
+    let mut rules: Vec<RiskRule> = activation
+        .compliance
         .iter()
+        .flat_map(|c| &c.risk)
         .filter_map(|r| r.strip_prefix("risk:")?.split(':').next())
         .filter_map(RiskRule::parse)
-        .collect()
+        .collect();
+    if activation.identity_reverify() && !rules.contains(&RiskRule::VerifierFlag) {
+        rules.push(RiskRule::VerifierFlag);
+    }
+    rules
 }
 
 /// The verification state of the line `activation` opens (in the commit that makes it

@@ -92,6 +92,23 @@ fn a_line_opens_pending_after_a_risk_hit_with_the_policy_deadline() {
         Verification::Clear
     );
     assert_eq!(opening_state(&activation(None, 1_000)), Verification::Clear);
+    // The identity step's flag, under a policy whose `verifier_flag` rule is on.
+    let mut flagged = activation(Some(vec![]), 1_000);
+    let mut step = crate::order::IdentityStep::pending(&flagged.id);
+    step.status = crate::order::IdentityStatus::Flagged;
+    step.reverify = true;
+    flagged.identity = Some(step.clone());
+    assert_eq!(opening_rules(&flagged), [RiskRule::VerifierFlag]);
+    assert_eq!(
+        opening_state(&flagged).deadline_ms(),
+        Some(1_000 + 48 * HOUR)
+    );
+    step.reverify = false;
+    flagged.identity = Some(step);
+    assert!(
+        opening_rules(&flagged).is_empty(),
+        "a flag the policy ignores"
+    );
     // Unknown rule names (a newer writer) are skipped, never a failure.
     assert!(opening_rules(&activation(Some(vec!["risk:new_rule:x", "junk"]), 0)).is_empty());
 }

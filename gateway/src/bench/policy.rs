@@ -1,0 +1,135 @@
+//! `simgw bench --policy cn`: the physical activations with the compliance policy off
+//! (the baseline), then with the China policy on, in one run. With the policy on, every
+//! order is a store sale (store, terminal, clerk, a card-reader capture and a face match)
+//! of its own ID: the create commit reads and writes the live-line index, the velocity
+//! buckets, the blocklists and the registry and appends the audit record, and the engine
+//! asks the identity verifier simulator (zero latency) before the HLR.
+
+use super::load::Post;
+use super::{BenchArgs, BenchError, err, run_activations, run_load, start_sandbox, stop_sandbox};
+use crate::compliance::Market;
+use crate::compliance::audit::Actor;
+use crate::compliance::channel::{Member, Registration};
+use crate::compliance::overrides::{Limit, PolicyOverride, VelocityOverride};
+use crate::store::{AdminChange, ComplianceChange, RegistryEntry};
+
+/// Which policy the second run uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum BenchPolicy {
+    /// Mainland China.
+    Cn,
+}
+
+/// Both runs, and their ratio.
+pub(super) async fn side_by_side(
+    args: &BenchArgs,
+    data_dir: &std::path::Path,
+) -> Result<(), BenchError> {
+    println!("== compliance policy off (baseline)");
+    let (sb, client, seeded_in) = start_sandbox(args, &data_dir.join("off"), None).await?;
+    let base = run_activations(args, &sb, &client, seeded_in).await;
+    stop_sandbox(sb).await;
+    let base = base?;
+    println!("== China policy on (identity, card reader, face match, registry, limits, audit)");
+    let (sb, client, seeded_in) = start_sandbox(args, &data_dir.join("cn"), None).await?;
+    let on = match make_cn(args, &sb).await {
+        Ok(()) => run_load(args, &sb, &client, seeded_in, sales(&sb)).await,
+        Err(e) => Err(e),
+    };
+    stop_sandbox(sb).await;
+    let on = on?;
+    println!(
+        "China policy / off: {:.0} / {:.0} activations/s = {:.2}",
+        on,
+        base,
+        on / base.max(f64::MIN_POSITIVE)
+    );
+    Ok(())
+}
+
+/// Puts the sandbox tenant under the China policy, with windows wide enough for the run
+/// (each still read and counted), and registers the store the sales name.
+async fn make_cn(args: &BenchArgs, sb: &crate::sandbox::Sandbox) -> Result<(), BenchError> {
+    let store = &sb.gateway.store;
+    let tenant_id = &sb.info.tenant;
+    let mut tenant = store
+        .tenant(tenant_id)
+        .await
+        .map_err(err)?
+        .ok_or_else(|| BenchError("the sandbox tenant is missing".into()))?;
+    let wide = Some(Limit::At(args.activations.saturating_mul(2).max(1)));
+    tenant.market = Some(Market::Cn);
+    tenant.compliance = Some(Box::new(PolicyOverride {
+        velocity: VelocityOverride {
+            store_per_day: wide,
+            clerk_per_hour: wide,
+            device_per_hour: wide,
+            id_per_30_days: None,
+            freeze_on_breach: None,
+        },
+        ..PolicyOverride::default()
+    }));
+    crate::admin::apply(&**store, AdminChange::PutTenant(tenant))
+        .await
+        .map_err(err)?;
+    let now = crate::clock::Clock::new().now_ms();
+    for (member, id) in [
+        (Member::Store, "SZ-0042"),
+        (Member::Terminal, "T7"),
+        (Member::Clerk, "C1"),
+        (Member::Reader, "R-1"),
+    ] {
+        let entry = RegistryEntry {
+            member,
+            store: "SZ-0042".into(),
+            id: id.into(),
+            status: Registration::Enabled,
+            label: None,
+            hours: None,
+            updated_at_ms: now,
+        };
+        let audit = entry.audit(tenant_id, Actor::default());
+        let change = ComplianceChange::PutRegistry {
+            tenant: tenant_id.clone(),
+            entry,
+        };
+        store.compliance_change(change, audit).await.map_err(err)?;
+    }
+    Ok(())
+}
+
+/// One store sale per seeded SIM, each of its own resident ID.
+fn sales(sb: &crate::sandbox::Sandbox) -> Vec<Post> {
+    let url = format!("{}/v1/activations", sb.info.base_url);
+    sb.info
+        .physical_iccids
+        .iter()
+        .enumerate()
+        .map(|(i, iccid)| {
+            let body = format!(
+                "110105{:04}{:02}{:02}{:03}",
+                1950 + i / 12_000 % 50,
+                1 + i / 1_000 % 12,
+                1 + i % 28,
+                i % 1_000
+            );
+            let check = char::from(adapters::identity::id_format::mod11_2_check(body.as_bytes()));
+            let json = serde_json::json!({
+                "sim": {"type": "physical", "iccid": iccid},
+                "product": sb.info.product,
+                "channel": {"kind": "store", "store_id": "SZ-0042", "terminal_id": "T7", "staff_id": "C1"},
+                "subscriber": {
+                    "name": "王小明", "id_type": "resident_id", "id_number": format!("{body}{check}"),
+                    "nationality": "CHN",
+                    "capture": {"method": "card_reader", "reader_serial": "R-1"},
+                    "evidence": {"face_match": {"transaction_id": format!("bench-{i}"), "score": 0.93, "liveness": true}}
+                }
+            });
+            Post {
+                url: url.clone(),
+                idempotency_key: format!("bench-cn-{i}"),
+                body: json.to_string(),
+            }
+        })
+        .collect()
+}

@@ -1,0 +1,143 @@
+//! One identity verification attempt of an activation: the subscriber opened in memory
+//! only, the request built (`identity_request`), the attempt recorded as sent, the call
+//! within the verifier's concurrency bound, and the answer handed to the pure machine
+//! (`machine::identity`) and recorded. The name and the ID number live only in the request
+//! for the call's duration; the event and the log carry the outcome and its code.
+
+use super::Inner;
+use super::driver::record_answer;
+use super::error::EngineError;
+use super::identity_request::verification_request;
+use super::machine::{self, Attempt, identity::STEP};
+use super::report::Before;
+use crate::compliance::Subscriber;
+use crate::order::{Effect, Order};
+use crate::store::EventKind;
+use adapters::identity::{IdentityError, Verdict, VerificationRequest, VerificationResponse};
+use serde_json::Value;
+use zeroize::Zeroize;
+
+/// Why no request could be built.
+enum NoRequest {
+    /// The subscriber cannot be put to the verifier (the field at fault, never its value):
+    /// the order fails.
+    Unsendable(String),
+    /// The order's data cannot be opened (keys): an operator must look; the order waits.
+    Engine(EngineError),
+}
+
+/// One attempt of the verification: record it as sent, ask the verifier, record the answer
+/// (a reject or a final failure releases the order's inventory in the same commit).
+pub(super) async fn run_verify(
+    inner: &Inner,
+    order: Order,
+    attempt: u32,
+    now: u64,
+) -> Result<Order, EngineError> {
+    let before = Before::of(&order);
+    let Some(settings) = inner.settings.identity.as_ref() else {
+        let (next, effect) = machine::on_no_verifier(order, now);
+        return record_answer(inner, &before, next, effect, STEP, 0, "no verifier".into()).await;
+    };
+    let request = match request_of(inner, &order) {
+        Ok(r) => r,
+        Err(NoRequest::Unsendable(problem)) => {
+            let (next, effect) = machine::on_unsendable(order, now, &problem);
+            return record_answer(inner, &before, next, effect, STEP, 0, problem).await;
+        }
+        Err(NoRequest::Engine(e)) => return Err(e),
+    };
+    let window_ms = u64::try_from(settings.give_up_after.as_millis()).unwrap_or(u64::MAX);
+    let order = machine::mark_verify_sent(order, attempt, now, window_ms);
+    let sent = EventKind::StepSent {
+        step: STEP.into(),
+        attempt,
+    };
+    inner.persist(&order, Effect::None, sent).await?;
+    let before = Before::of(&order);
+    let permit = inner
+        .identity_permits
+        .acquire()
+        .await
+        .map_err(|_| EngineError::Stopped)?;
+    let result = settings.verifier.verify(&request).await;
+    drop(permit);
+    drop(request);
+    let summary = summary(&result);
+    log_answer(&order.id, attempt, &result);
+    let at = Attempt::new(
+        attempt,
+        &inner.settings.policy,
+        inner.jitter(),
+        inner.clock.now_ms(),
+    );
+    let (next, effect) = machine::on_verify(order, at, result);
+    record_answer(inner, &before, next, effect, STEP, attempt, summary).await
+}
+
+/// Opens the order's sealed subscriber in memory and builds the request.
+fn request_of(inner: &Inner, order: &Order) -> Result<VerificationRequest, NoRequest> {
+    let Some(terms) = order.verify_terms() else {
+        return Err(NoRequest::Engine(EngineError::unusable(
+            &order.id,
+            "an identity verification without terms",
+        )));
+    };
+    let Some(sealed) = order.subscriber.as_ref() else {
+        return Err(NoRequest::Unsendable(
+            "the order carries no `subscriber`".into(),
+        ));
+    };
+    let clear = inner
+        .keys
+        .open(&crate::order::subscriber_context(&order.id), sealed)
+        .map_err(|e| {
+            NoRequest::Engine(EngineError::unusable(
+                &order.id,
+                format!("its subscriber does not open: {e}"),
+            ))
+        })?;
+    let mut value: Value = serde_json::from_slice(&clear).map_err(|_| {
+        NoRequest::Unsendable("the stored `subscriber` is not a JSON object".into())
+    })?;
+    let parsed = Subscriber::from_json(&value);
+    scrub(&mut value);
+    let subscriber = parsed.map_err(|r| NoRequest::Unsendable(r.detail))?;
+    verification_request(order, &subscriber, terms).map_err(NoRequest::Unsendable)
+}
+
+/// Overwrites the clear strings of the opened subscriber before they are dropped.
+fn scrub(v: &mut Value) {
+    match v {
+        Value::String(s) => s.zeroize(),
+        Value::Array(items) => items.iter_mut().for_each(scrub),
+        Value::Object(m) => m.values_mut().for_each(scrub),
+        _ => {}
+    }
+}
+
+/// The answer's one-line summary for the event log: the outcome and its code, or the
+/// error's class and message (which never hold the request's personal data).
+fn summary(r: &Result<VerificationResponse, IdentityError>) -> String {
+    match r {
+        Ok(a) => match &a.verdict {
+            Verdict::Pass => "pass".into(),
+            Verdict::Reject(c) => format!("reject: {c}"),
+            Verdict::Flag(c) => format!("flag: {c}"),
+        },
+        Err(e) => e.to_string(),
+    }
+}
+
+fn log_answer(order: &str, attempt: u32, r: &Result<VerificationResponse, IdentityError>) {
+    match r {
+        Ok(a) => {
+            tracing::info!(order = %order, attempt, outcome = %a.verdict.outcome(), answer = %summary(r),
+                "identity verification answered");
+        }
+        Err(e) => {
+            tracing::info!(order = %order, attempt, class = %e.class().as_str(), retryable = e.retryable(),
+                error = %e, "identity verification failed");
+        }
+    }
+}

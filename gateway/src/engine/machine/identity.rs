@@ -1,0 +1,228 @@
+//! The first step of an activation whose create commit asked for it: the identity
+//! verification (real-name registration), before anything goes to the HLR or the SM-DP+.
+//!
+//! `pass` lets the order go on; `flag` too, recording the reason and whether the line must
+//! be re-verified; `reject` fails the order with the verifier's code, and since nothing was
+//! sent southbound the failure is final at once (`Effect::Release` returns the SIM and the
+//! number). An unavailable verifier is retried with the same request id under the engine's
+//! retry policy, within a deadline fixed at the first attempt; past either the order fails
+//! `identity_service_unavailable`. Any other error of the call (credentials, TLS, a broken
+//! answer) will not fix itself between retries and fails the order at once, with the same
+//! code. Pure: time, jitter and the answer are inputs.
+
+use super::{Attempt, touch};
+use crate::order::{
+    Effect, IdentityStatus, IdentityStep, Order, OrderError, OrderStatus, Step, VerifyTerms,
+};
+use adapters::identity::{IdentityError, RejectCode, Verdict, VerificationResponse};
+
+/// The code of an order that could not get a decision.
+pub const UNAVAILABLE: &str = "identity_service_unavailable";
+
+/// The code of an order whose subscriber cannot be put to the verifier.
+pub const UNSENDABLE: &str = "subscriber_invalid";
+
+/// The name of the step in events and logs.
+pub const STEP: &str = "identity_verify";
+
+/// A verification not attempted yet.
+static PENDING: Step = Step::Pending;
+
+/// The verification step while it is current: the create commit asked for one and it has
+/// not concluded. `None` once it has (or when none was asked).
+pub(super) fn current(o: &Order) -> Option<&Step> {
+    o.verify_terms()?;
+    match &o.identity {
+        None => Some(&PENDING),
+        Some(i) if i.status == IdentityStatus::Pending => Some(&i.step),
+        Some(_) => None,
+    }
+}
+
+/// Records that verification attempt `attempt` is about to be sent. The first attempt
+/// fixes the deadline (`now_ms + window_ms`) after which no retry is started.
+pub fn mark_verify_sent(o: Order, attempt: u32, now_ms: u64, window_ms: u64) -> Order {
+    let mut o = touch(o, now_ms);
+    let mut step = o
+        .identity
+        .take()
+        .unwrap_or_else(|| IdentityStep::pending(&o.id));
+    step.status = IdentityStatus::Pending;
+    step.step = Step::Sent { attempt };
+    step.attempts = attempt;
+    step.deadline_ms = Some(
+        step.deadline_ms
+            .unwrap_or_else(|| now_ms.saturating_add(window_ms)),
+    );
+    o.identity = Some(step);
+    o
+}
+
+/// Applies the verifier's answer to attempt `at.n`.
+pub fn on_verify(
+    o: Order,
+    at: Attempt,
+    result: Result<VerificationResponse, IdentityError>,
+) -> (Order, Effect) {
+    let mut o = touch(o, at.now_ms);
+    let terms = o.verify_terms().copied();
+    let mut step = o
+        .identity
+        .take()
+        .unwrap_or_else(|| IdentityStep::pending(&o.id));
+    let attempt = at.n;
+    match result {
+        Ok(answer) => {
+            step.verification_id = answer.verification_id.map(|v| v.as_str().to_owned());
+            let outcome = answer.verdict.outcome();
+            step.step = Step::Done {
+                outcome: outcome.into(),
+            };
+            match answer.verdict {
+                Verdict::Pass => {
+                    step.status = IdentityStatus::Passed;
+                    o.identity = Some(step);
+                    (o, Effect::None)
+                }
+                Verdict::Flag(code) => {
+                    step.status = IdentityStatus::Flagged;
+                    step.code = Some(code.as_str().to_owned());
+                    step.reverify = terms.is_some_and(|t| t.flag_reverifies);
+                    o.identity = Some(step);
+                    (o, Effect::None)
+                }
+                Verdict::Reject(code) => {
+                    step.status = IdentityStatus::Rejected;
+                    step.code = Some(code.as_str().to_owned());
+                    o.identity = Some(step);
+                    fail(o, code.as_str(), reject_detail(code))
+                }
+            }
+        }
+        Err(e) if e.retryable() => {
+            let delay = at
+                .policy
+                .delay_ms(attempt, at.jitter)
+                .max(e.retry_after().map_or(0, |d| d.as_millis() as u64));
+            let retry_at_ms = at.now_ms.saturating_add(delay);
+            let deadline = step.deadline_ms.unwrap_or(u64::MAX);
+            if at.may_retry() && retry_at_ms <= deadline {
+                step.step = Step::RetryWait {
+                    attempt,
+                    retry_at_ms,
+                    last_error: e.to_string(),
+                };
+                o.identity = Some(step);
+                return (o, Effect::None);
+            }
+            step.status = IdentityStatus::Unavailable;
+            step.step = Step::Failed {
+                attempt,
+                error: e.to_string(),
+            };
+            o.identity = Some(step);
+            let detail = format!(
+                "the identity verification service did not answer after {attempt} attempts ({e}); nothing was provisioned and the SIM and number are back in the pool; place the order again later"
+            );
+            fail(o, UNAVAILABLE, detail)
+        }
+        Err(e) => {
+            step.status = IdentityStatus::Unavailable;
+            step.step = Step::Failed {
+                attempt,
+                error: e.to_string(),
+            };
+            o.identity = Some(step);
+            let detail = format!(
+                "the identity verification service could not be used ({e}); nothing was provisioned and the SIM and number are back in the pool; the operator must check the gateway's `[identity]` configuration with the verification provider"
+            );
+            fail(o, UNAVAILABLE, detail)
+        }
+    }
+}
+
+/// Concludes the verification on a gateway with no verifier configured: skipped when the
+/// policy does not require identity, else the order fails `identity_service_unavailable`.
+pub fn on_no_verifier(o: Order, now_ms: u64) -> (Order, Effect) {
+    let mut o = touch(o, now_ms);
+    let required = o.verify_terms().is_some_and(|t: &VerifyTerms| t.required);
+    let mut step = o
+        .identity
+        .take()
+        .unwrap_or_else(|| IdentityStep::pending(&o.id));
+    if !required {
+        step.status = IdentityStatus::Skipped;
+        step.step = Step::Done {
+            outcome: "skipped".into(),
+        };
+        o.identity = Some(step);
+        return (o, Effect::None);
+    }
+    step.status = IdentityStatus::Unavailable;
+    step.step = Step::Failed {
+        attempt: step.attempts,
+        error: "no identity verifier is configured".into(),
+    };
+    o.identity = Some(step);
+    fail(
+        o,
+        UNAVAILABLE,
+        "this tenant's policy requires identity verification and the gateway has no identity verification service configured; nothing was provisioned and the SIM and number are back in the pool; the operator must set `[identity] url`".into(),
+    )
+}
+
+/// Concludes the verification of an order whose subscriber cannot be sent: `problem`
+/// names the field (never its value). The order fails `subscriber_invalid`.
+pub fn on_unsendable(o: Order, now_ms: u64, problem: &str) -> (Order, Effect) {
+    let mut o = touch(o, now_ms);
+    let mut step = o
+        .identity
+        .take()
+        .unwrap_or_else(|| IdentityStep::pending(&o.id));
+    step.status = IdentityStatus::Unsendable;
+    step.step = Step::Failed {
+        attempt: step.attempts,
+        error: problem.to_owned(),
+    };
+    o.identity = Some(step);
+    let detail = format!(
+        "the subscriber cannot be sent to the identity verification service: {problem}; nothing was provisioned and the SIM and number are back in the pool; correct the subscriber and place the order again"
+    );
+    fail(o, UNSENDABLE, detail)
+}
+
+/// Fails an order that sent nothing southbound: final at once, inventory released.
+fn fail(mut o: Order, code: &str, detail: String) -> (Order, Effect) {
+    o.status = OrderStatus::Failed;
+    o.error = Some(OrderError {
+        code: code.into(),
+        detail,
+    });
+    (o, Effect::Release)
+}
+
+/// What a reject means and what to do, per code.
+fn reject_detail(code: RejectCode) -> String {
+    let why = match code {
+        RejectCode::IdentityMismatch => {
+            "the name and the ID number do not belong together, or the number does not exist; check the document and its reading"
+        }
+        RejectCode::FaceCheckFailed => {
+            "the face did not match the ID photo, or the liveness check failed; repeat the face check with the customer present"
+        }
+        RejectCode::FaceCheckRequired => {
+            "real-person evidence is required and none was sent; send `subscriber.evidence` (a face match in store, a video online)"
+        }
+        RejectCode::IdCaptureMethodNotAllowed => {
+            "the ID must be read by a registered ID-card reader here; typed ID numbers are not accepted"
+        }
+        RejectCode::IdExpired => "the ID document has expired; ask for a valid document",
+    };
+    format!(
+        "the identity verification service refused the subscriber's identity: {why}; nothing was provisioned and the SIM and number are back in the pool"
+    )
+}
+
+#[cfg(test)]
+#[path = "identity_tests.rs"]
+mod tests;

@@ -1,0 +1,371 @@
+use super::super::{Action, Attempt, FIXTURE_POLICY as POLICY, at, fixture_order, next_action};
+use super::*;
+use crate::store::OrderCompliance;
+use adapters::identity::{Code, Token, Unavailable};
+use proptest::prelude::*;
+use std::time::Duration;
+
+const WINDOW: u64 = 10_000;
+
+fn terms(required: bool, flag_reverifies: bool) -> VerifyTerms {
+    VerifyTerms {
+        required,
+        evidence_required: true,
+        manual_capture_allowed: false,
+        flag_reverifies,
+    }
+}
+
+/// A fresh physical order whose create commit asked for a verification.
+fn order_with(terms: Option<VerifyTerms>) -> Order {
+    let mut o = fixture_order();
+    o.compliance = Some(OrderCompliance {
+        enterprise: "t".into(),
+        id_hash: Some("k1:00".into()),
+        policy_version: "cn.v1".into(),
+        risk: Vec::new(),
+        verify: terms,
+        reverify_after_ms: 24 * 3_600_000,
+    });
+    o
+}
+
+fn order() -> Order {
+    order_with(Some(terms(true, true)))
+}
+
+fn answer(verdict: Verdict) -> Result<VerificationResponse, IdentityError> {
+    Ok(VerificationResponse {
+        request_id: Token::parse("act_x-idv", "request_id").expect("token"),
+        verdict,
+        verification_id: Some(Token::parse("v-1", "verification_id").expect("token")),
+    })
+}
+
+fn flag(code: &str) -> Verdict {
+    Verdict::Flag(Code::parse(code, "code").expect("code"))
+}
+
+fn timeout() -> Result<VerificationResponse, IdentityError> {
+    Err(IdentityError::Unavailable(Unavailable::Timeout))
+}
+
+fn code(o: &Order) -> Option<&str> {
+    o.error.as_ref().map(|e| e.code.as_str())
+}
+
+fn identity(o: &Order) -> &IdentityStep {
+    o.identity.as_ref().expect("identity step")
+}
+
+#[test]
+fn an_order_without_terms_goes_straight_to_the_hlr() {
+    assert_eq!(
+        next_action(&fixture_order(), 0),
+        Action::Provision { attempt: 1 }
+    );
+    assert_eq!(
+        next_action(&order_with(None), 0),
+        Action::Provision { attempt: 1 }
+    );
+}
+
+#[test]
+fn pass_is_recorded_before_the_hlr_step() {
+    let o = order();
+    assert_eq!(next_action(&o, 0), Action::Verify { attempt: 1 });
+    let o = mark_verify_sent(o, 1, 10, WINDOW);
+    assert_eq!((o.status, o.version), (OrderStatus::Reserved, 2));
+    let step = identity(&o);
+    assert_eq!(
+        (step.status, &step.step, step.attempts, step.deadline_ms),
+        (
+            IdentityStatus::Pending,
+            &Step::Sent { attempt: 1 },
+            1,
+            Some(10 + WINDOW)
+        )
+    );
+    assert_eq!(step.request_id, "act_x-idv");
+    let (o, eff) = on_verify(o, at(1, 20), answer(Verdict::Pass));
+    assert_eq!(eff, Effect::None);
+    let step = identity(&o);
+    assert_eq!(step.status, IdentityStatus::Passed);
+    assert_eq!(step.verification_id.as_deref(), Some("v-1"));
+    assert_eq!(o.hlr, Step::Pending);
+    assert_eq!(next_action(&o, 30), Action::Provision { attempt: 1 });
+}
+
+#[test]
+fn flag_goes_on_and_records_the_reason_and_the_re_verification() {
+    for reverifies in [true, false] {
+        let o = mark_verify_sent(order_with(Some(terms(true, reverifies))), 1, 0, WINDOW);
+        let (o, eff) = on_verify(o, at(1, 1), answer(flag("watchlist_near_match")));
+        assert_eq!(eff, Effect::None);
+        let step = identity(&o);
+        assert_eq!(step.status, IdentityStatus::Flagged);
+        assert_eq!(step.code.as_deref(), Some("watchlist_near_match"));
+        assert_eq!(step.reverify, reverifies);
+        assert_eq!(o.identity_reverify(), reverifies);
+        assert_eq!(o.error, None);
+        assert_eq!(next_action(&o, 2), Action::Provision { attempt: 1 });
+    }
+}
+
+#[test]
+fn every_reject_fails_the_order_with_its_code_and_provisions_nothing() {
+    for code_ in RejectCode::ALL {
+        let o = mark_verify_sent(order(), 1, 0, WINDOW);
+        let (o, eff) = on_verify(o, at(1, 1), answer(Verdict::Reject(code_)));
+        assert_eq!((o.status, eff), (OrderStatus::Failed, Effect::Release));
+        assert_eq!(code(&o), Some(code_.as_str()));
+        assert_eq!(identity(&o).status, IdentityStatus::Rejected);
+        assert_eq!(identity(&o).code.as_deref(), Some(code_.as_str()));
+        assert_eq!((o.hlr.clone(), o.undo.clone()), (Step::Pending, None));
+        assert!(!o.needs_attention);
+        assert_eq!(next_action(&o, 2), Action::Finished);
+    }
+}
+
+#[test]
+fn an_esim_reject_leaves_nothing_at_the_smdp() {
+    let mut o = order();
+    o.esim = Some(crate::order::EsimOrder::new(
+        "T".into(),
+        None,
+        "AAAA-BBBB".into(),
+        None,
+    ));
+    assert_eq!(next_action(&o, 0), Action::Verify { attempt: 1 });
+    let o = mark_verify_sent(o, 1, 0, WINDOW);
+    let (o, eff) = on_verify(
+        o,
+        at(1, 1),
+        answer(Verdict::Reject(RejectCode::FaceCheckFailed)),
+    );
+    assert_eq!((o.status, eff), (OrderStatus::Failed, Effect::Release));
+    let e = o.esim.as_ref().expect("esim");
+    assert_eq!(
+        (&e.download, &e.cancel, e.fate),
+        (&Step::Pending, &None, None)
+    );
+}
+
+#[test]
+fn unavailable_retries_with_backoff_then_fails_past_the_budget() {
+    let mut o = order();
+    for attempt in 1..POLICY.max_attempts {
+        assert_eq!(next_action(&o, u64::MAX - 1), Action::Verify { attempt });
+        let now = u64::from(attempt) * 10;
+        let (next, eff) = on_verify(
+            mark_verify_sent(o, attempt, now, WINDOW),
+            Attempt::new(attempt, &POLICY, u32::MAX, now),
+            timeout(),
+        );
+        assert_eq!(eff, Effect::None);
+        let Step::RetryWait { retry_at_ms, .. } = identity(&next).step else {
+            panic!("not waiting: {:?}", next.identity)
+        };
+        assert_eq!(retry_at_ms, now + POLICY.delay_ms(attempt, u32::MAX));
+        assert_eq!(
+            next_action(&next, retry_at_ms - 1),
+            Action::WaitUntil(retry_at_ms)
+        );
+        assert_eq!(
+            identity(&next).deadline_ms,
+            Some(10 + WINDOW),
+            "fixed at first"
+        );
+        o = next;
+    }
+    let last = POLICY.max_attempts;
+    let (o, eff) = on_verify(
+        mark_verify_sent(o, last, 500, WINDOW),
+        at(last, 501),
+        timeout(),
+    );
+    assert_eq!((o.status, eff), (OrderStatus::Failed, Effect::Release));
+    assert_eq!(code(&o), Some(UNAVAILABLE));
+    assert_eq!(identity(&o).status, IdentityStatus::Unavailable);
+    assert!(matches!(identity(&o).step, Step::Failed { attempt, .. } if attempt == last));
+    assert_eq!(o.hlr, Step::Pending);
+}
+
+#[test]
+fn no_retry_is_started_past_the_stored_deadline() {
+    // The first attempt fixes the deadline at 0 + 150; a retry due later is not started.
+    let o = mark_verify_sent(order(), 1, 0, 150);
+    let (o, _) = on_verify(o, Attempt::new(1, &POLICY, u32::MAX, 0), timeout());
+    assert!(matches!(
+        identity(&o).step,
+        Step::RetryWait {
+            retry_at_ms: 100,
+            ..
+        }
+    ));
+    // A restart much later keeps the stored deadline, whatever window it is given now.
+    let o = mark_verify_sent(o, 2, 100, 1_000_000);
+    assert_eq!(identity(&o).deadline_ms, Some(150));
+    let (o, eff) = on_verify(o, Attempt::new(2, &POLICY, u32::MAX, 100), timeout());
+    assert_eq!((o.status, eff), (OrderStatus::Failed, Effect::Release));
+    assert_eq!(code(&o), Some(UNAVAILABLE));
+}
+
+#[test]
+fn retry_after_stretches_the_backoff() {
+    let busy = Err(IdentityError::Unavailable(Unavailable::Status {
+        status: 429,
+        retry_after: Some(Duration::from_secs(2)),
+    }));
+    let (o, _) = on_verify(mark_verify_sent(order(), 1, 0, WINDOW), at(1, 0), busy);
+    assert!(matches!(
+        identity(&o).step,
+        Step::RetryWait {
+            retry_at_ms: 2_000,
+            ..
+        }
+    ));
+}
+
+#[test]
+fn a_permanent_error_fails_at_once() {
+    for e in [
+        IdentityError::Refused { status: 401 },
+        IdentityError::Tls("certificate not trusted".into()),
+        IdentityError::UnexpectedStatus { status: 302 },
+    ] {
+        let o = mark_verify_sent(order(), 1, 0, WINDOW);
+        let (o, eff) = on_verify(o, at(1, 1), Err(e.clone()));
+        assert_eq!(
+            (o.status, eff),
+            (OrderStatus::Failed, Effect::Release),
+            "{e}"
+        );
+        assert_eq!(code(&o), Some(UNAVAILABLE));
+        assert!(
+            o.error
+                .as_ref()
+                .is_some_and(|e| e.detail.contains("[identity]"))
+        );
+    }
+}
+
+#[test]
+fn a_call_cut_by_a_crash_is_repeated_as_the_same_request() {
+    let o = mark_verify_sent(order(), 1, 0, WINDOW);
+    assert_eq!(next_action(&o, 5), Action::Verify { attempt: 2 });
+    let again = mark_verify_sent(o.clone(), 2, 5, WINDOW);
+    assert_eq!(identity(&again).request_id, identity(&o).request_id);
+    assert_eq!(identity(&again).deadline_ms, Some(WINDOW));
+}
+
+#[test]
+fn without_a_verifier_a_required_check_fails_and_an_optional_one_is_skipped() {
+    let (o, eff) = on_no_verifier(order_with(Some(terms(true, true))), 1);
+    assert_eq!((o.status, eff), (OrderStatus::Failed, Effect::Release));
+    assert_eq!(code(&o), Some(UNAVAILABLE));
+    let (o, eff) = on_no_verifier(order_with(Some(terms(false, true))), 1);
+    assert_eq!((o.status, eff), (OrderStatus::Reserved, Effect::None));
+    assert_eq!(identity(&o).status, IdentityStatus::Skipped);
+    assert_eq!(next_action(&o, 2), Action::Provision { attempt: 1 });
+}
+
+#[test]
+fn an_unsendable_subscriber_fails_naming_the_field() {
+    let (o, eff) = on_unsendable(
+        order(),
+        1,
+        "`subscriber.capture.reader_serial`: invalid value",
+    );
+    assert_eq!((o.status, eff), (OrderStatus::Failed, Effect::Release));
+    assert_eq!(code(&o), Some(UNSENDABLE));
+    assert_eq!(identity(&o).status, IdentityStatus::Unsendable);
+    assert!(
+        o.error
+            .as_ref()
+            .is_some_and(|e| e.detail.contains("reader_serial"))
+    );
+}
+
+/// One scripted verifier answer.
+#[derive(Clone, Debug)]
+enum Answer {
+    Pass,
+    Flag,
+    Reject(usize),
+    Unavailable,
+    Refused,
+}
+
+fn any_answer() -> impl Strategy<Value = Answer> {
+    prop_oneof![
+        Just(Answer::Pass),
+        Just(Answer::Flag),
+        (0..RejectCode::ALL.len()).prop_map(Answer::Reject),
+        Just(Answer::Unavailable),
+        Just(Answer::Unavailable),
+        Just(Answer::Refused),
+    ]
+}
+
+fn result_of(a: &Answer) -> Result<VerificationResponse, IdentityError> {
+    match a {
+        Answer::Pass => answer(Verdict::Pass),
+        Answer::Flag => answer(flag("risk")),
+        Answer::Reject(i) => answer(Verdict::Reject(RejectCode::ALL[*i])),
+        Answer::Unavailable => timeout(),
+        Answer::Refused => Err(IdentityError::Refused { status: 403 }),
+    }
+}
+
+proptest! {
+    /// Whatever the verifier answers: nothing goes southbound before a pass or a flag, the
+    /// request id never changes, the order fails only with a verifier code or
+    /// `identity_service_unavailable` (and then releases its inventory at once), and the
+    /// verification ends within the retry budget.
+    #[test]
+    fn nothing_southbound_before_a_decision_and_it_always_ends(
+        script in proptest::collection::vec(any_answer(), 1..20),
+        window in 0u64..5_000,
+        jitter in any::<u32>(),
+    ) {
+        let mut o = order();
+        let mut now = 0;
+        let mut calls = 0u32;
+        for a in &script {
+            let attempt = match next_action(&o, now) {
+                Action::Verify { attempt } => attempt,
+                Action::WaitUntil(t) => {
+                    now = t;
+                    match next_action(&o, now) {
+                        Action::Verify { attempt } => attempt,
+                        other => panic!("after the wait: {other:?}"),
+                    }
+                }
+                _ => break,
+            };
+            calls += 1;
+            prop_assert_eq!(attempt, calls);
+            let sent = mark_verify_sent(o, attempt, now, window);
+            prop_assert_eq!(identity(&sent).request_id.as_str(), "act_x-idv");
+            let (next, eff) = on_verify(sent, Attempt::new(attempt, &POLICY, jitter, now), result_of(a));
+            prop_assert_eq!(&next.hlr, &Step::Pending);
+            match (next.status, &eff) {
+                (OrderStatus::Failed, Effect::Release) => {
+                    let c = code(&next).unwrap_or_default();
+                    prop_assert!(c == UNAVAILABLE || RejectCode::from_wire(c).is_some(), "{}", c);
+                    prop_assert!(matches!(a, Answer::Reject(_) | Answer::Unavailable | Answer::Refused));
+                }
+                (OrderStatus::Reserved, Effect::None) => prop_assert_eq!(code(&next), None),
+                other => prop_assert!(false, "unexpected {:?}", other),
+            }
+            let decided = matches!(identity(&next).status, IdentityStatus::Passed | IdentityStatus::Flagged);
+            prop_assert_eq!(decided, matches!(a, Answer::Pass | Answer::Flag));
+            if decided {
+                prop_assert_eq!(next_action(&next, now), Action::Provision { attempt: 1 });
+            }
+            o = next;
+        }
+        prop_assert!(calls <= POLICY.max_attempts);
+    }
+}
