@@ -1,7 +1,9 @@
 //! `advance_order` (embedded `Tables::advance_order`): the optimistic version check, the
 //! order's effect on its SIM, number and counters (an activation made active opens its
 //! line in the same commit; a lifecycle order that concludes changes its line,
-//! `finish.rs`), the eSIM expiry column, the in-flight flag, and the events.
+//! `finish.rs`), the eSIM expiry column, the in-flight flag, and the events; for an order
+//! with compliance, the audit record of its status change and, when it stops counting
+//! (`stops_counting`), its line's live-line row.
 
 use super::PgStore;
 use super::events::{log_event, publish_order};
@@ -12,6 +14,7 @@ use super::orders::{self, OrderRow};
 use super::progress::downloaded;
 use super::retry::{Tx, TxResult};
 use super::sims::{get_sim, set_sim_state};
+use super::{audit_chain, compliance};
 use crate::order::{Effect, Order, OrderKind, OrderStatus, ProfileFate};
 use crate::store::*;
 
@@ -133,6 +136,14 @@ async fn record_order(
 ) -> TxResult<()> {
     if !orders::update(tx, order, esim_expires_at_ms).await? {
         return Err(StoreError::Conflict(order.id.clone()).into());
+    }
+    if order.kind == OrderKind::Activation {
+        if let Some(activation) = stops_counting(order, None) {
+            compliance::end_live_line(tx, activation).await?;
+        }
+    }
+    if let Some(record) = audit_order_status(order, current.status) {
+        audit_chain::append(tx, &record).await?;
     }
     log_event(
         tx,

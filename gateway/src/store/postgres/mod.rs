@@ -27,8 +27,11 @@ pub mod activation;
 pub mod admin;
 mod admin_reads;
 pub mod advance;
+pub mod audit_chain;
 mod catch_up;
 pub mod codec;
+pub mod compliance;
+mod compliance_admin;
 mod copy_derive;
 mod copy_dump;
 pub mod copy_load;
@@ -289,7 +292,7 @@ impl PgStore {
     /// tests and the contract suite call it before reading the event logs.
     pub async fn flush_events(&self) -> Result<(), StoreError> {
         while let Some(n) = self.sequence_events().await? {
-            if n.public == 0 && n.audit == 0 {
+            if n.public == 0 && n.audit == 0 && n.chain == 0 {
                 break;
             }
         }
@@ -323,7 +326,8 @@ impl PgStore {
                 let wait = match pass {
                     Ok(Some(n))
                         if n.public as i64 == SEQUENCER_BATCH
-                            || n.audit as i64 == SEQUENCER_BATCH =>
+                            || n.audit as i64 == SEQUENCER_BATCH
+                            || n.chain as i64 == SEQUENCER_BATCH =>
                     {
                         Duration::ZERO
                     }

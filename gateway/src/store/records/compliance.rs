@@ -264,3 +264,126 @@ pub struct ComplianceQuery {
     /// Only this store (registry).
     pub store: Option<String>,
 }
+
+/// Which line leaves its ID's live-line count when `order` is written in its status: an
+/// activation that ends `failed` (its own line, named by its id, when the create commit
+/// counted it: `OrderCompliance::id_hash`), or a termination that
+/// `completed` (the line it ended, named by that line's activation id,
+/// `line_activation`, which the caller reads from the line). Both backends key the
+/// live-line index by the activation's order id and remove that entry (nothing, when the
+/// line was never counted). Lines in progress and active ones keep counting.
+pub fn stops_counting<'a>(order: &'a Order, line_activation: Option<&'a str>) -> Option<&'a str> {
+    use crate::order::{OrderKind, OrderStatus};
+    match (order.kind, order.status) {
+        (OrderKind::Activation, OrderStatus::Failed) => order
+            .compliance
+            .as_ref()
+            .and_then(|c| c.id_hash.as_ref())
+            .map(|_| order.id.as_str()),
+        (OrderKind::Terminate, OrderStatus::Completed) => line_activation,
+        _ => None,
+    }
+}
+
+/// The audit record of an order's status change (`order.<status>`), written in the commit
+/// of the change, for an order that carries compliance (one the checks allowed); `None`
+/// for any other order or when the status stays `previous`. Outcome: `allow` when the
+/// order reached `active` or `completed`, `refuse` when it `failed` (its error code the
+/// reason), `record` otherwise; `attrs` holds the status it left.
+pub fn audit_order_status(
+    order: &Order,
+    previous: crate::order::OrderStatus,
+) -> Option<AuditRecord> {
+    use crate::compliance::audit::Outcome;
+    use crate::order::OrderStatus;
+    let c = order.compliance.as_ref()?;
+    if order.status == previous {
+        return None;
+    }
+    let outcome = match order.status {
+        OrderStatus::Active | OrderStatus::Completed => Outcome::Allow,
+        OrderStatus::Failed => Outcome::Refuse,
+        _ => Outcome::Record,
+    };
+    Some(AuditRecord {
+        seq: 0,
+        at_ms: order.updated_at_ms,
+        actor: Actor {
+            key_id: "system".to_owned(),
+            channel: "engine".to_owned(),
+            ..Actor::default()
+        },
+        subject: Subject {
+            order_id: Some(order.id.clone()),
+            iccid: Some(order.iccid.to_string()),
+            imsi: Some(order.imsi.to_string()),
+            msisdn: Some(order.msisdn.to_string()),
+            id_hash: c.id_hash.clone(),
+        },
+        action: format!("order.{}", order.status.as_str()),
+        rule: None,
+        policy_version: Some(c.policy_version.clone()),
+        outcome,
+        reasons: order.error.iter().map(|e| e.code.clone()).collect(),
+        evidence: Vec::new(),
+        idempotency_key: None,
+        attrs: vec![("from".to_owned(), previous.as_str().to_owned())],
+    })
+}
+
+/// The registry entry a velocity breach leaves for `target` (`Frozen`, from `now_ms`):
+/// the member's entry with its status changed, or a new entry when the member was not
+/// registered (a market without a required registry), so the freeze holds on the next
+/// order either way.
+pub fn frozen_entry(
+    existing: Option<RegistryEntry>,
+    target: &crate::compliance::channel::FreezeTarget,
+    now_ms: u64,
+) -> RegistryEntry {
+    let mut e = existing.unwrap_or_else(|| RegistryEntry {
+        member: target.member,
+        store: target.store.clone(),
+        id: target.id.clone(),
+        status: Registration::Frozen,
+        label: None,
+        hours: None,
+        updated_at_ms: now_ms,
+    });
+    e.status = Registration::Frozen;
+    e.updated_at_ms = now_ms;
+    e
+}
+
+/// The stored name of a channel member kind (`Member::as_str`) parsed back.
+pub fn member_from_str(s: &str) -> Option<Member> {
+    [
+        Member::Store,
+        Member::Clerk,
+        Member::Terminal,
+        Member::Reader,
+    ]
+    .into_iter()
+    .find(|m| m.as_str() == s)
+}
+
+/// The stored name of a registration status (`NotRegistered` is never stored).
+pub fn registration_str(r: Registration) -> &'static str {
+    match r {
+        Registration::NotRegistered => "not_registered",
+        Registration::Enabled => "enabled",
+        Registration::Disabled => "disabled",
+        Registration::Frozen => "frozen",
+    }
+}
+
+/// A stored registration status parsed back.
+pub fn registration_from_str(s: &str) -> Option<Registration> {
+    [
+        Registration::NotRegistered,
+        Registration::Enabled,
+        Registration::Disabled,
+        Registration::Frozen,
+    ]
+    .into_iter()
+    .find(|r| registration_str(*r) == s)
+}
