@@ -47,6 +47,16 @@ pub enum DumpTable {
     WebhookEndpoints,
     /// `Delivery` by endpoint and event sequence number.
     WebhookDeliveries,
+    /// `LiveLineRow`s, the lines counting against an ID (keys: `records::compliance_rows`).
+    LiveLines,
+    /// `VelocityRow`s, the velocity counters.
+    Velocity,
+    /// `RegistryRow`s, the channel registry.
+    Registry,
+    /// `BlocklistRow`s, blocklist entries with their history.
+    Blocklist,
+    /// `AuditRowDoc`s, the tamper-evident audit chain.
+    Audit,
     /// Metadata values (bytes, as hex) by name.
     Meta,
     /// Outbox settings (numbers) by name.
@@ -55,7 +65,7 @@ pub enum DumpTable {
 
 impl DumpTable {
     /// Every table, in load order.
-    pub const ALL: [DumpTable; 19] = [
+    pub const ALL: [DumpTable; 24] = [
         Self::Tenants,
         Self::ApiKeys,
         Self::Batches,
@@ -73,6 +83,11 @@ impl DumpTable {
         Self::PublicEvents,
         Self::WebhookEndpoints,
         Self::WebhookDeliveries,
+        Self::LiveLines,
+        Self::Velocity,
+        Self::Registry,
+        Self::Blocklist,
+        Self::Audit,
         Self::Meta,
         Self::Settings,
     ];
@@ -97,6 +112,11 @@ impl DumpTable {
             Self::PublicEvents => "public_events",
             Self::WebhookEndpoints => "webhook_endpoints",
             Self::WebhookDeliveries => "webhook_deliveries",
+            Self::LiveLines => "live_lines",
+            Self::Velocity => "velocity",
+            Self::Registry => "registry",
+            Self::Blocklist => "blocklist",
+            Self::Audit => "audit",
             Self::Meta => "meta",
             Self::Settings => "settings",
         }

@@ -3,6 +3,7 @@
 //! nothing even though it shares the transaction with others.
 
 use super::tables::{counter, *};
+use crate::compliance::Decision;
 use crate::order::{Effect, EsimOrder, Order, OrderStatus, Step};
 use crate::store::*;
 use ::redb::{ReadableTable, Table, WriteTransaction};
@@ -58,6 +59,8 @@ pub struct Tables<'t> {
     pub sub_by_tenant: Table<'t, (&'static str, &'static str), ()>,
     /// The public event log and the webhook outbox (`outbox.rs`).
     pub outbox: super::outbox::OutboxTables<'t>,
+    /// The compliance tables and the audit chain's head (`compliance.rs`).
+    pub compliance: super::compliance::ComplianceTables<'t>,
     next_event: u64,
 }
 
@@ -97,6 +100,7 @@ impl<'t> Tables<'t> {
             sub_by_iccid: txn.open_table(SUB_BY_ICCID).map_err(backend)?,
             sub_by_tenant: txn.open_table(SUB_BY_TENANT).map_err(backend)?,
             outbox: super::outbox::OutboxTables::open(txn)?,
+            compliance: super::compliance::ComplianceTables::open(txn)?,
             next_event,
         })
     }
@@ -179,6 +183,19 @@ impl<'t> Tables<'t> {
         )? {
             return Ok(answer);
         }
+        // The compliance decision comes before any reservation; a refusal commits only
+        // its audit record (and a freeze).
+        let decision = match &new.compliance {
+            Some(check) => Some((
+                check,
+                self.compliance_decide(&new.tenant, check, new.now_ms)?,
+            )),
+            None => None,
+        };
+        if let Some((check, d @ Decision::Refuse(r))) = &decision {
+            self.compliance_refused(new, check, d)?;
+            return Ok(CreateOutcome::Refused(Box::new(r.clone())));
+        }
         let Some(tenant) = Self::get_json::<Tenant>(&self.tenants, "tenants", &new.tenant)? else {
             return Ok(CreateOutcome::Rejected(Rejection::UnknownTenant));
         };
@@ -231,7 +248,9 @@ impl<'t> Tables<'t> {
             hlr_profile_id: product.hlr_profile_id,
             channel: new.channel.clone(),
             subscriber: new.subscriber.clone(),
-            compliance: None,
+            compliance: decision
+                .as_ref()
+                .and_then(|(check, d)| OrderCompliance::allowed(check, d)),
             hlr: Step::Pending,
             undo: None,
             error: None,
@@ -253,6 +272,9 @@ impl<'t> Tables<'t> {
         self.bump_in(&new.tenant, &sim.batch, counter::SIMS_AVAILABLE, -1)?;
         self.bump_in(&new.tenant, &sim.batch, counter::SIMS_RESERVED, 1)?;
         self.insert_new_order(&order, &new.idempotency_key, &new.body_hash, new.now_ms)?;
+        if let Some((check, d)) = &decision {
+            self.compliance_allowed(new, check, d, &order)?;
+        }
         Ok(CreateOutcome::Created(order))
     }
 
@@ -433,6 +455,7 @@ impl<'t> Tables<'t> {
             Some(&order.id),
             event.clone(),
         )?;
+        self.compliance_advanced(current, order)?;
         if !matches!(effect, Effect::None) {
             self.publish_order(order, Some(current.status))?;
         }

@@ -114,6 +114,9 @@ impl RedbStore {
         limit: usize,
     ) -> Result<DumpPage, StoreError> {
         let limit = limit.max(1);
+        if let Some(page) = self.dump_compliance(table, after, limit) {
+            return page;
+        }
         self.read(|txn| match table {
             DumpTable::Tenants => by_id(txn, TENANTS, "tenants", after, limit),
             DumpTable::Batches => by_id(txn, BATCHES, "batches", after, limit),
@@ -224,6 +227,14 @@ impl RedbStore {
                     })
                 })
             }
+            DumpTable::LiveLines
+            | DumpTable::Velocity
+            | DumpTable::Registry
+            | DumpTable::Blocklist
+            | DumpTable::Audit => Err(StoreError::Backend(format!(
+                "{} is dumped by compliance_read.rs",
+                table.name()
+            ))),
         })
     }
 }

@@ -4,6 +4,8 @@
 
 mod admin_impl;
 mod apply;
+mod compliance;
+mod compliance_read;
 mod dump;
 mod esim;
 mod free_tree;
@@ -225,6 +227,7 @@ fn prepare(db: Database) -> Result<Database, StoreError> {
     }
     free_tree::ensure_free_tree(&txn)?;
     outbox::OutboxTables::create(&txn)?;
+    compliance::ComplianceTables::create(&txn)?;
     txn.commit().map_err(backend)?;
     Ok(db)
 }

@@ -638,53 +638,53 @@ impl Store for RedbStore {
         self.outbox_wake.clone()
     }
 
-    // Compliance: stubs until the backend implements them (issue 15, in progress).
+    // Compliance (issue 15): `compliance.rs` in the writer, `compliance_read.rs` here.
     fn validate_activation<'a>(
         &'a self,
-        _tenant: &'a str,
-        _check: &'a ComplianceCheck,
-        _now_ms: u64,
+        tenant: &'a str,
+        check: &'a ComplianceCheck,
+        now_ms: u64,
     ) -> BoxFuture<'a, Result<crate::compliance::Decision, StoreError>> {
-        Box::pin(async { Err(StoreError::Backend("compliance not implemented".into())) })
+        Box::pin(self.validate(tenant, check, now_ms))
     }
 
     fn compliance_change(
         &self,
-        _change: ComplianceChange,
-        _audit: crate::compliance::audit::AuditRecord,
+        change: ComplianceChange,
+        audit: crate::compliance::audit::AuditRecord,
     ) -> BoxFuture<'_, Result<ComplianceChangeOutcome, StoreError>> {
-        Box::pin(async { Err(StoreError::Backend("compliance not implemented".into())) })
+        Box::pin(self.change_compliance(change, audit))
     }
 
     fn registry<'a>(
         &'a self,
-        _tenant: &'a str,
-        _query: &'a ComplianceQuery,
+        tenant: &'a str,
+        query: &'a ComplianceQuery,
     ) -> BoxFuture<'a, Result<Vec<RegistryEntry>, StoreError>> {
-        Box::pin(async { Err(StoreError::Backend("compliance not implemented".into())) })
+        Box::pin(async move { self.read_registry(tenant, query) })
     }
 
     fn blocklist<'a>(
         &'a self,
-        _enterprise: &'a str,
-        _query: &'a ComplianceQuery,
+        enterprise: &'a str,
+        query: &'a ComplianceQuery,
     ) -> BoxFuture<'a, Result<Vec<BlocklistEntry>, StoreError>> {
-        Box::pin(async { Err(StoreError::Backend("compliance not implemented".into())) })
+        Box::pin(async move { self.read_blocklist(enterprise, query) })
     }
 
     fn live_lines<'a>(
         &'a self,
-        _enterprise: &'a str,
-        _id_hashes: &'a [String],
+        enterprise: &'a str,
+        id_hashes: &'a [String],
     ) -> BoxFuture<'a, Result<u32, StoreError>> {
-        Box::pin(async { Err(StoreError::Backend("compliance not implemented".into())) })
+        Box::pin(async move { self.read_live_lines(enterprise, id_hashes) })
     }
 
     fn audit_rows(
         &self,
-        _from: u64,
-        _limit: usize,
+        from: u64,
+        limit: usize,
     ) -> BoxFuture<'_, Result<Vec<AuditRow>, StoreError>> {
-        Box::pin(async { Err(StoreError::Backend("compliance not implemented".into())) })
+        Box::pin(async move { self.read_audit_rows(from, limit) })
     }
 }

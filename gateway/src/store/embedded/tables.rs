@@ -66,6 +66,19 @@ pub const SUB_BY_MSISDN: TableDefinition<&str, &str> = TableDefinition::new("sub
 pub const SUB_BY_ICCID: TableDefinition<&str, &str> = TableDefinition::new("sub_by_iccid");
 /// (tenant, subscription id): a tenant's lines in id order, for cursor paging.
 pub const SUB_BY_TENANT: TableDefinition<(&str, &str), ()> = TableDefinition::new("sub_by_tenant");
+/// (enterprise, ID hash, activation order id) of every line that counts against its ID:
+/// allowed with a valid ID, not failed, not terminated (`compliance.rs`).
+pub const LIVE_LINES: TableDefinition<(&str, &str, &str), ()> = TableDefinition::new("live_lines");
+/// (`velocity_scope`, bucket) → activations counted in the bucket.
+pub const VELOCITY: TableDefinition<(&str, u64), u32> = TableDefinition::new("velocity");
+/// (tenant, member, store, id) → `RegistryRow`: the channel registry.
+pub const REGISTRY: TableDefinition<(&str, &str, &str, &str), &[u8]> =
+    TableDefinition::new("registry");
+/// (enterprise, list, value, start ms) → `BlocklistRow`.
+pub const BLOCKLIST: TableDefinition<(&str, &str, &str, u64), &[u8]> =
+    TableDefinition::new("blocklist");
+/// seq → the chain hash (32 bytes) followed by the canonical audit record.
+pub const AUDIT: TableDefinition<u64, &[u8]> = TableDefinition::new("audit");
 /// Small metadata values (schema version, sandbox state).
 pub const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
 

@@ -33,6 +33,8 @@ pub enum Reply {
     Lifecycle(Box<LifecycleOutcome>),
     /// From the outbox commands.
     Outbox(super::webhook_cmds::OutboxReply),
+    /// From the compliance commands.
+    Compliance(Box<super::compliance::ComplianceReply>),
 }
 
 /// One queued command with its reply channel.
@@ -63,6 +65,8 @@ pub enum Command {
     ExpireEsim(u64, Reopen),
     /// A webhook outbox command.
     Outbox(super::webhook_cmds::OutboxCommand),
+    /// A compliance command (validation, operator change).
+    Compliance(Box<super::compliance::ComplianceCommand>),
 }
 
 /// Number-pool commands (grouped like orders: they never refuse by aborting).
@@ -109,6 +113,9 @@ impl Command {
             Command::Lifecycle(n) => t.create_lifecycle(n).map(|o| Reply::Lifecycle(Box::new(o))),
             Command::ExpireEsim(now, reopen) => t.expire_esim(*now, *reopen).map(Reply::Reopened),
             Command::Outbox(c) => t.outbox_command(c).map(Reply::Outbox),
+            Command::Compliance(c) => t
+                .compliance_command(c)
+                .map(|r| Reply::Compliance(Box::new(r))),
             Command::Pool(PoolCommand::Release(tenant, m)) => t
                 .release_quarantine(tenant, m)
                 .map(|b| Reply::Pool(PoolReply::Changed(b))),

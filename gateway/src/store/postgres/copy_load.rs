@@ -322,6 +322,18 @@ async fn load_row(tx: &Tx<'_>, table: DumpTable, row: &DumpRow) -> TxResult<()> 
             )
             .await?;
         }
+        DumpTable::LiveLines
+        | DumpTable::Velocity
+        | DumpTable::Registry
+        | DumpTable::Blocklist
+        | DumpTable::Audit => {
+            // Issue 15, PostgreSQL side in progress.
+            return Err(StoreError::Backend(format!(
+                "not yet: copying {} into PostgreSQL",
+                table.name()
+            ))
+            .into());
+        }
         DumpTable::Settings => {
             let v = doc.as_u64().ok_or_else(|| bad_row("settings", key))?;
             tx.exec(

@@ -15,7 +15,7 @@ use crate::compliance::checks::{CreateRequest, Decision, Refused, SubscriberInpu
 use crate::compliance::policy::StoreHours;
 use crate::compliance::velocity::VelocityKey;
 use crate::compliance::{IdHash, Policy, Refusal, SimKind, Subscriber};
-use crate::order::Order;
+use crate::order::{Order, OrderStatus};
 use std::sync::Arc;
 
 /// What an activation's create commit checks, built by the API from the request, the
@@ -265,45 +265,76 @@ pub struct ComplianceQuery {
     pub store: Option<String>,
 }
 
-/// Which line leaves its ID's live-line count when `order` is written in its status: an
-/// activation that ends `failed` (its own line, named by its id, when the create commit
-/// counted it: `OrderCompliance::id_hash`), or a termination that
-/// `completed` (the line it ended, named by that line's activation id,
-/// `line_activation`, which the caller reads from the line). Both backends key the
-/// live-line index by the activation's order id and remove that entry (nothing, when the
-/// line was never counted). Lines in progress and active ones keep counting.
-pub fn stops_counting<'a>(order: &'a Order, line_activation: Option<&'a str>) -> Option<&'a str> {
-    use crate::order::{OrderKind, OrderStatus};
+/// An activation's row in the live-line index: the line counts against `id_hash` in
+/// `enterprise` until it fails or is terminated.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LiveLine<'a> {
+    /// The enterprise it counts in.
+    pub enterprise: &'a str,
+    /// The keyed ID hash it is indexed under.
+    pub id_hash: &'a str,
+    /// The activation order.
+    pub order_id: &'a str,
+}
+
+/// The live-line row of an activation whose create commit indexed it (an allowed order
+/// with a valid ID); `None` for any other order.
+pub fn live_line(activation: &Order) -> Option<LiveLine<'_>> {
+    if activation.kind != crate::order::OrderKind::Activation {
+        return None;
+    }
+    let c = activation.compliance.as_ref()?;
+    Some(LiveLine {
+        enterprise: &c.enterprise,
+        id_hash: c.id_hash.as_deref()?,
+        order_id: &activation.id,
+    })
+}
+
+/// Which line a new version of an order stops counting (see [`stops_counting`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StopsCounting<'a> {
+    /// The order is an activation that ended `failed`: its own row goes.
+    Own(LiveLine<'a>),
+    /// The order terminated this subscription: the row of the line's activation
+    /// (`Subscription::activation_id`, then [`live_line`] of that order) goes.
+    Line {
+        /// The subscription id.
+        subscription: &'a str,
+    },
+}
+
+/// Whether `order`, as it is being written over a version in status `previous`, stops a
+/// line counting against its ID: an activation that ends `failed`, or a terminate order
+/// that completes. Lines in progress, active, suspended, swapped or renumbered keep
+/// counting. Both backends call this in the commit that writes the order.
+pub fn stops_counting(previous: OrderStatus, order: &Order) -> Option<StopsCounting<'_>> {
+    use crate::order::OrderKind;
+    if previous == order.status {
+        return None;
+    }
     match (order.kind, order.status) {
-        (OrderKind::Activation, OrderStatus::Failed) => order
-            .compliance
-            .as_ref()
-            .and_then(|c| c.id_hash.as_ref())
-            .map(|_| order.id.as_str()),
-        (OrderKind::Terminate, OrderStatus::Completed) => line_activation,
+        (OrderKind::Activation, OrderStatus::Failed) => live_line(order).map(StopsCounting::Own),
+        (OrderKind::Terminate, OrderStatus::Completed) => {
+            order.lifecycle.as_ref().map(|l| StopsCounting::Line {
+                subscription: &l.subscription,
+            })
+        }
         _ => None,
     }
 }
 
-/// The audit record of an order's status change (`order.<status>`), written in the commit
-/// of the change, for an order that carries compliance (one the checks allowed); `None`
-/// for any other order or when the status stays `previous`. Outcome: `allow` when the
-/// order reached `active` or `completed`, `refuse` when it `failed` (its error code the
-/// reason), `record` otherwise; `attrs` holds the status it left.
-pub fn audit_order_status(
-    order: &Order,
-    previous: crate::order::OrderStatus,
-) -> Option<AuditRecord> {
-    use crate::compliance::audit::Outcome;
-    use crate::order::OrderStatus;
+/// The audit record of a status change of an order the compliance checks allowed
+/// (`order.<status>`, a fact recorded by the engine), or `None` when the status did not
+/// change or the order carries no compliance part.
+pub fn order_status_audit(previous: OrderStatus, order: &Order) -> Option<AuditRecord> {
     let c = order.compliance.as_ref()?;
-    if order.status == previous {
+    if previous == order.status {
         return None;
     }
-    let outcome = match order.status {
-        OrderStatus::Active | OrderStatus::Completed => Outcome::Allow,
-        OrderStatus::Failed => Outcome::Refuse,
-        _ => Outcome::Record,
+    let reasons = match (&order.error, order.status) {
+        (Some(e), OrderStatus::Failed) => vec![e.code.clone()],
+        _ => Vec::new(),
     };
     Some(AuditRecord {
         seq: 0,
@@ -323,11 +354,11 @@ pub fn audit_order_status(
         action: format!("order.{}", order.status.as_str()),
         rule: None,
         policy_version: Some(c.policy_version.clone()),
-        outcome,
-        reasons: order.error.iter().map(|e| e.code.clone()).collect(),
+        outcome: crate::compliance::audit::Outcome::Record,
+        reasons,
         evidence: Vec::new(),
         idempotency_key: None,
-        attrs: vec![("from".to_owned(), previous.as_str().to_owned())],
+        attrs: Vec::new(),
     })
 }
 
@@ -352,38 +383,4 @@ pub fn frozen_entry(
     e.status = Registration::Frozen;
     e.updated_at_ms = now_ms;
     e
-}
-
-/// The stored name of a channel member kind (`Member::as_str`) parsed back.
-pub fn member_from_str(s: &str) -> Option<Member> {
-    [
-        Member::Store,
-        Member::Clerk,
-        Member::Terminal,
-        Member::Reader,
-    ]
-    .into_iter()
-    .find(|m| m.as_str() == s)
-}
-
-/// The stored name of a registration status (`NotRegistered` is never stored).
-pub fn registration_str(r: Registration) -> &'static str {
-    match r {
-        Registration::NotRegistered => "not_registered",
-        Registration::Enabled => "enabled",
-        Registration::Disabled => "disabled",
-        Registration::Frozen => "frozen",
-    }
-}
-
-/// A stored registration status parsed back.
-pub fn registration_from_str(s: &str) -> Option<Registration> {
-    [
-        Registration::NotRegistered,
-        Registration::Enabled,
-        Registration::Disabled,
-        Registration::Frozen,
-    ]
-    .into_iter()
-    .find(|r| registration_str(*r) == s)
 }

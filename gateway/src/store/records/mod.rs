@@ -3,6 +3,7 @@
 
 mod activation;
 mod compliance;
+mod compliance_rows;
 mod esim;
 mod events;
 mod inventory;
@@ -13,6 +14,7 @@ mod webhook;
 
 pub use activation::*;
 pub use compliance::*;
+pub use compliance_rows::*;
 pub use esim::*;
 pub use events::*;
 pub use inventory::*;
