@@ -4,17 +4,25 @@
 
 use crate::common;
 use gateway::admin::{self, NewSim};
+use gateway::compliance::audit::{self, Actor as AuditActor, AuditRecord};
+use gateway::compliance::channel::{Member, StoreChannel};
+use gateway::compliance::checks::Refused;
+use gateway::compliance::{
+    ChannelRef, IdHasher, Market, Policy, Registration, SimKind, Subscriber,
+};
 use gateway::crypto::Keyring;
 use gateway::order::{Actor, Effect, Order, OrderKind, OrderStatus, Step};
 use gateway::store::{
-    AdminChange, AdminOutcome, CreateOutcome, EventKind, InventoryCounts, LifecycleOutcome,
-    NewActivation, NewLifecycle, NumberChoice, Product, PublicEvent, SimChoice, SimRecord,
-    StoreAdmin, StoreError, Tenant,
+    AdminChange, AdminOutcome, ComplianceChange, ComplianceChangeOutcome, ComplianceCheck,
+    CreateOutcome, EventKind, InventoryCounts, LifecycleOutcome, NewActivation, NewLifecycle,
+    NumberChoice, Product, PublicEvent, RegistryEntry, SimChoice, SimRecord, StoreAdmin,
+    StoreError, Tenant,
 };
+use serde_json::{Value, json};
 use sim_profiles::{Iccid, Key128, Msisdn};
 use std::collections::BTreeMap;
 use std::ops::Range;
-use std::sync::LazyLock;
+use std::sync::{Arc, LazyLock};
 
 /// The tenant most cases work for.
 pub const T: &str = common::TENANT;
@@ -290,4 +298,210 @@ pub fn unsealed(c: &SimRecord) -> SimRecord {
 /// The card `iccid` as stored, compared by [`unsealed`].
 pub async fn stored_card(s: &dyn StoreAdmin, iccid: &Iccid) -> Option<SimRecord> {
     s.get_sim(iccid).await.expect("sim").as_ref().map(unsealed)
+}
+
+// Compliance (issue 15).
+
+static HASHER: LazyLock<IdHasher> = LazyLock::new(|| IdHasher::ephemeral().expect("pepper"));
+
+/// The ID hasher the compliance cases hash with.
+pub fn hasher() -> &'static IdHasher {
+    &HASHER
+}
+
+/// The enterprise [`T`] and [`OTHER`] belong to in the compliance cases.
+pub const ENTERPRISE: &str = "ent-1";
+/// The registered store of the store-channel cases.
+pub const STORE: &str = "SZ-0042";
+
+/// A valid mainland resident ID number, one per `n` (below 1000).
+pub fn resident_id(n: u32) -> String {
+    let body = format!("11010519900101{:03}", n % 1000);
+    let check = adapters::identity::id_format::mod11_2_check(body.as_bytes());
+    format!("{body}{}", char::from(check))
+}
+
+/// The China policy without the per-ID 30-day velocity limit (which would otherwise
+/// refuse a sixth activation of one ID before its line quota is seen again).
+pub fn cn_policy() -> Policy {
+    let mut p = Policy::for_market(Market::Cn);
+    p.velocity.id_per_30_days = None;
+    p
+}
+
+/// An online subscriber with ID `n` and the real-person video China asks for online.
+pub fn online_subscriber(n: u32) -> Value {
+    json!({
+        "name": "张三",
+        "id_type": "resident_id",
+        "id_number": resident_id(n),
+        "evidence": {"video": {"id": format!("v-{n}")}}
+    })
+}
+
+/// A store subscriber with ID `n`, read by reader `R-1`, with a passing face match.
+pub fn store_subscriber(n: u32) -> Value {
+    json!({
+        "name": "李四",
+        "id_type": "resident_id",
+        "id_number": resident_id(n),
+        "capture": {"method": "card_reader", "reader_serial": "R-1"},
+        "evidence": {"face_match": {"transaction_id": format!("fm-{n}"), "score": 0.95, "liveness": true}}
+    })
+}
+
+/// [`STORE`] with clerk `C1` and terminal `T7`.
+pub fn store_channel() -> ChannelRef {
+    ChannelRef::Store(StoreChannel {
+        store: STORE.into(),
+        clerk: Some("C1".into()),
+        terminal: Some("T7".into()),
+    })
+}
+
+/// The checks of an order with `subscriber` (parsed as the API does) on `channel`, under
+/// `policy`, counted in `enterprise`.
+pub fn check_with(
+    policy: &Policy,
+    enterprise: &str,
+    subscriber: Option<Value>,
+    channel: ChannelRef,
+) -> ComplianceCheck {
+    let (subscriber, invalid) = match subscriber.map(|v| Subscriber::from_json(&v)) {
+        None => (None, None),
+        Some(Ok(s)) => (Some(Arc::new(s)), None),
+        Some(Err(r)) => (None, Some(r)),
+    };
+    let id_hashes = subscriber
+        .as_deref()
+        .map(|s| hasher().hash_all(s))
+        .unwrap_or_default();
+    let evidence = subscriber
+        .as_deref()
+        .map(Subscriber::evidence_refs)
+        .unwrap_or_default();
+    let store = match &channel {
+        ChannelRef::Store(s) => Some(s.clone()),
+        ChannelRef::Online => None,
+    };
+    ComplianceCheck {
+        policy: Arc::new(policy.clone()),
+        enterprise: enterprise.into(),
+        subscriber,
+        invalid,
+        sim: SimKind::Physical,
+        imei: None,
+        id_hashes,
+        actor: AuditActor {
+            key_id: "sk_test_ABCD".into(),
+            channel: if store.is_some() { "store" } else { "online" }.into(),
+            store: store.as_ref().map(|s| s.store.clone()),
+            clerk: store.as_ref().and_then(|s| s.clerk.clone()),
+            device: store.as_ref().and_then(|s| s.terminal.clone()),
+        },
+        evidence,
+        channel,
+    }
+}
+
+/// An online order's checks for ID `n` under [`cn_policy`] in [`ENTERPRISE`].
+pub fn online_check(n: u32) -> ComplianceCheck {
+    check_with(
+        &cn_policy(),
+        ENTERPRISE,
+        Some(online_subscriber(n)),
+        ChannelRef::Online,
+    )
+}
+
+/// The ID hashes of a check, as the store's listings take them.
+pub fn hashes(c: &ComplianceCheck) -> Vec<String> {
+    c.id_hashes.iter().map(ToString::to_string).collect()
+}
+
+/// [`activation`] of card `i` under `key` with `check`.
+pub fn checked(key: &str, i: u32, check: &ComplianceCheck) -> NewActivation {
+    NewActivation {
+        compliance: Some(check.clone()),
+        ..activation(key, i)
+    }
+}
+
+/// The refusal of an activation that must be refused.
+pub async fn refused(s: &dyn StoreAdmin, new: NewActivation) -> Refused {
+    match s.create_activation(new).await.expect("create") {
+        CreateOutcome::Refused(r) => *r,
+        other => panic!("expected a compliance refusal, got {other:?}"),
+    }
+}
+
+/// A registry entry of [`STORE`], enabled unless `status` says otherwise.
+pub fn member(member: Member, id: &str, status: Registration) -> RegistryEntry {
+    RegistryEntry {
+        member,
+        store: STORE.into(),
+        id: id.into(),
+        status,
+        label: None,
+        hours: None,
+        updated_at_ms: NOW,
+    }
+}
+
+/// An operator's audit record for a change.
+pub fn operator_record(action: &str) -> AuditRecord {
+    AuditRecord {
+        at_ms: NOW,
+        actor: AuditActor {
+            key_id: "sk_op_ABCD".into(),
+            channel: "operator".into(),
+            ..Default::default()
+        },
+        action: action.into(),
+        ..Default::default()
+    }
+}
+
+/// Applies an operator's change that must apply.
+pub async fn change(s: &dyn StoreAdmin, c: ComplianceChange) {
+    let out = s
+        .compliance_change(c, operator_record("test.change"))
+        .await
+        .expect("change");
+    assert_eq!(out, ComplianceChangeOutcome::Applied);
+}
+
+/// Registers [`STORE`] with clerk `C1`, terminal `T7` and reader `R-1` for `tenant`,
+/// enabled.
+pub async fn register_store(s: &dyn StoreAdmin, tenant: &str) {
+    for (m, id) in [
+        (Member::Store, STORE),
+        (Member::Clerk, "C1"),
+        (Member::Terminal, "T7"),
+        (Member::Reader, "R-1"),
+    ] {
+        change(
+            s,
+            ComplianceChange::PutRegistry {
+                tenant: tenant.into(),
+                entry: member(m, id, Registration::Enabled),
+            },
+        )
+        .await;
+    }
+}
+
+/// Every audit row, verified as a chain from the genesis; returns the decoded records.
+pub async fn audit_chain(s: &dyn StoreAdmin) -> Vec<AuditRecord> {
+    let rows = s.audit_rows(1, 100_000).await.expect("audit rows");
+    let head = audit::verify(
+        rows.iter().map(|r| (r.seq, r.bytes.as_slice(), r.hash)),
+        audit::Start::genesis(),
+        None,
+    )
+    .expect("the chain verifies");
+    assert_eq!(head.records, rows.len() as u64);
+    rows.iter()
+        .map(|r| AuditRecord::decode(&r.bytes).expect("canonical record"))
+        .collect()
 }

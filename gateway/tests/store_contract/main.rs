@@ -19,6 +19,7 @@ mod activation;
 mod admin;
 mod advance;
 mod close;
+mod compliance;
 mod concurrency;
 mod esim;
 mod events;
@@ -224,6 +225,21 @@ macro_rules! suite {
             extras {
                 the_admin_listings_read_what_the_store_holds,
                 rotation_reseals_every_sealed_value,
+            }
+            compliance {
+                one_id_opens_five_lines_and_a_failed_one_stops_counting,
+                a_terminated_line_stops_counting,
+                tenants_of_one_enterprise_share_the_count_and_others_do_not,
+                twenty_concurrent_orders_for_one_id_give_exactly_five_lines,
+                a_velocity_breach_refuses_and_freezes_the_clerk,
+                the_registry_gates_store_channels,
+                a_blocklisted_id_is_refused_until_its_entry_ends,
+                an_id_entry_outside_its_lifetimes_is_refused,
+                validation_reserves_and_counts_nothing,
+                the_audit_chain_holds_every_decision_and_verifies,
+                a_replay_is_not_checked_again,
+                the_chain_continues_after_a_reopen,
+                the_compliance_tables_are_dumped,
             }
             close {
                 a_closed_store_refuses_calls,
