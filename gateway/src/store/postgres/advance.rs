@@ -137,12 +137,14 @@ async fn record_order(
     if !orders::update(tx, order, esim_expires_at_ms).await? {
         return Err(StoreError::Conflict(order.id.clone()).into());
     }
-    if order.kind == OrderKind::Activation {
-        if let Some(activation) = stops_counting(order, None) {
-            compliance::end_live_line(tx, activation).await?;
+    match stops_counting(current.status, order) {
+        Some(StopsCounting::Own(line)) => compliance::end_live_line(tx, line.order_id).await?,
+        Some(StopsCounting::Line { subscription }) => {
+            compliance::end_line_of(tx, subscription).await?;
         }
+        None => {}
     }
-    if let Some(record) = audit_order_status(order, current.status) {
+    if let Some(record) = order_status_audit(current.status, order) {
         audit_chain::append(tx, &record).await?;
     }
     log_event(

@@ -18,7 +18,7 @@ use crate::compliance::checks::{self, Allowed, Decision, ReadPlan, Reads, Refuse
 use crate::compliance::policy::StoreHours;
 use crate::compliance::velocity::VelocityKey;
 use crate::order::Order;
-use crate::store::{ComplianceCheck, frozen_entry, registration_from_str, velocity_scope};
+use crate::store::{ComplianceCheck, frozen_entry, parse_registration, velocity_scope};
 use std::collections::BTreeMap;
 
 /// Reads what the decision needs and decides, changing nothing.
@@ -172,7 +172,7 @@ async fn registry(
     let mut view = RegistryView::default();
     let mut hours = None;
     for r in &rows {
-        let status = registration_from_str(r.get(1)).unwrap_or(Registration::NotRegistered);
+        let status = parse_registration(r.get(1)).unwrap_or(Registration::NotRegistered);
         match r.get::<_, &str>(0) {
             "store" => {
                 view.store = status;
@@ -215,15 +215,8 @@ pub async fn allow(
     bump_velocity(tx, &order.tenant, &check.enterprise, bump).await?;
     if let (true, Some(hash)) = (*count_line, check.id_hash()) {
         tx.exec(
-            "INSERT INTO live_lines (order_id, enterprise, id_hash, tenant, created_at_ms)
-             VALUES ($1, $2, $3, $4, $5)",
-            &[
-                &order.id,
-                &check.enterprise,
-                &hash.to_string(),
-                &order.tenant,
-                &big(now_ms),
-            ],
+            "INSERT INTO live_lines (order_id, enterprise, id_hash) VALUES ($1, $2, $3)",
+            &[&order.id, &check.enterprise, &hash.to_string()],
         )
         .await?;
     }
@@ -247,16 +240,18 @@ async fn bump_velocity(
         return Ok(());
     }
     // One row per (scope, bucket): an upsert may not touch a row twice.
-    let mut adds: BTreeMap<(String, i64), i32> = BTreeMap::new();
+    let mut adds: BTreeMap<(String, i64), (i64, i32)> = BTreeMap::new();
     for k in keys {
-        *adds
-            .entry((velocity_scope(k, tenant, enterprise), big(k.current)))
-            .or_default() += 1;
+        let scope = velocity_scope(k, tenant, enterprise);
+        adds.entry((scope, big(k.current)))
+            .or_insert((big(k.first), 0))
+            .1 += 1;
     }
-    let (mut scopes, mut buckets, mut counts) = (vec![], vec![], vec![]);
-    for ((s, b), n) in adds {
+    let (mut scopes, mut buckets, mut firsts, mut counts) = (vec![], vec![], vec![], vec![]);
+    for ((s, b), (first, n)) in adds {
         scopes.push(s);
         buckets.push(b);
+        firsts.push(first);
         counts.push(n);
     }
     tx.exec(
@@ -264,6 +259,13 @@ async fn bump_velocity(
          SELECT * FROM unnest($1::TEXT[], $2::BIGINT[], $3::INT[])
          ON CONFLICT (scope, bucket) DO UPDATE SET count = velocity.count + excluded.count",
         &[&scopes, &buckets, &counts],
+    )
+    .await?;
+    // The buckets that left each window are no longer read: drop them.
+    tx.exec(
+        "DELETE FROM velocity AS v USING unnest($1::TEXT[], $2::BIGINT[]) AS u(scope, first)
+         WHERE v.scope = u.scope AND v.bucket < u.first",
+        &[&scopes, &firsts],
     )
     .await?;
     Ok(())
@@ -302,6 +304,17 @@ pub async fn refuse(
 pub async fn end_live_line(tx: &Tx<'_>, activation: &str) -> TxResult<()> {
     tx.exec("DELETE FROM live_lines WHERE order_id = $1", &[&activation])
         .await?;
+    Ok(())
+}
+
+/// Removes the live-line row of a subscription's activation (its termination completed).
+pub async fn end_line_of(tx: &Tx<'_>, subscription: &str) -> TxResult<()> {
+    tx.exec(
+        "DELETE FROM live_lines
+         WHERE order_id = (SELECT activation_id FROM subscriptions WHERE id = $1)",
+        &[&subscription],
+    )
+    .await?;
     Ok(())
 }
 

@@ -26,11 +26,11 @@ fn entry_of(r: &Row) -> Result<RegistryEntry, StoreError> {
     let member: &str = r.get(0);
     let status: &str = r.get(3);
     Ok(RegistryEntry {
-        member: member_from_str(member)
+        member: parse_member(member)
             .ok_or_else(|| corrupt("registry", format!("unknown member kind {member:?}")))?,
         store: r.get(1),
         id: r.get(2),
-        status: registration_from_str(status)
+        status: parse_registration(status)
             .filter(|s| *s != Registration::NotRegistered)
             .ok_or_else(|| corrupt("registry", format!("unknown status {status:?}")))?,
         label: r.get(4),
@@ -215,15 +215,21 @@ impl PgStore {
         let sql = format!(
             "SELECT {ENTRY_COLUMNS} FROM registry
              WHERE tenant = $1 AND ($2::TEXT IS NULL OR member = $2)
-               AND ($3::TEXT IS NULL OR store = $3)
-             ORDER BY member, store, id"
+               AND ($3::TEXT IS NULL OR store = $3)"
         );
         let member = q.member.map(Member::as_str);
-        self.read_rows(&sql, &[&tenant, &member, &q.store])
+        let mut entries = self
+            .read_rows(&sql, &[&tenant, &member, &q.store])
             .await?
             .iter()
             .map(entry_of)
-            .collect()
+            .collect::<Result<Vec<_>, _>>()?;
+        // By their stored names, byte-wise (the embedded store's key order), whatever the
+        // database's collation.
+        entries.sort_by(|a, b| {
+            (a.member.as_str(), &a.store, &a.id).cmp(&(b.member.as_str(), &b.store, &b.id))
+        });
+        Ok(entries)
     }
 
     /// See [`Store::blocklist`].
@@ -244,7 +250,8 @@ impl PgStore {
             .map(block_of)
             .collect::<Result<Vec<_>, _>>()?;
         entries.sort_by(|a, b| {
-            (a.list, &a.value, a.span.start_ms).cmp(&(b.list, &b.value, b.span.start_ms))
+            let key = |e: &BlocklistEntry| (e.list.as_str(), e.value.clone(), e.span.start_ms);
+            key(a).cmp(&key(b))
         });
         Ok(entries)
     }

@@ -1,15 +1,14 @@
 //! A lifecycle order's terminal outcome applied to its line and inventory, inside the
 //! `advance_order` commit that concludes it (embedded `finish_lifecycle`): `completed`
 //! changes the line (and retires, quarantines or assigns what the change gives up or
-//! takes); `failed` returns what the order reserved. A completed termination also ends
-//! its line's live-line row (`stops_counting`).
+//! takes); `failed` returns what the order reserved.
 
 use super::events::publish;
+use super::lines;
 use super::numbers::{get_number, set_number};
 use super::pool::quarantine_number;
 use super::retry::{Tx, TxResult};
 use super::sims::{get_sim, set_sim_state};
-use super::{compliance, lines};
 use crate::order::{Lifecycle, Order, OrderKind, SagaOp, Step};
 use crate::store::*;
 use sim_profiles::Iccid;
@@ -46,9 +45,6 @@ pub async fn finish_lifecycle(tx: &Tx<'_>, order: &Order, completed: bool) -> Tx
         return_reserved(tx, order, l).await?;
         None
     };
-    if let Some(activation) = stops_counting(order, Some(&sub.activation_id)) {
-        compliance::end_live_line(tx, activation).await?;
-    }
     sub.updated_at_ms = now;
     sub.history.push(HistoryEntry {
         order_id: order.id.clone(),

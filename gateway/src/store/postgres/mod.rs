@@ -20,7 +20,11 @@
 //! renew_leases); their row helpers `orders.rs`, `lines.rs` (subscriptions and their
 //! reads), `progress.rs`, `stock.rs` (choosing the card); the administrative methods
 //! `rewrap.rs` (key rotation) and the copy: `copy_dump.rs` (the dump as a source),
-//! `copy_load.rs` (loading dumped rows) and `copy_derive.rs` (what `finish_load` derives).
+//! `copy_load.rs` (loading dumped rows), `copy_compliance.rs` (both, for the compliance
+//! tables) and `copy_derive.rs` (what `finish_load` derives). Compliance (issue 15):
+//! `compliance.rs` (the create commit's checks and writes, validation),
+//! `compliance_admin.rs` (registry and blocklist changes and reads) and `audit_chain.rs`
+//! (records appended pending, linked into the chain by the sequencer).
 //! The method names, arguments and results are the `Store` trait's.
 
 pub mod activation;
@@ -32,6 +36,7 @@ mod catch_up;
 pub mod codec;
 pub mod compliance;
 mod compliance_admin;
+mod copy_compliance;
 mod copy_derive;
 mod copy_dump;
 pub mod copy_load;
@@ -113,6 +118,8 @@ pub struct PgStore {
     /// Set by a commit of this node that changed an inventory counter; the next read of
     /// the event log runs the low-stock watch first (`catch_up.rs`).
     stock_changed: std::sync::atomic::AtomicBool,
+    /// The sequencer task `open` started, which `close` stops.
+    sequencer_task: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
 }
 
 impl PgStore {
@@ -172,6 +179,7 @@ impl PgStore {
             sequencer_wake: Arc::default(),
             deliveries_wake: Arc::default(),
             stock_changed: Default::default(),
+            sequencer_task: Default::default(),
         };
         // Fail now, not at the first request, when the database cannot be reached.
         drop(

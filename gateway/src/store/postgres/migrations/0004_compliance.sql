@@ -9,19 +9,17 @@
 -- line's termination completes (`stops_counting`). The create commit counts the rows of
 -- every hash of the ID within the enterprise; at SERIALIZABLE that read and the insert
 -- of a concurrent create for the same ID conflict, so no race lets an extra line in.
--- Derived from `orders` and `subscriptions` by a copy (copy_derive.rs).
 CREATE TABLE live_lines (
-    order_id      TEXT PRIMARY KEY,         -- the activation
-    enterprise    TEXT NOT NULL,
-    id_hash       TEXT NOT NULL,            -- `<pepper key id>:<hex>`
-    tenant        TEXT NOT NULL,
-    created_at_ms BIGINT NOT NULL
+    order_id   TEXT PRIMARY KEY,            -- the activation
+    enterprise TEXT NOT NULL,
+    id_hash    TEXT NOT NULL                -- `<pepper key id>:<hex>`
 );
 CREATE INDEX live_lines_by_id ON live_lines (enterprise, id_hash);
 
 -- Velocity counters: one row per (scope, bucket); the create commit reads a window's
--- buckets and adds 1 to the current one when it allows the order (the update changes
--- no indexed column: heap-only while the page has room).
+-- buckets and, when it allows the order, adds 1 to the current one (the update changes
+-- no indexed column: heap-only while the page has room) and drops the scope's buckets
+-- that left the window.
 CREATE TABLE velocity (
     scope  TEXT NOT NULL,                   -- `velocity_scope(key, tenant, enterprise)`
     bucket BIGINT NOT NULL,                 -- now_ms / bucket_ms
