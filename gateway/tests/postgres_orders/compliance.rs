@@ -297,7 +297,11 @@ async fn lines_leave_the_count_when_they_fail_or_are_terminated() {
         .iter()
         .filter(|r| r.outcome == Outcome::Refuse)
         .collect();
-    assert_eq!(refused.len(), 2, "the refused create and the failed order");
+    assert_eq!(
+        refused.len(),
+        1,
+        "the refused create (status changes are facts)"
+    );
     assert_eq!(refused[0].reasons, ["id_quota_exceeded"]);
     assert_eq!(refused[0].idempotency_key.as_deref(), Some("k6"));
 }
@@ -383,7 +387,7 @@ async fn two_nodes_appending_at_once_make_one_gap_free_chain() {
                     assert_eq!(out, ComplianceChangeOutcome::Applied);
                     if i % 3 == 0 {
                         // Linking runs while others still append.
-                        let _ = s.flush_events().await.expect("flush");
+                        s.flush_events().await.expect("flush");
                     }
                 }
             })
@@ -416,4 +420,49 @@ async fn two_nodes_appending_at_once_make_one_gap_free_chain() {
         a.audit_rows(1, 1000).await.expect("rows a")
     );
     assert_eq!(a.audit_rows(79, 10).await.expect("tail").len(), 2);
+}
+
+#[tokio::test]
+async fn velocity_buckets_that_left_their_window_are_dropped() {
+    let pg = server();
+    let (s, _) = store(&pg, "buckets").await;
+    register(&s).await;
+    let p = Arc::new(policy());
+    let out = s
+        .create_activation(checked("k1", 1, check(&p, 40, "ent")))
+        .await;
+    assert_eq!(code(&out.expect("create")), "created");
+    let hour = 3_600_000u64;
+    let first = i64::try_from(T0 / hour).expect("bucket");
+    assert_eq!(store_day_buckets(&s).await, [first]);
+    // A day later (same local hour, the store still open) the first bucket has left the
+    // 24-hour window: the order that counts the new one drops it.
+    let mut later = checked("k2", 2, check(&p, 41, "ent"));
+    later.now_ms = T0 + 24 * hour;
+    assert_eq!(
+        code(&s.create_activation(later).await.expect("create")),
+        "created"
+    );
+    assert_eq!(store_day_buckets(&s).await, [first + 24]);
+}
+
+/// The buckets of the store-per-day velocity counter.
+async fn store_day_buckets(s: &PgStore) -> Vec<i64> {
+    let row = s
+        .client()
+        .await
+        .expect("client")
+        .query_one(
+            "SELECT buckets FROM velocity WHERE scope LIKE '%/store_per_day/%'",
+            &[],
+        )
+        .await
+        .expect("velocity");
+    let buckets: serde_json::Value = row.get(0);
+    buckets
+        .as_array()
+        .expect("pairs")
+        .iter()
+        .map(|p| p[0].as_i64().expect("bucket"))
+        .collect()
 }

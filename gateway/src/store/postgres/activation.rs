@@ -9,7 +9,8 @@
 //! velocity buckets, live line and audit record are written with it.
 
 use super::PgStore;
-use super::compliance;
+use super::compliance::{self, Checked};
+use super::compliance_counters::Read;
 use super::idempotency::{Key, claim, unclaim};
 use super::order_leases::Owner;
 use super::orders::insert_new_order;
@@ -32,11 +33,14 @@ async fn create(tx: &Tx<'_>, new: &NewActivation, owner: Owner<'_>) -> TxResult<
     if let Some(answer) = claim(tx, key, new.idempotency_cutoff_ms).await? {
         return Ok(answer);
     }
-    let decision = match &new.compliance {
-        Some(check) => Some(compliance::decide(tx, &new.tenant, check, new.now_ms).await?),
+    let checked = match &new.compliance {
+        Some(check) => {
+            Some(compliance::decide(tx, &new.tenant, check, new.now_ms, Read::Lock).await?)
+        }
         None => None,
     };
-    if let (Some(check), Some(d @ Decision::Refuse(r))) = (&new.compliance, &decision) {
+    let decision = checked.as_ref().map(|c| &c.decision);
+    if let (Some(check), Some(d @ Decision::Refuse(r))) = (&new.compliance, decision) {
         // Nothing reserved, and the key stays free; the refusal's audit record and any
         // freeze commit (in this transaction, after the claim is given back).
         unclaim(tx, &new.tenant, &new.idempotency_key, &new.order_id).await?;
@@ -44,7 +48,7 @@ async fn create(tx: &Tx<'_>, new: &NewActivation, owner: Owner<'_>) -> TxResult<
         compliance::refuse(tx, &new.tenant, check, d, key, now).await?;
         return Ok(CreateOutcome::Refused(Box::new(r.clone())));
     }
-    let out = create_claimed(tx, new, decision.as_ref(), owner).await?;
+    let out = create_claimed(tx, new, checked.as_ref(), owner).await?;
     if matches!(out, CreateOutcome::Rejected(_)) {
         // A refusal changes nothing: not even the key's claim.
         tx.rollback_only();
@@ -55,7 +59,7 @@ async fn create(tx: &Tx<'_>, new: &NewActivation, owner: Owner<'_>) -> TxResult<
 async fn create_claimed(
     tx: &Tx<'_>,
     new: &NewActivation,
-    decision: Option<&Decision>,
+    checked: Option<&Checked>,
     (node, lease_ms): Owner<'_>,
 ) -> TxResult<CreateOutcome> {
     let Some(tenant) = tenant_in(tx, &new.tenant).await? else {
@@ -113,8 +117,8 @@ async fn create_claimed(
         compliance: new
             .compliance
             .as_ref()
-            .zip(decision)
-            .and_then(|(c, d)| OrderCompliance::allowed(c, d)),
+            .zip(checked)
+            .and_then(|(c, d)| OrderCompliance::allowed(c, &d.decision)),
         hlr: Step::Pending,
         undo: None,
         error: None,
@@ -140,7 +144,7 @@ async fn create_claimed(
         lease,
     )
     .await?;
-    if let (Some(check), Some(d)) = (&new.compliance, decision) {
+    if let (Some(check), Some(d)) = (&new.compliance, checked) {
         let (key, now) = (&new.idempotency_key, new.now_ms);
         compliance::allow(tx, check, d, &order, key, now).await?;
     }

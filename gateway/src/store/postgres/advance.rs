@@ -6,6 +6,8 @@
 //! (`stops_counting`), its line's live-line row.
 
 use super::PgStore;
+use super::audit_chain;
+use super::compliance_counters as counters;
 use super::events::{log_event, publish_order};
 use super::finish::finish_lifecycle;
 use super::lines;
@@ -14,7 +16,6 @@ use super::orders::{self, OrderRow};
 use super::progress::downloaded;
 use super::retry::{Tx, TxResult};
 use super::sims::{get_sim, set_sim_state};
-use super::{audit_chain, compliance};
 use crate::order::{Effect, Order, OrderKind, OrderStatus, ProfileFate};
 use crate::store::*;
 
@@ -138,9 +139,9 @@ async fn record_order(
         return Err(StoreError::Conflict(order.id.clone()).into());
     }
     match stops_counting(current.status, order) {
-        Some(StopsCounting::Own(line)) => compliance::end_live_line(tx, line.order_id).await?,
+        Some(StopsCounting::Own(line)) => counters::end_line(tx, line.order_id).await?,
         Some(StopsCounting::Line { subscription }) => {
-            compliance::end_line_of(tx, subscription).await?;
+            counters::end_line_of(tx, subscription).await?
         }
         None => {}
     }

@@ -87,8 +87,8 @@ pub async fn link(tx: &Tx<'_>, limit: i64) -> TxResult<usize> {
     )
     .await?;
     tx.exec(
-        "DELETE FROM audit_pending AS p USING unnest($1::TEXT[], $2::INT[]) AS u(txn, ord)
-         WHERE p.txn = u.txn AND p.ord = u.ord",
+        "DELETE FROM audit_pending
+         WHERE (txn, ord) IN (SELECT * FROM unnest($1::TEXT[], $2::INT[]))",
         &[&txns, &ords],
     )
     .await?;

@@ -6,7 +6,8 @@
 use super::PgStore;
 use super::audit_chain;
 use super::codec::{big, unbig};
-use super::compliance::{LIVE_LINES, hours_of, validate};
+use super::compliance::{hours_of, validate};
+use super::compliance_counters::ID_LINES;
 use super::retry::{Tx, TxResult};
 use crate::compliance::Decision;
 use crate::compliance::audit::AuditRecord;
@@ -258,7 +259,7 @@ impl PgStore {
 
     /// See [`Store::live_lines`].
     pub async fn live_lines(&self, enterprise: &str, hashes: &[String]) -> Result<u32, StoreError> {
-        let row = self.read_opt(LIVE_LINES, &[&enterprise, &hashes]).await?;
+        let row = self.read_opt(ID_LINES, &[&enterprise, &hashes]).await?;
         let n: i64 = row.map_or(0, |r| r.get(0));
         Ok(u32::try_from(n).unwrap_or(u32::MAX))
     }

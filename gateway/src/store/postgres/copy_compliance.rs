@@ -9,6 +9,7 @@
 use super::PgStore;
 use super::codec::{big, unbig};
 use super::compliance_admin::{put_block, put_entry};
+use super::compliance_counters as counters;
 use super::retry::{Tx, TxResult};
 use crate::store::dump::{DumpPage, DumpRow, DumpTable};
 use crate::store::*;
@@ -128,36 +129,44 @@ impl PgStore {
             }
             DumpTable::Velocity => {
                 let (scope, after) = match cursor {
-                    Some(c) => {
-                        let (s, b): (String, i64) =
-                            serde_json::from_str(c).map_err(|_| bad_cursor(c))?;
-                        (s, b)
-                    }
-                    None => (String::new(), -1),
+                    Some(c) => serde_json::from_str::<(String, u64)>(c)
+                        .map(|(s, b)| (s, Some(b)))
+                        .map_err(|_| bad_cursor(c))?,
+                    None => (String::new(), None),
                 };
-                self.read_rows(
-                    "SELECT scope, bucket, count FROM velocity WHERE (scope, bucket) > ($1, $2)
-                     ORDER BY scope, bucket LIMIT $3",
-                    &[&scope, &after, &n],
-                )
-                .await?
-                .iter()
-                .map(|r| {
-                    let row = VelocityRow {
-                        scope: r.get(0),
-                        bucket: unbig(r.get(1)),
-                        count: u32::try_from(r.get::<_, i32>(2)).unwrap_or(0),
-                    };
-                    let next = serde_json::json!([row.scope, big(row.bucket)]).to_string();
-                    Ok((
-                        DumpRow {
-                            key: row.dump_key(),
-                            doc: doc(&row)?,
-                        },
-                        next,
-                    ))
-                })
-                .collect::<Result<_, StoreError>>()?
+                // Scopes from the cursor's on that hold a bucket: past the cursor's own,
+                // `limit` of them give a full page.
+                let rows = self
+                    .read_rows(
+                        "SELECT scope, buckets FROM velocity
+                         WHERE scope >= $1 AND buckets <> '[]'::JSONB
+                         ORDER BY scope LIMIT $2",
+                        &[&scope, &n.saturating_add(1)],
+                    )
+                    .await?;
+                let mut out = Vec::new();
+                for (s, buckets) in counters::scope_rows(&rows) {
+                    for (bucket, count) in buckets {
+                        if s == scope && after.is_some_and(|a| bucket <= a) {
+                            continue;
+                        }
+                        let row = VelocityRow {
+                            scope: s.clone(),
+                            bucket,
+                            count,
+                        };
+                        let next = serde_json::json!([row.scope, row.bucket]).to_string();
+                        out.push((
+                            DumpRow {
+                                key: row.dump_key(),
+                                doc: doc(&row)?,
+                            },
+                            next,
+                        ));
+                    }
+                }
+                out.truncate(limit);
+                out
             }
             DumpTable::Registry => {
                 let c = text_cursor(cursor, 4)?;
@@ -271,12 +280,7 @@ pub async fn load(tx: &Tx<'_>, table: DumpTable, row: &DumpRow) -> TxResult<()> 
         }
         DumpTable::Velocity => {
             let r: VelocityRow = row_of("velocity", row)?;
-            let count = i32::try_from(r.count).map_err(|e| bad_row("velocity", key, e))?;
-            tx.exec(
-                "INSERT INTO velocity (scope, bucket, count) VALUES ($1, $2, $3)",
-                &[&r.scope, &big(r.bucket), &count],
-            )
-            .await?;
+            counters::load_bucket(tx, &r.scope, r.bucket, r.count).await?;
         }
         DumpTable::Registry => {
             let r: RegistryRow = row_of("registry", row)?;

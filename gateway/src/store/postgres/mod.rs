@@ -23,6 +23,7 @@
 //! `copy_load.rs` (loading dumped rows), `copy_compliance.rs` (both, for the compliance
 //! tables) and `copy_derive.rs` (what `finish_load` derives). Compliance (issue 15):
 //! `compliance.rs` (the create commit's checks and writes, validation),
+//! `compliance_counters.rs` (the live-line and velocity counters, read with row locks),
 //! `compliance_admin.rs` (registry and blocklist changes and reads) and `audit_chain.rs`
 //! (records appended pending, linked into the chain by the sequencer).
 //! The method names, arguments and results are the `Store` trait's.
@@ -36,6 +37,7 @@ mod catch_up;
 pub mod codec;
 pub mod compliance;
 mod compliance_admin;
+mod compliance_counters;
 mod copy_compliance;
 mod copy_derive;
 mod copy_dump;

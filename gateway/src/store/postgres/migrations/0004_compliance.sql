@@ -4,27 +4,34 @@
 -- and the live-line index per enterprise (the licence holder); velocity scopes carry
 -- their own prefix (`velocity_scope`).
 
--- The ID's live lines: one row per allowed activation that indexed its line under the
+-- The ID's live lines: one row per allowed activation that counted its line under the
 -- subscriber's keyed ID hash (never the ID), removed when the activation fails or its
--- line's termination completes (`stops_counting`). The create commit counts the rows of
--- every hash of the ID within the enterprise; at SERIALIZABLE that read and the insert
--- of a concurrent create for the same ID conflict, so no race lets an extra line in.
+-- line's termination completes (`stops_counting`); and their count per (enterprise,
+-- hash) in `id_lines`, kept in step by the same commits. The create commit reads and
+-- locks the count row of the ID's current hash with an upsert, which (unlike a SELECT)
+-- locks no index page at SERIALIZABLE: creates for one ID meet on that row, creates for
+-- other IDs do not meet at all (compliance_counters.rs). A copy loads `live_lines` and
+-- derives `id_lines` (copy_derive.rs).
 CREATE TABLE live_lines (
     order_id   TEXT PRIMARY KEY,            -- the activation
     enterprise TEXT NOT NULL,
     id_hash    TEXT NOT NULL                -- `<pepper key id>:<hex>`
 );
-CREATE INDEX live_lines_by_id ON live_lines (enterprise, id_hash);
+CREATE TABLE id_lines (
+    enterprise TEXT NOT NULL,
+    id_hash    TEXT NOT NULL,
+    n          INT NOT NULL,                -- live_lines rows of this (enterprise, id_hash)
+    PRIMARY KEY (enterprise, id_hash)
+) WITH (fillfactor = 70);
 
--- Velocity counters: one row per (scope, bucket); the create commit reads a window's
--- buckets and, when it allows the order, adds 1 to the current one (the update changes
--- no indexed column: heap-only while the page has room) and drops the scope's buckets
--- that left the window.
+-- Velocity windows: one row per scope (`velocity_scope(key, tenant, enterprise)`) with
+-- its buckets as `[[bucket, count], …]` (bucket = now_ms / bucket_ms), read and locked by
+-- the create commit with an upsert, as `id_lines`; an allowed order adds 1 to the
+-- current bucket and drops the buckets that left the window. The update changes no
+-- indexed column: heap-only while the page has room.
 CREATE TABLE velocity (
-    scope  TEXT NOT NULL,                   -- `velocity_scope(key, tenant, enterprise)`
-    bucket BIGINT NOT NULL,                 -- now_ms / bucket_ms
-    count  INT NOT NULL,
-    PRIMARY KEY (scope, bucket)
+    scope   TEXT PRIMARY KEY,
+    buckets JSONB NOT NULL
 ) WITH (fillfactor = 70);
 
 -- The channel registry: stores, clerks, terminals and ID readers per tenant, each under
