@@ -138,14 +138,12 @@ impl<'t> ComplianceTables<'t> {
             let get = |m: Member, id: &str| registry_get(&self.registry, tenant, m, &s.store, id);
             let store = get(Member::Store, &s.store)?;
             reads.store_hours = store.as_ref().and_then(|e| e.hours);
-            let status =
-                |e: Option<RegistryEntry>| e.map_or(Registration::NotRegistered, |e| e.status);
             let reader = match req.subscriber {
                 SubscriberInput::Valid(sub) => sub.capture.reader_serial(),
                 _ => None,
             };
             reads.registry = RegistryView {
-                store: status(store),
+                store: store.map_or(Registration::NotRegistered, |e| e.status),
                 clerk: optional_member(&get, Member::Clerk, s.clerk.as_deref())?,
                 terminal: optional_member(&get, Member::Terminal, s.terminal.as_deref())?,
                 reader: optional_member(&get, Member::Reader, reader)?,
