@@ -1,6 +1,6 @@
 //! `simgw db copy` round trip (issue 11): a sandbox serves physical and eSIM activations,
 //! a number hold, a lifecycle order, an API batch import and a webhook endpoint with
-//! deliveries; once it is stopped, the real binary copies its embedded store into a
+//! deliveries, and compliance rows are added to its store; once it is stopped, the real binary copies its embedded store into a
 //! private PostgreSQL, and the copy reads the same through the `Store` trait. A second copy into the now
 //! non-empty database is refused and changes nothing; a copy while the embedded store is
 //! held is refused; and PostgreSQL as a source dumps what it loaded (dump → load → dump
@@ -48,8 +48,8 @@ async fn sums(s: &dyn StoreAdmin) -> BTreeMap<&'static str, TableSum> {
 }
 
 /// Runs the sandbox's traffic and stops it; returns (tenant, an activation's
-/// idempotency key and id, a line's number).
-async fn serve(dir: &Path) -> (String, (String, String), String) {
+/// idempotency key and id, a line's number, (the product, a physical SIM left over)).
+async fn serve(dir: &Path) -> (String, (String, String), String, (String, String)) {
     let sb = gateway::sandbox::start(esim_config(dir, 3))
         .await
         .expect("sandbox");
@@ -130,14 +130,126 @@ async fn serve(dir: &Path) -> (String, (String, String), String) {
         .await;
     assert_eq!(s, 201, "{v}");
     let tenant = sb.info.tenant.clone();
+    let spare = (
+        sb.info.product.clone(),
+        sb.info.physical_iccids.get(2).expect("a third SIM").clone(),
+    );
     shutdown(sb).await;
-    (tenant, first.expect("an activation"), msisdn)
+    (tenant, first.expect("an activation"), msisdn, spare)
+}
+
+/// Writes compliance rows into the stopped sandbox's store through the `Store` trait
+/// (the API does not write them yet): a store with hours in the registry, a blocklist
+/// entry, an operator's audit record, and an activation of `iccid` checked in its commit
+/// (its live line, velocity bucket and audit record).
+async fn comply(dir: &Path, tenant: &str, (product, iccid): &(String, String)) {
+    use gateway::compliance::audit::AuditRecord;
+    use gateway::compliance::blocklist::{ListKind, Span};
+    use gateway::compliance::channel::Member;
+    use gateway::compliance::checks::SimKind;
+    use gateway::compliance::policy::StoreHours;
+    use gateway::compliance::{ChannelRef, IdHasher, Policy, Registration, Subscriber};
+    use gateway::store::*;
+    let s = RedbStore::open(dir, 16, 64, Arc::new(Metrics::default())).expect("open");
+    let now = 1_800_000_000_000u64;
+    let record = |action: &str| AuditRecord {
+        at_ms: now,
+        action: action.into(),
+        ..AuditRecord::default()
+    };
+    let entry = RegistryEntry {
+        member: Member::Store,
+        store: "SZ-0042".into(),
+        id: "SZ-0042".into(),
+        status: Registration::Enabled,
+        label: Some("Shenzhen 42".into()),
+        hours: Some(StoreHours {
+            open_min: 480,
+            close_min: 1320,
+            utc_offset_min: 480,
+        }),
+        updated_at_ms: now,
+    };
+    let block = BlocklistEntry {
+        list: ListKind::Imei,
+        value: "356938035643809".into(),
+        span: Span {
+            start_ms: now,
+            end_ms: None,
+        },
+        reason: "stolen".into(),
+        created_at_ms: now,
+    };
+    for (change, action) in [
+        (
+            ComplianceChange::PutRegistry {
+                tenant: tenant.into(),
+                entry,
+            },
+            "registry.put",
+        ),
+        (
+            ComplianceChange::AddBlock {
+                enterprise: tenant.into(),
+                entry: block,
+                rules: Policy::sandbox().blocklist,
+            },
+            "blocklist.add",
+        ),
+        (ComplianceChange::AuditOnly, "keys.rotate"),
+    ] {
+        let out = s.compliance_change(change, record(action)).await;
+        assert_eq!(out.expect("change"), ComplianceChangeOutcome::Applied);
+    }
+    let mut policy = Policy::sandbox();
+    policy.lines_per_id = Some(5);
+    policy.velocity.id_per_30_days = Some(5);
+    let body = "11010519900101001";
+    let check_char = adapters::identity::id_format::mod11_2_check(body.as_bytes());
+    let sub = Subscriber::from_json(&json!({
+        "name": "张三", "id_type": "resident_id",
+        "id_number": format!("{body}{}", char::from(check_char)),
+        "evidence": {"video": {"id": "v-1"}}
+    }));
+    let sub = Arc::new(sub.expect("subscriber"));
+    let hasher = IdHasher::from_lines(&format!("pk-1 {}", "11".repeat(32))).expect("hasher");
+    let check = ComplianceCheck {
+        policy: Arc::new(policy),
+        enterprise: tenant.into(),
+        id_hashes: hasher.hash_all(&sub),
+        subscriber: Some(sub),
+        invalid: None,
+        channel: ChannelRef::Online,
+        sim: SimKind::Physical,
+        imei: None,
+        actor: Default::default(),
+        evidence: Vec::new(),
+    };
+    let new = NewActivation {
+        tenant: tenant.into(),
+        idempotency_key: "comply-0".into(),
+        body_hash: "h".into(),
+        order_id: "act_comply0".into(),
+        sim: SimChoice::Physical(iccid.parse().expect("iccid")),
+        number: NumberChoice::Auto,
+        product: product.clone(),
+        channel: None,
+        subscriber: None,
+        now_ms: now,
+        random: 0,
+        idempotency_cutoff_ms: 0,
+        compliance: Some(check),
+    };
+    let out = s.create_activation(new).await.expect("create");
+    assert!(matches!(out, CreateOutcome::Created(_)), "{out:?}");
+    s.close_now();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_sandbox_store_copies_into_postgres_and_reads_the_same() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let (tenant, (key, order_id), msisdn) = serve(dir.path()).await;
+    let (tenant, (key, order_id), msisdn, spare) = serve(dir.path()).await;
+    comply(dir.path(), &tenant, &spare).await;
     let pg = PgServer::start().unwrap_or_else(|e| panic!("{e}"));
     let url = pg.create_db("copy").await.expect("database");
     let from_arg = format!("embedded:{}", dir.path().display());
@@ -182,9 +294,9 @@ async fn a_sandbox_store_copies_into_postgres_and_reads_the_same() {
     for (name, sum) in &source_sums {
         assert_eq!(printed[*name], sum.rows, "{name} as printed");
     }
-    // 2 physical + 1 eSIM activations and one suspension; 3 seeded eSIM profiles and 2
-    // imported; a webhook endpoint that got deliveries.
-    assert_eq!(printed["orders"], 4, "{stdout}");
+    // 2 physical + 1 eSIM activations, one suspension and `comply`'s activation; 3
+    // seeded eSIM profiles and 2 imported; a webhook endpoint that got deliveries.
+    assert_eq!(printed["orders"], 5, "{stdout}");
     assert_eq!(printed["subscriptions"], 3, "{stdout}");
     assert_eq!(printed["batches"], 1, "{stdout}");
     assert_eq!(printed["batch_sims"], 2, "{stdout}");
@@ -193,6 +305,26 @@ async fn a_sandbox_store_copies_into_postgres_and_reads_the_same() {
     assert_eq!(printed["webhook_endpoints"], 1, "{stdout}");
     assert!(printed["webhook_deliveries"] > 0, "{stdout}");
     assert!(printed["public_events"] >= 8, "{stdout}");
+    // The compliance rows `comply` wrote: the checked activation's line and its ID's
+    // 30-day bucket; the store; the IMEI; three operator records and the decision.
+    assert_eq!(printed["live_lines"], 1, "{stdout}");
+    assert_eq!(printed["velocity"], 1, "{stdout}");
+    assert_eq!(printed["registry"], 1, "{stdout}");
+    assert_eq!(printed["blocklist"], 1, "{stdout}");
+    assert_eq!(printed["audit"], 4, "{stdout}");
+    let all = gateway::store::ComplianceQuery::default();
+    assert_eq!(
+        p.registry(&tenant, &all).await.expect("registry"),
+        e.registry(&tenant, &all).await.expect("registry")
+    );
+    assert_eq!(
+        p.blocklist(&tenant, &all).await.expect("blocklist"),
+        e.blocklist(&tenant, &all).await.expect("blocklist")
+    );
+    assert_eq!(
+        p.audit_rows(1, 100).await.expect("audit"),
+        e.audit_rows(1, 100).await.expect("audit")
+    );
 
     // Read through the Store trait: the same answers.
     assert_eq!(

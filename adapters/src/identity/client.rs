@@ -16,6 +16,8 @@ use std::fmt;
 use std::time::Duration;
 use zeroize::Zeroizing;
 
+/// Idle connections kept to the verification service (at least the engine's concurrency).
+const MAX_IDLE: usize = 64;
 /// The longest TCP connect we wait for, so an unreachable verifier shows as a connect
 /// failure rather than a timeout.
 const MAX_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -128,6 +130,9 @@ impl IdentityClient {
             .add_root_pem(&cfg.roots_pem)
             .request_timeout(cfg.timeout)
             .connect_timeout(cfg.timeout.min(MAX_CONNECT_TIMEOUT))
+            // Keep a connection for every call the engine may have in flight: a call
+            // beyond the idle pool pays a full TLS handshake.
+            .pool_max_idle_per_host(MAX_IDLE)
             .body_limit(MAX_BODY_BYTES);
         if let Some(id) = &cfg.identity {
             builder = builder.identity_pem(&id.cert_pem, &id.key_pem);

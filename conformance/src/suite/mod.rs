@@ -117,6 +117,7 @@ mod tests {
                 admin: "https://127.0.0.1:9/sim/".into(),
             }),
             metrics_url: None,
+            markets: Default::default(),
         }
     }
 
@@ -133,6 +134,19 @@ mod tests {
                 Some(&Outcome::Skip(NO_SIMULATOR.into()))
             );
         }
+        // Without market tenants in sandbox.json, the compliance cases are skipped.
+        let compliance: Vec<_> = report
+            .cases
+            .iter()
+            .filter(|c| c.name.starts_with("compliance."))
+            .collect();
+        assert_eq!(compliance.len(), 7);
+        assert!(
+            compliance
+                .iter()
+                .all(|c| c.outcome == Outcome::Skip(NO_MARKET.into())),
+            "{compliance:?}"
+        );
     }
 
     #[tokio::test]
@@ -156,7 +170,7 @@ mod tests {
 
     #[test]
     fn every_case_is_listed() {
-        assert_eq!(case_names().len(), 23);
+        assert_eq!(case_names().len(), 30);
         assert_eq!(case_names()[0], "ops.healthz");
     }
 }

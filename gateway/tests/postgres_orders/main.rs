@@ -8,6 +8,7 @@
 mod activation;
 #[path = "../common/mod.rs"]
 mod common;
+mod compliance;
 mod esim;
 mod leases;
 mod lifecycle;

@@ -161,22 +161,7 @@ impl<'t> ComplianceTables<'t> {
             &target.store,
             &target.id,
         )?;
-        let entry = match current {
-            Some(mut e) => {
-                e.status = Registration::Frozen;
-                e.updated_at_ms = now_ms;
-                e
-            }
-            None => RegistryEntry {
-                member: target.member,
-                store: target.store.clone(),
-                id: target.id.clone(),
-                status: Registration::Frozen,
-                label: None,
-                hours: None,
-                updated_at_ms: now_ms,
-            },
-        };
+        let entry = frozen_entry(current, target, now_ms);
         self.put_registry(tenant, &entry)
     }
 

@@ -3,15 +3,22 @@
 //! order in flight leased to this node, in one transaction. The key is claimed first
 //! (`idempotency::claim`, an insert); every other check comes before any other write, and
 //! a refusal rolls the transaction back, so it changes nothing, as in the embedded backend.
+//! With compliance checks (`NewActivation::compliance`), the decision comes right after
+//! the claim (`compliance.rs`, in this transaction): a compliance refusal gives the key
+//! back (`unclaim`) and commits only its audit record and any freeze; an allowed order's
+//! velocity buckets, live line and audit record are written with it.
 
 use super::PgStore;
-use super::idempotency::{Key, claim};
+use super::compliance::{self, Checked};
+use super::compliance_counters::Read;
+use super::idempotency::{Key, claim, unclaim};
 use super::order_leases::Owner;
 use super::orders::insert_new_order;
 use super::pool::{select_number, take_number, tenant_in};
 use super::retry::{Tx, TxResult};
 use super::sims::set_sim_state;
 use super::stock::{free_esim, physical_sim};
+use crate::compliance::Decision;
 use crate::order::{EsimOrder, Order, OrderKind, OrderStatus, Step};
 use crate::store::*;
 
@@ -26,7 +33,22 @@ async fn create(tx: &Tx<'_>, new: &NewActivation, owner: Owner<'_>) -> TxResult<
     if let Some(answer) = claim(tx, key, new.idempotency_cutoff_ms).await? {
         return Ok(answer);
     }
-    let out = create_claimed(tx, new, owner).await?;
+    let checked = match &new.compliance {
+        Some(check) => {
+            Some(compliance::decide(tx, &new.tenant, check, new.now_ms, Read::Lock).await?)
+        }
+        None => None,
+    };
+    let decision = checked.as_ref().map(|c| &c.decision);
+    if let (Some(check), Some(d @ Decision::Refuse(r))) = (&new.compliance, decision) {
+        // Nothing reserved, and the key stays free; the refusal's audit record and any
+        // freeze commit (in this transaction, after the claim is given back).
+        unclaim(tx, &new.tenant, &new.idempotency_key, &new.order_id).await?;
+        let (key, now) = (&new.idempotency_key, new.now_ms);
+        compliance::refuse(tx, &new.tenant, check, d, key, now).await?;
+        return Ok(CreateOutcome::Refused(Box::new(r.clone())));
+    }
+    let out = create_claimed(tx, new, checked.as_ref(), owner).await?;
     if matches!(out, CreateOutcome::Rejected(_)) {
         // A refusal changes nothing: not even the key's claim.
         tx.rollback_only();
@@ -37,6 +59,7 @@ async fn create(tx: &Tx<'_>, new: &NewActivation, owner: Owner<'_>) -> TxResult<
 async fn create_claimed(
     tx: &Tx<'_>,
     new: &NewActivation,
+    checked: Option<&Checked>,
     (node, lease_ms): Owner<'_>,
 ) -> TxResult<CreateOutcome> {
     let Some(tenant) = tenant_in(tx, &new.tenant).await? else {
@@ -91,7 +114,11 @@ async fn create_claimed(
         hlr_profile_id: product.hlr_profile_id,
         channel: new.channel.clone(),
         subscriber: new.subscriber.clone(),
-        compliance: None,
+        compliance: new
+            .compliance
+            .as_ref()
+            .zip(checked)
+            .and_then(|(c, d)| OrderCompliance::allowed(c, &d.decision)),
         hlr: Step::Pending,
         undo: None,
         error: None,
@@ -118,6 +145,10 @@ async fn create_claimed(
         lease,
     )
     .await?;
+    if let (Some(check), Some(d)) = (&new.compliance, checked) {
+        let (key, now) = (&new.idempotency_key, new.now_ms);
+        compliance::allow(tx, check, d, &order, key, now).await?;
+    }
     Ok(CreateOutcome::Created(order))
 }
 

@@ -66,10 +66,4 @@ impl PgStore {
             .ok_or_else(|| StoreError::Backend("count returned no row".into()))?;
         Ok(unbig(row.get(0)))
     }
-
-    /// Closes the pool: connections in use finish their statement, later calls get
-    /// `StoreError::Closed`.
-    pub async fn close(&self) {
-        self.pool.close();
-    }
 }

@@ -1,9 +1,13 @@
 //! `advance_order` (embedded `Tables::advance_order`): the optimistic version check, the
 //! order's effect on its SIM, number and counters (an activation made active opens its
 //! line in the same commit; a lifecycle order that concludes changes its line,
-//! `finish.rs`), the eSIM expiry column, the in-flight flag, and the events.
+//! `finish.rs`), the eSIM expiry column, the in-flight flag, and the events; for an order
+//! with compliance, the audit record of its status change and, when it stops counting
+//! (`stops_counting`), its line's live-line row.
 
 use super::PgStore;
+use super::audit_chain;
+use super::compliance_counters as counters;
 use super::events::{log_event, publish_order};
 use super::finish::finish_lifecycle;
 use super::lines;
@@ -133,6 +137,16 @@ async fn record_order(
 ) -> TxResult<()> {
     if !orders::update(tx, order, esim_expires_at_ms).await? {
         return Err(StoreError::Conflict(order.id.clone()).into());
+    }
+    match stops_counting(current.status, order) {
+        Some(StopsCounting::Own(line)) => counters::end_line(tx, line.order_id).await?,
+        Some(StopsCounting::Line { subscription }) => {
+            counters::end_line_of(tx, subscription).await?
+        }
+        None => {}
+    }
+    if let Some(record) = order_status_audit(current.status, order) {
+        audit_chain::append(tx, &record).await?;
     }
     log_event(
         tx,

@@ -26,6 +26,7 @@ pub const DERIVED: &[(&str, Derive)] = &[
     ("counters", |tx| Box::pin(counters(tx))),
     ("event_seq", |tx| Box::pin(event_seq(tx))),
     ("low_stock", |tx| Box::pin(low_stock(tx))),
+    ("id_lines", |tx| Box::pin(id_lines(tx))),
 ];
 
 /// A SIM of a batch still importing exists for no one (the batch record says so).
@@ -181,6 +182,19 @@ async fn low_stock(tx: &Tx<'_>) -> TxResult<()> {
          WHERE name = ANY($1) GROUP BY tenant, name
          ON CONFLICT (tenant, counter) DO UPDATE SET level = excluded.level",
         &[&super::low_stock::WATCHED.as_slice()],
+    )
+    .await?;
+    Ok(())
+}
+
+/// The live lines per ID hash, counted from the loaded lines.
+async fn id_lines(tx: &Tx<'_>) -> TxResult<()> {
+    tx.exec(
+        "INSERT INTO id_lines (enterprise, id_hash, n)
+         SELECT enterprise, id_hash, CAST(COUNT(*) AS INT) FROM live_lines
+         GROUP BY enterprise, id_hash
+         ON CONFLICT (enterprise, id_hash) DO UPDATE SET n = excluded.n",
+        &[],
     )
     .await?;
     Ok(())

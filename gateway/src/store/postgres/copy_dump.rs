@@ -80,6 +80,9 @@ impl PgStore {
         limit: usize,
     ) -> Result<DumpPage, StoreError> {
         let limit = limit.max(1);
+        if super::copy_compliance::is_compliance(table) {
+            return self.dump_compliance(table, cursor, limit).await;
+        }
         let n = i64::try_from(limit).unwrap_or(i64::MAX);
         if cursor.is_none() && matches!(table, DumpTable::AuditEvents | DumpTable::PublicEvents) {
             // Events committed but not numbered yet get their numbers first (when this

@@ -10,7 +10,7 @@ use super::codec::{big, from_doc};
 use super::copy_derive::DERIVED;
 use super::copy_dump::{split_first, split_seq, unhex};
 use super::retry::{Tx, TxResult};
-use super::{advance, deliveries, lines, numbers, orders, sims};
+use super::{advance, copy_compliance, deliveries, lines, numbers, orders, sims};
 use crate::order::{EsimState, Order};
 use crate::store::dump::{DumpRow, DumpTable};
 use crate::store::*;
@@ -326,14 +326,7 @@ async fn load_row(tx: &Tx<'_>, table: DumpTable, row: &DumpRow) -> TxResult<()> 
         | DumpTable::Velocity
         | DumpTable::Registry
         | DumpTable::Blocklist
-        | DumpTable::Audit => {
-            // Issue 15, PostgreSQL side in progress.
-            return Err(StoreError::Backend(format!(
-                "not yet: copying {} into PostgreSQL",
-                table.name()
-            ))
-            .into());
-        }
+        | DumpTable::Audit => copy_compliance::load(tx, table, row).await?,
         DumpTable::Settings => {
             let v = doc.as_u64().ok_or_else(|| bad_row("settings", key))?;
             tx.exec(

@@ -63,6 +63,20 @@ pub async fn claim(tx: &Tx<'_>, key: Key<'_>, cutoff_ms: u64) -> TxResult<Option
     }))
 }
 
+/// Gives back a key [`claim`] inserted for `order_id` and the transaction will not use
+/// (a compliance refusal, which commits its audit record but must leave the key free, as
+/// if never sent): deletes the placeholder row, and nothing else (an expired record the
+/// claim found stays as it was).
+pub async fn unclaim(tx: &Tx<'_>, tenant: &str, key: &str, order_id: &str) -> TxResult<()> {
+    tx.exec(
+        "DELETE FROM idempotency
+         WHERE tenant = $1 AND idem_key = $2 AND order_id = $3 AND doc = 'null'::JSONB",
+        &[&tenant, &key, &order_id],
+    )
+    .await?;
+    Ok(())
+}
+
 /// What [`claim`] records: the key, the request's body hash, the order it will create
 /// and when.
 #[derive(Clone, Copy)]

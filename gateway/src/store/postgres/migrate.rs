@@ -20,6 +20,11 @@ pub const MIGRATIONS: &[(i32, &str, &str)] = &[
         "orders_inflight",
         include_str!("migrations/0003_orders_inflight.sql"),
     ),
+    (
+        4,
+        "compliance",
+        include_str!("migrations/0004_compliance.sql"),
+    ),
 ];
 
 /// The schema version this binary writes.

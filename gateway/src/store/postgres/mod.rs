@@ -20,15 +20,25 @@
 //! renew_leases); their row helpers `orders.rs`, `lines.rs` (subscriptions and their
 //! reads), `progress.rs`, `stock.rs` (choosing the card); the administrative methods
 //! `rewrap.rs` (key rotation) and the copy: `copy_dump.rs` (the dump as a source),
-//! `copy_load.rs` (loading dumped rows) and `copy_derive.rs` (what `finish_load` derives).
+//! `copy_load.rs` (loading dumped rows), `copy_compliance.rs` (both, for the compliance
+//! tables) and `copy_derive.rs` (what `finish_load` derives). Compliance (issue 15):
+//! `compliance.rs` (the create commit's checks and writes, validation),
+//! `compliance_counters.rs` (the live-line and velocity counters, read with row locks),
+//! `compliance_admin.rs` (registry and blocklist changes and reads) and `audit_chain.rs`
+//! (records appended pending, linked into the chain by the sequencer).
 //! The method names, arguments and results are the `Store` trait's.
 
 pub mod activation;
 pub mod admin;
 mod admin_reads;
 pub mod advance;
+pub mod audit_chain;
 mod catch_up;
 pub mod codec;
+pub mod compliance;
+mod compliance_admin;
+mod compliance_counters;
+mod copy_compliance;
 mod copy_derive;
 mod copy_dump;
 pub mod copy_load;
@@ -111,6 +121,8 @@ pub struct PgStore {
     /// Set by a commit of this node that changed an inventory counter; the next read of
     /// the event log runs the low-stock watch first (`catch_up.rs`).
     stock_changed: std::sync::atomic::AtomicBool,
+    /// The sequencer task `open` started, which `close` stops.
+    sequencer_task: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
 }
 
 impl PgStore {
@@ -170,6 +182,7 @@ impl PgStore {
             sequencer_wake: Arc::default(),
             deliveries_wake: Arc::default(),
             stock_changed: Default::default(),
+            sequencer_task: Default::default(),
         };
         // Fail now, not at the first request, when the database cannot be reached.
         drop(
@@ -290,7 +303,7 @@ impl PgStore {
     /// tests and the contract suite call it before reading the event logs.
     pub async fn flush_events(&self) -> Result<(), StoreError> {
         while let Some(n) = self.sequence_events().await? {
-            if n.public == 0 && n.audit == 0 {
+            if n.public == 0 && n.audit == 0 && n.chain == 0 {
                 break;
             }
         }
@@ -324,7 +337,8 @@ impl PgStore {
                 let wait = match pass {
                     Ok(Some(n))
                         if n.public as i64 == SEQUENCER_BATCH
-                            || n.audit as i64 == SEQUENCER_BATCH =>
+                            || n.audit as i64 == SEQUENCER_BATCH
+                            || n.chain as i64 == SEQUENCER_BATCH =>
                     {
                         Duration::ZERO
                     }

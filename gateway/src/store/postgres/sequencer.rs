@@ -10,12 +10,13 @@
 //! transaction keep their order; a transaction that started after another committed on the
 //! same node comes after it; across nodes, within one pass, the writers' clocks decide
 //! (nodes need NTP; see ARCHITECTURE.md). The webhook deliveries of a public event are
-//! queued in the pass that numbers it.
+//! queued in the pass that numbers it. The pass also links the compliance audit records
+//! committed since the last one into their chain (`audit_chain.rs`), in the same order.
 
 use super::codec::{big, from_doc, unbig};
-use super::deliveries;
 use super::leases;
 use super::retry::{Tx, TxResult};
+use super::{audit_chain, deliveries};
 use crate::store::{PublicEvent, WebhookEndpoint, event_id};
 use std::collections::BTreeMap;
 
@@ -29,6 +30,8 @@ pub struct Numbered {
     pub public: usize,
     /// Audit events.
     pub audit: usize,
+    /// Compliance audit records linked into the chain (`audit_chain.rs`).
+    pub chain: usize,
 }
 
 /// One pass of at most `limit` events of each log, if `node` holds or can take the lease
@@ -46,6 +49,7 @@ pub async fn pass(
     Ok(Some(Numbered {
         public: number_public(tx, limit).await?,
         audit: number_audit(tx, limit).await?,
+        chain: audit_chain::link(tx, limit).await?,
     }))
 }
 

@@ -413,54 +413,54 @@ impl Store for PgStore {
         PgStore::deliveries_waker(self)
     }
 
-    // Compliance: stubs until the backend implements them (issue 15, in progress).
+    // Compliance (`compliance.rs`, `compliance_admin.rs`, `audit_chain.rs`).
     fn validate_activation<'a>(
         &'a self,
-        _tenant: &'a str,
-        _check: &'a ComplianceCheck,
-        _now_ms: u64,
+        tenant: &'a str,
+        check: &'a ComplianceCheck,
+        now_ms: u64,
     ) -> BoxFuture<'a, Result<crate::compliance::Decision, StoreError>> {
-        Box::pin(async { Err(StoreError::Backend("compliance not implemented".into())) })
+        Box::pin(PgStore::validate_activation(self, tenant, check, now_ms))
     }
 
     fn compliance_change(
         &self,
-        _change: ComplianceChange,
-        _audit: crate::compliance::audit::AuditRecord,
+        change: ComplianceChange,
+        audit: crate::compliance::audit::AuditRecord,
     ) -> BoxFuture<'_, Result<ComplianceChangeOutcome, StoreError>> {
-        Box::pin(async { Err(StoreError::Backend("compliance not implemented".into())) })
+        Box::pin(PgStore::compliance_change(self, change, audit))
     }
 
     fn registry<'a>(
         &'a self,
-        _tenant: &'a str,
-        _query: &'a ComplianceQuery,
+        tenant: &'a str,
+        query: &'a ComplianceQuery,
     ) -> BoxFuture<'a, Result<Vec<RegistryEntry>, StoreError>> {
-        Box::pin(async { Err(StoreError::Backend("compliance not implemented".into())) })
+        Box::pin(PgStore::registry(self, tenant, query))
     }
 
     fn blocklist<'a>(
         &'a self,
-        _enterprise: &'a str,
-        _query: &'a ComplianceQuery,
+        enterprise: &'a str,
+        query: &'a ComplianceQuery,
     ) -> BoxFuture<'a, Result<Vec<BlocklistEntry>, StoreError>> {
-        Box::pin(async { Err(StoreError::Backend("compliance not implemented".into())) })
+        Box::pin(PgStore::blocklist(self, enterprise, query))
     }
 
     fn live_lines<'a>(
         &'a self,
-        _enterprise: &'a str,
-        _id_hashes: &'a [String],
+        enterprise: &'a str,
+        id_hashes: &'a [String],
     ) -> BoxFuture<'a, Result<u32, StoreError>> {
-        Box::pin(async { Err(StoreError::Backend("compliance not implemented".into())) })
+        Box::pin(PgStore::live_lines(self, enterprise, id_hashes))
     }
 
     fn audit_rows(
         &self,
-        _from: u64,
-        _limit: usize,
+        from: u64,
+        limit: usize,
     ) -> BoxFuture<'_, Result<Vec<AuditRow>, StoreError>> {
-        Box::pin(async { Err(StoreError::Backend("compliance not implemented".into())) })
+        Box::pin(PgStore::audit_rows(self, from, limit))
     }
 
     // Second real-person verification: stubs in `reverify.rs`.

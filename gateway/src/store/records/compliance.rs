@@ -220,6 +220,29 @@ impl RegistryEntry {
     }
 }
 
+/// The registry entry a velocity breach leaves for `target` (`Frozen`, from `now_ms`):
+/// the member's entry with its status changed, or a new entry when the member was not
+/// registered (a market without a required registry), so the freeze holds on the next
+/// order either way.
+pub fn frozen_entry(
+    existing: Option<RegistryEntry>,
+    target: &crate::compliance::channel::FreezeTarget,
+    now_ms: u64,
+) -> RegistryEntry {
+    let mut e = existing.unwrap_or_else(|| RegistryEntry {
+        member: target.member,
+        store: target.store.clone(),
+        id: target.id.clone(),
+        status: Registration::Frozen,
+        label: None,
+        hours: None,
+        updated_at_ms: now_ms,
+    });
+    e.status = Registration::Frozen;
+    e.updated_at_ms = now_ms;
+    e
+}
+
 /// A blocklist entry (per enterprise). For `ListKind::IdHash` the value is an ID hash
 /// (`<key id>:<hex>`), never an ID number; for the channel lists `store`, `store/clerk`,
 /// `store/terminal`; readers by serial; handsets by IMEI.
