@@ -29,6 +29,7 @@ mod lifecycle;
 mod line_changes;
 mod outbox;
 mod pool;
+mod reverify;
 mod subscriptions;
 mod webhooks;
 
@@ -240,6 +241,12 @@ macro_rules! suite {
                 a_replay_is_not_checked_again,
                 the_chain_continues_after_a_reopen,
                 the_compliance_tables_are_dumped,
+            }
+            reverify {
+                a_flagged_line_opens_pending_with_its_deadline_indexed,
+                the_deadline_suspends_once_and_waits_for_a_busy_line,
+                results_clear_suspend_or_resume_and_refusals_change_nothing,
+                the_deadline_survives_a_reopen,
             }
             close {
                 a_closed_store_refuses_calls,

@@ -27,7 +27,22 @@ pub const DERIVED: &[(&str, Derive)] = &[
     ("event_seq", |tx| Box::pin(event_seq(tx))),
     ("low_stock", |tx| Box::pin(low_stock(tx))),
     ("id_lines", |tx| Box::pin(id_lines(tx))),
+    ("reverify_due", |tx| Box::pin(reverify_due(tx))),
 ];
+
+/// Lines waiting for their second verification, at their deadline (a busy line's later
+/// look is not carried: its deadline, passed, makes the first sweep look at once).
+async fn reverify_due(tx: &Tx<'_>) -> TxResult<()> {
+    tx.exec(
+        "INSERT INTO reverify_due (due_ms, subscription)
+         SELECT (doc->'verification'->>'deadline_ms')::BIGINT, id FROM subscriptions
+         WHERE doc->'verification'->>'state' = 'pending'
+         ON CONFLICT DO NOTHING",
+        &[],
+    )
+    .await?;
+    Ok(())
+}
 
 /// A SIM of a batch still importing exists for no one (the batch record says so).
 async fn stocked(tx: &Tx<'_>) -> TxResult<()> {

@@ -22,7 +22,13 @@ use crate::order::{
 };
 use crate::store::*;
 
-async fn create(tx: &Tx<'_>, new: &NewLifecycle, owner: Owner<'_>) -> TxResult<LifecycleOutcome> {
+/// One lifecycle order in the caller's transaction (also a re-verification's `regulatory`
+/// order); a refusal marks the transaction rollback-only.
+pub(super) async fn create(
+    tx: &Tx<'_>,
+    new: &NewLifecycle,
+    owner: Owner<'_>,
+) -> TxResult<LifecycleOutcome> {
     let key = Key {
         tenant: &new.tenant,
         key: &new.idempotency_key,

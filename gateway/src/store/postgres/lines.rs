@@ -76,7 +76,9 @@ pub async fn put(tx: &Tx<'_>, sub: &Subscription) -> TxResult<()> {
 
 /// Opens the line of an activation that just became active (same commit).
 pub async fn open(tx: &Tx<'_>, order: &Order, sim: &SimRecord) -> TxResult<()> {
-    put(tx, &Subscription::opened_by(order, sim)).await
+    let sub = Subscription::opened_by(order, sim);
+    put(tx, &sub).await?;
+    super::reverify::opened(tx, &sub, order).await
 }
 
 /// Marks the line of activation `activation_id` busy with it, or no longer (embedded

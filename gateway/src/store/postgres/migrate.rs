@@ -25,6 +25,7 @@ pub const MIGRATIONS: &[(i32, &str, &str)] = &[
         "compliance",
         include_str!("migrations/0004_compliance.sql"),
     ),
+    (5, "reverify", include_str!("migrations/0005_reverify.sql")),
 ];
 
 /// The schema version this binary writes.
