@@ -160,7 +160,7 @@ enum Swept {
     /// Nothing to order (stale entry, already suspended for the reason, cleared).
     Done,
     /// Suspended by this order.
-    Ordered(Order),
+    Ordered(Box<Order>),
     /// Not now (another order in flight, or the order was refused): look again later.
     Later,
 }
@@ -215,7 +215,7 @@ async fn expire_line(
     );
     apply(tx, id, &change, now_ms).await?;
     audit_chain::append(tx, &audit).await?;
-    Ok(order.map_or(Swept::Done, Swept::Ordered))
+    Ok(order.map_or(Swept::Done, |o| Swept::Ordered(Box::new(o))))
 }
 
 async fn reschedule(tx: &Tx<'_>, (due, id): (u64, &str), at: u64) -> TxResult<()> {
@@ -289,7 +289,7 @@ impl PgStore {
                 .await?;
             match swept {
                 Swept::Done => {}
-                Swept::Ordered(o) => created.push(o),
+                Swept::Ordered(o) => created.push(*o),
                 Swept::Later => {
                     let retry = now_ms.saturating_add(BUSY_RETRY_MS);
                     self.transaction(&((at, id.as_str()), retry), |tx, (entry, retry)| {
