@@ -131,7 +131,9 @@ pub struct LineChange {
     /// The deadline index entry to add.
     pub index: Option<u64>,
     /// The lifecycle order it needs: `Suspend` or `Resume` with reason `regulatory`
-    /// (none when the line already is, or is not, suspended for that reason).
+    /// (none when the line already is, or is not, suspended for that reason). While
+    /// another order is in flight on the line the reason may be about to change, so the
+    /// order is asked for anyway: its creation then answers that the line is busy.
     pub order: Option<OrderKind>,
 }
 
@@ -157,9 +159,10 @@ pub fn line_change(
     let regulatory = sub
         .suspension_reasons
         .contains(&SuspensionReason::Regulatory);
+    let busy = sub.inflight.is_some();
     let order = effects.iter().find_map(|e| match e {
-        Effect::Suspend if !regulatory => Some(OrderKind::Suspend),
-        Effect::Resume if regulatory => Some(OrderKind::Resume),
+        Effect::Suspend if !regulatory || busy => Some(OrderKind::Suspend),
+        Effect::Resume if regulatory || busy => Some(OrderKind::Resume),
         _ => None,
     });
     let after = next.deadline_ms();

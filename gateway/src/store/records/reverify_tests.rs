@@ -178,6 +178,15 @@ fn a_late_pass_resumes_and_a_failure_suspends() {
             .order,
         None
     );
+    // The suspension still in flight: the resume is asked for (and refused as busy).
+    let mut suspending = line(expired(), vec![]);
+    suspending.inflight = Some("ord_suspend".into());
+    assert_eq!(
+        line_change(&suspending, pass(), 0, 2 * HOUR)
+            .expect("pass")
+            .order,
+        Some(OrderKind::Resume)
+    );
     let failed = line_change(&line(pending(HOUR), vec![]), Event::Failed, 0, 10).expect("fail");
     assert_eq!(failed.order, Some(OrderKind::Suspend));
     assert_eq!(failed.unindex, Some(HOUR));
