@@ -20,7 +20,7 @@ use sim_profiles::Iccid;
 use std::collections::BTreeMap;
 
 /// Metadata key of the sealed marker naming the market tenants' keys.
-const MARKER: &str = "sandbox.markets.v1";
+const MARKER: &str = crate::store::SANDBOX_MARKETS_MARKER;
 /// Physical SIMs per market tenant.
 pub const SIMS: u32 = 200;
 /// Numbers per market tenant.

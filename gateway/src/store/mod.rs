@@ -54,6 +54,10 @@ pub enum StoreError {
 /// in the sandbox, because key rotation re-seals it in every build.
 pub const SANDBOX_MARKER: &str = "sandbox.v1";
 
+/// Metadata key of the sealed marker naming the sandbox's market tenants' keys (here for
+/// the same reason).
+pub const SANDBOX_MARKETS_MARKER: &str = "sandbox.markets.v1";
+
 /// A transition the store applies to an order inside its own commit (the engine supplies
 /// it, so the store never imports the engine).
 pub type Reopen = fn(Order, u64) -> Order;

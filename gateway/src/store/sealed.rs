@@ -7,7 +7,10 @@ use crate::order::{Order, confirmation_code_context, subscriber_context};
 use crate::store::{SimRecord, StoreError, WebhookEndpoint, secret_context};
 
 /// The metadata values that are sealed (the sandbox marker), sealed under their own name.
-pub const SEALED_META: &[&str] = &[crate::store::SANDBOX_MARKER];
+pub const SEALED_META: &[&str] = &[
+    crate::store::SANDBOX_MARKER,
+    crate::store::SANDBOX_MARKETS_MARKER,
+];
 
 fn crypto(table: &'static str) -> impl Fn(CryptoError) -> StoreError {
     move |e| StoreError::Corrupt {
