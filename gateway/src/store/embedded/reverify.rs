@@ -107,36 +107,16 @@ impl Tables<'_> {
     /// See [`Store::record_verification`].
     fn record_verification(&mut self, v: &NewVerification) -> TxResult<VerificationOutcome> {
         let reject = |r| Ok(VerificationOutcome::Rejected(r));
-        let Some(before) = self.subscription_by_msisdn(v.msisdn.as_str())? else {
-            return reject(LifecycleRejection::NotFound);
-        };
-        if before.tenant != v.tenant {
-            return reject(LifecycleRejection::NotFound);
-        }
-        if before.state == SubscriptionState::Terminated {
-            return reject(LifecycleRejection::Terminated);
-        }
-        let event = match v.result {
-            VerifierResult::Passed => Event::Passed(v.evidence.clone(), v.channel),
-            VerifierResult::Failed => Event::Failed,
-        };
-        let change = match line_change(&before, event, 0, v.now_ms) {
+        let line = self.subscription_by_msisdn(v.msisdn.as_str())?;
+        let (before, change, new) = match verification_change(line, v) {
             Ok(c) => c,
-            Err(r) => return Ok(VerificationOutcome::Refused(r)),
+            Err(outcome) => return Ok(outcome),
         };
         // The order, if one is needed, is created first: it checks everything before it
         // writes, so a refusal leaves the whole command unwritten.
-        let order = match change.order {
+        let order = match new {
             None => None,
-            Some(kind) => {
-                let new = line_order(
-                    &before,
-                    kind,
-                    (v.order_id.clone(), format!("verification:{}", v.order_id)),
-                    v.actor.clone(),
-                    v.now_ms,
-                    v.plan,
-                );
+            Some(new) => {
                 match self.create_lifecycle(&new)? {
                     LifecycleOutcome::Created(o) => Some(o),
                     LifecycleOutcome::Rejected(r) => return reject(r),

@@ -94,44 +94,22 @@ async fn record(
     owner: Owner<'_>,
 ) -> TxResult<VerificationOutcome> {
     let reject = |r| Ok(VerificationOutcome::Rejected(r));
-    let Some(before) = lines::by_msisdn(tx, v.msisdn.as_str()).await? else {
-        return reject(LifecycleRejection::NotFound);
-    };
-    if before.tenant != v.tenant {
-        return reject(LifecycleRejection::NotFound);
-    }
-    if before.state == SubscriptionState::Terminated {
-        return reject(LifecycleRejection::Terminated);
-    }
-    let event = match v.result {
-        VerifierResult::Passed => Event::Passed(v.evidence.clone(), v.channel),
-        VerifierResult::Failed => Event::Failed,
-    };
-    let change = match line_change(&before, event, 0, v.now_ms) {
+    let line = lines::by_msisdn(tx, v.msisdn.as_str()).await?;
+    let (before, change, new) = match verification_change(line, v) {
         Ok(c) => c,
-        Err(r) => return Ok(VerificationOutcome::Refused(r)),
+        Err(outcome) => return Ok(outcome),
     };
-    // The order first: it checks everything before it writes, and a refusal rolls the
-    // whole transaction back.
-    let order = match change.order {
+    // The order, if one is needed, is created first: it checks everything before it
+    // writes, so a refusal leaves the whole command unwritten.
+    let order = match new {
         None => None,
-        Some(kind) => {
-            let new = line_order(
-                &before,
-                kind,
-                (v.order_id.clone(), format!("verification:{}", v.order_id)),
-                v.actor.clone(),
-                v.now_ms,
-                v.plan,
-            );
-            match lifecycle::create(tx, &new, owner).await? {
-                LifecycleOutcome::Created(o) => Some(o),
-                LifecycleOutcome::Rejected(r) => return reject(r),
-                LifecycleOutcome::Replayed(_) | LifecycleOutcome::KeyReused => {
-                    return Err(StoreError::Backend("verification order id reused".into()).into());
-                }
+        Some(new) => match lifecycle::create(tx, &new, owner).await? {
+            LifecycleOutcome::Created(o) => Some(o),
+            LifecycleOutcome::Rejected(r) => return reject(r),
+            LifecycleOutcome::Replayed(_) | LifecycleOutcome::KeyReused => {
+                return Err(StoreError::Backend("verification order id reused".into()).into());
             }
-        }
+        },
     };
     let activation = activation_of(tx, &before).await?;
     let audit = result_audit(&before, v, activation.as_ref(), order.as_ref());

@@ -206,6 +206,40 @@ pub fn line_order(
     }
 }
 
+/// What a verification result does to the line the commit read for it (`None`: no line
+/// with that number): the line, its change and the `regulatory` order to create, or the
+/// outcome that ends the command with nothing written (another tenant's line answers as
+/// none; a terminated line has nothing to verify).
+pub fn verification_change(
+    line: Option<Subscription>,
+    v: &NewVerification,
+) -> Result<(Subscription, LineChange, Option<NewLifecycle>), VerificationOutcome> {
+    let reject = VerificationOutcome::Rejected;
+    let before = match line {
+        Some(l) if l.tenant == v.tenant => l,
+        _ => return Err(reject(LifecycleRejection::NotFound)),
+    };
+    if before.state == SubscriptionState::Terminated {
+        return Err(reject(LifecycleRejection::Terminated));
+    }
+    let event = match v.result {
+        VerifierResult::Passed => Event::Passed(v.evidence.clone(), v.channel),
+        VerifierResult::Failed => Event::Failed,
+    };
+    let change = line_change(&before, event, 0, v.now_ms).map_err(VerificationOutcome::Refused)?;
+    let order = change.order.map(|kind| {
+        line_order(
+            &before,
+            kind,
+            (v.order_id.clone(), format!("verification:{}", v.order_id)),
+            v.actor.clone(),
+            v.now_ms,
+            v.plan,
+        )
+    });
+    Ok((before, change, order))
+}
+
 /// The suspend order of a line whose deadline `deadline_ms` passed: its id and
 /// idempotency key derive from the line and the deadline, so a sweep repeated after a
 /// crash finds the order it created instead of creating another.
