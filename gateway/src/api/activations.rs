@@ -9,7 +9,6 @@ use super::problem::ApiError;
 use super::request::{
     PathParam, body_fingerprint, idempotency_key, json_response, read_json, replayed,
 };
-use crate::compliance::SimKind;
 use crate::crypto::random_id;
 use crate::order::{Order, OrderStatus};
 use crate::store::{CreateOutcome, NewActivation, NumberChoice, SimChoice};
@@ -71,6 +70,8 @@ async fn create_inner(
     let key = idempotency_key(headers)?;
     let value = read_json(state, headers, body).await?;
     let req = parse_activation(&value)?;
+    let tenant = compliance_check::tenant_of(state, &caller).await?;
+    let sim_kind = compliance_check::sim_kind(&req.sim);
 
     let order_id = random_id(&SystemRandom::new(), "act_").map_err(|_| ApiError::internal())?;
     let sim = match req.sim {
@@ -84,7 +85,7 @@ async fn create_inner(
         }
         SimRequest::Esim(eid) => {
             let (matching_id, confirmation_code) =
-                new_esim_codes(state, &caller.tenant, &order_id).await?;
+                new_esim_codes(tenant.esim_confirmation_code, &order_id, &state.keys)?;
             SimChoice::Esim {
                 eid,
                 matching_id,
@@ -113,26 +114,14 @@ async fn create_inner(
             return Ok(replayed(accepted(state, &order)));
         }
     };
-    let tenant = state
-        .store
-        .tenant(&caller.tenant)
-        .await?
-        .ok_or_else(ApiError::internal)?;
-    let sim_kind = match sim {
-        SimChoice::Physical(_) => SimKind::Physical,
-        SimChoice::Esim { .. } => SimKind::Esim,
-    };
-    let check = compliance_check::build(
+    let check = compliance_check::checked(
         state,
         &caller,
         &tenant,
+        sim_kind,
         req.subscriber.as_ref(),
         req.channel.as_ref(),
-        sim_kind,
     )?;
-    if check.policy.identity_required && !state.engine.identity_enabled() {
-        return Err(ApiError::identity_service_unavailable());
-    }
     let subscriber = match &req.subscriber {
         Some(s) => {
             let plain = compliance_check::sealed_form(&check, s)?;
@@ -194,28 +183,17 @@ pub async fn validate(
     caller.require(Permission::Activate)?;
     let value = read_json(&state, &headers, body).await?;
     let req = parse_activation(&value)?;
-    let tenant = state
-        .store
-        .tenant(&caller.tenant)
-        .await?
-        .ok_or_else(ApiError::internal)?;
-    if !tenant.products.contains_key(&req.product) {
-        return Err(ApiError::rejection(crate::store::Rejection::UnknownProduct));
-    }
-    let sim = match req.sim {
-        SimRequest::Physical(_) => SimKind::Physical,
-        SimRequest::Esim(_) => SimKind::Esim,
-    };
-    let check = compliance_check::build(
+    let tenant = compliance_check::tenant_of(&state, &caller).await?;
+    let check = compliance_check::checked(
         &state,
         &caller,
         &tenant,
+        compliance_check::sim_kind(&req.sim),
         req.subscriber.as_ref(),
         req.channel.as_ref(),
-        sim,
     )?;
-    if check.policy.identity_required && !state.engine.identity_enabled() {
-        return Err(ApiError::identity_service_unavailable());
+    if !tenant.products.contains_key(&req.product) {
+        return Err(ApiError::rejection(crate::store::Rejection::UnknownProduct));
     }
     let now_ms = state.clock.now_ms();
     match state
@@ -269,29 +247,22 @@ fn confirmation_code(state: &AppState, order: &Order) -> Option<zeroize::Zeroizi
         .flatten()
 }
 
-/// A fresh MatchingID for order `order_id` and, if the tenant uses them, a fresh
+/// A fresh MatchingID for order `order_id` and, if the tenant uses them (`wants_cc`), a fresh
 /// confirmation code sealed to the order (it never exists in clear beyond this call).
-pub(super) async fn new_esim_codes(
-    state: &AppState,
-    tenant: &str,
+pub(super) fn new_esim_codes(
+    wants_cc: bool,
     order_id: &str,
+    keys: &crate::crypto::Keyring,
 ) -> Result<(String, Option<crate::crypto::Sealed>), ApiError> {
     let rng = SystemRandom::new();
-    let wants_cc = state
-        .store
-        .tenant(tenant)
-        .await?
-        .is_some_and(|t| t.esim_confirmation_code);
     let confirmation_code = if wants_cc {
         let cc = zeroize::Zeroizing::new(new_confirmation_code(&rng)?);
         Some(
-            state
-                .keys
-                .seal(
-                    &crate::order::confirmation_code_context(order_id),
-                    cc.as_bytes(),
-                )
-                .map_err(|_| ApiError::internal())?,
+            keys.seal(
+                &crate::order::confirmation_code_context(order_id),
+                cc.as_bytes(),
+            )
+            .map_err(|_| ApiError::internal())?,
         )
     } else {
         None

@@ -11,8 +11,43 @@ use crate::store::{ComplianceCheck, Tenant};
 use serde_json::Value;
 use std::sync::Arc;
 
+/// The caller's tenant; a key whose tenant is gone is refused as the store would refuse it.
+pub(super) async fn tenant_of(state: &AppState, caller: &Caller) -> Result<Tenant, ApiError> {
+    state
+        .store
+        .tenant(&caller.tenant)
+        .await?
+        .ok_or_else(|| ApiError::rejection(crate::store::Rejection::UnknownTenant))
+}
+
+/// The card kind a request asks for.
+pub(super) fn sim_kind(sim: &super::dto::SimRequest) -> SimKind {
+    match sim {
+        super::dto::SimRequest::Physical(_) => SimKind::Physical,
+        super::dto::SimRequest::Esim(_) => SimKind::Esim,
+    }
+}
+
+/// The check of an activation request, refused at once when the tenant's market requires
+/// identity verification and this gateway has no verifier: what `POST /v1/activations`
+/// and its validation share.
+pub(super) fn checked(
+    state: &AppState,
+    caller: &Caller,
+    tenant: &Tenant,
+    sim: SimKind,
+    subscriber: Option<&Value>,
+    channel: Option<&Value>,
+) -> Result<ComplianceCheck, ApiError> {
+    let check = build(state, caller, tenant, subscriber, channel, sim)?;
+    if check.policy.identity_required && !state.engine.identity_enabled() {
+        return Err(ApiError::identity_service_unavailable());
+    }
+    Ok(check)
+}
+
 /// The check for an activation of `tenant` asked by `caller`.
-pub(super) fn build(
+fn build(
     state: &AppState,
     caller: &Caller,
     tenant: &Tenant,

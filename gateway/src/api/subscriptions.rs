@@ -240,8 +240,13 @@ pub async fn operate(
             ));
         }
         Some(SimRequest::Esim(eid)) => {
+            let wants_cc = state
+                .store
+                .tenant(&caller.tenant)
+                .await?
+                .is_some_and(|t| t.esim_confirmation_code);
             let (matching_id, confirmation_code) =
-                new_esim_codes(&state, &caller.tenant, &order_id).await?;
+                new_esim_codes(wants_cc, &order_id, &state.keys)?;
             Some(SwapSim::Esim {
                 eid,
                 matching_id,
