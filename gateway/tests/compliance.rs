@@ -118,12 +118,7 @@ async fn five_lines_per_id_and_a_termination_frees_one() {
     let export: Value = serde_json::from_slice(&out.stdout).expect("json");
     assert_eq!(export["subscriber"]["id_number"], id.as_str());
     assert_eq!(export["subscriber"]["name"], "王小明");
-    let out = common::cli::simgw(&["audit", "verify"], &data_dir);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::cli::assert_audit_intact(&data_dir);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -335,14 +330,7 @@ async fn blocklists_refuse_neutrally_and_are_audited() {
     let data_dir = sb.gateway.config.data_dir.clone();
     shutdown(sb).await;
     // Every decision above is in an intact chain.
-    let out = common::cli::simgw(&["audit", "verify"], &data_dir);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("audit chain intact"), "{text}");
+    common::cli::assert_audit_intact(&data_dir);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -375,12 +363,7 @@ async fn lines_hashed_under_an_older_pepper_key_still_count() {
         "lines under both keys count: {p}"
     );
     shutdown(sb).await;
-    let out = common::cli::simgw(&["audit", "verify"], dir.path());
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::cli::assert_audit_intact(dir.path());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -241,12 +241,7 @@ async fn a_flagged_line_is_verified_suspended_and_resumed_over_the_api() {
 
     let data_dir = sb.gateway.config.data_dir.clone();
     shutdown(sb).await;
-    let out = common::cli::simgw(&["audit", "verify"], &data_dir);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::cli::assert_audit_intact(&data_dir);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -22,3 +22,17 @@ pub fn simgw_config(args: &[&str], config: &Path) -> Output {
         .output()
         .expect("run simgw")
 }
+
+/// Runs `simgw audit verify` on the stopped data dir `data` and asserts the chain is
+/// intact; answers what it printed.
+pub fn assert_audit_intact(data: &Path) -> String {
+    let out = simgw(&["audit", "verify"], data);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(text.contains("audit chain intact"), "{text}");
+    text
+}
