@@ -7,8 +7,10 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 mod identity;
+mod porting;
 mod store;
 pub use identity::IdentityConfig;
+pub use porting::{MarketPortingConfig, NonPortableConfig, PortingConfig};
 pub use store::{DbUrl, SslMode, StoreBackend, StoreConfig};
 
 /// Why the configuration could not be loaded.
@@ -74,6 +76,8 @@ pub struct Config {
     pub webhooks: WebhooksConfig,
     /// The identity verification service (`[identity]`).
     pub identity: IdentityConfig,
+    /// Number porting data per market (`[porting]`): holidays, non-portable blocks, times.
+    pub porting: PortingConfig,
 }
 
 /// Webhook delivery (`[webhooks]`).
@@ -200,6 +204,7 @@ impl Default for Config {
             metrics: MetricsConfig::default(),
             webhooks: WebhooksConfig::default(),
             identity: IdentityConfig::default(),
+            porting: PortingConfig::default(),
         }
     }
 }
@@ -605,6 +610,7 @@ impl Config {
         self.api.validate()?;
         self.store.validate()?;
         self.identity.validate()?;
+        self.porting.validate()?;
         for t in &self.transport_keys {
             if t.cipher != "aes128-ecb" && t.cipher != "fs-cbc" {
                 return Err(ConfigError::Invalid {

@@ -21,6 +21,7 @@ pub mod import;
 pub mod metrics;
 pub mod numbers;
 pub mod order;
+pub mod porting;
 pub mod qr;
 #[cfg(feature = "sandbox")]
 pub mod sandbox;
