@@ -33,7 +33,10 @@ fn show(p: &MarketPorting, t: u64) -> String {
 }
 
 /// `(lock, cutover, complete_by)` in local time, or the error's message.
-fn check(p: &MarketPorting, submitted: u64, requested: Option<Day>, want: Result<[&str; 3], &str>) {
+type Want = Result<[&'static str; 3], &'static str>;
+
+/// Checks the timetable of a port submitted at `submitted` for `requested`.
+fn check(p: &MarketPorting, submitted: u64, requested: Option<Day>, want: Want) {
     let got = schedule(p, submitted, requested)
         .map(|s| {
             [s.lock_at, s.cutover_at, s.complete_by]
@@ -60,7 +63,7 @@ fn mon(offset: i64) -> Day {
 #[test]
 fn uk_locks_at_17_on_the_working_day_before_and_cuts_over_the_next_working_day() {
     let p = market(Market::Uk, &[day(2025, 12, 25), day(2025, 12, 26)]);
-    let cases: [(u64, Option<Day>, Result<[&str; 3], &str>); 11] = [
+    let cases: [(u64, Option<Day>, Want); 11] = [
         (
             at(&p, mon(0), 10, 0),
             None,
@@ -170,7 +173,7 @@ fn china_cuts_over_at_the_next_full_hour_and_locks_when_processed() {
 #[test]
 fn us_foc_is_the_next_business_day_locked_at_noon_before() {
     let p = market(Market::Us, &[day(2025, 7, 4)]);
-    let cases: [(u64, Option<Day>, Result<[&str; 3], &str>); 5] = [
+    let cases: [(u64, Option<Day>, Want); 5] = [
         // FOC 09:00 Tuesday, promised within the 2.5 h wireless target.
         (
             at(&p, mon(0), 10, 0),
@@ -221,8 +224,8 @@ fn france_may_cancel_until_gop_on_d_minus_1() {
     assert!(can_cancel(at(&p, mon(0), 16, 59), s.lock_at));
     assert!(!can_cancel(at(&p, mon(0), 17, 0), s.lock_at));
     assert!(!can_cancel(s.cutover_at, s.lock_at));
-    // Whit Monday 9 June configured: Friday's port is for Tuesday, GOP on Friday? No:
-    // on the working day before Tuesday, which is Friday.
+    // Whit Monday (9 June) configured as a holiday: a Friday port request cuts over on
+    // Tuesday, and GOP is on the working day before it, Friday.
     check(
         &p,
         at(&p, mon(4), 10, 0),
