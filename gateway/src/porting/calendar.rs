@@ -88,7 +88,7 @@ impl Calendar {
         !day.weekday().is_weekend() || self.worked_weekend_days.contains(&day)
     }
 
-    /// The first working day strictly after `day`. Ends: the holiday list is finite.
+    /// The first working day strictly after `day`.
     pub fn next_working_day(&self, day: Day) -> Day {
         self.working_day_from(day.plus(1), 1)
     }
@@ -145,9 +145,15 @@ impl Calendar {
         }
     }
 
+    /// The first working day from `day` on in the direction of `step`. Ends: the
+    /// holiday list is finite, and at the end of the calendar (`Day`'s bounds) that day.
     fn working_day_from(&self, mut day: Day, step: i64) -> Day {
         while !self.is_working_day(day) {
-            day = day.plus(step);
+            let next = day.plus(step);
+            if next == day {
+                break;
+            }
+            day = next;
         }
         day
     }
@@ -285,6 +291,16 @@ mod tests {
         assert!(!c.is_working_time(at(mon, 18, 0)));
         assert!(!c.is_working_time(at(day(2025, 12, 25), 12, 0)));
         assert!(c.is_working_time(at(day(2025, 12, 27), 12, 0)));
+    }
+
+    #[test]
+    fn the_ends_of_the_calendar_end_the_search() {
+        let all_off = Calendar::new(Zone::UK, hours(), [], []);
+        let last = Day::from_days(i64::MAX);
+        assert_eq!(all_off.next_working_day(last), last);
+        let first = Day::from_days(i64::MIN);
+        assert!(all_off.prev_working_day(first) <= first.plus(7));
+        assert!(all_off.add_working_time(u64::MAX, HOUR_MS) >= 253_402_300_799_999);
     }
 
     #[test]

@@ -26,14 +26,25 @@ pub const MINUTES_PER_DAY: u16 = 24 * 60;
 const MAX_UTC_MS: u64 = 253_402_300_799_999;
 const DAY_MS_I: i64 = 86_400_000;
 
-/// A calendar day in a market's local time, counted from 1970-01-01 (day 0).
+/// 0000-03-01 and 9999-12-31: days are kept within, so the date arithmetic cannot overflow.
+const MIN_DAY: i64 = -719_468;
+const MAX_DAY: i64 = 2_932_896;
+
+/// A calendar day in a market's local time, counted from 1970-01-01 (day 0), within the
+/// years 0000 to 9999 (days outside are clamped to the first or last).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Day(i64);
 
 impl Day {
     /// The day `n` days after 1970-01-01 (negative: before).
     pub const fn from_days(n: i64) -> Self {
-        Self(n)
+        Self(if n < MIN_DAY {
+            MIN_DAY
+        } else if n > MAX_DAY {
+            MAX_DAY
+        } else {
+            n
+        })
     }
 
     /// Days since 1970-01-01.
@@ -41,15 +52,18 @@ impl Day {
         self.0
     }
 
-    /// The day of a proleptic Gregorian date, if the date exists.
+    /// The day of a proleptic Gregorian date in the years 1 to 9999, if the date exists.
     pub fn from_ymd(year: i64, month: u8, day: u8) -> Option<Self> {
-        let valid = (1..=12).contains(&month) && day >= 1 && day <= days_in_month(year, month);
+        let valid = (1..=9999).contains(&year)
+            && (1..=12).contains(&month)
+            && day >= 1
+            && day <= days_in_month(year, month);
         valid.then(|| Self(days_from_civil(year, month, day)))
     }
 
     /// The day of a date as the identity model and the config parse it.
     pub fn from_civil(d: adapters::identity::CivilDate) -> Self {
-        Self(d.unix_days())
+        Self::from_days(d.unix_days())
     }
 
     /// Year, month (1–12) and day of the month.
@@ -67,9 +81,9 @@ impl Day {
         (self.0 + 3).rem_euclid(7)
     }
 
-    /// `n` days later (negative: earlier).
+    /// `n` days later (negative: earlier), within the years 0000 to 9999.
     pub fn plus(self, n: i64) -> Self {
-        Self(self.0.saturating_add(n))
+        Self::from_days(self.0.saturating_add(n))
     }
 }
 
@@ -199,7 +213,7 @@ impl Zone {
     pub fn to_local(self, utc_ms: u64) -> LocalTime {
         let local = clamp(utc_ms) + self.offset_min(utc_ms) * 60_000;
         LocalTime {
-            day: Day(local.div_euclid(DAY_MS_I)),
+            day: Day::from_days(local.div_euclid(DAY_MS_I)),
             ms_of_day: u32::try_from(local.rem_euclid(DAY_MS_I)).unwrap_or(0),
         }
     }
@@ -209,7 +223,8 @@ impl Zone {
     /// start as it was meant to be (01:30 in a 01:00→02:00 gap is 02:30); a time repeated
     /// by the autumn change is its first occurrence. Local times before 1970 give 0.
     pub fn to_utc(self, local: LocalTime) -> u64 {
-        let wall = local.day.0.saturating_mul(DAY_MS_I) + i64::from(local.ms_of_day);
+        // Days are bounded (`Day`), so none of this overflows.
+        let wall = local.day.0 * DAY_MS_I + i64::from(local.ms_of_day);
         let std = i64::from(self.std_offset_min) * 60_000;
         let dst = std + 3_600_000;
         let as_std = wall - std;
@@ -430,21 +445,21 @@ mod tests {
 
     #[test]
     fn extremes_do_not_panic() {
+        assert_eq!(Day::from_days(i64::MAX).ymd(), (9999, 12, 31));
+        assert_eq!(Day::from_days(i64::MIN).ymd(), (0, 3, 1));
+        assert_eq!(
+            Day::from_days(i64::MAX).plus(i64::MAX).ymd(),
+            (9999, 12, 31)
+        );
+        assert!(Day::from_ymd(10_000, 1, 1).is_none() && Day::from_ymd(0, 1, 1).is_none());
         for zone in [
             Zone::CHINA,
             Zone::UK,
             Zone::CENTRAL_EUROPE,
             Zone::US_EASTERN,
         ] {
-            let l = zone.to_local(u64::MAX);
-            assert_eq!(
-                l.day.ymd().0,
-                if zone.std_offset_min > 0 {
-                    10_000
-                } else {
-                    9999
-                }
-            );
+            // Local days end with 9999-12-31, even east of Greenwich.
+            assert_eq!(zone.to_local(u64::MAX).day.ymd(), (9999, 12, 31));
             assert_eq!(zone.to_utc(zone.to_local(0)), 0);
             assert_eq!(zone.at(Day::from_days(-40_000), 0), 0);
         }
@@ -461,7 +476,7 @@ mod tests {
 
     proptest! {
         #[test]
-        fn civil_days_round_trip(n in -800_000i64..3_000_000) {
+        fn civil_days_round_trip(n in -719_162i64..=2_932_896) {
             let (y, m, d) = Day::from_days(n).ymd();
             prop_assert_eq!(Day::from_ymd(y, m, d), Some(Day::from_days(n)));
         }

@@ -100,7 +100,8 @@ pub struct PortingRules {
     /// cancel becomes a conflict (`None`: a cancel before the lock is final at once).
     pub cancel_ack_windows_ms: Option<[u64; 2]>,
     /// A requested cutover day may be at most this many days after submission (0: a
-    /// requested day is not accepted).
+    /// requested day is not accepted). 30 in the working-day markets: the UK PAC's
+    /// validity (§1.2), and our choice elsewhere.
     pub max_days_ahead: u16,
     /// Port-out rules (`None`: we do not act as donor in this market).
     pub port_out: Option<PortOutRules>,
