@@ -483,7 +483,7 @@ impl Tables<'_> {
                 .remove((e.as_str(), h.as_str(), id.as_str()))
                 .map_err(backend)?;
         }
-        if let Some(record) = order_status_audit(current.status, order) {
+        for record in order_audit(current, order) {
             self.compliance.append_audit(record)?;
         }
         Ok(())

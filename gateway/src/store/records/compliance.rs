@@ -132,6 +132,10 @@ pub struct OrderCompliance {
     /// it existed read 24 h, the default of every market).
     #[serde(default = "default_reverify_after_ms")]
     pub reverify_after_ms: u64,
+    /// A lifecycle order's line: the activation that opened it (its records name it, so
+    /// they count where the line was sold).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line: Option<String>,
 }
 
 fn default_reverify_after_ms() -> u64 {
@@ -160,6 +164,7 @@ impl OrderCompliance {
                 _ => None,
             },
             reverify_after_ms: check.policy.reverify_deadline_ms,
+            line: None,
         })
     }
 }
@@ -387,42 +392,4 @@ pub fn stops_counting(previous: OrderStatus, order: &Order) -> Option<StopsCount
         }
         _ => None,
     }
-}
-
-/// The audit record of a status change of an order the compliance checks allowed
-/// (`order.<status>`, a fact recorded by the engine), or `None` when the status did not
-/// change or the order carries no compliance part.
-pub fn order_status_audit(previous: OrderStatus, order: &Order) -> Option<AuditRecord> {
-    let c = order.compliance.as_ref()?;
-    if previous == order.status {
-        return None;
-    }
-    let reasons = match (&order.error, order.status) {
-        (Some(e), OrderStatus::Failed) => vec![e.code.clone()],
-        _ => Vec::new(),
-    };
-    Some(AuditRecord {
-        seq: 0,
-        at_ms: order.updated_at_ms,
-        actor: Actor {
-            key_id: "system".to_owned(),
-            channel: "engine".to_owned(),
-            ..Actor::default()
-        },
-        subject: Subject {
-            order_id: Some(order.id.clone()),
-            iccid: Some(order.iccid.to_string()),
-            imsi: Some(order.imsi.to_string()),
-            msisdn: Some(order.msisdn.to_string()),
-            id_hash: c.id_hash.clone(),
-        },
-        action: format!("order.{}", order.status.as_str()),
-        rule: None,
-        policy_version: Some(c.policy_version.clone()),
-        outcome: crate::compliance::audit::Outcome::Record,
-        reasons,
-        evidence: Vec::new(),
-        idempotency_key: None,
-        attrs: Vec::new(),
-    })
 }
