@@ -407,6 +407,10 @@ impl Tables<'_> {
             if let Some(target) = &r.freeze {
                 self.compliance.freeze(&new.tenant, target, new.now_ms)?;
             }
+            if let Some(data) = frozen_event(r, new.now_ms) {
+                let t = EventType::ComplianceChannelFrozen;
+                self.publish(new.now_ms, &new.tenant, t, None, data)?;
+            }
         }
         let record = check.audit(
             "activation.create",

@@ -173,6 +173,22 @@ impl OrderCompliance {
 /// reserved; the refusal's audit record and any freeze were committed).
 pub type ComplianceRefusal = Box<Refused>;
 
+/// The `compliance.channel_frozen` event of a refusal that froze a channel member
+/// (`None`: it froze nothing): which member, the window it breached and its limit. No
+/// subscriber detail: the refusal's internal reason (which may name the ID's counter)
+/// stays in the audit record.
+pub fn frozen_event(refused: &Refused, now_ms: u64) -> Option<serde_json::Value> {
+    let target = refused.freeze.as_ref()?;
+    Some(serde_json::json!({
+        "member": target.member.as_str(),
+        "store": target.store,
+        "id": target.id,
+        "window": refused.refusal.extras.window,
+        "limit": refused.refusal.extras.limit,
+        "frozen_at": crate::clock::rfc3339(now_ms),
+    }))
+}
+
 /// Scopes a velocity key's subject for storage: the ID counter per enterprise, the
 /// channel counters per tenant. Both backends key their counters by this string and the
 /// bucket number.
