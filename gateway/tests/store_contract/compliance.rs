@@ -276,7 +276,13 @@ pub async fn a_velocity_breach_refuses_and_freezes_the_clerk(s: &dyn StoreAdmin)
     assert_eq!(published.len(), 1, "{published:?}");
     let e = &published[0];
     assert_eq!(
-        (&e["member"], &e["store"], &e["id"], &e["window"], &e["limit"]),
+        (
+            &e["member"],
+            &e["store"],
+            &e["id"],
+            &e["window"],
+            &e["limit"]
+        ),
         (
             &serde_json::json!("clerk"),
             &serde_json::json!("SZ-0042"),

@@ -169,6 +169,7 @@ macro_rules! suite {
                 one_idempotency_key_sent_at_once_creates_one_order,
                 one_chosen_number_sent_at_once_goes_to_one_order,
                 one_line_takes_one_lifecycle_order_at_once,
+                concurrent_sales_at_one_store_all_go_through,
             }
             pool {
                 a_reservation_holds_a_number_idempotently,

@@ -225,8 +225,7 @@ pub async fn refuse(
 ) -> TxResult<()> {
     if let Decision::Refuse(refused) = decision {
         if let Some(target) = &refused.freeze {
-            let existing =
-                get_entry(tx, tenant, target.member, &target.store, &target.id).await?;
+            let existing = get_entry(tx, tenant, target.member, &target.store, &target.id).await?;
             put_entry(tx, tenant, &frozen_entry(existing, target, now_ms)).await?;
         }
         if let Some(data) = frozen_event(refused, now_ms) {
