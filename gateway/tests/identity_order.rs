@@ -102,6 +102,7 @@ async fn place(sb: &Sandbox, n: usize, subscriber: &Value) -> String {
         risk: Vec::new(),
         verify: Some(CN_STORE),
         reverify_after_ms: 24 * 3_600_000,
+        line: None,
     });
     let allowed = EventKind::StepAnswered {
         step: "compliance".into(),

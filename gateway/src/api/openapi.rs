@@ -246,7 +246,7 @@ fn add_events_and_webhooks(doc: &mut Value, problem: &Value) {
             "type": {"type": "string", "enum": types},
             "created_at": {"type": "string", "format": "date-time"},
             "subject": {"type": ["string", "null"], "description": "Ordering key: deliveries of one subject (a line's MSISDN, else an order or endpoint id) arrive in order."},
-            "data": {"type": "object", "description": "order.*: the order as GET shows it, minus secrets, with `previous` status; esim.*: order_id, iccid, msisdn, state, previous, point, status; inventory.low_stock: counter, available, threshold; endpoint.disabled: id, url, reason."}}});
+            "data": {"type": "object", "description": "order.*: the order as GET shows it, minus secrets, with `previous` status; esim.*: order_id, iccid, msisdn, state, previous, point, status; inventory.low_stock: counter, available, threshold; endpoint.disabled: id, url, reason; compliance.channel_frozen: member (store, clerk, device), store, id, window, limit, frozen_at."}}});
     doc["components"]["schemas"]["WebhookEndpoint"] = json!({
         "type": "object", "required": ["id", "url", "event_types", "status"],
         "properties": {

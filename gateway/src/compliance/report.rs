@@ -72,8 +72,10 @@ impl Report {
         if r.at_ms < self.from_ms || r.at_ms >= self.to_ms {
             return;
         }
-        let origin = order
-            .as_ref()
+        // A lifecycle order's records count where its line was sold (`line`: the
+        // activation that opened it).
+        let origin = attr(r, "line")
+            .or(order.as_deref())
             .and_then(|o| self.origins.get(o))
             .cloned()
             .unwrap_or(own);
@@ -133,9 +135,14 @@ impl Report {
 
 /// A lifecycle order's kind, from the record's `kind` attribute.
 fn kind(r: &AuditRecord) -> Option<&str> {
+    attr(r, "kind")
+}
+
+/// The record's attribute `name`.
+fn attr<'a>(r: &'a AuditRecord, name: &str) -> Option<&'a str> {
     r.attrs
         .iter()
-        .find(|(k, _)| k == "kind")
+        .find(|(k, _)| k == name)
         .map(|(_, v)| v.as_str())
 }
 

@@ -380,6 +380,7 @@ pub(crate) async fn allow_with_terms(
         risk: Vec::new(),
         verify: Some(terms),
         reverify_after_ms: 24 * 3_600_000,
+        line: None,
     });
     store
         .advance_order(

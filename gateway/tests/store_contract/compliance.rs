@@ -263,9 +263,40 @@ pub async fn a_velocity_breach_refuses_and_freezes_the_clerk(s: &dyn StoreAdmin)
         (clerks[0].id.as_str(), clerks[0].status),
         ("C1", Registration::Frozen)
     );
-    // Frozen: the next order is refused before velocity is looked at.
+    // The freeze is published in the refusal's commit, once, naming the member and the
+    // window (and nothing of the subscriber).
+    let frozen_events = |events: Vec<gateway::store::PublicEvent>| -> Vec<serde_json::Value> {
+        events
+            .into_iter()
+            .filter(|e| e.event_type == gateway::store::EventType::ComplianceChannelFrozen)
+            .map(|e| e.data)
+            .collect()
+    };
+    let published = frozen_events(all_events(s, T).await);
+    assert_eq!(published.len(), 1, "{published:?}");
+    let e = &published[0];
+    assert_eq!(
+        (
+            &e["member"],
+            &e["store"],
+            &e["id"],
+            &e["window"],
+            &e["limit"]
+        ),
+        (
+            &serde_json::json!("clerk"),
+            &serde_json::json!("SZ-0042"),
+            &serde_json::json!("C1"),
+            &serde_json::json!("clerk_per_hour"),
+            &serde_json::json!(2)
+        )
+    );
+    assert!(!e.to_string().contains(&resident_id(3)), "{e}");
+    // Frozen: the next order is refused before velocity is looked at (and publishes no
+    // second freeze).
     let r = refused(s, checked("k3", 3, &check(4))).await;
     assert_eq!(r.refusal.code, "channel_frozen");
+    assert_eq!(frozen_events(all_events(s, T).await).len(), 1);
     // The freeze is in the refusal's audit record.
     let records = audit_chain(s).await;
     let last_velocity = records

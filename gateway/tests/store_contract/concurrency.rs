@@ -208,3 +208,37 @@ pub async fn one_line_takes_one_lifecycle_order_at_once(b: &mut Backend) {
         .expect("line");
     assert_eq!(sub.inflight.as_ref(), Some(&winners[0]));
 }
+
+pub async fn concurrent_sales_at_one_store_all_go_through(b: &mut Backend) {
+    // 96 sales at one store, clerk and terminal, each of its own ID, all at once: every
+    // one writes the same velocity rows. None may fail for that (on PostgreSQL the node
+    // queues them instead of letting them fail to serialize), and the store's window
+    // counts every one.
+    seed(b.store(), T, 0..96, 96).await;
+    register_store(b.store(), T).await;
+    let mut policy = cn_policy();
+    policy.velocity.store_per_day = Some(1000);
+    policy.velocity.clerk_per_hour = Some(1000);
+    policy.velocity.device_per_hour = Some(1000);
+    policy.risk.store_burst = None;
+    let outcomes = all_at_once(b.shared(), 96, move |s, i| {
+        let check = check_with(
+            &policy,
+            ENTERPRISE,
+            Some(store_subscriber(500 + i)),
+            store_channel(),
+        );
+        async move {
+            s.create_activation(checked(&format!("s{i}"), i, &check))
+                .await
+        }
+    })
+    .await;
+    for (i, o) in outcomes.into_iter().enumerate() {
+        match o {
+            Ok(CreateOutcome::Created(_)) => {}
+            other => panic!("sale {i}: {other:?}"),
+        }
+    }
+    assert_eq!(counts(b.store(), T).await.sims_reserved, 96);
+}

@@ -27,6 +27,7 @@ mod extras;
 mod imports;
 mod lifecycle;
 mod line_changes;
+mod order_audit;
 mod outbox;
 mod pool;
 mod reverify;
@@ -168,6 +169,7 @@ macro_rules! suite {
                 one_idempotency_key_sent_at_once_creates_one_order,
                 one_chosen_number_sent_at_once_goes_to_one_order,
                 one_line_takes_one_lifecycle_order_at_once,
+                concurrent_sales_at_one_store_all_go_through,
             }
             pool {
                 a_reservation_holds_a_number_idempotently,
@@ -247,6 +249,11 @@ macro_rules! suite {
                 the_deadline_suspends_once_and_waits_for_a_busy_line,
                 results_clear_suspend_or_resume_and_refusals_change_nothing,
                 the_deadline_survives_a_reopen,
+            }
+            order_audit {
+                lifecycle_orders_are_audited_where_the_line_was_sold,
+                a_swap_under_the_sim_swap_rule_flags_its_line,
+                a_failed_timer_suspend_is_ordered_again,
             }
             close {
                 a_closed_store_refuses_calls,

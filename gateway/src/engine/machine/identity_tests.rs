@@ -26,6 +26,7 @@ fn order_with(terms: Option<VerifyTerms>) -> Order {
         risk: Vec::new(),
         verify: terms,
         reverify_after_ms: 24 * 3_600_000,
+        line: None,
     });
     o
 }

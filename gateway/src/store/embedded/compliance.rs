@@ -407,6 +407,10 @@ impl Tables<'_> {
             if let Some(target) = &r.freeze {
                 self.compliance.freeze(&new.tenant, target, new.now_ms)?;
             }
+            if let Some(data) = frozen_event(r, new.now_ms) {
+                let t = EventType::ComplianceChannelFrozen;
+                self.publish(new.now_ms, &new.tenant, t, None, data)?;
+            }
         }
         let record = check.audit(
             "activation.create",
@@ -483,7 +487,7 @@ impl Tables<'_> {
                 .remove((e.as_str(), h.as_str(), id.as_str()))
                 .map_err(backend)?;
         }
-        if let Some(record) = order_status_audit(current.status, order) {
+        for record in order_audit(current, order) {
             self.compliance.append_audit(record)?;
         }
         Ok(())

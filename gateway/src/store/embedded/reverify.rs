@@ -91,17 +91,51 @@ impl Tables<'_> {
         self.reverify_due
             .insert((deadline, sub.id.as_str()), ())
             .map_err(backend)?;
-        if let Some(record) = required_audit(sub, activation) {
+        self.verification_required(sub, activation)
+    }
+
+    /// Audits line `sub`'s entry into `pending_verification` because of `order` and
+    /// publishes `subscription.verification_required`.
+    fn verification_required(&mut self, sub: &Subscription, order: &Order) -> TxResult<()> {
+        if let Some(record) = required_audit(sub, order) {
             self.compliance.append_audit(record)?;
         }
-        let data = verification_event_data(sub, Some(&activation.id));
+        let data = verification_event_data(sub, Some(&order.id));
         self.publish(
-            activation.updated_at_ms,
+            order.updated_at_ms,
             &sub.tenant,
             EventType::SubscriptionVerificationRequired,
             Some(&sub.id),
             data,
         )
+    }
+
+    /// A completed lifecycle order that hit a risk rule (a SIM swap) flags its line in
+    /// the same commit: `sub` (written by the caller) gets the new state, the deadline
+    /// index follows, and a line that becomes pending is audited and announced.
+    pub(super) fn flag_on_completion(
+        &mut self,
+        sub: &mut Subscription,
+        order: &Order,
+    ) -> TxResult<()> {
+        let Some(change) = completion_flag(sub, order) else {
+            return Ok(());
+        };
+        if let Some(d) = change.unindex {
+            self.reverify_due
+                .remove((d, sub.id.as_str()))
+                .map_err(backend)?;
+        }
+        if let Some(d) = change.index {
+            self.reverify_due
+                .insert((d, sub.id.as_str()), ())
+                .map_err(backend)?;
+        }
+        sub.verification = change.next;
+        if change.index.is_some() {
+            self.verification_required(sub, order)?;
+        }
+        Ok(())
     }
 
     /// See [`Store::record_verification`].
@@ -191,7 +225,7 @@ impl Tables<'_> {
             self.reverify_due
                 .remove((at, id.as_str()))
                 .map_err(backend)?;
-            if let Some(o) = self.expire_line(&id, now_ms, plan)? {
+            if let Some(o) = self.expire_line((at, &id), now_ms, plan)? {
                 created.push(o);
             }
         }
@@ -200,7 +234,12 @@ impl Tables<'_> {
 
     /// One due line: suspended (with its order) if its deadline passed, looked at again
     /// later if another order is in flight on it, left alone if the entry is stale.
-    fn expire_line(&mut self, id: &str, now_ms: u64, plan: Planner) -> TxResult<Option<Order>> {
+    fn expire_line(
+        &mut self,
+        (at, id): (u64, &str),
+        now_ms: u64,
+        plan: Planner,
+    ) -> TxResult<Option<Order>> {
         let Some(before) =
             Self::get_json::<Subscription>(&self.subscriptions, "subscriptions", id)?
         else {
@@ -209,6 +248,13 @@ impl Tables<'_> {
         let Ok(change) = line_change(&before, Event::Tick, 0, now_ms) else {
             return Ok(None);
         };
+        if change.next == before.verification && change.order.is_some() {
+            // The suspend the timer ordered failed: ordered again, under this entry.
+            return Ok(match self.expiry_suspend(&before, at, now_ms, plan)? {
+                Expiry::Created(o) => Some(o),
+                Expiry::Busy | Expiry::Nothing => None,
+            });
+        }
         if change.next == before.verification {
             // Early or stale: keep the line's own deadline listed (this entry is gone).
             if let Some(d) = before.verification.deadline_ms() {
@@ -226,22 +272,10 @@ impl Tables<'_> {
         let deadline = before.verification.deadline_ms().unwrap_or(now_ms);
         let mut order = None;
         if change.order.is_some() {
-            let new = expiry_order(&before, deadline, now_ms, plan);
-            match self.create_lifecycle(&new)? {
-                LifecycleOutcome::Created(o) => order = Some(o),
-                LifecycleOutcome::Rejected(LifecycleRejection::Busy(_)) => {
-                    // Another order is in flight on the line: look again later.
-                    let retry = now_ms.saturating_add(BUSY_RETRY_MS);
-                    self.reverify_due
-                        .insert((retry, before.id.as_str()), ())
-                        .map_err(backend)?;
-                    return Ok(None);
-                }
-                // Created by an earlier sweep (replayed), or the line holds the reason
-                // already: nothing more to order.
-                LifecycleOutcome::Replayed(_)
-                | LifecycleOutcome::KeyReused
-                | LifecycleOutcome::Rejected(_) => {}
+            match self.expiry_suspend(&before, deadline, now_ms, plan)? {
+                Expiry::Created(o) => order = Some(o),
+                Expiry::Busy => return Ok(None),
+                Expiry::Nothing => {}
             }
         }
         let activation: Option<Order> =
@@ -256,4 +290,42 @@ impl Tables<'_> {
         self.compliance.append_audit(record)?;
         Ok(order)
     }
+
+    /// Creates the `regulatory` suspend of line `before` (its id and key seeded by
+    /// `seed_ms`: the deadline, or the retry entry's time). A line busy with another
+    /// order is listed again [`BUSY_RETRY_MS`] later.
+    fn expiry_suspend(
+        &mut self,
+        before: &Subscription,
+        seed_ms: u64,
+        now_ms: u64,
+        plan: Planner,
+    ) -> TxResult<Expiry> {
+        let new = expiry_order(before, seed_ms, now_ms, plan);
+        Ok(match self.create_lifecycle(&new)? {
+            LifecycleOutcome::Created(o) => Expiry::Created(o),
+            LifecycleOutcome::Rejected(LifecycleRejection::Busy(_)) => {
+                let retry = now_ms.saturating_add(BUSY_RETRY_MS);
+                self.reverify_due
+                    .insert((retry, before.id.as_str()), ())
+                    .map_err(backend)?;
+                Expiry::Busy
+            }
+            // Created by an earlier sweep (replayed), or the line holds the reason
+            // already: nothing more to order.
+            LifecycleOutcome::Replayed(_)
+            | LifecycleOutcome::KeyReused
+            | LifecycleOutcome::Rejected(_) => Expiry::Nothing,
+        })
+    }
+}
+
+/// What [`Tables::expiry_suspend`] did.
+enum Expiry {
+    /// The suspend order was created.
+    Created(Order),
+    /// Another order is in flight on the line: listed again later, nothing else written.
+    Busy,
+    /// Nothing to order.
+    Nothing,
 }

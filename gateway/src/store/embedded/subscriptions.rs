@@ -253,6 +253,7 @@ impl Tables<'_> {
             undo: Vec::new(),
         };
         lifecycle.plan = (new.plan)(new.kind, &lifecycle);
+        let activation: Option<Order> = Self::get_json(&self.orders, "orders", &sub.activation_id)?;
         // All checks passed: from here on, write.
         let order = Order {
             id: new.order_id.clone(),
@@ -267,7 +268,7 @@ impl Tables<'_> {
             hlr_profile_id: sub.hlr_profile_id,
             channel: new.channel.clone(),
             subscriber: None,
-            compliance: None,
+            compliance: lifecycle_compliance(new.kind, &tenant, activation.as_ref()),
             hlr: Step::Pending,
             undo: None,
             error: None,
@@ -297,6 +298,9 @@ impl Tables<'_> {
         sub.inflight = Some(order.id.clone());
         self.put_subscription(&sub)?;
         self.insert_new_order(&order, &new.idempotency_key, &new.body_hash, new.now_ms)?;
+        if let Some(record) = lifecycle_created_audit(&order) {
+            self.compliance.append_audit(record)?;
+        }
         Ok(LifecycleOutcome::Created(order))
     }
 
@@ -350,9 +354,15 @@ impl Tables<'_> {
                 let data = subscription_data(&sub, &previous, &order.id);
                 self.publish(now, &sub.tenant, t, Some(&sub.id), data)?;
             }
+            self.flag_on_completion(&mut sub, order)?;
             change
         } else {
             self.return_reserved(order, l)?;
+            if let Some(at) = suspend_retry_at(&sub, order) {
+                self.reverify_due
+                    .insert((at, sub.id.as_str()), ())
+                    .map_err(backend)?;
+            }
             None
         };
         sub.updated_at_ms = now;

@@ -158,6 +158,9 @@ impl PgStore {
     /// record and logs the event. All of it is durable on return, or nothing changed.
     pub async fn create_activation(&self, new: NewActivation) -> Result<CreateOutcome, StoreError> {
         let owner = self.owner();
+        // Creates of one store or ID queue here rather than fail to serialize in the
+        // database (`create_gate.rs`).
+        let _held = self.create_gate.enter(&new).await;
         let out = self
             .transaction(&(new, owner), |tx, (new, owner)| {
                 Box::pin(create(tx, new, *owner))

@@ -145,7 +145,7 @@ async fn record_order(
         }
         None => {}
     }
-    if let Some(record) = order_status_audit(current.status, order) {
+    for record in order_audit(current, order) {
         audit_chain::append(tx, &record).await?;
     }
     log_event(

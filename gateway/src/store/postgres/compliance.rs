@@ -15,10 +15,12 @@ use super::compliance_counters::{self as counters, Read, Windows};
 use super::retry::{Tx, TxResult};
 use crate::compliance::blocklist::ListKind;
 use crate::compliance::channel::{ChannelRef, Member, Registration, RegistryView};
-use crate::compliance::checks::{self, Allowed, Decision, ReadPlan, Reads, Refused};
+use crate::compliance::checks::{self, Allowed, Decision, ReadPlan, Reads};
 use crate::compliance::policy::StoreHours;
 use crate::order::Order;
-use crate::store::{ComplianceCheck, frozen_entry, parse_registration, velocity_scope};
+use crate::store::{
+    ComplianceCheck, EventType, frozen_entry, frozen_event, parse_registration, velocity_scope,
+};
 
 /// A decision and the velocity rows it read (an allowed create writes over them).
 pub struct Checked {
@@ -221,13 +223,15 @@ pub async fn refuse(
     idempotency_key: &str,
     now_ms: u64,
 ) -> TxResult<()> {
-    if let Decision::Refuse(Refused {
-        freeze: Some(target),
-        ..
-    }) = decision
-    {
-        let existing = get_entry(tx, tenant, target.member, &target.store, &target.id).await?;
-        put_entry(tx, tenant, &frozen_entry(existing, target, now_ms)).await?;
+    if let Decision::Refuse(refused) = decision {
+        if let Some(target) = &refused.freeze {
+            let existing = get_entry(tx, tenant, target.member, &target.store, &target.id).await?;
+            put_entry(tx, tenant, &frozen_entry(existing, target, now_ms)).await?;
+        }
+        if let Some(data) = frozen_event(refused, now_ms) {
+            let t = EventType::ComplianceChannelFrozen;
+            super::events::publish(tx, now_ms, tenant, t, None, data).await?;
+        }
     }
     let record = check.audit(
         "activation.create",

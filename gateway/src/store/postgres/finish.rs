@@ -40,9 +40,11 @@ pub async fn finish_lifecycle(tx: &Tx<'_>, order: &Order, completed: bool) -> Tx
             let data = subscription_data(&sub, &previous, &order.id);
             publish(tx, now, &sub.tenant, t, Some(&sub.id), data).await?;
         }
+        super::reverify::flag_on_completion(tx, &mut sub, order).await?;
         change
     } else {
         return_reserved(tx, order, l).await?;
+        super::reverify::retry_suspend(tx, &sub, order).await?;
         None
     };
     sub.updated_at_ms = now;

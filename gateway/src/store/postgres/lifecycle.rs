@@ -8,6 +8,7 @@
 //! (`idempotency::claim`, an insert), and a refusal rolls the transaction back.
 
 use super::PgStore;
+use super::audit_chain;
 use super::idempotency::{Key, claim};
 use super::lines;
 use super::order_leases::Owner;
@@ -160,6 +161,7 @@ async fn create_claimed(
         undo: Vec::new(),
     };
     lifecycle.plan = (new.plan)(new.kind, &lifecycle);
+    let activation = orders::get(tx, &sub.activation_id).await?.map(|r| r.order);
     // All checks passed: from here on, write.
     let order = Order {
         id: new.order_id.clone(),
@@ -174,7 +176,7 @@ async fn create_claimed(
         hlr_profile_id: sub.hlr_profile_id,
         channel: new.channel.clone(),
         subscriber: None,
-        compliance: None,
+        compliance: lifecycle_compliance(new.kind, &tenant, activation.as_ref()),
         hlr: Step::Pending,
         undo: None,
         error: None,
@@ -208,6 +210,9 @@ async fn create_claimed(
         lease,
     )
     .await?;
+    if let Some(record) = lifecycle_created_audit(&order) {
+        audit_chain::append(tx, &record).await?;
+    }
     Ok(LifecycleOutcome::Created(order))
 }
 

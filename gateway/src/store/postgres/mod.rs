@@ -24,6 +24,7 @@
 //! tables) and `copy_derive.rs` (what `finish_load` derives). Compliance (issue 15):
 //! `compliance.rs` (the create commit's checks and writes, validation),
 //! `compliance_counters.rs` (the live-line and velocity counters, read with row locks),
+//! `create_gate.rs` (one create per store or ID at a time per node, queued in memory),
 //! `compliance_admin.rs` (registry and blocklist changes and reads) and `audit_chain.rs`
 //! (records appended pending, linked into the chain by the sequencer).
 //! The method names, arguments and results are the `Store` trait's.
@@ -43,6 +44,7 @@ mod copy_derive;
 mod copy_dump;
 pub mod copy_load;
 pub mod counters;
+mod create_gate;
 pub mod deliveries;
 pub mod delivery_attempts;
 pub mod delivery_reads;
@@ -123,6 +125,8 @@ pub struct PgStore {
     stock_changed: std::sync::atomic::AtomicBool,
     /// The sequencer task `open` started, which `close` stops.
     sequencer_task: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
+    /// Queues this node's creates that write the same hot rows (`create_gate.rs`).
+    create_gate: create_gate::CreateGate,
 }
 
 impl PgStore {
@@ -183,6 +187,7 @@ impl PgStore {
             deliveries_wake: Arc::default(),
             stock_changed: Default::default(),
             sequencer_task: Default::default(),
+            create_gate: Default::default(),
         };
         // Fail now, not at the first request, when the database cannot be reached.
         drop(

@@ -30,19 +30,59 @@ pub async fn opened(tx: &Tx<'_>, sub: &Subscription, activation: &Order) -> TxRe
         return Ok(());
     };
     index(tx, deadline, &sub.id).await?;
-    if let Some(record) = required_audit(sub, activation) {
+    required(tx, sub, activation).await
+}
+
+/// Audits line `sub`'s entry into `pending_verification` because of `order` and
+/// publishes `subscription.verification_required`.
+async fn required(tx: &Tx<'_>, sub: &Subscription, order: &Order) -> TxResult<()> {
+    if let Some(record) = required_audit(sub, order) {
         audit_chain::append(tx, &record).await?;
     }
-    let data = verification_event_data(sub, Some(&activation.id));
+    let data = verification_event_data(sub, Some(&order.id));
     publish(
         tx,
-        activation.updated_at_ms,
+        order.updated_at_ms,
         &sub.tenant,
         EventType::SubscriptionVerificationRequired,
         Some(&sub.id),
         data,
     )
     .await
+}
+
+/// A failed `regulatory` suspend the timer ordered, on a line that must still be
+/// suspended, is listed to be ordered again (`suspend_retry_at`).
+pub async fn retry_suspend(tx: &Tx<'_>, sub: &Subscription, order: &Order) -> TxResult<()> {
+    match suspend_retry_at(sub, order) {
+        Some(at) => index(tx, at, &sub.id).await,
+        None => Ok(()),
+    }
+}
+
+/// A completed lifecycle order that hit a risk rule (a SIM swap) flags its line in the
+/// same commit (embedded `flag_on_completion`): `sub` (written by the caller) gets the
+/// new state, the index follows, and a line that becomes pending is audited and
+/// announced.
+pub async fn flag_on_completion(
+    tx: &Tx<'_>,
+    sub: &mut Subscription,
+    order: &Order,
+) -> TxResult<()> {
+    let Some(change) = completion_flag(sub, order) else {
+        return Ok(());
+    };
+    if let Some(d) = change.unindex {
+        unindex(tx, d, &sub.id).await?;
+    }
+    if let Some(d) = change.index {
+        index(tx, d, &sub.id).await?;
+    }
+    sub.verification = change.next;
+    if change.index.is_some() {
+        required(tx, sub, order).await?;
+    }
+    Ok(())
 }
 
 async fn index(tx: &Tx<'_>, due_ms: u64, id: &str) -> TxResult<()> {
@@ -158,6 +198,19 @@ async fn expire_line(
     let Ok(change) = line_change(&before, Event::Tick, 0, now_ms) else {
         return Ok(Swept::Done);
     };
+    if change.next == before.verification && change.order.is_some() {
+        // The suspend the timer ordered failed: ordered again, under this entry.
+        if before.inflight.is_some() {
+            index(tx, now_ms.saturating_add(BUSY_RETRY_MS), id).await?;
+            return Ok(Swept::Done);
+        }
+        let new = expiry_order(&before, due, now_ms, plan);
+        return Ok(match lifecycle::create(tx, &new, owner).await? {
+            LifecycleOutcome::Created(o) => Swept::Ordered(Box::new(o)),
+            LifecycleOutcome::Rejected(_) => Swept::Later,
+            LifecycleOutcome::Replayed(_) | LifecycleOutcome::KeyReused => Swept::Done,
+        });
+    }
     if change.next == before.verification {
         // Early or stale: keep the line's own deadline listed.
         if let Some(d) = before.verification.deadline_ms() {

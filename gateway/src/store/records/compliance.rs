@@ -132,6 +132,10 @@ pub struct OrderCompliance {
     /// it existed read 24 h, the default of every market).
     #[serde(default = "default_reverify_after_ms")]
     pub reverify_after_ms: u64,
+    /// A lifecycle order's line: the activation that opened it (its records name it, so
+    /// they count where the line was sold).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line: Option<String>,
 }
 
 fn default_reverify_after_ms() -> u64 {
@@ -160,6 +164,7 @@ impl OrderCompliance {
                 _ => None,
             },
             reverify_after_ms: check.policy.reverify_deadline_ms,
+            line: None,
         })
     }
 }
@@ -167,6 +172,22 @@ impl OrderCompliance {
 /// The store's answer to a compliance refusal: what to tell the caller (nothing was
 /// reserved; the refusal's audit record and any freeze were committed).
 pub type ComplianceRefusal = Box<Refused>;
+
+/// The `compliance.channel_frozen` event of a refusal that froze a channel member
+/// (`None`: it froze nothing): which member, the window it breached and its limit. No
+/// subscriber detail: the refusal's internal reason (which may name the ID's counter)
+/// stays in the audit record.
+pub fn frozen_event(refused: &Refused, now_ms: u64) -> Option<serde_json::Value> {
+    let target = refused.freeze.as_ref()?;
+    Some(serde_json::json!({
+        "member": target.member.as_str(),
+        "store": target.store,
+        "id": target.id,
+        "window": refused.refusal.extras.window,
+        "limit": refused.refusal.extras.limit,
+        "frozen_at": crate::clock::rfc3339(now_ms),
+    }))
+}
 
 /// Scopes a velocity key's subject for storage: the ID counter per enterprise, the
 /// channel counters per tenant. Both backends key their counters by this string and the
@@ -387,42 +408,4 @@ pub fn stops_counting(previous: OrderStatus, order: &Order) -> Option<StopsCount
         }
         _ => None,
     }
-}
-
-/// The audit record of a status change of an order the compliance checks allowed
-/// (`order.<status>`, a fact recorded by the engine), or `None` when the status did not
-/// change or the order carries no compliance part.
-pub fn order_status_audit(previous: OrderStatus, order: &Order) -> Option<AuditRecord> {
-    let c = order.compliance.as_ref()?;
-    if previous == order.status {
-        return None;
-    }
-    let reasons = match (&order.error, order.status) {
-        (Some(e), OrderStatus::Failed) => vec![e.code.clone()],
-        _ => Vec::new(),
-    };
-    Some(AuditRecord {
-        seq: 0,
-        at_ms: order.updated_at_ms,
-        actor: Actor {
-            key_id: "system".to_owned(),
-            channel: "engine".to_owned(),
-            ..Actor::default()
-        },
-        subject: Subject {
-            order_id: Some(order.id.clone()),
-            iccid: Some(order.iccid.to_string()),
-            imsi: Some(order.imsi.to_string()),
-            msisdn: Some(order.msisdn.to_string()),
-            id_hash: c.id_hash.clone(),
-        },
-        action: format!("order.{}", order.status.as_str()),
-        rule: None,
-        policy_version: Some(c.policy_version.clone()),
-        outcome: crate::compliance::audit::Outcome::Record,
-        reasons,
-        evidence: Vec::new(),
-        idempotency_key: None,
-        attrs: Vec::new(),
-    })
 }

@@ -61,11 +61,15 @@ pub enum EventType {
     /// A webhook endpoint was disabled after its deliveries kept failing.
     #[serde(rename = "endpoint.disabled")]
     EndpointDisabled,
+    /// A velocity breach froze a store, clerk or device (the policy's
+    /// `freeze_on_breach`); an operator lifts it by enabling the member again.
+    #[serde(rename = "compliance.channel_frozen")]
+    ComplianceChannelFrozen,
 }
 
 impl EventType {
     /// Every type, in documentation order.
-    pub const ALL: [Self; 16] = [
+    pub const ALL: [Self; 17] = [
         Self::OrderCreated,
         Self::OrderActive,
         Self::OrderFailed,
@@ -82,6 +86,7 @@ impl EventType {
         Self::EsimError,
         Self::InventoryLowStock,
         Self::EndpointDisabled,
+        Self::ComplianceChannelFrozen,
     ];
 
     /// The wire name (`order.active`).
@@ -103,6 +108,7 @@ impl EventType {
             Self::EsimError => "esim.error",
             Self::InventoryLowStock => "inventory.low_stock",
             Self::EndpointDisabled => "endpoint.disabled",
+            Self::ComplianceChannelFrozen => "compliance.channel_frozen",
         }
     }
 

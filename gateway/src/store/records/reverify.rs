@@ -159,16 +159,23 @@ pub fn line_change(
             order: None,
         });
     }
+    let tick = matches!(event, Event::Tick);
     let (next, effects) = reverify::step(&sub.verification, event, deadline_after_ms, now_ms)?;
     let regulatory = sub
         .suspension_reasons
         .contains(&SuspensionReason::Regulatory);
     let busy = sub.inflight.is_some();
-    let order = effects.iter().find_map(|e| match e {
+    let mut order = effects.iter().find_map(|e| match e {
         Effect::Suspend if !regulatory || busy => Some(OrderKind::Suspend),
         Effect::Resume if regulatory || busy => Some(OrderKind::Resume),
         _ => None,
     });
+    // A line the machine holds suspended whose `regulatory` suspension is not in force:
+    // the suspend the timer ordered failed, and a tick (the retry entry that
+    // `suspend_retry_at` indexed) orders it again.
+    if tick && matches!(next, Verification::Suspended { .. }) && !regulatory && order.is_none() {
+        order = Some(OrderKind::Suspend);
+    }
     let after = next.deadline_ms();
     Ok(LineChange {
         unindex: before.filter(|d| Some(*d) != after),
@@ -204,6 +211,23 @@ pub fn line_order(
         idempotency_cutoff_ms: 0,
         plan,
     }
+}
+
+/// What a completed lifecycle order's risk hits (a SIM swap under a policy whose
+/// `sim_swap` rule is on: `risk:<rule>:<facts>` on its compliance part) do to its line,
+/// in the commit that completes it: a flag, pending with the policy's deadline. `None`
+/// when the order hit no rule.
+pub fn completion_flag(sub: &Subscription, order: &Order) -> Option<LineChange> {
+    let rules = opening_rules(order);
+    if rules.is_empty() {
+        return None;
+    }
+    let after = order
+        .compliance
+        .as_ref()
+        .map_or(DAY_MS, |c| c.reverify_after_ms);
+    // A flag is never refused.
+    line_change(sub, Event::Flag(rules), after, order.updated_at_ms).ok()
 }
 
 /// What a verification result does to the line the commit read for it (`None`: no line
@@ -261,6 +285,25 @@ pub fn expiry_order(
         now_ms,
         plan,
     )
+}
+
+/// When the sweep looks at `sub` again after `order` ended (written in the commit that
+/// ends it): a `regulatory` suspend the gateway ordered by itself that failed, on a line
+/// that must still be suspended, is ordered again [`BUSY_RETRY_MS`] later (`None`:
+/// nothing to retry). The line's machine state stays `suspended`, so the sweep's tick
+/// finds the reason missing (`line_change`).
+pub fn suspend_retry_at(sub: &Subscription, order: &Order) -> Option<u64> {
+    let l = order.lifecycle.as_ref()?;
+    let ours = order.kind == OrderKind::Suspend
+        && l.reason == Some(SuspensionReason::Regulatory)
+        && l.actor == system_actor();
+    let still = matches!(sub.verification, Verification::Suspended { .. })
+        && !sub
+            .suspension_reasons
+            .contains(&SuspensionReason::Regulatory)
+        && sub.state != SubscriptionState::Terminated;
+    (ours && still && order.status == crate::order::OrderStatus::Failed)
+        .then(|| order.updated_at_ms.saturating_add(BUSY_RETRY_MS))
 }
 
 /// The order actor of what the gateway does by itself (not an API key).
@@ -362,8 +405,9 @@ fn line_record(
     }
 }
 
-/// The audit record of a line opening in `pending_verification` (`None` when it opens
-/// clear), recorded by the engine's commit.
+/// The audit record of a line entering `pending_verification` (`None` when it is not
+/// pending), recorded by the engine's commit that opened it (`activation`) or completed
+/// the order that flagged it (a SIM swap).
 pub fn required_audit(sub: &Subscription, activation: &Order) -> Option<AuditRecord> {
     let deadline = sub.verification.deadline_ms()?;
     let actor = AuditActor {
