@@ -810,3 +810,33 @@ fn port_out_secret(msg: &HubMessage) -> Option<Credential> {
         _ => None,
     }
 }
+
+/// Every JSON example in `docs/porting-hub.md` is one of the vectors above, so the
+/// document shows exactly what the codec sends and reads.
+#[test]
+fn the_protocol_document_shows_the_vectors() {
+    let doc_path = format!("{}/../docs/porting-hub.md", env!("CARGO_MANIFEST_DIR"));
+    let doc = std::fs::read_to_string(&doc_path).expect("docs/porting-hub.md");
+    let dir = format!("{}/tests/fixtures/porting", env!("CARGO_MANIFEST_DIR"));
+    let mut fixtures: Vec<(String, Value)> = std::fs::read_dir(&dir)
+        .expect("fixtures")
+        .filter_map(Result::ok)
+        .map(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let body = std::fs::read(e.path()).expect("fixture");
+            (name, value(&body))
+        })
+        .collect();
+    let mut shown = 0;
+    for block in doc.split("```json\n").skip(1) {
+        let json = block.split("```").next().unwrap_or_default();
+        let v: Value = serde_json::from_str(json).unwrap_or_else(|e| panic!("{e}: {json}"));
+        let at = fixtures.iter().position(|(_, f)| *f == v);
+        assert!(at.is_some(), "not a vector: {json}");
+        fixtures.retain(|(_, f)| *f != v);
+        shown += 1;
+    }
+    // Every vector but the unknown kind is shown.
+    let left: Vec<&str> = fixtures.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(left, ["msg_unknown.json"], "{shown} shown");
+}
