@@ -250,6 +250,12 @@ fn message_vectors() {
     ];
     for (name, expected) in &cases {
         check(name, expected, decode_callback, encode_callback);
+        let code = expected.event.reason_code();
+        match *name {
+            "msg_rejected" => assert_eq!(code, Some("credential_expired")),
+            "msg_conflict" => assert_eq!(code, Some("50")),
+            _ => assert_eq!(code, None, "{name}"),
+        }
     }
     // An unknown kind decodes by name; its unknown members are not kept.
     let unknown = decode_callback(&fixture("msg_unknown")).expect("unknown kind");

@@ -85,6 +85,16 @@ impl HubEvent {
             Self::Unknown(kind) => kind.as_str(),
         }
     }
+
+    /// The reason code the port's recorded transition carries: a rejection's reason or
+    /// a conflict's cause.
+    pub fn reason_code(&self) -> Option<&str> {
+        match self {
+            Self::Rejected { reason } => Some(reason.as_str()),
+            Self::Conflict { cause } => Some(cause.as_str()),
+            _ => None,
+        }
+    }
 }
 
 /// One hub message: the envelope and its event. `Debug` shows no credential or account.
