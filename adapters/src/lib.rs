@@ -11,3 +11,4 @@ pub mod hlr;
 pub mod http;
 pub mod identity;
 pub mod osmo;
+pub mod porting;
