@@ -8,11 +8,9 @@ use bytes::Bytes;
 use gateway::clock::Clock;
 use gateway::crypto::Keyring;
 use gateway::metrics::Metrics;
-use gateway::store::StoreAdmin;
 use gateway::store::embedded::RedbStore;
-use gateway::store::{
-    DeliveryStatus, EndpointSecret, EventType, Store, WebhookEndpoint, secret_context,
-};
+use gateway::store::{DeliveryStatus, EndpointSecret, EventType, WebhookEndpoint, secret_context};
+use gateway::store::{OutboxStore, StoreAdmin};
 use gateway::webhooks::schedule::{ATTEMPTS, DELAYS_MS, JITTER};
 use gateway::webhooks::signing;
 use gateway::webhooks::{Answer, Dispatcher, SendError, Transport};

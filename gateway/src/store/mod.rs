@@ -4,13 +4,17 @@
 //!
 //! Architecture invariant: a method returns only after its changes are durable (fsync'd).
 
+mod compliance_port;
 pub mod copy;
 pub mod dump;
 pub mod embedded;
+mod outbox_port;
 pub mod postgres;
 mod records;
 pub mod sealed;
 
+pub use compliance_port::ComplianceStore;
+pub use outbox_port::OutboxStore;
 pub use records::*;
 
 use crate::crypto::Keyring;
@@ -62,8 +66,9 @@ pub const SANDBOX_MARKETS_MARKER: &str = "sandbox.markets.v1";
 /// it, so the store never imports the engine).
 pub type Reopen = fn(Order, u64) -> Order;
 
-/// The gateway's durable state.
-pub trait Store: Send + Sync {
+/// The gateway's durable state (with its compliance and outbox parts, [`ComplianceStore`]
+/// and [`OutboxStore`], which every backend implements beside it).
+pub trait Store: ComplianceStore + OutboxStore + Send + Sync {
     /// Creates an activation order atomically: checks the idempotency key, reserves the SIM
     /// and a number, inserts the order and its idempotency record and logs the event.
     /// Either all of that is durable on return, or nothing changed.
@@ -309,200 +314,6 @@ pub trait Store: Send + Sync {
         &self,
         now_ms: u64,
         reopen: Reopen,
-    ) -> BoxFuture<'_, Result<Vec<Order>, StoreError>>;
-
-    // The public event log and the webhook outbox. Events are appended by the write
-    // methods above in their own commit (`Tables::publish` here; an INSERT in the same
-    // transaction in PostgreSQL); these read them and drive their delivery.
-
-    /// A tenant's public events after its sequence number `after`, in commit order, at
-    /// most `limit`, only of `event_type` when given.
-    fn public_events<'a>(
-        &'a self,
-        tenant: &'a str,
-        after: u64,
-        event_type: Option<EventType>,
-        limit: usize,
-    ) -> BoxFuture<'a, Result<Vec<PublicEvent>, StoreError>>;
-
-    /// One public event of the tenant, by its sequence number.
-    fn public_event<'a>(
-        &'a self,
-        tenant: &'a str,
-        tenant_seq: u64,
-    ) -> BoxFuture<'a, Result<Option<PublicEvent>, StoreError>>;
-
-    /// Creates a webhook endpoint; `false` (nothing changed) if the tenant already has
-    /// `MAX_ENDPOINTS_PER_TENANT`.
-    fn create_webhook_endpoint(
-        &self,
-        endpoint: WebhookEndpoint,
-    ) -> BoxFuture<'_, Result<bool, StoreError>>;
-
-    /// The tenant's webhook endpoints.
-    fn webhook_endpoints<'a>(
-        &'a self,
-        tenant: &'a str,
-    ) -> BoxFuture<'a, Result<Vec<WebhookEndpoint>, StoreError>>;
-
-    /// One webhook endpoint of the tenant.
-    fn webhook_endpoint<'a>(
-        &'a self,
-        tenant: &'a str,
-        id: &'a str,
-    ) -> BoxFuture<'a, Result<Option<WebhookEndpoint>, StoreError>>;
-
-    /// Deletes an endpoint of the tenant and its deliveries; `false` if there is none.
-    fn delete_webhook_endpoint(
-        &self,
-        tenant: &str,
-        id: &str,
-        now_ms: u64,
-    ) -> BoxFuture<'_, Result<bool, StoreError>>;
-
-    /// Adds a signing secret; the endpoint's current secrets sign beside it until
-    /// `old_expire_at_ms`. The endpoint after the change, `None` if there is none.
-    fn rotate_webhook_secret(
-        &self,
-        tenant: &str,
-        id: &str,
-        secret: EndpointSecret,
-        old_expire_at_ms: u64,
-    ) -> BoxFuture<'_, Result<Option<WebhookEndpoint>, StoreError>>;
-
-    /// An endpoint's deliveries, newest event first, of events before sequence `before`
-    /// (all when `None`), at most `limit`; `None` if the tenant has no such endpoint.
-    fn webhook_deliveries<'a>(
-        &'a self,
-        tenant: &'a str,
-        endpoint: &'a str,
-        before: Option<u64>,
-        limit: usize,
-    ) -> BoxFuture<'a, Result<Option<Vec<Delivery>>, StoreError>>;
-
-    /// Queues an event again for the tenant's enabled endpoints that take its type.
-    fn redeliver_event(
-        &self,
-        tenant: &str,
-        tenant_seq: u64,
-        now_ms: u64,
-    ) -> BoxFuture<'_, Result<Redelivery, StoreError>>;
-
-    /// Deliveries due at or before `now_ms`, earliest first, at most `limit`. A store
-    /// shared by several nodes claims them for this node for its lease time, so one
-    /// delivery is attempted by one node at a time (until the attempt is recorded or the
-    /// lease lapses).
-    fn due_deliveries(
-        &self,
-        now_ms: u64,
-        limit: usize,
-    ) -> BoxFuture<'_, Result<Vec<DeliveryKey>, StoreError>>;
-
-    /// The earliest delivery due time after `after_ms` (a read; no commit).
-    fn next_delivery_due(&self, after_ms: u64) -> BoxFuture<'_, Result<Option<u64>, StoreError>>;
-
-    /// What one delivery attempt needs (row, event, endpoint), from one snapshot.
-    fn delivery_job<'a>(
-        &'a self,
-        key: &'a DeliveryKey,
-    ) -> BoxFuture<'a, Result<Option<DeliveryJob>, StoreError>>;
-
-    /// Records an attempt's outcome durably (see `AttemptOutcome`); `false` if the
-    /// delivery was no longer pending.
-    fn record_delivery_attempt(
-        &self,
-        outcome: AttemptOutcome,
-    ) -> BoxFuture<'_, Result<bool, StoreError>>;
-
-    /// Sets the available-stock level that publishes `inventory.low_stock` (`None`: off).
-    fn set_low_stock_threshold(
-        &self,
-        threshold: Option<u64>,
-    ) -> BoxFuture<'_, Result<(), StoreError>>;
-
-    /// Woken after commits that may have made deliveries due; the dispatcher waits on it
-    /// (PostgreSQL: LISTEN/NOTIFY).
-    fn deliveries_waker(&self) -> std::sync::Arc<tokio::sync::Notify>;
-
-    // Compliance (issue 15). The create commit's checks ride on `create_activation`
-    // (`NewActivation::compliance`); these are the rest.
-
-    /// Runs an activation's checks exactly as its create commit would, in one
-    /// transaction, reserving and counting nothing: writes only the decision's audit
-    /// record (`activation.validate`). `POST /v1/activations/validate`.
-    fn validate_activation<'a>(
-        &'a self,
-        tenant: &'a str,
-        check: &'a ComplianceCheck,
-        now_ms: u64,
-    ) -> BoxFuture<'a, Result<crate::compliance::Decision, StoreError>>;
-
-    /// Applies an operator's registry or blocklist change (or none, `AuditOnly`) and
-    /// appends `audit` in the same commit. A refused change appends nothing.
-    fn compliance_change(
-        &self,
-        change: ComplianceChange,
-        audit: crate::compliance::audit::AuditRecord,
-    ) -> BoxFuture<'_, Result<ComplianceChangeOutcome, StoreError>>;
-
-    /// A tenant's registry entries, by (member, store, id).
-    fn registry<'a>(
-        &'a self,
-        tenant: &'a str,
-        query: &'a ComplianceQuery,
-    ) -> BoxFuture<'a, Result<Vec<RegistryEntry>, StoreError>>;
-
-    /// An enterprise's blocklist entries (history included), by (list, value, start).
-    fn blocklist<'a>(
-        &'a self,
-        enterprise: &'a str,
-        query: &'a ComplianceQuery,
-    ) -> BoxFuture<'a, Result<Vec<BlocklistEntry>, StoreError>>;
-
-    /// How many live lines (in progress or active; not failed, not terminated) an
-    /// enterprise holds under any of `id_hashes`.
-    fn live_lines<'a>(
-        &'a self,
-        enterprise: &'a str,
-        id_hashes: &'a [String],
-    ) -> BoxFuture<'a, Result<u32, StoreError>>;
-
-    /// Audit rows from sequence number `from` (1 = the first), at most `limit`, in
-    /// sequence order. A backend that links records after their commit (PostgreSQL)
-    /// links every committed record first, so the rows listed end at the newest commit.
-    fn audit_rows(
-        &self,
-        from: u64,
-        limit: usize,
-    ) -> BoxFuture<'_, Result<Vec<AuditRow>, StoreError>>;
-
-    // Second real-person verification (issue 15, `records/reverify.rs`). A line opens in
-    // `pending_verification` in the commit that makes its activation active (with its
-    // deadline indexed and `subscription.verification_required` published there).
-
-    /// Records a verification result on a line in one commit: its new state, the
-    /// deadline index, the audit record, `subscription.verified` on a pass, and the
-    /// `regulatory` resume (a late pass) or suspend (a failure) order it needs, created
-    /// as `create_lifecycle` would (the caller hands it to the engine). A refusal, or a
-    /// line busy with another order when one is needed, changes nothing.
-    fn record_verification(
-        &self,
-        v: NewVerification,
-    ) -> BoxFuture<'_, Result<VerificationOutcome, StoreError>>;
-
-    /// The earliest re-verification deadline (or busy-line retry) in the index, if any
-    /// (a read; no commit).
-    fn next_reverify_deadline(&self) -> BoxFuture<'_, Result<Option<u64>, StoreError>>;
-
-    /// Handles up to `EXPIRE_BATCH` lines whose deadline is at or before `now_ms`, in one
-    /// commit: each still pending is marked suspended (audited `verification.expired`)
-    /// with a `regulatory` suspend order planned by `plan` (none if the line already has
-    /// that reason); a line busy with another order is looked at again later. Returns the
-    /// orders created, durable, for the engine to drive.
-    fn expire_reverifications(
-        &self,
-        now_ms: u64,
-        plan: Planner,
     ) -> BoxFuture<'_, Result<Vec<Order>, StoreError>>;
 }
 

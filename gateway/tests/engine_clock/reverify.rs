@@ -18,6 +18,8 @@ use gateway::crypto::Keyring;
 use gateway::engine::{Engine, EngineSettings};
 use gateway::metrics::Metrics;
 use gateway::order::{Actor, OrderKind, OrderStatus, SuspensionReason};
+use gateway::store::ComplianceStore;
+use gateway::store::OutboxStore;
 use gateway::store::embedded::RedbStore;
 use gateway::store::{
     AdminChange, ComplianceCheck, CreateOutcome, EventType, LifecycleOutcome, NewActivation,

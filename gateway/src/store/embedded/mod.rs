@@ -18,6 +18,8 @@ mod reverify;
 
 /// The store's file name in the data dir.
 pub const STORE_FILE: &str = remove::FILE;
+mod compliance_impl;
+mod outbox_impl;
 mod rewrap;
 mod store_impl;
 mod subscriptions;

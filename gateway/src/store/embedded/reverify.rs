@@ -251,7 +251,7 @@ impl Tables<'_> {
         if change.next == before.verification && change.order.is_some() {
             // The suspend the timer ordered failed: ordered again, under this entry.
             return Ok(match self.expiry_suspend(&before, at, now_ms, plan)? {
-                Expiry::Created(o) => Some(o),
+                Expiry::Created(o) => Some(*o),
                 Expiry::Busy | Expiry::Nothing => None,
             });
         }
@@ -273,7 +273,7 @@ impl Tables<'_> {
         let mut order = None;
         if change.order.is_some() {
             match self.expiry_suspend(&before, deadline, now_ms, plan)? {
-                Expiry::Created(o) => order = Some(o),
+                Expiry::Created(o) => order = Some(*o),
                 Expiry::Busy => return Ok(None),
                 Expiry::Nothing => {}
             }
@@ -303,7 +303,7 @@ impl Tables<'_> {
     ) -> TxResult<Expiry> {
         let new = expiry_order(before, seed_ms, now_ms, plan);
         Ok(match self.create_lifecycle(&new)? {
-            LifecycleOutcome::Created(o) => Expiry::Created(o),
+            LifecycleOutcome::Created(o) => Expiry::Created(Box::new(o)),
             LifecycleOutcome::Rejected(LifecycleRejection::Busy(_)) => {
                 let retry = now_ms.saturating_add(BUSY_RETRY_MS);
                 self.reverify_due
@@ -323,7 +323,7 @@ impl Tables<'_> {
 /// What [`Tables::expiry_suspend`] did.
 enum Expiry {
     /// The suspend order was created.
-    Created(Order),
+    Created(Box<Order>),
     /// Another order is in flight on the line: listed again later, nothing else written.
     Busy,
     /// Nothing to order.
