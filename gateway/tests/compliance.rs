@@ -260,6 +260,23 @@ async fn a_velocity_breach_is_refused_and_freezes_the_store() {
     assert_eq!(p["field"], "channel.store_id");
     let stores = c.get("/v1/channels/stores").await;
     assert_eq!(stores["data"][0]["status"], "frozen", "{stores}");
+    // The freeze is an event of its own, for the operator to review.
+    let frozen = c.get("/v1/events?type=compliance.channel_frozen").await;
+    assert_eq!(frozen["data"].as_array().map(Vec::len), Some(1), "{frozen}");
+    assert_eq!(frozen["data"][0]["data"]["member"], "store", "{frozen}");
+    assert_eq!(frozen["data"][0]["data"]["id"], "SZ-0042", "{frozen}");
+    // A kind of channel member that does not exist says which do.
+    let (s, p, _) = c
+        .send(http::Method::GET, "/v1/channels/phones", None, None)
+        .await;
+    assert_eq!((s, p["code"].as_str()), (404, Some("not_found")), "{p}");
+    let detail = p["detail"].as_str().unwrap_or_default();
+    assert!(
+        ["stores", "clerks", "devices"]
+            .iter()
+            .all(|k| detail.contains(k)),
+        "{detail}"
+    );
     shutdown(sb).await;
 }
 

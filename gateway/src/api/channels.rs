@@ -136,7 +136,9 @@ pub async fn list(
     let caller = authenticate(&state, &headers).await?;
     caller.require(Permission::Read)?;
     let kind = kind.value()?;
-    let members = kind_of(&kind).ok_or_else(|| ApiError::not_found("not_found", "route"))?;
+    let members = kind_of(&kind).ok_or_else(|| {
+        ApiError::unknown_path_kind("/v1/channels/{kind}", &["stores", "clerks", "devices"])
+    })?;
     let query = ComplianceQuery {
         store: q.get("store_id").cloned(),
         ..ComplianceQuery::default()

@@ -383,6 +383,16 @@ impl ApiError {
             "see /openapi.json for the available endpoints",
         )
     }
+    /// 404: a path segment that names a kind of thing takes one of `allowed`.
+    pub fn unknown_path_kind(path: &str, allowed: &[&str]) -> Self {
+        let list: Vec<String> = allowed.iter().map(|a| format!("`{a}`")).collect();
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "No such endpoint",
+            format!("`{path}`: the last part must be {}", list.join(", ")),
+        )
+    }
     /// 405.
     pub fn method_not_allowed() -> Self {
         Self::new(
