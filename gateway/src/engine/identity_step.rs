@@ -1,7 +1,8 @@
 //! One identity verification attempt of an activation: the subscriber opened in memory
-//! only, the request built (`identity_request`), the attempt recorded as sent, the call
-//! within the verifier's concurrency bound, and the answer handed to the pure machine
-//! (`machine::identity`) and recorded. The name and the ID number live only in the request
+//! only, the request built (`identity_request`), the call within the verifier's
+//! concurrency bound, and the answer handed to the pure machine (`machine::identity`) and
+//! recorded with the attempt in one commit (a verification is a repeatable query, so its
+//! attempt needs no record of its own before the call). The name and the ID number live only in the request
 //! for the call's duration; the event and the log carry the outcome and its code.
 
 use super::Inner;
@@ -48,13 +49,9 @@ pub(super) async fn run_verify(
         Err(NoRequest::Engine(e)) => return Err(e),
     };
     let window_ms = u64::try_from(settings.give_up_after.as_millis()).unwrap_or(u64::MAX);
-    let order = machine::mark_verify_sent(order, attempt, now, window_ms);
-    let sent = EventKind::StepSent {
-        step: STEP.into(),
-        attempt,
-    };
-    inner.persist(&order, Effect::None, sent).await?;
-    let before = Before::of(&order);
+    // Not written before the call: the answer's commit records the attempt too
+    // (`machine::begin_verify` says why that is safe for a verification).
+    let order = machine::begin_verify(order, attempt, now, window_ms);
     let permit = inner
         .identity_permits
         .acquire()

@@ -39,10 +39,14 @@ pub(super) fn current(o: &Order) -> Option<&Step> {
     }
 }
 
-/// Records that verification attempt `attempt` is about to be sent. The first attempt
-/// fixes the deadline (`now_ms + window_ms`) after which no retry is started.
-pub fn mark_verify_sent(o: Order, attempt: u32, now_ms: u64, window_ms: u64) -> Order {
-    let mut o = touch(o, now_ms);
+/// Attempt `attempt` as it goes out, on the order as stored (no new version: the engine
+/// does not write it before the call). The first attempt fixes the deadline
+/// (`now_ms + window_ms`) after which no retry is started. A verification is a query with no effect on any
+/// network, repeated under one request id (the verifier answers a repeat with its first
+/// decision), so the attempt is recorded with its answer, in one commit; after a crash
+/// in between, the attempt is simply asked again.
+pub fn begin_verify(o: Order, attempt: u32, now_ms: u64, window_ms: u64) -> Order {
+    let mut o = o;
     let mut step = o
         .identity
         .take()

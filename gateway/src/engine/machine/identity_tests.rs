@@ -75,8 +75,9 @@ fn an_order_without_terms_goes_straight_to_the_hlr() {
 fn pass_is_recorded_before_the_hlr_step() {
     let o = order();
     assert_eq!(next_action(&o, 0), Action::Verify { attempt: 1 });
-    let o = mark_verify_sent(o, 1, 10, WINDOW);
-    assert_eq!((o.status, o.version), (OrderStatus::Reserved, 2));
+    let o = begin_verify(o, 1, 10, WINDOW);
+    // Not a version of its own: the answer's commit records the attempt.
+    assert_eq!((o.status, o.version), (OrderStatus::Reserved, 1));
     let step = identity(&o);
     assert_eq!(
         (step.status, &step.step, step.attempts, step.deadline_ms),
@@ -90,8 +91,10 @@ fn pass_is_recorded_before_the_hlr_step() {
     assert_eq!(step.request_id, "act_x-idv");
     let (o, eff) = on_verify(o, at(1, 20), answer(Verdict::Pass));
     assert_eq!(eff, Effect::None);
+    assert_eq!(o.version, 2, "one write: the attempt and its answer");
     let step = identity(&o);
     assert_eq!(step.status, IdentityStatus::Passed);
+    assert_eq!(step.attempts, 1);
     assert_eq!(step.verification_id.as_deref(), Some("v-1"));
     assert_eq!(o.hlr, Step::Pending);
     assert_eq!(next_action(&o, 30), Action::Provision { attempt: 1 });
@@ -100,7 +103,7 @@ fn pass_is_recorded_before_the_hlr_step() {
 #[test]
 fn flag_goes_on_and_records_the_reason_and_the_re_verification() {
     for reverifies in [true, false] {
-        let o = mark_verify_sent(order_with(Some(terms(true, reverifies))), 1, 0, WINDOW);
+        let o = begin_verify(order_with(Some(terms(true, reverifies))), 1, 0, WINDOW);
         let (o, eff) = on_verify(o, at(1, 1), answer(flag("watchlist_near_match")));
         assert_eq!(eff, Effect::None);
         let step = identity(&o);
@@ -116,7 +119,7 @@ fn flag_goes_on_and_records_the_reason_and_the_re_verification() {
 #[test]
 fn every_reject_fails_the_order_with_its_code_and_provisions_nothing() {
     for code_ in RejectCode::ALL {
-        let o = mark_verify_sent(order(), 1, 0, WINDOW);
+        let o = begin_verify(order(), 1, 0, WINDOW);
         let (o, eff) = on_verify(o, at(1, 1), answer(Verdict::Reject(code_)));
         assert_eq!((o.status, eff), (OrderStatus::Failed, Effect::Release));
         assert_eq!(code(&o), Some(code_.as_str()));
@@ -138,7 +141,7 @@ fn an_esim_reject_leaves_nothing_at_the_smdp() {
         None,
     ));
     assert_eq!(next_action(&o, 0), Action::Verify { attempt: 1 });
-    let o = mark_verify_sent(o, 1, 0, WINDOW);
+    let o = begin_verify(o, 1, 0, WINDOW);
     let (o, eff) = on_verify(
         o,
         at(1, 1),
@@ -159,7 +162,7 @@ fn unavailable_retries_with_backoff_then_fails_past_the_budget() {
         assert_eq!(next_action(&o, u64::MAX - 1), Action::Verify { attempt });
         let now = u64::from(attempt) * 10;
         let (next, eff) = on_verify(
-            mark_verify_sent(o, attempt, now, WINDOW),
+            begin_verify(o, attempt, now, WINDOW),
             Attempt::new(attempt, &POLICY, u32::MAX, now),
             timeout(),
         );
@@ -180,11 +183,7 @@ fn unavailable_retries_with_backoff_then_fails_past_the_budget() {
         o = next;
     }
     let last = POLICY.max_attempts;
-    let (o, eff) = on_verify(
-        mark_verify_sent(o, last, 500, WINDOW),
-        at(last, 501),
-        timeout(),
-    );
+    let (o, eff) = on_verify(begin_verify(o, last, 500, WINDOW), at(last, 501), timeout());
     assert_eq!((o.status, eff), (OrderStatus::Failed, Effect::Release));
     assert_eq!(code(&o), Some(UNAVAILABLE));
     assert_eq!(identity(&o).status, IdentityStatus::Unavailable);
@@ -195,7 +194,7 @@ fn unavailable_retries_with_backoff_then_fails_past_the_budget() {
 #[test]
 fn no_retry_is_started_past_the_stored_deadline() {
     // The first attempt fixes the deadline at 0 + 150; a retry due later is not started.
-    let o = mark_verify_sent(order(), 1, 0, 150);
+    let o = begin_verify(order(), 1, 0, 150);
     let (o, _) = on_verify(o, Attempt::new(1, &POLICY, u32::MAX, 0), timeout());
     assert!(matches!(
         identity(&o).step,
@@ -205,7 +204,7 @@ fn no_retry_is_started_past_the_stored_deadline() {
         }
     ));
     // A restart much later keeps the stored deadline, whatever window it is given now.
-    let o = mark_verify_sent(o, 2, 100, 1_000_000);
+    let o = begin_verify(o, 2, 100, 1_000_000);
     assert_eq!(identity(&o).deadline_ms, Some(150));
     let (o, eff) = on_verify(o, Attempt::new(2, &POLICY, u32::MAX, 100), timeout());
     assert_eq!((o.status, eff), (OrderStatus::Failed, Effect::Release));
@@ -218,7 +217,7 @@ fn retry_after_stretches_the_backoff() {
         status: 429,
         retry_after: Some(Duration::from_secs(2)),
     }));
-    let (o, _) = on_verify(mark_verify_sent(order(), 1, 0, WINDOW), at(1, 0), busy);
+    let (o, _) = on_verify(begin_verify(order(), 1, 0, WINDOW), at(1, 0), busy);
     assert!(matches!(
         identity(&o).step,
         Step::RetryWait {
@@ -235,7 +234,7 @@ fn a_permanent_error_fails_at_once() {
         IdentityError::Tls("certificate not trusted".into()),
         IdentityError::UnexpectedStatus { status: 302 },
     ] {
-        let o = mark_verify_sent(order(), 1, 0, WINDOW);
+        let o = begin_verify(order(), 1, 0, WINDOW);
         let (o, eff) = on_verify(o, at(1, 1), Err(e.clone()));
         assert_eq!(
             (o.status, eff),
@@ -253,9 +252,9 @@ fn a_permanent_error_fails_at_once() {
 
 #[test]
 fn a_call_cut_by_a_crash_is_repeated_as_the_same_request() {
-    let o = mark_verify_sent(order(), 1, 0, WINDOW);
+    let o = begin_verify(order(), 1, 0, WINDOW);
     assert_eq!(next_action(&o, 5), Action::Verify { attempt: 2 });
-    let again = mark_verify_sent(o.clone(), 2, 5, WINDOW);
+    let again = begin_verify(o.clone(), 2, 5, WINDOW);
     assert_eq!(identity(&again).request_id, identity(&o).request_id);
     assert_eq!(identity(&again).deadline_ms, Some(WINDOW));
 }
@@ -347,7 +346,7 @@ proptest! {
             };
             calls += 1;
             prop_assert_eq!(attempt, calls);
-            let sent = mark_verify_sent(o, attempt, now, window);
+            let sent = begin_verify(o, attempt, now, window);
             prop_assert_eq!(identity(&sent).request_id.as_str(), "act_x-idv");
             let (next, eff) = on_verify(sent, Attempt::new(attempt, &POLICY, jitter, now), result_of(a));
             prop_assert_eq!(&next.hlr, &Step::Pending);

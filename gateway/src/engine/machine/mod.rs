@@ -27,7 +27,7 @@ pub use esim::{
     Es2Call, Es2Failure, ReleaseTerms, expire, mark_es2_sent, on_cancel, on_confirm, on_download,
     on_release_check, on_reorder,
 };
-pub use identity::{mark_verify_sent, on_no_verifier, on_unsendable, on_verify};
+pub use identity::{begin_verify, on_no_verifier, on_unsendable, on_verify};
 pub use saga::{StepDone, StepFailure, conclude, mark_saga_sent, on_saga_answer};
 
 /// Retry policy for southbound steps.
@@ -98,8 +98,8 @@ impl<'a> Attempt<'a> {
 /// What the driver must do next for an order.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Action {
-    /// Persist `mark_verify_sent`, then ask the identity verifier (an activation's first
-    /// step, when its create commit asked for one).
+    /// Ask the identity verifier (`begin_verify`), then persist the attempt with its
+    /// answer (an activation's first step, when its create commit asked for one).
     Verify {
         /// The attempt about to be made.
         attempt: u32,
