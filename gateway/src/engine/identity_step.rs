@@ -1,8 +1,11 @@
 //! One identity verification attempt of an activation: the subscriber opened in memory
 //! only, the request built (`identity_request`), the call within the verifier's
-//! concurrency bound, and the answer handed to the pure machine (`machine::identity`) and
-//! recorded with the attempt in one commit (a verification is a repeatable query, so its
-//! attempt needs no record of its own before the call). The name and the ID number live only in the request
+//! concurrency bound, and the answer handed to the pure machine (`machine::identity`).
+//! A verification is a repeatable query (one request id; the verifier answers a repeat
+//! with its first decision), so neither its attempt nor a decision that lets the order go
+//! on needs a commit of its own: the attempt is written with its answer, and a pass or a
+//! flag with the `sent` record of the first southbound step, which is the order's next
+//! write. A refusal, a failure or a retry wait is written at once. The name and the ID number live only in the request
 //! for the call's duration; the event and the log carry the outcome and its code.
 
 use super::Inner;
@@ -10,10 +13,9 @@ use super::driver::record_answer;
 use super::error::EngineError;
 use super::identity_request::verification_request;
 use super::machine::{self, Attempt, identity::STEP};
-use super::report::Before;
+use super::report::{Before, report};
 use crate::compliance::Subscriber;
 use crate::order::{Effect, Order};
-use crate::store::EventKind;
 use adapters::identity::{IdentityError, Verdict, VerificationRequest, VerificationResponse};
 use serde_json::Value;
 use zeroize::Zeroize;
@@ -68,7 +70,17 @@ pub(super) async fn run_verify(
         inner.jitter(),
         inner.clock.now_ms(),
     );
-    let (next, effect) = machine::on_verify(order, at, result);
+    let stored = order.version;
+    let (mut next, effect) = machine::on_verify(order, at, result);
+    if effect == Effect::None && machine::identity_concluded(&next) {
+        // The order goes on to its first southbound step, whose `sent` record is the
+        // next write of this order: the decision rides on it (the same commit, before
+        // any call), so the answer is not a version of its own. Until that commit lands
+        // the verification is simply asked again after a restart (same request id).
+        next.version = stored;
+        report(&inner.metrics, &before, &next, &effect);
+        return Ok(next);
+    }
     record_answer(inner, &before, next, effect, STEP, attempt, summary).await
 }
 

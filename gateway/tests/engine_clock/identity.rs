@@ -12,7 +12,7 @@ use gateway::clock::Clock;
 use gateway::engine::{Engine, EngineSettings};
 use gateway::metrics::Metrics;
 use gateway::order::{IdentityStatus, Order, OrderStatus, VerifyTerms};
-use gateway::store::{SimState, Store};
+use gateway::store::{EventKind, SimState, Store};
 use serde_json::json;
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -163,6 +163,35 @@ async fn a_pass_is_recorded_before_the_hlr_and_the_order_goes_active() {
     assert_eq!(step.request_id, format!("{id}-idv"));
     assert_eq!(hlr.calls.names(), ["provision"]);
     assert_eq!(*v.hlr_calls_before.lock().expect("lock"), [0]);
+    // The order's writes: created (with the rig's compliance terms), then the pass
+    // together with the HLR's `sent` record (one commit, before the HLR call), then the
+    // HLR's answer. A verification is a repeatable query: neither its attempt nor its
+    // pass is a write of its own.
+    let writes: Vec<EventKind> = store
+        .events(0, 1_000)
+        .await
+        .expect("events")
+        .into_iter()
+        .filter(|e| e.order_id.as_deref() == Some(id.as_str()))
+        .map(|e| e.kind)
+        .collect();
+    assert_eq!(
+        writes,
+        [
+            EventKind::OrderCreated,
+            EventKind::StepAnswered {
+                step: "compliance".into(),
+                attempt: 0,
+                result: "allow".into()
+            },
+            EventKind::StepSent {
+                step: "hlr_provision".into(),
+                attempt: 1
+            },
+            EventKind::OrderActive,
+        ]
+    );
+    assert_eq!(o.version, 4);
     // What was asked: the sealed subscriber, the terms, the order's id.
     let calls = v.calls();
     let req = &calls[0].0;

@@ -39,6 +39,18 @@ pub(super) fn current(o: &Order) -> Option<&Step> {
     }
 }
 
+/// Whether the order's verification has concluded and let it go on (passed, flagged or
+/// skipped): its next action is a southbound step.
+pub fn identity_concluded(o: &Order) -> bool {
+    o.verify_terms().is_some()
+        && o.identity.as_ref().is_some_and(|i| {
+            matches!(
+                i.status,
+                IdentityStatus::Passed | IdentityStatus::Flagged | IdentityStatus::Skipped
+            )
+        })
+}
+
 /// Attempt `attempt` as it goes out, on the order as stored (no new version: the engine
 /// does not write it before the call). The first attempt fixes the deadline
 /// (`now_ms + window_ms`) after which no retry is started. A verification is a query with no effect on any

@@ -98,6 +98,30 @@ fn pass_is_recorded_before_the_hlr_step() {
     assert_eq!(step.verification_id.as_deref(), Some("v-1"));
     assert_eq!(o.hlr, Step::Pending);
     assert_eq!(next_action(&o, 30), Action::Provision { attempt: 1 });
+    assert!(identity_concluded(&o), "a pass lets the order go on");
+}
+
+#[test]
+fn only_a_decision_that_lets_the_order_go_on_concludes() {
+    let o = order();
+    assert!(!identity_concluded(&o), "not asked yet");
+    let sent = begin_verify(o, 1, 0, WINDOW);
+    assert!(!identity_concluded(&sent), "in flight");
+    let (flagged, _) = on_verify(sent.clone(), at(1, 5), answer(flag("x")));
+    assert!(identity_concluded(&flagged));
+    let (rejected, eff) = on_verify(
+        sent,
+        at(1, 5),
+        answer(Verdict::Reject(RejectCode::IdentityMismatch)),
+    );
+    assert_eq!(eff, Effect::Release);
+    assert!(!identity_concluded(&rejected));
+    let mut plain = fixture_order();
+    plain.identity = Some(IdentityStep {
+        status: IdentityStatus::Passed,
+        ..IdentityStep::pending("act_x")
+    });
+    assert!(!identity_concluded(&plain), "no terms: nothing was asked");
 }
 
 #[test]
