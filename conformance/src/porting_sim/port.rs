@@ -5,7 +5,7 @@
 use super::clock::utc;
 use super::donor::{Behaviour, Resolution};
 use super::timetable::Timetable;
-use adapters::porting::{Actor, HubEvent, HubMessage, Market, Ref, UtcTime};
+use adapters::porting::{Actor, HubEvent, HubMessage, Market, Ref};
 use serde::{Deserialize, Serialize};
 use sim_profiles::Msisdn;
 

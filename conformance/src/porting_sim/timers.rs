@@ -26,6 +26,7 @@ impl Hub {
     }
 
     /// When the next timer fires, if any.
+    #[cfg(test)]
     pub(crate) fn next_timer(&self) -> Option<u64> {
         self.ports
             .iter()

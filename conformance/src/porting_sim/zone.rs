@@ -15,8 +15,6 @@ use adapters::identity::CivilDate;
 pub(crate) const MINUTE_MS: u64 = 60_000;
 /// One hour, in milliseconds.
 pub(crate) const HOUR_MS: u64 = 60 * MINUTE_MS;
-/// One day, in milliseconds.
-pub(crate) const DAY_MS: u64 = 24 * HOUR_MS;
 
 const DAY_MS_I: i64 = 86_400_000;
 const HOUR_MS_I: i64 = 3_600_000;
