@@ -264,9 +264,10 @@ async fn admit(
 /// Applies `request` under the simulator's lock, or answers it from the replay table.
 fn apply(sim: &Simulator, op: Operation, request: &Request, caller: Option<&Ref>) -> Outcome {
     let id = request.request_id();
+    let key = (caller.cloned(), id.clone());
     let fingerprint = request.fingerprint(op);
     let (outcome, counted) = sim.exchange(|st, now, out| {
-        match st.replay.seen(id, &fingerprint) {
+        match st.replay.seen(&key, &fingerprint) {
             Seen::Replay(answer) => {
                 let port_ref = request.port_ref().cloned();
                 return (
@@ -314,7 +315,7 @@ fn apply(sim: &Simulator, op: Operation, request: &Request, caller: Option<&Ref>
                 Counted::Refused,
             ),
         };
-        st.replay.keep(id.clone(), fingerprint, answer.clone());
+        st.replay.keep(key, fingerprint, answer.clone());
         (
             Outcome {
                 answer,

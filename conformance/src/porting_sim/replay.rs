@@ -1,7 +1,8 @@
 //! Idempotency by `request_id`, as the protocol asks of a hub: the first answer (a
 //! receipt or a refusal) is kept with a fingerprint of the request, a repeat of the same
 //! request gets it back, and the same id with another request is `request_id_reused`.
-//! Bounded: the oldest entries go first.
+//! Request ids are the caller's: they are kept per provider (by certificate). Bounded:
+//! the oldest entries go first.
 
 use adapters::porting::Ref;
 use std::collections::{HashMap, VecDeque};
@@ -15,6 +16,9 @@ pub(crate) struct Answer {
     pub(crate) status: u16,
     pub(crate) body: Vec<u8>,
 }
+
+/// A request id of one provider (`None`: no operators configured).
+pub(crate) type Key = (Option<Ref>, Ref);
 
 /// What a request id has seen before.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,8 +34,8 @@ pub(crate) enum Seen {
 /// The answers kept, oldest first.
 #[derive(Debug)]
 pub(crate) struct ReplayCache {
-    entries: HashMap<Ref, (Fingerprint, Answer)>,
-    order: VecDeque<Ref>,
+    entries: HashMap<Key, (Fingerprint, Answer)>,
+    order: VecDeque<Key>,
     capacity: usize,
 }
 
@@ -46,7 +50,7 @@ impl ReplayCache {
     }
 
     /// Looks `id` up.
-    pub(crate) fn seen(&self, id: &Ref, fingerprint: &Fingerprint) -> Seen {
+    pub(crate) fn seen(&self, id: &Key, fingerprint: &Fingerprint) -> Seen {
         match self.entries.get(id) {
             None => Seen::New,
             Some((f, a)) if f == fingerprint => Seen::Replay(a.clone()),
@@ -55,7 +59,7 @@ impl ReplayCache {
     }
 
     /// Keeps the first answer for `id`.
-    pub(crate) fn keep(&mut self, id: Ref, fingerprint: Fingerprint, answer: Answer) {
+    pub(crate) fn keep(&mut self, id: Key, fingerprint: Fingerprint, answer: Answer) {
         if self.capacity == 0 || self.entries.contains_key(&id) {
             return;
         }
@@ -75,7 +79,7 @@ mod tests {
 
     #[test]
     fn first_answer_wins_and_the_oldest_is_forgotten() {
-        let id = |s: &str| Ref::parse(s, "t").expect("ref");
+        let id = |s: &str| (None, Ref::parse(s, "t").expect("ref"));
         let a = |status| Answer {
             status,
             body: Vec::new(),

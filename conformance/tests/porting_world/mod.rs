@@ -56,12 +56,15 @@ impl World {
     /// The simulator on a driven clock at [`MONDAY_0800`], delivering to a receiver
     /// that answers 204.
     pub async fn new() -> Self {
-        Self::with(Vec::new(), |_, _| {}).await
+        Self::with(Vec::new(), |_, _, _| {}).await
     }
 
     /// As [`World::new`], the receiver answering `script`'s statuses first, with the
-    /// configuration edited by `edit`.
-    pub async fn with(script: Vec<u16>, edit: impl FnOnce(&mut PortingSimConfig, &Pki)) -> Self {
+    /// configuration edited by `edit` (given the PKI and the gateway's identity).
+    pub async fn with(
+        script: Vec<u16>,
+        edit: impl FnOnce(&mut PortingSimConfig, &Pki, &Id),
+    ) -> Self {
         let pki = Pki::new("porting test CA");
         let hub = pki.issue("hub");
         let notifier = pki.issue("hub notifier");
@@ -89,7 +92,7 @@ impl World {
             max_backoff: Duration::from_millis(20),
             timeout: Duration::from_secs(5),
         };
-        edit(&mut config, &pki);
+        edit(&mut config, &pki, &gateway_id);
         let sim = porting_sim::start(config).await.expect("start");
         let client = client(&sim, &pki, &gateway_id, Duration::from_secs(5));
         let admin = HttpClient::builder()
