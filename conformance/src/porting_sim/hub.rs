@@ -93,6 +93,15 @@ pub(crate) struct Hub {
 }
 
 impl Hub {
+    /// Forgets every port and donor behaviour; the id counters go on.
+    pub(crate) fn reset(&mut self) {
+        let ids = std::mem::take(&mut self.ids);
+        *self = Self {
+            ids,
+            ..Self::default()
+        };
+    }
+
     /// Every port, oldest first.
     pub(crate) fn ports(&self) -> &[Port] {
         &self.ports

@@ -158,10 +158,11 @@ impl Simulator {
     }
 
     /// Forgets every port, request, answer, donor behaviour, fault, delivery and count;
-    /// keeps the clock and the receiver URL.
+    /// keeps the clock, the receiver URL and the id counters (references are never
+    /// reused).
     pub(crate) fn reset(&self) {
         let mut st = self.state();
-        st.hub = Hub::default();
+        st.hub.reset();
         st.replay = ReplayCache::new(self.replay_capacity);
         st.journal = Journal::default();
         let mut faults = self.faults();

@@ -4,7 +4,7 @@
 //! | Request | Body in | Answer |
 //! |---|---|---|
 //! | `GET /sim/stats` | | 200 [`PortingCounts`](crate::porting_sim::PortingCounts) |
-//! | `POST /sim/reset` | | 204: ports, requests, answers, donors, faults, deliveries and counts forgotten (clock and receiver kept) |
+//! | `POST /sim/reset` | | 204: ports, requests, answers, donors, faults, deliveries and counts forgotten (clock, receiver and id counters kept) |
 //! | `GET /sim/clock` | | 200 [`ClockView`] |
 //! | `PUT /sim/clock` | [`ClockSet`] | 200 [`ClockView`] with `emitted`; 409 when it would go back |
 //! | `POST /sim/clock/advance` | [`Advance`] | 200 [`ClockView`] with `emitted` |
