@@ -306,8 +306,7 @@ async fn cancel_and_reschedule_before_the_lock_but_not_after() {
     );
     assert_eq!(
         ms.iter()
-            .filter(|m| m.port_ref == late.port_ref)
-            .last()
+            .rfind(|m| m.port_ref == late.port_ref)
             .map(|m| m.event.kind()),
         Some("locked")
     );
