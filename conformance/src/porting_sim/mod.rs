@@ -83,7 +83,6 @@ pub use journal::RequestRecord;
 pub use notify::{Delivery, RetryPolicy};
 pub use port::{Direction, PortState, PortView, TimelineEntry};
 pub use stats::{InjectedCounts, OperationCounts, PortingCounts};
-pub use timetable::Timetable;
 
 /// Binds the listener and starts serving; the handle reports the bound address.
 pub async fn start(config: PortingSimConfig) -> Result<PortingSimHandle, PortingSimError> {

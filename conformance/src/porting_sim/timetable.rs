@@ -28,13 +28,13 @@ pub(crate) const DEFAULT_RESPOND_MS: u64 = HOUR_MS;
 
 /// A port's timetable.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Timetable {
+pub(crate) struct Timetable {
     /// From this instant no cancel or reschedule (the `locked` message).
-    pub lock_at: u64,
+    pub(crate) lock_at: u64,
     /// When the number moves (the `cutover` message; `due_at` on the wire).
-    pub due_at: u64,
+    pub(crate) due_at: u64,
     /// The completion the market promises (kept for the port view; not on the wire).
-    pub complete_by: u64,
+    pub(crate) complete_by: u64,
 }
 
 /// Why a requested time cannot be scheduled (`422 date_not_available`).

@@ -127,7 +127,7 @@ pub(crate) async fn handle(
             }
         }
         ("/sim/ports", Method::GET) => json(StatusCode::OK, &sim.ports()),
-        ("/sim/port-outs", Method::POST) => match read_json::<PortOutBody>(req).await? {
+        ("/sim/port-outs", Method::POST) => match read_port_out(req).await? {
             Ok(body) => match PortOutCommand::try_from(body) {
                 Ok(cmd) => match sim.port_out(cmd) {
                     Ok(port_ref) => json(
@@ -164,6 +164,22 @@ pub(crate) async fn handle(
         },
         (path, _) => not_routed(allowed(path)),
     })
+}
+
+/// Reads a port-out command. serde's own messages can quote a value (a PIN sent as a
+/// number), so a body that does not fit is refused by position only.
+async fn read_port_out(req: Request<Incoming>) -> Result<Result<PortOutBody, HttpResponse>, Abort> {
+    match http_util::read_body(req).await {
+        Ok(body) => Ok(serde_json::from_slice(&body).map_err(|e| {
+            bad_request(format!(
+                "body: not a port-out command (line {}, column {})",
+                e.line(),
+                e.column()
+            ))
+        })),
+        Err(http_util::BodyError::TooLarge) => Ok(Err(http_util::too_large())),
+        Err(http_util::BodyError::Broken) => Err(Abort),
+    }
 }
 
 fn allowed(path: &str) -> Option<&'static str> {

@@ -67,8 +67,9 @@ pub struct ReceiverUrl {
     pub url: Option<String>,
 }
 
-/// `POST /sim/port-outs`: the hub asks the receiver for one of its numbers.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+/// `POST /sim/port-outs`: the hub asks the receiver for one of its numbers. `Debug`
+/// shows neither the credential nor the account.
+#[derive(Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PortOutBody {
     /// `cn`, `uk`, `us`, `eu-fr` or `eu-generic`.
@@ -95,14 +96,35 @@ pub struct PortOutBody {
     pub respond_by: Option<String>,
 }
 
-/// A US account.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+/// A US account. `Debug` prints `***`.
+#[derive(Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AccountBody {
     /// Account number.
     pub number: String,
     /// PIN.
     pub pin: String,
+}
+
+impl std::fmt::Debug for PortOutBody {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PortOutBody")
+            .field("market", &self.market)
+            .field("number", &self.number)
+            .field("recipient", &self.recipient)
+            .field("donor", &self.donor)
+            .field("credential", &self.credential.as_ref().map(|_| "***"))
+            .field("account", &self.account)
+            .field("requested_at", &self.requested_at)
+            .field("respond_by", &self.respond_by)
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for AccountBody {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AccountBody(***)")
+    }
 }
 
 /// The answer to `POST /sim/port-outs`.
