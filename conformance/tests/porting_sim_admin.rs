@@ -227,4 +227,15 @@ async fn faults_rules_and_donors_are_set_through_the_api() {
         )
         .await;
     assert_eq!(bad.0, 400);
+    // A PIN of the wrong type is not quoted back.
+    let bad = w
+        .send(
+            "POST",
+            "port-outs",
+            json!({"market": "us", "number": "12025550199",
+            "account": {"number": "5550001111", "pin": 80801234}}),
+        )
+        .await;
+    assert_eq!(bad.0, 400);
+    assert!(!bad.1.to_string().contains("80801234"), "{}", bad.1);
 }
