@@ -17,5 +17,6 @@ pub mod hlr_sim;
 pub mod identity_sim;
 pub mod osmo_peer;
 pub mod pg_peer;
+pub mod porting_sim;
 pub mod smdp_sim;
 pub mod suite;

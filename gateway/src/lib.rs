@@ -32,6 +32,8 @@ pub mod sandbox_identity;
 #[cfg(feature = "sandbox")]
 pub mod sandbox_markets;
 #[cfg(feature = "sandbox")]
+pub mod sandbox_porting;
+#[cfg(feature = "sandbox")]
 pub mod sandbox_profiles;
 #[cfg(feature = "sandbox")]
 pub mod sandbox_smdp;

@@ -76,6 +76,10 @@ pub struct SandboxFile {
     /// `http://host:port/metrics`: Prometheus text, on its own listener.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub metrics_url: Option<String>,
+    /// The number-porting hub simulator's base URL and admin API (no client certificate
+    /// needed for the admin API).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub porting_simulator: Option<SimInfo>,
     /// One tenant per market with that market's strict compliance defaults (`cn`, `uk`),
     /// each with an operator key and a registered store channel.
     #[serde(default)]
@@ -111,6 +115,8 @@ pub struct Sandbox {
     /// The embedded identity-verification simulator and the verifier client wired to it
     /// (for the order path's real-name checks).
     pub identity: crate::sandbox_identity::SandboxIdentity,
+    /// The embedded number-porting hub simulator.
+    pub porting: crate::sandbox_porting::SandboxPorting,
     /// Path of `sandbox.json`.
     pub file: PathBuf,
     /// Its content.
@@ -219,6 +225,7 @@ pub async fn start(mut config: Config) -> Result<Sandbox, StartError> {
         (None, None)
     };
     let identity = crate::sandbox_identity::start(&ca).await?;
+    let porting = crate::sandbox_porting::start(&ca).await?;
     // The simulator verifies identities unless `[identity] url` names a real service.
     let verifier = config
         .identity
@@ -290,6 +297,10 @@ pub async fn start(mut config: Config) -> Result<Sandbox, StartError> {
             )
         }),
         metrics_url: gateway.metrics_addr.map(|a| format!("http://{a}/metrics")),
+        porting_simulator: Some(SimInfo {
+            url: porting.sim.url(),
+            admin: porting.sim.admin_url(),
+        }),
         markets: crate::sandbox_markets::describe(&*gateway.store, &markets).await?,
     };
     let file = gateway.config.data_dir.join(FILE);
@@ -300,6 +311,7 @@ pub async fn start(mut config: Config) -> Result<Sandbox, StartError> {
         hlr_sim,
         smdp_sim,
         identity,
+        porting,
         file,
         info,
     })

@@ -35,6 +35,7 @@ async fn sandbox_activates_over_tls_and_restarts_idempotently() {
         "product",
         "esim_profile_type",
         "es2_callback_url",
+        "porting_simulator",
     ] {
         assert!(!file[field].is_null(), "sandbox.json lacks {field}: {file}");
     }
@@ -52,6 +53,18 @@ async fn sandbox_activates_over_tls_and_restarts_idempotently() {
         .request_timeout(Duration::from_secs(10))
         .build()
         .expect("client");
+    // The porting hub simulator runs on the wall clock; its admin API needs only the CA.
+    let porting = file["porting_simulator"]["admin"]
+        .as_str()
+        .expect("porting admin");
+    assert!(porting.starts_with("https://127.0.0.1:") && porting.ends_with("/sim/"));
+    let clock = http
+        .get(&format!("{porting}clock"), &[])
+        .await
+        .expect("porting clock");
+    assert_eq!(clock.status, 200);
+    let clock: serde_json::Value = serde_json::from_slice(&clock.body).expect("json");
+    assert_eq!(clock["mode"], "real_time");
     let base = file["base_url"].as_str().expect("base");
     let auth = format!("Bearer {}", file["api_key"].as_str().expect("key"));
     let iccid = file["physical_iccids"][0].as_str().expect("iccid");
