@@ -575,14 +575,7 @@ async fn start_sandbox(
 }
 
 async fn stop_sandbox(sb: crate::sandbox::Sandbox) {
-    sb.gateway.shutdown().await;
-    if let Some(sim) = sb.hlr_sim {
-        sim.shutdown().await;
-    }
-    if let Some(sim) = sb.smdp_sim {
-        sim.shutdown().await;
-    }
-    sb.identity.sim.shutdown().await;
+    sb.shutdown().await;
 }
 
 /// The activation modes (physical or eSIM).

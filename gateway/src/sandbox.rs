@@ -146,6 +146,21 @@ struct Marker {
     readonly: Option<String>,
 }
 
+impl Sandbox {
+    /// Stops the gateway (finishing in-flight calls), then every simulator it started.
+    pub async fn shutdown(self) {
+        self.gateway.shutdown().await;
+        if let Some(sim) = self.hlr_sim {
+            sim.shutdown().await;
+        }
+        if let Some(sim) = self.smdp_sim {
+            sim.shutdown().await;
+        }
+        self.identity.sim.shutdown().await;
+        self.porting.sim.shutdown().await;
+    }
+}
+
 /// Starts the simulator (unless `config.hlr.url` names a real HLR), the gateway, seeds
 /// the sandbox tenant once, and writes `sandbox.json`.
 pub async fn start(mut config: Config) -> Result<Sandbox, StartError> {

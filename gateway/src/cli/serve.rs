@@ -81,14 +81,7 @@ async fn serve_sandbox(cfg: Config) -> Result<(), CliError> {
     );
     wait_for_signal().await;
     eprintln!("shutting down: finishing in-flight HLR calls");
-    sb.gateway.shutdown().await;
-    if let Some(sim) = sb.hlr_sim {
-        sim.shutdown().await;
-    }
-    if let Some(smdp) = sb.smdp_sim {
-        smdp.shutdown().await;
-    }
-    sb.identity.sim.shutdown().await;
+    sb.shutdown().await;
     Ok(())
 }
 

@@ -27,13 +27,7 @@ pub fn esim_config(dir: &std::path::Path, esim_profiles: u32) -> Config {
 
 /// Stops the gateway, then the simulators.
 pub async fn shutdown(sb: Sandbox) {
-    sb.gateway.shutdown().await;
-    if let Some(s) = sb.smdp_sim {
-        s.shutdown().await;
-    }
-    if let Some(s) = sb.hlr_sim {
-        s.shutdown().await;
-    }
+    sb.shutdown().await;
 }
 
 /// An activation request for an eSIM of `product`.
