@@ -9,11 +9,13 @@ mod attention;
 mod esim;
 mod identity;
 mod lifecycle;
+mod port;
 
 pub use attention::AttentionReason;
 pub use esim::*;
 pub use identity::{IdentityStatus, IdentityStep, VerifyTerms, identity_request_id};
 pub use lifecycle::*;
+pub use port::{PortActor, PortIn, PortState, PortTransition};
 
 /// The public lifecycle status. `active` and `failed` are terminal.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -13,6 +13,7 @@ mod barring;
 pub mod esim;
 pub mod identity;
 mod number_change;
+pub mod port_in;
 pub mod saga;
 mod sim_swap;
 mod terminate;

@@ -1,0 +1,194 @@
+//! A port-in's part of an order (issue 12): where the port stands in the consolidated
+//! state machine of the reference (`porting-and-compliance.md` §1.6), what the hub told
+//! us and when, and every recorded transition with its actor, reason code and external
+//! reference. The machine that moves it is `engine::machine::port_in`; this is the
+//! persisted form. No credential in clear: it is sealed like the subscriber.
+
+use crate::compliance::Market;
+use crate::crypto::Sealed;
+use serde::{Deserialize, Serialize};
+use sim_profiles::Msisdn;
+
+/// Where a port-in stands (§1.6). The order's public status while it is open is
+/// `port_<state>` for the open states.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PortState {
+    /// Checked locally; not yet known to the hub.
+    Validating,
+    /// Sent to the hub (it answered with its reference), waiting for the donor.
+    Submitted,
+    /// The donor disputes the port (US); the hub resolves or cancels it.
+    Conflict,
+    /// The hub gave a due time; the port can still be cancelled or moved.
+    Scheduled,
+    /// We asked the hub to cancel; waiting for its confirmation.
+    CancelPending,
+    /// Past the lock point: no cancel, no change; only forward.
+    Locked,
+    /// Cutover: the number is being put on our line.
+    Activating,
+    /// Done: the number is ours (terminal).
+    Completed,
+    /// Refused by the donor or the hub (terminal).
+    Rejected,
+    /// Cancelled before the lock point (terminal).
+    Cancelled,
+    /// The credential or the hub's window ran out before the port was scheduled
+    /// (terminal).
+    Expired,
+    /// Failed for good before the lock point (terminal).
+    Failed,
+}
+
+impl PortState {
+    /// Every state, in the order of the reference's table.
+    pub const ALL: [Self; 12] = [
+        Self::Validating,
+        Self::Submitted,
+        Self::Conflict,
+        Self::Scheduled,
+        Self::CancelPending,
+        Self::Locked,
+        Self::Activating,
+        Self::Completed,
+        Self::Rejected,
+        Self::Cancelled,
+        Self::Expired,
+        Self::Failed,
+    ];
+
+    /// Stable snake_case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Validating => "validating",
+            Self::Submitted => "submitted",
+            Self::Conflict => "conflict",
+            Self::Scheduled => "scheduled",
+            Self::CancelPending => "cancel_pending",
+            Self::Locked => "locked",
+            Self::Activating => "activating",
+            Self::Completed => "completed",
+            Self::Rejected => "rejected",
+            Self::Cancelled => "cancelled",
+            Self::Expired => "expired",
+            Self::Failed => "failed",
+        }
+    }
+
+    /// Whether nothing more happens to the port.
+    pub fn is_terminal(self) -> bool {
+        matches!(
+            self,
+            Self::Completed | Self::Rejected | Self::Cancelled | Self::Expired | Self::Failed
+        )
+    }
+
+    /// Whether the port is past its pivot (§1.6: after the lock only fix-forward).
+    pub fn past_lock(self) -> bool {
+        matches!(self, Self::Locked | Self::Activating | Self::Completed)
+    }
+}
+
+/// Who caused a transition (§1.6: channel, hub, donor, recipient, timer).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PortActor {
+    /// The reseller's channel (an API key).
+    Channel,
+    /// The porting hub.
+    Hub,
+    /// The donor operator (through the hub).
+    Donor,
+    /// We, the recipient (the engine's own steps).
+    Recipient,
+    /// A stored deadline.
+    Timer,
+}
+
+/// One recorded transition.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PortTransition {
+    /// The state entered.
+    pub state: PortState,
+    /// Who caused it.
+    pub actor: PortActor,
+    /// The reason or cause code, if any (a rejection reason, a conflict cause).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason_code: Option<String>,
+    /// The hub's reference (port reference or message id) it came with.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_ref: Option<String>,
+    /// Unix ms.
+    pub at_ms: u64,
+}
+
+/// The port-in part of an order.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PortIn {
+    /// The market whose rules apply.
+    pub market: Market,
+    /// The number being brought in.
+    pub number: Msisdn,
+    /// The donor operator, as the channel named it.
+    pub donor: String,
+    /// The porting credential (PAC, 授权码, RIO, US account and PIN as JSON), sealed.
+    pub credential: Sealed,
+    /// When the credential stops being valid, if the market's credentials expire.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credential_expires_at_ms: Option<u64>,
+    /// The date and time the customer asked for, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requested_at_ms: Option<u64>,
+    /// The temporary number the line runs on until cutover (markets that issue one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub temporary: Option<Msisdn>,
+    /// Where the port stands.
+    pub state: PortState,
+    /// The hub's port reference, once it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port_ref: Option<String>,
+    /// The highest hub message sequence applied (`None`: none yet).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_sequence: Option<u64>,
+    /// The cutover message to acknowledge once our side is done.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cutover_message: Option<String>,
+    /// The due time the hub promised (`promised_at`, §1.6).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub due_at_ms: Option<u64>,
+    /// The lock point the hub gave.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lock_at_ms: Option<u64>,
+    /// When the hub reported the number moved, if that came before our side was done.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hub_completed_at_ms: Option<u64>,
+    /// When the port completed (`completed_at`, §1.6).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub completed_at_ms: Option<u64>,
+    /// Our side of the cutover is done on the HLR (the ported number is on the line).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub number_active: bool,
+    /// Every transition, oldest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub timeline: Vec<PortTransition>,
+}
+
+impl PortIn {
+    /// The order's public status while the port is open (`port_submitted` …), or the
+    /// terminal port outcome (`port_rejected`, `port_cancelled`, `port_expired`).
+    pub fn status_name(&self) -> &'static str {
+        match self.state {
+            PortState::Validating => "port_validating",
+            PortState::Submitted | PortState::Conflict => "port_submitted",
+            PortState::Scheduled | PortState::CancelPending => "port_scheduled",
+            PortState::Locked => "port_locked",
+            PortState::Activating => "port_activating",
+            PortState::Completed => "active",
+            PortState::Rejected => "port_rejected",
+            PortState::Cancelled => "port_cancelled",
+            PortState::Expired => "port_expired",
+            PortState::Failed => "failed",
+        }
+    }
+}
