@@ -97,12 +97,10 @@ async fn create_inner(
         MsisdnRequest::Auto => NumberChoice::Auto,
         MsisdnRequest::Choose(m) => NumberChoice::Choose(m),
         MsisdnRequest::Reservation(id) => NumberChoice::Reservation(id),
-        MsisdnRequest::PortIn => {
-            return Err(ApiError::unsupported(
-                "msisdn_mode_unsupported",
-                "msisdn.mode",
-                "number port-in is not enabled on this gateway yet; use mode `auto` or `choose`",
-            ));
+        MsisdnRequest::PortIn(port) => {
+            // Every local check a port-in will pass; the orders themselves come next.
+            super::port_in::check(&state.config.porting, &tenant, &port)?;
+            return Err(super::port_in::not_enabled());
         }
     };
     let body_hash = body_fingerprint(&state.keys, &value)?;

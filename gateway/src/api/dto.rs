@@ -26,7 +26,7 @@ pub enum MsisdnRequest {
     /// A specific number from the pool.
     Choose(Msisdn),
     /// Port an existing number in.
-    PortIn,
+    PortIn(Box<super::port_in::PortInRequest>),
     /// The number held by a checkout reservation.
     Reservation(String),
 }
@@ -92,7 +92,7 @@ pub(super) fn no_unknown(
     Ok(())
 }
 
-fn string<'a>(
+pub(super) fn string<'a>(
     m: &'a Map<String, Value>,
     key: &str,
     path: &str,
@@ -113,7 +113,11 @@ fn string<'a>(
     }
 }
 
-fn required<'a>(m: &'a Map<String, Value>, key: &str, path: &str) -> Result<&'a str, ApiError> {
+pub(super) fn required<'a>(
+    m: &'a Map<String, Value>,
+    key: &str,
+    path: &str,
+) -> Result<&'a str, ApiError> {
     let field = if path.is_empty() {
         key.to_owned()
     } else {
@@ -227,7 +231,7 @@ pub fn msisdn_request(v: Option<&Value>) -> Result<MsisdnRequest, ApiError> {
                         })?;
                     MsisdnRequest::Choose(n)
                 }
-                "port_in" => MsisdnRequest::PortIn,
+                "port_in" => MsisdnRequest::PortIn(Box::new(super::port_in::parse(m)?)),
                 "reservation" => {
                     no_unknown(m, "msisdn", &["mode", "reservation_id"])?;
                     let id = required(m, "reservation_id", "msisdn")?;

@@ -16,6 +16,7 @@ mod lifecycle_dto;
 mod numbers;
 mod openapi;
 mod ops;
+mod port_in;
 pub mod problem;
 mod request;
 mod subscriptions;

@@ -130,7 +130,11 @@ pub fn spec() -> Value {
                         {"type": "object", "additionalProperties": false, "required": ["mode"], "properties": {"mode": {"const": "auto"}}},
                         {"type": "object", "additionalProperties": false, "required": ["mode", "msisdn"], "properties": {"mode": {"const": "choose"}, "msisdn": {"type": "string", "pattern": "^\\+?[1-9][0-9]{6,14}$"}}},
                         {"type": "object", "additionalProperties": false, "required": ["mode", "reservation_id"], "properties": {"mode": {"const": "reservation"}, "reservation_id": {"type": "string"}}},
-                        {"type": "object", "required": ["mode"], "properties": {"mode": {"const": "port_in"}}}]},
+                        {"type": "object", "additionalProperties": false, "required": ["mode", "number", "donor"], "description": "Port an existing number in. Checked now against the tenant's market: `422 number_not_portable` (a block that is never ported, such as China's MVNO blocks), `422 credential_invalid` (the market's credential format); a request that passes is answered `422 msisdn_mode_unsupported` until port-in orders are enabled.", "properties": {
+                            "mode": {"const": "port_in"}, "number": {"type": "string", "pattern": "^\\+?[1-9][0-9]{6,14}$"}, "donor": {"type": "string", "minLength": 1, "maxLength": 64},
+                            "credential": {"type": "string", "description": "PAC (UK), 授权码 (CN), RIO (FR) or the national code; never echoed."},
+                            "account": {"type": "object", "additionalProperties": false, "properties": {"number": {"type": "string"}, "pin": {"type": "string"}}, "description": "US: the account number and port-out PIN at the current provider."},
+                            "requested_date": {"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"}}}]},
                     "subscriber": {"$ref": "#/components/schemas/Subscriber"},
                     "channel": {"type": "object", "additionalProperties": false, "properties": {
                         "kind": {"type": "string"}, "store_id": {"type": "string"}, "terminal_id": {"type": "string"},

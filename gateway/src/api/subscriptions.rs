@@ -259,7 +259,7 @@ pub async fn operate(
         Some(MsisdnRequest::Auto) => Some(NumberChoice::Auto),
         Some(MsisdnRequest::Choose(m)) => Some(NumberChoice::Choose(m)),
         Some(MsisdnRequest::Reservation(id)) => Some(NumberChoice::Reservation(id)),
-        Some(MsisdnRequest::PortIn) => {
+        Some(MsisdnRequest::PortIn(_)) => {
             return Err(ApiError::unsupported(
                 "msisdn_mode_unsupported",
                 "msisdn.mode",

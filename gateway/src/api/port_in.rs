@@ -1,0 +1,282 @@
+//! `msisdn: {"mode": "port_in", …}` on `POST /v1/activations`: the request's shape, and
+//! the checks a port-in passes before anything is reserved or reaches a hub, by the
+//! tenant's market rules (`porting/`): the number must be portable there (China's MVNO
+//! blocks never are: `422 number_not_portable`) and the credential must have the
+//! market's format (`422 credential_invalid`, saying which format). Port-in orders
+//! themselves are not built yet: a request that passes every check is answered
+//! [`not_enabled`] (`422 msisdn_mode_unsupported`, saying so).
+
+use super::dto::{no_unknown, object, required, string};
+use super::problem::ApiError;
+use crate::porting::{CredentialError, CredentialInput};
+use crate::store::Tenant;
+use serde_json::{Map, Value};
+use sim_profiles::Msisdn;
+
+/// A port-in request as sent. `Debug` shows no credential, account number or PIN.
+#[derive(Clone, PartialEq, Eq)]
+pub struct PortInRequest {
+    /// The number to bring in.
+    pub number: Msisdn,
+    /// The donor operator.
+    pub donor: String,
+    /// The porting code (PAC, 授权码, RIO …).
+    pub credential: Option<String>,
+    /// The account number at the donor (US).
+    pub account_number: Option<String>,
+    /// The port-out PIN (US).
+    pub pin: Option<String>,
+    /// The day the customer asks for (`YYYY-MM-DD`).
+    pub requested_date: Option<String>,
+}
+
+impl std::fmt::Debug for PortInRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mask = |v: &Option<String>| v.as_ref().map(|_| "***");
+        f.debug_struct("PortInRequest")
+            .field("number", &self.number)
+            .field("donor", &self.donor)
+            .field("credential", &mask(&self.credential))
+            .field("account_number", &mask(&self.account_number))
+            .field("pin", &mask(&self.pin))
+            .field("requested_date", &self.requested_date)
+            .finish()
+    }
+}
+
+/// Parses the members of a `port_in` `msisdn` object.
+pub fn parse(m: &Map<String, Value>) -> Result<PortInRequest, ApiError> {
+    no_unknown(
+        m,
+        "msisdn",
+        &[
+            "mode",
+            "number",
+            "donor",
+            "credential",
+            "account",
+            "requested_date",
+        ],
+    )?;
+    let number = required(m, "number", "msisdn")?
+        .parse::<Msisdn>()
+        .map_err(|e| {
+            ApiError::invalid(
+                "invalid_msisdn",
+                "msisdn.number",
+                format!("`msisdn.number` is not a valid E.164 number: {e}"),
+            )
+        })?;
+    let donor = required(m, "donor", "msisdn")?;
+    if donor.is_empty() || donor.len() > 64 || !donor.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(ApiError::invalid(
+            "invalid_value",
+            "msisdn.donor",
+            "`msisdn.donor` must name the current operator: 1 to 64 printable characters without spaces",
+        ));
+    }
+    let (account_number, pin) = match m.get("account") {
+        None | Some(Value::Null) => (None, None),
+        Some(v) => {
+            let a = object(v, "msisdn.account")?;
+            no_unknown(a, "msisdn.account", &["number", "pin"])?;
+            (
+                string(a, "number", "msisdn.account")?.map(str::to_owned),
+                string(a, "pin", "msisdn.account")?.map(str::to_owned),
+            )
+        }
+    };
+    let requested_date = string(m, "requested_date", "msisdn")?.map(str::to_owned);
+    if let Some(d) = &requested_date {
+        let shape = d.len() == 10
+            && d.bytes().enumerate().all(|(i, b)| {
+                if i == 4 || i == 7 {
+                    b == b'-'
+                } else {
+                    b.is_ascii_digit()
+                }
+            });
+        if !shape {
+            return Err(ApiError::invalid(
+                "invalid_value",
+                "msisdn.requested_date",
+                "`msisdn.requested_date` must be a day as YYYY-MM-DD",
+            ));
+        }
+    }
+    Ok(PortInRequest {
+        number,
+        donor: donor.to_owned(),
+        credential: string(m, "credential", "msisdn")?.map(str::to_owned),
+        account_number,
+        pin,
+        requested_date,
+    })
+}
+
+/// The checks of a port-in for `tenant` under the operator's `[porting]` settings;
+/// `Ok` means every local check passed.
+pub fn check(
+    config: &crate::config::PortingConfig,
+    tenant: &Tenant,
+    req: &PortInRequest,
+) -> Result<(), ApiError> {
+    let Some(market) = tenant.market else {
+        return Err(ApiError::unsupported(
+            "msisdn_mode_unsupported",
+            "msisdn.mode",
+            "a port-in follows the market's porting rules, and this tenant has no market: an operator sets it with `simgw tenant put --market cn|uk|us|eu-fr|eu-generic`",
+        ));
+    };
+    let rules = config.market(market);
+    rules.check_portable(&req.number).map_err(|e| {
+        ApiError::unsupported(
+            "number_not_portable",
+            "msisdn.number",
+            format!(
+                "{e}; the customer keeps this number with their current operator: sell a new number instead (`msisdn.mode` `auto`)"
+            ),
+        )
+    })?;
+    let input = CredentialInput {
+        code: req.credential.as_deref(),
+        account_number: req.account_number.as_deref(),
+        pin: req.pin.as_deref(),
+    };
+    rules
+        .parse_credential(&input, &req.number)
+        .map_err(|e| credential_refused(&e))?;
+    Ok(())
+}
+
+/// The answer to a port-in that passed every check while port-in orders do not exist.
+pub fn not_enabled() -> ApiError {
+    ApiError::unsupported(
+        "msisdn_mode_unsupported",
+        "msisdn.mode",
+        "the port-in request passed every check, but port-in orders are not enabled on this gateway yet; sell a new number (`msisdn.mode` `auto`) or try again after the upgrade",
+    )
+}
+
+/// A credential refusal in the API's field names.
+fn credential_refused(e: &CredentialError) -> ApiError {
+    let api_field = |f: &str| match f {
+        "account_number" => "msisdn.account.number",
+        "pin" => "msisdn.account.pin",
+        _ => "msisdn.credential",
+    };
+    let field = match e {
+        CredentialError::Missing { field, .. }
+        | CredentialError::Malformed { field, .. }
+        | CredentialError::NotUsed { field, .. } => api_field(field),
+        _ => "msisdn.credential",
+    };
+    let detail = e
+        .to_string()
+        .replace("`account_number`", "`msisdn.account.number`")
+        .replace("`pin`", "`msisdn.account.pin`")
+        .replace("`code`", "`msisdn.credential`");
+    ApiError::unsupported("credential_invalid", field, detail)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::compliance::Market;
+    use serde_json::json;
+    use std::collections::BTreeMap;
+
+    fn tenant(market: Option<Market>) -> Tenant {
+        let mut t = Tenant::new("t", "T", "00101".parse().expect("plmn"), BTreeMap::new());
+        t.market = market;
+        t
+    }
+
+    fn req(v: Value) -> Result<PortInRequest, ApiError> {
+        parse(v.as_object().expect("object"))
+    }
+
+    fn code(r: Result<(), ApiError>) -> (String, String, String) {
+        let e = r.expect_err("refused");
+        (
+            e.code().to_owned(),
+            e.field().unwrap_or_default().to_owned(),
+            e.detail().to_owned(),
+        )
+    }
+
+    #[test]
+    fn the_shape_is_checked_and_secrets_stay_out_of_debug() {
+        let r = req(json!({"mode": "port_in", "number": "447700900123", "donor": "EE", "credential": "ABC123456"}))
+            .expect("valid");
+        assert!(!format!("{r:?}").contains("ABC123456"));
+        for (body, field) in [
+            (json!({"mode": "port_in", "donor": "EE"}), "msisdn.number"),
+            (
+                json!({"mode": "port_in", "number": "447700900123"}),
+                "msisdn.donor",
+            ),
+            (
+                json!({"mode": "port_in", "number": "447700900123", "donor": "has space"}),
+                "msisdn.donor",
+            ),
+            (
+                json!({"mode": "port_in", "number": "447700900123", "donor": "EE", "requested_date": "3 May"}),
+                "msisdn.requested_date",
+            ),
+            (
+                json!({"mode": "port_in", "number": "447700900123", "donor": "EE", "pac": "x"}),
+                "msisdn.pac",
+            ),
+        ] {
+            let e = req(body).expect_err("refused");
+            assert_eq!(e.field(), Some(field));
+        }
+    }
+
+    #[test]
+    fn a_china_mvno_number_is_never_portable() {
+        let cfg = crate::config::PortingConfig::default();
+        let r = req(json!({"mode": "port_in", "number": "8617012345678", "donor": "CMCC", "credential": "AB12CD"}))
+            .expect("valid");
+        let (c, f, d) = code(check(&cfg, &tenant(Some(Market::Cn)), &r));
+        assert_eq!(
+            (c.as_str(), f.as_str()),
+            ("number_not_portable", "msisdn.number")
+        );
+        assert!(d.contains("+86170") && d.contains("new number"), "{d}");
+    }
+
+    #[test]
+    fn credentials_follow_the_market_and_name_the_api_field() {
+        let cfg = crate::config::PortingConfig::default();
+        let uk = tenant(Some(Market::Uk));
+        let r = req(json!({"mode": "port_in", "number": "447700900123", "donor": "EE", "credential": "123456ABC"}))
+            .expect("valid");
+        let (c, f, d) = code(check(&cfg, &uk, &r));
+        assert_eq!(
+            (c.as_str(), f.as_str()),
+            ("credential_invalid", "msisdn.credential")
+        );
+        assert!(d.contains("STAC") && d.contains("PAC"), "{d}");
+        assert!(!d.contains("123456ABC"), "{d}");
+        let r = req(json!({"mode": "port_in", "number": "15555550123", "donor": "ATT", "account": {"number": "12345"}}))
+            .expect("valid");
+        let (c, f, _) = code(check(&cfg, &tenant(Some(Market::Us)), &r));
+        assert_eq!(
+            (c.as_str(), f.as_str()),
+            ("credential_invalid", "msisdn.account.pin")
+        );
+    }
+
+    #[test]
+    fn a_valid_port_in_passes_and_no_market_says_what_to_set() {
+        let cfg = crate::config::PortingConfig::default();
+        let r = req(json!({"mode": "port_in", "number": "447700900123", "donor": "EE", "credential": "ABC123456"}))
+            .expect("valid");
+        assert!(check(&cfg, &tenant(Some(Market::Uk)), &r).is_ok());
+        let (c, _, d) = code(check(&cfg, &tenant(None), &r));
+        assert_eq!(c, "msisdn_mode_unsupported");
+        assert!(d.contains("--market"), "{d}");
+    }
+}
