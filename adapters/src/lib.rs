@@ -10,5 +10,6 @@ pub mod es2plus;
 pub mod hlr;
 pub mod http;
 pub mod identity;
+mod json_member;
 pub mod osmo;
 pub mod porting;

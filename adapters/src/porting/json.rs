@@ -4,37 +4,31 @@
 
 use super::error::PortingCodecError;
 use super::values::{Code, Ref, UtcTime};
-use serde_json::{Map, Value};
+use crate::json_member::{self as member, JsonError};
+
+pub(crate) use crate::json_member::{Object, to_bytes};
 
 /// The largest body any decoder accepts, in bytes.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
-/// A decoded JSON object.
-pub(crate) type Object = Map<String, Value>;
-
 type Result<T> = std::result::Result<T, PortingCodecError>;
 
-/// Parses `body` as one JSON object (serde_json caps nesting depth at 128).
-pub(crate) fn parse_object(body: &[u8]) -> Result<Object> {
-    if body.len() > MAX_BODY_BYTES {
-        return Err(PortingCodecError::TooLarge {
-            limit: MAX_BODY_BYTES,
-        });
-    }
-    let text = std::str::from_utf8(body).map_err(|_| PortingCodecError::NotUtf8)?;
-    match serde_json::from_str::<Value>(text) {
-        Ok(Value::Object(map)) => Ok(map),
-        Ok(_) => Err(PortingCodecError::NotAnObject),
-        Err(e) => Err(PortingCodecError::Malformed {
-            line: e.line(),
-            column: e.column(),
-        }),
+impl From<JsonError> for PortingCodecError {
+    fn from(e: JsonError) -> Self {
+        match e {
+            JsonError::TooLarge(limit) => Self::TooLarge { limit },
+            JsonError::NotUtf8 => Self::NotUtf8,
+            JsonError::Malformed(line, column) => Self::Malformed { line, column },
+            JsonError::NotAnObject => Self::NotAnObject,
+            JsonError::Missing(field) => Self::Missing { field },
+            JsonError::Invalid(field) => Self::InvalidValue { field },
+        }
     }
 }
 
-/// A member, with `null` treated as absent.
-fn get<'a>(obj: &'a Object, name: &str) -> Option<&'a Value> {
-    obj.get(name).filter(|v| !v.is_null())
+/// Parses `body` as one JSON object of at most [`MAX_BODY_BYTES`].
+pub(crate) fn parse_object(body: &[u8]) -> Result<Object> {
+    Ok(member::parse_object(body, MAX_BODY_BYTES)?)
 }
 
 /// An optional string member.
@@ -43,16 +37,12 @@ pub(crate) fn opt_str<'a>(
     name: &str,
     path: &'static str,
 ) -> Result<Option<&'a str>> {
-    match get(obj, name) {
-        None => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s)),
-        Some(_) => Err(PortingCodecError::InvalidValue { field: path }),
-    }
+    Ok(member::opt_str(obj, name, path)?)
 }
 
 /// A mandatory string member.
 pub(crate) fn req_str<'a>(obj: &'a Object, name: &str, path: &'static str) -> Result<&'a str> {
-    opt_str(obj, name, path)?.ok_or(PortingCodecError::Missing { field: path })
+    Ok(member::req_str(obj, name, path)?)
 }
 
 /// An optional object member.
@@ -61,22 +51,12 @@ pub(crate) fn opt_obj<'a>(
     name: &str,
     path: &'static str,
 ) -> Result<Option<&'a Object>> {
-    match get(obj, name) {
-        None => Ok(None),
-        Some(Value::Object(o)) => Ok(Some(o)),
-        Some(_) => Err(PortingCodecError::InvalidValue { field: path }),
-    }
+    Ok(member::opt_obj(obj, name, path)?)
 }
 
-/// A mandatory non-negative integer member (a JSON number, not a string).
+/// A mandatory non-negative integer member.
 pub(crate) fn req_u64(obj: &Object, name: &str, path: &'static str) -> Result<u64> {
-    match get(obj, name) {
-        None => Err(PortingCodecError::Missing { field: path }),
-        Some(Value::Number(n)) => n
-            .as_u64()
-            .ok_or(PortingCodecError::InvalidValue { field: path }),
-        Some(_) => Err(PortingCodecError::InvalidValue { field: path }),
-    }
+    Ok(member::req_u64(obj, name, path)?)
 }
 
 /// A mandatory [`Ref`] member.
@@ -106,12 +86,6 @@ pub(crate) fn opt_time(obj: &Object, path: &'static str) -> Result<Option<UtcTim
     opt_str(obj, path, path)?
         .map(|s| UtcTime::parse(s, path))
         .transpose()
-}
-
-/// Serialises a value whose `Serialize` emits only strings, integers and maps, which
-/// cannot fail; an empty body would be refused by any peer, never accepted.
-pub(crate) fn to_bytes<T: serde::Serialize + ?Sized>(value: &T) -> Vec<u8> {
-    serde_json::to_vec(value).unwrap_or_default()
 }
 
 /// A mandatory E.164 number member (digits, country code first; a leading `+` is
