@@ -5,8 +5,9 @@
 //! with its first decision), so neither its attempt nor a decision that lets the order go
 //! on needs a commit of its own: the attempt is written with its answer, and a pass or a
 //! flag with the `sent` record of the first southbound step, which is the order's next
-//! write. A refusal, a failure or a retry wait is written at once. The name and the ID number live only in the request
-//! for the call's duration; the event and the log carry the outcome and its code.
+//! write. A refusal, a failure or a retry wait is written at once. The name and the ID
+//! number live only in the request for the call's duration; the event and the log carry
+//! the outcome and its code.
 
 use super::Inner;
 use super::driver::record_answer;

@@ -6,7 +6,8 @@
 //! Lifecycle orders carry a compliance part of their own, copied in the creating commit
 //! from the line's activation (its enterprise and ID hash) and the tenant's policy as it
 //! is then: their records name the same subject as the line's activation, and the annual
-//! report counts them where the line was sold (by their `subscription` attribute).
+//! report counts them where the line was sold (by their `line` attribute, the
+//! activation that opened it).
 
 use super::{OrderCompliance, Tenant};
 use crate::compliance::audit::{Actor, AuditRecord, Outcome, Subject};
@@ -15,9 +16,8 @@ use crate::order::{IdentityStatus, Order, OrderKind};
 
 /// The compliance part of a new lifecycle order of `kind` on the line `activation`
 /// opened (`None` when the tenant's policy cannot be resolved: the order is then not
-/// audited, as before this part existed). A SIM swap
-/// records the policy's risk hits (`risk:<rule>:<facts>`), which put the line into
-/// re-verification when the swap completes.
+/// audited, as before this part existed). A SIM swap records the policy's risk hits
+/// (`risk:<rule>:<facts>`), which put the line into re-verification when it completes.
 pub fn lifecycle_compliance(
     kind: OrderKind,
     tenant: &Tenant,
