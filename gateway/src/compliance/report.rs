@@ -87,7 +87,9 @@ impl Report {
                 *c.refused.entry(code).or_default() += 1;
             }
             ("order.active", _) => c.activated += 1,
-            ("order.failed", _) => c.failed += 1,
+            // A lifecycle order (it has a `kind`) that fails leaves its line as it was:
+            // not an activation that failed.
+            ("order.failed", _) if kind(r).is_none() => c.failed += 1,
             ("verification.required", _) => c.reverify_required += 1,
             ("verification.passed", _) => c.reverify_passed += 1,
             ("verification.failed", _) => c.reverify_failed += 1,
@@ -219,6 +221,35 @@ mod tests {
             !csv.contains("S1,activations_allowed,2"),
             "a3 is after the period: {csv}"
         );
+    }
+
+    #[test]
+    fn lifecycle_orders_count_where_their_line_was_sold() {
+        let lifecycle = |action: &str, kind: &str, at_ms| {
+            let mut r = rec(at_ms, action, Outcome::Record, "ord_9", None);
+            r.attrs = vec![
+                ("kind".to_owned(), kind.to_owned()),
+                ("line".to_owned(), "a1".to_owned()),
+            ];
+            r
+        };
+        let records = [
+            rec(1, "activation.create", Outcome::Allow, "a1", Some("S1")),
+            lifecycle("order.completed", "suspend", 2),
+            lifecycle("order.failed", "terminate", 3),
+            lifecycle("order.completed", "terminate", 4),
+        ];
+        let mut r = Report::new(0, 10);
+        for x in &records {
+            r.add(x);
+        }
+        let s1 = &r.rows()[&("store".to_owned(), "S1".to_owned())];
+        assert_eq!((s1.suspensions, s1.terminations), (1, 1));
+        assert_eq!(
+            s1.failed, 0,
+            "a failed terminate is not a failed activation"
+        );
+        assert_eq!(r.rows().len(), 1, "all at the store that sold the line");
     }
 
     #[test]
