@@ -2,17 +2,19 @@
 //! (gateway + HLR simulator on loopback, durable commits on a fresh data dir) and reports
 //! throughput and latency. A measurement tool, not a test.
 
+mod components;
 mod load;
 mod policy;
+mod store_ops;
 mod suspend;
 
 use crate::config::Config;
 use adapters::http::HttpClient;
 use bytes::Bytes;
-use load::{Post, pct, post_all, report, settled, wait_until};
+use load::{Post, post_all, report, settled, wait_until};
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
 use tokio::time::Instant;
 
@@ -137,297 +139,6 @@ fn err(e: impl std::fmt::Display) -> BenchError {
     BenchError(e.to_string())
 }
 
-/// Resident memory of this process in KiB (Linux), for the pool benchmark.
-fn rss_kib() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
-                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
-        })
-        .unwrap_or(0)
-}
-
-/// The configured store (the embedded one by default) in `dir`.
-async fn open_store(
-    dir: &std::path::Path,
-    metrics: Arc<crate::metrics::Metrics>,
-) -> Result<Arc<dyn crate::store::StoreAdmin>, BenchError> {
-    let mut config = Config {
-        data_dir: dir.to_owned(),
-        ..Config::default()
-    };
-    config.store.cache_mib = 64;
-    config.store.max_batch = 512;
-    crate::store::open(&config, metrics).await.map_err(err)
-}
-
-/// Pool mode: allocation cost and memory must not depend on the pool's size.
-async fn run_pool(args: &BenchArgs, numbers: u64, dir: &std::path::Path) -> Result<(), BenchError> {
-    use crate::store::{AdminChange, NewReservation, Product, ReservationOutcome, Tenant};
-    let metrics = Arc::new(crate::metrics::Metrics::default());
-    let store = open_store(dir, metrics).await?;
-    let tenant = Tenant::new(
-        "bench",
-        "bench",
-        "00101".parse().map_err(err)?,
-        [("p".to_owned(), Product::new(1))].into(),
-    );
-    crate::admin::apply(&*store, AdminChange::PutTenant(tenant))
-        .await
-        .map_err(err)?;
-    let seeding = Instant::now();
-    let start: u64 = 8_613_000_000_000;
-    let chunk = 100_000u64;
-    let mut offset = 0;
-    while offset < numbers {
-        let n = chunk.min(numbers - offset);
-        let first = format!("{}", start + offset).parse().map_err(err)?;
-        crate::admin::apply(
-            &*store,
-            AdminChange::AddNumbers {
-                tenant: "bench".into(),
-                block: "b".into(),
-                first,
-                count: n,
-            },
-        )
-        .await
-        .map_err(err)?;
-        offset += n;
-    }
-    let seeded = seeding.elapsed();
-    let rss_before = rss_kib();
-    let rng = ring::rand::SystemRandom::new();
-    let mut lat = Vec::with_capacity(args.allocations as usize);
-    let began = Instant::now();
-    for i in 0..args.allocations {
-        let t = Instant::now();
-        let out = store
-            .create_reservation(NewReservation {
-                tenant: "bench".into(),
-                idempotency_key: format!("k{i}"),
-                body_hash: String::new(),
-                id: format!("nres_{i}"),
-                msisdn: None,
-                ttl_ms: 3_600_000,
-                now_ms: 0,
-                random: crate::crypto::random_u64(&rng),
-            })
-            .await
-            .map_err(err)?;
-        if !matches!(out, ReservationOutcome::Created(_)) {
-            return Err(BenchError(format!("allocation {i} failed: {out:?}")));
-        }
-        lat.push(t.elapsed());
-    }
-    let took = began.elapsed();
-    lat.sort();
-    let db_mib = std::fs::metadata(dir.join("simgw.redb"))
-        .map(|m| m.len() / (1 << 20))
-        .unwrap_or(0);
-    println!(
-        "pool of {numbers} numbers filled in {:.1} s ({:.0} numbers/s), store {db_mib} MiB",
-        seeded.as_secs_f64(),
-        numbers as f64 / seeded.as_secs_f64()
-    );
-    println!(
-        "{} random allocations, one durable commit each: {:.0}/s, p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
-        args.allocations,
-        f64::from(args.allocations) / took.as_secs_f64(),
-        pct(&lat, 50.0),
-        pct(&lat, 99.0),
-        pct(&lat, 100.0)
-    );
-    println!(
-        "resident memory {} MiB before allocating, {} MiB after",
-        rss_before / 1024,
-        rss_kib() / 1024
-    );
-    store.close().await;
-    Ok(())
-}
-
-/// Import mode: write a vendor `.out` file of `rows` cards (random keys, in clear) and time
-/// `simgw inventory import` on it, streaming from disk with durable chunk commits.
-async fn run_import(rows: u64, dir: &std::path::Path) -> Result<(), BenchError> {
-    use crate::store::{AdminChange, Product, Tenant};
-    use std::io::Write;
-    let file = dir.join("bench.out");
-    {
-        let mut w = std::io::BufWriter::new(std::fs::File::create(&file).map_err(err)?);
-        writeln!(w, "*HEADER DESCRIPTION\nQuantity : {rows}\nBatch No : BENCH\n*OUTPUT VARIABLES\nvar_Out: ICCID/IMSI/PIN1/PUK1/KI/OPC/ACC").map_err(err)?;
-        let rng = ring::rand::SystemRandom::new();
-        for i in 0..rows {
-            let iccid =
-                sim_profiles::Iccid::from_payload(&format!("898600{i:012}")).map_err(err)?;
-            let (a, b) = (
-                crate::crypto::random_u64(&rng),
-                crate::crypto::random_u64(&rng),
-            );
-            writeln!(
-                w,
-                "{iccid}F 00101{i:010} 1234 12345678 {a:016X}{b:016X} {b:016X}{a:016X} {:04X}",
-                1u16 << (i % 10)
-            )
-            .map_err(err)?;
-        }
-    }
-    let size_mib = std::fs::metadata(&file)
-        .map(|m| m.len() / (1 << 20))
-        .unwrap_or(0);
-    let metrics = Arc::new(crate::metrics::Metrics::default());
-    let store = open_store(dir, metrics).await?;
-    let keys = crate::crypto::Keyring::ephemeral().map_err(err)?;
-    let tenant = Tenant::new(
-        "bench",
-        "bench",
-        "00101".parse().map_err(err)?,
-        [("p".to_owned(), Product::new(1))].into(),
-    );
-    crate::admin::apply(&*store, AdminChange::PutTenant(tenant))
-        .await
-        .map_err(err)?;
-    let rss_before = rss_kib();
-    let mut peak = rss_before;
-    let started = Instant::now();
-    let config = Config::default();
-    let out = crate::import::import_file(
-        &*store,
-        &keys,
-        &config,
-        &crate::import::FileJob {
-            tenant: "bench",
-            format: crate::import::Format::VendorOut,
-            path: &file,
-            esim_profile_type: None,
-            iccid_length: None,
-        },
-        |_, _| {
-            peak = peak.max(rss_kib());
-        },
-    )
-    .await
-    .map_err(err)?;
-    let took = started.elapsed();
-    let cards = match out {
-        crate::import::Imported::Loaded(b) => b.cards,
-        crate::import::Imported::AlreadyImported(_) => 0,
-    };
-    println!(
-        "imported {cards} cards from a {size_mib} MiB vendor file in {:.1} s ({:.0} cards/s), durable chunk commits",
-        took.as_secs_f64(),
-        cards as f64 / took.as_secs_f64()
-    );
-    println!(
-        "resident memory {} MiB before, peak {} MiB during the import",
-        rss_before / 1024,
-        peak / 1024
-    );
-    store.close().await;
-    Ok(())
-}
-
-/// OsmoHLR mode: provision `ops` subscribers through the CTRL adapter against a real
-/// osmo-hlr started on 127.0.0.250, first one at a time, then `concurrency` in flight over
-/// the adapter's one pipelined connection.
-async fn run_osmo(ops: u32, concurrency: usize) -> Result<(), BenchError> {
-    use adapters::hlr::{
-        AuthData, Barring, HlrProfile, HlrProvisioner, KiMaterial, SubscriberSpec,
-    };
-    use sim_profiles::Key128;
-    let mut report = Vec::new();
-    for (label, inflight, host) in [
-        ("one at a time", 1usize, 250u8),
-        ("pipelined", concurrency.max(1), 251),
-    ] {
-        let peer = conformance::osmo_peer::OsmoHlrPeer::start_on(host)
-            .await
-            .map_err(BenchError)?;
-        let hlr = Arc::new(adapters::osmo::OsmoHlr::new(adapters::osmo::OsmoConfig {
-            addr: peer.ctrl_addr(),
-            request_timeout: Duration::from_secs(10),
-        }));
-        let next = Arc::new(AtomicUsize::new(0));
-        let started = Instant::now();
-        let mut tasks = Vec::new();
-        for _ in 0..inflight {
-            let (hlr, next) = (hlr.clone(), next.clone());
-            tasks.push(tokio::spawn(async move {
-                loop {
-                    let i = next.fetch_add(1, Relaxed);
-                    if i >= ops as usize {
-                        return Ok::<(), String>(());
-                    }
-                    let spec = SubscriberSpec {
-                        imsi: format!("00101{:010}", i)
-                            .parse()
-                            .map_err(|e| format!("{e}"))?,
-                        msisdn: Some(
-                            format!("4917{:09}", i)
-                                .parse()
-                                .map_err(|e| format!("{e}"))?,
-                        ),
-                        auth: AuthData {
-                            ki: KiMaterial::Clear(Key128::from_bytes([7; 16])),
-                            opc: Some(Key128::from_bytes([9; 16])),
-                            fsetind: 0,
-                        },
-                        profile: HlrProfile { profile_id: 1 },
-                        barring: Barring::default(),
-                    };
-                    hlr.provision(&spec).await.map_err(|e| e.to_string())?;
-                }
-            }));
-        }
-        for t in tasks {
-            t.await.map_err(err)?.map_err(BenchError)?;
-        }
-        let took = started.elapsed();
-        report.push(format!(
-            "{label:>14} ({inflight:>3} in flight): {ops} subscribers in {:.2} s = {:.0} provisions/s (create, MSISDN, aud3g and any CS/PS change: 3-5 CTRL commands each)",
-            took.as_secs_f64(),
-            f64::from(ops) / took.as_secs_f64()
-        ));
-        hlr.shutdown().await;
-    }
-    for line in report {
-        println!("{line}");
-    }
-    Ok(())
-}
-
-/// Profile mode: personalisation throughput on one core.
-fn run_profiles(n: u32) -> Result<(), BenchError> {
-    use sim_profiles::profile::{Package, Personalisation, builtin_template, personalise};
-    let template = Package::decode(&builtin_template().encode()).map_err(err)?;
-    let started = std::time::Instant::now();
-    let mut bytes = 0usize;
-    for i in 0..n {
-        let mut k = [0u8; 16];
-        k[..4].copy_from_slice(&i.to_be_bytes());
-        let p = Personalisation {
-            iccid: Some(sim_profiles::Iccid::from_payload(&format!("898600{i:012}")).map_err(err)?),
-            imsi: Some(format!("00101{i:010}").parse().map_err(err)?),
-            ki: Some(sim_profiles::Key128::from_bytes(k)),
-            opc: Some(sim_profiles::Key128::from_bytes([0x5A; 16])),
-            pin1: Some("1234".into()),
-            puk1: Some("12345678".into()),
-            ..Personalisation::default()
-        };
-        bytes += personalise(&template, &p).map_err(err)?.encode().len();
-    }
-    let took = started.elapsed();
-    println!(
-        "personalised and encoded {n} profiles ({} bytes each) in {:.2} s on one thread = {:.0} profiles/s",
-        bytes / n.max(1) as usize,
-        took.as_secs_f64(),
-        f64::from(n) / took.as_secs_f64()
-    );
-    Ok(())
-}
-
 /// Runs the benchmark and prints a report to stdout.
 pub async fn run(args: BenchArgs) -> Result<(), BenchError> {
     let (data_dir, temporary) = match &args.data_dir {
@@ -444,14 +155,14 @@ pub async fn run(args: BenchArgs) -> Result<(), BenchError> {
         )));
     }
     if let Some(n) = args.profiles {
-        return run_profiles(n);
+        return components::run_profiles(n);
     }
     if let Some(ops) = args.osmo_ops {
-        return run_osmo(ops, args.concurrency).await;
+        return components::run_osmo(ops, args.concurrency).await;
     }
     if let Some(rows) = args.import_rows {
         std::fs::create_dir_all(&data_dir).map_err(err)?;
-        let r = run_import(rows, &data_dir).await;
+        let r = store_ops::run_import(rows, &data_dir).await;
         if temporary {
             let _ = std::fs::remove_dir_all(&data_dir);
         }
@@ -459,7 +170,7 @@ pub async fn run(args: BenchArgs) -> Result<(), BenchError> {
     }
     if let Some(n) = args.pool_numbers {
         std::fs::create_dir_all(&data_dir).map_err(err)?;
-        let r = run_pool(&args, n, &data_dir).await;
+        let r = store_ops::run_pool(&args, n, &data_dir).await;
         if temporary {
             let _ = std::fs::remove_dir_all(&data_dir);
         }
