@@ -225,9 +225,12 @@ impl Tables<'_> {
             }
             None => None,
         };
+        // The activation that opened the line: its eSIM profile, and the subject the
+        // order's audit records name.
+        let activation: Option<Order> = Self::get_json(&self.orders, "orders", &sub.activation_id)?;
         let undownloaded_profile = match (new.kind, sub.sim_type) {
             (OrderKind::Terminate | OrderKind::SimSwap, SimType::Esim) => {
-                self.undownloaded_profile(&sub)?
+                self.undownloaded_profile(&sub, activation.as_ref())?
             }
             _ => None,
         };
@@ -253,7 +256,6 @@ impl Tables<'_> {
             undo: Vec::new(),
         };
         lifecycle.plan = (new.plan)(new.kind, &lifecycle);
-        let activation: Option<Order> = Self::get_json(&self.orders, "orders", &sub.activation_id)?;
         // All checks passed: from here on, write.
         let order = Order {
             id: new.order_id.clone(),
@@ -306,19 +308,22 @@ impl Tables<'_> {
 
     /// The CancelOrder of the line's eSIM profile if it was released and no device has
     /// downloaded it yet (then it can still be cancelled; a downloaded one is the device's).
-    fn undownloaded_profile(&self, sub: &Subscription) -> TxResult<Option<SagaOp>> {
-        let activation: Option<Order> = Self::get_json(&self.orders, "orders", &sub.activation_id)?;
-        let Some((iccid, e)) = activation.and_then(|o| Some((o.iccid, o.esim?))) else {
+    fn undownloaded_profile(
+        &self,
+        sub: &Subscription,
+        activation: Option<&Order>,
+    ) -> TxResult<Option<SagaOp>> {
+        let Some((iccid, e)) = activation.and_then(|o| Some((&o.iccid, o.esim.as_ref()?))) else {
             return Ok(None);
         };
-        if iccid != sub.iccid || self.downloaded(&sub.activation_id)? {
+        if *iccid != sub.iccid || self.downloaded(&sub.activation_id)? {
             // Another card since, or downloaded: nothing of day one to cancel.
             return Ok(None);
         }
         Ok(Some(SagaOp::CancelProfile {
             iccid: sub.iccid.clone(),
-            eid: e.eid,
-            matching_id: e.matching_id,
+            eid: e.eid.clone(),
+            matching_id: e.matching_id.clone(),
         }))
     }
 

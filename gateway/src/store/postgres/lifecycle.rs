@@ -133,9 +133,12 @@ async fn create_claimed(
         }
         None => None,
     };
+    // The activation that opened the line: its eSIM profile, and the subject the order's
+    // audit records name.
+    let activation = orders::get(tx, &sub.activation_id).await?.map(|r| r.order);
     let undownloaded_profile = match (new.kind, sub.sim_type) {
         (OrderKind::Terminate | OrderKind::SimSwap, SimType::Esim) => {
-            undownloaded_profile(tx, &sub).await?
+            undownloaded_profile(tx, &sub, activation.as_ref()).await?
         }
         _ => None,
     };
@@ -161,7 +164,6 @@ async fn create_claimed(
         undo: Vec::new(),
     };
     lifecycle.plan = (new.plan)(new.kind, &lifecycle);
-    let activation = orders::get(tx, &sub.activation_id).await?.map(|r| r.order);
     // All checks passed: from here on, write.
     let order = Order {
         id: new.order_id.clone(),
@@ -218,19 +220,22 @@ async fn create_claimed(
 
 /// The CancelOrder of the line's eSIM profile if it was released and no device has
 /// downloaded it yet (then it can still be cancelled; a downloaded one is the device's).
-async fn undownloaded_profile(tx: &Tx<'_>, sub: &Subscription) -> TxResult<Option<SagaOp>> {
-    let activation = orders::get(tx, &sub.activation_id).await?.map(|r| r.order);
-    let Some((iccid, e)) = activation.and_then(|o| Some((o.iccid, o.esim?))) else {
+async fn undownloaded_profile(
+    tx: &Tx<'_>,
+    sub: &Subscription,
+    activation: Option<&Order>,
+) -> TxResult<Option<SagaOp>> {
+    let Some((iccid, e)) = activation.and_then(|o| Some((&o.iccid, o.esim.as_ref()?))) else {
         return Ok(None);
     };
-    if iccid != sub.iccid || downloaded(tx, &sub.activation_id).await? {
+    if *iccid != sub.iccid || downloaded(tx, &sub.activation_id).await? {
         // Another card since, or downloaded: nothing of day one to cancel.
         return Ok(None);
     }
     Ok(Some(SagaOp::CancelProfile {
         iccid: sub.iccid.clone(),
-        eid: e.eid,
-        matching_id: e.matching_id,
+        eid: e.eid.clone(),
+        matching_id: e.matching_id.clone(),
     }))
 }
 

@@ -54,15 +54,6 @@ fn subject(order: &Order, id_hash: Option<String>) -> Subject {
     }
 }
 
-/// The engine as the actor of a recorded fact.
-fn engine() -> Actor {
-    Actor {
-        key_id: "system".to_owned(),
-        channel: "engine".to_owned(),
-        ..Actor::default()
-    }
-}
-
 /// A lifecycle order's `kind`, `subscription`, `line` and `reason` attributes; none for
 /// an activation.
 fn lifecycle_attrs(order: &Order) -> Vec<(String, String)> {
@@ -87,18 +78,19 @@ fn lifecycle_attrs(order: &Order) -> Vec<(String, String)> {
 pub fn lifecycle_created_audit(order: &Order) -> Option<AuditRecord> {
     let c = order.compliance.as_ref()?;
     let l = order.lifecycle.as_ref()?;
-    let (key_id, channel) = if l.actor.role == "system" {
-        ("system".to_owned(), "timer".to_owned())
+    // The gateway's own orders are the deadline timer's (`system_actor`).
+    let actor = if l.actor == super::system_actor() {
+        super::timer_audit_actor()
     } else {
-        (l.actor.key_prefix.clone(), l.actor.role.clone())
+        Actor {
+            key_id: l.actor.key_prefix.clone(),
+            channel: l.actor.role.clone(),
+            ..Actor::default()
+        }
     };
     Some(AuditRecord {
         at_ms: order.created_at_ms,
-        actor: Actor {
-            key_id,
-            channel,
-            ..Actor::default()
-        },
+        actor,
         subject: subject(order, c.id_hash.clone()),
         action: "order.created".to_owned(),
         policy_version: Some(c.policy_version.clone()),
@@ -127,7 +119,7 @@ pub fn order_audit(current: &Order, order: &Order) -> Vec<AuditRecord> {
         };
         out.push(AuditRecord {
             at_ms: order.updated_at_ms,
-            actor: engine(),
+            actor: super::engine_audit_actor(),
             subject: subject(order, c.id_hash.clone()),
             action: format!("order.{}", order.status.as_str()),
             policy_version: Some(c.policy_version.clone()),
@@ -156,7 +148,7 @@ fn identity_audit(current: &Order, order: &Order, c: &OrderCompliance) -> Option
     };
     Some(AuditRecord {
         at_ms: order.updated_at_ms,
-        actor: engine(),
+        actor: super::engine_audit_actor(),
         subject: subject(order, c.id_hash.clone()),
         action: format!("identity.{}", now.status.as_str()),
         rule: now.reverify.then(|| "verifier_flag".to_owned()),

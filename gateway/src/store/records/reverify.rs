@@ -314,6 +314,15 @@ pub fn system_actor() -> Actor {
     }
 }
 
+/// The audit actor of a fact the engine's own commit records.
+pub fn engine_audit_actor() -> AuditActor {
+    AuditActor {
+        key_id: "system".into(),
+        channel: "engine".into(),
+        ..AuditActor::default()
+    }
+}
+
 /// The audit actor of the deadline timer.
 pub fn timer_audit_actor() -> AuditActor {
     AuditActor {
@@ -410,11 +419,7 @@ fn line_record(
 /// the order that flagged it (a SIM swap).
 pub fn required_audit(sub: &Subscription, activation: &Order) -> Option<AuditRecord> {
     let deadline = sub.verification.deadline_ms()?;
-    let actor = AuditActor {
-        key_id: "system".into(),
-        channel: "engine".into(),
-        ..AuditActor::default()
-    };
+    let actor = engine_audit_actor();
     let mut r = line_record(
         sub,
         Some(activation),
