@@ -54,6 +54,8 @@ pub struct Gateway {
     pub addr: SocketAddr,
     /// The bound ES2+ callback (mutual TLS) address, when eSIM is enabled.
     pub callback_addr: Option<SocketAddr>,
+    /// The bound porting hub message (mutual TLS) address, when a hub is configured.
+    pub hub_callback_addr: Option<SocketAddr>,
     /// The bound metrics (plain HTTP `GET /metrics`) address, unless switched off.
     pub metrics_addr: Option<SocketAddr>,
     /// The dev CA certificate clients should trust, when one was generated.
@@ -122,6 +124,10 @@ pub struct Listeners {
     pub callback: Option<TcpListener>,
     /// The identity verifier, instead of the one `[identity]` names.
     pub identity: Option<Arc<dyn adapters::identity::IdentityVerifier>>,
+    /// The porting hub, instead of the one `[porting_hub]` names.
+    pub porting_hub: Option<Arc<dyn adapters::porting::PortingHub>>,
+    /// The hub-message listener, instead of binding `[porting_hub] callback_listen`.
+    pub hub_callback: Option<TcpListener>,
 }
 
 impl Gateway {
@@ -179,6 +185,14 @@ impl Gateway {
                 verifier,
                 give_up_after: Duration::from_secs(config.identity.give_up_after_secs),
                 concurrency: config.identity.concurrency,
+            }),
+            porting: match bound.porting_hub {
+                Some(h) => Some(h),
+                None => crate::southbound::porting_hub_from_config(&config.porting_hub)?,
+            }
+            .map(|hub| crate::engine::PortingSettings {
+                hub,
+                recipient: config.porting_hub.recipient.clone(),
             }),
         };
         let dyn_store: Arc<dyn Store> = store.clone();
@@ -247,6 +261,28 @@ impl Gateway {
         } else {
             None
         };
+        let hub_callback_addr = if engine.porting_enabled() {
+            engine.spawn_port_timer(Duration::from_secs(3600));
+            let listener = match bound.hub_callback {
+                Some(l) => l,
+                None => bind(
+                    config
+                        .porting_hub
+                        .callback_listen
+                        .unwrap_or(crate::config::DEFAULT_HUB_CALLBACK_LISTEN),
+                    "porting_hub.callback_listen",
+                )?,
+            };
+            Some(start_hub_listener(
+                &config,
+                &northbound.files,
+                listener,
+                state.clone(),
+                stop_rx.clone(),
+            )?)
+        } else {
+            None
+        };
         let metrics_addr = match metrics_listener {
             Some(listener) => {
                 let a = local_addr(&listener)?;
@@ -276,6 +312,7 @@ impl Gateway {
         Ok(Self {
             addr,
             callback_addr,
+            hub_callback_addr,
             metrics_addr,
             ca_cert: northbound.dev_ca.map(|ca| ca.cert_path),
             store,
@@ -411,5 +448,42 @@ fn start_callback_listener(
         Duration::from_secs(5),
     ));
     tracing::info!(%addr, "ES2+ callback listener (mutual TLS)");
+    Ok(addr)
+}
+
+/// Starts the hub-message listener (mutual TLS: only the hub's client certificate).
+fn start_hub_listener(
+    config: &Config,
+    files: &(PathBuf, PathBuf),
+    listener: TcpListener,
+    state: Arc<AppState>,
+    stop: watch::Receiver<bool>,
+) -> Result<SocketAddr, StartError> {
+    let h = &config.porting_hub;
+    let ca_path = h.callback_client_ca_file.as_ref().ok_or_else(|| {
+        StartError::Southbound(
+            "a porting hub is configured but `[porting_hub] callback_client_ca_file` (who may post hub messages) is not".into(),
+        )
+    })?;
+    let read = |p: &PathBuf| {
+        std::fs::read(p).map_err(|err| StartError::Io(format!("{}: {err}", p.display())))
+    };
+    let tls = tls::mutual_server_config(
+        &read(&files.0)?,
+        &zeroize::Zeroizing::new(read(&files.1)?),
+        &read(ca_path)?,
+        tls::parse_pins(&h.callback_client_sha256)?,
+        ca_path,
+    )?;
+    let addr = local_addr(&listener)?;
+    tokio::spawn(crate::server::serve(
+        listener,
+        Some(Arc::new(tls)),
+        api::hub_messages::router(state),
+        Limits::from_api(&config.api).with_max_connections(CALLBACK_CONNECTIONS),
+        stop,
+        Duration::from_secs(5),
+    ));
+    tracing::info!(%addr, "porting hub message listener (mutual TLS)");
     Ok(addr)
 }

@@ -9,6 +9,7 @@ use std::time::Duration;
 mod api;
 mod identity;
 mod porting;
+mod porting_hub;
 mod store;
 pub use api::{
     AdmissionConfig, ApiConfig, DEFAULT_CALLBACK_LISTEN, DEFAULT_METRICS_LISTEN, Listen,
@@ -16,6 +17,7 @@ pub use api::{
 };
 pub use identity::IdentityConfig;
 pub use porting::{MarketPortingConfig, NonPortableConfig, PortingConfig};
+pub use porting_hub::{DEFAULT_HUB_CALLBACK_LISTEN, PortingHubConfig};
 pub use store::{DbUrl, SslMode, StoreBackend, StoreConfig};
 
 /// Why the configuration could not be loaded.
@@ -83,6 +85,8 @@ pub struct Config {
     pub identity: IdentityConfig,
     /// Number porting data per market (`[porting]`): holidays, non-portable blocks, times.
     pub porting: PortingConfig,
+    /// The porting hub and its message listener (`[porting_hub]`).
+    pub porting_hub: PortingHubConfig,
 }
 
 /// Webhook delivery (`[webhooks]`).
@@ -210,6 +214,7 @@ impl Default for Config {
             webhooks: WebhooksConfig::default(),
             identity: IdentityConfig::default(),
             porting: PortingConfig::default(),
+            porting_hub: PortingHubConfig::default(),
         }
     }
 }
@@ -386,6 +391,7 @@ impl Config {
         let any = SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::LOCALHOST, 0));
         self.metrics.listen.get_or_insert(Listen::At(any));
         self.esim.callback_listen.get_or_insert(any);
+        self.porting_hub.callback_listen.get_or_insert(any);
     }
 
     /// The metrics listen address in force; `None`: no metrics listener.

@@ -247,9 +247,18 @@ pub async fn start(mut config: Config) -> Result<Sandbox, StartError> {
         .url
         .is_none()
         .then(|| identity.verifier.clone());
+    // The simulator is the hub unless `[porting_hub] url` names a real one.
+    let (porting_hub, hub_callback) = if config.porting_hub.url.is_none() {
+        let (hub, listener) = crate::sandbox_porting::wire(&porting, &ca, &mut config)?;
+        (Some(hub), Some(listener))
+    } else {
+        (None, None)
+    };
     let bound = Listeners {
         callback,
         identity: verifier,
+        porting_hub,
+        hub_callback,
     };
     let gateway = Gateway::start_with(config, hlr, bound).await?;
     if let Some(smdp) = &smdp_sim {

@@ -1,9 +1,8 @@
 //! The sandbox's number-porting hub: the conformance crate's simulator on loopback, its
 //! server certificate and its callback identity issued by the dev CA, on a real-time
-//! clock. Any client certificate of the dev CA may act for the sandbox at the hub. The
-//! gateway has no hub client or hub-message receiver yet, so the simulator's receiver
-//! URL is left unset: messages are logged under `/sim/callbacks` until one is set
-//! (`PUT /sim/receiver`, or [`SandboxPorting::sim`]).
+//! clock. Any client certificate of the dev CA may act for the sandbox at the hub; the
+//! gateway's client is one ([`wire`]), and the simulator posts its messages to the
+//! gateway's hub-message listener.
 
 use crate::app::StartError;
 use crate::tls::DevCa;
@@ -56,4 +55,52 @@ pub async fn start(ca: &DevCa) -> Result<SandboxPorting, StartError> {
         sim,
         notifier_cert_pem: notifier.cert_pem,
     })
+}
+
+/// The gateway's side of the sandbox hub: a hub client with its own dev-CA client
+/// certificate, and the bound hub-message listener, whose URL the simulator is told.
+/// The listener admits the dev CA's certificates (the simulator's notifier among them).
+pub fn wire(
+    porting: &SandboxPorting,
+    ca: &DevCa,
+    config: &mut crate::config::Config,
+) -> Result<
+    (
+        std::sync::Arc<dyn adapters::porting::PortingHub>,
+        tokio::net::TcpListener,
+    ),
+    StartError,
+> {
+    use adapters::porting::{ClientIdentity, PortingHubClient, PortingHubClientConfig, path};
+    let ca_pem = std::fs::read(&ca.cert_path)
+        .map_err(|e| StartError::Io(format!("{}: {e}", ca.cert_path.display())))?;
+    let client = ca.issue("simgw porting hub client", &["localhost"])?;
+    let hub = PortingHubClient::new(PortingHubClientConfig {
+        base_url: porting.sim.url(),
+        roots_pem: ca_pem,
+        identity: ClientIdentity {
+            cert_pem: client.cert_pem.into_bytes(),
+            key_pem: zeroize::Zeroizing::new(client.key_pem.into_bytes()),
+        },
+        timeout: std::time::Duration::from_millis(config.porting_hub.timeout_ms),
+    })
+    .map_err(sim_err)?;
+    let wanted = config
+        .porting_hub
+        .callback_listen
+        .unwrap_or(crate::config::DEFAULT_HUB_CALLBACK_LISTEN);
+    let listener = crate::server::bind(wanted).map_err(|e| {
+        StartError::Io(format!(
+            "cannot listen on {wanted} (porting_hub.callback_listen): {e}"
+        ))
+    })?;
+    let at = listener
+        .local_addr()
+        .map_err(|e| StartError::Io(e.to_string()))?;
+    porting
+        .sim
+        .set_receiver(Some(&format!("https://{at}{}", path::HUB_MESSAGES)))
+        .map_err(sim_err)?;
+    config.porting_hub.callback_client_ca_file = Some(ca.cert_path.clone());
+    Ok((std::sync::Arc::new(hub), listener))
 }

@@ -206,3 +206,35 @@ pub fn identity_from_config(
     .map_err(|e| StartError::Southbound(format!("identity.url: {e}")))?;
     Ok(Some(Arc::new(client)))
 }
+
+/// The porting hub client `[porting_hub]` names (`None` without `url`).
+pub fn porting_hub_from_config(
+    cfg: &crate::config::PortingHubConfig,
+) -> Result<Option<Arc<dyn adapters::porting::PortingHub>>, StartError> {
+    use adapters::porting::{ClientIdentity, PortingHubClient, PortingHubClientConfig};
+    let Some(url) = &cfg.url else {
+        return Ok(None);
+    };
+    let read = |what: &str, path: Option<&std::path::Path>| -> Result<Vec<u8>, StartError> {
+        let path = path.ok_or_else(|| {
+            StartError::Southbound(format!("[porting_hub] url is set but `{what}` is not"))
+        })?;
+        std::fs::read(path).map_err(|e| {
+            StartError::Southbound(format!("porting_hub.{what} {}: {e}", path.display()))
+        })
+    };
+    let client = PortingHubClient::new(PortingHubClientConfig {
+        base_url: url.clone(),
+        roots_pem: read("ca_file", cfg.ca_file.as_deref())?,
+        identity: ClientIdentity {
+            cert_pem: read("client_cert_file", cfg.client_cert_file.as_deref())?,
+            key_pem: zeroize::Zeroizing::new(read(
+                "client_key_file",
+                cfg.client_key_file.as_deref(),
+            )?),
+        },
+        timeout: Duration::from_millis(cfg.timeout_ms),
+    })
+    .map_err(|e| StartError::Southbound(format!("porting_hub.url: {e}")))?;
+    Ok(Some(Arc::new(client)))
+}

@@ -239,6 +239,7 @@ async fn comply(dir: &Path, tenant: &str, (product, iccid): &(String, String)) {
         random: 0,
         idempotency_cutoff_ms: 0,
         compliance: Some(check),
+        port: None,
     };
     let out = s.create_activation(new).await.expect("create");
     assert!(matches!(out, CreateOutcome::Created(_)), "{out:?}");

@@ -88,6 +88,7 @@ async fn place(sb: &Sandbox, n: usize, subscriber: &Value) -> String {
             random: n as u64,
             idempotency_cutoff_ms: 0,
             compliance: None,
+            port: None,
         })
         .await
         .expect("create");

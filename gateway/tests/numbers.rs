@@ -208,6 +208,7 @@ async fn lapsed_reservations_and_aged_quarantine_return_under_the_paused_clock()
         ki_wrap: None,
         esim: None,
         identity: None,
+        porting: None,
     };
     let hlr = gateway::southbound::cai3g(
         "http://127.0.0.1:9/none",

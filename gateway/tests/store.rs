@@ -69,6 +69,7 @@ fn new(key: &str, hash: &str, iccid: u32, now_ms: u64, order: &str) -> NewActiva
         random: 0,
         idempotency_cutoff_ms: now_ms.saturating_sub(DAY_MS),
         compliance: None,
+        port: None,
     }
 }
 

@@ -93,14 +93,19 @@ async fn create_inner(
             }
         }
     };
-    let number = match req.msisdn {
-        MsisdnRequest::Auto => NumberChoice::Auto,
-        MsisdnRequest::Choose(m) => NumberChoice::Choose(m),
-        MsisdnRequest::Reservation(id) => NumberChoice::Reservation(id),
+    let (number, port) = match req.msisdn {
+        MsisdnRequest::Auto => (NumberChoice::Auto, None),
+        MsisdnRequest::Choose(m) => (NumberChoice::Choose(m), None),
+        MsisdnRequest::Reservation(id) => (NumberChoice::Reservation(id), None),
         MsisdnRequest::PortIn(port) => {
-            // Every local check a port-in will pass; the orders themselves come next.
-            super::port_in::check(&state.config.porting, &tenant, &port)?;
-            return Err(super::port_in::not_enabled());
+            // Every local check before anything is reserved or reaches the hub.
+            let checked = super::port_in::check(&state.config.porting, &tenant, &port)?;
+            if !state.engine.porting_enabled() {
+                return Err(super::port_in::not_enabled());
+            }
+            let now = state.clock.now_ms();
+            let (number, p) = super::port_in::build(&state.keys, &order_id, &port, &checked, now)?;
+            (number, Some(p))
         }
     };
     let body_hash = body_fingerprint(&state.keys, &value)?;
@@ -150,6 +155,7 @@ async fn create_inner(
             random: crate::crypto::random_u64(&SystemRandom::new()),
             idempotency_cutoff_ms: now_ms.saturating_sub(ttl_ms),
             compliance: Some(check),
+            port,
         })
         .await?;
     match outcome {

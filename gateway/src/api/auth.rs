@@ -33,7 +33,6 @@ pub enum Permission {
     /// `POST /v1/numbers/reservations`.
     Reserve,
     /// Cancelling an order that may still be cancelled.
-    #[allow(dead_code, reason = "POST /v1/orders/{id}/cancel comes with porting")]
     Cancel,
     /// `POST /v1/inventory/imports`.
     Import,

@@ -385,7 +385,7 @@ pub fn render_order(o: &Order, progress: Option<&EsimProgress>, cc: Option<&str>
     let mut v = json!({
         "id": o.id,
         "object": "activation",
-        "status": o.status.as_str(),
+        "status": o.status_name(),
         "sim": sim,
         "iccid": o.iccid,
         "imsi": o.imsi,
@@ -415,6 +415,9 @@ pub fn render_order(o: &Order, progress: Option<&EsimProgress>, cc: Option<&str>
         if let Some(ac) = v["esim"].get("activation_code").cloned() {
             v["activation_code"] = ac;
         }
+    }
+    if let Some(p) = &o.port {
+        v["port"] = super::ports::port_json(p);
     }
     order_tail(o, &mut v);
     v

@@ -11,12 +11,14 @@ mod compliance_check;
 pub mod dto;
 pub mod es2_callback;
 mod events;
+pub mod hub_messages;
 mod inventory;
 mod lifecycle_dto;
 mod numbers;
 mod openapi;
 mod ops;
 mod port_in;
+mod ports;
 pub mod problem;
 mod request;
 mod subscriptions;
@@ -110,6 +112,8 @@ pub(crate) fn routes() -> Vec<Route> {
             subscriptions::operate,
         ),
         get_at("/v1/orders/{id}", subscriptions::get_order),
+        post_at("/v1/orders/{id}/cancel", ports::cancel),
+        get_at("/v1/ports", ports::list),
         get_at("/v1/orders/{id}/qr.png", activations::qr_png),
         get_at("/v1/orders/{id}/qr.svg", activations::qr_svg),
         post_at("/v1/numbers/reservations", numbers::create),

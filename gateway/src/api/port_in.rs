@@ -2,14 +2,21 @@
 //! the checks a port-in passes before anything is reserved or reaches a hub, by the
 //! tenant's market rules (`porting/`): the number must be portable there (China's MVNO
 //! blocks never are: `422 number_not_portable`) and the credential must have the
-//! market's format (`422 credential_invalid`, saying which format). Port-in orders
-//! themselves are not built yet: a request that passes every check is answered
-//! [`not_enabled`] (`422 msisdn_mode_unsupported`, saying so).
+//! market's format (`422 credential_invalid`, saying which format), and a requested date
+//! must be one the market can port on (`422 invalid_requested_date`, naming the next
+//! one). [`build`] then turns the request into the order's port part: the credential
+//! sealed, the number the line runs on until cutover (a temporary one from the pool
+//! where the market issues one, else none: the line waits), the credential's expiry and
+//! the requested cutover.
 
 use super::dto::{no_unknown, object, required, string};
 use super::problem::ApiError;
-use crate::porting::{CredentialError, CredentialInput};
-use crate::store::Tenant;
+use crate::compliance::Market;
+use crate::crypto::Keyring;
+use crate::engine::{SealedCredential, credential_context};
+use crate::order::PortIn;
+use crate::porting::{CredentialError, CredentialInput, Day, MarketPorting, schedule};
+use crate::store::{NumberChoice, Tenant};
 use serde_json::{Map, Value};
 use sim_profiles::Msisdn;
 
@@ -114,13 +121,22 @@ pub fn parse(m: &Map<String, Value>) -> Result<PortInRequest, ApiError> {
     })
 }
 
+/// What the local checks of a port-in found: the market and its rules.
+#[derive(Debug)]
+pub struct Checked {
+    /// The tenant's market.
+    pub market: Market,
+    /// Its rules with the operator's configuration.
+    pub rules: MarketPorting,
+}
+
 /// The checks of a port-in for `tenant` under the operator's `[porting]` settings;
 /// `Ok` means every local check passed.
 pub fn check(
     config: &crate::config::PortingConfig,
     tenant: &Tenant,
     req: &PortInRequest,
-) -> Result<(), ApiError> {
+) -> Result<Checked, ApiError> {
     let Some(market) = tenant.market else {
         return Err(ApiError::unsupported(
             "msisdn_mode_unsupported",
@@ -146,15 +162,82 @@ pub fn check(
     rules
         .parse_credential(&input, &req.number)
         .map_err(|e| credential_refused(&e))?;
-    Ok(())
+    Ok(Checked { market, rules })
 }
 
-/// The answer to a port-in that passed every check while port-in orders do not exist.
+/// The requested cutover (Unix ms) of a requested day, if the market ports on it.
+fn requested_at(rules: &MarketPorting, day: &str, now_ms: u64) -> Result<u64, ApiError> {
+    let field = "msisdn.requested_date";
+    let parsed = (|| {
+        let y = day.get(0..4)?.parse().ok()?;
+        let m = day.get(5..7)?.parse().ok()?;
+        let d = day.get(8..10)?.parse().ok()?;
+        Day::from_ymd(y, m, d)
+    })()
+    .ok_or_else(|| {
+        ApiError::invalid(
+            "invalid_value",
+            field,
+            "`msisdn.requested_date` is not a calendar day (YYYY-MM-DD)",
+        )
+    })?;
+    schedule::schedule(rules, now_ms, Some(parsed))
+        .map(|s| s.cutover_at)
+        .map_err(|e| {
+            ApiError::unsupported(
+                "invalid_requested_date",
+                field,
+                format!("{e}; ask for another day, or leave `requested_date` out for the earliest"),
+            )
+        })
+}
+
+/// The order's port part for a checked request, and how its number is chosen until
+/// cutover. The credential is sealed to the order.
+pub fn build(
+    keys: &Keyring,
+    order_id: &str,
+    req: &PortInRequest,
+    checked: &Checked,
+    now_ms: u64,
+) -> Result<(NumberChoice, PortIn), ApiError> {
+    let requested_at_ms = match &req.requested_date {
+        Some(d) => Some(requested_at(&checked.rules, d, now_ms)?),
+        None => None,
+    };
+    let plain = SealedCredential {
+        code: req.credential.clone(),
+        account_number: req.account_number.clone(),
+        pin: req.pin.clone(),
+    };
+    let bytes = zeroize::Zeroizing::new(
+        serde_json::to_vec(&plain).map_err(|_| ApiError::internal())?,
+    );
+    let credential = keys
+        .seal(&credential_context(order_id), &bytes)
+        .map_err(|_| ApiError::internal())?;
+    let port = PortIn::new(
+        checked.market,
+        req.number.clone(),
+        req.donor.clone(),
+        credential,
+        schedule::credential_expires_at(&checked.rules, now_ms),
+        requested_at_ms,
+    );
+    let number = if checked.rules.rules().temporary_number {
+        NumberChoice::Auto
+    } else {
+        NumberChoice::Ported(req.number.clone())
+    };
+    Ok((number, port))
+}
+
+/// The answer to a port-in on a gateway with no porting hub configured.
 pub fn not_enabled() -> ApiError {
     ApiError::unsupported(
         "msisdn_mode_unsupported",
         "msisdn.mode",
-        "the port-in request passed every check, but port-in orders are not enabled on this gateway yet; sell a new number (`msisdn.mode` `auto`) or try again after the upgrade",
+        "the port-in request passed every check, but this gateway has no porting hub configured (`[porting_hub] url`); sell a new number (`msisdn.mode` `auto`) or ask the operator to connect the hub",
     )
 }
 
@@ -182,7 +265,6 @@ fn credential_refused(e: &CredentialError) -> ApiError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::compliance::Market;
     use serde_json::json;
     use std::collections::BTreeMap;
 
@@ -239,7 +321,7 @@ mod tests {
         let cfg = crate::config::PortingConfig::default();
         let r = req(json!({"mode": "port_in", "number": "8617012345678", "donor": "CMCC", "credential": "AB12CD"}))
             .expect("valid");
-        let (c, f, d) = code(check(&cfg, &tenant(Some(Market::Cn)), &r));
+        let (c, f, d) = code(check(&cfg, &tenant(Some(Market::Cn)), &r).map(drop));
         assert_eq!(
             (c.as_str(), f.as_str()),
             ("number_not_portable", "msisdn.number")
@@ -253,7 +335,7 @@ mod tests {
         let uk = tenant(Some(Market::Uk));
         let r = req(json!({"mode": "port_in", "number": "447700900123", "donor": "EE", "credential": "123456ABC"}))
             .expect("valid");
-        let (c, f, d) = code(check(&cfg, &uk, &r));
+        let (c, f, d) = code(check(&cfg, &uk, &r).map(drop));
         assert_eq!(
             (c.as_str(), f.as_str()),
             ("credential_invalid", "msisdn.credential")
@@ -262,7 +344,7 @@ mod tests {
         assert!(!d.contains("123456ABC"), "{d}");
         let r = req(json!({"mode": "port_in", "number": "15555550123", "donor": "ATT", "account": {"number": "12345"}}))
             .expect("valid");
-        let (c, f, _) = code(check(&cfg, &tenant(Some(Market::Us)), &r));
+        let (c, f, _) = code(check(&cfg, &tenant(Some(Market::Us)), &r).map(drop));
         assert_eq!(
             (c.as_str(), f.as_str()),
             ("credential_invalid", "msisdn.account.pin")
@@ -274,8 +356,11 @@ mod tests {
         let cfg = crate::config::PortingConfig::default();
         let r = req(json!({"mode": "port_in", "number": "447700900123", "donor": "EE", "credential": "ABC123456"}))
             .expect("valid");
-        assert!(check(&cfg, &tenant(Some(Market::Uk)), &r).is_ok());
-        let (c, _, d) = code(check(&cfg, &tenant(None), &r));
+        assert_eq!(
+            check(&cfg, &tenant(Some(Market::Uk)), &r).map(|c| c.market).ok(),
+            Some(Market::Uk)
+        );
+        let (c, _, d) = code(check(&cfg, &tenant(None), &r).map(drop));
         assert_eq!(c, "msisdn_mode_unsupported");
         assert!(d.contains("--market"), "{d}");
     }

@@ -9,6 +9,7 @@ use super::identity_step::run_verify;
 use super::machine::{self, Action, Attempt, Es2Call};
 use super::observe::observe;
 use super::report::{Before, report};
+use super::port_step;
 use super::saga_step::run_saga_step;
 use crate::order::{Effect, Order, OrderKind};
 use crate::store::{EventKind, StoreError};
@@ -78,6 +79,13 @@ pub(super) async fn drive(inner: &Inner, mut order: Order) -> Result<(), EngineE
             return Ok(());
         }
         let now = inner.clock.now_ms();
+        if order.port.is_some() && !order.status.is_terminal() {
+            // Hub messages and cancels first, each in its own commit.
+            if let Some(next) = port_step::apply_pending(inner, &order, now).await? {
+                order = next;
+                continue;
+            }
+        }
         let (kind, attempt) = match machine::next_action(&order, now) {
             Action::Finished => return Ok(()),
             Action::WaitUntil(at) => {
@@ -106,6 +114,24 @@ pub(super) async fn drive(inner: &Inner, mut order: Order) -> Result<(), EngineE
                 order = run_saga_step(inner, order, undo, index, op, attempt, now).await?;
                 continue;
             }
+            Action::Port { op, attempt } => {
+                if inner.stopping() {
+                    return Ok(());
+                }
+                order =
+                    port_step::run_port_step(inner, order, spec.as_ref(), op, attempt, now).await?;
+                continue;
+            }
+            a @ (Action::PortRelease
+            | Action::PortComplete
+            | Action::PortDeadline
+            | Action::Park(_)) => match port_step::settle(inner, order, a, now).await? {
+                Some(next) => {
+                    order = next;
+                    continue;
+                }
+                None => return Ok(()),
+            },
             Action::Conclude => {
                 let before = Before::of(&order);
                 let (next, effect) = machine::conclude(order, now);
@@ -165,7 +191,7 @@ async fn run_step(
         hlr_answer(inner, order, attempt, call, machine::on_deprovision).await
     } else {
         let call = inner.hlr.provision(spec);
-        hlr_answer(inner, order, attempt, call, machine::on_provision).await
+        hlr_answer(inner, order, attempt, call, machine::on_provision_any).await
     };
     drop(permit);
     record_answer(inner, &before, next, effect, kind.name(), attempt, summary).await

@@ -21,6 +21,7 @@ mod identity_step;
 mod leases;
 pub mod machine;
 mod observe;
+mod port_step;
 mod report;
 pub mod requests;
 mod reverify_timer;
@@ -38,6 +39,7 @@ use adapters::hlr::HlrProvisioner;
 use adapters::identity::IdentityVerifier;
 pub use error::EngineError;
 pub use identity_request::verification_request;
+pub use port_step::{PortingSettings, SealedCredential, credential_context};
 use machine::RetryPolicy;
 use ring::rand::{SecureRandom, SystemRandom};
 use std::sync::Arc;
@@ -85,6 +87,9 @@ pub struct EngineSettings {
     /// (an order whose policy requires identity then fails `identity_service_unavailable`,
     /// any other skips the check).
     pub identity: Option<IdentitySettings>,
+    /// The porting hub port-ins go to; `None`: port-in orders wait at their submit step
+    /// (retrying) until one is configured.
+    pub porting: Option<PortingSettings>,
 }
 
 /// How the engine reaches the tenant's identity verification service.
@@ -161,6 +166,9 @@ struct Inner {
     idle: Notify,
     pool_wake: Notify,
     esim_wake: Notify,
+    port_wake: Notify,
+    /// Orders submitted while their task was still ending: submitted again after it.
+    again: std::sync::Mutex<std::collections::HashSet<String>>,
 }
 
 impl Engine {
@@ -200,6 +208,8 @@ impl Engine {
                 idle: Notify::new(),
                 pool_wake: Notify::new(),
                 esim_wake: Notify::new(),
+                port_wake: Notify::new(),
+                again: Default::default(),
             }),
         }
     }
@@ -209,6 +219,9 @@ impl Engine {
     pub fn submit(&self, order: Order) {
         let inner = self.inner.clone();
         if !inner.lock_driving().insert(order.id.clone()) {
+            // Its task may be ending (a port just parked as an item woke it): drive it
+            // again once that task is done.
+            inner.lock_again().insert(order.id.clone());
             return;
         }
         inner.running.fetch_add(1, Relaxed);
@@ -223,6 +236,15 @@ impl Engine {
             }
             inner.lock_driving().remove(&id);
             inner.lock_lost().remove(&id);
+            if inner.lock_again().remove(&id) && !inner.stopping() {
+                match inner.store.get_order(&tenant, &id).await {
+                    Ok(Some(o)) if !o.status.is_terminal() && o.port_parked().is_none() => {
+                        Engine { inner: inner.clone() }.submit(o);
+                    }
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(order = %id, error = %e, "order not read again; it resumes at the next start"),
+                }
+            }
             // Finished unless the engine stopped or the store failed (it resumes later).
             let finished = result.is_ok() && !inner.stopping();
             inner.metrics.backlog.leave(&tenant, finished);
@@ -309,6 +331,11 @@ impl Engine {
         self.inner.settings.esim.is_some()
     }
 
+    /// Whether port-in orders can be served (a porting hub is configured).
+    pub fn porting_enabled(&self) -> bool {
+        self.inner.settings.porting.is_some()
+    }
+
     /// Whether subscribers can be verified (an identity verifier is configured). Without
     /// one, an order whose policy requires identity fails `identity_service_unavailable`
     /// after it was accepted; the API should refuse it at creation instead.
@@ -323,6 +350,12 @@ const CLAIM_PAGE: usize = 256;
 impl Inner {
     fn lock_driving(&self) -> std::sync::MutexGuard<'_, std::collections::HashSet<String>> {
         self.driving
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn lock_again(&self) -> std::sync::MutexGuard<'_, std::collections::HashSet<String>> {
+        self.again
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }

@@ -63,6 +63,42 @@ impl Engine {
         });
     }
 
+    /// Spawns the port timer: parked port-ins whose deadline came (a credential's
+    /// expiry, a lock point, an overdue cutover) go back into flight. One timer for every
+    /// parked port, sleeping until the earliest deadline on the store's index: waiting
+    /// ports cost nothing. `idle` bounds a sleep; a port parked with an earlier deadline
+    /// wakes it ([`Engine::port_deadline_added`]).
+    pub fn spawn_port_timer(&self, idle: Duration) {
+        let engine = self.clone();
+        tokio::spawn(async move {
+            let inner = engine.inner.clone();
+            deadline_loop(&inner, "port", idle, &inner.port_wake, next_port, |now| {
+                let engine = engine.clone();
+                async move {
+                    match engine
+                        .inner
+                        .store
+                        .wake_due_ports(now, super::machine::port_order::wake)
+                        .await
+                    {
+                        Ok(orders) => {
+                            for o in orders {
+                                engine.submit(o);
+                            }
+                        }
+                        Err(e) => tracing::warn!(error = %e, "port deadlines failed"),
+                    }
+                }
+            })
+            .await;
+        });
+    }
+
+    /// Tells the port timer a port was parked (its deadline may be the earliest).
+    pub fn port_deadline_added(&self) {
+        self.inner.port_wake.notify_one();
+    }
+
     /// Tells the pool timer a new hold or quarantine deadline was recorded.
     pub fn pool_deadline_added(&self) {
         self.inner.pool_wake.notify_one();
@@ -133,6 +169,10 @@ pub(super) async fn deadline_loop<N, F, Fut>(
 
 fn next_pool(i: &Inner) -> BoxFuture<'_, Result<Option<u64>, StoreError>> {
     i.store.next_pool_deadline()
+}
+
+fn next_port(i: &Inner) -> BoxFuture<'_, Result<Option<u64>, StoreError>> {
+    i.store.next_port_deadline()
 }
 
 fn next_esim(i: &Inner) -> BoxFuture<'_, Result<Option<u64>, StoreError>> {

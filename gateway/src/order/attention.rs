@@ -24,17 +24,22 @@ pub enum AttentionReason {
     /// A repeated ConfirmOrder was refused and neither ReleaseProfile nor a repeated
     /// DownloadOrder showed the profile released or available again.
     EsimReleaseUnverified,
+    /// A port-in past its lock point cannot finish its cutover: the ported number is not
+    /// on our line yet (HLR refusing) or the hub's cutover is overdue. After the lock
+    /// there is no way back; the gateway keeps going forward.
+    PortCutoverStalled,
 }
 
 impl AttentionReason {
     /// Every reason.
-    pub const ALL: [Self; 6] = [
+    pub const ALL: [Self; 7] = [
         Self::HlrForeignData,
         Self::HlrCleanupStalled,
         Self::SmdpCancelStalled,
         Self::EsimStockMismatch,
         Self::EsimProfileNotCancellable,
         Self::EsimReleaseUnverified,
+        Self::PortCutoverStalled,
     ];
 
     /// Stable snake_case name (API, logs, metric label).
@@ -46,6 +51,7 @@ impl AttentionReason {
             Self::EsimStockMismatch => "esim_stock_mismatch",
             Self::EsimProfileNotCancellable => "esim_profile_not_cancellable",
             Self::EsimReleaseUnverified => "esim_release_unverified",
+            Self::PortCutoverStalled => "port_cutover_stalled",
         }
     }
 
@@ -69,6 +75,9 @@ impl AttentionReason {
             }
             Self::EsimReleaseUnverified => {
                 "the SM-DP+ refused a repeated ConfirmOrder and gave no evidence that the profile was released or available again; it was taken out of stock and cancelled; reconcile it with the eSIM vendor"
+            }
+            Self::PortCutoverStalled => {
+                "a port-in past its lock point has not finished its cutover (the HLR keeps refusing the ported number, or the hub's cutover is overdue); the gateway keeps retrying forward; check the HLR and the porting hub for this number"
             }
         }
     }

@@ -118,6 +118,8 @@ pub enum MsisdnMode {
     Choose,
     /// A number held by a checkout reservation.
     Reservation,
+    /// The customer's own number, ported in from another operator.
+    PortIn,
 }
 
 /// A persisted order: an activation, or a lifecycle operation on a line (`kind`).
@@ -172,6 +174,11 @@ pub struct Order {
     /// The saga of a lifecycle order; `None` for an activation.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lifecycle: Option<Lifecycle>,
+    /// The port-in of an activation that brings the customer's number (`None`: a number
+    /// of our own). `msisdn` is then the number the line is on now: the temporary one
+    /// until cutover where the market issues one, else the ported number.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port: Option<PortIn>,
     /// Unix ms of creation.
     pub created_at_ms: u64,
     /// Unix ms of the last change.
@@ -181,6 +188,26 @@ pub struct Order {
 }
 
 impl Order {
+    /// The public status: a port-in's `port_…` state while it is open (and its port
+    /// outcome once it failed), the order's status otherwise.
+    pub fn status_name(&self) -> &'static str {
+        match (&self.port, self.status) {
+            (Some(_), OrderStatus::Active) | (None, _) => self.status.as_str(),
+            // Failed before the port ended (its line on the temporary number failed).
+            (Some(p), OrderStatus::Failed) if !p.state.is_terminal() => "failed",
+            (Some(p), _) => p.status_name(),
+        }
+    }
+
+    /// Where a parked port-in waits on the store's port-deadline index (`None`: the
+    /// order is not parked).
+    pub fn port_parked(&self) -> Option<u64> {
+        self.port
+            .as_ref()
+            .and_then(|p| p.parked)
+            .filter(|_| !self.status.is_terminal())
+    }
+
     /// Flags the order for an operator with `reason` (once per reason).
     pub fn raise(&mut self, reason: AttentionReason) {
         if !self.attention.contains(&reason) {

@@ -4,6 +4,7 @@
 //! reference. The machine that moves it is `engine::machine::port_in`; this is the
 //! persisted form. No credential in clear: it is sealed like the subscriber.
 
+use super::Step;
 use crate::compliance::Market;
 use crate::crypto::Sealed;
 use serde::{Deserialize, Serialize};
@@ -172,9 +173,85 @@ pub struct PortIn {
     /// Every transition, oldest first.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub timeline: Vec<PortTransition>,
+    /// Sending the port to the hub (one request id per order: a repeat is safe).
+    #[serde(default = "pending")]
+    pub submit: Step,
+    /// Asking the hub to cancel (the channel's cancel, or a credential that ran out).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cancel: Option<Step>,
+    /// Putting the ported number on our line at cutover (after the lock: never given up).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub activate: Option<Step>,
+    /// Acknowledging `cutover_message` once our side is done.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ack: Option<Step>,
+    /// Set while the port waits for the hub or for this deadline (Unix ms; `u64::MAX`:
+    /// none) with nothing for the engine to do: the order is then out of flight, on the
+    /// store's one port-deadline index, and costs nothing until a hub message, a cancel
+    /// or the deadline takes it back.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parked: Option<u64>,
+}
+
+fn pending() -> Step {
+    Step::Pending
 }
 
 impl PortIn {
+    /// A port-in as its create commit stores it: checked locally, not yet sent.
+    pub fn new(
+        market: Market,
+        number: Msisdn,
+        donor: String,
+        credential: Sealed,
+        credential_expires_at_ms: Option<u64>,
+        requested_at_ms: Option<u64>,
+    ) -> Self {
+        Self {
+            market,
+            number,
+            donor,
+            credential,
+            credential_expires_at_ms,
+            requested_at_ms,
+            temporary: None,
+            state: PortState::Validating,
+            port_ref: None,
+            last_sequence: None,
+            cutover_message: None,
+            due_at_ms: None,
+            lock_at_ms: None,
+            hub_completed_at_ms: None,
+            completed_at_ms: None,
+            number_active: false,
+            timeline: Vec::new(),
+            submit: Step::Pending,
+            cancel: None,
+            activate: None,
+            ack: None,
+            parked: None,
+        }
+    }
+
+    /// The port as its create commit stores it: running on `temporary` until cutover
+    /// (`None`: the line waits for the ported number).
+    pub fn running_on(mut self, temporary: Option<Msisdn>) -> Self {
+        self.temporary = temporary;
+        self
+    }
+
+    /// The next stored deadline of the port, if it waits for one: the credential's expiry
+    /// before the hub scheduled the port, the lock point while it is scheduled.
+    pub fn next_deadline(&self) -> Option<u64> {
+        match self.state {
+            PortState::Validating | PortState::Submitted => self.credential_expires_at_ms,
+            PortState::Scheduled | PortState::Conflict | PortState::CancelPending => {
+                self.lock_at_ms
+            }
+            _ => None,
+        }
+    }
+
     /// The order's public status while the port is open (`port_submitted` …), or the
     /// terminal port outcome (`port_rejected`, `port_cancelled`, `port_expired`).
     pub fn status_name(&self) -> &'static str {

@@ -9,12 +9,14 @@ pub mod copy;
 pub mod dump;
 pub mod embedded;
 mod outbox_port;
+mod porting_port;
 pub mod postgres;
 mod records;
 pub mod sealed;
 
 pub use compliance_port::ComplianceStore;
 pub use outbox_port::OutboxStore;
+pub use porting_port::PortingStore;
 pub use records::*;
 
 use crate::crypto::Keyring;
@@ -66,9 +68,10 @@ pub const SANDBOX_MARKETS_MARKER: &str = "sandbox.markets.v1";
 /// it, so the store never imports the engine).
 pub type Reopen = fn(Order, u64) -> Order;
 
-/// The gateway's durable state (with its compliance and outbox parts, [`ComplianceStore`]
-/// and [`OutboxStore`], which every backend implements beside it).
-pub trait Store: ComplianceStore + OutboxStore + Send + Sync {
+/// The gateway's durable state (with its compliance, outbox and porting parts,
+/// [`ComplianceStore`], [`OutboxStore`] and [`PortingStore`], which every backend
+/// implements beside it).
+pub trait Store: ComplianceStore + OutboxStore + PortingStore + Send + Sync {
     /// Creates an activation order atomically: checks the idempotency key, reserves the SIM
     /// and a number, inserts the order and its idempotency record and logs the event.
     /// Either all of that is durable on return, or nothing changed.

@@ -233,6 +233,7 @@ async fn a_cancel_the_smdp_keeps_refusing_is_retried_across_a_restart_and_says_w
                 concurrency: 2,
             }),
             identity: None,
+            porting: None,
         },
         Clock::new(),
         metrics2.clone(),

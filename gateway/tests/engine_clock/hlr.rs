@@ -109,6 +109,7 @@ async fn restart_resumes_a_waiting_order_at_its_recorded_deadline() {
         ki_wrap: None,
         esim: None,
         identity: None,
+        porting: None,
     };
     let engine2 = Engine::new(
         store.clone(),

@@ -368,6 +368,7 @@ async fn a_verification_in_flight_at_a_restart_is_repeated_and_gets_its_first_de
             ki_wrap: None,
             esim: None,
             identity: settings,
+            porting: None,
         },
         Clock::new(),
         Arc::new(Metrics::default()),

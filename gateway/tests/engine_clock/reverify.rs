@@ -89,6 +89,7 @@ fn engine(line_store: &Arc<RedbStore>, hlr: &Arc<MemoryHlr>, keys: &Arc<Keyring>
         ki_wrap: None,
         esim: None,
         identity: None,
+        porting: None,
     };
     let e = Engine::new(
         line_store.clone(),
@@ -152,6 +153,7 @@ fn flagged_activation(iccid: Iccid) -> NewActivation {
         random: 0,
         idempotency_cutoff_ms: 0,
         compliance: Some(flagged_check()),
+        port: None,
     }
 }
 
@@ -502,6 +504,7 @@ async fn the_deadline_index_survives_reopening_the_store() {
             ki_wrap: None,
             esim: None,
             identity: None,
+            porting: None,
         },
         Clock::new(),
         metrics.clone(),

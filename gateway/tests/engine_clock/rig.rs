@@ -453,6 +453,7 @@ pub(crate) async fn setup_full(
             concurrency: 2,
         }),
         identity: verify.as_ref().and_then(identity_settings),
+        porting: None,
     };
     let engine = Engine::new(
         store.clone(),
@@ -488,6 +489,7 @@ pub(crate) async fn setup_full(
             random: 0,
             idempotency_cutoff_ms: 0,
             compliance: None,
+            port: None,
         })
         .await
         .expect("create");

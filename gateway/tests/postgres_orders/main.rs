@@ -148,6 +148,7 @@ fn activation(key: &str, order: &str, card: Option<u32>) -> NewActivation {
         random: 0,
         idempotency_cutoff_ms: T0 - 86_400_000,
         compliance: None,
+        port: None,
     }
 }
 

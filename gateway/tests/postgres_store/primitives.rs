@@ -186,6 +186,7 @@ fn order(id: &str) -> Order {
         id: id.into(),
         kind: OrderKind::Activation,
         lifecycle: None,
+        port: None,
         tenant: "acme".into(),
         status: OrderStatus::Reserved,
         iccid: sim(1, "acme", "b").iccid,

@@ -37,6 +37,7 @@ pub async fn create_reserves_a_sim_and_a_number(s: &dyn StoreAdmin) {
         attention: Vec::new(),
         esim: None,
         lifecycle: None,
+        port: None,
         created_at_ms: NOW,
         updated_at_ms: NOW,
         version: 1,

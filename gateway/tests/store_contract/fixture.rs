@@ -175,6 +175,7 @@ pub fn activation(key: &str, i: u32) -> NewActivation {
         random: 0,
         idempotency_cutoff_ms: NOW - DAY_MS,
         compliance: None,
+        port: None,
     }
 }
 

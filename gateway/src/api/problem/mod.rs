@@ -9,6 +9,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
 mod lifecycle;
+mod porting;
 
 /// The problem document.
 #[derive(Debug, Serialize)]
@@ -319,6 +320,13 @@ impl ApiError {
                 ),
             )
             .at("sim.type"),
+            R::NumberAlreadyOurs => Self::new(
+                StatusCode::CONFLICT,
+                "number_already_ours",
+                "The number is already ours",
+                "this number is already in your pools or on one of your lines, so there is nothing to port; to move it to this SIM, use the line's SIM swap (`POST /v1/subscriptions/{msisdn}/sim-swap`)",
+            )
+            .at("msisdn.number"),
             R::SimIsEsim => Self::invalid(
                 "sim_is_esim",
                 "sim.iccid",

@@ -14,6 +14,8 @@ pub mod esim;
 pub mod identity;
 mod number_change;
 pub mod port_in;
+pub mod port_order;
+mod port_outcome;
 pub mod saga;
 mod sim_swap;
 mod terminate;
@@ -136,6 +138,22 @@ pub enum Action {
     },
     /// A lifecycle saga has no step left: persist `conclude`.
     Conclude,
+    /// Persist `port_order::mark_port_sent`, then perform a port step.
+    Port {
+        /// Which step.
+        op: port_order::PortOp,
+        /// The attempt about to be made.
+        attempt: u32,
+    },
+    /// A port-in ended before its lock point: persist `port_order::release`.
+    PortRelease,
+    /// A port-in completed: persist `port_order::complete`.
+    PortComplete,
+    /// A port-in's deadline came: persist `port_order::on_deadline`.
+    PortDeadline,
+    /// A port-in waits for the hub or until this Unix ms (`u64::MAX`: no deadline):
+    /// park it (`port_order::park`) out of flight.
+    Park(u64),
     /// Sleep until this Unix ms, then ask again.
     WaitUntil(u64),
     /// Terminal: nothing more to do.
@@ -148,6 +166,7 @@ pub fn next_action(o: &Order, now_ms: u64) -> Action {
         return Action::Finished;
     }
     match o.kind {
+        OrderKind::Activation if o.port.is_some() => port_order::next_action(o, now_ms),
         OrderKind::Activation => activation::next_action(o, now_ms),
         _ => saga::next_action(o, now_ms),
     }
@@ -190,6 +209,17 @@ fn open(s: Option<&Step>) -> Option<&Step> {
     s.filter(|s| !finished(s))
 }
 
+/// Applies a provisioning answer to any activation: a port-in's line on its temporary
+/// number stays open for the port (`port_order::after_provision`).
+pub fn on_provision_any(
+    o: Order,
+    at: Attempt,
+    result: Result<adapters::hlr::ProvisionOutcome, adapters::hlr::HlrError>,
+) -> (Order, crate::order::Effect) {
+    let (o, effect) = on_provision(o, at, result);
+    port_order::after_provision(o, effect)
+}
+
 /// Stamps a new version of `o` at `now_ms`.
 pub(crate) fn touch(mut o: Order, now_ms: u64) -> Order {
     o.updated_at_ms = now_ms;
@@ -204,6 +234,7 @@ pub(crate) fn fixture_order() -> Order {
         id: "act_x".into(),
         kind: OrderKind::Activation,
         lifecycle: None,
+        port: None,
         tenant: "t".into(),
         status: OrderStatus::Reserved,
         iccid: "8988211000000530082".parse().expect("iccid"),

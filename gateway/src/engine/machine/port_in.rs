@@ -276,21 +276,12 @@ pub fn request_cancel(p: PortIn, now_ms: u64) -> Result<(PortIn, Vec<PortEffect>
     })
 }
 
-/// The next stored deadline of the port, if it waits for one: the credential's expiry
-/// before the hub scheduled the port, the lock point while it is scheduled.
-pub fn next_deadline(p: &PortIn) -> Option<u64> {
-    match p.state {
-        PortState::Validating | PortState::Submitted => p.credential_expires_at_ms,
-        PortState::Scheduled | PortState::Conflict | PortState::CancelPending => p.lock_at_ms,
-        _ => None,
-    }
-}
 
 /// The clock reached `now_ms`: a credential that ran out before the port was scheduled
 /// expires it (what was reserved goes back, and a port the hub knows is cancelled
 /// there); a scheduled port reaching its lock point is locked (§1.6 `LockReached`).
 pub fn on_time(p: PortIn, now_ms: u64) -> (PortIn, Vec<PortEffect>) {
-    let Some(due) = next_deadline(&p) else {
+    let Some(due) = p.next_deadline() else {
         return (p, Vec::new());
     };
     if now_ms < due {

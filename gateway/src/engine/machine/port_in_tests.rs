@@ -7,29 +7,14 @@ use proptest::prelude::*;
 const HOUR: u64 = 3_600_000;
 
 fn port() -> PortIn {
-    PortIn {
-        market: Market::Uk,
-        number: "447700900123".parse().expect("msisdn"),
-        donor: "donor-1".into(),
-        credential: Sealed {
-            kid: "k1".into(),
-            nonce: "00".into(),
-            ct: "00".into(),
-        },
-        credential_expires_at_ms: Some(30 * 24 * HOUR),
-        requested_at_ms: None,
-        temporary: Some("447700900999".parse().expect("msisdn")),
-        state: PortState::Validating,
-        port_ref: None,
-        last_sequence: None,
-        cutover_message: None,
-        due_at_ms: None,
-        lock_at_ms: None,
-        hub_completed_at_ms: None,
-        completed_at_ms: None,
-        number_active: false,
-        timeline: Vec::new(),
-    }
+    let sealed = Sealed {
+        kid: "k1".into(),
+        nonce: "00".into(),
+        ct: "00".into(),
+    };
+    let number = "447700900123".parse().expect("msisdn");
+    PortIn::new(Market::Uk, number, "donor-1".into(), sealed, Some(30 * 24 * HOUR), None)
+        .running_on(Some("447700900999".parse().expect("msisdn")))
 }
 
 fn msg(seq: u64, event: HubEvent, at_ms: u64) -> HubMessage {
@@ -208,7 +193,7 @@ fn completion_reported_before_our_side_is_done_is_fixed_forward() {
 #[test]
 fn deadlines_expire_an_unscheduled_port_and_lock_a_scheduled_one() {
     let p = submitted();
-    let due = next_deadline(&p).expect("credential expiry");
+    let due = p.next_deadline().expect("credential expiry");
     assert_eq!(on_time(p.clone(), due - 1).1, vec![]);
     let (q, fx) = on_time(p, due);
     assert_eq!(q.state, PortState::Expired);
@@ -220,12 +205,12 @@ fn deadlines_expire_an_unscheduled_port_and_lock_a_scheduled_one() {
         (PortState::Expired, vec![PortEffect::Release])
     );
     let (p, _) = on_message(submitted(), &msg(1, HubEvent::Scheduled, 2));
-    assert_eq!(next_deadline(&p), Some(8 * HOUR));
+    assert_eq!(p.next_deadline(), Some(8 * HOUR));
     let (q, fx) = on_time(p, 8 * HOUR);
     assert_eq!((q.state, fx), (PortState::Locked, vec![]));
     assert_eq!(q.timeline.last().map(|t| t.actor), Some(PortActor::Timer));
     assert_eq!(
-        next_deadline(&q),
+        q.next_deadline(),
         None,
         "a locked port waits for the hub only"
     );

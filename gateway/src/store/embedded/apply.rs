@@ -63,6 +63,8 @@ pub struct Tables<'t> {
     pub outbox: super::outbox::OutboxTables<'t>,
     /// The compliance tables and the audit chain's head (`compliance.rs`).
     pub compliance: super::compliance::ComplianceTables<'t>,
+    /// The port inbox and the port indexes (`ports.rs`).
+    pub ports: super::ports::PortTables<'t>,
     next_event: u64,
 }
 
@@ -104,6 +106,7 @@ impl<'t> Tables<'t> {
             reverify_due: txn.open_table(REVERIFY_DUE).map_err(backend)?,
             outbox: super::outbox::OutboxTables::open(txn)?,
             compliance: super::compliance::ComplianceTables::open(txn)?,
+            ports: super::ports::PortTables::open(txn)?,
             next_event,
         })
     }
@@ -236,17 +239,24 @@ impl<'t> Tables<'t> {
             Ok(m) => m,
             Err(r) => return Ok(CreateOutcome::Rejected(r)),
         };
+        if let Some(p) = &new.port {
+            let key = p.number.as_str();
+            if self.number(key)?.is_some() || self.subscription_by_msisdn(key)?.is_some() {
+                return Ok(CreateOutcome::Rejected(Rejection::NumberAlreadyOurs));
+            }
+        }
         // All checks passed: from here on, write.
         let order = Order {
             id: new.order_id.clone(),
             kind: crate::order::OrderKind::Activation,
             lifecycle: None,
+            port: new.port.clone().map(|p| p.running_on(temporary_number(&new.number, &msisdn))),
             tenant: new.tenant.clone(),
             status: OrderStatus::Reserved,
             iccid: sim.iccid.clone(),
             imsi: sim.imsi.clone(),
             msisdn: msisdn.clone(),
-            msisdn_mode: number_mode(&new.number),
+            msisdn_mode: activation_number_mode(new),
             product: new.product.clone(),
             hlr_profile_id: product.hlr_profile_id,
             channel: new.channel.clone(),
@@ -320,6 +330,7 @@ impl<'t> Tables<'t> {
         self.inflight
             .insert(order.id.as_str(), ())
             .map_err(backend)?;
+        self.index_port(None, order)?;
         let idem_key = (order.tenant.as_str(), key);
         if let Some(old) = self.idem.remove(idem_key).map_err(backend)? {
             let old: IdempotencyRecord = dec("idempotency", old.value())?;
@@ -387,13 +398,21 @@ impl<'t> Tables<'t> {
                 self.sims
                     .insert(sim.iccid.as_str(), enc(&sim)?.as_slice())
                     .map_err(backend)?;
-                self.set_number(
-                    &order.tenant,
-                    &order.msisdn,
-                    NumberState::Assigned {
+                // A port-in's number is not from our pools; its temporary one, if any,
+                // served only until cutover and goes to quarantine.
+                let pool_number = match &order.port {
+                    None => Some(&order.msisdn),
+                    Some(p) => p.temporary.as_ref(),
+                };
+                if let Some(n) = pool_number {
+                    let assigned = NumberState::Assigned {
                         order: order.id.clone(),
-                    },
-                )?;
+                    };
+                    self.set_number(&order.tenant, n, assigned)?;
+                }
+                if let Some(t) = order.port.as_ref().and_then(|p| p.temporary.as_ref()) {
+                    self.quarantine_number(&order.tenant, t, order.updated_at_ms)?;
+                }
                 self.bump_in(&order.tenant, &sim.batch, counter::SIMS_RESERVED, -1)?;
                 self.bump_in(&order.tenant, &sim.batch, counter::SIMS_ACTIVE, 1)?;
                 self.open_subscription(order, &sim)?;
@@ -425,7 +444,10 @@ impl<'t> Tables<'t> {
                 self.sims
                     .insert(sim.iccid.as_str(), enc(&sim)?.as_slice())
                     .map_err(backend)?;
-                self.set_number(&order.tenant, &order.msisdn, NumberState::Available)?;
+                if order.port.as_ref().is_none_or(|p| p.temporary.is_some()) {
+                    // Not a port-in's own number: that one was never ours.
+                    self.set_number(&order.tenant, &order.msisdn, NumberState::Available)?;
+                }
                 self.bump_in(&order.tenant, &sim.batch, from, -1)?;
                 self.bump_in(&order.tenant, &sim.batch, to, 1)?;
             }
@@ -442,13 +464,20 @@ impl<'t> Tables<'t> {
         effect: &Effect,
         event: &EventKind,
     ) -> TxResult<()> {
-        if order.status.is_terminal() {
+        let out_of_flight = |o: &Order| o.status.is_terminal() || o.port_parked().is_some();
+        if out_of_flight(order) {
             self.inflight.remove(order.id.as_str()).map_err(backend)?;
-        } else if current.status.is_terminal() {
-            // A finished order reopened (an eSIM that expired undownloaded).
+        } else if out_of_flight(current) {
+            // A finished order reopened (an eSIM that expired undownloaded), or a parked
+            // port woken.
             self.inflight
                 .insert(order.id.as_str(), ())
                 .map_err(backend)?;
+        }
+        self.index_port(Some(current), order)?;
+        for (t, data) in port_events(current, order) {
+            let line = subscription_id(&order.id);
+            self.publish(order.updated_at_ms, &order.tenant, t, Some(&line), data)?;
         }
         self.orders
             .insert(order.id.as_str(), enc(order)?.as_slice())

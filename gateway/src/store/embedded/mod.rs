@@ -13,6 +13,8 @@ mod import;
 mod outbox;
 mod outbox_read;
 mod pool;
+mod porting_impl;
+mod ports;
 mod remove;
 mod reverify;
 
@@ -232,6 +234,7 @@ fn prepare(db: Database) -> Result<Database, StoreError> {
     free_tree::ensure_free_tree(&txn)?;
     outbox::OutboxTables::create(&txn)?;
     compliance::ComplianceTables::create(&txn)?;
+    ports::PortTables::create(&txn)?;
     txn.commit().map_err(backend)?;
     Ok(db)
 }

@@ -216,6 +216,7 @@ impl Tables<'_> {
         match choice {
             NumberChoice::Auto => self.auto(tenant, random),
             NumberChoice::Choose(m) => self.check_chosen(&tenant.id, m),
+            NumberChoice::Ported(m) => Ok(Ok(m.clone())),
             NumberChoice::Reservation(id) => {
                 let Some(r) = self.reservation(id)? else {
                     return Ok(Err(Rejection::ReservationNotFound));
@@ -242,6 +243,9 @@ impl Tables<'_> {
         msisdn: &Msisdn,
         order: &str,
     ) -> TxResult<()> {
+        if matches!(choice, NumberChoice::Ported(_)) {
+            return Ok(());
+        }
         if let NumberChoice::Reservation(id) = choice {
             let mut r = self
                 .reservation(id)?

@@ -278,6 +278,7 @@ impl Tables<'_> {
             attention: Vec::new(),
             esim: new_esim,
             lifecycle: Some(lifecycle),
+            port: None,
             created_at_ms: new.now_ms,
             updated_at_ms: new.now_ms,
             version: 1,

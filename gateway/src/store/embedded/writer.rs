@@ -37,6 +37,8 @@ pub enum Reply {
     Compliance(Box<super::compliance::ComplianceReply>),
     /// From the second-verification commands.
     Reverify(super::reverify::ReverifyReply),
+    /// From the porting commands.
+    Port(super::ports::PortReply),
 }
 
 /// One queued command with its reply channel.
@@ -71,6 +73,8 @@ pub enum Command {
     Compliance(Box<super::compliance::ComplianceCommand>),
     /// A second-verification command (a result, the deadline sweep).
     Reverify(super::reverify::ReverifyCommand),
+    /// A porting command (inbox, park, wake).
+    Port(super::ports::PortCommand),
 }
 
 /// Number-pool commands (grouped like orders: they never refuse by aborting).
@@ -121,6 +125,7 @@ impl Command {
                 .compliance_command(c)
                 .map(|r| Reply::Compliance(Box::new(r))),
             Command::Reverify(c) => t.reverify_command(c).map(Reply::Reverify),
+            Command::Port(c) => t.port_command(c).map(Reply::Port),
             Command::Pool(PoolCommand::Release(tenant, m)) => t
                 .release_quarantine(tenant, m)
                 .map(|b| Reply::Pool(PoolReply::Changed(b))),

@@ -12,6 +12,8 @@ use super::PgStore;
 use super::compliance::{self, Checked};
 use super::compliance_counters::Read;
 use super::idempotency::{Key, claim, unclaim};
+use super::lines;
+use super::numbers::get_number;
 use super::order_leases::Owner;
 use super::orders::insert_new_order;
 use super::pool::{select_number, take_number, tenant_in};
@@ -99,17 +101,25 @@ async fn create_claimed(
         Ok(m) => m,
         Err(r) => return Ok(CreateOutcome::Rejected(r)),
     };
+    if let Some(p) = &new.port {
+        let key = p.number.as_str();
+        let ours = get_number(tx, key).await?.is_some() || lines::by_msisdn(tx, key).await?.is_some();
+        if ours {
+            return Ok(CreateOutcome::Rejected(Rejection::NumberAlreadyOurs));
+        }
+    }
     // All checks passed: from here on, write.
     let order = Order {
         id: new.order_id.clone(),
         kind: OrderKind::Activation,
         lifecycle: None,
+        port: new.port.clone().map(|p| p.running_on(temporary_number(&new.number, &msisdn))),
         tenant: new.tenant.clone(),
         status: OrderStatus::Reserved,
         iccid: sim.iccid.clone(),
         imsi: sim.imsi.clone(),
         msisdn: msisdn.clone(),
-        msisdn_mode: number_mode(&new.number),
+        msisdn_mode: activation_number_mode(new),
         product: new.product.clone(),
         hlr_profile_id: product.hlr_profile_id,
         channel: new.channel.clone(),

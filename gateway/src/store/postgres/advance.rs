@@ -8,7 +8,7 @@
 use super::PgStore;
 use super::audit_chain;
 use super::compliance_counters as counters;
-use super::events::{log_event, publish_order};
+use super::events::{log_event, publish, publish_order};
 use super::finish::finish_lifecycle;
 use super::lines;
 use super::numbers::set_number;
@@ -64,10 +64,21 @@ pub async fn advance_order(
                 order: order.id.clone(),
             };
             let sim = set_sim_state(tx, &order.iccid, active).await?;
-            let assigned = NumberState::Assigned {
-                order: order.id.clone(),
+            // A port-in's number is not from our pools; its temporary one, if any, served
+            // only until cutover and goes to quarantine.
+            let pool_number = match &order.port {
+                None => Some(&order.msisdn),
+                Some(p) => p.temporary.as_ref(),
             };
-            set_number(tx, &order.msisdn, assigned).await?;
+            if let Some(n) = pool_number {
+                let assigned = NumberState::Assigned {
+                    order: order.id.clone(),
+                };
+                set_number(tx, n, assigned).await?;
+            }
+            if let Some(t) = order.port.as_ref().and_then(|p| p.temporary.as_ref()) {
+                super::pool::quarantine_number(tx, &order.tenant, t, order.updated_at_ms).await?;
+            }
             lines::open(tx, order, &sim).await?;
         }
         Effect::Release => {
@@ -86,7 +97,10 @@ pub async fn advance_order(
                 SimState::Available
             };
             set_sim_state(tx, &order.iccid, to).await?;
-            set_number(tx, &order.msisdn, NumberState::Available).await?;
+            if order.port.as_ref().is_none_or(|p| p.temporary.is_some()) {
+                // Not a port-in's own number: that one was never ours.
+                set_number(tx, &order.msisdn, NumberState::Available).await?;
+            }
         }
     }
     let expiry = esim_expiry(tx, &current, order, esim_expires_at_ms).await?;
@@ -137,6 +151,11 @@ async fn record_order(
 ) -> TxResult<()> {
     if !orders::update(tx, order, esim_expires_at_ms).await? {
         return Err(StoreError::Conflict(order.id.clone()).into());
+    }
+    super::ports::index(tx, Some(current), order).await?;
+    for (t, data) in port_events(current, order) {
+        let line = subscription_id(&order.id);
+        publish(tx, order.updated_at_ms, &order.tenant, t, Some(&line), data).await?;
     }
     match stops_counting(current.status, order) {
         Some(StopsCounting::Own(line)) => counters::end_line(tx, line.order_id).await?,

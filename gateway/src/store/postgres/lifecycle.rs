@@ -186,6 +186,7 @@ async fn create_claimed(
         attention: Vec::new(),
         esim: new_esim,
         lifecycle: Some(lifecycle),
+        port: None,
         created_at_ms: new.now_ms,
         updated_at_ms: new.now_ms,
         version: 1,

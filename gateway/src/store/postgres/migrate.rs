@@ -26,6 +26,7 @@ pub const MIGRATIONS: &[(i32, &str, &str)] = &[
         include_str!("migrations/0004_compliance.sql"),
     ),
     (5, "reverify", include_str!("migrations/0005_reverify.sql")),
+    (6, "ports", include_str!("migrations/0006_ports.sql")),
 ];
 
 /// The schema version this binary writes.

@@ -65,6 +65,7 @@ pub mod orders;
 mod outbox_impl;
 pub mod outbox_node;
 pub mod pool;
+mod ports;
 pub mod progress;
 pub mod reads;
 pub mod retry;

@@ -114,7 +114,8 @@ pub async fn update(tx: &Tx<'_>, order: &Order, esim_expires_at_ms: Option<u64>)
     if n != 1 {
         return Ok(false);
     }
-    if order.status.is_terminal() {
+    if order.status.is_terminal() || order.port_parked().is_some() {
+        // Terminal, or a port parked until the hub or its deadline wakes it.
         tx.exec("DELETE FROM orders_inflight WHERE id = $1", &[&order.id])
             .await?;
     } else {
@@ -158,6 +159,7 @@ pub async fn insert_new_order(
     (owner, lease_until_ms): (&str, u64),
 ) -> TxResult<()> {
     insert(tx, order, owner, lease_until_ms).await?;
+    super::ports::index(tx, None, order).await?;
     let rec = IdempotencyRecord {
         body_hash: body_hash.to_owned(),
         order_id: order.id.clone(),

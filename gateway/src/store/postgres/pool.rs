@@ -75,6 +75,7 @@ pub async fn select_number(
     match choice {
         NumberChoice::Auto => auto(tx, tenant, random).await,
         NumberChoice::Choose(m) => check_chosen(tx, &tenant.id, m).await,
+        NumberChoice::Ported(m) => Ok(Ok(m.clone())),
         NumberChoice::Reservation(id) => {
             let Some(r) = reservation(tx, id).await? else {
                 return Ok(Err(Rejection::ReservationNotFound));
@@ -101,6 +102,9 @@ pub async fn take_number(
     msisdn: &Msisdn,
     order: &str,
 ) -> TxResult<()> {
+    if matches!(choice, NumberChoice::Ported(_)) {
+        return Ok(());
+    }
     if let NumberChoice::Reservation(id) = choice {
         let mut r = reservation(tx, id)
             .await?

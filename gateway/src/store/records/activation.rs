@@ -28,6 +28,9 @@ pub enum NumberChoice {
     Choose(Msisdn),
     /// The number held by this reservation (`nres_…`).
     Reservation(String),
+    /// A port-in's number, which is not ours until it completes: it must not be in our
+    /// pools nor on any of our lines; nothing in the pool is taken.
+    Ported(Msisdn),
 }
 
 /// Input of [`super::Store::create_activation`].
@@ -63,6 +66,10 @@ pub struct NewActivation {
     /// ID hash, sets `Order::compliance` and appends the audit record; on `Refuse` it
     /// writes only the audit record and any freeze (`CreateOutcome::Refused`).
     pub compliance: Option<super::ComplianceCheck>,
+    /// The port-in part of the order (`msisdn.mode` `port_in`): its number must be
+    /// nobody's here (`Rejection::NumberAlreadyOurs`); `number` then gives the
+    /// temporary number where the market issues one, else `NumberChoice::Ported`.
+    pub port: Option<crate::order::PortIn>,
 }
 
 /// Which card an activation uses.
@@ -97,11 +104,27 @@ pub enum CreateOutcome {
     Refused(super::ComplianceRefusal),
 }
 
+/// An activation's number mode: a port-in's, whatever number it runs on meanwhile, is
+/// `port_in`.
+pub fn activation_number_mode(new: &NewActivation) -> MsisdnMode {
+    match new.port {
+        Some(_) => MsisdnMode::PortIn,
+        None => number_mode(&new.number),
+    }
+}
+
+/// The temporary number a port-in runs on until cutover: the pool number it was given,
+/// unless its number choice is the ported number itself (the line waits).
+pub fn temporary_number(choice: &NumberChoice, msisdn: &Msisdn) -> Option<Msisdn> {
+    (!matches!(choice, NumberChoice::Ported(_))).then(|| msisdn.clone())
+}
+
 /// Orders also carry the mode used for their number.
 pub fn number_mode(choice: &NumberChoice) -> MsisdnMode {
     match choice {
         NumberChoice::Auto => MsisdnMode::Auto,
         NumberChoice::Choose(_) => MsisdnMode::Choose,
         NumberChoice::Reservation(_) => MsisdnMode::Reservation,
+        NumberChoice::Ported(_) => MsisdnMode::PortIn,
     }
 }

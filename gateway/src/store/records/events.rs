@@ -45,6 +45,12 @@ pub enum EventKind {
     },
     /// A released eSIM was never downloaded: the order is being undone.
     EsimExpired,
+    /// A port-in's bookkeeping (parked, woken by an item or its deadline, an item
+    /// applied).
+    Port {
+        /// What happened.
+        what: String,
+    },
     /// An administrative change.
     Admin {
         /// What changed.

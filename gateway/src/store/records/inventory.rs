@@ -302,6 +302,8 @@ pub enum Rejection {
     },
     /// A physical order named an eSIM profile's ICCID.
     SimIsEsim,
+    /// A port-in named a number that is already ours (in a pool or on a line).
+    NumberAlreadyOurs,
 }
 
 /// What `import_begin` found.

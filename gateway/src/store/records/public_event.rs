@@ -65,11 +65,44 @@ pub enum EventType {
     /// `freeze_on_breach`); an operator lifts it by enabling the member again.
     #[serde(rename = "compliance.channel_frozen")]
     ComplianceChannelFrozen,
+    /// The hub recorded a port-in (its reference is `external_ref`).
+    #[serde(rename = "port.submitted")]
+    PortSubmitted,
+    /// The donor disputes the port (US); the hub resolves or cancels it.
+    #[serde(rename = "port.conflict")]
+    PortConflict,
+    /// The hub scheduled the port: `promised_at` is when the number moves.
+    #[serde(rename = "port.scheduled")]
+    PortScheduled,
+    /// The channel asked to cancel; the hub is being told.
+    #[serde(rename = "port.cancel_requested")]
+    PortCancelRequested,
+    /// Past the lock point: the port can no longer be cancelled or moved.
+    #[serde(rename = "port.locked")]
+    PortLocked,
+    /// Cutover: the number is being put on our line.
+    #[serde(rename = "port.activating")]
+    PortActivating,
+    /// The number is ours and on the line (`completed_at`).
+    #[serde(rename = "port.completed")]
+    PortCompleted,
+    /// The donor or the hub refused the port (`reason_code`).
+    #[serde(rename = "port.rejected")]
+    PortRejected,
+    /// The port was cancelled before its lock point.
+    #[serde(rename = "port.cancelled")]
+    PortCancelled,
+    /// The credential ran out before the port was scheduled.
+    #[serde(rename = "port.expired")]
+    PortExpired,
+    /// The port failed for good before its lock point.
+    #[serde(rename = "port.failed")]
+    PortFailed,
 }
 
 impl EventType {
     /// Every type, in documentation order.
-    pub const ALL: [Self; 17] = [
+    pub const ALL: [Self; 28] = [
         Self::OrderCreated,
         Self::OrderActive,
         Self::OrderFailed,
@@ -87,6 +120,17 @@ impl EventType {
         Self::InventoryLowStock,
         Self::EndpointDisabled,
         Self::ComplianceChannelFrozen,
+        Self::PortSubmitted,
+        Self::PortConflict,
+        Self::PortScheduled,
+        Self::PortCancelRequested,
+        Self::PortLocked,
+        Self::PortActivating,
+        Self::PortCompleted,
+        Self::PortRejected,
+        Self::PortCancelled,
+        Self::PortExpired,
+        Self::PortFailed,
     ];
 
     /// The wire name (`order.active`).
@@ -109,6 +153,17 @@ impl EventType {
             Self::InventoryLowStock => "inventory.low_stock",
             Self::EndpointDisabled => "endpoint.disabled",
             Self::ComplianceChannelFrozen => "compliance.channel_frozen",
+            Self::PortSubmitted => "port.submitted",
+            Self::PortConflict => "port.conflict",
+            Self::PortScheduled => "port.scheduled",
+            Self::PortCancelRequested => "port.cancel_requested",
+            Self::PortLocked => "port.locked",
+            Self::PortActivating => "port.activating",
+            Self::PortCompleted => "port.completed",
+            Self::PortRejected => "port.rejected",
+            Self::PortCancelled => "port.cancelled",
+            Self::PortExpired => "port.expired",
+            Self::PortFailed => "port.failed",
         }
     }
 
@@ -194,7 +249,7 @@ pub fn order_data(o: &Order, previous: Option<OrderStatus>) -> Value {
         "id": o.id,
         "object": object,
         "kind": o.kind.as_str(),
-        "status": o.status.as_str(),
+        "status": o.status_name(),
         "previous": previous.map(OrderStatus::as_str),
         "sim": sim,
         "iccid": o.iccid,

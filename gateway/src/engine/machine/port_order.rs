@@ -1,0 +1,356 @@
+//! A port-in order (issue 12): an activation whose number comes from another operator.
+//! The port itself moves by `port_in`'s machine; this file puts it on the order: what
+//! the driver does next, and each step's record. Pure, like every machine.
+//!
+//! Order of work: the identity verification (as any activation); where the market
+//! issues a temporary number, the line on it (the activation's HLR step); then the hub
+//! (`Submit`). While the hub decides, the order is *parked* (out of flight, on the
+//! store's one port-deadline index) until a hub message, a channel's cancel or its next
+//! deadline wakes it. At cutover the number goes on the line (`ActivateNumber`: HLR
+//! change of the temporary number, or the subscriber created with the ported number where
+//! the line waited), the cutover is acknowledged, and the order completes. A port that
+//! ends before the lock point is released: the HLR line (if any) is removed, then the
+//! SIM and temporary number go back. After the lock nothing is given up: steps retry at
+//! the capped backoff, and an order stuck there needs attention.
+
+use super::port_in::{self, CancelRefused, PortEffect};
+use super::port_outcome::port_error;
+use super::{Action, Attempt, activation, finished, next_attempt, open, touch};
+use crate::order::{AttentionReason, Effect, Order, OrderStatus, PortIn, PortState, Step};
+use adapters::porting::HubMessage;
+
+/// How long after the promised cutover a locked port may wait for it before it needs
+/// attention (our choice; the reference gives no figure).
+pub const CUTOVER_GRACE_MS: u64 = 2 * 3_600_000;
+
+/// A port step the driver performs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PortOp {
+    /// Send the port-in to the hub.
+    Submit,
+    /// Ask the hub to cancel.
+    Cancel,
+    /// Put the ported number on our line (HLR).
+    ActivateNumber,
+    /// Acknowledge the cutover message.
+    Acknowledge,
+}
+
+impl PortOp {
+    /// Step name in events and logs.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Submit => "port_submit",
+            Self::Cancel => "port_cancel",
+            Self::ActivateNumber => "port_activate_number",
+            Self::Acknowledge => "port_acknowledge",
+        }
+    }
+}
+
+/// What a port step's peer answered.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PortAnswer {
+    /// Done; for `Submit`, the hub's port reference.
+    Done(String),
+    /// Refused for good, with the peer's code.
+    Refused(String),
+    /// Failed in a way worth repeating (timeout, 5xx, connection).
+    Retryable(String),
+}
+
+fn past_lock(o: &Order) -> bool {
+    o.port.as_ref().is_some_and(|p| p.state.past_lock())
+}
+
+fn waits_for_number(o: &Order) -> bool {
+    o.port.as_ref().is_some_and(|p| p.temporary.is_none())
+}
+
+fn with_port(mut o: Order, f: impl FnOnce(PortIn) -> PortIn) -> Order {
+    if let Some(p) = o.port.take() {
+        o.port = Some(f(p));
+    }
+    o
+}
+
+/// The next action of a non-terminal port-in order.
+pub(super) fn next_action(o: &Order, now_ms: u64) -> Action {
+    let Some(p) = &o.port else {
+        return activation::next_action(o, now_ms);
+    };
+    if p.parked.is_some() {
+        // Parked: the store wakes it; nothing to do until then.
+        return Action::Finished;
+    }
+    if o.status == OrderStatus::Compensating || super::identity::current(o).is_some() {
+        return activation::next_action(o, now_ms);
+    }
+    let ended = p.state.is_terminal() && p.state != PortState::Completed;
+    if p.temporary.is_some() && !ended && !finished(&o.hlr) {
+        // The line on its temporary number first.
+        return activation::next_action(o, now_ms);
+    }
+    if ended {
+        if let Some(s) = open(p.cancel.as_ref()) {
+            return step(s, PortOp::Cancel, now_ms);
+        }
+        return Action::PortRelease;
+    }
+    if p.state == PortState::Validating && !finished(&p.submit) {
+        return step(&p.submit, PortOp::Submit, now_ms);
+    }
+    for (s, op) in [
+        (&p.cancel, PortOp::Cancel),
+        (&p.activate, PortOp::ActivateNumber),
+        (&p.ack, PortOp::Acknowledge),
+    ] {
+        if let Some(s) = open(s.as_ref()) {
+            return step(s, op, now_ms);
+        }
+    }
+    if p.state == PortState::Completed {
+        return Action::PortComplete;
+    }
+    match deadline(o) {
+        Some(d) if d <= now_ms => Action::PortDeadline,
+        d => Action::Park(d.unwrap_or(u64::MAX)),
+    }
+}
+
+fn step(s: &Step, op: PortOp, now_ms: u64) -> Action {
+    match next_attempt(s, now_ms) {
+        Ok(attempt) => Action::Port { op, attempt },
+        Err(a) => a,
+    }
+}
+
+/// The order's next deadline while it waits: the port's own (credential expiry, lock
+/// point), or, past the lock, the promised cutover plus [`CUTOVER_GRACE_MS`] until the
+/// order is flagged.
+pub fn deadline(o: &Order) -> Option<u64> {
+    let p = o.port.as_ref()?;
+    if p.state.past_lock() && p.state != PortState::Completed {
+        if o.attention.contains(&AttentionReason::PortCutoverStalled) {
+            return None;
+        }
+        return p.due_at_ms.map(|d| d.saturating_add(CUTOVER_GRACE_MS));
+    }
+    p.next_deadline()
+}
+
+/// Turns the port machine's effects into the order's pending steps (`Release` and
+/// `Complete` follow from the port's state; `Submit` is the submit step itself).
+fn absorb(mut p: PortIn, fx: Vec<PortEffect>) -> PortIn {
+    for e in fx {
+        match e {
+            PortEffect::SendCancel => {
+                if p.cancel.as_ref().is_none_or(finished) {
+                    p.cancel = Some(Step::Pending);
+                }
+            }
+            PortEffect::ActivateNumber => {
+                if p.activate.is_none() {
+                    p.activate = Some(Step::Pending);
+                }
+            }
+            PortEffect::Acknowledge(id) => {
+                p.cutover_message = Some(id);
+                p.ack = Some(Step::Pending);
+            }
+            PortEffect::Submit | PortEffect::Release | PortEffect::Complete => {}
+        }
+    }
+    p
+}
+
+/// Records that attempt `attempt` of `op` is about to be made.
+pub fn mark_port_sent(o: Order, op: PortOp, attempt: u32, now_ms: u64) -> Order {
+    let mut o = touch(o, now_ms);
+    if o.status == OrderStatus::Reserved {
+        o.status = OrderStatus::InProgress;
+    }
+    let sent = Step::Sent { attempt };
+    with_port(o, |mut p| {
+        match op {
+            PortOp::Submit => p.submit = sent,
+            PortOp::Cancel => p.cancel = Some(sent),
+            PortOp::ActivateNumber => p.activate = Some(sent),
+            PortOp::Acknowledge => p.ack = Some(sent),
+        }
+        p
+    })
+}
+
+/// Applies the answer to attempt `at.n` of `op`.
+pub fn on_port_answer(o: Order, op: PortOp, at: Attempt, answer: PortAnswer) -> Order {
+    let now = at.now_ms;
+    let mut o = touch(o, now);
+    let past_lock = past_lock(&o);
+    let step = match &answer {
+        PortAnswer::Done(outcome) => Step::Done {
+            outcome: outcome.clone(),
+        },
+        PortAnswer::Retryable(e) if at.may_retry() || op == PortOp::ActivateNumber => {
+            if op == PortOp::ActivateNumber && !at.may_retry() {
+                // After the lock the number must reach the line: never give up.
+                o.raise(AttentionReason::PortCutoverStalled);
+            }
+            at.wait(e.clone())
+        }
+        PortAnswer::Refused(e) if op == PortOp::ActivateNumber && past_lock => {
+            o.raise(AttentionReason::PortCutoverStalled);
+            at.wait(e.clone())
+        }
+        PortAnswer::Refused(e) | PortAnswer::Retryable(e) => Step::Failed {
+            attempt: at.n,
+            error: e.clone(),
+        },
+    };
+    let done = matches!(step, Step::Done { .. });
+    let failed = matches!(step, Step::Failed { .. });
+    let mut o = with_port(o, |mut p| {
+        match op {
+            PortOp::Submit => p.submit = step,
+            PortOp::Cancel => p.cancel = Some(step),
+            PortOp::ActivateNumber => p.activate = Some(step),
+            PortOp::Acknowledge => p.ack = Some(step),
+        }
+        p
+    });
+    if op == PortOp::ActivateNumber && done {
+        o.settle(AttentionReason::PortCutoverStalled);
+        if waits_for_number(&o) {
+            // The line waited for the number: the HLR subscriber now exists.
+            o.hlr = Step::Done {
+                outcome: "created".into(),
+            };
+        }
+    }
+    with_port(o, |p| match (op, &answer) {
+        (PortOp::Submit, PortAnswer::Done(port_ref)) => port_in::on_submitted(p, port_ref, now),
+        (PortOp::Submit, PortAnswer::Refused(code)) => port_in::on_submit_refused(p, code, now).0,
+        (PortOp::Submit, _) if failed => fail(p, "hub_unavailable", now),
+        (PortOp::ActivateNumber, _) if done => {
+            let (p, fx) = port_in::on_number_active(p, now);
+            absorb(p, fx)
+        }
+        _ => p,
+    })
+}
+
+fn fail(p: PortIn, reason: &str, now_ms: u64) -> PortIn {
+    let mut p = p;
+    p.state = PortState::Failed;
+    p.timeline.push(crate::order::PortTransition {
+        state: PortState::Failed,
+        actor: crate::order::PortActor::Recipient,
+        reason_code: Some(reason.to_owned()),
+        external_ref: None,
+        at_ms: now_ms,
+    });
+    p
+}
+
+/// Applies a hub message.
+pub fn apply_hub(o: Order, m: &HubMessage, now_ms: u64) -> Order {
+    let o = touch(o, now_ms);
+    with_port(o, |p| {
+        let (p, fx) = port_in::on_message(p, m);
+        absorb(p, fx)
+    })
+}
+
+/// Applies a channel's cancel (refused past the lock or once the port ended: nothing
+/// changes then but the version).
+pub fn apply_cancel(o: Order, now_ms: u64) -> Order {
+    let o = touch(o, now_ms);
+    with_port(o, |p| match port_in::request_cancel(p.clone(), now_ms) {
+        Ok((p, fx)) => absorb(p, fx),
+        Err(_) => p,
+    })
+}
+
+/// Whether a channel's cancel at `now_ms` would be taken (the API answers `409
+/// port_locked` or `409 order_finished` otherwise, before recording anything).
+pub fn cancel_allowed(o: &Order, now_ms: u64) -> Result<(), CancelRefused> {
+    let Some(p) = &o.port else {
+        return Err(CancelRefused::Finished);
+    };
+    if o.status.is_terminal() {
+        return Err(CancelRefused::Finished);
+    }
+    port_in::request_cancel(p.clone(), now_ms).map(drop)
+}
+
+/// The order's deadline came: the port's own (expiry, lock), or an overdue cutover,
+/// which flags the order.
+pub fn on_deadline(o: Order, now_ms: u64) -> Order {
+    let overdue = past_lock(&o);
+    let mut o = touch(o, now_ms);
+    if overdue {
+        o.raise(AttentionReason::PortCutoverStalled);
+        return o;
+    }
+    with_port(o, |p| {
+        let (p, fx) = port_in::on_time(p, now_ms);
+        absorb(p, fx)
+    })
+}
+
+/// Parks the order until `due` (Unix ms, `u64::MAX` for none) or a port item.
+pub fn park(o: Order, due: u64, now_ms: u64) -> Order {
+    with_port(touch(o, now_ms), |mut p| {
+        p.parked = Some(due);
+        p
+    })
+}
+
+/// Takes a parked order back into flight (the store's `Reopen` for port items and
+/// deadlines).
+pub fn wake(o: Order, now_ms: u64) -> Order {
+    with_port(touch(o, now_ms), |mut p| {
+        p.parked = None;
+        p
+    })
+}
+
+/// The port ended before the lock point: the HLR line on the temporary number (if it was
+/// ever sent) is removed first, then the SIM and temporary number go back.
+pub fn release(o: Order, now_ms: u64) -> (Order, Effect) {
+    let mut o = touch(o, now_ms);
+    o.error = o.port.as_ref().map(port_error);
+    if matches!(o.hlr, Step::Pending) {
+        o.status = OrderStatus::Failed;
+        return (o, Effect::Release);
+    }
+    o.status = OrderStatus::Compensating;
+    o.undo = Some(Step::Pending);
+    (o, Effect::None)
+}
+
+/// The port completed: the line opens on the ported number (the temporary number goes to
+/// quarantine in the same commit).
+pub fn complete(o: Order, now_ms: u64) -> (Order, Effect) {
+    let mut o = touch(o, now_ms);
+    if let Some(p) = &o.port {
+        o.msisdn = p.number.clone();
+    }
+    o.status = OrderStatus::Active;
+    (o, Effect::Activate)
+}
+
+/// A provisioning answer of a port order's HLR step (the line on its temporary number):
+/// the order stays open for the port instead of becoming active.
+pub fn after_provision(o: Order, effect: Effect) -> (Order, Effect) {
+    if o.port.is_none() || effect != Effect::Activate {
+        return (o, effect);
+    }
+    let mut o = o;
+    o.status = OrderStatus::InProgress;
+    (o, Effect::None)
+}
+
+#[cfg(test)]
+#[path = "port_order_tests.rs"]
+mod tests;

@@ -1,0 +1,342 @@
+//! The port-in steps of an order (issue 12): the hub calls (submit, cancel, acknowledge)
+//! and putting the ported number on the HLR line, each recorded as sent before it is
+//! made and answered after; the port items (hub messages, a channel's cancel) applied one
+//! per commit; and parking the order while it waits.
+
+use super::Inner;
+use super::error::EngineError;
+use super::report::Before;
+use crate::crypto::Sealed;
+use crate::engine::driver::record_answer;
+use crate::engine::machine::port_order::{self, PortAnswer, PortOp};
+use crate::engine::machine::{Attempt, Action};
+use crate::order::{Effect, Order, PortIn};
+use crate::store::{EventKind, PortInboxItem, PortItemBody, hub_message_context};
+use adapters::hlr::{HlrError, SubscriberSpec};
+use adapters::porting::{
+    Account, AccountNumber, AccountPin, Acknowledge, CancelPort, Credential, PortingError,
+    PortingHub, Ref, SubmitPortIn, UtcTime, decode_callback,
+};
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+
+/// How the engine reaches the porting hub.
+#[derive(Clone)]
+pub struct PortingSettings {
+    /// The hub.
+    pub hub: Arc<dyn PortingHub>,
+    /// Our operator id at the hub (the recipient of our port-ins).
+    pub recipient: String,
+}
+
+impl std::fmt::Debug for PortingSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PortingSettings")
+            .field("recipient", &self.recipient)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A port-in's credential as sealed on the order (context [`credential_context`]).
+#[derive(Default, Serialize, Deserialize)]
+pub struct SealedCredential {
+    /// The porting code (PAC, 授权码, RIO…).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// The donor account number (US).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account_number: Option<String>,
+    /// The donor account PIN (US).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pin: Option<String>,
+}
+
+impl Drop for SealedCredential {
+    fn drop(&mut self) {
+        use zeroize::Zeroize;
+        for v in [&mut self.code, &mut self.account_number, &mut self.pin]
+            .into_iter()
+            .flatten()
+        {
+            v.zeroize();
+        }
+    }
+}
+
+/// The sealing context of order `order_id`'s porting credential.
+pub fn credential_context(order_id: &str) -> String {
+    format!("order/{order_id}/port-credential")
+}
+
+fn hub_ref(s: &str, field: &'static str) -> Result<Ref, String> {
+    Ref::parse(s, field).map_err(|e| e.to_string())
+}
+
+impl Inner {
+    fn porting(&self) -> Option<&PortingSettings> {
+        self.settings.porting.as_ref()
+    }
+
+    /// The submission of `order`'s port, its credential opened in memory only.
+    fn submission(&self, order: &Order, p: &PortIn) -> Result<SubmitPortIn, String> {
+        let recipient = self.porting().map_or("", |s| s.recipient.as_str());
+        let plain = self
+            .keys
+            .open(&credential_context(&order.id), &p.credential)
+            .map_err(|e| format!("the port's credential cannot be opened: {e}"))?;
+        let c: SealedCredential = serde_json::from_slice(&plain)
+            .map_err(|_| "the port's sealed credential is not readable".to_owned())?;
+        let secret = |e: adapters::porting::PortingCodecError| e.to_string();
+        let account = match (&c.account_number, &c.pin) {
+            (Some(n), Some(pin)) => Some(Account {
+                number: AccountNumber::parse(n, "account_number").map_err(secret)?,
+                pin: AccountPin::parse(pin, "pin").map_err(secret)?,
+            }),
+            _ => None,
+        };
+        Ok(SubmitPortIn {
+            request_id: hub_ref(&format!("{}-port-submit", order.id), "request_id")?,
+            reference: hub_ref(&order.id, "reference")?,
+            market: wire_market(p.market),
+            number: p.number.clone(),
+            donor: hub_ref(&p.donor, "donor")?,
+            recipient: hub_ref(recipient, "recipient")?,
+            credential: c
+                .code
+                .as_deref()
+                .map(|s| Credential::parse(s, "credential"))
+                .transpose()
+                .map_err(secret)?,
+            account,
+            requested_at: p.requested_at_ms.and_then(UtcTime::from_unix_ms),
+        })
+    }
+}
+
+/// The hub's name of a market.
+pub fn wire_market(m: crate::compliance::Market) -> adapters::porting::Market {
+    use crate::compliance::Market as M;
+    use adapters::porting::Market as W;
+    match m {
+        M::Cn => W::Cn,
+        M::Uk => W::Uk,
+        M::Us => W::Us,
+        M::EuFr => W::EuFr,
+        M::EuGeneric => W::EuGeneric,
+    }
+}
+
+fn hub_answer(r: Result<adapters::porting::Receipt, PortingError>, op: PortOp) -> PortAnswer {
+    match r {
+        Ok(receipt) => PortAnswer::Done(match op {
+            PortOp::Submit => receipt.port_ref.as_str().to_owned(),
+            _ => "accepted".into(),
+        }),
+        Err(e) if e.retryable() => PortAnswer::Retryable(e.to_string()),
+        Err(PortingError::Refused {
+            code: Some(code), ..
+        }) => PortAnswer::Refused(code.as_str().to_owned()),
+        Err(e) => PortAnswer::Refused(e.to_string()),
+    }
+}
+
+fn hlr_answer(r: Result<String, HlrError>) -> PortAnswer {
+    match r {
+        Ok(outcome) => PortAnswer::Done(outcome),
+        Err(e) if e.retryable() => PortAnswer::Retryable(e.to_string()),
+        Err(e) => PortAnswer::Refused(e.to_string()),
+    }
+}
+
+/// One attempt of a port step: record it as sent, make the call, record the answer.
+pub(super) async fn run_port_step(
+    inner: &Inner,
+    order: Order,
+    spec: Option<&SubscriberSpec>,
+    op: PortOp,
+    attempt: u32,
+    now: u64,
+) -> Result<Order, EngineError> {
+    let order = port_order::mark_port_sent(order, op, attempt, now);
+    let sent = EventKind::StepSent {
+        step: op.name().into(),
+        attempt,
+    };
+    inner.persist(&order, Effect::None, sent).await?;
+    let before = Before::of(&order);
+    let answer = call(inner, &order, spec, op).await;
+    let summary = match &answer {
+        PortAnswer::Done(o) => format!("ok: {o}"),
+        PortAnswer::Refused(e) | PortAnswer::Retryable(e) => e.clone(),
+    };
+    let at = Attempt::new(
+        attempt,
+        &inner.settings.policy,
+        inner.jitter(),
+        inner.clock.now_ms(),
+    );
+    let next = port_order::on_port_answer(order, op, at, answer);
+    record_answer(inner, &before, next, Effect::None, op.name(), attempt, summary).await
+}
+
+async fn call(
+    inner: &Inner,
+    order: &Order,
+    spec: Option<&SubscriberSpec>,
+    op: PortOp,
+) -> PortAnswer {
+    let Some(p) = &order.port else {
+        return PortAnswer::Refused("not a port order".into());
+    };
+    if op == PortOp::ActivateNumber {
+        let Ok(_permit) = inner.permits.acquire().await else {
+            return PortAnswer::Retryable("engine stopping".into());
+        };
+        return hlr_answer(match (&p.temporary, spec) {
+            (Some(temp), _) => inner
+                .hlr
+                .change_msisdn(&order.imsi, temp, &p.number)
+                .await
+                .map(|()| "number_changed".to_owned()),
+            (None, Some(spec)) => inner
+                .hlr
+                .provision(spec)
+                .await
+                .map(|o| crate::engine::machine::provision_outcome(o).to_owned()),
+            (None, None) => return PortAnswer::Refused("no subscriber spec".into()),
+        });
+    }
+    let Some(hub) = inner.porting().map(|s| s.hub.clone()) else {
+        return PortAnswer::Retryable(
+            "no porting hub is configured ([porting] hub_url); the port waits".into(),
+        );
+    };
+    let port_ref = || {
+        hub_ref(
+            p.port_ref.as_deref().unwrap_or_default(),
+            "port_ref",
+        )
+    };
+    let r = match op {
+        PortOp::Submit => match inner.submission(order, p) {
+            Ok(req) => hub.submit_port_in(&req).await,
+            Err(e) => return PortAnswer::Refused(e),
+        },
+        PortOp::Cancel => {
+            let req = match (hub_ref(&format!("{}-port-cancel", order.id), "request_id"), port_ref()) {
+                (Ok(request_id), Ok(port_ref)) => CancelPort {
+                    request_id,
+                    port_ref,
+                },
+                (Err(e), _) | (_, Err(e)) => return PortAnswer::Refused(e),
+            };
+            hub.cancel(&req).await
+        }
+        PortOp::Acknowledge => {
+            let message = p.cutover_message.as_deref().unwrap_or_default();
+            let ids = (
+                hub_ref(&format!("{}-ack-{message}", order.id), "request_id"),
+                port_ref(),
+                hub_ref(message, "message_id"),
+            );
+            let req = match ids {
+                (Ok(request_id), Ok(port_ref), Ok(message_id)) => Acknowledge {
+                    request_id,
+                    port_ref,
+                    message_id,
+                },
+                (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => {
+                    return PortAnswer::Refused(e);
+                }
+            };
+            hub.acknowledge(&req).await
+        }
+        PortOp::ActivateNumber => return PortAnswer::Refused("not a hub call".into()),
+    };
+    hub_answer(r, op)
+}
+
+/// Applies the order's oldest unapplied port item, if any, in its own commit; `None`
+/// when none waits.
+pub(super) async fn apply_pending(
+    inner: &Inner,
+    order: &Order,
+    now: u64,
+) -> Result<Option<Order>, EngineError> {
+    let items = inner.store.pending_port_items(&order.id).await?;
+    let Some(item) = items.into_iter().next() else {
+        return Ok(None);
+    };
+    let next = apply_item(inner, order.clone(), &item, now);
+    let event = EventKind::Port {
+        what: format!("applied {}", item.key),
+    };
+    inner
+        .store
+        .apply_port_item(next.clone(), &item.key, event)
+        .await?;
+    Ok(Some(next))
+}
+
+fn apply_item(inner: &Inner, order: Order, item: &PortInboxItem, now: u64) -> Order {
+    match &item.body {
+        PortItemBody::Cancel => port_order::apply_cancel(order, now),
+        PortItemBody::Hub { raw } => match open_message(inner, &item.key, raw) {
+            Ok(m) => port_order::apply_hub(order, &m, now),
+            Err(e) => {
+                tracing::warn!(order = %order.id, item = %item.key, error = %e,
+                    "a recorded hub message cannot be read; it is skipped");
+                crate::engine::machine::touch(order, now)
+            }
+        },
+    }
+}
+
+fn open_message(
+    inner: &Inner,
+    key: &str,
+    raw: &Sealed,
+) -> Result<adapters::porting::HubMessage, String> {
+    let plain = inner
+        .keys
+        .open(&hub_message_context(key), raw)
+        .map_err(|e| e.to_string())?;
+    decode_callback(&plain).map_err(|e| e.to_string())
+}
+
+/// Performs a port action that is one commit: release, complete, deadline, park.
+/// `Ok(None)`: the order is parked (its task ends).
+pub(super) async fn settle(
+    inner: &Inner,
+    order: Order,
+    action: Action,
+    now: u64,
+) -> Result<Option<Order>, EngineError> {
+    let before = Before::of(&order);
+    let (next, effect, step) = match action {
+        Action::PortRelease => {
+            let (o, e) = port_order::release(order, now);
+            (o, e, "port_release")
+        }
+        Action::PortComplete => {
+            let (o, e) = port_order::complete(order, now);
+            (o, e, "port_complete")
+        }
+        Action::PortDeadline => (port_order::on_deadline(order, now), Effect::None, "port_deadline"),
+        Action::Park(due) => {
+            let parked = port_order::park(order.clone(), due, now);
+            return Ok(if inner.store.park_port(parked).await? {
+                // Its deadline may be the earliest now.
+                inner.port_wake.notify_one();
+                None
+            } else {
+                // An item arrived meanwhile: apply it first (nothing was written).
+                Some(order)
+            });
+        }
+        _ => return Ok(Some(order)),
+    };
+    record_answer(inner, &before, next, effect, step, 0, String::new())
+        .await
+        .map(Some)
+}

@@ -1,0 +1,294 @@
+//! Port-in orders inside the writer's transaction (see `store/porting_port.rs`): the
+//! durable inbox of port items, the parked ports' deadline index, and the open ports of
+//! each tenant. `record_order` keeps the indexes in step with every order write
+//! (`index_port`); a parked order is out of `orders_inflight`.
+
+use super::apply::{Tables, TxResult, backend, dec, enc};
+use super::writer::{Command, Reply};
+use super::{RedbStore, unexpected};
+use crate::order::{Effect, Order};
+use crate::store::*;
+use ::redb::{ReadableTable, Table, TableDefinition, WriteTransaction};
+
+/// (deadline ms, `u64::MAX` for none; order id) of every parked port order: the port
+/// timer sleeps until the first entry.
+const PORT_PARKED: TableDefinition<(u64, &str), ()> = TableDefinition::new("port_parked");
+/// (tenant, order id) of every open port order (`GET /v1/ports`).
+const PORTS_OPEN: TableDefinition<(&str, &str), ()> = TableDefinition::new("ports_open");
+/// item key → `PortInboxItem`: every hub message and cancel received (dedupe).
+const PORT_INBOX: TableDefinition<&str, &[u8]> = TableDefinition::new("port_inbox");
+/// (order id, arrival ms, item key) of the items not applied yet, in arrival order.
+const PORT_PENDING: TableDefinition<(&str, u64, &str), ()> = TableDefinition::new("port_pending");
+
+/// Most parked ports one timer sweep wakes (the rest follow in the next sweep).
+const WAKE_BATCH: usize = 500;
+/// The last key of a string range.
+const KEY_END: &str = "\u{10FFFF}";
+
+/// The porting tables of one write transaction.
+pub struct PortTables<'t> {
+    parked: Table<'t, (u64, &'static str), ()>,
+    open: Table<'t, (&'static str, &'static str), ()>,
+    inbox: Table<'t, &'static str, &'static [u8]>,
+    pending: Table<'t, (&'static str, u64, &'static str), ()>,
+}
+
+impl<'t> PortTables<'t> {
+    /// Opens (creating if needed) the porting tables.
+    pub fn open(txn: &'t WriteTransaction) -> TxResult<Self> {
+        Ok(Self {
+            parked: txn.open_table(PORT_PARKED).map_err(backend)?,
+            open: txn.open_table(PORTS_OPEN).map_err(backend)?,
+            inbox: txn.open_table(PORT_INBOX).map_err(backend)?,
+            pending: txn.open_table(PORT_PENDING).map_err(backend)?,
+        })
+    }
+
+    /// Creates the tables in a fresh database.
+    pub fn create(txn: &WriteTransaction) -> TxResult<()> {
+        PortTables::open(txn).map(drop)
+    }
+
+    fn has_pending(&self, order_id: &str) -> TxResult<bool> {
+        let mut range = self
+            .pending
+            .range((order_id, 0u64, "")..=(order_id, u64::MAX, KEY_END))
+            .map_err(backend)?;
+        Ok(range.next().is_some())
+    }
+}
+
+/// Commands of this file (see the `PortingStore` methods of the same names).
+pub enum PortCommand {
+    /// `PortingStore::receive_port_item`.
+    Receive(Box<PortInboxItem>, Reopen),
+    /// `PortingStore::apply_port_item`.
+    Apply(Box<Order>, String, EventKind),
+    /// `PortingStore::park_port`.
+    Park(Box<Order>),
+    /// `PortingStore::wake_due_ports`.
+    WakeDue(u64, Reopen),
+}
+
+/// Answers of [`PortCommand`]s.
+#[derive(Debug)]
+pub enum PortReply {
+    /// What receiving did.
+    Received(Box<PortReceived>),
+    /// Applied or parked (`false`: items wait; nothing written).
+    Done(bool),
+    /// The ports a sweep took back into flight.
+    Woken(Vec<Order>),
+}
+
+impl RedbStore {
+    /// Runs a porting command in the writer.
+    pub(super) async fn submit_port(&self, cmd: PortCommand) -> Result<PortReply, StoreError> {
+        match self.submit(Command::Port(cmd)).await? {
+            Reply::Port(r) => Ok(r),
+            r => Err(unexpected(r)),
+        }
+    }
+
+    /// See `PortingStore::pending_port_items`.
+    pub(super) fn read_pending_port_items(
+        &self,
+        order_id: &str,
+    ) -> Result<Vec<PortInboxItem>, StoreError> {
+        self.read(|txn| {
+            let pending = txn.open_table(PORT_PENDING).map_err(backend)?;
+            let inbox = txn.open_table(PORT_INBOX).map_err(backend)?;
+            let mut out = Vec::new();
+            for row in pending
+                .range((order_id, 0u64, "")..=(order_id, u64::MAX, KEY_END))
+                .map_err(backend)?
+            {
+                let (k, _) = row.map_err(backend)?;
+                let key = k.value().2;
+                if let Some(v) = inbox.get(key).map_err(backend)? {
+                    out.push(dec("port_inbox", v.value())?);
+                }
+            }
+            Ok(out)
+        })
+    }
+
+    /// See `PortingStore::next_port_deadline`.
+    pub(super) fn read_next_port_deadline(&self) -> Result<Option<u64>, StoreError> {
+        self.read(|txn| {
+            let t = txn.open_table(PORT_PARKED).map_err(backend)?;
+            Ok(t.first()
+                .map_err(backend)?
+                .map(|(k, _)| k.value().0)
+                .filter(|d| *d != u64::MAX))
+        })
+    }
+
+    /// See `PortingStore::open_ports`.
+    pub(super) fn read_open_ports(
+        &self,
+        tenant: &str,
+        limit: usize,
+    ) -> Result<Vec<Order>, StoreError> {
+        self.read(|txn| {
+            let open = txn.open_table(PORTS_OPEN).map_err(backend)?;
+            let orders = txn.open_table(super::tables::ORDERS).map_err(backend)?;
+            let mut out = Vec::new();
+            for row in open
+                .range((tenant, "")..=(tenant, KEY_END))
+                .map_err(backend)?
+                .take(limit)
+            {
+                let (k, _) = row.map_err(backend)?;
+                if let Some(v) = orders.get(k.value().1).map_err(backend)? {
+                    out.push(dec::<Order>("orders", v.value())?);
+                }
+            }
+            out.sort_by(|a, b| (a.created_at_ms, &a.id).cmp(&(b.created_at_ms, &b.id)));
+            Ok(out)
+        })
+    }
+}
+
+impl Tables<'_> {
+    /// A porting command.
+    pub(super) fn port_command(&mut self, cmd: &PortCommand) -> TxResult<PortReply> {
+        Ok(match cmd {
+            PortCommand::Receive(item, wake) => {
+                PortReply::Received(Box::new(self.receive_port_item(item, *wake)?))
+            }
+            PortCommand::Apply(order, key, event) => {
+                self.advance_order(order, &Effect::None, event)?;
+                self.port_item_applied(&order.id, key)?;
+                PortReply::Done(true)
+            }
+            PortCommand::Park(order) => {
+                if self.ports.has_pending(&order.id)? {
+                    PortReply::Done(false)
+                } else {
+                    let event = EventKind::Port {
+                        what: "parked".into(),
+                    };
+                    self.advance_order(order, &Effect::None, &event)?;
+                    PortReply::Done(true)
+                }
+            }
+            PortCommand::WakeDue(now, wake) => PortReply::Woken(self.wake_due_ports(*now, *wake)?),
+        })
+    }
+
+    /// Keeps the open-port and parked-port indexes in step with an order write
+    /// (`current`: the version it replaces, `None` for a new order).
+    pub(super) fn index_port(&mut self, current: Option<&Order>, order: &Order) -> TxResult<()> {
+        if order.port.is_none() {
+            return Ok(());
+        }
+        let id = order.id.as_str();
+        if order.status.is_terminal() {
+            self.ports
+                .open
+                .remove((order.tenant.as_str(), id))
+                .map_err(backend)?;
+        } else if current.is_none() {
+            self.ports
+                .open
+                .insert((order.tenant.as_str(), id), ())
+                .map_err(backend)?;
+        }
+        if let Some(d) = current.and_then(Order::port_parked) {
+            self.ports.parked.remove((d, id)).map_err(backend)?;
+        }
+        if let Some(d) = order.port_parked() {
+            self.ports.parked.insert((d, id), ()).map_err(backend)?;
+        }
+        Ok(())
+    }
+
+    fn receive_port_item(&mut self, item: &PortInboxItem, wake: Reopen) -> TxResult<PortReceived> {
+        if self.ports.inbox.get(item.key.as_str()).map_err(backend)?.is_some() {
+            return Ok(PortReceived::Duplicate);
+        }
+        let order = match &item.order_id {
+            Some(id) => Self::get_json::<Order>(&self.orders, "orders", id)?
+                .filter(|o| o.port.is_some() && !o.status.is_terminal()),
+            None => None,
+        };
+        // An item for no open port is kept (a redelivery stays a duplicate) but applied
+        // to nothing.
+        let mut stored = item.clone();
+        stored.applied = order.is_none();
+        self.ports
+            .inbox
+            .insert(item.key.as_str(), enc(&stored)?.as_slice())
+            .map_err(backend)?;
+        let Some(order) = order else {
+            return Ok(PortReceived::Queued { woken: None });
+        };
+        self.ports
+            .pending
+            .insert(
+                (order.id.as_str(), item.received_at_ms, item.key.as_str()),
+                (),
+            )
+            .map_err(backend)?;
+        if order.port_parked().is_none() {
+            return Ok(PortReceived::Queued { woken: None });
+        }
+        let next = wake(order, item.received_at_ms);
+        let event = EventKind::Port {
+            what: format!("woken by {}", item.key),
+        };
+        self.advance_order(&next, &Effect::None, &event)?;
+        Ok(PortReceived::Queued { woken: Some(next) })
+    }
+
+    fn port_item_applied(&mut self, order_id: &str, key: &str) -> TxResult<()> {
+        let Some(mut item) = self
+            .ports
+            .inbox
+            .get(key)
+            .map_err(backend)?
+            .map(|v| dec::<PortInboxItem>("port_inbox", v.value()))
+            .transpose()?
+        else {
+            return Ok(());
+        };
+        self.ports
+            .pending
+            .remove((order_id, item.received_at_ms, key))
+            .map_err(backend)?;
+        item.applied = true;
+        self.ports
+            .inbox
+            .insert(key, enc(&item)?.as_slice())
+            .map_err(backend)?;
+        Ok(())
+    }
+
+    fn wake_due_ports(&mut self, now_ms: u64, wake: Reopen) -> TxResult<Vec<Order>> {
+        let mut due = Vec::new();
+        for row in self
+            .ports
+            .parked
+            .range((0u64, "")..(now_ms.saturating_add(1), ""))
+            .map_err(backend)?
+            .take(WAKE_BATCH)
+        {
+            let (k, _) = row.map_err(backend)?;
+            due.push(k.value().1.to_owned());
+        }
+        let mut woken = Vec::new();
+        for id in due {
+            let Some(order) = Self::get_json::<Order>(&self.orders, "orders", &id)? else {
+                continue;
+            };
+            let next = wake(order, now_ms);
+            let event = EventKind::Port {
+                what: "deadline".into(),
+            };
+            self.advance_order(&next, &Effect::None, &event)?;
+            woken.push(next);
+        }
+        Ok(woken)
+    }
+}

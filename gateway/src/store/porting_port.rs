@@ -1,0 +1,59 @@
+//! The porting part of the store port (issue 12). A port-in is an activation order with
+//! a port part (`Order::port`). While it waits for the hub it is *parked*: out of flight,
+//! on one port-deadline index, costing nothing. Hub messages and channels' cancels enter
+//! a durable inbox (deduplicated by key) and wake a parked order; the engine, the only
+//! writer of a port's state, applies them one by one, each in its own commit.
+
+use super::*;
+use crate::order::Order;
+use adapters::hlr::BoxFuture;
+
+/// What the porting engine needs of a backend.
+pub trait PortingStore: Send + Sync {
+    /// Records `item` durably (nothing if its key was seen before: `Duplicate`). If its
+    /// order is parked, the same commit takes it back into flight with `wake` and
+    /// returns it for the engine to drive.
+    fn receive_port_item(
+        &self,
+        item: PortInboxItem,
+        wake: Reopen,
+    ) -> BoxFuture<'_, Result<PortReceived, StoreError>>;
+
+    /// The order's items not applied yet, in arrival order.
+    fn pending_port_items<'a>(
+        &'a self,
+        order_id: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<PortInboxItem>, StoreError>>;
+
+    /// Persists `order` (as `Store::advance_order` with no inventory effect) and marks
+    /// item `key` applied, in one commit.
+    fn apply_port_item<'a>(
+        &'a self,
+        order: Order,
+        key: &'a str,
+        event: EventKind,
+    ) -> BoxFuture<'a, Result<(), StoreError>>;
+
+    /// Parks `order` (its `port.parked` set): persists it out of flight on the deadline
+    /// index, unless an item for it is waiting, in which case nothing is written and the
+    /// answer is `false` (apply the items first).
+    fn park_port(&self, order: Order) -> BoxFuture<'_, Result<bool, StoreError>>;
+
+    /// The earliest deadline of a parked port (a read).
+    fn next_port_deadline(&self) -> BoxFuture<'_, Result<Option<u64>, StoreError>>;
+
+    /// Takes the parked ports whose deadline is at or before `now_ms` back into flight
+    /// with `wake`, in one commit, and returns them.
+    fn wake_due_ports(
+        &self,
+        now_ms: u64,
+        wake: Reopen,
+    ) -> BoxFuture<'_, Result<Vec<Order>, StoreError>>;
+
+    /// A tenant's open port-in orders, oldest first, at most `limit`.
+    fn open_ports<'a>(
+        &'a self,
+        tenant: &'a str,
+        limit: usize,
+    ) -> BoxFuture<'a, Result<Vec<Order>, StoreError>>;
+}

@@ -1,0 +1,126 @@
+//! What the store keeps for porting beside the orders (issue 12): the durable inbox of
+//! port items (hub messages and channels' cancel requests), written before the caller is
+//! answered and deduplicated by key, and what receiving one did.
+
+use crate::crypto::Sealed;
+use super::EventType;
+use crate::order::{Order, PortState};
+use serde::{Deserialize, Serialize};
+
+/// One item for a port order, applied by the engine (the only writer of a port's state)
+/// in its own commit, in arrival order.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PortInboxItem {
+    /// Dedupe key: `hub/<message id>` for a hub message, `cancel/<order id>` for a
+    /// channel's cancel (a repeated cancel is the same item).
+    pub key: String,
+    /// The order it is for (`None`: none of ours, e.g. an unknown reference).
+    pub order_id: Option<String>,
+    /// The tenant of that order.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tenant: Option<String>,
+    /// Unix ms of its arrival.
+    pub received_at_ms: u64,
+    /// What it says.
+    pub body: PortItemBody,
+    /// Whether the engine applied it.
+    #[serde(default)]
+    pub applied: bool,
+}
+
+/// What a port item says.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum PortItemBody {
+    /// A hub message exactly as it arrived, sealed (a port-out request carries the
+    /// customer's credential). Context: [`hub_message_context`].
+    Hub {
+        /// The raw JSON body.
+        raw: Sealed,
+    },
+    /// The channel asked to cancel the port (`POST /v1/orders/{id}/cancel`).
+    Cancel,
+}
+
+/// The sealing context of a hub message's raw body.
+pub fn hub_message_context(key: &str) -> String {
+    format!("port-inbox/{key}")
+}
+
+/// The dedupe key of a hub message.
+pub fn hub_item_key(message_id: &str) -> String {
+    format!("hub/{message_id}")
+}
+
+/// The dedupe key of a channel's cancel of `order_id`.
+pub fn cancel_item_key(order_id: &str) -> String {
+    format!("cancel/{order_id}")
+}
+
+/// What receiving a port item did.
+#[derive(Clone, Debug, PartialEq)]
+pub enum PortReceived {
+    /// The key was seen before: nothing changed.
+    Duplicate,
+    /// Recorded. `woken`: its order was parked and is now in flight again, for the
+    /// engine to drive (an order in flight picks the item up before it parks).
+    Queued {
+        /// The order taken back into flight.
+        woken: Option<Order>,
+    },
+}
+
+/// The `port.*` events of an order write: one per port state entered since `current`
+/// (a transition that keeps the state, such as the donor's acceptance, is on the
+/// order's timeline only). Each carries who caused it, the reason code and the hub's
+/// reference, the promised time and the completion time (§1.6), never the credential.
+pub fn port_events(current: &Order, order: &Order) -> Vec<(EventType, serde_json::Value)> {
+    let Some(p) = &order.port else {
+        return Vec::new();
+    };
+    let seen = current.port.as_ref().map_or(0, |c| c.timeline.len());
+    let mut state = current.port.as_ref().map(|c| c.state);
+    let mut out = Vec::new();
+    for t in p.timeline.iter().skip(seen) {
+        if Some(t.state) == state {
+            continue;
+        }
+        state = Some(t.state);
+        let Some(kind) = port_event_type(t.state) else {
+            continue;
+        };
+        let data = serde_json::json!({
+            "order_id": order.id,
+            "number": p.number,
+            "market": p.market,
+            "state": t.state.as_str(),
+            "status": order.status_name(),
+            "actor": t.actor,
+            "reason_code": t.reason_code,
+            "external_ref": t.external_ref.as_ref().or(p.port_ref.as_ref()),
+            "promised_at": p.due_at_ms.map(crate::clock::rfc3339),
+            "completed_at": p.completed_at_ms.map(crate::clock::rfc3339),
+            "temporary_number": p.temporary,
+            "at": crate::clock::rfc3339(t.at_ms),
+        });
+        out.push((kind, data));
+    }
+    out
+}
+
+fn port_event_type(s: PortState) -> Option<EventType> {
+    Some(match s {
+        PortState::Validating => return None,
+        PortState::Submitted => EventType::PortSubmitted,
+        PortState::Conflict => EventType::PortConflict,
+        PortState::Scheduled => EventType::PortScheduled,
+        PortState::CancelPending => EventType::PortCancelRequested,
+        PortState::Locked => EventType::PortLocked,
+        PortState::Activating => EventType::PortActivating,
+        PortState::Completed => EventType::PortCompleted,
+        PortState::Rejected => EventType::PortRejected,
+        PortState::Cancelled => EventType::PortCancelled,
+        PortState::Expired => EventType::PortExpired,
+        PortState::Failed => EventType::PortFailed,
+    })
+}
