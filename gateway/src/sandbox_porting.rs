@@ -71,7 +71,7 @@ pub fn wire(
     ),
     StartError,
 > {
-    use adapters::porting::{ClientIdentity, PortingHubClient, PortingHubClientConfig, path};
+    use adapters::porting::{ClientIdentity, PortingHubClient, PortingHubClientConfig};
     let ca_pem = std::fs::read(&ca.cert_path)
         .map_err(|e| StartError::Io(format!("{}: {e}", ca.cert_path.display())))?;
     let client = ca.issue("simgw porting hub client", &["localhost"])?;
@@ -97,9 +97,10 @@ pub fn wire(
     let at = listener
         .local_addr()
         .map_err(|e| StartError::Io(e.to_string()))?;
+    // The simulator appends the hub-messages path itself.
     porting
         .sim
-        .set_receiver(Some(&format!("https://{at}{}", path::HUB_MESSAGES)))
+        .set_receiver(Some(&format!("https://{at}")))
         .map_err(sim_err)?;
     config.porting_hub.callback_client_ca_file = Some(ca.cert_path.clone());
     Ok((std::sync::Arc::new(hub), listener))

@@ -10,6 +10,7 @@ mod common;
 
 use common::market::{Client, cn, resident_id, sale, sandbox, sim_state};
 use common::sandbox::shutdown;
+use gateway::sandbox::Sandbox;
 use serde_json::{Value, json};
 use std::time::Duration;
 
@@ -50,8 +51,15 @@ async fn port_in_checks_refuse_before_anything_is_reserved() {
     shutdown(sb).await;
 }
 
-/// Polls order `id` until `pred` holds (bounded; not a timing assertion).
-async fn until(c: &Client, id: &str, what: &str, pred: impl Fn(&Value) -> bool) -> Value {
+/// Polls order `id` until `pred` holds (bounded; not a timing assertion); on failure
+/// shows the hub's deliveries too.
+async fn until(
+    sb: &Sandbox,
+    c: &Client,
+    id: &str,
+    what: &str,
+    pred: impl Fn(&Value) -> bool,
+) -> Value {
     for _ in 0..3_000 {
         let v = c.get(&format!("/v1/orders/{id}")).await;
         if pred(&v) {
@@ -59,7 +67,12 @@ async fn until(c: &Client, id: &str, what: &str, pred: impl Fn(&Value) -> bool) 
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    panic!("{id} never reached {what}: {}", c.get(&format!("/v1/orders/{id}")).await);
+    panic!(
+        "{id} never reached {what}: {}\nhub deliveries: {:?}\nhub ports: {:?}",
+        c.get(&format!("/v1/orders/{id}")).await,
+        sb.porting.sim.callbacks(),
+        sb.porting.sim.ports()
+    );
 }
 
 fn status(s: &'static str) -> impl Fn(&Value) -> bool {
@@ -79,20 +92,44 @@ async fn china_ports_at_the_next_full_hour_and_the_line_waits_for_its_number() {
     assert_eq!(o["msisdn_mode"], "port_in");
     assert_eq!(o["port"]["number"], "8613812345678");
     assert!(o["port"]["temporary_number"].is_null(), "{o}");
-    assert!(!o.to_string().contains("AB12CD"), "the credential never shows: {o}");
+    assert!(
+        !o.to_string().contains("AB12CD"),
+        "the credential never shows: {o}"
+    );
     let id = o["id"].as_str().expect("id").to_owned();
-    let scheduled = until(&c, &id, "port_scheduled", status("port_scheduled")).await;
+    let scheduled = until(&sb, &c, &id, "port_scheduled", status("port_scheduled")).await;
     assert!(scheduled["port"]["promised_at"].is_string(), "{scheduled}");
     // China: no HLR subscriber until cutover (the line waits for its number).
     assert_eq!(scheduled["steps"]["hlr_provision"]["state"], "pending");
-    let listed = c.get("/v1/ports?state=port_scheduled").await;
+    // Open ports are listed; the state filter keeps only their status (China locks at
+    // once, so the port may be locked by now: the hub never waits for us to look).
+    let listed = c.get("/v1/ports").await;
+    let mine = listed["data"]
+        .as_array()
+        .expect("data")
+        .iter()
+        .find(|p| p["id"] == id)
+        .cloned()
+        .unwrap_or_else(|| panic!("{id} not listed: {listed}"));
+    let st = mine["status"].as_str().expect("status");
+    assert!(matches!(st, "port_scheduled" | "port_locked"), "{mine}");
+    let other = if st == "port_locked" {
+        "port_scheduled"
+    } else {
+        "port_locked"
+    };
+    let filtered = c.get(&format!("/v1/ports?state={other}")).await;
     assert!(
-        listed["data"].as_array().expect("data").iter().any(|p| p["id"] == id),
-        "{listed}"
+        !filtered["data"]
+            .as_array()
+            .expect("data")
+            .iter()
+            .any(|p| p["id"] == id),
+        "{filtered}"
     );
     // The hub's clock reaches the next full hour: lock, cutover, completion.
     sb.porting.sim.advance(Duration::from_secs(2 * 3600));
-    let done = until(&c, &id, "active", status("active")).await;
+    let done = until(&sb, &c, &id, "active", status("active")).await;
     assert_eq!(done["msisdn"], "8613812345678", "{done}");
     assert_eq!(done["port"]["state"], "completed");
     assert!(done["port"]["completed_at"].is_string());
@@ -113,7 +150,12 @@ async fn china_ports_at_the_next_full_hour_and_the_line_waits_for_its_number() {
         .filter(|e| e["data"]["order_id"] == id)
         .filter_map(|e| e["type"].as_str())
         .collect();
-    for k in ["port.submitted", "port.scheduled", "port.locked", "port.completed"] {
+    for k in [
+        "port.submitted",
+        "port.scheduled",
+        "port.locked",
+        "port.completed",
+    ] {
         assert!(kinds.contains(&k), "{k} missing from {kinds:?}");
     }
     shutdown(sb).await;

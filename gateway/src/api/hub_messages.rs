@@ -67,11 +67,7 @@ async fn handle(State(state): State<Arc<AppState>>, body: Body) -> Response {
         body: PortItemBody::Hub { raw },
         applied: false,
     };
-    match state
-        .store
-        .receive_port_item(item, port_order::wake)
-        .await
-    {
+    match state.store.receive_port_item(item, port_order::wake).await {
         Ok(PortReceived::Duplicate) => {
             tracing::info!(message = %m.message_id.as_str(), "hub message redelivered; already recorded");
             status(StatusCode::NO_CONTENT)

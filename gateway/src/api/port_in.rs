@@ -210,9 +210,8 @@ pub fn build(
         account_number: req.account_number.clone(),
         pin: req.pin.clone(),
     };
-    let bytes = zeroize::Zeroizing::new(
-        serde_json::to_vec(&plain).map_err(|_| ApiError::internal())?,
-    );
+    let bytes =
+        zeroize::Zeroizing::new(serde_json::to_vec(&plain).map_err(|_| ApiError::internal())?);
     let credential = keys
         .seal(&credential_context(order_id), &bytes)
         .map_err(|_| ApiError::internal())?;
@@ -357,7 +356,9 @@ mod tests {
         let r = req(json!({"mode": "port_in", "number": "447700900123", "donor": "EE", "credential": "ABC123456"}))
             .expect("valid");
         assert_eq!(
-            check(&cfg, &tenant(Some(Market::Uk)), &r).map(|c| c.market).ok(),
+            check(&cfg, &tenant(Some(Market::Uk)), &r)
+                .map(|c| c.market)
+                .ok(),
             Some(Market::Uk)
         );
         let (c, _, d) = code(check(&cfg, &tenant(None), &r).map(drop));

@@ -50,5 +50,7 @@ impl Default for PortingHubConfig {
 }
 
 /// The hub-message listener's address when `callback_listen` is unset.
-pub const DEFAULT_HUB_CALLBACK_LISTEN: SocketAddr =
-    SocketAddr::V4(std::net::SocketAddrV4::new(std::net::Ipv4Addr::LOCALHOST, 8445));
+pub const DEFAULT_HUB_CALLBACK_LISTEN: SocketAddr = SocketAddr::V4(std::net::SocketAddrV4::new(
+    std::net::Ipv4Addr::LOCALHOST,
+    8445,
+));

@@ -39,8 +39,8 @@ use adapters::hlr::HlrProvisioner;
 use adapters::identity::IdentityVerifier;
 pub use error::EngineError;
 pub use identity_request::verification_request;
-pub use port_step::{PortingSettings, SealedCredential, credential_context};
 use machine::RetryPolicy;
+pub use port_step::{PortingSettings, SealedCredential, credential_context};
 use ring::rand::{SecureRandom, SystemRandom};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
@@ -239,10 +239,15 @@ impl Engine {
             if inner.lock_again().remove(&id) && !inner.stopping() {
                 match inner.store.get_order(&tenant, &id).await {
                     Ok(Some(o)) if !o.status.is_terminal() && o.port_parked().is_none() => {
-                        Engine { inner: inner.clone() }.submit(o);
+                        Engine {
+                            inner: inner.clone(),
+                        }
+                        .submit(o);
                     }
                     Ok(_) => {}
-                    Err(e) => tracing::warn!(order = %id, error = %e, "order not read again; it resumes at the next start"),
+                    Err(e) => {
+                        tracing::warn!(order = %id, error = %e, "order not read again; it resumes at the next start")
+                    }
                 }
             }
             // Finished unless the engine stopped or the store failed (it resumes later).

@@ -9,7 +9,7 @@ use super::report::Before;
 use crate::crypto::Sealed;
 use crate::engine::driver::record_answer;
 use crate::engine::machine::port_order::{self, PortAnswer, PortOp};
-use crate::engine::machine::{Attempt, Action};
+use crate::engine::machine::{Action, Attempt};
 use crate::order::{Effect, Order, PortIn};
 use crate::store::{EventKind, PortInboxItem, PortItemBody, hub_message_context};
 use adapters::hlr::{HlrError, SubscriberSpec};
@@ -176,7 +176,16 @@ pub(super) async fn run_port_step(
         inner.clock.now_ms(),
     );
     let next = port_order::on_port_answer(order, op, at, answer);
-    record_answer(inner, &before, next, Effect::None, op.name(), attempt, summary).await
+    record_answer(
+        inner,
+        &before,
+        next,
+        Effect::None,
+        op.name(),
+        attempt,
+        summary,
+    )
+    .await
 }
 
 async fn call(
@@ -211,19 +220,17 @@ async fn call(
             "no porting hub is configured ([porting] hub_url); the port waits".into(),
         );
     };
-    let port_ref = || {
-        hub_ref(
-            p.port_ref.as_deref().unwrap_or_default(),
-            "port_ref",
-        )
-    };
+    let port_ref = || hub_ref(p.port_ref.as_deref().unwrap_or_default(), "port_ref");
     let r = match op {
         PortOp::Submit => match inner.submission(order, p) {
             Ok(req) => hub.submit_port_in(&req).await,
             Err(e) => return PortAnswer::Refused(e),
         },
         PortOp::Cancel => {
-            let req = match (hub_ref(&format!("{}-port-cancel", order.id), "request_id"), port_ref()) {
+            let req = match (
+                hub_ref(&format!("{}-port-cancel", order.id), "request_id"),
+                port_ref(),
+            ) {
                 (Ok(request_id), Ok(port_ref)) => CancelPort {
                     request_id,
                     port_ref,
@@ -322,7 +329,11 @@ pub(super) async fn settle(
             let (o, e) = port_order::complete(order, now);
             (o, e, "port_complete")
         }
-        Action::PortDeadline => (port_order::on_deadline(order, now), Effect::None, "port_deadline"),
+        Action::PortDeadline => (
+            port_order::on_deadline(order, now),
+            Effect::None,
+            "port_deadline",
+        ),
         Action::Park(due) => {
             let parked = port_order::park(order.clone(), due, now);
             return Ok(if inner.store.park_port(parked).await? {

@@ -276,7 +276,6 @@ pub fn request_cancel(p: PortIn, now_ms: u64) -> Result<(PortIn, Vec<PortEffect>
     })
 }
 
-
 /// The clock reached `now_ms`: a credential that ran out before the port was scheduled
 /// expires it (what was reserved goes back, and a port the hub knows is cancelled
 /// there); a scheduled port reaching its lock point is locked (§1.6 `LockReached`).

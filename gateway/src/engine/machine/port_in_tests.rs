@@ -13,8 +13,15 @@ fn port() -> PortIn {
         ct: "00".into(),
     };
     let number = "447700900123".parse().expect("msisdn");
-    PortIn::new(Market::Uk, number, "donor-1".into(), sealed, Some(30 * 24 * HOUR), None)
-        .running_on(Some("447700900999".parse().expect("msisdn")))
+    PortIn::new(
+        Market::Uk,
+        number,
+        "donor-1".into(),
+        sealed,
+        Some(30 * 24 * HOUR),
+        None,
+    )
+    .running_on(Some("447700900999".parse().expect("msisdn")))
 }
 
 fn msg(seq: u64, event: HubEvent, at_ms: u64) -> HubMessage {

@@ -250,7 +250,10 @@ impl<'t> Tables<'t> {
             id: new.order_id.clone(),
             kind: crate::order::OrderKind::Activation,
             lifecycle: None,
-            port: new.port.clone().map(|p| p.running_on(temporary_number(&new.number, &msisdn))),
+            port: new
+                .port
+                .clone()
+                .map(|p| p.running_on(temporary_number(&new.number, &msisdn))),
             tenant: new.tenant.clone(),
             status: OrderStatus::Reserved,
             iccid: sim.iccid.clone(),

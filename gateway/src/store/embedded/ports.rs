@@ -205,7 +205,13 @@ impl Tables<'_> {
     }
 
     fn receive_port_item(&mut self, item: &PortInboxItem, wake: Reopen) -> TxResult<PortReceived> {
-        if self.ports.inbox.get(item.key.as_str()).map_err(backend)?.is_some() {
+        if self
+            .ports
+            .inbox
+            .get(item.key.as_str())
+            .map_err(backend)?
+            .is_some()
+        {
             return Ok(PortReceived::Duplicate);
         }
         let order = match &item.order_id {

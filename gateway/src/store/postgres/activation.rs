@@ -103,7 +103,8 @@ async fn create_claimed(
     };
     if let Some(p) = &new.port {
         let key = p.number.as_str();
-        let ours = get_number(tx, key).await?.is_some() || lines::by_msisdn(tx, key).await?.is_some();
+        let ours =
+            get_number(tx, key).await?.is_some() || lines::by_msisdn(tx, key).await?.is_some();
         if ours {
             return Ok(CreateOutcome::Rejected(Rejection::NumberAlreadyOurs));
         }
@@ -113,7 +114,10 @@ async fn create_claimed(
         id: new.order_id.clone(),
         kind: OrderKind::Activation,
         lifecycle: None,
-        port: new.port.clone().map(|p| p.running_on(temporary_number(&new.number, &msisdn))),
+        port: new
+            .port
+            .clone()
+            .map(|p| p.running_on(temporary_number(&new.number, &msisdn))),
         tenant: new.tenant.clone(),
         status: OrderStatus::Reserved,
         iccid: sim.iccid.clone(),

@@ -2,8 +2,8 @@
 //! port items (hub messages and channels' cancel requests), written before the caller is
 //! answered and deduplicated by key, and what receiving one did.
 
-use crate::crypto::Sealed;
 use super::EventType;
+use crate::crypto::Sealed;
 use crate::order::{Order, PortState};
 use serde::{Deserialize, Serialize};
 
