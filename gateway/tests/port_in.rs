@@ -160,3 +160,186 @@ async fn china_ports_at_the_next_full_hour_and_the_line_waits_for_its_number() {
     }
     shutdown(sb).await;
 }
+
+fn uk(sb: &Sandbox) -> (Client, Vec<String>) {
+    let m = sb
+        .info
+        .markets
+        .get("uk")
+        .expect("markets.uk in sandbox.json");
+    (Client::new(sb, &m.api_key), m.physical_iccids.clone())
+}
+
+/// A UK store sale porting `number` in with a PAC.
+fn uk_port(iccid: &str, number: &str) -> Value {
+    json!({
+        "sim": {"type": "physical", "iccid": iccid},
+        "product": "sandbox-basic",
+        "channel": {"kind": "store", "store_id": "SZ-0042", "terminal_id": "T7", "staff_id": "C1"},
+        "msisdn": {"mode": "port_in", "number": number, "donor": "EE", "credential": "ABC123456"}
+    })
+}
+
+async fn quarantined(c: &Client) -> Vec<String> {
+    c.get("/v1/numbers/quarantine").await["data"]
+        .as_array()
+        .expect("data")
+        .iter()
+        .filter_map(|n| n["msisdn"].as_str().map(str::to_owned))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_uk_runs_on_a_temporary_number_until_cutover_and_a_cancel_before_the_lock_gives_everything_back()
+ {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sb = sandbox(dir.path()).await;
+    let (c, iccids) = uk(&sb);
+    let hlr = sb.hlr_sim.as_ref().expect("hlr sim");
+
+    // A port cancelled before its lock point: the hub is told, the HLR line on the
+    // temporary number is removed, the card and the temporary number go back.
+    let (s, o) = c.order(&uk_port(&iccids[0], "447911000001")).await;
+    assert_eq!(s, 202, "{o}");
+    let cancelled_id = o["id"].as_str().expect("id").to_owned();
+    let temp = o["port"]["temporary_number"]
+        .as_str()
+        .expect("the UK issues a temporary number")
+        .to_owned();
+    assert_eq!(o["msisdn"], temp.as_str());
+    let scheduled = until(
+        &sb,
+        &c,
+        &cancelled_id,
+        "port_scheduled",
+        status("port_scheduled"),
+    )
+    .await;
+    let imsi = scheduled["imsi"]
+        .as_str()
+        .expect("imsi")
+        .parse()
+        .expect("imsi");
+    assert_eq!(
+        hlr.hlr(&imsi).map(|h| h.msisdn.to_string()).as_deref(),
+        Some(temp.as_str()),
+        "the line runs on its temporary number meanwhile"
+    );
+    let path = format!("/v1/orders/{cancelled_id}/cancel");
+    let (s, v, _) = c.send(http::Method::POST, &path, None, None).await;
+    assert_eq!(s, 202, "{v}");
+    assert_eq!(v["cancel_requested"], true);
+    let gone = until(
+        &sb,
+        &c,
+        &cancelled_id,
+        "port_cancelled",
+        status("port_cancelled"),
+    )
+    .await;
+    assert_eq!(gone["error"]["code"], "port_cancelled", "{gone}");
+    assert_eq!(gone["port"]["state"], "cancelled");
+    assert_eq!(sim_state(&c, &iccids[0]).await, "available");
+    assert!(hlr.hlr(&imsi).is_none(), "the temporary line is removed");
+    assert!(
+        !quarantined(&c).await.contains(&temp),
+        "the temporary number went back to the pool"
+    );
+    let ref_ = gone["port"]["external_ref"].as_str().expect("port ref");
+    assert_eq!(
+        sb.porting.sim.port(ref_).map(|p| p.state),
+        Some(conformance::porting_sim::PortState::Cancelled)
+    );
+    // A second cancel of a finished port changes nothing.
+    let (s, v, _) = c.send(http::Method::POST, &path, None, None).await;
+    assert_eq!(
+        (s, v["code"].as_str()),
+        (409, Some("order_finished")),
+        "{v}"
+    );
+
+    // The happy path: locked at 17:00 the working day before, cut over the next working
+    // day; the ported number replaces the temporary one on the same HLR subscriber.
+    let (s, o) = c.order(&uk_port(&iccids[1], "447911000002")).await;
+    assert_eq!(s, 202, "{o}");
+    let id = o["id"].as_str().expect("id").to_owned();
+    let temp = o["port"]["temporary_number"]
+        .as_str()
+        .expect("temp")
+        .to_owned();
+    let scheduled = until(&sb, &c, &id, "port_scheduled", status("port_scheduled")).await;
+    let lock_at = scheduled["port"]["lock_at"]
+        .as_str()
+        .expect("lock_at")
+        .to_owned();
+    assert!(lock_at.ends_with(":00:00.000Z"), "{lock_at}");
+    sb.porting.sim.advance(Duration::from_secs(5 * 24 * 3600));
+    let done = until(&sb, &c, &id, "active", status("active")).await;
+    assert_eq!(done["msisdn"], "447911000002", "{done}");
+    let imsi = done["imsi"].as_str().expect("imsi").parse().expect("imsi");
+    assert_eq!(
+        hlr.hlr(&imsi).map(|h| h.msisdn.to_string()).as_deref(),
+        Some("447911000002")
+    );
+    assert!(
+        quarantined(&c).await.contains(&temp),
+        "the temporary number is quarantined"
+    );
+    let line = c.get("/v1/subscriptions/447911000002").await;
+    assert_eq!(line["state"], "active", "{line}");
+    // Past its lock point a port can no longer be cancelled.
+    let (s, v, _) = c
+        .send(
+            http::Method::POST,
+            &format!("/v1/orders/{id}/cancel"),
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(s, 409, "{v}");
+    shutdown(sb).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_rejection_reason_ends_the_port_with_its_own_code_and_what_to_do() {
+    use conformance::porting_sim::{Behaviour, Outcome};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sb = sandbox(dir.path()).await;
+    let (c, iccids) = uk(&sb);
+    let reasons = [
+        "credential_invalid",
+        "credential_expired",
+        "credential_msisdn_mismatch",
+        "number_not_portable",
+        "account_mismatch",
+        "pending_port_exists",
+        "contract_lock",
+        "line_not_active",
+    ];
+    let mut details = std::collections::HashSet::new();
+    for (i, reason) in reasons.iter().enumerate() {
+        let number = format!("4479110001{i:02}");
+        let r = adapters::porting::RejectReason::parse(reason, "reason").expect("reason");
+        sb.porting.sim.set_donor(
+            Some(&number),
+            Behaviour {
+                outcome: Outcome::Reject(r),
+                delay_ms: 0,
+            },
+        );
+        let (s, o) = c.order(&uk_port(&iccids[10 + i], &number)).await;
+        assert_eq!(s, 202, "{o}");
+        let id = o["id"].as_str().expect("id").to_owned();
+        let v = until(&sb, &c, &id, "port_rejected", status("port_rejected")).await;
+        assert_eq!(v["error"]["code"], *reason, "{v}");
+        let detail = v["error"]["detail"].as_str().expect("detail");
+        assert!(detail.contains("customer"), "{detail}");
+        assert!(
+            details.insert(detail.to_owned()),
+            "each reason has its own detail"
+        );
+        assert_eq!(v["port"]["timeline"][1]["actor"], "donor", "{v}");
+        assert_eq!(sim_state(&c, &iccids[10 + i]).await, "available");
+    }
+    shutdown(sb).await;
+}

@@ -195,6 +195,13 @@ impl Order {
             (Some(_), OrderStatus::Active) | (None, _) => self.status.as_str(),
             // Failed before the port ended (its line on the temporary number failed).
             (Some(p), OrderStatus::Failed) if !p.state.is_terminal() => "failed",
+            // The port ended before its lock point; what it reserved is going back (the
+            // terminal `port_…` status shows once it is back, as `failed` does).
+            (Some(p), s)
+                if p.state.is_terminal() && p.state != PortState::Completed && !s.is_terminal() =>
+            {
+                "compensating"
+            }
             // The number moved; the line opens in the order's next commit.
             (Some(p), _) if p.state == PortState::Completed => "port_activating",
             (Some(p), _) => p.status_name(),
