@@ -209,8 +209,9 @@ fn readme_shell_blocks_run_against_a_sandbox() {
          --- stdout\n{stdout}\n--- stderr\n{stderr}\n--- simgw log (tail)\n{}",
         tail(&server_log, 40)
     );
-    // The walkthrough's loops print where the orders ended: both activations active, the
-    // eSIM installed, every lifecycle order completed and the line active again.
+    // The walkthrough's loops print where the orders ended: both activations and the
+    // port-in active, the eSIM installed, every lifecycle order completed and the line
+    // active again.
     let lines: Vec<&str> = stdout.lines().collect();
     let count = |want: &str| lines.iter().filter(|l| **l == want).count();
     let completed = lines.iter().filter(|l| l.ends_with(": completed")).count();
@@ -221,7 +222,7 @@ fn readme_shell_blocks_run_against_a_sandbox() {
             completed,
             count("line: active")
         ),
-        (2, 1, 6, 1),
+        (3, 1, 6, 1),
         "the README's orders did not end as it says:\n{stdout}"
     );
     drop(serve);

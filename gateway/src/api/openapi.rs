@@ -2,6 +2,7 @@
 
 mod compliance;
 mod lifecycle;
+mod porting;
 mod verification;
 
 use axum::http::header;
@@ -130,7 +131,7 @@ pub fn spec() -> Value {
                         {"type": "object", "additionalProperties": false, "required": ["mode"], "properties": {"mode": {"const": "auto"}}},
                         {"type": "object", "additionalProperties": false, "required": ["mode", "msisdn"], "properties": {"mode": {"const": "choose"}, "msisdn": {"type": "string", "pattern": "^\\+?[1-9][0-9]{6,14}$"}}},
                         {"type": "object", "additionalProperties": false, "required": ["mode", "reservation_id"], "properties": {"mode": {"const": "reservation"}, "reservation_id": {"type": "string"}}},
-                        {"type": "object", "additionalProperties": false, "required": ["mode", "number", "donor"], "description": "Port an existing number in. Checked now against the tenant's market: `422 number_not_portable` (a block that is never ported, such as China's MVNO blocks), `422 credential_invalid` (the market's credential format); a request that passes is answered `422 msisdn_mode_unsupported` until port-in orders are enabled.", "properties": {
+                        {"type": "object", "additionalProperties": false, "required": ["mode", "number", "donor"], "description": "Port an existing number in. Checked now against the tenant's market, before anything is reserved or reaches the hub: `422 number_not_portable` (a block that is never ported, such as China's MVNO blocks), `422 credential_invalid` (the market's credential format), `422 invalid_requested_date`, `409 number_already_ours`; `422 msisdn_mode_unsupported` when the gateway has no porting hub or the tenant no market. Accepted: a port-in order (`status` `port_…`, its `port` part) — the line runs on a temporary number until cutover where the market issues one (UK, US), else it waits (China).", "properties": {
                             "mode": {"const": "port_in"}, "number": {"type": "string", "pattern": "^\\+?[1-9][0-9]{6,14}$"}, "donor": {"type": "string", "minLength": 1, "maxLength": 64},
                             "credential": {"type": "string", "description": "PAC (UK), 授权码 (CN), RIO (FR) or the national code; never echoed."},
                             "account": {"type": "object", "additionalProperties": false, "properties": {"number": {"type": "string"}, "pin": {"type": "string"}}, "description": "US: the account number and port-out PIN at the current provider."},
@@ -165,6 +166,7 @@ pub fn spec() -> Value {
     lifecycle::add(&mut doc);
     compliance::add(&mut doc);
     verification::add(&mut doc);
+    porting::add(&mut doc);
     doc
 }
 
