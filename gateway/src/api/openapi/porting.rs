@@ -63,9 +63,9 @@ pub(super) fn add(doc: &mut Value) {
                 .map(|s| json!(s)),
         );
     }
-    if let Some(reasons) = activation["properties"]["attention"]["items"]["properties"]["reason"]
-        ["enum"]
-        .as_array_mut()
+    if let Some(reasons) =
+        activation["properties"]["attention"]["items"]["properties"]["reason"]["enum"]
+            .as_array_mut()
     {
         reasons.push(json!("port_cutover_stalled"));
     }
