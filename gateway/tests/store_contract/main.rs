@@ -30,6 +30,7 @@ mod line_changes;
 mod order_audit;
 mod outbox;
 mod pool;
+mod ports;
 mod reverify;
 mod subscriptions;
 mod webhooks;
@@ -170,6 +171,12 @@ macro_rules! suite {
                 one_chosen_number_sent_at_once_goes_to_one_order,
                 one_line_takes_one_lifecycle_order_at_once,
                 concurrent_sales_at_one_store_all_go_through,
+            }
+            ports {
+                a_port_in_runs_on_a_temporary_number_or_waits_and_never_takes_ours,
+                a_parked_port_leaves_flight_and_wakes_at_its_deadline,
+                port_items_are_recorded_once_and_wake_a_parked_port,
+                a_completed_port_opens_its_line_on_the_ported_number,
             }
             pool {
                 a_reservation_holds_a_number_idempotently,

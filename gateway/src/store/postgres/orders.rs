@@ -20,6 +20,12 @@ pub fn line_of(order: &Order) -> String {
     }
 }
 
+/// Whether the order belongs in `orders_inflight` (the `inflight` column says the same):
+/// not terminal, and not a port parked until the hub or its deadline wakes it.
+pub fn in_flight(order: &Order) -> bool {
+    !order.status.is_terminal() && order.port_parked().is_none()
+}
+
 /// An order row as read inside a transaction: the record and its eSIM deadline column.
 pub struct OrderRow {
     /// The record.
@@ -59,7 +65,7 @@ pub async fn insert(tx: &Tx<'_>, order: &Order, owner: &str, lease_until_ms: u64
             &line_of(order),
             &order.iccid.as_str(),
             &order.msisdn.as_str(),
-            &!order.status.is_terminal(),
+            &in_flight(order),
             &big(order.version),
             &big(order.created_at_ms),
             &big(order.updated_at_ms),
@@ -67,7 +73,7 @@ pub async fn insert(tx: &Tx<'_>, order: &Order, owner: &str, lease_until_ms: u64
         ],
     )
     .await?;
-    if !order.status.is_terminal() {
+    if in_flight(order) {
         tx.exec(
             "INSERT INTO orders_inflight (id, line, kind, iccid, msisdn, lease_owner,
                                           lease_until_ms)
@@ -102,7 +108,7 @@ pub async fn update(tx: &Tx<'_>, order: &Order, esim_expires_at_ms: Option<u64>)
                 &order.status.as_str(),
                 &order.iccid.as_str(),
                 &order.msisdn.as_str(),
-                &!order.status.is_terminal(),
+                &in_flight(order),
                 &big(order.version),
                 &esim_expires_at_ms.map(big),
                 &big(order.updated_at_ms),
@@ -114,8 +120,7 @@ pub async fn update(tx: &Tx<'_>, order: &Order, esim_expires_at_ms: Option<u64>)
     if n != 1 {
         return Ok(false);
     }
-    if order.status.is_terminal() || order.port_parked().is_some() {
-        // Terminal, or a port parked until the hub or its deadline wakes it.
+    if !in_flight(order) {
         tx.exec("DELETE FROM orders_inflight WHERE id = $1", &[&order.id])
             .await?;
     } else {

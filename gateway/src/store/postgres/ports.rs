@@ -148,9 +148,10 @@ async fn wake_due(
     // SKIP LOCKED: nodes sweeping at once share the due ports instead of colliding.
     let due: Vec<String> = tx
         .rows(
-            "SELECT order_id FROM port_parked WHERE due_ms <= $1
+            "SELECT order_id FROM port_parked WHERE due_ms <= $1 AND due_ms < $3
              ORDER BY due_ms, order_id LIMIT $2 FOR UPDATE SKIP LOCKED",
-            &[&big(now_ms), &WAKE_BATCH],
+            // i64::MAX is "no deadline" (u64::MAX stored as a BIGINT).
+            &[&big(now_ms), &WAKE_BATCH, &i64::MAX],
         )
         .await?
         .iter()

@@ -1,0 +1,275 @@
+//! Port-in orders in the store (issue 12): the create commit with a port part (a
+//! temporary number from the pool, or none; a number already ours refused), the parked
+//! ports' deadline index, the port inbox (recorded once, waking a parked port, holding
+//! back a park while an item waits), the open-port list, and what completion and release
+//! do to the numbers.
+
+use crate::fixture::*;
+use gateway::compliance::Market;
+use gateway::crypto::Sealed;
+use gateway::order::{Effect, Order, OrderStatus, PortIn, Step};
+use gateway::store::{
+    CreateOutcome, EventKind, NumberChoice, PortInboxItem, PortItemBody, PortReceived, Rejection,
+    StoreAdmin,
+};
+use sim_profiles::Msisdn;
+
+const PORTED: &str = "447911000001";
+
+fn port_in(number: &str) -> PortIn {
+    let sealed = Sealed {
+        kid: "k1".into(),
+        nonce: "00".into(),
+        ct: "00".into(),
+    };
+    PortIn::new(
+        Market::Uk,
+        msisdn(number),
+        "EE".into(),
+        sealed,
+        Some(NOW + DAY_MS),
+        None,
+    )
+}
+
+/// Creates a port-in of `number` on card `i`: a temporary number from the pool, or
+/// (`wait`) none.
+async fn create_port(s: &dyn StoreAdmin, key: &str, i: u32, number: &str, wait: bool) -> Order {
+    let mut new = activation(key, i);
+    new.port = Some(port_in(number));
+    if wait {
+        new.number = NumberChoice::Ported(msisdn(number));
+    }
+    created(s, new).await
+}
+
+fn wake(mut o: Order, now: u64) -> Order {
+    if let Some(p) = o.port.as_mut() {
+        p.parked = None;
+    }
+    o.version += 1;
+    o.updated_at_ms = now;
+    o
+}
+
+fn parked(o: &Order, due: u64) -> Order {
+    let mut n = o.clone();
+    if let Some(p) = n.port.as_mut() {
+        p.parked = Some(due);
+    }
+    n.version += 1;
+    n.status = OrderStatus::InProgress;
+    n
+}
+
+fn cancel_item(o: &Order, at: u64) -> PortInboxItem {
+    PortInboxItem {
+        key: format!("cancel/{}", o.id),
+        order_id: Some(o.id.clone()),
+        tenant: Some(o.tenant.clone()),
+        received_at_ms: at,
+        body: PortItemBody::Cancel,
+        applied: false,
+    }
+}
+
+fn ids(orders: &[Order]) -> Vec<&str> {
+    orders.iter().map(|o| o.id.as_str()).collect()
+}
+
+pub async fn a_port_in_runs_on_a_temporary_number_or_waits_and_never_takes_ours(
+    s: &dyn StoreAdmin,
+) {
+    seed(s, T, 0..3, 3).await;
+    let temp = create_port(s, "k1", 0, PORTED, false).await;
+    let p = temp.port.as_ref().expect("port");
+    assert_eq!(p.temporary.as_ref(), Some(&temp.msisdn));
+    assert_eq!(p.number, msisdn(PORTED));
+    assert_eq!(counts(s, T).await.numbers_available, 2);
+    let waits = create_port(s, "k2", 1, "447911000002", true).await;
+    assert_eq!(waits.msisdn, msisdn("447911000002"));
+    assert_eq!(waits.port.as_ref().and_then(|p| p.temporary.clone()), None);
+    assert_eq!(
+        counts(s, T).await.numbers_available,
+        2,
+        "no pool number taken"
+    );
+    // A number of our own pool is not ported: nothing changes.
+    let mut ours = activation("k3", 2);
+    ours.port = Some(port_in(number(T, 2).as_str()));
+    ours.number = NumberChoice::Ported(number(T, 2));
+    match s.create_activation(ours).await.expect("create") {
+        CreateOutcome::Rejected(Rejection::NumberAlreadyOurs) => {}
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(counts(s, T).await.sims_reserved, 2);
+    let open = s.open_ports(T, 10).await.expect("open");
+    assert_eq!(ids(&open), [temp.id.as_str(), waits.id.as_str()]);
+    assert!(s.open_ports(OTHER, 10).await.expect("open").is_empty());
+}
+
+pub async fn a_parked_port_leaves_flight_and_wakes_at_its_deadline(s: &dyn StoreAdmin) {
+    seed(s, T, 0..1, 1).await;
+    let o = create_port(s, "k1", 0, PORTED, true).await;
+    let due = NOW + DAY_MS;
+    let p = parked(&o, due);
+    assert!(s.park_port(p.clone()).await.expect("park"));
+    let inflight = s.inflight_orders().await.expect("inflight");
+    assert!(
+        !ids(&inflight).contains(&o.id.as_str()),
+        "parked: out of flight"
+    );
+    assert_eq!(s.next_port_deadline().await.expect("next"), Some(due));
+    assert!(
+        s.wake_due_ports(due - 1, wake)
+            .await
+            .expect("wake")
+            .is_empty()
+    );
+    let woken = s.wake_due_ports(due, wake).await.expect("wake");
+    assert_eq!(ids(&woken), [o.id.as_str()]);
+    assert_eq!(woken[0].port_parked(), None);
+    assert_eq!(
+        s.get_order(T, &o.id).await.expect("get"),
+        Some(woken[0].clone())
+    );
+    let inflight = s.inflight_orders().await.expect("inflight");
+    assert!(
+        ids(&inflight).contains(&o.id.as_str()),
+        "woken: in flight again"
+    );
+    assert_eq!(s.next_port_deadline().await.expect("next"), None);
+    // Parked with no deadline: listed, but no timer is due.
+    assert!(
+        s.park_port(parked(&woken[0], u64::MAX))
+            .await
+            .expect("park")
+    );
+    assert_eq!(s.next_port_deadline().await.expect("next"), None);
+    assert!(
+        s.wake_due_ports(u64::MAX - 1, wake)
+            .await
+            .expect("wake")
+            .is_empty()
+    );
+}
+
+pub async fn port_items_are_recorded_once_and_wake_a_parked_port(s: &dyn StoreAdmin) {
+    seed(s, T, 0..1, 1).await;
+    let o = create_port(s, "k1", 0, PORTED, true).await;
+    let p = parked(&o, NOW + DAY_MS);
+    assert!(s.park_port(p.clone()).await.expect("park"));
+    let item = cancel_item(&o, NOW + 5);
+    let woken = match s
+        .receive_port_item(item.clone(), wake)
+        .await
+        .expect("receive")
+    {
+        PortReceived::Queued { woken: Some(w) } => w,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(woken.port_parked(), None);
+    assert_eq!(
+        s.receive_port_item(item.clone(), wake)
+            .await
+            .expect("again"),
+        PortReceived::Duplicate
+    );
+    let pending = s.pending_port_items(&o.id).await.expect("pending");
+    assert_eq!(
+        pending.iter().map(|i| i.key.as_str()).collect::<Vec<_>>(),
+        [item.key.as_str()]
+    );
+    // While the item waits the order will not park; nothing is written.
+    assert!(
+        !s.park_port(parked(&woken, NOW + DAY_MS))
+            .await
+            .expect("park")
+    );
+    assert_eq!(
+        s.get_order(T, &o.id).await.expect("get"),
+        Some(woken.clone())
+    );
+    let mut applied = woken.clone();
+    applied.version += 1;
+    let event = EventKind::Port {
+        what: "applied".into(),
+    };
+    s.apply_port_item(applied.clone(), &item.key, event)
+        .await
+        .expect("apply");
+    assert!(
+        s.pending_port_items(&o.id)
+            .await
+            .expect("pending")
+            .is_empty()
+    );
+    assert!(
+        s.park_port(parked(&applied, NOW + DAY_MS))
+            .await
+            .expect("park")
+    );
+    // An item for no open port is kept (a repeat stays a duplicate) and wakes nothing.
+    let mut stray = cancel_item(&o, NOW + 6);
+    stray.key = "hub/m-stray".into();
+    stray.order_id = Some("act_unknown".into());
+    assert_eq!(
+        s.receive_port_item(stray.clone(), wake)
+            .await
+            .expect("stray"),
+        PortReceived::Queued { woken: None }
+    );
+    assert_eq!(
+        s.receive_port_item(stray, wake).await.expect("stray"),
+        PortReceived::Duplicate
+    );
+}
+
+pub async fn a_completed_port_opens_its_line_on_the_ported_number(s: &dyn StoreAdmin) {
+    seed(s, T, 0..2, 2).await;
+    let o = create_port(s, "k1", 0, PORTED, false).await;
+    let temp: Msisdn = o.msisdn.clone();
+    let mut done = next(&o, OrderStatus::Active, 1_000);
+    done.msisdn = msisdn(PORTED);
+    done.hlr = Step::Done {
+        outcome: "created".into(),
+    };
+    s.advance_order(done.clone(), Effect::Activate, EventKind::OrderActive)
+        .await
+        .expect("complete");
+    let line = s
+        .subscription(T, PORTED)
+        .await
+        .expect("line")
+        .expect("opened");
+    assert_eq!(line.activation_id, o.id);
+    let quarantined: Vec<Msisdn> = s
+        .quarantined(T, 10)
+        .await
+        .expect("quarantined")
+        .into_iter()
+        .map(|(m, _)| m)
+        .collect();
+    assert_eq!(quarantined, [temp]);
+    assert!(s.open_ports(T, 10).await.expect("open").is_empty());
+    // A port whose line waited and failed gives back its card and touches no number.
+    let w = create_port(s, "k2", 1, "447911000002", true).await;
+    let before = counts(s, T).await;
+    let mut failed = next(&w, OrderStatus::Failed, 1_000);
+    failed.error = Some(gateway::order::OrderError {
+        code: "port_cancelled".into(),
+        detail: "cancelled".into(),
+    });
+    s.advance_order(
+        failed,
+        Effect::Release,
+        EventKind::OrderFailed {
+            code: "port_cancelled".into(),
+        },
+    )
+    .await
+    .expect("release");
+    let after = counts(s, T).await;
+    assert_eq!(after.sims_available, before.sims_available + 1);
+    assert_eq!(after.numbers_available, before.numbers_available);
+}
