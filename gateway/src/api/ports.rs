@@ -185,7 +185,7 @@ pub async fn cancel(
         .receive_port_item(item, port_order::wake)
         .await?
     {
-        state.engine.submit(o);
+        state.engine.submit(*o);
     }
     let mut v = render_order(&order, None, None);
     v["kind"] = Value::String("activation".into());

@@ -165,7 +165,7 @@ pub async fn port_items_are_recorded_once_and_wake_a_parked_port(s: &dyn StoreAd
         .await
         .expect("receive")
     {
-        PortReceived::Queued { woken: Some(w) } => w,
+        PortReceived::Queued { woken: Some(w) } => *w,
         other => panic!("{other:?}"),
     };
     assert_eq!(woken.port_parked(), None);

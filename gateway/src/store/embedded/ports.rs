@@ -245,7 +245,9 @@ impl Tables<'_> {
             what: format!("woken by {}", item.key),
         };
         self.advance_order(&next, &Effect::None, &event)?;
-        Ok(PortReceived::Queued { woken: Some(next) })
+        Ok(PortReceived::Queued {
+            woken: Some(Box::new(next)),
+        })
     }
 
     fn port_item_applied(&mut self, order_id: &str, key: &str) -> TxResult<()> {

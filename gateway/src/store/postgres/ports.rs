@@ -107,7 +107,9 @@ async fn receive(
     advance_order(tx, &next, &Effect::None, &event).await?;
     let until = item.received_at_ms.saturating_add(lease_ms);
     orders::lease_to(tx, &next.id, node, until).await?;
-    Ok(PortReceived::Queued { woken: Some(next) })
+    Ok(PortReceived::Queued {
+        woken: Some(Box::new(next)),
+    })
 }
 
 async fn apply(tx: &Tx<'_>, order: &Order, key: &str, event: &EventKind) -> TxResult<()> {

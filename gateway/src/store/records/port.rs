@@ -66,7 +66,7 @@ pub enum PortReceived {
     /// engine to drive (an order in flight picks the item up before it parks).
     Queued {
         /// The order taken back into flight.
-        woken: Option<Order>,
+        woken: Option<Box<Order>>,
     },
 }
 
