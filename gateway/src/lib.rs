@@ -23,6 +23,7 @@ pub mod numbers;
 pub mod order;
 pub mod porting;
 pub mod qr;
+pub mod reconcile;
 #[cfg(feature = "sandbox")]
 pub mod sandbox;
 #[cfg(feature = "sandbox")]
