@@ -35,6 +35,8 @@ pub mod sandbox_markets;
 #[cfg(feature = "sandbox")]
 pub mod sandbox_porting;
 #[cfg(feature = "sandbox")]
+pub mod sandbox_profile_status;
+#[cfg(feature = "sandbox")]
 pub mod sandbox_profiles;
 #[cfg(feature = "sandbox")]
 pub mod sandbox_smdp;
