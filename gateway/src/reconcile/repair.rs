@@ -207,3 +207,101 @@ async fn journal(
         Err(e) => Err(StoreError::Backend(e.to_string())),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::reconcile::compare::compare;
+    use crate::reconcile::model::{AuthCheck, ExpectedLine, HlrView, InventorySim};
+    use crate::store::{SimType, SubscriptionState};
+    use adapters::hlr::Barring;
+    use sim_profiles::{Iccid, Imsi, Msisdn};
+
+    fn iccid(i: u32) -> Iccid {
+        Iccid::from_payload(&format!("8988211000{i:09}")).expect("iccid")
+    }
+    fn imsi(i: u32) -> Imsi {
+        format!("00101{i:010}").parse().expect("imsi")
+    }
+    fn msisdn(i: u32) -> Msisdn {
+        format!("86138000{i:05}").parse().expect("msisdn")
+    }
+
+    #[test]
+    fn only_missing_subscribers_and_orphans_get_a_fix_each_with_its_line() {
+        let line = |i: u32| ExpectedLine {
+            tenant: "acme".into(),
+            subscription: format!("sub_{i}"),
+            line: Line {
+                iccid: iccid(i),
+                imsi: imsi(i),
+                msisdn: Some(msisdn(i)),
+                hlr_profile_id: 46,
+                barred: false,
+            },
+            sim_type: SimType::Physical,
+            state: SubscriptionState::Active,
+            inflight: None,
+            esim_mirror: None,
+        };
+        let view = GatewayView {
+            lines: vec![line(0), line(1)],
+            inventory: (0..3)
+                .map(|i| InventorySim {
+                    tenant: "acme".into(),
+                    iccid: iccid(i),
+                    imsi: imsi(i),
+                })
+                .collect(),
+            ..GatewayView::default()
+        };
+        let seen = |m: Msisdn, profile: u32, barred: bool| {
+            Observed::Present(HlrView {
+                subscribed: true,
+                msisdn: Some(m),
+                profile_id: Some(profile),
+                barring: Barring {
+                    outgoing: barred,
+                    incoming: barred,
+                },
+                auth: AuthCheck::Matches,
+            })
+        };
+        let mut truth = Truth::default();
+        // Line 0 missing; line 1 on a wrong number (no fix); card 2 an orphan.
+        truth.hlr.insert(imsi(0), Observed::Absent);
+        truth.hlr.insert(imsi(1), seen(msisdn(9), 46, false));
+        truth.hlr.insert(imsi(2), seen(msisdn(7), 12, true));
+        let differences = compare(&view, &truth).differences;
+        assert_eq!(differences.len(), 3);
+        let fixes = plan(&view, &truth, &differences);
+        assert_eq!(
+            fixes,
+            vec![
+                Fix {
+                    kind: RepairKind::Reprovision,
+                    tenant: "acme".into(),
+                    subscription: Some("sub_0".into()),
+                    line: line(0).line,
+                },
+                // The orphan's spec is what the HLR holds, so the adapter's comparison
+                // decides by the keys alone whether it is ours to remove.
+                Fix {
+                    kind: RepairKind::RemoveOrphan,
+                    tenant: "acme".into(),
+                    subscription: None,
+                    line: Line {
+                        iccid: iccid(2),
+                        imsi: imsi(2),
+                        msisdn: Some(msisdn(7)),
+                        hlr_profile_id: 12,
+                        barred: true,
+                    },
+                },
+            ]
+        );
+        let proposals = proposed(&fixes);
+        assert!(proposals.iter().all(|p| p.status == "proposed"));
+        assert_eq!(proposals[1].imsi, imsi(2).to_string());
+    }
+}
