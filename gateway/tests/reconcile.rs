@@ -263,3 +263,37 @@ async fn reconcile_finds_what_changed_behind_the_gateways_back_and_repairs_the_s
     );
     assert_eq!(report["unchecked"], json!([]));
 }
+
+/// The same view read from the PostgreSQL store: agreement is clean, a lost subscriber
+/// is found (the view's reads are the backend-neutral dump, so both backends agree).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reconcile_reads_the_postgres_store_the_same() {
+    use gateway::config::{DbUrl, StoreBackend, StoreConfig};
+    let pg = common::postgres::PgServer::start().expect("postgres (apt-get install postgresql)");
+    let url = pg.create_db("reconcile").await.expect("database");
+    let h = Harness::start_with(3, |c| {
+        c.store = StoreConfig {
+            backend: StoreBackend::Postgres,
+            url: Some(DbUrl::new(&url)),
+            pool_size: 4,
+            ..StoreConfig::default()
+        };
+    })
+    .await;
+    h.activate(0).await;
+    h.activate(1).await;
+    let (status, _, report) = reconcile_online(&h, Some(&h.api_key)).await;
+    assert_eq!(status, 201, "{report}");
+    assert_eq!(report["clean"], true, "{report}");
+    assert_eq!(
+        report["checked"],
+        json!({"lines": 2, "esim_profiles": 0, "imsis_probed": 1})
+    );
+    sim_admin(&h, Method::DELETE, &h.cards[1].imsi, Value::Null).await;
+    let (_, _, report) = reconcile_online(&h, Some(&h.api_key)).await;
+    assert_eq!(
+        found(&report),
+        vec![pair("missing_on_hlr", &h.cards[1].imsi)],
+        "{report}"
+    );
+}
