@@ -105,6 +105,35 @@ pub fn id_hasher(config: &Config) -> Result<crate::compliance::IdHasher, StartEr
         .map_err(|e| StartError::Io(e.to_string()))
 }
 
+/// The engine's settings from the configuration: retry policy, HLR concurrency, AUC
+/// function set, Ki transport wrapping and the SM-DP+; no identity verifier (the caller
+/// adds its own). Offline tools that provision as the engine does build theirs here too.
+pub fn engine_settings(config: &Config) -> Result<EngineSettings, StartError> {
+    let e = &config.engine;
+    Ok(EngineSettings {
+        policy: RetryPolicy {
+            max_attempts: e.max_attempts,
+            base_ms: e.backoff_base_ms,
+            max_ms: e.backoff_max_ms,
+        },
+        hlr_concurrency: e.hlr_concurrency,
+        fsetind: config.hlr.fsetind,
+        ki_wrap: match &config.hlr.transport_key {
+            Some(t) => Some(crate::engine::KiWrap {
+                cipher: crate::import::load_cipher(t.adkey, &t.cipher, &t.key_file)
+                    .map_err(|e| StartError::Southbound(format!("hlr.transport_key: {e}")))?
+                    .into(),
+                a4ind: t.a4ind,
+                adkey: t.adkey,
+            }),
+            None => None,
+        },
+        esim: crate::southbound::smdp_from_config(&config.esim)?,
+        identity: None,
+        porting: None,
+    })
+}
+
 /// Opens the store the configuration names (the embedded one in `DATA_DIR` by default).
 pub async fn open_store(
     config: &Config,
@@ -157,48 +186,28 @@ impl Gateway {
         let store = open_store(&config, metrics.clone()).await?;
         let northbound = tls::northbound(&config.tls, &config.data_dir)?;
         let clock = Clock::new();
-        let e = &config.engine;
-        let settings = EngineSettings {
-            policy: RetryPolicy {
-                max_attempts: e.max_attempts,
-                base_ms: e.backoff_base_ms,
-                max_ms: e.backoff_max_ms,
-            },
-            hlr_concurrency: e.hlr_concurrency,
-            fsetind: config.hlr.fsetind,
-            ki_wrap: match &config.hlr.transport_key {
-                Some(t) => Some(crate::engine::KiWrap {
-                    cipher: crate::import::load_cipher(t.adkey, &t.cipher, &t.key_file)
-                        .map_err(|e| StartError::Southbound(format!("hlr.transport_key: {e}")))?
-                        .into(),
-                    a4ind: t.a4ind,
-                    adkey: t.adkey,
-                }),
-                None => None,
-            },
-            esim: crate::southbound::smdp_from_config(&config.esim)?,
-            identity: match bound.identity {
-                Some(v) => Some(v),
-                None => crate::southbound::identity_from_config(&config.identity)?,
-            }
-            .map(|verifier| crate::engine::IdentitySettings {
-                verifier,
-                give_up_after: Duration::from_secs(config.identity.give_up_after_secs),
-                concurrency: config.identity.concurrency,
-            }),
-            porting: match bound.porting_hub {
-                Some(h) => Some(h),
-                None => crate::southbound::porting_hub_from_config(&config.porting_hub)?,
-            }
-            .map(|hub| crate::engine::PortingSettings {
-                hub,
-                recipient: config.porting_hub.recipient.clone(),
-            }),
-        };
+        let mut settings = engine_settings(&config)?;
+        settings.identity = match bound.identity {
+            Some(v) => Some(v),
+            None => crate::southbound::identity_from_config(&config.identity)?,
+        }
+        .map(|verifier| crate::engine::IdentitySettings {
+            verifier,
+            give_up_after: Duration::from_secs(config.identity.give_up_after_secs),
+            concurrency: config.identity.concurrency,
+        });
+        settings.porting = match bound.porting_hub {
+            Some(h) => Some(h),
+            None => crate::southbound::porting_hub_from_config(&config.porting_hub)?,
+        }
+        .map(|hub| crate::engine::PortingSettings {
+            hub,
+            recipient: config.porting_hub.recipient.clone(),
+        });
         let dyn_store: Arc<dyn Store> = store.clone();
         let engine = Engine::new(
             dyn_store.clone(),
-            hlr,
+            hlr.clone(),
             keys.clone(),
             settings,
             clock,
@@ -214,6 +223,12 @@ impl Gateway {
             clock,
             ready: false.into(),
             import_observer: std::sync::OnceLock::new(),
+            reconciler: Arc::new(crate::reconcile::Reconciler::new(
+                store.clone(),
+                hlr,
+                engine.clone(),
+                crate::reconcile::DEFAULT_CONCURRENCY,
+            )),
         });
         let listener = bind(config.listen, "listen")?;
         let addr = local_addr(&listener)?;
@@ -331,6 +346,12 @@ impl Gateway {
     /// `false` if one is installed already.
     pub fn observe_imports(&self, observer: Arc<dyn api::ImportObserver>) -> bool {
         self.state.import_observer.set(observer).is_ok()
+    }
+
+    /// The reconciler `POST /v1/reconciliations` runs (the sandbox installs its SM-DP+
+    /// simulator's status query on it).
+    pub fn reconciler(&self) -> &Arc<crate::reconcile::Reconciler> {
+        &self.state.reconciler
     }
 
     /// `https://<addr>` of the API.

@@ -23,6 +23,7 @@ pub mod numbers;
 pub mod order;
 pub mod porting;
 pub mod qr;
+pub mod reconcile;
 #[cfg(feature = "sandbox")]
 pub mod sandbox;
 #[cfg(feature = "sandbox")]
@@ -33,6 +34,8 @@ pub mod sandbox_identity;
 pub mod sandbox_markets;
 #[cfg(feature = "sandbox")]
 pub mod sandbox_porting;
+#[cfg(feature = "sandbox")]
+pub mod sandbox_profile_status;
 #[cfg(feature = "sandbox")]
 pub mod sandbox_profiles;
 #[cfg(feature = "sandbox")]

@@ -267,6 +267,18 @@ pub async fn start(mut config: Config) -> Result<Sandbox, StartError> {
             keys: gateway.keys.clone(),
             smdp: smdp.clone(),
         }));
+        let (cert, key) = crate::sandbox_smdp::gateway_client_files(&gateway.config);
+        let read = |p: &std::path::Path| {
+            std::fs::read(p).map_err(|e| StartError::Io(format!("{}: {e}", p.display())))
+        };
+        let status = crate::sandbox_profile_status::SimAdminStatus::new(
+            &format!("{}/sim/", smdp.url()),
+            &read(&ca.cert_path)?,
+            &read(&cert)?,
+            &read(&key)?,
+        )
+        .map_err(|e| StartError::Southbound(e.to_string()))?;
+        gateway.reconciler().set_profile_status(Arc::new(status));
     }
     let hlr_sim = match (hlr_sim, hlr_gate) {
         (Some((sim, raw)), Some(gate)) => {

@@ -273,6 +273,21 @@ async fn the_uk_runs_on_a_temporary_number_until_cutover_and_a_cancel_before_the
         .expect("lock_at")
         .to_owned();
     assert!(lock_at.ends_with(":00:00.000Z"), "{lock_at}");
+    // A port waiting for its hub holds its card and its temporary line: reconciliation
+    // sees no orphan.
+    let (s, report, _) = c
+        .send(
+            http::Method::POST,
+            "/v1/reconciliations",
+            None,
+            Some(&json!({})),
+        )
+        .await;
+    assert_eq!(
+        (s, report["differences"].as_u64()),
+        (201, Some(0)),
+        "{report}"
+    );
     sb.porting.sim.advance(Duration::from_secs(5 * 24 * 3600));
     let done = until(&sb, &c, &id, "active", status("active")).await;
     assert_eq!(done["msisdn"], "447911000002", "{done}");

@@ -17,6 +17,7 @@ mod header;
 mod iccid_form;
 mod json;
 mod notification;
+mod profile_status;
 mod release_profile;
 mod response;
 pub mod status;
@@ -47,6 +48,7 @@ pub use notification::{
     DownloadProgressInfo, NotificationPoint, NotifiedEid, ResultData, ResultDataKind,
     decode_notification, encode_notification,
 };
+pub use profile_status::{ProfileState, ProfileStatus, ProfileStatusError};
 pub use release_profile::{
     ReleaseProfileRequest, decode_release_profile_request, encode_release_profile,
     encode_release_profile_with,

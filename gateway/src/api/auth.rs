@@ -46,10 +46,6 @@ pub enum Permission {
     /// (reading them is [`Permission::Read`]).
     Webhooks,
     /// Running a reconciliation against the southbound peers.
-    #[allow(
-        dead_code,
-        reason = "POST /v1/reconciliations comes with the carrier kit"
-    )]
     Reconcile,
     /// Managing the channel registry and the blocklists.
     Compliance,

@@ -20,6 +20,7 @@ mod ops;
 mod port_in;
 mod ports;
 pub mod problem;
+mod reconciliations;
 mod request;
 mod subscriptions;
 mod verification;
@@ -60,6 +61,8 @@ pub struct AppState {
     pub ready: AtomicBool,
     /// Told about each batch `POST /v1/inventory/imports` loads; unset in production.
     pub import_observer: OnceLock<Arc<dyn ImportObserver>>,
+    /// Runs `POST /v1/reconciliations`, one at a time.
+    pub reconciler: Arc<crate::reconcile::Reconciler>,
 }
 
 /// Something outside the gateway that must learn of imported batches before the import is
@@ -150,6 +153,7 @@ pub(crate) fn routes() -> Vec<Route> {
         get_at("/v1/blocklists", blocklists::list),
         post_at("/v1/blocklists", blocklists::add),
         delete_at("/v1/blocklists/{list}/{value}", blocklists::end),
+        post_at("/v1/reconciliations", reconciliations::create),
         get_at("/healthz", ops::healthz),
         get_at("/readyz", ops::readyz),
         get_at("/openapi.json", openapi::document),

@@ -3,6 +3,7 @@
 mod compliance;
 mod lifecycle;
 mod porting;
+mod reconcile;
 mod verification;
 
 use axum::http::header;
@@ -16,7 +17,7 @@ pub fn spec() -> Value {
     let mut doc = json!({
         "openapi": "3.1.0",
         "info": {"title": "simgw", "version": env!("CARGO_PKG_VERSION"),
-                 "description": "SIM provisioning and eSIM activation gateway for MVNOs. Errors are RFC 9457 problem+json with a stable `code`. API keys have a role: `readonly` (every GET of its tenant), `channel` (also activations and number reservations), `operator` (also imports, quarantine release, lifecycle operations on subscriptions, lifting `fraud_risk` and `regulatory` suspensions, webhook endpoints and redeliveries); an operation outside the key's role answers 403 `forbidden_for_role`."},
+                 "description": "SIM provisioning and eSIM activation gateway for MVNOs. Errors are RFC 9457 problem+json with a stable `code`. API keys have a role: `readonly` (every GET of its tenant), `channel` (also activations and number reservations), `operator` (also imports, quarantine release, lifecycle operations on subscriptions, lifting `fraud_risk` and `regulatory` suspensions, webhook endpoints and redeliveries, reconciliations); an operation outside the key's role answers 403 `forbidden_for_role`."},
         "security": [{"bearer": []}],
         "paths": {
             "/v1/activations": {"post": {
@@ -167,6 +168,7 @@ pub fn spec() -> Value {
     compliance::add(&mut doc);
     verification::add(&mut doc);
     porting::add(&mut doc);
+    reconcile::add(&mut doc);
     doc
 }
 

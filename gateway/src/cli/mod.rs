@@ -13,6 +13,7 @@ mod keys;
 mod numbers;
 mod offline;
 mod profile;
+mod reconcile;
 #[cfg(feature = "sandbox")]
 mod sandbox;
 mod serve;
@@ -74,6 +75,9 @@ enum Command {
     /// subscriber details (audited) (offline for the embedded store).
     #[command(subcommand)]
     Compliance(compliance::ComplianceCommand),
+    /// Compares the gateway with the HLR (and SM-DP+ where readable); exits 0 only when
+    /// they agree. `--repair [--apply]`: the safe fixes (offline for the embedded store).
+    Reconcile(reconcile::ReconcileArgs),
     /// The PostgreSQL store's schema (`[store] backend = "postgres"`).
     #[command(subcommand)]
     Db(db::DbCommand),
@@ -98,6 +102,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Activation(c) => activation::run(c).await,
         Command::Webhooks(c) => webhooks::run(c).await,
         Command::Db(c) => db::run(c).await,
+        Command::Reconcile(args) => reconcile::run(args).await,
         Command::Audit(c) => audit::run(c).await,
         Command::Compliance(c) => compliance::run(c).await,
         #[cfg(feature = "sandbox")]

@@ -319,6 +319,17 @@ impl Engine {
         self.inner.spec(order).await
     }
 
+    /// What the HLR holds for `line` on behalf of order or line `owner` (keys opened in
+    /// memory only; `owner` only names the culprit of an error): reconciliation compares
+    /// it with the AUC and provisions or removes with it, as the engine's own steps do.
+    pub async fn line_spec(
+        &self,
+        owner: &str,
+        line: &crate::order::Line,
+    ) -> Result<adapters::hlr::SubscriberSpec, EngineError> {
+        self.inner.line_spec(owner, line).await
+    }
+
     /// Performs one saga operation of `order` on `hlr` (keys opened in memory
     /// only), for a caller that rebuilds an HLR outside the engine by replaying what the
     /// orders recorded as done.

@@ -12,9 +12,11 @@
 //! | `POST /sim/rules` | [`WireRule`] or array | 204, or 400 [`ErrorBody`] |
 //! | `DELETE /sim/rules` | | 204 |
 //! | `POST /sim/sessions/expire` | | 200 [`Expired`] |
+//! | `PUT`/`DELETE /sim/subscribers/{imsi}`, `PUT /sim/subscribers/{imsi}/msisdn` | see [`subscribers`] | 204, 404 or 409 |
 //!
 //! Other methods on these paths get 405, other paths 404, bodies over 1 MiB 413.
 
+pub mod subscribers;
 mod wire;
 
 pub use wire::{
@@ -39,6 +41,9 @@ pub(crate) const PREFIX: &str = "/sim/";
 pub(crate) async fn handle(sim: &Simulator, req: Request<Incoming>) -> Result<HttpResponse, Abort> {
     let method = req.method().clone();
     let path = req.uri().path().to_owned();
+    if let Some(rest) = path.strip_prefix("/sim/subscribers/") {
+        return subscribers::handle(sim, rest, method, req).await;
+    }
     if path == "/sim/rules" {
         return serve_rules::<_, _, WireRule>(|| sim.faults(), &method, req).await;
     }

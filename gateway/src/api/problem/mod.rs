@@ -2,6 +2,7 @@
 //! snake_case identifiers clients can switch on; `detail` says what to do next.
 
 mod compliance;
+mod reconcile;
 mod webhooks;
 
 use axum::http::{HeaderValue, StatusCode, header};
