@@ -35,6 +35,10 @@ pub struct SandboxFile {
     /// The market tenants (`cn`, `uk`, …), each with its market's strict rules.
     #[serde(default)]
     pub markets: std::collections::BTreeMap<String, MarketTenant>,
+    /// The porting hub the gateway submits port-ins to (the sandbox's simulator; a
+    /// deployment on a real hub names it here to run the `porting.*` cases that need one).
+    #[serde(default)]
+    pub porting_simulator: Option<serde_json::Value>,
 }
 
 /// One market tenant of `sandbox.json` (contract: `markets`).

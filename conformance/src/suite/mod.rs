@@ -27,6 +27,8 @@ use std::time::{Duration, Instant};
 pub const NO_SIMULATOR: &str = "no HLR simulator in sandbox.json";
 /// Why the compliance cases are skipped against a sandbox without market tenants.
 pub const NO_MARKET: &str = "no `markets.cn` tenant in sandbox.json";
+/// Why a case that needs a porting hub was skipped.
+pub const NO_PORTING: &str = "no `porting_simulator` (porting hub) in sandbox.json";
 
 /// The names of every case, in execution order.
 pub fn case_names() -> Vec<&'static str> {
@@ -59,6 +61,8 @@ pub async fn run(cfg: &SuiteConfig) -> Report {
             Outcome::Skip(NO_SIMULATOR.to_owned())
         } else if case.needs_market && !cfg.sandbox.markets.contains_key("cn") {
             Outcome::Skip(NO_MARKET.to_owned())
+        } else if case.needs_porting && cfg.sandbox.porting_simulator.is_none() {
+            Outcome::Skip(NO_PORTING.to_owned())
         } else if let (true, Err(e)) = (case.needs_simulator, &sim_setup) {
             Outcome::Fail(e.clone())
         } else {
@@ -118,6 +122,7 @@ mod tests {
             }),
             metrics_url: None,
             markets: Default::default(),
+            porting_simulator: None,
         }
     }
 
@@ -170,7 +175,7 @@ mod tests {
 
     #[test]
     fn every_case_is_listed() {
-        assert_eq!(case_names().len(), 30);
+        assert_eq!(case_names().len(), 33);
         assert_eq!(case_names()[0], "ops.healthz");
     }
 }

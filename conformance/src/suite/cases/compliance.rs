@@ -15,7 +15,7 @@ const TERMINAL: &str = "T7";
 const CLERK: &str = "C1";
 const READER: &str = "R-1";
 
-fn market(ctx: &Ctx) -> Result<&MarketCtx, String> {
+pub(super) fn market(ctx: &Ctx) -> Result<&MarketCtx, String> {
     ctx.cn
         .as_ref()
         .ok_or_else(|| "sandbox.json has no `markets.cn`".to_owned())
@@ -23,7 +23,7 @@ fn market(ctx: &Ctx) -> Result<&MarketCtx, String> {
 
 /// A fresh, well-formed Chinese resident ID number (region 110105, a birth date in
 /// 1950–1999, a random sequence, the ISO 7064 MOD 11-2 check character).
-fn fresh_resident_id() -> String {
+pub(super) fn fresh_resident_id() -> String {
     let r = random_bytes(6);
     let n = |i: usize| u32::from(r[i]);
     let year = 1950 + (n(0) * 256 + n(1)) % 50;
@@ -48,7 +48,7 @@ fn subscriber(id_number: &str) -> Value {
 }
 
 /// A store sale of `iccid` (or any SIM, for requests that are refused or only validated).
-fn sale(m: &MarketCtx, iccid: &str, id_number: &str) -> Value {
+pub(super) fn sale(m: &MarketCtx, iccid: &str, id_number: &str) -> Value {
     json!({
         "sim": {"type": "physical", "iccid": iccid},
         "product": m.product,
@@ -57,7 +57,7 @@ fn sale(m: &MarketCtx, iccid: &str, id_number: &str) -> Value {
     })
 }
 
-async fn post(
+pub(super) async fn post(
     ctx: &Ctx,
     path: &str,
     body: &Value,
@@ -107,7 +107,7 @@ async fn refused_both_ways(
     Ok(p)
 }
 
-fn spare(m: &MarketCtx) -> Result<String, String> {
+pub(super) fn spare(m: &MarketCtx) -> Result<String, String> {
     m.sims
         .peek()
         .ok_or_else(|| "no SIM left in markets.cn".to_owned())

@@ -12,6 +12,7 @@ mod inventory;
 mod isolation;
 mod lifecycle;
 mod ops;
+mod porting;
 
 use super::ctx::Ctx;
 use std::future::Future;
@@ -28,6 +29,8 @@ pub(crate) struct Case {
     pub needs_simulator: bool,
     /// Skipped unless sandbox.json lists a `cn` market tenant.
     pub needs_market: bool,
+    /// Skipped unless sandbox.json names a porting hub (`porting_simulator`).
+    pub needs_porting: bool,
     /// The check.
     pub run: fn(&Ctx) -> CaseFuture<'_>,
 }
@@ -37,6 +40,7 @@ const fn case(name: &'static str, run: fn(&Ctx) -> CaseFuture<'_>) -> Case {
         name,
         needs_simulator: false,
         needs_market: false,
+        needs_porting: false,
         run,
     }
 }
@@ -46,6 +50,17 @@ const fn in_market(name: &'static str, run: fn(&Ctx) -> CaseFuture<'_>) -> Case 
         name,
         needs_simulator: false,
         needs_market: true,
+        needs_porting: false,
+        run,
+    }
+}
+
+const fn with_hub(name: &'static str, run: fn(&Ctx) -> CaseFuture<'_>) -> Case {
+    Case {
+        name,
+        needs_simulator: false,
+        needs_market: true,
+        needs_porting: true,
         run,
     }
 }
@@ -55,6 +70,7 @@ const fn with_simulator(name: &'static str, run: fn(&Ctx) -> CaseFuture<'_>) -> 
         name,
         needs_simulator: true,
         needs_market: false,
+        needs_porting: false,
         run,
     }
 }
@@ -127,6 +143,15 @@ pub(crate) fn all() -> Vec<Case> {
         }),
         in_market("compliance.blocklisted_imei", |c| {
             Box::pin(compliance::blocklisted_imei(c))
+        }),
+        in_market("porting.unportable_number_refused", |c| {
+            Box::pin(porting::unportable_number_refused(c))
+        }),
+        in_market("porting.credential_format_checked", |c| {
+            Box::pin(porting::credential_format_checked(c))
+        }),
+        with_hub("porting.port_in_accepted_then_locked", |c| {
+            Box::pin(porting::port_in_accepted_then_locked(c))
         }),
         with_simulator("resilience.transient_faults", |c| {
             Box::pin(hlr_faults::transient_faults(c))
