@@ -433,9 +433,54 @@ fn local_addr(listener: &TcpListener) -> Result<SocketAddr, StartError> {
         .map_err(|e| StartError::Io(e.to_string()))
 }
 
-/// Serves the ES2+ callback listener: mutual TLS admitting only the SM-DP+'s certificate
-/// (`[esim] callback_client_ca_file`, pinned by `callback_client_sha256` if given), served
-/// with the northbound certificate.
+/// Who may call a peer-facing listener and what it serves: the peer's client CA
+/// (required), its pins, the router, and names for errors and the log.
+struct PeerListener<'a> {
+    ca_file: Option<&'a PathBuf>,
+    pins: &'a [String],
+    router: axum::Router,
+    missing_ca: &'static str,
+    what: &'static str,
+}
+
+/// Serves a listener for one peer's calls (the SM-DP+'s notifications, the porting hub's
+/// messages): mutual TLS admitting only certificates of the peer's CA (pinned if pins
+/// are given), served with the northbound certificate.
+fn start_peer_listener(
+    config: &Config,
+    files: &(PathBuf, PathBuf),
+    listener: TcpListener,
+    peer: PeerListener<'_>,
+    stop: watch::Receiver<bool>,
+) -> Result<SocketAddr, StartError> {
+    let ca_path = peer
+        .ca_file
+        .ok_or_else(|| StartError::Southbound(peer.missing_ca.into()))?;
+    let read = |p: &PathBuf| {
+        std::fs::read(p).map_err(|err| StartError::Io(format!("{}: {err}", p.display())))
+    };
+    let tls = tls::mutual_server_config(
+        &read(&files.0)?,
+        &zeroize::Zeroizing::new(read(&files.1)?),
+        &read(ca_path)?,
+        tls::parse_pins(peer.pins)?,
+        ca_path,
+    )?;
+    let addr = local_addr(&listener)?;
+    tokio::spawn(crate::server::serve(
+        listener,
+        Some(Arc::new(tls)),
+        peer.router,
+        Limits::from_api(&config.api).with_max_connections(CALLBACK_CONNECTIONS),
+        stop,
+        Duration::from_secs(5),
+    ));
+    tracing::info!(%addr, "{} (mutual TLS)", peer.what);
+    Ok(addr)
+}
+
+/// Serves the ES2+ callback listener: only the SM-DP+'s certificate (`[esim]
+/// callback_client_ca_file`, pinned by `callback_client_sha256` if given).
 fn start_callback_listener(
     config: &Config,
     files: &(PathBuf, PathBuf),
@@ -444,35 +489,18 @@ fn start_callback_listener(
     stop: watch::Receiver<bool>,
 ) -> Result<SocketAddr, StartError> {
     let e = &config.esim;
-    let ca_path = e.callback_client_ca_file.as_ref().ok_or_else(|| {
-        StartError::Southbound(
-            "[esim] smdp_url is set but `callback_client_ca_file` (who may post notifications) is not".into(),
-        )
-    })?;
-    let read = |p: &PathBuf| {
-        std::fs::read(p).map_err(|err| StartError::Io(format!("{}: {err}", p.display())))
+    let peer = PeerListener {
+        ca_file: e.callback_client_ca_file.as_ref(),
+        pins: &e.callback_client_sha256,
+        router: api::es2_callback::router(state),
+        missing_ca: "[esim] smdp_url is set but `callback_client_ca_file` (who may post notifications) is not",
+        what: "ES2+ callback listener",
     };
-    let tls = tls::mutual_server_config(
-        &read(&files.0)?,
-        &zeroize::Zeroizing::new(read(&files.1)?),
-        &read(ca_path)?,
-        tls::parse_pins(&e.callback_client_sha256)?,
-        ca_path,
-    )?;
-    let addr = local_addr(&listener)?;
-    tokio::spawn(crate::server::serve(
-        listener,
-        Some(Arc::new(tls)),
-        api::es2_callback::router(state),
-        Limits::from_api(&config.api).with_max_connections(CALLBACK_CONNECTIONS),
-        stop,
-        Duration::from_secs(5),
-    ));
-    tracing::info!(%addr, "ES2+ callback listener (mutual TLS)");
-    Ok(addr)
+    start_peer_listener(config, files, listener, peer, stop)
 }
 
-/// Starts the hub-message listener (mutual TLS: only the hub's client certificate).
+/// Serves the hub-message listener: only the porting hub's certificate (`[porting_hub]
+/// callback_client_ca_file`, pinned by `callback_client_sha256` if given).
 fn start_hub_listener(
     config: &Config,
     files: &(PathBuf, PathBuf),
@@ -481,30 +509,12 @@ fn start_hub_listener(
     stop: watch::Receiver<bool>,
 ) -> Result<SocketAddr, StartError> {
     let h = &config.porting_hub;
-    let ca_path = h.callback_client_ca_file.as_ref().ok_or_else(|| {
-        StartError::Southbound(
-            "a porting hub is configured but `[porting_hub] callback_client_ca_file` (who may post hub messages) is not".into(),
-        )
-    })?;
-    let read = |p: &PathBuf| {
-        std::fs::read(p).map_err(|err| StartError::Io(format!("{}: {err}", p.display())))
+    let peer = PeerListener {
+        ca_file: h.callback_client_ca_file.as_ref(),
+        pins: &h.callback_client_sha256,
+        router: api::hub_messages::router(state),
+        missing_ca: "a porting hub is configured but `[porting_hub] callback_client_ca_file` (who may post hub messages) is not",
+        what: "porting hub message listener",
     };
-    let tls = tls::mutual_server_config(
-        &read(&files.0)?,
-        &zeroize::Zeroizing::new(read(&files.1)?),
-        &read(ca_path)?,
-        tls::parse_pins(&h.callback_client_sha256)?,
-        ca_path,
-    )?;
-    let addr = local_addr(&listener)?;
-    tokio::spawn(crate::server::serve(
-        listener,
-        Some(Arc::new(tls)),
-        api::hub_messages::router(state),
-        Limits::from_api(&config.api).with_max_connections(CALLBACK_CONNECTIONS),
-        stop,
-        Duration::from_secs(5),
-    ));
-    tracing::info!(%addr, "porting hub message listener (mutual TLS)");
-    Ok(addr)
+    start_peer_listener(config, files, listener, peer, stop)
 }
