@@ -97,7 +97,11 @@ async fn china_ports_at_the_next_full_hour_and_the_line_waits_for_its_number() {
         "the credential never shows: {o}"
     );
     let id = o["id"].as_str().expect("id").to_owned();
-    let scheduled = until(&sb, &c, &id, "port_scheduled", status("port_scheduled")).await;
+    // China locks as soon as the hub schedules: the order may be past scheduled already.
+    let scheduled = until(&sb, &c, &id, "port_scheduled or port_locked", |v| {
+        v["status"] == "port_scheduled" || v["status"] == "port_locked"
+    })
+    .await;
     assert!(scheduled["port"]["promised_at"].is_string(), "{scheduled}");
     // China: no HLR subscriber until cutover (the line waits for its number).
     assert_eq!(scheduled["steps"]["hlr_provision"]["state"], "pending");
