@@ -74,7 +74,16 @@ fn with_session(
     if !live {
         return Response::Fault(cai3g_faults::invalid_session());
     }
-    f(&mut sim.store()).unwrap_or_else(|e| Response::Fault(cai3g_faults::for_store_error(e)))
+    let mut store = sim.store();
+    let answer =
+        f(&mut store).unwrap_or_else(|e| Response::Fault(cai3g_faults::for_store_error(e)));
+    // Written under the store's lock, so the file takes changes in the order they were
+    // made; a change that cannot be kept is answered as a transient fault (a retry finds
+    // it applied, and the next write carries it).
+    match sim.write_changes(&mut store) {
+        Ok(()) => answer,
+        Err(_) => Response::Fault(cai3g_faults::busy()),
+    }
 }
 
 /// A short, key-free description of an answer for logs: `ok` or the fault's code chain.

@@ -5,10 +5,12 @@ use super::config::HlrSimConfig;
 use super::error::SimError;
 use super::fault_plan::FaultPlanner;
 use super::faults::FaultConfig;
+use super::persist;
 use super::sessions::Sessions;
 use super::stats::SimCounts;
 use super::store::Store;
 use crate::common::control::{lock, wait_shutdown};
+use crate::common::state_file::{FileCell, StateFileError};
 use std::sync::{Mutex, MutexGuard};
 use tokio::sync::watch;
 
@@ -20,6 +22,8 @@ pub(crate) struct Simulator {
     user_id: String,
     password: String,
     store: Mutex<Store>,
+    /// Where the store is kept, if anywhere (locked after `store`, never before).
+    state_file: FileCell,
     sessions: Mutex<Sessions>,
     faults: Mutex<FaultPlanner>,
     counts: Mutex<SimCounts>,
@@ -27,18 +31,30 @@ pub(crate) struct Simulator {
 }
 
 impl Simulator {
-    /// State for `config` (faults already validated); `shutdown` turns true on shutdown.
-    pub(crate) fn new(config: &HlrSimConfig, shutdown: watch::Receiver<bool>) -> Self {
-        Self {
+    /// State for `config` (faults already validated), resumed from its state file if it
+    /// has one; `shutdown` turns true on shutdown.
+    pub(crate) fn new(
+        config: &HlrSimConfig,
+        shutdown: watch::Receiver<bool>,
+    ) -> Result<Self, StateFileError> {
+        let (state_file, store) = match &config.state_file {
+            Some(path) => {
+                let (file, store) = persist::open(path)?;
+                (Some(file), store)
+            }
+            None => (None, Store::default()),
+        };
+        Ok(Self {
             path: config.path.clone(),
             user_id: config.user_id.clone(),
             password: config.password.clone(),
-            store: Mutex::new(Store::default()),
+            store: Mutex::new(store),
+            state_file: FileCell::new(state_file),
             sessions: Mutex::new(Sessions::new(config.session_lifetime)),
             faults: Mutex::new(FaultPlanner::new(config.faults.clone(), config.seed)),
             counts: Mutex::new(SimCounts::default()),
             shutdown,
-        }
+        })
     }
 
     /// True if the Login credentials are the configured ones (compared in constant time).
@@ -52,6 +68,25 @@ impl Simulator {
     /// The subscriber data.
     pub(crate) fn store(&self) -> MutexGuard<'_, Store> {
         lock(&self.store)
+    }
+
+    /// Whether the store was resumed from a state file that held one.
+    pub(crate) fn resumed(&self) -> bool {
+        self.state_file.resumed()
+    }
+
+    /// Closes the state file (at shutdown).
+    pub(crate) fn close_state_file(&self) {
+        self.state_file.close();
+    }
+
+    /// Writes the changes `store` (this simulator's, locked by the caller) has pending to
+    /// the state file, so the answer goes out only once they would survive a crash.
+    pub(crate) fn write_changes(&self, store: &mut Store) -> Result<(), StateFileError> {
+        self.state_file
+            .with(|file| persist::write(file, store))
+            .map(drop)
+            .inspect_err(|e| tracing::error!(error = %e, "HLR simulator: state file not written"))
     }
 
     /// The live sessions.
@@ -76,9 +111,12 @@ impl Simulator {
         Ok(())
     }
 
-    /// Forgets every subscriber and applied create (sessions and counters stay).
-    pub(crate) fn reset_state(&self) {
-        *self.store() = Store::default();
+    /// Forgets every subscriber and applied create (sessions and counters stay), in the
+    /// state file too.
+    pub(crate) fn reset_state(&self) -> Result<(), StateFileError> {
+        let mut store = self.store();
+        store.clear();
+        self.write_changes(&mut store)
     }
 
     /// Resolves once shutdown has been requested (or every handle is gone).
