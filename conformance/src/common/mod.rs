@@ -8,3 +8,4 @@ pub(crate) mod http_util;
 pub(crate) mod rng;
 pub(crate) mod server;
 pub(crate) mod state_file;
+pub(crate) mod state_writer;

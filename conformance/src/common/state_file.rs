@@ -13,7 +13,8 @@
 //! after the pages it names.
 //!
 //! Every table maps a string key to the JSON of one record, so a table is read whole at
-//! start and written a record at a time. The file is created 0600 and its directory 0700:
+//! start and written a record at a time. A simulator writes through a `StateWriter`
+//! (group commit on its own thread). The file is created 0600 and its directory 0700:
 //! an HLR's records hold the subscriber keys as the simulator received them.
 
 use redb::backends::FileBackend;
@@ -273,39 +274,6 @@ impl StateFile {
             }
         }
         tx.commit().map_err(|e| self.io_err(e))
-    }
-}
-
-/// A simulator's state file, shared by its parts, which the simulator's shutdown closes
-/// (releasing the file's lock, so a restart in the same process can open it at once)
-/// whoever still holds the cell. Empty without a state file.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct FileCell(std::sync::Arc<std::sync::Mutex<Option<StateFile>>>);
-
-impl FileCell {
-    /// A cell holding `file`.
-    pub(crate) fn new(file: Option<StateFile>) -> Self {
-        Self(std::sync::Arc::new(std::sync::Mutex::new(file)))
-    }
-
-    /// Runs `f` on the file; `Ok(None)` without one (or once closed).
-    pub(crate) fn with<T>(
-        &self,
-        f: impl FnOnce(&StateFile) -> Result<T, StateFileError>,
-    ) -> Result<Option<T>, StateFileError> {
-        super::control::lock(&self.0).as_ref().map(f).transpose()
-    }
-
-    /// Whether there is a file and it held a simulator's state when opened.
-    pub(crate) fn resumed(&self) -> bool {
-        super::control::lock(&self.0)
-            .as_ref()
-            .is_some_and(StateFile::resumed)
-    }
-
-    /// Closes the file: later writes are skipped.
-    pub(crate) fn close(&self) {
-        super::control::lock(&self.0).take();
     }
 }
 

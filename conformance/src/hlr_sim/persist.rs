@@ -1,6 +1,7 @@
 //! The HLR simulator's state file: one record per IMSI (its AUC entry and HLR subscription,
-//! the Ki as it was received: in clear or under the transport key), written in the same
-//! step as the change, under the store's lock, before the answer goes out. Sessions,
+//! the Ki as it was received: in clear or under the transport key), handed to the writer
+//! in the same step as the change, under the store's lock, and committed before the answer
+//! goes out. Sessions,
 //! counters, fault rules and the applied-create log belong to one run and are not kept.
 
 use super::codec::{AucSubscription, HlrSubscription, KiWire};
@@ -133,14 +134,10 @@ pub(crate) fn open(path: &Path) -> Result<(StateFile, Store), StateFileError> {
     Ok((file, store))
 }
 
-/// Writes what changed in `store` since the last call. On failure the changes stay
-/// pending, so the next successful write carries them.
-pub(crate) fn write(file: &StateFile, store: &mut Store) -> Result<(), StateFileError> {
+/// The records of what changed in `store` since the last call.
+pub(crate) fn changes(store: &mut Store) -> Vec<Change> {
     let dirty = store.take_dirty();
-    if dirty.is_empty() {
-        return Ok(());
-    }
-    let changes: Vec<Change> = dirty
+    dirty
         .iter()
         .filter_map(|imsi| {
             let (auc, hlr) = (store.auc_ref(imsi), store.hlr_ref(imsi));
@@ -149,7 +146,5 @@ pub(crate) fn write(file: &StateFile, store: &mut Store) -> Result<(), StateFile
             }
             Change::put(SUBSCRIBERS, imsi.as_str(), &Record::of(auc, hlr))
         })
-        .collect();
-    file.commit(&changes)
-        .inspect_err(|_| store.mark_dirty(dirty))
+        .collect()
 }

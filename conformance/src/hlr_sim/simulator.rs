@@ -10,7 +10,8 @@ use super::sessions::Sessions;
 use super::stats::SimCounts;
 use super::store::Store;
 use crate::common::control::{lock, wait_shutdown};
-use crate::common::state_file::{FileCell, StateFileError};
+use crate::common::state_file::StateFileError;
+use crate::common::state_writer::{StateWriter, Ticket};
 use std::sync::{Mutex, MutexGuard};
 use tokio::sync::watch;
 
@@ -22,8 +23,8 @@ pub(crate) struct Simulator {
     user_id: String,
     password: String,
     store: Mutex<Store>,
-    /// Where the store is kept, if anywhere (locked after `store`, never before).
-    state_file: FileCell,
+    /// Where the store is kept, if anywhere.
+    state_file: StateWriter,
     sessions: Mutex<Sessions>,
     faults: Mutex<FaultPlanner>,
     counts: Mutex<SimCounts>,
@@ -40,16 +41,20 @@ impl Simulator {
         let (state_file, store) = match &config.state_file {
             Some(path) => {
                 let (file, store) = persist::open(path)?;
-                (Some(file), store)
+                let writer = StateWriter::start(Some(file)).map_err(|e| StateFileError::Io {
+                    path: path.clone(),
+                    reason: format!("writer thread: {e}"),
+                })?;
+                (writer, store)
             }
-            None => (None, Store::default()),
+            None => (StateWriter::default(), Store::default()),
         };
         Ok(Self {
             path: config.path.clone(),
             user_id: config.user_id.clone(),
             password: config.password.clone(),
             store: Mutex::new(store),
-            state_file: FileCell::new(state_file),
+            state_file,
             sessions: Mutex::new(Sessions::new(config.session_lifetime)),
             faults: Mutex::new(FaultPlanner::new(config.faults.clone(), config.seed)),
             counts: Mutex::new(SimCounts::default()),
@@ -80,13 +85,11 @@ impl Simulator {
         self.state_file.close();
     }
 
-    /// Writes the changes `store` (this simulator's, locked by the caller) has pending to
-    /// the state file, so the answer goes out only once they would survive a crash.
-    pub(crate) fn write_changes(&self, store: &mut Store) -> Result<(), StateFileError> {
-        self.state_file
-            .with(|file| persist::write(file, store))
-            .map(drop)
-            .inspect_err(|e| tracing::error!(error = %e, "HLR simulator: state file not written"))
+    /// Hands the changes `store` (this simulator's, locked by the caller, so the file
+    /// takes them in the order they were made) has pending to the state file's writer;
+    /// the answer goes out once the ticket says they would survive a crash.
+    pub(crate) fn write_changes(&self, store: &mut Store) -> Ticket {
+        self.state_file.submit(persist::changes(store))
     }
 
     /// The live sessions.
@@ -113,7 +116,7 @@ impl Simulator {
 
     /// Forgets every subscriber and applied create (sessions and counters stay), in the
     /// state file too.
-    pub(crate) fn reset_state(&self) -> Result<(), StateFileError> {
+    pub(crate) fn reset_state(&self) -> Ticket {
         let mut store = self.store();
         store.clear();
         self.write_changes(&mut store)

@@ -100,11 +100,6 @@ impl Store {
         std::mem::take(&mut self.dirty)
     }
 
-    /// Marks `imsis` changed again (their write failed).
-    pub(crate) fn mark_dirty(&mut self, imsis: Vec<Imsi>) {
-        self.dirty.extend(imsis);
-    }
-
     /// Forgets every object and applied create, marking each IMSI changed.
     pub(crate) fn clear(&mut self) {
         let mut imsis: BTreeSet<Imsi> = self.auc.keys().chain(self.hlr.keys()).cloned().collect();

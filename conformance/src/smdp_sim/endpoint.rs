@@ -10,7 +10,7 @@ use super::inventory::Inventory;
 use super::simulator::Simulator;
 use crate::common::http_util::{self, Abort, BodyError, HttpResponse};
 use crate::common::server::Peer;
-use crate::common::state_file::StateFileError;
+use crate::common::state_writer::Ticket;
 use adapters::es2plus::{
     ADMIN_PROTOCOL_HEADER, CancelOrderRequest, ConfirmOrderRequest, ConfirmOrderResponse,
     DownloadOrderRequest, DownloadOrderResponse, Es2Error, ExecutionStatus,
@@ -179,11 +179,12 @@ pub(crate) async fn handle(
         }
         _ => {}
     }
-    let Ok(result) = execute(&sim, &owner, request) else {
-        // Applied in memory but not kept: a 500, so the operator retries (and the next
-        // write carries the change).
+    let (result, kept) = execute(&sim, &owner, request);
+    if !kept.written().await {
+        // Applied in memory but not yet kept: a 500, so the operator retries (the writer
+        // retries the commit).
         return Ok(server_error(&sim));
-    };
+    }
     sim.counts().outcome(f, result.is_ok());
     let body = match result {
         Ok(output) => {
@@ -304,17 +305,13 @@ fn refusal_for(e: &Es2Error) -> Refusal {
     }
 }
 
-/// Runs the function against the inventory and keeps what changed in the state file
-/// before answering; `Err` if it could not be kept.
-fn execute(
-    sim: &Simulator,
-    owner: &str,
-    request: Request,
-) -> Result<Result<Output, Code>, StateFileError> {
+/// Runs the function against the inventory and hands what changed to the state file's
+/// writer; answer once the ticket says it is kept.
+fn execute(sim: &Simulator, owner: &str, request: Request) -> (Result<Output, Code>, Ticket) {
     let mut inv = sim.inventory();
     let result = apply(sim, &mut inv, owner, request);
-    sim.write_changes(&mut inv, &[])?;
-    Ok(result)
+    let kept = sim.write_changes(&mut inv, &[]);
+    (result, kept)
 }
 
 /// Applies the function to the inventory.

@@ -110,14 +110,6 @@ impl Inventory {
             .unwrap_or_default()
     }
 
-    /// Notes `changes` again (their write failed).
-    pub(crate) fn restore_changes(&mut self, changes: Changes) {
-        if let Some(c) = &mut self.changes {
-            c.profiles.extend(changes.profiles);
-            c.rng = c.rng.or(changes.rng);
-        }
-    }
-
     /// The profile `iccid`, handed out for change (and noted as changed).
     fn slot(&mut self, iccid: &Iccid) -> Option<&mut Profile> {
         let p = self.profiles.get_mut(iccid)?;

@@ -7,7 +7,7 @@
 use super::persist::{self, Pending};
 use super::state::Notice;
 use crate::common::control::{lock, wait_shutdown};
-use crate::common::state_file::FileCell;
+use crate::common::state_writer::StateWriter;
 use adapters::es2plus::{
     ADMIN_PROTOCOL_HEADER, DownloadProgressInfo, FunctionExecutionStatus, NotificationPoint,
     NotifiedEid, RequestHeader, ResultData, Timestamp, encode_notification,
@@ -179,13 +179,13 @@ impl Notifier {
         quirks: Quirks,
         retry: RetryPolicy,
         stop: watch::Receiver<bool>,
-        state: Option<(FileCell, Vec<(u64, Pending)>)>,
+        state: Option<(Arc<StateWriter>, persist::PendingList)>,
     ) -> Self {
         let (queue, rx) = mpsc::unbounded_channel();
         let next_key = state.as_ref().map(|(_, pending)| {
             AtomicU64::new(pending.iter().map(|(k, _)| k + 1).max().unwrap_or(0))
         });
-        let file = state.as_ref().map(|(f, _)| f.clone());
+        let file = state.as_ref().map(|(f, _)| Arc::clone(f));
         for (key, p) in state.map(|(_, p)| p).unwrap_or_default() {
             let url = urls.get(&p.owner).cloned().flatten();
             let _ = queue.send(Outgoing {
@@ -394,7 +394,7 @@ async fn deliver_all(
     retry: RetryPolicy,
     log: Arc<NotificationLog>,
     stop: watch::Receiver<bool>,
-    file: Option<FileCell>,
+    file: Option<Arc<StateWriter>>,
 ) {
     let mut seq = 0u64;
     loop {
@@ -421,9 +421,7 @@ async fn deliver_all(
         }
         // Handled (delivered, or given up as before the state file): no longer pending.
         if let (Some(file), Some(key)) = (&file, out.key) {
-            if let Err(e) = file.with(|f| persist::done(f, key)) {
-                tracing::error!(error = %e, "SM-DP+ simulator: a delivered notification stays in the state file");
-            }
+            drop(file.submit(vec![persist::done(key)]));
         }
         log.push(SentNotification {
             seq,

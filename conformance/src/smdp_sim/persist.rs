@@ -1,8 +1,9 @@
 //! The SM-DP+ simulator's state file: every profile's state and order bindings (EID,
 //! MatchingID, Confirmation Code hash, SM-DS address, attempt counts), the MatchingID
-//! generator, and the notifications not yet handed to the operator. A profile is written
-//! with the notifications its change produced, in one commit, before the answer or the
-//! first delivery attempt; a notification leaves the file once delivered or given up.
+//! generator, and the notifications not yet handed to the operator. A profile is handed
+//! to the writer with the notifications its change produced, in one hand-over, before
+//! they are queued for delivery, and committed before the answer; a notification leaves
+//! the file once delivered or given up.
 //!
 //! Ki and OPc are not kept: they come with the profile seeds at every start (the sandbox
 //! reads them from the gateway's store), and a downloaded profile's package, which holds
@@ -118,6 +119,9 @@ impl ProfileRecord {
     }
 }
 
+/// The notifications a restarted simulator still has to deliver, with their keys, in order.
+pub(crate) type PendingList = Vec<(u64, Pending)>;
+
 /// A notification waiting for delivery, as built (the quirks already applied). The URL is
 /// the operator's at each start (the sandbox's callback port changes between runs).
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -214,13 +218,8 @@ fn pending_key(seq: u64) -> String {
     format!("{seq:020}")
 }
 
-/// Writes what changed in `inv` and the `queued` notifications in one commit. On failure
-/// the inventory's changes stay noted, so the next write carries them.
-pub(crate) fn write(
-    file: &StateFile,
-    inv: &mut Inventory,
-    queued: &[(u64, Pending)],
-) -> Result<(), StateFileError> {
+/// The records of what changed in `inv` and of the `queued` notifications, for one commit.
+pub(crate) fn changes(inv: &mut Inventory, queued: &[(u64, Pending)]) -> Vec<Change> {
     let changes = inv.take_changes();
     let mut out: Vec<Change> = changes
         .profiles
@@ -238,11 +237,10 @@ pub(crate) fn write(
             .iter()
             .filter_map(|(seq, n)| Change::put(PENDING, pending_key(*seq), n)),
     );
-    file.commit(&out)
-        .inspect_err(|_| inv.restore_changes(changes))
+    out
 }
 
-/// Removes notification `seq` once it was delivered or given up.
-pub(crate) fn done(file: &StateFile, seq: u64) -> Result<(), StateFileError> {
-    file.commit(&[Change::delete(PENDING, pending_key(seq))])
+/// The removal of notification `seq`, once it was delivered or given up.
+pub(crate) fn done(seq: u64) -> Change {
+    Change::delete(PENDING, pending_key(seq))
 }

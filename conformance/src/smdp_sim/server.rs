@@ -8,7 +8,7 @@ use super::notify::Notifier;
 use super::persist;
 use super::simulator::Simulator;
 use crate::common::server;
-use crate::common::state_file::FileCell;
+use crate::common::state_writer::StateWriter;
 use adapters::http::HttpClient;
 use std::sync::Arc;
 use tokio::sync::watch;
@@ -48,7 +48,10 @@ pub(crate) async fn start(config: SmdpSimConfig) -> Result<SmdpSimHandle, SmdpSi
     let (notifier_state, sim_state) = match resumed {
         None => (None, None),
         Some(r) => {
-            let file = FileCell::new(Some(r.file));
+            let file = Arc::new(
+                StateWriter::start(Some(r.file))
+                    .map_err(|e| SmdpSimError::Config(format!("state file writer: {e}")))?,
+            );
             (Some((file.clone(), r.pending)), Some((file, r.inventory)))
         }
     };
@@ -68,7 +71,9 @@ pub(crate) async fn start(config: SmdpSimConfig) -> Result<SmdpSimHandle, SmdpSi
         stop_rx.clone(),
         sim_state,
     ));
-    sim.resume()?;
+    if !sim.resume().written().await {
+        tracing::warn!("SM-DP+ simulator: the start's profiles are not yet in the state file");
+    }
     tracing::info!(%addr, profiles = config.profiles.len(), operators = config.operators.len(), "SM-DP+ simulator listening");
     let task = server::spawn(
         listener,

@@ -19,7 +19,7 @@ use super::state::{Personal, Profile, ProfileState};
 use super::stats::SmdpCounts;
 use crate::common::control::{lock, wait_shutdown};
 use crate::common::rng::SplitMix64;
-use crate::common::state_file::{FileCell, StateFileError};
+use crate::common::state_writer::{StateWriter, Ticket};
 use adapters::es2plus::Fqdn;
 use sim_profiles::Iccid;
 use std::collections::HashMap;
@@ -46,9 +46,8 @@ pub(crate) struct Simulator {
     pub(crate) settings: Settings,
     operators: HashMap<CertFingerprint, OperatorAccount>,
     inventory: Mutex<Inventory>,
-    /// Where the inventory and pending notifications are kept, if anywhere (locked after
-    /// the inventory, never before).
-    state_file: FileCell,
+    /// Where the inventory and pending notifications are kept, if anywhere.
+    state_file: Arc<StateWriter>,
     faults: Mutex<FaultPlanner>,
     counts: Mutex<SmdpCounts>,
     transaction_ids: Mutex<SplitMix64>,
@@ -64,7 +63,7 @@ impl Simulator {
         config: &SmdpSimConfig,
         notifier: Notifier,
         shutdown: watch::Receiver<bool>,
-        resumed: Option<(FileCell, persist::KeptInventory)>,
+        resumed: Option<(Arc<StateWriter>, persist::KeptInventory)>,
     ) -> Self {
         let seeds: Vec<Profile> = config.profiles.iter().map(profile_of).collect();
         let policy = Policy {
@@ -90,7 +89,7 @@ impl Simulator {
                 .collect(),
             state_file: resumed
                 .as_ref()
-                .map(|(file, _)| file.clone())
+                .map(|(file, _)| Arc::clone(file))
                 .unwrap_or_default(),
             inventory: Mutex::new(inventory(
                 seeds,
@@ -121,20 +120,17 @@ impl Simulator {
         }
     }
 
-    /// Writes what changed in `inv` (this simulator's, locked by the caller) and the
-    /// `queued` notifications to the state file, in one commit.
-    pub(crate) fn write_changes(
-        &self,
-        inv: &mut Inventory,
-        queued: &[Outgoing],
-    ) -> Result<(), StateFileError> {
+    /// Hands what changed in `inv` (this simulator's, locked by the caller, so the file
+    /// takes changes in the order they were made) and the `queued` notifications to the
+    /// state file's writer, as one commit's worth.
+    pub(crate) fn write_changes(&self, inv: &mut Inventory, queued: &[Outgoing]) -> Ticket {
         let pending: Vec<_> = queued.iter().filter_map(Outgoing::pending).collect();
-        self.state_file
-            .with(|file| persist::write(file, inv, &pending))
-            .map(drop)
-            .inspect_err(|e| {
-                tracing::error!(error = %e, "SM-DP+ simulator: state file not written");
-            })
+        self.state_file.submit(persist::changes(inv, &pending))
+    }
+
+    /// Done once every change handed over so far is kept.
+    pub(crate) fn written(&self) -> Ticket {
+        self.state_file.barrier()
     }
 
     /// Closes the state file (at shutdown; the notifier's handle to it closes too).
@@ -199,8 +195,9 @@ impl Simulator {
             // The change and its notifications are kept together, then queued in the
             // order they were made (under the lock).
             let ready = self.notifier.prepare(outcome.notices.clone(), &now);
-            // A failure is logged; the notifications still go out from memory.
-            let _ = self.write_changes(&mut inv, &ready);
+            // Handed over before delivery can start; callers that answer await
+            // [`Simulator::written`].
+            drop(self.write_changes(&mut inv, &ready));
             self.notifier.enqueue(ready);
             (outcome, inv.get(iccid).map(|p| p.state))
         };
@@ -239,14 +236,16 @@ impl Simulator {
 
     /// Writes what the start changed (seeds new to the state file) and arms the Error →
     /// Available timer of every profile that was left in Error.
-    pub(crate) fn resume(self: &Arc<Self>) -> Result<(), StateFileError> {
-        let in_error: Vec<Iccid> = {
+    pub(crate) fn resume(self: &Arc<Self>) -> Ticket {
+        let (kept, in_error): (Ticket, Vec<Iccid>) = {
             let mut inv = lock(&self.inventory);
-            self.write_changes(&mut inv, &[])?;
-            inv.profiles()
+            let kept = self.write_changes(&mut inv, &[]);
+            let in_error = inv
+                .profiles()
                 .filter(|p| p.state == ProfileState::Error)
                 .map(|p| p.iccid.clone())
-                .collect()
+                .collect();
+            (kept, in_error)
         };
         if let Some(delay) = self.settings.error_recovery {
             for iccid in in_error {
@@ -255,7 +254,7 @@ impl Simulator {
                 });
             }
         }
-        Ok(())
+        kept
     }
 
     /// Downloads and installs `iccid` after `delay` on tokio's clock (if still possible).
@@ -293,8 +292,9 @@ impl DerefMut for InventoryGuard<'_> {
 
 impl Drop for InventoryGuard<'_> {
     fn drop(&mut self) {
-        // Logged inside; the changes stay noted for the next write.
-        let _ = self.sim.write_changes(&mut self.inv, &[]);
+        // Handed over in order; kept by the time the simulator shuts down (or a later
+        // `written` ticket says so).
+        drop(self.sim.write_changes(&mut self.inv, &[]));
     }
 }
 

@@ -44,16 +44,18 @@ pub(crate) async fn handle(sim: &Simulator, req: Request<Incoming>) -> Result<Ht
     }
     let resp = match (path.as_str(), method) {
         ("/sim/state", Method::GET) => json(StatusCode::OK, &state(sim)),
-        ("/sim/state", Method::DELETE) => match sim.reset_state() {
-            Ok(()) => {
+        ("/sim/state", Method::DELETE) => {
+            let kept = sim.reset_state();
+            if kept.written().await {
                 tracing::info!("admin: state reset");
                 http_util::empty(StatusCode::NO_CONTENT)
+            } else {
+                http_util::error_json(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "state reset in memory, not yet in the state file",
+                )
             }
-            Err(_) => http_util::error_json(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "state reset in memory but not in the state file",
-            ),
-        },
+        }
         ("/sim/stats", Method::GET) => json(StatusCode::OK, &*sim.counts()),
         ("/sim/faults", Method::GET) => json(StatusCode::OK, &Faults::from(sim.faults().config())),
         ("/sim/faults", Method::PUT) => match read_json::<Faults>(req).await? {
