@@ -20,3 +20,5 @@ pub mod pg_peer;
 pub mod porting_sim;
 pub mod smdp_sim;
 pub mod suite;
+
+pub use common::state_file::StateFileError;

@@ -73,6 +73,10 @@ struct HlrSimArgs {
     /// PEM private key for --tls-cert.
     #[arg(long, requires = "tls_cert")]
     tls_key: Option<PathBuf>,
+    /// Keep the subscribers in this redb file (created if missing; 0600, Ki as received)
+    /// and resume from it: they survive a kill, not a power loss. In memory without it.
+    #[arg(long)]
+    state_file: Option<PathBuf>,
     #[command(flatten)]
     faults: FaultArgs,
 }
@@ -130,6 +134,10 @@ struct SmdpSimArgs {
     /// Seed of the PRNG (faults, MatchingIDs).
     #[arg(long, default_value_t = 1)]
     seed: u64,
+    /// Keep profile states and undelivered notifications in this redb file (created if
+    /// missing; no Ki or OPc) and resume from it: they survive a kill, not a power loss.
+    #[arg(long)]
+    state_file: Option<PathBuf>,
 }
 
 /// Random fault injection; rates are fractions of provisioning requests (0..=1, sum <= 1).
@@ -255,6 +263,7 @@ async fn run_hlr_sim(args: HlrSimArgs) -> Result<(), String> {
         session_lifetime: Duration::from_secs(args.session_lifetime_secs),
         faults: FaultConfig::from(&args.faults),
         seed: args.seed,
+        state_file: args.state_file.clone(),
         ..HlrSimConfig::new(args.user, args.password)
     };
     let sim = hlr_sim::start(config).await.map_err(|e| e.to_string())?;
@@ -341,6 +350,7 @@ async fn run_smdp_sim(args: SmdpSimArgs) -> Result<(), String> {
         config.unmapped_cert = smdp_sim::UnmappedCertPolicy::Reject;
     }
     config.seed = args.seed;
+    config.state_file = args.state_file.clone();
     let sim = smdp_sim::start(config).await.map_err(|e| e.to_string())?;
     println!(
         "SM-DP+ simulator: {}  (ES2+ under /gsma/rsp2/es2plus/, admin API under /sim/)",

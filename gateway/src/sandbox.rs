@@ -35,6 +35,14 @@ pub const FIRST_MSISDN: &str = "8617000000000";
 pub const FILE: &str = "sandbox.json";
 /// Metadata key of the sealed sandbox marker (holds the sandbox API keys).
 pub const MARKER: &str = crate::store::SANDBOX_MARKER;
+/// The directory in the data dir where the simulators keep their state (one redb file
+/// each), so a restarted sandbox's host operator remembers what it was told.
+pub const SIMULATORS_DIR: &str = "simulators";
+
+/// The state file of simulator `name` (`hlr`, `smdp`, `porting`) in `data_dir`.
+pub fn simulator_state_file(data_dir: &Path, name: &str) -> PathBuf {
+    data_dir.join(SIMULATORS_DIR).join(format!("{name}.redb"))
+}
 
 /// What `sandbox.json` holds (contract.md), plus the simulator's address.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -189,6 +197,7 @@ pub async fn start(mut config: Config) -> Result<Sandbox, StartError> {
         let mut sim_cfg = HlrSimConfig::new("simgw-sandbox", password.clone());
         sim_cfg.listen = SocketAddr::from(([127, 0, 0, 1], 0));
         sim_cfg.tls = Some(Arc::new(tls));
+        sim_cfg.state_file = Some(simulator_state_file(&config.data_dir, "hlr"));
         let sim = hlr_sim::start(sim_cfg)
             .await
             .map_err(|e| StartError::Southbound(format!("HLR simulator: {e}")))?;
@@ -281,6 +290,14 @@ pub async fn start(mut config: Config) -> Result<Sandbox, StartError> {
         gateway.reconciler().set_profile_status(Arc::new(status));
     }
     let hlr_sim = match (hlr_sim, hlr_gate) {
+        // The simulator resumed its own state: it is the HLR's truth, as a real one's
+        // database would be, and never rebuilt from the gateway's view.
+        (Some((sim, _)), Some(gate)) if sim.resumed() => {
+            gate.open();
+            Some(sim)
+        }
+        // A new state file (a data dir from before simulators kept their state, or one
+        // whose file was removed): rebuilt once from the orders.
         (Some((sim, raw)), Some(gate)) => {
             let restored = crate::sandbox_hlr::rebuild(&gateway, raw.as_ref(), &gate).await?;
             if restored > 0 {

@@ -1,14 +1,19 @@
-//! The sandbox's HLR simulator keeps its subscribers in memory, so each start rebuilds
-//! them from the gateway's durable orders: every activation whose HLR step succeeded and
-//! was not undone, whatever its status (an order stopped between its HLR step and
-//! `active` still needs its subscriber); then, oldest first, every southbound step that
-//! lifecycle orders recorded as done (barring, swaps, number changes, terminations), which
-//! are idempotent and so replay to the same state. Nothing is written to disk for this,
-//! so no key ever sits there in clear.
+//! The sandbox's HLR simulator keeps its subscribers in its own state file
+//! (`DATA_DIR/simulators/hlr.redb`), so a restarted sandbox finds them as the simulator
+//! left them, like a real HLR's database, and never from the gateway's view. Only when
+//! that file is new (a data dir from before the simulators kept their state, or a removed
+//! file) is the simulator rebuilt here from the gateway's durable orders: every
+//! activation whose HLR step succeeded and was not undone, whatever its status (an order
+//! stopped between its HLR step and `active` still needs its subscriber); then, oldest
+//! first, every southbound step that lifecycle orders recorded as done (barring, swaps,
+//! number changes, terminations), which are idempotent and so replay to the same state.
 //!
 //! The rebuild must finish before the engine's own HLR calls go out (a compensation would
 //! otherwise delete a subscriber the rebuild then restores), so the engine talks to the
-//! simulator through an [`HlrGate`] that holds its calls until the rebuild has run.
+//! simulator through an [`HlrGate`] that holds its calls until the rebuild has run (or at
+//! once, when the simulator resumed its file). A process killed during that one rebuild
+//! leaves the file marked as the simulator's own with part of the subscribers: `simgw
+//! sandbox reset`, or removing the file before the next start, starts it over.
 
 use crate::app::Gateway;
 use crate::engine::EngineError;

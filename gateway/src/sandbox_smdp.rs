@@ -101,6 +101,12 @@ pub async fn start(
         root_ca_pem: ca_pem.clone(),
     });
     sim_cfg.profiles = profiles;
+    // Profiles released, downloaded or cancelled, and notifications not yet delivered,
+    // outlive a restart (a kill -9 included): the gateway's orders still agree with them.
+    sim_cfg.state_file = Some(crate::sandbox::simulator_state_file(
+        &config.data_dir,
+        "smdp",
+    ));
     let sim = smdp_sim::start(sim_cfg).await.map_err(sim_err)?;
 
     let e = &mut config.esim;

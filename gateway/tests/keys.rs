@@ -75,7 +75,8 @@ async fn rotation_is_resumable_and_the_gateway_runs_on_the_new_key() {
         .expect("sandbox");
     let api_key = sb.info.api_key.clone();
     activate(&sb, 0, "k1").await;
-    sb.gateway.shutdown().await;
+    // The whole sandbox: its simulators hold their state files until they stop.
+    sb.shutdown().await;
 
     let key_file = dir.path().join("keys").join("data-key");
     let old = Keyring::load_or_create(&key_file).expect("keys");

@@ -110,7 +110,8 @@ async fn sandbox_activates_over_tls_and_restarts_idempotently() {
         .inventory_counts("sandbox")
         .await
         .expect("counts");
-    sb.gateway.shutdown().await;
+    // The whole sandbox: its simulators hold their state files until they stop.
+    sb.shutdown().await;
 
     // Restart on the same data dir: same key, nothing seeded twice.
     let sb2 = gateway::sandbox::start(config(dir.path()))

@@ -154,7 +154,7 @@ async fn reset_refuses_while_serving_then_the_next_sandbox_is_fresh() {
     let out = run(simgw(&["sandbox", "reset", "--config"]).arg(&config));
     assert!(out.status.success(), "{}", stderr(&out));
     let said = String::from_utf8_lossy(&out.stdout);
-    for removed in ["simgw.redb", "sandbox.json"] {
+    for removed in ["simgw.redb", "simulators", "sandbox.json"] {
         assert!(
             said.lines()
                 .any(|l| l.starts_with("removed ") && l.ends_with(removed)),
@@ -163,6 +163,8 @@ async fn reset_refuses_while_serving_then_the_next_sandbox_is_fresh() {
     }
     assert!(said.contains("new API key"), "{said}");
     assert!(!data.join("simgw.redb").exists());
+    // The simulators' state goes too: the fresh sandbox's HLR holds no subscriber.
+    assert!(!data.join("simulators").exists());
     assert!(!data.join("sandbox.json").exists());
     assert!(data.join("keys").join("data-key").is_file());
 

@@ -7,3 +7,5 @@ pub(crate) mod fault_rates;
 pub(crate) mod http_util;
 pub(crate) mod rng;
 pub(crate) mod server;
+pub(crate) mod state_file;
+pub(crate) mod state_writer;

@@ -14,6 +14,11 @@ impl SplitMix64 {
         Self { state: seed }
     }
 
+    /// The current state: [`SplitMix64::new`] of it continues the same stream.
+    pub(crate) fn state(&self) -> u64 {
+        self.state
+    }
+
     /// The next 64 random bits.
     pub(crate) fn next_u64(&mut self) -> u64 {
         self.state = self.state.wrapping_add(0x9E37_79B9_7F4A_7C15);

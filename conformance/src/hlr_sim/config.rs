@@ -2,6 +2,7 @@
 
 use super::faults::FaultConfig;
 use std::net::{Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -33,6 +34,9 @@ pub struct HlrSimConfig {
     pub faults: FaultConfig,
     /// Seed of the fault-injection PRNG, for reproducible fault runs.
     pub seed: u64,
+    /// Keep the subscribers in this file (created if missing) and resume from it; in
+    /// memory only when `None`. See `common::state_file` for what a write survives.
+    pub state_file: Option<PathBuf>,
 }
 
 impl HlrSimConfig {
@@ -47,6 +51,7 @@ impl HlrSimConfig {
             session_lifetime: DEFAULT_SESSION_LIFETIME,
             faults: FaultConfig::default(),
             seed: 1,
+            state_file: None,
         }
     }
 }
@@ -62,6 +67,7 @@ impl std::fmt::Debug for HlrSimConfig {
             .field("session_lifetime", &self.session_lifetime)
             .field("faults", &self.faults)
             .field("seed", &self.seed)
+            .field("state_file", &self.state_file)
             .finish()
     }
 }

@@ -72,7 +72,14 @@ pub(crate) async fn handle(
             return hold(&sim).await;
         }
         Disposition::Normal | Disposition::DropAfterApply | Disposition::HangAfterApply => {
-            execute(&sim, &header, request, Instant::now())
+            let (response, kept) = execute(&sim, &header, request, Instant::now());
+            // Answered once the change is kept; one that could not be is answered as a
+            // transient fault (a retry finds it applied; the writer retries the commit).
+            if kept.written().await {
+                response
+            } else {
+                Response::Fault(cai3g_faults::busy())
+            }
         }
     };
     tracing::debug!(?op, ?kind, imsi = imsi.as_deref(), outcome = %outcome(&response), "CAI3G request");

@@ -105,14 +105,23 @@ impl HlrSimHandle {
         self.sim.sessions().expire_all()
     }
 
-    /// Forgets every subscriber and applied create.
+    /// Forgets every subscriber and applied create (in the state file too, if any, by
+    /// the time the simulator has shut down).
     pub fn reset(&self) {
-        self.sim.reset_state();
+        drop(self.sim.reset_state());
     }
 
-    /// Stops accepting, closes the listener, and waits for connections to finish (held
-    /// exchanges are cut at once, others get a short grace period). Idempotent.
+    /// Whether the subscribers were resumed from a state file that held them (`false`
+    /// without a state file, or when it was created by this start).
+    pub fn resumed(&self) -> bool {
+        self.sim.resumed()
+    }
+
+    /// Stops accepting, closes the listener, waits for connections to finish (held
+    /// exchanges are cut at once, others get a short grace period), then closes the state
+    /// file. Idempotent.
     pub async fn shutdown(&self) {
         self.control.shutdown().await;
+        self.sim.close_state_file();
     }
 }

@@ -21,6 +21,7 @@ mod error;
 mod fault_plan;
 mod faults;
 mod handle;
+mod persist;
 mod provisioning;
 mod router;
 mod server;

@@ -28,14 +28,15 @@ pub(crate) async fn start(config: HlrSimConfig) -> Result<HlrSimHandle, SimError
         return Err(SimError::Path(config.path));
     }
     config.faults.validate()?;
+    // Opened before binding: a state file that cannot be read stops the start.
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let sim = Arc::new(Simulator::new(&config, stop_rx.clone())?);
     let (listener, addr) = server::bind(config.listen)
         .await
         .map_err(|source| SimError::Bind {
             addr: config.listen,
             source,
         })?;
-    let (stop_tx, stop_rx) = watch::channel(false);
-    let sim = Arc::new(Simulator::new(&config, stop_rx.clone()));
     let scheme = if config.tls.is_some() {
         "https"
     } else {

@@ -5,10 +5,13 @@ use super::config::HlrSimConfig;
 use super::error::SimError;
 use super::fault_plan::FaultPlanner;
 use super::faults::FaultConfig;
+use super::persist;
 use super::sessions::Sessions;
 use super::stats::SimCounts;
 use super::store::Store;
 use crate::common::control::{lock, wait_shutdown};
+use crate::common::state_file::StateFileError;
+use crate::common::state_writer::{StateWriter, Ticket};
 use std::sync::{Mutex, MutexGuard};
 use tokio::sync::watch;
 
@@ -20,6 +23,8 @@ pub(crate) struct Simulator {
     user_id: String,
     password: String,
     store: Mutex<Store>,
+    /// Where the store is kept, if anywhere.
+    state_file: StateWriter,
     sessions: Mutex<Sessions>,
     faults: Mutex<FaultPlanner>,
     counts: Mutex<SimCounts>,
@@ -27,18 +32,34 @@ pub(crate) struct Simulator {
 }
 
 impl Simulator {
-    /// State for `config` (faults already validated); `shutdown` turns true on shutdown.
-    pub(crate) fn new(config: &HlrSimConfig, shutdown: watch::Receiver<bool>) -> Self {
-        Self {
+    /// State for `config` (faults already validated), resumed from its state file if it
+    /// has one; `shutdown` turns true on shutdown.
+    pub(crate) fn new(
+        config: &HlrSimConfig,
+        shutdown: watch::Receiver<bool>,
+    ) -> Result<Self, StateFileError> {
+        let (state_file, store) = match &config.state_file {
+            Some(path) => {
+                let (file, store) = persist::open(path)?;
+                let writer = StateWriter::start(Some(file)).map_err(|e| StateFileError::Io {
+                    path: path.clone(),
+                    reason: format!("writer thread: {e}"),
+                })?;
+                (writer, store)
+            }
+            None => (StateWriter::default(), Store::default()),
+        };
+        Ok(Self {
             path: config.path.clone(),
             user_id: config.user_id.clone(),
             password: config.password.clone(),
-            store: Mutex::new(Store::default()),
+            store: Mutex::new(store),
+            state_file,
             sessions: Mutex::new(Sessions::new(config.session_lifetime)),
             faults: Mutex::new(FaultPlanner::new(config.faults.clone(), config.seed)),
             counts: Mutex::new(SimCounts::default()),
             shutdown,
-        }
+        })
     }
 
     /// True if the Login credentials are the configured ones (compared in constant time).
@@ -52,6 +73,23 @@ impl Simulator {
     /// The subscriber data.
     pub(crate) fn store(&self) -> MutexGuard<'_, Store> {
         lock(&self.store)
+    }
+
+    /// Whether the store was resumed from a state file that held one.
+    pub(crate) fn resumed(&self) -> bool {
+        self.state_file.resumed()
+    }
+
+    /// Closes the state file (at shutdown).
+    pub(crate) fn close_state_file(&self) {
+        self.state_file.close();
+    }
+
+    /// Hands the changes `store` (this simulator's, locked by the caller, so the file
+    /// takes them in the order they were made) has pending to the state file's writer;
+    /// the answer goes out once the ticket says they would survive a crash.
+    pub(crate) fn write_changes(&self, store: &mut Store) -> Ticket {
+        self.state_file.submit(persist::changes(store))
     }
 
     /// The live sessions.
@@ -76,9 +114,12 @@ impl Simulator {
         Ok(())
     }
 
-    /// Forgets every subscriber and applied create (sessions and counters stay).
-    pub(crate) fn reset_state(&self) {
-        *self.store() = Store::default();
+    /// Forgets every subscriber and applied create (sessions and counters stay), in the
+    /// state file too.
+    pub(crate) fn reset_state(&self) -> Ticket {
+        let mut store = self.store();
+        store.clear();
+        self.write_changes(&mut store)
     }
 
     /// Resolves once shutdown has been requested (or every handle is gone).

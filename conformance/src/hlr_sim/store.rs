@@ -53,9 +53,75 @@ pub(crate) struct Store {
     hlr: BTreeMap<Imsi, HlrSubscription>,
     by_msisdn: HashMap<Msisdn, Imsi>,
     applied_creates: Vec<AppliedCreate>,
+    /// Whether changes are tracked (only with a state file: else `dirty` would only grow).
+    track: bool,
+    /// IMSIs changed since the state file was last written (`persist::write`).
+    dirty: Vec<Imsi>,
 }
 
 impl Store {
+    /// An empty store that tracks its changes for a state file.
+    pub(crate) fn tracked() -> Self {
+        Self {
+            track: true,
+            ..Self::default()
+        }
+    }
+
+    /// Notes that `imsi`'s objects changed.
+    fn touch(&mut self, imsi: &Imsi) {
+        if self.track {
+            self.dirty.push(imsi.clone());
+        }
+    }
+
+    /// Puts back one IMSI's objects as a state file holds them; refused if its MSISDN
+    /// is already another IMSI's (a file the simulator did not write).
+    pub(crate) fn restore(
+        &mut self,
+        auc: Option<AucSubscription>,
+        hlr: Option<HlrSubscription>,
+    ) -> Result<(), StoreError> {
+        if let Some(h) = hlr {
+            if self.by_msisdn.contains_key(&h.msisdn) {
+                return Err(StoreError::MsisdnInUse);
+            }
+            self.by_msisdn.insert(h.msisdn.clone(), h.imsi.clone());
+            self.hlr.insert(h.imsi.clone(), h);
+        }
+        if let Some(a) = auc {
+            self.auc.insert(a.imsi.clone(), a);
+        }
+        Ok(())
+    }
+
+    /// The IMSIs changed since the last call, oldest change first (repeats possible).
+    pub(crate) fn take_dirty(&mut self) -> Vec<Imsi> {
+        std::mem::take(&mut self.dirty)
+    }
+
+    /// Forgets every object and applied create, marking each IMSI changed.
+    pub(crate) fn clear(&mut self) {
+        let mut imsis: BTreeSet<Imsi> = self.auc.keys().chain(self.hlr.keys()).cloned().collect();
+        imsis.extend(self.dirty.drain(..));
+        let track = self.track;
+        *self = Self::default();
+        if track {
+            self.track = true;
+            self.dirty = imsis.into_iter().collect();
+        }
+    }
+
+    /// The AUC entry for `imsi`, borrowed.
+    pub(crate) fn auc_ref(&self, imsi: &Imsi) -> Option<&AucSubscription> {
+        self.auc.get(imsi)
+    }
+
+    /// The HLR subscription for `imsi`, borrowed.
+    pub(crate) fn hlr_ref(&self, imsi: &Imsi) -> Option<&HlrSubscription> {
+        self.hlr.get(imsi)
+    }
+
     /// Creates an object; HLR subscriptions need an AUC entry and a free MSISDN.
     pub(crate) fn create(&mut self, body: MoBody) -> Result<(), StoreError> {
         match body {
@@ -67,6 +133,7 @@ impl Store {
                     kind: MoKind::GsmAuc,
                     imsi: a.imsi.clone(),
                 });
+                self.touch(&a.imsi);
                 self.auc.insert(a.imsi.clone(), a);
             }
             MoBody::Hlr(h) => {
@@ -84,6 +151,7 @@ impl Store {
                     imsi: h.imsi.clone(),
                 });
                 self.by_msisdn.insert(h.msisdn.clone(), h.imsi.clone());
+                self.touch(&h.imsi);
                 self.hlr.insert(h.imsi.clone(), h);
             }
         }
@@ -123,7 +191,9 @@ impl Store {
                     return Err(StoreError::KeyChange);
                 }
                 let slot = self.auc.get_mut(&a.imsi).ok_or(StoreError::NotFound)?;
+                let imsi = a.imsi.clone();
                 *slot = a;
+                self.touch(&imsi);
             }
             MoBody::Hlr(h) => {
                 // `MOId` keys equal to the body's name the subscription by its IMSI (a
@@ -144,6 +214,7 @@ impl Store {
                     self.by_msisdn.remove(&old.msisdn);
                     self.by_msisdn.insert(h.msisdn.clone(), h.imsi.clone());
                 }
+                self.touch(&h.imsi);
                 self.hlr.insert(h.imsi.clone(), h);
             }
         }
@@ -155,12 +226,15 @@ impl Store {
         match id.kind {
             MoKind::GsmAuc => {
                 let imsi = auc_key(id)?;
-                self.auc.remove(imsi).map(drop).ok_or(StoreError::NotFound)
+                self.auc.remove(imsi).ok_or(StoreError::NotFound)?;
+                self.touch(imsi);
+                Ok(())
             }
             MoKind::GsmHlr => {
                 let imsi = self.resolve_hlr(id)?;
                 let h = self.hlr.remove(&imsi).ok_or(StoreError::NotFound)?;
                 self.by_msisdn.remove(&h.msisdn);
+                self.touch(&imsi);
                 Ok(())
             }
         }

@@ -221,6 +221,10 @@ pub struct SmdpSimConfig {
     pub notification_retry: RetryPolicy,
     /// Seed of the PRNG (faults, MatchingIDs, transaction ids).
     pub seed: u64,
+    /// Keep the profiles' states and the notifications still to deliver in this file
+    /// (created if missing) and resume from it; in memory only when `None`. Ki and OPc are
+    /// never written there: `profiles` gives them at each start.
+    pub state_file: Option<std::path::PathBuf>,
 }
 
 impl SmdpSimConfig {
@@ -250,6 +254,7 @@ impl SmdpSimConfig {
             quirks: Quirks::default(),
             notification_retry: RetryPolicy::default(),
             seed: 1,
+            state_file: None,
         }
     }
 

@@ -6,9 +6,11 @@ use super::clock;
 use super::codes::{self, Code};
 use super::config::{MalformedAnswer, SmdpAddressEcho, UnmappedCertPolicy};
 use super::faults::{Action, Function};
+use super::inventory::Inventory;
 use super::simulator::Simulator;
 use crate::common::http_util::{self, Abort, BodyError, HttpResponse};
 use crate::common::server::Peer;
+use crate::common::state_writer::Ticket;
 use adapters::es2plus::{
     ADMIN_PROTOCOL_HEADER, CancelOrderRequest, ConfirmOrderRequest, ConfirmOrderResponse,
     DownloadOrderRequest, DownloadOrderResponse, Es2Error, ExecutionStatus,
@@ -177,7 +179,12 @@ pub(crate) async fn handle(
         }
         _ => {}
     }
-    let result = execute(&sim, &owner, request);
+    let (result, kept) = execute(&sim, &owner, request);
+    if !kept.written().await {
+        // Applied in memory but not yet kept: a 500, so the operator retries (the writer
+        // retries the commit).
+        return Ok(server_error(&sim));
+    }
     sim.counts().outcome(f, result.is_ok());
     let body = match result {
         Ok(output) => {
@@ -298,10 +305,23 @@ fn refusal_for(e: &Es2Error) -> Refusal {
     }
 }
 
-/// Runs the function against the inventory.
-fn execute(sim: &Simulator, owner: &str, request: Request) -> Result<Output, Code> {
-    let now = clock::now();
+/// Runs the function against the inventory and hands what changed to the state file's
+/// writer; answer once the ticket says it is kept.
+fn execute(sim: &Simulator, owner: &str, request: Request) -> (Result<Output, Code>, Ticket) {
     let mut inv = sim.inventory();
+    let result = apply(sim, &mut inv, owner, request);
+    let kept = sim.write_changes(&mut inv, &[]);
+    (result, kept)
+}
+
+/// Applies the function to the inventory.
+fn apply(
+    sim: &Simulator,
+    inv: &mut Inventory,
+    owner: &str,
+    request: Request,
+) -> Result<Output, Code> {
+    let now = clock::now();
     match request {
         Request::Download(r) => inv
             .download_order(owner, &r, &now)

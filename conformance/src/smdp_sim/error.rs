@@ -22,6 +22,9 @@ pub enum SmdpSimError {
     /// A fault configuration is out of range.
     #[error("invalid fault configuration: {0}")]
     Faults(String),
+    /// The state file could not be opened or read.
+    #[error(transparent)]
+    State(#[from] crate::StateFileError),
     /// The notification client could not be built.
     #[error("notification client: {0}")]
     Notifier(String),

@@ -186,9 +186,10 @@ impl SmdpSimHandle {
         self.sim.schedule_download_install(iccid, delay);
     }
 
-    /// Stops accepting, stops the notification task, and waits for connections to finish.
-    /// Idempotent.
+    /// Stops accepting, stops the notification task, waits for connections to finish, then
+    /// closes the state file (notifications not yet delivered stay in it). Idempotent.
     pub async fn shutdown(&self) {
         self.control.shutdown().await;
+        self.sim.close_state_file();
     }
 }

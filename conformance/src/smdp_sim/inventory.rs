@@ -13,7 +13,7 @@ use adapters::es2plus::{
     ProfileSelector, ReleaseProfileRequest,
 };
 use sim_profiles::{Eid, Iccid};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// How ConfirmOrder answers a repeat on a Confirmed or Released profile (reference §10).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
@@ -68,6 +68,18 @@ pub struct Inventory {
     profiles: BTreeMap<Iccid, Profile>,
     policy: Policy,
     rng: SplitMix64,
+    /// What changed since the last [`Inventory::take_changes`], when tracked (a state file).
+    changes: Option<Changes>,
+}
+
+/// What changed in an inventory: the profiles handed out for change (whether or not they
+/// changed), and whether the MatchingID generator moved.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Changes {
+    /// The profiles, by ICCID.
+    pub(crate) profiles: BTreeSet<Iccid>,
+    /// The generator's state, if it moved.
+    pub(crate) rng: Option<u64>,
 }
 
 impl Inventory {
@@ -77,7 +89,34 @@ impl Inventory {
             profiles: profiles.into_iter().map(|p| (p.iccid.clone(), p)).collect(),
             policy,
             rng: SplitMix64::new(seed),
+            changes: None,
         }
+    }
+
+    /// From now on, notes every change for [`Inventory::take_changes`]; the MatchingID
+    /// generator resumes at `rng_state` when given (a state file's).
+    pub(crate) fn track_changes(&mut self, rng_state: Option<u64>) {
+        if let Some(state) = rng_state {
+            self.rng = SplitMix64::new(state);
+        }
+        self.changes = Some(Changes::default());
+    }
+
+    /// What changed since the last call (nothing when not tracked).
+    pub(crate) fn take_changes(&mut self) -> Changes {
+        self.changes
+            .as_mut()
+            .map(std::mem::take)
+            .unwrap_or_default()
+    }
+
+    /// The profile `iccid`, handed out for change (and noted as changed).
+    fn slot(&mut self, iccid: &Iccid) -> Option<&mut Profile> {
+        let p = self.profiles.get_mut(iccid)?;
+        if let Some(c) = &mut self.changes {
+            c.profiles.insert(iccid.clone());
+        }
+        Some(p)
     }
 
     /// The policy in force.
@@ -96,6 +135,9 @@ impl Inventory {
         match self.profiles.entry(profile.iccid.clone()) {
             std::collections::btree_map::Entry::Occupied(_) => false,
             std::collections::btree_map::Entry::Vacant(slot) => {
+                if let Some(c) = &mut self.changes {
+                    c.profiles.insert(profile.iccid.clone());
+                }
                 slot.insert(profile);
                 true
             }
@@ -108,7 +150,7 @@ impl Inventory {
     }
 
     pub(crate) fn get_mut(&mut self, iccid: &Iccid) -> Option<&mut Profile> {
-        self.profiles.get_mut(iccid)
+        self.slot(iccid)
     }
 
     /// Every profile, ordered by ICCID.
@@ -127,7 +169,7 @@ impl Inventory {
 
     fn owned_mut(&mut self, iccid: &Iccid, owner: &str) -> Result<&mut Profile, Code> {
         self.owned(iccid, owner)?;
-        self.profiles.get_mut(iccid).ok_or(codes::ICCID_UNKNOWN)
+        self.slot(iccid).ok_or(codes::ICCID_UNKNOWN)
     }
 
     /// True if `owner` has bound `id` to a profile other than `except`.
@@ -261,6 +303,9 @@ impl Inventory {
     fn fresh_matching_id(&mut self, owner: &str) -> MatchingId {
         loop {
             let id = matching_id::generate(&mut self.rng);
+            if let Some(c) = &mut self.changes {
+                c.rng = Some(self.rng.state());
+            }
             if !self
                 .profiles
                 .values()
@@ -339,7 +384,7 @@ impl Inventory {
     /// a reserved, confirmed or released profile goes back to Available with its order
     /// data cleared. Returns whether anything changed.
     pub fn lose_reservation(&mut self, iccid: &Iccid, now: &str) -> bool {
-        let Some(p) = self.profiles.get_mut(iccid) else {
+        let Some(p) = self.slot(iccid) else {
             return false;
         };
         match p.state {

@@ -30,6 +30,7 @@ mod inventory;
 mod matching_id;
 mod notify;
 mod package;
+mod persist;
 mod router;
 mod seeds;
 mod server;

@@ -1,9 +1,13 @@
 //! HandleDownloadProgressInfo to the operators: builds each notification with the ES2+
 //! codec, bends it per the configured quirks, and delivers it in order from one task with
 //! the SM-DP+'s client certificate, retrying with back-off until the operator answers 204.
+//! With a state file, each notification is kept there (by the caller, with the change that
+//! made it) until it is delivered or given up, and a restart delivers what was left.
 
+use super::persist::{self, Pending};
 use super::state::Notice;
 use crate::common::control::{lock, wait_shutdown};
+use crate::common::state_writer::StateWriter;
 use adapters::es2plus::{
     ADMIN_PROTOCOL_HEADER, DownloadProgressInfo, FunctionExecutionStatus, NotificationPoint,
     NotifiedEid, RequestHeader, ResultData, Timestamp, encode_notification,
@@ -89,12 +93,31 @@ pub struct SentNotification {
 
 /// One body waiting for delivery.
 #[derive(Debug)]
-struct Outgoing {
+pub(crate) struct Outgoing {
+    /// Its key in the state file's pending notifications, if kept there.
+    key: Option<u64>,
     owner: String,
     url: Option<String>,
     iccid: String,
     point: u32,
     body: Vec<u8>,
+}
+
+impl Outgoing {
+    /// The state file's record of it, if it is kept there.
+    pub(crate) fn pending(&self) -> Option<(u64, Pending)> {
+        self.key.map(|k| {
+            (
+                k,
+                Pending {
+                    owner: self.owner.clone(),
+                    iccid: self.iccid.clone(),
+                    point: self.point,
+                    body: String::from_utf8_lossy(&self.body).into_owned(),
+                },
+            )
+        })
+    }
 }
 
 /// The delivery log, with a counter tests can wait on.
@@ -138,11 +161,16 @@ pub(crate) struct Notifier {
     queue: mpsc::UnboundedSender<Outgoing>,
     log: Arc<NotificationLog>,
     calls: AtomicU64,
+    /// The next pending-notification key, when a state file keeps them.
+    next_key: Option<AtomicU64>,
 }
 
 impl Notifier {
     /// A notifier for `urls` (operator → URL); `client` `None` logs without sending.
-    /// Spawns the delivery task, which ends on `stop`.
+    /// Spawns the delivery task, which ends on `stop`. With `state` (the state file and
+    /// the notifications it still holds), those go first and every later one is kept
+    /// there until handled.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn start(
         requester_id: String,
         urls: HashMap<String, Option<String>>,
@@ -151,8 +179,24 @@ impl Notifier {
         quirks: Quirks,
         retry: RetryPolicy,
         stop: watch::Receiver<bool>,
+        state: Option<(Arc<StateWriter>, persist::PendingList)>,
     ) -> Self {
         let (queue, rx) = mpsc::unbounded_channel();
+        let next_key = state.as_ref().map(|(_, pending)| {
+            AtomicU64::new(pending.iter().map(|(k, _)| k + 1).max().unwrap_or(0))
+        });
+        let file = state.as_ref().map(|(f, _)| Arc::clone(f));
+        for (key, p) in state.map(|(_, p)| p).unwrap_or_default() {
+            let url = urls.get(&p.owner).cloned().flatten();
+            let _ = queue.send(Outgoing {
+                key: Some(key),
+                url: url.filter(|_| client.is_some()),
+                owner: p.owner,
+                iccid: p.iccid,
+                point: p.point,
+                body: p.body.into_bytes(),
+            });
+        }
         let log = Arc::new(NotificationLog {
             entries: Mutex::new(Vec::new()),
             count: watch::channel(0).0,
@@ -165,6 +209,7 @@ impl Notifier {
             retry,
             Arc::clone(&log),
             stop,
+            file,
         ));
         Self {
             requester_id,
@@ -175,6 +220,7 @@ impl Notifier {
             queue,
             log,
             calls: AtomicU64::new(0),
+            next_key,
         }
     }
 
@@ -193,14 +239,16 @@ impl Notifier {
         *lock(&self.quirks) = quirks;
     }
 
-    /// Queues the notifications for `notices`, stamped `now`.
-    pub(crate) fn emit(&self, notices: Vec<Notice>, now: &str) {
+    /// The notifications for `notices`, stamped `now`, in sending order, each with its
+    /// state-file key when kept there; hand them to [`Notifier::enqueue`] once kept.
+    pub(crate) fn prepare(&self, notices: Vec<Notice>, now: &str) -> Vec<Outgoing> {
         let Ok(now) = Timestamp::new(now) else {
             tracing::warn!("notification timestamp does not parse; nothing sent");
-            return;
+            return Vec::new();
         };
         let now = &now;
         let quirks = self.quirks();
+        let mut ready = Vec::new();
         for notice in notices {
             let mut batch = vec![self.outgoing(&notice, notice.point, &quirks, now)];
             let install_ok = notice.point == NotificationPoint::BppInstallation
@@ -229,17 +277,32 @@ impl Notifier {
             for out in batch {
                 if quirks.duplicate {
                     let copy = Outgoing {
+                        key: None,
                         owner: out.owner.clone(),
                         url: out.url.clone(),
                         iccid: out.iccid.clone(),
                         point: out.point,
                         body: out.body.clone(),
                     };
-                    let _ = self.queue.send(copy);
+                    ready.push(copy);
                 }
-                // The receiver lives until shutdown; after that nothing is delivered anyway.
-                let _ = self.queue.send(out);
+                ready.push(out);
             }
+        }
+        // Keys are given last, in sending order (held notifications get theirs when sent).
+        if let Some(next) = &self.next_key {
+            for out in &mut ready {
+                out.key = Some(next.fetch_add(1, Ordering::Relaxed));
+            }
+        }
+        ready
+    }
+
+    /// Queues `ready` for delivery, in order.
+    pub(crate) fn enqueue(&self, ready: Vec<Outgoing>) {
+        for out in ready {
+            // The receiver lives until shutdown; after that nothing is delivered anyway.
+            let _ = self.queue.send(out);
         }
     }
 
@@ -264,6 +327,7 @@ impl Notifier {
         let body = apply_quirks(encode_notification(&info), quirks, n);
         let url = self.urls.get(&notice.owner).cloned().flatten();
         Outgoing {
+            key: None,
             owner: notice.owner.clone(),
             url: url.filter(|_| self.sending),
             iccid: notice.iccid.to_string(),
@@ -330,6 +394,7 @@ async fn deliver_all(
     retry: RetryPolicy,
     log: Arc<NotificationLog>,
     stop: watch::Receiver<bool>,
+    file: Option<Arc<StateWriter>>,
 ) {
     let mut seq = 0u64;
     loop {
@@ -353,6 +418,10 @@ async fn deliver_all(
             if stopped {
                 return;
             }
+        }
+        // Handled (delivered, or given up as before the state file): no longer pending.
+        if let (Some(file), Some(key)) = (&file, out.key) {
+            drop(file.submit(vec![persist::done(key)]));
         }
         log.push(SentNotification {
             seq,

@@ -13,14 +13,17 @@ use super::es9::{CancelReason, Es9Outcome, InstallResult};
 use super::fault_plan::FaultPlanner;
 use super::faults::FaultConfig;
 use super::inventory::{Inventory, Policy};
-use super::notify::Notifier;
+use super::notify::{Notifier, Outgoing};
+use super::persist;
 use super::state::{Personal, Profile, ProfileState};
 use super::stats::SmdpCounts;
 use crate::common::control::{lock, wait_shutdown};
 use crate::common::rng::SplitMix64;
+use crate::common::state_writer::{StateWriter, Ticket};
 use adapters::es2plus::Fqdn;
 use sim_profiles::Iccid;
 use std::collections::HashMap;
+use std::ops::{Deref, DerefMut};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 use tokio::sync::watch;
@@ -43,6 +46,8 @@ pub(crate) struct Simulator {
     pub(crate) settings: Settings,
     operators: HashMap<CertFingerprint, OperatorAccount>,
     inventory: Mutex<Inventory>,
+    /// Where the inventory and pending notifications are kept, if anywhere.
+    state_file: Arc<StateWriter>,
     faults: Mutex<FaultPlanner>,
     counts: Mutex<SmdpCounts>,
     transaction_ids: Mutex<SplitMix64>,
@@ -51,13 +56,16 @@ pub(crate) struct Simulator {
 }
 
 impl Simulator {
-    /// State for a validated `config`; `shutdown` turns true on shutdown.
+    /// State for a validated `config`; `shutdown` turns true on shutdown. With `resumed`
+    /// (a state file's content), its profiles stand, the seeds add the others and lend
+    /// theirs their keys, and every change is written there.
     pub(crate) fn new(
         config: &SmdpSimConfig,
         notifier: Notifier,
         shutdown: watch::Receiver<bool>,
+        resumed: Option<(Arc<StateWriter>, persist::KeptInventory)>,
     ) -> Self {
-        let profiles = config.profiles.iter().map(profile_of);
+        let seeds: Vec<Profile> = config.profiles.iter().map(profile_of).collect();
         let policy = Policy {
             replay: config.replay,
             release_after_download_ok: config.release_after_download_ok,
@@ -79,7 +87,16 @@ impl Simulator {
                 .iter()
                 .map(|o| (o.cert_sha256, o.clone()))
                 .collect(),
-            inventory: Mutex::new(Inventory::new(profiles, policy, config.seed)),
+            state_file: resumed
+                .as_ref()
+                .map(|(file, _)| Arc::clone(file))
+                .unwrap_or_default(),
+            inventory: Mutex::new(inventory(
+                seeds,
+                policy,
+                config.seed,
+                resumed.map(|(_, kept)| kept),
+            )),
             faults: Mutex::new(FaultPlanner::new(config.faults.clone(), config.seed)),
             counts: Mutex::new(SmdpCounts::default()),
             transaction_ids: Mutex::new(SplitMix64::new(config.seed ^ 0x7478_6964)),
@@ -94,9 +111,31 @@ impl Simulator {
             .get(&super::config::cert_fingerprint(cert_der))
     }
 
-    /// The inventory.
-    pub(crate) fn inventory(&self) -> MutexGuard<'_, Inventory> {
-        lock(&self.inventory)
+    /// The inventory; what changed through it is written to the state file when the
+    /// guard drops (see [`Simulator::write_changes`] to write before answering).
+    pub(crate) fn inventory(&self) -> InventoryGuard<'_> {
+        InventoryGuard {
+            sim: self,
+            inv: lock(&self.inventory),
+        }
+    }
+
+    /// Hands what changed in `inv` (this simulator's, locked by the caller, so the file
+    /// takes changes in the order they were made) and the `queued` notifications to the
+    /// state file's writer, as one commit's worth.
+    pub(crate) fn write_changes(&self, inv: &mut Inventory, queued: &[Outgoing]) -> Ticket {
+        let pending: Vec<_> = queued.iter().filter_map(Outgoing::pending).collect();
+        self.state_file.submit(persist::changes(inv, &pending))
+    }
+
+    /// Done once every change handed over so far is kept.
+    pub(crate) fn written(&self) -> Ticket {
+        self.state_file.barrier()
+    }
+
+    /// Closes the state file (at shutdown; the notifier's handle to it closes too).
+    pub(crate) fn close_state_file(&self) {
+        self.state_file.close();
     }
 
     /// Fault configuration and rules.
@@ -153,9 +192,15 @@ impl Simulator {
                 CustomerAction::Install(result) => inv.install(iccid, result, &now),
                 CustomerAction::CancelSession(reason) => inv.cancel_session(iccid, reason, &now),
             }?;
+            // The change and its notifications are kept together, then queued in the
+            // order they were made (under the lock).
+            let ready = self.notifier.prepare(outcome.notices.clone(), &now);
+            // Handed over before delivery can start; callers that answer await
+            // [`Simulator::written`].
+            drop(self.write_changes(&mut inv, &ready));
+            self.notifier.enqueue(ready);
             (outcome, inv.get(iccid).map(|p| p.state))
         };
-        self.notifier.emit(outcome.notices.clone(), &now);
         if state == Some(ProfileState::Error) {
             if let Some(delay) = self.settings.error_recovery {
                 let iccid = iccid.clone();
@@ -189,6 +234,29 @@ impl Simulator {
         });
     }
 
+    /// Writes what the start changed (seeds new to the state file) and arms the Error →
+    /// Available timer of every profile that was left in Error.
+    pub(crate) fn resume(self: &Arc<Self>) -> Ticket {
+        let (kept, in_error): (Ticket, Vec<Iccid>) = {
+            let mut inv = lock(&self.inventory);
+            let kept = self.write_changes(&mut inv, &[]);
+            let in_error = inv
+                .profiles()
+                .filter(|p| p.state == ProfileState::Error)
+                .map(|p| p.iccid.clone())
+                .collect();
+            (kept, in_error)
+        };
+        if let Some(delay) = self.settings.error_recovery {
+            for iccid in in_error {
+                self.after(delay, move |sim| {
+                    let _ = sim.inventory().recover(&iccid, &clock::now());
+                });
+            }
+        }
+        kept
+    }
+
     /// Downloads and installs `iccid` after `delay` on tokio's clock (if still possible).
     pub(crate) fn schedule_download_install(self: &Arc<Self>, iccid: &Iccid, delay: Duration) {
         let iccid = iccid.clone();
@@ -201,6 +269,57 @@ impl Simulator {
             }
         });
     }
+}
+
+/// The inventory behind the simulator's lock; on drop, writes what changed through it.
+pub(crate) struct InventoryGuard<'a> {
+    sim: &'a Simulator,
+    inv: MutexGuard<'a, Inventory>,
+}
+
+impl Deref for InventoryGuard<'_> {
+    type Target = Inventory;
+    fn deref(&self) -> &Inventory {
+        &self.inv
+    }
+}
+
+impl DerefMut for InventoryGuard<'_> {
+    fn deref_mut(&mut self) -> &mut Inventory {
+        &mut self.inv
+    }
+}
+
+impl Drop for InventoryGuard<'_> {
+    fn drop(&mut self) {
+        // Handed over in order; kept by the time the simulator shuts down (or a later
+        // `written` ticket says so).
+        drop(self.sim.write_changes(&mut self.inv, &[]));
+    }
+}
+
+/// The starting inventory: the resumed profiles if any, then every seed not among them;
+/// tracked for the state file when there is one.
+fn inventory(
+    seeds: Vec<Profile>,
+    policy: Policy,
+    seed: u64,
+    resumed: Option<persist::KeptInventory>,
+) -> Inventory {
+    let Some(persist::KeptInventory {
+        profiles: mut kept,
+        rng,
+    }) = resumed
+    else {
+        return Inventory::new(seeds, policy, seed);
+    };
+    persist::personalise(&mut kept, &seeds);
+    let mut inv = Inventory::new(kept.into_iter().map(|(p, _)| p), policy, seed);
+    inv.track_changes(rng);
+    for s in seeds {
+        inv.add(s);
+    }
+    inv
 }
 
 /// A simulated customer (ES9+) action on one profile.

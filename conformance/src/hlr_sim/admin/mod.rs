@@ -4,7 +4,7 @@
 //! | Request | Body in | Answer |
 //! |---|---|---|
 //! | `GET /sim/state` | | 200 [`State`] (keys masked as `"***"`) |
-//! | `DELETE /sim/state` | | 204; forgets all subscribers (sessions and counters stay) |
+//! | `DELETE /sim/state` | | 204; forgets all subscribers, in the state file too (sessions and counters stay); 500 if the file could not be written |
 //! | `GET /sim/stats` | | 200 [`SimCounts`](crate::hlr_sim::SimCounts) as JSON, e.g. `{"login": 1, "logout": 0, "create": {"gsm_hlr": 1, "gsm_auc": 1}, "get": {...}, "set": {...}, "delete": {...}, "undecodable": 0, "oversized": 0, "injected": {"busy": 0, "session": 0, "external": 0, "invalid": 0, "timeout": 0, "drop_after_apply": 0, "hang_after_apply": 0, "delay": 0}}` |
 //! | `GET /sim/faults` | | 200 [`Faults`] |
 //! | `PUT /sim/faults` | [`Faults`] | 204, or 400 [`ErrorBody`] |
@@ -50,9 +50,16 @@ pub(crate) async fn handle(sim: &Simulator, req: Request<Incoming>) -> Result<Ht
     let resp = match (path.as_str(), method) {
         ("/sim/state", Method::GET) => json(StatusCode::OK, &state(sim)),
         ("/sim/state", Method::DELETE) => {
-            sim.reset_state();
-            tracing::info!("admin: state reset");
-            http_util::empty(StatusCode::NO_CONTENT)
+            let kept = sim.reset_state();
+            if kept.written().await {
+                tracing::info!("admin: state reset");
+                http_util::empty(StatusCode::NO_CONTENT)
+            } else {
+                http_util::error_json(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "state reset in memory, not yet in the state file",
+                )
+            }
         }
         ("/sim/stats", Method::GET) => json(StatusCode::OK, &*sim.counts()),
         ("/sim/faults", Method::GET) => json(StatusCode::OK, &Faults::from(sim.faults().config())),

@@ -172,6 +172,13 @@ async fn profile_action(
         Ok(action) => sim.act(&iccid, action),
         Err(resp) => return Ok(resp),
     };
+    // Answered once the change and its notifications are kept.
+    if !sim.written().written().await {
+        return Ok(error_json(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "applied, not yet kept in the state file",
+        ));
+    }
     Ok(answer(sim, &iccid, outcome))
 }
 
