@@ -39,6 +39,9 @@ pub enum DumpTable {
     EsimProgress,
     /// `NotificationRecord` by its dedupe key.
     Notifications,
+    /// `PortInboxItem` (hub messages and cancels of port-in orders, applied or not) by
+    /// its dedupe key. The parked and open port indexes are derived from the orders.
+    PortInbox,
     /// `Event` (the internal log) by sequence number.
     AuditEvents,
     /// `PublicEvent` by tenant and tenant sequence number.
@@ -65,7 +68,7 @@ pub enum DumpTable {
 
 impl DumpTable {
     /// Every table, in load order.
-    pub const ALL: [DumpTable; 24] = [
+    pub const ALL: [DumpTable; 25] = [
         Self::Tenants,
         Self::ApiKeys,
         Self::Batches,
@@ -79,6 +82,7 @@ impl DumpTable {
         Self::Subscriptions,
         Self::EsimProgress,
         Self::Notifications,
+        Self::PortInbox,
         Self::AuditEvents,
         Self::PublicEvents,
         Self::WebhookEndpoints,
@@ -108,6 +112,7 @@ impl DumpTable {
             Self::Subscriptions => "subscriptions",
             Self::EsimProgress => "esim_progress",
             Self::Notifications => "notifications",
+            Self::PortInbox => "port_inbox",
             Self::AuditEvents => "events",
             Self::PublicEvents => "public_events",
             Self::WebhookEndpoints => "webhook_endpoints",

@@ -1,7 +1,9 @@
 //! The embedded store as the source of a copy (`StoreAdmin::dump_page`): each table read
 //! in key order from one snapshot per page, the cursor being the last key's dump form.
 //! Indexes, the free tree and counters are not dumped (a target derives them); batch
-//! membership is, for the file line it keeps.
+//! membership is, for the file line it keeps. Of the porting tables only the inbox is
+//! dumped: the parked and open port indexes follow from the orders, and the pending
+//! list from the inbox items not applied.
 
 use super::RedbStore;
 use super::apply::backend;
@@ -129,6 +131,7 @@ impl RedbStore {
             DumpTable::Notifications => {
                 by_id(txn, NOTIFICATIONS, "notifications", after, limit)
             }
+            DumpTable::PortInbox => by_id(txn, super::ports::PORT_INBOX, "port_inbox", after, limit),
             DumpTable::WebhookEndpoints => {
                 by_id(txn, WEBHOOK_ENDPOINTS, "webhook_endpoints", after, limit)
             }

@@ -15,8 +15,9 @@ use ::redb::{ReadableTable, Table, TableDefinition, WriteTransaction};
 const PORT_PARKED: TableDefinition<(u64, &str), ()> = TableDefinition::new("port_parked");
 /// (tenant, order id) of every open port order (`GET /v1/ports`).
 const PORTS_OPEN: TableDefinition<(&str, &str), ()> = TableDefinition::new("ports_open");
-/// item key → `PortInboxItem`: every hub message and cancel received (dedupe).
-const PORT_INBOX: TableDefinition<&str, &[u8]> = TableDefinition::new("port_inbox");
+/// item key → `PortInboxItem`: every hub message and cancel received (dedupe); the one
+/// porting table a dump carries (`dump.rs`), the others follow from it and the orders.
+pub(super) const PORT_INBOX: TableDefinition<&str, &[u8]> = TableDefinition::new("port_inbox");
 /// (order id, arrival ms, item key) of the items not applied yet, in arrival order.
 const PORT_PENDING: TableDefinition<(&str, u64, &str), ()> = TableDefinition::new("port_pending");
 

@@ -2,9 +2,10 @@
 //! column of the schema that the dump does not carry, one step each, listed in
 //! [`DERIVED`] (the embedded store keeps these in its own derived tables).
 
+use super::codec::{big, from_doc};
 use super::retry::{Tx, TxResult};
 use super::{numbers, sims};
-use crate::order::EsimState;
+use crate::order::{EsimState, Order, OrderStatus};
 use crate::store::StoreError;
 use adapters::hlr::BoxFuture;
 use std::collections::BTreeMap;
@@ -28,7 +29,50 @@ pub const DERIVED: &[(&str, Derive)] = &[
     ("low_stock", |tx| Box::pin(low_stock(tx))),
     ("id_lines", |tx| Box::pin(id_lines(tx))),
     ("reverify_due", |tx| Box::pin(reverify_due(tx))),
+    ("ports_open, port_parked", |tx| Box::pin(ports(tx))),
 ];
+
+/// The open port-ins (`ports_open`) and, of those, the parked ones on the deadline index
+/// (`port_parked`), decided by the order record as every order write decides them
+/// (`ports::index`). Only orders not terminal are read: the statuses stored are few, so
+/// the terminal ones are told apart in Rust, by the record's own rule.
+async fn ports(tx: &Tx<'_>) -> TxResult<()> {
+    let mut open = Vec::new();
+    for r in tx.rows("SELECT DISTINCT status FROM orders", &[]).await? {
+        let name: String = r.get(0);
+        let status: OrderStatus = from_doc("orders", serde_json::Value::String(name.clone()))?;
+        if !status.is_terminal() {
+            open.push(name);
+        }
+    }
+    let rows = tx
+        .rows(
+            "SELECT doc FROM orders
+             WHERE status = ANY($1) AND jsonb_typeof(doc->'port') = 'object'",
+            &[&open.as_slice()],
+        )
+        .await?;
+    for r in rows {
+        let order: Order = from_doc("orders", r.get(0))?;
+        if order.port.is_none() || order.status.is_terminal() {
+            continue;
+        }
+        tx.exec(
+            "INSERT INTO ports_open (tenant, order_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+            &[&order.tenant, &order.id],
+        )
+        .await?;
+        if let Some(due) = order.port_parked() {
+            tx.exec(
+                "INSERT INTO port_parked (due_ms, order_id) VALUES ($1, $2)
+                 ON CONFLICT DO NOTHING",
+                &[&big(due), &order.id],
+            )
+            .await?;
+        }
+    }
+    Ok(())
+}
 
 /// Lines waiting for their second verification, at their deadline (a busy line's later
 /// look is not carried: its deadline, passed, makes the first sweep look at once).

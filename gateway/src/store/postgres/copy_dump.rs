@@ -58,6 +58,7 @@ fn by_text(table: DumpTable) -> Option<(&'static str, &'static str)> {
         DumpTable::Subscriptions => ("subscriptions", "id"),
         DumpTable::EsimProgress => ("esim_progress", "order_id"),
         DumpTable::Notifications => ("notifications", "dedupe_key"),
+        DumpTable::PortInbox => ("port_inbox", "key"),
         DumpTable::WebhookEndpoints => ("webhook_endpoints", "id"),
         _ => return None,
     })

@@ -140,7 +140,8 @@ async fn load_row(tx: &Tx<'_>, table: DumpTable, row: &DumpRow) -> TxResult<()> 
                     &orders::line_of(&o),
                     &o.iccid.as_str(),
                     &o.msisdn.as_str(),
-                    &!o.status.is_terminal(),
+                    // A parked port is out of flight (`orders_inflight` follows this).
+                    &orders::in_flight(&o),
                     &big(o.version),
                     &big(o.created_at_ms),
                     &big(o.updated_at_ms),
@@ -230,6 +231,25 @@ async fn load_row(tx: &Tx<'_>, table: DumpTable, row: &DumpRow) -> TxResult<()> 
             tx.exec(
                 "INSERT INTO notifications (dedupe_key, received_at_ms, doc) VALUES ($1, $2, $3)",
                 &[&key, &big(n.received_at_ms), doc],
+            )
+            .await?;
+        }
+        DumpTable::PortInbox => {
+            let item: PortInboxItem = from_doc("port_inbox", doc.clone())?;
+            if item.key != key {
+                return Err(bad_row("port_inbox", key).into());
+            }
+            // `applied = false` is what lists the item as pending (the partial index).
+            tx.exec(
+                "INSERT INTO port_inbox (key, order_id, received_at_ms, applied, doc)
+                 VALUES ($1, $2, $3, $4, $5)",
+                &[
+                    &item.key,
+                    &item.order_id,
+                    &big(item.received_at_ms),
+                    &item.applied,
+                    doc,
+                ],
             )
             .await?;
         }
