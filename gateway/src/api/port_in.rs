@@ -13,8 +13,8 @@ use super::dto::{no_unknown, object, required, string};
 use super::problem::ApiError;
 use crate::compliance::Market;
 use crate::crypto::Keyring;
-use crate::engine::{SealedCredential, credential_context};
-use crate::order::PortIn;
+use crate::engine::SealedCredential;
+use crate::order::{PortIn, port_credential_context};
 use crate::porting::{CredentialError, CredentialInput, Day, MarketPorting, schedule};
 use crate::store::{NumberChoice, Tenant};
 use serde_json::{Map, Value};
@@ -213,7 +213,7 @@ pub fn build(
     let bytes =
         zeroize::Zeroizing::new(serde_json::to_vec(&plain).map_err(|_| ApiError::internal())?);
     let credential = keys
-        .seal(&credential_context(order_id), &bytes)
+        .seal(&port_credential_context(order_id), &bytes)
         .map_err(|_| ApiError::internal())?;
     let port = PortIn::new(
         checked.market,

@@ -63,11 +63,6 @@ impl Drop for SealedCredential {
     }
 }
 
-/// The sealing context of order `order_id`'s porting credential.
-pub fn credential_context(order_id: &str) -> String {
-    format!("order/{order_id}/port-credential")
-}
-
 fn hub_ref(s: &str, field: &'static str) -> Result<Ref, String> {
     Ref::parse(s, field).map_err(|e| e.to_string())
 }
@@ -82,7 +77,10 @@ impl Inner {
         let recipient = self.porting().map_or("", |s| s.recipient.as_str());
         let plain = self
             .keys
-            .open(&credential_context(&order.id), &p.credential)
+            .open(
+                &crate::order::port_credential_context(&order.id),
+                &p.credential,
+            )
             .map_err(|e| format!("the port's credential cannot be opened: {e}"))?;
         let c: SealedCredential = serde_json::from_slice(&plain)
             .map_err(|_| "the port's sealed credential is not readable".to_owned())?;

@@ -10,6 +10,11 @@ use crate::crypto::Sealed;
 use serde::{Deserialize, Serialize};
 use sim_profiles::Msisdn;
 
+/// The sealing context of order `order_id`'s porting credential.
+pub fn port_credential_context(order_id: &str) -> String {
+    format!("order/{order_id}/port-credential")
+}
+
 /// Where a port-in stands (§1.6). The order's public status while it is open is
 /// `port_<state>` for the open states.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]

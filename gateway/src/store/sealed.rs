@@ -3,8 +3,11 @@
 //! walk. Pure functions over records; a backend decides only how to read and write them.
 
 use crate::crypto::{CryptoError, Keyring, Sealed};
-use crate::order::{Order, confirmation_code_context, subscriber_context};
-use crate::store::{SimRecord, StoreError, WebhookEndpoint, secret_context};
+use crate::order::{Order, confirmation_code_context, port_credential_context, subscriber_context};
+use crate::store::{
+    PortInboxItem, PortItemBody, SimRecord, StoreError, WebhookEndpoint, hub_message_context,
+    secret_context,
+};
 
 /// The metadata values that are sealed (the sandbox marker), sealed under their own name.
 pub const SEALED_META: &[&str] = &[
@@ -57,10 +60,34 @@ pub fn of_sim(sim: &SimRecord) -> impl Iterator<Item = &Sealed> {
     std::iter::once(&sim.ki).chain(sim.opc.iter())
 }
 
-/// An order's sealed values (subscriber details, confirmation code); an idempotency
-/// record's are those of its `response`.
+/// An order's sealed values (subscriber details, confirmation code, a port-in's
+/// credential); an idempotency record's are those of its `response`.
 pub fn of_order(o: &Order) -> impl Iterator<Item = &Sealed> {
-    o.subscriber.iter().chain(code(o))
+    o.subscriber
+        .iter()
+        .chain(code(o))
+        .chain(o.port.as_ref().map(|p| &p.credential))
+}
+
+/// A port item's sealed value (a hub message's raw body).
+pub fn of_port_item(i: &PortInboxItem) -> Option<&Sealed> {
+    match &i.body {
+        PortItemBody::Hub { raw } => Some(raw),
+        PortItemBody::Cancel => None,
+    }
+}
+
+/// Re-seals a port item's sealed value; how many changed.
+pub fn reseal_port_item(
+    keys: &Keyring,
+    i: &mut PortInboxItem,
+    table: &'static str,
+) -> Result<u64, StoreError> {
+    let ctx = hub_message_context(&i.key);
+    match &mut i.body {
+        PortItemBody::Hub { raw } => reseal(keys, &ctx, raw, table).map(u64::from),
+        PortItemBody::Cancel => Ok(0),
+    }
 }
 
 /// An endpoint's sealed signing secrets.
@@ -89,8 +116,8 @@ pub fn reseal_sim(
     Ok(u64::from(a) + u64::from(b))
 }
 
-/// Re-seals an order's sealed values (subscriber details, confirmation code); how many
-/// changed.
+/// Re-seals an order's sealed values (subscriber details, confirmation code, a port-in's
+/// credential); how many changed.
 pub fn reseal_order(keys: &Keyring, o: &mut Order, table: &'static str) -> Result<u64, StoreError> {
     let a = reseal_opt(keys, &subscriber_context(&o.id), &mut o.subscriber, table)?;
     let ctx = confirmation_code_context(&o.id);
@@ -98,7 +125,12 @@ pub fn reseal_order(keys: &Keyring, o: &mut Order, table: &'static str) -> Resul
         Some(e) => reseal_opt(keys, &ctx, &mut e.confirmation_code, table)?,
         None => false,
     };
-    Ok(u64::from(a) + u64::from(b))
+    let ctx = port_credential_context(&o.id);
+    let c = match o.port.as_mut() {
+        Some(p) => reseal(keys, &ctx, &mut p.credential, table)?,
+        None => false,
+    };
+    Ok(u64::from(a) + u64::from(b) + u64::from(c))
 }
 
 /// Re-seals an endpoint's signing secrets; how many changed.

@@ -4,9 +4,12 @@
 use crate::fixture::*;
 use gateway::admin::{self, NewSim};
 use gateway::crypto::{Keyring, Sealed};
-use gateway::order::{OrderStatus, confirmation_code_context, subscriber_context};
+use gateway::order::{
+    OrderStatus, PortIn, confirmation_code_context, port_credential_context, subscriber_context,
+};
 use gateway::store::{
-    AdminChange, SANDBOX_MARKER, SimChoice, StoreAdmin, WebhookEndpoint, secret_context,
+    AdminChange, PortInboxItem, PortItemBody, SANDBOX_MARKER, SimChoice, StoreAdmin,
+    WebhookEndpoint, hub_message_context, secret_context,
 };
 use sim_profiles::Key128;
 use std::collections::BTreeMap;
@@ -142,9 +145,36 @@ pub async fn rotation_reseals_every_sealed_value(s: &dyn StoreAdmin) {
         created_at_ms: NOW,
     };
     assert!(s.create_webhook_endpoint(endpoint).await.expect("create"));
-    // 3 cards × (Ki, OPc), the subscriber details and the confirmation code each in their
-    // order and its idempotency snapshot, the signing secret and the sandbox marker.
-    let all = 6 + 2 + 2 + 1 + 1;
+    // A port-in's credential, and a hub message waiting in the port inbox.
+    let mut port = activation("q", 1);
+    let credential = old
+        .seal(&port_credential_context("act_q"), b"PAC")
+        .expect("seal");
+    port.port = Some(PortIn::new(
+        gateway::compliance::Market::Uk,
+        msisdn("447911000001"),
+        "EE".into(),
+        credential,
+        None,
+        None,
+    ));
+    created(s, port).await;
+    let raw = old
+        .seal(&hub_message_context("hub/m-1"), b"{\"message\"}")
+        .expect("seal");
+    let item = PortInboxItem {
+        key: "hub/m-1".into(),
+        order_id: Some("act_q".into()),
+        tenant: None,
+        received_at_ms: NOW,
+        body: PortItemBody::Hub { raw },
+        applied: false,
+    };
+    s.receive_port_item(item, |o, _| o).await.expect("receive");
+    // 3 cards × (Ki, OPc), the subscriber details, the confirmation code and the porting
+    // credential each in their order and its idempotency snapshot, the signing secret,
+    // the hub message and the sandbox marker.
+    let all = 6 + 2 + 2 + 2 + 1 + 1 + 1;
     assert_eq!(
         s.sealed_key_usage().await.expect("usage"),
         BTreeMap::from([(old.current_id().to_owned(), all)])
@@ -225,4 +255,18 @@ pub async fn rotation_reseals_every_sealed_value(s: &dyn StoreAdmin) {
         serde_json::from_slice(&s.meta(SANDBOX_MARKER).await.expect("meta").expect("marker"))
             .expect("sealed");
     assert_eq!(open(&only, SANDBOX_MARKER, &marker), b"marker");
+    let q = s.get_order(T, "act_q").await.expect("get").expect("order");
+    let credential = q.port.expect("port").credential;
+    assert_eq!(
+        open(&only, &port_credential_context("act_q"), &credential),
+        b"PAC"
+    );
+    let pending = s.pending_port_items("act_q").await.expect("pending");
+    let PortItemBody::Hub { raw } = &pending[0].body else {
+        panic!("{pending:?}");
+    };
+    assert_eq!(
+        open(&only, &hub_message_context("hub/m-1"), raw),
+        b"{\"message\"}"
+    );
 }

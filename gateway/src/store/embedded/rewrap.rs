@@ -1,17 +1,21 @@
-//! Data-key rotation at rest: every sealed value (SIM Ki/OPc, order subscriber details and
-//! eSIM confirmation codes, the idempotency snapshots that carry them, webhook signing
-//! secrets, the sandbox marker) is re-sealed under the current key, one chunk per committed
+//! Data-key rotation at rest: every sealed value (SIM Ki/OPc, order subscriber details,
+//! eSIM confirmation codes and port-in credentials, the idempotency snapshots that carry
+//! them, webhook signing secrets, hub messages in the port inbox, the sandbox marker) is
+//! re-sealed under the current key, one chunk per committed
 //! transaction. An interruption loses at most the chunk in
 //! progress; running again skips what is already under the current key.
 
 use super::RedbStore;
 use super::apply::{backend, dec, enc};
 use super::outbox::WEBHOOK_ENDPOINTS;
+use super::ports::PORT_INBOX;
 use super::tables::{IDEMPOTENCY, META, ORDERS, SIMS};
 use crate::crypto::{Keyring, Sealed};
 use crate::order::Order;
 use crate::store::sealed::{self, SEALED_META, reseal, reseal_order};
-use crate::store::{IdempotencyRecord, RewrapReport, SimRecord, StoreError, WebhookEndpoint};
+use crate::store::{
+    IdempotencyRecord, PortInboxItem, RewrapReport, SimRecord, StoreError, WebhookEndpoint,
+};
 use ::redb::{ReadableDatabase, ReadableTable};
 use std::collections::BTreeMap;
 
@@ -56,6 +60,15 @@ impl RedbStore {
         {
             let e: WebhookEndpoint = dec("webhook_endpoints", row.map_err(backend)?.1.value())?;
             sealed::of_endpoint(&e).for_each(&mut count);
+        }
+        for row in txn
+            .open_table(PORT_INBOX)
+            .map_err(backend)?
+            .iter()
+            .map_err(backend)?
+        {
+            let i: PortInboxItem = dec("port_inbox", row.map_err(backend)?.1.value())?;
+            sealed::of_port_item(&i).into_iter().for_each(&mut count);
         }
         let meta = txn.open_table(META).map_err(backend)?;
         for key in SEALED_META {
@@ -166,6 +179,23 @@ impl RedbStore {
             for (id, bytes) in &updates {
                 endpoints
                     .insert(id.as_str(), bytes.as_slice())
+                    .map_err(backend)?;
+            }
+            // The inbox's hub messages (one pass: a port has a handful).
+            let mut inbox = txn.open_table(PORT_INBOX).map_err(backend)?;
+            let mut updates = Vec::new();
+            for row in inbox.iter().map_err(backend)? {
+                let (k, v) = row.map_err(backend)?;
+                let mut i: PortInboxItem = dec("port_inbox", v.value())?;
+                let n = sealed::reseal_port_item(keys, &mut i, "port_inbox")?;
+                if n > 0 {
+                    report.resealed += n;
+                    updates.push((k.value().to_owned(), enc(&i)?));
+                }
+            }
+            for (key, bytes) in &updates {
+                inbox
+                    .insert(key.as_str(), bytes.as_slice())
                     .map_err(backend)?;
             }
             let mut meta = txn.open_table(META).map_err(backend)?;

@@ -1,6 +1,7 @@
 //! Data-key rotation at rest on PostgreSQL (embedded `rewrap.rs`, same meaning): every
-//! sealed value (SIM Ki/OPc, order subscriber details and eSIM confirmation codes, the
-//! idempotency snapshots that carry them, webhook signing secrets, the sandbox marker) is
+//! sealed value (SIM Ki/OPc, order subscriber details, eSIM confirmation codes and port-in
+//! credentials, the idempotency snapshots that carry them, webhook signing secrets, hub
+//! messages in the port inbox, the sandbox marker) is
 //! re-sealed under the current key by the gateway, so the database only ever sees
 //! ciphertext. SIMs and orders go in chunks of `chunk` records per committed transaction,
 //! walked by primary key; an interruption loses at most the chunk in progress, and a
@@ -87,6 +88,18 @@ async fn the_rest(tx: &Tx<'_>, keys: &Keyring) -> TxResult<u64> {
             put_endpoint(tx, &e).await?;
         }
     }
+    for r in tx.rows("SELECT key, doc FROM port_inbox", &[]).await? {
+        let mut i: crate::store::PortInboxItem = from_doc("port_inbox", r.get(1))?;
+        let c = sealed::reseal_port_item(keys, &mut i, "port_inbox")?;
+        if c > 0 {
+            n += c;
+            tx.exec(
+                "UPDATE port_inbox SET doc = $2 WHERE key = $1",
+                &[&r.get::<_, &str>(0), &to_doc(&i)?],
+            )
+            .await?;
+        }
+    }
     for key in SEALED_META {
         let Some(r) = tx
             .row("SELECT value FROM meta WHERE name = $1", &[key])
@@ -165,6 +178,7 @@ impl PgStore {
             ("orders", "id"),
             ("idempotency", "tenant || '/' || idem_key"),
             ("webhook_endpoints", "id"),
+            ("port_inbox", "key"),
         ] {
             let st = c
                 .prepare_cached(&format!(
@@ -187,6 +201,10 @@ impl PgStore {
                         "idempotency" => {
                             let rec: IdempotencyRecord = from_doc(table, r.get(1))?;
                             sealed::of_order(&rec.response).for_each(&mut count)
+                        }
+                        "port_inbox" => {
+                            let i: crate::store::PortInboxItem = from_doc(table, r.get(1))?;
+                            sealed::of_port_item(&i).into_iter().for_each(&mut count)
                         }
                         _ => sealed::of_endpoint(&from_doc::<WebhookEndpoint>(table, r.get(1))?)
                             .for_each(&mut count),
