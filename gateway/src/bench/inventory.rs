@@ -15,8 +15,8 @@ use tokio::time::Instant;
 const SIM_CHUNK: u64 = 10_000;
 /// Numbers per commit.
 const NUMBER_CHUNK: u64 = 100_000;
-/// The extra numbers' first MSISDN, clear of the sandbox's block (8617000000000…).
-const FIRST_NUMBER: u64 = 8_617_100_000_000;
+/// The extra numbers' first MSISDN, clear of the sandbox's blocks (8617000…, 86171…).
+const FIRST_NUMBER: u64 = 8_617_200_000_000;
 
 /// Adds `sims` SIMs and `numbers` numbers to the sandbox tenant, in chunks; prints the
 /// time taken.
@@ -35,10 +35,10 @@ pub(super) async fn fill(sb: &Sandbox, sims: u64, numbers: u64) -> Result<(), Be
         let n = SIM_CHUNK.min(sims - done);
         let mut chunk = Vec::with_capacity(n as usize);
         for i in done..done + n {
-            // Own ICCID and IMSI ranges: `898600991…` and `<PLMN>2…` are never seeded.
+            // Own ICCID and IMSI ranges: `898600991…` and `<PLMN>8…` are never seeded (markets use 2 and 3).
             let sim = NewSim {
                 iccid: Iccid::from_payload(&format!("898600991{i:010}")).map_err(err)?,
-                imsi: format!("{PLMN}2{i:09}").parse().map_err(err)?,
+                imsi: format!("{PLMN}8{i:09}").parse().map_err(err)?,
                 ki: crate::sandbox::random_key(keys).map_err(err)?,
                 opc: Some(crate::sandbox::random_key(keys).map_err(err)?),
             };
