@@ -162,6 +162,7 @@ mod tests {
             baseline_requests: 50,
             inventory_sims: 0,
             inventory_numbers: 0,
+            cache_mib: Some(16),
             deadline_s: 600,
         };
         run(args).await.expect("the suspend benchmark");
