@@ -72,7 +72,9 @@ impl Default for HttpClientBuilder {
             timeout: DEFAULT_TIMEOUT,
             connect_timeout: None,
             pool_idle_timeout: Duration::from_secs(60),
-            max_idle_per_host: 16,
+            // A southbound client is sized to its caller's concurrency; this default only
+            // keeps an unsized one from reconnecting (a TLS handshake) under load.
+            max_idle_per_host: 64,
             body_limit: DEFAULT_BODY_LIMIT,
             http1_only: false,
         }

@@ -1,17 +1,23 @@
 //! `simgw bench`: drives physical activations over real HTTPS against an in-process sandbox
 //! (gateway + HLR simulator on loopback, durable commits on a fresh data dir) and reports
-//! throughput and latency. A measurement tool, not a test.
+//! throughput and latency next to a baseline measured in the same run: the same client
+//! against a bare hyper+rustls endpoint (`baseline.rs`). A measurement tool, not a test.
 
+mod baseline;
 mod components;
+mod inventory;
 mod load;
 mod policy;
+mod report;
 mod store_ops;
 mod suspend;
 
 use crate::config::Config;
+use crate::order::OrderStatus;
 use adapters::http::HttpClient;
 use bytes::Bytes;
-use load::{Post, post_all, report, settled, wait_until};
+use load::{Post, Settled, await_terminal, phase, post_all, print_phase};
+use report::{Phase, Report};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
@@ -75,6 +81,29 @@ pub struct BenchArgs {
     /// synchronous_commit on), and report the ratio.
     #[arg(long, value_enum, default_value_t = BenchStore::Embedded)]
     pub store: BenchStore,
+    /// Writes the figures as JSON to this file (the HTTP modes: activations, `--esim`,
+    /// `--suspend`, `--policy`, `--store postgres`).
+    #[arg(long)]
+    pub json: Option<PathBuf>,
+    /// Requests sent to the bare hyper+rustls endpoint before the load, from the same
+    /// client at the same concurrency (0: no baseline, ratio 0).
+    #[arg(long, default_value_t = 20_000)]
+    pub baseline_requests: usize,
+    /// SIMs added to the sandbox tenant before the run and never activated (memory and
+    /// latency against a carrier-sized store).
+    #[arg(long, default_value_t = 0)]
+    pub inventory_sims: u64,
+    /// Numbers added to the sandbox tenant's pool before the run.
+    #[arg(long, default_value_t = 0)]
+    pub inventory_numbers: u64,
+    /// The embedded store's page cache in MiB (`[store] cache_mib`; default that of the
+    /// configuration, 256): most of the resident memory under a large inventory.
+    #[arg(long)]
+    pub cache_mib: Option<usize>,
+    /// Seconds after the first POST to wait for every order to be terminal; then the ones
+    /// still open are named and the run fails.
+    #[arg(long, default_value_t = 600)]
+    pub deadline_s: u64,
 }
 
 /// Which store the activation benchmark runs on.
@@ -154,6 +183,17 @@ pub async fn run(args: BenchArgs) -> Result<(), BenchError> {
             data_dir.display()
         )));
     }
+    let http_mode = args.profiles.is_none()
+        && args.osmo_ops.is_none()
+        && args.import_rows.is_none()
+        && args.pool_numbers.is_none();
+    if args.json.is_some() && !http_mode {
+        // These modes time the store or a component alone: there is no HTTP client to
+        // compare with a bare endpoint, so there is no report of that shape either.
+        return Err(BenchError(
+            "--json is written by the HTTP modes only (not --profiles, --osmo-ops, --import-rows, --pool-numbers)".into(),
+        ));
+    }
     if let Some(n) = args.profiles {
         return components::run_profiles(n);
     }
@@ -176,76 +216,182 @@ pub async fn run(args: BenchArgs) -> Result<(), BenchError> {
         }
         return r;
     }
-    if args.policy.is_some() {
-        let r = policy::side_by_side(&args, &data_dir).await;
-        if temporary {
-            let _ = std::fs::remove_dir_all(&data_dir);
-        }
-        return r;
-    }
-    if args.store == BenchStore::Postgres {
-        let r = postgres_side_by_side(&args, &data_dir).await;
-        if temporary {
-            let _ = std::fs::remove_dir_all(&data_dir);
-        }
-        return r;
-    }
-    let (sb, client, seeded_in) = start_sandbox(&args, &data_dir, None).await?;
-    let r = if args.suspend {
-        suspend::run(&args, &sb, &client, seeded_in).await
-    } else {
-        run_activations(&args, &sb, &client, seeded_in)
-            .await
-            .map(drop)
+    let mut report = Report {
+        mode: mode_name(&args).into(),
+        activations: args.activations,
+        concurrency: args.concurrency,
+        hlr_latency_ms: args.hlr_latency_ms,
+        webhook: args.webhook,
+        inventory_sims: args.inventory_sims,
+        inventory_numbers: args.inventory_numbers,
+        ..Report::default()
     };
-    stop_sandbox(sb).await;
+    let r = if args.policy.is_some() {
+        policy::side_by_side(&args, &data_dir, &mut report).await
+    } else if args.store == BenchStore::Postgres {
+        postgres_side_by_side(&args, &data_dir, &mut report).await
+    } else {
+        match prepare(&args, &data_dir, None, &mut report).await {
+            Ok((sb, client, seeded_in)) => {
+                let r = if args.suspend {
+                    suspend::run(&args, &sb, &client, seeded_in, &mut report).await
+                } else {
+                    run_activations(&args, &sb, &client, seeded_in)
+                        .await
+                        .map(|(p, s)| record(&mut report, p, s))
+                };
+                stop_sandbox(sb).await;
+                r
+            }
+            Err(e) => Err(e),
+        }
+    };
     if temporary {
         let _ = std::fs::remove_dir_all(&data_dir);
     }
-    r
+    r?;
+    conclude(&args, report)
+}
+
+/// The mode's name in the report.
+fn mode_name(args: &BenchArgs) -> &'static str {
+    match (args.policy, args.store, args.suspend, args.esim) {
+        (Some(policy::BenchPolicy::Cn), ..) => "policy_cn",
+        (None, BenchStore::Postgres, ..) => "postgres",
+        (None, BenchStore::Embedded, true, _) => "suspend",
+        (None, BenchStore::Embedded, false, true) => "esim",
+        (None, BenchStore::Embedded, false, false) => "physical",
+    }
+}
+
+/// Adds a phase and its failed orders to the report.
+fn record(report: &mut Report, phase: Phase, settled: Settled) {
+    report.phases.push(phase);
+    report.failures.extend(settled.failed);
+}
+
+/// Prints the ratio and the peak memory, writes `--json`, and fails the run if any order
+/// was still open at the deadline.
+fn conclude(args: &BenchArgs, mut report: Report) -> Result<(), BenchError> {
+    report.finish(report::peak_rss_mib());
+    if report.baseline.is_some() {
+        for p in &report.phases {
+            println!(
+                "ratio      {:<9} {:>8.0} / {:>8.0} baseline requests/s = {:.3}",
+                p.name, p.per_s, report.baseline_requests_per_s, p.ratio
+            );
+        }
+    }
+    println!(
+        "peak RSS   {:.1} MiB (VmHWM since the inventory was in place)",
+        report.peak_rss_mib
+    );
+    if let Some(path) = &args.json {
+        std::fs::write(path, report.to_json())
+            .map_err(|e| BenchError(format!("{}: {e}", path.display())))?;
+    }
+    if report.open > 0 {
+        return Err(BenchError(format!(
+            "{} orders were not terminal {} s after the first POST",
+            report.open, args.deadline_s
+        )));
+    }
+    Ok(())
+}
+
+/// Starts the run's first sandbox, fills the extra inventory, resets the peak-memory mark,
+/// and measures the baseline; everything timed comes after this.
+async fn prepare(
+    args: &BenchArgs,
+    data_dir: &std::path::Path,
+    postgres: Option<&str>,
+    report: &mut Report,
+) -> Result<(crate::sandbox::Sandbox, HttpClient, Duration), BenchError> {
+    let (sb, client, seeded_in, probe) = start_sandbox(args, data_dir, postgres).await?;
+    let r = async {
+        inventory::fill(&sb, args.inventory_sims, args.inventory_numbers).await?;
+        if report::reset_peak_rss() {
+            println!(
+                "peak RSS reset at {:.1} MiB resident (sandbox and inventory in place)",
+                report::peak_rss_mib()
+            );
+        } else {
+            println!("peak RSS: /proc/self/clear_refs refused; the peak includes seeding");
+        }
+        baseline::run(args, &sb, &client, probe.as_deref()).await
+    }
+    .await;
+    match r {
+        Ok(b) => {
+            report.baseline = b;
+            Ok((sb, client, seeded_in))
+        }
+        Err(e) => {
+            stop_sandbox(sb).await;
+            Err(e)
+        }
+    }
 }
 
 /// The activations on the embedded store, then on a private PostgreSQL, in one run.
 async fn postgres_side_by_side(
     args: &BenchArgs,
     data_dir: &std::path::Path,
+    report: &mut Report,
 ) -> Result<(), BenchError> {
-    println!("== embedded store (baseline)");
+    println!("== embedded store (reference)");
     let embedded = data_dir.join("embedded");
-    let (sb, client, seeded_in) = start_sandbox(args, &embedded, None).await?;
+    let (sb, client, seeded_in) = prepare(args, &embedded, None, report).await?;
     let base = run_activations(args, &sb, &client, seeded_in).await;
     stop_sandbox(sb).await;
-    let base = base?;
+    let (mut base, settled) = base?;
+    base.name = "embedded".into();
+    let base_rate = base.per_s;
+    record(report, base, settled);
     println!("== PostgreSQL (one node, local, fsync and synchronous_commit on)");
     let pg = conformance::pg_peer::PgServer::start().map_err(err)?;
     let url = pg.create_db("simgw").await.map_err(err)?;
-    let (sb, client, seeded_in) =
+    let (sb, client, seeded_in, _) =
         start_sandbox(args, &data_dir.join("postgres"), Some(&url)).await?;
     let on_pg = run_activations(args, &sb, &client, seeded_in).await;
     stop_sandbox(sb).await;
     drop(pg);
-    let on_pg = on_pg?;
+    let (mut on_pg, settled) = on_pg?;
+    on_pg.name = "postgres".into();
     println!(
         "PostgreSQL / embedded: {:.0} / {:.0} activations/s = {:.2}",
-        on_pg,
-        base,
-        on_pg / base.max(f64::MIN_POSITIVE)
+        on_pg.per_s,
+        base_rate,
+        report::ratio(on_pg.per_s, base_rate)
     );
+    record(report, on_pg, settled);
     Ok(())
 }
 
-/// Starts the sandbox the activation modes drive (one SIM per activation) and a client
-/// trusting its CA; also answers how long seeding took.
+/// Starts the sandbox the activation modes drive (one SIM per activation, and one more
+/// kept apart for the probe) and a client trusting its CA; also answers how long seeding
+/// took and the probe's ICCID.
 async fn start_sandbox(
     args: &BenchArgs,
     data_dir: &std::path::Path,
     postgres: Option<&str>,
-) -> Result<(crate::sandbox::Sandbox, HttpClient, Duration), BenchError> {
+) -> Result<
+    (
+        crate::sandbox::Sandbox,
+        HttpClient,
+        Duration,
+        Option<String>,
+    ),
+    BenchError,
+> {
     let mut config = Config {
         data_dir: data_dir.to_owned(),
         listen: "127.0.0.1:0".parse().map_err(err)?,
         ..Config::default()
     };
+    if let Some(mib) = args.cache_mib {
+        config.store.cache_mib = mib;
+    }
     if let Some(url) = postgres {
         config.store.backend = crate::config::StoreBackend::Postgres;
         config.store.url = Some(crate::config::DbUrl::new(url));
@@ -255,7 +401,7 @@ async fn start_sandbox(
         config.sandbox.physical_sims = 1;
         config.sandbox.esim_profiles = args.activations;
     } else {
-        config.sandbox.physical_sims = args.activations;
+        config.sandbox.physical_sims = args.activations + 1;
     }
     // Headroom: golden numbers (…8888, …1234) are never assigned automatically.
     config.sandbox.numbers = args.activations + args.activations / 10 + 100;
@@ -268,8 +414,11 @@ async fn start_sandbox(
         config.api.max_connections_per_ip.max(args.concurrency + 16);
     config.api.max_connections = config.api.max_connections.max(args.concurrency + 16);
     let seeding = Instant::now();
-    let sb = crate::sandbox::start(config).await.map_err(err)?;
+    let mut sb = crate::sandbox::start(config).await.map_err(err)?;
     let seeded_in = seeding.elapsed();
+    // The probe's SIM is not one the timed phases use (eSIM runs keep their one physical SIM
+    // for it).
+    let probe = sb.info.physical_iccids.pop();
     if let Some(sim) = &sb.hlr_sim {
         let mut f = sim.faults();
         f.latency = Duration::from_millis(args.hlr_latency_ms);
@@ -282,7 +431,7 @@ async fn start_sandbox(
         .request_timeout(Duration::from_secs(30))
         .build()
         .map_err(err)?;
-    Ok((sb, client, seeded_in))
+    Ok((sb, client, seeded_in, probe))
 }
 
 async fn stop_sandbox(sb: crate::sandbox::Sandbox) {
@@ -295,19 +444,29 @@ async fn run_activations(
     sb: &crate::sandbox::Sandbox,
     client: &HttpClient,
     seeded_in: Duration,
-) -> Result<f64, BenchError> {
-    run_load(args, sb, client, seeded_in, activation_posts(args, sb)).await
+) -> Result<(Phase, Settled), BenchError> {
+    let name = if args.esim { "esim" } else { "physical" };
+    run_load(
+        args,
+        sb,
+        client,
+        seeded_in,
+        activation_posts(args, sb),
+        name,
+    )
+    .await
 }
 
-/// Times `posts` (activations) until every order is `active` or `failed`; answers
-/// activations/s.
+/// Times `posts` (activations) until each of their orders is `active` or `failed`; answers
+/// the phase's figures and where each order ended.
 async fn run_load(
     args: &BenchArgs,
     sb: &crate::sandbox::Sandbox,
     client: &HttpClient,
     seeded_in: Duration,
     posts: Vec<Post>,
-) -> Result<f64, BenchError> {
+    name: &str,
+) -> Result<(Phase, Settled), BenchError> {
     let auth = format!("Bearer {}", sb.info.api_key);
     let delivered = if args.webhook {
         Some(bench_webhook(client, &sb.info.base_url, &auth).await?)
@@ -328,15 +487,13 @@ async fn run_load(
     let ops0 = m.store_ops.load(Relaxed);
     let started = Instant::now();
     let posted = post_all(client, &auth, posts, args.concurrency).await?;
-    let target = posted.ids.len() as u64;
-    let done_in = wait_until(started, target, || {
-        m.orders_active.load(Relaxed) + m.orders_failed.load(Relaxed)
-    })
-    .await?;
-    let (_, active, e2e) = settled(sb, &posted.ids, crate::order::OrderStatus::Active).await?;
+    let deadline = Duration::from_secs(args.deadline_s);
+    let settled = await_terminal(sb, &posted.ids, OrderStatus::Active, started, deadline).await?;
     let commits = m.store_commits.load(Relaxed) - commits0;
     let ops = m.store_ops.load(Relaxed) - ops0;
-    report(&posted, "active", active, done_in, "activations/s", &e2e);
+    let mut phase = phase(name, &posted, &settled);
+    (phase.store_commits, phase.store_ops) = (commits, ops);
+    print_phase(&phase, &posted, &settled, "active", "activations/s");
     if commits > 0 {
         // The embedded store's group commit (PostgreSQL counts no commits here).
         println!(
@@ -350,7 +507,7 @@ async fn run_load(
             d.load(Relaxed)
         );
     }
-    Ok(active as f64 / done_in.as_secs_f64().max(f64::MIN_POSITIVE))
+    Ok((phase, settled))
 }
 
 fn webhook_label(webhook: bool) -> &'static str {

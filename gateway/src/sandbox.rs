@@ -183,7 +183,7 @@ pub async fn start(mut config: Config) -> Result<Sandbox, StartError> {
     let mut hlr_sim = None;
     let mut hlr_gate = None;
     let hlr: Arc<dyn adapters::hlr::HlrProvisioner> = if config.hlr.url.is_some() {
-        southbound::hlr_from_config(&config.hlr)?
+        southbound::hlr_from_config(&config.hlr, config.engine.hlr_concurrency)?
     } else {
         let password = random_password()?;
         let identity = ca.issue("simgw HLR simulator", &["localhost", "127.0.0.1"])?;
@@ -208,6 +208,7 @@ pub async fn start(mut config: Config) -> Result<Sandbox, StartError> {
             &password,
             Some(ca_pem),
             &config.hlr,
+            config.engine.hlr_concurrency,
         )?;
         hlr_sim = Some((sim, hlr.clone()));
         let gate = crate::sandbox_hlr::HlrGate::new(hlr);

@@ -10,8 +10,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 /// The HLR named by `[hlr]` (URL, credentials from `password`, `password_file` or the
-/// `SIMGW_HLR_PASSWORD` environment variable).
-pub fn hlr_from_config(cfg: &HlrConfig) -> Result<Arc<dyn HlrProvisioner>, StartError> {
+/// `SIMGW_HLR_PASSWORD` environment variable), keeping `pool` idle connections (the
+/// engine's `hlr_concurrency`).
+pub fn hlr_from_config(
+    cfg: &HlrConfig,
+    pool: usize,
+) -> Result<Arc<dyn HlrProvisioner>, StartError> {
     let url = cfg.url.as_deref().ok_or_else(|| {
         StartError::Southbound(
             "no HLR configured: set [hlr] url in the config file, or run with --sandbox".into(),
@@ -47,7 +51,7 @@ pub fn hlr_from_config(cfg: &HlrConfig) -> Result<Arc<dyn HlrProvisioner>, Start
                 .map_err(|e| StartError::Southbound(format!("hlr.ca_file {}: {e}", p.display())))
         })
         .transpose()?;
-    cai3g(url, &cfg.user, &password, ca, cfg)
+    cai3g(url, &cfg.user, &password, ca, cfg, pool)
 }
 
 /// An OsmoHLR control-interface adapter for `HOST:PORT` (no credentials: CTRL has none,
@@ -65,13 +69,16 @@ pub fn osmo(addr: &str, cfg: &HlrConfig) -> Result<Arc<dyn HlrProvisioner>, Star
     Ok(Arc::new(adapters::osmo::OsmoHlr::new(config)))
 }
 
-/// A CAI3G 1.2 adapter for `url`.
+/// A CAI3G 1.2 adapter for `url`, keeping `pool` idle connections: the calls the engine
+/// runs at once (`[engine] hlr_concurrency`), or every call beyond them pays a TLS
+/// handshake.
 pub fn cai3g(
     url: &str,
     user: &str,
     password: &str,
     ca_pem: Option<Vec<u8>>,
     cfg: &HlrConfig,
+    pool: usize,
 ) -> Result<Arc<dyn HlrProvisioner>, StartError> {
     let codes = match &cfg.codes {
         Some(c) => CodeTable {
@@ -95,8 +102,7 @@ pub fn cai3g(
             .then(|| Duration::from_secs(cfg.session_refresh_secs)),
         codes,
         ca_pem,
-        // The engine's default `hlr_concurrency`: one kept connection per call in flight.
-        max_idle_connections: 64,
+        max_idle_connections: pool.max(1),
     };
     let hlr =
         Cai3gHlr::new(config).map_err(|e| StartError::Southbound(format!("CAI3G adapter: {e}")))?;
@@ -119,18 +125,22 @@ pub fn smdp_from_config(
     let Some(url) = &cfg.smdp_url else {
         return Ok(None);
     };
-    let client = Es2Client::new(Es2ClientConfig {
-        base_url: url.clone(),
-        requester_id: cfg.requester_id.clone(),
-        client_cert_pem: read_file("client_cert_file", cfg.client_cert_file.as_deref())?,
-        client_key_pem: zeroize::Zeroizing::new(read_file(
-            "client_key_file",
-            cfg.client_key_file.as_deref(),
-        )?),
-        roots_pem: read_file("smdp_ca_file", cfg.smdp_ca_file.as_deref())?,
-        pad_iccid: cfg.pad_iccid,
-        timeout: Duration::from_millis(cfg.timeout_ms),
-    })
+    // One kept connection per ES2+ call in flight.
+    let client = Es2Client::with_pool(
+        Es2ClientConfig {
+            base_url: url.clone(),
+            requester_id: cfg.requester_id.clone(),
+            client_cert_pem: read_file("client_cert_file", cfg.client_cert_file.as_deref())?,
+            client_key_pem: zeroize::Zeroizing::new(read_file(
+                "client_key_file",
+                cfg.client_key_file.as_deref(),
+            )?),
+            roots_pem: read_file("smdp_ca_file", cfg.smdp_ca_file.as_deref())?,
+            pad_iccid: cfg.pad_iccid,
+            timeout: Duration::from_millis(cfg.timeout_ms),
+        },
+        cfg.concurrency,
+    )
     .map_err(|e| StartError::Southbound(format!("esim.smdp_url: {e}")))?;
     let address = cfg.smdp_address.clone().ok_or_else(|| {
         StartError::Southbound(
@@ -196,13 +206,17 @@ pub fn identity_from_config(
         }),
         _ => None,
     };
-    let client = IdentityClient::new(IdentityClientConfig {
-        base_url: url.clone(),
-        auth,
-        roots_pem: read("ca_file", cfg.ca_file.as_deref())?,
-        identity,
-        timeout: Duration::from_millis(cfg.timeout_ms),
-    })
+    // One kept connection per verification in flight.
+    let client = IdentityClient::with_pool(
+        IdentityClientConfig {
+            base_url: url.clone(),
+            auth,
+            roots_pem: read("ca_file", cfg.ca_file.as_deref())?,
+            identity,
+            timeout: Duration::from_millis(cfg.timeout_ms),
+        },
+        cfg.concurrency,
+    )
     .map_err(|e| StartError::Southbound(format!("identity.url: {e}")))?;
     Ok(Some(Arc::new(client)))
 }

@@ -79,6 +79,7 @@ async fn idempotency_records_hold_a_keyed_fingerprint_that_survives_rotation() {
         "secret-pw",
         None,
         &config(h.dir.path()).hlr,
+        config(h.dir.path()).engine.hlr_concurrency,
     )
     .expect("adapter");
     let gw = Gateway::start(config(h.dir.path()), hlr)

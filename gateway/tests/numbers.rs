@@ -216,6 +216,7 @@ async fn lapsed_reservations_and_aged_quarantine_return_under_the_paused_clock()
         "p",
         None,
         &Default::default(),
+        1,
     )
     .expect("adapter");
     let engine = Engine::new(

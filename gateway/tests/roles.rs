@@ -276,8 +276,15 @@ async fn a_key_stored_before_roles_acts_as_operator() {
     h.gw.take().expect("gateway").shutdown().await;
     put_key_stored_before_roles(h.dir.path(), &legacy, TENANT);
     let cfg = common::config(h.dir.path());
-    let hlr = gateway::southbound::cai3g(&h.sim.url(), "gw", "secret-pw", None, &cfg.hlr)
-        .expect("adapter");
+    let hlr = gateway::southbound::cai3g(
+        &h.sim.url(),
+        "gw",
+        "secret-pw",
+        None,
+        &cfg.hlr,
+        cfg.engine.hlr_concurrency,
+    )
+    .expect("adapter");
     let gw = gateway::app::Gateway::start(cfg, hlr)
         .await
         .expect("restart");
@@ -352,8 +359,15 @@ async fn apikey_create_issues_the_role_asked_and_channel_by_default() {
         .await
         .expect("simulator");
     let cfg = common::config(&data);
-    let hlr =
-        gateway::southbound::cai3g(&sim.url(), "gw", "secret-pw", None, &cfg.hlr).expect("adapter");
+    let hlr = gateway::southbound::cai3g(
+        &sim.url(),
+        "gw",
+        "secret-pw",
+        None,
+        &cfg.hlr,
+        cfg.engine.hlr_concurrency,
+    )
+    .expect("adapter");
     let gw = gateway::app::Gateway::start(cfg, hlr)
         .await
         .expect("gateway");

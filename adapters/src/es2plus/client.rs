@@ -26,6 +26,9 @@ use std::fmt;
 use std::time::Duration;
 use zeroize::Zeroizing;
 
+/// Idle connections kept by [`Es2Client::new`] (the engine's default `[esim] concurrency`).
+pub const DEFAULT_POOL: usize = 32;
+
 /// The longest TCP connect we wait for (reference §9: about 5 s), so an unreachable
 /// SM-DP+ is reported as not sent rather than as an ambiguous timeout.
 const MAX_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -120,9 +123,15 @@ fn base_url(url: &str) -> Result<String, Es2TransportError> {
 }
 
 impl Es2Client {
-    /// Builds the client. Fails on a non-`https` base URL, an empty requester id, or
-    /// unusable TLS material; nothing is sent yet.
+    /// Builds the client with [`DEFAULT_POOL`] idle connections. Fails on a non-`https`
+    /// base URL, an empty requester id, or unusable TLS material; nothing is sent yet.
     pub fn new(cfg: Es2ClientConfig) -> Result<Self, Es2TransportError> {
+        Self::with_pool(cfg, DEFAULT_POOL)
+    }
+
+    /// Builds the client keeping up to `max_idle` idle connections: at least the ES2+ calls
+    /// the engine runs at once, or each call beyond the pool pays a mutual-TLS handshake.
+    pub fn with_pool(cfg: Es2ClientConfig, max_idle: usize) -> Result<Self, Es2TransportError> {
         let base_url = base_url(&cfg.base_url)?;
         let id = cfg.requester_id.as_str();
         if id.is_empty() || !id.bytes().all(|b| b.is_ascii_graphic() || b == b' ') {
@@ -134,6 +143,7 @@ impl Es2Client {
             .request_timeout(cfg.timeout)
             .connect_timeout(cfg.timeout.min(MAX_CONNECT_TIMEOUT))
             .body_limit(MAX_MESSAGE_BYTES)
+            .pool_max_idle_per_host(max_idle.max(1))
             .http1_only()
             .build()
             .map_err(Es2TransportError::Http)?;

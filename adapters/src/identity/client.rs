@@ -16,8 +16,9 @@ use std::fmt;
 use std::time::Duration;
 use zeroize::Zeroizing;
 
-/// Idle connections kept to the verification service (at least the engine's concurrency).
-const MAX_IDLE: usize = 64;
+/// Idle connections kept by [`IdentityClient::new`] (above the engine's default
+/// `[identity] concurrency`, 32).
+pub const DEFAULT_POOL: usize = 64;
 /// The longest TCP connect we wait for, so an unreachable verifier shows as a connect
 /// failure rather than a timeout.
 const MAX_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -109,6 +110,15 @@ impl IdentityClient {
     /// Builds the client: checks the URL, the credential and the TLS material; sends
     /// nothing yet.
     pub fn new(cfg: IdentityClientConfig) -> Result<Self, IdentityConfigError> {
+        Self::with_pool(cfg, DEFAULT_POOL)
+    }
+
+    /// Builds the client keeping up to `max_idle` idle connections: at least the
+    /// verifications the engine runs at once.
+    pub fn with_pool(
+        cfg: IdentityClientConfig,
+        max_idle: usize,
+    ) -> Result<Self, IdentityConfigError> {
         let url = format!("{}{VERIFICATIONS_PATH}", base_url(&cfg.base_url)?);
         let credential = match cfg.auth {
             ClientAuth::None => None,
@@ -132,7 +142,7 @@ impl IdentityClient {
             .connect_timeout(cfg.timeout.min(MAX_CONNECT_TIMEOUT))
             // Keep a connection for every call the engine may have in flight: a call
             // beyond the idle pool pays a full TLS handshake.
-            .pool_max_idle_per_host(MAX_IDLE)
+            .pool_max_idle_per_host(max_idle.max(1))
             .body_limit(MAX_BODY_BYTES);
         if let Some(id) = &cfg.identity {
             builder = builder.identity_pem(&id.cert_pem, &id.key_pem);

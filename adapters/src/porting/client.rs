@@ -18,8 +18,9 @@ use http::header::RETRY_AFTER;
 use std::fmt;
 use std::time::Duration;
 
-/// Idle connections kept to the hub (at least the port engine's concurrency).
-const MAX_IDLE: usize = 32;
+/// Idle connections kept by [`PortingHubClient::new`]; the gateway has no port engine
+/// (and so no concurrency to size it by) yet.
+pub const DEFAULT_POOL: usize = 32;
 /// The longest TCP connect we wait for, so an unreachable hub shows as a connect failure
 /// (nothing sent) rather than a timeout.
 const MAX_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -57,6 +58,15 @@ impl fmt::Debug for PortingHubClient {
 impl PortingHubClient {
     /// Builds the client: checks the URL and the TLS material; sends nothing yet.
     pub fn new(cfg: PortingHubClientConfig) -> Result<Self, PortingConfigError> {
+        Self::with_pool(cfg, DEFAULT_POOL)
+    }
+
+    /// Builds the client keeping up to `max_idle` idle connections: at least the hub calls
+    /// the engine runs at once, or each call beyond the pool pays a mutual-TLS handshake.
+    pub fn with_pool(
+        cfg: PortingHubClientConfig,
+        max_idle: usize,
+    ) -> Result<Self, PortingConfigError> {
         let base_url =
             crate::http::https_base_url(&cfg.base_url).ok_or(PortingConfigError::InvalidBaseUrl)?;
         let http = HttpClient::builder()
@@ -64,7 +74,7 @@ impl PortingHubClient {
             .identity_pem(&cfg.identity.cert_pem, &cfg.identity.key_pem)
             .request_timeout(cfg.timeout)
             .connect_timeout(cfg.timeout.min(MAX_CONNECT_TIMEOUT))
-            .pool_max_idle_per_host(MAX_IDLE)
+            .pool_max_idle_per_host(max_idle.max(1))
             .body_limit(MAX_BODY_BYTES)
             .build()
             .map_err(PortingConfigError::Http)?;

@@ -1,7 +1,9 @@
 //! The timed HTTP phases of `simgw bench`: many POSTs from concurrent clients, the wait
 //! until the engine has finished every order, and the report of both.
 
+use super::report::{FailedOrder, Latency, Phase, rate};
 use super::{BenchError, err};
+use crate::order::{Order, OrderStatus};
 use adapters::http::HttpClient;
 use bytes::Bytes;
 use std::sync::Arc;
@@ -30,6 +32,8 @@ pub(super) struct Posted {
     pub(super) failures: usize,
     /// How long until the last request was answered.
     pub(super) took: Duration,
+    /// Size of the first `202` answer's body.
+    pub(super) body_bytes: Option<usize>,
 }
 
 /// Sends every POST from `concurrency` clients, each taking the next request when its
@@ -69,6 +73,7 @@ pub(super) async fn post_all(
                 out.latency.push(t.elapsed());
                 match r {
                     Ok(resp) if resp.status == 202 => {
+                        out.body_bytes.get_or_insert(resp.body.len());
                         if let Ok(v) = serde_json::from_slice::<serde_json::Value>(&resp.body) {
                             if let Some(id) = v["id"].as_str() {
                                 out.ids.push(id.to_owned());
@@ -87,101 +92,154 @@ pub(super) async fn post_all(
         all.latency.extend(p.latency);
         all.ids.extend(p.ids);
         all.failures += p.failures;
+        all.body_bytes = all.body_bytes.or(p.body_bytes);
     }
     all.took = started.elapsed();
     all.latency.sort();
     Ok(all)
 }
 
-/// Waits until `finished()` reaches `target` (the engine's terminal-order counters), for
-/// at most 10 minutes after `started`.
-pub(super) async fn wait_until(
-    started: Instant,
-    target: u64,
-    finished: impl Fn() -> u64,
-) -> Result<Duration, BenchError> {
-    while finished() < target {
-        if started.elapsed() > Duration::from_secs(600) {
-            return Err(BenchError("orders did not finish within 10 minutes".into()));
-        }
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
-    Ok(started.elapsed())
+/// Where the bench's own orders stand once each is terminal (or the deadline passed).
+pub(super) struct Settled {
+    /// Every order read, in the order of the `202` answers.
+    pub(super) orders: Vec<Order>,
+    /// How many ended in the success state.
+    pub(super) succeeded: usize,
+    /// The ones that ended `failed`, with their codes.
+    pub(super) failed: Vec<FailedOrder>,
+    /// The ones still not terminal at the deadline (or missing), with their status.
+    pub(super) open: Vec<(String, String)>,
+    /// From the first POST until the last order was seen terminal.
+    pub(super) done_in: Duration,
+    /// Server-side time from creation to the last change of each terminal order, sorted.
+    pub(super) e2e: Vec<Duration>,
 }
 
-/// The orders `ids` as stored: how many ended `success`, and their server-side times from
-/// creation to the last change, sorted.
-pub(super) async fn settled(
+/// Pause between two reads of an order that is not terminal yet.
+const POLL: Duration = Duration::from_millis(2);
+
+/// Waits until every order of `ids` is terminal, reading each from the store (in the order
+/// the `202`s came, which is roughly the order they finish in, so each is read about once),
+/// for at most `deadline` after `started`. Counts from the bench's own orders, never from
+/// the gateway's global counters.
+pub(super) async fn await_terminal(
     sb: &crate::sandbox::Sandbox,
     ids: &[String],
-    success: crate::order::OrderStatus,
-) -> Result<(Vec<crate::order::Order>, usize, Vec<Duration>), BenchError> {
+    success: OrderStatus,
+    started: Instant,
+    deadline: Duration,
+) -> Result<Settled, BenchError> {
+    let store = &sb.gateway.store;
     let mut orders = Vec::with_capacity(ids.len());
-    let mut ok = 0;
-    let mut e2e = Vec::with_capacity(ids.len());
-    for id in ids {
-        if let Some(o) = sb
-            .gateway
-            .store
+    let mut next = 0;
+    while let Some(id) = ids.get(next) {
+        let order = store
+            .get_order(crate::sandbox::TENANT, id)
+            .await
+            .map_err(err)?;
+        match order {
+            Some(o) if o.status.is_terminal() => {
+                orders.push(o);
+                next += 1;
+            }
+            _ if started.elapsed() > deadline => break,
+            _ => tokio::time::sleep(POLL).await,
+        }
+    }
+    let done_in = started.elapsed();
+    let mut open = Vec::new();
+    // Past the deadline: read the rest once, and name what is still open.
+    for id in &ids[next..] {
+        match store
             .get_order(crate::sandbox::TENANT, id)
             .await
             .map_err(err)?
         {
-            if o.status == success {
-                ok += 1;
-            }
-            e2e.push(Duration::from_millis(
-                o.updated_at_ms.saturating_sub(o.created_at_ms),
-            ));
-            orders.push(o);
+            Some(o) if o.status.is_terminal() => orders.push(o),
+            Some(o) => open.push((id.clone(), format!("{:?}", o.status))),
+            None => open.push((id.clone(), "missing".into())),
         }
     }
-    e2e.sort();
-    Ok((orders, ok, e2e))
-}
-
-/// Prints the throughput and latency lines of one timed phase.
-pub(super) fn report(
-    posted: &Posted,
-    state: &str,
-    reached: usize,
-    done_in: Duration,
-    unit: &str,
-    e2e: &[Duration],
-) {
-    println!(
-        "accepted   {:>7} in {:>6.2} s  = {:>8.0} POST/s   (failed requests: {})",
-        posted.ids.len(),
-        posted.took.as_secs_f64(),
-        posted.ids.len() as f64 / posted.took.as_secs_f64(),
-        posted.failures
-    );
-    println!(
-        "{state:<10} {reached:>7} in {:>6.2} s  = {:>8.0} {unit} end to end",
-        done_in.as_secs_f64(),
-        reached as f64 / done_in.as_secs_f64()
-    );
-    let lat = &posted.latency;
-    println!(
-        "POST latency        p50 {:>7.2} ms  p99 {:>7.2} ms  max {:>7.2} ms",
-        pct(lat, 50.0),
-        pct(lat, 99.0),
-        pct(lat, 100.0)
-    );
-    println!(
-        "{:<19} p50 {:>7.2} ms  p99 {:>7.2} ms  max {:>7.2} ms",
-        format!("created->{state}"),
-        pct(e2e, 50.0),
-        pct(e2e, 99.0),
-        pct(e2e, 100.0)
-    );
-}
-
-/// The `p`th percentile of `sorted`, in milliseconds.
-pub(super) fn pct(sorted: &[Duration], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return 0.0;
+    let mut settled = Settled {
+        succeeded: 0,
+        failed: Vec::new(),
+        open,
+        done_in,
+        e2e: Vec::with_capacity(orders.len()),
+        orders: Vec::new(),
+    };
+    for o in &orders {
+        if o.status == success {
+            settled.succeeded += 1;
+        } else if o.status == OrderStatus::Failed {
+            settled.failed.push(FailedOrder {
+                id: o.id.clone(),
+                code: o
+                    .error
+                    .as_ref()
+                    .map_or_else(|| "unknown".to_owned(), |e| e.code.clone()),
+            });
+        }
+        settled.e2e.push(Duration::from_millis(
+            o.updated_at_ms.saturating_sub(o.created_at_ms),
+        ));
     }
-    let idx = (((p / 100.0) * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len()) - 1;
-    sorted[idx].as_secs_f64() * 1000.0
+    settled.e2e.sort();
+    settled.orders = orders;
+    Ok(settled)
+}
+
+/// The figures of one timed phase.
+pub(super) fn phase(name: &str, posted: &Posted, settled: &Settled) -> Phase {
+    Phase {
+        name: name.into(),
+        requests: posted.latency.len(),
+        accepted: posted.ids.len(),
+        refused: posted.failures,
+        succeeded: settled.succeeded,
+        failed: settled.failed.len(),
+        open: settled.open.len(),
+        seconds: settled.done_in.as_secs_f64(),
+        per_s: rate(settled.succeeded, settled.done_in),
+        post: Latency::of(&posted.latency),
+        created_to_terminal: Latency::of(&settled.e2e),
+        ..Phase::default()
+    }
+}
+
+/// Prints a phase: throughput, latency, and every failed or open order by code.
+pub(super) fn print_phase(p: &Phase, posted: &Posted, settled: &Settled, state: &str, unit: &str) {
+    println!(
+        "accepted   {:>7} in {:>6.2} s  = {:>8.0} POST/s   (refused requests: {})",
+        p.accepted,
+        posted.took.as_secs_f64(),
+        rate(p.accepted, posted.took),
+        p.refused
+    );
+    println!(
+        "{state:<10} {:>7} in {:>6.2} s  = {:>8.0} {unit} end to end  (failed {}, still open {})",
+        p.succeeded, p.seconds, p.per_s, p.failed, p.open
+    );
+    println!("POST latency       {}", p.post.line());
+    println!(
+        "{:<18} {}",
+        format!("created->{state}"),
+        p.created_to_terminal.line()
+    );
+    let mut by_code = std::collections::BTreeMap::<&str, Vec<&str>>::new();
+    for f in &settled.failed {
+        by_code.entry(&f.code).or_default().push(&f.id);
+    }
+    for (code, ids) in by_code {
+        let shown: Vec<&str> = ids.iter().take(5).copied().collect();
+        println!(
+            "failed     {:>7} with {code}: {}{}",
+            ids.len(),
+            shown.join(", "),
+            if ids.len() > shown.len() { ", …" } else { "" }
+        );
+    }
+    for (id, status) in settled.open.iter().take(20) {
+        println!("still open {id} ({status})");
+    }
 }

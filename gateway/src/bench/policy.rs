@@ -6,7 +6,11 @@
 //! asks the identity verifier simulator (zero latency) before the HLR.
 
 use super::load::Post;
-use super::{BenchArgs, BenchError, err, run_activations, run_load, start_sandbox, stop_sandbox};
+use super::report::{Report, ratio};
+use super::{
+    BenchArgs, BenchError, err, prepare, record, run_activations, run_load, start_sandbox,
+    stop_sandbox,
+};
 use crate::compliance::Market;
 use crate::compliance::audit::Actor;
 use crate::compliance::channel::{Member, Registration};
@@ -24,31 +28,34 @@ pub enum BenchPolicy {
 pub(super) async fn side_by_side(
     args: &BenchArgs,
     data_dir: &std::path::Path,
+    report: &mut Report,
 ) -> Result<(), BenchError> {
-    println!("== compliance policy off (baseline)");
-    let (sb, client, seeded_in) = start_sandbox(args, &data_dir.join("off"), None).await?;
+    println!("== compliance policy off (reference)");
+    let (sb, client, seeded_in) = prepare(args, &data_dir.join("off"), None, report).await?;
     let base = run_activations(args, &sb, &client, seeded_in).await;
     stop_sandbox(sb).await;
-    let base = base?;
+    let (mut base, settled) = base?;
+    base.name = "policy_off".into();
+    let base_rate = base.per_s;
+    record(report, base, settled);
     println!("== China policy on (identity, card reader, face match, registry, limits, audit)");
-    let (sb, client, seeded_in) = start_sandbox(args, &data_dir.join("cn"), None).await?;
+    let (sb, client, seeded_in, _) = start_sandbox(args, &data_dir.join("cn"), None).await?;
     let on = match make_cn(args, &sb).await {
-        Ok(()) => run_load(args, &sb, &client, seeded_in, sales(&sb)).await,
+        Ok(()) => run_load(args, &sb, &client, seeded_in, sales(&sb), "policy_cn").await,
         Err(e) => Err(e),
     };
     stop_sandbox(sb).await;
-    let on = on?;
+    let (on, settled) = on?;
     println!(
         "China policy / off: {:.0} / {:.0} activations/s = {:.2}",
-        on,
-        base,
-        on / base.max(f64::MIN_POSITIVE)
+        on.per_s,
+        base_rate,
+        ratio(on.per_s, base_rate)
     );
+    record(report, on, settled);
     Ok(())
 }
 
-/// Puts the sandbox tenant under the China policy, with windows wide enough for the run
-/// (each still read and counted), and registers the store the sales name.
 async fn make_cn(args: &BenchArgs, sb: &crate::sandbox::Sandbox) -> Result<(), BenchError> {
     let store = &sb.gateway.store;
     let tenant_id = &sb.info.tenant;

@@ -1,7 +1,7 @@
 //! `simgw bench --pool-numbers` and `--import-rows`: the store's own operations, without
 //! the API (number allocation against a large pool, and SIM batch imports).
 
-use super::load::pct;
+use super::report::pct;
 use super::{BenchArgs, BenchError, err};
 use crate::config::Config;
 use std::sync::Arc;

@@ -3,8 +3,9 @@
 //! sends one `POST /v1/subscriptions/{msisdn}/suspend` per line over HTTPS and waits until
 //! every suspend order is `completed`, that is barred on the HLR simulator.
 
-use super::load::{Post, post_all, report, settled, wait_until};
-use super::{BenchArgs, BenchError, bench_webhook, err, webhook_label};
+use super::load::{Post, await_terminal, phase, post_all, print_phase};
+use super::report::Report;
+use super::{BenchArgs, BenchError, bench_webhook, err, record, webhook_label};
 use crate::order::OrderStatus;
 use crate::sandbox::Sandbox;
 use adapters::http::HttpClient;
@@ -18,6 +19,7 @@ pub(super) async fn run(
     sb: &Sandbox,
     client: &HttpClient,
     seeded_in: Duration,
+    report: &mut Report,
 ) -> Result<(), BenchError> {
     // Lifecycle operations need an operator key; the sandbox's `api_key` is one.
     let auth = format!("Bearer {}", sb.info.api_key);
@@ -45,13 +47,14 @@ pub(super) async fn run(
         args.concurrency,
     )
     .await?;
-    let done_in = wait_until(started, posted.ids.len() as u64, || {
-        m.orders_active.load(Relaxed) + m.orders_failed.load(Relaxed)
-    })
-    .await?;
-    let (lines, active, e2e) = settled(sb, &posted.ids, OrderStatus::Active).await?;
-    report(&posted, "active", active, done_in, "activations/s", &e2e);
-    let activation_rate = active as f64 / done_in.as_secs_f64();
+    let deadline = Duration::from_secs(args.deadline_s);
+    let mut settled =
+        await_terminal(sb, &posted.ids, OrderStatus::Active, started, deadline).await?;
+    let activations = phase("physical", &posted, &settled);
+    print_phase(&activations, &posted, &settled, "active", "activations/s");
+    let activation_rate = activations.per_s;
+    let lines = std::mem::take(&mut settled.orders);
+    record(report, activations, settled);
 
     let url = format!("{}/v1/subscriptions", sb.info.base_url);
     let posts: Vec<Post> = lines
@@ -66,21 +69,21 @@ pub(super) async fn run(
         .collect();
     let hlr0 = sb.hlr_sim.as_ref().map(|s| s.counts());
     let (commits0, ops0) = (m.store_commits.load(Relaxed), m.store_ops.load(Relaxed));
-    let completed0 = m.orders_completed.load(Relaxed);
-    let failed0 = m.orders_failed.load(Relaxed);
 
     println!("-- timed: one suspend (reason non_payment) per line");
     let started = Instant::now();
     let posted = post_all(client, &auth, posts, args.concurrency).await?;
-    let done_in = wait_until(started, posted.ids.len() as u64, || {
-        (m.orders_completed.load(Relaxed) - completed0) + (m.orders_failed.load(Relaxed) - failed0)
-    })
-    .await?;
-    let (orders, completed, e2e) = settled(sb, &posted.ids, OrderStatus::Completed).await?;
+    let mut settled =
+        await_terminal(sb, &posted.ids, OrderStatus::Completed, started, deadline).await?;
     let commits = m.store_commits.load(Relaxed) - commits0;
     let ops = m.store_ops.load(Relaxed) - ops0;
-    report(&posted, "completed", completed, done_in, "suspends/s", &e2e);
-    let suspend_rate = completed as f64 / done_in.as_secs_f64();
+    let mut suspends = phase("suspend", &posted, &settled);
+    (suspends.store_commits, suspends.store_ops) = (commits, ops);
+    print_phase(&suspends, &posted, &settled, "completed", "suspends/s");
+    let completed = suspends.succeeded;
+    let suspend_rate = suspends.per_s;
+    let orders = std::mem::take(&mut settled.orders);
+    record(report, suspends, settled);
     let n = completed.max(1) as f64;
     println!(
         "durable commits {commits} for {ops} store operations ({:.1} per fsync; {:.2} store operations per suspend)",
@@ -155,7 +158,23 @@ mod tests {
             suspend: true,
             store: crate::bench::BenchStore::Embedded,
             policy: None,
+            json: Some(dir.path().join("bench.json")),
+            baseline_requests: 50,
+            inventory_sims: 0,
+            inventory_numbers: 0,
+            cache_mib: Some(16),
+            deadline_s: 600,
         };
         run(args).await.expect("the suspend benchmark");
+        let json = std::fs::read(dir.path().join("bench.json")).expect("the JSON report");
+        let v: serde_json::Value = serde_json::from_slice(&json).expect("JSON");
+        assert_eq!(v["mode"], "suspend");
+        assert_eq!(v["phases"][0]["succeeded"], 24);
+        assert_eq!(v["phases"][1]["succeeded"], 24);
+        assert_eq!(v["baseline"]["answered"], 50);
+        assert_eq!(
+            (v["failed"].as_u64(), v["open"].as_u64()),
+            (Some(0), Some(0))
+        );
     }
 }

@@ -60,7 +60,7 @@ pub(super) async fn run(args: ServeArgs) -> Result<(), CliError> {
     if args.sandbox {
         return serve_sandbox(cfg).await;
     }
-    let hlr = crate::southbound::hlr_from_config(&cfg.hlr)?;
+    let hlr = crate::southbound::hlr_from_config(&cfg.hlr, cfg.engine.hlr_concurrency)?;
     let gateway = Gateway::start(cfg, hlr).await?;
     wait_for_signal().await;
     eprintln!("shutting down: finishing in-flight HLR calls");

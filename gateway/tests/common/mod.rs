@@ -100,8 +100,15 @@ impl Harness {
             Some(addr) => {
                 gateway::southbound::osmo(&addr.to_string(), &cfg.hlr).expect("osmo adapter")
             }
-            None => gateway::southbound::cai3g(&sim.url(), "gw", "secret-pw", None, &cfg.hlr)
-                .expect("adapter"),
+            None => gateway::southbound::cai3g(
+                &sim.url(),
+                "gw",
+                "secret-pw",
+                None,
+                &cfg.hlr,
+                cfg.engine.hlr_concurrency,
+            )
+            .expect("adapter"),
         };
         let gw = Gateway::start(cfg, hlr).await.expect("gateway");
         let cards: Vec<Card> = (0..n).map(card).collect();
