@@ -198,7 +198,10 @@ impl Gateway {
         });
         settings.porting = match bound.porting_hub {
             Some(h) => Some(h),
-            None => crate::southbound::porting_hub_from_config(&config.porting_hub)?,
+            None => crate::southbound::porting_hub_from_config(
+                &config.porting_hub,
+                config.engine.hlr_concurrency,
+            )?,
         }
         .map(|hub| crate::engine::PortingSettings {
             hub,

@@ -221,9 +221,11 @@ pub fn identity_from_config(
     Ok(Some(Arc::new(client)))
 }
 
-/// The porting hub client `[porting_hub]` names (`None` without `url`).
+/// The porting hub client `[porting_hub]` names (`None` without `url`), keeping `pool`
+/// idle connections.
 pub fn porting_hub_from_config(
     cfg: &crate::config::PortingHubConfig,
+    pool: usize,
 ) -> Result<Option<Arc<dyn adapters::porting::PortingHub>>, StartError> {
     use adapters::porting::{ClientIdentity, PortingHubClient, PortingHubClientConfig};
     let Some(url) = &cfg.url else {
@@ -237,18 +239,21 @@ pub fn porting_hub_from_config(
             StartError::Southbound(format!("porting_hub.{what} {}: {e}", path.display()))
         })
     };
-    let client = PortingHubClient::new(PortingHubClientConfig {
-        base_url: url.clone(),
-        roots_pem: read("ca_file", cfg.ca_file.as_deref())?,
-        identity: ClientIdentity {
-            cert_pem: read("client_cert_file", cfg.client_cert_file.as_deref())?,
-            key_pem: zeroize::Zeroizing::new(read(
-                "client_key_file",
-                cfg.client_key_file.as_deref(),
-            )?),
+    let client = PortingHubClient::with_pool(
+        PortingHubClientConfig {
+            base_url: url.clone(),
+            roots_pem: read("ca_file", cfg.ca_file.as_deref())?,
+            identity: ClientIdentity {
+                cert_pem: read("client_cert_file", cfg.client_cert_file.as_deref())?,
+                key_pem: zeroize::Zeroizing::new(read(
+                    "client_key_file",
+                    cfg.client_key_file.as_deref(),
+                )?),
+            },
+            timeout: Duration::from_millis(cfg.timeout_ms),
         },
-        timeout: Duration::from_millis(cfg.timeout_ms),
-    })
+        pool,
+    )
     .map_err(|e| StartError::Southbound(format!("porting_hub.url: {e}")))?;
     Ok(Some(Arc::new(client)))
 }

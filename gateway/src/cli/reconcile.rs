@@ -40,7 +40,7 @@ pub(super) struct ReconcileArgs {
 pub(super) async fn run(args: ReconcileArgs) -> Result<(), CliError> {
     let config = args.store.load()?;
     let settings = crate::app::engine_settings(&config)?;
-    let hlr = crate::southbound::hlr_from_config(&config.hlr)?;
+    let hlr = crate::southbound::hlr_from_config(&config.hlr, config.engine.hlr_concurrency)?;
     let keys = Arc::new(crate::app::keyring(&config)?);
     let store = offline::open(&config).await?;
     let clock = Clock::new();
