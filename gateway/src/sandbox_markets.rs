@@ -63,11 +63,17 @@ pub struct StoreIds {
 }
 
 /// The seeded markets: (market, tenant, IMSI digit after the PLMN, ICCID issuer digits,
-/// first number).
-const SEEDED: [(Market, &str, u32, &str, &str); 2] = [
+/// first number). A data dir seeded before a market was added keeps the markets it had
+/// (`sandbox reset` seeds them all).
+const SEEDED: [(Market, &str, u32, &str, &str); 4] = [
     (Market::Cn, "sandbox-cn", 2, "898600990020", "8617100000000"),
     (Market::Uk, "sandbox-uk", 3, "894400990030", "447700900000"),
+    (Market::Us, "sandbox-us", 4, "890100990040", "15555500000"),
+    (Market::EuFr, "sandbox-fr", 5, "893300990050", "33612000000"),
 ];
+
+/// How many market tenants the sandbox seeds.
+pub const MARKETS: u32 = SEEDED.len() as u32;
 
 #[derive(Serialize, Deserialize)]
 struct Marker {

@@ -84,7 +84,10 @@ async fn rotation_is_resumable_and_the_gateway_runs_on_the_new_key() {
     let before = store.sealed_key_usage().await.expect("usage");
     // 30 Ki + 30 OPc + the order's subscriber + its idempotency snapshot + the marker,
     // and the market tenants' cards (Ki and OPc) and their marker.
-    let markets = 2 * 2 * u64::from(gateway::sandbox_markets::SIMS) + 1;
+    let markets = u64::from(gateway::sandbox_markets::MARKETS)
+        * 2
+        * u64::from(gateway::sandbox_markets::SIMS)
+        + 1;
     let all = 63 + markets;
     assert_eq!(before.get(old.current_id()), Some(&all), "{before:?}");
 

@@ -358,3 +358,159 @@ async fn each_rejection_reason_ends_the_port_with_its_own_code_and_what_to_do() 
     }
     shutdown(sb).await;
 }
+
+fn market_client(sb: &Sandbox, market: &str) -> (Client, Vec<String>) {
+    let m = sb
+        .info
+        .markets
+        .get(market)
+        .unwrap_or_else(|| panic!("markets.{market} in sandbox.json"));
+    (Client::new(sb, &m.api_key), m.physical_iccids.clone())
+}
+
+fn store_port(iccid: &str, msisdn: Value) -> Value {
+    json!({
+        "sim": {"type": "physical", "iccid": iccid},
+        "product": "sandbox-basic",
+        "channel": {"kind": "store", "store_id": "SZ-0042", "terminal_id": "T7", "staff_id": "C1"},
+        "msisdn": msisdn
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_us_port_with_account_and_pin_completes_at_its_foc() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sb = sandbox(dir.path()).await;
+    let (c, iccids) = market_client(&sb, "us");
+    // The US credential is the donor account number and PIN, both required.
+    let (s, p) = c
+        .order(&store_port(
+            &iccids[0],
+            json!({"mode": "port_in", "number": "12125550123", "donor": "ATT", "account": {"number": "123456789"}}),
+        ))
+        .await;
+    assert_eq!(
+        (s, p["code"].as_str()),
+        (422, Some("credential_invalid")),
+        "{p}"
+    );
+    let (s, o) = c
+        .order(&store_port(
+            &iccids[0],
+            json!({"mode": "port_in", "number": "12125550123", "donor": "ATT", "account": {"number": "123456789", "pin": "4321"}}),
+        ))
+        .await;
+    assert_eq!(s, 202, "{o}");
+    assert!(!o.to_string().contains("4321"), "the PIN never shows: {o}");
+    let id = o["id"].as_str().expect("id").to_owned();
+    assert!(o["port"]["temporary_number"].is_string(), "{o}");
+    let scheduled = until(&sb, &c, &id, "port_scheduled", |v| {
+        matches!(v["status"].as_str(), Some("port_scheduled" | "port_locked"))
+    })
+    .await;
+    assert!(
+        scheduled["port"]["promised_at"].is_string(),
+        "the FOC: {scheduled}"
+    );
+    sb.porting.sim.advance(Duration::from_secs(5 * 24 * 3600));
+    let done = until(&sb, &c, &id, "active", status("active")).await;
+    assert_eq!(done["msisdn"], "12125550123", "{done}");
+    shutdown(sb).await;
+}
+
+/// A French RIO for `number` (E.164), with its control key.
+fn rio(number: &str) -> String {
+    let head = b"01P123456";
+    let national = gateway::porting::rio::national_number(number).expect("French mobile");
+    let key = gateway::porting::rio::control_key(head, &national).expect("key");
+    format!(
+        "{}{}",
+        std::str::from_utf8(head).expect("ascii"),
+        std::str::from_utf8(&key).expect("ascii")
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn france_cancels_until_the_lock_and_ports_after_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sb = sandbox(dir.path()).await;
+    let (c, iccids) = market_client(&sb, "eu-fr");
+    // France: prepaid lines carry the subscriber's identity.
+    let port = |iccid: &str, number: &str, credential: &str| {
+        let mut body = store_port(
+            iccid,
+            json!({"mode": "port_in", "number": number, "donor": "SFR", "credential": credential}),
+        );
+        body["subscriber"] = json!({
+            "name": "Jeanne Martin", "id_type": "passport", "id_number": "18AB12345",
+            "nationality": "FRA", "capture": {"method": "manual"},
+            "evidence": {"video": {"id": format!("v-{number}")}}
+        });
+        body
+    };
+    // A RIO whose key does not match the number is refused before anything is reserved.
+    let (s, p) = c
+        .order(&port(&iccids[0], "33698765432", &rio("33698765431")))
+        .await;
+    assert_eq!(
+        (s, p["code"].as_str()),
+        (422, Some("credential_invalid")),
+        "{p}"
+    );
+    // Cancelled before the lock (GO Portability, the day before): everything goes back.
+    let (s, o) = c
+        .order(&port(&iccids[0], "33698765432", &rio("33698765432")))
+        .await;
+    assert_eq!(s, 202, "{o}");
+    let id = o["id"].as_str().expect("id").to_owned();
+    until(&sb, &c, &id, "port_scheduled", status("port_scheduled")).await;
+    let (s, v, _) = c
+        .send(
+            http::Method::POST,
+            &format!("/v1/orders/{id}/cancel"),
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(s, 202, "{v}");
+    until(&sb, &c, &id, "port_cancelled", status("port_cancelled")).await;
+    assert_eq!(sim_state(&c, &iccids[0]).await, "available");
+    // Another port: past its lock it cannot be cancelled, and it completes.
+    let (s, o) = c
+        .order(&port(&iccids[1], "33698765433", &rio("33698765433")))
+        .await;
+    assert_eq!(s, 202, "{o}");
+    let id = o["id"].as_str().expect("id").to_owned();
+    let scheduled = until(&sb, &c, &id, "port_scheduled", status("port_scheduled")).await;
+    let lock_at = scheduled["port"]["lock_at"]
+        .as_str()
+        .expect("lock_at")
+        .to_owned();
+    let due = scheduled["port"]["promised_at"]
+        .as_str()
+        .expect("promised_at")
+        .to_owned();
+    assert!(lock_at < due, "{lock_at} before {due}");
+    // Move the hub to just past the lock: the port locks, a cancel is refused.
+    let hub_now = sb.porting.sim.now().unix_ms();
+    let lock_ms = adapters::porting::UtcTime::parse(&lock_at, "lock_at")
+        .expect("time")
+        .unix_ms();
+    sb.porting.sim.advance(Duration::from_millis(
+        lock_ms.saturating_sub(hub_now) + 1_000,
+    ));
+    until(&sb, &c, &id, "port_locked", status("port_locked")).await;
+    let (s, v, _) = c
+        .send(
+            http::Method::POST,
+            &format!("/v1/orders/{id}/cancel"),
+            None,
+            None,
+        )
+        .await;
+    assert_eq!((s, v["code"].as_str()), (409, Some("port_locked")), "{v}");
+    sb.porting.sim.advance(Duration::from_secs(5 * 24 * 3600));
+    let done = until(&sb, &c, &id, "active", status("active")).await;
+    assert_eq!(done["msisdn"], "33698765433", "{done}");
+    shutdown(sb).await;
+}
