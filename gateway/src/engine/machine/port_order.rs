@@ -92,7 +92,8 @@ pub(super) fn next_action(o: &Order, now_ms: u64) -> Action {
         return activation::next_action(o, now_ms);
     }
     if ended {
-        if let Some(s) = open(p.cancel.as_ref()) {
+        // The hub knows the port only if it gave a reference.
+        if let Some(s) = open(p.cancel.as_ref()).filter(|_| p.port_ref.is_some()) {
             return step(s, PortOp::Cancel, now_ms);
         }
         return Action::PortRelease;
@@ -228,7 +229,18 @@ pub fn on_port_answer(o: Order, op: PortOp, at: Attempt, answer: PortAnswer) -> 
         }
     }
     with_port(o, |p| match (op, &answer) {
-        (PortOp::Submit, PortAnswer::Done(port_ref)) => port_in::on_submitted(p, port_ref, now),
+        (PortOp::Submit, PortAnswer::Done(port_ref)) => {
+            let waiting_cancel = p.cancel.is_some();
+            let p = port_in::on_submitted(p, port_ref, now);
+            if !waiting_cancel {
+                return p;
+            }
+            // A cancel arrived while the submission was in doubt: now the hub is told.
+            match port_in::request_cancel(p.clone(), now) {
+                Ok((p, fx)) => absorb(p, fx),
+                Err(_) => p,
+            }
+        }
         (PortOp::Submit, PortAnswer::Refused(code)) => port_in::on_submit_refused(p, code, now).0,
         (PortOp::Submit, _) if failed => fail(p, "hub_unavailable", now),
         (PortOp::ActivateNumber, _) if done => {
@@ -265,10 +277,25 @@ pub fn apply_hub(o: Order, m: &HubMessage, now_ms: u64) -> Order {
 /// changes then but the version).
 pub fn apply_cancel(o: Order, now_ms: u64) -> Order {
     let o = touch(o, now_ms);
-    with_port(o, |p| match port_in::request_cancel(p.clone(), now_ms) {
-        Ok((p, fx)) => absorb(p, fx),
-        Err(_) => p,
+    with_port(o, |mut p| {
+        if p.state == PortState::Validating && submit_in_doubt(&p) {
+            // The submission may have reached the hub: the port may exist there. The
+            // cancel waits for the submission's answer (its port reference), then goes
+            // to the hub; ending it here would leave the hub's port orphaned.
+            p.cancel = Some(Step::Pending);
+            return p;
+        }
+        match port_in::request_cancel(p.clone(), now_ms) {
+            Ok((p, fx)) => absorb(p, fx),
+            Err(_) => p,
+        }
     })
+}
+
+/// Whether a submission was sent without a recorded answer (repeating it gets the hub's
+/// first answer).
+fn submit_in_doubt(p: &PortIn) -> bool {
+    matches!(p.submit, Step::Sent { .. } | Step::RetryWait { .. })
 }
 
 /// Whether a channel's cancel at `now_ms` would be taken (the API answers `409

@@ -184,6 +184,30 @@ fn a_cancel_before_the_lock_goes_to_the_hub_and_the_temporary_line_is_removed() 
 }
 
 #[test]
+fn a_cancel_while_the_submission_is_in_doubt_waits_for_it_then_goes_to_the_hub() {
+    let o = order(false);
+    let Action::Port { op, attempt } = next_action(&o, 0) else {
+        panic!("{:?}", next_action(&o, 0));
+    };
+    assert_eq!(op, PortOp::Submit);
+    // Sent, no answer recorded (a crash, a timeout): the hub may hold the port.
+    let o = mark_port_sent(o, op, attempt, 0);
+    let o = apply_cancel(o, 1);
+    assert_eq!(port(&o).state, PortState::Validating, "not ended locally");
+    // The submission is repeated; its answer names the port, then the cancel is sent.
+    let o = step(o, PortOp::Submit, PortAnswer::Done("P-1".into()), 2);
+    assert_eq!(port(&o).state, PortState::CancelPending);
+    let o = step(o, PortOp::Cancel, PortAnswer::Done("accepted".into()), 3);
+    let o = apply_hub(o, &msg(1, HubEvent::Cancelled, 4), 4);
+    assert_eq!(next_action(&o, 5), Action::PortRelease);
+    // Refused instead: nothing to cancel at the hub; the order is released.
+    let o = mark_port_sent(order(false), PortOp::Submit, 1, 0);
+    let o = apply_cancel(o, 1);
+    let o = on_port_answer(o, PortOp::Submit, at(1, 2), PortAnswer::Refused("x".into()));
+    assert_eq!(next_action(&o, 3), Action::PortRelease);
+}
+
+#[test]
 fn past_the_lock_a_cancel_is_refused_and_nothing_is_given_up() {
     let o = submitted(false);
     let o = apply_hub(o, &msg(1, HubEvent::Scheduled, 2), 2);
