@@ -99,8 +99,8 @@ pub async fn list(
     Ok(json_response(StatusCode::OK, &json!({"data": data})))
 }
 
-/// The open statuses a port can be listed by.
-const OPEN: [&str; 5] = [
+/// The open statuses a port can be listed by (the OpenAPI document lists the same).
+pub(crate) const OPEN: [&str; 5] = [
     "port_validating",
     "port_submitted",
     "port_scheduled",

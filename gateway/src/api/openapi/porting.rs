@@ -13,13 +13,7 @@ fn problem(description: &str) -> Value {
            "content": {"application/problem+json": {"schema": schema("Problem")}}})
 }
 
-const OPEN: [&str; 5] = [
-    "port_validating",
-    "port_submitted",
-    "port_scheduled",
-    "port_locked",
-    "port_activating",
-];
+use crate::api::ports::OPEN;
 
 /// Adds the porting paths and schemas to `doc`.
 pub(super) fn add(doc: &mut Value) {

@@ -401,19 +401,14 @@ impl<'t> Tables<'t> {
                 self.sims
                     .insert(sim.iccid.as_str(), enc(&sim)?.as_slice())
                     .map_err(backend)?;
-                // A port-in's number is not from our pools; its temporary one, if any,
-                // served only until cutover and goes to quarantine.
-                let pool_number = match &order.port {
-                    None => Some(&order.msisdn),
-                    Some(p) => p.temporary.as_ref(),
-                };
-                if let Some(n) = pool_number {
+                let (assign, quarantine) = activated_numbers(order);
+                if let Some(n) = assign {
                     let assigned = NumberState::Assigned {
                         order: order.id.clone(),
                     };
                     self.set_number(&order.tenant, n, assigned)?;
                 }
-                if let Some(t) = order.port.as_ref().and_then(|p| p.temporary.as_ref()) {
+                if let Some(t) = quarantine {
                     self.quarantine_number(&order.tenant, t, order.updated_at_ms)?;
                 }
                 self.bump_in(&order.tenant, &sim.batch, counter::SIMS_RESERVED, -1)?;
@@ -447,8 +442,7 @@ impl<'t> Tables<'t> {
                 self.sims
                     .insert(sim.iccid.as_str(), enc(&sim)?.as_slice())
                     .map_err(backend)?;
-                if order.port.as_ref().is_none_or(|p| p.temporary.is_some()) {
-                    // Not a port-in's own number: that one was never ours.
+                if releases_pool_number(order) {
                     self.set_number(&order.tenant, &order.msisdn, NumberState::Available)?;
                 }
                 self.bump_in(&order.tenant, &sim.batch, from, -1)?;

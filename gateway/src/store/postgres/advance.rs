@@ -64,19 +64,14 @@ pub async fn advance_order(
                 order: order.id.clone(),
             };
             let sim = set_sim_state(tx, &order.iccid, active).await?;
-            // A port-in's number is not from our pools; its temporary one, if any, served
-            // only until cutover and goes to quarantine.
-            let pool_number = match &order.port {
-                None => Some(&order.msisdn),
-                Some(p) => p.temporary.as_ref(),
-            };
-            if let Some(n) = pool_number {
+            let (assign, quarantine) = activated_numbers(order);
+            if let Some(n) = assign {
                 let assigned = NumberState::Assigned {
                     order: order.id.clone(),
                 };
                 set_number(tx, n, assigned).await?;
             }
-            if let Some(t) = order.port.as_ref().and_then(|p| p.temporary.as_ref()) {
+            if let Some(t) = quarantine {
                 super::pool::quarantine_number(tx, &order.tenant, t, order.updated_at_ms).await?;
             }
             lines::open(tx, order, &sim).await?;
@@ -97,8 +92,7 @@ pub async fn advance_order(
                 SimState::Available
             };
             set_sim_state(tx, &order.iccid, to).await?;
-            if order.port.as_ref().is_none_or(|p| p.temporary.is_some()) {
-                // Not a port-in's own number: that one was never ours.
+            if releases_pool_number(order) {
                 set_number(tx, &order.msisdn, NumberState::Available).await?;
             }
         }

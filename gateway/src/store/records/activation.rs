@@ -128,3 +128,20 @@ pub fn number_mode(choice: &NumberChoice) -> MsisdnMode {
         NumberChoice::Ported(_) => MsisdnMode::PortIn,
     }
 }
+
+/// What an activation becoming active does to pool numbers: the number it assigns (its
+/// own; a port-in's temporary one, which served until cutover) and the one that goes to
+/// quarantine at once (a port-in's temporary number). A port-in's own number is not from
+/// our pools and is never touched.
+pub fn activated_numbers(order: &Order) -> (Option<&Msisdn>, Option<&Msisdn>) {
+    match &order.port {
+        None => (Some(&order.msisdn), None),
+        Some(p) => (p.temporary.as_ref(), p.temporary.as_ref()),
+    }
+}
+
+/// Whether releasing an order gives its number back to the pool: not a port-in's own
+/// number, which was never ours (its temporary one, the order's `msisdn` until cutover, is).
+pub fn releases_pool_number(order: &Order) -> bool {
+    order.port.as_ref().is_none_or(|p| p.temporary.is_some())
+}
