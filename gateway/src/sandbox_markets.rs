@@ -62,14 +62,39 @@ pub struct StoreIds {
     pub reader_serial: String,
 }
 
-/// The seeded markets: (market, tenant, IMSI digit after the PLMN, ICCID issuer digits,
-/// first number). A data dir seeded before a market was added keeps the markets it had
-/// (`sandbox reset` seeds them all).
-const SEEDED: [(Market, &str, u32, &str, &str); 4] = [
-    (Market::Cn, "sandbox-cn", 2, "898600990020", "8617100000000"),
-    (Market::Uk, "sandbox-uk", 3, "894400990030", "447700900000"),
-    (Market::Us, "sandbox-us", 4, "890100990040", "15555500000"),
-    (Market::EuFr, "sandbox-fr", 5, "893300990050", "33612000000"),
+/// The seeded markets: (market, tenant, IMSI digits after the PLMN, ICCID issuer digits,
+/// first number). IMSI digits 0, 1, 4 to 8 belong to the sandbox tenant, its eSIM
+/// profiles, the README's batch, test tenants and the bench. A data dir seeded before a
+/// market was added keeps the markets it had (`sandbox reset` seeds them all).
+const SEEDED: [(Market, &str, &str, &str, &str); 4] = [
+    (
+        Market::Cn,
+        "sandbox-cn",
+        "2",
+        "898600990020",
+        "8617100000000",
+    ),
+    (
+        Market::Uk,
+        "sandbox-uk",
+        "3",
+        "894400990030",
+        "447700900000",
+    ),
+    (
+        Market::Us,
+        "sandbox-us",
+        "90",
+        "890100990040",
+        "15555500000",
+    ),
+    (
+        Market::EuFr,
+        "sandbox-fr",
+        "91",
+        "893300990050",
+        "33612000000",
+    ),
 ];
 
 /// How many market tenants the sandbox seeds.
@@ -112,7 +137,9 @@ pub async fn seed(
     let mut marker = Marker {
         keys: BTreeMap::new(),
     };
-    for (market, tenant, imsi_digit, issuer, first) in SEEDED {
+    for (market, tenant, imsi_prefix, issuer, first) in SEEDED {
+        // 15 digits: the PLMN's five, the prefix, the card's sequence.
+        let width = 10 - imsi_prefix.len();
         let mut t = Tenant::new(
             tenant,
             &format!("simgw sandbox MVNO ({})", market.as_str()),
@@ -130,7 +157,7 @@ pub async fn seed(
         for i in 0..SIMS {
             let sim = NewSim {
                 iccid: Iccid::from_payload(&format!("{issuer}{i:06}")).map_err(|e| refused(&e))?,
-                imsi: format!("{}{imsi_digit}{i:09}", crate::sandbox::PLMN)
+                imsi: format!("{}{imsi_prefix}{i:0width$}", crate::sandbox::PLMN)
                     .parse()
                     .map_err(|e| refused(&e))?,
                 ki: crate::sandbox::random_key(keys)?,

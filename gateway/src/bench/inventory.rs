@@ -35,7 +35,7 @@ pub(super) async fn fill(sb: &Sandbox, sims: u64, numbers: u64) -> Result<(), Be
         let n = SIM_CHUNK.min(sims - done);
         let mut chunk = Vec::with_capacity(n as usize);
         for i in done..done + n {
-            // Own ICCID and IMSI ranges: `898600991…` and `<PLMN>8…` are never seeded (markets use 2 and 3).
+            // Own ICCID and IMSI ranges: `898600991…` and `<PLMN>8…` are never seeded (see `sandbox_markets::SEEDED`).
             let sim = NewSim {
                 iccid: Iccid::from_payload(&format!("898600991{i:010}")).map_err(err)?,
                 imsi: format!("{PLMN}8{i:09}").parse().map_err(err)?,
