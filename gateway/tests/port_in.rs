@@ -117,6 +117,12 @@ async fn china_ports_at_the_next_full_hour_and_the_line_waits_for_its_number() {
         .unwrap_or_else(|| panic!("{id} not listed: {listed}"));
     let st = mine["status"].as_str().expect("status");
     assert!(matches!(st, "port_scheduled" | "port_locked"), "{mine}");
+    for bad in ["limit=0", "limit=1001", "state=active", "sort=id"] {
+        let (s, p, _) = c
+            .send(http::Method::GET, &format!("/v1/ports?{bad}"), None, None)
+            .await;
+        assert_eq!(s, 400, "{bad}: {p}");
+    }
     // Its cutover is an hour away on the hub's clock: it is not activating.
     let filtered = c.get("/v1/ports?state=port_activating").await;
     assert!(

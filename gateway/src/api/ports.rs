@@ -7,7 +7,7 @@ use super::AppState;
 use super::auth::{Permission, authenticate};
 use super::dto::{render_order, step_json};
 use super::problem::ApiError;
-use super::request::{PathParam, json_response};
+use super::request::{PathParam, json_response, limit_param};
 use crate::clock::rfc3339;
 use crate::engine::machine::port_in::CancelRefused;
 use crate::engine::machine::port_order;
@@ -122,19 +122,7 @@ fn list_query(raw: &str) -> Result<(Option<&'static str>, usize), ApiError> {
                     )
                 })?);
             }
-            "limit" => {
-                limit = v
-                    .parse::<usize>()
-                    .ok()
-                    .filter(|n| (1..=MAX_LIST).contains(n))
-                    .ok_or_else(|| {
-                        ApiError::invalid(
-                            "invalid_value",
-                            "limit",
-                            format!("`limit` must be an integer from 1 to {MAX_LIST}"),
-                        )
-                    })?;
-            }
+            "limit" => limit = limit_param(Some(v), limit, MAX_LIST)?,
             _ => {
                 return Err(ApiError::invalid(
                     "unknown_parameter",
