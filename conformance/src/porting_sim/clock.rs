@@ -33,6 +33,8 @@ pub(crate) struct SimClock {
     mode: ClockMode,
     base_ms: u64,
     base: Instant,
+    /// Set when the clock is made, set, advanced or switched (for the state file).
+    changed: bool,
 }
 
 /// Why the clock refused to move.
@@ -46,7 +48,13 @@ impl SimClock {
             mode,
             base_ms: start_ms.min(MAX_MS),
             base: Instant::now(),
+            changed: true,
         }
+    }
+
+    /// Whether the clock was made, set, advanced or switched since the last call.
+    pub(crate) fn take_changed(&mut self) -> bool {
+        std::mem::take(&mut self.changed)
     }
 
     /// The hub's time now.
@@ -90,6 +98,7 @@ impl SimClock {
     fn rebase(&mut self, ms: u64) {
         self.base_ms = ms;
         self.base = Instant::now();
+        self.changed = true;
     }
 }
 
@@ -125,6 +134,7 @@ mod tests {
         tokio::time::advance(Duration::from_secs(3)).await;
         assert_eq!(c.now(), 5_000);
         assert_eq!(c.set(u64::MAX), Ok(MAX_MS));
+        assert!(c.take_changed() && !c.take_changed());
         assert_eq!(utc(MAX_MS).unix_ms(), MAX_MS);
     }
 }

@@ -96,11 +96,15 @@ pub struct PortingSimConfig {
     pub replay_capacity: usize,
     /// Seed of the fault PRNGs.
     pub seed: u64,
+    /// Where the hub keeps its state (created if missing; see `persist`): a simulator
+    /// started again on it resumes its ports, timers, counters, donors, clock, answers and
+    /// undelivered messages. `None`: memory only.
+    pub state_file: Option<std::path::PathBuf>,
 }
 
 impl PortingSimConfig {
     /// `127.0.0.1:0`, any operator, no receiver, a real-time clock from now, no faults,
-    /// seed 1.
+    /// seed 1, no state file.
     pub fn new(tls: Arc<rustls::ServerConfig>) -> Self {
         Self {
             listen: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
@@ -117,6 +121,7 @@ impl PortingSimConfig {
             delivery: RetryPolicy::default(),
             replay_capacity: 100_000,
             seed: 1,
+            state_file: None,
         }
     }
 

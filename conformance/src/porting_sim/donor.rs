@@ -132,9 +132,33 @@ impl From<&Behaviour> for WireBehaviour {
 pub(crate) struct DonorBook {
     default: Behaviour,
     numbers: BTreeMap<String, Behaviour>,
+    /// Set by every change, for the state file.
+    changed: bool,
 }
 
 impl DonorBook {
+    /// A book with `default` and the behaviours of `numbers`.
+    pub(crate) fn restore(default: Behaviour, numbers: BTreeMap<String, Behaviour>) -> Self {
+        Self {
+            default,
+            numbers,
+            changed: false,
+        }
+    }
+
+    /// Whether the book changed since the last call.
+    pub(crate) fn take_changed(&mut self) -> bool {
+        std::mem::take(&mut self.changed)
+    }
+
+    /// Back to accepting every number at once.
+    pub(crate) fn clear(&mut self) {
+        *self = Self {
+            changed: true,
+            ..Self::default()
+        };
+    }
+
     /// The behaviour for `number`.
     pub(crate) fn get(&self, number: &str) -> Behaviour {
         self.numbers.get(number).unwrap_or(&self.default).clone()
@@ -142,6 +166,7 @@ impl DonorBook {
 
     /// Sets the behaviour for `number` (`None`: the default).
     pub(crate) fn set(&mut self, number: Option<&str>, b: Behaviour) {
+        self.changed = true;
         match number {
             None => self.default = b,
             Some(n) => {
@@ -152,7 +177,9 @@ impl DonorBook {
 
     /// Forgets `number`'s behaviour (it gets the default again); whether it had one.
     pub(crate) fn remove(&mut self, number: &str) -> bool {
-        self.numbers.remove(number).is_some()
+        let had = self.numbers.remove(number).is_some();
+        self.changed |= had;
+        had
     }
 
     /// The default and every number's behaviour.

@@ -1,8 +1,8 @@
 //! One request to the hub, from headers and body to the answer: method, media type and
 //! client certificate; the body through the adapters' codec; `Idempotency-Key`; the
 //! injected faults around the apply; then, under the simulator's lock, a repeat gets its
-//! first answer, a reused id `409`, and a new request is applied to the hub. Every
-//! request goes into the journal. Log lines carry the operation, request id, port
+//! first answer, a reused id `409`, and a new request is applied to the hub, answered
+//! once the change is in the state file (if any). Every request goes into the journal. Log lines carry the operation, request id, port
 //! reference and status: never a body (it may hold a porting code).
 
 use super::faults::{Action, Operation};
@@ -190,6 +190,16 @@ pub(crate) async fn handle(
         replay = outcome.replay,
         "hub request"
     );
+    // Answered once the change and the messages it made are kept: a hub that forgot a
+    // port it gave a receipt for would orphan the receiver's order.
+    if !sim.written().written().await {
+        let body = problem(&Refusal {
+            status: 500,
+            code: HubErrorCode::Other(code("unavailable")),
+            field: None,
+        });
+        return Ok(finish(&sim, record, body));
+    }
     match plan.action {
         Some(Action::ErrorAfterApply) => {
             let body = problem(&Refusal {

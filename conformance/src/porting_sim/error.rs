@@ -22,4 +22,7 @@ pub enum PortingSimError {
     /// A fault configuration is out of range.
     #[error("invalid fault configuration: {0}")]
     Faults(String),
+    /// The state file could not be opened or read.
+    #[error(transparent)]
+    State(#[from] crate::StateFileError),
 }

@@ -165,9 +165,11 @@ impl PortingSimHandle {
         self.sim.reset();
     }
 
-    /// Stops accepting, stops the delivery task and the ticker, and waits for
-    /// connections to finish. Idempotent.
+    /// Stops accepting, stops the delivery task and the ticker, waits for connections to
+    /// finish, then closes the state file (messages not yet delivered stay in it).
+    /// Idempotent.
     pub async fn shutdown(&self) {
         self.control.shutdown().await;
+        self.sim.close_state_file();
     }
 }

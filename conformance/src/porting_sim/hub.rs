@@ -18,7 +18,7 @@ use adapters::porting::{
     PortOutDecision, PortOutRequest, Ref, RejectReason, ReschedulePort, SubmitPortIn,
 };
 use sim_profiles::Msisdn;
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 
 /// A refused request: the status and the problem body's code and field.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -90,16 +90,73 @@ pub(crate) struct Hub {
     pub(crate) ids: Ids,
     /// The donor's behaviour per number.
     pub(crate) donors: DonorBook,
+    /// What changed since the last [`Hub::take_changes`], when something keeps the hub.
+    changes: Option<Changed>,
+}
+
+/// What changed in a tracked hub since the last [`Hub::take_changes`]: what its state
+/// file has to rewrite.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub(crate) struct Changed {
+    /// Positions (creation order) of the ports that changed or were created.
+    pub(crate) ports: BTreeSet<usize>,
+    /// Positions below this were forgotten by a reset (removed before `ports` are written).
+    pub(crate) forgotten: usize,
+    /// Whether the donor book changed.
+    pub(crate) donors: bool,
 }
 
 impl Hub {
+    /// An empty hub that records its changes for [`Hub::take_changes`].
+    pub(crate) fn tracked() -> Self {
+        Self {
+            changes: Some(Changed::default()),
+            ..Self::default()
+        }
+    }
+
+    /// A tracked hub holding `ports` (in creation order), with its counters and donors.
+    pub(crate) fn restore(ports: Vec<Port>, ids: Ids, donors: DonorBook) -> Self {
+        let mut hub = Self {
+            ids,
+            donors,
+            ..Self::tracked()
+        };
+        for port in ports {
+            hub.index.insert(port.port_ref.clone(), hub.ports.len());
+            hub.ports.push(port);
+        }
+        hub
+    }
+
+    /// What changed since the last call (nothing when untracked).
+    pub(crate) fn take_changes(&mut self) -> Changed {
+        let donors = self.donors.take_changed();
+        match &mut self.changes {
+            None => Changed::default(),
+            Some(c) => Changed {
+                donors,
+                ..std::mem::take(c)
+            },
+        }
+    }
+
     /// Forgets every port and donor behaviour; the id counters go on.
     pub(crate) fn reset(&mut self) {
-        let ids = std::mem::take(&mut self.ids);
-        *self = Self {
-            ids,
-            ..Self::default()
-        };
+        if let Some(c) = &mut self.changes {
+            c.forgotten = c.forgotten.max(self.ports.len());
+            c.ports.clear();
+        }
+        self.ports.clear();
+        self.index.clear();
+        self.donors.clear();
+    }
+
+    /// Notes that the port at `i` changed.
+    fn touch(&mut self, i: usize) {
+        if let Some(c) = &mut self.changes {
+            c.ports.insert(i);
+        }
     }
 
     /// Every port, oldest first.
@@ -350,11 +407,12 @@ impl Hub {
         now: u64,
         out: &mut Vec<HubMessage>,
     ) -> Result<(), String> {
-        let port = Ref::parse(port_ref, "port_ref")
+        let i = Ref::parse(port_ref, "port_ref")
             .ok()
             .and_then(|r| self.index.get(&r).copied())
-            .and_then(|i| self.ports.get_mut(i))
             .ok_or("port: unknown")?;
+        self.touch(i);
+        let port = self.ports.get_mut(i).ok_or("port: unknown")?;
         if !matches!(
             port.state,
             PortState::Received | PortState::Scheduled | PortState::Conflict
@@ -386,11 +444,8 @@ impl Hub {
         port_ref: &Ref,
         caller: Option<&Ref>,
     ) -> Result<(&mut Port, &mut Ids), Refusal> {
-        let port = self
-            .index
-            .get(port_ref)
-            .and_then(|&i| self.ports.get_mut(i))
-            .ok_or_else(Refusal::unknown_port)?;
+        let i = *self.index.get(port_ref).ok_or_else(Refusal::unknown_port)?;
+        let port = self.ports.get(i).ok_or_else(Refusal::unknown_port)?;
         let party = match port.direction {
             Direction::In => &port.recipient,
             Direction::Out => &port.donor,
@@ -398,23 +453,37 @@ impl Hub {
         if caller.is_some_and(|op| op != party) {
             return Err(Refusal::unknown_port());
         }
+        self.touch(i);
+        let port = self.ports.get_mut(i).ok_or_else(Refusal::unknown_port)?;
         Ok((port, &mut self.ids))
     }
 
     fn insert(&mut self, port: Port) {
-        self.index.insert(port.port_ref.clone(), self.ports.len());
+        let i = self.ports.len();
+        self.touch(i);
+        self.index.insert(port.port_ref.clone(), i);
         self.ports.push(port);
     }
 }
 
 /// The hub's id counters: port references and message ids are never reused.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Ids {
     ports: u64,
     messages: u64,
 }
 
 impl Ids {
+    /// Counters that go on from `ports` port references and `messages` message ids.
+    pub(crate) fn resume(ports: u64, messages: u64) -> Self {
+        Self { ports, messages }
+    }
+
+    /// How many port references and message ids were handed out.
+    pub(crate) fn counts(self) -> (u64, u64) {
+        (self.ports, self.messages)
+    }
+
     /// A fresh port reference, prefixed per market (`HUB-UK-000001`, `NPAC-SV-000002`).
     fn port_ref(&mut self, market: Market) -> Ref {
         self.ports += 1;
@@ -455,4 +524,4 @@ mod timers;
 
 #[cfg(test)]
 #[path = "hub_tests.rs"]
-mod tests;
+pub(crate) mod tests;

@@ -10,7 +10,7 @@ use adapters::porting::Code;
 use adapters::porting::{UtcTime, decode_callback, encode_callback};
 use proptest::prelude::*;
 
-fn t(s: &str) -> u64 {
+pub(crate) fn t(s: &str) -> u64 {
     UtcTime::parse(s, "t").expect("time").unix_ms()
 }
 
@@ -343,9 +343,9 @@ fn port_outs_wait_for_the_answer_or_respond_by() {
     );
 }
 
-/// One step of the property test.
+/// One step of a random history (the property tests here and in the state file's).
 #[derive(Debug, Clone)]
-enum Step {
+pub(crate) enum Step {
     Submit(Market, u8),
     Cancel(u8),
     Reschedule(u8, u32),
@@ -354,20 +354,131 @@ enum Step {
     Answer(u8, bool),
     CancelRequest(u8),
     Advance(u32),
+    Donor(u8, bool),
+    Reset,
 }
 
-fn step() -> impl Strategy<Value = Step> {
+/// Any step, on a few numbers and ports, so they meet.
+pub(crate) fn step() -> impl Strategy<Value = Step> {
     let market = (0usize..5).prop_map(|i| Market::ALL[i]);
     prop_oneof![
-        (market, 0u8..4).prop_map(|(m, n)| Step::Submit(m, n)),
-        (0u8..8).prop_map(Step::Cancel),
-        (0u8..8, 0u32..500_000).prop_map(|(p, m)| Step::Reschedule(p, m)),
-        (0u8..8).prop_map(Step::Ack),
-        (0u8..4).prop_map(Step::PortOut),
-        (0u8..8, any::<bool>()).prop_map(|(p, a)| Step::Answer(p, a)),
-        (0u8..8).prop_map(Step::CancelRequest),
-        (0u32..3_000_000).prop_map(Step::Advance),
+        4 => (market, 0u8..4).prop_map(|(m, n)| Step::Submit(m, n)),
+        4 => (0u8..8).prop_map(Step::Cancel),
+        4 => (0u8..8, 0u32..500_000).prop_map(|(p, m)| Step::Reschedule(p, m)),
+        4 => (0u8..8).prop_map(Step::Ack),
+        4 => (0u8..4).prop_map(Step::PortOut),
+        4 => (0u8..8, any::<bool>()).prop_map(|(p, a)| Step::Answer(p, a)),
+        4 => (0u8..8).prop_map(Step::CancelRequest),
+        4 => (0u32..3_000_000).prop_map(Step::Advance),
+        2 => (0u8..4, any::<bool>()).prop_map(|(n, r)| Step::Donor(n, r)),
+        1 => Just(Step::Reset),
     ]
+}
+
+/// The start of every history: Monday 2026-03-02 08:00 UTC.
+pub(crate) fn history_start() -> u64 {
+    t("2026-03-02T08:00:00Z")
+}
+
+/// Applies step `i` of a history at `now` (moved by `Advance`); refusals are fine.
+pub(crate) fn apply(hub: &mut Hub, i: usize, s: Step, now: &mut u64, out: &mut Vec<HubMessage>) {
+    let me = r("SIMGW");
+    let port = |hub: &Hub, p: u8| {
+        hub.ports()
+            .get(usize::from(p))
+            .map(|p| p.port_ref.clone())
+            .unwrap_or_else(|| r("none"))
+    };
+    let number = |m: Market, n: u8| match m {
+        Market::Cn => format!("861381234567{n}"),
+        Market::Us => format!("120255501{n:02}"),
+        _ => format!("4477009001{n:02}"),
+    };
+    let id = r(&format!("q{i}"));
+    let now_ = *now;
+    match s {
+        Step::Submit(m, n) => {
+            let _ = hub.submit(&submit(m, &number(m, n), &format!("o{i}")), None, now_, out);
+        }
+        Step::Cancel(p) => {
+            let req = CancelPort {
+                request_id: id,
+                port_ref: port(hub, p),
+            };
+            let _ = hub.cancel(&req, None, now_, out);
+        }
+        Step::Reschedule(p, mins) => {
+            let req = ReschedulePort {
+                request_id: id,
+                port_ref: port(hub, p),
+                requested_at: utc(now_ + u64::from(mins) * 60_000),
+            };
+            let _ = hub.reschedule(&req, None, now_, out);
+        }
+        Step::Ack(p) => {
+            let port_ref = port(hub, p);
+            let last = hub
+                .port(port_ref.as_str())
+                .and_then(|p| p.timeline.last().map(|e| e.message_id.clone()));
+            if let Some(m) = last {
+                let req = Acknowledge {
+                    request_id: id,
+                    port_ref,
+                    message_id: r(&m),
+                };
+                let _ = hub.acknowledge(&req, None, now_, out);
+            }
+        }
+        Step::PortOut(n) => {
+            let cmd = PortOutCommand {
+                market: Market::Uk,
+                number: format!("4477009002{n:02}").parse().expect("msisdn"),
+                recipient: None,
+                donor: None,
+                credential: None,
+                account: None,
+                requested_at: None,
+                respond_by: None,
+            };
+            let _ = hub.port_out_request(cmd, &me, now_, out);
+        }
+        Step::Answer(p, accept) => {
+            let decision = if accept {
+                PortOutDecision::Accept
+            } else {
+                PortOutDecision::Reject(RejectReason::LineNotActive)
+            };
+            let req = AnswerPortOut {
+                request_id: id,
+                port_ref: port(hub, p),
+                decision,
+            };
+            let _ = hub.answer(&req, None, now_, out);
+        }
+        Step::CancelRequest(p) => {
+            let _ = hub.cancel_request(port(hub, p).as_str(), now_, out);
+        }
+        Step::Advance(secs) => {
+            *now += u64::from(secs) * 1000;
+            hub.advance(*now, out);
+        }
+        Step::Donor(n, reject) => {
+            let outcome = if reject {
+                Outcome::Reject(RejectReason::LineNotActive)
+            } else {
+                Outcome::Conflict {
+                    cause: Code::parse("50", "c").expect("code"),
+                    resolution: crate::porting_sim::donor::Resolution::Cancel,
+                }
+            };
+            let b = Behaviour {
+                outcome,
+                delay_ms: u64::from(n) * 60_000,
+            };
+            hub.donors.set(Some(&number(Market::Uk, n)), b);
+        }
+        Step::Reset => hub.reset(),
+    }
 }
 
 proptest! {
@@ -377,68 +488,9 @@ proptest! {
     ) {
         let mut hub = Hub::default();
         let mut out = Vec::new();
-        let mut now = t("2026-03-02T08:00:00Z");
-        let me = r("SIMGW");
+        let mut now = history_start();
         for (i, s) in steps.into_iter().enumerate() {
-            let port = |hub: &Hub, p: u8| {
-                hub.ports().get(usize::from(p)).map(|p| p.port_ref.clone()).unwrap_or_else(|| r("none"))
-            };
-            let id = r(&format!("q{i}"));
-            match s {
-                Step::Submit(m, n) => {
-                    let number = match m {
-                        Market::Cn => format!("861381234567{n}"),
-                        Market::Us => format!("120255501{n:02}"),
-                        _ => format!("4477009001{n:02}"),
-                    };
-                    let _ = hub.submit(&submit(m, &number, &format!("o{i}")), None, now, &mut out);
-                }
-                Step::Cancel(p) => {
-                    let req = CancelPort { request_id: id, port_ref: port(&hub, p) };
-                    let _ = hub.cancel(&req, None, now, &mut out);
-                }
-                Step::Reschedule(p, mins) => {
-                    let req = ReschedulePort {
-                        request_id: id,
-                        port_ref: port(&hub, p),
-                        requested_at: utc(now + u64::from(mins) * 60_000),
-                    };
-                    let _ = hub.reschedule(&req, None, now, &mut out);
-                }
-                Step::Ack(p) => {
-                    let port_ref = port(&hub, p);
-                    let last = hub.port(port_ref.as_str()).and_then(|p| p.timeline.last().map(|e| e.message_id.clone()));
-                    if let Some(m) = last {
-                        let req = Acknowledge { request_id: id, port_ref, message_id: r(&m) };
-                        let _ = hub.acknowledge(&req, None, now, &mut out);
-                    }
-                }
-                Step::PortOut(n) => {
-                    let cmd = PortOutCommand {
-                        market: Market::Uk,
-                        number: format!("4477009002{n:02}").parse().expect("msisdn"),
-                        recipient: None,
-                        donor: None,
-                        credential: None,
-                        account: None,
-                        requested_at: None,
-                        respond_by: None,
-                    };
-                    let _ = hub.port_out_request(cmd, &me, now, &mut out);
-                }
-                Step::Answer(p, accept) => {
-                    let decision = if accept { PortOutDecision::Accept } else { PortOutDecision::Reject(RejectReason::LineNotActive) };
-                    let req = AnswerPortOut { request_id: id, port_ref: port(&hub, p), decision };
-                    let _ = hub.answer(&req, None, now, &mut out);
-                }
-                Step::CancelRequest(p) => {
-                    let _ = hub.cancel_request(port(&hub, p).as_str(), now, &mut out);
-                }
-                Step::Advance(secs) => {
-                    now += u64::from(secs) * 1000;
-                    hub.advance(now, &mut out);
-                }
-            }
+            apply(&mut hub, i, s, &mut now, &mut out);
             prop_assert!(hub.next_timer().is_none_or(|at| at > now));
         }
         let mut last = std::collections::HashMap::new();

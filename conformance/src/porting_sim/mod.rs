@@ -38,6 +38,12 @@
 //! (not applied), 500 or a cut connection after applying, as rates or next-N rules; on
 //! callbacks, duplicates and reorderings. Deliveries are retried until a `2xx`.
 //!
+//! **State** (`persist`): with a state file, every change is written there before the
+//! hub answers (without fsync: it survives the process being killed, not a power loss),
+//! and a simulator started again on it continues: its ports with their timers, the id
+//! counters, donors, the clock, the first answers, and the messages not yet delivered
+//! (redelivered: the receiver dedupes by message id).
+//!
 //! Start it with [`start`]; [`PortingSimHandle`] observes and steers it, and `admin`
 //! serves the same under `/sim/`.
 //!
@@ -56,6 +62,7 @@ mod handle;
 mod hub;
 mod journal;
 mod notify;
+mod persist;
 mod port;
 mod replay;
 mod server;

@@ -4,15 +4,22 @@
 //! the hub's client certificate, retried with back-off until a `2xx`. A `400` means the
 //! receiver cannot read it: the hub gives up on that message, as the protocol says.
 //! The receiver URL is read at delivery time, so it can be set while running.
+//!
+//! With a state file, every message (and injected copy) is kept there from the moment it
+//! is planned, in the same hand-over as the hub change that made it, until its delivery
+//! ends (delivered, or given up); a restarted simulator delivers what is left first.
 
 use super::faults::{CallbackAction, CallbackPlanner};
+use super::persist::{self, Pending};
 use super::stats::PortingCounts;
 use crate::common::control::{lock, wait_shutdown};
+use crate::common::state_writer::StateWriter;
 use adapters::http::HttpClient;
-use adapters::porting::{HubMessage, Ref, encode_callback, path};
+use adapters::porting::{HubMessage, encode_callback, path};
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::{mpsc, watch};
@@ -67,9 +74,12 @@ pub struct Delivery {
     pub reordered: bool,
 }
 
-/// A message waiting for delivery.
-#[derive(Debug, Clone)]
+/// A message waiting for delivery. No `Debug`: a port-out request's body holds the
+/// subscriber's credential.
+#[derive(Clone)]
 struct Outgoing {
+    /// Its key among the state file's pending messages, if kept there.
+    key: Option<u64>,
     message_id: String,
     port_ref: String,
     sequence: u64,
@@ -77,6 +87,56 @@ struct Outgoing {
     body: Bytes,
     duplicate: bool,
     reordered: bool,
+}
+
+impl Outgoing {
+    /// The state file's record of it, if it is kept there.
+    fn pending(&self) -> Option<(u64, Pending)> {
+        self.key.map(|k| {
+            (
+                k,
+                Pending {
+                    message_id: self.message_id.clone(),
+                    port_ref: self.port_ref.clone(),
+                    sequence: self.sequence,
+                    kind: self.kind.clone(),
+                    body: String::from_utf8_lossy(&self.body).into_owned(),
+                    duplicate: self.duplicate,
+                    reordered: self.reordered,
+                },
+            )
+        })
+    }
+
+    /// A kept message, as the state file gave it back.
+    fn kept(key: u64, p: Pending) -> Self {
+        Self {
+            key: Some(key),
+            message_id: p.message_id,
+            port_ref: p.port_ref,
+            sequence: p.sequence,
+            kind: p.kind,
+            body: Bytes::from(p.body.into_bytes()),
+            duplicate: p.duplicate,
+            reordered: p.reordered,
+        }
+    }
+}
+
+/// One message planned for delivery under the simulator's lock, with its injected copy;
+/// held back behind its port's next message when `reordered`.
+pub(crate) struct Planned {
+    out: Outgoing,
+    copy: Option<Outgoing>,
+}
+
+impl Planned {
+    /// The state file's records of the message and its copy (none without a file).
+    pub(crate) fn pending(&self) -> impl Iterator<Item = (u64, Pending)> + '_ {
+        std::iter::once(&self.out)
+            .chain(&self.copy)
+            .filter_map(Outgoing::pending)
+    }
 }
 
 /// The delivery log, with a counter tests can wait on.
@@ -114,20 +174,37 @@ impl DeliveryLog {
     }
 }
 
+/// The state file and the messages it still holds, with their keys, in order.
+pub(crate) type KeptMessages = (Arc<StateWriter>, Vec<(u64, Pending)>);
+
 /// Plans callback faults and queues messages for the delivery task.
-#[derive(Debug)]
 pub(crate) struct Notifier {
     url: Arc<Mutex<Option<String>>>,
     planner: Mutex<CallbackPlanner>,
-    held: Mutex<HashMap<Ref, Vec<Outgoing>>>,
+    held: Mutex<HashMap<String, Vec<Outgoing>>>,
     queue: mpsc::UnboundedSender<Outgoing>,
     log: Arc<DeliveryLog>,
     counts: Arc<Mutex<PortingCounts>>,
+    /// Where messages are kept until handled, if anywhere.
+    file: Option<Arc<StateWriter>>,
+    /// The next pending-message key, when a state file keeps them.
+    next_key: Option<AtomicU64>,
+}
+
+impl std::fmt::Debug for Notifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Notifier")
+            .field("url", &self.url)
+            .field("kept", &self.file.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 impl Notifier {
     /// A notifier sending with `client` (`None`: log only) to `url`'s hub-messages path;
-    /// spawns the delivery task, which ends on `stop`.
+    /// spawns the delivery task, which ends on `stop`. With `kept` (the state file and
+    /// the messages it still holds), those go first and every later message is kept there
+    /// until handled.
     pub(crate) fn start(
         url: Option<String>,
         client: Option<HttpClient>,
@@ -135,8 +212,18 @@ impl Notifier {
         retry: RetryPolicy,
         counts: Arc<Mutex<PortingCounts>>,
         stop: watch::Receiver<bool>,
+        kept: Option<KeptMessages>,
     ) -> Self {
         let (queue, rx) = mpsc::unbounded_channel();
+        let (file, pending) = kept.unzip();
+        let pending = pending.unwrap_or_default();
+        let next_key = file
+            .as_ref()
+            .map(|_| AtomicU64::new(pending.iter().map(|(k, _)| k + 1).max().unwrap_or(0)));
+        for (key, p) in pending {
+            // The task lives until shutdown; before it starts, the queue holds them.
+            let _ = queue.send(Outgoing::kept(key, p));
+        }
         let log = Arc::new(DeliveryLog {
             entries: Mutex::new(Vec::new()),
             count: watch::channel(0).0,
@@ -148,6 +235,7 @@ impl Notifier {
             retry,
             log: Arc::clone(&log),
             counts: Arc::clone(&counts),
+            file: file.clone(),
         };
         tokio::spawn(task.run(rx, stop));
         Self {
@@ -157,6 +245,8 @@ impl Notifier {
             queue,
             log,
             counts,
+            file,
+            next_key,
         }
     }
 
@@ -180,43 +270,60 @@ impl Notifier {
         *lock(&self.url) = url;
     }
 
-    /// Queues `messages` in order, applying the callback faults.
-    pub(crate) fn emit(&self, messages: Vec<HubMessage>) {
-        for m in messages {
-            let action = self.planner().plan(m.event.kind());
-            let mut out = Outgoing {
-                message_id: m.message_id.to_string(),
-                port_ref: m.port_ref.to_string(),
-                sequence: m.sequence,
-                kind: m.event.kind().to_owned(),
-                body: Bytes::from(encode_callback(&m)),
-                duplicate: false,
-                reordered: false,
-            };
-            if let Some(a) = action {
-                lock(&self.counts).injected.callback(a);
-            }
+    /// Plans `messages` (in order) for delivery: the callback faults are drawn and each
+    /// message (and copy) gets its key in the state file. Call it under the lock that
+    /// ordered them, hand [`Planned::pending`] to the state file with the change that
+    /// made them, then [`Notifier::enqueue`] them.
+    pub(crate) fn prepare(&self, messages: Vec<HubMessage>) -> Vec<Planned> {
+        messages
+            .into_iter()
+            .map(|m| {
+                let action = self.planner().plan(m.event.kind());
+                if let Some(a) = action {
+                    lock(&self.counts).injected.callback(a);
+                }
+                let out = Outgoing {
+                    key: self.next_key(),
+                    message_id: m.message_id.to_string(),
+                    port_ref: m.port_ref.to_string(),
+                    sequence: m.sequence,
+                    kind: m.event.kind().to_owned(),
+                    body: Bytes::from(encode_callback(&m)),
+                    duplicate: false,
+                    reordered: action == Some(CallbackAction::Reorder),
+                };
+                let copy = (action == Some(CallbackAction::Duplicate)).then(|| Outgoing {
+                    key: self.next_key(),
+                    duplicate: true,
+                    ..out.clone()
+                });
+                Planned { out, copy }
+            })
+            .collect()
+    }
+
+    /// Queues planned messages in order: a held-back one waits for its port's next
+    /// message, which takes it along.
+    pub(crate) fn enqueue(&self, planned: Vec<Planned>) {
+        for Planned { out, copy } in planned {
             let mut held = lock(&self.held);
-            if action == Some(CallbackAction::Reorder) {
-                out.reordered = true;
-                held.entry(m.port_ref.clone()).or_default().push(out);
+            if out.reordered {
+                held.entry(out.port_ref.clone()).or_default().push(out);
                 continue;
             }
-            let mut batch = vec![out.clone()];
-            if action == Some(CallbackAction::Duplicate) {
-                batch.push(Outgoing {
-                    duplicate: true,
-                    ..out
-                });
-            }
-            // Whatever was held back for this port goes right after this message.
-            batch.extend(held.remove(&m.port_ref).unwrap_or_default());
+            let behind = held.remove(&out.port_ref).unwrap_or_default();
             drop(held);
-            for o in batch {
+            for o in std::iter::once(out).chain(copy).chain(behind) {
                 // The task lives until shutdown; after it nothing is delivered anyway.
                 let _ = self.queue.send(o);
             }
         }
+    }
+
+    fn next_key(&self) -> Option<u64> {
+        self.next_key
+            .as_ref()
+            .map(|n| n.fetch_add(1, Ordering::Relaxed))
     }
 
     /// Releases every held-back message (in the order they were held).
@@ -229,9 +336,14 @@ impl Notifier {
         n
     }
 
-    /// Forgets held messages and the delivery log (messages already queued still go).
+    /// Forgets held messages (in the state file too) and the delivery log (messages
+    /// already queued still go).
     pub(crate) fn reset(&self) {
-        lock(&self.held).clear();
+        let forgotten: Vec<Outgoing> = lock(&self.held).drain().flat_map(|(_, v)| v).collect();
+        if let Some(file) = &self.file {
+            let keys = forgotten.iter().filter_map(|o| o.key);
+            drop(file.submit(keys.map(persist::delivered).collect()));
+        }
         self.log.clear();
     }
 }
@@ -243,6 +355,7 @@ struct Task {
     retry: RetryPolicy,
     log: Arc<DeliveryLog>,
     counts: Arc<Mutex<PortingCounts>>,
+    file: Option<Arc<StateWriter>>,
 }
 
 impl Task {
@@ -278,6 +391,10 @@ impl Task {
             }
             if !delivered {
                 tracing::info!(message_id = %out.message_id, port_ref = %out.port_ref, "hub message not delivered");
+            }
+            // Handled (delivered, or given up as the protocol allows): no longer kept.
+            if let (Some(file), Some(key)) = (&self.file, out.key) {
+                drop(file.submit(vec![persist::delivered(key)]));
             }
             self.log.push(Delivery {
                 seq,

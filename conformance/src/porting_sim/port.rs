@@ -111,7 +111,7 @@ pub struct TimelineEntry {
 }
 
 /// One port.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Port {
     pub(crate) port_ref: Ref,
     pub(crate) direction: Direction,

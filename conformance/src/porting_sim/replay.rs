@@ -31,12 +31,37 @@ pub(crate) enum Seen {
     Reused,
 }
 
+/// One kept answer: its request's fingerprint, and its place in arrival order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Kept {
+    /// Arrival order (never reused, so it keys the state file's record).
+    pub(crate) seq: u64,
+    /// Whose request id.
+    pub(crate) key: Key,
+    /// The first request's fingerprint.
+    pub(crate) fingerprint: Fingerprint,
+    /// The first answer.
+    pub(crate) answer: Answer,
+}
+
+/// What changed in a tracked cache since the last [`ReplayCache::take_changes`].
+#[derive(Debug, Default, PartialEq, Eq)]
+pub(crate) struct ReplayChanges {
+    /// Answers kept since (still kept now).
+    pub(crate) kept: Vec<Kept>,
+    /// The `seq` of every answer forgotten since.
+    pub(crate) dropped: Vec<u64>,
+}
+
 /// The answers kept, oldest first.
 #[derive(Debug)]
 pub(crate) struct ReplayCache {
-    entries: HashMap<Key, (Fingerprint, Answer)>,
+    entries: HashMap<Key, Kept>,
     order: VecDeque<Key>,
     capacity: usize,
+    next: u64,
+    /// Since the last take, when something keeps the cache: `seq`s kept and dropped.
+    changes: Option<(Vec<u64>, Vec<u64>)>,
 }
 
 impl ReplayCache {
@@ -46,14 +71,31 @@ impl ReplayCache {
             entries: HashMap::new(),
             order: VecDeque::new(),
             capacity,
+            next: 0,
+            changes: None,
         }
+    }
+
+    /// A cache holding `kept` (any order; the oldest go beyond `capacity`) that records
+    /// its changes for [`ReplayCache::take_changes`].
+    pub(crate) fn restore(capacity: usize, mut kept: Vec<Kept>) -> Self {
+        kept.sort_by_key(|k| k.seq);
+        let mut cache = Self::new(capacity);
+        cache.changes = Some(Default::default());
+        cache.next = kept.last().map_or(0, |k| k.seq + 1);
+        for k in kept {
+            cache.order.push_back(k.key.clone());
+            cache.entries.insert(k.key.clone(), k);
+        }
+        cache.shrink_to(capacity);
+        cache
     }
 
     /// Looks `id` up.
     pub(crate) fn seen(&self, id: &Key, fingerprint: &Fingerprint) -> Seen {
         match self.entries.get(id) {
             None => Seen::New,
-            Some((f, a)) if f == fingerprint => Seen::Replay(a.clone()),
+            Some(k) if k.fingerprint == *fingerprint => Seen::Replay(k.answer.clone()),
             Some(_) => Seen::Reused,
         }
     }
@@ -63,13 +105,58 @@ impl ReplayCache {
         if self.capacity == 0 || self.entries.contains_key(&id) {
             return;
         }
-        while self.order.len() >= self.capacity {
-            if let Some(old) = self.order.pop_front() {
-                self.entries.remove(&old);
-            }
+        self.shrink_to(self.capacity - 1);
+        let seq = self.next;
+        self.next += 1;
+        if let Some((kept, _)) = &mut self.changes {
+            kept.push(seq);
         }
         self.order.push_back(id.clone());
-        self.entries.insert(id, (fingerprint, answer));
+        let kept = Kept {
+            seq,
+            key: id.clone(),
+            fingerprint,
+            answer,
+        };
+        self.entries.insert(id, kept);
+    }
+
+    /// Forgets every answer (arrival numbers go on).
+    pub(crate) fn clear(&mut self) {
+        self.shrink_to(0);
+    }
+
+    /// What changed since the last call (nothing when untracked).
+    pub(crate) fn take_changes(&mut self) -> ReplayChanges {
+        let Some((kept, dropped)) = self.changes.as_mut().map(std::mem::take) else {
+            return ReplayChanges::default();
+        };
+        let live: HashMap<u64, &Kept> = if kept.is_empty() {
+            HashMap::new()
+        } else {
+            self.entries.values().map(|k| (k.seq, k)).collect()
+        };
+        ReplayChanges {
+            kept: kept
+                .iter()
+                .filter_map(|seq| live.get(seq).map(|k| (*k).clone()))
+                .collect(),
+            dropped,
+        }
+    }
+
+    /// Forgets the oldest answers until at most `len` are kept.
+    fn shrink_to(&mut self, len: usize) {
+        while self.order.len() > len {
+            let Some(old) = self.order.pop_front() else {
+                break;
+            };
+            if let Some(k) = self.entries.remove(&old) {
+                if let Some((_, dropped)) = &mut self.changes {
+                    dropped.push(k.seq);
+                }
+            }
+        }
     }
 }
 
@@ -94,5 +181,45 @@ mod tests {
         c.keep(id("c"), [3; 32], a(202));
         assert_eq!(c.seen(&id("a"), &[1; 32]), Seen::New);
         assert_eq!(c.seen(&id("c"), &[3; 32]), Seen::Replay(a(202)));
+    }
+
+    #[test]
+    fn a_tracked_cache_reports_what_it_kept_and_forgot_and_restores_from_it() {
+        let id = |s: &str| (None, Ref::parse(s, "t").expect("ref"));
+        let a = |status| Answer {
+            status,
+            body: b"{}".to_vec(),
+        };
+        let mut c = ReplayCache::restore(2, Vec::new());
+        c.keep(id("a"), [1; 32], a(202));
+        c.keep(id("b"), [2; 32], a(409));
+        let first = c.take_changes();
+        assert_eq!(first.kept.iter().map(|k| k.seq).collect::<Vec<_>>(), [0, 1]);
+        assert!(first.dropped.is_empty());
+        // "c" pushes "a" out.
+        c.keep(id("c"), [3; 32], a(202));
+        assert_eq!(
+            c.take_changes(),
+            ReplayChanges {
+                kept: vec![Kept {
+                    seq: 2,
+                    key: id("c"),
+                    fingerprint: [3; 32],
+                    answer: a(202)
+                }],
+                dropped: vec![0],
+            }
+        );
+        // Reopened on what was kept (one record more than it may hold): the oldest goes.
+        let mut back =
+            ReplayCache::restore(1, vec![first.kept[1].clone(), c.entries[&id("c")].clone()]);
+        assert_eq!(back.seen(&id("c"), &[3; 32]), Seen::Replay(a(202)));
+        assert_eq!(back.seen(&id("b"), &[2; 32]), Seen::New);
+        assert_eq!(back.take_changes().dropped, [1]);
+        back.keep(id("e"), [5; 32], a(202));
+        assert_eq!(back.take_changes().kept[0].seq, 3, "arrival numbers go on");
+        back.clear();
+        assert_eq!(back.take_changes().dropped, [3]);
+        assert_eq!(ReplayCache::new(1).take_changes(), ReplayChanges::default());
     }
 }

@@ -8,10 +8,12 @@ use super::error::PortingSimError;
 use super::faults::CallbackPlanner;
 use super::handle::PortingSimHandle;
 use super::notify::Notifier;
+use super::persist;
 use super::simulator::Simulator;
 use super::stats::PortingCounts;
 use crate::common::control::wait_shutdown;
 use crate::common::server;
+use crate::common::state_writer::StateWriter;
 use adapters::http::HttpClient;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -41,6 +43,21 @@ pub(crate) async fn start(config: PortingSimConfig) -> Result<PortingSimHandle, 
                 addr: config.listen,
                 source,
             })?;
+    let resumed = config
+        .state_file
+        .as_deref()
+        .map(persist::open)
+        .transpose()?;
+    let (notifier_kept, sim_kept) = match resumed {
+        None => (None, None),
+        Some(r) => {
+            let file = Arc::new(
+                StateWriter::start(Some(r.file))
+                    .map_err(|e| PortingSimError::Config(format!("state file writer: {e}")))?,
+            );
+            (Some((file.clone(), r.pending)), Some((file, r.kept)))
+        }
+    };
     let (stop_tx, stop_rx) = watch::channel(false);
     let counts = Arc::new(Mutex::new(PortingCounts::default()));
     let url = config
@@ -55,8 +72,18 @@ pub(crate) async fn start(config: PortingSimConfig) -> Result<PortingSimHandle, 
         config.delivery,
         Arc::clone(&counts),
         stop_rx.clone(),
+        notifier_kept,
     );
-    let sim = Arc::new(Simulator::new(&config, notifier, counts, stop_rx.clone()));
+    let sim = Arc::new(Simulator::new(
+        &config,
+        notifier,
+        counts,
+        stop_rx.clone(),
+        sim_kept,
+    ));
+    if !sim.keep_start().written().await {
+        tracing::warn!("porting hub simulator: the start is not yet in the state file");
+    }
     tokio::spawn(tick(Arc::clone(&sim), stop_rx.clone()));
     tracing::info!(%addr, "porting hub simulator listening");
     let task = server::spawn(

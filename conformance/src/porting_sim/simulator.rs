@@ -2,7 +2,8 @@
 //! admin API and its ticker, and its routing. The hub, its clock, the idempotency table
 //! and the journal sit behind one lock, held only for synchronous steps: a request is
 //! checked, applied and its messages queued in one step, so the delivery queue holds
-//! them in the order the hub produced them.
+//! them in the order the hub produced them. With a state file, what a step changed (and
+//! the messages it made) is handed to the file's writer in that same step.
 
 use super::admin;
 use super::clock::{Backwards, ClockMode, SimClock, wall_ms};
@@ -12,17 +13,20 @@ use super::error::PortingSimError;
 use super::faults::{Operation, RequestPlanner};
 use super::hub::{Hub, PortOutCommand};
 use super::journal::Journal;
-use super::notify::Notifier;
+use super::notify::{Notifier, Planned};
+use super::persist::{self, KeptHub, Pending};
 use super::port::PortView;
 use super::replay::ReplayCache;
 use super::stats::PortingCounts;
 use crate::common::control::{lock, wait_shutdown};
 use crate::common::http_util::{self, Abort, HttpResponse};
 use crate::common::server::{Peer, Service};
+use crate::common::state_writer::{StateWriter, Ticket};
 use adapters::porting::{HubMessage, Ref};
 use http::StatusCode;
 use hyper::body::Incoming;
 use std::collections::HashMap;
+use std::ops::{Deref, DerefMut};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 use tokio::sync::watch;
@@ -46,8 +50,9 @@ pub(crate) struct Simulator {
     operators: HashMap<CertFingerprint, Ref>,
     /// The donor of hub-initiated port-outs when the command names none.
     pub(crate) default_donor: Ref,
-    replay_capacity: usize,
     state: Mutex<State>,
+    /// Where the hub's state is kept, if anywhere.
+    state_file: Option<Arc<StateWriter>>,
     faults: Mutex<RequestPlanner>,
     counts: Arc<Mutex<PortingCounts>>,
     pub(crate) notifier: Notifier,
@@ -55,17 +60,35 @@ pub(crate) struct Simulator {
 }
 
 impl Simulator {
-    /// State for a validated `config`.
+    /// State for a validated `config`. With `kept` (a state file and what it held), the
+    /// kept hub, answers and clock stand (over the configured start), and every change is
+    /// written there.
     pub(crate) fn new(
         config: &PortingSimConfig,
         notifier: Notifier,
         counts: Arc<Mutex<PortingCounts>>,
         shutdown: watch::Receiver<bool>,
+        kept: Option<(Arc<StateWriter>, KeptHub)>,
     ) -> Self {
         let start = config.start_at.map_or_else(wall_ms, |t| t.unix_ms());
+        let fresh_clock = || SimClock::new(config.clock, start);
         let default_donor = match config.operators.as_slice() {
             [only] => only.id.clone(),
             _ => config.default_operator.clone(),
+        };
+        let (state_file, kept) = kept.unzip();
+        let (hub, replay, clock) = match kept {
+            None => (
+                Hub::default(),
+                ReplayCache::new(config.replay_capacity),
+                fresh_clock(),
+            ),
+            Some(k) => (
+                k.hub,
+                ReplayCache::restore(config.replay_capacity, k.answers),
+                k.clock
+                    .map_or_else(fresh_clock, |(mode, ms)| SimClock::new(mode, ms)),
+            ),
         };
         Self {
             operators: config
@@ -74,13 +97,13 @@ impl Simulator {
                 .map(|o| (o.cert_sha256, o.id.clone()))
                 .collect(),
             default_donor,
-            replay_capacity: config.replay_capacity,
             state: Mutex::new(State {
-                hub: Hub::default(),
-                replay: ReplayCache::new(config.replay_capacity),
+                hub,
+                replay,
                 journal: Journal::default(),
-                clock: SimClock::new(config.clock, start),
+                clock,
             }),
+            state_file,
             faults: Mutex::new(RequestPlanner::new(config.faults.clone(), config.seed)),
             counts,
             notifier,
@@ -88,9 +111,46 @@ impl Simulator {
         }
     }
 
-    /// The main lock.
-    pub(crate) fn state(&self) -> MutexGuard<'_, State> {
-        lock(&self.state)
+    /// The main lock; what changed through it is handed to the state file when the guard
+    /// drops (await [`Simulator::written`] before answering).
+    pub(crate) fn state(&self) -> StateGuard<'_> {
+        StateGuard {
+            sim: self,
+            st: lock(&self.state),
+        }
+    }
+
+    /// Hands what changed in `st` (this simulator's, locked by the caller, so the file
+    /// takes changes in the order they were made) and the `pending` messages it made to
+    /// the state file's writer, as one commit's worth.
+    fn write(&self, st: &mut State, pending: impl IntoIterator<Item = (u64, Pending)>) -> Ticket {
+        let Some(file) = &self.state_file else {
+            return Ticket::none();
+        };
+        let State {
+            hub, replay, clock, ..
+        } = st;
+        file.submit(persist::changes(hub, replay, clock, pending))
+    }
+
+    /// Done once every change handed over so far is kept.
+    pub(crate) fn written(&self) -> Ticket {
+        self.state_file
+            .as_ref()
+            .map_or_else(Ticket::none, |f| f.barrier())
+    }
+
+    /// Hands what the start made (a new file's clock) to the state file; done once kept.
+    pub(crate) fn keep_start(&self) -> Ticket {
+        drop(self.state());
+        self.written()
+    }
+
+    /// Closes the state file (at shutdown; the notifier's handle to it closes too).
+    pub(crate) fn close_state_file(&self) {
+        if let Some(file) = &self.state_file {
+            file.close();
+        }
     }
 
     /// Request faults.
@@ -119,7 +179,7 @@ impl Simulator {
         let mut out = Vec::new();
         st.hub.advance(now, &mut out);
         let result = f(&mut st, now, &mut out);
-        self.queue(out);
+        self.queue(&mut st, out);
         result
     }
 
@@ -133,7 +193,7 @@ impl Simulator {
         let mut out = Vec::new();
         st.hub.advance(now, &mut out);
         let n = out.len();
-        self.queue(out);
+        self.queue(&mut st, out);
         Ok(n)
     }
 
@@ -163,7 +223,7 @@ impl Simulator {
     pub(crate) fn reset(&self) {
         let mut st = self.state();
         st.hub.reset();
-        st.replay = ReplayCache::new(self.replay_capacity);
+        st.replay.clear();
         st.journal = Journal::default();
         let mut faults = self.faults();
         faults.clear_rules();
@@ -209,12 +269,17 @@ impl Simulator {
         self.state().hub.port(port_ref).map(PortView::from)
     }
 
-    fn queue(&self, out: Vec<HubMessage>) {
+    /// Plans `out` (made by a change of `st`, still locked) for delivery, hands the change
+    /// and the messages to the state file together, then queues them.
+    fn queue(&self, st: &mut State, out: Vec<HubMessage>) {
         if out.is_empty() {
             return;
         }
         self.counts().messages += out.len() as u64;
-        self.notifier.emit(out);
+        let planned = self.notifier.prepare(out);
+        // Handed over before delivery can start; callers that answer await `written`.
+        drop(self.write(st, planned.iter().flat_map(Planned::pending)));
+        self.notifier.enqueue(planned);
     }
 
     /// Who the peer is: `Ok(None)` acts for any provider (no operators configured),
@@ -234,6 +299,33 @@ impl Simulator {
     /// Resolves once shutdown has been requested.
     pub(crate) async fn shutdown_requested(&self) {
         wait_shutdown(self.shutdown.clone()).await;
+    }
+}
+
+/// The main lock's guard; on drop, hands what changed through it to the state file.
+pub(crate) struct StateGuard<'a> {
+    sim: &'a Simulator,
+    st: MutexGuard<'a, State>,
+}
+
+impl Deref for StateGuard<'_> {
+    type Target = State;
+    fn deref(&self) -> &State {
+        &self.st
+    }
+}
+
+impl DerefMut for StateGuard<'_> {
+    fn deref_mut(&mut self) -> &mut State {
+        &mut self.st
+    }
+}
+
+impl Drop for StateGuard<'_> {
+    fn drop(&mut self) {
+        // Handed over in order; kept by the time the simulator shuts down (or a later
+        // `written` ticket says so).
+        drop(self.sim.write(&mut self.st, []));
     }
 }
 

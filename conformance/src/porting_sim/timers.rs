@@ -45,6 +45,7 @@ impl Hub {
     }
 
     fn fire(&mut self, i: usize, at: u64, timer: Timer, out: &mut Vec<HubMessage>) {
+        self.touch(i);
         let Some(port) = self.ports.get_mut(i) else {
             return;
         };

@@ -49,11 +49,24 @@ use std::time::Duration;
 /// Every admin path starts with this.
 pub(crate) const PREFIX: &str = "/sim/";
 
-/// Serves one admin request.
+/// Serves one admin request; a change is answered once it is in the state file (if any),
+/// so a process killed right after the answer still has it.
 pub(crate) async fn handle(
     sim: &Arc<Simulator>,
     req: Request<Incoming>,
 ) -> Result<HttpResponse, Abort> {
+    let changes = req.method() != Method::GET;
+    let resp = route(sim, req).await?;
+    if changes && resp.status().is_success() && !sim.written().written().await {
+        return Ok(error_json(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "applied, not yet kept in the state file",
+        ));
+    }
+    Ok(resp)
+}
+
+async fn route(sim: &Arc<Simulator>, req: Request<Incoming>) -> Result<HttpResponse, Abort> {
     let method = req.method().clone();
     let path = req.uri().path().to_owned();
     if let Some(rest) = path.strip_prefix("/sim/donors/") {
