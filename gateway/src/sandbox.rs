@@ -250,20 +250,26 @@ pub async fn start(mut config: Config) -> Result<Sandbox, StartError> {
         (None, None)
     };
     let identity = crate::sandbox_identity::start(&ca).await?;
-    let porting = crate::sandbox_porting::start(&ca).await?;
+    // The simulator is the hub unless `[porting_hub] url` names a real one. The gateway's
+    // hub-message listener is bound first: a simulator resuming its state file redelivers
+    // the messages it kept as soon as it starts.
+    let hub_callback = if config.porting_hub.url.is_none() {
+        Some(crate::sandbox_porting::bind_receiver(&ca, &mut config)?)
+    } else {
+        None
+    };
+    let porting =
+        crate::sandbox_porting::start(&ca, &config.data_dir, hub_callback.as_ref()).await?;
+    let porting_hub = match hub_callback {
+        Some(_) => Some(crate::sandbox_porting::client(&porting, &ca, &config)?),
+        None => None,
+    };
     // The simulator verifies identities unless `[identity] url` names a real service.
     let verifier = config
         .identity
         .url
         .is_none()
         .then(|| identity.verifier.clone());
-    // The simulator is the hub unless `[porting_hub] url` names a real one.
-    let (porting_hub, hub_callback) = if config.porting_hub.url.is_none() {
-        let (hub, listener) = crate::sandbox_porting::wire(&porting, &ca, &mut config)?;
-        (Some(hub), Some(listener))
-    } else {
-        (None, None)
-    };
     let bound = Listeners {
         callback,
         identity: verifier,

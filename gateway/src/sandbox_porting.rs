@@ -1,14 +1,18 @@
 //! The sandbox's number-porting hub: the conformance crate's simulator on loopback, its
 //! server certificate and its callback identity issued by the dev CA, on a real-time
-//! clock. Any client certificate of the dev CA may act for the sandbox at the hub; the
-//! gateway's client is one ([`wire`]), and the simulator posts its messages to the
-//! gateway's hub-message listener.
+//! clock, keeping its state in `DATA_DIR/simulators/porting.redb` (a restarted sandbox
+//! finds its open ports, their timers and the clock's offset, and the messages the hub
+//! had not delivered yet are redelivered). Any client certificate of the dev CA may act
+//! for the sandbox at the hub; the gateway's client is one ([`client`]), and the
+//! simulator posts its messages to the gateway's hub-message listener
+//! ([`bind_receiver`], bound before the simulator starts so it knows where to redeliver).
 
 use crate::app::StartError;
 use crate::tls::DevCa;
 use conformance::porting_sim::{
     self, ClockMode, NotifierIdentity, PortingSimConfig, PortingSimHandle, server_tls_config,
 };
+use std::path::Path;
 
 /// The running hub simulator.
 pub struct SandboxPorting {
@@ -31,8 +35,13 @@ fn sim_err(e: impl std::fmt::Display) -> StartError {
     StartError::Southbound(format!("porting hub simulator: {e}"))
 }
 
-/// Starts the simulator on `127.0.0.1` (a free port), trusting the dev CA both ways.
-pub async fn start(ca: &DevCa) -> Result<SandboxPorting, StartError> {
+/// Starts the simulator on `127.0.0.1` (a free port), trusting the dev CA both ways, on
+/// its state file in `data_dir`, posting its messages to `receiver` (none: logged only).
+pub async fn start(
+    ca: &DevCa,
+    data_dir: &Path,
+    receiver: Option<&tokio::net::TcpListener>,
+) -> Result<SandboxPorting, StartError> {
     let ca_pem = std::fs::read(&ca.cert_path)
         .map_err(|e| StartError::Io(format!("{}: {e}", ca.cert_path.display())))?;
     let server = ca.issue("simgw sandbox porting hub", &["localhost", "127.0.0.1"])?;
@@ -50,6 +59,14 @@ pub async fn start(ca: &DevCa) -> Result<SandboxPorting, StartError> {
         key_pem: notifier.key_pem.clone().into_bytes(),
         root_ca_pem: ca_pem,
     });
+    config.state_file = Some(crate::sandbox::simulator_state_file(data_dir, "porting"));
+    if let Some(listener) = receiver {
+        let at = listener
+            .local_addr()
+            .map_err(|e| StartError::Io(e.to_string()))?;
+        // The simulator appends the hub-messages path itself.
+        config.receiver_url = Some(format!("https://{at}"));
+    }
     let sim = porting_sim::start(config).await.map_err(sim_err)?;
     Ok(SandboxPorting {
         sim,
@@ -57,20 +74,31 @@ pub async fn start(ca: &DevCa) -> Result<SandboxPorting, StartError> {
     })
 }
 
-/// The gateway's side of the sandbox hub: a hub client with its own dev-CA client
-/// certificate, and the bound hub-message listener, whose URL the simulator is told.
-/// The listener admits the dev CA's certificates (the simulator's notifier among them).
-pub fn wire(
-    porting: &SandboxPorting,
+/// Binds the gateway's hub-message listener (`[porting_hub] callback_listen`), which
+/// admits the dev CA's certificates (the simulator's notifier among them).
+pub fn bind_receiver(
     ca: &DevCa,
     config: &mut crate::config::Config,
-) -> Result<
-    (
-        std::sync::Arc<dyn adapters::porting::PortingHub>,
-        tokio::net::TcpListener,
-    ),
-    StartError,
-> {
+) -> Result<tokio::net::TcpListener, StartError> {
+    let wanted = config
+        .porting_hub
+        .callback_listen
+        .unwrap_or(crate::config::DEFAULT_HUB_CALLBACK_LISTEN);
+    let listener = crate::server::bind(wanted).map_err(|e| {
+        StartError::Io(format!(
+            "cannot listen on {wanted} (porting_hub.callback_listen): {e}"
+        ))
+    })?;
+    config.porting_hub.callback_client_ca_file = Some(ca.cert_path.clone());
+    Ok(listener)
+}
+
+/// The gateway's client of the sandbox hub, with its own dev-CA client certificate.
+pub fn client(
+    porting: &SandboxPorting,
+    ca: &DevCa,
+    config: &crate::config::Config,
+) -> Result<std::sync::Arc<dyn adapters::porting::PortingHub>, StartError> {
     use adapters::porting::{ClientIdentity, PortingHubClient, PortingHubClientConfig};
     let ca_pem = std::fs::read(&ca.cert_path)
         .map_err(|e| StartError::Io(format!("{}: {e}", ca.cert_path.display())))?;
@@ -85,23 +113,5 @@ pub fn wire(
         timeout: std::time::Duration::from_millis(config.porting_hub.timeout_ms),
     })
     .map_err(sim_err)?;
-    let wanted = config
-        .porting_hub
-        .callback_listen
-        .unwrap_or(crate::config::DEFAULT_HUB_CALLBACK_LISTEN);
-    let listener = crate::server::bind(wanted).map_err(|e| {
-        StartError::Io(format!(
-            "cannot listen on {wanted} (porting_hub.callback_listen): {e}"
-        ))
-    })?;
-    let at = listener
-        .local_addr()
-        .map_err(|e| StartError::Io(e.to_string()))?;
-    // The simulator appends the hub-messages path itself.
-    porting
-        .sim
-        .set_receiver(Some(&format!("https://{at}")))
-        .map_err(sim_err)?;
-    config.porting_hub.callback_client_ca_file = Some(ca.cert_path.clone());
-    Ok((std::sync::Arc::new(hub), listener))
+    Ok(std::sync::Arc::new(hub))
 }
