@@ -3,9 +3,10 @@
 //! but before the gateway could record the answer. A restart on the same data dir must
 //! finish the order, with exactly one subscriber on the HLR.
 
+mod common;
+
 use adapters::es2plus::Fqdn;
-use adapters::http::HttpClient;
-use bytes::Bytes;
+use common::process::{Api, Simgw, eventually, forget_sandbox_json, sandbox_json};
 use conformance::hlr_sim::{self, Action, HlrSimConfig, MoKind, Operation, Rule};
 use conformance::smdp_sim::{
     self, Action as SmdpAction, Function, OperatorAccount, ProfileSeed, ProfileState, ReplayRule,
@@ -15,80 +16,29 @@ use gateway::tls::DevCa;
 use serde_json::Value;
 use sim_profiles::Iccid;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::Duration;
 
-struct Proc(Child);
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn spawn_gateway(dir: &Path, hlr_url: &str) -> Proc {
+fn spawn_gateway(dir: &Path, hlr_url: &str) -> Simgw {
     spawn_gateway_with(dir, hlr_url, "")
 }
 
 /// Starts `simgw serve --sandbox` with `extra` TOML sections appended to its config.
-fn spawn_gateway_with(dir: &Path, hlr_url: &str, extra: &str) -> Proc {
+fn spawn_gateway_with(dir: &Path, hlr_url: &str, extra: &str) -> Simgw {
     let config = dir.join("simgw.toml");
     // A long HLR timeout so the hung call is still in flight when the process is killed.
     std::fs::write(&config, format!("data_dir = {:?}\nlisten = \"127.0.0.1:0\"\n[hlr]\nuser = \"gw\"\ntimeout_ms = 120000\n{extra}", dir.join("data"))).expect("config");
-    let child = Command::new(env!("CARGO_BIN_EXE_simgw"))
-        .args(["serve", "--sandbox", "--config"])
-        .arg(&config)
-        .args(["--hlr", hlr_url])
-        .env("SIMGW_HLR_PASSWORD", "pw")
-        .env("SIMGW_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn simgw");
-    Proc(child)
+    Simgw::serve_sandbox(&config, Some((hlr_url, "pw")))
 }
 
 async fn wait_for_sandbox(dir: &Path) -> Value {
-    let file = dir.join("data").join("sandbox.json");
-    for _ in 0..3_000 {
-        if let Ok(bytes) = std::fs::read(&file) {
-            if let Ok(v) = serde_json::from_slice::<Value>(&bytes) {
-                return v;
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    panic!("sandbox.json never appeared");
+    sandbox_json(&dir.join("data")).await
 }
 
-/// Polls an order until it is `active` or `failed`; returns its last JSON.
-async fn wait_final(http: &HttpClient, base: &str, id: &str, auth: &str) -> Value {
-    let mut last = Value::Null;
-    for _ in 0..3_000 {
-        let r = http
-            .get(
-                &format!("{base}/v1/activations/{id}"),
-                &[("authorization", auth.to_owned())],
-            )
-            .await
-            .expect("GET");
-        last = serde_json::from_slice(&r.body).expect("json");
-        if last["status"] == "active" || last["status"] == "failed" {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    last
-}
-
-fn client(sandbox: &Value) -> HttpClient {
-    let ca = std::fs::read(sandbox["ca_cert"].as_str().expect("ca")).expect("read ca");
-    HttpClient::builder()
-        .add_root_pem(&ca)
-        .request_timeout(Duration::from_secs(10))
-        .build()
-        .expect("client")
+/// Polls an activation until it is `active` or `failed`; returns its last JSON.
+async fn wait_final(api: &Api, id: &str) -> Value {
+    api.until(&format!("/v1/activations/{id}"), "active or failed", |v| {
+        v["status"] == "active" || v["status"] == "failed"
+    })
+    .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -104,61 +54,29 @@ async fn kill_between_hlr_create_and_its_record_then_resume() {
         Action::HangAfterApply,
     ));
 
-    let mut gw = spawn_gateway(dir.path(), &sim.url());
+    let gw = spawn_gateway(dir.path(), &sim.url());
     let sb = wait_for_sandbox(dir.path()).await;
-    let http = client(&sb);
-    let base = sb["base_url"].as_str().expect("base").to_owned();
-    let auth = format!("Bearer {}", sb["api_key"].as_str().expect("key"));
+    let api = Api::operator(&sb);
     let iccid = sb["physical_iccids"][0].as_str().expect("iccid").to_owned();
     let body =
         serde_json::json!({"sim": {"type": "physical", "iccid": iccid}, "product": sb["product"]});
-    let r = http
-        .post(
-            &format!("{base}/v1/activations"),
-            &[
-                ("authorization", auth.clone()),
-                ("idempotency-key", "crash-1".into()),
-                ("content-type", "application/json".into()),
-            ],
-            Bytes::from(body.to_string()),
-        )
-        .await
-        .expect("POST");
-    assert_eq!(r.status, 202, "{}", String::from_utf8_lossy(&r.body));
-    let order: Value = serde_json::from_slice(&r.body).expect("json");
+    let order = api.post("/v1/activations", "crash-1", &body).await;
     let id = order["id"].as_str().expect("id").to_owned();
 
     // Wait until the HLR applied the create (and is holding the response back).
-    for _ in 0..3_000 {
-        if sim
+    assert!(
+        eventually(|| sim
             .applied_creates()
             .iter()
-            .any(|c| c.kind == MoKind::GsmHlr)
-        {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
-    assert!(
-        sim.applied_creates()
-            .iter()
-            .any(|c| c.kind == MoKind::GsmHlr),
+            .any(|c| c.kind == MoKind::GsmHlr))
+        .await,
         "HLR create never arrived"
     );
-    let r = http
-        .get(
-            &format!("{base}/v1/activations/{id}"),
-            &[("authorization", auth.clone())],
-        )
-        .await
-        .expect("GET");
-    let mid: Value = serde_json::from_slice(&r.body).expect("json");
+    let mid = api.get(&format!("/v1/activations/{id}")).await;
     assert_eq!(mid["status"], "hlr_provisioning", "{mid}");
 
-    gw.0.kill().expect("SIGKILL");
-    gw.0.wait().expect("reap");
-    std::fs::remove_file(dir.path().join("data").join("sandbox.json"))
-        .expect("remove sandbox.json");
+    gw.kill9();
+    forget_sandbox_json(&dir.path().join("data"));
 
     let _gw = spawn_gateway(dir.path(), &sim.url());
     let sb2 = wait_for_sandbox(dir.path()).await;
@@ -166,9 +84,8 @@ async fn kill_between_hlr_create_and_its_record_then_resume() {
         sb2["api_key"], sb["api_key"],
         "same sandbox key after restart"
     );
-    let base = sb2["base_url"].as_str().expect("base").to_owned();
-    let http = client(&sb2);
-    let last = wait_final(&http, &base, &id, &auth).await;
+    let api = Api::operator(&sb2);
+    let last = wait_final(&api, &id).await;
     assert_eq!(last["status"], "active", "{last}");
     let subs = sim.subscribers();
     assert_eq!(subs.len(), 1, "exactly one subscriber: {subs:?}");
@@ -187,19 +104,7 @@ async fn kill_between_hlr_create_and_its_record_then_resume() {
         "the retried create found the subscriber instead of creating a second"
     );
     // The same request replayed after the restart is the same order, not a new one.
-    let r = http
-        .post(
-            &format!("{base}/v1/activations"),
-            &[
-                ("authorization", auth),
-                ("idempotency-key", "crash-1".into()),
-                ("content-type", "application/json".into()),
-            ],
-            Bytes::from(body.to_string()),
-        )
-        .await
-        .expect("POST");
-    let replay: Value = serde_json::from_slice(&r.body).expect("json");
+    let (_, replay) = api.post_raw("/v1/activations", "crash-1", &body).await;
     assert_eq!(replay["id"], order["id"]);
 }
 
@@ -276,26 +181,11 @@ async fn esim_crash_then_resume(at: EsimCrash) {
             SmdpAction::DropAfterCommit,
         )),
     }
-    let mut gw = spawn_gateway_with(dir.path(), &hlr.url(), &extra);
+    let gw = spawn_gateway_with(dir.path(), &hlr.url(), &extra);
     let sb = wait_for_sandbox(dir.path()).await;
-    let http = client(&sb);
-    let base = sb["base_url"].as_str().expect("base").to_owned();
-    let auth = format!("Bearer {}", sb["api_key"].as_str().expect("key"));
+    let api = Api::operator(&sb);
     let body = serde_json::json!({"sim": {"type": "esim"}, "product": sb["product"]});
-    let r = http
-        .post(
-            &format!("{base}/v1/activations"),
-            &[
-                ("authorization", auth.clone()),
-                ("idempotency-key", "esim-crash".into()),
-                ("content-type", "application/json".into()),
-            ],
-            Bytes::from(body.to_string()),
-        )
-        .await
-        .expect("POST");
-    assert_eq!(r.status, 202, "{}", String::from_utf8_lossy(&r.body));
-    let order: Value = serde_json::from_slice(&r.body).expect("json");
+    let order = api.post("/v1/activations", "esim-crash", &body).await;
     let id = order["id"].as_str().expect("id").to_owned();
     let iccid: Iccid = order["iccid"]
         .as_str()
@@ -306,38 +196,26 @@ async fn esim_crash_then_resume(at: EsimCrash) {
         EsimCrash::BetweenDownloadAndConfirm => ProfileState::Allocated,
         EsimCrash::ConfirmCommittedAnswerLost => ProfileState::Released,
     };
-    let reached = |hlr_created: bool| {
-        smdp.profile(&iccid).map(|p| p.state) == Some(want)
-            && (hlr_created || matches!(at, EsimCrash::ConfirmCommittedAnswerLost))
-    };
-    for _ in 0..3_000 {
-        let created = hlr
+    let reached = || {
+        let hlr_created = hlr
             .applied_creates()
             .iter()
             .any(|c| c.kind == MoKind::GsmHlr);
-        if reached(created) {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
+        smdp.profile(&iccid).map(|p| p.state) == Some(want)
+            && (hlr_created || matches!(at, EsimCrash::ConfirmCommittedAnswerLost))
+    };
     assert!(
-        reached(
-            hlr.applied_creates()
-                .iter()
-                .any(|c| c.kind == MoKind::GsmHlr)
-        ),
+        eventually(reached).await,
         "the crash point was never reached: {:?}",
         smdp.profile(&iccid).map(|p| p.state)
     );
-    gw.0.kill().expect("SIGKILL");
-    gw.0.wait().expect("reap");
-    std::fs::remove_file(dir.path().join("data").join("sandbox.json")).expect("remove");
+    gw.kill9();
+    forget_sandbox_json(&dir.path().join("data"));
 
     let _gw = spawn_gateway_with(dir.path(), &hlr.url(), &extra);
     let sb2 = wait_for_sandbox(dir.path()).await;
-    let http = client(&sb2);
-    let base = sb2["base_url"].as_str().expect("base").to_owned();
-    let last = wait_final(&http, &base, &id, &auth).await;
+    let api = Api::operator(&sb2);
+    let last = wait_final(&api, &id).await;
     assert_eq!(last["status"], "active", "{last}");
     let released: Vec<_> = smdp
         .profiles()

@@ -11,37 +11,17 @@
 //! `adapters/src/cai3g/hlr.rs`): 1. Create GsmAuc (new IMSI); 2. Delete GsmHlr (old IMSI,
 //! the number); 3. Create GsmHlr (new IMSI, the number); 4. Delete GsmAuc (old IMSI).
 
-use adapters::http::HttpClient;
-use bytes::Bytes;
-use conformance::hlr_sim::{
-    self, Action, FaultKind, HlrSimConfig, HlrSimHandle, MoKind, Operation, Rule,
-};
+mod common;
+
+use common::holders;
+use common::process::{Api, Simgw, eventually, forget_sandbox_json, sandbox_json, terminal};
+use conformance::hlr_sim::{self, Action, FaultKind, HlrSimConfig, MoKind, Operation, Rule};
 use serde_json::{Value, json};
 use sim_profiles::Imsi;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::Duration;
-
-/// A `simgw` process, killed on drop.
-struct Proc(Child);
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-impl Proc {
-    /// SIGKILL, and reap it.
-    fn kill9(&mut self) {
-        self.0.kill().expect("SIGKILL");
-        self.0.wait().expect("reap");
-    }
-}
 
 /// Starts `simgw serve --sandbox` on `dir` against the HLR at `hlr_url`.
-fn spawn_gateway(dir: &Path, hlr_url: &str) -> Proc {
+fn spawn_gateway(dir: &Path, hlr_url: &str) -> Simgw {
     let config = dir.join("simgw.toml");
     // A long HLR timeout so a held answer is still awaited when the process is killed.
     let toml = format!(
@@ -49,134 +29,36 @@ fn spawn_gateway(dir: &Path, hlr_url: &str) -> Proc {
         dir.join("data")
     );
     std::fs::write(&config, toml).expect("config");
-    let child = Command::new(env!("CARGO_BIN_EXE_simgw"))
-        .args(["serve", "--sandbox", "--config"])
-        .arg(&config)
-        .args(["--hlr", hlr_url])
-        .env("SIMGW_HLR_PASSWORD", "pw")
-        .env("SIMGW_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn simgw");
-    Proc(child)
+    Simgw::serve_sandbox(&config, Some((hlr_url, "pw")))
 }
 
-/// Polls (bounded) until `pred` holds; false if it never did.
-async fn eventually(mut pred: impl FnMut() -> bool) -> bool {
-    for _ in 0..3_000 {
-        if pred() {
-            return true;
-        }
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
-    pred()
+/// The (re)started sandbox's API with its operator key, and its sandbox.json.
+async fn connect(dir: &Path) -> (Api, Value) {
+    let sandbox = sandbox_json(&dir.join("data")).await;
+    (Api::operator(&sandbox), sandbox)
 }
 
-/// The sandbox's API as its operator key calls it.
-struct Api {
-    http: HttpClient,
-    base: String,
-    auth: String,
-    sandbox: Value,
+/// Physical SIM `i` of the sandbox.
+fn iccid(sandbox: &Value, i: usize) -> String {
+    sandbox["physical_iccids"][i]
+        .as_str()
+        .expect("iccid")
+        .to_owned()
 }
 
-impl Api {
-    /// Waits for the (re)started gateway's `sandbox.json`.
-    async fn connect(dir: &Path) -> Self {
-        let file = dir.join("data").join("sandbox.json");
-        for _ in 0..3_000 {
-            let read = std::fs::read(&file)
-                .ok()
-                .and_then(|b| serde_json::from_slice::<Value>(&b).ok());
-            if let Some(sandbox) = read {
-                let ca = std::fs::read(sandbox["ca_cert"].as_str().expect("ca")).expect("ca");
-                let http = HttpClient::builder()
-                    .add_root_pem(&ca)
-                    .request_timeout(Duration::from_secs(10))
-                    .build()
-                    .expect("client");
-                return Self {
-                    http,
-                    base: sandbox["base_url"].as_str().expect("base").to_owned(),
-                    auth: format!("Bearer {}", sandbox["api_key"].as_str().expect("key")),
-                    sandbox,
-                };
-            }
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-        panic!("sandbox.json never appeared");
-    }
+/// Polls (bounded) until the order is terminal.
+async fn wait_terminal(api: &Api, id: &str) -> Value {
+    api.until(&format!("/v1/orders/{id}"), "terminal", terminal)
+        .await
+}
 
-    fn iccid(&self, i: usize) -> String {
-        self.sandbox["physical_iccids"][i]
-            .as_str()
-            .expect("iccid")
-            .to_owned()
-    }
-
-    async fn get(&self, path: &str) -> Value {
-        let r = self
-            .http
-            .get(
-                &format!("{}{path}", self.base),
-                &[("authorization", self.auth.clone())],
-            )
-            .await
-            .expect("GET");
-        assert_eq!(
-            r.status,
-            200,
-            "{path}: {}",
-            String::from_utf8_lossy(&r.body)
-        );
-        serde_json::from_slice(&r.body).expect("json")
-    }
-
-    async fn post(&self, path: &str, key: &str, body: &Value) -> Value {
-        let r = self
-            .http
-            .post(
-                &format!("{}{path}", self.base),
-                &[
-                    ("authorization", self.auth.clone()),
-                    ("idempotency-key", key.to_owned()),
-                    ("content-type", "application/json".to_owned()),
-                ],
-                Bytes::from(body.to_string()),
-            )
-            .await
-            .expect("POST");
-        assert_eq!(
-            r.status,
-            202,
-            "{path}: {}",
-            String::from_utf8_lossy(&r.body)
-        );
-        serde_json::from_slice(&r.body).expect("json")
-    }
-
-    /// Polls (bounded) until the order is terminal.
-    async fn wait_terminal(&self, id: &str) -> Value {
-        let mut last = Value::Null;
-        for _ in 0..3_000 {
-            last = self.get(&format!("/v1/orders/{id}")).await;
-            if ["active", "completed", "failed"].contains(&last["status"].as_str().unwrap_or("")) {
-                return last;
-            }
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-        panic!("order {id} never finished: {last}");
-    }
-
-    /// The IMSI of a card, as the inventory has it.
-    async fn imsi_of(&self, iccid: &str) -> Imsi {
-        self.get(&format!("/v1/sims/{iccid}")).await["imsi"]
-            .as_str()
-            .expect("imsi")
-            .parse()
-            .expect("imsi")
-    }
+/// The IMSI of a card, as the inventory has it.
+async fn imsi_of(api: &Api, iccid: &str) -> Imsi {
+    api.get(&format!("/v1/sims/{iccid}")).await["imsi"]
+        .as_str()
+        .expect("imsi")
+        .parse()
+        .expect("imsi")
 }
 
 /// Where the swap is when the gateway is killed: the HLR applied this step's request and
@@ -231,15 +113,6 @@ impl Kill {
     }
 }
 
-/// Who holds `msisdn` on the simulated HLR: every IMSI whose subscription has it.
-fn holders(sim: &HlrSimHandle, msisdn: &str) -> Vec<Imsi> {
-    sim.subscribers()
-        .into_iter()
-        .filter(|s| s.msisdn.as_ref().is_some_and(|m| m.as_str() == msisdn))
-        .map(|s| s.imsi)
-        .collect()
-}
-
 /// What happens after the restart.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Then {
@@ -256,22 +129,22 @@ async fn swap_killed_at(at: Kill, then: Then) -> Value {
     let mut cfg = HlrSimConfig::new("gw", "pw");
     cfg.listen = "127.0.0.1:0".parse().expect("addr");
     let sim = hlr_sim::start(cfg).await.expect("HLR simulator");
-    let mut gw = spawn_gateway(dir.path(), &sim.url());
-    let api = Api::connect(dir.path()).await;
+    let gw = spawn_gateway(dir.path(), &sim.url());
+    let (api, sandbox) = connect(dir.path()).await;
 
-    let (old_iccid, new_iccid) = (api.iccid(0), api.iccid(1));
+    let (old_iccid, new_iccid) = (iccid(&sandbox, 0), iccid(&sandbox, 1));
     let act = api
         .post(
             "/v1/activations",
             "act",
-            &json!({"sim": {"type": "physical", "iccid": old_iccid}, "product": api.sandbox["product"]}),
+            &json!({"sim": {"type": "physical", "iccid": old_iccid}, "product": sandbox["product"]}),
         )
         .await;
-    let act = api.wait_terminal(act["id"].as_str().expect("id")).await;
+    let act = wait_terminal(&api, act["id"].as_str().expect("id")).await;
     assert_eq!(act["status"], "active", "{act}");
     let msisdn = act["msisdn"].as_str().expect("msisdn").to_owned();
     let old_imsi: Imsi = act["imsi"].as_str().expect("imsi").parse().expect("imsi");
-    let new_imsi = api.imsi_of(&new_iccid).await;
+    let new_imsi = imsi_of(&api, &new_iccid).await;
     assert_eq!(holders(&sim, &msisdn), vec![old_imsi.clone()]);
 
     for rule in at.rules() {
@@ -326,7 +199,6 @@ async fn swap_killed_at(at: Kill, then: Then) -> Value {
         }
     }
     gw.kill9();
-    drop(gw);
 
     if then == Then::RefuseNextCreate {
         sim.push_rule(Rule::once(
@@ -335,17 +207,17 @@ async fn swap_killed_at(at: Kill, then: Then) -> Value {
             Action::Fault(FaultKind::Invalid),
         ));
     }
-    std::fs::remove_file(dir.path().join("data").join("sandbox.json")).expect("sandbox.json");
+    forget_sandbox_json(&dir.path().join("data"));
     let _gw = spawn_gateway(dir.path(), &sim.url());
-    let api = Api::connect(dir.path()).await;
-    let done = api.wait_terminal(&id).await;
+    let (api, _) = connect(dir.path()).await;
+    let done = wait_terminal(&api, &id).await;
 
     // Exactly one subscriber holds the number, and it is the one the record names.
     let holder_iccid = done["msisdn_holder"]
         .as_str()
         .unwrap_or_else(|| panic!("a terminal swap names the number's holder: {done}"))
         .to_owned();
-    let holder_imsi = api.imsi_of(&holder_iccid).await;
+    let holder_imsi = imsi_of(&api, &holder_iccid).await;
     assert_eq!(
         holders(&sim, &msisdn),
         vec![holder_imsi.clone()],

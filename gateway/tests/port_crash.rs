@@ -15,28 +15,19 @@
 //! holding the ported number (the order's card), none holding the temporary number, and
 //! the temporary number in quarantine.
 
-use adapters::http::HttpClient;
-use bytes::Bytes;
+mod common;
+
+use common::holders;
+use common::process::{Api, Simgw, eventually, forget_sandbox_json, sandbox_json};
 use conformance::hlr_sim::{self, Action, HlrSimConfig, HlrSimHandle, MoKind, Operation, Rule};
 use conformance::porting_sim::{
     self, NotifierIdentity, PortingSimConfig, PortingSimHandle, server_tls_config,
 };
 use serde_json::{Value, json};
 use sim_profiles::Imsi;
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 const PORTED: &str = "447911000042";
-
-struct Proc(Child);
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 /// A free loopback port (bound, then released for the gateway to take).
 fn free_port() -> u16 {
@@ -117,119 +108,28 @@ async fn rig() -> Rig {
     }
 }
 
-fn spawn(rig: &Rig) -> Proc {
-    let child = Command::new(env!("CARGO_BIN_EXE_simgw"))
-        .args(["serve", "--sandbox", "--config"])
-        .arg(&rig.config)
-        .args(["--hlr", &rig.hlr.url()])
-        .env("SIMGW_HLR_PASSWORD", "pw")
-        .env("SIMGW_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn simgw");
-    Proc(child)
-}
-
-/// The UK market tenant's API.
-struct Api {
-    http: HttpClient,
-    base: String,
-    auth: String,
-    iccid: String,
-}
-
-impl Api {
-    async fn connect(dir: &Path) -> Self {
-        let file = dir.join("data").join("sandbox.json");
-        for _ in 0..3_000 {
-            let read = std::fs::read(&file)
-                .ok()
-                .and_then(|b| serde_json::from_slice::<Value>(&b).ok());
-            if let Some(sb) = read {
-                let ca = std::fs::read(sb["ca_cert"].as_str().expect("ca")).expect("ca");
-                let uk = &sb["markets"]["uk"];
-                return Self {
-                    http: HttpClient::builder()
-                        .add_root_pem(&ca)
-                        .request_timeout(Duration::from_secs(10))
-                        .build()
-                        .expect("client"),
-                    base: sb["base_url"].as_str().expect("base").to_owned(),
-                    auth: format!("Bearer {}", uk["api_key"].as_str().expect("key")),
-                    iccid: uk["physical_iccids"][0].as_str().expect("iccid").to_owned(),
-                };
-            }
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-        panic!("sandbox.json never appeared");
+impl Rig {
+    fn data(&self) -> std::path::PathBuf {
+        self.dir.path().join("data")
     }
 
-    async fn get(&self, path: &str) -> Value {
-        let r = self
-            .http
-            .get(
-                &format!("{}{path}", self.base),
-                &[("authorization", self.auth.clone())],
-            )
-            .await
-            .expect("GET");
-        assert_eq!(
-            r.status,
-            200,
-            "{path}: {}",
-            String::from_utf8_lossy(&r.body)
-        );
-        serde_json::from_slice(&r.body).expect("json")
+    fn spawn(&self) -> Simgw {
+        Simgw::serve_sandbox(&self.config, Some((&self.hlr.url(), "pw")))
     }
 
-    async fn order(&self, body: &Value) -> Value {
-        let r = self
-            .http
-            .post(
-                &format!("{}/v1/activations", self.base),
-                &[
-                    ("authorization", self.auth.clone()),
-                    ("idempotency-key", "port-1".to_owned()),
-                    ("content-type", "application/json".to_owned()),
-                ],
-                Bytes::from(body.to_string()),
-            )
-            .await
-            .expect("POST");
-        assert_eq!(r.status, 202, "{}", String::from_utf8_lossy(&r.body));
-        serde_json::from_slice(&r.body).expect("json")
-    }
-
-    async fn until(&self, id: &str, what: &str, pred: impl Fn(&Value) -> bool) -> Value {
-        let mut last = Value::Null;
-        for _ in 0..3_000 {
-            last = self.get(&format!("/v1/orders/{id}")).await;
-            if pred(&last) {
-                return last;
-            }
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-        panic!("order {id} never reached {what}: {last}");
+    /// The UK market tenant's API, once the (re)started gateway is up, and its first SIM.
+    async fn connect(&self) -> (Api, String) {
+        let sb = sandbox_json(&self.data()).await;
+        let uk = &sb["markets"]["uk"];
+        let api = Api::new(&sb, uk["api_key"].as_str().expect("key"));
+        let iccid = uk["physical_iccids"][0].as_str().expect("iccid").to_owned();
+        (api, iccid)
     }
 }
 
-async fn eventually(mut pred: impl FnMut() -> bool) -> bool {
-    for _ in 0..3_000 {
-        if pred() {
-            return true;
-        }
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
-    pred()
-}
-
-fn holders(sim: &HlrSimHandle, msisdn: &str) -> Vec<Imsi> {
-    sim.subscribers()
-        .into_iter()
-        .filter(|s| s.msisdn.as_ref().is_some_and(|m| m.as_str() == msisdn))
-        .map(|s| s.imsi)
-        .collect()
+/// Polls order `id` (bounded) until `pred` holds.
+async fn until(api: &Api, id: &str, what: &str, pred: impl Fn(&Value) -> bool) -> Value {
+    api.until(&format!("/v1/orders/{id}"), what, pred).await
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -241,23 +141,24 @@ enum Kill {
 
 async fn cutover_killed_at(at: Kill) {
     let rig = rig().await;
-    let mut gw = spawn(&rig);
-    let api = Api::connect(rig.dir.path()).await;
+    let gw = rig.spawn();
+    let (api, iccid) = rig.connect().await;
     let body = json!({
-        "sim": {"type": "physical", "iccid": api.iccid},
+        "sim": {"type": "physical", "iccid": iccid},
         "product": "sandbox-basic",
         "channel": {"kind": "store", "store_id": "SZ-0042", "terminal_id": "T7", "staff_id": "C1"},
         "msisdn": {"mode": "port_in", "number": PORTED, "donor": "EE", "credential": "ABC123456"}
     });
-    let o = api.order(&body).await;
+    let o = api.post("/v1/activations", "port-1", &body).await;
     let id = o["id"].as_str().expect("id").to_owned();
     let temp = o["port"]["temporary_number"]
         .as_str()
         .expect("temp")
         .to_owned();
-    let scheduled = api
-        .until(&id, "port_scheduled", |v| v["status"] == "port_scheduled")
-        .await;
+    let scheduled = until(&api, &id, "port_scheduled", |v| {
+        v["status"] == "port_scheduled"
+    })
+    .await;
     let imsi: Imsi = scheduled["imsi"]
         .as_str()
         .expect("imsi")
@@ -284,11 +185,10 @@ async fn cutover_killed_at(at: Kill) {
     };
     match at {
         Kill::BeforeTheHlrChange => {
-            let v = api
-                .until(&id, "the number change sent", |v| {
-                    step(v, "activate_number").as_deref() == Some("in_progress")
-                })
-                .await;
+            let v = until(&api, &id, "the number change sent", |v| {
+                step(v, "activate_number").as_deref() == Some("in_progress")
+            })
+            .await;
             assert_eq!(v["status"], "port_activating", "{v}");
             assert_eq!(
                 holders(&rig.hlr, &temp),
@@ -309,22 +209,19 @@ async fn cutover_killed_at(at: Kill) {
             );
         }
         Kill::AcknowledgementInFlight => {
-            let v = api
-                .until(&id, "the acknowledgement sent", |v| {
-                    step(v, "acknowledge").as_deref() == Some("in_progress")
-                })
-                .await;
+            let v = until(&api, &id, "the acknowledgement sent", |v| {
+                step(v, "acknowledge").as_deref() == Some("in_progress")
+            })
+            .await;
             assert_eq!(holders(&rig.hlr, PORTED), vec![imsi.clone()], "{v}");
         }
     }
-    gw.0.kill().expect("SIGKILL");
-    gw.0.wait().expect("reap");
-    drop(gw);
+    gw.kill9();
 
-    std::fs::remove_file(rig.dir.path().join("data").join("sandbox.json")).expect("sandbox.json");
-    let _gw = spawn(&rig);
-    let api = Api::connect(rig.dir.path()).await;
-    let done = api.until(&id, "active", |v| v["status"] == "active").await;
+    forget_sandbox_json(&rig.data());
+    let _gw = rig.spawn();
+    let (api, _) = rig.connect().await;
+    let done = until(&api, &id, "active", |v| v["status"] == "active").await;
     assert_eq!(done["msisdn"], PORTED, "{done}");
     assert_eq!(
         holders(&rig.hlr, PORTED),

@@ -5,37 +5,20 @@
 //! restarted gateway's callback listener. And the HLR's state is its own, not rebuilt from
 //! the gateway's orders: an HLR emptied before a kill is empty after the restart.
 
+mod common;
+
 use adapters::http::HttpClient;
 use bytes::Bytes;
+use common::process::{Api, Simgw, forget_sandbox_json, sandbox_client, sandbox_json};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
-
-/// The serving process, killed when the test ends however it ends.
-struct Serve(Child);
-
-impl Serve {
-    /// SIGKILL, and reap.
-    fn kill9(mut self) {
-        self.0.kill().expect("SIGKILL");
-        self.0.wait().expect("reap");
-    }
-}
-
-impl Drop for Serve {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 /// Starts `serve --sandbox` on `dir/data` (its simulators inside) and waits for the
 /// sandbox.json it writes (removed first, so an earlier run's is not read).
-async fn start(dir: &Path) -> (Serve, Value) {
+async fn start(dir: &Path) -> (Simgw, Value) {
     let data = dir.join("data");
-    let file = data.join("sandbox.json");
-    let _ = std::fs::remove_file(&file);
+    forget_sandbox_json(&data);
     let config = dir.join("simgw.toml");
     std::fs::write(
         &config,
@@ -45,102 +28,38 @@ async fn start(dir: &Path) -> (Serve, Value) {
         ),
     )
     .expect("config");
-    let child = Command::new(env!("CARGO_BIN_EXE_simgw"))
-        .args(["serve", "--sandbox", "--config"])
-        .arg(&config)
-        .env("SIMGW_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn simgw");
-    let serve = Serve(child);
-    for _ in 0..3_000 {
-        if let Ok(bytes) = std::fs::read(&file) {
-            if let Ok(v) = serde_json::from_slice::<Value>(&bytes) {
-                return (serve, v);
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    panic!("sandbox.json never appeared");
+    let serve = Simgw::serve_sandbox(&config, None);
+    (serve, sandbox_json(&data).await)
 }
 
-/// A client trusting the sandbox's dev CA, with the SM-DP+ admin identity when asked.
-fn client(sb: &Value, smdp_identity: bool) -> HttpClient {
+/// A client trusting the sandbox's dev CA with the SM-DP+ admin identity.
+fn smdp_client(sb: &Value) -> HttpClient {
     let ca = std::fs::read(sb["ca_cert"].as_str().expect("ca")).expect("read CA");
-    let mut b = HttpClient::builder()
+    let read =
+        |k: &str| std::fs::read(PathBuf::from(sb["smdp_client"][k].as_str().expect(k))).expect(k);
+    HttpClient::builder()
         .add_root_pem(&ca)
-        .request_timeout(Duration::from_secs(10));
-    if smdp_identity {
-        let read = |k: &str| {
-            std::fs::read(PathBuf::from(sb["smdp_client"][k].as_str().expect(k))).expect(k)
-        };
-        b = b.identity_pem(&read("cert"), &read("key"));
-    }
-    b.build().expect("client")
+        .request_timeout(Duration::from_secs(10))
+        .identity_pem(&read("cert"), &read("key"))
+        .build()
+        .expect("client")
 }
 
-/// The gateway's API with the sandbox's operator key.
-struct Api {
-    http: HttpClient,
-    base: String,
-    auth: String,
+/// Places an activation that must be accepted.
+async fn order(api: &Api, key: &str, body: Value) -> Value {
+    api.post("/v1/activations", key, &body).await
 }
 
-impl Api {
-    fn new(sb: &Value) -> Self {
-        Self {
-            http: client(sb, false),
-            base: sb["base_url"].as_str().expect("base_url").to_owned(),
-            auth: format!("Bearer {}", sb["api_key"].as_str().expect("api_key")),
-        }
-    }
-
-    async fn order(&self, key: &str, body: Value) -> Value {
-        let r = self
-            .http
-            .post(
-                &format!("{}/v1/activations", self.base),
-                &[
-                    ("authorization", self.auth.clone()),
-                    ("idempotency-key", key.to_owned()),
-                    ("content-type", "application/json".into()),
-                ],
-                Bytes::from(body.to_string()),
-            )
-            .await
-            .expect("POST");
-        let v: Value = serde_json::from_slice(&r.body).expect("json");
-        assert_eq!(r.status, 202, "{v}");
-        v
-    }
-
-    /// Polls order `id` (bounded) until `done` holds; returns its last JSON.
-    async fn until(&self, id: &str, what: &str, done: impl Fn(&Value) -> bool) -> Value {
-        let mut last = Value::Null;
-        for _ in 0..2_000 {
-            let r = self
-                .http
-                .get(
-                    &format!("{}/v1/activations/{id}", self.base),
-                    &[("authorization", self.auth.clone())],
-                )
-                .await
-                .expect("GET");
-            last = serde_json::from_slice(&r.body).expect("json");
-            if done(&last) {
-                return last;
-            }
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-        panic!("order {id} never became {what}: {last}");
-    }
+/// Polls activation `id` (bounded) until `done` holds; returns its last JSON.
+async fn until(api: &Api, id: &str, what: &str, done: impl Fn(&Value) -> bool) -> Value {
+    api.until(&format!("/v1/activations/{id}"), what, done)
+        .await
 }
 
 /// `(IMSI, MSISDN)` of every subscriber, from the HLR simulator's admin API.
 async fn hlr_subscribers(sb: &Value) -> Vec<(String, Option<String>)> {
     let admin = sb["hlr_simulator"]["admin"].as_str().expect("HLR admin");
-    let r = client(sb, false)
+    let r = sandbox_client(sb)
         .get(&format!("{admin}state"), &[])
         .await
         .expect("GET /sim/state");
@@ -164,7 +83,7 @@ async fn smdp_action(sb: &Value, iccid: &str, action: &str, body: Value) -> Valu
     let admin = sb["smdp_simulator"]["admin"]
         .as_str()
         .expect("SM-DP+ admin");
-    let r = client(sb, true)
+    let r = smdp_client(sb)
         .post(
             &format!("{admin}profiles/{iccid}/{action}"),
             &[("content-type", "application/json".into())],
@@ -181,7 +100,7 @@ async fn smdp_action(sb: &Value, iccid: &str, action: &str, body: Value) -> Valu
 async fn simulators_keep_their_state_across_a_kill_9() {
     let dir = tempfile::tempdir().expect("tempdir");
     let (serve, sb) = start(dir.path()).await;
-    let api = Api::new(&sb);
+    let api = Api::operator(&sb);
     let mut lines = Vec::new();
     for (i, iccid) in sb["physical_iccids"]
         .as_array()
@@ -191,20 +110,18 @@ async fn simulators_keep_their_state_across_a_kill_9() {
         .enumerate()
     {
         let body = json!({"sim": {"type": "physical", "iccid": iccid}, "product": sb["product"]});
-        let v = api.order(&format!("line-{i}"), body).await;
+        let v = order(&api, &format!("line-{i}"), body).await;
         lines.push(v["id"].as_str().expect("id").to_owned());
     }
     let body = json!({"sim": {"type": "esim"}, "product": sb["product"]});
-    let esim = api.order("esim-1", body).await;
+    let esim = order(&api, "esim-1", body).await;
     let esim_id = esim["id"].as_str().expect("id").to_owned();
     for id in &lines {
-        let v = api.until(id, "active", |v| v["status"] == "active").await;
+        let v = until(&api, id, "active", |v| v["status"] == "active").await;
         assert!(v["msisdn"].is_string(), "{v}");
     }
     // Released, not downloaded: the customer has not scanned the code yet.
-    let v = api
-        .until(&esim_id, "active", |v| v["status"] == "active")
-        .await;
+    let v = until(&api, &esim_id, "active", |v| v["status"] == "active").await;
     assert_eq!(v["esim"]["state"], "released", "{v}");
     let iccid = v["iccid"].as_str().expect("iccid").to_owned();
     let mut before = hlr_subscribers(&sb).await;
@@ -219,23 +136,24 @@ async fn simulators_keep_their_state_across_a_kill_9() {
 
     // The download the customer had not done yet completes against the kept profile,
     // and its notifications reach the order through the restarted gateway.
-    let api = Api::new(&sb);
+    let api = Api::operator(&sb);
     let s = smdp_action(&sb, &iccid, "download", Value::Null).await;
     assert_eq!(s["state"], "Downloaded", "{s}");
-    api.until(&esim_id, "downloaded", |v| {
+    until(&api, &esim_id, "downloaded", |v| {
         v["esim"]["state"] == "downloaded"
     })
     .await;
     smdp_action(&sb, &iccid, "install", json!("success")).await;
-    let v = api
-        .until(&esim_id, "installed", |v| v["esim"]["state"] == "installed")
-        .await;
+    let v = until(&api, &esim_id, "installed", |v| {
+        v["esim"]["state"] == "installed"
+    })
+    .await;
     assert_eq!(v["status"], "active", "{v}");
 
     // The HLR simulator's state is its own: emptied, then killed, it stays empty (it is
     // not rebuilt from the gateway's orders, so a check of the two can find it).
     let admin = sb["hlr_simulator"]["admin"].as_str().expect("HLR admin");
-    let r = client(&sb, false)
+    let r = sandbox_client(&sb)
         .request(
             http::Method::DELETE,
             &format!("{admin}state"),

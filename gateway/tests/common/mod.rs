@@ -6,6 +6,7 @@ pub mod cli;
 #[cfg(feature = "sandbox")]
 pub mod market;
 pub mod postgres;
+pub mod process;
 #[cfg(feature = "sandbox")]
 pub mod sandbox;
 
@@ -17,7 +18,7 @@ use gateway::app::Gateway;
 use gateway::config::Config;
 use gateway::store::{AdminChange, InventoryCounts, Product, Role, Tenant};
 use serde_json::Value;
-use sim_profiles::{Iccid, Key128};
+use sim_profiles::{Iccid, Imsi, Key128};
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -287,6 +288,15 @@ pub fn parts(r: adapters::http::HttpResponse) -> (u16, String, Value) {
         ct,
         serde_json::from_slice(&r.body).unwrap_or(Value::Null),
     )
+}
+
+/// Who holds `msisdn` on the simulated HLR: every IMSI whose subscription has it.
+pub fn holders(sim: &HlrSimHandle, msisdn: &str) -> Vec<Imsi> {
+    sim.subscribers()
+        .into_iter()
+        .filter(|s| s.msisdn.as_ref().is_some_and(|m| m.as_str() == msisdn))
+        .map(|s| s.imsi)
+        .collect()
 }
 
 pub fn physical(iccid: &Iccid) -> Value {
