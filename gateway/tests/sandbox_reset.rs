@@ -142,6 +142,11 @@ async fn reset_refuses_while_serving_then_the_next_sandbox_is_fresh() {
     );
     assert!(data.join("simgw.redb").is_file());
     assert!(data.join("sandbox.json").is_file());
+    // Beside the store, every simulator keeps its state (what the reset clears too).
+    for sim in ["hlr", "smdp", "porting"] {
+        let file = data.join("simulators").join(format!("{sim}.redb"));
+        assert!(file.is_file(), "{}", file.display());
+    }
     serve.stop();
 
     // Without a reset, a restart keeps the key and the used SIM stays used.
@@ -163,7 +168,8 @@ async fn reset_refuses_while_serving_then_the_next_sandbox_is_fresh() {
     }
     assert!(said.contains("new API key"), "{said}");
     assert!(!data.join("simgw.redb").exists());
-    // The simulators' state goes too: the fresh sandbox's HLR holds no subscriber.
+    // The simulators' state goes too: the fresh sandbox's HLR holds no subscriber and its
+    // porting hub no port.
     assert!(!data.join("simulators").exists());
     assert!(!data.join("sandbox.json").exists());
     assert!(data.join("keys").join("data-key").is_file());

@@ -3,7 +3,9 @@
 //! subscriber (read through its admin API), the SM-DP+ simulator still has the released
 //! profile, whose download and installation then complete and reach the order through the
 //! restarted gateway's callback listener. And the HLR's state is its own, not rebuilt from
-//! the gateway's orders: an HLR emptied before a kill is empty after the restart.
+//! the gateway's orders: an HLR emptied before a kill is empty after the restart. The
+//! porting hub simulator keeps its ports and its clock: a port-in it had scheduled
+//! completes after the restart when its clock (driven through `/sim/`) reaches the cutover.
 
 mod common;
 
@@ -54,6 +56,40 @@ async fn order(api: &Api, key: &str, body: Value) -> Value {
 async fn until(api: &Api, id: &str, what: &str, done: impl Fn(&Value) -> bool) -> Value {
     api.until(&format!("/v1/activations/{id}"), what, done)
         .await
+}
+
+/// The porting hub simulator's admin API: `method` on `path` (under `/sim/`) with a JSON
+/// `body`; the status and the JSON answer.
+async fn hub_admin(sb: &Value, method: http::Method, path: &str, body: Value) -> (u16, Value) {
+    let admin = sb["porting_simulator"]["admin"]
+        .as_str()
+        .expect("hub admin");
+    let r = sandbox_client(sb)
+        .request(
+            method,
+            &format!("{admin}{path}"),
+            &[("content-type", "application/json".to_owned())],
+            Bytes::from(body.to_string()),
+        )
+        .await
+        .expect("hub admin");
+    (
+        r.status,
+        serde_json::from_slice(&r.body).unwrap_or(Value::Null),
+    )
+}
+
+/// The hub's view of the port of `number`.
+async fn hub_port(sb: &Value, number: &str) -> Value {
+    let (status, ports) = hub_admin(sb, http::Method::GET, "ports", Value::Null).await;
+    assert_eq!(status, 200, "{ports}");
+    ports
+        .as_array()
+        .expect("ports")
+        .iter()
+        .find(|p| p["number"] == number)
+        .cloned()
+        .unwrap_or_else(|| panic!("no port of {number} at the hub: {ports}"))
 }
 
 /// `(IMSI, MSISDN)` of every subscriber, from the HLR simulator's admin API.
@@ -166,4 +202,68 @@ async fn simulators_keep_their_state_across_a_kill_9() {
     serve.kill9();
     let (_serve, sb) = start(dir.path()).await;
     assert_eq!(hlr_subscribers(&sb).await, Vec::new());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_port_in_scheduled_at_the_hub_completes_after_a_kill_9() {
+    const PORTED: &str = "447911000042";
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (serve, sb) = start(dir.path()).await;
+    // The hub's time stands still from now on, so nothing locks before the test moves it.
+    let (status, clock) =
+        hub_admin(&sb, http::Method::PUT, "clock", json!({"mode": "driven"})).await;
+    assert_eq!(status, 200, "{clock}");
+    let uk = &sb["markets"]["uk"];
+    let key = uk["api_key"].as_str().expect("UK key").to_owned();
+    let api = Api::new(&sb, &key);
+    let body = json!({
+        "sim": {"type": "physical", "iccid": uk["physical_iccids"][0]},
+        "product": sb["product"],
+        "channel": {"kind": "store", "store_id": "SZ-0042", "terminal_id": "T7", "staff_id": "C1"},
+        "msisdn": {"mode": "port_in", "number": PORTED, "donor": "EE", "credential": "ABC123456"}
+    });
+    let o = api.post("/v1/activations", "port-1", &body).await;
+    let order = format!("/v1/orders/{}", o["id"].as_str().expect("id"));
+    api.until(&order, "port_scheduled", |v| {
+        v["status"] == "port_scheduled"
+    })
+    .await;
+    let before = hub_port(&sb, PORTED).await;
+    assert_eq!(before["state"], "scheduled", "{before}");
+
+    serve.kill9();
+    let (_serve, sb) = start(dir.path()).await;
+    // The port is there as it was (timetable, pending timer, timeline), and so is the
+    // hub's time.
+    assert_eq!(hub_port(&sb, PORTED).await, before);
+    let (_, after) = hub_admin(&sb, http::Method::GET, "clock", Value::Null).await;
+    assert_eq!(
+        (&after["now"], &after["mode"]),
+        (&clock["now"], &clock["mode"])
+    );
+    // The hub's clock reaches the cutover (locked at 17:00 the working day before): the
+    // lock and the cutover reach the restarted gateway, which moves the number and
+    // acknowledges, and the hub completes the port.
+    let five_days = json!({"ms": 5 * 24 * 3_600_000u64});
+    let (status, moved) = hub_admin(&sb, http::Method::POST, "clock/advance", five_days).await;
+    assert_eq!(status, 200, "{moved}");
+    assert_eq!(moved["emitted"], 2, "locked and cutover: {moved}");
+    let api = Api::new(&sb, &key);
+    let done = api
+        .until(&order, "active", |v| v["status"] == "active")
+        .await;
+    assert_eq!(done["msisdn"], PORTED, "{done}");
+    assert_eq!(done["port"]["state"], "completed", "{done}");
+    let port = hub_port(&sb, PORTED).await;
+    assert_eq!(port["state"], "completed", "{port}");
+    let kinds: Vec<_> = port["timeline"]
+        .as_array()
+        .expect("timeline")
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    assert_eq!(
+        kinds,
+        ["accepted", "scheduled", "locked", "cutover", "completed"]
+    );
 }
