@@ -8,6 +8,7 @@ use super::auth::{Permission, authenticate};
 use super::dto::{render_order, step_json};
 use super::problem::ApiError;
 use super::request::{PathParam, json_response, limit_param};
+use super::subscriptions::caller_order;
 use crate::clock::rfc3339;
 use crate::engine::machine::port_in::CancelRefused;
 use crate::engine::machine::port_order;
@@ -143,14 +144,7 @@ pub async fn cancel(
     headers: HeaderMap,
     id: PathParam,
 ) -> Result<Response, ApiError> {
-    let caller = authenticate(&state, &headers).await?;
-    caller.require(Permission::Cancel)?;
-    let id = id.value()?;
-    let order = state
-        .store
-        .get_order(&caller.tenant, &id)
-        .await?
-        .ok_or_else(ApiError::order_not_found)?;
+    let order = caller_order(&state, &headers, id, Permission::Cancel).await?;
     if order.port.is_none() {
         return Err(ApiError::order_not_cancellable());
     }

@@ -175,18 +175,29 @@ pub async fn get_order(
     headers: HeaderMap,
     id: PathParam,
 ) -> Result<Response, ApiError> {
-    let caller = authenticate(&state, &headers).await?;
-    caller.require(Permission::Read)?;
-    let id = id.value()?;
-    let order = state
-        .store
-        .get_order(&caller.tenant, &id)
-        .await?
-        .ok_or_else(ApiError::order_not_found)?;
+    let order = caller_order(&state, &headers, id, Permission::Read).await?;
     Ok(json_response(
         StatusCode::OK,
         &render_any(&state, &order).await?,
     ))
+}
+
+/// Order `id` (any kind) of the caller's tenant, once the caller is authenticated and
+/// holds `permission`: `404 order_not_found` for an unknown id and for another tenant's.
+pub(super) async fn caller_order(
+    state: &AppState,
+    headers: &HeaderMap,
+    id: PathParam,
+    permission: Permission,
+) -> Result<Order, ApiError> {
+    let caller = authenticate(state, headers).await?;
+    caller.require(permission)?;
+    let id = id.value()?;
+    state
+        .store
+        .get_order(&caller.tenant, &id)
+        .await?
+        .ok_or_else(ApiError::order_not_found)
 }
 
 /// Any order as the API shows it: an activation as on `/v1/activations/{id}` (with
