@@ -1,10 +1,17 @@
-//! Prometheus metrics, hand-rolled on atomics: a handful of counters and fixed-bucket
-//! histograms do not justify a metrics framework dependency.
+//! The gateway's metrics: relaxed atomics on the order path, read into families at scrape
+//! time and written by `prometheus-client` (`exposition.rs`).
+//!
+//! The latency histograms stay our own fixed-bucket atomics rather than the library's
+//! `Histogram`, which takes a mutex on every observation: the HLR call, the group commit
+//! and `POST /v1/activations` observe on the order path, which holds no lock for metrics.
+//! The library still writes them (buckets, `+Inf`, `_sum`, `_count`) in both formats.
 
 mod attention;
+pub mod exposition;
+pub mod inventory;
 
 pub use attention::AttentionMetrics;
-use std::fmt::Write;
+use exposition::{Family, Format, Kind, Value};
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::Duration;
 
@@ -33,23 +40,18 @@ impl Histogram {
             .fetch_add(u64::try_from(d.as_micros()).unwrap_or(u64::MAX), Relaxed);
     }
 
-    fn render(&self, out: &mut String, name: &str, labels: &str) {
-        let mut cum = 0;
-        let sep = if labels.is_empty() { "" } else { "," };
-        for (b, c) in BUCKETS.iter().zip(&self.counts) {
-            cum += c.load(Relaxed);
-            let _ = writeln!(out, "{name}_bucket{{{labels}{sep}le=\"{b}\"}} {cum}");
-        }
-        cum += self.inf.load(Relaxed);
-        let _ = writeln!(out, "{name}_bucket{{{labels}{sep}le=\"+Inf\"}} {cum}");
+    /// The histogram as a family of one series, read now. Each bucket and the sum are read
+    /// apart, so a scrape during an observation may count it in one and not yet the other;
+    /// `_count` is the buckets' total, so the page stays consistent with itself.
+    fn family(&self, name: &'static str, help: &'static str) -> Family {
+        let mut buckets: Vec<(f64, u64)> = BUCKETS
+            .iter()
+            .zip(&self.counts)
+            .map(|(b, c)| (*b, c.load(Relaxed)))
+            .collect();
+        buckets.push((f64::INFINITY, self.inf.load(Relaxed)));
         let sum = self.sum_us.load(Relaxed) as f64 / 1e6;
-        let braces = if labels.is_empty() {
-            String::new()
-        } else {
-            format!("{{{labels}}}")
-        };
-        let _ = writeln!(out, "{name}_sum{braces} {sum}");
-        let _ = writeln!(out, "{name}_count{braces} {cum}");
+        Family::new(name, help, Kind::Histogram).with(&[], Value::Histogram { buckets, sum })
     }
 }
 
@@ -128,173 +130,162 @@ pub struct StoreConflicts {
 }
 
 impl Metrics {
-    /// Prometheus text exposition format 0.0.4.
+    /// The process metrics in the Prometheus text format 0.0.4 (tests and tools; `GET
+    /// /metrics` adds the inventory and negotiates the format).
     pub fn render(&self) -> String {
-        let mut o = String::new();
-        let c = |o: &mut String, name: &str, help: &str, v: &AtomicU64| {
-            let _ = writeln!(
-                o,
-                "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}",
-                v.load(Relaxed)
-            );
-        };
-        let _ = writeln!(
-            o,
-            "# HELP simgw_orders_total Orders (activations and lifecycle orders) by outcome.\n# TYPE simgw_orders_total counter"
-        );
-        for (k, v) in [
-            ("created", &self.orders_created),
-            ("replayed", &self.orders_replayed),
-            ("rejected", &self.orders_rejected),
-            ("active", &self.orders_active),
-            ("completed", &self.orders_completed),
-            ("failed", &self.orders_failed),
-            ("resumed", &self.orders_resumed),
-            ("needs_attention", &self.orders_needing_attention),
+        exposition::encode(Format::Prometheus, self.families())
+    }
+
+    /// The process metrics as families, read now: a relaxed load of each atomic, so a
+    /// scrape costs the order path nothing.
+    pub fn families(&self) -> Vec<Family> {
+        let n = |v: &AtomicU64| v.load(Relaxed);
+        let mut o = vec![
+            Family::counters(
+                "simgw_orders",
+                "Orders (activations and lifecycle orders) by outcome.",
+                "event",
+                [
+                    ("created", n(&self.orders_created)),
+                    ("replayed", n(&self.orders_replayed)),
+                    ("rejected", n(&self.orders_rejected)),
+                    ("active", n(&self.orders_active)),
+                    ("completed", n(&self.orders_completed)),
+                    ("failed", n(&self.orders_failed)),
+                    ("resumed", n(&self.orders_resumed)),
+                    ("needs_attention", n(&self.orders_needing_attention)),
+                ],
+            ),
+            self.attention.family(),
+            Family::new(
+                "simgw_orders_inflight",
+                "Orders being driven now.",
+                Kind::Gauge,
+            )
+            .with(&[], Value::whole(n(&self.orders_inflight))),
+            Family::counters(
+                "simgw_hlr_calls",
+                "HLR calls by result.",
+                "result",
+                [
+                    ("ok", n(&self.hlr_ok)),
+                    ("retryable", n(&self.hlr_retryable)),
+                    ("permanent", n(&self.hlr_permanent)),
+                ],
+            ),
+            self.hlr_latency
+                .family("simgw_hlr_call_seconds", "HLR call latency."),
+            Family::counters(
+                "simgw_es2_calls",
+                "ES2+ calls to the SM-DP+ by result.",
+                "result",
+                [
+                    ("ok", n(&self.es2_ok)),
+                    ("retryable", n(&self.es2_retryable)),
+                    ("permanent", n(&self.es2_permanent)),
+                ],
+            ),
+            self.es2_latency
+                .family("simgw_es2_call_seconds", "ES2+ call latency."),
+            Family::counters(
+                "simgw_es2_notifications",
+                "HandleDownloadProgressInfo received, by outcome.",
+                "outcome",
+                [
+                    ("recorded", n(&self.es2_notifications)),
+                    ("duplicate", n(&self.es2_notifications_duplicate)),
+                    ("rejected", n(&self.es2_notifications_rejected)),
+                ],
+            ),
+        ];
+        for (name, help, v) in [
+            (
+                "simgw_store_commits",
+                "Durable (fsync'd) store commits.",
+                &self.store_commits,
+            ),
+            (
+                "simgw_store_ops",
+                "Operations folded into durable commits (group commit).",
+                &self.store_ops,
+            ),
+            (
+                "simgw_store_conflict_retries",
+                "Store transactions rolled back on a serialization conflict or deadlock and run again (PostgreSQL).",
+                &self.store_conflicts.retried,
+            ),
+            (
+                "simgw_store_conflict_gave_up",
+                "Store transactions given up after the retry budget of conflicts, answered as store unavailable (PostgreSQL).",
+                &self.store_conflicts.gave_up,
+            ),
         ] {
-            let _ = writeln!(o, "simgw_orders_total{{event=\"{k}\"}} {}", v.load(Relaxed));
+            o.push(Family::new(name, help, Kind::Counter).with(&[], Value::Count(n(v))));
         }
-        self.attention.render(&mut o);
-        let _ = writeln!(
-            o,
-            "# HELP simgw_orders_inflight Orders being driven now.\n# TYPE simgw_orders_inflight gauge\nsimgw_orders_inflight {}",
-            self.orders_inflight.load(Relaxed)
-        );
-        let _ = writeln!(
-            o,
-            "# HELP simgw_hlr_calls_total HLR calls by result.\n# TYPE simgw_hlr_calls_total counter"
-        );
-        for (k, v) in [
-            ("ok", &self.hlr_ok),
-            ("retryable", &self.hlr_retryable),
-            ("permanent", &self.hlr_permanent),
-        ] {
-            let _ = writeln!(
-                o,
-                "simgw_hlr_calls_total{{result=\"{k}\"}} {}",
-                v.load(Relaxed)
-            );
-        }
-        let _ = writeln!(
-            o,
-            "# HELP simgw_hlr_call_seconds HLR call latency.\n# TYPE simgw_hlr_call_seconds histogram"
-        );
-        self.hlr_latency
-            .render(&mut o, "simgw_hlr_call_seconds", "");
-        let _ = writeln!(
-            o,
-            "# HELP simgw_es2_calls_total ES2+ calls to the SM-DP+ by result.\n# TYPE simgw_es2_calls_total counter"
-        );
-        for (k, v) in [
-            ("ok", &self.es2_ok),
-            ("retryable", &self.es2_retryable),
-            ("permanent", &self.es2_permanent),
-        ] {
-            let _ = writeln!(
-                o,
-                "simgw_es2_calls_total{{result=\"{k}\"}} {}",
-                v.load(Relaxed)
-            );
-        }
-        let _ = writeln!(
-            o,
-            "# HELP simgw_es2_call_seconds ES2+ call latency.\n# TYPE simgw_es2_call_seconds histogram"
-        );
-        self.es2_latency
-            .render(&mut o, "simgw_es2_call_seconds", "");
-        let _ = writeln!(
-            o,
-            "# HELP simgw_es2_notifications_total HandleDownloadProgressInfo received, by outcome.\n# TYPE simgw_es2_notifications_total counter"
-        );
-        for (k, v) in [
-            ("recorded", &self.es2_notifications),
-            ("duplicate", &self.es2_notifications_duplicate),
-            ("rejected", &self.es2_notifications_rejected),
-        ] {
-            let _ = writeln!(
-                o,
-                "simgw_es2_notifications_total{{outcome=\"{k}\"}} {}",
-                v.load(Relaxed)
-            );
-        }
-        c(
-            &mut o,
-            "simgw_store_commits_total",
-            "Durable (fsync'd) store commits.",
-            &self.store_commits,
-        );
-        c(
-            &mut o,
-            "simgw_store_ops_total",
-            "Operations folded into durable commits (group commit).",
-            &self.store_ops,
-        );
-        c(
-            &mut o,
-            "simgw_store_conflict_retries_total",
-            "Store transactions rolled back on a serialization conflict or deadlock and run again (PostgreSQL).",
-            &self.store_conflicts.retried,
-        );
-        c(
-            &mut o,
-            "simgw_store_conflict_gave_up_total",
-            "Store transactions given up after the retry budget of conflicts, answered as store unavailable (PostgreSQL).",
-            &self.store_conflicts.gave_up,
-        );
-        let _ = writeln!(
-            o,
-            "# HELP simgw_store_commit_seconds Commit latency including fsync.\n# TYPE simgw_store_commit_seconds histogram"
-        );
-        self.store_commit_latency
-            .render(&mut o, "simgw_store_commit_seconds", "");
-        let _ = writeln!(
-            o,
-            "# HELP simgw_http_responses_total Northbound responses by status class.\n# TYPE simgw_http_responses_total counter"
-        );
-        for (k, v) in [
-            ("2xx", &self.http_2xx),
-            ("4xx", &self.http_4xx),
-            ("5xx", &self.http_5xx),
-        ] {
-            let _ = writeln!(
-                o,
-                "simgw_http_responses_total{{class=\"{k}\"}} {}",
-                v.load(Relaxed)
-            );
-        }
-        let _ = writeln!(
-            o,
-            "# HELP simgw_activation_post_seconds Latency of POST /v1/activations.\n# TYPE simgw_activation_post_seconds histogram"
-        );
-        self.activation_post_latency
-            .render(&mut o, "simgw_activation_post_seconds", "");
-        render_backlog(&mut o, &self.backlog.snapshot());
+        o.push(self.store_commit_latency.family(
+            "simgw_store_commit_seconds",
+            "Commit latency including fsync.",
+        ));
+        o.push(Family::counters(
+            "simgw_http_responses",
+            "Northbound responses by status class.",
+            "class",
+            [
+                ("2xx", n(&self.http_2xx)),
+                ("4xx", n(&self.http_4xx)),
+                ("5xx", n(&self.http_5xx)),
+            ],
+        ));
+        o.push(self.activation_post_latency.family(
+            "simgw_activation_post_seconds",
+            "Latency of POST /v1/activations.",
+        ));
+        o.extend(backlog_families(&self.backlog.snapshot()));
         o
     }
 }
 
 /// The admission-control gauges: backlog by tenant and overall, completion rate, projected
 /// wait (`+Inf` while orders wait and none finishes), and refusals by bound.
-fn render_backlog(o: &mut String, b: &crate::admission::Snapshot) {
-    let _ = writeln!(
-        o,
-        "# HELP simgw_backlog_orders Orders accepted and not yet active or failed, by tenant.\n# TYPE simgw_backlog_orders gauge"
+fn backlog_families(b: &crate::admission::Snapshot) -> [Family; 5] {
+    let mut tenants = Family::new(
+        "simgw_backlog_orders",
+        "Orders accepted and not yet active or failed, by tenant.",
+        Kind::Gauge,
     );
     for (tenant, n) in &b.tenants {
-        let _ = writeln!(o, "simgw_backlog_orders{{tenant=\"{tenant}\"}} {n}");
+        tenants.push(&[("tenant", tenant)], Value::whole(*n));
     }
-    let wait = b
-        .projected_wait_s()
-        .map_or_else(|| "+Inf".to_owned(), |w| w.to_string());
-    let _ = writeln!(
-        o,
-        "# HELP simgw_backlog_orders_overall Orders accepted and not yet active or failed, all tenants.\n# TYPE simgw_backlog_orders_overall gauge\nsimgw_backlog_orders_overall {}\n\
-         # HELP simgw_order_completion_rate Orders finished per second (average over about a minute of busy time).\n# TYPE simgw_order_completion_rate gauge\nsimgw_order_completion_rate {}\n\
-         # HELP simgw_backlog_projected_wait_seconds Time the backlog needs to drain at the completion rate.\n# TYPE simgw_backlog_projected_wait_seconds gauge\nsimgw_backlog_projected_wait_seconds {wait}\n\
-         # HELP simgw_admission_refused_total Activations refused with backlog_full, by the bound reached.\n# TYPE simgw_admission_refused_total counter\n\
-         simgw_admission_refused_total{{bound=\"overall\"}} {}\nsimgw_admission_refused_total{{bound=\"tenant\"}} {}",
-        b.overall, b.completion_rate, b.refused_overall, b.refused_tenant
-    );
+    [
+        tenants,
+        Family::new(
+            "simgw_backlog_orders_overall",
+            "Orders accepted and not yet active or failed, all tenants.",
+            Kind::Gauge,
+        )
+        .with(&[], Value::whole(b.overall)),
+        Family::new(
+            "simgw_order_completion_rate",
+            "Orders finished per second (average over about a minute of busy time).",
+            Kind::Gauge,
+        )
+        .with(&[], Value::Float(b.completion_rate)),
+        Family::new(
+            "simgw_backlog_projected_wait_seconds",
+            "Time the backlog needs to drain at the completion rate.",
+            Kind::Gauge,
+        )
+        .with(
+            &[],
+            Value::Float(b.projected_wait_s().unwrap_or(f64::INFINITY)),
+        ),
+        Family::counters(
+            "simgw_admission_refused",
+            "Activations refused with backlog_full, by the bound reached.",
+            "bound",
+            [("overall", b.refused_overall), ("tenant", b.refused_tenant)],
+        ),
+    ]
 }
 
 #[cfg(test)]
@@ -307,8 +298,8 @@ mod tests {
         h.observe(Duration::from_micros(300));
         h.observe(Duration::from_millis(20));
         h.observe(Duration::from_secs(60));
-        let mut s = String::new();
-        h.render(&mut s, "x", "");
+        let s = exposition::encode(Format::Prometheus, vec![h.family("x", "X.")]);
+        assert!(s.contains("# TYPE x histogram\n"), "{s}");
         assert!(s.contains("x_bucket{le=\"0.0005\"} 1\n"), "{s}");
         assert!(s.contains("x_bucket{le=\"0.025\"} 2\n"), "{s}");
         assert!(s.contains("x_bucket{le=\"10\"} 2\n"), "{s}");

@@ -236,3 +236,235 @@ fn logs_in_a_pipe_carry_no_colour_codes() {
         "ANSI escape codes in piped logs:\n{text:?}"
     );
 }
+
+/// Scrapes the metrics listener over a socket both ways, plain (no `Accept`) and as
+/// Prometheus asks by default, and reads each page back with a strict parser: every
+/// sample belongs to the family its `# TYPE` line declares, OpenMetrics ends in `# EOF`,
+/// and a histogram's buckets add up to its count. Both pages carry the same series.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_metrics_page_speaks_prometheus_text_and_openmetrics() {
+    let h = Harness::start(1).await;
+    // POST /v1/activations observes its latency before it answers.
+    let (s, b) = h.post("m-1", &common::physical(&h.cards[0].iccid)).await;
+    assert_eq!(s, 202, "{b}");
+    let url = format!("http://{}/metrics", h.gw().metrics_addr.expect("metrics"));
+    let prometheus_accept = "application/openmetrics-text;version=1.0.0;q=0.5,\
+        application/openmetrics-text;version=0.0.1;q=0.4,text/plain;version=0.0.4;q=0.3,*/*;q=0.2";
+    let mut pages = Vec::new();
+    for (accept, om, content_type) in [
+        (None, false, "text/plain; version=0.0.4; charset=utf-8"),
+        (
+            Some(prometheus_accept),
+            true,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        ),
+    ] {
+        let headers: Vec<_> = accept
+            .map(|a| ("accept", a.to_owned()))
+            .into_iter()
+            .collect();
+        let r = h.client.get(&url, &headers).await.expect("scrape");
+        assert_eq!(r.status, 200);
+        assert_eq!(
+            r.headers.get("content-type").and_then(|v| v.to_str().ok()),
+            Some(content_type)
+        );
+        let text = String::from_utf8(r.body.to_vec()).expect("utf8");
+        let page = exposition::parse(&text, om).unwrap_or_else(|e| panic!("{e}\n{text}"));
+        let counter = if om {
+            "simgw_orders"
+        } else {
+            "simgw_orders_total"
+        };
+        assert_eq!(page.kind(counter), Some("counter"), "{text}");
+        for (family, kind) in [
+            ("simgw_orders_inflight", "gauge"),
+            ("simgw_activation_post_seconds", "histogram"),
+            ("simgw_hlr_call_seconds", "histogram"),
+            ("simgw_backlog_projected_wait_seconds", "gauge"),
+            ("simgw_inventory", "gauge"),
+            ("simgw_inventory_pool", "gauge"),
+        ] {
+            assert_eq!(page.kind(family), Some(kind), "{family} in\n{text}");
+        }
+        assert!(page.value("simgw_orders_total", &[("event", "created")]) >= Some(1.0));
+        assert_eq!(
+            page.value(
+                "simgw_inventory",
+                &[("tenant", "acme"), ("kind", "sims_available")]
+            ),
+            Some(0.0),
+            "{text}"
+        );
+        let hist = "simgw_activation_post_seconds";
+        let buckets = page.buckets(hist);
+        assert_eq!(buckets.len(), 15, "14 bounds and +Inf: {buckets:?}");
+        assert!(
+            buckets
+                .windows(2)
+                .all(|w| w[0].0 < w[1].0 && w[0].1 <= w[1].1),
+            "{buckets:?}"
+        );
+        assert_eq!(buckets.last().map(|b| b.0), Some(f64::INFINITY));
+        let count = page.value(&format!("{hist}_count"), &[]).expect("count");
+        assert_eq!(buckets.last().map(|b| b.1), Some(count));
+        assert!(count >= 1.0 && page.value(&format!("{hist}_sum"), &[]) > Some(0.0));
+        pages.push(page);
+    }
+    assert_eq!(
+        pages[0].series(),
+        pages[1].series(),
+        "the same series both ways"
+    );
+}
+
+/// A strict reader of the two text formats, enough to check the page's structure.
+mod exposition {
+    use std::collections::BTreeSet;
+
+    /// One sample: name, label pairs, value.
+    type Sample = (String, Vec<(String, String)>, f64);
+
+    /// A parsed page: families with their types, and samples.
+    pub struct Page {
+        families: Vec<(String, String)>,
+        samples: Vec<Sample>,
+    }
+
+    impl Page {
+        /// The type a `# TYPE` line gives `family`.
+        pub fn kind(&self, family: &str) -> Option<&str> {
+            self.families
+                .iter()
+                .find(|(n, _)| n == family)
+                .map(|(_, t)| t.as_str())
+        }
+
+        /// The value of the sample with exactly these labels.
+        pub fn value(&self, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
+            self.samples
+                .iter()
+                .find(|(n, l, _)| {
+                    n == name
+                        && l.len() == labels.len()
+                        && labels
+                            .iter()
+                            .all(|(k, v)| l.contains(&(k.to_string(), v.to_string())))
+                })
+                .map(|(_, _, v)| *v)
+        }
+
+        /// A histogram's cumulative buckets, (bound, count), in page order.
+        pub fn buckets(&self, family: &str) -> Vec<(f64, f64)> {
+            let name = format!("{family}_bucket");
+            self.samples
+                .iter()
+                .filter(|(n, _, _)| *n == name)
+                .map(|(_, l, v)| {
+                    let le = l.iter().find(|(k, _)| k == "le").expect("le");
+                    (le.1.parse::<f64>().expect("bound"), *v)
+                })
+                .collect()
+        }
+
+        /// Every series (name and labels; `le` read as a number), values left out.
+        pub fn series(&self) -> BTreeSet<String> {
+            self.samples
+                .iter()
+                .map(|(n, l, _)| {
+                    let labels: Vec<_> = l
+                        .iter()
+                        .map(|(k, v)| match (k.as_str(), v.parse::<f64>()) {
+                            ("le", Ok(b)) => format!("{k}={b}"),
+                            _ => format!("{k}={v}"),
+                        })
+                        .collect();
+                    format!("{n}{{{}}}", labels.join(","))
+                })
+                .collect()
+        }
+    }
+
+    /// Reads `text`: OpenMetrics (`om`) or the Prometheus text format 0.0.4.
+    pub fn parse(text: &str, om: bool) -> Result<Page, String> {
+        let mut page = Page {
+            families: Vec::new(),
+            samples: Vec::new(),
+        };
+        let mut help: Option<String> = None;
+        let mut eof = false;
+        for line in text.lines() {
+            if eof {
+                return Err(format!("a line after # EOF: {line}"));
+            }
+            if line == "# EOF" {
+                eof = true;
+            } else if let Some(rest) = line.strip_prefix("# HELP ") {
+                help = rest.split_once(' ').map(|(n, _)| n.to_owned());
+            } else if let Some(rest) = line.strip_prefix("# TYPE ") {
+                let (name, kind) = rest.split_once(' ').ok_or(line)?;
+                if help.as_deref() != Some(name) {
+                    return Err(format!("# TYPE without its # HELP: {line}"));
+                }
+                if kind == "counter" && om == name.ends_with("_total") {
+                    return Err(format!(
+                        "a counter family named for the wrong format: {line}"
+                    ));
+                }
+                page.families.push((name.to_owned(), kind.to_owned()));
+            } else if line.starts_with('#') {
+                return Err(format!("an unknown comment: {line}"));
+            } else {
+                let (name, labels, value) = sample(line).ok_or(line)?;
+                let (family, kind) = page.families.last().ok_or(line)?;
+                let allowed: Vec<String> = match kind.as_str() {
+                    "counter" if om => vec![format!("{family}_total")],
+                    "histogram" => ["_bucket", "_sum", "_count"]
+                        .iter()
+                        .map(|s| format!("{family}{s}"))
+                        .collect(),
+                    _ => vec![family.clone()],
+                };
+                if !allowed.contains(&name) {
+                    return Err(format!("{name} is not of the family {family} ({kind})"));
+                }
+                page.samples.push((name, labels, value));
+            }
+        }
+        if om != eof {
+            return Err(format!("# EOF present: {eof}, OpenMetrics: {om}"));
+        }
+        Ok(page)
+    }
+
+    /// One sample line: `name{k="v",…} value`.
+    fn sample(line: &str) -> Option<Sample> {
+        let end = line.find(['{', ' '])?;
+        let (name, mut rest) = line.split_at(end);
+        let mut labels = Vec::new();
+        if let Some(mut inner) = rest.strip_prefix('{') {
+            while !inner.starts_with('}') {
+                let (k, after) = inner.split_once("=\"")?;
+                let mut v = String::new();
+                let mut chars = after.char_indices();
+                let close = loop {
+                    match chars.next()? {
+                        (_, '\\') => v.push(chars.next()?.1),
+                        (i, '"') => break i,
+                        (_, c) => v.push(c),
+                    }
+                };
+                labels.push((k.to_owned(), v));
+                inner = after[close + 1..]
+                    .strip_prefix(',')
+                    .unwrap_or(&after[close + 1..]);
+            }
+            rest = &inner[1..];
+        }
+        let value = match rest.strip_prefix(' ')? {
+            "+Inf" | "inf" => f64::INFINITY,
+            v => v.parse().ok()?,
+        };
+        Some((name.to_owned(), labels, value))
+    }
+}

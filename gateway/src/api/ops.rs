@@ -2,8 +2,10 @@
 //! metrics listener.
 
 use super::AppState;
+use crate::metrics::exposition::{self, Format};
+use crate::metrics::inventory;
 use axum::extract::State;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
@@ -50,70 +52,18 @@ pub async fn readyz(State(state): State<Arc<AppState>>) -> Response {
     r
 }
 
-/// Prometheus text format: process metrics, then per-tenant inventory gauges read from the
-/// store's counters (point reads, no scans).
-pub async fn metrics(State(state): State<Arc<AppState>>) -> Response {
-    let mut text = state.metrics.render();
-    if let Ok(tenants) = state.store.tenant_ids().await {
-        text.push_str(
-            "# HELP simgw_inventory Inventory by tenant and kind.\n# TYPE simgw_inventory gauge\n",
-        );
-        let mut low = String::from(
-            "# HELP simgw_inventory_low_stock 1 when a tenant's available SIMs (pool sims) or a number pool's free ordinary numbers are below its threshold.\n# TYPE simgw_inventory_low_stock gauge\n",
-        );
-        for t in tenants {
-            let Ok(c) = state.store.inventory_counts(&t).await else {
-                continue;
-            };
-            for (kind, v) in [
-                ("sims_available", c.sims_available),
-                ("sims_reserved", c.sims_reserved),
-                ("sims_active", c.sims_active),
-                ("numbers_available", c.numbers_available),
-                ("numbers_golden", c.numbers_golden),
-                ("numbers_held", c.numbers_held),
-                ("numbers_quarantined", c.numbers_quarantined),
-            ] {
-                text.push_str(&format!(
-                    "simgw_inventory{{tenant=\"{t}\",kind=\"{kind}\"}} {v}\n"
-                ));
-            }
-            // Low stock: SIMs against the tenant threshold (pool `sims`), and each number
-            // pool against its own threshold or the tenant's.
-            let Ok(Some(tenant)) = state.store.tenant(&t).await else {
-                continue;
-            };
-            let Ok(breakdown) = state.store.inventory_breakdown(&t).await else {
-                continue;
-            };
-            if let Some(threshold) = tenant.low_stock_threshold {
-                low.push_str(&format!(
-                    "simgw_inventory_low_stock{{tenant=\"{t}\",pool=\"sims\"}} {}\n",
-                    u8::from(c.sims_available < threshold)
-                ));
-            }
-            for (pool, counts) in &breakdown.pools {
-                let free = counts.get("numbers_available").copied().unwrap_or(0);
-                text.push_str(&format!("simgw_inventory_pool{{tenant=\"{t}\",pool=\"{pool}\",kind=\"numbers_available\"}} {free}\n"));
-                if let Some(threshold) = tenant
-                    .pool_low_stock
-                    .get(pool)
-                    .copied()
-                    .or(tenant.low_stock_threshold)
-                {
-                    low.push_str(&format!(
-                        "simgw_inventory_low_stock{{tenant=\"{t}\",pool=\"{pool}\"}} {}\n",
-                        u8::from(free < threshold)
-                    ));
-                }
-            }
-        }
-        text.push_str(&low);
-    }
+/// The metrics page: process metrics, then per-tenant inventory gauges read from the
+/// store's counters, as OpenMetrics text when the `Accept` header prefers it and the
+/// Prometheus text format 0.0.4 otherwise (`metrics/exposition.rs` says why).
+pub async fn metrics(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
+    let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok());
+    let format = Format::negotiate(accept);
+    let mut families = state.metrics.families();
+    families.extend(inventory::families(&*state.store).await);
     (
         StatusCode::OK,
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        text,
+        [(header::CONTENT_TYPE, format.content_type())],
+        exposition::encode(format, families),
     )
         .into_response()
 }

@@ -3,6 +3,7 @@
 
 use super::CliError;
 use super::offline::{self, StoreArgs};
+use super::progress::Progress;
 use crate::admin;
 use crate::app;
 use crate::config::Config;
@@ -103,7 +104,7 @@ pub(super) async fn run(command: InventoryCommand) -> Result<(), CliError> {
 /// line; a refusal shows the first rejected lines and the count per reason, and
 /// `--rejects FILE` gets all of them.
 async fn import(config: &Config, args: &ImportArgs) -> Result<String, CliError> {
-    use std::io::{IsTerminal, Write};
+    use std::io::IsTerminal;
     let (tenant, file) = (args.tenant.as_str(), args.file.as_path());
     if !file.is_file() {
         return Err(CliError::NotFound(format!(
@@ -124,25 +125,7 @@ async fn import(config: &Config, args: &ImportArgs) -> Result<String, CliError> 
         .transpose()?;
     let keys = app::keyring(config)?;
     let store = offline::open(config).await?;
-    let tty = std::io::stderr().is_terminal();
-    let mut last_pct = u64::MAX;
-    let progress = |done: u64, total: u64| {
-        let pct = done * 100 / total.max(1);
-        if pct == last_pct {
-            return;
-        }
-        if tty {
-            let bar = "#".repeat((pct / 4) as usize);
-            eprint!("\r[{bar:<25}] {pct:>3}%");
-            if done >= total {
-                eprintln!();
-            }
-        } else if pct / 10 != last_pct / 10 || done >= total {
-            eprintln!("import: {pct}% of the file read");
-        }
-        let _ = std::io::stderr().flush();
-        last_pct = pct;
-    };
+    let mut progress = Progress::new(std::io::stderr().is_terminal());
     let result = match store.recover_imports().await {
         Ok(_) => {
             import::import_file(
@@ -156,7 +139,7 @@ async fn import(config: &Config, args: &ImportArgs) -> Result<String, CliError> 
                     esim_profile_type: args.esim_profile_type.as_deref(),
                     iccid_length: args.iccid_length.map(usize::from),
                 },
-                progress,
+                |done, total| progress.update(done, total),
             )
             .await
         }

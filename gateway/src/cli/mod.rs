@@ -13,6 +13,7 @@ mod keys;
 mod numbers;
 mod offline;
 mod profile;
+mod progress;
 mod reconcile;
 #[cfg(feature = "sandbox")]
 mod sandbox;

@@ -1,7 +1,7 @@
 //! Counters of needs-attention reasons, raised and withdrawn, one per reason.
 
+use super::exposition::{Family, Kind, Value};
 use crate::order::AttentionReason;
-use std::fmt::Write;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
 /// How often each needs-attention reason was raised on an order, and withdrawn because
@@ -33,24 +33,25 @@ impl AttentionMetrics {
         self.settled[reason as usize].load(Relaxed)
     }
 
-    /// Appends `simgw_order_attention_total{reason, event}` in Prometheus text format.
-    pub fn render(&self, o: &mut String) {
-        let _ = writeln!(
-            o,
-            "# HELP simgw_order_attention_total Needs-attention reasons raised on orders, and settled when what they reported resolved by itself.\n# TYPE simgw_order_attention_total counter"
+    /// `simgw_order_attention_total{reason, event}`, a series per reason and event.
+    pub fn family(&self) -> Family {
+        let mut f = Family::new(
+            "simgw_order_attention",
+            "Needs-attention reasons raised on orders, and settled when what they reported resolved by itself.",
+            Kind::Counter,
         );
         for reason in AttentionReason::ALL {
             for (event, n) in [
                 ("raised", self.raised_count(reason)),
                 ("settled", self.settled_count(reason)),
             ] {
-                let _ = writeln!(
-                    o,
-                    "simgw_order_attention_total{{reason=\"{}\",event=\"{event}\"}} {n}",
-                    reason.as_str()
+                f.push(
+                    &[("reason", reason.as_str()), ("event", event)],
+                    Value::Count(n),
                 );
             }
         }
+        f
     }
 }
 
@@ -65,8 +66,10 @@ mod tests {
         m.raised(AttentionReason::HlrCleanupStalled);
         m.settled(AttentionReason::HlrCleanupStalled);
         m.raised(AttentionReason::EsimReleaseUnverified);
-        let mut s = String::new();
-        m.render(&mut s);
+        let s = super::super::exposition::encode(
+            super::super::exposition::Format::Prometheus,
+            vec![m.family()],
+        );
         assert!(
             s.contains(
                 "simgw_order_attention_total{reason=\"hlr_cleanup_stalled\",event=\"raised\"} 2\n"
