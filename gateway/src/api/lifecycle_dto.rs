@@ -62,7 +62,7 @@ pub fn parse_operation(kind: OrderKind, body: &Value) -> Result<OperationRequest
             let root = members(body, &["reason"])?;
             req.reason = Some(reason(root)?);
         }
-        OrderKind::Terminate | OrderKind::Activation => {
+        OrderKind::Terminate | OrderKind::Activation | OrderKind::PortOut => {
             members(body, &[])?;
         }
         OrderKind::SimSwap => {

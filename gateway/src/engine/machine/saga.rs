@@ -245,6 +245,7 @@ fn failure(kind: OrderKind, e: &StepFailure) -> OrderError {
         OrderKind::SimSwap => "move the line to the new SIM",
         OrderKind::NumberChange => "change the line's number",
         OrderKind::Activation => "activate the line",
+        OrderKind::PortOut => "take the ported-out line off the network",
     };
     if e.retryable {
         OrderError {
