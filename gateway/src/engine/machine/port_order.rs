@@ -184,6 +184,17 @@ pub fn mark_port_sent(o: Order, op: PortOp, attempt: u32, now_ms: u64) -> Order 
             PortOp::Answer => {
                 if let Some(out) = p.out.as_mut() {
                     out.answer = sent;
+                    if p.timeline.is_empty() {
+                        // The request enters the timeline (and the events) with the
+                        // order's first write.
+                        p.timeline.push(crate::order::PortTransition {
+                            state: PortState::Validating,
+                            actor: crate::order::PortActor::Recipient,
+                            reason_code: None,
+                            external_ref: p.port_ref.clone(),
+                            at_ms: out.received_at_ms,
+                        });
+                    }
                 }
             }
         }
