@@ -171,9 +171,8 @@ pub async fn issue_credential(
     })?;
     let rng = ring::rand::SystemRandom::new();
     let operator = rio_operator(&state.config.porting_hub.recipient);
-    let Some(issued) = rules::issue(&rules, &msisdn, &sub.id, operator, &mut || {
-        random_u32(&rng)
-    }) else {
+    let Some(issued) = rules::issue(&rules, &msisdn, &sub.id, operator, &mut || random_u32(&rng))
+    else {
         return Err(not_offered(format!(
             "the {} market's credential cannot be issued for this number",
             market.as_str()

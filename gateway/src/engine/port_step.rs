@@ -276,9 +276,9 @@ fn answer(order: &Order, p: &PortIn) -> Result<AnswerPortOut, String> {
     let out = p.out.as_ref().ok_or("not a port-out")?;
     let decision = match &out.reject {
         None => PortOutDecision::Accept,
-        Some(code) => PortOutDecision::Reject(
-            RejectReason::parse(code, "reason").map_err(|e| e.to_string())?,
-        ),
+        Some(code) => {
+            PortOutDecision::Reject(RejectReason::parse(code, "reason").map_err(|e| e.to_string())?)
+        }
     };
     Ok(AnswerPortOut {
         request_id: hub_ref(&port_out::answer_request_id(order), "request_id")?,

@@ -15,9 +15,7 @@ pub use attention::AttentionReason;
 pub use esim::*;
 pub use identity::{IdentityStatus, IdentityStep, VerifyTerms, identity_request_id};
 pub use lifecycle::*;
-pub use port::{
-    PortActor, PortIn, PortOut, PortState, PortTransition, port_credential_context,
-};
+pub use port::{PortActor, PortIn, PortOut, PortState, PortTransition, port_credential_context};
 
 /// The public lifecycle status. `active` and `failed` are terminal.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -198,6 +196,9 @@ impl Order {
             (Some(p), s) if p.is_out() => match s {
                 OrderStatus::Completed => s.as_str(),
                 OrderStatus::Failed if !p.state.is_terminal() => "failed",
+                OrderStatus::Failed => p.status_name(),
+                // The port ended before the lock; the order ends in its next commit.
+                _ if p.state.is_terminal() && p.state != PortState::Completed => "in_progress",
                 _ => p.status_name(),
             },
             (Some(_), OrderStatus::Active) | (None, _) => self.status.as_str(),

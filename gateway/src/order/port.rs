@@ -317,8 +317,8 @@ impl PortIn {
 
     /// A port-out's public status: `port_out_requested` until our answer is sent, then
     /// `port_out_accepted`, `port_out_locked`, `port_out_deprovisioning`, and the
-    /// outcomes `completed`, `port_out_rejected`, `port_out_cancelled`,
-    /// `port_out_expired`.
+    /// outcomes `port_out_rejected`, `port_out_cancelled`, `port_out_expired` (the
+    /// order shows `completed` once the number left).
     fn out_status_name(&self) -> &'static str {
         match self.state {
             PortState::Validating => "port_out_requested",
@@ -327,8 +327,8 @@ impl PortIn {
             | PortState::Scheduled
             | PortState::CancelPending => "port_out_accepted",
             PortState::Locked => "port_out_locked",
-            PortState::Activating => "port_out_deprovisioning",
-            PortState::Completed => "completed",
+            // The number moved; the order completes in its next commit.
+            PortState::Activating | PortState::Completed => "port_out_deprovisioning",
             PortState::Rejected => "port_out_rejected",
             PortState::Cancelled => "port_out_cancelled",
             PortState::Expired => "port_out_expired",

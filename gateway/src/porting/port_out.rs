@@ -8,10 +8,10 @@
 //! `credential::parse_credential` gives), so what the customer types at the recipient,
 //! in any case or spacing, is checked against it without ever keeping it in clear.
 
-use super::credential::{Credential, CredentialKind, CredentialInput, Secret};
+use super::MarketPorting;
+use super::credential::{Credential, CredentialInput, CredentialKind, Secret};
 use super::rio;
 use super::schedule::{PortOutRefusal, check_port_out};
-use super::MarketPorting;
 use crate::order::SuspensionReason;
 use sim_profiles::Msisdn;
 use zeroize::Zeroizing;

@@ -36,7 +36,9 @@ fn issued(m: Market) -> (MarketPorting, Msisdn, String, Issued) {
     let market = MarketPorting::defaults(m);
     let number = number(m);
     let c = issue(&market, &number, "sub_abc123", *b"SG", &mut counter()).expect("issued");
-    let parsed = market.parse_credential(&c.input(), &number).expect("parses");
+    let parsed = market
+        .parse_credential(&c.input(), &number)
+        .expect("parses");
     let stored = mac(&credential_message(&number, &parsed));
     (market, number, stored, c)
 }
@@ -57,7 +59,14 @@ const BY: u64 = NOW + 3_600_000;
 fn what_we_issue_is_accepted_in_every_market() {
     for m in Market::ALL {
         let (market, number, stored, c) = issued(m);
-        let got = decide(&market, &number, line(Some((&stored, None))), &c.input(), mac, (NOW, BY));
+        let got = decide(
+            &market,
+            &number,
+            line(Some((&stored, None))),
+            &c.input(),
+            mac,
+            (NOW, BY),
+        );
         assert_eq!(got, Ok(()), "{m:?}");
     }
 }
@@ -71,7 +80,17 @@ fn a_credential_presented_in_other_case_and_spacing_still_matches() {
         code: Some(&spaced),
         ..Default::default()
     };
-    assert_eq!(decide(&market, &number, line(Some((&stored, None))), &input, mac, (NOW, BY)), Ok(()));
+    assert_eq!(
+        decide(
+            &market,
+            &number,
+            line(Some((&stored, None))),
+            &input,
+            mac,
+            (NOW, BY)
+        ),
+        Ok(())
+    );
 }
 
 #[test]
@@ -85,31 +104,56 @@ fn each_refusal_has_its_reason() {
     let d = |l: LineFacts<'_>, input: &CredentialInput<'_>, t: (u64, u64)| {
         decide(&uk, &number, l, input, mac, t)
     };
-    assert_eq!(d(line(ok), &wrong, (NOW, BY)), Err(PortOutReject::CredentialInvalid));
-    assert_eq!(d(line(None), &c.input(), (NOW, BY)), Err(PortOutReject::CredentialInvalid));
+    assert_eq!(
+        d(line(ok), &wrong, (NOW, BY)),
+        Err(PortOutReject::CredentialInvalid)
+    );
+    assert_eq!(
+        d(line(None), &c.input(), (NOW, BY)),
+        Err(PortOutReject::CredentialInvalid)
+    );
     let malformed = CredentialInput {
         code: Some("not a pac"),
         ..Default::default()
     };
-    assert_eq!(d(line(ok), &malformed, (NOW, BY)), Err(PortOutReject::CredentialInvalid));
+    assert_eq!(
+        d(line(ok), &malformed, (NOW, BY)),
+        Err(PortOutReject::CredentialInvalid)
+    );
     let expired = Some((stored.as_str(), Some(NOW)));
-    assert_eq!(d(line(expired), &c.input(), (NOW, BY)), Err(PortOutReject::CredentialExpired));
+    assert_eq!(
+        d(line(expired), &c.input(), (NOW, BY)),
+        Err(PortOutReject::CredentialExpired)
+    );
     let lost = LineFacts {
         reasons: &[SuspensionReason::NonPayment, SuspensionReason::LostOrStolen],
         ..line(ok)
     };
-    assert_eq!(d(lost, &c.input(), (NOW, BY)), Err(PortOutReject::LineNotActive));
+    assert_eq!(
+        d(lost, &c.input(), (NOW, BY)),
+        Err(PortOutReject::LineNotActive)
+    );
     let unpaid = LineFacts {
         reasons: &[SuspensionReason::NonPayment],
         ..line(ok)
     };
-    assert_eq!(d(unpaid, &c.input(), (NOW, BY)), Ok(()), "a suspended line may leave");
+    assert_eq!(
+        d(unpaid, &c.input(), (NOW, BY)),
+        Ok(()),
+        "a suspended line may leave"
+    );
     let ended = LineFacts {
         terminated: true,
         ..line(ok)
     };
-    assert_eq!(d(ended, &c.input(), (NOW, BY)), Err(PortOutReject::LineNotActive));
-    assert_eq!(d(line(ok), &c.input(), (BY, BY)), Err(PortOutReject::Timeout));
+    assert_eq!(
+        d(ended, &c.input(), (NOW, BY)),
+        Err(PortOutReject::LineNotActive)
+    );
+    assert_eq!(
+        d(line(ok), &c.input(), (BY, BY)),
+        Err(PortOutReject::Timeout)
+    );
 }
 
 #[test]
@@ -148,7 +192,10 @@ fn china_keeps_the_120_day_rule_and_its_mvno_blocks() {
         last_port_at_ms: Some(NOW - 120 * DAY_MS),
         ..line(ok)
     };
-    assert_eq!(decide(&cn, &number, old, &c.input(), mac, (NOW, BY)), Ok(()));
+    assert_eq!(
+        decide(&cn, &number, old, &c.input(), mac, (NOW, BY)),
+        Ok(())
+    );
     let mvno = n("8617012345678");
     let got = decide(&cn, &mvno, line(ok), &c.input(), mac, (NOW, BY));
     assert_eq!(got, Err(PortOutReject::NumberNotPortable));
@@ -158,7 +205,14 @@ fn china_keeps_the_120_day_rule_and_its_mvno_blocks() {
 fn a_rio_is_bound_to_its_number() {
     let (fr, _, stored, c) = issued(Market::EuFr);
     let other = n("33698765432");
-    let got = decide(&fr, &other, line(Some((&stored, None))), &c.input(), mac, (NOW, BY));
+    let got = decide(
+        &fr,
+        &other,
+        line(Some((&stored, None))),
+        &c.input(),
+        mac,
+        (NOW, BY),
+    );
     assert_eq!(got, Err(PortOutReject::CredentialMsisdnMismatch));
     let not_french = MarketPorting::defaults(Market::EuFr);
     assert!(issue(&not_french, &n("447700900123"), "s", *b"SG", &mut counter()).is_none());

@@ -24,9 +24,8 @@ pub struct CredentialIssue {
 impl CredentialIssue {
     /// The line `sub` with the credential recorded, if it is the tenant's live line.
     pub fn apply(&self, sub: Option<Subscription>) -> Option<Subscription> {
-        let mut sub = sub.filter(|s| {
-            s.tenant == self.tenant && s.state != SubscriptionState::Terminated
-        })?;
+        let mut sub =
+            sub.filter(|s| s.tenant == self.tenant && s.state != SubscriptionState::Terminated)?;
         sub.port_out_credential = Some(self.issued.clone());
         sub.updated_at_ms = self.issued.issued_at_ms;
         Some(sub)

@@ -183,7 +183,15 @@ async fn issue_credential(tx: &Tx<'_>, c: &CredentialIssue) -> TxResult<Option<S
     super::lines::put(tx, &sub).await?;
     let t = EventType::PortOutCredentialIssued;
     let at = c.issued.issued_at_ms;
-    super::events::publish(tx, at, &c.tenant, t, Some(c.msisdn.as_str()), c.data.clone()).await?;
+    super::events::publish(
+        tx,
+        at,
+        &c.tenant,
+        t,
+        Some(c.msisdn.as_str()),
+        c.data.clone(),
+    )
+    .await?;
     Ok(Some(sub))
 }
 

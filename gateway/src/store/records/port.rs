@@ -126,7 +126,10 @@ fn port_out_event_type(s: PortState) -> Option<EventType> {
         PortState::Rejected => EventType::PortOutRejected,
         PortState::Cancelled => EventType::PortOutCancelled,
         PortState::Expired => EventType::PortOutExpired,
-        PortState::Conflict | PortState::CancelPending | PortState::Activating | PortState::Failed => {
+        PortState::Conflict
+        | PortState::CancelPending
+        | PortState::Activating
+        | PortState::Failed => {
             return None;
         }
     })
