@@ -54,12 +54,15 @@ pub enum Permission {
     /// caller states the verifier's result itself: a channel could otherwise pass its
     /// own customers.
     RecordVerification,
+    /// Issuing a port-out credential for a line, after the channel authenticated the
+    /// customer (`POST /v1/subscriptions/{msisdn}/port-out-credential`).
+    IssuePortOutCredential,
 }
 
 impl Permission {
     /// Every permission (tests walk the whole table).
     #[cfg(test)]
-    const ALL: [Permission; 12] = [
+    const ALL: [Permission; 13] = [
         Permission::Read,
         Permission::Activate,
         Permission::Reserve,
@@ -72,6 +75,7 @@ impl Permission {
         Permission::Reconcile,
         Permission::Compliance,
         Permission::RecordVerification,
+        Permission::IssuePortOutCredential,
     ];
 
     /// What the permission lets a caller do, as the refusal names it.
@@ -93,6 +97,7 @@ impl Permission {
             Permission::Reconcile => "running a reconciliation",
             Permission::Compliance => "changing the channel registry or the blocklists",
             Permission::RecordVerification => "recording a second real-person verification",
+            Permission::IssuePortOutCredential => "issuing port-out credentials",
         }
     }
 }
@@ -105,7 +110,9 @@ pub fn allows(role: Role, permission: Permission) -> bool {
     use Permission as P;
     match permission {
         P::Read => true,
-        P::Activate | P::Reserve | P::Cancel => matches!(role, Role::Channel | Role::Operator),
+        P::Activate | P::Reserve | P::Cancel | P::IssuePortOutCredential => {
+            matches!(role, Role::Channel | Role::Operator)
+        }
         P::Import
         | P::ReleaseQuarantine
         | P::Lifecycle
@@ -172,7 +179,7 @@ mod tests {
     use Permission as P;
 
     /// Every cell of the table, written out: `(permission, readonly, channel, operator)`.
-    const TABLE: [(Permission, bool, bool, bool); 12] = [
+    const TABLE: [(Permission, bool, bool, bool); 13] = [
         (P::Read, true, true, true),
         (P::Activate, false, true, true),
         (P::Reserve, false, true, true),
@@ -185,6 +192,7 @@ mod tests {
         (P::Reconcile, false, false, true),
         (P::Compliance, false, false, true),
         (P::RecordVerification, false, false, true),
+        (P::IssuePortOutCredential, false, true, true),
     ];
 
     #[test]

@@ -55,9 +55,23 @@ async fn handle(State(state): State<Arc<AppState>>, body: Body) -> Response {
         return ApiError::internal().into_response();
     };
     let order_id = match &m.event {
-        // A port-out request is about one of our lines, not a port-in order of ours.
-        HubEvent::PortOutRequest(_) => None,
-        _ => m.reference.as_ref().map(|r| r.as_str().to_owned()),
+        // A port-out request opens a port-out order (or is answered at once); the item
+        // itself is kept for deduplication only: the order holds the request.
+        HubEvent::PortOutRequest(req) => match super::port_out::intake(&state, &m, req).await {
+            Ok(_) => None,
+            Err(e) => {
+                // Nothing answered: the hub redelivers anything but 2xx.
+                tracing::error!(port = %m.port_ref.as_str(), error = %e.0,
+                    "cannot take in a port-out request");
+                return unavailable();
+            }
+        },
+        // Our port-ins carry our order id; a port-out's messages carry none, and its
+        // order id derives from the hub's port reference.
+        _ => Some(m.reference.as_ref().map_or_else(
+            || super::port_out::port_out_order_id(m.port_ref.as_str()),
+            |r| r.as_str().to_owned(),
+        )),
     };
     let item = PortInboxItem {
         key,
@@ -83,10 +97,14 @@ async fn handle(State(state): State<Arc<AppState>>, body: Body) -> Response {
         Err(e) => {
             // Not durable: the hub redelivers anything but 2xx.
             tracing::error!(error = %e, "cannot record hub message");
-            let mut r = status(StatusCode::SERVICE_UNAVAILABLE);
-            r.headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
-            r
+            unavailable()
         }
     }
+}
+
+fn unavailable() -> Response {
+    let mut r = status(StatusCode::SERVICE_UNAVAILABLE);
+    r.headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+    r
 }

@@ -62,7 +62,7 @@ pub fn parse_operation(kind: OrderKind, body: &Value) -> Result<OperationRequest
             let root = members(body, &["reason"])?;
             req.reason = Some(reason(root)?);
         }
-        OrderKind::Terminate | OrderKind::Activation => {
+        OrderKind::Terminate | OrderKind::Activation | OrderKind::PortOut => {
             members(body, &[])?;
         }
         OrderKind::SimSwap => {
@@ -145,7 +145,7 @@ pub fn render_lifecycle(o: &Order, cc: Option<&str>) -> Value {
         "id": o.id,
         "object": "order",
         "kind": o.kind.as_str(),
-        "status": o.status.as_str(),
+        "status": o.status_name(),
         "msisdn": o.msisdn,
         "iccid": o.iccid,
         "created_at": rfc3339(o.created_at_ms),
@@ -177,6 +177,9 @@ pub fn render_lifecycle(o: &Order, cc: Option<&str>) -> Value {
         if let Some(m) = &l.new_msisdn {
             v["new_msisdn"] = json!(m);
         }
+    }
+    if let Some(p) = &o.port {
+        v["port"] = super::ports::port_json(p);
     }
     order_tail(o, &mut v);
     v

@@ -18,6 +18,7 @@ mod numbers;
 mod openapi;
 mod ops;
 mod port_in;
+pub mod port_out;
 mod ports;
 pub mod problem;
 mod reconciliations;
@@ -109,6 +110,10 @@ pub(crate) fn routes() -> Vec<Route> {
         post_at(
             "/v1/subscriptions/{msisdn}/verification",
             verification::record,
+        ),
+        post_at(
+            "/v1/subscriptions/{msisdn}/port-out-credential",
+            port_out::issue_credential,
         ),
         post_at(
             "/v1/subscriptions/{msisdn}/{operation}",

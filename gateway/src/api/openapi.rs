@@ -296,7 +296,7 @@ mod tests {
     /// until it is given a segment here (and then a documented path).
     fn segment(kind: OrderKind) -> Option<&'static str> {
         match kind {
-            OrderKind::Activation => None,
+            OrderKind::Activation | OrderKind::PortOut => None,
             OrderKind::Suspend => Some("suspend"),
             OrderKind::Resume => Some("resume"),
             OrderKind::Terminate => Some("terminate"),
@@ -510,6 +510,8 @@ mod tests {
                 since_ms: 0,
                 deadline_ms: 1,
             },
+            port_out_credential: None,
+            last_port_at_ms: None,
             created_at_ms: 0,
             updated_at_ms: 0,
         };

@@ -38,7 +38,10 @@ pub fn port_json(p: &PortIn) -> Value {
             })
         })
         .collect();
-    let mut steps = json!({"submit": step_json(&p.submit)});
+    let mut steps = match &p.out {
+        Some(out) => json!({"answer": step_json(&out.answer)}),
+        None => json!({"submit": step_json(&p.submit)}),
+    };
     for (name, s) in [
         ("cancel", &p.cancel),
         ("activate_number", &p.activate),
@@ -48,7 +51,7 @@ pub fn port_json(p: &PortIn) -> Value {
             steps[name] = step_json(s);
         }
     }
-    json!({
+    let mut v = json!({
         "state": p.state.as_str(),
         "market": p.market,
         "number": p.number,
@@ -63,7 +66,24 @@ pub fn port_json(p: &PortIn) -> Value {
         "waiting": p.parked.is_some(),
         "steps": steps,
         "timeline": timeline,
-    })
+    });
+    match &p.out {
+        // We are the donor: `donor` names the gaining provider, and our answer shows.
+        Some(out) => {
+            v["direction"] = json!("out");
+            v["recipient"] = v["donor"].take();
+            if let Some(m) = v.as_object_mut() {
+                m.remove("donor");
+                m.remove("temporary_number");
+                m.remove("credential_expires_at");
+            }
+            v["respond_by"] = json!(rfc3339(out.respond_by_ms));
+            v["decision"] = json!(if out.accepts() { "accept" } else { "reject" });
+            v["reject_reason"] = json!(out.reject);
+        }
+        None => v["direction"] = json!("in"),
+    }
+    v
 }
 
 /// `GET /v1/ports?state=port_…&limit=N`: the tenant's open port-in orders, oldest
@@ -101,12 +121,16 @@ pub async fn list(
 }
 
 /// The open statuses a port can be listed by (the OpenAPI document lists the same).
-pub(crate) const OPEN: [&str; 5] = [
+pub(crate) const OPEN: [&str; 9] = [
     "port_validating",
     "port_submitted",
     "port_scheduled",
     "port_locked",
     "port_activating",
+    "port_out_requested",
+    "port_out_accepted",
+    "port_out_locked",
+    "port_out_deprovisioning",
 ];
 
 fn list_query(raw: &str) -> Result<(Option<&'static str>, usize), ApiError> {

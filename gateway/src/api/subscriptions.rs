@@ -313,6 +313,7 @@ pub async fn operate(
             reason: req.reason,
             sim,
             number,
+            port: None,
             channel: None,
             now_ms,
             random: crate::crypto::random_u64(&SystemRandom::new()),

@@ -352,6 +352,12 @@ impl Engine {
         self.inner.settings.porting.is_some()
     }
 
+    /// The porting hub, if one is configured (the port-out intake answers a request it
+    /// cannot open an order for directly).
+    pub fn porting_hub(&self) -> Option<Arc<dyn adapters::porting::PortingHub>> {
+        self.inner.settings.porting.as_ref().map(|p| p.hub.clone())
+    }
+
     /// Whether subscribers can be verified (an identity verifier is configured). Without
     /// one, an order whose policy requires identity fails `identity_service_unavailable`
     /// after it was accepted; the API should refuse it at creation instead.

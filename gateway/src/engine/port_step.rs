@@ -9,13 +9,15 @@ use super::report::Before;
 use crate::crypto::Sealed;
 use crate::engine::driver::record_answer;
 use crate::engine::machine::port_order::{self, PortAnswer, PortOp};
+use crate::engine::machine::port_out;
 use crate::engine::machine::{Action, Attempt};
-use crate::order::{Effect, Order, PortIn};
+use crate::order::{Effect, Order, OrderKind, PortIn};
 use crate::store::{EventKind, PortInboxItem, PortItemBody, hub_message_context};
 use adapters::hlr::{HlrError, SubscriberSpec};
 use adapters::porting::{
-    Account, AccountNumber, AccountPin, Acknowledge, CancelPort, Credential, PortingError,
-    PortingHub, Ref, SubmitPortIn, UtcTime, decode_callback,
+    Account, AccountNumber, AccountPin, Acknowledge, AnswerPortOut, CancelPort, Credential,
+    PortOutDecision, PortingError, PortingHub, Ref, RejectReason, SubmitPortIn, UtcTime,
+    decode_callback,
 };
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
@@ -195,6 +197,10 @@ async fn call(
     let Some(p) = &order.port else {
         return PortAnswer::Refused("not a port order".into());
     };
+    if op == PortOp::ActivateNumber && p.is_out() {
+        // A port-out's side of the cutover is its saga, done by now: record it.
+        return PortAnswer::Done("deprovisioned".into());
+    }
     if op == PortOp::ActivateNumber {
         let Ok(_permit) = inner.permits.acquire().await else {
             return PortAnswer::Retryable("engine stopping".into());
@@ -256,9 +262,29 @@ async fn call(
             };
             hub.acknowledge(&req).await
         }
+        PortOp::Answer => match answer(order, p) {
+            Ok(req) => hub.answer_port_out(&req).await,
+            Err(e) => return PortAnswer::Refused(e),
+        },
         PortOp::ActivateNumber => return PortAnswer::Refused("not a hub call".into()),
     };
     hub_answer(r, op)
+}
+
+/// Our answer to the port-out request of `order`.
+fn answer(order: &Order, p: &PortIn) -> Result<AnswerPortOut, String> {
+    let out = p.out.as_ref().ok_or("not a port-out")?;
+    let decision = match &out.reject {
+        None => PortOutDecision::Accept,
+        Some(code) => {
+            PortOutDecision::Reject(RejectReason::parse(code, "reason").map_err(|e| e.to_string())?)
+        }
+    };
+    Ok(AnswerPortOut {
+        request_id: hub_ref(&port_out::answer_request_id(order), "request_id")?,
+        port_ref: hub_ref(p.port_ref.as_deref().unwrap_or_default(), "port_ref")?,
+        decision,
+    })
 }
 
 /// Applies the order's oldest unapplied port item, if any, in its own commit; `None`
@@ -319,9 +345,17 @@ pub(super) async fn settle(
 ) -> Result<Option<Order>, EngineError> {
     let before = Before::of(&order);
     let (next, effect, step) = match action {
+        Action::PortRelease if order.kind == OrderKind::PortOut => {
+            let (o, e) = port_out::release(order, now);
+            (o, e, "port_release")
+        }
         Action::PortRelease => {
             let (o, e) = port_order::release(order, now);
             (o, e, "port_release")
+        }
+        Action::PortComplete if order.kind == OrderKind::PortOut => {
+            let (o, e) = port_out::complete(order, now);
+            (o, e, "port_complete")
         }
         Action::PortComplete => {
             let (o, e) = port_order::complete(order, now);

@@ -24,6 +24,9 @@ pub enum OrderKind {
     SimSwap,
     /// Give the line another number.
     NumberChange,
+    /// The hub asked for the line's number (we are the donor): answer, and at cutover
+    /// take the line off the network; the number leaves for good (`Order::port`).
+    PortOut,
 }
 
 impl OrderKind {
@@ -36,6 +39,7 @@ impl OrderKind {
             Self::Terminate => "terminate",
             Self::SimSwap => "sim_swap",
             Self::NumberChange => "number_change",
+            Self::PortOut => "port_out",
         }
     }
 

@@ -15,7 +15,7 @@ pub use attention::AttentionReason;
 pub use esim::*;
 pub use identity::{IdentityStatus, IdentityStep, VerifyTerms, identity_request_id};
 pub use lifecycle::*;
-pub use port::{PortActor, PortIn, PortState, PortTransition, port_credential_context};
+pub use port::{PortActor, PortIn, PortOut, PortState, PortTransition, port_credential_context};
 
 /// The public lifecycle status. `active` and `failed` are terminal.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -192,6 +192,15 @@ impl Order {
     /// outcome once it failed), the order's status otherwise.
     pub fn status_name(&self) -> &'static str {
         match (&self.port, self.status) {
+            // A port-out: its own `port_out_…` statuses; `completed` once the line is off.
+            (Some(p), s) if p.is_out() => match s {
+                OrderStatus::Completed => s.as_str(),
+                OrderStatus::Failed if !p.state.is_terminal() => "failed",
+                OrderStatus::Failed => p.status_name(),
+                // The port ended before the lock; the order ends in its next commit.
+                _ if p.state.is_terminal() && p.state != PortState::Completed => "in_progress",
+                _ => p.status_name(),
+            },
             (Some(_), OrderStatus::Active) | (None, _) => self.status.as_str(),
             // Failed before the port ended (its line on the temporary number failed).
             (Some(p), OrderStatus::Failed) if !p.state.is_terminal() => "failed",

@@ -196,6 +196,38 @@ pub struct PortIn {
     /// or the deadline takes it back.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parked: Option<u64>,
+    /// Set when we are the donor (a port-out order): the request and our answer. `donor`
+    /// then names the gaining provider, `number` our number it wants, and `activate` is
+    /// our side of the cutover: the line taken off the network.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub out: Option<PortOut>,
+}
+
+/// The donor's part of a port-out: what we decided about the hub's request, and the
+/// answer's progress.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PortOut {
+    /// When the request was received (Unix ms).
+    pub received_at_ms: u64,
+    /// Our answer must reach the hub by then: the earlier of the hub's `respond_by` and
+    /// the market's answer deadline (a stored timer).
+    pub respond_by_ms: u64,
+    /// `None`: we accept; else the reason code we reject with.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reject: Option<String>,
+    /// Sending the answer (one request id per decision: a repeat is safe).
+    pub answer: Step,
+    /// The answer deadline passed before the answer was delivered: `reject` is now
+    /// `timeout`, sent as a request of its own.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub timed_out: bool,
+}
+
+impl PortOut {
+    /// Whether our answer accepts the port.
+    pub fn accepts(&self) -> bool {
+        self.reject.is_none()
+    }
 }
 
 fn pending() -> Step {
@@ -235,7 +267,13 @@ impl PortIn {
             activate: None,
             ack: None,
             parked: None,
+            out: None,
         }
+    }
+
+    /// Whether we are the donor (a port-out).
+    pub fn is_out(&self) -> bool {
+        self.out.is_some()
     }
 
     /// The port as its create commit stores it: running on `temporary` until cutover
@@ -260,6 +298,9 @@ impl PortIn {
     /// The order's public status while the port is open (`port_submitted` …), or the
     /// terminal port outcome (`port_rejected`, `port_cancelled`, `port_expired`).
     pub fn status_name(&self) -> &'static str {
+        if self.is_out() {
+            return self.out_status_name();
+        }
         match self.state {
             PortState::Validating => "port_validating",
             PortState::Submitted | PortState::Conflict => "port_submitted",
@@ -270,6 +311,27 @@ impl PortIn {
             PortState::Rejected => "port_rejected",
             PortState::Cancelled => "port_cancelled",
             PortState::Expired => "port_expired",
+            PortState::Failed => "failed",
+        }
+    }
+
+    /// A port-out's public status: `port_out_requested` until our answer is sent, then
+    /// `port_out_accepted`, `port_out_locked`, `port_out_deprovisioning`, and the
+    /// outcomes `port_out_rejected`, `port_out_cancelled`, `port_out_expired` (the
+    /// order shows `completed` once the number left).
+    fn out_status_name(&self) -> &'static str {
+        match self.state {
+            PortState::Validating => "port_out_requested",
+            PortState::Submitted
+            | PortState::Conflict
+            | PortState::Scheduled
+            | PortState::CancelPending => "port_out_accepted",
+            PortState::Locked => "port_out_locked",
+            // The number moved; the order completes in its next commit.
+            PortState::Activating | PortState::Completed => "port_out_deprovisioning",
+            PortState::Rejected => "port_out_rejected",
+            PortState::Cancelled => "port_out_cancelled",
+            PortState::Expired => "port_out_expired",
             PortState::Failed => "failed",
         }
     }

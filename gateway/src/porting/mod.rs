@@ -9,6 +9,7 @@
 //! - `schedule.rs`: cutover, lock, cancel, credential expiry, port-out deadlines.
 //! - `credential.rs` (with `rio.rs`): parsing each market's credential into a masked value.
 //! - `portability.rs`: whether a number may be ported in the market.
+//! - `port_out.rs`: the credentials we issue as donor, and the decision on a port-out.
 //!
 //! Facts come from the project's reference, `porting-and-compliance.md` §1.1–§1.6, cited
 //! by section; values no source gives are marked as our choice. The operator's
@@ -19,6 +20,7 @@
 pub mod calendar;
 pub mod credential;
 pub mod local_time;
+pub mod port_out;
 pub mod portability;
 pub mod rio;
 pub mod rules;

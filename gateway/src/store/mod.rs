@@ -16,7 +16,7 @@ pub mod sealed;
 
 pub use compliance_port::ComplianceStore;
 pub use outbox_port::OutboxStore;
-pub use porting_port::PortingStore;
+pub use porting_port::{CredentialIssue, PortingStore};
 pub use records::*;
 
 use crate::crypto::Keyring;

@@ -8,6 +8,30 @@ use super::*;
 use crate::order::Order;
 use adapters::hlr::BoxFuture;
 
+/// Input of [`PortingStore::issue_port_out_credential`].
+#[derive(Clone, Debug)]
+pub struct CredentialIssue {
+    /// The tenant of the API key.
+    pub tenant: String,
+    /// The line's number.
+    pub msisdn: sim_profiles::Msisdn,
+    /// What is stored (a keyed MAC, never the credential).
+    pub issued: IssuedCredential,
+    /// The event's data (no secret).
+    pub data: serde_json::Value,
+}
+
+impl CredentialIssue {
+    /// The line `sub` with the credential recorded, if it is the tenant's live line.
+    pub fn apply(&self, sub: Option<Subscription>) -> Option<Subscription> {
+        let mut sub =
+            sub.filter(|s| s.tenant == self.tenant && s.state != SubscriptionState::Terminated)?;
+        sub.port_out_credential = Some(self.issued.clone());
+        sub.updated_at_ms = self.issued.issued_at_ms;
+        Some(sub)
+    }
+}
+
 /// What the porting engine needs of a backend.
 pub trait PortingStore: Send + Sync {
     /// Records `item` durably (nothing if its key was seen before: `Duplicate`). If its
@@ -49,6 +73,14 @@ pub trait PortingStore: Send + Sync {
         now_ms: u64,
         wake: Reopen,
     ) -> BoxFuture<'_, Result<Vec<Order>, StoreError>>;
+
+    /// Records `c.issued` on the tenant's live line of `c.msisdn` (replacing a credential
+    /// issued before) and publishes `port_out.credential_issued` with `c.data`, in one
+    /// commit. `None`: the tenant has no live line on that number; nothing changed.
+    fn issue_port_out_credential(
+        &self,
+        c: CredentialIssue,
+    ) -> BoxFuture<'_, Result<Option<Subscription>, StoreError>>;
 
     /// A tenant's open port-in orders, oldest first, at most `limit`.
     fn open_ports<'a>(

@@ -443,6 +443,7 @@ async fn a_line_busy_at_its_deadline_is_suspended_once_the_other_order_ends() {
             reason: Some(SuspensionReason::CustomerRequest),
             sim: None,
             number: None,
+            port: None,
             channel: None,
             now_ms: Clock::new().now_ms(),
             random: 0,

@@ -202,6 +202,7 @@ fn lifecycle(key: &str, m: &Msisdn, kind: OrderKind) -> NewLifecycle {
         reason: None,
         sim: None,
         number: None,
+        port: None,
         channel: None,
         now_ms: T0 + 2_000,
         random: 0,

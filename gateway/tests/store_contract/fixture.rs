@@ -250,6 +250,7 @@ pub fn lifecycle(kind: OrderKind, msisdn: &Msisdn, key: &str) -> NewLifecycle {
         reason: None,
         sim: None,
         number: None,
+        port: None,
         channel: None,
         now_ms: NOW + 10_000,
         random: 0,

@@ -15,6 +15,7 @@ pub mod identity;
 mod number_change;
 pub mod port_in;
 pub mod port_order;
+pub mod port_out;
 mod port_outcome;
 pub mod saga;
 mod sim_swap;
@@ -167,6 +168,7 @@ pub fn next_action(o: &Order, now_ms: u64) -> Action {
     }
     match o.kind {
         OrderKind::Activation if o.port.is_some() => port_order::next_action(o, now_ms),
+        OrderKind::PortOut => port_out::next_action(o, now_ms),
         OrderKind::Activation => activation::next_action(o, now_ms),
         _ => saga::next_action(o, now_ms),
     }
@@ -183,6 +185,7 @@ pub fn plan(kind: OrderKind, l: &Lifecycle) -> Vec<SagaStep> {
         OrderKind::Terminate => terminate::plan(l),
         OrderKind::SimSwap => sim_swap::plan(l),
         OrderKind::NumberChange => number_change::plan(l),
+        OrderKind::PortOut => port_out::plan(l),
     }
 }
 

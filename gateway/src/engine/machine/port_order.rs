@@ -34,6 +34,8 @@ pub enum PortOp {
     ActivateNumber,
     /// Acknowledge the cutover message.
     Acknowledge,
+    /// Answer the hub's port-out request (we are the donor).
+    Answer,
 }
 
 impl PortOp {
@@ -44,6 +46,7 @@ impl PortOp {
             Self::Cancel => "port_cancel",
             Self::ActivateNumber => "port_activate_number",
             Self::Acknowledge => "port_acknowledge",
+            Self::Answer => "port_out_answer",
         }
     }
 }
@@ -178,6 +181,22 @@ pub fn mark_port_sent(o: Order, op: PortOp, attempt: u32, now_ms: u64) -> Order 
             PortOp::Cancel => p.cancel = Some(sent),
             PortOp::ActivateNumber => p.activate = Some(sent),
             PortOp::Acknowledge => p.ack = Some(sent),
+            PortOp::Answer => {
+                if let Some(out) = p.out.as_mut() {
+                    out.answer = sent;
+                    if p.timeline.is_empty() {
+                        // The request enters the timeline (and the events) with the
+                        // order's first write.
+                        p.timeline.push(crate::order::PortTransition {
+                            state: PortState::Validating,
+                            actor: crate::order::PortActor::Recipient,
+                            reason_code: None,
+                            external_ref: p.port_ref.clone(),
+                            at_ms: out.received_at_ms,
+                        });
+                    }
+                }
+            }
         }
         p
     })
@@ -216,12 +235,16 @@ pub fn on_port_answer(o: Order, op: PortOp, at: Attempt, answer: PortAnswer) -> 
             PortOp::Cancel => p.cancel = Some(step),
             PortOp::ActivateNumber => p.activate = Some(step),
             PortOp::Acknowledge => p.ack = Some(step),
+            PortOp::Answer => {
+                let (p, fx) = super::port_out::on_answered(p, &step, now);
+                return absorb(p, fx);
+            }
         }
         p
     });
     if op == PortOp::ActivateNumber && done {
         o.settle(AttentionReason::PortCutoverStalled);
-        if waits_for_number(&o) {
+        if waits_for_number(&o) && o.kind == crate::order::OrderKind::Activation {
             // The line waited for the number: the HLR subscriber now exists.
             o.hlr = Step::Done {
                 outcome: "created".into(),
@@ -314,6 +337,14 @@ pub fn cancel_allowed(o: &Order, now_ms: u64) -> Result<(), CancelRefused> {
 /// which flags the order.
 pub fn on_deadline(o: Order, now_ms: u64) -> Order {
     let overdue = past_lock(&o);
+    let answering = o
+        .port
+        .as_ref()
+        .and_then(|p| p.out.as_ref())
+        .is_some_and(|out| !finished(&out.answer));
+    if answering {
+        return super::port_out::on_answer_deadline(o, now_ms);
+    }
     let mut o = touch(o, now_ms);
     if overdue {
         o.raise(AttentionReason::PortCutoverStalled);

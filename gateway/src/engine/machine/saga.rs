@@ -146,7 +146,13 @@ pub fn on_saga_answer(
                 let steps = if undo { &l.undo } else { &l.plan };
                 steps.iter().any(|s| !finished(&s.step))
             });
-            if left { (o, Effect::None) } else { finish(o) }
+            // A port-out's saga is only its side of the cutover: the port machine
+            // completes the order once the hub reports the number moved.
+            if left || o.kind == OrderKind::PortOut {
+                (o, Effect::None)
+            } else {
+                finish(o)
+            }
         }
         Err(e) if must_finish => {
             s.step = at.wait(e.to_string());
@@ -245,6 +251,7 @@ fn failure(kind: OrderKind, e: &StepFailure) -> OrderError {
         OrderKind::SimSwap => "move the line to the new SIM",
         OrderKind::NumberChange => "change the line's number",
         OrderKind::Activation => "activate the line",
+        OrderKind::PortOut => "take the ported-out line off the network",
     };
     if e.retryable {
         OrderError {

@@ -31,7 +31,12 @@ fn membership(
         (NumberState::Quarantined { until_ms }, _) => {
             (Some(counter::NUMBERS_QUARANTINED), false, Some(*until_ms))
         }
-        (NumberState::Reserved { .. } | NumberState::Assigned { .. }, _) => (None, false, None),
+        (
+            NumberState::Reserved { .. }
+            | NumberState::Assigned { .. }
+            | NumberState::PortedOut { .. },
+            _,
+        ) => (None, false, None),
     }
 }
 

@@ -56,6 +56,21 @@ impl PortingStore for RedbStore {
         })
     }
 
+    fn issue_port_out_credential(
+        &self,
+        c: CredentialIssue,
+    ) -> BoxFuture<'_, Result<Option<Subscription>, StoreError>> {
+        Box::pin(async move {
+            match self
+                .submit_port(PortCommand::IssueCredential(Box::new(c)))
+                .await?
+            {
+                PortReply::Line(sub) => Ok(sub.map(|s| *s)),
+                r => Err(unexpected_port(r)),
+            }
+        })
+    }
+
     fn next_port_deadline(&self) -> BoxFuture<'_, Result<Option<u64>, StoreError>> {
         Box::pin(async move { self.read_next_port_deadline() })
     }

@@ -69,6 +69,8 @@ pub enum PortCommand {
     Park(Box<Order>),
     /// `PortingStore::wake_due_ports`.
     WakeDue(u64, Reopen),
+    /// `PortingStore::issue_port_out_credential`.
+    IssueCredential(Box<CredentialIssue>),
 }
 
 /// Answers of [`PortCommand`]s.
@@ -80,6 +82,8 @@ pub enum PortReply {
     Done(bool),
     /// The ports a sweep took back into flight.
     Woken(Vec<Order>),
+    /// The line a credential was recorded on.
+    Line(Option<Box<Subscription>>),
 }
 
 impl RedbStore {
@@ -175,6 +179,18 @@ impl Tables<'_> {
                 }
             }
             PortCommand::WakeDue(now, wake) => PortReply::Woken(self.wake_due_ports(*now, *wake)?),
+            PortCommand::IssueCredential(c) => {
+                let line = self.subscription_by_msisdn(c.msisdn.as_str())?;
+                let Some(sub) = c.apply(line) else {
+                    return Ok(PortReply::Line(None));
+                };
+                self.put_subscription(&sub)?;
+                let at = c.issued.issued_at_ms;
+                let subject = Some(c.msisdn.as_str());
+                let t = EventType::PortOutCredentialIssued;
+                self.publish(at, &c.tenant, t, subject, c.data.clone())?;
+                PortReply::Line(Some(Box::new(sub)))
+            }
         })
     }
 

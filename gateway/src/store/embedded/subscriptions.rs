@@ -229,7 +229,7 @@ impl Tables<'_> {
         // order's audit records name.
         let activation: Option<Order> = Self::get_json(&self.orders, "orders", &sub.activation_id)?;
         let undownloaded_profile = match (new.kind, sub.sim_type) {
-            (OrderKind::Terminate | OrderKind::SimSwap, SimType::Esim) => {
+            (OrderKind::Terminate | OrderKind::PortOut | OrderKind::SimSwap, SimType::Esim) => {
                 self.undownloaded_profile(&sub, activation.as_ref())?
             }
             _ => None,
@@ -278,7 +278,7 @@ impl Tables<'_> {
             attention: Vec::new(),
             esim: new_esim,
             lifecycle: Some(lifecycle),
-            port: None,
+            port: new.port.clone(),
             created_at_ms: new.now_ms,
             updated_at_ms: new.now_ms,
             version: 1,
@@ -423,6 +423,19 @@ impl Tables<'_> {
                 sub.state = SubscriptionState::Terminated;
                 None
             }
+            OrderKind::PortOut => {
+                // The number is the recipient's now: never ours to assign again.
+                self.retire_sim(&sub.iccid, &order.id, counter::SIMS_ACTIVE)?;
+                let gone = NumberState::PortedOut {
+                    order: order.id.clone(),
+                };
+                self.set_number(&sub.tenant, &sub.msisdn, gone)?;
+                self.unindex_number(&sub.msisdn, &sub.id)?;
+                self.unindex_card(&sub.iccid, &sub.id)?;
+                sub.state = SubscriptionState::Terminated;
+                sub.port_out_credential = None;
+                Some(ported_out_change(order))
+            }
             OrderKind::SimSwap => {
                 let new = l
                     .new_line
@@ -537,5 +550,6 @@ fn subscription_event(kind: OrderKind) -> Option<EventType> {
         OrderKind::Terminate => EventType::SubscriptionTerminated,
         OrderKind::SimSwap => EventType::SubscriptionSimSwapped,
         OrderKind::NumberChange => EventType::SubscriptionNumberChanged,
+        OrderKind::PortOut => EventType::SubscriptionTerminated,
     })
 }

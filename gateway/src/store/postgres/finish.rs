@@ -98,6 +98,17 @@ async fn apply_change(
             sub.state = SubscriptionState::Terminated;
             None
         }
+        OrderKind::PortOut => {
+            // The number is the recipient's now: never ours to assign again.
+            retire_sim(tx, &sub.iccid, &order.id).await?;
+            let gone = NumberState::PortedOut {
+                order: order.id.clone(),
+            };
+            set_number(tx, &sub.msisdn, gone).await?;
+            sub.state = SubscriptionState::Terminated;
+            sub.port_out_credential = None;
+            Some(crate::store::ported_out_change(order))
+        }
         OrderKind::SimSwap => {
             let new = l
                 .new_line
@@ -190,5 +201,6 @@ fn subscription_event(kind: OrderKind) -> Option<EventType> {
         OrderKind::Terminate => EventType::SubscriptionTerminated,
         OrderKind::SimSwap => EventType::SubscriptionSimSwapped,
         OrderKind::NumberChange => EventType::SubscriptionNumberChanged,
+        OrderKind::PortOut => EventType::SubscriptionTerminated,
     })
 }

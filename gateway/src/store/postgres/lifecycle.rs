@@ -137,7 +137,7 @@ async fn create_claimed(
     // audit records name.
     let activation = orders::get(tx, &sub.activation_id).await?.map(|r| r.order);
     let undownloaded_profile = match (new.kind, sub.sim_type) {
-        (OrderKind::Terminate | OrderKind::SimSwap, SimType::Esim) => {
+        (OrderKind::Terminate | OrderKind::PortOut | OrderKind::SimSwap, SimType::Esim) => {
             undownloaded_profile(tx, &sub, activation.as_ref()).await?
         }
         _ => None,
@@ -186,7 +186,7 @@ async fn create_claimed(
         attention: Vec::new(),
         esim: new_esim,
         lifecycle: Some(lifecycle),
-        port: None,
+        port: new.port.clone(),
         created_at_ms: new.now_ms,
         updated_at_ms: new.now_ms,
         version: 1,

@@ -23,6 +23,7 @@ pub fn columns(state: &NumberState) -> (&'static str, Option<&str>, Option<i64>)
             until_ms,
         } => ("held", Some(reservation), Some(big(*until_ms))),
         NumberState::Quarantined { until_ms } => ("quarantined", None, Some(big(*until_ms))),
+        NumberState::PortedOut { order } => ("ported_out", Some(order), None),
     }
 }
 
@@ -260,6 +261,7 @@ mod tests {
                 until_ms: 1,
             },
             NumberState::Quarantined { until_ms: 1 },
+            NumberState::PortedOut { order: o() },
         ] {
             for class in [NumberClass::Normal, NumberClass::Golden] {
                 let want = match (&state, class) {

@@ -175,7 +175,37 @@ async fn wake_due(
     Ok(woken)
 }
 
+async fn issue_credential(tx: &Tx<'_>, c: &CredentialIssue) -> TxResult<Option<Subscription>> {
+    let line = super::lines::by_msisdn(tx, c.msisdn.as_str()).await?;
+    let Some(sub) = c.apply(line) else {
+        return Ok(None);
+    };
+    super::lines::put(tx, &sub).await?;
+    let t = EventType::PortOutCredentialIssued;
+    let at = c.issued.issued_at_ms;
+    super::events::publish(
+        tx,
+        at,
+        &c.tenant,
+        t,
+        Some(c.msisdn.as_str()),
+        c.data.clone(),
+    )
+    .await?;
+    Ok(Some(sub))
+}
+
 impl PortingStore for PgStore {
+    fn issue_port_out_credential(
+        &self,
+        c: CredentialIssue,
+    ) -> adapters::hlr::BoxFuture<'_, Result<Option<Subscription>, StoreError>> {
+        Box::pin(async move {
+            self.transaction(&c, |tx, c| Box::pin(issue_credential(tx, c)))
+                .await
+        })
+    }
+
     fn receive_port_item(
         &self,
         item: PortInboxItem,

@@ -401,7 +401,7 @@ pub fn stops_counting(previous: OrderStatus, order: &Order) -> Option<StopsCount
     }
     match (order.kind, order.status) {
         (OrderKind::Activation, OrderStatus::Failed) => live_line(order).map(StopsCounting::Own),
-        (OrderKind::Terminate, OrderStatus::Completed) => {
+        (OrderKind::Terminate | OrderKind::PortOut, OrderStatus::Completed) => {
             order.lifecycle.as_ref().map(|l| StopsCounting::Line {
                 subscription: &l.subscription,
             })

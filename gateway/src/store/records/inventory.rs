@@ -86,10 +86,16 @@ pub enum NumberState {
         /// Unix ms when the hold lapses.
         until_ms: u64,
     },
-    /// Given up (termination, port-out); ages until `until_ms` before reuse.
+    /// Given up (termination, number change); ages until `until_ms` before reuse.
     Quarantined {
         /// Unix ms when it returns to the pool.
         until_ms: u64,
+    },
+    /// Ported out to another operator by `order`: the number is theirs now (routed by
+    /// the national number-portability database), never assigned or quarantined again.
+    PortedOut {
+        /// The port-out order.
+        order: String,
     },
 }
 

@@ -79,14 +79,22 @@ pub fn port_events(current: &Order, order: &Order) -> Vec<(EventType, serde_json
         return Vec::new();
     };
     let seen = current.port.as_ref().map_or(0, |c| c.timeline.len());
-    let mut state = current.port.as_ref().map(|c| c.state);
+    let mut state = current
+        .port
+        .as_ref()
+        .and_then(|c| c.timeline.last().map(|t| t.state));
     let mut out = Vec::new();
     for t in p.timeline.iter().skip(seen) {
         if Some(t.state) == state {
             continue;
         }
         state = Some(t.state);
-        let Some(kind) = port_event_type(t.state) else {
+        let kind = if p.is_out() {
+            port_out_event_type(t.state)
+        } else {
+            port_event_type(t.state)
+        };
+        let Some(kind) = kind else {
             continue;
         };
         let data = serde_json::json!({
@@ -106,6 +114,25 @@ pub fn port_events(current: &Order, order: &Order) -> Vec<(EventType, serde_json
         out.push((kind, data));
     }
     out
+}
+
+fn port_out_event_type(s: PortState) -> Option<EventType> {
+    Some(match s {
+        PortState::Validating => EventType::PortOutRequested,
+        PortState::Submitted => EventType::PortOutAccepted,
+        PortState::Scheduled => EventType::PortOutScheduled,
+        PortState::Locked => EventType::PortOutLocked,
+        PortState::Completed => EventType::PortOutCompleted,
+        PortState::Rejected => EventType::PortOutRejected,
+        PortState::Cancelled => EventType::PortOutCancelled,
+        PortState::Expired => EventType::PortOutExpired,
+        PortState::Conflict
+        | PortState::CancelPending
+        | PortState::Activating
+        | PortState::Failed => {
+            return None;
+        }
+    })
 }
 
 fn port_event_type(s: PortState) -> Option<EventType> {

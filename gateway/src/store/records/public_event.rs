@@ -98,11 +98,40 @@ pub enum EventType {
     /// The port failed for good before its lock point.
     #[serde(rename = "port.failed")]
     PortFailed,
+    /// A port-out credential (PAC, RIO, 授权码, US transfer PIN) was issued for a line
+    /// (FCC 23-95: the customer is told of every issue).
+    #[serde(rename = "port_out.credential_issued")]
+    PortOutCredentialIssued,
+    /// Another provider asked for one of our numbers (FCC 23-95: every request is an
+    /// event, so the customer can be told).
+    #[serde(rename = "port_out.requested")]
+    PortOutRequested,
+    /// We accepted a port-out request.
+    #[serde(rename = "port_out.accepted")]
+    PortOutAccepted,
+    /// A port-out has its due time.
+    #[serde(rename = "port_out.scheduled")]
+    PortOutScheduled,
+    /// A port-out passed its lock point: the number will leave.
+    #[serde(rename = "port_out.locked")]
+    PortOutLocked,
+    /// The number left: the line is off the network, the SIM retired.
+    #[serde(rename = "port_out.completed")]
+    PortOutCompleted,
+    /// A port-out request was refused (by us, with the reason, or by the hub).
+    #[serde(rename = "port_out.rejected")]
+    PortOutRejected,
+    /// A port-out was cancelled; the line stays.
+    #[serde(rename = "port_out.cancelled")]
+    PortOutCancelled,
+    /// Our answer to a port-out request could not be delivered in time.
+    #[serde(rename = "port_out.expired")]
+    PortOutExpired,
 }
 
 impl EventType {
     /// Every type, in documentation order.
-    pub const ALL: [Self; 28] = [
+    pub const ALL: [Self; 37] = [
         Self::OrderCreated,
         Self::OrderActive,
         Self::OrderFailed,
@@ -131,6 +160,15 @@ impl EventType {
         Self::PortCancelled,
         Self::PortExpired,
         Self::PortFailed,
+        Self::PortOutCredentialIssued,
+        Self::PortOutRequested,
+        Self::PortOutAccepted,
+        Self::PortOutScheduled,
+        Self::PortOutLocked,
+        Self::PortOutCompleted,
+        Self::PortOutRejected,
+        Self::PortOutCancelled,
+        Self::PortOutExpired,
     ];
 
     /// The wire name (`order.active`).
@@ -164,6 +202,15 @@ impl EventType {
             Self::PortCancelled => "port.cancelled",
             Self::PortExpired => "port.expired",
             Self::PortFailed => "port.failed",
+            Self::PortOutCredentialIssued => "port_out.credential_issued",
+            Self::PortOutRequested => "port_out.requested",
+            Self::PortOutAccepted => "port_out.accepted",
+            Self::PortOutScheduled => "port_out.scheduled",
+            Self::PortOutLocked => "port_out.locked",
+            Self::PortOutCompleted => "port_out.completed",
+            Self::PortOutRejected => "port_out.rejected",
+            Self::PortOutCancelled => "port_out.cancelled",
+            Self::PortOutExpired => "port_out.expired",
         }
     }
 

@@ -205,6 +205,7 @@ pub fn line_order(
         reason: Some(SuspensionReason::Regulatory),
         sim: None,
         number: None,
+        port: None,
         channel: None,
         now_ms,
         random: 0,

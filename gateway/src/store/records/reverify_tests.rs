@@ -46,6 +46,8 @@ fn line(v: Verification, reasons: Vec<SuspensionReason>) -> Subscription {
         inflight: None,
         history: Vec::new(),
         verification: v,
+        port_out_credential: None,
+        last_port_at_ms: None,
         created_at_ms: 0,
         updated_at_ms: 0,
     }

@@ -112,10 +112,41 @@ pub struct Subscription {
         skip_serializing_if = "super::reverify::verification_is_clear"
     )]
     pub verification: crate::compliance::reverify::Verification,
+    /// The port-out credential last issued for the line (only its keyed MAC: the
+    /// credential itself is shown once, to the customer).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port_out_credential: Option<IssuedCredential>,
+    /// When the line's number last moved to us by a port (the China 120-day rule).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_port_at_ms: Option<u64>,
     /// Unix ms the line became active.
     pub created_at_ms: u64,
     /// Unix ms of the last change.
     pub updated_at_ms: u64,
+}
+
+/// A port-out credential we issued (PAC, RIO, 授权码, US transfer PIN): never in clear.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IssuedCredential {
+    /// Its kind (`uk_pac`, `fr_rio`, …).
+    pub kind: String,
+    /// The keyed fingerprint of the number and the credential (`crypto::Keys::fingerprint`).
+    pub mac: String,
+    /// How the channel authenticated the customer before asking for it (FCC 23-95).
+    pub authentication: String,
+    /// Unix ms of issue.
+    pub issued_at_ms: u64,
+    /// When it stops being valid (`None`: until replaced).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at_ms: Option<u64>,
+}
+
+/// The history note of a completed port-out: who the number went to.
+pub fn ported_out_change(order: &Order) -> String {
+    match &order.port {
+        Some(p) => format!("msisdn {} ported out to {}", p.number, p.donor),
+        None => "ported out".into(),
+    }
 }
 
 /// The subscription id of an activation.
@@ -165,6 +196,8 @@ pub struct NewLifecycle {
     pub sim: Option<SwapSim>,
     /// The new number of a number change.
     pub number: Option<NumberChoice>,
+    /// The port part of a port-out (the hub's request and our decision).
+    pub port: Option<crate::order::PortIn>,
     /// Channel metadata.
     pub channel: Option<serde_json::Value>,
     /// Unix ms now.
@@ -268,6 +301,8 @@ impl Subscription {
                 at_ms: order.updated_at_ms,
             }],
             verification: super::reverify::opening_state(order),
+            port_out_credential: None,
+            last_port_at_ms: order.port.as_ref().and_then(|p| p.completed_at_ms),
             created_at_ms: order.updated_at_ms,
             updated_at_ms: order.updated_at_ms,
         }
