@@ -70,8 +70,8 @@ pub(super) fn add(doc: &mut Value) {
         "external_ref": {"type": ["string", "null"], "description": "The hub's port reference or message id."},
         "at": {"type": "string", "format": "date-time"}}});
     doc["components"]["schemas"]["Port"] = json!({
-        "type": "object", "required": ["state", "market", "number", "donor", "timeline"],
-        "description": "A port-in's own part of its order. `promised_at` is when the hub said the number moves, `completed_at` when it did (§1.6 of the porting reference). The credential is never shown.",
+        "type": "object", "required": ["state", "direction", "market", "number", "timeline"],
+        "description": "A port's own part of its order: a port-in (`direction` `in`, on an activation) or a port-out (`direction` `out`, on an order of kind `port_out`, where `recipient` names the gaining provider and `decision` our answer). `promised_at` is when the hub said the number moves, `completed_at` when it did (§1.6 of the porting reference). The credential is never shown.",
         "properties": {
             "state": {"type": "string", "enum": ["validating", "submitted", "conflict", "scheduled", "cancel_pending", "locked", "activating", "completed", "rejected", "cancelled", "expired", "failed"]},
             "market": {"type": "string", "enum": ["cn", "uk", "us", "eu-fr", "eu-generic"]},
@@ -80,6 +80,43 @@ pub(super) fn add(doc: &mut Value) {
             "external_ref": {"type": ["string", "null"]},
             "requested_at": time, "credential_expires_at": time, "promised_at": time, "lock_at": time, "completed_at": time,
             "waiting": {"type": "boolean", "description": "Waiting for the hub or a deadline (nothing for the gateway to do meanwhile)."},
-            "steps": {"type": "object", "description": "`submit`, `cancel`, `activate_number`, `acknowledge`, each as the other steps."},
+            "steps": {"type": "object", "description": "`submit` (port-in) or `answer` (port-out), `cancel`, `activate_number` (a port-out: the line taken off), `acknowledge`, each as the other steps."},
+            "direction": {"type": "string", "enum": ["in", "out"]},
+            "recipient": {"type": "string", "description": "Port-out: the gaining provider."},
+            "respond_by": {"type": "string", "format": "date-time", "description": "Port-out: our answer's deadline (the earlier of the hub's and the market's)."},
+            "decision": {"type": "string", "enum": ["accept", "reject"]},
+            "reject_reason": {"type": ["string", "null"], "description": "Port-out: the reason our rejection carries (`credential_invalid`, `credential_expired`, `credential_msisdn_mismatch`, `account_mismatch`, `number_not_portable`, `line_not_active`, `contract_lock`, `pending_port_exists`, `timeout`)."},
             "timeline": {"type": "array", "items": transition}}});
+    add_port_out(doc);
+}
+
+/// `POST /v1/subscriptions/{msisdn}/port-out-credential` and the port-out statuses.
+fn add_port_out(doc: &mut Value) {
+    doc["paths"]["/v1/subscriptions/{msisdn}/port-out-credential"] = json!({"post": {
+        "operationId": "issuePortOutCredential",
+        "summary": "Issues the line's port-out credential in its market's form (UK PAC, French RIO, China 授权码, US account number and transfer PIN, a national code), after the channel authenticated the customer (FCC 23-95). Shown once, never stored in clear (a keyed MAC only); a new issue replaces the old one. Publishes `port_out.credential_issued`. Channel and operator keys.",
+        "parameters": [{"name": "msisdn", "in": "path", "required": true, "schema": {"type": "string", "pattern": "^[0-9]{8,15}$"}}],
+        "requestBody": {"required": true, "content": {"application/json": {"schema": {
+            "type": "object", "required": ["authentication"], "additionalProperties": false, "properties": {
+                "authentication": {"type": "object", "required": ["method"], "additionalProperties": false, "properties": {
+                    "method": {"type": "string", "enum": ["sms_otp", "in_store_id_check", "account_password", "app_login", "voice_callback"]},
+                    "reference": {"type": "string", "minLength": 1, "maxLength": 128, "description": "Your id of the check (e.g. the OTP transaction)."}}}}}}}},
+        "responses": {
+            "201": {"description": "The credential (with `Cache-Control: no-store`).", "content": {"application/json": {"schema": {
+                "type": "object", "required": ["msisdn", "subscription_id", "market", "kind", "issued_at"], "properties": {
+                    "msisdn": {"type": "string"}, "subscription_id": {"type": "string"},
+                    "market": {"type": "string", "enum": ["cn", "uk", "us", "eu-fr", "eu-generic"]},
+                    "kind": {"type": "string", "enum": ["cn_auth_code", "uk_pac", "us_account_pin", "fr_rio", "national_code"]},
+                    "credential": {"type": "string", "description": "The code (every market but the US)."},
+                    "account_number": {"type": "string", "description": "US."}, "pin": {"type": "string", "description": "US."},
+                    "authentication": {"type": "object"},
+                    "issued_at": {"type": "string", "format": "date-time"},
+                    "expires_at": {"type": ["string", "null"], "format": "date-time"}}}}}},
+            "400": problem("`missing_field`, `invalid_value`, `invalid_type`, `unknown_field`, `malformed_json`."),
+            "401": problem("`unauthorized`."),
+            "403": {"$ref": "#/components/responses/ForbiddenForRole"},
+            "404": problem("`subscription_not_found`: no live line of your tenant has this number."),
+            "415": problem("`unsupported_media_type`."),
+            "422": problem("`port_out_not_offered`: the tenant has no market, or its market has no port-out by credential; `number_not_portable`: the number can never be ported (China's MVNO blocks)."),
+            "503": problem("`store_unavailable`.")}}});
 }
