@@ -30,6 +30,7 @@ mod line_changes;
 mod order_audit;
 mod outbox;
 mod pool;
+mod port_out;
 mod ports;
 mod reverify;
 mod subscriptions;
@@ -178,6 +179,11 @@ macro_rules! suite {
                 port_items_are_recorded_once_and_wake_a_parked_port,
                 a_completed_port_opens_its_line_on_the_ported_number,
             }
+            port_out {
+                a_completed_port_out_ends_the_line_and_the_number_leaves_for_good,
+                a_ported_out_number_is_not_held_again,
+                a_credential_is_recorded_on_the_live_line_only,
+            }
             pool {
                 a_reservation_holds_a_number_idempotently,
                 an_activation_uses_a_reservation_once,
@@ -321,4 +327,16 @@ pub async fn postgres() -> Backend {
 
 mod postgres {
     suite!(crate::postgres);
+}
+
+/// The 10,000-allocation case of `port_out`, on the in-memory backend only (the same
+/// redb code as the embedded backend; on disk it would be 20,000 fsyncs).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn ten_thousand_allocations_never_take_a_ported_out_number() {
+    let mut backend = memory().await;
+    run(
+        &mut backend,
+        port_out::ten_thousand_allocations_never_take_a_ported_out_number,
+    )
+    .await;
 }
