@@ -210,8 +210,8 @@ fn readme_shell_blocks_run_against_a_sandbox() {
         tail(&server_log, 40)
     );
     // The walkthrough's loops print where the orders ended: both activations and the
-    // port-in active, the eSIM installed, every lifecycle order completed and the line
-    // active again.
+    // port-in active, the eSIM installed, every lifecycle order and the port-out
+    // completed, and the line active again.
     let lines: Vec<&str> = stdout.lines().collect();
     let count = |want: &str| lines.iter().filter(|l| **l == want).count();
     let completed = lines.iter().filter(|l| l.ends_with(": completed")).count();
@@ -222,7 +222,7 @@ fn readme_shell_blocks_run_against_a_sandbox() {
             completed,
             count("line: active")
         ),
-        (3, 1, 6, 1),
+        (3, 1, 7, 1),
         "the README's orders did not end as it says:\n{stdout}"
     );
     drop(serve);
