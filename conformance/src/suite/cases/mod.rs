@@ -153,6 +153,9 @@ pub(crate) fn all() -> Vec<Case> {
         with_hub("porting.port_in_accepted_then_locked", |c| {
             Box::pin(porting::port_in_accepted_then_locked(c))
         }),
+        in_market("porting.port_out_credential_checks", |c| {
+            Box::pin(porting::port_out_credential_checks(c))
+        }),
         with_simulator("resilience.transient_faults", |c| {
             Box::pin(hlr_faults::transient_faults(c))
         }),

@@ -162,3 +162,53 @@ pub(crate) async fn port_in_accepted_then_locked(ctx: &Ctx) -> Result<(), String
     )
     .map(drop)
 }
+
+/// Port-out credentials: a body without the customer's authentication is `400
+/// missing_field`, a number that is no line of ours `404 subscription_not_found`, and a
+/// China line on an MVNO-block number (the sandbox `cn` pool) gets none: `422
+/// number_not_portable`, the line unchanged.
+pub(crate) async fn port_out_credential_checks(ctx: &Ctx) -> Result<(), String> {
+    let m = market(ctx)?;
+    let body = sale(m, &m.sims.take()?, &fresh_resident_id());
+    let order = post(ctx, "/v1/activations", &body, true)
+        .await?
+        .expect_json(202)?;
+    let id = order["id"].as_str().ok_or("202 without `id`")?;
+    let done = ctx
+        .poll_as(
+            &m.api_key,
+            &format!("/v1/activations/{id}"),
+            &["active", "failed"],
+        )
+        .await?;
+    let msisdn = done["msisdn"].as_str().ok_or("no `msisdn`")?.to_owned();
+    if done["status"] != "active" {
+        return Err(format!(
+            "the sale ended `{}`: {}",
+            done["status"], done["error"]
+        ));
+    }
+    let path = |n: &str| format!("/v1/subscriptions/{n}/port-out-credential");
+    let auth = json!({"authentication": {"method": "in_store_id_check"}});
+    let p = post(ctx, &path(&msisdn), &json!({}), false)
+        .await?
+        .expect_problem(400, "missing_field")?;
+    expect_field(&p, "authentication")?;
+    post(ctx, &path(&fresh_number()), &auth, false)
+        .await?
+        .expect_problem(404, "subscription_not_found")?;
+    post(ctx, &path(&msisdn), &auth, false)
+        .await?
+        .expect_problem(422, "number_not_portable")?;
+    let line = ctx
+        .get(
+            &format!("/v1/subscriptions/{msisdn}"),
+            Auth::Key(&m.api_key),
+        )
+        .await?
+        .expect_json(200)?;
+    if line["state"] != "active" {
+        return Err(format!("the line is `{}` after refusals", line["state"]));
+    }
+    Ok(())
+}
