@@ -206,6 +206,9 @@ impl Gateway {
         .map(|hub| crate::engine::PortingSettings {
             hub,
             recipient: config.porting_hub.recipient.clone(),
+            permits: Arc::new(tokio::sync::Semaphore::new(
+                config.porting_hub.concurrency.max(1),
+            )),
         });
         let dyn_store: Arc<dyn Store> = store.clone();
         let engine = Engine::new(

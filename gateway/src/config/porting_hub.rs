@@ -22,6 +22,9 @@ pub struct PortingHubConfig {
     pub client_key_file: Option<PathBuf>,
     /// Bound on one hub call, ms.
     pub timeout_ms: u64,
+    /// Hub calls (submit, cancel, answer, acknowledge) in flight at once: a hub is a
+    /// shared national service with its own rate limits.
+    pub concurrency: usize,
     /// Where the hub posts its messages (`POST /v1/hub-messages`, mutual TLS); default
     /// `127.0.0.1:8445`.
     pub callback_listen: Option<SocketAddr>,
@@ -42,6 +45,7 @@ impl Default for PortingHubConfig {
             client_cert_file: None,
             client_key_file: None,
             timeout_ms: 10_000,
+            concurrency: 16,
             callback_listen: None,
             callback_client_ca_file: None,
             callback_client_sha256: Vec::new(),

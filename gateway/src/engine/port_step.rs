@@ -29,6 +29,8 @@ pub struct PortingSettings {
     pub hub: Arc<dyn PortingHub>,
     /// Our operator id at the hub (the recipient of our port-ins).
     pub recipient: String,
+    /// Bounds the hub calls in flight (`[porting_hub] concurrency`).
+    pub permits: Arc<tokio::sync::Semaphore>,
 }
 
 impl std::fmt::Debug for PortingSettings {
@@ -225,6 +227,14 @@ async fn call(
         );
     };
     let port_ref = || hub_ref(p.port_ref.as_deref().unwrap_or_default(), "port_ref");
+    let permits = inner.porting().map(|s| s.permits.clone());
+    let _permit = match &permits {
+        Some(p) => match p.acquire().await {
+            Ok(permit) => Some(permit),
+            Err(_) => return PortAnswer::Retryable("engine stopping".into()),
+        },
+        None => None,
+    };
     let r = match op {
         PortOp::Submit => match inner.submission(order, p) {
             Ok(req) => hub.submit_port_in(&req).await,

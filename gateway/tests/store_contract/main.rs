@@ -183,6 +183,7 @@ macro_rules! suite {
                 a_completed_port_out_ends_the_line_and_the_number_leaves_for_good,
                 a_ported_out_number_is_not_held_again,
                 a_credential_is_recorded_on_the_live_line_only,
+                a_ported_in_number_leaves_with_its_line,
             }
             pool {
                 a_reservation_holds_a_number_idempotently,

@@ -193,3 +193,33 @@ pub async fn a_credential_is_recorded_on_the_live_line_only(s: &dyn StoreAdmin) 
     assert_eq!(published.len(), 1);
     assert_eq!(published[0].event_type, EventType::PortOutCredentialIssued);
 }
+
+/// A number that came to us by a port is in none of our pools: porting it out again ends
+/// its line and leaves no number record behind (nothing to mark, nothing to quarantine).
+pub async fn a_ported_in_number_leaves_with_its_line(s: &dyn StoreAdmin) {
+    seed(s, T, 0..1, 1).await;
+    let o = crate::ports::create_port(s, "in", 0, "447911000009", true).await;
+    let mut done = next(&o, OrderStatus::Active, 1_000);
+    done.hlr = Step::Done {
+        outcome: "created".into(),
+    };
+    s.advance_order(
+        done,
+        Effect::Activate,
+        gateway::store::EventKind::OrderActive,
+    )
+    .await
+    .expect("port-in completes");
+    let number = msisdn("447911000009");
+    let mut n = lifecycle(OrderKind::PortOut, &number, "out");
+    n.port = Some(port_out(&number));
+    let out = lifecycle_created(s, n).await;
+    advance(s, &out, OrderStatus::Completed, Effect::Complete).await;
+    let line = s.subscription(T, number.as_str()).await.expect("sub");
+    assert!(
+        line.as_ref()
+            .is_none_or(|l| l.state == SubscriptionState::Terminated),
+        "{line:?}"
+    );
+    assert!(s.quarantined(T, 10).await.expect("quarantine").is_empty());
+}

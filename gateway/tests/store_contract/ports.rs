@@ -34,7 +34,7 @@ fn port_in(number: &str) -> PortIn {
 
 /// Creates a port-in of `number` on card `i`: a temporary number from the pool, or
 /// (`wait`) none.
-async fn create_port(s: &dyn StoreAdmin, key: &str, i: u32, number: &str, wait: bool) -> Order {
+pub async fn create_port(s: &dyn StoreAdmin, key: &str, i: u32, number: &str, wait: bool) -> Order {
     let mut new = activation(key, i);
     new.port = Some(port_in(number));
     if wait {

@@ -426,10 +426,17 @@ impl Tables<'_> {
             OrderKind::PortOut => {
                 // The number is the recipient's now: never ours to assign again.
                 self.retire_sim(&sub.iccid, &order.id, counter::SIMS_ACTIVE)?;
-                let gone = NumberState::PortedOut {
-                    order: order.id.clone(),
-                };
-                self.set_number(&sub.tenant, &sub.msisdn, gone)?;
+                // A number of our pools is marked gone; one that came to us by a port
+                // is in no pool of ours and simply leaves with the line.
+                let ours = self
+                    .number(sub.msisdn.as_str())?
+                    .is_some_and(|n| n.tenant == sub.tenant);
+                if ours {
+                    let gone = NumberState::PortedOut {
+                        order: order.id.clone(),
+                    };
+                    self.set_number(&sub.tenant, &sub.msisdn, gone)?;
+                }
                 self.unindex_number(&sub.msisdn, &sub.id)?;
                 self.unindex_card(&sub.iccid, &sub.id)?;
                 sub.state = SubscriptionState::Terminated;

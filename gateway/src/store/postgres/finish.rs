@@ -101,10 +101,17 @@ async fn apply_change(
         OrderKind::PortOut => {
             // The number is the recipient's now: never ours to assign again.
             retire_sim(tx, &sub.iccid, &order.id).await?;
-            let gone = NumberState::PortedOut {
-                order: order.id.clone(),
-            };
-            set_number(tx, &sub.msisdn, gone).await?;
+            // A number of our pools is marked gone; one that came to us by a port is in
+            // no pool of ours and simply leaves with the line.
+            let ours = get_number(tx, sub.msisdn.as_str())
+                .await?
+                .is_some_and(|n| n.tenant == sub.tenant);
+            if ours {
+                let gone = NumberState::PortedOut {
+                    order: order.id.clone(),
+                };
+                set_number(tx, &sub.msisdn, gone).await?;
+            }
             sub.state = SubscriptionState::Terminated;
             sub.port_out_credential = None;
             Some(crate::store::ported_out_change(order))
