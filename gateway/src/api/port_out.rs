@@ -35,6 +35,7 @@ use serde_json::{Value, json};
 use sim_profiles::Msisdn;
 use std::sync::Arc;
 use std::time::Duration;
+use zeroize::Zeroizing;
 
 /// How the channel authenticated the customer before asking for a credential (FCC 23-95
 /// asks for secure authentication; the method is recorded and in the event).
@@ -273,9 +274,9 @@ pub async fn intake(
         last_port_at_ms: sub.last_port_at_ms,
     };
     let input = CredentialInput {
-        code: presented.0.as_deref(),
-        account_number: presented.1.as_deref(),
-        pin: presented.2.as_deref(),
+        code: presented.0.as_deref().map(String::as_str),
+        account_number: presented.1.as_deref().map(String::as_str),
+        pin: presented.2.as_deref().map(String::as_str),
     };
     let decision = rules::decide(
         &rules,
@@ -349,12 +350,20 @@ pub async fn intake(
     }
 }
 
-/// The credential the recipient presented, as given: (code, account number, PIN).
-fn presented(req: &PortOutRequest) -> (Option<String>, Option<String>, Option<String>) {
+/// The credential the recipient presented, as given: (code, account number, PIN),
+/// wiped from memory when dropped.
+type Presented = (
+    Option<Zeroizing<String>>,
+    Option<Zeroizing<String>>,
+    Option<Zeroizing<String>>,
+);
+
+fn presented(req: &PortOutRequest) -> Presented {
+    let z = |s: &str| Zeroizing::new(s.to_owned());
     (
-        req.credential.as_ref().map(|c| c.expose().to_owned()),
-        req.account.as_ref().map(|a| a.number.expose().to_owned()),
-        req.account.as_ref().map(|a| a.pin.expose().to_owned()),
+        req.credential.as_ref().map(|c| z(c.expose())),
+        req.account.as_ref().map(|a| z(a.number.expose())),
+        req.account.as_ref().map(|a| z(a.pin.expose())),
     )
 }
 
