@@ -11,10 +11,10 @@
 //! repeats it (the same request id, so the hub sees one answer).
 
 use super::AppState;
-use super::auth::{Permission, authenticate};
+use super::auth::Permission;
 use super::dto::{no_unknown, object};
 use super::problem::ApiError;
-use super::request::{PathParam, json_response, read_json};
+use super::request::{PathParam, json_response};
 use crate::crypto::base32;
 use crate::order::{Actor, OrderKind, PortIn, PortOut, Step, port_credential_context};
 use crate::porting::port_out::{self as rules, Issued, LineFacts, PortOutReject};
@@ -132,13 +132,14 @@ pub async fn issue_credential(
     msisdn: PathParam,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let caller = authenticate(&state, &headers).await?;
-    caller.require(Permission::IssuePortOutCredential)?;
-    let msisdn: Msisdn = msisdn
-        .value()?
-        .parse()
-        .map_err(|_| ApiError::subscription_not_found())?;
-    let value = read_json(&state, &headers, body).await?;
+    let (caller, msisdn, value) = super::verification::line_request(
+        &state,
+        &headers,
+        msisdn,
+        body,
+        Permission::IssuePortOutCredential,
+    )
+    .await?;
     let method = parse_authentication(&value)?;
     let tenant = state
         .store

@@ -70,6 +70,25 @@ fn verifier_answer(req: &VerificationRequest) -> Result<Answer, ApiError> {
     })
 }
 
+/// What a `POST` on one line starts with: the caller (allowed `permission`), the line's
+/// number (a malformed one is no line: `404 subscription_not_found`) and the JSON body.
+pub(super) async fn line_request(
+    state: &AppState,
+    headers: &HeaderMap,
+    msisdn: PathParam,
+    body: Body,
+    permission: Permission,
+) -> Result<(Caller, Msisdn, Value), ApiError> {
+    let caller = authenticate(state, headers).await?;
+    caller.require(permission)?;
+    let msisdn: Msisdn = msisdn
+        .value()?
+        .parse()
+        .map_err(|_| ApiError::subscription_not_found())?;
+    let value = read_json(state, headers, body).await?;
+    Ok((caller, msisdn, value))
+}
+
 /// `POST /v1/subscriptions/{msisdn}/verification`: `200` with the line after the result
 /// and the `regulatory` resume or suspend order it started (`order`, else `null`).
 pub async fn record(
@@ -78,13 +97,14 @@ pub async fn record(
     msisdn: PathParam,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let caller = authenticate(&state, &headers).await?;
-    caller.require(Permission::RecordVerification)?;
-    let msisdn: Msisdn = msisdn
-        .value()?
-        .parse()
-        .map_err(|_| ApiError::subscription_not_found())?;
-    let value = read_json(&state, &headers, body).await?;
+    let (caller, msisdn, value) = line_request(
+        &state,
+        &headers,
+        msisdn,
+        body,
+        Permission::RecordVerification,
+    )
+    .await?;
     let req = parse_verification(&value)?;
     let answer = verifier_answer(&req)?;
     let order_id = random_id(&SystemRandom::new(), "ord_").map_err(|_| ApiError::internal())?;

@@ -114,18 +114,9 @@ pub(super) fn spare(m: &MarketCtx) -> Result<String, String> {
 }
 
 /// A complete store sale is accepted and the line becomes active.
-pub(crate) async fn store_sale_reaches_active(ctx: &Ctx) -> Result<(), String> {
-    let m = market(ctx)?;
-    let body = sale(m, &m.sims.take()?, &fresh_resident_id());
-    post(ctx, "/v1/activations/validate", &body, false)
-        .await?
-        .expect_json(200)
-        .and_then(|v| {
-            (v["ok"] == true)
-                .then_some(())
-                .ok_or_else(|| format!("validate answered {v} without `ok: true`"))
-        })?;
-    let order = post(ctx, "/v1/activations", &body, true)
+/// Sends sale `body` and waits for it to end `active` (an error says how it ended).
+pub(super) async fn active_sale(ctx: &Ctx, m: &MarketCtx, body: &Value) -> Result<Value, String> {
+    let order = post(ctx, "/v1/activations", body, true)
         .await?
         .expect_json(202)?;
     let id = order["id"].as_str().ok_or("202 without `id`")?;
@@ -142,6 +133,21 @@ pub(crate) async fn store_sale_reaches_active(ctx: &Ctx) -> Result<(), String> {
             done["status"], done["error"]
         ));
     }
+    Ok(done)
+}
+
+pub(crate) async fn store_sale_reaches_active(ctx: &Ctx) -> Result<(), String> {
+    let m = market(ctx)?;
+    let body = sale(m, &m.sims.take()?, &fresh_resident_id());
+    post(ctx, "/v1/activations/validate", &body, false)
+        .await?
+        .expect_json(200)
+        .and_then(|v| {
+            (v["ok"] == true)
+                .then_some(())
+                .ok_or_else(|| format!("validate answered {v} without `ok: true`"))
+        })?;
+    let done = active_sale(ctx, m, &body).await?;
     if done.to_string().contains("110105") {
         return Err("the order shows the ID number".into());
     }

@@ -4,7 +4,7 @@
 //! `port_…` order the hub takes, listed under `GET /v1/ports`, with a timeline, and past
 //! its lock point it can no longer be cancelled. Numbers are fresh per run.
 
-use super::compliance::{fresh_resident_id, market, post, sale, spare};
+use super::compliance::{active_sale, fresh_resident_id, market, post, sale, spare};
 use crate::suite::ctx::{Auth, Ctx, random_bytes};
 use crate::suite::reply::expect_field;
 use http::Method;
@@ -170,24 +170,8 @@ pub(crate) async fn port_in_accepted_then_locked(ctx: &Ctx) -> Result<(), String
 pub(crate) async fn port_out_credential_checks(ctx: &Ctx) -> Result<(), String> {
     let m = market(ctx)?;
     let body = sale(m, &m.sims.take()?, &fresh_resident_id());
-    let order = post(ctx, "/v1/activations", &body, true)
-        .await?
-        .expect_json(202)?;
-    let id = order["id"].as_str().ok_or("202 without `id`")?;
-    let done = ctx
-        .poll_as(
-            &m.api_key,
-            &format!("/v1/activations/{id}"),
-            &["active", "failed"],
-        )
-        .await?;
+    let done = active_sale(ctx, m, &body).await?;
     let msisdn = done["msisdn"].as_str().ok_or("no `msisdn`")?.to_owned();
-    if done["status"] != "active" {
-        return Err(format!(
-            "the sale ended `{}`: {}",
-            done["status"], done["error"]
-        ));
-    }
     let path = |n: &str| format!("/v1/subscriptions/{n}/port-out-credential");
     let auth = json!({"authentication": {"method": "in_store_id_check"}});
     let p = post(ctx, &path(&msisdn), &json!({}), false)

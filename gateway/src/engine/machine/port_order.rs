@@ -411,4 +411,4 @@ pub fn after_provision(o: Order, effect: Effect) -> (Order, Effect) {
 
 #[cfg(test)]
 #[path = "port_order_tests.rs"]
-mod tests;
+pub(super) mod tests;

@@ -39,7 +39,8 @@ fn order(temporary: bool) -> Order {
     o
 }
 
-fn msg(seq: u64, event: HubEvent, at_ms: u64) -> HubMessage {
+/// Hub message `seq` of port `P-1` (due 30 h, lock 20 h).
+pub(in crate::engine::machine) fn msg(seq: u64, event: HubEvent, at_ms: u64) -> HubMessage {
     HubMessage {
         message_id: Ref::parse(&format!("m-{seq}"), "message_id").expect("ref"),
         port_ref: Ref::parse("P-1", "port_ref").expect("ref"),

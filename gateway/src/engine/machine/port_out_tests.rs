@@ -1,3 +1,4 @@
+use super::super::port_order::tests::msg;
 use super::super::port_order::{
     self, PortAnswer, PortOp, apply_hub, mark_port_sent, on_deadline, on_port_answer,
 };
@@ -6,7 +7,7 @@ use super::*;
 use crate::compliance::Market;
 use crate::crypto::Sealed;
 use crate::order::{Actor, Line, OrderKind, PortOut, SagaOp};
-use adapters::porting::{Actor as HubActor, HubEvent, HubMessage, Ref, UtcTime};
+use adapters::porting::HubEvent;
 use proptest::prelude::*;
 
 const HOUR: u64 = 3_600_000;
@@ -65,20 +66,6 @@ fn order(reject: Option<&str>) -> Order {
     });
     o.port = Some(p);
     o
-}
-
-fn msg(seq: u64, event: HubEvent, at_ms: u64) -> HubMessage {
-    HubMessage {
-        message_id: Ref::parse(&format!("m-{seq}"), "message_id").expect("ref"),
-        port_ref: Ref::parse("P-9", "port_ref").expect("ref"),
-        sequence: seq,
-        at: UtcTime::from_unix_ms(at_ms).expect("time"),
-        actor: HubActor::Hub,
-        reference: None,
-        due_at: UtcTime::from_unix_ms(30 * HOUR),
-        lock_at: UtcTime::from_unix_ms(20 * HOUR),
-        event,
-    }
 }
 
 fn port(o: &Order) -> &PortIn {
