@@ -378,6 +378,23 @@ fn arb_response() -> impl Strategy<Value = VerificationResponse> {
     })
 }
 
+/// Found by `fuzz/` (northbound_activation): serde_json's default float parser read
+/// `0.9388888888888889`, its own output, as `0.9388888888888888`, so a score did not
+/// survive the wire (nor a subscriber sealed at rest). The workspace enables
+/// `float_roundtrip`.
+#[test]
+fn face_match_scores_survive_the_wire_exactly() {
+    for score in [0.9388888888888889, 0.1 + 0.2, 1.0 - f64::EPSILON, 5e-324] {
+        let mut req = sample();
+        req.evidence = Some(Evidence::FaceMatch(FaceMatch {
+            transaction_id: tok("fm-1"),
+            score: Score::new(score).expect("score"),
+            liveness: true,
+        }));
+        assert_eq!(decode_request(&encode_request(&req)), Ok(req), "{score}");
+    }
+}
+
 proptest! {
     #[test]
     fn requests_round_trip(req in arb_request()) {

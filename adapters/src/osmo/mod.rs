@@ -16,3 +16,5 @@ pub use classify::classify;
 pub use client::{CtrlClient, CtrlError};
 pub use config::OsmoConfig;
 pub use hlr::OsmoHlr;
+// The `info-all` parser reads text from the HLR: public so the fuzz targets reach it.
+pub use info::{Aud3g, InfoError, SubscriberInfo, parse_info};
