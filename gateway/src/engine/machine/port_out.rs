@@ -119,8 +119,9 @@ pub(super) fn on_answered(p: PortIn, step: &Step, now_ms: u64) -> (PortIn, Vec<P
     let reject = out.reject.clone();
     match step {
         Step::Done { .. } if accepts => {
+            // `submitted`, unless the hub's messages (applied while the answer was in
+            // doubt, e.g. across a restart) already moved the port on.
             let port_ref = p.port_ref.clone().unwrap_or_default();
-            p.state = PortState::Validating;
             (port_in::on_submitted(p, &port_ref, now_ms), Vec::new())
         }
         Step::Done { .. } => {

@@ -109,6 +109,20 @@ fn an_accepted_request_waits_for_the_hub_and_the_request_is_on_the_timeline() {
 }
 
 #[test]
+fn hub_messages_applied_while_the_answer_was_in_doubt_are_kept() {
+    // The answer was sent, the process died before its receipt was recorded, and the
+    // hub's `scheduled` was applied first after the restart; the repeated answer's
+    // receipt must not take the port back to `submitted`.
+    let o = order(None);
+    let o = mark_port_sent(o, PortOp::Answer, 1, 1);
+    let o = apply_hub(o, &msg(2, HubEvent::Scheduled, 2), 2);
+    assert_eq!(port(&o).state, PortState::Scheduled);
+    let o = step(o, PortOp::Answer, PortAnswer::Done("accepted".into()), 3);
+    assert_eq!(port(&o).state, PortState::Scheduled);
+    assert_eq!(next_action(&o, 3), Action::Park(20 * HOUR));
+}
+
+#[test]
 fn a_refused_request_is_answered_and_ends_the_order_with_the_line_unchanged() {
     let o = order(Some("credential_invalid"));
     assert_eq!(o.status_name(), "port_out_requested");
