@@ -122,7 +122,7 @@ pub(super) fn next_action(o: &Order, now_ms: u64) -> Action {
     }
 }
 
-fn step(s: &Step, op: PortOp, now_ms: u64) -> Action {
+pub(super) fn step(s: &Step, op: PortOp, now_ms: u64) -> Action {
     match next_attempt(s, now_ms) {
         Ok(attempt) => Action::Port { op, attempt },
         Err(a) => a,
@@ -290,10 +290,18 @@ fn fail(p: PortIn, reason: &str, now_ms: u64) -> PortIn {
 /// Applies a hub message.
 pub fn apply_hub(o: Order, m: &HubMessage, now_ms: u64) -> Order {
     let o = touch(o, now_ms);
-    with_port(o, |p| {
+    let mut o = with_port(o, |p| {
         let (p, fx) = port_in::on_message(p, m);
         absorb(p, fx)
-    })
+    });
+    let scheduled_out = o.port.as_ref().is_some_and(|p| {
+        p.is_out() && !super::port_out::awaits_schedule(p) && !p.state.past_lock()
+    });
+    if scheduled_out {
+        // A port-out flagged for waiting on the hub has moved on by itself.
+        o.settle(AttentionReason::PortCutoverStalled);
+    }
+    o
 }
 
 /// Applies a channel's cancel (refused past the lock or once the port ended: nothing
@@ -345,8 +353,12 @@ pub fn on_deadline(o: Order, now_ms: u64) -> Order {
     if answering {
         return super::port_out::on_answer_deadline(o, now_ms);
     }
+    let waiting_out = o
+        .port
+        .as_ref()
+        .is_some_and(super::port_out::awaits_schedule);
     let mut o = touch(o, now_ms);
-    if overdue {
+    if overdue || waiting_out {
         o.raise(AttentionReason::PortCutoverStalled);
         return o;
     }

@@ -13,13 +13,14 @@
 //! unanswered); if that cannot be delivered either, the port expires.
 
 use super::port_in::{self, PortEffect};
-use super::{Action, finished, next_attempt, open, saga, touch};
+use super::port_order::step;
+use super::{Action, finished, open, saga, touch};
 use crate::order::{
-    Effect, Lifecycle, Order, OrderError, OrderStatus, PortActor, PortIn, PortState,
-    PortTransition, SagaStep, Step,
+    AttentionReason, Effect, Lifecycle, Order, OrderError, OrderStatus, PortActor, PortIn,
+    PortState, PortTransition, SagaStep, Step,
 };
 
-use super::port_order::PortOp;
+use super::port_order::{self, PortOp};
 
 /// Our rejection when the answer could not be delivered by the deadline.
 pub const TIMEOUT: &str = "timeout";
@@ -82,17 +83,31 @@ pub(super) fn next_action(o: &Order, now_ms: u64) -> Action {
     if p.state == PortState::Completed {
         return Action::PortComplete;
     }
-    match super::port_order::deadline(o) {
+    match deadline(o) {
         Some(d) if d <= now_ms => Action::PortDeadline,
         d => Action::Park(d.unwrap_or(u64::MAX)),
     }
 }
 
-fn step(s: &Step, op: PortOp, now_ms: u64) -> Action {
-    match next_attempt(s, now_ms) {
-        Ok(attempt) => Action::Port { op, attempt },
-        Err(a) => a,
+/// Whether an accepted port-out still waits for the hub to schedule it.
+pub(super) fn awaits_schedule(p: &PortIn) -> bool {
+    p.is_out() && matches!(p.state, PortState::Submitted | PortState::Conflict)
+}
+
+/// The order's next deadline while it waits: an accepted port-out the hub has not
+/// scheduled by the requested time plus [`port_order::CUTOVER_GRACE_MS`] is flagged
+/// (`port_cutover_stalled`): it keeps its line busy, and only an operator can tell
+/// whether the hub lost it. Otherwise as a port-in (lock point, overdue cutover).
+fn deadline(o: &Order) -> Option<u64> {
+    let p = o.port.as_ref()?;
+    if awaits_schedule(p) {
+        if o.attention.contains(&AttentionReason::PortCutoverStalled) {
+            return None;
+        }
+        let from = p.requested_at_ms.unwrap_or(p.out.as_ref()?.received_at_ms);
+        return Some(from.saturating_add(port_order::CUTOVER_GRACE_MS));
     }
+    port_order::deadline(o)
 }
 
 fn enter(p: &mut PortIn, state: PortState, reason: Option<&str>, at_ms: u64) {

@@ -105,7 +105,10 @@ fn an_accepted_request_waits_for_the_hub_and_the_request_is_on_the_timeline() {
     assert_eq!(o.status_name(), "port_out_accepted");
     let states: Vec<PortState> = port(&o).timeline.iter().map(|t| t.state).collect();
     assert_eq!(states, [PortState::Validating, PortState::Submitted]);
-    assert_eq!(next_action(&o, 2), Action::Park(u64::MAX));
+    assert_eq!(
+        next_action(&o, 2),
+        Action::Park(port_order::CUTOVER_GRACE_MS)
+    );
 }
 
 #[test]
@@ -120,6 +123,33 @@ fn hub_messages_applied_while_the_answer_was_in_doubt_are_kept() {
     let o = step(o, PortOp::Answer, PortAnswer::Done("accepted".into()), 3);
     assert_eq!(port(&o).state, PortState::Scheduled);
     assert_eq!(next_action(&o, 3), Action::Park(20 * HOUR));
+}
+
+#[test]
+fn an_accepted_port_out_the_hub_never_schedules_is_flagged_once_not_given_up() {
+    // `order` asks for no date: the request's arrival (0) counts.
+    let o = accepted();
+    let due = port_order::CUTOVER_GRACE_MS;
+    assert_eq!(next_action(&o, 2), Action::Park(due));
+    assert_eq!(next_action(&o, due), Action::PortDeadline);
+    let o = on_deadline(o, due);
+    assert!(
+        o.attention.contains(&AttentionReason::PortCutoverStalled),
+        "{o:?}"
+    );
+    assert_eq!(
+        port(&o).state,
+        PortState::Submitted,
+        "the port is not given up"
+    );
+    assert_eq!(next_action(&o, due + 1), Action::Park(u64::MAX));
+    // Scheduled after all: the lock point is the next deadline again.
+    let o = apply_hub(o, &msg(2, HubEvent::Scheduled, due + 2), due + 2);
+    assert_eq!(next_action(&o, due + 2), Action::Park(20 * HOUR));
+    assert!(
+        !o.needs_attention,
+        "the flag is withdrawn once the hub schedules"
+    );
 }
 
 #[test]
