@@ -68,8 +68,8 @@ impl DevCa {
         if !cert_path.exists() || !key_path.exists() {
             let key = KeyPair::generate().map_err(gen_err)?;
             let cert = ca_params()?.self_signed(&key).map_err(gen_err)?;
-            write_private(&key_path, key.serialize_pem().as_bytes()).map_err(io(&key_path))?;
-            std::fs::write(&cert_path, cert.pem()).map_err(io(&cert_path))?;
+            replace(&key_path, key.serialize_pem().as_bytes()).map_err(io(&key_path))?;
+            replace(&cert_path, cert.pem().as_bytes()).map_err(io(&cert_path))?;
         }
         let key_pem = std::fs::read_to_string(&key_path).map_err(io(&key_path))?;
         let key = KeyPair::from_pem(&key_pem).map_err(gen_err)?;
@@ -94,6 +94,16 @@ impl DevCa {
     }
 }
 
+/// Writes `path` whole or not at all (owner-only, synced, then renamed into place): a
+/// reader, or a start after a crash, never sees a half-written PEM file.
+fn replace(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".tmp");
+    let tmp = PathBuf::from(tmp);
+    write_private(&tmp, bytes)?;
+    std::fs::rename(&tmp, path)
+}
+
 /// Parameters of the dev CA certificate; rebuilt identically to sign with a stored key.
 fn ca_params() -> Result<CertificateParams, TlsError> {
     let mut params = CertificateParams::new(Vec::<String>::new()).map_err(gen_err)?;
@@ -112,8 +122,8 @@ impl DevCa {
         let key = dir.join("server.key");
         if !cert.exists() || !key.exists() {
             let id = self.issue("simgw", &["localhost", "127.0.0.1", "::1"])?;
-            write_private(&key, id.key_pem.as_bytes()).map_err(io(&key))?;
-            std::fs::write(&cert, id.cert_pem).map_err(io(&cert))?;
+            replace(&key, id.key_pem.as_bytes()).map_err(io(&key))?;
+            replace(&cert, id.cert_pem.as_bytes()).map_err(io(&cert))?;
         }
         Ok((cert, key))
     }

@@ -181,12 +181,16 @@ impl Cluster {
             .join("dev-ca.pem");
         let base = format!("https://127.0.0.1:{port}");
         for _ in 0..2_000 {
-            if let Ok(pem) = std::fs::read(&ca) {
-                let http = HttpClient::builder()
+            // Until the node has written its CA, the file is absent (or, from a node that
+            // wrote it in place, possibly partial): keep polling.
+            let http = std::fs::read(&ca).ok().and_then(|pem| {
+                HttpClient::builder()
                     .add_root_pem(&pem)
                     .request_timeout(Duration::from_secs(30))
                     .build()
-                    .expect("client");
+                    .ok()
+            });
+            if let Some(http) = http {
                 if http.get(&format!("{base}/healthz"), &[]).await.is_ok() {
                     return Node { proc, http, base };
                 }
