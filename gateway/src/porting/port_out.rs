@@ -9,7 +9,7 @@
 //! in any case or spacing, is checked against it without ever keeping it in clear.
 
 use super::MarketPorting;
-use super::credential::{Credential, CredentialInput, CredentialKind, Secret};
+use super::credential::{Credential, CredentialInput, CredentialKind};
 use super::rio;
 use super::schedule::{PortOutRefusal, check_port_out};
 use crate::order::SuspensionReason;
@@ -137,17 +137,16 @@ pub fn credential_message(number: &Msisdn, c: &Credential) -> Zeroizing<Vec<u8>>
     out.extend_from_slice(b"simgw/port-out-credential\0");
     out.extend_from_slice(number.as_str().as_bytes());
     out.push(0);
-    let parts: [&Secret; 2] = match c {
-        Credential::UsAccountPin { account, pin } => [account, pin],
+    match c {
+        Credential::UsAccountPin { account, pin } => {
+            out.extend_from_slice(account.expose().as_bytes());
+            out.push(0);
+            out.extend_from_slice(pin.expose().as_bytes());
+        }
         Credential::CnAuthCode(s)
         | Credential::UkPac(s)
         | Credential::FrRio(s)
-        | Credential::NationalCode(s) => [s, s],
-    };
-    out.extend_from_slice(parts[0].expose().as_bytes());
-    if let Credential::UsAccountPin { .. } = c {
-        out.push(0);
-        out.extend_from_slice(parts[1].expose().as_bytes());
+        | Credential::NationalCode(s) => out.extend_from_slice(s.expose().as_bytes()),
     }
     out
 }
