@@ -40,6 +40,8 @@ pub mod sandbox_profile_status;
 pub mod sandbox_profiles;
 #[cfg(feature = "sandbox")]
 pub mod sandbox_smdp;
+#[cfg(feature = "sandbox")]
+pub mod sandbox_terminal;
 pub mod server;
 pub mod southbound;
 pub mod store;

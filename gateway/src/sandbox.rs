@@ -92,6 +92,12 @@ pub struct SandboxFile {
     /// each with an operator key and a registered store channel.
     #[serde(default)]
     pub markets: BTreeMap<String, crate::sandbox_markets::MarketTenant>,
+    /// The sandbox tenant's store terminal (pair it for `/terminal/`; its clerks' PINs).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub terminal: Option<crate::sandbox_terminal::TerminalInfo>,
+    /// The ID card reader service the terminal page uses (the sandbox's simulator).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub id_reader_url: Option<String>,
 }
 
 /// Paths of a PEM certificate and key.
@@ -221,13 +227,17 @@ pub async fn start(mut config: Config) -> Result<Sandbox, StartError> {
         let keys = crate::app::keyring(&config)?;
         let store =
             crate::app::open_store(&config, Arc::new(crate::metrics::Metrics::default())).await?;
+        let now = crate::clock::Clock::new().now_ms();
         let seeded = match seed(&*store, &keys, &config).await {
-            Ok(k) => {
-                let now = crate::clock::Clock::new().now_ms();
-                crate::sandbox_markets::seed(&*store, &keys, now)
-                    .await
-                    .map(|m| (k, m))
-            }
+            Ok(k) => match crate::sandbox_markets::seed(&*store, &keys, now).await {
+                Ok(m) => {
+                    let tenants = m.values().map(|(t, _)| t.as_str());
+                    crate::sandbox_terminal::seed_all(&*store, &keys, tenants, now)
+                        .await
+                        .map(|()| (k, m))
+                }
+                Err(e) => Err(e),
+            },
             Err(e) => Err(e),
         };
         let profiles = match &seeded {
@@ -362,6 +372,8 @@ pub async fn start(mut config: Config) -> Result<Sandbox, StartError> {
             admin: porting.sim.admin_url(),
         }),
         markets: crate::sandbox_markets::describe(&*gateway.store, &markets).await?,
+        terminal: Some(crate::sandbox_terminal::describe()),
+        id_reader_url: Some(gateway.config.terminal.id_reader_url.clone()),
     };
     let file = gateway.config.data_dir.join(FILE);
     let json = serde_json::to_vec_pretty(&info).map_err(|e| StartError::Io(e.to_string()))?;

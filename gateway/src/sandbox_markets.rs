@@ -60,6 +60,12 @@ pub struct StoreIds {
     pub staff_id: String,
     /// `subscriber.capture.reader_serial`.
     pub reader_serial: String,
+    /// The PIN of clerk `staff_id` on the store terminal (`/terminal/`).
+    #[serde(default)]
+    pub clerk_pin: String,
+    /// Every clerk of the store and their PINs.
+    #[serde(default)]
+    pub clerks: BTreeMap<String, String>,
 }
 
 /// The seeded markets: (market, tenant, IMSI digits after the PLMN, ICCID issuer digits,
@@ -285,6 +291,8 @@ pub async fn describe(
                     terminal_id: TERMINAL.to_owned(),
                     staff_id: CLERK.to_owned(),
                     reader_serial: READER.to_owned(),
+                    clerk_pin: crate::sandbox_terminal::PINS[0].1.to_owned(),
+                    clerks: crate::sandbox_terminal::clerk_pins(),
                 },
             },
         );

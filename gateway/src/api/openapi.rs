@@ -4,6 +4,7 @@ mod compliance;
 mod lifecycle;
 mod porting;
 mod reconcile;
+mod terminal;
 mod verification;
 
 use axum::http::header;
@@ -168,6 +169,7 @@ pub fn spec() -> Value {
     compliance::add(&mut doc);
     verification::add(&mut doc);
     porting::add(&mut doc);
+    terminal::add(&mut doc);
     reconcile::add(&mut doc);
     doc
 }

@@ -19,6 +19,15 @@ struct SandboxEndpoint {
     base_url: String,
     ca_cert: PathBuf,
     api_key: String,
+    #[serde(default)]
+    markets: std::collections::BTreeMap<String, SandboxMarket>,
+}
+
+/// A market tenant of `sandbox.json` (its operator key).
+#[derive(Deserialize)]
+struct SandboxMarket {
+    tenant: String,
+    api_key: String,
 }
 
 impl SandboxEndpoint {
@@ -61,6 +70,27 @@ impl ApiTarget {
             api_key: zeroize::Zeroizing::new(api_key),
             ca_pem,
         })
+    }
+
+    /// As [`ApiTarget::resolve`], but for tenant `tenant`: without an explicit key, the
+    /// sandbox file's operator key of that tenant (a market tenant's, or the sandbox's).
+    pub(super) fn resolve_for(
+        sandbox_file: &Path,
+        tenant: &str,
+        base_url: Option<String>,
+        api_key: Option<String>,
+        ca_cert: Option<PathBuf>,
+    ) -> Result<Self, CliError> {
+        if api_key.is_some() {
+            return Self::resolve(sandbox_file, base_url, api_key, ca_cert);
+        }
+        let sb = SandboxEndpoint::read(sandbox_file)?;
+        let key = sb
+            .markets
+            .values()
+            .find(|m| m.tenant == tenant)
+            .map_or(sb.api_key, |m| m.api_key.clone());
+        Self::resolve(sandbox_file, base_url, Some(key), ca_cert)
     }
 
     /// `GET path` with the API key; the JSON body of a 200, or the problem's detail.

@@ -19,6 +19,7 @@ mod reconcile;
 mod sandbox;
 mod serve;
 mod tenant;
+mod terminal;
 mod webhooks;
 
 pub use error::CliError;
@@ -65,6 +66,10 @@ enum Command {
     /// Activations on a running gateway (over its API).
     #[command(subcommand)]
     Activation(activation::ActivationCommand),
+    /// Store terminals of a running gateway (over its API): `pair` prints a one-time
+    /// pairing code, `revoke` signs a terminal out.
+    #[command(subcommand)]
+    Terminal(terminal::TerminalCommand),
     /// Webhooks of a running gateway (`listen`: a local receiver for the sandbox).
     #[command(subcommand)]
     Webhooks(webhooks::WebhooksCommand),
@@ -101,6 +106,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Inventory(c) => inventory::run(c).await,
         Command::Profile(c) => profile::run(c).await,
         Command::Activation(c) => activation::run(c).await,
+        Command::Terminal(c) => terminal::run(c).await,
         Command::Webhooks(c) => webhooks::run(c).await,
         Command::Db(c) => db::run(c).await,
         Command::Reconcile(args) => reconcile::run(args).await,

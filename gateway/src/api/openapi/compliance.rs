@@ -177,6 +177,9 @@ fn registry_put(operation_id: &str, summary: &str, ids: &[&str], device: bool) -
         required.push("type");
     } else if ids.len() == 1 {
         props["hours"] = schema("StoreHours");
+    } else {
+        props["pin"] = json!({"type": "string", "pattern": "^[0-9]{4,12}$", "writeOnly": true,
+            "description": "The clerk's PIN for the store terminal (`/terminal/`): stored only as an Argon2id hash; clears a lock-out and signs the clerk out everywhere. The answer then has `pin_set: true`."});
     }
     json!({"put": {
         "operationId": operation_id,

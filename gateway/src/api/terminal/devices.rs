@@ -32,7 +32,20 @@ pub async fn create_pairing(
     caller.require(Permission::Compliance)?;
     let v = read_json(&state, &headers, body).await?;
     let m = object(&v, "body")?;
-    no_unknown(m, "", &["store_id", "terminal_id"])?;
+    no_unknown(m, "", &["tenant", "store_id", "terminal_id"])?;
+    // A client that names a tenant is told when its key belongs to another.
+    if let Some(t) = m.get("tenant").and_then(Value::as_str) {
+        if t != caller.tenant {
+            return Err(ApiError::invalid(
+                "tenant_mismatch",
+                "tenant",
+                format!(
+                    "this key belongs to tenant `{}`, not `{t}`: use an operator key of `{t}`",
+                    caller.tenant
+                ),
+            ));
+        }
+    }
     let field = |k: &str| {
         let s = m.get(k).and_then(Value::as_str).unwrap_or_default();
         check_id(k, s).map(|()| s.to_owned())

@@ -62,7 +62,7 @@ pub(super) async fn device(
         &device_key(&claims.store, &claims.terminal),
     )
     .await?;
-    if !d.is_some_and(|d| d.value.admits(claims.generation)) {
+    if d.is_none_or(|d| !d.value.admits(claims.generation)) {
         return Err(ApiError::terminal_not_paired());
     }
     let reg = registry(state, &claims.tenant, &claims.store).await?;
@@ -113,7 +113,7 @@ async fn clerk_of(
         &clerk_key(&device.store, &claims.clerk),
     )
     .await?;
-    if !cred.is_some_and(|c| c.value.generation == claims.generation) {
+    if cred.is_none_or(|c| c.value.generation != claims.generation) {
         return Ok(None);
     }
     let reg = registry(state, &device.tenant, &device.store).await?;
