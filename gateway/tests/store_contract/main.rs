@@ -34,6 +34,7 @@ mod port_out;
 mod ports;
 mod reverify;
 mod subscriptions;
+mod terminal;
 mod webhooks;
 
 use adapters::hlr::BoxFuture;
@@ -268,6 +269,9 @@ macro_rules! suite {
                 lifecycle_orders_are_audited_where_the_line_was_sold,
                 a_swap_under_the_sim_swap_rule_flags_its_line,
                 a_failed_timer_suspend_is_ordered_again,
+            }
+            terminal {
+                a_swap_writes_only_over_what_was_read,
             }
             close {
                 a_closed_store_refuses_calls,
