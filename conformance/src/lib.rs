@@ -14,6 +14,7 @@
 
 mod common;
 pub mod hlr_sim;
+pub mod id_reader_sim;
 pub mod identity_sim;
 pub mod osmo_peer;
 pub mod pg_peer;

@@ -3,6 +3,7 @@
 
 use clap::{Args, Parser, Subcommand};
 use conformance::hlr_sim::{self, DEFAULT_PATH, FaultConfig, HlrSimConfig};
+use conformance::id_reader_sim::{self, IdReaderSimConfig};
 use conformance::smdp_sim::{self, SmdpSimConfig};
 use conformance::suite::{self, SuiteConfig, case_names};
 use rustls_pki_types::pem::PemObject;
@@ -26,6 +27,8 @@ enum Command {
     HlrSim(HlrSimArgs),
     /// Runs the ES2+ SM-DP+ simulator (mutual TLS) until Ctrl-C.
     SmdpSim(SmdpSimArgs),
+    /// Runs the store terminal's ID card reader service simulator (HTTP, CORS) until Ctrl-C.
+    IdReaderSim(IdReaderSimArgs),
     /// Runs the conformance suite against a running gateway; exits 0 if no case failed,
     /// 1 if one did, 2 on usage or IO errors.
     Run(RunArgs),
@@ -79,6 +82,17 @@ struct HlrSimArgs {
     state_file: Option<PathBuf>,
     #[command(flatten)]
     faults: FaultArgs,
+}
+
+#[derive(Debug, Args)]
+struct IdReaderSimArgs {
+    /// Address to listen on (port 0 picks a free one; the bound URL is printed). Keep it
+    /// on loopback: the service stands for one on the terminal machine.
+    #[arg(long, default_value = "127.0.0.1:17480")]
+    listen: SocketAddr,
+    /// The reader's serial, in every card it reads.
+    #[arg(long, default_value = id_reader_sim::DEFAULT_READER_SERIAL)]
+    reader_serial: String,
 }
 
 #[derive(Debug, Args)]
@@ -212,6 +226,13 @@ async fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
+        Command::IdReaderSim(args) => match run_id_reader_sim(args).await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("simgw-conformance id-reader-sim: {e}");
+                ExitCode::FAILURE
+            }
+        },
         Command::Run(args) => run_suite(args).await,
     }
 }
@@ -268,6 +289,23 @@ async fn run_hlr_sim(args: HlrSimArgs) -> Result<(), String> {
     };
     let sim = hlr_sim::start(config).await.map_err(|e| e.to_string())?;
     println!("HLR simulator: {}  (admin API under /sim/)", sim.url());
+    tokio::signal::ctrl_c()
+        .await
+        .map_err(|e| format!("cannot wait for Ctrl-C: {e}"))?;
+    sim.shutdown().await;
+    Ok(())
+}
+
+async fn run_id_reader_sim(args: IdReaderSimArgs) -> Result<(), String> {
+    let mut config = IdReaderSimConfig::with_serial(&args.reader_serial);
+    config.listen = args.listen;
+    let sim = id_reader_sim::start(config)
+        .await
+        .map_err(|e| e.to_string())?;
+    println!(
+        "ID card reader simulator: {}  (GET /v1/card, POST /v1/face-match, control API under /control/)",
+        sim.url()
+    );
     tokio::signal::ctrl_c()
         .await
         .map_err(|e| format!("cannot wait for Ctrl-C: {e}"))?;

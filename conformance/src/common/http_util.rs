@@ -30,7 +30,7 @@ impl std::error::Error for Abort {}
 /// Why a body could not be read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum BodyError {
-    /// Longer than [`MAX_BODY_BYTES`].
+    /// Longer than the cap ([`MAX_BODY_BYTES`] unless the reader set another).
     TooLarge,
     /// The client went away or sent a malformed body.
     Broken,
@@ -39,18 +39,24 @@ pub(crate) enum BodyError {
 /// Reads the whole body, refusing more than [`MAX_BODY_BYTES`] (by `Content-Length` before
 /// reading anything, and while reading for chunked bodies).
 pub(crate) async fn read_body(req: Request<Incoming>) -> Result<Bytes, BodyError> {
+    read_body_capped(req, MAX_BODY_BYTES).await
+}
+
+/// [`read_body`] with a cap of `max` bytes instead of [`MAX_BODY_BYTES`]
+/// ([`BodyError::TooLarge`] names either).
+pub(crate) async fn read_body_capped(
+    req: Request<Incoming>,
+    max: usize,
+) -> Result<Bytes, BodyError> {
     let declared = req
         .headers()
         .get(http::header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<u64>().ok());
-    if declared.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
+    if declared.is_some_and(|n| n > max as u64) {
         return Err(BodyError::TooLarge);
     }
-    match Limited::new(req.into_body(), MAX_BODY_BYTES)
-        .collect()
-        .await
-    {
+    match Limited::new(req.into_body(), max).collect().await {
         Ok(collected) => Ok(collected.to_bytes()),
         Err(e) if e.is::<LengthLimitError>() => Err(BodyError::TooLarge),
         Err(_) => Err(BodyError::Broken),
