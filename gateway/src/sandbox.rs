@@ -5,7 +5,7 @@
 
 use crate::admin::{self, AdminError, NewSim};
 use crate::app::{Gateway, Listeners, StartError};
-use crate::config::Config;
+use crate::config::{Config, TerminalConfig};
 use crate::crypto::{Keyring, write_private};
 use crate::southbound;
 use crate::store::{AdminChange, Product, Role, StoreAdmin, Tenant};
@@ -131,6 +131,9 @@ pub struct Sandbox {
     pub identity: crate::sandbox_identity::SandboxIdentity,
     /// The embedded number-porting hub simulator.
     pub porting: crate::sandbox_porting::SandboxPorting,
+    /// The ID card reader service simulator the store terminal page reads cards from
+    /// (unless `[terminal] id_reader_url` was changed from its default).
+    pub id_reader: Option<conformance::id_reader_sim::IdReaderSimHandle>,
     /// Path of `sandbox.json`.
     pub file: PathBuf,
     /// Its content.
@@ -172,6 +175,9 @@ impl Sandbox {
         }
         self.identity.sim.shutdown().await;
         self.porting.sim.shutdown().await;
+        if let Some(r) = &self.id_reader {
+            r.shutdown().await;
+        }
     }
 }
 
@@ -260,6 +266,20 @@ pub async fn start(mut config: Config) -> Result<Sandbox, StartError> {
         (None, None)
     };
     let identity = crate::sandbox_identity::start(&ca).await?;
+    // The terminal page reads ID cards from the simulator, unless a reader service was
+    // configured (a developer's real reader on this machine).
+    let id_reader = if config.terminal.id_reader_url == TerminalConfig::default().id_reader_url {
+        let cfg = conformance::id_reader_sim::IdReaderSimConfig::with_serial(
+            crate::sandbox_markets::READER,
+        );
+        let r = conformance::id_reader_sim::start(cfg)
+            .await
+            .map_err(|e| StartError::Southbound(format!("ID reader simulator: {e}")))?;
+        config.terminal.id_reader_url = r.url();
+        Some(r)
+    } else {
+        None
+    };
     // The simulator is the hub unless `[porting_hub] url` names a real one. The gateway's
     // hub-message listener is bound first: a simulator resuming its state file redelivers
     // the messages it kept as soon as it starts.
@@ -384,6 +404,7 @@ pub async fn start(mut config: Config) -> Result<Sandbox, StartError> {
         smdp_sim,
         identity,
         porting,
+        id_reader,
         file,
         info,
     })

@@ -79,6 +79,14 @@ async fn serve_sandbox(cfg: Config) -> Result<(), CliError> {
         sb.info.physical_iccids.len(),
         sb.file.display()
     );
+    if sb.gateway.config.terminal.enabled {
+        eprintln!(
+            "store terminal: {}/terminal/ (pair it: simgw terminal pair --tenant sandbox-cn --store SZ-0042 --terminal T7 --sandbox-file {}; clerk C1, PIN {})",
+            sb.info.base_url,
+            sb.file.display(),
+            crate::sandbox_terminal::PINS[0].1
+        );
+    }
     wait_for_signal().await;
     eprintln!("shutting down: finishing in-flight HLR calls");
     sb.shutdown().await;
