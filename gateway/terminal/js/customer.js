@@ -143,6 +143,7 @@ async function onFaceMatch() {
 
 function updateButtons() {
   const s = ctx.session();
+  if (!s) return;
   $('#face-match').disabled = busy || (cardMode(s) && !card);
   $('#validate').disabled = busy;
 }

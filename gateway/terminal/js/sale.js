@@ -147,6 +147,10 @@ export function init() {
       draft.sim = s;
       goTo('number');
     },
+    change: (s) => {
+      draft.sim = s;
+      save();
+    },
     back: () => goTo('product'),
   });
   $('#number-form').addEventListener('submit', (ev) => {

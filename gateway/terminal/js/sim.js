@@ -27,6 +27,12 @@ function update() {
   tx(status, `iccid.${state}`, { count: normaliseIccid($('#iccid').value).length });
   $('#sim-next').disabled = !valid();
   if (!physical) closeCamera();
+  // Kept with the draft as soon as it is valid, so a reload does not lose a scan.
+  if (valid()) ctx.change(chosen());
+}
+
+function chosen() {
+  return chosenType() === 'esim' ? { type: 'esim' } : { type: 'physical', iccid: normaliseIccid($('#iccid').value) };
 }
 
 function closeCamera() {
@@ -57,11 +63,10 @@ function next(ev) {
     return;
   }
   closeCamera();
-  const sim = chosenType() === 'esim' ? { type: 'esim' } : { type: 'physical', iccid: normaliseIccid($('#iccid').value) };
-  ctx.next(sim);
+  ctx.next(chosen());
 }
 
-/** Wires the step's controls once; `c` = {next(sim), back()}. */
+/** Wires the step's controls once; `c` = {next(sim), change(sim), back()}. */
 export function init(c) {
   ctx = c;
   for (const id of ['#sim-physical', '#sim-esim']) $(id).addEventListener('change', () => {
