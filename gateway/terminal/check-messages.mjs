@@ -83,6 +83,7 @@ if (idTypes.length === 0) problems.push('js/codes.js: ID_TYPES not found');
 for (const v of idTypes) use(`idtype.${v}`, 'js/codes.js ID_TYPES');
 const built = {
   status: ['submitting', 'checking', 'reserved', 'hlr_provisioning', 'esim_ordering', 'esim_releasing', 'active', 'compensating', 'failed', 'unknown'],
+  state: ['reserved', 'hlr_provisioning', 'esim_ordering', 'esim_releasing', 'active', 'compensating', 'failed', 'unknown'],
   iccid: ['empty', 'not_digits', 'short', 'long', 'bad_check', 'ok'],
   reader: ['no_card', 'reader_unavailable', 'reader_error'],
   window: ['store_per_day', 'clerk_per_hour', 'device_per_hour', 'id_per_30_days', 'store_burst'],

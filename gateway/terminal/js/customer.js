@@ -98,6 +98,7 @@ async function onReadCard() {
   clearErrors();
   const btn = $('#read-card');
   btn.disabled = true;
+  updateButtons();
   tx($('#reader-status'), 'customer.reading');
   try {
     card = await readCard(ctx.session().id_reader_url);
@@ -126,8 +127,8 @@ async function onFaceMatch() {
   if (busy) return;
   busy = true;
   clearErrors();
-  const btn = $('#face-match');
-  btn.disabled = true;
+  $('#face-match').disabled = true;
+  updateButtons();
   tx($('#reader-status'), 'customer.face_running');
   try {
     face = await faceMatch(ctx.session().id_reader_url);

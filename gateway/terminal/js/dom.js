@@ -1,6 +1,8 @@
 // Small DOM helpers shared by every screen. No module builds markup from strings: text is
 // always set with textContent, so nothing a server or a card reader sends can become HTML.
 
+import { t } from './i18n.js';
+
 /** The first element matching `sel` (under `root`), or null. */
 export function $(sel, root = document) {
   return root.querySelector(sel);
@@ -25,7 +27,10 @@ export function h(tag, props = {}, ...children) {
   const el = document.createElement(tag);
   for (const [k, v] of Object.entries(props)) {
     if (v === undefined || v === null) continue;
-    if (k === 'i18n') el.dataset.i18n = v;
+    if (k === 'i18n') {
+      el.dataset.i18n = v;
+      el.textContent = t(v);
+    }
     else if (k === 'text') el.textContent = v;
     else if (k === 'attrs') for (const [a, av] of Object.entries(v)) el.setAttribute(a, av);
     else if (k === 'on') for (const [ev, fn] of Object.entries(v)) el.addEventListener(ev, fn);

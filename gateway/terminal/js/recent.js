@@ -34,7 +34,7 @@ function render() {
       cell(o.product),
       cell(o.msisdn),
       esim ? cell('', 'summary.esim') : cell(o.iccid || (o.sim && o.sim.iccid)),
-      has(`status.${status}`) ? cell('', `status.${status}`) : cell('', 'status.unknown', { status }),
+      has(`state.${status}`) ? cell('', `state.${status}`) : cell('', 'state.unknown', { status }),
     );
     body.append(tr);
   }

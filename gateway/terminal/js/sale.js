@@ -3,7 +3,6 @@
 // moves between the steps; each step's module owns its own controls.
 
 import { $, h } from './dom.js';
-import { tx } from './i18n.js';
 import { session, product } from './session.js';
 import { showStep, lockNav } from './screens.js';
 import { loadDraft, saveDraft, loadPending, clearDraft } from './draft.js';
@@ -53,7 +52,6 @@ function renderProducts() {
     );
     box.append(btn);
   }
-  for (const el of box.querySelectorAll('[data-i18n]')) tx(el, el.dataset.i18n);
   $('#products-empty').hidden = products.length > 0;
 }
 
