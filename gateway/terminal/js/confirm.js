@@ -123,7 +123,7 @@ async function submit(p) {
     if (e.handled) return;
     ctx.lock(false);
     show($('[data-testid=progress]'), false);
-    if (e instanceof Problem && e.status >= 400 && e.status < 500) {
+    if (e instanceof Problem && e.status >= 400 && e.status < 500 && e.code !== 'csrf_token_invalid') {
       // Refused: no order exists. The next try is a new request with a new key (the
       // same key would only replay this refusal, or be refused with another body).
       clearPending();
@@ -166,6 +166,11 @@ export function init(c) {
     if (!inFlight) ctx.back();
   });
   $('#failed-new-sale').addEventListener('click', () => ctx.newSale());
+}
+
+/** True while the sale's request is out (the page must not leave it then). */
+export function sending() {
+  return inFlight;
 }
 
 /** Stops any request or polling of this step (the sale was left or the session lost). */

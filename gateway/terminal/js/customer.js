@@ -214,7 +214,7 @@ async function onValidate(ev) {
   } catch (e) {
     busy = false;
     if (e.handled) return;
-    if (e instanceof Problem && e.status >= 400 && e.status < 500) showRefusal(e);
+    if (e instanceof Problem && e.status >= 400 && e.status < 500 && e.code !== 'csrf_token_invalid') showRefusal(e);
     else showError(e);
   } finally {
     if (ctx) updateButtons();

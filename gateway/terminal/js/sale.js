@@ -103,9 +103,12 @@ export function suspendSale() {
   sim.leave();
 }
 
-/** True while a confirmation is sent and its order id not yet known. */
+/**
+ * True while the sale's request is out (sent or being retried, its order id not yet
+ * known): leaving then could lose track of a line being opened.
+ */
 export function placing() {
-  return !!loadPending() && !(draft && draft.orderId);
+  return confirm.sending();
 }
 
 /**
