@@ -11,6 +11,7 @@ mod identity;
 mod porting;
 mod porting_hub;
 mod store;
+mod terminal;
 pub use api::{
     AdmissionConfig, ApiConfig, DEFAULT_CALLBACK_LISTEN, DEFAULT_METRICS_LISTEN, Listen,
     MetricsConfig,
@@ -19,6 +20,7 @@ pub use identity::IdentityConfig;
 pub use porting::{MarketPortingConfig, NonPortableConfig, PortingConfig};
 pub use porting_hub::{DEFAULT_HUB_CALLBACK_LISTEN, PortingHubConfig};
 pub use store::{DbUrl, SslMode, StoreBackend, StoreConfig};
+pub use terminal::{TerminalConfig, reader_origin};
 
 /// Why the configuration could not be loaded.
 #[derive(Debug, thiserror::Error)]
@@ -87,6 +89,8 @@ pub struct Config {
     pub porting: PortingConfig,
     /// The porting hub and its message listener (`[porting_hub]`).
     pub porting_hub: PortingHubConfig,
+    /// The store terminal page (`[terminal]`).
+    pub terminal: TerminalConfig,
 }
 
 /// Webhook delivery (`[webhooks]`).
@@ -215,6 +219,7 @@ impl Default for Config {
             identity: IdentityConfig::default(),
             porting: PortingConfig::default(),
             porting_hub: PortingHubConfig::default(),
+            terminal: TerminalConfig::default(),
         }
     }
 }
@@ -472,6 +477,7 @@ impl Config {
         self.api.validate()?;
         self.store.validate()?;
         self.identity.validate()?;
+        self.terminal.validate()?;
         self.porting.validate()?;
         for t in &self.transport_keys {
             if t.cipher != "aes128-ecb" && t.cipher != "fs-cbc" {

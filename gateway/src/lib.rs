@@ -43,5 +43,6 @@ pub mod sandbox_smdp;
 pub mod server;
 pub mod southbound;
 pub mod store;
+pub mod terminal;
 pub mod tls;
 pub mod webhooks;

@@ -2,7 +2,7 @@
 
 use super::AppState;
 use super::admission::{Admission, admit};
-use super::auth::{Permission, authenticate};
+use super::auth::{Caller, Permission, authenticate};
 use super::compliance_check;
 use super::dto::{MsisdnRequest, SimRequest, parse_activation, render_order};
 use super::problem::ApiError;
@@ -69,8 +69,19 @@ async fn create_inner(
     caller.require(Permission::Activate)?;
     let key = idempotency_key(headers)?;
     let value = read_json(state, headers, body).await?;
+    create_checked(state, &caller, key, value).await
+}
+
+/// Creates an activation order for `caller`, whose right to activate is checked, from
+/// the request body `value` under Idempotency-Key `key` (the API and the store terminal).
+pub(super) async fn create_checked(
+    state: &AppState,
+    caller: &Caller,
+    key: String,
+    value: serde_json::Value,
+) -> Result<Response, ApiError> {
     let req = parse_activation(&value)?;
-    let tenant = compliance_check::tenant_of(state, &caller).await?;
+    let tenant = compliance_check::tenant_of(state, caller).await?;
     let sim_kind = compliance_check::sim_kind(&req.sim);
 
     let order_id = random_id(&SystemRandom::new(), "act_").map_err(|_| ApiError::internal())?;
@@ -119,7 +130,7 @@ async fn create_inner(
     };
     let check = compliance_check::checked(
         state,
-        &caller,
+        caller,
         &tenant,
         sim_kind,
         req.subscriber.as_ref(),
@@ -142,7 +153,7 @@ async fn create_inner(
     let outcome = state
         .store
         .create_activation(NewActivation {
-            tenant: caller.tenant,
+            tenant: caller.tenant.clone(),
             idempotency_key: key,
             body_hash,
             order_id,
@@ -186,11 +197,21 @@ pub async fn validate(
     let caller = authenticate(&state, &headers).await?;
     caller.require(Permission::Activate)?;
     let value = read_json(&state, &headers, body).await?;
-    let req = parse_activation(&value)?;
-    let tenant = compliance_check::tenant_of(&state, &caller).await?;
+    validate_checked(&state, &caller, &value).await
+}
+
+/// Every check of `POST /v1/activations/validate` for `caller`, whose right to activate
+/// is checked (the API and the store terminal).
+pub(super) async fn validate_checked(
+    state: &AppState,
+    caller: &Caller,
+    value: &serde_json::Value,
+) -> Result<Response, ApiError> {
+    let req = parse_activation(value)?;
+    let tenant = compliance_check::tenant_of(state, caller).await?;
     let check = compliance_check::checked(
-        &state,
-        &caller,
+        state,
+        caller,
         &tenant,
         compliance_check::sim_kind(&req.sim),
         req.subscriber.as_ref(),
@@ -232,14 +253,21 @@ pub async fn get(
         .await?
         .filter(|o| o.kind == crate::order::OrderKind::Activation)
         .ok_or_else(ApiError::activation_not_found)?;
+    Ok(json_response(StatusCode::OK, &view(&state, &order).await?))
+}
+
+/// The public JSON of an activation as `GET /v1/activations/{id}` shows it: with its
+/// eSIM progress and its confirmation code.
+pub(super) async fn view(state: &AppState, order: &Order) -> Result<serde_json::Value, ApiError> {
     let progress = match order.esim {
         Some(_) => state.store.esim_progress(&order.id).await?,
         None => None,
     };
-    let cc = confirmation_code(&state, &order);
-    Ok(json_response(
-        StatusCode::OK,
-        &render_order(&order, progress.as_ref(), cc.as_deref().map(|c| c.as_str())),
+    let cc = confirmation_code(state, order);
+    Ok(render_order(
+        order,
+        progress.as_ref(),
+        cc.as_deref().map(|c| c.as_str()),
     ))
 }
 
@@ -305,7 +333,7 @@ fn new_confirmation_code(rng: &SystemRandom) -> Result<String, ApiError> {
 
 /// The QR image format served.
 #[derive(Clone, Copy)]
-enum QrFormat {
+pub(super) enum QrFormat {
     Png,
     Svg,
 }
@@ -324,6 +352,11 @@ async fn qr(
         .get_order(&caller.tenant, &id)
         .await?
         .ok_or_else(ApiError::activation_not_found)?;
+    qr_image(&order, format)
+}
+
+/// The activation-code QR of an eSIM order (`LPA:` + its code), once released.
+pub(super) fn qr_image(order: &Order, format: QrFormat) -> Result<Response, ApiError> {
     let Some(e) = &order.esim else {
         return Err(ApiError::not_an_esim());
     };

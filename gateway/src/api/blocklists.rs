@@ -5,7 +5,8 @@
 
 use super::AppState;
 use super::auth::{Permission, authenticate};
-use super::channels::{check_id, operator};
+use super::channels::operator;
+use super::dto::check_id;
 use super::dto::{no_unknown, object};
 use super::problem::ApiError;
 use super::request::{PathParam, json_response, read_json};
@@ -230,7 +231,9 @@ pub async fn add(
             &entry_json(&entry, now_ms),
         )),
         ComplianceChangeOutcome::Refused(r) => Err(ApiError::refusal(r)),
-        ComplianceChangeOutcome::NotFound => Err(ApiError::internal()),
+        ComplianceChangeOutcome::NotFound | ComplianceChangeOutcome::Stale => {
+            Err(ApiError::internal())
+        }
     }
 }
 
@@ -271,5 +274,6 @@ pub async fn end(
             "blocklist entry in force",
         )),
         ComplianceChangeOutcome::Refused(r) => Err(ApiError::refusal(r)),
+        ComplianceChangeOutcome::Stale => Err(ApiError::internal()),
     }
 }

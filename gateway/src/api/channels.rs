@@ -5,7 +5,7 @@
 
 use super::AppState;
 use super::auth::{Caller, Permission, authenticate};
-use super::dto::{no_unknown, object};
+use super::dto::{check_id, no_unknown, object};
 use super::problem::ApiError;
 use super::request::{PathParam, json_response, read_json};
 use crate::clock::rfc3339;
@@ -97,23 +97,6 @@ fn parse_hours(v: &Value) -> Result<StoreHours, ApiError> {
         close_min,
         utc_offset_min: if neg { -mins } else { mins },
     })
-}
-
-/// A registry id: 1 to 64 characters of letters, digits, `.`, `_` and `-`.
-pub(super) fn check_id(field: &str, s: &str) -> Result<(), ApiError> {
-    let ok = !s.is_empty()
-        && s.len() <= 64
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
-    if ok {
-        Ok(())
-    } else {
-        Err(ApiError::invalid(
-            "invalid_value",
-            field,
-            format!("`{field}` must be 1 to 64 letters, digits, `.`, `_` or `-`"),
-        ))
-    }
 }
 
 /// The audit actor of an operator's API call.
@@ -223,7 +206,7 @@ async fn put(
     match member {
         Member::Store => allowed.push("hours"),
         Member::Terminal | Member::Reader => allowed.push("type"),
-        Member::Clerk => {}
+        Member::Clerk => allowed.push("pin"),
     }
     no_unknown(m, "body", &allowed)?;
     let status = match m.get("status").and_then(Value::as_str) {
@@ -252,6 +235,20 @@ async fn put(
         None | Some(Value::Null) => None,
         Some(v) => Some(parse_hours(v)?),
     };
+    // The store terminal's sign-in PIN: checked before anything is written.
+    let pin = match m.get("pin") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(p)) if crate::terminal::pin::acceptable(p) => {
+            Some(zeroize::Zeroizing::new(p.clone()))
+        }
+        Some(_) => {
+            return Err(ApiError::invalid(
+                "invalid_value",
+                "pin",
+                format!("`pin`: {}, as a string", crate::terminal::pin::PIN_RULE),
+            ));
+        }
+    };
     let now_ms = state.clock.now_ms();
     let entry = RegistryEntry {
         member,
@@ -268,8 +265,28 @@ async fn put(
         entry: entry.clone(),
     };
     match state.store.compliance_change(change, audit).await? {
-        ComplianceChangeOutcome::Applied => Ok(json_response(StatusCode::OK, &entry_json(&entry))),
+        ComplianceChangeOutcome::Applied => {
+            let mut body = entry_json(&entry);
+            if let Some(pin) = pin {
+                // A second commit: a failure here leaves the entry put and the old PIN;
+                // the operator's retry of this idempotent PUT sets it.
+                let (store, id) = (&entry.store, &entry.id);
+                super::terminal::devices::set_pin(
+                    state,
+                    operator(caller),
+                    &caller.tenant,
+                    store,
+                    id,
+                    pin,
+                )
+                .await?;
+                body["pin_set"] = Value::Bool(true);
+            }
+            Ok(json_response(StatusCode::OK, &body))
+        }
         ComplianceChangeOutcome::Refused(r) => Err(ApiError::refusal(r)),
-        ComplianceChangeOutcome::NotFound => Err(ApiError::internal()),
+        ComplianceChangeOutcome::NotFound | ComplianceChangeOutcome::Stale => {
+            Err(ApiError::internal())
+        }
     }
 }

@@ -256,6 +256,23 @@ pub fn msisdn_request(v: Option<&Value>) -> Result<MsisdnRequest, ApiError> {
     })
 }
 
+/// A registry id: 1 to 64 characters of letters, digits, `.`, `_` and `-`.
+pub(super) fn check_id(field: &str, s: &str) -> Result<(), ApiError> {
+    let ok = !s.is_empty()
+        && s.len() <= 64
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
+    if ok {
+        Ok(())
+    } else {
+        Err(ApiError::invalid(
+            "invalid_value",
+            field,
+            format!("`{field}` must be 1 to 64 letters, digits, `.`, `_` or `-`"),
+        ))
+    }
+}
+
 /// The `channel` member of a request (absent: none).
 pub fn channel_request(v: Option<&Value>) -> Result<Option<Value>, ApiError> {
     Ok(match v {

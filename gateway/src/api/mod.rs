@@ -24,6 +24,7 @@ pub mod problem;
 mod reconciliations;
 mod request;
 mod subscriptions;
+mod terminal;
 mod verification;
 mod webhooks;
 
@@ -155,6 +156,11 @@ pub(crate) fn routes() -> Vec<Route> {
             "/v1/channels/devices/{store_id}/{device_id}",
             channels::put_device,
         ),
+        post_at("/v1/terminal/pairings", terminal::devices::create_pairing),
+        post_at(
+            "/v1/terminal/devices/{store_id}/{terminal_id}/revoke",
+            terminal::devices::revoke,
+        ),
         get_at("/v1/blocklists", blocklists::list),
         post_at("/v1/blocklists", blocklists::add),
         delete_at("/v1/blocklists/{list}/{value}", blocklists::end),
@@ -173,6 +179,11 @@ pub fn router(state: Arc<AppState>) -> Router {
         .fold(Router::new(), |r, (_, path, handler)| {
             r.route(path, handler)
         });
+    let api = if state.config.terminal.enabled {
+        api.merge(terminal::router(&state))
+    } else {
+        api
+    };
     api.fallback(|| async { problem::ApiError::route_not_found() })
         .method_not_allowed_fallback(|| async { problem::ApiError::method_not_allowed() })
         .layer(middleware::from_fn_with_state(

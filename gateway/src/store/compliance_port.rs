@@ -27,6 +27,13 @@ pub trait ComplianceStore: Send + Sync {
         audit: crate::compliance::audit::AuditRecord,
     ) -> BoxFuture<'_, Result<ComplianceChangeOutcome, StoreError>>;
 
+    /// A store-terminal record (`ComplianceChange::TerminalSwap` writes them).
+    fn terminal_record<'a>(
+        &'a self,
+        tenant: &'a str,
+        key: &'a str,
+    ) -> BoxFuture<'a, Result<Option<Vec<u8>>, StoreError>>;
+
     /// A tenant's registry entries, by (member, store, id).
     fn registry<'a>(
         &'a self,

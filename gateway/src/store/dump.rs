@@ -60,6 +60,8 @@ pub enum DumpTable {
     Blocklist,
     /// `AuditRowDoc`s, the tamper-evident audit chain.
     Audit,
+    /// Store-terminal records (`terminal::records`; bytes, as hex) by tenant and key.
+    TerminalRecords,
     /// Metadata values (bytes, as hex) by name.
     Meta,
     /// Outbox settings (numbers) by name.
@@ -68,7 +70,7 @@ pub enum DumpTable {
 
 impl DumpTable {
     /// Every table, in load order.
-    pub const ALL: [DumpTable; 25] = [
+    pub const ALL: [DumpTable; 26] = [
         Self::Tenants,
         Self::ApiKeys,
         Self::Batches,
@@ -92,6 +94,7 @@ impl DumpTable {
         Self::Registry,
         Self::Blocklist,
         Self::Audit,
+        Self::TerminalRecords,
         Self::Meta,
         Self::Settings,
     ];
@@ -122,6 +125,7 @@ impl DumpTable {
             Self::Registry => "registry",
             Self::Blocklist => "blocklist",
             Self::Audit => "audit",
+            Self::TerminalRecords => "terminal_records",
             Self::Meta => "meta",
             Self::Settings => "settings",
         }

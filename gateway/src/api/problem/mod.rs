@@ -11,6 +11,7 @@ use serde::Serialize;
 
 mod lifecycle;
 mod porting;
+mod terminal;
 
 /// The problem document.
 #[derive(Debug, Serialize)]

@@ -63,6 +63,7 @@ pub struct ComplianceTables<'t> {
     velocity: Table<'t, (&'static str, u64), u32>,
     registry: Table<'t, RegKey, &'static [u8]>,
     blocklist: Table<'t, BlockKey, &'static [u8]>,
+    terminal: Table<'t, (&'static str, &'static str), &'static [u8]>,
     audit: Table<'t, u64, &'static [u8]>,
     /// The last record's seq (0: none) and chain hash (genesis: none).
     head: (u64, Hash),
@@ -81,6 +82,7 @@ impl<'t> ComplianceTables<'t> {
             velocity: txn.open_table(VELOCITY).map_err(backend)?,
             registry: txn.open_table(REGISTRY).map_err(backend)?,
             blocklist: txn.open_table(BLOCKLIST).map_err(backend)?,
+            terminal: txn.open_table(TERMINAL).map_err(backend)?,
             audit,
             head,
         })
@@ -266,6 +268,26 @@ impl<'t> ComplianceTables<'t> {
                 }
             }
             ComplianceChange::AuditOnly => {}
+            ComplianceChange::TerminalSwap {
+                tenant,
+                key,
+                expect,
+                value,
+            } => {
+                let current = self
+                    .terminal
+                    .get((tenant.as_str(), key.as_str()))
+                    .map_err(backend)?
+                    .map(|v| v.value().to_vec());
+                if current != *expect {
+                    return Ok(Err(ComplianceChangeOutcome::Stale));
+                }
+                let k = (tenant.as_str(), key.as_str());
+                match value {
+                    Some(v) => drop(self.terminal.insert(k, v.as_slice()).map_err(backend)?),
+                    None => drop(self.terminal.remove(k).map_err(backend)?),
+                }
+            }
         }
         Ok(Ok(()))
     }

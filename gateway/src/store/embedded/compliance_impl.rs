@@ -22,6 +22,14 @@ impl ComplianceStore for RedbStore {
         Box::pin(self.change_compliance(change, audit))
     }
 
+    fn terminal_record<'a>(
+        &'a self,
+        tenant: &'a str,
+        key: &'a str,
+    ) -> BoxFuture<'a, Result<Option<Vec<u8>>, StoreError>> {
+        Box::pin(async move { self.read_terminal(tenant, key) })
+    }
+
     fn registry<'a>(
         &'a self,
         tenant: &'a str,

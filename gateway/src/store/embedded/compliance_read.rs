@@ -110,6 +110,20 @@ impl RedbStore {
         }
     }
 
+    /// See [`ComplianceStore::terminal_record`].
+    pub(super) fn read_terminal(
+        &self,
+        tenant: &str,
+        key: &str,
+    ) -> Result<Option<Vec<u8>>, StoreError> {
+        self.read(|txn| {
+            let t = txn.open_table(TERMINAL).map_err(backend)?;
+            Ok(t.get((tenant, key))
+                .map_err(backend)?
+                .map(|v| v.value().to_vec()))
+        })
+    }
+
     /// See [`Store::registry`].
     pub(super) fn read_registry(
         &self,

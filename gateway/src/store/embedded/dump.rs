@@ -212,6 +212,16 @@ impl RedbStore {
                     })
                 })
             }
+            DumpTable::TerminalRecords => {
+                let t = txn.open_table(TERMINAL).map_err(backend)?;
+                let after = after.map(split_first).transpose()?;
+                rows(after!(t, (&str, &str), after), limit, |(tenant, key): (&str, &str), v: &[u8]| {
+                    Ok(DumpRow {
+                        key: format!("{tenant}/{key}"),
+                        doc: Value::String(hex(v)),
+                    })
+                })
+            }
             DumpTable::Meta => {
                 let t = txn.open_table(META).map_err(backend)?;
                 rows(after!(t, &str, after), limit, |k: &str, v: &[u8]| {

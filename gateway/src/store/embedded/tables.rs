@@ -77,6 +77,9 @@ pub const REGISTRY: TableDefinition<(&str, &str, &str, &str), &[u8]> =
 /// (enterprise, list, value, start ms) → `BlocklistRow`.
 pub const BLOCKLIST: TableDefinition<(&str, &str, &str, u64), &[u8]> =
     TableDefinition::new("blocklist");
+/// (tenant, key) → a store-terminal record (`terminal::records`): pairing codes, device
+/// generations, clerk credentials, recent sales.
+pub const TERMINAL: TableDefinition<(&str, &str), &[u8]> = TableDefinition::new("terminal");
 /// seq → the chain hash (32 bytes) followed by the canonical audit record.
 pub const AUDIT: TableDefinition<u64, &[u8]> = TableDefinition::new("audit");
 /// (due ms, subscription id) of lines waiting for their second real-person verification:

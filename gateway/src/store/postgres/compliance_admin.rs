@@ -175,6 +175,42 @@ async fn change(
             }
         }
         ComplianceChange::AuditOnly => {}
+        ComplianceChange::TerminalSwap {
+            tenant,
+            key,
+            expect,
+            value,
+        } => {
+            // SERIALIZABLE: a concurrent swap of the same record makes one of the two
+            // commits fail and run again, and the second then reads the first's value.
+            let current: Option<Vec<u8>> = tx
+                .row(
+                    "SELECT value FROM terminal_records WHERE tenant = $1 AND key = $2",
+                    &[tenant, key],
+                )
+                .await?
+                .map(|r| r.get(0));
+            if current != *expect {
+                return Ok(ComplianceChangeOutcome::Stale);
+            }
+            match value {
+                Some(v) => {
+                    tx.exec(
+                        "INSERT INTO terminal_records (tenant, key, value) VALUES ($1, $2, $3)
+                         ON CONFLICT (tenant, key) DO UPDATE SET value = EXCLUDED.value",
+                        &[tenant, key, v],
+                    )
+                    .await?
+                }
+                None => {
+                    tx.exec(
+                        "DELETE FROM terminal_records WHERE tenant = $1 AND key = $2",
+                        &[tenant, key],
+                    )
+                    .await?
+                }
+            };
+        }
     }
     audit_chain::append(tx, audit).await?;
     Ok(ComplianceChangeOutcome::Applied)
@@ -205,6 +241,21 @@ impl PgStore {
             Box::pin(self::change(tx, c, a))
         })
         .await
+    }
+
+    /// See [`ComplianceStore::terminal_record`].
+    pub async fn terminal_record(
+        &self,
+        tenant: &str,
+        key: &str,
+    ) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self
+            .read_opt(
+                "SELECT value FROM terminal_records WHERE tenant = $1 AND key = $2",
+                &[&tenant, &key],
+            )
+            .await?
+            .map(|r| r.get(0)))
     }
 
     /// See [`Store::registry`].

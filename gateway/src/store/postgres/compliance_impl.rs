@@ -24,6 +24,14 @@ impl ComplianceStore for PgStore {
         Box::pin(PgStore::compliance_change(self, change, audit))
     }
 
+    fn terminal_record<'a>(
+        &'a self,
+        tenant: &'a str,
+        key: &'a str,
+    ) -> BoxFuture<'a, Result<Option<Vec<u8>>, StoreError>> {
+        Box::pin(PgStore::terminal_record(self, tenant, key))
+    }
+
     fn registry<'a>(
         &'a self,
         tenant: &'a str,

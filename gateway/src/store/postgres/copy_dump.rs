@@ -229,6 +229,21 @@ impl PgStore {
                     })
                     .collect()
                 }
+                DumpTable::TerminalRecords => {
+                    let (t, k) = cursor.map(split_first).transpose()?.unwrap_or(("", ""));
+                    self.dump_rows(
+                        "SELECT tenant, key, value FROM terminal_records
+                         WHERE (tenant, key) > ($1, $2) ORDER BY tenant, key LIMIT $3",
+                        &[&t, &k, &n],
+                    )
+                    .await?
+                    .iter()
+                    .map(|r| DumpRow {
+                        key: format!("{}/{}", r.get::<_, &str>(0), r.get::<_, &str>(1)),
+                        doc: Value::String(hex(r.get::<_, &[u8]>(2))),
+                    })
+                    .collect()
+                }
                 DumpTable::Meta => self
                     .dump_rows(
                         "SELECT name, value FROM meta WHERE name > $1 ORDER BY name LIMIT $2",

@@ -331,6 +331,20 @@ async fn load_row(tx: &Tx<'_>, table: DumpTable, row: &DumpRow) -> TxResult<()> 
             )
             .await?;
         }
+        DumpTable::TerminalRecords => {
+            let bytes = doc
+                .as_str()
+                .and_then(unhex)
+                .ok_or_else(|| bad_row("terminal_records", key))?;
+            let (tenant, k) = key
+                .split_once('/')
+                .ok_or_else(|| bad_row("terminal_records", key))?;
+            tx.exec(
+                "INSERT INTO terminal_records (tenant, key, value) VALUES ($1, $2, $3)",
+                &[&tenant, &k, &bytes],
+            )
+            .await?;
+        }
         DumpTable::Meta => {
             let bytes = doc
                 .as_str()

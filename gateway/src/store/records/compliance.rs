@@ -327,6 +327,19 @@ pub enum ComplianceChange {
     },
     /// Nothing but the audit record (an export, a key rotation, a CLI action).
     AuditOnly,
+    /// Compare-and-swap of one store-terminal record (`terminal::records`): written only
+    /// if the record is still `expect` (`None`: absent), else `Stale` and nothing
+    /// (no audit record either). `value: None` removes it.
+    TerminalSwap {
+        /// The tenant.
+        tenant: String,
+        /// The record's key (`terminal::records::*_key`).
+        key: String,
+        /// The bytes the caller read.
+        expect: Option<Vec<u8>>,
+        /// The bytes to write, or `None` to remove the record.
+        value: Option<Vec<u8>>,
+    },
 }
 
 /// The outcome of a [`ComplianceChange`].
@@ -338,6 +351,8 @@ pub enum ComplianceChangeOutcome {
     Refused(Refusal),
     /// `EndBlock` found no entry in force.
     NotFound,
+    /// `TerminalSwap` found the record changed since it was read; nothing written.
+    Stale,
 }
 
 /// Which registry or blocklist rows to list.

@@ -1,0 +1,191 @@
+//! A terminal's sales: the API's own activation code run for the signed-in clerk, with
+//! the order's `channel` written from the sessions (store, terminal, clerk), and the
+//! sales this terminal made, which only it can read.
+
+use super::session::{SignedIn, signed_in};
+use super::{AppState, SWAP_TRIES, Stored, actor, audit, load, swap};
+use crate::api::activations::{self, QrFormat};
+use crate::api::auth::Caller;
+use crate::api::dto::{no_unknown, object};
+use crate::api::problem::ApiError;
+use crate::api::request::{PathParam, idempotency_key, json_response, read_json};
+use crate::compliance::audit::Outcome;
+use crate::order::{Order, OrderKind};
+use crate::store::Role;
+use crate::terminal::records::{RecentSales, sales_key};
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::Response;
+use serde_json::{Value, json};
+use std::sync::Arc;
+
+/// At most this many sales are listed.
+const LISTED: usize = 50;
+
+/// The API caller a signed-in terminal acts as: a channel of its tenant, named after the
+/// terminal in audit records.
+fn caller(s: &SignedIn) -> Caller {
+    Caller {
+        tenant: s.device.tenant.clone(),
+        role: Role::Channel,
+        key_prefix: format!("terminal:{}/{}", s.device.store, s.device.terminal),
+    }
+}
+
+/// The activation request of a sale: the page's body (without `channel`) plus the
+/// channel of the session.
+fn activation_body(s: &SignedIn, sale: Value) -> Result<Value, ApiError> {
+    let m = object(&sale, "body")?;
+    no_unknown(m, "", &["product", "sim", "msisdn", "subscriber"])?;
+    let mut v = sale;
+    v["channel"] = json!({
+        "kind": "store",
+        "store_id": s.device.store,
+        "terminal_id": s.device.terminal,
+        "staff_id": s.clerk,
+    });
+    Ok(v)
+}
+
+/// Whether `order` was sold by this terminal.
+fn sold_here(s: &SignedIn, order: &Order) -> bool {
+    let c = order.channel.as_ref();
+    let field = |k: &str| c.and_then(|c| c.get(k)).and_then(Value::as_str);
+    order.kind == OrderKind::Activation
+        && field("store_id") == Some(s.device.store.as_str())
+        && field("terminal_id") == Some(s.device.terminal.as_str())
+}
+
+/// `POST /terminal/api/sales/validate`: every check the sale would meet, reserving
+/// nothing.
+pub(super) async fn validate(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let s = signed_in(&state, &headers, true).await?;
+    let sale = read_json(&state, &headers, body).await?;
+    let value = activation_body(&s, sale)?;
+    activations::validate_checked(&state, &caller(&s), &value).await
+}
+
+/// `POST /terminal/api/sales`: the sale as an activation order, idempotent by the page's
+/// `Idempotency-Key` (scoped to this terminal), then listed in its recent sales.
+pub(super) async fn create(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let s = signed_in(&state, &headers, true).await?;
+    let key = idempotency_key(&headers)?;
+    let key = format!("terminal/{}/{}/{key}", s.device.store, s.device.terminal);
+    let sale = read_json(&state, &headers, body).await?;
+    let value = activation_body(&s, sale)?;
+    let resp = activations::create_checked(&state, &caller(&s), key, value).await?;
+    let order_id = resp
+        .headers()
+        .get(header::LOCATION)
+        .and_then(|l| l.to_str().ok())
+        .and_then(|l| l.rsplit('/').next())
+        .map(str::to_owned);
+    if let Some(id) = order_id {
+        // After the order's commit: a crash in between leaves the order (found by its
+        // Idempotency-Key on the page's retry, which lists it then) but not the listing.
+        remember(&state, &s, &id).await?;
+    }
+    Ok(resp)
+}
+
+/// Lists `order` in the terminal's recent sales (once), audited as the sale of its clerk.
+async fn remember(state: &AppState, s: &SignedIn, order: &str) -> Result<(), ApiError> {
+    let key = sales_key(&s.device.store, &s.device.terminal);
+    for _ in 0..SWAP_TRIES {
+        let now = state.clock.now_ms();
+        let cur: Option<Stored<RecentSales>> = load(state, &s.device.tenant, &key).await?;
+        if cur
+            .as_ref()
+            .is_some_and(|c| c.value.orders.iter().any(|(id, _)| id == order))
+        {
+            return Ok(());
+        }
+        let next = cur
+            .as_ref()
+            .map(|c| &c.value)
+            .cloned()
+            .unwrap_or_default()
+            .with(order, now);
+        let mut rec = audit(
+            now,
+            actor(&s.device.store, &s.device.terminal, Some(&s.clerk)),
+            "terminal.sale",
+            Outcome::Record,
+        );
+        rec.subject.order_id = Some(order.to_owned());
+        let raw = cur.as_ref().map(|c| c.raw.as_slice());
+        if swap(state, &s.device.tenant, &key, raw, Some(&next), rec).await? {
+            return Ok(());
+        }
+    }
+    Err(ApiError::unavailable(
+        "the sale was taken but could not be listed yet; it is safe: look it up again",
+    ))
+}
+
+/// `GET /terminal/api/sales`: this terminal's sales of the last 24 hours, newest first.
+pub(super) async fn list(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let s = signed_in(&state, &headers, false).await?;
+    let key = sales_key(&s.device.store, &s.device.terminal);
+    let recent: Option<Stored<RecentSales>> = load(&state, &s.device.tenant, &key).await?;
+    let now = state.clock.now_ms();
+    let mut sales = Vec::new();
+    if let Some(r) = recent {
+        for id in r.value.newest_first(now).into_iter().take(LISTED) {
+            if let Some(o) = state.store.get_order(&s.device.tenant, id).await? {
+                sales.push(activations::view(&state, &o).await?);
+            }
+        }
+    }
+    Ok(json_response(StatusCode::OK, &json!({"sales": sales})))
+}
+
+/// A sale of this terminal, or `404`.
+async fn own_sale(state: &AppState, s: &SignedIn, id: PathParam) -> Result<Order, ApiError> {
+    let id = id.value()?;
+    state
+        .store
+        .get_order(&s.device.tenant, &id)
+        .await?
+        .filter(|o| sold_here(s, o))
+        .ok_or_else(ApiError::sale_not_found)
+}
+
+/// `GET /terminal/api/sales/{id}`: the order, as `GET /v1/activations/{id}` shows it.
+pub(super) async fn get(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    id: PathParam,
+) -> Result<Response, ApiError> {
+    let s = signed_in(&state, &headers, false).await?;
+    let order = own_sale(&state, &s, id).await?;
+    let mut r = json_response(StatusCode::OK, &activations::view(&state, &order).await?);
+    r.headers_mut().insert(
+        header::CACHE_CONTROL,
+        axum::http::HeaderValue::from_static("no-store"),
+    );
+    Ok(r)
+}
+
+/// `GET /terminal/api/sales/{id}/qr.svg`: the eSIM's activation-code QR.
+pub(super) async fn qr_svg(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    id: PathParam,
+) -> Result<Response, ApiError> {
+    let s = signed_in(&state, &headers, false).await?;
+    let order = own_sale(&state, &s, id).await?;
+    activations::qr_image(&order, QrFormat::Svg)
+}
