@@ -89,7 +89,7 @@ const built = {
   window: ['store_per_day', 'clerk_per_hour', 'device_per_hour', 'id_per_30_days', 'store_burst'],
   error: [
     'network_lost', 'unknown', 'unknown_with_detail',
-    'pairing_code_invalid', 'terminal_not_paired', 'clerk_sign_in_failed', 'clerk_locked', 'clerk_disabled',
+    'pairing_code_invalid', 'terminal_not_paired', 'terminal_not_registered', 'clerk_sign_in_failed', 'clerk_locked', 'clerk_disabled',
     'clerk_not_signed_in', 'csrf_token_invalid', 'order_not_found', 'store_unavailable', 'backlog_full',
     'internal_error', 'identity_service_unavailable',
     'invalid_iccid', 'unknown_iccid', 'sim_not_available', 'sim_is_esim', 'unknown_product', 'esim_not_offered',

@@ -7,7 +7,7 @@ import { loadMessages, initialLang, setLang, currentLang } from './i18n.js';
 import { onAuthLost } from './api.js';
 import { session, loadSession, dropClerk, dropSession } from './session.js';
 import { showScreen } from './screens.js';
-import { showError, showErrorKey, clearErrors } from './errors.js';
+import { showError } from './errors.js';
 import { clearDraft } from './draft.js';
 import * as auth from './auth.js';
 import * as sale from './sale.js';
@@ -21,7 +21,7 @@ function toPairing() {
   clearDraft();
   dropSession();
   showScreen('pair');
-  if (hadSession) showErrorKey('error.terminal_not_paired');
+  if (hadSession) showError({ code: 'terminal_not_paired' });
 }
 
 function toSignIn(lost) {
@@ -30,7 +30,7 @@ function toSignIn(lost) {
   recent.stop();
   dropClerk();
   showScreen('sign-in');
-  if (lost && hadClerk) showErrorKey('error.clerk_not_signed_in');
+  if (lost && hadClerk) showError({ code: 'clerk_not_signed_in' });
 }
 
 function toSale() {
@@ -84,10 +84,7 @@ async function boot() {
   try {
     afterSession(await loadSession());
   } catch (e) {
-    if (!e.handled) {
-      clearErrors();
-      showError(e);
-    }
+    if (!e.handled) showError(e);
   }
 }
 

@@ -136,11 +136,6 @@ export function resumeSale() {
   }
 }
 
-/** Whether a sale is on its way (anything chosen yet). */
-export function active() {
-  return !!draft;
-}
-
 /** Wires every step once. */
 export function init() {
   sim.init({

@@ -2,9 +2,11 @@
 // current one is visible (the `hidden` attribute), and focus moves to it.
 
 import { $, $$, show, focusFirst } from './dom.js';
+import { clearErrors } from './errors.js';
 
 /** Shows screen `name` (`pair`, `sign-in`, `sale`, `recent`, or `loading`). */
 export function showScreen(name) {
+  clearErrors();
   show($('#loading'), name === 'loading');
   for (const s of $$('[data-screen]')) show(s, s.dataset.screen === name);
   const signedIn = name === 'sale' || name === 'recent';
@@ -26,11 +28,6 @@ export function showStep(name) {
   if (section) focusFirst(section);
 }
 
-/** The sale step on screen, or null. */
-export function currentStep() {
-  const s = $$('[data-step]').find((el) => !el.hidden);
-  return s ? s.dataset.step : null;
-}
 
 /** Disables the header's navigation while a sale is being placed (it must not be lost). */
 export function lockNav(locked) {
