@@ -16,6 +16,9 @@ let face = null;
 let fromCard = null;
 let busy = false;
 let ctx = null;
+// Bumped when the sale is left: a late answer of the reader for an old sale is dropped.
+let generation = 0;
+let validating = null;
 
 function cardMode(s) {
   return s.identity && s.identity.capture === 'card_reader';
@@ -92,59 +95,55 @@ function readerProblem(e) {
   showErrorKey(e instanceof ReaderError ? `reader.${e.code}` : 'reader.reader_error');
 }
 
-async function onReadCard() {
+/** Runs a reader call with the step busy; `apply(result)` only if the sale is still this one. */
+async function withReader(statusKey, run, apply) {
   if (busy) return;
+  const mine = generation;
   busy = true;
   clearErrors();
-  const btn = $('#read-card');
-  btn.disabled = true;
   updateButtons();
-  tx($('#reader-status'), 'customer.reading');
+  tx($('#reader-status'), statusKey);
+  let result = null;
+  let failure = null;
   try {
-    card = await readCard(ctx.session().id_reader_url);
+    result = await run(ctx.session().id_reader_url);
+  } catch (e) {
+    failure = e;
+  }
+  if (mine !== generation) return;
+  busy = false;
+  plain($('#reader-status'), '');
+  if (failure) readerProblem(failure);
+  else apply(result);
+  renderCard();
+  renderFace();
+  updateButtons();
+}
+
+function onReadCard() {
+  return withReader('customer.reading', readCard, (c) => {
+    card = c;
     face = null;
-    const m = manualValues();
-    if (m) {
+    if (manualValues()) {
       $('#customer-name').value = card.name;
       if (ID_TYPES.includes(card.id_type)) $('#id-type').value = card.id_type;
       $('#id-number').value = card.id_number;
       $('#customer-nationality').value = card.nationality || '';
       fromCard = manualValues();
     }
-  } catch (e) {
-    readerProblem(e);
-  } finally {
-    busy = false;
-    btn.disabled = false;
-    plain($('#reader-status'), '');
-    renderCard();
-    renderFace();
-    updateButtons();
-  }
+  });
 }
 
-async function onFaceMatch() {
-  if (busy) return;
-  busy = true;
-  clearErrors();
-  $('#face-match').disabled = true;
-  updateButtons();
-  tx($('#reader-status'), 'customer.face_running');
-  try {
-    face = await faceMatch(ctx.session().id_reader_url);
-  } catch (e) {
-    readerProblem(e);
-  } finally {
-    busy = false;
-    plain($('#reader-status'), '');
-    renderFace();
-    updateButtons();
-  }
+function onFaceMatch() {
+  return withReader('customer.face_running', faceMatch, (f) => {
+    face = f;
+  });
 }
 
 function updateButtons() {
   const s = ctx.session();
   if (!s) return;
+  $('#read-card').disabled = busy;
   $('#face-match').disabled = busy || (cardMode(s) && !card);
   $('#validate').disabled = busy;
 }
@@ -180,8 +179,18 @@ export function subscriber() {
   return s;
 }
 
+/** Stops a validation in flight (the sale was left or the session lost). */
+export function stop() {
+  if (validating) validating.abort();
+  validating = null;
+  busy = false;
+}
+
 /** Forgets the customer (a new or abandoned sale). */
 export function reset() {
+  stop();
+  generation += 1;
+  plain($('#reader-status'), '');
   card = null;
   face = null;
   fromCard = null;
@@ -194,6 +203,7 @@ export function reset() {
   $('#risk-signed').checked = false;
   renderCard();
   renderFace();
+  if (ctx && ctx.session()) updateButtons();
 }
 
 async function onValidate(ev) {
@@ -207,11 +217,13 @@ async function onValidate(ev) {
   }
   busy = true;
   updateButtons();
+  validating = new AbortController();
   try {
-    await call('POST', '/sales/validate', { body: ctx.buildSale(), retry: true });
+    await call('POST', '/sales/validate', { body: ctx.buildSale(), retry: true, signal: validating.signal });
     busy = false;
     ctx.next();
   } catch (e) {
+    if (e.name === 'AbortError') return;
     busy = false;
     if (e.handled) return;
     if (e instanceof Problem && e.status >= 400 && e.status < 500 && e.code !== 'csrf_token_invalid') showRefusal(e);

@@ -100,6 +100,7 @@ export function abandonSale() {
 /** Stops background work without forgetting the draft (the session was lost). */
 export function suspendSale() {
   confirm.stop();
+  customer.stop();
   sim.leave();
 }
 
