@@ -358,6 +358,117 @@ async fn pair_sign_in_sell_and_revoke() {
         "the order's own audit record names the clerk"
     );
 
+    // The number page: free numbers in order, golden ones marked and not selectable here
+    // (`sandbox-cn` keeps them from stores); a hold is taken, released, taken again and
+    // sold with.
+    let first = page.get("/terminal/api/numbers").await;
+    assert_eq!(first.status, 200, "{}", first.body);
+    let listed = first.body["numbers"].as_array().expect("numbers").clone();
+    assert_eq!(listed.len(), 24);
+    assert_eq!(first.body["golden_selectable"], false);
+    let next = first.body["next"].as_str().expect("next").to_owned();
+    let second = page
+        .get(&format!("/terminal/api/numbers?after={next}"))
+        .await;
+    let more = second.body["numbers"].as_array().expect("numbers");
+    assert!(more[0]["msisdn"].as_str() > Some(next.as_str()));
+    let all: Vec<&Value> = listed.iter().chain(more.iter()).collect();
+    if let Some(g) = all.iter().find(|n| n["golden"] == true) {
+        assert_eq!(g["selectable"], false);
+        let a = page
+            .post(
+                "/terminal/api/holds",
+                &[("idempotency-key", "hold-golden")],
+                &json!({"msisdn": g["msisdn"]}),
+            )
+            .await;
+        assert_eq!(
+            (a.status, a.body["code"].as_str()),
+            (403, Some("golden_number_not_offered")),
+            "{}",
+            a.body
+        );
+    }
+    let pick = listed
+        .iter()
+        .find(|n| n["golden"] == false)
+        .expect("an ordinary number");
+    let msisdn = pick["msisdn"].as_str().expect("msisdn").to_owned();
+    let a = page
+        .post(
+            "/terminal/api/holds",
+            &[("idempotency-key", "hold-1")],
+            &json!({"msisdn": msisdn}),
+        )
+        .await;
+    assert_eq!(a.status, 201, "{}", a.body);
+    let hold = a.body["id"].as_str().expect("hold").to_owned();
+    let after = page.get("/terminal/api/numbers").await;
+    assert!(
+        !after.body.to_string().contains(&format!("\"{msisdn}\"")),
+        "a held number is not listed"
+    );
+    let csrf = page.csrf.clone().unwrap_or_default();
+    let gone = page
+        .call(
+            http::Method::DELETE,
+            &format!("/terminal/api/holds/{hold}"),
+            &[("x-csrf-token", &csrf)],
+            None,
+        )
+        .await;
+    assert_eq!(gone.status, 204);
+    let again = page
+        .call(
+            http::Method::DELETE,
+            &format!("/terminal/api/holds/{hold}"),
+            &[("x-csrf-token", &csrf)],
+            None,
+        )
+        .await;
+    assert_eq!(
+        (again.status, again.body["code"].as_str()),
+        (404, Some("hold_not_found"))
+    );
+    let a = page
+        .post(
+            "/terminal/api/holds",
+            &[("idempotency-key", "hold-2")],
+            &json!({"msisdn": msisdn}),
+        )
+        .await;
+    assert_eq!(a.status, 201, "{}", a.body);
+    let mut with_hold = page_sale(&iccids[1], &resident_id(701));
+    with_hold["msisdn"] = json!({"mode": "reservation", "reservation_id": a.body["id"]});
+    let sold = page
+        .post(
+            "/terminal/api/sales",
+            &[("idempotency-key", "sale-2")],
+            &with_hold,
+        )
+        .await;
+    assert_eq!(
+        (sold.status, sold.body["msisdn"].as_str()),
+        (202, Some(msisdn.as_str())),
+        "{}",
+        sold.body
+    );
+    let mut chosen = page_sale(&iccids[2], &resident_id(702));
+    chosen["msisdn"] = json!({"mode": "choose", "msisdn": msisdn});
+    let a = page
+        .post(
+            "/terminal/api/sales",
+            &[("idempotency-key", "sale-3")],
+            &chosen,
+        )
+        .await;
+    assert_eq!(
+        (a.status, a.body["field"].as_str()),
+        (400, Some("msisdn.mode")),
+        "{}",
+        a.body
+    );
+
     // The operator revokes: the next call is signed out.
     let (s, v, _) = op
         .send(

@@ -86,6 +86,17 @@ impl ApiError {
         )
     }
 
+    /// 403: a golden number picked on the terminal of a tenant that keeps them from stores.
+    pub fn golden_number_not_offered() -> Self {
+        Self::new(
+            StatusCode::FORBIDDEN,
+            "golden_number_not_offered",
+            "Golden numbers are not sold in stores",
+            "this tenant does not offer golden numbers in stores; pick another number or let the gateway choose",
+        )
+        .at("msisdn")
+    }
+
     /// 404: no sale of this terminal with that id.
     pub fn sale_not_found() -> Self {
         Self::not_found("order_not_found", "sale of this terminal")

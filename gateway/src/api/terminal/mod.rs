@@ -8,6 +8,7 @@
 //! other security headers (`terminal::assets`).
 
 pub(super) mod devices;
+mod numbers;
 mod sales;
 mod session;
 
@@ -50,6 +51,12 @@ pub(crate) fn router(state: &Arc<AppState>) -> Router<Arc<AppState>> {
         .route("/terminal/api/sales/validate", post(sales::validate))
         .route("/terminal/api/sales/{id}", get(sales::get))
         .route("/terminal/api/sales/{id}/qr.svg", get(sales::qr_svg))
+        .route("/terminal/api/numbers", get(numbers::page))
+        .route("/terminal/api/holds", post(numbers::hold))
+        .route(
+            "/terminal/api/holds/{id}",
+            axum::routing::delete(numbers::release),
+        )
         .layer(middleware::from_fn(move |req: Request, next: Next| {
             let csp = csp.clone();
             async move {

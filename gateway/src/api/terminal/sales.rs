@@ -38,6 +38,19 @@ fn caller(s: &SignedIn) -> Caller {
 fn activation_body(s: &SignedIn, sale: Value) -> Result<Value, ApiError> {
     let m = object(&sale, "body")?;
     no_unknown(m, "", &["product", "sim", "msisdn", "subscriber"])?;
+    // A number is picked through a hold (`/terminal/api/holds`, where the golden rule is
+    // checked), never chosen outright; porting in is not sold on the terminal yet.
+    let mode = m
+        .get("msisdn")
+        .and_then(|n| n.get("mode"))
+        .and_then(Value::as_str);
+    if !matches!(mode, None | Some("auto" | "reservation")) {
+        return Err(ApiError::invalid(
+            "invalid_value",
+            "msisdn.mode",
+            "on the store terminal `msisdn.mode` is `auto`, or `reservation` with the hold of the number picked",
+        ));
+    }
     let mut v = sale;
     v["channel"] = json!({
         "kind": "store",
