@@ -358,6 +358,34 @@ async fn pair_sign_in_sell_and_revoke() {
         "the order's own audit record names the clerk"
     );
 
+    // After-sales: C1 (the sandbox store's supervisor) finds the line by its card and
+    // suspends it for a lost phone; the order carries the store channel.
+    let msisdn = done["msisdn"].as_str().expect("msisdn").to_owned();
+    let found = page
+        .get(&format!("/terminal/api/lines?iccid={}", iccids[0]))
+        .await;
+    assert_eq!(
+        (found.status, found.body["msisdn"].as_str()),
+        (200, Some(msisdn.as_str())),
+        "{}",
+        found.body
+    );
+    let a = page
+        .post(
+            &format!("/terminal/api/lines/{msisdn}/suspend"),
+            &[("idempotency-key", "lost-1")],
+            &json!({}),
+        )
+        .await;
+    assert_eq!(a.status, 202, "{}", a.body);
+    let suspend = a.body["id"].as_str().expect("order id").to_owned();
+    let order = op.settle(&format!("/v1/orders/{suspend}")).await;
+    assert_eq!(order["status"], "completed", "{order}");
+    assert_eq!(order["channel"]["staff_id"], "C1", "{order}");
+    let line = op.get(&format!("/v1/subscriptions/{msisdn}")).await;
+    assert_eq!(line["state"], "suspended", "{line}");
+    assert!(line.to_string().contains("lost_or_stolen"), "{line}");
+
     // The number page: free numbers in order, golden ones marked and not selectable here
     // (`sandbox-cn` keeps them from stores); a hold is taken, released, taken again and
     // sold with.
@@ -543,6 +571,49 @@ async fn an_operator_sets_a_pin_and_a_bad_one_changes_nothing() {
         (200, Some("Li")),
         "{}",
         a.body
+    );
+    // C3 sells but is no supervisor: no after-sales.
+    let a = page
+        .post(
+            "/terminal/api/lines/8617100000000/suspend",
+            &[("idempotency-key", "x")],
+            &json!({}),
+        )
+        .await;
+    assert_eq!(
+        (a.status, a.body["code"].as_str()),
+        (403, Some("clerk_not_supervisor")),
+        "{}",
+        a.body
+    );
+    // A role needs a PIN first; with one it is set.
+    let (s, v, _) = op
+        .send(
+            http::Method::PUT,
+            "/v1/channels/clerks/SZ-0042/C4",
+            None,
+            Some(&json!({"terminal_role": "supervisor"})),
+        )
+        .await;
+    assert_eq!((s, v["field"].as_str()), (400, Some("pin")), "{v}");
+    let (s, v, _) = op
+        .send(
+            http::Method::PUT,
+            "/v1/channels/clerks/SZ-0042/C3",
+            None,
+            Some(&json!({"label": "Li", "terminal_role": "supervisor"})),
+        )
+        .await;
+    assert_eq!(
+        (s, v["terminal_role"].as_str()),
+        (200, Some("supervisor")),
+        "{v}"
+    );
+    let who = page.get("/terminal/api/session").await;
+    assert_eq!(
+        who.body["clerk"]["rights"]["after_sales"], true,
+        "{}",
+        who.body
     );
     // A new PIN ends the clerk's session.
     let (s, _, _) = op

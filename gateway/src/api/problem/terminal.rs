@@ -76,6 +76,16 @@ impl ApiError {
         )
     }
 
+    /// 403: after-sales on the terminal needs a supervisor clerk.
+    pub fn clerk_not_supervisor() -> Self {
+        Self::new(
+            StatusCode::FORBIDDEN,
+            "clerk_not_supervisor",
+            "A supervisor must do this",
+            "suspending a line or swapping its SIM on the store terminal needs a supervisor; ask one to sign in, or your operator to make you one (`terminal_role`)",
+        )
+    }
+
     /// 403: a state-changing call without the session's CSRF token.
     pub fn csrf_token_invalid() -> Self {
         Self::new(

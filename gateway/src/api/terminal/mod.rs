@@ -8,6 +8,7 @@
 //! other security headers (`terminal::assets`).
 
 pub(super) mod devices;
+mod lines;
 mod numbers;
 mod sales;
 mod session;
@@ -52,6 +53,11 @@ pub(crate) fn router(state: &Arc<AppState>) -> Router<Arc<AppState>> {
         .route("/terminal/api/sales/{id}", get(sales::get))
         .route("/terminal/api/sales/{id}/qr.svg", get(sales::qr_svg))
         .route("/terminal/api/numbers", get(numbers::page))
+        .route("/terminal/api/lines", get(lines::find))
+        .route(
+            "/terminal/api/lines/{msisdn}/{operation}",
+            post(lines::operate),
+        )
         .route("/terminal/api/holds", post(numbers::hold))
         .route(
             "/terminal/api/holds/{id}",

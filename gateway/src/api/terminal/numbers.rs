@@ -111,6 +111,9 @@ pub(super) async fn release(
     {
         Ok(StatusCode::NO_CONTENT.into_response())
     } else {
-        Err(ApiError::not_found("hold_not_found", "unused, unexpired hold"))
+        Err(ApiError::not_found(
+            "hold_not_found",
+            "unused, unexpired hold",
+        ))
     }
 }
