@@ -305,6 +305,17 @@ async fn pair_sign_in_sell_and_revoke() {
         .await;
     assert_eq!(again.body["id"], first.body["id"]);
     let id = first.body["id"].as_str().expect("id").to_owned();
+    // A page reloaded mid-confirmation finds its sale by its key, without the body.
+    let by_key = page.get("/terminal/api/sales/by-key/sale-1").await;
+    assert_eq!(
+        (by_key.status, by_key.body["id"].as_str()),
+        (200, Some(id.as_str()))
+    );
+    let none = page.get("/terminal/api/sales/by-key/never-sent").await;
+    assert_eq!(
+        (none.status, none.body["code"].as_str()),
+        (404, Some("order_not_found"))
+    );
     assert!(!first.body.to_string().contains(&id_number));
     let path = format!("/terminal/api/sales/{id}");
     let mut done = Value::Null;

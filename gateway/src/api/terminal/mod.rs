@@ -51,6 +51,7 @@ pub(crate) fn router(state: &Arc<AppState>) -> Router<Arc<AppState>> {
         .route("/terminal/api/sales", get(sales::list).post(sales::create))
         .route("/terminal/api/sales/validate", post(sales::validate))
         .route("/terminal/api/sales/{id}", get(sales::get))
+        .route("/terminal/api/sales/by-key/{key}", get(sales::by_key))
         .route("/terminal/api/sales/{id}/qr.svg", get(sales::qr_svg))
         .route("/terminal/api/numbers", get(numbers::page))
         .route("/terminal/api/lines", get(lines::find))

@@ -77,7 +77,10 @@ pub(super) async fn hold(
 ) -> Result<Response, ApiError> {
     let s = signed_in(&state, &headers, true).await?;
     let key = idempotency_key(&headers)?;
-    let key = format!("terminal/{}/{}/{key}", s.device.store, s.device.terminal);
+    let key = format!(
+        "terminal/{}/{}/hold/{key}",
+        s.device.store, s.device.terminal
+    );
     let value = read_json(&state, &headers, body).await?;
     let m = crate::api::dto::object(&value, "body")?;
     crate::api::dto::no_unknown(m, "", &["msisdn"])?;
