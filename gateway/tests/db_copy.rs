@@ -318,7 +318,11 @@ async fn a_sandbox_store_copies_into_postgres_and_reads_the_same() {
     let markets = u64::from(gateway::sandbox_markets::MARKETS);
     let pins = gateway::sandbox_terminal::PINS.len() as u64;
     assert_eq!(printed["registry"], markets * 5 + 5, "{stdout}");
-    assert_eq!(printed["terminal_records"], (markets + 1) * pins, "{stdout}");
+    assert_eq!(
+        printed["terminal_records"],
+        (markets + 1) * pins,
+        "{stdout}"
+    );
     assert_eq!(printed["blocklist"], 1, "{stdout}");
     // The chain also holds the market tenants' registry records and the decisions and
     // status changes of the sandbox tenant's orders: at least these; the rows compared

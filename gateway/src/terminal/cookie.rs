@@ -168,6 +168,26 @@ mod tests {
         assert!(open_at(".", 2_000).is_none());
     }
 
+    proptest::proptest! {
+        /// Whatever a browser (or an attacker) sends as a cookie, opening it never panics
+        /// and never yields claims without the MAC of our key.
+        #[test]
+        fn any_cookie_value_is_refused_safely(v in ".{0,300}", flip in 0usize..400) {
+            let keys = Keyring::ephemeral().expect("keys");
+            proptest::prop_assert!(open::<DeviceClaims>(&keys, "device", &v, 0, |c| c.expires_ms).is_none());
+            // A sealed value with any one byte changed is refused too.
+            let sealed = seal(&keys, "device", &claims());
+            let mut bytes = sealed.clone().into_bytes();
+            let i = flip % bytes.len();
+            bytes[i] = if bytes[i] == b'A' { b'B' } else { b'A' };
+            if let Ok(changed) = String::from_utf8(bytes) {
+                if changed != sealed {
+                    proptest::prop_assert!(open::<DeviceClaims>(&keys, "device", &changed, 0, |c| c.expires_ms).is_none());
+                }
+            }
+        }
+    }
+
     #[test]
     fn renewal_after_half_the_life() {
         let c = claims();
