@@ -233,6 +233,32 @@ impl Ctx {
         Ok(Reply { what, response })
     }
 
+    /// `method path` with exactly `headers` (no API key added: the store terminal's
+    /// cookie sessions) and an optional JSON body.
+    pub async fn send_raw(
+        &self,
+        method: http::Method,
+        path: &str,
+        headers: &[(&str, String)],
+        body: Option<&Value>,
+    ) -> Result<Reply, String> {
+        let what = format!("{method} {path}");
+        let mut h: Vec<(&str, String)> = headers.to_vec();
+        let bytes = match body {
+            Some(b) => {
+                h.push(("content-type", "application/json".to_owned()));
+                Bytes::from(b.to_string())
+            }
+            None => Bytes::new(),
+        };
+        let response = self
+            .http
+            .request(method, &format!("{}{path}", self.base), &h, bytes)
+            .await
+            .map_err(|e| format!("{what}: {e}"))?;
+        Ok(Reply { what, response })
+    }
+
     /// Polls a lifecycle order (`GET /v1/orders/{id}`) until `completed` or `failed`.
     pub async fn wait_order(&self, id: &str) -> Result<Value, String> {
         self.poll(&format!("/v1/orders/{id}"), id, &["completed", "failed"])

@@ -13,6 +13,7 @@ mod isolation;
 mod lifecycle;
 mod ops;
 mod porting;
+mod terminal;
 
 use super::ctx::Ctx;
 use std::future::Future;
@@ -138,6 +139,10 @@ pub(crate) fn all() -> Vec<Case> {
         in_market("compliance.kill_switch", |c| {
             Box::pin(compliance::kill_switch(c))
         }),
+        case("terminal.page_headers", |c| {
+            Box::pin(terminal::page_headers(c))
+        }),
+        in_market("terminal.pairing", |c| Box::pin(terminal::pairing(c))),
         in_market("compliance.five_lines_per_id", |c| {
             Box::pin(compliance::five_lines_per_id(c))
         }),
