@@ -86,7 +86,9 @@ pub async fn seed(
         }
         let hash = pin::hash(pin_text, salt())
             .ok_or_else(|| AdminError::Refused("sandbox terminal: PIN hash".into()))?;
-        let cred = records::ClerkCredential::with_pin(None, hash);
+        let mut cred = records::ClerkCredential::with_pin(None, hash);
+        // C1 is the store's supervisor (after-sales); C2 sells.
+        cred.supervisor = clerk == CLERK;
         let value = serde_json::to_vec(&cred).map_err(|e| AdminError::Refused(e.to_string()))?;
         let audit = AuditRecord {
             at_ms: now_ms,

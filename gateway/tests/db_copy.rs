@@ -311,9 +311,14 @@ async fn a_sandbox_store_copies_into_postgres_and_reads_the_same() {
     assert_eq!(printed["live_lines"], 1, "{stdout}");
     assert_eq!(printed["velocity"], 1, "{stdout}");
     // Beside it, the sandbox's market tenants each register store SZ-0042 with its
-    // terminal, clerk and reader (four entries, four audit records each).
+    // terminal, clerk and reader (four entries, four audit records each), and the store
+    // terminal adds a second clerk there and the whole store in the sandbox tenant (five
+    // entries, the store among them: `comply` above replaced it), each clerk with a PIN
+    // (a terminal record).
     let markets = u64::from(gateway::sandbox_markets::MARKETS);
-    assert_eq!(printed["registry"], 1 + markets * 4, "{stdout}");
+    let pins = gateway::sandbox_terminal::PINS.len() as u64;
+    assert_eq!(printed["registry"], markets * 5 + 5, "{stdout}");
+    assert_eq!(printed["terminal_records"], (markets + 1) * pins, "{stdout}");
     assert_eq!(printed["blocklist"], 1, "{stdout}");
     // The chain also holds the market tenants' registry records and the decisions and
     // status changes of the sandbox tenant's orders: at least these; the rows compared

@@ -305,6 +305,17 @@ async fn pair_sign_in_sell_and_revoke() {
         .await;
     assert_eq!(again.body["id"], first.body["id"]);
     let id = first.body["id"].as_str().expect("id").to_owned();
+    // A page reloaded mid-confirmation finds its sale by its key, without the body.
+    let by_key = page.get("/terminal/api/sales/by-key/sale-1").await;
+    assert_eq!(
+        (by_key.status, by_key.body["id"].as_str()),
+        (200, Some(id.as_str()))
+    );
+    let none = page.get("/terminal/api/sales/by-key/never-sent").await;
+    assert_eq!(
+        (none.status, none.body["code"].as_str()),
+        (404, Some("order_not_found"))
+    );
     assert!(!first.body.to_string().contains(&id_number));
     let path = format!("/terminal/api/sales/{id}");
     let mut done = Value::Null;
@@ -356,6 +367,145 @@ async fn pair_sign_in_sell_and_revoke() {
             && r.subject.order_id.as_deref() == Some(id.as_str())
             && r.actor.clerk.as_deref() == Some("C1")),
         "the order's own audit record names the clerk"
+    );
+
+    // After-sales: C1 (the sandbox store's supervisor) finds the line by its card and
+    // suspends it for a lost phone; the order carries the store channel.
+    let msisdn = done["msisdn"].as_str().expect("msisdn").to_owned();
+    let found = page
+        .get(&format!("/terminal/api/lines?iccid={}", iccids[0]))
+        .await;
+    assert_eq!(
+        (found.status, found.body["msisdn"].as_str()),
+        (200, Some(msisdn.as_str())),
+        "{}",
+        found.body
+    );
+    let a = page
+        .post(
+            &format!("/terminal/api/lines/{msisdn}/suspend"),
+            &[("idempotency-key", "lost-1")],
+            &json!({}),
+        )
+        .await;
+    assert_eq!(a.status, 202, "{}", a.body);
+    let suspend = a.body["id"].as_str().expect("order id").to_owned();
+    let order = op.settle(&format!("/v1/orders/{suspend}")).await;
+    assert_eq!(order["status"], "completed", "{order}");
+    assert_eq!(order["channel"]["staff_id"], "C1", "{order}");
+    let line = op.get(&format!("/v1/subscriptions/{msisdn}")).await;
+    assert_eq!(line["state"], "suspended", "{line}");
+    assert!(line.to_string().contains("lost_or_stolen"), "{line}");
+
+    // The number page: free numbers in order, golden ones marked and not selectable here
+    // (`sandbox-cn` keeps them from stores); a hold is taken, released, taken again and
+    // sold with.
+    let first = page.get("/terminal/api/numbers").await;
+    assert_eq!(first.status, 200, "{}", first.body);
+    let listed = first.body["numbers"].as_array().expect("numbers").clone();
+    assert_eq!(listed.len(), 24);
+    assert_eq!(first.body["golden_selectable"], false);
+    let next = first.body["next"].as_str().expect("next").to_owned();
+    let second = page
+        .get(&format!("/terminal/api/numbers?after={next}"))
+        .await;
+    let more = second.body["numbers"].as_array().expect("numbers");
+    assert!(more[0]["msisdn"].as_str() > Some(next.as_str()));
+    let all: Vec<&Value> = listed.iter().chain(more.iter()).collect();
+    if let Some(g) = all.iter().find(|n| n["golden"] == true) {
+        assert_eq!(g["selectable"], false);
+        let a = page
+            .post(
+                "/terminal/api/holds",
+                &[("idempotency-key", "hold-golden")],
+                &json!({"msisdn": g["msisdn"]}),
+            )
+            .await;
+        assert_eq!(
+            (a.status, a.body["code"].as_str()),
+            (403, Some("golden_number_not_offered")),
+            "{}",
+            a.body
+        );
+    }
+    let pick = listed
+        .iter()
+        .find(|n| n["golden"] == false)
+        .expect("an ordinary number");
+    let msisdn = pick["msisdn"].as_str().expect("msisdn").to_owned();
+    let a = page
+        .post(
+            "/terminal/api/holds",
+            &[("idempotency-key", "hold-1")],
+            &json!({"msisdn": msisdn}),
+        )
+        .await;
+    assert_eq!(a.status, 201, "{}", a.body);
+    let hold = a.body["id"].as_str().expect("hold").to_owned();
+    let after = page.get("/terminal/api/numbers").await;
+    assert!(
+        !after.body.to_string().contains(&format!("\"{msisdn}\"")),
+        "a held number is not listed"
+    );
+    let csrf = page.csrf.clone().unwrap_or_default();
+    let gone = page
+        .call(
+            http::Method::DELETE,
+            &format!("/terminal/api/holds/{hold}"),
+            &[("x-csrf-token", &csrf)],
+            None,
+        )
+        .await;
+    assert_eq!(gone.status, 204);
+    let again = page
+        .call(
+            http::Method::DELETE,
+            &format!("/terminal/api/holds/{hold}"),
+            &[("x-csrf-token", &csrf)],
+            None,
+        )
+        .await;
+    assert_eq!(
+        (again.status, again.body["code"].as_str()),
+        (404, Some("hold_not_found"))
+    );
+    let a = page
+        .post(
+            "/terminal/api/holds",
+            &[("idempotency-key", "hold-2")],
+            &json!({"msisdn": msisdn}),
+        )
+        .await;
+    assert_eq!(a.status, 201, "{}", a.body);
+    let mut with_hold = page_sale(&iccids[1], &resident_id(701));
+    with_hold["msisdn"] = json!({"mode": "reservation", "reservation_id": a.body["id"]});
+    let sold = page
+        .post(
+            "/terminal/api/sales",
+            &[("idempotency-key", "sale-2")],
+            &with_hold,
+        )
+        .await;
+    assert_eq!(
+        (sold.status, sold.body["msisdn"].as_str()),
+        (202, Some(msisdn.as_str())),
+        "{}",
+        sold.body
+    );
+    let mut chosen = page_sale(&iccids[2], &resident_id(702));
+    chosen["msisdn"] = json!({"mode": "choose", "msisdn": msisdn});
+    let a = page
+        .post(
+            "/terminal/api/sales",
+            &[("idempotency-key", "sale-3")],
+            &chosen,
+        )
+        .await;
+    assert_eq!(
+        (a.status, a.body["field"].as_str()),
+        (400, Some("msisdn.mode")),
+        "{}",
+        a.body
     );
 
     // The operator revokes: the next call is signed out.
@@ -432,6 +582,49 @@ async fn an_operator_sets_a_pin_and_a_bad_one_changes_nothing() {
         (200, Some("Li")),
         "{}",
         a.body
+    );
+    // C3 sells but is no supervisor: no after-sales.
+    let a = page
+        .post(
+            "/terminal/api/lines/8617100000000/suspend",
+            &[("idempotency-key", "x")],
+            &json!({}),
+        )
+        .await;
+    assert_eq!(
+        (a.status, a.body["code"].as_str()),
+        (403, Some("clerk_not_supervisor")),
+        "{}",
+        a.body
+    );
+    // A role needs a PIN first; with one it is set.
+    let (s, v, _) = op
+        .send(
+            http::Method::PUT,
+            "/v1/channels/clerks/SZ-0042/C4",
+            None,
+            Some(&json!({"terminal_role": "supervisor"})),
+        )
+        .await;
+    assert_eq!((s, v["field"].as_str()), (400, Some("pin")), "{v}");
+    let (s, v, _) = op
+        .send(
+            http::Method::PUT,
+            "/v1/channels/clerks/SZ-0042/C3",
+            None,
+            Some(&json!({"label": "Li", "terminal_role": "supervisor"})),
+        )
+        .await;
+    assert_eq!(
+        (s, v["terminal_role"].as_str()),
+        (200, Some("supervisor")),
+        "{v}"
+    );
+    let who = page.get("/terminal/api/session").await;
+    assert_eq!(
+        who.body["clerk"]["rights"]["after_sales"], true,
+        "{}",
+        who.body
     );
     // A new PIN ends the clerk's session.
     let (s, _, _) = op

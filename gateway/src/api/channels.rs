@@ -206,7 +206,7 @@ async fn put(
     match member {
         Member::Store => allowed.push("hours"),
         Member::Terminal | Member::Reader => allowed.push("type"),
-        Member::Clerk => allowed.push("pin"),
+        Member::Clerk => allowed.extend(["pin", "terminal_role"]),
     }
     no_unknown(m, "body", &allowed)?;
     let status = match m.get("status").and_then(Value::as_str) {
@@ -235,7 +235,19 @@ async fn put(
         None | Some(Value::Null) => None,
         Some(v) => Some(parse_hours(v)?),
     };
-    // The store terminal's sign-in PIN: checked before anything is written.
+    // The store terminal's sign-in PIN and role: checked before anything is written.
+    let supervisor = match m.get("terminal_role") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(r)) if r == "sales" => Some(false),
+        Some(Value::String(r)) if r == "supervisor" => Some(true),
+        Some(_) => {
+            return Err(ApiError::invalid(
+                "invalid_value",
+                "terminal_role",
+                "`terminal_role` must be `sales` (sells, looks lines up) or `supervisor` (also suspends a lost phone's line and swaps SIMs)",
+            ));
+        }
+    };
     let pin = match m.get("pin") {
         None | Some(Value::Null) => None,
         Some(Value::String(p)) if crate::terminal::pin::acceptable(p) => {
@@ -249,6 +261,21 @@ async fn put(
             ));
         }
     };
+    if supervisor.is_some() && pin.is_none() {
+        let key = crate::terminal::records::clerk_key(&store, &id);
+        if state
+            .store
+            .terminal_record(&caller.tenant, &key)
+            .await?
+            .is_none()
+        {
+            return Err(ApiError::invalid(
+                "missing_field",
+                "pin",
+                "this clerk has no PIN yet: send `pin` with `terminal_role`",
+            ));
+        }
+    }
     let now_ms = state.clock.now_ms();
     let entry = RegistryEntry {
         member,
@@ -267,20 +294,27 @@ async fn put(
     match state.store.compliance_change(change, audit).await? {
         ComplianceChangeOutcome::Applied => {
             let mut body = entry_json(&entry);
-            if let Some(pin) = pin {
+            if pin.is_some() || supervisor.is_some() {
                 // A second commit: a failure here leaves the entry put and the old PIN;
                 // the operator's retry of this idempotent PUT sets it.
                 let (store, id) = (&entry.store, &entry.id);
-                super::terminal::devices::set_pin(
+                let pin_set = pin.is_some();
+                super::terminal::devices::set_clerk(
                     state,
                     operator(caller),
                     &caller.tenant,
                     store,
                     id,
                     pin,
+                    supervisor,
                 )
                 .await?;
-                body["pin_set"] = Value::Bool(true);
+                if pin_set {
+                    body["pin_set"] = Value::Bool(true);
+                }
+                if let Some(s) = supervisor {
+                    body["terminal_role"] = Value::from(if s { "supervisor" } else { "sales" });
+                }
             }
             Ok(json_response(StatusCode::OK, &body))
         }

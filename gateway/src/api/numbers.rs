@@ -79,7 +79,7 @@ fn refusal(r: Rejection) -> ApiError {
     if about_the_number { e.at("msisdn") } else { e }
 }
 
-fn render(r: &Reservation, now_ms: u64) -> Value {
+pub(super) fn render(r: &Reservation, now_ms: u64) -> Value {
     let status = if r.order.is_some() {
         "used"
     } else if r.expires_at_ms <= now_ms {
@@ -111,15 +111,26 @@ pub async fn create(
     caller.require(Permission::Reserve)?;
     let key = idempotency_key(&headers)?;
     let value = read_json(&state, &headers, body).await?;
-    let (msisdn, ttl) = parse(&value)?;
+    hold(&state, &caller.tenant, key, &value).await
+}
+
+/// A hold for `tenant` from the body of `POST /v1/numbers/reservations` (the API and the
+/// store terminal), under Idempotency-Key `key`.
+pub(super) async fn hold(
+    state: &AppState,
+    tenant: &str,
+    key: String,
+    value: &Value,
+) -> Result<Response, ApiError> {
+    let (msisdn, ttl) = parse(value)?;
     let rng = SystemRandom::new();
     let now_ms = state.clock.now_ms();
     let outcome = state
         .store
         .create_reservation(NewReservation {
-            tenant: caller.tenant,
+            tenant: tenant.to_owned(),
             idempotency_key: key,
-            body_hash: body_fingerprint(&state.keys, &value)?,
+            body_hash: body_fingerprint(&state.keys, value)?,
             id: random_id(&rng, "nres_").map_err(|_| ApiError::internal())?,
             msisdn,
             ttl_ms: ttl * 1000,

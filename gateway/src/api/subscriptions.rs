@@ -230,15 +230,32 @@ pub async fn operate(
     let (msisdn, op) = params.value()?;
     let kind = OrderKind::from_operation(&op).ok_or_else(|| ApiError::unknown_operation(&op))?;
     caller.require(Permission::Lifecycle)?;
-    let msisdn: Msisdn = msisdn
-        .parse()
-        .map_err(|_| ApiError::subscription_not_found())?;
     let key = idempotency_key(&headers)?;
     let value = read_json_or_empty(&state, &headers, body).await?;
     let req = parse_operation(kind, &value)?;
     if kind == OrderKind::Resume && req.reason.is_some_and(|r| r.protected()) {
         caller.require(Permission::LiftProtectedSuspension)?;
     }
+    operate_checked(&state, caller, &msisdn, kind, key, &value, req, None).await
+}
+
+/// A lifecycle order of `kind` on line `msisdn` for `caller`, whose rights the caller of
+/// this function checked, from the parsed body `req` (`value` as sent) under
+/// Idempotency-Key `key`; `channel`: the store channel it was asked from (the terminal).
+#[allow(clippy::too_many_arguments)]
+pub(super) async fn operate_checked(
+    state: &AppState,
+    caller: Caller,
+    msisdn: &str,
+    kind: OrderKind,
+    key: String,
+    value: &Value,
+    req: super::lifecycle_dto::OperationRequest,
+    channel: Option<Value>,
+) -> Result<Response, ApiError> {
+    let msisdn: Msisdn = msisdn
+        .parse()
+        .map_err(|_| ApiError::subscription_not_found())?;
     let order_id = random_id(&SystemRandom::new(), "ord_").map_err(|_| ApiError::internal())?;
     let sim = match req.sim {
         None => None,
@@ -283,11 +300,11 @@ pub async fn operate(
         &state.keys,
         &json!({"operation": kind.as_str(), "msisdn": msisdn, "body": value}),
     )?;
-    let _place = match admit(&state, &caller.tenant, &key, &body_hash).await? {
+    let _place = match admit(state, &caller.tenant, &key, &body_hash).await? {
         Admission::Admitted(place) => place,
         Admission::Replay(order) => {
             state.metrics.orders_replayed.fetch_add(1, Relaxed);
-            return Ok(replayed(accepted(&state, &order)));
+            return Ok(replayed(accepted(state, &order)));
         }
     };
     let now_ms = state.clock.now_ms();
@@ -314,7 +331,7 @@ pub async fn operate(
             sim,
             number,
             port: None,
-            channel: None,
+            channel,
             now_ms,
             random: crate::crypto::random_u64(&SystemRandom::new()),
             idempotency_cutoff_ms: now_ms.saturating_sub(ttl_ms),
@@ -324,13 +341,13 @@ pub async fn operate(
     match outcome {
         LifecycleOutcome::Created(order) => {
             state.metrics.orders_created.fetch_add(1, Relaxed);
-            let r = accepted(&state, &order);
+            let r = accepted(state, &order);
             state.engine.submit(order);
             Ok(r)
         }
         LifecycleOutcome::Replayed(order) => {
             state.metrics.orders_replayed.fetch_add(1, Relaxed);
-            Ok(replayed(accepted(&state, &order)))
+            Ok(replayed(accepted(state, &order)))
         }
         LifecycleOutcome::KeyReused => Err(ApiError::idempotency_key_reused()),
         LifecycleOutcome::Rejected(r) => Err(ApiError::lifecycle_rejection(r)),

@@ -50,6 +50,10 @@ pub(super) struct PutArgs {
     /// eSIM orders carry a confirmation code the customer types on the device.
     #[arg(long)]
     esim_confirmation_code: bool,
+    /// Store clerks may pick golden numbers on the store terminal (they are listed, marked,
+    /// either way).
+    #[arg(long)]
+    golden_in_store: bool,
     /// Automatic number assignment: `random` (default) or `sequential`.
     #[arg(long, value_enum, default_value_t = Policy::Random)]
     number_policy: Policy,
@@ -140,6 +144,7 @@ async fn put(args: &PutArgs) -> Result<(), CliError> {
     }
     tenant.low_stock_threshold = args.low_stock;
     tenant.esim_confirmation_code = args.esim_confirmation_code;
+    tenant.golden_in_store = args.golden_in_store;
     for p in &args.pool_low_stock {
         let bad = |problem| CliError::arg(format!("--pool-low-stock `{p}`"), problem);
         let (block, n) = p.split_once('=').ok_or_else(|| bad("expected BLOCK=N"))?;

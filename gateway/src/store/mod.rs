@@ -204,6 +204,25 @@ pub trait Store: ComplianceStore + OutboxStore + PortingStore + Send + Sync {
         new: NewReservation,
     ) -> BoxFuture<'_, Result<ReservationOutcome, StoreError>>;
 
+    /// Ends a hold before its time (a store clerk abandoned the sale): the number goes
+    /// back to the pool and the hold lapses now. `false`, nothing changed: no such hold
+    /// of the tenant, or it lapsed or was used already.
+    fn release_reservation<'a>(
+        &'a self,
+        tenant: &'a str,
+        id: &'a str,
+        now_ms: u64,
+    ) -> BoxFuture<'a, Result<bool, StoreError>>;
+
+    /// A page of the tenant's free numbers, ordinary and golden, in number order after
+    /// `after`, at most `limit` (a clerk picks one).
+    fn free_numbers<'a>(
+        &'a self,
+        tenant: &'a str,
+        after: Option<&'a str>,
+        limit: usize,
+    ) -> BoxFuture<'a, Result<Vec<(sim_profiles::Msisdn, NumberClass)>, StoreError>>;
+
     /// A reservation of the tenant.
     fn get_reservation<'a>(
         &'a self,

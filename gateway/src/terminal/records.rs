@@ -136,6 +136,10 @@ pub struct ClerkCredential {
     /// Bumped by every PIN change: clerk sessions carry it, so a new PIN signs the clerk
     /// out everywhere.
     pub generation: u64,
+    /// A supervisor may also do after-sales on the terminal (suspend a lost phone's line,
+    /// swap its SIM); a sales clerk only sells and looks lines up.
+    #[serde(default)]
+    pub supervisor: bool,
 }
 
 /// What a sign-in attempt comes to.
@@ -163,6 +167,7 @@ impl ClerkCredential {
             failures: 0,
             locked_until_ms: 0,
             generation: current.map_or(0, |c| c.generation) + 1,
+            supervisor: current.is_some_and(|c| c.supervisor),
         }
     }
 

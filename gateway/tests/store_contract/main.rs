@@ -194,6 +194,7 @@ macro_rules! suite {
                 golden_numbers_only_when_chosen,
                 the_sequential_policy_takes_the_lowest_free_number,
                 the_random_policy_takes_free_ordinary_numbers,
+                a_clerk_pages_free_numbers_and_releases_a_hold,
             }
             imports {
                 a_batch_becomes_stock_only_when_finished,

@@ -384,3 +384,74 @@ pub async fn the_random_policy_takes_free_ordinary_numbers(s: &dyn StoreAdmin) {
         Rejection::NumberPoolExhausted
     );
 }
+
+/// A store clerk's number page: free numbers in order, golden ones marked, paged; a hold
+/// taken and released before its time returns its number at once, once.
+pub async fn a_clerk_pages_free_numbers_and_releases_a_hold(s: &dyn StoreAdmin) {
+    use gateway::store::NumberClass::{Golden, Normal};
+    let mut t = tenant(T);
+    t.golden_rules = vec![GoldenRule::Tail("7".into())];
+    seed_with(s, t, 0..1, 0..0, 12).await;
+    seed(s, OTHER, 0..0, 3).await;
+    let page = s.free_numbers(T, None, 8).await.expect("page");
+    let want: Vec<(Msisdn, gateway::store::NumberClass)> = (0..8)
+        .map(|i| (number(T, i), if i == 7 { Golden } else { Normal }))
+        .collect();
+    assert_eq!(page, want);
+    let next = s
+        .free_numbers(T, Some(number(T, 7).as_str()), 8)
+        .await
+        .expect("page");
+    assert_eq!(
+        next.iter().map(|(m, _)| m.clone()).collect::<Vec<_>>(),
+        (8..12).map(|i| number(T, i)).collect::<Vec<_>>()
+    );
+    // A held number leaves the page, and comes back when the hold is released.
+    let r = reserved(s, reservation("h", Some(number(T, 7)))).await;
+    let page = s.free_numbers(T, None, 100).await.expect("page");
+    assert!(!page.iter().any(|(m, _)| *m == number(T, 7)));
+    assert_eq!(page.len(), 11);
+    assert!(
+        !s.release_reservation(OTHER, &r.id, NOW + 1)
+            .await
+            .expect("release")
+    );
+    assert!(
+        s.release_reservation(T, &r.id, NOW + 1)
+            .await
+            .expect("release")
+    );
+    assert!(
+        !s.release_reservation(T, &r.id, NOW + 2)
+            .await
+            .expect("again")
+    );
+    let page = s.free_numbers(T, None, 100).await.expect("page");
+    assert!(page.contains(&(number(T, 7), Golden)));
+    let lapsed = s
+        .get_reservation(T, &r.id)
+        .await
+        .expect("get")
+        .expect("kept");
+    assert_eq!(lapsed.expires_at_ms, NOW + 1);
+    // The sweep finds nothing more to return.
+    assert_eq!(
+        s.expire_due(NOW + TTL).await.expect("sweep"),
+        Expired::default()
+    );
+    let c = counts(s, T).await;
+    assert_eq!(
+        (c.numbers_available, c.numbers_golden, c.numbers_held),
+        (11, 1, 0)
+    );
+    // A used hold is not released.
+    let r = reserved(s, reservation("u", Some(number(T, 3)))).await;
+    let mut a = activation("u", 0);
+    a.number = NumberChoice::Reservation(r.id.clone());
+    created(s, a).await;
+    assert!(
+        !s.release_reservation(T, &r.id, NOW + 3)
+            .await
+            .expect("used")
+    );
+}

@@ -76,6 +76,16 @@ impl ApiError {
         )
     }
 
+    /// 403: after-sales on the terminal needs a supervisor clerk.
+    pub fn clerk_not_supervisor() -> Self {
+        Self::new(
+            StatusCode::FORBIDDEN,
+            "clerk_not_supervisor",
+            "A supervisor must do this",
+            "suspending a line or swapping its SIM on the store terminal needs a supervisor; ask one to sign in, or your operator to make you one (`terminal_role`)",
+        )
+    }
+
     /// 403: a state-changing call without the session's CSRF token.
     pub fn csrf_token_invalid() -> Self {
         Self::new(
@@ -84,6 +94,17 @@ impl ApiError {
             "Missing or wrong CSRF token",
             "send the `csrf_token` of `GET /terminal/api/session` in the `X-CSRF-Token` header; reload the page if it keeps failing",
         )
+    }
+
+    /// 403: a golden number picked on the terminal of a tenant that keeps them from stores.
+    pub fn golden_number_not_offered() -> Self {
+        Self::new(
+            StatusCode::FORBIDDEN,
+            "golden_number_not_offered",
+            "Golden numbers are not sold in stores",
+            "this tenant does not offer golden numbers in stores; pick another number or let the gateway choose",
+        )
+        .at("msisdn")
     }
 
     /// 404: no sale of this terminal with that id.

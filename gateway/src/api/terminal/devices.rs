@@ -127,42 +127,70 @@ pub async fn revoke(
     ))
 }
 
-/// Sets a clerk's PIN (hashed here, off the async threads): failures and any lock-out
-/// are cleared and the clerk's sessions end. `actor` is the operator.
-pub(in crate::api) async fn set_pin(
+/// Sets a clerk's PIN (hashed here, off the async threads; failures and any lock-out are
+/// cleared and the clerk's sessions end) and/or their terminal role. `actor` is the
+/// operator. A role without a PIN needs a PIN set before.
+pub(in crate::api) async fn set_clerk(
     state: &AppState,
     actor: Actor,
     tenant: &str,
     store: &str,
     clerk: &str,
-    pin_text: zeroize::Zeroizing<String>,
+    pin_text: Option<zeroize::Zeroizing<String>>,
+    supervisor: Option<bool>,
 ) -> Result<(), ApiError> {
-    if !pin::acceptable(&pin_text) {
-        return Err(ApiError::invalid(
-            "invalid_value",
-            "pin",
-            format!("`pin`: {}", pin::PIN_RULE),
-        ));
-    }
-    let mut salt = [0u8; 16];
-    state
-        .keys
-        .random(&mut salt)
-        .map_err(|_| ApiError::internal())?;
-    let hash = tokio::task::spawn_blocking(move || pin::hash(&pin_text, salt))
-        .await
-        .map_err(|_| ApiError::internal())?
-        .ok_or_else(ApiError::internal)?;
+    let hash = match pin_text {
+        None => None,
+        Some(p) if pin::acceptable(&p) => {
+            let mut salt = [0u8; 16];
+            state
+                .keys
+                .random(&mut salt)
+                .map_err(|_| ApiError::internal())?;
+            let h = tokio::task::spawn_blocking(move || pin::hash(&p, salt))
+                .await
+                .map_err(|_| ApiError::internal())?
+                .ok_or_else(ApiError::internal)?;
+            Some(h)
+        }
+        Some(_) => {
+            return Err(ApiError::invalid(
+                "invalid_value",
+                "pin",
+                format!("`pin`: {}", pin::PIN_RULE),
+            ));
+        }
+    };
     let key = clerk_key(store, clerk);
     for _ in 0..SWAP_TRIES {
         let now = state.clock.now_ms();
         let cur: Option<Stored<ClerkCredential>> = load(state, tenant, &key).await?;
-        let next = ClerkCredential::with_pin(cur.as_ref().map(|c| &c.value), hash.clone());
-        let mut rec = audit(now, actor.clone(), "terminal.pin_set", Outcome::Record);
+        let current = cur.as_ref().map(|c| &c.value);
+        let mut next = match (&hash, current) {
+            (Some(h), _) => ClerkCredential::with_pin(current, h.clone()),
+            (None, Some(c)) => c.clone(),
+            (None, None) => {
+                return Err(ApiError::invalid(
+                    "missing_field",
+                    "pin",
+                    "this clerk has no PIN yet: set `pin` with `terminal_role`",
+                ));
+            }
+        };
+        if let Some(s) = supervisor {
+            next.supervisor = s;
+        }
+        let action = if hash.is_some() {
+            "terminal.pin_set"
+        } else {
+            "terminal.role_set"
+        };
+        let mut rec = audit(now, actor.clone(), action, Outcome::Record);
         rec.attrs = vec![
             ("tenant".to_owned(), tenant.to_owned()),
             ("store".to_owned(), store.to_owned()),
             ("clerk".to_owned(), clerk.to_owned()),
+            ("supervisor".to_owned(), next.supervisor.to_string()),
         ];
         let raw = cur.as_ref().map(|c| c.raw.as_slice());
         if swap(state, tenant, &key, raw, Some(&next), rec).await? {

@@ -8,6 +8,8 @@
 //! other security headers (`terminal::assets`).
 
 pub(super) mod devices;
+mod lines;
+mod numbers;
 mod sales;
 mod session;
 
@@ -49,7 +51,19 @@ pub(crate) fn router(state: &Arc<AppState>) -> Router<Arc<AppState>> {
         .route("/terminal/api/sales", get(sales::list).post(sales::create))
         .route("/terminal/api/sales/validate", post(sales::validate))
         .route("/terminal/api/sales/{id}", get(sales::get))
+        .route("/terminal/api/sales/by-key/{key}", get(sales::by_key))
         .route("/terminal/api/sales/{id}/qr.svg", get(sales::qr_svg))
+        .route("/terminal/api/numbers", get(numbers::page))
+        .route("/terminal/api/lines", get(lines::find))
+        .route(
+            "/terminal/api/lines/{msisdn}/{operation}",
+            post(lines::operate),
+        )
+        .route("/terminal/api/holds", post(numbers::hold))
+        .route(
+            "/terminal/api/holds/{id}",
+            axum::routing::delete(numbers::release),
+        )
         .layer(middleware::from_fn(move |req: Request, next: Next| {
             let csp = csp.clone();
             async move {

@@ -38,6 +38,19 @@ fn caller(s: &SignedIn) -> Caller {
 fn activation_body(s: &SignedIn, sale: Value) -> Result<Value, ApiError> {
     let m = object(&sale, "body")?;
     no_unknown(m, "", &["product", "sim", "msisdn", "subscriber"])?;
+    // A number is picked through a hold (`/terminal/api/holds`, where the golden rule is
+    // checked), never chosen outright; porting in is not sold on the terminal yet.
+    let mode = m
+        .get("msisdn")
+        .and_then(|n| n.get("mode"))
+        .and_then(Value::as_str);
+    if !matches!(mode, None | Some("auto" | "reservation")) {
+        return Err(ApiError::invalid(
+            "invalid_value",
+            "msisdn.mode",
+            "on the store terminal `msisdn.mode` is `auto`, or `reservation` with the hold of the number picked",
+        ));
+    }
     let mut v = sale;
     v["channel"] = json!({
         "kind": "store",
@@ -78,8 +91,7 @@ pub(super) async fn create(
     body: Body,
 ) -> Result<Response, ApiError> {
     let s = signed_in(&state, &headers, true).await?;
-    let key = idempotency_key(&headers)?;
-    let key = format!("terminal/{}/{}/{key}", s.device.store, s.device.terminal);
+    let key = scoped_key(&s, &idempotency_key(&headers)?);
     let sale = read_json(&state, &headers, body).await?;
     let value = activation_body(&s, sale)?;
     let resp = activations::create_checked(&state, &caller(&s), key, value).await?;
@@ -95,6 +107,42 @@ pub(super) async fn create(
         remember(&state, &s, &id).await?;
     }
     Ok(resp)
+}
+
+/// A page's Idempotency-Key as the store files it: scoped to this terminal, so no other
+/// terminal's key can collide with it or find its sale.
+fn scoped_key(s: &SignedIn, key: &str) -> String {
+    format!("terminal/{}/{}/{key}", s.device.store, s.device.terminal)
+}
+
+/// `GET /terminal/api/sales/by-key/{key}`: the sale this terminal created under its
+/// Idempotency-Key, if any. A page reloaded while its confirmation was in flight asks
+/// this instead of keeping the request body (with the customer's ID) in the browser:
+/// `200` the order (follow it), or `404 order_not_found` (nothing was created; confirm
+/// again, with the same key).
+pub(super) async fn by_key(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    key: PathParam,
+) -> Result<Response, ApiError> {
+    let s = signed_in(&state, &headers, false).await?;
+    let key = key.value()?;
+    let record = state
+        .store
+        .activation_idempotency(&s.device.tenant, &scoped_key(&s, &key))
+        .await?
+        .ok_or_else(ApiError::sale_not_found)?;
+    let order = state
+        .store
+        .get_order(&s.device.tenant, &record.order_id)
+        .await?
+        .filter(|o| sold_here(&s, o))
+        .ok_or_else(ApiError::sale_not_found)?;
+    remember(&state, &s, &order.id).await?;
+    Ok(json_response(
+        StatusCode::OK,
+        &activations::view(&state, &order).await?,
+    ))
 }
 
 /// Lists `order` in the terminal's recent sales (once), audited as the sale of its clerk.

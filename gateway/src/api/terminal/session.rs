@@ -175,7 +175,11 @@ async fn session_json(
                 .iter()
                 .find(|e| e.member == Member::Clerk && e.id == id)
                 .and_then(|e| e.label.clone());
-            json!({"id": id, "name": name})
+            let cred: Option<Stored<ClerkCredential>> =
+                load(state, &device.tenant, &clerk_key(&device.store, id)).await?;
+            let supervisor = cred.is_some_and(|c| c.value.supervisor);
+            json!({"id": id, "name": name, "role": if supervisor { "supervisor" } else { "sales" },
+                   "rights": super::lines::rights(supervisor)})
         }
         None => Value::Null,
     };

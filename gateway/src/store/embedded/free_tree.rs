@@ -3,9 +3,9 @@
 //! number (`numbers::pick_uniform`); `pool.rs` moves numbers in and out with the free index.
 
 use super::apply::{Tables, TxResult, backend};
-use super::tables::{FREE_NUMBERS, FREE_TREE, META};
+use super::tables::{FREE_GOLDEN, FREE_NUMBERS, FREE_TREE, META, NUMBERS};
 use crate::numbers::{FreeTree, TreeNode, tree_nodes};
-use crate::store::StoreError;
+use crate::store::{NumberClass, NumberRecord, NumberState, StoreError};
 use ::redb::{ReadableTable, WriteTransaction};
 use std::collections::BTreeMap;
 
@@ -87,6 +87,32 @@ impl FreeTree for TenantTree<'_, '_> {
             .map_err(backend)?
             .is_some())
     }
+}
+
+/// Meta key recording that the golden free index has been built for this store.
+const FREE_GOLDEN_BUILT: &str = "free_golden_built";
+
+/// Builds the index of free golden numbers of a store written before it existed, from
+/// the number records, once (a meta flag records it), in the opening transaction.
+pub fn ensure_free_golden(txn: &WriteTransaction) -> TxResult<()> {
+    let mut meta = txn.open_table(META).map_err(backend)?;
+    if meta.get(FREE_GOLDEN_BUILT).map_err(backend)?.is_some() {
+        return Ok(());
+    }
+    let numbers = txn.open_table(NUMBERS).map_err(backend)?;
+    let mut golden = txn.open_table(FREE_GOLDEN).map_err(backend)?;
+    for row in numbers.iter().map_err(backend)? {
+        let (k, v) = row.map_err(backend)?;
+        let rec: NumberRecord = super::apply::dec("numbers", v.value())?;
+        if rec.class == NumberClass::Golden && rec.state == NumberState::Available {
+            golden
+                .insert((rec.tenant.as_str(), k.value()), ())
+                .map_err(backend)?;
+        }
+    }
+    meta.insert(FREE_GOLDEN_BUILT, b"1".as_slice())
+        .map_err(backend)?;
+    Ok(())
 }
 
 /// Meta key recording that the free tree has been built for this store.

@@ -232,6 +232,7 @@ fn prepare(db: Database) -> Result<Database, StoreError> {
         }
     }
     free_tree::ensure_free_tree(&txn)?;
+    free_tree::ensure_free_golden(&txn)?;
     outbox::OutboxTables::create(&txn)?;
     compliance::ComplianceTables::create(&txn)?;
     ports::PortTables::create(&txn)?;

@@ -64,11 +64,11 @@ impl Tables<'_> {
         self.numbers
             .insert(msisdn, enc(rec)?.as_slice())
             .map_err(backend)?;
-        if rec.class == NumberClass::Normal {
-            self.free_numbers
-                .insert((tenant, msisdn), ())
-                .map_err(backend)?;
-        }
+        let index = match rec.class {
+            NumberClass::Normal => &mut self.free_numbers,
+            NumberClass::Golden => &mut self.free_golden,
+        };
+        index.insert((tenant, msisdn), ()).map_err(backend)?;
         Ok(())
     }
 
@@ -91,6 +91,11 @@ impl Tables<'_> {
             for node in tree_nodes(msisdn) {
                 self.tree_bump(tenant, node, 1)?;
             }
+        }
+        if (state, class) == (&NumberState::Available, NumberClass::Golden) {
+            self.free_golden
+                .insert((tenant, msisdn), ())
+                .map_err(backend)?;
         }
         if let Some(until) = quarantine {
             self.quarantine
@@ -119,6 +124,9 @@ impl Tables<'_> {
             for node in tree_nodes(msisdn) {
                 self.tree_bump(tenant, node, -1)?;
             }
+        }
+        if (state, class) == (&NumberState::Available, NumberClass::Golden) {
+            self.free_golden.remove((tenant, msisdn)).map_err(backend)?;
         }
         if let Some(until) = quarantine {
             self.quarantine.remove((until, msisdn)).map_err(backend)?;
@@ -337,6 +345,30 @@ impl Tables<'_> {
             )
             .map_err(backend)?;
         Ok(ReservationOutcome::Created(r))
+    }
+
+    /// See [`Store::release_reservation`].
+    pub fn release_reservation(&mut self, tenant: &str, id: &str, now_ms: u64) -> TxResult<bool> {
+        let Some(mut r) = self.reservation(id)? else {
+            return Ok(false);
+        };
+        if r.tenant != tenant || r.order.is_some() || r.expires_at_ms <= now_ms {
+            return Ok(false);
+        }
+        let held = self.number(r.msisdn.as_str())?.is_some_and(
+            |n| matches!(&n.state, NumberState::Held { reservation, .. } if *reservation == r.id),
+        );
+        self.reservation_expiry
+            .remove((r.expires_at_ms, r.id.as_str()))
+            .map_err(backend)?;
+        r.expires_at_ms = now_ms;
+        self.reservations
+            .insert(r.id.as_str(), enc(&r)?.as_slice())
+            .map_err(backend)?;
+        if held {
+            self.set_number(tenant, &r.msisdn, NumberState::Available)?;
+        }
+        Ok(true)
     }
 
     /// See [`Store::expire_due`]: lapsed holds go back to the pool, aged quarantine too.

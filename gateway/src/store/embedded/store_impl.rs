@@ -5,6 +5,10 @@ use super::writer::{PoolCommand, PoolReply};
 use super::*;
 use crate::order::Effect;
 use adapters::hlr::BoxFuture;
+use std::ops::Bound::{Excluded, Included};
+
+/// Above every MSISDN (15 digits at most).
+const MAX_MSISDN: &str = "9999999999999999";
 
 impl Store for RedbStore {
     fn create_activation(
@@ -506,6 +510,62 @@ impl Store for RedbStore {
                 Reply::Pool(PoolReply::Changed(b)) => Ok(b),
                 r => Err(unexpected(r)),
             }
+        })
+    }
+
+    fn release_reservation<'a>(
+        &'a self,
+        tenant: &'a str,
+        id: &'a str,
+        now_ms: u64,
+    ) -> BoxFuture<'a, Result<bool, StoreError>> {
+        let cmd = Command::Pool(PoolCommand::ReleaseHold(
+            tenant.to_owned(),
+            id.to_owned(),
+            now_ms,
+        ));
+        Box::pin(async move {
+            match self.submit(cmd).await? {
+                Reply::Pool(PoolReply::Changed(b)) => Ok(b),
+                r => Err(unexpected(r)),
+            }
+        })
+    }
+
+    fn free_numbers<'a>(
+        &'a self,
+        tenant: &'a str,
+        after: Option<&'a str>,
+        limit: usize,
+    ) -> BoxFuture<'a, Result<Vec<(sim_profiles::Msisdn, NumberClass)>, StoreError>> {
+        Box::pin(async move {
+            self.read(|txn| {
+                // Ordinary and golden free numbers are two indexes: up to `limit` of each
+                // after `after`, merged in number order.
+                let mut out = Vec::new();
+                for (table, class) in [
+                    (FREE_NUMBERS, NumberClass::Normal),
+                    (FREE_GOLDEN, NumberClass::Golden),
+                ] {
+                    let t = txn.open_table(table).map_err(backend)?;
+                    let lo = (tenant, after.unwrap_or(""));
+                    let range = t
+                        .range::<(&str, &str)>((Excluded(lo), Included((tenant, MAX_MSISDN))))
+                        .map_err(backend)?;
+                    for row in range.take(limit) {
+                        let (k, _) = row.map_err(backend)?;
+                        let m: sim_profiles::Msisdn =
+                            k.value().1.parse().map_err(|_| StoreError::Corrupt {
+                                table: "free_numbers",
+                                message: "bad MSISDN key".into(),
+                            })?;
+                        out.push((m, class));
+                    }
+                }
+                out.sort_by(|a, b| a.0.as_str().cmp(b.0.as_str()));
+                out.truncate(limit);
+                Ok(out)
+            })
         })
     }
 

@@ -15,6 +15,10 @@ pub const IMSIS: TableDefinition<&str, &str> = TableDefinition::new("imsis");
 pub const NUMBERS: TableDefinition<&str, &[u8]> = TableDefinition::new("numbers");
 /// (tenant, MSISDN) of every available number: allocation takes the first entry.
 pub const FREE_NUMBERS: TableDefinition<(&str, &str), ()> = TableDefinition::new("free_numbers");
+/// (tenant, MSISDN) of every available golden number (never allocated automatically; a
+/// store clerk's number page lists them marked). Built once for older stores
+/// (`free_tree::ensure_free_golden`).
+pub const FREE_GOLDEN: TableDefinition<(&str, &str), ()> = TableDefinition::new("free_golden");
 /// (tenant, depth, width, prefix) → how many free ordinary numbers of `width` digits start
 /// with `prefix` (of `depth` digits): the count tree a random allocation walks down
 /// (`numbers::pick_uniform`). Kept in step with `free_numbers` by `pool.rs`.

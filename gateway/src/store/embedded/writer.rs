@@ -87,6 +87,8 @@ pub enum PoolCommand {
     Quarantine(String, sim_profiles::Msisdn, u64),
     /// See `Store::release_quarantine`.
     Release(String, sim_profiles::Msisdn),
+    /// See `Store::release_reservation`.
+    ReleaseHold(String, String, u64),
 }
 
 /// Answers of [`PoolCommand`]s.
@@ -128,6 +130,9 @@ impl Command {
             Command::Port(c) => t.port_command(c).map(Reply::Port),
             Command::Pool(PoolCommand::Release(tenant, m)) => t
                 .release_quarantine(tenant, m)
+                .map(|b| Reply::Pool(PoolReply::Changed(b))),
+            Command::Pool(PoolCommand::ReleaseHold(tenant, id, now)) => t
+                .release_reservation(tenant, id, *now)
                 .map(|b| Reply::Pool(PoolReply::Changed(b))),
         }
     }

@@ -256,6 +256,28 @@ pub async fn quarantine_number(
     Ok(true)
 }
 
+async fn release_reservation(tx: &Tx<'_>, tenant: &str, id: &str, now_ms: u64) -> TxResult<bool> {
+    let Some(mut r) = reservation(tx, id).await? else {
+        return Ok(false);
+    };
+    if r.tenant != tenant || r.order.is_some() || r.expires_at_ms <= now_ms {
+        return Ok(false);
+    }
+    let held = get_number(tx, r.msisdn.as_str())
+        .await?
+        .is_some_and(|n| holds(&n, &r.id));
+    r.expires_at_ms = now_ms;
+    tx.exec(
+        "UPDATE reservations SET expires_at_ms = $2, on_expiry_list = FALSE, doc = $3 WHERE id = $1",
+        &[&r.id, &big(now_ms), &to_doc(&r)?],
+    )
+    .await?;
+    if held {
+        set_number(tx, &r.msisdn, NumberState::Available).await?;
+    }
+    Ok(true)
+}
+
 async fn release_quarantine(tx: &Tx<'_>, tenant: &str, msisdn: &Msisdn) -> TxResult<bool> {
     let Some(rec) = get_number(tx, msisdn.as_str()).await? else {
         return Ok(false);
@@ -312,6 +334,52 @@ impl PgStore {
             Box::pin(quarantine_number(tx, tenant, msisdn, *now))
         })
         .await
+    }
+
+    /// See [`Store::release_reservation`].
+    pub async fn release_reservation(
+        &self,
+        tenant: &str,
+        id: &str,
+        now_ms: u64,
+    ) -> Result<bool, StoreError> {
+        self.transaction(&(tenant, id, now_ms), |tx, (tenant, id, now)| {
+            Box::pin(release_reservation(tx, tenant, id, *now))
+        })
+        .await
+    }
+
+    /// See [`Store::free_numbers`].
+    pub async fn free_numbers(
+        &self,
+        tenant: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<(Msisdn, NumberClass)>, StoreError> {
+        let n = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.read_rows(
+            "SELECT msisdn, class FROM numbers
+             WHERE tenant = $1 AND state = 'available' AND msisdn > $2
+             ORDER BY msisdn LIMIT $3",
+            &[&tenant, &after.unwrap_or(""), &n],
+        )
+        .await?
+        .iter()
+        .map(|r| {
+            let m: Msisdn = r
+                .get::<_, &str>(0)
+                .parse()
+                .map_err(|_| StoreError::Corrupt {
+                    table: "numbers",
+                    message: "bad MSISDN".into(),
+                })?;
+            let class = match r.get::<_, &str>(1) {
+                "golden" => NumberClass::Golden,
+                _ => NumberClass::Normal,
+            };
+            Ok((m, class))
+        })
+        .collect()
     }
 
     /// Ends a number's quarantine early (operator decision).

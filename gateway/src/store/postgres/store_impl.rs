@@ -234,6 +234,24 @@ impl Store for PgStore {
         Box::pin(async move { PgStore::quarantine_number(self, &tenant, &msisdn, now_ms).await })
     }
 
+    fn release_reservation<'a>(
+        &'a self,
+        tenant: &'a str,
+        id: &'a str,
+        now_ms: u64,
+    ) -> BoxFuture<'a, Result<bool, StoreError>> {
+        Box::pin(PgStore::release_reservation(self, tenant, id, now_ms))
+    }
+
+    fn free_numbers<'a>(
+        &'a self,
+        tenant: &'a str,
+        after: Option<&'a str>,
+        limit: usize,
+    ) -> BoxFuture<'a, Result<Vec<(sim_profiles::Msisdn, NumberClass)>, StoreError>> {
+        Box::pin(PgStore::free_numbers(self, tenant, after, limit))
+    }
+
     fn release_quarantine(
         &self,
         tenant: &str,

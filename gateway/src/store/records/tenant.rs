@@ -35,6 +35,10 @@ pub struct Tenant {
     /// eSIM orders carry a confirmation code the customer types on the device.
     #[serde(default)]
     pub esim_confirmation_code: bool,
+    /// Whether store clerks may pick golden numbers on the store terminal's number page
+    /// (they are always listed, marked; the API may always choose them).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub golden_in_store: bool,
     /// The market whose real-name and anti-fraud rules apply (`None`: the permissive
     /// policy every tenant had before compliance existed).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -67,6 +71,7 @@ impl Tenant {
             low_stock_threshold: None,
             pool_low_stock: BTreeMap::new(),
             esim_confirmation_code: false,
+            golden_in_store: false,
             market: None,
             enterprise: None,
             compliance: None,
