@@ -1,13 +1,17 @@
 // 6. A double-click on `#confirm` and a reload while the sale is being placed open exactly
-// one line: every POST carries one Idempotency-Key, the reloaded page resumes the same
-// sale and shows it done, and the card's SIM belongs to that one order.
+// one line. The first POST reaches the gateway (which opens the order) but its answer is
+// held back from the page, which is reloaded meanwhile: the reloaded page must repeat the
+// same request (one Idempotency-Key), get the same order and show it done, and the card's
+// SIM belongs to that one order.
 import { expect, test } from '@playwright/test';
 import { freshPerson, iccid, operator, reader, SIM_INDEX } from '../lib/sandbox.mjs';
-import { done, isSalePost, pageFetch, ready, upToConfirm } from '../lib/terminal.mjs';
+import { done, pageFetch, ready, upToConfirm } from '../lib/terminal.mjs';
 
 test.beforeEach(async () => {
   await reader.reset();
 });
+
+const isSaleRequest = (r) => new URL(r.url()).pathname === '/terminal/api/sales' && r.method() === 'POST';
 
 test('double-click and reload during confirmation open exactly one line', async ({ page }) => {
   await ready(page, { where: 'cn', lang: 'en' });
@@ -15,42 +19,48 @@ test('double-click and reload during confirmation open exactly one line', async 
   await upToConfirm(page, { sim: card, person: freshPerson() });
 
   const keys = [];
-  const created = [];
-  const isSaleRequest = (r) => new URL(r.url()).pathname === '/terminal/api/sales' && r.method() === 'POST';
   page.on('request', (r) => {
     if (isSaleRequest(r)) keys.push(r.headers()['idempotency-key']);
   });
-  page.on('response', async (r) => {
-    if (isSalePost(r) && r.status() === 202) created.push((await r.json()).id);
+  let first = null;
+  let reached;
+  const atGateway = new Promise((resolve) => { reached = resolve; });
+  await page.route('**/terminal/api/sales', async (route) => {
+    if (!isSaleRequest(route.request()) || first !== null) {
+      await route.continue();
+      return;
+    }
+    // The first sale request reaches the gateway; its answer never reaches the page.
+    const resp = await route.fetch();
+    first = { status: resp.status(), body: await resp.json() };
+    reached();
   });
-  const sent = page.waitForRequest(isSaleRequest);
+
   await page.locator('#confirm').dblclick();
-  await sent;
-  // Reload while the order is being placed (its request sent, maybe not yet answered).
+  await atGateway;
+  expect(first.status, JSON.stringify(first.body)).toBe(202);
   await page.reload();
   await done(page);
 
-  expect(keys.length).toBeGreaterThanOrEqual(1);
+  expect(keys.length, 'the reloaded page repeated the request').toBeGreaterThanOrEqual(2);
   expect(new Set(keys).size, `Idempotency-Keys: ${keys.join(', ')}`).toBe(1);
   expect(keys[0]).toBeTruthy();
 
-  // The terminal's own sales: exactly one with this card, active.
+  // The terminal's own sales: exactly one with this card, the first request's, active.
   const sales = await pageFetch(page, 'GET', '/terminal/api/sales');
   expect(sales.status, sales.text).toBe(200);
   const withCard = sales.json.sales.filter((o) => (o.iccid ?? o.sim?.iccid) === card);
-  expect(withCard.map((o) => o.id)).toHaveLength(1);
-  const [order] = withCard;
-  expect(order.status).toBe('active');
-  for (const id of created) expect(id).toBe(order.id);
+  expect(withCard.map((o) => o.id)).toEqual([first.body.id]);
+  expect(withCard[0].status).toBe('active');
 
   // The operator's view agrees: the SIM belongs to that order.
   const sim = await operator('GET', `/v1/sims/${card}`, undefined, 'cn');
   expect(sim.status, sim.text).toBe(200);
-  expect(sim.json.activation_id).toBe(order.id);
+  expect(sim.json.activation_id).toBe(first.body.id);
 
   // And the recent sales list shows it once.
   await page.locator('#nav-recent').click();
-  const rows = page.locator(`[data-testid=sale-row][data-order="${order.id}"]`);
+  const rows = page.locator(`[data-testid=sale-row][data-order="${first.body.id}"]`);
   await expect(rows).toHaveCount(1);
   await expect(rows).toHaveAttribute('data-status', 'active');
 });

@@ -17,7 +17,11 @@ const outDir = path.resolve(process.env.SIMGW_SCREENSHOT_DIR || path.join(here, 
 /// Writes the screenshot of `name` in `lang`, once the page is still.
 async function shot(page, name, lang) {
   fs.mkdirSync(outDir, { recursive: true });
-  await page.evaluate(() => document.fonts.ready);
+  // No focus ring or caret on whatever the test touched last; fonts loaded.
+  await page.evaluate(async () => {
+    if (document.activeElement instanceof HTMLElement) document.activeElement.blur();
+    await document.fonts.ready;
+  });
   await page.screenshot({ path: path.join(outDir, `terminal-${name}-${lang}.png`), animations: 'disabled', caret: 'hide' });
 }
 
