@@ -229,7 +229,7 @@ async fn register_store(
         store: STORE.to_owned(),
         id: id.to_owned(),
         status: Registration::Enabled,
-        label: Some("sandbox store".to_owned()),
+        label: Some(format!("sandbox {}", member.as_str())),
         hours,
         updated_at_ms: now_ms,
     };
