@@ -9,15 +9,30 @@ import { showError, clearErrors } from './errors.js';
 let sales = [];
 let ctl = null;
 
+// The list holds one day: the time of day is enough (the full date is the cell's title).
 function localTime(iso) {
   const d = new Date(iso);
-  return Number.isNaN(d.getTime()) ? '' : d.toLocaleString(currentLang());
+  if (Number.isNaN(d.getTime())) return ['', ''];
+  const lang = currentLang();
+  return [d.toLocaleTimeString(lang, { hour: '2-digit', minute: '2-digit' }), d.toLocaleString(lang)];
+}
+
+// Long identifiers by their last characters, which clerks read out; the whole in the title.
+function tail(id, n) {
+  const s = String(id || '');
+  return [s.length > n ? `…${s.slice(-n)}` : s, s];
 }
 
 function cell(text, key, params) {
   const td = h('td');
   if (key) tx(td, key, params);
   else plain(td, text || '');
+  return td;
+}
+
+function shortCell([shown, full]) {
+  const td = cell(shown);
+  if (full && full !== shown) td.title = full;
   return td;
 }
 
@@ -29,12 +44,12 @@ function render() {
     const esim = o.sim && o.sim.type === 'esim';
     const tr = h('tr', { attrs: { 'data-testid': 'sale-row', 'data-order': o.id || '', 'data-status': status } });
     tr.append(
-      cell(localTime(o.created_at)),
-      cell(o.id),
-      cell(o.product),
-      cell(o.msisdn),
-      esim ? cell('', 'summary.esim') : cell(o.iccid || (o.sim && o.sim.iccid)),
+      shortCell(localTime(o.created_at)),
       has(`state.${status}`) ? cell('', `state.${status}`) : cell('', 'state.unknown', { status }),
+      cell(o.msisdn),
+      esim ? cell('', 'summary.esim') : shortCell(tail(o.iccid || (o.sim && o.sim.iccid), 6)),
+      cell(o.product),
+      shortCell(tail(o.id, 6)),
     );
     body.append(tr);
   }
