@@ -5,7 +5,7 @@
 // previous hold first; a sale left unfinished releases its hold (best effort: the
 // gateway lapses it anyway). The hold lives in the draft, so a reload keeps it.
 
-import { $, h, show } from './dom.js';
+import { $, $$, h, show } from './dom.js';
 import { tx, plain, currentLang, onLangChange } from './i18n.js';
 import { call } from './api.js';
 import { newKey } from './keys.js';
@@ -68,7 +68,9 @@ function option(n) {
     {
       type: 'button',
       className: golden ? 'number-option golden' : 'number-option',
-      disabled: !selectable || busy,
+      // Only the unsellable are disabled: a busy step ignores clicks instead, so the
+      // focus stays on the number the clerk chose.
+      disabled: !selectable,
       attrs: {
         'data-testid': 'number-option',
         'data-msisdn': n.msisdn,
@@ -93,8 +95,14 @@ function render() {
   show($('#numbers-empty'), !!page && list.length === 0);
   show($('#numbers-more'), !!page && typeof page.next === 'string' && page.next !== '');
   show($('#numbers-first'), !!page && cursor !== '');
-  $('#numbers-more').disabled = busy;
-  $('#numbers-first').disabled = busy;
+}
+
+/** Marks the held number among the options shown. */
+function renderPressed() {
+  const hold = held();
+  for (const b of $$('[data-testid=number-option]')) {
+    b.setAttribute('aria-pressed', String(!!hold && hold.msisdn === b.dataset.msisdn));
+  }
 }
 
 function stopLoading() {
@@ -133,11 +141,6 @@ export async function release(hold) {
   }
 }
 
-function setBusy(b) {
-  busy = b;
-  render();
-}
-
 function forget() {
   const d = ctx.draft();
   d.hold = null;
@@ -150,7 +153,7 @@ async function pick(msisdn) {
   if (busy || (previous && previous.msisdn === msisdn && !lapsed(previous))) return;
   clearErrors();
   const mine = generation;
-  setBusy(true);
+  busy = true;
   tx($('#numbers-state'), 'number.holding');
   try {
     if (previous) {
@@ -161,6 +164,7 @@ async function pick(msisdn) {
       if (mine !== generation) return;
       forget();
       renderHeld();
+      renderPressed();
     }
     // A fresh key per pick; the call's own retries after a network loss reuse it.
     const hold = await call('POST', '/holds', { body: { msisdn }, headers: { 'Idempotency-Key': newKey() }, retry: true });
@@ -174,18 +178,20 @@ async function pick(msisdn) {
     d.msisdn = { mode: 'reservation', reservation_id: hold.id };
     ctx.save();
     renderHeld();
+    renderPressed();
   } catch (e) {
     if (mine !== generation || e.handled) return;
     showError(e);
     // Taken (or no longer offered) meanwhile: the page shown is out of date.
     if (e.code === 'msisdn_not_available' || e.code === 'golden_number_not_offered') {
       busy = false;
+      plain($('#numbers-state'), '');
       load(cursor);
     }
   } finally {
     if (mine === generation) {
-      plain($('#numbers-state'), '');
-      setBusy(false);
+      if (busy) plain($('#numbers-state'), '');
+      busy = false;
     }
   }
 }
