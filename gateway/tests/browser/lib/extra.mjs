@@ -1,6 +1,7 @@
 // Helpers of the number-picking and after-sales tests (numbers.spec.mjs,
 // after-sales.spec.mjs), beside the suite's own lib/sandbox.mjs and lib/terminal.mjs.
-import { shop } from './sandbox.mjs';
+import { request } from './http.mjs';
+import { sandbox, shop } from './sandbox.mjs';
 
 /// Which physical SIM each of these tests uses, counted from the END of the shop's list
 /// (SIM_INDEX in sandbox.mjs counts from the start), so the two sets never meet.
@@ -21,4 +22,15 @@ export function iccidFromEnd(n, which = 'cn') {
 /// A number as the page shows it (numbers.js formatMsisdn): the last 8 digits in fours.
 export function shownMsisdn(m) {
   return m.length > 8 ? `${m.slice(0, -8)} ${m.slice(-8, -4)} ${m.slice(-4)}` : m;
+}
+
+/// A call to the operator API with the shop tenant's key and extra `headers` (sandbox.mjs
+/// `operator` sends none, and a reservation needs an Idempotency-Key).
+export function operatorWith(method, path, body, headers, which = 'cn') {
+  const sb = sandbox();
+  return request(method, sb.base_url + path, {
+    ca: sb.ca,
+    headers: { authorization: `Bearer ${shop(which).apiKey}`, ...headers },
+    body,
+  });
 }

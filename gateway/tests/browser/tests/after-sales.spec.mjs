@@ -87,9 +87,23 @@ test('a supervisor suspends, resumes and swaps a line; a sales clerk gets no act
   await expect(page.locator('#confirm-dialog')).toBeHidden();
   expect(posted).toBe(0);
 
-  // Suspend: lost or stolen.
+  // Suspend: lost or stolen. The first request is lost on the network; the page sends
+  // it again with the same Idempotency-Key, so the line is suspended once.
+  const keys = [];
+  page.on('request', (r) => {
+    if (path(r) === `/terminal/api/lines/${msisdn}/suspend` && r.method() === 'POST') keys.push(r.headers()['idempotency-key']);
+  });
+  let lost = false;
+  await page.route(`**/terminal/api/lines/${msisdn}/suspend`, (route) => {
+    if (lost) return route.continue();
+    lost = true;
+    return route.abort('connectionreset');
+  });
   const suspend = await act(page, '#line-suspend', msisdn, 'suspend', ['data-state', 'suspended']);
-  expect(suspend.headers()['idempotency-key']).toBeTruthy();
+  await page.unroute(`**/terminal/api/lines/${msisdn}/suspend`);
+  expect(keys.length).toBeGreaterThanOrEqual(2);
+  expect(new Set(keys).size, `Idempotency-Keys: ${keys.join(', ')}`).toBe(1);
+  expect(suspend.headers()['idempotency-key']).toBe(keys[0]);
   await expect(line(page)).toContainText(message('en', 'reason.lost_or_stolen'));
   await expect(page.locator('#line-resume')).toBeVisible();
   await expect(page.locator('#line-suspend')).toBeHidden();

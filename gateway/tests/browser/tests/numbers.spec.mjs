@@ -1,14 +1,15 @@
 // Picking a number in the cn store (docs/terminal.md, numbers and holds): golden numbers
 // are labelled and cannot be picked (sandbox-cn keeps them from stores); a pick takes a
 // hold, another pick releases it first, and the sale gets exactly the number picked; a
-// reload keeps the hold; leaving the sale (a new sale, signing out) frees the number.
+// reload keeps the hold; leaving the sale (a new sale, signing out) frees the number; a
+// number taken elsewhere meanwhile is refused in plain words and the list is refreshed.
 import { expect, test } from '@playwright/test';
-import { message } from '../lib/messages.mjs';
+import { message, messagePattern } from '../lib/messages.mjs';
 import { freshPerson, operator, reader } from '../lib/sandbox.mjs';
 import {
   chooseProduct, confirm, customer, done, pageFetch, physicalSim, productFor, ready, session, signIn, step,
 } from '../lib/terminal.mjs';
-import { FROM_END, iccidFromEnd, shownMsisdn } from '../lib/extra.mjs';
+import { FROM_END, iccidFromEnd, operatorWith, shownMsisdn } from '../lib/extra.mjs';
 
 const path = (r) => new URL(r.url()).pathname;
 const isHoldPost = (r) => path(r) === '/terminal/api/holds' && r.request().method() === 'POST';
@@ -150,4 +151,26 @@ test('a reload keeps the hold; leaving the sale or signing out frees the number'
   await expect(page.locator('#clerk-id')).toBeVisible();
   await signIn(page, shop.clerk, shop.pin);
   expect(await listed(page)).toContain(number);
+});
+
+test('a number taken meanwhile is refused in plain words and the list is refreshed', async ({ page }) => {
+  await ready(page, { where: 'cn', lang: 'en' });
+  await toNumberStep(page, iccidFromEnd(FROM_END.numbersAbandon, 'cn'));
+  await openPicker(page);
+  const [, , taken] = await ordinary(page, 3);
+
+  // Another channel (the operator API) reserves it while the page still offers it.
+  const r = await operatorWith('POST', '/v1/numbers/reservations', { msisdn: taken }, { 'idempotency-key': `numbers-spec-${Date.now()}` });
+  expect(r.status, r.text).toBe(201);
+
+  const answer = page.waitForResponse(isHoldPost);
+  await option(page, taken).click();
+  const refused = await answer;
+  expect([409, 422]).toContain(refused.status());
+  expect((await refused.json()).code).toBe('msisdn_not_available');
+  const error = page.locator('[data-testid=error]');
+  await expect(error).toHaveText(messagePattern('en', 'error.msisdn_not_available'));
+  await expect(error).not.toContainText('msisdn_not_available');
+  await expect(option(page, taken)).toHaveCount(0);
+  await expect(page.locator('[data-testid=held-number]')).toBeHidden();
 });
