@@ -3,7 +3,8 @@
 // every value is a non-empty string with the same {placeholders} in both, and every key
 // the page names literally exists (`data-i18n="…"` and `data-i18n-attr="attr:…"` in
 // index.html; `t('…')`, `tx(el, '…')`, `showErrorKey('…')` and `i18n: '…'` in js/*.js),
-// as do the keys the page builds from codes it knows (statuses, ID types, refusals).
+// as do the keys the page builds from codes it knows (statuses, ID types, refusals,
+// line states, suspension reasons, after-sales actions).
 // Runs with plain `node`, no packages: `node gateway/terminal/check-messages.mjs`.
 
 import { readFileSync, readdirSync } from 'node:fs';
@@ -98,7 +99,15 @@ const built = {
     'subscriber_required', 'subscriber_invalid', 'id_number_invalid', 'id_type_not_accepted',
     'id_capture_method_not_allowed', 'face_check_required', 'face_check_failed', 'identity_mismatch', 'id_expired',
     'blocked', 'id_quota_exceeded', 'velocity_limit',
+    'golden_number_not_offered', 'hold_not_found', 'reservation_not_found', 'reservation_not_usable',
+    'clerk_not_supervisor', 'subscription_not_found', 'subscription_busy', 'subscription_terminated',
+    'suspension_reason_present', 'suspension_reason_absent',
   ],
+  linestate: ['active', 'suspended', 'terminated', 'pending_verification', 'unknown'],
+  reason: ['customer_request', 'non_payment', 'lost_or_stolen', 'fraud_risk', 'regulatory', 'unknown'],
+  simtype: ['physical', 'esim', 'unknown'],
+  // lines.js ACTIONS: the words of each after-sales action.
+  lines: ['suspend', 'resume', 'swap'].flatMap((a) => [`confirm_${a}`, `working_${a}`, `done_${a}`]),
   fail: [
     'unknown', 'unknown_with_detail', 'hlr_unavailable', 'hlr_rejected', 'identity_mismatch', 'face_check_failed',
     'face_check_required', 'id_capture_method_not_allowed', 'id_expired', 'identity_service_unavailable',

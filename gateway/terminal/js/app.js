@@ -1,5 +1,5 @@
 // The store terminal page: loads the messages and the session, then shows pairing,
-// sign-in, the sale or the recent sales. A pairing lost on any call (revoked, re-paired)
+// sign-in, the sale, the recent sales or after-sales. A pairing lost on any call (revoked, re-paired)
 // returns to pairing; a clerk session lost returns to sign-in.
 
 import { $ } from './dom.js';
@@ -12,11 +12,15 @@ import { clearDraft } from './draft.js';
 import * as auth from './auth.js';
 import * as sale from './sale.js';
 import * as recent from './recent.js';
+import * as lines from './lines.js';
+import * as dialog from './dialog.js';
 
 function toPairing() {
   const hadSession = !!session();
-  sale.abandonSale();
+  // The pairing is gone: a hold cannot be given back (it lapses by itself).
+  sale.abandonSale({ release: false });
   recent.stop();
+  lines.reset();
   // A lost pairing may be a stolen device: nothing of the sale stays behind.
   clearDraft();
   dropSession();
@@ -28,6 +32,8 @@ function toSignIn(lost) {
   const hadClerk = !!(session() && session().clerk);
   sale.suspendSale();
   recent.stop();
+  // The next clerk may not be a supervisor, nor see what this one looked up.
+  lines.reset();
   dropClerk();
   showScreen('sign-in');
   if (lost && hadClerk) showError({ code: 'clerk_not_signed_in' });
@@ -35,6 +41,7 @@ function toSignIn(lost) {
 
 function toSale() {
   recent.stop();
+  lines.stop();
   showScreen('sale');
   sale.resumeSale();
 }
@@ -54,14 +61,23 @@ function wireHeader() {
     // Leaving the current sale (or the recent list) always starts a fresh sale.
     sale.abandonSale();
     recent.stop();
+    lines.stop();
     showScreen('sale');
     sale.startSale();
   });
   $('#nav-recent').addEventListener('click', () => {
     if (sale.placing()) return;
     sale.abandonSale();
+    lines.stop();
     showScreen('recent');
     recent.load();
+  });
+  $('#nav-lines').addEventListener('click', () => {
+    if (sale.placing()) return;
+    sale.abandonSale();
+    recent.stop();
+    showScreen('lines');
+    lines.enter();
   });
 }
 
@@ -73,6 +89,7 @@ async function boot() {
   auth.init({
     paired: afterSession,
     signedIn: () => toSale(),
+    leaving: () => (sale.placing() ? Promise.resolve() : sale.releaseHold()),
     signedOut: () => {
       if (!sale.placing()) sale.abandonSale();
       toSignIn(false);
@@ -80,6 +97,8 @@ async function boot() {
   });
   sale.init();
   recent.init();
+  lines.init();
+  dialog.init();
   showScreen('loading');
   try {
     afterSession(await loadSession());

@@ -68,13 +68,15 @@ async function onSignIn(ev) {
 /** Signs the clerk out (the device stays paired). */
 export async function signOut() {
   await guarded($('#sign-out'), async () => {
+    // While the clerk is still signed in: what the sale held is given back first.
+    await ctx.leaving();
     await call('POST', '/sign-out', { retry: false });
     dropClerk();
     ctx.signedOut();
   });
 }
 
-/** Wires the forms once; `c` = {paired(session), signedIn(session), signedOut()}. */
+/** Wires the forms once; `c` = {paired(session), signedIn(session), leaving(), signedOut()}. */
 export function init(c) {
   ctx = c;
   $('#pair-form').addEventListener('submit', onPair);

@@ -9,6 +9,7 @@ import { tx, plain, has } from './i18n.js';
 import { call, Problem } from './api.js';
 import { loadPending, savePending, clearPending } from './draft.js';
 import { maskId } from './reader.js';
+import { formatMsisdn } from './numbers.js';
 import { showError, showRefusal, clearErrors } from './errors.js';
 
 const POLL_MS = 1000;
@@ -24,13 +25,20 @@ function row(key, value, valueKey) {
   return [h('dt', { i18n: key }), dd];
 }
 
+function number(d) {
+  if (!d.hold) return row('summary.number', '', 'summary.number_auto');
+  const dd = h('dd');
+  tx(dd, 'summary.number_held', { msisdn: formatMsisdn(d.hold.msisdn) });
+  return [h('dt', { i18n: 'summary.number' }), dd];
+}
+
 function renderSummary(d, sub) {
   const dl = $('[data-testid=summary]');
   const sim = d.sim.type === 'esim' ? row('summary.sim', '', 'summary.esim') : row('summary.sim', d.sim.iccid);
   dl.replaceChildren(
     ...row('summary.product', d.product),
     ...sim,
-    ...row('summary.number', '', 'summary.number_auto'),
+    ...number(d),
     ...(sub ? row('summary.customer', `${sub.name} · ${maskId(sub.id_number)}`) : row('summary.customer', '', 'summary.no_customer')),
   );
 }

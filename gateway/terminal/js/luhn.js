@@ -35,3 +35,17 @@ export function iccidState(raw) {
   if (s.length > 20) return 'long';
   return luhnOk(s) ? 'ok' : 'bad_check';
 }
+
+/**
+ * What a look-up box holds (spaces, dashes and a leading `+` ignored): `{msisdn}` for 8
+ * to 15 digits, `{iccid}` for 19 or 20 digits passing the Luhn check, else `{error}`
+ * (`empty`, `bad_check` for a card number with a wrong check digit, or `invalid`).
+ */
+export function lineQuery(raw) {
+  const s = String(raw || '').replace(/[\s-]/g, '').replace(/^\+/, '');
+  if (s === '') return { error: 'empty' };
+  if (!/^\d+$/.test(s)) return { error: 'invalid' };
+  if (s.length >= 8 && s.length <= 15) return { msisdn: s };
+  if (s.length === 19 || s.length === 20) return luhnOk(s) ? { iccid: s } : { error: 'bad_check' };
+  return { error: 'invalid' };
+}

@@ -1,28 +1,21 @@
 // The sale, step by step: product → SIM → number → customer → confirm → done. This
 // module owns the draft (draft.js keeps it across a reload, without the subscriber) and
-// moves between the steps; each step's module owns its own controls.
+// moves between the steps; each step's module owns its own controls. A number held for
+// the sale (numbers.js) is given back when the sale is left unplaced.
 
 import { $, h } from './dom.js';
 import { session, product } from './session.js';
 import { showStep, lockNav } from './screens.js';
 import { loadDraft, saveDraft, loadPending, clearDraft } from './draft.js';
 import { clearErrors } from './errors.js';
+import { newKey } from './keys.js';
 import * as sim from './sim.js';
+import * as numbers from './numbers.js';
 import * as customer from './customer.js';
 import * as confirm from './confirm.js';
 import * as done from './done.js';
 
 let draft = null;
-
-function newKey() {
-  if (crypto.randomUUID) return crypto.randomUUID();
-  // Outside a secure context (plain-HTTP development) randomUUID is missing.
-  const b = crypto.getRandomValues(new Uint8Array(16));
-  b[6] = (b[6] & 0x0f) | 0x40;
-  b[8] = (b[8] & 0x3f) | 0x80;
-  const hex = Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
-}
 
 function save() {
   if (draft) saveDraft(draft);
@@ -30,7 +23,8 @@ function save() {
 
 /** The sale as the gateway takes it (`POST /terminal/api/sales[/validate]`). */
 function buildSale() {
-  const sale = { product: draft.product, sim: draft.sim, msisdn: { mode: 'auto' } };
+  const msisdn = draft.hold ? { mode: 'reservation', reservation_id: draft.hold.id } : { mode: 'auto' };
+  const sale = { product: draft.product, sim: draft.sim, msisdn };
   const sub = customer.subscriber();
   if (sub) sale.subscriber = sub;
   return sale;
@@ -55,9 +49,28 @@ function renderProducts() {
   $('#products-empty').hidden = products.length > 0;
 }
 
+/** The draft's hold if the sale never went out (a placed sale used it up), else null. */
+function unusedHold() {
+  if (!draft || !draft.hold || draft.orderId || loadPending()) return null;
+  return draft.hold;
+}
+
+/** Gives back the sale's unused hold (best effort) and forgets it. */
+function dropHold() {
+  const hold = unusedHold();
+  if (!hold) return Promise.resolve();
+  draft.hold = null;
+  draft.msisdn = { mode: 'auto' };
+  save();
+  return numbers.release(hold);
+}
+
 function goTo(step) {
   clearErrors();
   if (step !== 'sim') sim.leave();
+  if (step !== 'number') numbers.leave();
+  // Back at the product, the clerk starts over: the number picked is not kept.
+  if (step === 'product') dropHold();
   if (step === 'confirm' && !draft.key && !draft.orderId) {
     // Once per sale: every confirmation of this sale, and every retry, uses this key.
     draft.key = newKey();
@@ -67,6 +80,7 @@ function goTo(step) {
   const p = product(draft.product);
   if (step === 'product') renderProducts();
   if (step === 'sim') sim.enter(p, draft.sim);
+  if (step === 'number') numbers.enter();
   if (step === 'customer') customer.enter();
   showStep(step);
   if (step === 'sim') sim.focus();
@@ -81,15 +95,21 @@ function chooseProduct(id) {
 
 /** Starts a new sale at the product step. */
 export function startSale() {
-  draft = { step: 'product', product: null, sim: null, msisdn: { mode: 'auto' } };
+  numbers.reset();
+  draft = { step: 'product', product: null, sim: null, msisdn: { mode: 'auto' }, numberMode: 'auto', hold: null };
   lockNav(false);
   goTo('product');
 }
 
-/** Leaves the sale: the draft, the customer and the codes are forgotten. */
-export function abandonSale() {
+/**
+ * Leaves the sale: the draft, the customer and the codes are forgotten, and the hold is
+ * given back unless `release` is false (a lost pairing: the gateway would refuse it).
+ */
+export function abandonSale({ release = true } = {}) {
+  if (release) dropHold();
   confirm.stop();
   sim.leave();
+  numbers.reset();
   customer.reset();
   done.reset();
   clearDraft();
@@ -102,6 +122,12 @@ export function suspendSale() {
   confirm.stop();
   customer.stop();
   sim.leave();
+  numbers.leave();
+}
+
+/** Gives back an unused hold and waits for it (before signing out, while the clerk may). */
+export function releaseHold() {
+  return dropHold();
 }
 
 /**
@@ -150,12 +176,7 @@ export function init() {
     },
     back: () => goTo('product'),
   });
-  $('#number-form').addEventListener('submit', (ev) => {
-    ev.preventDefault();
-    draft.msisdn = { mode: 'auto' };
-    goTo('customer');
-  });
-  $('#number-back').addEventListener('click', () => goTo('sim'));
+  numbers.init({ draft: () => draft, save, next: () => goTo('customer'), back: () => goTo('sim') });
   customer.init({ session, buildSale, next: () => goTo('confirm'), back: () => goTo('number') });
   confirm.init({
     draft: () => draft,

@@ -1,18 +1,19 @@
-// Which screen is up (pairing, sign-in, sale, recent sales) and which sale step: only the
+// Which screen is up (pairing, sign-in, sale, recent sales, after-sales) and which sale step: only the
 // current one is visible (the `hidden` attribute), and focus moves to it.
 
 import { $, $$, show, focusFirst } from './dom.js';
 import { clearErrors } from './errors.js';
 
-/** Shows screen `name` (`pair`, `sign-in`, `sale`, `recent`, or `loading`). */
+/** Shows screen `name` (`pair`, `sign-in`, `sale`, `recent`, `lines`, or `loading`). */
 export function showScreen(name) {
   clearErrors();
   show($('#loading'), name === 'loading');
   for (const s of $$('[data-screen]')) show(s, s.dataset.screen === name);
-  const signedIn = name === 'sale' || name === 'recent';
+  const signedIn = name === 'sale' || name === 'recent' || name === 'lines';
   show($('#nav'), signedIn);
   $('#nav-sale').setAttribute('aria-current', name === 'sale' ? 'page' : 'false');
   $('#nav-recent').setAttribute('aria-current', name === 'recent' ? 'page' : 'false');
+  $('#nav-lines').setAttribute('aria-current', name === 'lines' ? 'page' : 'false');
   const section = $(`[data-screen="${name}"]`);
   if (section && name !== 'sale') focusFirst(section);
 }
@@ -31,5 +32,5 @@ export function showStep(name) {
 
 /** Disables the header's navigation while a sale is being placed (it must not be lost). */
 export function lockNav(locked) {
-  for (const id of ['#nav-sale', '#nav-recent', '#sign-out']) $(id).disabled = locked;
+  for (const id of ['#nav-sale', '#nav-recent', '#nav-lines', '#sign-out']) $(id).disabled = locked;
 }
