@@ -469,6 +469,35 @@ async fn pair_sign_in_sell_and_revoke() {
         (again.status, again.body["code"].as_str()),
         (404, Some("hold_not_found"))
     );
+    // A hold the terminal did not take (an online checkout's) is not the terminal's to
+    // release.
+    let (s, online, _) = op
+        .send(
+            http::Method::POST,
+            "/v1/numbers/reservations",
+            Some("online-hold"),
+            Some(&json!({})),
+        )
+        .await;
+    assert_eq!(s, 201, "{online}");
+    let online_id = online["id"].as_str().expect("id").to_owned();
+    let release = format!("/terminal/api/holds/{online_id}");
+    let a = page
+        .call(
+            http::Method::DELETE,
+            &release,
+            &[("x-csrf-token", &csrf)],
+            None,
+        )
+        .await;
+    assert_eq!(
+        (a.status, a.body["code"].as_str()),
+        (404, Some("hold_not_found"))
+    );
+    let still = op
+        .get(&format!("/v1/numbers/reservations/{online_id}"))
+        .await;
+    assert_eq!(still["status"], "held", "{still}");
     let a = page
         .post(
             "/terminal/api/holds",

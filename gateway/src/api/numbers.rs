@@ -111,17 +111,19 @@ pub async fn create(
     caller.require(Permission::Reserve)?;
     let key = idempotency_key(&headers)?;
     let value = read_json(&state, &headers, body).await?;
-    hold(&state, &caller.tenant, key, &value).await
+    hold(&state, &caller.tenant, key, &value)
+        .await
+        .map(|(r, _)| r)
 }
 
 /// A hold for `tenant` from the body of `POST /v1/numbers/reservations` (the API and the
-/// store terminal), under Idempotency-Key `key`.
+/// store terminal), under Idempotency-Key `key`: the answer and the hold's id.
 pub(super) async fn hold(
     state: &AppState,
     tenant: &str,
     key: String,
     value: &Value,
-) -> Result<Response, ApiError> {
+) -> Result<(Response, String), ApiError> {
     let (msisdn, ttl) = parse(value)?;
     let rng = SystemRandom::new();
     let now_ms = state.clock.now_ms();
@@ -141,12 +143,15 @@ pub(super) async fn hold(
     match outcome {
         ReservationOutcome::Created(r) => {
             state.engine.pool_deadline_added();
-            Ok(json_response(StatusCode::CREATED, &render(&r, now_ms)))
+            Ok((
+                json_response(StatusCode::CREATED, &render(&r, now_ms)),
+                r.id,
+            ))
         }
-        ReservationOutcome::Replayed(r) => Ok(super::request::replayed(json_response(
-            StatusCode::CREATED,
-            &render(&r, now_ms),
-        ))),
+        ReservationOutcome::Replayed(r) => Ok((
+            super::request::replayed(json_response(StatusCode::CREATED, &render(&r, now_ms))),
+            r.id,
+        )),
         ReservationOutcome::KeyReused => Err(ApiError::idempotency_key_reused()),
         ReservationOutcome::Rejected(r) => Err(refusal(r)),
     }

@@ -41,6 +41,11 @@ pub fn sales_key(store: &str, terminal: &str) -> String {
     format!("sales/{store}/{terminal}")
 }
 
+/// Key of a terminal's recent holds (only the terminal that took a hold releases it).
+pub fn holds_key(store: &str, terminal: &str) -> String {
+    format!("holds/{store}/{terminal}")
+}
+
 /// A pairing code for display: 8 characters from 5 random bytes, as `XXXX-XXXX`.
 pub fn format_code(random: [u8; 5]) -> String {
     let mut acc = 0u64;
@@ -208,17 +213,18 @@ impl ClerkCredential {
     }
 }
 
-/// A terminal's recent sales, newest last.
+/// A terminal's recent sales (order ids) or holds (reservation ids), newest last: what it
+/// lists, and what it may release.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RecentSales {
-    /// `(order id, unix ms of the sale)`.
+pub struct Recent {
+    /// `(id, unix ms it was taken)`.
     pub orders: Vec<(String, u64)>,
 }
 
-impl RecentSales {
+impl Recent {
     /// The list with `order` added (once) and anything older than [`RECENT_MS`] or beyond
     /// [`RECENT_MAX`] dropped.
-    pub fn with(&self, order: &str, now_ms: u64) -> RecentSales {
+    pub fn with(&self, order: &str, now_ms: u64) -> Recent {
         let cutoff = now_ms.saturating_sub(RECENT_MS);
         let mut orders: Vec<(String, u64)> = self
             .orders
@@ -229,10 +235,15 @@ impl RecentSales {
         orders.push((order.to_owned(), now_ms));
         let excess = orders.len().saturating_sub(RECENT_MAX);
         orders.drain(..excess);
-        RecentSales { orders }
+        Recent { orders }
     }
 
-    /// The order ids sold since `now_ms - RECENT_MS`, newest first.
+    /// Whether `id` is listed.
+    pub fn contains(&self, id: &str) -> bool {
+        self.orders.iter().any(|(o, _)| o == id)
+    }
+
+    /// The ids taken since `now_ms - RECENT_MS`, newest first.
     pub fn newest_first(&self, now_ms: u64) -> Vec<&str> {
         let cutoff = now_ms.saturating_sub(RECENT_MS);
         self.orders
@@ -309,7 +320,7 @@ mod tests {
 
     #[test]
     fn recent_sales_keep_a_day_newest_first() {
-        let s = RecentSales::default()
+        let s = Recent::default()
             .with("a", 0)
             .with("b", 1_000)
             .with("a", 2_000);
@@ -354,7 +365,7 @@ mod tests {
 
         #[test]
         fn recent_sales_stay_bounded(ids in proptest::collection::vec(0u16..400, 0..500)) {
-            let mut s = RecentSales::default();
+            let mut s = Recent::default();
             for (i, id) in ids.iter().enumerate() {
                 s = s.with(&id.to_string(), i as u64);
             }

@@ -107,6 +107,11 @@ impl ApiError {
         .at("msisdn")
     }
 
+    /// 404: no unused, unexpired hold this terminal took with that id.
+    pub fn hold_not_found() -> Self {
+        Self::not_found("hold_not_found", "unused, unexpired hold of this terminal")
+    }
+
     /// 404: no sale of this terminal with that id.
     pub fn sale_not_found() -> Self {
         Self::not_found("order_not_found", "sale of this terminal")

@@ -170,6 +170,45 @@ fn actor(store: &str, terminal: &str, clerk: Option<&str>) -> Actor {
     }
 }
 
+/// Lists `id` (an order, or a hold) in the terminal's recent list at `key` (once), audited
+/// as `action` of its clerk.
+async fn remember(
+    state: &AppState,
+    s: &session::SignedIn,
+    key: &str,
+    id: &str,
+    action: &str,
+) -> Result<(), ApiError> {
+    for _ in 0..SWAP_TRIES {
+        let now = state.clock.now_ms();
+        let cur: Option<Stored<crate::terminal::records::Recent>> =
+            load(state, &s.device.tenant, key).await?;
+        if cur.as_ref().is_some_and(|c| c.value.contains(id)) {
+            return Ok(());
+        }
+        let next = cur
+            .as_ref()
+            .map(|c| &c.value)
+            .cloned()
+            .unwrap_or_default()
+            .with(id, now);
+        let mut rec = audit(
+            now,
+            actor(&s.device.store, &s.device.terminal, Some(&s.clerk)),
+            action,
+            Outcome::Record,
+        );
+        rec.subject.order_id = Some(id.to_owned());
+        let raw = cur.as_ref().map(|c| c.raw.as_slice());
+        if swap(state, &s.device.tenant, key, raw, Some(&next), rec).await? {
+            return Ok(());
+        }
+    }
+    Err(ApiError::unavailable(
+        "taken, but not listed on this terminal yet: look it up again",
+    ))
+}
+
 /// The registry entries of `store` (the store itself, its terminals, clerks, readers).
 async fn registry(
     state: &AppState,

@@ -8,6 +8,7 @@ use super::session::signed_in;
 use crate::api::numbers;
 use crate::api::problem::ApiError;
 use crate::api::request::{PathParam, idempotency_key, json_response, read_json};
+use crate::terminal::records::{Recent, holds_key};
 use axum::body::Body;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -95,7 +96,13 @@ pub(super) async fn hold(
     if !golden_ok && crate::numbers::is_golden(&rules, msisdn) {
         return Err(ApiError::golden_number_not_offered());
     }
-    numbers::hold(&state, &s.device.tenant, key, &json!({"msisdn": msisdn})).await
+    let (resp, id) =
+        numbers::hold(&state, &s.device.tenant, key, &json!({"msisdn": msisdn})).await?;
+    // Listed for this terminal: only it may release the hold. A crash before this leaves
+    // a hold no terminal can release; it lapses after its 15 minutes.
+    let key = holds_key(&s.device.store, &s.device.terminal);
+    super::remember(&state, &s, &key, &id, "terminal.hold").await?;
+    Ok(resp)
 }
 
 /// `DELETE /terminal/api/holds/{id}`: the clerk abandoned the sale; the number goes back.
@@ -107,6 +114,15 @@ pub(super) async fn release(
     let s = signed_in(&state, &headers, true).await?;
     let id = id.value()?;
     let now = state.clock.now_ms();
+    let ours: Option<super::Stored<Recent>> = super::load(
+        &state,
+        &s.device.tenant,
+        &holds_key(&s.device.store, &s.device.terminal),
+    )
+    .await?;
+    if !ours.is_some_and(|h| h.value.contains(&id)) {
+        return Err(ApiError::hold_not_found());
+    }
     if state
         .store
         .release_reservation(&s.device.tenant, &id, now)
@@ -114,9 +130,6 @@ pub(super) async fn release(
     {
         Ok(StatusCode::NO_CONTENT.into_response())
     } else {
-        Err(ApiError::not_found(
-            "hold_not_found",
-            "unused, unexpired hold",
-        ))
+        Err(ApiError::hold_not_found())
     }
 }

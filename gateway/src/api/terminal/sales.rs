@@ -3,16 +3,15 @@
 //! sales this terminal made, which only it can read.
 
 use super::session::{SignedIn, signed_in};
-use super::{AppState, SWAP_TRIES, Stored, actor, audit, load, swap};
+use super::{AppState, Stored, load, remember};
 use crate::api::activations::{self, QrFormat};
 use crate::api::auth::Caller;
 use crate::api::dto::{no_unknown, object};
 use crate::api::problem::ApiError;
 use crate::api::request::{PathParam, idempotency_key, json_response, read_json};
-use crate::compliance::audit::Outcome;
 use crate::order::{Order, OrderKind};
 use crate::store::Role;
-use crate::terminal::records::{RecentSales, sales_key};
+use crate::terminal::records::{Recent, sales_key};
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
@@ -104,7 +103,8 @@ pub(super) async fn create(
     if let Some(id) = order_id {
         // After the order's commit: a crash in between leaves the order (found by its
         // Idempotency-Key on the page's retry, which lists it then) but not the listing.
-        remember(&state, &s, &id).await?;
+        let key = sales_key(&s.device.store, &s.device.terminal);
+        remember(&state, &s, &key, &id, "terminal.sale").await?;
     }
     Ok(resp)
 }
@@ -138,45 +138,17 @@ pub(super) async fn by_key(
         .await?
         .filter(|o| sold_here(&s, o))
         .ok_or_else(ApiError::sale_not_found)?;
-    remember(&state, &s, &order.id).await?;
+    remember(
+        &state,
+        &s,
+        &sales_key(&s.device.store, &s.device.terminal),
+        &order.id,
+        "terminal.sale",
+    )
+    .await?;
     Ok(json_response(
         StatusCode::OK,
         &activations::view(&state, &order).await?,
-    ))
-}
-
-/// Lists `order` in the terminal's recent sales (once), audited as the sale of its clerk.
-async fn remember(state: &AppState, s: &SignedIn, order: &str) -> Result<(), ApiError> {
-    let key = sales_key(&s.device.store, &s.device.terminal);
-    for _ in 0..SWAP_TRIES {
-        let now = state.clock.now_ms();
-        let cur: Option<Stored<RecentSales>> = load(state, &s.device.tenant, &key).await?;
-        if cur
-            .as_ref()
-            .is_some_and(|c| c.value.orders.iter().any(|(id, _)| id == order))
-        {
-            return Ok(());
-        }
-        let next = cur
-            .as_ref()
-            .map(|c| &c.value)
-            .cloned()
-            .unwrap_or_default()
-            .with(order, now);
-        let mut rec = audit(
-            now,
-            actor(&s.device.store, &s.device.terminal, Some(&s.clerk)),
-            "terminal.sale",
-            Outcome::Record,
-        );
-        rec.subject.order_id = Some(order.to_owned());
-        let raw = cur.as_ref().map(|c| c.raw.as_slice());
-        if swap(state, &s.device.tenant, &key, raw, Some(&next), rec).await? {
-            return Ok(());
-        }
-    }
-    Err(ApiError::unavailable(
-        "the sale was taken but could not be listed yet; it is safe: look it up again",
     ))
 }
 
@@ -187,7 +159,7 @@ pub(super) async fn list(
 ) -> Result<Response, ApiError> {
     let s = signed_in(&state, &headers, false).await?;
     let key = sales_key(&s.device.store, &s.device.terminal);
-    let recent: Option<Stored<RecentSales>> = load(&state, &s.device.tenant, &key).await?;
+    let recent: Option<Stored<Recent>> = load(&state, &s.device.tenant, &key).await?;
     let now = state.clock.now_ms();
     let mut sales = Vec::new();
     if let Some(r) = recent {
