@@ -10,7 +10,7 @@ import { call, Problem } from './api.js';
 import { loadPending, savePending, clearPending } from './draft.js';
 import { maskId } from './reader.js';
 import { formatMsisdn } from './numbers.js';
-import { showError, showRefusal, clearErrors } from './errors.js';
+import { showError, showErrorKey, showRefusal, clearErrors } from './errors.js';
 
 const POLL_MS = 1000;
 
@@ -131,6 +131,12 @@ async function submit(p) {
     if (e.handled) return;
     ctx.lock(false);
     show($('[data-testid=progress]'), false);
+    if (e instanceof Problem && e.code === 'idempotency_key_reused') {
+      // The key already placed a sale (a request sent before a reload went through
+      // after all): follow that one.
+      recover(p.key, signal);
+      return;
+    }
     if (e instanceof Problem && e.status >= 400 && e.status < 500 && e.code !== 'csrf_token_invalid') {
       // Refused: no order exists. The next try is a new request with a new key (the
       // same key would only replay this refusal, or be refused with another body).
@@ -155,15 +161,51 @@ async function submit(p) {
   if (track(order)) poll(order.id, signal);
 }
 
+// The request of this page's confirmation (key and exact body), in memory only.
+let request = null;
+
 function onConfirm() {
   if (inFlight) return;
   clearErrors();
-  let p = loadPending();
-  if (!p) {
-    p = { key: ctx.draft().key, body: JSON.stringify(ctx.buildSale()) };
-    savePending(p.key, p.body);
+  if (!request) {
+    request = { key: ctx.draft().key, body: JSON.stringify(ctx.buildSale()) };
+    savePending(request.key);
   }
-  submit(p);
+  submit(request);
+}
+
+/** After a reload mid-confirmation: the sale made under `key`, followed; or, if none was
+ * made, back to the customer (the card is read again; the same key is used). */
+async function recover(key, signal) {
+  inFlight = true;
+  ctx.lock(true);
+  show($('#confirm'), false);
+  show($('#confirm-back'), false);
+  setProgress('checking');
+  let order;
+  try {
+    order = await call('GET', `/sales/by-key/${encodeURIComponent(key)}`, { retry: true, signal });
+  } catch (e) {
+    if (stopped(e)) return;
+    inFlight = false;
+    ctx.lock(false);
+    if (e.handled) return;
+    show($('[data-testid=progress]'), false);
+    if (e instanceof Problem && e.status === 404) {
+      clearPending();
+      ctx.back();
+      showErrorKey('confirm.not_placed');
+    } else {
+      showError(e);
+      show($('#confirm-back'), true);
+    }
+    return;
+  }
+  inFlight = false;
+  ctx.ordered(order.id);
+  clearPending();
+  ctx.lock(false);
+  if (track(order)) poll(order.id, signal);
 }
 
 /** Wires the step's controls once; `c` = {draft(), buildSale(), subscriber(), newKey(), ordered(id), done(order), lock(bool), back(), newSale()}. */
@@ -194,15 +236,8 @@ export function enter() {
   ctl = new AbortController();
   const d = ctx.draft();
   const pending = loadPending();
-  let sub = ctx.subscriber();
-  if (!sub && pending) {
-    try {
-      sub = JSON.parse(pending.body).subscriber;
-    } catch {
-      sub = undefined;
-    }
-  }
-  renderSummary(d, sub);
+  request = null;
+  renderSummary(d, ctx.subscriber());
   show($('#failed-new-sale'), false);
   show($('[data-testid=progress]'), false);
   $('[data-testid=progress]').dataset.status = '';
@@ -212,8 +247,7 @@ export function enter() {
     setProgress('checking');
     poll(d.orderId, ctl.signal);
   } else if (pending) {
-    show($('#confirm'), true);
-    submit(pending);
+    recover(pending.key, ctl.signal);
   } else {
     show($('#confirm'), true);
     show($('#confirm-back'), true);

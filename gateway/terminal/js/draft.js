@@ -2,14 +2,12 @@
 // holds the product, the SIM, the number mode, the step, the Idempotency-Key and, once
 // known, the order id; never the subscriber (name and ID number live in memory only).
 //
-// The one exception is the pending confirmation. From the moment `#confirm` is clicked
-// until the gateway answers with the order id, the exact request body (subscriber
-// included) and its key are kept under PENDING_KEY. Trade-off: a reload in that window
-// must repeat the very same bytes with the same Idempotency-Key, or the gateway cannot
-// tell the repeat from a new sale (a second line for one customer) or refuses it as a
-// key reused with another body; the body cannot be rebuilt without the subscriber. So
-// the ID number sits in this tab's sessionStorage (never localStorage, never a URL) for
-// the seconds the request is in flight, and is deleted as soon as the order id is known.
+// A confirmation sent but not yet answered is marked by its Idempotency-Key alone
+// (PENDING_KEY). The request body, with the subscriber, lives in memory only: a page
+// reloaded in that window asks the gateway for the sale made under the key
+// (`GET /terminal/api/sales/by-key/{key}`) instead of sending the body again, so the ID
+// number never reaches browser storage (Chromium keeps sessionStorage on disk for session
+// restore).
 
 const DRAFT_KEY = 'simgw.draft';
 const PENDING_KEY = 'simgw.pending';
@@ -54,18 +52,18 @@ export function saveDraft(d) {
   write(DRAFT_KEY, rest);
 }
 
-/** The pending confirmation `{key, body}` (body: the exact JSON text sent), or null. */
+/** The key of a confirmation sent but not answered (`{key}`), or null. */
 export function loadPending() {
   const p = read(PENDING_KEY);
-  return p && typeof p.key === 'string' && typeof p.body === 'string' ? p : null;
+  return p && typeof p.key === 'string' ? { key: p.key } : null;
 }
 
-/** Keeps the exact request of a confirmation until its order id is known. */
-export function savePending(key, body) {
-  write(PENDING_KEY, { key, body });
+/** Marks a confirmation sent under `key`, until its order id is known. */
+export function savePending(key) {
+  write(PENDING_KEY, { key });
 }
 
-/** Deletes the pending request body (the order id is known, or the sale was refused). */
+/** Forgets the mark (the order id is known, or the sale was refused). */
 export function clearPending() {
   remove(PENDING_KEY);
 }

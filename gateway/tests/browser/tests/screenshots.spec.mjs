@@ -49,6 +49,11 @@ for (const lang of ['en', 'zh-CN']) {
       await expect(page.locator('#sim-next')).toBeEnabled();
       await shot(page, 'sim', lang);
       await physicalSim(page, iccid(SIM_INDEX.shots[lang], 'cn'));
+      // The number page (golden numbers marked), then back to an automatic number.
+      await page.locator('#number-pick').check();
+      await expect(page.locator('[data-testid=number-option]').first()).toBeVisible();
+      await shot(page, 'number', lang);
+      await page.locator('#number-auto').check();
       await autoNumber(page);
       // The same person each run: the screenshot shows the same masked card.
       await readCard(page, person(lang === 'en' ? 1 : 2));
@@ -65,6 +70,14 @@ for (const lang of ['en', 'zh-CN']) {
       await page.locator('#nav-recent').click();
       await expect(page.locator('[data-testid=sale-row]').first()).toBeVisible();
       await shot(page, 'recent', lang);
+
+      // After-sales: the line found by its card, with the supervisor's actions.
+      await page.locator('#nav-lines').click();
+      await page.locator('#line-query').fill(iccid(SIM_INDEX.shots[lang], 'cn'));
+      await page.locator('#line-find').click();
+      await expect(page.locator('[data-testid=line]')).toBeVisible();
+      await expect(page.locator('#line-suspend')).toBeVisible();
+      await shot(page, 'after-sales', lang);
     });
 
     test(`eSIM sale (${lang})`, async ({ page }) => {
