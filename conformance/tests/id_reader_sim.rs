@@ -1,60 +1,22 @@
 //! The ID card reader simulator over a real socket: reading the card, no card, the face
 //! match, CORS and Private Network Access preflights, the control API, bounded bodies,
-//! the CLI's bound URL; that the identity simulator the sandbox uses passes what the
-//! reader read; and that the card's personal members reach no log line.
+//! the CLI's bound URL; and that the identity simulator the sandbox uses passes what the
+//! reader read. That the card's personal members reach no log line is
+//! `id_reader_sim_logs.rs` (its own binary: it installs the process's subscriber).
 
 mod common;
+#[path = "support/reader_client.rs"]
+mod reader_client;
 
 use bytes::Bytes;
-use conformance::id_reader_sim::{self, IdReaderSimConfig, IdReaderSimHandle, TEST_ID_NUMBER};
-use http::{Method, Request, Response, StatusCode};
-use http_body_util::{BodyExt, Full};
-use hyper_util::rt::TokioIo;
+use conformance::id_reader_sim::{self, IdReaderSimConfig, TEST_ID_NUMBER};
+use http::{Method, Response, StatusCode};
+use reader_client::{call, get, sim};
 use serde_json::{Value, json};
-use std::sync::{Arc, Mutex};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 const PAGE: &str = "https://127.0.0.1:8443";
-
-async fn sim() -> IdReaderSimHandle {
-    id_reader_sim::start(IdReaderSimConfig::with_serial("R-7"))
-        .await
-        .expect("start")
-}
-
-/// One request on a fresh connection.
-async fn call(
-    sim: &IdReaderSimHandle,
-    method: Method,
-    path: &str,
-    headers: &[(&str, &str)],
-    body: impl Into<Bytes>,
-) -> Response<Bytes> {
-    let stream = TcpStream::connect(sim.addr()).await.expect("connect");
-    let (mut send, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-        .await
-        .expect("handshake");
-    tokio::spawn(conn);
-    let mut req = Request::builder()
-        .method(method)
-        .uri(path)
-        .header("host", sim.addr().to_string());
-    for (k, v) in headers {
-        req = req.header(*k, *v);
-    }
-    let resp = send
-        .send_request(req.body(Full::new(body.into())).expect("request"))
-        .await
-        .expect("response");
-    let (parts, body) = resp.into_parts();
-    let body = body.collect().await.expect("body").to_bytes();
-    Response::from_parts(parts, body)
-}
-
-async fn get(sim: &IdReaderSimHandle, path: &str) -> Response<Bytes> {
-    call(sim, Method::GET, path, &[], Bytes::new()).await
-}
 
 fn json_of(resp: &Response<Bytes>) -> Value {
     serde_json::from_slice(resp.body()).expect("JSON body")
@@ -478,67 +440,4 @@ async fn the_identity_simulator_passes_what_the_reader_read() {
     let decision = client.verify(&request).await.expect("decision");
     assert_eq!(decision.verdict, Verdict::Pass);
     idv.shutdown().await;
-}
-
-/// Collects everything written through `tracing` while installed.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().expect("lock").extend_from_slice(buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
-    type Writer = Self;
-
-    fn make_writer(&'a self) -> Self::Writer {
-        self.clone()
-    }
-}
-
-/// Every kind of exchange at trace level (the current-thread runtime runs the
-/// simulator's tasks on this thread): no name, ID number or address in the logs, in a
-/// refusal, or in a `Debug`.
-#[tokio::test]
-async fn names_and_id_numbers_reach_no_log_line() {
-    let captured = Captured::default();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(captured.clone())
-        .with_ansi(false)
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
-    let sim = sim().await;
-    const OTHER: &str = "440304199003074510";
-    let mut shown = vec![format!("{:?} {:?}", sim, sim.card())];
-    get(&sim, "/v1/card").await;
-    let placed = json!({"name": "李四", "id_number": OTHER, "address": "深圳市南山区"});
-    call(&sim, Method::PUT, "/control/card", &[], placed.to_string()).await;
-    shown.push(format!("{:?}", sim.card()));
-    let bad = json!({"name": "李四", "id_number": [OTHER]});
-    let resp = call(&sim, Method::PUT, "/control/card", &[], bad.to_string()).await;
-    shown.push(String::from_utf8_lossy(resp.body()).into_owned());
-    get(&sim, &format!("/v1/card/{OTHER}")).await;
-    call(&sim, Method::POST, "/v1/face-match", &[], "{}").await;
-    sim.shutdown().await;
-    let logs = String::from_utf8(captured.0.lock().expect("lock").clone()).expect("utf-8");
-    assert!(logs.contains("id reader"), "logs were captured: {logs}");
-    let all = format!("{logs}\n{}", shown.join("\n"));
-    for secret in [
-        TEST_ID_NUMBER,
-        OTHER,
-        "张三",
-        "李四",
-        "深圳市南山区",
-        "测试路",
-    ] {
-        assert!(!all.contains(secret), "{secret} leaked:\n{all}");
-    }
 }
