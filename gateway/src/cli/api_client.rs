@@ -5,6 +5,48 @@ use super::CliError;
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 
+/// Where a command reaches a running gateway, as its flags say: a sandbox file, or the
+/// explicit values that override it.
+#[derive(clap::Args)]
+pub(super) struct TargetArgs {
+    /// Take the API address, key and CA from this sandbox.json.
+    #[arg(long, default_value = "data/sandbox.json")]
+    sandbox_file: PathBuf,
+    /// The gateway's base URL (instead of the sandbox file's).
+    #[arg(long, env = "SIMGW_BASE_URL")]
+    base_url: Option<String>,
+    /// The API key (instead of the sandbox file's).
+    #[arg(long, env = "SIMGW_API_KEY", hide_env_values = true)]
+    api_key: Option<String>,
+    /// A CA certificate to trust (instead of the sandbox file's).
+    #[arg(long)]
+    ca_cert: Option<PathBuf>,
+}
+
+impl TargetArgs {
+    /// The target: explicit values, the rest from the sandbox file.
+    pub(super) fn target(self) -> Result<ApiTarget, CliError> {
+        ApiTarget::resolve(
+            &self.sandbox_file,
+            self.base_url,
+            self.api_key,
+            self.ca_cert,
+        )
+    }
+
+    /// The target for tenant `tenant` (without an explicit key, the sandbox file's
+    /// operator key of that tenant).
+    pub(super) fn target_for(self, tenant: &str) -> Result<ApiTarget, CliError> {
+        ApiTarget::resolve_for(
+            &self.sandbox_file,
+            tenant,
+            self.base_url,
+            self.api_key,
+            self.ca_cert,
+        )
+    }
+}
+
 /// Where a command reaches a running gateway's API.
 pub(super) struct ApiTarget {
     base_url: String,
@@ -45,7 +87,7 @@ impl SandboxEndpoint {
 
 impl ApiTarget {
     /// Explicit values win; anything missing comes from `sandbox_file`.
-    pub(super) fn resolve(
+    fn resolve(
         sandbox_file: &Path,
         base_url: Option<String>,
         api_key: Option<String>,
@@ -74,7 +116,7 @@ impl ApiTarget {
 
     /// As [`ApiTarget::resolve`], but for tenant `tenant`: without an explicit key, the
     /// sandbox file's operator key of that tenant (a market tenant's, or the sandbox's).
-    pub(super) fn resolve_for(
+    fn resolve_for(
         sandbox_file: &Path,
         tenant: &str,
         base_url: Option<String>,

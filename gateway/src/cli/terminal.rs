@@ -3,10 +3,9 @@
 //! session of one.
 
 use super::CliError;
-use super::api_client::ApiTarget;
+use super::api_client::TargetArgs;
 use clap::Subcommand;
 use serde_json::json;
-use std::path::PathBuf;
 
 #[derive(Subcommand)]
 pub(super) enum TerminalCommand {
@@ -28,18 +27,10 @@ pub(super) struct PairArgs {
     /// The registered terminal (`T7`).
     #[arg(long)]
     terminal: String,
-    /// Take the API address, CA and the tenant's operator key from this sandbox.json.
-    #[arg(long, default_value = "data/sandbox.json")]
-    sandbox_file: PathBuf,
-    /// The gateway's base URL (instead of the sandbox file's).
-    #[arg(long, env = "SIMGW_BASE_URL")]
-    base_url: Option<String>,
-    /// An operator key of the tenant (instead of the sandbox file's).
-    #[arg(long, env = "SIMGW_API_KEY", hide_env_values = true)]
-    api_key: Option<String>,
-    /// A CA certificate to trust (instead of the sandbox file's).
-    #[arg(long)]
-    ca_cert: Option<PathBuf>,
+    /// Where the gateway is (the key: an operator key of the tenant; from the sandbox
+    /// file, the tenant's own).
+    #[command(flatten)]
+    target: TargetArgs,
 }
 
 pub(super) async fn run(command: TerminalCommand) -> Result<(), CliError> {
@@ -47,13 +38,7 @@ pub(super) async fn run(command: TerminalCommand) -> Result<(), CliError> {
         TerminalCommand::Pair(a) => (a, true),
         TerminalCommand::Revoke(a) => (a, false),
     };
-    let target = ApiTarget::resolve_for(
-        &args.sandbox_file,
-        &args.tenant,
-        args.base_url,
-        args.api_key,
-        args.ca_cert,
-    )?;
+    let target = args.target.target_for(&args.tenant)?;
     let (path, body) = if pairing {
         (
             "/v1/terminal/pairings".to_owned(),

@@ -3,13 +3,12 @@
 //! and timestamp, prints one line per event and answers 204; Ctrl-C deletes the endpoint.
 
 use super::CliError;
-use super::api_client::ApiTarget;
+use super::api_client::TargetArgs;
 use crate::webhooks::receiver::{self, Received, Reply};
 use crate::webhooks::signing;
 use clap::Subcommand;
 use http::Method;
 use serde_json::{Value, json};
-use std::path::PathBuf;
 use std::sync::Arc;
 
 #[derive(Subcommand)]
@@ -20,24 +19,15 @@ pub(super) enum WebhooksCommand {
 
 #[derive(clap::Args)]
 pub(super) struct ListenArgs {
-    /// Take the API address, key and CA from this sandbox.json.
-    #[arg(long, default_value = "data/sandbox.json")]
-    sandbox_file: PathBuf,
     /// Local port to listen on (127.0.0.1); 0 picks a free one.
     #[arg(long, default_value_t = 0)]
     port: u16,
     /// Only these event types (comma-separated; default: all).
     #[arg(long, value_delimiter = ',')]
     events: Vec<String>,
-    /// The gateway's base URL (instead of the sandbox file's).
-    #[arg(long, env = "SIMGW_BASE_URL")]
-    base_url: Option<String>,
-    /// The API key (instead of the sandbox file's; an operator key).
-    #[arg(long, env = "SIMGW_API_KEY", hide_env_values = true)]
-    api_key: Option<String>,
-    /// A CA certificate to trust (instead of the sandbox file's).
-    #[arg(long)]
-    ca_cert: Option<PathBuf>,
+    /// Where the gateway is (its key: an operator key).
+    #[command(flatten)]
+    target: TargetArgs,
 }
 
 pub(super) async fn run(command: WebhooksCommand) -> Result<(), CliError> {
@@ -54,12 +44,7 @@ fn refused(what: &str, status: u16, v: &Value) -> CliError {
 }
 
 async fn listen(args: ListenArgs) -> Result<(), CliError> {
-    let target = ApiTarget::resolve(
-        &args.sandbox_file,
-        args.base_url,
-        args.api_key,
-        args.ca_cert,
-    )?;
+    let target = args.target.target()?;
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", args.port))
         .await
         .map_err(|e| CliError::arg(format!("--port {}", args.port), e.to_string()))?;
