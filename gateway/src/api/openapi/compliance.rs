@@ -140,7 +140,9 @@ pub(super) fn add(doc: &mut Value) {
         "store_id": {"type": "string"}, "id": {"type": "string"},
         "status": {"type": "string", "enum": ["enabled", "disabled", "frozen"], "description": "`frozen`: a velocity breach froze it; `PUT` with `enabled` lifts it."},
         "label": {"type": ["string", "null"]}, "hours": schema("StoreHours"),
-        "updated_at": {"type": "string", "format": "date-time"}}});
+        "updated_at": {"type": "string", "format": "date-time"},
+        "pin_set": {"const": true, "description": "In the answer of a clerk `PUT` that set `pin`."},
+        "terminal_role": {"type": "string", "enum": ["sales", "supervisor"], "description": "In the answer of a clerk `PUT` that set `terminal_role`."}}});
     schemas["StoreHours"] = json!({"type": "object", "additionalProperties": false, "required": ["open", "close", "utc_offset"], "properties": {
         "open": {"type": "string", "pattern": "^[0-2][0-9]:[0-5][0-9]$"}, "close": {"type": "string", "pattern": "^[0-2][0-9]:[0-5][0-9]$"},
         "utc_offset": {"type": "string", "pattern": "^[+-][01][0-9]:[0-5][0-9]$"}}});
