@@ -156,3 +156,88 @@ pub fn ensure_free_tree(txn: &WriteTransaction) -> TxResult<()> {
         .map_err(backend)?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::embedded::apply::enc;
+    use ::redb::{Database, ReadableDatabase};
+
+    fn number(tenant: &str, state: NumberState, class: NumberClass) -> Vec<u8> {
+        let rec = NumberRecord {
+            tenant: tenant.into(),
+            block: "b".into(),
+            state,
+            class,
+        };
+        enc(&rec).expect("encode")
+    }
+
+    fn golden_index(db: &Database) -> Vec<(String, String)> {
+        let txn = db.begin_read().expect("read");
+        let t = txn.open_table(FREE_GOLDEN).expect("table");
+        t.iter()
+            .expect("iter")
+            .map(|r| {
+                let (k, _) = r.expect("row");
+                let (a, b) = k.value();
+                (a.to_owned(), b.to_owned())
+            })
+            .collect()
+    }
+
+    /// A store written before the index existed gains it once, with exactly its free
+    /// golden numbers; a second open changes nothing (the flag holds).
+    #[test]
+    fn the_golden_index_is_built_once_from_the_number_records() {
+        let db = Database::builder()
+            .create_with_backend(::redb::backends::InMemoryBackend::new())
+            .expect("db");
+        let txn = db.begin_write().expect("write");
+        {
+            let mut t = txn.open_table(NUMBERS).expect("numbers");
+            let rows = [
+                (
+                    "8610",
+                    number("a", NumberState::Available, NumberClass::Golden),
+                ),
+                (
+                    "8611",
+                    number("a", NumberState::Available, NumberClass::Normal),
+                ),
+                (
+                    "8612",
+                    number(
+                        "a",
+                        NumberState::Quarantined { until_ms: 9 },
+                        NumberClass::Golden,
+                    ),
+                ),
+                (
+                    "8620",
+                    number("b", NumberState::Available, NumberClass::Golden),
+                ),
+            ];
+            for (m, v) in &rows {
+                t.insert(*m, v.as_slice()).expect("insert");
+            }
+        }
+        ensure_free_golden(&txn).expect("build");
+        txn.commit().expect("commit");
+        let built = vec![
+            ("a".to_owned(), "8610".to_owned()),
+            ("b".to_owned(), "8620".to_owned()),
+        ];
+        assert_eq!(golden_index(&db), built);
+        // Once built, the records are not read again: a row removed from the index by a
+        // later commit stays removed.
+        let txn = db.begin_write().expect("write");
+        txn.open_table(FREE_GOLDEN)
+            .expect("table")
+            .remove(("b", "8620"))
+            .expect("remove");
+        ensure_free_golden(&txn).expect("again");
+        txn.commit().expect("commit");
+        assert_eq!(golden_index(&db), built[..1]);
+    }
+}
