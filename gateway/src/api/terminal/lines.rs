@@ -4,7 +4,7 @@
 //! store channel of the session on the order.
 
 use super::AppState;
-use super::session::{SignedIn, signed_in};
+use super::session::signed_in;
 use crate::api::auth::Caller;
 use crate::api::lifecycle_dto::{parse_operation, render_subscription};
 use crate::api::problem::ApiError;
@@ -12,7 +12,6 @@ use crate::api::request::{PathParam, idempotency_key, json_response, read_json};
 use crate::api::subscriptions::operate_checked;
 use crate::order::{OrderKind, SuspensionReason};
 use crate::store::{Role, SubscriptionQuery};
-use crate::terminal::records::{ClerkCredential, clerk_key};
 use axum::body::Body;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -59,18 +58,6 @@ pub(super) async fn find(
     Ok(json_response(StatusCode::OK, &render_subscription(&sub)))
 }
 
-/// Refuses a clerk who is not a supervisor.
-async fn supervisor(state: &AppState, s: &SignedIn) -> Result<(), ApiError> {
-    let key = clerk_key(&s.device.store, &s.clerk);
-    let cred: Option<super::Stored<ClerkCredential>> =
-        super::load(state, &s.device.tenant, &key).await?;
-    if cred.is_some_and(|c| c.value.supervisor) {
-        Ok(())
-    } else {
-        Err(ApiError::clerk_not_supervisor())
-    }
-}
-
 /// `POST /terminal/api/lines/{msisdn}/{suspend|resume|sim-swap}` with `Idempotency-Key`:
 /// suspend and resume take no body (the reason is always `lost_or_stolen`); a SIM swap
 /// takes `{"sim"}` as the API does.
@@ -88,7 +75,9 @@ pub(super) async fn operate(
         "sim-swap" => OrderKind::SimSwap,
         _ => return Err(ApiError::unknown_operation(&op)),
     };
-    supervisor(&state, &s).await?;
+    if !s.supervisor {
+        return Err(ApiError::clerk_not_supervisor());
+    }
     let key = idempotency_key(&headers)?;
     let key = format!("terminal/{}/{}/{key}", s.device.store, s.device.terminal);
     let value = match kind {

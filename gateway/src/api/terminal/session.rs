@@ -12,6 +12,7 @@ use crate::compliance::CaptureMethod;
 use crate::compliance::audit::Outcome;
 use crate::compliance::channel::Member;
 use crate::crypto::base32;
+use crate::store::RegistryEntry;
 use crate::terminal::cookie::{
     self, CLERK_COOKIE, CLERK_TTL_MS, ClerkClaims, DEVICE_COOKIE, DEVICE_TTL_MS, DeviceClaims,
 };
@@ -45,11 +46,25 @@ pub(super) fn code_mac(state: &AppState, code: &str) -> String {
     state.keys.fingerprint(&m)
 }
 
+/// A device session checked against the store, with its store's registry entries as
+/// read for the check (the clerk check and the session object use them too).
+pub(super) struct Paired {
+    /// The device session.
+    pub claims: DeviceClaims,
+    /// The registry entries of its store.
+    registry: Vec<RegistryEntry>,
+}
+
+/// A clerk signed in on a device session.
+struct Clerk {
+    /// The clerk's id.
+    id: String,
+    /// Whether the clerk is a supervisor (after-sales).
+    supervisor: bool,
+}
+
 /// The caller's device session, checked against the store.
-pub(super) async fn device(
-    state: &AppState,
-    headers: &HeaderMap,
-) -> Result<DeviceClaims, ApiError> {
+pub(super) async fn device(state: &AppState, headers: &HeaderMap) -> Result<Paired, ApiError> {
     let now = state.clock.now_ms();
     let claims = cookie::cookie(headers, DEVICE_COOKIE)
         .and_then(|v| {
@@ -65,13 +80,13 @@ pub(super) async fn device(
     if d.is_none_or(|d| !d.value.admits(claims.generation)) {
         return Err(ApiError::terminal_not_paired());
     }
-    let reg = registry(state, &claims.tenant, &claims.store).await?;
-    if !enabled(&reg, Member::Store, &claims.store)
-        || !enabled(&reg, Member::Terminal, &claims.terminal)
+    let registry = registry(state, &claims.tenant, &claims.store).await?;
+    if !enabled(&registry, Member::Store, &claims.store)
+        || !enabled(&registry, Member::Terminal, &claims.terminal)
     {
         return Err(ApiError::terminal_not_paired());
     }
-    Ok(claims)
+    Ok(Paired { claims, registry })
 }
 
 /// Refuses a state-changing call without the device session's CSRF token.
@@ -96,8 +111,9 @@ pub(super) fn csrf(
 async fn clerk_of(
     state: &AppState,
     headers: &HeaderMap,
-    device: &DeviceClaims,
-) -> Result<Option<ClerkClaims>, ApiError> {
+    paired: &Paired,
+) -> Result<Option<Clerk>, ApiError> {
+    let device = &paired.claims;
     let now = state.clock.now_ms();
     let Some(claims) = cookie::cookie(headers, CLERK_COOKIE)
         .and_then(|v| {
@@ -113,11 +129,15 @@ async fn clerk_of(
         &clerk_key(&device.store, &claims.clerk),
     )
     .await?;
-    if cred.is_none_or(|c| c.value.generation != claims.generation) {
+    let Some(cred) = cred.filter(|c| c.value.generation == claims.generation) else {
         return Ok(None);
-    }
-    let reg = registry(state, &device.tenant, &device.store).await?;
-    Ok(enabled(&reg, Member::Clerk, &claims.clerk).then_some(claims))
+    };
+    Ok(
+        enabled(&paired.registry, Member::Clerk, &claims.clerk).then_some(Clerk {
+            id: claims.clerk,
+            supervisor: cred.value.supervisor,
+        }),
+    )
 }
 
 /// A signed-in terminal: its device session and clerk.
@@ -126,6 +146,8 @@ pub(super) struct SignedIn {
     pub device: DeviceClaims,
     /// The clerk.
     pub clerk: String,
+    /// Whether the clerk is a supervisor (after-sales).
+    pub supervisor: bool,
 }
 
 /// The device and clerk of a call that needs both; `changes`: the call changes state (it
@@ -135,16 +157,17 @@ pub(super) async fn signed_in(
     headers: &HeaderMap,
     changes: bool,
 ) -> Result<SignedIn, ApiError> {
-    let device = device(state, headers).await?;
+    let paired = device(state, headers).await?;
     if changes {
-        csrf(state, headers, &device)?;
+        csrf(state, headers, &paired.claims)?;
     }
-    let clerk = clerk_of(state, headers, &device)
+    let clerk = clerk_of(state, headers, &paired)
         .await?
         .ok_or_else(ApiError::clerk_not_signed_in)?;
     Ok(SignedIn {
-        device,
-        clerk: clerk.clerk,
+        device: paired.claims,
+        clerk: clerk.id,
+        supervisor: clerk.supervisor,
     })
 }
 
@@ -152,7 +175,8 @@ pub(super) async fn signed_in(
 async fn session_json(
     state: &AppState,
     device: &DeviceClaims,
-    clerk: Option<&str>,
+    registry: &[RegistryEntry],
+    clerk: Option<&Clerk>,
 ) -> Result<Value, ApiError> {
     let tenant = state
         .store
@@ -169,17 +193,13 @@ async fn session_json(
         .collect();
     let manual = rules.capture.contains(&CaptureMethod::Manual);
     let clerk = match clerk {
-        Some(id) => {
-            let reg = registry(state, &device.tenant, &device.store).await?;
-            let name = reg
+        Some(Clerk { id, supervisor }) => {
+            let name = registry
                 .iter()
-                .find(|e| e.member == Member::Clerk && e.id == id)
+                .find(|e| e.member == Member::Clerk && e.id == *id)
                 .and_then(|e| e.label.clone());
-            let cred: Option<Stored<ClerkCredential>> =
-                load(state, &device.tenant, &clerk_key(&device.store, id)).await?;
-            let supervisor = cred.is_some_and(|c| c.value.supervisor);
-            json!({"id": id, "name": name, "role": if supervisor { "supervisor" } else { "sales" },
-                   "rights": super::lines::rights(supervisor)})
+            json!({"id": id, "name": name, "role": if *supervisor { "supervisor" } else { "sales" },
+                   "rights": super::lines::rights(*supervisor)})
         }
         None => Value::Null,
     };
@@ -268,7 +288,7 @@ pub(super) async fn pair(
         issued_ms: now,
         expires_ms: now + DEVICE_TTL_MS,
     };
-    let body = session_json(&state, &claims, None).await?;
+    let body = session_json(&state, &claims, &reg, None).await?;
     Ok(with_cookies(
         json_response(StatusCode::OK, &body),
         &[
@@ -326,9 +346,10 @@ pub(super) async fn current(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let device = device(&state, &headers).await?;
-    let clerk = clerk_of(&state, &headers, &device).await?;
-    let body = session_json(&state, &device, clerk.as_ref().map(|c| c.clerk.as_str())).await?;
+    let paired = device(&state, &headers).await?;
+    let clerk = clerk_of(&state, &headers, &paired).await?;
+    let body = session_json(&state, &paired.claims, &paired.registry, clerk.as_ref()).await?;
+    let device = paired.claims;
     let now = state.clock.now_ms();
     let mut cookies = Vec::new();
     if device.due_for_renewal(now) {
@@ -349,7 +370,10 @@ pub(super) async fn sign_in(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let device = device(&state, &headers).await?;
+    let Paired {
+        claims: device,
+        registry: reg,
+    } = device(&state, &headers).await?;
     csrf(&state, &headers, &device)?;
     let v = read_json(&state, &headers, body).await?;
     let m = object(&v, "body")?;
@@ -364,7 +388,6 @@ pub(super) async fn sign_in(
     if crate::api::dto::check_id("clerk", clerk).is_err() {
         return Err(ApiError::clerk_sign_in_failed(LOCK_AFTER));
     }
-    let reg = registry(&state, &device.tenant, &device.store).await?;
     if reg
         .iter()
         .any(|e| e.member == Member::Clerk && e.id == clerk)
@@ -432,7 +455,11 @@ pub(super) async fn sign_in(
                     generation: next.generation,
                     expires_ms: now + CLERK_TTL_MS,
                 };
-                let body = session_json(&state, &device, Some(clerk)).await?;
+                let signed = Clerk {
+                    id: clerk.to_owned(),
+                    supervisor: next.supervisor,
+                };
+                let body = session_json(&state, &device, &reg, Some(&signed)).await?;
                 let value = cookie::seal(&state.keys, CLERK_PURPOSE, &claims);
                 Ok(with_cookies(
                     json_response(StatusCode::OK, &body),
@@ -461,8 +488,8 @@ pub(super) async fn sign_out(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let device = device(&state, &headers).await?;
-    csrf(&state, &headers, &device)?;
+    let paired = device(&state, &headers).await?;
+    csrf(&state, &headers, &paired.claims)?;
     Ok(with_cookies(
         StatusCode::NO_CONTENT.into_response(),
         &[cookie::clear_cookie(CLERK_COOKIE)],
