@@ -6,34 +6,14 @@
 #[path = "support/reader_client.rs"]
 mod reader_client;
 
+#[path = "support/captured.rs"]
+mod captured;
+
+use captured::Captured;
 use conformance::id_reader_sim::TEST_ID_NUMBER;
 use http::Method;
 use reader_client::{call, get, sim};
 use serde_json::json;
-use std::sync::{Arc, Mutex};
-
-/// Collects everything written through `tracing` while installed.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().expect("lock").extend_from_slice(buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
-    type Writer = Self;
-
-    fn make_writer(&'a self) -> Self::Writer {
-        self.clone()
-    }
-}
 
 /// Every kind of exchange at trace level: no name, ID number or address in the logs, in
 /// a refusal, or in a `Debug`.
@@ -59,7 +39,7 @@ async fn names_and_id_numbers_reach_no_log_line() {
     get(&sim, &format!("/v1/card/{OTHER}")).await;
     call(&sim, Method::POST, "/v1/face-match", &[], "{}").await;
     sim.shutdown().await;
-    let logs = String::from_utf8(captured.0.lock().expect("lock").clone()).expect("utf-8");
+    let logs = captured.text();
     assert!(logs.contains("id reader"), "logs were captured: {logs}");
     let all = format!("{logs}\n{}", shown.join("\n"));
     for secret in [

@@ -5,6 +5,9 @@
 
 mod common;
 
+#[path = "support/captured.rs"]
+mod captured;
+
 use adapters::http::HttpClient;
 use adapters::identity::{
     Capture, ChannelContext, CivilDate, ClientAuth, ClientIdentity, Code, Evidence, FaceMatch,
@@ -12,11 +15,11 @@ use adapters::identity::{
     PersonName, RejectCode, Requirements, Score, Token, Unavailable, VERIFICATIONS_PATH, Verdict,
     VerificationRequest,
 };
+use captured::Captured;
 use common::Pki;
 use conformance::identity_sim::{
     self, Action, IdentitySimConfig, IdentitySimHandle, Rule, server_tls_config,
 };
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// The worked example of GB 11643-1999: well-formed, check character `X`.
@@ -473,29 +476,6 @@ async fn the_admin_api_steers_the_simulator_over_the_wire() {
 // ---------------------------------------------------------------------------------------
 // Privacy
 
-/// Collects everything written through `tracing` while installed.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().expect("lock").extend_from_slice(buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
-    type Writer = Self;
-
-    fn make_writer(&'a self) -> Self::Writer {
-        self.clone()
-    }
-}
-
 /// Runs every kind of exchange at trace level on this thread (the current-thread
 /// runtime runs the simulator's tasks here too) and checks that neither the name nor the
 /// ID number appears in a log line, an error or a `Debug`.
@@ -547,7 +527,7 @@ async fn names_and_id_numbers_reach_no_log_error_or_debug() {
     shown.push(format!("{:?} {:?}", w.sim.rules(), w.sim.counts()));
     w.sim.shutdown().await;
 
-    let logs = String::from_utf8(captured.0.lock().expect("lock").clone()).expect("utf-8");
+    let logs = captured.text();
     assert!(
         logs.contains("p-1") && logs.contains("identity"),
         "logs were captured: {logs}"
