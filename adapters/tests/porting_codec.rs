@@ -128,6 +128,18 @@ fn request_vectors() {
         message_id: r("m-000126"),
     };
     check("acknowledge", &ack, decode_acknowledge, encode_acknowledge);
+    let give_back = ReturnNumber {
+        request_id: r("sub_7-return-447700900123"),
+        port_ref: r("HUB-UK-000042"),
+        number: msisdn("447700900123"),
+        range_holder: r("UK-RANGE-07"),
+    };
+    check(
+        "return_number",
+        &give_back,
+        decode_return_number,
+        encode_return_number,
+    );
     let receipt = Receipt {
         request_id: r("ord_7-port-in"),
         port_ref: r("HUB-UK-000042"),
@@ -152,6 +164,7 @@ fn uk_msg(id: &str, sequence: u64, at: &str, event: HubEvent) -> HubMessage {
         reference: Some(r("ord_7")),
         due_at: scheduled.then(|| t("2026-03-04T08:00:00Z")),
         lock_at: scheduled.then(|| t("2026-03-03T17:00:00Z")),
+        range_holder: None,
         event,
     }
 }
@@ -160,6 +173,7 @@ fn uk_msg(id: &str, sequence: u64, at: &str, event: HubEvent) -> HubMessage {
 fn message_vectors() {
     let mut accepted = uk_msg("m-000123", 1, "2026-03-02T09:15:00Z", HubEvent::Accepted);
     accepted.actor = Actor::Donor;
+    accepted.range_holder = Some(r("UK-RANGE-07"));
     let cases = [
         ("msg_accepted", accepted),
         (
@@ -194,6 +208,7 @@ fn message_vectors() {
                 reference: Some(r("ord_8")),
                 due_at: None,
                 lock_at: None,
+                range_holder: None,
                 event: HubEvent::Rejected {
                     reason: RejectReason::CredentialExpired,
                 },
@@ -210,6 +225,7 @@ fn message_vectors() {
                 reference: Some(r("ord_9")),
                 due_at: Some(t("2026-03-04T16:00:00Z")),
                 lock_at: None,
+                range_holder: None,
                 event: HubEvent::Conflict {
                     cause: Code::parse("50", "t").expect("cause"),
                 },
@@ -226,6 +242,7 @@ fn message_vectors() {
                 reference: Some(r("ord_9")),
                 due_at: Some(t("2026-03-04T16:00:00Z")),
                 lock_at: None,
+                range_holder: None,
                 event: HubEvent::CancelRequest,
             },
         ),
@@ -240,6 +257,7 @@ fn message_vectors() {
                 reference: Some(r("ord_10")),
                 due_at: None,
                 lock_at: None,
+                range_holder: None,
                 event: HubEvent::Cancelled,
             },
         ),
@@ -277,6 +295,7 @@ fn port_out_uk() -> HubMessage {
         reference: None,
         due_at: None,
         lock_at: None,
+        range_holder: None,
         event: HubEvent::PortOutRequest(Box::new(PortOutRequest {
             market: Market::Uk,
             number: msisdn("447700900456"),
@@ -299,6 +318,7 @@ fn port_out_us() -> HubMessage {
         reference: None,
         due_at: None,
         lock_at: None,
+        range_holder: None,
         event: HubEvent::PortOutRequest(Box::new(PortOutRequest {
             market: Market::Us,
             number: msisdn("12025550199"),

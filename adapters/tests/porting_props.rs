@@ -119,12 +119,19 @@ fn arb_message() -> impl Strategy<Value = HubMessage> {
         (
             proptest::option::of(arb_time()),
             proptest::option::of(arb_time()),
+            proptest::option::of(arb_ref()),
         ),
         arb_event(),
         arb_time(),
     )
         .prop_map(
-            |((message_id, port_ref, sequence, at), (actor, reference), (due, lock), event, d)| {
+            |(
+                (message_id, port_ref, sequence, at),
+                (actor, reference),
+                (due, lock, range_holder),
+                event,
+                d,
+            )| {
                 // `scheduled` always carries its due time.
                 let due_at = if event == HubEvent::Scheduled {
                     Some(due.unwrap_or(d))
@@ -140,6 +147,7 @@ fn arb_message() -> impl Strategy<Value = HubMessage> {
                     reference,
                     due_at,
                     lock_at: lock,
+                    range_holder,
                     event,
                 }
             },
@@ -179,6 +187,12 @@ fn arb_bodies() -> impl Strategy<Value = Vec<Vec<u8>>> {
                     port_ref: port_ref.clone(),
                     message_id: request_id.clone(),
                 }),
+                encode_return_number(&ReturnNumber {
+                    request_id: request_id.clone(),
+                    port_ref: port_ref.clone(),
+                    number: submit.number.clone(),
+                    range_holder: port_ref.clone(),
+                }),
                 encode_receipt(&Receipt {
                     request_id,
                     port_ref,
@@ -191,6 +205,11 @@ fn arb_bodies() -> impl Strategy<Value = Vec<Vec<u8>>> {
         })
 }
 
+/// A range holder id distinct from the request id (any valid ref will do).
+fn message_id_holder(request_id: &Ref) -> Ref {
+    Ref::parse(&format!("RH-{}", request_id.as_str().len()), "t").expect("ref")
+}
+
 /// Runs every decoder on `body`; none may panic.
 fn decode_all(body: &[u8]) {
     let _ = decode_submit_port_in(body);
@@ -198,6 +217,7 @@ fn decode_all(body: &[u8]) {
     let _ = decode_reschedule(body);
     let _ = decode_answer_port_out(body);
     let _ = decode_acknowledge(body);
+    let _ = decode_return_number(body);
     let _ = decode_receipt(body);
     let _ = decode_problem(body);
     let _ = decode_callback(body);
@@ -225,6 +245,9 @@ proptest! {
         prop_assert_eq!(decode_answer_port_out(&encode_answer_port_out(&answer)), Ok(answer));
         let ack = Acknowledge { request_id: request_id.clone(), port_ref: port_ref.clone(), message_id };
         prop_assert_eq!(decode_acknowledge(&encode_acknowledge(&ack)), Ok(ack));
+        let number: sim_profiles::Msisdn = "447700900123".parse().expect("msisdn");
+        let give_back = ReturnNumber { request_id: request_id.clone(), port_ref: port_ref.clone(), number, range_holder: message_id_holder(&request_id) };
+        prop_assert_eq!(decode_return_number(&encode_return_number(&give_back)), Ok(give_back));
         let receipt = Receipt { request_id, port_ref };
         prop_assert_eq!(decode_receipt(&encode_receipt(&receipt)), Ok(receipt));
     }

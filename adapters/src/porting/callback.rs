@@ -119,6 +119,10 @@ pub struct HubMessage {
     /// When the port locks (no cancel or reschedule after it), alongside `due_at` when
     /// the hub knows it.
     pub lock_at: Option<UtcTime>,
+    /// The operator that holds the number's range (not always the donor: a number may
+    /// have been ported before), when the hub knows it; sent with `accepted`. A ported-in
+    /// number goes back to it when its line ends (`/v1/number-returns`).
+    pub range_holder: Option<Ref>,
     /// What happened.
     pub event: HubEvent,
 }
@@ -136,6 +140,7 @@ pub fn encode_callback(m: &HubMessage) -> Vec<u8> {
         reference: m.reference.as_ref().map(Ref::as_str),
         due_at: m.due_at.map(time),
         lock_at: m.lock_at.map(time),
+        range_holder: m.range_holder.as_ref().map(Ref::as_str),
         ..Wire::default()
     };
     match &m.event {
@@ -178,6 +183,7 @@ pub fn decode_callback(body: &[u8]) -> Result<HubMessage, PortingCodecError> {
     let reference = json::opt_ref(&obj, "reference")?;
     let due_at = json::opt_time(&obj, "due_at")?;
     let lock_at = json::opt_time(&obj, "lock_at")?;
+    let range_holder = json::opt_ref(&obj, "range_holder")?;
     let event = decode_event(&obj)?;
     if event == HubEvent::Scheduled && due_at.is_none() {
         return Err(PortingCodecError::Missing { field: "due_at" });
@@ -191,6 +197,7 @@ pub fn decode_callback(body: &[u8]) -> Result<HubMessage, PortingCodecError> {
         reference,
         due_at,
         lock_at,
+        range_holder,
         event,
     })
 }
@@ -239,6 +246,8 @@ struct Wire<'a> {
     due_at: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     lock_at: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    range_holder: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     reason: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]

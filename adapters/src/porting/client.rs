@@ -6,6 +6,7 @@ use super::acknowledge::{Acknowledge, encode_acknowledge};
 use super::answer::{AnswerPortOut, encode_answer_port_out};
 use super::cancel::{CancelPort, encode_cancel};
 use super::error::{PortingCodecError, PortingConfigError, PortingError};
+use super::number_return::{ReturnNumber, encode_return_number};
 use super::receipt::{Receipt, decode_problem, decode_receipt};
 use super::reschedule::{ReschedulePort, encode_reschedule};
 use super::submit::{SubmitPortIn, encode_submit_port_in};
@@ -128,6 +129,15 @@ impl PortingHubClient {
             .await
     }
 
+    /// Returns a ported-in number to its range holder.
+    pub async fn return_number(&self, req: &ReturnNumber) -> Result<Receipt, PortingError> {
+        let body = encode_return_number(req);
+        let port = Some(&req.port_ref);
+        let op = "return_number";
+        self.call(op, path::NUMBER_RETURNS, &req.request_id, port, body)
+            .await
+    }
+
     /// Sends one request and checks the receipt: it must echo the request id and, for a
     /// request about an existing port, that port. Logs carry the operation, the request
     /// id, the port reference and the error class only (bodies hold porting codes).
@@ -232,6 +242,13 @@ impl PortingHub for PortingHubClient {
         req: &'a Acknowledge,
     ) -> BoxFuture<'a, Result<Receipt, PortingError>> {
         Box::pin(PortingHubClient::acknowledge(self, req))
+    }
+
+    fn return_number<'a>(
+        &'a self,
+        req: &'a ReturnNumber,
+    ) -> BoxFuture<'a, Result<Receipt, PortingError>> {
+        Box::pin(PortingHubClient::return_number(self, req))
     }
 }
 

@@ -19,6 +19,7 @@ mod cancel;
 mod client;
 mod error;
 mod json;
+mod number_return;
 mod reason;
 mod receipt;
 mod reschedule;
@@ -36,6 +37,7 @@ pub use cancel::{CancelPort, decode_cancel, encode_cancel};
 pub use client::{PortingHubClient, PortingHubClientConfig};
 pub use error::{PortingCodecError, PortingConfigError, PortingError, Unavailable};
 pub use json::MAX_BODY_BYTES;
+pub use number_return::{ReturnNumber, decode_return_number, encode_return_number};
 pub use reason::{HubErrorCode, RejectReason};
 pub use receipt::{
     HubProblem, Receipt, decode_problem, decode_receipt, encode_problem, encode_receipt,
@@ -59,6 +61,8 @@ pub mod path {
     pub const PORT_OUT_ANSWERS: &str = "/v1/port-out-answers";
     /// Acknowledge a hub message.
     pub const ACKNOWLEDGEMENTS: &str = "/v1/acknowledgements";
+    /// Return a ported-in number to its range holder.
+    pub const NUMBER_RETURNS: &str = "/v1/number-returns";
     /// Hub → gateway: one hub message (answered `204` once recorded).
     pub const HUB_MESSAGES: &str = "/v1/hub-messages";
 }
@@ -97,5 +101,11 @@ pub trait PortingHub: Send + Sync + 'static {
     fn acknowledge<'a>(
         &'a self,
         req: &'a Acknowledge,
+    ) -> BoxFuture<'a, Result<Receipt, PortingError>>;
+
+    /// Gives a ported-in number back to its range holder once its line has ended.
+    fn return_number<'a>(
+        &'a self,
+        req: &'a ReturnNumber,
     ) -> BoxFuture<'a, Result<Receipt, PortingError>>;
 }

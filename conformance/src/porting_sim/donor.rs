@@ -3,7 +3,7 @@
 //! resolved or cancelled by the hub when the conflict window ends); each after an
 //! optional delay on the simulator's clock.
 
-use adapters::porting::{Code, RejectReason};
+use adapters::porting::{Code, Ref, RejectReason};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -42,6 +42,9 @@ pub struct Behaviour {
     pub outcome: Outcome,
     /// How long (simulator time, ms) the donor takes to answer.
     pub delay_ms: u64,
+    /// Who holds the number's range, when it is not the donor (a number ported before):
+    /// the hub's `range_holder` on `accepted`.
+    pub range_holder: Option<Ref>,
 }
 
 impl Default for Behaviour {
@@ -49,13 +52,14 @@ impl Default for Behaviour {
         Self {
             outcome: Outcome::Accept,
             delay_ms: 0,
+            range_holder: None,
         }
     }
 }
 
 /// The admin API's form of a [`Behaviour`]: `{"outcome": "accept" | "reject" |
 /// "conflict", "reason": …, "cause": …, "resolution": "resolve" | "cancel",
-/// "delay_ms": …}`.
+/// "delay_ms": …, "range_holder": …}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct WireBehaviour {
@@ -73,6 +77,9 @@ pub struct WireBehaviour {
     /// The donor's delay, in simulator milliseconds (default 0).
     #[serde(default)]
     pub delay_ms: u64,
+    /// The number's range holder, when not the donor (an operator id).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub range_holder: Option<String>,
 }
 
 impl TryFrom<WireBehaviour> for Behaviour {
@@ -95,9 +102,14 @@ impl TryFrom<WireBehaviour> for Behaviour {
             }
             _ => return Err("outcome: not accept, reject or conflict".into()),
         };
+        let range_holder = w
+            .range_holder
+            .map(|r| Ref::parse(&r, "range_holder").map_err(|e| e.to_string()))
+            .transpose()?;
         Ok(Self {
             outcome,
             delay_ms: w.delay_ms,
+            range_holder,
         })
     }
 }
@@ -110,6 +122,7 @@ impl From<&Behaviour> for WireBehaviour {
             cause: None,
             resolution: None,
             delay_ms: b.delay_ms,
+            range_holder: b.range_holder.as_ref().map(Ref::to_string),
         };
         match &b.outcome {
             Outcome::Accept => {}

@@ -15,10 +15,11 @@ use crate::common::server::Peer;
 use adapters::porting::Code;
 use adapters::porting::{
     Acknowledge, AnswerPortOut, CancelPort, HubErrorCode, HubMessage, HubProblem,
-    PortingCodecError, Receipt, Ref, ReschedulePort, SubmitPortIn, decode_acknowledge,
-    decode_answer_port_out, decode_cancel, decode_reschedule, decode_submit_port_in,
-    encode_acknowledge, encode_answer_port_out, encode_cancel, encode_problem, encode_receipt,
-    encode_reschedule, encode_submit_port_in,
+    PortingCodecError, Receipt, Ref, ReschedulePort, ReturnNumber, SubmitPortIn,
+    decode_acknowledge, decode_answer_port_out, decode_cancel, decode_reschedule,
+    decode_return_number, decode_submit_port_in, encode_acknowledge, encode_answer_port_out,
+    encode_cancel, encode_problem, encode_receipt, encode_reschedule, encode_return_number,
+    encode_submit_port_in,
 };
 use http::header::{ALLOW, CONTENT_TYPE, HeaderValue, RETRY_AFTER};
 use http::{Method, StatusCode};
@@ -34,6 +35,7 @@ enum Request {
     Reschedule(ReschedulePort),
     Answer(AnswerPortOut),
     Ack(Acknowledge),
+    Return(ReturnNumber),
 }
 
 impl Request {
@@ -44,6 +46,7 @@ impl Request {
             Operation::Reschedule => Self::Reschedule(decode_reschedule(body)?),
             Operation::AnswerPortOut => Self::Answer(decode_answer_port_out(body)?),
             Operation::Acknowledge => Self::Ack(decode_acknowledge(body)?),
+            Operation::ReturnNumber => Self::Return(decode_return_number(body)?),
         })
     }
 
@@ -54,6 +57,7 @@ impl Request {
             Self::Reschedule(r) => &r.request_id,
             Self::Answer(r) => &r.request_id,
             Self::Ack(r) => &r.request_id,
+            Self::Return(r) => &r.request_id,
         }
     }
 
@@ -64,6 +68,7 @@ impl Request {
             Self::Reschedule(r) => Some(&r.port_ref),
             Self::Answer(r) => Some(&r.port_ref),
             Self::Ack(r) => Some(&r.port_ref),
+            Self::Return(r) => Some(&r.port_ref),
         }
     }
 
@@ -76,6 +81,7 @@ impl Request {
             Self::Reschedule(r) => encode_reschedule(r),
             Self::Answer(r) => encode_answer_port_out(r),
             Self::Ack(r) => encode_acknowledge(r),
+            Self::Return(r) => encode_return_number(r),
         };
         let mut input = op.path().as_bytes().to_vec();
         input.push(0);
@@ -103,6 +109,9 @@ impl Request {
             Self::Answer(r) => hub.answer(r, caller, now, out).map(|()| r.port_ref.clone()),
             Self::Ack(r) => hub
                 .acknowledge(r, caller, now, out)
+                .map(|()| r.port_ref.clone()),
+            Self::Return(r) => hub
+                .return_number(r, caller, now)
                 .map(|()| r.port_ref.clone()),
         }
     }

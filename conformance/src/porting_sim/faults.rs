@@ -10,7 +10,7 @@ use adapters::porting::path;
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
-/// The hub's five request operations.
+/// The hub's six request operations.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Operation {
@@ -24,16 +24,19 @@ pub enum Operation {
     AnswerPortOut,
     /// `POST /v1/acknowledgements`.
     Acknowledge,
+    /// `POST /v1/number-returns`.
+    ReturnNumber,
 }
 
 impl Operation {
     /// Every operation.
-    pub const ALL: [Self; 5] = [
+    pub const ALL: [Self; 6] = [
         Self::SubmitPortIn,
         Self::Cancel,
         Self::Reschedule,
         Self::AnswerPortOut,
         Self::Acknowledge,
+        Self::ReturnNumber,
     ];
 
     /// Its path.
@@ -44,6 +47,7 @@ impl Operation {
             Self::Reschedule => path::RESCHEDULES,
             Self::AnswerPortOut => path::PORT_OUT_ANSWERS,
             Self::Acknowledge => path::ACKNOWLEDGEMENTS,
+            Self::ReturnNumber => path::NUMBER_RETURNS,
         }
     }
 
@@ -60,6 +64,7 @@ impl Operation {
             Self::Reschedule => "reschedule",
             Self::AnswerPortOut => "answer_port_out",
             Self::Acknowledge => "acknowledge",
+            Self::ReturnNumber => "return_number",
         }
     }
 }

@@ -1,4 +1,4 @@
-//! The hub itself, as a pure state machine over its ports: the five requests, the two
+//! The hub itself, as a pure state machine over its ports: the six requests, the two
 //! admin commands (a port-out request, a cancel request) and, in `timers.rs`, time
 //! passing. No IO and no clock: every function takes `now` (Unix ms) and appends the
 //! messages it produces to `out`, for the driver to deliver.
@@ -15,7 +15,8 @@ use super::timetable::{self, DEFAULT_RESPOND_MS, DateRefused};
 use adapters::porting::{Account, Credential};
 use adapters::porting::{
     Acknowledge, Actor, AnswerPortOut, CancelPort, HubErrorCode, HubEvent, HubMessage, Market,
-    PortOutDecision, PortOutRequest, Ref, RejectReason, ReschedulePort, SubmitPortIn,
+    PortOutDecision, PortOutRequest, Ref, RejectReason, ReschedulePort, ReturnNumber,
+    SubmitPortIn,
 };
 use sim_profiles::Msisdn;
 use std::collections::{BTreeSet, HashMap};
@@ -216,6 +217,7 @@ impl Hub {
             cutover_message: None,
             acknowledged: Vec::new(),
             completed_at: None,
+            returned_at: None,
             sequence: 0,
             timeline: Vec::new(),
             behaviour,
@@ -340,6 +342,33 @@ impl Hub {
         Ok(())
     }
 
+    /// Records the receiver giving a ported-in number back to its range holder: only for
+    /// a completed port-in of the caller, with that port's number and range holder. A
+    /// second return of the same port keeps the first time.
+    pub(crate) fn return_number(
+        &mut self,
+        req: &ReturnNumber,
+        caller: Option<&Ref>,
+        now: u64,
+    ) -> Result<(), Refusal> {
+        let (port, _) = self.find(&req.port_ref, caller)?;
+        if port.direction != Direction::In || port.state != PortState::Completed {
+            return Err(Refusal::invalid_state());
+        }
+        let invalid = |field| Refusal {
+            field: Some(field),
+            ..Refusal::new(422, HubErrorCode::InvalidRequest)
+        };
+        if port.number != req.number {
+            return Err(invalid("number"));
+        }
+        if *port.range_holder() != req.range_holder {
+            return Err(invalid("range_holder"));
+        }
+        port.returned_at.get_or_insert(now);
+        Ok(())
+    }
+
     /// Opens a port-out: the hub asks the receiver for `cmd.number`.
     pub(crate) fn port_out_request(
         &mut self,
@@ -381,6 +410,7 @@ impl Hub {
             cutover_message: None,
             acknowledged: Vec::new(),
             completed_at: None,
+            returned_at: None,
             sequence: 0,
             timeline: Vec::new(),
         };

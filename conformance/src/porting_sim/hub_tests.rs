@@ -6,6 +6,7 @@
 use super::*;
 use crate::porting_sim::clock::utc;
 use crate::porting_sim::donor::{Behaviour, Outcome};
+use crate::porting_sim::port::PortView;
 use adapters::porting::Code;
 use adapters::porting::{UtcTime, decode_callback, encode_callback};
 use proptest::prelude::*;
@@ -106,6 +107,76 @@ fn uk_locks_at_17_the_working_day_before_and_completes_on_the_acknowledgement() 
     let p = hub.port(port.as_str()).expect("port");
     assert_eq!(p.state, PortState::Completed);
     assert_eq!(p.acknowledged, [cutover]);
+}
+
+/// A completed port-in's `accepted` names the range holder (the donor book's, else the
+/// donor), and only that port's number may be returned to it, once it has completed.
+#[test]
+fn a_completed_port_in_names_its_range_holder_and_takes_its_number_back() {
+    let mut hub = Hub::default();
+    let mut out = Vec::new();
+    let b = Behaviour {
+        range_holder: Some(r("UK-RANGE-07")),
+        ..Behaviour::default()
+    };
+    hub.donors.set(Some("447700900123"), b);
+    let now = t("2026-03-06T10:00:00Z");
+    let port = hub
+        .submit(&submit(Market::Uk, "447700900123", "o1"), None, now, &mut out)
+        .expect("receipt");
+    let other = hub
+        .submit(&submit(Market::Uk, "447700900124", "o2"), None, now, &mut out)
+        .expect("receipt");
+    let holders: Vec<_> = out
+        .iter()
+        .map(|m| (m.event.kind().to_owned(), m.range_holder.clone()))
+        .filter(|(_, h)| h.is_some())
+        .collect();
+    assert_eq!(
+        holders,
+        [
+            ("accepted".to_owned(), Some(r("UK-RANGE-07"))),
+            ("accepted".to_owned(), Some(r("DONOR"))),
+        ]
+    );
+    let give_back = |number: &str, holder: &str| ReturnNumber {
+        request_id: r("ret-1"),
+        port_ref: port.clone(),
+        number: number.parse().expect("msisdn"),
+        range_holder: r(holder),
+    };
+    let right = give_back("447700900123", "UK-RANGE-07");
+    // Not completed yet.
+    assert_eq!(
+        hub.return_number(&right, None, now),
+        Err(Refusal::invalid_state())
+    );
+    hub.advance(t("2026-03-09T09:00:00Z"), &mut out);
+    let cutover = out
+        .iter()
+        .rev()
+        .find(|m| m.port_ref == port && m.event == HubEvent::Cutover)
+        .expect("cutover")
+        .message_id
+        .clone();
+    let done = t("2026-03-09T09:05:00Z");
+    ack(&mut hub, &port, &cutover, done, &mut out);
+    let wrong_number = hub.return_number(&give_back("447700900124", "UK-RANGE-07"), None, done);
+    assert_eq!(wrong_number.map_err(|e| e.field), Err(Some("number")));
+    let wrong_holder = hub.return_number(&give_back("447700900123", "DONOR"), None, done);
+    assert_eq!(wrong_holder.map_err(|e| e.field), Err(Some("range_holder")));
+    let stranger = r("SOMEONE-ELSE");
+    assert_eq!(
+        hub.return_number(&right, Some(&stranger), done),
+        Err(Refusal::unknown_port())
+    );
+    assert_eq!(hub.return_number(&right, None, done), Ok(()));
+    assert_eq!(hub.return_number(&right, None, done + 1), Ok(()));
+    let view = PortView::from(hub.port(port.as_str()).expect("port"));
+    assert_eq!(view.range_holder.as_deref(), Some("UK-RANGE-07"));
+    assert_eq!(view.returned_at, Some(utc(done).to_string()));
+    let untouched = PortView::from(hub.port(other.as_str()).expect("port"));
+    assert_eq!(untouched.returned_at, None);
 }
 
 #[test]
@@ -218,6 +289,7 @@ fn a_us_conflict_is_settled_when_its_window_ends() {
             resolution: Resolution::Resolve,
         },
         delay_ms: 60_000,
+        range_holder: None,
     };
     hub.donors.set(Some("12025550143"), b);
     let port = hub
@@ -474,6 +546,7 @@ pub(crate) fn apply(hub: &mut Hub, i: usize, s: Step, now: &mut u64, out: &mut V
             let b = Behaviour {
                 outcome,
                 delay_ms: u64::from(n) * 60_000,
+                range_holder: None,
             };
             hub.donors.set(Some(&number(Market::Uk, n)), b);
         }

@@ -1,5 +1,5 @@
 //! A number-porting hub (issue 12) speaking simgw's hub protocol
-//! (`docs/porting-hub.md`): it serves the five request endpoints over TLS (a client
+//! (`docs/porting-hub.md`): it serves the six request endpoints over TLS (a client
 //! certificate required, optionally mapped to an operator id) and sends every event of a
 //! port as a hub message to the configured receiver, with its own client certificate.
 //! It stands for the national clearinghouse and the other provider at once.

@@ -135,6 +135,8 @@ pub(crate) struct Port {
     pub(crate) cutover_message: Option<Ref>,
     pub(crate) acknowledged: Vec<Ref>,
     pub(crate) completed_at: Option<u64>,
+    /// When the receiver gave the ported-in number back to its range holder.
+    pub(crate) returned_at: Option<u64>,
     pub(crate) sequence: u64,
     pub(crate) timeline: Vec<TimelineEntry>,
 }
@@ -159,6 +161,8 @@ impl Port {
             reference: self.reference.clone(),
             due_at: self.timetable.map(|t| time(t.due_at)),
             lock_at: self.timetable.map(|t| time(t.lock_at)),
+            range_holder: (self.direction == Direction::In && event == HubEvent::Accepted)
+                .then(|| self.range_holder().clone()),
             event,
         };
         self.timeline.push(TimelineEntry {
@@ -170,6 +174,11 @@ impl Port {
             reason: m.event.reason_code().map(str::to_owned),
         });
         m
+    }
+
+    /// Who holds the number's range: the donor book's, else the donor.
+    pub(crate) fn range_holder(&self) -> &Ref {
+        self.behaviour.range_holder.as_ref().unwrap_or(&self.donor)
     }
 
     /// Whether `message_id` is one of this port's messages.
@@ -215,6 +224,12 @@ pub struct PortView {
     /// When it completed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub completed_at: Option<String>,
+    /// Who holds the number's range (a port-in's `range_holder`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub range_holder: Option<String>,
+    /// When the receiver returned the ported-in number to its range holder.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub returned_at: Option<String>,
     /// A port-out request's deadline.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub respond_by: Option<String>,
@@ -244,6 +259,8 @@ impl From<&Port> for PortView {
             due_at: p.timetable.and_then(|t| time(t.due_at)),
             complete_by: p.timetable.and_then(|t| time(t.complete_by)),
             completed_at: p.completed_at.and_then(time),
+            range_holder: (p.direction == Direction::In).then(|| p.range_holder().to_string()),
+            returned_at: p.returned_at.and_then(time),
             respond_by: p.respond_by.and_then(time),
             next_event_at: p.timer.and_then(|(at, _)| time(at)),
             acknowledged: p.acknowledged.iter().map(Ref::to_string).collect(),

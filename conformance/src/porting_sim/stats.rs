@@ -17,6 +17,9 @@ pub struct OperationCounts {
     pub answer_port_out: u64,
     /// `acknowledge`.
     pub acknowledge: u64,
+    /// `return_number`.
+    #[serde(default)]
+    pub return_number: u64,
 }
 
 impl OperationCounts {
@@ -27,6 +30,7 @@ impl OperationCounts {
             Operation::Reschedule => &mut self.reschedule,
             Operation::AnswerPortOut => &mut self.answer_port_out,
             Operation::Acknowledge => &mut self.acknowledge,
+            Operation::ReturnNumber => &mut self.return_number,
         }
     }
 }

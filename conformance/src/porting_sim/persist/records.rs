@@ -42,6 +42,8 @@ pub(super) struct PortRecord {
     acknowledged: Vec<String>,
     #[serde(default)]
     completed_at: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    returned_at: Option<u64>,
     sequence: u64,
     #[serde(default)]
     timeline: Vec<TimelineEntry>,
@@ -133,6 +135,7 @@ impl PortRecord {
             cutover_message: p.cutover_message.as_ref().map(Ref::to_string),
             acknowledged: p.acknowledged.iter().map(Ref::to_string).collect(),
             completed_at: p.completed_at,
+            returned_at: p.returned_at,
             sequence: p.sequence,
             timeline: p.timeline.clone(),
         }
@@ -172,6 +175,7 @@ impl PortRecord {
                 .map(|m| reference(m, "acknowledged"))
                 .collect::<Result<_, _>>()?,
             completed_at: self.completed_at,
+            returned_at: self.returned_at,
             sequence: self.sequence,
             timeline: self.timeline,
         })

@@ -34,6 +34,7 @@ fn msg(seq: u64, event: HubEvent, at_ms: u64) -> HubMessage {
         reference: None,
         due_at: UtcTime::from_unix_ms(10 * HOUR),
         lock_at: UtcTime::from_unix_ms(8 * HOUR),
+        range_holder: None,
         event,
     }
 }

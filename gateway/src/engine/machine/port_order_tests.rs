@@ -50,6 +50,7 @@ pub(in crate::engine::machine) fn msg(seq: u64, event: HubEvent, at_ms: u64) -> 
         reference: None,
         due_at: UtcTime::from_unix_ms(30 * HOUR),
         lock_at: UtcTime::from_unix_ms(20 * HOUR),
+        range_holder: None,
         event,
     }
 }
