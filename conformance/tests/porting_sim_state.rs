@@ -41,6 +41,7 @@ async fn a_hub_started_again_on_its_state_file_goes_on_where_it_stopped() {
     let reject = Behaviour {
         outcome: Outcome::Reject(RejectReason::LineNotActive),
         delay_ms: 0,
+        range_holder: None,
     };
     w.sim.set_donor(Some("447700900124"), reject);
     // The receiver goes away: the lock's message cannot be delivered.

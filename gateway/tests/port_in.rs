@@ -346,6 +346,7 @@ async fn each_rejection_reason_ends_the_port_with_its_own_code_and_what_to_do() 
             Behaviour {
                 outcome: Outcome::Reject(r),
                 delay_ms: 0,
+                range_holder: None,
             },
         );
         let (s, o) = c.order(&uk_port(&iccids[10 + i], &number)).await;

@@ -15,8 +15,7 @@ use super::timetable::{self, DEFAULT_RESPOND_MS, DateRefused};
 use adapters::porting::{Account, Credential};
 use adapters::porting::{
     Acknowledge, Actor, AnswerPortOut, CancelPort, HubErrorCode, HubEvent, HubMessage, Market,
-    PortOutDecision, PortOutRequest, Ref, RejectReason, ReschedulePort, ReturnNumber,
-    SubmitPortIn,
+    PortOutDecision, PortOutRequest, Ref, RejectReason, ReschedulePort, ReturnNumber, SubmitPortIn,
 };
 use sim_profiles::Msisdn;
 use std::collections::{BTreeSet, HashMap};

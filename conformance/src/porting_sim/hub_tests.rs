@@ -122,10 +122,20 @@ fn a_completed_port_in_names_its_range_holder_and_takes_its_number_back() {
     hub.donors.set(Some("447700900123"), b);
     let now = t("2026-03-06T10:00:00Z");
     let port = hub
-        .submit(&submit(Market::Uk, "447700900123", "o1"), None, now, &mut out)
+        .submit(
+            &submit(Market::Uk, "447700900123", "o1"),
+            None,
+            now,
+            &mut out,
+        )
         .expect("receipt");
     let other = hub
-        .submit(&submit(Market::Uk, "447700900124", "o2"), None, now, &mut out)
+        .submit(
+            &submit(Market::Uk, "447700900124", "o2"),
+            None,
+            now,
+            &mut out,
+        )
         .expect("receipt");
     let holders: Vec<_> = out
         .iter()

@@ -1,7 +1,8 @@
 //! The port-in steps of an order (issue 12): the hub calls (submit, cancel, acknowledge)
 //! and putting the ported number on the HLR line, each recorded as sent before it is
 //! made and answered after; the port items (hub messages, a channel's cancel) applied one
-//! per commit; and parking the order while it waits.
+//! per commit; and parking the order while it waits. Also a lifecycle saga's one hub
+//! step: a ported-in number returned to its range holder.
 
 use super::Inner;
 use super::error::EngineError;
@@ -10,16 +11,17 @@ use crate::crypto::Sealed;
 use crate::engine::driver::record_answer;
 use crate::engine::machine::port_order::{self, PortAnswer, PortOp};
 use crate::engine::machine::port_out;
-use crate::engine::machine::{Action, Attempt};
+use crate::engine::machine::{Action, Attempt, StepDone, StepFailure};
 use crate::order::{Effect, Order, OrderKind, PortIn};
 use crate::store::{EventKind, PortInboxItem, PortItemBody, hub_message_context};
 use adapters::hlr::{HlrError, SubscriberSpec};
 use adapters::porting::{
     Account, AccountNumber, AccountPin, Acknowledge, AnswerPortOut, CancelPort, Credential,
-    PortOutDecision, PortingError, PortingHub, Ref, RejectReason, SubmitPortIn, UtcTime,
-    decode_callback,
+    PortOutDecision, PortingError, PortingHub, Ref, RejectReason, ReturnNumber, SubmitPortIn,
+    UtcTime, decode_callback,
 };
 use serde::{Deserialize, Serialize};
+use sim_profiles::Msisdn;
 use std::sync::Arc;
 
 /// How the engine reaches the porting hub.
@@ -125,6 +127,51 @@ pub fn wire_market(m: crate::compliance::Market) -> adapters::porting::Market {
         M::Us => W::Us,
         M::EuFr => W::EuFr,
         M::EuGeneric => W::EuGeneric,
+    }
+}
+
+/// A saga's `number_return` step: gives a ported-in number back to its range holder
+/// (request id `<order>-number-return`, so a repeat after a crash is the same request).
+/// Without a porting hub the step fails retryably: the number must go back, so the order
+/// waits (flagged for an operator once its budget is spent) until one is configured.
+pub(super) async fn return_number(
+    inner: &Inner,
+    order_id: &str,
+    (msisdn, port_ref, range_holder): (&Msisdn, &str, &str),
+) -> Result<StepDone, StepFailure> {
+    let refused = |message: String| StepFailure {
+        retryable: false,
+        message,
+    };
+    let Some(porting) = inner.porting() else {
+        return Err(StepFailure {
+            retryable: true,
+            message: "no porting hub is configured ([porting_hub]); the number waits to be \
+                      returned to its range holder"
+                .into(),
+        });
+    };
+    let req = ReturnNumber {
+        request_id: hub_ref(&format!("{order_id}-number-return"), "request_id").map_err(refused)?,
+        port_ref: hub_ref(port_ref, "port_ref").map_err(refused)?,
+        number: msisdn.clone(),
+        range_holder: hub_ref(range_holder, "range_holder").map_err(refused)?,
+    };
+    let _permit = porting
+        .permits
+        .acquire()
+        .await
+        .map_err(|_| EngineError::Stopped)
+        .map_err(|e| StepFailure {
+            retryable: true,
+            message: e.to_string(),
+        })?;
+    match porting.hub.return_number(&req).await {
+        Ok(_) => Ok(StepDone::from("returned")),
+        Err(e) => Err(StepFailure {
+            retryable: e.retryable(),
+            message: e.to_string(),
+        }),
     }
 }
 

@@ -1,5 +1,6 @@
 //! One step of a lifecycle order's saga: recorded as sent, performed on the HLR (or, for
-//! an eSIM profile, at the SM-DP+) within the concurrency bound, and its answer recorded
+//! an eSIM profile, at the SM-DP+; for a ported-in number's return, at the porting hub)
+//! within the concurrency bound, and its answer recorded
 //! with the order's outcome when it was the last step.
 
 use super::Inner;
@@ -59,6 +60,20 @@ pub(super) async fn perform(
 ) -> Result<Answer, EngineError> {
     if op.on_hlr() {
         return hlr_step(inner, hlr, &order.id, op).await;
+    }
+    if let SagaOp::ReturnNumber {
+        msisdn,
+        port_ref,
+        range_holder,
+    } = op
+    {
+        let r = super::port_step::return_number(inner, &order.id, (msisdn, port_ref, range_holder))
+            .await;
+        let summary = match &r {
+            Ok(_) => format!("number {msisdn} returned to {range_holder}"),
+            Err(e) => e.message.clone(),
+        };
+        return Ok((r, summary));
     }
     let Some(es) = inner.settings.esim.as_ref() else {
         return Err(EngineError::unusable(
@@ -223,10 +238,11 @@ async fn hlr_step(
         SagaOp::ReserveProfile { .. }
         | SagaOp::ReleaseProfile { .. }
         | SagaOp::CancelReservation { .. }
-        | SagaOp::CancelProfile { .. } => {
+        | SagaOp::CancelProfile { .. }
+        | SagaOp::ReturnNumber { .. } => {
             return Err(EngineError::unusable(
                 order_id,
-                "an ES2+ call is not an HLR step",
+                "an ES2+ or porting hub call is not an HLR step",
             ));
         }
     };

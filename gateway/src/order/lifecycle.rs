@@ -200,10 +200,21 @@ pub enum SagaOp {
         /// The MatchingID it was released under.
         matching_id: String,
     },
+    /// Porting hub: give a ported-in number back to its range holder once the line no
+    /// longer has it (terminate, number change). Past the point of no return: the HLR
+    /// no longer routes the number to us.
+    ReturnNumber {
+        /// The number.
+        msisdn: Msisdn,
+        /// The hub's reference of the port that brought it in.
+        port_ref: String,
+        /// The operator that holds its range.
+        range_holder: String,
+    },
 }
 
 impl SagaOp {
-    /// Whether the operation is performed on the HLR (not the SM-DP+).
+    /// Whether the operation is performed on the HLR (not the SM-DP+ or the porting hub).
     pub fn on_hlr(&self) -> bool {
         !matches!(
             self,
@@ -211,6 +222,7 @@ impl SagaOp {
                 | Self::ReleaseProfile { .. }
                 | Self::CancelReservation { .. }
                 | Self::CancelProfile { .. }
+                | Self::ReturnNumber { .. }
         )
     }
 
@@ -225,6 +237,7 @@ impl SagaOp {
             Self::ReserveProfile { .. } => "es2_download_order",
             Self::ReleaseProfile { .. } => "es2_confirm_order",
             Self::CancelReservation { .. } | Self::CancelProfile { .. } => "es2_cancel_order",
+            Self::ReturnNumber { .. } => "number_return",
         }
     }
 }
@@ -300,6 +313,10 @@ pub struct Lifecycle {
     /// The new number of a number change (reserved at creation).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub new_msisdn: Option<Msisdn>,
+    /// The line's number came by a port-in: the step that gives it back to its range
+    /// holder once the line no longer has it (terminate and number change plan it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub number_return: Option<SagaOp>,
     /// The forward steps, in order.
     pub plan: Vec<SagaStep>,
     /// The compensation, once a forward step failed for good; run in order, never given up.

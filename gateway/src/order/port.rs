@@ -166,6 +166,11 @@ pub struct PortIn {
     /// The lock point the hub gave.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lock_at_ms: Option<u64>,
+    /// The operator that holds the number's range, as the hub named it (`range_holder`
+    /// on `accepted`); `None`: the hub did not say, and the donor is taken as it. The
+    /// number goes back to it when the line ends (`number_return`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub range_holder: Option<String>,
     /// When the hub reported the number moved, if that came before our side was done.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hub_completed_at_ms: Option<u64>,
@@ -258,6 +263,7 @@ impl PortIn {
             cutover_message: None,
             due_at_ms: None,
             lock_at_ms: None,
+            range_holder: None,
             hub_completed_at_ms: None,
             completed_at_ms: None,
             number_active: false,
@@ -269,6 +275,11 @@ impl PortIn {
             parked: None,
             out: None,
         }
+    }
+
+    /// Who holds the number's range: the hub's `range_holder`, else the donor.
+    pub fn range_holder(&self) -> &str {
+        self.range_holder.as_deref().unwrap_or(&self.donor)
     }
 
     /// Whether we are the donor (a port-out).

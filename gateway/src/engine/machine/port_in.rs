@@ -107,6 +107,12 @@ pub fn on_submit_refused(p: PortIn, code: &str, now_ms: u64) -> (PortIn, Vec<Por
 
 /// Applies one hub message (its own `at` is the transition's time).
 pub fn on_message(p: PortIn, m: &HubMessage) -> (PortIn, Vec<PortEffect>) {
+    let mut p = p;
+    // A fact about the number, not a transition: kept even from a message that arrives
+    // after a later one.
+    if let (None, Some(holder)) = (&p.range_holder, &m.range_holder) {
+        p.range_holder = Some(holder.as_str().to_owned());
+    }
     match freshness(p.last_sequence, m.sequence) {
         Freshness::New => {}
         Freshness::Duplicate | Freshness::Stale => {
@@ -122,7 +128,6 @@ pub fn on_message(p: PortIn, m: &HubMessage) -> (PortIn, Vec<PortEffect>) {
             return (p, fx);
         }
     }
-    let mut p = p;
     p.last_sequence = Some(m.sequence);
     if let Some(d) = m.due_at {
         p.due_at_ms = Some(d.unix_ms());

@@ -37,6 +37,7 @@ fn order(reject: Option<&str>) -> Order {
         new_line: None,
         new_profile: None,
         undownloaded_profile: None,
+        number_return: None,
         new_msisdn: None,
         plan: Vec::new(),
         undo: Vec::new(),

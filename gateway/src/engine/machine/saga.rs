@@ -238,7 +238,9 @@ fn inverse(op: &SagaOp, l: &Lifecycle) -> Option<SagaOp> {
             eid: eid.clone(),
             matching_id: matching_id.clone(),
         },
-        SagaOp::CancelReservation { .. } | SagaOp::CancelProfile { .. } => return None,
+        SagaOp::CancelReservation { .. }
+        | SagaOp::CancelProfile { .. }
+        | SagaOp::ReturnNumber { .. } => return None,
     })
 }
 

@@ -243,7 +243,10 @@ impl<'t> Tables<'t> {
         };
         if let Some(p) = &new.port {
             let key = p.number.as_str();
-            if self.number(key)?.is_some() || self.subscription_by_msisdn(key)?.is_some() {
+            let ours = self
+                .number(key)?
+                .is_some_and(|n| crate::store::number_already_ours(&n));
+            if ours || self.subscription_by_msisdn(key)?.is_some() {
                 return Ok(CreateOutcome::Rejected(Rejection::NumberAlreadyOurs));
             }
         }
@@ -412,6 +415,9 @@ impl<'t> Tables<'t> {
                 }
                 if let Some(t) = quarantine {
                     self.quarantine_number(&order.tenant, t, order.updated_at_ms)?;
+                }
+                if let Some(p) = order.port.as_ref().filter(|p| !p.is_out()) {
+                    self.take_ported_number(&order.tenant, &order.id, p)?;
                 }
                 self.bump_in(&order.tenant, &sim.batch, counter::SIMS_RESERVED, -1)?;
                 self.bump_in(&order.tenant, &sim.batch, counter::SIMS_ACTIVE, 1)?;

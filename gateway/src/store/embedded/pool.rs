@@ -34,7 +34,9 @@ fn membership(
         (
             NumberState::Reserved { .. }
             | NumberState::Assigned { .. }
-            | NumberState::PortedOut { .. },
+            | NumberState::PortedOut { .. }
+            | NumberState::PortedIn { .. }
+            | NumberState::Returned { .. },
             _,
         ) => (None, false, None),
     }
@@ -441,6 +443,53 @@ impl Tables<'_> {
         let until_ms = now_ms + u64::from(days) * 86_400_000;
         self.set_number(tenant, msisdn, NumberState::Quarantined { until_ms })?;
         Ok(true)
+    }
+
+    /// Records the number of a completed port-in (`ported_number.rs`): a number of the
+    /// tenant's own pool coming home is assigned in its block; any other is recorded
+    /// `ported_in`, replacing a record of it that counts nowhere.
+    pub(super) fn take_ported_number(
+        &mut self,
+        tenant: &str,
+        order: &str,
+        port: &crate::order::PortIn,
+    ) -> TxResult<()> {
+        let key = port.number.as_str();
+        let existing = self.number(key)?;
+        match crate::store::on_port_in_completed(existing.as_ref(), tenant, order, port) {
+            crate::store::PortedNumber::Assign => {
+                let assigned = NumberState::Assigned {
+                    order: order.to_owned(),
+                };
+                self.set_number(tenant, &port.number, assigned)
+            }
+            crate::store::PortedNumber::Record(rec) => {
+                if let Some(old) = &existing {
+                    self.leave(&old.tenant, &old.block, key, &old.state, old.class)?;
+                }
+                self.numbers
+                    .insert(key, enc(&rec)?.as_slice())
+                    .map_err(backend)?;
+                Ok(())
+            }
+        }
+    }
+
+    /// A line's number that came by a port-in, now returned to its range holder by
+    /// `order`, is recorded `returned`; any other number is left as it is.
+    pub(super) fn mark_returned(
+        &mut self,
+        tenant: &str,
+        msisdn: &Msisdn,
+        order: &str,
+    ) -> TxResult<()> {
+        let Some(rec) = self.number(msisdn.as_str())? else {
+            return Ok(());
+        };
+        match crate::store::returned_state(&rec, order) {
+            Some(state) if rec.tenant == tenant => self.set_number(tenant, msisdn, state),
+            _ => Ok(()),
+        }
     }
 
     /// See [`Store::release_quarantine`]: an operator ends a quarantine early.

@@ -234,6 +234,12 @@ impl Tables<'_> {
             }
             _ => None,
         };
+        let number_return = crate::store::number_return(
+            new.kind,
+            &sub.msisdn,
+            &sub.tenant,
+            self.number(sub.msisdn.as_str())?.as_ref(),
+        );
         let mut lifecycle = Lifecycle {
             subscription: sub.id.clone(),
             actor: new.actor.clone(),
@@ -252,6 +258,7 @@ impl Tables<'_> {
                 matching_id: e.matching_id.clone(),
             }),
             undownloaded_profile,
+            number_return,
             plan: Vec::new(),
             undo: Vec::new(),
         };
@@ -418,6 +425,7 @@ impl Tables<'_> {
             OrderKind::Terminate => {
                 self.retire_sim(&sub.iccid, &order.id, counter::SIMS_ACTIVE)?;
                 self.quarantine_number(&sub.tenant, &sub.msisdn, now)?;
+                self.mark_returned(&sub.tenant, &sub.msisdn, &order.id)?;
                 self.unindex_number(&sub.msisdn, &sub.id)?;
                 self.unindex_card(&sub.iccid, &sub.id)?;
                 sub.state = SubscriptionState::Terminated;
@@ -426,8 +434,8 @@ impl Tables<'_> {
             OrderKind::PortOut => {
                 // The number is the recipient's now: never ours to assign again.
                 self.retire_sim(&sub.iccid, &order.id, counter::SIMS_ACTIVE)?;
-                // A number of our pools is marked gone; one that came to us by a port
-                // is in no pool of ours and simply leaves with the line.
+                // The number is marked gone, whether of our pools or ported in (a
+                // record of another tenant's is not ours to mark).
                 let ours = self
                     .number(sub.msisdn.as_str())?
                     .is_some_and(|n| n.tenant == sub.tenant);
@@ -483,6 +491,7 @@ impl Tables<'_> {
                     },
                 )?;
                 self.quarantine_number(&sub.tenant, &sub.msisdn, now)?;
+                self.mark_returned(&sub.tenant, &sub.msisdn, &order.id)?;
                 self.unindex_number(&sub.msisdn, &sub.id)?;
                 let change = format!("msisdn {} → {}", sub.msisdn, to);
                 sub.msisdn = to;

@@ -103,8 +103,10 @@ async fn create_claimed(
     };
     if let Some(p) = &new.port {
         let key = p.number.as_str();
-        let ours =
-            get_number(tx, key).await?.is_some() || lines::by_msisdn(tx, key).await?.is_some();
+        let ours = get_number(tx, key)
+            .await?
+            .is_some_and(|n| number_already_ours(&n))
+            || lines::by_msisdn(tx, key).await?.is_some();
         if ours {
             return Ok(CreateOutcome::Rejected(Rejection::NumberAlreadyOurs));
         }

@@ -74,6 +74,9 @@ pub async fn advance_order(
             if let Some(t) = quarantine {
                 super::pool::quarantine_number(tx, &order.tenant, t, order.updated_at_ms).await?;
             }
+            if let Some(p) = order.port.as_ref().filter(|p| !p.is_out()) {
+                super::numbers::take_ported_number(tx, &order.tenant, &order.id, p).await?;
+            }
             lines::open(tx, order, &sim).await?;
         }
         Effect::Release => {

@@ -5,7 +5,7 @@
 
 use super::events::publish;
 use super::lines;
-use super::numbers::{get_number, set_number};
+use super::numbers::{get_number, mark_returned, set_number};
 use super::pool::quarantine_number;
 use super::retry::{Tx, TxResult};
 use super::sims::{get_sim, set_sim_state};
@@ -93,6 +93,7 @@ async fn apply_change(
         OrderKind::Terminate => {
             retire_sim(tx, &sub.iccid, &order.id).await?;
             quarantine_number(tx, &sub.tenant, &sub.msisdn, now).await?;
+            mark_returned(tx, &sub.tenant, &sub.msisdn, &order.id).await?;
             // `lines::put` clears the line's number and card columns (the embedded
             // backend's unindexing) once it is terminated.
             sub.state = SubscriptionState::Terminated;
@@ -101,8 +102,8 @@ async fn apply_change(
         OrderKind::PortOut => {
             // The number is the recipient's now: never ours to assign again.
             retire_sim(tx, &sub.iccid, &order.id).await?;
-            // A number of our pools is marked gone; one that came to us by a port is in
-            // no pool of ours and simply leaves with the line.
+            // The number is marked gone, whether of our pools or ported in (a record
+            // of another tenant's is not ours to mark).
             let ours = get_number(tx, sub.msisdn.as_str())
                 .await?
                 .is_some_and(|n| n.tenant == sub.tenant);
@@ -146,6 +147,7 @@ async fn apply_change(
             };
             set_number(tx, &to, assigned).await?;
             quarantine_number(tx, &sub.tenant, &sub.msisdn, now).await?;
+            mark_returned(tx, &sub.tenant, &sub.msisdn, &order.id).await?;
             let change = format!("msisdn {} → {}", sub.msisdn, to);
             sub.msisdn = to;
             Some(change)

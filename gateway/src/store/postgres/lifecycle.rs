@@ -142,6 +142,14 @@ async fn create_claimed(
         }
         _ => None,
     };
+    let number_return = number_return(
+        new.kind,
+        &sub.msisdn,
+        &sub.tenant,
+        super::numbers::get_number(tx, sub.msisdn.as_str())
+            .await?
+            .as_ref(),
+    );
     let mut lifecycle = Lifecycle {
         subscription: sub.id.clone(),
         actor: new.actor.clone(),
@@ -160,6 +168,7 @@ async fn create_claimed(
             matching_id: e.matching_id.clone(),
         }),
         undownloaded_profile,
+        number_return,
         plan: Vec::new(),
         undo: Vec::new(),
     };

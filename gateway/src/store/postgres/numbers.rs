@@ -24,6 +24,8 @@ pub fn columns(state: &NumberState) -> (&'static str, Option<&str>, Option<i64>)
         } => ("held", Some(reservation), Some(big(*until_ms))),
         NumberState::Quarantined { until_ms } => ("quarantined", None, Some(big(*until_ms))),
         NumberState::PortedOut { order } => ("ported_out", Some(order), None),
+        NumberState::PortedIn { order, .. } => ("ported_in", Some(order), None),
+        NumberState::Returned { order, .. } => ("returned", Some(order), None),
     }
 }
 
@@ -148,6 +150,56 @@ pub async fn set_number(
     Ok(before)
 }
 
+/// Records the number of a completed port-in (`ported_number.rs`, as the embedded
+/// backend): a number of the tenant's own pool coming home is assigned in its block; any
+/// other is written `ported_in`, replacing a record of it and leaving its counters.
+pub async fn take_ported_number(
+    tx: &Tx<'_>,
+    tenant: &str,
+    order: &str,
+    port: &crate::order::PortIn,
+) -> TxResult<()> {
+    let key = port.number.as_str();
+    let existing = get_number(tx, key).await?;
+    match crate::store::on_port_in_completed(existing.as_ref(), tenant, order, port) {
+        crate::store::PortedNumber::Assign => {
+            let assigned = NumberState::Assigned {
+                order: order.to_owned(),
+            };
+            set_number(tx, &port.number, assigned).await.map(drop)
+        }
+        crate::store::PortedNumber::Record(rec) => {
+            if let Some(old) = existing {
+                if let Some(c) = counter_of(&old.state, old.class) {
+                    counters::add(tx, &old.tenant, &old.block, c, -1).await?;
+                }
+                let free = is_free(&old.state, old.class);
+                keep_free_list(tx, &old.tenant, key, (free, false)).await?;
+                tx.exec("DELETE FROM numbers WHERE msisdn = $1", &[&key])
+                    .await?;
+            }
+            insert_number(tx, key, &rec).await
+        }
+    }
+}
+
+/// A line's number that came by a port-in, now returned to its range holder by `order`,
+/// is recorded `returned`; any other number is left as it is.
+pub async fn mark_returned(
+    tx: &Tx<'_>,
+    tenant: &str,
+    msisdn: &Msisdn,
+    order: &str,
+) -> TxResult<()> {
+    let Some(rec) = get_number(tx, msisdn.as_str()).await? else {
+        return Ok(());
+    };
+    match crate::store::returned_state(&rec, order) {
+        Some(state) if rec.tenant == tenant => set_number(tx, msisdn, state).await.map(drop),
+        _ => Ok(()),
+    }
+}
+
 /// Takes a free ordinary number of the tenant, locking its row: the lowest
 /// (`Sequential`), or the first at or after a random start between the lowest and the
 /// highest free number, wrapping around (`Random`). `SKIP LOCKED` passes over numbers
@@ -262,6 +314,15 @@ mod tests {
             },
             NumberState::Quarantined { until_ms: 1 },
             NumberState::PortedOut { order: o() },
+            NumberState::PortedIn {
+                order: o(),
+                port_ref: o(),
+                range_holder: o(),
+            },
+            NumberState::Returned {
+                order: o(),
+                range_holder: o(),
+            },
         ] {
             for class in [NumberClass::Normal, NumberClass::Golden] {
                 let want = match (&state, class) {

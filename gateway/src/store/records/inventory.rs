@@ -97,6 +97,25 @@ pub enum NumberState {
         /// The port-out order.
         order: String,
     },
+    /// In service on a line of ours after a port-in (`order`), but held in another
+    /// operator's range: never quarantined into our pools, given back to `range_holder`
+    /// when the line ends.
+    PortedIn {
+        /// The port-in order (its line).
+        order: String,
+        /// The hub's reference of that port (a number return names it).
+        port_ref: String,
+        /// The operator that holds the number's range.
+        range_holder: String,
+    },
+    /// Given back to its range holder by `order` (the line that had it ended): no longer
+    /// ours, never assigned or quarantined again; a new port-in may bring it back.
+    Returned {
+        /// The order that ended the line.
+        order: String,
+        /// The operator it went back to.
+        range_holder: String,
+    },
 }
 
 /// Whether a number may be assigned automatically.

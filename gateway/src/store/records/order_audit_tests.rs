@@ -52,6 +52,7 @@ fn lifecycle_order(kind: OrderKind, tenant: &Tenant) -> Order {
         new_line: None,
         new_profile: None,
         undownloaded_profile: None,
+        number_return: None,
         new_msisdn: None,
         plan: Vec::new(),
         undo: Vec::new(),

@@ -29,6 +29,7 @@ fn order(kind: OrderKind, reason: Option<SuspensionReason>, before: &[Suspension
         new_msisdn: None,
         new_profile: None,
         undownloaded_profile: None,
+        number_return: None,
         plan: Vec::new(),
         undo: Vec::new(),
     };
