@@ -31,6 +31,7 @@ mod order_audit;
 mod outbox;
 mod pool;
 mod port_out;
+mod ported_number;
 mod ports;
 mod reverify;
 mod subscriptions;
@@ -185,6 +186,10 @@ macro_rules! suite {
                 a_ported_out_number_is_not_held_again,
                 a_credential_is_recorded_on_the_live_line_only,
                 a_ported_in_number_leaves_with_its_line,
+            }
+            ported_number {
+                a_ported_in_number_goes_back_to_its_range_holder_and_may_come_again,
+                a_number_ported_out_of_our_pool_comes_home_on_a_port_back,
             }
             pool {
                 a_reservation_holds_a_number_idempotently,

@@ -41,7 +41,7 @@ fn port_out(number: &Msisdn) -> PortIn {
 }
 
 /// A line on the lowest number, ported out; returns that number.
-async fn ported_out(s: &dyn StoreAdmin) -> Msisdn {
+pub async fn ported_out(s: &dyn StoreAdmin) -> Msisdn {
     let a = active_line(s, "a", 0).await;
     let mut n = lifecycle(OrderKind::PortOut, &a.msisdn, "po");
     n.port = Some(port_out(&a.msisdn));
@@ -195,7 +195,7 @@ pub async fn a_credential_is_recorded_on_the_live_line_only(s: &dyn StoreAdmin) 
 }
 
 /// A number that came to us by a port is in none of our pools: porting it out again ends
-/// its line and leaves no number record behind (nothing to mark, nothing to quarantine).
+/// its line and marks it gone, with nothing quarantined.
 pub async fn a_ported_in_number_leaves_with_its_line(s: &dyn StoreAdmin) {
     seed(s, T, 0..1, 1).await;
     let o = crate::ports::create_port(s, "in", 0, "447911000009", true).await;
