@@ -56,6 +56,7 @@ pub fn port_json(p: &PortIn) -> Value {
         "market": p.market,
         "number": p.number,
         "donor": p.donor,
+        "range_holder": p.range_holder,
         "temporary_number": p.temporary,
         "external_ref": p.port_ref,
         "requested_at": p.requested_at_ms.map(rfc3339),

@@ -278,7 +278,7 @@ fn add_schemas(schemas: &mut Value) {
             "change": {"type": "string", "description": "What changed, e.g. the ICCID or number before and after."},
             "error": {"type": "string", "description": "The error code of a failed order."}}});
     let step = json!({"type": "object", "required": ["name", "state"], "properties": {
-        "name": {"type": "string", "enum": ["hlr_provision", "hlr_deprovision", "hlr_set_barring", "hlr_detach_msisdn", "hlr_change_msisdn", "es2_cancel_order"]},
+        "name": {"type": "string", "enum": ["hlr_provision", "hlr_deprovision", "hlr_set_barring", "hlr_detach_msisdn", "hlr_change_msisdn", "es2_download_order", "es2_confirm_order", "es2_cancel_order", "number_return"]},
         "state": {"type": "string", "enum": ["pending", "in_progress", "retry_wait", "done", "failed"]},
         "attempt": {"type": "integer", "minimum": 1},
         "retry_at": {"type": "string", "format": "date-time"},

@@ -76,6 +76,7 @@ pub(super) fn add(doc: &mut Value) {
             "state": {"type": "string", "enum": ["validating", "submitted", "conflict", "scheduled", "cancel_pending", "locked", "activating", "completed", "rejected", "cancelled", "expired", "failed"]},
             "market": {"type": "string", "enum": ["cn", "uk", "us", "eu-fr", "eu-generic"]},
             "number": {"type": "string"}, "donor": {"type": "string"},
+            "range_holder": {"type": ["string", "null"], "description": "Port-in: the operator that holds the number's range, as the hub named it (null: the hub did not; the donor is taken as it). When the line ends or changes number, the number goes back to it (the lifecycle order's `number_return` step); it never enters our pools."},
             "temporary_number": {"type": ["string", "null"], "description": "The number the line runs on until cutover (UK, US); null where the line waits (China)."},
             "external_ref": {"type": ["string", "null"]},
             "requested_at": time, "credential_expires_at": time, "promised_at": time, "lock_at": time, "completed_at": time,
