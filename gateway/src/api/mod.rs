@@ -19,6 +19,7 @@ mod openapi;
 mod ops;
 mod port_in;
 pub mod port_out;
+mod port_reschedule;
 mod ports;
 pub mod problem;
 mod reconciliations;
@@ -122,6 +123,7 @@ pub(crate) fn routes() -> Vec<Route> {
         ),
         get_at("/v1/orders/{id}", subscriptions::get_order),
         post_at("/v1/orders/{id}/cancel", ports::cancel),
+        post_at("/v1/orders/{id}/reschedule", port_reschedule::reschedule),
         get_at("/v1/ports", ports::list),
         get_at("/v1/orders/{id}/qr.png", activations::qr_png),
         get_at("/v1/orders/{id}/qr.svg", activations::qr_svg),

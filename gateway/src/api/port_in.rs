@@ -95,21 +95,7 @@ pub fn parse(m: &Map<String, Value>) -> Result<PortInRequest, ApiError> {
     };
     let requested_date = string(m, "requested_date", "msisdn")?.map(str::to_owned);
     if let Some(d) = &requested_date {
-        let shape = d.len() == 10
-            && d.bytes().enumerate().all(|(i, b)| {
-                if i == 4 || i == 7 {
-                    b == b'-'
-                } else {
-                    b.is_ascii_digit()
-                }
-            });
-        if !shape {
-            return Err(ApiError::invalid(
-                "invalid_value",
-                "msisdn.requested_date",
-                "`msisdn.requested_date` must be a day as YYYY-MM-DD",
-            ));
-        }
+        day_shape(d, "msisdn.requested_date")?;
     }
     Ok(PortInRequest {
         number,
@@ -165,9 +151,34 @@ pub fn check(
     Ok(Checked { market, rules })
 }
 
-/// The requested cutover (Unix ms) of a requested day, if the market ports on it.
-fn requested_at(rules: &MarketPorting, day: &str, now_ms: u64) -> Result<u64, ApiError> {
-    let field = "msisdn.requested_date";
+/// Checks that `d` (member `field`) has the shape of a day, `YYYY-MM-DD`.
+pub fn day_shape(d: &str, field: &'static str) -> Result<(), ApiError> {
+    let shape = d.len() == 10
+        && d.bytes().enumerate().all(|(i, b)| {
+            if i == 4 || i == 7 {
+                b == b'-'
+            } else {
+                b.is_ascii_digit()
+            }
+        });
+    if shape {
+        return Ok(());
+    }
+    Err(ApiError::invalid(
+        "invalid_value",
+        field,
+        format!("`{field}` must be a day as YYYY-MM-DD"),
+    ))
+}
+
+/// The requested cutover (Unix ms) of a requested day (member `field`), if the market
+/// ports on it.
+pub fn requested_at(
+    rules: &MarketPorting,
+    day: &str,
+    now_ms: u64,
+    field: &'static str,
+) -> Result<u64, ApiError> {
     let parsed = (|| {
         let y = day.get(0..4)?.parse().ok()?;
         let m = day.get(5..7)?.parse().ok()?;
@@ -178,7 +189,7 @@ fn requested_at(rules: &MarketPorting, day: &str, now_ms: u64) -> Result<u64, Ap
         ApiError::invalid(
             "invalid_value",
             field,
-            "`msisdn.requested_date` is not a calendar day (YYYY-MM-DD)",
+            format!("`{field}` is not a calendar day (YYYY-MM-DD)"),
         )
     })?;
     schedule::schedule(rules, now_ms, Some(parsed))
@@ -187,7 +198,9 @@ fn requested_at(rules: &MarketPorting, day: &str, now_ms: u64) -> Result<u64, Ap
             ApiError::unsupported(
                 "invalid_requested_date",
                 field,
-                format!("{e}; ask for another day, or leave `requested_date` out for the earliest"),
+                format!(
+                    "{e}; ask for another day (a port-in may leave `requested_date` out for the earliest)"
+                ),
             )
         })
 }
@@ -202,7 +215,12 @@ pub fn build(
     now_ms: u64,
 ) -> Result<(NumberChoice, PortIn), ApiError> {
     let requested_at_ms = match &req.requested_date {
-        Some(d) => Some(requested_at(&checked.rules, d, now_ms)?),
+        Some(d) => Some(requested_at(
+            &checked.rules,
+            d,
+            now_ms,
+            "msisdn.requested_date",
+        )?),
         None => None,
     };
     let plain = SealedCredential {

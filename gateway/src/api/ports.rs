@@ -1,5 +1,6 @@
 //! Port-in orders on the API (issue 12): `GET /v1/ports` lists a tenant's open ports,
-//! `POST /v1/orders/{id}/cancel` asks to cancel one before its lock point, and
+//! `POST /v1/orders/{id}/cancel` asks to cancel one before its lock point (and
+//! `port_reschedule.rs` to move it), and
 //! [`port_json`] is the port part every view of such an order shows (its timeline with
 //! who caused each transition, the promised and actual times).
 
@@ -43,9 +44,10 @@ pub fn port_json(p: &PortIn) -> Value {
         None => json!({"submit": step_json(&p.submit)}),
     };
     for (name, s) in [
-        ("cancel", &p.cancel),
-        ("activate_number", &p.activate),
-        ("acknowledge", &p.ack),
+        ("cancel", p.cancel.as_ref()),
+        ("reschedule", p.reschedule.as_ref().map(|r| &r.step)),
+        ("activate_number", p.activate.as_ref()),
+        ("acknowledge", p.ack.as_ref()),
     ] {
         if let Some(s) = s {
             steps[name] = step_json(s);

@@ -17,8 +17,8 @@ use crate::store::{EventKind, PortInboxItem, PortItemBody, hub_message_context};
 use adapters::hlr::{HlrError, SubscriberSpec};
 use adapters::porting::{
     Account, AccountNumber, AccountPin, Acknowledge, AnswerPortOut, CancelPort, Credential,
-    PortOutDecision, PortingError, PortingHub, Ref, RejectReason, ReturnNumber, SubmitPortIn,
-    UtcTime, decode_callback,
+    PortOutDecision, PortingError, PortingHub, Ref, RejectReason, ReschedulePort, ReturnNumber,
+    SubmitPortIn, UtcTime, decode_callback,
 };
 use serde::{Deserialize, Serialize};
 use sim_profiles::Msisdn;
@@ -300,6 +300,26 @@ async fn call(
             };
             hub.cancel(&req).await
         }
+        PortOp::Reschedule => {
+            let Some(at) = p.reschedule.as_ref().map(|r| r.requested_at_ms) else {
+                return PortAnswer::Refused("no reschedule asked".into());
+            };
+            let Some(requested_at) = UtcTime::from_unix_ms(at) else {
+                return PortAnswer::Refused("the day asked is out of range".into());
+            };
+            let req = match (
+                hub_ref(&format!("{}-reschedule-{at}", order.id), "request_id"),
+                port_ref(),
+            ) {
+                (Ok(request_id), Ok(port_ref)) => ReschedulePort {
+                    request_id,
+                    port_ref,
+                    requested_at,
+                },
+                (Err(e), _) | (_, Err(e)) => return PortAnswer::Refused(e),
+            };
+            hub.reschedule(&req).await
+        }
         PortOp::Acknowledge => {
             let message = p.cutover_message.as_deref().unwrap_or_default();
             let ids = (
@@ -369,6 +389,9 @@ pub(super) async fn apply_pending(
 fn apply_item(inner: &Inner, order: Order, item: &PortInboxItem, now: u64) -> Order {
     match &item.body {
         PortItemBody::Cancel => port_order::apply_cancel(order, now),
+        PortItemBody::Reschedule { requested_at_ms } => {
+            port_order::apply_reschedule(order, *requested_at_ms, now)
+        }
         PortItemBody::Hub { raw } => match open_message(inner, &item.key, raw) {
             Ok(m) => port_order::apply_hub(order, &m, now),
             Err(e) => {

@@ -15,7 +15,9 @@ pub use attention::AttentionReason;
 pub use esim::*;
 pub use identity::{IdentityStatus, IdentityStep, VerifyTerms, identity_request_id};
 pub use lifecycle::*;
-pub use port::{PortActor, PortIn, PortOut, PortState, PortTransition, port_credential_context};
+pub use port::{
+    PortActor, PortIn, PortOut, PortState, PortTransition, Reschedule, port_credential_context,
+};
 
 /// The public lifecycle status. `active` and `failed` are terminal.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -195,6 +195,10 @@ pub struct PortIn {
     /// Acknowledging `cutover_message` once our side is done.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ack: Option<Step>,
+    /// The channel's latest request to move the port to another day, and its hub request
+    /// (`POST /v1/orders/{id}/reschedule`); the hub confirms with a new `scheduled`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reschedule: Option<Reschedule>,
     /// Set while the port waits for the hub or for this deadline (Unix ms; `u64::MAX`:
     /// none) with nothing for the engine to do: the order is then out of flight, on the
     /// store's one port-deadline index, and costs nothing until a hub message, a cancel
@@ -206,6 +210,17 @@ pub struct PortIn {
     /// our side of the cutover: the line taken off the network.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub out: Option<PortOut>,
+}
+
+/// A channel's request to move a scheduled port-in to another day.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reschedule {
+    /// The cutover asked for (Unix ms: the market's cutover time on the day asked).
+    pub requested_at_ms: u64,
+    /// Asking the hub (request id `<order>-reschedule-<requested_at_ms>`: a repeat is the
+    /// same request). A refusal (`date_not_available`, `port_locked`) ends the step and
+    /// leaves the port on its date.
+    pub step: Step,
 }
 
 /// The donor's part of a port-out: what we decided about the hub's request, and the
@@ -272,6 +287,7 @@ impl PortIn {
             cancel: None,
             activate: None,
             ack: None,
+            reschedule: None,
             parked: None,
             out: None,
         }

@@ -28,7 +28,7 @@ pub mod schedule;
 
 pub use calendar::{BusinessHours, Calendar};
 pub use credential::{Credential, CredentialError, CredentialInput, CredentialKind, Secret};
-pub use local_time::{DAY_MS, Day, HOUR_MS, MINUTE_MS, Zone};
+pub use local_time::{DAY_MS, Day, HOUR_MS, MINUTE_MS, Weekday, Zone};
 pub use portability::{BlockClass, NonPortable, NotPortable};
 pub use rules::{
     AnswerDeadline, CompletionRule, CutoverRule, LockRule, PortOutRules, PortingRules,

@@ -47,6 +47,25 @@ pub(super) fn add(doc: &mut Value) {
             "404": problem("`order_not_found`."),
             "409": problem("Nothing changed. `port_locked`: past the lock point the number moves at the promised time; `order_finished`: the port already ended; `order_not_cancellable`: not a port-in order."),
             "503": problem("`store_unavailable`.")}}});
+    doc["paths"]["/v1/orders/{id}/reschedule"] = json!({"post": {
+        "operationId": "rescheduleOrder",
+        "summary": "Moves a scheduled port-in to another day before its lock point: the day is checked against the market's porting calendar, the request is durable before the answer, and the hub confirms with a new `scheduled` (the order's `port.promised_at` moves; `port.scheduled` is published) or refuses (the port keeps its date; `port.steps.reschedule` says why). Operator and channel keys. The same day asked again is one request.",
+        "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "string", "pattern": "^(act|ord)_[a-z2-7]{26}$"}}],
+        "requestBody": {"required": true, "content": {"application/json": {"schema": {
+            "type": "object", "additionalProperties": false, "required": ["requested_date"],
+            "properties": {"requested_date": {"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$", "description": "The day asked for (the market's cutover time on it)."}}}}}},
+        "responses": {
+            "202": {"description": "The request is durable; the order as it stands, with `reschedule_requested` (the cutover asked for). Follow it at `/v1/orders/{id}`.",
+                    "content": {"application/json": {"schema": schema("Activation")}}},
+            "400": problem("`invalid_type`, `missing_field`, `unknown_field`, `invalid_value` (requested_date: not a day), `malformed_json`."),
+            "401": problem("`unauthorized`."),
+            "403": {"$ref": "#/components/responses/ForbiddenForRole"},
+            "404": problem("`order_not_found`."),
+            "409": problem("Nothing changed. `port_not_scheduled`: the hub has not scheduled the port yet (or the donor disputes it); `port_locked`: past the lock point; `order_finished`: the port already ended; `order_not_reschedulable`: not a port-in order."),
+            "413": problem("`body_too_large`."),
+            "415": problem("`unsupported_media_type`."),
+            "422": problem("`invalid_requested_date`: the market does not port on that day (names the reason)."),
+            "503": problem("`store_unavailable`.")}}});
     // An activation that ports its number: its `port` part, and the `port_…` statuses.
     let activation = &mut doc["components"]["schemas"]["Activation"];
     activation["properties"]["port"] = schema("Port");
@@ -81,7 +100,7 @@ pub(super) fn add(doc: &mut Value) {
             "external_ref": {"type": ["string", "null"]},
             "requested_at": time, "credential_expires_at": time, "promised_at": time, "lock_at": time, "completed_at": time,
             "waiting": {"type": "boolean", "description": "Waiting for the hub or a deadline (nothing for the gateway to do meanwhile)."},
-            "steps": {"type": "object", "description": "`submit` (port-in) or `answer` (port-out), `cancel`, `activate_number` (a port-out: the line taken off), `acknowledge`, each as the other steps."},
+            "steps": {"type": "object", "description": "`submit` (port-in) or `answer` (port-out), `cancel`, `reschedule` (the latest reschedule's hub request), `activate_number` (a port-out: the line taken off), `acknowledge`, each as the other steps."},
             "direction": {"type": "string", "enum": ["in", "out"]},
             "recipient": {"type": "string", "description": "Port-out: the gaining provider."},
             "respond_by": {"type": "string", "format": "date-time", "description": "Port-out: our answer's deadline (the earlier of the hub's and the market's)."},

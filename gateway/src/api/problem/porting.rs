@@ -24,6 +24,36 @@ impl ApiError {
         )
     }
 
+    /// 409: the order is not a port-in (only those can be rescheduled).
+    pub fn order_not_reschedulable() -> Self {
+        Self::new(
+            StatusCode::CONFLICT,
+            "order_not_reschedulable",
+            "Order cannot be rescheduled",
+            "only a port-in order can be moved to another day",
+        )
+    }
+
+    /// 409: the hub has not scheduled the port (yet), or it is in dispute.
+    pub fn port_not_scheduled() -> Self {
+        Self::new(
+            StatusCode::CONFLICT,
+            "port_not_scheduled",
+            "Port is not scheduled",
+            "the port has no date to move yet (or the donor disputes it): wait for `port.scheduled` (the order's `status` `port_scheduled`), then ask again",
+        )
+    }
+
+    /// 409: past the lock point, the date can no longer move.
+    pub fn port_locked_for_reschedule() -> Self {
+        Self::new(
+            StatusCode::CONFLICT,
+            "port_locked",
+            "Port is locked",
+            "the port is past its lock point and can no longer be moved: the number moves at the promised time",
+        )
+    }
+
     /// 409: the port already ended.
     pub fn port_finished() -> Self {
         Self::new(

@@ -17,6 +17,7 @@ pub mod port_in;
 pub mod port_order;
 pub mod port_out;
 mod port_outcome;
+pub mod port_reschedule;
 pub mod saga;
 mod sim_swap;
 mod terminate;

@@ -30,6 +30,8 @@ pub enum PortOp {
     Submit,
     /// Ask the hub to cancel.
     Cancel,
+    /// Ask the hub for the channel's new date.
+    Reschedule,
     /// Put the ported number on our line (HLR).
     ActivateNumber,
     /// Acknowledge the cutover message.
@@ -44,6 +46,7 @@ impl PortOp {
         match self {
             Self::Submit => "port_submit",
             Self::Cancel => "port_cancel",
+            Self::Reschedule => "port_reschedule",
             Self::ActivateNumber => "port_activate_number",
             Self::Acknowledge => "port_acknowledge",
             Self::Answer => "port_out_answer",
@@ -105,11 +108,12 @@ pub(super) fn next_action(o: &Order, now_ms: u64) -> Action {
         return step(&p.submit, PortOp::Submit, now_ms);
     }
     for (s, op) in [
-        (&p.cancel, PortOp::Cancel),
-        (&p.activate, PortOp::ActivateNumber),
-        (&p.ack, PortOp::Acknowledge),
+        (p.cancel.as_ref(), PortOp::Cancel),
+        (p.reschedule.as_ref().map(|r| &r.step), PortOp::Reschedule),
+        (p.activate.as_ref(), PortOp::ActivateNumber),
+        (p.ack.as_ref(), PortOp::Acknowledge),
     ] {
-        if let Some(s) = open(s.as_ref()) {
+        if let Some(s) = open(s) {
             return step(s, op, now_ms);
         }
     }
@@ -179,6 +183,7 @@ pub fn mark_port_sent(o: Order, op: PortOp, attempt: u32, now_ms: u64) -> Order 
         match op {
             PortOp::Submit => p.submit = sent,
             PortOp::Cancel => p.cancel = Some(sent),
+            PortOp::Reschedule => set_reschedule(&mut p, sent),
             PortOp::ActivateNumber => p.activate = Some(sent),
             PortOp::Acknowledge => p.ack = Some(sent),
             PortOp::Answer => {
@@ -233,6 +238,8 @@ pub fn on_port_answer(o: Order, op: PortOp, at: Attempt, answer: PortAnswer) -> 
         match op {
             PortOp::Submit => p.submit = step,
             PortOp::Cancel => p.cancel = Some(step),
+            // A refused or given-up reschedule ends its step; the port keeps its date.
+            PortOp::Reschedule => set_reschedule(&mut p, step),
             PortOp::ActivateNumber => p.activate = Some(step),
             PortOp::Acknowledge => p.ack = Some(step),
             PortOp::Answer => {
@@ -321,6 +328,21 @@ pub fn apply_cancel(o: Order, now_ms: u64) -> Order {
             Err(_) => p,
         }
     })
+}
+
+/// Applies a channel's reschedule to `requested_at_ms` (nothing changes if the port has
+/// moved past where one is taken since the API checked).
+pub fn apply_reschedule(o: Order, requested_at_ms: u64, now_ms: u64) -> Order {
+    let o = touch(o, now_ms);
+    with_port(o, |p| {
+        super::port_reschedule::request(p, requested_at_ms, now_ms)
+    })
+}
+
+fn set_reschedule(p: &mut PortIn, step: Step) {
+    if let Some(r) = p.reschedule.as_mut() {
+        r.step = step;
+    }
 }
 
 /// Whether a submission was sent without a recorded answer (repeating it gets the hub's

@@ -186,6 +186,48 @@ fn a_cancel_before_the_lock_goes_to_the_hub_and_the_temporary_line_is_removed() 
 }
 
 #[test]
+fn a_reschedule_goes_to_the_hub_and_a_refusal_leaves_the_port_on_its_date() {
+    let o = apply_hub(submitted(true), &msg(1, HubEvent::Scheduled, 2), 2);
+    assert_eq!(port(&o).state, PortState::Scheduled);
+    // Asked: one hub request for the day; the hub's new `scheduled` moves the promise.
+    let o = apply_reschedule(o, 54 * HOUR, 3);
+    assert_eq!(port(&o).requested_at_ms, Some(54 * HOUR));
+    let o = step(
+        o,
+        PortOp::Reschedule,
+        PortAnswer::Done("accepted".into()),
+        4,
+    );
+    let mut moved = msg(2, HubEvent::Scheduled, 5);
+    moved.due_at = UtcTime::from_unix_ms(54 * HOUR);
+    moved.lock_at = UtcTime::from_unix_ms(44 * HOUR);
+    let o = apply_hub(o, &moved, 5);
+    assert_eq!(
+        (port(&o).due_at_ms, port(&o).lock_at_ms),
+        (Some(54 * HOUR), Some(44 * HOUR))
+    );
+    assert!(matches!(next_action(&o, 6), Action::Park(d) if d == 44 * HOUR));
+    // Refused: the step ends, the order stays open on its date, nothing else runs.
+    let o = apply_reschedule(o, 80 * HOUR, 7);
+    let o = step(
+        o,
+        PortOp::Reschedule,
+        PortAnswer::Refused("date_not_available".into()),
+        8,
+    );
+    let r = port(&o).reschedule.as_ref().expect("reschedule");
+    assert!(matches!(r.step, Step::Failed { .. }), "{r:?}");
+    assert_eq!(port(&o).state, PortState::Scheduled);
+    assert_eq!(port(&o).due_at_ms, Some(54 * HOUR));
+    assert!(!o.status.is_terminal());
+    assert!(matches!(next_action(&o, 9), Action::Park(_)));
+    // Past the lock point a reschedule changes nothing.
+    let locked = apply_hub(o, &msg(3, HubEvent::Locked, 10), 10);
+    let after = apply_reschedule(locked.clone(), 90 * HOUR, 11);
+    assert_eq!(after.port, locked.port);
+}
+
+#[test]
 fn a_cancel_while_the_submission_is_in_doubt_waits_for_it_then_goes_to_the_hub() {
     let o = order(false);
     let Action::Port { op, attempt } = next_action(&o, 0) else {

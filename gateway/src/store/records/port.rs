@@ -40,6 +40,11 @@ pub enum PortItemBody {
     },
     /// The channel asked to cancel the port (`POST /v1/orders/{id}/cancel`).
     Cancel,
+    /// The channel asked to move the port (`POST /v1/orders/{id}/reschedule`).
+    Reschedule {
+        /// The cutover asked for (Unix ms).
+        requested_at_ms: u64,
+    },
 }
 
 /// The sealing context of a hub message's raw body.
@@ -50,6 +55,12 @@ pub fn hub_message_context(key: &str) -> String {
 /// The dedupe key of a hub message.
 pub fn hub_item_key(message_id: &str) -> String {
     format!("hub/{message_id}")
+}
+
+/// The dedupe key of a channel's reschedule of `order_id` to `requested_at_ms` (the same
+/// day asked twice is one item).
+pub fn reschedule_item_key(order_id: &str, requested_at_ms: u64) -> String {
+    format!("reschedule/{order_id}/{requested_at_ms}")
 }
 
 /// The dedupe key of a channel's cancel of `order_id`.
