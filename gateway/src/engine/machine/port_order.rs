@@ -212,9 +212,30 @@ pub fn on_port_answer(o: Order, op: PortOp, at: Attempt, answer: PortAnswer) -> 
     let now = at.now_ms;
     let mut o = touch(o, now);
     let past_lock = past_lock(&o);
+    // Our answer to a port-out request is retried until its deadline whatever the retry
+    // budget (the deadline then replaces it with a `timeout` rejection): giving up
+    // earlier would leave the request unanswered by us.
+    let answer_due = (op == PortOp::Answer)
+        .then(|| o.port.as_ref().and_then(|p| p.out.as_ref()))
+        .flatten()
+        .filter(|out| !out.timed_out && now < out.respond_by_ms)
+        .map(|out| out.respond_by_ms);
     let step = match &answer {
         PortAnswer::Done(outcome) => Step::Done {
             outcome: outcome.clone(),
+        },
+        PortAnswer::Retryable(e) if answer_due.is_some() => match at.wait(e.clone()) {
+            // Never wait past the deadline: it is the next thing to do.
+            Step::RetryWait {
+                attempt,
+                retry_at_ms,
+                last_error,
+            } => Step::RetryWait {
+                attempt,
+                retry_at_ms: answer_due.map_or(retry_at_ms, |d| retry_at_ms.min(d)),
+                last_error,
+            },
+            s => s,
         },
         PortAnswer::Retryable(e) if at.may_retry() || op == PortOp::ActivateNumber => {
             if op == PortOp::ActivateNumber && !at.may_retry() {

@@ -203,6 +203,42 @@ fn an_answer_not_delivered_by_the_deadline_becomes_a_timeout_rejection() {
     assert_eq!(o.error.expect("error").code, "port_out_expired");
 }
 
+/// A hub that stays away longer than the retry budget: our answer is retried until the
+/// deadline (never given up before it, never waiting past it), then replaced.
+#[test]
+fn an_answer_is_retried_past_the_budget_until_its_deadline() {
+    let mut o = order(None);
+    let mut now = 1;
+    // Waits are capped at the policy's 1 s: ten hours are some 36,000 attempts.
+    for _ in 0..40_000 {
+        o = match next_action(&o, now) {
+            Action::Port { op, attempt } => {
+                let sent = mark_port_sent(o, op, attempt, now);
+                // The longest jitter: each wait is the full capped backoff.
+                let answered = crate::engine::machine::Attempt::new(
+                    attempt,
+                    &crate::engine::machine::FIXTURE_POLICY,
+                    u32::MAX,
+                    now,
+                );
+                on_port_answer(sent, op, answered, PortAnswer::Retryable("503".into()))
+            }
+            Action::PortDeadline => break,
+            a => panic!("unexpected {a:?} at {now}"),
+        };
+        let out = port(&o).out.as_ref().expect("out");
+        let Step::RetryWait { retry_at_ms, .. } = out.answer else {
+            panic!("gave up before the deadline: {:?}", out.answer);
+        };
+        assert!(retry_at_ms <= BY, "waits past the deadline: {retry_at_ms}");
+        now = retry_at_ms;
+    }
+    assert_eq!(now, BY, "the last wait ends at the deadline");
+    assert_eq!(next_action(&o, now), Action::PortDeadline);
+    let o = on_deadline(o, now);
+    assert_eq!(answer_request_id(&o), "ord_x-answer-timeout");
+}
+
 #[test]
 fn at_cutover_the_line_leaves_then_the_cutover_is_acknowledged_and_the_order_completes() {
     let o = accepted();
