@@ -6,5 +6,6 @@ mod esim;
 mod hlr;
 mod identity;
 mod memory_hlr;
+mod port_out;
 mod reverify;
 mod rig;

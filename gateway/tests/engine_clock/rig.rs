@@ -402,6 +402,16 @@ pub(crate) async fn setup_full(
     smdp: Option<Arc<ScriptedSmdp>>,
     verify: Option<Verify>,
 ) -> Setup {
+    setup_porting(hlr, smdp, verify, None).await
+}
+
+/// Like [`setup_full`], with the engine reaching a porting hub too.
+pub(crate) async fn setup_porting(
+    hlr: Arc<ScriptedHlr>,
+    smdp: Option<Arc<ScriptedSmdp>>,
+    verify: Option<Verify>,
+    porting: Option<gateway::engine::PortingSettings>,
+) -> Setup {
     let metrics = Arc::new(Metrics::default());
     // In memory: every commit is applied on the calling task, so the paused clock never
     // advances while a write is on another thread, and each run interleaves the same way.
@@ -453,7 +463,7 @@ pub(crate) async fn setup_full(
             concurrency: 2,
         }),
         identity: verify.as_ref().and_then(identity_settings),
-        porting: None,
+        porting,
     };
     let engine = Engine::new(
         store.clone(),
