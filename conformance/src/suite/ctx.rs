@@ -76,6 +76,10 @@ pub(crate) struct Ctx {
     pub timeout: Duration,
     /// The `cn` market tenant, when the sandbox has one.
     pub cn: Option<MarketCtx>,
+    /// The `uk` market tenant, when the sandbox has one.
+    pub uk: Option<MarketCtx>,
+    /// The porting hub simulator's admin API, when the sandbox has one.
+    pub porting: Option<super::porting_admin::PortingAdmin>,
     run_id: String,
     seq: AtomicU64,
 }
@@ -90,6 +94,11 @@ impl Ctx {
             .request_timeout(REQUEST_TIMEOUT)
             .build()
             .map_err(|e| SuiteError::Client(e.to_string()))?;
+        let porting = sb
+            .porting_simulator
+            .as_ref()
+            .and_then(|p| p["admin"].as_str())
+            .map(|admin| super::porting_admin::PortingAdmin::new(http.clone(), admin));
         Ok(Self {
             simulator: sb
                 .hlr_simulator
@@ -107,11 +116,9 @@ impl Ctx {
             iccids: sb.physical_iccids.clone(),
             sims: SimAllocator::new(&sb.physical_iccids),
             timeout: cfg.timeout,
-            cn: sb.markets.get("cn").map(|m| MarketCtx {
-                api_key: m.api_key.clone(),
-                product: m.product.clone(),
-                sims: SimAllocator::new(&m.physical_iccids),
-            }),
+            cn: sb.markets.get("cn").map(market_ctx),
+            uk: sb.markets.get("uk").map(market_ctx),
+            porting,
             // Idempotency keys live 24 h on the gateway: a per-run prefix keeps a second
             // run from replaying the first run's orders.
             run_id: random_hex(6),
@@ -403,6 +410,14 @@ impl Ctx {
         r.expect_status(200)?;
         parse_metric(&r.text(), series)
             .ok_or_else(|| format!("GET /metrics: no numeric series `{series}`"))
+    }
+}
+
+fn market_ctx(m: &super::config::MarketTenant) -> MarketCtx {
+    MarketCtx {
+        api_key: m.api_key.clone(),
+        product: m.product.clone(),
+        sims: SimAllocator::new(&m.physical_iccids),
     }
 }
 

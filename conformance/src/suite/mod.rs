@@ -12,6 +12,7 @@ mod cases;
 mod config;
 mod ctx;
 mod junit;
+mod porting_admin;
 mod reply;
 mod report;
 mod sims;
@@ -27,6 +28,8 @@ use std::time::{Duration, Instant};
 pub const NO_SIMULATOR: &str = "no HLR simulator in sandbox.json";
 /// Why the compliance cases are skipped against a sandbox without market tenants.
 pub const NO_MARKET: &str = "no `markets.cn` tenant in sandbox.json";
+/// Why a case needing the `uk` market tenant was skipped.
+pub const NO_UK: &str = "no `markets.uk` tenant in sandbox.json";
 /// Why a case that needs a porting hub was skipped.
 pub const NO_PORTING: &str = "no `porting_simulator` (porting hub) in sandbox.json";
 
@@ -61,6 +64,8 @@ pub async fn run(cfg: &SuiteConfig) -> Report {
             Outcome::Skip(NO_SIMULATOR.to_owned())
         } else if case.needs_market && !cfg.sandbox.markets.contains_key("cn") {
             Outcome::Skip(NO_MARKET.to_owned())
+        } else if case.needs_uk && !cfg.sandbox.markets.contains_key("uk") {
+            Outcome::Skip(NO_UK.to_owned())
         } else if case.needs_porting && cfg.sandbox.porting_simulator.is_none() {
             Outcome::Skip(NO_PORTING.to_owned())
         } else if let (true, Err(e)) = (case.needs_simulator, &sim_setup) {
@@ -175,7 +180,7 @@ mod tests {
 
     #[test]
     fn every_case_is_listed() {
-        assert_eq!(case_names().len(), 36);
+        assert_eq!(case_names().len(), 37);
         assert_eq!(case_names()[0], "ops.healthz");
     }
 }

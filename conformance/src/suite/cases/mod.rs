@@ -12,6 +12,7 @@ mod inventory;
 mod isolation;
 mod lifecycle;
 mod ops;
+mod port_out;
 mod porting;
 mod terminal;
 
@@ -30,6 +31,8 @@ pub(crate) struct Case {
     pub needs_simulator: bool,
     /// Skipped unless sandbox.json lists a `cn` market tenant.
     pub needs_market: bool,
+    /// Skipped unless sandbox.json lists a `uk` market tenant.
+    pub needs_uk: bool,
     /// Skipped unless sandbox.json names a porting hub (`porting_simulator`).
     pub needs_porting: bool,
     /// The check.
@@ -42,6 +45,7 @@ const fn case(name: &'static str, run: fn(&Ctx) -> CaseFuture<'_>) -> Case {
         needs_simulator: false,
         needs_market: false,
         needs_porting: false,
+        needs_uk: false,
         run,
     }
 }
@@ -52,6 +56,7 @@ const fn in_market(name: &'static str, run: fn(&Ctx) -> CaseFuture<'_>) -> Case 
         needs_simulator: false,
         needs_market: true,
         needs_porting: false,
+        needs_uk: false,
         run,
     }
 }
@@ -62,6 +67,19 @@ const fn with_hub(name: &'static str, run: fn(&Ctx) -> CaseFuture<'_>) -> Case {
         needs_simulator: false,
         needs_market: true,
         needs_porting: true,
+        needs_uk: false,
+        run,
+    }
+}
+
+/// A case against the `uk` market tenant and the porting hub.
+const fn uk_with_hub(name: &'static str, run: fn(&Ctx) -> CaseFuture<'_>) -> Case {
+    Case {
+        name,
+        needs_simulator: false,
+        needs_market: false,
+        needs_porting: true,
+        needs_uk: true,
         run,
     }
 }
@@ -72,6 +90,7 @@ const fn with_simulator(name: &'static str, run: fn(&Ctx) -> CaseFuture<'_>) -> 
         needs_simulator: true,
         needs_market: false,
         needs_porting: false,
+        needs_uk: false,
         run,
     }
 }
@@ -160,6 +179,9 @@ pub(crate) fn all() -> Vec<Case> {
         }),
         in_market("porting.port_out_credential_checks", |c| {
             Box::pin(porting::port_out_credential_checks(c))
+        }),
+        uk_with_hub("porting.port_out_driven_by_the_hub", |c| {
+            Box::pin(port_out::port_out_driven_by_the_hub(c))
         }),
         with_simulator("resilience.transient_faults", |c| {
             Box::pin(hlr_faults::transient_faults(c))
