@@ -1,8 +1,6 @@
-//! kill -9 of a real `simgw` during a UK port-in's cutover. The gateway runs as its own
-//! process (`serve --sandbox` on a data dir) against a CAI3G HLR simulator and a porting
-//! hub simulator living in this test process, so both keep their state across the
-//! gateway's death; mutual TLS both ways with the gateway's own dev CA, created here
-//! first. A scripted fault stops the cutover deterministically at one of three points,
+//! kill -9 of a real `simgw` during a UK port-in's cutover (the rig, `common/port_rig.rs`:
+//! the gateway as its own process against HLR and porting hub simulators living in this
+//! test process, so both keep their state across the gateway's death). A scripted fault stops the cutover deterministically at one of three points,
 //! and the process is killed right there:
 //!
 //! 1. the number change was sent to the HLR and the HLR has not applied it (its read of
@@ -18,119 +16,15 @@
 mod common;
 
 use common::holders;
-use common::process::{Api, Simgw, eventually, forget_sandbox_json, sandbox_json};
-use conformance::hlr_sim::{self, Action, HlrSimConfig, HlrSimHandle, MoKind, Operation, Rule};
-use conformance::porting_sim::{
-    self, NotifierIdentity, PortingSimConfig, PortingSimHandle, server_tls_config,
-};
+use common::port_rig::{rig, until};
+use common::process::{eventually, forget_sandbox_json};
+use conformance::hlr_sim::{Action, MoKind, Operation, Rule};
+use conformance::porting_sim;
 use serde_json::{Value, json};
 use sim_profiles::Imsi;
 use std::time::Duration;
 
 const PORTED: &str = "447911000042";
-
-/// A free loopback port (bound, then released for the gateway to take).
-fn free_port() -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    l.local_addr().expect("addr").port()
-}
-
-/// What the test issues from the gateway's dev CA before the gateway starts.
-struct Rig {
-    dir: tempfile::TempDir,
-    config: std::path::PathBuf,
-    hlr: HlrSimHandle,
-    hub: PortingSimHandle,
-}
-
-async fn rig() -> Rig {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let data = dir.path().join("data");
-    let tls = data.join("tls");
-    std::fs::create_dir_all(&data).expect("data");
-    let ca = gateway::tls::DevCa::load_or_create(&tls).expect("dev CA");
-    let ca_pem = std::fs::read(&ca.cert_path).expect("ca pem");
-    let server = ca
-        .issue("hub", &["localhost", "127.0.0.1"])
-        .expect("hub cert");
-    let notifier = ca.issue("hub notifier", &["localhost"]).expect("notifier");
-    let client = ca
-        .issue("simgw hub client", &["localhost"])
-        .expect("client");
-    let (client_cert, client_key) = (
-        dir.path().join("hub-client.pem"),
-        dir.path().join("hub-client.key"),
-    );
-    std::fs::write(&client_cert, &client.cert_pem).expect("write");
-    std::fs::write(&client_key, &client.key_pem).expect("write");
-
-    let mut hlr_cfg = HlrSimConfig::new("gw", "pw");
-    hlr_cfg.listen = "127.0.0.1:0".parse().expect("addr");
-    let hlr = hlr_sim::start(hlr_cfg).await.expect("HLR simulator");
-
-    let callback = free_port();
-    let tls_cfg = server_tls_config(
-        server.cert_pem.as_bytes(),
-        server.key_pem.as_bytes(),
-        &ca_pem,
-    )
-    .expect("hub tls");
-    let mut hub_cfg = PortingSimConfig::new(tls_cfg);
-    hub_cfg.receiver_url = Some(format!("https://127.0.0.1:{callback}"));
-    hub_cfg.notifier = Some(NotifierIdentity {
-        cert_pem: notifier.cert_pem.into_bytes(),
-        key_pem: notifier.key_pem.into_bytes(),
-        root_ca_pem: ca_pem,
-    });
-    // Deliveries keep being retried while the gateway is down.
-    hub_cfg.delivery.attempts = 1_000;
-    hub_cfg.delivery.max_backoff = Duration::from_millis(200);
-    let hub = porting_sim::start(hub_cfg).await.expect("hub simulator");
-
-    let config = dir.path().join("simgw.toml");
-    let toml = format!(
-        "data_dir = {data:?}\nlisten = \"127.0.0.1:0\"\n\
-         [hlr]\nuser = \"gw\"\ntimeout_ms = 120000\n\
-         [engine]\nbackoff_base_ms = 20\nbackoff_max_ms = 200\n\
-         [sandbox]\nphysical_sims = 4\nnumbers = 20\nesim_profiles = 2\n\
-         [porting_hub]\nurl = {url:?}\nca_file = {ca:?}\nclient_cert_file = {client_cert:?}\n\
-         client_key_file = {client_key:?}\ntimeout_ms = 120000\n\
-         callback_listen = \"127.0.0.1:{callback}\"\ncallback_client_ca_file = {ca:?}\n",
-        url = hub.url(),
-        ca = ca.cert_path,
-    );
-    std::fs::write(&config, toml).expect("config");
-    Rig {
-        dir,
-        config,
-        hlr,
-        hub,
-    }
-}
-
-impl Rig {
-    fn data(&self) -> std::path::PathBuf {
-        self.dir.path().join("data")
-    }
-
-    fn spawn(&self) -> Simgw {
-        Simgw::serve_sandbox(&self.config, Some((&self.hlr.url(), "pw")))
-    }
-
-    /// The UK market tenant's API, once the (re)started gateway is up, and its first SIM.
-    async fn connect(&self) -> (Api, String) {
-        let sb = sandbox_json(&self.data()).await;
-        let uk = &sb["markets"]["uk"];
-        let api = Api::new(&sb, uk["api_key"].as_str().expect("key"));
-        let iccid = uk["physical_iccids"][0].as_str().expect("iccid").to_owned();
-        (api, iccid)
-    }
-}
-
-/// Polls order `id` (bounded) until `pred` holds.
-async fn until(api: &Api, id: &str, what: &str, pred: impl Fn(&Value) -> bool) -> Value {
-    api.until(&format!("/v1/orders/{id}"), what, pred).await
-}
 
 #[derive(Clone, Copy, Debug)]
 enum Kill {

@@ -5,6 +5,8 @@
 pub mod cli;
 #[cfg(feature = "sandbox")]
 pub mod market;
+#[cfg(feature = "sandbox")]
+pub mod port_rig;
 pub mod postgres;
 pub mod process;
 #[cfg(feature = "sandbox")]

@@ -122,6 +122,13 @@ impl Api {
 
     /// `GET path`, which must answer 200: its JSON.
     pub async fn get(&self, path: &str) -> Value {
+        let (status, v) = self.get_raw(path).await;
+        assert_eq!(status, 200, "{path}: {v}");
+        v
+    }
+
+    /// `GET path`: the status and the JSON answer (`Null` if it is not JSON).
+    pub async fn get_raw(&self, path: &str) -> (u16, Value) {
         let r = self
             .http
             .get(
@@ -130,13 +137,10 @@ impl Api {
             )
             .await
             .expect("GET");
-        assert_eq!(
+        (
             r.status,
-            200,
-            "{path}: {}",
-            String::from_utf8_lossy(&r.body)
-        );
-        serde_json::from_slice(&r.body).expect("json")
+            serde_json::from_slice(&r.body).unwrap_or(Value::Null),
+        )
     }
 
     /// `POST path` with JSON `body` and Idempotency-Key `key`: the status and the JSON
