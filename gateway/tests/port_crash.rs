@@ -16,11 +16,10 @@
 mod common;
 
 use common::holders;
-use common::port_rig::{rig, until};
+use common::port_rig::{next_acknowledgement_times_out, port_step, rig, until};
 use common::process::{eventually, forget_sandbox_json};
 use conformance::hlr_sim::{Action, MoKind, Operation, Rule};
-use conformance::porting_sim;
-use serde_json::{Value, json};
+use serde_json::json;
 use sim_profiles::Imsi;
 use std::time::Duration;
 
@@ -64,23 +63,14 @@ async fn cutover_killed_at(at: Kill) {
     match at {
         Kill::BeforeTheHlrChange => rig.hlr.push_rule(hang(Operation::Get, MoKind::GsmHlr)),
         Kill::HlrChangedAnswerLost => rig.hlr.push_rule(hang(Operation::Set, MoKind::GsmHlr)),
-        Kill::AcknowledgementInFlight => rig.hub.push_rule(porting_sim::Rule::new(
-            Some(porting_sim::Operation::Acknowledge),
-            porting_sim::Action::Timeout,
-            1,
-        )),
+        Kill::AcknowledgementInFlight => next_acknowledgement_times_out(&rig.hub),
     }
     // The hub's clock reaches the cutover (locked at 17:00 the working day before).
     rig.hub.advance(Duration::from_secs(5 * 24 * 3600));
-    let step = |v: &Value, name: &str| {
-        v["port"]["steps"][name]["state"]
-            .as_str()
-            .map(str::to_owned)
-    };
     match at {
         Kill::BeforeTheHlrChange => {
             let v = until(&api, &id, "the number change sent", |v| {
-                step(v, "activate_number").as_deref() == Some("in_progress")
+                port_step(v, "activate_number").as_deref() == Some("in_progress")
             })
             .await;
             assert_eq!(v["status"], "port_activating", "{v}");
@@ -97,14 +87,14 @@ async fn cutover_killed_at(at: Kill) {
             );
             let v = api.get(&format!("/v1/orders/{id}")).await;
             assert_eq!(
-                step(&v, "activate_number").as_deref(),
+                port_step(&v, "activate_number").as_deref(),
                 Some("in_progress"),
                 "{v}"
             );
         }
         Kill::AcknowledgementInFlight => {
             let v = until(&api, &id, "the acknowledgement sent", |v| {
-                step(v, "acknowledge").as_deref() == Some("in_progress")
+                port_step(v, "acknowledge").as_deref() == Some("in_progress")
             })
             .await;
             assert_eq!(holders(&rig.hlr, PORTED), vec![imsi.clone()], "{v}");

@@ -8,7 +8,7 @@
 
 mod common;
 
-use common::market::{Client, cn, resident_id, sale, sandbox, sim_state};
+use common::market::{Client, cn, quarantined, resident_id, sale, sandbox, sim_state, uk, uk_port};
 use common::sandbox::shutdown;
 use gateway::sandbox::Sandbox;
 use serde_json::{Value, json};
@@ -165,34 +165,6 @@ async fn china_ports_at_the_next_full_hour_and_the_line_waits_for_its_number() {
         assert!(kinds.contains(&k), "{k} missing from {kinds:?}");
     }
     shutdown(sb).await;
-}
-
-fn uk(sb: &Sandbox) -> (Client, Vec<String>) {
-    let m = sb
-        .info
-        .markets
-        .get("uk")
-        .expect("markets.uk in sandbox.json");
-    (Client::new(sb, &m.api_key), m.physical_iccids.clone())
-}
-
-/// A UK store sale porting `number` in with a PAC.
-fn uk_port(iccid: &str, number: &str) -> Value {
-    json!({
-        "sim": {"type": "physical", "iccid": iccid},
-        "product": "sandbox-basic",
-        "channel": {"kind": "store", "store_id": "SZ-0042", "terminal_id": "T7", "staff_id": "C1"},
-        "msisdn": {"mode": "port_in", "number": number, "donor": "EE", "credential": "ABC123456"}
-    })
-}
-
-async fn quarantined(c: &Client) -> Vec<String> {
-    c.get("/v1/numbers/quarantine").await["data"]
-        .as_array()
-        .expect("data")
-        .iter()
-        .filter_map(|n| n["msisdn"].as_str().map(str::to_owned))
-        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

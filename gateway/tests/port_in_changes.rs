@@ -8,27 +8,13 @@
 
 mod common;
 
-use common::market::{Client, next};
+use common::market::{Client, next, quarantined, uk, uk_port};
 use common::sandbox::shutdown;
 use conformance::porting_sim::Behaviour;
 use gateway::porting::Day;
 use gateway::sandbox::Sandbox;
 use serde_json::{Value, json};
 use std::time::Duration;
-
-fn uk(sb: &Sandbox) -> (Client, Vec<String>) {
-    let m = sb.info.markets.get("uk").expect("markets.uk");
-    (Client::new(sb, &m.api_key), m.physical_iccids.clone())
-}
-
-fn uk_port(iccid: &str, number: &str) -> Value {
-    json!({
-        "sim": {"type": "physical", "iccid": iccid},
-        "product": "sandbox-basic",
-        "channel": {"kind": "store", "store_id": "SZ-0042", "terminal_id": "T7", "staff_id": "C1"},
-        "msisdn": {"mode": "port_in", "number": number, "donor": "EE", "credential": "ABC123456"}
-    })
-}
 
 /// Polls order `id` until its status is `want` (bounded; not a timing assertion).
 async fn until_status(c: &Client, id: &str, want: &str) -> Value {
@@ -75,15 +61,6 @@ async fn operate(c: &Client, msisdn: &str, op: &str, body: Value) -> Value {
         .await;
     assert_eq!(done["status"], "completed", "{done}");
     done
-}
-
-async fn quarantined(c: &Client) -> Vec<String> {
-    c.get("/v1/numbers/quarantine").await["data"]
-        .as_array()
-        .expect("data")
-        .iter()
-        .filter_map(|n| n["msisdn"].as_str().map(str::to_owned))
-        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

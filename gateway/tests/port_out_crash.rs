@@ -16,11 +16,11 @@
 
 mod common;
 
-use common::port_rig::{rig, until};
+use common::port_rig::{next_acknowledgement_times_out, port_step, rig, until};
 use common::process::{eventually, forget_sandbox_json};
 use conformance::hlr_sim::{Action, MoKind, Operation, Rule};
-use conformance::porting_sim::{self, PortOutCommand, PortState};
-use serde_json::{Value, json};
+use conformance::porting_sim::{PortOutCommand, PortState};
+use serde_json::json;
 use sim_profiles::Imsi;
 use std::time::Duration;
 
@@ -93,19 +93,10 @@ async fn cutover_killed_at(at: Kill) {
     match at {
         Kill::BeforeTheRemoval => rig.hlr.push_rule(hang(Operation::Get, MoKind::GsmHlr)),
         Kill::RemovedAnswerLost => rig.hlr.push_rule(hang(Operation::Delete, MoKind::GsmHlr)),
-        Kill::AcknowledgementInFlight => rig.hub.push_rule(porting_sim::Rule::new(
-            Some(porting_sim::Operation::Acknowledge),
-            porting_sim::Action::Timeout,
-            1,
-        )),
+        Kill::AcknowledgementInFlight => next_acknowledgement_times_out(&rig.hub),
     }
     // The hub's clock reaches the lock and the cutover.
     rig.hub.advance(Duration::from_secs(5 * 24 * 3600));
-    let step = |v: &Value, name: &str| {
-        v["port"]["steps"][name]["state"]
-            .as_str()
-            .map(str::to_owned)
-    };
     let on_hlr = || rig.hlr.hlr(&imsi).is_some();
     match at {
         Kill::BeforeTheRemoval => {
@@ -125,7 +116,7 @@ async fn cutover_killed_at(at: Kill) {
         }
         Kill::AcknowledgementInFlight => {
             let v = until(&api, &order, "the acknowledgement sent", |v| {
-                step(v, "acknowledge").as_deref() == Some("in_progress")
+                port_step(v, "acknowledge").as_deref() == Some("in_progress")
             })
             .await;
             assert!(!on_hlr(), "{v}");

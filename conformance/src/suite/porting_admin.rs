@@ -4,44 +4,29 @@
 //! simulator's published ones ([`crate::porting_sim::admin`]).
 
 use super::reply::Reply;
+use super::simulator::SimAdmin;
 use adapters::http::HttpClient;
-use bytes::Bytes;
 use http::Method;
 use serde_json::{Value, json};
 
-/// The admin API of the sandbox's porting hub simulator.
+/// The admin API of the sandbox's porting hub simulator (the same plumbing as the HLR
+/// simulator's).
 #[derive(Debug, Clone)]
 pub(crate) struct PortingAdmin {
-    http: HttpClient,
-    /// Base URL, always ending in `/`.
-    base: String,
+    admin: SimAdmin,
 }
 
 impl PortingAdmin {
     /// Talks to the admin API at `base` (e.g. `https://127.0.0.1:1234/sim/`).
     pub fn new(http: HttpClient, base: &str) -> Self {
-        let base = if base.ends_with('/') {
-            base.to_owned()
-        } else {
-            format!("{base}/")
-        };
-        Self { http, base }
+        Self {
+            admin: SimAdmin::new(http, base),
+        }
     }
 
     async fn call(&self, method: Method, path: &str, body: Option<Value>) -> Result<Reply, String> {
-        let what = format!("porting simulator {method} {path}");
-        let url = format!("{}{path}", self.base);
-        let headers = match body {
-            Some(_) => vec![("content-type", "application/json".to_owned())],
-            None => Vec::new(),
-        };
-        let bytes = body.map(|b| Bytes::from(b.to_string())).unwrap_or_default();
-        let response = self
-            .http
-            .request(method, &url, &headers, bytes)
-            .await
-            .map_err(|e| format!("{what}: {e}"))?;
-        Ok(Reply { what, response })
+        let body = body.map(|b| b.to_string().into_bytes());
+        self.admin.call(method, path, body).await
     }
 
     fn json(r: &Reply) -> Result<Value, String> {

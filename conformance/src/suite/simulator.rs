@@ -27,7 +27,8 @@ impl SimAdmin {
         Self { http, base }
     }
 
-    async fn call(
+    /// One request to `path` (relative to the admin base) with an optional JSON body.
+    pub(crate) async fn call(
         &self,
         method: Method,
         path: &str,

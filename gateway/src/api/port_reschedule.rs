@@ -7,13 +7,12 @@
 
 use super::AppState;
 use super::auth::Permission;
-use super::dto::{no_unknown, object, render_order, required};
+use super::dto::{no_unknown, object, required};
 use super::problem::ApiError;
 use super::request::{PathParam, json_response, read_json};
 use super::subscriptions::caller_order;
-use crate::engine::machine::port_order;
 use crate::engine::machine::port_reschedule::{self, RescheduleRefused};
-use crate::store::{PortInboxItem, PortItemBody, PortReceived, reschedule_item_key};
+use crate::store::{PortItemBody, reschedule_item_key};
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
@@ -50,25 +49,11 @@ pub async fn reschedule(
     }
     let rules = state.config.porting.market(p.market);
     let at = super::port_in::requested_at(&rules, day, now, FIELD)?;
-    let item = PortInboxItem {
-        key: reschedule_item_key(&order.id, at),
-        order_id: Some(order.id.clone()),
-        tenant: Some(order.tenant.clone()),
-        received_at_ms: now,
-        body: PortItemBody::Reschedule {
-            requested_at_ms: at,
-        },
-        applied: false,
+    let key = reschedule_item_key(&order.id, at);
+    let body = PortItemBody::Reschedule {
+        requested_at_ms: at,
     };
-    if let PortReceived::Queued { woken: Some(o) } = state
-        .store
-        .receive_port_item(item, port_order::wake)
-        .await?
-    {
-        state.engine.submit(*o);
-    }
-    let mut v = render_order(&order, None, None);
-    v["kind"] = Value::String("activation".into());
+    let mut v = super::ports::queue_item(&state, &order, key, body, now).await?;
     v["reschedule_requested"] = Value::String(crate::clock::rfc3339(at));
     Ok(json_response(StatusCode::ACCEPTED, &v))
 }

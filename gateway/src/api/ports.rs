@@ -13,7 +13,7 @@ use super::subscriptions::caller_order;
 use crate::clock::rfc3339;
 use crate::engine::machine::port_in::CancelRefused;
 use crate::engine::machine::port_order;
-use crate::order::PortIn;
+use crate::order::{Order, PortIn};
 use crate::store::{PortInboxItem, PortItemBody, PortReceived, cancel_item_key};
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -181,12 +181,28 @@ pub async fn cancel(
         Err(CancelRefused::Locked) => return Err(ApiError::port_locked()),
         Err(CancelRefused::Finished) => return Err(ApiError::port_finished()),
     }
+    let key = cancel_item_key(&order.id);
+    let mut v = queue_item(&state, &order, key, PortItemBody::Cancel, now).await?;
+    v["cancel_requested"] = Value::Bool(true);
+    Ok(json_response(StatusCode::ACCEPTED, &v))
+}
+
+/// Records a channel's request about port-in `order` in the port inbox (durable before
+/// the answer; the same `key` twice is one item), waking the order if it was parked;
+/// returns the order's view as it stands.
+pub(super) async fn queue_item(
+    state: &AppState,
+    order: &Order,
+    key: String,
+    body: PortItemBody,
+    now: u64,
+) -> Result<Value, ApiError> {
     let item = PortInboxItem {
-        key: cancel_item_key(&order.id),
+        key,
         order_id: Some(order.id.clone()),
         tenant: Some(order.tenant.clone()),
         received_at_ms: now,
-        body: PortItemBody::Cancel,
+        body,
         applied: false,
     };
     if let PortReceived::Queued { woken: Some(o) } = state
@@ -196,8 +212,7 @@ pub async fn cancel(
     {
         state.engine.submit(*o);
     }
-    let mut v = render_order(&order, None, None);
+    let mut v = render_order(order, None, None);
     v["kind"] = Value::String("activation".into());
-    v["cancel_requested"] = Value::Bool(true);
-    Ok(json_response(StatusCode::ACCEPTED, &v))
+    Ok(v)
 }

@@ -241,3 +241,33 @@ pub async fn tight_tenant(
     }
     (c, iccids)
 }
+
+/// The sandbox's `uk` market tenant: its client and its physical SIMs.
+pub fn uk(sb: &Sandbox) -> (Client, Vec<String>) {
+    let m = sb
+        .info
+        .markets
+        .get("uk")
+        .expect("markets.uk in sandbox.json");
+    (Client::new(sb, &m.api_key), m.physical_iccids.clone())
+}
+
+/// A UK store sale porting `number` in with a PAC.
+pub fn uk_port(iccid: &str, number: &str) -> Value {
+    json!({
+        "sim": {"type": "physical", "iccid": iccid},
+        "product": "sandbox-basic",
+        "channel": {"kind": "store", "store_id": "SZ-0042", "terminal_id": "T7", "staff_id": "C1"},
+        "msisdn": {"mode": "port_in", "number": number, "donor": "EE", "credential": "ABC123456"}
+    })
+}
+
+/// The numbers in the tenant's quarantine.
+pub async fn quarantined(c: &Client) -> Vec<String> {
+    c.get("/v1/numbers/quarantine").await["data"]
+        .as_array()
+        .expect("data")
+        .iter()
+        .filter_map(|n| n["msisdn"].as_str().map(str::to_owned))
+        .collect()
+}

@@ -114,3 +114,19 @@ impl Rig {
 pub async fn until(api: &Api, id: &str, what: &str, pred: impl Fn(&Value) -> bool) -> Value {
     api.until(&format!("/v1/orders/{id}"), what, pred).await
 }
+
+/// The hub never answers the next acknowledgement (the cutover's stays in flight).
+pub fn next_acknowledgement_times_out(hub: &PortingSimHandle) {
+    hub.push_rule(porting_sim::Rule::new(
+        Some(porting_sim::Operation::Acknowledge),
+        porting_sim::Action::Timeout,
+        1,
+    ));
+}
+
+/// The state of step `name` of an order's port part (`in_progress`, `done`, …).
+pub fn port_step(v: &Value, name: &str) -> Option<String> {
+    v["port"]["steps"][name]["state"]
+        .as_str()
+        .map(str::to_owned)
+}
