@@ -304,3 +304,71 @@ async fn port_out_requests_are_refused_with_their_reason_and_the_line_stays() {
     assert!(matches!(s, 404 | 422), "{s} {p}");
     shutdown(sb).await;
 }
+
+/// A line reported lost or stolen while a port-out of its number is scheduled (port-out
+/// fraud: someone else holds the PAC): the suspend withdraws the port-out at the hub,
+/// answers `409 port_out_withdrawn`, and the same request repeated once the port-out
+/// ended suspends the line, which never left.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_line_reported_lost_withdraws_its_open_port_out_then_is_suspended() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sb = sandbox(dir.path()).await;
+    let (c, iccids) = market(&sb, "uk");
+    let (msisdn, imsi) = line(&c, &iccids[2]).await;
+    let pac = issue(&c, &msisdn).await["credential"]
+        .as_str()
+        .expect("pac")
+        .to_owned();
+    let mut req = request(Market::Uk, &msisdn);
+    req.credential = Some(code(&pac));
+    let port_ref = sb.porting.sim.port_out_request(req).expect("port-out");
+    hub_until(&sb, &port_ref, "scheduled", |s| s == PortState::Scheduled).await;
+    let id = port_out_order_id(port_ref.as_str());
+    order_until(&c, &id, "accepted", |v| v["status"] == "port_out_accepted").await;
+
+    let path = format!("/v1/subscriptions/{msisdn}/suspend");
+    let lost = json!({"reason": "lost_or_stolen"});
+    let (s, p, _) = c
+        .send(http::Method::POST, &path, Some("lost-1"), Some(&lost))
+        .await;
+    assert_eq!(
+        (s, p["code"].as_str(), p["order_id"].as_str()),
+        (409, Some("port_out_withdrawn"), Some(id.as_str())),
+        "{p}"
+    );
+    // Another reason does not stop a port-out.
+    let (s, p, _) = c
+        .send(
+            http::Method::POST,
+            &path,
+            Some("np-1"),
+            Some(&json!({"reason": "non_payment"})),
+        )
+        .await;
+    assert_eq!(
+        (s, p["code"].as_str()),
+        (409, Some("subscription_busy")),
+        "{p}"
+    );
+    let ended = order_until(&c, &id, "withdrawn", |v| {
+        v["status"] == "port_out_cancelled"
+    })
+    .await;
+    assert_eq!(ended["error"]["code"], "port_out_withdrawn", "{ended}");
+    hub_until(&sb, &port_ref, "cancelled", |s| s == PortState::Cancelled).await;
+
+    // The same request again: the line is suspended, and it never left the HLR.
+    let (s, o, _) = c
+        .send(http::Method::POST, &path, Some("lost-1"), Some(&lost))
+        .await;
+    assert_eq!(s, 202, "{o}");
+    let done = c
+        .settle(&format!("/v1/orders/{}", o["id"].as_str().expect("id")))
+        .await;
+    assert_eq!(done["status"], "completed", "{done}");
+    let line = c.get(&format!("/v1/subscriptions/{msisdn}")).await;
+    assert_eq!(line["state"], "suspended", "{line}");
+    let hlr = sb.hlr_sim.as_ref().expect("hlr sim");
+    assert!(hlr.hlr(&imsi.parse().expect("imsi")).is_some());
+    shutdown(sb).await;
+}

@@ -15,10 +15,10 @@ use super::request::{
     replayed,
 };
 use crate::crypto::random_id;
-use crate::order::{Actor, Order, OrderKind};
+use crate::order::{Actor, Order, OrderKind, SuspensionReason};
 use crate::store::{
-    LifecycleOutcome, NewLifecycle, NumberChoice, Subscription, SubscriptionQuery,
-    SubscriptionState, SwapSim,
+    LifecycleOutcome, LifecycleRejection, NewLifecycle, NumberChoice, PortItemBody, Subscription,
+    SubscriptionQuery, SubscriptionState, SwapSim,
 };
 use axum::body::Body;
 use axum::extract::{RawQuery, State};
@@ -314,6 +314,8 @@ pub(super) async fn operate_checked(
         role,
         key_prefix,
     } = caller;
+    let lost = kind == OrderKind::Suspend && req.reason == Some(SuspensionReason::LostOrStolen);
+    let tenant_id = tenant.clone();
     let outcome = state
         .store
         .create_lifecycle(NewLifecycle {
@@ -350,7 +352,34 @@ pub(super) async fn operate_checked(
             Ok(replayed(accepted(state, &order)))
         }
         LifecycleOutcome::KeyReused => Err(ApiError::idempotency_key_reused()),
+        LifecycleOutcome::Rejected(LifecycleRejection::Busy(busy)) if lost => {
+            Err(withdraw_port_out(state, &tenant_id, busy).await?)
+        }
         LifecycleOutcome::Rejected(r) => Err(ApiError::lifecycle_rejection(r)),
+    }
+}
+
+/// A line reported lost or stolen while a port-out of its number is open (a lost line may
+/// not port out): before the lock point the port-out is withdrawn (an inbox item its
+/// order applies: refused if not yet answered, else cancelled at the hub) and the caller
+/// is told to repeat the suspend once that order has ended; otherwise the usual
+/// `subscription_busy`. Returns the problem to answer.
+async fn withdraw_port_out(
+    state: &AppState,
+    tenant: &str,
+    busy: String,
+) -> Result<ApiError, ApiError> {
+    let now = state.clock.now_ms();
+    let order = state.store.get_order(tenant, &busy).await?;
+    match order {
+        Some(o) if crate::engine::machine::port_out::withdrawable(&o, now) => {
+            let key = crate::store::withdraw_item_key(&o.id);
+            super::ports::queue_item(state, &o, key, PortItemBody::Withdraw, now).await?;
+            Ok(ApiError::port_out_withdrawn(busy))
+        }
+        _ => Ok(ApiError::lifecycle_rejection(LifecycleRejection::Busy(
+            busy,
+        ))),
     }
 }
 

@@ -389,6 +389,7 @@ pub(super) async fn apply_pending(
 fn apply_item(inner: &Inner, order: Order, item: &PortInboxItem, now: u64) -> Order {
     match &item.body {
         PortItemBody::Cancel => port_order::apply_cancel(order, now),
+        PortItemBody::Withdraw => port_out::withdraw(order, now),
         PortItemBody::Reschedule { requested_at_ms } => {
             port_order::apply_reschedule(order, *requested_at_ms, now)
         }

@@ -73,7 +73,7 @@ pub fn of_order(o: &Order) -> impl Iterator<Item = &Sealed> {
 pub fn of_port_item(i: &PortInboxItem) -> Option<&Sealed> {
     match &i.body {
         PortItemBody::Hub { raw } => Some(raw),
-        PortItemBody::Cancel | PortItemBody::Reschedule { .. } => None,
+        PortItemBody::Cancel | PortItemBody::Withdraw | PortItemBody::Reschedule { .. } => None,
     }
 }
 
@@ -86,7 +86,7 @@ pub fn reseal_port_item(
     let ctx = hub_message_context(&i.key);
     match &mut i.body {
         PortItemBody::Hub { raw } => reseal(keys, &ctx, raw, table).map(u64::from),
-        PortItemBody::Cancel | PortItemBody::Reschedule { .. } => Ok(0),
+        PortItemBody::Cancel | PortItemBody::Withdraw | PortItemBody::Reschedule { .. } => Ok(0),
     }
 }
 

@@ -133,7 +133,7 @@ pub(super) fn add(doc: &mut Value) {
                 "Bar the line for a reason. Reasons stack: the HLR bars the line on the first reason; a further reason is only recorded.",
                 reason_body(),
                 (
-                    " `suspension_reason_present`: the line is already suspended for this reason.",
+                    " `suspension_reason_present`: the line is already suspended for this reason. `port_out_withdrawn` (reason `lost_or_stolen`): a port-out of the number was open and not yet locked; it is being withdrawn (refused, or cancelled at the porting hub), `order_id` names it: send the same request again once it has ended.",
                     "",
                     "",
                 ),

@@ -38,6 +38,20 @@ impl ApiError {
         )
     }
 
+    /// 409: the line was reported lost or stolen while a port-out was open; the port-out
+    /// is being withdrawn.
+    pub fn port_out_withdrawn(order: String) -> Self {
+        Self::new(
+            StatusCode::CONFLICT,
+            "port_out_withdrawn",
+            "The open port-out is being withdrawn",
+            format!(
+                "a port-out of this number (order {order}) was open, and a line reported lost or stolen may not port out: it is being withdrawn (refused, or cancelled at the porting hub). Send this request again with the same Idempotency-Key once order {order} has ended (GET /v1/orders/{order}) to suspend the line"
+            ),
+        )
+        .with("order_id", serde_json::Value::String(order))
+    }
+
     /// The answer to a refused lifecycle order; nothing changed.
     pub fn lifecycle_rejection(r: LifecycleRejection) -> Self {
         match r {

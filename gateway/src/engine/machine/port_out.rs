@@ -70,6 +70,10 @@ pub(super) fn next_action(o: &Order, now_ms: u64) -> Action {
         }
         return step(&out.answer, PortOp::Answer, now_ms);
     }
+    if let Some(s) = open(p.cancel.as_ref()).filter(|_| !p.state.past_lock()) {
+        // The port-out was withdrawn after our acceptance: the hub is asked to cancel.
+        return step(s, PortOp::Cancel, now_ms);
+    }
     if let Some(s) = open(p.activate.as_ref()) {
         // Our side of the cutover: the saga first, then the step that records it done.
         return match saga::next_action(o, now_ms) {
@@ -178,6 +182,43 @@ pub fn on_answer_deadline(o: Order, now_ms: u64) -> Order {
     o
 }
 
+/// The reason our refusal carries when the line was reported lost or stolen.
+pub const LINE_NOT_ACTIVE: &str = "line_not_active";
+
+/// Whether port-out `o` can still be stopped at `now_ms` (its line reported lost or
+/// stolen): not ended and not past the lock point.
+pub fn withdrawable(o: &Order, now_ms: u64) -> bool {
+    o.port.as_ref().is_some_and(|p| {
+        p.is_out()
+            && !o.status.is_terminal()
+            && !p.state.is_terminal()
+            && !p.state.past_lock()
+            && p.lock_at_ms.is_none_or(|l| now_ms < l)
+    })
+}
+
+/// The line was reported lost or stolen while the port-out was open (§1.6: a line that
+/// is lost may not port out). An answer not yet sent becomes a refusal
+/// `line_not_active`; once an answer may have reached the hub, the hub is asked to
+/// cancel the port (it confirms with `cancelled`, which ends the order with the line
+/// unchanged). Past the lock point nothing changes: the number is leaving.
+pub fn withdraw(o: Order, now_ms: u64) -> Order {
+    let stoppable = withdrawable(&o, now_ms);
+    let mut o = touch(o, now_ms);
+    let Some(p) = o.port.as_mut().filter(|_| stoppable) else {
+        return o;
+    };
+    let Some(out) = p.out.as_mut() else {
+        return o;
+    };
+    if matches!(out.answer, Step::Pending) && !out.timed_out {
+        out.reject = Some(LINE_NOT_ACTIVE.into());
+    } else if out.accepts() && p.cancel.is_none() {
+        p.cancel = Some(Step::Pending);
+    }
+    o
+}
+
 /// The port ended before our side began: the order fails, the line unchanged.
 pub fn release(o: Order, now_ms: u64) -> (Order, Effect) {
     let mut o = touch(o, now_ms);
@@ -214,6 +255,10 @@ pub fn error(p: &PortIn) -> OrderError {
         PortState::Rejected => (
             "port_out_rejected",
             format!("the porting hub rejected the port-out ({reason}); the line stays with us"),
+        ),
+        PortState::Cancelled if p.cancel.is_some() => (
+            "port_out_withdrawn",
+            "the line was reported lost or stolen, so we withdrew the port-out; the line stays with us (suspended once the suspend is repeated)".into(),
         ),
         PortState::Cancelled => (
             "port_out_cancelled",

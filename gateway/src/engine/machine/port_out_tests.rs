@@ -308,6 +308,39 @@ fn a_cancel_before_the_lock_ends_the_order_and_after_it_changes_nothing() {
     );
 }
 
+#[test]
+fn a_line_reported_lost_withdraws_its_port_out_until_the_lock() {
+    // Not answered yet: the answer becomes a refusal `line_not_active`.
+    let o = order(None);
+    assert!(withdrawable(&o, 1));
+    let o = withdraw(o, 1);
+    let out = port(&o).out.as_ref().expect("out");
+    assert_eq!(out.reject.as_deref(), Some(LINE_NOT_ACTIVE));
+    let o = step(o, PortOp::Answer, PortAnswer::Done("accepted".into()), 2);
+    assert_eq!(port(&o).state, PortState::Rejected);
+    let (o, _) = release(o, 2);
+    let e = o.error.expect("error");
+    assert_eq!(e.code, "port_out_refused");
+    assert!(e.detail.contains(LINE_NOT_ACTIVE), "{}", e.detail);
+    // Accepted and scheduled: the hub is asked to cancel, whose `cancelled` ends it.
+    let o = apply_hub(accepted(), &msg(2, HubEvent::Scheduled, 3), 3);
+    let o = withdraw(o, 4);
+    assert_eq!(port(&o).out.as_ref().and_then(|x| x.reject.clone()), None);
+    let o = step(o, PortOp::Cancel, PortAnswer::Done("accepted".into()), 5);
+    assert_eq!(next_action(&o, 5), Action::Park(20 * HOUR));
+    let o = apply_hub(o, &msg(3, HubEvent::Cancelled, 6), 6);
+    assert_eq!(next_action(&o, 6), Action::PortRelease);
+    let (o, effect) = release(o, 6);
+    assert_eq!((o.status, effect), (OrderStatus::Failed, Effect::Release));
+    assert_eq!(o.error.expect("error").code, "port_out_withdrawn");
+    // Past the lock the number is leaving: nothing changes.
+    let o = apply_hub(accepted(), &msg(2, HubEvent::Scheduled, 3), 3);
+    let locked = apply_hub(o, &msg(3, HubEvent::Locked, 20 * HOUR), 20 * HOUR);
+    assert!(!withdrawable(&locked, 20 * HOUR));
+    let after = withdraw(locked.clone(), 20 * HOUR + 1);
+    assert_eq!(after.port, locked.port);
+}
+
 proptest! {
     /// Whatever hub messages arrive, in any order and repeated, once the line left
     /// (cutover acted on) the order never ends without completing, and an order that

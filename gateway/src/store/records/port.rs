@@ -40,6 +40,9 @@ pub enum PortItemBody {
     },
     /// The channel asked to cancel the port (`POST /v1/orders/{id}/cancel`).
     Cancel,
+    /// The line of a port-out was reported lost or stolen before the port locked: the
+    /// port-out is stopped (refused if not yet answered, else cancelled at the hub).
+    Withdraw,
     /// The channel asked to move the port (`POST /v1/orders/{id}/reschedule`).
     Reschedule {
         /// The cutover asked for (Unix ms).
@@ -61,6 +64,11 @@ pub fn hub_item_key(message_id: &str) -> String {
 /// day asked twice is one item).
 pub fn reschedule_item_key(order_id: &str, requested_at_ms: u64) -> String {
     format!("reschedule/{order_id}/{requested_at_ms}")
+}
+
+/// The dedupe key of the withdrawal of port-out `order_id`.
+pub fn withdraw_item_key(order_id: &str) -> String {
+    format!("withdraw/{order_id}")
 }
 
 /// The dedupe key of a channel's cancel of `order_id`.
