@@ -41,7 +41,8 @@ pub(super) fn add(doc: &mut Value) {
         "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "string", "pattern": "^(act|ord)_[a-z2-7]{26}$"}}],
         "responses": {
             "202": {"description": "The cancel is durable; the order as it stands, with `cancel_requested: true`. Follow it at `/v1/orders/{id}`.",
-                    "content": {"application/json": {"schema": schema("Activation")}}},
+                    "content": {"application/json": {"schema": {"allOf": [schema("Activation"), {"type": "object", "required": ["kind", "cancel_requested"], "properties": {
+                        "kind": {"const": "activation"}, "cancel_requested": {"const": true}}}]}}}},
             "401": problem("`unauthorized`."),
             "403": {"$ref": "#/components/responses/ForbiddenForRole"},
             "404": problem("`order_not_found`."),
@@ -95,7 +96,7 @@ fn add_port_out(doc: &mut Value) {
     doc["paths"]["/v1/subscriptions/{msisdn}/port-out-credential"] = json!({"post": {
         "operationId": "issuePortOutCredential",
         "summary": "Issues the line's port-out credential in its market's form (UK PAC, French RIO, China 授权码, US account number and transfer PIN, a national code), after the channel authenticated the customer (FCC 23-95). Shown once, never stored in clear (a keyed MAC only); a new issue replaces the old one. Publishes `port_out.credential_issued`. Channel and operator keys.",
-        "parameters": [{"name": "msisdn", "in": "path", "required": true, "schema": {"type": "string", "pattern": "^[0-9]{8,15}$"}}],
+        "parameters": [{"$ref": "#/components/parameters/Msisdn"}],
         "requestBody": {"required": true, "content": {"application/json": {"schema": {
             "type": "object", "required": ["authentication"], "additionalProperties": false, "properties": {
                 "authentication": {"type": "object", "required": ["method"], "additionalProperties": false, "properties": {
