@@ -65,8 +65,8 @@ pub fn spec() -> Value {
                 "summary": "Hold a number (chosen, or any ordinary free one) while a customer pays; the hold lapses after ttl_seconds.",
                 "parameters": [{"name": "Idempotency-Key", "in": "header", "required": true, "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": IDEMPOTENCY_KEY}}],
                 "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "additionalProperties": false, "properties": {
-                    "msisdn": {"type": "string", "pattern": MSISDN_IN},
-                    "ttl_seconds": {"type": "integer", "minimum": 60, "maximum": 86400, "default": 900}}}}}},
+                    "msisdn": {"type": ["string", "null"], "pattern": MSISDN_IN, "description": "The number to hold; null or absent: any free ordinary number."},
+                    "ttl_seconds": {"type": ["integer", "null"], "minimum": 60, "maximum": 86400, "default": 900, "description": "Null or absent: 900."}}}}}},
                 "responses": {"201": {"description": "Held.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/NumberReservation"}}}},
                               "400": problem, "401": problem, "403": forbidden, "409": problem, "422": problem}
             }},
