@@ -5,6 +5,7 @@ mod compliance;
 mod ids;
 mod inventory;
 mod lifecycle;
+mod links;
 mod porting;
 mod reconcile;
 mod terminal;
@@ -156,6 +157,7 @@ pub fn spec() -> Value {
     terminal::add(&mut doc);
     reconcile::add(&mut doc);
     inventory::add(&mut doc);
+    links::add(&mut doc);
     doc
 }
 
@@ -332,6 +334,71 @@ mod tests {
                 "{method} {path}"
             );
         }
+    }
+
+    /// Every link names a documented operation, fills exactly its path parameters, and
+    /// reads a member that the answer it hangs on always has.
+    #[test]
+    fn links_lead_to_real_operations() {
+        let doc = spec();
+        let mut ops = std::collections::BTreeMap::new();
+        for (path, item) in doc["paths"].as_object().expect("paths") {
+            for op in item.as_object().expect("item").values() {
+                if let Some(id) = op["operationId"].as_str() {
+                    ops.insert(id.to_owned(), path.clone());
+                }
+            }
+        }
+        let mut seen = 0;
+        for (path, item) in doc["paths"].as_object().expect("paths") {
+            for op in item.as_object().expect("item").values() {
+                for (status, answer) in op["responses"].as_object().into_iter().flatten() {
+                    for (name, link) in answer["links"].as_object().into_iter().flatten() {
+                        seen += 1;
+                        let what = format!("{path} {status} {name}");
+                        let target = ops
+                            .get(link["operationId"].as_str().unwrap_or_default())
+                            .unwrap_or_else(|| panic!("{what}: no such operation"));
+                        let wanted: BTreeSet<String> = target
+                            .split('/')
+                            .filter_map(|s| s.strip_prefix('{')?.strip_suffix('}'))
+                            .map(str::to_owned)
+                            .collect();
+                        let params = link["parameters"].as_object().expect("parameters");
+                        assert_eq!(
+                            params.keys().cloned().collect::<BTreeSet<_>>(),
+                            wanted,
+                            "{what}"
+                        );
+                        for expr in params.values() {
+                            let member = expr
+                                .as_str()
+                                .and_then(|e| e.strip_prefix("$response.body#/"))
+                                .unwrap_or_else(|| panic!("{what}: {expr}"));
+                            let mut schema = &answer["content"]["application/json"]["schema"];
+                            let mut required = Vec::new();
+                            for _ in 0..4 {
+                                if let Some(r) = schema["$ref"].as_str() {
+                                    schema = doc.pointer(&r[1..]).expect("ref");
+                                }
+                                required.extend(
+                                    schema["required"].as_array().into_iter().flatten().cloned(),
+                                );
+                                match schema["allOf"].get(0) {
+                                    Some(first) => schema = first,
+                                    None => break,
+                                }
+                            }
+                            assert!(
+                                required.contains(&json!(member)),
+                                "{what}: `{member}` is not always there"
+                            );
+                        }
+                    }
+                }
+            }
+        }
+        assert!(seen >= 12, "{seen} links");
     }
 
     #[test]

@@ -139,6 +139,49 @@ impl OpenApi {
         }
     }
 
+    /// The paths the links of answer `status` to `method path` lead to, their parameters
+    /// taken from `body` (`$response.body#/…`), for the GETs they name.
+    pub fn linked(&self, method: &str, path: &str, status: u16, body: &Value) -> Vec<String> {
+        let Ok(template) = self.template(method, path) else {
+            return Vec::new();
+        };
+        let answer = &self.doc()["paths"][&template][method.to_ascii_lowercase()]["responses"]
+            [status.to_string()];
+        let mut out = Vec::new();
+        for link in self.deref(answer)["links"]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .map(|(_, l)| l)
+        {
+            let Some(target) = self.get_template(link["operationId"].as_str().unwrap_or_default())
+            else {
+                continue;
+            };
+            let mut concrete = target;
+            for (name, expr) in link["parameters"].as_object().into_iter().flatten() {
+                let pointer = expr
+                    .as_str()
+                    .and_then(|e| e.strip_prefix("$response.body#"));
+                let value = pointer
+                    .and_then(|p| body.pointer(p))
+                    .and_then(Value::as_str);
+                concrete = concrete.replace(&format!("{{{name}}}"), value.unwrap_or("{missing}"));
+            }
+            out.push(concrete);
+        }
+        out
+    }
+
+    /// The path template of the GET operation `operation_id`.
+    fn get_template(&self, operation_id: &str) -> Option<String> {
+        self.doc()["paths"]
+            .as_object()?
+            .iter()
+            .find(|(_, item)| item["get"]["operationId"] == operation_id)
+            .map(|(path, _)| path.clone())
+    }
+
     /// Like [`OpenApi::check`], but keeps a failure for [`OpenApi::failures`] and notes
     /// the operation as driven.
     pub fn record(&self, method: &str, path: &str, status: u16, content_type: &str, body: &[u8]) {

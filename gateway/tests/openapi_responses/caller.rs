@@ -58,8 +58,33 @@ impl<'a> Caller<'a> {
     }
 
     /// Sends a request as `key` (none: no `Authorization`), with an optional
-    /// Idempotency-Key; the answer is checked against the document.
+    /// Idempotency-Key; the answer is checked against the document, and so is the GET
+    /// each of its links leads to, which must answer 200.
     pub async fn call(
+        &self,
+        key: Option<&str>,
+        method: Method,
+        path: &str,
+        idem: Option<&str>,
+        body: Body,
+    ) -> Answer {
+        let answer = self.send(key, method.clone(), path, idem, body).await;
+        for linked in self
+            .doc
+            .linked(method.as_str(), path, answer.status, &answer.body)
+        {
+            let a = self.send(key, Method::GET, &linked, None, Body::None).await;
+            assert_eq!(
+                a.status, 200,
+                "{method} {path} links to {linked}: {}",
+                a.body
+            );
+        }
+        answer
+    }
+
+    /// One request, its answer recorded in the checker.
+    async fn send(
         &self,
         key: Option<&str>,
         method: Method,
