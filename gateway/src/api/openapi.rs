@@ -8,6 +8,7 @@ mod lifecycle;
 mod links;
 mod porting;
 mod reconcile;
+mod shared;
 mod terminal;
 mod verification;
 mod webhooks;
@@ -158,6 +159,7 @@ pub fn spec() -> Value {
     reconcile::add(&mut doc);
     inventory::add(&mut doc);
     links::add(&mut doc);
+    shared::add(&mut doc);
     doc
 }
 

@@ -32,6 +32,8 @@ async fn every_answer_matches_the_document() {
     sweeps::without_a_key(&c).await;
     sweeps::readonly(&c, &keys.readonly).await;
     sweeps::operator(&c, &keys.operator).await;
+    sweeps::undecodable_path(&c, &keys.operator).await;
+    sweeps::body_limits(&c, &keys.operator).await;
     let failures = doc.failures();
     assert!(
         failures.is_empty(),

@@ -93,3 +93,53 @@ pub async fn operator(c: &Caller<'_>, key: &str) {
         assert!(a.status < 500, "{m} {template}: {} {}", a.status, a.body);
     }
 }
+
+/// Path parameters that are not UTF-8 once percent-decoded: refused by the shared
+/// plumbing (`request::PathParam`) after authentication.
+pub async fn undecodable_path(c: &Caller<'_>, key: &str) {
+    for (m, template) in c.doc.operations() {
+        if !template.contains('{') {
+            continue;
+        }
+        let path: String = template
+            .split('/')
+            .map(|s| if s.starts_with('{') { "%FF" } else { s })
+            .collect::<Vec<_>>()
+            .join("/");
+        let body = if m == "get" || m == "delete" {
+            Body::None
+        } else {
+            Body::Json(json!({}))
+        };
+        let a = c
+            .call(Some(key), method(&m), &path, Some("k-utf8"), body)
+            .await;
+        assert!(a.status < 500, "{m} {template}: {} {}", a.status, a.body);
+    }
+}
+
+/// Every JSON body refused the same two ways: as another media type (415) and past the
+/// size limit (413).
+pub async fn body_limits(c: &Caller<'_>, key: &str) {
+    for (m, template) in c.doc.operations() {
+        let op = &c.doc.doc()["paths"][&template][&m];
+        if op["requestBody"]["content"]
+            .get("application/json")
+            .is_none()
+        {
+            continue;
+        }
+        let path = concrete(&template);
+        let text = Body::Raw(Some("text/plain"), b"{}".to_vec());
+        let a = c
+            .call(Some(key), method(&m), &path, Some("k-415"), text)
+            .await;
+        assert_eq!(a.status, 415, "{m} {template}: {}", a.body);
+        let big = format!("{{\"x\": \"{}\"}}", "x".repeat(1 << 20));
+        let big = Body::Raw(Some("application/json"), big.into_bytes());
+        let a = c
+            .call(Some(key), method(&m), &path, Some("k-413"), big)
+            .await;
+        assert_eq!(a.status, 413, "{m} {template}: {}", a.body);
+    }
+}
