@@ -509,7 +509,30 @@ async fn porting(sb: &Sandbox, c: &Caller<'_>) {
     let msisdn = done["msisdn"].as_str().expect("msisdn");
     let auth = json!({"authentication": {"method": "sms_otp", "reference": "otp-1"}});
     let path = format!("/v1/subscriptions/{msisdn}/port-out-credential");
-    expect(&c.post_plain(key, &path, auth).await, 201);
+    let issued = c.post_plain(key, &path, auth).await;
+    expect(&issued, 201);
+    // The gaining provider presents the PAC through the hub: a port-out order, accepted,
+    // then completed at cutover on the hub's clock.
+    let pac = issued.str("credential");
+    let request = conformance::porting_sim::PortOutCommand {
+        market: adapters::porting::Market::Uk,
+        number: msisdn.parse().expect("number"),
+        recipient: None,
+        donor: None,
+        credential: Some(adapters::porting::Credential::parse(&pac, "credential").expect("pac")),
+        account: None,
+        requested_at: None,
+        respond_by: None,
+    };
+    let port_ref = sb.porting.sim.port_out_request(request).expect("port-out");
+    let out = gateway::api::port_out::port_out_order_id(port_ref.as_str());
+    c.until(key, &out, |v| v["status"] == "port_out_accepted")
+        .await;
+    expect(&c.get(key, "/v1/ports").await, 200);
+    sb.porting
+        .sim
+        .advance(std::time::Duration::from_secs(5 * 86_400));
+    c.until(key, &out, |v| v["status"] == "completed").await;
     expect(
         &c.post_plain(
             key,
