@@ -26,6 +26,7 @@ pub async fn run(sb: &Sandbox, c: &Caller<'_>) {
     webhooks_and_events(c, &sb.info.api_keys.operator).await;
     compliance(c, &sb.info.api_keys.operator).await;
     porting(sb, c).await;
+    china_port_in(sb, c).await;
     let a = c
         .call(
             Some(&sb.info.api_keys.operator),
@@ -402,6 +403,20 @@ async fn webhooks_and_events(c: &Caller<'_>, op: &str) {
             .await,
         202,
     );
+    // Nothing listens on port 9: wait for a failed attempt, so its log entry is checked.
+    for _ in 0..3_000 {
+        let a = c.get(op, &format!("{path}/deliveries?limit=5")).await;
+        expect(&a, 200);
+        if a.body["data"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|d| d["attempts"].as_u64() > Some(0))
+        {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
     expect(&c.delete(op, &path).await, 204);
     expect(&c.get(op, &path).await, 404);
     expect(&c.get(op, &format!("{path}/deliveries")).await, 404);
@@ -542,4 +557,34 @@ async fn porting(sb: &Sandbox, c: &Caller<'_>) {
         .await,
         404,
     );
+}
+
+/// A China port-in: the line waits for its number (no temporary number) until cutover.
+async fn china_port_in(sb: &Sandbox, c: &Caller<'_>) {
+    let cn = sb.info.markets.get("cn").expect("markets.cn");
+    let mut sale = crate::common::market::sale(
+        &cn.physical_iccids[0],
+        &crate::common::market::resident_id(3),
+        "C1",
+    );
+    sale["msisdn"] = json!({"mode": "port_in", "number": "8613812345678", "donor": "CMCC", "credential": "AB12CD"});
+    let a = c
+        .post(&cn.api_key, "/v1/activations", "cn-1", sale.clone())
+        .await;
+    expect(&a, 202);
+    let id = a.str("id");
+    c.until(&cn.api_key, &id, |v| {
+        matches!(v["status"].as_str(), Some("port_scheduled" | "port_locked"))
+    })
+    .await;
+    expect(
+        &c.post_plain(&cn.api_key, "/v1/activations/validate", sale)
+            .await,
+        200,
+    );
+    sb.porting
+        .sim
+        .advance(std::time::Duration::from_secs(2 * 3600));
+    let done = c.settle(&cn.api_key, &id).await;
+    assert_eq!(done["status"], "active", "{done}");
 }
