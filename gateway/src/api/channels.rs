@@ -209,9 +209,11 @@ async fn put(
         Member::Clerk => allowed.extend(["pin", "terminal_role"]),
     }
     no_unknown(m, "body", &allowed)?;
-    let status = match m.get("status").and_then(Value::as_str) {
-        None | Some("enabled") => Registration::Enabled,
-        Some("disabled") => Registration::Disabled,
+    // Only the two strings: a `status` of another type is refused, never read as absent.
+    let status = match m.get("status") {
+        None => Registration::Enabled,
+        Some(Value::String(s)) if s == "enabled" => Registration::Enabled,
+        Some(Value::String(s)) if s == "disabled" => Registration::Disabled,
         Some(_) => {
             return Err(ApiError::invalid(
                 "invalid_value",

@@ -16,17 +16,29 @@ use axum::body::{Body, to_bytes};
 use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
 use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
 
 /// Largest notification body accepted.
 const MAX_BODY: usize = 64 * 1024;
 
+/// Every route of the callback listener: the notification, and this listener's own
+/// OpenAPI document (the API's does not describe it). [`router`] mounts exactly these, and
+/// a test checks them against that document both ways.
+pub(crate) fn routes() -> Vec<super::Route> {
+    vec![
+        super::post_at(path::HANDLE_DOWNLOAD_PROGRESS_INFO, handle),
+        super::get_at("/openapi.json", super::openapi::callback_document),
+    ]
+}
+
 /// The router of the callback listener.
 pub fn router(state: Arc<AppState>) -> Router {
-    Router::new()
-        .route(path::HANDLE_DOWNLOAD_PROGRESS_INFO, post(handle))
+    routes()
+        .into_iter()
+        .fold(Router::new(), |r, (_, path, handler)| {
+            r.route(path, handler)
+        })
         .with_state(state)
 }
 

@@ -1,14 +1,21 @@
 //! `GET /openapi.json`: the OpenAPI 3.1 description of the northbound API.
 
+mod callback;
 mod compliance;
+mod ids;
+mod inventory;
 mod lifecycle;
+mod links;
 mod porting;
 mod reconcile;
+mod shared;
 mod terminal;
 mod verification;
+mod webhooks;
 
 use axum::http::header;
 use axum::response::IntoResponse;
+use ids::{EID, ICCID_IN, ICCID_OUT, IDEMPOTENCY_KEY, IMSI, MSISDN_IN, MSISDN_OUT};
 use serde_json::{Value, json};
 
 /// The OpenAPI document.
@@ -18,7 +25,7 @@ pub fn spec() -> Value {
     let mut doc = json!({
         "openapi": "3.1.0",
         "info": {"title": "simgw", "version": env!("CARGO_PKG_VERSION"),
-                 "description": "SIM provisioning and eSIM activation gateway for MVNOs. Errors are RFC 9457 problem+json with a stable `code`. API keys have a role: `readonly` (every GET of its tenant), `channel` (also activations and number reservations), `operator` (also imports, quarantine release, lifecycle operations on subscriptions, lifting `fraud_risk` and `regulatory` suspensions, webhook endpoints and redeliveries, reconciliations); an operation outside the key's role answers 403 `forbidden_for_role`."},
+                 "description": "SIM provisioning and eSIM activation gateway for MVNOs. Errors are RFC 9457 problem+json with a stable `code`. API keys have a role: `readonly` (every GET of its tenant), `channel` (also activations and number reservations), `operator` (also imports, quarantine release, lifecycle operations on subscriptions, lifting `fraud_risk` and `regulatory` suspensions, webhook endpoints and redeliveries, reconciliations); an operation outside the key's role answers 403 `forbidden_for_role`. The SM-DP+'s ES2+ notification (HandleDownloadProgressInfo) is not served on this port: the ES2+ callback listener (`[esim] callback_listen`, mutual TLS) serves it and describes it in its own `/openapi.json`."},
         "security": [{"bearer": []}],
         "paths": {
             "/v1/activations": {"post": {
@@ -26,7 +33,7 @@ pub fn spec() -> Value {
                 "summary": "Activate a SIM: reserve it and a number, then provision the host operator's HLR asynchronously.",
                 "parameters": [{"name": "Idempotency-Key", "in": "header", "required": true,
                     "description": "Retry-safe key: the same key and body within 24 h replay the first answer; another body answers 422.",
-                    "schema": {"type": "string", "minLength": 1, "maxLength": 255}}],
+                    "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": IDEMPOTENCY_KEY}}],
                 "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ActivationRequest"}}}},
                 "responses": {"202": {"description": "Order accepted and durable.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Activation"}}}},
                               "400": problem, "401": problem, "403": forbidden, "409": problem, "413": problem, "415": problem, "422": problem,
@@ -55,19 +62,13 @@ pub fn spec() -> Value {
                 "responses": {"200": {"description": "SVG image.", "content": {"image/svg+xml": {}}},
                               "401": problem, "404": problem, "409": problem, "422": problem}
             }},
-            "/gsma/rsp2/es2plus/handleDownloadProgressInfo": {"post": {
-                "operationId": "handleDownloadProgressInfo",
-                "summary": "ES2+ notification from the SM-DP+ (SGP.22 §5.3.5). Served on the callback listener ([esim] callback_listen) with mutual TLS.",
-                "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object"}}}},
-                "responses": {"204": {"description": "Recorded durably."}, "400": problem}
-            }},
             "/v1/numbers/reservations": {"post": {
                 "operationId": "createNumberReservation",
                 "summary": "Hold a number (chosen, or any ordinary free one) while a customer pays; the hold lapses after ttl_seconds.",
-                "parameters": [{"name": "Idempotency-Key", "in": "header", "required": true, "schema": {"type": "string", "minLength": 1, "maxLength": 255}}],
+                "parameters": [{"name": "Idempotency-Key", "in": "header", "required": true, "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": IDEMPOTENCY_KEY}}],
                 "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "additionalProperties": false, "properties": {
-                    "msisdn": {"type": "string", "pattern": "^\\+?[1-9][0-9]{6,14}$"},
-                    "ttl_seconds": {"type": "integer", "minimum": 60, "maximum": 86400, "default": 900}}}}}},
+                    "msisdn": {"type": ["string", "null"], "pattern": MSISDN_IN, "description": "The number to hold; null or absent: any free ordinary number."},
+                    "ttl_seconds": {"type": ["integer", "null"], "minimum": 60, "maximum": 86400, "default": 900, "description": "Null or absent: 900."}}}}}},
                 "responses": {"201": {"description": "Held.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/NumberReservation"}}}},
                               "400": problem, "401": problem, "403": forbidden, "409": problem, "422": problem}
             }},
@@ -94,16 +95,16 @@ pub fn spec() -> Value {
                 "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "string"}}],
                 "responses": {"200": {"description": "iccid,imsi,state,activation_id per card (never keys).", "content": {"text/csv": {}}}, "401": problem, "404": problem}}},
             "/v1/sims": {"get": {"operationId": "findSimByImsi",
-                "parameters": [{"name": "imsi", "in": "query", "required": true, "schema": {"type": "string"}}],
+                "parameters": [{"name": "imsi", "in": "query", "required": true, "schema": {"type": "string", "pattern": IMSI}}],
                 "responses": {"200": {"description": "The SIM (never keys)."}, "400": problem, "401": problem, "404": problem}}},
             "/v1/sims/{iccid}": {"get": {"operationId": "getSim",
-                "parameters": [{"name": "iccid", "in": "path", "required": true, "schema": {"type": "string"}}],
+                "parameters": [{"name": "iccid", "in": "path", "required": true, "schema": {"type": "string", "pattern": ICCID_IN}}],
                 "responses": {"200": {"description": "The SIM (never keys)."}, "400": problem, "401": problem, "404": problem}}},
             "/v1/numbers/quarantine": {"get": {"operationId": "listQuarantine",
                 "parameters": [{"name": "limit", "in": "query", "required": false, "schema": {"type": "integer", "minimum": 1, "maximum": 10000}}],
                 "responses": {"200": {"description": "Numbers in quarantine, soonest release first."}, "401": problem}}},
             "/v1/numbers/{msisdn}/release": {"post": {"operationId": "releaseQuarantine",
-                "parameters": [{"name": "msisdn", "in": "path", "required": true, "schema": {"type": "string"}}],
+                "parameters": [{"name": "msisdn", "in": "path", "required": true, "schema": {"type": "string", "pattern": MSISDN_IN}}],
                 "responses": {"200": {"description": "Back in the pool."}, "400": problem, "401": problem, "403": forbidden, "409": problem}}},
             "/v1/inventory": {"get": {
                 "operationId": "getInventory",
@@ -121,20 +122,18 @@ pub fn spec() -> Value {
                                   "role": {"type": "string", "enum": ["channel", "operator", "readonly"]},
                                   "allowed_roles": {"type": "array", "items": {"type": "string", "enum": ["channel", "operator", "readonly"]}}}}]}}}}},
             "schemas": {
-                "Problem": {"type": "object", "required": ["type", "title", "status", "detail", "code"], "properties": {
-                    "type": {"type": "string"}, "title": {"type": "string"}, "status": {"type": "integer"},
-                    "detail": {"type": "string"}, "code": {"type": "string"}, "field": {"type": "string"}}},
+                "Problem": problem_schema(),
                 "ActivationRequest": {"type": "object", "additionalProperties": false, "required": ["sim", "product"], "properties": {
                     "sim": {"oneOf": [
-                        {"type": "object", "additionalProperties": false, "required": ["type", "iccid"], "properties": {"type": {"const": "physical"}, "iccid": {"type": "string", "pattern": "^[0-9]{19,20}[Ff]?$"}}},
-                        {"type": "object", "additionalProperties": false, "required": ["type"], "properties": {"type": {"const": "esim"}, "eid": {"type": "string", "pattern": "^[0-9]{32}$"}}}]},
+                        {"type": "object", "additionalProperties": false, "required": ["type", "iccid"], "properties": {"type": {"const": "physical"}, "iccid": {"type": "string", "pattern": ICCID_IN}}},
+                        {"type": "object", "additionalProperties": false, "required": ["type"], "properties": {"type": {"const": "esim"}, "eid": {"type": "string", "pattern": EID}}}]},
                     "product": {"type": "string", "minLength": 1, "maxLength": 64},
                     "msisdn": {"oneOf": [
                         {"type": "object", "additionalProperties": false, "required": ["mode"], "properties": {"mode": {"const": "auto"}}},
-                        {"type": "object", "additionalProperties": false, "required": ["mode", "msisdn"], "properties": {"mode": {"const": "choose"}, "msisdn": {"type": "string", "pattern": "^\\+?[1-9][0-9]{6,14}$"}}},
+                        {"type": "object", "additionalProperties": false, "required": ["mode", "msisdn"], "properties": {"mode": {"const": "choose"}, "msisdn": {"type": "string", "pattern": MSISDN_IN}}},
                         {"type": "object", "additionalProperties": false, "required": ["mode", "reservation_id"], "properties": {"mode": {"const": "reservation"}, "reservation_id": {"type": "string"}}},
                         {"type": "object", "additionalProperties": false, "required": ["mode", "number", "donor"], "description": "Port an existing number in. Checked now against the tenant's market, before anything is reserved or reaches the hub: `422 number_not_portable` (a block that is never ported, such as China's MVNO blocks), `422 credential_invalid` (the market's credential format), `422 invalid_requested_date`, `409 number_already_ours`; `422 msisdn_mode_unsupported` when the gateway has no porting hub or the tenant no market. Accepted: a port-in order (`status` `port_…`, its `port` part) — the line runs on a temporary number until cutover where the market issues one (UK, US), else it waits (China).", "properties": {
-                            "mode": {"const": "port_in"}, "number": {"type": "string", "pattern": "^\\+?[1-9][0-9]{6,14}$"}, "donor": {"type": "string", "minLength": 1, "maxLength": 64},
+                            "mode": {"const": "port_in"}, "number": {"type": "string", "pattern": MSISDN_IN}, "donor": {"type": "string", "minLength": 1, "maxLength": 64},
                             "credential": {"type": "string", "description": "PAC (UK), 授权码 (CN), RIO (FR) or the national code; never echoed."},
                             "account": {"type": "object", "additionalProperties": false, "properties": {"number": {"type": "string"}, "pin": {"type": "string"}}, "description": "US: the account number and port-out PIN at the current provider."},
                             "requested_date": {"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"}}}]},
@@ -143,16 +142,43 @@ pub fn spec() -> Value {
                         "kind": {"type": "string"}, "store_id": {"type": "string"}, "terminal_id": {"type": "string"},
                         "staff_id": {"type": "string"}, "platform": {"type": "string"}, "order_ref": {"type": "string"},
                         "imei": {"type": "string", "pattern": "^[0-9]{14,16}$", "description": "The handset's IMEI (blocklist and risk checks)."}}}}},
-                "NumberReservation": {"type": "object", "required": ["id", "status", "msisdn", "expires_at"], "properties": {
-                    "id": {"type": "string"}, "status": {"type": "string", "enum": ["held", "used", "expired"]},
-                    "msisdn": {"type": "string"}, "created_at": {"type": "string", "format": "date-time"},
-                    "expires_at": {"type": "string", "format": "date-time"}, "activation_id": {"type": "string"}}},
-                "Activation": {"type": "object", "required": ["id", "status", "iccid", "imsi", "msisdn"], "properties": {
-                    "id": {"type": "string"},
+                "NumberReservation": {"type": "object", "required": ["id", "object", "status", "msisdn", "created_at", "expires_at"], "properties": {
+                    "id": {"type": "string", "pattern": "^nres_[a-z2-7]{26}$"}, "object": {"const": "number_reservation"}, "status": {"type": "string", "enum": ["held", "used", "expired"]},
+                    "msisdn": {"type": "string", "pattern": MSISDN_OUT}, "created_at": {"type": "string", "format": "date-time"},
+                    "expires_at": {"type": "string", "format": "date-time"}, "activation_id": {"type": "string", "description": "The activation that used it."}}}
+            }
+        }
+    });
+    doc["components"]["schemas"]["Activation"] = activation_schema();
+    webhooks::add(&mut doc, &problem);
+    lifecycle::add(&mut doc);
+    compliance::add(&mut doc);
+    verification::add(&mut doc);
+    porting::add(&mut doc);
+    terminal::add(&mut doc);
+    reconcile::add(&mut doc);
+    inventory::add(&mut doc);
+    links::add(&mut doc);
+    shared::add(&mut doc);
+    doc
+}
+
+/// An activation as `dto::render_order` renders it (the porting and compliance parts add
+/// their own members).
+fn activation_schema() -> Value {
+    json!({"type": "object", "required": ["id", "object", "status", "sim", "iccid", "imsi", "msisdn", "msisdn_mode", "product", "created_at", "updated_at", "steps"], "properties": {
+                    "id": {"type": "string", "pattern": "^act_[a-z2-7]{26}$"},
+                    "object": {"const": "activation"},
+                    "sim": {"type": "object", "required": ["type", "iccid"], "properties": {
+                        "type": {"type": "string", "enum": ["physical", "esim"]}, "iccid": {"type": "string", "pattern": ICCID_OUT},
+                        "eid": {"type": ["string", "null"], "pattern": EID, "description": "eSIM: the EID the order named, if any."}}},
+                    "msisdn_mode": {"type": "string", "enum": ["auto", "choose", "reservation", "port_in"]},
+                    "channel": {"type": "object", "description": "The `channel` the order was placed with, as sent."},
                     "status": {"type": "string", "enum": ["reserved", "esim_ordering", "hlr_provisioning", "esim_releasing", "active", "compensating", "failed"]},
                     "activation_code": {"type": "string", "maxLength": 255, "description": "eSIM: `1$<SM-DP+ address>$<MatchingID>[$$1]`, while active."},
                     "esim": {"type": "object", "description": "eSIM: profile type, SM-DP+ state (released, downloaded, installed, error), ES2+ steps, progress points, QR and install links; `left_at_smdp` (reserved, released, downloaded, bound_elsewhere) when an undone order left its profile at the SM-DP+."},
-                    "iccid": {"type": "string"}, "imsi": {"type": "string"}, "msisdn": {"type": "string"},
+                    "iccid": {"type": "string", "pattern": ICCID_OUT}, "imsi": {"type": "string", "pattern": IMSI},
+                    "msisdn": {"type": "string", "pattern": MSISDN_OUT, "description": "The line's number; a port-in's temporary number until cutover where the market issues one."},
                     "product": {"type": "string"}, "created_at": {"type": "string", "format": "date-time"},
                     "updated_at": {"type": "string", "format": "date-time"},
                     "steps": {"type": "object", "description": "`identity_verification` (when the order carries a valid subscriber), `hlr_provision`, `hlr_compensation`."},
@@ -160,113 +186,18 @@ pub fn spec() -> Value {
                     "needs_attention": {"type": "boolean", "description": "Present (true) while an operator must look at the order; `attention` says why."},
                     "attention": {"type": "array", "items": {"type": "object", "properties": {
                         "reason": {"type": "string", "enum": ["hlr_foreign_data", "hlr_cleanup_stalled", "smdp_cancel_stalled", "esim_stock_mismatch", "esim_profile_not_cancellable", "esim_release_unverified"]},
-                        "detail": {"type": "string"}}}}}}
-            }
-        }
-    });
-    add_events_and_webhooks(&mut doc, &problem);
-    lifecycle::add(&mut doc);
-    compliance::add(&mut doc);
-    verification::add(&mut doc);
-    porting::add(&mut doc);
-    terminal::add(&mut doc);
-    reconcile::add(&mut doc);
-    doc
+                        "detail": {"type": "string"}}}}}})
 }
 
-/// The events API and webhook endpoints (their own function: one `json!` of the whole
-/// document would exceed the macro's recursion limit).
-fn add_events_and_webhooks(doc: &mut Value, problem: &Value) {
-    let types: Vec<&str> = crate::store::EventType::ALL.map(|t| t.as_str()).to_vec();
-    let id = json!([{"name": "id", "in": "path", "required": true, "schema": {"type": "string"}}]);
-    let endpoint_ref = json!({"$ref": "#/components/schemas/WebhookEndpoint"});
-    let forbidden = json!({"$ref": "#/components/responses/ForbiddenForRole"});
-    let paths = [
-        (
-            "/v1/events",
-            json!({"get": {
-            "operationId": "listEvents",
-            "summary": "The tenant's events in commit order (any role). Page with `after` = the previous page's `next_cursor` (the id of its last event); `next_cursor` is null only on an empty page (caught up: poll again with the cursor you have).",
-            "parameters": [
-                {"name": "after", "in": "query", "required": false, "schema": {"type": "string", "pattern": "^evt_[0-9a-f]{16}$"}},
-                {"name": "type", "in": "query", "required": false, "schema": {"type": "string", "enum": types}},
-                {"name": "limit", "in": "query", "required": false, "schema": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100}}],
-            "responses": {"200": {"description": "A page of events.", "content": {"application/json": {"schema": {"type": "object", "required": ["data", "next_cursor"], "properties": {
-                "data": {"type": "array", "items": {"$ref": "#/components/schemas/Event"}},
-                "next_cursor": {"type": ["string", "null"]}}}}}},
-                "400": problem, "401": problem, "422": problem}}}),
-        ),
-        (
-            "/v1/events/{id}/redeliver",
-            json!({"post": {
-            "operationId": "redeliverEvent",
-            "summary": "Queue an event again (same id) for every enabled endpoint that takes its type; the retry schedule starts over (operator role).",
-            "parameters": id,
-            "responses": {"202": {"description": "`{\"event\", \"endpoints\": [ids]}`."}, "401": problem, "403": forbidden, "404": problem, "409": problem}}}),
-        ),
-        (
-            "/v1/webhook-endpoints",
-            json!({
-            "post": {
-                "operationId": "createWebhookEndpoint",
-                "summary": "Register an endpoint (operator role). https only, public addresses only unless `[webhooks] allow_private`; in the sandbox plain http to 127.0.0.1/localhost. The answer carries `secret` (`whsec_…`), shown only here.",
-                "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "additionalProperties": false, "required": ["url"], "properties": {
-                    "url": {"type": "string", "maxLength": 2048},
-                    "event_types": {"type": "array", "items": {"type": "string", "enum": types}, "description": "Empty or absent: every type."}}}}}},
-                "responses": {"201": {"description": "Created; `secret` is shown once.", "content": {"application/json": {"schema": endpoint_ref}}},
-                              "400": problem, "401": problem, "403": forbidden, "409": problem, "413": problem, "415": problem, "422": problem}},
-            "get": {
-                "operationId": "listWebhookEndpoints",
-                "responses": {"200": {"description": "`{\"data\": [endpoints]}` (never secrets)."}, "401": problem}}}),
-        ),
-        (
-            "/v1/webhook-endpoints/{id}",
-            json!({
-            "get": {"operationId": "getWebhookEndpoint", "parameters": id,
-                    "responses": {"200": {"description": "The endpoint (never its secret).", "content": {"application/json": {"schema": endpoint_ref}}}, "401": problem, "404": problem}},
-            "delete": {"operationId": "deleteWebhookEndpoint", "parameters": id,
-                    "responses": {"204": {"description": "Deleted with what was queued for it."}, "401": problem, "403": forbidden, "404": problem}}}),
-        ),
-        (
-            "/v1/webhook-endpoints/{id}/rotate-secret",
-            json!({"post": {
-            "operationId": "rotateWebhookSecret", "parameters": id,
-            "summary": "A new secret, shown only here; the previous one keeps signing beside it for 24 h (two `v1,` signatures).",
-            "responses": {"200": {"description": "The endpoint with `secret`.", "content": {"application/json": {"schema": endpoint_ref}}}, "401": problem, "403": forbidden, "404": problem}}}),
-        ),
-        (
-            "/v1/webhook-endpoints/{id}/deliveries",
-            json!({"get": {
-            "operationId": "listWebhookDeliveries",
-            "summary": "The endpoint's deliveries, newest event first: status (pending, delivered, failed), attempts, next attempt, last HTTP status, latency and error, and the latest attempts.",
-            "parameters": [id[0].clone(),
-                {"name": "limit", "in": "query", "required": false, "schema": {"type": "integer", "minimum": 1, "maximum": 500, "default": 50}},
-                {"name": "cursor", "in": "query", "required": false, "schema": {"type": "string"}}],
-            "responses": {"200": {"description": "`{\"data\": [...], \"next_cursor\"}`."}, "400": problem, "401": problem, "404": problem}}}),
-        ),
-    ];
-    for (path, item) in paths {
-        doc["paths"][path] = item;
-    }
-    doc["components"]["schemas"]["Event"] = json!({
-        "type": "object", "required": ["id", "type", "created_at", "data"],
-        "description": "Also the body of every webhook delivery, sent with the Standard Webhooks headers `webhook-id` (= `id`), `webhook-timestamp` and `webhook-signature`.",
-        "properties": {
-            "id": {"type": "string", "pattern": "^evt_[0-9a-f]{16}$"},
-            "type": {"type": "string", "enum": types},
-            "created_at": {"type": "string", "format": "date-time"},
-            "subject": {"type": ["string", "null"], "description": "Ordering key: deliveries of one subject (a line's MSISDN, else an order or endpoint id) arrive in order."},
-            "data": {"type": "object", "description": "order.*: the order as GET shows it, minus secrets, with `previous` status; esim.*: order_id, iccid, msisdn, state, previous, point, status; inventory.low_stock: counter, available, threshold; endpoint.disabled: id, url, reason; compliance.channel_frozen: member (store, clerk, device), store, id, window, limit, frozen_at."}}});
-    doc["components"]["schemas"]["WebhookEndpoint"] = json!({
-        "type": "object", "required": ["id", "url", "event_types", "status"],
-        "properties": {
-            "id": {"type": "string"}, "url": {"type": "string"},
-            "event_types": {"type": "array", "items": {"type": "string"}},
-            "status": {"type": "string", "enum": ["enabled", "disabled"]},
-            "disabled": {"type": "object", "properties": {"reason": {"type": "string"}, "at": {"type": "string", "format": "date-time"}}},
-            "secret": {"type": "string", "description": "`whsec_…`; only in the answers of create and rotate-secret."},
-            "secrets": {"type": "array", "items": {"type": "object", "properties": {"created_at": {"type": "string"}, "expires_at": {"type": ["string", "null"]}}}},
-            "created_at": {"type": "string", "format": "date-time"}}});
+/// RFC 9457 problem details as `problem.rs` writes them: the members every problem has,
+/// `field` when one is at fault, and the extension members some codes add.
+fn problem_schema() -> Value {
+    json!({"type": "object", "required": ["type", "title", "status", "detail", "code"], "properties": {
+        "type": {"type": "string", "pattern": "^urn:simgw:problem:[a-z0-9_]+$"}, "title": {"type": "string"},
+        "status": {"type": "integer", "minimum": 400, "maximum": 599},
+        "detail": {"type": "string"}, "code": {"type": "string", "pattern": "^[a-z0-9_]+$"},
+        "field": {"type": "string", "description": "The request member, header or parameter at fault."}},
+        "additionalProperties": true})
 }
 
 /// Serves the document.
@@ -277,268 +208,13 @@ pub async fn document() -> impl IntoResponse {
     )
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::order::OrderKind;
-    use crate::store::{LifecycleRejection, Rejection};
-    use axum::response::IntoResponse;
-    use std::collections::BTreeSet;
-
-    const KINDS: [OrderKind; 6] = [
-        OrderKind::Activation,
-        OrderKind::Suspend,
-        OrderKind::Resume,
-        OrderKind::Terminate,
-        OrderKind::SimSwap,
-        OrderKind::NumberChange,
-    ];
-
-    /// The path segment of each lifecycle kind. Exhaustive, so a new kind does not compile
-    /// until it is given a segment here (and then a documented path).
-    fn segment(kind: OrderKind) -> Option<&'static str> {
-        match kind {
-            OrderKind::Activation | OrderKind::PortOut => None,
-            OrderKind::Suspend => Some("suspend"),
-            OrderKind::Resume => Some("resume"),
-            OrderKind::Terminate => Some("terminate"),
-            OrderKind::SimSwap => Some("sim-swap"),
-            OrderKind::NumberChange => Some("number-change"),
-        }
-    }
-
-    /// What the API router serves, as (method, path), with `{operation}` spelled out.
-    fn served() -> BTreeSet<(String, String)> {
-        let mut out = BTreeSet::new();
-        for (method, path, _) in crate::api::routes() {
-            if let Some(prefix) = path.strip_suffix("{operation}") {
-                for kind in KINDS {
-                    if let Some(seg) = segment(kind) {
-                        assert_eq!(OrderKind::from_operation(seg), Some(kind), "{seg}");
-                        out.insert((method.to_owned(), format!("{prefix}{seg}")));
-                    }
-                }
-            } else {
-                out.insert((method.to_owned(), path.to_owned()));
-            }
-        }
-        out
-    }
-
-    fn documented(doc: &Value) -> BTreeSet<(String, String)> {
-        let mut out = BTreeSet::new();
-        for (path, item) in doc["paths"].as_object().expect("paths") {
-            for method in item.as_object().expect("path item").keys() {
-                if ["get", "post", "put", "patch", "delete"].contains(&method.as_str()) {
-                    out.insert((method.clone(), path.clone()));
-                }
-            }
-        }
-        out
-    }
-
-    #[test]
-    fn every_route_of_the_router_is_documented() {
-        let doc = spec();
-        let missing: Vec<_> = served().difference(&documented(&doc)).cloned().collect();
-        assert!(missing.is_empty(), "not in /openapi.json: {missing:?}");
-    }
-
-    #[test]
-    fn every_documented_route_is_served() {
-        let mut served = served();
-        // The ES2+ notification is served on the callback listener, not the API's.
-        served.insert((
-            "post".into(),
-            adapters::es2plus::path::HANDLE_DOWNLOAD_PROGRESS_INFO.into(),
-        ));
-        let doc = spec();
-        let extra: Vec<_> = documented(&doc).difference(&served).cloned().collect();
-        assert!(extra.is_empty(), "documented but not routed: {extra:?}");
-    }
-
-    /// Every route but the GETs needs more than a readonly key, so each documents the 403.
-    #[test]
-    fn every_write_documents_forbidden_for_role() {
-        let doc = spec();
-        let forbidden = json!({"$ref": "#/components/responses/ForbiddenForRole"});
-        for (method, path) in served().into_iter().filter(|(m, _)| m != "get") {
-            assert_eq!(
-                doc["paths"][&path][&method]["responses"]["403"], forbidden,
-                "{method} {path}"
-            );
-        }
-    }
-
-    #[test]
-    fn references_resolve() {
-        fn walk(v: &Value, doc: &Value, bad: &mut Vec<String>) {
-            match v {
-                Value::Object(m) => {
-                    if let Some(Value::String(r)) = m.get("$ref") {
-                        let target = r
-                            .strip_prefix('#')
-                            .and_then(|p| doc.pointer(p))
-                            .filter(|t| !t.is_null());
-                        if target.is_none() {
-                            bad.push(r.clone());
-                        }
-                    }
-                    m.values().for_each(|x| walk(x, doc, bad));
-                }
-                Value::Array(a) => a.iter().for_each(|x| walk(x, doc, bad)),
-                _ => {}
-            }
-        }
-        let doc = spec();
-        let mut bad = Vec::new();
-        walk(&doc, &doc, &mut bad);
-        assert!(bad.is_empty(), "dangling $ref: {bad:?}");
-    }
-
-    #[test]
-    fn each_operation_documents_its_body_key_and_answers() {
-        let doc = spec();
-        for seg in KINDS.into_iter().filter_map(segment) {
-            let op = &doc["paths"][format!("/v1/subscriptions/{{msisdn}}/{seg}")]["post"];
-            assert!(
-                op["requestBody"]["content"]["application/json"]["schema"].is_object(),
-                "{seg}"
-            );
-            assert!(
-                op["parameters"].as_array().is_some_and(|p| p
-                    .iter()
-                    .any(|p| p["name"] == "Idempotency-Key"
-                        && p["in"] == "header"
-                        && p["required"] == true)),
-                "{seg}"
-            );
-            for status in [
-                "202", "400", "401", "403", "404", "409", "413", "415", "422", "503",
-            ] {
-                assert!(op["responses"][status].is_object(), "{seg} {status}");
-            }
-            assert_eq!(
-                op["responses"]["202"]["content"]["application/json"]["schema"]["$ref"],
-                "#/components/schemas/LifecycleOrder"
-            );
-        }
-        let reasons = &doc["components"]["schemas"]["SuspensionReason"]["enum"];
-        assert_eq!(
-            reasons.as_array().map(Vec::len),
-            Some(crate::order::SuspensionReason::ALL.len())
-        );
-    }
-
-    /// Every refusal of a lifecycle order is listed, by code, under its status on the
-    /// operation that can send it.
-    #[test]
-    fn lifecycle_refusals_are_documented_under_their_status() {
-        let doc = spec();
-        let cases = [
-            ("suspend", LifecycleRejection::NotFound),
-            ("suspend", LifecycleRejection::Busy("ord_x".into())),
-            ("suspend", LifecycleRejection::Terminated),
-            ("suspend", LifecycleRejection::ReasonPresent),
-            ("resume", LifecycleRejection::ReasonAbsent),
-            ("number-change", LifecycleRejection::SameNumber),
-            (
-                "sim-swap",
-                LifecycleRejection::Inventory(Rejection::SimNotAvailable { state: "active" }),
-            ),
-            (
-                "sim-swap",
-                LifecycleRejection::Inventory(Rejection::UnknownIccid),
-            ),
-            (
-                "sim-swap",
-                LifecycleRejection::Inventory(Rejection::SimIsEsim),
-            ),
-            (
-                "number-change",
-                LifecycleRejection::Inventory(Rejection::NumberNotAvailable),
-            ),
-            (
-                "number-change",
-                LifecycleRejection::Inventory(Rejection::NumberNotInPool),
-            ),
-            (
-                "number-change",
-                LifecycleRejection::Inventory(Rejection::NumberPoolExhausted),
-            ),
-            (
-                "number-change",
-                LifecycleRejection::Inventory(Rejection::ReservationNotFound),
-            ),
-            (
-                "number-change",
-                LifecycleRejection::Inventory(Rejection::ReservationNotUsable),
-            ),
-        ];
-        for (seg, r) in cases {
-            let e = crate::api::problem::ApiError::lifecycle_rejection(r);
-            let code = e.code();
-            let status = e.into_response().status().as_u16().to_string();
-            let answer = &doc["paths"][format!("/v1/subscriptions/{{msisdn}}/{seg}")]["post"]["responses"]
-                [&status];
-            let text = answer["description"].as_str().unwrap_or_default();
-            assert!(
-                text.contains(&format!("`{code}`")),
-                "{seg}: {status} {code} not documented"
-            );
-        }
-    }
-
-    /// The schema names every member the API renders for a subscription.
-    #[test]
-    fn the_subscription_schema_matches_what_the_api_renders() {
-        use crate::store::{SimType, Subscription, SubscriptionState};
-        let sub = Subscription {
-            id: format!("sub_{}", "a".repeat(26)),
-            tenant: "t".into(),
-            msisdn: "491700000001".parse().expect("msisdn"),
-            iccid: sim_profiles::Iccid::from_payload("898600000000000001").expect("iccid"),
-            imsi: "001010000000001".parse().expect("imsi"),
-            sim_type: SimType::Physical,
-            product: "p".into(),
-            hlr_profile_id: 1,
-            state: SubscriptionState::Suspended,
-            suspension_reasons: vec![crate::order::SuspensionReason::NonPayment],
-            activation_id: format!("act_{}", "a".repeat(26)),
-            inflight: Some(format!("ord_{}", "b".repeat(26))),
-            history: Vec::new(),
-            verification: crate::compliance::reverify::Verification::Pending {
-                rules: vec![crate::compliance::risk::RiskRule::IdNearLimit],
-                since_ms: 0,
-                deadline_ms: 1,
-            },
-            port_out_credential: None,
-            last_port_at_ms: None,
-            created_at_ms: 0,
-            updated_at_ms: 0,
-        };
-        let rendered = crate::api::lifecycle_dto::render_subscription(&sub);
-        let schema = &spec()["components"]["schemas"]["Subscription"];
-        let props = schema["properties"].as_object().expect("properties");
-        for key in rendered.as_object().expect("object").keys() {
-            assert!(props.contains_key(key), "`{key}` is not in the schema");
-        }
-        for key in schema["required"].as_array().expect("required") {
-            let key = key.as_str().expect("name");
-            assert!(
-                rendered.get(key).is_some(),
-                "`{key}` is required but not rendered"
-            );
-        }
-    }
-
-    #[test]
-    fn documents_the_events_api_and_webhook_endpoints() {
-        let doc = spec();
-        let types = &doc["components"]["schemas"]["Event"]["properties"]["type"]["enum"];
-        assert_eq!(
-            types.as_array().map(Vec::len),
-            Some(crate::store::EventType::ALL.len())
-        );
-    }
+/// Serves the ES2+ callback listener's own document (on that listener).
+pub async fn callback_document() -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        callback::spec().to_string(),
+    )
 }
+
+#[cfg(test)]
+mod tests;

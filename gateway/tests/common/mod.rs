@@ -3,8 +3,10 @@
 #![allow(dead_code)]
 
 pub mod cli;
+pub mod json_schema;
 #[cfg(feature = "sandbox")]
 pub mod market;
+pub mod openapi_check;
 #[cfg(feature = "sandbox")]
 pub mod port_rig;
 pub mod postgres;

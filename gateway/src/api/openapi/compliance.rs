@@ -178,12 +178,12 @@ fn registry_put(operation_id: &str, summary: &str, ids: &[&str], device: bool) -
         props["type"] = json!({"type": "string", "enum": ["terminal", "reader"]});
         required.push("type");
     } else if ids.len() == 1 {
-        props["hours"] = schema("StoreHours");
+        props["hours"] = json!({"anyOf": [schema("StoreHours"), {"type": "null"}], "description": "Null or absent: no opening hours."});
     } else {
-        props["pin"] = json!({"type": "string", "pattern": "^[0-9]{4,12}$", "writeOnly": true,
-            "description": "The clerk's PIN for the store terminal (`/terminal/`): stored only as an Argon2id hash; clears a lock-out and signs the clerk out everywhere. The answer then has `pin_set: true`."});
-        props["terminal_role"] = json!({"type": "string", "enum": ["sales", "supervisor"],
-            "description": "What the clerk may do on the store terminal: sell and look lines up (`sales`), or also suspend a lost phone's line and swap SIMs (`supervisor`). Needs a PIN set now or before (`missing_field` `pin` otherwise, nothing changed)."});
+        props["pin"] = json!({"type": ["string", "null"], "pattern": "^[0-9]{4,12}$", "writeOnly": true,
+            "description": "Null or absent: unchanged. The clerk's PIN for the store terminal (`/terminal/`): stored only as an Argon2id hash; clears a lock-out and signs the clerk out everywhere. The answer then has `pin_set: true`."});
+        props["terminal_role"] = json!({"type": ["string", "null"], "enum": ["sales", "supervisor", null],
+            "description": "Null or absent: unchanged. What the clerk may do on the store terminal: sell and look lines up (`sales`), or also suspend a lost phone's line and swap SIMs (`supervisor`). Needs a PIN set now or before (`missing_field` `pin` otherwise, nothing changed)."});
     }
     json!({"put": {
         "operationId": operation_id,

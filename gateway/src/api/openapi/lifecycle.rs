@@ -4,13 +4,7 @@
 use crate::order::SuspensionReason;
 use serde_json::{Value, json};
 
-/// A line's number as the server parses it (`sim_profiles::Msisdn`): E.164, 7 to 15
-/// digits, no leading 0; a leading `+` is accepted on input and never rendered.
-pub(super) const MSISDN_IN: &str = r"^\+?[1-9][0-9]{6,14}$";
-const MSISDN_OUT: &str = r"^[1-9][0-9]{6,14}$";
-const ICCID_IN: &str = r"^[0-9]{19,20}[Ff]?$";
-const ICCID_OUT: &str = r"^[0-9]{19,20}$";
-const IMSI: &str = r"^[0-9]{6,15}$";
+use super::ids::{ICCID_IN, ICCID_OUT, IDEMPOTENCY_KEY, IMSI, MSISDN_IN, MSISDN_OUT};
 
 /// An id: prefix + 26 lower-case base32 characters.
 fn id(prefix: &str) -> Value {
@@ -66,7 +60,7 @@ fn operation(
             {"$ref": "#/components/parameters/Msisdn"},
             {"name": "Idempotency-Key", "in": "header", "required": true,
              "description": "Retry-safe key (1 to 255 visible ASCII characters): the same key, operation, line and body within 24 h replay the first answer; anything else under the key answers 422 `idempotency_key_reused`.",
-             "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[\\x21-\\x7E]+$"}}],
+             "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": IDEMPOTENCY_KEY}}],
         "requestBody": {"required": true, "content": {"application/json": {"schema": body}}},
         "responses": operation_responses(conflicts, invalid, unprocessable)
     }})
@@ -168,7 +162,7 @@ pub(super) fn add(doc: &mut Value) {
                 "Move the line's number to another SIM. The new card is reserved now; the new subscriber is provisioned first, then the number moves, then the old subscriber is removed and its SIM retired. Suspension reasons carry over.",
                 json!({"type": "object", "additionalProperties": false, "required": ["sim"], "properties": {"sim": {"oneOf": [
                     {"type": "object", "additionalProperties": false, "required": ["type", "iccid"], "properties": {"type": {"const": "physical"}, "iccid": {"type": "string", "pattern": ICCID_IN}}},
-                    {"type": "object", "additionalProperties": false, "required": ["type"], "properties": {"type": {"const": "esim"}, "eid": {"type": "string", "pattern": "^[0-9]{32}$"}}}]}}}),
+                    {"type": "object", "additionalProperties": false, "required": ["type"], "properties": {"type": {"const": "esim"}, "eid": {"type": "string", "pattern": super::ids::EID}}}]}}}),
                 (
                     " `sim_not_available`: the new card is reserved, active or retired.",
                     ", `invalid_iccid`, `invalid_eid`, `sim_is_esim` (the ICCID is an eSIM profile's)",

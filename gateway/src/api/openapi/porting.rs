@@ -15,6 +15,17 @@ fn problem(description: &str) -> Value {
 
 use crate::api::ports::OPEN;
 
+/// A port-out order's own statuses (`order::port` `out_status_name`).
+const PORT_OUT: [&str; 7] = [
+    "port_out_requested",
+    "port_out_accepted",
+    "port_out_locked",
+    "port_out_deprovisioning",
+    "port_out_rejected",
+    "port_out_cancelled",
+    "port_out_expired",
+];
+
 /// Adds the porting paths and schemas to `doc`.
 pub(super) fn add(doc: &mut Value) {
     let time = json!({"type": ["string", "null"], "format": "date-time"});
@@ -41,7 +52,8 @@ pub(super) fn add(doc: &mut Value) {
         "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "string", "pattern": "^(act|ord)_[a-z2-7]{26}$"}}],
         "responses": {
             "202": {"description": "The cancel is durable; the order as it stands, with `cancel_requested: true`. Follow it at `/v1/orders/{id}`.",
-                    "content": {"application/json": {"schema": schema("Activation")}}},
+                    "content": {"application/json": {"schema": {"allOf": [schema("Activation"), {"type": "object", "required": ["kind", "cancel_requested"], "properties": {
+                        "kind": {"const": "activation"}, "cancel_requested": {"const": true}}}]}}}},
             "401": problem("`unauthorized`."),
             "403": {"$ref": "#/components/responses/ForbiddenForRole"},
             "404": problem("`order_not_found`."),
@@ -72,6 +84,7 @@ pub(super) fn add(doc: &mut Value) {
     if let Some(statuses) = activation["properties"]["status"]["enum"].as_array_mut() {
         statuses.extend(
             OPEN.iter()
+                .filter(|s| !PORT_OUT.contains(s))
                 .chain(&["port_rejected", "port_cancelled", "port_expired"])
                 .map(|s| json!(s)),
         );
@@ -110,12 +123,24 @@ pub(super) fn add(doc: &mut Value) {
     add_port_out(doc);
 }
 
-/// `POST /v1/subscriptions/{msisdn}/port-out-credential` and the port-out statuses.
+/// `POST /v1/subscriptions/{msisdn}/port-out-credential`, and the port-out order (kind
+/// `port_out`, started by the hub's request) as `GET /v1/orders/{id}` shows it.
 fn add_port_out(doc: &mut Value) {
+    let order = &mut doc["components"]["schemas"]["LifecycleOrder"];
+    if let Some(kinds) = order["properties"]["kind"]["enum"].as_array_mut() {
+        kinds.push(json!("port_out"));
+    }
+    if let Some(statuses) = order["properties"]["status"]["enum"].as_array_mut() {
+        statuses.extend(PORT_OUT.iter().map(|s| json!(s)));
+    }
+    order["properties"]["port"] = schema("Port");
+    order["properties"]["status"]["description"] = json!(
+        "`completed` and `failed` are terminal; a failed order left the line as it was. A port-out (kind `port_out`) shows its own `port_out_…` statuses until the number left (`completed`), or its outcome (`port_out_rejected`, `port_out_cancelled`, `port_out_expired`)."
+    );
     doc["paths"]["/v1/subscriptions/{msisdn}/port-out-credential"] = json!({"post": {
         "operationId": "issuePortOutCredential",
         "summary": "Issues the line's port-out credential in its market's form (UK PAC, French RIO, China 授权码, US account number and transfer PIN, a national code), after the channel authenticated the customer (FCC 23-95). Shown once, never stored in clear (a keyed MAC only); a new issue replaces the old one. Publishes `port_out.credential_issued`. Channel and operator keys.",
-        "parameters": [{"name": "msisdn", "in": "path", "required": true, "schema": {"type": "string", "pattern": "^[0-9]{8,15}$"}}],
+        "parameters": [{"$ref": "#/components/parameters/Msisdn"}],
         "requestBody": {"required": true, "content": {"application/json": {"schema": {
             "type": "object", "required": ["authentication"], "additionalProperties": false, "properties": {
                 "authentication": {"type": "object", "required": ["method"], "additionalProperties": false, "properties": {

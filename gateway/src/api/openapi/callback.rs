@@ -1,0 +1,62 @@
+//! The OpenAPI document of the ES2+ callback listener (`[esim] callback_listen`): what the
+//! SM-DP+ calls, HandleDownloadProgressInfo. It is its own document because it is served
+//! on its own listener, behind mutual TLS; the API port answers these paths 404.
+
+use adapters::es2plus::path::HANDLE_DOWNLOAD_PROGRESS_INFO;
+use serde_json::{Value, json};
+
+/// The callback listener's OpenAPI document, served there at `GET /openapi.json`.
+pub fn spec() -> Value {
+    let problem = json!({"$ref": "#/components/schemas/Problem"});
+    let admin_protocol = json!({"X-Admin-Protocol": {"description": "Every answer carries it (SGP.22 §6.5.1): `gsma/rsp/v<version>`.",
+        "schema": {"type": "string", "pattern": "^gsma/rsp/v[0-9]+\\.[0-9]+\\.[0-9]+$"}}});
+    let status = json!({"type": "object", "required": ["status"], "properties": {
+        "status": {"type": "string", "description": "`Executed-Success`, `Executed-WithWarning`, `Failed` or `Expired`; another value is recorded as unknown."},
+        "statusCodeData": {"type": "object", "properties": {
+            "subjectCode": {"type": "string"}, "reasonCode": {"type": "string"},
+            "subjectIdentifier": {"type": "string"}, "message": {"type": "string"}}}}});
+    json!({
+        "openapi": "3.1.0",
+        "info": {
+            "title": "simgw ES2+ callback listener",
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": "The listener the SM-DP+ notifies the gateway on (SGP.22 v2.2 ES2+), at `[esim] callback_listen`, with mutual TLS: only a client certificate of `[esim] callback_client_ca_file` (pinned by `callback_client_sha256` when given) is admitted. This document is served on that listener at `/openapi.json`; the northbound API port does not serve these paths (404 there), and its own `/openapi.json` describes the API."
+        },
+        "security": [{"smdp": []}],
+        "paths": {
+            HANDLE_DOWNLOAD_PROGRESS_INFO: {"post": {
+                "operationId": "handleDownloadProgressInfo",
+                "summary": "ES2+ HandleDownloadProgressInfo (SGP.22 §5.3.5): a download or install progress point of a profile the gateway ordered. Lenient in form (`timeStamp` for `timestamp`, a string `notificationPointId`, an `F`-padded ICCID, unknown members, vendor points); the raw body is recorded durably before the 204. A profile that is not an order of a tenant this SM-DP+ serves changes nothing, and still gets 204.",
+                "requestBody": {"required": true, "content": {"application/json": {"schema": {
+                    "type": "object",
+                    "required": ["header", "iccid", "notificationPointId", "notificationPointStatus"],
+                    "properties": {
+                        "header": {"type": "object", "required": ["functionRequesterIdentifier", "functionCallIdentifier"], "properties": {
+                            "functionRequesterIdentifier": {"type": "string"}, "functionCallIdentifier": {"type": "string"}}},
+                        "eid": {"type": "string", "pattern": super::ids::EID},
+                        "iccid": {"type": "string", "pattern": super::ids::ICCID_IN},
+                        "profileType": {"type": "string"},
+                        "timestamp": {"type": "string", "description": "`timeStamp` is accepted too."},
+                        "notificationPointId": {"oneOf": [{"type": "integer", "minimum": 0, "maximum": 4294967295_u64}, {"type": "string", "pattern": "^[0-9]+$"}]},
+                        "notificationPointStatus": status,
+                        "resultData": {"type": "string", "description": "Base64."}}}}}},
+                "responses": {
+                    "204": {"description": "Recorded durably.", "headers": admin_protocol},
+                    "400": {"description": "`invalid_notification`: not a HandleDownloadProgressInfo, or larger than 64 KiB; nothing was recorded.",
+                            "headers": admin_protocol, "content": {"application/problem+json": {"schema": problem}}},
+                    "503": {"description": "Not recorded (the store failed); the SM-DP+ sends it again after `Retry-After` seconds.",
+                            "headers": {"Retry-After": {"schema": {"type": "integer", "minimum": 1}},
+                                        "X-Admin-Protocol": admin_protocol["X-Admin-Protocol"]}}}
+            }},
+            "/openapi.json": {"get": {
+                "operationId": "callbackOpenapi",
+                "summary": "This document.",
+                "responses": {"200": {"description": "This document.", "content": {"application/json": {"schema": {"type": "object", "required": ["openapi", "paths"]}}}}}
+            }}
+        },
+        "components": {
+            "securitySchemes": {"smdp": {"type": "mutualTLS", "description": "The SM-DP+'s client certificate."}},
+            "schemas": {"Problem": super::problem_schema()}
+        }
+    })
+}
