@@ -6,11 +6,10 @@
 //! or refuses (the port keeps its date; `port.steps.reschedule` shows why).
 
 use super::AppState;
-use super::auth::Permission;
+use super::auth::{Permission, authenticate};
 use super::dto::{no_unknown, object, required};
 use super::problem::ApiError;
 use super::request::{PathParam, json_response, read_json};
-use super::subscriptions::caller_order;
 use crate::engine::machine::port_reschedule::{self, RescheduleRefused};
 use crate::store::{PortItemBody, reschedule_item_key};
 use axum::body::Body;
@@ -30,8 +29,17 @@ pub async fn reschedule(
     id: PathParam,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let order = caller_order(&state, &headers, id, Permission::Cancel).await?;
+    let caller = authenticate(&state, &headers).await?;
+    caller.require(Permission::Cancel)?;
+    let id = id.value()?;
+    // The body is checked (media type, size, syntax) before the order is looked up, as
+    // on every operation.
     let value = read_json(&state, &headers, body).await?;
+    let order = state
+        .store
+        .get_order(&caller.tenant, &id)
+        .await?
+        .ok_or_else(ApiError::order_not_found)?;
     let root = object(&value, "")
         .map_err(|_| ApiError::invalid("invalid_type", "", "the body must be a JSON object"))?;
     no_unknown(root, "", &[FIELD])?;

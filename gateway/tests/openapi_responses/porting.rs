@@ -5,7 +5,7 @@
 use crate::caller::{Caller, expect};
 use crate::scenario::physical;
 use gateway::sandbox::Sandbox;
-use serde_json::json;
+use serde_json::{Value, json};
 
 /// A UK port-in, listed and cancelled before its lock point; a UK line's port-out
 /// credential.
@@ -20,8 +20,10 @@ pub async fn uk(sb: &Sandbox, c: &Caller<'_>) {
     let a = c.post(key, "/v1/activations", "uk-1", sale.clone()).await;
     expect(&a, 202);
     let port = a.str("id");
-    c.until(key, &port, |v| v["status"] == "port_scheduled")
+    let scheduled = c
+        .until(key, &port, |v| v["status"] == "port_scheduled")
         .await;
+    reschedule(c, key, &port, &scheduled).await;
     expect(&c.get(key, "/v1/ports").await, 200);
     expect(&c.get(key, "/v1/ports?limit=0").await, 400);
     expect(
@@ -108,4 +110,35 @@ pub async fn china_port_in(sb: &Sandbox, c: &Caller<'_>) {
         .advance(std::time::Duration::from_secs(2 * 3600));
     let done = c.settle(&cn.api_key, &id).await;
     assert_eq!(done["status"], "active", "{done}");
+}
+
+/// Moves the scheduled port `port` a week on (or to the next day after that its market
+/// ports on), after the refusals of a malformed and an impossible day.
+async fn reschedule(c: &Caller<'_>, key: &str, port: &str, scheduled: &Value) {
+    let path = format!("/v1/orders/{port}/reschedule");
+    let day = |d: gateway::porting::Day| json!({"requested_date": d.to_string()});
+    expect(
+        &c.post_plain(key, &path, json!({"requested_date": "soon"}))
+            .await,
+        400,
+    );
+    let promised = scheduled["port"]["promised_at"]
+        .as_str()
+        .expect("promised_at");
+    let n = |r: std::ops::Range<usize>| promised.get(r).and_then(|x| x.parse::<u8>().ok());
+    let year: i64 = promised[0..4].parse().expect("year");
+    let mut next = gateway::porting::Day::from_ymd(year, n(5..7).expect("m"), n(8..10).expect("d"))
+        .expect("day")
+        .plus(7);
+    // Ten years on: beyond any calendar.
+    expect(&c.post_plain(key, &path, day(next.plus(3_650))).await, 422);
+    for _ in 0..10 {
+        let a = c.post_plain(key, &path, day(next)).await;
+        if a.status == 202 {
+            return;
+        }
+        expect(&a, 422);
+        next = next.plus(1);
+    }
+    panic!("no day in ten a week after {promised} was taken");
 }

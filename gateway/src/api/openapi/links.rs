@@ -57,6 +57,7 @@ const LINKS: &[Link] = &[
         &[ORDER],
     ),
     ("/v1/orders/{id}/cancel", "post", "202", &[ORDER]),
+    ("/v1/orders/{id}/reschedule", "post", "202", &[ORDER]),
     (
         "/v1/numbers/reservations",
         "post",

@@ -68,7 +68,8 @@ pub(super) fn add(doc: &mut Value) {
             "properties": {"requested_date": {"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$", "description": "The day asked for (the market's cutover time on it)."}}}}}},
         "responses": {
             "202": {"description": "The request is durable; the order as it stands, with `reschedule_requested` (the cutover asked for). Follow it at `/v1/orders/{id}`.",
-                    "content": {"application/json": {"schema": schema("Activation")}}},
+                    "content": {"application/json": {"schema": {"allOf": [schema("Activation"), {"type": "object", "required": ["kind", "reschedule_requested"], "properties": {
+                        "kind": {"const": "activation"}, "reschedule_requested": {"type": "string", "format": "date-time"}}}]}}}},
             "400": problem("`invalid_type`, `missing_field`, `unknown_field`, `invalid_value` (requested_date: not a day), `malformed_json`."),
             "401": problem("`unauthorized`."),
             "403": {"$ref": "#/components/responses/ForbiddenForRole"},
