@@ -172,6 +172,9 @@ pub(crate) async fn port_out_credential_checks(ctx: &Ctx) -> Result<(), String> 
     let body = sale(m, &m.sims.take()?, &fresh_resident_id());
     let done = active_sale(ctx, m, &body).await?;
     let msisdn = done["msisdn"].as_str().ok_or("no `msisdn`")?.to_owned();
+    // The line's state before the refusals: `active`, or `pending_verification` when
+    // the sale hit a risk rule (a China sale outside store hours, for one).
+    let before = line_state(ctx, m, &msisdn).await?;
     let path = |n: &str| format!("/v1/subscriptions/{n}/port-out-credential");
     let auth = json!({"authentication": {"method": "in_store_id_check"}});
     let p = post(ctx, &path(&msisdn), &json!({}), false)
@@ -184,6 +187,20 @@ pub(crate) async fn port_out_credential_checks(ctx: &Ctx) -> Result<(), String> 
     post(ctx, &path(&msisdn), &auth, false)
         .await?
         .expect_problem(422, "number_not_portable")?;
+    let after = line_state(ctx, m, &msisdn).await?;
+    if after != before {
+        return Err(format!(
+            "the line went from `{before}` to `{after}` on refusals"
+        ));
+    }
+    Ok(())
+}
+
+async fn line_state(
+    ctx: &Ctx,
+    m: &crate::suite::ctx::MarketCtx,
+    msisdn: &str,
+) -> Result<Value, String> {
     let line = ctx
         .get(
             &format!("/v1/subscriptions/{msisdn}"),
@@ -191,8 +208,5 @@ pub(crate) async fn port_out_credential_checks(ctx: &Ctx) -> Result<(), String> 
         )
         .await?
         .expect_json(200)?;
-    if line["state"] != "active" {
-        return Err(format!("the line is `{}` after refusals", line["state"]));
-    }
-    Ok(())
+    Ok(line["state"].clone())
 }
