@@ -1,0 +1,368 @@
+//! The soak's report: counts per kind and outcome, the faults each simulator injected,
+//! the notifications, the keys, the reconciliation and (for a crash loop) the kills;
+//! what failed, if anything. One shape for the terminal and `--json`; built by pure
+//! functions from the ledger and the checks.
+
+use super::drive::{Answered, Driven, Entry};
+use super::faults::Injected;
+use super::verify::{Final, Keys, Notifications, Verified};
+use crate::reconcile::Report as Reconciliation;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+/// Counts of one kind of order.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct KindCounts {
+    /// Requests sent (one Idempotency-Key each).
+    pub sent: u64,
+    /// Of those, sent because no line fitted the kind drawn (or its stock was out).
+    pub instead_of_another: u64,
+    /// Answered `202`.
+    pub accepted: u64,
+    /// Answered otherwise, by `status code`.
+    pub refused: BTreeMap<String, u64>,
+    /// Never answered before the deadline.
+    pub unanswered: u64,
+    /// Accepted orders by final status.
+    pub outcomes: BTreeMap<String, u64>,
+    /// Failed orders by error code.
+    pub failed: BTreeMap<String, u64>,
+    /// Accepted orders not in one of the kind's terminal statuses.
+    pub open: u64,
+}
+
+/// The crash loop's own counts.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Crashes {
+    /// SIGKILLs while the load ran.
+    pub kills: u32,
+    /// Of those, kills with at least one of the soak's orders in flight.
+    pub kills_under_load: u32,
+    /// The soak's orders in flight at each kill.
+    pub in_flight_at_kills: Vec<usize>,
+    /// Starts of the gateway process (the first included).
+    pub starts: u32,
+    /// Mean seconds from a start until its `sandbox.json` was written.
+    pub mean_start_s: f64,
+    /// Where the gateway's stderr went.
+    pub log: String,
+}
+
+/// What the run was.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Meta {
+    /// `soak` or `crash_loop`.
+    pub mode: &'static str,
+    /// Order indexes the load could send (`--orders`).
+    pub orders: u64,
+    /// `--seed`.
+    pub seed: u64,
+    /// `--concurrency`.
+    pub concurrency: usize,
+    /// `--faults`.
+    pub faults: &'static str,
+    /// The weight of each kind.
+    pub mix: BTreeMap<String, u32>,
+    /// Wall time of the whole run, seconds.
+    pub seconds: f64,
+}
+
+/// The report.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    /// What was run.
+    #[serde(flatten)]
+    pub meta: Meta,
+    /// True when nothing in `failures`.
+    pub passed: bool,
+    /// Why the run failed (empty when it passed).
+    pub failures: Vec<String>,
+    /// Counts per kind.
+    pub kinds: BTreeMap<String, KindCounts>,
+    /// Injections each simulator counted, by fault.
+    pub injected: Injected,
+    /// POSTs answered 503/429, and POSTs that got no answer (each sent again, same key).
+    pub post_retries: BTreeMap<&'static str, u64>,
+    /// The SM-DP+'s notifications.
+    pub notifications: Notifications,
+    /// Times the porting hub's clock was moved forward (6 hours each).
+    pub hub_clock_moves: u64,
+    /// Order indexes not sent: no card left.
+    pub exhausted: u64,
+    /// Lines the soak opened and had not terminated at the end.
+    pub lines: usize,
+    /// The Idempotency-Keys.
+    pub keys: Keys,
+    /// The reconciliation of every tenant.
+    pub reconciliation: Option<Reconciliation>,
+    /// Orders not ended (at most 50): id, kind and status.
+    pub open: Vec<String>,
+    /// The crash loop's counts.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub crashes: Option<Crashes>,
+}
+
+impl Report {
+    /// The report of a run: `driven` is the load's ledger, `verified` the checks (its
+    /// `finals` parallel to `driven.entries`).
+    pub(crate) fn new(
+        meta: Meta,
+        driven: &Driven,
+        verified: Verified,
+        injected: Injected,
+        crashes: Option<Crashes>,
+    ) -> Self {
+        let (kinds, open) = count(&driven.entries, &verified.finals);
+        let mut r = Self {
+            meta,
+            passed: false,
+            failures: Vec::new(),
+            kinds,
+            injected,
+            post_retries: BTreeMap::from([
+                ("unavailable", driven.unavailable),
+                ("unreachable", driven.unreachable),
+            ]),
+            notifications: verified.notifications,
+            hub_clock_moves: driven.hub_ticks,
+            exhausted: driven.exhausted,
+            lines: driven.lines,
+            keys: verified.keys,
+            reconciliation: verified.reconciliation,
+            open: open.iter().take(50).cloned().collect(),
+            crashes,
+        };
+        r.failures = failures(&r, open.len(), &driven.problems, &verified.problems);
+        r.passed = r.failures.is_empty();
+        r
+    }
+
+    /// The JSON form (`--json`).
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
+    }
+
+    /// The text form, for a terminal.
+    pub fn text(&self) -> String {
+        let mut s = String::new();
+        let m = &self.meta;
+        let _ = writeln!(
+            s,
+            "simgw soak ({}): {} orders, faults {}, seed {}, {} clients, {:.1} s",
+            m.mode, m.orders, m.faults, m.seed, m.concurrency, m.seconds
+        );
+        let _ = writeln!(
+            s,
+            "{:<14} {:>6} {:>8} {:>8} {:>8} {:>6}  outcomes",
+            "kind", "sent", "instead", "accepted", "refused", "open"
+        );
+        for (kind, c) in &self.kinds {
+            let outcomes: Vec<String> =
+                c.outcomes.iter().map(|(k, n)| format!("{k} {n}")).collect();
+            let _ = writeln!(
+                s,
+                "{kind:<14} {:>6} {:>8} {:>8} {:>8} {:>6}  {}",
+                c.sent,
+                c.instead_of_another,
+                c.accepted,
+                c.refused.values().sum::<u64>() + c.unanswered,
+                c.open,
+                outcomes.join(", ")
+            );
+            if !c.failed.is_empty() {
+                let codes: Vec<String> = c.failed.iter().map(|(k, n)| format!("{k} {n}")).collect();
+                let _ = writeln!(s, "{:<14} failed: {}", "", codes.join(", "));
+            }
+            if !c.refused.is_empty() {
+                let codes: Vec<String> =
+                    c.refused.iter().map(|(k, n)| format!("{k} {n}")).collect();
+                let _ = writeln!(s, "{:<14} refused: {}", "", codes.join(", "));
+            }
+        }
+        for (sim, faults) in &self.injected {
+            let f: Vec<String> = faults.iter().map(|(k, n)| format!("{k} {n}")).collect();
+            let total: u64 = faults.values().sum();
+            let _ = writeln!(s, "injected {sim:<12} {total:>6}: {}", f.join(", "));
+        }
+        let _ = writeln!(
+            s,
+            "POSTs sent again with their key: {} answered 503/429, {} unanswered",
+            self.post_retries.get("unavailable").unwrap_or(&0),
+            self.post_retries.get("unreachable").unwrap_or(&0)
+        );
+        let n = &self.notifications;
+        let _ = writeln!(
+            s,
+            "ES2+ notifications: {} expected, {} handled, {} delivered",
+            n.expected, n.handled, n.delivered
+        );
+        if self.hub_clock_moves > 0 {
+            let _ = writeln!(
+                s,
+                "porting hub clock moved {} times by 6 h",
+                self.hub_clock_moves
+            );
+        }
+        let k = &self.keys;
+        let _ = writeln!(
+            s,
+            "keys: {} accepted, {} retried before their answer, {} replayed to the same order; {} orders in the store, {} unanswered, {} missing",
+            k.accepted,
+            k.retried,
+            k.replayed_same,
+            k.store_orders,
+            k.unanswered_orders.len(),
+            k.missing_orders.len()
+        );
+        match &self.reconciliation {
+            Some(r) => {
+                let _ = write!(s, "{}", r.text());
+            }
+            None => {
+                let _ = writeln!(s, "reconciliation: did not run");
+            }
+        }
+        if let Some(c) = &self.crashes {
+            let _ = writeln!(
+                s,
+                "crash loop: {} kills (SIGKILL), {} with orders in flight {:?}; {} starts, {:.1} s mean start; gateway log {}",
+                c.kills, c.kills_under_load, c.in_flight_at_kills, c.starts, c.mean_start_s, c.log
+            );
+        }
+        for o in &self.open {
+            let _ = writeln!(s, "open {o}");
+        }
+        if self.passed {
+            let _ = writeln!(s, "PASSED");
+        } else {
+            let _ = writeln!(s, "FAILED:");
+            for f in &self.failures {
+                let _ = writeln!(s, "  {f}");
+            }
+        }
+        s
+    }
+}
+
+/// Counts per kind, and the orders not ended (`id kind status`).
+fn count(
+    entries: &[Entry],
+    finals: &[Option<Final>],
+) -> (BTreeMap<String, KindCounts>, Vec<String>) {
+    let mut kinds: BTreeMap<String, KindCounts> = BTreeMap::new();
+    let mut open = Vec::new();
+    for (i, e) in entries.iter().enumerate() {
+        let c = kinds.entry(e.kind.to_owned()).or_default();
+        c.sent += 1;
+        if e.instead_of.is_some() {
+            c.instead_of_another += 1;
+        }
+        match &e.answer {
+            Answered::Accepted(id) => {
+                c.accepted += 1;
+                match finals.get(i).cloned().flatten() {
+                    Some(f) => {
+                        *c.outcomes.entry(f.status.clone()).or_default() += 1;
+                        if let Some(code) = &f.error {
+                            *c.failed.entry(code.clone()).or_default() += 1;
+                        }
+                        if !f.ended {
+                            c.open += 1;
+                            open.push(format!("{id} {} {}", e.kind, f.status));
+                        }
+                    }
+                    None => {
+                        c.open += 1;
+                        open.push(format!("{id} {} unread", e.kind));
+                    }
+                }
+            }
+            Answered::Refused { status, code } => {
+                *c.refused.entry(format!("{status} {code}")).or_default() += 1;
+            }
+            Answered::Unanswered => c.unanswered += 1,
+        }
+    }
+    (kinds, open)
+}
+
+/// Why the run failed.
+fn failures(r: &Report, open: usize, load: &[String], checks: &[String]) -> Vec<String> {
+    let mut f = Vec::new();
+    if open > 0 {
+        f.push(format!("{open} accepted orders did not end"));
+    }
+    let refused: u64 = r.kinds.values().flat_map(|c| c.refused.values()).sum();
+    if refused > 0 {
+        f.push(format!("{refused} requests were refused"));
+    }
+    let unanswered: u64 = r.kinds.values().map(|c| c.unanswered).sum();
+    if unanswered > 0 {
+        f.push(format!("{unanswered} requests were never answered"));
+    }
+    match &r.reconciliation {
+        Some(rec) if !rec.clean => f.push(format!(
+            "reconciliation: {} difference(s), {} unchecked",
+            rec.differences,
+            rec.unchecked.len()
+        )),
+        Some(_) => {}
+        None => f.push("reconciliation did not run".into()),
+    }
+    let k = &r.keys;
+    if !k.replay_mismatches.is_empty() {
+        f.push(format!(
+            "{} keys answered another order when sent again: {}",
+            k.replay_mismatches.len(),
+            first(&k.replay_mismatches)
+        ));
+    }
+    if !k.unanswered_orders.is_empty() {
+        f.push(format!(
+            "{} orders in the store no key was answered (a key with two orders): {}",
+            k.unanswered_orders.len(),
+            first(&k.unanswered_orders)
+        ));
+    }
+    if !k.missing_orders.is_empty() {
+        f.push(format!(
+            "{} accepted orders are not in the store: {}",
+            k.missing_orders.len(),
+            first(&k.missing_orders)
+        ));
+    }
+    let n = &r.notifications;
+    if n.handled < n.expected || n.delivered < n.handled {
+        f.push(format!(
+            "ES2+ notifications: {} expected, {} handled, {} delivered",
+            n.expected, n.handled, n.delivered
+        ));
+    }
+    if r.meta.faults != "none" && r.injected.values().flat_map(|m| m.values()).sum::<u64>() == 0 {
+        f.push("faults were asked for, but no simulator injected any".into());
+    }
+    if let Some(c) = &r.crashes {
+        if c.kills_under_load < c.kills {
+            f.push(format!(
+                "only {} of {} kills came with orders in flight: the load ended too early (raise --orders)",
+                c.kills_under_load, c.kills
+            ));
+        }
+    }
+    f.extend(load.iter().chain(checks).cloned());
+    f
+}
+
+fn first(items: &[String]) -> String {
+    let shown: Vec<&str> = items.iter().take(5).map(String::as_str).collect();
+    let more = if items.len() > shown.len() {
+        ", …"
+    } else {
+        ""
+    };
+    format!("{}{more}", shown.join(", "))
+}
+
+#[cfg(test)]
+mod tests;
