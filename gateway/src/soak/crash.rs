@@ -10,7 +10,7 @@ use super::faults::{self, Injected, Plan};
 use super::mix::{fraction, salt};
 use super::report::{Crashes, Meta, Report};
 use super::target::Target;
-use super::{Options, SoakError, err, verify};
+use super::{Options, Phases, SoakError, err, verify};
 use crate::config::Config;
 use crate::sandbox::SandboxFile;
 use std::io::Write as _;
@@ -54,9 +54,9 @@ pub(super) async fn run(
     opts: &Options,
     plan: &Plan,
     load: Load,
-    meta: impl Fn(f64) -> Meta,
+    meta: impl Fn([f64; 3]) -> Meta,
 ) -> Result<Report, SoakError> {
-    let started = Instant::now();
+    let mut clock = Phases::default();
     let config = Config::load(Some(config_file)).map_err(err)?;
     let dir = config.data_dir.clone();
     let log = dir.join("gateway.log");
@@ -66,6 +66,7 @@ pub(super) async fn run(
     plan.apply(&target).await.map_err(SoakError)?;
     let control = Arc::new(Control::default());
     let kinds = load.kinds.clone();
+    clock.next();
     let driving = tokio::spawn(drive::drive(
         target.clone(),
         Arc::new(load),
@@ -94,6 +95,7 @@ pub(super) async fn run(
         faults::add(&mut injected, &i);
     }
     gateway.kill9()?;
+    clock.next();
     // The checks read the store and the simulators' state files the child left.
     let sb = crate::sandbox::start(Config::load(Some(config_file)).map_err(err)?)
         .await
@@ -122,9 +124,8 @@ pub(super) async fn run(
         in_flight_at_kills,
         log: log.display().to_string(),
     };
-    let meta = meta(started.elapsed().as_secs_f64());
     Ok(Report::new(
-        meta,
+        meta(clock.done()),
         &driven,
         verified,
         injected,

@@ -92,7 +92,7 @@ pub async fn run(opts: &Options) -> Result<Report, SoakError> {
             DOWNLOADS
         },
     };
-    let meta = |seconds: f64| Meta {
+    let meta = |[start_s, load_s, checks_s]: [f64; 3]| Meta {
         mode: if opts.crash_loop.is_some() {
             "crash_loop"
         } else {
@@ -107,9 +107,11 @@ pub async fn run(opts: &Options) -> Result<Report, SoakError> {
             .zip(&weights)
             .map(|(n, w)| ((*n).to_owned(), *w))
             .collect::<BTreeMap<_, _>>(),
-        seconds,
+        seconds: start_s + load_s + checks_s,
+        start_s,
+        load_s,
+        checks_s,
     };
-    let started = Instant::now();
     let report = match opts.crash_loop {
         Some(k) => crash::run(&config_file, k, opts, &plan, load, meta).await?,
         None => soak(&config_file, opts, &plan, load, meta).await?,
@@ -119,7 +121,6 @@ pub async fn run(opts: &Options) -> Result<Report, SoakError> {
     } else if !report.passed {
         eprintln!("soak: data dir kept for inspection: {}", dir.display());
     }
-    tracing::debug!(seconds = started.elapsed().as_secs_f64(), "soak finished");
     Ok(report)
 }
 
@@ -129,9 +130,9 @@ async fn soak(
     opts: &Options,
     plan: &faults::Plan,
     load: drive::Load,
-    meta: impl Fn(f64) -> Meta,
+    meta: impl Fn([f64; 3]) -> Meta,
 ) -> Result<Report, SoakError> {
-    let started = Instant::now();
+    let mut clock = Phases::default();
     let config = Config::load(Some(config_file)).map_err(err)?;
     let sb = crate::sandbox::start(config).await.map_err(err)?;
     let target = match target::Target::new(sb.info.clone(), opts.concurrency) {
@@ -146,8 +147,10 @@ async fn soak(
         return Err(SoakError(format!("setting the faults: {e}")));
     }
     let kinds = load.kinds.clone();
+    clock.next();
     let driven = drive::drive(target.clone(), Arc::new(load), Arc::default()).await;
     let injected = faults::injected(&target).await.unwrap_or_default();
+    clock.next();
     let verified = verify::verify(
         &sb,
         &target,
@@ -158,8 +161,43 @@ async fn soak(
     )
     .await;
     sb.shutdown().await;
-    let meta = meta(started.elapsed().as_secs_f64());
-    Ok(Report::new(meta, &driven, verified, injected, None))
+    Ok(Report::new(
+        meta(clock.done()),
+        &driven,
+        verified,
+        injected,
+        None,
+    ))
+}
+
+/// Times the run's three phases: start, load, checks.
+struct Phases {
+    at: Instant,
+    done: Vec<f64>,
+}
+
+impl Default for Phases {
+    fn default() -> Self {
+        Self {
+            at: Instant::now(),
+            done: Vec::new(),
+        }
+    }
+}
+
+impl Phases {
+    /// Ends the current phase.
+    fn next(&mut self) {
+        self.done.push(self.at.elapsed().as_secs_f64());
+        self.at = Instant::now();
+    }
+
+    /// Ends the last phase: the seconds of each.
+    fn done(mut self) -> [f64; 3] {
+        self.next();
+        let d = |i: usize| self.done.get(i).copied().unwrap_or(0.0);
+        [d(0), d(1), d(2)]
+    }
 }
 
 /// The data dir and whether the soak made it (removed after a run that passed).

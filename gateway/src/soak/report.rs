@@ -30,6 +30,9 @@ pub struct KindCounts {
     pub failed: BTreeMap<String, u64>,
     /// Accepted orders not in one of the kind's terminal statuses.
     pub open: u64,
+    /// Orders that need an operator, by reason (the gateway could not settle something
+    /// itself: under faults it is built to survive, a defect).
+    pub attention: BTreeMap<String, u64>,
 }
 
 /// The crash loop's own counts.
@@ -66,6 +69,12 @@ pub struct Meta {
     pub mix: BTreeMap<String, u32>,
     /// Wall time of the whole run, seconds.
     pub seconds: f64,
+    /// Of which: starting the sandbox (seeding its stock), seconds.
+    pub start_s: f64,
+    /// Sending the orders and following them to their end (with the kills), seconds.
+    pub load_s: f64,
+    /// The checks after the load, seconds.
+    pub checks_s: f64,
 }
 
 /// The report.
@@ -98,6 +107,8 @@ pub struct Report {
     pub reconciliation: Option<Reconciliation>,
     /// Orders not ended (at most 50): id, kind and status.
     pub open: Vec<String>,
+    /// Orders that need an operator (at most 50): id, kind and reasons.
+    pub attention: Vec<String>,
     /// The crash loop's counts.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub crashes: Option<Crashes>,
@@ -113,7 +124,7 @@ impl Report {
         injected: Injected,
         crashes: Option<Crashes>,
     ) -> Self {
-        let (kinds, open) = count(&driven.entries, &verified.finals);
+        let (kinds, named) = count(&driven.entries, &verified.finals);
         let mut r = Self {
             meta,
             passed: false,
@@ -130,10 +141,11 @@ impl Report {
             lines: driven.lines,
             keys: verified.keys,
             reconciliation: verified.reconciliation,
-            open: open.iter().take(50).cloned().collect(),
+            open: named.open.iter().take(50).cloned().collect(),
+            attention: named.attention.iter().take(50).cloned().collect(),
             crashes,
         };
-        r.failures = failures(&r, open.len(), &driven.problems, &verified.problems);
+        r.failures = failures(&r, &named, &driven.problems, &verified.problems);
         r.passed = r.failures.is_empty();
         r
     }
@@ -149,8 +161,16 @@ impl Report {
         let m = &self.meta;
         let _ = writeln!(
             s,
-            "simgw soak ({}): {} orders, faults {}, seed {}, {} clients, {:.1} s",
-            m.mode, m.orders, m.faults, m.seed, m.concurrency, m.seconds
+            "simgw soak ({}): {} orders, faults {}, seed {}, {} clients, {:.1} s (start {:.1} s, load {:.1} s, checks {:.1} s)",
+            m.mode,
+            m.orders,
+            m.faults,
+            m.seed,
+            m.concurrency,
+            m.seconds,
+            m.start_s,
+            m.load_s,
+            m.checks_s
         );
         let _ = writeln!(
             s,
@@ -173,6 +193,14 @@ impl Report {
             if !c.failed.is_empty() {
                 let codes: Vec<String> = c.failed.iter().map(|(k, n)| format!("{k} {n}")).collect();
                 let _ = writeln!(s, "{:<14} failed: {}", "", codes.join(", "));
+            }
+            if !c.attention.is_empty() {
+                let codes: Vec<String> = c
+                    .attention
+                    .iter()
+                    .map(|(k, n)| format!("{k} {n}"))
+                    .collect();
+                let _ = writeln!(s, "{:<14} need an operator: {}", "", codes.join(", "));
             }
             if !c.refused.is_empty() {
                 let codes: Vec<String> =
@@ -233,6 +261,9 @@ impl Report {
         for o in &self.open {
             let _ = writeln!(s, "open {o}");
         }
+        for o in &self.attention {
+            let _ = writeln!(s, "needs an operator {o}");
+        }
         if self.passed {
             let _ = writeln!(s, "PASSED");
         } else {
@@ -245,13 +276,19 @@ impl Report {
     }
 }
 
-/// Counts per kind, and the orders not ended (`id kind status`).
-fn count(
-    entries: &[Entry],
-    finals: &[Option<Final>],
-) -> (BTreeMap<String, KindCounts>, Vec<String>) {
+/// What the counts name one by one: orders not ended (`id kind status`) and orders that
+/// need an operator (`id kind reasons`).
+#[derive(Default)]
+struct Named {
+    open: Vec<String>,
+    attention: Vec<String>,
+}
+
+/// Counts per kind, and the orders named one by one.
+fn count(entries: &[Entry], finals: &[Option<Final>]) -> (BTreeMap<String, KindCounts>, Named) {
     let mut kinds: BTreeMap<String, KindCounts> = BTreeMap::new();
     let mut open = Vec::new();
+    let mut attention = Vec::new();
     for (i, e) in entries.iter().enumerate() {
         let c = kinds.entry(e.kind.to_owned()).or_default();
         c.sent += 1;
@@ -266,6 +303,12 @@ fn count(
                         *c.outcomes.entry(f.status.clone()).or_default() += 1;
                         if let Some(code) = &f.error {
                             *c.failed.entry(code.clone()).or_default() += 1;
+                        }
+                        for a in &f.attention {
+                            *c.attention.entry((*a).to_owned()).or_default() += 1;
+                        }
+                        if !f.attention.is_empty() {
+                            attention.push(format!("{id} {} {}", e.kind, f.attention.join(",")));
                         }
                         if !f.ended {
                             c.open += 1;
@@ -284,14 +327,21 @@ fn count(
             Answered::Unanswered => c.unanswered += 1,
         }
     }
-    (kinds, open)
+    (kinds, Named { open, attention })
 }
 
 /// Why the run failed.
-fn failures(r: &Report, open: usize, load: &[String], checks: &[String]) -> Vec<String> {
+fn failures(r: &Report, named: &Named, load: &[String], checks: &[String]) -> Vec<String> {
     let mut f = Vec::new();
-    if open > 0 {
-        f.push(format!("{open} accepted orders did not end"));
+    if !named.open.is_empty() {
+        f.push(format!("{} accepted orders did not end", named.open.len()));
+    }
+    if !named.attention.is_empty() {
+        f.push(format!(
+            "{} orders need an operator: {}",
+            named.attention.len(),
+            first(&named.attention)
+        ));
     }
     let refused: u64 = r.kinds.values().flat_map(|c| c.refused.values()).sum();
     if refused > 0 {

@@ -28,6 +28,8 @@ pub(crate) struct Final {
     pub(crate) error: Option<String>,
     /// Whether the status is one its kind ends in.
     pub(crate) ended: bool,
+    /// Why it needs an operator, if it does.
+    pub(crate) attention: Vec<&'static str>,
 }
 
 /// The SM-DP+'s download notifications.
@@ -188,6 +190,7 @@ async fn final_of(
             status: "missing".into(),
             error: None,
             ended: false,
+            attention: Vec::new(),
         }));
     };
     let status = o.status_name().to_owned();
@@ -200,6 +203,7 @@ async fn final_of(
         ended: ends.contains(&status.as_str()),
         status,
         error: o.error.as_ref().map(|err| err.code.clone()),
+        attention: o.attention.iter().map(|a| a.as_str()).collect(),
     }))
 }
 

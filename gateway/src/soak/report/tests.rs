@@ -31,6 +31,7 @@ fn ended(status: &str, error: Option<&str>) -> Option<Final> {
         status: status.into(),
         error: error.map(str::to_owned),
         ended: true,
+        attention: Vec::new(),
     })
 }
 
@@ -43,6 +44,9 @@ fn meta(faults: &'static str) -> Meta {
         faults,
         mix: BTreeMap::new(),
         seconds: 1.0,
+        start_s: 0.2,
+        load_s: 0.6,
+        checks_s: 0.2,
     }
 }
 
@@ -131,6 +135,7 @@ fn every_kind_of_trouble_fails_the_run_and_is_named() {
                 },
             ),
             entry("suspend", Answered::Unanswered),
+            entry("esim", Answered::Accepted("ord_2".into())),
         ],
         problems: vec!["order 7: smdp refused the download".into()],
         ..Driven::default()
@@ -139,6 +144,13 @@ fn every_kind_of_trouble_fails_the_run_and_is_named() {
         status: "hlr_provisioning".into(),
         error: None,
         ended: false,
+        attention: Vec::new(),
+    });
+    let flagged = Some(Final {
+        status: "failed".into(),
+        error: Some("esim_profile_in_use".into()),
+        ended: true,
+        attention: vec!["esim_stock_mismatch"],
     });
     let keys = Keys {
         accepted: 1,
@@ -146,13 +158,14 @@ fn every_kind_of_trouble_fails_the_run_and_is_named() {
         unanswered_orders: vec!["ord_9".into()],
         ..Keys::default()
     };
-    let mut v = verified(vec![open, None, None], keys);
+    let mut v = verified(vec![open, None, None, flagged], keys);
     v.notifications.delivered = 3;
     let r = Report::new(meta("standard"), &driven, v, Injected::new(), None);
     assert!(!r.passed);
     let all = r.failures.join("\n");
     for expected in [
         "1 accepted orders did not end",
+        "1 orders need an operator: ord_2 esim esim_stock_mismatch",
         "1 requests were refused",
         "1 requests were never answered",
         "answered another order",
@@ -165,6 +178,7 @@ fn every_kind_of_trouble_fails_the_run_and_is_named() {
     }
     assert_eq!(r.open, ["ord_1 physical hlr_provisioning"]);
     assert_eq!(r.kinds["esim"].refused["500 internal"], 1);
+    assert_eq!(r.kinds["esim"].attention["esim_stock_mismatch"], 1);
     assert!(r.text().contains("FAILED"));
 }
 
