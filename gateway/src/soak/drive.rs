@@ -85,6 +85,8 @@ pub(crate) struct Entry {
     pub(crate) error: Option<String>,
     /// Whether it reached one of its kind's terminal statuses.
     pub(crate) ended: bool,
+    /// From its first POST until it was seen ended (or given up on).
+    pub(crate) took: Duration,
 }
 
 /// What the load did.
@@ -100,6 +102,8 @@ pub(crate) struct Driven {
     pub(crate) unavailable: u64,
     /// POSTs that got no answer (each retried with the same key).
     pub(crate) unreachable: u64,
+    /// Reads of orders not ended yet (`GET /v1/orders/{id}`).
+    pub(crate) reads: u64,
     /// Times the hub's clock was moved.
     pub(crate) hub_ticks: u64,
     /// Lines free at the end.
@@ -109,12 +113,15 @@ pub(crate) struct Driven {
 }
 
 /// How far each pump tick moves the hub's clock: a UK port (locked 17:00 the working day
-/// before, cut over at 09:00) completes within a dozen ticks even over a weekend.
-const HUB_TICK: Duration = Duration::from_secs(6 * 3600);
+/// before, cut over at 09:00) completes within half a dozen ticks even over a weekend.
+pub(crate) const HUB_TICK: Duration = Duration::from_secs(12 * 3600);
 /// Pause between pump ticks.
-const HUB_PAUSE: Duration = Duration::from_millis(200);
-/// Longest pause between two reads of an order that has not ended.
-const MAX_POLL: Duration = Duration::from_millis(250);
+const HUB_PAUSE: Duration = Duration::from_millis(150);
+/// First pause between two reads of an order that has not ended; it grows by half each
+/// read, up to [`MAX_POLL`] (reads cost the gateway too).
+const FIRST_POLL: Duration = Duration::from_millis(40);
+/// Longest pause between two reads.
+const MAX_POLL: Duration = Duration::from_millis(500);
 
 struct Shared {
     target: Arc<Target>,
@@ -130,6 +137,7 @@ struct Shared {
     exhausted: AtomicU64,
     unavailable: AtomicU64,
     unreachable: AtomicU64,
+    reads: AtomicU64,
     hub_waiting: AtomicUsize,
 }
 
@@ -151,6 +159,7 @@ pub(crate) async fn drive(target: Arc<Target>, load: Arc<Load>, control: Arc<Con
         exhausted: AtomicU64::new(0),
         unavailable: AtomicU64::new(0),
         unreachable: AtomicU64::new(0),
+        reads: AtomicU64::new(0),
         hub_waiting: AtomicUsize::new(0),
     });
     let hub = load
@@ -192,6 +201,7 @@ pub(crate) async fn drive(target: Arc<Target>, load: Arc<Load>, control: Arc<Con
         exhausted: shared.exhausted.load(Relaxed),
         unavailable: shared.unavailable.load(Relaxed),
         unreachable: shared.unreachable.load(Relaxed),
+        reads: shared.reads.load(Relaxed),
         hub_ticks,
         lines: shared.lines.len(),
         problems: take(&shared.problems),
@@ -266,6 +276,7 @@ impl Shared {
             }
         }
         let key = format!("soak-{}-{index}", load.seed);
+        let sent = Instant::now();
         let (answer, attempts) = self.submit(&request, &key).await;
         let mut entry = Entry {
             kind: kind.name(),
@@ -278,6 +289,7 @@ impl Shared {
             status: None,
             error: None,
             ended: false,
+            took: Duration::ZERO,
         };
         match &entry.answer {
             Answered::Accepted(id) => {
@@ -309,6 +321,7 @@ impl Shared {
             // Unknown: the line is left out of the pool.
             Answered::Unanswered => {}
         }
+        entry.took = sent.elapsed();
         match self.entries.lock() {
             Ok(mut v) => v.push(entry),
             Err(poisoned) => poisoned.into_inner().push(entry),
@@ -404,9 +417,10 @@ impl Shared {
     /// last JSON and whether it ended.
     async fn await_end(&self, tenant: Tenant, id: &str, ends: &[&str]) -> (Value, bool) {
         let path = format!("/v1/orders/{id}");
-        let mut pause = Duration::from_millis(10);
+        let mut pause = FIRST_POLL;
         let mut last = Value::Null;
         loop {
+            self.reads.fetch_add(1, Relaxed);
             if let Ok(a) = self
                 .target
                 .call(tenant, Method::GET, &path, None, None)

@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 /// Counts of one kind of order.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct KindCounts {
     /// Requests sent (one Idempotency-Key each).
     pub sent: u64,
@@ -30,6 +30,12 @@ pub struct KindCounts {
     pub failed: BTreeMap<String, u64>,
     /// Accepted orders not in one of the kind's terminal statuses.
     pub open: u64,
+    /// Seconds from the first POST until the order was seen ended: median.
+    pub p50_s: f64,
+    /// 90th percentile.
+    pub p90_s: f64,
+    /// Longest.
+    pub max_s: f64,
     /// Orders that need an operator, by reason (the gateway could not settle something
     /// itself: under faults it is built to survive, a defect).
     pub attention: BTreeMap<String, u64>,
@@ -93,9 +99,11 @@ pub struct Report {
     pub injected: Injected,
     /// POSTs answered 503/429, and POSTs that got no answer (each sent again, same key).
     pub post_retries: BTreeMap<&'static str, u64>,
+    /// Reads of the soak's orders until each ended (`GET /v1/orders/{id}`).
+    pub order_reads: u64,
     /// The SM-DP+'s notifications.
     pub notifications: Notifications,
-    /// Times the porting hub's clock was moved forward (6 hours each).
+    /// Times the porting hub's clock was moved forward (12 hours each).
     pub hub_clock_moves: u64,
     /// Order indexes not sent: no card left.
     pub exhausted: u64,
@@ -135,6 +143,7 @@ impl Report {
                 ("unavailable", driven.unavailable),
                 ("unreachable", driven.unreachable),
             ]),
+            order_reads: driven.reads,
             notifications: verified.notifications,
             hub_clock_moves: driven.hub_ticks,
             exhausted: driven.exhausted,
@@ -174,20 +183,21 @@ impl Report {
         );
         let _ = writeln!(
             s,
-            "{:<14} {:>6} {:>8} {:>8} {:>8} {:>6}  outcomes",
-            "kind", "sent", "instead", "accepted", "refused", "open"
+            "{:<14} {:>6} {:>8} {:>8} {:>8} {:>6} {:>17}  outcomes",
+            "kind", "sent", "instead", "accepted", "refused", "open", "p50/p90/max s"
         );
         for (kind, c) in &self.kinds {
             let outcomes: Vec<String> =
                 c.outcomes.iter().map(|(k, n)| format!("{k} {n}")).collect();
             let _ = writeln!(
                 s,
-                "{kind:<14} {:>6} {:>8} {:>8} {:>8} {:>6}  {}",
+                "{kind:<14} {:>6} {:>8} {:>8} {:>8} {:>6} {:>17}  {}",
                 c.sent,
                 c.instead_of_another,
                 c.accepted,
                 c.refused.values().sum::<u64>() + c.unanswered,
                 c.open,
+                format!("{:.1}/{:.1}/{:.1}", c.p50_s, c.p90_s, c.max_s),
                 outcomes.join(", ")
             );
             if !c.failed.is_empty() {
@@ -215,9 +225,10 @@ impl Report {
         }
         let _ = writeln!(
             s,
-            "POSTs sent again with their key: {} answered 503/429, {} unanswered",
+            "POSTs sent again with their key: {} answered 503/429, {} unanswered; {} reads of orders until they ended",
             self.post_retries.get("unavailable").unwrap_or(&0),
-            self.post_retries.get("unreachable").unwrap_or(&0)
+            self.post_retries.get("unreachable").unwrap_or(&0),
+            self.order_reads
         );
         let n = &self.notifications;
         let _ = writeln!(
@@ -228,8 +239,9 @@ impl Report {
         if self.hub_clock_moves > 0 {
             let _ = writeln!(
                 s,
-                "porting hub clock moved {} times by 6 h",
-                self.hub_clock_moves
+                "porting hub clock moved {} times by {} h",
+                self.hub_clock_moves,
+                super::drive::HUB_TICK.as_secs() / 3600
             );
         }
         let k = &self.keys;
@@ -325,6 +337,21 @@ fn count(entries: &[Entry], finals: &[Option<Final>]) -> (BTreeMap<String, KindC
                 *c.refused.entry(format!("{status} {code}")).or_default() += 1;
             }
             Answered::Unanswered => c.unanswered += 1,
+        }
+    }
+    let mut took: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
+    for e in entries.iter().filter(|e| e.ended) {
+        took.entry(e.kind).or_default().push(e.took.as_secs_f64());
+    }
+    for (kind, mut t) in took {
+        t.sort_by(f64::total_cmp);
+        if let Some(c) = kinds.get_mut(kind) {
+            let at = |q: f64| {
+                t.get(((t.len() - 1) as f64 * q) as usize)
+                    .copied()
+                    .unwrap_or(0.0)
+            };
+            (c.p50_s, c.p90_s, c.max_s) = (at(0.5), at(0.9), at(1.0));
         }
     }
     (kinds, Named { open, attention })

@@ -23,6 +23,7 @@ fn entry(kind: &'static str, answer: Answered) -> Entry {
         status: None,
         error: None,
         ended: true,
+        took: std::time::Duration::from_millis(1500),
     }
 }
 
@@ -114,6 +115,7 @@ fn a_run_where_everything_ended_and_agrees_passes_with_its_counts() {
     assert_eq!(p.outcomes["active"], 2);
     assert_eq!(p.failed["hlr_rejected"], 1);
     assert_eq!(r.kinds["suspend"].outcomes["completed"], 1);
+    assert_eq!((p.p50_s, p.max_s), (1.5, 1.5));
     let v: serde_json::Value = serde_json::from_str(&r.to_json()).expect("JSON");
     assert_eq!(v["mode"], "soak");
     assert_eq!(v["passed"], true);
