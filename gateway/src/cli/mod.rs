@@ -100,6 +100,18 @@ enum Command {
     Sandbox(sandbox::SandboxCommand),
 }
 
+impl Cli {
+    /// The log filter when `SIMGW_LOG` is unset: `info`, but `warn` for `simgw soak`,
+    /// whose simulators would otherwise log every fault they inject.
+    pub fn default_log_filter(&self) -> &'static str {
+        #[cfg(feature = "sandbox")]
+        if matches!(self.command, Command::Soak(_)) {
+            return "warn";
+        }
+        "info"
+    }
+}
+
 /// Runs the parsed command to completion; what it prints on success is its output.
 pub async fn run(cli: Cli) -> Result<(), CliError> {
     match cli.command {

@@ -16,7 +16,7 @@ use std::collections::BTreeMap;
 pub enum FaultProfile {
     /// Nothing injected: the simulators answer every request.
     None,
-    /// Issue 14's rates on every southbound request: 10% timeouts, 5% transient faults,
+    /// On every southbound request: 10% timeouts, 5% transient faults,
     /// 2% permanent faults, 5% answers lost after the change was applied; every ES2+
     /// notification sent twice and each download notification after its install one;
     /// hub messages duplicated (10%) and reordered (5%); 2% of port-ins rejected by the
