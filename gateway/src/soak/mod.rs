@@ -21,7 +21,7 @@ mod target;
 mod verify;
 
 pub use faults::FaultProfile;
-pub use report::{Crashes, KindCounts, Meta, Report};
+pub use report::{Crashes, KindCounts, Meta, Report, Totals};
 pub use verify::{Keys, Notifications};
 
 use crate::config::Config;

@@ -41,6 +41,41 @@ pub struct KindCounts {
     pub attention: BTreeMap<String, u64>,
 }
 
+/// Orders over every kind.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Totals {
+    /// Requests sent (one Idempotency-Key each).
+    pub sent: u64,
+    /// Answered `202`.
+    pub accepted: u64,
+    /// Ended `active` or `completed`.
+    pub succeeded: u64,
+    /// Ended `failed` or in a port's own failure (`port_rejected`, …).
+    pub failed: u64,
+    /// Not ended.
+    pub open: u64,
+}
+
+impl Totals {
+    fn of(kinds: &BTreeMap<String, KindCounts>) -> Self {
+        let mut t = Self::default();
+        for c in kinds.values() {
+            t.sent += c.sent;
+            t.accepted += c.accepted;
+            t.open += c.open;
+            for (status, n) in &c.outcomes {
+                match status.as_str() {
+                    "active" | "completed" => t.succeeded += n,
+                    _ => t.failed += n,
+                }
+            }
+        }
+        // An order not ended is in `outcomes` too, under its current status.
+        t.failed = t.failed.saturating_sub(t.open);
+        t
+    }
+}
+
 /// The crash loop's own counts.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Crashes {
@@ -95,6 +130,8 @@ pub struct Report {
     pub failures: Vec<String>,
     /// Counts per kind.
     pub kinds: BTreeMap<String, KindCounts>,
+    /// Over every kind.
+    pub totals: Totals,
     /// Injections each simulator counted, by fault.
     pub injected: Injected,
     /// POSTs answered 503/429, and POSTs that got no answer (each sent again, same key).
@@ -137,6 +174,7 @@ impl Report {
             meta,
             passed: false,
             failures: Vec::new(),
+            totals: Totals::of(&kinds),
             kinds,
             injected,
             post_retries: BTreeMap::from([
@@ -218,6 +256,12 @@ impl Report {
                 let _ = writeln!(s, "{:<14} refused: {}", "", codes.join(", "));
             }
         }
+        let t = &self.totals;
+        let _ = writeln!(
+            s,
+            "orders: {} sent, {} accepted, {} active or completed, {} failed, {} not ended",
+            t.sent, t.accepted, t.succeeded, t.failed, t.open
+        );
         for (sim, faults) in &self.injected {
             let f: Vec<String> = faults.iter().map(|(k, n)| format!("{k} {n}")).collect();
             let total: u64 = faults.values().sum();

@@ -116,6 +116,16 @@ fn a_run_where_everything_ended_and_agrees_passes_with_its_counts() {
     assert_eq!(p.failed["hlr_rejected"], 1);
     assert_eq!(r.kinds["suspend"].outcomes["completed"], 1);
     assert_eq!((p.p50_s, p.max_s), (1.5, 1.5));
+    assert_eq!(
+        r.totals,
+        Totals {
+            sent: 4,
+            accepted: 4,
+            succeeded: 3,
+            failed: 1,
+            open: 0
+        }
+    );
     let v: serde_json::Value = serde_json::from_str(&r.to_json()).expect("JSON");
     assert_eq!(v["mode"], "soak");
     assert_eq!(v["passed"], true);
