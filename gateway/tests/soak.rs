@@ -1,10 +1,11 @@
 //! The fault soak as CI runs it (issue 14): `simgw soak --orders 2000 --faults standard`,
 //! the built binary against its in-process sandbox. Physical and eSIM activations and the
-//! lifecycle operations on the lines they open, and UK port-ins through the hub, while the
-//! HLR, the SM-DP+ and the porting hub time out, fail for a while or for good, lose their
-//! answers after applying, and duplicate and reorder their notifications. Afterwards every
-//! order ended, the reconciliation of every tenant is clean and no Idempotency-Key has two
-//! orders; and the faults were really injected, so the run proves something.
+//! lifecycle operations on the lines they open, UK port-ins through the hub and China
+//! store sales through the real-name checks, while the HLR, the SM-DP+ and the porting hub
+//! time out, fail for a while or for good, lose their answers after applying, and
+//! duplicate and reorder their notifications. Afterwards every order ended, the
+//! reconciliation of every tenant is clean and no Idempotency-Key has two orders; and the
+//! faults were really injected, so the run proves something.
 
 mod common;
 
@@ -43,6 +44,7 @@ fn two_thousand_mixed_orders_under_the_standard_faults_all_end_and_reconcile_cle
         "sim_swap",
         "number_change",
         "port_in",
+        "cn_sale",
     ] {
         let k = &kinds[kind];
         assert!(

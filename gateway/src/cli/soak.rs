@@ -49,7 +49,7 @@ pub(super) struct SoakArgs {
     #[arg(long)]
     data_dir: Option<PathBuf>,
     /// Weights of the kinds instead of the default mix, e.g.
-    /// `physical=30,esim=25,suspend=12,resume=8,terminate=5,sim_swap=8,number_change=8,port_in=4`
+    /// `physical=30,esim=25,suspend=12,resume=8,terminate=5,sim_swap=8,number_change=8,port_in=4,cn_sale=3`
     /// (the default); kinds not named are not sent. Follow-ups (suspend, resume,
     /// terminate, sim_swap, number_change) work on lines the soak opened; while none
     /// fits, an activation goes instead.

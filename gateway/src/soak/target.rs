@@ -20,6 +20,8 @@ pub(crate) enum Tenant {
     Sandbox,
     /// The UK market tenant (`markets.uk`), for port-ins.
     Uk,
+    /// The China market tenant (`markets.cn`), for store sales.
+    Cn,
 }
 
 /// A simulator with an admin API named in `sandbox.json`.
@@ -132,6 +134,7 @@ impl Target {
         match tenant {
             Tenant::Sandbox => Some(info.api_key.clone()),
             Tenant::Uk => info.markets.get("uk").map(|m| m.api_key.clone()),
+            Tenant::Cn => info.markets.get("cn").map(|m| m.api_key.clone()),
         }
     }
 

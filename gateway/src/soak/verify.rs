@@ -165,6 +165,7 @@ fn tenant_id(target: &Target, tenant: Tenant) -> Option<String> {
     match tenant {
         Tenant::Sandbox => Some(info.tenant.clone()),
         Tenant::Uk => info.markets.get("uk").map(|m| m.tenant.clone()),
+        Tenant::Cn => info.markets.get("cn").map(|m| m.tenant.clone()),
     }
 }
 
@@ -178,7 +179,7 @@ async fn final_of(
     let Answered::Accepted(id) = &e.answer else {
         return Ok(None);
     };
-    let tenant = tenant_id(target, e.tenant).ok_or("the UK market is not in sandbox.json")?;
+    let tenant = tenant_id(target, e.tenant).ok_or("a market tenant is not in sandbox.json")?;
     let order = sb
         .gateway
         .store

@@ -5,6 +5,7 @@
 //! Kinds are pure: they build requests and read answers; the driver does the IO.
 
 mod activation;
+mod cn_sale;
 mod lifecycle;
 mod port_in;
 
@@ -71,19 +72,20 @@ pub(crate) struct Settled {
 pub(crate) struct Stock {
     physical: Mutex<VecDeque<String>>,
     uk: Mutex<VecDeque<String>>,
+    cn: Mutex<VecDeque<String>>,
 }
 
 impl Stock {
     /// The cards `info` lists as available.
     pub(crate) fn new(info: &SandboxFile) -> Self {
-        let uk = info
-            .markets
-            .get("uk")
-            .map(|m| m.physical_iccids.clone())
-            .unwrap_or_default();
+        let market = |m: &str| {
+            let cards = info.markets.get(m).map(|m| m.physical_iccids.clone());
+            Mutex::new(cards.unwrap_or_default().into())
+        };
         Self {
             physical: Mutex::new(info.physical_iccids.iter().cloned().collect()),
-            uk: Mutex::new(uk.into()),
+            uk: market("uk"),
+            cn: market("cn"),
         }
     }
 
@@ -102,6 +104,11 @@ impl Stock {
     /// A UK-tenant physical card.
     pub(crate) fn uk(&self) -> Option<String> {
         Self::take(&self.uk)
+    }
+
+    /// A China-tenant physical card.
+    pub(crate) fn cn(&self) -> Option<String> {
+        Self::take(&self.cn)
     }
 }
 
@@ -163,6 +170,7 @@ pub(crate) fn registry() -> Vec<Arc<dyn SoakKind>> {
         Arc::new(lifecycle::SimSwap),
         Arc::new(lifecycle::NumberChange),
         Arc::new(port_in::PortIn),
+        Arc::new(cn_sale::CnSale),
     ]
 }
 

@@ -14,6 +14,10 @@ fn info() -> SandboxFile {
             "tenant": "sandbox-uk", "api_key": "uk", "product": "sandbox-basic",
             "physical_iccids": ["8944009900300000001"],
             "store": {"store_id": "SZ-0042", "terminal_id": "T7", "staff_id": "C1", "reader_serial": "R-1"}
+        }, "cn": {
+            "tenant": "sandbox-cn", "api_key": "cn", "product": "sandbox-basic",
+            "physical_iccids": ["8986009900200000001", "8986009900200000002"],
+            "store": {"store_id": "SZ-0042", "terminal_id": "T7", "staff_id": "C1", "reader_serial": "R-1"}
         }}
     }))
     .expect("a sandbox.json")
@@ -158,4 +162,25 @@ fn a_port_in_is_a_uk_store_sale_whose_donor_may_be_told_to_reject_it() {
         .request(&ctx(&info, &fresh, 43, 0.0), None)
         .expect("request");
     assert!(r.setup.is_empty(), "the donor accepts by default");
+}
+
+#[test]
+fn a_china_sale_names_the_store_and_a_valid_id_number_of_its_own() {
+    use adapters::identity::{IdType, id_format};
+    let info = info();
+    let stock = Stock::new(&info);
+    let sale = kind("cn_sale");
+    let r = sale
+        .request(&ctx(&info, &stock, 5, 0.0), None)
+        .expect("request");
+    assert_eq!(r.tenant, Tenant::Cn);
+    assert_eq!(r.body["channel"]["staff_id"], "C1");
+    assert_eq!(r.body["subscriber"]["capture"]["reader_serial"], "R-1");
+    let mut ids = std::collections::BTreeSet::new();
+    for i in 0..5_000 {
+        let id = cn_sale::resident_id(i);
+        assert_eq!(id_format::check(IdType::ResidentId, &id), Ok(()), "{id}");
+        ids.insert(id);
+    }
+    assert_eq!(ids.len(), 5_000, "one ID number per order");
 }
