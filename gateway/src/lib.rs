@@ -43,6 +43,8 @@ pub mod sandbox_smdp;
 #[cfg(feature = "sandbox")]
 pub mod sandbox_terminal;
 pub mod server;
+#[cfg(feature = "sandbox")]
+pub mod soak;
 pub mod southbound;
 pub mod store;
 pub mod terminal;

@@ -5,16 +5,16 @@ use gateway::cli::{self, Cli};
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    let cli = Cli::parse();
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("SIMGW_LOG")
-                .unwrap_or_else(|_| "info".into()),
+                .unwrap_or_else(|_| cli.default_log_filter().into()),
         )
         .with_writer(std::io::stderr)
         // Colour codes are noise in a file or a pipe (journald, `2> log`).
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
-    let cli = Cli::parse();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -73,8 +73,9 @@ enum Kill {
     NumberAttached,
     /// Step 4: the old IMSI's AUC entry is gone.
     OldSubscriberRemoved,
-    /// Step 3 was refused for good, and the compensation's first step (the number back on
-    /// the old IMSI) applied; the new IMSI's AUC entry is still there.
+    /// Step 3 was refused for good; the compensation undid it (the refused provision may
+    /// have written part of the new IMSI: its AUC entry is removed), then its second step
+    /// (the number back on the old IMSI) applied.
     NumberRestored,
 }
 
@@ -108,7 +109,7 @@ impl Kill {
             Self::NumberDetached => ("in_progress", "steps", 1),
             Self::NumberAttached => ("in_progress", "steps", 2),
             Self::OldSubscriberRemoved => ("in_progress", "steps", 3),
-            Self::NumberRestored => ("compensating", "compensation", 0),
+            Self::NumberRestored => ("compensating", "compensation", 1),
         }
     }
 }

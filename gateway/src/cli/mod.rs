@@ -18,6 +18,8 @@ mod reconcile;
 #[cfg(feature = "sandbox")]
 mod sandbox;
 mod serve;
+#[cfg(feature = "sandbox")]
+mod soak;
 mod tenant;
 mod terminal;
 mod webhooks;
@@ -45,6 +47,11 @@ enum Command {
     /// Load test: activations against an in-process sandbox; prints throughput and latency.
     #[cfg(feature = "sandbox")]
     Bench(crate::bench::BenchArgs),
+    /// Fault soak: mixed orders against an in-process sandbox whose simulators inject
+    /// faults, then every order terminal, reconciliation clean and one order per
+    /// Idempotency-Key; `--crash-loop K` SIGKILLs a child gateway K times under the load.
+    #[cfg(feature = "sandbox")]
+    Soak(soak::SoakArgs),
     /// Tenants (offline: stop `simgw serve` first).
     #[command(subcommand)]
     Tenant(tenant::TenantCommand),
@@ -93,12 +100,26 @@ enum Command {
     Sandbox(sandbox::SandboxCommand),
 }
 
+impl Cli {
+    /// The log filter when `SIMGW_LOG` is unset: `info`, but `warn` for `simgw soak`,
+    /// whose simulators would otherwise log every fault they inject.
+    pub fn default_log_filter(&self) -> &'static str {
+        #[cfg(feature = "sandbox")]
+        if matches!(self.command, Command::Soak(_)) {
+            return "warn";
+        }
+        "info"
+    }
+}
+
 /// Runs the parsed command to completion; what it prints on success is its output.
 pub async fn run(cli: Cli) -> Result<(), CliError> {
     match cli.command {
         Command::Serve(args) => serve::run(args).await,
         #[cfg(feature = "sandbox")]
         Command::Bench(args) => Ok(crate::bench::run(args).await?),
+        #[cfg(feature = "sandbox")]
+        Command::Soak(args) => soak::run(args).await,
         Command::Tenant(c) => tenant::run(c).await,
         Command::Apikey(c) => apikey::run(c).await,
         Command::Numbers(c) => numbers::run(c).await,

@@ -13,6 +13,8 @@ pub mod postgres;
 pub mod process;
 #[cfg(feature = "sandbox")]
 pub mod sandbox;
+#[cfg(feature = "sandbox")]
+pub mod soak;
 
 use adapters::http::HttpClient;
 use bytes::Bytes;

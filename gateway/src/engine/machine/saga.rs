@@ -8,8 +8,9 @@
 //! point of no return (`must_finish`), in which case it keeps retrying at the capped
 //! backoff and flags the order. Compensation steps never give up either. A failed step
 //! whose outcome is unknown (any attempt of it timed out or was cut short by a crash, so
-//! it may have applied) is compensated too: every inverse is idempotent, so undoing what
-//! did not happen is harmless.
+//! it may have applied), or that the adapter performs as several writes (a provision, a
+//! removal: it may have applied in part), is compensated too: every inverse is
+//! idempotent, so undoing what did not happen is harmless.
 
 use super::{Action, Attempt, finished, next_attempt, touch};
 use crate::order::{
@@ -167,9 +168,10 @@ pub fn on_saga_answer(
         }
         Err(e) => {
             // The step may have applied if this or any earlier attempt's outcome is unknown
-            // (a timeout, or a crash before the answer was recorded): only a refusal at
-            // the first attempt proves nothing changed.
-            let ambiguous = e.retryable || at.n > 1;
+            // (a timeout, or a crash before the answer was recorded), or in part if the
+            // adapter makes it several writes: only a refusal at the first attempt of a
+            // one-write step proves nothing changed.
+            let ambiguous = e.retryable || at.n > 1 || writes_in_parts(&s.op);
             s.step = Step::Failed {
                 attempt: at.n,
                 error: e.to_string(),
@@ -188,6 +190,15 @@ pub fn on_saga_answer(
             }
         }
     }
+}
+
+/// Whether the adapters perform `op` as several writes, so that a refusal of a later one
+/// leaves the earlier ones applied: a provision writes the AUC entry, then the HLR
+/// subscription (CAI3G), a removal deletes them one after the other. (The fault soak
+/// found a SIM swap refused at the HLR half of its new card's provision leaving the AUC
+/// entry behind as an orphan.)
+fn writes_in_parts(op: &SagaOp) -> bool {
+    matches!(op, SagaOp::Provision { .. } | SagaOp::Deprovision { .. })
 }
 
 /// The steps that undo the plan's steps up to `failed` (itself included when its outcome

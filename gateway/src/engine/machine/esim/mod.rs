@@ -172,8 +172,11 @@ pub fn on_download(o: Order, at: Attempt, result: Result<(), Es2Failure>) -> (Or
             if retry_or_give_up(&mut o, Es2Call::Download, at, &f) {
                 return (o, Effect::None);
             }
-            // A definite refusal changed nothing at the SM-DP+; a transport failure may have.
-            let maybe_reserved = f.codes.is_none();
+            // A definite refusal changed nothing at the SM-DP+; a transport failure may
+            // have, and so may an earlier attempt whose answer was lost (the fault soak
+            // found such a profile back in stock while still reserved for us, refused
+            // to the next order as `esim_profile_in_use`).
+            let maybe_reserved = f.codes.is_none() || at.n > 1;
             let fate = if download_refusal_retires(&f) {
                 ProfileFate::Retire
             } else {

@@ -154,6 +154,28 @@ fn a_refused_step_fails_the_order_with_nothing_to_undo() {
 }
 
 #[test]
+fn a_provision_refused_at_its_first_attempt_is_undone_because_it_writes_in_parts() {
+    // CAI3G writes the AUC entry, then the HLR subscription: a refusal of the second
+    // leaves the first (the fault soak found such orphans after refused SIM swaps).
+    let o = order(OrderKind::SimSwap, None, &[]);
+    let new = o
+        .lifecycle
+        .as_ref()
+        .and_then(|l| l.new_line.clone())
+        .expect("new line");
+    let (o, e, ops) = drive(o, |op| match op {
+        SagaOp::Provision { line } if line.iccid == new.iccid => Err(permanent()),
+        _ => Ok("ok"),
+    });
+    assert_eq!((o.status, e), (OrderStatus::Failed, Effect::Release));
+    assert_eq!(o.error.map(|e| e.code).as_deref(), Some("hlr_rejected"));
+    assert!(
+        matches!(ops.as_slice(), [SagaOp::Provision { .. }, SagaOp::Deprovision { line }] if line.iccid == new.iccid),
+        "{ops:?}"
+    );
+}
+
+#[test]
 fn a_step_out_of_budget_is_undone_because_it_may_have_applied() {
     let o = order(OrderKind::Suspend, Some(SuspensionReason::NonPayment), &[]);
     let mut calls = 0;
@@ -213,10 +235,15 @@ fn a_swap_refused_at_the_attach_puts_the_number_back_on_the_old_card() {
     });
     assert_eq!(provisions, 1);
     assert_eq!((o.status, e), (OrderStatus::Failed, Effect::Release));
-    // Undo: the number back on the old card, then the new card removed.
+    // Undo: the refused attach may have written the new card's AUC entry before the HLR
+    // refused, so it is removed; then the number goes back on the old card, and the new
+    // card (as provisioned without a number) is removed.
     let tail: Vec<_> = ops[3..].to_vec();
-    assert!(matches!(&tail[0], SagaOp::Provision { line } if *line == old));
-    assert!(matches!(&tail[1], SagaOp::Deprovision { line } if line.msisdn.is_none()));
+    assert!(
+        matches!(&tail[0], SagaOp::Deprovision { line } if line.msisdn.is_some() && line.iccid != old.iccid)
+    );
+    assert!(matches!(&tail[1], SagaOp::Provision { line } if *line == old));
+    assert!(matches!(&tail[2], SagaOp::Deprovision { line } if line.msisdn.is_none()));
     assert_eq!(
         o.lifecycle.as_ref().and_then(|l| l.msisdn_holder()),
         Some(&old.iccid)

@@ -145,6 +145,31 @@ fn a_download_lost_every_time_cancels_in_case_it_happened() {
 }
 
 #[test]
+fn a_download_refused_after_a_lost_answer_cancels_what_the_lost_one_may_have_reserved() {
+    let (o, _) = download(order(), 1, Err(lost()));
+    let (o, eff) = download(o, 2, Err(refused("8.8.5", "4.10")));
+    assert_eq!((o.status, eff), (OrderStatus::Compensating, Effect::None));
+    assert_eq!(
+        next_action(&o, 10),
+        Action::Es2 {
+            call: Es2Call::Cancel,
+            attempt: 1
+        }
+    );
+    // Nothing was reserved after all: the profile goes back to stock.
+    let (o, eff) = on_cancel(
+        mark_es2_sent(o, Es2Call::Cancel, 1, 11),
+        at(1, 12),
+        Err(refused("8.2.1", "3.5")),
+    );
+    assert_eq!((o.status, eff), (OrderStatus::Failed, Effect::Release));
+    assert_eq!(
+        o.esim.as_ref().and_then(|e| e.fate),
+        Some(ProfileFate::Reuse)
+    );
+}
+
+#[test]
 fn a_permanent_hlr_failure_cancels_the_profile_as_available_then_cleans_the_hlr() {
     let (o, _) = download(order(), 1, Ok(()));
     let o = crate::engine::machine::mark_sent(o, 1, 3);

@@ -1,0 +1,112 @@
+//! Activations that open a line of the sandbox tenant: a physical card from the seeded
+//! stock, or an eSIM profile the gateway draws from its own; a share of the new eSIM
+//! lines is then downloaded and installed by the simulated customer, which makes the
+//! SM-DP+ send its notifications (duplicated and reordered under the standard profile).
+
+use super::{AdminCall, Ctx, Line, Request, Settled, SoakKind, status};
+use crate::soak::target::{Sim, Tenant};
+use http::Method;
+use serde_json::{Value, json};
+
+/// Statuses an activation ends in.
+const ENDS: &[&str] = &["active", "failed"];
+
+/// The line an active activation opened.
+fn opened(order: &Value, esim: bool) -> Option<Line> {
+    if status(order) != "active" {
+        return None;
+    }
+    Some(Line {
+        msisdn: order["msisdn"].as_str()?.to_owned(),
+        iccid: order["iccid"].as_str()?.to_owned(),
+        esim,
+        suspended: false,
+    })
+}
+
+/// The customer downloads and installs profile `iccid` (ES9+ through the simulator).
+pub(super) fn download(iccid: &str) -> Vec<AdminCall> {
+    vec![
+        AdminCall {
+            sim: Sim::Smdp,
+            method: Method::POST,
+            path: format!("profiles/{iccid}/download"),
+            body: None,
+        },
+        AdminCall {
+            sim: Sim::Smdp,
+            method: Method::POST,
+            path: format!("profiles/{iccid}/install"),
+            body: Some(json!("success")),
+        },
+    ]
+}
+
+/// A physical activation (`physical`).
+pub(crate) struct Physical;
+
+impl SoakKind for Physical {
+    fn name(&self) -> &'static str {
+        "physical"
+    }
+
+    fn weight(&self) -> u32 {
+        30
+    }
+
+    fn request(&self, ctx: &Ctx<'_>, _line: Option<&Line>) -> Option<Request> {
+        let iccid = ctx.stock.physical()?;
+        Some(Request {
+            tenant: Tenant::Sandbox,
+            path: "/v1/activations".into(),
+            body: json!({"sim": {"type": "physical", "iccid": iccid}, "product": ctx.info.product}),
+            setup: Vec::new(),
+        })
+    }
+
+    fn terminal(&self) -> &'static [&'static str] {
+        ENDS
+    }
+
+    fn settle(&self, _ctx: &Ctx<'_>, _line: Option<Line>, order: &Value) -> Settled {
+        Settled {
+            line: opened(order, false),
+            after: Vec::new(),
+        }
+    }
+}
+
+/// An eSIM activation (`esim`).
+pub(crate) struct Esim;
+
+impl SoakKind for Esim {
+    fn name(&self) -> &'static str {
+        "esim"
+    }
+
+    fn weight(&self) -> u32 {
+        25
+    }
+
+    fn request(&self, ctx: &Ctx<'_>, _line: Option<&Line>) -> Option<Request> {
+        Some(Request {
+            tenant: Tenant::Sandbox,
+            path: "/v1/activations".into(),
+            body: json!({"sim": {"type": "esim"}, "product": ctx.info.product}),
+            setup: Vec::new(),
+        })
+    }
+
+    fn terminal(&self) -> &'static [&'static str] {
+        ENDS
+    }
+
+    fn settle(&self, ctx: &Ctx<'_>, _line: Option<Line>, order: &Value) -> Settled {
+        let line = opened(order, true);
+        let after = match &line {
+            Some(l) if ctx.chance(ctx.downloads) => download(&l.iccid),
+            _ => Vec::new(),
+        };
+        Settled { line, after }
+    }
+}
