@@ -42,7 +42,10 @@ const DAYS_AHEAD: u64 = 42;
 pub(super) struct Idle {
     /// Length of the window, seconds.
     pub(super) seconds: f64,
-    /// CPU time (user + system) of the whole process in the window, seconds.
+    /// CPU time (user + system) of the whole process in the window, in clock ticks of
+    /// 10 ms (`/proc/self/stat`): the measurement's resolution.
+    pub(super) cpu_ticks: u64,
+    /// The same in seconds.
     pub(super) cpu_s: f64,
     /// `cpu_s / seconds`.
     pub(super) cpu_s_per_s: f64,
@@ -181,8 +184,15 @@ async fn measure(
 
 fn print_idle(i: &Idle) {
     println!(
-        "CPU {:.3} s in {:.1} s = {:.4} CPU-s/s; {} context switches; {} store commits; RSS {:.1} MiB",
-        i.cpu_s, i.seconds, i.cpu_s_per_s, i.context_switches, i.store_commits, i.rss_mib
+        "CPU {} ticks = {:.2} s in {:.1} s = {:.4} CPU-s/s (one tick = {:.4}); {} context switches; {} store commits; RSS {:.1} MiB",
+        i.cpu_ticks,
+        i.cpu_s,
+        i.seconds,
+        i.cpu_s_per_s,
+        1.0 / CLOCK_TICKS_PER_S / i.seconds,
+        i.context_switches,
+        i.store_commits,
+        i.rss_mib
     );
 }
 
@@ -208,13 +218,15 @@ async fn idle(sb: &Sandbox, window: Duration) -> Result<Idle, BenchError> {
     tokio::time::sleep(window).await;
     let seconds = started.elapsed().as_secs_f64();
     let (cpu1, switches1) = (cpu_ticks()?, context_switches());
-    let cpu_s = cpu1.saturating_sub(cpu0) as f64 / CLOCK_TICKS_PER_S;
+    let cpu_ticks = cpu1.saturating_sub(cpu0);
+    let cpu_s = cpu_ticks as f64 / CLOCK_TICKS_PER_S;
     let rss_mib = std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| status_kib(&s, "VmRSS"))
         .map_or(0.0, |kib| kib as f64 / 1024.0);
     Ok(Idle {
         seconds,
+        cpu_ticks,
         cpu_s,
         cpu_s_per_s: cpu_s / seconds,
         context_switches: switches1.saturating_sub(switches0),
