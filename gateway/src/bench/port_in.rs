@@ -88,6 +88,7 @@ pub(super) async fn run(
 
     let hub0 = hub.counts();
     let hlr0 = sb.hlr_sim.as_ref().map(|s| s.counts());
+    let events0 = sb.gateway.store.event_count().await.map_err(err)?;
     let (commits0, ops0) = (m.store_commits.load(Relaxed), m.store_ops.load(Relaxed));
     println!(
         "-- timed: UK port-ins, each until `active` on its ported number (temporary number, HLR create, hub submit, accepted, scheduled, locked, cutover, HLR number change, acknowledgement, completed)"
@@ -151,6 +152,15 @@ pub(super) async fn run(
             "HLR simulator: {:.2} Create and {:.2} Set per port-in",
             per(creates),
             per(sets)
+        );
+    }
+    if let Some(o) = orders.iter().find(|o| o.status == OrderStatus::Active) {
+        let writes = writes_of(sb, events0, &o.id).await?;
+        println!(
+            "one port-in's {} order writes: {}; and {:.0} hub messages recorded, one store operation each",
+            writes.len(),
+            writes.join(", "),
+            figures.hub_messages_per_port
         );
     }
     read_back(sb, hub, &orders)?;
@@ -223,6 +233,37 @@ fn port_ins(sb: &Sandbox, iccids: &[String]) -> Vec<Post> {
             .to_string(),
         })
         .collect()
+}
+
+/// The writes of order `id` since event `from`, in order, as the internal event log
+/// names them (each one store operation).
+async fn writes_of(sb: &Sandbox, from: u64, id: &str) -> Result<Vec<String>, BenchError> {
+    use crate::store::EventKind as K;
+    let mut out = Vec::new();
+    let mut at = from;
+    loop {
+        let page = sb.gateway.store.events(at, 10_000).await.map_err(err)?;
+        let Some(last) = page.last() else {
+            return Ok(out);
+        };
+        at = last.seq + 1;
+        for e in page.iter().filter(|e| e.order_id.as_deref() == Some(id)) {
+            out.push(match &e.kind {
+                K::OrderCreated => "created".into(),
+                K::StepSent { step, .. } => format!("{step} sent"),
+                K::StepAnswered { step, .. } => format!("{step} answered"),
+                K::OrderActive => "active".into(),
+                // `applied hub/m-…`, `woken by hub/m-…`: the message ids say nothing here.
+                K::Port { what } => what
+                    .split(" hub/")
+                    .next()
+                    .unwrap_or(what)
+                    .trim_end_matches(" by")
+                    .to_owned(),
+                other => format!("{other:?}"),
+            });
+        }
+    }
 }
 
 /// Checks what the orders claim against the simulators: every active port-in runs on
