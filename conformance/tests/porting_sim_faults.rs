@@ -349,3 +349,39 @@ async fn certificates_decide_who_may_act_for_which_port() {
     assert_eq!(code(&err), Some((404, HubErrorCode::UnknownPort)));
     theirs.cancel(&cancel).await.expect("theirs to cancel");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_two_lanes_a_slow_port_holds_back_its_own_messages_only() {
+    let w = World::with(Vec::new(), |c, _, _| c.delivery_lanes = 2).await;
+    // The receiver sits on the first message of port A (accepted, then scheduled).
+    w.receiver.hold("ord_a");
+    let a = w
+        .client
+        .submit_port_in(&submit(Market::Uk, "447700900501", "ord_a"))
+        .await
+        .expect("receipt");
+    let b = w
+        .client
+        .submit_port_in(&submit(Market::Uk, "447700900502", "ord_b"))
+        .await
+        .expect("receipt");
+    // Port B's two messages go through the other lane, in their order.
+    let log = w.deliveries(2).await;
+    let seen: Vec<(&str, u64)> = log
+        .iter()
+        .map(|d| (d.port_ref.as_str(), d.sequence))
+        .collect();
+    let b_ref = b.port_ref.as_str();
+    assert_eq!(seen, [(b_ref, 1), (b_ref, 2)], "{log:?}");
+    // Released, port A's follow, still one after another.
+    w.receiver.release("ord_a");
+    let log = w.deliveries(4).await;
+    let a_ref = a.port_ref.as_str();
+    let a_seq: Vec<u64> = log
+        .iter()
+        .filter(|d| d.port_ref == a_ref)
+        .map(|d| d.sequence)
+        .collect();
+    assert_eq!(a_seq, [1, 2], "{log:?}");
+    assert!(log.iter().all(|d| d.delivered), "{log:?}");
+}

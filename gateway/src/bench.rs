@@ -7,7 +7,9 @@ mod baseline;
 mod components;
 mod inventory;
 mod load;
+mod parked;
 mod policy;
+mod port_in;
 mod report;
 mod store_ops;
 mod suspend;
@@ -70,11 +72,32 @@ pub struct BenchArgs {
     /// time one suspend per line until every suspend order is `completed`.
     #[arg(long, conflicts_with = "esim")]
     pub suspend: bool,
+    /// Activate `--activations` physical lines (the baseline), then time as many UK
+    /// port-ins through the porting-hub simulator (zero latency, its clock driven by the
+    /// bench) until each is `active` on its ported number, and report the ratio.
+    #[arg(long, conflicts_with_all = ["esim", "suspend", "store"])]
+    pub port_in: bool,
+    /// `--port-in`: how often the bench moves the hub's clock 4 days on, in ms (a
+    /// scheduled port waits at most this long for its cutover).
+    #[arg(long, default_value_t = 10)]
+    pub hub_tick_ms: u64,
+    /// `--port-in`: hub messages (of as many ports) the hub simulator has in flight at
+    /// once; each port's messages still go one after another (1: all one at a time).
+    #[arg(long, default_value_t = 64)]
+    pub hub_lanes: usize,
+    /// Instead of activations: park this many scheduled port-ins (store-level seeding, each
+    /// written as the engine writes it) and measure the process's CPU time over an idle
+    /// window, with no port open and then with them parked.
+    #[arg(long)]
+    pub parked_ports: Option<u64>,
+    /// `--parked-ports`: the length of each idle window, in seconds.
+    #[arg(long, default_value_t = 10)]
+    pub idle_s: u64,
     /// `cn`: run the physical activations with the compliance policy off (the baseline),
     /// then again with the China policy on (every order a store sale with a card-reader
     /// capture and a face match, the identity verifier simulator at zero latency), and
     /// report the ratio.
-    #[arg(long, value_enum, conflicts_with_all = ["esim", "suspend", "store"])]
+    #[arg(long, value_enum, conflicts_with_all = ["esim", "suspend", "store", "port_in"])]
     pub policy: Option<policy::BenchPolicy>,
     /// `postgres`: run the activations on the embedded store (the baseline), then on a
     /// private PostgreSQL started from this machine's packages (fsync and
@@ -186,7 +209,16 @@ pub async fn run(args: BenchArgs) -> Result<(), BenchError> {
     let http_mode = args.profiles.is_none()
         && args.osmo_ops.is_none()
         && args.import_rows.is_none()
-        && args.pool_numbers.is_none();
+        && args.pool_numbers.is_none()
+        && args.parked_ports.is_none();
+    if let Some(n) = args.parked_ports {
+        // Its report has a shape of its own (two idle windows), written by the mode.
+        let r = parked::run(&args, n, &data_dir).await;
+        if temporary {
+            let _ = std::fs::remove_dir_all(&data_dir);
+        }
+        return r;
+    }
     if args.json.is_some() && !http_mode {
         // These modes time the store or a component alone: there is no HTTP client to
         // compare with a bare endpoint, so there is no report of that shape either.
@@ -235,6 +267,8 @@ pub async fn run(args: BenchArgs) -> Result<(), BenchError> {
             Ok((sb, client, seeded_in)) => {
                 let r = if args.suspend {
                     suspend::run(&args, &sb, &client, seeded_in, &mut report).await
+                } else if args.port_in {
+                    port_in::run(&args, &sb, &client, seeded_in, &mut report).await
                 } else {
                     run_activations(&args, &sb, &client, seeded_in)
                         .await
@@ -256,6 +290,7 @@ pub async fn run(args: BenchArgs) -> Result<(), BenchError> {
 /// The mode's name in the report.
 fn mode_name(args: &BenchArgs) -> &'static str {
     match (args.policy, args.store, args.suspend, args.esim) {
+        _ if args.port_in => "port_in",
         (Some(policy::BenchPolicy::Cn), ..) => "policy_cn",
         (None, BenchStore::Postgres, ..) => "postgres",
         (None, BenchStore::Embedded, true, _) => "suspend",
@@ -400,11 +435,26 @@ async fn start_sandbox(
     if args.esim {
         config.sandbox.physical_sims = 1;
         config.sandbox.esim_profiles = args.activations;
+    } else if args.parked_ports.is_some() {
+        // The parked ports' SIMs are added in bulk (`inventory::fill`).
+        config.sandbox.physical_sims = 1;
+    } else if args.port_in {
+        // The baseline's SIMs, the port-ins' and the probe's.
+        config.sandbox.physical_sims = 2 * args.activations + 1;
     } else {
         config.sandbox.physical_sims = args.activations + 1;
     }
     // Headroom: golden numbers (…8888, …1234) are never assigned automatically.
     config.sandbox.numbers = args.activations + args.activations / 10 + 100;
+    if args.port_in {
+        // A temporary number for each port-in as well.
+        config.sandbox.numbers += args.activations;
+    }
+    if args.parked_ports.is_some() {
+        config.sandbox.numbers = 100;
+    }
+    // The hub's messages come to a listener of their own, on a free port.
+    config.porting_hub.callback_listen = Some("127.0.0.1:0".parse().map_err(err)?);
     // The benchmark measures the pipeline with every order accepted at once, so the
     // backlog bound must not refuse any of them.
     config.admission.max_backlog = u64::from(args.activations).max(1);

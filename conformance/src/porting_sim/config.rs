@@ -92,6 +92,8 @@ pub struct PortingSimConfig {
     pub callback_faults: CallbackFaultConfig,
     /// Callback delivery retries.
     pub delivery: RetryPolicy,
+    /// Messages (of as many ports) in flight at once; 1: one at a time, in queue order.
+    pub delivery_lanes: usize,
     /// Request ids kept for idempotent answers.
     pub replay_capacity: usize,
     /// Seed of the fault PRNGs.
@@ -119,6 +121,7 @@ impl PortingSimConfig {
             faults: FaultConfig::default(),
             callback_faults: CallbackFaultConfig::default(),
             delivery: RetryPolicy::default(),
+            delivery_lanes: 1,
             replay_capacity: 100_000,
             seed: 1,
             state_file: None,

@@ -145,6 +145,12 @@ impl PortingSimHandle {
         self.sim.notifier.log().wait_for(n, within).await
     }
 
+    /// Lets up to `lanes` messages, of as many ports, be in flight at once (1: one at a
+    /// time, in queue order); each port's messages still go one after another.
+    pub fn set_delivery_lanes(&self, lanes: usize) {
+        self.sim.notifier.set_lanes(lanes);
+    }
+
     /// Releases every held-back message; how many.
     pub fn flush_callbacks(&self) -> usize {
         self.sim.notifier.flush()

@@ -1,9 +1,14 @@
 //! Hub messages to the receiver (`POST {receiver}/v1/hub-messages`): each message is
 //! encoded with the adapters' codec, bent by the callback faults (sent twice, or held
-//! back behind the port's next message), and delivered in queue order by one task with
-//! the hub's client certificate, retried with back-off until a `2xx`. A `400` means the
-//! receiver cannot read it: the hub gives up on that message, as the protocol says.
-//! The receiver URL is read at delivery time, so it can be set while running.
+//! back behind the port's next message), and delivered by one task with the hub's
+//! client certificate, retried with back-off until a `2xx`. A `400` means the receiver
+//! cannot read it: the hub gives up on that message, as the protocol says. The receiver
+//! URL is read at delivery time, so it can be set while running.
+//!
+//! By default one message is in flight at a time, in queue order. With more delivery
+//! lanes ([`Notifier::set_lanes`]) messages of different ports are in flight at once, as
+//! a national hub delivers them; a port's own messages still go one after another, in
+//! queue order, so what one lane shows is what the protocol promises.
 //!
 //! With a state file, every message (and injected copy) is kept there from the moment it
 //! is planned, in the same hand-over as the hub change that made it, until its delivery
@@ -18,8 +23,8 @@ use adapters::http::HttpClient;
 use adapters::porting::{HubMessage, encode_callback, path};
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::{mpsc, watch};
@@ -189,6 +194,8 @@ pub(crate) struct Notifier {
     file: Option<Arc<StateWriter>>,
     /// The next pending-message key, when a state file keeps them.
     next_key: Option<AtomicU64>,
+    /// Deliveries in flight at most (ports at once).
+    lanes: Arc<AtomicUsize>,
 }
 
 impl std::fmt::Debug for Notifier {
@@ -229,6 +236,7 @@ impl Notifier {
             count: watch::channel(0).0,
         });
         let url = Arc::new(Mutex::new(url));
+        let lanes = Arc::new(AtomicUsize::new(1));
         let task = Task {
             client,
             url: Arc::clone(&url),
@@ -236,6 +244,7 @@ impl Notifier {
             log: Arc::clone(&log),
             counts: Arc::clone(&counts),
             file: file.clone(),
+            lanes: Arc::clone(&lanes),
         };
         tokio::spawn(task.run(rx, stop));
         Self {
@@ -247,7 +256,14 @@ impl Notifier {
             counts,
             file,
             next_key,
+            lanes,
         }
+    }
+
+    /// Lets up to `lanes` messages (of as many ports) be in flight at once; 1 delivers
+    /// in queue order. Takes effect from the next message queued or delivered.
+    pub(crate) fn set_lanes(&self, lanes: usize) {
+        self.lanes.store(lanes.max(1), Ordering::Relaxed);
     }
 
     /// The delivery log.
@@ -356,60 +372,138 @@ struct Task {
     log: Arc<DeliveryLog>,
     counts: Arc<Mutex<PortingCounts>>,
     file: Option<Arc<StateWriter>>,
+    lanes: Arc<AtomicUsize>,
+}
+
+/// What one delivery did: the message, where it went, each attempt's status, and
+/// whether the receiver took it.
+type Attempted = (Outgoing, Option<String>, Vec<Option<u16>>, bool);
+
+/// The messages waiting for a lane, by arrival; and, for every port with a message
+/// waiting or in flight, its later messages (with their arrival numbers).
+#[derive(Default)]
+struct Lanes {
+    arrived: u64,
+    ready: BTreeMap<u64, Outgoing>,
+    behind: HashMap<String, VecDeque<(u64, Outgoing)>>,
+}
+
+impl Lanes {
+    /// A message from the queue: ready unless its port has one ahead of it.
+    fn arrive(&mut self, out: Outgoing) {
+        let n = self.arrived;
+        self.arrived += 1;
+        match self.behind.get_mut(&out.port_ref) {
+            Some(q) => q.push_back((n, out)),
+            None => {
+                self.behind.insert(out.port_ref.clone(), VecDeque::new());
+                self.ready.insert(n, out);
+            }
+        }
+    }
+
+    /// The earliest ready message.
+    fn next(&mut self) -> Option<Outgoing> {
+        self.ready.pop_first().map(|(_, out)| out)
+    }
+
+    /// `port`'s message is handled: its next one (if any) is ready, in its arrival place.
+    fn done(&mut self, port: &str) {
+        match self.behind.get_mut(port).and_then(VecDeque::pop_front) {
+            Some((n, out)) => {
+                self.ready.insert(n, out);
+            }
+            None => {
+                self.behind.remove(port);
+            }
+        }
+    }
 }
 
 impl Task {
-    /// One message at a time, in queue order.
+    /// Up to `lanes` messages in flight, each port's one after another, the earliest
+    /// arrived first (with one lane: one at a time, in queue order).
     async fn run(self, mut rx: mpsc::UnboundedReceiver<Outgoing>, stop: watch::Receiver<bool>) {
+        let task = Arc::new(self);
         let mut seq = 0u64;
+        let mut lanes = Lanes::default();
+        let mut flying = tokio::task::JoinSet::new();
+        let mut ports = HashMap::new();
         loop {
-            let out = tokio::select! {
+            while flying.len() < task.lanes.load(Ordering::Relaxed).max(1) {
+                let Some(out) = lanes.next() else {
+                    break;
+                };
+                let port = out.port_ref.clone();
+                let id = flying.spawn(Arc::clone(&task).attempt(out)).id();
+                ports.insert(id, port);
+            }
+            tokio::select! {
                 () = wait_shutdown(stop.clone()) => return,
                 out = rx.recv() => match out {
-                    Some(out) => out,
+                    Some(out) => lanes.arrive(out),
                     None => return,
                 },
-            };
-            let url = lock(&self.url)
-                .clone()
-                .map(|base| format!("{base}{}", path::HUB_MESSAGES));
-            let mut statuses = Vec::new();
-            let mut delivered = false;
-            if let (Some(client), Some(url)) = (&self.client, &url) {
-                tokio::select! {
-                    () = wait_shutdown(stop.clone()) => return,
-                    ok = deliver(client, url, &out.body, self.retry, &mut statuses) => delivered = ok,
+                Some(done) = flying.join_next_with_id() => {
+                    let id = match &done {
+                        Ok((id, _)) => *id,
+                        Err(e) => e.id(),
+                    };
+                    if let Some(port) = ports.remove(&id) {
+                        lanes.done(&port);
+                    }
+                    // A delivery cannot panic; one that did is dropped with its port freed.
+                    if let Ok((_, attempted)) = done {
+                        task.finish(attempted, seq);
+                        seq += 1;
+                    }
                 }
             }
-            {
-                let mut c = lock(&self.counts);
-                if delivered {
-                    c.delivered += 1;
-                } else {
-                    c.undelivered += 1;
-                }
-            }
-            if !delivered {
-                tracing::info!(message_id = %out.message_id, port_ref = %out.port_ref, "hub message not delivered");
-            }
-            // Handled (delivered, or given up as the protocol allows): no longer kept.
-            if let (Some(file), Some(key)) = (&self.file, out.key) {
-                drop(file.submit(vec![persist::delivered(key)]));
-            }
-            self.log.push(Delivery {
-                seq,
-                message_id: out.message_id,
-                port_ref: out.port_ref,
-                sequence: out.sequence,
-                kind: out.kind,
-                url,
-                statuses,
-                delivered,
-                duplicate: out.duplicate,
-                reordered: out.reordered,
-            });
-            seq += 1;
         }
+    }
+
+    /// Delivers one message (retried as configured), if there is a client and a URL.
+    async fn attempt(self: Arc<Self>, out: Outgoing) -> Attempted {
+        let url = lock(&self.url)
+            .clone()
+            .map(|base| format!("{base}{}", path::HUB_MESSAGES));
+        let mut statuses = Vec::new();
+        let mut delivered = false;
+        if let (Some(client), Some(url)) = (&self.client, &url) {
+            delivered = deliver(client, url, &out.body, self.retry, &mut statuses).await;
+        }
+        (out, url, statuses, delivered)
+    }
+
+    /// Counts, forgets (in the state file) and logs a handled message.
+    fn finish(&self, (out, url, statuses, delivered): Attempted, seq: u64) {
+        {
+            let mut c = lock(&self.counts);
+            if delivered {
+                c.delivered += 1;
+            } else {
+                c.undelivered += 1;
+            }
+        }
+        if !delivered {
+            tracing::info!(message_id = %out.message_id, port_ref = %out.port_ref, "hub message not delivered");
+        }
+        // Handled (delivered, or given up as the protocol allows): no longer kept.
+        if let (Some(file), Some(key)) = (&self.file, out.key) {
+            drop(file.submit(vec![persist::delivered(key)]));
+        }
+        self.log.push(Delivery {
+            seq,
+            message_id: out.message_id,
+            port_ref: out.port_ref,
+            sequence: out.sequence,
+            kind: out.kind,
+            url,
+            statuses,
+            delivered,
+            duplicate: out.duplicate,
+            reordered: out.reordered,
+        });
     }
 }
 

@@ -74,6 +74,7 @@ pub(crate) async fn start(config: PortingSimConfig) -> Result<PortingSimHandle, 
         stop_rx.clone(),
         notifier_kept,
     );
+    notifier.set_lanes(config.delivery_lanes);
     let sim = Arc::new(Simulator::new(
         &config,
         notifier,

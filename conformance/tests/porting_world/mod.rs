@@ -204,10 +204,12 @@ pub fn summary(ms: &[HubMessage]) -> Vec<(u64, String, String)> {
 }
 
 /// The receiver of hub messages: mutual TLS (the hub's client certificate), records
-/// every body it decodes, answers the next scripted status, then 204.
+/// every body it decodes, answers the next scripted status, then 204. A message whose
+/// `reference` is held ([`Receiver::hold`]) gets its answer only once released.
 pub struct Receiver {
     addr: SocketAddr,
     seen: Arc<Mutex<Vec<HubMessage>>>,
+    held: tokio::sync::watch::Sender<std::collections::HashSet<String>>,
 }
 
 impl Receiver {
@@ -224,11 +226,14 @@ impl Receiver {
         let script = Arc::new(Mutex::new(VecDeque::from(script)));
         let acceptor = TlsAcceptor::from(tls);
         let recorded = Arc::clone(&seen);
+        let held = tokio::sync::watch::Sender::new(std::collections::HashSet::new());
+        let holds = held.clone();
         tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
                 let acceptor = acceptor.clone();
                 let seen = Arc::clone(&recorded);
                 let script = Arc::clone(&script);
+                let holds = holds.clone();
                 tokio::spawn(async move {
                     let Ok(tls) = acceptor.accept(stream).await else {
                         return;
@@ -236,11 +241,17 @@ impl Receiver {
                     let svc = service_fn(move |req: http::Request<hyper::body::Incoming>| {
                         let seen = Arc::clone(&seen);
                         let script = Arc::clone(&script);
+                        let mut holds = holds.subscribe();
                         async move {
                             let path_ok = req.uri().path() == adapters::porting::path::HUB_MESSAGES;
                             let body = req.into_body().collect().await?.to_bytes();
                             let status = match decode_callback(&body) {
                                 Ok(m) if path_ok => {
+                                    let reference =
+                                        m.reference.as_ref().map(|r| r.as_str().to_owned());
+                                    if let Some(r) = reference {
+                                        let _ = holds.wait_for(|h| !h.contains(&r)).await;
+                                    }
                                     let status =
                                         script.lock().expect("lock").pop_front().unwrap_or(204);
                                     if status == 204 {
@@ -263,7 +274,21 @@ impl Receiver {
                 });
             }
         });
-        Self { addr, seen }
+        Self { addr, seen, held }
+    }
+
+    /// Holds the answers to messages about order `reference` until [`Receiver::release`].
+    pub fn hold(&self, reference: &str) {
+        self.held.send_modify(|h| {
+            h.insert(reference.to_owned());
+        });
+    }
+
+    /// Answers the held messages about `reference`, and the later ones at once.
+    pub fn release(&self, reference: &str) {
+        self.held.send_modify(|h| {
+            h.remove(reference);
+        });
     }
 
     /// The receiver's callback base URL.

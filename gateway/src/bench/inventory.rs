@@ -18,6 +18,11 @@ const NUMBER_CHUNK: u64 = 100_000;
 /// The extra numbers' first MSISDN, clear of the sandbox's blocks (8617000…, 86171…).
 const FIRST_NUMBER: u64 = 8_617_200_000_000;
 
+/// The ICCID of the `i`th SIM [`fill`] adds.
+pub(super) fn iccid(i: u64) -> Result<Iccid, BenchError> {
+    Iccid::from_payload(&format!("898600991{i:010}")).map_err(err)
+}
+
 /// Adds `sims` SIMs and `numbers` numbers to the sandbox tenant, in chunks; prints the
 /// time taken.
 pub(super) async fn fill(sb: &Sandbox, sims: u64, numbers: u64) -> Result<(), BenchError> {
@@ -37,7 +42,7 @@ pub(super) async fn fill(sb: &Sandbox, sims: u64, numbers: u64) -> Result<(), Be
         for i in done..done + n {
             // Own ICCID and IMSI ranges: `898600991…` and `<PLMN>8…` are never seeded (see `sandbox_markets::SEEDED`).
             let sim = NewSim {
-                iccid: Iccid::from_payload(&format!("898600991{i:010}")).map_err(err)?,
+                iccid: iccid(i)?,
                 imsi: format!("{PLMN}8{i:09}").parse().map_err(err)?,
                 ki: crate::sandbox::random_key(keys).map_err(err)?,
                 opc: Some(crate::sandbox::random_key(keys).map_err(err)?),

@@ -162,6 +162,30 @@ pub(super) struct Report {
     pub(super) phases: Vec<Phase>,
     /// The failed orders (at most [`MAX_LISTED`]).
     pub(super) failures: Vec<FailedOrder>,
+    /// `--port-in`: the port-ins against the physical activations of the same run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) port_in: Option<PortInFigures>,
+}
+
+/// The figures of `--port-in` beside its two phases.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub(super) struct PortInFigures {
+    /// Physical activations per second (the first phase).
+    pub(super) physical_per_s: f64,
+    /// Port-ins per second, until each is `active` on its ported number.
+    pub(super) port_ins_per_s: f64,
+    /// `port_ins_per_s / physical_per_s` (the target is at least 0.5).
+    pub(super) ratio_to_physical: f64,
+    /// How often the bench moved the hub's clock, ms.
+    pub(super) hub_tick_ms: u64,
+    /// How many times it did.
+    pub(super) hub_ticks: u64,
+    /// Hub messages (of as many ports) in flight at once.
+    pub(super) hub_lanes: usize,
+    /// Hub messages delivered per completed port-in.
+    pub(super) hub_messages_per_port: f64,
+    /// Store operations per completed port-in.
+    pub(super) store_ops_per_port: f64,
 }
 
 /// Failed orders listed by id in the report; the counts cover all of them.

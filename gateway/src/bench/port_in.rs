@@ -1,0 +1,337 @@
+//! `simgw bench --port-in`: a port-in's own cost next to a physical activation's, in one
+//! run and one tenant. The sandbox tenant takes the UK market (a permissive policy: no
+//! identity, so both phases make the same compliance checks), then:
+//!
+//! 1. **baseline**: `--activations` physical activations on a new number, timed until
+//!    each is `active`;
+//! 2. **measured**: as many UK port-ins (a PAC, donor `EE`), each on its own SIM and
+//!    number, through the porting-hub simulator at zero latency (donor answers at once,
+//!    no faults), timed until each is `active` on its ported number: the create commit
+//!    with a temporary number, the HLR subscriber on it, the submit to the hub, its
+//!    `accepted` and `scheduled` messages, the park, `locked` and `cutover`, the HLR
+//!    number change, the acknowledgement, `completed`, and the temporary number
+//!    quarantined.
+//!
+//! Calendar time is what a port waits for, not work: the hub's clock is driven by the
+//! bench, which moves it [`HUB_STEP`] (4 days: past any UK lock, 17:00 on D-1, and
+//! cutover, 09:00 on the next working day D) every `--hub-tick-ms`, so a scheduled port
+//! is cut over at the next tick, and the latencies include that wait (at most one tick).
+//! The gateway's own clock runs in real time: its port deadlines (the lock point, the
+//! cutover plus 2 h) lie days ahead and never fire during the run; hub messages move
+//! every order, as they would in production.
+
+use super::load::{Post, await_terminal, phase, post_all, print_phase};
+use super::report::{PortInFigures, Report, ratio};
+use super::{BenchArgs, BenchError, err, record};
+use crate::compliance::Market;
+use crate::order::{Order, OrderStatus};
+use crate::sandbox::Sandbox;
+use crate::store::AdminChange;
+use adapters::http::HttpClient;
+use conformance::porting_sim::{ClockMode, PortState, PortingSimHandle};
+use std::sync::atomic::Ordering::Relaxed;
+use std::time::Duration;
+use tokio::time::Instant;
+
+/// How far the hub's clock moves at each tick: from any instant, past the next UK
+/// lock and cutover (a Friday evening's port is due on Tuesday at 09:00).
+pub(super) const HUB_STEP: Duration = Duration::from_secs(4 * 86_400);
+
+/// The first ported number; the run ports `FIRST_NUMBER + i` (UK mobile range, outside
+/// the sandbox tenant's own block).
+const FIRST_NUMBER: u64 = 447_911_000_000;
+
+/// Runs both phases against a started sandbox and prints the report.
+pub(super) async fn run(
+    args: &BenchArgs,
+    sb: &Sandbox,
+    client: &HttpClient,
+    seeded_in: Duration,
+    report: &mut Report,
+) -> Result<(), BenchError> {
+    let n = args.activations as usize;
+    let iccids = &sb.info.physical_iccids;
+    if iccids.len() < 2 * n {
+        return Err(BenchError(format!(
+            "the sandbox has {} SIMs for 2 × {n}",
+            iccids.len()
+        )));
+    }
+    uk_market(sb).await?;
+    let hub = &sb.porting.sim;
+    let tick = Duration::from_millis(args.hub_tick_ms.max(1));
+    hub.set_delivery_lanes(args.hub_lanes);
+    println!(
+        "simgw bench --port-in: {n} physical activations, then {n} UK port-ins, {} clients, HLR and hub latency {} / 0 ms, seeded in {:.1} s",
+        args.concurrency,
+        args.hlr_latency_ms,
+        seeded_in.as_secs_f64()
+    );
+    println!(
+        "the hub's clock is driven: {} days every {} ms (each scheduled port is locked and cut over at the next tick); the gateway's runs in real time; the hub delivers messages of up to {} ports at once, each port's in order",
+        HUB_STEP.as_secs() / 86_400,
+        tick.as_millis(),
+        args.hub_lanes.max(1)
+    );
+    let auth = format!("Bearer {}", sb.info.api_key);
+    let deadline = Duration::from_secs(args.deadline_s);
+    let m = &sb.gateway.metrics;
+
+    println!("-- baseline: physical activations on a new number (same tenant and policy)");
+    let started = Instant::now();
+    let posted = post_all(client, &auth, physical(sb, &iccids[..n]), args.concurrency).await?;
+    let settled = await_terminal(sb, &posted.ids, OrderStatus::Active, started, deadline).await?;
+    let base = phase("physical", &posted, &settled);
+    print_phase(&base, &posted, &settled, "active", "activations/s");
+    let physical_rate = base.per_s;
+    record(report, base, settled);
+
+    let hub0 = hub.counts();
+    let hlr0 = sb.hlr_sim.as_ref().map(|s| s.counts());
+    let events0 = sb.gateway.store.event_count().await.map_err(err)?;
+    let (commits0, ops0) = (m.store_commits.load(Relaxed), m.store_ops.load(Relaxed));
+    println!(
+        "-- timed: UK port-ins, each until `active` on its ported number (temporary number, HLR create, hub submit, accepted, scheduled, locked, cutover, HLR number change, acknowledgement, completed)"
+    );
+    let driver = HubClock::start(hub.clone(), tick);
+    let started = Instant::now();
+    let posted = post_all(
+        client,
+        &auth,
+        port_ins(sb, &iccids[n..2 * n]),
+        args.concurrency,
+    )
+    .await;
+    let settled = match posted {
+        Ok(p) => await_terminal(sb, &p.ids, OrderStatus::Active, started, deadline)
+            .await
+            .map(|s| (p, s)),
+        Err(e) => Err(e),
+    };
+    let ticks = driver.stop().await;
+    let (posted, mut settled) = settled?;
+    let commits = m.store_commits.load(Relaxed) - commits0;
+    let ops = m.store_ops.load(Relaxed) - ops0;
+    let mut ports = phase("port_in", &posted, &settled);
+    (ports.store_commits, ports.store_ops) = (commits, ops);
+    print_phase(&ports, &posted, &settled, "active", "port-ins/s");
+    let done = ports.succeeded;
+    let port_rate = ports.per_s;
+    let orders = std::mem::take(&mut settled.orders);
+    record(report, ports, settled);
+
+    let per = |x: u64| x as f64 / done.max(1) as f64;
+    let hub1 = hub.counts();
+    let messages = hub1.delivered.saturating_sub(hub0.delivered);
+    let figures = PortInFigures {
+        physical_per_s: physical_rate,
+        port_ins_per_s: port_rate,
+        ratio_to_physical: ratio(port_rate, physical_rate),
+        hub_tick_ms: tick.as_millis() as u64,
+        hub_lanes: args.hub_lanes.max(1),
+        hub_ticks: ticks,
+        hub_messages_per_port: per(messages),
+        store_ops_per_port: per(ops),
+    };
+    println!(
+        "durable commits {commits} for {ops} store operations ({:.1} per fsync; {:.1} store operations per port-in)",
+        ops as f64 / commits.max(1) as f64,
+        figures.store_ops_per_port
+    );
+    println!(
+        "porting hub: {:.2} messages delivered per port-in, {} clock ticks",
+        figures.hub_messages_per_port, ticks
+    );
+    if let (Some(sim), Some(before)) = (&sb.hlr_sim, hlr0) {
+        let after = sim.counts();
+        let sets =
+            (after.set.gsm_hlr + after.set.gsm_auc) - (before.set.gsm_hlr + before.set.gsm_auc);
+        let creates = (after.create.gsm_hlr + after.create.gsm_auc)
+            - (before.create.gsm_hlr + before.create.gsm_auc);
+        println!(
+            "HLR simulator: {:.2} Create and {:.2} Set per port-in",
+            per(creates),
+            per(sets)
+        );
+    }
+    if let Some(o) = orders.iter().find(|o| o.status == OrderStatus::Active) {
+        let writes = writes_of(sb, events0, &o.id).await?;
+        println!(
+            "one port-in's {} order writes: {}; and {:.0} hub messages recorded, one store operation each",
+            writes.len(),
+            writes.join(", "),
+            figures.hub_messages_per_port
+        );
+    }
+    read_back(sb, hub, &orders)?;
+    println!(
+        "port-in / physical: {port_rate:.0} / {physical_rate:.0} per s = {:.2} (target at least 0.5)",
+        figures.ratio_to_physical
+    );
+    report.port_in = Some(figures);
+    if done < posted.ids.len() || posted.failures > 0 {
+        return Err(err(format!(
+            "{} port-ins refused, {} orders not active",
+            posted.failures,
+            posted.ids.len() - done
+        )));
+    }
+    Ok(())
+}
+
+/// Puts the sandbox tenant in the UK market (its default policy; port-ins follow the
+/// UK's porting rules).
+async fn uk_market(sb: &Sandbox) -> Result<(), BenchError> {
+    let store = &sb.gateway.store;
+    let mut tenant = store
+        .tenant(&sb.info.tenant)
+        .await
+        .map_err(err)?
+        .ok_or_else(|| BenchError("the sandbox tenant is missing".into()))?;
+    tenant.market = Some(Market::Uk);
+    crate::admin::apply(&**store, AdminChange::PutTenant(tenant))
+        .await
+        .map_err(err)
+}
+
+fn physical(sb: &Sandbox, iccids: &[String]) -> Vec<Post> {
+    let url = format!("{}/v1/activations", sb.info.base_url);
+    iccids
+        .iter()
+        .enumerate()
+        .map(|(i, iccid)| Post {
+            url: url.clone(),
+            idempotency_key: format!("bench-{i}"),
+            body: serde_json::json!({
+                "sim": {"type": "physical", "iccid": iccid},
+                "product": sb.info.product,
+            })
+            .to_string(),
+        })
+        .collect()
+}
+
+/// One UK port-in per SIM, each of its own number.
+fn port_ins(sb: &Sandbox, iccids: &[String]) -> Vec<Post> {
+    let url = format!("{}/v1/activations", sb.info.base_url);
+    iccids
+        .iter()
+        .enumerate()
+        .map(|(i, iccid)| Post {
+            url: url.clone(),
+            idempotency_key: format!("bench-port-{i}"),
+            body: serde_json::json!({
+                "sim": {"type": "physical", "iccid": iccid},
+                "product": sb.info.product,
+                "msisdn": {
+                    "mode": "port_in",
+                    "number": (FIRST_NUMBER + i as u64).to_string(),
+                    "donor": "EE",
+                    "credential": "ABC123456",
+                },
+            })
+            .to_string(),
+        })
+        .collect()
+}
+
+/// The writes of order `id` since event `from`, in order, as the internal event log
+/// names them (each one store operation).
+async fn writes_of(sb: &Sandbox, from: u64, id: &str) -> Result<Vec<String>, BenchError> {
+    use crate::store::EventKind as K;
+    let mut out = Vec::new();
+    let mut at = from;
+    loop {
+        let page = sb.gateway.store.events(at, 10_000).await.map_err(err)?;
+        let Some(last) = page.last() else {
+            return Ok(out);
+        };
+        at = last.seq + 1;
+        for e in page.iter().filter(|e| e.order_id.as_deref() == Some(id)) {
+            out.push(match &e.kind {
+                K::OrderCreated => "created".into(),
+                K::StepSent { step, .. } => format!("{step} sent"),
+                K::StepAnswered { step, .. } => format!("{step} answered"),
+                K::OrderActive => "active".into(),
+                // `applied hub/m-…`, `woken by hub/m-…`: the message ids say nothing here.
+                K::Port { what } => what
+                    .split(" hub/")
+                    .next()
+                    .unwrap_or(what)
+                    .trim_end_matches(" by")
+                    .to_owned(),
+                other => format!("{other:?}"),
+            });
+        }
+    }
+}
+
+/// Checks what the orders claim against the simulators: every active port-in runs on
+/// its ported number at the HLR, and the hub has its port completed.
+fn read_back(sb: &Sandbox, hub: &PortingSimHandle, orders: &[Order]) -> Result<(), BenchError> {
+    let mut wrong = Vec::new();
+    for o in orders.iter().filter(|o| o.status == OrderStatus::Active) {
+        let Some(p) = &o.port else {
+            wrong.push(format!("{}: no port part", o.id));
+            continue;
+        };
+        let on_hlr = sb
+            .hlr_sim
+            .as_ref()
+            .and_then(|s| s.hlr(&o.imsi))
+            .map(|h| h.msisdn.to_string());
+        if o.msisdn != p.number || on_hlr.as_deref() != Some(p.number.as_str()) {
+            wrong.push(format!("{}: HLR has {on_hlr:?}", o.id));
+        }
+        let at_hub = p.port_ref.as_deref().and_then(|r| hub.port(r));
+        if at_hub.map(|v| v.state) != Some(PortState::Completed) {
+            wrong.push(format!("{}: hub port not completed", o.id));
+        }
+    }
+    if wrong.is_empty() {
+        println!(
+            "read back: every active port-in is on its ported number at the HLR, and completed at the hub"
+        );
+        return Ok(());
+    }
+    Err(BenchError(format!(
+        "{} active port-ins disagree with the simulators: {}",
+        wrong.len(),
+        wrong.iter().take(5).cloned().collect::<Vec<_>>().join("; ")
+    )))
+}
+
+/// The task that drives the hub's clock during the measured phase.
+struct HubClock {
+    stop: tokio::sync::watch::Sender<bool>,
+    task: tokio::task::JoinHandle<u64>,
+}
+
+impl HubClock {
+    /// Switches the hub's clock to driven and moves it [`HUB_STEP`] every `tick`.
+    fn start(hub: PortingSimHandle, tick: Duration) -> Self {
+        hub.set_clock_mode(ClockMode::Driven);
+        let (stop, mut stopped) = tokio::sync::watch::channel(false);
+        let task = tokio::spawn(async move {
+            let mut ticks = 0;
+            let mut every = tokio::time::interval(tick);
+            every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tokio::select! {
+                    _ = every.tick() => {
+                        hub.advance(HUB_STEP);
+                        ticks += 1;
+                    }
+                    _ = stopped.changed() => return ticks,
+                }
+            }
+        });
+        Self { stop, task }
+    }
+
+    /// Stops the ticks; how many there were.
+    async fn stop(self) -> u64 {
+        let _ = self.stop.send(true);
+        self.task.await.unwrap_or(0)
+    }
+}
