@@ -403,6 +403,7 @@ async fn park_one(
             reference: Some(hub_ref(&order_id)?),
             due_at: Some(utc(plan.cutover_at)?),
             lock_at: Some(utc(plan.lock_at)?),
+            range_holder: None,
             event,
         };
         order = port_order::apply_hub(order, &m, now);
