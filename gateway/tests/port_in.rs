@@ -84,6 +84,18 @@ async fn china_ports_at_the_next_full_hour_and_the_line_waits_for_its_number() {
     let dir = tempfile::tempdir().expect("tempdir");
     let sb = sandbox(dir.path()).await;
     let (c, iccids) = cn(&sb);
+    // The store is open round the clock, so the sale hits no outside-hours risk rule
+    // whatever the time of day the test runs (the line would be pending verification).
+    let always = json!({"hours": {"open": "00:00", "close": "00:00", "utc_offset": "+08:00"}});
+    let (s, v, _) = c
+        .send(
+            http::Method::PUT,
+            "/v1/channels/stores/SZ-0042",
+            None,
+            Some(&always),
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
     let mut body = sale(&iccids[1], &resident_id(11), "C1");
     body["msisdn"] = json!({"mode": "port_in", "number": "8613812345678", "donor": "CMCC", "credential": "AB12CD"});
     let (s, o) = c.order(&body).await;

@@ -6,6 +6,8 @@
 //   SIMGW_SERVER_SPKI    base64 SHA-256 of the gateway certificate's key (the browser's trust)
 //   NODE_EXTRA_CA_CERTS  the sandbox CA, for Node-side HTTPS in the workers
 //
+// Every market tenant's store SZ-0042 is made open round the clock (time-of-day free tests).
+//
 // Returns the teardown: stops the gateway and removes the data dir (kept, with serve.log,
 // when SIMGW_KEEP_DATA=1).
 import { spawn } from 'node:child_process';
@@ -15,7 +17,7 @@ import os from 'node:os';
 import path from 'node:path';
 import tls from 'node:tls';
 import { fileURLToPath } from 'node:url';
-import { getStatus } from './lib/http.mjs';
+import { getStatus, request } from './lib/http.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 /// How long the gateway may take to start (a debug build seeds thousands of SIMs).
@@ -55,6 +57,18 @@ export default async function globalSetup() {
       // Not written yet, or not answering yet: poll again.
     }
     if (sb === null) await new Promise((r) => setTimeout(r, 100));
+  }
+
+  // The market stores open round the clock, so no sale hits the outside-hours risk rule
+  // (its line would be `pending_verification`) whatever the time of day the suite runs.
+  const ca = fs.readFileSync(sb.ca_cert);
+  for (const [name, m] of Object.entries(sb.markets || {})) {
+    const r = await request('PUT', `${sb.base_url}/v1/channels/stores/SZ-0042`, {
+      ca,
+      headers: { authorization: `Bearer ${m.api_key}` },
+      body: { hours: { open: '00:00', close: '00:00', utc_offset: '+08:00' } },
+    });
+    if (r.status !== 200) throw fail(`store hours of the ${name} tenant: ${r.status} ${r.text}`);
   }
 
   process.env.SIMGW_SANDBOX_FILE = file;
