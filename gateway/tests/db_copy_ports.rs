@@ -21,7 +21,7 @@ use gateway::store::dump::{DumpTable, TableSum};
 use gateway::store::embedded::RedbStore;
 use gateway::store::postgres::PgStore;
 use gateway::store::{
-    AdminChange, AdminOutcome, CreateOutcome, EventKind, NewActivation, NumberChoice,
+    AdminChange, AdminOutcome, CreateOutcome, EventKind, NewActivation, NumberChoice, OnArrival,
     PortInboxItem, PortItemBody, PortReceived, Product, SimChoice, StoreAdmin, Tenant,
 };
 use sim_profiles::{Key128, Msisdn};
@@ -179,7 +179,10 @@ async fn fixture(s: &dyn StoreAdmin) -> Ports {
             raw: sealed("message"),
         },
     );
-    let out = s.receive_port_item(hub, wake).await.expect("receive");
+    let out = s
+        .receive_port_item(hub, OnArrival::Wake(wake))
+        .await
+        .expect("receive");
     assert_eq!(out, PortReceived::Queued { woken: None });
     let mut running = running;
     running.version += 1;
@@ -196,7 +199,10 @@ async fn fixture(s: &dyn StoreAdmin) -> Ports {
         NOW + 3,
         PortItemBody::Cancel,
     );
-    let out = s.receive_port_item(cancel, wake).await.expect("receive");
+    let out = s
+        .receive_port_item(cancel, OnArrival::Wake(wake))
+        .await
+        .expect("receive");
     assert_eq!(out, PortReceived::Queued { woken: None });
     // A message for none of our orders is kept, applied to nothing.
     let stray = item(
@@ -207,7 +213,10 @@ async fn fixture(s: &dyn StoreAdmin) -> Ports {
             raw: sealed("stray"),
         },
     );
-    let out = s.receive_port_item(stray, wake).await.expect("receive");
+    let out = s
+        .receive_port_item(stray, OnArrival::Wake(wake))
+        .await
+        .expect("receive");
     assert_eq!(out, PortReceived::Queued { woken: None });
     let failed = create_port(s, "failed", 3, "447911000004", true).await;
     let mut failed = failed;
@@ -353,7 +362,10 @@ async fn porting_state_copies_into_postgres_and_on_and_behaves_the_same() {
                 raw: sealed("message"),
             },
         );
-        let out = s.receive_port_item(again, wake).await.expect("receive");
+        let out = s
+            .receive_port_item(again, OnArrival::Wake(wake))
+            .await
+            .expect("receive");
         assert_eq!(out, PortReceived::Duplicate, "{name}");
     }
 
@@ -401,7 +413,7 @@ async fn porting_state_copies_into_postgres_and_on_and_behaves_the_same() {
     );
     for (name, s) in stores {
         match s
-            .receive_port_item(ping.clone(), wake)
+            .receive_port_item(ping.clone(), OnArrival::Wake(wake))
             .await
             .expect("receive")
         {

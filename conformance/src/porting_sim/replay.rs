@@ -44,6 +44,9 @@ pub(crate) struct Kept {
     pub(crate) answer: Answer,
 }
 
+/// An answer kept under its id, and its `seq` then.
+type KeptAt = (Key, u64);
+
 /// What changed in a tracked cache since the last [`ReplayCache::take_changes`].
 #[derive(Debug, Default, PartialEq, Eq)]
 pub(crate) struct ReplayChanges {
@@ -60,8 +63,9 @@ pub(crate) struct ReplayCache {
     order: VecDeque<Key>,
     capacity: usize,
     next: u64,
-    /// Since the last take, when something keeps the cache: `seq`s kept and dropped.
-    changes: Option<(Vec<u64>, Vec<u64>)>,
+    /// Since the last take, when something keeps the cache: the answers kept (by id and
+    /// `seq`, so one forgotten since is skipped) and the `seq`s dropped.
+    changes: Option<(Vec<KeptAt>, Vec<u64>)>,
 }
 
 impl ReplayCache {
@@ -109,7 +113,7 @@ impl ReplayCache {
         let seq = self.next;
         self.next += 1;
         if let Some((kept, _)) = &mut self.changes {
-            kept.push(seq);
+            kept.push((id.clone(), seq));
         }
         self.order.push_back(id.clone());
         let kept = Kept {
@@ -126,20 +130,17 @@ impl ReplayCache {
         self.shrink_to(0);
     }
 
-    /// What changed since the last call (nothing when untracked).
+    /// What changed since the last call (nothing when untracked). Costs what changed, not
+    /// what is kept (it runs on every answer).
     pub(crate) fn take_changes(&mut self) -> ReplayChanges {
         let Some((kept, dropped)) = self.changes.as_mut().map(std::mem::take) else {
             return ReplayChanges::default();
         };
-        let live: HashMap<u64, &Kept> = if kept.is_empty() {
-            HashMap::new()
-        } else {
-            self.entries.values().map(|k| (k.seq, k)).collect()
-        };
         ReplayChanges {
             kept: kept
                 .iter()
-                .filter_map(|seq| live.get(seq).map(|k| (*k).clone()))
+                .filter_map(|(key, seq)| self.entries.get(key).filter(|k| k.seq == *seq))
+                .cloned()
                 .collect(),
             dropped,
         }
@@ -221,5 +222,26 @@ mod tests {
         back.clear();
         assert_eq!(back.take_changes().dropped, [3]);
         assert_eq!(ReplayCache::new(1).take_changes(), ReplayChanges::default());
+    }
+
+    #[test]
+    fn an_answer_kept_and_forgotten_between_two_takes_is_only_dropped() {
+        let id = |s: &str| (None, Ref::parse(s, "t").expect("ref"));
+        let mut c = ReplayCache::restore(1, Vec::new());
+        for (i, s) in ["a", "b", "a"].into_iter().enumerate() {
+            let status = 200 + i as u16;
+            c.keep(
+                id(s),
+                [i as u8; 32],
+                Answer {
+                    status,
+                    body: Vec::new(),
+                },
+            );
+        }
+        let changes = c.take_changes();
+        // "a" (0) went for "b" (1), which went for "a" again (2).
+        assert_eq!(changes.kept.iter().map(|k| k.seq).collect::<Vec<_>>(), [2]);
+        assert_eq!(changes.dropped, [0, 1]);
     }
 }

@@ -8,7 +8,7 @@
 
 use super::AppState;
 use super::problem::ApiError;
-use crate::engine::machine::port_order;
+use crate::engine::ItemInput;
 use crate::store::{PortInboxItem, PortItemBody, PortReceived, hub_item_key, hub_message_context};
 use adapters::porting::{HubEvent, MAX_BODY_BYTES, decode_callback, path};
 use axum::Router;
@@ -81,7 +81,8 @@ async fn handle(State(state): State<Arc<AppState>>, body: Body) -> Response {
         body: PortItemBody::Hub { raw },
         applied: false,
     };
-    match state.store.receive_port_item(item, port_order::wake).await {
+    let arrival = ItemInput::Hub(Box::new(m.clone())).on_arrival();
+    match state.store.receive_port_item(item, arrival).await {
         Ok(PortReceived::Duplicate) => {
             tracing::info!(message = %m.message_id.as_str(), "hub message redelivered; already recorded");
             status(StatusCode::NO_CONTENT)
@@ -92,6 +93,13 @@ async fn handle(State(state): State<Arc<AppState>>, body: Body) -> Response {
             if let Some(o) = woken {
                 state.engine.submit(*o);
             }
+            status(StatusCode::NO_CONTENT)
+        }
+        Ok(PortReceived::Settled { .. }) => {
+            tracing::info!(message = %m.message_id.as_str(), port = %m.port_ref.as_str(),
+                event = m.event.kind(), "hub message recorded and applied");
+            // The port's deadline may be the earliest now.
+            state.engine.port_deadline_added();
             status(StatusCode::NO_CONTENT)
         }
         Err(e) => {

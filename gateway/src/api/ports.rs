@@ -11,10 +11,11 @@ use super::problem::ApiError;
 use super::request::{PathParam, json_response, limit_param};
 use super::subscriptions::caller_order;
 use crate::clock::rfc3339;
+use crate::engine::ItemInput;
 use crate::engine::machine::port_in::CancelRefused;
 use crate::engine::machine::port_order;
 use crate::order::{Order, PortIn};
-use crate::store::{PortInboxItem, PortItemBody, PortReceived, cancel_item_key};
+use crate::store::{OnArrival, PortInboxItem, PortItemBody, PortReceived, cancel_item_key};
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
@@ -205,12 +206,12 @@ pub(super) async fn queue_item(
         body,
         applied: false,
     };
-    if let PortReceived::Queued { woken: Some(o) } = state
-        .store
-        .receive_port_item(item, port_order::wake)
-        .await?
-    {
-        state.engine.submit(*o);
+    let arrival =
+        ItemInput::of(&item.body).map_or(OnArrival::Wake(port_order::wake), ItemInput::on_arrival);
+    match state.store.receive_port_item(item, arrival).await? {
+        PortReceived::Queued { woken: Some(o) } => state.engine.submit(*o),
+        PortReceived::Settled { .. } => state.engine.port_deadline_added(),
+        PortReceived::Queued { woken: None } | PortReceived::Duplicate => {}
     }
     let mut v = render_order(order, None, None);
     v["kind"] = Value::String("activation".into());

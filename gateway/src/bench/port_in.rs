@@ -157,7 +157,7 @@ pub(super) async fn run(
     if let Some(o) = orders.iter().find(|o| o.status == OrderStatus::Active) {
         let writes = writes_of(sb, events0, &o.id).await?;
         println!(
-            "one port-in's {} order writes: {}; and {:.0} hub messages recorded, one store operation each",
+            "one port-in's {} order writes: {}; its {:.0} hub messages each recorded in one store operation, the same one as the order write `applied on arrival` when the port was parked",
             writes.len(),
             writes.join(", "),
             figures.hub_messages_per_port
@@ -253,7 +253,8 @@ async fn writes_of(sb: &Sandbox, from: u64, id: &str) -> Result<Vec<String>, Ben
                 K::StepSent { step, .. } => format!("{step} sent"),
                 K::StepAnswered { step, .. } => format!("{step} answered"),
                 K::OrderActive => "active".into(),
-                // `applied hub/m-…`, `woken by hub/m-…`: the message ids say nothing here.
+                // `applied hub/m-…`, `applied on arrival hub/m-…`, `woken by hub/m-…`: the
+                // message ids say nothing here.
                 K::Port { what } => what
                     .split(" hub/")
                     .next()

@@ -40,7 +40,7 @@ use adapters::identity::IdentityVerifier;
 pub use error::EngineError;
 pub use identity_request::verification_request;
 use machine::RetryPolicy;
-pub use port_step::{PortingSettings, SealedCredential};
+pub use port_step::{ItemInput, PortingSettings, SealedCredential};
 use ring::rand::{SecureRandom, SystemRandom};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};

@@ -13,7 +13,7 @@ use crate::engine::machine::port_order::{self, PortAnswer, PortOp};
 use crate::engine::machine::port_out;
 use crate::engine::machine::{Action, Attempt, StepDone, StepFailure};
 use crate::order::{Effect, Order, OrderKind, PortIn};
-use crate::store::{EventKind, PortInboxItem, PortItemBody, hub_message_context};
+use crate::store::{EventKind, OnArrival, PortInboxItem, PortItemBody, hub_message_context};
 use adapters::hlr::{HlrError, SubscriberSpec};
 use adapters::porting::{
     Account, AccountNumber, AccountPin, Acknowledge, AnswerPortOut, CancelPort, Credential,
@@ -387,20 +387,72 @@ pub(super) async fn apply_pending(
 }
 
 fn apply_item(inner: &Inner, order: Order, item: &PortInboxItem, now: u64) -> Order {
-    match &item.body {
-        PortItemBody::Cancel => port_order::apply_cancel(order, now),
-        PortItemBody::Withdraw => port_out::withdraw(order, now),
-        PortItemBody::Reschedule { requested_at_ms } => {
-            port_order::apply_reschedule(order, *requested_at_ms, now)
+    let input = match &item.body {
+        PortItemBody::Hub { raw } => {
+            open_message(inner, &item.key, raw).map(|m| ItemInput::Hub(Box::new(m)))
         }
-        PortItemBody::Hub { raw } => match open_message(inner, &item.key, raw) {
-            Ok(m) => port_order::apply_hub(order, &m, now),
-            Err(e) => {
-                tracing::warn!(order = %order.id, item = %item.key, error = %e,
-                    "a recorded hub message cannot be read; it is skipped");
-                crate::engine::machine::touch(order, now)
+        body => ItemInput::of(body).ok_or_else(|| "not a channel's item".to_owned()),
+    };
+    match input {
+        Ok(input) => input.apply(order, now),
+        Err(e) => {
+            tracing::warn!(order = %order.id, item = %item.key, error = %e,
+                "a recorded port item cannot be read; it is skipped");
+            crate::engine::machine::touch(order, now)
+        }
+    }
+}
+
+/// A port item as the machine reads it (a hub message opened and decoded).
+#[derive(Clone, Debug)]
+pub enum ItemInput {
+    /// A hub message.
+    Hub(Box<adapters::porting::HubMessage>),
+    /// A channel's cancel.
+    Cancel,
+    /// The withdrawal of a port-out (the line was reported lost or stolen).
+    Withdraw,
+    /// A channel's move to another day.
+    Reschedule {
+        /// The day asked (Unix ms).
+        requested_at_ms: u64,
+    },
+}
+
+impl ItemInput {
+    /// The input of a channel's item; `None` for a hub message (sealed: the receiver
+    /// has it decoded already, and the engine opens it).
+    pub fn of(body: &PortItemBody) -> Option<Self> {
+        match body {
+            PortItemBody::Cancel => Some(Self::Cancel),
+            PortItemBody::Withdraw => Some(Self::Withdraw),
+            PortItemBody::Reschedule { requested_at_ms } => Some(Self::Reschedule {
+                requested_at_ms: *requested_at_ms,
+            }),
+            PortItemBody::Hub { .. } => None,
+        }
+    }
+
+    /// `order` (in flight) with this item applied.
+    fn apply(&self, order: Order, now: u64) -> Order {
+        match self {
+            Self::Cancel => port_order::apply_cancel(order, now),
+            Self::Withdraw => port_out::withdraw(order, now),
+            Self::Reschedule { requested_at_ms } => {
+                port_order::apply_reschedule(order, *requested_at_ms, now)
             }
-        },
+            Self::Hub(m) => port_order::apply_hub(order, m, now),
+        }
+    }
+
+    /// The store's step for this item when it arrives while its order is parked, run in
+    /// the commit that records it: what the engine would do in three commits (wake the
+    /// order, apply the item, park it again if the machine only has to wait), so a hub
+    /// message that moves a waiting port along costs one commit and no task.
+    pub fn on_arrival(self) -> OnArrival {
+        OnArrival::Apply(Arc::new(move |order, now| {
+            port_order::on_arrival(order, now, |o| self.apply(o, now))
+        }))
     }
 }
 

@@ -1,8 +1,9 @@
 //! The porting part of the store port (issue 12). A port-in is an activation order with
 //! a port part (`Order::port`). While it waits for the hub it is *parked*: out of flight,
 //! on one port-deadline index, costing nothing. Hub messages and channels' cancels enter
-//! a durable inbox (deduplicated by key) and wake a parked order; the engine, the only
-//! writer of a port's state, applies them one by one, each in its own commit.
+//! a durable inbox (deduplicated by key). The engine applies them one by one, each in its
+//! own commit; one that arrives while its order is parked is applied in the commit that
+//! records it, by the engine's pure step passed in (`OnArrival`).
 
 use super::*;
 use crate::order::Order;
@@ -35,12 +36,14 @@ impl CredentialIssue {
 /// What the porting engine needs of a backend.
 pub trait PortingStore: Send + Sync {
     /// Records `item` durably (nothing if its key was seen before: `Duplicate`). If its
-    /// order is parked, the same commit takes it back into flight with `wake` and
-    /// returns it for the engine to drive.
+    /// order is parked, the same commit runs `arrival` on it: with [`OnArrival::Wake`]
+    /// the order is back in flight (`Queued` with it, for the engine to drive); with
+    /// [`OnArrival::Apply`] the item is recorded applied and the order written as the
+    /// step gives it: `Settled` when parked again, else `Queued` with it.
     fn receive_port_item(
         &self,
         item: PortInboxItem,
-        wake: Reopen,
+        arrival: OnArrival,
     ) -> BoxFuture<'_, Result<PortReceived, StoreError>>;
 
     /// The order's items not applied yet, in arrival order.

@@ -8,7 +8,7 @@ use gateway::order::{
     OrderStatus, PortIn, confirmation_code_context, port_credential_context, subscriber_context,
 };
 use gateway::store::{
-    AdminChange, PortInboxItem, PortItemBody, SANDBOX_MARKER, SimChoice, StoreAdmin,
+    AdminChange, OnArrival, PortInboxItem, PortItemBody, SANDBOX_MARKER, SimChoice, StoreAdmin,
     WebhookEndpoint, hub_message_context, secret_context,
 };
 use sim_profiles::Key128;
@@ -170,7 +170,9 @@ pub async fn rotation_reseals_every_sealed_value(s: &dyn StoreAdmin) {
         body: PortItemBody::Hub { raw },
         applied: false,
     };
-    s.receive_port_item(item, |o, _| o).await.expect("receive");
+    s.receive_port_item(item, OnArrival::Wake(|o, _| o))
+        .await
+        .expect("receive");
     // 3 cards × (Ki, OPc), the subscriber details, the confirmation code and the porting
     // credential each in their order and its idempotency snapshot, the signing secret,
     // the hub message and the sandbox marker.

@@ -9,10 +9,11 @@ use gateway::compliance::Market;
 use gateway::crypto::Sealed;
 use gateway::order::{Effect, Order, OrderStatus, PortIn, Step};
 use gateway::store::{
-    CreateOutcome, EventKind, NumberChoice, PortInboxItem, PortItemBody, PortReceived, Rejection,
-    StoreAdmin,
+    CreateOutcome, EventKind, NumberChoice, OnArrival, PortInboxItem, PortItemBody, PortReceived,
+    Rejection, StoreAdmin,
 };
 use sim_profiles::Msisdn;
+use std::sync::Arc;
 
 const PORTED: &str = "447911000001";
 
@@ -161,7 +162,7 @@ pub async fn port_items_are_recorded_once_and_wake_a_parked_port(s: &dyn StoreAd
     assert!(s.park_port(p.clone()).await.expect("park"));
     let item = cancel_item(&o, NOW + 5);
     let woken = match s
-        .receive_port_item(item.clone(), wake)
+        .receive_port_item(item.clone(), OnArrival::Wake(wake))
         .await
         .expect("receive")
     {
@@ -170,7 +171,7 @@ pub async fn port_items_are_recorded_once_and_wake_a_parked_port(s: &dyn StoreAd
     };
     assert_eq!(woken.port_parked(), None);
     assert_eq!(
-        s.receive_port_item(item.clone(), wake)
+        s.receive_port_item(item.clone(), OnArrival::Wake(wake))
             .await
             .expect("again"),
         PortReceived::Duplicate
@@ -214,15 +215,80 @@ pub async fn port_items_are_recorded_once_and_wake_a_parked_port(s: &dyn StoreAd
     stray.key = "hub/m-stray".into();
     stray.order_id = Some("act_unknown".into());
     assert_eq!(
-        s.receive_port_item(stray.clone(), wake)
+        s.receive_port_item(stray.clone(), OnArrival::Wake(wake))
             .await
             .expect("stray"),
         PortReceived::Queued { woken: None }
     );
     assert_eq!(
-        s.receive_port_item(stray, wake).await.expect("stray"),
+        s.receive_port_item(stray, OnArrival::Wake(wake))
+            .await
+            .expect("stray"),
         PortReceived::Duplicate
     );
+}
+
+/// `OnArrival::Apply`: the item is recorded applied and its parked order written as the
+/// step gives it, in the receiving commit: parked again on its new deadline, or in flight.
+pub async fn a_port_item_applied_on_arrival_parks_or_wakes_in_one_commit(s: &dyn StoreAdmin) {
+    seed(s, T, 0..1, 1).await;
+    let o = create_port(s, "k1", 0, PORTED, true).await;
+    assert!(s.park_port(parked(&o, NOW + DAY_MS)).await.expect("park"));
+    // A step that moves the deadline earlier and stays parked.
+    let earlier = NOW + DAY_MS / 24;
+    let repark = OnArrival::Apply(Arc::new(move |o, now| {
+        let mut o = parked(&wake(o, now), earlier);
+        o.version -= 1;
+        o
+    }));
+    let mut item = cancel_item(&o, NOW + 5);
+    item.key = "hub/m-1".into();
+    assert_eq!(
+        s.receive_port_item(item.clone(), repark.clone())
+            .await
+            .expect("receive"),
+        PortReceived::Settled { until: earlier }
+    );
+    let stored = s.get_order(T, &o.id).await.expect("get").expect("order");
+    assert_eq!(stored.port_parked(), Some(earlier));
+    assert_eq!(stored.updated_at_ms, NOW + 5, "the step's order is written");
+    assert!(
+        s.pending_port_items(&o.id)
+            .await
+            .expect("pending")
+            .is_empty(),
+        "applied: nothing left for the engine"
+    );
+    assert_eq!(s.next_port_deadline().await.expect("next"), Some(earlier));
+    assert!(
+        !ids(&s.inflight_orders().await.expect("inflight")).contains(&o.id.as_str()),
+        "still parked: out of flight"
+    );
+    assert_eq!(
+        s.receive_port_item(item, repark).await.expect("again"),
+        PortReceived::Duplicate
+    );
+    // A step that leaves the order in flight: the engine drives it.
+    let stay = OnArrival::Apply(Arc::new(wake));
+    let second = PortInboxItem {
+        key: "hub/m-2".into(),
+        received_at_ms: NOW + 6,
+        ..cancel_item(&o, NOW + 6)
+    };
+    let woken = match s.receive_port_item(second, stay).await.expect("receive") {
+        PortReceived::Queued { woken: Some(w) } => *w,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(woken.port_parked(), None);
+    assert_eq!(s.get_order(T, &o.id).await.expect("get"), Some(woken));
+    assert!(
+        s.pending_port_items(&o.id)
+            .await
+            .expect("pending")
+            .is_empty()
+    );
+    assert_eq!(s.next_port_deadline().await.expect("next"), None);
+    assert!(ids(&s.inflight_orders().await.expect("inflight")).contains(&o.id.as_str()));
 }
 
 pub async fn a_completed_port_opens_its_line_on_the_ported_number(s: &dyn StoreAdmin) {

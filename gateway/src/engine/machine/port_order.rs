@@ -419,6 +419,21 @@ pub fn park(o: Order, due: u64, now_ms: u64) -> Order {
     })
 }
 
+/// An item arriving while `o` is parked, as one write (the store runs this in the
+/// commit that records the item): what the engine does in three (wake the order, `apply`
+/// the item, park it again if the machine only has to wait), with the version moved
+/// once.
+pub fn on_arrival(o: Order, now_ms: u64, apply: impl FnOnce(Order) -> Order) -> Order {
+    let version = o.version;
+    let o = apply(wake(o, now_ms));
+    let mut o = match super::next_action(&o, now_ms) {
+        Action::Park(due) => park(o, due, now_ms),
+        _ => o,
+    };
+    o.version = version + 1;
+    o
+}
+
 /// Takes a parked order back into flight (the store's `Reopen` for port items and
 /// deadlines).
 pub fn wake(o: Order, now_ms: u64) -> Order {

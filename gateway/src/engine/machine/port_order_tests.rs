@@ -414,4 +414,40 @@ proptest! {
         }
         prop_assert!(activations <= 1, "the number went on the line {} times", activations);
     }
+
+    /// A message applied on arrival to a parked port (one write, in the store's commit)
+    /// leaves the order as the engine's wake, apply and park (three writes) do, but for
+    /// the version, moved once.
+    #[test]
+    fn a_message_applied_on_arrival_is_the_engines_three_writes_in_one(
+        order_of in proptest::collection::vec((0u8..7, 1u64..8), 0..20),
+    ) {
+        let mut o = submitted(true);
+        for (i, (e, seq)) in order_of.into_iter().enumerate() {
+            let now = 10 + i as u64;
+            // Perform whatever step the order asks for, successfully, until it waits.
+            while let Action::Port { op, attempt } = next_action(&o, now) {
+                let answer = PortAnswer::Done("ok".into());
+                o = on_port_answer(mark_port_sent(o, op, attempt, now), op, at(attempt, now), answer);
+            }
+            let Action::Park(due) = next_action(&o, now) else {
+                break;
+            };
+            o = park(o, due, now);
+            let m = msg(seq, event(e), now);
+            let engine = {
+                let woken = apply_hub(wake(o.clone(), now), &m, now);
+                match next_action(&woken, now) {
+                    Action::Park(due) => park(woken, due, now),
+                    _ => woken,
+                }
+            };
+            let folded = on_arrival(o.clone(), now, |w| apply_hub(w, &m, now));
+            prop_assert_eq!(folded.version, o.version + 1);
+            let mut same = engine.clone();
+            same.version = folded.version;
+            prop_assert_eq!(&folded, &same);
+            o = engine;
+        }
+    }
 }

@@ -12,11 +12,11 @@ impl PortingStore for RedbStore {
     fn receive_port_item(
         &self,
         item: PortInboxItem,
-        wake: Reopen,
+        arrival: OnArrival,
     ) -> BoxFuture<'_, Result<PortReceived, StoreError>> {
         Box::pin(async move {
             match self
-                .submit_port(PortCommand::Receive(Box::new(item), wake))
+                .submit_port(PortCommand::Receive(Box::new(item), arrival))
                 .await?
             {
                 PortReply::Received(r) => Ok(*r),

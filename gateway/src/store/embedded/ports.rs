@@ -62,7 +62,7 @@ impl<'t> PortTables<'t> {
 /// Commands of this file (see the `PortingStore` methods of the same names).
 pub enum PortCommand {
     /// `PortingStore::receive_port_item`.
-    Receive(Box<PortInboxItem>, Reopen),
+    Receive(Box<PortInboxItem>, OnArrival),
     /// `PortingStore::apply_port_item`.
     Apply(Box<Order>, String, EventKind),
     /// `PortingStore::park_port`.
@@ -159,8 +159,8 @@ impl Tables<'_> {
     /// A porting command.
     pub(super) fn port_command(&mut self, cmd: &PortCommand) -> TxResult<PortReply> {
         Ok(match cmd {
-            PortCommand::Receive(item, wake) => {
-                PortReply::Received(Box::new(self.receive_port_item(item, *wake)?))
+            PortCommand::Receive(item, arrival) => {
+                PortReply::Received(Box::new(self.receive_port_item(item, arrival)?))
             }
             PortCommand::Apply(order, key, event) => {
                 self.advance_order(order, &Effect::None, event)?;
@@ -221,7 +221,11 @@ impl Tables<'_> {
         Ok(())
     }
 
-    fn receive_port_item(&mut self, item: &PortInboxItem, wake: Reopen) -> TxResult<PortReceived> {
+    fn receive_port_item(
+        &mut self,
+        item: &PortInboxItem,
+        arrival: &OnArrival,
+    ) -> TxResult<PortReceived> {
         if self
             .ports
             .inbox
@@ -238,33 +242,35 @@ impl Tables<'_> {
         };
         // An item for no open port is kept (a redelivery stays a duplicate) but applied
         // to nothing.
+        let (next, applied) = match order {
+            Some(o) if o.port_parked().is_some() => {
+                let (next, applied) = arrival.run(o, item.received_at_ms);
+                (Some(next), applied)
+            }
+            // In flight: the engine applies it before the order parks.
+            Some(_) => (None, false),
+            None => (None, true),
+        };
         let mut stored = item.clone();
-        stored.applied = order.is_none();
+        stored.applied = applied;
         self.ports
             .inbox
             .insert(item.key.as_str(), enc(&stored)?.as_slice())
             .map_err(backend)?;
-        let Some(order) = order else {
-            return Ok(PortReceived::Queued { woken: None });
-        };
-        self.ports
-            .pending
-            .insert(
-                (order.id.as_str(), item.received_at_ms, item.key.as_str()),
-                (),
-            )
-            .map_err(backend)?;
-        if order.port_parked().is_none() {
-            return Ok(PortReceived::Queued { woken: None });
+        if !applied {
+            if let Some(id) = &item.order_id {
+                self.ports
+                    .pending
+                    .insert((id.as_str(), item.received_at_ms, item.key.as_str()), ())
+                    .map_err(backend)?;
+            }
         }
-        let next = wake(order, item.received_at_ms);
-        let event = EventKind::Port {
-            what: format!("woken by {}", item.key),
+        let Some(next) = next else {
+            return Ok(PortReceived::Queued { woken: None });
         };
+        let event = arrival_event(&item.key, applied);
         self.advance_order(&next, &Effect::None, &event)?;
-        Ok(PortReceived::Queued {
-            woken: Some(Box::new(next)),
-        })
+        Ok(arrival_outcome(next))
     }
 
     fn port_item_applied(&mut self, order_id: &str, key: &str) -> TxResult<()> {

@@ -69,7 +69,7 @@ async fn has_pending(tx: &Tx<'_>, order_id: &str) -> TxResult<bool> {
 async fn receive(
     tx: &Tx<'_>,
     item: &PortInboxItem,
-    wake: Reopen,
+    arrival: &OnArrival,
     (node, lease_ms): Owner<'_>,
 ) -> TxResult<PortReceived> {
     let order = match &item.order_id {
@@ -79,8 +79,18 @@ async fn receive(
             .filter(|o| o.port.is_some() && !o.status.is_terminal()),
         None => None,
     };
+    // An item for no open port is kept (a redelivery stays a duplicate) but applied to
+    // nothing; one for an order in flight waits for the engine.
+    let (next, applied) = match order {
+        Some(o) if o.port_parked().is_some() => {
+            let (next, applied) = arrival.run(o, item.received_at_ms);
+            (Some(next), applied)
+        }
+        Some(_) => (None, false),
+        None => (None, true),
+    };
     let mut stored = item.clone();
-    stored.applied = order.is_none();
+    stored.applied = applied;
     let n = tx
         .exec(
             "INSERT INTO port_inbox (key, order_id, received_at_ms, applied, doc)
@@ -97,19 +107,15 @@ async fn receive(
     if n == 0 {
         return Ok(PortReceived::Duplicate);
     }
-    let Some(order) = order.filter(|o| o.port_parked().is_some()) else {
+    let Some(next) = next else {
         return Ok(PortReceived::Queued { woken: None });
     };
-    let next = wake(order, item.received_at_ms);
-    let event = EventKind::Port {
-        what: format!("woken by {}", item.key),
-    };
-    advance_order(tx, &next, &Effect::None, &event).await?;
-    let until = item.received_at_ms.saturating_add(lease_ms);
-    orders::lease_to(tx, &next.id, node, until).await?;
-    Ok(PortReceived::Queued {
-        woken: Some(Box::new(next)),
-    })
+    advance_order(tx, &next, &Effect::None, &arrival_event(&item.key, applied)).await?;
+    if next.port_parked().is_none() {
+        let until = item.received_at_ms.saturating_add(lease_ms);
+        orders::lease_to(tx, &next.id, node, until).await?;
+    }
+    Ok(arrival_outcome(next))
 }
 
 async fn apply(tx: &Tx<'_>, order: &Order, key: &str, event: &EventKind) -> TxResult<()> {
@@ -209,12 +215,13 @@ impl PortingStore for PgStore {
     fn receive_port_item(
         &self,
         item: PortInboxItem,
-        wake: Reopen,
+        arrival: OnArrival,
     ) -> adapters::hlr::BoxFuture<'_, Result<PortReceived, StoreError>> {
         Box::pin(async move {
-            self.transaction(&(item, wake, self.owner()), |tx, (item, wake, owner)| {
-                Box::pin(receive(tx, item, *wake, *owner))
-            })
+            self.transaction(
+                &(item, arrival, self.owner()),
+                |tx, (item, arrival, owner)| Box::pin(receive(tx, item, arrival, *owner)),
+            )
             .await
         })
     }
