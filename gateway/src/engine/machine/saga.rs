@@ -194,11 +194,16 @@ pub fn on_saga_answer(
 
 /// Whether the adapters perform `op` as several writes, so that a refusal of a later one
 /// leaves the earlier ones applied: a provision writes the AUC entry, then the HLR
-/// subscription (CAI3G), a removal deletes them one after the other. (The fault soak
-/// found a SIM swap refused at the HLR half of its new card's provision leaving the AUC
-/// entry behind as an orphan.)
+/// subscription (CAI3G), a removal deletes them one after the other, and OsmoHLR bars a
+/// line in two writes (`cs-enabled`, then `ps-enabled`). (The fault soak found a SIM swap
+/// refused at the HLR half of its new card's provision leaving the AUC entry behind as an
+/// orphan.) Undoing such a step is safe when nothing changed: the inverse of a barring
+/// writes only what differs, and a removal of what is absent succeeds.
 fn writes_in_parts(op: &SagaOp) -> bool {
-    matches!(op, SagaOp::Provision { .. } | SagaOp::Deprovision { .. })
+    matches!(
+        op,
+        SagaOp::Provision { .. } | SagaOp::Deprovision { .. } | SagaOp::SetBarring { .. }
+    )
 }
 
 /// The steps that undo the plan's steps up to `failed` (itself included when its outcome

@@ -145,11 +145,43 @@ fn only_lifting_the_last_reason_unbars() {
 }
 
 #[test]
-fn a_refused_step_fails_the_order_with_nothing_to_undo() {
-    let o = order(OrderKind::Suspend, Some(SuspensionReason::NonPayment), &[]);
-    let (o, e, ops) = drive(o, |_| Err(permanent()));
+fn a_refused_one_write_step_fails_the_order_with_nothing_to_undo() {
+    let mut o = order(OrderKind::NumberChange, None, &[]);
+    if let Some(l) = o.lifecycle.as_mut() {
+        l.new_msisdn = Some("447700900123".parse().expect("msisdn"));
+        l.plan = plan(OrderKind::NumberChange, l);
+    }
+    let (o, e, ops) = drive(o, |op| match op {
+        SagaOp::ChangeMsisdn { .. } => Err(permanent()),
+        _ => Ok("ok"),
+    });
     assert_eq!((o.status, e), (OrderStatus::Failed, Effect::Release));
-    assert_eq!(ops.len(), 1);
+    assert!(
+        matches!(ops.as_slice(), [SagaOp::ChangeMsisdn { .. }]),
+        "{ops:?}"
+    );
+    assert_eq!(o.error.map(|e| e.code).as_deref(), Some("hlr_rejected"));
+}
+
+#[test]
+fn a_barring_refused_at_its_first_attempt_is_set_back_because_it_writes_in_parts() {
+    // OsmoHLR bars in two writes: a refusal of `ps-enabled` leaves `cs-enabled` written.
+    let o = order(OrderKind::Suspend, Some(SuspensionReason::NonPayment), &[]);
+    let (o, e, ops) = drive(o, |op| match op {
+        SagaOp::SetBarring { barred: true, .. } => Err(permanent()),
+        _ => Ok("ok"),
+    });
+    assert_eq!((o.status, e), (OrderStatus::Failed, Effect::Release));
+    assert!(
+        matches!(
+            ops.as_slice(),
+            [
+                SagaOp::SetBarring { barred: true, .. },
+                SagaOp::SetBarring { barred: false, .. }
+            ]
+        ),
+        "{ops:?}"
+    );
     assert_eq!(o.error.map(|e| e.code).as_deref(), Some("hlr_rejected"));
 }
 
@@ -280,8 +312,11 @@ fn apply(reasons: &mut Vec<SuspensionReason>, kind: OrderKind, r: SuspensionReas
 #[derive(Clone, Debug)]
 enum Fault {
     None,
-    /// Refused: nothing applied.
-    Refused,
+    /// Refused: at the first write (nothing applied), or at the second of OsmoHLR's two
+    /// (`cs-enabled` written, `ps-enabled` not).
+    Refused {
+        first_written: bool,
+    },
     /// Timed out: applied or not, unknown to the gateway.
     Timeout {
         applied: bool,
@@ -291,14 +326,15 @@ enum Fault {
 fn fault() -> impl Strategy<Value = Fault> {
     prop_oneof![
         4 => Just(Fault::None),
-        1 => Just(Fault::Refused),
+        1 => any::<bool>().prop_map(|first_written| Fault::Refused { first_written }),
         1 => any::<bool>().prop_map(|applied| Fault::Timeout { applied }),
     ]
 }
 
 proptest! {
-    /// Random suspends and resumes with faults at the HLR never leave its barring
-    /// different from the subscription's reasons once the orders are terminal.
+    /// Random suspends and resumes with faults at the HLR (a barring written in two parts,
+    /// as OsmoHLR does, refused between them included) never leave its barring different
+    /// from the subscription's reasons once the orders are terminal.
     #[test]
     fn barring_always_follows_the_reasons(
         ops in proptest::collection::vec(
@@ -307,7 +343,8 @@ proptest! {
         )
     ) {
         let mut reasons: Vec<SuspensionReason> = Vec::new();
-        let mut hlr_barred = false;
+        // Circuit- and packet-switched barring, written in that order.
+        let mut hlr = (false, false);
         for (suspend, r, faults) in ops {
             let r = SuspensionReason::ALL[r];
             let kind = if suspend { OrderKind::Suspend } else { OrderKind::Resume };
@@ -320,10 +357,13 @@ proptest! {
             let (o, effect, _) = drive(o, |op| {
                 let SagaOp::SetBarring { barred, .. } = op else { return Ok("ok") };
                 match faults.next().unwrap_or(Fault::None) {
-                    Fault::None => { hlr_barred = *barred; Ok("ok") }
-                    Fault::Refused => Err(permanent()),
+                    Fault::None => { hlr = (*barred, *barred); Ok("ok") }
+                    Fault::Refused { first_written } => {
+                        if first_written { hlr.0 = *barred; }
+                        Err(permanent())
+                    }
                     Fault::Timeout { applied } => {
-                        if applied { hlr_barred = *barred; }
+                        if applied { hlr = (*barred, *barred); }
                         Err(retryable())
                     }
                 }
@@ -332,7 +372,8 @@ proptest! {
             if effect == Effect::Complete {
                 apply(&mut reasons, kind, r);
             }
-            prop_assert_eq!(hlr_barred, !reasons.is_empty());
+            let want = !reasons.is_empty();
+            prop_assert_eq!(hlr, (want, want));
         }
     }
 }
