@@ -240,17 +240,7 @@ impl Tables<'_> {
                 .filter(|o| o.port.is_some() && !o.status.is_terminal()),
             None => None,
         };
-        // An item for no open port is kept (a redelivery stays a duplicate) but applied
-        // to nothing.
-        let (next, applied) = match order {
-            Some(o) if o.port_parked().is_some() => {
-                let (next, applied) = arrival.run(o, item.received_at_ms);
-                (Some(next), applied)
-            }
-            // In flight: the engine applies it before the order parks.
-            Some(_) => (None, false),
-            None => (None, true),
-        };
+        let (next, applied) = arrival.decide(order, item.received_at_ms);
         let mut stored = item.clone();
         stored.applied = applied;
         self.ports

@@ -79,16 +79,7 @@ async fn receive(
             .filter(|o| o.port.is_some() && !o.status.is_terminal()),
         None => None,
     };
-    // An item for no open port is kept (a redelivery stays a duplicate) but applied to
-    // nothing; one for an order in flight waits for the engine.
-    let (next, applied) = match order {
-        Some(o) if o.port_parked().is_some() => {
-            let (next, applied) = arrival.run(o, item.received_at_ms);
-            (Some(next), applied)
-        }
-        Some(_) => (None, false),
-        None => (None, true),
-    };
+    let (next, applied) = arrival.decide(order, item.received_at_ms);
     let mut stored = item.clone();
     stored.applied = applied;
     let n = tx

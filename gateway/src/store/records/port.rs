@@ -140,11 +140,19 @@ pub fn arrival_outcome(next: Order) -> PortReceived {
 }
 
 impl OnArrival {
-    /// The parked `order` as this commit leaves it, and whether the item was applied.
-    pub fn run(&self, order: Order, now_ms: u64) -> (Order, bool) {
-        match self {
-            Self::Wake(wake) => (wake(order, now_ms), false),
-            Self::Apply(apply) => (apply(order, now_ms), true),
+    /// What an item arriving at `now_ms` does to `order`, its open port order if it has
+    /// one: the order to write (only a parked one changes here) and whether the item is
+    /// recorded applied (an item for no open port is kept, so a redelivery stays a
+    /// duplicate, but applied to nothing; one for an order in flight waits for the
+    /// engine).
+    pub fn decide(&self, order: Option<Order>, now_ms: u64) -> (Option<Order>, bool) {
+        match order {
+            Some(o) if o.port_parked().is_some() => match self {
+                Self::Wake(wake) => (Some(wake(o, now_ms)), false),
+                Self::Apply(apply) => (Some(apply(o, now_ms)), true),
+            },
+            Some(_) => (None, false),
+            None => (None, true),
         }
     }
 }
