@@ -18,9 +18,7 @@ use super::progress::downloaded;
 use super::retry::{Tx, TxResult};
 use super::sims::set_sim_state;
 use super::stock::{free_esim, physical_sim};
-use crate::order::{
-    EsimOrder, Lifecycle, Line, MsisdnMode, NewProfile, Order, OrderKind, OrderStatus, SagaOp, Step,
-};
+use crate::order::{EsimOrder, Order, OrderKind, SagaOp};
 use crate::store::*;
 
 /// One lifecycle order in the caller's transaction (also a re-verification's `regulatory`
@@ -78,13 +76,6 @@ async fn create_claimed(
     }
     let Some(tenant) = tenant_in(tx, &new.tenant).await? else {
         return refuse(LifecycleRejection::NotFound);
-    };
-    let line = Line {
-        iccid: sub.iccid.clone(),
-        imsi: sub.imsi.clone(),
-        msisdn: Some(sub.msisdn.clone()),
-        hlr_profile_id: sub.hlr_profile_id,
-        barred: !sub.suspension_reasons.is_empty(),
     };
     // What the order needs reserved, checked before any write.
     let (new_sim, new_esim) = match &new.sim {
@@ -150,57 +141,17 @@ async fn create_claimed(
             .await?
             .as_ref(),
     );
-    let mut lifecycle = Lifecycle {
-        subscription: sub.id.clone(),
-        actor: new.actor.clone(),
-        reason: new.reason,
-        line: line.clone(),
-        reasons_before: sub.suspension_reasons.clone(),
-        new_line: new_sim.as_ref().map(|s| Line {
-            iccid: s.iccid.clone(),
-            imsi: s.imsi.clone(),
-            msisdn: None,
-            ..line.clone()
-        }),
+    // All checks passed: from here on, write.
+    let order = new.order(LifecycleReads {
+        sub: &sub,
+        tenant: &tenant,
+        activation: activation.as_ref(),
+        new_sim: new_sim.as_ref(),
         new_msisdn: new_msisdn.clone(),
-        new_profile: new_esim.as_ref().map(|e| NewProfile {
-            eid: e.eid.clone(),
-            matching_id: e.matching_id.clone(),
-        }),
+        new_esim,
         undownloaded_profile,
         number_return,
-        plan: Vec::new(),
-        undo: Vec::new(),
-    };
-    lifecycle.plan = (new.plan)(new.kind, &lifecycle);
-    // All checks passed: from here on, write.
-    let order = Order {
-        id: new.order_id.clone(),
-        kind: new.kind,
-        tenant: new.tenant.clone(),
-        status: OrderStatus::Reserved,
-        iccid: sub.iccid.clone(),
-        imsi: sub.imsi.clone(),
-        msisdn: sub.msisdn.clone(),
-        msisdn_mode: new.number.as_ref().map_or(MsisdnMode::Auto, number_mode),
-        product: sub.product.clone(),
-        hlr_profile_id: sub.hlr_profile_id,
-        channel: new.channel.clone(),
-        subscriber: None,
-        compliance: lifecycle_compliance(new.kind, &tenant, activation.as_ref()),
-        hlr: Step::Pending,
-        undo: None,
-        error: None,
-        needs_attention: false,
-        attention: Vec::new(),
-        esim: new_esim,
-        lifecycle: Some(lifecycle),
-        port: new.port.clone(),
-        created_at_ms: new.now_ms,
-        updated_at_ms: new.now_ms,
-        version: 1,
-        identity: None,
-    };
+    });
     if let Some(sim) = new_sim {
         let reserved = SimState::Reserved {
             order: order.id.clone(),

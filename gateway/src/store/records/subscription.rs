@@ -308,3 +308,94 @@ impl Subscription {
         }
     }
 }
+
+/// What a lifecycle order's create commit read once its checks passed, from which both
+/// backends build the order alike ([`NewLifecycle::order`]).
+#[derive(Debug)]
+pub struct LifecycleReads<'a> {
+    /// The line.
+    pub sub: &'a Subscription,
+    /// Its tenant.
+    pub tenant: &'a super::Tenant,
+    /// The activation that opened the line (its compliance part is copied).
+    pub activation: Option<&'a Order>,
+    /// The card a SIM swap reserves.
+    pub new_sim: Option<&'a super::SimRecord>,
+    /// The number a number change reserves.
+    pub new_msisdn: Option<Msisdn>,
+    /// The eSIM order of a swap to eSIM.
+    pub new_esim: Option<crate::order::EsimOrder>,
+    /// The line's profile to cancel if it was never downloaded.
+    pub undownloaded_profile: Option<crate::order::SagaOp>,
+    /// The return of a ported-in number to its range holder.
+    pub number_return: Option<crate::order::SagaOp>,
+}
+
+impl NewLifecycle {
+    /// The order this request creates from what the commit read: the line as its
+    /// subscription holds it, what is reserved for it, and its plan.
+    pub fn order(&self, r: LifecycleReads<'_>) -> Order {
+        use crate::order::{Line, MsisdnMode, NewProfile, OrderStatus, Step};
+        let sub = r.sub;
+        let line = Line {
+            iccid: sub.iccid.clone(),
+            imsi: sub.imsi.clone(),
+            msisdn: Some(sub.msisdn.clone()),
+            hlr_profile_id: sub.hlr_profile_id,
+            barred: !sub.suspension_reasons.is_empty(),
+        };
+        let mut lifecycle = Lifecycle {
+            subscription: sub.id.clone(),
+            actor: self.actor.clone(),
+            reason: self.reason,
+            line: line.clone(),
+            reasons_before: sub.suspension_reasons.clone(),
+            new_line: r.new_sim.map(|s| Line {
+                iccid: s.iccid.clone(),
+                imsi: s.imsi.clone(),
+                msisdn: None,
+                ..line.clone()
+            }),
+            new_msisdn: r.new_msisdn,
+            new_profile: r.new_esim.as_ref().map(|e| NewProfile {
+                eid: e.eid.clone(),
+                matching_id: e.matching_id.clone(),
+            }),
+            undownloaded_profile: r.undownloaded_profile,
+            number_return: r.number_return,
+            plan: Vec::new(),
+            undo: Vec::new(),
+        };
+        lifecycle.plan = (self.plan)(self.kind, &lifecycle);
+        Order {
+            id: self.order_id.clone(),
+            kind: self.kind,
+            tenant: self.tenant.clone(),
+            status: OrderStatus::Reserved,
+            iccid: sub.iccid.clone(),
+            imsi: sub.imsi.clone(),
+            msisdn: sub.msisdn.clone(),
+            msisdn_mode: self
+                .number
+                .as_ref()
+                .map_or(MsisdnMode::Auto, super::number_mode),
+            product: sub.product.clone(),
+            hlr_profile_id: sub.hlr_profile_id,
+            channel: self.channel.clone(),
+            subscriber: None,
+            compliance: super::lifecycle_compliance(self.kind, r.tenant, r.activation),
+            hlr: Step::Pending,
+            undo: None,
+            error: None,
+            needs_attention: false,
+            attention: Vec::new(),
+            esim: r.new_esim,
+            lifecycle: Some(lifecycle),
+            port: self.port.clone(),
+            created_at_ms: self.now_ms,
+            updated_at_ms: self.now_ms,
+            version: 1,
+            identity: None,
+        }
+    }
+}
