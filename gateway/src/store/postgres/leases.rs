@@ -1,8 +1,9 @@
 //! Leases: a named job that one node at a time may run (the event sequencer), held by a
 //! node id until an expiry and renewed by the holder. Taking or renewing one is a read
-//! and a write of its row inside the caller's SERIALIZABLE transaction, so the work done
-//! in that same transaction is fenced: two nodes that both believe they hold it cannot
-//! both commit.
+//! and a write of its row inside the caller's transaction (SERIALIZABLE, or the
+//! sequencer's REPEATABLE READ: both fail the second of two concurrent writes of one row
+//! with 40001), so the work done in that same transaction is fenced: two nodes that both
+//! believe they hold it cannot both commit.
 
 use super::codec::{big, unbig};
 use super::retry::{Tx, TxResult};
@@ -25,12 +26,19 @@ pub async fn acquire(
         .await?;
     match row {
         None => {
-            tx.exec(
-                "INSERT INTO leases (name, owner, expires_at_ms) VALUES ($1, $2, $3)",
-                &[&name, &node, &until],
-            )
-            .await?;
-            Ok(true)
+            // Two nodes taking a new lease at once: the second's insert meets the first's
+            // row, which its snapshot does not show; PostgreSQL then fails it with a
+            // serialization error (40001, run again: it reads the row) rather than a
+            // unique violation, at REPEATABLE READ (the sequencer's pass) as at
+            // SERIALIZABLE. `0` rows: the row is there after all; not ours.
+            let n = tx
+                .exec(
+                    "INSERT INTO leases (name, owner, expires_at_ms) VALUES ($1, $2, $3)
+                     ON CONFLICT (name) DO NOTHING",
+                    &[&name, &node, &until],
+                )
+                .await?;
+            Ok(n == 1)
         }
         Some(r) => {
             let (owner, expires): (String, i64) = (r.get(0), r.get(1));

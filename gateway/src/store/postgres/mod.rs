@@ -85,6 +85,7 @@ use migrate::MigrateError;
 use retry::{RetryPolicy, RetryStats, Tx, TxResult};
 use std::sync::Arc;
 use std::time::Duration;
+use tokio_postgres::IsolationLevel;
 
 use super::StoreError;
 
@@ -258,11 +259,26 @@ impl PgStore {
         A: Sync + ?Sized,
         F: for<'a> Fn(&'a Tx<'a>, &'a A) -> BoxFuture<'a, TxResult<T>> + Sync,
     {
+        self.transaction_at(IsolationLevel::Serializable, args, body)
+            .await
+    }
+
+    /// [`PgStore::transaction`] at another isolation level (the sequencer's pass only).
+    async fn transaction_at<A, T, F>(
+        &self,
+        level: IsolationLevel,
+        args: &A,
+        body: F,
+    ) -> Result<T, StoreError>
+    where
+        A: Sync + ?Sized,
+        F: for<'a> Fn(&'a Tx<'a>, &'a A) -> BoxFuture<'a, TxResult<T>> + Sync,
+    {
         use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
         let (appended, counted) = (AtomicBool::new(false), AtomicBool::new(false));
         let value = retry::run(
             &self.pool,
-            &self.policy,
+            (&self.policy, level),
             &self.stats,
             &(args, &body, (&appended, &counted)),
             |tx, (args, body, (appended, counted))| {
@@ -293,9 +309,19 @@ impl PgStore {
     }
 
     /// One sequencer pass (see `sequencer.rs`); `None` when another node holds the lease.
+    ///
+    /// At REPEATABLE READ, not SERIALIZABLE: the pass reads every unnumbered row of the
+    /// three logs, which PostgreSQL's serializable mode records as predicate locks on
+    /// their indexes (soon whole relations), so every write transaction's insert of an
+    /// event conflicted with it and ran again (almost one retry per store operation).
+    /// Nothing here needs more than a snapshot: the lease row serialises passes (two
+    /// nodes updating it conflict, 40001, and one runs again), only the pass writes the
+    /// numbers and the counters, and a row committed after the snapshot is numbered by
+    /// the next pass, after every number handed out (`sequencer.rs`).
     pub async fn sequence_events(&self) -> Result<Option<sequencer::Numbered>, StoreError> {
         let now = crate::clock::Clock::new().now_ms();
-        self.transaction(&(self.node.as_str(), now), |tx, (node, now)| {
+        let level = IsolationLevel::RepeatableRead;
+        self.transaction_at(level, &(self.node.as_str(), now), |tx, (node, now)| {
             Box::pin(sequencer::pass(
                 tx,
                 node,
