@@ -16,13 +16,29 @@ with the gateway, and no Idempotency-Key made two orders. With --crash-loop, the
 holds when the gateway process is killed with SIGKILL at random moments and restarted \
 on the same data dir.
 
+With --target FILE, the same load and checks run against a deployment of your own: FILE \
+is the `sandbox.json` its `simgw serve --sandbox` wrote (DATA_DIR/sandbox.json; relative \
+paths in it are taken from FILE's directory). No sandbox is started and no data dir made; \
+the faults are set through the simulators' admin APIs the file names, and every check goes \
+over the wire: each order read back with GET /v1/orders/{id}, each key sent again, and the \
+reconciliation of each tenant the file names through POST /v1/reconciliations with its \
+operator key. The one check made only in process (the store holds no order the soak was \
+not answered) is listed under `not checked`. The target needs the stock for --orders: \
+about as many physical SIMs and as many eSIM profiles as orders, and twice as many numbers \
+(`[sandbox] physical_sims`, `esim_profiles`, `numbers` in the config given to its `simgw \
+serve --sandbox --config`); requests refused for want of stock fail the run under their \
+own line, not as gateway defects. Each run uses stock: give a second run fresh stock (a \
+new data dir) or fewer orders. The target should carry no other traffic meanwhile: the \
+reconciliation compares every line of each tenant.
+
 Exit status: 0 when every check passed, 1 otherwise (the report says which failed and \
 the data dir is kept).
 
 Examples:
   simgw soak --orders 2000 --faults standard
   simgw soak --orders 400 --faults standard --mix physical=1,esim=1,suspend=1
-  simgw soak --orders 3000 --crash-loop 10 --json crash.json")]
+  simgw soak --orders 3000 --crash-loop 10 --json crash.json
+  simgw soak --target staging/sandbox.json --orders 2000 --json staging-soak.json")]
 pub(super) struct SoakArgs {
     /// Orders to send (each with its own Idempotency-Key); with --crash-loop, the most
     /// orders the load may send (it stops after the last kill).
@@ -64,6 +80,10 @@ pub(super) struct SoakArgs {
     /// moments under the load, restarting it on the same data dir each time.
     #[arg(long, value_name = "KILLS")]
     crash_loop: Option<u32>,
+    /// Runs against the deployment FILE names (the `sandbox.json` of its `simgw serve
+    /// --sandbox`) instead of a sandbox of its own; not with --crash-loop or --data-dir.
+    #[arg(long, value_name = "FILE")]
+    target: Option<PathBuf>,
 }
 
 /// Runs `simgw soak`: prints the report, writes `--json`, fails unless every check passed.
@@ -77,6 +97,7 @@ pub(super) async fn run(args: SoakArgs) -> Result<(), CliError> {
         mix: args.mix,
         deadline: Duration::from_secs(args.deadline_s),
         crash_loop: args.crash_loop,
+        target: args.target,
     };
     let report = crate::soak::run(&opts)
         .await

@@ -101,13 +101,15 @@ pub(super) async fn run(
         .await
         .map_err(err)?;
     target.reload(sb.info.clone());
+    // A crash loop downloads nothing: there is no notification to count.
     let verified = verify::verify(
-        &sb,
+        &super::source::Source::InProcess(&sb),
         &target,
         &driven,
         &kinds,
         plan.duplicates_notifications(),
         opts.concurrency,
+        verify::Counted::default(),
     )
     .await;
     sb.shutdown().await;

@@ -22,6 +22,9 @@ pub(crate) struct Load {
     pub(crate) orders: u64,
     /// The run's seed.
     pub(crate) seed: u64,
+    /// The run's serial (0 in process; drawn against a target): in every key, and offsets
+    /// the values that must be new on the deployment ([`super::kinds::Ctx::serial`]).
+    pub(crate) serial: u64,
     /// Workers, each with one order in flight.
     pub(crate) concurrency: usize,
     /// From the start: no order is sent, and none waited for, after this.
@@ -261,6 +264,7 @@ impl Shared {
         let ctx = Ctx {
             seed: load.seed,
             index,
+            serial: load.serial,
             stock: &self.stock,
             info: &info,
             rejected_ports: load.rejected_ports,
@@ -275,7 +279,10 @@ impl Shared {
                 self.problem(format!("order {index}: {e}"));
             }
         }
-        let key = format!("soak-{}-{index}", load.seed);
+        let key = match load.serial {
+            0 => format!("soak-{}-{index}", load.seed),
+            run => format!("soak-{}-{run:016x}-{index}", load.seed),
+        };
         let sent = Instant::now();
         let (answer, attempts) = self.submit(&request, &key).await;
         let mut entry = Entry {

@@ -162,6 +162,24 @@ pub(crate) fn add(total: &mut Injected, more: &Injected) {
     }
 }
 
+/// The injections counted between `before` and `after` (a target's simulators count
+/// from their start, which may be before earlier runs).
+pub(crate) fn since(after: &Injected, before: &Injected) -> Injected {
+    let mut out = Injected::new();
+    for (sim, counts) in after {
+        let earlier = before.get(sim);
+        let mut now = BTreeMap::new();
+        for (fault, n) in counts {
+            let was = earlier.and_then(|e| e.get(fault)).copied().unwrap_or(0);
+            if let Some(d) = n.checked_sub(was).filter(|d| *d > 0) {
+                now.insert(fault.clone(), d);
+            }
+        }
+        out.insert(sim.clone(), now);
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -193,5 +211,22 @@ mod tests {
         add(&mut total, &one);
         add(&mut total, &one);
         assert_eq!(total["hlr"]["timeout"], 4);
+    }
+
+    #[test]
+    fn a_runs_injections_are_the_counters_less_what_they_were_before_it() {
+        let counts = |pairs: &[(&str, u64)]| -> Injected {
+            BTreeMap::from([(
+                "hlr".to_owned(),
+                pairs.iter().map(|(f, n)| ((*f).to_owned(), *n)).collect(),
+            )])
+        };
+        let before = counts(&[("timeout", 5), ("busy", 2)]);
+        let after = counts(&[("timeout", 9), ("busy", 2), ("external", 1)]);
+        assert_eq!(
+            since(&after, &before),
+            counts(&[("timeout", 4), ("external", 1)])
+        );
+        assert_eq!(since(&after, &Injected::new()), after);
     }
 }

@@ -2,13 +2,16 @@
 //! faults, then proof that nothing was lost: every order ended, the HLR and SM-DP+ agree
 //! with the gateway (reconciliation), and no Idempotency-Key made two orders. With
 //! `--crash-loop K`, the gateway runs as a child process that is SIGKILLed K times under
-//! the load and restarted on the same data dir.
+//! the load and restarted on the same data dir. With `--target FILE`, the same load and
+//! checks run against a deployment of your own, over the wire only.
 //!
 //! The parts, one job each: `target` (the wires to a sandbox, from its `sandbox.json`),
 //! `faults` (profiles set through the simulators' admin APIs), `kinds` (one
 //! [`kinds::SoakKind`] per kind of order: the extension point), `mix` (the seeded draw of
 //! kinds), `lines` (the lines follow-ups work on), `drive` (the load), `verify` (the
-//! checks), `report`, and `crash` (the child process and its kills).
+//! checks), `source` (where the reconciliation comes from), `reconciled` (its reports
+//! added up), `report`, `crash` (the child process and its kills), and `remote`
+//! (`--target`: its refusals and its run).
 
 mod crash;
 mod drive;
@@ -16,11 +19,15 @@ mod faults;
 mod kinds;
 mod lines;
 mod mix;
+mod reconciled;
+mod remote;
 mod report;
+mod source;
 mod target;
 mod verify;
 
 pub use faults::FaultProfile;
+pub use reconciled::{Part, Reconciliation};
 pub use report::{Crashes, KindCounts, Meta, Report, Totals};
 pub use verify::{Keys, Notifications};
 
@@ -50,6 +57,9 @@ pub struct Options {
     pub deadline: Duration,
     /// Run the gateway as a child process and SIGKILL it this many times under load.
     pub crash_loop: Option<u32>,
+    /// Run against the deployment this `sandbox.json` names instead of a sandbox of its
+    /// own (no data dir; no crash loop).
+    pub target: Option<PathBuf>,
 }
 
 /// Why the soak could not run (a run that found faults is a [`Report`] that did not pass).
@@ -75,12 +85,19 @@ pub async fn run(opts: &Options) -> Result<Report, SoakError> {
     };
     let the_mix =
         mix::Mix::new(weights.clone()).ok_or_else(|| SoakError("every kind weighs 0".into()))?;
-    let (dir, temporary) = data_dir(opts)?;
-    let config_file = write_config(opts, &dir)?;
+    let target = match &opts.target {
+        Some(file) => Some(remote::prepare(file, opts, &kinds, &weights)?),
+        None => None,
+    };
     let plan = opts.faults.plan();
     let load = drive::Load {
         orders: opts.orders,
         seed: opts.seed,
+        serial: if target.is_some() {
+            remote::serial()
+        } else {
+            0
+        },
         concurrency: opts.concurrency.max(1),
         deadline: opts.deadline,
         kinds: kinds.clone(),
@@ -92,12 +109,14 @@ pub async fn run(opts: &Options) -> Result<Report, SoakError> {
             DOWNLOADS
         },
     };
+    let base_url = target.as_ref().map(|t| t.base_url.clone());
     let meta = |[start_s, load_s, checks_s]: [f64; 3]| Meta {
-        mode: if opts.crash_loop.is_some() {
-            "crash_loop"
-        } else {
-            "soak"
+        mode: match (&base_url, opts.crash_loop) {
+            (Some(_), _) => "target",
+            (None, Some(_)) => "crash_loop",
+            (None, None) => "soak",
         },
+        target: base_url.clone(),
         orders: opts.orders,
         seed: opts.seed,
         concurrency: opts.concurrency,
@@ -112,6 +131,11 @@ pub async fn run(opts: &Options) -> Result<Report, SoakError> {
         load_s,
         checks_s,
     };
+    if let Some(info) = target {
+        return remote::run(info, opts, &plan, load, meta).await;
+    }
+    let (dir, temporary) = data_dir(opts)?;
+    let config_file = write_config(opts, &dir)?;
     let report = match opts.crash_loop {
         Some(k) => crash::run(&config_file, k, opts, &plan, load, meta).await?,
         None => soak(&config_file, opts, &plan, load, meta).await?,
@@ -132,35 +156,59 @@ async fn soak(
     load: drive::Load,
     meta: impl Fn([f64; 3]) -> Meta,
 ) -> Result<Report, SoakError> {
-    let mut clock = Phases::default();
+    let clock = Phases::default();
     let config = Config::load(Some(config_file)).map_err(err)?;
     let sb = crate::sandbox::start(config).await.map_err(err)?;
-    let target = match target::Target::new(sb.info.clone(), opts.concurrency) {
-        Ok(t) => Arc::new(t),
-        Err(e) => {
-            sb.shutdown().await;
-            return Err(SoakError(e));
+    let report = match target::Target::new(sb.info.clone(), opts.concurrency) {
+        Ok(t) => {
+            let source = source::Source::InProcess(&sb);
+            load_and_check(Arc::new(t), source, opts, plan, load, clock, meta).await
         }
+        Err(e) => Err(SoakError(e)),
     };
+    sb.shutdown().await;
+    report
+}
+
+/// Sets the faults, runs the load and the checks through `target`, whose gateway side is
+/// `source` (`clock` has timed the start). The simulators' counters are read before and
+/// after the load: a target's may count earlier runs.
+async fn load_and_check(
+    target: Arc<target::Target>,
+    source: source::Source<'_>,
+    opts: &Options,
+    plan: &faults::Plan,
+    load: drive::Load,
+    mut clock: Phases,
+    meta: impl Fn([f64; 3]) -> Meta,
+) -> Result<Report, SoakError> {
     if let Err(e) = plan.apply(&target).await {
-        sb.shutdown().await;
+        // Leave no simulator half-set (a target outlives the run).
+        let _ = FaultProfile::None.plan().apply(&target).await;
         return Err(SoakError(format!("setting the faults: {e}")));
     }
+    let injected_before = faults::injected(&target).await.unwrap_or_default();
+    let notices_before = verify::notifications_so_far(&target)
+        .await
+        .unwrap_or_default();
     let kinds = load.kinds.clone();
     clock.next();
     let driven = drive::drive(target.clone(), Arc::new(load), Arc::default()).await;
-    let injected = faults::injected(&target).await.unwrap_or_default();
+    let injected = faults::injected(&target)
+        .await
+        .map(|after| faults::since(&after, &injected_before))
+        .unwrap_or_default();
     clock.next();
     let verified = verify::verify(
-        &sb,
+        &source,
         &target,
         &driven,
         &kinds,
         plan.duplicates_notifications(),
         opts.concurrency,
+        notices_before,
     )
     .await;
-    sb.shutdown().await;
     Ok(Report::new(
         meta(clock.done()),
         &driven,
@@ -269,6 +317,7 @@ mod tests {
             mix: None,
             deadline: Duration::from_secs(60),
             crash_loop: None,
+            target: None,
         };
         let file = write_config(&opts, dir.path()).expect("written");
         let c = Config::load(Some(&file)).expect("loads");

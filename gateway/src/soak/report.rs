@@ -1,12 +1,13 @@
 //! The soak's report: counts per kind and outcome, the faults each simulator injected,
 //! the notifications, the keys, the reconciliation and (for a crash loop) the kills;
-//! what failed, if anything. One shape for the terminal and `--json`; built by pure
+//! what failed, if anything (a want of stock apart from the gateway's defects), and what
+//! was not checked where the gateway runs. One shape for the terminal and `--json`; built by pure
 //! functions from the ledger and the checks.
 
 use super::drive::{Answered, Driven, Entry};
 use super::faults::Injected;
+use super::reconciled::Reconciliation;
 use super::verify::{Final, Keys, Notifications, Verified};
-use crate::reconcile::Report as Reconciliation;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -93,11 +94,22 @@ pub struct Crashes {
     pub log: String,
 }
 
+/// Refusals that mean the deployment's stock ran out (or an earlier run used it): no card,
+/// eSIM profile or number left. Not a gateway defect.
+pub(crate) const OUT_OF_STOCK: [&str; 3] = [
+    "sim_not_available",
+    "esim_stock_out",
+    "number_pool_exhausted",
+];
+
 /// What the run was.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Meta {
-    /// `soak` or `crash_loop`.
+    /// `soak`, `crash_loop` or `target`.
     pub mode: &'static str,
+    /// With `--target`: the base URL of the gateway the soak ran against.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
     /// Order indexes the load could send (`--orders`).
     pub orders: u64,
     /// `--seed`.
@@ -144,12 +156,17 @@ pub struct Report {
     pub hub_clock_moves: u64,
     /// Order indexes not sent: no card left.
     pub exhausted: u64,
+    /// Requests refused for want of stock (codes in `OUT_OF_STOCK`: `sim_not_available`,
+    /// `esim_stock_out`, `number_pool_exhausted`): the deployment's stock, not a defect.
+    pub out_of_stock: u64,
     /// Lines the soak opened and had not terminated at the end.
     pub lines: usize,
     /// The Idempotency-Keys.
     pub keys: Keys,
     /// The reconciliation of every tenant.
     pub reconciliation: Option<Reconciliation>,
+    /// Checks not made where the gateway runs, each with why (against a target).
+    pub not_checked: Vec<String>,
     /// Orders not ended (at most 50): id, kind and status.
     pub open: Vec<String>,
     /// Orders that need an operator (at most 50): id, kind and reasons.
@@ -185,9 +202,11 @@ impl Report {
             notifications: verified.notifications,
             hub_clock_moves: driven.hub_ticks,
             exhausted: driven.exhausted,
+            out_of_stock: out_of_stock(&driven.entries),
             lines: driven.lines,
             keys: verified.keys,
             reconciliation: verified.reconciliation,
+            not_checked: verified.not_checked,
             open: named.open.iter().take(50).cloned().collect(),
             attention: named.attention.iter().take(50).cloned().collect(),
             crashes,
@@ -206,18 +225,14 @@ impl Report {
     pub fn text(&self) -> String {
         let mut s = String::new();
         let m = &self.meta;
+        let mode = match &m.target {
+            Some(url) => format!("{} {url}", m.mode),
+            None => m.mode.to_owned(),
+        };
         let _ = writeln!(
             s,
-            "simgw soak ({}): {} orders, faults {}, seed {}, {} clients, {:.1} s (start {:.1} s, load {:.1} s, checks {:.1} s)",
-            m.mode,
-            m.orders,
-            m.faults,
-            m.seed,
-            m.concurrency,
-            m.seconds,
-            m.start_s,
-            m.load_s,
-            m.checks_s
+            "simgw soak ({mode}): {} orders, faults {}, seed {}, {} clients, {:.1} s (start {:.1} s, load {:.1} s, checks {:.1} s)",
+            m.orders, m.faults, m.seed, m.concurrency, m.seconds, m.start_s, m.load_s, m.checks_s
         );
         let _ = writeln!(
             s,
@@ -288,16 +303,26 @@ impl Report {
                 super::drive::HUB_TICK.as_secs() / 3600
             );
         }
+        if self.out_of_stock > 0 || self.exhausted > 0 {
+            let _ = writeln!(
+                s,
+                "stock: {} requests refused for want of a card, eSIM profile or number, {} orders not sent for want of a card (not gateway defects)",
+                self.out_of_stock, self.exhausted
+            );
+        }
         let k = &self.keys;
+        let store = match k.store_orders {
+            Some(n) => format!(
+                "{n} orders in the store, {} unanswered, {} missing",
+                k.unanswered_orders.len(),
+                k.missing_orders.len()
+            ),
+            None => "the store's orders not listed".to_owned(),
+        };
         let _ = writeln!(
             s,
-            "keys: {} accepted, {} retried before their answer, {} replayed to the same order; {} orders in the store, {} unanswered, {} missing",
-            k.accepted,
-            k.retried,
-            k.replayed_same,
-            k.store_orders,
-            k.unanswered_orders.len(),
-            k.missing_orders.len()
+            "keys: {} accepted, {} retried before their answer, {} replayed to the same order; {store}",
+            k.accepted, k.retried, k.replayed_same,
         );
         match &self.reconciliation {
             Some(r) => {
@@ -319,6 +344,9 @@ impl Report {
         }
         for o in &self.attention {
             let _ = writeln!(s, "needs an operator {o}");
+        }
+        for n in &self.not_checked {
+            let _ = writeln!(s, "not checked: {n}");
         }
         if self.passed {
             let _ = writeln!(s, "PASSED");
@@ -361,7 +389,7 @@ fn count(entries: &[Entry], finals: &[Option<Final>]) -> (BTreeMap<String, KindC
                             *c.failed.entry(code.clone()).or_default() += 1;
                         }
                         for a in &f.attention {
-                            *c.attention.entry((*a).to_owned()).or_default() += 1;
+                            *c.attention.entry(a.clone()).or_default() += 1;
                         }
                         if !f.attention.is_empty() {
                             attention.push(format!("{id} {} {}", e.kind, f.attention.join(",")));
@@ -415,8 +443,20 @@ fn failures(r: &Report, named: &Named, load: &[String], checks: &[String]) -> Ve
         ));
     }
     let refused: u64 = r.kinds.values().flat_map(|c| c.refused.values()).sum();
-    if refused > 0 {
-        f.push(format!("{refused} requests were refused"));
+    if r.out_of_stock > 0 {
+        f.push(format!(
+            "{} requests were refused for want of stock ({}): the deployment's cards, eSIM \
+             profiles or numbers ran out (or an earlier run used them); not a gateway defect: \
+             give it more stock or send fewer --orders",
+            r.out_of_stock,
+            OUT_OF_STOCK.join(", ")
+        ));
+    }
+    if refused > r.out_of_stock {
+        f.push(format!(
+            "{} requests were refused",
+            refused - r.out_of_stock
+        ));
     }
     let unanswered: u64 = r.kinds.values().map(|c| c.unanswered).sum();
     if unanswered > 0 {
@@ -473,6 +513,12 @@ fn failures(r: &Report, named: &Named, load: &[String], checks: &[String]) -> Ve
     }
     f.extend(load.iter().chain(checks).cloned());
     f
+}
+
+/// Requests refused with one of the [`OUT_OF_STOCK`] codes.
+fn out_of_stock(entries: &[Entry]) -> u64 {
+    let stock = |e: &&Entry| matches!(&e.answer, Answered::Refused { code, .. } if OUT_OF_STOCK.contains(&code.as_str()));
+    entries.iter().filter(stock).count() as u64
 }
 
 fn first(items: &[String]) -> String {

@@ -62,6 +62,9 @@ pub(crate) struct Answer {
 /// The wires to one sandbox.
 pub(crate) struct Target {
     api: HttpClient,
+    /// For reconciliations: one compares every line with the peers, which takes longer
+    /// than an order's request may.
+    slow: HttpClient,
     admin: HttpClient,
     smdp_admin: Option<HttpClient>,
     info: RwLock<Arc<SandboxFile>>,
@@ -69,6 +72,8 @@ pub(crate) struct Target {
 
 /// The simulators' logs can be long (every notification with its body).
 const ADMIN_BODY_LIMIT: usize = 256 << 20;
+/// Longest a reconciliation through the API may take.
+const RECONCILIATION_WITHIN: Duration = Duration::from_secs(900);
 
 impl Target {
     /// The wires `info` describes: clients trusting its CA (and, for the SM-DP+ admin API,
@@ -81,6 +86,13 @@ impl Target {
             .pool_max_idle_per_host(concurrency.max(1))
             .connect_timeout(Duration::from_secs(2))
             .request_timeout(Duration::from_secs(20))
+            .build()
+            .map_err(|e| e.to_string())?;
+        let slow = HttpClient::builder()
+            .add_root_pem(&ca)
+            .body_limit(ADMIN_BODY_LIMIT)
+            .connect_timeout(Duration::from_secs(2))
+            .request_timeout(RECONCILIATION_WITHIN)
             .build()
             .map_err(|e| e.to_string())?;
         let admin = HttpClient::builder()
@@ -105,6 +117,7 @@ impl Target {
         };
         Ok(Self {
             api,
+            slow,
             admin,
             smdp_admin,
             info: RwLock::new(Arc::new(info)),
@@ -138,6 +151,16 @@ impl Target {
         }
     }
 
+    /// Every tenant `sandbox.json` names with its operator key: the sandbox tenant, then
+    /// each market's (tenant id, key).
+    pub(crate) fn operators(&self) -> Vec<(String, String)> {
+        let info = self.info();
+        let markets = info.markets.values();
+        std::iter::once((info.tenant.clone(), info.api_key.clone()))
+            .chain(markets.map(|m| (m.tenant.clone(), m.api_key.clone())))
+            .collect()
+    }
+
     /// Calls the gateway's API as `tenant` (with an Idempotency-Key when `key` is given).
     pub(crate) async fn call(
         &self,
@@ -147,8 +170,29 @@ impl Target {
         idempotency_key: Option<&str>,
         body: Option<&Value>,
     ) -> Result<Answer, HttpError> {
-        let info = self.info();
         let api_key = self.key(tenant).ok_or(HttpError::InvalidUrl)?;
+        self.send(&self.api, &api_key, method, path, idempotency_key, body)
+            .await
+    }
+
+    /// `POST /v1/reconciliations` with `api_key` (an operator key): the gateway compares
+    /// that key's tenant with its peers and answers the report.
+    pub(crate) async fn reconcile(&self, api_key: &str) -> Result<Answer, HttpError> {
+        let path = "/v1/reconciliations";
+        self.send(&self.slow, api_key, Method::POST, path, None, None)
+            .await
+    }
+
+    async fn send(
+        &self,
+        client: &HttpClient,
+        api_key: &str,
+        method: Method,
+        path: &str,
+        idempotency_key: Option<&str>,
+        body: Option<&Value>,
+    ) -> Result<Answer, HttpError> {
+        let info = self.info();
         let mut headers = vec![("authorization", format!("Bearer {api_key}"))];
         if let Some(k) = idempotency_key {
             headers.push(("idempotency-key", k.to_owned()));
@@ -161,7 +205,7 @@ impl Target {
             None => Bytes::new(),
         };
         let url = format!("{}{path}", info.base_url);
-        let r = self.api.request(method, &url, &headers, bytes).await?;
+        let r = client.request(method, &url, &headers, bytes).await?;
         Ok(Answer {
             status: r.status,
             json: serde_json::from_slice(&r.body).unwrap_or(Value::Null),

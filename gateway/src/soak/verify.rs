@@ -1,35 +1,37 @@
-//! After the load: does everything agree? Run against a sandbox on the run's data dir
-//! (the one the load went to, or a fresh start on it after a crash loop). It waits for
-//! the SM-DP+'s notifications to be handled, reads every order the soak was answered
-//! `202` from the store (each must be in one of its kind's terminal statuses), turns the
-//! faults off and reconciles every tenant with the HLR and SM-DP+ (the same code as
-//! `simgw reconcile`), sends every accepted request again with its key (the same order
-//! must come back), and checks that the store holds no order the soak was not answered.
+//! After the load: does everything agree? Run against the gateway the load went to (or,
+//! after a crash loop, a fresh start on its data dir). It waits for the SM-DP+'s
+//! notifications to be handled, reads every order the soak was answered `202` (`GET
+//! /v1/orders/{id}`: each must be in one of its kind's terminal statuses), turns the
+//! faults off and reconciles every tenant with the HLR and SM-DP+, sends every accepted
+//! request again with its key (the same order must come back), and, where the gateway's
+//! orders can be listed, checks that it holds no order the soak was not answered. Only
+//! the reconciliation's reports and that list depend on where the gateway runs
+//! ([`Source`]); everything else goes over the wire.
 
 use super::drive::{Answered, Driven, Entry};
 use super::kinds::SoakKind;
+use super::reconciled::Reconciliation;
+use super::source::{ORDERS_NOT_LISTED, Source};
 use super::target::{Sim, Target, Tenant};
-use crate::reconcile::Report as Reconciliation;
-use crate::sandbox::Sandbox;
-use crate::store::dump::DumpTable;
 use http::Method;
 use serde::Serialize;
 use std::collections::BTreeSet;
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::time::Instant;
 
-/// Where an accepted order stands in the store.
+/// Where an accepted order stands.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Final {
-    /// Its public status.
+    /// Its public status (`missing` when the gateway does not know it).
     pub(crate) status: String,
     /// Its error code, if it failed.
     pub(crate) error: Option<String>,
     /// Whether the status is one its kind ends in.
     pub(crate) ended: bool,
     /// Why it needs an operator, if it does.
-    pub(crate) attention: Vec<&'static str>,
+    pub(crate) attention: Vec<String>,
 }
 
 /// The SM-DP+'s download notifications.
@@ -54,8 +56,8 @@ pub struct Keys {
     pub replayed_same: u64,
     /// Keys whose repeated POST answered something else (each: key, what came back).
     pub replay_mismatches: Vec<String>,
-    /// Orders in the store.
-    pub store_orders: u64,
+    /// Orders in the store (`null`: not listed, against a target).
+    pub store_orders: Option<u64>,
     /// Orders in the store that no key of the soak was answered: a key with two orders
     /// (or an order from nowhere).
     pub unanswered_orders: Vec<String>,
@@ -75,20 +77,36 @@ pub(crate) struct Verified {
     pub(crate) keys: Keys,
     /// Checks that could not run.
     pub(crate) problems: Vec<String>,
+    /// Checks not made where the gateway runs, each with why (not failures).
+    pub(crate) not_checked: Vec<String>,
 }
 
-/// Runs every check; `duplicates`: whether the SM-DP+ sent each notification twice.
+/// Notifications the SM-DP+ simulator had handled and the gateway delivered.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Counted {
+    /// Handled.
+    pub(crate) handled: u64,
+    /// Delivered (answered 204).
+    pub(crate) delivered: u64,
+}
+
+/// Runs every check; `duplicates`: whether the SM-DP+ sent each notification twice;
+/// `before`: the notifications counted before the load (a target's log may hold earlier
+/// runs').
+#[allow(clippy::too_many_arguments)]
 pub(crate) async fn verify(
-    sb: &Sandbox,
+    source: &Source<'_>,
     target: &Arc<Target>,
     driven: &Driven,
     kinds: &[Arc<dyn SoakKind>],
     duplicates: bool,
     concurrency: usize,
+    before: Counted,
 ) -> Verified {
     let mut problems = Vec::new();
+    let mut not_checked = Vec::new();
     let expected = driven.notices * if duplicates { 2 } else { 1 };
-    let notifications = match drain_notifications(target, expected).await {
+    let notifications = match drain_notifications(target, expected, before).await {
         Ok(n) => n,
         Err(e) => {
             problems.push(e);
@@ -98,31 +116,29 @@ pub(crate) async fn verify(
             }
         }
     };
-    let mut finals = Vec::with_capacity(driven.entries.len());
-    for e in &driven.entries {
-        finals.push(match final_of(sb, target, e, kinds).await {
-            Ok(f) => f,
-            Err(err) => {
-                problems.push(err);
-                None
-            }
-        });
-    }
+    let finals = finals(target, &driven.entries, kinds, concurrency, &mut problems).await;
     // Reconciliation asks the HLR and the SM-DP+: their faults are for the load only.
     if let Err(e) = super::FaultProfile::None.plan().apply(target).await {
         problems.push(format!("turning the faults off: {e}"));
     }
-    let now = crate::clock::Clock::new().now_ms();
-    let reconciliation = match sb.gateway.reconciler().run(None, now).await {
-        Ok(run) => Some(run.report),
+    let reconciliation = match source.reconcile(target).await {
+        Ok(reports) => match Reconciliation::of(source.name(), &reports) {
+            Ok(r) => Some(r),
+            Err(e) => {
+                problems.push(e);
+                None
+            }
+        },
         Err(e) => {
             problems.push(format!("reconciliation: {e}"));
             None
         }
     };
     let mut keys = replay(target, &driven.entries, concurrency).await;
-    if let Err(e) = store_orders(sb, &driven.entries, &mut keys).await {
-        problems.push(format!("reading the store's orders: {e}"));
+    match source.orders().await {
+        Some(Ok(held)) => store_orders(&held, &driven.entries, &mut keys),
+        Some(Err(e)) => problems.push(format!("reading the store's orders: {e}")),
+        None => not_checked.push(ORDERS_NOT_LISTED.to_owned()),
     }
     Verified {
         finals,
@@ -130,11 +146,34 @@ pub(crate) async fn verify(
         reconciliation,
         keys,
         problems,
+        not_checked,
     }
 }
 
-/// Waits until the SM-DP+ handled `expected` notifications (bounded), and counts them.
-async fn drain_notifications(target: &Target, expected: u64) -> Result<Notifications, String> {
+/// What the SM-DP+ simulator's log counts now (nothing without one).
+pub(crate) async fn notifications_so_far(target: &Target) -> Result<Counted, String> {
+    if !target.has(Sim::Smdp) {
+        return Ok(Counted::default());
+    }
+    let log = target
+        .admin(Sim::Smdp, Method::GET, "notifications", None)
+        .await
+        .map_err(|e| e.to_string())?
+        .json;
+    let entries = log.as_array().map(Vec::as_slice).unwrap_or_default();
+    Ok(Counted {
+        handled: entries.len() as u64,
+        delivered: entries.iter().filter(|e| e["delivered"] == true).count() as u64,
+    })
+}
+
+/// Waits until the SM-DP+ handled `expected` notifications since `before` (bounded), and
+/// counts them.
+async fn drain_notifications(
+    target: &Target,
+    expected: u64,
+    before: Counted,
+) -> Result<Notifications, String> {
     let mut n = Notifications {
         expected,
         ..Notifications::default()
@@ -144,14 +183,9 @@ async fn drain_notifications(target: &Target, expected: u64) -> Result<Notificat
     }
     let until = Instant::now() + Duration::from_secs(120);
     loop {
-        let log = target
-            .admin(Sim::Smdp, Method::GET, "notifications", None)
-            .await
-            .map_err(|e| e.to_string())?
-            .json;
-        let entries = log.as_array().map(Vec::as_slice).unwrap_or_default();
-        n.handled = entries.len() as u64;
-        n.delivered = entries.iter().filter(|e| e["delivered"] == true).count() as u64;
+        let now = notifications_so_far(target).await?;
+        n.handled = now.handled.saturating_sub(before.handled);
+        n.delivered = now.delivered.saturating_sub(before.delivered);
         if n.handled >= expected || Instant::now() > until {
             return Ok(n);
         }
@@ -159,53 +193,119 @@ async fn drain_notifications(target: &Target, expected: u64) -> Result<Notificat
     }
 }
 
-/// The tenant id behind `tenant`'s key.
-fn tenant_id(target: &Target, tenant: Tenant) -> Option<String> {
-    let info = target.info();
-    match tenant {
-        Tenant::Sandbox => Some(info.tenant.clone()),
-        Tenant::Uk => info.markets.get("uk").map(|m| m.tenant.clone()),
-        Tenant::Cn => info.markets.get("cn").map(|m| m.tenant.clone()),
+/// Where every entry's order stands (`None`: not accepted, or not read: a problem says
+/// why), read `concurrency` at a time.
+async fn finals(
+    target: &Arc<Target>,
+    entries: &[Entry],
+    kinds: &[Arc<dyn SoakKind>],
+    concurrency: usize,
+    problems: &mut Vec<String>,
+) -> Vec<Option<Final>> {
+    let accepted: Vec<(usize, Tenant, String, &'static [&'static str])> = entries
+        .iter()
+        .enumerate()
+        .filter_map(|(i, e)| match &e.answer {
+            Answered::Accepted(id) => {
+                let ends = kinds.iter().find(|k| k.name() == e.kind);
+                let ends = ends.map(|k| k.terminal()).unwrap_or_default();
+                Some((i, e.tenant, id.clone(), ends))
+            }
+            _ => None,
+        })
+        .collect();
+    let at: Vec<usize> = accepted.iter().map(|a| a.0).collect();
+    let target = target.clone();
+    let read = each(accepted, concurrency, move |(_, tenant, id, ends)| {
+        let target = target.clone();
+        async move { final_of(&target, tenant, &id, ends).await }
+    })
+    .await;
+    let mut finals = vec![None; entries.len()];
+    for (i, r) in at.into_iter().zip(read) {
+        match r {
+            Some(Ok(f)) => {
+                if let Some(slot) = finals.get_mut(i) {
+                    *slot = Some(f);
+                }
+            }
+            Some(Err(e)) => problems.push(e),
+            None => problems.push("a task reading orders ended abnormally".into()),
+        }
     }
+    finals
 }
 
-/// Where entry `e`'s order stands in the store (`None` if it was not accepted).
+/// Where order `id` stands, read with `tenant`'s key.
 async fn final_of(
-    sb: &Sandbox,
     target: &Target,
-    e: &Entry,
-    kinds: &[Arc<dyn SoakKind>],
-) -> Result<Option<Final>, String> {
-    let Answered::Accepted(id) = &e.answer else {
-        return Ok(None);
-    };
-    let tenant = tenant_id(target, e.tenant).ok_or("a market tenant is not in sandbox.json")?;
-    let order = sb
-        .gateway
-        .store
-        .get_order(&tenant, id)
+    tenant: Tenant,
+    id: &str,
+    ends: &[&str],
+) -> Result<Final, String> {
+    let path = format!("/v1/orders/{id}");
+    let a = target
+        .call(tenant, Method::GET, &path, None, None)
         .await
-        .map_err(|err| format!("order {id}: {err}"))?;
-    let Some(o) = order else {
-        return Ok(Some(Final {
-            status: "missing".into(),
-            error: None,
-            ended: false,
-            attention: Vec::new(),
-        }));
-    };
-    let status = o.status_name().to_owned();
-    let ends = kinds
-        .iter()
-        .find(|k| k.name() == e.kind)
-        .map(|k| k.terminal())
-        .unwrap_or_default();
-    Ok(Some(Final {
+        .map_err(|e| format!("reading order {id}: {e}"))?;
+    match a.status {
+        200 => {}
+        404 => {
+            return Ok(Final {
+                status: "missing".into(),
+                error: None,
+                ended: false,
+                attention: Vec::new(),
+            });
+        }
+        s => return Err(format!("reading order {id}: answered {s}: {}", a.json)),
+    }
+    let status = super::kinds::status(&a.json).to_owned();
+    let reasons = a.json["attention"].as_array().map(Vec::as_slice);
+    Ok(Final {
         ended: ends.contains(&status.as_str()),
         status,
-        error: o.error.as_ref().map(|err| err.code.clone()),
-        attention: o.attention.iter().map(|a| a.as_str()).collect(),
-    }))
+        error: a.json["error"]["code"].as_str().map(str::to_owned),
+        attention: reasons
+            .unwrap_or_default()
+            .iter()
+            .map(|r| r["reason"].as_str().unwrap_or("unnamed").to_owned())
+            .collect(),
+    })
+}
+
+/// Runs `f` on every item, `concurrency` at a time, answering in the items' order
+/// (`None` for an item whose task ended abnormally).
+async fn each<T, R, F, Fut>(items: Vec<T>, concurrency: usize, f: F) -> Vec<Option<R>>
+where
+    T: Send + 'static,
+    R: Send + 'static,
+    F: Fn(T) -> Fut + Clone + Send + 'static,
+    Fut: Future<Output = R> + Send,
+{
+    let chunk = items.len().div_ceil(concurrency.max(1)).max(1);
+    let mut tasks = Vec::new();
+    let mut rest = items.into_iter().peekable();
+    while rest.peek().is_some() {
+        let part: Vec<T> = rest.by_ref().take(chunk).collect();
+        let (f, n) = (f.clone(), part.len());
+        let task = tokio::spawn(async move {
+            let mut out = Vec::with_capacity(part.len());
+            for item in part {
+                out.push(f(item).await);
+            }
+            out
+        });
+        tasks.push((n, task));
+    }
+    let mut out = Vec::new();
+    for (n, task) in tasks {
+        match task.await {
+            Ok(rs) => out.extend(rs.into_iter().map(Some)),
+            Err(_) => out.extend((0..n).map(|_| None)),
+        }
+    }
+    out
 }
 
 /// Sends every accepted request again with its key, `concurrency` at a time.
@@ -224,47 +324,35 @@ async fn replay(target: &Arc<Target>, entries: &[Entry], concurrency: usize) -> 
         retried: entries.iter().filter(|e| e.attempts > 1).count() as u64,
         ..Keys::default()
     };
-    let chunk = accepted.len().div_ceil(concurrency.max(1)).max(1);
-    let tasks: Vec<_> = accepted
-        .chunks(chunk)
-        .map(|part| {
-            let (target, part) = (target.clone(), part.to_vec());
-            tokio::spawn(async move {
-                let mut out = Vec::new();
-                for (key, tenant, req, id) in part {
-                    let again = target
-                        .call(tenant, Method::POST, &req.path, Some(&key), Some(&req.body))
-                        .await;
-                    out.push(match again {
-                        Ok(a) if (200..300).contains(&a.status) && a.json["id"] == id.as_str() => {
-                            None
-                        }
-                        Ok(a) => Some(format!("{key}: {} {}", a.status, a.json)),
-                        Err(e) => Some(format!("{key}: {e}")),
-                    });
-                }
-                out
-            })
-        })
-        .collect();
-    for t in tasks {
-        match t.await {
-            Ok(out) => {
-                for r in out {
-                    match r {
-                        None => keys.replayed_same += 1,
-                        Some(m) => keys.replay_mismatches.push(m),
-                    }
-                }
+    let target = target.clone();
+    let sent = each(accepted, concurrency, move |(key, tenant, req, id)| {
+        let target = target.clone();
+        async move {
+            let again = target
+                .call(tenant, Method::POST, &req.path, Some(&key), Some(&req.body))
+                .await;
+            match again {
+                Ok(a) if (200..300).contains(&a.status) && a.json["id"] == id.as_str() => None,
+                Ok(a) => Some(format!("{key}: {} {}", a.status, a.json)),
+                Err(e) => Some(format!("{key}: {e}")),
             }
-            Err(e) => keys.replay_mismatches.push(format!("replay task: {e}")),
+        }
+    })
+    .await;
+    for r in sent {
+        match r {
+            Some(None) => keys.replayed_same += 1,
+            Some(Some(m)) => keys.replay_mismatches.push(m),
+            None => keys
+                .replay_mismatches
+                .push("a replay task ended abnormally".into()),
         }
     }
     keys
 }
 
-/// Compares the store's orders with the ids the soak was answered.
-async fn store_orders(sb: &Sandbox, entries: &[Entry], keys: &mut Keys) -> Result<(), String> {
+/// Compares the orders the gateway holds with the ids the soak was answered.
+fn store_orders(held: &BTreeSet<String>, entries: &[Entry], keys: &mut Keys) {
     let answered: BTreeSet<&str> = entries
         .iter()
         .filter_map(|e| match &e.answer {
@@ -272,22 +360,7 @@ async fn store_orders(sb: &Sandbox, entries: &[Entry], keys: &mut Keys) -> Resul
             _ => None,
         })
         .collect();
-    let mut held = BTreeSet::new();
-    let mut cursor: Option<String> = None;
-    loop {
-        let page = sb
-            .gateway
-            .store
-            .dump_page(DumpTable::Orders, cursor.as_deref(), 1000)
-            .await
-            .map_err(|e| e.to_string())?;
-        held.extend(page.rows.into_iter().map(|r| r.key));
-        match page.next {
-            Some(n) => cursor = Some(n),
-            None => break,
-        }
-    }
-    keys.store_orders = held.len() as u64;
+    keys.store_orders = Some(held.len() as u64);
     keys.unanswered_orders = held
         .iter()
         .filter(|id| !answered.contains(id.as_str()))
@@ -298,5 +371,4 @@ async fn store_orders(sb: &Sandbox, entries: &[Entry], keys: &mut Keys) -> Resul
         .filter(|id| !held.contains(**id))
         .map(|id| (*id).to_owned())
         .collect();
-    Ok(())
 }

@@ -1,7 +1,8 @@
-//! `simgw soak` as CI runs it: the built binary on a fresh data dir, its exit status, what
-//! it printed, and its JSON report.
+//! `simgw soak` as CI runs it: the built binary on a fresh data dir (or against a target),
+//! its exit status, what it printed, and its JSON report.
 
 use serde_json::Value;
+use std::ffi::OsStr;
 use std::path::Path;
 use std::process::Command;
 
@@ -17,12 +18,23 @@ pub struct SoakRun {
 
 /// Runs `simgw soak <args> --data-dir DIR/data --json DIR/soak.json`.
 pub fn soak(dir: &Path, args: &[&str]) -> SoakRun {
+    let data = dir.join("data");
+    run(dir, args, &["--data-dir".as_ref(), data.as_os_str()])
+}
+
+/// Runs `simgw soak --target FILE <args> --json DIR/soak.json`: against the deployment
+/// FILE (a `sandbox.json`) names, with no data dir of its own.
+pub fn soak_target(dir: &Path, file: &Path, args: &[&str]) -> SoakRun {
+    run(dir, args, &["--target".as_ref(), file.as_os_str()])
+}
+
+/// Runs `simgw soak <args> <more> --json DIR/soak.json`.
+fn run(dir: &Path, args: &[&str], more: &[&OsStr]) -> SoakRun {
     let json = dir.join("soak.json");
     let out = Command::new(env!("CARGO_BIN_EXE_simgw"))
         .arg("soak")
         .args(args)
-        .arg("--data-dir")
-        .arg(dir.join("data"))
+        .args(more)
         .arg("--json")
         .arg(&json)
         .env("SIMGW_LOG", "error")

@@ -4,6 +4,7 @@
 //! SM-DP+ send its notifications (duplicated and reordered under the standard profile).
 
 use super::{AdminCall, Ctx, Line, Request, Settled, SoakKind, status};
+use crate::sandbox::SandboxFile;
 use crate::soak::target::{Sim, Tenant};
 use http::Method;
 use serde_json::{Value, json};
@@ -108,5 +109,17 @@ impl SoakKind for Esim {
             _ => Vec::new(),
         };
         Settled { line, after }
+    }
+
+    fn lacks(&self, info: &SandboxFile) -> Vec<&'static str> {
+        // The simulated customer downloads through the SM-DP+ simulator's admin API.
+        let mut lacks = Vec::new();
+        if info.smdp_simulator.is_none() {
+            lacks.push("smdp_simulator");
+        }
+        if info.smdp_client.is_none() {
+            lacks.push("smdp_client");
+        }
+        lacks
     }
 }

@@ -5,6 +5,7 @@
 //! per order; its lines stay out of the follow-up pool: they belong to another tenant.
 
 use super::{Ctx, Line, Request, Settled, SoakKind};
+use crate::sandbox::SandboxFile;
 use crate::soak::target::Tenant;
 use adapters::identity::id_format::mod11_2_check;
 use serde_json::{Value, json};
@@ -46,7 +47,7 @@ impl SoakKind for CnSale {
                 "product": market.product,
                 "channel": {"kind": "store", "store_id": s.store_id, "terminal_id": s.terminal_id, "staff_id": s.staff_id},
                 "subscriber": {
-                    "name": "王小明", "id_type": "resident_id", "id_number": resident_id(ctx.index),
+                    "name": "王小明", "id_type": "resident_id", "id_number": resident_id(ctx.unique() % 336_000),
                     "nationality": "CHN",
                     "capture": {"method": "card_reader", "reader_serial": s.reader_serial},
                     "evidence": {"face_match": {"transaction_id": format!("soak-fm-{}", ctx.index), "score": 0.91, "liveness": true}}
@@ -62,5 +63,12 @@ impl SoakKind for CnSale {
 
     fn settle(&self, _ctx: &Ctx<'_>, _line: Option<Line>, _order: &Value) -> Settled {
         Settled::default()
+    }
+
+    fn lacks(&self, info: &SandboxFile) -> Vec<&'static str> {
+        match info.markets.contains_key("cn") {
+            true => Vec::new(),
+            false => vec!["markets.cn"],
+        }
     }
 }

@@ -118,6 +118,10 @@ pub(crate) struct Ctx<'a> {
     pub(crate) seed: u64,
     /// The order's index in the run.
     pub(crate) index: u64,
+    /// The run's serial, added to the index where a value must be new on the deployment
+    /// (a port-in's number, a resident ID): 0 in process (a fresh sandbox), drawn at
+    /// random against a target, which may have served earlier runs.
+    pub(crate) serial: u64,
     /// Cards left.
     pub(crate) stock: &'a Stock,
     /// The sandbox (product, market tenants).
@@ -132,6 +136,11 @@ impl Ctx<'_> {
     /// A seeded coin for this order: true with probability `p`.
     pub(crate) fn chance(&self, p: f64) -> bool {
         fraction(self.seed, self.index, salt::CHOICE) < p
+    }
+
+    /// The order's index offset by the run's serial: a value no earlier run used.
+    pub(crate) fn unique(&self) -> u64 {
+        self.serial.wrapping_add(self.index)
     }
 }
 
@@ -156,6 +165,11 @@ pub(crate) trait SoakKind: Send + Sync {
     /// orders are open).
     fn waits_for_hub(&self) -> bool {
         false
+    }
+    /// What `info` lacks that it needs to run (members of `sandbox.json`); empty when
+    /// nothing (a target's file is checked before the run).
+    fn lacks(&self, _info: &SandboxFile) -> Vec<&'static str> {
+        Vec::new()
     }
 }
 

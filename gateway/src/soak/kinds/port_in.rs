@@ -5,11 +5,13 @@
 //! fault). Its lines stay out of the follow-up pool: they belong to another tenant.
 
 use super::{AdminCall, Ctx, Line, Request, Settled, SoakKind};
+use crate::sandbox::SandboxFile;
 use crate::soak::target::{Sim, Tenant};
 use http::Method;
 use serde_json::{Value, json};
 
-/// A UK mobile number outside the sandbox tenants' blocks, one per order index.
+/// A UK mobile number outside the sandbox tenants' blocks, one per order index (offset
+/// by the run's serial).
 fn number(index: u64) -> String {
     format!("447911{:06}", index % 1_000_000)
 }
@@ -29,7 +31,7 @@ impl SoakKind for PortIn {
     fn request(&self, ctx: &Ctx<'_>, _line: Option<&Line>) -> Option<Request> {
         let market = ctx.info.markets.get("uk")?;
         let iccid = ctx.stock.uk()?;
-        let number = number(ctx.index);
+        let number = number(ctx.unique());
         let setup = match ctx.chance(ctx.rejected_ports) {
             true => vec![AdminCall {
                 sim: Sim::Hub,
@@ -69,5 +71,17 @@ impl SoakKind for PortIn {
 
     fn waits_for_hub(&self) -> bool {
         true
+    }
+
+    fn lacks(&self, info: &SandboxFile) -> Vec<&'static str> {
+        let mut lacks = Vec::new();
+        if !info.markets.contains_key("uk") {
+            lacks.push("markets.uk");
+        }
+        // The hub's clock must move for a port to reach its cutover.
+        if info.porting_simulator.is_none() {
+            lacks.push("porting_simulator");
+        }
+        lacks
     }
 }

@@ -27,6 +27,7 @@ fn ctx<'a>(info: &'a SandboxFile, stock: &'a Stock, index: u64, p: f64) -> Ctx<'
     Ctx {
         seed: 9,
         index,
+        serial: 0,
         stock,
         info,
         rejected_ports: p,
@@ -183,4 +184,51 @@ fn a_china_sale_names_the_store_and_a_valid_id_number_of_its_own() {
         ids.insert(id);
     }
     assert_eq!(ids.len(), 5_000, "one ID number per order");
+}
+
+#[test]
+fn a_kind_names_what_a_sandbox_json_lacks_for_it() {
+    let full = info();
+    assert!(kind("cn_sale").lacks(&full).is_empty());
+    let mut bare = info();
+    bare.markets.clear();
+    bare.porting_simulator = None;
+    assert_eq!(
+        kind("port_in").lacks(&bare),
+        vec!["markets.uk", "porting_simulator"]
+    );
+    assert_eq!(kind("cn_sale").lacks(&bare), vec!["markets.cn"]);
+    assert_eq!(
+        kind("esim").lacks(&bare),
+        vec!["smdp_simulator", "smdp_client"]
+    );
+    for k in [
+        "physical",
+        "suspend",
+        "resume",
+        "terminate",
+        "sim_swap",
+        "number_change",
+    ] {
+        assert!(kind(k).lacks(&bare).is_empty(), "{k}");
+    }
+}
+
+#[test]
+fn the_runs_serial_gives_port_ins_and_store_sales_values_no_earlier_run_used() {
+    let info = info();
+    let sent = |name: &str, serial: u64| {
+        let stock = Stock::new(&info);
+        let c = Ctx {
+            serial,
+            ..ctx(&info, &stock, 5, 0.0)
+        };
+        kind(name).request(&c, None).expect("request").body
+    };
+    let number = |serial| sent("port_in", serial)["msisdn"]["number"].clone();
+    assert_eq!(number(0), "447911000005");
+    assert_eq!(number(1_000), "447911001005");
+    let id = |serial| sent("cn_sale", serial)["subscriber"]["id_number"].clone();
+    assert_eq!(id(0), cn_sale::resident_id(5));
+    assert_eq!(id(1_000), cn_sale::resident_id(1_005));
 }

@@ -39,6 +39,7 @@ fn ended(status: &str, error: Option<&str>) -> Option<Final> {
 fn meta(faults: &'static str) -> Meta {
     Meta {
         mode: "soak",
+        target: None,
         orders: 4,
         seed: 1,
         concurrency: 2,
@@ -53,7 +54,9 @@ fn meta(faults: &'static str) -> Meta {
 
 fn clean_reconciliation() -> Reconciliation {
     let comparison = crate::reconcile::compare::Comparison::default();
-    Reconciliation::new("rec_x".into(), 0, None, "cai3g", None, comparison)
+    let report = crate::reconcile::Report::new("rec_x".into(), 0, None, "cai3g", None, comparison);
+    let json = serde_json::to_value(&report).expect("JSON");
+    Reconciliation::of("in_process", &[json]).expect("a report")
 }
 
 fn verified(finals: Vec<Option<Final>>, keys: Keys) -> Verified {
@@ -67,6 +70,7 @@ fn verified(finals: Vec<Option<Final>>, keys: Keys) -> Verified {
         reconciliation: Some(clean_reconciliation()),
         keys,
         problems: Vec::new(),
+        not_checked: Vec::new(),
     }
 }
 
@@ -96,7 +100,7 @@ fn a_run_where_everything_ended_and_agrees_passes_with_its_counts() {
     let keys = Keys {
         accepted: 4,
         replayed_same: 4,
-        store_orders: 4,
+        store_orders: Some(4),
         ..Keys::default()
     };
     let r = Report::new(
@@ -162,7 +166,7 @@ fn every_kind_of_trouble_fails_the_run_and_is_named() {
         status: "failed".into(),
         error: Some("esim_profile_in_use".into()),
         ended: true,
-        attention: vec!["esim_stock_mismatch"],
+        attention: vec!["esim_stock_mismatch".into()],
     });
     let keys = Keys {
         accepted: 1,
@@ -218,4 +222,78 @@ fn a_crash_loop_whose_kills_missed_the_load_fails() {
         "{:?}",
         r.failures
     );
+}
+
+#[test]
+fn a_want_of_stock_fails_the_run_apart_from_the_gateways_refusals() {
+    let refused = |code: &str| {
+        entry(
+            "physical",
+            Answered::Refused {
+                status: 409,
+                code: code.into(),
+            },
+        )
+    };
+    let driven = Driven {
+        entries: vec![
+            refused("sim_not_available"),
+            refused("esim_stock_out"),
+            refused("number_pool_exhausted"),
+            refused("unknown_product"),
+        ],
+        exhausted: 2,
+        ..Driven::default()
+    };
+    let v = verified(vec![None; 4], Keys::default());
+    let r = Report::new(meta("standard"), &driven, v, injected(), None);
+    assert!(!r.passed);
+    assert_eq!(r.out_of_stock, 3);
+    let all = r.failures.join("\n");
+    assert!(
+        all.contains("3 requests were refused for want of stock"),
+        "{all}"
+    );
+    assert!(all.contains("not a gateway defect"), "{all}");
+    assert!(all.contains("\n1 requests were refused"), "{all}");
+    let text = r.text();
+    assert!(text.contains("stock: 3 requests refused"), "{text}");
+    assert!(
+        text.contains("2 orders not sent for want of a card"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_target_run_names_its_gateway_and_what_it_did_not_check_without_failing() {
+    let driven = Driven {
+        entries: vec![entry("physical", Answered::Accepted("ord_1".into()))],
+        ..Driven::default()
+    };
+    let keys = Keys {
+        accepted: 1,
+        replayed_same: 1,
+        ..Keys::default()
+    };
+    let mut v = verified(vec![ended("active", None)], keys);
+    v.not_checked = vec!["the store's orders: not listed".into()];
+    let mut m = meta("standard");
+    m.mode = "target";
+    m.target = Some("https://staging:8443".into());
+    let r = Report::new(m, &driven, v, injected(), None);
+    assert!(r.passed, "{:?}", r.failures);
+    let text = r.text();
+    assert!(
+        text.contains("simgw soak (target https://staging:8443)"),
+        "{text}"
+    );
+    assert!(text.contains("not checked: the store's orders"), "{text}");
+    assert!(text.contains("the store's orders not listed"), "{text}");
+    let v: serde_json::Value = serde_json::from_str(&r.to_json()).expect("JSON");
+    assert_eq!(
+        (&v["mode"], &v["target"]),
+        (&"target".into(), &"https://staging:8443".into())
+    );
+    assert_eq!(v["keys"]["store_orders"], serde_json::Value::Null);
+    assert_eq!(v["reconciliation"]["source"], "in_process");
 }
