@@ -2,7 +2,9 @@
 //! codec, bends it per the configured quirks, and delivers it in order from one task with
 //! the SM-DP+'s client certificate, retrying with back-off until the operator answers 204.
 //! With a state file, each notification is kept there (by the caller, with the change that
-//! made it) until it is delivered or given up, and a restart delivers what was left.
+//! made it; one held back behind its install one from the moment it is held) until it is
+//! delivered or given up, and a restart (a kill -9 included) delivers what was left, in
+//! the order it was queued. The delivery log belongs to one run.
 
 use super::persist::{self, Pending};
 use super::state::Notice;
@@ -105,7 +107,7 @@ pub(crate) struct Outgoing {
 
 impl Outgoing {
     /// The state file's record of it, if it is kept there.
-    pub(crate) fn pending(&self) -> Option<(u64, Pending)> {
+    fn pending(&self) -> Option<(u64, Pending)> {
         self.key.map(|k| {
             (
                 k,
@@ -118,6 +120,16 @@ impl Outgoing {
             )
         })
     }
+}
+
+/// What [`Notifier::prepare`] made of a change's notices.
+#[derive(Debug, Default)]
+pub(crate) struct Prepared {
+    /// To queue now, in sending order.
+    pub(crate) ready: Vec<Outgoing>,
+    /// The state file's records of the notifications given a key here, to keep with the
+    /// change (held ones included).
+    pub(crate) kept: Vec<(u64, Pending)>,
 }
 
 /// The delivery log, with a counter tests can wait on.
@@ -239,16 +251,19 @@ impl Notifier {
         *lock(&self.quirks) = quirks;
     }
 
-    /// The notifications for `notices`, stamped `now`, in sending order, each with its
-    /// state-file key when kept there; hand them to [`Notifier::enqueue`] once kept.
-    pub(crate) fn prepare(&self, notices: Vec<Notice>, now: &str) -> Vec<Outgoing> {
+    /// The notifications for `notices`, stamped `now`: those to send now, in sending
+    /// order, and the state file's records of every one that got a key (a download
+    /// notification held back behind its install one included: it is queued as much as
+    /// the others). Keep `kept` with the change, then hand `ready` to
+    /// [`Notifier::enqueue`].
+    pub(crate) fn prepare(&self, notices: Vec<Notice>, now: &str) -> Prepared {
+        let mut prepared = Prepared::default();
         let Ok(now) = Timestamp::new(now) else {
             tracing::warn!("notification timestamp does not parse; nothing sent");
-            return Vec::new();
+            return prepared;
         };
         let now = &now;
         let quirks = self.quirks();
-        let mut ready = Vec::new();
         for notice in notices {
             let mut batch = vec![self.outgoing(&notice, notice.point, &quirks, now)];
             let install_ok = notice.point == NotificationPoint::BppInstallation
@@ -266,6 +281,10 @@ impl Notifier {
                 && notice.point == NotificationPoint::BppDownload
                 && notice.status.status.is_success()
             {
+                // Kept now: a restart before the install sends it (in queue order).
+                for out in &mut batch {
+                    self.keep(out, &mut prepared.kept);
+                }
                 held.entry(notice.iccid.clone()).or_default().extend(batch);
                 continue;
             }
@@ -284,18 +303,25 @@ impl Notifier {
                         point: out.point,
                         body: out.body.clone(),
                     };
-                    ready.push(copy);
+                    prepared.ready.push(copy);
                 }
-                ready.push(out);
+                prepared.ready.push(out);
             }
         }
-        // Keys are given last, in sending order (held notifications get theirs when sent).
-        if let Some(next) = &self.next_key {
-            for out in &mut ready {
-                out.key = Some(next.fetch_add(1, Ordering::Relaxed));
-            }
+        // Keys are given in sending order (held notifications have theirs already).
+        for out in &mut prepared.ready {
+            self.keep(out, &mut prepared.kept);
         }
-        ready
+        prepared
+    }
+
+    /// Gives `out` a key and its record to `kept`, if the state file keeps notifications
+    /// and `out` has no key yet.
+    fn keep(&self, out: &mut Outgoing, kept: &mut Vec<(u64, Pending)>) {
+        if let (Some(next), None) = (&self.next_key, out.key) {
+            out.key = Some(next.fetch_add(1, Ordering::Relaxed));
+            kept.extend(out.pending());
+        }
     }
 
     /// Queues `ready` for delivery, in order.

@@ -1,9 +1,10 @@
 //! The SM-DP+ simulator's state file: every profile's state and order bindings (EID,
 //! MatchingID, Confirmation Code hash, SM-DS address, attempt counts), the MatchingID
-//! generator, and the notifications not yet handed to the operator. A profile is handed
-//! to the writer with the notifications its change produced, in one hand-over, before
-//! they are queued for delivery, and committed before the answer; a notification leaves
-//! the file once delivered or given up.
+//! generator, and the notifications not yet handed to the operator (a download
+//! notification held back behind its install one included). A profile is handed to the
+//! writer with the notifications its change produced, in one hand-over, before they are
+//! queued for delivery, and committed before the answer; a notification leaves the file
+//! once delivered or given up. All of it survives the process being killed (kill -9).
 //!
 //! Ki and OPc are not kept: they come with the profile seeds at every start (the sandbox
 //! reads them from the gateway's store), and a downloaded profile's package, which holds

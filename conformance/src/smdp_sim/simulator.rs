@@ -13,7 +13,7 @@ use super::es9::{CancelReason, Es9Outcome, InstallResult};
 use super::fault_plan::FaultPlanner;
 use super::faults::FaultConfig;
 use super::inventory::{Inventory, Policy};
-use super::notify::{Notifier, Outgoing};
+use super::notify::Notifier;
 use super::persist;
 use super::state::{Personal, Profile, ProfileState};
 use super::stats::SmdpCounts;
@@ -123,9 +123,12 @@ impl Simulator {
     /// Hands what changed in `inv` (this simulator's, locked by the caller, so the file
     /// takes changes in the order they were made) and the `queued` notifications to the
     /// state file's writer, as one commit's worth.
-    pub(crate) fn write_changes(&self, inv: &mut Inventory, queued: &[Outgoing]) -> Ticket {
-        let pending: Vec<_> = queued.iter().filter_map(Outgoing::pending).collect();
-        self.state_file.submit(persist::changes(inv, &pending))
+    pub(crate) fn write_changes(
+        &self,
+        inv: &mut Inventory,
+        queued: &[(u64, persist::Pending)],
+    ) -> Ticket {
+        self.state_file.submit(persist::changes(inv, queued))
     }
 
     /// Done once every change handed over so far is kept.
@@ -194,11 +197,11 @@ impl Simulator {
             }?;
             // The change and its notifications are kept together, then queued in the
             // order they were made (under the lock).
-            let ready = self.notifier.prepare(outcome.notices.clone(), &now);
+            let prepared = self.notifier.prepare(outcome.notices.clone(), &now);
             // Handed over before delivery can start; callers that answer await
             // [`Simulator::written`].
-            drop(self.write_changes(&mut inv, &ready));
-            self.notifier.enqueue(ready);
+            drop(self.write_changes(&mut inv, &prepared.kept));
+            self.notifier.enqueue(prepared.ready);
             (outcome, inv.get(iccid).map(|p| p.state))
         };
         if state == Some(ProfileState::Error) {
