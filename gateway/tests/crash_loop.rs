@@ -1,9 +1,12 @@
 //! The crash loop as CI runs it (issue 14): `simgw soak --crash-loop 10` runs `simgw serve
 //! --sandbox` as a child process and kills it with SIGKILL ten times at random moments
 //! while mixed orders are in flight (under the standard faults), restarting it on the same
-//! data dir each time. Afterwards every order answered `202` ended, the reconciliation is
-//! clean, and no Idempotency-Key has two orders: each key sent again answers its own
-//! order, and the store holds no order the load was not answered.
+//! data dir each time. Customers download and install half of the new eSIM lines through
+//! the SM-DP+ simulator meanwhile. Afterwards every order answered `202` ended, the
+//! reconciliation is clean, no Idempotency-Key has two orders (each key sent again answers
+//! its own order, and the store holds no order the load was not answered), and every
+//! activation whose customer installed its profile shows it installed, with the download
+//! and install notifications the SM-DP+ kept across the kills until they were delivered.
 
 mod common;
 
@@ -63,5 +66,15 @@ fn ten_kills_under_load_lose_no_order_and_make_none_twice() {
         (&true.into(), &0.into()),
         "{rec}"
     );
+    assert!(rec["checked"]["esim_profiles"].as_u64() > Some(0), "{rec}");
+
+    // eSIM profiles were downloaded and installed while the gateway was being killed, and
+    // each activation shows what the notifications about it reported (the SM-DP+'s
+    // delivery log restarts with the process: it is not what is counted).
+    let n = &r["notifications"];
+    assert!(n["installed"].as_u64() > Some(0), "no eSIM download: {n}");
+    assert_eq!(n["shown"], n["installed"], "{n}");
+    assert_eq!(n["not_shown"], serde_json::json!([]), "{n}");
+    assert_eq!(n["expected"], serde_json::Value::Null, "{n}");
     println!("{}", run.output);
 }

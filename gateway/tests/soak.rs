@@ -90,6 +90,9 @@ fn two_thousand_mixed_orders_under_the_standard_faults_all_end_and_reconcile_cle
         (&n["handled"], &n["delivered"]),
         (&n["expected"], &n["expected"])
     );
+    // And every activation whose customer installed its profile shows it installed.
+    assert!(n["installed"].as_u64() > Some(0), "{n}");
+    assert_eq!(n["shown"], n["installed"], "{n}");
 
     // One order per key: each key sent again answers its order; the store holds no other.
     let keys = &r["keys"];

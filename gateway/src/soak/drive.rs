@@ -5,7 +5,7 @@
 //! the gateway answered and where the order ended. While port-ins are open, a pump moves
 //! the porting hub's clock forward (and releases messages it held back).
 
-use super::kinds::{AdminCall, Ctx, Line, Request, SoakKind, Stock, status};
+use super::kinds::{AdminCall, Ctx, Line, Request, SoakKind, Stock, shows_installed, status};
 use super::lines::Lines;
 use super::mix::{Mix, draw, salt};
 use super::target::{AdminError, Answer, Sim, Target, Tenant};
@@ -88,6 +88,9 @@ pub(crate) struct Entry {
     pub(crate) error: Option<String>,
     /// Whether it reached one of its kind's terminal statuses.
     pub(crate) ended: bool,
+    /// Whether the customer downloaded and installed the eSIM profile it opened (every
+    /// call answered): the order must come to show it ([`shows_installed`]).
+    pub(crate) installed: bool,
     /// From its first POST until it was seen ended (or given up on).
     pub(crate) took: Duration,
 }
@@ -125,6 +128,9 @@ const HUB_PAUSE: Duration = Duration::from_millis(150);
 const FIRST_POLL: Duration = Duration::from_millis(40);
 /// Longest pause between two reads.
 const MAX_POLL: Duration = Duration::from_millis(500);
+/// Longest wait for an activation to show the install its customer made (the SM-DP+'s
+/// notifications go out after the answer; a restart delays them by its start).
+const INSTALL_WITHIN: Duration = Duration::from_secs(60);
 
 struct Shared {
     target: Arc<Target>,
@@ -296,6 +302,7 @@ impl Shared {
             status: None,
             error: None,
             ended: false,
+            installed: false,
             took: Duration::ZERO,
         };
         match &entry.answer {
@@ -313,10 +320,16 @@ impl Shared {
                 entry.ended = ended;
                 if ended {
                     let settled = kind.settle(&ctx, line, &order);
+                    // The customer's actions come first: the line is back in the pool
+                    // (for follow-ups) once the order shows what they did.
+                    let done = self.after(index, &settled.after).await;
+                    if settled.installs && done {
+                        entry.installed = true;
+                        self.await_installed(entry.tenant, id).await;
+                    }
                     if let Some(l) = settled.line {
                         self.lines.put(l);
                     }
-                    self.after(index, &settled.after).await;
                 }
             }
             // Nothing was created: the line is as it was.
@@ -448,8 +461,33 @@ impl Shared {
         }
     }
 
-    /// Makes the simulator calls an ended order asked for, counting the notices queued.
-    async fn after(&self, index: u64, calls: &[AdminCall]) {
+    /// Reads activation `id` until it shows the install its customer made, for at most
+    /// [`INSTALL_WITHIN`] (and not past the deadline); the checks say whether it did.
+    async fn await_installed(&self, tenant: Tenant, id: &str) {
+        let path = format!("/v1/orders/{id}");
+        let until = Instant::now() + INSTALL_WITHIN;
+        let mut pause = FIRST_POLL;
+        loop {
+            if let Ok(a) = self
+                .target
+                .call(tenant, Method::GET, &path, None, None)
+                .await
+            {
+                if a.status == 200 && shows_installed(&a.json) {
+                    return;
+                }
+            }
+            if self.past_deadline() || Instant::now() > until {
+                return;
+            }
+            tokio::time::sleep(pause).await;
+            pause = (pause * 3 / 2).min(MAX_POLL);
+        }
+    }
+
+    /// Makes the simulator calls an ended order asked for, counting the notices queued;
+    /// whether every one was answered.
+    async fn after(&self, index: u64, calls: &[AdminCall]) -> bool {
         for call in calls {
             match self.admin(call).await {
                 Ok(a) => {
@@ -460,15 +498,19 @@ impl Shared {
                 }
                 Err(e) => {
                     self.problem(format!("order {index}: {e}"));
-                    return;
+                    return false;
                 }
             }
         }
+        true
     }
 
-    /// One admin call, again while the simulator cannot be reached (a restart).
+    /// One admin call, again while the simulator cannot be reached (a restart). A repeat
+    /// the simulator refuses is answered (as queuing nothing) when the call's
+    /// [`AdminCall::effect`] shows the first try took effect.
     async fn admin(&self, call: &AdminCall) -> Result<Answer, AdminError> {
         let mut pause = Duration::from_millis(50);
+        let mut repeated = false;
         loop {
             let r = self
                 .target
@@ -481,11 +523,39 @@ impl Shared {
                 .await;
             match r {
                 Err(AdminError::Transport(_)) if !self.past_deadline() => {
+                    repeated = true;
                     tokio::time::sleep(pause).await;
                     pause = (pause * 2).min(Duration::from_secs(1));
+                }
+                Err(AdminError::Refused(_)) if repeated && self.took_effect(call).await => {
+                    return Ok(Answer {
+                        status: 200,
+                        json: Value::Null,
+                    });
                 }
                 other => return other,
             }
         }
+    }
+
+    /// Whether the SM-DP+ profile `call` acted on is in a state that shows it took effect.
+    async fn took_effect(&self, call: &AdminCall) -> bool {
+        let Some(effect) = &call.effect else {
+            return false;
+        };
+        let Ok(state) = self
+            .target
+            .admin(call.sim, Method::GET, "state", None)
+            .await
+        else {
+            return false;
+        };
+        let profiles = state.json["profiles"].as_array().map(Vec::as_slice);
+        profiles
+            .unwrap_or_default()
+            .iter()
+            .find(|p| p["iccid"] == effect.iccid.as_str())
+            .and_then(|p| p["state"].as_str())
+            .is_some_and(|s| effect.states.contains(&s))
     }
 }

@@ -71,8 +71,9 @@ fn err(e: impl std::fmt::Display) -> SoakError {
     SoakError(e.to_string())
 }
 
-/// Fraction of new eSIM lines downloaded by the customer in a soak (a crash loop downloads
-/// none: the simulator's delivery log restarts with it, so nothing could be counted).
+/// Fraction of new eSIM lines whose customer downloads and installs the profile (in a
+/// crash loop too: what its notifications reported is checked on the activations, which
+/// the store keeps, rather than in the SM-DP+'s delivery log, which restarts with it).
 const DOWNLOADS: f64 = 0.5;
 
 /// Runs the soak (or, with `crash_loop`, the crash loop) and answers its report.
@@ -103,11 +104,7 @@ pub async fn run(opts: &Options) -> Result<Report, SoakError> {
         kinds: kinds.clone(),
         mix: the_mix,
         rejected_ports: plan.rejected_ports,
-        downloads: if opts.crash_loop.is_some() {
-            0.0
-        } else {
-            DOWNLOADS
-        },
+        downloads: DOWNLOADS,
     };
     let base_url = target.as_ref().map(|t| t.base_url.clone());
     let meta = |[start_s, load_s, checks_s]: [f64; 3]| Meta {
@@ -206,7 +203,7 @@ async fn load_and_check(
         &kinds,
         plan.duplicates_notifications(),
         opts.concurrency,
-        notices_before,
+        Some(notices_before),
     )
     .await;
     Ok(Report::new(

@@ -1,6 +1,9 @@
 //! After the load: does everything agree? Run against the gateway the load went to (or,
 //! after a crash loop, a fresh start on its data dir). It waits for the SM-DP+'s
-//! notifications to be handled, reads every order the soak was answered `202` (`GET
+//! notifications to be handled (counted in the simulator's delivery log, except after a
+//! crash loop: the log restarts with the process), and for every activation whose
+//! customer downloaded and installed its eSIM profile to show it (a fact the gateway's
+//! store keeps, whatever restarted), reads every order the soak was answered `202` (`GET
 //! /v1/orders/{id}`: each must be in one of its kind's terminal statuses), turns the
 //! faults off and reconciles every tenant with the HLR and SM-DP+, sends every accepted
 //! request again with its key (the same order must come back), and, where the gateway's
@@ -9,7 +12,7 @@
 //! ([`Source`]); everything else goes over the wire.
 
 use super::drive::{Answered, Driven, Entry};
-use super::kinds::SoakKind;
+use super::kinds::{SoakKind, esim_progress, shows_installed};
 use super::reconciled::Reconciliation;
 use super::source::{ORDERS_NOT_LISTED, Source};
 use super::target::{Sim, Target, Tenant};
@@ -37,12 +40,21 @@ pub(crate) struct Final {
 /// The SM-DP+'s download notifications.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Notifications {
-    /// Copies the customers' actions should make it send (duplicates included).
-    pub expected: u64,
-    /// Copies it handled.
-    pub handled: u64,
-    /// Copies the gateway answered 204.
-    pub delivered: u64,
+    /// Copies the customers' actions should make it send (duplicates included); `null`
+    /// after a crash loop, whose SM-DP+ delivery log restarts with the process.
+    pub expected: Option<u64>,
+    /// Copies it handled (`null`: not counted).
+    pub handled: Option<u64>,
+    /// Copies the gateway answered 204 (`null`: not counted).
+    pub delivered: Option<u64>,
+    /// eSIM profiles the customers downloaded and installed (each made the SM-DP+ queue a
+    /// download and an install notification).
+    pub installed: u64,
+    /// Of those, activations that show it as the notifications report it: eSIM state
+    /// `installed`, with points 3 and 4 succeeded in their progress.
+    pub shown: u64,
+    /// The activations that do not (at most 50): id, eSIM state and points received.
+    pub not_shown: Vec<String>,
 }
 
 /// What the Idempotency-Keys show.
@@ -92,7 +104,7 @@ pub(crate) struct Counted {
 
 /// Runs every check; `duplicates`: whether the SM-DP+ sent each notification twice;
 /// `before`: the notifications counted before the load (a target's log may hold earlier
-/// runs').
+/// runs'), `None` when the SM-DP+'s log is not to be counted (after a crash loop).
 #[allow(clippy::too_many_arguments)]
 pub(crate) async fn verify(
     source: &Source<'_>,
@@ -101,21 +113,25 @@ pub(crate) async fn verify(
     kinds: &[Arc<dyn SoakKind>],
     duplicates: bool,
     concurrency: usize,
-    before: Counted,
+    before: Option<Counted>,
 ) -> Verified {
     let mut problems = Vec::new();
     let mut not_checked = Vec::new();
     let expected = driven.notices * if duplicates { 2 } else { 1 };
-    let notifications = match drain_notifications(target, expected, before).await {
-        Ok(n) => n,
-        Err(e) => {
-            problems.push(e);
-            Notifications {
-                expected,
-                ..Notifications::default()
+    let mut notifications = match before {
+        Some(before) => match drain_notifications(target, expected, before).await {
+            Ok(n) => n,
+            Err(e) => {
+                problems.push(e);
+                Notifications {
+                    expected: Some(expected),
+                    ..Notifications::default()
+                }
             }
-        }
+        },
+        None => Notifications::default(),
     };
+    installs(target, &driven.entries, concurrency, &mut notifications).await;
     let finals = finals(target, &driven.entries, kinds, concurrency, &mut problems).await;
     // Reconciliation asks the HLR and the SM-DP+: their faults are for the load only.
     if let Err(e) = super::FaultProfile::None.plan().apply(target).await {
@@ -175,7 +191,9 @@ async fn drain_notifications(
     before: Counted,
 ) -> Result<Notifications, String> {
     let mut n = Notifications {
-        expected,
+        expected: Some(expected),
+        handled: Some(0),
+        delivered: Some(0),
         ..Notifications::default()
     };
     if expected == 0 || !target.has(Sim::Smdp) {
@@ -184,13 +202,76 @@ async fn drain_notifications(
     let until = Instant::now() + Duration::from_secs(120);
     loop {
         let now = notifications_so_far(target).await?;
-        n.handled = now.handled.saturating_sub(before.handled);
-        n.delivered = now.delivered.saturating_sub(before.delivered);
-        if n.handled >= expected || Instant::now() > until {
+        let handled = now.handled.saturating_sub(before.handled);
+        n.handled = Some(handled);
+        n.delivered = Some(now.delivered.saturating_sub(before.delivered));
+        if handled >= expected || Instant::now() > until {
             return Ok(n);
         }
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
+}
+
+/// Waits (bounded) until every activation whose customer downloaded and installed its
+/// eSIM profile shows it ([`shows_installed`]), reading them `concurrency` at a time, and
+/// counts them into `n`.
+async fn installs(
+    target: &Arc<Target>,
+    entries: &[Entry],
+    concurrency: usize,
+    n: &mut Notifications,
+) {
+    let mut left: Vec<(Tenant, String)> = entries
+        .iter()
+        .filter(|e| e.installed)
+        .filter_map(|e| match &e.answer {
+            Answered::Accepted(id) => Some((e.tenant, id.clone())),
+            _ => None,
+        })
+        .collect();
+    n.installed = left.len() as u64;
+    let until = Instant::now() + Duration::from_secs(60);
+    let mut last = Vec::new();
+    loop {
+        let t = target.clone();
+        let read = each(left.clone(), concurrency, move |(tenant, id)| {
+            let t = t.clone();
+            async move {
+                let path = format!("/v1/orders/{id}");
+                match t.call(tenant, Method::GET, &path, None, None).await {
+                    Ok(a) if a.status == 200 => (
+                        shows_installed(&a.json),
+                        format!("{id} {}", esim_progress(&a.json)),
+                    ),
+                    Ok(a) => (false, format!("{id} answered {}", a.status)),
+                    Err(e) => (false, format!("{id} not read: {e}")),
+                }
+            }
+        })
+        .await;
+        let mut still = Vec::new();
+        last.clear();
+        for (entry, r) in left.into_iter().zip(read) {
+            match r {
+                Some((true, _)) => {}
+                Some((false, why)) => {
+                    still.push(entry);
+                    last.push(why);
+                }
+                None => {
+                    last.push(format!("{} a reading task ended abnormally", entry.1));
+                    still.push(entry);
+                }
+            }
+        }
+        left = still;
+        if left.is_empty() || Instant::now() > until {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    n.shown = n.installed.saturating_sub(left.len() as u64);
+    n.not_shown = last.into_iter().take(50).collect();
 }
 
 /// Where every entry's order stands (`None`: not accepted, or not read: a problem says

@@ -3,7 +3,7 @@
 //! lines is then downloaded and installed by the simulated customer, which makes the
 //! SM-DP+ send its notifications (duplicated and reordered under the standard profile).
 
-use super::{AdminCall, Ctx, Line, Request, Settled, SoakKind, status};
+use super::{AdminCall, Ctx, Effect, Line, Request, Settled, SoakKind, status};
 use crate::sandbox::SandboxFile;
 use crate::soak::target::{Sim, Tenant};
 use http::Method;
@@ -25,7 +25,9 @@ fn opened(order: &Value, esim: bool) -> Option<Line> {
     })
 }
 
-/// The customer downloads and installs profile `iccid` (ES9+ through the simulator).
+/// The customer downloads and installs profile `iccid` (ES9+ through the simulator). A
+/// download sent again is answered (the profile stays downloaded); an install sent again
+/// is refused once the first took effect, which the profile's state then shows.
 pub(super) fn download(iccid: &str) -> Vec<AdminCall> {
     vec![
         AdminCall {
@@ -33,12 +35,20 @@ pub(super) fn download(iccid: &str) -> Vec<AdminCall> {
             method: Method::POST,
             path: format!("profiles/{iccid}/download"),
             body: None,
+            effect: Some(Effect {
+                iccid: iccid.to_owned(),
+                states: &["Downloaded", "Installed"],
+            }),
         },
         AdminCall {
             sim: Sim::Smdp,
             method: Method::POST,
             path: format!("profiles/{iccid}/install"),
             body: Some(json!("success")),
+            effect: Some(Effect {
+                iccid: iccid.to_owned(),
+                states: &["Installed"],
+            }),
         },
     ]
 }
@@ -72,7 +82,7 @@ impl SoakKind for Physical {
     fn settle(&self, _ctx: &Ctx<'_>, _line: Option<Line>, order: &Value) -> Settled {
         Settled {
             line: opened(order, false),
-            after: Vec::new(),
+            ..Settled::default()
         }
     }
 }
@@ -108,7 +118,11 @@ impl SoakKind for Esim {
             Some(l) if ctx.chance(ctx.downloads) => download(&l.iccid),
             _ => Vec::new(),
         };
-        Settled { line, after }
+        Settled {
+            installs: !after.is_empty(),
+            line,
+            after,
+        }
     }
 
     fn lacks(&self, info: &SandboxFile) -> Vec<&'static str> {

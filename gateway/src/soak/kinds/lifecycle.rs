@@ -29,7 +29,7 @@ fn after(line: Option<Line>, order: &Value, change: impl FnOnce(&mut Line)) -> S
     });
     Settled {
         line,
-        after: Vec::new(),
+        ..Settled::default()
     }
 }
 
@@ -104,7 +104,7 @@ impl SoakKind for Terminate {
         let ended = status(order) == "completed";
         Settled {
             line: line.filter(|_| !ended),
-            after: Vec::new(),
+            ..Settled::default()
         }
     }
 }

@@ -42,6 +42,19 @@ pub(crate) struct AdminCall {
     pub(crate) path: String,
     /// The JSON body, if any.
     pub(crate) body: Option<Value>,
+    /// How to tell that the call took effect when it was sent again (its first answer lost
+    /// to a restart) and the simulator refused the repeat; `None` when a repeat is
+    /// harmless.
+    pub(crate) effect: Option<Effect>,
+}
+
+/// An SM-DP+ profile state that shows a customer action took effect.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Effect {
+    /// The profile.
+    pub(crate) iccid: String,
+    /// The states it is in once the action took effect (as `GET /sim/state` names them).
+    pub(crate) states: &'static [&'static str],
 }
 
 /// One order to send.
@@ -64,6 +77,10 @@ pub(crate) struct Settled {
     pub(crate) line: Option<Line>,
     /// Simulator calls to make now (a customer downloading the new profile).
     pub(crate) after: Vec<AdminCall>,
+    /// Whether, once every `after` call is answered, the order should come to show its
+    /// eSIM profile installed ([`shows_installed`]): the line goes back to the pool only
+    /// then, so no follow-up order races the SM-DP+'s notifications.
+    pub(crate) installs: bool,
 }
 
 /// Cards the soak may still use, taken once each (a card of a failed order is not reused,
@@ -191,6 +208,40 @@ pub(crate) fn registry() -> Vec<Arc<dyn SoakKind>> {
 /// The order's public status.
 pub(crate) fn status(order: &Value) -> &str {
     order["status"].as_str().unwrap_or("")
+}
+
+/// Whether an activation (its JSON) shows its eSIM profile installed as the SM-DP+'s
+/// notifications report it: state `installed`, with a download (point 3) and an install
+/// (point 4) that succeeded among the points received.
+pub(crate) fn shows_installed(order: &Value) -> bool {
+    let esim = &order["esim"];
+    let points = esim["progress"].as_array().map(Vec::as_slice);
+    let succeeded = |point: u64| {
+        points.unwrap_or_default().iter().any(|p| {
+            p["point"].as_u64() == Some(point)
+                && p["status"]
+                    .as_str()
+                    .is_some_and(|s| s.starts_with("Executed-"))
+        })
+    };
+    esim["state"] == "installed" && succeeded(3) && succeeded(4)
+}
+
+/// An activation's eSIM state and the points received (`point:status`), for a report.
+pub(crate) fn esim_progress(order: &Value) -> String {
+    let esim = &order["esim"];
+    let points: Vec<String> = esim["progress"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+        .iter()
+        .map(|p| format!("{}:{}", p["point"], p["status"].as_str().unwrap_or("?")))
+        .collect();
+    format!(
+        "{} [{}]",
+        esim["state"].as_str().unwrap_or("no state"),
+        points.join(" ")
+    )
 }
 
 #[cfg(test)]

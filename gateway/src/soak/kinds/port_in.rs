@@ -38,6 +38,7 @@ impl SoakKind for PortIn {
                 method: Method::PUT,
                 path: format!("donors/{number}"),
                 body: Some(json!({"outcome": "reject", "reason": "credential_msisdn_mismatch"})),
+                effect: None,
             }],
             false => Vec::new(),
         };

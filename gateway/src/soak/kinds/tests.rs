@@ -93,8 +93,25 @@ fn an_active_activation_opens_a_line_and_a_failed_one_none() {
     assert!(l.esim && !l.suspended);
     assert_eq!(s.after.len(), 2, "downloaded then installed");
     assert!(s.after.iter().all(|c| c.sim == Sim::Smdp));
+    assert!(s.installs, "the order should come to show the install");
+    // A repeat whose first try took effect is known by the profile's state.
+    let states: Vec<_> = s.after.iter().map(|c| c.effect.clone()).collect();
+    assert_eq!(
+        states,
+        [
+            Some(Effect {
+                iccid: "8986009900100000001".into(),
+                states: &["Downloaded", "Installed"]
+            }),
+            Some(Effect {
+                iccid: "8986009900100000001".into(),
+                states: &["Installed"]
+            })
+        ]
+    );
     let s = esim.settle(&ctx(&info, &stock, 0, 0.0), None, &active);
     assert!(s.after.is_empty(), "no customer download at 0%");
+    assert!(!s.installs);
     let failed = json!({"status": "failed", "error": {"code": "hlr_rejected"}});
     assert_eq!(
         kind("physical").settle(&ctx(&info, &stock, 0, 0.0), None, &failed),
@@ -231,4 +248,40 @@ fn the_runs_serial_gives_port_ins_and_store_sales_values_no_earlier_run_used() {
     let id = |serial| sent("cn_sale", serial)["subscriber"]["id_number"].clone();
     assert_eq!(id(0), cn_sale::resident_id(5));
     assert_eq!(id(1_000), cn_sale::resident_id(1_005));
+}
+
+#[test]
+fn an_activation_shows_its_profile_installed_only_with_state_installed_and_points_3_and_4() {
+    let point = |p: u32, status: &str| json!({"point": p, "status": status});
+    let order = |state: &str, points: Vec<Value>| json!({"status": "active", "esim": {"state": state, "progress": points}});
+    let ok = order(
+        "installed",
+        vec![
+            point(4, "Executed-Success"),
+            point(3, "Executed-Success"),
+            point(4, "Executed-Success"),
+        ],
+    );
+    assert!(shows_installed(&ok));
+    assert_eq!(
+        esim_progress(&ok),
+        "installed [4:Executed-Success 3:Executed-Success 4:Executed-Success]"
+    );
+    // The download notification lost: installed, but only point 4 came.
+    assert!(!shows_installed(&order(
+        "installed",
+        vec![point(4, "Executed-Success")]
+    )));
+    assert!(!shows_installed(&order(
+        "downloaded",
+        vec![point(3, "Executed-Success")]
+    )));
+    assert!(!shows_installed(&order(
+        "error",
+        vec![point(3, "Executed-Success"), point(4, "Failed")]
+    )));
+    let none = json!({"status": "active", "esim": {"state": "released"}});
+    assert!(!shows_installed(&none));
+    assert_eq!(esim_progress(&none), "released []");
+    assert!(!shows_installed(&json!({"status": "active"})));
 }

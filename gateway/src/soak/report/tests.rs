@@ -23,6 +23,7 @@ fn entry(kind: &'static str, answer: Answered) -> Entry {
         status: None,
         error: None,
         ended: true,
+        installed: false,
         took: std::time::Duration::from_millis(1500),
     }
 }
@@ -63,9 +64,12 @@ fn verified(finals: Vec<Option<Final>>, keys: Keys) -> Verified {
     Verified {
         finals,
         notifications: Notifications {
-            expected: 4,
-            handled: 4,
-            delivered: 4,
+            expected: Some(4),
+            handled: Some(4),
+            delivered: Some(4),
+            installed: 2,
+            shown: 2,
+            not_shown: Vec::new(),
         },
         reconciliation: Some(clean_reconciliation()),
         keys,
@@ -175,7 +179,7 @@ fn every_kind_of_trouble_fails_the_run_and_is_named() {
         ..Keys::default()
     };
     let mut v = verified(vec![open, None, None, flagged], keys);
-    v.notifications.delivered = 3;
+    v.notifications.delivered = Some(3);
     let r = Report::new(meta("standard"), &driven, v, Injected::new(), None);
     assert!(!r.passed);
     let all = r.failures.join("\n");
@@ -296,4 +300,59 @@ fn a_target_run_names_its_gateway_and_what_it_did_not_check_without_failing() {
     );
     assert_eq!(v["keys"]["store_orders"], serde_json::Value::Null);
     assert_eq!(v["reconciliation"]["source"], "in_process");
+}
+
+#[test]
+fn a_crash_loop_checks_its_installs_on_the_activations_not_in_the_restarted_log() {
+    let crashes = || Crashes {
+        kills: 1,
+        kills_under_load: 1,
+        in_flight_at_kills: vec![3],
+        starts: 2,
+        mean_start_s: 1.0,
+        log: "gateway.log".into(),
+    };
+    let counts = |installed, shown, not_shown: &[&str]| Notifications {
+        installed,
+        shown,
+        not_shown: not_shown.iter().map(|s| (*s).to_owned()).collect(),
+        ..Notifications::default()
+    };
+    let mut m = meta("none");
+    m.mode = "crash_loop";
+    let mut v = verified(Vec::new(), Keys::default());
+    v.notifications = counts(5, 5, &[]);
+    let r = Report::new(
+        m.clone(),
+        &Driven::default(),
+        v,
+        Injected::new(),
+        Some(crashes()),
+    );
+    assert!(r.passed, "{:?}", r.failures);
+    let text = r.text();
+    assert!(
+        text.contains("not counted (the SM-DP+'s delivery log restarts"),
+        "{text}"
+    );
+    assert!(
+        text.contains("installed by their customer: 5, 5 shown installed"),
+        "{text}"
+    );
+    let json: serde_json::Value = serde_json::from_str(&r.to_json()).expect("JSON");
+    assert_eq!(json["notifications"]["expected"], serde_json::Value::Null);
+    assert_eq!(json["notifications"]["installed"], 5);
+
+    // An install whose notifications never reached the activation fails the run.
+    let mut v = verified(Vec::new(), Keys::default());
+    v.notifications = counts(5, 4, &["ord_7 installed [4:Executed-Success]"]);
+    let r = Report::new(m, &Driven::default(), v, Injected::new(), Some(crashes()));
+    assert!(!r.passed);
+    assert_eq!(
+        r.failures,
+        [
+            "ES2+ notifications: 1 of 5 eSIM profiles their customer installed are not shown \
+          installed by their activation: ord_7 installed [4:Executed-Success]"
+        ]
+    );
 }
