@@ -10,6 +10,7 @@ mod load;
 mod parked;
 mod policy;
 mod port_in;
+mod postgres;
 mod report;
 mod store_ops;
 mod suspend;
@@ -104,6 +105,11 @@ pub struct BenchArgs {
     /// synchronous_commit on), and report the ratio.
     #[arg(long, value_enum, default_value_t = BenchStore::Embedded)]
     pub store: BenchStore,
+    /// With `--store postgres`: `2` adds a phase with two gateway nodes on one database
+    /// (a second node in this process, its own pool, engine and listener; the clients
+    /// spread over both), compared with the one node's phase.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u8).range(1..=2))]
+    pub nodes: u8,
     /// Writes the figures as JSON to this file (the HTTP modes: activations, `--esim`,
     /// `--suspend`, `--policy`, `--store postgres`).
     #[arg(long)]
@@ -193,6 +199,11 @@ fn err(e: impl std::fmt::Display) -> BenchError {
 
 /// Runs the benchmark and prints a report to stdout.
 pub async fn run(args: BenchArgs) -> Result<(), BenchError> {
+    if args.nodes > 1 && args.store != BenchStore::Postgres {
+        return Err(BenchError(
+            "--nodes 2 needs --store postgres: nodes share a PostgreSQL database, the embedded store is one node's".into(),
+        ));
+    }
     let (data_dir, temporary) = match &args.data_dir {
         Some(d) => (d.clone(), false),
         None => (
@@ -261,7 +272,7 @@ pub async fn run(args: BenchArgs) -> Result<(), BenchError> {
     let r = if args.policy.is_some() {
         policy::side_by_side(&args, &data_dir, &mut report).await
     } else if args.store == BenchStore::Postgres {
-        postgres_side_by_side(&args, &data_dir, &mut report).await
+        postgres::side_by_side(&args, &data_dir, &mut report).await
     } else {
         match prepare(&args, &data_dir, None, &mut report).await {
             Ok((sb, client, seeded_in)) => {
@@ -342,6 +353,7 @@ async fn prepare(
     postgres: Option<&str>,
     report: &mut Report,
 ) -> Result<(crate::sandbox::Sandbox, HttpClient, Duration), BenchError> {
+    let postgres = postgres.map(|url| (url, pg_pool_size(args)));
     let (sb, client, seeded_in, probe) = start_sandbox(args, data_dir, postgres).await?;
     let r = async {
         inventory::fill(&sb, args.inventory_sims, args.inventory_numbers).await?;
@@ -368,48 +380,13 @@ async fn prepare(
     }
 }
 
-/// The activations on the embedded store, then on a private PostgreSQL, in one run.
-async fn postgres_side_by_side(
-    args: &BenchArgs,
-    data_dir: &std::path::Path,
-    report: &mut Report,
-) -> Result<(), BenchError> {
-    println!("== embedded store (reference)");
-    let embedded = data_dir.join("embedded");
-    let (sb, client, seeded_in) = prepare(args, &embedded, None, report).await?;
-    let base = run_activations(args, &sb, &client, seeded_in).await;
-    stop_sandbox(sb).await;
-    let (mut base, settled) = base?;
-    base.name = "embedded".into();
-    let base_rate = base.per_s;
-    record(report, base, settled);
-    println!("== PostgreSQL (one node, local, fsync and synchronous_commit on)");
-    let pg = conformance::pg_peer::PgServer::start().map_err(err)?;
-    let url = pg.create_db("simgw").await.map_err(err)?;
-    let (sb, client, seeded_in, _) =
-        start_sandbox(args, &data_dir.join("postgres"), Some(&url)).await?;
-    let on_pg = run_activations(args, &sb, &client, seeded_in).await;
-    stop_sandbox(sb).await;
-    drop(pg);
-    let (mut on_pg, settled) = on_pg?;
-    on_pg.name = "postgres".into();
-    println!(
-        "PostgreSQL / embedded: {:.0} / {:.0} activations/s = {:.2}",
-        on_pg.per_s,
-        base_rate,
-        report::ratio(on_pg.per_s, base_rate)
-    );
-    record(report, on_pg, settled);
-    Ok(())
-}
-
 /// Starts the sandbox the activation modes drive (one SIM per activation, and one more
 /// kept apart for the probe) and a client trusting its CA; also answers how long seeding
 /// took and the probe's ICCID.
 async fn start_sandbox(
     args: &BenchArgs,
     data_dir: &std::path::Path,
-    postgres: Option<&str>,
+    postgres: Option<(&str, usize)>,
 ) -> Result<
     (
         crate::sandbox::Sandbox,
@@ -427,10 +404,10 @@ async fn start_sandbox(
     if let Some(mib) = args.cache_mib {
         config.store.cache_mib = mib;
     }
-    if let Some(url) = postgres {
+    if let Some((url, pool_size)) = postgres {
         config.store.backend = crate::config::StoreBackend::Postgres;
         config.store.url = Some(crate::config::DbUrl::new(url));
-        config.store.pool_size = args.concurrency.clamp(8, 48);
+        config.store.pool_size = pool_size;
     }
     if args.esim {
         config.sandbox.physical_sims = 1;
@@ -484,6 +461,13 @@ async fn start_sandbox(
     Ok((sb, client, seeded_in, probe))
 }
 
+/// The connections a node on PostgreSQL opens: one per client, within what the bench's
+/// private server admits (`max_connections = 60`, its own sessions and the sequencer's
+/// included).
+fn pg_pool_size(args: &BenchArgs) -> usize {
+    args.concurrency.clamp(8, 48)
+}
+
 async fn stop_sandbox(sb: crate::sandbox::Sandbox) {
     sb.shutdown().await;
 }
@@ -535,15 +519,26 @@ async fn run_load(
     let m = &sb.gateway.metrics;
     let commits0 = m.store_commits.load(Relaxed);
     let ops0 = m.store_ops.load(Relaxed);
+    let conflicts0 = m.store_conflicts.retried.load(Relaxed);
     let started = Instant::now();
     let posted = post_all(client, &auth, posts, args.concurrency).await?;
     let deadline = Duration::from_secs(args.deadline_s);
     let settled = await_terminal(sb, &posted.ids, OrderStatus::Active, started, deadline).await?;
     let commits = m.store_commits.load(Relaxed) - commits0;
     let ops = m.store_ops.load(Relaxed) - ops0;
+    let conflicts = m.store_conflicts.retried.load(Relaxed) - conflicts0;
     let mut phase = phase(name, &posted, &settled);
     (phase.store_commits, phase.store_ops) = (commits, ops);
+    phase.store_conflicts = conflicts;
     print_phase(&phase, &posted, &settled, "active", "activations/s");
+    if conflicts > 0 {
+        // PostgreSQL: transactions rolled back on a serialization conflict and run again.
+        println!(
+            "store conflicts {conflicts} for {} activations ({:.2} per activation)",
+            posted.ids.len(),
+            conflicts as f64 / posted.ids.len().max(1) as f64
+        );
+    }
     if commits > 0 {
         // The embedded store's group commit (PostgreSQL counts no commits here).
         println!(

@@ -124,6 +124,9 @@ pub struct Sandbox {
     pub gateway: Gateway,
     /// The embedded HLR simulator, unless an external HLR was given.
     pub hlr_sim: Option<HlrSimHandle>,
+    /// The HLR client the gateway provisions through (another node in this process, as
+    /// `simgw bench --nodes 2` starts, provisions through it too).
+    pub hlr: Arc<dyn adapters::hlr::HlrProvisioner>,
     /// The embedded SM-DP+ simulator, unless an external SM-DP+ was configured.
     pub smdp_sim: Option<SmdpSimHandle>,
     /// The embedded identity-verification simulator and the verifier client wired to it
@@ -306,7 +309,7 @@ pub async fn start(mut config: Config) -> Result<Sandbox, StartError> {
         porting_hub,
         hub_callback,
     };
-    let gateway = Gateway::start_with(config, hlr, bound).await?;
+    let gateway = Gateway::start_with(config, hlr.clone(), bound).await?;
     if let Some(smdp) = &smdp_sim {
         gateway.observe_imports(Arc::new(crate::sandbox_profiles::SmdpLoader {
             store: gateway.store.clone(),
@@ -401,6 +404,7 @@ pub async fn start(mut config: Config) -> Result<Sandbox, StartError> {
     Ok(Sandbox {
         gateway,
         hlr_sim,
+        hlr,
         smdp_sim,
         identity,
         porting,

@@ -113,6 +113,9 @@ pub(super) struct Phase {
     pub(super) store_commits: u64,
     /// Store operations during the phase.
     pub(super) store_ops: u64,
+    /// Store transactions run again after a serialization conflict during the phase
+    /// (PostgreSQL; 0 on the embedded store).
+    pub(super) store_conflicts: u64,
 }
 
 /// The whole run, as written by `--json FILE`.
