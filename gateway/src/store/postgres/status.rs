@@ -34,13 +34,7 @@ impl PgStore {
     /// The pool's state, and the sequencer's backlog unless it cannot be read now.
     pub async fn backend_status(&self) -> BackendStatus {
         // Before the scrape's own checkout, which is not the node's work.
-        let s = self.pool.status();
-        let pool = PoolStatus {
-            max_size: s.max_size,
-            size: s.size,
-            idle: s.available,
-            waiting: s.waiting,
-        };
+        let pool = self.pool_status();
         let sequencer = match self.sequencer_status().await {
             Ok(q) => Some(q),
             Err(e) => {
@@ -49,6 +43,17 @@ impl PgStore {
             }
         };
         BackendStatus { pool, sequencer }
+    }
+
+    /// The pool's state now (deadpool's counts: no database work).
+    pub fn pool_status(&self) -> PoolStatus {
+        let s = self.pool.status();
+        PoolStatus {
+            max_size: s.max_size,
+            size: s.size,
+            idle: s.available,
+            waiting: s.waiting,
+        }
     }
 
     /// The sequencer's backlog as the database shows it now.
