@@ -9,9 +9,11 @@
 mod attention;
 pub mod exposition;
 pub mod inventory;
+pub mod postgres;
 
 pub use attention::AttentionMetrics;
 use exposition::{Family, Format, Kind, Value};
+pub use postgres::PgStats;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::Duration;
 
@@ -106,8 +108,8 @@ pub struct Metrics {
     pub store_ops: AtomicU64,
     /// Commit latency (including fsync).
     pub store_commit_latency: Histogram,
-    /// Transactions run again after a conflict, and given up (the PostgreSQL store).
-    pub store_conflicts: std::sync::Arc<StoreConflicts>,
+    /// The PostgreSQL store's conflicts, pool waits and sequencer passes.
+    pub postgres: std::sync::Arc<PgStats>,
     /// Northbound HTTP requests by class.
     pub http_2xx: AtomicU64,
     /// 4xx answers.
@@ -118,15 +120,6 @@ pub struct Metrics {
     pub activation_post_latency: Histogram,
     /// Orders accepted and not yet finished (admission control reads and bounds it).
     pub backlog: crate::admission::Backlog,
-}
-
-/// The PostgreSQL store's transaction runner's counts (`store/postgres/retry.rs`).
-#[derive(Debug, Default)]
-pub struct StoreConflicts {
-    /// Attempts rolled back on a serialization failure or deadlock and run again.
-    pub retried: AtomicU64,
-    /// Transactions given up after `max_attempts` conflicts.
-    pub gave_up: AtomicU64,
 }
 
 impl Metrics {
@@ -209,16 +202,6 @@ impl Metrics {
                 "Operations folded into durable commits (group commit).",
                 &self.store_ops,
             ),
-            (
-                "simgw_store_conflict_retries",
-                "Store transactions rolled back on a serialization conflict or deadlock and run again (PostgreSQL).",
-                &self.store_conflicts.retried,
-            ),
-            (
-                "simgw_store_conflict_gave_up",
-                "Store transactions given up after the retry budget of conflicts, answered as store unavailable (PostgreSQL).",
-                &self.store_conflicts.gave_up,
-            ),
         ] {
             o.push(Family::new(name, help, Kind::Counter).with(&[], Value::Count(n(v))));
         }
@@ -226,6 +209,7 @@ impl Metrics {
             "simgw_store_commit_seconds",
             "Commit latency including fsync.",
         ));
+        o.extend(self.postgres.families());
         o.push(Family::counters(
             "simgw_http_responses",
             "Northbound responses by status class.",

@@ -322,6 +322,18 @@ async fn operations_endpoints() {
         "{text}"
     );
     assert!(text.contains("simgw_store_commits_total"), "{text}");
+    // The PostgreSQL backend's gauges are absent on the embedded store (its counters
+    // stay zero).
+    for absent in [
+        "simgw_store_pool_connections",
+        "simgw_store_sequencer_lag_seconds",
+    ] {
+        assert!(!text.contains(absent), "{absent} in {text}");
+    }
+    assert!(
+        text.contains("simgw_store_pool_wait_seconds_count 0\n"),
+        "{text}"
+    );
     let r = h
         .client
         .get(&format!("{}/openapi.json", h.base), &[])

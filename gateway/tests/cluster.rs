@@ -133,8 +133,13 @@ impl Cluster {
     }
 
     /// The configuration file of node `name` (its own data dir and listener, the shared
-    /// database and data key).
+    /// database and data key), with no metrics listener.
     fn config(&self, name: &str, port: u16) -> PathBuf {
+        self.config_with_metrics(name, port, None)
+    }
+
+    /// [`Self::config`], with the metrics listener on `metrics` if given.
+    fn config_with_metrics(&self, name: &str, port: u16, metrics: Option<u16>) -> PathBuf {
         let root = self.dir.path();
         let file = root.join(format!("{name}.toml"));
         let toml = format!(
@@ -143,10 +148,11 @@ impl Cluster {
              [store]\nbackend = \"postgres\"\nurl = {url:?}\nnode_id = {name:?}\nlease_ms = {LEASE_MS}\n\
              [hlr]\nuser = \"gw\"\ntimeout_ms = 10000\n\
              [engine]\nbackoff_base_ms = 20\nbackoff_max_ms = 200\n\
-             [metrics]\nlisten = \"\"\n",
+             [metrics]\nlisten = {metrics:?}\n",
             data = root.join(name).join("data"),
             key = root.join("data-key"),
             url = self.url,
+            metrics = metrics.map_or(String::new(), |p| format!("127.0.0.1:{p}")),
         );
         std::fs::write(&file, toml).expect("config");
         file
@@ -154,12 +160,13 @@ impl Cluster {
 
     /// Starts node `name` and waits until it answers.
     async fn node(&self, name: &str) -> Node {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .expect("bind")
-            .local_addr()
-            .expect("addr")
-            .port();
-        let config = self.config(name, port);
+        self.node_with_metrics(name, None).await
+    }
+
+    /// [`Self::node`], serving its metrics on port `metrics` if given.
+    async fn node_with_metrics(&self, name: &str, metrics: Option<u16>) -> Node {
+        let port = free_port();
+        let config = self.config_with_metrics(name, port, metrics);
         let proc = Proc(
             Command::new(env!("CARGO_BIN_EXE_simgw"))
                 .args(["serve", "--config"])
@@ -286,6 +293,86 @@ impl Cluster {
             "the HLR's numbers are the active ones"
         );
     }
+}
+
+/// A loopback port free now.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port()
+}
+
+/// The value of the sample named `series` (with its labels, if any) on a metrics page.
+fn sample(page: &str, series: &str) -> Option<f64> {
+    page.lines()
+        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_node_s_metrics_show_its_pool_waits_and_the_sequencer_catching_up() {
+    let c = Cluster::start(12, 20).await;
+    let port = free_port();
+    let a = c.node_with_metrics("node-a", Some(port)).await;
+    let url = format!("http://127.0.0.1:{port}/metrics");
+    let scrape = async || {
+        let r = a.http.get(&url, &[]).await.expect("GET /metrics");
+        assert_eq!(r.status, 200);
+        String::from_utf8_lossy(&r.body).into_owned()
+    };
+    let waits = "simgw_store_pool_wait_seconds_count";
+    let page = scrape().await;
+    let before = sample(&page, waits).unwrap_or_else(|| panic!("{waits} in {page}"));
+    let mut ids = Vec::new();
+    for (i, iccid) in c.iccids.iter().enumerate().take(10) {
+        let (s, v) = c.activate(&a, &format!("m{i}"), iccid).await;
+        assert_eq!(s, 202, "{v}");
+        ids.push(v["id"].as_str().expect("id").to_owned());
+    }
+    for id in &ids {
+        let v = c.terminal(&a, id, Duration::from_secs(60)).await;
+        assert_eq!(v["status"], "active", "{v}");
+    }
+    // The sequencer numbers the orders' events after their commits: read the page until
+    // nothing waits (the task passes every 500 ms, and on each commit of the node).
+    let caught_up = [
+        "simgw_store_events_unnumbered{log=\"public\"}",
+        "simgw_store_events_unnumbered{log=\"audit\"}",
+        "simgw_store_events_unnumbered{log=\"compliance_audit\"}",
+        "simgw_store_sequencer_lag_seconds",
+    ];
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    let page = loop {
+        let page = scrape().await;
+        if caught_up.iter().all(|s| sample(&page, s) == Some(0.0)) {
+            break page;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the sequencer never caught up: {page}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let after = sample(&page, waits).expect("waits");
+    assert!(
+        after >= before + ids.len() as f64,
+        "a checkout at least per create: {before} then {after}"
+    );
+    let got = |s: &str| sample(&page, s).unwrap_or_else(|| panic!("{s} in {page}"));
+    assert_eq!(
+        got("simgw_store_sequencer_lease_held"),
+        1.0,
+        "the only node"
+    );
+    assert!(got("simgw_store_sequencer_passes_total{result=\"ok\"}") >= 1.0);
+    got("simgw_store_sequencer_passes_total{result=\"failed\"}");
+    assert_eq!(got("simgw_store_pool_max_connections"), 16.0, "the default");
+    let open = got("simgw_store_pool_connections{state=\"idle\"}")
+        + got("simgw_store_pool_connections{state=\"in_use\"}");
+    assert!((1.0..=16.0).contains(&open), "{open} open");
+    got("simgw_store_pool_waiting");
+    assert_eq!(got("simgw_store_pool_timeouts_total"), 0.0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -3,7 +3,7 @@
 
 use super::AppState;
 use crate::metrics::exposition::{self, Format};
-use crate::metrics::inventory;
+use crate::metrics::{inventory, postgres};
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -53,13 +53,15 @@ pub async fn readyz(State(state): State<Arc<AppState>>) -> Response {
 }
 
 /// The metrics page: process metrics, then per-tenant inventory gauges read from the
-/// store's counters, as OpenMetrics text when the `Accept` header prefers it and the
+/// store's counters and the backend's pool and sequencer gauges (PostgreSQL), as OpenMetrics text when the `Accept` header prefers it and the
 /// Prometheus text format 0.0.4 otherwise (`metrics/exposition.rs` says why).
 pub async fn metrics(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
     let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok());
     let format = Format::negotiate(accept);
     let mut families = state.metrics.families();
     families.extend(inventory::families(&*state.store).await);
+    let backend = state.store.backend_status().await;
+    families.extend(postgres::backend_families(backend.as_ref()));
     (
         StatusCode::OK,
         [(header::CONTENT_TYPE, format.content_type())],

@@ -292,6 +292,13 @@ pub trait Store: ComplianceStore + OutboxStore + PortingStore + Send + Sync {
     /// Every tenant id (metrics).
     fn tenant_ids(&self) -> BoxFuture<'_, Result<Vec<String>, StoreError>>;
 
+    /// The backend's connection pool and event sequencer backlog, read now for the
+    /// metrics page, off the request path (PostgreSQL: a plain read, no serializable
+    /// transaction). `None`: the backend has neither (the embedded store).
+    fn backend_status(&self) -> BoxFuture<'_, Option<BackendStatus>> {
+        Box::pin(async { None })
+    }
+
     /// The earliest checkout-hold or quarantine deadline, if any (a read; no commit).
     fn next_pool_deadline(&self) -> BoxFuture<'_, Result<Option<u64>, StoreError>>;
 
@@ -436,8 +443,8 @@ pub async fn open(
             )?))
         }
         crate::config::StoreBackend::Postgres => {
-            let conflicts = metrics.store_conflicts.clone();
-            let store = postgres::PgStore::open_counted(&config.store, conflicts)
+            let stats = metrics.postgres.clone();
+            let store = postgres::PgStore::open_counted(&config.store, stats)
                 .await
                 .map_err(|e| match e {
                     postgres::OpenError::Connect(m) => StoreError::Unavailable(m),

@@ -2,7 +2,8 @@
 //! (`common/postgres.rs`), with several nodes as several `PgStore`s on one database:
 //! gap-free tenant numbering under concurrent publishers, readers that never skip a late
 //! commit, type filters and paging, endpoints (limit, rotation, delete), deliveries
-//! claimed per node, ordering per subject queue, redelivery, disabling, and low stock.
+//! claimed per node, ordering per subject queue, redelivery, disabling, and low stock;
+//! what the metrics page reads of the sequencer's backlog and the pool.
 //! The meanings checked are those `webhook_delivery.rs` and `webhooks.rs` expect of the
 //! embedded backend.
 
@@ -11,6 +12,7 @@ mod common;
 mod deliveries;
 mod endpoints;
 mod log;
+mod metrics;
 mod node;
 
 use common::postgres::PgServer;

@@ -152,7 +152,7 @@ async fn conflicts_are_counted_in_the_gateway_metrics() {
     let pg = server();
     let url = pg.create_db("counted").await.expect("create database");
     let metrics = gateway::metrics::Metrics::default();
-    let s = PgStore::open_counted(&config(&url), metrics.store_conflicts.clone())
+    let s = PgStore::open_counted(&config(&url), metrics.postgres.clone())
         .await
         .expect("open");
     let e = always_conflicting(&s).await;

@@ -13,7 +13,8 @@
 //! `import.rs`, `pool.rs` (reservations, quarantine, expiry); the outbox:
 //! `webhook_endpoints.rs`, `delivery_reads.rs`, `delivery_attempts.rs` (deliveries claimed
 //! per node under a lease, attempts, redelivery), `low_stock.rs` (the low-stock watch),
-//! `outbox_node.rs` (`open` with the sequencer task, the dispatcher's waker); and the order
+//! `outbox_node.rs` (`open` with the sequencer task, the dispatcher's waker), `status.rs`
+//! (the pool and the sequencer's backlog for the metrics page); and the order
 //! methods: `activation.rs` (create_activation), `lifecycle.rs` (create_lifecycle),
 //! `advance.rs` (advance_order) with `finish.rs` (a lifecycle order's outcome on its line),
 //! `esim.rs` (notifications, progress, expiry), `order_leases.rs` (lease, claim_orders,
@@ -73,6 +74,7 @@ mod reverify;
 pub mod rewrap;
 pub mod sequencer;
 pub mod sims;
+mod status;
 pub mod stock;
 mod store_impl;
 pub mod tls;
@@ -242,14 +244,14 @@ impl PgStore {
         self
     }
 
-    /// Transactions retried and given up so far.
+    /// Transactions retried and given up, pool waits and sequencer passes so far.
     pub fn retry_stats(&self) -> &RetryStats {
         &self.stats
     }
 
     /// A pooled connection.
     pub async fn client(&self) -> Result<Object, StoreError> {
-        self.pool.get().await.map_err(|e| retry::pool_error(&e))
+        retry::checkout(&self.pool, &self.stats).await
     }
 
     /// Runs `body` as one SERIALIZABLE transaction, retried on conflicts (`retry::run`);
@@ -318,19 +320,25 @@ impl PgStore {
     /// nodes updating it conflict, 40001, and one runs again), only the pass writes the
     /// numbers and the counters, and a row committed after the snapshot is numbered by
     /// the next pass, after every number handed out (`sequencer.rs`).
+    /// Each pass is counted by outcome (`simgw_store_sequencer_passes_total`).
     pub async fn sequence_events(&self) -> Result<Option<sequencer::Numbered>, StoreError> {
         let now = crate::clock::Clock::new().now_ms();
         let level = IsolationLevel::RepeatableRead;
-        self.transaction_at(level, &(self.node.as_str(), now), |tx, (node, now)| {
-            Box::pin(sequencer::pass(
-                tx,
-                node,
-                *now,
-                SEQUENCER_LEASE_MS,
-                SEQUENCER_BATCH,
-            ))
-        })
-        .await
+        let args = (self.node.as_str(), now);
+        let pass = self
+            .transaction_at(level, &args, |tx, (node, now)| {
+                Box::pin(sequencer::pass(
+                    tx,
+                    node,
+                    *now,
+                    SEQUENCER_LEASE_MS,
+                    SEQUENCER_BATCH,
+                ))
+            })
+            .await;
+        let held = pass.as_ref().ok().map(Option::is_some);
+        self.stats.passes.record(held);
+        pass
     }
 
     /// Numbers every event pending now (when this node holds or can take the lease);

@@ -27,14 +27,14 @@ impl PgStore {
         Self::open_counted(cfg, Arc::default()).await
     }
 
-    /// [`Self::open`], counting its transactions' conflicts into `conflicts` (the
-    /// gateway's metrics).
+    /// [`Self::open`], counting its transactions' conflicts, its pool waits and its
+    /// sequencer passes into `stats` (the gateway's metrics).
     pub async fn open_counted(
         cfg: &StoreConfig,
-        conflicts: Arc<RetryStats>,
+        stats: Arc<RetryStats>,
     ) -> Result<Arc<Self>, OpenError> {
         let mut store = Self::connect(cfg).await?;
-        store.stats = conflicts;
+        store.stats = stats;
         let store = Arc::new(store);
         let task = store.spawn_sequencer(EVENT_POLL);
         if let Ok(mut slot) = store.sequencer_task.lock() {

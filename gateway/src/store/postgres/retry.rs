@@ -50,8 +50,10 @@ impl RetryPolicy {
     }
 }
 
-/// Counts of the runner's work, exported as metrics (`simgw_store_conflict_*`).
-pub use crate::metrics::StoreConflicts as RetryStats;
+/// Counts of the runner's work (conflicts, pool waits) and the sequencer's passes,
+/// exported as metrics (`simgw_store_conflict_*`, `simgw_store_pool_*`,
+/// `simgw_store_sequencer_passes_total`).
+pub use crate::metrics::PgStats as RetryStats;
 
 /// An error inside a transaction body: the database's (inspected for retry), or the
 /// store's own (returned as is, after rollback).
@@ -239,6 +241,21 @@ pub fn pool_error(e: &deadpool_postgres::PoolError) -> StoreError {
     }
 }
 
+/// A connection from `pool`, the wait for it observed in `stats.pool_wait` (and a wait
+/// that timed out counted in `stats.pool_timeouts`): every transaction attempt and every
+/// read takes its connection through here.
+pub async fn checkout(pool: &Pool, stats: &RetryStats) -> Result<Object, StoreError> {
+    let start = std::time::Instant::now();
+    let got = pool.get().await;
+    stats.pool_wait.observe(start.elapsed());
+    got.map_err(|e| {
+        if matches!(e, deadpool_postgres::PoolError::Timeout(_)) {
+            stats.pool_timeouts.fetch_add(1, Ordering::Relaxed);
+        }
+        pool_error(&e)
+    })
+}
+
 /// Runs `body` in a transaction at `level` (SERIALIZABLE for every store method; see
 /// `mod.rs` for the one exception), again on serialization failures (see the module
 /// doc). `args` is what the body reads besides the database; the body is a closure that
@@ -257,7 +274,7 @@ where
     let mut attempt = 0u32;
     loop {
         attempt += 1;
-        let mut client = pool.get().await.map_err(|e| pool_error(&e))?;
+        let mut client = checkout(pool, stats).await?;
         match once(&mut client, level, args, &body).await {
             Ok(v) => return Ok(v),
             Err(TxError::Store(e)) => return Err(e),
@@ -366,14 +383,42 @@ static ATTEMPTS: AtomicU64 = AtomicU64::new(0);
 /// another committed on the same node always comes after it; across nodes, the clocks
 /// decide within the same millisecond-order.
 fn attempt_id() -> String {
-    let now = crate::clock::Clock::new().now_ms() & 0xffff_ffff_ffff;
+    let now = crate::clock::Clock::new().now_ms();
     let n = ATTEMPTS.fetch_add(1, Ordering::Relaxed);
-    format!("{now:012x}{n:016x}{:08x}", random_u64() as u32)
+    format_attempt_id(now, n, random_u64() as u32)
+}
+
+fn format_attempt_id(now_ms: u64, n: u64, random: u32) -> String {
+    let now = now_ms & 0xffff_ffff_ffff;
+    format!("{now:012x}{n:016x}{random:08x}")
+}
+
+/// When the attempt that wrote a row keyed by `txn` (an [`attempt_id`]) started, Unix ms:
+/// its first 12 hex digits. `None` for a key of another shape.
+pub fn txn_started_ms(txn: &str) -> Option<u64> {
+    let head = txn.get(..12)?;
+    head.bytes()
+        .all(|b| b.is_ascii_hexdigit())
+        .then(|| u64::from_str_radix(head, 16).ok())
+        .flatten()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_attempt_id_tells_when_its_attempt_started() {
+        for now in [0, 1, 1_700_000_000_123, 0xffff_ffff_ffff] {
+            let id = format_attempt_id(now, 42, 0xdead_beef);
+            assert_eq!(txn_started_ms(&id), Some(now), "{id}");
+        }
+        assert!(txn_started_ms(&attempt_id()).is_some());
+        assert_eq!(txn_started_ms("00000000ff10xyz"), Some(0xff10));
+        for other in ["", "abc", "0000000000+1", "zzzzzzzzzzzz00"] {
+            assert_eq!(txn_started_ms(other), None, "{other:?}");
+        }
+    }
 
     #[test]
     fn pauses_are_bounded_doubling_and_jittered() {

@@ -216,6 +216,10 @@ impl Store for PgStore {
         Box::pin(PgStore::tenant_ids(self))
     }
 
+    fn backend_status(&self) -> BoxFuture<'_, Option<BackendStatus>> {
+        Box::pin(async { Some(PgStore::backend_status(self).await) })
+    }
+
     fn next_pool_deadline(&self) -> BoxFuture<'_, Result<Option<u64>, StoreError>> {
         Box::pin(PgStore::next_pool_deadline(self))
     }

@@ -2,6 +2,7 @@
 //! field added later must be `#[serde(default)]` so old records keep decoding.
 
 mod activation;
+mod backend_status;
 mod compliance;
 mod compliance_rows;
 mod esim;
@@ -17,6 +18,7 @@ mod tenant;
 mod webhook;
 
 pub use activation::*;
+pub use backend_status::*;
 pub use compliance::*;
 pub use compliance_rows::*;
 pub use esim::*;
