@@ -2,6 +2,7 @@
 
 mod callback;
 mod compliance;
+mod examples;
 mod ids;
 mod inventory;
 mod lifecycle;
@@ -160,6 +161,7 @@ pub fn spec() -> Value {
     inventory::add(&mut doc);
     links::add(&mut doc);
     shared::add(&mut doc);
+    examples::add(&mut doc);
     doc
 }
 

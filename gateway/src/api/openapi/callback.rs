@@ -15,7 +15,7 @@ pub fn spec() -> Value {
         "statusCodeData": {"type": "object", "properties": {
             "subjectCode": {"type": "string"}, "reasonCode": {"type": "string"},
             "subjectIdentifier": {"type": "string"}, "message": {"type": "string"}}}}});
-    json!({
+    let mut doc = json!({
         "openapi": "3.1.0",
         "info": {
             "title": "simgw ES2+ callback listener",
@@ -58,5 +58,7 @@ pub fn spec() -> Value {
             "securitySchemes": {"smdp": {"type": "mutualTLS", "description": "The SM-DP+'s client certificate."}},
             "schemas": {"Problem": super::problem_schema()}
         }
-    })
+    });
+    super::examples::add_callback(&mut doc, HANDLE_DOWNLOAD_PROGRESS_INFO);
+    doc
 }
