@@ -137,9 +137,10 @@ pub fn spec() -> Value {
                             "mode": {"const": "port_in"}, "number": {"type": "string", "pattern": MSISDN_IN}, "donor": {"type": "string", "minLength": 1, "maxLength": 64},
                             "credential": {"type": "string", "description": "PAC (UK), 授权码 (CN), RIO (FR) or the national code; never echoed."},
                             "account": {"type": "object", "additionalProperties": false, "properties": {"number": {"type": "string"}, "pin": {"type": "string"}}, "description": "US: the account number and port-out PIN at the current provider."},
-                            "requested_date": {"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"}}}]},
-                    "subscriber": {"$ref": "#/components/schemas/Subscriber"},
-                    "channel": {"type": "object", "additionalProperties": false, "properties": {
+                            "requested_date": {"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"}}},
+                        {"type": "null", "description": "As absent: `auto`."}]},
+                    "subscriber": {"oneOf": [{"$ref": "#/components/schemas/Subscriber"}, {"type": "null", "description": "As absent."}]},
+                    "channel": {"type": ["object", "null"], "description": "Null: as absent.", "additionalProperties": false, "properties": {
                         "kind": {"type": "string"}, "store_id": {"type": "string"}, "terminal_id": {"type": "string"},
                         "staff_id": {"type": "string"}, "platform": {"type": "string"}, "order_ref": {"type": "string"},
                         "imei": {"type": "string", "pattern": "^[0-9]{14,16}$", "description": "The handset's IMEI (blocklist and risk checks)."}}}}},
