@@ -139,7 +139,8 @@ pub fn spec() -> Value {
                             "account": {"type": "object", "additionalProperties": false, "properties": {"number": {"type": "string"}, "pin": {"type": "string"}}, "description": "US: the account number and port-out PIN at the current provider."},
                             "requested_date": {"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"}}},
                         {"type": "null", "description": "As absent: `auto`."}]},
-                    "subscriber": {"oneOf": [{"$ref": "#/components/schemas/Subscriber"}, {"type": "null", "description": "As absent."}]},
+                    "subscriber": {"anyOf": [{"$ref": "#/components/schemas/Subscriber"}, {"type": "null", "description": "As absent."},
+                        {"type": "object", "description": "The sandbox tenant's policy only (`keep_invalid_subscriber`): a subscriber that does not validate is kept as sent and checks nothing."}]},
                     "channel": {"type": ["object", "null"], "description": "Null: as absent.", "additionalProperties": false, "properties": {
                         "kind": {"type": "string"}, "store_id": {"type": "string"}, "terminal_id": {"type": "string"},
                         "staff_id": {"type": "string"}, "platform": {"type": "string"}, "order_ref": {"type": "string"},

@@ -31,7 +31,7 @@ pub fn spec() -> Value {
                     "type": "object",
                     "required": ["header", "iccid", "notificationPointId", "notificationPointStatus"],
                     "anyOf": [{"required": ["timestamp"], "properties": {"timestamp": {"type": "string"}}},
-                              {"required": ["timeStamp"]}],
+                              {"required": ["timeStamp"], "properties": {"timeStamp": {"type": "string"}}}],
                     "properties": {
                         "header": {"type": "object", "required": ["functionRequesterIdentifier", "functionCallIdentifier"], "properties": {
                             "functionRequesterIdentifier": {"type": "string"}, "functionCallIdentifier": {"type": "string"}}},
@@ -39,7 +39,7 @@ pub fn spec() -> Value {
                         "iccid": {"type": "string", "pattern": super::ids::ICCID_IN},
                         "profileType": {"description": "A string; any other value is ignored."},
                         "timestamp": {"type": ["string", "null"], "description": "When the point was reached; `timeStamp` is accepted instead (one of them is required)."},
-                        "timeStamp": {"type": "string", "description": "The spelling some SM-DP+s send for `timestamp`."},
+                        "timeStamp": {"description": "The spelling some SM-DP+s send for `timestamp`: read (a string, as `timestamp`) only when `timestamp` is absent or null, ignored otherwise."},
                         "notificationPointId": {"oneOf": [{"type": "integer", "minimum": 0, "maximum": 4294967295_u64}, {"type": "string", "pattern": "^[0-9]+$"}]},
                         "notificationPointStatus": status,
                         "resultData": {"type": ["string", "null"], "description": "Base64."}}}}}},
