@@ -461,8 +461,7 @@ pub async fn seed(
     let mut sims = Vec::new();
     for i in 0..config.sandbox.physical_sims {
         let sim = NewSim {
-            iccid: Iccid::from_payload(&format!("8986009900000{i:06}"))
-                .map_err(|e| AdminError::Refused(e.to_string()))?,
+            iccid: physical_iccid(i)?,
             imsi: format!("{PLMN}{i:010}")
                 .parse()
                 .map_err(|e| AdminError::Refused(format!("{e}")))?,
@@ -550,6 +549,12 @@ fn marker_change(keys: &Keyring, api_keys: &ApiKeys) -> Result<AdminChange, Admi
         key: MARKER.into(),
         value: sealed,
     })
+}
+
+/// The ICCID of sandbox physical SIM `i`.
+pub fn physical_iccid(i: u32) -> Result<Iccid, AdminError> {
+    Iccid::from_payload(&format!("8986009900000{i:06}"))
+        .map_err(|e| AdminError::Refused(e.to_string()))
 }
 
 /// The ICCID of sandbox eSIM profile `i`.

@@ -70,7 +70,8 @@ pub struct StoreIds {
 
 /// The seeded markets: (market, tenant, IMSI digits after the PLMN, ICCID issuer digits,
 /// first number). IMSI digits 0, 1, 4 to 8 belong to the sandbox tenant, its eSIM
-/// profiles, the README's batch, test tenants and the bench. A data dir seeded before a
+/// profiles, the README's batch, test tenants and the bench; 98 to the API document's
+/// import example (`api/openapi/examples.rs`). A data dir seeded before a
 /// market was added keeps the markets it had (`sandbox reset` seeds them all).
 const SEEDED: [(Market, &str, &str, &str, &str); 4] = [
     (

@@ -2,6 +2,7 @@
 
 mod callback;
 mod compliance;
+mod examples;
 mod ids;
 mod inventory;
 mod lifecycle;
@@ -136,9 +137,11 @@ pub fn spec() -> Value {
                             "mode": {"const": "port_in"}, "number": {"type": "string", "pattern": MSISDN_IN}, "donor": {"type": "string", "minLength": 1, "maxLength": 64},
                             "credential": {"type": "string", "description": "PAC (UK), 授权码 (CN), RIO (FR) or the national code; never echoed."},
                             "account": {"type": "object", "additionalProperties": false, "properties": {"number": {"type": "string"}, "pin": {"type": "string"}}, "description": "US: the account number and port-out PIN at the current provider."},
-                            "requested_date": {"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"}}}]},
-                    "subscriber": {"$ref": "#/components/schemas/Subscriber"},
-                    "channel": {"type": "object", "additionalProperties": false, "properties": {
+                            "requested_date": {"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"}}},
+                        {"type": "null", "description": "As absent: `auto`."}]},
+                    "subscriber": {"anyOf": [{"$ref": "#/components/schemas/Subscriber"}, {"type": "null", "description": "As absent."},
+                        {"type": "object", "description": "The sandbox tenant's policy only (`keep_invalid_subscriber`): a subscriber that does not validate is kept as sent and checks nothing."}]},
+                    "channel": {"type": ["object", "null"], "description": "Null: as absent.", "additionalProperties": false, "properties": {
                         "kind": {"type": "string"}, "store_id": {"type": "string"}, "terminal_id": {"type": "string"},
                         "staff_id": {"type": "string"}, "platform": {"type": "string"}, "order_ref": {"type": "string"},
                         "imei": {"type": "string", "pattern": "^[0-9]{14,16}$", "description": "The handset's IMEI (blocklist and risk checks)."}}}}},
@@ -160,6 +163,7 @@ pub fn spec() -> Value {
     inventory::add(&mut doc);
     links::add(&mut doc);
     shared::add(&mut doc);
+    examples::add(&mut doc);
     doc
 }
 

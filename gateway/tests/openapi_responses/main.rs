@@ -12,6 +12,7 @@ mod common;
 mod callback;
 mod caller;
 mod checker;
+mod examples;
 mod porting;
 mod scenario;
 mod sweeps;

@@ -12,10 +12,10 @@ pub fn spec() -> Value {
         "schema": {"type": "string", "pattern": "^gsma/rsp/v[0-9]+\\.[0-9]+\\.[0-9]+$"}}});
     let status = json!({"type": "object", "required": ["status"], "properties": {
         "status": {"type": "string", "description": "`Executed-Success`, `Executed-WithWarning`, `Failed` or `Expired`; another value is recorded as unknown."},
-        "statusCodeData": {"type": "object", "properties": {
+        "statusCodeData": {"type": ["object", "null"], "required": ["subjectCode", "reasonCode"], "properties": {
             "subjectCode": {"type": "string"}, "reasonCode": {"type": "string"},
-            "subjectIdentifier": {"type": "string"}, "message": {"type": "string"}}}}});
-    json!({
+            "subjectIdentifier": {"type": ["string", "null"]}, "message": {"type": ["string", "null"]}}}}});
+    let mut doc = json!({
         "openapi": "3.1.0",
         "info": {
             "title": "simgw ES2+ callback listener",
@@ -26,20 +26,23 @@ pub fn spec() -> Value {
         "paths": {
             HANDLE_DOWNLOAD_PROGRESS_INFO: {"post": {
                 "operationId": "handleDownloadProgressInfo",
-                "summary": "ES2+ HandleDownloadProgressInfo (SGP.22 §5.3.5): a download or install progress point of a profile the gateway ordered. Lenient in form (`timeStamp` for `timestamp`, a string `notificationPointId`, an `F`-padded ICCID, unknown members, vendor points); the raw body is recorded durably before the 204. A profile that is not an order of a tenant this SM-DP+ serves changes nothing, and still gets 204.",
+                "summary": "ES2+ HandleDownloadProgressInfo (SGP.22 §5.3.5): a download or install progress point of a profile the gateway ordered. Lenient in form (`timeStamp` for `timestamp`, a string `notificationPointId`, an `F`-padded ICCID, unknown members, vendor points); the raw body is recorded durably before the 204. A profile that is not an order of a tenant this SM-DP+ serves changes nothing, and still gets 204. An optional member that is `null` is taken as absent.",
                 "requestBody": {"required": true, "content": {"application/json": {"schema": {
                     "type": "object",
                     "required": ["header", "iccid", "notificationPointId", "notificationPointStatus"],
+                    "anyOf": [{"required": ["timestamp"], "properties": {"timestamp": {"type": "string"}}},
+                              {"required": ["timeStamp"], "properties": {"timeStamp": {"type": "string"}}}],
                     "properties": {
                         "header": {"type": "object", "required": ["functionRequesterIdentifier", "functionCallIdentifier"], "properties": {
                             "functionRequesterIdentifier": {"type": "string"}, "functionCallIdentifier": {"type": "string"}}},
-                        "eid": {"type": "string", "pattern": super::ids::EID},
+                        "eid": {"description": "The EID (32 digits, MOD 97-10). Any other value is recorded as a malformed EID, never refused."},
                         "iccid": {"type": "string", "pattern": super::ids::ICCID_IN},
-                        "profileType": {"type": "string"},
-                        "timestamp": {"type": "string", "description": "`timeStamp` is accepted too."},
+                        "profileType": {"description": "A string; any other value is ignored."},
+                        "timestamp": {"type": ["string", "null"], "description": "When the point was reached; `timeStamp` is accepted instead (one of them is required)."},
+                        "timeStamp": {"description": "The spelling some SM-DP+s send for `timestamp`: read (a string, as `timestamp`) only when `timestamp` is absent or null, ignored otherwise."},
                         "notificationPointId": {"oneOf": [{"type": "integer", "minimum": 0, "maximum": 4294967295_u64}, {"type": "string", "pattern": "^[0-9]+$"}]},
                         "notificationPointStatus": status,
-                        "resultData": {"type": "string", "description": "Base64."}}}}}},
+                        "resultData": {"type": ["string", "null"], "description": "Base64."}}}}}},
                 "responses": {
                     "204": {"description": "Recorded durably.", "headers": admin_protocol},
                     "400": {"description": "`invalid_notification`: not a HandleDownloadProgressInfo, or larger than 64 KiB; nothing was recorded.",
@@ -58,5 +61,7 @@ pub fn spec() -> Value {
             "securitySchemes": {"smdp": {"type": "mutualTLS", "description": "The SM-DP+'s client certificate."}},
             "schemas": {"Problem": super::problem_schema()}
         }
-    })
+    });
+    super::examples::add_callback(&mut doc, HANDLE_DOWNLOAD_PROGRESS_INFO);
+    doc
 }

@@ -294,8 +294,13 @@ fn add_schemas(schemas: &mut Value) {
             "reason": schema("SuspensionReason"),
             "steps": {"type": "array", "items": step, "description": "The southbound steps in order, each with its durable progress (empty when nothing changes on the HLR, e.g. a second suspension reason)."},
             "compensation": {"type": "array", "items": step, "description": "After a step failed for good: the steps that put the line back."},
-            "new_sim": {"type": "object", "description": "SIM swap: the new card.", "properties": {
-                "type": {"type": "string", "enum": ["physical", "esim"]}, "iccid": {"type": "string", "pattern": ICCID_OUT}}},
+            "new_sim": {"type": "object", "description": "SIM swap: the new card.", "required": ["type", "iccid"], "properties": {
+                "type": {"type": "string", "enum": ["physical", "esim"]}, "iccid": {"type": "string", "pattern": ICCID_OUT},
+                "eid": {"type": ["string", "null"], "pattern": super::ids::EID, "description": "A swap to eSIM: the EID the order named, if any."}}},
+            "activation_code": {"type": "string", "maxLength": 255, "description": "A swap to eSIM, once its profile is released: `1$<SM-DP+ address>$<MatchingID>[$$1]`."},
+            "qr": {"type": "object", "required": ["png", "svg"], "description": "A swap to eSIM, with `activation_code`: the QR's paths.", "properties": {
+                "png": {"type": "string"}, "svg": {"type": "string"}}},
+            "confirmation_code": {"type": "string", "description": "A swap to eSIM, when the tenant uses confirmation codes: deliver it apart from the QR."},
             "msisdn_holder": {"type": ["string", "null"], "description": "SIM swap: the ICCID of the card holding the number on the HLR now (null between detach and attach)."},
             "new_msisdn": {"type": "string", "pattern": MSISDN_OUT, "description": "Number change: the new number."},
             "error": {"type": "object", "required": ["code", "detail"], "properties": {"code": {"type": "string"}, "detail": {"type": "string"}}},

@@ -45,7 +45,7 @@ pub(super) fn add(doc: &mut Value, problem: &Value) {
                 "summary": "Register an endpoint (operator role). https only, public addresses only unless `[webhooks] allow_private`; in the sandbox plain http to 127.0.0.1/localhost. The answer carries `secret` (`whsec_…`), shown only here.",
                 "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "additionalProperties": false, "required": ["url"], "properties": {
                     "url": {"type": "string", "maxLength": 2048},
-                    "event_types": {"type": "array", "items": {"type": "string", "enum": types}, "description": "Empty or absent: every type."}}}}}},
+                    "event_types": {"type": ["array", "null"], "items": {"type": "string", "enum": types}, "description": "Empty, null or absent: every type."}}}}}},
                 "responses": {"201": {"description": "Created; `secret` is shown once.", "content": {"application/json": {"schema": endpoint_ref}}},
                               "400": problem, "401": problem, "403": forbidden, "409": problem, "413": problem, "415": problem, "422": problem}},
             "get": {
