@@ -519,14 +519,14 @@ async fn run_load(
     let m = &sb.gateway.metrics;
     let commits0 = m.store_commits.load(Relaxed);
     let ops0 = m.store_ops.load(Relaxed);
-    let conflicts0 = m.store_conflicts.retried.load(Relaxed);
+    let conflicts0 = m.postgres.retried.load(Relaxed);
     let started = Instant::now();
     let posted = post_all(client, &auth, posts, args.concurrency).await?;
     let deadline = Duration::from_secs(args.deadline_s);
     let settled = await_terminal(sb, &posted.ids, OrderStatus::Active, started, deadline).await?;
     let commits = m.store_commits.load(Relaxed) - commits0;
     let ops = m.store_ops.load(Relaxed) - ops0;
-    let conflicts = m.store_conflicts.retried.load(Relaxed) - conflicts0;
+    let conflicts = m.postgres.retried.load(Relaxed) - conflicts0;
     let mut phase = phase(name, &posted, &settled);
     (phase.store_commits, phase.store_ops) = (commits, ops);
     phase.store_conflicts = conflicts;
