@@ -11,6 +11,7 @@ use super::{pg_pool_size, run_activations, start_sandbox, stop_sandbox};
 use crate::app::Gateway;
 use crate::config::Config;
 use std::path::Path;
+use std::sync::atomic::Ordering::Relaxed;
 
 /// The activations on the embedded store, then on a private PostgreSQL, in one run.
 pub(super) async fn side_by_side(
@@ -75,7 +76,18 @@ async fn two_nodes(
     };
     let other = format!("https://127.0.0.1:{}", second.addr.port());
     let posts = spread(activation_posts(args, &sb), &sb.info.base_url, &other);
-    let r = run_load(args, &sb, &client, seeded_in, posts, "postgres_2_nodes").await;
+    let conflicts = || second.metrics.postgres.retried.load(Relaxed);
+    let before = conflicts();
+    let mut r = run_load(args, &sb, &client, seeded_in, posts, "postgres_2_nodes").await;
+    if let Ok((phase, _)) = &mut r {
+        // `run_load` counted the first node's; the phase holds both.
+        phase.store_conflicts += conflicts() - before;
+        println!(
+            "store conflicts on both nodes {} ({:.2} per activation)",
+            phase.store_conflicts,
+            phase.store_conflicts as f64 / f64::from(args.activations.max(1))
+        );
+    }
     second.shutdown().await;
     stop_sandbox(sb).await;
     r
