@@ -489,3 +489,58 @@ async fn a_killed_node_s_orders_are_finished_by_the_other_within_the_lease() {
     );
     c.assert_one_owner(&finals);
 }
+
+/// `simgw bench --store postgres --nodes 2`: the two-node phase runs a second node on the
+/// same database beside the sandbox's, and every one of its orders ends `active` (the
+/// bench fails a run that leaves one open); the JSON report has the phase with both
+/// nodes' figures. `--nodes 2` without PostgreSQL is refused before anything starts.
+#[test]
+fn the_two_node_bench_ends_every_order_on_one_database() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let json = dir.path().join("bench.json");
+    let bench = |extra: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_simgw"))
+            .args(["bench", "--activations", "40", "--concurrency", "8"])
+            .args(["--baseline-requests", "50"])
+            .args(extra)
+            .env("SIMGW_LOG", "error")
+            .output()
+            .expect("simgw bench")
+    };
+    let refused = bench(&["--nodes", "2"]);
+    assert!(!refused.status.success());
+    let said = String::from_utf8_lossy(&refused.stderr);
+    assert!(said.contains("--nodes 2 needs --store postgres"), "{said}");
+
+    let data = dir.path().join("data");
+    let out = bench(&[
+        "--store",
+        "postgres",
+        "--nodes",
+        "2",
+        "--data-dir",
+        data.to_str().expect("utf-8"),
+        "--json",
+        json.to_str().expect("utf-8"),
+    ]);
+    let printed = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{printed}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(printed.contains("two nodes / one node:"), "{printed}");
+    let report: Value =
+        serde_json::from_slice(&std::fs::read(&json).expect("report")).expect("JSON report");
+    let phases = report["phases"].as_array().expect("phases");
+    let names: Vec<&str> = phases.iter().filter_map(|p| p["name"].as_str()).collect();
+    assert_eq!(names, ["embedded", "postgres", "postgres_2_nodes"]);
+    for p in phases {
+        assert_eq!(
+            (&p["accepted"], &p["succeeded"]),
+            (&40.into(), &40.into()),
+            "{p}"
+        );
+        assert_eq!(p["open"], 0, "{p}");
+    }
+}
