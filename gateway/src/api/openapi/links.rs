@@ -43,6 +43,24 @@ const ORDER: Target = (
 
 const LINE: &str = "The line this activation made, once the activation is `active` (404 before).";
 
+/// An import's links, from its `201` (a new batch) and its `200` (the same file again).
+const BATCH: &[Target] = &[
+    (
+        "GetBatch",
+        "getBatch",
+        ID,
+        none,
+        "The batch's import record.",
+    ),
+    (
+        "ExportBatch",
+        "exportBatch",
+        ID,
+        none,
+        "The batch's cards as CSV.",
+    ),
+];
+
 const LINKS: &[Link] = &[
     (
         "/v1/activations",
@@ -137,43 +155,13 @@ const LINKS: &[Link] = &[
         "/v1/inventory/imports",
         "post",
         "201",
-        &[
-            (
-                "GetBatch",
-                "getBatch",
-                ID,
-                none,
-                "The batch's import record.",
-            ),
-            (
-                "ExportBatch",
-                "exportBatch",
-                ID,
-                none,
-                "The batch's cards as CSV.",
-            ),
-        ],
+        BATCH,
     ),
     (
         "/v1/inventory/imports",
         "post",
         "200",
-        &[
-            (
-                "GetBatch",
-                "getBatch",
-                ID,
-                none,
-                "The batch's import record.",
-            ),
-            (
-                "ExportBatch",
-                "exportBatch",
-                ID,
-                none,
-                "The batch's cards as CSV.",
-            ),
-        ],
+        BATCH,
     ),
     (
         "/v1/webhook-endpoints",
