@@ -162,6 +162,7 @@ mod tests {
             parked_ports: None,
             idle_s: 10,
             store: crate::bench::BenchStore::Embedded,
+            nodes: 1,
             policy: None,
             json: Some(dir.path().join("bench.json")),
             baseline_requests: 50,
