@@ -71,7 +71,9 @@ pub fn parse_operation(kind: OrderKind, body: &Value) -> Result<OperationRequest
         }
         OrderKind::NumberChange => {
             let root = members(body, &["msisdn"])?;
-            let m = root.get("msisdn").ok_or_else(|| {
+            // Null is refused as absence is: taken as `auto`, it would give the line a
+            // new number the caller never chose.
+            let m = root.get("msisdn").filter(|v| !v.is_null()).ok_or_else(|| {
                 ApiError::invalid(
                     "missing_field",
                     "msisdn",
@@ -233,5 +235,15 @@ mod tests {
             &json!({"msisdn": {"mode": "auto"}}),
         );
         assert_eq!(r.expect("valid").msisdn, Some(MsisdnRequest::Auto));
+    }
+
+    /// A number change's `msisdn` sent as null is refused as if absent: the caller must
+    /// say which number the line gets; null was taken as `auto`, a new random number.
+    #[test]
+    fn a_null_number_change_target_is_refused() {
+        assert_eq!(
+            code(OrderKind::NumberChange, json!({"msisdn": null})),
+            "missing_field"
+        );
     }
 }

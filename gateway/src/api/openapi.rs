@@ -23,6 +23,11 @@ use serde_json::{Value, json};
 pub fn spec() -> Value {
     let problem = json!({"$ref": "#/components/responses/Problem"});
     let forbidden = json!({"$ref": "#/components/responses/ForbiddenForRole"});
+    let port_in = json!({"type": "object", "additionalProperties": false, "required": ["mode", "number", "donor"], "description": "Port an existing number in. Checked now against the tenant's market, before anything is reserved or reaches the hub: `422 number_not_portable` (a block that is never ported, such as China's MVNO blocks), `422 credential_invalid` (the market's credential format), `422 invalid_requested_date`, `409 number_already_ours`; `422 msisdn_mode_unsupported` when the gateway has no porting hub or the tenant no market. Accepted: a port-in order (`status` `port_…`, its `port` part) — the line runs on a temporary number until cutover where the market issues one (UK, US), else it waits (China).", "properties": {
+                            "mode": {"const": "port_in"}, "number": {"type": "string", "pattern": MSISDN_IN}, "donor": {"type": "string", "minLength": 1, "maxLength": 64},
+                            "credential": {"type": ["string", "null"], "description": "PAC (UK), 授权码 (CN), RIO (FR) or the national code; never echoed. Null: as absent."},
+                            "account": {"type": ["object", "null"], "additionalProperties": false, "properties": {"number": {"type": ["string", "null"]}, "pin": {"type": ["string", "null"]}}, "description": "US: the account number and port-out PIN at the current provider. Null (here or in a member): as absent."},
+                            "requested_date": {"type": ["string", "null"], "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$", "description": "Null: as absent."}}});
     let mut doc = json!({
         "openapi": "3.1.0",
         "info": {"title": "simgw", "version": env!("CARGO_PKG_VERSION"),
@@ -127,23 +132,19 @@ pub fn spec() -> Value {
                 "ActivationRequest": {"type": "object", "additionalProperties": false, "required": ["sim", "product"], "properties": {
                     "sim": {"oneOf": [
                         {"type": "object", "additionalProperties": false, "required": ["type", "iccid"], "properties": {"type": {"const": "physical"}, "iccid": {"type": "string", "pattern": ICCID_IN}}},
-                        {"type": "object", "additionalProperties": false, "required": ["type"], "properties": {"type": {"const": "esim"}, "eid": {"type": "string", "pattern": EID}}}]},
+                        {"type": "object", "additionalProperties": false, "required": ["type"], "properties": {"type": {"const": "esim"}, "eid": {"type": ["string", "null"], "pattern": EID, "description": "Null: as absent."}}}]},
                     "product": {"type": "string", "minLength": 1, "maxLength": 64},
                     "msisdn": {"oneOf": [
                         {"type": "object", "additionalProperties": false, "required": ["mode"], "properties": {"mode": {"const": "auto"}}},
                         {"type": "object", "additionalProperties": false, "required": ["mode", "msisdn"], "properties": {"mode": {"const": "choose"}, "msisdn": {"type": "string", "pattern": MSISDN_IN}}},
                         {"type": "object", "additionalProperties": false, "required": ["mode", "reservation_id"], "properties": {"mode": {"const": "reservation"}, "reservation_id": {"type": "string"}}},
-                        {"type": "object", "additionalProperties": false, "required": ["mode", "number", "donor"], "description": "Port an existing number in. Checked now against the tenant's market, before anything is reserved or reaches the hub: `422 number_not_portable` (a block that is never ported, such as China's MVNO blocks), `422 credential_invalid` (the market's credential format), `422 invalid_requested_date`, `409 number_already_ours`; `422 msisdn_mode_unsupported` when the gateway has no porting hub or the tenant no market. Accepted: a port-in order (`status` `port_…`, its `port` part) — the line runs on a temporary number until cutover where the market issues one (UK, US), else it waits (China).", "properties": {
-                            "mode": {"const": "port_in"}, "number": {"type": "string", "pattern": MSISDN_IN}, "donor": {"type": "string", "minLength": 1, "maxLength": 64},
-                            "credential": {"type": "string", "description": "PAC (UK), 授权码 (CN), RIO (FR) or the national code; never echoed."},
-                            "account": {"type": "object", "additionalProperties": false, "properties": {"number": {"type": "string"}, "pin": {"type": "string"}}, "description": "US: the account number and port-out PIN at the current provider."},
-                            "requested_date": {"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"}}},
+                        port_in,
                         {"type": "null", "description": "As absent: `auto`."}]},
                     "subscriber": {"anyOf": [{"$ref": "#/components/schemas/Subscriber"}, {"type": "null", "description": "As absent."},
                         {"type": "object", "description": "The sandbox tenant's policy only (`keep_invalid_subscriber`): a subscriber that does not validate is kept as sent and checks nothing."}]},
-                    "channel": {"type": ["object", "null"], "description": "Null: as absent.", "additionalProperties": false, "properties": {
-                        "kind": {"type": "string"}, "store_id": {"type": "string"}, "terminal_id": {"type": "string"},
-                        "staff_id": {"type": "string"}, "platform": {"type": "string"}, "order_ref": {"type": "string"},
+                    "channel": {"type": ["object", "null"], "description": "Null: as absent; so is a null member, except `imei`.", "additionalProperties": false, "properties": {
+                        "kind": {"type": ["string", "null"]}, "store_id": {"type": ["string", "null"]}, "terminal_id": {"type": ["string", "null"]},
+                        "staff_id": {"type": ["string", "null"]}, "platform": {"type": ["string", "null"]}, "order_ref": {"type": ["string", "null"]},
                         "imei": {"type": "string", "pattern": "^[0-9]{14,16}$", "description": "The handset's IMEI (blocklist and risk checks)."}}}}},
                 "NumberReservation": {"type": "object", "required": ["id", "object", "status", "msisdn", "created_at", "expires_at"], "properties": {
                     "id": {"type": "string", "pattern": "^nres_[a-z2-7]{26}$"}, "object": {"const": "number_reservation"}, "status": {"type": "string", "enum": ["held", "used", "expired"]},

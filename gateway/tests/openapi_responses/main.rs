@@ -13,6 +13,7 @@ mod callback;
 mod caller;
 mod checker;
 mod examples;
+mod nulls;
 mod porting;
 mod scenario;
 mod sweeps;

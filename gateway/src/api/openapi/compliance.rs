@@ -100,8 +100,8 @@ pub(super) fn add(doc: &mut Value) {
                 "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "additionalProperties": false, "required": ["list", "reason"], "properties": {
                     "list": schema("BlocklistName"),
                     "value": {"type": "string", "description": "The subject of a non-ID list: `store`, `store/clerk`, `store/terminal`, a reader serial, an IMEI."},
-                    "id_type": {"type": "string"}, "id_number": {"type": "string"}, "nationality": {"type": "string"},
-                    "days": {"type": "integer", "minimum": 1, "maximum": 3650},
+                    "id_type": {"type": ["string", "null"]}, "id_number": {"type": ["string", "null"]}, "nationality": {"type": ["string", "null"]},
+                    "days": {"type": ["integer", "null"], "minimum": 1, "maximum": 3650, "description": "Null: as absent."},
                     "reason": {"type": "string", "minLength": 1, "maxLength": 500}}}}}},
                 "responses": {"201": {"description": "Added.", "content": {"application/json": {"schema": schema("BlocklistEntry")}}},
                               "400": problem(REFUSALS_400), "401": problem("`unauthorized`."), "403": forbidden(),
@@ -146,19 +146,21 @@ pub(super) fn add(doc: &mut Value) {
     schemas["StoreHours"] = json!({"type": "object", "additionalProperties": false, "required": ["open", "close", "utc_offset"], "properties": {
         "open": {"type": "string", "pattern": "^[0-2][0-9]:[0-5][0-9]$"}, "close": {"type": "string", "pattern": "^[0-2][0-9]:[0-5][0-9]$"},
         "utc_offset": {"type": "string", "pattern": "^[+-][01][0-9]:[0-5][0-9]$"}}});
-    schemas["Subscriber"] = json!({"type": "object", "description": "The subscriber's identity. The ID number is kept only as a keyed hash (to count and match) and sealed for lawful export; it is never returned, logged or sent in an event. Required, and checked, as the tenant's market says (see README, Compliance).",
+    schemas["Subscriber"] = json!({"type": "object", "description": "The subscriber's identity. The ID number is kept only as a keyed hash (to count and match) and sealed for lawful export; it is never returned, logged or sent in an event. Required, and checked, as the tenant's market says (see README, Compliance). An optional member that is null is taken as absent.",
         "required": ["name", "id_type", "id_number"], "properties": {
         "name": {"type": "string", "maxLength": 100},
         "id_type": {"type": "string", "enum": adapters::identity::IdType::ALL.map(|t| t.as_str())},
         "id_number": {"type": "string"},
-        "nationality": {"type": "string", "pattern": "^[A-Za-z]{3}$", "description": "ISO 3166-1 alpha-3; required with passports and other foreign documents."},
+        "nationality": {"type": ["string", "null"], "pattern": "^[A-Za-z]{3}$", "description": "ISO 3166-1 alpha-3; required with passports and other foreign documents."},
         "capture": {"oneOf": [
-            {"type": "object", "required": ["method", "reader_serial"], "properties": {"method": {"const": "card_reader"}, "reader_serial": {"type": "string"}, "payload_ref": {"type": "string"}}},
-            {"type": "object", "required": ["method"], "properties": {"method": {"const": "manual"}}}]},
-        "evidence": {"type": "object", "properties": {
-            "face_match": {"type": "object", "required": ["transaction_id", "score", "liveness"], "properties": {
+            {"type": "object", "required": ["method", "reader_serial"], "properties": {"method": {"const": "card_reader"}, "reader_serial": {"type": "string"}, "payload_ref": {"type": ["string", "null"]}}},
+            {"type": "object", "required": ["method"], "properties": {"method": {"const": "manual"}}},
+            {"type": "null", "description": "As absent: `manual`."}]},
+        "evidence": {"type": ["object", "null"], "properties": {
+            "face_match": {"type": ["object", "null"], "required": ["transaction_id", "score", "liveness"], "properties": {
                 "transaction_id": {"type": "string"}, "score": {"type": "number", "minimum": 0, "maximum": 1}, "liveness": {"type": "boolean"}}},
-            "video": {"type": "object", "required": ["id"], "properties": {"id": {"type": "string"}}}}}}});
+            "video": {"type": ["object", "null"], "required": ["id"], "properties": {"id": {"type": "string"}}},
+            "risk_notice": {"type": ["object", "null"], "required": ["id"], "properties": {"id": {"type": "string"}}}}}}});
     doc["components"]["responses"]["VelocityLimit"] = json!({
         "description": "`velocity_limit`: a velocity window is full (`limit`, `window`, `retry_after` seconds, also in `Retry-After`); nothing changed. Depending on the policy the store, clerk or device is also frozen (`channel_frozen` on later orders).",
         "headers": {"Retry-After": {"schema": {"type": "integer", "minimum": 1}}},

@@ -162,7 +162,7 @@ pub(super) fn add(doc: &mut Value) {
                 "Move the line's number to another SIM. The new card is reserved now; the new subscriber is provisioned first, then the number moves, then the old subscriber is removed and its SIM retired. Suspension reasons carry over.",
                 json!({"type": "object", "additionalProperties": false, "required": ["sim"], "properties": {"sim": {"oneOf": [
                     {"type": "object", "additionalProperties": false, "required": ["type", "iccid"], "properties": {"type": {"const": "physical"}, "iccid": {"type": "string", "pattern": ICCID_IN}}},
-                    {"type": "object", "additionalProperties": false, "required": ["type"], "properties": {"type": {"const": "esim"}, "eid": {"type": "string", "pattern": super::ids::EID}}}]}}}),
+                    {"type": "object", "additionalProperties": false, "required": ["type"], "properties": {"type": {"const": "esim"}, "eid": {"type": ["string", "null"], "pattern": super::ids::EID, "description": "Null: as absent."}}}]}}}),
                 (
                     " `sim_not_available`: the new card is reserved, active or retired.",
                     ", `invalid_iccid`, `invalid_eid`, `sim_is_esim` (the ICCID is an eSIM profile's)",

@@ -146,7 +146,7 @@ fn add_port_out(doc: &mut Value) {
             "type": "object", "required": ["authentication"], "additionalProperties": false, "properties": {
                 "authentication": {"type": "object", "required": ["method"], "additionalProperties": false, "properties": {
                     "method": {"type": "string", "enum": ["sms_otp", "in_store_id_check", "account_password", "app_login", "voice_callback"]},
-                    "reference": {"type": "string", "minLength": 1, "maxLength": 128, "description": "Your id of the check (e.g. the OTP transaction)."}}}}}}}},
+                    "reference": {"type": ["string", "null"], "minLength": 1, "maxLength": 128, "description": "Your id of the check (e.g. the OTP transaction). Null: as absent."}}}}}}}},
         "responses": {
             "201": {"description": "The credential (with `Cache-Control: no-store`).", "content": {"application/json": {"schema": {
                 "type": "object", "required": ["msisdn", "subscription_id", "market", "kind", "issued_at"], "properties": {

@@ -23,7 +23,7 @@ pub(super) fn add(doc: &mut Value) {
         "requestBody": {"required": true, "content": {"application/json": {"schema": {
             "type": "object", "additionalProperties": false, "required": ["store_id", "terminal_id"],
             "properties": {"store_id": id, "terminal_id": id,
-                           "tenant": {"type": "string", "description": "If given, must be the key's tenant (`tenant_mismatch` otherwise)."}}}}}},
+                           "tenant": {"description": "A string: must be the key's tenant (`tenant_mismatch` otherwise). Any other value (null included) is ignored."}}}}}},
         "responses": {
             "201": {"description": "The code (with `Cache-Control: no-store`).", "content": {"application/json": {"schema": {
                 "type": "object", "required": ["object", "code", "store_id", "terminal_id", "expires_at"], "properties": {

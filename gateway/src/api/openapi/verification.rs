@@ -27,10 +27,10 @@ pub(super) fn add(doc: &mut Value) {
                 {"type": "object", "additionalProperties": false, "required": ["video"],
                  "properties": {"video": {"type": "object", "additionalProperties": false, "required": ["id"], "properties": {"id": id}}},
                  "description": "Online: the id of the video of the subscriber reading the notice aloud."}]},
-            "channel": {"type": "object", "description": "Where the subscriber verified, as on activations (`{\"kind\": \"store\", \"store_id\", \"staff_id\", \"terminal_id\"}`); absent: online."},
+            "channel": {"type": ["object", "null"], "description": "Where the subscriber verified, as on activations (`{\"kind\": \"store\", \"store_id\", \"staff_id\", \"terminal_id\"}`); absent or null: online."},
             "result": {"type": "string", "enum": ["passed", "failed"],
                        "description": "The identity verifier's decision on this evidence. Stated by the caller: the gateway does not call the verifier for re-verification yet."},
-            "transaction_id": {"allOf": [id], "description": "The verifier's reference for its decision (audited)."}}});
+            "transaction_id": {"anyOf": [id, {"type": "null"}], "description": "The verifier's reference for its decision (audited). Null: as absent."}}});
     doc["paths"]["/v1/subscriptions/{msisdn}/verification"] = json!({"post": {
         "operationId": "verifySubscription",
         "summary": "Records a line's second real-person verification (二次实人认证). `passed` clears a line in `pending_verification`, or resumes one its deadline suspended (a `regulatory` resume order); `failed` suspends it (a `regulatory` suspend order). Operator keys only. No Idempotency-Key: a repeat answers 409 `verification_not_pending` once the first was recorded.",

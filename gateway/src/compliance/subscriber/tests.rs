@@ -208,3 +208,34 @@ proptest::proptest! {
         let _ = Subscriber::from_json(&v);
     }
 }
+
+/// An optional member sent as null parses as if absent (the API document says so).
+#[test]
+fn null_optional_members_are_absent() {
+    let mut nulls = full();
+    nulls["nationality"] = Value::Null;
+    nulls["capture"]["payload_ref"] = Value::Null;
+    nulls["evidence"]["face_match"] = Value::Null;
+    nulls["evidence"]["video"] = Value::Null;
+    nulls["evidence"]["risk_notice"] = Value::Null;
+    let mut absent = full();
+    absent
+        .as_object_mut()
+        .expect("object")
+        .remove("nationality");
+    absent["capture"]
+        .as_object_mut()
+        .expect("capture")
+        .remove("payload_ref");
+    absent["evidence"] = json!({});
+    assert_eq!(
+        Subscriber::from_json(&nulls).expect("nulls"),
+        Subscriber::from_json(&absent).expect("absent")
+    );
+    let mut nulls = full();
+    nulls["capture"] = Value::Null;
+    nulls["evidence"] = Value::Null;
+    let s = Subscriber::from_json(&nulls).expect("nulls");
+    assert_eq!(s.capture, Capture::Manual);
+    assert_eq!(s.evidence, Evidence::default());
+}
