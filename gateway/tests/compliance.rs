@@ -322,6 +322,22 @@ async fn blocklists_refuse_neutrally_and_are_audited() {
         (422, Some("blocklist_entry_invalid")),
         "{p}"
     );
+    // A document's members on another list are refused, not ignored, and add nothing.
+    let (s, p, _) = c
+        .send(
+            http::Method::POST,
+            "/v1/blocklists",
+            None,
+            Some(&json!({"list": "store", "value": "SZ-0042", "id_type": 5, "reason": "x"})),
+        )
+        .await;
+    assert_eq!(
+        (s, p["code"].as_str(), p["field"].as_str()),
+        (400, Some("invalid_value"), Some("id_type")),
+        "{p}"
+    );
+    let body = sale(&iccids[1], &resident_id(32), "C1");
+    assert_eq!(c.validate(&body).await.0, 200, "nothing was blocked");
     // A store on the blocklist stops every sale there; ending the entry lets them through.
     let (s, e, _) = c
         .send(
@@ -332,7 +348,6 @@ async fn blocklists_refuse_neutrally_and_are_audited() {
         )
         .await;
     assert_eq!(s, 201, "{e}");
-    let body = sale(&iccids[1], &resident_id(32), "C1");
     assert_eq!(c.validate(&body).await.1["code"], "blocked");
     let (s, v, _) = c
         .send(

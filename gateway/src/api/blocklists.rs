@@ -156,6 +156,18 @@ pub async fn add(
             .hash_id(t, &n, nationality.as_deref())
             .to_string()
     } else {
+        // A document's members belong to an `id` entry only; refused rather than ignored,
+        // so a caller who meant an ID entry learns it (null is absent).
+        if let Some(k) = ["id_type", "id_number", "nationality"]
+            .into_iter()
+            .find(|k| m.get(*k).is_some_and(|v| !v.is_null()))
+        {
+            return Err(ApiError::invalid(
+                "invalid_value",
+                k,
+                "`id_type`, `id_number` and `nationality` name the document of an `id` entry; this list takes a `value`",
+            ));
+        }
         let v = m
             .get("value")
             .and_then(Value::as_str)

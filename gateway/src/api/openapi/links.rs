@@ -151,18 +151,8 @@ const LINKS: &[Link] = &[
             ),
         ],
     ),
-    (
-        "/v1/inventory/imports",
-        "post",
-        "201",
-        BATCH,
-    ),
-    (
-        "/v1/inventory/imports",
-        "post",
-        "200",
-        BATCH,
-    ),
+    ("/v1/inventory/imports", "post", "201", BATCH),
+    ("/v1/inventory/imports", "post", "200", BATCH),
     (
         "/v1/webhook-endpoints",
         "post",
