@@ -28,7 +28,11 @@ pub const MIGRATIONS: &[(i32, &str, &str)] = &[
     (5, "reverify", include_str!("migrations/0005_reverify.sql")),
     (6, "ports", include_str!("migrations/0006_ports.sql")),
     (7, "terminal", include_str!("migrations/0007_terminal.sql")),
-    (8, "sims_room", include_str!("migrations/0008_sims_room.sql")),
+    (
+        8,
+        "sims_room",
+        include_str!("migrations/0008_sims_room.sql"),
+    ),
 ];
 
 /// The schema version this binary writes.
