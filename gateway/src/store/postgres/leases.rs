@@ -1,9 +1,8 @@
 //! Leases: a named job that one node at a time may run (the event sequencer), held by a
 //! node id until an expiry and renewed by the holder. Taking or renewing one is a read
-//! and a write of its row inside the caller's transaction (SERIALIZABLE, or the
-//! sequencer's REPEATABLE READ: both fail the second of two concurrent writes of one row
-//! with 40001), so the work done in that same transaction is fenced: two nodes that both
-//! believe they hold it cannot both commit.
+//! and a write of its row inside the caller's SERIALIZABLE transaction (the second of
+//! two concurrent writes of one row fails with 40001), so the work done in that same
+//! transaction is fenced: two nodes that both believe they hold it cannot both commit.
 
 use super::codec::{big, unbig};
 use super::retry::{Tx, TxResult};
@@ -29,8 +28,7 @@ pub async fn acquire(
             // Two nodes taking a new lease at once: the second's insert meets the first's
             // row, which its snapshot does not show; PostgreSQL then fails it with a
             // serialization error (40001, run again: it reads the row) rather than a
-            // unique violation, at REPEATABLE READ (the sequencer's pass) as at
-            // SERIALIZABLE. `0` rows: the row is there after all; not ours.
+            // unique violation. `0` rows: the row is there after all; not ours.
             let n = tx
                 .exec(
                     "INSERT INTO leases (name, owner, expires_at_ms) VALUES ($1, $2, $3)

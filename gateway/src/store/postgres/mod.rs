@@ -261,26 +261,11 @@ impl PgStore {
         A: Sync + ?Sized,
         F: for<'a> Fn(&'a Tx<'a>, &'a A) -> BoxFuture<'a, TxResult<T>> + Sync,
     {
-        self.transaction_at(IsolationLevel::Serializable, args, body)
-            .await
-    }
-
-    /// [`PgStore::transaction`] at another isolation level (the sequencer's pass only).
-    async fn transaction_at<A, T, F>(
-        &self,
-        level: IsolationLevel,
-        args: &A,
-        body: F,
-    ) -> Result<T, StoreError>
-    where
-        A: Sync + ?Sized,
-        F: for<'a> Fn(&'a Tx<'a>, &'a A) -> BoxFuture<'a, TxResult<T>> + Sync,
-    {
         use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
         let (appended, counted) = (AtomicBool::new(false), AtomicBool::new(false));
         let value = retry::run(
             &self.pool,
-            (&self.policy, level),
+            (&self.policy, IsolationLevel::Serializable),
             &self.stats,
             &(args, &body, (&appended, &counted)),
             |tx, (args, body, (appended, counted))| {
@@ -312,21 +297,18 @@ impl PgStore {
 
     /// One sequencer pass (see `sequencer.rs`); `None` when another node holds the lease.
     ///
-    /// At REPEATABLE READ, not SERIALIZABLE: the pass reads every unnumbered row of the
-    /// three logs, which PostgreSQL's serializable mode records as predicate locks on
-    /// their indexes (soon whole relations), so every write transaction's insert of an
-    /// event conflicted with it and ran again (almost one retry per store operation).
-    /// Nothing here needs more than a snapshot: the lease row serialises passes (two
-    /// nodes updating it conflict, 40001, and one runs again), only the pass writes the
-    /// numbers and the counters, and a row committed after the snapshot is numbered by
-    /// the next pass, after every number handed out (`sequencer.rs`).
+    ///
+    /// At SERIALIZABLE like every store method. REPEATABLE READ was tried (the pass's scans
+    /// of the unnumbered events take predicate locks that event inserts hit) and is wrong:
+    /// the pass reads the webhook endpoints to queue deliveries, and an endpoint deleted
+    /// meanwhile (with its deliveries) kept one queued for it, a write skew only
+    /// SERIALIZABLE sees (store contract `deleting_an_endpoint_drops_its_deliveries`).
     /// Each pass is counted by outcome (`simgw_store_sequencer_passes_total`).
     pub async fn sequence_events(&self) -> Result<Option<sequencer::Numbered>, StoreError> {
         let now = crate::clock::Clock::new().now_ms();
-        let level = IsolationLevel::RepeatableRead;
         let args = (self.node.as_str(), now);
         let pass = self
-            .transaction_at(level, &args, |tx, (node, now)| {
+            .transaction(&args, |tx, (node, now)| {
                 Box::pin(sequencer::pass(
                     tx,
                     node,
