@@ -42,10 +42,14 @@ fn ten_kills_under_load_lose_no_order_and_make_none_twice() {
     );
     assert_eq!(c["starts"], 11, "{c}");
 
-    // Requests cut by the kills were sent again with their keys.
-    assert!(r["post_retries"]["unreachable"].as_u64() > Some(0), "{r}");
+    // Requests cut by the kills were sent again with their keys. A kill need not cut a
+    // request (the orders in flight may all be past their 202): the keys' checks below
+    // hold either way, and a cut request must have been sent again.
     let keys = &r["keys"];
-    assert!(keys["retried"].as_u64() > Some(0), "{keys}");
+    let cut = r["post_retries"]["unreachable"]
+        .as_u64()
+        .expect("unreachable");
+    assert!(cut == 0 || keys["retried"].as_u64() > Some(0), "{r}");
     let accepted = keys["accepted"].as_u64().expect("accepted");
     assert!(accepted > 0);
     assert_eq!(keys["replayed_same"].as_u64(), Some(accepted), "{keys}");
