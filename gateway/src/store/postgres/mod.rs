@@ -87,7 +87,6 @@ use migrate::MigrateError;
 use retry::{RetryPolicy, RetryStats, Tx, TxResult};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio_postgres::IsolationLevel;
 
 use super::StoreError;
 
@@ -265,7 +264,7 @@ impl PgStore {
         let (appended, counted) = (AtomicBool::new(false), AtomicBool::new(false));
         let value = retry::run(
             &self.pool,
-            (&self.policy, IsolationLevel::Serializable),
+            &self.policy,
             &self.stats,
             &(args, &body, (&appended, &counted)),
             |tx, (args, body, (appended, counted))| {

@@ -256,13 +256,12 @@ pub async fn checkout(pool: &Pool, stats: &RetryStats) -> Result<Object, StoreEr
     })
 }
 
-/// Runs `body` in a transaction at `level` (SERIALIZABLE for every store method; see
-/// `mod.rs` for the one exception), again on serialization failures (see the module
-/// doc). `args` is what the body reads besides the database; the body is a closure that
+/// Runs `body` in a SERIALIZABLE transaction, again on serialization failures (see the
+/// module doc). `args` is what the body reads besides the database; the body is a closure that
 /// captures nothing (so every attempt starts from the same inputs).
 pub async fn run<A, T, F>(
     pool: &Pool,
-    (policy, level): (&RetryPolicy, IsolationLevel),
+    policy: &RetryPolicy,
     stats: &RetryStats,
     args: &A,
     body: F,
@@ -275,7 +274,7 @@ where
     loop {
         attempt += 1;
         let mut client = checkout(pool, stats).await?;
-        match once(&mut client, level, args, &body).await {
+        match once(&mut client, args, &body).await {
             Ok(v) => return Ok(v),
             Err(TxError::Store(e)) => return Err(e),
             Err(e @ (TxError::Db(_) | TxError::Contended)) if retryable_tx(&e) => {
@@ -303,19 +302,14 @@ where
     }
 }
 
-async fn once<A, T, F>(
-    client: &mut Object,
-    level: IsolationLevel,
-    args: &A,
-    body: &F,
-) -> TxResult<T>
+async fn once<A, T, F>(client: &mut Object, args: &A, body: &F) -> TxResult<T>
 where
     A: Sync + ?Sized,
     F: for<'a> Fn(&'a Tx<'a>, &'a A) -> BoxFuture<'a, TxResult<T>>,
 {
     let inner = client
         .build_transaction()
-        .isolation_level(level)
+        .isolation_level(IsolationLevel::Serializable)
         .start()
         .await?;
     let tx = Tx {
