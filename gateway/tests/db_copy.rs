@@ -240,6 +240,7 @@ async fn comply(dir: &Path, tenant: &str, (product, iccid): &(String, String)) {
         idempotency_cutoff_ms: 0,
         compliance: Some(check),
         port: None,
+        send_ahead: None,
     };
     let out = s.create_activation(new).await.expect("create");
     assert!(matches!(out, CreateOutcome::Created(_)), "{out:?}");

@@ -110,6 +110,7 @@ async fn create_port(s: &dyn StoreAdmin, key: &str, card: u32, number: &str, wai
         idempotency_cutoff_ms: NOW - DAY_MS,
         compliance: None,
         port: Some(port),
+        send_ahead: None,
     };
     match s.create_activation(new).await.expect("create") {
         CreateOutcome::Created(o) => o,

@@ -89,6 +89,7 @@ async fn place(sb: &Sandbox, n: usize, subscriber: &Value) -> String {
             idempotency_cutoff_ms: 0,
             compliance: None,
             port: None,
+            send_ahead: None,
         })
         .await
         .expect("create");

@@ -70,6 +70,7 @@ fn new(key: &str, hash: &str, iccid: u32, now_ms: u64, order: &str) -> NewActiva
         idempotency_cutoff_ms: now_ms.saturating_sub(DAY_MS),
         compliance: None,
         port: None,
+        send_ahead: None,
     }
 }
 

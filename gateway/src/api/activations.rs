@@ -167,13 +167,14 @@ pub(super) async fn create_checked(
             idempotency_cutoff_ms: now_ms.saturating_sub(ttl_ms),
             compliance: Some(check),
             port,
+            send_ahead: Some(crate::engine::machine::mark_next_sent),
         })
         .await?;
     match outcome {
         CreateOutcome::Created(order) => {
             state.metrics.orders_created.fetch_add(1, Relaxed);
             let r = accepted(state, &order);
-            state.engine.submit(order);
+            state.engine.submit_created(order);
             Ok(r)
         }
         CreateOutcome::Replayed(order) => {

@@ -330,6 +330,7 @@ pub async fn intake(
             random: 0,
             idempotency_cutoff_ms: 0,
             plan: crate::engine::machine::plan,
+            send_ahead: None,
         })
         .await
         .map_err(|e| IntakeFailed(e.to_string()))?;

@@ -338,13 +338,14 @@ pub(super) async fn operate_checked(
             random: crate::crypto::random_u64(&SystemRandom::new()),
             idempotency_cutoff_ms: now_ms.saturating_sub(ttl_ms),
             plan: crate::engine::machine::plan,
+            send_ahead: Some(crate::engine::machine::mark_next_sent),
         })
         .await?;
     match outcome {
         LifecycleOutcome::Created(order) => {
             state.metrics.orders_created.fetch_add(1, Relaxed);
             let r = accepted(state, &order);
-            state.engine.submit(order);
+            state.engine.submit_created(order);
             Ok(r)
         }
         LifecycleOutcome::Replayed(order) => {

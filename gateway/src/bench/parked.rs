@@ -356,6 +356,7 @@ async fn park_one(
             idempotency_cutoff_ms: 0,
             compliance: None,
             port: Some(port),
+            send_ahead: None,
         })
         .await
         .map_err(err)?;

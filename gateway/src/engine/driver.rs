@@ -43,6 +43,20 @@ impl Inner {
             }
         }
     }
+
+    /// Persists `order`, which records attempt `attempt` of `step` as about to be sent.
+    pub(super) async fn persist_sent(
+        &self,
+        order: &Order,
+        step: &str,
+        attempt: u32,
+    ) -> Result<(), StoreError> {
+        let sent = EventKind::StepSent {
+            step: step.into(),
+            attempt,
+        };
+        self.persist(order, Effect::None, sent).await
+    }
 }
 
 /// The southbound steps of the activation saga.
@@ -67,7 +81,15 @@ impl StepKind {
 }
 
 /// Drives one order until it is terminal, the engine stops, or the store fails.
-pub(super) async fn drive(inner: &Inner, mut order: Order) -> Result<(), EngineError> {
+/// `presented`: `order` comes straight from the commit that created it, which may have
+/// recorded its first call as sent (`machine::mark_next_sent`); an order resumed after a
+/// restart or read back from the store is not presented, and a call it holds as sent is
+/// made again as a new attempt.
+pub(super) async fn drive(
+    inner: &Inner,
+    mut order: Order,
+    mut presented: bool,
+) -> Result<(), EngineError> {
     let spec = match order.kind {
         OrderKind::Activation => Some(inner.spec(&order).await?),
         _ => None,
@@ -79,6 +101,11 @@ pub(super) async fn drive(inner: &Inner, mut order: Order) -> Result<(), EngineE
             return Ok(());
         }
         let now = inner.clock.now_ms();
+        // The commit that wrote `order` may have recorded its next call as sent: make
+        // that attempt now rather than record another.
+        let ahead = std::mem::take(&mut presented)
+            .then(|| machine::sent_ahead(&order, now))
+            .flatten();
         if order.port.is_some() && !order.status.is_terminal() {
             // Hub messages and cancels first, each in its own commit.
             if let Some(next) = port_step::apply_pending(inner, &order, now).await? {
@@ -86,7 +113,9 @@ pub(super) async fn drive(inner: &Inner, mut order: Order) -> Result<(), EngineE
                 continue;
             }
         }
-        let (kind, attempt) = match machine::next_action(&order, now) {
+        let recorded = ahead.is_some();
+        let action = ahead.unwrap_or_else(|| machine::next_action(&order, now));
+        let (kind, attempt) = match action {
             Action::Finished => return Ok(()),
             Action::WaitUntil(at) => {
                 tokio::select! {
@@ -100,6 +129,7 @@ pub(super) async fn drive(inner: &Inner, mut order: Order) -> Result<(), EngineE
                     return Ok(());
                 }
                 order = run_verify(inner, order, attempt, now).await?;
+                presented = true;
                 continue;
             }
             Action::Provision { attempt } => (StepKind::Provision, attempt),
@@ -111,7 +141,9 @@ pub(super) async fn drive(inner: &Inner, mut order: Order) -> Result<(), EngineE
                 op,
                 attempt,
             } => {
-                order = run_saga_step(inner, order, undo, index, op, attempt, now).await?;
+                let step = (undo, index, op, attempt, recorded);
+                order = run_saga_step(inner, order, step, now).await?;
+                presented = true;
                 continue;
             }
             Action::Port { op, attempt } => {
@@ -137,6 +169,7 @@ pub(super) async fn drive(inner: &Inner, mut order: Order) -> Result<(), EngineE
                 let (next, effect) = machine::conclude(order, now);
                 order = record_answer(inner, &before, next, effect, "conclude", 0, String::new())
                     .await?;
+                presented = true;
                 continue;
             }
         };
@@ -150,36 +183,45 @@ pub(super) async fn drive(inner: &Inner, mut order: Order) -> Result<(), EngineE
             ));
         };
         order = match kind {
-            StepKind::Es2(call) => run_es2(inner, order, call, attempt, now).await?,
-            StepKind::Provision => run_step(inner, order, spec, false, attempt, now).await?,
-            StepKind::Deprovision => run_step(inner, order, spec, true, attempt, now).await?,
+            StepKind::Es2(call) => run_es2(inner, order, call, (attempt, recorded), now).await?,
+            StepKind::Provision => {
+                run_step(inner, order, spec, false, (attempt, recorded), now).await?
+            }
+            StepKind::Deprovision => {
+                run_step(inner, order, spec, true, (attempt, recorded), now).await?
+            }
         };
+        presented = true;
     }
 }
 
-/// One attempt of a step: record it as sent, call the HLR within the concurrency bound,
-/// then record the answer (and any inventory effect) in one commit.
+/// One attempt of a step: record it as sent (unless the commit that wrote `order` did:
+/// `recorded`), call the HLR within the concurrency bound, then record the answer (and
+/// any inventory effect) in one commit.
 async fn run_step(
     inner: &Inner,
     order: Order,
     spec: &SubscriberSpec,
     undo: bool,
-    attempt: u32,
+    (attempt, recorded): (u32, bool),
     now: u64,
 ) -> Result<Order, EngineError> {
-    let (kind, order) = if undo {
-        (
-            StepKind::Deprovision,
-            machine::mark_undo_sent(order, attempt, now),
-        )
+    let kind = if undo {
+        StepKind::Deprovision
     } else {
-        (StepKind::Provision, machine::mark_sent(order, attempt, now))
+        StepKind::Provision
     };
-    let sent = EventKind::StepSent {
-        step: kind.name().into(),
-        attempt,
+    let order = if recorded {
+        order
+    } else {
+        let order = if undo {
+            machine::mark_undo_sent(order, attempt, now)
+        } else {
+            machine::mark_sent(order, attempt, now)
+        };
+        inner.persist_sent(&order, kind.name(), attempt).await?;
+        order
     };
-    inner.persist(&order, Effect::None, sent).await?;
     let before = Before::of(&order);
     let permit = inner
         .permits
@@ -233,6 +275,12 @@ pub(super) async fn record_answer(
     summary: String,
 ) -> Result<Order, EngineError> {
     let event = outcome_event(&next, &effect, step, attempt, summary);
+    // The same commit records the next call as sent when one is due at once.
+    let next = if inner.stopping() {
+        next
+    } else {
+        machine::mark_next_sent(next, inner.clock.now_ms())
+    };
     inner.persist(&next, effect.clone(), event).await?;
     report(&inner.metrics, before, &next, &effect);
     Ok(next)

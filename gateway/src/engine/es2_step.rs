@@ -11,7 +11,6 @@ use super::observe::observe_es2;
 use super::report::Before;
 use super::requests::{self, Es2Request};
 use crate::order::{Effect, Order};
-use crate::store::EventKind;
 use adapters::es2plus::{ActivationCode, ConfirmationCode, Es2CallError, Fqdn};
 
 impl From<&Es2CallError> for Es2Failure {
@@ -24,13 +23,14 @@ impl From<&Es2CallError> for Es2Failure {
     }
 }
 
-/// One attempt of an ES2+ call: record it as sent (with its call id), make the call within
+/// One attempt of an ES2+ call: record it as sent (with its call id; unless the commit that
+/// wrote `order` did: `recorded`), make the call within
 /// the SM-DP+ concurrency bound, then record the answer and any inventory effect.
 pub(super) async fn run_es2(
     inner: &Inner,
     order: Order,
     call: Es2Call,
-    attempt: u32,
+    (attempt, recorded): (u32, bool),
     now: u64,
 ) -> Result<Order, EngineError> {
     let Some(es) = inner.settings.esim.as_ref() else {
@@ -39,17 +39,13 @@ pub(super) async fn run_es2(
             "it is an eSIM order but no SM-DP+ is configured",
         ));
     };
-    let order = esim::mark_es2_sent(order, call, attempt, now);
-    inner
-        .persist(
-            &order,
-            Effect::None,
-            EventKind::StepSent {
-                step: call.name().into(),
-                attempt,
-            },
-        )
-        .await?;
+    let order = if recorded {
+        order
+    } else {
+        let order = esim::mark_es2_sent(order, call, attempt, now);
+        inner.persist_sent(&order, call.name(), attempt).await?;
+        order
+    };
     let before = Before::of(&order);
     let clear_cc = crate::order::open_confirmation_code(&inner.keys, &order)
         .map_err(|err| EngineError::unusable(&order.id, format!("confirmation code: {err}")))?;

@@ -214,9 +214,21 @@ impl Engine {
         }
     }
 
-    /// Starts driving a newly created (already durable) order, unless this engine drives
-    /// it already.
+    /// Starts driving an order read back from the store (resumed, woken by a timer or a
+    /// message; already durable), unless this engine drives it already. A call it holds
+    /// as sent is made again as a new attempt.
     pub fn submit(&self, order: Order) {
+        self.start(order, false);
+    }
+
+    /// Starts driving an order as its create commit returned it: a first call that the
+    /// commit recorded as sent (`first_call_sent` in the store's create) is made as that
+    /// attempt, with no commit of its own.
+    pub fn submit_created(&self, order: Order) {
+        self.start(order, true);
+    }
+
+    fn start(&self, order: Order, presented: bool) {
         let inner = self.inner.clone();
         if !inner.lock_driving().insert(order.id.clone()) {
             // Its task may be ending (a port just parked as an item woke it): drive it
@@ -230,7 +242,7 @@ impl Engine {
         tokio::spawn(async move {
             let id = order.id.clone();
             let tenant = order.tenant.clone();
-            let result = driver::drive(&inner, order).await;
+            let result = driver::drive(&inner, order, presented).await;
             if let Err(e) = &result {
                 tracing::warn!(order = %id, error = %e, "order paused; it resumes at the next start (on a shared database, on another node once its lease lapses)");
             }

@@ -207,11 +207,7 @@ pub(super) async fn run_port_step(
     now: u64,
 ) -> Result<Order, EngineError> {
     let order = port_order::mark_port_sent(order, op, attempt, now);
-    let sent = EventKind::StepSent {
-        step: op.name().into(),
-        attempt,
-    };
-    inner.persist(&order, Effect::None, sent).await?;
+    inner.persist_sent(&order, op.name(), attempt).await?;
     let before = Before::of(&order);
     let answer = call(inner, &order, spec, op).await;
     let summary = match &answer {

@@ -9,8 +9,7 @@ use super::error::EngineError;
 use super::machine::{self, Attempt, StepDone, StepFailure};
 use super::observe::{observe, observe_es2};
 use super::report::Before;
-use crate::order::{Effect, Order, SagaOp, es2_call_id};
-use crate::store::EventKind;
+use crate::order::{Order, SagaOp, es2_call_id};
 use adapters::es2plus::{
     ActivationCode, CancelOrderRequest, ConfirmOrderRequest, ConfirmationCode,
     DownloadOrderRequest, Es2CallError, FinalProfileStatus, MatchingId, ProfileSelector,
@@ -18,22 +17,21 @@ use adapters::es2plus::{
 };
 use adapters::hlr::{Barring, HlrError, HlrProvisioner};
 
-/// One attempt of step `index` of the plan (or of the compensation when `undo`).
+/// One attempt of step `index` of the plan (or of the compensation when `undo`), recorded
+/// as sent first unless the commit that wrote `order` did (`recorded`).
 pub(super) async fn run_saga_step(
     inner: &Inner,
     order: Order,
-    undo: bool,
-    index: usize,
-    op: SagaOp,
-    attempt: u32,
+    (undo, index, op, attempt, recorded): (bool, usize, SagaOp, u32, bool),
     now: u64,
 ) -> Result<Order, EngineError> {
-    let order = machine::mark_saga_sent(order, undo, index, attempt, now);
-    let sent = EventKind::StepSent {
-        step: op.name().into(),
-        attempt,
+    let order = if recorded {
+        order
+    } else {
+        let order = machine::mark_saga_sent(order, undo, index, attempt, now);
+        inner.persist_sent(&order, op.name(), attempt).await?;
+        order
     };
-    inner.persist(&order, Effect::None, sent).await?;
     let before = Before::of(&order);
     let (result, summary) = perform(inner, inner.hlr.as_ref(), &order, &op, attempt).await?;
     let at = Attempt::new(

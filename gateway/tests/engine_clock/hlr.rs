@@ -5,8 +5,8 @@ use adapters::hlr::{FaultClass, HlrError};
 use gateway::clock::Clock;
 use gateway::engine::{Engine, EngineSettings};
 use gateway::metrics::Metrics;
-use gateway::order::{AttentionReason, OrderStatus};
-use gateway::store::Store;
+use gateway::order::{AttentionReason, OrderStatus, Step};
+use gateway::store::{EventKind, Store};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -271,4 +271,69 @@ async fn a_clean_up_that_cannot_finish_is_flagged_keeps_retrying_and_resumes_whe
         warn.contains("order failed") && warn.contains("code=hlr_rejected"),
         "{warn}"
     );
+}
+
+/// The event kinds of order `id`, in log order.
+async fn order_events(store: &dyn Store, id: &str) -> Vec<EventKind> {
+    let events = store.events(0, 1_000).await.expect("events");
+    events
+        .into_iter()
+        .filter(|e| e.order_id.as_deref() == Some(id))
+        .map(|e| e.kind)
+        .collect()
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_physical_activation_is_two_commits_its_provisioning_sent_in_the_create() {
+    let hlr = Arc::new(ScriptedHlr::default());
+    let (setup, created) = setup_unsubmitted(hlr.clone()).await;
+    // The create commit already records the provisioning as sent.
+    assert_eq!(created.hlr, Step::Sent { attempt: 1 });
+    assert_eq!(created.status, OrderStatus::HlrProvisioning);
+    setup.engine.submit_created(created);
+    wait_status(&setup.store, &setup.id, OrderStatus::Active).await;
+    assert_eq!(hlr.calls.names(), ["provision"]);
+    // Two commits: the create (with the call's record), then the answer with `active`.
+    assert_eq!(
+        order_events(setup.store.as_ref(), &setup.id).await,
+        [EventKind::OrderCreated, EventKind::OrderActive]
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_call_sent_ahead_but_never_made_is_made_again_as_a_new_attempt() {
+    let hlr = Arc::new(ScriptedHlr::default());
+    // The process died right after the create commit: the call is recorded, not made.
+    let (setup, _) = setup_unsubmitted(hlr.clone()).await;
+    assert!(hlr.calls.names().is_empty());
+    assert_eq!(setup.engine.resume_all().await.expect("resume"), 1);
+    wait_status(&setup.store, &setup.id, OrderStatus::Active).await;
+    assert_eq!(hlr.calls.names(), ["provision"]);
+    assert_eq!(
+        order_events(setup.store.as_ref(), &setup.id).await,
+        [
+            EventKind::OrderCreated,
+            EventKind::StepSent {
+                step: "hlr_provision".into(),
+                attempt: 2
+            },
+            EventKind::OrderActive
+        ]
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_retryable_answer_and_the_retry_are_each_one_commit() {
+    let hlr = Arc::new(ScriptedHlr::default());
+    script(&hlr.provision, [Err(fault(FaultClass::Transient))]);
+    let Setup { store, id, .. } = setup(hlr.clone()).await;
+    wait_status(&store, &id, OrderStatus::Active).await;
+    assert_eq!(hlr.calls.names(), ["provision", "provision"]);
+    // The retry waits out its backoff, so its record is a commit of its own.
+    let kinds = order_events(store.as_ref(), &id).await;
+    assert_eq!(kinds.len(), 4, "{kinds:?}");
+    assert!(matches!(
+        kinds[2],
+        EventKind::StepSent { attempt: 2, .. }
+    ));
 }

@@ -154,6 +154,7 @@ fn flagged_activation(iccid: Iccid) -> NewActivation {
         idempotency_cutoff_ms: 0,
         compliance: Some(flagged_check()),
         port: None,
+        send_ahead: None,
     }
 }
 
@@ -449,6 +450,7 @@ async fn a_line_busy_at_its_deadline_is_suspended_once_the_other_order_ends() {
             random: 0,
             idempotency_cutoff_ms: 0,
             plan: gateway::engine::machine::plan,
+            send_ahead: None,
         })
         .await
         .expect("create");

@@ -412,6 +412,29 @@ pub(crate) async fn setup_porting(
     verify: Option<Verify>,
     porting: Option<gateway::engine::PortingSettings>,
 ) -> Setup {
+    let fresh = verify.is_none();
+    let (setup, order) = created(hlr, smdp, verify, porting).await;
+    if fresh {
+        setup.engine.submit_created(order);
+    } else {
+        setup.engine.submit(order);
+    }
+    setup
+}
+
+/// A physical order created as the API creates it (its first call sent ahead in the
+/// create commit), and an engine that has not been given it: as if the process died
+/// right after the create commit.
+pub(crate) async fn setup_unsubmitted(hlr: Arc<ScriptedHlr>) -> (Setup, gateway::order::Order) {
+    created(hlr, None, None, None).await
+}
+
+async fn created(
+    hlr: Arc<ScriptedHlr>,
+    smdp: Option<Arc<ScriptedSmdp>>,
+    verify: Option<Verify>,
+    porting: Option<gateway::engine::PortingSettings>,
+) -> (Setup, gateway::order::Order) {
     let metrics = Arc::new(Metrics::default());
     // In memory: every commit is applied on the calling task, so the paused clock never
     // advances while a write is on another thread, and each run interleaves the same way.
@@ -500,6 +523,11 @@ pub(crate) async fn setup_porting(
             idempotency_cutoff_ms: 0,
             compliance: None,
             port: None,
+            // As the API creates: the first call recorded as sent in the create commit
+            // (an order verified first gets its terms below, in a commit of its own).
+            send_ahead: verify
+                .is_none()
+                .then_some(gateway::engine::machine::mark_next_sent as _),
         })
         .await
         .expect("create");
@@ -509,14 +537,14 @@ pub(crate) async fn setup_porting(
     if let Some(v) = &verify {
         order = allow_with_terms(store.as_ref(), order, v.terms).await;
     }
-    engine.submit(order.clone());
-    Setup {
+    let setup = Setup {
         store,
         keys,
         engine,
         metrics,
-        id: order.id,
-    }
+        id: order.id.clone(),
+    };
+    (setup, order)
 }
 
 pub(crate) async fn wait_status(store: &RedbStore, id: &str, want: OrderStatus) {

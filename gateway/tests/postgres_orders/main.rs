@@ -149,6 +149,7 @@ fn activation(key: &str, order: &str, card: Option<u32>) -> NewActivation {
         idempotency_cutoff_ms: T0 - 86_400_000,
         compliance: None,
         port: None,
+        send_ahead: None,
     }
 }
 
@@ -208,6 +209,7 @@ fn lifecycle(key: &str, m: &Msisdn, kind: OrderKind) -> NewLifecycle {
         random: 0,
         idempotency_cutoff_ms: T0 - 86_400_000,
         plan: gateway::engine::machine::plan,
+        send_ahead: None,
     }
 }
 

@@ -369,3 +369,24 @@ pub async fn an_unfinished_import_is_invisible_to_activation(s: &dyn StoreAdmin)
     let o = created(s, physical("k2")).await;
     assert_eq!(o.iccid, iccid(5));
 }
+
+/// The create commit writes what the caller's sending ahead makes of the new order (its
+/// first call recorded as sent), as one version, and a replay answers that same order.
+pub async fn a_create_can_record_the_first_call_as_sent(s: &dyn StoreAdmin) {
+    seed(s, T, 0..3, 5).await;
+    let mut new = activation("k", 0);
+    new.send_ahead = Some(gateway::engine::machine::mark_next_sent);
+    let o = created(s, new.clone()).await;
+    assert_eq!(
+        (o.status, &o.hlr, o.version),
+        (OrderStatus::HlrProvisioning, &Step::Sent { attempt: 1 }, 1)
+    );
+    assert_eq!(s.get_order(T, &o.id).await.expect("get"), Some(o.clone()));
+    assert!(s.inflight_orders().await.expect("inflight").contains(&o));
+    match s.create_activation(new).await.expect("replay") {
+        CreateOutcome::Replayed(r) => assert_eq!(r, o),
+        other => panic!("expected a replay, got {other:?}"),
+    }
+    // The next version (the answer) follows as usual.
+    advance(s, &o, OrderStatus::Active, gateway::order::Effect::Activate).await;
+}

@@ -176,6 +176,7 @@ pub fn activation(key: &str, i: u32) -> NewActivation {
         idempotency_cutoff_ms: NOW - DAY_MS,
         compliance: None,
         port: None,
+        send_ahead: None,
     }
 }
 
@@ -256,6 +257,7 @@ pub fn lifecycle(kind: OrderKind, msisdn: &Msisdn, key: &str) -> NewLifecycle {
         random: 0,
         idempotency_cutoff_ms: NOW - DAY_MS,
         plan: gateway::engine::machine::plan,
+        send_ahead: None,
     }
 }
 

@@ -194,3 +194,20 @@ pub async fn lifecycle_rejections_change_nothing(s: &dyn StoreAdmin) {
         "created, completed and the line's event, twice"
     );
 }
+
+/// A lifecycle order's create commit can record its first saga step as sent.
+pub async fn a_lifecycle_create_can_record_the_first_step_as_sent(s: &dyn StoreAdmin) {
+    seed(s, T, 0..3, 3).await;
+    let a = active_line(s, "a", 0).await;
+    let mut new = lifecycle(OrderKind::Suspend, &a.msisdn, "s1");
+    new.reason = Some(SuspensionReason::NonPayment);
+    new.send_ahead = Some(gateway::engine::machine::mark_next_sent);
+    let o = lifecycle_created(s, new).await;
+    assert_eq!((o.status, o.version), (OrderStatus::InProgress, 1));
+    let l = o.lifecycle.clone().expect("lifecycle part");
+    assert_eq!(
+        l.plan[0].step,
+        gateway::order::Step::Sent { attempt: 1 }
+    );
+    assert_eq!(s.get_order(T, &o.id).await.expect("get"), Some(o));
+}

@@ -160,6 +160,7 @@ macro_rules! suite {
                 get_order_is_tenant_scoped,
                 an_esim_order_takes_a_profile_of_its_type,
                 an_unfinished_import_is_invisible_to_activation,
+                a_create_can_record_the_first_call_as_sent,
             }
             advance {
                 a_stale_version_conflicts_and_changes_nothing,
@@ -225,6 +226,7 @@ macro_rules! suite {
             lifecycle {
                 a_lifecycle_order_makes_the_line_busy,
                 lifecycle_rejections_change_nothing,
+                a_lifecycle_create_can_record_the_first_step_as_sent,
             }
             line_changes {
                 a_completed_suspend_and_resume_change_the_line,

@@ -9,6 +9,7 @@
 //! [`Attempt`], the driver's [`Action`] and the step bookkeeping.
 
 pub mod activation;
+mod ahead;
 mod barring;
 pub mod esim;
 pub mod identity;
@@ -25,6 +26,7 @@ mod terminate;
 #[cfg(test)]
 use crate::order::OrderStatus;
 use crate::order::{Lifecycle, Order, OrderKind, SagaOp, SagaStep, Step};
+pub use ahead::{mark_next_sent, sent_ahead};
 pub use activation::{
     deprovision_outcome, mark_sent, mark_undo_sent, on_deprovision, on_provision, provision_outcome,
 };

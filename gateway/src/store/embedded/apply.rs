@@ -283,6 +283,10 @@ impl<'t> Tables<'t> {
             version: 1,
             identity: None,
         };
+        let order = match new.send_ahead {
+            Some(send) => send(order, new.now_ms),
+            None => order,
+        };
         sim.state = SimState::Reserved {
             order: order.id.clone(),
         };

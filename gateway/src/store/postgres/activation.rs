@@ -146,6 +146,10 @@ async fn create_claimed(
         version: 1,
         identity: None,
     };
+    let order = match new.send_ahead {
+        Some(send) => send(order, new.now_ms),
+        None => order,
+    };
     let reserved = SimState::Reserved {
         order: order.id.clone(),
     };

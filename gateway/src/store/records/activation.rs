@@ -70,7 +70,16 @@ pub struct NewActivation {
     /// nobody's here (`Rejection::NumberAlreadyOurs`); `number` then gives the
     /// temporary number where the market issues one, else `NumberChoice::Ported`.
     pub port: Option<crate::order::PortIn>,
+    /// The engine's sending ahead (`engine::machine::mark_next_sent`), applied to the new
+    /// order in the create commit so that it also records the order's first southbound
+    /// call as sent, when the caller drives the order at once (`Engine::submit_created`);
+    /// `None`: the order is written as created.
+    pub send_ahead: Option<SendAhead>,
 }
+
+/// The engine's sending ahead, passed to the store (which never imports the engine): the
+/// order about to be written at a time, with its next southbound call recorded as sent.
+pub type SendAhead = fn(Order, u64) -> Order;
 
 /// Which card an activation uses.
 #[derive(Clone, Debug, PartialEq, Eq)]

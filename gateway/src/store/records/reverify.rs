@@ -211,6 +211,7 @@ pub fn line_order(
         random: 0,
         idempotency_cutoff_ms: 0,
         plan,
+        send_ahead: None,
     }
 }
 

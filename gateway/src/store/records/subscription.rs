@@ -209,6 +209,8 @@ pub struct NewLifecycle {
     /// The engine's plan for the kind (the store applies it to the line as it is in the
     /// creating commit, and never imports the engine).
     pub plan: Planner,
+    /// As [`super::NewActivation::send_ahead`].
+    pub send_ahead: Option<super::SendAhead>,
 }
 
 /// The engine's saga planner, passed to the store.
@@ -333,7 +335,8 @@ pub struct LifecycleReads<'a> {
 
 impl NewLifecycle {
     /// The order this request creates from what the commit read: the line as its
-    /// subscription holds it, what is reserved for it, and its plan.
+    /// subscription holds it, what is reserved for it, and its plan (with its first step
+    /// sent ahead when asked).
     pub fn order(&self, r: LifecycleReads<'_>) -> Order {
         use crate::order::{Line, MsisdnMode, NewProfile, OrderStatus, Step};
         let sub = r.sub;
@@ -367,7 +370,7 @@ impl NewLifecycle {
             undo: Vec::new(),
         };
         lifecycle.plan = (self.plan)(self.kind, &lifecycle);
-        Order {
+        let order = Order {
             id: self.order_id.clone(),
             kind: self.kind,
             tenant: self.tenant.clone(),
@@ -396,6 +399,10 @@ impl NewLifecycle {
             updated_at_ms: self.now_ms,
             version: 1,
             identity: None,
+        };
+        match self.send_ahead {
+            Some(send) => send(order, self.now_ms),
+            None => order,
         }
     }
 }

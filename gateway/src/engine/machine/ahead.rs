@@ -1,0 +1,274 @@
+//! Sending ahead: the commit that records an order's creation, or the answer to one of its
+//! southbound calls, also records the next call as sent when there is one to make at
+//! once, so the driver makes that call straight after the commit instead of writing a
+//! commit of its own first. The rule "every decision durable before it is acted on" holds:
+//! the call is recorded before it is made, in the commit before it rather than in one of
+//! its own. A physical activation then takes two commits (create and sent; answer and
+//! outcome) instead of three.
+//!
+//! The driver must then know that the order in hand holds its next call as sent by the
+//! commit that wrote it ([`sent_ahead`]): [`super::next_action`] treats a `Sent` step as a
+//! call cut short (by a crash) and makes a new attempt, which is right after a restart and
+//! wrong right after the commit that recorded it.
+//!
+//! Port orders are never sent ahead: the driver applies the porting hub's messages
+//! between their steps, and a message applied after the commit could change what the
+//! recorded call should have been.
+
+use super::{Action, esim, mark_saga_sent, mark_sent, mark_undo_sent, next_action, port_order};
+use crate::order::Order;
+
+/// `o` with the call `a` recorded as sent at `now_ms`; `None` when `a` is not a
+/// southbound call (a wait, a verification, the end of a saga, port bookkeeping).
+fn mark_call(o: Order, a: &Action, now_ms: u64) -> Option<Order> {
+    Some(match a {
+        Action::Provision { attempt } => mark_sent(o, *attempt, now_ms),
+        Action::Deprovision { attempt } => mark_undo_sent(o, *attempt, now_ms),
+        Action::Es2 { call, attempt } => esim::mark_es2_sent(o, *call, *attempt, now_ms),
+        Action::Saga {
+            undo,
+            index,
+            attempt,
+            ..
+        } => mark_saga_sent(o, *undo, *index, *attempt, now_ms),
+        Action::Port { op, attempt } => port_order::mark_port_sent(o, *op, *attempt, now_ms),
+        _ => return None,
+    })
+}
+
+/// The same call, as attempt `attempt`.
+fn with_attempt(a: &Action, n: u32) -> Action {
+    let mut a = a.clone();
+    match &mut a {
+        Action::Provision { attempt }
+        | Action::Deprovision { attempt }
+        | Action::Es2 { attempt, .. }
+        | Action::Saga { attempt, .. }
+        | Action::Port { attempt, .. }
+        | Action::Verify { attempt } => *attempt = n,
+        _ => {}
+    }
+    a
+}
+
+fn attempt_of(a: &Action) -> Option<u32> {
+    match a {
+        Action::Provision { attempt }
+        | Action::Deprovision { attempt }
+        | Action::Es2 { attempt, .. }
+        | Action::Saga { attempt, .. }
+        | Action::Port { attempt, .. } => Some(*attempt),
+        _ => None,
+    }
+}
+
+/// `o`, about to be written at `now_ms`, with its next call recorded as sent when its
+/// next action is a southbound call (see the module doc); otherwise `o` unchanged. The
+/// version stays `o`'s: the record is part of the write that makes that version.
+pub fn mark_next_sent(o: Order, now_ms: u64) -> Order {
+    if o.port.is_some() || o.status.is_terminal() {
+        return o;
+    }
+    let next = next_action(&o, now_ms);
+    let version = o.version;
+    match mark_call(o.clone(), &next, now_ms) {
+        // One write, one version: the record rides on the version being written.
+        Some(marked) => Order { version, ..marked },
+        None => o,
+    }
+}
+
+/// The call that the commit which wrote `o` recorded as sent ahead
+/// ([`mark_next_sent`]), with the attempt it recorded; `None` when `o` holds no call
+/// recorded as sent and not answered. Only the driver that made that commit may use it:
+/// after a restart the same record means a call cut short, made again as a new attempt.
+pub fn sent_ahead(o: &Order, now_ms: u64) -> Option<Action> {
+    if o.port.is_some() {
+        return None;
+    }
+    let next = next_action(o, now_ms);
+    // A `Sent` step's next action is its attempt + 1.
+    let recorded = with_attempt(&next, attempt_of(&next)?.checked_sub(1)?);
+    if attempt_of(&recorded)? == 0 {
+        return None;
+    }
+    // The record is there exactly when recording it again changes nothing.
+    let mut again = mark_call(o.clone(), &recorded, o.updated_at_ms)?;
+    again.version = o.version;
+    (again == *o).then_some(recorded)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::machine::{at, fixture_order, on_provision, plan};
+    use crate::order::{Actor, EsimOrder, Lifecycle, Line, OrderKind, OrderStatus, Step};
+    use adapters::hlr::{FaultClass, HlrError, ProvisionOutcome};
+
+    fn timeout() -> HlrError {
+        HlrError::new(FaultClass::Transient, "provision", "timeout")
+    }
+    use proptest::prelude::*;
+
+    #[test]
+    fn a_fresh_physical_order_is_created_with_its_provisioning_sent() {
+        let o = fixture_order();
+        let marked = mark_next_sent(o.clone(), 5);
+        assert_eq!(marked.hlr, Step::Sent { attempt: 1 });
+        assert_eq!(marked.status, OrderStatus::HlrProvisioning);
+        assert_eq!(
+            sent_ahead(&marked, 5),
+            Some(Action::Provision { attempt: 1 })
+        );
+        // Without the record, nothing was sent ahead.
+        assert_eq!(sent_ahead(&o, 5), None);
+        // After a restart the same record is a call cut short: a new attempt.
+        assert_eq!(
+            next_action(&marked, 5),
+            Action::Provision { attempt: 2 }
+        );
+    }
+
+    #[test]
+    fn an_answer_that_needs_no_call_is_written_as_it_is() {
+        let sent = mark_sent(fixture_order(), 1, 1);
+        let (active, _) = on_provision(sent, at(1, 2), Ok(ProvisionOutcome::Created));
+        assert_eq!(mark_next_sent(active.clone(), 2), active);
+        // A retry that waits out its backoff is not sent ahead either.
+        let sent = mark_sent(fixture_order(), 1, 1);
+        let (waiting, _) = on_provision(sent, at(1, 2), Err(timeout()));
+        assert!(matches!(waiting.hlr, Step::RetryWait { .. }));
+        assert_eq!(mark_next_sent(waiting.clone(), 2), waiting);
+        assert_eq!(sent_ahead(&waiting, 2), None);
+    }
+
+    #[test]
+    fn a_retry_due_now_is_sent_ahead_as_its_next_attempt() {
+        let sent = mark_sent(fixture_order(), 1, 1);
+        let (waiting, _) = on_provision(sent, at(1, 2), Err(timeout()));
+        let Step::RetryWait { retry_at_ms, .. } = waiting.hlr else {
+            panic!("not waiting: {:?}", waiting.hlr);
+        };
+        let marked = mark_next_sent(waiting, retry_at_ms);
+        assert_eq!(marked.hlr, Step::Sent { attempt: 2 });
+        assert_eq!(
+            sent_ahead(&marked, retry_at_ms),
+            Some(Action::Provision { attempt: 2 })
+        );
+    }
+
+    #[test]
+    fn port_orders_are_never_sent_ahead() {
+        let mut o = fixture_order();
+        let sealed = crate::crypto::Sealed {
+            kid: "k1".into(),
+            nonce: "00".into(),
+            ct: "00".into(),
+        };
+        let number = "447911000001".parse().expect("msisdn");
+        let p = crate::order::PortIn::new(
+            crate::compliance::Market::Uk,
+            number,
+            "EE".into(),
+            sealed,
+            None,
+            None,
+        );
+        o.port = Some(p.running_on(Some(o.msisdn.clone())));
+        assert!(matches!(next_action(&o, 5), Action::Port { .. } | Action::Provision { .. }));
+        assert_eq!(mark_next_sent(o.clone(), 5), o);
+        assert_eq!(sent_ahead(&o, 5), None);
+    }
+
+    #[test]
+    fn an_esim_order_is_created_with_its_download_order_sent() {
+        let mut o = fixture_order();
+        o.esim = Some(EsimOrder::new("pt".into(), None, "MATCH-1".into(), None));
+        let marked = mark_next_sent(o, 5);
+        assert_eq!(marked.status, OrderStatus::EsimOrdering);
+        assert!(matches!(
+            sent_ahead(&marked, 5),
+            Some(Action::Es2 { attempt: 1, .. })
+        ));
+    }
+
+    #[test]
+    fn a_lifecycle_order_is_created_with_its_first_step_sent() {
+        let mut o = fixture_order();
+        o.kind = OrderKind::Suspend;
+        let mut l = Lifecycle {
+            subscription: "sub_x".into(),
+            actor: Actor {
+                key_prefix: "sk_test".into(),
+                role: "operator".into(),
+            },
+            reason: Some(crate::order::SuspensionReason::NonPayment),
+            line: Line {
+                iccid: o.iccid.clone(),
+                imsi: o.imsi.clone(),
+                msisdn: Some(o.msisdn.clone()),
+                hlr_profile_id: 1,
+                barred: false,
+            },
+            reasons_before: Vec::new(),
+            new_line: None,
+            new_msisdn: None,
+            new_profile: None,
+            undownloaded_profile: None,
+            number_return: None,
+            plan: Vec::new(),
+            undo: Vec::new(),
+        };
+        l.plan = plan(OrderKind::Suspend, &l);
+        o.lifecycle = Some(l);
+        let marked = mark_next_sent(o, 5);
+        assert_eq!(marked.status, OrderStatus::InProgress);
+        assert!(matches!(
+            sent_ahead(&marked, 5),
+            Some(Action::Saga {
+                undo: false,
+                index: 0,
+                attempt: 1,
+                ..
+            })
+        ));
+    }
+
+    proptest! {
+        /// Whatever state a physical order's provisioning step is in, sending ahead
+        /// records exactly the call the order would make next, and the driver finds
+        /// that same call again in what was written.
+        #[test]
+        fn what_is_sent_ahead_is_what_would_be_sent(
+            answers in proptest::collection::vec(0u8..3, 0..4),
+            now in 0u64..10_000,
+        ) {
+            let mut o = fixture_order();
+            let mut t = 1;
+            for a in answers {
+                let Action::Provision { attempt } = next_action(&o, t) else { break };
+                let sent = mark_sent(o, attempt, t);
+                let r = match a {
+                    0 => Err(timeout()),
+                    1 => Err(HlrError::new(FaultClass::Conflict, "provision", "refused")),
+                    _ => Ok(ProvisionOutcome::Created),
+                };
+                o = on_provision(sent, at(attempt, t + 1), r).0;
+                t += 2;
+            }
+            let now = t + now;
+            let next = next_action(&o, now);
+            let marked = mark_next_sent(o.clone(), now);
+            match next {
+                Action::Provision { .. } | Action::Deprovision { .. } => {
+                    prop_assert_eq!(sent_ahead(&marked, now), Some(next));
+                    prop_assert_eq!(marked.version, o.version);
+                }
+                _ => {
+                    prop_assert_eq!(&marked, &o);
+                    prop_assert_eq!(sent_ahead(&marked, now), None);
+                }
+            }
+        }
+    }
+}
