@@ -110,6 +110,10 @@ pub struct BenchArgs {
     /// spread over both), compared with the one node's phase.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u8).range(1..=2))]
     pub nodes: u8,
+    /// With `--store postgres`: the node's connection pool (`store.pool_size`; default:
+    /// the concurrency, between 8 and 48). With `--nodes 2` each node has half.
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..=1000))]
+    pub pg_pool: Option<u16>,
     /// Writes the figures as JSON to this file (the HTTP modes: activations, `--esim`,
     /// `--suspend`, `--policy`, `--store postgres`).
     #[arg(long)]
@@ -465,7 +469,8 @@ async fn start_sandbox(
 /// private server admits (`max_connections = 60`, its own sessions and the sequencer's
 /// included).
 fn pg_pool_size(args: &BenchArgs) -> usize {
-    args.concurrency.clamp(8, 48)
+    args.pg_pool
+        .map_or_else(|| args.concurrency.clamp(8, 48), usize::from)
 }
 
 async fn stop_sandbox(sb: crate::sandbox::Sandbox) {

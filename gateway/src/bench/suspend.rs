@@ -163,6 +163,7 @@ mod tests {
             idle_s: 10,
             store: crate::bench::BenchStore::Embedded,
             nodes: 1,
+            pg_pool: None,
             policy: None,
             json: Some(dir.path().join("bench.json")),
             baseline_requests: 50,
