@@ -525,6 +525,7 @@ async fn run_load(
     let commits0 = m.store_commits.load(Relaxed);
     let ops0 = m.store_ops.load(Relaxed);
     let conflicts0 = m.postgres.retried.load(Relaxed);
+    let statements0 = m.postgres.statements.load(Relaxed);
     let started = Instant::now();
     let posted = post_all(client, &auth, posts, args.concurrency).await?;
     let deadline = Duration::from_secs(args.deadline_s);
@@ -532,9 +533,11 @@ async fn run_load(
     let commits = m.store_commits.load(Relaxed) - commits0;
     let ops = m.store_ops.load(Relaxed) - ops0;
     let conflicts = m.postgres.retried.load(Relaxed) - conflicts0;
+    let statements = m.postgres.statements.load(Relaxed) - statements0;
     let mut phase = phase(name, &posted, &settled);
     (phase.store_commits, phase.store_ops) = (commits, ops);
     phase.store_conflicts = conflicts;
+    phase.store_statements = statements;
     print_phase(&phase, &posted, &settled, "active", "activations/s");
     if conflicts > 0 {
         // PostgreSQL: transactions rolled back on a serialization conflict and run again.
@@ -542,6 +545,14 @@ async fn run_load(
             "store conflicts {conflicts} for {} activations ({:.2} per activation)",
             posted.ids.len(),
             conflicts as f64 / posted.ids.len().max(1) as f64
+        );
+    }
+    if statements > 0 {
+        // PostgreSQL: statements in transactions (BEGIN and COMMIT included), the
+        // engine's and the sequencer's and the webhook dispatcher's, for the whole phase.
+        println!(
+            "store statements {statements} in transactions ({:.1} per activation)",
+            statements as f64 / posted.ids.len().max(1) as f64
         );
     }
     if commits > 0 {

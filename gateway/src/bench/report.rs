@@ -116,6 +116,9 @@ pub(super) struct Phase {
     /// Store transactions run again after a serialization conflict during the phase
     /// (PostgreSQL; 0 on the embedded store).
     pub(super) store_conflicts: u64,
+    /// Statements sent in store transactions during the phase, BEGIN and COMMIT included
+    /// (PostgreSQL; 0 on the embedded store).
+    pub(super) store_statements: u64,
 }
 
 /// The whole run, as written by `--json FILE`.

@@ -25,6 +25,9 @@ pub struct PgStats {
     pub pool_timeouts: AtomicU64,
     /// Sequencer passes by outcome.
     pub passes: PassCounts,
+    /// Statements sent in store transactions, each transaction's start and end included
+    /// (attempts rolled back too; reads outside a transaction are not counted).
+    pub statements: AtomicU64,
 }
 
 /// Sequencer passes (`PgStore::sequence_events`) by outcome.
@@ -82,6 +85,11 @@ impl PgStats {
                 "simgw_store_pool_timeouts",
                 "Checkouts of a pooled database connection that gave up waiting (PostgreSQL).",
                 &self.pool_timeouts,
+            ),
+            (
+                "simgw_store_statements",
+                "Statements sent in store transactions, each transaction's start and end included, rolled-back attempts too (PostgreSQL).",
+                &self.statements,
             ),
         ] {
             o.push(Family::new(name, help, Kind::Counter).with(&[], Value::Count(n(v))));

@@ -97,6 +97,8 @@ pub struct Tx<'c> {
     rollback_only: AtomicBool,
     /// The statement running or last run, named in the log of a conflict.
     last: std::sync::Mutex<String>,
+    /// Statements sent so far (`simgw_store_statements_total`).
+    statements: AtomicU32,
 }
 
 impl<'c> Deref for Tx<'c> {
@@ -148,6 +150,7 @@ impl Tx<'_> {
 
     /// Remembers `sql` as the statement running, for the log of a conflict.
     fn note(&self, sql: &str) {
+        self.statements.fetch_add(1, Ordering::Relaxed);
         if let Ok(mut last) = self.last.lock() {
             last.clear();
             last.push_str(sql);
@@ -274,7 +277,7 @@ where
     loop {
         attempt += 1;
         let mut client = checkout(pool, stats).await?;
-        match once(&mut client, args, &body).await {
+        match once(&mut client, stats, args, &body).await {
             Ok(v) => return Ok(v),
             Err(TxError::Store(e)) => return Err(e),
             Err(e @ (TxError::Db(_) | TxError::Contended)) if retryable_tx(&e) => {
@@ -302,7 +305,7 @@ where
     }
 }
 
-async fn once<A, T, F>(client: &mut Object, args: &A, body: &F) -> TxResult<T>
+async fn once<A, T, F>(client: &mut Object, stats: &RetryStats, args: &A, body: &F) -> TxResult<T>
 where
     A: Sync + ?Sized,
     F: for<'a> Fn(&'a Tx<'a>, &'a A) -> BoxFuture<'a, TxResult<T>>,
@@ -320,9 +323,14 @@ where
         counted: std::sync::atomic::AtomicBool::new(false),
         rollback_only: AtomicBool::new(false),
         last: std::sync::Mutex::new(String::new()),
+        statements: AtomicU32::new(0),
     };
     // On an error the transaction is dropped, which rolls it back.
-    let value = match body(&tx, args).await {
+    let result = body(&tx, args).await;
+    // The body's statements, and the transaction's start and end.
+    let sent = tx.statements.load(Ordering::Relaxed) + 2;
+    stats.statements.fetch_add(u64::from(sent), Ordering::Relaxed);
+    let value = match result {
         Ok(v) => v,
         Err(e) => {
             log_conflict(&e, &tx.last_statement());
