@@ -332,8 +332,5 @@ async fn a_retryable_answer_and_the_retry_are_each_one_commit() {
     // The retry waits out its backoff, so its record is a commit of its own.
     let kinds = order_events(store.as_ref(), &id).await;
     assert_eq!(kinds.len(), 4, "{kinds:?}");
-    assert!(matches!(
-        kinds[2],
-        EventKind::StepSent { attempt: 2, .. }
-    ));
+    assert!(matches!(kinds[2], EventKind::StepSent { attempt: 2, .. }));
 }

@@ -205,9 +205,6 @@ pub async fn a_lifecycle_create_can_record_the_first_step_as_sent(s: &dyn StoreA
     let o = lifecycle_created(s, new).await;
     assert_eq!((o.status, o.version), (OrderStatus::InProgress, 1));
     let l = o.lifecycle.clone().expect("lifecycle part");
-    assert_eq!(
-        l.plan[0].step,
-        gateway::order::Step::Sent { attempt: 1 }
-    );
+    assert_eq!(l.plan[0].step, gateway::order::Step::Sent { attempt: 1 });
     assert_eq!(s.get_order(T, &o.id).await.expect("get"), Some(o));
 }

@@ -123,10 +123,7 @@ mod tests {
         // Without the record, nothing was sent ahead.
         assert_eq!(sent_ahead(&o, 5), None);
         // After a restart the same record is a call cut short: a new attempt.
-        assert_eq!(
-            next_action(&marked, 5),
-            Action::Provision { attempt: 2 }
-        );
+        assert_eq!(next_action(&marked, 5), Action::Provision { attempt: 2 });
     }
 
     #[test]
@@ -175,7 +172,10 @@ mod tests {
             None,
         );
         o.port = Some(p.running_on(Some(o.msisdn.clone())));
-        assert!(matches!(next_action(&o, 5), Action::Port { .. } | Action::Provision { .. }));
+        assert!(matches!(
+            next_action(&o, 5),
+            Action::Port { .. } | Action::Provision { .. }
+        ));
         assert_eq!(mark_next_sent(o.clone(), 5), o);
         assert_eq!(sent_ahead(&o, 5), None);
     }

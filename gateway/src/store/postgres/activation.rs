@@ -18,7 +18,7 @@ use super::order_leases::Owner;
 use super::orders::insert_new_order;
 use super::pool::{select_number, take_number, tenant_in};
 use super::retry::{Tx, TxResult};
-use super::sims::set_sim_state;
+use super::sims::move_sim;
 use super::stock::{free_esim, physical_sim};
 use crate::compliance::Decision;
 use crate::order::{EsimOrder, Order, OrderKind, OrderStatus, Step};
@@ -153,7 +153,8 @@ async fn create_claimed(
     let reserved = SimState::Reserved {
         order: order.id.clone(),
     };
-    set_sim_state(tx, &sim.iccid, reserved).await?;
+    // Read in this transaction (`physical_sim`, `free_esim`: both only take stocked SIMs).
+    move_sim(tx, (sim, true), reserved).await?;
     take_number(tx, &new.number, &msisdn, &order.id).await?;
     let lease = (node, new.now_ms.saturating_add(lease_ms));
     insert_new_order(

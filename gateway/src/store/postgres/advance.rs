@@ -15,7 +15,7 @@ use super::numbers::set_number;
 use super::orders::{self, OrderRow};
 use super::progress::downloaded;
 use super::retry::{Tx, TxResult};
-use super::sims::{get_sim, set_sim_state};
+use super::sims::{get_sim, move_sim};
 use crate::order::{Effect, Order, OrderKind, OrderStatus, ProfileFate};
 use crate::store::*;
 
@@ -51,19 +51,20 @@ pub async fn advance_order(
         // back, and no longer busy with it.
         lines::set_busy(tx, &order.id, false).await?;
     }
-    let (sim, _) = get_sim(tx, order.iccid.as_str())
-        .await?
-        .ok_or_else(|| StoreError::Corrupt {
-            table: "sims",
-            message: "SIM of an order is missing".into(),
-        })?;
+    let (sim, stocked) =
+        get_sim(tx, order.iccid.as_str())
+            .await?
+            .ok_or_else(|| StoreError::Corrupt {
+                table: "sims",
+                message: "SIM of an order is missing".into(),
+            })?;
     match effect {
         Effect::None | Effect::Complete => {}
         Effect::Activate => {
             let active = SimState::Active {
                 order: order.id.clone(),
             };
-            let sim = set_sim_state(tx, &order.iccid, active).await?;
+            let sim = move_sim(tx, (sim, stocked), active).await?;
             let (assign, quarantine) = activated_numbers(order);
             if let Some(n) = assign {
                 let assigned = NumberState::Assigned {
@@ -94,7 +95,7 @@ pub async fn advance_order(
             } else {
                 SimState::Available
             };
-            set_sim_state(tx, &order.iccid, to).await?;
+            move_sim(tx, (sim, stocked), to).await?;
             if releases_pool_number(order) {
                 set_number(tx, &order.msisdn, NumberState::Available).await?;
             }

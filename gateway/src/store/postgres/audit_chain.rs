@@ -26,11 +26,8 @@ fn corrupt(message: String) -> TxError {
 pub async fn append(tx: &Tx<'_>, record: &AuditRecord) -> TxResult<()> {
     let mut rec = record.clone();
     rec.seq = 0;
-    tx.exec(
-        "INSERT INTO audit_pending (txn, ord, bytes) VALUES ($1, $2, $3)",
-        &[&tx.id(), &tx.next_ordinal(), &rec.encode()],
-    )
-    .await?;
+    // Inserted with the transaction's other log rows just before its commit.
+    tx.deferred().add_audit(tx.next_ordinal(), rec.encode());
     Ok(())
 }
 

@@ -15,19 +15,16 @@ pub use crate::store::counter;
 /// Shards per counter (more than a node's pool of connections).
 pub const SHARDS: u32 = 64;
 
-/// Adds `delta` to the tenant's counter `name` in `scope` (see the module doc).
+/// Adds `delta` to the tenant's counter `name` in `scope` (see the module doc), written
+/// just before the transaction commits (`deferred.rs`).
 pub async fn add(tx: &Tx<'_>, tenant: &str, scope: &str, name: &str, delta: i64) -> TxResult<()> {
     if delta == 0 {
         return Ok(());
     }
     tx.mark_counted();
     let shard = i32::try_from(tx.slot() % SHARDS).unwrap_or(0);
-    tx.exec(
-        "INSERT INTO counters (tenant, name, scope, shard, n) VALUES ($1, $2, $3, $4, $5)
-         ON CONFLICT (tenant, name, scope, shard) DO UPDATE SET n = counters.n + excluded.n",
-        &[&tenant, &name, &scope, &shard, &delta],
-    )
-    .await?;
+    // Written with the transaction's other counter changes just before its commit.
+    tx.deferred().add_counter(tenant, name, scope, shard, delta);
     Ok(())
 }
 

@@ -2,9 +2,12 @@
 //! (the embedded `Tables::event` and `Tables::publish`). Rows go in unnumbered, keyed by
 //! the attempt's id and their order in it; `sequencer.rs` numbers them afterwards, so no
 //! write on the request path touches a shared counter row. Webhook deliveries are queued
-//! when an event is numbered (their key is the event's tenant sequence number).
+//! when an event is numbered (their key is the event's tenant sequence number). The rows
+//! are inserted just before the commit, all of a transaction's in one statement
+//! (`deferred.rs`).
 
 use super::codec::{big, to_doc};
+use super::deferred::{EventRow, PublicRow};
 use super::retry::{Tx, TxResult};
 use crate::order::{Order, OrderStatus};
 use crate::store::{Event, EventKind, EventType, PublicEvent, order_data, subscription_id};
@@ -25,18 +28,14 @@ pub async fn log_event(
         order_id: order_id.map(str::to_owned),
         kind,
     };
-    tx.exec(
-        "INSERT INTO events (txn, ord, at_ms, tenant, order_id, doc) VALUES ($1, $2, $3, $4, $5, $6)",
-        &[
-            &tx.id(),
-            &tx.next_ordinal(),
-            &big(at_ms),
-            &tenant,
-            &order_id,
-            &to_doc(&ev)?,
-        ],
-    )
-    .await?;
+    // Inserted with the transaction's other log rows just before its commit.
+    tx.deferred().add_event(EventRow {
+        ord: tx.next_ordinal(),
+        at_ms: big(at_ms),
+        tenant: tenant.to_owned(),
+        order_id: order_id.map(str::to_owned),
+        doc: to_doc(&ev)?,
+    });
     Ok(())
 }
 
@@ -60,20 +59,14 @@ pub async fn publish(
         subject: subject.map(str::to_owned),
         data,
     };
-    tx.exec(
-        "INSERT INTO public_events (txn, ord, tenant, event_type, created_at_ms, subject, doc)
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        &[
-            &tx.id(),
-            &tx.next_ordinal(),
-            &tenant,
-            &event_type.as_str(),
-            &big(now_ms),
-            &subject,
-            &to_doc(&ev)?,
-        ],
-    )
-    .await?;
+    tx.deferred().add_public(PublicRow {
+        ord: tx.next_ordinal(),
+        tenant: tenant.to_owned(),
+        event_type: event_type.as_str(),
+        created_at_ms: big(now_ms),
+        subject: subject.map(str::to_owned),
+        doc: to_doc(&ev)?,
+    });
     Ok(())
 }
 

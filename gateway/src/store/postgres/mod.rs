@@ -47,6 +47,7 @@ mod copy_dump;
 pub mod copy_load;
 pub mod counters;
 mod create_gate;
+mod deferred;
 pub mod deliveries;
 pub mod delivery_attempts;
 pub mod delivery_reads;

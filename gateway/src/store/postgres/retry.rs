@@ -99,6 +99,8 @@ pub struct Tx<'c> {
     last: std::sync::Mutex<String>,
     /// Statements sent so far (`simgw_store_statements_total`).
     statements: AtomicU32,
+    /// Writes made just before the commit.
+    deferred: super::deferred::Deferred,
 }
 
 impl<'c> Deref for Tx<'c> {
@@ -132,6 +134,11 @@ impl Tx<'_> {
         self.ordinal.load(Ordering::Relaxed) > 0
     }
 
+    /// Writes this attempt makes just before its commit (`deferred.rs`).
+    pub fn deferred(&self) -> &super::deferred::Deferred {
+        &self.deferred
+    }
+
     /// Notes that the attempt changed an inventory counter.
     pub fn mark_counted(&self) {
         self.counted.store(true, Ordering::Relaxed);
@@ -151,6 +158,11 @@ impl Tx<'_> {
     /// Remembers `sql` as the statement running, for the log of a conflict.
     fn note(&self, sql: &str) {
         self.statements.fetch_add(1, Ordering::Relaxed);
+        tracing::trace!(target: "simgw::store::statement", tx = %self.id, sql);
+        self.set_last(sql);
+    }
+
+    fn set_last(&self, sql: &str) {
         if let Ok(mut last) = self.last.lock() {
             last.clear();
             last.push_str(sql);
@@ -324,12 +336,24 @@ where
         rollback_only: AtomicBool::new(false),
         last: std::sync::Mutex::new(String::new()),
         statements: AtomicU32::new(0),
+        deferred: Default::default(),
     };
     // On an error the transaction is dropped, which rolls it back.
-    let result = body(&tx, args).await;
+    let mut result = body(&tx, args).await;
+    if result.is_ok() && !tx.rollback_only.load(Ordering::Relaxed) {
+        tx.set_last("(deferred counter changes and log rows)");
+        match tx.deferred.flush(&tx.inner, &tx.id).await {
+            Ok(n) => {
+                tx.statements.fetch_add(n, Ordering::Relaxed);
+            }
+            Err(e) => result = Err(TxError::Db(e)),
+        }
+    }
     // The body's statements, and the transaction's start and end.
     let sent = tx.statements.load(Ordering::Relaxed) + 2;
-    stats.statements.fetch_add(u64::from(sent), Ordering::Relaxed);
+    stats
+        .statements
+        .fetch_add(u64::from(sent), Ordering::Relaxed);
     let value = match result {
         Ok(v) => v,
         Err(e) => {

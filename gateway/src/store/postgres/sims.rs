@@ -102,13 +102,23 @@ pub async fn stock_esim(tx: &Tx<'_>, sim: &SimRecord, stocked: bool) -> TxResult
 /// Moves a SIM to `state`, keeping its columns, `doc` and its batch's counters in step;
 /// returns the record after the change. The SIM must exist.
 pub async fn set_sim_state(tx: &Tx<'_>, iccid: &Iccid, state: SimState) -> TxResult<SimRecord> {
-    let (mut sim, stocked) =
-        get_sim(tx, iccid.as_str())
-            .await?
-            .ok_or_else(|| StoreError::Corrupt {
-                table: "sims",
-                message: "SIM of an order is missing".into(),
-            })?;
+    let (sim, stocked) = get_sim(tx, iccid.as_str())
+        .await?
+        .ok_or_else(|| StoreError::Corrupt {
+            table: "sims",
+            message: "SIM of an order is missing".into(),
+        })?;
+    move_sim(tx, (sim, stocked), state).await
+}
+
+/// [`set_sim_state`] for a SIM the transaction has just read (`get_sim`'s record and
+/// stock flag), without reading it again.
+pub async fn move_sim(
+    tx: &Tx<'_>,
+    (mut sim, stocked): (SimRecord, bool),
+    state: SimState,
+) -> TxResult<SimRecord> {
+    let iccid = sim.iccid.clone();
     let (from, to) = (counter_of(&sim.state), counter_of(&state));
     if from != to {
         counters::add(tx, &sim.tenant, &sim.batch, from, -1).await?;
