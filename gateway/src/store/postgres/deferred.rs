@@ -164,14 +164,11 @@ impl Deferred {
         if rows.is_empty() {
             return Ok(0);
         }
-        let mut cols: (Vec<&str>, Vec<&str>, Vec<&str>, Vec<i32>, Vec<i64>) = Default::default();
-        for ((tenant, name, scope, shard), delta) in &rows {
-            cols.0.push(tenant);
-            cols.1.push(name);
-            cols.2.push(scope);
-            cols.3.push(*shard);
-            cols.4.push(*delta);
-        }
+        let tenants: Vec<&str> = rows.iter().map(|((t, ..), _)| t.as_str()).collect();
+        let names: Vec<&str> = rows.iter().map(|((_, n, ..), _)| n.as_str()).collect();
+        let scopes: Vec<&str> = rows.iter().map(|((_, _, c, _), _)| c.as_str()).collect();
+        let shards: Vec<i32> = rows.iter().map(|((.., h), _)| *h).collect();
+        let deltas: Vec<i64> = rows.iter().map(|(_, d)| *d).collect();
         let st = tx
             .prepare_cached(
                 "INSERT INTO counters (tenant, name, scope, shard, n)
@@ -179,7 +176,7 @@ impl Deferred {
                  ON CONFLICT (tenant, name, scope, shard) DO UPDATE SET n = counters.n + excluded.n",
             )
             .await?;
-        tx.execute(&st, &[&cols.0, &cols.1, &cols.2, &cols.3, &cols.4])
+        tx.execute(&st, &[&tenants, &names, &scopes, &shards, &deltas])
             .await?;
         Ok(1)
     }
