@@ -101,8 +101,8 @@ pub fn sent_ahead(o: &Order, now_ms: u64) -> Option<Action> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::machine::{at, fixture_order, on_provision, plan};
-    use crate::order::{Actor, EsimOrder, Lifecycle, Line, OrderKind, OrderStatus, Step};
+    use crate::engine::machine::{at, fixture_order, on_provision};
+    use crate::order::{EsimOrder, OrderKind, OrderStatus, Step};
     use adapters::hlr::{FaultClass, HlrError, ProvisionOutcome};
 
     fn timeout() -> HlrError {
@@ -194,33 +194,11 @@ mod tests {
 
     #[test]
     fn a_lifecycle_order_is_created_with_its_first_step_sent() {
-        let mut o = fixture_order();
-        o.kind = OrderKind::Suspend;
-        let mut l = Lifecycle {
-            subscription: "sub_x".into(),
-            actor: Actor {
-                key_prefix: "sk_test".into(),
-                role: "operator".into(),
-            },
-            reason: Some(crate::order::SuspensionReason::NonPayment),
-            line: Line {
-                iccid: o.iccid.clone(),
-                imsi: o.imsi.clone(),
-                msisdn: Some(o.msisdn.clone()),
-                hlr_profile_id: 1,
-                barred: false,
-            },
-            reasons_before: Vec::new(),
-            new_line: None,
-            new_msisdn: None,
-            new_profile: None,
-            undownloaded_profile: None,
-            number_return: None,
-            plan: Vec::new(),
-            undo: Vec::new(),
-        };
-        l.plan = plan(OrderKind::Suspend, &l);
-        o.lifecycle = Some(l);
+        let o = crate::engine::machine::saga::tests::order(
+            OrderKind::Suspend,
+            Some(crate::order::SuspensionReason::NonPayment),
+            &[],
+        );
         let marked = mark_next_sent(o, 5);
         assert_eq!(marked.status, OrderStatus::InProgress);
         assert!(matches!(

@@ -289,4 +289,4 @@ fn failure(kind: OrderKind, e: &StepFailure) -> OrderError {
 }
 
 #[cfg(test)]
-mod tests;
+pub(in crate::engine::machine) mod tests;

@@ -15,7 +15,11 @@ fn line(barred: bool) -> Line {
     }
 }
 
-fn order(kind: OrderKind, reason: Option<SuspensionReason>, before: &[SuspensionReason]) -> Order {
+pub(in crate::engine::machine) fn order(
+    kind: OrderKind,
+    reason: Option<SuspensionReason>,
+    before: &[SuspensionReason],
+) -> Order {
     let mut l = Lifecycle {
         subscription: "sub_x".into(),
         actor: Actor {
