@@ -82,9 +82,9 @@ impl StepKind {
 
 /// Drives one order until it is terminal, the engine stops, or the store fails.
 /// `presented`: `order` comes straight from the commit that created it, which may have
-/// recorded its first call as sent (`machine::mark_next_sent`); an order resumed after a
-/// restart or read back from the store is not presented, and a call it holds as sent is
-/// made again as a new attempt.
+/// recorded its first call as sent (`machine::mark_next_sent`), as each answer's commit
+/// below may record the next; an order resumed after a restart or read back from the
+/// store is not presented, and a call it holds as sent is made again as a new attempt.
 pub(super) async fn drive(
     inner: &Inner,
     mut order: Order,
