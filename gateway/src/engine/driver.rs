@@ -44,18 +44,26 @@ impl Inner {
         }
     }
 
-    /// Persists `order`, which records attempt `attempt` of `step` as about to be sent.
-    pub(super) async fn persist_sent(
+    /// `order` with attempt `attempt` of `step` recorded as about to be sent: marked by
+    /// `mark` and persisted, unless the commit that wrote `order` recorded it already
+    /// (`recorded`: sent ahead, see `machine::sent_ahead`).
+    pub(super) async fn record_sent(
         &self,
-        order: &Order,
-        step: &str,
-        attempt: u32,
-    ) -> Result<(), StoreError> {
+        order: Order,
+        recorded: bool,
+        (step, attempt): (&str, u32),
+        mark: impl FnOnce(Order) -> Order,
+    ) -> Result<Order, StoreError> {
+        if recorded {
+            return Ok(order);
+        }
+        let order = mark(order);
         let sent = EventKind::StepSent {
             step: step.into(),
             attempt,
         };
-        self.persist(order, Effect::None, sent).await
+        self.persist(&order, Effect::None, sent).await?;
+        Ok(order)
     }
 }
 
@@ -206,22 +214,15 @@ async fn run_step(
     (attempt, recorded): (u32, bool),
     now: u64,
 ) -> Result<Order, EngineError> {
-    let kind = if undo {
-        StepKind::Deprovision
+    let (kind, mark): (_, fn(Order, u32, u64) -> Order) = if undo {
+        (StepKind::Deprovision, machine::mark_undo_sent)
     } else {
-        StepKind::Provision
+        (StepKind::Provision, machine::mark_sent)
     };
-    let order = if recorded {
-        order
-    } else {
-        let order = if undo {
-            machine::mark_undo_sent(order, attempt, now)
-        } else {
-            machine::mark_sent(order, attempt, now)
-        };
-        inner.persist_sent(&order, kind.name(), attempt).await?;
-        order
-    };
+    let step = (kind.name(), attempt);
+    let order = inner
+        .record_sent(order, recorded, step, |o| mark(o, attempt, now))
+        .await?;
     let before = Before::of(&order);
     let permit = inner
         .permits

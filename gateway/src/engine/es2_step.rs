@@ -39,13 +39,10 @@ pub(super) async fn run_es2(
             "it is an eSIM order but no SM-DP+ is configured",
         ));
     };
-    let order = if recorded {
-        order
-    } else {
-        let order = esim::mark_es2_sent(order, call, attempt, now);
-        inner.persist_sent(&order, call.name(), attempt).await?;
-        order
-    };
+    let mark = |o| esim::mark_es2_sent(o, call, attempt, now);
+    let order = inner
+        .record_sent(order, recorded, (call.name(), attempt), mark)
+        .await?;
     let before = Before::of(&order);
     let clear_cc = crate::order::open_confirmation_code(&inner.keys, &order)
         .map_err(|err| EngineError::unusable(&order.id, format!("confirmation code: {err}")))?;

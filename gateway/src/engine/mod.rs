@@ -222,7 +222,7 @@ impl Engine {
     }
 
     /// Starts driving an order as its create commit returned it: a first call that the
-    /// commit recorded as sent (`first_call_sent` in the store's create) is made as that
+    /// commit recorded as sent (`send_ahead` in the store's create) is made as that
     /// attempt, with no commit of its own.
     pub fn submit_created(&self, order: Order) {
         self.start(order, true);

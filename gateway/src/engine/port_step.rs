@@ -206,8 +206,11 @@ pub(super) async fn run_port_step(
     attempt: u32,
     now: u64,
 ) -> Result<Order, EngineError> {
-    let order = port_order::mark_port_sent(order, op, attempt, now);
-    inner.persist_sent(&order, op.name(), attempt).await?;
+    // Port orders are never sent ahead (`machine::ahead`).
+    let mark = |o| port_order::mark_port_sent(o, op, attempt, now);
+    let order = inner
+        .record_sent(order, false, (op.name(), attempt), mark)
+        .await?;
     let before = Before::of(&order);
     let answer = call(inner, &order, spec, op).await;
     let summary = match &answer {

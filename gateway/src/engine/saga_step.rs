@@ -25,13 +25,10 @@ pub(super) async fn run_saga_step(
     (undo, index, op, attempt, recorded): (bool, usize, SagaOp, u32, bool),
     now: u64,
 ) -> Result<Order, EngineError> {
-    let order = if recorded {
-        order
-    } else {
-        let order = machine::mark_saga_sent(order, undo, index, attempt, now);
-        inner.persist_sent(&order, op.name(), attempt).await?;
-        order
-    };
+    let mark = |o| machine::mark_saga_sent(o, undo, index, attempt, now);
+    let order = inner
+        .record_sent(order, recorded, (op.name(), attempt), mark)
+        .await?;
     let before = Before::of(&order);
     let (result, summary) = perform(inner, inner.hlr.as_ref(), &order, &op, attempt).await?;
     let at = Attempt::new(

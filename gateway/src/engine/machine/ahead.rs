@@ -18,10 +18,11 @@
 use super::{Action, esim, mark_saga_sent, mark_sent, mark_undo_sent, next_action, port_order};
 use crate::order::Order;
 
-/// `o` with the call `a` recorded as sent at `now_ms`; `None` when `a` is not a
-/// southbound call (a wait, a verification, the end of a saga, port bookkeeping).
-fn mark_call(o: Order, a: &Action, now_ms: u64) -> Option<Order> {
-    Some(match a {
+/// `o` with the call `a` recorded as sent at `now_ms`; `o` unchanged when `a` is not a
+/// southbound call (a wait, a verification, the end of a saga, port bookkeeping: those
+/// for which [`attempt_of`] is `None`).
+fn mark_call(o: Order, a: &Action, now_ms: u64) -> Order {
+    match a {
         Action::Provision { attempt } => mark_sent(o, *attempt, now_ms),
         Action::Deprovision { attempt } => mark_undo_sent(o, *attempt, now_ms),
         Action::Es2 { call, attempt } => esim::mark_es2_sent(o, *call, *attempt, now_ms),
@@ -32,8 +33,8 @@ fn mark_call(o: Order, a: &Action, now_ms: u64) -> Option<Order> {
             ..
         } => mark_saga_sent(o, *undo, *index, *attempt, now_ms),
         Action::Port { op, attempt } => port_order::mark_port_sent(o, *op, *attempt, now_ms),
-        _ => return None,
-    })
+        _ => o,
+    }
 }
 
 /// The same call, as attempt `attempt`.
@@ -44,8 +45,7 @@ fn with_attempt(a: &Action, n: u32) -> Action {
         | Action::Deprovision { attempt }
         | Action::Es2 { attempt, .. }
         | Action::Saga { attempt, .. }
-        | Action::Port { attempt, .. }
-        | Action::Verify { attempt } => *attempt = n,
+        | Action::Port { attempt, .. } => *attempt = n,
         _ => {}
     }
     a
@@ -70,11 +70,14 @@ pub fn mark_next_sent(o: Order, now_ms: u64) -> Order {
         return o;
     }
     let next = next_action(&o, now_ms);
+    if attempt_of(&next).is_none() {
+        return o;
+    }
+    // One write, one version: the record rides on the version being written.
     let version = o.version;
-    match mark_call(o.clone(), &next, now_ms) {
-        // One write, one version: the record rides on the version being written.
-        Some(marked) => Order { version, ..marked },
-        None => o,
+    Order {
+        version,
+        ..mark_call(o, &next, now_ms)
     }
 }
 
@@ -88,12 +91,10 @@ pub fn sent_ahead(o: &Order, now_ms: u64) -> Option<Action> {
     }
     let next = next_action(o, now_ms);
     // A `Sent` step's next action is its attempt + 1.
-    let recorded = with_attempt(&next, attempt_of(&next)?.checked_sub(1)?);
-    if attempt_of(&recorded)? == 0 {
-        return None;
-    }
+    let n = attempt_of(&next)?.checked_sub(1).filter(|n| *n > 0)?;
+    let recorded = with_attempt(&next, n);
     // The record is there exactly when recording it again changes nothing.
-    let mut again = mark_call(o.clone(), &recorded, o.updated_at_ms)?;
+    let mut again = mark_call(o.clone(), &recorded, o.updated_at_ms);
     again.version = o.version;
     (again == *o).then_some(recorded)
 }
@@ -104,11 +105,11 @@ mod tests {
     use crate::engine::machine::{at, fixture_order, on_provision};
     use crate::order::{EsimOrder, OrderKind, OrderStatus, Step};
     use adapters::hlr::{FaultClass, HlrError, ProvisionOutcome};
+    use proptest::prelude::*;
 
     fn timeout() -> HlrError {
         HlrError::new(FaultClass::Transient, "provision", "timeout")
     }
-    use proptest::prelude::*;
 
     #[test]
     fn a_fresh_physical_order_is_created_with_its_provisioning_sent() {

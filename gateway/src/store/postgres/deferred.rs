@@ -74,7 +74,7 @@ impl std::fmt::Debug for Deferred {
 impl Deferred {
     /// Adds `delta` to a counter row, to be written by [`Deferred::flush`].
     pub fn add_counter(&self, tenant: &str, name: &str, scope: &str, shard: i32, delta: i64) {
-        let mut rows = self.counters.lock().unwrap_or_else(|p| p.into_inner());
+        let mut rows = self.lock_counters();
         let key = (tenant.to_owned(), name.to_owned(), scope.to_owned(), shard);
         *rows.entry(key).or_default() += delta;
     }
@@ -93,6 +93,10 @@ impl Deferred {
     /// [`Deferred::flush`].
     pub fn add_audit(&self, ord: i32, bytes: Vec<u8>) {
         self.lock_logs().audit.push((ord, bytes));
+    }
+
+    fn lock_counters(&self) -> std::sync::MutexGuard<'_, BTreeMap<Row, i64>> {
+        self.counters.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     fn lock_logs(&self) -> std::sync::MutexGuard<'_, Logs> {
@@ -155,7 +159,7 @@ impl Deferred {
         tx: &deadpool_postgres::Transaction<'_>,
     ) -> Result<u32, tokio_postgres::Error> {
         let rows: Vec<(Row, i64)> = {
-            let mut rows = self.counters.lock().unwrap_or_else(|p| p.into_inner());
+            let mut rows = self.lock_counters();
             std::mem::take(&mut *rows)
                 .into_iter()
                 .filter(|(_, d)| *d != 0)
