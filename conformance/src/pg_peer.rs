@@ -84,15 +84,29 @@ fn is_root() -> bool {
 impl PgServer {
     /// Initialises and starts a server; ready to accept connections on return.
     pub fn start() -> Result<Self, String> {
-        Self::start_with(None)
+        Self::start_with(None, &[])
     }
 
     /// A server that also listens on a free loopback TCP port with TLS (`ssl = on`).
     pub fn start_tls(tls: ServerTls<'_>) -> Result<Self, String> {
-        Self::start_with(Some(tls))
+        Self::start_with(Some(tls), &[])
     }
 
-    fn start_with(tls: Option<ServerTls<'_>>) -> Result<Self, String> {
+    /// A server that counts the time spent in each statement: `pg_stat_statements`
+    /// preloaded (shipped with Debian's server package), planning time included. Read the
+    /// figures with [`PgServer::top_statements`].
+    pub fn start_profiled() -> Result<Self, String> {
+        Self::start_with(
+            None,
+            &[
+                "shared_preload_libraries=pg_stat_statements",
+                "pg_stat_statements.track_planning=on",
+                "pg_stat_statements.max=1000",
+            ],
+        )
+    }
+
+    fn start_with(tls: Option<ServerTls<'_>>, settings: &[&str]) -> Result<Self, String> {
         let bin = bindir()?;
         let dir = tempfile::Builder::new()
             .prefix("simgw-pg")
@@ -177,6 +191,7 @@ impl PgServer {
                 "-c",
                 "shared_buffers=32MB",
             ])
+            .args(settings.iter().flat_map(|s| ["-c", s]))
             .current_dir(dir.path())
             .stdout(Stdio::null())
             .stderr(Stdio::null());
@@ -263,6 +278,43 @@ impl PgServer {
             ));
         }
         Ok(self.url(db))
+    }
+
+    /// The `n` statements that took most of the server's time in database `db` since it
+    /// started (a server from [`PgServer::start_profiled`]), as `psql` prints them: calls,
+    /// total and mean milliseconds (planning and execution), rows, the statement.
+    pub async fn top_statements(&self, db: &str, n: usize) -> Result<String, String> {
+        let psql = bindir()?.join("psql");
+        let (socket, port) = (self.dir.path().to_owned(), self.tcp_port.unwrap_or(5432));
+        let query = format!(
+            "SELECT calls, round((total_plan_time + total_exec_time)::numeric, 1) AS total_ms, \
+             round(((total_plan_time + total_exec_time) / NULLIF(calls, 0))::numeric, 3) AS mean_ms, \
+             rows, left(regexp_replace(query, '\\s+', ' ', 'g'), 160) AS statement \
+             FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid \
+             WHERE d.datname = current_database() \
+             ORDER BY total_plan_time + total_exec_time DESC LIMIT {n}"
+        );
+        let name = db.to_owned();
+        let out = tokio::task::spawn_blocking(move || {
+            Command::new(psql)
+                .arg("-h")
+                .arg(&socket)
+                .args(["-p", &port.to_string(), "-U", "simgw", "-d", &name])
+                .args(["-X", "-v", "ON_ERROR_STOP=1"])
+                .args(["-c", "CREATE EXTENSION IF NOT EXISTS pg_stat_statements"])
+                .args(["-c", &query])
+                .output()
+        })
+        .await
+        .map_err(|e| format!("psql: {e}"))?
+        .map_err(|e| format!("psql: {e}"))?;
+        if !out.status.success() {
+            return Err(format!(
+                "pg_stat_statements: {}",
+                String::from_utf8_lossy(&out.stderr)
+            ));
+        }
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
     }
 
     /// Stops the server now (fast shutdown; kill after 20 s).

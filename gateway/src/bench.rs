@@ -114,6 +114,10 @@ pub struct BenchArgs {
     /// the concurrency, between 4 and 16). With `--nodes 2` each node has half.
     #[arg(long, value_parser = clap::value_parser!(u16).range(1..=1000))]
     pub pg_pool: Option<u16>,
+    /// With `--store postgres`: after the one node's phase, print the N statements that
+    /// took most of the database's time (`pg_stat_statements`, preloaded for the run).
+    #[arg(long)]
+    pub pg_top: Option<usize>,
     /// Writes the figures as JSON to this file (the HTTP modes: activations, `--esim`,
     /// `--suspend`, `--policy`, `--store postgres`).
     #[arg(long)]

@@ -29,7 +29,11 @@ pub(super) async fn side_by_side(
     let base_rate = base.per_s;
     record(report, base, settled);
     println!("== PostgreSQL (one node, local, fsync and synchronous_commit on)");
-    let pg = conformance::pg_peer::PgServer::start().map_err(err)?;
+    let pg = match args.pg_top {
+        Some(_) => conformance::pg_peer::PgServer::start_profiled(),
+        None => conformance::pg_peer::PgServer::start(),
+    }
+    .map_err(err)?;
     let url = pg.create_db("simgw").await.map_err(err)?;
     let one = Some((url.as_str(), pg_pool_size(args)));
     let (sb, client, seeded_in, _) = start_sandbox(args, &data_dir.join("postgres"), one).await?;
@@ -43,6 +47,10 @@ pub(super) async fn side_by_side(
         base_rate,
         report::ratio(on_pg.per_s, base_rate)
     );
+    if let Some(n) = args.pg_top {
+        println!("statements that took most of the database's time (pg_stat_statements):");
+        println!("{}", pg.top_statements("simgw", n).await.map_err(err)?);
+    }
     let one_node = on_pg.clone();
     record(report, on_pg, settled);
     if args.nodes == 2 {

@@ -164,6 +164,7 @@ mod tests {
             store: crate::bench::BenchStore::Embedded,
             nodes: 1,
             pg_pool: None,
+            pg_top: None,
             policy: None,
             json: Some(dir.path().join("bench.json")),
             baseline_requests: 50,
