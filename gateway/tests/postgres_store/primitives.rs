@@ -28,13 +28,14 @@ async fn with_pool(s: &PgStore, first: &str, count: u64) {
 async fn take(s: &PgStore, policy: NumberPolicy, random: u64, order: &str) -> Option<Msisdn> {
     s.transaction(&(policy, random, order), |tx, (policy, random, order)| {
         Box::pin(async move {
-            let Some(m) = numbers::pick_free(tx, "acme", *policy, *random).await? else {
+            let Some(read) = numbers::pick_free(tx, "acme", *policy, *random).await? else {
                 return Ok(None);
             };
+            let m = read.msisdn.clone();
             let state = NumberState::Reserved {
                 order: (*order).to_owned(),
             };
-            numbers::set_number(tx, &m, state).await?;
+            numbers::write_number(tx, read, state).await?;
             Ok(Some(m))
         })
     })
@@ -106,15 +107,16 @@ async fn an_allocation_skips_a_number_another_transaction_is_taking_and_wraps_ar
     let args = (&pick, high);
     let first = s.transaction(&args, |tx, (pick, high)| {
         Box::pin(async move {
-            let m = numbers::pick_free(tx, "acme", NumberPolicy::Random, *high)
+            let read = numbers::pick_free(tx, "acme", NumberPolicy::Random, *high)
                 .await?
                 .expect("free");
             if pick.attempts.fetch_add(1, Ordering::SeqCst) == 0 {
                 pick.first_locked.notify_one();
                 pick.second_done.notified().await;
             }
+            let m = read.msisdn.clone();
             let state = NumberState::Reserved { order: "a".into() };
-            numbers::set_number(tx, &m, state).await?;
+            numbers::write_number(tx, read, state).await?;
             Ok(m)
         })
     });
@@ -222,7 +224,17 @@ async fn idempotency_records_replay_refuse_another_body_expire_and_prune() {
         created_at_ms: 1_000,
     };
     s.transaction(&rec, |tx, rec| {
-        Box::pin(idempotency::insert(tx, "acme", "k1", rec))
+        Box::pin(async move {
+            let doc = serde_json::to_value(rec).expect("doc");
+            tx.exec(
+                "INSERT INTO idempotency (tenant, idem_key, order_id, body_hash, created_at_ms,
+                                          doc)
+                 VALUES ('acme', 'k1', $1, $2, $3, $4)",
+                &[&rec.order_id, &rec.body_hash, &1_000i64, &doc],
+            )
+            .await?;
+            Ok(())
+        })
     })
     .await
     .expect("insert");
@@ -242,7 +254,10 @@ async fn idempotency_records_replay_refuse_another_body_expire_and_prune() {
                     };
                     let out = idempotency::claim(tx, key, *cutoff).await;
                     tx.rollback_only();
-                    out
+                    out.map(|c| match c {
+                        idempotency::Claim::Answer(a) => Some(a),
+                        idempotency::Claim::New(_) => None,
+                    })
                 })
             })
             .await

@@ -11,12 +11,12 @@
 use super::PgStore;
 use super::compliance::{self, Checked};
 use super::compliance_counters::Read;
-use super::idempotency::{Key, claim, unclaim};
+use super::idempotency::{Claim, Key, claim, unclaim};
 use super::lines;
 use super::numbers::get_number;
 use super::order_leases::Owner;
 use super::orders::insert_new_order;
-use super::pool::{select_number, take_number, tenant_in};
+use super::pool::{select_number, take_number};
 use super::retry::{Tx, TxResult};
 use super::sims::move_sim;
 use super::stock::{free_esim, physical_sim};
@@ -32,9 +32,10 @@ async fn create(tx: &Tx<'_>, new: &NewActivation, owner: Owner<'_>) -> TxResult<
         order_id: &new.order_id,
         now_ms: new.now_ms,
     };
-    if let Some(answer) = claim(tx, key, new.idempotency_cutoff_ms).await? {
-        return Ok(answer);
-    }
+    let tenant = match claim(tx, key, new.idempotency_cutoff_ms).await? {
+        Claim::Answer(answer) => return Ok(answer),
+        Claim::New(tenant) => tenant,
+    };
     let checked = match &new.compliance {
         Some(check) => {
             Some(compliance::decide(tx, &new.tenant, check, new.now_ms, Read::Lock).await?)
@@ -50,7 +51,7 @@ async fn create(tx: &Tx<'_>, new: &NewActivation, owner: Owner<'_>) -> TxResult<
         compliance::refuse(tx, &new.tenant, check, d, key, now).await?;
         return Ok(CreateOutcome::Refused(Box::new(r.clone())));
     }
-    let out = create_claimed(tx, new, checked.as_ref(), owner).await?;
+    let out = create_claimed(tx, new, tenant, checked.as_ref(), owner).await?;
     if matches!(out, CreateOutcome::Rejected(_)) {
         // A refusal changes nothing: not even the key's claim.
         tx.rollback_only();
@@ -61,10 +62,11 @@ async fn create(tx: &Tx<'_>, new: &NewActivation, owner: Owner<'_>) -> TxResult<
 async fn create_claimed(
     tx: &Tx<'_>,
     new: &NewActivation,
+    tenant: Option<Tenant>,
     checked: Option<&Checked>,
     (node, lease_ms): Owner<'_>,
 ) -> TxResult<CreateOutcome> {
-    let Some(tenant) = tenant_in(tx, &new.tenant).await? else {
+    let Some(tenant) = tenant else {
         return Ok(CreateOutcome::Rejected(Rejection::UnknownTenant));
     };
     let Some(product) = tenant.products.get(&new.product) else {
@@ -97,10 +99,11 @@ async fn create_claimed(
             (sim, Some(esim))
         }
     };
-    let msisdn = match select_number(tx, &tenant, &new.number, new.random, new.now_ms).await? {
-        Ok(m) => m,
+    let selected = match select_number(tx, &tenant, &new.number, new.random, new.now_ms).await? {
+        Ok(s) => s,
         Err(r) => return Ok(CreateOutcome::Rejected(r)),
     };
+    let msisdn = selected.msisdn().clone();
     if let Some(p) = &new.port {
         let key = p.number.as_str();
         let ours = get_number(tx, key)
@@ -155,7 +158,7 @@ async fn create_claimed(
     };
     // Read in this transaction (`physical_sim`, `free_esim`: both only take stocked SIMs).
     move_sim(tx, (sim, true), reserved).await?;
-    take_number(tx, &new.number, &msisdn, &order.id).await?;
+    take_number(tx, &new.number, selected, &order.id).await?;
     let lease = (node, new.now_ms.saturating_add(lease_ms));
     insert_new_order(
         tx,

@@ -11,13 +11,15 @@ use super::compliance_counters as counters;
 use super::events::{log_event, publish, publish_order};
 use super::finish::finish_lifecycle;
 use super::lines;
-use super::numbers::set_number;
+use super::codec::{from_doc, unbig};
+use super::numbers::{ReadNumber, set_number, write_number};
 use super::orders::{self, OrderRow};
 use super::progress::downloaded;
 use super::retry::{Tx, TxResult};
-use super::sims::{get_sim, move_sim};
+use super::sims::move_sim;
 use crate::order::{Effect, Order, OrderKind, OrderStatus, ProfileFate};
 use crate::store::*;
+use sim_profiles::Msisdn;
 
 /// Persists `order` (the next version of the stored one), applies `effect` and logs
 /// `event`, in the caller's transaction; `Conflict` if the stored version is not
@@ -28,17 +30,17 @@ pub async fn advance_order(
     effect: &Effect,
     event: &EventKind,
 ) -> TxResult<()> {
-    let Some(OrderRow {
-        order: current,
-        esim_expires_at_ms,
-    }) = orders::get(tx, &order.id).await?
-    else {
-        return Err(StoreError::Conflict(order.id.clone()).into());
-    };
-    if current.version + 1 != order.version {
-        return Err(StoreError::Conflict(order.id.clone()).into());
-    }
     if order.kind != OrderKind::Activation {
+        let Some(OrderRow {
+            order: current,
+            esim_expires_at_ms,
+        }) = orders::get(tx, &order.id).await?
+        else {
+            return Err(StoreError::Conflict(order.id.clone()).into());
+        };
+        if current.version + 1 != order.version {
+            return Err(StoreError::Conflict(order.id.clone()).into());
+        }
         match effect {
             Effect::Complete => finish_lifecycle(tx, order, true).await?,
             Effect::Release => finish_lifecycle(tx, order, false).await?,
@@ -46,18 +48,34 @@ pub async fn advance_order(
         }
         return record_order(tx, &current, order, effect, event, esim_expires_at_ms).await;
     }
+    // The order, its SIM and the number an activation takes, in one read.
+    let assign = match effect {
+        Effect::Activate => activated_numbers(order).0,
+        _ => None,
+    };
+    let Some((
+        OrderRow {
+            order: current,
+            esim_expires_at_ms,
+        },
+        sim,
+        number,
+    )) = read_activation(tx, &order.id, order.iccid.as_str(), assign).await?
+    else {
+        return Err(StoreError::Conflict(order.id.clone()).into());
+    };
+    if current.version + 1 != order.version {
+        return Err(StoreError::Conflict(order.id.clone()).into());
+    }
     if current.status == OrderStatus::Compensating && order.status == OrderStatus::Active {
         // A reopened eSIM activation whose profile turned out downloaded: its line is
         // back, and no longer busy with it.
         lines::set_busy(tx, &order.id, false).await?;
     }
-    let (sim, stocked) =
-        get_sim(tx, order.iccid.as_str())
-            .await?
-            .ok_or_else(|| StoreError::Corrupt {
-                table: "sims",
-                message: "SIM of an order is missing".into(),
-            })?;
+    let (sim, stocked) = sim.ok_or_else(|| StoreError::Corrupt {
+        table: "sims",
+        message: "SIM of an order is missing".into(),
+    })?;
     match effect {
         Effect::None | Effect::Complete => {}
         Effect::Activate => {
@@ -65,12 +83,21 @@ pub async fn advance_order(
                 order: order.id.clone(),
             };
             let sim = move_sim(tx, (sim, stocked), active).await?;
-            let (assign, quarantine) = activated_numbers(order);
+            let quarantine = activated_numbers(order).1;
             if let Some(n) = assign {
                 let assigned = NumberState::Assigned {
                     order: order.id.clone(),
                 };
-                set_number(tx, n, assigned).await?;
+                let record = number.ok_or_else(|| StoreError::Corrupt {
+                    table: "numbers",
+                    message: "number of an order is missing".into(),
+                })?;
+                let read = ReadNumber {
+                    msisdn: n.clone(),
+                    record,
+                    unlisted: false,
+                };
+                write_number(tx, read, assigned).await?;
             }
             if let Some(t) = quarantine {
                 super::pool::quarantine_number(tx, &order.tenant, t, order.updated_at_ms).await?;
@@ -103,6 +130,43 @@ pub async fn advance_order(
     }
     let expiry = esim_expiry(tx, &current, order, esim_expires_at_ms).await?;
     record_order(tx, &current, order, effect, event, expiry).await
+}
+
+/// An activation order's row, its SIM (`iccid`, and whether it is stock) and, when
+/// `msisdn` is given, that number's record: one statement instead of three. `None` when
+/// the order is missing.
+async fn read_activation(
+    tx: &Tx<'_>,
+    id: &str,
+    iccid: &str,
+    msisdn: Option<&Msisdn>,
+) -> TxResult<Option<(OrderRow, Option<(SimRecord, bool)>, Option<NumberRecord>)>> {
+    let Some(r) = tx
+        .row(
+            "SELECT o.doc, o.esim_expires_at_ms, s.doc, s.stocked, n.doc
+             FROM orders o
+             LEFT JOIN sims s ON s.iccid = $2
+             LEFT JOIN numbers n ON n.msisdn = $3
+             WHERE o.id = $1",
+            &[&id, &iccid, &msisdn.map(Msisdn::as_str)],
+        )
+        .await?
+    else {
+        return Ok(None);
+    };
+    let row = OrderRow {
+        order: from_doc("orders", r.get(0))?,
+        esim_expires_at_ms: r.get::<_, Option<i64>>(1).map(unbig),
+    };
+    let sim = match r.get::<_, Option<serde_json::Value>>(2) {
+        Some(doc) => Some((from_doc("sims", doc)?, r.get::<_, bool>(3))),
+        None => None,
+    };
+    let number = match r.get::<_, Option<serde_json::Value>>(4) {
+        Some(doc) => Some(from_doc("numbers", doc)?),
+        None => None,
+    };
+    Ok(Some((row, sim, number)))
 }
 
 /// An order's eSIM download deadline while it counts (active with a deadline): what the

@@ -1,9 +1,9 @@
-//! Writes a transaction defers until just before its commit, each kind merged into one
+//! Writes a transaction defers until just before its commit, all merged into one
 //! statement: the inventory counters' deltas (`counters::add`) and the rows appended to
 //! the logs (`events.rs`: the audit log and the public events; `audit_chain::append`: the
 //! compliance audit records). A physical activation changes four to six counters and
 //! appends two or three log rows in each of its two transactions; each was a statement of
-//! its own, and now a transaction sends two for all of them.
+//! its own, and now a transaction sends one for all of them (a `WITH` of four inserts).
 //!
 //! Counter deltas of the same row add up first (a reservation and its release in one
 //! transaction write nothing), and rows are written in key order, so two transactions take
@@ -103,19 +103,28 @@ impl Deferred {
         self.logs.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Writes what was deferred, in `tx` (attempt `txn`); the number of statements sent
-    /// (0 to 2).
+    /// Writes what was deferred, in `tx` (attempt `txn`), in one statement (a `WITH` of
+    /// four inserts: counters, events, public events, audit records; an empty array
+    /// inserts nothing); the number of statements sent (0 or 1).
     pub async fn flush(
         &self,
         tx: &deadpool_postgres::Transaction<'_>,
         txn: &str,
     ) -> Result<u32, tokio_postgres::Error> {
         let logs = std::mem::take(&mut *self.lock_logs());
-        let sent = self.flush_counters(tx).await?;
-        if logs.events.is_empty() && logs.public.is_empty() && logs.audit.is_empty() {
-            return Ok(sent);
-        }
+        let counters: Vec<(Row, i64)> = std::mem::take(&mut *self.lock_counters())
+            .into_iter()
+            .filter(|(_, d)| *d != 0)
+            .collect();
         let (e, p, a) = (&logs.events, &logs.public, &logs.audit);
+        if counters.is_empty() && e.is_empty() && p.is_empty() && a.is_empty() {
+            return Ok(0);
+        }
+        let c_tenant: Vec<&str> = counters.iter().map(|((t, ..), _)| t.as_str()).collect();
+        let c_name: Vec<&str> = counters.iter().map(|((_, n, ..), _)| n.as_str()).collect();
+        let c_scope: Vec<&str> = counters.iter().map(|((_, _, c, _), _)| c.as_str()).collect();
+        let c_shard: Vec<i32> = counters.iter().map(|((.., h), _)| *h).collect();
+        let c_delta: Vec<i64> = counters.iter().map(|(_, d)| *d).collect();
         let e_ord: Vec<i32> = e.iter().map(|r| r.ord).collect();
         let e_at: Vec<i64> = e.iter().map(|r| r.at_ms).collect();
         let e_tenant: Vec<&str> = e.iter().map(|r| r.tenant.as_str()).collect();
@@ -131,7 +140,11 @@ impl Deferred {
         let a_bytes: Vec<&[u8]> = a.iter().map(|(_, b)| b.as_slice()).collect();
         let st = tx
             .prepare_cached(
-                "WITH e AS (
+                "WITH c AS (
+                   INSERT INTO counters (tenant, name, scope, shard, n)
+                   SELECT * FROM unnest($15::TEXT[], $16::TEXT[], $17::TEXT[], $18::INT[], $19::BIGINT[])
+                   ON CONFLICT (tenant, name, scope, shard) DO UPDATE SET n = counters.n + excluded.n
+                 ), e AS (
                    INSERT INTO events (txn, ord, at_ms, tenant, order_id, doc)
                    SELECT $1, * FROM unnest($2::INT[], $3::BIGINT[], $4::TEXT[], $5::TEXT[], $6::JSONB[])
                  ), p AS (
@@ -146,42 +159,11 @@ impl Deferred {
             &st,
             &[
                 &txn, &e_ord, &e_at, &e_tenant, &e_order, &e_doc, &p_ord, &p_tenant, &p_type,
-                &p_at, &p_subject, &p_doc, &a_ord, &a_bytes,
+                &p_at, &p_subject, &p_doc, &a_ord, &a_bytes, &c_tenant, &c_name, &c_scope,
+                &c_shard, &c_delta,
             ],
         )
         .await?;
-        Ok(sent + 1)
-    }
-
-    /// Writes the counter deltas: one statement, or none.
-    async fn flush_counters(
-        &self,
-        tx: &deadpool_postgres::Transaction<'_>,
-    ) -> Result<u32, tokio_postgres::Error> {
-        let rows: Vec<(Row, i64)> = {
-            let mut rows = self.lock_counters();
-            std::mem::take(&mut *rows)
-                .into_iter()
-                .filter(|(_, d)| *d != 0)
-                .collect()
-        };
-        if rows.is_empty() {
-            return Ok(0);
-        }
-        let tenants: Vec<&str> = rows.iter().map(|((t, ..), _)| t.as_str()).collect();
-        let names: Vec<&str> = rows.iter().map(|((_, n, ..), _)| n.as_str()).collect();
-        let scopes: Vec<&str> = rows.iter().map(|((_, _, c, _), _)| c.as_str()).collect();
-        let shards: Vec<i32> = rows.iter().map(|((.., h), _)| *h).collect();
-        let deltas: Vec<i64> = rows.iter().map(|(_, d)| *d).collect();
-        let st = tx
-            .prepare_cached(
-                "INSERT INTO counters (tenant, name, scope, shard, n)
-                 SELECT * FROM unnest($1::TEXT[], $2::TEXT[], $3::TEXT[], $4::INT[], $5::BIGINT[])
-                 ON CONFLICT (tenant, name, scope, shard) DO UPDATE SET n = counters.n + excluded.n",
-            )
-            .await?;
-        tx.execute(&st, &[&tenants, &names, &scopes, &shards, &deltas])
-            .await?;
         Ok(1)
     }
 }

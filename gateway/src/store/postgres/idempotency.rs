@@ -2,9 +2,9 @@
 //! itself refuses a key with two live orders (two nodes inserting the same key at once:
 //! one commits, the other fails to serialize and, retried, finds the first).
 
-use super::codec::{big, from_doc, to_doc};
+use super::codec::{big, from_doc};
 use super::retry::{Tx, TxError, TxResult};
-use crate::store::{CreateOutcome, IdempotencyRecord};
+use crate::store::{CreateOutcome, IdempotencyRecord, Tenant};
 
 /// The record of (`tenant`, `key`), live or expired.
 pub async fn lookup(tx: &Tx<'_>, tenant: &str, key: &str) -> TxResult<Option<IdempotencyRecord>> {
@@ -20,23 +20,37 @@ pub async fn lookup(tx: &Tx<'_>, tenant: &str, key: &str) -> TxResult<Option<Ide
     }
 }
 
+/// What [`claim`] found.
+pub enum Claim {
+    /// The key's first answer again, or `KeyReused`: the transaction has nothing to do.
+    Answer(CreateOutcome),
+    /// The key is this transaction's now; the tenant's record, read in the same statement
+    /// (`None`: no such tenant).
+    New(Option<Tenant>),
+}
+
 /// Claims (`tenant`, `key`) for a new order, the first thing its transaction does: inserts
 /// the key's row unless one exists, and answers as the embedded `replay` does, with the
 /// first answer again (same body hash) or `KeyReused` for a key seen since `cutoff_ms`,
-/// `None` for a new or expired key, which this transaction now holds (a concurrent
+/// [`Claim::New`] for a new or expired key, which this transaction now holds (a concurrent
 /// request with the same key waits for it, then fails to serialize and, run again, gets
-/// the answer). The row is a placeholder until [`insert`] completes it; a transaction that
-/// refuses the order after claiming must roll back (`Tx::rollback_only`).
+/// the answer). The row is a placeholder until `orders::insert_new_order` completes it; a
+/// transaction that refuses the order after claiming must roll back
+/// (`Tx::rollback_only`). The same statement reads the tenant, which every create needs.
 ///
 /// Insert first, not read first: a read of a missing key locks its index page at
 /// SERIALIZABLE, and with keys that sort together (a client's counter) every concurrent
 /// order would read and then write the same page, a conflict that fails them all but one.
 /// The insert's own check for an existing key takes no such lock.
-pub async fn claim(tx: &Tx<'_>, key: Key<'_>, cutoff_ms: u64) -> TxResult<Option<CreateOutcome>> {
-    let claimed = tx
-        .exec(
-            "INSERT INTO idempotency (tenant, idem_key, order_id, body_hash, created_at_ms, doc)
-             VALUES ($1, $2, $3, $4, $5, 'null') ON CONFLICT (tenant, idem_key) DO NOTHING",
+pub async fn claim(tx: &Tx<'_>, key: Key<'_>, cutoff_ms: u64) -> TxResult<Claim> {
+    let row = tx
+        .row(
+            "WITH c AS (
+                 INSERT INTO idempotency (tenant, idem_key, order_id, body_hash, created_at_ms,
+                                          doc)
+                 VALUES ($1, $2, $3, $4, $5, 'null') ON CONFLICT (tenant, idem_key) DO NOTHING
+                 RETURNING 1)
+             SELECT (SELECT count(*) FROM c), (SELECT doc FROM tenants WHERE id = $1)",
             &[
                 &key.tenant,
                 &key.key,
@@ -46,17 +60,24 @@ pub async fn claim(tx: &Tx<'_>, key: Key<'_>, cutoff_ms: u64) -> TxResult<Option
             ],
         )
         .await?;
+    let (claimed, tenant) = match row {
+        Some(r) => (r.get::<_, i64>(0), r.get::<_, Option<serde_json::Value>>(1)),
+        None => (0, None),
+    };
+    let tenant = || -> TxResult<Option<Tenant>> {
+        tenant.map(|d| from_doc("tenants", d)).transpose().map_err(Into::into)
+    };
     if claimed == 1 {
-        return Ok(None);
+        return Ok(Claim::New(tenant()?));
     }
     // The row exists and this snapshot sees it (else the insert failed to serialize).
     let Some(rec) = lookup(tx, key.tenant, key.key).await? else {
         return Err(TxError::Contended);
     };
     if rec.created_at_ms < cutoff_ms {
-        return Ok(None);
+        return Ok(Claim::New(tenant()?));
     }
-    Ok(Some(if rec.body_hash == key.body_hash {
+    Ok(Claim::Answer(if rec.body_hash == key.body_hash {
         CreateOutcome::Replayed(rec.response)
     } else {
         CreateOutcome::KeyReused
@@ -91,28 +112,6 @@ pub struct Key<'a> {
     pub order_id: &'a str,
     /// Now, Unix ms.
     pub now_ms: u64,
-}
-
-/// Records the key's order, completing the row [`claim`] inserted or replacing the expired
-/// record it found.
-pub async fn insert(tx: &Tx<'_>, tenant: &str, key: &str, rec: &IdempotencyRecord) -> TxResult<()> {
-    tx.exec(
-        "INSERT INTO idempotency (tenant, idem_key, order_id, body_hash, created_at_ms, doc)
-         VALUES ($1, $2, $3, $4, $5, $6)
-         ON CONFLICT (tenant, idem_key) DO UPDATE SET order_id = excluded.order_id,
-             body_hash = excluded.body_hash, created_at_ms = excluded.created_at_ms,
-             doc = excluded.doc",
-        &[
-            &tenant,
-            &key,
-            &rec.order_id,
-            &rec.body_hash,
-            &big(rec.created_at_ms),
-            &to_doc(rec)?,
-        ],
-    )
-    .await?;
-    Ok(())
 }
 
 /// Deletes records created before `before_ms`; how many.

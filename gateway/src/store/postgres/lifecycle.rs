@@ -9,11 +9,11 @@
 
 use super::PgStore;
 use super::audit_chain;
-use super::idempotency::{Key, claim};
+use super::idempotency::{Claim, Key, claim};
 use super::lines;
 use super::order_leases::Owner;
 use super::orders::{self, insert_new_order};
-use super::pool::{select_number, take_number, tenant_in};
+use super::pool::{select_number, take_number};
 use super::progress::downloaded;
 use super::retry::{Tx, TxResult};
 use super::sims::set_sim_state;
@@ -35,12 +35,12 @@ pub(super) async fn create(
         order_id: &new.order_id,
         now_ms: new.now_ms,
     };
-    match claim(tx, key, new.idempotency_cutoff_ms).await? {
-        Some(CreateOutcome::Replayed(o)) => return Ok(LifecycleOutcome::Replayed(o)),
-        Some(_) => return Ok(LifecycleOutcome::KeyReused),
-        None => {}
-    }
-    let out = create_claimed(tx, new, owner).await?;
+    let tenant = match claim(tx, key, new.idempotency_cutoff_ms).await? {
+        Claim::Answer(CreateOutcome::Replayed(o)) => return Ok(LifecycleOutcome::Replayed(o)),
+        Claim::Answer(_) => return Ok(LifecycleOutcome::KeyReused),
+        Claim::New(tenant) => tenant,
+    };
+    let out = create_claimed(tx, new, tenant, owner).await?;
     if matches!(out, LifecycleOutcome::Rejected(_)) {
         // A refusal changes nothing: not even the key's claim.
         tx.rollback_only();
@@ -51,6 +51,7 @@ pub(super) async fn create(
 async fn create_claimed(
     tx: &Tx<'_>,
     new: &NewLifecycle,
+    tenant: Option<Tenant>,
     (node, lease_ms): Owner<'_>,
 ) -> TxResult<LifecycleOutcome> {
     let refuse = |r| Ok(LifecycleOutcome::Rejected(r));
@@ -74,7 +75,7 @@ async fn create_claimed(
         OrderKind::Resume if !held => return refuse(LifecycleRejection::ReasonAbsent),
         _ => {}
     }
-    let Some(tenant) = tenant_in(tx, &new.tenant).await? else {
+    let Some(tenant) = tenant else {
         return refuse(LifecycleRejection::NotFound);
     };
     // What the order needs reserved, checked before any write.
@@ -110,7 +111,7 @@ async fn create_claimed(
         }
         None => (None, None),
     };
-    let new_msisdn = match &new.number {
+    let selected = match &new.number {
         Some(choice) => {
             if let NumberChoice::Choose(m) = choice {
                 if *m == sub.msisdn {
@@ -118,12 +119,13 @@ async fn create_claimed(
                 }
             }
             match select_number(tx, &tenant, choice, new.random, new.now_ms).await? {
-                Ok(m) => Some(m),
+                Ok(s) => Some(s),
                 Err(r) => return refuse(LifecycleRejection::Inventory(r)),
             }
         }
         None => None,
     };
+    let new_msisdn = selected.as_ref().map(|s| s.msisdn().clone());
     // The activation that opened the line: its eSIM profile, and the subject the order's
     // audit records name.
     let activation = orders::get(tx, &sub.activation_id).await?.map(|r| r.order);
@@ -158,8 +160,8 @@ async fn create_claimed(
         };
         set_sim_state(tx, &sim.iccid, reserved).await?;
     }
-    if let (Some(choice), Some(m)) = (&new.number, &new_msisdn) {
-        take_number(tx, choice, m, &order.id).await?;
+    if let (Some(choice), Some(s)) = (&new.number, selected) {
+        take_number(tx, choice, s, &order.id).await?;
     }
     sub.inflight = Some(order.id.clone());
     lines::put(tx, &sub).await?;

@@ -114,6 +114,17 @@ pub async fn insert_number(tx: &Tx<'_>, msisdn: &str, rec: &NumberRecord) -> TxR
     keep_free_list(tx, &rec.tenant, msisdn, (false, free)).await
 }
 
+/// A pool number read in this transaction, for [`write_number`] to move without reading
+/// it again.
+pub struct ReadNumber {
+    /// The number.
+    pub msisdn: Msisdn,
+    /// Its record as read.
+    pub record: NumberRecord,
+    /// Its `free_numbers` row is gone already ([`pick_free`] deleted it).
+    pub unlisted: bool,
+}
+
 /// Moves a number to `state`, keeping its columns, `doc` and the counters in step;
 /// returns the record as it was before. The number must exist.
 pub async fn set_number(
@@ -121,13 +132,27 @@ pub async fn set_number(
     msisdn: &Msisdn,
     state: NumberState,
 ) -> TxResult<NumberRecord> {
-    let key = msisdn.as_str();
-    let before = get_number(tx, key)
+    let record = get_number(tx, msisdn.as_str())
         .await?
         .ok_or_else(|| StoreError::Corrupt {
             table: "numbers",
             message: "number of an order is missing".into(),
         })?;
+    let read = ReadNumber {
+        msisdn: msisdn.clone(),
+        record,
+        unlisted: false,
+    };
+    write_number(tx, read, state).await
+}
+
+/// [`set_number`] for a number read in this transaction.
+pub async fn write_number(
+    tx: &Tx<'_>,
+    read: ReadNumber,
+    state: NumberState,
+) -> TxResult<NumberRecord> {
+    let (key, before) = (read.msisdn.as_str(), read.record);
     if let Some(c) = counter_of(&before.state, before.class) {
         counters::add(tx, &before.tenant, &before.block, c, -1).await?;
     }
@@ -143,7 +168,7 @@ pub async fn set_number(
     )
     .await?;
     let moved = (
-        is_free(&before.state, before.class),
+        is_free(&before.state, before.class) && !read.unlisted,
         is_free(&after.state, after.class),
     );
     keep_free_list(tx, &before.tenant, key, moved).await?;
@@ -200,36 +225,52 @@ pub async fn mark_returned(
     }
 }
 
-/// Takes a free ordinary number of the tenant, locking its row: the lowest
-/// (`Sequential`), or the first at or after a random start between the lowest and the
-/// highest free number, wrapping around (`Random`). `SKIP LOCKED` passes over numbers
-/// another transaction is taking, so allocations on many nodes do not queue on one row.
-/// Two O(log n) index reads; near-uniform (a number after a run of taken ones is likelier
-/// than one inside a run of free ones), where the embedded backend's count tree is exact:
-/// that tree's root would be a row every allocation writes.
+/// Takes a free ordinary number of the tenant: the lowest (`Sequential`), or the first at
+/// or after a random start between the lowest and the highest free number, wrapping
+/// around (`Random`). `SKIP LOCKED` passes over numbers another transaction is taking,
+/// so allocations on many nodes do not queue on one row. The statement that finds the
+/// number also takes it off `free_numbers` and reads its record, so the caller writes
+/// its new state ([`write_number`]) without reading it again; a transaction that then
+/// does not use it must roll back. Two O(log n) index reads; near-uniform (a number
+/// after a run of taken ones is likelier than one inside a run of free ones), where the
+/// embedded backend's count tree is exact: that tree's root would be a row every
+/// allocation writes.
 pub async fn pick_free(
     tx: &Tx<'_>,
     tenant: &str,
     policy: NumberPolicy,
     random: u64,
-) -> TxResult<Option<Msisdn>> {
-    const FROM: &str = "SELECT msisdn FROM free_numbers WHERE tenant = $1 AND msisdn >= $2
-         ORDER BY msisdn LIMIT 1 FOR UPDATE SKIP LOCKED";
+) -> TxResult<Option<ReadNumber>> {
+    const TAKE: &str = "WITH p AS MATERIALIZED (
+             SELECT msisdn FROM free_numbers WHERE tenant = $1 AND msisdn >= $2
+             ORDER BY msisdn LIMIT 1 FOR UPDATE SKIP LOCKED),
+         d AS (DELETE FROM free_numbers WHERE tenant = $1 AND msisdn IN (SELECT msisdn FROM p))
+         SELECT p.msisdn, n.doc FROM p LEFT JOIN numbers n ON n.msisdn = p.msisdn";
     let start = match policy {
         NumberPolicy::Sequential => String::new(),
         NumberPolicy::Random => random_start(tx, tenant, random).await?,
     };
-    let mut row = tx.row(FROM, &[&tenant, &start]).await?;
+    let mut row = tx.row(TAKE, &[&tenant, &start]).await?;
     if row.is_none() && !start.is_empty() {
-        row = tx.row(FROM, &[&tenant, &""]).await?;
+        row = tx.row(TAKE, &[&tenant, &""]).await?;
     }
     match row {
         Some(r) => {
-            let m: String = r.get(0);
-            Ok(Some(m.parse().map_err(|_| StoreError::Corrupt {
+            let corrupt = |message: &str| StoreError::Corrupt {
                 table: "numbers",
-                message: "bad MSISDN key in the free index".into(),
-            })?))
+                message: message.into(),
+            };
+            let m: String = r.get(0);
+            let msisdn = m
+                .parse()
+                .map_err(|_| corrupt("bad MSISDN key in the free index"))?;
+            let doc: Option<serde_json::Value> = r.get(1);
+            let doc = doc.ok_or_else(|| corrupt("a free number has no record"))?;
+            Ok(Some(ReadNumber {
+                msisdn,
+                record: from_doc("numbers", doc)?,
+                unlisted: true,
+            }))
         }
         // Every free number skipped is being taken by a transaction that may still roll
         // back (another request with the same Idempotency-Key, say): not exhausted yet.

@@ -6,7 +6,6 @@
 use super::PgStore;
 use super::codec::{big, from_doc, to_doc, unbig};
 use super::events::{log_event, publish_order};
-use super::idempotency;
 use super::retry::{Tx, TxResult, db_error};
 use crate::order::Order;
 use crate::store::{EventKind, IdempotencyRecord, StoreError, subscription_id};
@@ -51,58 +50,31 @@ pub async fn get(tx: &Tx<'_>, id: &str) -> TxResult<Option<OrderRow>> {
     }
 }
 
-/// Inserts a new order in flight, leased to `owner` until `lease_until_ms`.
-pub async fn insert(tx: &Tx<'_>, order: &Order, owner: &str, lease_until_ms: u64) -> TxResult<()> {
-    tx.exec(
-        "INSERT INTO orders (id, tenant, kind, status, line, iccid, msisdn, inflight, version,
-                             esim_expires_at_ms, created_at_ms, updated_at_ms, doc)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, NULL, $10, $11, $12)",
-        &[
-            &order.id,
-            &order.tenant,
-            &order.kind.as_str(),
-            &order.status.as_str(),
-            &line_of(order),
-            &order.iccid.as_str(),
-            &order.msisdn.as_str(),
-            &in_flight(order),
-            &big(order.version),
-            &big(order.created_at_ms),
-            &big(order.updated_at_ms),
-            &to_doc(order)?,
-        ],
-    )
-    .await?;
-    if in_flight(order) {
-        tx.exec(
-            "INSERT INTO orders_inflight (id, line, kind, iccid, msisdn, lease_owner,
-                                          lease_until_ms)
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
-            &[
-                &order.id,
-                &line_of(order),
-                &order.kind.as_str(),
-                &order.iccid.as_str(),
-                &order.msisdn.as_str(),
-                &owner,
-                &big(lease_until_ms),
-            ],
-        )
-        .await?;
-    }
-    Ok(())
-}
-
 /// Rewrites an order from its new version (in flight unless terminal) with its eSIM
 /// deadline column, if the row is still at `version - 1`; false if it is not. An order
 /// leaving flight leaves `orders_inflight`; one in flight keeps its card and number
 /// there (an order reopened enters it again, unleased until `lease_to`).
 pub async fn update(tx: &Tx<'_>, order: &Order, esim_expires_at_ms: Option<u64>) -> TxResult<bool> {
-    let n = tx
-        .exec(
-            "UPDATE orders SET status = $2, iccid = $3, msisdn = $4, inflight = $5, version = $6,
-                    esim_expires_at_ms = $7, updated_at_ms = $8, doc = $9
-             WHERE id = $1 AND version = $10",
+    // One statement: the version-checked rewrite, and the `orders_inflight` row's delete
+    // or upsert only if the rewrite took place (the row `u` returns).
+    let row = tx
+        .row(
+            "WITH u AS (
+                 UPDATE orders SET status = $2, iccid = $3, msisdn = $4, inflight = $5,
+                        version = $6, esim_expires_at_ms = $7, updated_at_ms = $8, doc = $9
+                 WHERE id = $1 AND version = $10
+                 RETURNING id),
+             d AS (
+                 DELETE FROM orders_inflight
+                 WHERE NOT $5::BOOLEAN AND id IN (SELECT id FROM u)),
+             i AS (
+                 INSERT INTO orders_inflight (id, line, kind, iccid, msisdn)
+                 SELECT id, $11::TEXT, $12::TEXT, $3, $4 FROM u WHERE $5::BOOLEAN
+                 ON CONFLICT (id) DO UPDATE SET iccid = excluded.iccid,
+                     msisdn = excluded.msisdn
+                 WHERE orders_inflight.iccid <> excluded.iccid
+                    OR orders_inflight.msisdn <> excluded.msisdn)
+             SELECT count(*) FROM u",
             &[
                 &order.id,
                 &order.status.as_str(),
@@ -114,32 +86,12 @@ pub async fn update(tx: &Tx<'_>, order: &Order, esim_expires_at_ms: Option<u64>)
                 &big(order.updated_at_ms),
                 &to_doc(order)?,
                 &big(order.version.saturating_sub(1)),
-            ],
-        )
-        .await?;
-    if n != 1 {
-        return Ok(false);
-    }
-    if !in_flight(order) {
-        tx.exec("DELETE FROM orders_inflight WHERE id = $1", &[&order.id])
-            .await?;
-    } else {
-        tx.exec(
-            "INSERT INTO orders_inflight (id, line, kind, iccid, msisdn) VALUES ($1, $2, $3, $4, $5)
-             ON CONFLICT (id) DO UPDATE SET iccid = excluded.iccid, msisdn = excluded.msisdn
-             WHERE orders_inflight.iccid <> excluded.iccid
-                OR orders_inflight.msisdn <> excluded.msisdn",
-            &[
-                &order.id,
                 &line_of(order),
                 &order.kind.as_str(),
-                &order.iccid.as_str(),
-                &order.msisdn.as_str(),
             ],
         )
         .await?;
-    }
-    Ok(true)
+    Ok(row.is_some_and(|r| r.get::<_, i64>(0) == 1))
 }
 
 /// Leases an order to `owner` until `until_ms` (an order this node reopens).
@@ -154,7 +106,9 @@ pub async fn lease_to(tx: &Tx<'_>, id: &str, owner: &str, until_ms: u64) -> TxRe
 
 /// Inserts a new order (leased to `owner`) with its idempotency record, replacing an
 /// expired record of the same key, and logs and publishes its creation (embedded
-/// `insert_new_order`).
+/// `insert_new_order`). The order's row, its `orders_inflight` row (unless it is born
+/// terminal or parked) and the key's record are one statement: three inserts in a
+/// `WITH`, on three tables.
 pub async fn insert_new_order(
     tx: &Tx<'_>,
     order: &Order,
@@ -163,15 +117,50 @@ pub async fn insert_new_order(
     now_ms: u64,
     (owner, lease_until_ms): (&str, u64),
 ) -> TxResult<()> {
-    insert(tx, order, owner, lease_until_ms).await?;
-    super::ports::index(tx, None, order).await?;
     let rec = IdempotencyRecord {
         body_hash: body_hash.to_owned(),
         order_id: order.id.clone(),
         response: order.clone(),
         created_at_ms: now_ms,
     };
-    idempotency::insert(tx, &order.tenant, key, &rec).await?;
+    tx.exec(
+        "WITH o AS (
+             INSERT INTO orders (id, tenant, kind, status, line, iccid, msisdn, inflight,
+                                 version, esim_expires_at_ms, created_at_ms, updated_at_ms,
+                                 doc)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, NULL, $10, $11, $12)),
+         f AS (
+             INSERT INTO orders_inflight (id, line, kind, iccid, msisdn, lease_owner,
+                                          lease_until_ms)
+             SELECT $1, $5, $3, $6, $7, $13::TEXT, $14::BIGINT WHERE $8::BOOLEAN)
+         INSERT INTO idempotency (tenant, idem_key, order_id, body_hash, created_at_ms, doc)
+         VALUES ($2, $15, $1, $16, $17, $18)
+         ON CONFLICT (tenant, idem_key) DO UPDATE SET order_id = excluded.order_id,
+             body_hash = excluded.body_hash, created_at_ms = excluded.created_at_ms,
+             doc = excluded.doc",
+        &[
+            &order.id,
+            &order.tenant,
+            &order.kind.as_str(),
+            &order.status.as_str(),
+            &line_of(order),
+            &order.iccid.as_str(),
+            &order.msisdn.as_str(),
+            &in_flight(order),
+            &big(order.version),
+            &big(order.created_at_ms),
+            &big(order.updated_at_ms),
+            &to_doc(order)?,
+            &owner,
+            &big(lease_until_ms),
+            &key,
+            &rec.body_hash,
+            &big(rec.created_at_ms),
+            &to_doc(&rec)?,
+        ],
+    )
+    .await?;
+    super::ports::index(tx, None, order).await?;
     log_event(
         tx,
         now_ms,

@@ -1,11 +1,12 @@
 //! Number pools (embedded `pool.rs`): choosing a number for a new order
 //! ([`select_number`] then [`take_number`], the primitives `create_activation` and a
 //! number change use), checkout reservations, quarantine, and the expiry sweep. Every
-//! number state change goes through `numbers::set_number`.
+//! number state change goes through `numbers::set_number` (or `write_number`, for a number
+//! read in the transaction).
 
 use super::PgStore;
 use super::codec::{big, from_doc, to_doc, unbig};
-use super::numbers::{get_number, pick_free, set_number};
+use super::numbers::{ReadNumber, get_number, pick_free, set_number, write_number};
 use super::retry::{Tx, TxResult, db_error};
 use crate::store::*;
 use sim_profiles::Msisdn;
@@ -14,8 +15,30 @@ use sim_profiles::Msisdn;
 /// timer calls again at once while deadlines are due.
 pub const SWEEP_LIMIT: i64 = 1_000;
 
+/// A number chosen for a new order: one of the pool, read in this transaction, or a
+/// number being ported in (in no pool).
+pub enum Selected {
+    /// A pool number and its record.
+    Pool(ReadNumber),
+    /// A number being ported in.
+    Ported(Msisdn),
+}
+
+impl Selected {
+    /// The number.
+    pub fn msisdn(&self) -> &Msisdn {
+        match self {
+            Self::Pool(r) => &r.msisdn,
+            Self::Ported(m) => m,
+        }
+    }
+}
+
 /// The outcome of a selection: the number, or why none can be had.
-pub type Selection = Result<Msisdn, Rejection>;
+pub type Selection = Result<Selected, Rejection>;
+
+/// A pool number, or why none can be had.
+type PoolSelection = Result<ReadNumber, Rejection>;
 
 /// A tenant by id, in the transaction.
 pub async fn tenant_in(tx: &Tx<'_>, id: &str) -> TxResult<Option<Tenant>> {
@@ -40,7 +63,7 @@ pub async fn reservation(tx: &Tx<'_>, id: &str) -> TxResult<Option<Reservation>>
 }
 
 /// Checks a chosen number for `tenant`: in its pool and available (golden allowed).
-pub async fn check_chosen(tx: &Tx<'_>, tenant: &str, m: &Msisdn) -> TxResult<Selection> {
+pub async fn check_chosen(tx: &Tx<'_>, tenant: &str, m: &Msisdn) -> TxResult<PoolSelection> {
     let Some(rec) = get_number(tx, m.as_str()).await? else {
         return Ok(Err(Rejection::NumberNotInPool));
     };
@@ -50,10 +73,14 @@ pub async fn check_chosen(tx: &Tx<'_>, tenant: &str, m: &Msisdn) -> TxResult<Sel
     if rec.state != NumberState::Available {
         return Ok(Err(Rejection::NumberNotAvailable));
     }
-    Ok(Ok(m.clone()))
+    Ok(Ok(ReadNumber {
+        msisdn: m.clone(),
+        record: rec,
+        unlisted: false,
+    }))
 }
 
-async fn auto(tx: &Tx<'_>, tenant: &Tenant, random: u64) -> TxResult<Selection> {
+async fn auto(tx: &Tx<'_>, tenant: &Tenant, random: u64) -> TxResult<PoolSelection> {
     Ok(pick_free(tx, &tenant.id, tenant.number_policy, random)
         .await?
         .ok_or(Rejection::NumberPoolExhausted))
@@ -72,10 +99,10 @@ pub async fn select_number(
     random: u64,
     now_ms: u64,
 ) -> TxResult<Selection> {
-    match choice {
-        NumberChoice::Auto => auto(tx, tenant, random).await,
-        NumberChoice::Choose(m) => check_chosen(tx, &tenant.id, m).await,
-        NumberChoice::Ported(m) => Ok(Ok(m.clone())),
+    let pool = match choice {
+        NumberChoice::Auto => auto(tx, tenant, random).await?,
+        NumberChoice::Choose(m) => check_chosen(tx, &tenant.id, m).await?,
+        NumberChoice::Ported(m) => return Ok(Ok(Selected::Ported(m.clone()))),
         NumberChoice::Reservation(id) => {
             let Some(r) = reservation(tx, id).await? else {
                 return Ok(Err(Rejection::ReservationNotFound));
@@ -85,13 +112,20 @@ pub async fn select_number(
             }
             let held = get_number(tx, r.msisdn.as_str())
                 .await?
-                .is_some_and(|n| holds(&n, &r.id));
-            if r.order.is_some() || r.expires_at_ms <= now_ms || !held {
-                return Ok(Err(Rejection::ReservationNotUsable));
+                .filter(|n| holds(n, &r.id));
+            match held {
+                Some(record) if r.order.is_none() && r.expires_at_ms > now_ms => {
+                    Ok(ReadNumber {
+                        msisdn: r.msisdn,
+                        record,
+                        unlisted: false,
+                    })
+                }
+                _ => Err(Rejection::ReservationNotUsable),
             }
-            Ok(Ok(r.msisdn))
         }
-    }
+    };
+    Ok(pool.map(Selected::Pool))
 }
 
 /// Gives the selected number to `order` (after [`select_number`] accepted it); a
@@ -99,12 +133,12 @@ pub async fn select_number(
 pub async fn take_number(
     tx: &Tx<'_>,
     choice: &NumberChoice,
-    msisdn: &Msisdn,
+    selected: Selected,
     order: &str,
 ) -> TxResult<()> {
-    if matches!(choice, NumberChoice::Ported(_)) {
+    let Selected::Pool(read) = selected else {
         return Ok(());
-    }
+    };
     if let NumberChoice::Reservation(id) = choice {
         let mut r = reservation(tx, id)
             .await?
@@ -122,7 +156,7 @@ pub async fn take_number(
     let state = NumberState::Reserved {
         order: order.to_owned(),
     };
-    set_number(tx, msisdn, state).await?;
+    write_number(tx, read, state).await?;
     Ok(())
 }
 
@@ -150,10 +184,11 @@ async fn create_reservation(tx: &Tx<'_>, new: &NewReservation) -> TxResult<Reser
         Some(m) => check_chosen(tx, &tenant.id, m).await?,
         None => auto(tx, &tenant, new.random).await?,
     };
-    let msisdn = match msisdn {
-        Ok(m) => m,
+    let read = match msisdn {
+        Ok(read) => read,
         Err(r) => return Ok(ReservationOutcome::Rejected(r)),
     };
+    let msisdn = read.msisdn.clone();
     let r = Reservation {
         id: new.id.clone(),
         tenant: tenant.id.clone(),
@@ -166,7 +201,7 @@ async fn create_reservation(tx: &Tx<'_>, new: &NewReservation) -> TxResult<Reser
         reservation: r.id.clone(),
         until_ms: r.expires_at_ms,
     };
-    set_number(tx, &msisdn, held).await?;
+    write_number(tx, read, held).await?;
     tx.exec(
         "INSERT INTO reservations (id, tenant, msisdn, idempotency_key, body_hash, expires_at_ms,
                                    on_expiry_list, doc)
