@@ -267,3 +267,39 @@ async fn advancing_checks_the_version_and_applies_the_effect() {
     );
     assert!(s.inflight_orders().await.expect("inflight").is_empty());
 }
+
+/// Statements sent in transactions since `before` (`simgw_store_statements_total`).
+fn statements_since(s: &PgStore, before: u64) -> u64 {
+    s.retry_stats()
+        .statements
+        .load(std::sync::atomic::Ordering::Relaxed)
+        - before
+}
+
+#[tokio::test]
+async fn a_physical_activation_takes_at_most_seventeen_statements() {
+    // What a physical activation costs the database, BEGIN and COMMIT included: the
+    // create (key and tenant, SIM read, number pick, SIM and number writes, the order
+    // with its in-flight row and key record, the deferred counters and logs) and the
+    // answer's commit (order, SIM and number read together, SIM, number and line
+    // writes, the order's rewrite, counters and logs). More statements here cost
+    // throughput on PostgreSQL (README, Benchmarks). The tenant takes the lowest free
+    // number; a random pick adds one probe of the free list's ends.
+    let pg = server();
+    let (s, _) = store(&pg, "statements").await;
+    let start = s.retry_stats().statements.load(std::sync::atomic::Ordering::Relaxed);
+    let o = create(&s, "k1", "act_1", Some(1)).await;
+    let created = statements_since(&s, start);
+    let start = start + created;
+    advance(&s, &o, OrderStatus::Active, Effect::Activate).await;
+    let answered = statements_since(&s, start);
+    assert!(created <= 9, "create: {created} statements");
+    assert!(answered <= 8, "answer: {answered} statements");
+    assert_eq!(
+        s.retry_stats()
+            .retried
+            .load(std::sync::atomic::Ordering::Relaxed),
+        0,
+        "no transaction ran twice"
+    );
+}
