@@ -126,6 +126,10 @@ pub fn sent_ahead(o: &Order, now_ms: u64) -> Option<Action> {
 }
 
 #[cfg(test)]
+#[path = "ahead_port_tests.rs"]
+mod port_tests;
+
+#[cfg(test)]
 mod tests {
     use super::*;
     use crate::engine::machine::{at, fixture_order, on_provision};
@@ -179,32 +183,6 @@ mod tests {
             sent_ahead(&marked, retry_at_ms),
             Some(Action::Provision { attempt: 2 })
         );
-    }
-
-    #[test]
-    fn port_orders_are_never_sent_ahead() {
-        let mut o = fixture_order();
-        let sealed = crate::crypto::Sealed {
-            kid: "k1".into(),
-            nonce: "00".into(),
-            ct: "00".into(),
-        };
-        let number = "447911000001".parse().expect("msisdn");
-        let p = crate::order::PortIn::new(
-            crate::compliance::Market::Uk,
-            number,
-            "EE".into(),
-            sealed,
-            None,
-            None,
-        );
-        o.port = Some(p.running_on(Some(o.msisdn.clone())));
-        assert!(matches!(
-            next_action(&o, 5),
-            Action::Port { .. } | Action::Provision { .. }
-        ));
-        assert_eq!(mark_next_sent(o.clone(), 5), o);
-        assert_eq!(sent_ahead(&o, 5), None);
     }
 
     #[test]
