@@ -8,8 +8,8 @@
 use crate::rig::{POLICY, ScriptedHlr, Setup, setup_port_in, wait_order};
 use adapters::hlr::BoxFuture;
 use adapters::porting::{
-    Acknowledge, AnswerPortOut, CancelPort, HubEvent, HubMessage, PortingError,
-    PortingHub, Receipt, Ref, RejectReason, ReschedulePort, ReturnNumber, SubmitPortIn, UtcTime,
+    Acknowledge, AnswerPortOut, CancelPort, HubEvent, HubMessage, PortingError, PortingHub,
+    Receipt, Ref, RejectReason, ReschedulePort, ReturnNumber, SubmitPortIn, UtcTime,
     encode_callback,
 };
 use gateway::clock::Clock;
@@ -237,7 +237,12 @@ async fn a_rejection_queued_while_a_sent_ahead_submission_is_out_ends_the_port()
     submitted.await;
     // The submission is out, recorded by the line's answer: one write since the create.
     assert_eq!(ops(&s) - start, 1);
-    let o = s.store.get_order("t", &s.id).await.expect("get").expect("order");
+    let o = s
+        .store
+        .get_order("t", &s.id)
+        .await
+        .expect("get")
+        .expect("order");
     assert_eq!(
         o.port.as_ref().map(|p| p.submit.clone()),
         Some(Step::Sent { attempt: 1 })
@@ -280,7 +285,12 @@ async fn a_sent_ahead_submission_cut_short_is_made_again_as_a_new_attempt() {
     // The first process made the submission it recorded ahead, and died before the
     // answer (its call never returns).
     submitted.await;
-    let o = s.store.get_order("t", &s.id).await.expect("get").expect("order");
+    let o = s
+        .store
+        .get_order("t", &s.id)
+        .await
+        .expect("get")
+        .expect("order");
     // A fresh process on the same store resumes the order.
     let hub2 = Arc::new(ScriptedHub::default());
     let settings = EngineSettings {

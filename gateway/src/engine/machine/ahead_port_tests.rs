@@ -75,7 +75,11 @@ fn a_uk_port_in_sends_each_call_ahead_in_the_write_before_it() {
     let mut o = parked;
     for (seq, e) in [(1, 0u8), (2, 1), (3, 2)] {
         o = port_order::on_arrival(o, 5, |o| apply_hub(o, &msg(seq, event(e), 5), 5));
-        assert_eq!(mark_next_sent(o.clone(), 5), o, "parked again: nothing sent");
+        assert_eq!(
+            mark_next_sent(o.clone(), 5),
+            o,
+            "parked again: nothing sent"
+        );
     }
     let o = port_order::on_arrival(o, 30 * HOUR, |o| {
         apply_hub(o, &msg(4, HubEvent::Cutover, 30 * HOUR), 30 * HOUR)
@@ -87,7 +91,10 @@ fn a_uk_port_in_sends_each_call_ahead_in_the_write_before_it() {
     };
     assert_eq!(call.as_ref(), Some(&change));
     // The number change's answer sends the acknowledgement.
-    let (o, call) = sent(answer(o, &change, done("number_changed"), 30 * HOUR), 30 * HOUR);
+    let (o, call) = sent(
+        answer(o, &change, done("number_changed"), 30 * HOUR),
+        30 * HOUR,
+    );
     let ack = Action::Port {
         op: PortOp::Acknowledge,
         attempt: 1,
