@@ -103,8 +103,6 @@ pub(super) async fn drive(
         _ => None,
     };
     let mut stop = inner.stop.subscribe();
-    // The store refused to park the order: an item waits in its inbox.
-    let mut items_waiting = false;
     loop {
         if inner.lost_lease(&order.id) {
             tracing::warn!(order = %order.id, "another node took this order over; stopping here");
@@ -118,10 +116,9 @@ pub(super) async fn drive(
             .flatten();
         let recorded = ahead.is_some();
         let action = ahead.unwrap_or_else(|| machine::next_action(&order, now));
-        if port_step::reads_inbox(&order, &action, recorded, items_waiting) {
+        if port_step::reads_inbox(&order, recorded) {
             // Hub messages and cancels first, each in its own commit (the last may send
-            // the next call ahead).
-            items_waiting = false;
+            // the next call ahead); a call sent ahead is made before them.
             if let Some((next, ahead)) = port_step::apply_pending(inner, &order, now).await? {
                 order = next;
                 presented = ahead;
@@ -176,9 +173,8 @@ pub(super) async fn drive(
                 match port_step::settle(inner, order, a, now).await? {
                     Some(next) => {
                         order = next;
-                        // A refused park wrote nothing; any other settle is a commit
-                        // that may have sent the next call ahead.
-                        items_waiting = park;
+                        // A refused park wrote nothing (an item waits: read next); any
+                        // other settle is a commit that may have sent the next call ahead.
                         presented = !park;
                         continue;
                     }

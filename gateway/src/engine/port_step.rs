@@ -362,21 +362,13 @@ fn answer(order: &Order, p: &PortIn) -> Result<AnswerPortOut, String> {
     })
 }
 
-/// Whether the driver reads `order`'s port inbox before performing `action`: a port
-/// order in flight does before each step, except a call the commit that wrote the order
-/// recorded as sent (`recorded`: made first, see `machine::ahead`) and a park (the store
-/// refuses it while an item waits, in the same commit: `items_waiting` then, and the
-/// inbox is read).
-pub(super) fn reads_inbox(
-    order: &Order,
-    action: &Action,
-    recorded: bool,
-    items_waiting: bool,
-) -> bool {
-    if order.port.is_none() || order.status.is_terminal() {
-        return false;
-    }
-    items_waiting || !(recorded || matches!(action, Action::Park(_)))
+/// Whether the driver reads `order`'s port inbox before its next step: a port order in
+/// flight does before each, except a call the commit that wrote the order recorded as
+/// sent (`recorded`: made first, the items after it; see `machine::ahead`). Before a
+/// park too: the store refuses a park while an item waits, but a refused park is a
+/// writer operation where the read is not.
+pub(super) fn reads_inbox(order: &Order, recorded: bool) -> bool {
+    order.port.is_some() && !order.status.is_terminal() && !recorded
 }
 
 /// Applies the order's oldest unapplied port item, if any, in its own commit; `None`

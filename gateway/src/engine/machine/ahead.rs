@@ -25,10 +25,13 @@
 //!   can always arrive while a call is in flight: the inbox was never read in the same
 //!   commit as a call's record). An item is applied only by the driver, so until then it
 //!   has not happened for the order; its effect (a cancel, a reschedule, a hub's
-//!   rejection or cutover) is acted on when the call's answer is recorded, at the next
-//!   read of the inbox: before the next wait, park or settle, or at the latest in the
-//!   park itself, which the store refuses while an item waits. It costs no commit and no
-//!   call beyond what that run costs.
+//!   rejection or cutover) is acted on once the call's answer is recorded: the driver
+//!   reads the inbox before every step but a call sent ahead (a wait, a park, a settle,
+//!   a call recorded in a commit of its own), and the store refuses a park while an item
+//!   waits. Calls sent ahead one after another are few: a port-in's line then its
+//!   submission, its number change then the acknowledgement; a port-out's cutover saga
+//!   runs past the lock, where no item can undo it. It costs no commit and no call
+//!   beyond what that run costs.
 //! - **Items first, the recorded call in doubt.** Reading the inbox before the call costs
 //!   a read per call; when an item waits, its commit leaves the call recorded as sent, so
 //!   the machine must take it as possibly made: a new attempt with a commit of its own,
