@@ -91,7 +91,7 @@ async fn handle(State(state): State<Arc<AppState>>, body: Body) -> Response {
             tracing::info!(message = %m.message_id.as_str(), port = %m.port_ref.as_str(),
                 event = m.event.kind(), "hub message recorded");
             if let Some(o) = woken {
-                state.engine.submit(*o);
+                state.engine.submit_woken(*o);
             }
             status(StatusCode::NO_CONTENT)
         }

@@ -330,6 +330,9 @@ pub async fn intake(
             random: 0,
             idempotency_cutoff_ms: 0,
             plan: crate::engine::machine::plan,
+            // Not sent ahead: recording the answer puts the request on the port's
+            // timeline, whose `port_out.*` events only order writes after the create
+            // publish (`store::port_events`); the answer's record is a commit of its own.
             send_ahead: None,
         })
         .await

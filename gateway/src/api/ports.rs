@@ -209,7 +209,7 @@ pub(super) async fn queue_item(
     let arrival =
         ItemInput::of(&item.body).map_or(OnArrival::Wake(port_order::wake), ItemInput::on_arrival);
     match state.store.receive_port_item(item, arrival).await? {
-        PortReceived::Queued { woken: Some(o) } => state.engine.submit(*o),
+        PortReceived::Queued { woken: Some(o) } => state.engine.submit_woken(*o),
         PortReceived::Settled { .. } => state.engine.port_deadline_added(),
         PortReceived::Queued { woken: None } | PortReceived::Duplicate => {}
     }

@@ -114,15 +114,17 @@ pub(super) async fn drive(
         let ahead = std::mem::take(&mut presented)
             .then(|| machine::sent_ahead(&order, now))
             .flatten();
-        if order.port.is_some() && !order.status.is_terminal() {
-            // Hub messages and cancels first, each in its own commit.
-            if let Some(next) = port_step::apply_pending(inner, &order, now).await? {
+        let recorded = ahead.is_some();
+        let action = ahead.unwrap_or_else(|| machine::next_action(&order, now));
+        if port_step::reads_inbox(&order, recorded) {
+            // Hub messages and cancels first, each in its own commit (the last may send
+            // the next call ahead); a call sent ahead is made before them.
+            if let Some((next, ahead)) = port_step::apply_pending(inner, &order, now).await? {
                 order = next;
+                presented = ahead;
                 continue;
             }
         }
-        let recorded = ahead.is_some();
-        let action = ahead.unwrap_or_else(|| machine::next_action(&order, now));
         let (kind, attempt) = match action {
             Action::Finished => return Ok(()),
             Action::WaitUntil(at) => {
@@ -158,20 +160,27 @@ pub(super) async fn drive(
                 if inner.stopping() {
                     return Ok(());
                 }
-                order =
-                    port_step::run_port_step(inner, order, spec.as_ref(), op, attempt, now).await?;
+                let step = (op, attempt, recorded);
+                order = port_step::run_port_step(inner, order, spec.as_ref(), step, now).await?;
+                presented = true;
                 continue;
             }
             a @ (Action::PortRelease
             | Action::PortComplete
             | Action::PortDeadline
-            | Action::Park(_)) => match port_step::settle(inner, order, a, now).await? {
-                Some(next) => {
-                    order = next;
-                    continue;
+            | Action::Park(_)) => {
+                let park = matches!(a, Action::Park(_));
+                match port_step::settle(inner, order, a, now).await? {
+                    Some(next) => {
+                        order = next;
+                        // A refused park wrote nothing (an item waits: read next); any
+                        // other settle is a commit that may have sent the next call ahead.
+                        presented = !park;
+                        continue;
+                    }
+                    None => return Ok(()),
                 }
-                None => return Ok(()),
-            },
+            }
             Action::Conclude => {
                 let before = Before::of(&order);
                 let (next, effect) = machine::conclude(order, now);

@@ -228,6 +228,13 @@ impl Engine {
         self.start(order, true);
     }
 
+    /// Starts driving a parked port order as the store's commit that recorded a port item
+    /// returned it, back in flight (`PortReceived::Queued`): a call that commit recorded as
+    /// sent (`ItemInput::on_arrival`) is made as that attempt, with no commit of its own.
+    pub fn submit_woken(&self, order: Order) {
+        self.start(order, true);
+    }
+
     fn start(&self, order: Order, presented: bool) {
         let inner = self.inner.clone();
         if !inner.lock_driving().insert(order.id.clone()) {

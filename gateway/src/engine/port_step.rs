@@ -197,19 +197,18 @@ fn hlr_answer(r: Result<String, HlrError>) -> PortAnswer {
     }
 }
 
-/// One attempt of a port step: record it as sent, make the call, record the answer.
+/// One attempt of a port step: record it as sent (unless the commit that wrote `order`
+/// did: `recorded`, see `machine::ahead`), make the call, record the answer.
 pub(super) async fn run_port_step(
     inner: &Inner,
     order: Order,
     spec: Option<&SubscriberSpec>,
-    op: PortOp,
-    attempt: u32,
+    (op, attempt, recorded): (PortOp, u32, bool),
     now: u64,
 ) -> Result<Order, EngineError> {
-    // Port orders are never sent ahead (`machine::ahead`).
     let mark = |o| port_order::mark_port_sent(o, op, attempt, now);
     let order = inner
-        .record_sent(order, false, (op.name(), attempt), mark)
+        .record_sent(order, recorded, (op.name(), attempt), mark)
         .await?;
     let before = Before::of(&order);
     let answer = call(inner, &order, spec, op).await;
@@ -363,18 +362,32 @@ fn answer(order: &Order, p: &PortIn) -> Result<AnswerPortOut, String> {
     })
 }
 
+/// Whether the driver reads `order`'s port inbox before its next step: a port order in
+/// flight does before each, except a call the commit that wrote the order recorded as
+/// sent (`recorded`: made first, the items after it; see `machine::ahead`). Before a
+/// park too: the store refuses a park while an item waits, but a refused park is a
+/// writer operation where the read is not.
+pub(super) fn reads_inbox(order: &Order, recorded: bool) -> bool {
+    order.port.is_some() && !order.status.is_terminal() && !recorded
+}
+
 /// Applies the order's oldest unapplied port item, if any, in its own commit; `None`
-/// when none waits.
+/// when none waits. With the order, whether that commit sent its next call ahead: it
+/// does when the item was the last waiting (`machine::ahead`).
 pub(super) async fn apply_pending(
     inner: &Inner,
     order: &Order,
     now: u64,
-) -> Result<Option<Order>, EngineError> {
+) -> Result<Option<(Order, bool)>, EngineError> {
     let items = inner.store.pending_port_items(&order.id).await?;
+    let ahead = items.len() == 1 && !inner.stopping();
     let Some(item) = items.into_iter().next() else {
         return Ok(None);
     };
-    let next = apply_item(inner, order.clone(), &item, now);
+    let mut next = apply_item(inner, order.clone(), &item, now);
+    if ahead {
+        next = crate::engine::machine::mark_next_sent(next, now);
+    }
     let event = EventKind::Port {
         what: format!("applied {}", item.key),
     };
@@ -382,7 +395,7 @@ pub(super) async fn apply_pending(
         .store
         .apply_port_item(next.clone(), &item.key, event)
         .await?;
-    Ok(Some(next))
+    Ok(Some((next, ahead)))
 }
 
 fn apply_item(inner: &Inner, order: Order, item: &PortInboxItem, now: u64) -> Order {
@@ -448,9 +461,12 @@ impl ItemInput {
     /// the commit that records it: what the engine would do in three commits (wake the
     /// order, apply the item, park it again if the machine only has to wait), so a hub
     /// message that moves a waiting port along costs one commit and no task.
+    /// An order that goes back into flight has its next call sent ahead in that commit
+    /// (`machine::ahead`; the caller hands it to `Engine::submit_woken`).
     pub fn on_arrival(self) -> OnArrival {
         OnArrival::Apply(Arc::new(move |order, now| {
-            port_order::on_arrival(order, now, |o| self.apply(o, now))
+            let o = port_order::on_arrival(order, now, |o| self.apply(o, now));
+            crate::engine::machine::mark_next_sent(o, now)
         }))
     }
 }

@@ -6,6 +6,7 @@ mod esim;
 mod hlr;
 mod identity;
 mod memory_hlr;
+mod port_in;
 mod port_out;
 mod reverify;
 mod rig;

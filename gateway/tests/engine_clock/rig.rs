@@ -123,6 +123,7 @@ impl HlrProvisioner for ScriptedHlr {
         _: &'a sim_profiles::Msisdn,
         _: &'a sim_profiles::Msisdn,
     ) -> BoxFuture<'a, Result<(), HlrError>> {
+        self.calls.record("change_msisdn");
         Box::pin(async { Ok(()) })
     }
     fn shutdown(&self) -> BoxFuture<'_, ()> {
@@ -413,7 +414,7 @@ pub(crate) async fn setup_porting(
     porting: Option<gateway::engine::PortingSettings>,
 ) -> Setup {
     let fresh = verify.is_none();
-    let (setup, order) = created(hlr, smdp, verify, porting).await;
+    let (setup, order) = created(hlr, smdp, verify, porting, None).await;
     if fresh {
         setup.engine.submit_created(order);
     } else {
@@ -426,7 +427,20 @@ pub(crate) async fn setup_porting(
 /// create commit), and an engine that has not been given it: as if the process died
 /// right after the create commit.
 pub(crate) async fn setup_unsubmitted(hlr: Arc<ScriptedHlr>) -> (Setup, gateway::order::Order) {
-    created(hlr, None, None, None).await
+    created(hlr, None, None, None, None).await
+}
+
+/// Builds a port-in's port part, its credential sealed with the rig's keys.
+pub(crate) type PortOf = fn(&Keyring) -> gateway::order::PortIn;
+
+/// A port-in order (a temporary number from the stock; its port part from `port`)
+/// created as the API creates it, first call sent ahead, not given to the engine.
+pub(crate) async fn setup_port_in(
+    hlr: Arc<ScriptedHlr>,
+    porting: gateway::engine::PortingSettings,
+    port: PortOf,
+) -> (Setup, gateway::order::Order) {
+    created(hlr, None, None, Some(porting), Some(port)).await
 }
 
 async fn created(
@@ -434,6 +448,7 @@ async fn created(
     smdp: Option<Arc<ScriptedSmdp>>,
     verify: Option<Verify>,
     porting: Option<gateway::engine::PortingSettings>,
+    port: Option<PortOf>,
 ) -> (Setup, gateway::order::Order) {
     let metrics = Arc::new(Metrics::default());
     // In memory: every commit is applied on the calling task, so the paused clock never
@@ -522,7 +537,7 @@ async fn created(
             random: 0,
             idempotency_cutoff_ms: 0,
             compliance: None,
-            port: None,
+            port: port.map(|p| p(&keys)),
             // As the API creates: the first call recorded as sent in the create commit
             // (an order verified first gets its terms below, in a commit of its own).
             send_ahead: verify

@@ -11,9 +11,41 @@
 //! call cut short (by a crash) and makes a new attempt, which is right after a restart and
 //! wrong right after the commit that recorded it.
 //!
-//! Port orders are never sent ahead: the driver applies the porting hub's messages
-//! between their steps, and a message applied after the commit could change what the
-//! recorded call should have been.
+//! Port orders (port-in and port-out) are sent ahead too: their hub calls, their HLR
+//! steps, and a port-out's saga steps. Their one difficulty is the port inbox: hub
+//! messages and channels' items (cancel, reschedule, withdraw) queue there while the order
+//! is in flight, and the driver applies them, one per commit, between steps. A commit that
+//! records a call ahead does not read the inbox, so an item may already wait when the
+//! call is made. Two orders are possible:
+//!
+//! - **Call first, then the items** (what the driver does). A call recorded as sent may
+//!   have been made: that is exactly the state after a crash right after sending. Making
+//!   it and applying the waiting items afterwards is the crash-free run in which those
+//!   items arrived just after the call, a run the machine must handle anyway (an item
+//!   can always arrive while a call is in flight: the inbox was never read in the same
+//!   commit as a call's record). An item is applied only by the driver, so until then it
+//!   has not happened for the order; its effect (a cancel, a reschedule, a hub's
+//!   rejection or cutover) is acted on once the call's answer is recorded: the driver
+//!   reads the inbox before every step but a call sent ahead (a wait, a park, a settle,
+//!   a call recorded in a commit of its own), and the store refuses a park while an item
+//!   waits. Calls sent ahead one after another are few: a port-in's line then its
+//!   submission, its number change then the acknowledgement; a port-out's cutover saga
+//!   runs past the lock, where no item can undo it. It costs no commit and no call
+//!   beyond what that run costs.
+//! - **Items first, the recorded call in doubt.** Reading the inbox before the call costs
+//!   a read per call; when an item waits, its commit leaves the call recorded as sent, so
+//!   the machine must take it as possibly made: a new attempt with a commit of its own,
+//!   and the call still made (a submission in doubt is repeated, then cancelled, rather
+//!   than dropped). More commits and reads, the same calls.
+//!
+//! So the driver takes the first. The last item of the inbox applied by the driver may
+//! send the next call ahead in its commit too (items arriving after it are again "after
+//! the call"); an earlier one does not, so that the rest are applied first. An item that
+//! arrives while the order is parked is applied in the store's commit that records it
+//! (`OnArrival::Apply`), which sends the next call ahead the same way. After a crash
+//! nothing is lost: the recorded call is made again as a new attempt (every hub request
+//! carries a request id derived from the order, so a repeat is the same request), and the
+//! items still queued are applied before it.
 
 use super::{Action, esim, mark_saga_sent, mark_sent, mark_undo_sent, next_action, port_order};
 use crate::order::Order;
@@ -66,7 +98,7 @@ fn attempt_of(a: &Action) -> Option<u32> {
 /// next action is a southbound call (see the module doc); otherwise `o` unchanged. The
 /// version stays `o`'s: the record is part of the write that makes that version.
 pub fn mark_next_sent(o: Order, now_ms: u64) -> Order {
-    if o.port.is_some() || o.status.is_terminal() {
+    if o.status.is_terminal() {
         return o;
     }
     let next = next_action(&o, now_ms);
@@ -86,9 +118,6 @@ pub fn mark_next_sent(o: Order, now_ms: u64) -> Order {
 /// recorded as sent and not answered. Only the driver that made that commit may use it:
 /// after a restart the same record means a call cut short, made again as a new attempt.
 pub fn sent_ahead(o: &Order, now_ms: u64) -> Option<Action> {
-    if o.port.is_some() {
-        return None;
-    }
     let next = next_action(o, now_ms);
     // A `Sent` step's next action is its attempt + 1.
     let n = attempt_of(&next)?.checked_sub(1).filter(|n| *n > 0)?;
@@ -98,6 +127,10 @@ pub fn sent_ahead(o: &Order, now_ms: u64) -> Option<Action> {
     again.version = o.version;
     (again == *o).then_some(recorded)
 }
+
+#[cfg(test)]
+#[path = "ahead_port_tests.rs"]
+mod port_tests;
 
 #[cfg(test)]
 mod tests {
@@ -153,32 +186,6 @@ mod tests {
             sent_ahead(&marked, retry_at_ms),
             Some(Action::Provision { attempt: 2 })
         );
-    }
-
-    #[test]
-    fn port_orders_are_never_sent_ahead() {
-        let mut o = fixture_order();
-        let sealed = crate::crypto::Sealed {
-            kid: "k1".into(),
-            nonce: "00".into(),
-            ct: "00".into(),
-        };
-        let number = "447911000001".parse().expect("msisdn");
-        let p = crate::order::PortIn::new(
-            crate::compliance::Market::Uk,
-            number,
-            "EE".into(),
-            sealed,
-            None,
-            None,
-        );
-        o.port = Some(p.running_on(Some(o.msisdn.clone())));
-        assert!(matches!(
-            next_action(&o, 5),
-            Action::Port { .. } | Action::Provision { .. }
-        ));
-        assert_eq!(mark_next_sent(o.clone(), 5), o);
-        assert_eq!(sent_ahead(&o, 5), None);
     }
 
     #[test]

@@ -6,7 +6,7 @@ use crate::order::{MsisdnMode, OrderStatus};
 use adapters::porting::{Actor, HubEvent, HubMessage, Ref, RejectReason, UtcTime};
 use proptest::prelude::*;
 
-const HOUR: u64 = 3_600_000;
+pub(in crate::engine::machine) const HOUR: u64 = 3_600_000;
 const PORTED: &str = "447911000001";
 
 fn sealed() -> Sealed {
@@ -18,7 +18,7 @@ fn sealed() -> Sealed {
 }
 
 /// A fresh port-in order; `temporary`: the UK's temporary number, else the line waits.
-fn order(temporary: bool) -> Order {
+pub(in crate::engine::machine) fn order(temporary: bool) -> Order {
     let mut o = fixture_order();
     let number = PORTED.parse().expect("msisdn");
     let p = PortIn::new(
@@ -362,7 +362,7 @@ fn a_parked_order_has_nothing_to_do_until_woken() {
     assert_eq!(next_action(&o, 3), Action::Park(720 * HOUR));
 }
 
-fn event(e: u8) -> HubEvent {
+pub(in crate::engine::machine) fn event(e: u8) -> HubEvent {
     match e {
         0 => HubEvent::Accepted,
         1 => HubEvent::Scheduled,
