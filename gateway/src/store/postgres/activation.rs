@@ -9,6 +9,7 @@
 //! velocity buckets, live line and audit record are written with it.
 
 use super::PgStore;
+use super::pipeline;
 use super::compliance::{self, Checked};
 use super::compliance_counters::Read;
 use super::idempotency::{Claim, Key, claim, unclaim};
@@ -16,7 +17,6 @@ use super::lines;
 use super::numbers::get_number;
 use super::order_leases::Owner;
 use super::orders::insert_new_order;
-use super::pipeline;
 use super::pool::{select_number, take_number};
 use super::retry::{Tx, TxResult};
 use super::sims::move_sim;
@@ -158,30 +158,22 @@ async fn create_claimed(
         order: order.id.clone(),
     };
     let lease = (node, new.now_ms.saturating_add(lease_ms));
-    // The card first, alone: a concurrent create of the same card waits for its row and
-    // fails to serialize there. The SIM was read in this transaction (`physical_sim`,
-    // `free_esim`: both only take stocked SIMs).
-    move_sim(tx, (sim, true), reserved).await?;
-    let take = take_number(tx, &new.number, selected, &order.id);
-    let insert = insert_new_order(
-        tx,
-        &order,
-        &new.idempotency_key,
-        &new.body_hash,
-        new.now_ms,
-        lease,
-    );
-    if matches!(new.number, NumberChoice::Auto) {
-        // A picked number is locked by this transaction already, so the number and the
-        // order depend on no one's answer: sent together, one round trip. A chosen or
-        // reserved number goes first, alone, as the card does: the order's insert,
-        // executed before it, would meet a concurrent taker in a unique index instead
-        // of in the number's row.
-        pipeline::both(take, insert).await?;
-    } else {
-        take.await?;
-        insert.await?;
-    }
+    // Three writes that depend on no answer of each other: sent together (pipelined on
+    // the connection, one round trip), executed in this order. The SIM was read in this
+    // transaction (`physical_sim`, `free_esim`: both only take stocked SIMs).
+    pipeline::three(
+        move_sim(tx, (sim, true), reserved),
+        take_number(tx, &new.number, selected, &order.id),
+        insert_new_order(
+            tx,
+            &order,
+            &new.idempotency_key,
+            &new.body_hash,
+            new.now_ms,
+            lease,
+        ),
+    )
+    .await?;
     if let (Some(check), Some(d)) = (&new.compliance, checked) {
         let (key, now) = (&new.idempotency_key, new.now_ms);
         compliance::allow(tx, check, d, &order, key, now).await?;

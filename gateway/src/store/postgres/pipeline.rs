@@ -1,11 +1,8 @@
 //! Writes of one transaction sent together: statements whose parameters depend on no
 //! answer of each other are issued at once on the transaction's connection, which
-//! pipelines them (one round trip instead of one each); PostgreSQL runs them one after
-//! another, in the order they reach it, which need not be the order written (a statement
-//! not yet prepared on the connection goes out after one that is). So only writes whose
-//! outcome does not depend on their order go together: rows this transaction already
-//! holds, or whose conflicts any of them meets the same way. Every one is awaited to the
-//! end, so none is left half-sent when the transaction commits or rolls back.
+//! pipelines them (one round trip instead of one each); PostgreSQL still runs them one
+//! after another, in the order they were sent. Every one is awaited to the end, so none is
+//! left half-sent when the transaction commits or rolls back.
 //!
 //! When one fails, PostgreSQL refuses every statement after it in the transaction with
 //! "current transaction is aborted" (25P02), and those answers may be the first ones a
@@ -45,13 +42,27 @@ pub async fn both<A, B>(
     }
 }
 
+/// `a`, `b` and `c`, sent together.
+pub async fn three<A, B, C>(
+    a: impl Future<Output = TxResult<A>>,
+    b: impl Future<Output = TxResult<B>>,
+    c: impl Future<Output = TxResult<C>>,
+) -> TxResult<(A, B, C)> {
+    match tokio::join!(a, b, c) {
+        (Ok(a), Ok(b), Ok(c)) => Ok((a, b, c)),
+        (Err(e), b, c) => Err(cause(e, [b.err(), c.err()])),
+        (Ok(_), Err(e), c) => Err(cause(e, [c.err()])),
+        (Ok(_), Ok(_), Err(e)) => Err(e),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::store::StoreError;
 
     #[tokio::test]
-    async fn both_run_to_the_end_and_an_error_is_returned() {
+    async fn all_run_to_the_end_and_the_first_error_is_returned() {
         let done = std::sync::atomic::AtomicU32::new(0);
         let ok = |v: u32| {
             let done = &done;
@@ -61,13 +72,15 @@ mod tests {
                 Ok::<_, TxError>(v)
             }
         };
-        let failed = || async { Err::<u32, _>(TxError::Store(StoreError::Conflict("o".into()))) };
-        assert_eq!(both(ok(1), ok(2)).await.ok(), Some((1, 2)));
-        let out = both(failed(), ok(3)).await;
+        let failed = async { Err::<u32, _>(TxError::Store(StoreError::Conflict("o".into()))) };
+        assert_eq!(three(ok(1), ok(2), ok(3)).await.ok(), Some((1, 2, 3)));
+        let out = three(ok(1), failed, ok(3)).await;
         assert!(matches!(out, Err(TxError::Store(StoreError::Conflict(_)))));
-        let out = both(ok(1), failed()).await;
-        assert!(matches!(out, Err(TxError::Store(StoreError::Conflict(_)))));
-        // The neighbour of each failure ran to its end, too.
-        assert_eq!(done.load(std::sync::atomic::Ordering::SeqCst), 4);
+        // Both neighbours of the failure ran to their end, too.
+        assert_eq!(done.load(std::sync::atomic::Ordering::SeqCst), 5);
+        assert!(matches!(
+            both(ok(1), async { Err::<u32, _>(TxError::Contended) }).await,
+            Err(TxError::Contended)
+        ));
     }
 }
