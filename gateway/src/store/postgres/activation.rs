@@ -9,7 +9,6 @@
 //! velocity buckets, live line and audit record are written with it.
 
 use super::PgStore;
-use super::pipeline;
 use super::compliance::{self, Checked};
 use super::compliance_counters::Read;
 use super::idempotency::{Claim, Key, claim, unclaim};
@@ -157,21 +156,17 @@ async fn create_claimed(
     let reserved = SimState::Reserved {
         order: order.id.clone(),
     };
+    // Read in this transaction (`physical_sim`, `free_esim`: both only take stocked SIMs).
+    move_sim(tx, (sim, true), reserved).await?;
+    take_number(tx, &new.number, selected, &order.id).await?;
     let lease = (node, new.now_ms.saturating_add(lease_ms));
-    // Three writes that depend on no answer of each other: sent together (pipelined on
-    // the connection, one round trip), executed in this order. The SIM was read in this
-    // transaction (`physical_sim`, `free_esim`: both only take stocked SIMs).
-    pipeline::three(
-        move_sim(tx, (sim, true), reserved),
-        take_number(tx, &new.number, selected, &order.id),
-        insert_new_order(
-            tx,
-            &order,
-            &new.idempotency_key,
-            &new.body_hash,
-            new.now_ms,
-            lease,
-        ),
+    insert_new_order(
+        tx,
+        &order,
+        &new.idempotency_key,
+        &new.body_hash,
+        new.now_ms,
+        lease,
     )
     .await?;
     if let (Some(check), Some(d)) = (&new.compliance, checked) {

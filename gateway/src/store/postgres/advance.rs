@@ -6,7 +6,6 @@
 //! (`stops_counting`), its line's live-line row.
 
 use super::PgStore;
-use super::pipeline;
 use super::audit_chain;
 use super::compliance_counters as counters;
 use super::events::{log_event, publish, publish_order};
@@ -77,17 +76,15 @@ pub async fn advance_order(
         table: "sims",
         message: "SIM of an order is missing".into(),
     })?;
-    let mut opened = None;
     match effect {
         Effect::None | Effect::Complete => {}
         Effect::Activate => {
             let active = SimState::Active {
                 order: order.id.clone(),
             };
-            let number = async {
-                let Some(n) = assign else {
-                    return Ok(());
-                };
+            let sim = move_sim(tx, (sim, stocked), active).await?;
+            let quarantine = activated_numbers(order).1;
+            if let Some(n) = assign {
                 let assigned = NumberState::Assigned {
                     order: order.id.clone(),
                 };
@@ -100,18 +97,15 @@ pub async fn advance_order(
                     record,
                     unlisted: false,
                 };
-                write_number(tx, read, assigned).await.map(drop)
-            };
-            // The card's and the number's writes in one round trip (pipelined).
-            let (sim, ()) = pipeline::both(move_sim(tx, (sim, stocked), active), number).await?;
-            let quarantine = activated_numbers(order).1;
+                write_number(tx, read, assigned).await?;
+            }
             if let Some(t) = quarantine {
                 super::pool::quarantine_number(tx, &order.tenant, t, order.updated_at_ms).await?;
             }
             if let Some(p) = order.port.as_ref().filter(|p| !p.is_out()) {
                 super::numbers::take_ported_number(tx, &order.tenant, &order.id, p).await?;
             }
-            opened = Some(sim);
+            lines::open(tx, order, &sim).await?;
         }
         Effect::Release => {
             if matches!(sim.state, SimState::Active { .. }) {
@@ -135,11 +129,7 @@ pub async fn advance_order(
         }
     }
     let expiry = esim_expiry(tx, &current, order, esim_expires_at_ms).await?;
-    let record = record_order(tx, &current, order, effect, event, expiry);
-    match opened {
-        Some(sim) => lines::open_along(tx, order, &sim, record).await,
-        None => record.await,
-    }
+    record_order(tx, &current, order, effect, event, expiry).await
 }
 
 /// An activation order's row, its SIM (`iccid`, and whether it is stock) and, when

@@ -74,19 +74,11 @@ pub async fn put(tx: &Tx<'_>, sub: &Subscription) -> TxResult<()> {
     Ok(())
 }
 
-/// Opens the line of an activation made active (its subscription row, and the
-/// re-verification the line starts, if any), with `then` (the activation's own writes)
-/// pipelined with the line's row: one round trip for both. The line's log records are
-/// appended before `then` appends the order's, as the embedded store does.
-pub async fn open_along(
-    tx: &Tx<'_>,
-    order: &Order,
-    sim: &SimRecord,
-    then: impl std::future::Future<Output = TxResult<()>>,
-) -> TxResult<()> {
+/// Opens the line of an activation that just became active (same commit).
+pub async fn open(tx: &Tx<'_>, order: &Order, sim: &SimRecord) -> TxResult<()> {
     let sub = Subscription::opened_by(order, sim);
-    super::reverify::opened(tx, &sub, order).await?;
-    super::pipeline::both(put(tx, &sub), then).await.map(drop)
+    put(tx, &sub).await?;
+    super::reverify::opened(tx, &sub, order).await
 }
 
 /// Marks the line of activation `activation_id` busy with it, or no longer (embedded

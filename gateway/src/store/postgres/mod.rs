@@ -71,7 +71,6 @@ mod ports;
 pub mod progress;
 pub mod reads;
 pub mod retry;
-mod pipeline;
 mod reverify;
 pub mod rewrap;
 pub mod sequencer;

@@ -1,5 +1,5 @@
 //! Second real-person verification on PostgreSQL (embedded `reverify.rs`): a line opening
-//! in `pending_verification` (called by `lines::open_along` in the activation's commit), a
+//! in `pending_verification` (called by `lines::open` in the activation's commit), a
 //! verification result, and the deadline sweep, over the shared `records::reverify`
 //! (`line_change`, `line_order`, `expiry_order`, the audit records and event payloads).
 //! `reverify_due` (migration 5) is the deadline index; `copy_derive` rebuilds it from the
