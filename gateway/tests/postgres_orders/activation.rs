@@ -287,7 +287,10 @@ async fn a_physical_activation_takes_at_most_seventeen_statements() {
     // number; a random pick adds one probe of the free list's ends.
     let pg = server();
     let (s, _) = store(&pg, "statements").await;
-    let start = s.retry_stats().statements.load(std::sync::atomic::Ordering::Relaxed);
+    let start = s
+        .retry_stats()
+        .statements
+        .load(std::sync::atomic::Ordering::Relaxed);
     let o = create(&s, "k1", "act_1", Some(1)).await;
     let created = statements_since(&s, start);
     let start = start + created;

@@ -7,11 +7,11 @@
 
 use super::PgStore;
 use super::audit_chain;
+use super::codec::{from_doc, unbig};
 use super::compliance_counters as counters;
 use super::events::{log_event, publish, publish_order};
 use super::finish::finish_lifecycle;
 use super::lines;
-use super::codec::{from_doc, unbig};
 use super::numbers::{ReadNumber, set_number, write_number};
 use super::orders::{self, OrderRow};
 use super::progress::downloaded;

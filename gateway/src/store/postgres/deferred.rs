@@ -122,7 +122,10 @@ impl Deferred {
         }
         let c_tenant: Vec<&str> = counters.iter().map(|((t, ..), _)| t.as_str()).collect();
         let c_name: Vec<&str> = counters.iter().map(|((_, n, ..), _)| n.as_str()).collect();
-        let c_scope: Vec<&str> = counters.iter().map(|((_, _, c, _), _)| c.as_str()).collect();
+        let c_scope: Vec<&str> = counters
+            .iter()
+            .map(|((_, _, c, _), _)| c.as_str())
+            .collect();
         let c_shard: Vec<i32> = counters.iter().map(|((.., h), _)| *h).collect();
         let c_delta: Vec<i64> = counters.iter().map(|(_, d)| *d).collect();
         let e_ord: Vec<i32> = e.iter().map(|r| r.ord).collect();

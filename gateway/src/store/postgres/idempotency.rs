@@ -65,7 +65,10 @@ pub async fn claim(tx: &Tx<'_>, key: Key<'_>, cutoff_ms: u64) -> TxResult<Claim>
         None => (0, None),
     };
     let tenant = || -> TxResult<Option<Tenant>> {
-        tenant.map(|d| from_doc("tenants", d)).transpose().map_err(Into::into)
+        tenant
+            .map(|d| from_doc("tenants", d))
+            .transpose()
+            .map_err(Into::into)
     };
     if claimed == 1 {
         return Ok(Claim::New(tenant()?));

@@ -114,13 +114,11 @@ pub async fn select_number(
                 .await?
                 .filter(|n| holds(n, &r.id));
             match held {
-                Some(record) if r.order.is_none() && r.expires_at_ms > now_ms => {
-                    Ok(ReadNumber {
-                        msisdn: r.msisdn,
-                        record,
-                        unlisted: false,
-                    })
-                }
+                Some(record) if r.order.is_none() && r.expires_at_ms > now_ms => Ok(ReadNumber {
+                    msisdn: r.msisdn,
+                    record,
+                    unlisted: false,
+                }),
                 _ => Err(Rejection::ReservationNotUsable),
             }
         }
