@@ -3,7 +3,7 @@
 use crate::rig::*;
 use adapters::hlr::{FaultClass, HlrError};
 use gateway::clock::Clock;
-use gateway::engine::{Engine, EngineSettings};
+use gateway::engine::Engine;
 use gateway::metrics::Metrics;
 use gateway::order::{AttentionReason, OrderStatus, Step};
 use gateway::store::{EventKind, Store};
@@ -102,15 +102,7 @@ async fn restart_resumes_a_waiting_order_at_its_recorded_deadline() {
 
     // A new engine over the same store resumes it, not before its recorded deadline.
     let clock = Clock::new();
-    let settings = EngineSettings {
-        policy: POLICY,
-        hlr_concurrency: 4,
-        fsetind: 0,
-        ki_wrap: None,
-        esim: None,
-        identity: None,
-        porting: None,
-    };
+    let settings = plain_settings();
     let engine2 = Engine::new(
         store.clone(),
         hlr.clone(),

@@ -362,13 +362,8 @@ async fn a_verification_in_flight_at_a_restart_is_repeated_and_gets_its_first_de
         hlr.clone(),
         keys,
         EngineSettings {
-            policy: POLICY,
-            hlr_concurrency: 4,
-            fsetind: 0,
-            ki_wrap: None,
-            esim: None,
             identity: settings,
-            porting: None,
+            ..crate::rig::plain_settings()
         },
         Clock::new(),
         Arc::new(Metrics::default()),

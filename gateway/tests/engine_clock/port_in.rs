@@ -5,7 +5,7 @@
 //! after it, with its outcome; and a call sent ahead but cut short by a crash is made
 //! again, by a fresh engine, as a new attempt.
 
-use crate::rig::{POLICY, ScriptedHlr, Setup, setup_port_in, wait_order};
+use crate::rig::{ScriptedHlr, Setup, plain_settings, setup_port_in, wait_order};
 use adapters::hlr::BoxFuture;
 use adapters::porting::{
     Acknowledge, AnswerPortOut, CancelPort, HubEvent, HubMessage, PortingError, PortingHub,
@@ -57,6 +57,12 @@ impl ScriptedHub {
             port_ref: Ref::parse(port_ref, "port_ref").expect("ref"),
         }
     }
+
+    /// [`ScriptedHub::took`], answered at once.
+    fn answered(&self, op: &'static str, request_id: &Ref, port_ref: &str) -> Answer<'static> {
+        let receipt = self.took(op, request_id, port_ref);
+        Box::pin(std::future::ready(Ok(receipt)))
+    }
 }
 
 type Answer<'a> = BoxFuture<'a, Result<Receipt, PortingError>>;
@@ -75,24 +81,19 @@ impl PortingHub for ScriptedHub {
         })
     }
     fn cancel<'a>(&'a self, r: &'a CancelPort) -> Answer<'a> {
-        let receipt = self.took("cancel", &r.request_id, r.port_ref.as_str());
-        Box::pin(async move { Ok(receipt) })
+        self.answered("cancel", &r.request_id, r.port_ref.as_str())
     }
     fn reschedule<'a>(&'a self, r: &'a ReschedulePort) -> Answer<'a> {
-        let receipt = self.took("reschedule", &r.request_id, r.port_ref.as_str());
-        Box::pin(async move { Ok(receipt) })
+        self.answered("reschedule", &r.request_id, r.port_ref.as_str())
     }
     fn answer_port_out<'a>(&'a self, r: &'a AnswerPortOut) -> Answer<'a> {
-        let receipt = self.took("answer", &r.request_id, r.port_ref.as_str());
-        Box::pin(async move { Ok(receipt) })
+        self.answered("answer", &r.request_id, r.port_ref.as_str())
     }
     fn acknowledge<'a>(&'a self, r: &'a Acknowledge) -> Answer<'a> {
-        let receipt = self.took("acknowledge", &r.request_id, r.port_ref.as_str());
-        Box::pin(async move { Ok(receipt) })
+        self.answered("acknowledge", &r.request_id, r.port_ref.as_str())
     }
     fn return_number<'a>(&'a self, r: &'a ReturnNumber) -> Answer<'a> {
-        let receipt = self.took("return_number", &r.request_id, r.port_ref.as_str());
-        Box::pin(async move { Ok(receipt) })
+        self.answered("return_number", &r.request_id, r.port_ref.as_str())
     }
 }
 
@@ -294,13 +295,8 @@ async fn a_sent_ahead_submission_cut_short_is_made_again_as_a_new_attempt() {
     // A fresh process on the same store resumes the order.
     let hub2 = Arc::new(ScriptedHub::default());
     let settings = EngineSettings {
-        policy: POLICY,
-        hlr_concurrency: 4,
-        fsetind: 0,
-        ki_wrap: None,
-        esim: None,
-        identity: None,
         porting: Some(porting(&hub2)),
+        ..plain_settings()
     };
     let fresh = Engine::new(
         s.store.clone(),

@@ -7,7 +7,7 @@
 //! survives closing and reopening the store.
 
 use crate::memory_hlr::MemoryHlr;
-use crate::rig::{POLICY, ScriptedHlr};
+use crate::rig::{POLICY, ScriptedHlr, plain_settings};
 use gateway::admin::{self, NewSim};
 use gateway::clock::Clock;
 use gateway::compliance::audit::{Actor as AuditActor, AuditRecord};
@@ -82,15 +82,7 @@ struct Line {
 }
 
 fn engine(line_store: &Arc<RedbStore>, hlr: &Arc<MemoryHlr>, keys: &Arc<Keyring>) -> Engine {
-    let settings = EngineSettings {
-        policy: POLICY,
-        hlr_concurrency: 4,
-        fsetind: 0,
-        ki_wrap: None,
-        esim: None,
-        identity: None,
-        porting: None,
-    };
+    let settings = plain_settings();
     let e = Engine::new(
         line_store.clone(),
         hlr.clone(),

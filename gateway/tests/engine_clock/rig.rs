@@ -489,10 +489,6 @@ async fn created(
     .await
     .expect("seed");
     let settings = EngineSettings {
-        policy: POLICY,
-        hlr_concurrency: 4,
-        fsetind: 0,
-        ki_wrap: None,
         esim: smdp.clone().map(|client| EsimSettings {
             client,
             requester_id: "test".into(),
@@ -502,6 +498,7 @@ async fn created(
         }),
         identity: verify.as_ref().and_then(identity_settings),
         porting,
+        ..plain_settings()
     };
     let engine = Engine::new(
         store.clone(),
@@ -624,4 +621,18 @@ pub(crate) async fn wait_order(
         "order never reached {what}: {:?}",
         store.get_order("t", id).await
     );
+}
+
+/// Engine settings with the rig's retry policy, four HLR calls at once and nothing else
+/// configured (no SM-DP+, identity service or porting hub).
+pub(crate) fn plain_settings() -> EngineSettings {
+    EngineSettings {
+        policy: POLICY,
+        hlr_concurrency: 4,
+        fsetind: 0,
+        ki_wrap: None,
+        esim: None,
+        identity: None,
+        porting: None,
+    }
 }

@@ -255,7 +255,7 @@ async fn idempotency_records_replay_refuse_another_body_expire_and_prune() {
                     let out = idempotency::claim(tx, key, *cutoff).await;
                     tx.rollback_only();
                     out.map(|c| match c {
-                        idempotency::Claim::Answer(a) => Some(a),
+                        idempotency::Claim::Answer(a) => Some(*a),
                         idempotency::Claim::New(_) => None,
                     })
                 })

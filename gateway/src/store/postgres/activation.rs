@@ -33,7 +33,7 @@ async fn create(tx: &Tx<'_>, new: &NewActivation, owner: Owner<'_>) -> TxResult<
         now_ms: new.now_ms,
     };
     let tenant = match claim(tx, key, new.idempotency_cutoff_ms).await? {
-        Claim::Answer(answer) => return Ok(answer),
+        Claim::Answer(answer) => return Ok(*answer),
         Claim::New(tenant) => tenant,
     };
     let checked = match &new.compliance {

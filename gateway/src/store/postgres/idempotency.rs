@@ -23,7 +23,7 @@ pub async fn lookup(tx: &Tx<'_>, tenant: &str, key: &str) -> TxResult<Option<Ide
 /// What [`claim`] found.
 pub enum Claim {
     /// The key's first answer again, or `KeyReused`: the transaction has nothing to do.
-    Answer(CreateOutcome),
+    Answer(Box<CreateOutcome>),
     /// The key is this transaction's now; the tenant's record, read in the same statement
     /// (`None`: no such tenant).
     New(Option<Tenant>),
@@ -65,10 +65,10 @@ pub async fn claim(tx: &Tx<'_>, key: Key<'_>, cutoff_ms: u64) -> TxResult<Claim>
         None => (0, None),
     };
     let tenant = || -> TxResult<Option<Tenant>> {
-        tenant
-            .map(|d| from_doc("tenants", d))
-            .transpose()
-            .map_err(Into::into)
+        match tenant {
+            Some(d) => Ok(Some(from_doc("tenants", d)?)),
+            None => Ok(None),
+        }
     };
     if claimed == 1 {
         return Ok(Claim::New(tenant()?));
@@ -80,11 +80,11 @@ pub async fn claim(tx: &Tx<'_>, key: Key<'_>, cutoff_ms: u64) -> TxResult<Claim>
     if rec.created_at_ms < cutoff_ms {
         return Ok(Claim::New(tenant()?));
     }
-    Ok(Claim::Answer(if rec.body_hash == key.body_hash {
+    Ok(Claim::Answer(Box::new(if rec.body_hash == key.body_hash {
         CreateOutcome::Replayed(rec.response)
     } else {
         CreateOutcome::KeyReused
-    }))
+    })))
 }
 
 /// Gives back a key [`claim`] inserted for `order_id` and the transaction will not use

@@ -36,8 +36,12 @@ pub(super) async fn create(
         now_ms: new.now_ms,
     };
     let tenant = match claim(tx, key, new.idempotency_cutoff_ms).await? {
-        Claim::Answer(CreateOutcome::Replayed(o)) => return Ok(LifecycleOutcome::Replayed(o)),
-        Claim::Answer(_) => return Ok(LifecycleOutcome::KeyReused),
+        Claim::Answer(a) => {
+            return Ok(match *a {
+                CreateOutcome::Replayed(o) => LifecycleOutcome::Replayed(o),
+                _ => LifecycleOutcome::KeyReused,
+            });
+        }
         Claim::New(tenant) => tenant,
     };
     let out = create_claimed(tx, new, tenant, owner).await?;
