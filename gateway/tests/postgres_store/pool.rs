@@ -123,14 +123,14 @@ async fn an_order_takes_its_reservations_number_and_the_hold_no_longer_expires()
         .transaction(&choice, |tx, choice| {
             Box::pin(async move {
                 let t = pool::tenant_in(tx, "acme").await?.expect("tenant");
-                let selected = match pool::select_number(tx, &t, choice, 0, 10_500).await? {
+                let selected = match pool::select_number(tx, &t, choice, (0, None), 10_500).await? {
                     Ok(s) => s,
                     Err(r) => panic!("{r:?}"),
                 };
                 let m = selected.msisdn().clone();
                 pool::take_number(tx, choice, selected, "act_1").await?;
                 // A second use of the same reservation is refused.
-                let again = pool::select_number(tx, &t, choice, 0, 10_500).await?;
+                let again = pool::select_number(tx, &t, choice, (0, None), 10_500).await?;
                 assert!(matches!(again, Err(Rejection::ReservationNotUsable)));
                 Ok(m)
             })

@@ -28,7 +28,7 @@ async fn with_pool(s: &PgStore, first: &str, count: u64) {
 async fn take(s: &PgStore, policy: NumberPolicy, random: u64, order: &str) -> Option<Msisdn> {
     s.transaction(&(policy, random, order), |tx, (policy, random, order)| {
         Box::pin(async move {
-            let Some(read) = numbers::pick_free(tx, "acme", *policy, *random).await? else {
+            let Some(read) = numbers::pick_free(tx, "acme", (*policy, *random), None).await? else {
                 return Ok(None);
             };
             let m = read.msisdn.clone();
@@ -107,7 +107,7 @@ async fn an_allocation_skips_a_number_another_transaction_is_taking_and_wraps_ar
     let args = (&pick, high);
     let first = s.transaction(&args, |tx, (pick, high)| {
         Box::pin(async move {
-            let read = numbers::pick_free(tx, "acme", NumberPolicy::Random, *high)
+            let read = numbers::pick_free(tx, "acme", (NumberPolicy::Random, *high), None)
                 .await?
                 .expect("free");
             if pick.attempts.fetch_add(1, Ordering::SeqCst) == 0 {
@@ -252,7 +252,7 @@ async fn idempotency_records_replay_refuse_another_body_expire_and_prune() {
                         order_id: "act_2",
                         now_ms: 2_000,
                     };
-                    let out = idempotency::claim(tx, key, *cutoff).await;
+                    let out = idempotency::claim(tx, key, *cutoff, Default::default()).await;
                     tx.rollback_only();
                     out.map(|c| match c {
                         idempotency::Claim::Answer(a) => Some(*a),

@@ -11,7 +11,7 @@
 use super::PgStore;
 use super::compliance::{self, Checked};
 use super::compliance_counters::Read;
-use super::idempotency::{Claim, Key, claim, unclaim};
+use super::idempotency::{Claim, Claimed, Key, Prefetch, claim, unclaim};
 use super::lines;
 use super::numbers::get_number;
 use super::order_leases::Owner;
@@ -19,7 +19,7 @@ use super::orders::insert_new_order;
 use super::pool::{select_number, take_number};
 use super::retry::{Tx, TxResult};
 use super::sims::move_sim;
-use super::stock::{free_esim, physical_sim};
+use super::stock::{check_physical, free_esim};
 use crate::compliance::Decision;
 use crate::order::{EsimOrder, Order, OrderKind, OrderStatus, Step};
 use crate::store::*;
@@ -32,9 +32,16 @@ async fn create(tx: &Tx<'_>, new: &NewActivation, owner: Owner<'_>) -> TxResult<
         order_id: &new.order_id,
         now_ms: new.now_ms,
     };
-    let tenant = match claim(tx, key, new.idempotency_cutoff_ms).await? {
+    let prefetch = Prefetch {
+        sim: match &new.sim {
+            SimChoice::Physical(iccid) => Some(iccid.as_str()),
+            SimChoice::Esim { .. } => None,
+        },
+        ends: matches!(new.number, NumberChoice::Auto),
+    };
+    let read = match claim(tx, key, new.idempotency_cutoff_ms, prefetch).await? {
         Claim::Answer(answer) => return Ok(*answer),
-        Claim::New(tenant) => tenant,
+        Claim::New(read) => read,
     };
     let checked = match &new.compliance {
         Some(check) => {
@@ -51,7 +58,7 @@ async fn create(tx: &Tx<'_>, new: &NewActivation, owner: Owner<'_>) -> TxResult<
         compliance::refuse(tx, &new.tenant, check, d, key, now).await?;
         return Ok(CreateOutcome::Refused(Box::new(r.clone())));
     }
-    let out = create_claimed(tx, new, tenant, checked.as_ref(), owner).await?;
+    let out = create_claimed(tx, new, *read, checked.as_ref(), owner).await?;
     if matches!(out, CreateOutcome::Rejected(_)) {
         // A refusal changes nothing: not even the key's claim.
         tx.rollback_only();
@@ -62,18 +69,18 @@ async fn create(tx: &Tx<'_>, new: &NewActivation, owner: Owner<'_>) -> TxResult<
 async fn create_claimed(
     tx: &Tx<'_>,
     new: &NewActivation,
-    tenant: Option<Tenant>,
+    read: Claimed,
     checked: Option<&Checked>,
     (node, lease_ms): Owner<'_>,
 ) -> TxResult<CreateOutcome> {
-    let Some(tenant) = tenant else {
+    let Some(tenant) = read.tenant else {
         return Ok(CreateOutcome::Rejected(Rejection::UnknownTenant));
     };
     let Some(product) = tenant.products.get(&new.product) else {
         return Ok(CreateOutcome::Rejected(Rejection::UnknownProduct));
     };
     let (sim, esim) = match &new.sim {
-        SimChoice::Physical(iccid) => match physical_sim(tx, &new.tenant, iccid).await? {
+        SimChoice::Physical(_) => match check_physical(&new.tenant, read.sim) {
             Ok(sim) => (sim, None),
             Err(r) => return Ok(CreateOutcome::Rejected(r)),
         },
@@ -99,7 +106,8 @@ async fn create_claimed(
             (sim, Some(esim))
         }
     };
-    let selected = match select_number(tx, &tenant, &new.number, new.random, new.now_ms).await? {
+    let pick = (new.random, read.ends);
+    let selected = match select_number(tx, &tenant, &new.number, pick, new.now_ms).await? {
         Ok(s) => s,
         Err(r) => return Ok(CreateOutcome::Rejected(r)),
     };

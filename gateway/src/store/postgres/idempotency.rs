@@ -3,8 +3,9 @@
 //! one commits, the other fails to serialize and, retried, finds the first).
 
 use super::codec::{big, from_doc};
+use super::numbers::Ends;
 use super::retry::{Tx, TxError, TxResult};
-use crate::store::{CreateOutcome, IdempotencyRecord, Tenant};
+use crate::store::{CreateOutcome, IdempotencyRecord, SimRecord, Tenant};
 
 /// The record of (`tenant`, `key`), live or expired.
 pub async fn lookup(tx: &Tx<'_>, tenant: &str, key: &str) -> TxResult<Option<IdempotencyRecord>> {
@@ -24,9 +25,30 @@ pub async fn lookup(tx: &Tx<'_>, tenant: &str, key: &str) -> TxResult<Option<Ide
 pub enum Claim {
     /// The key's first answer again, or `KeyReused`: the transaction has nothing to do.
     Answer(Box<CreateOutcome>),
-    /// The key is this transaction's now; the tenant's record, read in the same statement
-    /// (`None`: no such tenant).
-    New(Option<Tenant>),
+    /// The key is this transaction's now; what the same statement read.
+    New(Box<Claimed>),
+}
+
+/// What a create reads in the statement that claims its key (see [`Prefetch`]).
+pub struct Claimed {
+    /// The tenant's record (`None`: no such tenant).
+    pub tenant: Option<Tenant>,
+    /// The card asked for: its record and whether it is stock (`None`: no such card, or
+    /// none asked for).
+    pub sim: Option<(SimRecord, bool)>,
+    /// The tenant's lowest and highest free ordinary numbers, when asked for (the inner
+    /// `None`: none free).
+    pub ends: Option<Ends>,
+}
+
+/// What a create asks [`claim`] to read along: the card it names, and the free list's
+/// ends (for an automatic number).
+#[derive(Clone, Copy, Default)]
+pub struct Prefetch<'a> {
+    /// A physical card's ICCID.
+    pub sim: Option<&'a str>,
+    /// Whether to read the ends of the tenant's free list.
+    pub ends: bool,
 }
 
 /// Claims (`tenant`, `key`) for a new order, the first thing its transaction does: inserts
@@ -36,13 +58,19 @@ pub enum Claim {
 /// request with the same key waits for it, then fails to serialize and, run again, gets
 /// the answer). The row is a placeholder until `orders::insert_new_order` completes it; a
 /// transaction that refuses the order after claiming must roll back
-/// (`Tx::rollback_only`). The same statement reads the tenant, which every create needs.
+/// (`Tx::rollback_only`). The same statement reads what the create needs next (the
+/// tenant, and what `prefetch` asks for), saving a statement each.
 ///
 /// Insert first, not read first: a read of a missing key locks its index page at
 /// SERIALIZABLE, and with keys that sort together (a client's counter) every concurrent
 /// order would read and then write the same page, a conflict that fails them all but one.
 /// The insert's own check for an existing key takes no such lock.
-pub async fn claim(tx: &Tx<'_>, key: Key<'_>, cutoff_ms: u64) -> TxResult<Claim> {
+pub async fn claim(
+    tx: &Tx<'_>,
+    key: Key<'_>,
+    cutoff_ms: u64,
+    prefetch: Prefetch<'_>,
+) -> TxResult<Claim> {
     let row = tx
         .row(
             "WITH c AS (
@@ -50,35 +78,52 @@ pub async fn claim(tx: &Tx<'_>, key: Key<'_>, cutoff_ms: u64) -> TxResult<Claim>
                                           doc)
                  VALUES ($1, $2, $3, $4, $5, 'null') ON CONFLICT (tenant, idem_key) DO NOTHING
                  RETURNING 1)
-             SELECT (SELECT count(*) FROM c), (SELECT doc FROM tenants WHERE id = $1)",
+             SELECT (SELECT count(*) FROM c), (SELECT doc FROM tenants WHERE id = $1),
+                    s.doc, s.stocked,
+                    CASE WHEN $7 THEN (SELECT msisdn FROM free_numbers WHERE tenant = $1
+                                       ORDER BY msisdn LIMIT 1) END,
+                    CASE WHEN $7 THEN (SELECT msisdn FROM free_numbers WHERE tenant = $1
+                                       ORDER BY msisdn DESC LIMIT 1) END
+             FROM (VALUES (1)) AS one (x) LEFT JOIN sims s ON s.iccid = $6",
             &[
                 &key.tenant,
                 &key.key,
                 &key.order_id,
                 &key.body_hash,
                 &big(key.now_ms),
+                &prefetch.sim,
+                &prefetch.ends,
             ],
         )
         .await?;
-    let (claimed, tenant) = match row {
-        Some(r) => (r.get::<_, i64>(0), r.get::<_, Option<serde_json::Value>>(1)),
-        None => (0, None),
+    let Some(r) = row else {
+        return Err(TxError::Contended);
     };
-    let tenant = || -> TxResult<Option<Tenant>> {
-        match tenant {
-            Some(d) => Ok(Some(from_doc("tenants", d)?)),
-            None => Ok(None),
-        }
+    let claimed: i64 = r.get(0);
+    let read = || -> TxResult<Claim> {
+        let tenant = match r.get::<_, Option<serde_json::Value>>(1) {
+            Some(d) => Some(from_doc("tenants", d)?),
+            None => None,
+        };
+        let sim = match r.get::<_, Option<serde_json::Value>>(2) {
+            Some(d) => Some((from_doc("sims", d)?, r.get::<_, bool>(3))),
+            None => None,
+        };
+        let ends = prefetch.ends.then(|| {
+            let (lo, hi): (Option<String>, Option<String>) = (r.get(4), r.get(5));
+            lo.zip(hi)
+        });
+        Ok(Claim::New(Box::new(Claimed { tenant, sim, ends })))
     };
     if claimed == 1 {
-        return Ok(Claim::New(tenant()?));
+        return read();
     }
     // The row exists and this snapshot sees it (else the insert failed to serialize).
     let Some(rec) = lookup(tx, key.tenant, key.key).await? else {
         return Err(TxError::Contended);
     };
     if rec.created_at_ms < cutoff_ms {
-        return Ok(Claim::New(tenant()?));
+        return read();
     }
     Ok(Claim::Answer(Box::new(if rec.body_hash == key.body_hash {
         CreateOutcome::Replayed(rec.response)

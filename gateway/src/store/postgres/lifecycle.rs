@@ -9,7 +9,7 @@
 
 use super::PgStore;
 use super::audit_chain;
-use super::idempotency::{Claim, Key, claim};
+use super::idempotency::{Claim, Key, Prefetch, claim};
 use super::lines;
 use super::order_leases::Owner;
 use super::orders::{self, insert_new_order};
@@ -35,16 +35,16 @@ pub(super) async fn create(
         order_id: &new.order_id,
         now_ms: new.now_ms,
     };
-    let tenant = match claim(tx, key, new.idempotency_cutoff_ms).await? {
+    let read = match claim(tx, key, new.idempotency_cutoff_ms, Prefetch::default()).await? {
         Claim::Answer(a) => {
             return Ok(match *a {
                 CreateOutcome::Replayed(o) => LifecycleOutcome::Replayed(o),
                 _ => LifecycleOutcome::KeyReused,
             });
         }
-        Claim::New(tenant) => tenant,
+        Claim::New(read) => read.tenant,
     };
-    let out = create_claimed(tx, new, tenant, owner).await?;
+    let out = create_claimed(tx, new, read, owner).await?;
     if matches!(out, LifecycleOutcome::Rejected(_)) {
         // A refusal changes nothing: not even the key's claim.
         tx.rollback_only();
@@ -122,7 +122,7 @@ async fn create_claimed(
                     return refuse(LifecycleRejection::SameNumber);
                 }
             }
-            match select_number(tx, &tenant, choice, new.random, new.now_ms).await? {
+            match select_number(tx, &tenant, choice, (new.random, None), new.now_ms).await? {
                 Ok(s) => Some(s),
                 Err(r) => return refuse(LifecycleRejection::Inventory(r)),
             }

@@ -114,6 +114,10 @@ pub async fn insert_number(tx: &Tx<'_>, msisdn: &str, rec: &NumberRecord) -> TxR
     keep_free_list(tx, &rec.tenant, msisdn, (false, free)).await
 }
 
+/// A tenant's lowest and highest free ordinary numbers, read in this transaction; `None`
+/// when none is free.
+pub type Ends = Option<(String, String)>;
+
 /// A pool number read in this transaction, for [`write_number`] to move without reading
 /// it again.
 pub struct ReadNumber {
@@ -238,8 +242,8 @@ pub async fn mark_returned(
 pub async fn pick_free(
     tx: &Tx<'_>,
     tenant: &str,
-    policy: NumberPolicy,
-    random: u64,
+    (policy, random): (NumberPolicy, u64),
+    ends: Option<Ends>,
 ) -> TxResult<Option<ReadNumber>> {
     const TAKE: &str = "WITH p AS MATERIALIZED (
              SELECT msisdn FROM free_numbers WHERE tenant = $1 AND msisdn >= $2
@@ -248,7 +252,13 @@ pub async fn pick_free(
          SELECT p.msisdn, n.doc FROM p LEFT JOIN numbers n ON n.msisdn = p.msisdn";
     let start = match policy {
         NumberPolicy::Sequential => String::new(),
-        NumberPolicy::Random => random_start(tx, tenant, random).await?,
+        NumberPolicy::Random => {
+            let ends = match ends {
+                Some(read) => read,
+                None => free_ends(tx, tenant).await?,
+            };
+            ends.map_or_else(String::new, |(lo, hi)| start_between(&lo, &hi, random))
+        }
     };
     let mut row = tx.row(TAKE, &[&tenant, &start]).await?;
     if row.is_none() && !start.is_empty() {
@@ -290,12 +300,12 @@ async fn any_free(tx: &Tx<'_>, tenant: &str) -> TxResult<bool> {
         .is_some())
 }
 
-/// A start key drawn between the tenant's lowest and highest free ordinary numbers (as
-/// numbers, when both have the same width; else the lowest).
-async fn random_start(tx: &Tx<'_>, tenant: &str, random: u64) -> TxResult<String> {
+/// The tenant's lowest and highest free ordinary numbers.
+async fn free_ends(tx: &Tx<'_>, tenant: &str) -> TxResult<Ends> {
     // Two LIMIT 1 probes, each reading one end of the free index only: a MIN/MAX aggregate
     // may be planned as a scan of the tenant's whole range, and at SERIALIZABLE a scan
-    // makes every concurrent allocation a conflict.
+    // makes every concurrent allocation a conflict. (A create reads them in the
+    // statement that claims its key: `idempotency::claim`.)
     let Some(r) = tx
         .row(
             "SELECT (SELECT msisdn FROM free_numbers WHERE tenant = $1
@@ -306,13 +316,10 @@ async fn random_start(tx: &Tx<'_>, tenant: &str, random: u64) -> TxResult<String
         )
         .await?
     else {
-        return Ok(String::new());
+        return Ok(None);
     };
     let (lo, hi): (Option<String>, Option<String>) = (r.get(0), r.get(1));
-    let (Some(lo), Some(hi)) = (lo, hi) else {
-        return Ok(String::new());
-    };
-    Ok(start_between(&lo, &hi, random))
+    Ok(lo.zip(hi))
 }
 
 /// The start key for `random` between `lo` and `hi` (pure; see [`pick_free`]).

@@ -6,7 +6,7 @@
 
 use super::PgStore;
 use super::codec::{big, from_doc, to_doc, unbig};
-use super::numbers::{ReadNumber, get_number, pick_free, set_number, write_number};
+use super::numbers::{Ends, ReadNumber, get_number, pick_free, set_number, write_number};
 use super::retry::{Tx, TxResult, db_error};
 use crate::store::*;
 use sim_profiles::Msisdn;
@@ -80,27 +80,36 @@ pub async fn check_chosen(tx: &Tx<'_>, tenant: &str, m: &Msisdn) -> TxResult<Poo
     }))
 }
 
-async fn auto(tx: &Tx<'_>, tenant: &Tenant, random: u64) -> TxResult<PoolSelection> {
-    Ok(pick_free(tx, &tenant.id, tenant.number_policy, random)
-        .await?
-        .ok_or(Rejection::NumberPoolExhausted))
+async fn auto(
+    tx: &Tx<'_>,
+    tenant: &Tenant,
+    random: u64,
+    ends: Option<Ends>,
+) -> TxResult<PoolSelection> {
+    Ok(
+        pick_free(tx, &tenant.id, (tenant.number_policy, random), ends)
+            .await?
+            .ok_or(Rejection::NumberPoolExhausted),
+    )
 }
 
 fn holds(n: &NumberRecord, reservation_id: &str) -> bool {
     matches!(&n.state, NumberState::Held { reservation, .. } if reservation == reservation_id)
 }
 
-/// Chooses the number for a new order without changing it (an automatic pick row-locks
-/// the number it found, so a concurrent pick passes over it).
+/// Chooses the number for a new order, read in this transaction for [`take_number`]. An
+/// automatic pick (from the free list's `ends` when the caller read them already) takes
+/// the number off the free list and row-locks it, so a concurrent pick passes over it;
+/// a transaction that then refuses the order rolls back.
 pub async fn select_number(
     tx: &Tx<'_>,
     tenant: &Tenant,
     choice: &NumberChoice,
-    random: u64,
+    (random, ends): (u64, Option<Ends>),
     now_ms: u64,
 ) -> TxResult<Selection> {
     let pool = match choice {
-        NumberChoice::Auto => auto(tx, tenant, random).await?,
+        NumberChoice::Auto => auto(tx, tenant, random, ends).await?,
         NumberChoice::Choose(m) => check_chosen(tx, &tenant.id, m).await?,
         NumberChoice::Ported(m) => return Ok(Ok(Selected::Ported(m.clone()))),
         NumberChoice::Reservation(id) => {
@@ -180,7 +189,7 @@ async fn create_reservation(tx: &Tx<'_>, new: &NewReservation) -> TxResult<Reser
     };
     let msisdn = match &new.msisdn {
         Some(m) => check_chosen(tx, &tenant.id, m).await?,
-        None => auto(tx, &tenant, new.random).await?,
+        None => auto(tx, &tenant, new.random, None).await?,
     };
     let read = match msisdn {
         Ok(read) => read,

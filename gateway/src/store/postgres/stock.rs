@@ -14,21 +14,30 @@ pub async fn physical_sim(
     tenant: &str,
     iccid: &Iccid,
 ) -> TxResult<Result<SimRecord, Rejection>> {
+    Ok(check_physical(tenant, get_sim(tx, iccid.as_str()).await?))
+}
+
+/// [`physical_sim`] for a card read in this transaction (`found`: its record and whether
+/// it is stock, `None` if there is no such card).
+pub fn check_physical(
+    tenant: &str,
+    found: Option<(SimRecord, bool)>,
+) -> Result<SimRecord, Rejection> {
     // A SIM of a batch still being imported does not exist yet for anyone.
-    let Some((sim, true)) = get_sim(tx, iccid.as_str()).await? else {
-        return Ok(Err(Rejection::UnknownIccid));
+    let Some((sim, true)) = found else {
+        return Err(Rejection::UnknownIccid);
     };
     if sim.tenant != tenant {
-        return Ok(Err(Rejection::SimOfOtherTenant));
+        return Err(Rejection::SimOfOtherTenant);
     }
     if sim.esim_profile_type.is_some() {
-        return Ok(Err(Rejection::SimIsEsim));
+        return Err(Rejection::SimIsEsim);
     }
     match sim.state {
-        SimState::Available => Ok(Ok(sim)),
-        ref other => Ok(Err(Rejection::SimNotAvailable {
+        SimState::Available => Ok(sim),
+        ref other => Err(Rejection::SimNotAvailable {
             state: other.label().0,
-        })),
+        }),
     }
 }
 
