@@ -258,25 +258,9 @@ impl PgServer {
 
     /// Creates database `db` (with the server's `createdb`); returns its URL.
     pub async fn create_db(&self, db: &str) -> Result<String, String> {
-        let createdb = bindir()?.join("createdb");
-        let (socket, port) = (self.dir.path().to_owned(), self.tcp_port.unwrap_or(5432));
-        let name = db.to_owned();
-        let out = tokio::task::spawn_blocking(move || {
-            Command::new(createdb)
-                .arg("-h")
-                .arg(&socket)
-                .args(["-p", &port.to_string(), "-U", "simgw", &name])
-                .output()
-        })
-        .await
-        .map_err(|e| format!("createdb: {e}"))?
-        .map_err(|e| format!("createdb: {e}"))?;
-        if !out.status.success() {
-            return Err(format!(
-                "create database: {}",
-                String::from_utf8_lossy(&out.stderr)
-            ));
-        }
+        self.client_tool("createdb", vec![db.to_owned()])
+            .await
+            .map_err(|e| format!("create database: {e}"))?;
         Ok(self.url(db))
     }
 
@@ -284,8 +268,6 @@ impl PgServer {
     /// started (a server from [`PgServer::start_profiled`]), as `psql` prints them: calls,
     /// total and mean milliseconds (planning and execution), rows, the statement.
     pub async fn top_statements(&self, db: &str, n: usize) -> Result<String, String> {
-        let psql = bindir()?.join("psql");
-        let (socket, port) = (self.dir.path().to_owned(), self.tcp_port.unwrap_or(5432));
         let query = format!(
             "SELECT calls, round((total_plan_time + total_exec_time)::numeric, 1) AS total_ms, \
              round(((total_plan_time + total_exec_time) / NULLIF(calls, 0))::numeric, 3) AS mean_ms, \
@@ -294,25 +276,42 @@ impl PgServer {
              WHERE d.datname = current_database() \
              ORDER BY total_plan_time + total_exec_time DESC LIMIT {n}"
         );
-        let name = db.to_owned();
+        let args = [
+            "-d",
+            db,
+            "-X",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-c",
+            "CREATE EXTENSION IF NOT EXISTS pg_stat_statements",
+            "-c",
+            &query,
+        ];
+        self.client_tool("psql", args.iter().map(|a| (*a).to_owned()).collect())
+            .await
+            .map_err(|e| format!("pg_stat_statements: {e}"))
+    }
+
+    /// Runs the server package's client `tool` (`createdb`, `psql`) against this server as
+    /// user `simgw`, with `args` after the connection options; its standard output, or
+    /// its standard error when it fails.
+    async fn client_tool(&self, tool: &str, args: Vec<String>) -> Result<String, String> {
+        let bin = bindir()?.join(tool);
+        let (socket, port) = (self.dir.path().to_owned(), self.tcp_port.unwrap_or(5432));
+        let name = tool.to_owned();
         let out = tokio::task::spawn_blocking(move || {
-            Command::new(psql)
+            Command::new(bin)
                 .arg("-h")
                 .arg(&socket)
-                .args(["-p", &port.to_string(), "-U", "simgw", "-d", &name])
-                .args(["-X", "-v", "ON_ERROR_STOP=1"])
-                .args(["-c", "CREATE EXTENSION IF NOT EXISTS pg_stat_statements"])
-                .args(["-c", &query])
+                .args(["-p", &port.to_string(), "-U", "simgw"])
+                .args(&args)
                 .output()
         })
         .await
-        .map_err(|e| format!("psql: {e}"))?
-        .map_err(|e| format!("psql: {e}"))?;
+        .map_err(|e| format!("{name}: {e}"))?
+        .map_err(|e| format!("{name}: {e}"))?;
         if !out.status.success() {
-            return Err(format!(
-                "pg_stat_statements: {}",
-                String::from_utf8_lossy(&out.stderr)
-            ));
+            return Err(String::from_utf8_lossy(&out.stderr).into_owned());
         }
         Ok(String::from_utf8_lossy(&out.stdout).into_owned())
     }

@@ -226,12 +226,19 @@ async fn a_uk_port_in_is_thirteen_store_operations_each_call_sent_ahead() {
     s.engine.shutdown(Duration::from_secs(1)).await;
 }
 
-#[tokio::test(start_paused = true)]
-async fn a_rejection_queued_while_a_sent_ahead_submission_is_out_ends_the_port() {
+/// A UK port-in created (not yet driven) over a scripted HLR and a hub that holds its
+/// submission's answer until released.
+async fn held_submission() -> (Arc<ScriptedHlr>, Arc<ScriptedHub>, Setup, Order) {
     let hlr = Arc::new(ScriptedHlr::default());
     let hub = Arc::new(ScriptedHub::default());
     *hub.hold.lock().expect("lock") = true;
     let (s, created) = setup_port_in(hlr.clone(), porting(&hub), uk_port).await;
+    (hlr, hub, s, created)
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_rejection_queued_while_a_sent_ahead_submission_is_out_ends_the_port() {
+    let (hlr, hub, s, created) = held_submission().await;
     let start = ops(&s);
     let submitted = hub.submitted.notified();
     s.engine.submit_created(created);
@@ -277,10 +284,7 @@ async fn a_rejection_queued_while_a_sent_ahead_submission_is_out_ends_the_port()
 
 #[tokio::test(start_paused = true)]
 async fn a_sent_ahead_submission_cut_short_is_made_again_as_a_new_attempt() {
-    let hlr = Arc::new(ScriptedHlr::default());
-    let hub = Arc::new(ScriptedHub::default());
-    *hub.hold.lock().expect("lock") = true;
-    let (s, created) = setup_port_in(hlr.clone(), porting(&hub), uk_port).await;
+    let (hlr, hub, s, created) = held_submission().await;
     let submitted = hub.submitted.notified();
     s.engine.submit_created(created);
     // The first process made the submission it recorded ahead, and died before the
