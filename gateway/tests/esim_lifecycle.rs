@@ -283,3 +283,122 @@ async fn an_esim_line_swapped_to_another_esim_releases_the_new_and_cancels_the_o
     assert!(o["activation_code"].as_str().is_some(), "{o}");
     sb.gateway.shutdown().await;
 }
+
+/// A scripted SM-DP+ answer to the next `times` calls of `function`.
+fn smdp_rule(
+    smdp: &conformance::smdp_sim::SmdpSimHandle,
+    function: conformance::smdp_sim::Function,
+    action: conformance::smdp_sim::Action,
+) {
+    smdp.push_rule(conformance::smdp_sim::Rule {
+        function: Some(function),
+        action,
+        times: 1,
+    });
+}
+
+/// The outcome of each of the order's compensation steps.
+fn compensation(o: &Value) -> Vec<(&str, &str)> {
+    o["compensation"]
+        .as_array()
+        .map(|steps| {
+            steps
+                .iter()
+                .map(|s| {
+                    (
+                        s["name"].as_str().unwrap_or(""),
+                        s["outcome"].as_str().unwrap_or(""),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_swap_whose_reservation_answer_was_lost_takes_in_use_on_the_repeat_as_its_own() {
+    use conformance::smdp_sim::{Action, Function};
+    let (_dir, sb) = start().await;
+    let smdp = sb.smdp_sim.clone().expect("SM-DP+ simulator");
+    let api = Api::new(&sb);
+    let (msisdn, _) = esim_line(&api, &sb, "l-1").await;
+    // DownloadOrder reserves, and its answer is lost: the repeat is refused 8.2.1/3.3.
+    smdp_rule(&smdp, Function::DownloadOrder, Action::DropAfterCommit);
+    let o = operate(
+        &api,
+        &msisdn,
+        "sim-swap",
+        "l-2",
+        json!({"sim": {"type": "esim"}}),
+    )
+    .await;
+    assert_eq!(o["status"], "completed", "{o}");
+    assert_eq!(
+        o["steps"][0]["outcome"], "reserved_by_earlier_attempt",
+        "{o}"
+    );
+    let new: Iccid = o["new_sim"]["iccid"]
+        .as_str()
+        .expect("iccid")
+        .parse()
+        .expect("iccid");
+    assert_eq!(
+        smdp.profile(&new).expect("new").state,
+        ProfileState::Released
+    );
+    sb.gateway.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cancel_answered_expired_is_repeated_before_the_profile_goes_back_to_stock() {
+    use conformance::smdp_sim::{Action, Function};
+    let (_dir, sb) = start().await;
+    let smdp = sb.smdp_sim.clone().expect("SM-DP+ simulator");
+    let api = Api::new(&sb);
+    let (msisdn, old) = esim_line(&api, &sb, "x-1").await;
+    // The release is refused (nothing ran), so the reservation is cancelled; that
+    // CancelOrder is answered `Expired` (8.8.5/4.10: nothing ran either) once.
+    smdp_rule(&smdp, Function::ConfirmOrder, Action::Expired);
+    smdp_rule(&smdp, Function::CancelOrder, Action::Expired);
+    let o = operate(
+        &api,
+        &msisdn,
+        "sim-swap",
+        "x-2",
+        json!({"sim": {"type": "esim"}}),
+    )
+    .await;
+    assert_eq!(o["status"], "failed", "{o}");
+    assert_eq!(o["error"]["code"], "smdp_rejected", "{o}");
+    assert_eq!(
+        compensation(&o),
+        [("es2_cancel_order", "cancelled")],
+        "the cancel ran again until it settled: {o}"
+    );
+    let new: Iccid = o["new_sim"]["iccid"]
+        .as_str()
+        .expect("iccid")
+        .parse()
+        .expect("iccid");
+    // Back in our stock only because it is Available at the SM-DP+, so the next order
+    // given it can reserve it.
+    assert_eq!(
+        smdp.profile(&new).expect("new").state,
+        ProfileState::Available
+    );
+    let sim = json_at(&api, &format!("/v1/sims/{new}")).await;
+    assert_eq!(sim["state"], "available", "{sim}");
+    assert_ne!(o["needs_attention"], true, "{o}");
+
+    // Terminating the line: its released profile's cancel is answered `Expired` once,
+    // and repeated, so the profile's activation code cannot bring the line back.
+    smdp_rule(&smdp, Function::CancelOrder, Action::Expired);
+    let o = operate(&api, &msisdn, "terminate", "x-3", json!({})).await;
+    assert_eq!(o["status"], "completed", "{o}");
+    assert_eq!(o["steps"][1]["outcome"], "cancelled", "{o}");
+    assert_eq!(
+        smdp.profile(&old).expect("old").state,
+        ProfileState::Unavailable
+    );
+    sb.gateway.shutdown().await;
+}

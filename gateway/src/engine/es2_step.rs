@@ -125,6 +125,6 @@ pub(super) async fn run_es2(
 }
 
 /// An answer reduced to what the machine decides on when the output does not matter.
-fn unit<T>(r: &Result<T, Es2CallError>) -> Result<(), Es2Failure> {
+pub(super) fn unit<T>(r: &Result<T, Es2CallError>) -> Result<(), Es2Failure> {
     r.as_ref().map(|_| ()).map_err(Es2Failure::from)
 }

@@ -6,7 +6,8 @@
 use super::Inner;
 use super::driver::record_answer;
 use super::error::EngineError;
-use super::machine::{self, Attempt, StepDone, StepFailure};
+use super::es2_step::unit;
+use super::machine::{self, Attempt, StepDone, StepFailure, esim};
 use super::observe::{observe, observe_es2};
 use super::report::Before;
 use crate::order::{Order, SagaOp, es2_call_id};
@@ -106,11 +107,7 @@ pub(super) async fn perform(
                 })
                 .await;
             let summary = observe_es2(inner, &r, started);
-            (
-                r.map(|_| StepDone::from("reserved"))
-                    .map_err(|e| failure(&e)),
-                summary,
-            )
+            (esim::on_saga_reserve(attempt, unit(&r)), summary)
         }
         SagaOp::ReleaseProfile {
             iccid,
@@ -145,8 +142,8 @@ pub(super) async fn perform(
                         Err(e) => Err(e),
                     };
                     code.map(|ac| StepDone {
-                        outcome: "released",
                         activation_code: Some(ac.to_string()),
+                        ..StepDone::from("released")
                     })
                     .map_err(|e| StepFailure {
                         retryable: false,
@@ -158,12 +155,17 @@ pub(super) async fn perform(
             (result, summary)
         }
         SagaOp::CancelReservation { iccid, eid } | SagaOp::CancelProfile { iccid, eid, .. } => {
-            let (matching_id, status) = match op {
+            let (matching_id, status, what) = match op {
                 SagaOp::CancelProfile { matching_id, .. } => (
                     Some(matching(matching_id)?),
                     FinalProfileStatus::Unavailable,
+                    esim::SagaCancel::Released,
                 ),
-                _ => (None, FinalProfileStatus::Available),
+                _ => (
+                    None,
+                    FinalProfileStatus::Available,
+                    esim::SagaCancel::Reservation,
+                ),
             };
             let r = client
                 .cancel_order(&CancelOrderRequest {
@@ -175,18 +177,7 @@ pub(super) async fn perform(
                 })
                 .await;
             let summary = observe_es2(inner, &r, started);
-            let result = match r {
-                Ok(_) => Ok(StepDone::from("cancelled")),
-                Err(e) if e.retryable() => Err(failure(&e)),
-                // A released profile refused: downloaded (or bound elsewhere) meanwhile,
-                // the device's now, which ES2+ leaves to it. A reservation refused: there
-                // was none (the DownloadOrder never took). Either way the order goes on.
-                Err(_) if matches!(op, SagaOp::CancelProfile { .. }) => {
-                    Ok(StepDone::from("left_to_device"))
-                }
-                Err(_) => Ok(StepDone::from("not_reserved")),
-            };
-            (result, summary)
+            (esim::on_saga_cancel(what, unit(&r)), summary)
         }
         _ => return hlr_step(inner, hlr, &order.id, op).await,
     };

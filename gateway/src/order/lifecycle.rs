@@ -341,7 +341,25 @@ impl Lifecycle {
         }
         holder
     }
+
+    /// Whether a failed SIM swap's new card can go back to stock: a physical card always;
+    /// an eSIM profile only if the compensation did not have to cancel a release (one that
+    /// may have run: an activation code for it may exist) and its CancelOrder left the
+    /// reservation Available at the SM-DP+ (the outcomes in [`PROFILE_BACK_IN_STOCK`]).
+    /// Otherwise it is retired.
+    pub fn new_card_reusable(&self) -> bool {
+        self.undo.iter().all(|s| match &s.op {
+            SagaOp::CancelProfile { .. } => false,
+            SagaOp::CancelReservation { .. } => matches!(&s.step, Step::Done { outcome }
+                if PROFILE_BACK_IN_STOCK.contains(&outcome.as_str())),
+            _ => true,
+        })
+    }
 }
+
+/// The outcomes of a CancelOrder after which the profile is Available at the SM-DP+
+/// (cancelled as `Available`, or found not reserved).
+pub const PROFILE_BACK_IN_STOCK: [&str; 2] = ["cancelled", "not_reserved"];
 
 /// The new eSIM profile of a SIM swap (its card is `Lifecycle::new_line`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -76,14 +76,17 @@ pub fn mark_saga_sent(o: Order, undo: bool, index: usize, attempt: u32, now_ms: 
     o
 }
 
-/// A saga step that succeeded: its short outcome (`created`, `cancelled`, …) and, for a
-/// released eSIM profile, its activation code.
+/// A saga step that succeeded: its short outcome (`created`, `cancelled`, …), for a
+/// released eSIM profile its activation code, and what an operator must look at when the
+/// step settled in a way that needs one (a profile the SM-DP+ would not cancel).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StepDone {
     /// What the step found or did.
     pub outcome: &'static str,
     /// The activation code of a profile the step released.
     pub activation_code: Option<String>,
+    /// Raised on the order with the step's success.
+    pub attention: Option<AttentionReason>,
 }
 
 impl From<&'static str> for StepDone {
@@ -91,6 +94,7 @@ impl From<&'static str> for StepDone {
         Self {
             outcome,
             activation_code: None,
+            attention: None,
         }
     }
 }
@@ -128,10 +132,12 @@ pub fn on_saga_answer(
     result: Result<StepDone, StepFailure>,
 ) -> (Order, Effect) {
     let mut o = touch(o, at.now_ms);
+    let kind = o.kind;
     let Some(s) = step_mut(&mut o, undo, index) else {
         return (o, Effect::None);
     };
     let must_finish = undo || s.must_finish;
+    let stalled = stall_reason(&s.op);
     match result {
         Ok(done) => {
             s.step = Step::Done {
@@ -141,7 +147,10 @@ pub fn on_saga_answer(
                 e.activation_code = Some(code);
             }
             if must_finish {
-                o.settle(AttentionReason::HlrCleanupStalled);
+                o.settle(stalled);
+            }
+            if let Some(reason) = done.attention {
+                o.raise(reason);
             }
             let left = o.lifecycle.as_ref().is_some_and(|l| {
                 let steps = if undo { &l.undo } else { &l.plan };
@@ -158,7 +167,7 @@ pub fn on_saga_answer(
         Err(e) if must_finish => {
             s.step = at.wait(e.to_string());
             if !at.may_retry() {
-                o.raise(AttentionReason::HlrCleanupStalled);
+                o.raise(stalled);
             }
             (o, Effect::None)
         }
@@ -176,7 +185,8 @@ pub fn on_saga_answer(
                 attempt: at.n,
                 error: e.to_string(),
             };
-            o.error = Some(failure(o.kind, &e));
+            let error = failure(kind, &s.op, &e);
+            o.error = Some(error);
             let Some(l) = o.lifecycle.as_mut() else {
                 return (o, Effect::None);
             };
@@ -189,6 +199,17 @@ pub fn on_saga_answer(
                 (o, Effect::None)
             }
         }
+    }
+}
+
+/// What a step past the point of no return that keeps failing is flagged as: a CancelOrder
+/// at the SM-DP+, or a clean-up elsewhere (the HLR, a number's return at the hub).
+fn stall_reason(op: &SagaOp) -> AttentionReason {
+    match op {
+        SagaOp::CancelReservation { .. } | SagaOp::CancelProfile { .. } => {
+            AttentionReason::SmdpCancelStalled
+        }
+        _ => AttentionReason::HlrCleanupStalled,
     }
 }
 
@@ -261,7 +282,7 @@ fn inverse(op: &SagaOp, l: &Lifecycle) -> Option<SagaOp> {
 }
 
 /// Why a lifecycle order failed, and what to do.
-fn failure(kind: OrderKind, e: &StepFailure) -> OrderError {
+fn failure(kind: OrderKind, op: &SagaOp, e: &StepFailure) -> OrderError {
     let what = match kind {
         OrderKind::Suspend => "suspend the line",
         OrderKind::Resume => "resume the line",
@@ -271,6 +292,23 @@ fn failure(kind: OrderKind, e: &StepFailure) -> OrderError {
         OrderKind::Activation => "activate the line",
         OrderKind::PortOut => "take the ported-out line off the network",
     };
+    // Only a SIM swap's new profile is reserved or released before the point of no return.
+    if matches!(
+        op,
+        SagaOp::ReserveProfile { .. } | SagaOp::ReleaseProfile { .. }
+    ) {
+        let (code, how) = if e.retryable {
+            ("smdp_unavailable", "did not answer in time for")
+        } else {
+            ("smdp_rejected", "refused")
+        };
+        return OrderError {
+            code: code.into(),
+            detail: format!(
+                "the SM-DP+ {how} the new eSIM profile ({e}); the line was left as it was; retry the swap (the profile goes back to stock only if the SM-DP+ shows it available)"
+            ),
+        };
+    }
     if e.retryable {
         OrderError {
             code: "hlr_unavailable".into(),

@@ -4,7 +4,7 @@
 
 use super::apply::{Tables, TxResult, backend, enc};
 use super::tables::counter;
-use crate::order::{EsimOrder, Lifecycle, Order, OrderKind, SagaOp, Step, SuspensionReason};
+use crate::order::{EsimOrder, Lifecycle, Order, OrderKind, SagaOp, SuspensionReason};
 use crate::store::*;
 use ::redb::ReadableTable;
 use sim_profiles::{Iccid, Msisdn};
@@ -451,17 +451,13 @@ impl Tables<'_> {
         })
     }
 
-    /// A failed order's reservations go back to stock; an eSIM profile whose activation
-    /// code may have been handed out is retired instead.
+    /// A failed order's reservations go back to stock; an eSIM profile that may not be
+    /// Available at the SM-DP+ (`Lifecycle::new_card_reusable`) is retired instead.
     fn return_reserved(&mut self, order: &Order, l: &Lifecycle) -> TxResult<()> {
         if let Some(new) = &l.new_line {
             let mut sim = self.sim_record(&new.iccid)?;
             if matches!(&sim.state, SimState::Reserved { order: o } if *o == order.id) {
-                let released = l.plan.iter().any(|s| {
-                    matches!(s.op, SagaOp::ReleaseProfile { .. })
-                        && !matches!(s.step, Step::Pending)
-                });
-                if released {
+                if !l.new_card_reusable() {
                     return self.retire_sim(&new.iccid, &order.id, counter::SIMS_RESERVED);
                 }
                 sim.state = SimState::Available;

@@ -9,7 +9,7 @@ use super::numbers::{get_number, mark_returned, set_number};
 use super::pool::quarantine_number;
 use super::retry::{Tx, TxResult};
 use super::sims::{get_sim, set_sim_state};
-use crate::order::{Lifecycle, Order, OrderKind, SagaOp, Step};
+use crate::order::{Lifecycle, Order, OrderKind};
 use crate::store::*;
 use sim_profiles::Iccid;
 
@@ -155,18 +155,15 @@ async fn apply_change(
     })
 }
 
-/// A failed order's reservations go back to stock; an eSIM profile whose activation code
-/// may have been handed out is retired instead.
+/// A failed order's reservations go back to stock; an eSIM profile that may not be
+/// Available at the SM-DP+ (`Lifecycle::new_card_reusable`) is retired instead.
 async fn return_reserved(tx: &Tx<'_>, order: &Order, l: &Lifecycle) -> TxResult<()> {
     if let Some(new) = &l.new_line {
         let (sim, _) = get_sim(tx, new.iccid.as_str())
             .await?
             .ok_or_else(|| corrupt(format!("SIM {} of a line is missing", new.iccid)))?;
         if matches!(&sim.state, SimState::Reserved { order: o } if *o == order.id) {
-            let released = l.plan.iter().any(|s| {
-                matches!(s.op, SagaOp::ReleaseProfile { .. }) && !matches!(s.step, Step::Pending)
-            });
-            if released {
+            if !l.new_card_reusable() {
                 // Embedded: return early here, leaving a reserved new number as it is
                 // (a swap reserves no number, so nothing is left behind in practice).
                 return retire_sim(tx, &new.iccid, &order.id).await;

@@ -20,42 +20,36 @@ pub fn on_cancel(o: Order, at: Attempt, result: Result<(), Es2Failure>) -> (Orde
     let mut o = touch(o, at.now_ms);
     let f = match result {
         Ok(()) => return cancelled(o, "cancelled"),
-        // Invalid transition: the profile is not reserved (Available or Unavailable
-        // already, by an earlier attempt or otherwise), which is what the cancel was for.
-        Err(f) if f.is("8.2.1", "3.5") => return cancelled(o, "not_reserved"),
-        Err(f) if f.is("8.2.1", "3.3") && expiring(&o) => return (revive(o), Effect::None),
         Err(f) => f,
     };
-    let settled = if f.is("8.2.1", "3.3") {
-        Some((
+    let (reason, left) = match CancelRefusal::of(&f) {
+        Some(CancelRefusal::NotReserved) => return cancelled(o, "not_reserved"),
+        Some(CancelRefusal::Downloaded) if expiring(&o) => return (revive(o), Effect::None),
+        Some(CancelRefusal::Downloaded) => (
             AttentionReason::EsimProfileNotCancellable,
             Some(LeftAtSmdp::Downloaded),
-        ))
-    } else if f.is("8.2.1", "3.10") || f.is("8.2.6", "3.10") {
-        Some((
+        ),
+        Some(CancelRefusal::BoundElsewhere) => (
             AttentionReason::EsimProfileNotCancellable,
             Some(LeftAtSmdp::BoundElsewhere),
-        ))
-    } else if f.is("8.2.1", "3.9") || f.is("8.2.1", "1.2") {
-        Some((AttentionReason::EsimStockMismatch, None))
-    } else {
-        None
-    };
-    let Some((reason, left)) = settled else {
-        // Not cancelled, and nothing says it never will be: keep trying.
-        let released = matches!(o.esim.as_ref().map(|e| &e.confirm), Some(Step::Done { .. }));
-        if let Some(e) = o.esim.as_mut() {
-            e.cancel = Some(at.wait(f.summary()));
-            e.left_at_smdp = Some(if released {
-                LeftAtSmdp::Released
-            } else {
-                LeftAtSmdp::Reserved
-            });
+        ),
+        Some(CancelRefusal::NotOurs) => (AttentionReason::EsimStockMismatch, None),
+        None => {
+            // Not cancelled, and nothing says it never will be: keep trying.
+            let released = matches!(o.esim.as_ref().map(|e| &e.confirm), Some(Step::Done { .. }));
+            if let Some(e) = o.esim.as_mut() {
+                e.cancel = Some(at.wait(f.summary()));
+                e.left_at_smdp = Some(if released {
+                    LeftAtSmdp::Released
+                } else {
+                    LeftAtSmdp::Reserved
+                });
+            }
+            if !at.may_retry() {
+                o.raise(AttentionReason::SmdpCancelStalled);
+            }
+            return (o, Effect::None);
         }
-        if !at.may_retry() {
-            o.raise(AttentionReason::SmdpCancelStalled);
-        }
-        return (o, Effect::None);
     };
     o.settle(AttentionReason::SmdpCancelStalled);
     o.raise(reason);
@@ -68,6 +62,39 @@ pub fn on_cancel(o: Order, at: Attempt, result: Result<(), Es2Failure>) -> (Orde
         });
     }
     after_cancel(o)
+}
+
+/// What a refused CancelOrder settles about the profile. Any other refusal (an `Expired`,
+/// a processing error, an access or format error, an HTTP status) settles nothing: the
+/// profile may still be reserved or released, and the cancel is tried again.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CancelRefusal {
+    /// `8.2.1/3.5`: not reserved (Available or Unavailable already), which is what the
+    /// cancel was for.
+    NotReserved,
+    /// `8.2.1/3.3`: downloaded; the device's now, as ES2+ leaves it.
+    Downloaded,
+    /// `8.2.1/3.10` or `8.2.6/3.10`: bound to another EID or MatchingID.
+    BoundElsewhere,
+    /// `8.2.1/3.9` or `8.2.1/1.2`: unknown to the SM-DP+, or another operator's.
+    NotOurs,
+}
+
+impl CancelRefusal {
+    /// The refusal `f` is, if it settles anything.
+    pub fn of(f: &Es2Failure) -> Option<Self> {
+        if f.is("8.2.1", "3.5") {
+            Some(Self::NotReserved)
+        } else if f.is("8.2.1", "3.3") {
+            Some(Self::Downloaded)
+        } else if f.is("8.2.1", "3.10") || f.is("8.2.6", "3.10") {
+            Some(Self::BoundElsewhere)
+        } else if f.is("8.2.1", "3.9") || f.is("8.2.1", "1.2") {
+            Some(Self::NotOurs)
+        } else {
+            None
+        }
+    }
 }
 
 /// The cancel is done: nothing of the order is left at the SM-DP+.

@@ -13,12 +13,14 @@ use crate::order::{AttentionReason, Order, OrderError, OrderStatus, ProfileFate,
 mod cancel;
 mod codes;
 mod confirm;
+mod lifecycle;
 mod verify;
 
-pub use cancel::{expire, on_cancel};
+pub use cancel::{CancelRefusal, expire, on_cancel};
 use codes::download_refusal_retires;
 pub use codes::smdp_error;
 pub use confirm::{ReleaseTerms, on_confirm};
+pub use lifecycle::{SagaCancel, on_saga_cancel, on_saga_reserve};
 pub use verify::{MAX_REORDERS, on_release_check, on_reorder};
 
 /// The ES2+ calls an order makes.
