@@ -4,20 +4,23 @@
 //! every kind under the standard faults (set through the simulators' admin APIs) all end,
 //! every key sent again answers its own order, and the reconciliation of every tenant,
 //! through `POST /v1/reconciliations` with each tenant's operator key, finds nothing.
+//! The same soak runs against a sandbox on a private PostgreSQL (issue 11): every order
+//! kind, under the same faults, on the second store backend.
 
 mod common;
 
+use common::postgres::PgServer;
 use common::process::{Simgw, sandbox_json};
-use common::soak::{soak_target, total};
+use common::soak::{SoakRun, soak_target, total};
 use serde_json::Value;
 use std::path::Path;
 
 /// A sandbox config as the README gives it for a soak target: stock for the orders and
-/// short southbound timeouts and retry pauses.
-fn target_config(dir: &Path, orders: u32) -> std::path::PathBuf {
+/// short southbound timeouts and retry pauses; `store`: a `[store]` section, if any.
+fn target_config(dir: &Path, orders: u32, store: &str) -> std::path::PathBuf {
     let config = dir.join("target.toml");
     let toml = format!(
-        "data_dir = {:?}\nlisten = \"127.0.0.1:0\"\n\
+        "data_dir = {:?}\nlisten = \"127.0.0.1:0\"\n{store}\
          [engine]\nbackoff_base_ms = 20\nbackoff_max_ms = 250\n\
          [hlr]\ntimeout_ms = 1000\n[esim]\ntimeout_ms = 1000\n[porting_hub]\ntimeout_ms = 1000\n\
          [sandbox]\nphysical_sims = {}\nesim_profiles = {}\nnumbers = {}\n",
@@ -30,13 +33,12 @@ fn target_config(dir: &Path, orders: u32) -> std::path::PathBuf {
     config
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_soak_against_a_running_deployment_ends_every_order_and_reconciles_it_over_its_api() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let _gateway = Simgw::serve_sandbox(&target_config(dir.path(), 150), None);
-    let sb = sandbox_json(&dir.path().join("target")).await;
-    let file = dir.path().join("target").join("sandbox.json");
-    let (d, f) = (dir.path().to_owned(), file.clone());
+/// Runs `simgw soak --target` with 150 orders of the default mix against the sandbox
+/// serving from `dir/target`, and checks what every target run must show.
+async fn soak_150(dir: &Path) -> (SoakRun, Value) {
+    let sb = sandbox_json(&dir.join("target")).await;
+    let file = dir.join("target").join("sandbox.json");
+    let (d, f) = (dir.to_owned(), file.clone());
     let run = tokio::task::spawn_blocking(move || {
         let args = [
             "--orders",
@@ -52,6 +54,49 @@ async fn a_soak_against_a_running_deployment_ends_every_order_and_reconciles_it_
     })
     .await
     .expect("soak");
+    check_target_run(&run, &sb);
+    (run, sb)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_soak_against_a_running_deployment_ends_every_order_and_reconciles_it_over_its_api() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let _gateway = Simgw::serve_sandbox(&target_config(dir.path(), 150, ""), None);
+    let (run, sb) = soak_150(dir.path()).await;
+    let r = &run.report;
+    // The reconciliation came from the API: one report per tenant the file names.
+    let rec = &r["reconciliation"];
+    let markets = sb["markets"].as_object().map_or(0, |m| m.len());
+    let reports = rec["reports"].as_array().expect("reports");
+    assert_eq!(reports.len(), 1 + markets, "{rec}");
+    assert_eq!(reports[0]["tenant"], sb["tenant"]);
+    assert!(
+        reports
+            .iter()
+            .all(|p| p["id"].as_str().is_some_and(|i| i.starts_with("rec_")))
+    );
+    println!("{}", run.output);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_soak_against_a_sandbox_on_postgresql_ends_every_order_and_reconciles_clean() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let pg = PgServer::start().unwrap_or_else(|e| panic!("{e}"));
+    let url = pg.create_db("soak").await.expect("database");
+    let store = format!("[store]\nbackend = \"postgres\"\nurl = {url:?}\npool_size = 8\n");
+    let _gateway = Simgw::serve_sandbox(&target_config(dir.path(), 150, &store), None);
+    let (run, _) = soak_150(dir.path()).await;
+    assert!(
+        !dir.path().join("target").join("simgw.redb").exists(),
+        "the sandbox kept its orders in PostgreSQL, not in an embedded store"
+    );
+    println!("{}", run.output);
+}
+
+/// What every run against a target shows: passed; every kind of the mix sent, every
+/// accepted order ended; faults injected; every key answered its own order; the
+/// reconciliation of every tenant, through the API, clean.
+fn check_target_run(run: &SoakRun, sb: &Value) {
     let r = &run.report;
     assert!(run.passed, "simgw soak --target failed:\n{}", run.output);
     assert_eq!(r["passed"], true, "{}", run.output);
@@ -98,25 +143,14 @@ async fn a_soak_against_a_running_deployment_ends_every_order_and_reconciles_it_
             .contains("not checked against a target")
     );
 
-    // The reconciliation came from the API: one report per tenant the file names.
     let rec = &r["reconciliation"];
     assert_eq!(rec["source"], "api", "{rec}");
-    let markets = sb["markets"].as_object().map_or(0, |m| m.len());
-    let reports = rec["reports"].as_array().expect("reports");
-    assert_eq!(reports.len(), 1 + markets, "{rec}");
-    assert_eq!(reports[0]["tenant"], sb["tenant"]);
-    assert!(
-        reports
-            .iter()
-            .all(|p| p["id"].as_str().is_some_and(|i| i.starts_with("rec_")))
-    );
     assert_eq!(
         (&rec["clean"], &rec["differences"]),
         (&true.into(), &0.into()),
         "{rec}"
     );
     assert!(rec["checked"]["lines"].as_u64() > Some(0), "{rec}");
-    println!("{}", run.output);
 }
 
 #[test]
