@@ -80,32 +80,49 @@ async fn make_cn(args: &BenchArgs, sb: &crate::sandbox::Sandbox) -> Result<(), B
         .await
         .map_err(err)?;
     let now = crate::clock::Clock::new().now_ms();
-    for (member, id) in [
-        (Member::Store, "SZ-0042"),
-        (Member::Terminal, "T7"),
-        (Member::Clerk, "C1"),
-        (Member::Reader, "R-1"),
-    ] {
-        let entry = RegistryEntry {
-            member,
-            store: "SZ-0042".into(),
-            id: id.into(),
-            status: Registration::Enabled,
-            label: None,
-            hours: None,
-            updated_at_ms: now,
-        };
-        let audit = entry.audit(tenant_id, Actor::default());
-        let change = ComplianceChange::PutRegistry {
-            tenant: tenant_id.clone(),
-            entry,
-        };
-        store.compliance_change(change, audit).await.map_err(err)?;
+    for n in 0..stores(sb.info.physical_iccids.len()) {
+        let shop = store_id(n);
+        for (member, id) in [
+            (Member::Store, shop.as_str()),
+            (Member::Terminal, "T1"),
+            (Member::Clerk, "C1"),
+            (Member::Reader, "R-1"),
+        ] {
+            let entry = RegistryEntry {
+                member,
+                store: shop.clone(),
+                id: id.into(),
+                status: Registration::Enabled,
+                label: None,
+                hours: None,
+                updated_at_ms: now,
+            };
+            let audit = entry.audit(tenant_id, Actor::default());
+            let change = ComplianceChange::PutRegistry {
+                tenant: tenant_id.clone(),
+                entry,
+            };
+            store.compliance_change(change, audit).await.map_err(err)?;
+        }
     }
     Ok(())
 }
 
-/// One store sale per seeded SIM, each of its own resident ID.
+/// Sales per store: a chain's many stores share the load, each below the China market's
+/// store-burst risk rule (10 lines in 10 minutes), so the run measures the sale that
+/// passes every check, not a line flagged for second verification.
+const SALES_PER_STORE: usize = 8;
+
+/// The stores the run's sales come from.
+fn stores(sales: usize) -> usize {
+    sales.div_ceil(SALES_PER_STORE).max(1)
+}
+
+fn store_id(n: usize) -> String {
+    format!("SZ-{n:05}")
+}
+
+/// One store sale per seeded SIM, each of its own resident ID, from the stores in turn.
 fn sales(sb: &crate::sandbox::Sandbox) -> Vec<Post> {
     let url = format!("{}/v1/activations", sb.info.base_url);
     sb.info
@@ -124,7 +141,7 @@ fn sales(sb: &crate::sandbox::Sandbox) -> Vec<Post> {
             let json = serde_json::json!({
                 "sim": {"type": "physical", "iccid": iccid},
                 "product": sb.info.product,
-                "channel": {"kind": "store", "store_id": "SZ-0042", "terminal_id": "T7", "staff_id": "C1"},
+                "channel": {"kind": "store", "store_id": store_id(i / SALES_PER_STORE), "terminal_id": "T1", "staff_id": "C1"},
                 "subscriber": {
                     "name": "王小明", "id_type": "resident_id", "id_number": format!("{body}{check}"),
                     "nationality": "CHN",
