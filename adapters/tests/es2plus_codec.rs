@@ -434,16 +434,18 @@ fn notification_canonical_and_lenient_variants() {
         ("99", NotificationPoint::Reserved(99)),
         ("100", NotificationPoint::VendorSpecific(100)),
         ("\"250\"", NotificationPoint::VendorSpecific(250)),
+        ("\"0004\"", NotificationPoint::BppInstallation),
+        // JSON Schema's integer: a number without a fractional part, however written.
+        ("4.0", NotificationPoint::BppInstallation),
+        ("1e2", NotificationPoint::VendorSpecific(100)),
+        ("-0.0", NotificationPoint::Reserved(0)),
+        ("4294967295.0", NotificationPoint::VendorSpecific(u32::MAX)),
     ] {
         let b = notif(&format!(
             r#""iccid":"8986990999000001013","timestamp":"2024-05-01T10:00:00Z","notificationPointId":{id},"notificationPointStatus":{{"status":"Failed","statusCodeData":{{"subjectCode":"8.8.5","reasonCode":"6.4"}}}}"#
         ));
         let d = decode_notification(&b).expect("decodes");
-        assert_eq!(d.point, want);
-        assert_eq!(
-            d.point.id(),
-            id.trim_matches('"').parse::<u32>().expect("id")
-        );
+        assert_eq!(d.point, want, "{id}");
         assert!(d.eid.is_none() && d.result_data.is_none() && d.profile_type.is_none());
         assert_eq!(
             d.point_status.status_code_data.map(|c| c.reason_code),
@@ -473,7 +475,13 @@ fn notification_rejections() {
         ("-1", "notificationPointId"),
         ("\"4a\"", "notificationPointId"),
         ("4.5", "notificationPointId"),
+        ("-1.0", "notificationPointId"),
+        ("4294967296.0", "notificationPointId"),
+        ("1e300", "notificationPointId"),
         ("99999999999", "notificationPointId"),
+        ("\"99999999999\"", "notificationPointId"),
+        ("\"\"", "notificationPointId"),
+        ("\"+4\"", "notificationPointId"),
     ] {
         let b = notif(&format!(r#"{base},"notificationPointId":{id}"#));
         assert_eq!(

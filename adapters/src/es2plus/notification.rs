@@ -213,19 +213,33 @@ pub fn decode_notification(body: &[u8]) -> Result<DownloadProgressInfo, Es2Error
     })
 }
 
-/// `notificationPointId` as a JSON integer or a decimal string.
+/// `notificationPointId` as a JSON integer or a decimal string. An integer is a number
+/// without a fractional part, however it is written (`4`, `4.0`, `4e0`): JSON Schema's
+/// `integer`, which the OpenAPI document of the receiver says.
 fn decode_point(obj: &Object) -> Result<NotificationPoint, Es2Error> {
     const FIELD: &str = "notificationPointId";
     let invalid = Es2Error::InvalidValue { field: FIELD };
     let id = match json::get(obj, FIELD) {
         None => return Err(Es2Error::Missing { field: FIELD }),
-        Some(Value::Number(n)) => n.as_u64().and_then(|v| u32::try_from(v).ok()),
+        Some(Value::Number(n)) => match n.as_u64() {
+            Some(v) => u32::try_from(v).ok(),
+            None => n.as_f64().and_then(whole_u32),
+        },
         Some(Value::String(s)) if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) => {
             s.parse::<u32>().ok()
         }
         Some(_) => None,
     };
     id.map(NotificationPoint::from_id).ok_or(invalid)
+}
+
+/// A number written with a fraction or an exponent whose value is a whole `u32`.
+fn whole_u32(f: f64) -> Option<u32> {
+    if f.fract() != 0.0 || !(0.0..=f64::from(u32::MAX)).contains(&f) {
+        return None;
+    }
+    // Whole and in range, so the conversion is exact.
+    Some(f as u32)
 }
 
 const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";

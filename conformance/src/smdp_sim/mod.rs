@@ -49,7 +49,7 @@ pub use es9::{CancelReason, Es9Outcome, InstallResult, final_result_der};
 pub use faults::{Action, FaultConfig, Function, Rule};
 pub use handle::SmdpSimHandle;
 pub use inventory::{Confirmed, Inventory, Policy, ReplayRule};
-pub use notify::{Quirks, RetryPolicy, SentNotification};
+pub use notify::{Quirks, RetryPolicy, SentNotification, apply_quirks};
 pub use package::{PackageError, build as build_package};
 pub use seeds::{generate_profile_seeds, parse_profile_seeds};
 pub use simulator::CustomerAction;

@@ -363,8 +363,9 @@ impl Notifier {
     }
 }
 
-/// Rewrites the codec's canonical body per `quirks`; untouched when none apply.
-pub(crate) fn apply_quirks(body: Vec<u8>, quirks: &Quirks, n: u64) -> Vec<u8> {
+/// Rewrites the codec's canonical body per `quirks` (the `n`th notification sent); untouched
+/// when none apply. Public so that a receiver's description can be held to what is sent.
+pub fn apply_quirks(body: Vec<u8>, quirks: &Quirks, n: u64) -> Vec<u8> {
     let any = quirks.timestamp_camel_case
         || quirks.point_id_as_string
         || quirks.pad_iccid

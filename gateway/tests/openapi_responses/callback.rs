@@ -1,6 +1,8 @@
-//! The ES2+ callback listener serves its own document, and its answers match it; the API
-//! port neither serves nor describes the notification.
+//! The ES2+ callback listener serves its own document, its answers match it, and it takes
+//! exactly the notifications the document calls valid (`callback_requests`); the API port
+//! neither serves nor describes the notification.
 
+use crate::callback_requests;
 use crate::common::openapi_check::OpenApi;
 use crate::common::sandbox::{esim_config, shutdown};
 use adapters::http::HttpClient;
@@ -63,6 +65,11 @@ async fn the_callback_listener_serves_its_own_document() {
         assert!(r.headers.contains_key("x-admin-protocol"));
         doc.record("POST", path, r.status, &ct, &r.body);
     }
+    // What the document calls a valid notification is what the listener takes.
+    callback_requests::schemathesis_fails_on_a_mismatch(&doc);
+    callback_requests::simulator_notifications(&doc, &smdp, &base).await;
+    callback_requests::edge_cases(&doc, &smdp, &base).await;
+    callback_requests::generated(&doc);
     assert_eq!(doc.failures(), Vec::<String>::new());
     assert!(doc.not_driven().is_empty(), "{:?}", doc.not_driven());
 

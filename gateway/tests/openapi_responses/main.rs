@@ -10,6 +10,7 @@
 mod common;
 
 mod callback;
+mod callback_requests;
 mod caller;
 mod checker;
 mod examples;
