@@ -36,6 +36,15 @@ async fn operate(api: &Api, msisdn: &str, op: &str, key: &str, body: Value) -> V
         .await
 }
 
+/// The new card of a SIM swap order.
+fn new_card(o: &Value) -> Iccid {
+    o["new_sim"]["iccid"]
+        .as_str()
+        .expect("iccid")
+        .parse()
+        .expect("iccid")
+}
+
 /// The JSON at `path`, which must answer 200.
 async fn json_at(api: &Api, path: &str) -> Value {
     let r = api.get_raw(path).await;
@@ -183,11 +192,7 @@ async fn a_physical_line_swapped_to_an_esim_gets_an_activation_code_and_its_numb
     .await;
     assert_eq!(o["status"], "completed", "{o}");
     assert_eq!(o["new_sim"]["type"], "esim");
-    let new_iccid: Iccid = o["new_sim"]["iccid"]
-        .as_str()
-        .expect("iccid")
-        .parse()
-        .expect("iccid");
+    let new_iccid = new_card(&o);
     assert_eq!(o["msisdn_holder"], new_iccid.to_string());
     let ac = o["activation_code"].as_str().expect("activation code");
     let profile = smdp.profile(&new_iccid).expect("profile");
@@ -266,11 +271,7 @@ async fn an_esim_line_swapped_to_another_esim_releases_the_new_and_cancels_the_o
     )
     .await;
     assert_eq!(o["status"], "completed", "{o}");
-    let new: Iccid = o["new_sim"]["iccid"]
-        .as_str()
-        .expect("iccid")
-        .parse()
-        .expect("iccid");
+    let new = new_card(&o);
     assert_ne!(new, old);
     assert_eq!(
         smdp.profile(&new).expect("new").state,
@@ -337,11 +338,7 @@ async fn a_swap_whose_reservation_answer_was_lost_takes_in_use_on_the_repeat_as_
         o["steps"][0]["outcome"], "reserved_by_earlier_attempt",
         "{o}"
     );
-    let new: Iccid = o["new_sim"]["iccid"]
-        .as_str()
-        .expect("iccid")
-        .parse()
-        .expect("iccid");
+    let new = new_card(&o);
     assert_eq!(
         smdp.profile(&new).expect("new").state,
         ProfileState::Released
@@ -375,11 +372,7 @@ async fn a_cancel_answered_expired_is_repeated_before_the_profile_goes_back_to_s
         [("es2_cancel_order", "cancelled")],
         "the cancel ran again until it settled: {o}"
     );
-    let new: Iccid = o["new_sim"]["iccid"]
-        .as_str()
-        .expect("iccid")
-        .parse()
-        .expect("iccid");
+    let new = new_card(&o);
     // Back in our stock only because it is Available at the SM-DP+, so the next order
     // given it can reserve it.
     assert_eq!(
