@@ -413,3 +413,34 @@ fn documents_the_events_api_and_webhook_endpoints() {
         Some(crate::store::EventType::ALL.len())
     );
 }
+
+/// A blocklist entry's `reason` pattern calls blank what the server does (`str::trim`):
+/// a reason of one character is valid exactly when it is not white space.
+#[test]
+fn the_blocklist_reason_pattern_is_the_servers_blank() {
+    let doc = spec();
+    let forms = &doc["paths"]["/v1/blocklists"]["post"]["requestBody"]["content"]["application/json"]
+        ["schema"]["oneOf"];
+    let patterns: BTreeSet<&str> = forms
+        .as_array()
+        .expect("forms")
+        .iter()
+        .map(|f| {
+            f["properties"]["reason"]["pattern"]
+                .as_str()
+                .expect("pattern")
+        })
+        .collect();
+    assert_eq!(patterns.len(), 1, "{patterns:?}");
+    let pattern = patterns.first().expect("pattern");
+    let re = regex_automata::dfa::regex::Regex::new(pattern).expect("pattern");
+    for c in (0..=0x3100u32).filter_map(char::from_u32) {
+        let s = c.to_string();
+        assert_eq!(
+            re.is_match(&s),
+            !s.trim().is_empty(),
+            "U+{:04X}",
+            u32::from(c)
+        );
+    }
+}
