@@ -174,11 +174,11 @@ fn blocklist_entry_request() -> Value {
     let days = json!({"type": ["integer", "null"], "minimum": 1, "maximum": 3650, "description": "Null: as absent."});
     let reason = json!({"type": "string", "minLength": 1, "maxLength": 500, "pattern": NOT_BLANK,
         "description": "Why the entry is added (audited, never shown to a channel; no ID numbers or names)."});
-    let null = json!({"type": "null"});
+    let absent = json!({"type": "null"});
     let subject = |lists: Value, pattern: String, what: &str| {
         json!({"type": "object", "additionalProperties": false, "required": ["list", "value", "reason"], "properties": {
             "list": lists, "value": {"type": "string", "pattern": pattern, "description": what},
-            "id_type": null, "id_number": null, "nationality": null, "days": days, "reason": reason}})
+            "id_type": absent, "id_number": absent, "nationality": absent, "days": days, "reason": reason}})
     };
     json!({"oneOf": [
         {"type": "object", "additionalProperties": false, "required": ["list", "id_type", "id_number", "reason"], "properties": {

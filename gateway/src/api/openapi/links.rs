@@ -5,9 +5,10 @@
 //! reschedule; a line, from its activation, itself and a page of lines, to its lifecycle
 //! operations, verification and port-out credential; a blocklist entry to its end; an
 //! endpoint to its deliveries, secret rotation and removal). Every GET a link leads to
-//! answers 200 right after the answer it hangs on; an operation that follows may still
-//! refuse for the state the thing is in (a line is there only once its activation is
-//! `active`; a QR once the eSIM profile is released; cancel and reschedule are a port-in's).
+//! answers 200 right after the answer it hangs on, but for the QR codes (marked
+//! `x-simgw-state-dependent`: once the eSIM profile is released); an operation that follows
+//! may still refuse for the state the thing is in (a line is there only once its activation is `active`; cancel and
+//! reschedule are a port-in's).
 
 use serde_json::{Value, json};
 
@@ -109,10 +110,8 @@ const FIRST_LISTED: &[(&str, &str)] = &[("msisdn", "$response.body#/data/0/msisd
 const fn line_ops(
     msisdn: &'static [(&'static str, &'static str)],
     why: &'static str,
-) -> [Target; 9] {
+) -> [Target; 7] {
     [
-        ("GetSubscription", "getSubscription", msisdn, none, why),
-        ("GetHistory", "getSubscriptionHistory", msisdn, none, why),
         ("SuspendLine", "suspendSubscription", msisdn, none, why),
         ("ResumeLine", "resumeSubscription", msisdn, none, why),
         ("TerminateLine", "terminateSubscription", msisdn, none, why),
@@ -135,6 +134,17 @@ const fn line_ops(
     ]
 }
 
+/// The GETs a link leads to that answer 200 only in some states (a QR code once the eSIM
+/// profile is released, and never for a physical SIM): their links carry
+/// `x-simgw-state-dependent: true`. Every other GET a link leads to answers 200 right
+/// after the answer it hangs on.
+const STATE_DEPENDENT: &[&str] = &[
+    "getOrderQrPng",
+    "getOrderQrSvg",
+    "getActivationQrPng",
+    "getActivationQrSvg",
+];
+
 /// An import's links, from its `201` (a new batch) and its `200` (the same file again).
 const BATCH: &[Target] = &[
     (
@@ -153,7 +163,7 @@ const BATCH: &[Target] = &[
     ),
 ];
 
-const LINE_OPS: [Target; 9] = line_ops(MSISDN, SUBSCRIPTION);
+const LINE_OPS: [Target; 7] = line_ops(MSISDN, SUBSCRIPTION);
 
 /// Several entries may name the same answer: their links add up.
 const LINKS: &[Link] = &[
@@ -321,6 +331,9 @@ pub(super) fn add(doc: &mut Value) {
                 let body = body();
                 if !body.is_null() {
                     link["requestBody"] = body;
+                }
+                if STATE_DEPENDENT.contains(op) {
+                    link["x-simgw-state-dependent"] = json!(true);
                 }
                 (name.to_string(), link)
             })

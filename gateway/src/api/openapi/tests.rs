@@ -197,8 +197,6 @@ fn links_lead_to_real_operations() {
         "getActivationQrPng",
         "getActivationQrSvg",
         "endBlocklistEntry",
-        "getSubscription",
-        "getSubscriptionHistory",
         "suspendSubscription",
         "resumeSubscription",
         "terminateSubscription",
