@@ -170,9 +170,6 @@ impl OpenApi {
                 let value = pointer
                     .and_then(|p| body.pointer(p))
                     .and_then(Value::as_str);
-                let through_item =
-                    pointer.is_some_and(|p| p.split('/').any(|s| s.parse::<usize>().is_ok()));
-                absent_item |= value.is_none() && through_item;
                 concrete = concrete.replace(&format!("{{{name}}}"), value.unwrap_or("{missing}"));
             }
             out.push(concrete);
