@@ -140,7 +140,8 @@ impl OpenApi {
     }
 
     /// The paths the links of answer `status` to `method path` lead to, their parameters
-    /// taken from `body` (`$response.body#/…`), for the GETs they name.
+    /// taken from `body` (`$response.body#/…`), for the GETs they name that answer 200
+    /// right after (not those marked `x-simgw-state-dependent`).
     pub fn linked(&self, method: &str, path: &str, status: u16, body: &Value) -> Vec<String> {
         let Ok(template) = self.template(method, path) else {
             return Vec::new();
@@ -158,6 +159,9 @@ impl OpenApi {
             else {
                 continue;
             };
+            if link["x-simgw-state-dependent"] == true {
+                continue;
+            }
             let mut concrete = target;
             for (name, expr) in link["parameters"].as_object().into_iter().flatten() {
                 let pointer = expr

@@ -97,12 +97,7 @@ pub(super) fn add(doc: &mut Value) {
             "post": {
                 "operationId": "addBlocklistEntry",
                 "summary": "Adds an entry, in force now for `days` (an ID entry: within the policy's bounds, by default 730 to 1095 days, at most 5 consecutive years). Audited.",
-                "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "additionalProperties": false, "required": ["list", "reason"], "properties": {
-                    "list": schema("BlocklistName"),
-                    "value": {"type": "string", "description": "The subject of a non-ID list: `store`, `store/clerk`, `store/terminal`, a reader serial, an IMEI."},
-                    "id_type": {"type": ["string", "null"]}, "id_number": {"type": ["string", "null"]}, "nationality": {"type": ["string", "null"]},
-                    "days": {"type": ["integer", "null"], "minimum": 1, "maximum": 3650, "description": "Null: as absent."},
-                    "reason": {"type": "string", "minLength": 1, "maxLength": 500}}}}}},
+                "requestBody": {"required": true, "content": {"application/json": {"schema": blocklist_entry_request()}}},
                 "responses": {"201": {"description": "Added.", "content": {"application/json": {"schema": schema("BlocklistEntry")}}},
                               "400": problem(REFUSALS_400), "401": problem("`unauthorized`."), "403": forbidden(),
                               "413": problem("`body_too_large`."), "415": problem("`unsupported_media_type`."),
@@ -165,6 +160,36 @@ pub(super) fn add(doc: &mut Value) {
         "description": "`velocity_limit`: a velocity window is full (`limit`, `window`, `retry_after` seconds, also in `Retry-After`); nothing changed. Depending on the policy the store, clerk or device is also frozen (`channel_frozen` on later orders).",
         "headers": {"Retry-After": {"schema": {"type": "integer", "minimum": 1}}},
         "content": {"application/problem+json": {"schema": schema("Problem")}}});
+}
+
+/// A character that is not white space as the server's `str::trim` sees it: a `reason`
+/// needs one.
+const NOT_BLANK: &str = "[^\\t\\n\\u000B\\f\\r \\u0085\\u00A0\\u1680\\u2000-\\u200A\\u2028\\u2029\\u202F\\u205F\\u3000]";
+
+/// The body of `POST /v1/blocklists`, one form per kind of list: an `id` entry names the
+/// document (never a `value`); every other list takes a `value` of its own shape (the
+/// document's members absent or null).
+fn blocklist_entry_request() -> Value {
+    const ID: &str = "[A-Za-z0-9._-]{1,64}";
+    let days = json!({"type": ["integer", "null"], "minimum": 1, "maximum": 3650, "description": "Null: as absent."});
+    let reason = json!({"type": "string", "minLength": 1, "maxLength": 500, "pattern": NOT_BLANK,
+        "description": "Why the entry is added (audited, never shown to a channel; no ID numbers or names)."});
+    let absent = json!({"type": "null"});
+    let subject = |lists: Value, pattern: String, what: &str| {
+        json!({"type": "object", "additionalProperties": false, "required": ["list", "value", "reason"], "properties": {
+            "list": lists, "value": {"type": "string", "pattern": pattern, "description": what},
+            "id_type": absent, "id_number": absent, "nationality": absent, "days": days, "reason": reason}})
+    };
+    json!({"oneOf": [
+        {"type": "object", "additionalProperties": false, "required": ["list", "id_type", "id_number", "reason"], "properties": {
+            "list": {"const": "id"},
+            "id_type": {"type": "string", "enum": adapters::identity::IdType::ALL.map(|t| t.as_str())},
+            "id_number": {"type": "string", "description": "Checked for its type (shape, check character, birth date), then kept only as a keyed hash."},
+            "nationality": {"type": ["string", "null"], "description": "ISO 3166-1 alpha-3; required with passports and other foreign documents."},
+            "days": days, "reason": reason}},
+        subject(json!({"enum": ["store", "reader"]}), format!("^{ID}$"), "A store id, or an ID reader's serial."),
+        subject(json!({"enum": ["clerk", "terminal"]}), format!("^{ID}/{ID}$"), "`<store_id>/<clerk_id>` or `<store_id>/<terminal_id>`."),
+        subject(json!({"const": "imei"}), "^[0-9]{14,16}$".to_owned(), "The handset's IMEI.")]})
 }
 
 fn registry_put(operation_id: &str, summary: &str, ids: &[&str], device: bool) -> Value {

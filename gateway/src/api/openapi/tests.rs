@@ -146,6 +146,7 @@ fn links_lead_to_real_operations() {
         }
     }
     let mut seen = 0;
+    let mut targets = BTreeSet::new();
     for (path, item) in doc["paths"].as_object().expect("paths") {
         for op in item.as_object().expect("item").values() {
             for (status, answer) in op["responses"].as_object().into_iter().flatten() {
@@ -173,30 +174,69 @@ fn links_lead_to_real_operations() {
                             .as_str()
                             .and_then(|e| e.strip_prefix("$response.body#/"))
                             .unwrap_or_else(|| panic!("{what}: {expr}"));
-                        let mut schema = &answer["content"]["application/json"]["schema"];
-                        let mut required = Vec::new();
-                        for _ in 0..4 {
-                            if let Some(r) = schema["$ref"].as_str() {
-                                schema = doc.pointer(&r[1..]).expect("ref");
-                            }
-                            required.extend(
-                                schema["required"].as_array().into_iter().flatten().cloned(),
-                            );
-                            match schema["allOf"].get(0) {
-                                Some(first) => schema = first,
-                                None => break,
-                            }
-                        }
+                        let schema = &answer["content"]["application/json"]["schema"];
+                        let path: Vec<&str> = member.split('/').collect();
                         assert!(
-                            required.contains(&json!(member)),
+                            always_has(&doc, schema, &path),
                             "{what}: `{member}` is not always there"
                         );
                     }
+                    targets.insert(link["operationId"].as_str().unwrap_or_default().to_owned());
                 }
             }
         }
     }
     assert!(seen >= 24, "{seen} links");
+    // The operations that need something made first: each is reached by a link.
+    for op in [
+        "getOrder",
+        "getOrderQrPng",
+        "getOrderQrSvg",
+        "cancelOrder",
+        "rescheduleOrder",
+        "getActivationQrPng",
+        "getActivationQrSvg",
+        "endBlocklistEntry",
+        "suspendSubscription",
+        "resumeSubscription",
+        "terminateSubscription",
+        "swapSubscriptionSim",
+        "changeSubscriptionNumber",
+        "verifySubscription",
+        "issuePortOutCredential",
+    ] {
+        assert!(targets.contains(op), "no link leads to {op}");
+    }
+}
+
+/// Whether every body `schema` allows has the member at `path` (JSON pointer segments):
+/// each member on the way is required; through a `$ref`, in every `oneOf`/`anyOf`
+/// branch, in some `allOf` part. An array index reads an item, which every item must
+/// have (a link through one is followed only when the list has that item).
+fn always_has(doc: &Value, schema: &Value, path: &[&str]) -> bool {
+    if let Some(r) = schema["$ref"].as_str() {
+        return doc
+            .pointer(r.trim_start_matches('#'))
+            .is_some_and(|s| always_has(doc, s, path));
+    }
+    if let Some(branches) = schema["oneOf"].as_array().or(schema["anyOf"].as_array()) {
+        return branches.iter().all(|b| always_has(doc, b, path));
+    }
+    if let Some(parts) = schema["allOf"].as_array()
+        && parts.iter().any(|p| always_has(doc, p, path))
+    {
+        return true;
+    }
+    let Some((first, rest)) = path.split_first() else {
+        return true;
+    };
+    if first.parse::<usize>().is_ok() {
+        return schema["type"] == "array" && always_has(doc, &schema["items"], rest);
+    }
+    let required = schema["required"]
+        .as_array()
+        .is_some_and(|r| r.contains(&json!(first)));
+    required && (rest.is_empty() || always_has(doc, &schema["properties"][*first], rest))
 }
 
 #[test]
@@ -370,4 +410,35 @@ fn documents_the_events_api_and_webhook_endpoints() {
         types.as_array().map(Vec::len),
         Some(crate::store::EventType::ALL.len())
     );
+}
+
+/// A blocklist entry's `reason` pattern calls blank what the server does (`str::trim`):
+/// a reason of one character is valid exactly when it is not white space.
+#[test]
+fn the_blocklist_reason_pattern_is_the_servers_blank() {
+    let doc = spec();
+    let forms = &doc["paths"]["/v1/blocklists"]["post"]["requestBody"]["content"]["application/json"]
+        ["schema"]["oneOf"];
+    let patterns: BTreeSet<&str> = forms
+        .as_array()
+        .expect("forms")
+        .iter()
+        .map(|f| {
+            f["properties"]["reason"]["pattern"]
+                .as_str()
+                .expect("pattern")
+        })
+        .collect();
+    assert_eq!(patterns.len(), 1, "{patterns:?}");
+    let pattern = patterns.first().expect("pattern");
+    let re = regex_automata::dfa::regex::Regex::new(pattern).expect("pattern");
+    for c in (0..=0x3100u32).filter_map(char::from_u32) {
+        let s = c.to_string();
+        assert_eq!(
+            re.is_match(&s),
+            !s.trim().is_empty(),
+            "U+{:04X}",
+            u32::from(c)
+        );
+    }
 }
