@@ -195,6 +195,7 @@ impl Gateway {
             verifier,
             give_up_after: Duration::from_secs(config.identity.give_up_after_secs),
             concurrency: config.identity.concurrency,
+            before_create_wait: Duration::from_millis(config.identity.before_create_wait_ms),
         });
         settings.porting = match bound.porting_hub {
             Some(h) => Some(h),

@@ -224,6 +224,7 @@ async fn comply(dir: &Path, tenant: &str, (product, iccid): &(String, String)) {
         imei: None,
         actor: Default::default(),
         evidence: Vec::new(),
+        verified: None,
     };
     let new = NewActivation {
         tenant: tenant.into(),

@@ -10,6 +10,7 @@ use super::request::{
     PathParam, body_fingerprint, idempotency_key, json_response, read_json, replayed,
 };
 use crate::crypto::random_id;
+use crate::engine::Asker;
 use crate::order::{Order, OrderStatus};
 use crate::store::{CreateOutcome, NewActivation, NumberChoice, SimChoice};
 use axum::body::Body;
@@ -136,16 +137,30 @@ pub(super) async fn create_checked(
         req.subscriber.as_ref(),
         req.channel.as_ref(),
     )?;
-    let subscriber = match &req.subscriber {
-        Some(s) => {
-            let plain = compliance_check::sealed_form(&check, s)?;
-            Some(
-                state
-                    .keys
-                    .seal(&crate::order::subscriber_context(&order_id), &plain)
-                    .map_err(|_| ApiError::internal())?,
-            )
-        }
+    let plain = req
+        .subscriber
+        .as_ref()
+        .map(|s| compliance_check::sealed_form(&check, s))
+        .transpose()?;
+    let asker = Asker {
+        order_id: &order_id,
+        tenant: &caller.tenant,
+        channel: req.channel.as_ref(),
+    };
+    let check = compliance_check::verified_first(
+        state,
+        asker,
+        plain.as_deref().map(|p| p.as_slice()),
+        check,
+    )
+    .await;
+    let subscriber = match plain {
+        Some(plain) => Some(
+            state
+                .keys
+                .seal(&crate::order::subscriber_context(&order_id), &plain)
+                .map_err(|_| ApiError::internal())?,
+        ),
         None => None,
     };
     let now_ms = state.clock.now_ms();

@@ -7,6 +7,8 @@ use super::auth::Caller;
 use super::problem::ApiError;
 use crate::compliance::audit::Actor;
 use crate::compliance::{ChannelRef, SimKind, Subscriber};
+use crate::engine::Asker;
+use crate::order::VerifyTerms;
 use crate::store::{ComplianceCheck, Tenant};
 use serde_json::Value;
 use std::sync::Arc;
@@ -114,7 +116,47 @@ fn build(
         id_hashes,
         actor,
         evidence,
+        verified: None,
     })
+}
+
+/// `check` with the identity verifier's decision asked before the create commit
+/// (`Engine::verify_before_create`) for order `order_id` of `tenant`, whose subscriber
+/// will be sealed as `clear`: only when the commit will ask for a verification and, by a
+/// read-only pre-check of the same rules, would allow the order now (an order the commit
+/// would refuse is not put to the verifier). `check` unchanged otherwise; the commit
+/// decides again either way.
+pub(super) async fn verified_first(
+    state: &AppState,
+    asker: Asker<'_>,
+    clear: Option<&[u8]>,
+    mut check: ComplianceCheck,
+) -> ComplianceCheck {
+    let (Some(clear), Some(_), None) = (clear, &check.subscriber, &check.invalid) else {
+        return check;
+    };
+    if !state.engine.verifies_before_create() {
+        return check;
+    }
+    let now_ms = state.clock.now_ms();
+    match state
+        .store
+        .precheck_activation(asker.tenant, &check, now_ms)
+        .await
+    {
+        Ok(crate::compliance::Decision::Allow(_)) => {}
+        Ok(crate::compliance::Decision::Refuse(_)) => return check,
+        Err(e) => {
+            tracing::debug!(error = %e, "compliance pre-check failed; the verifier is asked after the create commit");
+            return check;
+        }
+    }
+    let terms = VerifyTerms::of(&check.policy, check.channel.kind());
+    check.verified = state
+        .engine
+        .verify_before_create(asker, clear, &terms)
+        .await;
+    check
 }
 
 /// The subscriber as sealed at rest: the normalised form of a valid subscriber, the

@@ -35,6 +35,12 @@ pub struct IdentityConfig {
     pub give_up_after_secs: u64,
     /// Most verification calls in flight.
     pub concurrency: usize,
+    /// How long `POST /v1/activations` waits for the verifier before the order's create
+    /// commit, ms (0: never; the engine asks after the commit). A pass or a flag within it
+    /// is recorded in the create commit, which then sends the first southbound call ahead
+    /// (one durable write fewer per order); anything else is asked again after the commit
+    /// under the same request id.
+    pub before_create_wait_ms: u64,
 }
 
 impl Default for IdentityConfig {
@@ -50,6 +56,7 @@ impl Default for IdentityConfig {
             timeout_ms: 10_000,
             give_up_after_secs: 300,
             concurrency: 32,
+            before_create_wait_ms: 2_000,
         }
     }
 }
@@ -63,6 +70,12 @@ impl IdentityConfig {
         };
         if !(100..=120_000).contains(&self.timeout_ms) {
             return Err(invalid("identity.timeout_ms", "must be from 100 to 120000"));
+        }
+        if self.before_create_wait_ms > 120_000 {
+            return Err(invalid(
+                "identity.before_create_wait_ms",
+                "must be from 0 (never) to 120000",
+            ));
         }
         if self.concurrency == 0 {
             return Err(invalid("identity.concurrency", "must be at least 1"));

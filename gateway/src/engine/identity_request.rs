@@ -12,11 +12,61 @@ use adapters::identity::{
     VerificationRequest,
 };
 use serde_json::Value;
+use zeroize::Zeroize;
 
-/// The request verifying `s` for `order` under `terms`. An error names the subscriber's
+/// The order a request is for: its id, tenant and channel, as the create commit stores
+/// them (the order need not exist yet: the API may ask before the commit).
+#[derive(Clone, Copy, Debug)]
+pub struct Asker<'a> {
+    /// The order's id (the request id derives from it).
+    pub order_id: &'a str,
+    /// Its tenant.
+    pub tenant: &'a str,
+    /// Its channel object, as sent.
+    pub channel: Option<&'a Value>,
+}
+
+impl<'a> Asker<'a> {
+    /// The stored order's.
+    pub fn of(order: &'a Order) -> Self {
+        Self {
+            order_id: &order.id,
+            tenant: &order.tenant,
+            channel: order.channel.as_ref(),
+        }
+    }
+}
+
+/// The request verifying the subscriber sealed at rest as `clear` (its normalised JSON,
+/// opened in memory by the caller) for `asker` under `terms`. An error names the field
+/// the protocol cannot carry (never its value).
+pub fn request_from_clear(
+    asker: Asker<'_>,
+    clear: &[u8],
+    terms: &VerifyTerms,
+) -> Result<VerificationRequest, String> {
+    let mut value: Value = serde_json::from_slice(clear)
+        .map_err(|_| "the stored `subscriber` is not a JSON object".to_owned())?;
+    let parsed = Subscriber::from_json(&value);
+    scrub(&mut value);
+    let subscriber = parsed.map_err(|r| r.detail)?;
+    verification_request(asker, &subscriber, terms)
+}
+
+/// Overwrites the clear strings of an opened subscriber before they are dropped.
+fn scrub(v: &mut Value) {
+    match v {
+        Value::String(s) => s.zeroize(),
+        Value::Array(items) => items.iter_mut().for_each(scrub),
+        Value::Object(m) => m.values_mut().for_each(scrub),
+        _ => {}
+    }
+}
+
+/// The request verifying `s` for `asker` under `terms`. An error names the subscriber's
 /// field whose value the protocol cannot carry (never the value).
 pub fn verification_request(
-    order: &Order,
+    asker: Asker<'_>,
     s: &Subscriber,
     terms: &VerifyTerms,
 ) -> Result<VerificationRequest, String> {
@@ -64,7 +114,7 @@ pub fn verification_request(
         })
         .transpose()?;
     Ok(VerificationRequest {
-        request_id: token(&identity_request_id(&order.id), "request_id")?,
+        request_id: token(&identity_request_id(asker.order_id), "request_id")?,
         name: s.name.clone(),
         id_type: s.id_type,
         id_number: s.id_number.clone(),
@@ -72,7 +122,7 @@ pub fn verification_request(
         id_expiry: None,
         capture,
         evidence,
-        channel: channel_context(order),
+        channel: channel_context(asker),
         requirements: Requirements {
             evidence_required: terms.evidence_required,
             manual_capture_allowed: terms.manual_capture_allowed,
@@ -83,12 +133,12 @@ pub fn verification_request(
 /// Where the order comes from, as far as the protocol can carry it: the tenant and, for a
 /// store channel, the store, the clerk and the terminal. A member the protocol cannot
 /// carry is left out (they are optional and only inform the verifier).
-fn channel_context(order: &Order) -> ChannelContext {
-    let members = order.channel.as_ref().and_then(Value::as_object);
+fn channel_context(asker: Asker<'_>) -> ChannelContext {
+    let members = asker.channel.and_then(Value::as_object);
     let get = |k: &str| members.and_then(|m| m.get(k)).and_then(Value::as_str);
     let token = |v: Option<&str>| v.and_then(|v| Token::parse(v, "channel").ok());
     let mut ctx = ChannelContext {
-        tenant: token(Some(&order.tenant)),
+        tenant: token(Some(asker.tenant)),
         ..ChannelContext::default()
     };
     let from = ChannelRef::from_request(
@@ -138,7 +188,8 @@ mod tests {
         o.channel = Some(
             json!({"kind": "store", "store_id": "SZ-0042", "staff_id": "C1", "terminal_id": "T7"}),
         );
-        let r = verification_request(&o, &subscriber(cn_store()), &TERMS).expect("request");
+        let r =
+            verification_request(Asker::of(&o), &subscriber(cn_store()), &TERMS).expect("request");
         assert_eq!(r.request_id.as_str(), "act_x-idv");
         assert_eq!(r.name.expose(), "张三");
         assert_eq!(r.id_type, IdType::ResidentId);
@@ -184,7 +235,8 @@ mod tests {
             }
         );
         // The same order gives the same request, attempt after attempt.
-        let again = verification_request(&o, &subscriber(cn_store()), &TERMS).expect("request");
+        let again =
+            verification_request(Asker::of(&o), &subscriber(cn_store()), &TERMS).expect("request");
         assert_eq!(again, r);
     }
 
@@ -196,7 +248,7 @@ mod tests {
             "name": "Jane Doe", "id_type": "passport", "id_number": "X1234567", "nationality": "GBR",
             "capture": {"method": "manual"}, "evidence": {"video": {"id": "vid-9"}}
         }));
-        let r = verification_request(&o, &s, &TERMS).expect("request");
+        let r = verification_request(Asker::of(&o), &s, &TERMS).expect("request");
         assert_eq!(r.capture, Capture::Manual);
         assert!(matches!(&r.evidence, Some(Evidence::Video { id }) if id.as_str() == "vid-9"));
         assert_eq!(r.channel.store, None);
@@ -207,8 +259,8 @@ mod tests {
     fn a_value_the_protocol_cannot_carry_names_its_field_not_its_value() {
         let mut v = cn_store();
         v["capture"]["reader_serial"] = json!("reader one");
-        let err =
-            verification_request(&fixture_order(), &subscriber(v), &TERMS).expect_err("refused");
+        let err = verification_request(Asker::of(&fixture_order()), &subscriber(v), &TERMS)
+            .expect_err("refused");
         assert!(err.contains("subscriber.capture.reader_serial"), "{err}");
         assert!(!err.contains("reader one"), "{err}");
     }

@@ -12,14 +12,11 @@
 use super::Inner;
 use super::driver::record_answer;
 use super::error::EngineError;
-use super::identity_request::verification_request;
+use super::identity_request::{Asker, request_from_clear};
 use super::machine::{self, Attempt, identity::STEP};
 use super::report::{Before, report};
-use crate::compliance::Subscriber;
-use crate::order::{Effect, Order};
+use crate::order::{Effect, IdentityStep, Order, VerifyTerms};
 use adapters::identity::{IdentityError, Verdict, VerificationRequest, VerificationResponse};
-use serde_json::Value;
-use zeroize::Zeroize;
 
 /// Why no request could be built.
 enum NoRequest {
@@ -85,6 +82,41 @@ pub(super) async fn run_verify(
     record_answer(inner, &before, next, effect, STEP, attempt, summary).await
 }
 
+impl super::Engine {
+    /// Asks the identity verifier about order `asker` before its create commit, with the
+    /// subscriber as it will be sealed (`clear`) and the terms the commit will record, so
+    /// that the commit can record the decision and send the first southbound call ahead
+    /// (one durable write fewer per order). Bounded by `[identity] before_create_wait_ms`
+    /// (the permit included). `Some` for a pass or a flag; `None` when not configured,
+    /// not in time, unavailable or a reject: the engine then asks after the commit, under
+    /// the same request id, as it always did (the verifier answers a repeat with its first
+    /// decision, so a decision is never bought twice).
+    pub async fn verify_before_create(
+        &self,
+        asker: Asker<'_>,
+        clear: &[u8],
+        terms: &VerifyTerms,
+    ) -> Option<IdentityStep> {
+        let settings = self.inner.settings.identity.as_ref()?;
+        if settings.before_create_wait.is_zero() {
+            return None;
+        }
+        let request = request_from_clear(asker, clear, terms).ok()?;
+        let call = async {
+            let _permit = self.inner.identity_permits.acquire().await.ok()?;
+            Some(settings.verifier.verify(&request).await)
+        };
+        let Ok(Some(result)) = tokio::time::timeout(settings.before_create_wait, call).await else {
+            tracing::debug!(order = %asker.order_id,
+                "identity verification before the create commit not answered in time; asked after it");
+            return None;
+        };
+        drop(request);
+        log_answer(asker.order_id, 1, &result);
+        machine::identity::decided_before_create(asker.order_id, result.ok()?, terms)
+    }
+}
+
 /// Opens the order's sealed subscriber in memory and builds the request.
 fn request_of(inner: &Inner, order: &Order) -> Result<VerificationRequest, NoRequest> {
     let Some(terms) = order.verify_terms() else {
@@ -107,23 +139,7 @@ fn request_of(inner: &Inner, order: &Order) -> Result<VerificationRequest, NoReq
                 format!("its subscriber does not open: {e}"),
             ))
         })?;
-    let mut value: Value = serde_json::from_slice(&clear).map_err(|_| {
-        NoRequest::Unsendable("the stored `subscriber` is not a JSON object".into())
-    })?;
-    let parsed = Subscriber::from_json(&value);
-    scrub(&mut value);
-    let subscriber = parsed.map_err(|r| NoRequest::Unsendable(r.detail))?;
-    verification_request(order, &subscriber, terms).map_err(NoRequest::Unsendable)
-}
-
-/// Overwrites the clear strings of the opened subscriber before they are dropped.
-fn scrub(v: &mut Value) {
-    match v {
-        Value::String(s) => s.zeroize(),
-        Value::Array(items) => items.iter_mut().for_each(scrub),
-        Value::Object(m) => m.values_mut().for_each(scrub),
-        _ => {}
-    }
+    request_from_clear(Asker::of(order), &clear, terms).map_err(NoRequest::Unsendable)
 }
 
 /// The answer's one-line summary for the event log: the outcome and its code, or the

@@ -38,7 +38,7 @@ use adapters::es2plus::{Fqdn, SmdpClient};
 use adapters::hlr::HlrProvisioner;
 use adapters::identity::IdentityVerifier;
 pub use error::EngineError;
-pub use identity_request::verification_request;
+pub use identity_request::{Asker, verification_request};
 use machine::RetryPolicy;
 pub use port_step::{ItemInput, PortingSettings, SealedCredential};
 use ring::rand::{SecureRandom, SystemRandom};
@@ -103,6 +103,9 @@ pub struct IdentitySettings {
     pub give_up_after: Duration,
     /// Most verification calls in flight.
     pub concurrency: usize,
+    /// How long the API waits for the verifier before an order's create commit
+    /// (`Engine::verify_before_create`); zero: never asked before.
+    pub before_create_wait: Duration,
 }
 
 impl std::fmt::Debug for IdentitySettings {
@@ -110,6 +113,7 @@ impl std::fmt::Debug for IdentitySettings {
         f.debug_struct("IdentitySettings")
             .field("give_up_after", &self.give_up_after)
             .field("concurrency", &self.concurrency)
+            .field("before_create_wait", &self.before_create_wait)
             .finish_non_exhaustive()
     }
 }
@@ -382,6 +386,16 @@ impl Engine {
     /// after it was accepted; the API should refuse it at creation instead.
     pub fn identity_enabled(&self) -> bool {
         self.inner.settings.identity.is_some()
+    }
+
+    /// Whether the API asks the verifier before an order's create commit
+    /// ([`Engine::verify_before_create`]).
+    pub fn verifies_before_create(&self) -> bool {
+        self.inner
+            .settings
+            .identity
+            .as_ref()
+            .is_some_and(|s| !s.before_create_wait.is_zero())
     }
 }
 

@@ -19,6 +19,17 @@ pub trait ComplianceStore: Send + Sync {
         now_ms: u64,
     ) -> BoxFuture<'a, Result<crate::compliance::Decision, StoreError>>;
 
+    /// The decision an activation's checks would reach now, read-only: no audit record,
+    /// nothing reserved, counted or frozen. A hint: the create commit decides again. Asked
+    /// before the identity verifier is called ahead of the create commit, so that an
+    /// order the commit would refuse is not put to the verifier.
+    fn precheck_activation<'a>(
+        &'a self,
+        tenant: &'a str,
+        check: &'a ComplianceCheck,
+        now_ms: u64,
+    ) -> BoxFuture<'a, Result<crate::compliance::Decision, StoreError>>;
+
     /// Applies an operator's registry or blocklist change (or none, `AuditOnly`) and
     /// appends `audit` in the same commit. A refused change appends nothing.
     fn compliance_change(

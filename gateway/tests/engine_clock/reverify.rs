@@ -69,6 +69,7 @@ fn flagged_check() -> ComplianceCheck {
             ..AuditActor::default()
         },
         evidence: Vec::new(),
+        verified: None,
     }
 }
 

@@ -360,6 +360,7 @@ pub(crate) fn identity_settings(verify: &Verify) -> Option<IdentitySettings> {
         verifier,
         give_up_after: verify.give_up_after,
         concurrency: 2,
+        before_create_wait: Duration::ZERO,
     })
 }
 

@@ -66,6 +66,7 @@ fn check(policy: &Arc<Policy>, id: u32, ent: &str) -> ComplianceCheck {
             device: Some("T7".into()),
         },
         evidence: vec!["face_match:fm-1".into(), "reader:R-1".into()],
+        verified: None,
     }
 }
 

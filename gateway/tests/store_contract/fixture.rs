@@ -404,6 +404,7 @@ pub fn check_with(
             device: store.as_ref().and_then(|s| s.terminal.clone()),
         },
         evidence,
+        verified: None,
         channel,
     }
 }

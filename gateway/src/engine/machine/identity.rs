@@ -89,30 +89,12 @@ pub fn on_verify(
     let attempt = at.n;
     match result {
         Ok(answer) => {
-            step.verification_id = answer.verification_id.map(|v| v.as_str().to_owned());
-            let outcome = answer.verdict.outcome();
-            step.step = Step::Done {
-                outcome: outcome.into(),
-            };
-            match answer.verdict {
-                Verdict::Pass => {
-                    step.status = IdentityStatus::Passed;
-                    o.identity = Some(step);
-                    (o, Effect::None)
-                }
-                Verdict::Flag(code) => {
-                    step.status = IdentityStatus::Flagged;
-                    step.code = Some(code.as_str().to_owned());
-                    step.reverify = terms.is_some_and(|t| t.flag_reverifies);
-                    o.identity = Some(step);
-                    (o, Effect::None)
-                }
-                Verdict::Reject(code) => {
-                    step.status = IdentityStatus::Rejected;
-                    step.code = Some(code.as_str().to_owned());
-                    o.identity = Some(step);
-                    fail(o, code.as_str(), reject_detail(code))
-                }
+            let flag_reverifies = terms.is_some_and(|t| t.flag_reverifies);
+            let rejected = decide(&mut step, answer, flag_reverifies);
+            o.identity = Some(step);
+            match rejected {
+                None => (o, Effect::None),
+                Some(code) => fail(o, code.as_str(), reject_detail(code)),
             }
         }
         Err(e) if e.retryable() => {
@@ -154,6 +136,55 @@ pub fn on_verify(
             );
             fail(o, UNAVAILABLE, detail)
         }
+    }
+}
+
+/// Records the verifier's decision on `step`: passed, or flagged (re-verified when
+/// `flag_reverifies`), or rejected, whose code is returned.
+fn decide(
+    step: &mut IdentityStep,
+    answer: VerificationResponse,
+    flag_reverifies: bool,
+) -> Option<RejectCode> {
+    step.verification_id = answer.verification_id.map(|v| v.as_str().to_owned());
+    step.step = Step::Done {
+        outcome: answer.verdict.outcome().into(),
+    };
+    match answer.verdict {
+        Verdict::Pass => {
+            step.status = IdentityStatus::Passed;
+            None
+        }
+        Verdict::Flag(code) => {
+            step.status = IdentityStatus::Flagged;
+            step.code = Some(code.as_str().to_owned());
+            step.reverify = flag_reverifies;
+            None
+        }
+        Verdict::Reject(code) => {
+            step.status = IdentityStatus::Rejected;
+            step.code = Some(code.as_str().to_owned());
+            Some(code)
+        }
+    }
+}
+
+/// The concluded verification of order `order_id` (not created yet) whose verifier was
+/// asked before its create commit, under the terms that commit will record: `Some` for a
+/// decision that lets the order go on (a pass or a flag), as attempt 1; `None` for a
+/// reject, which is left to the engine after the commit: it asks again under the same
+/// request id, the verifier answers a repeat with its first decision, and the order fails
+/// as any refused order does.
+pub fn decided_before_create(
+    order_id: &str,
+    answer: VerificationResponse,
+    terms: &VerifyTerms,
+) -> Option<IdentityStep> {
+    let mut step = IdentityStep::pending(order_id);
+    step.attempts = 1;
+    match decide(&mut step, answer, terms.flag_reverifies) {
+        None => Some(step),
+        Some(_) => None,
     }
 }
 

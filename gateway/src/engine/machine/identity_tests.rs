@@ -140,6 +140,64 @@ fn flag_goes_on_and_records_the_reason_and_the_re_verification() {
     }
 }
 
+/// An order as its create commit writes it when the verifier was asked before the commit.
+fn created_with(step: Option<IdentityStep>, reverifies: bool) -> Order {
+    let mut o = order_with(Some(terms(true, reverifies)));
+    o.identity = step;
+    o
+}
+
+#[test]
+fn a_decision_before_the_create_commit_is_the_order_s_and_the_hlr_call_rides_on_the_create() {
+    let ok = |v: Verdict| answer(v).expect("an answer");
+    // A pass: concluded as attempt 1, and the create commit sends the HLR call ahead.
+    let step = decided_before_create("act_x", ok(Verdict::Pass), &terms(true, true))
+        .expect("a pass goes on");
+    assert_eq!(
+        (step.status, step.attempts, step.request_id.as_str()),
+        (IdentityStatus::Passed, 1, "act_x-idv")
+    );
+    assert_eq!(step.verification_id.as_deref(), Some("v-1"));
+    let o = created_with(Some(step), true);
+    assert!(identity_concluded(&o));
+    assert_eq!(next_action(&o, 0), Action::Provision { attempt: 1 });
+    let ahead = super::super::mark_next_sent(o, 0);
+    assert_eq!(
+        (ahead.hlr.clone(), ahead.version),
+        (Step::Sent { attempt: 1 }, 1)
+    );
+    // A flag: goes on, re-verified as the terms say.
+    for reverifies in [true, false] {
+        let flagged = decided_before_create(
+            "act_x",
+            ok(flag("watchlist_near_match")),
+            &terms(true, reverifies),
+        )
+        .expect("a flag goes on");
+        assert_eq!(flagged.status, IdentityStatus::Flagged);
+        assert_eq!(flagged.code.as_deref(), Some("watchlist_near_match"));
+        let o = created_with(Some(flagged), reverifies);
+        assert_eq!(o.identity_reverify(), reverifies);
+        assert_eq!(next_action(&o, 0), Action::Provision { attempt: 1 });
+    }
+    // A reject is left to the engine: the order is created unverified and asks again.
+    for code_ in RejectCode::ALL {
+        assert_eq!(
+            decided_before_create("act_x", ok(Verdict::Reject(code_)), &terms(true, true)),
+            None,
+            "{code_:?}"
+        );
+    }
+    let o = created_with(None, true);
+    assert_eq!(next_action(&o, 0), Action::Verify { attempt: 1 });
+    let not_ahead = super::super::mark_next_sent(o, 0);
+    assert_eq!(
+        not_ahead.hlr,
+        Step::Pending,
+        "no HLR call before a decision"
+    );
+}
+
 #[test]
 fn every_reject_fails_the_order_with_its_code_and_provisions_nothing() {
     for code_ in RejectCode::ALL {

@@ -251,6 +251,12 @@ impl<'t> Tables<'t> {
             }
         }
         // All checks passed: from here on, write.
+        let compliance = decision
+            .as_ref()
+            .and_then(|(check, d)| OrderCompliance::allowed(check, d));
+        let identity = decision
+            .as_ref()
+            .and_then(|(check, _)| decided_identity(check, compliance.as_ref()));
         let order = Order {
             id: new.order_id.clone(),
             kind: crate::order::OrderKind::Activation,
@@ -269,9 +275,7 @@ impl<'t> Tables<'t> {
             hlr_profile_id: product.hlr_profile_id,
             channel: new.channel.clone(),
             subscriber: new.subscriber.clone(),
-            compliance: decision
-                .as_ref()
-                .and_then(|(check, d)| OrderCompliance::allowed(check, d)),
+            compliance,
             hlr: Step::Pending,
             undo: None,
             error: None,
@@ -281,7 +285,7 @@ impl<'t> Tables<'t> {
             created_at_ms: new.now_ms,
             updated_at_ms: new.now_ms,
             version: 1,
-            identity: None,
+            identity,
         };
         let order = match new.send_ahead {
             Some(send) => send(order, new.now_ms),

@@ -57,6 +57,66 @@ pub enum ComplianceReply {
     Change(ComplianceChangeOutcome),
 }
 
+/// The tables an activation's decision reads, in a write transaction (the create commit)
+/// or a read transaction (the pre-check before the identity verifier is asked).
+pub(super) struct ReadSet<'a, L, V, R, B> {
+    pub live_lines: &'a L,
+    pub velocity: &'a V,
+    pub registry: &'a R,
+    pub blocklist: &'a B,
+}
+
+impl<L, V, R, B> ReadSet<'_, L, V, R, B>
+where
+    L: ReadableTable<LineKey, ()>,
+    V: ReadableTable<(&'static str, u64), u32>,
+    R: ReadableTable<RegKey, &'static [u8]>,
+    B: ReadableTable<BlockKey, &'static [u8]>,
+{
+    /// Everything the plan names, read from these tables.
+    pub(super) fn reads(
+        &self,
+        tenant: &str,
+        check: &ComplianceCheck,
+        req: &CreateRequest,
+        plan: &ReadPlan,
+    ) -> TxResult<Reads> {
+        let enterprise = check.enterprise.as_str();
+        let mut reads = Reads::default();
+        if plan.live_lines {
+            let hashes: Vec<String> = check.id_hashes.iter().map(ToString::to_string).collect();
+            reads.live_lines = count_live(self.live_lines, enterprise, &hashes)?;
+        }
+        for key in &plan.velocity {
+            let scope = velocity_scope(key, tenant, enterprise);
+            let buckets = buckets(self.velocity, &scope, key.first, key.current)?;
+            reads.velocity.push((key.clone(), buckets));
+        }
+        for (list, value) in &plan.blocklist {
+            let rows = block_rows(self.blocklist, enterprise, *list, value)?;
+            if rows.iter().any(|r| r.span().is_active(req.now_ms)) {
+                reads.blocklist_hits.push(*list);
+            }
+        }
+        if let (true, ChannelRef::Store(s)) = (plan.registry, &check.channel) {
+            let get = |m: Member, id: &str| registry_get(self.registry, tenant, m, &s.store, id);
+            let store = get(Member::Store, &s.store)?;
+            reads.store_hours = store.as_ref().and_then(|e| e.hours);
+            let reader = match req.subscriber {
+                SubscriberInput::Valid(sub) => sub.capture.reader_serial(),
+                _ => None,
+            };
+            reads.registry = RegistryView {
+                store: store.map_or(Registration::NotRegistered, |e| e.status),
+                clerk: optional_member(&get, Member::Clerk, s.clerk.as_deref())?,
+                terminal: optional_member(&get, Member::Terminal, s.terminal.as_deref())?,
+                reader: optional_member(&get, Member::Reader, reader)?,
+            };
+        }
+        Ok(reads)
+    }
+}
+
 /// The compliance tables of one write transaction.
 pub struct ComplianceTables<'t> {
     live_lines: Table<'t, LineKey, ()>,
@@ -119,39 +179,13 @@ impl<'t> ComplianceTables<'t> {
         req: &CreateRequest,
         plan: &ReadPlan,
     ) -> TxResult<Reads> {
-        let enterprise = check.enterprise.as_str();
-        let mut reads = Reads::default();
-        if plan.live_lines {
-            let hashes: Vec<String> = check.id_hashes.iter().map(ToString::to_string).collect();
-            reads.live_lines = count_live(&self.live_lines, enterprise, &hashes)?;
-        }
-        for key in &plan.velocity {
-            let scope = velocity_scope(key, tenant, enterprise);
-            let buckets = buckets(&self.velocity, &scope, key.first, key.current)?;
-            reads.velocity.push((key.clone(), buckets));
-        }
-        for (list, value) in &plan.blocklist {
-            let rows = block_rows(&self.blocklist, enterprise, *list, value)?;
-            if rows.iter().any(|r| r.span().is_active(req.now_ms)) {
-                reads.blocklist_hits.push(*list);
-            }
-        }
-        if let (true, ChannelRef::Store(s)) = (plan.registry, &check.channel) {
-            let get = |m: Member, id: &str| registry_get(&self.registry, tenant, m, &s.store, id);
-            let store = get(Member::Store, &s.store)?;
-            reads.store_hours = store.as_ref().and_then(|e| e.hours);
-            let reader = match req.subscriber {
-                SubscriberInput::Valid(sub) => sub.capture.reader_serial(),
-                _ => None,
-            };
-            reads.registry = RegistryView {
-                store: store.map_or(Registration::NotRegistered, |e| e.status),
-                clerk: optional_member(&get, Member::Clerk, s.clerk.as_deref())?,
-                terminal: optional_member(&get, Member::Terminal, s.terminal.as_deref())?,
-                reader: optional_member(&get, Member::Reader, reader)?,
-            };
-        }
-        Ok(reads)
+        let tables = ReadSet {
+            live_lines: &self.live_lines,
+            velocity: &self.velocity,
+            registry: &self.registry,
+            blocklist: &self.blocklist,
+        };
+        tables.reads(tenant, check, req, plan)
     }
 
     /// Sets a channel member frozen (inserting it frozen if it is not registered).

@@ -14,6 +14,15 @@ impl ComplianceStore for RedbStore {
         Box::pin(self.validate(tenant, check, now_ms))
     }
 
+    fn precheck_activation<'a>(
+        &'a self,
+        tenant: &'a str,
+        check: &'a ComplianceCheck,
+        now_ms: u64,
+    ) -> BoxFuture<'a, Result<crate::compliance::Decision, StoreError>> {
+        Box::pin(async move { self.precheck(tenant, check, now_ms) })
+    }
+
     fn compliance_change(
         &self,
         change: ComplianceChange,

@@ -5,7 +5,7 @@
 use super::RedbStore;
 use super::apply::{backend, dec};
 use super::compliance::{
-    ComplianceCommand, ComplianceReply, count_live, registry_entry, split_audit,
+    ComplianceCommand, ComplianceReply, ReadSet, count_live, registry_entry, split_audit,
 };
 use super::outbox::MAX_STR;
 use super::tables::*;
@@ -93,6 +93,28 @@ impl RedbStore {
             ComplianceReply::Decision(d) => Ok(d),
             r => Err(StoreError::Backend(format!("unexpected reply {r:?}"))),
         }
+    }
+
+    /// See [`ComplianceStore::precheck_activation`]: the create commit's reads and
+    /// decision, from one snapshot, outside the writer.
+    pub(super) fn precheck(
+        &self,
+        tenant: &str,
+        check: &ComplianceCheck,
+        now_ms: u64,
+    ) -> Result<Decision, StoreError> {
+        self.read(|txn| {
+            let req = check.request(now_ms);
+            let plan = crate::compliance::plan(&req);
+            let tables = ReadSet {
+                live_lines: &txn.open_table(LIVE_LINES).map_err(backend)?,
+                velocity: &txn.open_table(VELOCITY).map_err(backend)?,
+                registry: &txn.open_table(REGISTRY).map_err(backend)?,
+                blocklist: &txn.open_table(BLOCKLIST).map_err(backend)?,
+            };
+            let reads = tables.reads(tenant, check, &req, &plan)?;
+            Ok(crate::compliance::decide(&req, &reads))
+        })
     }
 
     /// See [`Store::compliance_change`].

@@ -123,6 +123,9 @@ async fn create_claimed(
         }
     }
     // All checks passed: from here on, write.
+    let allowed = new.compliance.as_ref().zip(checked);
+    let compliance = allowed.and_then(|(c, d)| OrderCompliance::allowed(c, &d.decision));
+    let identity = allowed.and_then(|(c, _)| decided_identity(c, compliance.as_ref()));
     let order = Order {
         id: new.order_id.clone(),
         kind: OrderKind::Activation,
@@ -141,11 +144,7 @@ async fn create_claimed(
         hlr_profile_id: product.hlr_profile_id,
         channel: new.channel.clone(),
         subscriber: new.subscriber.clone(),
-        compliance: new
-            .compliance
-            .as_ref()
-            .zip(checked)
-            .and_then(|(c, d)| OrderCompliance::allowed(c, &d.decision)),
+        compliance,
         hlr: Step::Pending,
         undo: None,
         error: None,
@@ -155,7 +154,7 @@ async fn create_claimed(
         created_at_ms: new.now_ms,
         updated_at_ms: new.now_ms,
         version: 1,
-        identity: None,
+        identity,
     };
     let order = match new.send_ahead {
         Some(send) => send(order, new.now_ms),

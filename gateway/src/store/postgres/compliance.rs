@@ -243,6 +243,18 @@ pub async fn refuse(
     audit_chain::append(tx, &record).await
 }
 
+/// `precheck_activation`: the decision alone, nothing written.
+pub async fn precheck(
+    tx: &Tx<'_>,
+    tenant: &str,
+    check: &ComplianceCheck,
+    now_ms: u64,
+) -> TxResult<Decision> {
+    Ok(decide(tx, tenant, check, now_ms, Read::Plain)
+        .await?
+        .decision)
+}
+
 /// `validate_activation`: the decision and its audit record (`activation.validate`); no
 /// reservation, no counter, no freeze.
 pub async fn validate(

@@ -6,7 +6,7 @@
 use super::PgStore;
 use super::audit_chain;
 use super::codec::{big, unbig};
-use super::compliance::{hours_of, validate};
+use super::compliance::{hours_of, precheck, validate};
 use super::compliance_counters::ID_LINES;
 use super::retry::{Tx, TxResult};
 use crate::compliance::Decision;
@@ -226,6 +226,19 @@ impl PgStore {
     ) -> Result<Decision, StoreError> {
         self.transaction(&(tenant, check, now_ms), |tx, (tenant, check, now)| {
             Box::pin(validate(tx, tenant, check, *now))
+        })
+        .await
+    }
+
+    /// See [`ComplianceStore::precheck_activation`].
+    pub async fn precheck_activation(
+        &self,
+        tenant: &str,
+        check: &ComplianceCheck,
+        now_ms: u64,
+    ) -> Result<Decision, StoreError> {
+        self.transaction(&(tenant, check, now_ms), |tx, (tenant, check, now)| {
+            Box::pin(precheck(tx, tenant, check, *now))
         })
         .await
     }

@@ -16,6 +16,15 @@ impl ComplianceStore for PgStore {
         Box::pin(PgStore::validate_activation(self, tenant, check, now_ms))
     }
 
+    fn precheck_activation<'a>(
+        &'a self,
+        tenant: &'a str,
+        check: &'a ComplianceCheck,
+        now_ms: u64,
+    ) -> BoxFuture<'a, Result<crate::compliance::Decision, StoreError>> {
+        Box::pin(PgStore::precheck_activation(self, tenant, check, now_ms))
+    }
+
     fn compliance_change(
         &self,
         change: ComplianceChange,

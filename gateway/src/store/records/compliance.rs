@@ -45,6 +45,11 @@ pub struct ComplianceCheck {
     pub actor: Actor,
     /// Evidence references for the audit record (`face_match:<tx>`, `reader:<serial>`).
     pub evidence: Vec<String>,
+    /// The identity verifier's decision, asked before the create commit, when it lets
+    /// the order go on (a pass or a flag): an allowing commit records it as the order's
+    /// concluded verification, so the engine goes straight to the first southbound step.
+    /// `None`: not asked, or no such answer in time (the engine asks after the commit).
+    pub verified: Option<crate::order::IdentityStep>,
 }
 
 impl ComplianceCheck {
@@ -136,6 +141,18 @@ pub struct OrderCompliance {
     /// they count where the line was sold).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub line: Option<String>,
+}
+
+/// The verification an allowing create commit records on the order: the one decided
+/// before the commit (`ComplianceCheck::verified`), when the commit asks for one
+/// (`OrderCompliance::verify`); `None` otherwise (the engine asks after the commit).
+pub fn decided_identity(
+    check: &ComplianceCheck,
+    compliance: Option<&OrderCompliance>,
+) -> Option<crate::order::IdentityStep> {
+    compliance
+        .and_then(|c| c.verify.as_ref())
+        .and(check.verified.clone())
 }
 
 fn default_reverify_after_ms() -> u64 {
