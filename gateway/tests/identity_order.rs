@@ -4,10 +4,13 @@
 //! simulator's own check, or an injected one) and an unavailable verifier fail the order
 //! with nothing on the HLR simulator and the SIM and number back in stock.
 //!
-//! The API's create path does not run the compliance checks yet (`NewActivation::compliance
-//! = None`), so these orders are created through the store and given what an allowing
-//! create commit records (`Order::compliance` with its verification terms) before the
-//! engine takes them.
+//! The first test creates its orders through the store, with what an allowing create
+//! commit records (`Order::compliance` with its verification terms), so that the engine
+//! asks after the commit. The others go through `POST /v1/activations` of a China tenant,
+//! where the API asks the verifier before the create commit
+//! (`[identity] before_create_wait_ms`).
+
+mod common;
 
 use adapters::identity::{Code, IdNumber, RejectCode};
 use conformance::identity_sim::{Action, Rule};
@@ -228,5 +231,149 @@ async fn the_sandbox_verifies_before_provisioning_and_fails_cleanly_on_a_refusal
         (IdentityStatus::Unavailable, 3)
     );
 
+    sb.gateway.shutdown().await;
+}
+
+/// A China sandbox whose API waits `wait_ms` for the verifier before a create commit.
+async fn cn_sandbox(dir: &std::path::Path, wait_ms: u64) -> Sandbox {
+    let mut c = common::sandbox::esim_config(dir, 0);
+    c.esim.callback_listen = None;
+    c.identity.before_create_wait_ms = wait_ms;
+    gateway::sandbox::start(c).await.expect("sandbox")
+}
+
+fn id_of(o: &Value) -> String {
+    format!("/v1/activations/{}", o["id"].as_str().expect("id"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_store_sale_is_verified_before_its_create_commit_and_a_decision_is_never_bought_twice() {
+    use common::market::{cn, resident_id, sale};
+    let dir = tempfile::tempdir().expect("tempdir");
+    // A wait far beyond any answer of a loopback simulator: the decision is in time.
+    let sb = cn_sandbox(dir.path(), 60_000).await;
+    let sim = &sb.identity.sim;
+    let (c, iccids) = cn(&sb);
+
+    // A pass before the commit: the 202 already shows it, and the HLR call was recorded
+    // as sent in the create commit; the engine does not ask again.
+    let start = sim.counts();
+    let (s, o) = c.order(&sale(&iccids[0], &resident_id(9_001), "C1")).await;
+    assert_eq!(s, 202, "{o}");
+    assert_eq!(o["identity"]["status"], "passed", "{o}");
+    assert_eq!(o["identity"]["attempts"], 1, "{o}");
+    assert_eq!(o["status"], "hlr_provisioning", "{o}");
+    assert_eq!(o["steps"]["hlr_provision"]["state"], "in_progress", "{o}");
+    let done = c.settle(&id_of(&o)).await;
+    assert_eq!(done["status"], "active", "{done}");
+    assert_eq!(done["identity"]["status"], "passed", "{done}");
+    let now = sim.counts();
+    assert_eq!(
+        (
+            now.requests - start.requests,
+            now.passed - start.passed,
+            now.replays - start.replays
+        ),
+        (1, 1, 0),
+        "one request, one decision"
+    );
+
+    // A reject before the commit is not recorded there: the order is created unverified,
+    // the engine asks again under the same request id, and the verifier answers the
+    // repeat with its first decision (one decision, one replay); the order fails with it.
+    let start = sim.counts();
+    sim.push_rule(Rule::once(Action::Reject(RejectCode::FaceCheckFailed)));
+    let (s, o) = c.order(&sale(&iccids[1], &resident_id(9_002), "C1")).await;
+    assert_eq!(s, 202, "{o}");
+    assert_eq!(o["steps"]["hlr_provision"]["state"], "pending", "{o}");
+    assert!(o["identity"].is_null(), "nothing recorded at creation: {o}");
+    let done = c.settle(&id_of(&o)).await;
+    assert_eq!(done["status"], "failed", "{done}");
+    assert_eq!(done["error"]["code"], "face_check_failed", "{done}");
+    let now = sim.counts();
+    assert_eq!(
+        (
+            now.decisions() - start.decisions(),
+            now.replays - start.replays,
+            now.conflicts - start.conflicts
+        ),
+        (1, 1, 0),
+        "the engine's request is the same request"
+    );
+    sb.gateway.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_order_the_create_commit_refuses_is_never_put_to_the_verifier() {
+    use common::market::{resident_id, sale, tight_tenant};
+    use gateway::compliance::overrides::{Limit, PolicyOverride};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sb = cn_sandbox(dir.path(), 60_000).await;
+    let sim = &sb.identity.sim;
+    let one_line = PolicyOverride {
+        lines_per_id: Some(Limit::At(1)),
+        ..PolicyOverride::default()
+    };
+    let (c, iccids) = tight_tenant(&sb, "idv-first", 7, one_line).await;
+    let id = resident_id(9_100);
+    let (s, o) = c.order(&sale(&iccids[0], &id, "C1")).await;
+    assert_eq!(
+        (s, &o["identity"]["status"]),
+        (202, &json!("passed")),
+        "{o}"
+    );
+    assert_eq!(c.settle(&id_of(&o)).await["status"], "active");
+    let asked = sim.counts().requests;
+    let (s, p) = c.order(&sale(&iccids[1], &id, "C1")).await;
+    assert_eq!(
+        (s, p["code"].as_str()),
+        (422, Some("id_quota_exceeded")),
+        "{p}"
+    );
+    assert_eq!(
+        sim.counts().requests,
+        asked,
+        "a refused order reached the verifier"
+    );
+    sb.gateway.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_verifier_that_does_not_answer_in_time_is_asked_after_the_create_commit() {
+    use common::market::{cn, resident_id, sale};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sb = cn_sandbox(dir.path(), 200).await;
+    let sim = &sb.identity.sim;
+    let (c, iccids) = cn(&sb);
+    // The first request is never answered: the API gives up at its wait, whatever the
+    // machine's speed, and the engine's own request gets the decision.
+    sim.push_rule(Rule::once(Action::Hang));
+    let start = sim.counts();
+    let (s, o) = c.order(&sale(&iccids[0], &resident_id(9_200), "C1")).await;
+    assert_eq!(s, 202, "{o}");
+    assert!(o["identity"].is_null(), "not decided at creation: {o}");
+    assert_eq!(o["steps"]["hlr_provision"]["state"], "pending", "{o}");
+    let done = c.settle(&id_of(&o)).await;
+    assert_eq!(done["status"], "active", "{done}");
+    assert_eq!(done["identity"]["status"], "passed", "{done}");
+    let now = sim.counts();
+    assert_eq!(
+        (
+            now.injected.hang - start.injected.hang,
+            now.passed - start.passed
+        ),
+        (1, 1)
+    );
+
+    // Off (`0`): never asked before the commit.
+    drop(sb.gateway.shutdown().await);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sb = cn_sandbox(dir.path(), 0).await;
+    assert!(!sb.gateway.engine.verifies_before_create());
+    let (c, iccids) = cn(&sb);
+    let (s, o) = c.order(&sale(&iccids[0], &resident_id(9_201), "C1")).await;
+    assert_eq!(s, 202, "{o}");
+    assert!(o["identity"].is_null(), "{o}");
+    assert_eq!(c.settle(&id_of(&o)).await["identity"]["status"], "passed");
     sb.gateway.shutdown().await;
 }
