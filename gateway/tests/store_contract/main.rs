@@ -36,6 +36,7 @@ mod ports;
 mod reverify;
 mod subscriptions;
 mod terminal;
+mod verified_first;
 mod webhooks;
 
 use adapters::hlr::BoxFuture;
@@ -281,6 +282,9 @@ macro_rules! suite {
             }
             terminal {
                 a_swap_writes_only_over_what_was_read,
+            }
+            verified_first {
+                a_precheck_writes_nothing_and_a_create_records_the_decision_asked_before,
             }
             close {
                 a_closed_store_refuses_calls,
