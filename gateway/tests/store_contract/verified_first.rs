@@ -70,11 +70,17 @@ pub async fn a_precheck_writes_nothing_and_a_create_records_the_decision_asked_b
         panic!("expected a refusal, got {d:?}");
     };
     assert_eq!(r.refusal.code, "velocity_limit");
-    let audit_after_create = s.audit_rows(1, 1000).await.expect("audit").len();
+    // The create's decision and the verifier's, chained in that order; the pre-check
+    // added none.
+    let records = audit_chain(s).await;
+    let actions: Vec<&str> = records[audit_before..]
+        .iter()
+        .map(|r| r.action.as_str())
+        .collect();
+    assert_eq!(actions, ["activation.create", "identity.passed"]);
     assert_eq!(
-        audit_after_create,
-        audit_before + 1,
-        "the create's record only"
+        records[audit_before + 1].evidence,
+        ["verification:v-1".to_owned()]
     );
     let refused = s
         .create_activation(checked("k1", 1, &check))

@@ -508,6 +508,9 @@ impl Tables<'_> {
             new.now_ms,
         );
         self.compliance.append_audit(record)?;
+        if let Some(record) = created_identity_audit(order) {
+            self.compliance.append_audit(record)?;
+        }
         Ok(())
     }
 

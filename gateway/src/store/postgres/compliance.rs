@@ -19,7 +19,8 @@ use crate::compliance::checks::{self, Allowed, Decision, ReadPlan, Reads};
 use crate::compliance::policy::StoreHours;
 use crate::order::Order;
 use crate::store::{
-    ComplianceCheck, EventType, frozen_entry, frozen_event, parse_registration, velocity_scope,
+    ComplianceCheck, EventType, created_identity_audit, frozen_entry, frozen_event,
+    parse_registration, velocity_scope,
 };
 
 /// A decision and the velocity rows it read (an allowed create writes over them).
@@ -210,7 +211,11 @@ pub async fn allow(
         Some(idempotency_key),
         now_ms,
     );
-    audit_chain::append(tx, &record).await
+    audit_chain::append(tx, &record).await?;
+    match created_identity_audit(order) {
+        Some(record) => audit_chain::append(tx, &record).await,
+        None => Ok(()),
+    }
 }
 
 /// A refused activation's writes: the freeze the policy asks for, and the audit record

@@ -109,7 +109,8 @@ pub fn order_audit(current: &Order, order: &Order) -> Vec<AuditRecord> {
         return Vec::new();
     };
     let mut out = Vec::new();
-    if let Some(r) = identity_audit(current, order, c) {
+    let before = current.identity.as_ref().map(|i| i.status);
+    if let Some(r) = identity_audit(before, order, c) {
         out.push(r);
     }
     if current.status != order.status {
@@ -132,11 +133,22 @@ pub fn order_audit(current: &Order, order: &Order) -> Vec<AuditRecord> {
     out
 }
 
+/// The record of the verifier's decision that a create commit records (asked before the
+/// commit: `ComplianceCheck::verified`), after the commit's own `activation.create`;
+/// `None` for an order created unverified.
+pub fn created_identity_audit(order: &Order) -> Option<AuditRecord> {
+    identity_audit(None, order, order.compliance.as_ref()?)
+}
+
 /// The record of the verifier's decision, in the commit that records it (`None` while
-/// it is pending, or when this write did not decide it).
-fn identity_audit(current: &Order, order: &Order, c: &OrderCompliance) -> Option<AuditRecord> {
+/// it is pending, or when this write did not decide it: `before` is the status the
+/// order had).
+fn identity_audit(
+    before: Option<IdentityStatus>,
+    order: &Order,
+    c: &OrderCompliance,
+) -> Option<AuditRecord> {
     let now = order.identity.as_ref()?;
-    let before = current.identity.as_ref().map(|i| i.status);
     if now.status == IdentityStatus::Pending || before == Some(now.status) {
         return None;
     }
