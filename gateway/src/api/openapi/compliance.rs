@@ -146,7 +146,7 @@ pub(super) fn add(doc: &mut Value) {
         "name": {"type": "string", "maxLength": 100},
         "id_type": {"type": "string", "enum": adapters::identity::IdType::ALL.map(|t| t.as_str())},
         "id_number": {"type": "string"},
-        "nationality": {"type": ["string", "null"], "pattern": "^[A-Za-z]{3}$", "description": "ISO 3166-1 alpha-3; required with passports and other foreign documents."},
+        "nationality": {"type": ["string", "null"], "pattern": "^([Dd]|[A-Za-z]{3})$", "description": "ISO 3166-1 alpha-3 (any case; `D`, Germany's code in a passport's machine-readable zone, reads `DEU`); required with passports and other foreign documents."},
         "capture": {"oneOf": [
             {"type": "object", "required": ["method", "reader_serial"], "properties": {"method": {"const": "card_reader"}, "reader_serial": {"type": "string"}, "payload_ref": {"type": ["string", "null"]}}},
             {"type": "object", "required": ["method"], "properties": {"method": {"const": "manual"}}},
@@ -185,7 +185,7 @@ fn blocklist_entry_request() -> Value {
             "list": {"const": "id"},
             "id_type": {"type": "string", "enum": adapters::identity::IdType::ALL.map(|t| t.as_str())},
             "id_number": {"type": "string", "description": "Checked for its type (shape, check character, birth date), then kept only as a keyed hash."},
-            "nationality": {"type": ["string", "null"], "description": "ISO 3166-1 alpha-3; required with passports and other foreign documents."},
+            "nationality": {"type": ["string", "null"], "pattern": "^([Dd]|[A-Za-z]{3})$", "description": "ISO 3166-1 alpha-3 (any case; `D` reads `DEU`); required with passports and other foreign documents."},
             "days": days, "reason": reason}},
         subject(json!({"enum": ["store", "reader"]}), format!("^{ID}$"), "A store id, or an ID reader's serial."),
         subject(json!({"enum": ["clerk", "terminal"]}), format!("^{ID}/{ID}$"), "`<store_id>/<clerk_id>` or `<store_id>/<terminal_id>`."),

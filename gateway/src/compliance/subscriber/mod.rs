@@ -21,7 +21,9 @@ pub fn document(
     m: &Map<String, Value>,
     at: &str,
 ) -> Result<(IdType, IdNumber, Option<String>), Refusal> {
-    let id_type = match text(m, "id_type", at, 64)? {
+    // Both as sent, untrimmed: machine values, which the API document states exactly
+    // (an enum, a pattern), so nothing the document refuses is taken.
+    let id_type = match raw_string(m, "id_type", at)? {
         None => return Err(missing(&format!("{at}.id_type"))),
         Some(s) => IdType::from_wire(s).ok_or_else(|| {
             let mut r = Refusal::subscriber_invalid(
@@ -45,7 +47,7 @@ pub fn document(
         )
         .at(format!("{at}.id_number"))
     })?;
-    let nationality = match text(m, "nationality", at, 8)? {
+    let nationality = match raw_string(m, "nationality", at)? {
         None => None,
         Some(s) => Some(normalise_country(s).ok_or_else(|| {
             Refusal::subscriber_invalid(

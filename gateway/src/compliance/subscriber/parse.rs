@@ -8,7 +8,7 @@ use serde_json::{Map, Value};
 /// Normalises an issuing-state code to ISO 3166-1 alpha-3 upper case (as in passports'
 /// machine-readable zone, where Germany is the single letter `D`).
 pub(super) fn normalise_country(raw: &str) -> Option<String> {
-    let up = raw.trim().to_ascii_uppercase();
+    let up = raw.to_ascii_uppercase();
     match up.len() {
         1 if up == "D" => Some("DEU".to_owned()),
         3 if up.bytes().all(|c| c.is_ascii_uppercase()) => Some(up),

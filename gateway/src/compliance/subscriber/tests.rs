@@ -90,6 +90,26 @@ fn check(patch: &[(&str, Value)], field: &str, code: &str) {
 }
 
 #[test]
+fn machine_values_are_taken_as_sent_as_the_api_document_states_them() {
+    // `id_type` is an enum and `nationality` a pattern in the API document: padded or
+    // otherwise, what the document refuses the server refuses.
+    for (k, v) in [
+        ("id_type", " resident_id"),
+        ("id_type", "resident_id "),
+        ("id_type", "RESIDENT_ID"),
+        ("nationality", " CHN"),
+        ("nationality", "CHN\n"),
+        ("nationality", "CN"),
+    ] {
+        check(
+            &[(k, json!(v))],
+            &format!("subscriber.{k}"),
+            "subscriber_invalid",
+        );
+    }
+}
+
+#[test]
 fn refusals_name_the_field() {
     let null = Value::Null;
     check(
@@ -192,6 +212,7 @@ fn countries() {
     assert_eq!(normalise_country("D").as_deref(), Some("DEU"));
     assert_eq!(normalise_country("CN"), None);
     assert_eq!(normalise_country("C1N"), None);
+    assert_eq!(normalise_country(" CHN"), None, "as sent, untrimmed");
 }
 
 proptest::proptest! {
