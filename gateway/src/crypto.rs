@@ -313,6 +313,19 @@ pub fn random_id(rng: &SystemRandom, prefix: &str) -> Result<String, CryptoError
     Ok(format!("{prefix}{}", base32(&b)))
 }
 
+/// An order's identifier: `prefix` + 26 lower-case base32 characters, as
+/// [`random_id`], whose first 48 bits are the creation time `now_ms` (big-endian) and the
+/// other 80 random. Orders created close together get ids that share their leading
+/// characters, so the store's order rows and indexes keyed by id take new and busy
+/// orders into a few neighbouring B-tree pages instead of one random page each (fewer
+/// pages written per commit); 80 random bits keep ids unguessable.
+pub fn order_id(rng: &SystemRandom, prefix: &str, now_ms: u64) -> Result<String, CryptoError> {
+    let mut b = [0u8; 16];
+    b[..6].copy_from_slice(&now_ms.to_be_bytes()[2..]);
+    rng.fill(&mut b[6..]).map_err(|_| CryptoError::Random)?;
+    Ok(format!("{prefix}{}", base32(&b)))
+}
+
 /// RFC 4648 base32 alphabet in lower case, no padding (URL- and log-friendly).
 pub fn base32(bytes: &[u8]) -> String {
     const ALPHA: &[u8; 32] = b"abcdefghijklmnopqrstuvwxyz234567";
@@ -428,6 +441,24 @@ mod tests {
         for d in [&old, &old.join("tls"), &old.join("keys")] {
             assert_eq!(mode(d), 0o700, "{}", d.display());
         }
+    }
+
+    #[test]
+    fn order_ids_share_their_time_prefix_and_differ_in_their_random_part() {
+        let rng = SystemRandom::new();
+        let a = order_id(&rng, "act_", 1_764_000_000_000).expect("id");
+        let b = order_id(&rng, "act_", 1_764_000_000_500).expect("id");
+        let later = order_id(&rng, "act_", 1_764_086_400_000).expect("id");
+        assert_eq!((a.len(), &a[..4]), (30, "act_"));
+        assert!(
+            a[4..]
+                .bytes()
+                .all(|c| matches!(c, b'a'..=b'z' | b'2'..=b'7'))
+        );
+        assert_eq!(a[..10], b[..10], "half a second apart: {a} {b}");
+        assert_ne!(a[..10], later[..10], "a day apart: {a} {later}");
+        let again = order_id(&rng, "act_", 1_764_000_000_000).expect("id");
+        assert_ne!(a, again, "the same millisecond, two ids");
     }
 
     #[test]

@@ -9,7 +9,6 @@ use super::problem::ApiError;
 use super::request::{
     PathParam, body_fingerprint, idempotency_key, json_response, read_json, replayed,
 };
-use crate::crypto::random_id;
 use crate::engine::Asker;
 use crate::order::{Order, OrderStatus};
 use crate::store::{CreateOutcome, NewActivation, NumberChoice, SimChoice};
@@ -85,7 +84,8 @@ pub(super) async fn create_checked(
     let tenant = compliance_check::tenant_of(state, caller).await?;
     let sim_kind = compliance_check::sim_kind(&req.sim);
 
-    let order_id = random_id(&SystemRandom::new(), "act_").map_err(|_| ApiError::internal())?;
+    let order_id = crate::crypto::order_id(&SystemRandom::new(), "act_", state.clock.now_ms())
+        .map_err(|_| ApiError::internal())?;
     let sim = match req.sim {
         SimRequest::Physical(i) => SimChoice::Physical(i),
         SimRequest::Esim(_) if !state.engine.esim_enabled() => {

@@ -14,7 +14,6 @@ use super::request::{
     PathParam, body_fingerprint, idempotency_key, json_response, limit_param, read_json_or_empty,
     replayed,
 };
-use crate::crypto::random_id;
 use crate::order::{Actor, Order, OrderKind, SuspensionReason};
 use crate::store::{
     LifecycleOutcome, LifecycleRejection, NewLifecycle, NumberChoice, PortItemBody, Subscription,
@@ -256,7 +255,8 @@ pub(super) async fn operate_checked(
     let msisdn: Msisdn = msisdn
         .parse()
         .map_err(|_| ApiError::subscription_not_found())?;
-    let order_id = random_id(&SystemRandom::new(), "ord_").map_err(|_| ApiError::internal())?;
+    let order_id = crate::crypto::order_id(&SystemRandom::new(), "ord_", state.clock.now_ms())
+        .map_err(|_| ApiError::internal())?;
     let sim = match req.sim {
         None => None,
         Some(SimRequest::Physical(i)) => Some(SwapSim::Physical(i)),

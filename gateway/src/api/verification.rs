@@ -17,7 +17,6 @@ use super::request::{PathParam, json_response, read_json};
 use crate::compliance::audit::Actor as AuditActor;
 use crate::compliance::reverify::{VerificationEvidence, evidence_required};
 use crate::compliance::{ChannelKind, ChannelRef};
-use crate::crypto::random_id;
 use crate::order::Actor;
 use crate::store::{NewVerification, VerificationOutcome, VerifierResult};
 use axum::body::Body;
@@ -107,7 +106,8 @@ pub async fn record(
     .await?;
     let req = parse_verification(&value)?;
     let answer = verifier_answer(&req)?;
-    let order_id = random_id(&SystemRandom::new(), "ord_").map_err(|_| ApiError::internal())?;
+    let order_id = crate::crypto::order_id(&SystemRandom::new(), "ord_", state.clock.now_ms())
+        .map_err(|_| ApiError::internal())?;
     let audit_actor = audit_actor(&caller, &req.channel);
     let Caller {
         tenant,
