@@ -366,7 +366,7 @@ async fn a_verifier_that_does_not_answer_in_time_is_asked_after_the_create_commi
     );
 
     // Off (`0`): never asked before the commit.
-    drop(sb.gateway.shutdown().await);
+    sb.gateway.shutdown().await;
     let dir = tempfile::tempdir().expect("tempdir");
     let sb = cn_sandbox(dir.path(), 0).await;
     assert!(!sb.gateway.engine.verifies_before_create());
