@@ -237,7 +237,9 @@ impl PgStore {
         check: &ComplianceCheck,
         now_ms: u64,
     ) -> Result<Decision, StoreError> {
-        self.transaction(&(tenant, check, now_ms), |tx, (tenant, check, now)| {
+        // A hint (the create commit decides again): one snapshot, no SIRead locks that
+        // could make a concurrent create fail to serialize.
+        self.snapshot(&(tenant, check, now_ms), |tx, (tenant, check, now)| {
             Box::pin(precheck(tx, tenant, check, *now))
         })
         .await

@@ -287,6 +287,17 @@ impl PgStore {
         Ok(value)
     }
 
+    /// Runs `body` once as a read-only REPEATABLE READ transaction (`retry::snapshot`):
+    /// for reads whose answer is a hint, which must not take part in SERIALIZABLE
+    /// conflicts.
+    pub async fn snapshot<A, T, F>(&self, args: &A, body: F) -> Result<T, StoreError>
+    where
+        A: Sync + ?Sized,
+        F: for<'a> Fn(&'a Tx<'a>, &'a A) -> BoxFuture<'a, TxResult<T>> + Sync,
+    {
+        retry::snapshot(&self.pool, &self.stats, args, body).await
+    }
+
     /// The schema version of the database.
     pub async fn schema_version(&self) -> Result<i32, StoreError> {
         let client = self.client().await?;

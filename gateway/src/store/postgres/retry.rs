@@ -289,7 +289,7 @@ where
     loop {
         attempt += 1;
         let mut client = checkout(pool, stats).await?;
-        match once(&mut client, stats, args, &body).await {
+        match once(&mut client, Mode::Serializable, stats, args, &body).await {
             Ok(v) => return Ok(v),
             Err(TxError::Store(e)) => return Err(e),
             Err(e @ (TxError::Db(_) | TxError::Contended)) if retryable_tx(&e) => {
@@ -317,16 +317,62 @@ where
     }
 }
 
-async fn once<A, T, F>(client: &mut Object, stats: &RetryStats, args: &A, body: &F) -> TxResult<T>
+/// How a transaction runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Mode {
+    /// SERIALIZABLE, read-write: every write method.
+    Serializable,
+    /// REPEATABLE READ, read-only: one snapshot, without the predicate (SIRead) locks of
+    /// SERIALIZABLE, so it can neither fail to serialize nor be the reason a concurrent
+    /// SERIALIZABLE transaction fails. For reads whose answer is only a hint.
+    Snapshot,
+}
+
+/// Runs `body` once as a read-only snapshot ([`Mode::Snapshot`]): never retried, since it
+/// cannot conflict.
+pub async fn snapshot<A, T, F>(
+    pool: &Pool,
+    stats: &RetryStats,
+    args: &A,
+    body: F,
+) -> Result<T, StoreError>
 where
     A: Sync + ?Sized,
     F: for<'a> Fn(&'a Tx<'a>, &'a A) -> BoxFuture<'a, TxResult<T>>,
 {
-    let inner = client
-        .build_transaction()
-        .isolation_level(IsolationLevel::Serializable)
-        .start()
-        .await?;
+    let mut client = checkout(pool, stats).await?;
+    match once(&mut client, Mode::Snapshot, stats, args, &body).await {
+        Ok(v) => Ok(v),
+        Err(TxError::Store(e)) => Err(e),
+        Err(TxError::Db(e)) => Err(db_error(&e)),
+        Err(TxError::Contended) => Err(StoreError::Unavailable(
+            "postgres: what this needs is held by running transactions".into(),
+        )),
+    }
+}
+
+async fn once<A, T, F>(
+    client: &mut Object,
+    mode: Mode,
+    stats: &RetryStats,
+    args: &A,
+    body: &F,
+) -> TxResult<T>
+where
+    A: Sync + ?Sized,
+    F: for<'a> Fn(&'a Tx<'a>, &'a A) -> BoxFuture<'a, TxResult<T>>,
+{
+    let inner = match mode {
+        Mode::Serializable => client
+            .build_transaction()
+            .isolation_level(IsolationLevel::Serializable),
+        Mode::Snapshot => client
+            .build_transaction()
+            .isolation_level(IsolationLevel::RepeatableRead)
+            .read_only(true),
+    }
+    .start()
+    .await?;
     let tx = Tx {
         inner,
         id: attempt_id(),
