@@ -530,16 +530,7 @@ pub async fn an_id_entry_outside_its_lifetimes_is_refused(s: &dyn StoreAdmin) {
 }
 
 pub async fn validation_reserves_and_counts_nothing(s: &dyn StoreAdmin) {
-    seed(s, T, 0..3, 3).await;
-    register_store(s, T).await;
-    let mut policy = cn_policy();
-    policy.velocity.clerk_per_hour = Some(1);
-    let check = check_with(
-        &policy,
-        ENTERPRISE,
-        Some(store_subscriber(1)),
-        store_channel(),
-    );
+    let check = one_sale_per_clerk(s).await;
     let before = counts(s, T).await;
     let audit_before = s.audit_rows(1, 1000).await.expect("audit").len();
     for _ in 0..3 {

@@ -510,3 +510,18 @@ pub async fn audit_chain(s: &dyn StoreAdmin) -> Vec<AuditRecord> {
         .map(|r| AuditRecord::decode(&r.bytes).expect("canonical record"))
         .collect()
 }
+
+/// Tenant `T` seeded (3 SIMs, 3 numbers) with its store registered, and the check of a
+/// store sale under the China policy whose clerk may sell one line an hour.
+pub async fn one_sale_per_clerk(s: &dyn StoreAdmin) -> ComplianceCheck {
+    seed(s, T, 0..3, 3).await;
+    register_store(s, T).await;
+    let mut policy = cn_policy();
+    policy.velocity.clerk_per_hour = Some(1);
+    check_with(
+        &policy,
+        ENTERPRISE,
+        Some(store_subscriber(1)),
+        store_channel(),
+    )
+}

@@ -23,16 +23,7 @@ fn passed(order_id: &str) -> IdentityStep {
 pub async fn a_precheck_writes_nothing_and_a_create_records_the_decision_asked_before(
     s: &dyn StoreAdmin,
 ) {
-    seed(s, T, 0..3, 3).await;
-    register_store(s, T).await;
-    let mut policy = cn_policy();
-    policy.velocity.clerk_per_hour = Some(1);
-    let mut check = check_with(
-        &policy,
-        ENTERPRISE,
-        Some(store_subscriber(1)),
-        store_channel(),
-    );
+    let mut check = one_sale_per_clerk(s).await;
     let before = counts(s, T).await;
     let audit_before = s.audit_rows(1, 1000).await.expect("audit").len();
     for _ in 0..3 {
