@@ -96,6 +96,16 @@ pub struct Metrics {
     pub es2_permanent: AtomicU64,
     /// ES2+ call latency.
     pub es2_latency: Histogram,
+    /// Identity verifier calls answered (a decision of any kind).
+    pub identity_ok: AtomicU64,
+    /// Identity verifier calls that failed retryably (unavailable, timed out).
+    pub identity_retryable: AtomicU64,
+    /// Identity verifier calls that failed for good (credentials, TLS, a broken answer).
+    pub identity_permanent: AtomicU64,
+    /// Identity verifier call latency.
+    pub identity_latency: Histogram,
+    /// What became of the verifications asked before a create commit.
+    pub identity_before_create: BeforeCreateCounts,
     /// HandleDownloadProgressInfo notifications by outcome.
     pub es2_notifications: AtomicU64,
     /// Notifications that were duplicates.
@@ -181,6 +191,21 @@ impl Metrics {
             self.es2_latency
                 .family("simgw_es2_call_seconds", "ES2+ call latency."),
             Family::counters(
+                "simgw_identity_calls",
+                "Identity verifier calls by result (ok: answered with a decision).",
+                "result",
+                [
+                    ("ok", n(&self.identity_ok)),
+                    ("retryable", n(&self.identity_retryable)),
+                    ("permanent", n(&self.identity_permanent)),
+                ],
+            ),
+            self.identity_latency.family(
+                "simgw_identity_call_seconds",
+                "Identity verifier call latency.",
+            ),
+            self.identity_before_create.family(),
+            Family::counters(
                 "simgw_es2_notifications",
                 "HandleDownloadProgressInfo received, by outcome.",
                 "outcome",
@@ -226,6 +251,69 @@ impl Metrics {
         ));
         o.extend(backlog_families(&self.backlog.snapshot()));
         o
+    }
+}
+
+/// What became of an identity verification asked before a create commit
+/// (`Engine::verify_before_create`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BeforeCreate {
+    /// A pass or a flag, recorded by the create commit.
+    Recorded,
+    /// A reject: left to the engine after the commit (the verifier answers its repeat).
+    Rejected,
+    /// The call failed: left to the engine after the commit.
+    Failed,
+    /// No answer within `[identity] before_create_wait_ms`: left to the engine.
+    TimedOut,
+    /// Not asked: the read-only pre-check says the create commit would refuse the order.
+    PrecheckRefused,
+}
+
+impl BeforeCreate {
+    /// Every outcome, in label order.
+    pub const ALL: [Self; 5] = [
+        Self::Recorded,
+        Self::Rejected,
+        Self::Failed,
+        Self::TimedOut,
+        Self::PrecheckRefused,
+    ];
+
+    /// The `outcome` label.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Recorded => "recorded",
+            Self::Rejected => "rejected",
+            Self::Failed => "failed",
+            Self::TimedOut => "timed_out",
+            Self::PrecheckRefused => "precheck_refused",
+        }
+    }
+}
+
+/// Counts of [`BeforeCreate`] outcomes.
+#[derive(Default)]
+pub struct BeforeCreateCounts([AtomicU64; BeforeCreate::ALL.len()]);
+
+impl BeforeCreateCounts {
+    /// Counts one `outcome`.
+    pub fn count(&self, outcome: BeforeCreate) {
+        self.0[outcome as usize].fetch_add(1, Relaxed);
+    }
+
+    /// How often `outcome` happened.
+    pub fn get(&self, outcome: BeforeCreate) -> u64 {
+        self.0[outcome as usize].load(Relaxed)
+    }
+
+    fn family(&self) -> Family {
+        Family::counters(
+            "simgw_identity_before_create",
+            "Identity verifications asked before a create commit, by outcome (rejected, failed and timed_out are asked again by the engine after the commit).",
+            "outcome",
+            BeforeCreate::ALL.map(|o| (o.as_str(), self.get(o))),
+        )
     }
 }
 
@@ -289,5 +377,25 @@ mod tests {
         assert!(s.contains("x_bucket{le=\"10\"} 2\n"), "{s}");
         assert!(s.contains("x_bucket{le=\"+Inf\"} 3\n"), "{s}");
         assert!(s.contains("x_count 3\n"), "{s}");
+    }
+
+    #[test]
+    fn verifications_before_the_create_are_counted_by_outcome() {
+        let m = Metrics::default();
+        m.identity_before_create.count(BeforeCreate::Recorded);
+        m.identity_before_create.count(BeforeCreate::Recorded);
+        m.identity_before_create.count(BeforeCreate::TimedOut);
+        let s = m.render();
+        for (outcome, n) in [
+            ("recorded", 2),
+            ("rejected", 0),
+            ("failed", 0),
+            ("timed_out", 1),
+            ("precheck_refused", 0),
+        ] {
+            let line = format!("simgw_identity_before_create_total{{outcome=\"{outcome}\"}} {n}\n");
+            assert!(s.contains(&line), "{line}{s}");
+        }
+        assert!(s.contains("simgw_identity_calls_total{result=\"ok\"} 0\n"), "{s}");
     }
 }

@@ -16,6 +16,8 @@ use adapters::identity::{Code, IdNumber, RejectCode};
 use conformance::identity_sim::{Action, Rule};
 use gateway::clock::Clock;
 use gateway::config::Config;
+use gateway::metrics::BeforeCreate;
+use std::sync::atomic::Ordering::Relaxed;
 use gateway::order::{Effect, IdentityStatus, Order, OrderStatus, VerifyTerms, subscriber_context};
 use gateway::sandbox::{PRODUCT, Sandbox, TENANT};
 use gateway::store::{
@@ -277,6 +279,9 @@ async fn a_store_sale_is_verified_before_its_create_commit_and_a_decision_is_nev
         (1, 1, 0),
         "one request, one decision"
     );
+    let counted = |o| sb.gateway.metrics.identity_before_create.get(o);
+    assert_eq!(counted(BeforeCreate::Recorded), 1);
+    assert_eq!(sb.gateway.metrics.identity_ok.load(Relaxed), 1);
 
     // A reject before the commit is not recorded there: the order is created unverified,
     // the engine asks again under the same request id, and the verifier answers the
@@ -299,6 +304,12 @@ async fn a_store_sale_is_verified_before_its_create_commit_and_a_decision_is_nev
         ),
         (1, 1, 0),
         "the engine's request is the same request"
+    );
+    assert_eq!(counted(BeforeCreate::Rejected), 1);
+    assert_eq!(
+        sb.gateway.metrics.identity_ok.load(Relaxed),
+        3,
+        "both answered"
     );
     sb.gateway.shutdown().await;
 }
@@ -335,6 +346,14 @@ async fn an_order_the_create_commit_refuses_is_never_put_to_the_verifier() {
         asked,
         "a refused order reached the verifier"
     );
+    let counted = |o| sb.gateway.metrics.identity_before_create.get(o);
+    assert_eq!(
+        (
+            counted(BeforeCreate::Recorded),
+            counted(BeforeCreate::PrecheckRefused)
+        ),
+        (1, 1)
+    );
     sb.gateway.shutdown().await;
 }
 
@@ -364,6 +383,9 @@ async fn a_verifier_that_does_not_answer_in_time_is_asked_after_the_create_commi
         ),
         (1, 1)
     );
+    let m = &sb.gateway.metrics;
+    assert_eq!(m.identity_before_create.get(BeforeCreate::TimedOut), 1);
+    assert_eq!(m.identity_before_create.get(BeforeCreate::Recorded), 0);
 
     // Off (`0`): never asked before the commit.
     sb.gateway.shutdown().await;

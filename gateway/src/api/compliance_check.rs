@@ -145,7 +145,13 @@ pub(super) async fn verified_first(
         .await
     {
         Ok(crate::compliance::Decision::Allow(_)) => {}
-        Ok(crate::compliance::Decision::Refuse(_)) => return check,
+        Ok(crate::compliance::Decision::Refuse(_)) => {
+            state
+                .metrics
+                .identity_before_create
+                .count(crate::metrics::BeforeCreate::PrecheckRefused);
+            return check;
+        }
         Err(e) => {
             tracing::debug!(error = %e, "compliance pre-check failed; the verifier is asked after the create commit");
             return check;

@@ -14,6 +14,8 @@ use super::driver::record_answer;
 use super::error::EngineError;
 use super::identity_request::{Asker, request_from_clear};
 use super::machine::{self, Attempt, identity::STEP};
+use super::observe::observe_identity;
+use crate::metrics::BeforeCreate;
 use super::report::{Before, report};
 use crate::order::{Effect, IdentityStep, Order, VerifyTerms};
 use adapters::identity::{IdentityError, Verdict, VerificationRequest, VerificationResponse};
@@ -57,7 +59,9 @@ pub(super) async fn run_verify(
         .acquire()
         .await
         .map_err(|_| EngineError::Stopped)?;
+    let started = tokio::time::Instant::now();
     let result = settings.verifier.verify(&request).await;
+    observe_identity(inner, &result, started);
     drop(permit);
     drop(request);
     let summary = summary(&result);
@@ -104,16 +108,31 @@ impl super::Engine {
         let request = request_from_clear(asker, clear, terms).ok()?;
         let call = async {
             let _permit = self.inner.identity_permits.acquire().await.ok()?;
-            Some(settings.verifier.verify(&request).await)
+            let started = tokio::time::Instant::now();
+            let result = settings.verifier.verify(&request).await;
+            observe_identity(&self.inner, &result, started);
+            Some(result)
         };
-        let Ok(Some(result)) = tokio::time::timeout(settings.before_create_wait, call).await else {
+        let counts = &self.inner.metrics.identity_before_create;
+        let Ok(Some(result)) = tokio::time::timeout(settings.before_create_wait, call).await
+        else {
+            counts.count(BeforeCreate::TimedOut);
             tracing::debug!(order = %asker.order_id,
                 "identity verification before the create commit not answered in time; asked after it");
             return None;
         };
         drop(request);
         log_answer(asker.order_id, 1, &result);
-        machine::identity::decided_before_create(asker.order_id, result.ok()?, terms)
+        let Ok(answer) = result else {
+            counts.count(BeforeCreate::Failed);
+            return None;
+        };
+        let step = machine::identity::decided_before_create(asker.order_id, answer, terms);
+        counts.count(match step {
+            Some(_) => BeforeCreate::Recorded,
+            None => BeforeCreate::Rejected,
+        });
+        step
     }
 }
 

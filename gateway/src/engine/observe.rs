@@ -41,6 +41,21 @@ fn count_call(
     c.fetch_add(1, Relaxed);
 }
 
+/// Records metrics for an identity verifier's answer (any decision counts as `ok`).
+pub(super) fn observe_identity<T>(
+    inner: &Inner,
+    result: &Result<T, adapters::identity::IdentityError>,
+    started: tokio::time::Instant,
+) {
+    let m = &inner.metrics;
+    count_call(
+        &m.identity_latency,
+        [&m.identity_ok, &m.identity_retryable, &m.identity_permanent],
+        started,
+        result.as_ref().err().map(adapters::identity::IdentityError::retryable),
+    );
+}
+
 /// Records metrics for an ES2+ answer and returns its one-line summary for the event log.
 pub(super) fn observe_es2<T>(
     inner: &Inner,
