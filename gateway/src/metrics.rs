@@ -396,6 +396,9 @@ mod tests {
             let line = format!("simgw_identity_before_create_total{{outcome=\"{outcome}\"}} {n}\n");
             assert!(s.contains(&line), "{line}{s}");
         }
-        assert!(s.contains("simgw_identity_calls_total{result=\"ok\"} 0\n"), "{s}");
+        assert!(
+            s.contains("simgw_identity_calls_total{result=\"ok\"} 0\n"),
+            "{s}"
+        );
     }
 }

@@ -17,7 +17,6 @@ use conformance::identity_sim::{Action, Rule};
 use gateway::clock::Clock;
 use gateway::config::Config;
 use gateway::metrics::BeforeCreate;
-use std::sync::atomic::Ordering::Relaxed;
 use gateway::order::{Effect, IdentityStatus, Order, OrderStatus, VerifyTerms, subscriber_context};
 use gateway::sandbox::{PRODUCT, Sandbox, TENANT};
 use gateway::store::{
@@ -25,6 +24,7 @@ use gateway::store::{
     SimChoice,
 };
 use serde_json::{Value, json};
+use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
 
 const ID_NUMBER: &str = "11010519491231002X";

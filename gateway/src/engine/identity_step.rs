@@ -15,8 +15,8 @@ use super::error::EngineError;
 use super::identity_request::{Asker, request_from_clear};
 use super::machine::{self, Attempt, identity::STEP};
 use super::observe::observe_identity;
-use crate::metrics::BeforeCreate;
 use super::report::{Before, report};
+use crate::metrics::BeforeCreate;
 use crate::order::{Effect, IdentityStep, Order, VerifyTerms};
 use adapters::identity::{IdentityError, Verdict, VerificationRequest, VerificationResponse};
 
@@ -114,8 +114,7 @@ impl super::Engine {
             Some(result)
         };
         let counts = &self.inner.metrics.identity_before_create;
-        let Ok(Some(result)) = tokio::time::timeout(settings.before_create_wait, call).await
-        else {
+        let Ok(Some(result)) = tokio::time::timeout(settings.before_create_wait, call).await else {
             counts.count(BeforeCreate::TimedOut);
             tracing::debug!(order = %asker.order_id,
                 "identity verification before the create commit not answered in time; asked after it");

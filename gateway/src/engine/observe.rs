@@ -52,7 +52,10 @@ pub(super) fn observe_identity<T>(
         &m.identity_latency,
         [&m.identity_ok, &m.identity_retryable, &m.identity_permanent],
         started,
-        result.as_ref().err().map(adapters::identity::IdentityError::retryable),
+        result
+            .as_ref()
+            .err()
+            .map(adapters::identity::IdentityError::retryable),
     );
 }
 
