@@ -8,7 +8,6 @@ use super::problem::ApiError;
 use crate::compliance::audit::Actor;
 use crate::compliance::{ChannelRef, SimKind, Subscriber};
 use crate::engine::Asker;
-use crate::order::VerifyTerms;
 use crate::store::{ComplianceCheck, Tenant};
 use serde_json::Value;
 use std::sync::Arc;
@@ -132,7 +131,7 @@ pub(super) async fn verified_first(
     clear: Option<&[u8]>,
     mut check: ComplianceCheck,
 ) -> ComplianceCheck {
-    let (Some(clear), Some(_), None) = (clear, &check.subscriber, &check.invalid) else {
+    let (Some(clear), Some(terms)) = (clear, check.verify_terms()) else {
         return check;
     };
     if !state.engine.verifies_before_create() {
@@ -157,7 +156,6 @@ pub(super) async fn verified_first(
             return check;
         }
     }
-    let terms = VerifyTerms::of(&check.policy, check.channel.kind());
     check.verified = state
         .engine
         .verify_before_create(asker, clear, &terms)

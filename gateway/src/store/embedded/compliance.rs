@@ -73,8 +73,22 @@ where
     R: ReadableTable<RegKey, &'static [u8]>,
     B: ReadableTable<BlockKey, &'static [u8]>,
 {
+    /// The activation checks' decision at `now_ms`, from what these tables hold: the
+    /// create commit's (in the writer) and the read-only pre-check's.
+    pub(super) fn decide(
+        &self,
+        tenant: &str,
+        check: &ComplianceCheck,
+        now_ms: u64,
+    ) -> TxResult<Decision> {
+        let req = check.request(now_ms);
+        let plan = plan(&req);
+        let reads = self.reads(tenant, check, &req, &plan)?;
+        Ok(decide(&req, &reads))
+    }
+
     /// Everything the plan names, read from these tables.
-    pub(super) fn reads(
+    fn reads(
         &self,
         tenant: &str,
         check: &ComplianceCheck,
@@ -171,21 +185,15 @@ impl<'t> ComplianceTables<'t> {
         Ok(seq)
     }
 
-    /// Everything the plan names, read in this transaction.
-    fn reads(
-        &self,
-        tenant: &str,
-        check: &ComplianceCheck,
-        req: &CreateRequest,
-        plan: &ReadPlan,
-    ) -> TxResult<Reads> {
+    /// The activation checks' decision at `now_ms`, read in this transaction.
+    fn decide(&self, tenant: &str, check: &ComplianceCheck, now_ms: u64) -> TxResult<Decision> {
         let tables = ReadSet {
             live_lines: &self.live_lines,
             velocity: &self.velocity,
             registry: &self.registry,
             blocklist: &self.blocklist,
         };
-        tables.reads(tenant, check, req, plan)
+        tables.decide(tenant, check, now_ms)
     }
 
     /// Sets a channel member frozen (inserting it frozen if it is not registered).
@@ -446,10 +454,7 @@ impl Tables<'_> {
         check: &ComplianceCheck,
         now_ms: u64,
     ) -> TxResult<Decision> {
-        let req = check.request(now_ms);
-        let plan = plan(&req);
-        let reads = self.compliance.reads(tenant, check, &req, &plan)?;
-        Ok(decide(&req, &reads))
+        self.compliance.decide(tenant, check, now_ms)
     }
 
     /// A refused activation's commit: its audit record and any freeze.

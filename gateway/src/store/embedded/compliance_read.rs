@@ -104,16 +104,13 @@ impl RedbStore {
         now_ms: u64,
     ) -> Result<Decision, StoreError> {
         self.read(|txn| {
-            let req = check.request(now_ms);
-            let plan = crate::compliance::plan(&req);
             let tables = ReadSet {
                 live_lines: &txn.open_table(LIVE_LINES).map_err(backend)?,
                 velocity: &txn.open_table(VELOCITY).map_err(backend)?,
                 registry: &txn.open_table(REGISTRY).map_err(backend)?,
                 blocklist: &txn.open_table(BLOCKLIST).map_err(backend)?,
             };
-            let reads = tables.reads(tenant, check, &req, &plan)?;
-            Ok(crate::compliance::decide(&req, &reads))
+            tables.decide(tenant, check, now_ms)
         })
     }
 

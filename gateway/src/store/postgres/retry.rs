@@ -308,13 +308,14 @@ where
                 tokio::time::sleep(policy.pause(attempt, random_u64())).await;
             }
             Err(TxError::Db(e)) => return Err(db_error(&e)),
-            Err(TxError::Contended) => {
-                return Err(StoreError::Unavailable(
-                    "postgres: what this needs is held by running transactions".into(),
-                ));
-            }
+            Err(TxError::Contended) => return Err(contended()),
         }
     }
+}
+
+/// A transaction that could not get what it needs from the transactions running.
+fn contended() -> StoreError {
+    StoreError::Unavailable("postgres: what this needs is held by running transactions".into())
 }
 
 /// How a transaction runs.
@@ -345,9 +346,7 @@ where
         Ok(v) => Ok(v),
         Err(TxError::Store(e)) => Err(e),
         Err(TxError::Db(e)) => Err(db_error(&e)),
-        Err(TxError::Contended) => Err(StoreError::Unavailable(
-            "postgres: what this needs is held by running transactions".into(),
-        )),
+        Err(TxError::Contended) => Err(contended()),
     }
 }
 

@@ -53,6 +53,19 @@ pub struct ComplianceCheck {
 }
 
 impl ComplianceCheck {
+    /// The identity verification an allowing create commit asks for: the policy's terms
+    /// for this channel when the subscriber is valid, `None` otherwise (nothing to
+    /// verify). The API asks the verifier before the commit under the same terms.
+    pub fn verify_terms(&self) -> Option<crate::order::VerifyTerms> {
+        match (&self.subscriber, &self.invalid) {
+            (Some(_), None) => Some(crate::order::VerifyTerms::of(
+                &self.policy,
+                self.channel.kind(),
+            )),
+            _ => None,
+        }
+    }
+
     /// The pure decision's input at `now_ms`.
     pub fn request(&self, now_ms: u64) -> CreateRequest<'_> {
         let subscriber = match (&self.subscriber, &self.invalid) {
@@ -173,13 +186,7 @@ impl OrderCompliance {
                 .flatten(),
             policy_version: check.policy.version.clone(),
             risk: decision.audit().1,
-            verify: match (&check.subscriber, &check.invalid) {
-                (Some(_), None) => Some(crate::order::VerifyTerms::of(
-                    &check.policy,
-                    check.channel.kind(),
-                )),
-                _ => None,
-            },
+            verify: check.verify_terms(),
             reverify_after_ms: check.policy.reverify_deadline_ms,
             line: None,
         })
