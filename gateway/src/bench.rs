@@ -153,21 +153,20 @@ pub enum BenchStore {
 }
 
 /// Starts a local receiver answering 204 and registers it for the sandbox tenant; returns
-/// the count of deliveries it received.
+/// the count of deliveries it received, as it changes.
 async fn bench_webhook(
     client: &HttpClient,
     base_url: &str,
     auth: &str,
-) -> Result<Arc<std::sync::atomic::AtomicU64>, BenchError> {
+) -> Result<tokio::sync::watch::Receiver<u64>, BenchError> {
     use crate::webhooks::receiver;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .map_err(err)?;
     let addr = listener.local_addr().map_err(err)?;
-    let count = Arc::new(std::sync::atomic::AtomicU64::new(0));
-    let c = count.clone();
+    let (count, seen) = tokio::sync::watch::channel(0u64);
     let handler: receiver::Handler = Arc::new(move |_| {
-        c.fetch_add(1, Relaxed);
+        count.send_modify(|n| *n += 1);
         (204, Vec::new())
     });
     // The receiver lives as long as the process (the benchmark is one run).
@@ -193,7 +192,7 @@ async fn bench_webhook(
             String::from_utf8_lossy(&r.body)
         )));
     }
-    Ok(count)
+    Ok(seen)
 }
 
 /// Why the benchmark could not run.
@@ -569,11 +568,29 @@ async fn run_load(
             ops as f64 / commits.max(1) as f64
         );
     }
-    if let Some(d) = delivered {
+    if let Some(mut d) = delivered {
+        let now = *d.borrow();
         println!(
-            "webhook deliveries acknowledged by the end of the run: {} (2 events per activation)",
-            d.load(Relaxed)
+            "webhook deliveries acknowledged by the end of the run: {now} (2 events per activation)"
         );
+        // Untimed: how long the backlog takes to drain once orders stop.
+        let all = 2 * posted.ids.len() as u64;
+        let ended = Instant::now();
+        let drained = tokio::time::timeout(deadline, d.wait_for(|n| *n >= all))
+            .await
+            .is_ok_and(|r| r.is_ok());
+        if drained {
+            println!(
+                "webhook deliveries: all {all} acknowledged {:.2} s after the last activation",
+                ended.elapsed().as_secs_f64()
+            );
+        } else {
+            println!(
+                "webhook deliveries: {} of {all} acknowledged {} s after the last activation",
+                *d.borrow(),
+                deadline.as_secs()
+            );
+        }
     }
     Ok((phase, settled))
 }

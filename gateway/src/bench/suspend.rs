@@ -121,7 +121,7 @@ pub(super) async fn run(
     if let Some(d) = delivered {
         println!(
             "webhook deliveries acknowledged by the end of the run: {}",
-            d.load(Relaxed)
+            *d.borrow()
         );
     }
     if completed < posted.ids.len() || posted.failures > 0 {

@@ -101,6 +101,22 @@ pub trait OutboxStore: Send + Sync {
         key: &'a DeliveryKey,
     ) -> BoxFuture<'a, Result<Option<DeliveryJob>, StoreError>>;
 
+    /// What the attempts of several deliveries need, in `keys`' order (`None` for one
+    /// that is gone). The embedded backend reads them from one snapshot; others may
+    /// keep this default of one `delivery_job` each.
+    fn delivery_jobs<'a>(
+        &'a self,
+        keys: &'a [DeliveryKey],
+    ) -> BoxFuture<'a, Result<Vec<Option<DeliveryJob>>, StoreError>> {
+        Box::pin(async move {
+            let mut jobs = Vec::with_capacity(keys.len());
+            for key in keys {
+                jobs.push(self.delivery_job(key).await?);
+            }
+            Ok(jobs)
+        })
+    }
+
     /// Records an attempt's outcome durably (see `AttemptOutcome`); `false` if the
     /// delivery was no longer pending.
     fn record_delivery_attempt(

@@ -1,6 +1,6 @@
-//! The delivery driver: reads due deliveries from the store, posts each signed event
-//! through the `Transport`, and commits every attempt's outcome before the next one of
-//! its queue can start. Like the engine's timers, the next due time lives in the store;
+//! The delivery driver: reads due deliveries from the store, a batch in one read, posts
+//! each signed event through the `Transport`, and commits every attempt's outcome
+//! before the next one of its queue can start. Like the engine's timers, the next due time lives in the store;
 //! the loop sleeps until it on tokio's clock (paused in tests), or until a commit wakes
 //! it. A queue's head is its only due delivery, so one subject is delivered in order
 //! while `concurrency` deliveries of other subjects run beside it.
@@ -64,9 +64,12 @@ impl Dispatcher {
 
 async fn run(s: Arc<Shared>, mut stop: watch::Receiver<bool>) {
     let wake = s.d.store.deliveries_waker();
+    // Under load the due list is read once per `refill` ended attempts, not once per
+    // attempt; with fewer in flight, every end starts the next at once.
+    let refill = (s.d.concurrency / 4).max(1);
     loop {
-        if s.permits.available_permits() == 0 {
-            // Nothing can start before an attempt ends: no store reads until then.
+        if s.permits.available_permits() < refill {
+            // Too few can start before more attempts end: no store reads until then.
             tokio::select! {
                 () = s.done.notified() => continue,
                 _ = stop.changed() => return,
@@ -123,21 +126,44 @@ async fn start_due(s: &Arc<Shared>, now: u64) {
             return;
         }
     };
-    for key in due {
+    // Claim the new keys and their permits (only this loop takes permits, so `free`
+    // cannot shrink meanwhile), then read their jobs in one go.
+    let mut started = Vec::new();
+    {
         let Ok(mut set) = s.inflight.lock() else {
             return;
         };
-        if set.contains(&key) {
-            continue;
+        for key in due {
+            if started.len() == free {
+                break;
+            }
+            if set.insert(key.clone()) {
+                started.push(key);
+            }
         }
-        let Ok(permit) = s.permits.clone().try_acquire_owned() else {
+    }
+    let jobs = match s.d.store.delivery_jobs(&started).await {
+        Ok(j) => j,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot read webhook deliveries");
+            if let Ok(mut set) = s.inflight.lock() {
+                for key in &started {
+                    set.remove(key);
+                }
+            }
             return;
+        }
+    };
+    for (key, job) in started.into_iter().zip(jobs) {
+        let Ok(permit) = s.permits.clone().try_acquire_owned() else {
+            if let Ok(mut set) = s.inflight.lock() {
+                set.remove(&key);
+            }
+            continue;
         };
-        set.insert(key.clone());
-        drop(set);
         let s2 = s.clone();
         tokio::spawn(async move {
-            let stalled = attempt(&s2, &key).await.is_err();
+            let stalled = attempt(&s2, &key, job).await.is_err();
             if stalled {
                 // The store failed: the delivery stays due; do not spin on it.
                 tokio::time::sleep(Duration::from_secs(1)).await;
@@ -151,15 +177,10 @@ async fn start_due(s: &Arc<Shared>, now: u64) {
     }
 }
 
-/// One attempt: read, sign, post, commit the outcome. `Err` if the store failed.
-async fn attempt(s: &Shared, key: &DeliveryKey) -> Result<(), ()> {
-    let job = match s.d.store.delivery_job(key).await {
-        Ok(Some(j)) if j.delivery.status == DeliveryStatus::Pending => j,
-        Ok(_) => return Ok(()),
-        Err(e) => {
-            tracing::warn!(error = %e, "cannot read a webhook delivery");
-            return Err(());
-        }
+/// One attempt: sign, post, commit the outcome. `Err` if the store failed.
+async fn attempt(s: &Shared, key: &DeliveryKey, job: Option<DeliveryJob>) -> Result<(), ()> {
+    let Some(job) = job.filter(|j| j.delivery.status == DeliveryStatus::Pending) else {
+        return Ok(());
     };
     let started = s.d.clock.now_ms();
     let clock_start = tokio::time::Instant::now();

@@ -56,12 +56,17 @@ pub struct OutboxTables<'t> {
     pub by_type: Table<'t, (&'static str, &'static str, u64), ()>,
     pub seq: Table<'t, &'static str, u64>,
     pub endpoints: Table<'t, &'static str, &'static [u8]>,
-    pub routes: Table<'t, (&'static str, &'static str), &'static [u8]>,
+    routes: Table<'t, (&'static str, &'static str), &'static [u8]>,
     pub deliveries: Table<'t, (&'static str, u64), &'static [u8]>,
     pub queues: Table<'t, (&'static str, &'static str, u64), ()>,
     pub due: Table<'t, (u64, &'static str, u64), ()>,
     pub settings: Table<'t, &'static str, u64>,
     low_stock_threshold: Option<u64>,
+    /// Each tenant's routes as this transaction has read them: `publish` reads them for
+    /// every event, and a group commit publishes many events of few tenants. Dropped on
+    /// any write to `routes` (a failed command aborts the whole transaction, so no route
+    /// written by it survives here either).
+    routes_seen: std::collections::HashMap<String, std::sync::Arc<[(String, Route)]>>,
 }
 
 impl<'t> OutboxTables<'t> {
@@ -80,6 +85,7 @@ impl<'t> OutboxTables<'t> {
             due: txn.open_table(WEBHOOK_DUE).map_err(backend)?,
             settings,
             low_stock_threshold,
+            routes_seen: std::collections::HashMap::new(),
         })
     }
 
@@ -125,14 +131,28 @@ impl<'t> OutboxTables<'t> {
             enabled: e.disabled.is_none(),
             types: e.event_types.clone(),
         };
+        self.routes_seen.remove(e.tenant.as_str());
         self.routes
             .insert((e.tenant.as_str(), e.id.as_str()), enc(&route)?.as_slice())
             .map_err(backend)?;
         Ok(())
     }
 
+    /// Removes an endpoint's route.
+    pub(super) fn remove_route(&mut self, tenant: &str, id: &str) -> TxResult<()> {
+        self.routes_seen.remove(tenant);
+        self.routes.remove((tenant, id)).map_err(backend)?;
+        Ok(())
+    }
+
     /// The tenant's endpoints as routes, `(id, route)`.
-    pub(super) fn routes_of(&self, tenant: &str) -> TxResult<Vec<(String, Route)>> {
+    pub(super) fn routes_of(
+        &mut self,
+        tenant: &str,
+    ) -> TxResult<std::sync::Arc<[(String, Route)]>> {
+        if let Some(r) = self.routes_seen.get(tenant) {
+            return Ok(r.clone());
+        }
         let mut out = Vec::new();
         for row in self
             .routes
@@ -142,6 +162,8 @@ impl<'t> OutboxTables<'t> {
             let (k, v) = row.map_err(backend)?;
             out.push((k.value().1.to_owned(), dec("webhook_routes", v.value())?));
         }
+        let out: std::sync::Arc<[(String, Route)]> = out.into();
+        self.routes_seen.insert(tenant.to_owned(), out.clone());
         Ok(out)
     }
 
@@ -231,12 +253,12 @@ impl Tables<'_> {
             .insert((tenant, event_type.as_str(), tenant_seq), ())
             .map_err(backend)?;
         let queue = ev.subject.clone().unwrap_or_else(|| ev.id.clone());
-        for (endpoint, route) in o.routes_of(tenant)? {
+        for (endpoint, route) in o.routes_of(tenant)?.iter() {
             if !route.enabled || !(route.types.is_empty() || route.types.contains(&event_type)) {
                 continue;
             }
             let d = Delivery {
-                endpoint,
+                endpoint: endpoint.clone(),
                 event_seq: tenant_seq,
                 event_id: ev.id.clone(),
                 event_type,

@@ -101,6 +101,13 @@ impl OutboxStore for RedbStore {
         Box::pin(async move { self.read_delivery_job(key) })
     }
 
+    fn delivery_jobs<'a>(
+        &'a self,
+        keys: &'a [DeliveryKey],
+    ) -> BoxFuture<'a, Result<Vec<Option<DeliveryJob>>, StoreError>> {
+        Box::pin(async move { self.read_delivery_jobs(keys) })
+    }
+
     fn record_delivery_attempt(
         &self,
         outcome: AttemptOutcome,

@@ -185,27 +185,59 @@ impl RedbStore {
         &self,
         key: &DeliveryKey,
     ) -> Result<Option<DeliveryJob>, StoreError> {
+        Ok(self
+            .read_delivery_jobs(std::slice::from_ref(key))?
+            .pop()
+            .flatten())
+    }
+
+    /// Several deliveries' jobs from one snapshot; an endpoint is decoded once.
+    pub(super) fn read_delivery_jobs(
+        &self,
+        keys: &[DeliveryKey],
+    ) -> Result<Vec<Option<DeliveryJob>>, StoreError> {
         self.read(|txn| {
-            let t = txn.open_table(WEBHOOK_DELIVERIES).map_err(backend)?;
-            let Some(delivery) = t
-                .get((key.endpoint.as_str(), key.event_seq))
-                .map_err(backend)?
-                .map(|v| dec::<Delivery>("webhook_deliveries", v.value()))
-                .transpose()?
-            else {
-                return Ok(None);
-            };
-            let Some(endpoint) = endpoint_in(txn, &key.endpoint)? else {
-                return Ok(None);
-            };
-            let Some(event) = event_in(txn, &endpoint.tenant, key.event_seq)? else {
-                return Ok(None);
-            };
-            Ok(Some(DeliveryJob {
-                delivery,
-                event,
-                endpoint,
-            }))
+            let deliveries = txn.open_table(WEBHOOK_DELIVERIES).map_err(backend)?;
+            let endpoints = txn.open_table(WEBHOOK_ENDPOINTS).map_err(backend)?;
+            let events = txn.open_table(PUBLIC_EVENTS).map_err(backend)?;
+            let mut seen: Vec<WebhookEndpoint> = Vec::new();
+            let mut jobs = Vec::with_capacity(keys.len());
+            for key in keys {
+                let Some(delivery) = deliveries
+                    .get((key.endpoint.as_str(), key.event_seq))
+                    .map_err(backend)?
+                    .map(|v| dec::<Delivery>("webhook_deliveries", v.value()))
+                    .transpose()?
+                else {
+                    jobs.push(None);
+                    continue;
+                };
+                let endpoint = match seen.iter().find(|e| e.id == key.endpoint) {
+                    Some(e) => e.clone(),
+                    None => match endpoints.get(key.endpoint.as_str()).map_err(backend)? {
+                        Some(v) => {
+                            let e: WebhookEndpoint = dec("webhook_endpoints", v.value())?;
+                            seen.push(e.clone());
+                            e
+                        }
+                        None => {
+                            jobs.push(None);
+                            continue;
+                        }
+                    },
+                };
+                let event = events
+                    .get((endpoint.tenant.as_str(), key.event_seq))
+                    .map_err(backend)?
+                    .map(|v| dec::<PublicEvent>("public_events", v.value()))
+                    .transpose()?;
+                jobs.push(event.map(|event| DeliveryJob {
+                    delivery,
+                    event,
+                    endpoint,
+                }));
+            }
+            Ok(jobs)
         })
     }
 

@@ -109,7 +109,7 @@ impl Tables<'_> {
             _ => return Ok(false),
         }
         self.outbox.endpoints.remove(id).map_err(backend)?;
-        self.outbox.routes.remove((tenant, id)).map_err(backend)?;
+        self.outbox.remove_route(tenant, id)?;
         for (seq, queue) in self.pending_of(id)? {
             self.outbox
                 .queues
@@ -278,12 +278,13 @@ impl Tables<'_> {
             None => return Ok(Redelivery::NoEvent),
         };
         let mut queued = Vec::new();
-        for (endpoint, route) in self.outbox.routes_of(tenant)? {
+        for (endpoint, route) in self.outbox.routes_of(tenant)?.iter() {
             if !route.enabled
                 || !(route.types.is_empty() || route.types.contains(&event.event_type))
             {
                 continue;
             }
+            let endpoint = endpoint.clone();
             let existing = self.outbox.delivery(&endpoint, seq)?;
             if existing
                 .as_ref()
