@@ -86,6 +86,30 @@ pub async fn deliveries_queue_per_subject_and_record_attempts(s: &dyn StoreAdmin
             .expect("job")
             .is_none()
     );
+    // Several at once, in the keys' order; `None` where there is no such delivery.
+    let keys = [key("we_all", 3), key("we_active", 1), key("we_active", 2)];
+    let jobs = s.delivery_jobs(&keys).await.expect("jobs");
+    let got: Vec<_> = jobs
+        .iter()
+        .map(|j| {
+            j.as_ref().map(|j| {
+                (
+                    j.endpoint.id.as_str(),
+                    j.event.tenant_seq,
+                    j.delivery.queue.as_str(),
+                )
+            })
+        })
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            Some(("we_all", 3, "sub_2")),
+            None,
+            Some(("we_active", 2, "sub_1"))
+        ]
+    );
+    assert!(s.delivery_jobs(&[]).await.expect("none").is_empty());
     // A failed attempt waits for its retry, and holds its queue.
     assert!(
         s.record_delivery_attempt(attempt(key("we_all", 1), 2_000, false, Some(9_000)))

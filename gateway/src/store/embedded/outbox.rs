@@ -371,3 +371,64 @@ impl Tables<'_> {
         )
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ::redb::Database;
+
+    fn endpoint(id: &str, disabled: bool) -> WebhookEndpoint {
+        WebhookEndpoint {
+            id: id.into(),
+            tenant: "t".into(),
+            url: "https://hooks.example/x".into(),
+            event_types: Vec::new(),
+            secrets: Vec::new(),
+            disabled: disabled.then(|| Disabled {
+                reason: "test".into(),
+                at_ms: 1,
+            }),
+            created_at_ms: 1,
+        }
+    }
+
+    fn queued(t: &Tables<'_>, id: &str, seq: u64) -> bool {
+        t.outbox.delivery(id, seq).expect("read").is_some()
+    }
+
+    /// The routes `publish` remembers within one transaction follow every change to them
+    /// in that transaction: an endpoint added, disabled or removed after a publish counts
+    /// for the next one.
+    #[test]
+    fn routes_remembered_in_a_commit_follow_its_endpoint_changes() {
+        let db = Database::builder()
+            .create_with_backend(::redb::backends::InMemoryBackend::new())
+            .expect("db");
+        let txn = db.begin_write().expect("write");
+        {
+            let mut t = Tables::open(&txn).expect("tables");
+            let publish = |t: &mut Tables<'_>| {
+                t.publish(10, "t", EventType::OrderCreated, Some("s"), json!({}))
+                    .expect("publish");
+            };
+            publish(&mut t); // seq 1: no endpoint yet
+            t.outbox
+                .put_endpoint(&endpoint("we_a", false))
+                .expect("put");
+            publish(&mut t); // 2
+            assert!(queued(&t, "we_a", 2) && !queued(&t, "we_a", 1));
+            t.outbox
+                .put_endpoint(&endpoint("we_a", true))
+                .expect("disable");
+            publish(&mut t); // 3
+            assert!(!queued(&t, "we_a", 3));
+            t.outbox
+                .put_endpoint(&endpoint("we_b", false))
+                .expect("put");
+            t.outbox.remove_route("t", "we_b").expect("remove");
+            publish(&mut t); // 4
+            assert!(!queued(&t, "we_b", 4));
+        }
+        txn.abort().expect("abort");
+    }
+}
