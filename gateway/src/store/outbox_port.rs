@@ -102,8 +102,8 @@ pub trait OutboxStore: Send + Sync {
     ) -> BoxFuture<'a, Result<Option<DeliveryJob>, StoreError>>;
 
     /// What the attempts of several deliveries need, in `keys`' order (`None` for one
-    /// that is gone). The embedded backend reads them from one snapshot; others may
-    /// keep this default of one `delivery_job` each.
+    /// that is gone). redb and PostgreSQL read them all from one snapshot; this default
+    /// (the in-memory backend's) asks `delivery_job` for each.
     fn delivery_jobs<'a>(
         &'a self,
         keys: &'a [DeliveryKey],

@@ -1,5 +1,5 @@
 //! The outbox as the API and the dispatcher read it (embedded `outbox_read.rs`): an
-//! endpoint's deliveries, the next due time and one delivery's job. Each is one
+//! endpoint's deliveries, the next due time and deliveries' jobs. Each is one
 //! statement, so it sees one committed snapshot.
 
 use super::PgStore;
@@ -94,27 +94,54 @@ impl PgStore {
     /// What one delivery attempt needs (row, event, endpoint), from one snapshot;
     /// `None` if any of them is gone.
     pub async fn delivery_job(&self, key: &DeliveryKey) -> Result<Option<DeliveryJob>, StoreError> {
+        Ok(self
+            .delivery_jobs(std::slice::from_ref(key))
+            .await?
+            .pop()
+            .flatten())
+    }
+
+    /// Several deliveries' jobs in `keys`' order, from one statement (`None` for one that
+    /// is gone). The statement matches every endpoint of the list with every sequence
+    /// number (`= ANY`, which CockroachDB speaks too); pairs not asked for are dropped.
+    pub async fn delivery_jobs(
+        &self,
+        keys: &[DeliveryKey],
+    ) -> Result<Vec<Option<DeliveryJob>>, StoreError> {
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        let endpoints: Vec<&str> = keys.iter().map(|k| k.endpoint.as_str()).collect();
+        let seqs: Vec<i64> = keys.iter().map(|k| big(k.event_seq)).collect();
         let rows = self
             .outbox_rows(
-                "SELECT d.doc, w.doc, p.seq, p.tenant_seq, p.doc
+                "SELECT d.endpoint, d.event_seq, d.doc, w.doc, p.seq, p.tenant_seq, p.doc
                  FROM webhook_deliveries d
                  JOIN webhook_endpoints w ON w.id = d.endpoint
                  JOIN public_events p ON p.tenant = w.tenant AND p.tenant_seq = d.event_seq
-                 WHERE d.endpoint = $1 AND d.event_seq = $2",
-                &[&key.endpoint, &big(key.event_seq)],
+                 WHERE d.endpoint = ANY($1) AND d.event_seq = ANY($2)",
+                &[&endpoints, &seqs],
             )
             .await?;
-        let Some(r) = rows.into_iter().next() else {
-            return Ok(None);
-        };
-        let mut event: PublicEvent = from_doc("public_events", r.get(4))?;
-        event.seq = unbig(r.get(2));
-        event.tenant_seq = unbig(r.get(3));
-        event.id = event_id(event.tenant_seq);
-        Ok(Some(DeliveryJob {
-            delivery: from_doc("webhook_deliveries", r.get(0))?,
-            endpoint: from_doc("webhook_endpoints", r.get(1))?,
-            event,
-        }))
+        let mut jobs: Vec<Option<DeliveryJob>> = keys.iter().map(|_| None).collect();
+        for r in rows {
+            let (endpoint, seq): (String, i64) = (r.get(0), r.get(1));
+            let Some(i) = keys
+                .iter()
+                .position(|k| k.endpoint == endpoint && big(k.event_seq) == seq)
+            else {
+                continue;
+            };
+            let mut event: PublicEvent = from_doc("public_events", r.get(6))?;
+            event.seq = unbig(r.get(4));
+            event.tenant_seq = unbig(r.get(5));
+            event.id = event_id(event.tenant_seq);
+            jobs[i] = Some(DeliveryJob {
+                delivery: from_doc("webhook_deliveries", r.get(2))?,
+                endpoint: from_doc("webhook_endpoints", r.get(3))?,
+                event,
+            });
+        }
+        Ok(jobs)
     }
 }

@@ -128,6 +128,16 @@ impl OutboxStore for PgStore {
         })
     }
 
+    fn delivery_jobs<'a>(
+        &'a self,
+        keys: &'a [DeliveryKey],
+    ) -> BoxFuture<'a, Result<Vec<Option<DeliveryJob>>, StoreError>> {
+        Box::pin(async move {
+            self.catch_up().await?;
+            PgStore::delivery_jobs(self, keys).await
+        })
+    }
+
     fn record_delivery_attempt(
         &self,
         outcome: AttemptOutcome,
