@@ -14,6 +14,7 @@ mod postgres;
 mod report;
 mod store_ops;
 mod suspend;
+mod webhook_pairs;
 
 use crate::config::Config;
 use crate::order::OrderStatus;
@@ -69,6 +70,11 @@ pub struct BenchArgs {
     /// answers 204, to compare throughput with and without the outbox deliveries.
     #[arg(long)]
     pub webhook: bool,
+    /// With `--webhook`: N runs without the endpoint and N with it, alternated, each on a
+    /// fresh sandbox, and the median of the N paired ratios (physical activations).
+    #[arg(long, requires = "webhook", conflicts_with_all = ["esim", "suspend", "store", "port_in", "policy"],
+          value_parser = clap::value_parser!(u16).range(1..=100))]
+    pub pairs: Option<u16>,
     /// Activate `--activations` physical lines first (reported as the baseline), then
     /// time one suspend per line until every suspend order is `completed`.
     #[arg(long, conflicts_with = "esim")]
@@ -276,7 +282,9 @@ pub async fn run(args: BenchArgs) -> Result<(), BenchError> {
         inventory_numbers: args.inventory_numbers,
         ..Report::default()
     };
-    let r = if args.policy.is_some() {
+    let r = if let Some(pairs) = args.pairs {
+        webhook_pairs::side_by_side(&args, pairs, &data_dir, &mut report).await
+    } else if args.policy.is_some() {
         policy::side_by_side(&args, &data_dir, &mut report).await
     } else if args.store == BenchStore::Postgres {
         postgres::side_by_side(&args, &data_dir, &mut report).await
@@ -309,6 +317,7 @@ pub async fn run(args: BenchArgs) -> Result<(), BenchError> {
 fn mode_name(args: &BenchArgs) -> &'static str {
     match (args.policy, args.store, args.suspend, args.esim) {
         _ if args.port_in => "port_in",
+        _ if args.pairs.is_some() => "webhook_pairs",
         (Some(policy::BenchPolicy::Cn), ..) => "policy_cn",
         (None, BenchStore::Postgres, ..) => "postgres",
         (None, BenchStore::Embedded, true, _) => "suspend",
