@@ -40,6 +40,8 @@ struct Seen {
 struct Scripted {
     script: Mutex<std::collections::HashMap<String, VecDeque<Result<u16, ()>>>>,
     always_fail: bool,
+    /// Event ids whose posts are seen and then never answered (a receiver that hangs).
+    hang: Mutex<std::collections::HashSet<String>>,
     seen: mpsc::UnboundedSender<Seen>,
 }
 
@@ -69,6 +71,7 @@ impl Transport for Scripted {
                     .and_then(VecDeque::pop_front)
                     .unwrap_or(Ok(204))
             };
+            let hangs = self.hang.lock().expect("lock").contains(&id);
             let _ = self.seen.send(Seen {
                 at: Instant::now(),
                 id,
@@ -78,6 +81,9 @@ impl Transport for Scripted {
                 raw: body,
                 answered: answer,
             });
+            if hangs {
+                std::future::pending::<()>().await;
+            }
             match answer {
                 Ok(status) => Ok(Answer {
                     status,
@@ -112,6 +118,7 @@ impl Rig {
         let transport = Arc::new(Scripted {
             script: Mutex::default(),
             always_fail,
+            hang: Mutex::default(),
             seen: tx,
         });
         let (stop, _) = watch::channel(false);
@@ -439,4 +446,51 @@ async fn pending_deliveries_survive_a_store_reopen() {
     let first = rig.next().await;
     let second = rig.next().await;
     assert_eq!((first.id, second.id), (ev(1), ev(2)));
+}
+
+/// Under load the dispatcher reads due deliveries once per few ended attempts; a slot that
+/// is free still takes a new delivery within `REFILL_WAIT` (20 ms), so a receiver that
+/// hangs on most of the slots does not hold another subject's events back until one of
+/// its attempts times out.
+#[tokio::test(start_paused = true)]
+async fn a_free_slot_takes_a_new_delivery_while_the_others_hang() {
+    let mut rig = Rig::new(false).await;
+    rig.endpoint(&[]).await;
+    // Concurrency 8 refills per 2 ended attempts: 7 hanging posts leave one slot free.
+    for n in 1..=7u32 {
+        rig.transport
+            .hang
+            .lock()
+            .expect("lock")
+            .insert(ev(u64::from(n)));
+        rig.publish(EventType::OrderCreated, Some(&format!("H{n}")), n)
+            .await;
+    }
+    let mut hanging = Vec::new();
+    for _ in 0..7 {
+        hanging.push(rig.next().await.id);
+    }
+    hanging.sort();
+    assert_eq!(hanging, (1..=7).map(ev).collect::<Vec<_>>());
+    rig.publish(EventType::OrderCreated, Some("F"), 8).await;
+    // Nothing ends; only the refill wait can start it. Yield (the paused clock stands
+    // still), then move the clock past that wait.
+    for _ in 0..100 {
+        tokio::task::yield_now().await;
+    }
+    tokio::time::advance(Duration::from_millis(25)).await;
+    let limit = std::time::Instant::now() + Duration::from_secs(10);
+    let seen = loop {
+        if let Ok(s) = rig.rx.try_recv() {
+            break s;
+        }
+        assert!(
+            std::time::Instant::now() < limit,
+            "the free slot never took event 8"
+        );
+        tokio::task::yield_now().await;
+    };
+    assert_eq!(seen.id, ev(8));
+    assert_eq!(seen.answered, Ok(204));
+    rig.stop_dispatcher().await;
 }

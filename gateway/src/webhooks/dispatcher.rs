@@ -25,6 +25,9 @@ type Headers = Vec<(&'static str, String)>;
 /// Longest sleep with nothing due (a missed wake-up costs at most this).
 const IDLE: Duration = Duration::from_secs(60);
 
+/// Longest a due delivery waits for a batch refill while a slot is free.
+const REFILL_WAIT: Duration = Duration::from_millis(20);
+
 /// The delivery driver's parts.
 pub struct Dispatcher {
     /// The outbox.
@@ -68,10 +71,21 @@ async fn run(s: Arc<Shared>, mut stop: watch::Receiver<bool>) {
     // attempt; with fewer in flight, every end starts the next at once.
     let refill = (s.d.concurrency / 4).max(1);
     loop {
-        if s.permits.available_permits() < refill {
-            // Too few can start before more attempts end: no store reads until then.
+        let free = s.permits.available_permits();
+        if free < refill {
+            // Too few can start before more attempts end: no store reads until then, or
+            // until `REFILL_WAIT` has passed with a slot free (slow attempts of one
+            // endpoint must not hold another's deliveries back for long).
+            let wait = async {
+                if free == 0 {
+                    std::future::pending().await
+                } else {
+                    tokio::time::sleep(REFILL_WAIT).await;
+                }
+            };
             tokio::select! {
                 () = s.done.notified() => continue,
+                () = wait => {}
                 _ = stop.changed() => return,
             }
         }
