@@ -579,6 +579,7 @@ async fn run_load(
     }
     if let Some(mut d) = delivered {
         let now = *d.borrow();
+        phase.deliveries_in_phase = Some(now);
         println!(
             "webhook deliveries acknowledged by the end of the run: {now} (2 events per activation)"
         );
@@ -589,9 +590,10 @@ async fn run_load(
             .await
             .is_ok_and(|r| r.is_ok());
         if drained {
+            let s = ended.elapsed().as_secs_f64();
+            phase.deliveries_drained_s = Some(s);
             println!(
-                "webhook deliveries: all {all} acknowledged {:.2} s after the last activation",
-                ended.elapsed().as_secs_f64()
+                "webhook deliveries: all {all} acknowledged {s:.2} s after the last activation"
             );
         } else {
             println!(

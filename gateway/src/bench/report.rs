@@ -119,6 +119,11 @@ pub(super) struct Phase {
     /// Statements sent in store transactions during the phase, BEGIN and COMMIT included
     /// (PostgreSQL; 0 on the embedded store).
     pub(super) store_statements: u64,
+    /// With a webhook endpoint: deliveries acknowledged by the end of the phase.
+    pub(super) deliveries_in_phase: Option<u64>,
+    /// With a webhook endpoint: seconds after the phase until every delivery was
+    /// acknowledged (`None`: not within the deadline, or no endpoint).
+    pub(super) deliveries_drained_s: Option<f64>,
 }
 
 /// The whole run, as written by `--json FILE`.

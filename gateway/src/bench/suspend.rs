@@ -155,6 +155,7 @@ mod tests {
             esim: false,
             profiles: None,
             webhook: true,
+            pairs: None,
             suspend: true,
             port_in: false,
             hub_tick_ms: 10,

@@ -106,6 +106,59 @@ impl Spread {
 #[cfg(test)]
 mod tests {
     use super::Spread;
+    use crate::bench::{BenchArgs, run};
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        args: BenchArgs,
+    }
+
+    /// Two pairs end to end: the flag needs `--webhook`; the phases alternate (off/on,
+    /// on/off), each on its own sandbox, every order is active, and every phase with the
+    /// endpoint drains its 2 deliveries per activation.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn pairs_alternate_on_fresh_sandboxes_and_every_delivery_arrives() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let data = dir.path().join("data");
+        let json = dir.path().join("bench.json");
+        let parse = |extra: &[&str]| {
+            let mut argv = vec!["bench", "--activations", "24", "--concurrency", "4"];
+            argv.extend(["--baseline-requests", "50", "--cache-mib", "16"]);
+            argv.extend(["--data-dir", data.to_str().expect("utf-8")]);
+            argv.extend(["--json", json.to_str().expect("utf-8")]);
+            argv.extend(extra);
+            Cli::try_parse_from(argv).map(|c| c.args)
+        };
+        assert!(parse(&["--pairs", "2"]).is_err(), "--pairs needs --webhook");
+        let args = parse(&["--webhook", "--pairs", "2"]).expect("arguments");
+        run(args).await.expect("the paired benchmark");
+        let v: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&json).expect("report")).expect("JSON");
+        assert_eq!(v["mode"], "webhook_pairs");
+        let phases = v["phases"].as_array().expect("phases");
+        let names: Vec<_> = phases.iter().map(|p| p["name"].as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                Some("pair1_plain"),
+                Some("pair1_webhook"),
+                Some("pair2_webhook"),
+                Some("pair2_plain")
+            ]
+        );
+        for p in phases {
+            assert_eq!(p["succeeded"], 24, "{p}");
+            let with_endpoint = p["name"].as_str().is_some_and(|n| n.ends_with("webhook"));
+            assert_eq!(p["deliveries_drained_s"].is_f64(), with_endpoint, "{p}");
+            assert_eq!(p["deliveries_in_phase"].is_u64(), with_endpoint, "{p}");
+        }
+        assert_eq!(
+            (v["failed"].as_u64(), v["open"].as_u64()),
+            (Some(0), Some(0))
+        );
+    }
 
     #[test]
     fn the_median_of_an_even_sample_is_the_mean_of_its_middle_two() {

@@ -1,8 +1,8 @@
 //! The delivery driver: reads due deliveries from the store, a batch in one read, posts
 //! each signed event through the `Transport`, and commits every attempt's outcome
-//! before the next one of its queue can start. Like the engine's timers, the next due time lives in the store;
-//! the loop sleeps until it on tokio's clock (paused in tests), or until a commit wakes
-//! it. A queue's head is its only due delivery, so one subject is delivered in order
+//! before the next one of its queue can start. Like the engine's timers, the next due
+//! time lives in the store; the loop sleeps until it on tokio's clock (paused in tests),
+//! or until a commit wakes it. A queue's head is its only due delivery, so one subject is delivered in order
 //! while `concurrency` deliveries of other subjects run beside it.
 
 use super::schedule;
@@ -157,8 +157,9 @@ async fn start_due(s: &Arc<Shared>, now: u64) {
         }
     }
     let jobs = match s.d.store.delivery_jobs(&started).await {
-        Ok(j) => j,
-        Err(e) => {
+        Ok(j) if j.len() == started.len() => j,
+        r => {
+            let e = r.map_or_else(|e| e.to_string(), |_| "one job per key expected".into());
             tracing::warn!(error = %e, "cannot read webhook deliveries");
             if let Ok(mut set) = s.inflight.lock() {
                 for key in &started {
