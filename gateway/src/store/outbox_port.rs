@@ -124,6 +124,23 @@ pub trait OutboxStore: Send + Sync {
         outcome: AttemptOutcome,
     ) -> BoxFuture<'_, Result<bool, StoreError>>;
 
+    /// Records several attempts' outcomes, in order; one answer each, as
+    /// `record_delivery_attempt` gives it (an `Err` leaves that outcome unrecorded). The
+    /// embedded backend writes them as one command of its writer; this default (the
+    /// other backends') records one after another.
+    fn record_delivery_attempts(
+        &self,
+        outcomes: Vec<AttemptOutcome>,
+    ) -> BoxFuture<'_, Vec<Result<bool, StoreError>>> {
+        Box::pin(async move {
+            let mut out = Vec::with_capacity(outcomes.len());
+            for o in outcomes {
+                out.push(self.record_delivery_attempt(o).await);
+            }
+            out
+        })
+    }
+
     /// Sets the available-stock level that publishes `inventory.low_stock` (`None`: off).
     fn set_low_stock_threshold(
         &self,

@@ -1,6 +1,7 @@
 //! The delivery driver: reads due deliveries from the store, a batch in one read, posts
 //! each signed event through the `Transport`, and commits every attempt's outcome
-//! before the next one of its queue can start. Like the engine's timers, the next due
+//! before the next one of its queue can start (a recorder task commits the outcomes
+//! that end together as one batch). Like the engine's timers, the next due
 //! time lives in the store; the loop sleeps until it on tokio's clock (paused in tests),
 //! or until a commit wakes it. A queue's head is its only due delivery, so one subject is delivered in order
 //! while `concurrency` deliveries of other subjects run beside it.
@@ -17,7 +18,7 @@ use bytes::Bytes;
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::sync::{Notify, Semaphore, watch};
+use tokio::sync::{Notify, Semaphore, oneshot, watch};
 
 /// Header name and value pairs of a delivery.
 type Headers = Vec<(&'static str, String)>;
@@ -48,6 +49,10 @@ struct Shared {
     done: Notify,
     permits: Arc<Semaphore>,
     rng: ring::rand::SystemRandom,
+    /// Outcomes waiting to be recorded, each with its attempt's answer.
+    to_record: Mutex<Vec<(AttemptOutcome, oneshot::Sender<bool>)>>,
+    /// Wakes the recorder.
+    record: Notify,
 }
 
 impl Dispatcher {
@@ -60,7 +65,10 @@ impl Dispatcher {
             done: Notify::new(),
             permits,
             rng: ring::rand::SystemRandom::new(),
+            to_record: Mutex::default(),
+            record: Notify::new(),
         });
+        tokio::spawn(recorder(shared.clone(), stop.clone()));
         tokio::spawn(run(shared, stop))
     }
 }
@@ -192,6 +200,39 @@ async fn start_due(s: &Arc<Shared>, now: u64) {
     }
 }
 
+/// Records the attempts' outcomes: all that ended while the previous ones were being
+/// committed go to the store together (one writer command in the embedded store), so
+/// under load a commit carries many outcomes instead of one command each.
+async fn recorder(s: Arc<Shared>, mut stop: watch::Receiver<bool>) {
+    loop {
+        let batch = s
+            .to_record
+            .lock()
+            .map(|mut v| std::mem::take(&mut *v))
+            .unwrap_or_default();
+        if batch.is_empty() {
+            tokio::select! {
+                () = s.record.notified() => continue,
+                _ = stop.changed() => return,
+            }
+        }
+        let (outcomes, answers): (Vec<_>, Vec<_>) = batch.into_iter().unzip();
+        let results = s.d.store.record_delivery_attempts(outcomes).await;
+        let mut results = results.into_iter();
+        for answer in answers {
+            let ok = match results.next() {
+                Some(Ok(_)) => true,
+                Some(Err(e)) => {
+                    tracing::warn!(error = %e, "cannot record a webhook attempt; it will be retried");
+                    false
+                }
+                None => false,
+            };
+            let _ = answer.send(ok);
+        }
+    }
+}
+
 /// One attempt: sign, post, commit the outcome. `Err` if the store failed.
 async fn attempt(s: &Shared, key: &DeliveryKey, job: Option<DeliveryJob>) -> Result<(), ()> {
     let Some(job) = job.filter(|j| j.delivery.status == DeliveryStatus::Pending) else {
@@ -223,12 +264,16 @@ async fn attempt(s: &Shared, key: &DeliveryKey, job: Option<DeliveryJob>) -> Res
         retry_at_ms,
         now_ms: now,
     };
-    match s.d.store.record_delivery_attempt(outcome).await {
-        Ok(_) => Ok(()),
-        Err(e) => {
-            tracing::warn!(error = %e, "cannot record a webhook attempt; it will be retried");
-            Err(())
-        }
+    let (answer, recorded) = oneshot::channel();
+    match s.to_record.lock() {
+        Ok(mut v) => v.push((outcome, answer)),
+        Err(_) => return Err(()),
+    }
+    s.record.notify_one();
+    // A recorder gone (the dispatcher stopping) leaves the delivery due.
+    match recorded.await {
+        Ok(true) => Ok(()),
+        _ => Err(()),
     }
 }
 

@@ -186,6 +186,25 @@ pub async fn deliveries_queue_per_subject_and_record_attempts(s: &dyn StoreAdmin
             .expect("list"),
         None
     );
+    // Several outcomes at once, one answer each, in order: a delivery, one no longer
+    // pending, a failure with its retry time.
+    let answers: Vec<_> = s
+        .record_delivery_attempts(vec![
+            attempt(key("we_all", 2), 9_600, true, None),
+            attempt(key("we_all", 1), 9_600, true, None),
+            attempt(key("we_active", 2), 9_600, false, Some(20_000)),
+        ])
+        .await
+        .into_iter()
+        .map(|r| r.expect("recorded"))
+        .collect();
+    assert_eq!(answers, vec![true, false, true]);
+    assert_eq!(due(s, 10_000).await, vec![d("we_all", 3)]);
+    assert_eq!(
+        s.next_delivery_due(10_000).await.expect("next"),
+        Some(20_000)
+    );
+    assert!(s.record_delivery_attempts(Vec::new()).await.is_empty());
 }
 
 pub async fn giving_up_disables_the_endpoint(s: &dyn StoreAdmin) {

@@ -112,7 +112,19 @@ impl OutboxStore for RedbStore {
         &self,
         outcome: AttemptOutcome,
     ) -> BoxFuture<'_, Result<bool, StoreError>> {
-        Box::pin(self.submit_attempt(outcome))
+        Box::pin(async move {
+            self.submit_attempts(vec![outcome])
+                .await
+                .pop()
+                .unwrap_or_else(|| Err(StoreError::Backend("no answer to an outcome".into())))
+        })
+    }
+
+    fn record_delivery_attempts(
+        &self,
+        outcomes: Vec<AttemptOutcome>,
+    ) -> BoxFuture<'_, Vec<Result<bool, StoreError>>> {
+        Box::pin(self.submit_attempts(outcomes))
     }
 
     fn set_low_stock_threshold(

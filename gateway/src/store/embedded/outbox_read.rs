@@ -279,8 +279,38 @@ impl RedbStore {
         }
     }
 
-    pub(super) async fn submit_attempt(&self, a: AttemptOutcome) -> Result<bool, StoreError> {
-        self.outbox_done(OutboxCommand::Attempt(Box::new(a))).await
+    /// One writer command for all the outcomes (all recorded or none); if it fails,
+    /// each outcome alone, so one bad row fails only its own.
+    pub(super) async fn submit_attempts(
+        &self,
+        all: Vec<AttemptOutcome>,
+    ) -> Vec<Result<bool, StoreError>> {
+        let n = all.len();
+        let retry = (n > 1).then(|| all.clone());
+        let err = match self.outbox(OutboxCommand::Attempts(all)).await {
+            Ok(OutboxReply::Recorded(done)) if done.len() == n => {
+                return done.into_iter().map(Ok).collect();
+            }
+            Ok(r) => StoreError::Backend(format!("unexpected outbox reply {r:?}")),
+            Err(e) => e,
+        };
+        let Some(each) = retry else {
+            return vec![Err(err)];
+        };
+        let mut out = Vec::with_capacity(n);
+        for a in each {
+            out.push(match self.outbox(OutboxCommand::Attempts(vec![a])).await {
+                Ok(OutboxReply::Recorded(done)) => done
+                    .first()
+                    .copied()
+                    .ok_or_else(|| StoreError::Backend("an empty answer to one outcome".into())),
+                Ok(r) => Err(StoreError::Backend(format!(
+                    "unexpected outbox reply {r:?}"
+                ))),
+                Err(e) => Err(e),
+            });
+        }
+        out
     }
 
     pub(super) async fn submit_redeliver(

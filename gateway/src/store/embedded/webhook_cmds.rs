@@ -32,8 +32,8 @@ pub enum OutboxCommand {
         /// When the current secrets stop signing.
         old_expire_at_ms: u64,
     },
-    /// See `Store::record_delivery_attempt`.
-    Attempt(Box<AttemptOutcome>),
+    /// See `Store::record_delivery_attempts`: each outcome in order.
+    Attempts(Vec<AttemptOutcome>),
     /// See `Store::redeliver`.
     Redeliver {
         /// Owner.
@@ -56,6 +56,8 @@ pub enum OutboxReply {
     Endpoint(Option<Box<WebhookEndpoint>>),
     /// A redelivery's result.
     Redelivery(Redelivery),
+    /// Per outcome: whether it was recorded (its delivery was still pending).
+    Recorded(Vec<bool>),
 }
 
 impl Tables<'_> {
@@ -74,7 +76,11 @@ impl Tables<'_> {
             } => self
                 .rotate_secret(tenant, id, secret, *old_expire_at_ms)
                 .map(|e| OutboxReply::Endpoint(e.map(Box::new))),
-            OutboxCommand::Attempt(a) => self.record_attempt(a).map(OutboxReply::Done),
+            OutboxCommand::Attempts(all) => all
+                .iter()
+                .map(|a| self.record_attempt(a))
+                .collect::<TxResult<Vec<bool>>>()
+                .map(OutboxReply::Recorded),
             OutboxCommand::Redeliver {
                 tenant,
                 event_seq,
