@@ -286,6 +286,9 @@ impl RedbStore {
         all: Vec<AttemptOutcome>,
     ) -> Vec<Result<bool, StoreError>> {
         let n = all.len();
+        if n == 0 {
+            return Vec::new();
+        }
         let retry = (n > 1).then(|| all.clone());
         let err = match self.outbox(OutboxCommand::Attempts(all)).await {
             Ok(OutboxReply::Recorded(done)) if done.len() == n => {
