@@ -1,10 +1,10 @@
 //! The delivery driver: reads due deliveries from the store, a batch in one read, posts
 //! each signed event through the `Transport`, and commits every attempt's outcome
 //! before the next one of its queue can start (a recorder task commits the outcomes
-//! that end together as one batch). Like the engine's timers, the next due
-//! time lives in the store; the loop sleeps until it on tokio's clock (paused in tests),
-//! or until a commit wakes it. A queue's head is its only due delivery, so one subject is delivered in order
-//! while `concurrency` deliveries of other subjects run beside it.
+//! that end together as one batch). Like the engine's timers, the next due time lives
+//! in the store; the loop sleeps until it on tokio's clock (paused in tests), or until a
+//! commit wakes it. A queue's head is its only due delivery, so one subject is delivered
+//! in order while `concurrency` deliveries of other subjects run beside it.
 
 use super::schedule;
 use super::signing;

@@ -285,35 +285,34 @@ impl RedbStore {
         &self,
         all: Vec<AttemptOutcome>,
     ) -> Vec<Result<bool, StoreError>> {
-        let n = all.len();
-        if n == 0 {
+        if all.is_empty() {
             return Vec::new();
         }
-        let retry = (n > 1).then(|| all.clone());
-        let err = match self.outbox(OutboxCommand::Attempts(all)).await {
-            Ok(OutboxReply::Recorded(done)) if done.len() == n => {
-                return done.into_iter().map(Ok).collect();
-            }
-            Ok(r) => StoreError::Backend(format!("unexpected outbox reply {r:?}")),
+        let each = (all.len() > 1).then(|| all.clone());
+        let err = match self.attempts_command(all).await {
+            Ok(done) => return done.into_iter().map(Ok).collect(),
             Err(e) => e,
         };
-        let Some(each) = retry else {
+        let Some(each) = each else {
             return vec![Err(err)];
         };
-        let mut out = Vec::with_capacity(n);
+        let mut out = Vec::with_capacity(each.len());
         for a in each {
-            out.push(match self.outbox(OutboxCommand::Attempts(vec![a])).await {
-                Ok(OutboxReply::Recorded(done)) => done
-                    .first()
-                    .copied()
-                    .ok_or_else(|| StoreError::Backend("an empty answer to one outcome".into())),
-                Ok(r) => Err(StoreError::Backend(format!(
-                    "unexpected outbox reply {r:?}"
-                ))),
-                Err(e) => Err(e),
-            });
+            // `attempts_command` answers one `bool` per outcome: here exactly one.
+            out.push(self.attempts_command(vec![a]).await.map(|done| done[0]));
         }
         out
+    }
+
+    /// The writer's answer to `OutboxCommand::Attempts`: one `bool` per outcome.
+    async fn attempts_command(&self, all: Vec<AttemptOutcome>) -> Result<Vec<bool>, StoreError> {
+        let n = all.len();
+        match self.outbox(OutboxCommand::Attempts(all)).await? {
+            OutboxReply::Recorded(done) if done.len() == n => Ok(done),
+            r => Err(StoreError::Backend(format!(
+                "unexpected outbox reply {r:?}"
+            ))),
+        }
     }
 
     pub(super) async fn submit_redeliver(
