@@ -279,8 +279,7 @@ async fn attempt(s: &Shared, key: &DeliveryKey, job: Option<DeliveryJob>) -> Res
 
 /// The Standard Webhooks headers and the body, signed with every live secret.
 fn signed(s: &Shared, job: &DeliveryJob, now_ms: u64) -> Result<(Headers, Bytes), SendError> {
-    let body = serde_json::to_vec(&job.event.wire())
-        .map_err(|e| SendError::Http(format!("cannot encode the event: {e}")))?;
+    let body = &job.event.body;
     let ctx = secret_context(&job.endpoint.id);
     let mut keys = Vec::new();
     for secret in job.endpoint.live_secrets(now_ms) {
@@ -292,13 +291,13 @@ fn signed(s: &Shared, job: &DeliveryJob, now_ms: u64) -> Result<(Headers, Bytes)
         keys.push(key);
     }
     let ts = now_ms / 1000;
-    let signature = signing::signature_header(&keys, &job.event.id, ts, &body);
+    let signature = signing::signature_header(&keys, &job.event.id, ts, body);
     let headers = vec![
         ("webhook-id", job.event.id.clone()),
         ("webhook-timestamp", ts.to_string()),
         ("webhook-signature", signature),
     ];
-    Ok((headers, Bytes::from(body)))
+    Ok((headers, body.clone()))
 }
 
 /// Success is a 2xx answer; a redirect is a failure and is not followed.

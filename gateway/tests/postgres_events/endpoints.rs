@@ -154,7 +154,7 @@ async fn deleting_an_endpoint_removes_its_deliveries_and_only_the_owner_may() {
     assert_eq!(
         (
             job.event.id.as_str(),
-            job.event.tenant_seq,
+            job.delivery.event_seq,
             job.endpoint.id.as_str()
         ),
         ("evt_0000000000000001", 1, "we_k")

@@ -6,6 +6,7 @@ use crate::webhooks::{create, endpoint, publish};
 use gateway::store::{
     AttemptOutcome, AttemptRecord, DeliveryKey, DeliveryStatus, EventType, Redelivery, StoreAdmin,
 };
+use serde_json::json;
 
 fn key(endpoint: &str, seq: u64) -> DeliveryKey {
     DeliveryKey {
@@ -76,10 +77,21 @@ pub async fn deliveries_queue_per_subject_and_record_attempts(s: &dyn StoreAdmin
         ("sub_1", job.event.id.as_str())
     );
     assert_eq!(
-        (job.event.tenant_seq, job.event.event_type),
+        (job.delivery.event_seq, job.event.event_type),
         (1, EventType::OrderCreated)
     );
     assert_eq!(job.endpoint.id, "we_all");
+    // The body to sign and post is the event's wire JSON.
+    let body: serde_json::Value = serde_json::from_slice(&job.event.body).expect("json body");
+    assert_eq!(
+        (&body["id"], &body["type"], &body["subject"]),
+        (
+            &json!(job.event.id),
+            &json!("order.created"),
+            &json!("sub_1")
+        )
+    );
+    assert!(body["created_at"].is_string() && body["data"].is_object());
     assert!(
         s.delivery_job(&key("we_active", 1))
             .await
@@ -95,7 +107,7 @@ pub async fn deliveries_queue_per_subject_and_record_attempts(s: &dyn StoreAdmin
             j.as_ref().map(|j| {
                 (
                     j.endpoint.id.as_str(),
-                    j.event.tenant_seq,
+                    j.delivery.event_seq,
                     j.delivery.queue.as_str(),
                 )
             })

@@ -8,6 +8,7 @@ use super::webhook_cmds::{OutboxCommand, OutboxReply};
 use super::writer::{Command, Reply};
 use crate::store::*;
 use ::redb::ReadTransaction;
+use std::sync::Arc;
 
 fn endpoint_in(txn: &ReadTransaction, id: &str) -> Result<Option<WebhookEndpoint>, StoreError> {
     let t = txn.open_table(WEBHOOK_ENDPOINTS).map_err(backend)?;
@@ -200,7 +201,7 @@ impl RedbStore {
             let deliveries = txn.open_table(WEBHOOK_DELIVERIES).map_err(backend)?;
             let endpoints = txn.open_table(WEBHOOK_ENDPOINTS).map_err(backend)?;
             let events = txn.open_table(PUBLIC_EVENTS).map_err(backend)?;
-            let mut seen: Vec<WebhookEndpoint> = Vec::new();
+            let mut seen: Vec<Arc<WebhookEndpoint>> = Vec::new();
             let mut jobs = Vec::with_capacity(keys.len());
             for key in keys {
                 let Some(delivery) = deliveries
@@ -216,7 +217,8 @@ impl RedbStore {
                     Some(e) => e.clone(),
                     None => match endpoints.get(key.endpoint.as_str()).map_err(backend)? {
                         Some(v) => {
-                            let e: WebhookEndpoint = dec("webhook_endpoints", v.value())?;
+                            let e: Arc<WebhookEndpoint> =
+                                Arc::new(dec("webhook_endpoints", v.value())?);
                             seen.push(e.clone());
                             e
                         }
@@ -229,7 +231,12 @@ impl RedbStore {
                 let event = events
                     .get((endpoint.tenant.as_str(), key.event_seq))
                     .map_err(backend)?
-                    .map(|v| dec::<PublicEvent>("public_events", v.value()))
+                    .map(|v| {
+                        WireEvent::from_stored(v.value()).map_err(|e| StoreError::Corrupt {
+                            table: "public_events",
+                            message: e.to_string(),
+                        })
+                    })
                     .transpose()?;
                 jobs.push(event.map(|event| DeliveryJob {
                     delivery,

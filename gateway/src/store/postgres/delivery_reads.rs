@@ -6,6 +6,7 @@ use super::PgStore;
 use super::codec::{big, from_doc, unbig};
 use super::retry::db_error;
 use crate::store::*;
+use std::sync::Arc;
 use tokio_postgres::Row;
 use tokio_postgres::types::ToSql;
 
@@ -138,8 +139,11 @@ impl PgStore {
             event.id = event_id(event.tenant_seq);
             jobs[i] = Some(DeliveryJob {
                 delivery: from_doc("webhook_deliveries", r.get(2))?,
-                endpoint: from_doc("webhook_endpoints", r.get(3))?,
-                event,
+                endpoint: Arc::new(from_doc("webhook_endpoints", r.get(3))?),
+                event: WireEvent::of(&event).map_err(|e| StoreError::Corrupt {
+                    table: "public_events",
+                    message: e.to_string(),
+                })?,
             });
         }
         Ok(jobs)

@@ -262,6 +262,92 @@ impl PublicEvent {
     }
 }
 
+/// An event as a webhook posts it: its id and type, and the JSON body that is signed and
+/// sent, the same bytes as `serde_json::to_vec(&event.wire())`. The dispatcher gets it
+/// ready-made from the store, which need not build the payload's JSON tree to make it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct WireEvent {
+    /// `evt_…`: the `webhook-id`.
+    pub id: String,
+    /// What happened.
+    pub event_type: EventType,
+    /// The body.
+    pub body: bytes::Bytes,
+}
+
+/// The wire body's members, in the order [`PublicEvent::wire`]'s object writes them
+/// (serde_json's maps are sorted by key).
+#[derive(Serialize)]
+struct WireBody<'a, D: Serialize + ?Sized> {
+    created_at: String,
+    data: &'a D,
+    id: &'a str,
+    subject: Option<&'a str>,
+    #[serde(rename = "type")]
+    event_type: &'static str,
+}
+
+/// A stored `PublicEvent` read without decoding its payload: `data` stays the JSON text
+/// it was stored as.
+#[derive(Deserialize)]
+struct StoredEvent<'a> {
+    #[serde(borrow)]
+    id: std::borrow::Cow<'a, str>,
+    #[serde(rename = "type")]
+    event_type: EventType,
+    created_at_ms: u64,
+    #[serde(borrow)]
+    subject: Option<std::borrow::Cow<'a, str>>,
+    #[serde(borrow)]
+    data: &'a serde_json::value::RawValue,
+}
+
+impl WireEvent {
+    fn encode<D: Serialize + ?Sized>(
+        id: &str,
+        event_type: EventType,
+        created_at_ms: u64,
+        subject: Option<&str>,
+        data: &D,
+    ) -> serde_json::Result<Self> {
+        let body = serde_json::to_vec(&WireBody {
+            created_at: rfc3339(created_at_ms),
+            data,
+            id,
+            subject,
+            event_type: event_type.as_str(),
+        })?;
+        Ok(Self {
+            id: id.to_owned(),
+            event_type,
+            body: body.into(),
+        })
+    }
+
+    /// The wire form of an event.
+    pub fn of(e: &PublicEvent) -> serde_json::Result<Self> {
+        Self::encode(
+            &e.id,
+            e.event_type,
+            e.created_at_ms,
+            e.subject.as_deref(),
+            &e.data,
+        )
+    }
+
+    /// The wire form of a `PublicEvent` stored as JSON, its payload copied as text.
+    pub fn from_stored(json: &[u8]) -> serde_json::Result<Self> {
+        let e: StoredEvent<'_> = serde_json::from_slice(json)?;
+        Self::encode(
+            &e.id,
+            e.event_type,
+            e.created_at_ms,
+            e.subject.as_deref(),
+            e.data,
+        )
+    }
+}
+
 /// The public id of a tenant's `n`th event.
 pub fn event_id(tenant_seq: u64) -> String {
     format!("evt_{tenant_seq:016x}")
@@ -364,6 +450,43 @@ pub fn subscription_data(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The body a webhook posts is the events API's JSON of the event, byte for byte,
+    /// whether it is made from the event or from its stored JSON (payloads with nesting,
+    /// escapes, non-ASCII text, numbers and nulls; with and without a subject).
+    #[test]
+    fn wire_bodies_are_the_events_json_byte_for_byte() {
+        let datas = [
+            json!({}),
+            json!({"order_id": "act_1", "previous": null, "n": 12, "x": 1.5e-7}),
+            json!({"name": "王小明 \"q\" \\ \n\u{1}", "nested": {"b": [1, {"a": true}], "a": []}}),
+        ];
+        for (i, data) in datas.into_iter().enumerate() {
+            for subject in [None, Some("sub_01j\"x")] {
+                let e = PublicEvent {
+                    seq: 7,
+                    tenant_seq: 3,
+                    id: event_id(3),
+                    tenant: "t".into(),
+                    event_type: EventType::ALL[i],
+                    created_at_ms: 1_795_420_800_123,
+                    subject: subject.map(str::to_owned),
+                    data: data.clone(),
+                };
+                let expected = serde_json::to_vec(&e.wire()).expect("wire");
+                let of = WireEvent::of(&e).expect("of");
+                let stored = serde_json::to_vec(&e).expect("stored");
+                let from = WireEvent::from_stored(&stored).expect("from stored");
+                assert_eq!(of.body.as_ref(), expected.as_slice());
+                assert_eq!(from, of);
+                assert_eq!(
+                    (of.id.as_str(), of.event_type),
+                    ("evt_0000000000000003", e.event_type)
+                );
+            }
+        }
+        assert!(WireEvent::from_stored(b"{\"id\": 1}").is_err());
+    }
 
     #[test]
     fn wire_names_round_trip_and_match_serde() {

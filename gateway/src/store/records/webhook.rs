@@ -1,7 +1,7 @@
 //! Webhook endpoints and the delivery outbox: one delivery row per (endpoint, event),
 //! written in the commit that records the event, updated by every attempt.
 
-use super::public_event::{EventType, PublicEvent};
+use super::public_event::{EventType, WireEvent};
 use crate::crypto::Sealed;
 use serde::{Deserialize, Serialize};
 
@@ -149,10 +149,10 @@ pub struct DeliveryKey {
 pub struct DeliveryJob {
     /// The delivery row.
     pub delivery: Delivery,
-    /// The event to send.
-    pub event: PublicEvent,
-    /// The endpoint (secrets sealed).
-    pub endpoint: WebhookEndpoint,
+    /// The event to send, as it goes on the wire.
+    pub event: WireEvent,
+    /// The endpoint (secrets sealed), shared by the jobs of one read.
+    pub endpoint: std::sync::Arc<WebhookEndpoint>,
 }
 
 /// An attempt's result, as the dispatcher reports it to the store.
