@@ -113,15 +113,29 @@ pub fn is_golden(rules: &[GoldenRule], msisdn: &str) -> bool {
 }
 
 /// A node of a tenant's free tree: (depth, width, prefix). For every free ordinary number
-/// of `width` digits, each of its proper prefixes (depth 0 to width − 1) counts it once.
-/// Keyed in this order, the totals per width (depth 0) are one range, and so are the
-/// children of any node (same width, one digit deeper, `prefix` + `0` to `9`).
+/// of `width` digits, each of its prefixes from depth 0 down to [`tree_bottom`]`(width)`
+/// counts it once. Keyed in this order, the totals per width (depth 0) are one range, and
+/// so are the children of any node (same width, one digit deeper, `prefix` + `0` to `9`).
 pub type TreeNode<'a> = (u8, u8, &'a str);
 
-/// The nodes that count `msisdn` (digits): its proper prefixes, shortest first.
+/// How many digits of a number lie below the tree's deepest nodes: a deepest node counts
+/// up to 10² free numbers, which a draw finds with one range read of the free index. A
+/// level for the last digits would cost every allocation one more counter, in a level ten
+/// times larger than all the others together (one more B-tree page written per order at
+/// carrier scale, and most of the tree's size), to save reading at most a hundred keys.
+pub const DIGITS_BELOW_TREE: usize = 2;
+
+/// The depth of the deepest nodes counting numbers of `width` digits.
+pub fn tree_bottom(width: usize) -> usize {
+    width.saturating_sub(DIGITS_BELOW_TREE)
+}
+
+/// The nodes that count `msisdn` (digits): its prefixes down to the tree's bottom,
+/// shortest first.
 pub fn tree_nodes(msisdn: &str) -> impl Iterator<Item = TreeNode<'_>> {
     let width = u8::try_from(msisdn.len()).unwrap_or(u8::MAX);
-    (0..msisdn.len()).map(move |d| (u8::try_from(d).unwrap_or(u8::MAX), width, &msisdn[..d]))
+    (0..=tree_bottom(msisdn.len()))
+        .map(move |d| (u8::try_from(d).unwrap_or(u8::MAX), width, &msisdn[..d]))
 }
 
 /// A uniform draw from `0..n` (n > 0) out of a uniform `u64`. The modulo bias is below
@@ -137,10 +151,11 @@ pub trait FreeTree {
     /// Free numbers per width (depth-0 nodes), in width order.
     fn totals(&self) -> Result<Vec<(u8, u64)>, Self::Error>;
     /// The nodes one digit below `prefix` in the tree of `width`, in digit order, with
-    /// their counts (only for `prefix.len() + 1 < width`: the level above the numbers).
+    /// their counts (only for `prefix.len() < tree_bottom(width)`).
     fn children(&self, width: u8, prefix: &str) -> Result<Vec<(String, u64)>, Self::Error>;
-    /// Whether `msisdn` is a free ordinary number.
-    fn is_free(&self, msisdn: &str) -> Result<bool, Self::Error>;
+    /// The free ordinary number of `width` digits starting with `prefix` that has `index`
+    /// such numbers before it in digit order (`None` if there are not that many).
+    fn nth_free(&self, width: u8, prefix: &str, index: u64) -> Result<Option<String>, Self::Error>;
 }
 
 /// What a walk of the free tree found.
@@ -156,8 +171,9 @@ pub enum Pick {
 
 /// Draws one free number uniformly: a point `r` in `0..total`, then down the tree, at each
 /// level into the child whose count covers `r` (so a block is chosen in proportion to its
-/// free numbers and every free number owns exactly one `r`). One range read per digit and
-/// at most ten point reads at the end: O(digits × log n), whatever the pool's size or shape.
+/// free numbers and every free number owns exactly one `r`), and below the deepest node the
+/// `r`th free number under it. One range read per tree level and one of at most a hundred
+/// free numbers at the end: O(digits × log n), whatever the pool's size or shape.
 pub fn pick_uniform<T: FreeTree>(tree: &T, random: u64) -> Result<Pick, T::Error> {
     let totals = tree.totals()?;
     let total = totals.iter().fold(0u64, |a, (_, c)| a.saturating_add(*c));
@@ -169,22 +185,16 @@ pub fn pick_uniform<T: FreeTree>(tree: &T, random: u64) -> Result<Pick, T::Error
         return Ok(Pick::Inconsistent);
     };
     let mut prefix = String::new();
-    while prefix.len() + 1 < usize::from(width) {
+    while prefix.len() < tree_bottom(usize::from(width)) {
         let Some(child) = descend(&mut r, tree.children(width, &prefix)?) else {
             return Ok(Pick::Inconsistent);
         };
         prefix = child;
     }
-    for digit in '0'..='9' {
-        let n = format!("{prefix}{digit}");
-        if tree.is_free(&n)? {
-            if r == 0 {
-                return Ok(Pick::Number(n));
-            }
-            r -= 1;
-        }
-    }
-    Ok(Pick::Inconsistent)
+    Ok(match tree.nth_free(width, &prefix, r)? {
+        Some(n) => Pick::Number(n),
+        None => Pick::Inconsistent,
+    })
 }
 
 /// The entry whose weight covers `r`, leaving `r` as the offset inside it.
@@ -279,8 +289,18 @@ mod tests {
                 .map(|((_, _, p), c)| (p.clone(), *c))
                 .collect())
         }
-        fn is_free(&self, msisdn: &str) -> Result<bool, Self::Error> {
-            Ok(self.free.contains(msisdn))
+        fn nth_free(
+            &self,
+            width: u8,
+            prefix: &str,
+            index: u64,
+        ) -> Result<Option<String>, Self::Error> {
+            Ok(self
+                .free
+                .iter()
+                .filter(|n| n.len() == usize::from(width) && n.starts_with(prefix))
+                .nth(usize::try_from(index).expect("index"))
+                .cloned())
         }
     }
 
@@ -296,6 +316,10 @@ mod tests {
             .chain(range(8_613_900_000_000, 300))
             .chain(range(447_700_900_000, 25))
             .chain(range(49_151_000, 3))
+            // Shorter and longer numbers sharing the prefixes of one width.
+            .chain(range(4_915_100, 30))
+            .chain(range(491_510, 2))
+            .chain(range(4_915_100_000, 12))
             .collect();
         free.retain(|n| !n.ends_with('3'));
         let model = Model::new(&free);
@@ -330,7 +354,7 @@ mod tests {
     }
 
     #[test]
-    fn draws_stay_in_range_and_nodes_are_the_proper_prefixes() {
+    fn draws_stay_in_range_and_nodes_are_the_prefixes_down_to_the_bottom() {
         for n in [1u64, 2, 10, 999_999_999_999_999] {
             assert_eq!(draw_below(0, n), 0);
             assert!(draw_below(u64::MAX, n) < n);
@@ -339,13 +363,9 @@ mod tests {
         assert_eq!(draw_below(7, 0), 0);
         assert_eq!(
             tree_nodes("86138").collect::<Vec<_>>(),
-            vec![
-                (0, 5, ""),
-                (1, 5, "8"),
-                (2, 5, "86"),
-                (3, 5, "861"),
-                (4, 5, "8613")
-            ]
+            vec![(0, 5, ""), (1, 5, "8"), (2, 5, "86"), (3, 5, "861")]
         );
+        assert_eq!(tree_nodes("86").collect::<Vec<_>>(), vec![(0, 2, "")]);
+        assert_eq!(tree_nodes("8").collect::<Vec<_>>(), vec![(0, 1, "")]);
     }
 }

@@ -152,33 +152,92 @@ async fn random_allocation_is_uniform_over_free_numbers_across_blocks() {
 /// exactly as a store that always had it.
 #[tokio::test]
 async fn a_store_without_the_free_tree_gets_it_built_at_open() {
+    reopened_draws_as_a_new_store(|txn| {
+        assert!(
+            txn.delete_table(TREE).expect("drop tree"),
+            "the tree existed"
+        );
+        flags(txn, &[]);
+    })
+    .await;
+}
+
+/// A store whose tree has the first shape (a level for the last digit too, flagged
+/// `free_tree_built` only) gets it rebuilt when opened: exactly the rows of a new store.
+#[tokio::test]
+async fn a_tree_of_the_first_shape_is_rebuilt_at_open() {
+    reopened_draws_as_a_new_store(|txn| {
+        let mut tree = txn.open_table(TREE).expect("tree");
+        // One node one level below the present bottom, as the first shape had them.
+        tree.insert(("t", 12, 13, "861380000000"), 10)
+            .expect("deep node");
+        flags(txn, &["free_tree_built"]);
+    })
+    .await;
+}
+
+const TREE: redb::TableDefinition<(&str, u8, u8, &str), u64> =
+    redb::TableDefinition::new("free_tree");
+const META: redb::TableDefinition<&str, &[u8]> = redb::TableDefinition::new("meta");
+
+/// Leaves exactly `set` of the tree's build flags.
+fn flags(txn: &redb::WriteTransaction, set: &[&str]) {
+    let mut meta = txn.open_table(META).expect("meta");
+    for flag in ["free_tree_built", "free_tree_built_2"] {
+        meta.remove(flag).expect("flag");
+    }
+    for flag in set {
+        meta.insert(*flag, b"1".as_slice()).expect("flag");
+    }
+}
+
+/// Every row of the tree table.
+fn tree_rows(dir: &Path) -> Vec<(String, u8, u8, String, u64)> {
+    use redb::{ReadableDatabase, ReadableTable};
+    let db = redb::Database::create(dir.join("simgw.redb")).expect("redb");
+    let txn = db.begin_read().expect("read");
+    let tree = txn.open_table(TREE).expect("tree");
+    tree.iter()
+        .expect("iter")
+        .map(|r| {
+            let (k, v) = r.expect("row");
+            let (t, d, w, p) = k.value();
+            (t.to_owned(), d, w, p.to_owned(), v.value())
+        })
+        .collect()
+}
+
+/// Seeds two stores alike, turns the second into an older layout with `age`, reopens it,
+/// and checks that its tree and its draws are those of the first.
+async fn reopened_draws_as_a_new_store(age: impl FnOnce(&redb::WriteTransaction)) {
     let always = tempfile::tempdir().expect("tempdir");
-    let expected = draw(&seeded(always.path()).await, 300).await;
+    let store = seeded(always.path()).await;
+    let expected = draw(&store, 300).await;
+    store.close().await;
+    drop(store);
+    let expected_rows = tree_rows(always.path());
 
     let dir = tempfile::tempdir().expect("tempdir");
     let store = seeded(dir.path()).await;
     store.close().await;
-    // Make it a store of the previous layout: no tree, no record of having built one.
+    drop(store);
     {
         let db = redb::Database::create(dir.path().join("simgw.redb")).expect("redb");
         let txn = db.begin_write().expect("txn");
-        let tree: redb::TableDefinition<(&str, u8, u8, &str), u64> =
-            redb::TableDefinition::new("free_tree");
-        assert!(
-            txn.delete_table(tree).expect("drop tree"),
-            "the tree existed"
-        );
-        let meta: redb::TableDefinition<&str, &[u8]> = redb::TableDefinition::new("meta");
-        txn.open_table(meta)
-            .expect("meta")
-            .remove("free_tree_built")
-            .expect("flag");
+        age(&txn);
         txn.commit().expect("commit");
     }
     let reopened = Arc::new(
         RedbStore::open(dir.path(), 16, 64, Arc::new(Metrics::default())).expect("reopen"),
     );
     let got = draw(&reopened, 300).await;
+    reopened.close().await;
+    drop(reopened);
+    assert_eq!(
+        tree_rows(dir.path()),
+        expected_rows,
+        "the tree as a new store has it"
+    );
     let first_difference = got.iter().zip(&expected).position(|(a, b)| a != b);
     assert_eq!(
         first_difference,

@@ -79,13 +79,43 @@ impl FreeTree for TenantTree<'_, '_> {
         Ok(out)
     }
 
-    fn is_free(&self, msisdn: &str) -> TxResult<bool> {
-        Ok(self
-            .t
-            .free_numbers
-            .get((self.tenant, msisdn))
-            .map_err(backend)?
-            .is_some())
+    /// One range of the free index from `prefix` on. Numbers of other widths that share
+    /// the prefix sort among the ones of `width` (`86130` < `861300` < `86131`): the
+    /// shorter are at most eleven, and the longer ones under each candidate are skipped
+    /// in one step, by starting again after all of them (`:` sorts after every digit), so
+    /// the read is bounded by the hundred candidates whatever else the pool holds.
+    fn nth_free(&self, width: u8, prefix: &str, index: u64) -> TxResult<Option<String>> {
+        let width = usize::from(width);
+        let end = format!("{prefix}:");
+        let mut start = prefix.to_owned();
+        let mut left = index;
+        loop {
+            let mut resume = None;
+            for row in self
+                .t
+                .free_numbers
+                .range((self.tenant, start.as_str())..(self.tenant, end.as_str()))
+                .map_err(backend)?
+            {
+                let (k, _) = row.map_err(backend)?;
+                let n = k.value().1;
+                match n.len().cmp(&width) {
+                    std::cmp::Ordering::Less => {}
+                    std::cmp::Ordering::Equal if left == 0 => return Ok(Some(n.to_owned())),
+                    std::cmp::Ordering::Equal => left -= 1,
+                    std::cmp::Ordering::Greater => {
+                        if let Some(head) = n.get(..width) {
+                            resume = Some(format!("{head}:"));
+                            break;
+                        }
+                    }
+                }
+            }
+            match resume {
+                Some(next) => start = next,
+                None => return Ok(None),
+            }
+        }
     }
 }
 
@@ -115,13 +145,16 @@ pub fn ensure_free_golden(txn: &WriteTransaction) -> TxResult<()> {
     Ok(())
 }
 
-/// Meta key recording that the free tree has been built for this store.
-const FREE_TREE_BUILT: &str = "free_tree_built";
+/// Meta key recording that the free tree has been built for this store, in its present
+/// shape (the first shape, flagged `free_tree_built`, went one level deeper: a store that
+/// has only that flag gets its tree rebuilt once).
+const FREE_TREE_BUILT: &str = "free_tree_built_2";
 /// Tree nodes held in memory while building before they are merged into the table.
 const BUILD_FLUSH: usize = 1 << 20;
 
-/// Builds the free tree of a store written before the tree existed, from the free index,
-/// once (a meta flag records it). Runs in the opening transaction: all or nothing.
+/// Builds the free tree of a store written before the tree existed or in its first
+/// shape, from the free index, once (a meta flag records it). Runs in the opening
+/// transaction: all or nothing.
 pub fn ensure_free_tree(txn: &WriteTransaction) -> TxResult<()> {
     let mut meta = txn.open_table(META).map_err(backend)?;
     if meta.get(FREE_TREE_BUILT).map_err(backend)?.is_some() {
@@ -239,5 +272,54 @@ mod tests {
         ensure_free_golden(&txn).expect("again");
         txn.commit().expect("commit");
         assert_eq!(golden_index(&db), built[..1]);
+    }
+
+    /// The `index`th free number of a width under a prefix, read from the free index,
+    /// is the one a filter over all free numbers finds, with shorter and longer numbers
+    /// sharing the prefix and another tenant's numbers in the same index.
+    #[test]
+    fn the_nth_free_number_skips_other_widths_and_tenants() {
+        use crate::store::embedded::apply::Tables;
+        let free: Vec<String> = (0..40u64)
+            .map(|n| format!("{}", 4_915_100 + n * 3)) // 7 digits
+            .chain((0..25u64).map(|n| format!("{}", 49_151_000 + n * 7))) // 8, inside them
+            .chain((0..30u64).map(|n| format!("{}", 491_510_000_000 + n))) // 12
+            .chain(["49151", "491510", "4915"].map(str::to_owned)) // shorter
+            .collect();
+        let db = Database::builder()
+            .create_with_backend(::redb::backends::InMemoryBackend::new())
+            .expect("db");
+        let txn = db.begin_write().expect("write");
+        {
+            let mut t = Tables::open(&txn).expect("tables");
+            for n in &free {
+                t.free_numbers.insert(("a", n.as_str()), ()).expect("a");
+            }
+            t.free_numbers.insert(("b", "4915101"), ()).expect("b");
+            let tree = TenantTree { t: &t, tenant: "a" };
+            let mut sorted = free.clone();
+            sorted.sort();
+            for (width, prefix) in [
+                (7u8, "49151"),
+                (7, "49152"),
+                (8, "491510"),
+                (8, "491512"),
+                (12, "4915100000"),
+            ] {
+                let want: Vec<&String> = sorted
+                    .iter()
+                    .filter(|n| n.len() == usize::from(width) && n.starts_with(prefix))
+                    .collect();
+                for i in 0..=want.len() as u64 {
+                    assert_eq!(
+                        tree.nth_free(width, prefix, i).expect("read").as_ref(),
+                        want.get(usize::try_from(i).expect("i")).copied(),
+                        "width {width}, prefix {prefix}, index {i}"
+                    );
+                }
+            }
+            assert_eq!(tree.nth_free(7, "49159", 0).expect("read"), None);
+        }
+        txn.abort().expect("abort");
     }
 }

@@ -20,8 +20,9 @@ pub const FREE_NUMBERS: TableDefinition<(&str, &str), ()> = TableDefinition::new
 /// (`free_tree::ensure_free_golden`).
 pub const FREE_GOLDEN: TableDefinition<(&str, &str), ()> = TableDefinition::new("free_golden");
 /// (tenant, depth, width, prefix) → how many free ordinary numbers of `width` digits start
-/// with `prefix` (of `depth` digits): the count tree a random allocation walks down
-/// (`numbers::pick_uniform`). Kept in step with `free_numbers` by `pool.rs`.
+/// with `prefix` (of `depth` digits, down to `numbers::tree_bottom(width)`): the count tree
+/// a random allocation walks down (`numbers::pick_uniform`). Kept in step with
+/// `free_numbers` by `pool.rs`.
 pub const FREE_TREE: TableDefinition<(&str, u8, u8, &str), u64> = TableDefinition::new("free_tree");
 /// order id → `Order`.
 pub const ORDERS: TableDefinition<&str, &[u8]> = TableDefinition::new("orders");
