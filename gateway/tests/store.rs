@@ -1,5 +1,6 @@
 //! Store semantics that the API tests cannot pin down deterministically: idempotency-record
-//! expiry and pruning, and refusal of conflicting inventory loads.
+//! expiry and pruning, refusal of conflicting inventory loads, and a batch of webhook
+//! attempt outcomes in which one delivery row is damaged.
 
 use gateway::admin::{self, NewSim};
 use gateway::crypto::Keyring;
@@ -164,4 +165,103 @@ async fn inventory_loads_are_all_or_nothing() {
         AdminOutcome::Refused(_)
     ));
     assert_eq!(store.inventory_counts("t").await.expect("counts"), before);
+}
+
+/// Outcomes recorded together are one writer command; when it fails (here: one delivery
+/// row that no longer decodes), each outcome is recorded alone, so only the bad row's
+/// outcome fails and the others are recorded, in their order.
+#[tokio::test]
+async fn one_bad_delivery_row_fails_only_its_own_outcome_in_a_batch() {
+    use gateway::store::{
+        AttemptOutcome, AttemptRecord, DeliveryKey, DeliveryStatus, EventType, OutboxStore,
+        StoreAdmin, StoreError, WebhookEndpoint,
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let keys = Keyring::ephemeral().expect("keys");
+    let store = store_with_sims(dir.path(), &keys, 0).await;
+    let endpoint = WebhookEndpoint {
+        id: "we_a".into(),
+        tenant: "t".into(),
+        url: "https://hooks.example/a".into(),
+        event_types: Vec::new(),
+        secrets: Vec::new(),
+        disabled: None,
+        created_at_ms: 1_000,
+    };
+    assert!(
+        store
+            .create_webhook_endpoint(endpoint)
+            .await
+            .expect("endpoint")
+    );
+    for subject in ["s1", "s2", "s3"] {
+        store
+            .publish_for_test(
+                1_000,
+                "t",
+                EventType::OrderCreated,
+                Some(subject),
+                serde_json::json!({}),
+            )
+            .await
+            .expect("publish");
+    }
+    store.close().await;
+    drop(store);
+    {
+        let db = redb::Database::create(dir.path().join("simgw.redb")).expect("redb");
+        let txn = db.begin_write().expect("txn");
+        let rows: redb::TableDefinition<(&str, u64), &[u8]> =
+            redb::TableDefinition::new("webhook_deliveries");
+        txn.open_table(rows)
+            .expect("deliveries")
+            .insert(("we_a", 2), b"not a delivery".as_slice())
+            .expect("corrupt");
+        txn.commit().expect("commit");
+    }
+    let store = RedbStore::open(dir.path(), 16, 64, Arc::new(Metrics::default())).expect("reopen");
+    let key = |seq| DeliveryKey {
+        endpoint: "we_a".into(),
+        event_seq: seq,
+    };
+    let outcome = |seq| AttemptOutcome {
+        key: key(seq),
+        record: AttemptRecord {
+            at_ms: 2_000,
+            http_status: Some(204),
+            latency_ms: 3,
+            error: None,
+            response: None,
+        },
+        delivered: true,
+        retry_at_ms: None,
+        now_ms: 2_000,
+    };
+    let answers = store
+        .record_delivery_attempts(vec![outcome(1), outcome(2), outcome(3)])
+        .await;
+    assert!(
+        matches!(
+            answers[..],
+            [Ok(true), Err(StoreError::Corrupt { .. }), Ok(true)]
+        ),
+        "{answers:?}"
+    );
+    for seq in [1, 3] {
+        let job = store
+            .delivery_job(&key(seq))
+            .await
+            .expect("read")
+            .expect("job");
+        assert_eq!(
+            job.delivery.status,
+            DeliveryStatus::Delivered,
+            "delivery {seq}"
+        );
+    }
+    // The bad row's delivery is left as it was: still due.
+    assert_eq!(
+        store.due_deliveries(3_000, 10).await.expect("due"),
+        vec![key(2)]
+    );
 }
