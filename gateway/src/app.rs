@@ -412,6 +412,7 @@ async fn start_webhooks(
         policy,
         w.ca_file.as_deref(),
         Duration::from_millis(w.timeout_ms),
+        w.concurrency,
     )
     .map_err(|e| StartError::Io(format!("[webhooks] ca_file: {e}")))?;
     let dispatcher = crate::webhooks::Dispatcher {

@@ -73,6 +73,9 @@ pub struct HttpTransport {
     tls: Option<Arc<rustls::ClientConfig>>,
     timeout: Duration,
     body_cap: usize,
+    /// Most idle connections kept per host: the dispatcher's concurrency, so that a
+    /// receiver taking every delivery in flight is never reconnected to.
+    idle_per_host: usize,
     pool: Mutex<HashMap<PoolKey, Vec<Idle>>>,
 }
 
@@ -89,17 +92,18 @@ struct Idle {
 
 type Sender = hyper::client::conn::http1::SendRequest<Full<Bytes>>;
 
-/// Most idle connections kept per host, and for how long.
-const POOL_PER_HOST: usize = 32;
+/// How long an idle connection is kept.
 const POOL_IDLE: Duration = Duration::from_secs(30);
 
 impl HttpTransport {
     /// A transport that trusts the PEM certificates of `ca_file` (else the system bundle;
-    /// with neither, `https` deliveries fail with a TLS error saying so).
+    /// with neither, `https` deliveries fail with a TLS error saying so) and keeps up to
+    /// `concurrency` idle connections per host (the most deliveries in flight).
     pub fn new(
         policy: UrlPolicy,
         ca_file: Option<&Path>,
         timeout: Duration,
+        concurrency: usize,
     ) -> Result<Self, String> {
         let pem = match ca_file {
             Some(p) => Some(std::fs::read(p).map_err(|e| format!("{}: {e}", p.display()))?),
@@ -114,6 +118,7 @@ impl HttpTransport {
             tls,
             timeout,
             body_cap: 1024,
+            idle_per_host: concurrency.max(1),
             pool: Mutex::default(),
         })
     }
@@ -133,7 +138,7 @@ impl HttpTransport {
     fn checkin(&self, key: PoolKey, c: Idle) {
         if let Ok(mut pool) = self.pool.lock() {
             let list = pool.entry(key).or_default();
-            if list.len() < POOL_PER_HOST {
+            if list.len() < self.idle_per_host {
                 list.push(c);
             }
         }
@@ -151,8 +156,13 @@ impl HttpTransport {
         if let Some(mut idle) = self.checkout(&key, &addrs) {
             let req = request(&target, headers.clone(), body.clone())?;
             // A kept-alive connection the receiver closed meanwhile fails before any
-            // answer: then a fresh connection is used.
-            if let Ok(resp) = idle.sender.send_request(req).await {
+            // answer: then a fresh connection is used. `ready` waits for the connection
+            // to have finished with the previous exchange.
+            let sent = match idle.sender.ready().await {
+                Ok(()) => idle.sender.send_request(req).await.ok(),
+                Err(_) => None,
+            };
+            if let Some(resp) = sent {
                 let (answer, reusable) = self.read(resp).await;
                 if reusable {
                     idle.since = tokio::time::Instant::now();
@@ -342,4 +352,71 @@ fn client_config(pem: &[u8]) -> Result<rustls::ClientConfig, String> {
         .with_no_client_auth();
     c.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(c)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// A receiver on loopback answering 204 to everything; counts the connections it
+    /// accepted.
+    async fn counting_receiver() -> (SocketAddr, Arc<AtomicUsize>) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let accepted = Arc::new(AtomicUsize::new(0));
+        let count = accepted.clone();
+        tokio::spawn(async move {
+            while let Ok((tcp, _)) = listener.accept().await {
+                count.fetch_add(1, Ordering::SeqCst);
+                tokio::spawn(async move {
+                    let svc = hyper::service::service_fn(|_req| async {
+                        let mut r = hyper::Response::new(Full::new(Bytes::new()));
+                        *r.status_mut() = http::StatusCode::NO_CONTENT;
+                        Ok::<_, std::convert::Infallible>(r)
+                    });
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(TokioIo::new(tcp), svc)
+                        .await;
+                });
+            }
+        });
+        (addr, accepted)
+    }
+
+    /// With more deliveries in flight than the old fixed pool of 32, every connection of
+    /// one round is kept for the next: three rounds of 48 at once open 48 connections,
+    /// not 48 and then 16 more per round.
+    #[tokio::test]
+    async fn as_many_connections_are_kept_as_deliveries_run_at_once() {
+        const AT_ONCE: usize = 48;
+        let (addr, accepted) = counting_receiver().await;
+        let policy = UrlPolicy {
+            allow_private: false,
+            sandbox: true,
+        };
+        let t = Arc::new(
+            HttpTransport::new(policy, None, Duration::from_secs(10), AT_ONCE).expect("transport"),
+        );
+        let url = format!("http://{addr}/hook");
+        for round in 1..=3 {
+            // Each round's posts all take their connection before any of them ends (one
+            // test thread: every task runs up to its first wait in turn).
+            let mut posts = tokio::task::JoinSet::new();
+            for _ in 0..AT_ONCE {
+                let (t, url) = (t.clone(), url.clone());
+                posts.spawn(async move {
+                    t.post(&url, Vec::new(), Bytes::from_static(b"{}"))
+                        .await
+                        .map(|a| a.status)
+                });
+            }
+            while let Some(status) = posts.join_next().await {
+                assert_eq!(status.expect("task").expect("answer"), 204, "round {round}");
+            }
+        }
+        assert_eq!(accepted.load(Ordering::SeqCst), AT_ONCE);
+    }
 }
