@@ -322,4 +322,41 @@ mod tests {
         }
         txn.abort().expect("abort");
     }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+        /// Over the store's own tree and free index, for random pools of numbers of four
+        /// to seven digits over a few digit values (so lengths share prefixes often),
+        /// every free number owns exactly one draw `r` in `0..total`.
+        #[test]
+        fn every_free_number_in_the_store_owns_exactly_one_draw(
+            numbers in proptest::collection::btree_set("[0-2]{4,7}", 1..120),
+        ) {
+            use crate::numbers::{Pick, pick_uniform};
+            use crate::store::embedded::apply::Tables;
+            let db = Database::builder()
+                .create_with_backend(::redb::backends::InMemoryBackend::new())
+                .expect("db");
+            let txn = db.begin_write().expect("write");
+            {
+                let mut t = Tables::open(&txn).expect("tables");
+                for n in &numbers {
+                    t.free_numbers.insert(("a", n.as_str()), ()).expect("free");
+                    for node in tree_nodes(n) {
+                        t.tree_bump("a", node, 1).expect("bump");
+                    }
+                }
+                let tree = TenantTree { t: &t, tenant: "a" };
+                let mut drawn = std::collections::BTreeSet::new();
+                for r in 0..numbers.len() as u64 {
+                    match pick_uniform(&tree, r).expect("pick") {
+                        Pick::Number(n) => proptest::prop_assert!(drawn.insert(n), "drawn twice at r = {}", r),
+                        other => proptest::prop_assert!(false, "r = {}: {:?}", r, other),
+                    }
+                }
+                proptest::prop_assert_eq!(&drawn, &numbers);
+            }
+            txn.abort().expect("abort");
+        }
+    }
 }
