@@ -295,24 +295,28 @@ impl RedbStore {
         if all.is_empty() {
             return Vec::new();
         }
-        let each = (all.len() > 1).then(|| all.clone());
-        let err = match self.attempts_command(all).await {
+        let all = Arc::new(all);
+        let err = match self.attempts_command(all.clone()).await {
             Ok(done) => return done.into_iter().map(Ok).collect(),
             Err(e) => e,
         };
-        let Some(each) = each else {
+        if all.len() == 1 {
             return vec![Err(err)];
-        };
-        let mut out = Vec::with_capacity(each.len());
-        for a in each {
+        }
+        let mut out = Vec::with_capacity(all.len());
+        for a in all.iter() {
             // `attempts_command` answers one `bool` per outcome: here exactly one.
-            out.push(self.attempts_command(vec![a]).await.map(|done| done[0]));
+            let one = Arc::new(vec![a.clone()]);
+            out.push(self.attempts_command(one).await.map(|done| done[0]));
         }
         out
     }
 
     /// The writer's answer to `OutboxCommand::Attempts`: one `bool` per outcome.
-    async fn attempts_command(&self, all: Vec<AttemptOutcome>) -> Result<Vec<bool>, StoreError> {
+    async fn attempts_command(
+        &self,
+        all: Arc<Vec<AttemptOutcome>>,
+    ) -> Result<Vec<bool>, StoreError> {
         let n = all.len();
         match self.outbox(OutboxCommand::Attempts(all)).await? {
             OutboxReply::Recorded(done) if done.len() == n => Ok(done),

@@ -32,8 +32,9 @@ pub enum OutboxCommand {
         /// When the current secrets stop signing.
         old_expire_at_ms: u64,
     },
-    /// See `Store::record_delivery_attempts`: each outcome in order.
-    Attempts(Vec<AttemptOutcome>),
+    /// See `Store::record_delivery_attempts`: each outcome in order (shared, so that the
+    /// caller keeps them for a one-by-one retry without copying them for every batch).
+    Attempts(std::sync::Arc<Vec<AttemptOutcome>>),
     /// See `Store::redeliver`.
     Redeliver {
         /// Owner.
