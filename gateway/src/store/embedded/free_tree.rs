@@ -223,9 +223,7 @@ mod tests {
     /// golden numbers; a second open changes nothing (the flag holds).
     #[test]
     fn the_golden_index_is_built_once_from_the_number_records() {
-        let db = Database::builder()
-            .create_with_backend(::redb::backends::InMemoryBackend::new())
-            .expect("db");
+        let db = crate::store::embedded::memory_db();
         let txn = db.begin_write().expect("write");
         {
             let mut t = txn.open_table(NUMBERS).expect("numbers");
@@ -286,9 +284,7 @@ mod tests {
             .chain((0..30u64).map(|n| format!("{}", 491_510_000_000 + n))) // 12
             .chain(["49151", "491510", "4915"].map(str::to_owned)) // shorter
             .collect();
-        let db = Database::builder()
-            .create_with_backend(::redb::backends::InMemoryBackend::new())
-            .expect("db");
+        let db = crate::store::embedded::memory_db();
         let txn = db.begin_write().expect("write");
         {
             let mut t = Tables::open(&txn).expect("tables");
@@ -334,9 +330,7 @@ mod tests {
         ) {
             use crate::numbers::{Pick, pick_uniform};
             use crate::store::embedded::apply::Tables;
-            let db = Database::builder()
-                .create_with_backend(::redb::backends::InMemoryBackend::new())
-                .expect("db");
+            let db = crate::store::embedded::memory_db();
             let txn = db.begin_write().expect("write");
             {
                 let mut t = Tables::open(&txn).expect("tables");

@@ -30,6 +30,14 @@ mod tables;
 mod webhook_cmds;
 mod writer;
 
+/// An empty database in memory, for the unit tests of the writer's table code.
+#[cfg(test)]
+fn memory_db() -> ::redb::Database {
+    ::redb::Database::builder()
+        .create_with_backend(::redb::backends::InMemoryBackend::new())
+        .expect("in-memory database")
+}
+
 use crate::metrics::Metrics;
 use crate::order::Order;
 use crate::store::*;

@@ -375,7 +375,6 @@ impl Tables<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ::redb::Database;
 
     fn endpoint(id: &str, disabled: bool) -> WebhookEndpoint {
         WebhookEndpoint {
@@ -401,9 +400,7 @@ mod tests {
     /// for the next one.
     #[test]
     fn routes_remembered_in_a_commit_follow_its_endpoint_changes() {
-        let db = Database::builder()
-            .create_with_backend(::redb::backends::InMemoryBackend::new())
-            .expect("db");
+        let db = crate::store::embedded::memory_db();
         let txn = db.begin_write().expect("write");
         {
             let mut t = Tables::open(&txn).expect("tables");
