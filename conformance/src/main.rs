@@ -76,7 +76,7 @@ struct HlrSimArgs {
     /// PEM private key for --tls-cert.
     #[arg(long, requires = "tls_cert")]
     tls_key: Option<PathBuf>,
-    /// Keep the subscribers in this redb file (created if missing; 0600, Ki as received)
+    /// Keep the subscribers in this state file (created if missing; 0600, Ki as received)
     /// and resume from it: they survive a kill, not a power loss. In memory without it.
     #[arg(long)]
     state_file: Option<PathBuf>,
@@ -148,7 +148,7 @@ struct SmdpSimArgs {
     /// Seed of the PRNG (faults, MatchingIDs).
     #[arg(long, default_value_t = 1)]
     seed: u64,
-    /// Keep profile states and undelivered notifications in this redb file (created if
+    /// Keep profile states and undelivered notifications in this state file (created if
     /// missing; no Ki or OPc) and resume from it: they survive a kill, not a power loss.
     #[arg(long)]
     state_file: Option<PathBuf>,

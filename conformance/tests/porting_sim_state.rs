@@ -27,7 +27,7 @@ async fn world_on(file: &Path) -> World {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hub_started_again_on_its_state_file_goes_on_where_it_stopped() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let file = dir.path().join("simulators").join("porting.redb");
+    let file = dir.path().join("simulators").join("porting.state");
 
     // First run, Monday 08:00: a UK port-in, locked at 17:00, cut over Tuesday 09:00.
     let w = world_on(&file).await;

@@ -63,7 +63,7 @@ async fn hlr_on(file: Option<&Path>) -> (hlr_sim::HlrSimHandle, Cai3gHlr) {
 #[tokio::test]
 async fn hlr_subscribers_and_their_keys_survive_a_restart_on_the_state_file() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let file = dir.path().join("sims").join("hlr.redb");
+    let file = dir.path().join("sims").join("hlr.state");
     let clear = spec(
         "001010000000001",
         Some("4915100000001"),
@@ -279,7 +279,7 @@ async fn es2(client: &HttpClient, sim: &SmdpSimHandle, path: &str, body: Vec<u8>
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn released_profiles_and_undelivered_notifications_survive_a_restart() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let file = dir.path().join("smdp.redb");
+    let file = dir.path().join("smdp.state");
     let smdp = Smdp::new();
     // First run: the operator's receiver is down (a port nothing listens on).
     let dead = TcpListener::bind("127.0.0.1:0").await.expect("bind");

@@ -308,7 +308,7 @@ async fn act(client: &HttpClient, base: &str, iccid: &Iccid, action: &str, body:
 async fn notifications_queued_before_a_sigkill_are_delivered_after_the_restart() {
     let dir = tempfile::tempdir().expect("tempdir");
     let f = Files::new(dir.path());
-    let file = dir.path().join("smdp.redb");
+    let file = dir.path().join("smdp.state");
     let client = f.client();
     // First run: the operator's receiver accepts connections and never answers, so the
     // first notification is still being tried (10 s per attempt) when the process dies.

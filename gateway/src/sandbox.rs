@@ -35,13 +35,13 @@ pub const FIRST_MSISDN: &str = "8617000000000";
 pub const FILE: &str = "sandbox.json";
 /// Metadata key of the sealed sandbox marker (holds the sandbox API keys).
 pub const MARKER: &str = crate::store::SANDBOX_MARKER;
-/// The directory in the data dir where the simulators keep their state (one redb file
-/// each), so a restarted sandbox's host operator remembers what it was told.
+/// The directory in the data dir where the simulators keep their state (one journal
+/// file each), so a restarted sandbox's host operator remembers what it was told.
 pub const SIMULATORS_DIR: &str = "simulators";
 
 /// The state file of simulator `name` (`hlr`, `smdp`, `porting`) in `data_dir`.
 pub fn simulator_state_file(data_dir: &Path, name: &str) -> PathBuf {
-    data_dir.join(SIMULATORS_DIR).join(format!("{name}.redb"))
+    data_dir.join(SIMULATORS_DIR).join(format!("{name}.state"))
 }
 
 /// What `sandbox.json` holds (contract.md), plus the simulator's address.

@@ -1,5 +1,5 @@
 //! The sandbox's HLR simulator keeps its subscribers in its own state file
-//! (`DATA_DIR/simulators/hlr.redb`), so a restarted sandbox finds them as the simulator
+//! (`DATA_DIR/simulators/hlr.state`), so a restarted sandbox finds them as the simulator
 //! left them, like a real HLR's database, and never from the gateway's view. Only when
 //! that file is new (a data dir from before the simulators kept their state, or a removed
 //! file) is the simulator rebuilt here from the gateway's durable orders: every

@@ -144,7 +144,7 @@ async fn reset_refuses_while_serving_then_the_next_sandbox_is_fresh() {
     assert!(data.join("sandbox.json").is_file());
     // Beside the store, every simulator keeps its state (what the reset clears too).
     for sim in ["hlr", "smdp", "porting"] {
-        let file = data.join("simulators").join(format!("{sim}.redb"));
+        let file = data.join("simulators").join(format!("{sim}.state"));
         assert!(file.is_file(), "{}", file.display());
     }
     serve.stop();

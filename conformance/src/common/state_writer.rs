@@ -1,8 +1,9 @@
 //! Group commit for a simulator's state file: changes are handed to one writer thread in
 //! the order the simulator made them (under its lock), and the thread commits everything
-//! queued so far in one redb commit. A caller that must not answer before its change is
-//! kept awaits its [`Ticket`]; under load one commit carries many changes, so the hot
-//! path pays a queue push, not a commit (measured with `simgw bench`: see README).
+//! queued so far in one commit (one frame of the journal). A caller that must not answer
+//! before its change is kept awaits its [`Ticket`]; under load one commit carries many
+//! changes, so the hot path pays a queue push, not a commit (measured with `simgw bench`:
+//! see README).
 //!
 //! A commit that fails is retried with the next batch, in order, so a change is never
 //! overtaken by a later one; its tickets say `false` meanwhile. [`StateWriter::close`]
@@ -169,14 +170,13 @@ fn run(file: &StateFile, rx: &mpsc::Receiver<Job>) {
 mod tests {
     use super::*;
     use crate::common::state_file::Table;
-    use redb::TableDefinition;
 
-    const T: Table = TableDefinition::new("things");
+    const T: Table = Table::new("things");
 
     #[tokio::test]
     async fn changes_are_committed_in_order_and_close_writes_the_queue() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let path = dir.path().join("x.redb");
+        let path = dir.path().join("x.state");
         let w =
             StateWriter::start(Some(StateFile::open(&path, &[T]).expect("open"))).expect("writer");
         assert!(!w.resumed());

@@ -7,13 +7,12 @@
 use super::codec::{AucSubscription, HlrSubscription, KiWire};
 use super::store::Store;
 use crate::common::state_file::{Change, StateFile, StateFileError, Table};
-use redb::TableDefinition;
 use serde::{Deserialize, Serialize};
 use sim_profiles::{Imsi, Key128, Msisdn};
 use std::path::Path;
 
 /// Subscribers by IMSI.
-const SUBSCRIBERS: Table = TableDefinition::new("subscribers");
+const SUBSCRIBERS: Table = Table::new("subscribers");
 
 /// What the file keeps of one IMSI. No `Debug`: it holds the Ki.
 #[derive(Serialize, Deserialize)]

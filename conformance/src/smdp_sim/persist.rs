@@ -16,15 +16,14 @@ use super::package;
 use super::state::{Personal, Profile, ProfileState};
 use crate::common::state_file::{Change, StateFile, StateFileError, Table};
 use adapters::es2plus::{Fqdn, MatchingId};
-use redb::TableDefinition;
 use serde::{Deserialize, Serialize};
 use sim_profiles::{Eid, Iccid, Imsi};
 use std::path::Path;
 
 /// Profiles by ICCID.
-const PROFILES: Table = TableDefinition::new("profiles");
+const PROFILES: Table = Table::new("profiles");
 /// Notifications to deliver, by a zero-padded sequence number (their order).
-const PENDING: Table = TableDefinition::new("pending_notifications");
+const PENDING: Table = Table::new("pending_notifications");
 /// The meta counter holding the MatchingID generator's state.
 const RNG: &str = "matching_id_rng";
 

@@ -23,19 +23,18 @@ use super::hub::{Hub, Ids};
 use super::replay::{Kept, ReplayCache};
 use crate::common::state_file::{Change, StateFile, StateFileError, Table};
 use records::{AnswerRecord, ClockRecord, DonorsRecord, PortRecord};
-use redb::TableDefinition;
 use std::path::Path;
 
 /// Ports by their position in creation order (zero-padded, so key order is that order).
-const PORTS: Table = TableDefinition::new("ports");
+const PORTS: Table = Table::new("ports");
 /// First answers by their arrival number (zero-padded).
-const ANSWERS: Table = TableDefinition::new("answers");
+const ANSWERS: Table = Table::new("answers");
 /// Messages to deliver by a zero-padded sequence number (their order).
-const PENDING: Table = TableDefinition::new("pending_messages");
+const PENDING: Table = Table::new("pending_messages");
 /// The clock, under [`ONLY`].
-const CLOCK: Table = TableDefinition::new("clock");
+const CLOCK: Table = Table::new("clock");
 /// The donor book, under [`ONLY`].
-const DONORS: Table = TableDefinition::new("donors");
+const DONORS: Table = Table::new("donors");
 /// The key of a table's one record.
 const ONLY: &str = "current";
 /// The meta counters holding the id counters.

@@ -31,7 +31,7 @@ proptest! {
         then in proptest::collection::vec(step(), 0..10),
     ) {
         let dir = tempfile::tempdir().expect("tempdir");
-        let path = dir.path().join("porting.redb");
+        let path = dir.path().join("porting.state");
         let r = open(&path).expect("open");
         prop_assert!(!r.file.resumed());
         let (file, mut hub) = (r.file, r.kept.hub);
@@ -63,7 +63,7 @@ proptest! {
 #[test]
 fn a_history_with_a_reset_leaves_no_port_behind() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let path = dir.path().join("porting.redb");
+    let path = dir.path().join("porting.state");
     let Resumed { file, kept, .. } = open(&path).expect("open");
     let mut hub = kept.hub;
     let (mut replay, mut clock) = (ReplayCache::new(0), SimClock::new(ClockMode::Driven, 0));
@@ -98,7 +98,7 @@ fn a_history_with_a_reset_leaves_no_port_behind() {
 #[test]
 fn the_clock_answers_and_pending_messages_read_back() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let path = dir.path().join("porting.redb");
+    let path = dir.path().join("porting.state");
     let Resumed { file, kept, .. } = open(&path).expect("open");
     let mut hub = kept.hub;
     let mut replay = ReplayCache::restore(10, Vec::new());
