@@ -216,8 +216,11 @@ impl StateFile {
             path: path.to_owned(),
             resumed,
         };
-        if bytes.is_empty() {
-            file.write_all(MAGIC).map_err(|e| open_err(e.to_string()))?;
+        if MAGIC.starts_with(&bytes) && bytes.len() < MAGIC.len() {
+            // New, or killed while it was being created (before anything was kept).
+            file.set_len(0)
+                .and_then(|()| file.write_all(MAGIC))
+                .map_err(|e| open_err(e.to_string()))?;
             let journal = Journal {
                 file,
                 len: MAGIC.len() as u64,

@@ -78,6 +78,19 @@ fn a_file_of_another_format_is_refused_not_misread() {
 }
 
 #[test]
+fn a_file_killed_while_being_created_starts_afresh() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("x.state");
+    std::fs::write(&path, &MAGIC[..5]).expect("write");
+    let f = StateFile::open(&path, &[T]).expect("open");
+    assert!(!f.resumed());
+    f.commit(&[put(T, "a", 1)]).expect("commit");
+    drop(f);
+    let f = StateFile::open(&path, &[T]).expect("reopen");
+    assert_eq!(f.load::<u32>(T).expect("load"), vec![("a".to_owned(), 1)]);
+}
+
+#[test]
 fn a_commit_cut_short_by_a_kill_is_dropped_and_later_ones_are_kept() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("x.state");
