@@ -171,6 +171,8 @@ struct Journal {
     tables: Tables,
     /// Bytes of the records in `tables`, as a compacted file would hold them.
     live: u64,
+    /// After a failed rewrite: the length at which to try again.
+    retry_at: u64,
 }
 
 /// An open state file.
@@ -226,6 +228,7 @@ impl StateFile {
                 len: MAGIC.len() as u64,
                 tables: Tables::new(),
                 live: 0,
+                retry_at: 0,
             };
             return Ok(me(journal, false));
         }
@@ -248,11 +251,10 @@ impl StateFile {
             len,
             tables,
             live,
+            retry_at: 0,
         };
         let opened = me(journal, true);
-        opened
-            .compact_if_grown(&mut opened.journal())
-            .map_err(|e| open_err(e.to_string()))?;
+        opened.compact_if_grown(&mut opened.journal());
         Ok(opened)
     }
 
@@ -344,16 +346,33 @@ impl StateFile {
         for c in latest {
             apply(&mut j.tables, &mut j.live, c.into());
         }
-        self.compact_if_grown(&mut journal)
+        self.compact_if_grown(&mut journal);
+        Ok(())
     }
 
     /// Rewrites the journal as one frame of what it holds once it has grown to
     /// [`COMPACT_FACTOR`] times that (and at least [`COMPACT_MIN`]): a new file, renamed
-    /// over this one, so a kill at any moment leaves one of the two whole.
-    fn compact_if_grown(&self, journal: &mut Journal) -> Result<(), StateFileError> {
-        if journal.len < COMPACT_MIN.max(COMPACT_FACTOR * journal.live) {
-            return Ok(());
+    /// over this one, so a kill at any moment leaves one of the two whole. A rewrite that
+    /// fails loses nothing (the journal goes on growing): it is logged and tried again
+    /// once another [`COMPACT_MIN`] has been appended.
+    fn compact_if_grown(&self, journal: &mut Journal) {
+        if journal.len
+            < journal
+                .retry_at
+                .max(COMPACT_MIN.max(COMPACT_FACTOR * journal.live))
+        {
+            return;
         }
+        match self.compact(journal) {
+            Ok(()) => journal.retry_at = 0,
+            Err(e) => {
+                tracing::warn!(error = %e, "simulator state file not compacted; it keeps growing");
+                journal.retry_at = journal.len.saturating_add(COMPACT_MIN);
+            }
+        }
+    }
+
+    fn compact(&self, journal: &mut Journal) -> Result<(), StateFileError> {
         let all = journal.tables.iter().flat_map(|(t, rows)| {
             rows.iter()
                 .map(move |(k, v)| Entry::Put(t.as_str(), k.as_str(), v.as_slice()))

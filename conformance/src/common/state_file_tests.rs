@@ -163,6 +163,43 @@ fn the_journal_is_rewritten_once_it_grows_and_keeps_what_it_holds() {
 }
 
 #[test]
+fn a_rewrite_that_fails_loses_nothing_and_is_tried_again_later() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("x.state");
+    let len = || std::fs::metadata(&path).expect("meta").len();
+    // The rewrite's new file cannot be created while a directory has its name.
+    let blocker = dir.path().join("x.state.new");
+    std::fs::create_dir(&blocker).expect("mkdir");
+    let f = StateFile::open(&path, &[T]).expect("open");
+    let big = "x".repeat(1_000);
+    let put = |i: u32| {
+        f.commit(&[Change::put(T, "k", &format!("{big}{i}")).expect("json")])
+            .expect("a commit does not fail with its rewrite");
+    };
+    // Past the point of a rewrite, which fails: every commit is still kept.
+    let mut i = 0;
+    while len() <= COMPACT_MIN + 10_000 {
+        i += 1;
+        put(i);
+    }
+    std::fs::remove_dir(&blocker).expect("rmdir");
+    // Tried again once another COMPACT_MIN is appended (not at every commit).
+    let grown = len();
+    while len() >= grown {
+        i += 1;
+        put(i);
+        assert!(len() <= grown + COMPACT_MIN + 2_000, "never rewritten");
+    }
+    assert!(len() < 10_000, "rewritten: {} bytes", len());
+    drop(f);
+    let f = StateFile::open(&path, &[T]).expect("reopen");
+    assert_eq!(
+        f.load::<String>(T).expect("load"),
+        vec![("k".to_owned(), format!("{big}{i}"))]
+    );
+}
+
+#[test]
 fn a_batch_leaves_the_last_change_of_each_key() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("x.state");
