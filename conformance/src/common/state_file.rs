@@ -238,14 +238,13 @@ impl StateFile {
                 reason: "written in another format; remove it to start afresh".into(),
             });
         };
-        let (tables, whole) = replay(frames);
+        let (tables, live, whole) = replay(frames);
         let len = (MAGIC.len() + whole) as u64;
         if len < bytes.len() as u64 {
             tracing::warn!(path = %path.display(), dropped = bytes.len() as u64 - len,
                 "simulator state file: a commit cut short at its end is dropped");
             file.set_len(len).map_err(|e| open_err(e.to_string()))?;
         }
-        let live = live_bytes(&tables);
         let journal = Journal {
             file,
             len,
@@ -453,27 +452,27 @@ fn encode<'a, E: Into<Entry<'a>>>(entries: impl IntoIterator<Item = E>) -> Zeroi
 fn frame(payload: &[u8]) -> Zeroizing<Vec<u8>> {
     let mut out = Zeroizing::new(Vec::with_capacity(FRAME_HEAD + payload.len()));
     out.extend_from_slice(&(payload.len() as u32).to_le_bytes());
-    out.extend_from_slice(&digest(&SHA256, payload).as_ref()[..8]);
+    out.extend_from_slice(&checksum(payload));
     out.extend_from_slice(payload);
     out
 }
 
-/// The tables that the whole frames at the start of `bytes` build, and how many bytes
-/// those frames take: a frame cut short or damaged ends the replay.
-fn replay(bytes: &[u8]) -> (Tables, usize) {
+/// The tables that the whole frames at the start of `bytes` build, their live bytes,
+/// and how many bytes those frames take: a frame cut short or damaged ends the replay.
+fn replay(bytes: &[u8]) -> (Tables, u64, usize) {
     let mut tables = Tables::new();
+    let mut live = 0;
     let mut at = 0;
     while let Some((payload, size)) = bytes.get(at..).and_then(whole_frame) {
         let Some(entries) = decode(payload) else {
             break;
         };
-        let mut ignored = 0;
         for e in entries {
-            apply(&mut tables, &mut ignored, e);
+            apply(&mut tables, &mut live, e);
         }
         at += size;
     }
-    (tables, at)
+    (tables, live, at)
 }
 
 /// The payload of the frame at the start of `bytes` and the frame's size, if it is whole
@@ -482,7 +481,14 @@ fn whole_frame(bytes: &[u8]) -> Option<(&[u8], usize)> {
     let len = u32::from_le_bytes(bytes.get(..4)?.try_into().ok()?) as usize;
     let sum = bytes.get(4..FRAME_HEAD)?;
     let payload = bytes.get(FRAME_HEAD..FRAME_HEAD.checked_add(len)?)?;
-    (digest(&SHA256, payload).as_ref()[..8] == *sum).then_some((payload, FRAME_HEAD + len))
+    (checksum(payload) == *sum).then_some((payload, FRAME_HEAD + len))
+}
+
+/// A frame's checksum: the first 8 bytes of its payload's SHA-256.
+fn checksum(payload: &[u8]) -> [u8; 8] {
+    let mut sum = [0; 8];
+    sum.copy_from_slice(&digest(&SHA256, payload).as_ref()[..8]);
+    sum
 }
 
 /// The entries of a payload; `None` if it does not parse (a frame we did not write).
@@ -532,13 +538,6 @@ fn apply(tables: &mut Tables, live: &mut u64, e: Entry<'_>) {
             }
         }
     }
-}
-
-fn live_bytes(tables: &Tables) -> u64 {
-    tables
-        .iter()
-        .flat_map(|(t, rows)| rows.iter().map(move |(k, v)| record_size(t, k, v.len())))
-        .sum()
 }
 
 /// Creates `dir` (and its parents) if missing, 0700 when this creates it.
