@@ -194,9 +194,8 @@ impl std::fmt::Debug for StateFile {
 impl StateFile {
     /// Opens `path`, creating it (0600, its directory 0700) if needed, and locks it. A
     /// file of another format is refused rather than misread; a frame cut short at its
-    /// end is dropped. `_tables`: the tables the simulator uses (each reads empty until
-    /// written).
-    pub(crate) fn open(path: &Path, _tables: &[Table]) -> Result<Self, StateFileError> {
+    /// end is dropped. A table never written reads empty.
+    pub(crate) fn open(path: &Path) -> Result<Self, StateFileError> {
         let open_err = |reason: String| StateFileError::Open {
             path: path.to_owned(),
             reason,

@@ -18,7 +18,7 @@ fn load_all(f: &StateFile) -> Both {
 fn records_and_counters_survive_a_reopen() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("sims").join("x.state");
-    let f = StateFile::open(&path, &[T]).expect("open");
+    let f = StateFile::open(&path).expect("open");
     assert!(!f.resumed());
     assert!(f.load::<u32>(T).expect("load").is_empty());
     let changes = [
@@ -29,7 +29,7 @@ fn records_and_counters_survive_a_reopen() {
     f.commit(&changes).expect("commit");
     f.commit(&[Change::delete(T, "a")]).expect("delete");
     drop(f);
-    let f = StateFile::open(&path, &[T]).expect("reopen");
+    let f = StateFile::open(&path).expect("reopen");
     assert!(f.resumed());
     assert_eq!(f.load::<u32>(T).expect("load"), vec![("b".to_owned(), 2)]);
     assert_eq!(f.counter("n").expect("counter"), 7);
@@ -47,7 +47,7 @@ fn records_and_counters_survive_a_reopen() {
 fn a_record_that_does_not_decode_is_named_not_quoted() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("x.state");
-    let f = StateFile::open(&path, &[T]).expect("open");
+    let f = StateFile::open(&path).expect("open");
     f.commit(&[Change::put(T, "k", &"secret-ish").expect("json")])
         .expect("commit");
     let err = f.load::<u32>(T).expect_err("a string is not a u32");
@@ -60,10 +60,10 @@ fn a_record_that_does_not_decode_is_named_not_quoted() {
 fn a_second_open_of_the_same_file_is_refused() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("x.state");
-    let f = StateFile::open(&path, &[T]).expect("open");
-    assert!(StateFile::open(&path, &[T]).is_err());
+    let f = StateFile::open(&path).expect("open");
+    assert!(StateFile::open(&path).is_err());
     drop(f);
-    assert!(StateFile::open(&path, &[T]).is_ok(), "free once closed");
+    assert!(StateFile::open(&path).is_ok(), "free once closed");
 }
 
 #[test]
@@ -72,7 +72,7 @@ fn a_file_of_another_format_is_refused_not_misread() {
     let path = dir.path().join("x.state");
     let other = b"redb\x1a\x0a\xa9\x0d\x0a and more";
     std::fs::write(&path, other).expect("write");
-    let err = StateFile::open(&path, &[T]).expect_err("another format");
+    let err = StateFile::open(&path).expect_err("another format");
     assert!(matches!(err, StateFileError::Format { .. }), "{err}");
     assert_eq!(std::fs::read(&path).expect("read"), other, "left as it was");
 }
@@ -82,11 +82,11 @@ fn a_file_killed_while_being_created_starts_afresh() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("x.state");
     std::fs::write(&path, &MAGIC[..5]).expect("write");
-    let f = StateFile::open(&path, &[T]).expect("open");
+    let f = StateFile::open(&path).expect("open");
     assert!(!f.resumed());
     f.commit(&[put(T, "a", 1)]).expect("commit");
     drop(f);
-    let f = StateFile::open(&path, &[T]).expect("reopen");
+    let f = StateFile::open(&path).expect("reopen");
     assert_eq!(f.load::<u32>(T).expect("load"), vec![("a".to_owned(), 1)]);
 }
 
@@ -94,7 +94,7 @@ fn a_file_killed_while_being_created_starts_afresh() {
 fn a_commit_cut_short_by_a_kill_is_dropped_and_later_ones_are_kept() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("x.state");
-    let f = StateFile::open(&path, &[T]).expect("open");
+    let f = StateFile::open(&path).expect("open");
     f.commit(&[put(T, "a", 1)]).expect("commit");
     f.commit(&[put(T, "b", 2)]).expect("commit");
     drop(f);
@@ -108,12 +108,12 @@ fn a_commit_cut_short_by_a_kill_is_dropped_and_later_ones_are_kept() {
             Damage::Flip => *bytes.last_mut().expect("byte") ^= 1,
         }
         std::fs::write(&path, &bytes).expect("write");
-        let f = StateFile::open(&path, &[T]).expect("reopen");
+        let f = StateFile::open(&path).expect("reopen");
         assert_eq!(f.load::<u32>(T).expect("load"), vec![("a".to_owned(), 1)]);
         // Appends go after the last whole frame, so they are read back.
         f.commit(&[put(T, "c", 3)]).expect("commit");
         drop(f);
-        let f = StateFile::open(&path, &[T]).expect("reopen");
+        let f = StateFile::open(&path).expect("reopen");
         assert_eq!(
             f.load::<u32>(T).expect("load"),
             vec![("a".to_owned(), 1), ("c".to_owned(), 3)],
@@ -132,7 +132,7 @@ enum Damage {
 fn the_journal_is_rewritten_once_it_grows_and_keeps_what_it_holds() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("x.state");
-    let f = StateFile::open(&path, &[T, U]).expect("open");
+    let f = StateFile::open(&path).expect("open");
     let big = "x".repeat(1_000);
     f.commit(&[Change::put(U, "big", &big).expect("json")])
         .expect("commit");
@@ -146,7 +146,7 @@ fn the_journal_is_rewritten_once_it_grows_and_keeps_what_it_holds() {
     // Appending goes on in the rewritten file, and a reopen reads all of it.
     f.commit(&[put(T, "last", 1)]).expect("commit");
     drop(f);
-    let f = StateFile::open(&path, &[T, U]).expect("reopen");
+    let f = StateFile::open(&path).expect("reopen");
     assert_eq!(
         f.load::<u32>(T).expect("load"),
         vec![("k".to_owned(), 4_999), ("last".to_owned(), 1)]
@@ -157,7 +157,7 @@ fn the_journal_is_rewritten_once_it_grows_and_keeps_what_it_holds() {
     );
     assert_eq!(f.counter("n").expect("counter"), 4_999);
     assert!(
-        StateFile::open(&path, &[T]).is_err(),
+        StateFile::open(&path).is_err(),
         "the rewritten file is locked too"
     );
 }
@@ -170,7 +170,7 @@ fn a_rewrite_that_fails_loses_nothing_and_is_tried_again_later() {
     // The rewrite's new file cannot be created while a directory has its name.
     let blocker = dir.path().join("x.state.new");
     std::fs::create_dir(&blocker).expect("mkdir");
-    let f = StateFile::open(&path, &[T]).expect("open");
+    let f = StateFile::open(&path).expect("open");
     let big = "x".repeat(1_000);
     let put = |i: u32| {
         f.commit(&[Change::put(T, "k", &format!("{big}{i}")).expect("json")])
@@ -192,7 +192,7 @@ fn a_rewrite_that_fails_loses_nothing_and_is_tried_again_later() {
     }
     assert!(len() < 10_000, "rewritten: {} bytes", len());
     drop(f);
-    let f = StateFile::open(&path, &[T]).expect("reopen");
+    let f = StateFile::open(&path).expect("reopen");
     assert_eq!(
         f.load::<String>(T).expect("load"),
         vec![("k".to_owned(), format!("{big}{i}"))]
@@ -203,7 +203,7 @@ fn a_rewrite_that_fails_loses_nothing_and_is_tried_again_later() {
 fn a_batch_leaves_the_last_change_of_each_key() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("x.state");
-    let f = StateFile::open(&path, &[T, U]).expect("open");
+    let f = StateFile::open(&path).expect("open");
     f.commit(&[put(T, "gone", 1), put(U, "kept", 1)])
         .expect("commit");
     f.commit(&[
@@ -225,7 +225,7 @@ fn a_batch_leaves_the_last_change_of_each_key() {
     );
     assert_eq!(load_all(&f), want);
     drop(f);
-    let f = StateFile::open(&path, &[T, U]).expect("reopen");
+    let f = StateFile::open(&path).expect("reopen");
     assert_eq!(load_all(&f), want, "read back from the file");
 }
 
@@ -239,8 +239,8 @@ proptest::proptest! {
     ) {
         let dir = tempfile::tempdir().expect("tempdir");
         let (a, b) = (dir.path().join("a.state"), dir.path().join("b.state"));
-        let batched = StateFile::open(&a, &[T, U]).expect("open");
-        let single = StateFile::open(&b, &[T, U]).expect("open");
+        let batched = StateFile::open(&a).expect("open");
+        let single = StateFile::open(&b).expect("open");
         let changes: Vec<Change> = ops
             .iter()
             .map(|&(t, k, v)| {
@@ -259,7 +259,7 @@ proptest::proptest! {
         proptest::prop_assert_eq!(&load_all(&batched), &want);
         drop((batched, single));
         for path in [a, b] {
-            let f = StateFile::open(&path, &[T, U]).expect("reopen");
+            let f = StateFile::open(&path).expect("reopen");
             proptest::prop_assert_eq!(&load_all(&f), &want);
         }
     }

@@ -177,8 +177,7 @@ mod tests {
     async fn changes_are_committed_in_order_and_close_writes_the_queue() {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("x.state");
-        let w =
-            StateWriter::start(Some(StateFile::open(&path, &[T]).expect("open"))).expect("writer");
+        let w = StateWriter::start(Some(StateFile::open(&path).expect("open"))).expect("writer");
         assert!(!w.resumed());
         let put = |v: u32| vec![Change::put(T, "k", &v).expect("json")];
         let first = w.submit(put(1));
@@ -188,7 +187,7 @@ mod tests {
         drop(w.submit(put(3)));
         w.close();
         assert!(w.barrier().written().await, "closed: nothing more to write");
-        let f = StateFile::open(&path, &[T]).expect("reopen after close");
+        let f = StateFile::open(&path).expect("reopen after close");
         assert_eq!(f.load::<u32>(T).expect("load"), vec![("k".to_owned(), 3)]);
         assert!(
             StateWriter::default().submit(put(4)).written().await,

@@ -115,7 +115,7 @@ impl Record {
 
 /// Opens (or creates) the file at `path` and the store it holds.
 pub(crate) fn open(path: &Path) -> Result<(StateFile, Store), StateFileError> {
-    let file = StateFile::open(path, &[SUBSCRIBERS])?;
+    let file = StateFile::open(path)?;
     let mut store = Store::tracked();
     for (key, record) in file.load::<Record>(SUBSCRIBERS)? {
         let bad = |what: &str| StateFileError::Format {

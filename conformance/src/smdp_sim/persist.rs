@@ -156,7 +156,7 @@ pub(crate) struct KeptInventory {
 
 /// Opens (or creates) the file at `path` and reads it whole.
 pub(crate) fn open(path: &Path) -> Result<Resumed, StateFileError> {
-    let file = StateFile::open(path, &[PROFILES, PENDING])?;
+    let file = StateFile::open(path)?;
     let bad = |what: String| StateFileError::Format {
         path: path.to_owned(),
         reason: what,

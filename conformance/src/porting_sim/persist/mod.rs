@@ -63,7 +63,7 @@ pub(crate) struct KeptHub {
 
 /// Opens (or creates) the file at `path` and reads it whole.
 pub(crate) fn open(path: &Path) -> Result<Resumed, StateFileError> {
-    let file = StateFile::open(path, &[PORTS, ANSWERS, PENDING, CLOCK, DONORS])?;
+    let file = StateFile::open(path)?;
     let bad = |what: String| StateFileError::Format {
         path: path.to_owned(),
         reason: what,
