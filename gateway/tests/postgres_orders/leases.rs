@@ -13,6 +13,10 @@ async fn a_lapsed_lease_is_claimed_by_another_node_and_renewing_reports_the_loss
     let (a, url) = store(&pg, "leases").await;
     let b = node(&url, "b").await;
     assert_eq!(a.lease(), Some(LEASE));
+    // What the engine asks (through the trait) before it runs its lease keeper: without
+    // it no node ever claims a dead node's orders.
+    let shared: &dyn gateway::store::Store = &a;
+    assert_eq!(shared.lease(), Some(LEASE));
     let o = create(&a, "k1", "act_1", Some(1)).await;
     // Live: no one else may take it; its creator renews it.
     assert!(

@@ -70,6 +70,10 @@ impl Store for PgStore {
         Box::pin(PgStore::inflight_orders(self))
     }
 
+    fn lease(&self) -> Option<std::time::Duration> {
+        PgStore::lease(self)
+    }
+
     fn claim_orders(
         &self,
         now_ms: u64,
