@@ -381,6 +381,32 @@ async fn an_endpoint_is_disabled_after_the_schedule_and_that_is_an_event() {
     let due = rig.store.due_deliveries(u64::MAX, 10).await.expect("due");
     assert!(due.iter().all(|k| k.endpoint == other), "{due:?}");
     assert_eq!(due.len(), 1);
+    // Enabled again, it is attempted for a new event (seq 4, after `endpoint.disabled`)
+    // and never again for the two it gave up.
+    let now = rig.clock.now_ms();
+    let e = rig.store.enable_webhook_endpoint(TENANT, &id, now).await;
+    assert!(e.expect("enable").expect("endpoint").disabled.is_none());
+    rig.publish(EventType::OrderActive, Some("B"), 4).await;
+    let read = async || {
+        rig.store
+            .webhook_deliveries(TENANT, &id, None, 10)
+            .await
+            .expect("read")
+            .expect("endpoint")
+    };
+    settle(async || {
+        read()
+            .await
+            .iter()
+            .any(|d| d.event_seq == 4 && d.attempts > 0)
+    })
+    .await;
+    let attempts: Vec<(u64, u32)> = read()
+        .await
+        .iter()
+        .map(|d| (d.event_seq, d.attempts))
+        .collect();
+    assert_eq!(attempts, [(4, 1), (2, 0), (1, ATTEMPTS)]);
 }
 
 #[tokio::test(start_paused = true)]

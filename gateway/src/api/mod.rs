@@ -144,6 +144,7 @@ pub(crate) fn routes() -> Vec<Route> {
         get_at("/v1/webhook-endpoints/{id}", webhooks::get),
         delete_at("/v1/webhook-endpoints/{id}", webhooks::delete),
         post_at("/v1/webhook-endpoints/{id}/rotate-secret", webhooks::rotate),
+        post_at("/v1/webhook-endpoints/{id}/enable", webhooks::enable),
         get_at(
             "/v1/webhook-endpoints/{id}/deliveries",
             webhooks::deliveries,

@@ -1,5 +1,6 @@
 //! `/v1/webhook-endpoints`: create (the secret is shown once), list, read, delete, rotate
-//! the signing secret, and the delivery log of an endpoint.
+//! the signing secret, enable again after the retry schedule gave up, and the delivery
+//! log of an endpoint.
 
 use super::AppState;
 use super::auth::{Permission, authenticate};
@@ -259,6 +260,27 @@ pub async fn rotate(
     let mut v = endpoint_json(&e);
     v["secret"] = json!(secret);
     Ok(json_response(StatusCode::OK, &v))
+}
+
+/// `POST /v1/webhook-endpoints/{id}/enable`: an endpoint disabled after its retry
+/// schedule ran out takes new events again (an enabled one is answered unchanged). The
+/// events published meanwhile are not queued again: `GET /v1/events` lists them and
+/// `POST /v1/events/{id}/redeliver` sends one.
+pub async fn enable(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    id: PathParam,
+) -> Result<Response, ApiError> {
+    let caller = authenticate(&state, &headers).await?;
+    caller.require(Permission::Webhooks)?;
+    let id = id.value()?;
+    let now_ms = state.clock.now_ms();
+    let e = state
+        .store
+        .enable_webhook_endpoint(&caller.tenant, &id, now_ms)
+        .await?
+        .ok_or_else(not_found)?;
+    Ok(json_response(StatusCode::OK, &endpoint_json(&e)))
 }
 
 fn delivery_json(d: &Delivery) -> Value {

@@ -64,6 +64,17 @@ pub trait OutboxStore: Send + Sync {
         old_expire_at_ms: u64,
     ) -> BoxFuture<'_, Result<Option<WebhookEndpoint>, StoreError>>;
 
+    /// Enables an endpoint of the tenant again (one that gave up, or enabled already:
+    /// unchanged). Events published while it was disabled stay undelivered to it (the
+    /// events API and redelivery catch up); new ones are queued for it again. The
+    /// endpoint after the change, `None` if the tenant has no such endpoint.
+    fn enable_webhook_endpoint(
+        &self,
+        tenant: &str,
+        id: &str,
+        now_ms: u64,
+    ) -> BoxFuture<'_, Result<Option<WebhookEndpoint>, StoreError>>;
+
     /// An endpoint's deliveries, newest event first, of events before sequence `before`
     /// (all when `None`), at most `limit`; `None` if the tenant has no such endpoint.
     fn webhook_deliveries<'a>(

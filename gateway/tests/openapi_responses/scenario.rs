@@ -397,6 +397,10 @@ async fn webhooks_and_events(c: &Caller<'_>, op: &str) {
             .await,
         200,
     );
+    expect(
+        &c.post_plain(op, &format!("{path}/enable"), json!({})).await,
+        200,
+    );
     expect(&c.get(op, &format!("{path}/deliveries")).await, 200);
     expect(
         &c.post_plain(op, &format!("/v1/events/{event}/redeliver"), json!({}))

@@ -246,6 +246,7 @@ macro_rules! suite {
             outbox {
                 deliveries_queue_per_subject_and_record_attempts,
                 giving_up_disables_the_endpoint,
+                an_endpoint_enabled_again_takes_new_events_only,
                 redelivery_queues_an_event_again,
                 deleting_an_endpoint_drops_its_deliveries,
                 a_commit_with_deliveries_wakes_the_dispatcher,

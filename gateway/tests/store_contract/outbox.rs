@@ -266,6 +266,74 @@ pub async fn giving_up_disables_the_endpoint(s: &dyn StoreAdmin) {
     assert_eq!(due(s, 10_000).await, vec![d("we_b", 1)]);
 }
 
+pub async fn an_endpoint_enabled_again_takes_new_events_only(s: &dyn StoreAdmin) {
+    create(s, endpoint(T, "we_a", vec![])).await;
+    publish(s, 1_000, EventType::OrderCreated, Some("sub_1")).await; // 1
+    s.record_delivery_attempt(attempt(key("we_a", 1), 2_000, false, None))
+        .await
+        .expect("attempt");
+    publish(s, 2_500, EventType::OrderActive, Some("sub_1")).await; // while disabled
+    assert!(due(s, 10_000).await.is_empty());
+    // Another tenant cannot enable it; an unknown id is `None`.
+    assert_eq!(
+        s.enable_webhook_endpoint("other", "we_a", 3_000)
+            .await
+            .expect("enable"),
+        None
+    );
+    assert_eq!(
+        s.enable_webhook_endpoint(T, "we_zz", 3_000)
+            .await
+            .expect("enable"),
+        None
+    );
+    let e = s
+        .enable_webhook_endpoint(T, "we_a", 3_000)
+        .await
+        .expect("enable")
+        .expect("endpoint");
+    assert!(e.disabled.is_none());
+    let read = s.webhook_endpoint(T, "we_a").await.expect("get");
+    assert!(read.expect("endpoint").disabled.is_none());
+    // Enabling an enabled endpoint changes nothing.
+    let again = s.enable_webhook_endpoint(T, "we_a", 3_500).await;
+    assert!(again.expect("enable").expect("endpoint").disabled.is_none());
+    // What was given up stays failed, what came while disabled is not queued; new
+    // events are.
+    assert!(due(s, 10_000).await.is_empty());
+    publish(s, 4_000, EventType::OrderActive, Some("sub_2")).await;
+    let seq_of = |events: &[gateway::store::PublicEvent], subject: &str| {
+        events
+            .iter()
+            .find(|e| {
+                e.subject.as_deref() == Some(subject) && e.event_type == EventType::OrderActive
+            })
+            .map(|e| e.tenant_seq)
+            .expect("event")
+    };
+    let events = all_events(s, T).await;
+    let (missed, new) = (seq_of(&events, "sub_1"), seq_of(&events, "sub_2"));
+    assert_eq!(due(s, 10_000).await, vec![d("we_a", new)]);
+    let listed = s
+        .webhook_deliveries(T, "we_a", None, 10)
+        .await
+        .expect("list")
+        .expect("endpoint");
+    let states: Vec<(u64, DeliveryStatus)> =
+        listed.iter().map(|d| (d.event_seq, d.status)).collect();
+    assert_eq!(
+        states,
+        vec![(new, DeliveryStatus::Pending), (1, DeliveryStatus::Failed)]
+    );
+    // Redelivery reaches it again.
+    assert_eq!(
+        s.redeliver_event(T, missed, 5_000)
+            .await
+            .expect("redeliver"),
+        Redelivery::Queued(vec!["we_a".into()])
+    );
+}
+
 pub async fn redelivery_queues_an_event_again(s: &dyn StoreAdmin) {
     create(s, endpoint(T, "we_a", vec![])).await;
     publish(s, 1_000, EventType::OrderCreated, Some("sub_1")).await;

@@ -306,6 +306,13 @@ const LINKS: &[Link] = &[
                 "A new signing secret for the endpoint.",
             ),
             (
+                "EnableWebhookEndpoint",
+                "enableWebhookEndpoint",
+                ID,
+                none,
+                "Take new events again after the endpoint was disabled.",
+            ),
+            (
                 "DeleteWebhookEndpoint",
                 "deleteWebhookEndpoint",
                 ID,

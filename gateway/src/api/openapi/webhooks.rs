@@ -70,6 +70,13 @@ pub(super) fn add(doc: &mut Value, problem: &Value) {
             "responses": {"200": {"description": "The endpoint with `secret`.", "content": {"application/json": {"schema": endpoint_ref}}}, "401": problem, "403": forbidden, "404": problem}}}),
         ),
         (
+            "/v1/webhook-endpoints/{id}/enable",
+            json!({"post": {
+            "operationId": "enableWebhookEndpoint", "parameters": id,
+            "summary": "Takes new events again after the retry schedule gave up (`status` back to `enabled`; an enabled endpoint is answered unchanged). Events published while it was disabled are not queued again: list them with `GET /v1/events` and send one with `POST /v1/events/{id}/redeliver`.",
+            "responses": {"200": {"description": "The endpoint (never its secret).", "content": {"application/json": {"schema": endpoint_ref}}}, "401": problem, "403": forbidden, "404": problem}}}),
+        ),
+        (
             "/v1/webhook-endpoints/{id}/deliveries",
             json!({"get": {
             "operationId": "listWebhookDeliveries",

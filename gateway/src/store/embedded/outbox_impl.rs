@@ -63,6 +63,15 @@ impl OutboxStore for RedbStore {
         Box::pin(self.submit_rotate(tenant.to_owned(), id.to_owned(), secret, old_expire_at_ms))
     }
 
+    fn enable_webhook_endpoint(
+        &self,
+        tenant: &str,
+        id: &str,
+        now_ms: u64,
+    ) -> BoxFuture<'_, Result<Option<WebhookEndpoint>, StoreError>> {
+        Box::pin(self.submit_enable(tenant.to_owned(), id.to_owned(), now_ms))
+    }
+
     fn webhook_deliveries<'a>(
         &'a self,
         tenant: &'a str,

@@ -272,12 +272,30 @@ impl RedbStore {
         secret: EndpointSecret,
         old_expire_at_ms: u64,
     ) -> Result<Option<WebhookEndpoint>, StoreError> {
-        let c = OutboxCommand::Rotate {
+        self.outbox_endpoint(OutboxCommand::Rotate {
             tenant,
             id,
             secret,
             old_expire_at_ms,
-        };
+        })
+        .await
+    }
+
+    pub(super) async fn submit_enable(
+        &self,
+        tenant: String,
+        id: String,
+        now_ms: u64,
+    ) -> Result<Option<WebhookEndpoint>, StoreError> {
+        self.outbox_endpoint(OutboxCommand::Enable { tenant, id, now_ms })
+            .await
+    }
+
+    /// A command that answers the endpoint after it.
+    async fn outbox_endpoint(
+        &self,
+        c: OutboxCommand,
+    ) -> Result<Option<WebhookEndpoint>, StoreError> {
         match self.outbox(c).await? {
             OutboxReply::Endpoint(e) => Ok(e.map(|e| *e)),
             r => Err(StoreError::Backend(format!(

@@ -1,5 +1,5 @@
 //! Webhook write commands inside the writer's transaction: endpoints (create, delete,
-//! rotate a secret), the outcome of each delivery attempt, redelivery, and disabling an
+//! rotate a secret, enable again), the outcome of each delivery attempt, redelivery, and disabling an
 //! endpoint whose retry schedule ran out. Every refusal is decided before the first write.
 
 use super::apply::{Tables, TxResult, backend};
@@ -31,6 +31,15 @@ pub enum OutboxCommand {
         secret: EndpointSecret,
         /// When the current secrets stop signing.
         old_expire_at_ms: u64,
+    },
+    /// See `Store::enable_webhook_endpoint`.
+    Enable {
+        /// Owner.
+        tenant: String,
+        /// Endpoint id.
+        id: String,
+        /// Unix ms now.
+        now_ms: u64,
     },
     /// See `Store::record_delivery_attempts`: each outcome in order (shared, so that the
     /// caller keeps them for a one-by-one retry without copying them for every batch).
@@ -76,6 +85,9 @@ impl Tables<'_> {
                 old_expire_at_ms,
             } => self
                 .rotate_secret(tenant, id, secret, *old_expire_at_ms)
+                .map(|e| OutboxReply::Endpoint(e.map(Box::new))),
+            OutboxCommand::Enable { tenant, id, now_ms } => self
+                .enable_endpoint(tenant, id, *now_ms)
                 .map(|e| OutboxReply::Endpoint(e.map(Box::new))),
             OutboxCommand::Attempts(all) => all
                 .iter()
@@ -174,6 +186,24 @@ impl Tables<'_> {
         e.secrets.push(secret.clone());
         self.outbox.put_endpoint(&e)?;
         self.log_admin(now, tenant, format!("webhook_secret_rotated {id}"))?;
+        Ok(Some(e))
+    }
+
+    /// Clears an endpoint's `disabled` (a no-op when it is enabled).
+    fn enable_endpoint(
+        &mut self,
+        tenant: &str,
+        id: &str,
+        now_ms: u64,
+    ) -> TxResult<Option<WebhookEndpoint>> {
+        let mut e = match self.outbox.endpoint(id)? {
+            Some(e) if e.tenant == tenant => e,
+            _ => return Ok(None),
+        };
+        if e.disabled.take().is_some() {
+            self.outbox.put_endpoint(&e)?;
+            self.log_admin(now_ms, tenant, format!("webhook_endpoint_enabled {id}"))?;
+        }
         Ok(Some(e))
     }
 

@@ -74,6 +74,16 @@ impl OutboxStore for PgStore {
         })
     }
 
+    fn enable_webhook_endpoint(
+        &self,
+        tenant: &str,
+        id: &str,
+        now_ms: u64,
+    ) -> BoxFuture<'_, Result<Option<WebhookEndpoint>, StoreError>> {
+        let (tenant, id) = (tenant.to_owned(), id.to_owned());
+        Box::pin(async move { PgStore::enable_webhook_endpoint(self, &tenant, &id, now_ms).await })
+    }
+
     fn webhook_deliveries<'a>(
         &'a self,
         tenant: &'a str,

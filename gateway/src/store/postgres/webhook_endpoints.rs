@@ -105,6 +105,24 @@ async fn rotate(
     Ok(Some(e))
 }
 
+async fn enable(
+    tx: &Tx<'_>,
+    tenant: &str,
+    id: &str,
+    now_ms: u64,
+) -> TxResult<Option<WebhookEndpoint>> {
+    let mut e = match endpoint_in(tx, id).await? {
+        Some(e) if e.tenant == tenant => e,
+        _ => return Ok(None),
+    };
+    if e.disabled.take().is_some() {
+        put_endpoint(tx, &e).await?;
+        let what = format!("webhook_endpoint_enabled {id}");
+        log_event(tx, now_ms, tenant, None, EventKind::Admin { what }).await?;
+    }
+    Ok(Some(e))
+}
+
 impl PgStore {
     /// Creates a webhook endpoint; `false` (nothing changed) if the tenant already has
     /// `MAX_ENDPOINTS_PER_TENANT`. Two concurrent creates cannot both pass the count: the
@@ -180,6 +198,19 @@ impl PgStore {
             &(tenant, id, secret, old_expire_at_ms),
             |tx, (tenant, id, secret, old)| Box::pin(rotate(tx, tenant, id, secret, *old)),
         )
+        .await
+    }
+
+    /// Enables an endpoint of the tenant again (see `Store::enable_webhook_endpoint`).
+    pub async fn enable_webhook_endpoint(
+        &self,
+        tenant: &str,
+        id: &str,
+        now_ms: u64,
+    ) -> Result<Option<WebhookEndpoint>, StoreError> {
+        self.transaction(&(tenant, id, now_ms), |tx, (tenant, id, now)| {
+            Box::pin(enable(tx, tenant, id, *now))
+        })
         .await
     }
 }
