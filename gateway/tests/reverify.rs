@@ -142,7 +142,15 @@ async fn a_flagged_line_is_verified_suspended_and_resumed_over_the_api() {
             "verification_evidence_required",
             Some("evidence.risk_notice.id"),
         ),
-        (&c, &msisdn, no_result, 400, "missing_field", Some("result")),
+        // Without `result` the gateway asks the verifier, which in store checks a face.
+        (
+            &c,
+            &msisdn,
+            no_result,
+            400,
+            "missing_field",
+            Some("evidence.face_match"),
+        ),
         (
             &c,
             "8617000000000",
@@ -239,6 +247,106 @@ async fn a_flagged_line_is_verified_suspended_and_resumed_over_the_api() {
         json!(["regulatory"])
     );
 
+    let data_dir = sb.gateway.config.data_dir.clone();
+    shutdown(sb).await;
+    common::cli::assert_audit_intact(&data_dir);
+}
+
+/// A store verification at the counter, sent for the gateway to put to the verifier: the
+/// signed notice and the customer's face match, no `result`.
+fn at_counter(liveness: bool) -> Value {
+    json!({
+        "evidence": {
+            "risk_notice": {"id": "rn-2025-0002"},
+            "face_match": {"transaction_id": "fm-77", "score": 0.91, "liveness": liveness}
+        },
+        "channel": {"kind": "store", "store_id": "SZ-0042", "terminal_id": "T7", "staff_id": "C1"}
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_channel_key_has_the_verifier_decide_a_second_verification() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sb = sandbox(dir.path()).await;
+    let (c, iccids) = tight_tenant(&sb, "reverify-ask", 5, flag_every_line()).await;
+    let (channel_key, change) =
+        gateway::admin::new_api_key(&sb.gateway.keys, "reverify-ask", Role::Channel, "test", 0)
+            .expect("key");
+    gateway::admin::apply(sb.gateway.store.as_ref(), change)
+        .await
+        .expect("key stored");
+    let clerk = Client::new(&sb, &channel_key);
+    let (msisdn, imsi) = open_line(&c, &iccids[0], 300).await;
+    let line_path = format!("/v1/subscriptions/{msisdn}");
+    let pending = c.get(&line_path).await;
+    assert_eq!(pending["state"], "pending_verification", "{pending}");
+    let asked_before = sb.identity.sim.counts().requests;
+
+    // The verifier gives no decision: nothing changes.
+    sb.identity
+        .sim
+        .push_rule(conformance::identity_sim::Rule::always(Action::Status(401)));
+    let (s, p) = verify(&clerk, &msisdn, &at_counter(true)).await;
+    assert_eq!(
+        (s, p["code"].as_str()),
+        (503, Some("identity_service_unavailable")),
+        "{p}"
+    );
+    sb.identity.sim.clear_rules();
+    assert_eq!(
+        c.get(&line_path).await,
+        pending,
+        "no decision changed the line"
+    );
+
+    // The face does not pass the verifier's check: failed, suspended for `regulatory`.
+    let (s, failed) = verify(&clerk, &msisdn, &at_counter(false)).await;
+    assert_eq!(s, 200, "{failed}");
+    assert_eq!(
+        failed["verifier"],
+        json!({"outcome": "reject", "code": "face_check_failed"})
+    );
+    assert_eq!(failed["order"]["kind"], "suspend", "{failed}");
+    finish(&c, &failed).await;
+    assert_eq!(barred(&sb, &imsi), (true, true), "barred on the HLR");
+
+    // Back at the counter, the face passes: resumed.
+    let (s, passed) = verify(&clerk, &msisdn, &at_counter(true)).await;
+    assert_eq!(s, 200, "{passed}");
+    assert_eq!(passed["verifier"], json!({"outcome": "pass", "code": null}));
+    assert_eq!(
+        (&passed["order"]["kind"], &passed["verification"]["state"]),
+        (&json!("resume"), &json!("clear"))
+    );
+    finish(&c, &passed).await;
+    assert_eq!(barred(&sb, &imsi), (false, false), "unbarred");
+    assert!(
+        sb.identity.sim.counts().requests >= asked_before + 3,
+        "the verifier was asked each time"
+    );
+
+    // Online, the video is the evidence; a line with nothing pending is refused before the
+    // verifier is asked.
+    let (second, _) = open_line(&c, &iccids[1], 301).await;
+    let video = json!({"evidence": {"video": {"id": "v-2025-10"}}});
+    let (s, v) = verify(&clerk, &second, &video).await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!((&v["state"], &v["order"]), (&json!("active"), &Value::Null));
+    let asked = sb.identity.sim.counts().requests;
+    let (s, p) = verify(&clerk, &second, &video).await;
+    assert_eq!(
+        (s, p["code"].as_str()),
+        (409, Some("verification_not_pending"))
+    );
+    assert_eq!(sb.identity.sim.counts().requests, asked);
+
+    // Each pass is published; the chain stays intact.
+    let verified = c.get("/v1/events?type=subscription.verified").await;
+    assert_eq!(
+        verified["data"].as_array().map(Vec::len),
+        Some(2),
+        "{verified}"
+    );
     let data_dir = sb.gateway.config.data_dir.clone();
     shutdown(sb).await;
     common::cli::assert_audit_intact(&data_dir);

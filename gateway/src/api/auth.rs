@@ -54,6 +54,11 @@ pub enum Permission {
     /// caller states the verifier's result itself: a channel could otherwise pass its
     /// own customers.
     RecordVerification,
+    /// Sending a line's second real-person verification evidence for the gateway to put
+    /// to the tenant's identity verifier (the same call without `result`): the verifier
+    /// decides, so a channel key may (a store's clerk verifies the customer at the
+    /// counter).
+    RequestVerification,
     /// Issuing a port-out credential for a line, after the channel authenticated the
     /// customer (`POST /v1/subscriptions/{msisdn}/port-out-credential`).
     IssuePortOutCredential,
@@ -62,7 +67,7 @@ pub enum Permission {
 impl Permission {
     /// Every permission (tests walk the whole table).
     #[cfg(test)]
-    const ALL: [Permission; 13] = [
+    const ALL: [Permission; 14] = [
         Permission::Read,
         Permission::Activate,
         Permission::Reserve,
@@ -75,6 +80,7 @@ impl Permission {
         Permission::Reconcile,
         Permission::Compliance,
         Permission::RecordVerification,
+        Permission::RequestVerification,
         Permission::IssuePortOutCredential,
     ];
 
@@ -96,7 +102,10 @@ impl Permission {
             Permission::Webhooks => "changing webhook endpoints",
             Permission::Reconcile => "running a reconciliation",
             Permission::Compliance => "changing the channel registry or the blocklists",
-            Permission::RecordVerification => "recording a second real-person verification",
+            Permission::RecordVerification => {
+                "stating the verifier's result of a second real-person verification"
+            }
+            Permission::RequestVerification => "sending a second real-person verification",
             Permission::IssuePortOutCredential => "issuing port-out credentials",
         }
     }
@@ -110,7 +119,11 @@ pub fn allows(role: Role, permission: Permission) -> bool {
     use Permission as P;
     match permission {
         P::Read => true,
-        P::Activate | P::Reserve | P::Cancel | P::IssuePortOutCredential => {
+        P::Activate
+        | P::Reserve
+        | P::Cancel
+        | P::IssuePortOutCredential
+        | P::RequestVerification => {
             matches!(role, Role::Channel | Role::Operator)
         }
         P::Import
@@ -179,7 +192,7 @@ mod tests {
     use Permission as P;
 
     /// Every cell of the table, written out: `(permission, readonly, channel, operator)`.
-    const TABLE: [(Permission, bool, bool, bool); 13] = [
+    const TABLE: [(Permission, bool, bool, bool); 14] = [
         (P::Read, true, true, true),
         (P::Activate, false, true, true),
         (P::Reserve, false, true, true),
@@ -192,6 +205,7 @@ mod tests {
         (P::Reconcile, false, false, true),
         (P::Compliance, false, false, true),
         (P::RecordVerification, false, false, true),
+        (P::RequestVerification, false, true, true),
         (P::IssuePortOutCredential, false, true, true),
     ];
 

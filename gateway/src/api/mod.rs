@@ -27,6 +27,7 @@ mod request;
 mod subscriptions;
 mod terminal;
 mod verification;
+mod verification_ask;
 mod webhooks;
 
 use crate::clock::Clock;

@@ -3,10 +3,10 @@
 //! recorded video online) and the identity verifier's result. A pass clears a pending
 //! line, or resumes one the deadline suspended; a failure suspends it (`regulatory`).
 //!
-//! The verifier's result comes from the caller (`result`, `transaction_id`): the gateway
-//! does not call the verifier for re-verification yet. [`verifier_answer`] is where that
-//! call goes once the engine's identity client can be reached from here: it takes the
-//! request and the line and returns the same [`Answer`], and `result` becomes optional.
+//! Without `result`, the gateway asks the tenant's identity verifier with the new evidence
+//! and the identity the line was sold on (`verification_ask`): channel keys may send that
+//! (a store's clerk verifies the customer at the counter). With `result` (and
+//! `transaction_id`), an operator states a decision the verifier gave elsewhere.
 
 use super::AppState;
 use super::auth::{Caller, Permission, authenticate};
@@ -33,7 +33,7 @@ use std::sync::atomic::Ordering::Relaxed;
 const MAX_ID: usize = 128;
 
 /// A validated verification body.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Debug, PartialEq)]
 pub struct VerificationRequest {
     /// Where the subscriber verified (`channel`, as on activations).
     pub channel: ChannelRef,
@@ -43,6 +43,8 @@ pub struct VerificationRequest {
     pub result: Option<VerifierResult>,
     /// The verifier's reference for it.
     pub transaction_id: Option<String>,
+    /// In store, the face match of the customer at the counter, for the verifier.
+    pub face_match: Option<adapters::identity::FaceMatch>,
 }
 
 /// What the verifier decided, and its reference.
@@ -52,20 +54,16 @@ pub struct Answer {
     pub result: VerifierResult,
     /// The verifier's reference.
     pub reference: Option<String>,
+    /// When the gateway asked the verifier: its `outcome` and `code`, for the answer.
+    pub verifier: Option<Value>,
 }
 
-/// The verifier's answer for `req`: today the result the caller states (required).
-fn verifier_answer(req: &VerificationRequest) -> Result<Answer, ApiError> {
-    let result = req.result.ok_or_else(|| {
-        ApiError::invalid(
-            "missing_field",
-            "result",
-            "`result` is required: the identity verifier's decision, `passed` or `failed`",
-        )
-    })?;
-    Ok(Answer {
-        result,
+/// The result an operator states (`None` when the body has none).
+fn stated(req: &VerificationRequest) -> Option<Answer> {
+    Some(Answer {
+        result: req.result?,
         reference: req.transaction_id.clone(),
+        verifier: None,
     })
 }
 
@@ -101,11 +99,20 @@ pub async fn record(
         &headers,
         msisdn,
         body,
-        Permission::RecordVerification,
+        Permission::RequestVerification,
     )
     .await?;
     let req = parse_verification(&value)?;
-    let answer = verifier_answer(&req)?;
+    let answer = match stated(&req) {
+        Some(a) => {
+            caller.require(Permission::RecordVerification)?;
+            a
+        }
+        None => {
+            super::verification_ask::asked(&state, &caller, &msisdn, &req, value.get("channel"))
+                .await?
+        }
+    };
     let order_id = crate::crypto::order_id(&SystemRandom::new(), "ord_", state.clock.now_ms())
         .map_err(|_| ApiError::internal())?;
     let audit_actor = audit_actor(&caller, &req.channel);
@@ -139,6 +146,9 @@ pub async fn record(
             order,
         } => {
             let mut body = render_subscription(&subscription);
+            if let Some(v) = answer.verifier {
+                body["verifier"] = v;
+            }
             body["order"] = match &order {
                 Some(o) => render_lifecycle(o, None),
                 None => Value::Null,
@@ -192,7 +202,21 @@ pub fn parse_verification(body: &Value) -> Result<VerificationRequest, ApiError>
             )
         }
     };
-    let evidence = evidence(root.get("evidence"), channel.kind())?;
+    let evidence_value = root.get("evidence");
+    let evidence = evidence(evidence_value, channel.kind())?;
+    let face_match = match evidence_value.and_then(|e| e.get("face_match")) {
+        None | Some(Value::Null) => None,
+        Some(f) if matches!(evidence, VerificationEvidence::RiskNotice(_)) => {
+            Some(super::verification_ask::face_match(f)?)
+        }
+        Some(_) => {
+            return Err(ApiError::invalid(
+                "invalid_value",
+                "evidence.face_match",
+                "`face_match` goes with a store's signed `risk_notice`; online, the `video` is the evidence",
+            ));
+        }
+    };
     let result = match root.get("result") {
         None | Some(Value::Null) => None,
         Some(Value::String(s)) if s == "passed" => Some(VerifierResult::Passed),
@@ -214,6 +238,7 @@ pub fn parse_verification(body: &Value) -> Result<VerificationRequest, ApiError>
         evidence,
         result,
         transaction_id,
+        face_match,
     })
 }
 
@@ -222,7 +247,7 @@ fn evidence(v: Option<&Value>, channel: ChannelKind) -> Result<VerificationEvide
         None | Some(Value::Null) => return Err(ApiError::refusal(evidence_required(channel))),
         Some(v) => object(v, "evidence")?,
     };
-    no_unknown(m, "evidence", &["risk_notice", "video"])?;
+    no_unknown(m, "evidence", &["risk_notice", "video", "face_match"])?;
     let id_of = |kind: &str| -> Result<Option<String>, ApiError> {
         let Some(e) = m.get(kind) else {
             return Ok(None);
@@ -291,13 +316,52 @@ mod tests {
         .expect("valid");
         assert_eq!(r.channel.kind(), ChannelKind::Store);
         assert_eq!(r.evidence, VerificationEvidence::RiskNotice("rn-1".into()));
+        let a = stated(&r).expect("answer");
         assert_eq!(
-            verifier_answer(&r).expect("answer"),
-            Answer {
-                result: VerifierResult::Passed,
-                reference: Some("tx-9".into())
-            }
+            (a.result, a.reference),
+            (VerifierResult::Passed, Some("tx-9".into()))
         );
+    }
+
+    #[test]
+    fn a_face_match_goes_with_the_notice_for_the_verifier() {
+        let r = parse_verification(&json!({
+            "evidence": {"risk_notice": {"id": "rn-1"},
+                "face_match": {"transaction_id": "fm-1", "score": 0.9, "liveness": true}},
+            "channel": {"kind": "store", "store_id": "SZ-0042"}
+        }))
+        .expect("valid");
+        assert!(stated(&r).is_none(), "no result: the verifier is asked");
+        let f = r.face_match.expect("face match");
+        assert_eq!(
+            (f.transaction_id.as_str(), f.score.get(), f.liveness),
+            ("fm-1", 0.9, true)
+        );
+        let face = |f: Value| json!({"evidence": {"risk_notice": {"id": "rn-1"}, "face_match": f}});
+        for (body, field) in [
+            (
+                json!({"evidence": {"video": {"id": "v"}, "face_match": {}}}),
+                "evidence.face_match",
+            ),
+            (
+                face(json!({"transaction_id": "fm", "score": 1.5, "liveness": true})),
+                "evidence.face_match.score",
+            ),
+            (
+                face(json!({"transaction_id": "f m", "score": 0.5, "liveness": true})),
+                "evidence.face_match.transaction_id",
+            ),
+            (
+                face(json!({"transaction_id": "fm", "score": 0.5})),
+                "evidence.face_match.liveness",
+            ),
+            (
+                face(json!({"transaction_id": "fm", "score": 0.5, "liveness": true, "x": 1})),
+                "evidence.face_match.x",
+            ),
+        ] {
+            assert_eq!(code(body).1.as_deref(), Some(field));
+        }
     }
 
     #[test]
@@ -349,8 +413,7 @@ mod tests {
         }
         let no_result =
             parse_verification(&json!({"evidence": {"video": {"id": "v"}}})).expect("valid");
-        let e = verifier_answer(&no_result).expect_err("no result");
-        assert_eq!((e.code(), e.field()), ("missing_field", Some("result")));
+        assert!(stated(&no_result).is_none(), "the verifier is asked");
     }
 
     #[test]

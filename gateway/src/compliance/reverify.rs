@@ -182,7 +182,8 @@ fn merged(have: &[RiskRule], more: &[RiskRule]) -> Vec<RiskRule> {
     out
 }
 
-fn not_pending() -> Refusal {
+/// The refusal of a verification for a line with none pending.
+pub fn not_pending() -> Refusal {
     Refusal::new(
         409,
         "verification_not_pending",

@@ -173,7 +173,11 @@ fn summary(r: &Result<VerificationResponse, IdentityError>) -> String {
     }
 }
 
-fn log_answer(order: &str, attempt: u32, r: &Result<VerificationResponse, IdentityError>) {
+pub(super) fn log_answer(
+    order: &str,
+    attempt: u32,
+    r: &Result<VerificationResponse, IdentityError>,
+) {
     match r {
         Ok(a) => {
             tracing::info!(order = %order, attempt, outcome = %a.verdict.outcome(), answer = %summary(r),

@@ -26,6 +26,7 @@ mod report;
 pub mod requests;
 mod reverify_timer;
 mod saga_step;
+mod second_check;
 mod subscriber;
 mod timers;
 
@@ -42,6 +43,7 @@ pub use identity_request::{Asker, verification_request};
 use machine::RetryPolicy;
 pub use port_step::{ItemInput, PortingSettings, SealedCredential};
 use ring::rand::{SecureRandom, SystemRandom};
+pub use second_check::{LineCheck, SecondCheckError};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use std::time::Duration;

@@ -18,29 +18,34 @@ pub(super) fn add(doc: &mut Value) {
     let id =
         json!({"type": "string", "minLength": 1, "maxLength": 128, "pattern": "^[\\x21-\\x7E]+$"});
     let body = json!({
-        "type": "object", "additionalProperties": false, "required": ["evidence", "result"],
+        "type": "object", "additionalProperties": false, "required": ["evidence"],
         "properties": {
             "evidence": {"oneOf": [
                 {"type": "object", "additionalProperties": false, "required": ["risk_notice"],
-                 "properties": {"risk_notice": {"type": "object", "additionalProperties": false, "required": ["id"], "properties": {"id": id}}},
-                 "description": "In store: the id of the fraud-risk notice the subscriber signed."},
+                 "properties": {"risk_notice": {"type": "object", "additionalProperties": false, "required": ["id"], "properties": {"id": id}},
+                     "face_match": {"type": "object", "additionalProperties": false, "required": ["transaction_id", "score", "liveness"],
+                         "properties": {"transaction_id": id, "score": {"type": "number", "minimum": 0.0, "maximum": 1.0}, "liveness": {"type": "boolean"}},
+                         "description": "The customer's face match at the counter (the face-match vendor's transaction id, score and liveness). Required when the gateway asks the verifier (no `result`)."}},
+                 "description": "In store: the id of the fraud-risk notice the subscriber signed, and the face match the verifier checks."},
                 {"type": "object", "additionalProperties": false, "required": ["video"],
                  "properties": {"video": {"type": "object", "additionalProperties": false, "required": ["id"], "properties": {"id": id}}},
                  "description": "Online: the id of the video of the subscriber reading the notice aloud."}]},
             "channel": {"type": ["object", "null"], "description": "Where the subscriber verified, as on activations (`{\"kind\": \"store\", \"store_id\", \"staff_id\", \"terminal_id\"}`); absent or null: online."},
             "result": {"type": "string", "enum": ["passed", "failed"],
-                       "description": "The identity verifier's decision on this evidence. Stated by the caller: the gateway does not call the verifier for re-verification yet."},
+                       "description": "The identity verifier's decision, stated by an operator key (a decision the verifier gave elsewhere). Absent: the gateway asks the tenant's identity verifier itself, with this evidence and the identity the line was sold on; `pass` passes, `reject` and `flag` fail."},
             "transaction_id": {"anyOf": [id, {"type": "null"}], "description": "The verifier's reference for its decision (audited). Null: as absent."}}});
     doc["paths"]["/v1/subscriptions/{msisdn}/verification"] = json!({"post": {
         "operationId": "verifySubscription",
-        "summary": "Records a line's second real-person verification (二次实人认证). `passed` clears a line in `pending_verification`, or resumes one its deadline suspended (a `regulatory` resume order); `failed` suspends it (a `regulatory` suspend order). Operator keys only. No Idempotency-Key: a repeat answers 409 `verification_not_pending` once the first was recorded.",
+        "summary": "Records a line's second real-person verification (二次实人认证). `passed` clears a line in `pending_verification`, or resumes one its deadline suspended (a `regulatory` resume order); `failed` suspends it (a `regulatory` suspend order). Without `result` the gateway asks the identity verifier (channel or operator keys: a store's clerk verifies the customer at the counter); with `result` an operator key states the decision. No Idempotency-Key: a repeat answers 409 `verification_not_pending` once the first was recorded.",
         "parameters": [{"$ref": "#/components/parameters/Msisdn"}],
         "requestBody": {"required": true, "content": {"application/json": {"schema": body}}},
         "responses": {
             "200": {"description": "Recorded: the line after it (as `GET /v1/subscriptions/{msisdn}`), and `order`, the resume or suspend order it started (follow it at `/v1/orders/{id}`), or null.",
                     "content": {"application/json": {"schema": {"allOf": [schema("Subscription"), {"type": "object", "required": ["order"], "properties": {
-                        "order": {"oneOf": [schema("LifecycleOrder"), {"type": "null"}]}}}]}}}},
-            "400": problem("Nothing changed. `malformed_json`, `invalid_type`, `unknown_field`, `missing_field` (`result`), `invalid_value`; `field` names the JSON path."),
+                        "order": {"oneOf": [schema("LifecycleOrder"), {"type": "null"}]},
+                        "verifier": {"type": "object", "required": ["outcome", "code"], "description": "When the gateway asked the verifier: its decision (`pass`, `reject`, `flag`) and code (`face_check_failed`, …; null for a pass).",
+                            "properties": {"outcome": {"type": "string", "enum": ["pass", "reject", "flag"]}, "code": {"type": ["string", "null"]}}}}}]}}}},
+            "400": problem("Nothing changed. `malformed_json`, `invalid_type`, `unknown_field`, `missing_field` (`result` when this gateway or this line cannot be put to a verifier; `evidence.face_match` when the verifier is asked in store), `invalid_value`; `field` names the JSON path."),
             "401": problem("`unauthorized`."),
             "403": {"$ref": "#/components/responses/ForbiddenForRole"},
             "404": problem("`subscription_not_found`."),
@@ -48,7 +53,7 @@ pub(super) fn add(doc: &mut Value) {
             "413": problem("`body_too_large`."),
             "415": problem("`unsupported_media_type`."),
             "422": problem("Nothing changed. `verification_evidence_required`: no evidence, an empty id, or the wrong kind for the channel (in store `evidence.risk_notice.id`, online `evidence.video.id`; `field` names it)."),
-            "503": problem("`store_unavailable`.")}}});
+            "503": problem("Nothing changed. `identity_service_unavailable`: the verifier gave no decision (send again in a moment); `store_unavailable`.")}}});
     doc["components"]["schemas"]["Verification"] = json!({
         "type": "object", "required": ["state", "rules"],
         "description": "The line's second real-person verification. `pending` after a risk rule hit (the line shows `state: pending_verification`) until it is verified or `deadline` passes; `suspended` when the deadline passed or the verifier failed the subscriber (the line is suspended for `regulatory`; a later pass resumes it).",

@@ -44,6 +44,18 @@ impl ApiError {
     }
 }
 
+impl ApiError {
+    /// The verifier was asked about a line's second verification and gave no decision.
+    pub fn identity_service_no_answer() -> Self {
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "identity_service_unavailable",
+            "Identity verification not available",
+            "the identity verifier gave no decision (unreachable, timed out or refused the call); nothing changed: send the verification again in a moment",
+        )
+    }
+}
+
 impl From<Refusal> for ApiError {
     fn from(r: Refusal) -> Self {
         Self::refusal(r)
