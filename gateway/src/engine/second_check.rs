@@ -13,6 +13,10 @@ use crate::order::{Order, VerifyTerms, subscriber_context};
 use adapters::identity::{Evidence, VerificationResponse};
 use serde_json::Value;
 
+/// Longest the channel waits for a decision, a free slot among the verifier's calls in
+/// flight included (the client's own timeout bounds the call itself).
+const ANSWER_WITHIN: std::time::Duration = std::time::Duration::from_secs(20);
+
 /// What the verifier is asked about.
 pub struct LineCheck<'a> {
     /// The order that opened the line: its sealed subscriber and its verification terms.
@@ -80,16 +84,19 @@ impl super::Engine {
             request_from_clear(asker, &clear, &terms).map_err(SecondCheckError::Unsendable)?;
         drop(clear);
         request.evidence = Some(line.evidence);
-        let permit = self
-            .inner
-            .identity_permits
-            .acquire()
-            .await
-            .map_err(|_| SecondCheckError::Unavailable("the gateway is stopping".into()))?;
-        let started = tokio::time::Instant::now();
-        let result = settings.verifier.verify(&request).await;
-        observe_identity(&self.inner, &result, started);
-        drop(permit);
+        let call = async {
+            let _permit = self.inner.identity_permits.acquire().await.ok()?;
+            let started = tokio::time::Instant::now();
+            let result = settings.verifier.verify(&request).await;
+            observe_identity(&self.inner, &result, started);
+            Some(result)
+        };
+        let Ok(Some(result)) = tokio::time::timeout(ANSWER_WITHIN, call).await else {
+            return Err(SecondCheckError::Unavailable(format!(
+                "no answer within {} s (the verifier's calls in flight included)",
+                ANSWER_WITHIN.as_secs()
+            )));
+        };
         drop(request);
         log_answer(line.check_id, 1, &result);
         result.map_err(|e| SecondCheckError::Unavailable(e.to_string()))
