@@ -88,6 +88,11 @@ pub struct SandboxFile {
     /// needed for the admin API).
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub porting_simulator: Option<SimInfo>,
+    /// The identity verifier simulator's base URL and admin API (`/sim/rules`: scripted
+    /// decisions and faults; no credential needed); absent when `[identity] url` names a
+    /// real service.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub identity_simulator: Option<SimInfo>,
     /// One tenant per market with that market's strict compliance defaults (`cn`, `uk`),
     /// each with an operator key and a registered store channel.
     #[serde(default)]
@@ -393,6 +398,10 @@ pub async fn start(mut config: Config) -> Result<Sandbox, StartError> {
         porting_simulator: Some(SimInfo {
             url: porting.sim.url(),
             admin: porting.sim.admin_url(),
+        }),
+        identity_simulator: gateway.config.identity.url.is_none().then(|| SimInfo {
+            url: identity.url(),
+            admin: format!("{}/sim/", identity.url()),
         }),
         markets: crate::sandbox_markets::describe(&*gateway.store, &markets).await?,
         terminal: Some(crate::sandbox_terminal::describe()),

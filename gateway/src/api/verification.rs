@@ -102,14 +102,26 @@ pub async fn record(
         Permission::RequestVerification,
     )
     .await?;
-    let req = parse_verification(&value)?;
+    verify_checked(&state, caller, msisdn, &value).await
+}
+
+/// A verification of `caller`'s line `msisdn` with body `value`, the caller allowed to
+/// send one: what the API and the store terminal (`terminal/api/lines/…/verification`,
+/// the session's store channel, never a stated result) share.
+pub(crate) async fn verify_checked(
+    state: &AppState,
+    caller: Caller,
+    msisdn: Msisdn,
+    value: &Value,
+) -> Result<Response, ApiError> {
+    let req = parse_verification(value)?;
     let answer = match stated(&req) {
         Some(a) => {
             caller.require(Permission::RecordVerification)?;
             a
         }
         None => {
-            super::verification_ask::asked(&state, &caller, &msisdn, &req, value.get("channel"))
+            super::verification_ask::asked(state, &caller, &msisdn, &req, value.get("channel"))
                 .await?
         }
     };

@@ -14,6 +14,7 @@ import { iccidState, lineQuery, normaliseIccid } from './luhn.js';
 import { formatMsisdn } from './numbers.js';
 import { ask, dismiss } from './dialog.js';
 import { showError, showErrorKey, clearErrors } from './errors.js';
+import { renderVerify, resetVerify } from './verify.js';
 
 const POLL_MS = 1000;
 const MAX_POLLS = 60;
@@ -77,6 +78,7 @@ function renderLine() {
   const box = $('[data-testid=line]');
   if (!line) {
     $('#line-details').replaceChildren();
+    resetVerify();
     show(box, false);
     return;
   }
@@ -94,7 +96,20 @@ function renderLine() {
   show($('#line-busy'), !!line.order_in_flight && !busy);
   show($('#line-supervisor-only'), !mayAct() && line.state !== 'terminated');
   updateActions();
+  renderVerify(line, verified);
   show(box, true);
+}
+
+/** A second verification answered: the line as it is now (a resume or suspend it
+ *  started runs on in the gateway). */
+function verified(answer) {
+  if (!answer || !line || answer.msisdn !== line.msisdn) return;
+  const sub = { ...answer };
+  delete sub.verifier;
+  delete sub.order;
+  if (answer.order) sub.order_in_flight = answer.order.id;
+  line = sub;
+  renderLine();
 }
 
 function updateActions() {

@@ -6,6 +6,7 @@
 use super::AppState;
 use super::session::signed_in;
 use crate::api::auth::Caller;
+use crate::api::dto::{no_unknown, object};
 use crate::api::lifecycle_dto::{parse_operation, render_subscription};
 use crate::api::problem::ApiError;
 use crate::api::request::{PathParam, idempotency_key, json_response, read_json};
@@ -69,6 +70,9 @@ pub(super) async fn operate(
 ) -> Result<Response, ApiError> {
     let s = signed_in(&state, &headers, true).await?;
     let (msisdn, op) = params.value()?;
+    if op == "verification" {
+        return verify(&state, &s, &msisdn, &headers, body).await;
+    }
     let kind = match op.as_str() {
         "suspend" => OrderKind::Suspend,
         "resume" => OrderKind::Resume,
@@ -90,14 +94,9 @@ pub(super) async fn operate(
     let caller = Caller {
         tenant: s.device.tenant.clone(),
         role: Role::Operator,
-        key_prefix: format!("terminal:{}/{}", s.device.store, s.device.terminal),
+        key_prefix: terminal_key(&s),
     };
-    let channel = json!({
-        "kind": "store",
-        "store_id": s.device.store,
-        "terminal_id": s.device.terminal,
-        "staff_id": s.clerk,
-    });
+    let channel = store_channel(&s);
     operate_checked(
         &state,
         caller,
@@ -109,6 +108,52 @@ pub(super) async fn operate(
         Some(channel),
     )
     .await
+}
+
+/// `POST /terminal/api/lines/{msisdn}/verification` `{"risk_notice": "…", "face_match":
+/// {…}}`: the customer's second real-person verification at the counter, by any
+/// signed-in clerk. The gateway puts it to the identity verifier (the page never states a
+/// result), with the session's store channel; the answer is the API's.
+async fn verify(
+    state: &AppState,
+    s: &super::session::SignedIn,
+    msisdn: &str,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let msisdn = msisdn
+        .parse()
+        .map_err(|_| ApiError::subscription_not_found())?;
+    let value = read_json(state, headers, body).await?;
+    let root = object(&value, "")
+        .map_err(|_| ApiError::invalid("invalid_type", "", "the body must be a JSON object"))?;
+    no_unknown(root, "", &["risk_notice", "face_match"])?;
+    let member = |k: &str| root.get(k).cloned().unwrap_or(Value::Null);
+    let api_body = json!({
+        "evidence": {"risk_notice": {"id": member("risk_notice")}, "face_match": member("face_match")},
+        "channel": store_channel(s),
+    });
+    let caller = Caller {
+        tenant: s.device.tenant.clone(),
+        role: Role::Channel,
+        key_prefix: terminal_key(s),
+    };
+    crate::api::verification::verify_checked(state, caller, msisdn, &api_body).await
+}
+
+/// The session's store channel, as orders and verifications carry it.
+fn store_channel(s: &super::session::SignedIn) -> Value {
+    json!({
+        "kind": "store",
+        "store_id": s.device.store,
+        "terminal_id": s.device.terminal,
+        "staff_id": s.clerk,
+    })
+}
+
+/// Who acts, for audit records: the terminal.
+fn terminal_key(s: &super::session::SignedIn) -> String {
+    format!("terminal:{}/{}", s.device.store, s.device.terminal)
 }
 
 /// The page's view of a clerk's rights (in the session object).

@@ -10,6 +10,7 @@ export const FROM_END = {
   numbersAbandon: 1,
   afterSales: 2,
   afterSalesSwap: 3,
+  verification: 4,
 };
 
 /// The `n`-th physical SIM of a shop counted from the end of its list.
