@@ -39,6 +39,10 @@ pub struct SandboxFile {
     /// deployment on a real hub names it here to run the `porting.*` cases that need one).
     #[serde(default)]
     pub porting_simulator: Option<serde_json::Value>,
+    /// The identity verifier simulator the gateway asks (its admin API scripts a decision:
+    /// the `compliance.*` case of a second verification needs it to flag a sale).
+    #[serde(default)]
+    pub identity_simulator: Option<serde_json::Value>,
 }
 
 /// One market tenant of `sandbox.json` (contract: `markets`).

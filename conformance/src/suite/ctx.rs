@@ -80,6 +80,8 @@ pub(crate) struct Ctx {
     pub uk: Option<MarketCtx>,
     /// The porting hub simulator's admin API, when the sandbox has one.
     pub porting: Option<super::porting_admin::PortingAdmin>,
+    /// The identity verifier simulator's admin API, when the sandbox has one.
+    pub identity: Option<SimAdmin>,
     run_id: String,
     seq: AtomicU64,
 }
@@ -99,7 +101,13 @@ impl Ctx {
             .as_ref()
             .and_then(|p| p["admin"].as_str())
             .map(|admin| super::porting_admin::PortingAdmin::new(http.clone(), admin));
+        let identity = sb
+            .identity_simulator
+            .as_ref()
+            .and_then(|p| p["admin"].as_str())
+            .map(|admin| SimAdmin::new(http.clone(), admin));
         Ok(Self {
+            identity,
             simulator: sb
                 .hlr_simulator
                 .as_ref()

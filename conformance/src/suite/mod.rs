@@ -32,6 +32,8 @@ pub const NO_MARKET: &str = "no `markets.cn` tenant in sandbox.json";
 pub const NO_UK: &str = "no `markets.uk` tenant in sandbox.json";
 /// Why a case that needs a porting hub was skipped.
 pub const NO_PORTING: &str = "no `porting_simulator` (porting hub) in sandbox.json";
+/// Why a case that scripts the identity verifier was skipped.
+pub const NO_IDENTITY: &str = "no `identity_simulator` in sandbox.json";
 
 /// The names of every case, in execution order.
 pub fn case_names() -> Vec<&'static str> {
@@ -68,6 +70,8 @@ pub async fn run(cfg: &SuiteConfig) -> Report {
             Outcome::Skip(NO_UK.to_owned())
         } else if case.needs_porting && cfg.sandbox.porting_simulator.is_none() {
             Outcome::Skip(NO_PORTING.to_owned())
+        } else if case.needs_identity && cfg.sandbox.identity_simulator.is_none() {
+            Outcome::Skip(NO_IDENTITY.to_owned())
         } else if let (true, Err(e)) = (case.needs_simulator, &sim_setup) {
             Outcome::Fail(e.clone())
         } else {

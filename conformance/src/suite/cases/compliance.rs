@@ -301,3 +301,72 @@ pub(crate) async fn blocklisted_imei(ctx: &Ctx) -> Result<(), String> {
         .expect_json(200)
         .map(drop)
 }
+
+/// Second real-person verification put to the verifier by the gateway: the identity
+/// simulator is told to flag the next check of a fresh ID, so its sale opens
+/// `pending_verification`; a verification without the store's face match is refused and
+/// changes nothing; with it (and no `result`), the gateway asks the verifier, which
+/// passes it, and the line is clear.
+pub(crate) async fn second_verification_by_the_verifier(ctx: &Ctx) -> Result<(), String> {
+    let m = market(ctx)?;
+    let admin = ctx
+        .identity
+        .as_ref()
+        .ok_or("no `identity_simulator.admin` in sandbox.json")?;
+    let id = fresh_resident_id();
+    let rule = json!({"action": "flag", "code": "conformance_flag", "id_number": id});
+    admin
+        .call(Method::POST, "rules", Some(rule.to_string().into_bytes()))
+        .await?
+        .expect_status(204)?;
+    let done = active_sale(ctx, m, &sale(m, &m.sims.take()?, &id)).await?;
+    let msisdn = done["msisdn"]
+        .as_str()
+        .ok_or("an active sale without `msisdn`")?;
+    let line_path = format!("/v1/subscriptions/{msisdn}");
+    let line = ctx
+        .get(&line_path, Auth::Key(&m.api_key))
+        .await?
+        .expect_json(200)?;
+    if line["state"] != "pending_verification" {
+        return Err(format!(
+            "a flagged sale's line is not pending verification: {line}"
+        ));
+    }
+    let verify_path = format!("{line_path}/verification");
+    let channel =
+        json!({"kind": "store", "store_id": STORE, "terminal_id": TERMINAL, "staff_id": CLERK});
+    let no_face = json!({"evidence": {"risk_notice": {"id": "conf-rn-1"}}, "channel": channel});
+    let p = ctx
+        .send(
+            Method::POST,
+            &verify_path,
+            Auth::Key(&m.api_key),
+            Some(&no_face),
+        )
+        .await?
+        .expect_problem(400, "missing_field")?;
+    expect_field(&p, "evidence.face_match")?;
+    let face = json!({"transaction_id": format!("conf-{}", crate::suite::ctx::random_hex(8)), "score": 0.95, "liveness": true});
+    let body = json!({"evidence": {"risk_notice": {"id": "conf-rn-1"}, "face_match": face}, "channel": channel});
+    let answer = ctx
+        .send(
+            Method::POST,
+            &verify_path,
+            Auth::Key(&m.api_key),
+            Some(&body),
+        )
+        .await?
+        .expect_json(200)?;
+    if answer["verifier"]["outcome"] != "pass" || answer["verification"]["state"] != "clear" {
+        return Err(format!(
+            "the verifier's pass did not clear the line: {answer}"
+        ));
+    }
+    if answer["state"] != "active" {
+        return Err(format!(
+            "the line is not in service after passing: {answer}"
+        ));
+    }
+    Ok(())
+}

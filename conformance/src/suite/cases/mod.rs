@@ -35,6 +35,8 @@ pub(crate) struct Case {
     pub needs_uk: bool,
     /// Skipped unless sandbox.json names a porting hub (`porting_simulator`).
     pub needs_porting: bool,
+    /// Skipped unless sandbox.json names the identity simulator (`identity_simulator`).
+    pub needs_identity: bool,
     /// The check.
     pub run: fn(&Ctx) -> CaseFuture<'_>,
 }
@@ -46,6 +48,7 @@ const fn case(name: &'static str, run: fn(&Ctx) -> CaseFuture<'_>) -> Case {
         needs_market: false,
         needs_porting: false,
         needs_uk: false,
+        needs_identity: false,
         run,
     }
 }
@@ -57,6 +60,7 @@ const fn in_market(name: &'static str, run: fn(&Ctx) -> CaseFuture<'_>) -> Case 
         needs_market: true,
         needs_porting: false,
         needs_uk: false,
+        needs_identity: false,
         run,
     }
 }
@@ -68,6 +72,7 @@ const fn with_hub(name: &'static str, run: fn(&Ctx) -> CaseFuture<'_>) -> Case {
         needs_market: true,
         needs_porting: true,
         needs_uk: false,
+        needs_identity: false,
         run,
     }
 }
@@ -80,6 +85,20 @@ const fn uk_with_hub(name: &'static str, run: fn(&Ctx) -> CaseFuture<'_>) -> Cas
         needs_market: false,
         needs_porting: true,
         needs_uk: true,
+        needs_identity: false,
+        run,
+    }
+}
+
+/// A case against the `cn` market tenant that scripts the identity verifier simulator.
+const fn with_identity(name: &'static str, run: fn(&Ctx) -> CaseFuture<'_>) -> Case {
+    Case {
+        name,
+        needs_simulator: false,
+        needs_market: true,
+        needs_porting: false,
+        needs_uk: false,
+        needs_identity: true,
         run,
     }
 }
@@ -91,6 +110,7 @@ const fn with_simulator(name: &'static str, run: fn(&Ctx) -> CaseFuture<'_>) -> 
         needs_market: false,
         needs_porting: false,
         needs_uk: false,
+        needs_identity: false,
         run,
     }
 }
@@ -167,6 +187,9 @@ pub(crate) fn all() -> Vec<Case> {
         }),
         in_market("compliance.blocklisted_imei", |c| {
             Box::pin(compliance::blocklisted_imei(c))
+        }),
+        with_identity("compliance.second_verification_by_the_verifier", |c| {
+            Box::pin(compliance::second_verification_by_the_verifier(c))
         }),
         in_market("porting.unportable_number_refused", |c| {
             Box::pin(porting::unportable_number_refused(c))
