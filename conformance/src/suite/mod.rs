@@ -132,6 +132,7 @@ mod tests {
             metrics_url: None,
             markets: Default::default(),
             porting_simulator: None,
+            identity_simulator: None,
         }
     }
 
@@ -154,7 +155,7 @@ mod tests {
             .iter()
             .filter(|c| c.name.starts_with("compliance."))
             .collect();
-        assert_eq!(compliance.len(), 7);
+        assert_eq!(compliance.len(), 8);
         assert!(
             compliance
                 .iter()
@@ -184,7 +185,7 @@ mod tests {
 
     #[test]
     fn every_case_is_listed() {
-        assert_eq!(case_names().len(), 37);
+        assert_eq!(case_names().len(), 38);
         assert_eq!(case_names()[0], "ops.healthz");
     }
 }
