@@ -106,15 +106,9 @@ impl super::Engine {
             return None;
         }
         let request = request_from_clear(asker, clear, terms).ok()?;
-        let call = async {
-            let _permit = self.inner.identity_permits.acquire().await.ok()?;
-            let started = tokio::time::Instant::now();
-            let result = settings.verifier.verify(&request).await;
-            observe_identity(&self.inner, &result, started);
-            Some(result)
-        };
         let counts = &self.inner.metrics.identity_before_create;
-        let Ok(Some(result)) = tokio::time::timeout(settings.before_create_wait, call).await else {
+        let answered = verify_within(&self.inner, &request, settings.before_create_wait).await;
+        let Some(result) = answered else {
             counts.count(BeforeCreate::TimedOut);
             tracing::debug!(order = %asker.order_id,
                 "identity verification before the create commit not answered in time; asked after it");
@@ -133,6 +127,25 @@ impl super::Engine {
         });
         step
     }
+}
+
+/// One call to the verifier while a caller waits: within the verifier's concurrency bound,
+/// counted, and `None` unless answered within `wait` (a free slot among the calls in
+/// flight included).
+pub(super) async fn verify_within(
+    inner: &Inner,
+    request: &VerificationRequest,
+    wait: std::time::Duration,
+) -> Option<Result<VerificationResponse, IdentityError>> {
+    let settings = inner.settings.identity.as_ref()?;
+    let call = async {
+        let _permit = inner.identity_permits.acquire().await.ok()?;
+        let started = tokio::time::Instant::now();
+        let result = settings.verifier.verify(request).await;
+        observe_identity(inner, &result, started);
+        Some(result)
+    };
+    tokio::time::timeout(wait, call).await.ok().flatten()
 }
 
 /// Opens the order's sealed subscriber in memory and builds the request.

@@ -7,8 +7,7 @@
 //! decision was learned.
 
 use super::identity_request::{Asker, request_from_clear};
-use super::identity_step::log_answer;
-use super::observe::observe_identity;
+use super::identity_step::{log_answer, verify_within};
 use crate::order::{Order, VerifyTerms, subscriber_context};
 use adapters::identity::{Evidence, VerificationResponse};
 use serde_json::Value;
@@ -49,12 +48,9 @@ impl super::Engine {
         &self,
         line: LineCheck<'_>,
     ) -> Result<VerificationResponse, SecondCheckError> {
-        let settings = self
-            .inner
-            .settings
-            .identity
-            .as_ref()
-            .ok_or(SecondCheckError::NotConfigured)?;
+        if self.inner.settings.identity.is_none() {
+            return Err(SecondCheckError::NotConfigured);
+        }
         let order = line.opened_by;
         let sealed = order.subscriber.as_ref().ok_or_else(|| {
             SecondCheckError::Unsendable(
@@ -84,14 +80,7 @@ impl super::Engine {
             request_from_clear(asker, &clear, &terms).map_err(SecondCheckError::Unsendable)?;
         drop(clear);
         request.evidence = Some(line.evidence);
-        let call = async {
-            let _permit = self.inner.identity_permits.acquire().await.ok()?;
-            let started = tokio::time::Instant::now();
-            let result = settings.verifier.verify(&request).await;
-            observe_identity(&self.inner, &result, started);
-            Some(result)
-        };
-        let Ok(Some(result)) = tokio::time::timeout(ANSWER_WITHIN, call).await else {
+        let Some(result) = verify_within(&self.inner, &request, ANSWER_WITHIN).await else {
             return Err(SecondCheckError::Unavailable(format!(
                 "no answer within {} s (the verifier's calls in flight included)",
                 ANSWER_WITHIN.as_secs()
