@@ -165,6 +165,34 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn without_an_identity_simulator_its_case_is_skipped() {
+        let mut sb = sandbox(false);
+        sb.markets.insert(
+            "cn".into(),
+            config::MarketTenant {
+                tenant: "sandbox-cn".into(),
+                api_key: "sk_cn_x".into(),
+                physical_iccids: vec!["89860099000000000001".into()],
+                product: "cn-basic".into(),
+            },
+        );
+        let mut cfg = SuiteConfig::new(sb);
+        cfg.filter = Some("compliance.second_verification".into());
+        let report = run(&cfg).await;
+        assert_eq!(
+            report
+                .cases
+                .iter()
+                .map(|c| (c.name, &c.outcome))
+                .collect::<Vec<_>>(),
+            [(
+                "compliance.second_verification_by_the_verifier",
+                &Outcome::Skip(NO_IDENTITY.into())
+            )]
+        );
+    }
+
+    #[tokio::test]
     async fn setup_failure_fails_every_runnable_case_and_the_filter_selects() {
         let mut cfg = SuiteConfig::new(sandbox(true));
         cfg.filter = Some("ops.".into());

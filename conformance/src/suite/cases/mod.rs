@@ -55,63 +55,39 @@ const fn case(name: &'static str, run: fn(&Ctx) -> CaseFuture<'_>) -> Case {
 
 const fn in_market(name: &'static str, run: fn(&Ctx) -> CaseFuture<'_>) -> Case {
     Case {
-        name,
-        needs_simulator: false,
         needs_market: true,
-        needs_porting: false,
-        needs_uk: false,
-        needs_identity: false,
-        run,
+        ..case(name, run)
     }
 }
 
 const fn with_hub(name: &'static str, run: fn(&Ctx) -> CaseFuture<'_>) -> Case {
     Case {
-        name,
-        needs_simulator: false,
-        needs_market: true,
         needs_porting: true,
-        needs_uk: false,
-        needs_identity: false,
-        run,
+        ..in_market(name, run)
     }
 }
 
 /// A case against the `uk` market tenant and the porting hub.
 const fn uk_with_hub(name: &'static str, run: fn(&Ctx) -> CaseFuture<'_>) -> Case {
     Case {
-        name,
-        needs_simulator: false,
-        needs_market: false,
         needs_porting: true,
         needs_uk: true,
-        needs_identity: false,
-        run,
+        ..case(name, run)
     }
 }
 
 /// A case against the `cn` market tenant that scripts the identity verifier simulator.
 const fn with_identity(name: &'static str, run: fn(&Ctx) -> CaseFuture<'_>) -> Case {
     Case {
-        name,
-        needs_simulator: false,
-        needs_market: true,
-        needs_porting: false,
-        needs_uk: false,
         needs_identity: true,
-        run,
+        ..in_market(name, run)
     }
 }
 
 const fn with_simulator(name: &'static str, run: fn(&Ctx) -> CaseFuture<'_>) -> Case {
     Case {
-        name,
         needs_simulator: true,
-        needs_market: false,
-        needs_porting: false,
-        needs_uk: false,
-        needs_identity: false,
-        run,
+        ..case(name, run)
     }
 }
 
