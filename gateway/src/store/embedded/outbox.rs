@@ -122,6 +122,11 @@ impl<'t> OutboxTables<'t> {
         }
     }
 
+    /// The endpoint `id` if `tenant` owns it.
+    pub(super) fn endpoint_of(&self, tenant: &str, id: &str) -> TxResult<Option<WebhookEndpoint>> {
+        Ok(self.endpoint(id)?.filter(|e| e.tenant == tenant))
+    }
+
     /// Writes an endpoint and its route.
     pub(super) fn put_endpoint(&mut self, e: &WebhookEndpoint) -> TxResult<()> {
         self.endpoints

@@ -123,9 +123,8 @@ impl Tables<'_> {
 
     /// Deletes an endpoint of the tenant and everything queued for it.
     fn delete_endpoint(&mut self, tenant: &str, id: &str, now_ms: u64) -> TxResult<bool> {
-        match self.outbox.endpoint(id)? {
-            Some(e) if e.tenant == tenant => {}
-            _ => return Ok(false),
+        if self.outbox.endpoint_of(tenant, id)?.is_none() {
+            return Ok(false);
         }
         self.outbox.endpoints.remove(id).map_err(backend)?;
         self.outbox.remove_route(tenant, id)?;
@@ -173,9 +172,8 @@ impl Tables<'_> {
         secret: &EndpointSecret,
         old_expire_at_ms: u64,
     ) -> TxResult<Option<WebhookEndpoint>> {
-        let mut e = match self.outbox.endpoint(id)? {
-            Some(e) if e.tenant == tenant => e,
-            _ => return Ok(None),
+        let Some(mut e) = self.outbox.endpoint_of(tenant, id)? else {
+            return Ok(None);
         };
         let now = secret.created_at_ms;
         e.secrets
@@ -196,9 +194,8 @@ impl Tables<'_> {
         id: &str,
         now_ms: u64,
     ) -> TxResult<Option<WebhookEndpoint>> {
-        let mut e = match self.outbox.endpoint(id)? {
-            Some(e) if e.tenant == tenant => e,
-            _ => return Ok(None),
+        let Some(mut e) = self.outbox.endpoint_of(tenant, id)? else {
+            return Ok(None);
         };
         if e.disabled.take().is_some() {
             self.outbox.put_endpoint(&e)?;

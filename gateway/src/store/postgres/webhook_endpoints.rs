@@ -20,6 +20,11 @@ pub async fn endpoint_in(tx: &Tx<'_>, id: &str) -> TxResult<Option<WebhookEndpoi
     }
 }
 
+/// The endpoint `id` if `tenant` owns it.
+async fn endpoint_of(tx: &Tx<'_>, tenant: &str, id: &str) -> TxResult<Option<WebhookEndpoint>> {
+    Ok(endpoint_in(tx, id).await?.filter(|e| e.tenant == tenant))
+}
+
 /// Writes an endpoint (insert or replace; the sequencer reads `doc` to route events).
 pub async fn put_endpoint(tx: &Tx<'_>, e: &WebhookEndpoint) -> TxResult<()> {
     tx.exec(
@@ -68,9 +73,8 @@ async fn create(tx: &Tx<'_>, e: &WebhookEndpoint) -> TxResult<bool> {
 }
 
 async fn delete(tx: &Tx<'_>, tenant: &str, id: &str, now_ms: u64) -> TxResult<bool> {
-    match endpoint_in(tx, id).await? {
-        Some(e) if e.tenant == tenant => {}
-        _ => return Ok(false),
+    if endpoint_of(tx, tenant, id).await?.is_none() {
+        return Ok(false);
     }
     tx.exec("DELETE FROM webhook_endpoints WHERE id = $1", &[&id])
         .await?;
@@ -88,9 +92,8 @@ async fn rotate(
     secret: &EndpointSecret,
     old_expire_at_ms: u64,
 ) -> TxResult<Option<WebhookEndpoint>> {
-    let mut e = match endpoint_in(tx, id).await? {
-        Some(e) if e.tenant == tenant => e,
-        _ => return Ok(None),
+    let Some(mut e) = endpoint_of(tx, tenant, id).await? else {
+        return Ok(None);
     };
     let now = secret.created_at_ms;
     e.secrets
@@ -111,9 +114,8 @@ async fn enable(
     id: &str,
     now_ms: u64,
 ) -> TxResult<Option<WebhookEndpoint>> {
-    let mut e = match endpoint_in(tx, id).await? {
-        Some(e) if e.tenant == tenant => e,
-        _ => return Ok(None),
+    let Some(mut e) = endpoint_of(tx, tenant, id).await? else {
+        return Ok(None);
     };
     if e.disabled.take().is_some() {
         put_endpoint(tx, &e).await?;
