@@ -15,7 +15,6 @@ use common::sandbox::shutdown;
 use conformance::identity_sim::{Action, Rule};
 use gateway::compliance::overrides::{Limit, PolicyOverride, RiskOverride};
 use gateway::sandbox::Sandbox;
-use gateway::store::Role;
 use http::Method;
 use serde_json::{Value, json};
 
@@ -104,13 +103,7 @@ async fn a_flagged_line_is_verified_suspended_and_resumed_over_the_api() {
     assert_eq!(listed["data"][0]["msisdn"], msisdn.as_str(), "{listed}");
 
     // Refusals change nothing.
-    let (channel_key, change) =
-        gateway::admin::new_api_key(&sb.gateway.keys, "reverify-cn", Role::Channel, "test", 0)
-            .expect("key");
-    gateway::admin::apply(sb.gateway.store.as_ref(), change)
-        .await
-        .expect("key stored");
-    let as_channel = Client::new(&sb, &channel_key);
+    let as_channel = Client::channel(&sb, "reverify-cn").await;
     let mut no_evidence = in_store("passed");
     no_evidence.as_object_mut().map(|b| b.remove("evidence"));
     let mut video_in_store = in_store("passed");
@@ -269,13 +262,7 @@ async fn a_channel_key_has_the_verifier_decide_a_second_verification() {
     let dir = tempfile::tempdir().expect("tempdir");
     let sb = sandbox(dir.path()).await;
     let (c, iccids) = tight_tenant(&sb, "reverify-ask", 5, flag_every_line()).await;
-    let (channel_key, change) =
-        gateway::admin::new_api_key(&sb.gateway.keys, "reverify-ask", Role::Channel, "test", 0)
-            .expect("key");
-    gateway::admin::apply(sb.gateway.store.as_ref(), change)
-        .await
-        .expect("key stored");
-    let clerk = Client::new(&sb, &channel_key);
+    let clerk = Client::channel(&sb, "reverify-ask").await;
     let (msisdn, imsi) = open_line(&c, &iccids[0], 300).await;
     let line_path = format!("/v1/subscriptions/{msisdn}");
     let pending = c.get(&line_path).await;

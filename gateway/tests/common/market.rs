@@ -27,6 +27,17 @@ pub struct Client {
 }
 
 impl Client {
+    /// A caller with a new `channel` key of `tenant` (stored before this returns).
+    pub async fn channel(sb: &Sandbox, tenant: &str) -> Self {
+        let (key, change) =
+            gateway::admin::new_api_key(&sb.gateway.keys, tenant, Role::Channel, "test", 0)
+                .expect("key");
+        gateway::admin::apply(sb.gateway.store.as_ref(), change)
+            .await
+            .expect("key stored");
+        Self::new(sb, &key)
+    }
+
     pub fn new(sb: &Sandbox, key: &str) -> Self {
         let ca = std::fs::read(&sb.info.ca_cert).expect("ca");
         Self {
