@@ -22,9 +22,9 @@ use gateway::store::ComplianceStore;
 use gateway::store::OutboxStore;
 use gateway::store::embedded::RedbStore;
 use gateway::store::{
-    AdminChange, ComplianceCheck, CreateOutcome, EventType, LifecycleOutcome, NewActivation,
-    NewLifecycle, NewVerification, NumberChoice, Product, SimChoice, Store, Subscription, Tenant,
-    VerificationOutcome, VerifierResult,
+    AdminChange, ComplianceCheck, CreateOutcome, EventType, LifecycleOutcome, LifecycleRejection,
+    NewActivation, NewLifecycle, NewVerification, NumberChoice, Product, SimChoice, Store,
+    Subscription, Tenant, VerificationOutcome, VerifierResult,
 };
 use sim_profiles::{Iccid, Imsi, Key128};
 use std::collections::BTreeMap;
@@ -226,6 +226,51 @@ impl Line {
             .expect("record")
     }
 
+    /// An operator key's suspend or resume of the line for `reason` (not driven yet).
+    async fn operator_order(
+        &self,
+        kind: OrderKind,
+        reason: SuspensionReason,
+        key: &str,
+    ) -> LifecycleOutcome {
+        self.store
+            .create_lifecycle(NewLifecycle {
+                tenant: "t".into(),
+                msisdn: self.msisdn.parse().expect("msisdn"),
+                kind,
+                idempotency_key: key.into(),
+                body_hash: key.into(),
+                order_id: format!("ord_{key}"),
+                actor: Actor {
+                    key_prefix: "sk_op".into(),
+                    role: "operator".into(),
+                },
+                reason: Some(reason),
+                sim: None,
+                number: None,
+                port: None,
+                channel: None,
+                now_ms: Clock::new().now_ms(),
+                random: 0,
+                idempotency_cutoff_ms: 0,
+                plan: gateway::engine::machine::plan,
+                send_ahead: None,
+            })
+            .await
+            .expect("create")
+    }
+
+    /// An operator key's order, driven to its end.
+    async fn operator_done(&self, kind: OrderKind, reason: SuspensionReason, key: &str) {
+        let created = self.operator_order(kind, reason, key).await;
+        let LifecycleOutcome::Created(o) = created else {
+            panic!("{key}: {created:?}")
+        };
+        let id = o.id.clone();
+        self.engine.submit(o);
+        crate::rig::wait_status(&self.store, &id, OrderStatus::Completed).await;
+    }
+
     async fn event_types(&self) -> Vec<EventType> {
         self.store
             .public_events("t", 0, None, 1_000)
@@ -422,31 +467,12 @@ async fn a_line_busy_at_its_deadline_is_suspended_once_the_other_order_ends() {
     let deadline = deadline_of(&l.sub().await);
     // Another order on the line, not driven yet: the line is busy at the deadline.
     let created = l
-        .store
-        .create_lifecycle(NewLifecycle {
-            tenant: "t".into(),
-            msisdn: l.msisdn.parse().expect("msisdn"),
-            kind: OrderKind::Suspend,
-            idempotency_key: "busy".into(),
-            body_hash: "h".into(),
-            order_id: "ord_busy".into(),
-            actor: Actor {
-                key_prefix: "sk_op".into(),
-                role: "operator".into(),
-            },
-            reason: Some(SuspensionReason::CustomerRequest),
-            sim: None,
-            number: None,
-            port: None,
-            channel: None,
-            now_ms: Clock::new().now_ms(),
-            random: 0,
-            idempotency_cutoff_ms: 0,
-            plan: gateway::engine::machine::plan,
-            send_ahead: None,
-        })
-        .await
-        .expect("create");
+        .operator_order(
+            OrderKind::Suspend,
+            SuspensionReason::CustomerRequest,
+            "busy",
+        )
+        .await;
     let LifecycleOutcome::Created(busy) = created else {
         panic!("{created:?}")
     };
@@ -477,6 +503,87 @@ async fn a_line_busy_at_its_deadline_is_suspended_once_the_other_order_ends() {
     );
     assert!(matches!(s.verification, Verification::Suspended { .. }));
     assert_eq!(l.hlr.barred(&l.imsi).await, Some(true));
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_operators_regulatory_suspension_outlasts_a_passed_verification() {
+    let l = flagged_line().await;
+    let regulatory = SuspensionReason::Regulatory;
+    // An operator suspends the pending line for `regulatory` before its deadline.
+    l.operator_done(OrderKind::Suspend, regulatory, "op-suspend")
+        .await;
+    assert_eq!(l.hlr.barred(&l.imsi).await, Some(true));
+    // The deadline passes: the line is suspended already, so no order of the gateway's.
+    tokio::time::sleep(DAY + Duration::from_secs(1)).await;
+    let s = l
+        .until("expired", |s| {
+            matches!(s.verification, Verification::Suspended { .. })
+        })
+        .await;
+    assert_eq!(s.history.len(), 2, "no second suspend: {:?}", s.history);
+    // A late pass lifts the verification's hold only: the operator's stands.
+    let VerificationOutcome::Recorded {
+        order,
+        subscription,
+    } = l.verify(VerifierResult::Passed, "ord_late").await
+    else {
+        panic!("not recorded");
+    };
+    assert!(order.is_none(), "no resume: {order:?}");
+    assert_eq!(subscription.verification, Verification::Clear);
+    assert_eq!(subscription.suspension_reasons, [regulatory]);
+    assert_eq!(gateway::store::api_state(&subscription), "suspended");
+    assert_eq!(l.hlr.barred(&l.imsi).await, Some(true), "still barred");
+    // The operator lifts it.
+    l.operator_done(OrderKind::Resume, regulatory, "op-resume")
+        .await;
+    let s = l.sub().await;
+    assert_eq!(s.state, gateway::store::SubscriptionState::Active);
+    assert_eq!(l.hlr.barred(&l.imsi).await, Some(false));
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_operator_holds_regulatory_beside_an_expired_verification() {
+    let l = flagged_line().await;
+    let regulatory = SuspensionReason::Regulatory;
+    tokio::time::sleep(DAY + Duration::from_secs(1)).await;
+    let s = l
+        .until("suspended", |s| {
+            s.state == gateway::store::SubscriptionState::Suspended
+        })
+        .await;
+    assert_eq!(s.suspension_reasons, [regulatory]);
+    let barrings = l.hlr.calls.count("set_barring");
+    // The operator suspends it for `regulatory` too: accepted, nothing to send.
+    l.operator_done(OrderKind::Suspend, regulatory, "op-suspend")
+        .await;
+    assert_eq!(l.hlr.calls.count("set_barring"), barrings);
+    // A second time: the operator's hold is there.
+    let again = l
+        .operator_order(OrderKind::Suspend, regulatory, "op-again")
+        .await;
+    assert!(
+        matches!(
+            again,
+            LifecycleOutcome::Rejected(LifecycleRejection::ReasonPresent)
+        ),
+        "{again:?}"
+    );
+    let VerificationOutcome::Recorded { order, .. } =
+        l.verify(VerifierResult::Passed, "ord_late").await
+    else {
+        panic!("not recorded");
+    };
+    assert!(order.is_none(), "no resume: {order:?}");
+    let s = l.sub().await;
+    assert_eq!(
+        (s.state, s.suspension_reasons.as_slice()),
+        (
+            gateway::store::SubscriptionState::Suspended,
+            &[regulatory][..]
+        )
+    );
+    assert_eq!(l.hlr.barred(&l.imsi).await, Some(true), "still barred");
 }
 
 /// On disk (real time, its own writer thread): the deadline index survives closing and

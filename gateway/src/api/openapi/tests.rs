@@ -374,6 +374,7 @@ fn the_subscription_schema_matches_what_the_api_renders() {
         hlr_profile_id: 1,
         state: SubscriptionState::Suspended,
         suspension_reasons: vec![crate::order::SuspensionReason::NonPayment],
+        regulatory_by: Vec::new(),
         activation_id: format!("act_{}", "a".repeat(26)),
         inflight: Some(format!("ord_{}", "b".repeat(26))),
         history: Vec::new(),

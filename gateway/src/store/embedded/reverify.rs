@@ -131,7 +131,7 @@ impl Tables<'_> {
                 .insert((d, sub.id.as_str()), ())
                 .map_err(backend)?;
         }
-        sub.verification = change.next;
+        change.apply_to(sub);
         if change.index.is_some() {
             self.verification_required(sub, order)?;
         }
@@ -201,7 +201,7 @@ impl Tables<'_> {
         if let Some(d) = change.index {
             self.reverify_due.insert((d, id), ()).map_err(backend)?;
         }
-        sub.verification = change.next.clone();
+        change.apply_to(&mut sub);
         sub.updated_at_ms = now_ms;
         self.put_subscription(&sub)?;
         Ok(sub)

@@ -4,7 +4,7 @@
 
 use super::apply::{Tables, TxResult, backend, enc};
 use super::tables::counter;
-use crate::order::{EsimOrder, Lifecycle, Order, OrderKind, SagaOp, SuspensionReason};
+use crate::order::{EsimOrder, Lifecycle, Order, OrderKind, SagaOp};
 use crate::store::*;
 use ::redb::ReadableTable;
 use sim_profiles::{Iccid, Msisdn};
@@ -157,13 +157,8 @@ impl Tables<'_> {
         if sub.state == SubscriptionState::Terminated {
             return refuse(LifecycleRejection::Terminated);
         }
-        let held = new
-            .reason
-            .is_some_and(|r| sub.suspension_reasons.contains(&r));
-        match new.kind {
-            OrderKind::Suspend if held => return refuse(LifecycleRejection::ReasonPresent),
-            OrderKind::Resume if !held => return refuse(LifecycleRejection::ReasonAbsent),
-            _ => {}
+        if let Some(r) = new.reason_refusal(&sub) {
+            return refuse(r);
         }
         let Some(tenant) = Self::get_json::<Tenant>(&self.tenants, "tenants", &new.tenant)? else {
             return refuse(LifecycleRejection::NotFound);
@@ -350,26 +345,14 @@ impl Tables<'_> {
         sub: &mut Subscription,
         now: u64,
     ) -> TxResult<Option<String>> {
-        let set_state = |sub: &mut Subscription| {
-            sub.state = if sub.suspension_reasons.is_empty() {
-                SubscriptionState::Active
-            } else {
-                SubscriptionState::Suspended
-            };
-        };
         Ok(match order.kind {
             OrderKind::Activation => None,
             OrderKind::Suspend => {
-                if let Some(r) = l.reason.filter(|r| !sub.suspension_reasons.contains(r)) {
-                    sub.suspension_reasons.push(r);
-                }
-                set_state(sub);
+                sub.suspended_for(l.reason, &l.actor);
                 None
             }
             OrderKind::Resume => {
-                let lifted: Option<SuspensionReason> = l.reason;
-                sub.suspension_reasons.retain(|r| Some(*r) != lifted);
-                set_state(sub);
+                sub.resumed_from(l.reason);
                 None
             }
             OrderKind::Terminate => {

@@ -69,25 +69,14 @@ async fn apply_change(
     sub: &mut Subscription,
     now: u64,
 ) -> TxResult<Option<String>> {
-    let set_state = |sub: &mut Subscription| {
-        sub.state = if sub.suspension_reasons.is_empty() {
-            SubscriptionState::Active
-        } else {
-            SubscriptionState::Suspended
-        };
-    };
     Ok(match order.kind {
         OrderKind::Activation => None,
         OrderKind::Suspend => {
-            if let Some(r) = l.reason.filter(|r| !sub.suspension_reasons.contains(r)) {
-                sub.suspension_reasons.push(r);
-            }
-            set_state(sub);
+            sub.suspended_for(l.reason, &l.actor);
             None
         }
         OrderKind::Resume => {
-            sub.suspension_reasons.retain(|r| Some(*r) != l.reason);
-            set_state(sub);
+            sub.resumed_from(l.reason);
             None
         }
         OrderKind::Terminate => {

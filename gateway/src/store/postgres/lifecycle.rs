@@ -71,13 +71,8 @@ async fn create_claimed(
     if sub.state == SubscriptionState::Terminated {
         return refuse(LifecycleRejection::Terminated);
     }
-    let held = new
-        .reason
-        .is_some_and(|r| sub.suspension_reasons.contains(&r));
-    match new.kind {
-        OrderKind::Suspend if held => return refuse(LifecycleRejection::ReasonPresent),
-        OrderKind::Resume if !held => return refuse(LifecycleRejection::ReasonAbsent),
-        _ => {}
+    if let Some(r) = new.reason_refusal(&sub) {
+        return refuse(r);
     }
     let Some(tenant) = tenant else {
         return refuse(LifecycleRejection::NotFound);

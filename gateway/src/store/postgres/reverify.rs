@@ -78,7 +78,7 @@ pub async fn flag_on_completion(
     if let Some(d) = change.index {
         index(tx, d, &sub.id).await?;
     }
-    sub.verification = change.next;
+    change.apply_to(sub);
     if change.index.is_some() {
         required(tx, sub, order).await?;
     }
@@ -118,7 +118,7 @@ async fn apply(tx: &Tx<'_>, id: &str, change: &LineChange, now_ms: u64) -> TxRes
     if let Some(d) = change.index {
         index(tx, d, id).await?;
     }
-    sub.verification = change.next.clone();
+    change.apply_to(&mut sub);
     sub.updated_at_ms = now_ms;
     lines::put(tx, &sub).await?;
     Ok(sub)

@@ -10,7 +10,9 @@
 //! [`BUSY_RETRY_MS`] later. An entry is a hint: the sweep always re-reads the line, so a
 //! stale entry (the line verified meanwhile) only costs a read.
 
-use super::{LifecycleRejection, NewLifecycle, Planner, Subscription, SubscriptionState};
+use super::{
+    LifecycleRejection, NewLifecycle, Planner, RegulatoryHolder, Subscription, SubscriptionState,
+};
 use crate::clock::rfc3339;
 use crate::compliance::audit::{Actor as AuditActor, AuditRecord, Outcome, Subject};
 use crate::compliance::policy::DAY_MS;
@@ -135,10 +137,16 @@ pub struct LineChange {
     /// The deadline index entry to add.
     pub index: Option<u64>,
     /// The lifecycle order it needs: `Suspend` or `Resume` with reason `regulatory`
-    /// (none when the line already is, or is not, suspended for that reason). While
+    /// (none when the line already is suspended for that reason, or is not, or when an
+    /// operator holds that suspension too and only the verification's hold lifts). While
     /// another order is in flight on the line the reason may be about to change, so the
     /// order is asked for anyway: its creation then answers that the line is busy.
     pub order: Option<OrderKind>,
+    /// The line's `regulatory` holders when the change itself alters them, with no
+    /// order: an operator holds the suspension too, so the verification's hold is only
+    /// added to it (the line is barred already) or lifted from under it (it stays
+    /// barred for the operator).
+    pub regulatory_by: Option<Vec<RegulatoryHolder>>,
 }
 
 /// What `event` does to `sub` at `now_ms` (`deadline_after_ms`: a new flag's deadline),
@@ -157,32 +165,61 @@ pub fn line_change(
             unindex: before,
             index: None,
             order: None,
+            regulatory_by: None,
         });
     }
     let tick = matches!(event, Event::Tick);
     let (next, effects) = reverify::step(&sub.verification, event, deadline_after_ms, now_ms)?;
-    let regulatory = sub
-        .suspension_reasons
-        .contains(&SuspensionReason::Regulatory);
+    let holders = sub.regulatory_holders();
+    let regulatory = !holders.is_empty();
+    let operator = holders.contains(&RegulatoryHolder::Operator);
     let busy = sub.inflight.is_some();
-    let mut order = effects.iter().find_map(|e| match e {
-        Effect::Suspend if !regulatory || busy => Some(OrderKind::Suspend),
-        Effect::Resume if regulatory || busy => Some(OrderKind::Resume),
-        _ => None,
-    });
+    // `Some(true)`: the verification's hold added beside an operator's (the line is
+    // suspended for `regulatory` already); `Some(false)`: lifted from under it.
+    let mut hold = None;
+    let mut order = None;
+    for e in &effects {
+        match e {
+            Effect::Suspend if busy || !regulatory => order = Some(OrderKind::Suspend),
+            Effect::Suspend => hold = Some(true),
+            Effect::Resume if busy || (regulatory && !operator) => order = Some(OrderKind::Resume),
+            Effect::Resume if regulatory => hold = Some(false),
+            _ => {}
+        }
+    }
     // A line the machine holds suspended whose `regulatory` suspension is not in force:
     // the suspend the timer ordered failed, and a tick (the retry entry that
     // `suspend_retry_at` indexed) orders it again.
     if tick && matches!(next, Verification::Suspended { .. }) && !regulatory && order.is_none() {
         order = Some(OrderKind::Suspend);
     }
+    let regulatory_by = hold.map(|add| {
+        let mut h = holders.clone();
+        h.retain(|x| *x != RegulatoryHolder::Verification);
+        if add {
+            h.push(RegulatoryHolder::Verification);
+            h.sort();
+        }
+        h
+    });
     let after = next.deadline_ms();
     Ok(LineChange {
         unindex: before.filter(|d| Some(*d) != after),
         index: after.filter(|d| Some(*d) != before),
         next,
         order,
+        regulatory_by,
     })
+}
+
+impl LineChange {
+    /// Makes the change on `sub` (the caller stores it and keeps the deadline index).
+    pub fn apply_to(&self, sub: &mut Subscription) {
+        sub.verification = self.next.clone();
+        if let Some(h) = &self.regulatory_by {
+            sub.regulatory_by = h.clone();
+        }
+    }
 }
 
 /// The lifecycle command of a `regulatory` suspend or resume on `sub`.

@@ -1,7 +1,7 @@
 use super::*;
 use crate::compliance::reverify::SuspendCause;
 use crate::order::{Actor, Order};
-use crate::store::SimType;
+use crate::store::{HistoryEntry, SimType};
 use serde_json::json;
 
 const HOUR: u64 = 3_600_000;
@@ -42,6 +42,7 @@ fn line(v: Verification, reasons: Vec<SuspensionReason>) -> Subscription {
             SubscriptionState::Suspended
         },
         suspension_reasons: reasons,
+        regulatory_by: Vec::new(),
         activation_id: a.id,
         inflight: None,
         history: Vec::new(),
@@ -51,6 +52,13 @@ fn line(v: Verification, reasons: Vec<SuspensionReason>) -> Subscription {
         created_at_ms: 0,
         updated_at_ms: 0,
     }
+}
+
+/// A line suspended for `regulatory` alone, held by `holders`.
+fn regulatory(v: Verification, holders: &[RegulatoryHolder]) -> Subscription {
+    let mut sub = line(v, vec![SuspensionReason::Regulatory]);
+    sub.regulatory_by = holders.to_vec();
+    sub
 }
 
 fn pending(deadline_ms: u64) -> Verification {
@@ -141,7 +149,8 @@ fn a_pass_in_time_clears_and_drops_the_deadline() {
             next: Verification::Clear,
             unindex: Some(HOUR),
             index: None,
-            order: None
+            order: None,
+            regulatory_by: None,
         }
     );
 }
@@ -159,7 +168,8 @@ fn the_deadline_suspends_unless_the_line_has_the_reason_already() {
             next: expired(),
             unindex: Some(HOUR),
             index: None,
-            order: Some(OrderKind::Suspend)
+            order: Some(OrderKind::Suspend),
+            regulatory_by: None,
         }
     );
     let held = line(pending(HOUR), vec![SuspensionReason::Regulatory]);
@@ -183,7 +193,7 @@ fn a_late_pass_resumes_and_a_failure_suspends() {
             ChannelKind::Store,
         )
     };
-    let suspended = line(expired(), vec![SuspensionReason::Regulatory]);
+    let suspended = regulatory(expired(), &[RegulatoryHolder::Verification]);
     let c = line_change(&suspended, pass(), 0, 2 * HOUR).expect("late pass");
     assert_eq!(
         (c.next, c.order, c.unindex),
@@ -216,6 +226,136 @@ fn a_late_pass_resumes_and_a_failure_suspends() {
             ..
         }
     ));
+}
+
+#[test]
+fn an_operators_regulatory_hold_outlasts_the_verification() {
+    use RegulatoryHolder::{Operator, Verification as Ours};
+    let pass = || Event::Passed(VerificationEvidence::Video("v".into()), ChannelKind::Online);
+    // The operator suspended the line for `regulatory` while it was pending: the
+    // deadline adds the verification's hold (the line is barred already), no order.
+    let c = line_change(
+        &regulatory(pending(HOUR), &[Operator]),
+        Event::Tick,
+        0,
+        HOUR,
+    )
+    .expect("due");
+    assert_eq!(
+        (c.next.clone(), c.order, c.regulatory_by.clone()),
+        (expired(), None, Some(vec![Ours, Operator]))
+    );
+    let mut sub = regulatory(pending(HOUR), &[Operator]);
+    c.apply_to(&mut sub);
+    assert_eq!(
+        (sub.verification.clone(), sub.regulatory_holders()),
+        (expired(), vec![Ours, Operator])
+    );
+    // A late pass lifts only the verification's hold: the line stays suspended.
+    let c = line_change(&sub, pass(), 0, 2 * HOUR).expect("pass");
+    assert_eq!(
+        (c.next.clone(), c.order, c.regulatory_by.clone()),
+        (Verification::Clear, None, Some(vec![Operator]))
+    );
+    c.apply_to(&mut sub);
+    assert_eq!(sub.suspension_reasons, [SuspensionReason::Regulatory]);
+    // A failure on a line the operator holds: the verification's hold, no order.
+    let failed = line_change(
+        &regulatory(pending(HOUR), &[Operator]),
+        Event::Failed,
+        0,
+        10,
+    )
+    .expect("fail");
+    assert_eq!(
+        (failed.order, failed.regulatory_by),
+        (None, Some(vec![Ours, Operator]))
+    );
+    // The operator's hold alone and a pass: nothing of the verification's to lift.
+    let c = line_change(&regulatory(expired(), &[Operator]), pass(), 0, 2 * HOUR).expect("pass");
+    assert_eq!((c.order, c.regulatory_by), (None, Some(vec![Operator])));
+    // Busy: the order is asked for anyway (and refused as busy), whoever holds it.
+    let mut busy = regulatory(expired(), &[Ours, Operator]);
+    busy.inflight = Some("ord_other".into());
+    let c = line_change(&busy, pass(), 0, 2 * HOUR).expect("pass");
+    assert_eq!((c.order, c.regulatory_by), (Some(OrderKind::Resume), None));
+}
+
+#[test]
+fn holders_of_a_line_stored_before_they_were_recorded_come_from_its_history() {
+    use RegulatoryHolder::{Operator, Verification as Ours};
+    let entry = |kind, role: &str, outcome: &str| HistoryEntry {
+        order_id: "ord_x".into(),
+        kind,
+        outcome: outcome.into(),
+        actor: Some(Actor {
+            key_prefix: role.into(),
+            role: role.into(),
+        }),
+        reason: Some(SuspensionReason::Regulatory),
+        change: None,
+        error: None,
+        at_ms: 1,
+    };
+    let mut sub = line(expired(), vec![SuspensionReason::Regulatory]);
+    sub.history = vec![
+        entry(OrderKind::Suspend, "operator", "completed"),
+        entry(OrderKind::Resume, "operator", "completed"),
+        entry(OrderKind::Suspend, "operator", "failed"),
+        entry(OrderKind::Suspend, "system", "completed"),
+    ];
+    assert_eq!(sub.regulatory_holders(), [Ours]);
+    let pass = Event::Passed(VerificationEvidence::Video("v".into()), ChannelKind::Online);
+    let c = line_change(&sub, pass.clone(), 0, 5).expect("pass");
+    assert_eq!(c.order, Some(OrderKind::Resume), "the verification's alone");
+    // Nothing in the history says who: the operator's (a pass leaves it).
+    sub.history.clear();
+    assert_eq!(sub.regulatory_holders(), [Operator]);
+    assert_eq!(line_change(&sub, pass, 0, 5).expect("pass").order, None);
+    // Not suspended for it: nobody holds it, whatever is stored.
+    let mut free = line(Verification::Clear, vec![]);
+    free.regulatory_by = vec![Ours];
+    assert!(free.regulatory_holders().is_empty());
+}
+
+#[test]
+fn suspends_and_resumes_keep_the_holders() {
+    use RegulatoryHolder::{Operator, Verification as Ours};
+    let operator = Actor {
+        key_prefix: "sk_op".into(),
+        role: "operator".into(),
+    };
+    let mut sub = line(Verification::Clear, vec![]);
+    assert!(!sub.suspension_held(SuspensionReason::Regulatory, &system_actor()));
+    sub.suspended_for(Some(SuspensionReason::Regulatory), &system_actor());
+    assert_eq!(
+        (sub.state, sub.regulatory_holders()),
+        (SubscriptionState::Suspended, vec![Ours])
+    );
+    // The verification's hold does not stand in for the operator's, nor the reverse.
+    assert!(sub.suspension_held(SuspensionReason::Regulatory, &system_actor()));
+    assert!(!sub.suspension_held(SuspensionReason::Regulatory, &operator));
+    sub.suspended_for(Some(SuspensionReason::Regulatory), &operator);
+    assert_eq!(sub.suspension_reasons, [SuspensionReason::Regulatory]);
+    assert_eq!(sub.regulatory_holders(), [Ours, Operator]);
+    sub.suspended_for(Some(SuspensionReason::NonPayment), &operator);
+    assert!(sub.suspension_held(SuspensionReason::NonPayment, &system_actor()));
+    // An operator's resume lifts `regulatory` with every hold.
+    sub.resumed_from(Some(SuspensionReason::Regulatory));
+    assert_eq!(
+        (
+            sub.state,
+            sub.suspension_reasons.clone(),
+            sub.regulatory_by.clone()
+        ),
+        (
+            SubscriptionState::Suspended,
+            vec![SuspensionReason::NonPayment],
+            vec![]
+        )
+    );
+    sub.resumed_from(Some(SuspensionReason::NonPayment));
+    assert_eq!(sub.state, SubscriptionState::Active);
 }
 
 #[test]

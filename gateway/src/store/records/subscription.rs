@@ -97,6 +97,10 @@ pub struct Subscription {
     /// The suspension reasons in force, in the order they were applied.
     #[serde(default)]
     pub suspension_reasons: Vec<SuspensionReason>,
+    /// Who holds the `regulatory` suspension while it is in force (empty otherwise; see
+    /// [`Subscription::regulatory_holders`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub regulatory_by: Vec<RegulatoryHolder>,
     /// The activation that opened the line.
     pub activation_id: String,
     /// The lifecycle order in flight on the line, if any (at most one).
@@ -290,6 +294,7 @@ impl Subscription {
             hlr_profile_id: order.hlr_profile_id,
             state: SubscriptionState::Active,
             suspension_reasons: Vec::new(),
+            regulatory_by: Vec::new(),
             activation_id: order.id.clone(),
             inflight: None,
             history: vec![HistoryEntry {
@@ -308,6 +313,133 @@ impl Subscription {
             created_at_ms: order.updated_at_ms,
             updated_at_ms: order.updated_at_ms,
         }
+    }
+}
+
+/// Who placed a line's `regulatory` suspension. Each holds it on its own: a passed second
+/// verification lifts only the verification's hold, so a line an operator also suspended
+/// for `regulatory` stays suspended; an operator's resume lifts every hold (operator
+/// keys alone may, and the audit records who did).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RegulatoryHolder {
+    /// The gateway, for the line's second verification (its deadline passed, or it
+    /// failed): the suspend order's actor is `system`.
+    Verification,
+    /// An operator key's suspend order.
+    Operator,
+}
+
+impl RegulatoryHolder {
+    /// The holder a suspend order by `actor` places.
+    pub fn of(actor: &Actor) -> Self {
+        if *actor == super::reverify::system_actor() {
+            Self::Verification
+        } else {
+            Self::Operator
+        }
+    }
+}
+
+impl Subscription {
+    /// Who holds `regulatory` now, sorted (empty when the line is not suspended for it).
+    /// A line suspended for it before holders were recorded has them read from its
+    /// history (the completed `regulatory` suspends since the last resume of it, by
+    /// their actors); one whose history does not say counts as the operator's, so a
+    /// passed verification leaves it suspended rather than lift what it may not have
+    /// placed.
+    pub fn regulatory_holders(&self) -> Vec<RegulatoryHolder> {
+        if !self
+            .suspension_reasons
+            .contains(&SuspensionReason::Regulatory)
+        {
+            return Vec::new();
+        }
+        let mut h = if self.regulatory_by.is_empty() {
+            self.holders_in_history()
+        } else {
+            self.regulatory_by.clone()
+        };
+        if h.is_empty() {
+            h.push(RegulatoryHolder::Operator);
+        }
+        h.sort();
+        h.dedup();
+        h
+    }
+
+    fn holders_in_history(&self) -> Vec<RegulatoryHolder> {
+        let mut h = Vec::new();
+        let done = self.history.iter().filter(|e| {
+            e.reason == Some(SuspensionReason::Regulatory)
+                && e.outcome == crate::order::OrderStatus::Completed.as_str()
+        });
+        for e in done {
+            match (e.kind, &e.actor) {
+                (OrderKind::Suspend, Some(a)) => h.push(RegulatoryHolder::of(a)),
+                (OrderKind::Suspend, None) => h.push(RegulatoryHolder::Operator),
+                (OrderKind::Resume, _) => h.clear(),
+                _ => {}
+            }
+        }
+        h
+    }
+
+    /// Whether a suspend for `reason` by `actor` would add nothing: the reason is in
+    /// force and, for `regulatory`, already held by that kind of actor.
+    pub fn suspension_held(&self, reason: SuspensionReason, actor: &Actor) -> bool {
+        if reason == SuspensionReason::Regulatory {
+            return self
+                .regulatory_holders()
+                .contains(&RegulatoryHolder::of(actor));
+        }
+        self.suspension_reasons.contains(&reason)
+    }
+
+    /// Adds `holder`'s hold of `regulatory` (the reason too, if it was not in force).
+    pub fn hold_regulatory(&mut self, holder: RegulatoryHolder) {
+        let mut h = self.regulatory_holders();
+        if !h.contains(&holder) {
+            h.push(holder);
+            h.sort();
+        }
+        if !self
+            .suspension_reasons
+            .contains(&SuspensionReason::Regulatory)
+        {
+            self.suspension_reasons.push(SuspensionReason::Regulatory);
+        }
+        self.regulatory_by = h;
+    }
+
+    /// A completed suspend's change: `reason` in force (a `regulatory` one held by
+    /// whoever ordered it), the state following.
+    pub fn suspended_for(&mut self, reason: Option<SuspensionReason>, actor: &Actor) {
+        match reason {
+            Some(SuspensionReason::Regulatory) => self.hold_regulatory(RegulatoryHolder::of(actor)),
+            Some(r) if !self.suspension_reasons.contains(&r) => self.suspension_reasons.push(r),
+            _ => {}
+        }
+        self.follow_reasons();
+    }
+
+    /// A completed resume's change: `reason` lifted (`regulatory` with every hold), the
+    /// state following.
+    pub fn resumed_from(&mut self, reason: Option<SuspensionReason>) {
+        self.suspension_reasons.retain(|r| Some(*r) != reason);
+        if reason == Some(SuspensionReason::Regulatory) {
+            self.regulatory_by.clear();
+        }
+        self.follow_reasons();
+    }
+
+    /// Active without a suspension reason, suspended with one.
+    fn follow_reasons(&mut self) {
+        self.state = if self.suspension_reasons.is_empty() {
+            SubscriptionState::Active
+        } else {
+            SubscriptionState::Suspended
+        };
     }
 }
 
@@ -334,6 +466,22 @@ pub struct LifecycleReads<'a> {
 }
 
 impl NewLifecycle {
+    /// Why a suspend or resume on `sub` changes nothing (a suspend for a reason held
+    /// already, by that kind of actor for `regulatory`; a resume of a reason not in
+    /// force), checked before anything is written.
+    pub fn reason_refusal(&self, sub: &Subscription) -> Option<LifecycleRejection> {
+        let reason = self.reason?;
+        match self.kind {
+            OrderKind::Suspend if sub.suspension_held(reason, &self.actor) => {
+                Some(LifecycleRejection::ReasonPresent)
+            }
+            OrderKind::Resume if !sub.suspension_reasons.contains(&reason) => {
+                Some(LifecycleRejection::ReasonAbsent)
+            }
+            _ => None,
+        }
+    }
+
     /// The order this request creates from what the commit read: the line as its
     /// subscription holds it, what is reserved for it, and its plan (with its first step
     /// sent ahead when asked).
