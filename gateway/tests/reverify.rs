@@ -171,6 +171,7 @@ async fn a_flagged_line_is_verified_suspended_and_resumed_over_the_api() {
     let line = c.get(&line_path).await;
     assert_eq!(line["state"], "suspended", "{line}");
     assert_eq!(line["suspension_reasons"], json!(["regulatory"]));
+    assert_eq!(line["regulatory_by"], json!(["verification"]));
     assert_eq!(
         (
             &line["verification"]["state"],
@@ -195,6 +196,7 @@ async fn a_flagged_line_is_verified_suspended_and_resumed_over_the_api() {
     finish(&c, &passed).await;
     let line = c.get(&line_path).await;
     assert_eq!(line["state"], "active", "{line}");
+    assert_eq!(line["regulatory_by"], json!([]));
     assert_eq!(barred(&sb, &imsi), (false, false), "unbarred");
     let (s, p) = verify(&c, &msisdn, &in_store("passed")).await;
     assert_eq!(

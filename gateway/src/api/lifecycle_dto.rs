@@ -99,6 +99,7 @@ pub fn render_subscription(s: &Subscription) -> Value {
         "product": s.product,
         "state": crate::store::api_state(s),
         "suspension_reasons": s.suspension_reasons,
+        "regulatory_by": s.regulatory_holders(),
         "verification": crate::store::verification_json(&s.verification),
         "activation_id": s.activation_id,
         "order_in_flight": s.inflight,

@@ -334,6 +334,7 @@ pub async fn intake(
             // timeline, whose `port_out.*` events only order writes after the create
             // publish (`store::port_events`); the answer's record is a commit of its own.
             send_ahead: None,
+            verification: false,
         })
         .await
         .map_err(|e| IntakeFailed(e.to_string()))?;

@@ -339,6 +339,7 @@ pub(super) async fn operate_checked(
             idempotency_cutoff_ms: now_ms.saturating_sub(ttl_ms),
             plan: crate::engine::machine::plan,
             send_ahead: Some(crate::engine::machine::mark_next_sent),
+            verification: false,
         })
         .await?;
     match outcome {

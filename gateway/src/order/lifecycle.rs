@@ -294,6 +294,11 @@ pub struct Lifecycle {
     /// The suspension reason of a suspend or resume.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<SuspensionReason>,
+    /// A `regulatory` suspend or resume the line's second verification ordered (its
+    /// deadline passed, or a result came in), as opposed to one the actor chose: the
+    /// suspension it places is the verification's to lift.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub verification: bool,
     /// The line before the order.
     pub line: Line,
     /// The suspension reasons in force when the order was created.

@@ -157,6 +157,7 @@ async fn an_answer_the_hub_never_takes_becomes_a_timeout_rejection_at_the_deadli
             idempotency_cutoff_ms: 0,
             plan: gateway::engine::machine::plan,
             send_ahead: None,
+            verification: false,
         })
         .await
         .expect("create");

@@ -255,6 +255,7 @@ impl Line {
                 idempotency_cutoff_ms: 0,
                 plan: gateway::engine::machine::plan,
                 send_ahead: None,
+                verification: false,
             })
             .await
             .expect("create")

@@ -210,6 +210,7 @@ fn lifecycle(key: &str, m: &Msisdn, kind: OrderKind) -> NewLifecycle {
         idempotency_cutoff_ms: T0 - 86_400_000,
         plan: gateway::engine::machine::plan,
         send_ahead: None,
+        verification: false,
     }
 }
 

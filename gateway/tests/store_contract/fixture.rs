@@ -258,6 +258,7 @@ pub fn lifecycle(kind: OrderKind, msisdn: &Msisdn, key: &str) -> NewLifecycle {
         idempotency_cutoff_ms: NOW - DAY_MS,
         plan: gateway::engine::machine::plan,
         send_ahead: None,
+        verification: false,
     }
 }
 

@@ -198,6 +198,71 @@ pub async fn the_deadline_suspends_once_and_waits_for_a_busy_line(s: &dyn StoreA
     );
 }
 
+pub async fn an_operators_regulatory_hold_outlasts_a_passed_verification(s: &dyn StoreAdmin) {
+    use gateway::store::RegulatoryHolder::{Operator, Verification as Ours};
+    seed(s, T, 0..1, 1).await;
+    let a = flagged_line(s, "r", 0).await;
+    let due = deadline(&line(s, &a.msisdn).await);
+    let plan = gateway::engine::machine::plan;
+    let regulatory = |kind, key| {
+        let mut new = lifecycle(kind, &a.msisdn, key);
+        new.reason = Some(SuspensionReason::Regulatory);
+        new
+    };
+    // An operator suspends the pending line for `regulatory`.
+    let op = lifecycle_created(s, regulatory(OrderKind::Suspend, "op")).await;
+    advance(s, &op, OrderStatus::Completed, Effect::Complete).await;
+    assert_eq!(line(s, &a.msisdn).await.regulatory_by, [Operator]);
+    // The deadline: no order (barred already), the verification's hold beside it.
+    assert!(
+        s.expire_reverifications(due, plan)
+            .await
+            .expect("sweep")
+            .is_empty()
+    );
+    let l = line(s, &a.msisdn).await;
+    assert!(matches!(l.verification, Verification::Suspended { .. }));
+    assert_eq!(
+        (l.inflight.as_deref(), l.regulatory_by.as_slice()),
+        (None, &[Ours, Operator][..])
+    );
+    // The operator's hold is there: a second suspend adds nothing.
+    assert!(matches!(
+        s.create_lifecycle(regulatory(OrderKind::Suspend, "op2"))
+            .await
+            .expect("create"),
+        gateway::store::LifecycleOutcome::Rejected(LifecycleRejection::ReasonPresent)
+    ));
+    // A pass lifts the verification's hold only.
+    let VerificationOutcome::Recorded {
+        subscription,
+        order,
+    } = record(s, result(&a.msisdn, VerifierResult::Passed, "p", due + 1)).await
+    else {
+        panic!("not recorded")
+    };
+    assert!(order.is_none(), "no resume: {order:?}");
+    assert_eq!(
+        (
+            subscription.state,
+            subscription.suspension_reasons.as_slice()
+        ),
+        (
+            SubscriptionState::Suspended,
+            &[SuspensionReason::Regulatory][..]
+        )
+    );
+    assert_eq!(line(s, &a.msisdn).await.regulatory_by, [Operator]);
+    // The operator's resume lifts it.
+    let up = lifecycle_created(s, regulatory(OrderKind::Resume, "up")).await;
+    advance(s, &up, OrderStatus::Completed, Effect::Complete).await;
+    let l = line(s, &a.msisdn).await;
+    assert_eq!(
+        (l.state, l.regulatory_by.as_slice()),
+        (SubscriptionState::Active, &[][..])
+    );
+}
+
 pub async fn results_clear_suspend_or_resume_and_refusals_change_nothing(s: &dyn StoreAdmin) {
     seed(s, T, 0..3, 3).await;
     let now = NOW + HOUR_MS;

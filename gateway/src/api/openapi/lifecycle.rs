@@ -254,6 +254,8 @@ fn add_schemas(schemas: &mut Value) {
             "state": schema("SubscriptionState"),
             "suspension_reasons": {"type": "array", "items": schema("SuspensionReason"), "uniqueItems": true,
                                    "description": "In force, in the order they were applied; the line is barred while any holds."},
+            "regulatory_by": {"type": "array", "items": {"type": "string", "enum": ["verification", "operator"]}, "uniqueItems": true,
+                              "description": "Who holds the `regulatory` suspension (empty when the line is not suspended for it): `verification` (the second verification's deadline passed, or it failed) and `operator` (an operator key's suspend). A passed verification lifts only its own hold; an operator's resume lifts both."},
             "verification": schema("Verification"),
             "activation_id": id("act_"),
             "order_in_flight": {"oneOf": [id("ord_"), {"type": "null"}], "description": "The lifecycle order working on the line, if any."},

@@ -32,6 +32,7 @@ fn order(reject: Option<&str>) -> Order {
             role: "porting_hub".into(),
         },
         reason: None,
+        verification: false,
         line,
         reasons_before: Vec::new(),
         new_line: None,

@@ -348,7 +348,7 @@ impl Tables<'_> {
         Ok(match order.kind {
             OrderKind::Activation => None,
             OrderKind::Suspend => {
-                sub.suspended_for(l.reason, &l.actor);
+                sub.suspended_for(l);
                 None
             }
             OrderKind::Resume => {

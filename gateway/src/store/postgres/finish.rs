@@ -72,7 +72,7 @@ async fn apply_change(
     Ok(match order.kind {
         OrderKind::Activation => None,
         OrderKind::Suspend => {
-            sub.suspended_for(l.reason, &l.actor);
+            sub.suspended_for(l);
             None
         }
         OrderKind::Resume => {

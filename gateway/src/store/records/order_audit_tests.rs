@@ -41,6 +41,7 @@ fn lifecycle_order(kind: OrderKind, tenant: &Tenant) -> Order {
             role: "operator".into(),
         },
         reason: (kind == OrderKind::Suspend).then_some(SuspensionReason::FraudRisk),
+        verification: false,
         line: Line {
             iccid: o.iccid.clone(),
             imsi: o.imsi.clone(),

@@ -249,6 +249,7 @@ pub fn line_order(
         idempotency_cutoff_ms: 0,
         plan,
         send_ahead: None,
+        verification: true,
     }
 }
 

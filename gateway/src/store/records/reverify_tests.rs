@@ -318,28 +318,40 @@ fn holders_of_a_line_stored_before_they_were_recorded_come_from_its_history() {
     assert!(free.regulatory_holders().is_empty());
 }
 
+/// A completed suspend's lifecycle part: for `reason`, ordered by the verification or
+/// by an operator key.
+fn suspend(reason: SuspensionReason, verification: bool) -> crate::order::Lifecycle {
+    serde_json::from_value(json!({
+        "subscription": "sub_aaaaaaaaaaaaaaaaaaaaaaaaaa",
+        "actor": {"key_prefix": "sk_op", "role": "operator"},
+        "reason": reason, "verification": verification,
+        "line": {"iccid": "8986000000000000010", "imsi": "001010000000001",
+                 "hlr_profile_id": 1, "barred": false},
+        "plan": []
+    }))
+    .expect("lifecycle")
+}
+
 #[test]
 fn suspends_and_resumes_keep_the_holders() {
     use RegulatoryHolder::{Operator, Verification as Ours};
-    let operator = Actor {
-        key_prefix: "sk_op".into(),
-        role: "operator".into(),
-    };
+    let regulatory = SuspensionReason::Regulatory;
     let mut sub = line(Verification::Clear, vec![]);
-    assert!(!sub.suspension_held(SuspensionReason::Regulatory, &system_actor()));
-    sub.suspended_for(Some(SuspensionReason::Regulatory), &system_actor());
+    assert!(!sub.suspension_held(regulatory, true));
+    // The failed verification's suspend, asked by an operator key: the verification's.
+    sub.suspended_for(&suspend(regulatory, true));
     assert_eq!(
         (sub.state, sub.regulatory_holders()),
         (SubscriptionState::Suspended, vec![Ours])
     );
     // The verification's hold does not stand in for the operator's, nor the reverse.
-    assert!(sub.suspension_held(SuspensionReason::Regulatory, &system_actor()));
-    assert!(!sub.suspension_held(SuspensionReason::Regulatory, &operator));
-    sub.suspended_for(Some(SuspensionReason::Regulatory), &operator);
-    assert_eq!(sub.suspension_reasons, [SuspensionReason::Regulatory]);
+    assert!(sub.suspension_held(regulatory, true));
+    assert!(!sub.suspension_held(regulatory, false));
+    sub.suspended_for(&suspend(regulatory, false));
+    assert_eq!(sub.suspension_reasons, [regulatory]);
     assert_eq!(sub.regulatory_holders(), [Ours, Operator]);
-    sub.suspended_for(Some(SuspensionReason::NonPayment), &operator);
-    assert!(sub.suspension_held(SuspensionReason::NonPayment, &system_actor()));
+    sub.suspended_for(&suspend(SuspensionReason::NonPayment, false));
+    assert!(sub.suspension_held(SuspensionReason::NonPayment, true));
     // An operator's resume lifts `regulatory` with every hold.
     sub.resumed_from(Some(SuspensionReason::Regulatory));
     assert_eq!(

@@ -215,6 +215,8 @@ pub struct NewLifecycle {
     pub plan: Planner,
     /// As [`super::NewActivation::send_ahead`].
     pub send_ahead: Option<super::SendAhead>,
+    /// Ordered by the line's second verification ([`Lifecycle::verification`]).
+    pub verification: bool,
 }
 
 /// The engine's saga planner, passed to the store.
@@ -323,17 +325,17 @@ impl Subscription {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RegulatoryHolder {
-    /// The gateway, for the line's second verification (its deadline passed, or it
-    /// failed): the suspend order's actor is `system`.
+    /// The line's second verification (its deadline passed, or it failed): a suspend
+    /// order with [`Lifecycle::verification`] set.
     Verification,
-    /// An operator key's suspend order.
+    /// An operator key's own suspend order.
     Operator,
 }
 
 impl RegulatoryHolder {
-    /// The holder a suspend order by `actor` places.
-    pub fn of(actor: &Actor) -> Self {
-        if *actor == super::reverify::system_actor() {
+    /// The holder a suspend places: the verification's when it ordered it.
+    pub fn of(verification: bool) -> Self {
+        if verification {
             Self::Verification
         } else {
             Self::Operator
@@ -375,23 +377,28 @@ impl Subscription {
                 && e.outcome == crate::order::OrderStatus::Completed.as_str()
         });
         for e in done {
-            match (e.kind, &e.actor) {
-                (OrderKind::Suspend, Some(a)) => h.push(RegulatoryHolder::of(a)),
-                (OrderKind::Suspend, None) => h.push(RegulatoryHolder::Operator),
-                (OrderKind::Resume, _) => h.clear(),
+            // Before holders were recorded, only the deadline's suspend had actor `system`.
+            let timer = e
+                .actor
+                .as_ref()
+                .is_some_and(|a| *a == super::reverify::system_actor());
+            match e.kind {
+                OrderKind::Suspend => h.push(RegulatoryHolder::of(timer)),
+                OrderKind::Resume => h.clear(),
                 _ => {}
             }
         }
         h
     }
 
-    /// Whether a suspend for `reason` by `actor` would add nothing: the reason is in
-    /// force and, for `regulatory`, already held by that kind of actor.
-    pub fn suspension_held(&self, reason: SuspensionReason, actor: &Actor) -> bool {
+    /// Whether a suspend for `reason` (ordered by the verification or not) would add
+    /// nothing: the reason is in force and, for `regulatory`, already held by the same
+    /// holder.
+    pub fn suspension_held(&self, reason: SuspensionReason, verification: bool) -> bool {
         if reason == SuspensionReason::Regulatory {
             return self
                 .regulatory_holders()
-                .contains(&RegulatoryHolder::of(actor));
+                .contains(&RegulatoryHolder::of(verification));
         }
         self.suspension_reasons.contains(&reason)
     }
@@ -413,10 +420,12 @@ impl Subscription {
     }
 
     /// A completed suspend's change: `reason` in force (a `regulatory` one held by
-    /// whoever ordered it), the state following.
-    pub fn suspended_for(&mut self, reason: Option<SuspensionReason>, actor: &Actor) {
-        match reason {
-            Some(SuspensionReason::Regulatory) => self.hold_regulatory(RegulatoryHolder::of(actor)),
+    /// whoever ordered it: the verification or an operator), the state following.
+    pub fn suspended_for(&mut self, l: &Lifecycle) {
+        match l.reason {
+            Some(SuspensionReason::Regulatory) => {
+                self.hold_regulatory(RegulatoryHolder::of(l.verification))
+            }
             Some(r) if !self.suspension_reasons.contains(&r) => self.suspension_reasons.push(r),
             _ => {}
         }
@@ -472,7 +481,7 @@ impl NewLifecycle {
     pub fn reason_refusal(&self, sub: &Subscription) -> Option<LifecycleRejection> {
         let reason = self.reason?;
         match self.kind {
-            OrderKind::Suspend if sub.suspension_held(reason, &self.actor) => {
+            OrderKind::Suspend if sub.suspension_held(reason, self.verification) => {
                 Some(LifecycleRejection::ReasonPresent)
             }
             OrderKind::Resume if !sub.suspension_reasons.contains(&reason) => {
@@ -499,6 +508,7 @@ impl NewLifecycle {
             subscription: sub.id.clone(),
             actor: self.actor.clone(),
             reason: self.reason,
+            verification: self.verification,
             line: line.clone(),
             reasons_before: sub.suspension_reasons.clone(),
             new_line: r.new_sim.map(|s| Line {

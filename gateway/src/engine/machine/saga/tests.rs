@@ -27,6 +27,7 @@ pub(in crate::engine::machine) fn order(
             role: "operator".into(),
         },
         reason,
+        verification: false,
         line: line(!before.is_empty()),
         reasons_before: before.to_vec(),
         new_line: None,
