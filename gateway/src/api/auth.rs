@@ -62,12 +62,16 @@ pub enum Permission {
     /// Issuing a port-out credential for a line, after the channel authenticated the
     /// customer (`POST /v1/subscriptions/{msisdn}/port-out-credential`).
     IssuePortOutCredential,
+    /// Reporting the handset the network saw a line in
+    /// (`POST /v1/subscriptions/{msisdn}/handset`): the host operator's feed, so operator
+    /// keys only (a channel could otherwise flag or clear lines at will).
+    ReportHandset,
 }
 
 impl Permission {
     /// Every permission (tests walk the whole table).
     #[cfg(test)]
-    const ALL: [Permission; 14] = [
+    const ALL: [Permission; 15] = [
         Permission::Read,
         Permission::Activate,
         Permission::Reserve,
@@ -82,6 +86,7 @@ impl Permission {
         Permission::RecordVerification,
         Permission::RequestVerification,
         Permission::IssuePortOutCredential,
+        Permission::ReportHandset,
     ];
 
     /// What the permission lets a caller do, as the refusal names it.
@@ -107,6 +112,7 @@ impl Permission {
             }
             Permission::RequestVerification => "sending a second real-person verification",
             Permission::IssuePortOutCredential => "issuing port-out credentials",
+            Permission::ReportHandset => "reporting the handset a line is used in",
         }
     }
 }
@@ -133,7 +139,8 @@ pub fn allows(role: Role, permission: Permission) -> bool {
         | P::Webhooks
         | P::Reconcile
         | P::Compliance
-        | P::RecordVerification => role == Role::Operator,
+        | P::RecordVerification
+        | P::ReportHandset => role == Role::Operator,
     }
 }
 
@@ -192,7 +199,7 @@ mod tests {
     use Permission as P;
 
     /// Every cell of the table, written out: `(permission, readonly, channel, operator)`.
-    const TABLE: [(Permission, bool, bool, bool); 14] = [
+    const TABLE: [(Permission, bool, bool, bool); 15] = [
         (P::Read, true, true, true),
         (P::Activate, false, true, true),
         (P::Reserve, false, true, true),
@@ -207,6 +214,7 @@ mod tests {
         (P::RecordVerification, false, false, true),
         (P::RequestVerification, false, true, true),
         (P::IssuePortOutCredential, false, true, true),
+        (P::ReportHandset, false, false, true),
     ];
 
     #[test]

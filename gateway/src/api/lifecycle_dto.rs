@@ -101,6 +101,7 @@ pub fn render_subscription(s: &Subscription) -> Value {
         "suspension_reasons": s.suspension_reasons,
         "regulatory_by": s.regulatory_holders(),
         "verification": crate::store::verification_json(&s.verification),
+        "handset": s.handset.as_ref().map(|h| json!({"tac": h.tac, "seen_at": rfc3339(h.seen_at_ms)})),
         "activation_id": s.activation_id,
         "order_in_flight": s.inflight,
         "created_at": rfc3339(s.created_at_ms),

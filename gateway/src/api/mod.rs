@@ -11,6 +11,7 @@ mod compliance_check;
 pub mod dto;
 pub mod es2_callback;
 mod events;
+mod handset;
 pub mod hub_messages;
 mod inventory;
 mod lifecycle_dto;
@@ -114,6 +115,7 @@ pub(crate) fn routes() -> Vec<Route> {
             "/v1/subscriptions/{msisdn}/verification",
             verification::record,
         ),
+        post_at("/v1/subscriptions/{msisdn}/handset", handset::report),
         post_at(
             "/v1/subscriptions/{msisdn}/port-out-credential",
             port_out::issue_credential,

@@ -9,6 +9,7 @@ pub mod audit;
 pub mod blocklist;
 pub mod channel;
 pub mod checks;
+pub mod handset;
 pub mod id_hash;
 pub mod markets;
 pub mod overrides;

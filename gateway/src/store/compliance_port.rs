@@ -104,4 +104,13 @@ pub trait ComplianceStore: Send + Sync {
         now_ms: u64,
         plan: Planner,
     ) -> BoxFuture<'_, Result<Vec<Order>, StoreError>>;
+
+    /// Records that the network saw a line in a handset, in one commit
+    /// (`records/handset.rs`): the line's handset, and when the tenant's `imei_change`
+    /// or `blocked_imei` rule hits (another handset than the last reported; an IMEI on
+    /// the enterprise's blocklist in force), the line flagged for its second
+    /// verification as a risk hit at activation flags it (deadline indexed, audited,
+    /// `subscription.verification_required`). A report of the handset last reported,
+    /// blocklisted as before, writes nothing.
+    fn record_handset(&self, h: NewHandset) -> BoxFuture<'_, Result<HandsetOutcome, StoreError>>;
 }

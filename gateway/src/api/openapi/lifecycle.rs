@@ -257,6 +257,10 @@ fn add_schemas(schemas: &mut Value) {
             "regulatory_by": {"type": "array", "items": {"type": "string", "enum": ["verification", "operator"]}, "uniqueItems": true,
                               "description": "Who holds the `regulatory` suspension (empty when the line is not suspended for it): `verification` (the second verification's deadline passed, or it failed) and `operator` (an operator key's suspend). A passed verification lifts only its own hold; an operator's resume lifts both."},
             "verification": schema("Verification"),
+            "handset": {"oneOf": [{"type": "null"}, {"type": "object", "required": ["tac", "seen_at"], "properties": {
+                "tac": {"type": "string", "pattern": "^[0-9]{8}$", "description": "The type allocation code: the handset's model, not the handset."},
+                "seen_at": {"type": "string", "format": "date-time"}}}],
+                "description": "The handset the network last reported the line in (`POST /v1/subscriptions/{msisdn}/handset`), or null."},
             "activation_id": id("act_"),
             "order_in_flight": {"oneOf": [id("ord_"), {"type": "null"}], "description": "The lifecycle order working on the line, if any."},
             "created_at": {"type": "string", "format": "date-time"},

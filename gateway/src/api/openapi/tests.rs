@@ -385,6 +385,7 @@ fn the_subscription_schema_matches_what_the_api_renders() {
         },
         port_out_credential: None,
         last_port_at_ms: None,
+        handset: None,
         created_at_ms: 0,
         updated_at_ms: 0,
     };

@@ -54,6 +54,7 @@ pub(super) fn add(doc: &mut Value) {
             "415": problem("`unsupported_media_type`."),
             "422": problem("Nothing changed. `verification_evidence_required`: no evidence, an empty id, or the wrong kind for the channel (in store `evidence.risk_notice.id`, online `evidence.video.id`; `field` names it)."),
             "503": problem("Nothing changed. `identity_service_unavailable`: the verifier gave no decision (send again in a moment); `store_unavailable`.")}}});
+    add_handset(doc);
     doc["components"]["schemas"]["Verification"] = json!({
         "type": "object", "required": ["state", "rules"],
         "description": "The line's second real-person verification. `pending` after a risk rule hit (the line shows `state: pending_verification`) until it is verified or `deadline` passes; `suspended` when the deadline passed or the verifier failed the subscriber (the line is suspended for `regulatory`; a later pass resumes it).",
@@ -64,4 +65,33 @@ pub(super) fn add(doc: &mut Value) {
             "since": {"type": "string", "format": "date-time"},
             "deadline": {"type": "string", "format": "date-time", "description": "Pending: when the line is suspended if still unverified."},
             "cause": {"type": "string", "enum": ["expired", "failed"], "description": "Suspended: why."}}});
+}
+
+/// `POST /v1/subscriptions/{msisdn}/handset`: the network's handset report.
+fn add_handset(doc: &mut Value) {
+    let body = json!({
+        "type": "object", "additionalProperties": false, "required": ["imei"],
+        "properties": {"imei": {"type": "string", "pattern": "^[0-9]{14,16}$",
+            "description": "The IMEI the network saw the line in: 14 digits, 15 (the check digit, or 0 as the network sends it) or an IMEISV's 16. Two reports name the same handset when their first 14 digits agree."}}});
+    let report = json!({"type": "object", "required": ["recorded", "changed", "rules"], "properties": {
+        "recorded": {"type": "boolean", "description": "The report changed the line (false: the handset last reported, blocklisted as before; nothing was written)."},
+        "changed": {"type": "boolean", "description": "Another handset than the last reported (the line's first report is its baseline)."},
+        "rules": {"type": "array", "items": {"type": "string", "enum": ["blocked_imei", "imei_change"]},
+                  "description": "The tenant's risk rules the report hit; the line is then pending its second verification (`verification`)."}}});
+    doc["paths"]["/v1/subscriptions/{msisdn}/handset"] = json!({"post": {
+        "operationId": "reportSubscriptionHandset",
+        "summary": "Reports the handset the host operator's network saw a line in (an EIR check, or the IMEI on its usage records). Operator keys. The gateway keeps a keyed MAC of the IMEI and its model's TAC, never the IMEI. Another handset than the last reported hits the tenant's `imei_change` rule, an IMEI on the enterprise's blocklist its `blocked_imei` rule; a hit puts the line in `pending_verification` with the policy's deadline, as a risk hit at activation does (`subscription.verification_required`). The same handset reported again writes nothing, so a feed may repeat itself; no Idempotency-Key.",
+        "parameters": [{"$ref": "#/components/parameters/Msisdn"}],
+        "requestBody": {"required": true, "content": {"application/json": {"schema": body}}},
+        "responses": {
+            "200": {"description": "Taken: the line after it (as `GET /v1/subscriptions/{msisdn}`) and `report`.",
+                    "content": {"application/json": {"schema": {"allOf": [schema("Subscription"), {"type": "object", "required": ["report"], "properties": {"report": report}}]}}}},
+            "400": problem("Nothing changed. `malformed_json`, `invalid_type`, `unknown_field`, `missing_field`, `invalid_value` (`imei`); `field` names the JSON path."),
+            "401": problem("`unauthorized`."),
+            "403": {"$ref": "#/components/responses/ForbiddenForRole"},
+            "404": problem("`subscription_not_found`."),
+            "409": problem("Nothing changed. `subscription_terminated`."),
+            "413": problem("`body_too_large`."),
+            "415": problem("`unsupported_media_type`."),
+            "503": problem("Nothing changed. `store_unavailable`.")}}});
 }

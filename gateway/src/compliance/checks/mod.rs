@@ -168,7 +168,9 @@ pub fn plan(req: &CreateRequest) -> ReadPlan {
         blocklist.push((ListKind::Reader, r.to_owned()));
     }
     if let Some(i) = req.imei {
-        blocklist.push((ListKind::Imei, i.to_owned()));
+        let forms = super::handset::Imei::parse(i)
+            .map_or_else(|| vec![i.to_owned()], |i| i.blocklist_forms());
+        blocklist.extend(forms.into_iter().map(|f| (ListKind::Imei, f)));
     }
     ReadPlan {
         velocity: velocity::keys(req.policy, req.channel, reader, hash, req.now_ms),

@@ -162,6 +162,24 @@ impl<'t> ComplianceTables<'t> {
         })
     }
 
+    /// Whether one of `values` is on `enterprise`'s `list` with an entry in force at
+    /// `now_ms`.
+    pub fn blocklisted(
+        &self,
+        enterprise: &str,
+        list: ListKind,
+        values: &[String],
+        now_ms: u64,
+    ) -> TxResult<bool> {
+        for v in values {
+            let rows = block_rows(&self.blocklist, enterprise, list, v)?;
+            if rows.iter().any(|r| r.span().is_active(now_ms)) {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
     /// Creates the tables (store creation), so readers find them before any write.
     pub fn create(txn: &WriteTransaction) -> TxResult<()> {
         drop(ComplianceTables::open(txn)?);

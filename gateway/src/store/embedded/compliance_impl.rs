@@ -90,4 +90,8 @@ impl ComplianceStore for RedbStore {
     ) -> BoxFuture<'_, Result<Vec<Order>, StoreError>> {
         Box::pin(self.submit_expire_reverify(now_ms, plan))
     }
+
+    fn record_handset(&self, h: NewHandset) -> BoxFuture<'_, Result<HandsetOutcome, StoreError>> {
+        Box::pin(self.submit_handset(h))
+    }
 }

@@ -9,6 +9,7 @@ mod compliance_read;
 mod dump;
 mod esim;
 mod free_tree;
+mod handset;
 mod import;
 mod outbox;
 mod outbox_read;

@@ -19,6 +19,8 @@ pub enum ReverifyCommand {
     Record(Box<NewVerification>),
     /// `Store::expire_reverifications`.
     Expire(u64, Planner),
+    /// `Store::record_handset` (`handset.rs`).
+    Handset(Box<NewHandset>),
 }
 
 /// Answers of [`ReverifyCommand`]s.
@@ -28,6 +30,8 @@ pub enum ReverifyReply {
     Recorded(Box<VerificationOutcome>),
     /// The suspend orders a sweep created.
     Expired(Vec<Order>),
+    /// A handset report's outcome.
+    Handset(Box<HandsetOutcome>),
 }
 
 impl RedbStore {
@@ -74,6 +78,9 @@ impl Tables<'_> {
             }
             ReverifyCommand::Expire(now, plan) => {
                 ReverifyReply::Expired(self.expire_reverifications(*now, *plan)?)
+            }
+            ReverifyCommand::Handset(h) => {
+                ReverifyReply::Handset(Box::new(self.record_handset(h)?))
             }
         })
     }

@@ -97,7 +97,7 @@ async fn read(
 }
 
 /// The lists with an entry in force at `now_ms` for one of the (list, value) subjects.
-async fn blocklist_hits(
+pub(super) async fn blocklist_hits(
     tx: &Tx<'_>,
     enterprise: &str,
     subjects: &[(ListKind, String)],

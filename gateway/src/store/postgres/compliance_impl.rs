@@ -92,4 +92,8 @@ impl ComplianceStore for PgStore {
     ) -> BoxFuture<'_, Result<Vec<Order>, StoreError>> {
         Box::pin(PgStore::expire_reverifications(self, now_ms, plan))
     }
+
+    fn record_handset(&self, h: NewHandset) -> BoxFuture<'_, Result<HandsetOutcome, StoreError>> {
+        Box::pin(PgStore::record_handset(self, h))
+    }
 }

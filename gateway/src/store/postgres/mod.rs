@@ -54,6 +54,7 @@ pub mod delivery_reads;
 pub mod esim;
 pub mod events;
 pub mod finish;
+mod handset;
 pub mod idempotency;
 pub mod import;
 pub mod leases;

@@ -85,7 +85,7 @@ pub async fn flag_on_completion(
     Ok(())
 }
 
-async fn index(tx: &Tx<'_>, due_ms: u64, id: &str) -> TxResult<()> {
+pub(super) async fn index(tx: &Tx<'_>, due_ms: u64, id: &str) -> TxResult<()> {
     tx.exec(
         "INSERT INTO reverify_due (due_ms, subscription) VALUES ($1, $2) ON CONFLICT DO NOTHING",
         &[&big(due_ms), &id],
@@ -94,7 +94,7 @@ async fn index(tx: &Tx<'_>, due_ms: u64, id: &str) -> TxResult<()> {
     Ok(())
 }
 
-async fn unindex(tx: &Tx<'_>, due_ms: u64, id: &str) -> TxResult<()> {
+pub(super) async fn unindex(tx: &Tx<'_>, due_ms: u64, id: &str) -> TxResult<()> {
     tx.exec(
         "DELETE FROM reverify_due WHERE due_ms = $1 AND subscription = $2",
         &[&big(due_ms), &id],
@@ -124,7 +124,7 @@ async fn apply(tx: &Tx<'_>, id: &str, change: &LineChange, now_ms: u64) -> TxRes
     Ok(sub)
 }
 
-async fn activation_of(tx: &Tx<'_>, sub: &Subscription) -> TxResult<Option<Order>> {
+pub(super) async fn activation_of(tx: &Tx<'_>, sub: &Subscription) -> TxResult<Option<Order>> {
     Ok(orders::get(tx, &sub.activation_id).await?.map(|r| r.order))
 }
 

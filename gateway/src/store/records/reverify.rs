@@ -426,7 +426,7 @@ fn rule_names(v: &Verification) -> Vec<String> {
 }
 
 /// An audit record about line `sub` (opened by `activation`, when it is still stored).
-fn line_record(
+pub(super) fn line_record(
     sub: &Subscription,
     activation: Option<&Order>,
     action: &str,

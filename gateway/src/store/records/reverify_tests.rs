@@ -49,6 +49,7 @@ fn line(v: Verification, reasons: Vec<SuspensionReason>) -> Subscription {
         verification: v,
         port_out_credential: None,
         last_port_at_ms: None,
+        handset: None,
         created_at_ms: 0,
         updated_at_ms: 0,
     }

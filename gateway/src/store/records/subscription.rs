@@ -123,6 +123,9 @@ pub struct Subscription {
     /// When the line's number last moved to us by a port (the China 120-day rule).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_port_at_ms: Option<u64>,
+    /// The handset the network last reported the line in (`records/handset.rs`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub handset: Option<super::Handset>,
     /// Unix ms the line became active.
     pub created_at_ms: u64,
     /// Unix ms of the last change.
@@ -312,6 +315,7 @@ impl Subscription {
             verification: super::reverify::opening_state(order),
             port_out_credential: None,
             last_port_at_ms: order.port.as_ref().and_then(|p| p.completed_at_ms),
+            handset: None,
             created_at_ms: order.updated_at_ms,
             updated_at_ms: order.updated_at_ms,
         }
