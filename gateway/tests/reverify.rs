@@ -370,3 +370,141 @@ async fn a_verifier_flag_opens_the_line_pending_verification() {
     );
     shutdown(sb).await;
 }
+
+async fn report(c: &Client, msisdn: &str, imei: &str) -> (u16, Value) {
+    let path = format!("/v1/subscriptions/{msisdn}/handset");
+    let (s, v, _) = c
+        .send(Method::POST, &path, None, Some(&json!({ "imei": imei })))
+        .await;
+    (s, v)
+}
+
+/// The network's handset feed (`POST /v1/subscriptions/{msisdn}/handset`): operator keys
+/// only; the first report is the baseline and a repeat writes nothing; another handset
+/// (the tenant's `imei_change` rule on) and a blocklisted IMEI (`blocked_imei`) flag the
+/// line for its second verification; the IMEI is never shown back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_networks_handset_reports_flag_a_line() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sb = sandbox(dir.path()).await;
+    let rules = PolicyOverride {
+        risk: RiskOverride {
+            imei_change: Some(true),
+            outside_store_hours: Some(false),
+            ..RiskOverride::default()
+        },
+        ..PolicyOverride::default()
+    };
+    let (c, iccids) = tight_tenant(&sb, "handset-cn", 6, rules).await;
+    let (a, _) = open_line(&c, &iccids[0], 210).await;
+    let (b, _) = open_line(&c, &iccids[1], 211).await;
+    let line_a = c.get(&format!("/v1/subscriptions/{a}")).await;
+    assert_eq!(
+        (&line_a["state"], &line_a["handset"]),
+        (&json!("active"), &Value::Null),
+        "{line_a}"
+    );
+
+    // Refusals change nothing.
+    let as_channel = Client::channel(&sb, "handset-cn").await;
+    let path = format!("/v1/subscriptions/{a}/handset");
+    let (s, p, _) = as_channel
+        .send(
+            Method::POST,
+            &path,
+            None,
+            Some(&json!({"imei": "490154203237518"})),
+        )
+        .await;
+    assert_eq!(
+        (s, p["code"].as_str()),
+        (403, Some("forbidden_for_role")),
+        "{p}"
+    );
+    for (body, code, field) in [
+        (json!({"imei": "4901542"}), "invalid_value", "imei"),
+        (json!({}), "missing_field", "imei"),
+        (
+            json!({"imei": "490154203237518", "imsi": "1"}),
+            "unknown_field",
+            "imsi",
+        ),
+    ] {
+        let (s, p, _) = c.send(Method::POST, &path, None, Some(&body)).await;
+        assert_eq!(
+            (s, p["code"].as_str(), p["field"].as_str()),
+            (400, Some(code), Some(field)),
+            "{p}"
+        );
+    }
+    let (s, p) = report(&c, "8613999999999", "490154203237518").await;
+    assert_eq!(
+        (s, p["code"].as_str()),
+        (404, Some("subscription_not_found")),
+        "{p}"
+    );
+    assert_eq!(c.get(&format!("/v1/subscriptions/{a}")).await, line_a);
+
+    // The baseline (the network's 15 digits end in 0), then the same handset as an IMEISV.
+    let (s, first) = report(&c, &a, "490154203237510").await;
+    assert_eq!(s, 200, "{first}");
+    assert_eq!(
+        first["report"],
+        json!({"recorded": true, "changed": false, "rules": []})
+    );
+    assert_eq!(first["handset"]["tac"], "49015420");
+    assert!(
+        !first.to_string().contains("4901542032375"),
+        "the IMEI shown back: {first}"
+    );
+    let (s, same) = report(&c, &a, "4901542032375107").await;
+    assert_eq!(
+        (s, &same["report"]["recorded"]),
+        (200, &json!(false)),
+        "{same}"
+    );
+
+    // Another handset: `imei_change` flags the line.
+    let (s, moved) = report(&c, &a, "356938035643809").await;
+    assert_eq!(s, 200, "{moved}");
+    assert_eq!(
+        moved["report"],
+        json!({"recorded": true, "changed": true, "rules": ["imei_change"]})
+    );
+    assert_eq!(moved["state"], "pending_verification", "{moved}");
+    assert_eq!(moved["verification"]["rules"], json!(["imei_change"]));
+    assert_eq!(moved["handset"]["tac"], "35693803");
+
+    // A handset on the blocklist (entered with its check digit): `blocked_imei`.
+    let (s, e, _) = c
+        .send(
+            Method::POST,
+            "/v1/blocklists",
+            None,
+            Some(&json!({"list": "imei", "value": "353456789012348", "reason": "reported stolen"})),
+        )
+        .await;
+    assert_eq!(s, 201, "{e}");
+    let (s, stolen) = report(&c, &b, "35345678901234").await;
+    assert_eq!(s, 200, "{stolen}");
+    assert_eq!(
+        stolen["report"]["rules"],
+        json!(["blocked_imei"]),
+        "{stolen}"
+    );
+    assert_eq!(stolen["state"], "pending_verification");
+
+    let events = c
+        .get("/v1/events?type=subscription.verification_required")
+        .await;
+    let flagged: Vec<&str> = events["data"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .filter_map(|e| e["data"]["msisdn"].as_str())
+        .collect();
+    assert!(
+        flagged.contains(&a.as_str()) && flagged.contains(&b.as_str()),
+        "{events}"
+    );
+}

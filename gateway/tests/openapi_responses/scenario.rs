@@ -174,6 +174,15 @@ async fn lifecycle(sb: &Sandbox, c: &Caller<'_>, msisdn: &str) {
             .await,
         409,
     );
+    let handset = format!("{line}/handset");
+    let imei = json!({"imei": "490154203237518"});
+    expect(&c.post_plain(op, &handset, imei.clone()).await, 200);
+    expect(
+        &c.post_plain(op, &handset, json!({"imei": "49"})).await,
+        400,
+    );
+    let nobody = "/v1/subscriptions/8617099999999/handset";
+    expect(&c.post_plain(op, nobody, imei).await, 404);
     let credential = json!({"authentication": {"method": "sms_otp"}});
     expect(
         &c.post_plain(op, &format!("{line}/port-out-credential"), credential)

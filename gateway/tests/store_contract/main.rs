@@ -24,6 +24,7 @@ mod concurrency;
 mod esim;
 mod events;
 mod extras;
+mod handset;
 mod imports;
 mod lifecycle;
 mod line_changes;
@@ -276,6 +277,9 @@ macro_rules! suite {
                 an_operators_regulatory_hold_outlasts_a_passed_verification,
                 results_clear_suspend_or_resume_and_refusals_change_nothing,
                 the_deadline_survives_a_reopen,
+            }
+            handset {
+                a_new_or_blocklisted_handset_flags_the_line,
             }
             order_audit {
                 lifecycle_orders_are_audited_where_the_line_was_sold,

@@ -89,8 +89,7 @@ fn add_handset(doc: &mut Value) {
             "400": problem("Nothing changed. `malformed_json`, `invalid_type`, `unknown_field`, `missing_field`, `invalid_value` (`imei`); `field` names the JSON path."),
             "401": problem("`unauthorized`."),
             "403": {"$ref": "#/components/responses/ForbiddenForRole"},
-            "404": problem("`subscription_not_found`."),
-            "409": problem("Nothing changed. `subscription_terminated`."),
+            "404": problem("`subscription_not_found` (also the number of a terminated line)."),
             "413": problem("`body_too_large`."),
             "415": problem("`unsupported_media_type`."),
             "503": problem("Nothing changed. `store_unavailable`.")}}});
