@@ -155,7 +155,7 @@ mod tests {
             .iter()
             .filter(|c| c.name.starts_with("compliance."))
             .collect();
-        assert_eq!(compliance.len(), 8);
+        assert_eq!(compliance.len(), 9);
         assert!(
             compliance
                 .iter()
@@ -213,7 +213,7 @@ mod tests {
 
     #[test]
     fn every_case_is_listed() {
-        assert_eq!(case_names().len(), 38);
+        assert_eq!(case_names().len(), 39);
         assert_eq!(case_names()[0], "ops.healthz");
     }
 }

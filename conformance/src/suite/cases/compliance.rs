@@ -260,27 +260,8 @@ pub(crate) async fn five_lines_per_id(ctx: &Ctx) -> Result<(), String> {
 /// does not name the list; ending the entry lets the same sale through.
 pub(crate) async fn blocklisted_imei(ctx: &Ctx) -> Result<(), String> {
     let m = market(ctx)?;
-    let r = random_bytes(7);
-    let imei: String = std::iter::once('3')
-        .chain(
-            r.iter()
-                .flat_map(|b| [b / 16 % 10, b % 16 % 10])
-                .map(|d| char::from(b'0' + d)),
-        )
-        .take(15)
-        .collect();
-    let added = ctx
-        .send(
-            Method::POST,
-            "/v1/blocklists",
-            Auth::Key(&m.api_key),
-            Some(&json!({"list": "imei", "value": imei, "days": 30, "reason": "conformance: reported stolen"})),
-        )
-        .await?
-        .expect_json(201)?;
-    if added["active"] != true {
-        return Err(format!("the new entry is not in force: {added}"));
-    }
+    let imei = fresh_imei();
+    block_imei(ctx, m, &imei).await?;
     let mut body = sale(m, &spare(m)?, &fresh_resident_id());
     body["channel"]["imei"] = json!(imei);
     let p = refused_both_ways(ctx, &body, 403, "blocked", None).await?;
@@ -300,6 +281,102 @@ pub(crate) async fn blocklisted_imei(ctx: &Ctx) -> Result<(), String> {
         .await?
         .expect_json(200)
         .map(drop)
+}
+
+/// A random 15-digit IMEI (a fresh handset per run).
+fn fresh_imei() -> String {
+    let r = random_bytes(7);
+    std::iter::once('3')
+        .chain(
+            r.iter()
+                .flat_map(|b| [b / 16 % 10, b % 16 % 10])
+                .map(|d| char::from(b'0' + d)),
+        )
+        .take(15)
+        .collect()
+}
+
+/// Puts `imei` on the market tenant's blocklist for 30 days (operator key).
+async fn block_imei(ctx: &Ctx, m: &MarketCtx, imei: &str) -> Result<(), String> {
+    let added = ctx
+        .send(
+            Method::POST,
+            "/v1/blocklists",
+            Auth::Key(&m.api_key),
+            Some(&json!({"list": "imei", "value": imei, "days": 30, "reason": "conformance: reported stolen"})),
+        )
+        .await?
+        .expect_json(201)?;
+    if added["active"] != true {
+        return Err(format!("the new entry is not in force: {added}"));
+    }
+    Ok(())
+}
+
+/// The network's handset feed: the first report of a line's handset is its baseline,
+/// another handset is a change (no rule: `imei_change` is off in `cn`) and the same
+/// report again records nothing; a handset on the blocklist hits `blocked_imei` and puts
+/// the line in `pending_verification`; no answer shows the IMEI.
+pub(crate) async fn handset_feed(ctx: &Ctx) -> Result<(), String> {
+    let m = market(ctx)?;
+    let done = active_sale(ctx, m, &sale(m, &m.sims.take()?, &fresh_resident_id())).await?;
+    let msisdn = done["msisdn"]
+        .as_str()
+        .ok_or("an active sale without `msisdn`")?;
+    let path = format!("/v1/subscriptions/{msisdn}/handset");
+    let report = |imei: String| {
+        let path = path.clone();
+        async move {
+            let answer = post(ctx, &path, &json!({ "imei": imei }), false)
+                .await?
+                .expect_json(200)?;
+            if answer.to_string().contains(&imei[..14]) {
+                return Err(format!("the answer shows the IMEI: {answer}"));
+            }
+            Ok::<Value, String>(answer)
+        }
+    };
+    let first = report(fresh_imei()).await?;
+    if first["report"] != json!({"recorded": true, "changed": false, "rules": []}) {
+        return Err(format!("the first report is the baseline: {first}"));
+    }
+    let imei = fresh_imei();
+    let second = report(imei.clone()).await?;
+    if second["report"] != json!({"recorded": true, "changed": true, "rules": []}) {
+        return Err(format!(
+            "another handset, not blocklisted (`imei_change` is off in `cn`): {second}"
+        ));
+    }
+    let again = report(imei).await?;
+    if again["report"]["recorded"] != false {
+        return Err(format!(
+            "the same handset again recorded something: {again}"
+        ));
+    }
+    let stolen = fresh_imei();
+    block_imei(ctx, m, &stolen).await?;
+    let flagged = report(stolen.clone()).await?;
+    ctx.send(
+        Method::DELETE,
+        &format!("/v1/blocklists/imei/{stolen}"),
+        Auth::Key(&m.api_key),
+        None,
+    )
+    .await?
+    .expect_status(204)?;
+    let rules = &flagged["verification"]["rules"];
+    let hit = rules
+        .as_array()
+        .is_some_and(|r| r.iter().any(|x| x == "blocked_imei"));
+    if flagged["report"]["rules"] != json!(["blocked_imei"])
+        || flagged["state"] != "pending_verification"
+        || !hit
+    {
+        return Err(format!(
+            "a blocklisted handset did not flag the line: {flagged}"
+        ));
+    }
+    Ok(())
 }
 
 /// Second real-person verification put to the verifier by the gateway: the identity

@@ -164,6 +164,9 @@ pub(crate) fn all() -> Vec<Case> {
         in_market("compliance.blocklisted_imei", |c| {
             Box::pin(compliance::blocklisted_imei(c))
         }),
+        in_market("compliance.handset_feed", |c| {
+            Box::pin(compliance::handset_feed(c))
+        }),
         with_identity("compliance.second_verification_by_the_verifier", |c| {
             Box::pin(compliance::second_verification_by_the_verifier(c))
         }),
