@@ -275,6 +275,7 @@ macro_rules! suite {
                 a_flagged_line_opens_pending_with_its_deadline_indexed,
                 the_deadline_suspends_once_and_waits_for_a_busy_line,
                 an_operators_regulatory_hold_outlasts_a_passed_verification,
+                a_failed_results_suspend_is_ordered_again,
                 results_clear_suspend_or_resume_and_refusals_change_nothing,
                 the_deadline_survives_a_reopen,
             }

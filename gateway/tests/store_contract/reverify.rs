@@ -263,6 +263,40 @@ pub async fn an_operators_regulatory_hold_outlasts_a_passed_verification(s: &dyn
     );
 }
 
+/// A failed result's suspend (asked by an operator key) that the HLR refuses for good is
+/// ordered again by the timer, as the deadline's own is (`order_audit`'s
+/// `a_failed_timer_suspend_is_ordered_again`).
+pub async fn a_failed_results_suspend_is_ordered_again(s: &dyn StoreAdmin) {
+    seed(s, T, 0..1, 1).await;
+    let a = flagged_line(s, "x", 0).await;
+    let now = NOW + HOUR_MS;
+    let VerificationOutcome::Recorded { order, .. } =
+        record(s, result(&a.msisdn, VerifierResult::Failed, "x1", now)).await
+    else {
+        panic!("not recorded")
+    };
+    let suspend = *order.expect("a suspend order");
+    assert_eq!(
+        suspend.lifecycle.as_ref().map(|l| l.actor.role.as_str()),
+        Some("operator")
+    );
+    let failed = advance(s, &suspend, OrderStatus::Failed, Effect::Release).await;
+    assert!(line(s, &a.msisdn).await.suspension_reasons.is_empty());
+    let retry = failed.updated_at_ms + gateway::store::BUSY_RETRY_MS;
+    assert_eq!(s.next_reverify_deadline().await.expect("next"), Some(retry));
+    let plan = gateway::engine::machine::plan;
+    let again = s.expire_reverifications(retry, plan).await.expect("sweep");
+    assert_eq!(again.len(), 1, "{again:?}");
+    advance(s, &again[0], OrderStatus::Completed, Effect::Complete).await;
+    let l = line(s, &a.msisdn).await;
+    assert_eq!(l.suspension_reasons, [SuspensionReason::Regulatory]);
+    assert_eq!(
+        l.regulatory_by,
+        [gateway::store::RegulatoryHolder::Verification]
+    );
+    assert_eq!(s.next_reverify_deadline().await.expect("next"), None);
+}
+
 pub async fn results_clear_suspend_or_resume_and_refusals_change_nothing(s: &dyn StoreAdmin) {
     seed(s, T, 0..3, 3).await;
     let now = NOW + HOUR_MS;

@@ -328,15 +328,17 @@ pub fn expiry_order(
 }
 
 /// When the sweep looks at `sub` again after `order` ended (written in the commit that
-/// ends it): a `regulatory` suspend the gateway ordered by itself that failed, on a line
-/// that must still be suspended, is ordered again [`BUSY_RETRY_MS`] later (`None`:
-/// nothing to retry). The line's machine state stays `suspended`, so the sweep's tick
-/// finds the reason missing (`line_change`).
+/// ends it): a `regulatory` suspend the line's second verification ordered (its deadline
+/// passed, or a result failed the subscriber) that failed, on a line that must still be
+/// suspended, is ordered again [`BUSY_RETRY_MS`] later (`None`: nothing to retry). The
+/// line's machine state stays `suspended`, so the sweep's tick finds the reason missing
+/// (`line_change`).
 pub fn suspend_retry_at(sub: &Subscription, order: &Order) -> Option<u64> {
     let l = order.lifecycle.as_ref()?;
+    // An order stored before `verification` was recorded: the timer's had actor `system`.
     let ours = order.kind == OrderKind::Suspend
         && l.reason == Some(SuspensionReason::Regulatory)
-        && l.actor == system_actor();
+        && (l.verification || l.actor == system_actor());
     let still = matches!(sub.verification, Verification::Suspended { .. })
         && !sub
             .suspension_reasons
