@@ -3,6 +3,7 @@
 //! lost the database), resuming them as a restart would.
 
 use super::{CLAIM_PAGE, Engine};
+use std::collections::HashSet;
 use std::sync::atomic::Ordering::Relaxed;
 
 impl Engine {
@@ -35,14 +36,19 @@ impl Engine {
         let now = inner.clock.now_ms();
         if !ids.is_empty() {
             match inner.store.renew_leases(&ids, now).await {
-                Ok(lost) if !lost.is_empty() => {
-                    tracing::warn!(
-                        orders = lost.len(),
-                        "another node took over orders this node drove"
-                    );
-                    inner.lock_lost().extend(lost);
+                Ok(lost) => {
+                    // Under the driving lock, so that a driver ending now either ended
+                    // before (and is passed over) or clears its mark after.
+                    let driving = inner.lock_driving();
+                    let lost = still_driven(lost, &driving);
+                    if !lost.is_empty() {
+                        tracing::warn!(
+                            orders = lost.len(),
+                            "another node took over orders this node drove"
+                        );
+                        inner.lock_lost().extend(lost);
+                    }
                 }
-                Ok(_) => {}
                 // The leases run out if this persists, and other nodes take the orders over.
                 Err(e) => tracing::warn!(error = %e, "cannot renew order leases"),
             }
@@ -57,5 +63,27 @@ impl Engine {
             }
             Err(e) => tracing::warn!(error = %e, "cannot claim lapsed orders"),
         }
+    }
+}
+
+/// The orders of `lost` (those whose lease the store says this node no longer holds)
+/// that this node still drives. An order that ended while its lease was being renewed
+/// has no lease row any more, and is neither another node's nor to be marked lost: a mark
+/// no driver clears would stay for the process's life, and stop the order's next driver
+/// (a port woken again) at its first step.
+fn still_driven(lost: Vec<String>, driving: &HashSet<String>) -> Vec<String> {
+    lost.into_iter().filter(|id| driving.contains(id)).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn orders_that_ended_meanwhile_are_not_lost() {
+        let driving: HashSet<String> = ["ord_a".to_owned(), "ord_b".to_owned()].into();
+        let lost = vec!["ord_a".to_owned(), "ord_done".to_owned()];
+        assert_eq!(still_driven(lost, &driving), ["ord_a"]);
+        assert!(still_driven(vec!["ord_done".to_owned()], &driving).is_empty());
     }
 }
