@@ -256,3 +256,43 @@ async fn the_log_filters_by_type_pages_by_cursor_and_keeps_tenants_apart() {
     assert_eq!(s.events(2, 10).await.expect("audit").len(), 1);
     assert_eq!(s.events(1, 1).await.expect("audit").len(), 1);
 }
+
+/// One node's sequencer passes run one at a time: readers that catch up at once (the
+/// events API, the webhook dispatcher) and the sequencer task would otherwise write the
+/// same rows (the lease, the unnumbered events) and abort one another, and under load a
+/// pass gave up after its retries, failing the read behind it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_nodes_passes_run_one_at_a_time() {
+    let pg = server();
+    let (s, _) = nodes(&pg, "onepass").await;
+    let s = Arc::new(s);
+    let retried = || {
+        s.retry_stats()
+            .retried
+            .load(std::sync::atomic::Ordering::Relaxed)
+    };
+    let before = retried();
+    let mut tasks = Vec::new();
+    for r in 0..8u64 {
+        let s = s.clone();
+        tasks.push(tokio::spawn(async move {
+            for i in 0..5 {
+                publish(&s, ACME, EventType::OrderCreated, Some("line"), r * 10 + i).await;
+                s.flush_events().await.expect("flush");
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.expect("task");
+    }
+    assert_eq!(
+        retried() - before,
+        0,
+        "passes of one node aborted one another"
+    );
+    let all = s.public_events(ACME, 0, None, 100).await.expect("read");
+    assert_eq!(
+        all.iter().map(|e| e.tenant_seq).collect::<Vec<_>>(),
+        (1..=40).collect::<Vec<_>>()
+    );
+}

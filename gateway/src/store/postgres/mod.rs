@@ -132,6 +132,8 @@ pub struct PgStore {
     stock_changed: std::sync::atomic::AtomicBool,
     /// The sequencer task `open` started, which `close` stops.
     sequencer_task: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
+    /// One sequencer pass at a time on this node (`sequence_events`).
+    sequencer_gate: tokio::sync::Mutex<()>,
     /// Queues this node's creates that write the same hot rows (`create_gate.rs`).
     create_gate: create_gate::CreateGate,
 }
@@ -194,6 +196,7 @@ impl PgStore {
             deliveries_wake: Arc::default(),
             stock_changed: Default::default(),
             sequencer_task: Default::default(),
+            sequencer_gate: tokio::sync::Mutex::new(()),
             create_gate: Default::default(),
         };
         // Fail now, not at the first request, when the database cannot be reached.
@@ -316,7 +319,15 @@ impl PgStore {
     /// meanwhile (with its deliveries) kept one queued for it, a write skew only
     /// SERIALIZABLE sees (store contract `deleting_an_endpoint_drops_its_deliveries`).
     /// Each pass is counted by outcome (`simgw_store_sequencer_passes_total`).
+    ///
+    /// One pass at a time on this node: the sequencer task, and every reader that
+    /// catches up first (the events API, the webhook dispatcher), would otherwise run
+    /// passes at once that write the same rows (the lease, the unnumbered events) and
+    /// abort one another; under load a pass then gave up after its retries and the read
+    /// behind it answered `store_unavailable`. A caller that waited finds what the pass
+    /// before it left.
     pub async fn sequence_events(&self) -> Result<Option<sequencer::Numbered>, StoreError> {
+        let _one_pass = self.sequencer_gate.lock().await;
         let now = crate::clock::Clock::new().now_ms();
         let args = (self.node.as_str(), now);
         let pass = self
