@@ -2,6 +2,7 @@
 //! two nodes, late commits, type filters and paging.
 
 use super::*;
+use std::sync::atomic::Ordering::Relaxed;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tenant_numbers_are_gap_free_and_readers_see_every_event_under_two_nodes_of_publishers() {
@@ -266,18 +267,16 @@ async fn one_nodes_passes_run_one_at_a_time() {
     let pg = server();
     let (s, _) = nodes(&pg, "onepass").await;
     let s = Arc::new(s);
-    let retried = || {
-        s.retry_stats()
-            .retried
-            .load(std::sync::atomic::Ordering::Relaxed)
-    };
+    for i in 0..40 {
+        publish(&s, ACME, EventType::OrderCreated, Some("line"), i).await;
+    }
+    let retried = || s.retry_stats().retried.load(Relaxed);
     let before = retried();
     let mut tasks = Vec::new();
-    for r in 0..8u64 {
+    for _ in 0..8 {
         let s = s.clone();
         tasks.push(tokio::spawn(async move {
-            for i in 0..5 {
-                publish(&s, ACME, EventType::OrderCreated, Some("line"), r * 10 + i).await;
+            for _ in 0..3 {
                 s.flush_events().await.expect("flush");
             }
         }));
@@ -295,4 +294,39 @@ async fn one_nodes_passes_run_one_at_a_time() {
         all.iter().map(|e| e.tenant_seq).collect::<Vec<_>>(),
         (1..=40).collect::<Vec<_>>()
     );
+}
+
+/// Readers that catch up at once share one pass: each reads back this node's commits,
+/// and once a pass numbered them no reader runs another.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readers_catching_up_at_once_share_one_pass() {
+    let pg = server();
+    let (s, _) = nodes(&pg, "sharedpass").await;
+    let s = Arc::new(s);
+    for i in 0..3 {
+        publish(&s, ACME, EventType::OrderCreated, Some("line"), i).await;
+    }
+    let passes = || s.retry_stats().passes.ok.load(Relaxed);
+    let before = passes();
+    let mut readers = Vec::new();
+    for _ in 0..8 {
+        let s = s.clone();
+        readers.push(tokio::spawn(async move {
+            // The port's read, which catches up first (the inherent one does not).
+            let read = gateway::store::OutboxStore::public_events(&*s, ACME, 0, None, 10);
+            read.await.expect("read").len()
+        }));
+    }
+    for r in readers {
+        assert_eq!(
+            r.await.expect("reader"),
+            3,
+            "a reader missed its node's commits"
+        );
+    }
+    assert_eq!(passes() - before, 1, "one pass for all the readers");
+    // Nothing of this node's pending: a read runs no pass.
+    let read = gateway::store::OutboxStore::public_events(&*s, ACME, 0, None, 10);
+    assert_eq!(read.await.expect("read").len(), 3);
+    assert_eq!(passes() - before, 1);
 }

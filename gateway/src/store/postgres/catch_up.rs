@@ -1,9 +1,10 @@
 //! Read-your-writes for the event logs (and for `inventory.low_stock`, after this node
 //! changed a counter). Writes insert events unnumbered and the sequencer
 //! numbers them (`sequencer.rs`); a read of the logs or of the webhook outbox first has
-//! this node number what is pending, when it holds or can take the sequencer lease, so a
-//! caller reads back its own commit at once, as on the embedded store. A node that cannot
-//! take the lease (another node is numbering) reads what that node numbered: at most
+//! this node number what it committed and is pending, when it holds or can take the
+//! sequencer lease, so a caller reads back its own commit at once, as on the embedded
+//! store. Other nodes' commits, and all of them on a node that cannot take the lease
+//! (another node is numbering), are read as the lease holder numbered them: at most
 //! `EVENT_POLL` behind.
 
 use super::PgStore;
@@ -11,14 +12,22 @@ use super::retry::db_error;
 use crate::store::StoreError;
 
 impl PgStore {
-    /// Numbers pending events (and runs the low-stock watch) before a read of the logs.
+    /// Numbers this node's pending events (and runs the low-stock watch) before a read of
+    /// the logs. Nothing to do, and no statement sent, when a pass numbered every commit
+    /// of this node that appended to the logs before the call; a caller that waits for
+    /// another's pass which covers its commits runs none of its own.
     pub async fn catch_up(&self) -> Result<(), StoreError> {
-        use std::sync::atomic::Ordering::Relaxed;
+        use std::sync::atomic::Ordering::{Relaxed, SeqCst};
         let stock = self.stock_changed.swap(false, Relaxed);
-        if !stock && !self.events_pending().await? {
+        let through = self.local_appends.load(SeqCst);
+        if !stock && self.numbered_through.load(SeqCst) >= through {
             return Ok(());
         }
-        self.flush_events().await?;
+        while let Some(n) = self.pass_unless_numbered(Some(through)).await? {
+            if n.public == 0 && n.audit == 0 && n.chain == 0 {
+                break;
+            }
+        }
         if stock && self.watch_low_stock().await? > 0 {
             self.flush_events().await?;
         }

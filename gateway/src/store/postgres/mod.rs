@@ -134,6 +134,12 @@ pub struct PgStore {
     sequencer_task: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
     /// One sequencer pass at a time on this node (`sequence_events`).
     sequencer_gate: tokio::sync::Mutex<()>,
+    /// This node's commits that appended log rows (events, audit records), counted after
+    /// each commit (`transaction`).
+    local_appends: std::sync::atomic::AtomicU64,
+    /// How many of [`Self::local_appends`] a pass numbered for certain: the count read
+    /// before the last pass that left nothing behind (`catch_up.rs`).
+    numbered_through: std::sync::atomic::AtomicU64,
     /// Queues this node's creates that write the same hot rows (`create_gate.rs`).
     create_gate: create_gate::CreateGate,
 }
@@ -197,6 +203,8 @@ impl PgStore {
             stock_changed: Default::default(),
             sequencer_task: Default::default(),
             sequencer_gate: tokio::sync::Mutex::new(()),
+            local_appends: Default::default(),
+            numbered_through: Default::default(),
             create_gate: Default::default(),
         };
         // Fail now, not at the first request, when the database cannot be reached.
@@ -285,6 +293,10 @@ impl PgStore {
         if counted.load(Relaxed) {
             self.stock_changed.store(true, Relaxed);
         }
+        if appended.load(Relaxed) {
+            self.local_appends
+                .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
         if appended.load(Relaxed) || counted.load(Relaxed) {
             self.wake_sequencer();
         }
@@ -327,7 +339,23 @@ impl PgStore {
     /// behind it answered `store_unavailable`. A caller that waited finds what the pass
     /// before it left.
     pub async fn sequence_events(&self) -> Result<Option<sequencer::Numbered>, StoreError> {
+        self.pass_unless_numbered(None).await
+    }
+
+    /// A sequencer pass, or none (an empty `Numbered`) when `through` is given and this
+    /// node's commits up to that count are numbered already (a pass that started after
+    /// them, while this caller waited for the gate, left nothing behind).
+    pub(super) async fn pass_unless_numbered(
+        &self,
+        through: Option<u64>,
+    ) -> Result<Option<sequencer::Numbered>, StoreError> {
+        use std::sync::atomic::Ordering::SeqCst;
         let _one_pass = self.sequencer_gate.lock().await;
+        if through.is_some_and(|t| self.numbered_through.load(SeqCst) >= t) {
+            return Ok(Some(sequencer::Numbered::default()));
+        }
+        // Read before the pass's snapshot: every commit counted here is in it.
+        let local = self.local_appends.load(SeqCst);
         let now = crate::clock::Clock::new().now_ms();
         let args = (self.node.as_str(), now);
         let pass = self
@@ -343,6 +371,12 @@ impl PgStore {
             .await;
         let held = pass.as_ref().ok().map(Option::is_some);
         self.stats.passes.record(held);
+        if let Ok(Some(n)) = &pass {
+            let below = |x: usize| i64::try_from(x).is_ok_and(|x| x < SEQUENCER_BATCH);
+            if below(n.public) && below(n.audit) && below(n.chain) {
+                self.numbered_through.fetch_max(local, SeqCst);
+            }
+        }
         pass
     }
 
