@@ -4,7 +4,7 @@
 //! audit record and `subscription.verification_required` when a rule flagged the line.
 
 use super::RedbStore;
-use super::apply::{Tables, TxResult, backend};
+use super::apply::{Tables, TxResult};
 use super::reverify::{ReverifyCommand, ReverifyReply};
 use super::writer::{Command, Reply};
 use crate::compliance::blocklist::ListKind;
@@ -44,16 +44,7 @@ impl Tables<'_> {
         let mut sub = before.clone();
         change.apply_to(&mut sub, h);
         if let Some(c) = &change.line {
-            if let Some(d) = c.unindex {
-                self.reverify_due
-                    .remove((d, sub.id.as_str()))
-                    .map_err(backend)?;
-            }
-            if let Some(d) = c.index {
-                self.reverify_due
-                    .insert((d, sub.id.as_str()), ())
-                    .map_err(backend)?;
-            }
+            self.reindex(&sub.id, c)?;
         }
         let activation: Option<Order> =
             Self::get_json(&self.orders, "orders", &before.activation_id)?;

@@ -128,16 +128,7 @@ impl Tables<'_> {
         let Some(change) = completion_flag(sub, order) else {
             return Ok(());
         };
-        if let Some(d) = change.unindex {
-            self.reverify_due
-                .remove((d, sub.id.as_str()))
-                .map_err(backend)?;
-        }
-        if let Some(d) = change.index {
-            self.reverify_due
-                .insert((d, sub.id.as_str()), ())
-                .map_err(backend)?;
-        }
+        self.reindex(&sub.id, &change)?;
         change.apply_to(sub);
         if change.index.is_some() {
             self.verification_required(sub, order)?;
@@ -202,16 +193,22 @@ impl Tables<'_> {
                 table: "subscriptions",
                 message: format!("subscription {id} is missing"),
             })?;
+        self.reindex(id, change)?;
+        change.apply_to(&mut sub);
+        sub.updated_at_ms = now_ms;
+        self.put_subscription(&sub)?;
+        Ok(sub)
+    }
+
+    /// Moves line `id`'s entry in the deadline index as `change` says.
+    pub(super) fn reindex(&mut self, id: &str, change: &LineChange) -> TxResult<()> {
         if let Some(d) = change.unindex {
             self.reverify_due.remove((d, id)).map_err(backend)?;
         }
         if let Some(d) = change.index {
             self.reverify_due.insert((d, id), ()).map_err(backend)?;
         }
-        change.apply_to(&mut sub);
-        sub.updated_at_ms = now_ms;
-        self.put_subscription(&sub)?;
-        Ok(sub)
+        Ok(())
     }
 
     /// See [`Store::expire_reverifications`].

@@ -10,7 +10,7 @@ use super::events::publish;
 use super::lines;
 use super::pool::tenant_in;
 use super::retry::{Tx, TxResult};
-use super::reverify::{activation_of, index, unindex};
+use super::reverify::{activation_of, reindex};
 use crate::compliance::blocklist::ListKind;
 use crate::store::*;
 
@@ -52,12 +52,7 @@ async fn record(tx: &Tx<'_>, h: &NewHandset) -> TxResult<HandsetOutcome> {
     let mut sub = before.clone();
     change.apply_to(&mut sub, h);
     if let Some(c) = &change.line {
-        if let Some(d) = c.unindex {
-            unindex(tx, d, &sub.id).await?;
-        }
-        if let Some(d) = c.index {
-            index(tx, d, &sub.id).await?;
-        }
+        reindex(tx, &sub.id, c).await?;
     }
     let activation = activation_of(tx, &before).await?;
     if let Some(record) = change.audit(&before, activation.as_ref(), h) {

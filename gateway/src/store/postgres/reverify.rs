@@ -72,12 +72,7 @@ pub async fn flag_on_completion(
     let Some(change) = completion_flag(sub, order) else {
         return Ok(());
     };
-    if let Some(d) = change.unindex {
-        unindex(tx, d, &sub.id).await?;
-    }
-    if let Some(d) = change.index {
-        index(tx, d, &sub.id).await?;
-    }
+    reindex(tx, &sub.id, &change).await?;
     change.apply_to(sub);
     if change.index.is_some() {
         required(tx, sub, order).await?;
@@ -85,7 +80,7 @@ pub async fn flag_on_completion(
     Ok(())
 }
 
-pub(super) async fn index(tx: &Tx<'_>, due_ms: u64, id: &str) -> TxResult<()> {
+async fn index(tx: &Tx<'_>, due_ms: u64, id: &str) -> TxResult<()> {
     tx.exec(
         "INSERT INTO reverify_due (due_ms, subscription) VALUES ($1, $2) ON CONFLICT DO NOTHING",
         &[&big(due_ms), &id],
@@ -94,12 +89,23 @@ pub(super) async fn index(tx: &Tx<'_>, due_ms: u64, id: &str) -> TxResult<()> {
     Ok(())
 }
 
-pub(super) async fn unindex(tx: &Tx<'_>, due_ms: u64, id: &str) -> TxResult<()> {
+async fn unindex(tx: &Tx<'_>, due_ms: u64, id: &str) -> TxResult<()> {
     tx.exec(
         "DELETE FROM reverify_due WHERE due_ms = $1 AND subscription = $2",
         &[&big(due_ms), &id],
     )
     .await?;
+    Ok(())
+}
+
+/// Moves line `id`'s entry in the deadline index as `change` says.
+pub(super) async fn reindex(tx: &Tx<'_>, id: &str, change: &LineChange) -> TxResult<()> {
+    if let Some(d) = change.unindex {
+        unindex(tx, d, id).await?;
+    }
+    if let Some(d) = change.index {
+        index(tx, d, id).await?;
+    }
     Ok(())
 }
 
@@ -112,12 +118,7 @@ async fn apply(tx: &Tx<'_>, id: &str, change: &LineChange, now_ms: u64) -> TxRes
             table: "subscriptions",
             message: format!("subscription {id} is missing"),
         })?;
-    if let Some(d) = change.unindex {
-        unindex(tx, d, id).await?;
-    }
-    if let Some(d) = change.index {
-        index(tx, d, id).await?;
-    }
+    reindex(tx, id, change).await?;
     change.apply_to(&mut sub);
     sub.updated_at_ms = now_ms;
     lines::put(tx, &sub).await?;
