@@ -226,6 +226,21 @@ impl Line {
             .expect("record")
     }
 
+    /// A result that must be recorded: the order it started, if any, and the line.
+    async fn recorded(
+        &self,
+        result: VerifierResult,
+        order_id: &str,
+    ) -> (Option<Box<gateway::order::Order>>, Subscription) {
+        match self.verify(result, order_id).await {
+            VerificationOutcome::Recorded {
+                order,
+                subscription,
+            } => (order, *subscription),
+            other => panic!("not recorded: {other:?}"),
+        }
+    }
+
     /// An operator key's suspend or resume of the line for `reason` (not driven yet).
     async fn operator_order(
         &self,
@@ -348,13 +363,7 @@ async fn expiry_suspends_the_line_on_the_hlr_and_a_later_verification_resumes_it
     assert_eq!(l.store.next_reverify_deadline().await.expect("next"), None);
 
     // Verified later: the suspension is lifted.
-    let VerificationOutcome::Recorded {
-        order,
-        subscription,
-    } = l.verify(VerifierResult::Passed, "ord_late").await
-    else {
-        panic!("not recorded");
-    };
+    let (order, subscription) = l.recorded(VerifierResult::Passed, "ord_late").await;
     assert_eq!(subscription.verification, Verification::Clear);
     let resume = order.expect("a resume order");
     assert_eq!(
@@ -397,13 +406,7 @@ async fn expiry_suspends_the_line_on_the_hlr_and_a_later_verification_resumes_it
 async fn a_verification_in_time_clears_the_line_with_no_suspension() {
     let l = flagged_line().await;
     tokio::time::sleep(Duration::from_secs(3_600)).await;
-    let VerificationOutcome::Recorded {
-        order,
-        subscription,
-    } = l.verify(VerifierResult::Passed, "ord_in_time").await
-    else {
-        panic!("not recorded");
-    };
+    let (order, subscription) = l.recorded(VerifierResult::Passed, "ord_in_time").await;
     assert!(order.is_none(), "nothing to resume");
     assert_eq!(gateway::store::api_state(&subscription), "active");
     assert_eq!(l.store.next_reverify_deadline().await.expect("next"), None);
@@ -426,11 +429,7 @@ async fn a_verification_in_time_clears_the_line_with_no_suspension() {
 #[tokio::test(start_paused = true)]
 async fn a_failed_verification_suspends_at_once() {
     let l = flagged_line().await;
-    let VerificationOutcome::Recorded { order, .. } =
-        l.verify(VerifierResult::Failed, "ord_failed").await
-    else {
-        panic!("not recorded");
-    };
+    let (order, _) = l.recorded(VerifierResult::Failed, "ord_failed").await;
     let suspend = order.expect("a suspend order");
     l.engine.submit(*suspend);
     let s = l
@@ -523,13 +522,7 @@ async fn an_operators_regulatory_suspension_outlasts_a_passed_verification() {
         .await;
     assert_eq!(s.history.len(), 2, "no second suspend: {:?}", s.history);
     // A late pass lifts the verification's hold only: the operator's stands.
-    let VerificationOutcome::Recorded {
-        order,
-        subscription,
-    } = l.verify(VerifierResult::Passed, "ord_late").await
-    else {
-        panic!("not recorded");
-    };
+    let (order, subscription) = l.recorded(VerifierResult::Passed, "ord_late").await;
     assert!(order.is_none(), "no resume: {order:?}");
     assert_eq!(subscription.verification, Verification::Clear);
     assert_eq!(subscription.suspension_reasons, [regulatory]);
@@ -570,11 +563,7 @@ async fn an_operator_holds_regulatory_beside_an_expired_verification() {
         ),
         "{again:?}"
     );
-    let VerificationOutcome::Recorded { order, .. } =
-        l.verify(VerifierResult::Passed, "ord_late").await
-    else {
-        panic!("not recorded");
-    };
+    let (order, _) = l.recorded(VerifierResult::Passed, "ord_late").await;
     assert!(order.is_none(), "no resume: {order:?}");
     let s = l.sub().await;
     assert_eq!(
