@@ -222,6 +222,7 @@ async fn comply(dir: &Path, tenant: &str, (product, iccid): &(String, String)) {
         channel: ChannelRef::Online,
         sim: SimKind::Physical,
         imei: None,
+        handset: None,
         actor: Default::default(),
         evidence: Vec::new(),
         verified: None,

@@ -110,6 +110,7 @@ async fn place(sb: &Sandbox, n: usize, subscriber: &Value) -> String {
         verify: Some(CN_STORE),
         reverify_after_ms: 24 * 3_600_000,
         line: None,
+        handset: None,
     });
     let allowed = EventKind::StepAnswered {
         step: "compliance".into(),

@@ -382,7 +382,8 @@ async fn report(c: &Client, msisdn: &str, imei: &str) -> (u16, Value) {
 /// The network's handset feed (`POST /v1/subscriptions/{msisdn}/handset`): operator keys
 /// only; the first report is the baseline and a repeat writes nothing; another handset
 /// (the tenant's `imei_change` rule on) and a blocklisted IMEI (`blocked_imei`) flag the
-/// line for its second verification; the IMEI is never shown back.
+/// line for its second verification; a sale's `channel.imei` is the line's first handset;
+/// the IMEI is never shown back.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_networks_handset_reports_flag_a_line() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -493,6 +494,28 @@ async fn the_networks_handset_reports_flag_a_line() {
         "{stolen}"
     );
     assert_eq!(stolen["state"], "pending_verification");
+
+    // A sale that names the customer's handset (`channel.imei`): the line's baseline, so
+    // the network's first report of that handset (any form of it) records nothing.
+    let mut body = sale(&iccids[2], &resident_id(212), "C1");
+    body["channel"]["imei"] = json!("490154203237518");
+    let (s, o) = c.order(&body).await;
+    assert_eq!(s, 202, "{o}");
+    let sold = c
+        .settle(&format!(
+            "/v1/activations/{}",
+            o["id"].as_str().expect("id")
+        ))
+        .await;
+    let m = sold["msisdn"].as_str().expect("msisdn").to_owned();
+    let line = c.get(&format!("/v1/subscriptions/{m}")).await;
+    assert_eq!(line["handset"]["tac"], "49015420", "{line}");
+    let (s, same) = report(&c, &m, "49015420323751").await;
+    assert_eq!(
+        (s, &same["report"]["recorded"]),
+        (200, &json!(false)),
+        "{same}"
+    );
 
     let events = c
         .get("/v1/events?type=subscription.verification_required")

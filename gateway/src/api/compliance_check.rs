@@ -112,6 +112,8 @@ fn build(
         channel: channel_ref,
         sim,
         imei: member("imei").map(str::to_owned),
+        handset: member("imei")
+            .and_then(|i| super::handset::of_sale(&state.keys, i, state.clock.now_ms())),
         id_hashes,
         actor,
         evidence,

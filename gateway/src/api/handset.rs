@@ -14,7 +14,7 @@ use super::problem::ApiError;
 use super::request::{PathParam, json_response};
 use crate::compliance::audit::Actor as AuditActor;
 use crate::compliance::handset::Imei;
-use crate::store::{HandsetOutcome, NewHandset};
+use crate::store::{Handset, HandsetOutcome, NewHandset};
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
@@ -43,9 +43,7 @@ pub async fn report(
     let h = NewHandset {
         tenant: caller.tenant,
         msisdn,
-        mac: state
-            .keys
-            .fingerprint(format!("imei:{}", imei.body()).as_bytes()),
+        mac: mac(&state.keys, &imei),
         tac: imei.tac().to_owned(),
         blocklist: imei.blocklist_forms(),
         audit_actor: AuditActor {
@@ -69,6 +67,23 @@ pub async fn report(
         }
         HandsetOutcome::Rejected(r) => Err(ApiError::lifecycle_rejection(r)),
     }
+}
+
+/// The keyed MAC a line keeps of a handset: of the IMEI's 14 digits, so every form of
+/// one handset's IMEI gives the same.
+pub(super) fn mac(keys: &crate::crypto::Keyring, imei: &Imei) -> String {
+    keys.fingerprint(format!("imei:{}", imei.body()).as_bytes())
+}
+
+/// The handset of a sale's `channel.imei`, as the line it opens keeps it.
+pub(super) fn of_sale(keys: &crate::crypto::Keyring, imei: &str, now_ms: u64) -> Option<Handset> {
+    let imei = Imei::parse(imei)?;
+    Some(Handset {
+        mac: mac(keys, &imei),
+        tac: imei.tac().to_owned(),
+        blocked: false,
+        seen_at_ms: now_ms,
+    })
 }
 
 /// Validates the body: `imei`, 14 to 16 digits (the network's 15 with a check digit of

@@ -62,6 +62,7 @@ fn flagged_check() -> ComplianceCheck {
         channel: ChannelRef::Online,
         sim: SimKind::Physical,
         imei: None,
+        handset: None,
         id_hashes,
         actor: AuditActor {
             key_id: "sk_test".into(),

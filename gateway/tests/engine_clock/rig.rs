@@ -383,6 +383,7 @@ pub(crate) async fn allow_with_terms(
         verify: Some(terms),
         reverify_after_ms: 24 * 3_600_000,
         line: None,
+        handset: None,
     });
     store
         .advance_order(

@@ -57,6 +57,7 @@ fn check(policy: &Arc<Policy>, id: u32, ent: &str) -> ComplianceCheck {
         }),
         sim: SimKind::Physical,
         imei: None,
+        handset: None,
         id_hashes,
         actor: AuditActor {
             key_id: "sk_test".into(),

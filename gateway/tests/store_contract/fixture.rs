@@ -396,6 +396,7 @@ pub fn check_with(
         invalid,
         sim: SimKind::Physical,
         imei: None,
+        handset: None,
         id_hashes,
         actor: AuditActor {
             key_id: "sk_test_ABCD".into(),

@@ -173,3 +173,33 @@ pub async fn a_new_or_blocklisted_handset_flags_the_line(s: &dyn StoreAdmin) {
         HandsetOutcome::Rejected(LifecycleRejection::NotFound)
     ));
 }
+
+/// The handset a sale names (`ComplianceCheck::handset`, its MAC and TAC) is the line's
+/// first: the network's report of it writes nothing, and another is a change.
+pub async fn the_handset_of_the_sale_is_the_baseline(s: &dyn StoreAdmin) {
+    seed(s, T, 0..1, 1).await;
+    let mut check = check_with(
+        &cn_policy(),
+        ENTERPRISE,
+        Some(online_subscriber(300)),
+        gateway::compliance::ChannelRef::Online,
+    );
+    check.handset = Some(gateway::store::Handset {
+        mac: "mac-A".into(),
+        tac: "35000000".into(),
+        blocked: false,
+        seen_at_ms: NOW,
+    });
+    let o = created(s, checked("sold", 0, &check)).await;
+    let a = advance(s, &o, OrderStatus::Active, Effect::Activate).await;
+    let line = s
+        .subscription(T, a.msisdn.as_str())
+        .await
+        .expect("read")
+        .expect("line");
+    assert_eq!(line.handset, check.handset);
+    let ((written, ..), _) = recorded(s, report(&a.msisdn, "A", &[], NOW + 1)).await;
+    assert!(!written, "the sale's handset reported again");
+    let ((written, changed, _), _) = recorded(s, report(&a.msisdn, "B", &[], NOW + 2)).await;
+    assert!(written && changed);
+}

@@ -281,6 +281,7 @@ macro_rules! suite {
             }
             handset {
                 a_new_or_blocklisted_handset_flags_the_line,
+                the_handset_of_the_sale_is_the_baseline,
             }
             order_audit {
                 lifecycle_orders_are_audited_where_the_line_was_sold,

@@ -27,6 +27,7 @@ fn order_with(terms: Option<VerifyTerms>) -> Order {
         verify: terms,
         reverify_after_ms: 24 * 3_600_000,
         line: None,
+        handset: None,
     });
     o
 }

@@ -38,6 +38,9 @@ pub struct ComplianceCheck {
     pub sim: SimKind,
     /// The handset's IMEI, if the order names one.
     pub imei: Option<String>,
+    /// That handset as the line will keep it (its keyed MAC and TAC, never the IMEI;
+    /// `api/handset.rs`): the line's baseline for the handset feed.
+    pub handset: Option<super::Handset>,
     /// The ID's hashes under every pepper key, current first (empty without a valid
     /// subscriber).
     pub id_hashes: Vec<IdHash>,
@@ -154,6 +157,10 @@ pub struct OrderCompliance {
     /// they count where the line was sold).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub line: Option<String>,
+    /// The handset of the sale (`ComplianceCheck::handset`): the line it opens keeps it
+    /// as its first handset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub handset: Option<super::Handset>,
 }
 
 /// The verification an allowing create commit records on the order: the one decided
@@ -189,6 +196,7 @@ impl OrderCompliance {
             verify: check.verify_terms(),
             reverify_after_ms: check.policy.reverify_deadline_ms,
             line: None,
+            handset: check.handset.clone(),
         })
     }
 }

@@ -40,6 +40,7 @@ pub fn lifecycle_compliance(
         verify: None,
         reverify_after_ms: policy.reverify_deadline_ms,
         line: activation.map(|a| a.id.clone()),
+        handset: None,
     })
 }
 

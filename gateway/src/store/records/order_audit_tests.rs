@@ -23,6 +23,7 @@ fn activation() -> Order {
         verify: None,
         reverify_after_ms: 1,
         line: None,
+        handset: None,
     });
     a
 }

@@ -315,7 +315,7 @@ impl Subscription {
             verification: super::reverify::opening_state(order),
             port_out_credential: None,
             last_port_at_ms: order.port.as_ref().and_then(|p| p.completed_at_ms),
-            handset: None,
+            handset: order.compliance.as_ref().and_then(|c| c.handset.clone()),
             created_at_ms: order.updated_at_ms,
             updated_at_ms: order.updated_at_ms,
         }
