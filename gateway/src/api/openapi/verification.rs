@@ -75,7 +75,7 @@ fn add_handset(doc: &mut Value) {
             "description": "The IMEI the network saw the line in: 14 digits, 15 (the check digit, or 0 as the network sends it) or an IMEISV's 16. Two reports name the same handset when their first 14 digits agree."}}});
     let report = json!({"type": "object", "required": ["recorded", "changed", "rules"], "properties": {
         "recorded": {"type": "boolean", "description": "The report changed the line (false: the handset last reported, blocklisted as before; nothing was written)."},
-        "changed": {"type": "boolean", "description": "Another handset than the last reported (the line's first report is its baseline)."},
+        "changed": {"type": "boolean", "description": "Another handset than the last reported (the line's baseline is the handset its sale named in `channel.imei`, else its first report)."},
         "rules": {"type": "array", "items": {"type": "string", "enum": ["blocked_imei", "imei_change"]},
                   "description": "The tenant's risk rules the report hit; the line is then pending its second verification (`verification`)."}}});
     doc["paths"]["/v1/subscriptions/{msisdn}/handset"] = json!({"post": {

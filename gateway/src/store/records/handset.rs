@@ -62,7 +62,8 @@ pub enum HandsetOutcome {
         subscription: Box<Subscription>,
         /// The report changed the line.
         written: bool,
-        /// Another handset than the last reported (the first report is the baseline).
+        /// Another handset than the last reported (the baseline is the sale's handset,
+        /// else the first report).
         changed: bool,
         /// The rules that hit.
         rules: Vec<RiskRule>,
