@@ -168,6 +168,7 @@ fn arb_bodies() -> impl Strategy<Value = Vec<Vec<u8>>> {
             vec![
                 encode_submit_port_in(&submit),
                 encode_callback(&msg),
+                encode_batch(&[encode_callback(&msg), encode_callback(&msg)]),
                 encode_cancel(&CancelPort {
                     request_id: request_id.clone(),
                     port_ref: port_ref.clone(),
@@ -221,6 +222,7 @@ fn decode_all(body: &[u8]) {
     let _ = decode_receipt(body);
     let _ = decode_problem(body);
     let _ = decode_callback(body);
+    let _ = decode_delivery(body);
 }
 
 proptest! {
@@ -232,6 +234,19 @@ proptest! {
     #[test]
     fn messages_round_trip(msg in arb_message()) {
         prop_assert_eq!(decode_callback(&encode_callback(&msg)), Ok(msg));
+    }
+
+    #[test]
+    fn batches_round_trip(msgs in proptest::collection::vec(arb_message(), 1..8)) {
+        let bodies: Vec<Vec<u8>> = msgs.iter().map(encode_callback).collect();
+        let batch = encode_batch(&bodies);
+        prop_assert_eq!(batch.len(), batch_len(bodies.iter().map(Vec::len)));
+        let got = decode_delivery(&batch).expect("a batch decodes");
+        prop_assert_eq!(got.len(), msgs.len());
+        for ((m, raw), (want, body)) in got.into_iter().zip(msgs.iter().zip(&bodies)) {
+            prop_assert_eq!(&m, want);
+            prop_assert_eq!(raw, body.as_slice());
+        }
     }
 
     #[test]

@@ -7,7 +7,7 @@
 //!
 //! As elsewhere in this crate, the codec is sans-IO: one file per request (encode for
 //! the client, decode for the hub and the simulator), the hub's answers in `receipt`,
-//! its messages in `callback`, all total decoders capped at [`MAX_BODY_BYTES`] whose
+//! its messages in `callback` (one or a batch per delivery: `delivery`), all total decoders capped at [`MAX_BODY_BYTES`] whose
 //! errors name the member, never the value. [`freshness`] orders messages that arrive
 //! out of order. `client` is the thin HTTPS driver behind the [`PortingHub`] trait.
 //! Porting codes, account numbers and PINs live in [`secret`] types that print as `***`.
@@ -17,6 +17,7 @@ mod answer;
 mod callback;
 mod cancel;
 mod client;
+mod delivery;
 mod error;
 mod json;
 mod number_return;
@@ -35,6 +36,7 @@ pub use answer::{AnswerPortOut, PortOutDecision, decode_answer_port_out, encode_
 pub use callback::{HubEvent, HubMessage, PortOutRequest, decode_callback, encode_callback};
 pub use cancel::{CancelPort, decode_cancel, encode_cancel};
 pub use client::{PortingHubClient, PortingHubClientConfig};
+pub use delivery::{DeliveryError, MAX_BATCH, batch_len, decode_delivery, encode_batch};
 pub use error::{PortingCodecError, PortingConfigError, PortingError, Unavailable};
 pub use json::MAX_BODY_BYTES;
 pub use number_return::{ReturnNumber, decode_return_number, encode_return_number};
@@ -63,7 +65,7 @@ pub mod path {
     pub const ACKNOWLEDGEMENTS: &str = "/v1/acknowledgements";
     /// Return a ported-in number to its range holder.
     pub const NUMBER_RETURNS: &str = "/v1/number-returns";
-    /// Hub → gateway: one hub message (answered `204` once recorded).
+    /// Hub → gateway: one hub message, or a batch of them (answered `204` once recorded).
     pub const HUB_MESSAGES: &str = "/v1/hub-messages";
 }
 
