@@ -44,7 +44,22 @@ pub trait PortingStore: Send + Sync {
         &self,
         item: PortInboxItem,
         arrival: OnArrival,
-    ) -> BoxFuture<'_, Result<PortReceived, StoreError>>;
+    ) -> BoxFuture<'_, Result<PortReceived, StoreError>> {
+        Box::pin(async move {
+            let mut got = self.receive_port_items(vec![(item, arrival)]).await?;
+            got.pop()
+                .ok_or_else(|| StoreError::Backend("no answer for a received port item".into()))
+        })
+    }
+
+    /// [`PortingStore::receive_port_item`] for each item in turn, all in one commit
+    /// (a batch of hub messages): each sees the ones before it (a key twice is a
+    /// `Duplicate` the second time; an order the first woke is in flight for the next).
+    /// The answers are in the items' order. All of it is durable, or none.
+    fn receive_port_items(
+        &self,
+        items: Vec<(PortInboxItem, OnArrival)>,
+    ) -> BoxFuture<'_, Result<Vec<PortReceived>, StoreError>>;
 
     /// The order's items not applied yet, in arrival order.
     fn pending_port_items<'a>(

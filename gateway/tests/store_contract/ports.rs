@@ -291,6 +291,80 @@ pub async fn a_port_item_applied_on_arrival_parks_or_wakes_in_one_commit(s: &dyn
     assert!(ids(&s.inflight_orders().await.expect("inflight")).contains(&o.id.as_str()));
 }
 
+/// A batch of items (a hub delivery of several messages) is received in one call, each
+/// item seeing the ones before it: a key twice is a duplicate the second time, an order
+/// the batch parked again or woke is what the next item finds; answers in order.
+pub async fn a_batch_of_port_items_is_received_in_order(s: &dyn StoreAdmin) {
+    seed(s, T, 0..2, 2).await;
+    let a = create_port(s, "k1", 0, PORTED, true).await;
+    let b = create_port(s, "k2", 1, "447911000002", true).await;
+    for o in [&a, &b] {
+        assert!(s.park_port(parked(o, NOW + DAY_MS)).await.expect("park"));
+    }
+    let earlier = NOW + DAY_MS / 24;
+    let repark = OnArrival::Apply(Arc::new(move |o, now| {
+        let mut o = parked(&wake(o, now), earlier);
+        o.version -= 1;
+        o
+    }));
+    let item = |o: &Order, key: &str, at: u64| PortInboxItem {
+        key: key.into(),
+        ..cancel_item(o, at)
+    };
+    let batch = vec![
+        (item(&a, "hub/m-1", NOW + 5), repark.clone()),
+        (item(&b, "hub/m-2", NOW + 5), OnArrival::Wake(wake)),
+        (item(&a, "hub/m-1", NOW + 5), repark),
+        (
+            item(&a, "hub/m-3", NOW + 5),
+            OnArrival::Apply(Arc::new(wake)),
+        ),
+        (item(&b, "hub/m-4", NOW + 5), OnArrival::Wake(wake)),
+    ];
+    let got = s.receive_port_items(batch).await.expect("receive");
+    assert_eq!(got.len(), 5, "{got:?}");
+    assert_eq!(got[0], PortReceived::Settled { until: earlier });
+    let woken_b = match &got[1] {
+        PortReceived::Queued { woken: Some(w) } => w.clone(),
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(woken_b.id, b.id);
+    assert_eq!(got[2], PortReceived::Duplicate);
+    let woken_a = match &got[3] {
+        PortReceived::Queued { woken: Some(w) } => w.clone(),
+        other => panic!("the second message finds the order the first parked again: {other:?}"),
+    };
+    assert_eq!(
+        woken_a.version,
+        a.version + 3,
+        "created, parked, applied, applied"
+    );
+    assert_eq!(
+        got[4],
+        PortReceived::Queued { woken: None },
+        "the order the batch woke is in flight: the item waits for the engine"
+    );
+    assert_eq!(s.get_order(T, &a.id).await.expect("get"), Some(*woken_a));
+    assert_eq!(s.get_order(T, &b.id).await.expect("get"), Some(*woken_b));
+    let pending = s.pending_port_items(&b.id).await.expect("pending");
+    assert_eq!(
+        pending.iter().map(|i| i.key.as_str()).collect::<Vec<_>>(),
+        ["hub/m-2", "hub/m-4"]
+    );
+    assert!(
+        s.pending_port_items(&a.id)
+            .await
+            .expect("pending")
+            .is_empty()
+    );
+    assert_eq!(
+        s.receive_port_items(vec![(item(&b, "hub/m-4", NOW + 9), OnArrival::Wake(wake))])
+            .await
+            .expect("again"),
+        [PortReceived::Duplicate]
+    );
+}
+
 pub async fn a_completed_port_opens_its_line_on_the_ported_number(s: &dyn StoreAdmin) {
     seed(s, T, 0..2, 2).await;
     let o = create_port(s, "k1", 0, PORTED, false).await;

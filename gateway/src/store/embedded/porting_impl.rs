@@ -9,17 +9,13 @@ fn unexpected_port(r: PortReply) -> StoreError {
 }
 
 impl PortingStore for RedbStore {
-    fn receive_port_item(
+    fn receive_port_items(
         &self,
-        item: PortInboxItem,
-        arrival: OnArrival,
-    ) -> BoxFuture<'_, Result<PortReceived, StoreError>> {
+        items: Vec<(PortInboxItem, OnArrival)>,
+    ) -> BoxFuture<'_, Result<Vec<PortReceived>, StoreError>> {
         Box::pin(async move {
-            match self
-                .submit_port(PortCommand::Receive(Box::new(item), arrival))
-                .await?
-            {
-                PortReply::Received(r) => Ok(*r),
+            match self.submit_port(PortCommand::Receive(items)).await? {
+                PortReply::Received(r) => Ok(r),
                 r => Err(unexpected_port(r)),
             }
         })

@@ -61,8 +61,8 @@ impl<'t> PortTables<'t> {
 
 /// Commands of this file (see the `PortingStore` methods of the same names).
 pub enum PortCommand {
-    /// `PortingStore::receive_port_item`.
-    Receive(Box<PortInboxItem>, OnArrival),
+    /// `PortingStore::receive_port_items`.
+    Receive(Vec<(PortInboxItem, OnArrival)>),
     /// `PortingStore::apply_port_item`.
     Apply(Box<Order>, String, EventKind),
     /// `PortingStore::park_port`.
@@ -76,8 +76,8 @@ pub enum PortCommand {
 /// Answers of [`PortCommand`]s.
 #[derive(Debug)]
 pub enum PortReply {
-    /// What receiving did.
-    Received(Box<PortReceived>),
+    /// What receiving did, item by item.
+    Received(Vec<PortReceived>),
     /// Applied or parked (`false`: items wait; nothing written).
     Done(bool),
     /// The ports a sweep took back into flight.
@@ -159,9 +159,12 @@ impl Tables<'_> {
     /// A porting command.
     pub(super) fn port_command(&mut self, cmd: &PortCommand) -> TxResult<PortReply> {
         Ok(match cmd {
-            PortCommand::Receive(item, arrival) => {
-                PortReply::Received(Box::new(self.receive_port_item(item, arrival)?))
-            }
+            PortCommand::Receive(items) => PortReply::Received(
+                items
+                    .iter()
+                    .map(|(item, arrival)| self.receive_port_item(item, arrival))
+                    .collect::<TxResult<_>>()?,
+            ),
             PortCommand::Apply(order, key, event) => {
                 self.advance_order(order, &Effect::None, event)?;
                 self.port_item_applied(&order.id, key)?;

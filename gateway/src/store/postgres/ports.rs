@@ -203,16 +203,20 @@ impl PortingStore for PgStore {
         })
     }
 
-    fn receive_port_item(
+    fn receive_port_items(
         &self,
-        item: PortInboxItem,
-        arrival: OnArrival,
-    ) -> adapters::hlr::BoxFuture<'_, Result<PortReceived, StoreError>> {
+        items: Vec<(PortInboxItem, OnArrival)>,
+    ) -> adapters::hlr::BoxFuture<'_, Result<Vec<PortReceived>, StoreError>> {
         Box::pin(async move {
-            self.transaction(
-                &(item, arrival, self.owner()),
-                |tx, (item, arrival, owner)| Box::pin(receive(tx, item, arrival, *owner)),
-            )
+            self.transaction(&(items, self.owner()), |tx, (items, owner)| {
+                Box::pin(async move {
+                    let mut out = Vec::with_capacity(items.len());
+                    for (item, arrival) in items {
+                        out.push(receive(tx, item, arrival, *owner).await?);
+                    }
+                    Ok(out)
+                })
+            })
             .await
         })
     }
