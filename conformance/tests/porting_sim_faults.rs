@@ -385,3 +385,62 @@ async fn with_two_lanes_a_slow_port_holds_back_its_own_messages_only() {
     assert_eq!(a_seq, [1, 2], "{log:?}");
     assert!(log.iter().all(|d| d.delivered), "{log:?}");
 }
+
+/// With batches, a delivery carries the messages waiting when a lane comes free (one per
+/// port, in arrival order); a batch the receiver cannot read (400) is sent again message
+/// by message, so only an unreadable message would be lost.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_carries_the_messages_waiting_and_a_refused_one_goes_again_alone() {
+    // The second POST (the first batch) is refused.
+    let w = World::with(vec![204, 400], |c, _, _| c.delivery_batch = 100).await;
+    // The receiver sits on port A's first message while B and C queue behind it.
+    w.receiver.hold("ord_a");
+    let mut refs = Vec::new();
+    for (order, number) in [
+        ("ord_a", "447700900601"),
+        ("ord_b", "447700900602"),
+        ("ord_c", "447700900603"),
+    ] {
+        let receipt = w
+            .client
+            .submit_port_in(&submit(Market::Uk, number, order))
+            .await
+            .expect("receipt");
+        refs.push(receipt.port_ref.as_str().to_owned());
+    }
+    w.receiver.release("ord_a");
+    let log = w.deliveries(6).await;
+    let seen: Vec<(&str, u64, usize, &[Option<u16>])> = log
+        .iter()
+        .map(|d| {
+            (
+                d.port_ref.as_str(),
+                d.sequence,
+                d.batch,
+                d.statuses.as_slice(),
+            )
+        })
+        .collect();
+    let (a, b, c) = (refs[0].as_str(), refs[1].as_str(), refs[2].as_str());
+    let ok: &[Option<u16>] = &[Some(204)];
+    let again: &[Option<u16>] = &[Some(400), Some(204)];
+    assert_eq!(
+        seen,
+        [
+            (a, 1, 1, ok),
+            // A's second message and B's and C's first went in one POST, refused, then
+            // one by one.
+            (a, 2, 1, again),
+            (b, 1, 1, again),
+            (c, 1, 1, again),
+            // Then B's and C's second messages together.
+            (b, 2, 2, ok),
+            (c, 2, 2, ok),
+        ],
+        "{log:?}"
+    );
+    assert!(log.iter().all(|d| d.delivered), "{log:?}");
+    assert_eq!(w.receiver.messages().len(), 6);
+    let counts = w.sim.counts();
+    assert_eq!((counts.delivered, counts.delivered_posts), (6, 5));
+}

@@ -92,6 +92,10 @@ pub struct BenchArgs {
     /// once; each port's messages still go one after another (1: all one at a time).
     #[arg(long, default_value_t = 64)]
     pub hub_lanes: usize,
+    /// `--port-in`: hub messages one POST of the hub simulator carries at most (a batch
+    /// of as many ports; 1: each message alone).
+    #[arg(long, default_value_t = adapters::porting::MAX_BATCH)]
+    pub hub_batch: usize,
     /// Instead of activations: park this many scheduled port-ins (store-level seeding, each
     /// written as the engine writes it) and measure the process's CPU time over an idle
     /// window, with no port open and then with them parked.

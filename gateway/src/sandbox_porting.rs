@@ -60,6 +60,9 @@ pub async fn start(
         root_ca_pem: ca_pem,
     });
     config.state_file = Some(crate::sandbox::simulator_state_file(data_dir, "porting"));
+    // As a national hub does when many ports move at one hour: the messages waiting when
+    // a delivery starts go in one POST.
+    config.delivery_batch = adapters::porting::MAX_BATCH;
     if let Some(listener) = receiver {
         let at = listener
             .local_addr()

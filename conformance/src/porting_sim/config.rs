@@ -94,6 +94,8 @@ pub struct PortingSimConfig {
     pub delivery: RetryPolicy,
     /// Messages (of as many ports) in flight at once; 1: one at a time, in queue order.
     pub delivery_lanes: usize,
+    /// Messages one POST carries at most (a batch, `{"messages": […]}`); 1: each alone.
+    pub delivery_batch: usize,
     /// Request ids kept for idempotent answers.
     pub replay_capacity: usize,
     /// Seed of the fault PRNGs.
@@ -122,6 +124,7 @@ impl PortingSimConfig {
             callback_faults: CallbackFaultConfig::default(),
             delivery: RetryPolicy::default(),
             delivery_lanes: 1,
+            delivery_batch: 1,
             replay_capacity: 100_000,
             seed: 1,
             state_file: None,

@@ -151,6 +151,12 @@ impl PortingSimHandle {
         self.sim.notifier.set_lanes(lanes);
     }
 
+    /// Lets one delivery carry up to `batch` messages, of as many ports, in one POST
+    /// (`{"messages": […]}`, at most `adapters::porting::MAX_BATCH`); 1 sends each alone.
+    pub fn set_delivery_batch(&self, batch: usize) {
+        self.sim.notifier.set_batch(batch);
+    }
+
     /// Releases every held-back message; how many.
     pub fn flush_callbacks(&self) -> usize {
         self.sim.notifier.flush()

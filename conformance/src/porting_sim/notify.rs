@@ -8,7 +8,10 @@
 //! By default one message is in flight at a time, in queue order. With more delivery
 //! lanes ([`Notifier::set_lanes`]) messages of different ports are in flight at once, as
 //! a national hub delivers them; a port's own messages still go one after another, in
-//! queue order, so what one lane shows is what the protocol promises.
+//! queue order, so what one lane shows is what the protocol promises. With batches
+//! ([`Notifier::set_batch`]) one POST carries up to that many messages, of as many ports,
+//! from those waiting when a lane is free (`{"messages": […]}`, within the body limit);
+//! each message is still logged, retried and forgotten as its own delivery.
 //!
 //! With a state file, every message (and injected copy) is kept there from the moment it
 //! is planned, in the same hand-over as the hub change that made it, until its delivery
@@ -20,7 +23,9 @@ use super::stats::PortingCounts;
 use crate::common::control::{lock, wait_shutdown};
 use crate::common::state_writer::StateWriter;
 use adapters::http::HttpClient;
-use adapters::porting::{HubMessage, encode_callback, path};
+use adapters::porting::{
+    HubMessage, MAX_BATCH, MAX_BODY_BYTES, batch_len, encode_batch, encode_callback, path,
+};
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap, VecDeque};
@@ -77,6 +82,13 @@ pub struct Delivery {
     pub duplicate: bool,
     /// Held back behind a later message of its port.
     pub reordered: bool,
+    /// How many messages the POST that carried it held (1: sent alone).
+    #[serde(default = "one")]
+    pub batch: usize,
+}
+
+fn one() -> usize {
+    1
 }
 
 /// A message waiting for delivery. No `Debug`: a port-out request's body holds the
@@ -196,6 +208,8 @@ pub(crate) struct Notifier {
     next_key: Option<AtomicU64>,
     /// Deliveries in flight at most (ports at once).
     lanes: Arc<AtomicUsize>,
+    /// Messages one POST carries at most.
+    batch: Arc<AtomicUsize>,
 }
 
 impl std::fmt::Debug for Notifier {
@@ -237,6 +251,7 @@ impl Notifier {
         });
         let url = Arc::new(Mutex::new(url));
         let lanes = Arc::new(AtomicUsize::new(1));
+        let batch = Arc::new(AtomicUsize::new(1));
         let task = Task {
             client,
             url: Arc::clone(&url),
@@ -245,6 +260,7 @@ impl Notifier {
             counts: Arc::clone(&counts),
             file: file.clone(),
             lanes: Arc::clone(&lanes),
+            batch: Arc::clone(&batch),
         };
         tokio::spawn(task.run(rx, stop));
         Self {
@@ -257,6 +273,7 @@ impl Notifier {
             file,
             next_key,
             lanes,
+            batch,
         }
     }
 
@@ -264,6 +281,13 @@ impl Notifier {
     /// in queue order. Takes effect from the next message queued or delivered.
     pub(crate) fn set_lanes(&self, lanes: usize) {
         self.lanes.store(lanes.max(1), Ordering::Relaxed);
+    }
+
+    /// Lets one POST carry up to `batch` messages (at most [`MAX_BATCH`]); 1 sends each
+    /// alone. Takes effect from the next delivery.
+    pub(crate) fn set_batch(&self, batch: usize) {
+        self.batch
+            .store(batch.clamp(1, MAX_BATCH), Ordering::Relaxed);
     }
 
     /// The delivery log.
@@ -373,11 +397,20 @@ struct Task {
     counts: Arc<Mutex<PortingCounts>>,
     file: Option<Arc<StateWriter>>,
     lanes: Arc<AtomicUsize>,
+    batch: Arc<AtomicUsize>,
 }
 
-/// What one delivery did: the message, where it went, each attempt's status, and
-/// whether the receiver took it.
-type Attempted = (Outgoing, Option<String>, Vec<Option<u16>>, bool);
+/// What one delivery did: where it went, and for each of its messages each attempt's
+/// status, whether the receiver took it and how many messages the POST that did held.
+type Attempted = (Option<String>, Vec<Handled>);
+
+/// One message of a delivery, handled.
+struct Handled {
+    out: Outgoing,
+    statuses: Vec<Option<u16>>,
+    delivered: bool,
+    batch: usize,
+}
 
 /// The messages waiting for a lane, by arrival; and, for every port with a message
 /// waiting or in flight, its later messages (with their arrival numbers).
@@ -402,9 +435,22 @@ impl Lanes {
         }
     }
 
-    /// The earliest ready message.
-    fn next(&mut self) -> Option<Outgoing> {
-        self.ready.pop_first().map(|(_, out)| out)
+    /// The earliest ready messages (at most one per port), up to `most` and within the
+    /// body limit of a batch.
+    fn take(&mut self, most: usize) -> Vec<Outgoing> {
+        let mut outs: Vec<Outgoing> = Vec::new();
+        while outs.len() < most.max(1) {
+            let Some(entry) = self.ready.first_entry() else {
+                break;
+            };
+            let lengths = outs.iter().map(|o| o.body.len());
+            let with = batch_len(lengths.chain([entry.get().body.len()]));
+            if !outs.is_empty() && with > MAX_BODY_BYTES {
+                break;
+            }
+            outs.push(entry.remove());
+        }
+        outs
     }
 
     /// `port`'s message is handled: its next one (if any) is ready, in its arrival place.
@@ -428,15 +474,20 @@ impl Task {
         let mut seq = 0u64;
         let mut lanes = Lanes::default();
         let mut flying = tokio::task::JoinSet::new();
-        let mut ports = HashMap::new();
+        let mut ports: HashMap<_, Vec<String>> = HashMap::new();
         loop {
+            // Whatever is queued already may share a POST.
+            while let Ok(out) = rx.try_recv() {
+                lanes.arrive(out);
+            }
             while flying.len() < task.lanes.load(Ordering::Relaxed).max(1) {
-                let Some(out) = lanes.next() else {
+                let outs = lanes.take(task.batch.load(Ordering::Relaxed));
+                if outs.is_empty() {
                     break;
-                };
-                let port = out.port_ref.clone();
-                let id = flying.spawn(Arc::clone(&task).attempt(out)).id();
-                ports.insert(id, port);
+                }
+                let of = outs.iter().map(|o| o.port_ref.clone()).collect();
+                let id = flying.spawn(Arc::clone(&task).attempt(outs)).id();
+                ports.insert(id, of);
             }
             tokio::select! {
                 () = wait_shutdown(stop.clone()) => return,
@@ -449,61 +500,113 @@ impl Task {
                         Ok((id, _)) => *id,
                         Err(e) => e.id(),
                     };
-                    if let Some(port) = ports.remove(&id) {
+                    for port in ports.remove(&id).unwrap_or_default() {
                         lanes.done(&port);
                     }
                     // A delivery cannot panic; one that did is dropped with its port freed.
                     if let Ok((_, attempted)) = done {
-                        task.finish(attempted, seq);
-                        seq += 1;
+                        seq = task.finish(attempted, seq);
                     }
                 }
             }
         }
     }
 
-    /// Delivers one message (retried as configured), if there is a client and a URL.
-    async fn attempt(self: Arc<Self>, out: Outgoing) -> Attempted {
+    /// Delivers one message, or a batch in one POST (retried as configured), if there is
+    /// a client and a URL.
+    /// A batch the receiver cannot read (400) is sent again message by message, so only
+    /// the unreadable one is refused.
+    async fn attempt(self: Arc<Self>, outs: Vec<Outgoing>) -> Attempted {
         let url = lock(&self.url)
             .clone()
             .map(|base| format!("{base}{}", path::HUB_MESSAGES));
+        let (Some(client), Some(to)) = (&self.client, &url) else {
+            let handled = outs.into_iter().map(|out| Handled {
+                out,
+                statuses: Vec::new(),
+                delivered: false,
+                batch: 1,
+            });
+            return (url, handled.collect());
+        };
+        let batch = outs.len();
         let mut statuses = Vec::new();
-        let mut delivered = false;
-        if let (Some(client), Some(url)) = (&self.client, &url) {
-            delivered = deliver(client, url, &out.body, self.retry, &mut statuses).await;
+        let body = match outs.as_slice() {
+            [one] => one.body.clone(),
+            many => Bytes::from(encode_batch(
+                &many.iter().map(|o| &o.body[..]).collect::<Vec<_>>(),
+            )),
+        };
+        let delivered = deliver(client, to, &body, self.retry, &mut statuses).await;
+        let mut handled = Vec::with_capacity(batch);
+        if batch > 1 && statuses.last() == Some(&Some(400)) {
+            for out in outs {
+                let mut own = statuses.clone();
+                let delivered = deliver(client, to, &out.body, self.retry, &mut own).await;
+                handled.push(Handled {
+                    out,
+                    statuses: own,
+                    delivered,
+                    batch: 1,
+                });
+            }
+        } else {
+            handled.extend(outs.into_iter().map(|out| Handled {
+                out,
+                statuses: statuses.clone(),
+                delivered,
+                batch,
+            }));
         }
-        (out, url, statuses, delivered)
+        (url, handled)
     }
 
-    /// Counts, forgets (in the state file) and logs a handled message.
-    fn finish(&self, (out, url, statuses, delivered): Attempted, seq: u64) {
+    /// Counts, forgets (in the state file) and logs each message of a handled delivery;
+    /// the next delivery number.
+    fn finish(&self, (url, handled): Attempted, mut seq: u64) -> u64 {
         {
             let mut c = lock(&self.counts);
-            if delivered {
-                c.delivered += 1;
-            } else {
-                c.undelivered += 1;
+            for (i, h) in handled.iter().enumerate() {
+                if h.delivered {
+                    c.delivered += 1;
+                    // A batch's POST counts once, with its first message.
+                    c.delivered_posts += u64::from(h.batch == 1 || i == 0);
+                } else {
+                    c.undelivered += 1;
+                }
             }
         }
-        if !delivered {
-            tracing::info!(message_id = %out.message_id, port_ref = %out.port_ref, "hub message not delivered");
-        }
         // Handled (delivered, or given up as the protocol allows): no longer kept.
-        if let (Some(file), Some(key)) = (&self.file, out.key) {
-            drop(file.submit(vec![persist::delivered(key)]));
+        if let Some(file) = &self.file {
+            let keys = handled.iter().filter_map(|h| h.out.key);
+            drop(file.submit(keys.map(persist::delivered).collect()));
         }
-        self.log.push(Delivery {
-            seq,
-            message_id: out.message_id,
-            port_ref: out.port_ref,
-            sequence: out.sequence,
-            kind: out.kind,
-            url,
+        for Handled {
+            out,
             statuses,
             delivered,
-            duplicate: out.duplicate,
-            reordered: out.reordered,
-        });
+            batch,
+        } in handled
+        {
+            if !delivered {
+                tracing::info!(message_id = %out.message_id, port_ref = %out.port_ref, "hub message not delivered");
+            }
+            self.log.push(Delivery {
+                seq,
+                message_id: out.message_id,
+                port_ref: out.port_ref,
+                sequence: out.sequence,
+                kind: out.kind,
+                url: url.clone(),
+                statuses,
+                delivered,
+                duplicate: out.duplicate,
+                reordered: out.reordered,
+                batch,
+            });
+            seq += 1;
+        }
+        seq
     }
 }
 

@@ -75,6 +75,7 @@ pub(crate) async fn start(config: PortingSimConfig) -> Result<PortingSimHandle, 
         notifier_kept,
     );
     notifier.set_lanes(config.delivery_lanes);
+    notifier.set_batch(config.delivery_batch);
     let sim = Arc::new(Simulator::new(
         &config,
         notifier,

@@ -95,8 +95,11 @@ pub struct PortingCounts {
     pub invalid: u64,
     /// Messages the hub produced.
     pub messages: u64,
-    /// Deliveries answered 2xx.
+    /// Deliveries answered 2xx (messages, each counted once however many shared a POST).
     pub delivered: u64,
+    /// POSTs answered 2xx: one per message sent alone, one per batch.
+    #[serde(default)]
+    pub delivered_posts: u64,
     /// Deliveries given up (attempts exhausted, 400, or no receiver URL).
     pub undelivered: u64,
     /// Injected faults.

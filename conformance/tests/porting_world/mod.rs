@@ -9,7 +9,7 @@ use adapters::http::HttpClient;
 use adapters::porting::{Account, AccountNumber, AccountPin, Credential, Market};
 use adapters::porting::{
     ClientIdentity, HubMessage, PortingHubClient, PortingHubClientConfig, Ref, SubmitPortIn,
-    UtcTime, decode_callback,
+    UtcTime, decode_delivery,
 };
 use bytes::Bytes;
 use conformance::porting_sim::{
@@ -204,8 +204,9 @@ pub fn summary(ms: &[HubMessage]) -> Vec<(u64, String, String)> {
 }
 
 /// The receiver of hub messages: mutual TLS (the hub's client certificate), records
-/// every body it decodes, answers the next scripted status, then 204. A message whose
-/// `reference` is held ([`Receiver::hold`]) gets its answer only once released.
+/// every message of each delivery it decodes (one, or a batch), answers the next
+/// scripted status per delivery, then 204. A delivery with a message whose `reference`
+/// is held ([`Receiver::hold`]) gets its answer only once released.
 pub struct Receiver {
     addr: SocketAddr,
     seen: Arc<Mutex<Vec<HubMessage>>>,
@@ -245,17 +246,22 @@ impl Receiver {
                         async move {
                             let path_ok = req.uri().path() == adapters::porting::path::HUB_MESSAGES;
                             let body = req.into_body().collect().await?.to_bytes();
-                            let status = match decode_callback(&body) {
-                                Ok(m) if path_ok => {
-                                    let reference =
-                                        m.reference.as_ref().map(|r| r.as_str().to_owned());
-                                    if let Some(r) = reference {
-                                        let _ = holds.wait_for(|h| !h.contains(&r)).await;
-                                    }
+                            let status = match decode_delivery(&body) {
+                                Ok(ms) if path_ok => {
+                                    let references: Vec<String> = ms
+                                        .iter()
+                                        .filter_map(|(m, _)| m.reference.as_ref())
+                                        .map(|r| r.as_str().to_owned())
+                                        .collect();
+                                    let _ = holds
+                                        .wait_for(|h| !references.iter().any(|r| h.contains(r)))
+                                        .await;
                                     let status =
                                         script.lock().expect("lock").pop_front().unwrap_or(204);
                                     if status == 204 {
-                                        seen.lock().expect("lock").push(m);
+                                        seen.lock()
+                                            .expect("lock")
+                                            .extend(ms.into_iter().map(|(m, _)| m));
                                     }
                                     status
                                 }

@@ -61,6 +61,7 @@ pub(super) async fn run(
     let hub = &sb.porting.sim;
     let tick = Duration::from_millis(args.hub_tick_ms.max(1));
     hub.set_delivery_lanes(args.hub_lanes);
+    hub.set_delivery_batch(args.hub_batch);
     println!(
         "simgw bench --port-in: {n} physical activations, then {n} UK port-ins, {} clients, HLR and hub latency {} / 0 ms, seeded in {:.1} s",
         args.concurrency,
@@ -68,10 +69,11 @@ pub(super) async fn run(
         seeded_in.as_secs_f64()
     );
     println!(
-        "the hub's clock is driven: {} days every {} ms (each scheduled port is locked and cut over at the next tick); the gateway's runs in real time; the hub delivers messages of up to {} ports at once, each port's in order",
+        "the hub's clock is driven: {} days every {} ms (each scheduled port is locked and cut over at the next tick); the gateway's runs in real time; the hub has up to {} deliveries in flight, each of up to {} messages of as many ports, each port's in order",
         HUB_STEP.as_secs() / 86_400,
         tick.as_millis(),
-        args.hub_lanes.max(1)
+        args.hub_lanes.max(1),
+        args.hub_batch.clamp(1, adapters::porting::MAX_BATCH)
     );
     let auth = format!("Bearer {}", sb.info.api_key);
     let deadline = Duration::from_secs(args.deadline_s);
@@ -123,14 +125,17 @@ pub(super) async fn run(
     let per = |x: u64| x as f64 / done.max(1) as f64;
     let hub1 = hub.counts();
     let messages = hub1.delivered.saturating_sub(hub0.delivered);
+    let posts = hub1.delivered_posts.saturating_sub(hub0.delivered_posts);
     let figures = PortInFigures {
         physical_per_s: physical_rate,
         port_ins_per_s: port_rate,
         ratio_to_physical: ratio(port_rate, physical_rate),
         hub_tick_ms: tick.as_millis() as u64,
         hub_lanes: args.hub_lanes.max(1),
+        hub_batch: args.hub_batch.clamp(1, adapters::porting::MAX_BATCH),
         hub_ticks: ticks,
         hub_messages_per_port: per(messages),
+        hub_posts_per_port: per(posts),
         store_ops_per_port: per(ops),
     };
     println!(
@@ -139,8 +144,8 @@ pub(super) async fn run(
         figures.store_ops_per_port
     );
     println!(
-        "porting hub: {:.2} messages delivered per port-in, {} clock ticks",
-        figures.hub_messages_per_port, ticks
+        "porting hub: {:.2} messages delivered per port-in in {:.2} POSTs, {} clock ticks",
+        figures.hub_messages_per_port, figures.hub_posts_per_port, ticks
     );
     if let (Some(sim), Some(before)) = (&sb.hlr_sim, hlr0) {
         let after = sim.counts();

@@ -193,8 +193,12 @@ pub(super) struct PortInFigures {
     pub(super) hub_ticks: u64,
     /// Hub messages (of as many ports) in flight at once.
     pub(super) hub_lanes: usize,
+    /// Hub messages one POST carried at most.
+    pub(super) hub_batch: usize,
     /// Hub messages delivered per completed port-in.
     pub(super) hub_messages_per_port: f64,
+    /// Hub POSTs delivered per completed port-in (a batch counts once).
+    pub(super) hub_posts_per_port: f64,
     /// Store operations per completed port-in.
     pub(super) store_ops_per_port: f64,
 }
