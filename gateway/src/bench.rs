@@ -84,6 +84,11 @@ pub struct BenchArgs {
     /// bench) until each is `active` on its ported number, and report the ratio.
     #[arg(long, conflicts_with_all = ["esim", "suspend", "store"])]
     pub port_in: bool,
+    /// `--port-in`: the market of the port-ins: `uk` (the line runs on a temporary
+    /// number until the cutover, then changes number) or `eu-generic` (no temporary
+    /// number: the line opens on the ported number at the cutover).
+    #[arg(long, default_value = "uk", value_parser = port_market)]
+    pub port_market: crate::compliance::Market,
     /// `--port-in`: how often the bench moves the hub's clock 4 days on, in ms (a
     /// scheduled port waits at most this long for its cutover).
     #[arg(long, default_value_t = 10)]
@@ -646,4 +651,13 @@ fn activation_posts(args: &BenchArgs, sb: &crate::sandbox::Sandbox) -> Vec<Post>
             body,
         })
         .collect()
+}
+
+/// `--port-market`: the markets `simgw bench --port-in` can port in.
+fn port_market(s: &str) -> Result<crate::compliance::Market, String> {
+    use crate::compliance::Market;
+    match Market::parse(s) {
+        Some(m @ (Market::Uk | Market::EuGeneric)) => Ok(m),
+        _ => Err("uk or eu-generic".into()),
+    }
 }

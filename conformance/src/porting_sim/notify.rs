@@ -9,9 +9,10 @@
 //! lanes ([`Notifier::set_lanes`]) messages of different ports are in flight at once, as
 //! a national hub delivers them; a port's own messages still go one after another, in
 //! queue order, so what one lane shows is what the protocol promises. With batches
-//! ([`Notifier::set_batch`]) one POST carries up to that many messages, of as many ports,
-//! from those waiting when a lane is free (`{"messages": […]}`, within the body limit);
-//! each message is still logged, retried and forgotten as its own delivery.
+//! ([`Notifier::set_batch`]) one POST carries up to that many of the messages waiting
+//! when a lane is free (`{"messages": […]}`, within the body limit), each port's in its
+//! order (its messages queued behind one another go together); each message is still
+//! logged, retried and forgotten as its own delivery.
 //!
 //! With a state file, every message (and injected copy) is kept there from the moment it
 //! is planned, in the same hand-over as the hub change that made it, until its delivery
@@ -435,22 +436,35 @@ impl Lanes {
         }
     }
 
-    /// The earliest ready messages (at most one per port), up to `most` and within the
-    /// body limit of a batch.
-    fn take(&mut self, most: usize) -> Vec<Outgoing> {
+    /// The earliest ready messages, each followed by its port's later messages waiting
+    /// behind it (in order), up to `most` and within the body limit of a batch; and the
+    /// ports they are of, once each.
+    fn take(&mut self, most: usize) -> (Vec<Outgoing>, Vec<String>) {
+        let most = most.max(1);
         let mut outs: Vec<Outgoing> = Vec::new();
-        while outs.len() < most.max(1) {
-            let Some(entry) = self.ready.first_entry() else {
-                break;
-            };
-            let lengths = outs.iter().map(|o| o.body.len());
-            let with = batch_len(lengths.chain([entry.get().body.len()]));
-            if !outs.is_empty() && with > MAX_BODY_BYTES {
+        let mut ports = Vec::new();
+        let fits = |outs: &[Outgoing], next: &Outgoing| {
+            outs.is_empty()
+                || (outs.len() < most
+                    && batch_len(outs.iter().chain([next]).map(|o| o.body.len())) <= MAX_BODY_BYTES)
+        };
+        while let Some(entry) = self.ready.first_entry() {
+            if !fits(&outs, entry.get()) {
                 break;
             }
-            outs.push(entry.remove());
+            let first = entry.remove();
+            let port = first.port_ref.clone();
+            outs.push(first);
+            if let Some(q) = self.behind.get_mut(&port) {
+                while q.front().is_some_and(|(_, next)| fits(&outs, next)) {
+                    if let Some((_, next)) = q.pop_front() {
+                        outs.push(next);
+                    }
+                }
+            }
+            ports.push(port);
         }
-        outs
+        (outs, ports)
     }
 
     /// `port`'s message is handled: its next one (if any) is ready, in its arrival place.
@@ -481,11 +495,10 @@ impl Task {
                 lanes.arrive(out);
             }
             while flying.len() < task.lanes.load(Ordering::Relaxed).max(1) {
-                let outs = lanes.take(task.batch.load(Ordering::Relaxed));
+                let (outs, of) = lanes.take(task.batch.load(Ordering::Relaxed));
                 if outs.is_empty() {
                     break;
                 }
-                let of = outs.iter().map(|o| o.port_ref.clone()).collect();
                 let id = flying.spawn(Arc::clone(&task).attempt(outs)).id();
                 ports.insert(id, of);
             }

@@ -34,6 +34,8 @@ pub(super) struct Posted {
     pub(super) took: Duration,
     /// Size of the first `202` answer's body.
     pub(super) body_bytes: Option<usize>,
+    /// The first refusal: its status and problem code (or the transport error).
+    pub(super) first_refusal: Option<String>,
 }
 
 /// Sends every POST from `concurrency` clients, each taking the next request when its
@@ -80,7 +82,19 @@ pub(super) async fn post_all(
                             }
                         }
                     }
-                    _ => out.failures += 1,
+                    other => {
+                        out.failures += 1;
+                        out.first_refusal.get_or_insert_with(|| match other {
+                            Ok(resp) => {
+                                let problem =
+                                    serde_json::from_slice::<serde_json::Value>(&resp.body)
+                                        .ok()
+                                        .and_then(|v| v["code"].as_str().map(str::to_owned));
+                                format!("{} {}", resp.status, problem.unwrap_or_default())
+                            }
+                            Err(e) => e.to_string(),
+                        });
+                    }
                 }
             }
             out
@@ -93,6 +107,7 @@ pub(super) async fn post_all(
         all.ids.extend(p.ids);
         all.failures += p.failures;
         all.body_bytes = all.body_bytes.or(p.body_bytes);
+        all.first_refusal = all.first_refusal.or(p.first_refusal);
     }
     all.took = started.elapsed();
     all.latency.sort();
@@ -210,11 +225,16 @@ pub(super) fn phase(name: &str, posted: &Posted, settled: &Settled) -> Phase {
 /// Prints a phase: throughput, latency, and every failed or open order by code.
 pub(super) fn print_phase(p: &Phase, posted: &Posted, settled: &Settled, state: &str, unit: &str) {
     println!(
-        "accepted   {:>7} in {:>6.2} s  = {:>8.0} POST/s   (refused requests: {})",
+        "accepted   {:>7} in {:>6.2} s  = {:>8.0} POST/s   (refused requests: {}{})",
         p.accepted,
         posted.took.as_secs_f64(),
         rate(p.accepted, posted.took),
-        p.refused
+        p.refused,
+        posted
+            .first_refusal
+            .as_ref()
+            .map(|r| format!("; the first: {r}"))
+            .unwrap_or_default()
     );
     println!(
         "{state:<10} {:>7} in {:>6.2} s  = {:>8.0} {unit} end to end  (failed {}, still open {})",

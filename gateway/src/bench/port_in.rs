@@ -1,21 +1,26 @@
 //! `simgw bench --port-in`: a port-in's own cost next to a physical activation's, in one
-//! run and one tenant. The sandbox tenant takes the UK market (a permissive policy: no
-//! identity, so both phases make the same compliance checks), then:
+//! run and one tenant. The sandbox tenant takes the market of `--port-market` (`uk` by
+//! default, or `eu-generic`; a permissive policy either way, identity optional as in the
+//! UK, so both phases make the same compliance checks), then:
 //!
 //! 1. **baseline**: `--activations` physical activations on a new number, timed until
 //!    each is `active`;
-//! 2. **measured**: as many UK port-ins (a PAC, donor `EE`), each on its own SIM and
-//!    number, through the porting-hub simulator at zero latency (donor answers at once,
-//!    no faults), timed until each is `active` on its ported number: the create commit
-//!    with a temporary number, the HLR subscriber on it, the submit to the hub, its
-//!    `accepted` and `scheduled` messages, the park, `locked` and `cutover`, the HLR
+//! 2. **measured**: as many port-ins, each on its own SIM and number, through the
+//!    porting-hub simulator at zero latency (donor answers at once, no faults), timed
+//!    until each is `active` on its ported number. UK (a PAC, donor `EE`): the create
+//!    commit with a temporary number, the HLR subscriber on it, the submit to the hub,
+//!    its `accepted` and `scheduled` messages, the park, `locked` and `cutover`, the HLR
 //!    number change, the acknowledgement, `completed`, and the temporary number
-//!    quarantined.
+//!    quarantined. EU generic (a national code): no temporary number, so the HLR
+//!    subscriber is created on the ported number at `cutover` (one HLR call, as an
+//!    activation's) and the rest is the port's own: the submit, the hub's messages and
+//!    the acknowledgement.
 //!
 //! Calendar time is what a port waits for, not work: the hub's clock is driven by the
-//! bench, which moves it [`HUB_STEP`] (4 days: past any UK lock, 17:00 on D-1, and
-//! cutover, 09:00 on the next working day D) every `--hub-tick-ms`, so a scheduled port
-//! is cut over at the next tick, and the latencies include that wait (at most one tick).
+//! bench, which moves it [`HUB_STEP`] (4 days: past any lock, 17:00 on D-1, and cutover,
+//! 09:00 on the next working day D, in either market) every `--hub-tick-ms`, so a
+//! scheduled port is cut over at the next tick, and the latencies include that wait (at
+//! most one tick).
 //! The gateway's own clock runs in real time: its port deadlines (the lock point, the
 //! cutover plus 2 h) lie days ahead and never fire during the run; hub messages move
 //! every order, as they would in production.
@@ -33,13 +38,50 @@ use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
 use tokio::time::Instant;
 
-/// How far the hub's clock moves at each tick: from any instant, past the next UK
-/// lock and cutover (a Friday evening's port is due on Tuesday at 09:00).
+/// How far the hub's clock moves at each tick: from any instant, past the next lock and
+/// cutover (a Friday evening's port is due on Tuesday at 09:00).
 pub(super) const HUB_STEP: Duration = Duration::from_secs(4 * 86_400);
 
-/// The first ported number; the run ports `FIRST_NUMBER + i` (UK mobile range, outside
-/// the sandbox tenant's own block).
-const FIRST_NUMBER: u64 = 447_911_000_000;
+/// What a port-in of the measured market sends.
+struct PortMarket {
+    market: Market,
+    /// The run ports `first_number + i`, outside the sandbox tenant's own block.
+    first_number: u64,
+    donor: &'static str,
+    credential: &'static str,
+    /// What one port-in does, for the phase's heading.
+    steps: &'static str,
+}
+
+impl PortMarket {
+    fn of(market: Market) -> Self {
+        match market {
+            Market::EuGeneric => Self {
+                market,
+                // A German mobile range.
+                first_number: 4_915_110_000_000,
+                donor: "DE-DONOR",
+                credential: "X1Y2Z3",
+                steps: "hub submit, accepted, scheduled, locked, cutover, HLR create, acknowledgement, completed",
+            },
+            _ => Self {
+                market: Market::Uk,
+                // UK mobile range.
+                first_number: 447_911_000_000,
+                donor: "EE",
+                credential: "ABC123456",
+                steps: "temporary number, HLR create, hub submit, accepted, scheduled, locked, cutover, HLR number change, acknowledgement, completed",
+            },
+        }
+    }
+
+    fn name(&self) -> &'static str {
+        match self.market {
+            Market::EuGeneric => "EU generic",
+            _ => "UK",
+        }
+    }
+}
 
 /// Runs both phases against a started sandbox and prints the report.
 pub(super) async fn run(
@@ -57,13 +99,15 @@ pub(super) async fn run(
             iccids.len()
         )));
     }
-    uk_market(sb).await?;
+    let pm = PortMarket::of(args.port_market);
+    set_market(sb, pm.market).await?;
     let hub = &sb.porting.sim;
     let tick = Duration::from_millis(args.hub_tick_ms.max(1));
     hub.set_delivery_lanes(args.hub_lanes);
     hub.set_delivery_batch(args.hub_batch);
     println!(
-        "simgw bench --port-in: {n} physical activations, then {n} UK port-ins, {} clients, HLR and hub latency {} / 0 ms, seeded in {:.1} s",
+        "simgw bench --port-in: {n} physical activations, then {n} {} port-ins, {} clients, HLR and hub latency {} / 0 ms, seeded in {:.1} s",
+        pm.name(),
         args.concurrency,
         args.hlr_latency_ms,
         seeded_in.as_secs_f64()
@@ -93,14 +137,16 @@ pub(super) async fn run(
     let events0 = sb.gateway.store.event_count().await.map_err(err)?;
     let (commits0, ops0) = (m.store_commits.load(Relaxed), m.store_ops.load(Relaxed));
     println!(
-        "-- timed: UK port-ins, each until `active` on its ported number (temporary number, HLR create, hub submit, accepted, scheduled, locked, cutover, HLR number change, acknowledgement, completed)"
+        "-- timed: {} port-ins, each until `active` on its ported number ({})",
+        pm.name(),
+        pm.steps
     );
     let driver = HubClock::start(hub.clone(), tick);
     let started = Instant::now();
     let posted = post_all(
         client,
         &auth,
-        port_ins(sb, &iccids[n..2 * n]),
+        port_ins(sb, &pm, &iccids[n..2 * n]),
         args.concurrency,
     )
     .await;
@@ -184,16 +230,24 @@ pub(super) async fn run(
     Ok(())
 }
 
-/// Puts the sandbox tenant in the UK market (its default policy; port-ins follow the
-/// UK's porting rules).
-async fn uk_market(sb: &Sandbox) -> Result<(), BenchError> {
+/// Puts the sandbox tenant in `market` (its default policy; port-ins follow the market's
+/// porting rules).
+async fn set_market(sb: &Sandbox, market: Market) -> Result<(), BenchError> {
     let store = &sb.gateway.store;
     let mut tenant = store
         .tenant(&sb.info.tenant)
         .await
         .map_err(err)?
         .ok_or_else(|| BenchError("the sandbox tenant is missing".into()))?;
-    tenant.market = Some(Market::Uk);
+    tenant.market = Some(market);
+    // Identity is optional in the UK; a generic EU market requires it (EECC). Off here as
+    // in the UK, so that both phases make the same compliance checks.
+    if market != Market::Uk {
+        tenant.compliance = Some(Box::new(crate::compliance::PolicyOverride {
+            identity_required: Some(false),
+            ..Default::default()
+        }));
+    }
     crate::admin::apply(&**store, AdminChange::PutTenant(tenant))
         .await
         .map_err(err)
@@ -216,8 +270,8 @@ fn physical(sb: &Sandbox, iccids: &[String]) -> Vec<Post> {
         .collect()
 }
 
-/// One UK port-in per SIM, each of its own number.
-fn port_ins(sb: &Sandbox, iccids: &[String]) -> Vec<Post> {
+/// One port-in per SIM, each of its own number.
+fn port_ins(sb: &Sandbox, pm: &PortMarket, iccids: &[String]) -> Vec<Post> {
     let url = format!("{}/v1/activations", sb.info.base_url);
     iccids
         .iter()
@@ -230,9 +284,9 @@ fn port_ins(sb: &Sandbox, iccids: &[String]) -> Vec<Post> {
                 "product": sb.info.product,
                 "msisdn": {
                     "mode": "port_in",
-                    "number": (FIRST_NUMBER + i as u64).to_string(),
-                    "donor": "EE",
-                    "credential": "ABC123456",
+                    "number": (pm.first_number + i as u64).to_string(),
+                    "donor": pm.donor,
+                    "credential": pm.credential,
                 },
             })
             .to_string(),

@@ -160,6 +160,7 @@ mod tests {
             port_in: false,
             hub_tick_ms: 10,
             hub_lanes: 64,
+            port_market: crate::compliance::Market::Uk,
             hub_batch: adapters::porting::MAX_BATCH,
             parked_ports: None,
             idle_s: 10,
