@@ -117,12 +117,17 @@ pub(super) async fn drive(
         let recorded = ahead.is_some();
         let action = ahead.unwrap_or_else(|| machine::next_action(&order, now));
         if port_step::reads_inbox(&order, recorded) {
-            // Hub messages and cancels first, each in its own commit (the last may send
-            // the next call ahead); a call sent ahead is made before them.
-            if let Some((next, ahead)) = port_step::apply_pending(inner, &order, now).await? {
-                order = next;
-                presented = ahead;
-                continue;
+            // Hub messages and cancels first, all waiting in one commit (which may park
+            // the order or send its next call ahead); a call sent ahead is made before
+            // them.
+            match port_step::apply_pending(inner, &order, now).await? {
+                Some(port_step::Applied::Driving(next, ahead)) => {
+                    order = next;
+                    presented = ahead;
+                    continue;
+                }
+                Some(port_step::Applied::Parked) => return Ok(()),
+                None => {}
             }
         }
         let (kind, attempt) = match action {

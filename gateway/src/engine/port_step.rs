@@ -371,31 +371,53 @@ pub(super) fn reads_inbox(order: &Order, recorded: bool) -> bool {
     order.port.is_some() && !order.status.is_terminal() && !recorded
 }
 
-/// Applies the order's oldest unapplied port item, if any, in its own commit; `None`
-/// when none waits. With the order, whether that commit sent its next call ahead: it
-/// does when the item was the last waiting (`machine::ahead`).
+/// What applying the waiting port items did.
+pub(super) enum Applied {
+    /// The order is in flight; with whether the commit sent its next call ahead.
+    Driving(Order, bool),
+    /// The machine only has to wait: the commit parked the order (its task ends).
+    Parked,
+}
+
+/// Applies every unapplied port item of the order, in arrival order, in one commit;
+/// `None` when none waits. That commit also parks the order when the machine then only
+/// has to wait (unless another item arrived meanwhile: the store keeps it in flight), or
+/// sends its next call ahead (`machine::ahead`).
 pub(super) async fn apply_pending(
     inner: &Inner,
     order: &Order,
     now: u64,
-) -> Result<Option<(Order, bool)>, EngineError> {
+) -> Result<Option<Applied>, EngineError> {
     let items = inner.store.pending_port_items(&order.id).await?;
-    let ahead = items.len() == 1 && !inner.stopping();
-    let Some(item) = items.into_iter().next() else {
+    if items.is_empty() {
         return Ok(None);
-    };
-    let mut next = apply_item(inner, order.clone(), &item, now);
+    }
+    let applied = items
+        .iter()
+        .fold(order.clone(), |o, item| apply_item(inner, o, item, now));
+    let (mut next, park) = port_order::after_applying(applied, order.version, now);
+    let ahead = !park && !inner.stopping();
     if ahead {
         next = crate::engine::machine::mark_next_sent(next, now);
     }
+    let keys: Vec<String> = items.into_iter().map(|i| i.key).collect();
     let event = EventKind::Port {
-        what: format!("applied {}", item.key),
+        what: format!("applied {}", keys.join(" ")),
     };
-    inner
+    let parked = inner
         .store
-        .apply_port_item(next.clone(), &item.key, event)
+        .apply_port_items(next.clone(), keys, event)
         .await?;
-    Ok(Some((next, ahead)))
+    Ok(Some(match (park, parked) {
+        (true, true) => {
+            // Its deadline may be the earliest now.
+            inner.port_wake.notify_one();
+            Applied::Parked
+        }
+        // An item arrived meanwhile: the store wrote the order in flight.
+        (true, false) => Applied::Driving(crate::store::unparked(&next), false),
+        _ => Applied::Driving(next, ahead),
+    }))
 }
 
 fn apply_item(inner: &Inner, order: Order, item: &PortInboxItem, now: u64) -> Order {

@@ -74,7 +74,26 @@ pub trait PortingStore: Send + Sync {
         order: Order,
         key: &'a str,
         event: EventKind,
-    ) -> BoxFuture<'a, Result<(), StoreError>>;
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(async move {
+            self.apply_port_items(order, vec![key.to_owned()], event)
+                .await
+                .map(drop)
+        })
+    }
+
+    /// Persists `order` (as `Store::advance_order` with no inventory effect) and marks
+    /// items `keys` applied, in one commit. An `order` that comes parked (the engine
+    /// applied the items and the machine only has to wait) is parked by that commit,
+    /// unless another item for it is waiting (it arrived after the engine read them):
+    /// then the order is written in flight (`port.parked` cleared, nothing else) for the
+    /// engine to apply that item too, and the answer is `false`.
+    fn apply_port_items(
+        &self,
+        order: Order,
+        keys: Vec<String>,
+        event: EventKind,
+    ) -> BoxFuture<'_, Result<bool, StoreError>>;
 
     /// Parks `order` (its `port.parked` set): persists it out of flight on the deadline
     /// index, unless an item for it is waiting, in which case nothing is written and the

@@ -291,6 +291,78 @@ pub async fn a_port_item_applied_on_arrival_parks_or_wakes_in_one_commit(s: &dyn
     assert!(ids(&s.inflight_orders().await.expect("inflight")).contains(&o.id.as_str()));
 }
 
+/// The engine applies an order's waiting items in one commit, which also parks the order
+/// when the machine only has to wait; if another item arrived after the engine read
+/// them, the order is written in flight instead, so that item is not left behind.
+pub async fn applying_items_parks_the_order_unless_another_waits(s: &dyn StoreAdmin) {
+    seed(s, T, 0..1, 1).await;
+    let o = create_port(s, "k1", 0, PORTED, true).await;
+    assert!(s.park_port(parked(&o, NOW + DAY_MS)).await.expect("park"));
+    let first = PortInboxItem {
+        key: "hub/m-1".into(),
+        ..cancel_item(&o, NOW + 5)
+    };
+    let woken = match s
+        .receive_port_item(first.clone(), OnArrival::Wake(wake))
+        .await
+        .expect("receive")
+    {
+        PortReceived::Queued { woken: Some(w) } => *w,
+        other => panic!("{other:?}"),
+    };
+    // The engine reads `first`; `second` arrives before it writes.
+    let second = PortInboxItem {
+        key: "hub/m-2".into(),
+        ..cancel_item(&o, NOW + 6)
+    };
+    assert_eq!(
+        s.receive_port_item(second.clone(), OnArrival::Wake(wake))
+            .await
+            .expect("receive"),
+        PortReceived::Queued { woken: None }
+    );
+    let due = NOW + DAY_MS / 2;
+    let event = || EventKind::Port {
+        what: "applied".into(),
+    };
+    let applied = parked(&woken, due);
+    let was_parked = s
+        .apply_port_items(applied.clone(), vec![first.key.clone()], event())
+        .await
+        .expect("apply");
+    assert!(!was_parked, "an item waits: not parked");
+    let stored = s.get_order(T, &o.id).await.expect("get").expect("order");
+    assert_eq!(
+        stored,
+        gateway::store::unparked(&applied),
+        "written in flight"
+    );
+    assert!(ids(&s.inflight_orders().await.expect("inflight")).contains(&o.id.as_str()));
+    assert_eq!(s.next_port_deadline().await.expect("next"), None);
+    let waiting = s.pending_port_items(&o.id).await.expect("pending");
+    assert_eq!(
+        waiting.iter().map(|i| i.key.as_str()).collect::<Vec<_>>(),
+        [second.key.as_str()]
+    );
+    let mut last = parked(&stored, due);
+    last.updated_at_ms = NOW + 7;
+    assert!(
+        s.apply_port_items(last.clone(), vec![second.key.clone()], event())
+            .await
+            .expect("apply"),
+        "nothing waits: parked"
+    );
+    assert_eq!(s.get_order(T, &o.id).await.expect("get"), Some(last));
+    assert!(
+        s.pending_port_items(&o.id)
+            .await
+            .expect("pending")
+            .is_empty()
+    );
+    assert_eq!(s.next_port_deadline().await.expect("next"), Some(due));
+    assert!(!ids(&s.inflight_orders().await.expect("inflight")).contains(&o.id.as_str()));
+}
+
 /// A batch of items (a hub delivery of several messages) is received in one call, each
 /// item seeing the ones before it: a key twice is a duplicate the second time, an order
 /// the batch parked again or woke is what the next item finds; answers in order.

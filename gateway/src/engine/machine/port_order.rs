@@ -426,12 +426,18 @@ pub fn park(o: Order, due: u64, now_ms: u64) -> Order {
 pub fn on_arrival(o: Order, now_ms: u64, apply: impl FnOnce(Order) -> Order) -> Order {
     let version = o.version;
     let o = apply(wake(o, now_ms));
-    let mut o = match super::next_action(&o, now_ms) {
-        Action::Park(due) => park(o, due, now_ms),
-        _ => o,
+    after_applying(o, version, now_ms).0
+}
+
+/// `o` with items applied, as one write of the order at `version`: parked again when
+/// the machine only has to wait (`true`), with the version moved once.
+pub fn after_applying(o: Order, version: u64, now_ms: u64) -> (Order, bool) {
+    let (mut o, parked) = match super::next_action(&o, now_ms) {
+        Action::Park(due) => (park(o, due, now_ms), true),
+        _ => (o, false),
     };
     o.version = version + 1;
-    o
+    (o, parked)
 }
 
 /// Takes a parked order back into flight (the store's `Reopen` for port items and

@@ -28,16 +28,16 @@ impl PortingStore for RedbStore {
         Box::pin(async move { self.read_pending_port_items(order_id) })
     }
 
-    fn apply_port_item<'a>(
-        &'a self,
+    fn apply_port_items(
+        &self,
         order: Order,
-        key: &'a str,
+        keys: Vec<String>,
         event: EventKind,
-    ) -> BoxFuture<'a, Result<(), StoreError>> {
+    ) -> BoxFuture<'_, Result<bool, StoreError>> {
         Box::pin(async move {
-            let cmd = PortCommand::Apply(Box::new(order), key.to_owned(), event);
+            let cmd = PortCommand::Apply(Box::new(order), keys, event);
             match self.submit_port(cmd).await? {
-                PortReply::Done(_) => Ok(()),
+                PortReply::Done(parked) => Ok(parked),
                 r => Err(unexpected_port(r)),
             }
         })

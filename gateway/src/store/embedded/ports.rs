@@ -63,8 +63,8 @@ impl<'t> PortTables<'t> {
 pub enum PortCommand {
     /// `PortingStore::receive_port_items`.
     Receive(Vec<(PortInboxItem, OnArrival)>),
-    /// `PortingStore::apply_port_item`.
-    Apply(Box<Order>, String, EventKind),
+    /// `PortingStore::apply_port_items`.
+    Apply(Box<Order>, Vec<String>, EventKind),
     /// `PortingStore::park_port`.
     Park(Box<Order>),
     /// `PortingStore::wake_due_ports`.
@@ -78,7 +78,8 @@ pub enum PortCommand {
 pub enum PortReply {
     /// What receiving did, item by item.
     Received(Vec<PortReceived>),
-    /// Applied or parked (`false`: items wait; nothing written).
+    /// Applied or parked (`false`: items wait; a park wrote nothing, an apply wrote the
+    /// order in flight).
     Done(bool),
     /// The ports a sweep took back into flight.
     Woken(Vec<Order>),
@@ -165,10 +166,17 @@ impl Tables<'_> {
                     .map(|(item, arrival)| self.receive_port_item(item, arrival))
                     .collect::<TxResult<_>>()?,
             ),
-            PortCommand::Apply(order, key, event) => {
-                self.advance_order(order, &Effect::None, event)?;
-                self.port_item_applied(&order.id, key)?;
-                PortReply::Done(true)
+            PortCommand::Apply(order, keys, event) => {
+                for key in keys {
+                    self.port_item_applied(&order.id, key)?;
+                }
+                let waiting = order.port_parked().is_some() && self.ports.has_pending(&order.id)?;
+                if waiting {
+                    self.advance_order(&unparked(order), &Effect::None, event)?;
+                } else {
+                    self.advance_order(order, &Effect::None, event)?;
+                }
+                PortReply::Done(!waiting)
             }
             PortCommand::Park(order) => {
                 if self.ports.has_pending(&order.id)? {

@@ -109,22 +109,29 @@ async fn receive(
     Ok(arrival_outcome(next))
 }
 
-async fn apply(tx: &Tx<'_>, order: &Order, key: &str, event: &EventKind) -> TxResult<()> {
-    advance_order(tx, order, &Effect::None, event).await?;
-    let Some(row) = tx
-        .row("SELECT doc FROM port_inbox WHERE key = $1", &[&key])
-        .await?
-    else {
-        return Ok(());
-    };
-    let mut item: PortInboxItem = from_doc("port_inbox", row.get(0))?;
-    item.applied = true;
-    tx.exec(
-        "UPDATE port_inbox SET applied = TRUE, doc = $2 WHERE key = $1",
-        &[&key, &to_doc(&item)?],
-    )
-    .await?;
-    Ok(())
+async fn apply(tx: &Tx<'_>, order: &Order, keys: &[String], event: &EventKind) -> TxResult<bool> {
+    for key in keys {
+        let Some(row) = tx
+            .row("SELECT doc FROM port_inbox WHERE key = $1", &[key])
+            .await?
+        else {
+            continue;
+        };
+        let mut item: PortInboxItem = from_doc("port_inbox", row.get(0))?;
+        item.applied = true;
+        tx.exec(
+            "UPDATE port_inbox SET applied = TRUE, doc = $2 WHERE key = $1",
+            &[key, &to_doc(&item)?],
+        )
+        .await?;
+    }
+    let waiting = order.port_parked().is_some() && has_pending(tx, &order.id).await?;
+    if waiting {
+        advance_order(tx, &unparked(order), &Effect::None, event).await?;
+    } else {
+        advance_order(tx, order, &Effect::None, event).await?;
+    }
+    Ok(!waiting)
 }
 
 async fn park(tx: &Tx<'_>, order: &Order) -> TxResult<bool> {
@@ -243,15 +250,15 @@ impl PortingStore for PgStore {
         })
     }
 
-    fn apply_port_item<'a>(
-        &'a self,
+    fn apply_port_items(
+        &self,
         order: Order,
-        key: &'a str,
+        keys: Vec<String>,
         event: EventKind,
-    ) -> adapters::hlr::BoxFuture<'a, Result<(), StoreError>> {
+    ) -> adapters::hlr::BoxFuture<'_, Result<bool, StoreError>> {
         Box::pin(async move {
-            self.transaction(&(order, key, event), |tx, (order, key, event)| {
-                Box::pin(apply(tx, order, key, event))
+            self.transaction(&(order, keys, event), |tx, (order, keys, event)| {
+                Box::pin(apply(tx, order, keys, event))
             })
             .await
         })

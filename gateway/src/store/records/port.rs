@@ -119,6 +119,16 @@ impl std::fmt::Debug for OnArrival {
     }
 }
 
+/// `order` in flight: what `PortingStore::apply_port_items` writes instead of a parked
+/// order while another item waits for it (the engine does the same with its copy).
+pub fn unparked(order: &Order) -> Order {
+    let mut o = order.clone();
+    if let Some(p) = o.port.as_mut() {
+        p.parked = None;
+    }
+    o
+}
+
 /// The order-history event of an arrival that changed a parked order.
 pub fn arrival_event(key: &str, applied: bool) -> super::EventKind {
     let what = if applied {
