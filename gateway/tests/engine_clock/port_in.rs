@@ -283,6 +283,52 @@ async fn a_rejection_queued_while_a_sent_ahead_submission_is_out_ends_the_port()
 }
 
 #[tokio::test(start_paused = true)]
+async fn messages_queued_while_in_flight_are_applied_and_parked_in_one_commit() {
+    let (_hlr, hub, s, created) = held_submission().await;
+    let start = ops(&s);
+    let submitted = hub.submitted.notified();
+    s.engine.submit_created(created);
+    submitted.await;
+    // Both arrive while the submission is out: each waits in the inbox.
+    for (seq, e) in [(1, HubEvent::Accepted), (2, HubEvent::Scheduled)] {
+        let r = deliver(&s, message(seq, e)).await;
+        assert_eq!(r, PortReceived::Queued { woken: None });
+    }
+    hub.release.notify_one();
+    let o = parked(&s, "parked once scheduled").await;
+    assert_eq!(o.port.as_ref().map(|p| p.state), Some(PortState::Scheduled));
+    assert!(
+        s.store
+            .pending_port_items(&s.id)
+            .await
+            .expect("pending")
+            .is_empty()
+    );
+    // The line's answer, two messages recorded, the submission's answer, and one commit
+    // applying both messages and parking (three more when each had its own and the park
+    // one too).
+    assert_eq!(ops(&s) - start, 5);
+    let writes: Vec<String> = s
+        .store
+        .events(0, 1_000)
+        .await
+        .expect("events")
+        .into_iter()
+        .filter(|e| e.order_id.as_deref() == Some(s.id.as_str()))
+        .filter_map(|e| match e.kind {
+            gateway::store::EventKind::Port { what } => Some(what),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        writes.last().map(String::as_str),
+        Some("applied hub/m-1 hub/m-2"),
+        "{writes:?}"
+    );
+    s.engine.shutdown(Duration::from_secs(1)).await;
+}
+
+#[tokio::test(start_paused = true)]
 async fn a_sent_ahead_submission_cut_short_is_made_again_as_a_new_attempt() {
     let (hlr, hub, s, created) = held_submission().await;
     let submitted = hub.submitted.notified();
