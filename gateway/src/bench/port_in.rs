@@ -208,7 +208,7 @@ pub(super) async fn run(
     if let Some(o) = orders.iter().find(|o| o.status == OrderStatus::Active) {
         let writes = writes_of(sb, events0, &o.id).await?;
         println!(
-            "one port-in's {} order writes: {}; its {:.0} hub messages each recorded in one store operation, the same one as the order write `applied on arrival` when the port was parked",
+            "one port-in's {} order writes: {}; its {:.0} hub messages recorded as they arrived (a delivery's in one store operation), each applied in that operation when the port was parked (`applied on arrival`), else by the engine with any others waiting (`applied`)",
             writes.len(),
             writes.join(", "),
             figures.hub_messages_per_port

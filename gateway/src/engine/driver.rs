@@ -122,7 +122,7 @@ pub(super) async fn drive(
             // them.
             match port_step::apply_pending(inner, &order, now).await? {
                 Some(port_step::Applied::Driving(next, ahead)) => {
-                    order = next;
+                    order = *next;
                     presented = ahead;
                     continue;
                 }

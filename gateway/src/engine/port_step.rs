@@ -374,7 +374,7 @@ pub(super) fn reads_inbox(order: &Order, recorded: bool) -> bool {
 /// What applying the waiting port items did.
 pub(super) enum Applied {
     /// The order is in flight; with whether the commit sent its next call ahead.
-    Driving(Order, bool),
+    Driving(Box<Order>, bool),
     /// The machine only has to wait: the commit parked the order (its task ends).
     Parked,
 }
@@ -415,8 +415,8 @@ pub(super) async fn apply_pending(
             Applied::Parked
         }
         // An item arrived meanwhile: the store wrote the order in flight.
-        (true, false) => Applied::Driving(crate::store::unparked(&next), false),
-        _ => Applied::Driving(next, ahead),
+        (true, false) => Applied::Driving(Box::new(crate::store::unparked(&next)), false),
+        _ => Applied::Driving(Box::new(next), ahead),
     }))
 }
 
