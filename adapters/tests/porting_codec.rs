@@ -541,6 +541,25 @@ fn oversize_and_broken_bodies_are_refused() {
     assert!(decode_callback(&padded).is_ok());
 }
 
+/// A batch is its messages, each decoded as if it came alone and kept as its own text.
+#[test]
+fn the_batch_vector_is_its_messages() {
+    let body = fixture("msg_batch");
+    let got = decode_delivery(&body).expect("a batch");
+    let alone = fixture("msg_cutover");
+    let alone = std::str::from_utf8(&alone).expect("utf-8").trim_end();
+    assert_eq!(got.len(), 2);
+    assert_eq!(got[0].1, alone.as_bytes(), "the first message's own text");
+    assert_eq!(
+        got[0].0,
+        decode_callback(alone.as_bytes()).expect("cutover")
+    );
+    let mut second = uk_msg("m-000131", 4, "2026-03-04T08:00:00Z", HubEvent::Cutover);
+    second.port_ref = r("HUB-UK-000045");
+    second.reference = Some(r("ord_11"));
+    assert_eq!(got[1].0, second);
+}
+
 /// Every JSON example in `docs/porting-hub.md` is one of the vectors above, so the
 /// document shows exactly what the codec sends and reads.
 #[test]
