@@ -302,7 +302,7 @@ pub(super) async fn record_answer(
 }
 
 /// The event a recorded answer implies: the order's outcome, or the step's answer.
-fn outcome_event(
+pub(super) fn outcome_event(
     next: &Order,
     effect: &Effect,
     step: &str,

@@ -6,9 +6,9 @@
 
 use super::Inner;
 use super::error::EngineError;
-use super::report::Before;
+use super::report::{Before, report};
 use crate::crypto::Sealed;
-use crate::engine::driver::record_answer;
+use crate::engine::driver::{outcome_event, record_answer};
 use crate::engine::machine::port_order::{self, PortAnswer, PortOp};
 use crate::engine::machine::port_out;
 use crate::engine::machine::{Action, Attempt, StepDone, StepFailure};
@@ -381,8 +381,9 @@ pub(super) enum Applied {
 
 /// Applies every unapplied port item of the order, in arrival order, in one commit;
 /// `None` when none waits. That commit also parks the order when the machine then only
-/// has to wait (unless another item arrived meanwhile: the store keeps it in flight), or
-/// sends its next call ahead (`machine::ahead`).
+/// has to wait (unless another item arrived meanwhile: the store keeps it in flight),
+/// ends the port when the items end it (completed, released: `ending`), or sends its
+/// next call ahead (`machine::ahead`).
 pub(super) async fn apply_pending(
     inner: &Inner,
     order: &Order,
@@ -392,22 +393,32 @@ pub(super) async fn apply_pending(
     if items.is_empty() {
         return Ok(None);
     }
+    let before = Before::of(order);
     let applied = items
         .iter()
         .fold(order.clone(), |o, item| apply_item(inner, o, item, now));
     let (mut next, park) = port_order::after_applying(applied, order.version, now);
+    let keys: Vec<String> = items.into_iter().map(|i| i.key).collect();
+    let mut event = EventKind::Port {
+        what: format!("applied {}", keys.join(" ")),
+    };
+    let mut effect = Effect::None;
+    let action = crate::engine::machine::next_action(&next, now);
+    if !park && is_ending(&action) {
+        let (o, e, step) = ending(next, &action, now);
+        (next, effect) = (o, e);
+        next.version = order.version + 1;
+        event = outcome_event(&next, &effect, step, 0, String::new());
+    }
     let ahead = !park && !inner.stopping();
     if ahead {
         next = crate::engine::machine::mark_next_sent(next, now);
     }
-    let keys: Vec<String> = items.into_iter().map(|i| i.key).collect();
-    let event = EventKind::Port {
-        what: format!("applied {}", keys.join(" ")),
-    };
     let parked = inner
         .store
-        .apply_port_items(next.clone(), keys, event)
+        .apply_port_items(next.clone(), keys, effect.clone(), event)
         .await?;
+    report(&inner.metrics, &before, &next, &effect);
     Ok(Some(match (park, parked) {
         (true, true) => {
             // Its deadline may be the earliest now.
@@ -515,22 +526,7 @@ pub(super) async fn settle(
 ) -> Result<Option<Order>, EngineError> {
     let before = Before::of(&order);
     let (next, effect, step) = match action {
-        Action::PortRelease if order.kind == OrderKind::PortOut => {
-            let (o, e) = port_out::release(order, now);
-            (o, e, "port_release")
-        }
-        Action::PortRelease => {
-            let (o, e) = port_order::release(order, now);
-            (o, e, "port_release")
-        }
-        Action::PortComplete if order.kind == OrderKind::PortOut => {
-            let (o, e) = port_out::complete(order, now);
-            (o, e, "port_complete")
-        }
-        Action::PortComplete => {
-            let (o, e) = port_order::complete(order, now);
-            (o, e, "port_complete")
-        }
+        a @ (Action::PortRelease | Action::PortComplete) => ending(order, &a, now),
         Action::PortDeadline => (
             port_order::on_deadline(order, now),
             Effect::None,
@@ -552,4 +548,33 @@ pub(super) async fn settle(
     record_answer(inner, &before, next, effect, step, 0, String::new())
         .await
         .map(Some)
+}
+
+/// Whether `action` ends the port in one commit (`ending`).
+fn is_ending(action: &Action) -> bool {
+    matches!(action, Action::PortRelease | Action::PortComplete)
+}
+
+/// A port's ending (`PortRelease`, `PortComplete`: see `is_ending`) as one write: the
+/// order, its inventory effect and the step's name.
+fn ending(order: Order, action: &Action, now: u64) -> (Order, Effect, &'static str) {
+    let out = order.kind == OrderKind::PortOut;
+    match (action, out) {
+        (Action::PortRelease, true) => {
+            let (o, e) = port_out::release(order, now);
+            (o, e, "port_release")
+        }
+        (Action::PortRelease, false) => {
+            let (o, e) = port_order::release(order, now);
+            (o, e, "port_release")
+        }
+        (_, true) => {
+            let (o, e) = port_out::complete(order, now);
+            (o, e, "port_complete")
+        }
+        (_, false) => {
+            let (o, e) = port_order::complete(order, now);
+            (o, e, "port_complete")
+        }
+    }
 }

@@ -6,7 +6,7 @@
 //! records it, by the engine's pure step passed in (`OnArrival`).
 
 use super::*;
-use crate::order::Order;
+use crate::order::{Effect, Order};
 use adapters::hlr::BoxFuture;
 
 /// Input of [`PortingStore::issue_port_out_credential`].
@@ -76,14 +76,14 @@ pub trait PortingStore: Send + Sync {
         event: EventKind,
     ) -> BoxFuture<'a, Result<(), StoreError>> {
         Box::pin(async move {
-            self.apply_port_items(order, vec![key.to_owned()], event)
+            self.apply_port_items(order, vec![key.to_owned()], Effect::None, event)
                 .await
                 .map(drop)
         })
     }
 
-    /// Persists `order` (as `Store::advance_order` with no inventory effect) and marks
-    /// items `keys` applied, in one commit. An `order` that comes parked (the engine
+    /// Persists `order` (as `Store::advance_order` with `effect`: an order the items
+    /// ended) and marks items `keys` applied, in one commit. An `order` that comes parked (the engine
     /// applied the items and the machine only has to wait) is parked by that commit,
     /// unless another item for it is waiting (it arrived after the engine read them):
     /// then the order is written in flight (`port.parked` cleared, nothing else) for the
@@ -92,6 +92,7 @@ pub trait PortingStore: Send + Sync {
         &self,
         order: Order,
         keys: Vec<String>,
+        effect: Effect,
         event: EventKind,
     ) -> BoxFuture<'_, Result<bool, StoreError>>;
 

@@ -327,7 +327,7 @@ pub async fn applying_items_parks_the_order_unless_another_waits(s: &dyn StoreAd
     };
     let applied = parked(&woken, due);
     let was_parked = s
-        .apply_port_items(applied.clone(), vec![first.key.clone()], event())
+        .apply_port_items(applied.clone(), vec![first.key.clone()], Effect::None, event())
         .await
         .expect("apply");
     assert!(!was_parked, "an item waits: not parked");
@@ -347,7 +347,7 @@ pub async fn applying_items_parks_the_order_unless_another_waits(s: &dyn StoreAd
     let mut last = parked(&stored, due);
     last.updated_at_ms = NOW + 7;
     assert!(
-        s.apply_port_items(last.clone(), vec![second.key.clone()], event())
+        s.apply_port_items(last.clone(), vec![second.key.clone()], Effect::None, event())
             .await
             .expect("apply"),
         "nothing waits: parked"

@@ -32,10 +32,11 @@ impl PortingStore for RedbStore {
         &self,
         order: Order,
         keys: Vec<String>,
+        effect: Effect,
         event: EventKind,
     ) -> BoxFuture<'_, Result<bool, StoreError>> {
         Box::pin(async move {
-            let cmd = PortCommand::Apply(Box::new(order), keys, event);
+            let cmd = PortCommand::Apply(Box::new(order), keys, effect, event);
             match self.submit_port(cmd).await? {
                 PortReply::Done(parked) => Ok(parked),
                 r => Err(unexpected_port(r)),

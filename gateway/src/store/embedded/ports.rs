@@ -64,7 +64,7 @@ pub enum PortCommand {
     /// `PortingStore::receive_port_items`.
     Receive(Vec<(PortInboxItem, OnArrival)>),
     /// `PortingStore::apply_port_items`.
-    Apply(Box<Order>, Vec<String>, EventKind),
+    Apply(Box<Order>, Vec<String>, Effect, EventKind),
     /// `PortingStore::park_port`.
     Park(Box<Order>),
     /// `PortingStore::wake_due_ports`.
@@ -166,15 +166,15 @@ impl Tables<'_> {
                     .map(|(item, arrival)| self.receive_port_item(item, arrival))
                     .collect::<TxResult<_>>()?,
             ),
-            PortCommand::Apply(order, keys, event) => {
+            PortCommand::Apply(order, keys, effect, event) => {
                 for key in keys {
                     self.port_item_applied(&order.id, key)?;
                 }
                 let waiting = order.port_parked().is_some() && self.ports.has_pending(&order.id)?;
                 if waiting {
-                    self.advance_order(&unparked(order), &Effect::None, event)?;
+                    self.advance_order(&unparked(order), effect, event)?;
                 } else {
-                    self.advance_order(order, &Effect::None, event)?;
+                    self.advance_order(order, effect, event)?;
                 }
                 PortReply::Done(!waiting)
             }

@@ -109,7 +109,12 @@ async fn receive(
     Ok(arrival_outcome(next))
 }
 
-async fn apply(tx: &Tx<'_>, order: &Order, keys: &[String], event: &EventKind) -> TxResult<bool> {
+async fn apply(
+    tx: &Tx<'_>,
+    order: &Order,
+    keys: &[String],
+    (effect, event): (&Effect, &EventKind),
+) -> TxResult<bool> {
     for key in keys {
         let Some(row) = tx
             .row("SELECT doc FROM port_inbox WHERE key = $1", &[key])
@@ -127,9 +132,9 @@ async fn apply(tx: &Tx<'_>, order: &Order, keys: &[String], event: &EventKind) -
     }
     let waiting = order.port_parked().is_some() && has_pending(tx, &order.id).await?;
     if waiting {
-        advance_order(tx, &unparked(order), &Effect::None, event).await?;
+        advance_order(tx, &unparked(order), effect, event).await?;
     } else {
-        advance_order(tx, order, &Effect::None, event).await?;
+        advance_order(tx, order, effect, event).await?;
     }
     Ok(!waiting)
 }
@@ -254,12 +259,14 @@ impl PortingStore for PgStore {
         &self,
         order: Order,
         keys: Vec<String>,
+        effect: Effect,
         event: EventKind,
     ) -> adapters::hlr::BoxFuture<'_, Result<bool, StoreError>> {
         Box::pin(async move {
-            self.transaction(&(order, keys, event), |tx, (order, keys, event)| {
-                Box::pin(apply(tx, order, keys, event))
-            })
+            self.transaction(
+                &(order, keys, effect, event),
+                |tx, (order, keys, effect, event)| Box::pin(apply(tx, order, keys, (effect, event))),
+            )
             .await
         })
     }
