@@ -279,6 +279,10 @@ async fn a_rejection_queued_while_a_sent_ahead_submission_is_out_ends_the_port()
     assert_eq!(hlr.calls.names(), ["provision", "deprovision"]);
     assert_eq!(hub.names(), ["submit"]);
     assert_eq!(crate::rig::stock(&s.store).await, (1, 0, 5));
+    // The line's answer, the message recorded, the submission's answer, the message
+    // applied with the port's release (the line's removal sent ahead) in one commit, the
+    // removal's answer.
+    assert_eq!(ops(&s) - start, 5);
     s.engine.shutdown(Duration::from_secs(1)).await;
 }
 

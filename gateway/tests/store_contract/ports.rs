@@ -327,7 +327,12 @@ pub async fn applying_items_parks_the_order_unless_another_waits(s: &dyn StoreAd
     };
     let applied = parked(&woken, due);
     let was_parked = s
-        .apply_port_items(applied.clone(), vec![first.key.clone()], Effect::None, event())
+        .apply_port_items(
+            applied.clone(),
+            vec![first.key.clone()],
+            Effect::None,
+            event(),
+        )
         .await
         .expect("apply");
     assert!(!was_parked, "an item waits: not parked");
@@ -347,9 +352,14 @@ pub async fn applying_items_parks_the_order_unless_another_waits(s: &dyn StoreAd
     let mut last = parked(&stored, due);
     last.updated_at_ms = NOW + 7;
     assert!(
-        s.apply_port_items(last.clone(), vec![second.key.clone()], Effect::None, event())
-            .await
-            .expect("apply"),
+        s.apply_port_items(
+            last.clone(),
+            vec![second.key.clone()],
+            Effect::None,
+            event()
+        )
+        .await
+        .expect("apply"),
         "nothing waits: parked"
     );
     assert_eq!(s.get_order(T, &o.id).await.expect("get"), Some(last));

@@ -265,7 +265,9 @@ impl PortingStore for PgStore {
         Box::pin(async move {
             self.transaction(
                 &(order, keys, effect, event),
-                |tx, (order, keys, effect, event)| Box::pin(apply(tx, order, keys, (effect, event))),
+                |tx, (order, keys, effect, event)| {
+                    Box::pin(apply(tx, order, keys, (effect, event)))
+                },
             )
             .await
         })
