@@ -1,9 +1,11 @@
 //! The porting part of the store port (issue 12). A port-in is an activation order with
 //! a port part (`Order::port`). While it waits for the hub it is *parked*: out of flight,
 //! on one port-deadline index, costing nothing. Hub messages and channels' cancels enter
-//! a durable inbox (deduplicated by key). The engine applies them one by one, each in its
-//! own commit; one that arrives while its order is parked is applied in the commit that
-//! records it, by the engine's pure step passed in (`OnArrival`).
+//! a durable inbox (deduplicated by key; a hub delivery's messages in one commit). The
+//! engine applies those waiting for an order in flight in arrival order, all in one
+//! commit that may also park or end the port; one that arrives while its order is
+//! parked is applied in the commit that records it, by the engine's pure step passed in
+//! (`OnArrival`).
 
 use super::*;
 use crate::order::{Effect, Order};
@@ -83,11 +85,11 @@ pub trait PortingStore: Send + Sync {
     }
 
     /// Persists `order` (as `Store::advance_order` with `effect`: an order the items
-    /// ended) and marks items `keys` applied, in one commit. An `order` that comes parked (the engine
-    /// applied the items and the machine only has to wait) is parked by that commit,
-    /// unless another item for it is waiting (it arrived after the engine read them):
-    /// then the order is written in flight (`port.parked` cleared, nothing else) for the
-    /// engine to apply that item too, and the answer is `false`.
+    /// ended) and marks items `keys` applied, in one commit. An `order` that comes
+    /// parked (the engine applied the items and the machine only has to wait) is parked
+    /// by that commit, unless another item for it is waiting (it arrived after the
+    /// engine read them): then the order is written in flight (`port.parked` cleared,
+    /// nothing else) for the engine to apply that item too, and the answer is `false`.
     fn apply_port_items(
         &self,
         order: Order,
