@@ -61,6 +61,7 @@ mod faults;
 mod handle;
 mod hub;
 mod journal;
+mod lanes;
 mod notify;
 mod persist;
 mod port;

@@ -19,17 +19,16 @@
 //! ends (delivered, or given up); a restarted simulator delivers what is left first.
 
 use super::faults::{CallbackAction, CallbackPlanner};
+use super::lanes::{Lanes, Queued};
 use super::persist::{self, Pending};
 use super::stats::PortingCounts;
 use crate::common::control::{lock, wait_shutdown};
 use crate::common::state_writer::StateWriter;
 use adapters::http::HttpClient;
-use adapters::porting::{
-    HubMessage, MAX_BATCH, MAX_BODY_BYTES, batch_len, encode_batch, encode_callback, path,
-};
+use adapters::porting::{HubMessage, MAX_BATCH, encode_batch, encode_callback, path};
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -138,6 +137,16 @@ impl Outgoing {
             duplicate: p.duplicate,
             reordered: p.reordered,
         }
+    }
+}
+
+impl Queued for Outgoing {
+    fn port(&self) -> &str {
+        &self.port_ref
+    }
+
+    fn encoded_len(&self) -> usize {
+        self.body.len()
     }
 }
 
@@ -413,80 +422,13 @@ struct Handled {
     batch: usize,
 }
 
-/// The messages waiting for a lane, by arrival; and, for every port with a message
-/// waiting or in flight, its later messages (with their arrival numbers).
-#[derive(Default)]
-struct Lanes {
-    arrived: u64,
-    ready: BTreeMap<u64, Outgoing>,
-    behind: HashMap<String, VecDeque<(u64, Outgoing)>>,
-}
-
-impl Lanes {
-    /// A message from the queue: ready unless its port has one ahead of it.
-    fn arrive(&mut self, out: Outgoing) {
-        let n = self.arrived;
-        self.arrived += 1;
-        match self.behind.get_mut(&out.port_ref) {
-            Some(q) => q.push_back((n, out)),
-            None => {
-                self.behind.insert(out.port_ref.clone(), VecDeque::new());
-                self.ready.insert(n, out);
-            }
-        }
-    }
-
-    /// The earliest ready messages, each followed by its port's later messages waiting
-    /// behind it (in order), up to `most` and within the body limit of a batch; and the
-    /// ports they are of, once each.
-    fn take(&mut self, most: usize) -> (Vec<Outgoing>, Vec<String>) {
-        let most = most.max(1);
-        let mut outs: Vec<Outgoing> = Vec::new();
-        let mut ports = Vec::new();
-        let fits = |outs: &[Outgoing], next: &Outgoing| {
-            outs.is_empty()
-                || (outs.len() < most
-                    && batch_len(outs.iter().chain([next]).map(|o| o.body.len())) <= MAX_BODY_BYTES)
-        };
-        while let Some(entry) = self.ready.first_entry() {
-            if !fits(&outs, entry.get()) {
-                break;
-            }
-            let first = entry.remove();
-            let port = first.port_ref.clone();
-            outs.push(first);
-            if let Some(q) = self.behind.get_mut(&port) {
-                while q.front().is_some_and(|(_, next)| fits(&outs, next)) {
-                    if let Some((_, next)) = q.pop_front() {
-                        outs.push(next);
-                    }
-                }
-            }
-            ports.push(port);
-        }
-        (outs, ports)
-    }
-
-    /// `port`'s message is handled: its next one (if any) is ready, in its arrival place.
-    fn done(&mut self, port: &str) {
-        match self.behind.get_mut(port).and_then(VecDeque::pop_front) {
-            Some((n, out)) => {
-                self.ready.insert(n, out);
-            }
-            None => {
-                self.behind.remove(port);
-            }
-        }
-    }
-}
-
 impl Task {
     /// Up to `lanes` messages in flight, each port's one after another, the earliest
     /// arrived first (with one lane: one at a time, in queue order).
     async fn run(self, mut rx: mpsc::UnboundedReceiver<Outgoing>, stop: watch::Receiver<bool>) {
         let task = Arc::new(self);
         let mut seq = 0u64;
-        let mut lanes = Lanes::default();
+        let mut lanes = Lanes::<Outgoing>::default();
         let mut flying = tokio::task::JoinSet::new();
         let mut ports: HashMap<_, Vec<String>> = HashMap::new();
         loop {
