@@ -10,7 +10,7 @@ use gateway::crypto::Sealed;
 use gateway::order::{Effect, Order, OrderStatus, PortIn, Step};
 use gateway::store::{
     CreateOutcome, EventKind, NumberChoice, OnArrival, PortInboxItem, PortItemBody, PortReceived,
-    Rejection, StoreAdmin,
+    Rejection, StoreAdmin, StoreError,
 };
 use sim_profiles::Msisdn;
 use std::sync::Arc;
@@ -325,6 +325,17 @@ pub async fn applying_items_parks_the_order_unless_another_waits(s: &dyn StoreAd
     let event = || EventKind::Port {
         what: "applied".into(),
     };
+    // A stale version is refused and marks nothing applied.
+    let stale = s
+        .apply_port_items(
+            woken.clone(),
+            vec![first.key.clone()],
+            Effect::None,
+            event(),
+        )
+        .await;
+    assert!(matches!(stale, Err(StoreError::Conflict(_))), "{stale:?}");
+    assert_eq!(s.pending_port_items(&o.id).await.expect("pending").len(), 2);
     let applied = parked(&woken, due);
     let was_parked = s
         .apply_port_items(

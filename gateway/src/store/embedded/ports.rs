@@ -51,11 +51,22 @@ impl<'t> PortTables<'t> {
     }
 
     fn has_pending(&self, order_id: &str) -> TxResult<bool> {
-        let mut range = self
+        self.has_pending_besides(order_id, &[])
+    }
+
+    /// Whether an item other than `keys` waits for the order.
+    fn has_pending_besides(&self, order_id: &str, keys: &[String]) -> TxResult<bool> {
+        for row in self
             .pending
             .range((order_id, 0u64, "")..=(order_id, u64::MAX, KEY_END))
-            .map_err(backend)?;
-        Ok(range.next().is_some())
+            .map_err(backend)?
+        {
+            let (k, _) = row.map_err(backend)?;
+            if !keys.iter().any(|key| key == k.value().2) {
+                return Ok(true);
+            }
+        }
+        Ok(false)
     }
 }
 
@@ -167,14 +178,16 @@ impl Tables<'_> {
                     .collect::<TxResult<_>>()?,
             ),
             PortCommand::Apply(order, keys, effect, event) => {
-                for key in keys {
-                    self.port_item_applied(&order.id, key)?;
-                }
-                let waiting = order.port_parked().is_some() && self.ports.has_pending(&order.id)?;
+                let waiting = order.port_parked().is_some()
+                    && self.ports.has_pending_besides(&order.id, keys)?;
+                // The order first: a stale version is refused before anything is written.
                 if waiting {
                     self.advance_order(&unparked(order), effect, event)?;
                 } else {
                     self.advance_order(order, effect, event)?;
+                }
+                for key in keys {
+                    self.port_item_applied(&order.id, key)?;
                 }
                 PortReply::Done(!waiting)
             }
