@@ -87,6 +87,8 @@ pub struct PortOutCommand {
 pub(crate) struct Hub {
     ports: Vec<Port>,
     index: HashMap<Ref, usize>,
+    /// Positions of each number's ports (a submission asks whether one is open).
+    by_number: HashMap<Msisdn, Vec<usize>>,
     pub(crate) ids: Ids,
     /// The donor's behaviour per number.
     pub(crate) donors: DonorBook,
@@ -123,8 +125,7 @@ impl Hub {
             ..Self::tracked()
         };
         for port in ports {
-            hub.index.insert(port.port_ref.clone(), hub.ports.len());
-            hub.ports.push(port);
+            hub.place(port);
         }
         hub
     }
@@ -149,6 +150,7 @@ impl Hub {
         }
         self.ports.clear();
         self.index.clear();
+        self.by_number.clear();
         self.donors.clear();
     }
 
@@ -461,9 +463,11 @@ impl Hub {
 
     /// Whether a port of `number` is open.
     fn is_open(&self, number: &Msisdn) -> bool {
-        self.ports
-            .iter()
-            .any(|p| p.number == *number && !p.state.is_final())
+        self.by_number.get(number).is_some_and(|at| {
+            at.iter()
+                .filter_map(|&i| self.ports.get(i))
+                .any(|p| !p.state.is_final())
+        })
     }
 
     /// The caller's port `port_ref` (any port when no operators are configured), and
@@ -488,9 +492,18 @@ impl Hub {
     }
 
     fn insert(&mut self, port: Port) {
+        self.touch(self.ports.len());
+        self.place(port);
+    }
+
+    /// Appends `port` and indexes it by reference and number.
+    fn place(&mut self, port: Port) {
         let i = self.ports.len();
-        self.touch(i);
         self.index.insert(port.port_ref.clone(), i);
+        self.by_number
+            .entry(port.number.clone())
+            .or_default()
+            .push(i);
         self.ports.push(port);
     }
 }

@@ -593,3 +593,39 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn only_an_open_port_of_a_number_holds_it_also_after_a_restore() {
+    let mut hub = Hub::default();
+    let mut out = Vec::new();
+    let now = t("2026-03-02T10:00:00Z");
+    let mut no_code = submit(Market::Uk, "447700900001", "a");
+    no_code.credential = None;
+    hub.submit(&no_code, None, now, &mut out).expect("receipt");
+    // The first port of the number was rejected: a new one is taken.
+    let again = submit(Market::Uk, "447700900001", "b");
+    hub.submit(&again, None, now, &mut out).expect("receipt");
+    // Another number is not held by it.
+    let other = submit(Market::Uk, "447700900002", "c");
+    hub.submit(&other, None, now, &mut out).expect("receipt");
+    let mut restored = Hub::restore(hub.ports().to_vec(), hub.ids, DonorBook::default());
+    let third = submit(Market::Uk, "447700900001", "d");
+    restored
+        .submit(&third, None, now, &mut out)
+        .expect("receipt");
+    let reasons: Vec<_> = out
+        .iter()
+        .filter_map(|m| {
+            m.event
+                .reason_code()
+                .map(|c| (c.to_owned(), m.port_ref.to_string()))
+        })
+        .collect();
+    assert_eq!(
+        reasons,
+        [
+            ("credential_invalid".to_owned(), "HUB-UK-000001".to_owned()),
+            ("pending_port_exists".to_owned(), "HUB-UK-000004".to_owned()),
+        ]
+    );
+}
