@@ -89,6 +89,11 @@ pub(crate) struct Hub {
     index: HashMap<Ref, usize>,
     /// Positions of each number's ports (a submission asks whether one is open).
     by_number: HashMap<Msisdn, Vec<usize>>,
+    /// Pending timers by instant and position; an entry whose port's timer changed since
+    /// is stale and dropped when met (`timers.rs`).
+    pub(super) timers: BTreeSet<(u64, usize)>,
+    /// Ports touched since their timers were last indexed.
+    pub(super) retimed: BTreeSet<usize>,
     pub(crate) ids: Ids,
     /// The donor's behaviour per number.
     pub(crate) donors: DonorBook,
@@ -151,11 +156,14 @@ impl Hub {
         self.ports.clear();
         self.index.clear();
         self.by_number.clear();
+        self.timers.clear();
+        self.retimed.clear();
         self.donors.clear();
     }
 
     /// Notes that the port at `i` changed.
     fn touch(&mut self, i: usize) {
+        self.retimed.insert(i);
         if let Some(c) = &mut self.changes {
             c.ports.insert(i);
         }
@@ -504,6 +512,7 @@ impl Hub {
             .entry(port.number.clone())
             .or_default()
             .push(i);
+        self.retimed.insert(i);
         self.ports.push(port);
     }
 }

@@ -575,6 +575,8 @@ proptest! {
         for (i, s) in steps.into_iter().enumerate() {
             apply(&mut hub, i, s, &mut now, &mut out);
             prop_assert!(hub.next_timer().is_none_or(|at| at > now));
+            // The timer index knows the earliest pending timer (a scan of every port).
+            prop_assert_eq!(hub.earliest().map(|(at, ..)| at), hub.next_timer());
         }
         let mut last = std::collections::HashMap::new();
         for m in &out {

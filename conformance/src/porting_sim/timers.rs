@@ -1,6 +1,8 @@
 //! Time passing at the hub: every port has at most one pending timer; [`Hub::advance`]
 //! fires the due ones in time order (each message stamped with its timer's instant, not
-//! with the time the clock was moved to), so a jump of a week replays the week.
+//! with the time the clock was moved to), so a jump of a week replays the week. The
+//! pending timers are indexed by instant (a tick costs what fires, not a scan of every
+//! port): a port's entry is (re)made after it is touched and a stale one dropped when met.
 //!
 //! | Timer | Fires | Then |
 //! |---|---|---|
@@ -34,14 +36,32 @@ impl Hub {
             .min()
     }
 
-    fn next_due(&self, now: u64) -> Option<(usize, u64, Timer)> {
-        self.ports
-            .iter()
-            .enumerate()
-            .filter_map(|(i, p)| p.timer.map(|(at, t)| (at, i, t)))
-            .filter(|(at, _, _)| *at <= now)
-            .min_by_key(|(at, i, _)| (*at, *i))
-            .map(|(at, i, t)| (i, at, t))
+    /// The earliest timer due at or before `now` (the lowest position first among
+    /// equals), taken out of the index.
+    fn next_due(&mut self, now: u64) -> Option<(usize, u64, Timer)> {
+        let (at, i, timer) = self.earliest().filter(|(at, ..)| *at <= now)?;
+        self.timers.pop_first();
+        Some((i, at, timer))
+    }
+
+    /// The earliest pending timer, from the index brought up to date: the ports touched
+    /// since are (re)indexed and stale entries met first are dropped.
+    pub(crate) fn earliest(&mut self) -> Option<(u64, usize, Timer)> {
+        for i in std::mem::take(&mut self.retimed) {
+            if let Some((at, _)) = self.ports.get(i).and_then(|p| p.timer) {
+                self.timers.insert((at, i));
+            }
+        }
+        while let Some(&(at, i)) = self.timers.first() {
+            match self.ports.get(i).and_then(|p| p.timer) {
+                Some((set, timer)) if set == at => return Some((at, i, timer)),
+                // Stale: the port's timer changed or went since this entry.
+                _ => {
+                    self.timers.pop_first();
+                }
+            }
+        }
+        None
     }
 
     fn fire(&mut self, i: usize, at: u64, timer: Timer, out: &mut Vec<HubMessage>) {
