@@ -8,6 +8,7 @@ use super::es2_step::run_es2;
 use super::identity_step::run_verify;
 use super::machine::{self, Action, Attempt, Es2Call};
 use super::observe::observe;
+use super::port_onward::{self, Applied};
 use super::port_step;
 use super::report::{Before, report};
 use super::saga_step::run_saga_step;
@@ -26,15 +27,28 @@ impl Inner {
         effect: Effect,
         event: EventKind,
     ) -> Result<(), StoreError> {
+        self.retrying(&order.id, || {
+            self.store
+                .advance_order(order.clone(), effect.clone(), event.clone())
+        })
+        .await
+    }
+
+    /// Runs `write` (a commit for order `id`) until it lands, fails otherwise than in the
+    /// backend, or the engine stops, with capped backoff (see [`Inner::persist`]).
+    pub(super) async fn retrying<T, F>(
+        &self,
+        id: &str,
+        write: impl Fn() -> F,
+    ) -> Result<T, StoreError>
+    where
+        F: std::future::Future<Output = Result<T, StoreError>>,
+    {
         let mut delay = Duration::from_millis(50);
         loop {
-            match self
-                .store
-                .advance_order(order.clone(), effect.clone(), event.clone())
-                .await
-            {
+            match write().await {
                 Err(StoreError::Backend(e) | StoreError::Unavailable(e)) if !self.stopping() => {
-                    tracing::error!(order = %order.id, error = %e, retry_in_ms = delay.as_millis() as u64,
+                    tracing::error!(order = %id, error = %e, retry_in_ms = delay.as_millis() as u64,
                         "cannot record order progress; retrying");
                     tokio::time::sleep(delay).await;
                     delay = (delay * 2).min(Duration::from_secs(5));
@@ -116,17 +130,17 @@ pub(super) async fn drive(
             .flatten();
         let recorded = ahead.is_some();
         let action = ahead.unwrap_or_else(|| machine::next_action(&order, now));
-        if port_step::reads_inbox(&order, recorded) {
+        if port_onward::reads_inbox(&order, recorded) {
             // Hub messages and cancels first, all waiting in one commit (which may park
             // the order or send its next call ahead); a call sent ahead is made before
             // them.
-            match port_step::apply_pending(inner, &order, now).await? {
-                Some(port_step::Applied::Driving(next, ahead)) => {
+            match port_onward::apply_pending(inner, &order, now).await? {
+                Some(Applied::Driving(next, ahead)) => {
                     order = *next;
                     presented = ahead;
                     continue;
                 }
-                Some(port_step::Applied::Parked) => return Ok(()),
+                Some(Applied::Parked) => return Ok(()),
                 None => {}
             }
         }
@@ -166,9 +180,14 @@ pub(super) async fn drive(
                     return Ok(());
                 }
                 let step = (op, attempt, recorded);
-                order = port_step::run_port_step(inner, order, spec.as_ref(), step, now).await?;
-                presented = true;
-                continue;
+                match port_step::run_port_step(inner, order, spec.as_ref(), step, now).await? {
+                    Applied::Driving(next, ahead) => {
+                        order = *next;
+                        presented = ahead;
+                        continue;
+                    }
+                    Applied::Parked => return Ok(()),
+                }
             }
             a @ (Action::PortRelease
             | Action::PortComplete

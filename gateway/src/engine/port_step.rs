@@ -1,24 +1,24 @@
-//! The port-in steps of an order (issue 12): the hub calls (submit, cancel, acknowledge)
-//! and putting the ported number on the HLR line, each recorded as sent before it is
-//! made and answered after; the port items (hub messages, a channel's cancel) applied one
-//! per commit; and parking the order while it waits. Also a lifecycle saga's one hub
-//! step: a ported-in number returned to its range holder.
+//! The port steps of an order (issue 12): the hub calls (submit, cancel, acknowledge,
+//! reschedule, a port-out's answer) and putting the ported number on the HLR line, each
+//! recorded as sent before it is made and its answer recorded after (in a commit that
+//! takes the order onward: `port_onward`); the port actions that are one commit of their
+//! own (`settle`). Also a lifecycle saga's one hub step: a ported-in number returned to
+//! its range holder.
 
 use super::Inner;
 use super::error::EngineError;
-use super::report::{Before, report};
-use crate::crypto::Sealed;
+use super::port_onward::{Applied, Onward, commit_onward, ending, with_waiting};
+use super::report::Before;
 use crate::engine::driver::{outcome_event, record_answer};
 use crate::engine::machine::port_order::{self, PortAnswer, PortOp};
 use crate::engine::machine::port_out;
 use crate::engine::machine::{Action, Attempt, StepDone, StepFailure};
-use crate::order::{Effect, Order, OrderKind, PortIn};
-use crate::store::{EventKind, OnArrival, PortInboxItem, PortItemBody, hub_message_context};
+use crate::order::{Effect, Order, PortIn};
 use adapters::hlr::{HlrError, SubscriberSpec};
 use adapters::porting::{
     Account, AccountNumber, AccountPin, Acknowledge, AnswerPortOut, CancelPort, Credential,
     PortOutDecision, PortingError, PortingHub, Ref, RejectReason, ReschedulePort, ReturnNumber,
-    SubmitPortIn, UtcTime, decode_callback,
+    SubmitPortIn, UtcTime,
 };
 use serde::{Deserialize, Serialize};
 use sim_profiles::Msisdn;
@@ -198,14 +198,17 @@ fn hlr_answer(r: Result<String, HlrError>) -> PortAnswer {
 }
 
 /// One attempt of a port step: record it as sent (unless the commit that wrote `order`
-/// did: `recorded`, see `machine::ahead`), make the call, record the answer.
+/// did: `recorded`, see `machine::ahead`), make the call, then record the answer and
+/// apply the port items that arrived meanwhile in one commit that takes the order onward
+/// (`port_onward::commit_onward`: parked when it then only waits, ended when the answer
+/// or an item ends the port, or its next call sent ahead).
 pub(super) async fn run_port_step(
     inner: &Inner,
     order: Order,
     spec: Option<&SubscriberSpec>,
     (op, attempt, recorded): (PortOp, u32, bool),
     now: u64,
-) -> Result<Order, EngineError> {
+) -> Result<Applied, EngineError> {
     let mark = |o| port_order::mark_port_sent(o, op, attempt, now);
     let order = inner
         .record_sent(order, recorded, (op.name(), attempt), mark)
@@ -222,17 +225,21 @@ pub(super) async fn run_port_step(
         inner.jitter(),
         inner.clock.now_ms(),
     );
-    let next = port_order::on_port_answer(order, op, at, answer);
-    record_answer(
-        inner,
-        &before,
-        next,
-        Effect::None,
-        op.name(),
-        attempt,
-        summary,
-    )
-    .await
+    let version = order.version;
+    let now = inner.clock.now_ms();
+    let answered = port_order::on_port_answer(order, op, at, answer);
+    // The items that arrived during the call go in the same commit, after the answer.
+    let (next, keys) = with_waiting(inner, answered, now).await?;
+    let result = match keys.as_slice() {
+        [] => summary,
+        keys => format!("{summary}; then applied {}", keys.join(" ")),
+    };
+    let step = Onward {
+        version,
+        keys,
+        event: outcome_event(&next, &Effect::None, op.name(), attempt, result),
+    };
+    commit_onward(inner, &before, next, step, now).await
 }
 
 async fn call(
@@ -362,160 +369,6 @@ fn answer(order: &Order, p: &PortIn) -> Result<AnswerPortOut, String> {
     })
 }
 
-/// Whether the driver reads `order`'s port inbox before its next step: a port order in
-/// flight does before each, except a call the commit that wrote the order recorded as
-/// sent (`recorded`: made first, the items after it; see `machine::ahead`). Before a
-/// park too: the store refuses a park while an item waits, but a refused park is a
-/// writer operation where the read is not.
-pub(super) fn reads_inbox(order: &Order, recorded: bool) -> bool {
-    order.port.is_some() && !order.status.is_terminal() && !recorded
-}
-
-/// What applying the waiting port items did.
-pub(super) enum Applied {
-    /// The order is in flight; with whether the commit sent its next call ahead.
-    Driving(Box<Order>, bool),
-    /// The machine only has to wait: the commit parked the order (its task ends).
-    Parked,
-}
-
-/// Applies every unapplied port item of the order, in arrival order, in one commit;
-/// `None` when none waits. That commit also parks the order when the machine then only
-/// has to wait (unless another item arrived meanwhile: the store keeps it in flight),
-/// ends the port when the items end it (completed, released: `ending`), or sends its
-/// next call ahead (`machine::ahead`).
-pub(super) async fn apply_pending(
-    inner: &Inner,
-    order: &Order,
-    now: u64,
-) -> Result<Option<Applied>, EngineError> {
-    let items = inner.store.pending_port_items(&order.id).await?;
-    if items.is_empty() {
-        return Ok(None);
-    }
-    let before = Before::of(order);
-    let applied = items
-        .iter()
-        .fold(order.clone(), |o, item| apply_item(inner, o, item, now));
-    let (mut next, park) = port_order::after_applying(applied, order.version, now);
-    let keys: Vec<String> = items.into_iter().map(|i| i.key).collect();
-    let mut event = EventKind::Port {
-        what: format!("applied {}", keys.join(" ")),
-    };
-    let mut effect = Effect::None;
-    let action = crate::engine::machine::next_action(&next, now);
-    if !park && is_ending(&action) {
-        let (o, e, step) = ending(next, &action, now);
-        (next, effect) = (o, e);
-        next.version = order.version + 1;
-        event = outcome_event(&next, &effect, step, 0, String::new());
-    }
-    let ahead = !park && !inner.stopping();
-    if ahead {
-        next = crate::engine::machine::mark_next_sent(next, now);
-    }
-    let parked = inner
-        .store
-        .apply_port_items(next.clone(), keys, effect.clone(), event)
-        .await?;
-    report(&inner.metrics, &before, &next, &effect);
-    Ok(Some(match (park, parked) {
-        (true, true) => {
-            // Its deadline may be the earliest now.
-            inner.port_wake.notify_one();
-            Applied::Parked
-        }
-        // An item arrived meanwhile: the store wrote the order in flight.
-        (true, false) => Applied::Driving(Box::new(crate::store::unparked(&next)), false),
-        _ => Applied::Driving(Box::new(next), ahead),
-    }))
-}
-
-fn apply_item(inner: &Inner, order: Order, item: &PortInboxItem, now: u64) -> Order {
-    let input = match &item.body {
-        PortItemBody::Hub { raw } => {
-            open_message(inner, &item.key, raw).map(|m| ItemInput::Hub(Box::new(m)))
-        }
-        body => ItemInput::of(body).ok_or_else(|| "not a channel's item".to_owned()),
-    };
-    match input {
-        Ok(input) => input.apply(order, now),
-        Err(e) => {
-            tracing::warn!(order = %order.id, item = %item.key, error = %e,
-                "a recorded port item cannot be read; it is skipped");
-            crate::engine::machine::touch(order, now)
-        }
-    }
-}
-
-/// A port item as the machine reads it (a hub message opened and decoded).
-#[derive(Clone, Debug)]
-pub enum ItemInput {
-    /// A hub message.
-    Hub(Box<adapters::porting::HubMessage>),
-    /// A channel's cancel.
-    Cancel,
-    /// The withdrawal of a port-out (the line was reported lost or stolen).
-    Withdraw,
-    /// A channel's move to another day.
-    Reschedule {
-        /// The day asked (Unix ms).
-        requested_at_ms: u64,
-    },
-}
-
-impl ItemInput {
-    /// The input of a channel's item; `None` for a hub message (sealed: the receiver
-    /// has it decoded already, and the engine opens it).
-    pub fn of(body: &PortItemBody) -> Option<Self> {
-        match body {
-            PortItemBody::Cancel => Some(Self::Cancel),
-            PortItemBody::Withdraw => Some(Self::Withdraw),
-            PortItemBody::Reschedule { requested_at_ms } => Some(Self::Reschedule {
-                requested_at_ms: *requested_at_ms,
-            }),
-            PortItemBody::Hub { .. } => None,
-        }
-    }
-
-    /// `order` (in flight) with this item applied.
-    fn apply(&self, order: Order, now: u64) -> Order {
-        match self {
-            Self::Cancel => port_order::apply_cancel(order, now),
-            Self::Withdraw => port_out::withdraw(order, now),
-            Self::Reschedule { requested_at_ms } => {
-                port_order::apply_reschedule(order, *requested_at_ms, now)
-            }
-            Self::Hub(m) => port_order::apply_hub(order, m, now),
-        }
-    }
-
-    /// The store's step for this item when it arrives while its order is parked, run in
-    /// the commit that records it: what the engine would do in three commits (wake the
-    /// order, apply the item, park it again if the machine only has to wait), so a hub
-    /// message that moves a waiting port along costs one commit and no task.
-    /// An order that goes back into flight has its next call sent ahead in that commit
-    /// (`machine::ahead`; the caller hands it to `Engine::submit_woken`).
-    pub fn on_arrival(self) -> OnArrival {
-        OnArrival::Apply(Arc::new(move |order, now| {
-            let o = port_order::on_arrival(order, now, |o| self.apply(o, now));
-            crate::engine::machine::mark_next_sent(o, now)
-        }))
-    }
-}
-
-fn open_message(
-    inner: &Inner,
-    key: &str,
-    raw: &Sealed,
-) -> Result<adapters::porting::HubMessage, String> {
-    let plain = inner
-        .keys
-        .open(&hub_message_context(key), raw)
-        .map_err(|e| e.to_string())?;
-    decode_callback(&plain).map_err(|e| e.to_string())
-}
-
 /// Performs a port action that is one commit: release, complete, deadline, park.
 /// `Ok(None)`: the order is parked (its task ends).
 pub(super) async fn settle(
@@ -548,33 +401,4 @@ pub(super) async fn settle(
     record_answer(inner, &before, next, effect, step, 0, String::new())
         .await
         .map(Some)
-}
-
-/// Whether `action` ends the port in one commit (`ending`).
-fn is_ending(action: &Action) -> bool {
-    matches!(action, Action::PortRelease | Action::PortComplete)
-}
-
-/// A port's ending (`PortRelease`, `PortComplete`: see `is_ending`) as one write: the
-/// order, its inventory effect and the step's name.
-fn ending(order: Order, action: &Action, now: u64) -> (Order, Effect, &'static str) {
-    let out = order.kind == OrderKind::PortOut;
-    match (action, out) {
-        (Action::PortRelease, true) => {
-            let (o, e) = port_out::release(order, now);
-            (o, e, "port_release")
-        }
-        (Action::PortRelease, false) => {
-            let (o, e) = port_order::release(order, now);
-            (o, e, "port_release")
-        }
-        (_, true) => {
-            let (o, e) = port_out::complete(order, now);
-            (o, e, "port_complete")
-        }
-        (_, false) => {
-            let (o, e) = port_order::complete(order, now);
-            (o, e, "port_complete")
-        }
-    }
 }
