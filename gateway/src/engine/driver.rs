@@ -112,10 +112,7 @@ pub(super) async fn drive(
     mut order: Order,
     mut presented: bool,
 ) -> Result<(), EngineError> {
-    let spec = match order.kind {
-        OrderKind::Activation => Some(inner.spec(&order).await?),
-        _ => None,
-    };
+    let mut spec = LineSpec::default();
     let mut stop = inner.stop.subscribe();
     loop {
         if inner.lost_lease(&order.id) {
@@ -180,7 +177,11 @@ pub(super) async fn drive(
                     return Ok(());
                 }
                 let step = (op, attempt, recorded);
-                match port_step::run_port_step(inner, order, spec.as_ref(), step, now).await? {
+                let spec = match port_step::needs_spec(&order, op) {
+                    true => Some(spec.of(inner, &order).await?),
+                    false => None,
+                };
+                match port_step::run_port_step(inner, order, spec, step, now).await? {
                     Applied::Driving(next, ahead) => {
                         order = *next;
                         presented = ahead;
@@ -217,22 +218,47 @@ pub(super) async fn drive(
         if inner.stopping() {
             return Ok(());
         }
-        let Some(spec) = spec.as_ref() else {
+        if order.kind != OrderKind::Activation {
             return Err(EngineError::unusable(
                 &order.id,
                 "an activation step on a lifecycle order",
             ));
-        };
+        }
+        let step = (attempt, recorded);
         order = match kind {
-            StepKind::Es2(call) => run_es2(inner, order, call, (attempt, recorded), now).await?,
+            StepKind::Es2(call) => run_es2(inner, order, call, step, now).await?,
             StepKind::Provision => {
-                run_step(inner, order, spec, false, (attempt, recorded), now).await?
+                let spec = spec.of(inner, &order).await?;
+                run_step(inner, order, spec, false, step, now).await?
             }
             StepKind::Deprovision => {
-                run_step(inner, order, spec, true, (attempt, recorded), now).await?
+                let spec = spec.of(inner, &order).await?;
+                run_step(inner, order, spec, true, step, now).await?
             }
         };
         presented = true;
+    }
+}
+
+/// The HLR subscriber spec of an activation's line, opened when a step first needs it
+/// (the card's Ki and OPc are read and opened in memory then, not for a drive that makes
+/// no such call, such as a port woken to change its number), and again once the order's
+/// number or card is no longer the one it was opened for (a port's cutover).
+#[derive(Default)]
+struct LineSpec(Option<SubscriberSpec>);
+
+impl LineSpec {
+    /// The spec of `order`'s line now.
+    async fn of(&mut self, inner: &Inner, order: &Order) -> Result<&SubscriberSpec, EngineError> {
+        let current = self
+            .0
+            .as_ref()
+            .is_some_and(|s| s.imsi == order.imsi && s.msisdn.as_ref() == Some(&order.msisdn));
+        let spec = match self.0.take() {
+            Some(spec) if current => spec,
+            _ => inner.spec(order).await?,
+        };
+        Ok(self.0.insert(spec))
     }
 }
 

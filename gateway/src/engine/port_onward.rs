@@ -1,7 +1,8 @@
 //! One commit that takes a port order onward (issue 12): the port items waiting for
-//! it (hub messages, a channel's cancel or move) applied, or a hub call's answer
-//! recorded, and in the same commit the order parked when the machine then only has to
-//! wait, the port ended when it ends, or its next call sent ahead.
+//! it (hub messages, a channel's cancel or move) applied, after a port step's answer when
+//! there is one (a hub call, the number on the HLR), and in the same commit the order
+//! parked when the machine then only has to wait, the port ended when it ends, or its
+//! next call sent ahead.
 
 use super::Inner;
 use super::error::EngineError;
@@ -18,14 +19,15 @@ use std::sync::Arc;
 
 /// Whether the driver reads `order`'s port inbox before its next step: a port order in
 /// flight does before each, except a call the commit that wrote the order recorded as
-/// sent (`recorded`: made first, the items after it; see `machine::ahead`). Before a
-/// park too: the store refuses a park while an item waits, but a refused park is a
-/// writer operation where the read is not.
+/// sent (`recorded`: made first, the items after it; see `machine::ahead`; a port
+/// step's answer takes the items that came meanwhile: `port_step::run_port_step`).
+/// Before a park too: the store refuses a park while an item waits, but a refused park
+/// is a writer operation where the read is not.
 pub(super) fn reads_inbox(order: &Order, recorded: bool) -> bool {
     order.port.is_some() && !order.status.is_terminal() && !recorded
 }
 
-/// What applying the waiting port items did.
+/// What an onward commit ([`commit_onward`]) did with the order.
 pub(super) enum Applied {
     /// The order is in flight; with whether the commit sent its next call ahead.
     Driving(Box<Order>, bool),

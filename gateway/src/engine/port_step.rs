@@ -242,6 +242,16 @@ pub(super) async fn run_port_step(
     commit_onward(inner, &before, next, step, now).await
 }
 
+/// Whether attempt `op` of `order` provisions the line (a port whose number goes on the
+/// HLR at cutover without a temporary line to change: it needs the subscriber spec).
+pub(super) fn needs_spec(order: &Order, op: PortOp) -> bool {
+    op == PortOp::ActivateNumber
+        && order
+            .port
+            .as_ref()
+            .is_some_and(|p| !p.is_out() && p.temporary.is_none())
+}
+
 async fn call(
     inner: &Inner,
     order: &Order,
