@@ -153,6 +153,10 @@ async fn record(state: &AppState, run: Vec<Received>) -> Result<(), Failed> {
                 tracing::info!(message, port, event, "hub message recorded and applied");
                 settled = true;
             }
+            PortReceived::Ended(ended) => {
+                tracing::info!(message, port, event, "hub message recorded and applied; the port ended");
+                state.engine.ended_on_arrival(&ended);
+            }
         }
     }
     if settled {

@@ -211,6 +211,7 @@ pub(super) async fn queue_item(
     match state.store.receive_port_item(item, arrival).await? {
         PortReceived::Queued { woken: Some(o) } => state.engine.submit_woken(*o),
         PortReceived::Settled { .. } => state.engine.port_deadline_added(),
+        PortReceived::Ended(ended) => state.engine.ended_on_arrival(&ended),
         PortReceived::Queued { woken: None } | PortReceived::Duplicate => {}
     }
     let mut v = render_order(order, None, None);

@@ -243,6 +243,13 @@ impl Engine {
         self.start(order, true);
     }
 
+    /// Reports a port that an arriving item ended in the commit that recorded it
+    /// (`PortReceived::Ended`): the log and the metrics an ending the engine wrote gets.
+    pub fn ended_on_arrival(&self, ended: &crate::store::Ended) {
+        let before = report::Before::from_parts(ended.before.clone());
+        report::report(&self.inner.metrics, &before, &ended.order, &ended.effect);
+    }
+
     fn start(&self, order: Order, presented: bool) {
         let inner = self.inner.clone();
         if !inner.lock_driving().insert(order.id.clone()) {

@@ -13,7 +13,9 @@ use crate::engine::machine::Action;
 use crate::engine::machine::port_order;
 use crate::engine::machine::port_out;
 use crate::order::{Effect, Order, OrderKind};
-use crate::store::{EventKind, OnArrival, PortInboxItem, PortItemBody, hub_message_context};
+use crate::store::{
+    Arrived, Ended, EventKind, OnArrival, PortInboxItem, PortItemBody, hub_message_context,
+};
 use adapters::porting::decode_callback;
 use std::sync::Arc;
 
@@ -203,11 +205,26 @@ impl ItemInput {
     /// order, apply the item, park it again if the machine only has to wait), so a hub
     /// message that moves a waiting port along costs one commit and no task.
     /// An order that goes back into flight has its next call sent ahead in that commit
-    /// (`machine::ahead`; the caller hands it to `Engine::submit_woken`).
+    /// (`machine::ahead`; the caller hands it to `Engine::submit_woken`); a port the item
+    /// completes ends there (`Arrived::Ended`: the caller reports it with
+    /// `Engine::ended_on_arrival`).
     pub fn on_arrival(self) -> OnArrival {
         OnArrival::Apply(Arc::new(move |order, now| {
+            let (version, before) = (order.version, Before::of(&order).parts());
             let o = port_order::on_arrival(order, now, |o| self.apply(o, now));
-            crate::engine::machine::mark_next_sent(o, now)
+            let action = crate::engine::machine::next_action(&o, now);
+            if !matches!(action, Action::PortComplete) {
+                return Arrived::Order(crate::engine::machine::mark_next_sent(o, now));
+            }
+            let (mut o, effect, step) = ending(o, &action, now);
+            o.version = version + 1;
+            let event = outcome_event(&o, &effect, step, 0, String::new());
+            let ended = Ended {
+                order: o,
+                effect,
+                before,
+            };
+            Arrived::Ended(Box::new(ended), event)
         }))
     }
 }

@@ -21,6 +21,16 @@ impl Before {
             failing: o.error.is_some(),
         }
     }
+
+    /// The snapshot as plain parts (carried by the store's `Ended`).
+    pub(super) fn parts(self) -> (Vec<AttentionReason>, bool) {
+        (self.attention, self.failing)
+    }
+
+    /// A snapshot from its parts.
+    pub(super) fn from_parts((attention, failing): (Vec<AttentionReason>, bool)) -> Self {
+        Self { attention, failing }
+    }
 }
 
 /// Logs and counts what changed between `before` and the now durable `next`.

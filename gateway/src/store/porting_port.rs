@@ -41,7 +41,9 @@ pub trait PortingStore: Send + Sync {
     /// order is parked, the same commit runs `arrival` on it: with [`OnArrival::Wake`]
     /// the order is back in flight (`Queued` with it, for the engine to drive); with
     /// [`OnArrival::Apply`] the item is recorded applied and the order written as the
-    /// step gives it: `Settled` when parked again, else `Queued` with it.
+    /// step gives it: `Settled` when parked again, `Ended` when the step ended the port
+    /// (written with its outcome's effect and event: [`Arrived::Ended`]), else `Queued`
+    /// with it.
     fn receive_port_item(
         &self,
         item: PortInboxItem,

@@ -165,8 +165,10 @@ async fn deliver(s: &Setup, m: HubMessage) -> PortReceived {
         .receive_port_item(item, arrival)
         .await
         .expect("receive");
-    if let PortReceived::Queued { woken: Some(o) } = &r {
-        s.engine.submit_woken(o.as_ref().clone());
+    match &r {
+        PortReceived::Queued { woken: Some(o) } => s.engine.submit_woken(o.as_ref().clone()),
+        PortReceived::Ended(ended) => s.engine.ended_on_arrival(ended),
+        _ => {}
     }
     r
 }
@@ -183,7 +185,7 @@ fn ops(s: &Setup) -> u64 {
 }
 
 #[tokio::test(start_paused = true)]
-async fn a_uk_port_in_is_eleven_store_operations_each_call_sent_ahead() {
+async fn a_uk_port_in_is_ten_store_operations_each_call_sent_ahead() {
     let hlr = Arc::new(ScriptedHlr::default());
     let hub = Arc::new(ScriptedHub::default());
     let (s, created) = setup_port_in(hlr.clone(), porting(&hub), uk_port).await;
@@ -213,17 +215,22 @@ async fn a_uk_port_in_is_eleven_store_operations_each_call_sent_ahead() {
         Some(Step::Sent { attempt: 1 })
     );
     parked(&s, "parked after the acknowledgement").await;
-    deliver(&s, message(5, HubEvent::Completed)).await;
-    let o = wait_order(&s.store, &s.id, "active", Duration::from_millis(5), |o| {
-        o.status == OrderStatus::Active
-    })
-    .await;
+    // The completion ends the parked port in the commit that records it: no task.
+    let active = s.metrics.orders_active.load(Relaxed);
+    let r = deliver(&s, message(5, HubEvent::Completed)).await;
+    let PortReceived::Ended(ended) = &r else {
+        panic!("not ended on arrival: {r:?}")
+    };
+    assert_eq!(ended.order.status, OrderStatus::Active);
+    assert_eq!(s.metrics.orders_active.load(Relaxed), active + 1, "reported");
+    let o = s.store.get_order("t", &s.id).await.expect("get").expect("order");
+    assert_eq!(o.status, OrderStatus::Active);
     assert_eq!(o.msisdn.as_str(), PORTED);
     assert_eq!(hlr.calls.names(), ["provision", "change_msisdn"]);
     assert_eq!(hub.names(), ["submit", "acknowledge"]);
-    // 11 with the create: 13 when a park after an answer was a commit of its own, 17
-    // when every call had one too.
-    assert_eq!(ops(&s) - start + 1, 11);
+    // 10 with the create: 11 when the completion woke the order for a commit of its own,
+    // 13 when a park after an answer was one too, 17 when every call had one.
+    assert_eq!(ops(&s) - start + 1, 10);
     s.engine.shutdown(Duration::from_secs(1)).await;
 }
 

@@ -186,6 +186,7 @@ macro_rules! suite {
                 a_batch_of_port_items_is_received_in_order,
                 applying_items_parks_the_order_unless_another_waits,
                 a_completed_port_opens_its_line_on_the_ported_number,
+                a_port_item_that_completes_a_parked_port_ends_it_on_arrival,
             }
             port_out {
                 a_completed_port_out_ends_the_line_and_the_number_leaves_for_good,

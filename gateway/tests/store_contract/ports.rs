@@ -9,8 +9,8 @@ use gateway::compliance::Market;
 use gateway::crypto::Sealed;
 use gateway::order::{Effect, Order, OrderStatus, PortIn, Step};
 use gateway::store::{
-    CreateOutcome, EventKind, NumberChoice, OnArrival, PortInboxItem, PortItemBody, PortReceived,
-    Rejection, StoreAdmin, StoreError,
+    Arrived, CreateOutcome, Ended, EventKind, NumberChoice, OnArrival, PortInboxItem, PortItemBody,
+    PortReceived, Rejection, StoreAdmin, StoreError,
 };
 use sim_profiles::Msisdn;
 use std::sync::Arc;
@@ -239,7 +239,7 @@ pub async fn a_port_item_applied_on_arrival_parks_or_wakes_in_one_commit(s: &dyn
     let repark = OnArrival::Apply(Arc::new(move |o, now| {
         let mut o = parked(&wake(o, now), earlier);
         o.version -= 1;
-        o
+        Arrived::Order(o)
     }));
     let mut item = cancel_item(&o, NOW + 5);
     item.key = "hub/m-1".into();
@@ -269,7 +269,7 @@ pub async fn a_port_item_applied_on_arrival_parks_or_wakes_in_one_commit(s: &dyn
         PortReceived::Duplicate
     );
     // A step that leaves the order in flight: the engine drives it.
-    let stay = OnArrival::Apply(Arc::new(wake));
+    let stay = OnArrival::Apply(Arc::new(|o, now| Arrived::Order(wake(o, now))));
     let second = PortInboxItem {
         key: "hub/m-2".into(),
         received_at_ms: NOW + 6,
@@ -398,7 +398,7 @@ pub async fn a_batch_of_port_items_is_received_in_order(s: &dyn StoreAdmin) {
     let repark = OnArrival::Apply(Arc::new(move |o, now| {
         let mut o = parked(&wake(o, now), earlier);
         o.version -= 1;
-        o
+        Arrived::Order(o)
     }));
     let item = |o: &Order, key: &str, at: u64| PortInboxItem {
         key: key.into(),
@@ -410,7 +410,7 @@ pub async fn a_batch_of_port_items_is_received_in_order(s: &dyn StoreAdmin) {
         (item(&a, "hub/m-1", NOW + 5), repark),
         (
             item(&a, "hub/m-3", NOW + 5),
-            OnArrival::Apply(Arc::new(wake)),
+            OnArrival::Apply(Arc::new(|o, now| Arrived::Order(wake(o, now)))),
         ),
         (item(&b, "hub/m-4", NOW + 5), OnArrival::Wake(wake)),
     ];
@@ -505,4 +505,65 @@ pub async fn a_completed_port_opens_its_line_on_the_ported_number(s: &dyn StoreA
     let after = counts(s, T).await;
     assert_eq!(after.sims_available, before.sims_available + 1);
     assert_eq!(after.numbers_available, before.numbers_available);
+}
+
+/// An item whose step ends its parked port (`Arrived::Ended`: a `completed`): recorded
+/// applied, and the order written with its outcome's effect in the same commit, which
+/// opens the line on the ported number; the answer carries the ended order.
+pub async fn a_port_item_that_completes_a_parked_port_ends_it_on_arrival(s: &dyn StoreAdmin) {
+    seed(s, T, 0..2, 2).await;
+    let o = create_port(s, "k1", 0, PORTED, false).await;
+    let temp: Msisdn = o.msisdn.clone();
+    let waiting = parked(&o, NOW + DAY_MS);
+    assert!(s.park_port(waiting.clone()).await.expect("park"));
+    let complete = OnArrival::Apply(Arc::new(move |parked_order: Order, _now| {
+        let mut done = next(&parked_order, OrderStatus::Active, 5);
+        if let Some(p) = done.port.as_mut() {
+            p.parked = None;
+        }
+        done.msisdn = msisdn(PORTED);
+        done.hlr = Step::Done {
+            outcome: "created".into(),
+        };
+        let ended = Ended {
+            order: done,
+            effect: Effect::Activate,
+            before: (parked_order.attention.clone(), parked_order.error.is_some()),
+        };
+        Arrived::Ended(Box::new(ended), EventKind::OrderActive)
+    }));
+    let mut item = cancel_item(&o, NOW + 5);
+    item.key = "hub/m-9".into();
+    let got = s
+        .receive_port_item(item.clone(), complete.clone())
+        .await
+        .expect("receive");
+    let PortReceived::Ended(ended) = got else {
+        panic!("not ended: {got:?}")
+    };
+    assert_eq!(ended.order.status, OrderStatus::Active);
+    assert_eq!(ended.effect, Effect::Activate);
+    let stored = s.get_order(T, &o.id).await.expect("get").expect("order");
+    assert_eq!(stored, ended.order, "written as the step gave it");
+    assert!(s.pending_port_items(&o.id).await.expect("pending").is_empty());
+    assert_eq!(s.next_port_deadline().await.expect("deadline"), None);
+    let line = s
+        .subscription(T, PORTED)
+        .await
+        .expect("line")
+        .expect("opened");
+    assert_eq!(line.activation_id, o.id);
+    let quarantined: Vec<Msisdn> = s
+        .quarantined(T, 10)
+        .await
+        .expect("quarantined")
+        .into_iter()
+        .map(|(m, _)| m)
+        .collect();
+    assert_eq!(quarantined, [temp]);
+    // Again: a duplicate, and the ended order is left as it is.
+    assert_eq!(
+        s.receive_port_item(item, complete).await.expect("again"),
+        PortReceived::Duplicate
+    );
 }

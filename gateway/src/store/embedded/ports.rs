@@ -282,8 +282,8 @@ impl Tables<'_> {
         let Some(next) = next else {
             return Ok(PortReceived::Queued { woken: None });
         };
-        let event = arrival_event(&item.key, applied);
-        self.advance_order(&next, &Effect::None, &event)?;
+        let (order, effect, event) = next.write(&item.key, applied);
+        self.advance_order(order, effect, &event)?;
         Ok(arrival_outcome(next))
     }
 

@@ -101,10 +101,13 @@ async fn receive(
     let Some(next) = next else {
         return Ok(PortReceived::Queued { woken: None });
     };
-    advance_order(tx, &next, &Effect::None, &arrival_event(&item.key, applied)).await?;
-    if next.port_parked().is_none() {
-        let until = item.received_at_ms.saturating_add(lease_ms);
-        orders::lease_to(tx, &next.id, node, until).await?;
+    let (order, effect, event) = next.write(&item.key, applied);
+    advance_order(tx, order, effect, &event).await?;
+    if let Arrived::Order(o) = &next {
+        if o.port_parked().is_none() {
+            let until = item.received_at_ms.saturating_add(lease_ms);
+            orders::lease_to(tx, &o.id, node, until).await?;
+        }
     }
     Ok(arrival_outcome(next))
 }

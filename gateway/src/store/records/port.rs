@@ -2,9 +2,9 @@
 //! port items (hub messages and channels' cancel requests), written before the caller is
 //! answered and deduplicated by key, and what receiving one did.
 
-use super::EventType;
+use super::{EventKind, EventType};
 use crate::crypto::Sealed;
-use crate::order::{Order, PortState};
+use crate::order::{AttentionReason, Effect, Order, PortState};
 use serde::{Deserialize, Serialize};
 
 /// One item for a port order, applied by the engine (the only writer of a port's state)
@@ -93,6 +93,32 @@ pub enum PortReceived {
         /// The order's new deadline on the parked-port index.
         until: u64,
     },
+    /// Recorded and applied to its parked order by [`OnArrival::Apply`], which ended the
+    /// port in the same commit ([`Arrived::Ended`]: a `completed` opens the line).
+    Ended(Box<Ended>),
+}
+
+/// A port an arriving item ended, as the commit that recorded the item wrote it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Ended {
+    /// The order as written (terminal).
+    pub order: Order,
+    /// Its inventory effect, applied in that commit.
+    pub effect: Effect,
+    /// What the parked order needed attention for before the item, and whether it had
+    /// failed (what the engine's report compares the ended order with).
+    pub before: (Vec<AttentionReason>, bool),
+}
+
+/// What an item's step ([`OnArrival::Apply`]) made of its parked order, written in the
+/// commit that records the item.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Arrived {
+    /// The order with the item applied: parked again, or in flight for the engine to
+    /// drive; the write's event is the arrival's.
+    Order(Order),
+    /// The item ended the port: the order with its effect, and the event of that outcome.
+    Ended(Box<Ended>, EventKind),
 }
 
 /// What the store does, in the commit that records a port item, to the item's order when
@@ -105,9 +131,10 @@ pub enum OnArrival {
     /// gives the order with the item applied, parked again (its `port.parked` set) when
     /// the machine only has to wait, or in flight for the engine to drive. The item is
     /// recorded applied. Saves the engine a wake, an apply and a park (three commits)
-    /// for every hub message that only moves a waiting port along. It may run more than
-    /// once (a backend that retries its transaction), so it is `Fn` and pure.
-    Apply(std::sync::Arc<dyn Fn(Order, u64) -> Order + Send + Sync>),
+    /// for every hub message that only moves a waiting port along, and ends a port the
+    /// item ends (a wake, an apply and the ending). It may run more than once (a backend
+    /// that retries its transaction), so it is `Fn` and pure.
+    Apply(std::sync::Arc<dyn Fn(Order, u64) -> Arrived + Send + Sync>),
 }
 
 impl std::fmt::Debug for OnArrival {
@@ -130,22 +157,36 @@ pub fn unparked(order: &Order) -> Order {
 }
 
 /// The order-history event of an arrival that changed a parked order.
-pub fn arrival_event(key: &str, applied: bool) -> super::EventKind {
+pub fn arrival_event(key: &str, applied: bool) -> EventKind {
     let what = if applied {
         format!("applied on arrival {key}")
     } else {
         format!("woken by {key}")
     };
-    super::EventKind::Port { what }
+    EventKind::Port { what }
 }
 
 /// What receiving an item tells the caller once its parked order is written as `next`.
-pub fn arrival_outcome(next: Order) -> PortReceived {
-    match next.port_parked() {
-        Some(until) => PortReceived::Settled { until },
-        None => PortReceived::Queued {
-            woken: Some(Box::new(next)),
+pub fn arrival_outcome(next: Arrived) -> PortReceived {
+    match next {
+        Arrived::Ended(ended, _) => PortReceived::Ended(ended),
+        Arrived::Order(o) => match o.port_parked() {
+            Some(until) => PortReceived::Settled { until },
+            None => PortReceived::Queued {
+                woken: Some(Box::new(o)),
+            },
         },
+    }
+}
+
+impl Arrived {
+    /// The order to write, its inventory effect and the write's event (the arrival of
+    /// item `key`, `applied` or only waking the order, unless the item ended the port).
+    pub fn write(&self, key: &str, applied: bool) -> (&Order, &Effect, EventKind) {
+        match self {
+            Self::Order(o) => (o, &Effect::None, arrival_event(key, applied)),
+            Self::Ended(e, event) => (&e.order, &e.effect, event.clone()),
+        }
     }
 }
 
@@ -155,10 +196,10 @@ impl OnArrival {
     /// recorded applied (an item for no open port is kept, so a redelivery stays a
     /// duplicate, but applied to nothing; one for an order in flight waits for the
     /// engine).
-    pub fn decide(&self, order: Option<Order>, now_ms: u64) -> (Option<Order>, bool) {
+    pub fn decide(&self, order: Option<Order>, now_ms: u64) -> (Option<Arrived>, bool) {
         match order {
             Some(o) if o.port_parked().is_some() => match self {
-                Self::Wake(wake) => (Some(wake(o, now_ms)), false),
+                Self::Wake(wake) => (Some(Arrived::Order(wake(o, now_ms))), false),
                 Self::Apply(apply) => (Some(apply(o, now_ms)), true),
             },
             Some(_) => (None, false),
