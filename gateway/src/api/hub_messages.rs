@@ -154,7 +154,12 @@ async fn record(state: &AppState, run: Vec<Received>) -> Result<(), Failed> {
                 settled = true;
             }
             PortReceived::Ended(ended) => {
-                tracing::info!(message, port, event, "hub message recorded and applied; the port ended");
+                tracing::info!(
+                    message,
+                    port,
+                    event,
+                    "hub message recorded and applied; the port ended"
+                );
                 state.engine.ended_on_arrival(&ended);
             }
         }

@@ -214,7 +214,8 @@ impl ItemInput {
             let o = port_order::on_arrival(order, now, |o| self.apply(o, now));
             let action = crate::engine::machine::next_action(&o, now);
             if !matches!(action, Action::PortComplete) {
-                return Arrived::Order(crate::engine::machine::mark_next_sent(o, now));
+                let o = crate::engine::machine::mark_next_sent(o, now);
+                return Arrived::Order(Box::new(o));
             }
             let (mut o, effect, step) = ending(o, &action, now);
             o.version = version + 1;

@@ -222,8 +222,17 @@ async fn a_uk_port_in_is_ten_store_operations_each_call_sent_ahead() {
         panic!("not ended on arrival: {r:?}")
     };
     assert_eq!(ended.order.status, OrderStatus::Active);
-    assert_eq!(s.metrics.orders_active.load(Relaxed), active + 1, "reported");
-    let o = s.store.get_order("t", &s.id).await.expect("get").expect("order");
+    assert_eq!(
+        s.metrics.orders_active.load(Relaxed),
+        active + 1,
+        "reported"
+    );
+    let o = s
+        .store
+        .get_order("t", &s.id)
+        .await
+        .expect("get")
+        .expect("order");
     assert_eq!(o.status, OrderStatus::Active);
     assert_eq!(o.msisdn.as_str(), PORTED);
     assert_eq!(hlr.calls.names(), ["provision", "change_msisdn"]);

@@ -239,7 +239,7 @@ pub async fn a_port_item_applied_on_arrival_parks_or_wakes_in_one_commit(s: &dyn
     let repark = OnArrival::Apply(Arc::new(move |o, now| {
         let mut o = parked(&wake(o, now), earlier);
         o.version -= 1;
-        Arrived::Order(o)
+        Arrived::Order(Box::new(o))
     }));
     let mut item = cancel_item(&o, NOW + 5);
     item.key = "hub/m-1".into();
@@ -269,7 +269,7 @@ pub async fn a_port_item_applied_on_arrival_parks_or_wakes_in_one_commit(s: &dyn
         PortReceived::Duplicate
     );
     // A step that leaves the order in flight: the engine drives it.
-    let stay = OnArrival::Apply(Arc::new(|o, now| Arrived::Order(wake(o, now))));
+    let stay = OnArrival::Apply(Arc::new(|o, now| Arrived::Order(Box::new(wake(o, now)))));
     let second = PortInboxItem {
         key: "hub/m-2".into(),
         received_at_ms: NOW + 6,
@@ -398,7 +398,7 @@ pub async fn a_batch_of_port_items_is_received_in_order(s: &dyn StoreAdmin) {
     let repark = OnArrival::Apply(Arc::new(move |o, now| {
         let mut o = parked(&wake(o, now), earlier);
         o.version -= 1;
-        Arrived::Order(o)
+        Arrived::Order(Box::new(o))
     }));
     let item = |o: &Order, key: &str, at: u64| PortInboxItem {
         key: key.into(),
@@ -410,7 +410,7 @@ pub async fn a_batch_of_port_items_is_received_in_order(s: &dyn StoreAdmin) {
         (item(&a, "hub/m-1", NOW + 5), repark),
         (
             item(&a, "hub/m-3", NOW + 5),
-            OnArrival::Apply(Arc::new(|o, now| Arrived::Order(wake(o, now)))),
+            OnArrival::Apply(Arc::new(|o, now| Arrived::Order(Box::new(wake(o, now))))),
         ),
         (item(&b, "hub/m-4", NOW + 5), OnArrival::Wake(wake)),
     ];
@@ -545,7 +545,12 @@ pub async fn a_port_item_that_completes_a_parked_port_ends_it_on_arrival(s: &dyn
     assert_eq!(ended.effect, Effect::Activate);
     let stored = s.get_order(T, &o.id).await.expect("get").expect("order");
     assert_eq!(stored, ended.order, "written as the step gave it");
-    assert!(s.pending_port_items(&o.id).await.expect("pending").is_empty());
+    assert!(
+        s.pending_port_items(&o.id)
+            .await
+            .expect("pending")
+            .is_empty()
+    );
     assert_eq!(s.next_port_deadline().await.expect("deadline"), None);
     let line = s
         .subscription(T, PORTED)

@@ -116,7 +116,7 @@ pub struct Ended {
 pub enum Arrived {
     /// The order with the item applied: parked again, or in flight for the engine to
     /// drive; the write's event is the arrival's.
-    Order(Order),
+    Order(Box<Order>),
     /// The item ended the port: the order with its effect, and the event of that outcome.
     Ended(Box<Ended>, EventKind),
 }
@@ -172,9 +172,7 @@ pub fn arrival_outcome(next: Arrived) -> PortReceived {
         Arrived::Ended(ended, _) => PortReceived::Ended(ended),
         Arrived::Order(o) => match o.port_parked() {
             Some(until) => PortReceived::Settled { until },
-            None => PortReceived::Queued {
-                woken: Some(Box::new(o)),
-            },
+            None => PortReceived::Queued { woken: Some(o) },
         },
     }
 }
@@ -199,7 +197,7 @@ impl OnArrival {
     pub fn decide(&self, order: Option<Order>, now_ms: u64) -> (Option<Arrived>, bool) {
         match order {
             Some(o) if o.port_parked().is_some() => match self {
-                Self::Wake(wake) => (Some(Arrived::Order(wake(o, now_ms))), false),
+                Self::Wake(wake) => (Some(Arrived::Order(Box::new(wake(o, now_ms)))), false),
                 Self::Apply(apply) => (Some(apply(o, now_ms)), true),
             },
             Some(_) => (None, false),
