@@ -407,6 +407,10 @@ async fn a_batch_carries_the_messages_waiting_and_a_refused_one_goes_again_alone
             .await
             .expect("receipt");
         refs.push(receipt.port_ref.as_str().to_owned());
+        if order == "ord_a" {
+            // A's first delivery is out (and held) before B's and C's messages exist.
+            w.receiver.holding("ord_a").await;
+        }
     }
     w.receiver.release("ord_a");
     let log = w.deliveries(6).await;

@@ -211,6 +211,8 @@ pub struct Receiver {
     addr: SocketAddr,
     seen: Arc<Mutex<Vec<HubMessage>>>,
     held: tokio::sync::watch::Sender<std::collections::HashSet<String>>,
+    /// The references of the deliveries being held now.
+    holding: tokio::sync::watch::Sender<std::collections::HashSet<String>>,
 }
 
 impl Receiver {
@@ -229,12 +231,15 @@ impl Receiver {
         let recorded = Arc::clone(&seen);
         let held = tokio::sync::watch::Sender::new(std::collections::HashSet::new());
         let holds = held.clone();
+        let holding = tokio::sync::watch::Sender::new(std::collections::HashSet::new());
+        let waiting = holding.clone();
         tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
                 let acceptor = acceptor.clone();
                 let seen = Arc::clone(&recorded);
                 let script = Arc::clone(&script);
                 let holds = holds.clone();
+                let waiting = waiting.clone();
                 tokio::spawn(async move {
                     let Ok(tls) = acceptor.accept(stream).await else {
                         return;
@@ -243,6 +248,7 @@ impl Receiver {
                         let seen = Arc::clone(&seen);
                         let script = Arc::clone(&script);
                         let mut holds = holds.subscribe();
+                        let waiting = waiting.clone();
                         async move {
                             let path_ok = req.uri().path() == adapters::porting::path::HUB_MESSAGES;
                             let body = req.into_body().collect().await?.to_bytes();
@@ -253,9 +259,15 @@ impl Receiver {
                                         .filter_map(|(m, _)| m.reference.as_ref())
                                         .map(|r| r.as_str().to_owned())
                                         .collect();
+                                    waiting.send_modify(|w| w.extend(references.iter().cloned()));
                                     let _ = holds
                                         .wait_for(|h| !references.iter().any(|r| h.contains(r)))
                                         .await;
+                                    waiting.send_modify(|w| {
+                                        for r in &references {
+                                            w.remove(r);
+                                        }
+                                    });
                                     let status =
                                         script.lock().expect("lock").pop_front().unwrap_or(204);
                                     if status == 204 {
@@ -280,7 +292,12 @@ impl Receiver {
                 });
             }
         });
-        Self { addr, seen, held }
+        Self {
+            addr,
+            seen,
+            held,
+            holding,
+        }
     }
 
     /// Holds the answers to messages about order `reference` until [`Receiver::release`].
@@ -288,6 +305,16 @@ impl Receiver {
         self.held.send_modify(|h| {
             h.insert(reference.to_owned());
         });
+    }
+
+    /// Waits until a delivery with a message about `reference` has arrived and is being
+    /// held (see [`Receiver::hold`]).
+    pub async fn holding(&self, reference: &str) {
+        let _ = self
+            .holding
+            .subscribe()
+            .wait_for(|w| w.contains(reference))
+            .await;
     }
 
     /// Answers the held messages about `reference`, and the later ones at once.

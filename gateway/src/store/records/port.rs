@@ -94,7 +94,7 @@ pub enum PortReceived {
         until: u64,
     },
     /// Recorded and applied to its parked order by [`OnArrival::Apply`], which ended the
-    /// port in the same commit ([`Arrived::Ended`]: a `completed` opens the line).
+    /// port in the same commit ([`Arrived::Ended`]: the item completed it).
     Ended(Box<Ended>),
 }
 
