@@ -180,6 +180,15 @@ async fn parked(s: &Setup, what: &str) -> Order {
     .await
 }
 
+/// The rig's order as the store holds it.
+async fn stored(s: &Setup) -> Order {
+    s.store
+        .get_order("t", &s.id)
+        .await
+        .expect("get")
+        .expect("order")
+}
+
 fn ops(s: &Setup) -> u64 {
     s.metrics.store_ops.load(Relaxed)
 }
@@ -227,12 +236,7 @@ async fn a_uk_port_in_is_ten_store_operations_each_call_sent_ahead() {
         active + 1,
         "reported"
     );
-    let o = s
-        .store
-        .get_order("t", &s.id)
-        .await
-        .expect("get")
-        .expect("order");
+    let o = stored(&s).await;
     assert_eq!(o.status, OrderStatus::Active);
     assert_eq!(o.msisdn.as_str(), PORTED);
     assert_eq!(hlr.calls.names(), ["provision", "change_msisdn"]);
@@ -262,12 +266,7 @@ async fn a_rejection_queued_while_a_sent_ahead_submission_is_out_ends_the_port()
     submitted.await;
     // The submission is out, recorded by the line's answer: one write since the create.
     assert_eq!(ops(&s) - start, 1);
-    let o = s
-        .store
-        .get_order("t", &s.id)
-        .await
-        .expect("get")
-        .expect("order");
+    let o = stored(&s).await;
     assert_eq!(
         o.port.as_ref().map(|p| p.submit.clone()),
         Some(Step::Sent { attempt: 1 })
@@ -359,12 +358,7 @@ async fn a_sent_ahead_submission_cut_short_is_made_again_as_a_new_attempt() {
     // The first process made the submission it recorded ahead, and died before the
     // answer (its call never returns).
     submitted.await;
-    let o = s
-        .store
-        .get_order("t", &s.id)
-        .await
-        .expect("get")
-        .expect("order");
+    let o = stored(&s).await;
     // A fresh process on the same store resumes the order.
     let hub2 = Arc::new(ScriptedHub::default());
     let settings = EngineSettings {

@@ -74,6 +74,39 @@ fn cancel_item(o: &Order, at: u64) -> PortInboxItem {
     }
 }
 
+/// Port `o` completed: active on the ported number, out of the parked index, its line
+/// created on the HLR.
+fn completed(o: &Order) -> Order {
+    let mut done = next(o, OrderStatus::Active, 1_000);
+    if let Some(p) = done.port.as_mut() {
+        p.parked = None;
+    }
+    done.msisdn = msisdn(PORTED);
+    done.hlr = Step::Done {
+        outcome: "created".into(),
+    };
+    done
+}
+
+/// Asserts that port `o`'s line is open on the ported number and that its temporary
+/// number `temp` went to quarantine.
+async fn line_on_the_ported_number(s: &dyn StoreAdmin, o: &Order, temp: Msisdn) {
+    let line = s
+        .subscription(T, PORTED)
+        .await
+        .expect("line")
+        .expect("opened");
+    assert_eq!(line.activation_id, o.id);
+    let quarantined: Vec<Msisdn> = s
+        .quarantined(T, 10)
+        .await
+        .expect("quarantined")
+        .into_iter()
+        .map(|(m, _)| m)
+        .collect();
+    assert_eq!(quarantined, [temp]);
+}
+
 fn ids(orders: &[Order]) -> Vec<&str> {
     orders.iter().map(|o| o.id.as_str()).collect()
 }
@@ -462,28 +495,10 @@ pub async fn a_completed_port_opens_its_line_on_the_ported_number(s: &dyn StoreA
     seed(s, T, 0..2, 2).await;
     let o = create_port(s, "k1", 0, PORTED, false).await;
     let temp: Msisdn = o.msisdn.clone();
-    let mut done = next(&o, OrderStatus::Active, 1_000);
-    done.msisdn = msisdn(PORTED);
-    done.hlr = Step::Done {
-        outcome: "created".into(),
-    };
-    s.advance_order(done.clone(), Effect::Activate, EventKind::OrderActive)
+    s.advance_order(completed(&o), Effect::Activate, EventKind::OrderActive)
         .await
         .expect("complete");
-    let line = s
-        .subscription(T, PORTED)
-        .await
-        .expect("line")
-        .expect("opened");
-    assert_eq!(line.activation_id, o.id);
-    let quarantined: Vec<Msisdn> = s
-        .quarantined(T, 10)
-        .await
-        .expect("quarantined")
-        .into_iter()
-        .map(|(m, _)| m)
-        .collect();
-    assert_eq!(quarantined, [temp]);
+    line_on_the_ported_number(s, &o, temp.clone()).await;
     assert!(s.open_ports(T, 10).await.expect("open").is_empty());
     // A port whose line waited and failed gives back its card and touches no number.
     let w = create_port(s, "k2", 1, "447911000002", true).await;
@@ -517,16 +532,8 @@ pub async fn a_port_item_that_completes_a_parked_port_ends_it_on_arrival(s: &dyn
     let waiting = parked(&o, NOW + DAY_MS);
     assert!(s.park_port(waiting.clone()).await.expect("park"));
     let complete = OnArrival::Apply(Arc::new(move |parked_order: Order, _now| {
-        let mut done = next(&parked_order, OrderStatus::Active, 5);
-        if let Some(p) = done.port.as_mut() {
-            p.parked = None;
-        }
-        done.msisdn = msisdn(PORTED);
-        done.hlr = Step::Done {
-            outcome: "created".into(),
-        };
         let ended = Ended {
-            order: done,
+            order: completed(&parked_order),
             effect: Effect::Activate,
             before: (parked_order.attention.clone(), parked_order.error.is_some()),
         };
@@ -552,20 +559,7 @@ pub async fn a_port_item_that_completes_a_parked_port_ends_it_on_arrival(s: &dyn
             .is_empty()
     );
     assert_eq!(s.next_port_deadline().await.expect("deadline"), None);
-    let line = s
-        .subscription(T, PORTED)
-        .await
-        .expect("line")
-        .expect("opened");
-    assert_eq!(line.activation_id, o.id);
-    let quarantined: Vec<Msisdn> = s
-        .quarantined(T, 10)
-        .await
-        .expect("quarantined")
-        .into_iter()
-        .map(|(m, _)| m)
-        .collect();
-    assert_eq!(quarantined, [temp]);
+    line_on_the_ported_number(s, &o, temp.clone()).await;
     // Again: a duplicate, and the ended order is left as it is.
     assert_eq!(
         s.receive_port_item(item, complete).await.expect("again"),
