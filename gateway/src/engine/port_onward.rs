@@ -112,10 +112,7 @@ pub(super) async fn commit_onward(
     let mut effect = Effect::None;
     let action = crate::engine::machine::next_action(&next, now);
     if !park && is_ending(&action) {
-        let (o, e, step) = ending(next, &action, now);
-        (next, effect) = (o, e);
-        next.version = version + 1;
-        event = outcome_event(&next, &effect, step, 0, String::new());
+        (next, effect, event) = ended_at(next, &action, version, now);
     }
     let ahead = !park && !inner.stopping();
     if ahead {
@@ -217,9 +214,7 @@ impl ItemInput {
                 let o = crate::engine::machine::mark_next_sent(o, now);
                 return Arrived::Order(Box::new(o));
             }
-            let (mut o, effect, step) = ending(o, &action, now);
-            o.version = version + 1;
-            let event = outcome_event(&o, &effect, step, 0, String::new());
+            let (o, effect, event) = ended_at(o, &action, version, now);
             let ended = Ended {
                 order: o,
                 effect,
@@ -245,6 +240,15 @@ fn open_message(
 /// Whether `action` ends the port in one commit (`ending`).
 pub(super) fn is_ending(action: &Action) -> bool {
     matches!(action, Action::PortRelease | Action::PortComplete)
+}
+
+/// A port's ending folded into the one write of the order at `version` (which moves the
+/// version once): the order, its inventory effect and the outcome's event.
+fn ended_at(order: Order, action: &Action, version: u64, now: u64) -> (Order, Effect, EventKind) {
+    let (mut o, effect, step) = ending(order, action, now);
+    o.version = version + 1;
+    let event = outcome_event(&o, &effect, step, 0, String::new());
+    (o, effect, event)
 }
 
 /// A port's ending (`PortRelease`, `PortComplete`: see `is_ending`) as one write: the

@@ -498,7 +498,7 @@ pub async fn a_completed_port_opens_its_line_on_the_ported_number(s: &dyn StoreA
     s.advance_order(completed(&o), Effect::Activate, EventKind::OrderActive)
         .await
         .expect("complete");
-    line_on_the_ported_number(s, &o, temp.clone()).await;
+    line_on_the_ported_number(s, &o, temp).await;
     assert!(s.open_ports(T, 10).await.expect("open").is_empty());
     // A port whose line waited and failed gives back its card and touches no number.
     let w = create_port(s, "k2", 1, "447911000002", true).await;
@@ -559,7 +559,7 @@ pub async fn a_port_item_that_completes_a_parked_port_ends_it_on_arrival(s: &dyn
             .is_empty()
     );
     assert_eq!(s.next_port_deadline().await.expect("deadline"), None);
-    line_on_the_ported_number(s, &o, temp.clone()).await;
+    line_on_the_ported_number(s, &o, temp).await;
     // Again: a duplicate, and the ended order is left as it is.
     assert_eq!(
         s.receive_port_item(item, complete).await.expect("again"),
