@@ -64,6 +64,61 @@ async fn low_stock_is_published_once_per_crossing() {
     assert_eq!(low().await.len(), 2);
 }
 
+/// The sequencer task and a reader's catch-up look at once: a look that read the totals
+/// before a crossing must not record its older level after the look that saw the
+/// crossing, or the next look would publish the crossing again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn looks_at_once_publish_a_crossing_once() {
+    let pg = server();
+    let (s, _) = nodes(&pg, "lowstock_race").await;
+    let set = async |n: i64| {
+        s.client()
+            .await
+            .expect("client")
+            .execute(
+                "UPDATE counters SET n = $1 WHERE tenant = 'acme' AND name = 'sims_available'",
+                &[&n],
+            )
+            .await
+            .expect("counter");
+    };
+    s.client()
+        .await
+        .expect("client")
+        .execute(
+            "INSERT INTO counters (tenant, name, scope, shard, n) VALUES ('acme', 'sims_available', 'b1', 0, 8)",
+            &[],
+        )
+        .await
+        .expect("counter");
+    s.set_low_stock_threshold(Some(5)).await.expect("threshold");
+    const ROUNDS: usize = 60;
+    let mut published = 0;
+    for _ in 0..ROUNDS {
+        set(8).await;
+        published += s.watch_low_stock().await.expect("watch");
+        let (a, b, (), c, d) = tokio::join!(
+            s.watch_low_stock(),
+            s.watch_low_stock(),
+            set(4),
+            s.watch_low_stock(),
+            s.watch_low_stock()
+        );
+        published += [a, b, c, d]
+            .into_iter()
+            .map(|r| r.expect("watch"))
+            .sum::<usize>();
+        published += s.watch_low_stock().await.expect("watch");
+    }
+    assert_eq!(published, ROUNDS, "one event per fall from 8 to 4");
+    s.flush_events().await.expect("flush");
+    let events = s
+        .public_events(ACME, 0, Some(EventType::InventoryLowStock), 100)
+        .await
+        .expect("read");
+    assert_eq!(events.len(), ROUNDS);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_sequencer_task_of_open_numbers_events_and_wakes_the_dispatcher() {
     let pg = server();

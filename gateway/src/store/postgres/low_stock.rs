@@ -11,7 +11,10 @@
 //! table), and publishes on a crossing. So no write path calls anything for it. It
 //! differs from the embedded rule in that the event follows the crossing commit by up to
 //! the poll interval, reports the level it saw (which may already be below the
-//! threshold), and a dip that recovers between two looks is not reported.
+//! threshold), and a dip that recovers between two looks is not reported. Looks on one
+//! node take turns from reading the totals to committing (a look that read earlier must
+//! not record its level after a later one); only the lease holder looks, so two nodes
+//! overlap only if a look outlasts the lease.
 
 use super::PgStore;
 use super::codec::{big, unbig};
@@ -103,6 +106,9 @@ impl PgStore {
     /// sequencer lease; how many `inventory.low_stock` events it published. The sequencer
     /// task calls it; tests call it directly.
     pub async fn watch_low_stock(&self) -> Result<usize, StoreError> {
+        // The sequencer task and a reader's catch-up both look: one at a time, so that
+        // the levels recorded only move forward.
+        let _one_look = self.low_stock_gate.lock().await;
         let seen: Levels = {
             let c = self.client().await?;
             let st = c

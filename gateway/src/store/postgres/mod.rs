@@ -134,6 +134,10 @@ pub struct PgStore {
     sequencer_task: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
     /// One sequencer pass at a time on this node (`sequence_events`).
     sequencer_gate: tokio::sync::Mutex<()>,
+    /// One low-stock watch at a time on this node, from its read of the totals to its
+    /// commit (`low_stock.rs`): a look with an older read committing after a newer one
+    /// would record an old level, and the next look would see the crossing again.
+    low_stock_gate: tokio::sync::Mutex<()>,
     /// This node's commits that appended log rows (events, audit records), counted after
     /// each commit (`transaction`).
     local_appends: std::sync::atomic::AtomicU64,
@@ -203,6 +207,7 @@ impl PgStore {
             stock_changed: Default::default(),
             sequencer_task: Default::default(),
             sequencer_gate: tokio::sync::Mutex::new(()),
+            low_stock_gate: tokio::sync::Mutex::new(()),
             local_appends: Default::default(),
             numbered_through: Default::default(),
             create_gate: Default::default(),
