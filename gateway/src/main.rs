@@ -6,8 +6,9 @@ use std::process::ExitCode;
 
 /// jemalloc rather than the system's malloc: with glibc's, allocating and freeing took
 /// about a sixth of a port-in's CPU; with jemalloc every `simgw bench` phase on the
-/// embedded store runs faster and holds less memory (README, Benchmarks). Only the binary:
-/// the library and its tests keep the default.
+/// embedded store runs faster, and its background threads hand freed memory back to the
+/// system while the process idles (README, Benchmarks). Only the binary: the library and
+/// its tests keep the default.
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
