@@ -116,6 +116,8 @@ pub(super) async fn commit_onward(
     }
     let ahead = !park && !inner.stopping();
     if ahead {
+        // Asked again: an ending may have changed what comes next (a release removes the
+        // line on its temporary number first).
         next = crate::engine::machine::mark_next_sent(next, now);
     }
     let parked = inner
@@ -211,7 +213,7 @@ impl ItemInput {
             let o = port_order::on_arrival(order, now, |o| self.apply(o, now));
             let action = crate::engine::machine::next_action(&o, now);
             if !matches!(action, Action::PortComplete) {
-                let o = crate::engine::machine::mark_next_sent(o, now);
+                let o = crate::engine::machine::mark_sent_as(o, &action, now);
                 return Arrived::Order(Box::new(o));
             }
             let (o, effect, event) = ended_at(o, &action, version, now);

@@ -102,14 +102,20 @@ pub fn mark_next_sent(o: Order, now_ms: u64) -> Order {
         return o;
     }
     let next = next_action(&o, now_ms);
-    if attempt_of(&next).is_none() {
+    mark_sent_as(o, &next, now_ms)
+}
+
+/// [`mark_next_sent`] for a caller that already holds `next`, `o`'s
+/// [`next_action`] at `now_ms` (the machine is not asked twice in one write).
+pub fn mark_sent_as(o: Order, next: &Action, now_ms: u64) -> Order {
+    if o.status.is_terminal() || attempt_of(next).is_none() {
         return o;
     }
     // One write, one version: the record rides on the version being written.
     let version = o.version;
     Order {
         version,
-        ..mark_call(o, &next, now_ms)
+        ..mark_call(o, next, now_ms)
     }
 }
 

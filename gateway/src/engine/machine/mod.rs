@@ -29,7 +29,7 @@ use crate::order::{Lifecycle, Order, OrderKind, SagaOp, SagaStep, Step};
 pub use activation::{
     deprovision_outcome, mark_sent, mark_undo_sent, on_deprovision, on_provision, provision_outcome,
 };
-pub use ahead::{mark_next_sent, sent_ahead};
+pub use ahead::{mark_next_sent, mark_sent_as, sent_ahead};
 pub use esim::{
     Es2Call, Es2Failure, ReleaseTerms, expire, mark_es2_sent, on_cancel, on_confirm, on_download,
     on_release_check, on_reorder,
