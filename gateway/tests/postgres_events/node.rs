@@ -2,22 +2,25 @@
 
 use super::*;
 
+/// Sets acme's available-SIM counter (one shard of it) to `n`, as commits would.
+async fn set_sims_available(s: &PgStore, n: i64) {
+    s.client()
+        .await
+        .expect("client")
+        .execute(
+            "INSERT INTO counters (tenant, name, scope, shard, n) VALUES ('acme', 'sims_available', 'b1', 3, $1)
+             ON CONFLICT (tenant, name, scope, shard) DO UPDATE SET n = excluded.n",
+            &[&n],
+        )
+        .await
+        .expect("counter");
+}
+
 #[tokio::test]
 async fn low_stock_is_published_once_per_crossing() {
     let pg = server();
     let (s, _) = nodes(&pg, "lowstock").await;
-    let set = async |n: i64| {
-        s.client()
-            .await
-            .expect("client")
-            .execute(
-                "INSERT INTO counters (tenant, name, scope, shard, n) VALUES ('acme', 'sims_available', 'b1', 3, $1)
-                 ON CONFLICT (tenant, name, scope, shard) DO UPDATE SET n = excluded.n",
-                &[&n],
-            )
-            .await
-            .expect("counter");
-    };
+    let set = async |n: i64| set_sims_available(&s, n).await;
     let low = async || {
         s.flush_events().await.expect("flush");
         s.public_events(ACME, 0, Some(EventType::InventoryLowStock), 10)
@@ -71,26 +74,7 @@ async fn low_stock_is_published_once_per_crossing() {
 async fn looks_at_once_publish_a_crossing_once() {
     let pg = server();
     let (s, _) = nodes(&pg, "lowstock_race").await;
-    let set = async |n: i64| {
-        s.client()
-            .await
-            .expect("client")
-            .execute(
-                "UPDATE counters SET n = $1 WHERE tenant = 'acme' AND name = 'sims_available'",
-                &[&n],
-            )
-            .await
-            .expect("counter");
-    };
-    s.client()
-        .await
-        .expect("client")
-        .execute(
-            "INSERT INTO counters (tenant, name, scope, shard, n) VALUES ('acme', 'sims_available', 'b1', 0, 8)",
-            &[],
-        )
-        .await
-        .expect("counter");
+    let set = async |n: i64| set_sims_available(&s, n).await;
     s.set_low_stock_threshold(Some(5)).await.expect("threshold");
     const ROUNDS: usize = 60;
     let mut published = 0;
