@@ -550,6 +550,8 @@ async fn run_load(
     let ops0 = m.store_ops.load(Relaxed);
     let conflicts0 = m.postgres.retried.load(Relaxed);
     let statements0 = m.postgres.statements.load(Relaxed);
+    let groups = &m.postgres.advance_groups;
+    let groups0 = [&groups.committed, &groups.advances, &groups.split].map(|c| c.load(Relaxed));
     let started = Instant::now();
     let posted = post_all(client, &auth, posts, args.concurrency).await?;
     let deadline = Duration::from_secs(args.deadline_s);
@@ -577,6 +579,20 @@ async fn run_load(
         println!(
             "store statements {statements} in transactions ({:.1} per activation)",
             statements as f64 / posted.ids.len().max(1) as f64
+        );
+    }
+    let [committed, advances, split] =
+        [&groups.committed, &groups.advances, &groups.split].map(|c| c.load(Relaxed));
+    let (committed, advances, split) = (
+        committed - groups0[0],
+        advances - groups0[1],
+        split - groups0[2],
+    );
+    if committed + split > 0 {
+        // PostgreSQL: activations' advances committed together (`advance_group.rs`).
+        println!(
+            "advance groups {committed} committed carrying {advances} advances ({:.1} per group), {split} split",
+            advances as f64 / committed.max(1) as f64
         );
     }
     if commits > 0 {

@@ -28,6 +28,19 @@ pub struct PgStats {
     /// Statements sent in store transactions, each transaction's start and end included
     /// (attempts rolled back too; reads outside a transaction are not counted).
     pub statements: AtomicU64,
+    /// Group transactions of activations' advances (`advance_group.rs`).
+    pub advance_groups: GroupCounts,
+}
+
+/// Group transactions of activations' advances on this node.
+#[derive(Debug, Default)]
+pub struct GroupCounts {
+    /// Groups of two or more advances committed in one transaction.
+    pub committed: AtomicU64,
+    /// Advances those groups carried.
+    pub advances: AtomicU64,
+    /// Groups rolled back on an error and run again one advance at a time.
+    pub split: AtomicU64,
 }
 
 /// Sequencer passes (`PgStore::sequence_events`) by outcome.
@@ -91,12 +104,26 @@ impl PgStats {
                 "Statements sent in store transactions, each transaction's start and end included, rolled-back attempts too (PostgreSQL).",
                 &self.statements,
             ),
+            (
+                "simgw_store_grouped_advances",
+                "Activations' advances committed in a group transaction with others (PostgreSQL).",
+                &self.advance_groups.advances,
+            ),
         ] {
             o.push(Family::new(name, help, Kind::Counter).with(&[], Value::Count(n(v))));
         }
         o.push(self.pool_wait.family(
             "simgw_store_pool_wait_seconds",
             "Time store transactions and reads waited for a pooled database connection (PostgreSQL).",
+        ));
+        o.push(Family::counters(
+            "simgw_store_advance_groups",
+            "Group transactions of two or more activations' advances by result: committed, or split (rolled back on an error, each advance run again alone) (PostgreSQL).",
+            "result",
+            [
+                ("committed", n(&self.advance_groups.committed)),
+                ("split", n(&self.advance_groups.split)),
+            ],
         ));
         o.push(Family::counters(
             "simgw_store_sequencer_passes",

@@ -10,6 +10,7 @@ mod activation;
 mod common;
 mod compliance;
 mod esim;
+mod groups;
 mod leases;
 mod lifecycle;
 mod lines;

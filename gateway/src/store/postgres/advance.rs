@@ -5,7 +5,6 @@
 //! with compliance, the audit record of its status change and, when it stops counting
 //! (`stops_counting`), its line's live-line row.
 
-use super::PgStore;
 use super::audit_chain;
 use super::codec::{from_doc, unbig};
 use super::compliance_counters as counters;
@@ -241,23 +240,4 @@ async fn record_order(
         publish_order(tx, order, Some(current.status)).await?;
     }
     Ok(())
-}
-
-impl PgStore {
-    /// Persists the next version of an order (optimistic check on `version - 1`, else
-    /// `StoreError::Conflict`), applies its inventory effect and appends `event` to the
-    /// event log, in one commit.
-    pub async fn advance_order(
-        &self,
-        order: Order,
-        effect: Effect,
-        event: EventKind,
-    ) -> Result<(), StoreError> {
-        self.transaction(&(order, effect, event), |tx, (order, effect, event)| {
-            Box::pin(advance_order(tx, order, effect, event))
-        })
-        .await?;
-        self.wake_sequencer();
-        Ok(())
-    }
 }

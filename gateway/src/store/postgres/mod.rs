@@ -16,7 +16,8 @@
 //! `outbox_node.rs` (`open` with the sequencer task, the dispatcher's waker), `status.rs`
 //! (the pool and the sequencer's backlog for the metrics page); and the order
 //! methods: `activation.rs` (create_activation), `lifecycle.rs` (create_lifecycle),
-//! `advance.rs` (advance_order) with `finish.rs` (a lifecycle order's outcome on its line),
+//! `advance.rs` (advance_order; `advance_group.rs` commits activations' advances in
+//! groups) with `finish.rs` (a lifecycle order's outcome on its line),
 //! `esim.rs` (notifications, progress, expiry), `order_leases.rs` (lease, claim_orders,
 //! renew_leases); their row helpers `orders.rs`, `lines.rs` (subscriptions and their
 //! reads), `progress.rs`, `stock.rs` (choosing the card); the administrative methods
@@ -34,6 +35,7 @@ pub mod activation;
 pub mod admin;
 mod admin_reads;
 pub mod advance;
+mod advance_group;
 pub mod audit_chain;
 mod catch_up;
 pub mod codec;
@@ -146,6 +148,8 @@ pub struct PgStore {
     numbered_through: std::sync::atomic::AtomicU64,
     /// Queues this node's creates that write the same hot rows (`create_gate.rs`).
     create_gate: create_gate::CreateGate,
+    /// Activations' advances waiting for a group transaction (`advance_group.rs`).
+    advance_groups: advance_group::AdvanceGroups,
 }
 
 impl PgStore {
@@ -211,6 +215,7 @@ impl PgStore {
             local_appends: Default::default(),
             numbered_through: Default::default(),
             create_gate: Default::default(),
+            advance_groups: Default::default(),
         };
         // Fail now, not at the first request, when the database cannot be reached.
         drop(

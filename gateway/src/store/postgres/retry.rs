@@ -239,7 +239,7 @@ fn is_unavailable(code: &str) -> bool {
 }
 
 /// Whether an attempt's failure is worth running again.
-fn retryable_tx(e: &TxError) -> bool {
+pub(super) fn retryable_tx(e: &TxError) -> bool {
     match e {
         TxError::Db(e) => retryable(e),
         TxError::Contended => true,

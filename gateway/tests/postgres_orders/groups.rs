@@ -1,0 +1,137 @@
+//! Activations' advances committed in groups (`advance_group.rs`): advances that arrive
+//! while one runs wait and are committed together by the next, each applied as it would be
+//! alone; a group that meets an error is rolled back and each of its advances runs alone,
+//! so only the one that fails fails.
+//!
+//! The advances are tasks spawned on the test's single-threaded runtime: the first takes
+//! the turn and runs alone while the others queue, and the next group carries every
+//! advance queued by then.
+
+use super::*;
+use gateway::store::StoreError;
+use std::sync::Arc;
+use std::sync::atomic::Ordering::Relaxed;
+
+/// Runs every advance in a task of its own; their results, in the order given.
+async fn at_once(s: &Arc<PgStore>, advances: Vec<(Order, Effect)>) -> Vec<Result<(), StoreError>> {
+    let tasks: Vec<_> = advances
+        .into_iter()
+        .map(|(o, e)| {
+            let s = s.clone();
+            tokio::spawn(async move { s.advance_order(o, e, EventKind::OrderActive).await })
+        })
+        .collect();
+    let mut out = Vec::new();
+    for t in tasks {
+        out.push(t.await.expect("task"));
+    }
+    out
+}
+
+#[tokio::test]
+async fn advances_arriving_together_commit_in_one_group_each_applied() {
+    let pg = server();
+    let (s, _) = store(&pg, "groups").await;
+    let s = Arc::new(s);
+    let mut created = Vec::new();
+    for i in 1..=9 {
+        created.push(create(&s, &format!("k{i}"), &format!("act_{i}"), Some(i)).await);
+    }
+    let advances = created
+        .iter()
+        .map(|o| (next(o, OrderStatus::Active, 1_000), Effect::Activate))
+        .collect();
+    let results = at_once(&s, advances).await;
+    assert!(results.iter().all(Result::is_ok), "{results:?}");
+    let groups = &s.retry_stats().advance_groups;
+    assert!(
+        groups.committed.load(Relaxed) >= 1 && groups.advances.load(Relaxed) >= 2,
+        "advances were committed together: {groups:?}"
+    );
+    assert_eq!(groups.split.load(Relaxed), 0);
+    for (i, o) in (1..=9).zip(&created) {
+        let stored = s
+            .get_order("acme", &o.id)
+            .await
+            .expect("get")
+            .expect("order");
+        assert_eq!((stored.status, stored.version), (OrderStatus::Active, 2));
+        let sim = s.get_sim(&iccid(i)).await.expect("sim").expect("sim");
+        assert_eq!(
+            sim.state,
+            SimState::Active {
+                order: o.id.clone()
+            }
+        );
+        let line = s
+            .subscription("acme", o.msisdn.as_str())
+            .await
+            .expect("line");
+        assert_eq!(line.map(|l| l.iccid), Some(iccid(i)), "line of {}", o.id);
+    }
+    let c = s.inventory_counts("acme").await.expect("counts");
+    assert_eq!((c.sims_reserved, c.sims_active), (0, 9));
+    assert!(s.inflight_orders().await.expect("inflight").is_empty());
+}
+
+#[tokio::test]
+async fn a_stale_advance_fails_alone_and_the_rest_of_its_group_commits() {
+    let pg = server();
+    let (s, _) = store(&pg, "group_split").await;
+    let s = Arc::new(s);
+    let mut created = Vec::new();
+    for i in 1..=5 {
+        created.push(create(&s, &format!("k{i}"), &format!("act_{i}"), Some(i)).await);
+    }
+    // The first runs alone while the others queue; the third is two versions ahead of
+    // the stored one (a writer that lost the order), so the group it is in fails.
+    let advances = created
+        .iter()
+        .enumerate()
+        .map(|(i, o)| {
+            let mut n = next(o, OrderStatus::Active, 1_000);
+            if i == 2 {
+                n.version += 1;
+            }
+            (n, Effect::Activate)
+        })
+        .collect();
+    let results = at_once(&s, advances).await;
+    for (i, r) in results.iter().enumerate() {
+        if i == 2 {
+            assert!(
+                matches!(r, Err(StoreError::Conflict(id)) if id == "act_3"),
+                "{r:?}"
+            );
+        } else {
+            assert!(r.is_ok(), "advance {i}: {r:?}");
+        }
+    }
+    assert!(
+        s.retry_stats().advance_groups.split.load(Relaxed) >= 1,
+        "the group met the conflict and was split"
+    );
+    let stale = s
+        .get_order("acme", "act_3")
+        .await
+        .expect("get")
+        .expect("order");
+    assert_eq!((stale.status, stale.version), (OrderStatus::Reserved, 1));
+    let sim = s.get_sim(&iccid(3)).await.expect("sim").expect("sim");
+    assert_eq!(
+        sim.state,
+        SimState::Reserved {
+            order: "act_3".into()
+        }
+    );
+    for i in [1, 2, 4, 5] {
+        let o = s
+            .get_order("acme", &format!("act_{i}"))
+            .await
+            .expect("get")
+            .expect("order");
+        assert_eq!(o.status, OrderStatus::Active);
+    }
+    let c = s.inventory_counts("acme").await.expect("counts");
+    assert_eq!((c.sims_reserved, c.sims_active), (1, 4));
+}
