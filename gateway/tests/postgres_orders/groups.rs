@@ -3,9 +3,9 @@
 //! alone; a group that meets an error is rolled back and each of its advances runs alone,
 //! so only the one that fails fails.
 //!
-//! The advances are tasks spawned on the test's single-threaded runtime: the first takes
-//! the turn and runs alone while the others queue, and the next group carries every
-//! advance queued by then.
+//! The advances are tasks spawned on the test's single-threaded runtime: the first few
+//! take the node's turns (four) and run alone while the others queue, and the next group
+//! carries every advance queued by then.
 
 use super::*;
 use gateway::store::StoreError;
@@ -80,17 +80,17 @@ async fn a_stale_advance_fails_alone_and_the_rest_of_its_group_commits() {
     let (s, _) = store(&pg, "group_split").await;
     let s = Arc::new(s);
     let mut created = Vec::new();
-    for i in 1..=5 {
+    for i in 1..=12 {
         created.push(create(&s, &format!("k{i}"), &format!("act_{i}"), Some(i)).await);
     }
-    // The first runs alone while the others queue; the third is two versions ahead of
+    // The first ones run alone while the others queue; the last is two versions ahead of
     // the stored one (a writer that lost the order), so the group it is in fails.
     let advances = created
         .iter()
         .enumerate()
         .map(|(i, o)| {
             let mut n = next(o, OrderStatus::Active, 1_000);
-            if i == 2 {
+            if i == 11 {
                 n.version += 1;
             }
             (n, Effect::Activate)
@@ -98,9 +98,9 @@ async fn a_stale_advance_fails_alone_and_the_rest_of_its_group_commits() {
         .collect();
     let results = at_once(&s, advances).await;
     for (i, r) in results.iter().enumerate() {
-        if i == 2 {
+        if i == 11 {
             assert!(
-                matches!(r, Err(StoreError::Conflict(id)) if id == "act_3"),
+                matches!(r, Err(StoreError::Conflict(id)) if id == "act_12"),
                 "{r:?}"
             );
         } else {
@@ -112,19 +112,19 @@ async fn a_stale_advance_fails_alone_and_the_rest_of_its_group_commits() {
         "the group met the conflict and was split"
     );
     let stale = s
-        .get_order("acme", "act_3")
+        .get_order("acme", "act_12")
         .await
         .expect("get")
         .expect("order");
     assert_eq!((stale.status, stale.version), (OrderStatus::Reserved, 1));
-    let sim = s.get_sim(&iccid(3)).await.expect("sim").expect("sim");
+    let sim = s.get_sim(&iccid(12)).await.expect("sim").expect("sim");
     assert_eq!(
         sim.state,
         SimState::Reserved {
-            order: "act_3".into()
+            order: "act_12".into()
         }
     );
-    for i in [1, 2, 4, 5] {
+    for i in 1..=11 {
         let o = s
             .get_order("acme", &format!("act_{i}"))
             .await
@@ -133,5 +133,5 @@ async fn a_stale_advance_fails_alone_and_the_rest_of_its_group_commits() {
         assert_eq!(o.status, OrderStatus::Active);
     }
     let c = s.inventory_counts("acme").await.expect("counts");
-    assert_eq!((c.sims_reserved, c.sims_active), (1, 4));
+    assert_eq!((c.sims_reserved, c.sims_active), (1, 11));
 }
