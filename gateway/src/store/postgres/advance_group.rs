@@ -31,8 +31,6 @@ use super::retry::{Tx, TxError, TxResult};
 use crate::order::{Effect, Order, OrderKind};
 use crate::store::{EventKind, StoreError};
 use adapters::hlr::BoxFuture;
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::Mutex;
 use std::sync::atomic::Ordering::Relaxed;
 use std::task::Poll;
@@ -243,7 +241,7 @@ async fn advance_all(tx: &Tx<'_>, args: &[(&Order, &Effect, &EventKind)]) -> TxR
 
 /// Polls every future until all are done; their outputs in order.
 async fn join_all<'a, T>(futures: Vec<BoxFuture<'a, T>>) -> Vec<T> {
-    let mut slots: Vec<(Pin<Box<dyn Future<Output = T> + Send + 'a>>, Option<T>)> =
+    let mut slots: Vec<(BoxFuture<'a, T>, Option<T>)> =
         futures.into_iter().map(|f| (f, None)).collect();
     std::future::poll_fn(|cx| {
         let mut pending = false;
