@@ -405,6 +405,11 @@ async fn prepare(
     }
 }
 
+/// A kind of group transactions' counts now: committed, writes carried, split.
+fn group_counts(g: &crate::metrics::GroupCounts) -> [u64; 3] {
+    [&g.committed, &g.writes, &g.split].map(|c| c.load(Relaxed))
+}
+
 /// Starts the sandbox the activation modes drive (one SIM per activation, and one more
 /// kept apart for the probe) and a client trusting its CA; also answers how long seeding
 /// took and the probe's ICCID.
@@ -550,8 +555,11 @@ async fn run_load(
     let ops0 = m.store_ops.load(Relaxed);
     let conflicts0 = m.postgres.retried.load(Relaxed);
     let statements0 = m.postgres.statements.load(Relaxed);
-    let groups = &m.postgres.advance_groups;
-    let groups0 = [&groups.committed, &groups.advances, &groups.split].map(|c| c.load(Relaxed));
+    let kinds = [
+        ("create", &m.postgres.create_groups),
+        ("advance", &m.postgres.advance_groups),
+    ];
+    let groups0 = kinds.map(|(_, g)| group_counts(g));
     let started = Instant::now();
     let posted = post_all(client, &auth, posts, args.concurrency).await?;
     let deadline = Duration::from_secs(args.deadline_s);
@@ -581,19 +589,16 @@ async fn run_load(
             statements as f64 / posted.ids.len().max(1) as f64
         );
     }
-    let [committed, advances, split] =
-        [&groups.committed, &groups.advances, &groups.split].map(|c| c.load(Relaxed));
-    let (committed, advances, split) = (
-        committed - groups0[0],
-        advances - groups0[1],
-        split - groups0[2],
-    );
-    if committed + split > 0 {
-        // PostgreSQL: activations' advances committed together (`advance_group.rs`).
-        println!(
-            "advance groups {committed} committed carrying {advances} advances ({:.1} per group), {split} split",
-            advances as f64 / committed.max(1) as f64
-        );
+    for ((kind, g), [c0, w0, s0]) in kinds.into_iter().zip(groups0) {
+        let [committed, writes, split] = group_counts(g);
+        let (committed, writes, split) = (committed - c0, writes - w0, split - s0);
+        if committed + split > 0 {
+            // PostgreSQL: activations' writes committed together (`store/postgres/group.rs`).
+            println!(
+                "{kind} groups {committed} committed carrying {writes} writes ({:.1} per group), {split} split",
+                writes as f64 / committed.max(1) as f64
+            );
+        }
     }
     if commits > 0 {
         // The embedded store's group commit (PostgreSQL counts no commits here).

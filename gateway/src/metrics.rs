@@ -13,7 +13,7 @@ pub mod postgres;
 
 pub use attention::AttentionMetrics;
 use exposition::{Family, Format, Kind, Value};
-pub use postgres::PgStats;
+pub use postgres::{GroupCounts, PgStats};
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::Duration;
 

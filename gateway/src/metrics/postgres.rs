@@ -30,16 +30,18 @@ pub struct PgStats {
     pub statements: AtomicU64,
     /// Group transactions of activations' advances (`advance_group.rs`).
     pub advance_groups: GroupCounts,
+    /// Group transactions of activations' creates (`create_group.rs`).
+    pub create_groups: GroupCounts,
 }
 
-/// Group transactions of activations' advances on this node.
+/// How a node's group transactions of one kind went (`store/postgres/group.rs`).
 #[derive(Debug, Default)]
 pub struct GroupCounts {
-    /// Groups of two or more advances committed in one transaction.
+    /// Groups of two or more writes committed in one transaction.
     pub committed: AtomicU64,
-    /// Advances those groups carried.
-    pub advances: AtomicU64,
-    /// Groups rolled back on an error and run again one advance at a time.
+    /// Writes those groups carried.
+    pub writes: AtomicU64,
+    /// Groups rolled back on an error and run again one write at a time.
     pub split: AtomicU64,
 }
 
@@ -104,11 +106,6 @@ impl PgStats {
                 "Statements sent in store transactions, each transaction's start and end included, rolled-back attempts too (PostgreSQL).",
                 &self.statements,
             ),
-            (
-                "simgw_store_grouped_advances",
-                "Activations' advances committed in a group transaction with others (PostgreSQL).",
-                &self.advance_groups.advances,
-            ),
         ] {
             o.push(Family::new(name, help, Kind::Counter).with(&[], Value::Count(n(v))));
         }
@@ -116,15 +113,27 @@ impl PgStats {
             "simgw_store_pool_wait_seconds",
             "Time store transactions and reads waited for a pooled database connection (PostgreSQL).",
         ));
-        o.push(Family::counters(
-            "simgw_store_advance_groups",
-            "Group transactions of two or more activations' advances by result: committed, or split (rolled back on an error, each advance run again alone) (PostgreSQL).",
-            "result",
-            [
-                ("committed", n(&self.advance_groups.committed)),
-                ("split", n(&self.advance_groups.split)),
-            ],
-        ));
+        let (a, c) = (&self.advance_groups, &self.create_groups);
+        o.push(
+            Family::new(
+                "simgw_store_write_groups",
+                "Group transactions of two or more activations' writes by kind (create, advance) and result: committed, or split (rolled back on an error, each write run again alone) (PostgreSQL).",
+                Kind::Counter,
+            )
+            .with(&[("kind", "create"), ("result", "committed")], Value::Count(n(&c.committed)))
+            .with(&[("kind", "create"), ("result", "split")], Value::Count(n(&c.split)))
+            .with(&[("kind", "advance"), ("result", "committed")], Value::Count(n(&a.committed)))
+            .with(&[("kind", "advance"), ("result", "split")], Value::Count(n(&a.split))),
+        );
+        o.push(
+            Family::new(
+                "simgw_store_grouped_writes",
+                "Activations' writes committed in a group transaction with others, by kind (PostgreSQL).",
+                Kind::Counter,
+            )
+            .with(&[("kind", "create")], Value::Count(n(&c.writes)))
+            .with(&[("kind", "advance")], Value::Count(n(&a.writes))),
+        );
         o.push(Family::counters(
             "simgw_store_sequencer_passes",
             "Event sequencer passes on this node by result: ok (under this node's lease), lease_elsewhere (another node numbers), failed (PostgreSQL).",

@@ -8,7 +8,7 @@
 //! carries every advance queued by then.
 
 use super::*;
-use gateway::store::StoreError;
+use gateway::store::{Rejection, StoreError};
 use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
 
@@ -45,7 +45,7 @@ async fn advances_arriving_together_commit_in_one_group_each_applied() {
     assert!(results.iter().all(Result::is_ok), "{results:?}");
     let groups = &s.retry_stats().advance_groups;
     assert!(
-        groups.committed.load(Relaxed) >= 1 && groups.advances.load(Relaxed) >= 2,
+        groups.committed.load(Relaxed) >= 1 && groups.writes.load(Relaxed) >= 2,
         "advances were committed together: {groups:?}"
     );
     assert_eq!(groups.split.load(Relaxed), 0);
@@ -134,4 +134,97 @@ async fn a_stale_advance_fails_alone_and_the_rest_of_its_group_commits() {
     }
     let c = s.inventory_counts("acme").await.expect("counts");
     assert_eq!((c.sims_reserved, c.sims_active), (1, 11));
+}
+
+/// Creates every activation in a task of its own; their outcomes, in the order given.
+async fn create_at_once(
+    s: &Arc<PgStore>,
+    news: Vec<NewActivation>,
+) -> Vec<Result<CreateOutcome, StoreError>> {
+    let tasks: Vec<_> = news
+        .into_iter()
+        .map(|n| {
+            let s = s.clone();
+            tokio::spawn(async move { s.create_activation(n).await })
+        })
+        .collect();
+    let mut out = Vec::new();
+    for t in tasks {
+        out.push(t.await.expect("task"));
+    }
+    out
+}
+
+#[tokio::test]
+async fn sales_arriving_together_commit_in_groups_each_with_a_number_of_its_own() {
+    let pg = server();
+    let (s, _) = store(&pg, "create_groups").await;
+    let s = Arc::new(s);
+    let news = (1..=16)
+        .map(|i| activation(&format!("k{i}"), &format!("act_{i}"), Some(i)))
+        .collect();
+    let outcomes = create_at_once(&s, news).await;
+    let mut numbers = std::collections::BTreeSet::new();
+    for (i, out) in (1..=16).zip(&outcomes) {
+        let Ok(CreateOutcome::Created(o)) = out else {
+            panic!("sale {i}: {out:?}");
+        };
+        assert_eq!(o.iccid, iccid(i));
+        assert!(numbers.insert(o.msisdn.clone()), "{} given twice", o.msisdn);
+        let stored = s.get_order("acme", &o.id).await.expect("get");
+        assert_eq!(stored.as_ref(), Some(o), "durable as answered");
+    }
+    let groups = &s.retry_stats().create_groups;
+    assert!(
+        groups.committed.load(Relaxed) >= 1 && groups.writes.load(Relaxed) >= 2,
+        "sales were committed together: {groups:?}"
+    );
+    assert_eq!(groups.split.load(Relaxed), 0);
+    let c = s.inventory_counts("acme").await.expect("counts");
+    assert_eq!((c.sims_reserved, c.numbers_available), (16, 14));
+}
+
+#[tokio::test]
+async fn a_refused_sale_splits_its_group_and_the_others_are_created() {
+    let pg = server();
+    let (s, _) = store(&pg, "create_split").await;
+    let s = Arc::new(s);
+    // Four run alone while the rest queue; in the queue one sale names a card nobody
+    // stocked, and two name card 9: they never share a group, and the card goes to one.
+    let mut news: Vec<NewActivation> = (1..=10)
+        .map(|i| activation(&format!("k{i}"), &format!("act_{i}"), Some(i)))
+        .collect();
+    news.push(activation("k_ghost", "act_ghost", Some(99)));
+    news.push(activation("k_twice", "act_twice", Some(9)));
+    let outcomes = create_at_once(&s, news).await;
+    let created = |out: &Result<CreateOutcome, StoreError>, card: u32| matches!(out, Ok(CreateOutcome::Created(o)) if o.iccid == iccid(card));
+    for (i, out) in (1..=8).chain([10]).map(|i| (i, &outcomes[i as usize - 1])) {
+        assert!(created(out, i), "sale {i}: {out:?}");
+    }
+    assert!(
+        matches!(
+            &outcomes[10],
+            Ok(CreateOutcome::Rejected(Rejection::UnknownIccid))
+        ),
+        "{:?}",
+        outcomes[10]
+    );
+    let (nine, twice) = (&outcomes[8], &outcomes[11]);
+    let taken = |out: &Result<CreateOutcome, StoreError>| {
+        matches!(
+            out,
+            Ok(CreateOutcome::Rejected(Rejection::SimNotAvailable { .. }))
+        )
+    };
+    assert!(
+        (created(nine, 9) && taken(twice)) || (taken(nine) && created(twice, 9)),
+        "card 9 to exactly one: {nine:?} {twice:?}"
+    );
+    assert!(
+        s.retry_stats().create_groups.split.load(Relaxed) >= 1,
+        "the refusal split its group"
+    );
+    assert_eq!(s.get_order("acme", "act_ghost").await.expect("get"), None);
+    let c = s.inventory_counts("acme").await.expect("counts");
+    assert_eq!((c.sims_reserved, c.numbers_available), (10, 20));
 }

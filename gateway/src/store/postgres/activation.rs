@@ -24,7 +24,11 @@ use crate::compliance::Decision;
 use crate::order::{EsimOrder, Order, OrderKind, OrderStatus, Step};
 use crate::store::*;
 
-async fn create(tx: &Tx<'_>, new: &NewActivation, owner: Owner<'_>) -> TxResult<CreateOutcome> {
+pub(super) async fn create(
+    tx: &Tx<'_>,
+    new: &NewActivation,
+    owner: Owner<'_>,
+) -> TxResult<CreateOutcome> {
     let key = Key {
         tenant: &new.tenant,
         key: &new.idempotency_key,
@@ -188,15 +192,15 @@ impl PgStore {
     /// SIM and a number, inserts the order (leased to this node) and its idempotency
     /// record and logs the event. All of it is durable on return, or nothing changed.
     pub async fn create_activation(&self, new: NewActivation) -> Result<CreateOutcome, StoreError> {
-        let owner = self.owner();
         // Creates of one store or ID queue here rather than fail to serialize in the
         // database (`create_gate.rs`).
         let _held = self.create_gate.enter(&new).await;
-        let out = self
-            .transaction(&(new, owner), |tx, (new, owner)| {
-                Box::pin(create(tx, new, *owner))
-            })
-            .await?;
+        // A plain physical sale shares a transaction with others (`create_group.rs`).
+        let out = if super::create_group::groupable(&new) {
+            self.create_grouped(new).await?
+        } else {
+            self.create_alone(&new).await?
+        };
         if matches!(out, CreateOutcome::Created(_)) {
             self.wake_sequencer();
         }

@@ -15,9 +15,10 @@
 //! per node under a lease, attempts, redelivery), `low_stock.rs` (the low-stock watch),
 //! `outbox_node.rs` (`open` with the sequencer task, the dispatcher's waker), `status.rs`
 //! (the pool and the sequencer's backlog for the metrics page); and the order
-//! methods: `activation.rs` (create_activation), `lifecycle.rs` (create_lifecycle),
-//! `advance.rs` (advance_order; `advance_group.rs` commits activations' advances in
-//! groups) with `finish.rs` (a lifecycle order's outcome on its line),
+//! methods: `activation.rs` (create_activation), `group.rs` (group transactions, of
+//! plain sales' creates, `create_group.rs`, and of activations' advances,
+//! `advance_group.rs`), `lifecycle.rs` (create_lifecycle),
+//! `advance.rs` (advance_order) with `finish.rs` (a lifecycle order's outcome on its line),
 //! `esim.rs` (notifications, progress, expiry), `order_leases.rs` (lease, claim_orders,
 //! renew_leases); their row helpers `orders.rs`, `lines.rs` (subscriptions and their
 //! reads), `progress.rs`, `stock.rs` (choosing the card); the administrative methods
@@ -49,6 +50,7 @@ mod copy_dump;
 pub mod copy_load;
 pub mod counters;
 mod create_gate;
+mod create_group;
 mod deferred;
 pub mod deliveries;
 pub mod delivery_attempts;
@@ -56,6 +58,7 @@ pub mod delivery_reads;
 pub mod esim;
 pub mod events;
 pub mod finish;
+mod group;
 mod handset;
 pub mod idempotency;
 pub mod import;
@@ -150,6 +153,8 @@ pub struct PgStore {
     create_gate: create_gate::CreateGate,
     /// Activations' advances waiting for a group transaction (`advance_group.rs`).
     advance_groups: advance_group::AdvanceGroups,
+    /// Plain physical sales waiting for a group transaction (`create_group.rs`).
+    create_groups: create_group::CreateGroups,
 }
 
 impl PgStore {
@@ -215,7 +220,8 @@ impl PgStore {
             local_appends: Default::default(),
             numbered_through: Default::default(),
             create_gate: Default::default(),
-            advance_groups: Default::default(),
+            advance_groups: advance_group::groups(),
+            create_groups: create_group::groups(),
         };
         // Fail now, not at the first request, when the database cannot be reached.
         drop(

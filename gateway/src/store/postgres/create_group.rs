@@ -1,0 +1,205 @@
+//! Activations' creates in group transactions (`group.rs`), for the common sale: a physical
+//! card named by its ICCID with a number the store picks, no port, and no compliance
+//! check that reads a counter or counts a line (a tenant without a market's limits).
+//! The others run alone: a store sale's checks read and write the ID's and the store's
+//! counters (`create_gate.rs` queues them per store and ID), an eSIM takes a profile from stock
+//! in a read and a later write, a chosen or held number is read before it is written, and
+//! a port checks its number the same way; two of those in one transaction would not meet
+//! as two transactions do.
+//!
+//! Why two members of a group never meet: never two naming the same card, the same
+//! Idempotency-Key or the same order id (`clash`); each claims its key, reads its card and
+//! writes it; and a number is picked and taken off the free list in one statement
+//! (`numbers::pick_free`), which a later statement of the same transaction no longer
+//! sees, so two pipelined picks never take one number. A create the store refuses
+//! (`Rejected`: card taken, pool empty, …) rolls its transaction back, which in a group
+//! would undo the others, so it splits the group.
+
+use super::PgStore;
+use super::activation::create;
+use super::group::{Groups, Queued, count, fate, join_all};
+use super::order_leases::Owner;
+use super::retry::{Tx, TxError, TxResult};
+use crate::compliance::checks;
+use crate::store::{CreateOutcome, NewActivation, NumberChoice, SimChoice, StoreError};
+use adapters::hlr::BoxFuture;
+
+/// Most creates one group transaction carries (as for advances: `advance_group.rs`).
+pub const MAX_GROUP: usize = 8;
+
+/// Group transactions of creates one node runs at once.
+pub const GROUPS_AT_ONCE: usize = 4;
+
+/// This node's queue of creates.
+pub type CreateGroups = Groups<NewActivation, CreateOutcome>;
+
+/// An empty queue.
+pub fn groups() -> CreateGroups {
+    Groups::new(GROUPS_AT_ONCE, MAX_GROUP, clash)
+}
+
+/// Whether `new` may share a group transaction (see the module doc): its compliance
+/// checks, if any, read no counter and count no line (they may read the registry and the
+/// blocklists, and append audit records, which are deferred to the commit).
+pub fn groupable(new: &NewActivation) -> bool {
+    let quiet = new.compliance.as_ref().is_none_or(|c| {
+        let plan = checks::plan(&c.request(new.now_ms));
+        plan.velocity.is_empty() && !plan.live_lines && c.id_hash().is_none()
+    });
+    matches!(new.sim, SimChoice::Physical(_))
+        && matches!(new.number, NumberChoice::Auto)
+        && new.port.is_none()
+        && quiet
+}
+
+/// Whether two creates name the same card, Idempotency-Key or order.
+fn clash(a: &NewActivation, b: &NewActivation) -> bool {
+    let card = |n: &NewActivation| match &n.sim {
+        SimChoice::Physical(iccid) => Some(iccid.clone()),
+        SimChoice::Esim { .. } => None,
+    };
+    (a.tenant == b.tenant && a.idempotency_key == b.idempotency_key)
+        || a.order_id == b.order_id
+        || card(a).is_some_and(|c| card(b) == Some(c))
+}
+
+impl PgStore {
+    /// Creates `new` (which must be [`groupable`]) in a group transaction with others.
+    pub(super) async fn create_grouped(
+        &self,
+        new: NewActivation,
+    ) -> Result<CreateOutcome, StoreError> {
+        self.create_groups
+            .submit(new, |group| self.run_creates(group))
+            .await
+    }
+
+    /// One create in a transaction of its own.
+    pub(super) async fn create_alone(
+        &self,
+        new: &NewActivation,
+    ) -> Result<CreateOutcome, StoreError> {
+        let owner = self.owner();
+        self.transaction(&(new, owner), |tx, (new, owner)| {
+            Box::pin(create(tx, new, *owner))
+        })
+        .await
+    }
+
+    /// Commits `group` in one transaction, or (any error, any refusal) each alone;
+    /// answers each.
+    async fn run_creates(&self, group: Vec<Queued<NewActivation, CreateOutcome>>) {
+        if group.len() > 1 {
+            let args: (Vec<&NewActivation>, Owner<'_>) =
+                (group.iter().map(|q| &q.job).collect(), self.owner());
+            let grouped = self
+                .transaction(&args, |tx, (news, owner)| {
+                    Box::pin(create_all(tx, news, *owner))
+                })
+                .await;
+            count(&self.stats.create_groups, "create", group.len(), &grouped);
+            if let Ok(outcomes) = grouped {
+                for (q, out) in group.into_iter().zip(outcomes) {
+                    let _ = q.reply.send(Ok(out));
+                }
+                return;
+            }
+        }
+        let alone: Vec<BoxFuture<'_, Result<CreateOutcome, StoreError>>> = group
+            .iter()
+            .map(|q| {
+                Box::pin(self.create_alone(&q.job))
+                    as BoxFuture<'_, Result<CreateOutcome, StoreError>>
+            })
+            .collect();
+        let results = join_all(alone).await;
+        for (q, r) in group.into_iter().zip(results) {
+            let _ = q.reply.send(r);
+        }
+    }
+}
+
+/// Every create of a group in `tx`, at once; their outcomes, unless `group::fate` decides
+/// on their errors or one was refused (a refusal rolls back: see the module doc).
+async fn create_all(
+    tx: &Tx<'_>,
+    news: &[&NewActivation],
+    owner: Owner<'_>,
+) -> TxResult<Vec<CreateOutcome>> {
+    let bodies: Vec<BoxFuture<'_, TxResult<CreateOutcome>>> = news
+        .iter()
+        .map(|n| Box::pin(create(tx, n, owner)) as BoxFuture<'_, TxResult<CreateOutcome>>)
+        .collect();
+    let mut outcomes = Vec::with_capacity(news.len());
+    let mut errors = Vec::new();
+    for r in join_all(bodies).await {
+        match r {
+            Ok(out) => outcomes.push(out),
+            Err(e) => errors.push(e),
+        }
+    }
+    fate(errors)?;
+    if outcomes
+        .iter()
+        .any(|o| matches!(o, CreateOutcome::Rejected(_)))
+    {
+        return Err(TxError::Store(StoreError::Backend(
+            "a create of the group was refused, which rolls its transaction back".into(),
+        )));
+    }
+    Ok(outcomes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn new(key: &str, order: &str, card: u32) -> NewActivation {
+        NewActivation {
+            tenant: "t".into(),
+            idempotency_key: key.into(),
+            body_hash: "h".into(),
+            order_id: order.into(),
+            sim: SimChoice::Physical(
+                sim_profiles::Iccid::from_payload(&format!("8988211000{card:09}")).expect("iccid"),
+            ),
+            number: NumberChoice::Auto,
+            product: "p".into(),
+            channel: None,
+            subscriber: None,
+            now_ms: 0,
+            random: 0,
+            idempotency_cutoff_ms: 0,
+            compliance: None,
+            port: None,
+            send_ahead: None,
+        }
+    }
+
+    #[test]
+    fn creates_meet_on_a_card_a_key_or_an_order() {
+        let a = new("k1", "act_1", 1);
+        assert!(!clash(&a, &new("k2", "act_2", 2)));
+        assert!(clash(&a, &new("k2", "act_2", 1)), "the card");
+        assert!(clash(&a, &new("k1", "act_2", 2)), "the key");
+        assert!(clash(&a, &new("k2", "act_1", 2)), "the order");
+        let mut other_tenant = new("k1", "act_2", 2);
+        other_tenant.tenant = "u".into();
+        assert!(!clash(&a, &other_tenant), "one key of two tenants");
+    }
+
+    #[test]
+    fn only_a_plain_physical_sale_is_grouped() {
+        assert!(groupable(&new("k", "o", 1)));
+        let mut chosen = new("k", "o", 1);
+        chosen.number = NumberChoice::Choose("8617000000001".parse().expect("msisdn"));
+        assert!(!groupable(&chosen));
+        let mut esim = new("k", "o", 1);
+        esim.sim = SimChoice::Esim {
+            eid: None,
+            matching_id: "M".into(),
+            confirmation_code: None,
+        };
+        assert!(!groupable(&esim));
+    }
+}

@@ -1,0 +1,227 @@
+//! Group transactions: writes of one kind that arrive while others commit wait, and the
+//! next group commits them together in one transaction, their bodies polled at once on its
+//! connection, so their statements are pipelined and they share the BEGIN, the deferred
+//! counters-and-logs statement, the COMMIT and its WAL flush: what the embedded store's
+//! group commit does for its writer, on this node's share of the database. The kinds and
+//! why their members never meet: `advance_group.rs`, `create_group.rs`.
+//!
+//! A group changes no answer, only how many transactions carry them: any error in a group
+//! (a conflict, a refusal that must roll back, a store error, a database error that is not
+//! a serialization failure) rolls the whole group back and runs each member again in a
+//! transaction of its own, which gives each its own answer. A serialization failure
+//! retries the group as it retries any transaction (`retry.rs`).
+//!
+//! Flat combining: a caller queues its write and waits for its answer or for one of the
+//! kind's turns, whichever comes first; a caller that gets a turn runs the oldest queued
+//! writes (at most the kind's group size, none meeting another: `clash`) as a group, and
+//! again until its own write is answered or is in a group another caller runs. A caller
+//! dropped while it runs a group drops the answers it owed; their callers then get a
+//! backend error, which the engine meets by writing again (`Engine::persist`) and a
+//! channel by sending its request again with the same Idempotency-Key: the version check
+//! or the key then tells whether the group had committed.
+
+use super::retry::{TxError, TxResult, retryable_tx};
+use crate::metrics::GroupCounts;
+use crate::store::StoreError;
+use adapters::hlr::BoxFuture;
+use std::sync::Mutex;
+use std::sync::atomic::Ordering::Relaxed;
+use std::task::Poll;
+use tokio::sync::oneshot;
+
+/// One queued write and where its answer goes.
+pub struct Queued<J, R> {
+    /// The write.
+    pub job: J,
+    /// Its answer's way back.
+    pub reply: oneshot::Sender<Result<R, StoreError>>,
+}
+
+/// The writes of one kind waiting for a group, and the turns to run one.
+pub struct Groups<J, R> {
+    queue: Mutex<Vec<Queued<J, R>>>,
+    turns: tokio::sync::Semaphore,
+    size: usize,
+    clash: fn(&J, &J) -> bool,
+}
+
+impl<J, R> std::fmt::Debug for Groups<J, R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Groups")
+            .field("size", &self.size)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<J, R> Groups<J, R> {
+    /// Groups of at most `size` writes, `turns` of them at once; two writes for which
+    /// `clash` holds never share one.
+    pub fn new(turns: usize, size: usize, clash: fn(&J, &J) -> bool) -> Self {
+        Self {
+            queue: Mutex::default(),
+            turns: tokio::sync::Semaphore::new(turns),
+            size,
+            clash,
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Queued<J, R>>> {
+        self.queue.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Queues `job`, and returns its answer: from a group another caller runs, or from
+    /// the groups this caller runs with `run` when it gets a turn first. `run` answers
+    /// every write it is given.
+    pub async fn submit<F, Fut>(&self, job: J, run: F) -> Result<R, StoreError>
+    where
+        F: Fn(Vec<Queued<J, R>>) -> Fut,
+        Fut: Future<Output = ()>,
+    {
+        let (reply, mut answer) = oneshot::channel();
+        self.lock().push(Queued { job, reply });
+        loop {
+            let turn = tokio::select! {
+                biased;
+                answered = &mut answer => return answered.unwrap_or_else(|_| Err(dropped())),
+                turn = self.turns.acquire() => turn,
+            };
+            let group = self.take();
+            if group.is_empty() {
+                // Ours is in a group another caller runs: its answer comes from there.
+                drop(turn);
+                return answer.await.unwrap_or_else(|_| Err(dropped()));
+            }
+            run(group).await;
+        }
+    }
+
+    /// The oldest queued writes, at most the group size, none clashing with another of
+    /// them (such a one stays queued for a later group).
+    pub fn take(&self) -> Vec<Queued<J, R>> {
+        let mut queue = self.lock();
+        let mut taken: Vec<Queued<J, R>> = Vec::new();
+        let mut kept = Vec::new();
+        for q in queue.drain(..) {
+            let clash = taken.iter().any(|t| (self.clash)(&t.job, &q.job));
+            if taken.len() < self.size && !clash {
+                taken.push(q);
+            } else {
+                kept.push(q);
+            }
+        }
+        *queue = kept;
+        taken
+    }
+
+    /// Queues `job` without waiting (tests of `take`); its answer's receiver.
+    #[cfg(test)]
+    pub fn queue(&self, job: J) -> oneshot::Receiver<Result<R, StoreError>> {
+        let (reply, answer) = oneshot::channel();
+        self.lock().push(Queued { job, reply });
+        answer
+    }
+}
+
+/// Counts a group's outcome; a split is logged at debug with its reason.
+pub fn count<T>(counts: &GroupCounts, kind: &str, size: usize, grouped: &Result<T, StoreError>) {
+    match grouped {
+        Ok(_) => {
+            counts.committed.fetch_add(1, Relaxed);
+            counts.writes.fetch_add(size as u64, Relaxed);
+        }
+        Err(e) => {
+            counts.split.fetch_add(1, Relaxed);
+            tracing::debug!(error = %e, kind, size,
+                "group transaction rolled back; each of its writes runs alone");
+        }
+    }
+}
+
+/// The answer to a write whose group was dropped before it answered (see the module doc).
+fn dropped() -> StoreError {
+    StoreError::Backend("the group carrying this write was dropped before it answered".into())
+}
+
+/// Of the errors a group's bodies met, the one that decides its fate: a store error first
+/// (the group cannot commit, and running it again would meet it again), then a retryable
+/// one (the group runs again), then the first; `Ok` when there was none.
+pub fn fate(mut errors: Vec<TxError>) -> TxResult<()> {
+    if errors.is_empty() {
+        return Ok(());
+    }
+    let pick = errors
+        .iter()
+        .position(|e| matches!(e, TxError::Store(_)))
+        .or_else(|| errors.iter().position(retryable_tx))
+        .unwrap_or(0);
+    Err(errors.swap_remove(pick))
+}
+
+/// Polls every future until all are done; their outputs in order.
+pub async fn join_all<'a, T>(futures: Vec<BoxFuture<'a, T>>) -> Vec<T> {
+    let mut slots: Vec<(BoxFuture<'a, T>, Option<T>)> =
+        futures.into_iter().map(|f| (f, None)).collect();
+    std::future::poll_fn(|cx| {
+        let mut pending = false;
+        for (f, out) in slots.iter_mut() {
+            if out.is_none() {
+                match f.as_mut().poll(cx) {
+                    Poll::Ready(v) => *out = Some(v),
+                    Poll::Pending => pending = true,
+                }
+            }
+        }
+        if pending {
+            Poll::Pending
+        } else {
+            Poll::Ready(())
+        }
+    })
+    .await;
+    slots.into_iter().filter_map(|(_, out)| out).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn same_parity(a: &u32, b: &u32) -> bool {
+        a % 2 == b % 2
+    }
+
+    fn jobs(taken: &[Queued<u32, ()>]) -> Vec<u32> {
+        taken.iter().map(|q| q.job).collect()
+    }
+
+    #[test]
+    fn a_group_takes_the_oldest_and_leaves_what_clashes_for_later() {
+        let g: Groups<u32, ()> = Groups::new(1, 8, same_parity);
+        let _answers: Vec<_> = [1, 3, 2, 5, 4].into_iter().map(|j| g.queue(j)).collect();
+        assert_eq!(jobs(&g.take()), [1, 2]);
+        assert_eq!(jobs(&g.take()), [3, 4]);
+        assert_eq!(jobs(&g.take()), [5]);
+        assert!(g.take().is_empty());
+    }
+
+    #[test]
+    fn a_group_holds_at_most_its_size() {
+        let g: Groups<u32, ()> = Groups::new(1, 3, |_, _| false);
+        let _answers: Vec<_> = (0..5).map(|j| g.queue(j)).collect();
+        assert_eq!(jobs(&g.take()), [0, 1, 2]);
+        assert_eq!(jobs(&g.take()), [3, 4]);
+    }
+
+    #[test]
+    fn a_store_error_decides_a_group_before_a_retryable_one() {
+        let conflict = || TxError::Store(StoreError::Conflict("o".into()));
+        assert!(fate(Vec::new()).is_ok());
+        assert!(matches!(
+            fate(vec![TxError::Contended, conflict()]),
+            Err(TxError::Store(StoreError::Conflict(_)))
+        ));
+        assert!(matches!(
+            fate(vec![TxError::Contended]),
+            Err(TxError::Contended)
+        ));
+    }
+}
