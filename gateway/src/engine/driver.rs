@@ -116,7 +116,11 @@ pub(super) async fn drive(
     let mut stop = inner.stop.subscribe();
     loop {
         if inner.lost_lease(&order.id) {
-            tracing::warn!(order = %order.id, "another node took this order over; stopping here");
+            // A lease renewal that ran just after this order's last commit took it out of
+            // flight finds no lease row: that order is not another node's, only done.
+            if !order.status.is_terminal() {
+                tracing::warn!(order = %order.id, "another node took this order over; stopping here");
+            }
             return Ok(());
         }
         let now = inner.clock.now_ms();
