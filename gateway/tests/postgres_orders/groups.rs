@@ -1,31 +1,52 @@
-//! Activations' advances committed in groups (`advance_group.rs`): advances that arrive
-//! while one runs wait and are committed together by the next, each applied as it would be
-//! alone; a group that meets an error is rolled back and each of its advances runs alone,
-//! so only the one that fails fails.
+//! Activations' creates and advances in group transactions (`group.rs`): writes that
+//! arrive while others run wait and are committed together by the next group, each applied
+//! as it would be alone; a group that meets an error or a refusal is rolled back and each
+//! of its writes runs alone, so only the one that fails fails.
 //!
-//! The advances are tasks spawned on the test's single-threaded runtime: the first few
-//! take the node's turns (four) and run alone while the others queue, and the next group
-//! carries every advance queued by then.
+//! The writes are tasks spawned on the test's single-threaded runtime: the first few take
+//! the node's turns (four) and run alone while the others queue, and the next group
+//! carries what was queued by then.
 
 use super::*;
 use gateway::store::{Rejection, StoreError};
 use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
 
-/// Runs every advance in a task of its own; their results, in the order given.
-async fn at_once(s: &Arc<PgStore>, advances: Vec<(Order, Effect)>) -> Vec<Result<(), StoreError>> {
-    let tasks: Vec<_> = advances
+/// Runs `call` on every item in a task of its own; the results, in the order given.
+async fn at_once<T, F, Fut>(s: &Arc<PgStore>, items: Vec<T>, call: F) -> Vec<Fut::Output>
+where
+    F: Fn(Arc<PgStore>, T) -> Fut,
+    Fut: std::future::Future + Send + 'static,
+    Fut::Output: Send + 'static,
+{
+    let tasks: Vec<_> = items
         .into_iter()
-        .map(|(o, e)| {
-            let s = s.clone();
-            tokio::spawn(async move { s.advance_order(o, e, EventKind::OrderActive).await })
-        })
+        .map(|item| tokio::spawn(call(s.clone(), item)))
         .collect();
     let mut out = Vec::new();
     for t in tasks {
         out.push(t.await.expect("task"));
     }
     out
+}
+
+/// Advances every order at once (see [`at_once`]).
+async fn advance_at_once(
+    s: &Arc<PgStore>,
+    advances: Vec<(Order, Effect)>,
+) -> Vec<Result<(), StoreError>> {
+    at_once(s, advances, |s, (o, e)| async move {
+        s.advance_order(o, e, EventKind::OrderActive).await
+    })
+    .await
+}
+
+/// Creates every activation at once (see [`at_once`]).
+async fn create_at_once(
+    s: &Arc<PgStore>,
+    news: Vec<NewActivation>,
+) -> Vec<Result<CreateOutcome, StoreError>> {
+    at_once(s, news, |s, n| async move { s.create_activation(n).await }).await
 }
 
 #[tokio::test]
@@ -41,7 +62,7 @@ async fn advances_arriving_together_commit_in_one_group_each_applied() {
         .iter()
         .map(|o| (next(o, OrderStatus::Active, 1_000), Effect::Activate))
         .collect();
-    let results = at_once(&s, advances).await;
+    let results = advance_at_once(&s, advances).await;
     assert!(results.iter().all(Result::is_ok), "{results:?}");
     let groups = &s.retry_stats().advance_groups;
     assert!(
@@ -96,7 +117,7 @@ async fn a_stale_advance_fails_alone_and_the_rest_of_its_group_commits() {
             (n, Effect::Activate)
         })
         .collect();
-    let results = at_once(&s, advances).await;
+    let results = advance_at_once(&s, advances).await;
     for (i, r) in results.iter().enumerate() {
         if i == 11 {
             assert!(
@@ -134,25 +155,6 @@ async fn a_stale_advance_fails_alone_and_the_rest_of_its_group_commits() {
     }
     let c = s.inventory_counts("acme").await.expect("counts");
     assert_eq!((c.sims_reserved, c.sims_active), (1, 11));
-}
-
-/// Creates every activation in a task of its own; their outcomes, in the order given.
-async fn create_at_once(
-    s: &Arc<PgStore>,
-    news: Vec<NewActivation>,
-) -> Vec<Result<CreateOutcome, StoreError>> {
-    let tasks: Vec<_> = news
-        .into_iter()
-        .map(|n| {
-            let s = s.clone();
-            tokio::spawn(async move { s.create_activation(n).await })
-        })
-        .collect();
-    let mut out = Vec::new();
-    for t in tasks {
-        out.push(t.await.expect("task"));
-    }
-    out
 }
 
 #[tokio::test]

@@ -11,6 +11,7 @@
 
 use super::PgStore;
 use super::advance::advance_order;
+use super::committer::Committer;
 use super::group::{Groups, Queued, count, fate, join_all};
 use super::retry::{Tx, TxResult};
 use crate::order::{Effect, Order, OrderKind};
@@ -76,7 +77,7 @@ impl PgStore {
         event: EventKind,
     ) -> Result<(), StoreError> {
         if order.kind != OrderKind::Activation {
-            return self.advance_alone(&order, &effect, &event).await;
+            return advance_alone(&self.committer(), &order, &effect, &event).await;
         }
         let advance = Advance {
             order,
@@ -84,50 +85,50 @@ impl PgStore {
             event,
         };
         self.advance_groups
-            .submit(advance, |group| self.run_advances(group))
+            .submit(advance, |group| run_advances(self.committer(), group))
             .await
     }
+}
 
-    /// One advance in a transaction of its own.
-    async fn advance_alone(
-        &self,
-        order: &Order,
-        effect: &Effect,
-        event: &EventKind,
-    ) -> Result<(), StoreError> {
-        self.transaction(&(order, effect, event), |tx, (order, effect, event)| {
-            Box::pin(advance_order(tx, order, effect, event))
-        })
-        .await
-    }
+/// One advance in a transaction of its own.
+async fn advance_alone(
+    c: &Committer,
+    order: &Order,
+    effect: &Effect,
+    event: &EventKind,
+) -> Result<(), StoreError> {
+    c.transaction(&(order, effect, event), |tx, (order, effect, event)| {
+        Box::pin(advance_order(tx, order, effect, event))
+    })
+    .await
+}
 
-    /// Commits `group` in one transaction, or (any error) each alone; answers each.
-    async fn run_advances(&self, group: Vec<Queued<Advance, ()>>) {
-        if group.len() > 1 {
-            let args: Vec<&Advance> = group.iter().map(|q| &q.job).collect();
-            let grouped = self
-                .transaction(args.as_slice(), |tx, args| Box::pin(advance_all(tx, args)))
-                .await;
-            count(&self.stats.advance_groups, "advance", group.len(), &grouped);
-            if grouped.is_ok() {
-                for q in group {
-                    let _ = q.reply.send(Ok(()));
-                }
-                return;
+/// Commits `group` in one transaction, or (any error) each alone; answers each.
+async fn run_advances(c: Committer, group: Vec<Queued<Advance, ()>>) {
+    if group.len() > 1 {
+        let args: Vec<&Advance> = group.iter().map(|q| &q.job).collect();
+        let grouped = c
+            .transaction(args.as_slice(), |tx, args| Box::pin(advance_all(tx, args)))
+            .await;
+        count(&c.stats.advance_groups, "advance", group.len(), &grouped);
+        if grouped.is_ok() {
+            for q in group {
+                let _ = q.reply.send(Ok(()));
             }
+            return;
         }
-        let alone: Vec<BoxFuture<'_, Result<(), StoreError>>> = group
-            .iter()
-            .map(|q| {
-                let a = &q.job;
-                Box::pin(self.advance_alone(&a.order, &a.effect, &a.event))
-                    as BoxFuture<'_, Result<(), StoreError>>
-            })
-            .collect();
-        let results = join_all(alone).await;
-        for (q, r) in group.into_iter().zip(results) {
-            let _ = q.reply.send(r);
-        }
+    }
+    let alone: Vec<BoxFuture<'_, Result<(), StoreError>>> = group
+        .iter()
+        .map(|q| {
+            let a = &q.job;
+            Box::pin(advance_alone(&c, &a.order, &a.effect, &a.event))
+                as BoxFuture<'_, Result<(), StoreError>>
+        })
+        .collect();
+    let results = join_all(alone).await;
+    for (q, r) in group.into_iter().zip(results) {
+        let _ = q.reply.send(r);
     }
 }
 

@@ -17,6 +17,7 @@
 
 use super::PgStore;
 use super::activation::create;
+use super::committer::Committer;
 use super::group::{Groups, Queued, count, fate, join_all};
 use super::order_leases::Owner;
 use super::retry::{Tx, TxError, TxResult};
@@ -70,52 +71,50 @@ impl PgStore {
         new: NewActivation,
     ) -> Result<CreateOutcome, StoreError> {
         self.create_groups
-            .submit(new, |group| self.run_creates(group))
+            .submit(new, |group| run_creates(self.committer(), group))
             .await
     }
+}
 
-    /// One create in a transaction of its own.
-    pub(super) async fn create_alone(
-        &self,
-        new: &NewActivation,
-    ) -> Result<CreateOutcome, StoreError> {
-        let owner = self.owner();
-        self.transaction(&(new, owner), |tx, (new, owner)| {
-            Box::pin(create(tx, new, *owner))
-        })
-        .await
-    }
+/// One create in a transaction of its own.
+pub(super) async fn create_alone(
+    c: &Committer,
+    new: &NewActivation,
+) -> Result<CreateOutcome, StoreError> {
+    c.transaction(&(new, c.owner()), |tx, (new, owner)| {
+        Box::pin(create(tx, new, *owner))
+    })
+    .await
+}
 
-    /// Commits `group` in one transaction, or (any error, any refusal) each alone;
-    /// answers each.
-    async fn run_creates(&self, group: Vec<Queued<NewActivation, CreateOutcome>>) {
-        if group.len() > 1 {
-            let args: (Vec<&NewActivation>, Owner<'_>) =
-                (group.iter().map(|q| &q.job).collect(), self.owner());
-            let grouped = self
-                .transaction(&args, |tx, (news, owner)| {
-                    Box::pin(create_all(tx, news, *owner))
-                })
-                .await;
-            count(&self.stats.create_groups, "create", group.len(), &grouped);
-            if let Ok(outcomes) = grouped {
-                for (q, out) in group.into_iter().zip(outcomes) {
-                    let _ = q.reply.send(Ok(out));
-                }
-                return;
-            }
-        }
-        let alone: Vec<BoxFuture<'_, Result<CreateOutcome, StoreError>>> = group
-            .iter()
-            .map(|q| {
-                Box::pin(self.create_alone(&q.job))
-                    as BoxFuture<'_, Result<CreateOutcome, StoreError>>
+/// Commits `group` in one transaction, or (any error, any refusal) each alone; answers
+/// each.
+async fn run_creates(c: Committer, group: Vec<Queued<NewActivation, CreateOutcome>>) {
+    if group.len() > 1 {
+        let args: (Vec<&NewActivation>, Owner<'_>) =
+            (group.iter().map(|q| &q.job).collect(), c.owner());
+        let grouped = c
+            .transaction(&args, |tx, (news, owner)| {
+                Box::pin(create_all(tx, news, *owner))
             })
-            .collect();
-        let results = join_all(alone).await;
-        for (q, r) in group.into_iter().zip(results) {
-            let _ = q.reply.send(r);
+            .await;
+        count(&c.stats.create_groups, "create", group.len(), &grouped);
+        if let Ok(outcomes) = grouped {
+            for (q, out) in group.into_iter().zip(outcomes) {
+                let _ = q.reply.send(Ok(out));
+            }
+            return;
         }
+    }
+    let alone: Vec<BoxFuture<'_, Result<CreateOutcome, StoreError>>> = group
+        .iter()
+        .map(|q| {
+            Box::pin(create_alone(&c, &q.job)) as BoxFuture<'_, Result<CreateOutcome, StoreError>>
+        })
+        .collect();
+    let results = join_all(alone).await;
+    for (q, r) in group.into_iter().zip(results) {
+        let _ = q.reply.send(r);
     }
 }
 

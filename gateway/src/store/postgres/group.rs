@@ -12,20 +12,18 @@
 //! retries the group as it retries any transaction (`retry.rs`).
 //!
 //! Flat combining: a caller queues its write and waits for its answer or for one of the
-//! kind's turns, whichever comes first; a caller that gets a turn runs the oldest queued
-//! writes (at most the kind's group size, none meeting another: `clash`) as a group, and
-//! again until its own write is answered or is in a group another caller runs. A caller
-//! dropped while it runs a group drops the answers it owed; their callers then get a
-//! backend error, which the engine meets by writing again (`Engine::persist`) and a
-//! channel by sending its request again with the same Idempotency-Key: the version check
-//! or the key then tells whether the group had committed.
+//! kind's turns, whichever comes first; a caller that gets a turn starts the oldest queued
+//! writes (at most the kind's group size, none meeting another: `clash`) as a group in a
+//! task of its own, which holds the turn until the group has answered every member, and
+//! waits again. A caller dropped meanwhile (a client that went away) changes nothing for
+//! the others: the group runs to its end.
 
 use super::retry::{TxError, TxResult, retryable_tx};
 use crate::metrics::GroupCounts;
 use crate::store::StoreError;
 use adapters::hlr::BoxFuture;
-use std::sync::Mutex;
 use std::sync::atomic::Ordering::Relaxed;
+use std::sync::{Arc, Mutex};
 use std::task::Poll;
 use tokio::sync::oneshot;
 
@@ -40,7 +38,7 @@ pub struct Queued<J, R> {
 /// The writes of one kind waiting for a group, and the turns to run one.
 pub struct Groups<J, R> {
     queue: Mutex<Vec<Queued<J, R>>>,
-    turns: tokio::sync::Semaphore,
+    turns: Arc<tokio::sync::Semaphore>,
     size: usize,
     clash: fn(&J, &J) -> bool,
 }
@@ -59,7 +57,7 @@ impl<J, R> Groups<J, R> {
     pub fn new(turns: usize, size: usize, clash: fn(&J, &J) -> bool) -> Self {
         Self {
             queue: Mutex::default(),
-            turns: tokio::sync::Semaphore::new(turns),
+            turns: Arc::new(tokio::sync::Semaphore::new(turns)),
             size,
             clash,
         }
@@ -69,13 +67,13 @@ impl<J, R> Groups<J, R> {
         self.queue.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Queues `job`, and returns its answer: from a group another caller runs, or from
-    /// the groups this caller runs with `run` when it gets a turn first. `run` answers
-    /// every write it is given.
+    /// Queues `job`, and returns its answer: from a group another caller started, or from
+    /// one this caller starts, as `run(group)` in a task of its own, when it gets a turn
+    /// first. `run` answers every write it is given.
     pub async fn submit<F, Fut>(&self, job: J, run: F) -> Result<R, StoreError>
     where
         F: Fn(Vec<Queued<J, R>>) -> Fut,
-        Fut: Future<Output = ()>,
+        Fut: Future<Output = ()> + Send + 'static,
     {
         let (reply, mut answer) = oneshot::channel();
         self.lock().push(Queued { job, reply });
@@ -83,15 +81,19 @@ impl<J, R> Groups<J, R> {
             let turn = tokio::select! {
                 biased;
                 answered = &mut answer => return answered.unwrap_or_else(|_| Err(dropped())),
-                turn = self.turns.acquire() => turn,
+                turn = self.turns.clone().acquire_owned() => turn,
             };
             let group = self.take();
             if group.is_empty() {
-                // Ours is in a group another caller runs: its answer comes from there.
+                // Ours is in a group already started: its answer comes from there.
                 drop(turn);
                 return answer.await.unwrap_or_else(|_| Err(dropped()));
             }
-            run(group).await;
+            let running = run(group);
+            tokio::spawn(async move {
+                running.await;
+                drop(turn);
+            });
         }
     }
 
@@ -137,7 +139,9 @@ pub fn count<T>(counts: &GroupCounts, kind: &str, size: usize, grouped: &Result<
     }
 }
 
-/// The answer to a write whose group was dropped before it answered (see the module doc).
+/// The answer to a write whose group ended without answering it (its task panicked or
+/// the runtime shut down): the write may or may not have committed, which the version
+/// check or the Idempotency-Key tells when it is sent again.
 fn dropped() -> StoreError {
     StoreError::Backend("the group carrying this write was dropped before it answered".into())
 }
@@ -209,6 +213,52 @@ mod tests {
         let _answers: Vec<_> = (0..5).map(|j| g.queue(j)).collect();
         assert_eq!(jobs(&g.take()), [0, 1, 2]);
         assert_eq!(jobs(&g.take()), [3, 4]);
+    }
+
+    /// Lets every task that can run do so (the test runtime has one thread).
+    async fn settle() {
+        for _ in 0..16 {
+            tokio::task::yield_now().await;
+        }
+    }
+
+    #[tokio::test]
+    async fn a_group_answers_its_members_after_the_caller_that_started_it_is_gone() {
+        let g: Arc<Groups<u32, u32>> = Arc::new(Groups::new(1, 8, |_, _| false));
+        // Each group waits for a permit of `gate` before it answers.
+        let gate = Arc::new(tokio::sync::Semaphore::new(0));
+        let run = {
+            let gate = gate.clone();
+            move |group: Vec<Queued<u32, u32>>| {
+                let gate = gate.clone();
+                async move {
+                    if let Ok(p) = gate.acquire().await {
+                        p.forget();
+                    }
+                    for q in group {
+                        let _ = q.reply.send(Ok(q.job * 10));
+                    }
+                }
+            }
+        };
+        let submit = |job: u32| {
+            let (g, run) = (g.clone(), run.clone());
+            tokio::spawn(async move { g.submit(job, run).await })
+        };
+        // The first write holds the only turn; the next two queue behind it.
+        let first = submit(1);
+        settle().await;
+        let (leader, follower) = (submit(2), submit(3));
+        settle().await;
+        gate.add_permits(1);
+        settle().await;
+        assert_eq!(first.await.expect("task").expect("answer"), 10);
+        // The second caller took the turn and started 2 and 3 as one group; it goes away.
+        assert!(g.lock().is_empty(), "2 and 3 were taken as a group");
+        leader.abort();
+        settle().await;
+        gate.add_permits(1);
+        assert_eq!(follower.await.expect("task").expect("answer"), 30);
     }
 
     #[test]

@@ -17,7 +17,7 @@
 //! (the pool and the sequencer's backlog for the metrics page); and the order
 //! methods: `activation.rs` (create_activation), `group.rs` (group transactions, of
 //! plain sales' creates, `create_group.rs`, and of activations' advances,
-//! `advance_group.rs`), `lifecycle.rs` (create_lifecycle),
+//! `advance_group.rs`, each run in a task of its own with a `committer.rs` handle), `lifecycle.rs` (create_lifecycle),
 //! `advance.rs` (advance_order) with `finish.rs` (a lifecycle order's outcome on its line),
 //! `esim.rs` (notifications, progress, expiry), `order_leases.rs` (lease, claim_orders,
 //! renew_leases); their row helpers `orders.rs`, `lines.rs` (subscriptions and their
@@ -40,6 +40,7 @@ mod advance_group;
 pub mod audit_chain;
 mod catch_up;
 pub mod codec;
+mod committer;
 pub mod compliance;
 mod compliance_admin;
 mod compliance_counters;
@@ -134,7 +135,7 @@ pub struct PgStore {
     deliveries_wake: Arc<tokio::sync::Notify>,
     /// Set by a commit of this node that changed an inventory counter; the next read of
     /// the event log runs the low-stock watch first (`catch_up.rs`).
-    stock_changed: std::sync::atomic::AtomicBool,
+    stock_changed: Arc<std::sync::atomic::AtomicBool>,
     /// The sequencer task `open` started, which `close` stops.
     sequencer_task: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
     /// One sequencer pass at a time on this node (`sequence_events`).
@@ -145,7 +146,7 @@ pub struct PgStore {
     low_stock_gate: tokio::sync::Mutex<()>,
     /// This node's commits that appended log rows (events, audit records), counted after
     /// each commit (`transaction`).
-    local_appends: std::sync::atomic::AtomicU64,
+    local_appends: Arc<std::sync::atomic::AtomicU64>,
     /// How many of [`Self::local_appends`] a pass numbered for certain: the count read
     /// before the last pass that left nothing behind (`catch_up.rs`).
     numbered_through: std::sync::atomic::AtomicU64,
@@ -289,34 +290,7 @@ impl PgStore {
         A: Sync + ?Sized,
         F: for<'a> Fn(&'a Tx<'a>, &'a A) -> BoxFuture<'a, TxResult<T>> + Sync,
     {
-        use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
-        let (appended, counted) = (AtomicBool::new(false), AtomicBool::new(false));
-        let value = retry::run(
-            &self.pool,
-            &self.policy,
-            &self.stats,
-            &(args, &body, (&appended, &counted)),
-            |tx, (args, body, (appended, counted))| {
-                Box::pin(async move {
-                    let v = body(tx, args).await?;
-                    appended.store(tx.appended(), Relaxed);
-                    counted.store(tx.counted(), Relaxed);
-                    Ok(v)
-                })
-            },
-        )
-        .await?;
-        if counted.load(Relaxed) {
-            self.stock_changed.store(true, Relaxed);
-        }
-        if appended.load(Relaxed) {
-            self.local_appends
-                .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        }
-        if appended.load(Relaxed) || counted.load(Relaxed) {
-            self.wake_sequencer();
-        }
-        Ok(value)
+        self.committer().transaction(args, body).await
     }
 
     /// Runs `body` once as a read-only REPEATABLE READ transaction (`retry::snapshot`):
