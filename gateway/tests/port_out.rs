@@ -10,7 +10,7 @@ mod common;
 use adapters::porting::{Account, AccountNumber, AccountPin, Credential, Market, Ref};
 use common::market::{Client, sandbox, sim_state};
 use common::sandbox::shutdown;
-use conformance::porting_sim::{PortOutCommand, PortState};
+use conformance::porting_sim::{Action, Operation, PortOutCommand, PortState, Rule};
 use gateway::api::port_out::port_out_order_id;
 use gateway::sandbox::Sandbox;
 use serde_json::{Value, json};
@@ -326,6 +326,14 @@ async fn a_line_reported_lost_withdraws_its_open_port_out_then_is_suspended() {
     let id = port_out_order_id(port_ref.as_str());
     order_until(&c, &id, "accepted", |v| v["status"] == "port_out_accepted").await;
 
+    // The hub holds its answer to the withdrawal (a cancellation) for a while, so the
+    // port-out is still open when the next request comes; without it the withdrawal
+    // could end first and that request rightly go through.
+    sb.porting.sim.push_rule(Rule::new(
+        Some(Operation::Cancel),
+        Action::Delay { ms: 2_000 },
+        1,
+    ));
     let path = format!("/v1/subscriptions/{msisdn}/suspend");
     let lost = json!({"reason": "lost_or_stolen"});
     let (s, p, _) = c
