@@ -48,14 +48,14 @@ pub fn groups() -> AdvanceGroups {
 
 /// Whether two activations name the same order, card or number (their rows would meet).
 fn shares_rows(a: &Order, b: &Order) -> bool {
-    let numbers = |o: &Order| {
+    fn numbers(o: &Order) -> [Option<&str>; 3] {
         let port = o.port.as_ref();
         [
-            Some(o.msisdn.as_str().to_owned()),
-            port.map(|p| p.number.as_str().to_owned()),
-            port.and_then(|p| p.temporary.as_ref().map(|t| t.as_str().to_owned())),
+            Some(o.msisdn.as_str()),
+            port.map(|p| p.number.as_str()),
+            port.and_then(|p| p.temporary.as_ref().map(|t| t.as_str())),
         ]
-    };
+    }
     let (na, nb) = (numbers(a), numbers(b));
     a.id == b.id
         || a.iccid == b.iccid
