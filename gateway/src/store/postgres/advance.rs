@@ -6,7 +6,7 @@
 //! (`stops_counting`), its line's live-line row.
 
 use super::audit_chain;
-use super::codec::{from_doc, unbig};
+use super::codec::{DocRef, from_doc, unbig};
 use super::compliance_counters as counters;
 use super::events::{log_event, publish, publish_order};
 use super::finish::finish_lifecycle;
@@ -157,11 +157,11 @@ async fn read_activation(
         order: from_doc("orders", r.get(0))?,
         esim_expires_at_ms: r.get::<_, Option<i64>>(1).map(unbig),
     };
-    let sim = match r.get::<_, Option<serde_json::Value>>(2) {
+    let sim = match r.get::<_, Option<DocRef<'_>>>(2) {
         Some(doc) => Some((from_doc("sims", doc)?, r.get::<_, bool>(3))),
         None => None,
     };
-    let number = match r.get::<_, Option<serde_json::Value>>(4) {
+    let number = match r.get::<_, Option<DocRef<'_>>>(4) {
         Some(doc) => Some(from_doc("numbers", doc)?),
         None => None,
     };

@@ -32,7 +32,7 @@ fn corrupt(table: &'static str, message: String) -> StoreError {
 }
 
 fn doc<T: serde::Serialize>(v: &T) -> Result<Value, StoreError> {
-    super::codec::to_doc(v)
+    serde_json::to_value(v).map_err(|e| StoreError::Backend(format!("encoding a record: {e}")))
 }
 
 /// The text parts of a JSON-array cursor (`n` of them; the empty strings before the

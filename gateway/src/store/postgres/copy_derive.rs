@@ -2,7 +2,7 @@
 //! column of the schema that the dump does not carry, one step each, listed in
 //! [`DERIVED`] (the embedded store keeps these in its own derived tables).
 
-use super::codec::{big, from_doc};
+use super::codec::{big, from_doc, from_value};
 use super::retry::{Tx, TxResult};
 use super::{numbers, sims};
 use crate::order::{EsimState, Order, OrderStatus};
@@ -40,7 +40,7 @@ async fn ports(tx: &Tx<'_>) -> TxResult<()> {
     let mut open = Vec::new();
     for r in tx.rows("SELECT DISTINCT status FROM orders", &[]).await? {
         let name: String = r.get(0);
-        let status: OrderStatus = from_doc("orders", serde_json::Value::String(name.clone()))?;
+        let status: OrderStatus = from_value("orders", serde_json::Value::String(name.clone()))?;
         if !status.is_terminal() {
             open.push(name);
         }

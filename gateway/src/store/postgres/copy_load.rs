@@ -6,7 +6,7 @@
 //! one place.
 
 use super::PgStore;
-use super::codec::{big, from_doc};
+use super::codec::{big, from_value};
 use super::copy_derive::DERIVED;
 use super::copy_dump::{split_first, split_seq, unhex};
 use super::retry::{Tx, TxResult};
@@ -40,7 +40,7 @@ async fn load_row(tx: &Tx<'_>, table: DumpTable, row: &DumpRow) -> TxResult<()> 
     let (key, doc) = (row.key.as_str(), &row.doc);
     match table {
         DumpTable::Tenants => {
-            let t: Tenant = from_doc("tenants", doc.clone())?;
+            let t: Tenant = from_value("tenants", doc.clone())?;
             tx.exec(
                 "INSERT INTO tenants (id, doc) VALUES ($1, $2)",
                 &[&t.id, doc],
@@ -48,7 +48,7 @@ async fn load_row(tx: &Tx<'_>, table: DumpTable, row: &DumpRow) -> TxResult<()> 
             .await?;
         }
         DumpTable::ApiKeys => {
-            let r: ApiKeyRecord = from_doc("api_keys", doc.clone())?;
+            let r: ApiKeyRecord = from_value("api_keys", doc.clone())?;
             let hash = unhex(key).ok_or_else(|| bad_row("api_keys", key))?;
             tx.exec(
                 "INSERT INTO api_keys (hash, tenant, doc) VALUES ($1, $2, $3)",
@@ -57,7 +57,7 @@ async fn load_row(tx: &Tx<'_>, table: DumpTable, row: &DumpRow) -> TxResult<()> 
             .await?;
         }
         DumpTable::Batches => {
-            let b: BatchRecord = from_doc("batches", doc.clone())?;
+            let b: BatchRecord = from_value("batches", doc.clone())?;
             let status = match b.status {
                 BatchStatus::Importing => "importing",
                 BatchStatus::Complete => "complete",
@@ -69,7 +69,7 @@ async fn load_row(tx: &Tx<'_>, table: DumpTable, row: &DumpRow) -> TxResult<()> 
             .await?;
         }
         DumpTable::Sims => {
-            let s: SimRecord = from_doc("sims", doc.clone())?;
+            let s: SimRecord = from_value("sims", doc.clone())?;
             let (state, holder) = sims::columns(&s.state);
             // `file_line` comes with `batch_sims`, `stocked` in `finish_load`.
             tx.exec(
@@ -106,7 +106,7 @@ async fn load_row(tx: &Tx<'_>, table: DumpTable, row: &DumpRow) -> TxResult<()> 
             }
         }
         DumpTable::Numbers => {
-            let n: NumberRecord = from_doc("numbers", doc.clone())?;
+            let n: NumberRecord = from_value("numbers", doc.clone())?;
             let (state, holder, until) = numbers::columns(&n.state);
             tx.exec(
                 "INSERT INTO numbers (msisdn, tenant, block, class, state, holder, until_ms, doc)
@@ -125,7 +125,7 @@ async fn load_row(tx: &Tx<'_>, table: DumpTable, row: &DumpRow) -> TxResult<()> 
             .await?;
         }
         DumpTable::Orders => {
-            let o: Order = from_doc("orders", doc.clone())?;
+            let o: Order = from_value("orders", doc.clone())?;
             // No lease: the first node to start claims the orders in flight; the eSIM
             // deadline column follows in `finish_load` (it needs the progress rows).
             tx.exec(
@@ -152,7 +152,7 @@ async fn load_row(tx: &Tx<'_>, table: DumpTable, row: &DumpRow) -> TxResult<()> 
             .await?;
         }
         DumpTable::Idempotency => {
-            let r: IdempotencyRecord = from_doc("idempotency", doc.clone())?;
+            let r: IdempotencyRecord = from_value("idempotency", doc.clone())?;
             let (tenant, k) = split_first(key)?;
             tx.exec(
                 "INSERT INTO idempotency (tenant, idem_key, order_id, body_hash, created_at_ms, doc)
@@ -162,7 +162,7 @@ async fn load_row(tx: &Tx<'_>, table: DumpTable, row: &DumpRow) -> TxResult<()> 
             .await?;
         }
         DumpTable::Reservations => {
-            let r: Reservation = from_doc("reservations", doc.clone())?;
+            let r: Reservation = from_value("reservations", doc.clone())?;
             let pending_key = format!("{PENDING_KEY}{}", r.id);
             tx.exec(
                 "INSERT INTO reservations (id, tenant, msisdn, idempotency_key, body_hash,
@@ -199,7 +199,7 @@ async fn load_row(tx: &Tx<'_>, table: DumpTable, row: &DumpRow) -> TxResult<()> 
             }
         }
         DumpTable::Subscriptions => {
-            let s: Subscription = from_doc("subscriptions", doc.clone())?;
+            let s: Subscription = from_value("subscriptions", doc.clone())?;
             let (msisdn, iccid) = lines::columns(&s);
             tx.exec(
                 "INSERT INTO subscriptions (id, tenant, msisdn, iccid, state, inflight,
@@ -219,7 +219,7 @@ async fn load_row(tx: &Tx<'_>, table: DumpTable, row: &DumpRow) -> TxResult<()> 
             .await?;
         }
         DumpTable::EsimProgress => {
-            let p: EsimProgress = from_doc("esim_progress", doc.clone())?;
+            let p: EsimProgress = from_value("esim_progress", doc.clone())?;
             tx.exec(
                 "INSERT INTO esim_progress (order_id, state, doc) VALUES ($1, $2, $3)",
                 &[&key, &p.state.map(EsimState::as_str), doc],
@@ -227,7 +227,7 @@ async fn load_row(tx: &Tx<'_>, table: DumpTable, row: &DumpRow) -> TxResult<()> 
             .await?;
         }
         DumpTable::Notifications => {
-            let n: NotificationRecord = from_doc("notifications", doc.clone())?;
+            let n: NotificationRecord = from_value("notifications", doc.clone())?;
             tx.exec(
                 "INSERT INTO notifications (dedupe_key, received_at_ms, doc) VALUES ($1, $2, $3)",
                 &[&key, &big(n.received_at_ms), doc],
@@ -235,7 +235,7 @@ async fn load_row(tx: &Tx<'_>, table: DumpTable, row: &DumpRow) -> TxResult<()> 
             .await?;
         }
         DumpTable::PortInbox => {
-            let item: PortInboxItem = from_doc("port_inbox", doc.clone())?;
+            let item: PortInboxItem = from_value("port_inbox", doc.clone())?;
             if item.key != key {
                 return Err(bad_row("port_inbox", key).into());
             }
@@ -254,7 +254,7 @@ async fn load_row(tx: &Tx<'_>, table: DumpTable, row: &DumpRow) -> TxResult<()> 
             .await?;
         }
         DumpTable::AuditEvents => {
-            let e: Event = from_doc("events", doc.clone())?;
+            let e: Event = from_value("events", doc.clone())?;
             let seq: u64 = key.parse().map_err(|_| bad_row("events", key))?;
             let doc = unnumbered(doc.clone(), &[("seq", Value::from(0))]);
             tx.exec(
@@ -273,7 +273,7 @@ async fn load_row(tx: &Tx<'_>, table: DumpTable, row: &DumpRow) -> TxResult<()> 
             .await?;
         }
         DumpTable::PublicEvents => {
-            let e: PublicEvent = from_doc("public_events", doc.clone())?;
+            let e: PublicEvent = from_value("public_events", doc.clone())?;
             let (tenant, tenant_seq) = split_seq(key)?;
             if tenant != e.tenant {
                 return Err(bad_row("public_events", key).into());
@@ -305,7 +305,7 @@ async fn load_row(tx: &Tx<'_>, table: DumpTable, row: &DumpRow) -> TxResult<()> 
             .await?;
         }
         DumpTable::WebhookEndpoints => {
-            let e: WebhookEndpoint = from_doc("webhook_endpoints", doc.clone())?;
+            let e: WebhookEndpoint = from_value("webhook_endpoints", doc.clone())?;
             tx.exec(
                 "INSERT INTO webhook_endpoints (id, tenant, doc) VALUES ($1, $2, $3)",
                 &[&e.id, &e.tenant, doc],
@@ -313,7 +313,7 @@ async fn load_row(tx: &Tx<'_>, table: DumpTable, row: &DumpRow) -> TxResult<()> 
             .await?;
         }
         DumpTable::WebhookDeliveries => {
-            let d: Delivery = from_doc("webhook_deliveries", doc.clone())?;
+            let d: Delivery = from_value("webhook_deliveries", doc.clone())?;
             let (pending, due) = deliveries::columns(&d);
             tx.exec(
                 "INSERT INTO webhook_deliveries (endpoint, event_seq, queue, status, pending,

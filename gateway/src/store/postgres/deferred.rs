@@ -13,7 +13,7 @@
 //! reads and the sequencer run in transactions of their own), so deferring changes no
 //! answer.
 
-use serde_json::Value;
+use super::codec::Doc;
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 
@@ -31,7 +31,7 @@ pub struct EventRow {
     /// Order concerned.
     pub order_id: Option<String>,
     /// The event.
-    pub doc: Value,
+    pub doc: Doc,
 }
 
 /// A public event row (`public_events`).
@@ -47,7 +47,7 @@ pub struct PublicRow {
     /// What orders its deliveries.
     pub subject: Option<String>,
     /// The event.
-    pub doc: Value,
+    pub doc: Doc,
 }
 
 /// The log rows appended so far.
@@ -132,13 +132,13 @@ impl Deferred {
         let e_at: Vec<i64> = e.iter().map(|r| r.at_ms).collect();
         let e_tenant: Vec<&str> = e.iter().map(|r| r.tenant.as_str()).collect();
         let e_order: Vec<Option<&str>> = e.iter().map(|r| r.order_id.as_deref()).collect();
-        let e_doc: Vec<&Value> = e.iter().map(|r| &r.doc).collect();
+        let e_doc: Vec<&Doc> = e.iter().map(|r| &r.doc).collect();
         let p_ord: Vec<i32> = p.iter().map(|r| r.ord).collect();
         let p_tenant: Vec<&str> = p.iter().map(|r| r.tenant.as_str()).collect();
         let p_type: Vec<&str> = p.iter().map(|r| r.event_type).collect();
         let p_at: Vec<i64> = p.iter().map(|r| r.created_at_ms).collect();
         let p_subject: Vec<Option<&str>> = p.iter().map(|r| r.subject.as_deref()).collect();
-        let p_doc: Vec<&Value> = p.iter().map(|r| &r.doc).collect();
+        let p_doc: Vec<&Doc> = p.iter().map(|r| &r.doc).collect();
         let a_ord: Vec<i32> = a.iter().map(|(o, _)| *o).collect();
         let a_bytes: Vec<&[u8]> = a.iter().map(|(_, b)| b.as_slice()).collect();
         let st = tx

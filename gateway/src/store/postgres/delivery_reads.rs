@@ -3,7 +3,7 @@
 //! statement, so it sees one committed snapshot.
 
 use super::PgStore;
-use super::codec::{big, from_doc, unbig};
+use super::codec::{DocRef, big, from_doc, unbig};
 use super::retry::db_error;
 use crate::store::*;
 use std::sync::Arc;
@@ -52,7 +52,7 @@ impl PgStore {
         }
         let mut out = Vec::with_capacity(rows.len());
         for r in rows {
-            if let Some(doc) = r.get::<_, Option<serde_json::Value>>(0) {
+            if let Some(doc) = r.get::<_, Option<DocRef<'_>>>(0) {
                 out.push(from_doc("webhook_deliveries", doc)?);
             }
         }

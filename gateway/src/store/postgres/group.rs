@@ -22,6 +22,7 @@ use super::retry::{TxError, TxResult, retryable_tx};
 use crate::metrics::GroupCounts;
 use crate::store::StoreError;
 use adapters::hlr::BoxFuture;
+use std::collections::VecDeque;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::{Arc, Mutex};
 use std::task::Poll;
@@ -37,7 +38,7 @@ pub struct Queued<J, R> {
 
 /// The writes of one kind waiting for a group, and the turns to run one.
 pub struct Groups<J, R> {
-    queue: Mutex<Vec<Queued<J, R>>>,
+    queue: Mutex<VecDeque<Queued<J, R>>>,
     turns: Arc<tokio::sync::Semaphore>,
     size: usize,
     clash: fn(&J, &J) -> bool,
@@ -63,7 +64,7 @@ impl<J, R> Groups<J, R> {
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Queued<J, R>>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, VecDeque<Queued<J, R>>> {
         self.queue.lock().unwrap_or_else(|p| p.into_inner())
     }
 
@@ -76,7 +77,7 @@ impl<J, R> Groups<J, R> {
         Fut: Future<Output = ()> + Send + 'static,
     {
         let (reply, mut answer) = oneshot::channel();
-        self.lock().push(Queued { job, reply });
+        self.lock().push_back(Queued { job, reply });
         loop {
             let turn = tokio::select! {
                 biased;
@@ -98,20 +99,21 @@ impl<J, R> Groups<J, R> {
     }
 
     /// The oldest queued writes, at most the group size, none clashing with another of
-    /// them (such a one stays queued for a later group).
+    /// them (such a one stays queued for a later group). The scan stops once the group is
+    /// full, and a write taken from near the front moves only those before it: under load
+    /// hundreds wait, and a write (an advance carries its order) is large.
     pub fn take(&self) -> Vec<Queued<J, R>> {
         let mut queue = self.lock();
-        let mut taken: Vec<Queued<J, R>> = Vec::new();
-        let mut kept = Vec::new();
-        for q in queue.drain(..) {
-            let clash = taken.iter().any(|t| (self.clash)(&t.job, &q.job));
-            if taken.len() < self.size && !clash {
+        let mut taken: Vec<Queued<J, R>> = Vec::with_capacity(self.size.min(queue.len()));
+        let mut i = 0;
+        while taken.len() < self.size {
+            let Some(next) = queue.get(i) else { break };
+            if taken.iter().any(|t| (self.clash)(&t.job, &next.job)) {
+                i += 1;
+            } else if let Some(q) = queue.remove(i) {
                 taken.push(q);
-            } else {
-                kept.push(q);
             }
         }
-        *queue = kept;
         taken
     }
 
@@ -119,7 +121,7 @@ impl<J, R> Groups<J, R> {
     #[cfg(test)]
     pub fn queue(&self, job: J) -> oneshot::Receiver<Result<R, StoreError>> {
         let (reply, answer) = oneshot::channel();
-        self.lock().push(Queued { job, reply });
+        self.lock().push_back(Queued { job, reply });
         answer
     }
 }

@@ -2,7 +2,7 @@
 //! itself refuses a key with two live orders (two nodes inserting the same key at once:
 //! one commits, the other fails to serialize and, retried, finds the first).
 
-use super::codec::{big, from_doc};
+use super::codec::{DocRef, big, from_doc};
 use super::numbers::Ends;
 use super::retry::{Tx, TxError, TxResult};
 use crate::store::{CreateOutcome, IdempotencyRecord, SimRecord, Tenant};
@@ -101,11 +101,11 @@ pub async fn claim(
     };
     let claimed: i64 = r.get(0);
     let read = || -> TxResult<Claim> {
-        let tenant = match r.get::<_, Option<serde_json::Value>>(1) {
+        let tenant = match r.get::<_, Option<DocRef<'_>>>(1) {
             Some(d) => Some(from_doc("tenants", d)?),
             None => None,
         };
-        let sim = match r.get::<_, Option<serde_json::Value>>(2) {
+        let sim = match r.get::<_, Option<DocRef<'_>>>(2) {
             Some(d) => Some((from_doc("sims", d)?, r.get::<_, bool>(3))),
             None => None,
         };

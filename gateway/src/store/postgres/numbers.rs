@@ -5,7 +5,7 @@
 //! follow by themselves. No index reads the state column: a state change is then a
 //! heap-only update (migration 2 says why that matters at SERIALIZABLE).
 
-use super::codec::{big, from_doc, to_doc};
+use super::codec::{DocRef, big, from_doc, to_doc};
 use super::counters::{self, counter};
 use super::retry::{Tx, TxError, TxResult};
 use crate::numbers::{NumberPolicy, draw_below};
@@ -274,7 +274,7 @@ pub async fn pick_free(
             let msisdn = m
                 .parse()
                 .map_err(|_| corrupt("bad MSISDN key in the free index"))?;
-            let doc: Option<serde_json::Value> = r.get(1);
+            let doc: Option<DocRef<'_>> = r.get(1);
             let doc = doc.ok_or_else(|| corrupt("a free number has no record"))?;
             Ok(Some(ReadNumber {
                 msisdn,

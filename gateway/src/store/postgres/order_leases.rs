@@ -48,13 +48,13 @@ async fn claim(
         .rows("SELECT id, doc FROM orders WHERE id = ANY($1)", &[&ids])
         .await?;
     let mut by_id = std::collections::HashMap::with_capacity(rows.len());
-    for r in rows {
-        by_id.insert(r.get::<_, String>(0), r.get::<_, serde_json::Value>(1));
+    for r in &rows {
+        by_id.insert(r.get::<_, &str>(0), r);
     }
     // In the order claimed: the longest-lapsed first.
     ids.iter()
-        .filter_map(|id| by_id.remove(id))
-        .map(|doc| Ok(from_doc("orders", doc)?))
+        .filter_map(|id| by_id.remove(id.as_str()))
+        .map(|r| Ok(from_doc("orders", r.get(1))?))
         .collect()
 }
 
