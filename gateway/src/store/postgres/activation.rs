@@ -199,7 +199,7 @@ impl PgStore {
         let out = if super::create_group::groupable(&new) {
             self.create_grouped(new).await?
         } else {
-            super::create_group::create_alone(&self.committer(), &new).await?
+            super::group::alone(&self.committer(), &new).await?
         };
         if matches!(out, CreateOutcome::Created(_)) {
             self.wake_sequencer();

@@ -11,9 +11,10 @@
 
 use super::PgStore;
 use super::advance::advance_order;
-use super::committer::Committer;
-use super::group::{Groups, Queued, count, fate, join_all};
-use super::retry::{Tx, TxResult};
+use super::group::{self, Groups, Member};
+use super::order_leases::Owner;
+use super::retry::{RetryStats, Tx, TxResult};
+use crate::metrics::GroupCounts;
 use crate::order::{Effect, Order, OrderKind};
 use crate::store::{EventKind, StoreError};
 use adapters::hlr::BoxFuture;
@@ -65,6 +66,23 @@ fn shares_rows(a: &Order, b: &Order) -> bool {
             .any(|n| nb.iter().flatten().any(|m| m == n))
 }
 
+impl Member for Advance {
+    type Answer = ();
+    const KIND: &'static str = "advance";
+
+    fn body<'a>(&'a self, tx: &'a Tx<'a>, _: Owner<'a>) -> BoxFuture<'a, TxResult<()>> {
+        Box::pin(advance_order(tx, &self.order, &self.effect, &self.event))
+    }
+
+    fn rolls_back((): &()) -> bool {
+        false
+    }
+
+    fn counts(stats: &RetryStats) -> &GroupCounts {
+        &stats.advance_groups
+    }
+}
+
 impl PgStore {
     /// Persists the next version of an order (optimistic check on `version - 1`, else
     /// `StoreError::Conflict`), applies its inventory effect and appends `event` to the
@@ -76,82 +94,23 @@ impl PgStore {
         effect: Effect,
         event: EventKind,
     ) -> Result<(), StoreError> {
-        if order.kind != OrderKind::Activation {
-            return advance_alone(&self.committer(), &order, &effect, &event).await;
-        }
         let advance = Advance {
             order,
             effect,
             event,
         };
-        self.advance_groups
-            .submit(advance, |group| run_advances(self.committer(), group))
-            .await
-    }
-}
-
-/// One advance in a transaction of its own.
-async fn advance_alone(
-    c: &Committer,
-    order: &Order,
-    effect: &Effect,
-    event: &EventKind,
-) -> Result<(), StoreError> {
-    c.transaction(&(order, effect, event), |tx, (order, effect, event)| {
-        Box::pin(advance_order(tx, order, effect, event))
-    })
-    .await
-}
-
-/// Commits `group` in one transaction, or (any error) each alone; answers each.
-async fn run_advances(c: Committer, group: Vec<Queued<Advance, ()>>) {
-    if group.len() > 1 {
-        let args: Vec<&Advance> = group.iter().map(|q| &q.job).collect();
-        let grouped = c
-            .transaction(args.as_slice(), |tx, args| Box::pin(advance_all(tx, args)))
-            .await;
-        count(&c.stats.advance_groups, "advance", group.len(), &grouped);
-        if grouped.is_ok() {
-            for q in group {
-                let _ = q.reply.send(Ok(()));
-            }
-            return;
+        if advance.order.kind != OrderKind::Activation {
+            return group::alone(&self.committer(), &advance).await;
         }
-    }
-    let alone: Vec<BoxFuture<'_, Result<(), StoreError>>> = group
-        .iter()
-        .map(|q| {
-            let a = &q.job;
-            Box::pin(advance_alone(&c, &a.order, &a.effect, &a.event))
-                as BoxFuture<'_, Result<(), StoreError>>
-        })
-        .collect();
-    let results = join_all(alone).await;
-    for (q, r) in group.into_iter().zip(results) {
-        let _ = q.reply.send(r);
-    }
-}
-
-/// Every advance of a group in `tx`, at once (`group::fate` decides on their errors).
-async fn advance_all(tx: &Tx<'_>, args: &[&Advance]) -> TxResult<()> {
-    let bodies: Vec<BoxFuture<'_, TxResult<()>>> = args
-        .iter()
-        .map(|a| {
-            Box::pin(advance_order(tx, &a.order, &a.effect, &a.event))
-                as BoxFuture<'_, TxResult<()>>
-        })
-        .collect();
-    fate(
-        join_all(bodies)
+        self.advance_groups
+            .submit(advance, |group| group::run(self.committer(), group))
             .await
-            .into_iter()
-            .filter_map(Result::err)
-            .collect(),
-    )
+    }
 }
 
 #[cfg(test)]
 mod tests {
+    use super::group::Queued;
     use super::*;
     use crate::engine::machine::fixture_order;
 

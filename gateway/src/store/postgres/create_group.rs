@@ -17,11 +17,11 @@
 
 use super::PgStore;
 use super::activation::create;
-use super::committer::Committer;
-use super::group::{Groups, Queued, count, fate, join_all};
+use super::group::{self, Groups, Member};
 use super::order_leases::Owner;
-use super::retry::{Tx, TxError, TxResult};
+use super::retry::{RetryStats, Tx, TxResult};
 use crate::compliance::checks;
+use crate::metrics::GroupCounts;
 use crate::store::{CreateOutcome, NewActivation, NumberChoice, SimChoice, StoreError};
 use adapters::hlr::BoxFuture;
 
@@ -64,6 +64,28 @@ fn clash(a: &NewActivation, b: &NewActivation) -> bool {
         || card(a).is_some_and(|c| card(b) == Some(c))
 }
 
+impl Member for NewActivation {
+    type Answer = CreateOutcome;
+    const KIND: &'static str = "create";
+
+    fn body<'a>(
+        &'a self,
+        tx: &'a Tx<'a>,
+        owner: Owner<'a>,
+    ) -> BoxFuture<'a, TxResult<CreateOutcome>> {
+        Box::pin(create(tx, self, owner))
+    }
+
+    /// A create the store refuses (card taken, pool empty, …) changes nothing.
+    fn rolls_back(answer: &CreateOutcome) -> bool {
+        matches!(answer, CreateOutcome::Rejected(_))
+    }
+
+    fn counts(stats: &RetryStats) -> &GroupCounts {
+        &stats.create_groups
+    }
+}
+
 impl PgStore {
     /// Creates `new` (which must be [`groupable`]) in a group transaction with others.
     pub(super) async fn create_grouped(
@@ -71,82 +93,9 @@ impl PgStore {
         new: NewActivation,
     ) -> Result<CreateOutcome, StoreError> {
         self.create_groups
-            .submit(new, |group| run_creates(self.committer(), group))
+            .submit(new, |group| group::run(self.committer(), group))
             .await
     }
-}
-
-/// One create in a transaction of its own.
-pub(super) async fn create_alone(
-    c: &Committer,
-    new: &NewActivation,
-) -> Result<CreateOutcome, StoreError> {
-    c.transaction(&(new, c.owner()), |tx, (new, owner)| {
-        Box::pin(create(tx, new, *owner))
-    })
-    .await
-}
-
-/// Commits `group` in one transaction, or (any error, any refusal) each alone; answers
-/// each.
-async fn run_creates(c: Committer, group: Vec<Queued<NewActivation, CreateOutcome>>) {
-    if group.len() > 1 {
-        let args: (Vec<&NewActivation>, Owner<'_>) =
-            (group.iter().map(|q| &q.job).collect(), c.owner());
-        let grouped = c
-            .transaction(&args, |tx, (news, owner)| {
-                Box::pin(create_all(tx, news, *owner))
-            })
-            .await;
-        count(&c.stats.create_groups, "create", group.len(), &grouped);
-        if let Ok(outcomes) = grouped {
-            for (q, out) in group.into_iter().zip(outcomes) {
-                let _ = q.reply.send(Ok(out));
-            }
-            return;
-        }
-    }
-    let alone: Vec<BoxFuture<'_, Result<CreateOutcome, StoreError>>> = group
-        .iter()
-        .map(|q| {
-            Box::pin(create_alone(&c, &q.job)) as BoxFuture<'_, Result<CreateOutcome, StoreError>>
-        })
-        .collect();
-    let results = join_all(alone).await;
-    for (q, r) in group.into_iter().zip(results) {
-        let _ = q.reply.send(r);
-    }
-}
-
-/// Every create of a group in `tx`, at once; their outcomes, unless `group::fate` decides
-/// on their errors or one was refused (a refusal rolls back: see the module doc).
-async fn create_all(
-    tx: &Tx<'_>,
-    news: &[&NewActivation],
-    owner: Owner<'_>,
-) -> TxResult<Vec<CreateOutcome>> {
-    let bodies: Vec<BoxFuture<'_, TxResult<CreateOutcome>>> = news
-        .iter()
-        .map(|n| Box::pin(create(tx, n, owner)) as BoxFuture<'_, TxResult<CreateOutcome>>)
-        .collect();
-    let mut outcomes = Vec::with_capacity(news.len());
-    let mut errors = Vec::new();
-    for r in join_all(bodies).await {
-        match r {
-            Ok(out) => outcomes.push(out),
-            Err(e) => errors.push(e),
-        }
-    }
-    fate(errors)?;
-    if outcomes
-        .iter()
-        .any(|o| matches!(o, CreateOutcome::Rejected(_)))
-    {
-        return Err(TxError::Store(StoreError::Backend(
-            "a create of the group was refused, which rolls its transaction back".into(),
-        )));
-    }
-    Ok(outcomes)
 }
 
 #[cfg(test)]

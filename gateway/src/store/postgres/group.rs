@@ -18,7 +18,9 @@
 //! waits again. A caller dropped meanwhile (a client that went away) changes nothing for
 //! the others: the group runs to its end.
 
-use super::retry::{TxError, TxResult, retryable_tx};
+use super::committer::Committer;
+use super::order_leases::Owner;
+use super::retry::{RetryStats, Tx, TxError, TxResult, retryable_tx};
 use crate::metrics::GroupCounts;
 use crate::store::StoreError;
 use adapters::hlr::BoxFuture;
@@ -126,8 +128,84 @@ impl<J, R> Groups<J, R> {
     }
 }
 
+/// A kind of write that group transactions carry (`advance_group.rs`, `create_group.rs`).
+pub trait Member: Sync {
+    /// What the write answers.
+    type Answer: Send;
+    /// The kind's name, in logs.
+    const KIND: &'static str;
+    /// The write's statements in `tx`, which it may share with the rest of its group.
+    fn body<'a>(
+        &'a self,
+        tx: &'a Tx<'a>,
+        owner: Owner<'a>,
+    ) -> BoxFuture<'a, TxResult<Self::Answer>>;
+    /// Whether `answer` must roll its transaction back (a refusal that changes nothing),
+    /// which in a group would undo the others: such an answer splits the group.
+    fn rolls_back(answer: &Self::Answer) -> bool;
+    /// The kind's group counters.
+    fn counts(stats: &RetryStats) -> &GroupCounts;
+}
+
+/// Commits `group` in one transaction, or (any error, any answer that rolls back) each of
+/// its writes alone; answers each.
+pub async fn run<M: Member>(c: Committer, group: Vec<Queued<M, M::Answer>>) {
+    if group.len() > 1 {
+        let jobs: Vec<&M> = group.iter().map(|q| &q.job).collect();
+        let grouped = c
+            .transaction(&(jobs.as_slice(), c.owner()), |tx, (jobs, owner)| {
+                Box::pin(all(tx, jobs, *owner))
+            })
+            .await;
+        count(M::counts(&c.stats), M::KIND, group.len(), &grouped);
+        if let Ok(answers) = grouped {
+            for (q, answer) in group.into_iter().zip(answers) {
+                let _ = q.reply.send(Ok(answer));
+            }
+            return;
+        }
+    }
+    let alone: Vec<BoxFuture<'_, Result<M::Answer, StoreError>>> = group
+        .iter()
+        .map(|q| Box::pin(alone(&c, &q.job)) as BoxFuture<'_, _>)
+        .collect();
+    let answers = join_all(alone).await;
+    for (q, answer) in group.into_iter().zip(answers) {
+        let _ = q.reply.send(answer);
+    }
+}
+
+/// One write in a transaction of its own.
+pub async fn alone<M: Member>(c: &Committer, job: &M) -> Result<M::Answer, StoreError> {
+    c.transaction(&(job, c.owner()), |tx, (job, owner)| job.body(tx, *owner))
+        .await
+}
+
+/// Every write of a group in `tx`, at once; their answers, unless `fate` decides on their
+/// errors or one must roll back.
+async fn all<M: Member>(tx: &Tx<'_>, jobs: &[&M], owner: Owner<'_>) -> TxResult<Vec<M::Answer>> {
+    let bodies: Vec<BoxFuture<'_, TxResult<M::Answer>>> =
+        jobs.iter().map(|j| j.body(tx, owner)).collect();
+    let mut answers = Vec::with_capacity(jobs.len());
+    let mut errors = Vec::new();
+    for r in join_all(bodies).await {
+        match r {
+            Ok(answer) => answers.push(answer),
+            Err(e) => errors.push(e),
+        }
+    }
+    fate(errors)?;
+    if answers.iter().any(M::rolls_back) {
+        return Err(TxError::Store(StoreError::Backend(format!(
+            "a write of the {} group must roll back, which would undo the others",
+            M::KIND
+        ))));
+    }
+    Ok(answers)
+}
+
 /// Counts a group's outcome; a split is logged at debug with its reason.
-pub fn count<T>(counts: &GroupCounts, kind: &str, size: usize, grouped: &Result<T, StoreError>) {
+fn count<T>(counts: &GroupCounts, kind: &str, size: usize, grouped: &Result<T, StoreError>) {
     match grouped {
         Ok(_) => {
             counts.committed.fetch_add(1, Relaxed);
@@ -151,7 +229,7 @@ fn dropped() -> StoreError {
 /// Of the errors a group's bodies met, the one that decides its fate: a store error first
 /// (the group cannot commit, and running it again would meet it again), then a retryable
 /// one (the group runs again), then the first; `Ok` when there was none.
-pub fn fate(mut errors: Vec<TxError>) -> TxResult<()> {
+fn fate(mut errors: Vec<TxError>) -> TxResult<()> {
     if errors.is_empty() {
         return Ok(());
     }
@@ -164,7 +242,7 @@ pub fn fate(mut errors: Vec<TxError>) -> TxResult<()> {
 }
 
 /// Polls every future until all are done; their outputs in order.
-pub async fn join_all<'a, T>(futures: Vec<BoxFuture<'a, T>>) -> Vec<T> {
+async fn join_all<'a, T>(futures: Vec<BoxFuture<'a, T>>) -> Vec<T> {
     let mut slots: Vec<(BoxFuture<'a, T>, Option<T>)> =
         futures.into_iter().map(|f| (f, None)).collect();
     std::future::poll_fn(|cx| {
