@@ -26,10 +26,6 @@ use adapters::hlr::BoxFuture;
 /// the same throughput as 16 and 24.
 pub const MAX_GROUP: usize = 8;
 
-/// Group transactions one node runs at once (one at a time left the advances behind the
-/// creates: groups always full, the same throughput as without groups).
-pub const GROUPS_AT_ONCE: usize = 4;
-
 /// One activation's advance.
 pub struct Advance {
     order: Order,
@@ -40,11 +36,9 @@ pub struct Advance {
 /// This node's queue of advances.
 pub type AdvanceGroups = Groups<Advance, ()>;
 
-/// An empty queue.
-pub fn groups() -> AdvanceGroups {
-    Groups::new(GROUPS_AT_ONCE, MAX_GROUP, |a, b| {
-        shares_rows(&a.order, &b.order)
-    })
+/// An empty queue, `turns` groups at once (`group::turns`).
+pub fn groups(turns: usize) -> AdvanceGroups {
+    Groups::new(turns, MAX_GROUP, |a, b| shares_rows(&a.order, &b.order))
 }
 
 /// Whether two activations name the same order, card or number (their rows would meet).
@@ -145,7 +139,7 @@ mod tests {
 
     #[test]
     fn a_group_takes_the_oldest_and_leaves_what_meets_a_taken_card_or_number() {
-        let groups = groups();
+        let groups = groups(1);
         let _answers = queue(
             &groups,
             vec![
@@ -189,7 +183,7 @@ mod tests {
 
     #[test]
     fn a_group_holds_at_most_max_group() {
-        let groups = groups();
+        let groups = groups(1);
         let orders = (0..MAX_GROUP as u32 + 3)
             .map(|i| activation(&format!("o{i}"), i, &format!("86170000{i:05}")))
             .collect();

@@ -28,15 +28,12 @@ use adapters::hlr::BoxFuture;
 /// Most creates one group transaction carries (as for advances: `advance_group.rs`).
 pub const MAX_GROUP: usize = 8;
 
-/// Group transactions of creates one node runs at once.
-pub const GROUPS_AT_ONCE: usize = 4;
-
 /// This node's queue of creates.
 pub type CreateGroups = Groups<NewActivation, CreateOutcome>;
 
-/// An empty queue.
-pub fn groups() -> CreateGroups {
-    Groups::new(GROUPS_AT_ONCE, MAX_GROUP, clash)
+/// An empty queue, `turns` groups at once (`group::turns`).
+pub fn groups(turns: usize) -> CreateGroups {
+    Groups::new(turns, MAX_GROUP, clash)
 }
 
 /// Whether `new` may share a group transaction (see the module doc): its compliance

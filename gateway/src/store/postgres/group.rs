@@ -128,6 +128,17 @@ impl<J, R> Groups<J, R> {
     }
 }
 
+/// Group transactions of one kind a node runs at once, with a pool of `pool_size`
+/// connections: a quarter of the pool, so that the two kinds together hold at most half of
+/// it and requests' reads, writes that run alone and the sequencer keep the rest; at least
+/// one, at most four. On the bench (`simgw bench --store postgres`, 2 cores, a pool of 16)
+/// one at a time left the advances behind the creates (groups always full, the throughput
+/// of no groups), and more than four met more serialization failures; two nodes with
+/// half the pool each run half as many, so the database sees as many as with one node.
+pub fn turns(pool_size: usize) -> usize {
+    (pool_size / 4).clamp(1, 4)
+}
+
 /// A kind of write that group transactions carry (`advance_group.rs`, `create_group.rs`).
 pub trait Member: Sync {
     /// What the write answers.
@@ -285,6 +296,15 @@ mod tests {
         assert_eq!(jobs(&g.take()), [3, 4]);
         assert_eq!(jobs(&g.take()), [5]);
         assert!(g.take().is_empty());
+    }
+
+    #[test]
+    fn each_kind_runs_at_most_a_quarter_of_the_pool_at_once() {
+        assert_eq!(turns(16), 4);
+        assert_eq!(turns(8), 2, "two nodes with half the pool each");
+        assert_eq!(turns(4), 1);
+        assert_eq!(turns(1), 1, "always one");
+        assert_eq!(turns(100), 4, "at most four");
     }
 
     #[test]

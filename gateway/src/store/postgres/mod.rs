@@ -221,8 +221,8 @@ impl PgStore {
             local_appends: Default::default(),
             numbered_through: Default::default(),
             create_gate: Default::default(),
-            advance_groups: advance_group::groups(),
-            create_groups: create_group::groups(),
+            advance_groups: advance_group::groups(group::turns(cfg.pool_size)),
+            create_groups: create_group::groups(group::turns(cfg.pool_size)),
         };
         // Fail now, not at the first request, when the database cannot be reached.
         drop(
