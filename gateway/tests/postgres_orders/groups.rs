@@ -4,8 +4,8 @@
 //! of its writes runs alone, so only the one that fails fails.
 //!
 //! The writes are tasks spawned on the test's single-threaded runtime: the first few take
-//! the node's turns (four) and run alone while the others queue, and the next group
-//! carries what was queued by then.
+//! the node's turns (two per kind with the test store's pool of 8: `group::turns`) and run
+//! alone while the others queue, and the next group carries what was queued by then.
 
 use super::*;
 use gateway::store::{Rejection, StoreError};

@@ -56,9 +56,16 @@ impl<'a> FromSql<'a> for DocRef<'a> {
 
 /// A record as its `doc` column value.
 pub fn to_doc<T: Serialize>(v: &T) -> Result<Doc, StoreError> {
-    serde_json::to_vec(v)
-        .map(Doc)
-        .map_err(|e| StoreError::Backend(format!("encoding a record: {e}")))
+    serde_json::to_vec(v).map(Doc).map_err(encoding)
+}
+
+/// A record as a JSON value (a dump being written).
+pub fn to_value<T: Serialize>(v: &T) -> Result<Value, StoreError> {
+    serde_json::to_value(v).map_err(encoding)
+}
+
+fn encoding(e: serde_json::Error) -> StoreError {
+    StoreError::Backend(format!("encoding a record: {e}"))
 }
 
 /// A `doc` column value as its record; a mismatch is `Corrupt` naming the table.

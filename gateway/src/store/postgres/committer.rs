@@ -3,7 +3,7 @@
 //! a group runs to its end whichever of its callers is dropped meanwhile.
 
 use super::PgStore;
-use super::order_leases::Owner;
+use super::order_leases::{self, Owner};
 use super::retry::{self, RetryPolicy, RetryStats, Tx, TxResult};
 use crate::store::StoreError;
 use adapters::hlr::BoxFuture;
@@ -80,7 +80,6 @@ impl Committer {
 
     /// The lease this node's new orders get (as `PgStore::owner`).
     pub fn owner(&self) -> Owner<'_> {
-        let ms = u64::try_from(self.lease.as_millis()).unwrap_or(u64::MAX);
-        (self.node.as_str(), ms)
+        order_leases::owner(&self.node, self.lease)
     }
 }

@@ -7,7 +7,7 @@
 //! page, so records committed but still pending are copied too.
 
 use super::PgStore;
-use super::codec::{big, unbig};
+use super::codec::{big, to_value, unbig};
 use super::compliance_admin::{put_block, put_entry};
 use super::compliance_counters as counters;
 use super::retry::{Tx, TxResult};
@@ -29,10 +29,6 @@ fn bad_row(table: &'static str, key: &str, why: impl std::fmt::Display) -> Store
 
 fn corrupt(table: &'static str, message: String) -> StoreError {
     StoreError::Corrupt { table, message }
-}
-
-fn doc<T: serde::Serialize>(v: &T) -> Result<Value, StoreError> {
-    serde_json::to_value(v).map_err(|e| StoreError::Backend(format!("encoding a record: {e}")))
 }
 
 /// The text parts of a JSON-array cursor (`n` of them; the empty strings before the
@@ -120,7 +116,7 @@ impl PgStore {
                     Ok((
                         DumpRow {
                             key: row.dump_key(),
-                            doc: doc(&row)?,
+                            doc: to_value(&row)?,
                         },
                         next,
                     ))
@@ -159,7 +155,7 @@ impl PgStore {
                         out.push((
                             DumpRow {
                                 key: row.dump_key(),
-                                doc: doc(&row)?,
+                                doc: to_value(&row)?,
                             },
                             next,
                         ));
@@ -185,7 +181,7 @@ impl PgStore {
                     Ok((
                         DumpRow {
                             key: row.dump_key(),
-                            doc: doc(&row)?,
+                            doc: to_value(&row)?,
                         },
                         next,
                     ))
@@ -222,7 +218,7 @@ impl PgStore {
                     Ok((
                         DumpRow {
                             key: row.dump_key(),
-                            doc: doc(&row)?,
+                            doc: to_value(&row)?,
                         },
                         next,
                     ))
@@ -242,7 +238,7 @@ impl PgStore {
                         Ok((
                             DumpRow {
                                 key: row.dump_key(),
-                                doc: doc(&row)?,
+                                doc: to_value(&row)?,
                             },
                             a.seq.to_string(),
                         ))

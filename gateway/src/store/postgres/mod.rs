@@ -17,8 +17,8 @@
 //! (the pool and the sequencer's backlog for the metrics page); and the order
 //! methods: `activation.rs` (create_activation), `group.rs` (group transactions, of
 //! plain sales' creates, `create_group.rs`, and of activations' advances,
-//! `advance_group.rs`, each run in a task of its own with a `committer.rs` handle), `lifecycle.rs` (create_lifecycle),
-//! `advance.rs` (advance_order) with `finish.rs` (a lifecycle order's outcome on its line),
+//! `advance_group.rs`, each run in a task of its own with a `committer.rs` handle),
+//! `lifecycle.rs` (create_lifecycle), `advance.rs` (advance_order) with `finish.rs` (a lifecycle order's outcome on its line),
 //! `esim.rs` (notifications, progress, expiry), `order_leases.rs` (lease, claim_orders,
 //! renew_leases); their row helpers `orders.rs`, `lines.rs` (subscriptions and their
 //! reads), `progress.rs`, `stock.rs` (choosing the card); the administrative methods

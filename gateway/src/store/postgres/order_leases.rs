@@ -16,6 +16,11 @@ use std::time::Duration;
 /// A node's lease on the orders it creates or reopens: (owner, lease time in ms).
 pub type Owner<'a> = (&'a str, u64);
 
+/// Node `node`'s lease of `lease` as an [`Owner`].
+pub fn owner(node: &str, lease: Duration) -> Owner<'_> {
+    (node, u64::try_from(lease.as_millis()).unwrap_or(u64::MAX))
+}
+
 async fn claim(
     tx: &Tx<'_>,
     (node, lease_ms): Owner<'_>,
@@ -85,8 +90,7 @@ async fn renew(
 impl PgStore {
     /// This node's lease on orders it creates or reopens: (node id, lease time in ms).
     pub fn owner(&self) -> Owner<'_> {
-        let ms = u64::try_from(self.lease_time().as_millis()).unwrap_or(u64::MAX);
-        (self.node_id(), ms)
+        owner(self.node_id(), self.lease_time())
     }
 
     /// `Some(lease time)`: orders in flight are driven under leases of this length.
