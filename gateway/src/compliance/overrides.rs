@@ -21,6 +21,7 @@ use super::policy::{Burst, ChannelRules, HOUR_MS, Policy, StoreHours};
 use super::subscriber::CaptureMethod;
 use adapters::identity::IdType;
 use serde::{Deserialize, Serialize};
+use std::sync::{Mutex, PoisonError};
 
 /// A limit as configured: a number, or `"off"`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -189,8 +190,32 @@ fn bad(field: &'static str, message: impl Into<String>) -> PolicyError {
     }
 }
 
+/// How many (market, override) answers `resolve` remembers.
+const REMEMBERED: usize = 64;
+
+/// `resolve`'s recent answers: a tenant's policy is resolved for every order it sends,
+/// and the re-stamp hashes the whole merged policy; the answer depends on the market and
+/// the override alone.
+static RESOLVED: Mutex<Vec<(Market, PolicyOverride, Result<Policy, PolicyError>)>> =
+    Mutex::new(Vec::new());
+
 /// A market's policy with `o` merged over it, checked and re-stamped.
 pub fn resolve(market: Market, o: &PolicyOverride) -> Result<Policy, PolicyError> {
+    let memo = || RESOLVED.lock().unwrap_or_else(PoisonError::into_inner);
+    if let Some((_, _, answer)) = memo().iter().find(|(m, k, _)| *m == market && k == o) {
+        return answer.clone();
+    }
+    let answer = merge(market, o);
+    let mut m = memo();
+    if m.len() >= REMEMBERED {
+        drop(m.remove(0));
+    }
+    m.push((market, o.clone(), answer.clone()));
+    answer
+}
+
+/// `resolve` without the memo.
+fn merge(market: Market, o: &PolicyOverride) -> Result<Policy, PolicyError> {
     let mut p = Policy::for_market(market);
     set(&mut p.identity_required, o.identity_required);
     if let Some(t) = &o.accepted_id_types {
@@ -428,6 +453,23 @@ mod tests {
             resolve(Market::Uk, &other).expect("valid").version,
             p.version
         );
+    }
+
+    #[test]
+    fn remembered_answers_are_the_merges_of_their_own_inputs() {
+        let overrides = [
+            PolicyOverride::default(),
+            parse("lines_per_id = 3").expect("toml"),
+            parse("lines_per_id = 4").expect("toml"),
+            parse("reverify_hours = 0").expect("toml"),
+        ];
+        for _ in 0..2 {
+            for m in Market::ALL {
+                for o in &overrides {
+                    assert_eq!(resolve(m, o), merge(m, o), "{m:?} {o:?}");
+                }
+            }
+        }
     }
 
     #[test]

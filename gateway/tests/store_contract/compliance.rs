@@ -740,3 +740,45 @@ pub async fn the_compliance_tables_are_dumped(s: &dyn StoreAdmin) {
     assert_eq!(audit[4].key, "5");
     assert!(keys(DumpTable::Blocklist).await.is_empty());
 }
+
+pub async fn velocity_buckets_count_and_leave_their_window(s: &dyn StoreAdmin) {
+    seed(s, T, 0..3, 3).await;
+    register_store(s, T).await;
+    let policy = cn_policy();
+    let sale = |i: u32, at: u64| {
+        let check = check_with(
+            &policy,
+            ENTERPRISE,
+            Some(store_subscriber(i)),
+            store_channel(),
+        );
+        let mut new = checked(&format!("k{i}"), i, &check);
+        new.now_ms = at;
+        new
+    };
+    // The store's per-day counter as (bucket key, count) rows.
+    let store_day = || async {
+        let page = s
+            .dump_page(DumpTable::Velocity, None, 100)
+            .await
+            .expect("dump");
+        assert!(page.next.is_none());
+        page.rows
+            .into_iter()
+            .filter(|r| r.key.contains("store_per_day"))
+            .map(|r| (r.key, r.doc["count"].clone()))
+            .collect::<Vec<_>>()
+    };
+    created(s, sale(0, NOW)).await;
+    created(s, sale(1, NOW + 60_000)).await;
+    let first = store_day().await;
+    assert_eq!(first.len(), 1, "{first:?}");
+    assert_eq!(first[0].1, 2, "two sales in one bucket");
+    // A day later the first bucket has left the 24-hour window: the sale that opens the
+    // new bucket drops it.
+    created(s, sale(2, NOW + DAY_MS)).await;
+    let later = store_day().await;
+    assert_eq!(later.len(), 1, "{later:?}");
+    assert_ne!(later[0].0, first[0].0);
+    assert_eq!(later[0].1, 1);
+}

@@ -273,6 +273,7 @@ macro_rules! suite {
                 a_replay_is_not_checked_again,
                 the_chain_continues_after_a_reopen,
                 the_compliance_tables_are_dumped,
+                velocity_buckets_count_and_leave_their_window,
             }
             reverify {
                 a_flagged_line_opens_pending_with_its_deadline_indexed,

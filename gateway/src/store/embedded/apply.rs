@@ -9,6 +9,7 @@ use crate::store::*;
 use ::redb::{ReadableTable, Table, WriteTransaction};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use std::sync::Arc;
 
 /// Any failure inside a transaction aborts the whole batch.
 pub type TxResult<T> = Result<T, StoreError>;
@@ -22,6 +23,14 @@ pub fn enc<T: Serialize>(v: &T) -> TxResult<Vec<u8>> {
 }
 
 pub fn dec<T: DeserializeOwned>(table: &'static str, bytes: &[u8]) -> TxResult<T> {
+    dec_borrowed(table, bytes)
+}
+
+/// `dec` for a record that borrows from `bytes`.
+pub fn dec_borrowed<'a, T: serde::Deserialize<'a>>(
+    table: &'static str,
+    bytes: &'a [u8],
+) -> TxResult<T> {
     serde_json::from_slice(bytes).map_err(|e| StoreError::Corrupt {
         table,
         message: e.to_string(),
@@ -181,6 +190,14 @@ impl<'t> Tables<'t> {
         }
     }
 
+    /// The tenant `id` (decoded once per stored value, see [`tenant_from_bytes`]).
+    pub(super) fn tenant(&self, id: &str) -> TxResult<Option<Arc<Tenant>>> {
+        match self.tenants.get(id).map_err(backend)? {
+            Some(v) => tenant_from_bytes(id, v.value(), |b| dec("tenants", b)).map(Some),
+            None => Ok(None),
+        }
+    }
+
     /// See [`Store::create_activation`].
     pub fn create_activation(&mut self, new: &NewActivation) -> TxResult<CreateOutcome> {
         if let Some(answer) = self.replay(
@@ -204,7 +221,7 @@ impl<'t> Tables<'t> {
             self.compliance_refused(new, check, d)?;
             return Ok(CreateOutcome::Refused(Box::new(r.clone())));
         }
-        let Some(tenant) = Self::get_json::<Tenant>(&self.tenants, "tenants", &new.tenant)? else {
+        let Some(tenant) = self.tenant(&new.tenant)? else {
             return Ok(CreateOutcome::Rejected(Rejection::UnknownTenant));
         };
         let Some(product) = tenant.products.get(&new.product) else {

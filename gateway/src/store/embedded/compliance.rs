@@ -8,13 +8,14 @@
 //! transaction opens its tables and advanced in memory by each append, so records of one
 //! group commit chain in the order they are applied.
 
-use super::apply::{Tables, TxResult, backend, dec, enc};
+use super::apply::{Tables, TxResult, backend, dec, dec_borrowed, enc};
 use super::outbox::MAX_STR;
 use super::tables::*;
 use crate::compliance::audit::{self, AuditRecord, Hash};
 use crate::compliance::blocklist::{ListKind, check_id_entry};
 use crate::compliance::channel::{ChannelRef, FreezeTarget, Member, Registration, RegistryView};
 use crate::compliance::checks::{CreateRequest, ReadPlan, Reads, SubscriberInput};
+use crate::compliance::policy::StoreHours;
 use crate::compliance::{Decision, decide, plan};
 use crate::order::Order;
 use crate::store::*;
@@ -113,15 +114,15 @@ where
             }
         }
         if let (true, ChannelRef::Store(s)) = (plan.registry, &check.channel) {
-            let get = |m: Member, id: &str| registry_get(self.registry, tenant, m, &s.store, id);
-            let store = get(Member::Store, &s.store)?;
-            reads.store_hours = store.as_ref().and_then(|e| e.hours);
+            let get = |m: Member, id: &str| registry_state(self.registry, tenant, m, &s.store, id);
+            let (store, hours) = get(Member::Store, &s.store)?;
+            reads.store_hours = hours;
             let reader = match req.subscriber {
                 SubscriberInput::Valid(sub) => sub.capture.reader_serial(),
                 _ => None,
             };
             reads.registry = RegistryView {
-                store: store.map_or(Registration::NotRegistered, |e| e.status),
+                store,
                 clerk: optional_member(&get, Member::Clerk, s.clerk.as_deref())?,
                 terminal: optional_member(&get, Member::Terminal, s.terminal.as_deref())?,
                 reader: optional_member(&get, Member::Reader, reader)?,
@@ -258,8 +259,9 @@ impl<'t> ComplianceTables<'t> {
         Ok(())
     }
 
-    /// Counts one activation in `scope`'s `current` bucket and drops the buckets that
-    /// have left its window (before `first`).
+    /// Counts one activation in `scope`'s `current` bucket; the bump that opens a bucket
+    /// also drops the buckets that have left the window (before `first`). Reads only
+    /// range over the window, so this is garbage collection, done once per bucket.
     fn bump(&mut self, scope: &str, first: u64, current: u64) -> TxResult<()> {
         let n = self
             .velocity
@@ -269,6 +271,9 @@ impl<'t> ComplianceTables<'t> {
         self.velocity
             .insert((scope, current), n.saturating_add(1))
             .map_err(backend)?;
+        if n > 0 {
+            return Ok(());
+        }
         let mut old = Vec::new();
         for row in self
             .velocity
@@ -355,12 +360,12 @@ impl<'t> ComplianceTables<'t> {
 
 /// A clerk, terminal or reader of the order's store, when the order names one.
 fn optional_member(
-    get: &impl Fn(Member, &str) -> TxResult<Option<RegistryEntry>>,
+    get: &impl Fn(Member, &str) -> TxResult<(Registration, Option<StoreHours>)>,
     member: Member,
     id: Option<&str>,
 ) -> TxResult<Registration> {
     Ok(match id {
-        Some(id) => get(member, id)?.map_or(Registration::NotRegistered, |e| e.status),
+        Some(id) => get(member, id)?.0,
         None => Registration::NotRegistered,
     })
 }
@@ -452,6 +457,28 @@ pub(super) fn registry_get(
         return Ok(None);
     };
     registry_entry(v.value()).map(Some)
+}
+
+/// What the decision reads of one registry entry: its registration (`NotRegistered`
+/// when there is no row) and a store's hours.
+fn registry_state(
+    t: &impl ReadableTable<RegKey, &'static [u8]>,
+    tenant: &str,
+    member: Member,
+    store: &str,
+    id: &str,
+) -> TxResult<(Registration, Option<StoreHours>)> {
+    let Some(v) = t
+        .get((tenant, member.as_str(), store, id))
+        .map_err(backend)?
+    else {
+        return Ok((Registration::NotRegistered, None));
+    };
+    let state: RegistryState<'_> = dec_borrowed("registry", v.value())?;
+    state.get().map_err(|message| StoreError::Corrupt {
+        table: "registry",
+        message,
+    })
 }
 
 /// A stored registry row's entry.

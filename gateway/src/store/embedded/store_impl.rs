@@ -174,8 +174,9 @@ impl Store for RedbStore {
                 let t = txn.open_table(TENANTS).map_err(backend)?;
                 t.get(id)
                     .map_err(backend)?
-                    .map(|v| dec("tenants", v.value()))
+                    .map(|v| tenant_from_bytes(id, v.value(), |b| dec("tenants", b)))
                     .transpose()
+                    .map(|t| t.map(|t| Tenant::clone(&t)))
             })
         })
     }

@@ -66,6 +66,36 @@ pub struct HoursRow {
     pub utc_offset_min: i16,
 }
 
+impl From<HoursRow> for StoreHours {
+    fn from(h: HoursRow) -> Self {
+        StoreHours {
+            open_min: h.open_min,
+            close_min: h.close_min,
+            utc_offset_min: h.utc_offset_min,
+        }
+    }
+}
+
+/// What an activation's decision reads of a stored [`RegistryRow`]: its status and a
+/// store's hours. Decoding only these skips the row's other members instead of copying
+/// them (the decision reads up to four rows per order, twice).
+#[derive(Deserialize)]
+pub struct RegistryState<'a> {
+    #[serde(borrow)]
+    status: std::borrow::Cow<'a, str>,
+    #[serde(default)]
+    hours: Option<HoursRow>,
+}
+
+impl RegistryState<'_> {
+    /// The registration and the hours (`Err`: a status no build knows).
+    pub fn get(&self) -> Result<(Registration, Option<StoreHours>), String> {
+        let status =
+            parse_registration(&self.status).ok_or_else(|| unknown("status", &self.status))?;
+        Ok((status, self.hours.map(StoreHours::from)))
+    }
+}
+
 /// A registry entry as stored and dumped.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RegistryRow {
@@ -117,11 +147,7 @@ impl RegistryRow {
             status: parse_registration(&self.status)
                 .ok_or_else(|| unknown("status", &self.status))?,
             label: self.label.clone(),
-            hours: self.hours.map(|h| StoreHours {
-                open_min: h.open_min,
-                close_min: h.close_min,
-                utc_offset_min: h.utc_offset_min,
-            }),
+            hours: self.hours.map(StoreHours::from),
             updated_at_ms: self.updated_at_ms,
         })
     }
@@ -297,8 +323,17 @@ mod tests {
             updated_at_ms: 7,
         };
         let row = RegistryRow::new("t1", &e);
+        let bytes = serde_json::to_vec(&row).expect("encode");
+        let state: RegistryState<'_> = serde_json::from_slice(&bytes).expect("decode");
+        assert_eq!(state.get(), Ok((e.status, e.hours)));
         assert_eq!(row.entry(), Ok(e));
         assert_eq!(row.dump_key(), "t1/reader/SZ-0042/R-1");
+        let escaped = br#"{"status":"en\u0061bled","id":"x"}"#;
+        let state: RegistryState<'_> = serde_json::from_slice(escaped).expect("decode");
+        assert_eq!(state.get(), Ok((Registration::Enabled, None)));
+        let odd: RegistryState<'_> =
+            serde_json::from_slice(br#"{"status":"gone"}"#).expect("decode");
+        assert!(odd.get().is_err());
         let b = BlocklistEntry {
             list: ListKind::IdHash,
             value: "pk-1:ab".into(),

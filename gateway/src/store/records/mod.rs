@@ -16,6 +16,7 @@ mod public_event;
 mod reverify;
 mod subscription;
 mod tenant;
+mod tenant_memo;
 mod webhook;
 
 pub use activation::*;
@@ -33,4 +34,5 @@ pub use public_event::*;
 pub use reverify::*;
 pub use subscription::*;
 pub use tenant::*;
+pub use tenant_memo::*;
 pub use webhook::*;
