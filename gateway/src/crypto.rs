@@ -293,7 +293,7 @@ pub fn set_mode(path: &Path, mode: u32) -> std::io::Result<()> {
 
 /// Lower-case hex.
 pub fn hex(bytes: &[u8]) -> String {
-    sim_profiles::secret::encode_hex_upper(bytes).to_ascii_lowercase()
+    sim_profiles::secret::encode_hex_lower(bytes)
 }
 
 /// Decodes hex of any even length.

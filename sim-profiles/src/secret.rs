@@ -82,11 +82,19 @@ pub fn decode_hex_into(s: &str, out: &mut [u8]) -> Result<(), SecretError> {
 
 /// Upper-case hex encoding.
 pub fn encode_hex_upper(bytes: &[u8]) -> String {
-    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    encode_hex(bytes, b"0123456789ABCDEF")
+}
+
+/// Lower-case hex encoding.
+pub fn encode_hex_lower(bytes: &[u8]) -> String {
+    encode_hex(bytes, b"0123456789abcdef")
+}
+
+fn encode_hex(bytes: &[u8], digits: &[u8; 16]) -> String {
     let mut s = String::with_capacity(bytes.len() * 2);
     for b in bytes {
-        s.push(char::from(HEX[usize::from(b >> 4)]));
-        s.push(char::from(HEX[usize::from(b & 0xF)]));
+        s.push(char::from(digits[usize::from(b >> 4)]));
+        s.push(char::from(digits[usize::from(b & 0xF)]));
     }
     s
 }

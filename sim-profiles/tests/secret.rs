@@ -1,7 +1,7 @@
 //! Key128: hex parsing, redacted Debug, zeroisation, and the hex helpers.
 
 use proptest::prelude::*;
-use sim_profiles::secret::{decode_hex_into, encode_hex_upper};
+use sim_profiles::secret::{decode_hex_into, encode_hex_lower, encode_hex_upper};
 use sim_profiles::{Key128, SecretError};
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
@@ -122,6 +122,7 @@ proptest! {
         let key = Key128::from_bytes(bytes);
         let upper = key.expose_hex();
         prop_assert_eq!(&upper, &encode_hex_upper(&bytes));
+        prop_assert_eq!(encode_hex_lower(&bytes), upper.to_lowercase());
         prop_assert_eq!(upper.len(), 32);
         prop_assert_eq!(Key128::from_hex(&upper).expect("valid"), key.clone());
         prop_assert_eq!(Key128::from_hex(&upper.to_lowercase()).expect("valid"), key.clone());

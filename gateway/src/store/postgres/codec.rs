@@ -4,12 +4,13 @@
 //! building and dropping cost more than the encoding itself. Also the integer conversions
 //! at the SQL boundary (Unix ms and counts are `u64` in Rust, `BIGINT` in SQL).
 
-use crate::store::StoreError;
+use crate::store::{StoreError, Tenant};
 use bytes::{BufMut, BytesMut};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 use std::error::Error;
+use std::sync::Arc;
 use tokio_postgres::types::{FromSql, IsNull, ToSql, Type, accepts, to_sql_checked};
 
 /// The binary `JSONB` format's version byte: the JSON text follows it.
@@ -71,6 +72,14 @@ fn encoding(e: serde_json::Error) -> StoreError {
 /// A `doc` column value as its record; a mismatch is `Corrupt` naming the table.
 pub fn from_doc<T: DeserializeOwned>(table: &'static str, v: DocRef<'_>) -> Result<T, StoreError> {
     serde_json::from_slice(v.0).map_err(|e| corrupt(table, &e))
+}
+
+/// A tenant's stored document, decoded once per stored value (see
+/// [`tenant_from_bytes`](crate::store::tenant_from_bytes)).
+pub fn tenant_from_doc(id: &str, v: DocRef<'_>) -> Result<Arc<Tenant>, StoreError> {
+    crate::store::tenant_from_bytes(id, v.0, |b| {
+        serde_json::from_slice(b).map_err(|e| corrupt("tenants", &e))
+    })
 }
 
 /// A record from a JSON value already parsed (a dump being loaded); a mismatch is

@@ -36,7 +36,7 @@ async fn record(tx: &Tx<'_>, h: &NewHandset) -> TxResult<HandsetOutcome> {
     let tenant = tenant_in(tx, &h.tenant).await?;
     let enterprise = tenant
         .as_ref()
-        .map_or(h.tenant.as_str(), Tenant::enterprise);
+        .map_or(h.tenant.as_str(), |t| t.enterprise());
     let subjects: Vec<(ListKind, String)> = h
         .blocklist
         .iter()
@@ -45,7 +45,7 @@ async fn record(tx: &Tx<'_>, h: &NewHandset) -> TxResult<HandsetOutcome> {
     let blocked = !blocklist_hits(tx, enterprise, &subjects, h.now_ms)
         .await?
         .is_empty();
-    let change = handset_change(&before, tenant.as_ref(), h, blocked);
+    let change = handset_change(&before, tenant.as_deref(), h, blocked);
     if change.seen.is_none() {
         return Ok(change.outcome(before));
     }

@@ -5,11 +5,12 @@
 //! read in the transaction).
 
 use super::PgStore;
-use super::codec::{big, from_doc, to_doc, unbig};
+use super::codec::{big, from_doc, tenant_from_doc, to_doc, unbig};
 use super::numbers::{Ends, ReadNumber, get_number, pick_free, set_number, write_number};
 use super::retry::{Tx, TxResult, db_error};
 use crate::store::*;
 use sim_profiles::Msisdn;
+use std::sync::Arc;
 
 /// Most holds and most quarantined numbers one sweep returns to the pool; a node's pool
 /// timer calls again at once while deadlines are due.
@@ -41,12 +42,12 @@ pub type Selection = Result<Selected, Rejection>;
 type PoolSelection = Result<ReadNumber, Rejection>;
 
 /// A tenant by id, in the transaction.
-pub async fn tenant_in(tx: &Tx<'_>, id: &str) -> TxResult<Option<Tenant>> {
+pub async fn tenant_in(tx: &Tx<'_>, id: &str) -> TxResult<Option<Arc<Tenant>>> {
     match tx
         .row("SELECT doc FROM tenants WHERE id = $1", &[&id])
         .await?
     {
-        Some(r) => Ok(Some(from_doc("tenants", r.get(0))?)),
+        Some(r) => Ok(Some(tenant_from_doc(id, r.get(0))?)),
         None => Ok(None),
     }
 }

@@ -2,7 +2,7 @@
 //! a pooled connection, which sees one committed snapshot.
 
 use super::PgStore;
-use super::codec::{big, from_doc, unbig};
+use super::codec::{big, from_doc, tenant_from_doc, unbig};
 use super::counters::{self, counter};
 use super::retry::db_error;
 use crate::store::*;
@@ -45,8 +45,13 @@ impl PgStore {
 
     /// A tenant.
     pub async fn tenant(&self, id: &str) -> Result<Option<Tenant>, StoreError> {
-        self.read_doc("tenants", "SELECT doc FROM tenants WHERE id = $1", &[&id])
-            .await
+        match self
+            .read_opt("SELECT doc FROM tenants WHERE id = $1", &[&id])
+            .await?
+        {
+            Some(r) => Ok(Some(Tenant::clone(&*tenant_from_doc(id, r.get(0))?))),
+            None => Ok(None),
+        }
     }
 
     /// Resolves an API key hash to its record.
