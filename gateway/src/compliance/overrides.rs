@@ -196,8 +196,10 @@ const REMEMBERED: usize = 64;
 /// `resolve`'s recent answers: a tenant's policy is resolved for every order it sends,
 /// and the re-stamp hashes the whole merged policy; the answer depends on the market and
 /// the override alone.
-static RESOLVED: Mutex<Vec<(Market, PolicyOverride, Result<Policy, PolicyError>)>> =
-    Mutex::new(Vec::new());
+static RESOLVED: Mutex<Vec<Resolved>> = Mutex::new(Vec::new());
+
+/// One remembered answer of `resolve` with its inputs.
+type Resolved = (Market, PolicyOverride, Result<Policy, PolicyError>);
 
 /// A market's policy with `o` merged over it, checked and re-stamped.
 pub fn resolve(market: Market, o: &PolicyOverride) -> Result<Policy, PolicyError> {
