@@ -99,11 +99,7 @@ async fn admin_commands_then_serve_with_the_issued_key() {
     })
     .await
     .expect("simulator");
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port();
+    let port = common::free_port();
     let mut serve = Command::new(env!("CARGO_BIN_EXE_simgw"))
         .args([
             "serve",

@@ -10,6 +10,7 @@ mod common;
 use adapters::http::HttpClient;
 use bytes::Bytes;
 use common::cli::simgw_config;
+use common::free_port;
 use common::postgres::PgServer;
 use conformance::hlr_sim::{self, FaultConfig, HlrSimConfig, HlrSimHandle};
 use serde_json::{Value, json};
@@ -293,15 +294,6 @@ impl Cluster {
             "the HLR's numbers are the active ones"
         );
     }
-}
-
-/// A loopback port free now.
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port()
 }
 
 /// The value of the sample named `series` (with its labels, if any) on a metrics page.

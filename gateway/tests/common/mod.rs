@@ -26,7 +26,41 @@ use gateway::store::{AdminChange, InventoryCounts, Product, Role, Tenant};
 use serde_json::Value;
 use sim_profiles::{Iccid, Imsi, Key128};
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
+
+/// A loopback port free now, for a child process to bind later. It is picked below the
+/// kernel's ephemeral range (`net.ipv4.ip_local_port_range`), so no socket bound to port 0
+/// and no outgoing connection, of this process's simulators and clients or of anything
+/// else, can be given it while the child starts; a port of that range, bound and released
+/// here, could be (the child then fails to bind and never comes up). Tests of one binary
+/// run at once: each call starts its search elsewhere.
+pub fn free_port() -> u16 {
+    static CALLS: AtomicU32 = AtomicU32::new(0);
+    let low = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|r| r.split_whitespace().next()?.parse::<u32>().ok())
+        .unwrap_or(32_768);
+    const FIRST: u32 = 10_000;
+    if low > FIRST + 1_000 {
+        let span = low - FIRST;
+        let call = CALLS.fetch_add(1, Ordering::Relaxed);
+        let start = std::process::id()
+            .wrapping_mul(7_919)
+            .wrapping_add(call.wrapping_mul(104_729));
+        for i in 0..span {
+            let port = u16::try_from(FIRST + (start.wrapping_add(i) % span)).expect("port");
+            if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+                return port;
+            }
+        }
+    }
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port()
+}
 
 pub const TENANT: &str = "acme";
 pub const OTHER_TENANT: &str = "globex";

@@ -4,6 +4,7 @@
 //! across the gateway's death; mutual TLS both ways with the gateway's own dev CA,
 //! created here first.
 
+use super::free_port;
 use super::process::{Api, Simgw, sandbox_json};
 use conformance::hlr_sim::{self, HlrSimConfig, HlrSimHandle};
 use conformance::porting_sim::{
@@ -11,12 +12,6 @@ use conformance::porting_sim::{
 };
 use serde_json::Value;
 use std::time::Duration;
-
-/// A free loopback port (bound, then released for the gateway to take).
-pub fn free_port() -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    l.local_addr().expect("addr").port()
-}
 
 /// What the test issues from the gateway's dev CA before the gateway starts.
 pub struct Rig {
