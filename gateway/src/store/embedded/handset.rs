@@ -30,14 +30,14 @@ impl Tables<'_> {
             Ok(l) => l,
             Err(outcome) => return Ok(outcome),
         };
-        let tenant: Option<Tenant> = Self::get_json(&self.tenants, "tenants", &h.tenant)?;
+        let tenant = self.tenant(&h.tenant)?;
         let enterprise = tenant
             .as_ref()
-            .map_or(h.tenant.as_str(), Tenant::enterprise);
+            .map_or(h.tenant.as_str(), |t| t.enterprise());
         let blocked =
             self.compliance
                 .blocklisted(enterprise, ListKind::Imei, &h.blocklist, h.now_ms)?;
-        let change = handset_change(&before, tenant.as_ref(), h, blocked);
+        let change = handset_change(&before, tenant.as_deref(), h, blocked);
         if change.seen.is_none() {
             return Ok(change.outcome(before));
         }

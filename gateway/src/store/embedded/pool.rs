@@ -303,11 +303,7 @@ impl Tables<'_> {
                 .ok_or_else(|| corrupt("reservation of an idempotency record vanished"))?;
             return Ok(ReservationOutcome::Replayed(r));
         }
-        let tenant: Option<Tenant> = match self.tenants.get(new.tenant.as_str()).map_err(backend)? {
-            Some(v) => Some(dec("tenants", v.value())?),
-            None => None,
-        };
-        let Some(tenant) = tenant else {
+        let Some(tenant) = self.tenant(&new.tenant)? else {
             return Ok(ReservationOutcome::Rejected(Rejection::UnknownTenant));
         };
         let msisdn = match &new.msisdn {

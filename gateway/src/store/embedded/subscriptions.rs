@@ -160,7 +160,7 @@ impl Tables<'_> {
         if let Some(r) = new.reason_refusal(&sub) {
             return refuse(r);
         }
-        let Some(tenant) = Self::get_json::<Tenant>(&self.tenants, "tenants", &new.tenant)? else {
+        let Some(tenant) = self.tenant(&new.tenant)? else {
             return refuse(LifecycleRejection::NotFound);
         };
         // What the order needs reserved, checked before any write.
