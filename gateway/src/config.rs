@@ -377,6 +377,10 @@ pub struct SandboxConfig {
     pub numbers: u32,
     /// eSIM profiles seeded for the sandbox tenant (and loaded into the SM-DP+ simulator).
     pub esim_profiles: u32,
+    /// Whether the simulators keep what they were told across restarts (a journal each
+    /// under `simulators/` in the data dir); false: in memory only, as `simgw bench` runs
+    /// them (a sandbox it never restarts).
+    pub simulator_state: bool,
 }
 
 impl Default for SandboxConfig {
@@ -385,6 +389,7 @@ impl Default for SandboxConfig {
             physical_sims: 200,
             numbers: 10_000,
             esim_profiles: 200,
+            simulator_state: true,
         }
     }
 }

@@ -39,9 +39,15 @@ pub const MARKER: &str = crate::store::SANDBOX_MARKER;
 /// file each), so a restarted sandbox's host operator remembers what it was told.
 pub const SIMULATORS_DIR: &str = "simulators";
 
-/// The state file of simulator `name` (`hlr`, `smdp`, `porting`) in `data_dir`.
-pub fn simulator_state_file(data_dir: &Path, name: &str) -> PathBuf {
-    data_dir.join(SIMULATORS_DIR).join(format!("{name}.state"))
+/// The state file of simulator `name` (`hlr`, `smdp`, `porting`) in `config`'s data dir;
+/// none when `[sandbox] simulator_state` is off.
+pub fn simulator_state_file(config: &Config, name: &str) -> Option<PathBuf> {
+    config.sandbox.simulator_state.then(|| {
+        config
+            .data_dir
+            .join(SIMULATORS_DIR)
+            .join(format!("{name}.state"))
+    })
 }
 
 /// What `sandbox.json` holds (contract.md), plus the simulator's address.
@@ -217,7 +223,7 @@ pub async fn start(mut config: Config) -> Result<Sandbox, StartError> {
         let mut sim_cfg = HlrSimConfig::new("simgw-sandbox", password.clone());
         sim_cfg.listen = SocketAddr::from(([127, 0, 0, 1], 0));
         sim_cfg.tls = Some(Arc::new(tls));
-        sim_cfg.state_file = Some(simulator_state_file(&config.data_dir, "hlr"));
+        sim_cfg.state_file = simulator_state_file(&config, "hlr");
         let sim = hlr_sim::start(sim_cfg)
             .await
             .map_err(|e| StartError::Southbound(format!("HLR simulator: {e}")))?;
@@ -296,8 +302,7 @@ pub async fn start(mut config: Config) -> Result<Sandbox, StartError> {
     } else {
         None
     };
-    let porting =
-        crate::sandbox_porting::start(&ca, &config.data_dir, hub_callback.as_ref()).await?;
+    let porting = crate::sandbox_porting::start(&ca, &config, hub_callback.as_ref()).await?;
     let porting_hub = match hub_callback {
         Some(_) => Some(crate::sandbox_porting::client(&porting, &ca, &config)?),
         None => None,

@@ -12,7 +12,6 @@ use crate::tls::DevCa;
 use conformance::porting_sim::{
     self, ClockMode, NotifierIdentity, PortingSimConfig, PortingSimHandle, server_tls_config,
 };
-use std::path::Path;
 
 /// The running hub simulator.
 pub struct SandboxPorting {
@@ -36,10 +35,11 @@ fn sim_err(e: impl std::fmt::Display) -> StartError {
 }
 
 /// Starts the simulator on `127.0.0.1` (a free port), trusting the dev CA both ways, on
-/// its state file in `data_dir`, posting its messages to `receiver` (none: logged only).
+/// its state file in the gateway's data dir (unless `[sandbox] simulator_state` is off),
+/// posting its messages to `receiver` (none: logged only).
 pub async fn start(
     ca: &DevCa,
-    data_dir: &Path,
+    gateway: &crate::config::Config,
     receiver: Option<&tokio::net::TcpListener>,
 ) -> Result<SandboxPorting, StartError> {
     let ca_pem = std::fs::read(&ca.cert_path)
@@ -59,7 +59,7 @@ pub async fn start(
         key_pem: notifier.key_pem.clone().into_bytes(),
         root_ca_pem: ca_pem,
     });
-    config.state_file = Some(crate::sandbox::simulator_state_file(data_dir, "porting"));
+    config.state_file = crate::sandbox::simulator_state_file(gateway, "porting");
     // As a national hub does when many ports move at one hour: the messages waiting when
     // a delivery starts go in one POST.
     config.delivery_batch = adapters::porting::MAX_BATCH;

@@ -103,10 +103,7 @@ pub async fn start(
     sim_cfg.profiles = profiles;
     // Profiles released, downloaded or cancelled, and notifications not yet delivered,
     // outlive a restart (a kill -9 included): the gateway's orders still agree with them.
-    sim_cfg.state_file = Some(crate::sandbox::simulator_state_file(
-        &config.data_dir,
-        "smdp",
-    ));
+    sim_cfg.state_file = crate::sandbox::simulator_state_file(config, "smdp");
     let sim = smdp_sim::start(sim_cfg).await.map_err(sim_err)?;
 
     let e = &mut config.esim;
