@@ -2,6 +2,7 @@
 //! checks all its preconditions before its first write, so a rejected command changes
 //! nothing even though it shares the transaction with others.
 
+use super::order_memo::{self, order_from_bytes};
 use super::tables::{counter, *};
 use crate::compliance::Decision;
 use crate::order::{Effect, EsimOrder, Order, OrderStatus, Step};
@@ -190,6 +191,24 @@ impl<'t> Tables<'t> {
         }
     }
 
+    /// The order `id` (decoded once per stored value, see `order_memo`).
+    pub(super) fn order(&self, id: &str) -> TxResult<Option<Arc<Order>>> {
+        match self.orders.get(id).map_err(backend)? {
+            Some(v) => order_from_bytes(id, v.value(), |b| dec("orders", b)).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// Stores `order` (remembered decoded for its next read, see `order_memo`).
+    pub(super) fn put_order(&mut self, order: &Order) -> TxResult<()> {
+        let bytes = enc(order)?;
+        self.orders
+            .insert(order.id.as_str(), bytes.as_slice())
+            .map_err(backend)?;
+        order_memo::written(order, bytes);
+        Ok(())
+    }
+
     /// The tenant `id` (decoded once per stored value, see [`tenant_from_bytes`]).
     pub(super) fn tenant(&self, id: &str) -> TxResult<Option<Arc<Tenant>>> {
         match self.tenants.get(id).map_err(backend)? {
@@ -357,9 +376,7 @@ impl<'t> Tables<'t> {
         body_hash: &str,
         now_ms: u64,
     ) -> TxResult<()> {
-        self.orders
-            .insert(order.id.as_str(), enc(order)?.as_slice())
-            .map_err(backend)?;
+        self.put_order(order)?;
         self.inflight
             .insert(order.id.as_str(), ())
             .map_err(backend)?;
@@ -399,7 +416,8 @@ impl<'t> Tables<'t> {
         effect: &Effect,
         event: &EventKind,
     ) -> TxResult<()> {
-        let current: Order = Self::get_json(&self.orders, "orders", &order.id)?
+        let current = self
+            .order(&order.id)?
             .ok_or_else(|| StoreError::Conflict(order.id.clone()))?;
         if current.version + 1 != order.version {
             return Err(StoreError::Conflict(order.id.clone()));
@@ -509,9 +527,7 @@ impl<'t> Tables<'t> {
             let line = subscription_id(&order.id);
             self.publish(order.updated_at_ms, &order.tenant, t, Some(&line), data)?;
         }
-        self.orders
-            .insert(order.id.as_str(), enc(order)?.as_slice())
-            .map_err(backend)?;
+        self.put_order(order)?;
         self.event(
             order.updated_at_ms,
             &order.tenant,

@@ -11,6 +11,7 @@ mod esim;
 mod free_tree;
 mod handset;
 mod import;
+mod order_memo;
 mod outbox;
 mod outbox_read;
 mod pool;

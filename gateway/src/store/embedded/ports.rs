@@ -9,6 +9,7 @@ use super::{RedbStore, unexpected};
 use crate::order::{Effect, Order};
 use crate::store::*;
 use ::redb::{ReadableTable, Table, TableDefinition, WriteTransaction};
+use std::sync::Arc;
 
 /// (deadline ms, `u64::MAX` for none; order id) of every parked port order: the port
 /// timer sleeps until the first entry.
@@ -260,8 +261,10 @@ impl Tables<'_> {
             return Ok(PortReceived::Duplicate);
         }
         let order = match &item.order_id {
-            Some(id) => Self::get_json::<Order>(&self.orders, "orders", id)?
-                .filter(|o| o.port.is_some() && !o.status.is_terminal()),
+            Some(id) => self
+                .order(id)?
+                .filter(|o| o.port.is_some() && !o.status.is_terminal())
+                .map(Arc::unwrap_or_clone),
             None => None,
         };
         let (next, applied) = arrival.decide(order, item.received_at_ms);
@@ -324,10 +327,10 @@ impl Tables<'_> {
         }
         let mut woken = Vec::new();
         for id in due {
-            let Some(order) = Self::get_json::<Order>(&self.orders, "orders", &id)? else {
+            let Some(order) = self.order(&id)? else {
                 continue;
             };
-            let next = wake(order, now_ms);
+            let next = wake(Arc::unwrap_or_clone(order), now_ms);
             let event = EventKind::Port {
                 what: "deadline".into(),
             };
