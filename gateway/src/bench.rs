@@ -94,8 +94,10 @@ pub struct BenchArgs {
     #[arg(long, default_value_t = 10)]
     pub hub_tick_ms: u64,
     /// `--port-in`: hub messages (of as many ports) the hub simulator has in flight at
-    /// once; each port's messages still go one after another (1: all one at a time).
-    #[arg(long, default_value_t = 64)]
+    /// once; each port's messages still go one after another (1: all one at a time). A
+    /// national hub keeps a few connections to each operator, and messages that wait for
+    /// one go in its next batch.
+    #[arg(long, default_value_t = 8)]
     pub hub_lanes: usize,
     /// `--port-in`: hub messages one POST of the hub simulator carries at most (a batch
     /// of as many ports; 1: each message alone).
