@@ -19,7 +19,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 /// How many orders one thread remembers (the orders in flight a writer is busy with; a
-/// port parked for days is decoded again when it wakes).
+/// port parked for days is decoded again when it wakes). An entry is an order twice, its
+/// JSON and its decoded form, a few KiB: the memo holds at most some tens of MiB.
 const REMEMBERED: usize = 4096;
 
 type Entry = (Box<[u8]>, Arc<Order>);
