@@ -193,6 +193,12 @@ pub(super) async fn run(
         "porting hub: {:.2} messages delivered per port-in in {:.2} POSTs, {} clock ticks",
         figures.hub_messages_per_port, figures.hub_posts_per_port, ticks
     );
+    let undelivered = hub1.undelivered.saturating_sub(hub0.undelivered);
+    if undelivered > 0 {
+        println!(
+            "porting hub: {undelivered} messages given up undelivered after their retries (the gateway refused them or did not answer; their ports wait for their deadlines)"
+        );
+    }
     if let (Some(sim), Some(before)) = (&sb.hlr_sim, hlr0) {
         let after = sim.counts();
         let sets =
