@@ -120,6 +120,12 @@ async fn cutover_killed_at(at: Kill) {
             })
             .await;
             assert!(!on_hlr(), "{v}");
+            // The step is recorded sent before the call goes out: kill only once the hub
+            // holds it, or the held answer would wait for the restarted gateway's attempt.
+            assert!(
+                eventually(|| rig.hub.counts().injected.timeout >= 1).await,
+                "the acknowledgement never reached the hub"
+            );
         }
     }
     gw.kill9();
