@@ -167,6 +167,7 @@ fn apply(f: &mut Fake, request: Request) -> Response {
             f.auc.insert(a.imsi.clone(), a);
             Response::Create
         }
+        Request::Create(MoBody::HlrMsisdn { .. }) => Response::Fault(not_found()),
         Request::Create(MoBody::Hlr(h)) => {
             let msisdn_taken = f.hlr.values().any(|o| o.msisdn == h.msisdn);
             if f.hlr.contains_key(&h.imsi) || msisdn_taken {

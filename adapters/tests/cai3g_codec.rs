@@ -174,6 +174,13 @@ fn golden_encodings_are_stable() {
         "encoded_change_msisdn_request.xml",
         &encode_request(&header("b71e04c2a9", "900019", "5003"), &number_change()),
     );
+    check_golden(
+        "encoded_change_msisdn_alone_request.xml",
+        &encode_request(
+            &header("b71e04c2a9", "900020", "5004"),
+            &number_change_alone(),
+        ),
+    );
     let (status, fault) = encode_response(&Header::default(), &Response::Fault(session_fault()));
     assert_eq!(status, 500);
     check_golden("encoded_session_fault.xml", &fault);
@@ -193,6 +200,57 @@ fn number_change() -> Request {
             ..reference_hlr()
         }),
     }
+}
+
+/// The number change as the client sends it: `setSubscription` with the new MSISDN alone
+/// (and the IMSI, a key), so the host keeps the profile and barring it has.
+fn number_change_alone() -> Request {
+    let Request::Set { id, .. } = number_change() else {
+        unreachable!("a Set")
+    };
+    Request::Set {
+        id,
+        body: MoBody::HlrMsisdn {
+            imsi: imsi("460009990000123"),
+            msisdn: msisdn("8617050000999"),
+        },
+    }
+}
+
+#[test]
+fn a_set_of_the_msisdn_alone_carries_no_other_attribute_and_a_create_cannot() {
+    let wire = encode_request(&Header::default(), &number_change_alone());
+    let attrs = &wire[wire.find("<gsmhlr:setSubscription").expect("wrapper")..];
+    assert!(
+        attrs.contains("<gsmhlr:msisdn>8617050000999</gsmhlr:msisdn>"),
+        "{wire}"
+    );
+    for absent in ["profileId", "obo", "obi"] {
+        assert!(!attrs.contains(absent), "{absent} in {wire}");
+    }
+    assert_eq!(
+        decode_request(wire.as_bytes()),
+        Ok((Header::default(), number_change_alone()))
+    );
+    // One attribute beside the MSISDN makes it a whole subscription, which needs its
+    // profile.
+    let with_barring = wire.replace(
+        "</gsmhlr:setSubscription>",
+        "<gsmhlr:obo>1</gsmhlr:obo></gsmhlr:setSubscription>",
+    );
+    assert_eq!(
+        decode_request(with_barring.as_bytes()),
+        Err(CodecError::Missing { path: "profileId" })
+    );
+    // A Create names the whole subscription.
+    let create = wire
+        .replace("<cai3g:Set>", "<cai3g:Create>")
+        .replace("</cai3g:Set>", "</cai3g:Create>")
+        .replace("setSubscription", "createSubscription");
+    assert_eq!(
+        decode_request(create.as_bytes()),
+        Err(CodecError::Missing { path: "profileId" })
+    );
 }
 
 #[test]
@@ -543,6 +601,20 @@ fn arb_set() -> impl Strategy<Value = Request> {
     })
 }
 
+/// A Set of a GsmHlr MSISDN alone, addressed by the IMSI and, or not, a current MSISDN.
+fn arb_set_msisdn() -> impl Strategy<Value = Request> {
+    (arb_imsi(), arb_msisdn(), proptest::option::of(arb_msisdn())).prop_map(
+        |(imsi, msisdn, current)| Request::Set {
+            id: MoId {
+                kind: MoKind::GsmHlr,
+                imsi: Some(imsi.clone()),
+                msisdn: current,
+            },
+            body: MoBody::HlrMsisdn { imsi, msisdn },
+        },
+    )
+}
+
 /// Text that survives the decoder's trimming: printable, no surrounding whitespace.
 fn arb_text() -> impl Strategy<Value = String> {
     "\\PC{0,24}".prop_map(|s| s.trim().to_owned())
@@ -570,6 +642,7 @@ fn arb_request() -> impl Strategy<Value = Request> {
         arb_token().prop_map(|session_id| Request::Logout { session_id }),
         arb_body().prop_map(Request::Create),
         arb_set(),
+        arb_set_msisdn(),
         arb_id().prop_map(Request::Get),
         arb_id().prop_map(Request::Delete),
     ]

@@ -186,8 +186,35 @@ impl Cai3gHlr {
         }
     }
 
-    /// Moves `imsi`'s subscription from `from` to `to` with one keyed Set.
+    /// Moves `imsi`'s subscription from `from` to `to` with one Set of the MSISDN alone,
+    /// addressed by the IMSI and `from` (a compare-and-set: the host applies it only while
+    /// the subscription still has `from`; its other attributes stay as they are). Only a
+    /// refusal costs reads: they tell an earlier attempt that already moved it (success)
+    /// from a subscription gone, on another number, or `to` held by another IMSI.
     async fn change(&self, imsi: &Imsi, from: &Msisdn, to: &Msisdn) -> Result<(), HlrError> {
+        let id = MoId {
+            kind: MoKind::GsmHlr,
+            imsi: Some(imsi.clone()),
+            msisdn: Some(from.clone()),
+        };
+        let set = MoBody::HlrMsisdn {
+            imsi: imsi.clone(),
+            msisdn: to.clone(),
+        };
+        match self.client.set_at(id, set).await {
+            Err(e) if !e.retryable() => self.change_refused(imsi, from, to, e).await,
+            other => other,
+        }
+    }
+
+    /// Why the number change's Set was refused, read back from the host.
+    async fn change_refused(
+        &self,
+        imsi: &Imsi,
+        from: &Msisdn,
+        to: &Msisdn,
+        refusal: HlrError,
+    ) -> Result<(), HlrError> {
         let Some(current) = self.hlr_of(imsi).await? else {
             return Err(HlrError::new(
                 FaultClass::NotFound,
@@ -205,28 +232,16 @@ impl Cai3gHlr {
                 "subscription holds neither the old nor the new MSISDN; left unchanged",
             ));
         }
-        let id = MoId {
-            kind: MoKind::GsmHlr,
-            imsi: Some(imsi.clone()),
-            msisdn: Some(from.clone()),
-        };
-        let wanted = HlrSubscription {
-            msisdn: to.clone(),
-            ..current
-        };
-        match self.client.set_at(id, MoBody::Hlr(wanted)).await {
-            Err(e) if !e.retryable() => {
-                // Hosts code "number in use" differently: decide by who holds `to` now.
-                match self.holder(to).await? {
-                    Some(holder) if holder == *imsi => Ok(()),
-                    Some(_) => Err(conflict(
-                        e,
-                        "the new MSISDN is held by another IMSI (MSISDNs are unique); nothing changed",
-                    )),
-                    None => Err(e),
-                }
-            }
-            other => other,
+        // Still on `from`: hosts code "number in use" differently, so decide by who holds
+        // `to` now.
+        match self.holder(to).await? {
+            // Moved meanwhile (a concurrent repeat of this step).
+            Some(holder) if holder == *imsi => Ok(()),
+            Some(_) => Err(conflict(
+                refusal,
+                "the new MSISDN is held by another IMSI (MSISDNs are unique); nothing changed",
+            )),
+            None => Err(refusal),
         }
     }
 

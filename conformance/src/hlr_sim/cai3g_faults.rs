@@ -100,5 +100,8 @@ pub(crate) fn for_store_error(e: StoreError) -> Cai3gFault {
         StoreError::AucMissing => external(RESP_AUC_MISSING, "AUC DATA MISSING"),
         StoreError::MissingKey => invalid_request("MOId lacks the key for this object."),
         StoreError::KeyChange => invalid_request("A Set cannot change the IMSI."),
+        StoreError::Incomplete => {
+            invalid_request("A Create carries the whole subscription (profileId and all).")
+        }
     }
 }

@@ -20,6 +20,8 @@ pub(crate) enum StoreError {
     MissingKey,
     /// A Set that would change the IMSI (only the host's IMSI changeover may).
     KeyChange,
+    /// A Create without the subscription's attributes (an MSISDN alone).
+    Incomplete,
 }
 
 /// One subscriber as the simulator holds it: its AUC entry and HLR subscription, if any.
@@ -154,6 +156,7 @@ impl Store {
                 self.touch(&h.imsi);
                 self.hlr.insert(h.imsi.clone(), h);
             }
+            MoBody::HlrMsisdn { .. } => return Err(StoreError::Incomplete),
         }
         Ok(())
     }
@@ -195,14 +198,19 @@ impl Store {
                 *slot = a;
                 self.touch(&imsi);
             }
-            MoBody::Hlr(h) => {
-                // `MOId` keys equal to the body's name the subscription by its IMSI (a
-                // client that addresses a Set by the values it sets); otherwise by the
-                // keys it has now.
-                let target = match (&id.imsi, &id.msisdn) {
-                    (Some(imsi), Some(m)) if *m == h.msisdn => imsi.clone(),
-                    _ => self.resolve_hlr(id)?,
+            MoBody::HlrMsisdn { imsi, msisdn } => {
+                // The MSISDN alone: every other attribute stays as it is.
+                let target = self.set_target(id, &msisdn)?;
+                let old = self.hlr.get(&target).ok_or(StoreError::NotFound)?;
+                let whole = HlrSubscription {
+                    imsi,
+                    msisdn,
+                    ..old.clone()
                 };
+                return self.set(id, MoBody::Hlr(whole));
+            }
+            MoBody::Hlr(h) => {
+                let target = self.set_target(id, &h.msisdn)?;
                 if target != h.imsi {
                     return Err(StoreError::KeyChange);
                 }
@@ -274,6 +282,16 @@ impl Store {
     }
 
     /// The IMSI an HLR MOId designates; with both keys they must agree.
+    /// The subscription a GsmHlr Set of `msisdn` names: `MOId` keys equal to the body's
+    /// name it by its IMSI (a client that addresses a Set by the values it sets);
+    /// otherwise by the keys it has now.
+    fn set_target(&self, id: &MoId, msisdn: &Msisdn) -> Result<Imsi, StoreError> {
+        match (&id.imsi, &id.msisdn) {
+            (Some(imsi), Some(m)) if m == msisdn => Ok(imsi.clone()),
+            _ => self.resolve_hlr(id),
+        }
+    }
+
     fn resolve_hlr(&self, id: &MoId) -> Result<Imsi, StoreError> {
         match (&id.imsi, &id.msisdn) {
             (Some(imsi), Some(msisdn)) => match self.by_msisdn.get(msisdn) {

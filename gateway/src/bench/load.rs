@@ -130,6 +130,24 @@ pub(super) struct Settled {
     pub(super) e2e: Vec<Duration>,
 }
 
+/// One line on an order still open at the deadline: its status, and for a port its state,
+/// its last transition, whether it is parked and how far each hub and HLR step got, so a
+/// run that hangs says where.
+fn where_it_stands(o: &Order) -> String {
+    let mut s = format!("{:?}; hlr {:?}", o.status, o.hlr);
+    if let Some(p) = &o.port {
+        let last = p.timeline.last().map_or_else(
+            || "none".to_owned(),
+            |t| format!("{:?} by {:?} at {}", t.state, t.actor, t.at_ms),
+        );
+        s.push_str(&format!(
+            "; port {:?}, last transition {last}, sequence {:?}, parked {:?}, submit {:?}, activate {:?}, ack {:?}",
+            p.state, p.last_sequence, p.parked, p.submit, p.activate, p.ack
+        ));
+    }
+    s
+}
+
 /// Pause between two reads of an order that is not terminal yet.
 const POLL: Duration = Duration::from_millis(2);
 
@@ -171,7 +189,7 @@ pub(super) async fn await_terminal(
             .map_err(err)?
         {
             Some(o) if o.status.is_terminal() => orders.push(o),
-            Some(o) => open.push((id.clone(), format!("{:?}", o.status))),
+            Some(o) => open.push((id.clone(), where_it_stands(&o))),
             None => open.push((id.clone(), "missing".into())),
         }
     }

@@ -193,6 +193,7 @@ pub(super) async fn run(
         "porting hub: {:.2} messages delivered per port-in in {:.2} POSTs, {} clock ticks",
         figures.hub_messages_per_port, figures.hub_posts_per_port, ticks
     );
+    hub_view_of_open(sb, &posted.ids, &orders).await?;
     let undelivered = hub1.undelivered.saturating_sub(hub0.undelivered);
     if undelivered > 0 {
         println!(
@@ -400,4 +401,33 @@ impl HubClock {
         let _ = self.stop.send(true);
         self.task.await.unwrap_or(0)
     }
+}
+
+/// For up to five port-ins still open at the deadline: the hub's state of the port (its
+/// reference read from the order), to tell a port the hub never moved from a message the
+/// gateway never applied.
+async fn hub_view_of_open(sb: &Sandbox, ids: &[String], done: &[Order]) -> Result<(), BenchError> {
+    if done.len() == ids.len() {
+        return Ok(());
+    }
+    let finished: std::collections::HashSet<&str> = done.iter().map(|o| o.id.as_str()).collect();
+    let open = ids.iter().filter(|id| !finished.contains(id.as_str()));
+    for id in open.take(5) {
+        let order = sb
+            .gateway
+            .store
+            .get_order(crate::sandbox::TENANT, id)
+            .await
+            .map_err(err)?;
+        let port_ref = order.and_then(|o| o.port.and_then(|p| p.port_ref));
+        let view = port_ref.as_deref().and_then(|r| sb.porting.sim.port(r));
+        match view {
+            Some(v) => println!(
+                "hub's view of {id}: {} {:?}, lock {:?}, due {:?}",
+                v.port_ref, v.state, v.lock_at, v.due_at
+            ),
+            None => println!("hub's view of {id}: no port ({port_ref:?})"),
+        }
+    }
+    Ok(())
 }

@@ -27,6 +27,12 @@ pub fn write_target(out: &mut String, id: &MoId) {
 pub fn write_body(out: &mut String, wrapper: &str, id: &MoId, body: &MoBody) {
     match body {
         MoBody::Hlr(h) => write_hlr(out, wrapper, id.msisdn.as_ref(), id.imsi.as_ref(), h),
+        MoBody::HlrMsisdn { imsi, msisdn } => {
+            let (p, tag) = hlr_open(out, wrapper, id.msisdn.as_ref(), id.imsi.as_ref());
+            xml::leaf(out, &format!("{p}:msisdn"), msisdn.as_str());
+            xml::leaf(out, &format!("{p}:imsi"), imsi.as_str());
+            xml::close_tag(out, &tag);
+        }
         MoBody::Auc(a) => write_auc(out, wrapper, &a.imsi, Some(&a.ki), Some(a.fsetind)),
     }
 }
@@ -49,6 +55,22 @@ fn write_hlr(
     key_imsi: Option<&Imsi>,
     h: &HlrSubscription,
 ) {
+    let (p, tag) = hlr_open(out, wrapper, key_msisdn, key_imsi);
+    xml::leaf(out, &format!("{p}:msisdn"), h.msisdn.as_str());
+    xml::leaf(out, &format!("{p}:imsi"), h.imsi.as_str());
+    xml::leaf(out, &format!("{p}:profileId"), &h.profile_id.to_string());
+    xml::leaf(out, &format!("{p}:obo"), if h.obo { "1" } else { "0" });
+    xml::leaf(out, &format!("{p}:obi"), if h.obi { "1" } else { "0" });
+    xml::close_tag(out, &tag);
+}
+
+/// Opens a GsmHlr wrapper with its key attributes; gives the prefix and the tag to close.
+fn hlr_open(
+    out: &mut String,
+    wrapper: &str,
+    key_msisdn: Option<&Msisdn>,
+    key_imsi: Option<&Imsi>,
+) -> (&'static str, String) {
     let p = mo_prefix(MoKind::GsmHlr);
     let tag = format!("{p}:{wrapper}");
     out.push('<');
@@ -60,12 +82,7 @@ fn write_hlr(
         xml::attr(out, "imsi", i.as_str());
     }
     out.push('>');
-    xml::leaf(out, &format!("{p}:msisdn"), h.msisdn.as_str());
-    xml::leaf(out, &format!("{p}:imsi"), h.imsi.as_str());
-    xml::leaf(out, &format!("{p}:profileId"), &h.profile_id.to_string());
-    xml::leaf(out, &format!("{p}:obo"), if h.obo { "1" } else { "0" });
-    xml::leaf(out, &format!("{p}:obi"), if h.obi { "1" } else { "0" });
-    xml::close_tag(out, &tag);
+    (p, tag)
 }
 
 fn write_auc(
@@ -157,7 +174,9 @@ pub fn find_wrapper<'a>(
 }
 
 /// Reads a Create/Set wrapper into a body, checking it against `MOId` when given. With
-/// `msisdn_may_change` (a Set) the MSISDN may differ from `MOId`'s: the number change.
+/// `msisdn_may_change` (a GsmHlr Set) the MSISDN may differ from `MOId`'s: the number
+/// change, which may also carry the MSISDN alone ([`MoBody::HlrMsisdn`]: no `profileId`,
+/// no barring).
 pub fn read_body(
     wrapper: &Element,
     kind: MoKind,
@@ -165,6 +184,13 @@ pub fn read_body(
     msisdn_may_change: bool,
 ) -> Result<MoBody, CodecError> {
     let body = match kind {
+        MoKind::GsmHlr if msisdn_may_change && msisdn_alone(wrapper) => {
+            let mo = ns::GSM_HLR;
+            MoBody::HlrMsisdn {
+                imsi: key(wrapper, mo, "imsi", id.and_then(|i| i.imsi.as_ref()))?,
+                msisdn: key(wrapper, mo, "msisdn", id.and_then(|i| i.msisdn.as_ref()))?,
+            }
+        }
         MoKind::GsmHlr => MoBody::Hlr(read_hlr(wrapper, id)?),
         MoKind::GsmAuc => match read_auc(wrapper, id)? {
             GetResult::Auc(a) => MoBody::Auc(a),
@@ -193,6 +219,15 @@ pub fn read_body(
         }
     }
     Ok(body)
+}
+
+/// Whether a GsmHlr `setSubscription` sets the MSISDN and nothing else (its children are
+/// `msisdn` and, as a key, `imsi`).
+fn msisdn_alone(w: &Element) -> bool {
+    w.child_lax(ns::GSM_HLR, "msisdn").is_some()
+        && w.children.iter().all(|c| {
+            (c.local == "msisdn" || c.local == "imsi") && (c.ns == ns::GSM_HLR || c.ns.is_empty())
+        })
 }
 
 /// Reads a GsmHlr wrapper. Keys fall back to the wrapper's attributes, then to `MOId`.

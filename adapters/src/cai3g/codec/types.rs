@@ -212,6 +212,14 @@ pub enum MoBody {
     Auc(AucSubscription),
     /// A GsmHlr subscription.
     Hlr(HlrSubscription),
+    /// A GsmHlr Set of the MSISDN alone (the number change): the subscription's other
+    /// attributes stay as the host has them, so the change needs no Get first.
+    HlrMsisdn {
+        /// The subscription's IMSI (a key: never changed).
+        imsi: Imsi,
+        /// Its new MSISDN.
+        msisdn: Msisdn,
+    },
 }
 
 impl MoBody {
@@ -219,7 +227,7 @@ impl MoBody {
     pub fn kind(&self) -> MoKind {
         match self {
             Self::Auc(_) => MoKind::GsmAuc,
-            Self::Hlr(_) => MoKind::GsmHlr,
+            Self::Hlr(_) | Self::HlrMsisdn { .. } => MoKind::GsmHlr,
         }
     }
 
@@ -228,6 +236,7 @@ impl MoBody {
         match self {
             Self::Auc(a) => &a.imsi,
             Self::Hlr(h) => &h.imsi,
+            Self::HlrMsisdn { imsi, .. } => imsi,
         }
     }
 
@@ -240,6 +249,11 @@ impl MoBody {
                 kind: MoKind::GsmHlr,
                 imsi: Some(h.imsi.clone()),
                 msisdn: Some(h.msisdn.clone()),
+            },
+            Self::HlrMsisdn { imsi, msisdn } => MoId {
+                kind: MoKind::GsmHlr,
+                imsi: Some(imsi.clone()),
+                msisdn: Some(msisdn.clone()),
             },
         }
     }
