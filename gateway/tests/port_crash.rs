@@ -3,11 +3,12 @@
 //! test process, so both keep their state across the gateway's death). A scripted fault stops the cutover deterministically at one of three points,
 //! and the process is killed right there:
 //!
-//! 1. the number change was sent to the HLR and the HLR has not applied it (its read of
-//!    the subscriber hangs);
+//! 1. the number change was sent to the HLR and the HLR has not applied it (it holds the
+//!    Set unapplied);
 //! 2. the HLR applied the change and its answer is lost (the record says "sent");
-//! 3. the HLR step is recorded done and the hub's acknowledgement is in flight (the hub
-//!    never answers it).
+//! 3. the HLR applied the change and answered, and the hub's acknowledgement (made
+//!    straight after, one commit then recording both answers) is in flight (the hub never
+//!    answers it).
 //!
 //! A restart on the same data dir must finish the order with exactly one HLR subscriber
 //! holding the ported number (the order's card), none holding the temporary number, and
@@ -59,10 +60,11 @@ async fn cutover_killed_at(at: Kill) {
         .expect("imsi");
     assert_eq!(holders(&rig.hlr, &temp), vec![imsi.clone()]);
 
-    let hang = |op, kind| Rule::once(op, kind, Action::HangAfterApply);
+    let set = |action| Rule::once(Operation::Set, MoKind::GsmHlr, action);
     match at {
-        Kill::BeforeTheHlrChange => rig.hlr.push_rule(hang(Operation::Get, MoKind::GsmHlr)),
-        Kill::HlrChangedAnswerLost => rig.hlr.push_rule(hang(Operation::Set, MoKind::GsmHlr)),
+        // The change is one Set: held unapplied, or applied with its answer held.
+        Kill::BeforeTheHlrChange => rig.hlr.push_rule(set(Action::Timeout)),
+        Kill::HlrChangedAnswerLost => rig.hlr.push_rule(set(Action::HangAfterApply)),
         Kill::AcknowledgementInFlight => next_acknowledgement_times_out(&rig.hub),
     }
     // The hub's clock reaches the cutover (locked at 17:00 the working day before).
@@ -97,6 +99,12 @@ async fn cutover_killed_at(at: Kill) {
                 port_step(v, "acknowledge").as_deref() == Some("in_progress")
             })
             .await;
+            // Recorded sent with the number change and made straight after it: kill only
+            // once the hub holds it (the number is on the line by then).
+            assert!(
+                eventually(|| rig.hub.counts().injected.timeout >= 1).await,
+                "the acknowledgement never reached the hub: {v}"
+            );
             assert_eq!(holders(&rig.hlr, PORTED), vec![imsi.clone()], "{v}");
         }
     }

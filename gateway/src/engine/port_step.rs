@@ -189,6 +189,14 @@ fn hub_answer(r: Result<adapters::porting::Receipt, PortingError>, op: PortOp) -
     }
 }
 
+/// An answer as the step's event tells it.
+fn said(answer: &PortAnswer) -> String {
+    match answer {
+        PortAnswer::Done(o) => format!("ok: {o}"),
+        PortAnswer::Refused(e) | PortAnswer::Retryable(e) => e.clone(),
+    }
+}
+
 fn hlr_answer(r: Result<String, HlrError>) -> PortAnswer {
     match r {
         Ok(outcome) => PortAnswer::Done(outcome),
@@ -215,10 +223,7 @@ pub(super) async fn run_port_step(
         .await?;
     let before = Before::of(&order);
     let answer = call(inner, &order, spec, op).await;
-    let summary = match &answer {
-        PortAnswer::Done(o) => format!("ok: {o}"),
-        PortAnswer::Refused(e) | PortAnswer::Retryable(e) => e.clone(),
-    };
+    let summary = said(&answer);
     let at = Attempt::new(
         attempt,
         &inner.settings.policy,
@@ -228,6 +233,27 @@ pub(super) async fn run_port_step(
     let version = order.version;
     let now = inner.clock.now_ms();
     let answered = port_order::on_port_answer(order, op, at, answer);
+    let (answered, summary) = match port_order::ack_after_activation(&answered, op) {
+        // The acknowledgement recorded with the number activation: made now, and both
+        // answers go in the one commit below.
+        Some(n) => {
+            let answer = call(inner, &answered, None, PortOp::Acknowledge).await;
+            let summary = format!(
+                "{summary}; {} attempt {n}: {}",
+                PortOp::Acknowledge.name(),
+                said(&answer)
+            );
+            let at = Attempt::new(
+                n,
+                &inner.settings.policy,
+                inner.jitter(),
+                inner.clock.now_ms(),
+            );
+            let acked = port_order::on_port_answer(answered, PortOp::Acknowledge, at, answer);
+            (acked, summary)
+        }
+        None => (answered, summary),
+    };
     // The items that arrived during the call go in the same commit, after the answer.
     let (next, keys) = with_waiting(inner, answered, now).await?;
     let result = match keys.as_slice() {

@@ -164,7 +164,10 @@ fn absorb(mut p: PortIn, fx: Vec<PortEffect>) -> PortIn {
             }
             PortEffect::Acknowledge(id) => {
                 p.cutover_message = Some(id);
-                p.ack = Some(Step::Pending);
+                // Recorded as sent with the number activation: the driver makes it next.
+                if !matches!(p.ack, Some(Step::Sent { .. })) {
+                    p.ack = Some(Step::Pending);
+                }
             }
             PortEffect::Submit | PortEffect::Release | PortEffect::Complete => {}
         }
@@ -184,7 +187,13 @@ pub fn mark_port_sent(o: Order, op: PortOp, attempt: u32, now_ms: u64) -> Order 
             PortOp::Submit => p.submit = sent,
             PortOp::Cancel => p.cancel = Some(sent),
             PortOp::Reschedule => set_reschedule(&mut p, sent),
-            PortOp::ActivateNumber => p.activate = Some(sent),
+            PortOp::ActivateNumber => {
+                // Marking the same attempt again changes nothing (see `ahead::sent_ahead`).
+                if p.activate.as_ref() != Some(&sent) {
+                    ack_with_activation(&mut p);
+                }
+                p.activate = Some(sent);
+            }
             PortOp::Acknowledge => p.ack = Some(sent),
             PortOp::Answer => {
                 if let Some(out) = p.out.as_mut() {
@@ -205,6 +214,38 @@ pub fn mark_port_sent(o: Order, op: PortOp, attempt: u32, now_ms: u64) -> Order 
         }
         p
     })
+}
+
+/// A port-in's acknowledgement of the cutover follows a successful number activation with
+/// no commit between: the driver makes it straight after the HLR's answer, and one commit
+/// records both answers (one commit and one engine turn less per port-in). Like every
+/// call it is recorded before it is made, so it is marked sent with the activation.
+/// After a crash both are in doubt and [`next_action`] repeats them in their order (the
+/// number first; the hub's request id makes a second acknowledgement the same one).
+fn ack_with_activation(p: &mut PortIn) {
+    if p.is_out() || p.cutover_message.is_none() {
+        return;
+    }
+    let attempt = match &p.ack {
+        None | Some(Step::Pending) => 1,
+        Some(Step::Sent { attempt } | Step::RetryWait { attempt, .. }) => attempt + 1,
+        Some(Step::Done { .. } | Step::Failed { .. }) => return,
+    };
+    p.ack = Some(Step::Sent { attempt });
+}
+
+/// The attempt of the acknowledgement to make straight after `o`'s number activation was
+/// answered done (see [`ack_with_activation`]); `None` when there is none to make now.
+pub fn ack_after_activation(o: &Order, op: PortOp) -> Option<u32> {
+    let p = o.port.as_ref()?;
+    match (&p.activate, &p.ack) {
+        (Some(Step::Done { .. }), Some(Step::Sent { attempt }))
+            if op == PortOp::ActivateNumber && !p.is_out() =>
+        {
+            Some(*attempt)
+        }
+        _ => None,
+    }
 }
 
 /// Applies the answer to attempt `at.n` of `op`.
@@ -261,7 +302,13 @@ pub fn on_port_answer(o: Order, op: PortOp, at: Attempt, answer: PortAnswer) -> 
             PortOp::Cancel => p.cancel = Some(step),
             // A refused or given-up reschedule ends its step; the port keeps its date.
             PortOp::Reschedule => set_reschedule(&mut p, step),
-            PortOp::ActivateNumber => p.activate = Some(step),
+            PortOp::ActivateNumber => {
+                p.activate = Some(step);
+                if !done && !p.number_active && matches!(p.ack, Some(Step::Sent { .. })) {
+                    // Recorded with the activation and not made: it waits for the number.
+                    p.ack = None;
+                }
+            }
             PortOp::Acknowledge => p.ack = Some(step),
             PortOp::Answer => {
                 let (p, fx) = super::port_out::on_answered(p, &step, now);

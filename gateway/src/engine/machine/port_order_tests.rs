@@ -129,6 +129,52 @@ fn a_uk_port_runs_on_its_temporary_number_then_completes_on_the_ported_one() {
 }
 
 #[test]
+fn the_acknowledgement_is_recorded_with_the_number_activation_and_made_straight_after_it() {
+    let o = submitted(true);
+    let o = apply_hub(o, &msg(1, HubEvent::Scheduled, 2), 2);
+    let o = apply_hub(o, &msg(2, HubEvent::Locked, 3), 3);
+    let o = apply_hub(o, &msg(3, HubEvent::Cutover, 4), 4);
+    let activate = |attempt| Action::Port {
+        op: PortOp::ActivateNumber,
+        attempt,
+    };
+    assert_eq!(next_action(&o, 4), activate(1));
+    assert_eq!(
+        port(&o).ack,
+        None,
+        "nothing to acknowledge before the number is on"
+    );
+    let sent = mark_port_sent(o, PortOp::ActivateNumber, 1, 4);
+    assert_eq!(
+        port(&sent).ack,
+        Some(Step::Sent { attempt: 1 }),
+        "recorded first"
+    );
+    // A crash here leaves both in doubt: the number goes first, and the acknowledgement is
+    // recorded again with it.
+    assert_eq!(next_action(&sent, 5), activate(2));
+    let again = mark_port_sent(sent.clone(), PortOp::ActivateNumber, 2, 5);
+    assert_eq!(port(&again).ack, Some(Step::Sent { attempt: 2 }));
+    // The HLR is busy: the acknowledgement was not made and waits for the number.
+    let busy = PortAnswer::Retryable("busy".into());
+    let waiting = on_port_answer(sent.clone(), PortOp::ActivateNumber, at(1, 5), busy);
+    assert_eq!(port(&waiting).ack, None);
+    assert_eq!(ack_after_activation(&waiting, PortOp::ActivateNumber), None);
+    assert!(matches!(next_action(&waiting, 5), Action::WaitUntil(_)));
+    // Done: the driver makes attempt 1 of the acknowledgement before any commit.
+    let changed = PortAnswer::Done("number_changed".into());
+    let done = on_port_answer(sent, PortOp::ActivateNumber, at(1, 5), changed);
+    assert!(port(&done).number_active);
+    assert_eq!(ack_after_activation(&done, PortOp::ActivateNumber), Some(1));
+    assert_eq!(ack_after_activation(&done, PortOp::Acknowledge), None);
+    let accepted = PortAnswer::Done("accepted".into());
+    let acked = on_port_answer(done, PortOp::Acknowledge, at(1, 5), accepted);
+    assert!(matches!(port(&acked).ack, Some(Step::Done { .. })));
+    assert_eq!(ack_after_activation(&acked, PortOp::ActivateNumber), None);
+    assert!(matches!(next_action(&acked, 6), Action::Park(_)));
+}
+
+#[test]
 fn in_china_the_line_waits_and_cutover_creates_the_subscriber() {
     let o = order(false);
     assert!(
