@@ -281,7 +281,6 @@ impl Store {
         &self.applied_creates
     }
 
-    /// The IMSI an HLR MOId designates; with both keys they must agree.
     /// The subscription a GsmHlr Set of `msisdn` names: `MOId` keys equal to the body's
     /// name it by its IMSI (a client that addresses a Set by the values it sets);
     /// otherwise by the keys it has now.
@@ -292,6 +291,7 @@ impl Store {
         }
     }
 
+    /// The IMSI an HLR MOId designates; with both keys they must agree.
     fn resolve_hlr(&self, id: &MoId) -> Result<Imsi, StoreError> {
         match (&id.imsi, &id.msisdn) {
             (Some(imsi), Some(msisdn)) => match self.by_msisdn.get(msisdn) {

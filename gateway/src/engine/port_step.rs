@@ -233,7 +233,7 @@ pub(super) async fn run_port_step(
     let version = order.version;
     let now = inner.clock.now_ms();
     let answered = port_order::on_port_answer(order, op, at, answer);
-    let (answered, summary) = match port_order::ack_after_activation(&answered, op) {
+    let (answered, summary, now) = match port_order::ack_after_activation(&answered, op) {
         // The acknowledgement recorded with the number activation: made now, and both
         // answers go in the one commit below.
         Some(n) => {
@@ -250,9 +250,9 @@ pub(super) async fn run_port_step(
                 inner.clock.now_ms(),
             );
             let acked = port_order::on_port_answer(answered, PortOp::Acknowledge, at, answer);
-            (acked, summary)
+            (acked, summary, inner.clock.now_ms())
         }
-        None => (answered, summary),
+        None => (answered, summary, now),
     };
     // The items that arrived during the call go in the same commit, after the answer.
     let (next, keys) = with_waiting(inner, answered, now).await?;

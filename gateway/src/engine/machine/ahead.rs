@@ -30,9 +30,9 @@
 //!   a call recorded in a commit of its own), and the store refuses a park while an item
 //!   waits. Calls sent ahead one after another are few: a port-in's line then its
 //!   submission, its number change with the acknowledgement (recorded together, made
-//!   one after the other, answered in one commit: `port_order::ack_with_activation`); a port-out's cutover saga
-//!   runs past the lock, where no item can undo it. It costs no commit and no call
-//!   beyond what that run costs.
+//!   one after the other, answered in one commit: `port_order::ack_with_activation`);
+//!   a port-out's cutover saga runs past the lock, where no item can undo it. It costs
+//!   no commit and no call beyond what that run costs.
 //! - **Items first, the recorded call in doubt.** Reading the inbox before the call costs
 //!   a read per call; when an item waits, its commit leaves the call recorded as sent, so
 //!   the machine must take it as possibly made: a new attempt with a commit of its own,
