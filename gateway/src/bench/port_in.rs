@@ -166,6 +166,7 @@ pub(super) async fn run(
     let done = ports.succeeded;
     let port_rate = ports.per_s;
     let orders = std::mem::take(&mut settled.orders);
+    let open: Vec<String> = settled.open.iter().map(|(id, _)| id.clone()).collect();
     record(report, ports, settled);
 
     let per = |x: u64| x as f64 / done.max(1) as f64;
@@ -193,7 +194,7 @@ pub(super) async fn run(
         "porting hub: {:.2} messages delivered per port-in in {:.2} POSTs, {} clock ticks",
         figures.hub_messages_per_port, figures.hub_posts_per_port, ticks
     );
-    hub_view_of_open(sb, &posted.ids, &orders).await?;
+    hub_view_of_open(sb, &open).await?;
     let undelivered = hub1.undelivered.saturating_sub(hub0.undelivered);
     if undelivered > 0 {
         println!(
@@ -403,16 +404,11 @@ impl HubClock {
     }
 }
 
-/// For up to five port-ins still open at the deadline: the hub's state of the port (its
-/// reference read from the order), to tell a port the hub never moved from a message the
-/// gateway never applied.
-async fn hub_view_of_open(sb: &Sandbox, ids: &[String], done: &[Order]) -> Result<(), BenchError> {
-    if done.len() == ids.len() {
-        return Ok(());
-    }
-    let finished: std::collections::HashSet<&str> = done.iter().map(|o| o.id.as_str()).collect();
-    let open = ids.iter().filter(|id| !finished.contains(id.as_str()));
-    for id in open.take(5) {
+/// For up to five port-ins still open at the deadline (`open`, as `await_terminal` found
+/// them): the hub's state of the port (its reference read from the order), to tell a port
+/// the hub never moved from a message the gateway never applied.
+async fn hub_view_of_open(sb: &Sandbox, open: &[String]) -> Result<(), BenchError> {
+    for id in open.iter().take(5) {
         let order = sb
             .gateway
             .store

@@ -224,15 +224,18 @@ pub(super) async fn run_port_step(
     let before = Before::of(&order);
     let answer = call(inner, &order, spec, op).await;
     let summary = said(&answer);
-    let at = Attempt::new(
-        attempt,
-        &inner.settings.policy,
-        inner.jitter(),
-        inner.clock.now_ms(),
-    );
+    // Attempt `n` as answered now.
+    let answered_at = |n| {
+        Attempt::new(
+            n,
+            &inner.settings.policy,
+            inner.jitter(),
+            inner.clock.now_ms(),
+        )
+    };
     let version = order.version;
     let now = inner.clock.now_ms();
-    let answered = port_order::on_port_answer(order, op, at, answer);
+    let answered = port_order::on_port_answer(order, op, answered_at(attempt), answer);
     let (answered, summary, now) = match port_order::ack_after_activation(&answered, op) {
         // The acknowledgement recorded with the number activation: made now, and both
         // answers go in the one commit below.
@@ -243,13 +246,8 @@ pub(super) async fn run_port_step(
                 PortOp::Acknowledge.name(),
                 said(&answer)
             );
-            let at = Attempt::new(
-                n,
-                &inner.settings.policy,
-                inner.jitter(),
-                inner.clock.now_ms(),
-            );
-            let acked = port_order::on_port_answer(answered, PortOp::Acknowledge, at, answer);
+            let acked =
+                port_order::on_port_answer(answered, PortOp::Acknowledge, answered_at(n), answer);
             (acked, summary, inner.clock.now_ms())
         }
         None => (answered, summary, now),
