@@ -214,10 +214,10 @@ pub(super) async fn run(
         );
     }
     if let Some(o) = orders.iter().find(|o| o.status == OrderStatus::Active) {
-        let writes = writes_of(sb, events0, &o.id).await?;
+        let writes = history_of(sb, events0, &o.id).await?;
         println!(
-            "one port-in's {} order writes: {}; its {:.0} hub messages recorded as they arrived (a delivery's in one store operation), each applied in that operation when the port was parked (`applied on arrival`), else by the engine with any others waiting (`applied`)",
-            writes.len(),
+            "one port-in's {} order writes, its history: {}; its {:.0} hub messages recorded as they arrived (a delivery's in one store operation), each applied in that operation when the port was parked (`applied on arrival`; a delivery's consecutive messages for one parked port move it in one order write), else by the engine with any others waiting (`applied`)",
+            o.version,
             writes.join(", "),
             figures.hub_messages_per_port
         );
@@ -302,9 +302,9 @@ fn port_ins(sb: &Sandbox, pm: &PortMarket, iccids: &[String]) -> Vec<Post> {
         .collect()
 }
 
-/// The writes of order `id` since event `from`, in order, as the internal event log
-/// names them (each one store operation).
-async fn writes_of(sb: &Sandbox, from: u64, id: &str) -> Result<Vec<String>, BenchError> {
+/// The history of order `id` since event `from`, in order, as the internal event log
+/// names its steps (each written by one store operation, several of them by one write).
+async fn history_of(sb: &Sandbox, from: u64, id: &str) -> Result<Vec<String>, BenchError> {
     use crate::store::EventKind as K;
     let mut out = Vec::new();
     let mut at = from;

@@ -59,7 +59,9 @@ pub trait PortingStore: Send + Sync {
     /// [`PortingStore::receive_port_item`] for each item in turn, all in one commit
     /// (a batch of hub messages): each sees the ones before it (a key twice is a
     /// `Duplicate` the second time; an order the first woke is in flight for the next).
-    /// The answers are in the items' order. All of it is durable, or none.
+    /// A parked order that consecutive items move along is written once, after the last
+    /// of them, each item's event still in its history ([`Held`]). The answers are in
+    /// the items' order. All of it is durable, or none.
     fn receive_port_items(
         &self,
         items: Vec<(PortInboxItem, OnArrival)>,

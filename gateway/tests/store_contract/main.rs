@@ -184,6 +184,7 @@ macro_rules! suite {
                 port_items_are_recorded_once_and_wake_a_parked_port,
                 a_port_item_applied_on_arrival_parks_or_wakes_in_one_commit,
                 a_batch_of_port_items_is_received_in_order,
+                consecutive_items_of_a_batch_move_a_parked_port_in_one_write,
                 applying_items_parks_the_order_unless_another_waits,
                 a_completed_port_opens_its_line_on_the_ported_number,
                 a_port_item_that_completes_a_parked_port_ends_it_on_arrival,

@@ -491,6 +491,99 @@ pub async fn a_batch_of_port_items_is_received_in_order(s: &dyn StoreAdmin) {
     );
 }
 
+/// Consecutive items of a batch for one parked order move it along in memory: the order
+/// is written once, after the last of them (each item still has its own event in the
+/// order's history), whether they leave it parked or the last takes it back into flight.
+pub async fn consecutive_items_of_a_batch_move_a_parked_port_in_one_write(s: &dyn StoreAdmin) {
+    seed(s, T, 0..2, 2).await;
+    let a = create_port(s, "k1", 0, PORTED, true).await;
+    let b = create_port(s, "k2", 1, "447911000002", true).await;
+    for o in [&a, &b] {
+        assert!(s.park_port(parked(o, NOW + DAY_MS)).await.expect("park"));
+    }
+    let repark = |until: u64| {
+        OnArrival::Apply(Arc::new(move |o, now| {
+            let mut o = parked(&wake(o, now), until);
+            o.version -= 1;
+            Arrived::Order(Box::new(o))
+        }))
+    };
+    let (earlier, earliest) = (NOW + DAY_MS / 24, NOW + DAY_MS / 48);
+    let item = |o: &Order, key: &str, at: u64| PortInboxItem {
+        key: key.into(),
+        ..cancel_item(o, at)
+    };
+    let stay = OnArrival::Apply(Arc::new(|o, now| Arrived::Order(Box::new(wake(o, now)))));
+    let events = s.events(0, 100_000).await.expect("events");
+    let from = events.last().map_or(0, |e| e.seq + 1);
+    let got = s
+        .receive_port_items(vec![
+            (item(&a, "hub/m-1", NOW + 5), repark(earlier)),
+            (item(&a, "hub/m-1", NOW + 5), repark(earlier)),
+            (item(&a, "hub/m-2", NOW + 6), repark(earliest)),
+            (item(&a, "hub/m-3", NOW + 7), stay),
+            (item(&b, "hub/m-4", NOW + 8), repark(earlier)),
+            (item(&b, "hub/m-5", NOW + 9), repark(earliest)),
+        ])
+        .await
+        .expect("receive");
+    assert_eq!(
+        got[..3],
+        [
+            PortReceived::Settled { until: earlier },
+            PortReceived::Duplicate,
+            PortReceived::Settled { until: earliest },
+        ]
+    );
+    let woken = match &got[3] {
+        PortReceived::Queued { woken: Some(w) } => w.clone(),
+        other => panic!("the third message finds the order the second parked: {other:?}"),
+    };
+    assert_eq!(woken.updated_at_ms, NOW + 7, "every step applied");
+    assert_eq!(
+        woken.version,
+        a.version + 2,
+        "created, parked, one write for the batch"
+    );
+    assert_eq!(s.get_order(T, &a.id).await.expect("get"), Some(*woken));
+    assert_eq!(
+        got[4..],
+        [
+            PortReceived::Settled { until: earlier },
+            PortReceived::Settled { until: earliest },
+        ]
+    );
+    let b_now = s.get_order(T, &b.id).await.expect("get").expect("order");
+    assert_eq!(
+        b_now.port_parked(),
+        Some(earliest),
+        "the last run is written at the end"
+    );
+    assert_eq!(b_now.version, b.version + 2);
+    assert_eq!(s.next_port_deadline().await.expect("next"), Some(earliest));
+    let history: Vec<_> = s
+        .events(from, 100)
+        .await
+        .expect("events")
+        .into_iter()
+        .filter_map(|e| match (e.order_id, e.kind) {
+            (Some(id), EventKind::Port { what }) => Some(format!("{id}: {what}")),
+            _ => None,
+        })
+        .collect();
+    let (ka, kb) = (&a.id, &b.id);
+    assert_eq!(
+        history,
+        [
+            format!("{ka}: applied on arrival hub/m-1"),
+            format!("{ka}: applied on arrival hub/m-2"),
+            format!("{ka}: applied on arrival hub/m-3"),
+            format!("{kb}: applied on arrival hub/m-4"),
+            format!("{kb}: applied on arrival hub/m-5"),
+        ]
+    );
+}
+
 pub async fn a_completed_port_opens_its_line_on_the_ported_number(s: &dyn StoreAdmin) {
     seed(s, T, 0..2, 2).await;
     let o = create_port(s, "k1", 0, PORTED, false).await;

@@ -435,14 +435,19 @@ impl<'t> Tables<'t> {
             // back, and no longer busy with it.
             self.set_line_busy(&order.id, false)?;
         }
-        let mut sim: SimRecord = Self::get_json(&self.sims, "sims", order.iccid.as_str())?
-            .ok_or_else(|| StoreError::Corrupt {
-                table: "sims",
-                message: "SIM of an order is missing".into(),
-            })?;
+        // The SIM only changes with an effect: an order moving along leaves it unread.
+        let sim = |t: &Self| {
+            Self::get_json::<SimRecord>(&t.sims, "sims", order.iccid.as_str())?.ok_or_else(|| {
+                StoreError::Corrupt {
+                    table: "sims",
+                    message: "SIM of an order is missing".into(),
+                }
+            })
+        };
         match effect {
             Effect::None => {}
             Effect::Activate => {
+                let mut sim = sim(self)?;
                 sim.state = SimState::Active {
                     order: order.id.clone(),
                 };
@@ -469,6 +474,7 @@ impl<'t> Tables<'t> {
             // Only lifecycle orders complete.
             Effect::Complete => {}
             Effect::Release => {
+                let mut sim = sim(self)?;
                 if matches!(sim.state, SimState::Active { .. }) {
                     self.close_released_activation(order)?;
                 }

@@ -172,12 +172,7 @@ impl Tables<'_> {
     /// A porting command.
     pub(super) fn port_command(&mut self, cmd: &PortCommand) -> TxResult<PortReply> {
         Ok(match cmd {
-            PortCommand::Receive(items) => PortReply::Received(
-                items
-                    .iter()
-                    .map(|(item, arrival)| self.receive_port_item(item, arrival))
-                    .collect::<TxResult<_>>()?,
-            ),
+            PortCommand::Receive(items) => PortReply::Received(self.receive_port_items(items)?),
             PortCommand::Apply(order, keys, effect, event) => {
                 let waiting = order.port_parked().is_some()
                     && self.ports.has_pending_besides(&order.id, keys)?;
@@ -246,10 +241,32 @@ impl Tables<'_> {
         Ok(())
     }
 
+    /// Receives a batch item by item; an order its consecutive items leave parked is
+    /// written once ([`Held`]).
+    fn receive_port_items(
+        &mut self,
+        items: &[(PortInboxItem, OnArrival)],
+    ) -> TxResult<Vec<PortReceived>> {
+        let mut out = Vec::with_capacity(items.len());
+        let mut held = None;
+        for (i, (item, arrival)) in items.iter().enumerate() {
+            let next_same = Held::next_same(items, i);
+            out.push(self.receive_port_item(item, arrival, &mut held, next_same)?);
+            if let Some(h) = held.take_if(|_| !next_same) {
+                self.advance_order(&h.order, &Effect::None, &h.event)?;
+            }
+        }
+        Ok(out)
+    }
+
+    /// Receives one item of a batch. `held`: its order as the batch's items before it
+    /// left it, not written yet; `next_same`: the batch's next item is for that order.
     fn receive_port_item(
         &mut self,
         item: &PortInboxItem,
         arrival: &OnArrival,
+        held: &mut Option<Held>,
+        next_same: bool,
     ) -> TxResult<PortReceived> {
         if self
             .ports
@@ -260,13 +277,20 @@ impl Tables<'_> {
         {
             return Ok(PortReceived::Duplicate);
         }
-        let order = match &item.order_id {
-            Some(id) => self
+        let order = match (&item.order_id, held.take()) {
+            (_, Some(h)) => {
+                // Its event now; the order is written with a later item's.
+                let o = h.resumed();
+                self.event(h.order.updated_at_ms, &o.tenant, Some(&o.id), h.event)?;
+                Some(o)
+            }
+            (Some(id), None) => self
                 .order(id)?
                 .filter(|o| o.port.is_some() && !o.status.is_terminal())
                 .map(Arc::unwrap_or_clone),
-            None => None,
+            (None, None) => None,
         };
+        let before = order.as_ref().map(Held::standing);
         let (next, applied) = arrival.decide(order, item.received_at_ms);
         let mut stored = item.clone();
         stored.applied = applied;
@@ -285,8 +309,10 @@ impl Tables<'_> {
         let Some(next) = next else {
             return Ok(PortReceived::Queued { woken: None });
         };
-        let (order, effect, event) = next.write(&item.key, applied);
-        self.advance_order(order, effect, &event)?;
+        match Held::after(next.write(&item.key, applied), before, next_same) {
+            Ok(h) => *held = Some(h),
+            Err((order, effect, event)) => self.advance_order(order, effect, &event)?,
+        }
         Ok(arrival_outcome(next))
     }
 

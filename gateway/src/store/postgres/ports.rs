@@ -6,6 +6,7 @@
 use super::PgStore;
 use super::advance::advance_order;
 use super::codec::{big, from_doc, to_doc, unbig};
+use super::events::log_event;
 use super::order_leases::Owner;
 use super::orders;
 use super::retry::{Tx, TxResult, db_error};
@@ -66,19 +67,24 @@ async fn has_pending(tx: &Tx<'_>, order_id: &str) -> TxResult<bool> {
         .is_some())
 }
 
+/// Receives one item of a batch. `held`: its order as the batch's items before it left
+/// it, not written yet; `next_same`: the batch's next item is for that order.
 async fn receive(
     tx: &Tx<'_>,
     item: &PortInboxItem,
     arrival: &OnArrival,
     (node, lease_ms): Owner<'_>,
+    (held, next_same): (&mut Option<Held>, bool),
 ) -> TxResult<PortReceived> {
-    let order = match &item.order_id {
-        Some(id) => orders::get(tx, id)
+    let order = match (&item.order_id, held.as_ref()) {
+        (_, Some(h)) => Some(h.resumed()),
+        (Some(id), None) => orders::get(tx, id)
             .await?
             .map(|r| r.order)
             .filter(|o| o.port.is_some() && !o.status.is_terminal()),
-        None => None,
+        (None, None) => None,
     };
+    let before = order.as_ref().map(Held::standing);
     let (next, applied) = arrival.decide(order, item.received_at_ms);
     let mut stored = item.clone();
     stored.applied = applied;
@@ -98,11 +104,18 @@ async fn receive(
     if n == 0 {
         return Ok(PortReceived::Duplicate);
     }
+    if let Some(h) = held.take() {
+        // Its event now; the order is written with a later item's.
+        let o = &h.order;
+        log_event(tx, o.updated_at_ms, &o.tenant, Some(&o.id), h.event).await?;
+    }
     let Some(next) = next else {
         return Ok(PortReceived::Queued { woken: None });
     };
-    let (order, effect, event) = next.write(&item.key, applied);
-    advance_order(tx, order, effect, &event).await?;
+    match Held::after(next.write(&item.key, applied), before, next_same) {
+        Ok(h) => *held = Some(h),
+        Err((order, effect, event)) => advance_order(tx, order, effect, &event).await?,
+    }
     if let Arrived::Order(o) = &next {
         if o.port_parked().is_none() {
             let until = item.received_at_ms.saturating_add(lease_ms);
@@ -225,9 +238,16 @@ impl PortingStore for PgStore {
         Box::pin(async move {
             self.transaction(&(items, self.owner()), |tx, (items, owner)| {
                 Box::pin(async move {
+                    // An order its consecutive items leave parked is written once.
                     let mut out = Vec::with_capacity(items.len());
-                    for (item, arrival) in items {
-                        out.push(receive(tx, item, arrival, *owner).await?);
+                    let mut held = None;
+                    for (i, (item, arrival)) in items.iter().enumerate() {
+                        let next_same = Held::next_same(items, i);
+                        let hold = (&mut held, next_same);
+                        out.push(receive(tx, item, arrival, *owner, hold).await?);
+                        if let Some(h) = held.take_if(|_| !next_same) {
+                            advance_order(tx, &h.order, &Effect::None, &h.event).await?;
+                        }
                     }
                     Ok(out)
                 })

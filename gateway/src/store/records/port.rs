@@ -166,6 +166,70 @@ pub fn arrival_event(key: &str, applied: bool) -> EventKind {
     EventKind::Port { what }
 }
 
+/// A parked order that consecutive items of one batch moved along and left parked, not
+/// written yet: `PortingStore::receive_port_items` writes it once, after the last of them,
+/// and writes each item's event in the order's history as it goes.
+#[derive(Debug)]
+pub struct Held {
+    /// The order as the last item's step left it, at the version of its one write.
+    pub order: Order,
+    /// That item's event: written with the order, or before the next item's.
+    pub event: EventKind,
+}
+
+impl Held {
+    /// What the batch holds after an item whose write is `(order, effect, event)`, or
+    /// the write back when it must be made now: an order is held only when the batch's
+    /// next item is for it too (`next_same`), it is parked, the item has no inventory
+    /// effect, and its status and identity status are what they were before the batch
+    /// (`before`; what a write's status-keyed records compare, such as the audit's, so
+    /// one write of the whole run records what one write per item would).
+    pub fn after<'a>(
+        write: (&'a Order, &'a Effect, EventKind),
+        before: Option<Standing>,
+        next_same: bool,
+    ) -> Result<Self, (&'a Order, &'a Effect, EventKind)> {
+        let (order, effect, event) = write;
+        if next_same
+            && before == Some(Self::standing(order))
+            && order.port_parked().is_some()
+            && matches!(effect, Effect::None)
+        {
+            Ok(Self {
+                order: order.clone(),
+                event,
+            })
+        } else {
+            Err((order, effect, event))
+        }
+    }
+
+    /// `o`'s [`Standing`].
+    pub fn standing(o: &Order) -> Standing {
+        (o.status, o.identity.as_ref().map(|i| i.status))
+    }
+
+    /// Whether the item after the `i`-th of a batch is for the same order.
+    pub fn next_same(items: &[(PortInboxItem, OnArrival)], i: usize) -> bool {
+        let this = items.get(i).and_then(|(item, _)| item.order_id.as_ref());
+        this.is_some() && items.get(i + 1).and_then(|(n, _)| n.order_id.as_ref()) == this
+    }
+
+    /// The order as the next item's step takes it: at its stored version, so that the
+    /// step moves the version once, to that of the one write.
+    pub fn resumed(&self) -> Order {
+        let mut o = self.order.clone();
+        o.version -= 1;
+        o
+    }
+}
+
+/// An order's status and identity status (see [`Held::after`]).
+pub type Standing = (
+    crate::order::OrderStatus,
+    Option<crate::order::IdentityStatus>,
+);
+
 /// What receiving an item tells the caller once its parked order is written as `next`.
 pub fn arrival_outcome(next: Arrived) -> PortReceived {
     match next {
