@@ -219,7 +219,7 @@ impl Held {
     /// step moves the version once, to that of the one write.
     pub fn resumed(&self) -> Order {
         let mut o = self.order.clone();
-        o.version -= 1;
+        o.version = o.version.saturating_sub(1);
         o
     }
 }
