@@ -154,6 +154,11 @@ pub struct BenchArgs {
     /// configuration, 256): most of the resident memory under a large inventory.
     #[arg(long)]
     pub cache_mib: Option<usize>,
+    /// How long `POST /v1/activations` waits for the identity verifier before the create
+    /// commit (`[identity] before_create_wait_ms`; default that of the configuration,
+    /// 2,000; 0: the engine asks after the commit). With `--policy cn`.
+    #[arg(long)]
+    pub before_create_wait_ms: Option<u64>,
     /// Seconds after the first POST to wait for every order to be terminal; then the ones
     /// still open are named and the run fails.
     #[arg(long, default_value_t = 600)]
@@ -435,6 +440,9 @@ async fn start_sandbox(
     };
     if let Some(mib) = args.cache_mib {
         config.store.cache_mib = mib;
+    }
+    if let Some(ms) = args.before_create_wait_ms {
+        config.identity.before_create_wait_ms = ms;
     }
     if let Some((url, pool_size)) = postgres {
         config.store.backend = crate::config::StoreBackend::Postgres;

@@ -174,6 +174,7 @@ mod tests {
             inventory_sims: 0,
             inventory_numbers: 0,
             cache_mib: Some(16),
+            before_create_wait_ms: None,
             deadline_s: 600,
         };
         run(args).await.expect("the suspend benchmark");
