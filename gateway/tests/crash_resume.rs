@@ -1,13 +1,18 @@
 //! Crash and resume with a real process: `simgw serve --sandbox` against an external HLR
 //! simulator (this test process) is killed with SIGKILL after the HLR applied the create
 //! but before the gateway could record the answer. A restart on the same data dir must
-//! finish the order, with exactly one subscriber on the HLR.
+//! finish the order, with exactly one subscriber on the HLR; or, for a China sale whose
+//! HLR call went out on a verification that the restarted gateway's verifier now refuses,
+//! remove that subscriber and fail the order with the refusal.
 
 mod common;
 
 use adapters::es2plus::Fqdn;
 use common::process::{Api, Simgw, eventually, forget_sandbox_json, sandbox_json};
 use conformance::hlr_sim::{self, Action, HlrSimConfig, MoKind, Operation, Rule};
+use conformance::identity_sim::{
+    self, Action as IdvAction, IdentitySimConfig, IdentitySimHandle, Rule as IdvRule,
+};
 use conformance::smdp_sim::{
     self, Action as SmdpAction, Function, OperatorAccount, ProfileSeed, ProfileState, ReplayRule,
     Rule as SmdpRule, SmdpSimConfig, SmdpSimHandle, cert_fingerprint_pem, server_tls_config,
@@ -254,4 +259,97 @@ async fn esim_kill_between_download_order_and_confirm_order_then_resume() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn esim_kill_after_confirm_order_committed_with_its_answer_lost_then_resume() {
     esim_crash_then_resume(EsimCrash::ConfirmCommittedAnswerLost).await;
+}
+
+/// An external identity verifier simulator (this process) with its TLS certificate from
+/// `ca`, and the `[identity]` section that points a `serve --sandbox` process at it, the
+/// verifier asked only after the create commit.
+async fn verifier(ca: &DevCa) -> (IdentitySimHandle, String) {
+    let server = ca
+        .issue("identity verifier", &["localhost", "127.0.0.1"])
+        .expect("server cert");
+    let tls = identity_sim::server_tls_config(
+        server.cert_pem.as_bytes(),
+        server.key_pem.as_bytes(),
+        None,
+    )
+    .expect("tls");
+    let sim = identity_sim::start(IdentitySimConfig::new(tls))
+        .await
+        .expect("identity simulator");
+    let extra = format!(
+        "[identity]\nurl = {:?}\nca_file = {:?}\nbefore_create_wait_ms = 0\n",
+        sim.url(),
+        ca.cert_path.display().to_string(),
+    );
+    (sim, extra)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_after_a_verified_hlr_call_then_a_verifier_that_forgot_refuses_and_it_is_undone() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let ca = DevCa::load_or_create(&dir.path().join("pki")).expect("ca");
+    let mut hlr_cfg = HlrSimConfig::new("gw", "pw");
+    hlr_cfg.listen = "127.0.0.1:0".parse().expect("addr");
+    let hlr = hlr_sim::start(hlr_cfg).await.expect("HLR simulator");
+    // The HLR applies the create and never answers: the gateway cannot know it happened.
+    hlr.push_rule(Rule::once(
+        Operation::Create,
+        MoKind::GsmHlr,
+        Action::HangAfterApply,
+    ));
+    let (first, extra) = verifier(&ca).await;
+    let gw = spawn_gateway_with(dir.path(), &hlr.url(), &extra);
+    let sb = wait_for_sandbox(dir.path()).await;
+    let cn = &sb["markets"]["cn"];
+    let api = Api::new(&sb, cn["api_key"].as_str().expect("cn api_key"));
+    let iccid = cn["physical_iccids"][0].as_str().expect("iccid").to_owned();
+    let body = common::market::sale(&iccid, &common::market::resident_id(7), "C1");
+    let order = api.post("/v1/activations", "idv-crash", &body).await;
+    let id = order["id"].as_str().expect("id").to_owned();
+    // Created unverified, its HLR call recorded to go out once the verification passes.
+    assert_eq!(order["status"], "reserved", "{order}");
+    assert!(
+        eventually(|| hlr
+            .applied_creates()
+            .iter()
+            .any(|c| c.kind == MoKind::GsmHlr))
+        .await,
+        "HLR create never arrived"
+    );
+    assert_eq!(first.counts().passed, 1, "the HLR call went out on a pass");
+    // Nothing between the pass and the call's answer is written: the store still holds
+    // the order as created.
+    let mid = api.get(&format!("/v1/activations/{id}")).await;
+    assert_eq!(
+        (&mid["status"], &mid["steps"]["hlr_provision"]["state"]),
+        (
+            &serde_json::json!("reserved"),
+            &serde_json::json!("pending")
+        ),
+        "{mid}"
+    );
+    gw.kill9();
+    forget_sandbox_json(&dir.path().join("data"));
+    first.shutdown().await;
+
+    // The verifier lost its memory of the request and now refuses it.
+    let (second, extra) = verifier(&ca).await;
+    second.push_rule(IdvRule::always(IdvAction::Reject(
+        adapters::identity::RejectCode::FaceCheckFailed,
+    )));
+    let _gw = spawn_gateway_with(dir.path(), &hlr.url(), &extra);
+    let sb2 = wait_for_sandbox(dir.path()).await;
+    let api = Api::new(&sb2, sb2["markets"]["cn"]["api_key"].as_str().expect("key"));
+    let last = wait_final(&api, &id).await;
+    assert_eq!(last["status"], "failed", "{last}");
+    assert_eq!(last["error"]["code"], "face_check_failed", "{last}");
+    assert_eq!(
+        last["steps"]["hlr_compensation"]["state"], "done",
+        "the subscriber the call may have created was removed: {last}"
+    );
+    let left = hlr.subscribers();
+    assert!(left.is_empty(), "no orphan on the HLR: {left:?}");
+    let sim = api.get(&format!("/v1/sims/{iccid}")).await;
+    assert_eq!(sim["state"], "available", "the SIM is back in stock: {sim}");
 }

@@ -296,6 +296,10 @@ async fn a_store_sale_is_verified_before_its_create_commit_and_a_decision_is_nev
     let done = c.settle(&id_of(&o)).await;
     assert_eq!(done["status"], "failed", "{done}");
     assert_eq!(done["error"]["code"], "face_check_failed", "{done}");
+    // Its HLR call, recorded ahead of the verification, was never made: taken back, with
+    // no clean-up call.
+    assert_eq!(done["steps"]["hlr_provision"]["state"], "pending", "{done}");
+    assert!(done["steps"]["hlr_compensation"].is_null(), "{done}");
     let now = sim.counts();
     assert_eq!(
         (
@@ -397,6 +401,33 @@ async fn a_verifier_that_does_not_answer_in_time_is_asked_after_the_create_commi
     let (s, o) = c.order(&sale(&iccids[0], &resident_id(9_201), "C1")).await;
     assert_eq!(s, 202, "{o}");
     assert!(o["identity"].is_null(), "{o}");
+    assert_eq!(o["status"], "reserved", "{o}");
+    assert_eq!(o["steps"]["hlr_provision"]["state"], "pending", "{o}");
     assert_eq!(c.settle(&id_of(&o)).await["identity"]["status"], "passed");
+    // Two writes, as an order verified before its create commit: the create, which
+    // recorded the HLR call ahead of the verification, and the call's answer, which
+    // records the verification's pass with it (no `sent` record of its own).
+    let id = o["id"].as_str().expect("id");
+    let stored = sb.gateway.store.get_order("sandbox-cn", id).await;
+    let stored = stored.expect("get").expect("order");
+    assert_eq!(
+        (stored.status, stored.version),
+        (OrderStatus::Active, 2),
+        "{stored:?}"
+    );
+    let events = sb.gateway.store.events(0, 10_000).await.expect("events");
+    let mine: Vec<&EventKind> = events
+        .iter()
+        .filter(|e| e.order_id.as_deref() == Some(id))
+        .map(|e| &e.kind)
+        .collect();
+    assert!(
+        !mine.iter().any(|k| matches!(k, EventKind::StepSent { .. })),
+        "{mine:?}"
+    );
+    assert!(
+        matches!(mine.last(), Some(EventKind::OrderActive)),
+        "{mine:?}"
+    );
     sb.gateway.shutdown().await;
 }

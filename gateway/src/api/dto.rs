@@ -304,6 +304,17 @@ pub fn channel_request(v: Option<&Value>) -> Result<Option<Value>, ApiError> {
 }
 
 /// A step as the API shows it.
+/// An activation's HLR step as the API shows it: `pending` while the call recorded ahead
+/// of the identity verification waits for it (the order still `reserved`; the engine
+/// makes the call once the verification lets the order go on).
+fn hlr_step(o: &Order) -> &Step {
+    static WAITING: Step = Step::Pending;
+    match (o.status, &o.hlr) {
+        (OrderStatus::Reserved, Step::Sent { .. }) => &WAITING,
+        (_, s) => s,
+    }
+}
+
 pub(super) fn step_json(s: &Step) -> Value {
     match s {
         Step::Pending => json!({"state": "pending"}),
@@ -411,7 +422,7 @@ pub fn render_order(o: &Order, progress: Option<&EsimProgress>, cc: Option<&str>
         "product": o.product,
         "created_at": rfc3339(o.created_at_ms),
         "updated_at": rfc3339(o.updated_at_ms),
-        "steps": {"hlr_provision": step_json(&o.hlr)},
+        "steps": {"hlr_provision": step_json(hlr_step(o))},
     });
     if let Some(u) = &o.undo {
         v["steps"]["hlr_compensation"] = step_json(u);

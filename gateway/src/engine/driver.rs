@@ -114,6 +114,12 @@ pub(super) async fn drive(
 ) -> Result<(), EngineError> {
     let mut spec = LineSpec::default();
     let mut stop = inner.stop.subscribe();
+    // An HLR call that the create commit recorded ahead of the verification was not made
+    // when this driver holds the order since that commit; read back, it may have been.
+    let call_ahead = match presented {
+        true => machine::CallAhead::NotMade,
+        false => machine::CallAhead::MaybeMade,
+    };
     loop {
         if inner.lost_lease(&order.id) {
             // A lease renewal that ran just after this order's last commit took it out of
@@ -158,7 +164,7 @@ pub(super) async fn drive(
                 if inner.stopping() {
                     return Ok(());
                 }
-                order = run_verify(inner, order, attempt, now).await?;
+                order = run_verify(inner, order, (attempt, call_ahead), now).await?;
                 presented = true;
                 continue;
             }

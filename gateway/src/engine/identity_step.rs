@@ -4,8 +4,9 @@
 //! A verification is a repeatable query (one request id; the verifier answers a repeat
 //! with its first decision), so neither its attempt nor a decision that lets the order go
 //! on needs a commit of its own: the attempt is written with its answer, and a pass or a
-//! flag with the `sent` record of the first southbound step, which is the order's next
-//! write. A refusal, a failure or a retry wait is written at once. The name and the ID
+//! flag with the answer of the HLR call that the create commit recorded ahead of it (or,
+//! for an order whose first call is not that one, with the `sent` record of its first
+//! southbound step), which is the order's next write. A refusal, a failure or a retry wait is written at once. The name and the ID
 //! number live only in the request for the call's duration; the event and the log carry
 //! the outcome and its code.
 
@@ -29,23 +30,24 @@ enum NoRequest {
     Engine(EngineError),
 }
 
-/// One attempt of the verification: record it as sent, ask the verifier, record the answer
-/// (a reject or a final failure releases the order's inventory in the same commit).
+/// One attempt of the verification: ask the verifier, record the answer (a reject or a
+/// final failure releases the order's inventory in the same commit, or first undoes an HLR
+/// call recorded ahead of the verification that may have been made: `ahead`).
 pub(super) async fn run_verify(
     inner: &Inner,
     order: Order,
-    attempt: u32,
+    (attempt, ahead): (u32, machine::CallAhead),
     now: u64,
 ) -> Result<Order, EngineError> {
     let before = Before::of(&order);
     let Some(settings) = inner.settings.identity.as_ref() else {
-        let (next, effect) = machine::on_no_verifier(order, now);
+        let (next, effect) = machine::on_no_verifier(order, now, ahead);
         return record_answer(inner, &before, next, effect, STEP, 0, "no verifier".into()).await;
     };
     let request = match request_of(inner, &order) {
         Ok(r) => r,
         Err(NoRequest::Unsendable(problem)) => {
-            let (next, effect) = machine::on_unsendable(order, now, &problem);
+            let (next, effect) = machine::on_unsendable(order, now, &problem, ahead);
             return record_answer(inner, &before, next, effect, STEP, 0, problem).await;
         }
         Err(NoRequest::Engine(e)) => return Err(e),
@@ -73,12 +75,13 @@ pub(super) async fn run_verify(
         inner.clock.now_ms(),
     );
     let stored = order.version;
-    let (mut next, effect) = machine::on_verify(order, at, result);
+    let (mut next, effect) = machine::on_verify(order, at, result, ahead);
     if effect == Effect::None && machine::identity_concluded(&next) {
-        // The order goes on to its first southbound step, whose `sent` record is the
-        // next write of this order: the decision rides on it (the same commit, before
-        // any call), so the answer is not a version of its own. Until that commit lands
-        // the verification is simply asked again after a restart (same request id).
+        // The order goes on to its first southbound step: the HLR call recorded ahead of
+        // the verification, made at once and answered in the order's next write, or the
+        // `sent` record of another first call. The decision rides on that write, so the
+        // answer is not a version of its own. Until it lands the verification is simply
+        // asked again after a restart (same request id).
         next.version = stored;
         report(&inner.metrics, &before, &next, &effect);
         return Ok(next);

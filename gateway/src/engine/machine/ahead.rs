@@ -6,6 +6,12 @@
 //! its own. A physical activation then takes two commits (create and sent; answer and
 //! outcome) instead of three.
 //!
+//! A physical activation whose verification comes first is created with its HLR call
+//! recorded too, conditional on the verification: the driver asks the verifier, makes
+//! the call on a pass or a flag with no commit between, and records both in the answer's
+//! commit (the identity machine's module doc says how a refusal takes the record back or
+//! undoes the call).
+//!
 //! The driver must then know that the order in hand holds its next call as sent by the
 //! commit that wrote it ([`sent_ahead`]): [`super::next_action`] treats a `Sent` step as a
 //! call cut short (by a crash) and makes a new attempt, which is right after a restart and
@@ -49,7 +55,7 @@
 //! items still queued are applied before it.
 
 use super::{Action, esim, mark_saga_sent, mark_sent, mark_undo_sent, next_action, port_order};
-use crate::order::Order;
+use crate::order::{Order, Step};
 
 /// `o` with the call `a` recorded as sent at `now_ms`; `o` unchanged when `a` is not a
 /// southbound call (a wait, a verification, the end of a saga, port bookkeeping: those
@@ -109,7 +115,18 @@ pub fn mark_next_sent(o: Order, now_ms: u64) -> Order {
 /// [`mark_next_sent`] for a caller that already holds `next`, `o`'s
 /// [`next_action`] at `now_ms` (the machine is not asked twice in one write).
 pub fn mark_sent_as(o: Order, next: &Action, now_ms: u64) -> Order {
-    if o.status.is_terminal() || attempt_of(next).is_none() {
+    if o.status.is_terminal() {
+        return o;
+    }
+    if matches!(next, Action::Verify { .. }) && super::identity::hlr_call_rides_ahead(&o) {
+        // The HLR call after the verification, recorded with this write and made once
+        // the verification lets the order go on (`super::identity`).
+        return Order {
+            hlr: Step::Sent { attempt: 1 },
+            ..o
+        };
+    }
+    if attempt_of(next).is_none() {
         return o;
     }
     // One write, one version: the record rides on the version being written.

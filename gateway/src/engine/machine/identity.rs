@@ -9,6 +9,17 @@
 //! `identity_service_unavailable`. Any other error of the call (credentials, TLS, a broken
 //! answer) will not fix itself between retries and fails the order at once, with the same
 //! code. Pure: time, jitter and the answer are inputs.
+//!
+//! A physical order's create commit records its HLR call as sent ahead of the
+//! verification (`super::ahead`): the driver makes that call straight after a pass or a
+//! flag, and the call's answer is the order's next write, so a verified activation costs
+//! the store two writes as an unverified one does. Until the verification concludes the
+//! record is conditional; a refusal takes it back when the driver knows the call was not
+//! made ([`CallAhead::NotMade`]: it holds the order since the commit that recorded it),
+//! and otherwise (the order read back after a restart or taken over from another node,
+//! whose pass may have let the call go out before it crashed) sends the order down the
+//! HLR clean-up before it fails ([`CallAhead::MaybeMade`]). A verifier answers a repeated
+//! request with its first decision, so that clean-up only runs for one that forgot.
 
 use super::{Attempt, touch};
 use crate::order::{
@@ -27,6 +38,30 @@ pub const STEP: &str = "identity_verify";
 
 /// A verification not attempted yet.
 static PENDING: Step = Step::Pending;
+
+/// Whether the HLR call that the create commit recorded ahead of the verification may have
+/// been made (see the module doc).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CallAhead {
+    /// The driver holds the order since the commit that recorded the call and has not made
+    /// it: a refusal takes the record back and the order fails at once.
+    NotMade,
+    /// Read back from the store: a refusal sends the order down the HLR clean-up first.
+    MaybeMade,
+}
+
+/// What a refused order says about its inventory, when nothing went southbound.
+const NOTHING_SENT: &str = "nothing was provisioned and the SIM and number are back in the pool";
+
+/// The same, when the HLR call recorded ahead of the verification may have been made.
+const BEING_UNDONE: &str = "the subscriber that the order may have created on the HLR is being removed, and the SIM and number go back to the pool once it is (status `failed`)";
+
+/// Whether `o` is an order whose create commit records its HLR call ahead of its
+/// verification: a physical activation (neither a port nor an eSIM order, whose first
+/// calls go elsewhere) whose verification is current and whose HLR step has not started.
+pub(super) fn hlr_call_rides_ahead(o: &Order) -> bool {
+    o.port.is_none() && o.esim.is_none() && o.hlr == Step::Pending && current(o).is_some()
+}
 
 /// The verification step while it is current: the create commit asked for one and it has
 /// not concluded. `None` once it has (or when none was asked).
@@ -75,10 +110,12 @@ pub fn begin_verify(o: Order, attempt: u32, now_ms: u64, window_ms: u64) -> Orde
 }
 
 /// Applies the verifier's answer to attempt `at.n`.
+/// `ahead` says whether an HLR call recorded ahead of the verification may have been made.
 pub fn on_verify(
     o: Order,
     at: Attempt,
     result: Result<VerificationResponse, IdentityError>,
+    ahead: CallAhead,
 ) -> (Order, Effect) {
     let mut o = touch(o, at.now_ms);
     let terms = o.verify_terms().copied();
@@ -93,8 +130,8 @@ pub fn on_verify(
             let rejected = decide(&mut step, answer, flag_reverifies);
             o.identity = Some(step);
             match rejected {
-                None => (o, Effect::None),
-                Some(code) => fail(o, code.as_str(), reject_detail(code)),
+                None => (go_on(o), Effect::None),
+                Some(code) => fail(o, code.as_str(), ahead, |left| reject_detail(code, left)),
             }
         }
         Err(e) if e.retryable() => {
@@ -119,10 +156,11 @@ pub fn on_verify(
                 error: e.to_string(),
             };
             o.identity = Some(step);
-            let detail = format!(
-                "the identity verification service did not answer after {attempt} attempts ({e}); nothing was provisioned and the SIM and number are back in the pool; place the order again later"
-            );
-            fail(o, UNAVAILABLE, detail)
+            fail(o, UNAVAILABLE, ahead, |left| {
+                format!(
+                    "the identity verification service did not answer after {attempt} attempts ({e}); {left}; place the order again later"
+                )
+            })
         }
         Err(e) => {
             step.status = IdentityStatus::Unavailable;
@@ -131,10 +169,11 @@ pub fn on_verify(
                 error: e.to_string(),
             };
             o.identity = Some(step);
-            let detail = format!(
-                "the identity verification service could not be used ({e}); nothing was provisioned and the SIM and number are back in the pool; the operator must check the gateway's `[identity]` configuration with the verification provider"
-            );
-            fail(o, UNAVAILABLE, detail)
+            fail(o, UNAVAILABLE, ahead, |left| {
+                format!(
+                    "the identity verification service could not be used ({e}); {left}; the operator must check the gateway's `[identity]` configuration with the verification provider"
+                )
+            })
         }
     }
 }
@@ -190,7 +229,7 @@ pub fn decided_before_create(
 
 /// Concludes the verification on a gateway with no verifier configured: skipped when the
 /// policy does not require identity, else the order fails `identity_service_unavailable`.
-pub fn on_no_verifier(o: Order, now_ms: u64) -> (Order, Effect) {
+pub fn on_no_verifier(o: Order, now_ms: u64, ahead: CallAhead) -> (Order, Effect) {
     let mut o = touch(o, now_ms);
     let required = o.verify_terms().is_some_and(|t: &VerifyTerms| t.required);
     let mut step = o
@@ -203,7 +242,7 @@ pub fn on_no_verifier(o: Order, now_ms: u64) -> (Order, Effect) {
             outcome: "skipped".into(),
         };
         o.identity = Some(step);
-        return (o, Effect::None);
+        return (go_on(o), Effect::None);
     }
     step.status = IdentityStatus::Unavailable;
     step.step = Step::Failed {
@@ -211,16 +250,16 @@ pub fn on_no_verifier(o: Order, now_ms: u64) -> (Order, Effect) {
         error: "no identity verifier is configured".into(),
     };
     o.identity = Some(step);
-    fail(
-        o,
-        UNAVAILABLE,
-        "this tenant's policy requires identity verification and the gateway has no identity verification service configured; nothing was provisioned and the SIM and number are back in the pool; the operator must set `[identity] url`".into(),
-    )
+    fail(o, UNAVAILABLE, ahead, |left| {
+        format!(
+            "this tenant's policy requires identity verification and the gateway has no identity verification service configured; {left}; the operator must set `[identity] url`"
+        )
+    })
 }
 
 /// Concludes the verification of an order whose subscriber cannot be sent: `problem`
 /// names the field (never its value). The order fails `subscriber_invalid`.
-pub fn on_unsendable(o: Order, now_ms: u64, problem: &str) -> (Order, Effect) {
+pub fn on_unsendable(o: Order, now_ms: u64, problem: &str, ahead: CallAhead) -> (Order, Effect) {
     let mut o = touch(o, now_ms);
     let mut step = o
         .identity
@@ -232,24 +271,63 @@ pub fn on_unsendable(o: Order, now_ms: u64, problem: &str) -> (Order, Effect) {
         error: problem.to_owned(),
     };
     o.identity = Some(step);
-    let detail = format!(
-        "the subscriber cannot be sent to the identity verification service: {problem}; nothing was provisioned and the SIM and number are back in the pool; correct the subscriber and place the order again"
-    );
-    fail(o, UNSENDABLE, detail)
+    fail(o, UNSENDABLE, ahead, |left| {
+        format!(
+            "the subscriber cannot be sent to the identity verification service: {problem}; {left}; correct the subscriber and place the order again"
+        )
+    })
 }
 
-/// Fails an order that sent nothing southbound: final at once, inventory released.
-fn fail(mut o: Order, code: &str, detail: String) -> (Order, Effect) {
+/// An order whose verification let it go on: an HLR call recorded ahead of the
+/// verification is now about to be made (the status says so, as `super::mark_sent` would).
+fn go_on(mut o: Order) -> Order {
+    if o.esim.is_none() && o.port.is_none() && matches!(o.hlr, Step::Sent { .. }) {
+        o.status = OrderStatus::HlrProvisioning;
+    }
+    o
+}
+
+/// Fails an order whose verification did not let it go on. With nothing sent southbound
+/// it is final at once and its inventory released; an HLR call recorded ahead of the
+/// verification is taken back when it was not made, and otherwise undone first
+/// (`Compensating`, as a refused HLR call is). `detail` is told what became of the
+/// inventory.
+fn fail(
+    mut o: Order,
+    code: &str,
+    ahead: CallAhead,
+    detail: impl FnOnce(&str) -> String,
+) -> (Order, Effect) {
+    let recorded = match o.hlr {
+        Step::Sent { attempt } => Some(attempt),
+        _ => None,
+    };
+    if let (Some(attempt), CallAhead::MaybeMade) = (recorded, ahead) {
+        o.hlr = Step::Failed {
+            attempt,
+            error: "recorded ahead of the identity verification, which did not let the order go on; the call may have been made before a restart".into(),
+        };
+        o.error = Some(OrderError {
+            code: code.into(),
+            detail: detail(BEING_UNDONE),
+        });
+        o.status = OrderStatus::Compensating;
+        o.undo = Some(Step::Pending);
+        return (o, Effect::None);
+    }
+    if recorded.is_some() {
+        o.hlr = Step::Pending;
+    }
     o.status = OrderStatus::Failed;
     o.error = Some(OrderError {
         code: code.into(),
-        detail,
+        detail: detail(NOTHING_SENT),
     });
     (o, Effect::Release)
 }
 
-/// What a reject means and what to do, per code.
-fn reject_detail(code: RejectCode) -> String {
+/// What a reject means and what to do, per code; `left` says what became of the inventory.
+fn reject_detail(code: RejectCode, left: &str) -> String {
     let why = match code {
         RejectCode::IdentityMismatch => {
             "the name and the ID number do not belong together, or the number does not exist; check the document and its reading"
@@ -265,9 +343,7 @@ fn reject_detail(code: RejectCode) -> String {
         }
         RejectCode::IdExpired => "the ID document has expired; ask for a valid document",
     };
-    format!(
-        "the identity verification service refused the subscriber's identity: {why}; nothing was provisioned and the SIM and number are back in the pool"
-    )
+    format!("the identity verification service refused the subscriber's identity: {why}; {left}")
 }
 
 #[cfg(test)]

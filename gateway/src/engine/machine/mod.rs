@@ -34,7 +34,9 @@ pub use esim::{
     Es2Call, Es2Failure, ReleaseTerms, expire, mark_es2_sent, on_cancel, on_confirm, on_download,
     on_release_check, on_reorder,
 };
-pub use identity::{begin_verify, identity_concluded, on_no_verifier, on_unsendable, on_verify};
+pub use identity::{
+    CallAhead, begin_verify, identity_concluded, on_no_verifier, on_unsendable, on_verify,
+};
 pub use saga::{StepDone, StepFailure, conclude, mark_saga_sent, on_saga_answer};
 
 /// Retry policy for southbound steps.
