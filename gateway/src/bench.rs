@@ -155,8 +155,8 @@ pub struct BenchArgs {
     #[arg(long)]
     pub cache_mib: Option<usize>,
     /// How long `POST /v1/activations` waits for the identity verifier before the create
-    /// commit (`[identity] before_create_wait_ms`; default that of the configuration,
-    /// 2,000; 0: the engine asks after the commit). With `--policy cn`.
+    /// commit (`[identity] before_create_wait_ms`; default that of the configuration, 0:
+    /// the engine asks after the commit). With `--policy cn`.
     #[arg(long)]
     pub before_create_wait_ms: Option<u64>,
     /// Seconds after the first POST to wait for every order to be terminal; then the ones

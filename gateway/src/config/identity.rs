@@ -36,10 +36,12 @@ pub struct IdentityConfig {
     /// Most verification calls in flight.
     pub concurrency: usize,
     /// How long `POST /v1/activations` waits for the verifier before the order's create
-    /// commit, ms (0: never; the engine asks after the commit). A pass or a flag within it
-    /// is recorded in the create commit, which then sends the first southbound call ahead
-    /// (one durable write fewer per order); anything else is asked again after the commit
-    /// under the same request id.
+    /// commit, ms (0, the default: never; the engine asks after the commit, and makes the
+    /// HLR call that the create commit recorded ahead of the verification on a pass). A
+    /// pass or a flag within it is in the `202` and recorded by the create commit; anything
+    /// else is asked again after the commit under the same request id. Either way a
+    /// verified physical order costs two durable writes; waiting only puts the verifier's
+    /// round trip on the request's path.
     pub before_create_wait_ms: u64,
 }
 
@@ -56,7 +58,7 @@ impl Default for IdentityConfig {
             timeout_ms: 10_000,
             give_up_after_secs: 300,
             concurrency: 32,
-            before_create_wait_ms: 2_000,
+            before_create_wait_ms: 0,
         }
     }
 }
