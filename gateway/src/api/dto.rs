@@ -303,7 +303,6 @@ pub fn channel_request(v: Option<&Value>) -> Result<Option<Value>, ApiError> {
     })
 }
 
-/// A step as the API shows it.
 /// An activation's HLR step as the API shows it: `pending` while the call recorded ahead
 /// of the identity verification waits for it (the order still `reserved`; the engine
 /// makes the call once the verification lets the order go on).
@@ -315,6 +314,7 @@ fn hlr_step(o: &Order) -> &Step {
     }
 }
 
+/// A step as the API shows it.
 pub(super) fn step_json(s: &Step) -> Value {
     match s {
         Step::Pending => json!({"state": "pending"}),

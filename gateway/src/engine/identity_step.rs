@@ -6,9 +6,9 @@
 //! on needs a commit of its own: the attempt is written with its answer, and a pass or a
 //! flag with the answer of the HLR call that the create commit recorded ahead of it (or,
 //! for an order whose first call is not that one, with the `sent` record of its first
-//! southbound step), which is the order's next write. A refusal, a failure or a retry wait is written at once. The name and the ID
-//! number live only in the request for the call's duration; the event and the log carry
-//! the outcome and its code.
+//! southbound step), which is the order's next write. A refusal, a failure or a retry
+//! wait is written at once. The name and the ID number live only in the request for the
+//! call's duration; the event and the log carry the outcome and its code.
 
 use super::Inner;
 use super::driver::record_answer;

@@ -109,8 +109,8 @@ pub fn begin_verify(o: Order, attempt: u32, now_ms: u64, window_ms: u64) -> Orde
     o
 }
 
-/// Applies the verifier's answer to attempt `at.n`.
-/// `ahead` says whether an HLR call recorded ahead of the verification may have been made.
+/// Applies the verifier's answer to attempt `at.n`; `ahead` says whether an HLR call
+/// recorded ahead of the verification may have been made.
 pub fn on_verify(
     o: Order,
     at: Attempt,

@@ -16,6 +16,7 @@ use crate::compliance::blocklist::{ListKind, check_id_entry};
 use crate::compliance::channel::{ChannelRef, FreezeTarget, Member, Registration, RegistryView};
 use crate::compliance::checks::{CreateRequest, ReadPlan, Reads, SubscriberInput};
 use crate::compliance::policy::StoreHours;
+use crate::compliance::velocity::VelocityKey;
 use crate::compliance::{Decision, decide, plan};
 use crate::order::Order;
 use crate::store::*;
@@ -82,10 +83,33 @@ where
         check: &ComplianceCheck,
         now_ms: u64,
     ) -> TxResult<Decision> {
+        Ok(self.decide_seen(tenant, check, now_ms)?.0)
+    }
+
+    /// [`ReadSet::decide`], with the count each velocity key's current bucket held (what
+    /// the commit's bumps start from).
+    fn decide_seen(
+        &self,
+        tenant: &str,
+        check: &ComplianceCheck,
+        now_ms: u64,
+    ) -> TxResult<(Decision, Vec<(VelocityKey, u32)>)> {
         let req = check.request(now_ms);
         let plan = plan(&req);
         let reads = self.reads(tenant, check, &req, &plan)?;
-        Ok(decide(&req, &reads))
+        let decision = decide(&req, &reads);
+        let seen = reads
+            .velocity
+            .into_iter()
+            .map(|(key, buckets)| {
+                let n = buckets
+                    .iter()
+                    .find(|(b, _)| *b == key.current)
+                    .map_or(0, |(_, n)| *n);
+                (key, n)
+            })
+            .collect();
+        Ok((decision, seen))
     }
 
     /// Everything the plan names, read from these tables.
@@ -142,6 +166,9 @@ pub struct ComplianceTables<'t> {
     audit: Table<'t, u64, &'static [u8]>,
     /// The last record's seq (0: none) and chain hash (genesis: none).
     head: (u64, Hash),
+    /// The current buckets' counts the last decision read, for the bumps of the commit
+    /// it allowed (a hint: a bump checks it against what the row held).
+    seen: Vec<(VelocityKey, u32)>,
 }
 
 impl<'t> ComplianceTables<'t> {
@@ -160,6 +187,7 @@ impl<'t> ComplianceTables<'t> {
             terminal: txn.open_table(TERMINAL).map_err(backend)?,
             audit,
             head,
+            seen: Vec::new(),
         })
     }
 
@@ -204,15 +232,18 @@ impl<'t> ComplianceTables<'t> {
         Ok(seq)
     }
 
-    /// The activation checks' decision at `now_ms`, read in this transaction.
-    fn decide(&self, tenant: &str, check: &ComplianceCheck, now_ms: u64) -> TxResult<Decision> {
+    /// The activation checks' decision at `now_ms`, read in this transaction; the counts
+    /// it read are kept for the bumps of an allowed commit.
+    fn decide(&mut self, tenant: &str, check: &ComplianceCheck, now_ms: u64) -> TxResult<Decision> {
         let tables = ReadSet {
             live_lines: &self.live_lines,
             velocity: &self.velocity,
             registry: &self.registry,
             blocklist: &self.blocklist,
         };
-        tables.decide(tenant, check, now_ms)
+        let (decision, seen) = tables.decide_seen(tenant, check, now_ms)?;
+        self.seen = seen;
+        Ok(decision)
     }
 
     /// Sets a channel member frozen (inserting it frozen if it is not registered).
@@ -262,16 +293,28 @@ impl<'t> ComplianceTables<'t> {
     /// Counts one activation in `scope`'s `current` bucket; the bump that opens a bucket
     /// also drops the buckets that have left the window (before `first`). Reads only
     /// range over the window, so this is garbage collection, done once per bucket.
-    fn bump(&mut self, scope: &str, first: u64, current: u64) -> TxResult<()> {
-        let n = self
+    /// `seen`: the count the decision read there, if it did (saves a read; the row's old
+    /// value, which the write returns, settles it when it differs).
+    fn bump(&mut self, scope: &str, first: u64, current: u64, seen: Option<u32>) -> TxResult<()> {
+        let n = match seen {
+            Some(n) => n,
+            None => self
+                .velocity
+                .get((scope, current))
+                .map_err(backend)?
+                .map_or(0, |v| v.value()),
+        };
+        let held = self
             .velocity
-            .get((scope, current))
+            .insert((scope, current), n.saturating_add(1))
             .map_err(backend)?
             .map_or(0, |v| v.value());
-        self.velocity
-            .insert((scope, current), n.saturating_add(1))
-            .map_err(backend)?;
-        if n > 0 {
+        if held != n {
+            self.velocity
+                .insert((scope, current), held.saturating_add(1))
+                .map_err(backend)?;
+        }
+        if held > 0 {
             return Ok(());
         }
         let mut old = Vec::new();
@@ -494,7 +537,7 @@ impl Tables<'_> {
     /// The decision of `check` for an order of `tenant` at `now_ms`, from what this
     /// transaction reads.
     pub(super) fn compliance_decide(
-        &self,
+        &mut self,
         tenant: &str,
         check: &ComplianceCheck,
         now_ms: u64,
@@ -538,10 +581,12 @@ impl Tables<'_> {
         decision: &Decision,
         order: &Order,
     ) -> TxResult<()> {
+        let seen = std::mem::take(&mut self.compliance.seen);
         if let Decision::Allow(a) = decision {
             for key in &a.bump {
                 let scope = velocity_scope(key, &new.tenant, &check.enterprise);
-                self.compliance.bump(&scope, key.first, key.current)?;
+                let hint = seen.iter().find(|(k, _)| k == key).map(|(_, n)| *n);
+                self.compliance.bump(&scope, key.first, key.current, hint)?;
             }
         }
         if let Some(line) = live_line(order) {
@@ -629,5 +674,36 @@ impl Tables<'_> {
                 }
             })),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The counts of `scope`'s buckets, by bucket.
+    fn rows(c: &ComplianceTables<'_>, scope: &str) -> Vec<(u64, u32)> {
+        buckets(&c.velocity, scope, 0, u64::MAX).expect("read")
+    }
+
+    #[test]
+    fn a_bump_counts_from_the_row_whatever_the_decision_read() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let db = ::redb::Database::create(dir.path().join("t.redb")).expect("db");
+        let txn = db.begin_write().expect("txn");
+        let mut c = ComplianceTables::open(&txn).expect("tables");
+        // No hint: the row is read.
+        c.bump("s", 0, 5, None).expect("bump");
+        // The hint the decision read, then stale ones (too high, too low): the row's old
+        // value decides.
+        for hint in [Some(1), Some(7), Some(0)] {
+            c.bump("s", 0, 5, hint).expect("bump");
+        }
+        assert_eq!(rows(&c, "s"), [(5, 4)]);
+        // The bump that opens a bucket drops those before the window, even when a stale
+        // hint says the new bucket was already open.
+        c.velocity.insert(("t", 1), 3).expect("insert");
+        c.bump("t", 3, 6, Some(2)).expect("bump");
+        assert_eq!(rows(&c, "t"), [(6, 1)]);
     }
 }
