@@ -60,7 +60,13 @@ const BEING_UNDONE: &str = "the subscriber that the order may have created on th
 /// verification: a physical activation (neither a port nor an eSIM order, whose first
 /// calls go elsewhere) whose verification is current and whose HLR step has not started.
 pub(super) fn hlr_call_rides_ahead(o: &Order) -> bool {
-    o.port.is_none() && o.esim.is_none() && o.hlr == Step::Pending && current(o).is_some()
+    hlr_call_next(o) && o.hlr == Step::Pending && current(o).is_some()
+}
+
+/// Whether `o`'s first southbound call after its verification is the HLR's: neither a
+/// port nor an eSIM order.
+fn hlr_call_next(o: &Order) -> bool {
+    o.port.is_none() && o.esim.is_none()
 }
 
 /// The verification step while it is current: the create commit asked for one and it has
@@ -281,7 +287,7 @@ pub fn on_unsendable(o: Order, now_ms: u64, problem: &str, ahead: CallAhead) -> 
 /// An order whose verification let it go on: an HLR call recorded ahead of the
 /// verification is now about to be made (the status says so, as `super::mark_sent` would).
 fn go_on(mut o: Order) -> Order {
-    if o.esim.is_none() && o.port.is_none() && matches!(o.hlr, Step::Sent { .. }) {
+    if hlr_call_next(&o) && matches!(o.hlr, Step::Sent { .. }) {
         o.status = OrderStatus::HlrProvisioning;
     }
     o

@@ -83,33 +83,20 @@ where
         check: &ComplianceCheck,
         now_ms: u64,
     ) -> TxResult<Decision> {
-        Ok(self.decide_seen(tenant, check, now_ms)?.0)
+        Ok(self.decide_read(tenant, check, now_ms)?.0)
     }
 
-    /// [`ReadSet::decide`], with the count each velocity key's current bucket held (what
-    /// the commit's bumps start from).
-    fn decide_seen(
+    /// [`ReadSet::decide`], with what it was decided from.
+    fn decide_read(
         &self,
         tenant: &str,
         check: &ComplianceCheck,
         now_ms: u64,
-    ) -> TxResult<(Decision, Vec<(VelocityKey, u32)>)> {
+    ) -> TxResult<(Decision, Reads)> {
         let req = check.request(now_ms);
         let plan = plan(&req);
         let reads = self.reads(tenant, check, &req, &plan)?;
-        let decision = decide(&req, &reads);
-        let seen = reads
-            .velocity
-            .into_iter()
-            .map(|(key, buckets)| {
-                let n = buckets
-                    .iter()
-                    .find(|(b, _)| *b == key.current)
-                    .map_or(0, |(_, n)| *n);
-                (key, n)
-            })
-            .collect();
-        Ok((decision, seen))
+        Ok((decide(&req, &reads), reads))
     }
 
     /// Everything the plan names, read from these tables.
@@ -241,8 +228,19 @@ impl<'t> ComplianceTables<'t> {
             registry: &self.registry,
             blocklist: &self.blocklist,
         };
-        let (decision, seen) = tables.decide_seen(tenant, check, now_ms)?;
-        self.seen = seen;
+        let (decision, reads) = tables.decide_read(tenant, check, now_ms)?;
+        // The count each velocity key's current bucket held: what the bumps start from.
+        self.seen = reads
+            .velocity
+            .into_iter()
+            .map(|(key, buckets)| {
+                let n = buckets
+                    .iter()
+                    .find(|(b, _)| *b == key.current)
+                    .map_or(0, |(_, n)| *n);
+                (key, n)
+            })
+            .collect();
         Ok(decision)
     }
 
@@ -678,32 +676,5 @@ impl Tables<'_> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// The counts of `scope`'s buckets, by bucket.
-    fn rows(c: &ComplianceTables<'_>, scope: &str) -> Vec<(u64, u32)> {
-        buckets(&c.velocity, scope, 0, u64::MAX).expect("read")
-    }
-
-    #[test]
-    fn a_bump_counts_from_the_row_whatever_the_decision_read() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let db = ::redb::Database::create(dir.path().join("t.redb")).expect("db");
-        let txn = db.begin_write().expect("txn");
-        let mut c = ComplianceTables::open(&txn).expect("tables");
-        // No hint: the row is read.
-        c.bump("s", 0, 5, None).expect("bump");
-        // The hint the decision read, then stale ones (too high, too low): the row's old
-        // value decides.
-        for hint in [Some(1), Some(7), Some(0)] {
-            c.bump("s", 0, 5, hint).expect("bump");
-        }
-        assert_eq!(rows(&c, "s"), [(5, 4)]);
-        // The bump that opens a bucket drops those before the window, even when a stale
-        // hint says the new bucket was already open.
-        c.velocity.insert(("t", 1), 3).expect("insert");
-        c.bump("t", 3, 6, Some(2)).expect("bump");
-        assert_eq!(rows(&c, "t"), [(6, 1)]);
-    }
-}
+#[path = "compliance_tests.rs"]
+mod tests;
