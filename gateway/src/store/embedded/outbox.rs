@@ -54,7 +54,7 @@ pub struct Route {
 pub struct OutboxTables<'t> {
     pub events: Table<'t, (&'static str, u64), &'static [u8]>,
     pub by_type: Table<'t, (&'static str, &'static str, u64), ()>,
-    pub seq: Table<'t, &'static str, u64>,
+    seq: Table<'t, &'static str, u64>,
     pub endpoints: Table<'t, &'static str, &'static [u8]>,
     routes: Table<'t, (&'static str, &'static str), &'static [u8]>,
     pub deliveries: Table<'t, (&'static str, u64), &'static [u8]>,
@@ -67,6 +67,11 @@ pub struct OutboxTables<'t> {
     /// any write to `routes` (a failed command aborts the whole transaction, so no route
     /// written by it survives here either).
     routes_seen: std::collections::HashMap<String, std::sync::Arc<[(String, Route)]>>,
+    /// The last number this transaction drew from each sequence (the global one and each
+    /// tenant's): a group commit publishes many events of few tenants, and the next draw
+    /// starts from here instead of reading the row (the row's old value, which the write
+    /// returns, settles it should it ever differ).
+    seq_drawn: Vec<(String, u64)>,
 }
 
 impl<'t> OutboxTables<'t> {
@@ -86,6 +91,7 @@ impl<'t> OutboxTables<'t> {
             settings,
             low_stock_threshold,
             routes_seen: std::collections::HashMap::new(),
+            seq_drawn: Vec::new(),
         })
     }
 
@@ -96,8 +102,26 @@ impl<'t> OutboxTables<'t> {
     }
 
     fn next_seq(&mut self, key: &str) -> TxResult<u64> {
-        let n = self.seq.get(key).map_err(backend)?.map_or(0, |v| v.value()) + 1;
-        self.seq.insert(key, n).map_err(backend)?;
+        let drawn = self.seq_drawn.iter().position(|(k, _)| k == key);
+        let last = match drawn {
+            Some(i) => self.seq_drawn[i].1,
+            None => self.seq.get(key).map_err(backend)?.map_or(0, |v| v.value()),
+        };
+        let held = self
+            .seq
+            .insert(key, last + 1)
+            .map_err(backend)?
+            .map_or(0, |v| v.value());
+        let n = if held == last {
+            last + 1
+        } else {
+            self.seq.insert(key, held + 1).map_err(backend)?;
+            held + 1
+        };
+        match drawn {
+            Some(i) => self.seq_drawn[i].1 = n,
+            None => self.seq_drawn.push((key.to_owned(), n)),
+        }
         Ok(n)
     }
 
@@ -398,6 +422,28 @@ mod tests {
 
     fn queued(t: &Tables<'_>, id: &str, seq: u64) -> bool {
         t.outbox.delivery(id, seq).expect("read").is_some()
+    }
+
+    /// Sequence numbers stay gap-free and in order whether a draw starts from the row or
+    /// from what the transaction drew last, and a remembered draw that disagrees with the
+    /// row (it never should) gives way to the row.
+    #[test]
+    fn sequences_count_on_from_the_row() {
+        let db = crate::store::embedded::memory_db();
+        let txn = db.begin_write().expect("write");
+        let mut o = OutboxTables::open(&txn).expect("tables");
+        o.seq.insert("t", 41).expect("insert");
+        let drawn: Vec<u64> = (0..3).map(|_| o.next_seq("t").expect("draw")).collect();
+        assert_eq!(drawn, [42, 43, 44]);
+        assert_eq!(o.next_seq("").expect("draw"), 1);
+        // Remembered too low, then too high: the row decides.
+        for stale in [40, 50] {
+            o.seq_drawn[0].1 = stale;
+            let n = o.next_seq("t").expect("draw");
+            assert_eq!(o.seq.get("t").expect("read").map(|v| v.value()), Some(n));
+        }
+        assert_eq!(o.seq.get("t").expect("read").map(|v| v.value()), Some(46));
+        assert_eq!(o.next_seq("t").expect("draw"), 47);
     }
 
     /// The routes `publish` remembers within one transaction follow every change to them
