@@ -10,7 +10,7 @@ use crate::order::{Order, OrderStatus};
 use crate::store::*;
 use ::redb::{ReadableTable, Table, TableDefinition, WriteTransaction};
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::json;
 
 /// (tenant, tenant seq) → `PublicEvent`.
 pub const PUBLIC_EVENTS: TableDefinition<(&str, u64), &[u8]> =
@@ -260,20 +260,21 @@ impl Tables<'_> {
         tenant: &str,
         event_type: EventType,
         subject: Option<&str>,
-        data: Value,
+        data: impl Serialize,
     ) -> TxResult<()> {
         let o = &mut self.outbox;
         let seq = o.next_seq("")?;
         let tenant_seq = o.next_seq(tenant)?;
-        let ev = PublicEvent {
+        let id = event_id(tenant_seq);
+        let ev = PublicEventRow {
             seq,
             tenant_seq,
-            id: event_id(tenant_seq),
-            tenant: tenant.to_owned(),
+            id: &id,
+            tenant,
             event_type,
             created_at_ms: now_ms,
-            subject: subject.map(str::to_owned),
-            data,
+            subject,
+            data: &data,
         };
         o.events
             .insert((tenant, tenant_seq), enc(&ev)?.as_slice())
@@ -281,7 +282,7 @@ impl Tables<'_> {
         o.by_type
             .insert((tenant, event_type.as_str(), tenant_seq), ())
             .map_err(backend)?;
-        let queue = ev.subject.clone().unwrap_or_else(|| ev.id.clone());
+        let queue = subject.unwrap_or(&id).to_owned();
         for (endpoint, route) in o.routes_of(tenant)?.iter() {
             if !route.enabled || !(route.types.is_empty() || route.types.contains(&event_type)) {
                 continue;
@@ -289,7 +290,7 @@ impl Tables<'_> {
             let d = Delivery {
                 endpoint: endpoint.clone(),
                 event_seq: tenant_seq,
-                event_id: ev.id.clone(),
+                event_id: id.clone(),
                 event_type,
                 queue: queue.clone(),
                 status: DeliveryStatus::Pending,

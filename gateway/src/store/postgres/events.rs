@@ -10,8 +10,7 @@ use super::codec::{big, to_doc};
 use super::deferred::{EventRow, PublicRow};
 use super::retry::{Tx, TxResult};
 use crate::order::{Order, OrderStatus};
-use crate::store::{Event, EventKind, EventType, PublicEvent, order_data, subscription_id};
-use serde_json::Value;
+use crate::store::{Event, EventKind, EventType, PublicEventRow, order_data, subscription_id};
 
 /// Appends an audit event (numbered later; see the module doc).
 pub async fn log_event(
@@ -47,17 +46,17 @@ pub async fn publish(
     tenant: &str,
     event_type: EventType,
     subject: Option<&str>,
-    data: Value,
+    data: impl serde::Serialize,
 ) -> TxResult<()> {
-    let ev = PublicEvent {
+    let ev = PublicEventRow {
         seq: 0,
         tenant_seq: 0,
-        id: String::new(),
-        tenant: tenant.to_owned(),
+        id: "",
+        tenant,
         event_type,
         created_at_ms: now_ms,
-        subject: subject.map(str::to_owned),
-        data,
+        subject,
+        data: &data,
     };
     tx.deferred().add_public(PublicRow {
         ord: tx.next_ordinal(),

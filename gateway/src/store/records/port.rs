@@ -274,7 +274,7 @@ impl OnArrival {
 /// (a transition that keeps the state, such as the donor's acceptance, is on the
 /// order's timeline only). Each carries who caused it, the reason code and the hub's
 /// reference, the promised time and the completion time (§1.6), never the credential.
-pub fn port_events(current: &Order, order: &Order) -> Vec<(EventType, serde_json::Value)> {
+pub fn port_events<'o>(current: &Order, order: &'o Order) -> Vec<(EventType, PortEventData<'o>)> {
     let Some(p) = &order.port else {
         return Vec::new();
     };
@@ -297,23 +297,42 @@ pub fn port_events(current: &Order, order: &Order) -> Vec<(EventType, serde_json
         let Some(kind) = kind else {
             continue;
         };
-        let data = serde_json::json!({
-            "order_id": order.id,
-            "number": p.number,
-            "market": p.market,
-            "state": t.state.as_str(),
-            "status": order.status_name(),
-            "actor": t.actor,
-            "reason_code": t.reason_code,
-            "external_ref": t.external_ref.as_ref().or(p.port_ref.as_ref()),
-            "promised_at": p.due_at_ms.map(crate::clock::rfc3339),
-            "completed_at": p.completed_at_ms.map(crate::clock::rfc3339),
-            "temporary_number": p.temporary,
-            "at": crate::clock::rfc3339(t.at_ms),
-        });
+        let data = PortEventData {
+            actor: t.actor,
+            at: crate::clock::rfc3339(t.at_ms),
+            completed_at: p.completed_at_ms.map(crate::clock::rfc3339),
+            external_ref: t.external_ref.as_deref().or(p.port_ref.as_deref()),
+            market: p.market,
+            number: &p.number,
+            order_id: &order.id,
+            promised_at: p.due_at_ms.map(crate::clock::rfc3339),
+            reason_code: t.reason_code.as_deref(),
+            state: t.state.as_str(),
+            status: order.status_name(),
+            temporary_number: p.temporary.as_ref(),
+        };
         out.push((kind, data));
     }
     out
+}
+
+/// A `port.*` event's payload, encoded by the store straight into the event it writes
+/// (no JSON tree between). Its members in the order of their names, as every other
+/// event's payload (serde_json's objects are sorted).
+#[derive(Clone, Debug, Serialize)]
+pub struct PortEventData<'o> {
+    actor: crate::order::PortActor,
+    at: String,
+    completed_at: Option<String>,
+    external_ref: Option<&'o str>,
+    market: crate::compliance::Market,
+    number: &'o sim_profiles::Msisdn,
+    order_id: &'o str,
+    promised_at: Option<String>,
+    reason_code: Option<&'o str>,
+    state: &'static str,
+    status: &'static str,
+    temporary_number: Option<&'o sim_profiles::Msisdn>,
 }
 
 fn port_out_event_type(s: PortState) -> Option<EventType> {
@@ -350,4 +369,92 @@ fn port_event_type(s: PortState) -> Option<EventType> {
         PortState::Expired => EventType::PortExpired,
         PortState::Failed => EventType::PortFailed,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::compliance::Market;
+    use crate::order::{PortActor, PortIn, PortTransition};
+    use serde_json::json;
+
+    /// A port event's payload as the store writes it: every member, by name, with the
+    /// hub's reference standing in for a transition that has none of its own.
+    #[test]
+    fn port_event_payloads_carry_the_transition_and_the_promise() {
+        let mut current = crate::engine::machine::fixture_order();
+        let sealed = crate::crypto::Sealed {
+            kid: "k1".into(),
+            nonce: "00".into(),
+            ct: "00".into(),
+        };
+        let number = "447911000001".parse().expect("msisdn");
+        let temporary = current.msisdn.clone();
+        let mut p = PortIn::new(Market::Uk, number, "EE".into(), sealed, None, None)
+            .running_on(Some(temporary.clone()));
+        p.port_ref = Some("P-1".into());
+        current.port = Some(p.clone());
+        let mut order = current.clone();
+        p.due_at_ms = Some(1_795_420_800_000);
+        for (state, reason, external, at_ms) in [
+            (PortState::Submitted, None, None, 1_000),
+            (PortState::Submitted, None, Some("D-9"), 2_000),
+            (
+                PortState::Rejected,
+                Some("contract_lock"),
+                Some("D-9"),
+                3_000,
+            ),
+        ] {
+            p.timeline.push(PortTransition {
+                state,
+                actor: PortActor::Hub,
+                reason_code: reason.map(str::to_owned),
+                external_ref: external.map(str::to_owned),
+                at_ms,
+            });
+        }
+        order.port = Some(p);
+        let events: Vec<_> = port_events(&current, &order)
+            .into_iter()
+            .map(|(t, d)| (t, serde_json::to_value(d).expect("encode")))
+            .collect();
+        let data = |state: &str, reason: Option<&str>, external: &str, at: &str| {
+            json!({
+                "actor": "hub",
+                "at": at,
+                "completed_at": null,
+                "external_ref": external,
+                "market": "uk",
+                "number": "447911000001",
+                "order_id": order.id,
+                "promised_at": "2026-11-23T08:00:00.000Z",
+                "reason_code": reason,
+                "state": state,
+                "status": order.status_name(),
+                "temporary_number": temporary.as_str(),
+            })
+        };
+        // The second transition keeps the state: on the timeline only.
+        assert_eq!(
+            events,
+            [
+                (
+                    EventType::PortSubmitted,
+                    data("submitted", None, "P-1", "1970-01-01T00:00:01.000Z")
+                ),
+                (
+                    EventType::PortRejected,
+                    data(
+                        "rejected",
+                        Some("contract_lock"),
+                        "D-9",
+                        "1970-01-01T00:00:03.000Z"
+                    )
+                ),
+            ]
+        );
+        // What the previous write had already published is not published again.
+        assert!(port_events(&order, &order).is_empty());
+    }
 }

@@ -249,6 +249,31 @@ pub struct PublicEvent {
     pub data: Value,
 }
 
+/// A [`PublicEvent`] as the store writes it: the same members in the same order,
+/// borrowed, with any serializable payload, so the payload is encoded straight into the
+/// stored JSON with no `Value` tree between (the bytes are those of the `PublicEvent`
+/// with that payload as its `data`).
+#[derive(Serialize)]
+pub struct PublicEventRow<'a, D: Serialize + ?Sized> {
+    /// See [`PublicEvent::seq`].
+    pub seq: u64,
+    /// See [`PublicEvent::tenant_seq`].
+    pub tenant_seq: u64,
+    /// See [`PublicEvent::id`].
+    pub id: &'a str,
+    /// See [`PublicEvent::tenant`].
+    pub tenant: &'a str,
+    /// See [`PublicEvent::event_type`].
+    #[serde(rename = "type")]
+    pub event_type: EventType,
+    /// See [`PublicEvent::created_at_ms`].
+    pub created_at_ms: u64,
+    /// See [`PublicEvent::subject`].
+    pub subject: Option<&'a str>,
+    /// See [`PublicEvent::data`].
+    pub data: &'a D,
+}
+
 impl PublicEvent {
     /// The event as `GET /v1/events` shows it and webhooks send it.
     pub fn wire(&self) -> Value {
@@ -476,6 +501,18 @@ mod tests {
                 let expected = serde_json::to_vec(&e.wire()).expect("wire");
                 let of = WireEvent::of(&e).expect("of");
                 let stored = serde_json::to_vec(&e).expect("stored");
+                // The store writes it as a row of borrowed members: the same bytes.
+                let row = PublicEventRow {
+                    seq: e.seq,
+                    tenant_seq: e.tenant_seq,
+                    id: &e.id,
+                    tenant: &e.tenant,
+                    event_type: e.event_type,
+                    created_at_ms: e.created_at_ms,
+                    subject: e.subject.as_deref(),
+                    data: &e.data,
+                };
+                assert_eq!(serde_json::to_vec(&row).expect("row"), stored);
                 let from = WireEvent::from_stored(&stored).expect("from stored");
                 assert_eq!(of.body.as_ref(), expected.as_slice());
                 assert_eq!(from, of);
