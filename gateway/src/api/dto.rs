@@ -445,7 +445,7 @@ pub fn render_order(o: &Order, progress: Option<&EsimProgress>, cc: Option<&str>
         }
     }
     if let Some(p) = &o.port {
-        v["port"] = super::ports::port_json(p);
+        v["port"] = super::ports::port_json(o, p);
     }
     order_tail(o, &mut v);
     v

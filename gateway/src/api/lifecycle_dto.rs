@@ -183,7 +183,7 @@ pub fn render_lifecycle(o: &Order, cc: Option<&str>) -> Value {
         }
     }
     if let Some(p) = &o.port {
-        v["port"] = super::ports::port_json(p);
+        v["port"] = super::ports::port_json(o, p);
     }
     order_tail(o, &mut v);
     v

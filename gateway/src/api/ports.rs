@@ -14,7 +14,7 @@ use crate::clock::rfc3339;
 use crate::engine::ItemInput;
 use crate::engine::machine::port_in::CancelRefused;
 use crate::engine::machine::port_order;
-use crate::order::{Order, PortIn};
+use crate::order::{Order, PortIn, Step};
 use crate::store::{OnArrival, PortInboxItem, PortItemBody, PortReceived, cancel_item_key};
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -25,8 +25,8 @@ use std::sync::Arc;
 /// Most open ports one `GET /v1/ports` reads.
 const MAX_LIST: usize = 1000;
 
-/// The port part of an order as the API shows it (never the credential).
-pub fn port_json(p: &PortIn) -> Value {
+/// The port part of order `o` (its port `p`) as the API shows it (never the credential).
+pub fn port_json(o: &Order, p: &PortIn) -> Value {
     let timeline: Vec<Value> = p
         .timeline
         .iter()
@@ -42,7 +42,7 @@ pub fn port_json(p: &PortIn) -> Value {
         .collect();
     let mut steps = match &p.out {
         Some(out) => json!({"answer": step_json(&out.answer)}),
-        None => json!({"submit": step_json(&p.submit)}),
+        None => json!({"submit": step_json(submit_step(o, p))}),
     };
     for (name, s) in [
         ("cancel", p.cancel.as_ref()),
@@ -88,6 +88,20 @@ pub fn port_json(p: &PortIn) -> Value {
         None => v["direction"] = json!("in"),
     }
     v
+}
+
+/// A port-in's submission as the API shows it: `pending` while it waits for the line on
+/// its temporary number, with whose call it was recorded (`port_order::submit_with_line`:
+/// the engine makes it once the line is up).
+fn submit_step<'a>(o: &Order, p: &'a PortIn) -> &'a Step {
+    static WAITING: Step = Step::Pending;
+    let waits = !matches!(o.hlr, Step::Done { .. })
+        && o.status != crate::order::OrderStatus::Compensating
+        && p.port_ref.is_none();
+    match &p.submit {
+        Step::Sent { .. } if waits => &WAITING,
+        s => s,
+    }
 }
 
 /// `GET /v1/ports?state=port_…&limit=N`: the tenant's open port-in orders, oldest

@@ -6,7 +6,7 @@ use super::Inner;
 use super::error::EngineError;
 use super::es2_step::run_es2;
 use super::identity_step::run_verify;
-use super::machine::{self, Action, Attempt, Es2Call};
+use super::machine::{self, Action, Attempt, Es2Call, port_order};
 use super::observe::observe;
 use super::port_onward::{self, Applied};
 use super::port_step;
@@ -235,8 +235,11 @@ pub(super) async fn drive(
             ));
         }
         let step = (attempt, recorded);
-        order = match kind {
-            StepKind::Es2(call) => run_es2(inner, order, call, step, now).await?,
+        let applied = match kind {
+            StepKind::Es2(call) => Applied::Driving(
+                Box::new(run_es2(inner, order, call, step, now).await?),
+                true,
+            ),
             StepKind::Provision => {
                 let spec = spec.of(inner, &order).await?;
                 run_step(inner, order, spec, false, step, now).await?
@@ -246,7 +249,13 @@ pub(super) async fn drive(
                 run_step(inner, order, spec, true, step, now).await?
             }
         };
-        presented = true;
+        match applied {
+            Applied::Driving(next, ahead) => {
+                order = *next;
+                presented = ahead;
+            }
+            Applied::Parked => return Ok(()),
+        }
     }
 }
 
@@ -274,7 +283,9 @@ impl LineSpec {
 
 /// One attempt of a step: record it as sent (unless the commit that wrote `order` did:
 /// `recorded`), call the HLR within the concurrency bound, then record the answer (and
-/// any inventory effect) in one commit.
+/// any inventory effect) in one commit. A port-in's submission recorded with its line
+/// (`port_order::submit_with_line`) is made straight after the line's answer when the
+/// line is up, and that commit records both answers (`port_step::submit_after_line`).
 async fn run_step(
     inner: &Inner,
     order: Order,
@@ -282,7 +293,7 @@ async fn run_step(
     undo: bool,
     (attempt, recorded): (u32, bool),
     now: u64,
-) -> Result<Order, EngineError> {
+) -> Result<Applied, EngineError> {
     let (kind, mark): (_, fn(Order, u32, u64) -> Order) = if undo {
         (StepKind::Deprovision, machine::mark_undo_sent)
     } else {
@@ -293,6 +304,7 @@ async fn run_step(
         .record_sent(order, recorded, step, |o| mark(o, attempt, now))
         .await?;
     let before = Before::of(&order);
+    let version = order.version;
     let permit = inner
         .permits
         .acquire()
@@ -306,7 +318,21 @@ async fn run_step(
         hlr_answer(inner, order, attempt, call, machine::on_provision_any).await
     };
     drop(permit);
-    record_answer(inner, &before, next, effect, kind.name(), attempt, summary).await
+    let next = match (undo, recorded) {
+        (false, true) => match port_order::submit_after_line(&next) {
+            Some(n) => {
+                let line = (kind.name(), attempt, summary);
+                let held = (&before, version);
+                return port_step::submit_after_line(inner, held, next, line, n).await;
+            }
+            // The call this driver made as recorded: a submission recorded with it was
+            // not made, and the line is not up.
+            None => port_order::submission_not_made(next),
+        },
+        _ => next,
+    };
+    let order = record_answer(inner, &before, next, effect, kind.name(), attempt, summary).await?;
+    Ok(Applied::Driving(Box::new(order), true))
 }
 
 /// How the machine applies one kind of HLR answer (`on_provision`, `on_deprovision`).

@@ -266,6 +266,41 @@ pub(super) async fn run_port_step(
     commit_onward(inner, &before, next, step, now).await
 }
 
+/// A port-in's line is up (`answered`: its HLR answer applied, not yet recorded) and its
+/// submission was recorded with the line's call (`port_order::submit_with_line`): make
+/// attempt `n` of the submission now, then record both answers, and the port items that
+/// arrived meanwhile, in one commit that takes the order onward (usually parked: the hub
+/// decides). `line`: the HLR step's name, attempt and answer, for the order's history;
+/// `version`: the order's as stored before the line's call.
+pub(super) async fn submit_after_line(
+    inner: &Inner,
+    (before, version): (&Before, u64),
+    answered: Order,
+    (step, attempt, line): (&str, u32, String),
+    n: u32,
+) -> Result<Applied, EngineError> {
+    let answer = call(inner, &answered, None, PortOp::Submit).await;
+    let summary = format!(
+        "{line}; {} attempt {n}: {}",
+        PortOp::Submit.name(),
+        said(&answer)
+    );
+    let now = inner.clock.now_ms();
+    let at = Attempt::new(n, &inner.settings.policy, inner.jitter(), now);
+    let submitted = port_order::on_port_answer(answered, PortOp::Submit, at, answer);
+    let (next, keys) = with_waiting(inner, submitted, now).await?;
+    let result = match keys.as_slice() {
+        [] => summary,
+        keys => format!("{summary}; then applied {}", keys.join(" ")),
+    };
+    let onward = Onward {
+        version,
+        keys,
+        event: outcome_event(&next, &Effect::None, step, attempt, result),
+    };
+    commit_onward(inner, before, next, onward, now).await
+}
+
 /// Whether attempt `op` of `order` provisions the line (a port whose number goes on the
 /// HLR at cutover without a temporary line to change: it needs the subscriber spec).
 pub(super) fn needs_spec(order: &Order, op: PortOp) -> bool {

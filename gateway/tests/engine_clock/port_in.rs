@@ -6,7 +6,7 @@
 //! again, by a fresh engine, as a new attempt.
 
 use crate::rig::{ScriptedHlr, Setup, plain_settings, setup_port_in, wait_order};
-use adapters::hlr::BoxFuture;
+use adapters::hlr::{BoxFuture, FaultClass, HlrError};
 use adapters::porting::{
     Acknowledge, AnswerPortOut, CancelPort, HubEvent, HubMessage, PortingError, PortingHub,
     Receipt, Ref, RejectReason, ReschedulePort, ReturnNumber, SubmitPortIn, UtcTime,
@@ -194,18 +194,24 @@ fn ops(s: &Setup) -> u64 {
 }
 
 #[tokio::test(start_paused = true)]
-async fn a_uk_port_in_is_nine_store_operations_each_call_sent_ahead() {
+async fn a_uk_port_in_is_eight_store_operations_each_call_sent_ahead() {
     let hlr = Arc::new(ScriptedHlr::default());
     let hub = Arc::new(ScriptedHub::default());
     let (s, created) = setup_port_in(hlr.clone(), porting(&hub), uk_port).await;
-    // The create commit records the line on the temporary number as sent.
+    // The create commit records the line on the temporary number as sent, and the
+    // submission with it.
     assert_eq!(created.hlr, Step::Sent { attempt: 1 });
+    assert_eq!(
+        created.port.as_ref().map(|p| p.submit.clone()),
+        Some(Step::Sent { attempt: 1 })
+    );
     let start = ops(&s);
     s.engine.submit_created(created);
     let o = parked(&s, "parked after the submission").await;
     assert_eq!(o.port.as_ref().map(|p| p.state), Some(PortState::Submitted));
-    // The line's answer (with the submission sent), the submission's answer (parking).
-    assert_eq!(ops(&s) - start, 2);
+    // The line's answer and the submission's, made straight after it, in one commit
+    // (which parks the port).
+    assert_eq!(ops(&s) - start, 1);
     for (seq, e) in [
         (1, HubEvent::Accepted),
         (2, HubEvent::Scheduled),
@@ -249,10 +255,43 @@ async fn a_uk_port_in_is_nine_store_operations_each_call_sent_ahead() {
     assert_eq!(o.msisdn.as_str(), PORTED);
     assert_eq!(hlr.calls.names(), ["provision", "change_msisdn"]);
     assert_eq!(hub.names(), ["submit", "acknowledge"]);
-    // 9 with the create: 10 when the acknowledgement's answer had a commit of its own,
-    // 11 when the completion woke the order for one too, 13 when a park after an answer
-    // was one too, 17 when every call had one.
-    assert_eq!(ops(&s) - start + 1, 9);
+    // 8 with the create: 9 when the submission's answer had a commit of its own, 10
+    // when the acknowledgement's had too, 11 when the completion woke the order for one
+    // too, 13 when a park after an answer was one too, 17 when every call had one.
+    assert_eq!(ops(&s) - start + 1, 8);
+    s.engine.shutdown(Duration::from_secs(1)).await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_line_the_hlr_refuses_ends_the_port_before_the_hub_hears_of_it() {
+    let hlr = Arc::new(ScriptedHlr::default());
+    let refused = HlrError::new(FaultClass::Conflict, "create", "IMSI in use");
+    hlr.provision.lock().expect("lock").push_back(Err(refused));
+    let hub = Arc::new(ScriptedHub::default());
+    let (s, created) = setup_port_in(hlr.clone(), porting(&hub), uk_port).await;
+    assert_eq!(
+        created.port.as_ref().map(|p| p.submit.clone()),
+        Some(Step::Sent { attempt: 1 })
+    );
+    s.engine.submit_created(created);
+    let o = wait_order(&s.store, &s.id, "the end", Duration::from_millis(5), |o| {
+        o.status.is_terminal()
+    })
+    .await;
+    // The driver made the line's call as the create recorded it, so it knows the
+    // submission recorded with it was not made: taken back, never sent, nothing to
+    // cancel at the hub.
+    assert_eq!(o.status, OrderStatus::Failed, "{o:?}");
+    assert_eq!(
+        o.error.as_ref().map(|e| e.code.as_str()),
+        Some("hlr_rejected")
+    );
+    assert_eq!(
+        o.port.as_ref().map(|p| p.submit.clone()),
+        Some(Step::Pending)
+    );
+    assert_eq!(hlr.calls.names(), ["provision", "deprovision"]);
+    assert!(hub.names().is_empty(), "{:?}", hub.names());
     s.engine.shutdown(Duration::from_secs(1)).await;
 }
 
@@ -273,8 +312,8 @@ async fn a_rejection_queued_while_a_sent_ahead_submission_is_out_ends_the_port()
     let submitted = hub.submitted.notified();
     s.engine.submit_created(created);
     submitted.await;
-    // The submission is out, recorded by the line's answer: one write since the create.
-    assert_eq!(ops(&s) - start, 1);
+    // The submission is out, recorded with the line by the create: no write since.
+    assert_eq!(ops(&s) - start, 0);
     let o = stored(&s).await;
     assert_eq!(
         o.port.as_ref().map(|p| p.submit.clone()),
@@ -304,10 +343,10 @@ async fn a_rejection_queued_while_a_sent_ahead_submission_is_out_ends_the_port()
     assert_eq!(hlr.calls.names(), ["provision", "deprovision"]);
     assert_eq!(hub.names(), ["submit"]);
     assert_eq!(crate::rig::stock(&s.store).await, (1, 0, 5));
-    // The line's answer, the message recorded, the submission's answer with the message
+    // The message recorded, the line's and the submission's answers with the message
     // applied and the port's release (the line's removal sent ahead) in one commit, the
     // removal's answer.
-    assert_eq!(ops(&s) - start, 4);
+    assert_eq!(ops(&s) - start, 3);
     s.engine.shutdown(Duration::from_secs(1)).await;
 }
 
@@ -333,10 +372,10 @@ async fn messages_queued_while_in_flight_are_applied_and_parked_in_one_commit() 
             .expect("pending")
             .is_empty()
     );
-    // The line's answer, two messages recorded, and the submission's answer applying
-    // both messages and parking in one commit (four more when the answer, each message
-    // and the park had one each).
-    assert_eq!(ops(&s) - start, 4);
+    // Two messages recorded, and the line's and the submission's answers applying both
+    // messages and parking in one commit (five more when each answer, each message and
+    // the park had one each).
+    assert_eq!(ops(&s) - start, 3);
     let writes: Vec<String> = s
         .store
         .events(0, 1_000)
@@ -351,9 +390,10 @@ async fn messages_queued_while_in_flight_are_applied_and_parked_in_one_commit() 
             _ => None,
         })
         .collect();
-    assert_eq!(
-        writes.last().map(String::as_str),
-        Some("port_submit: ok: P-1; then applied hub/m-1 hub/m-2"),
+    let last = writes.last().map_or("", String::as_str);
+    assert!(
+        last.starts_with("hlr_provision: ")
+            && last.ends_with("; port_submit attempt 1: ok: P-1; then applied hub/m-1 hub/m-2"),
         "{writes:?}"
     );
     s.engine.shutdown(Duration::from_secs(1)).await;
@@ -364,8 +404,8 @@ async fn a_sent_ahead_submission_cut_short_is_made_again_as_a_new_attempt() {
     let (hlr, hub, s, created) = held_submission().await;
     let submitted = hub.submitted.notified();
     s.engine.submit_created(created);
-    // The first process made the submission it recorded ahead, and died before the
-    // answer (its call never returns).
+    // The first process made the line and the submission the create recorded, and died
+    // before their answers were recorded (the submission's call never returns).
     submitted.await;
     let o = stored(&s).await;
     // A fresh process on the same store resumes the order.
@@ -388,7 +428,9 @@ async fn a_sent_ahead_submission_cut_short_is_made_again_as_a_new_attempt() {
     })
     .await;
     assert_eq!(o.port.as_ref().map(|p| p.state), Some(PortState::Submitted));
-    // The same request (its id derives from the order), as attempt 2 with its own record.
+    // Both in doubt: the line made again as attempt 2 with its own record, then the
+    // submission, the same request (its id derives from the order), as attempt 2
+    // recorded with the line's answer.
     let first = hub.calls();
     let again = hub2.calls();
     assert_eq!(first, [("submit", "act_test-port-submit".to_owned())]);
@@ -404,6 +446,13 @@ async fn a_sent_ahead_submission_cut_short_is_made_again_as_a_new_attempt() {
             _ => None,
         })
         .collect();
-    assert_eq!(sent, [("port_submit".to_owned(), 2)]);
+    assert_eq!(sent, [("hlr_provision".to_owned(), 2)]);
+    assert_eq!(hlr.calls.names(), ["provision", "provision"]);
+    assert_eq!(
+        o.port.as_ref().map(|p| p.submit.clone()),
+        Some(Step::Done {
+            outcome: "P-1".into()
+        })
+    );
     fresh.shutdown(Duration::from_secs(1)).await;
 }

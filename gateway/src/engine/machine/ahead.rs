@@ -131,10 +131,12 @@ pub fn mark_sent_as(o: Order, next: &Action, now_ms: u64) -> Order {
     }
     // One write, one version: the record rides on the version being written.
     let version = o.version;
-    Order {
-        version,
-        ..mark_call(o, next, now_ms)
+    let mut o = mark_call(o, next, now_ms);
+    if matches!(next, Action::Provision { .. }) {
+        // A port-in's submission goes with the line on its temporary number.
+        o = port_order::submit_with_line(o);
     }
+    Order { version, ..o }
 }
 
 /// The call that the commit which wrote `o` recorded as sent ahead

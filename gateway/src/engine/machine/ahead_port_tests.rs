@@ -7,9 +7,9 @@ use crate::engine::machine::port_order::tests::{HOUR, event, msg, order};
 use crate::engine::machine::port_order::{
     self, PortAnswer, PortOp, apply_cancel, apply_hub, mark_port_sent, on_port_answer, park,
 };
-use crate::engine::machine::{Action, at, next_action, on_provision_any};
+use crate::engine::machine::{Action, at, next_action, on_deprovision, on_provision_any};
 use crate::order::{Order, OrderStatus, PortState, Step};
-use adapters::hlr::ProvisionOutcome;
+use adapters::hlr::{DeprovisionOutcome, FaultClass, HlrError, ProvisionOutcome};
 use adapters::porting::HubEvent;
 use proptest::prelude::*;
 
@@ -41,10 +41,28 @@ fn answer(o: Order, call: &Action, answer: PortAnswer, now: u64) -> Order {
     match call {
         Action::Port { op, attempt } => on_port_answer(o, *op, at(*attempt, now), answer),
         Action::Provision { attempt } => {
-            on_provision_any(o, at(*attempt, now), Ok(ProvisionOutcome::Created)).0
+            let r = match answer {
+                PortAnswer::Done(_) => Ok(ProvisionOutcome::Created),
+                PortAnswer::Retryable(e) => Err(HlrError::new(FaultClass::Transient, "create", e)),
+                PortAnswer::Refused(e) => Err(HlrError::new(FaultClass::Conflict, "create", e)),
+            };
+            on_provision_any(o, at(*attempt, now), r).0
+        }
+        Action::Deprovision { attempt } => {
+            let r = match answer {
+                PortAnswer::Done(_) => Ok(DeprovisionOutcome::Deleted),
+                PortAnswer::Retryable(e) | PortAnswer::Refused(e) => {
+                    Err(HlrError::new(FaultClass::Transient, "delete", e))
+                }
+            };
+            on_deprovision(o, at(*attempt, now), r).0
         }
         a => panic!("not a call: {a:?}"),
     }
+}
+
+fn refused() -> PortAnswer {
+    PortAnswer::Refused("imsi in use".into())
 }
 
 fn done(s: &str) -> PortAnswer {
@@ -53,20 +71,23 @@ fn done(s: &str) -> PortAnswer {
 
 #[test]
 fn a_uk_port_in_sends_each_call_ahead_in_the_write_before_it() {
-    // Created: the line on its temporary number is sent in the create commit.
+    // Created: the line on its temporary number is sent in the create commit, and the
+    // submission with it.
     let (o, call) = sent(order(true), 1);
     assert_eq!(call, Some(Action::Provision { attempt: 1 }));
     assert_eq!(o.hlr, Step::Sent { attempt: 1 });
+    assert_eq!(port(&o).submit, Step::Sent { attempt: 1 });
     // Without the commit that wrote it (after a restart) it is a call cut short.
     assert_eq!(next_action(&o, 1), Action::Provision { attempt: 2 });
-    // Its answer sends the submission.
-    let (o, call) = sent(answer(o, &Action::Provision { attempt: 1 }, done(""), 2), 2);
+    // Its answer: the line is up, and the submission recorded with it is made next, its
+    // answer recorded in the same write.
+    let o = answer(o, &Action::Provision { attempt: 1 }, done(""), 2);
     assert_eq!(o.status, OrderStatus::InProgress);
+    assert_eq!(port_order::submit_after_line(&o), Some(1));
     let submit = Action::Port {
         op: PortOp::Submit,
         attempt: 1,
     };
-    assert_eq!(call.as_ref(), Some(&submit));
     // The submission's answer parks the port: nothing sent.
     let (o, call) = sent(answer(o, &submit, done("P-1"), 3), 3);
     assert_eq!((call, next_action(&o, 3)), (None, Action::Park(720 * HOUR)));
@@ -105,6 +126,90 @@ fn a_uk_port_in_sends_each_call_ahead_in_the_write_before_it() {
     let (o, call) = sent(answer(o, &ack, done("accepted"), 30 * HOUR), 30 * HOUR);
     assert_eq!(call, None);
     assert!(matches!(next_action(&o, 30 * HOUR), Action::Park(_)));
+}
+
+#[test]
+fn a_line_that_is_not_up_takes_back_the_submission_recorded_with_it() {
+    // The driver made the line's call as the create commit recorded it: the submission
+    // recorded with it was not made, and goes back when the line is not up.
+    let (o, _) = sent(order(true), 1);
+    let line = Action::Provision { attempt: 1 };
+    let waiting = answer(o.clone(), &line, PortAnswer::Retryable("timeout".into()), 2);
+    assert!(matches!(waiting.hlr, Step::RetryWait { .. }));
+    assert_eq!(port_order::submit_after_line(&waiting), None);
+    let waiting = port_order::submission_not_made(waiting);
+    assert_eq!(port(&waiting).submit, Step::Pending);
+    assert!(matches!(next_action(&waiting, 2), Action::WaitUntil(_)));
+    // Refused: the clean-up, and the hub never hears of the port.
+    let failed = port_order::submission_not_made(answer(o, &line, refused(), 2));
+    assert_eq!(failed.status, OrderStatus::Compensating);
+    assert_eq!(port(&failed).submit, Step::Pending);
+    assert_eq!(next_action(&failed, 2), Action::Deprovision { attempt: 1 });
+    // A line that is up keeps the record: the submission is made next.
+    let (o, _) = sent(order(true), 1);
+    let up = port_order::submission_not_made(answer(o, &line, done(""), 2));
+    assert_eq!(port_order::submit_after_line(&up), Some(1));
+}
+
+#[test]
+fn a_submission_in_doubt_when_the_line_fails_is_repeated_then_cancelled() {
+    // Read back after a crash: the line and the submission recorded together, both in
+    // doubt. The line is made again and refused: the submission may have reached the hub
+    // before the crash, so it is repeated (the hub's first answer and its reference),
+    // then the port is cancelled there, and only then is the line cleaned up.
+    let (o, _) = sent(order(true), 1);
+    let line = Action::Provision { attempt: 2 };
+    assert_eq!(next_action(&o, 1), line);
+    let o = answer(mark_next_sent(o, 2), &line, refused(), 3);
+    assert_eq!(o.status, OrderStatus::Compensating);
+    let submit = Action::Port {
+        op: PortOp::Submit,
+        attempt: 2,
+    };
+    assert_eq!(next_action(&o, 3), submit);
+    let repeated = answer(o.clone(), &submit, done("P-1"), 4);
+    assert_eq!(port(&repeated).port_ref.as_deref(), Some("P-1"));
+    assert_eq!(port(&repeated).state, PortState::CancelPending);
+    let cancel = Action::Port {
+        op: PortOp::Cancel,
+        attempt: 1,
+    };
+    let (repeated, call) = sent(repeated, 4);
+    assert_eq!(call.as_ref(), Some(&cancel));
+    let cancelled = answer(repeated, &cancel, done("accepted"), 5);
+    assert_eq!(
+        next_action(&cancelled, 5),
+        Action::Deprovision { attempt: 1 }
+    );
+    // The hub never had it: the clean-up follows at once, with nothing to cancel.
+    let unknown = answer(o, &submit, refused(), 4);
+    assert_eq!(port(&unknown).cancel, None);
+    assert_eq!(next_action(&unknown, 4), Action::Deprovision { attempt: 1 });
+}
+
+#[test]
+fn a_submission_in_doubt_is_repeated_once_the_line_is_up() {
+    let (o, _) = sent(order(true), 1);
+    let line = Action::Provision { attempt: 2 };
+    let o = answer(
+        mark_next_sent(o, 2),
+        &line,
+        PortAnswer::Retryable("timeout".into()),
+        3,
+    );
+    // Still in doubt while the line waits for its retry: not taken back.
+    assert_eq!(port(&o).submit, Step::Sent { attempt: 1 });
+    let Step::RetryWait { retry_at_ms, .. } = o.hlr else {
+        panic!("not waiting: {:?}", o.hlr);
+    };
+    let o = answer(o, &Action::Provision { attempt: 3 }, done(""), retry_at_ms);
+    assert_eq!(
+        next_action(&o, retry_at_ms),
+        Action::Port {
+            op: PortOp::Submit,
+            attempt: 2
+        }
+    );
 }
 
 #[test]
@@ -183,6 +288,13 @@ proptest! {
         for (kind, arg) in moves {
             t += 1_000;
             let (marked, call) = sent(o.clone(), t);
+            if let Some(Action::Port { op: PortOp::Submit, .. }) = call {
+                // The hub hears of a port only once its line is up (no crash here, so
+                // no submission is ever in doubt while the line fails).
+                let line_up = matches!(marked.hlr, Step::Done { .. });
+                prop_assert!(line_up || !temporary);
+                prop_assert!(marked.status != OrderStatus::Compensating);
+            }
             o = match (call, kind) {
                 (Some(call), 0 | 1) => {
                     if let Action::Port { attempt, .. } | Action::Provision { attempt } = call {
@@ -198,7 +310,13 @@ proptest! {
                         1 => PortAnswer::Retryable("timeout".into()),
                         _ => PortAnswer::Refused("no".into()),
                     };
-                    answer(marked, &call, a, t + 1)
+                    let answered = answer(marked, &call, a, t + 1);
+                    match call {
+                        // The driver: the line's call was made as recorded, so a
+                        // submission recorded with it was not made if the line is not up.
+                        Action::Provision { .. } => port_order::submission_not_made(answered),
+                        _ => answered,
+                    }
                 }
                 (_, 2) => {
                     seq += 1;

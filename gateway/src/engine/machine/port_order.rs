@@ -89,6 +89,17 @@ pub(super) fn next_action(o: &Order, now_ms: u64) -> Action {
         // Parked: the store wakes it; nothing to do until then.
         return Action::Finished;
     }
+    if o.status == OrderStatus::Compensating && !p.is_out() {
+        // The line failed while a submission recorded with it may have reached the hub
+        // (`submit_with_line`, read back after a crash): repeated (the hub's first answer,
+        // with its reference), then cancelled, before the clean-up.
+        if p.state == PortState::Validating && submit_in_doubt(p) {
+            return step(&p.submit, PortOp::Submit, now_ms);
+        }
+        if let Some(s) = open(p.cancel.as_ref()).filter(|_| p.port_ref.is_some()) {
+            return step(s, PortOp::Cancel, now_ms);
+        }
+    }
     if o.status == OrderStatus::Compensating || super::identity::current(o).is_some() {
         return activation::next_action(o, now_ms);
     }
@@ -248,6 +259,58 @@ pub fn ack_after_activation(o: &Order, op: PortOp) -> Option<u32> {
     }
 }
 
+/// A UK-style port-in's submission goes with the line on its temporary number: it is
+/// recorded as sent in the commit that records the line's HLR call (`machine::ahead`),
+/// the driver makes it straight after the line's answer when the line is up, and one
+/// commit records both answers (one commit and one engine turn less per port-in). The
+/// line still comes first: the hub hears of the port only once the line exists.
+/// When the line is not up, the driver that made its call takes the record back
+/// ([`submission_not_made`]); read back after a crash the submission is in doubt, so it
+/// is repeated once the line is up, or, should the line fail, repeated and then
+/// cancelled before the clean-up (`next_action`).
+pub(super) fn submit_with_line(mut o: Order) -> Order {
+    let fresh = o.port.as_ref().is_some_and(|p| {
+        !p.is_out()
+            && p.temporary.is_some()
+            && p.state == PortState::Validating
+            && p.port_ref.is_none()
+            && p.cancel.is_none()
+            && p.submit == Step::Pending
+    });
+    if fresh && o.status != OrderStatus::Compensating {
+        if let Some(p) = o.port.as_mut() {
+            p.submit = Step::Sent { attempt: 1 };
+        }
+    }
+    o
+}
+
+/// The attempt of the submission to make straight after the line's answer (see
+/// [`submit_with_line`]): the line is up and the submission recorded with it.
+pub fn submit_after_line(o: &Order) -> Option<u32> {
+    let p = o.port.as_ref().filter(|p| !p.is_out())?;
+    match (&o.hlr, &p.submit) {
+        (Step::Done { .. }, Step::Sent { attempt }) if p.state == PortState::Validating => {
+            Some(*attempt)
+        }
+        _ => None,
+    }
+}
+
+/// `o` after its line's answer left the line not up, when the driver that made the line's
+/// call knows the submission recorded with it was not made: the record goes back.
+pub fn submission_not_made(mut o: Order) -> Order {
+    if matches!(o.hlr, Step::Done { .. }) {
+        return o;
+    }
+    if let Some(p) = o.port.as_mut().filter(|p| !p.is_out()) {
+        if p.state == PortState::Validating && matches!(p.submit, Step::Sent { .. }) {
+            p.submit = Step::Pending;
+        }
+    }
+    o
+}
+
 /// Applies the answer to attempt `at.n` of `op`.
 pub fn on_port_answer(o: Order, op: PortOp, at: Attempt, answer: PortAnswer) -> Order {
     let now = at.now_ms;
@@ -326,14 +389,17 @@ pub fn on_port_answer(o: Order, op: PortOp, at: Attempt, answer: PortAnswer) -> 
             };
         }
     }
+    let compensating = o.status == OrderStatus::Compensating;
     with_port(o, |p| match (op, &answer) {
         (PortOp::Submit, PortAnswer::Done(port_ref)) => {
-            let waiting_cancel = p.cancel.is_some();
+            // A cancel asked meanwhile, or the line failed (the port goes no further).
+            let waiting_cancel = p.cancel.is_some() || compensating;
             let p = port_in::on_submitted(p, port_ref, now);
             if !waiting_cancel {
                 return p;
             }
-            // A cancel arrived while the submission was in doubt: now the hub is told.
+            // A cancel arrived, or the line failed, while the submission was in doubt: now
+            // the hub is told.
             match port_in::request_cancel(p.clone(), now) {
                 Ok((p, fx)) => absorb(p, fx),
                 Err(_) => p,
