@@ -34,11 +34,12 @@
 //!   rejection or cutover) is acted on once the call's answer is recorded: the driver
 //!   reads the inbox before every step but a call sent ahead (a wait, a park, a settle,
 //!   a call recorded in a commit of its own), and the store refuses a park while an item
-//!   waits. Calls sent ahead one after another are few: a port-in's line then its
-//!   submission, its number change with the acknowledgement (recorded together, made
-//!   one after the other, answered in one commit: `port_order::ack_with_activation`);
-//!   a port-out's cutover saga runs past the lock, where no item can undo it. It costs
-//!   no commit and no call beyond what that run costs.
+//!   waits. Calls sent ahead one after another are few: a port-in's line with its
+//!   submission, its number change with the acknowledgement (each pair recorded
+//!   together, made one after the other, answered in one commit:
+//!   `port_order::submit_with_line`, `port_order::ack_with_activation`); a port-out's
+//!   cutover saga runs past the lock, where no item can undo it. It costs no commit and
+//!   no call beyond what that run costs.
 //! - **Items first, the recorded call in doubt.** Reading the inbox before the call costs
 //!   a read per call; when an item waits, its commit leaves the call recorded as sent, so
 //!   the machine must take it as possibly made: a new attempt with a commit of its own,
