@@ -17,10 +17,9 @@
 mod common;
 
 use common::holders;
-use common::port_rig::{next_acknowledgement_times_out, port_step, rig, until};
+use common::port_rig::{next_acknowledgement_times_out, port_step, post_port_in, rig, until};
 use common::process::{eventually, forget_sandbox_json};
 use conformance::hlr_sim::{Action, MoKind, Operation, Rule};
-use serde_json::json;
 use sim_profiles::Imsi;
 use std::time::Duration;
 
@@ -37,18 +36,7 @@ async fn cutover_killed_at(at: Kill) {
     let rig = rig().await;
     let gw = rig.spawn();
     let (api, iccid) = rig.connect().await;
-    let body = json!({
-        "sim": {"type": "physical", "iccid": iccid},
-        "product": "sandbox-basic",
-        "channel": {"kind": "store", "store_id": "SZ-0042", "terminal_id": "T7", "staff_id": "C1"},
-        "msisdn": {"mode": "port_in", "number": PORTED, "donor": "EE", "credential": "ABC123456"}
-    });
-    let o = api.post("/v1/activations", "port-1", &body).await;
-    let id = o["id"].as_str().expect("id").to_owned();
-    let temp = o["port"]["temporary_number"]
-        .as_str()
-        .expect("temp")
-        .to_owned();
+    let (_, id, temp) = post_port_in(&api, &iccid, PORTED, "port-1").await;
     let scheduled = until(&api, &id, "port_scheduled", |v| {
         v["status"] == "port_scheduled"
     })

@@ -16,11 +16,10 @@
 mod common;
 
 use common::holders;
-use common::port_rig::{rig, until};
+use common::port_rig::{post_port_in, rig, until};
 use common::process::{eventually, forget_sandbox_json};
 use conformance::hlr_sim::{Action, FaultKind, MoKind, Operation, Rule};
 use conformance::porting_sim::PortState;
-use serde_json::json;
 
 const PORTED: &str = "447911000043";
 
@@ -34,18 +33,7 @@ async fn line_killed_then(refused: bool) {
     ));
     let gw = rig.spawn();
     let (api, iccid) = rig.connect().await;
-    let body = json!({
-        "sim": {"type": "physical", "iccid": iccid},
-        "product": "sandbox-basic",
-        "channel": {"kind": "store", "store_id": "SZ-0042", "terminal_id": "T7", "staff_id": "C1"},
-        "msisdn": {"mode": "port_in", "number": PORTED, "donor": "EE", "credential": "ABC123456"}
-    });
-    let o = api.post("/v1/activations", "port-line-1", &body).await;
-    let id = o["id"].as_str().expect("id").to_owned();
-    let temp = o["port"]["temporary_number"]
-        .as_str()
-        .expect("temp")
-        .to_owned();
+    let (o, id, temp) = post_port_in(&api, &iccid, PORTED, "port-line-1").await;
     // Recorded with the line, shown waiting for it.
     assert_eq!(o["port"]["steps"]["submit"]["state"], "pending", "{o}");
     assert!(

@@ -252,18 +252,32 @@ pub(super) async fn run_port_step(
         }
         None => (answered, summary, now),
     };
-    // The items that arrived during the call go in the same commit, after the answer.
+    let said = (op.name(), attempt, summary);
+    answered_onward(inner, (&before, version), answered, said, now).await
+}
+
+/// Records `answered` (a call's answer applied to the order held at `version`) in one
+/// commit that takes the order onward, with the port items that arrived during the call
+/// applied after the answer; `said`: the step's name, attempt and answer, for the
+/// order's history.
+async fn answered_onward(
+    inner: &Inner,
+    (before, version): (&Before, u64),
+    answered: Order,
+    (step, attempt, summary): (&str, u32, String),
+    now: u64,
+) -> Result<Applied, EngineError> {
     let (next, keys) = with_waiting(inner, answered, now).await?;
     let result = match keys.as_slice() {
         [] => summary,
         keys => format!("{summary}; then applied {}", keys.join(" ")),
     };
-    let step = Onward {
+    let onward = Onward {
         version,
         keys,
-        event: outcome_event(&next, &Effect::None, op.name(), attempt, result),
+        event: outcome_event(&next, &Effect::None, step, attempt, result),
     };
-    commit_onward(inner, &before, next, step, now).await
+    commit_onward(inner, before, next, onward, now).await
 }
 
 /// A port-in's line is up (`answered`: its HLR answer applied, not yet recorded) and its
@@ -274,7 +288,7 @@ pub(super) async fn run_port_step(
 /// `version`: the order's as stored before the line's call.
 pub(super) async fn submit_after_line(
     inner: &Inner,
-    (before, version): (&Before, u64),
+    held: (&Before, u64),
     answered: Order,
     (step, attempt, line): (&str, u32, String),
     n: u32,
@@ -288,17 +302,7 @@ pub(super) async fn submit_after_line(
     let now = inner.clock.now_ms();
     let at = Attempt::new(n, &inner.settings.policy, inner.jitter(), now);
     let submitted = port_order::on_port_answer(answered, PortOp::Submit, at, answer);
-    let (next, keys) = with_waiting(inner, submitted, now).await?;
-    let result = match keys.as_slice() {
-        [] => summary,
-        keys => format!("{summary}; then applied {}", keys.join(" ")),
-    };
-    let onward = Onward {
-        version,
-        keys,
-        event: outcome_event(&next, &Effect::None, step, attempt, result),
-    };
-    commit_onward(inner, before, next, onward, now).await
+    answered_onward(inner, held, submitted, (step, attempt, summary), now).await
 }
 
 /// Whether attempt `op` of `order` provisions the line (a port whose number goes on the

@@ -105,6 +105,29 @@ impl Rig {
     }
 }
 
+/// A UK port-in of `number` on card `iccid`, sold at the rig's store (Idempotency-Key
+/// `key`): the order as the POST answered it, its id and its temporary number.
+pub async fn post_port_in(
+    api: &Api,
+    iccid: &str,
+    number: &str,
+    key: &str,
+) -> (Value, String, String) {
+    let body = serde_json::json!({
+        "sim": {"type": "physical", "iccid": iccid},
+        "product": "sandbox-basic",
+        "channel": {"kind": "store", "store_id": "SZ-0042", "terminal_id": "T7", "staff_id": "C1"},
+        "msisdn": {"mode": "port_in", "number": number, "donor": "EE", "credential": "ABC123456"}
+    });
+    let o = api.post("/v1/activations", key, &body).await;
+    let id = o["id"].as_str().expect("id").to_owned();
+    let temp = o["port"]["temporary_number"]
+        .as_str()
+        .expect("temp")
+        .to_owned();
+    (o, id, temp)
+}
+
 /// Polls order `id` (bounded) until `pred` holds.
 pub async fn until(api: &Api, id: &str, what: &str, pred: impl Fn(&Value) -> bool) -> Value {
     api.until(&format!("/v1/orders/{id}"), what, pred).await
