@@ -307,10 +307,17 @@ pub fn channel_request(v: Option<&Value>) -> Result<Option<Value>, ApiError> {
 /// of the identity verification waits for it (the order still `reserved`; the engine
 /// makes the call once the verification lets the order go on).
 fn hlr_step(o: &Order) -> &Step {
+    recorded_ahead(&o.hlr, o.status == OrderStatus::Reserved)
+}
+
+/// A step as the API shows it when it may be a call recorded ahead of another it waits
+/// for (`waits`: that other is not done): `pending` while it waits, for the engine makes
+/// it only then; as it is otherwise.
+pub(super) fn recorded_ahead(s: &Step, waits: bool) -> &Step {
     static WAITING: Step = Step::Pending;
-    match (o.status, &o.hlr) {
-        (OrderStatus::Reserved, Step::Sent { .. }) => &WAITING,
-        (_, s) => s,
+    match s {
+        Step::Sent { .. } if waits => &WAITING,
+        s => s,
     }
 }
 

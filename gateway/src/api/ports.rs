@@ -6,7 +6,7 @@
 
 use super::AppState;
 use super::auth::{Permission, authenticate};
-use super::dto::{render_order, step_json};
+use super::dto::{recorded_ahead, render_order, step_json};
 use super::problem::ApiError;
 use super::request::{PathParam, json_response, limit_param};
 use super::subscriptions::caller_order;
@@ -94,14 +94,10 @@ pub fn port_json(o: &Order, p: &PortIn) -> Value {
 /// its temporary number, with whose call it was recorded (`port_order::submit_with_line`:
 /// the engine makes it once the line is up).
 fn submit_step<'a>(o: &Order, p: &'a PortIn) -> &'a Step {
-    static WAITING: Step = Step::Pending;
     let waits = !matches!(o.hlr, Step::Done { .. })
         && o.status != crate::order::OrderStatus::Compensating
         && p.port_ref.is_none();
-    match &p.submit {
-        Step::Sent { .. } if waits => &WAITING,
-        s => s,
-    }
+    recorded_ahead(&p.submit, waits)
 }
 
 /// `GET /v1/ports?state=port_…&limit=N`: the tenant's open port-in orders, oldest
