@@ -103,6 +103,12 @@ pub struct BenchArgs {
     /// of as many ports; 1: each message alone).
     #[arg(long, default_value_t = adapters::porting::MAX_BATCH)]
     pub hub_batch: usize,
+    /// `--port-in`: the two phases interleaved in this many rounds (each round a share of
+    /// the physical activations, then as many port-ins), so that a change in the
+    /// machine's speed during the run weighs on both phases alike and both run on a store
+    /// of about the same size; `1`: all the physical activations, then all the port-ins.
+    #[arg(long, default_value_t = 4)]
+    pub rounds: usize,
     /// Instead of activations: park this many scheduled port-ins (store-level seeding, each
     /// written as the engine writes it) and measure the process's CPU time over an idle
     /// window, with no port open and then with them parked.

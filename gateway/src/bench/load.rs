@@ -114,7 +114,21 @@ pub(super) async fn post_all(
     Ok(all)
 }
 
+impl Posted {
+    /// Adds a later round of the same phase: its requests, and its time to the total.
+    pub(super) fn absorb(&mut self, later: Posted) {
+        self.latency.extend(later.latency);
+        self.latency.sort();
+        self.ids.extend(later.ids);
+        self.failures += later.failures;
+        self.took += later.took;
+        self.body_bytes = self.body_bytes.or(later.body_bytes);
+        self.first_refusal = self.first_refusal.take().or(later.first_refusal);
+    }
+}
+
 /// Where the bench's own orders stand once each is terminal (or the deadline passed).
+#[derive(Default)]
 pub(super) struct Settled {
     /// Every order read, in the order of the `202` answers.
     pub(super) orders: Vec<Order>,
@@ -128,6 +142,19 @@ pub(super) struct Settled {
     pub(super) done_in: Duration,
     /// Server-side time from creation to the last change of each terminal order, sorted.
     pub(super) e2e: Vec<Duration>,
+}
+
+impl Settled {
+    /// Adds a later round of the same phase: its orders, and its time to the total.
+    pub(super) fn absorb(&mut self, later: Settled) {
+        self.orders.extend(later.orders);
+        self.succeeded += later.succeeded;
+        self.failed.extend(later.failed);
+        self.open.extend(later.open);
+        self.done_in += later.done_in;
+        self.e2e.extend(later.e2e);
+        self.e2e.sort();
+    }
 }
 
 /// One line on an order still open at the deadline: its status, and for a port its state,

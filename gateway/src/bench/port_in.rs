@@ -16,6 +16,14 @@
 //!    activation's) and the rest is the port's own: the submit, the hub's messages and
 //!    the acknowledgement.
 //!
+//! The two phases are interleaved in `--rounds` rounds (4 by default): each round times a
+//! share of the physical activations, then as many port-ins, and each phase's rate is its
+//! orders over the sum of its rounds' times. On a machine whose speed drifts during a
+//! run (a shared VM), one block of each put the drift between the phases into their
+//! ratio, and the port-ins ran on a store the whole baseline had grown first; interleaved,
+//! both phases see the same drift and a store of about the same size. `--rounds 1` runs
+//! one block of each, as before.
+//!
 //! Calendar time is what a port waits for, not work: the hub's clock is driven by the
 //! bench, which moves it [`HUB_STEP`] (4 days: past any lock, 17:00 on D-1, and cutover,
 //! 09:00 on the next working day D, in either market) every `--hub-tick-ms`, so a
@@ -25,7 +33,7 @@
 //! cutover plus 2 h) lie days ahead and never fire during the run; hub messages move
 //! every order, as they would in production.
 
-use super::load::{Post, await_terminal, phase, post_all, print_phase};
+use super::load::{Post, Posted, Settled, await_terminal, phase, post_all, print_phase};
 use super::report::{PortInFigures, Report, ratio};
 use super::{BenchArgs, BenchError, err, record};
 use crate::compliance::Market;
@@ -122,44 +130,80 @@ pub(super) async fn run(
     let auth = format!("Bearer {}", sb.info.api_key);
     let deadline = Duration::from_secs(args.deadline_s);
     let m = &sb.gateway.metrics;
-
-    println!("-- baseline: physical activations on a new number (same tenant and policy)");
-    let started = Instant::now();
-    let posted = post_all(client, &auth, physical(sb, &iccids[..n]), args.concurrency).await?;
-    let settled = await_terminal(sb, &posted.ids, OrderStatus::Active, started, deadline).await?;
-    let base = phase("physical", &posted, &settled);
-    print_phase(&base, &posted, &settled, "active", "activations/s");
-    let physical_rate = base.per_s;
-    record(report, base, settled);
-
-    let hub0 = hub.counts();
-    let hlr0 = sb.hlr_sim.as_ref().map(|s| s.counts());
-    let events0 = sb.gateway.store.event_count().await.map_err(err)?;
-    let (commits0, ops0) = (m.store_commits.load(Relaxed), m.store_ops.load(Relaxed));
+    let rounds = shares(n, args.rounds);
     println!(
-        "-- timed: {} port-ins, each until `active` on its ported number ({})",
+        "-- {} round(s), each a share of the {n} physical activations on a new number (same tenant and policy), each until `active`, then as many {} port-ins, each until `active` on its ported number ({})",
+        rounds.len(),
         pm.name(),
         pm.steps
     );
-    let driver = HubClock::start(hub.clone(), tick);
-    let started = Instant::now();
-    let posted = post_all(
-        client,
-        &auth,
-        port_ins(sb, &pm, &iccids[n..2 * n]),
-        args.concurrency,
-    )
-    .await;
-    let settled = match posted {
-        Ok(p) => await_terminal(sb, &p.ids, OrderStatus::Active, started, deadline)
-            .await
-            .map(|s| (p, s)),
-        Err(e) => Err(e),
-    };
-    let ticks = driver.stop().await;
-    let (posted, mut settled) = settled?;
-    let commits = m.store_commits.load(Relaxed) - commits0;
-    let ops = m.store_ops.load(Relaxed) - ops0;
+    let (mut base, mut ports) = (Tally::default(), Tally::default());
+    let (mut commits, mut ops, mut ticks, mut events0) = (0, 0, 0, 0);
+    // The hub hears only from port-ins; the HLR from both phases, so it is read per round.
+    let hub0 = hub.counts();
+    let mut hlr_calls = sb.hlr_sim.as_ref().map(|_| (0, 0));
+    for (r, share) in rounds.iter().enumerate() {
+        let share = share.clone();
+        let started = Instant::now();
+        let posts = physical(sb, &iccids[share.clone()], share.start);
+        let posted = post_all(client, &auth, posts, args.concurrency).await?;
+        let settled =
+            await_terminal(sb, &posted.ids, OrderStatus::Active, started, deadline).await?;
+        let physical_s = settled.done_in.as_secs_f64();
+        base.absorb(posted, settled);
+
+        events0 = sb.gateway.store.event_count().await.map_err(err)?;
+        let (commits0, ops0) = (m.store_commits.load(Relaxed), m.store_ops.load(Relaxed));
+        let hlr0 = sb
+            .hlr_sim
+            .as_ref()
+            .map(|s| hlr_creates_and_sets(&s.counts()));
+        let driver = HubClock::start(hub.clone(), tick);
+        let started = Instant::now();
+        let posts = port_ins(sb, &pm, &iccids[n..2 * n][share.clone()], share.start);
+        let posted = post_all(client, &auth, posts, args.concurrency).await;
+        let settled = match posted {
+            Ok(p) => await_terminal(sb, &p.ids, OrderStatus::Active, started, deadline)
+                .await
+                .map(|s| (p, s)),
+            Err(e) => Err(e),
+        };
+        ticks += driver.stop().await;
+        let (posted, settled) = settled?;
+        commits += m.store_commits.load(Relaxed) - commits0;
+        ops += m.store_ops.load(Relaxed) - ops0;
+        if let (Some(sim), Some((c0, s0)), Some((c, s))) = (&sb.hlr_sim, hlr0, &mut hlr_calls) {
+            let (c1, s1) = hlr_creates_and_sets(&sim.counts());
+            (*c, *s) = (*c + c1 - c0, *s + s1 - s0);
+        }
+        println!(
+            "round {}/{}: {} physical activations in {physical_s:.2} s, {} port-ins in {:.2} s",
+            r + 1,
+            rounds.len(),
+            share.len(),
+            share.len(),
+            settled.done_in.as_secs_f64()
+        );
+        ports.absorb(posted, settled);
+    }
+
+    println!("-- baseline: physical activations on a new number (same tenant and policy)");
+    let phys = phase("physical", &base.posted, &base.settled);
+    print_phase(
+        &phys,
+        &base.posted,
+        &base.settled,
+        "active",
+        "activations/s",
+    );
+    let physical_rate = phys.per_s;
+    record(report, phys, base.settled);
+
+    println!(
+        "-- timed: {} port-ins, each until `active` on its ported number",
+        pm.name()
+    );
+    let (posted, mut settled) = (ports.posted, ports.settled);
     let mut ports = phase("port_in", &posted, &settled);
     (ports.store_commits, ports.store_ops) = (commits, ops);
     print_phase(&ports, &posted, &settled, "active", "port-ins/s");
@@ -180,6 +224,7 @@ pub(super) async fn run(
         hub_tick_ms: tick.as_millis() as u64,
         hub_lanes: args.hub_lanes.max(1),
         hub_batch: args.hub_batch.clamp(1, adapters::porting::MAX_BATCH),
+        rounds: rounds.len(),
         hub_ticks: ticks,
         hub_messages_per_port: per(messages),
         hub_posts_per_port: per(posts),
@@ -201,12 +246,7 @@ pub(super) async fn run(
             "porting hub: {undelivered} messages given up undelivered after their retries (the gateway refused them or did not answer; their ports wait for their deadlines)"
         );
     }
-    if let (Some(sim), Some(before)) = (&sb.hlr_sim, hlr0) {
-        let after = sim.counts();
-        let sets =
-            (after.set.gsm_hlr + after.set.gsm_auc) - (before.set.gsm_hlr + before.set.gsm_auc);
-        let creates = (after.create.gsm_hlr + after.create.gsm_auc)
-            - (before.create.gsm_hlr + before.create.gsm_auc);
+    if let Some((creates, sets)) = hlr_calls {
         println!(
             "HLR simulator: {:.2} Create and {:.2} Set per port-in",
             per(creates),
@@ -261,12 +301,44 @@ async fn set_market(sb: &Sandbox, market: Market) -> Result<(), BenchError> {
         .map_err(err)
 }
 
-fn physical(sb: &Sandbox, iccids: &[String]) -> Vec<Post> {
+/// The shares of `n` orders that `rounds` rounds take, in order, together `0..n` (at most
+/// `n` rounds, at least one).
+fn shares(n: usize, rounds: usize) -> Vec<std::ops::Range<usize>> {
+    let rounds = rounds.clamp(1, n.max(1));
+    (0..rounds)
+        .map(|r| r * n / rounds..(r + 1) * n / rounds)
+        .collect()
+}
+
+/// The HLR simulator's Create and Set operations so far (subscriber and AuC).
+fn hlr_creates_and_sets(c: &conformance::hlr_sim::SimCounts) -> (u64, u64) {
+    (
+        c.create.gsm_hlr + c.create.gsm_auc,
+        c.set.gsm_hlr + c.set.gsm_auc,
+    )
+}
+
+/// What one phase of the rounds sent and got back.
+#[derive(Default)]
+struct Tally {
+    posted: Posted,
+    settled: Settled,
+}
+
+impl Tally {
+    fn absorb(&mut self, posted: Posted, settled: Settled) {
+        self.posted.absorb(posted);
+        self.settled.absorb(settled);
+    }
+}
+
+/// One activation per SIM; `first`: the index of the first in the whole phase.
+fn physical(sb: &Sandbox, iccids: &[String], first: usize) -> Vec<Post> {
     let url = format!("{}/v1/activations", sb.info.base_url);
     iccids
         .iter()
-        .enumerate()
-        .map(|(i, iccid)| Post {
+        .zip(first..)
+        .map(|(iccid, i)| Post {
             url: url.clone(),
             idempotency_key: format!("bench-{i}"),
             body: serde_json::json!({
@@ -278,13 +350,14 @@ fn physical(sb: &Sandbox, iccids: &[String]) -> Vec<Post> {
         .collect()
 }
 
-/// One port-in per SIM, each of its own number.
-fn port_ins(sb: &Sandbox, pm: &PortMarket, iccids: &[String]) -> Vec<Post> {
+/// One port-in per SIM, each of its own number; `first`: the index of the first in the
+/// whole phase.
+fn port_ins(sb: &Sandbox, pm: &PortMarket, iccids: &[String], first: usize) -> Vec<Post> {
     let url = format!("{}/v1/activations", sb.info.base_url);
     iccids
         .iter()
-        .enumerate()
-        .map(|(i, iccid)| Post {
+        .zip(first..)
+        .map(|(iccid, i)| Post {
             url: url.clone(),
             idempotency_key: format!("bench-port-{i}"),
             body: serde_json::json!({
@@ -426,4 +499,29 @@ async fn hub_view_of_open(sb: &Sandbox, open: &[String]) -> Result<(), BenchErro
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::shares;
+
+    /// Every order in exactly one round, in order, the rounds' sizes a unit apart at most.
+    #[test]
+    fn the_rounds_share_the_orders_between_them() {
+        for n in [0, 1, 3, 7, 8, 6000, 8001] {
+            for rounds in [0, 1, 2, 4, 5, 9] {
+                let got = shares(n, rounds);
+                assert_eq!(got.len(), rounds.clamp(1, n.max(1)), "{n} in {rounds}");
+                assert_eq!(got.first().map(|r| r.start), Some(0));
+                assert_eq!(got.last().map(|r| r.end), Some(n));
+                assert!(got.windows(2).all(|w| w[0].end == w[1].start));
+                let sizes = got.iter().map(|r| r.len());
+                let (lo, hi) = (sizes.clone().min(), sizes.max());
+                assert!(
+                    hi.zip(lo).is_some_and(|(h, l)| h - l <= 1),
+                    "{n} in {rounds}"
+                );
+            }
+        }
+    }
 }

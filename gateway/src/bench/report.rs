@@ -181,7 +181,7 @@ pub(super) struct Report {
 /// The figures of `--port-in` beside its two phases.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub(super) struct PortInFigures {
-    /// Physical activations per second (the first phase).
+    /// Physical activations per second (the baseline phase).
     pub(super) physical_per_s: f64,
     /// Port-ins per second, until each is `active` on its ported number.
     pub(super) port_ins_per_s: f64,
@@ -195,6 +195,8 @@ pub(super) struct PortInFigures {
     pub(super) hub_lanes: usize,
     /// Hub messages one POST carried at most.
     pub(super) hub_batch: usize,
+    /// Rounds of the two phases (`--rounds`).
+    pub(super) rounds: usize,
     /// Hub messages delivered per completed port-in.
     pub(super) hub_messages_per_port: f64,
     /// Hub POSTs delivered per completed port-in (a batch counts once).

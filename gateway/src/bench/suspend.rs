@@ -162,6 +162,7 @@ mod tests {
             hub_lanes: 64,
             port_market: crate::compliance::Market::Uk,
             hub_batch: adapters::porting::MAX_BATCH,
+            rounds: 4,
             parked_ports: None,
             idle_s: 10,
             store: crate::bench::BenchStore::Embedded,
