@@ -114,7 +114,7 @@ pub(super) async fn run(
     hub.set_delivery_lanes(args.hub_lanes);
     hub.set_delivery_batch(args.hub_batch);
     println!(
-        "simgw bench --port-in: {n} physical activations, then {n} {} port-ins, {} clients, HLR and hub latency {} / 0 ms, seeded in {:.1} s",
+        "simgw bench --port-in: {n} physical activations and {n} {} port-ins, {} clients, HLR and hub latency {} / 0 ms, seeded in {:.1} s",
         pm.name(),
         args.concurrency,
         args.hlr_latency_ms,
@@ -253,7 +253,12 @@ pub(super) async fn run(
             per(sets)
         );
     }
-    if let Some(o) = orders.iter().find(|o| o.status == OrderStatus::Active) {
+    // One of the last round's, whose history starts at `events0`.
+    if let Some(o) = orders
+        .iter()
+        .rev()
+        .find(|o| o.status == OrderStatus::Active)
+    {
         let writes = history_of(sb, events0, &o.id).await?;
         println!(
             "one port-in's {} order writes, its history: {}; its {:.0} hub messages recorded as they arrived (a delivery's in one store operation), each applied in that operation when the port was parked (`applied on arrival`; a delivery's consecutive messages for one parked port move it in one order write), else by the engine with any others waiting (`applied`)",
