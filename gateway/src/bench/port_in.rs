@@ -141,9 +141,13 @@ pub(super) async fn run(
     let (mut commits, mut ops, mut ticks, mut events0) = (0, 0, 0, 0);
     // The hub hears only from port-ins; the HLR from both phases, so it is read per round.
     let hub0 = hub.counts();
-    let mut hlr_calls = sb.hlr_sim.as_ref().map(|_| (0, 0));
-    for (r, share) in rounds.iter().enumerate() {
-        let share = share.clone();
+    let hlr = || {
+        sb.hlr_sim
+            .as_ref()
+            .map(|s| hlr_creates_and_sets(&s.counts()))
+    };
+    let mut hlr_calls = (0, 0);
+    for (r, share) in rounds.iter().cloned().enumerate() {
         let started = Instant::now();
         let posts = physical(sb, &iccids[share.clone()], share.start);
         let posted = post_all(client, &auth, posts, args.concurrency).await?;
@@ -154,10 +158,7 @@ pub(super) async fn run(
 
         events0 = sb.gateway.store.event_count().await.map_err(err)?;
         let (commits0, ops0) = (m.store_commits.load(Relaxed), m.store_ops.load(Relaxed));
-        let hlr0 = sb
-            .hlr_sim
-            .as_ref()
-            .map(|s| hlr_creates_and_sets(&s.counts()));
+        let hlr0 = hlr();
         let driver = HubClock::start(hub.clone(), tick);
         let started = Instant::now();
         let posts = port_ins(sb, &pm, &iccids[n..2 * n][share.clone()], share.start);
@@ -172,9 +173,8 @@ pub(super) async fn run(
         let (posted, settled) = settled?;
         commits += m.store_commits.load(Relaxed) - commits0;
         ops += m.store_ops.load(Relaxed) - ops0;
-        if let (Some(sim), Some((c0, s0)), Some((c, s))) = (&sb.hlr_sim, hlr0, &mut hlr_calls) {
-            let (c1, s1) = hlr_creates_and_sets(&sim.counts());
-            (*c, *s) = (*c + c1 - c0, *s + s1 - s0);
+        if let (Some((c0, s0)), Some((c1, s1))) = (hlr0, hlr()) {
+            hlr_calls = (hlr_calls.0 + c1 - c0, hlr_calls.1 + s1 - s0);
         }
         println!(
             "round {}/{}: {} physical activations in {physical_s:.2} s, {} port-ins in {:.2} s",
@@ -246,7 +246,8 @@ pub(super) async fn run(
             "porting hub: {undelivered} messages given up undelivered after their retries (the gateway refused them or did not answer; their ports wait for their deadlines)"
         );
     }
-    if let Some((creates, sets)) = hlr_calls {
+    if sb.hlr_sim.is_some() {
+        let (creates, sets) = hlr_calls;
         println!(
             "HLR simulator: {:.2} Create and {:.2} Set per port-in",
             per(creates),
