@@ -14,7 +14,11 @@ impl PortingStore for RedbStore {
         items: Vec<(PortInboxItem, OnArrival)>,
     ) -> BoxFuture<'_, Result<Vec<PortReceived>, StoreError>> {
         Box::pin(async move {
-            match self.submit_port(PortCommand::Receive(items)).await? {
+            let rows = items
+                .iter()
+                .map(|(item, _)| item.unapplied_row().map_err(backend))
+                .collect::<Result<_, _>>()?;
+            match self.submit_port(PortCommand::Receive(items, rows)).await? {
                 PortReply::Received(r) => Ok(r),
                 r => Err(unexpected_port(r)),
             }

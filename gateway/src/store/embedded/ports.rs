@@ -73,8 +73,9 @@ impl<'t> PortTables<'t> {
 
 /// Commands of this file (see the `PortingStore` methods of the same names).
 pub enum PortCommand {
-    /// `PortingStore::receive_port_items`.
-    Receive(Vec<(PortInboxItem, OnArrival)>),
+    /// `PortingStore::receive_port_items`, with each item's stored row encoded as not
+    /// applied (`PortInboxItem::unapplied_row`), so the writer does not encode them.
+    Receive(Vec<(PortInboxItem, OnArrival)>, Vec<Vec<u8>>),
     /// `PortingStore::apply_port_items`.
     Apply(Box<Order>, Vec<String>, Effect, EventKind),
     /// `PortingStore::park_port`.
@@ -172,7 +173,9 @@ impl Tables<'_> {
     /// A porting command.
     pub(super) fn port_command(&mut self, cmd: &PortCommand) -> TxResult<PortReply> {
         Ok(match cmd {
-            PortCommand::Receive(items) => PortReply::Received(self.receive_port_items(items)?),
+            PortCommand::Receive(items, rows) => {
+                PortReply::Received(self.receive_port_items(items, rows)?)
+            }
             PortCommand::Apply(order, keys, effect, event) => {
                 let waiting = order.port_parked().is_some()
                     && self.ports.has_pending_besides(&order.id, keys)?;
@@ -246,12 +249,13 @@ impl Tables<'_> {
     fn receive_port_items(
         &mut self,
         items: &[(PortInboxItem, OnArrival)],
+        rows: &[Vec<u8>],
     ) -> TxResult<Vec<PortReceived>> {
         let mut out = Vec::with_capacity(items.len());
         let mut held = None;
-        for (i, (item, arrival)) in items.iter().enumerate() {
+        for (i, ((item, arrival), row)) in items.iter().zip(rows).enumerate() {
             let next_same = Held::next_same(items, i);
-            out.push(self.receive_port_item(item, arrival, &mut held, next_same)?);
+            out.push(self.receive_port_item(item, row, arrival, &mut held, next_same)?);
             if let Some(h) = held.take_if(|_| !next_same) {
                 self.advance_order(&h.order, &Effect::None, &h.event)?;
             }
@@ -264,6 +268,7 @@ impl Tables<'_> {
     fn receive_port_item(
         &mut self,
         item: &PortInboxItem,
+        row: &[u8],
         arrival: &OnArrival,
         held: &mut Option<Held>,
         next_same: bool,
@@ -287,17 +292,17 @@ impl Tables<'_> {
             (Some(id), None) => self
                 .order(id)?
                 .filter(|o| o.port.is_some() && !o.status.is_terminal())
-                .map(Arc::unwrap_or_clone),
+                .map(|o| {
+                    // Taken from the memo for this step, so not copied; its write
+                    // remembers the next version.
+                    super::order_memo::forget(id);
+                    Arc::unwrap_or_clone(o)
+                }),
             (None, None) => None,
         };
         let before = order.as_ref().map(Held::standing);
         let (next, applied) = arrival.decide(order, item.received_at_ms);
-        let mut stored = item.clone();
-        stored.applied = applied;
-        self.ports
-            .inbox
-            .insert(item.key.as_str(), enc(&stored)?.as_slice())
-            .map_err(backend)?;
+        self.put_inbox_row(item, row.to_vec(), applied)?;
         if !applied {
             if let Some(id) = &item.order_id {
                 self.ports
@@ -317,12 +322,17 @@ impl Tables<'_> {
     }
 
     fn port_item_applied(&mut self, order_id: &str, key: &str) -> TxResult<()> {
-        let Some(mut item) = self
+        let Some((item, row)) = self
             .ports
             .inbox
             .get(key)
             .map_err(backend)?
-            .map(|v| dec::<PortInboxItem>("port_inbox", v.value()))
+            .map(|v| {
+                Ok((
+                    dec::<PortInboxItem>("port_inbox", v.value())?,
+                    v.value().to_vec(),
+                ))
+            })
             .transpose()?
         else {
             return Ok(());
@@ -331,10 +341,26 @@ impl Tables<'_> {
             .pending
             .remove((order_id, item.received_at_ms, key))
             .map_err(backend)?;
-        item.applied = true;
+        self.put_inbox_row(&item, row, true)
+    }
+
+    /// Stores `item` from its row as [`PortInboxItem::unapplied_row`] encoded it (or as
+    /// stored), marked `applied`; encoded afresh should the row not end as such a row.
+    fn put_inbox_row(
+        &mut self,
+        item: &PortInboxItem,
+        mut row: Vec<u8>,
+        applied: bool,
+    ) -> TxResult<()> {
+        if applied && !PortInboxItem::mark_applied(&mut row) {
+            let mut marked = item.clone();
+            marked.applied = true;
+            row = enc(&marked)?;
+        }
+        let key = item.key.as_str();
         self.ports
             .inbox
-            .insert(key, enc(&item)?.as_slice())
+            .insert(key, row.as_slice())
             .map_err(backend)?;
         Ok(())
     }
