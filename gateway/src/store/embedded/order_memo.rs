@@ -59,12 +59,6 @@ pub fn written(order: &Order, bytes: Vec<u8>) {
     }
 }
 
-/// Forgets order `id` (a step about to change it takes it from the memo, so the
-/// decoded order it holds is not copied).
-pub fn forget(id: &str) {
-    MEMO.with_borrow_mut(|m| m.remove(id));
-}
-
 fn keep(id: &str, bytes: Box<[u8]>, order: Arc<Order>) {
     MEMO.with_borrow_mut(|m| {
         if m.len() >= REMEMBERED && !m.contains_key(id) {

@@ -292,12 +292,7 @@ impl Tables<'_> {
             (Some(id), None) => self
                 .order(id)?
                 .filter(|o| o.port.is_some() && !o.status.is_terminal())
-                .map(|o| {
-                    // Taken from the memo for this step, so not copied; its write
-                    // remembers the next version.
-                    super::order_memo::forget(id);
-                    Arc::unwrap_or_clone(o)
-                }),
+                .map(Arc::unwrap_or_clone),
             (None, None) => None,
         };
         let before = order.as_ref().map(Held::standing);
