@@ -285,8 +285,8 @@ impl Tables<'_> {
         let order = match (&item.order_id, held.take()) {
             (_, Some(h)) => {
                 // Its event now; the order is written with a later item's.
-                let o = h.resumed();
-                self.event(h.order.updated_at_ms, &o.tenant, Some(&o.id), h.event)?;
+                let (o, event, at) = h.resume();
+                self.event(at, &o.tenant, Some(&o.id), event)?;
                 Some(o)
             }
             (Some(id), None) => self
@@ -309,11 +309,17 @@ impl Tables<'_> {
         let Some(next) = next else {
             return Ok(PortReceived::Queued { woken: None });
         };
-        match Held::after(next.write(&item.key, applied), before, next_same) {
-            Ok(h) => *held = Some(h),
-            Err((order, effect, event)) => self.advance_order(order, effect, &event)?,
+        match Held::hold(next, (&item.key, applied), before, next_same) {
+            Ok((h, received)) => {
+                *held = Some(h);
+                Ok(received)
+            }
+            Err(next) => {
+                let (order, effect, event) = next.write(&item.key, applied);
+                self.advance_order(order, effect, &event)?;
+                Ok(arrival_outcome(next))
+            }
         }
-        Ok(arrival_outcome(next))
     }
 
     fn port_item_applied(&mut self, order_id: &str, key: &str) -> TxResult<()> {

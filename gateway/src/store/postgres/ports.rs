@@ -112,10 +112,15 @@ async fn receive(
     let Some(next) = next else {
         return Ok(PortReceived::Queued { woken: None });
     };
-    match Held::after(next.write(&item.key, applied), before, next_same) {
-        Ok(h) => *held = Some(h),
-        Err((order, effect, event)) => advance_order(tx, order, effect, &event).await?,
-    }
+    let next = match Held::hold(next, (&item.key, applied), before, next_same) {
+        Ok((h, received)) => {
+            *held = Some(h);
+            return Ok(received);
+        }
+        Err(next) => next,
+    };
+    let (order, effect, event) = next.write(&item.key, applied);
+    advance_order(tx, order, effect, &event).await?;
     if let Arrived::Order(o) = &next {
         if o.port_parked().is_none() {
             let until = item.received_at_ms.saturating_add(lease_ms);

@@ -217,29 +217,34 @@ pub struct Held {
 }
 
 impl Held {
-    /// What the batch holds after an item whose write is `(order, effect, event)`, or
-    /// the write back when it must be made now: an order is held only when the batch's
-    /// next item is for it too (`next_same`), it is parked, the item has no inventory
-    /// effect, and its status and identity status are what they were before the batch
-    /// (`before`; what a write's status-keyed records compare, such as the audit's, so
-    /// one write of the whole run records what one write per item would).
-    pub fn after<'a>(
-        write: (&'a Order, &'a Effect, EventKind),
+    /// What the batch holds after an item that moved its order to `next` (the item
+    /// `key`, `applied` or not), with what receiving it answers; or `next` back when it
+    /// must be written now. An order is held only when the batch's next item is for it
+    /// too (`next_same`), it is parked, it did not end (so no inventory effect), and its
+    /// status and identity status are what they were before the batch (`before`; what a
+    /// write's status-keyed records compare, such as the audit's, so one write of the
+    /// whole run records what one write per item would). The order moves into the
+    /// batch's hands, not copied.
+    pub fn hold(
+        next: Arrived,
+        (key, applied): (&str, bool),
         before: Option<Standing>,
         next_same: bool,
-    ) -> Result<Self, (&'a Order, &'a Effect, EventKind)> {
-        let (order, effect, event) = write;
-        if next_same
-            && before == Some(Self::standing(order))
-            && order.port_parked().is_some()
-            && matches!(effect, Effect::None)
-        {
-            Ok(Self {
-                order: order.clone(),
-                event,
-            })
-        } else {
-            Err((order, effect, event))
+    ) -> Result<(Self, PortReceived), Arrived> {
+        match next {
+            Arrived::Order(order) if next_same && before == Some(Self::standing(&order)) => {
+                match order.port_parked() {
+                    Some(until) => Ok((
+                        Self {
+                            order: *order,
+                            event: arrival_event(key, applied),
+                        },
+                        PortReceived::Settled { until },
+                    )),
+                    None => Err(Arrived::Order(order)),
+                }
+            }
+            other => Err(other),
         }
     }
 
@@ -261,9 +266,18 @@ impl Held {
         o.version = o.version.saturating_sub(1);
         o
     }
+
+    /// [`Self::resumed`] without a copy, with the held item's event and the time it is
+    /// for (when the batch no longer needs the held order itself).
+    pub fn resume(self) -> (Order, EventKind, u64) {
+        let at = self.order.updated_at_ms;
+        let mut o = self.order;
+        o.version = o.version.saturating_sub(1);
+        (o, self.event, at)
+    }
 }
 
-/// An order's status and identity status (see [`Held::after`]).
+/// An order's status and identity status (see [`Held::hold`]).
 pub type Standing = (
     crate::order::OrderStatus,
     Option<crate::order::IdentityStatus>,
