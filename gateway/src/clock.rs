@@ -106,9 +106,10 @@ mod tests {
     }
 
     proptest::proptest! {
-        /// Every instant renders as `format!` zero-pads its civil date and time.
+        /// Every instant renders as `format!` zero-pads its civil date and time (years
+        /// up to about 11,500: past 9999 the rendering is `format!`'s own).
         #[test]
-        fn rfc3339_is_the_civil_time_zero_padded(unix_ms in 0u64..=u64::MAX / 2) {
+        fn rfc3339_is_the_civil_time_zero_padded(unix_ms in 0u64..=300_000_000_000_000) {
             let (y, [mo, d, h, m, s, ms]) = civil(unix_ms);
             let want = format!("{y:04}-{mo:02}-{d:02}T{h:02}:{m:02}:{s:02}.{ms:03}Z");
             proptest::prop_assert_eq!(rfc3339(unix_ms), want);
