@@ -5,7 +5,7 @@ for `simgw bench --port-in`'s ratio to show on a noisy machine.
 
     scripts/writer-instructions.py ./target/release/simgw [SMALL LARGE]
 
-Runs four benches under `valgrind --tool=callgrind --separate-threads=yes` (about ten
+Runs four benches under `valgrind --tool=callgrind --separate-threads=yes` (about five
 minutes; needs Debian's `valgrind`): `bench --activations N` and `bench --port-in --rounds 1
 --activations N`, each with N = SMALL and LARGE (300 and 900 by default), 16 clients. In
 each, the store writer's thread is the one that runs `commit_group`; what counts is the
