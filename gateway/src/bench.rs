@@ -15,6 +15,7 @@ mod postgres;
 mod report;
 mod store_ops;
 mod suspend;
+mod usage;
 mod webhook_pairs;
 
 use crate::config::Config;
@@ -430,9 +431,11 @@ async fn run_load(
     ];
     let groups0 = kinds.map(|(_, g)| group_counts(g));
     let started = Instant::now();
+    let at = usage::Sample::take(m);
     let posted = post_all(client, &auth, posts, args.concurrency).await?;
     let deadline = Duration::from_secs(args.deadline_s);
     let settled = await_terminal(sb, &posted.ids, OrderStatus::Active, started, deadline).await?;
+    let used = at.until(&usage::Sample::take(m));
     let commits = m.store_commits.load(Relaxed) - commits0;
     let ops = m.store_ops.load(Relaxed) - ops0;
     let conflicts = m.postgres.retried.load(Relaxed) - conflicts0;
@@ -441,6 +444,7 @@ async fn run_load(
     (phase.store_commits, phase.store_ops) = (commits, ops);
     phase.store_conflicts = conflicts;
     phase.store_statements = statements;
+    phase.usage = Some(used.figures(phase.succeeded));
     print_phase(&phase, &posted, &settled, "active", "activations/s");
     if conflicts > 0 {
         // PostgreSQL: transactions rolled back on a serialization conflict and run again.

@@ -42,6 +42,11 @@ impl Histogram {
             .fetch_add(u64::try_from(d.as_micros()).unwrap_or(u64::MAX), Relaxed);
     }
 
+    /// The sum of every observation so far.
+    pub fn sum(&self) -> Duration {
+        Duration::from_micros(self.sum_us.load(Relaxed))
+    }
+
     /// The histogram as a family of one series, read now. Each bucket and the sum are read
     /// apart, so a scrape during an observation may count it in one and not yet the other;
     /// `_count` is the buckets' total, so the page stays consistent with itself.

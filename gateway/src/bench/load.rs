@@ -291,6 +291,9 @@ pub(super) fn print_phase(p: &Phase, posted: &Posted, settled: &Settled, state: 
         format!("created->{state}"),
         p.created_to_terminal.line()
     );
+    if let Some(u) = &p.usage {
+        println!("use                {}", u.line());
+    }
     let mut by_code = std::collections::BTreeMap::<&str, Vec<&str>>::new();
     for f in &settled.failed {
         by_code.entry(&f.code).or_default().push(&f.id);

@@ -35,6 +35,7 @@
 
 use super::load::{Post, Posted, Settled, await_terminal, phase, post_all, print_phase};
 use super::report::{PortInFigures, Report, ratio};
+use super::usage::{Sample, Usage};
 use super::{BenchArgs, BenchError, err, record};
 use crate::compliance::Market;
 use crate::order::{Order, OrderStatus};
@@ -138,6 +139,7 @@ pub(super) async fn run(
         pm.steps
     );
     let (mut base, mut ports) = (Tally::default(), Tally::default());
+    let (mut base_use, mut ports_use) = (Usage::default(), Usage::default());
     let (mut commits, mut ops, mut ticks, mut events0) = (0, 0, 0, 0);
     // The hub hears only from port-ins; the HLR from both phases, so it is read per round.
     let hub0 = hub.counts();
@@ -149,10 +151,12 @@ pub(super) async fn run(
     let mut hlr_calls = (0, 0);
     for (r, share) in rounds.iter().cloned().enumerate() {
         let started = Instant::now();
+        let at = Sample::take(m);
         let posts = physical(sb, &iccids[share.clone()], share.start);
         let posted = post_all(client, &auth, posts, args.concurrency).await?;
         let settled =
             await_terminal(sb, &posted.ids, OrderStatus::Active, started, deadline).await?;
+        base_use += at.until(&Sample::take(m));
         let physical_s = settled.done_in.as_secs_f64();
         base.absorb(posted, settled);
 
@@ -161,6 +165,7 @@ pub(super) async fn run(
         let hlr0 = hlr();
         let driver = HubClock::start(hub.clone(), tick);
         let started = Instant::now();
+        let at = Sample::take(m);
         let posts = port_ins(sb, &pm, &iccids[n..2 * n][share.clone()], share.start);
         let posted = post_all(client, &auth, posts, args.concurrency).await;
         let settled = match posted {
@@ -169,6 +174,7 @@ pub(super) async fn run(
                 .map(|s| (p, s)),
             Err(e) => Err(e),
         };
+        ports_use += at.until(&Sample::take(m));
         ticks += driver.stop().await;
         let (posted, settled) = settled?;
         commits += m.store_commits.load(Relaxed) - commits0;
@@ -188,7 +194,8 @@ pub(super) async fn run(
     }
 
     println!("-- baseline: physical activations on a new number (same tenant and policy)");
-    let phys = phase("physical", &base.posted, &base.settled);
+    let mut phys = phase("physical", &base.posted, &base.settled);
+    phys.usage = Some(base_use.figures(phys.succeeded));
     print_phase(
         &phys,
         &base.posted,
@@ -206,6 +213,7 @@ pub(super) async fn run(
     let (posted, mut settled) = (ports.posted, ports.settled);
     let mut ports = phase("port_in", &posted, &settled);
     (ports.store_commits, ports.store_ops) = (commits, ops);
+    ports.usage = Some(ports_use.figures(ports.succeeded));
     print_phase(&ports, &posted, &settled, "active", "port-ins/s");
     let done = ports.succeeded;
     let port_rate = ports.per_s;

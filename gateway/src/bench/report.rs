@@ -124,6 +124,9 @@ pub(super) struct Phase {
     /// With a webhook endpoint: seconds after the phase until every delivery was
     /// acknowledged (`None`: not within the deadline, or no endpoint).
     pub(super) deliveries_drained_s: Option<f64>,
+    /// What the phase cost the process and its store writer.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) usage: Option<super::usage::UsageFigures>,
 }
 
 /// The whole run, as written by `--json FILE`.

@@ -432,9 +432,9 @@ impl Tables<'_> {
         if rec.tenant != tenant || !matches!(rec.state, NumberState::Assigned { .. }) {
             return Ok(false);
         }
-        let days = match self.tenants.get(tenant).map_err(backend)? {
-            Some(v) => dec::<Tenant>("tenants", v.value())?.quarantine_days,
-            None => return Ok(false),
+        // The tenant as decoded once per stored value (`tenant_memo`), not afresh here.
+        let Some(days) = self.tenant(tenant)?.map(|t| t.quarantine_days) else {
+            return Ok(false);
         };
         let until_ms = now_ms + u64::from(days) * 86_400_000;
         self.set_number(tenant, msisdn, NumberState::Quarantined { until_ms })?;

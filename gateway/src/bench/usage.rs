@@ -1,0 +1,210 @@
+//! What a phase cost the machine: the process's CPU time and the embedded store writer's
+//! (its one thread, which every durable write goes through), read from `/proc` at the
+//! phase's edges, with the writer's commits and the time it spent in them (apply, commit
+//! and fsync) from the metrics. It tells a phase bound by the writer (busy committing most
+//! of the phase) from one bound by the two cores (the process near two CPU-seconds per
+//! second) or by neither (the clients' round trips). Linux only; elsewhere the CPU figures
+//! read 0.
+
+use crate::metrics::Metrics;
+use serde::Serialize;
+use std::ops::AddAssign;
+use std::sync::atomic::Ordering::Relaxed;
+use std::time::{Duration, Instant};
+
+/// The kernel's clock tick for `/proc/PID/stat` times (USER_HZ, 100 on every Linux ABI).
+const USER_HZ: u64 = 100;
+
+/// The counters at one instant.
+#[derive(Clone, Copy)]
+pub(super) struct Sample {
+    at: Instant,
+    cpu: Duration,
+    writer_cpu: Duration,
+    writer_waiting: Duration,
+    commits: u64,
+    ops: u64,
+    committing: Duration,
+}
+
+impl Sample {
+    /// Reads the counters now.
+    pub(super) fn take(m: &Metrics) -> Self {
+        let (writer_cpu, writer_waiting) = writer_sched().unwrap_or_default();
+        Self {
+            at: Instant::now(),
+            cpu: process_cpu().unwrap_or_default(),
+            writer_cpu,
+            writer_waiting,
+            commits: m.store_commits.load(Relaxed),
+            ops: m.store_ops.load(Relaxed),
+            committing: m.store_commit_latency.sum(),
+        }
+    }
+
+    /// What was used from `self` until `later`.
+    pub(super) fn until(&self, later: &Sample) -> Usage {
+        Usage {
+            wall: later.at.saturating_duration_since(self.at),
+            cpu: later.cpu.saturating_sub(self.cpu),
+            writer_cpu: later.writer_cpu.saturating_sub(self.writer_cpu),
+            writer_waiting: later.writer_waiting.saturating_sub(self.writer_waiting),
+            commits: later.commits.saturating_sub(self.commits),
+            ops: later.ops.saturating_sub(self.ops),
+            committing: later.committing.saturating_sub(self.committing),
+        }
+    }
+}
+
+/// Use over one stretch, or the sum of several (a phase's rounds).
+#[derive(Clone, Copy, Default, Debug, PartialEq)]
+pub(super) struct Usage {
+    wall: Duration,
+    cpu: Duration,
+    writer_cpu: Duration,
+    writer_waiting: Duration,
+    commits: u64,
+    ops: u64,
+    committing: Duration,
+}
+
+impl AddAssign for Usage {
+    fn add_assign(&mut self, o: Usage) {
+        self.wall += o.wall;
+        self.cpu += o.cpu;
+        self.writer_cpu += o.writer_cpu;
+        self.writer_waiting += o.writer_waiting;
+        self.commits += o.commits;
+        self.ops += o.ops;
+        self.committing += o.committing;
+    }
+}
+
+/// A phase's use, per order, as the report keeps it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub(super) struct UsageFigures {
+    /// The process's CPU time (every thread: API, engine, simulators, bench clients) per
+    /// succeeded order, ms.
+    pub(super) cpu_ms_per_order: f64,
+    /// CPU-seconds per second over the phase (2 means both cores of this machine busy).
+    pub(super) cores_busy: f64,
+    /// The store writer thread's CPU time per succeeded order, ms.
+    pub(super) writer_cpu_ms_per_order: f64,
+    /// The writer's time ready to run but waiting for a core, per succeeded order, ms.
+    pub(super) writer_waiting_ms_per_order: f64,
+    /// The share of the phase the writer spent committing groups (apply, commit, fsync).
+    pub(super) writer_busy: f64,
+    /// Durable commits in the phase.
+    pub(super) commits: u64,
+    /// Store operations folded into them.
+    pub(super) ops: u64,
+}
+
+impl Usage {
+    /// Per order of `orders`.
+    pub(super) fn figures(&self, orders: usize) -> UsageFigures {
+        let per = |d: Duration| d.as_secs_f64() * 1000.0 / orders.max(1) as f64;
+        let share = |d: Duration| {
+            let wall = self.wall.as_secs_f64();
+            if wall > 0.0 {
+                d.as_secs_f64() / wall
+            } else {
+                0.0
+            }
+        };
+        UsageFigures {
+            cpu_ms_per_order: per(self.cpu),
+            cores_busy: share(self.cpu),
+            writer_cpu_ms_per_order: per(self.writer_cpu),
+            writer_waiting_ms_per_order: per(self.writer_waiting),
+            writer_busy: share(self.committing),
+            commits: self.commits,
+            ops: self.ops,
+        }
+    }
+}
+
+impl UsageFigures {
+    /// The report line.
+    pub(super) fn line(&self) -> String {
+        format!(
+            "{:.3} ms of CPU per order ({:.2} cores busy); store writer per order {:.3} ms on the CPU and {:.3} waiting for it, committing {:.0} % of the time, {} commits of {:.1} operations",
+            self.cpu_ms_per_order,
+            self.cores_busy,
+            self.writer_cpu_ms_per_order,
+            self.writer_waiting_ms_per_order,
+            self.writer_busy * 100.0,
+            self.commits,
+            self.ops as f64 / self.commits.max(1) as f64
+        )
+    }
+}
+
+/// User plus system time of `/proc/self/stat` (every thread of the process).
+fn process_cpu() -> Option<Duration> {
+    stat_cpu(&std::fs::read_to_string("/proc/self/stat").ok()?)
+}
+
+/// utime + stime of a `stat` line; the command name in parentheses may hold spaces.
+fn stat_cpu(stat: &str) -> Option<Duration> {
+    let mut f = stat.rsplit_once(')')?.1.split_whitespace();
+    // After the name: state (3), then fields 4..; utime is field 14, stime 15.
+    let utime: u64 = f.nth(11)?.parse().ok()?;
+    let stime: u64 = f.next()?.parse().ok()?;
+    Some(Duration::from_millis((utime + stime) * 1000 / USER_HZ))
+}
+
+/// The store writer thread's time on the CPU and waiting for one (`schedstat`:
+/// nanoseconds run, nanoseconds runnable on a run queue), if it runs here.
+fn writer_sched() -> Option<(Duration, Duration)> {
+    for task in std::fs::read_dir("/proc/self/task").ok()?.flatten() {
+        let comm = std::fs::read_to_string(task.path().join("comm")).unwrap_or_default();
+        // Thread names are cut to 15 bytes (`simgw-store-wri`).
+        if comm.starts_with("simgw-store-w") {
+            let s = std::fs::read_to_string(task.path().join("schedstat")).ok()?;
+            let mut f = s.split_whitespace().map(|n| n.parse().ok());
+            let (run, wait) = (f.next()??, f.next()??);
+            return Some((Duration::from_nanos(run), Duration::from_nanos(wait)));
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stat_times_are_read_after_the_name() {
+        // pid (comm) state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt
+        // utime stime …; a name with spaces and a parenthesis must not shift the fields.
+        let stat = "42 (simgw (x) y) S 1 42 42 0 -1 4194560 100 0 0 0 250 37 0 0 20 0 9";
+        assert_eq!(stat_cpu(stat), Some(Duration::from_millis(2_870)));
+        assert_eq!(stat_cpu("42 (simgw) S 1"), None);
+    }
+
+    #[test]
+    fn figures_are_per_order_and_per_second_of_the_phase() {
+        let u = Usage {
+            wall: Duration::from_secs(2),
+            cpu: Duration::from_secs(3),
+            writer_cpu: Duration::from_millis(500),
+            writer_waiting: Duration::from_millis(100),
+            commits: 10,
+            ops: 250,
+            committing: Duration::from_millis(1_800),
+        };
+        let mut sum = Usage::default();
+        sum += u;
+        sum += u;
+        let f = sum.figures(2_000);
+        assert_eq!(f.cpu_ms_per_order, 3.0);
+        assert_eq!(f.cores_busy, 1.5);
+        assert_eq!(f.writer_cpu_ms_per_order, 0.5);
+        assert_eq!(f.writer_waiting_ms_per_order, 0.1);
+        assert!((f.writer_busy - 0.9).abs() < 1e-12);
+        assert_eq!((f.commits, f.ops), (20, 500));
+        assert!(f.line().contains("25.0 operations"), "{}", f.line());
+        assert_eq!(Usage::default().figures(0).cores_busy, 0.0);
+    }
+}
