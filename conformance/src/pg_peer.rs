@@ -228,6 +228,11 @@ impl PgServer {
         }
     }
 
+    /// The server's (postmaster's) process id while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
     /// The socket directory (the `host` of a Unix-socket URL).
     pub fn socket_dir(&self) -> &Path {
         self.dir.path()

@@ -6,6 +6,7 @@
 //! same HLR simulator; the machine's cores, and the database, are shared by everything.
 
 use super::report::{self, Phase, Report};
+use super::usage;
 use super::{BenchArgs, BenchError, Post, activation_posts, err, prepare, record, run_load};
 use super::{pg_pool_size, run_activations, start_sandbox, stop_sandbox};
 use crate::app::Gateway;
@@ -37,10 +38,17 @@ pub(super) async fn side_by_side(
     let url = pg.create_db("simgw").await.map_err(err)?;
     let one = Some((url.as_str(), pg_pool_size(args)));
     let (sb, client, seeded_in, _) = start_sandbox(args, &data_dir.join("postgres"), one).await?;
+    let server = pg.pid();
+    let (db0, started) = (server.map(usage::tree_cpu), std::time::Instant::now());
     let on_pg = run_activations(args, &sb, &client, seeded_in).await;
+    let (db1, took) = (server.map(usage::tree_cpu), started.elapsed());
     stop_sandbox(sb).await;
     let (mut on_pg, settled) = on_pg?;
     on_pg.name = "postgres".into();
+    if let (Some(a), Some(b), Some(u)) = (db0, db1, on_pg.usage.as_mut()) {
+        u.database(b.saturating_sub(a), took, on_pg.succeeded);
+        println!("{}", u.database_line());
+    }
     println!(
         "PostgreSQL / embedded: {:.0} / {:.0} activations/s = {:.2}",
         on_pg.per_s,

@@ -98,6 +98,13 @@ pub(super) struct UsageFigures {
     pub(super) commits: u64,
     /// Store operations folded into them.
     pub(super) ops: u64,
+    /// `--store postgres`: the database server's CPU time (its postmaster and backends)
+    /// per succeeded order, ms.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) database_cpu_ms_per_order: Option<f64>,
+    /// Its CPU-seconds per second over the phase.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) database_cores_busy: Option<f64>,
 }
 
 impl Usage {
@@ -120,17 +127,46 @@ impl Usage {
             writer_busy: share(self.committing),
             commits: self.commits,
             ops: self.ops,
+            database_cpu_ms_per_order: None,
+            database_cores_busy: None,
         }
     }
 }
 
 impl UsageFigures {
-    /// The report line.
-    pub(super) fn line(&self) -> String {
+    /// Adds the database server's CPU time `cpu` over `wall`, for `orders` orders.
+    pub(super) fn database(&mut self, cpu: Duration, wall: Duration, orders: usize) {
+        self.database_cpu_ms_per_order = Some(cpu.as_secs_f64() * 1000.0 / orders.max(1) as f64);
+        let wall = wall.as_secs_f64();
+        self.database_cores_busy = Some(if wall > 0.0 {
+            cpu.as_secs_f64() / wall
+        } else {
+            0.0
+        });
+    }
+
+    /// The database server's report line.
+    pub(super) fn database_line(&self) -> String {
         format!(
-            "{:.3} ms of CPU per order ({:.2} cores busy); store writer per order {:.3} ms on the CPU and {:.3} waiting for it, committing {:.0} % of the time, {} commits of {:.1} operations",
-            self.cpu_ms_per_order,
-            self.cores_busy,
+            "database           {:.3} ms of the PostgreSQL server's CPU per order ({:.2} cores busy)",
+            self.database_cpu_ms_per_order.unwrap_or_default(),
+            self.database_cores_busy.unwrap_or_default()
+        )
+    }
+
+    /// The report line.
+    /// The report line; the writer's part only where the embedded store's writer committed
+    /// in the phase (not on PostgreSQL, whose server's CPU is not this process's).
+    pub(super) fn line(&self) -> String {
+        let process = format!(
+            "{:.3} ms of this process's CPU per order ({:.2} cores busy)",
+            self.cpu_ms_per_order, self.cores_busy
+        );
+        if self.commits == 0 || self.writer_cpu_ms_per_order == 0.0 {
+            return process;
+        }
+        format!(
+            "{process}; store writer per order {:.3} ms on the CPU and {:.3} waiting for it, committing {:.0} % of the time, {} commits of {:.1} operations",
             self.writer_cpu_ms_per_order,
             self.writer_waiting_ms_per_order,
             self.writer_busy * 100.0,
@@ -147,11 +183,53 @@ fn process_cpu() -> Option<Duration> {
 
 /// utime + stime of a `stat` line; the command name in parentheses may hold spaces.
 fn stat_cpu(stat: &str) -> Option<Duration> {
-    let mut f = stat.rsplit_once(')')?.1.split_whitespace();
-    // After the name: state (3), then fields 4..; utime is field 14, stime 15.
-    let utime: u64 = f.nth(11)?.parse().ok()?;
-    let stime: u64 = f.next()?.parse().ok()?;
-    Some(Duration::from_millis((utime + stime) * 1000 / USER_HZ))
+    let f = stat_fields(stat)?;
+    Some(ticks(f.get(11)?)? + ticks(f.get(12)?)?)
+}
+
+/// The fields of a `stat` line after the command name: state (field 3) first.
+fn stat_fields(stat: &str) -> Option<Vec<&str>> {
+    Some(stat.rsplit_once(')')?.1.split_whitespace().collect())
+}
+
+fn ticks(field: &str) -> Option<Duration> {
+    Some(Duration::from_millis(
+        field.parse::<u64>().ok()? * 1000 / USER_HZ,
+    ))
+}
+
+/// The CPU time of a server process and its children (PostgreSQL's postmaster and its
+/// backends): their user and system time, and the postmaster's children that have
+/// exited (its cutime and cstime). 0 where `/proc` is missing.
+pub(super) fn tree_cpu(root: u32) -> Duration {
+    let read = |pid: &str| std::fs::read_to_string(format!("/proc/{pid}/stat")).ok();
+    let Some(own) = read(&root.to_string()) else {
+        return Duration::ZERO;
+    };
+    let waited = |f: &[&str]| Some(ticks(f.get(13)?)? + ticks(f.get(14)?)?);
+    let mut total = stat_cpu(&own).unwrap_or_default()
+        + stat_fields(&own)
+            .and_then(|f| waited(&f))
+            .unwrap_or_default();
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return total;
+    };
+    let parent = root.to_string();
+    for entry in dir.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name
+            .to_str()
+            .filter(|n| n.bytes().all(|b| b.is_ascii_digit()))
+        else {
+            continue;
+        };
+        let Some(stat) = read(pid) else { continue };
+        // Field 4, the parent's pid, is the second after the name.
+        if stat_fields(&stat).and_then(|f| f.get(1).copied()) == Some(parent.as_str()) {
+            total += stat_cpu(&stat).unwrap_or_default();
+        }
+    }
+    total
 }
 
 /// The store writer thread's time on the CPU and waiting for one (`schedstat`:
@@ -181,6 +259,25 @@ mod tests {
         let stat = "42 (simgw (x) y) S 1 42 42 0 -1 4194560 100 0 0 0 250 37 0 0 20 0 9";
         assert_eq!(stat_cpu(stat), Some(Duration::from_millis(2_870)));
         assert_eq!(stat_cpu("42 (simgw) S 1"), None);
+        // cutime and cstime (fields 16 and 17) are what `tree_cpu` adds for exited children.
+        let f = stat_fields(stat).expect("fields");
+        assert_eq!((f[1], f[13], f[14]), ("1", "0", "0"));
+    }
+
+    #[test]
+    fn a_process_tree_counts_its_root() {
+        // This test's process as the root: the tree holds at least the CPU time the
+        // process had used when read before it.
+        if let Some(before) = process_cpu() {
+            let mut x = 0u64;
+            // Burn until the kernel has counted some of it (ticks are 10 ms).
+            while process_cpu().is_some_and(|now| now < before + Duration::from_millis(20)) {
+                x = x.wrapping_add(std::hint::black_box(1));
+            }
+            assert!(x > 0);
+            assert!(tree_cpu(std::process::id()) >= before + Duration::from_millis(20));
+        }
+        assert_eq!(tree_cpu(u32::MAX), Duration::ZERO);
     }
 
     #[test]
@@ -205,6 +302,18 @@ mod tests {
         assert!((f.writer_busy - 0.9).abs() < 1e-12);
         assert_eq!((f.commits, f.ops), (20, 500));
         assert!(f.line().contains("25.0 operations"), "{}", f.line());
-        assert_eq!(Usage::default().figures(0).cores_busy, 0.0);
+        let mut with_db = f;
+        with_db.database(Duration::from_secs(4), Duration::from_secs(2), 2_000);
+        assert_eq!(with_db.database_cpu_ms_per_order, Some(2.0));
+        assert_eq!(with_db.database_cores_busy, Some(2.0));
+        assert!(
+            with_db.database_line().contains("2.000 ms"),
+            "{}",
+            with_db.database_line()
+        );
+        let idle = Usage::default().figures(0);
+        assert_eq!(idle.cores_busy, 0.0);
+        // No writer commits (PostgreSQL): the process's part only.
+        assert!(!idle.line().contains("writer"), "{}", idle.line());
     }
 }
