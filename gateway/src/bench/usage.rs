@@ -15,44 +15,39 @@ use std::time::{Duration, Instant};
 /// The kernel's clock tick for `/proc/PID/stat` times (USER_HZ, 100 on every Linux ABI).
 const USER_HZ: u64 = 100;
 
-/// The counters at one instant.
+/// The counters at one instant (`used.wall` unused).
 #[derive(Clone, Copy)]
 pub(super) struct Sample {
     at: Instant,
-    cpu: Duration,
-    writer_cpu: Duration,
-    writer_waiting: Duration,
-    commits: u64,
-    ops: u64,
-    committing: Duration,
+    used: Usage,
 }
 
 impl Sample {
     /// Reads the counters now.
     pub(super) fn take(m: &Metrics) -> Self {
         let (writer_cpu, writer_waiting) = writer_sched().unwrap_or_default();
-        Self {
-            at: Instant::now(),
+        let used = Usage {
+            wall: Duration::ZERO,
             cpu: process_cpu().unwrap_or_default(),
             writer_cpu,
             writer_waiting,
             commits: m.store_commits.load(Relaxed),
             ops: m.store_ops.load(Relaxed),
             committing: m.store_commit_latency.sum(),
+        };
+        Self {
+            at: Instant::now(),
+            used,
         }
     }
 
     /// What was used from `self` until `later`.
     pub(super) fn until(&self, later: &Sample) -> Usage {
-        Usage {
-            wall: later.at.saturating_duration_since(self.at),
-            cpu: later.cpu.saturating_sub(self.cpu),
-            writer_cpu: later.writer_cpu.saturating_sub(self.writer_cpu),
-            writer_waiting: later.writer_waiting.saturating_sub(self.writer_waiting),
-            commits: later.commits.saturating_sub(self.commits),
-            ops: later.ops.saturating_sub(self.ops),
-            committing: later.committing.saturating_sub(self.committing),
-        }
+        let mut u = later
+            .used
+            .zip(self.used, Duration::saturating_sub, u64::saturating_sub);
+        u.wall = later.at.saturating_duration_since(self.at);
+        u
     }
 }
 
@@ -70,13 +65,7 @@ pub(super) struct Usage {
 
 impl AddAssign for Usage {
     fn add_assign(&mut self, o: Usage) {
-        self.wall += o.wall;
-        self.cpu += o.cpu;
-        self.writer_cpu += o.writer_cpu;
-        self.writer_waiting += o.writer_waiting;
-        self.commits += o.commits;
-        self.ops += o.ops;
-        self.committing += o.committing;
+        *self = self.zip(o, |a, b| a + b, |a, b| a + b);
     }
 }
 
@@ -108,6 +97,24 @@ pub(super) struct UsageFigures {
 }
 
 impl Usage {
+    /// Every field of `self` and `o` combined by `d` (durations) or `n` (counts).
+    fn zip(
+        self,
+        o: Usage,
+        d: impl Fn(Duration, Duration) -> Duration,
+        n: impl Fn(u64, u64) -> u64,
+    ) -> Usage {
+        Usage {
+            wall: d(self.wall, o.wall),
+            cpu: d(self.cpu, o.cpu),
+            writer_cpu: d(self.writer_cpu, o.writer_cpu),
+            writer_waiting: d(self.writer_waiting, o.writer_waiting),
+            commits: n(self.commits, o.commits),
+            ops: n(self.ops, o.ops),
+            committing: d(self.committing, o.committing),
+        }
+    }
+
     /// Per order of `orders`.
     pub(super) fn figures(&self, orders: usize) -> UsageFigures {
         let per = |d: Duration| d.as_secs_f64() * 1000.0 / orders.max(1) as f64;
@@ -278,6 +285,31 @@ mod tests {
             assert!(tree_cpu(std::process::id()) >= before + Duration::from_millis(20));
         }
         assert_eq!(tree_cpu(u32::MAX), Duration::ZERO);
+    }
+
+    #[test]
+    fn a_stretch_is_the_later_sample_less_the_earlier() {
+        let used = |cpu_ms, commits| Usage {
+            cpu: Duration::from_millis(cpu_ms),
+            commits,
+            ..Usage::default()
+        };
+        let at = Instant::now();
+        let a = Sample {
+            at,
+            used: used(500, 7),
+        };
+        let b = Sample {
+            at: at + Duration::from_secs(3),
+            used: used(2_000, 10),
+        };
+        let u = a.until(&b);
+        assert_eq!(
+            (u.wall, u.cpu, u.commits),
+            (Duration::from_secs(3), Duration::from_millis(1_500), 3)
+        );
+        // Counters never run backwards into a negative stretch.
+        assert_eq!(b.until(&a).cpu, Duration::ZERO);
     }
 
     #[test]
