@@ -161,7 +161,6 @@ impl UsageFigures {
         )
     }
 
-    /// The report line.
     /// The report line; the writer's part only where the embedded store's writer committed
     /// in the phase (not on PostgreSQL, whose server's CPU is not this process's).
     pub(super) fn line(&self) -> String {
