@@ -421,8 +421,6 @@ async fn run_load(
         seeded_in.as_secs_f64()
     );
     let m = &sb.gateway.metrics;
-    let commits0 = m.store_commits.load(Relaxed);
-    let ops0 = m.store_ops.load(Relaxed);
     let conflicts0 = m.postgres.retried.load(Relaxed);
     let statements0 = m.postgres.statements.load(Relaxed);
     let kinds = [
@@ -436,15 +434,15 @@ async fn run_load(
     let deadline = Duration::from_secs(args.deadline_s);
     let settled = await_terminal(sb, &posted.ids, OrderStatus::Active, started, deadline).await?;
     let used = at.until(&usage::Sample::take(m));
-    let commits = m.store_commits.load(Relaxed) - commits0;
-    let ops = m.store_ops.load(Relaxed) - ops0;
     let conflicts = m.postgres.retried.load(Relaxed) - conflicts0;
     let statements = m.postgres.statements.load(Relaxed) - statements0;
     let mut phase = phase(name, &posted, &settled);
+    let used = used.figures(phase.succeeded);
+    let (commits, ops) = (used.commits, used.ops);
     (phase.store_commits, phase.store_ops) = (commits, ops);
     phase.store_conflicts = conflicts;
     phase.store_statements = statements;
-    phase.usage = Some(used.figures(phase.succeeded));
+    phase.usage = Some(used);
     print_phase(&phase, &posted, &settled, "active", "activations/s");
     if conflicts > 0 {
         // PostgreSQL: transactions rolled back on a serialization conflict and run again.

@@ -43,7 +43,6 @@ use crate::sandbox::Sandbox;
 use crate::store::AdminChange;
 use adapters::http::HttpClient;
 use conformance::porting_sim::{ClockMode, PortState, PortingSimHandle};
-use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
 use tokio::time::Instant;
 
@@ -140,7 +139,7 @@ pub(super) async fn run(
     );
     let (mut base, mut ports) = (Tally::default(), Tally::default());
     let (mut base_use, mut ports_use) = (Usage::default(), Usage::default());
-    let (mut commits, mut ops, mut ticks, mut events0) = (0, 0, 0, 0);
+    let (mut ticks, mut events0) = (0, 0);
     // The hub hears only from port-ins; the HLR from both phases, so it is read per round.
     let hub0 = hub.counts();
     let hlr = || {
@@ -161,7 +160,6 @@ pub(super) async fn run(
         base.absorb(posted, settled);
 
         events0 = sb.gateway.store.event_count().await.map_err(err)?;
-        let (commits0, ops0) = (m.store_commits.load(Relaxed), m.store_ops.load(Relaxed));
         let hlr0 = hlr();
         let driver = HubClock::start(hub.clone(), tick);
         let started = Instant::now();
@@ -177,8 +175,6 @@ pub(super) async fn run(
         ports_use += at.until(&Sample::take(m));
         ticks += driver.stop().await;
         let (posted, settled) = settled?;
-        commits += m.store_commits.load(Relaxed) - commits0;
-        ops += m.store_ops.load(Relaxed) - ops0;
         if let (Some((c0, s0)), Some((c1, s1))) = (hlr0, hlr()) {
             hlr_calls = (hlr_calls.0 + c1 - c0, hlr_calls.1 + s1 - s0);
         }
@@ -212,8 +208,10 @@ pub(super) async fn run(
     );
     let (posted, mut settled) = (ports.posted, ports.settled);
     let mut ports = phase("port_in", &posted, &settled);
+    let used = ports_use.figures(ports.succeeded);
+    let (commits, ops) = (used.commits, used.ops);
     (ports.store_commits, ports.store_ops) = (commits, ops);
-    ports.usage = Some(ports_use.figures(ports.succeeded));
+    ports.usage = Some(used);
     print_phase(&ports, &posted, &settled, "active", "port-ins/s");
     let done = ports.succeeded;
     let port_rate = ports.per_s;

@@ -117,15 +117,8 @@ impl Usage {
 
     /// Per order of `orders`.
     pub(super) fn figures(&self, orders: usize) -> UsageFigures {
-        let per = |d: Duration| d.as_secs_f64() * 1000.0 / orders.max(1) as f64;
-        let share = |d: Duration| {
-            let wall = self.wall.as_secs_f64();
-            if wall > 0.0 {
-                d.as_secs_f64() / wall
-            } else {
-                0.0
-            }
-        };
+        let per = |d| ms_per(d, orders);
+        let share = |d| per_second(d, self.wall);
         UsageFigures {
             cpu_ms_per_order: per(self.cpu),
             cores_busy: share(self.cpu),
@@ -143,13 +136,8 @@ impl Usage {
 impl UsageFigures {
     /// Adds the database server's CPU time `cpu` over `wall`, for `orders` orders.
     pub(super) fn database(&mut self, cpu: Duration, wall: Duration, orders: usize) {
-        self.database_cpu_ms_per_order = Some(cpu.as_secs_f64() * 1000.0 / orders.max(1) as f64);
-        let wall = wall.as_secs_f64();
-        self.database_cores_busy = Some(if wall > 0.0 {
-            cpu.as_secs_f64() / wall
-        } else {
-            0.0
-        });
+        self.database_cpu_ms_per_order = Some(ms_per(cpu, orders));
+        self.database_cores_busy = Some(per_second(cpu, wall));
     }
 
     /// The database server's report line.
@@ -182,6 +170,21 @@ impl UsageFigures {
     }
 }
 
+/// `d` per order of `orders`, in ms.
+fn ms_per(d: Duration, orders: usize) -> f64 {
+    d.as_secs_f64() * 1000.0 / orders.max(1) as f64
+}
+
+/// Seconds of `d` per second of `wall` (0 over no time).
+fn per_second(d: Duration, wall: Duration) -> f64 {
+    let wall = wall.as_secs_f64();
+    if wall > 0.0 {
+        d.as_secs_f64() / wall
+    } else {
+        0.0
+    }
+}
+
 /// User plus system time of `/proc/self/stat` (every thread of the process).
 fn process_cpu() -> Option<Duration> {
     stat_cpu(&std::fs::read_to_string("/proc/self/stat").ok()?)
@@ -189,8 +192,20 @@ fn process_cpu() -> Option<Duration> {
 
 /// utime + stime of a `stat` line; the command name in parentheses may hold spaces.
 fn stat_cpu(stat: &str) -> Option<Duration> {
-    let f = stat_fields(stat)?;
-    Some(ticks(f.get(11)?)? + ticks(f.get(12)?)?)
+    ticks_sum(&stat_fields(stat)?, &[UTIME, STIME])
+}
+
+/// Indexes into [`stat_fields`]: utime, stime, cutime and cstime (fields 14 to 17), the
+/// parent's pid (field 4).
+const UTIME: usize = 11;
+const STIME: usize = 12;
+const CUTIME: usize = 13;
+const CSTIME: usize = 14;
+const PPID: usize = 1;
+
+/// The sum of the tick counts at `at` in `fields`.
+fn ticks_sum(fields: &[&str], at: &[usize]) -> Option<Duration> {
+    at.iter().map(|&i| ticks(fields.get(i)?)).sum()
 }
 
 /// The fields of a `stat` line after the command name: state (field 3) first.
@@ -212,11 +227,9 @@ pub(super) fn tree_cpu(root: u32) -> Duration {
     let Some(own) = read(&root.to_string()) else {
         return Duration::ZERO;
     };
-    let waited = |f: &[&str]| Some(ticks(f.get(13)?)? + ticks(f.get(14)?)?);
-    let mut total = stat_cpu(&own).unwrap_or_default()
-        + stat_fields(&own)
-            .and_then(|f| waited(&f))
-            .unwrap_or_default();
+    let mut total = stat_fields(&own)
+        .and_then(|f| ticks_sum(&f, &[UTIME, STIME, CUTIME, CSTIME]))
+        .unwrap_or_default();
     let Ok(dir) = std::fs::read_dir("/proc") else {
         return total;
     };
@@ -230,8 +243,7 @@ pub(super) fn tree_cpu(root: u32) -> Duration {
             continue;
         };
         let Some(stat) = read(pid) else { continue };
-        // Field 4, the parent's pid, is the second after the name.
-        if stat_fields(&stat).and_then(|f| f.get(1).copied()) == Some(parent.as_str()) {
+        if stat_fields(&stat).and_then(|f| f.get(PPID).copied()) == Some(parent.as_str()) {
             total += stat_cpu(&stat).unwrap_or_default();
         }
     }
@@ -267,7 +279,12 @@ mod tests {
         assert_eq!(stat_cpu("42 (simgw) S 1"), None);
         // cutime and cstime (fields 16 and 17) are what `tree_cpu` adds for exited children.
         let f = stat_fields(stat).expect("fields");
-        assert_eq!((f[1], f[13], f[14]), ("1", "0", "0"));
+        assert_eq!((f[PPID], f[CUTIME], f[CSTIME]), ("1", "0", "0"));
+        assert_eq!(
+            ticks_sum(&f, &[UTIME, STIME, CUTIME]),
+            Some(Duration::from_millis(2_870))
+        );
+        assert_eq!(ticks_sum(&f, &[UTIME, 99]), None);
     }
 
     #[test]

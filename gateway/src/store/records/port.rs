@@ -262,19 +262,21 @@ impl Held {
     /// The order as the next item's step takes it: at its stored version, so that the
     /// step moves the version once, to that of the one write.
     pub fn resumed(&self) -> Order {
-        let mut o = self.order.clone();
-        o.version = o.version.saturating_sub(1);
-        o
+        at_stored_version(self.order.clone())
     }
 
     /// [`Self::resumed`] without a copy, with the held item's event and the time it is
     /// for (when the batch no longer needs the held order itself).
     pub fn resume(self) -> (Order, EventKind, u64) {
         let at = self.order.updated_at_ms;
-        let mut o = self.order;
-        o.version = o.version.saturating_sub(1);
-        (o, self.event, at)
+        (at_stored_version(self.order), self.event, at)
     }
+}
+
+/// A held order at the version stored before the batch moved it.
+fn at_stored_version(mut o: Order) -> Order {
+    o.version = o.version.saturating_sub(1);
+    o
 }
 
 /// An order's status and identity status (see [`Held::hold`]).
