@@ -54,17 +54,17 @@ async fn a_stuck_sequencer_shows_its_backlog_lag_and_failed_passes_until_it_catc
         1
     );
 
-    // A row the pass cannot read (its transaction began an hour ago) stops every pass:
-    // the backlog stays, its age shows, and each pass is counted as failed.
+    // A row the pass cannot read (an audit record that does not decode, whose transaction
+    // began an hour ago) stops every pass: the backlog stays, its age shows, and each pass
+    // is counted as failed.
     let hour_ago = now() - 3_600_000;
     let txn = format!("{hour_ago:012x}{:016x}{:08x}", 0, 0);
     a.client()
         .await
         .expect("client")
         .execute(
-            "INSERT INTO public_events (txn, ord, tenant, event_type, created_at_ms, doc)
-             VALUES ($1, 0, 'acme', 'order.active', $2, '{}')",
-            &[&txn, &(hour_ago as i64)],
+            "INSERT INTO audit_pending (txn, ord, bytes) VALUES ($1, 0, '\\x00')",
+            &[&txn],
         )
         .await
         .expect("insert");
@@ -73,7 +73,7 @@ async fn a_stuck_sequencer_shows_its_backlog_lag_and_failed_passes_until_it_catc
         assert!(a.sequence_events().await.is_err(), "the pass fails");
     }
     let stuck = status(&b).await;
-    assert_eq!(stuck.public, 2, "{stuck:?}");
+    assert_eq!((stuck.public, stuck.compliance_audit), (1, 1), "{stuck:?}");
     assert!(stuck.lag_ms >= 3_600_000, "{stuck:?}");
     assert_eq!(
         sample(
@@ -86,7 +86,7 @@ async fn a_stuck_sequencer_shows_its_backlog_lag_and_failed_passes_until_it_catc
     a.client()
         .await
         .expect("client")
-        .execute("DELETE FROM public_events WHERE txn = $1", &[&txn])
+        .execute("DELETE FROM audit_pending WHERE txn = $1", &[&txn])
         .await
         .expect("delete");
     a.flush_events().await.expect("flush");

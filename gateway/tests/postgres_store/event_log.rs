@@ -185,3 +185,151 @@ async fn the_background_sequencer_numbers_what_a_local_commit_woke_it_for() {
         }
     );
 }
+
+/// The SIRead (predicate) locks held on the logs writers insert into.
+async fn predicate_locks_on_the_logs(s: &PgStore) -> i64 {
+    s.client()
+        .await
+        .expect("client")
+        .query_one(
+            "SELECT COUNT(*) FROM pg_locks WHERE mode = 'SIReadLock' AND relation IN (
+                 'public_events'::regclass, 'public_events_unnumbered'::regclass,
+                 'events'::regclass, 'events_unnumbered'::regclass, 'audit_pending'::regclass)",
+            &[],
+        )
+        .await
+        .expect("pg_locks")
+        .get(0)
+}
+
+#[tokio::test]
+async fn numbering_takes_no_predicate_locks_that_writers_would_meet() {
+    let pg = server();
+    let s = store(&pg, "fenced").await;
+    for i in 0..3 {
+        s.transaction(&i, |tx, i| {
+            Box::pin(async move {
+                let data = json!({ "i": i });
+                events::publish(tx, 1_000, "acme", EventType::OrderCreated, None, data).await?;
+                events::log_event(tx, 1_000, "acme", None, EventKind::OrderCreated).await
+            })
+        })
+        .await
+        .expect("publish");
+    }
+    // A SERIALIZABLE transaction that overlaps the pass: PostgreSQL keeps a committed
+    // transaction's predicate locks while one that overlapped it runs.
+    let mut open = s.client().await.expect("client");
+    let overlapping = open
+        .build_transaction()
+        .isolation_level(tokio_postgres::IsolationLevel::Serializable)
+        .start()
+        .await
+        .expect("begin");
+    overlapping
+        .query_one("SELECT COUNT(*) FROM tenants", &[])
+        .await
+        .expect("snapshot");
+    let pass = s.sequence_events().await.expect("pass").expect("lease");
+    assert_eq!((pass.public, pass.audit, pass.fanned_out), (3, 3, 3));
+    assert_eq!(
+        predicate_locks_on_the_logs(&s).await,
+        0,
+        "the numbering scanned the unnumbered logs without predicate locks"
+    );
+    overlapping.rollback().await.expect("rollback");
+    assert_eq!(
+        s.public_events("acme", 0, None, 10)
+            .await
+            .expect("read")
+            .iter()
+            .map(|e| e.tenant_seq)
+            .collect::<Vec<_>>(),
+        [1, 2, 3]
+    );
+}
+
+#[tokio::test]
+async fn deliveries_are_queued_from_a_cursor_in_batches_once_each() {
+    let pg = server();
+    let s = store(&pg, "cursor").await;
+    let endpoint = |id: &str, tenant: &str| gateway::store::WebhookEndpoint {
+        id: id.into(),
+        tenant: tenant.into(),
+        url: "https://example.com/h".into(),
+        event_types: vec![],
+        secrets: vec![],
+        disabled: None,
+        created_at_ms: 1,
+    };
+    let c = s.client().await.expect("client");
+    for e in [endpoint("we_1", "acme")] {
+        c.execute(
+            "INSERT INTO webhook_endpoints (id, tenant, doc) VALUES ($1, $2, $3)",
+            &[&e.id, &e.tenant, &serde_json::to_value(&e).expect("json")],
+        )
+        .await
+        .expect("endpoint");
+    }
+    // More events than one pass takes, of a tenant with an endpoint and one without.
+    let n = usize::try_from(gateway::store::postgres::SEQUENCER_BATCH).expect("batch") + 20;
+    s.transaction(&n, |tx, n| {
+        Box::pin(async move {
+            for i in 0..*n {
+                let tenant = if i % 2 == 0 { "acme" } else { "globex" };
+                let subject = format!("line-{i}");
+                let data = json!({ "i": i });
+                events::publish(
+                    tx,
+                    1_000,
+                    tenant,
+                    EventType::OrderCreated,
+                    Some(&subject),
+                    data,
+                )
+                .await?;
+            }
+            Ok(())
+        })
+    })
+    .await
+    .expect("publish");
+    let first = s.sequence_events().await.expect("pass").expect("lease");
+    assert_eq!(first.public, n - 20, "one batch numbered");
+    assert_eq!(first.fanned_out, n - 20, "and its deliveries queued");
+    s.flush_events().await.expect("flush");
+    let c = &c;
+    let deliveries = || async move {
+        c.query_one(
+            "SELECT COUNT(*), COUNT(DISTINCT event_seq) FROM webhook_deliveries",
+            &[],
+        )
+        .await
+        .map(|r| (r.get::<_, i64>(0), r.get::<_, i64>(1)))
+        .expect("deliveries")
+    };
+    let half = i64::try_from(n / 2).expect("n");
+    assert_eq!(deliveries().await, (half, half), "acme's, each once");
+    let cursor: i64 = c
+        .query_one(
+            "SELECT last FROM event_seq WHERE name = $1",
+            &[&sequencer::FANNED_OUT],
+        )
+        .await
+        .expect("cursor")
+        .get(0);
+    assert_eq!(
+        cursor,
+        i64::try_from(n).expect("n"),
+        "past every number given"
+    );
+    // A later pass with nothing new queues nothing again.
+    assert_eq!(
+        s.sequence_events()
+            .await
+            .expect("pass")
+            .map(|p| p.fanned_out),
+        Some(0)
+    );
+    assert_eq!(deliveries().await, (half, half));
+}

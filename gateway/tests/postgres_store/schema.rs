@@ -144,3 +144,30 @@ async fn simgw_db_migrate_applies_the_schema_and_prints_the_version() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[tokio::test]
+async fn the_fan_out_cursor_of_an_older_database_starts_after_its_last_event() {
+    let pg = server();
+    let url = pg.create_db("cursor").await.expect("db");
+    let s = PgStore::connect(&config(&url)).await.expect("connect");
+    let c = s.client().await.expect("client");
+    // The database as version 8 left it, with seven public events numbered, whose
+    // deliveries that version queued as it numbered them.
+    c.batch_execute(
+        "DELETE FROM schema_migrations WHERE version = 9;
+         DELETE FROM event_seq;
+         INSERT INTO event_seq (name, last) VALUES ('public', 7), ('public:acme', 7);",
+    )
+    .await
+    .expect("older");
+    assert_eq!(s.migrate().await.expect("migrate"), (8, SCHEMA_VERSION));
+    let last: i64 = c
+        .query_one(
+            "SELECT last FROM event_seq WHERE name = $1",
+            &[&gateway::store::postgres::sequencer::FANNED_OUT],
+        )
+        .await
+        .expect("cursor")
+        .get(0);
+    assert_eq!(last, 7);
+}

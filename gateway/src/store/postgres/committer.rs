@@ -4,7 +4,7 @@
 
 use super::PgStore;
 use super::order_leases::{self, Owner};
-use super::retry::{self, RetryPolicy, RetryStats, Tx, TxResult};
+use super::retry::{self, Mode, RetryPolicy, RetryStats, Tx, TxResult};
 use crate::store::StoreError;
 use adapters::hlr::BoxFuture;
 use deadpool_postgres::Pool;
@@ -49,11 +49,29 @@ impl Committer {
         A: Sync + ?Sized,
         F: for<'a> Fn(&'a Tx<'a>, &'a A) -> BoxFuture<'a, TxResult<T>> + Sync,
     {
+        self.run(Mode::Serializable, args, body).await
+    }
+
+    /// As [`Committer::transaction`], at [`Mode::Fenced`]: for the sequencer's numbering
+    /// only (see there why it is safe).
+    pub async fn fenced<A, T, F>(&self, args: &A, body: F) -> Result<T, StoreError>
+    where
+        A: Sync + ?Sized,
+        F: for<'a> Fn(&'a Tx<'a>, &'a A) -> BoxFuture<'a, TxResult<T>> + Sync,
+    {
+        self.run(Mode::Fenced, args, body).await
+    }
+
+    async fn run<A, T, F>(&self, mode: Mode, args: &A, body: F) -> Result<T, StoreError>
+    where
+        A: Sync + ?Sized,
+        F: for<'a> Fn(&'a Tx<'a>, &'a A) -> BoxFuture<'a, TxResult<T>> + Sync,
+    {
         use Ordering::Relaxed;
         let (appended, counted) = (AtomicBool::new(false), AtomicBool::new(false));
         let value = retry::run(
             &self.pool,
-            &self.policy,
+            (&self.policy, mode),
             &self.stats,
             &(args, &body, (&appended, &counted)),
             |tx, (args, body, (appended, counted))| {

@@ -217,12 +217,14 @@ async fn counters(tx: &Tx<'_>) -> TxResult<()> {
     Ok(())
 }
 
-/// The sequencer's positions: later events continue each numbering.
+/// The sequencer's positions: later events continue each numbering, and the copied
+/// events' deliveries are copied (so none is queued again).
 async fn event_seq(tx: &Tx<'_>) -> TxResult<()> {
     tx.exec(
         "INSERT INTO event_seq (name, last)
          SELECT 'audit', MAX(seq) FROM events HAVING MAX(seq) IS NOT NULL
          UNION ALL SELECT 'public', MAX(seq) FROM public_events HAVING MAX(seq) IS NOT NULL
+         UNION ALL SELECT 'fanned_out', MAX(seq) FROM public_events HAVING MAX(seq) IS NOT NULL
          UNION ALL SELECT 'public:' || tenant, MAX(tenant_seq) FROM public_events
                    WHERE tenant_seq IS NOT NULL GROUP BY tenant
          ON CONFLICT (name) DO UPDATE SET last = GREATEST(event_seq.last, excluded.last)",

@@ -33,6 +33,11 @@ pub const MIGRATIONS: &[(i32, &str, &str)] = &[
         "sims_room",
         include_str!("migrations/0008_sims_room.sql"),
     ),
+    (
+        9,
+        "fan_out_cursor",
+        include_str!("migrations/0009_fan_out_cursor.sql"),
+    ),
 ];
 
 /// The schema version this binary writes.

@@ -314,13 +314,14 @@ impl PgStore {
 
     /// One sequencer pass (see `sequencer.rs`); `None` when another node holds the lease.
     ///
-    ///
-    /// At SERIALIZABLE like every store method. REPEATABLE READ was tried (the pass's scans
-    /// of the unnumbered events take predicate locks that event inserts hit) and is wrong:
-    /// the pass reads the webhook endpoints to queue deliveries, and an endpoint deleted
-    /// meanwhile (with its deliveries) kept one queued for it, a write skew only
-    /// SERIALIZABLE sees (store contract `deleting_an_endpoint_drops_its_deliveries`).
-    /// Each pass is counted by outcome (`simgw_store_sequencer_passes_total`).
+    /// Two transactions: the numbering at `retry::Mode::Fenced`, then the webhook
+    /// deliveries of what it numbered at SERIALIZABLE. The whole pass at REPEATABLE READ
+    /// was tried and is wrong: queueing deliveries reads the webhook endpoints, and an
+    /// endpoint deleted meanwhile (with its deliveries) kept one queued for it, a write
+    /// skew only SERIALIZABLE sees (store contract `deleting_an_endpoint_drops_its_deliveries`).
+    /// The whole pass at SERIALIZABLE made writers fail to serialize with its scans of the
+    /// unnumbered events (`simgw bench --store postgres`: README). Each pass is counted by
+    /// outcome (`simgw_store_sequencer_passes_total`).
     ///
     /// One pass at a time on this node: the sequencer task, and every reader that
     /// catches up first (the events API, the webhook dispatcher), would otherwise run
@@ -348,9 +349,10 @@ impl PgStore {
         let local = self.local_appends.load(SeqCst);
         let now = crate::clock::Clock::new().now_ms();
         let args = (self.node.as_str(), now);
-        let pass = self
-            .transaction(&args, |tx, (node, now)| {
-                Box::pin(sequencer::pass(
+        let numbered = self
+            .committer()
+            .fenced(&args, |tx, (node, now)| {
+                Box::pin(sequencer::number(
                     tx,
                     node,
                     *now,
@@ -359,11 +361,25 @@ impl PgStore {
                 ))
             })
             .await;
+        let pass = match numbered {
+            Ok(Some(n)) => self
+                .transaction(&(), |tx, ()| {
+                    Box::pin(sequencer::fan_out(tx, SEQUENCER_BATCH))
+                })
+                .await
+                .map(|f| {
+                    Some(sequencer::Numbered {
+                        fanned_out: usize::try_from(f).unwrap_or(usize::MAX),
+                        ..n
+                    })
+                }),
+            other => other,
+        };
         let held = pass.as_ref().ok().map(Option::is_some);
         self.stats.passes.record(held);
         if let Ok(Some(n)) = &pass {
             let below = |x: usize| i64::try_from(x).is_ok_and(|x| x < SEQUENCER_BATCH);
-            if below(n.public) && below(n.audit) && below(n.chain) {
+            if below(n.public) && below(n.audit) && below(n.chain) && below(n.fanned_out) {
                 self.numbered_through.fetch_max(local, SeqCst);
             }
         }
@@ -374,7 +390,7 @@ impl PgStore {
     /// tests and the contract suite call it before reading the event logs.
     pub async fn flush_events(&self) -> Result<(), StoreError> {
         while let Some(n) = self.sequence_events().await? {
-            if n.public == 0 && n.audit == 0 && n.chain == 0 {
+            if n.public == 0 && n.audit == 0 && n.chain == 0 && n.fanned_out == 0 {
                 break;
             }
         }

@@ -252,7 +252,7 @@ impl PgStore {
 }
 
 /// A numbered public event row (seq, tenant_seq, doc) as its record.
-fn public_event_of(r: Row) -> Result<PublicEvent, StoreError> {
+pub(super) fn public_event_of(r: Row) -> Result<PublicEvent, StoreError> {
     let mut e: PublicEvent = from_doc("public_events", r.get(2))?;
     e.seq = unbig(r.get(0));
     e.tenant_seq = unbig(r.get(1));

@@ -271,12 +271,13 @@ pub async fn checkout(pool: &Pool, stats: &RetryStats) -> Result<Object, StoreEr
     })
 }
 
-/// Runs `body` in a SERIALIZABLE transaction, again on serialization failures (see the
-/// module doc). `args` is what the body reads besides the database; the body is a closure that
-/// captures nothing (so every attempt starts from the same inputs).
+/// Runs `body` in a SERIALIZABLE transaction (or, for a job fenced by a lease row, a
+/// [`Mode::Fenced`] one), again on serialization failures (see the module doc). `args` is
+/// what the body reads besides the database; the body is a closure that captures nothing
+/// (so every attempt starts from the same inputs).
 pub async fn run<A, T, F>(
     pool: &Pool,
-    policy: &RetryPolicy,
+    (policy, mode): (&RetryPolicy, Mode),
     stats: &RetryStats,
     args: &A,
     body: F,
@@ -289,7 +290,7 @@ where
     loop {
         attempt += 1;
         let mut client = checkout(pool, stats).await?;
-        match once(&mut client, Mode::Serializable, stats, args, &body).await {
+        match once(&mut client, mode, stats, args, &body).await {
             Ok(v) => return Ok(v),
             Err(TxError::Store(e)) => return Err(e),
             Err(e @ (TxError::Db(_) | TxError::Contended)) if retryable_tx(&e) => {
@@ -320,9 +321,18 @@ fn contended() -> StoreError {
 
 /// How a transaction runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Mode {
+pub enum Mode {
     /// SERIALIZABLE, read-write: every write method.
     Serializable,
+    /// REPEATABLE READ, read-write: only for a job that one node at a time runs under a
+    /// lease whose row every run writes first (`leases::acquire`), so two runs cannot both
+    /// commit (the second writer of a row fails with 40001 at this level too), and whose
+    /// writes no request path reads, so no write skew involves it. It takes no predicate
+    /// (SIRead) locks, so its scans of what writers insert (the unnumbered events) are
+    /// never the reason a writer fails to serialize. The event sequencer's numbering
+    /// (`sequencer::number`). CockroachDB runs it as SERIALIZABLE unless its
+    /// repeatable-read level is enabled, which is correct there as well.
+    Fenced,
     /// REPEATABLE READ, read-only: one snapshot, without the predicate (SIRead) locks of
     /// SERIALIZABLE, so it can neither fail to serialize nor be the reason a concurrent
     /// SERIALIZABLE transaction fails. For reads whose answer is only a hint.
@@ -365,6 +375,9 @@ where
         Mode::Serializable => client
             .build_transaction()
             .isolation_level(IsolationLevel::Serializable),
+        Mode::Fenced => client
+            .build_transaction()
+            .isolation_level(IsolationLevel::RepeatableRead),
         Mode::Snapshot => client
             .build_transaction()
             .isolation_level(IsolationLevel::RepeatableRead)

@@ -9,15 +9,23 @@
 //! ids sort in start order: `retry::attempt_id`), then by place in it. Events of one
 //! transaction keep their order; a transaction that started after another committed on the
 //! same node comes after it; across nodes, within one pass, the writers' clocks decide
-//! (nodes need NTP; see ARCHITECTURE.md). The webhook deliveries of a public event are
-//! queued in the pass that numbers it. The pass also links the compliance audit records
+//! (nodes need NTP; see ARCHITECTURE.md). The pass also links the compliance audit records
 //! committed since the last one into their chain (`audit_chain.rs`), in the same order.
+//!
+//! A pass is two transactions. The numbering ([`number`]) scans what every writer inserts
+//! into (the unnumbered events), so it runs at `retry::Mode::Fenced`, without predicate
+//! locks: at SERIALIZABLE its scans made writers fail to serialize with it. The webhook
+//! deliveries of the events numbered ([`fan_out`]) follow at SERIALIZABLE, since queueing
+//! one reads what the dispatcher and an endpoint's deletion write (a queue's busy head,
+//! the endpoints); it reads numbered events only, which no writer inserts, from a cursor
+//! (`event_seq` row [`FANNED_OUT`]: the last global number whose deliveries are queued).
 
 use super::codec::{big, from_doc, unbig};
 use super::leases;
+use super::reads::public_event_of;
 use super::retry::{Tx, TxResult};
 use super::{audit_chain, deliveries};
-use crate::store::{PublicEvent, WebhookEndpoint, event_id};
+use crate::store::WebhookEndpoint;
 use std::collections::BTreeMap;
 
 /// The lease name.
@@ -32,11 +40,17 @@ pub struct Numbered {
     pub audit: usize,
     /// Compliance audit records linked into the chain (`audit_chain.rs`).
     pub chain: usize,
+    /// Public events' numbers the webhook deliveries were queued for ([`fan_out`]).
+    pub fanned_out: usize,
 }
 
-/// One pass of at most `limit` events of each log, if `node` holds or can take the lease
-/// (for `lease_ms`); `None` when another node holds it.
-pub async fn pass(
+/// The cursor of [`fan_out`] in `event_seq`.
+pub const FANNED_OUT: &str = "fanned_out";
+
+/// Numbers at most `limit` events of each log, if `node` holds or can take the lease
+/// (for `lease_ms`); `None` when another node holds it. In a `retry::Mode::Fenced`
+/// transaction: the lease's row, written first, fences two passes.
+pub async fn number(
     tx: &Tx<'_>,
     node: &str,
     now_ms: u64,
@@ -50,7 +64,48 @@ pub async fn pass(
         public: number_public(tx, limit).await?,
         audit: number_audit(tx, limit).await?,
         chain: audit_chain::link(tx, limit).await?,
+        fanned_out: 0,
     }))
+}
+
+/// Queues the webhook deliveries of at most `limit` public events numbered since the
+/// cursor, in their global order, and moves the cursor past them; how many numbers it
+/// moved. A SERIALIZABLE transaction; tenants without an endpoint cost no read of their
+/// events.
+pub async fn fan_out(tx: &Tx<'_>, limit: i64) -> TxResult<u64> {
+    let seqs = read_seqs(tx, &["public".to_owned(), FANNED_OUT.to_owned()]).await?;
+    let head = seqs.get("public").copied().unwrap_or(0);
+    let from = seqs.get(FANNED_OUT).copied().unwrap_or(0);
+    if head <= from {
+        return Ok(0);
+    }
+    let through = head.min(from.saturating_add(u64::try_from(limit).unwrap_or(0)));
+    let mut endpoints: BTreeMap<String, Vec<WebhookEndpoint>> = BTreeMap::new();
+    for r in tx
+        .rows("SELECT doc FROM webhook_endpoints ORDER BY tenant, id", &[])
+        .await?
+    {
+        let e: WebhookEndpoint = from_doc("webhook_endpoints", r.get(0))?;
+        endpoints.entry(e.tenant.clone()).or_default().push(e);
+    }
+    if !endpoints.is_empty() {
+        let tenants: Vec<&str> = endpoints.keys().map(String::as_str).collect();
+        let rows = tx
+            .rows(
+                "SELECT seq, tenant_seq, doc FROM public_events
+                 WHERE seq > $1 AND seq <= $2 AND tenant = ANY($3) ORDER BY seq",
+                &[&big(from), &big(through), &tenants],
+            )
+            .await?;
+        for r in rows {
+            let ev = public_event_of(r)?;
+            let eps = endpoints.get(&ev.tenant).map_or(&[][..], Vec::as_slice);
+            // Due from the event's commit, as if queued in it (the embedded store does so).
+            deliveries::fan_out(tx, &ev, eps, ev.created_at_ms).await?;
+        }
+    }
+    write_seqs(tx, &BTreeMap::from([(FANNED_OUT.to_owned(), through)])).await?;
+    Ok(through - from)
 }
 
 async fn read_seqs(tx: &Tx<'_>, names: &[String]) -> TxResult<BTreeMap<String, u64>> {
@@ -81,7 +136,7 @@ async fn write_seqs(tx: &Tx<'_>, seqs: &BTreeMap<String, u64>) -> TxResult<()> {
 async fn number_public(tx: &Tx<'_>, limit: i64) -> TxResult<usize> {
     let rows = tx
         .rows(
-            "SELECT txn, ord, tenant, doc FROM public_events WHERE seq IS NULL
+            "SELECT txn, ord, tenant FROM public_events WHERE seq IS NULL
              ORDER BY txn, ord LIMIT $1",
             &[&limit],
         )
@@ -98,23 +153,17 @@ async fn number_public(tx: &Tx<'_>, limit: i64) -> TxResult<usize> {
     names.dedup();
     let mut seqs = read_seqs(tx, &names).await?;
     let (mut txns, mut ords, mut gseqs, mut tseqs) = (vec![], vec![], vec![], vec![]);
-    let mut events = Vec::with_capacity(rows.len());
     for r in &rows {
-        let tenant: String = r.get(2);
         let global = seqs.entry("public".into()).or_default();
         *global += 1;
-        let seq = *global;
-        let t = seqs.entry(format!("public:{tenant}")).or_default();
+        gseqs.push(big(*global));
+        let t = seqs
+            .entry(format!("public:{}", r.get::<_, &str>(2)))
+            .or_default();
         *t += 1;
-        let mut ev: PublicEvent = from_doc("public_events", r.get(3))?;
-        ev.seq = seq;
-        ev.tenant_seq = *t;
-        ev.id = event_id(*t);
+        tseqs.push(big(*t));
         txns.push(r.get::<_, String>(0));
         ords.push(r.get::<_, i32>(1));
-        gseqs.push(big(ev.seq));
-        tseqs.push(big(ev.tenant_seq));
-        events.push(ev);
     }
     tx.exec(
         "UPDATE public_events AS p SET seq = u.seq, tenant_seq = u.tseq
@@ -124,25 +173,7 @@ async fn number_public(tx: &Tx<'_>, limit: i64) -> TxResult<usize> {
     )
     .await?;
     write_seqs(tx, &seqs).await?;
-    let mut endpoints: BTreeMap<String, Vec<WebhookEndpoint>> = BTreeMap::new();
-    for ev in &events {
-        if !endpoints.contains_key(&ev.tenant) {
-            let eps = tx
-                .rows(
-                    "SELECT doc FROM webhook_endpoints WHERE tenant = $1 ORDER BY id",
-                    &[&ev.tenant],
-                )
-                .await?
-                .into_iter()
-                .map(|r| from_doc("webhook_endpoints", r.get(0)))
-                .collect::<Result<Vec<_>, _>>()?;
-            endpoints.insert(ev.tenant.clone(), eps);
-        }
-        let eps = endpoints.get(&ev.tenant).map_or(&[][..], Vec::as_slice);
-        // Due from the event's commit, as if queued in it (the embedded store does so).
-        deliveries::fan_out(tx, ev, eps, ev.created_at_ms).await?;
-    }
-    Ok(events.len())
+    Ok(txns.len())
 }
 
 async fn number_audit(tx: &Tx<'_>, limit: i64) -> TxResult<usize> {
