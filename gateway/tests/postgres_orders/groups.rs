@@ -230,3 +230,83 @@ async fn a_refused_sale_splits_its_group_and_the_others_are_created() {
     let c = s.inventory_counts("acme").await.expect("counts");
     assert_eq!((c.sims_reserved, c.numbers_available), (10, 20));
 }
+
+/// Tenant `acme` as `seed` writes it, but picking numbers from a random start.
+async fn pick_at_random(s: &PgStore) {
+    let mut t = Tenant::new(
+        "acme",
+        "acme",
+        "00101".parse().expect("plmn"),
+        BTreeMap::from([("p".to_owned(), Product::new(1).with_esim(PROFILE))]),
+    );
+    t.golden_rules.clear();
+    t.number_policy = NumberPolicy::Random;
+    let out = s.admin(AdminChange::PutTenant(t)).await.expect("tenant");
+    assert_eq!(out, AdminOutcome::Applied);
+}
+
+#[tokio::test]
+async fn sales_picking_at_random_in_one_group_never_share_a_number() {
+    let pg = server();
+    let (s, _) = store(&pg, "create_random").await;
+    pick_at_random(&s).await;
+    let s = Arc::new(s);
+    // Starts drawn close together, so that picks in one statement meet on one number.
+    let news = (1..=16)
+        .map(|i| {
+            let mut n = activation(&format!("k{i}"), &format!("act_{i}"), Some(i));
+            n.random = u64::from(i % 3);
+            n
+        })
+        .collect();
+    let outcomes = create_at_once(&s, news).await;
+    let mut numbers = std::collections::BTreeSet::new();
+    for (i, out) in (1..=16).zip(&outcomes) {
+        let Ok(CreateOutcome::Created(o)) = out else {
+            panic!("sale {i}: {out:?}");
+        };
+        assert!(numbers.insert(o.msisdn.clone()), "{} given twice", o.msisdn);
+        let stored = s.get_order("acme", &o.id).await.expect("get");
+        assert_eq!(stored.as_ref(), Some(o), "durable as answered");
+    }
+    let groups = &s.retry_stats().create_groups;
+    assert!(groups.committed.load(Relaxed) >= 1, "{groups:?}");
+    assert_eq!(groups.split.load(Relaxed), 0);
+    let c = s.inventory_counts("acme").await.expect("counts");
+    assert_eq!((c.sims_reserved, c.numbers_available), (16, 14));
+}
+
+#[tokio::test]
+async fn a_key_sent_again_in_a_group_gets_its_first_answer_and_the_others_are_created() {
+    let pg = server();
+    let (s, _) = store(&pg, "create_replay").await;
+    let s = Arc::new(s);
+    let first = match s
+        .create_activation(activation("k_again", "act_first", Some(20)))
+        .await
+    {
+        Ok(CreateOutcome::Created(o)) => o,
+        other => panic!("{other:?}"),
+    };
+    // The first sales take the turns; the key sent again queues behind them, in a group.
+    // It names a card still free (the body hash is the key's), so only the key stops it.
+    let mut news: Vec<NewActivation> = (1..=9)
+        .map(|i| activation(&format!("k{i}"), &format!("act_{i}"), Some(i)))
+        .collect();
+    news.push(activation("k_again", "act_again", Some(10)));
+    let outcomes = create_at_once(&s, news).await;
+    for (i, out) in (1..=9).zip(&outcomes) {
+        assert!(
+            matches!(out, Ok(CreateOutcome::Created(o)) if o.iccid == iccid(i)),
+            "sale {i}: {out:?}"
+        );
+    }
+    assert!(
+        matches!(&outcomes[9], Ok(CreateOutcome::Replayed(o)) if *o == first),
+        "{:?}",
+        outcomes[9]
+    );
+    assert_eq!(s.get_order("acme", "act_again").await.expect("get"), None);
+    let c = s.inventory_counts("acme").await.expect("counts");
+    assert_eq!((c.sims_reserved, c.numbers_available), (10, 20));
+}

@@ -17,6 +17,7 @@
 
 use super::PgStore;
 use super::activation::create;
+use super::create_set;
 use super::group::{self, Groups, Member};
 use super::order_leases::Owner;
 use super::retry::{RetryStats, Tx, TxResult};
@@ -76,6 +77,18 @@ impl Member for NewActivation {
     /// A create the store refuses (card taken, pool empty, …) changes nothing.
     fn rolls_back(answer: &CreateOutcome) -> bool {
         matches!(answer, CreateOutcome::Rejected(_))
+    }
+
+    /// Multi-row statements for the group, unless a create has compliance checks.
+    fn group_body<'a>(
+        jobs: &'a [&'a Self],
+        tx: &'a Tx<'a>,
+        owner: Owner<'a>,
+    ) -> Option<BoxFuture<'a, TxResult<Vec<CreateOutcome>>>> {
+        create_set::applies(jobs).then(|| {
+            Box::pin(create_set::create_all(tx, jobs, owner))
+                as BoxFuture<'a, TxResult<Vec<CreateOutcome>>>
+        })
     }
 
     fn counts(stats: &RetryStats) -> &GroupCounts {
