@@ -124,7 +124,7 @@ fn checked(key: &str, card: u32, check: ComplianceCheck) -> NewActivation {
 }
 
 /// The whole chain, verified: its records, decoded.
-async fn chain(s: &PgStore) -> Vec<AuditRecord> {
+pub(super) async fn chain(s: &PgStore) -> Vec<AuditRecord> {
     let rows: Vec<AuditRow> = s.audit_rows(1, 100_000).await.expect("audit rows");
     let head = audit::verify(
         rows.iter().map(|r| (r.seq, r.bytes.as_slice(), r.hash)),

@@ -310,3 +310,59 @@ async fn a_key_sent_again_in_a_group_gets_its_first_answer_and_the_others_are_cr
     let c = s.inventory_counts("acme").await.expect("counts");
     assert_eq!((c.sims_reserved, c.numbers_available), (10, 20));
 }
+
+#[tokio::test]
+async fn sales_with_checks_that_read_no_counter_are_decided_and_audited_each_in_a_group() {
+    use gateway::compliance::audit::Actor;
+    use gateway::compliance::checks::SimKind;
+    use gateway::compliance::{ChannelRef, Policy};
+    let pg = server();
+    let (s, _) = store(&pg, "create_checked").await;
+    let s = Arc::new(s);
+    let policy = Arc::new(Policy::sandbox());
+    let news = (1..=12)
+        .map(|i| {
+            let mut n = activation(&format!("k{i}"), &format!("act_{i}"), Some(i));
+            n.compliance = Some(gateway::store::ComplianceCheck {
+                policy: Arc::clone(&policy),
+                enterprise: "acme".into(),
+                subscriber: None,
+                invalid: None,
+                channel: ChannelRef::Online,
+                sim: SimKind::Physical,
+                imei: None,
+                handset: None,
+                id_hashes: Default::default(),
+                actor: Actor {
+                    key_id: "sk_test".into(),
+                    channel: "online".into(),
+                    store: None,
+                    clerk: None,
+                    device: None,
+                },
+                evidence: Vec::new(),
+                verified: None,
+            });
+            n
+        })
+        .collect();
+    let outcomes = create_at_once(&s, news).await;
+    for (i, out) in (1..=12).zip(&outcomes) {
+        assert!(
+            matches!(out, Ok(CreateOutcome::Created(o)) if o.compliance.is_some()),
+            "sale {i}: {out:?}"
+        );
+    }
+    let groups = &s.retry_stats().create_groups;
+    assert!(
+        groups.committed.load(Relaxed) >= 1 && groups.writes.load(Relaxed) >= 2,
+        "{groups:?}"
+    );
+    assert_eq!(groups.split.load(Relaxed), 0);
+    let records = super::compliance::chain(&s).await;
+    let created: Vec<_> = records
+        .iter()
+        .filter(|r| r.action == "activation.create")
+        .collect();
+    assert_eq!(created.len(), 12, "one audit record per sale");
+}

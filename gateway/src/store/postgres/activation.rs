@@ -127,16 +127,13 @@ async fn create_claimed(
         }
     }
     // All checks passed: from here on, write.
-    let allowed = new.compliance.as_ref().zip(checked);
-    let compliance = allowed.and_then(|(c, d)| OrderCompliance::allowed(c, &d.decision));
-    let identity = allowed.and_then(|(c, _)| decided_identity(c, compliance.as_ref()));
     let order = new_order(
         new,
         product.hlr_profile_id,
         (sim.iccid.clone(), sim.imsi.clone()),
         esim,
         msisdn,
-        (compliance, identity),
+        checked,
     );
     let reserved = SimState::Reserved {
         order: order.id.clone(),
@@ -162,15 +159,19 @@ async fn create_claimed(
 }
 
 /// The order `new` creates (reserved, its HLR step pending), on card `(iccid, imsi)` and
-/// number `msisdn`, with any step `new.send_ahead` records as sent in the same commit.
+/// number `msisdn`, with what its compliance checks decided (`checked`) and any step
+/// `new.send_ahead` records as sent in the same commit.
 pub(super) fn new_order(
     new: &NewActivation,
     hlr_profile_id: u32,
     (iccid, imsi): (sim_profiles::Iccid, sim_profiles::Imsi),
     esim: Option<EsimOrder>,
     msisdn: sim_profiles::Msisdn,
-    (compliance, identity): (Option<OrderCompliance>, Option<crate::order::IdentityStep>),
+    checked: Option<&Checked>,
 ) -> Order {
+    let allowed = new.compliance.as_ref().zip(checked);
+    let compliance = allowed.and_then(|(c, d)| OrderCompliance::allowed(c, &d.decision));
+    let identity = allowed.and_then(|(c, _)| decided_identity(c, compliance.as_ref()));
     let order = Order {
         id: new.order_id.clone(),
         kind: OrderKind::Activation,

@@ -7,13 +7,13 @@
 //! a port checks its number the same way; two of those in one transaction would not meet
 //! as two transactions do.
 //!
-//! Why two members of a group never meet: never two naming the same card, the same
-//! Idempotency-Key or the same order id (`clash`); each claims its key, reads its card and
-//! writes it; and a number is picked and taken off the free list in one statement
-//! (`numbers::pick_free`), which a later statement of the same transaction no longer
-//! sees, so two pipelined picks never take one number. A create the store refuses
-//! (`Rejected`: card taken, pool empty, …) rolls its transaction back, which in a group
-//! would undo the others, so it splits the group.
+//! A group is written with multi-row statements over all its creates (`create_set.rs`);
+//! a create alone runs `activation::create`. Why two members of a group never meet:
+//! never two naming the same card, the same Idempotency-Key or the same order id
+//! (`clash`); and no number goes to two of them (`create_set.rs` says how its picks in
+//! one statement make sure). A create the store refuses (`Rejected`: card taken, pool
+//! empty, …) rolls its transaction back, which in a group would undo the others, so it
+//! splits the group, as does a key seen before: each then runs alone.
 
 use super::PgStore;
 use super::activation::create;
@@ -79,16 +79,13 @@ impl Member for NewActivation {
         matches!(answer, CreateOutcome::Rejected(_))
     }
 
-    /// Multi-row statements for the group, unless a create has compliance checks.
+    /// Multi-row statements over the group (`create_set.rs`).
     fn group_body<'a>(
         jobs: &'a [&'a Self],
         tx: &'a Tx<'a>,
         owner: Owner<'a>,
     ) -> Option<BoxFuture<'a, TxResult<Vec<CreateOutcome>>>> {
-        create_set::applies(jobs).then(|| {
-            Box::pin(create_set::create_all(tx, jobs, owner))
-                as BoxFuture<'a, TxResult<Vec<CreateOutcome>>>
-        })
+        Some(Box::pin(create_set::create_all(tx, jobs, owner)))
     }
 
     fn counts(stats: &RetryStats) -> &GroupCounts {

@@ -6,10 +6,15 @@
 //! for the group, where the creates' own bodies send five each. What each create
 //! decides is what `activation::create` decides, from the same reads.
 //!
-//! Anything but the plain case runs the creates' own bodies instead: a key that is not
-//! new (a replay, which answers what the key answered), a refusal (which must roll back),
-//! or a create with compliance checks ([`applies`]). The first two return an error that
-//! splits the group (`group.rs`), so each create runs alone and gets its own answer.
+//! A create's compliance checks, which in a group read no counter and count no line
+//! (`create_group::groupable`), are decided and recorded as `activation::create` does,
+//! create by create (a blocklist or registry read where the policy asks for one; the
+//! audit record with the commit's other log rows).
+//!
+//! Anything but the plain case returns an error that splits the group (`group.rs`), so
+//! each create runs alone and gets its own answer: a key that is not new (a replay, which
+//! answers what the key answered), a refusal (which must roll back) or a compliance
+//! refusal (which commits its audit record and leaves the key free).
 //!
 //! Picks: one statement picks each create's number from its own random start (as
 //! `numbers::pick_free` does), with `FOR UPDATE SKIP LOCKED`; rows this transaction
@@ -19,22 +24,18 @@
 
 use super::activation::new_order;
 use super::codec::{DocRef, big, from_doc, to_doc};
+use super::compliance_counters::Read;
 use super::numbers::{Ends, ReadNumber, pick_free, start_between};
 use super::order_leases::Owner;
 use super::orders::{in_flight, line_of};
 use super::retry::{Tx, TxError, TxResult};
-use super::{counters, events, sims};
+use super::{compliance, counters, events, sims};
+use crate::compliance::Decision;
 use crate::numbers::NumberPolicy;
 use crate::store::{
     CreateOutcome, NewActivation, NumberState, SimRecord, SimState, StoreError, Tenant,
 };
 use std::collections::BTreeMap;
-
-/// Whether a group of `jobs` is written with the group's statements: none has compliance
-/// checks (their reads and audit records are each create's own).
-pub fn applies(jobs: &[&NewActivation]) -> bool {
-    jobs.iter().all(|j| j.compliance.is_none())
-}
 
 /// Why the group runs its creates alone (a key seen before, a refusal): the error that
 /// splits it.
@@ -66,11 +67,21 @@ pub async fn create_all(
             (NumberPolicy::Random, Some((lo, hi))) => start_between(lo, hi, new.random),
             _ => String::new(),
         };
-        plans.push((new, tenant, product.hlr_profile_id, sim, start));
+        let checked = match &new.compliance {
+            Some(c) => {
+                let d = compliance::decide(tx, &new.tenant, c, new.now_ms, Read::Lock).await?;
+                if matches!(d.decision, Decision::Refuse(_)) {
+                    return Err(alone("is refused by its compliance checks"));
+                }
+                Some(d)
+            }
+            None => None,
+        };
+        plans.push((new, tenant, product.hlr_profile_id, sim, start, checked));
     }
     let starts: Vec<(&str, &str)> = plans
         .iter()
-        .map(|(n, _, _, _, start)| (n.tenant.as_str(), start.as_str()))
+        .map(|(n, _, _, _, start, _)| (n.tenant.as_str(), start.as_str()))
         .collect();
     let mut picked = pick_all(tx, &starts).await?;
     for (i, (new, tenant, ..)) in plans.iter().enumerate() {
@@ -84,18 +95,13 @@ pub async fn create_all(
         }
     }
     let mut orders = Vec::with_capacity(plans.len());
-    let (mut cards, mut numbers) = (Vec::new(), Vec::new());
-    for ((new, _, hlr_profile_id, mut sim, _), read) in plans.into_iter().zip(picked) {
+    let (mut cards, mut numbers, mut decided) = (Vec::new(), Vec::new(), Vec::new());
+    for ((new, _, hlr_profile_id, mut sim, _, checked), read) in plans.into_iter().zip(picked) {
         let read = read.ok_or_else(|| alone("finds no free number"))?;
         let card = (sim.iccid.clone(), sim.imsi.clone());
-        let order = new_order(
-            new,
-            hlr_profile_id,
-            card,
-            None,
-            read.msisdn.clone(),
-            (None, None),
-        );
+        let msisdn = read.msisdn.clone();
+        let order = new_order(new, hlr_profile_id, card, None, msisdn, checked.as_ref());
+        decided.push(checked);
         let reserved = SimState::Reserved {
             order: order.id.clone(),
         };
@@ -117,7 +123,7 @@ pub async fn create_all(
     write_numbers(tx, &numbers).await?;
     insert_orders(tx, jobs, &orders, (node, lease_ms)).await?;
     let mut answers = Vec::with_capacity(orders.len());
-    for (new, order) in jobs.iter().zip(orders) {
+    for ((new, order), checked) in jobs.iter().zip(orders).zip(decided) {
         events::log_event(
             tx,
             new.now_ms,
@@ -127,6 +133,10 @@ pub async fn create_all(
         )
         .await?;
         events::publish_order(tx, &order, None).await?;
+        if let (Some(check), Some(d)) = (&new.compliance, &checked) {
+            let (key, now) = (&new.idempotency_key, new.now_ms);
+            compliance::allow(tx, check, d, &order, key, now).await?;
+        }
         answers.push(CreateOutcome::Created(order));
     }
     Ok(answers)
