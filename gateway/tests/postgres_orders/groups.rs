@@ -251,7 +251,7 @@ async fn sales_picking_at_random_in_one_group_never_share_a_number() {
     let (s, _) = store(&pg, "create_random").await;
     pick_at_random(&s).await;
     let s = Arc::new(s);
-    // Starts drawn close together, so that picks in one statement meet on one number.
+    // Starts drawn close together, so that the group's picks aim at the same numbers.
     let news = (1..=16)
         .map(|i| {
             let mut n = activation(&format!("k{i}"), &format!("act_{i}"), Some(i));

@@ -127,14 +127,43 @@ async fn create_claimed(
         }
     }
     // All checks passed: from here on, write.
-    let order = new_order(
-        new,
-        product.hlr_profile_id,
-        (sim.iccid.clone(), sim.imsi.clone()),
+    let allowed = new.compliance.as_ref().zip(checked);
+    let compliance = allowed.and_then(|(c, d)| OrderCompliance::allowed(c, &d.decision));
+    let identity = allowed.and_then(|(c, _)| decided_identity(c, compliance.as_ref()));
+    let order = Order {
+        id: new.order_id.clone(),
+        kind: OrderKind::Activation,
+        lifecycle: None,
+        port: new
+            .port
+            .clone()
+            .map(|p| p.running_on(temporary_number(&new.number, &msisdn))),
+        tenant: new.tenant.clone(),
+        status: OrderStatus::Reserved,
+        iccid: sim.iccid.clone(),
+        imsi: sim.imsi.clone(),
+        msisdn: msisdn.clone(),
+        msisdn_mode: activation_number_mode(new),
+        product: new.product.clone(),
+        hlr_profile_id: product.hlr_profile_id,
+        channel: new.channel.clone(),
+        subscriber: new.subscriber.clone(),
+        compliance,
+        hlr: Step::Pending,
+        undo: None,
+        error: None,
+        needs_attention: false,
+        attention: Vec::new(),
         esim,
-        msisdn,
-        checked,
-    );
+        created_at_ms: new.now_ms,
+        updated_at_ms: new.now_ms,
+        version: 1,
+        identity,
+    };
+    let order = match new.send_ahead {
+        Some(send) => send(order, new.now_ms),
+        None => order,
+    };
     let reserved = SimState::Reserved {
         order: order.id.clone(),
     };
@@ -156,56 +185,6 @@ async fn create_claimed(
         compliance::allow(tx, check, d, &order, key, now).await?;
     }
     Ok(CreateOutcome::Created(order))
-}
-
-/// The order `new` creates (reserved, its HLR step pending), on card `(iccid, imsi)` and
-/// number `msisdn`, with what its compliance checks decided (`checked`) and any step
-/// `new.send_ahead` records as sent in the same commit.
-pub(super) fn new_order(
-    new: &NewActivation,
-    hlr_profile_id: u32,
-    (iccid, imsi): (sim_profiles::Iccid, sim_profiles::Imsi),
-    esim: Option<EsimOrder>,
-    msisdn: sim_profiles::Msisdn,
-    checked: Option<&Checked>,
-) -> Order {
-    let allowed = new.compliance.as_ref().zip(checked);
-    let compliance = allowed.and_then(|(c, d)| OrderCompliance::allowed(c, &d.decision));
-    let identity = allowed.and_then(|(c, _)| decided_identity(c, compliance.as_ref()));
-    let order = Order {
-        id: new.order_id.clone(),
-        kind: OrderKind::Activation,
-        lifecycle: None,
-        port: new
-            .port
-            .clone()
-            .map(|p| p.running_on(temporary_number(&new.number, &msisdn))),
-        tenant: new.tenant.clone(),
-        status: OrderStatus::Reserved,
-        iccid,
-        imsi,
-        msisdn,
-        msisdn_mode: activation_number_mode(new),
-        product: new.product.clone(),
-        hlr_profile_id,
-        channel: new.channel.clone(),
-        subscriber: new.subscriber.clone(),
-        compliance,
-        hlr: Step::Pending,
-        undo: None,
-        error: None,
-        needs_attention: false,
-        attention: Vec::new(),
-        esim,
-        created_at_ms: new.now_ms,
-        updated_at_ms: new.now_ms,
-        version: 1,
-        identity,
-    };
-    match new.send_ahead {
-        Some(send) => send(order, new.now_ms),
-        None => order,
-    }
 }
 
 impl PgStore {

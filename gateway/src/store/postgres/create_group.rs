@@ -7,17 +7,16 @@
 //! a port checks its number the same way; two of those in one transaction would not meet
 //! as two transactions do.
 //!
-//! A group is written with multi-row statements over all its creates (`create_set.rs`);
-//! a create alone runs `activation::create`. Why two members of a group never meet:
-//! never two naming the same card, the same Idempotency-Key or the same order id
-//! (`clash`); and no number goes to two of them (`create_set.rs` says how its picks in
-//! one statement make sure). A create the store refuses (`Rejected`: card taken, pool
-//! empty, …) rolls its transaction back, which in a group would undo the others, so it
-//! splits the group, as does a key seen before: each then runs alone.
+//! Why two members of a group never meet: never two naming the same card, the same
+//! Idempotency-Key or the same order id (`clash`); each claims its key, reads its card and
+//! writes it; and a number is picked and taken off the free list in one statement
+//! (`numbers::pick_free`), which a later statement of the same transaction no longer
+//! sees, so two pipelined picks never take one number. A create the store refuses
+//! (`Rejected`: card taken, pool empty, …) rolls its transaction back, which in a group
+//! would undo the others, so it splits the group.
 
 use super::PgStore;
 use super::activation::create;
-use super::create_set;
 use super::group::{self, Groups, Member};
 use super::order_leases::Owner;
 use super::retry::{RetryStats, Tx, TxResult};
@@ -77,15 +76,6 @@ impl Member for NewActivation {
     /// A create the store refuses (card taken, pool empty, …) changes nothing.
     fn rolls_back(answer: &CreateOutcome) -> bool {
         matches!(answer, CreateOutcome::Rejected(_))
-    }
-
-    /// Multi-row statements over the group (`create_set.rs`).
-    fn group_body<'a>(
-        jobs: &'a [&'a Self],
-        tx: &'a Tx<'a>,
-        owner: Owner<'a>,
-    ) -> Option<BoxFuture<'a, TxResult<Vec<CreateOutcome>>>> {
-        Some(Box::pin(create_set::create_all(tx, jobs, owner)))
     }
 
     fn counts(stats: &RetryStats) -> &GroupCounts {

@@ -154,16 +154,6 @@ pub trait Member: Sync {
     /// Whether `answer` must roll its transaction back (a refusal that changes nothing),
     /// which in a group would undo the others: such an answer splits the group.
     fn rolls_back(answer: &Self::Answer) -> bool;
-    /// The whole group's statements in `tx`, when the kind writes `jobs` together with
-    /// multi-row statements (`create_set.rs`); `None`: each write's own [`Member::body`],
-    /// polled at once.
-    fn group_body<'a>(
-        _jobs: &'a [&'a Self],
-        _tx: &'a Tx<'a>,
-        _owner: Owner<'a>,
-    ) -> Option<BoxFuture<'a, TxResult<Vec<Self::Answer>>>> {
-        None
-    }
     /// The kind's group counters.
     fn counts(stats: &RetryStats) -> &GroupCounts;
 }
@@ -205,9 +195,6 @@ pub async fn alone<M: Member>(c: &Committer, job: &M) -> Result<M::Answer, Store
 /// Every write of a group in `tx`, at once; their answers, unless `fate` decides on their
 /// errors or one must roll back.
 async fn all<M: Member>(tx: &Tx<'_>, jobs: &[&M], owner: Owner<'_>) -> TxResult<Vec<M::Answer>> {
-    if let Some(together) = M::group_body(jobs, tx, owner) {
-        return together.await;
-    }
     let bodies: Vec<BoxFuture<'_, TxResult<M::Answer>>> =
         jobs.iter().map(|j| j.body(tx, owner)).collect();
     let mut answers = Vec::with_capacity(jobs.len());

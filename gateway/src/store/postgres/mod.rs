@@ -52,7 +52,6 @@ pub mod copy_load;
 pub mod counters;
 mod create_gate;
 mod create_group;
-mod create_set;
 mod deferred;
 pub mod deliveries;
 pub mod delivery_attempts;
