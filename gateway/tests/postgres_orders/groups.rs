@@ -41,6 +41,18 @@ async fn advance_at_once(
     .await
 }
 
+/// A seeded store of its own (`store`), shared by the tasks.
+async fn shared(pg: &PgServer, db: &str) -> Arc<PgStore> {
+    Arc::new(store(pg, db).await.0)
+}
+
+/// Sales `k{i}` (order `act_{i}`) of card `i`, for each `i` of `cards`.
+fn sales(cards: std::ops::RangeInclusive<u32>) -> Vec<NewActivation> {
+    cards
+        .map(|i| activation(&format!("k{i}"), &format!("act_{i}"), Some(i)))
+        .collect()
+}
+
 /// Creates every activation at once (see [`at_once`]).
 async fn create_at_once(
     s: &Arc<PgStore>,
@@ -52,8 +64,7 @@ async fn create_at_once(
 #[tokio::test]
 async fn advances_arriving_together_commit_in_one_group_each_applied() {
     let pg = server();
-    let (s, _) = store(&pg, "groups").await;
-    let s = Arc::new(s);
+    let s = shared(&pg, "groups").await;
     let mut created = Vec::new();
     for i in 1..=9 {
         created.push(create(&s, &format!("k{i}"), &format!("act_{i}"), Some(i)).await);
@@ -98,8 +109,7 @@ async fn advances_arriving_together_commit_in_one_group_each_applied() {
 #[tokio::test]
 async fn a_stale_advance_fails_alone_and_the_rest_of_its_group_commits() {
     let pg = server();
-    let (s, _) = store(&pg, "group_split").await;
-    let s = Arc::new(s);
+    let s = shared(&pg, "group_split").await;
     let mut created = Vec::new();
     for i in 1..=12 {
         created.push(create(&s, &format!("k{i}"), &format!("act_{i}"), Some(i)).await);
@@ -160,11 +170,8 @@ async fn a_stale_advance_fails_alone_and_the_rest_of_its_group_commits() {
 #[tokio::test]
 async fn sales_arriving_together_commit_in_groups_each_with_a_number_of_its_own() {
     let pg = server();
-    let (s, _) = store(&pg, "create_groups").await;
-    let s = Arc::new(s);
-    let news = (1..=16)
-        .map(|i| activation(&format!("k{i}"), &format!("act_{i}"), Some(i)))
-        .collect();
+    let s = shared(&pg, "create_groups").await;
+    let news = sales(1..=16);
     let outcomes = create_at_once(&s, news).await;
     let mut numbers = std::collections::BTreeSet::new();
     for (i, out) in (1..=16).zip(&outcomes) {
@@ -189,13 +196,10 @@ async fn sales_arriving_together_commit_in_groups_each_with_a_number_of_its_own(
 #[tokio::test]
 async fn a_refused_sale_splits_its_group_and_the_others_are_created() {
     let pg = server();
-    let (s, _) = store(&pg, "create_split").await;
-    let s = Arc::new(s);
+    let s = shared(&pg, "create_split").await;
     // Four run alone while the rest queue; in the queue one sale names a card nobody
     // stocked, and two name card 9: they never share a group, and the card goes to one.
-    let mut news: Vec<NewActivation> = (1..=10)
-        .map(|i| activation(&format!("k{i}"), &format!("act_{i}"), Some(i)))
-        .collect();
+    let mut news = sales(1..=10);
     news.push(activation("k_ghost", "act_ghost", Some(99)));
     news.push(activation("k_twice", "act_twice", Some(9)));
     let outcomes = create_at_once(&s, news).await;
@@ -231,34 +235,20 @@ async fn a_refused_sale_splits_its_group_and_the_others_are_created() {
     assert_eq!((c.sims_reserved, c.numbers_available), (10, 20));
 }
 
-/// Tenant `acme` as `seed` writes it, but picking numbers from a random start.
-async fn pick_at_random(s: &PgStore) {
-    let mut t = Tenant::new(
-        "acme",
-        "acme",
-        "00101".parse().expect("plmn"),
-        BTreeMap::from([("p".to_owned(), Product::new(1).with_esim(PROFILE))]),
-    );
-    t.golden_rules.clear();
-    t.number_policy = NumberPolicy::Random;
-    let out = s.admin(AdminChange::PutTenant(t)).await.expect("tenant");
-    assert_eq!(out, AdminOutcome::Applied);
-}
-
 #[tokio::test]
 async fn sales_picking_at_random_in_one_group_never_share_a_number() {
     let pg = server();
-    let (s, _) = store(&pg, "create_random").await;
-    pick_at_random(&s).await;
-    let s = Arc::new(s);
+    let s = shared(&pg, "create_random").await;
+    let random = AdminChange::PutTenant(acme(NumberPolicy::Random));
+    assert_eq!(
+        s.admin(random).await.expect("tenant"),
+        AdminOutcome::Applied
+    );
     // Starts drawn close together, so that the group's picks aim at the same numbers.
-    let news = (1..=16)
-        .map(|i| {
-            let mut n = activation(&format!("k{i}"), &format!("act_{i}"), Some(i));
-            n.random = u64::from(i % 3);
-            n
-        })
-        .collect();
+    let mut news = sales(1..=16);
+    for (n, i) in news.iter_mut().zip(0u64..) {
+        n.random = i % 3;
+    }
     let outcomes = create_at_once(&s, news).await;
     let mut numbers = std::collections::BTreeSet::new();
     for (i, out) in (1..=16).zip(&outcomes) {
@@ -279,8 +269,7 @@ async fn sales_picking_at_random_in_one_group_never_share_a_number() {
 #[tokio::test]
 async fn a_key_sent_again_in_a_group_gets_its_first_answer_and_the_others_are_created() {
     let pg = server();
-    let (s, _) = store(&pg, "create_replay").await;
-    let s = Arc::new(s);
+    let s = shared(&pg, "create_replay").await;
     let first = match s
         .create_activation(activation("k_again", "act_first", Some(20)))
         .await
@@ -290,9 +279,7 @@ async fn a_key_sent_again_in_a_group_gets_its_first_answer_and_the_others_are_cr
     };
     // The first sales take the turns; the key sent again queues behind them, in a group.
     // It names a card still free (the body hash is the key's), so only the key stops it.
-    let mut news: Vec<NewActivation> = (1..=9)
-        .map(|i| activation(&format!("k{i}"), &format!("act_{i}"), Some(i)))
-        .collect();
+    let mut news = sales(1..=9);
     news.push(activation("k_again", "act_again", Some(10)));
     let outcomes = create_at_once(&s, news).await;
     for (i, out) in (1..=9).zip(&outcomes) {
@@ -317,8 +304,7 @@ async fn sales_with_checks_that_read_no_counter_are_decided_and_audited_each_in_
     use gateway::compliance::checks::SimKind;
     use gateway::compliance::{ChannelRef, Policy};
     let pg = server();
-    let (s, _) = store(&pg, "create_checked").await;
-    let s = Arc::new(s);
+    let s = shared(&pg, "create_checked").await;
     let policy = Arc::new(Policy::sandbox());
     let news = (1..=12)
         .map(|i| {

@@ -98,14 +98,7 @@ fn sim(i: u32) -> SimRecord {
 /// Tenant `acme` (product `p`, also as eSIM; lowest free number first), physical SIMs
 /// 1–20, eSIM profiles 100–109, numbers FIRST..FIRST+30; and tenant `other` (no stock).
 async fn seed(s: &PgStore) {
-    let mut t = Tenant::new(
-        "acme",
-        "acme",
-        "00101".parse().expect("plmn"),
-        BTreeMap::from([("p".to_owned(), Product::new(1).with_esim(PROFILE))]),
-    );
-    t.golden_rules.clear();
-    t.number_policy = NumberPolicy::Sequential;
+    let t = acme(NumberPolicy::Sequential);
     let mut other = t.clone();
     other.id = "other".into();
     let out = s
@@ -123,6 +116,19 @@ async fn seed(s: &PgStore) {
         .await
         .expect("seed");
     assert_eq!(out, AdminOutcome::Applied);
+}
+
+/// Tenant `acme`: product `p` (also as eSIM), no golden numbers, numbers picked by `policy`.
+fn acme(policy: NumberPolicy) -> Tenant {
+    let mut t = Tenant::new(
+        "acme",
+        "acme",
+        "00101".parse().expect("plmn"),
+        BTreeMap::from([("p".to_owned(), Product::new(1).with_esim(PROFILE))]),
+    );
+    t.golden_rules.clear();
+    t.number_policy = policy;
+    t
 }
 
 /// An activation of physical SIM `card` (or an eSIM profile when `card` is `None`) with
