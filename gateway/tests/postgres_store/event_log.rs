@@ -2,6 +2,28 @@
 
 use super::*;
 
+/// Webhook endpoint `we_1` of acme, taking every event type.
+async fn acme_endpoint(s: &PgStore) {
+    let endpoint = gateway::store::WebhookEndpoint {
+        id: "we_1".into(),
+        tenant: "acme".into(),
+        url: "https://example.com/h".into(),
+        event_types: vec![],
+        secrets: vec![],
+        disabled: None,
+        created_at_ms: 1,
+    };
+    s.client()
+        .await
+        .expect("client")
+        .execute(
+            "INSERT INTO webhook_endpoints (id, tenant, doc) VALUES ('we_1', 'acme', $1)",
+            &[&serde_json::to_value(&endpoint).expect("json")],
+        )
+        .await
+        .expect("endpoint");
+}
+
 #[tokio::test]
 async fn the_sequencer_numbers_events_gap_free_per_tenant_under_its_lease() {
     let pg = server();
@@ -30,25 +52,7 @@ async fn the_sequencer_numbers_events_gap_free_per_tenant_under_its_lease() {
             .expect("publish")
         }
     };
-    // One webhook endpoint of acme takes every type.
-    let endpoint = gateway::store::WebhookEndpoint {
-        id: "we_1".into(),
-        tenant: "acme".into(),
-        url: "https://example.com/h".into(),
-        event_types: vec![],
-        secrets: vec![],
-        disabled: None,
-        created_at_ms: 1,
-    };
-    s.client()
-        .await
-        .expect("client")
-        .execute(
-            "INSERT INTO webhook_endpoints (id, tenant, doc) VALUES ('we_1', 'acme', $1)",
-            &[&serde_json::to_value(&endpoint).expect("json")],
-        )
-        .await
-        .expect("endpoint");
+    acme_endpoint(&s).await;
     publish("acme", "line-1", 2).await;
     publish("globex", "line-9", 1).await;
     publish("acme", "line-2", 1).await;
@@ -254,22 +258,8 @@ async fn deliveries_are_queued_from_a_cursor_in_batches_once_each() {
     let pg = server();
     let s = store(&pg, "cursor").await;
     // acme has an endpoint, globex none.
-    let endpoint = gateway::store::WebhookEndpoint {
-        id: "we_1".into(),
-        tenant: "acme".into(),
-        url: "https://example.com/h".into(),
-        event_types: vec![],
-        secrets: vec![],
-        disabled: None,
-        created_at_ms: 1,
-    };
+    acme_endpoint(&s).await;
     let c = s.client().await.expect("client");
-    c.execute(
-        "INSERT INTO webhook_endpoints (id, tenant, doc) VALUES ('we_1', 'acme', $1)",
-        &[&serde_json::to_value(&endpoint).expect("json")],
-    )
-    .await
-    .expect("endpoint");
     // More events than one pass takes, of a tenant with an endpoint and one without.
     let n = usize::try_from(gateway::store::postgres::SEQUENCER_BATCH).expect("batch") + 20;
     s.transaction(&n, |tx, n| {
