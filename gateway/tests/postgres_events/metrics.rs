@@ -63,7 +63,7 @@ async fn a_stuck_sequencer_shows_its_backlog_lag_and_failed_passes_until_it_catc
         .await
         .expect("client")
         .execute(
-            "INSERT INTO audit_pending (txn, ord, bytes) VALUES ($1, 0, '\\x00')",
+            "INSERT INTO audit_batches (txn, ord, records) VALUES ($1, 0, ARRAY['\\x00'::BYTEA])",
             &[&txn],
         )
         .await
@@ -86,7 +86,7 @@ async fn a_stuck_sequencer_shows_its_backlog_lag_and_failed_passes_until_it_catc
     a.client()
         .await
         .expect("client")
-        .execute("DELETE FROM audit_pending WHERE txn = $1", &[&txn])
+        .execute("DELETE FROM audit_batches WHERE txn = $1", &[&txn])
         .await
         .expect("delete");
     a.flush_events().await.expect("flush");

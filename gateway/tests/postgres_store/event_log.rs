@@ -198,7 +198,8 @@ async fn predicate_locks_on_the_logs(s: &PgStore) -> i64 {
         .query_one(
             "SELECT COUNT(*) FROM pg_locks WHERE mode = 'SIReadLock' AND relation IN (
                  'public_events'::regclass, 'public_events_unnumbered'::regclass,
-                 'events'::regclass, 'events_unnumbered'::regclass, 'audit_pending'::regclass)",
+                 'event_batches'::regclass, 'event_batches_unnumbered'::regclass,
+                 'audit_batches'::regclass)",
             &[],
         )
         .await

@@ -21,8 +21,8 @@ use gateway::store::postgres::migrate::{MigrateError, SCHEMA_VERSION};
 use gateway::store::postgres::retry::{RetryPolicy, Tx, TxResult};
 use gateway::store::postgres::{OpenError, PgStore, events, sequencer};
 use gateway::store::{
-    AdminChange, AdminOutcome, BatchRecord, BatchStatus, Clash, EventKind, EventType, ImportStart,
-    Product, SimRecord, SimState, StoreError, Tenant,
+    AdminChange, AdminOutcome, BatchRecord, BatchStatus, Clash, Event, EventKind, EventType,
+    ImportStart, Product, SimRecord, SimState, StoreError, Tenant,
 };
 use serde_json::json;
 use sim_profiles::Iccid;

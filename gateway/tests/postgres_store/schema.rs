@@ -145,21 +145,37 @@ async fn simgw_db_migrate_applies_the_schema_and_prints_the_version() {
     );
 }
 
+/// A fresh database as the migrations up to `version` left it (a node of that version).
+async fn at_version(pg: &PgServer, name: &str, version: i32) -> PgStore {
+    use gateway::store::postgres::migrate::MIGRATIONS;
+    let url = pg.create_db(name).await.expect("db");
+    let s = PgStore::connect_unmigrated(&config(&url))
+        .await
+        .expect("connect");
+    let c = s.client().await.expect("client");
+    assert_eq!(s.schema_version().await.expect("version"), 0);
+    for &(v, name, sql) in MIGRATIONS.iter().filter(|m| m.0 <= version) {
+        c.batch_execute(sql).await.expect("older migration");
+        c.execute(
+            "INSERT INTO schema_migrations (version, name, applied_at_ms) VALUES ($1, $2, 0)",
+            &[&v, &name],
+        )
+        .await
+        .expect("recorded");
+    }
+    s
+}
+
 #[tokio::test]
 async fn the_fan_out_cursor_of_an_older_database_starts_after_its_last_event() {
     let pg = server();
-    let url = pg.create_db("cursor").await.expect("db");
-    let s = PgStore::connect(&config(&url)).await.expect("connect");
+    let s = at_version(&pg, "cursor", 8).await;
     let c = s.client().await.expect("client");
-    // The database as version 8 left it, with seven public events numbered, whose
-    // deliveries that version queued as it numbered them.
-    c.batch_execute(
-        "DELETE FROM schema_migrations WHERE version = 9;
-         DELETE FROM event_seq;
-         INSERT INTO event_seq (name, last) VALUES ('public', 7), ('public:acme', 7);",
-    )
-    .await
-    .expect("older");
+    // Seven public events numbered by version 8, which queued their deliveries as it
+    // numbered them.
+    c.batch_execute("INSERT INTO event_seq (name, last) VALUES ('public', 7), ('public:acme', 7);")
+        .await
+        .expect("older");
     assert_eq!(s.migrate().await.expect("migrate"), (8, SCHEMA_VERSION));
     let last: i64 = c
         .query_one(
@@ -170,4 +186,104 @@ async fn the_fan_out_cursor_of_an_older_database_starts_after_its_last_event() {
         .expect("cursor")
         .get(0);
     assert_eq!(last, 7);
+}
+
+#[tokio::test]
+async fn the_logs_of_an_older_database_keep_their_numbers_and_order_as_batches() {
+    use gateway::compliance::audit::AuditRecord;
+    let pg = server();
+    let s = at_version(&pg, "batches", 9).await;
+    let c = s.client().await.expect("client");
+    let event = |what: &str| {
+        serde_json::to_value(Event {
+            seq: 0,
+            at_ms: 0,
+            tenant: "acme".into(),
+            order_id: None,
+            kind: EventKind::Admin { what: what.into() },
+        })
+        .expect("json")
+    };
+    // Version 9's rows, one per entry: two events numbered, three waiting (two of one
+    // attempt, one of an earlier attempt), and two audit records waiting.
+    let rows = [
+        ("b", 0, Some(1i64), "one"),
+        ("a", 0, Some(2), "two"),
+        ("d", 1, None, "five"),
+        ("d", 0, None, "four"),
+        ("c", 0, None, "three"),
+    ];
+    for (txn, ord, seq, what) in rows {
+        c.execute(
+            "INSERT INTO events (txn, ord, at_ms, tenant, order_id, seq, doc)
+             VALUES ($1, $2, 0, 'acme', NULL, $3, $4)",
+            &[&txn, &ord, &seq, &event(what)],
+        )
+        .await
+        .expect("event");
+    }
+    c.execute(
+        "INSERT INTO event_seq (name, last) VALUES ('audit', 2)",
+        &[],
+    )
+    .await
+    .expect("seq");
+    let record = |action: &str| AuditRecord {
+        action: action.into(),
+        ..AuditRecord::default()
+    };
+    for (txn, ord, what) in [("f", 0, "second"), ("e", 3, "first")] {
+        c.execute(
+            "INSERT INTO audit_pending (txn, ord, bytes) VALUES ($1, $2, $3)",
+            &[&txn, &ord, &record(what).encode()],
+        )
+        .await
+        .expect("audit");
+    }
+
+    assert_eq!(s.migrate().await.expect("migrate"), (9, SCHEMA_VERSION));
+    let whats = |events: Vec<Event>| -> Vec<(u64, String)> {
+        events
+            .into_iter()
+            .map(|e| match e.kind {
+                EventKind::Admin { what } => (e.seq, what),
+                other => panic!("{other:?}"),
+            })
+            .collect()
+    };
+    assert_eq!(
+        whats(s.events(0, 10).await.expect("read")),
+        [(1, "one".into()), (2, "two".into())],
+        "numbered entries keep their numbers; waiting ones stay unread"
+    );
+    s.flush_events().await.expect("flush");
+    let all = whats(s.events(0, 10).await.expect("read"));
+    let want: Vec<(u64, String)> = ["one", "two", "three", "four", "five"]
+        .into_iter()
+        .enumerate()
+        .map(|(i, w)| (i as u64 + 1, w.to_owned()))
+        .collect();
+    assert_eq!(all, want, "waiting entries numbered by (attempt, place)");
+    assert_eq!(
+        whats(s.events(4, 1).await.expect("read")),
+        [want[3].clone()]
+    );
+    let chain = s.audit_rows(1, 10).await.expect("chain");
+    let linked: Vec<AuditRecord> = chain
+        .iter()
+        .map(|r| AuditRecord::decode(&r.bytes).expect("decodes"))
+        .collect();
+    assert_eq!(
+        linked,
+        [
+            AuditRecord {
+                seq: 1,
+                ..record("first")
+            },
+            AuditRecord {
+                seq: 2,
+                ..record("second")
+            }
+        ]
+    );
 }

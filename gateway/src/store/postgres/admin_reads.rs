@@ -61,7 +61,7 @@ impl PgStore {
     /// Entries of the internal event log, numbered or waiting for the sequencer.
     pub async fn event_count(&self) -> Result<u64, StoreError> {
         let row = self
-            .read_opt("SELECT count(*) FROM events", &[])
+            .read_opt("SELECT COALESCE(SUM(n), 0) FROM event_batches", &[])
             .await?
             .ok_or_else(|| StoreError::Backend("count returned no row".into()))?;
         Ok(unbig(row.get(0)))

@@ -1,12 +1,13 @@
 //! The audit chain on several nodes. A commit that records a compliance decision or an
-//! operator's change inserts the canonical record (with `seq` 0) into `audit_pending`,
-//! keyed like the events by the attempt id and its place in the attempt (`append`); no
-//! write on the request path touches a shared head row, so creates never conflict over
-//! the chain. The sequencer links them in its pass, under its lease (`link`): in
-//! (attempt, place) order, each record gets the next number, is re-encoded with it,
-//! chained to the previous row's hash (`compliance::audit::append`) and moved to
-//! `audit`. The chain is gap-free, and a reader of `audit` never skips a record whose
-//! commit came late: it gets a number after every number already given.
+//! operator's change inserts the canonical records (with `seq` 0) into `audit_batches`,
+//! one row per attempt keyed like the events by the attempt id and the first record's
+//! place in it (`append`, `deferred.rs`); no write on the request path touches a shared
+//! head row, so creates never conflict over the chain. The sequencer links them in its
+//! pass, under its lease (`link`): in (attempt, place) order, each record gets the next
+//! number, is re-encoded with it, chained to the previous row's hash
+//! (`compliance::audit::append`) and moved to `audit`. The chain is gap-free, and a reader
+//! of `audit` never skips a record whose commit came late: it gets a number after every
+//! number already given.
 
 use super::PgStore;
 use super::codec::{big, unbig};
@@ -48,12 +49,13 @@ async fn head(tx: &Tx<'_>) -> TxResult<(u64, Hash)> {
     Ok((seq, hash))
 }
 
-/// Links at most `limit` pending records in commit order (the sequencer's pass, under
-/// its lease); how many.
+/// Links the pending records in commit order (the sequencer's pass, under its lease), a
+/// batch (one attempt's records: `deferred.rs`) at a time until at least `limit`
+/// records; how many.
 pub async fn link(tx: &Tx<'_>, limit: i64) -> TxResult<usize> {
     let rows = tx
         .rows(
-            "SELECT txn, ord, bytes FROM audit_pending ORDER BY txn, ord LIMIT $1",
+            "SELECT txn, ord, records FROM audit_batches ORDER BY txn, ord LIMIT $1",
             &[&limit],
         )
         .await?;
@@ -65,17 +67,23 @@ pub async fn link(tx: &Tx<'_>, limit: i64) -> TxResult<usize> {
     let (mut seqs, mut bytes, mut hashes) = (Vec::new(), Vec::new(), Vec::new());
     for r in &rows {
         let (txn, ord): (String, i32) = (r.get(0), r.get(1));
-        let mut rec = AuditRecord::decode(r.get(2))
-            .map_err(|e| corrupt(format!("pending audit record {txn}/{ord}: {e}")))?;
-        seq += 1;
-        rec.seq = seq;
-        let (b, h) = audit::append(&prev, &rec);
-        prev = h;
+        for (i, pending) in r.get::<_, Vec<&[u8]>>(2).into_iter().enumerate() {
+            let mut rec = AuditRecord::decode(pending).map_err(|e| {
+                corrupt(format!("pending audit record {txn}/{ord} #{}: {e}", i + 1))
+            })?;
+            seq += 1;
+            rec.seq = seq;
+            let (b, h) = audit::append(&prev, &rec);
+            prev = h;
+            seqs.push(big(seq));
+            bytes.push(b);
+            hashes.push(h.to_vec());
+        }
         txns.push(txn);
         ords.push(ord);
-        seqs.push(big(seq));
-        bytes.push(b);
-        hashes.push(h.to_vec());
+        if i64::try_from(seqs.len()).unwrap_or(i64::MAX) >= limit {
+            break;
+        }
     }
     tx.exec(
         "INSERT INTO audit (seq, bytes, hash)
@@ -84,19 +92,19 @@ pub async fn link(tx: &Tx<'_>, limit: i64) -> TxResult<usize> {
     )
     .await?;
     tx.exec(
-        "DELETE FROM audit_pending
+        "DELETE FROM audit_batches
          WHERE (txn, ord) IN (SELECT * FROM unnest($1::TEXT[], $2::INT[]))",
         &[&txns, &ords],
     )
     .await?;
-    Ok(rows.len())
+    Ok(seqs.len())
 }
 
 impl PgStore {
     /// Whether any committed audit record waits to be linked.
     pub(super) async fn audit_pending(&self) -> Result<bool, StoreError> {
         let row = self
-            .read_opt("SELECT EXISTS (SELECT 1 FROM audit_pending)", &[])
+            .read_opt("SELECT EXISTS (SELECT 1 FROM audit_batches)", &[])
             .await?;
         Ok(row.is_some_and(|r| r.get(0)))
     }

@@ -62,7 +62,7 @@ impl PgStore {
         let c = self.client().await?;
         let st = c
             .prepare_cached(
-                "SELECT EXISTS (SELECT 1 FROM events WHERE seq IS NULL)
+                "SELECT EXISTS (SELECT 1 FROM event_batches WHERE seq IS NULL)
                      OR EXISTS (SELECT 1 FROM public_events WHERE seq IS NULL)",
             )
             .await

@@ -37,6 +37,21 @@ impl ToSql for Doc {
     to_sql_checked!();
 }
 
+impl Doc {
+    /// The JSON array of `docs`, in order (a log's batch row: `deferred.rs`).
+    pub fn array<'a>(docs: impl IntoIterator<Item = &'a Doc>) -> Doc {
+        let mut out = vec![b'['];
+        for (i, d) in docs.into_iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            out.extend_from_slice(&d.0);
+        }
+        out.push(b']');
+        Doc(out)
+    }
+}
+
 /// A `doc` column value as read: its JSON text, borrowed from the row.
 #[derive(Debug, Clone, Copy)]
 pub struct DocRef<'a>(&'a [u8]);

@@ -222,7 +222,7 @@ async fn counters(tx: &Tx<'_>) -> TxResult<()> {
 async fn event_seq(tx: &Tx<'_>) -> TxResult<()> {
     tx.exec(
         "INSERT INTO event_seq (name, last)
-         SELECT 'audit', MAX(seq) FROM events HAVING MAX(seq) IS NOT NULL
+         SELECT 'audit', MAX(seq + n - 1) FROM event_batches HAVING MAX(seq) IS NOT NULL
          UNION ALL SELECT 'public', MAX(seq) FROM public_events HAVING MAX(seq) IS NOT NULL
          UNION ALL SELECT 'fanned_out', MAX(seq) FROM public_events HAVING MAX(seq) IS NOT NULL
          UNION ALL SELECT 'public:' || tenant, MAX(tenant_seq) FROM public_events

@@ -6,7 +6,7 @@
 //! reservation row here, are dumped as the embedded `reservation_idem` rows.
 
 use super::PgStore;
-use super::codec::{big, unbig};
+use super::codec::{big, to_value, unbig};
 use crate::store::StoreError;
 use crate::store::dump::{DumpPage, DumpRow, DumpTable};
 use crate::store::event_id;
@@ -169,26 +169,23 @@ impl PgStore {
                     .collect()
                 }
                 DumpTable::AuditEvents => {
-                    let after = match cursor {
-                        Some(c) => big(c.parse::<u64>().map_err(|_| bad_cursor(c))?),
-                        None => -1,
+                    let from = match cursor {
+                        Some(c) => c
+                            .parse::<u64>()
+                            .map_err(|_| bad_cursor(c))?
+                            .saturating_add(1),
+                        None => 0,
                     };
-                    self.dump_rows(
-                        "SELECT seq, doc FROM events WHERE seq > $1 ORDER BY seq LIMIT $2",
-                        &[&after, &n],
-                    )
-                    .await?
-                    .into_iter()
-                    .map(|r| {
-                        let seq = unbig(r.get(0));
-                        let mut doc: Value = r.get(1);
-                        doc["seq"] = Value::from(seq);
-                        DumpRow {
-                            key: seq.to_string(),
-                            doc,
-                        }
-                    })
-                    .collect()
+                    self.events(from, limit)
+                        .await?
+                        .iter()
+                        .map(|e| {
+                            Ok(DumpRow {
+                                key: e.seq.to_string(),
+                                doc: to_value(e)?,
+                            })
+                        })
+                        .collect::<Result<_, StoreError>>()?
                 }
                 DumpTable::PublicEvents => {
                     let (t, s) = cursor.map(split_seq).transpose()?.unwrap_or(("", -1));

@@ -254,21 +254,13 @@ async fn load_row(tx: &Tx<'_>, table: DumpTable, row: &DumpRow) -> TxResult<()> 
             .await?;
         }
         DumpTable::AuditEvents => {
-            let e: Event = from_value("events", doc.clone())?;
+            let _: Event = from_value("events", doc.clone())?;
             let seq: u64 = key.parse().map_err(|_| bad_row("events", key))?;
-            let doc = unnumbered(doc.clone(), &[("seq", Value::from(0))]);
+            // A batch of one (`event_batches`); the sequencer numbers later ones after it.
+            let docs = Value::Array(vec![unnumbered(doc.clone(), &[("seq", Value::from(0))])]);
             tx.exec(
-                "INSERT INTO events (txn, ord, at_ms, tenant, order_id, seq, doc)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
-                &[
-                    &tx.id(),
-                    &tx.next_ordinal(),
-                    &big(e.at_ms),
-                    &e.tenant,
-                    &e.order_id,
-                    &big(seq),
-                    &doc,
-                ],
+                "INSERT INTO event_batches (txn, ord, n, seq, docs) VALUES ($1, $2, 1, $3, $4)",
+                &[&tx.id(), &tx.next_ordinal(), &big(seq), &docs],
             )
             .await?;
         }

@@ -20,19 +20,8 @@ use std::sync::Mutex;
 /// A counter row: tenant, name, scope, shard.
 type Row = (String, String, String, i32);
 
-/// An audit log row (`events`): ordinal, time, tenant, order, doc.
-pub struct EventRow {
-    /// Place in the attempt.
-    pub ord: i32,
-    /// When, Unix ms.
-    pub at_ms: i64,
-    /// Tenant.
-    pub tenant: String,
-    /// Order concerned.
-    pub order_id: Option<String>,
-    /// The event.
-    pub doc: Doc,
-}
+/// An audit log entry: its place in the attempt and the event.
+pub type EventRow = (i32, Doc);
 
 /// A public event row (`public_events`).
 pub struct PublicRow {
@@ -79,9 +68,10 @@ impl Deferred {
         *rows.entry(key).or_default() += delta;
     }
 
-    /// Appends an audit log row, to be written by [`Deferred::flush`].
-    pub fn add_event(&self, row: EventRow) {
-        self.lock_logs().events.push(row);
+    /// Appends an audit log entry (its place in the attempt, the event), to be written by
+    /// [`Deferred::flush`].
+    pub fn add_event(&self, ord: i32, doc: Doc) {
+        self.lock_logs().events.push((ord, doc));
     }
 
     /// Appends a public event row, to be written by [`Deferred::flush`].
@@ -111,11 +101,14 @@ impl Deferred {
         tx: &deadpool_postgres::Transaction<'_>,
         txn: &str,
     ) -> Result<u32, tokio_postgres::Error> {
-        let logs = std::mem::take(&mut *self.lock_logs());
+        let mut logs = std::mem::take(&mut *self.lock_logs());
         let counters: Vec<(Row, i64)> = std::mem::take(&mut *self.lock_counters())
             .into_iter()
             .filter(|(_, d)| *d != 0)
             .collect();
+        // Bodies of a group run at once: their entries may have been pushed out of order.
+        logs.events.sort_by_key(|(ord, _)| *ord);
+        logs.audit.sort_by_key(|(ord, _)| *ord);
         let (e, p, a) = (&logs.events, &logs.public, &logs.audit);
         if counters.is_empty() && e.is_empty() && p.is_empty() && a.is_empty() {
             return Ok(0);
@@ -128,45 +121,52 @@ impl Deferred {
             .collect();
         let c_shard: Vec<i32> = counters.iter().map(|((.., h), _)| *h).collect();
         let c_delta: Vec<i64> = counters.iter().map(|(_, d)| *d).collect();
-        let e_ord: Vec<i32> = e.iter().map(|r| r.ord).collect();
-        let e_at: Vec<i64> = e.iter().map(|r| r.at_ms).collect();
-        let e_tenant: Vec<&str> = e.iter().map(|r| r.tenant.as_str()).collect();
-        let e_order: Vec<Option<&str>> = e.iter().map(|r| r.order_id.as_deref()).collect();
-        let e_doc: Vec<&Doc> = e.iter().map(|r| &r.doc).collect();
+        // One batch row per log (empty arrays when the log got nothing: no row).
+        let e_batch = batch(e.first().map(|(ord, _)| *ord), e.len());
+        let e_docs: Vec<Doc> = e_batch
+            .iter()
+            .map(|_| Doc::array(e.iter().map(|(_, d)| d)))
+            .collect();
+        let (e_ord, e_n): (Vec<i32>, Vec<i32>) = e_batch.into_iter().unzip();
+        let a_batch = batch(a.first().map(|(ord, _)| *ord), a.len());
+        let a_records: Vec<&[u8]> = a.iter().map(|(_, b)| b.as_slice()).collect();
+        let a_ord: Vec<i32> = a_batch.iter().map(|(ord, _)| *ord).collect();
         let p_ord: Vec<i32> = p.iter().map(|r| r.ord).collect();
         let p_tenant: Vec<&str> = p.iter().map(|r| r.tenant.as_str()).collect();
         let p_type: Vec<&str> = p.iter().map(|r| r.event_type).collect();
         let p_at: Vec<i64> = p.iter().map(|r| r.created_at_ms).collect();
         let p_subject: Vec<Option<&str>> = p.iter().map(|r| r.subject.as_deref()).collect();
         let p_doc: Vec<&Doc> = p.iter().map(|r| &r.doc).collect();
-        let a_ord: Vec<i32> = a.iter().map(|(o, _)| *o).collect();
-        let a_bytes: Vec<&[u8]> = a.iter().map(|(_, b)| b.as_slice()).collect();
         let st = tx
             .prepare_cached(
                 "WITH c AS (
                    INSERT INTO counters (tenant, name, scope, shard, n)
-                   SELECT * FROM unnest($15::TEXT[], $16::TEXT[], $17::TEXT[], $18::INT[], $19::BIGINT[])
+                   SELECT * FROM unnest($13::TEXT[], $14::TEXT[], $15::TEXT[], $16::INT[], $17::BIGINT[])
                    ON CONFLICT (tenant, name, scope, shard) DO UPDATE SET n = counters.n + excluded.n
                  ), e AS (
-                   INSERT INTO events (txn, ord, at_ms, tenant, order_id, doc)
-                   SELECT $1, * FROM unnest($2::INT[], $3::BIGINT[], $4::TEXT[], $5::TEXT[], $6::JSONB[])
+                   INSERT INTO event_batches (txn, ord, n, docs)
+                   SELECT $1, * FROM unnest($2::INT[], $3::INT[], $4::JSONB[])
                  ), p AS (
                    INSERT INTO public_events (txn, ord, tenant, event_type, created_at_ms, subject, doc)
-                   SELECT $1, * FROM unnest($7::INT[], $8::TEXT[], $9::TEXT[], $10::BIGINT[], $11::TEXT[], $12::JSONB[])
+                   SELECT $1, * FROM unnest($5::INT[], $6::TEXT[], $7::TEXT[], $8::BIGINT[], $9::TEXT[], $10::JSONB[])
                  )
-                 INSERT INTO audit_pending (txn, ord, bytes)
-                 SELECT $1, * FROM unnest($13::INT[], $14::BYTEA[])",
+                 INSERT INTO audit_batches (txn, ord, records)
+                 SELECT $1, o, $12::BYTEA[] FROM unnest($11::INT[]) AS u(o)",
             )
             .await?;
         tx.execute(
             &st,
             &[
-                &txn, &e_ord, &e_at, &e_tenant, &e_order, &e_doc, &p_ord, &p_tenant, &p_type,
-                &p_at, &p_subject, &p_doc, &a_ord, &a_bytes, &c_tenant, &c_name, &c_scope,
-                &c_shard, &c_delta,
+                &txn, &e_ord, &e_n, &e_docs, &p_ord, &p_tenant, &p_type, &p_at, &p_subject, &p_doc,
+                &a_ord, &a_records, &c_tenant, &c_name, &c_scope, &c_shard, &c_delta,
             ],
         )
         .await?;
         Ok(1)
     }
+}
+
+/// A log's batch row as (first place, entries): none when the log got no entry.
+fn batch(first: Option<i32>, n: usize) -> Option<(i32, i32)> {
+    first.map(|ord| (ord, i32::try_from(n).unwrap_or(i32::MAX)))
 }

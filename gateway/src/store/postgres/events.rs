@@ -7,7 +7,7 @@
 //! (`deferred.rs`).
 
 use super::codec::{big, to_doc};
-use super::deferred::{EventRow, PublicRow};
+use super::deferred::PublicRow;
 use super::retry::{Tx, TxResult};
 use crate::order::{Order, OrderStatus};
 use crate::store::{Event, EventKind, EventType, PublicEventRow, order_data, subscription_id};
@@ -28,13 +28,7 @@ pub async fn log_event(
         kind,
     };
     // Inserted with the transaction's other log rows just before its commit.
-    tx.deferred().add_event(EventRow {
-        ord: tx.next_ordinal(),
-        at_ms: big(at_ms),
-        tenant: tenant.to_owned(),
-        order_id: order_id.map(str::to_owned),
-        doc: to_doc(&ev)?,
-    });
+    tx.deferred().add_event(tx.next_ordinal(), to_doc(&ev)?);
     Ok(())
 }
 

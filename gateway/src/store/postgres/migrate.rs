@@ -38,6 +38,11 @@ pub const MIGRATIONS: &[(i32, &str, &str)] = &[
         "fan_out_cursor",
         include_str!("migrations/0009_fan_out_cursor.sql"),
     ),
+    (
+        10,
+        "log_batches",
+        include_str!("migrations/0010_log_batches.sql"),
+    ),
 ];
 
 /// The schema version this binary writes.

@@ -423,9 +423,9 @@ impl PgStore {
                 store.deliveries_wake.notify_one();
                 let wait = match pass {
                     Ok(Some(n))
-                        if n.public as i64 == SEQUENCER_BATCH
-                            || n.audit as i64 == SEQUENCER_BATCH
-                            || n.chain as i64 == SEQUENCER_BATCH =>
+                        if n.public as i64 >= SEQUENCER_BATCH
+                            || n.audit as i64 >= SEQUENCER_BATCH
+                            || n.chain as i64 >= SEQUENCER_BATCH =>
                     {
                         Duration::ZERO
                     }

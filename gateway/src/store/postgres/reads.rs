@@ -186,21 +186,33 @@ impl PgStore {
         .await
     }
 
-    /// Audit events with sequence number >= `from`, at most `limit` (numbered ones only).
+    /// Audit events with sequence number >= `from`, at most `limit` (numbered ones only):
+    /// from the batch that holds `from` (`event_batches`, one per attempt), then the
+    /// batches after it.
     pub async fn events(&self, from: u64, limit: usize) -> Result<Vec<Event>, StoreError> {
-        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        self.read_rows(
-            "SELECT seq, doc FROM events WHERE seq >= $1 ORDER BY seq LIMIT $2",
-            &[&big(from), &limit],
-        )
-        .await?
-        .into_iter()
-        .map(|r| {
-            let mut e: Event = from_doc("events", r.get(1))?;
-            e.seq = unbig(r.get(0));
-            Ok(e)
-        })
-        .collect()
+        let rows = self
+            .read_rows(
+                "SELECT seq, docs FROM event_batches
+                 WHERE seq >= COALESCE((SELECT MAX(seq) FROM event_batches WHERE seq <= $1), 0)
+                 ORDER BY seq LIMIT $2",
+                &[&big(from), &i64::try_from(limit).unwrap_or(i64::MAX)],
+            )
+            .await?;
+        let mut out = Vec::with_capacity(limit.min(rows.len()));
+        for r in rows {
+            if out.len() >= limit {
+                break;
+            }
+            let first = unbig(r.get(0));
+            let batch: Vec<Event> = from_doc("event_batches", r.get(1))?;
+            for (seq, mut e) in (first..).zip(batch) {
+                if seq >= from && out.len() < limit {
+                    e.seq = seq;
+                    out.push(e);
+                }
+            }
+        }
+        Ok(out)
     }
 
     /// A tenant's public events after its sequence number `after`, in order, at most

@@ -176,10 +176,13 @@ async fn number_public(tx: &Tx<'_>, limit: i64) -> TxResult<usize> {
     Ok(txns.len())
 }
 
+/// Numbers the audit log's batches (`event_batches`, one per attempt: `deferred.rs`) in
+/// (attempt, place) order, each from the next number on, until at least `limit` entries;
+/// how many entries.
 async fn number_audit(tx: &Tx<'_>, limit: i64) -> TxResult<usize> {
     let rows = tx
         .rows(
-            "SELECT txn, ord FROM events WHERE seq IS NULL ORDER BY txn, ord LIMIT $1",
+            "SELECT txn, ord, n FROM event_batches WHERE seq IS NULL ORDER BY txn, ord LIMIT $1",
             &[&limit],
         )
         .await?;
@@ -188,20 +191,26 @@ async fn number_audit(tx: &Tx<'_>, limit: i64) -> TxResult<usize> {
     }
     let mut seqs = read_seqs(tx, &["audit".to_owned()]).await?;
     let last = seqs.entry("audit".into()).or_default();
-    let (mut txns, mut ords, mut nums) = (vec![], vec![], vec![]);
+    let (mut txns, mut ords, mut firsts) = (vec![], vec![], vec![]);
+    let mut entries = 0usize;
     for r in &rows {
-        *last += 1;
+        let n = u64::try_from(r.get::<_, i32>(2)).unwrap_or(0);
         txns.push(r.get::<_, String>(0));
         ords.push(r.get::<_, i32>(1));
-        nums.push(big(*last));
+        firsts.push(big(*last + 1));
+        *last += n;
+        entries += usize::try_from(n).unwrap_or(usize::MAX);
+        if i64::try_from(entries).unwrap_or(i64::MAX) >= limit {
+            break;
+        }
     }
     tx.exec(
-        "UPDATE events AS e SET seq = u.seq
+        "UPDATE event_batches AS e SET seq = u.seq
          FROM unnest($1::TEXT[], $2::INT[], $3::BIGINT[]) AS u(txn, ord, seq)
          WHERE e.txn = u.txn AND e.ord = u.ord",
-        &[&txns, &ords, &nums],
+        &[&txns, &ords, &firsts],
     )
     .await?;
     write_seqs(tx, &seqs).await?;
-    Ok(rows.len())
+    Ok(entries)
 }

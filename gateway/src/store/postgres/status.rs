@@ -3,8 +3,9 @@
 //! statement outside any transaction, so at READ COMMITTED on PostgreSQL: it takes no
 //! predicate locks and cannot make a SERIALIZABLE order transaction conflict. It reads
 //! the unnumbered entries through the partial indexes the sequencer's pass reads
-//! (`public_events_unnumbered`, `events_unnumbered`, `audit_pending`'s key), counting
-//! at most [`COUNT_CAP`] per log, and the lease row by its key.
+//! (`public_events_unnumbered`, `event_batches_unnumbered`, `audit_batches`'s key),
+//! counting the entries of at most [`COUNT_CAP`] rows per log (a batch row holds one
+//! attempt's entries), and the lease row by its key.
 
 use super::codec::big;
 use super::retry::{db_error, pool_error, txn_started_ms};
@@ -23,11 +24,12 @@ pub const SCRAPE_WAIT: Duration = Duration::from_secs(1);
 
 const BACKLOG: &str = "SELECT
     (SELECT count(*) FROM (SELECT 1 FROM public_events WHERE seq IS NULL LIMIT $1) AS p),
-    (SELECT count(*) FROM (SELECT 1 FROM events WHERE seq IS NULL LIMIT $1) AS a),
-    (SELECT count(*) FROM (SELECT 1 FROM audit_pending LIMIT $1) AS c),
+    (SELECT COALESCE(SUM(n), 0) FROM (SELECT n FROM event_batches WHERE seq IS NULL LIMIT $1) AS a),
+    (SELECT COALESCE(SUM(cardinality(records)), 0)
+       FROM (SELECT records FROM audit_batches LIMIT $1) AS c),
     (SELECT min(txn) FROM public_events WHERE seq IS NULL),
-    (SELECT min(txn) FROM events WHERE seq IS NULL),
-    (SELECT min(txn) FROM audit_pending),
+    (SELECT min(txn) FROM event_batches WHERE seq IS NULL),
+    (SELECT min(txn) FROM audit_batches),
     (SELECT owner = $2 FROM leases WHERE name = $3 AND expires_at_ms > $4)";
 
 impl PgStore {
