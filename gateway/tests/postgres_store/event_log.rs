@@ -3,7 +3,7 @@
 use super::*;
 
 /// Webhook endpoint `we_1` of acme, taking every event type.
-async fn acme_endpoint(s: &PgStore) {
+pub(super) async fn acme_endpoint(s: &PgStore) {
     let endpoint = gateway::store::WebhookEndpoint {
         id: "we_1".into(),
         tenant: "acme".into(),
@@ -197,7 +197,7 @@ async fn predicate_locks_on_the_logs(s: &PgStore) -> i64 {
         .expect("client")
         .query_one(
             "SELECT COUNT(*) FROM pg_locks WHERE mode = 'SIReadLock' AND relation IN (
-                 'public_events'::regclass, 'public_events_unnumbered'::regclass,
+                 'public_batches'::regclass, 'public_batches_unnumbered'::regclass,
                  'event_batches'::regclass, 'event_batches_unnumbered'::regclass,
                  'audit_batches'::regclass)",
             &[],

@@ -4,6 +4,7 @@
 //! methods, and `simgw db migrate`. Without PostgreSQL installed every test fails saying
 //! to `apt-get install postgresql`.
 
+mod batches;
 #[path = "../common/mod.rs"]
 mod common;
 mod event_log;

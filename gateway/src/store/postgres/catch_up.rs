@@ -63,7 +63,7 @@ impl PgStore {
         let st = c
             .prepare_cached(
                 "SELECT EXISTS (SELECT 1 FROM event_batches WHERE seq IS NULL)
-                     OR EXISTS (SELECT 1 FROM public_events WHERE seq IS NULL)",
+                     OR EXISTS (SELECT 1 FROM public_batches WHERE seq IS NULL)",
             )
             .await
             .map_err(|e| db_error(&e))?;

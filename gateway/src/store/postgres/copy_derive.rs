@@ -223,9 +223,10 @@ async fn event_seq(tx: &Tx<'_>) -> TxResult<()> {
     tx.exec(
         "INSERT INTO event_seq (name, last)
          SELECT 'audit', MAX(seq + n - 1) FROM event_batches HAVING MAX(seq) IS NOT NULL
-         UNION ALL SELECT 'public', MAX(seq) FROM public_events HAVING MAX(seq) IS NOT NULL
-         UNION ALL SELECT 'fanned_out', MAX(seq) FROM public_events HAVING MAX(seq) IS NOT NULL
-         UNION ALL SELECT 'public:' || tenant, MAX(tenant_seq) FROM public_events
+         UNION ALL SELECT 'public', MAX(seq + n - 1) FROM public_batches HAVING MAX(seq) IS NOT NULL
+         UNION ALL SELECT 'fanned_out', MAX(seq + n - 1) FROM public_batches
+                   HAVING MAX(seq) IS NOT NULL
+         UNION ALL SELECT 'public:' || tenant, MAX(tenant_seq + n - 1) FROM public_batches
                    WHERE tenant_seq IS NOT NULL GROUP BY tenant
          ON CONFLICT (name) DO UPDATE SET last = GREATEST(event_seq.last, excluded.last)",
         &[],

@@ -189,11 +189,19 @@ impl PgStore {
                 }
                 DumpTable::PublicEvents => {
                     let (t, s) = cursor.map(split_seq).transpose()?.unwrap_or(("", -1));
+                    // Entries after the cursor: from the batch holding its next number on
+                    // (`limit + 1` batches hold at least `limit` entries past it).
                     self.dump_rows(
-                        "SELECT tenant, seq, tenant_seq, doc FROM public_events
-                         WHERE tenant_seq IS NOT NULL AND (tenant, tenant_seq) > ($1, $2)
-                         ORDER BY tenant, tenant_seq LIMIT $3",
-                        &[&t, &s, &n],
+                        "SELECT b.tenant, b.seq + e.i - 1, b.tenant_seq + e.i - 1, e.doc
+                         FROM (SELECT tenant, seq, tenant_seq, docs FROM public_batches
+                               WHERE tenant_seq IS NOT NULL AND (tenant, tenant_seq) >= ($1,
+                                     COALESCE((SELECT MAX(tenant_seq) FROM public_batches
+                                               WHERE tenant = $1 AND tenant_seq <= $4), 0))
+                               ORDER BY tenant, tenant_seq LIMIT $5) AS b,
+                              jsonb_array_elements(b.docs) WITH ORDINALITY AS e(doc, i)
+                         WHERE (b.tenant, b.tenant_seq + e.i - 1) > ($1, $2)
+                         ORDER BY 1, 3 LIMIT $3",
+                        &[&t, &s, &n, &s.saturating_add(1), &n.saturating_add(1)],
                     )
                     .await?
                     .into_iter()

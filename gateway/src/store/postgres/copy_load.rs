@@ -278,20 +278,18 @@ async fn load_row(tx: &Tx<'_>, table: DumpTable, row: &DumpRow) -> TxResult<()> 
                     ("id", Value::from("")),
                 ],
             );
+            // A batch of one (`public_batches`), as the events' own numbers say.
             tx.exec(
-                "INSERT INTO public_events (txn, ord, tenant, event_type, created_at_ms, subject,
-                                            seq, tenant_seq, doc)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                "INSERT INTO public_batches (txn, ord, tenant, event_type, n, seq, tenant_seq, docs)
+                 VALUES ($1, $2, $3, $4, 1, $5, $6, $7)",
                 &[
                     &tx.id(),
                     &tx.next_ordinal(),
                     &e.tenant,
                     &e.event_type.as_str(),
-                    &big(e.created_at_ms),
-                    &e.subject,
                     &big(e.seq),
                     &tenant_seq,
-                    &doc,
+                    &Value::Array(vec![doc]),
                 ],
             )
             .await?;

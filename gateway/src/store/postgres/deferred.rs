@@ -23,7 +23,7 @@ type Row = (String, String, String, i32);
 /// An audit log entry: its place in the attempt and the event.
 pub type EventRow = (i32, Doc);
 
-/// A public event row (`public_events`).
+/// A public event entry (`public_batches`).
 pub struct PublicRow {
     /// Place in the attempt.
     pub ord: i32,
@@ -31,10 +31,6 @@ pub struct PublicRow {
     pub tenant: String,
     /// `order.created`, …
     pub event_type: &'static str,
-    /// When, Unix ms.
-    pub created_at_ms: i64,
-    /// What orders its deliveries.
-    pub subject: Option<String>,
     /// The event.
     pub doc: Doc,
 }
@@ -108,6 +104,7 @@ impl Deferred {
             .collect();
         // Bodies of a group run at once: their entries may have been pushed out of order.
         logs.events.sort_by_key(|(ord, _)| *ord);
+        logs.public.sort_by_key(|r| r.ord);
         logs.audit.sort_by_key(|(ord, _)| *ord);
         let (e, p, a) = (&logs.events, &logs.public, &logs.audit);
         if counters.is_empty() && e.is_empty() && p.is_empty() && a.is_empty() {
@@ -121,44 +118,52 @@ impl Deferred {
             .collect();
         let c_shard: Vec<i32> = counters.iter().map(|((.., h), _)| *h).collect();
         let c_delta: Vec<i64> = counters.iter().map(|(_, d)| *d).collect();
-        // One batch row per log (empty arrays when the log got nothing: no row).
-        let e_batch = batch(e.first().map(|(ord, _)| *ord), e.len());
-        let e_docs: Vec<Doc> = e_batch
-            .iter()
-            .map(|_| Doc::array(e.iter().map(|(_, d)| d)))
-            .collect();
-        let (e_ord, e_n): (Vec<i32>, Vec<i32>) = e_batch.into_iter().unzip();
-        let a_batch = batch(a.first().map(|(ord, _)| *ord), a.len());
+        // The audit log's and the chain's entries each in one batch row (none when the log
+        // got nothing: empty arrays insert no row), the public events in one per run of a
+        // tenant and a type (`sequencer.rs` numbers each run at once).
+        let (e_ord, e_n, e_docs) = match e.first() {
+            Some((ord, _)) => (
+                vec![*ord],
+                vec![count(e.len())],
+                vec![Doc::array(e.iter().map(|(_, d)| d))],
+            ),
+            None => (vec![], vec![], vec![]),
+        };
+        let a_ord: Vec<i32> = a.first().map(|(ord, _)| *ord).into_iter().collect();
         let a_records: Vec<&[u8]> = a.iter().map(|(_, b)| b.as_slice()).collect();
-        let a_ord: Vec<i32> = a_batch.iter().map(|(ord, _)| *ord).collect();
-        let p_ord: Vec<i32> = p.iter().map(|r| r.ord).collect();
-        let p_tenant: Vec<&str> = p.iter().map(|r| r.tenant.as_str()).collect();
-        let p_type: Vec<&str> = p.iter().map(|r| r.event_type).collect();
-        let p_at: Vec<i64> = p.iter().map(|r| r.created_at_ms).collect();
-        let p_subject: Vec<Option<&str>> = p.iter().map(|r| r.subject.as_deref()).collect();
-        let p_doc: Vec<&Doc> = p.iter().map(|r| &r.doc).collect();
+        let runs: Vec<&[PublicRow]> = p
+            .chunk_by(|x, y| x.tenant == y.tenant && x.event_type == y.event_type)
+            .collect();
+        let p_ord: Vec<i32> = runs.iter().map(|r| r[0].ord).collect();
+        let p_tenant: Vec<&str> = runs.iter().map(|r| r[0].tenant.as_str()).collect();
+        let p_type: Vec<&str> = runs.iter().map(|r| r[0].event_type).collect();
+        let p_n: Vec<i32> = runs.iter().map(|r| count(r.len())).collect();
+        let p_docs: Vec<Doc> = runs
+            .iter()
+            .map(|r| Doc::array(r.iter().map(|x| &x.doc)))
+            .collect();
         let st = tx
             .prepare_cached(
                 "WITH c AS (
                    INSERT INTO counters (tenant, name, scope, shard, n)
-                   SELECT * FROM unnest($13::TEXT[], $14::TEXT[], $15::TEXT[], $16::INT[], $17::BIGINT[])
+                   SELECT * FROM unnest($12::TEXT[], $13::TEXT[], $14::TEXT[], $15::INT[], $16::BIGINT[])
                    ON CONFLICT (tenant, name, scope, shard) DO UPDATE SET n = counters.n + excluded.n
                  ), e AS (
                    INSERT INTO event_batches (txn, ord, n, docs)
                    SELECT $1, * FROM unnest($2::INT[], $3::INT[], $4::JSONB[])
                  ), p AS (
-                   INSERT INTO public_events (txn, ord, tenant, event_type, created_at_ms, subject, doc)
-                   SELECT $1, * FROM unnest($5::INT[], $6::TEXT[], $7::TEXT[], $8::BIGINT[], $9::TEXT[], $10::JSONB[])
+                   INSERT INTO public_batches (txn, ord, tenant, event_type, n, docs)
+                   SELECT $1, * FROM unnest($5::INT[], $6::TEXT[], $7::TEXT[], $8::INT[], $9::JSONB[])
                  )
                  INSERT INTO audit_batches (txn, ord, records)
-                 SELECT $1, o, $12::BYTEA[] FROM unnest($11::INT[]) AS u(o)",
+                 SELECT $1, o, $11::BYTEA[] FROM unnest($10::INT[]) AS u(o)",
             )
             .await?;
         tx.execute(
             &st,
             &[
-                &txn, &e_ord, &e_n, &e_docs, &p_ord, &p_tenant, &p_type, &p_at, &p_subject, &p_doc,
-                &a_ord, &a_records, &c_tenant, &c_name, &c_scope, &c_shard, &c_delta,
+                &txn, &e_ord, &e_n, &e_docs, &p_ord, &p_tenant, &p_type, &p_n, &p_docs, &a_ord,
+                &a_records, &c_tenant, &c_name, &c_scope, &c_shard, &c_delta,
             ],
         )
         .await?;
@@ -166,7 +171,7 @@ impl Deferred {
     }
 }
 
-/// A log's batch row as (first place, entries): none when the log got no entry.
-fn batch(first: Option<i32>, n: usize) -> Option<(i32, i32)> {
-    first.map(|ord| (ord, i32::try_from(n).unwrap_or(i32::MAX)))
+/// A batch's entry count as its column.
+fn count(n: usize) -> i32 {
+    i32::try_from(n).unwrap_or(i32::MAX)
 }

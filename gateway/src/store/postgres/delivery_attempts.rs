@@ -14,6 +14,7 @@ use super::PgStore;
 use super::codec::{big, from_doc, to_doc, unbig};
 use super::deliveries::enqueue;
 use super::events::publish;
+use super::reads::{PUBLIC_EVENT, public_event_of};
 use super::retry::{Tx, TxResult};
 use super::webhook_endpoints::{endpoint_in, endpoints_of, put_endpoint};
 use crate::store::*;
@@ -225,18 +226,10 @@ pub async fn disable_endpoint(tx: &Tx<'_>, id: &str, reason: &str, now_ms: u64) 
 }
 
 async fn redeliver(tx: &Tx<'_>, tenant: &str, seq: u64, now_ms: u64) -> TxResult<Redelivery> {
-    let Some(r) = tx
-        .row(
-            "SELECT doc FROM public_events WHERE tenant = $1 AND tenant_seq = $2",
-            &[&tenant, &big(seq)],
-        )
-        .await?
-    else {
+    let Some(r) = tx.row(PUBLIC_EVENT, &[&tenant, &big(seq)]).await? else {
         return Ok(Redelivery::NoEvent);
     };
-    let mut event: PublicEvent = from_doc("public_events", r.get(0))?;
-    event.tenant_seq = seq;
-    event.id = event_id(seq);
+    let event = public_event_of(r)?;
     let mut queued = Vec::new();
     for e in endpoints_of(tx, tenant).await? {
         if e.disabled.is_some() || !e.wants(event.event_type) {

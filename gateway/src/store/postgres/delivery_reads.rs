@@ -116,10 +116,15 @@ impl PgStore {
         let seqs: Vec<i64> = keys.iter().map(|k| big(k.event_seq)).collect();
         let rows = self
             .outbox_rows(
-                "SELECT d.endpoint, d.event_seq, d.doc, w.doc, p.seq, p.tenant_seq, p.doc
+                "SELECT d.endpoint, d.event_seq, d.doc, w.doc,
+                        p.seq + (d.event_seq - p.tenant_seq), d.event_seq,
+                        p.docs -> CAST(d.event_seq - p.tenant_seq AS INT)
                  FROM webhook_deliveries d
                  JOIN webhook_endpoints w ON w.id = d.endpoint
-                 JOIN public_events p ON p.tenant = w.tenant AND p.tenant_seq = d.event_seq
+                 JOIN LATERAL (SELECT seq, tenant_seq, n, docs FROM public_batches
+                               WHERE tenant = w.tenant AND tenant_seq <= d.event_seq
+                               ORDER BY tenant_seq DESC LIMIT 1) AS p
+                   ON d.event_seq < p.tenant_seq + p.n
                  WHERE d.endpoint = ANY($1) AND d.event_seq = ANY($2)",
                 &[&endpoints, &seqs],
             )

@@ -6,7 +6,7 @@
 //! are inserted just before the commit, all of a transaction's in one statement
 //! (`deferred.rs`).
 
-use super::codec::{big, to_doc};
+use super::codec::to_doc;
 use super::deferred::PublicRow;
 use super::retry::{Tx, TxResult};
 use crate::order::{Order, OrderStatus};
@@ -56,8 +56,6 @@ pub async fn publish(
         ord: tx.next_ordinal(),
         tenant: tenant.to_owned(),
         event_type: event_type.as_str(),
-        created_at_ms: big(now_ms),
-        subject: subject.map(str::to_owned),
         doc: to_doc(&ev)?,
     });
     Ok(())

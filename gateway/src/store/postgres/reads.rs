@@ -216,7 +216,9 @@ impl PgStore {
     }
 
     /// A tenant's public events after its sequence number `after`, in order, at most
-    /// `limit`, only of `event_type` when given (numbered ones only).
+    /// `limit`, only of `event_type` when given (numbered ones only). Entries are read
+    /// from their batches (`public_batches`): the one holding `after + 1` (of that type),
+    /// then those after it; `limit + 1` batches hold at least `limit` entries past `after`.
     pub async fn public_events(
         &self,
         tenant: &str,
@@ -225,25 +227,40 @@ impl PgStore {
         limit: usize,
     ) -> Result<Vec<PublicEvent>, StoreError> {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        let rows = match event_type {
-            None => {
-                self.read_rows(
-                    "SELECT seq, tenant_seq, doc FROM public_events
-                     WHERE tenant = $1 AND tenant_seq > $2 ORDER BY tenant_seq LIMIT $3",
-                    &[&tenant, &big(after), &limit],
-                )
-                .await?
-            }
-            Some(t) => {
-                self.read_rows(
-                    "SELECT seq, tenant_seq, doc FROM public_events
-                     WHERE tenant = $1 AND event_type = $2 AND tenant_seq > $3
-                     ORDER BY tenant_seq LIMIT $4",
-                    &[&tenant, &t.as_str(), &big(after), &limit],
-                )
-                .await?
-            }
+        let batches = limit.saturating_add(1);
+        let (next, after) = (big(after.saturating_add(1)), big(after));
+        // Two statements, so each plan reads its own index (`public_batches_by_type` for
+        // a page of one type).
+        let of_type = if event_type.is_some() {
+            "AND event_type = $6"
+        } else {
+            "AND $6::TEXT IS NULL"
         };
+        let sql = format!(
+            "SELECT b.seq + e.i - 1, b.tenant_seq + e.i - 1, e.doc
+             FROM (SELECT seq, tenant_seq, docs FROM public_batches
+                   WHERE tenant = $1 {of_type}
+                     AND tenant_seq >= COALESCE(
+                           (SELECT MAX(tenant_seq) FROM public_batches
+                            WHERE tenant = $1 {of_type} AND tenant_seq <= $2), 0)
+                   ORDER BY tenant_seq LIMIT $4) AS b,
+                  jsonb_array_elements(b.docs) WITH ORDINALITY AS e(doc, i)
+             WHERE b.tenant_seq + e.i - 1 > $3
+             ORDER BY 2 LIMIT $5"
+        );
+        let rows = self
+            .read_rows(
+                &sql,
+                &[
+                    &tenant,
+                    &next,
+                    &after,
+                    &batches,
+                    &limit,
+                    &event_type.map(EventType::as_str),
+                ],
+            )
+            .await?;
         rows.into_iter().map(public_event_of).collect()
     }
 
@@ -253,15 +270,20 @@ impl PgStore {
         tenant: &str,
         tenant_seq: u64,
     ) -> Result<Option<PublicEvent>, StoreError> {
-        self.read_opt(
-            "SELECT seq, tenant_seq, doc FROM public_events WHERE tenant = $1 AND tenant_seq = $2",
-            &[&tenant, &big(tenant_seq)],
-        )
-        .await?
-        .map(public_event_of)
-        .transpose()
+        self.read_opt(PUBLIC_EVENT, &[&tenant, &big(tenant_seq)])
+            .await?
+            .map(public_event_of)
+            .transpose()
     }
 }
+
+/// One numbered public event (seq, tenant_seq, doc) by tenant ($1) and tenant sequence
+/// number ($2): the entry of the batch that holds it.
+pub(super) const PUBLIC_EVENT: &str =
+    "SELECT b.seq + ($2 - b.tenant_seq), $2, b.docs -> CAST($2 - b.tenant_seq AS INT)
+     FROM (SELECT seq, tenant_seq, n, docs FROM public_batches
+           WHERE tenant = $1 AND tenant_seq <= $2 ORDER BY tenant_seq DESC LIMIT 1) AS b
+     WHERE $2 < b.tenant_seq + b.n";
 
 /// A numbered public event row (seq, tenant_seq, doc) as its record.
 pub(super) fn public_event_of(r: Row) -> Result<PublicEvent, StoreError> {

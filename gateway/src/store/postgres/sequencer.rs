@@ -90,11 +90,16 @@ pub async fn fan_out(tx: &Tx<'_>, limit: i64) -> TxResult<u64> {
     }
     if !endpoints.is_empty() {
         let tenants: Vec<&str> = endpoints.keys().map(String::as_str).collect();
+        // The entries numbered (from, through]: from the batch holding from + 1 on.
         let rows = tx
             .rows(
-                "SELECT seq, tenant_seq, doc FROM public_events
-                 WHERE seq > $1 AND seq <= $2 AND tenant = ANY($3) ORDER BY seq",
-                &[&big(from), &big(through), &tenants],
+                "SELECT b.seq + e.i - 1, b.tenant_seq + e.i - 1, e.doc
+                 FROM public_batches b, jsonb_array_elements(b.docs) WITH ORDINALITY AS e(doc, i)
+                 WHERE b.seq >= COALESCE((SELECT MAX(seq) FROM public_batches WHERE seq <= $1), 0)
+                   AND b.seq <= $3 AND b.tenant = ANY($4)
+                   AND b.seq + e.i - 1 > $2 AND b.seq + e.i - 1 <= $3
+                 ORDER BY 1",
+                &[&big(from + 1), &big(from), &big(through), &tenants],
             )
             .await?;
         for r in rows {
@@ -133,10 +138,13 @@ async fn write_seqs(tx: &Tx<'_>, seqs: &BTreeMap<String, u64>) -> TxResult<()> {
     Ok(())
 }
 
+/// Numbers the public events' batches (`public_batches`, one per run of an attempt's
+/// entries of one tenant and type: `deferred.rs`) in (attempt, place) order, each from
+/// the next global and tenant numbers on, until at least `limit` entries; how many.
 async fn number_public(tx: &Tx<'_>, limit: i64) -> TxResult<usize> {
     let rows = tx
         .rows(
-            "SELECT txn, ord, tenant FROM public_events WHERE seq IS NULL
+            "SELECT txn, ord, tenant, n FROM public_batches WHERE seq IS NULL
              ORDER BY txn, ord LIMIT $1",
             &[&limit],
         )
@@ -153,27 +161,33 @@ async fn number_public(tx: &Tx<'_>, limit: i64) -> TxResult<usize> {
     names.dedup();
     let mut seqs = read_seqs(tx, &names).await?;
     let (mut txns, mut ords, mut gseqs, mut tseqs) = (vec![], vec![], vec![], vec![]);
+    let mut entries = 0usize;
     for r in &rows {
+        let n = u64::try_from(r.get::<_, i32>(3)).unwrap_or(0);
         let global = seqs.entry("public".into()).or_default();
-        *global += 1;
-        gseqs.push(big(*global));
+        gseqs.push(big(*global + 1));
+        *global += n;
         let t = seqs
             .entry(format!("public:{}", r.get::<_, &str>(2)))
             .or_default();
-        *t += 1;
-        tseqs.push(big(*t));
+        tseqs.push(big(*t + 1));
+        *t += n;
         txns.push(r.get::<_, String>(0));
         ords.push(r.get::<_, i32>(1));
+        entries += usize::try_from(n).unwrap_or(usize::MAX);
+        if i64::try_from(entries).unwrap_or(i64::MAX) >= limit {
+            break;
+        }
     }
     tx.exec(
-        "UPDATE public_events AS p SET seq = u.seq, tenant_seq = u.tseq
+        "UPDATE public_batches AS p SET seq = u.seq, tenant_seq = u.tseq
          FROM unnest($1::TEXT[], $2::INT[], $3::BIGINT[], $4::BIGINT[]) AS u(txn, ord, seq, tseq)
          WHERE p.txn = u.txn AND p.ord = u.ord",
         &[&txns, &ords, &gseqs, &tseqs],
     )
     .await?;
     write_seqs(tx, &seqs).await?;
-    Ok(txns.len())
+    Ok(entries)
 }
 
 /// Numbers the audit log's batches (`event_batches`, one per attempt: `deferred.rs`) in

@@ -3,7 +3,7 @@
 //! statement outside any transaction, so at READ COMMITTED on PostgreSQL: it takes no
 //! predicate locks and cannot make a SERIALIZABLE order transaction conflict. It reads
 //! the unnumbered entries through the partial indexes the sequencer's pass reads
-//! (`public_events_unnumbered`, `event_batches_unnumbered`, `audit_batches`'s key),
+//! (`public_batches_unnumbered`, `event_batches_unnumbered`, `audit_batches`'s key),
 //! counting the entries of at most [`COUNT_CAP`] rows per log (a batch row holds one
 //! attempt's entries), and the lease row by its key.
 
@@ -23,11 +23,11 @@ pub const COUNT_CAP: i64 = 100_000;
 pub const SCRAPE_WAIT: Duration = Duration::from_secs(1);
 
 const BACKLOG: &str = "SELECT
-    (SELECT count(*) FROM (SELECT 1 FROM public_events WHERE seq IS NULL LIMIT $1) AS p),
+    (SELECT COALESCE(SUM(n), 0) FROM (SELECT n FROM public_batches WHERE seq IS NULL LIMIT $1) AS p),
     (SELECT COALESCE(SUM(n), 0) FROM (SELECT n FROM event_batches WHERE seq IS NULL LIMIT $1) AS a),
     (SELECT COALESCE(SUM(cardinality(records)), 0)
        FROM (SELECT records FROM audit_batches LIMIT $1) AS c),
-    (SELECT min(txn) FROM public_events WHERE seq IS NULL),
+    (SELECT min(txn) FROM public_batches WHERE seq IS NULL),
     (SELECT min(txn) FROM event_batches WHERE seq IS NULL),
     (SELECT min(txn) FROM audit_batches),
     (SELECT owner = $2 FROM leases WHERE name = $3 AND expires_at_ms > $4)";
