@@ -7,8 +7,9 @@
 
 -- A batch is the entries one attempt appended, in order, from its place `ord`; the
 -- sequencer numbers it at once: its first entry gets `seq`, the next `seq + 1`, and so
--- on. Rows of a group run to a few KiB: `toast_tuple_target` keeps them in the table
--- uncompressed (PostgreSQL; CockroachDB has no TOAST and ignores it).
+-- on. A group's public events run to about 5 KiB of JSON, which PostgreSQL compresses in
+-- the row (TOAST; `toast_tuple_target` would keep them plain, but CockroachDB refuses that
+-- storage parameter).
 CREATE TABLE event_batches (
     txn  TEXT NOT NULL,
     ord  INT NOT NULL,
@@ -16,7 +17,7 @@ CREATE TABLE event_batches (
     seq  BIGINT,                            -- the first entry's number once numbered
     docs JSONB NOT NULL,                    -- array of Event, `seq` from the columns
     PRIMARY KEY (txn, ord)
-) WITH (toast_tuple_target = 8160);
+);
 CREATE UNIQUE INDEX event_batches_by_seq ON event_batches (seq) WHERE seq IS NOT NULL;
 CREATE INDEX event_batches_unnumbered ON event_batches (txn, ord) WHERE seq IS NULL;
 INSERT INTO event_batches (txn, ord, n, seq, docs)
@@ -30,7 +31,7 @@ CREATE TABLE audit_batches (
     ord     INT NOT NULL,
     records BYTEA[] NOT NULL,
     PRIMARY KEY (txn, ord)
-) WITH (toast_tuple_target = 8160);
+);
 INSERT INTO audit_batches (txn, ord, records)
     SELECT txn, ord, ARRAY[bytes] FROM audit_pending;
 DROP TABLE audit_pending;
@@ -51,7 +52,7 @@ CREATE TABLE public_batches (
     tenant_seq BIGINT,
     docs       JSONB NOT NULL,              -- array of PublicEvent, numbers from the columns
     PRIMARY KEY (txn, ord)
-) WITH (toast_tuple_target = 8160);
+);
 CREATE UNIQUE INDEX public_batches_by_seq ON public_batches (seq) WHERE seq IS NOT NULL;
 CREATE UNIQUE INDEX public_batches_by_tenant ON public_batches (tenant, tenant_seq)
     WHERE tenant_seq IS NOT NULL;
