@@ -2,13 +2,16 @@
 //! statement: the inventory counters' deltas (`counters::add`) and the rows appended to
 //! the logs (`events.rs`: the audit log and the public events; `audit_chain::append`: the
 //! compliance audit records). A physical activation changes four to six counters and
-//! appends two or three log rows in each of its two transactions; each was a statement of
-//! its own, and now a transaction sends one for all of them (a `WITH` of four inserts).
+//! appends two or three log entries in each of its two transactions; each was a statement
+//! of its own, and now a transaction sends one for all of them (a `WITH` of four inserts).
 //!
 //! Counter deltas of the same row add up first (a reservation and its release in one
 //! transaction write nothing), and rows are written in key order, so two transactions take
-//! their row locks in the same order. Log rows keep the attempt id and ordinal they were
-//! given when appended, which is all the sequencer orders them by. Nothing reads counters
+//! their row locks in the same order. A log's entries go in as one batch row (migration
+//! 10; public events one per run of entries of one tenant and type), keyed by the attempt
+//! id and the first entry's ordinal, which is all the sequencer orders them by: a group of
+//! eight orders writes one row where it wrote eight, and the sequencer numbers it with one
+//! row version. Nothing reads counters
 //! or unnumbered log rows inside a write transaction (the low-stock watch, the inventory
 //! reads and the sequencer run in transactions of their own), so deferring changes no
 //! answer.
@@ -90,8 +93,9 @@ impl Deferred {
     }
 
     /// Writes what was deferred, in `tx` (attempt `txn`), in one statement (a `WITH` of
-    /// four inserts: counters, events, public events, audit records; an empty array
-    /// inserts nothing); the number of statements sent (0 or 1).
+    /// four inserts: counters, the audit log's batch, the public events' batches, the
+    /// audit records' batch; an empty array inserts nothing); the number of statements
+    /// sent (0 or 1).
     pub async fn flush(
         &self,
         tx: &deadpool_postgres::Transaction<'_>,

@@ -1,10 +1,10 @@
 //! Appending to the audit log and the public event log inside a write's transaction
-//! (the embedded `Tables::event` and `Tables::publish`). Rows go in unnumbered, keyed by
-//! the attempt's id and their order in it; `sequencer.rs` numbers them afterwards, so no
-//! write on the request path touches a shared counter row. Webhook deliveries are queued
-//! when an event is numbered (their key is the event's tenant sequence number). The rows
-//! are inserted just before the commit, all of a transaction's in one statement
-//! (`deferred.rs`).
+//! (the embedded `Tables::event` and `Tables::publish`). Entries go in unnumbered, batched
+//! per attempt and keyed by its id and their order in it (`deferred.rs`); `sequencer.rs`
+//! numbers them afterwards, so no write on the request path touches a shared counter row.
+//! Webhook deliveries are queued when an event is numbered (their key is the event's
+//! tenant sequence number). The batches are inserted just before the commit, all of a
+//! transaction's in one statement.
 
 use super::codec::to_doc;
 use super::deferred::PublicRow;

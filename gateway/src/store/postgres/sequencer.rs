@@ -11,6 +11,9 @@
 //! same node comes after it; across nodes, within one pass, the writers' clocks decide
 //! (nodes need NTP; see ARCHITECTURE.md). The pass also links the compliance audit records
 //! committed since the last one into their chain (`audit_chain.rs`), in the same order.
+//! It numbers a batch row at once (a transaction's entries of one log, or its run of public
+//! events of one tenant and type: `deferred.rs`): the batch's first entry takes the next
+//! number, the others follow it, so numbers follow the entries' order.
 //!
 //! A pass is two transactions. The numbering ([`number`]) scans what every writer inserts
 //! into (the unnumbered events), so it runs at `retry::Mode::Fenced`, without predicate

@@ -225,7 +225,8 @@ impl EventType {
     }
 }
 
-/// One entry of a tenant's public event log (`public_events` table).
+/// One entry of a tenant's public event log (`public_events` table; on PostgreSQL an
+/// entry of a `public_batches` row).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct PublicEvent {
     /// Global commit order over all tenants (internal; never shown).
