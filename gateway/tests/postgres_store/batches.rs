@@ -241,3 +241,169 @@ async fn webhook_jobs_and_redeliveries_find_an_entry_inside_its_batch() {
         Redelivery::NoEvent
     );
 }
+
+/// Transactions, each a list of entries (tenant 0 or 1, `order.active` or not), published
+/// in that order with one audit log entry per public event.
+type Layout = Vec<Vec<(usize, bool)>>;
+
+/// Publishes `layout` (payload `i` counting entries across the layout) and numbers it.
+async fn write_layout(s: &PgStore, layout: &Layout) {
+    let mut i = 0u32;
+    for entries in layout {
+        let numbered: Vec<(usize, bool, u32)> = entries
+            .iter()
+            .map(|&(t, active)| {
+                i += 1;
+                (t, active, i - 1)
+            })
+            .collect();
+        s.transaction(&numbered, |tx, numbered| {
+            Box::pin(async move {
+                for &(t, active, i) in numbered {
+                    let (tenant, kind) = (["t0", "t1"][t], event_kind(active));
+                    let subject = format!("line-{i}");
+                    events::publish(tx, 1_000, tenant, kind, Some(&subject), json!({"i": i}))
+                        .await?;
+                    let what = format!("entry-{i}");
+                    events::log_event(tx, 1_000, tenant, None, EventKind::Admin { what }).await?;
+                }
+                Ok(())
+            })
+        })
+        .await
+        .expect("publish");
+    }
+    s.flush_events().await.expect("flush");
+}
+
+fn event_kind(active: bool) -> EventType {
+    if active {
+        EventType::OrderActive
+    } else {
+        EventType::OrderCreated
+    }
+}
+
+#[test]
+fn any_layout_of_batches_reads_back_as_its_entries_in_order() {
+    use proptest::prelude::*;
+    use proptest::test_runner::{Config, TestRunner};
+    let pg = server();
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let layouts = prop::collection::vec(
+        prop::collection::vec((0..2usize, any::<bool>()), 0..6),
+        1..6,
+    );
+    let queries = prop::collection::vec((0..2usize, 0..3usize, 0..20u64, 1..8usize), 12);
+    let case = AtomicU32::new(0);
+    let mut runner = TestRunner::new(Config {
+        cases: 12,
+        ..Config::default()
+    });
+    runner
+        .run(&(layouts, queries), |(layout, queries)| {
+            let db = format!("layout{}", case.fetch_add(1, Ordering::Relaxed));
+            rt.block_on(async {
+                let s = store(&pg, &db).await;
+                write_layout(&s, &layout).await;
+                // The model: each tenant's (payload, type) in publication order.
+                let entries: Vec<(usize, u64, EventType)> = layout
+                    .iter()
+                    .flatten()
+                    .zip(0u64..)
+                    .map(|(&(t, active), i)| (t, i, event_kind(active)))
+                    .collect();
+                for (t, tenant) in ["t0", "t1"].into_iter().enumerate() {
+                    let mine: Vec<(u64, u64, EventType)> = entries
+                        .iter()
+                        .filter(|e| e.0 == t)
+                        .zip(1u64..)
+                        .map(|(e, seq)| (seq, e.1, e.2))
+                        .collect();
+                    let read = |page: Vec<PublicEvent>| -> Vec<(u64, u64, EventType)> {
+                        page.iter()
+                            .map(|e| (e.tenant_seq, payload(e), e.event_type))
+                            .collect()
+                    };
+                    let all = s.public_events(tenant, 0, None, 100).await.expect("all");
+                    prop_assert_eq!(read(all), mine.clone());
+                    for &(qt, of_type, after, limit) in &queries {
+                        if qt != t {
+                            continue;
+                        }
+                        let of_type = [
+                            None,
+                            Some(EventType::OrderCreated),
+                            Some(EventType::OrderActive),
+                        ][of_type];
+                        let page = s
+                            .public_events(tenant, after, of_type, limit)
+                            .await
+                            .expect("page");
+                        let want: Vec<(u64, u64, EventType)> = mine
+                            .iter()
+                            .filter(|e| e.0 > after && of_type.is_none_or(|k| e.2 == k))
+                            .take(limit)
+                            .cloned()
+                            .collect();
+                        prop_assert_eq!(
+                            read(page),
+                            want,
+                            "after {} limit {} {:?}",
+                            after,
+                            limit,
+                            of_type
+                        );
+                    }
+                    for seq in 0..=mine.len() as u64 + 1 {
+                        let one = s.public_event(tenant, seq).await.expect("one");
+                        let want = mine.iter().find(|e| e.0 == seq).cloned();
+                        prop_assert_eq!(
+                            one.map(|e| (e.tenant_seq, payload(&e), e.event_type)),
+                            want
+                        );
+                    }
+                }
+                // One public batch row per run of a transaction's entries of one tenant
+                // and type, one audit log batch per transaction that appended.
+                let runs: usize = layout
+                    .iter()
+                    .map(|entries| entries.chunk_by(|a, b| a == b).count())
+                    .sum();
+                let c = s.client().await.expect("client");
+                let count = |sql: &'static str| {
+                    let c = &c;
+                    async move { c.query_one(sql, &[]).await.expect("count").get::<_, i64>(0) }
+                };
+                prop_assert_eq!(
+                    count("SELECT COUNT(*) FROM public_batches").await,
+                    runs as i64
+                );
+                let appended = layout.iter().filter(|e| !e.is_empty()).count();
+                prop_assert_eq!(
+                    count("SELECT COUNT(*) FROM event_batches").await,
+                    appended as i64
+                );
+                let audit = s.events(0, 1_000).await.expect("events");
+                let whats: Vec<(u64, String)> = audit
+                    .iter()
+                    .map(|e| match &e.kind {
+                        EventKind::Admin { what } => (e.seq, what.clone()),
+                        other => panic!("{other:?}"),
+                    })
+                    .collect();
+                let want: Vec<(u64, String)> = (0..entries.len())
+                    .map(|i| (i as u64 + 1, format!("entry-{i}")))
+                    .collect();
+                prop_assert_eq!(&whats, &want);
+                for from in 0..=entries.len() as u64 + 1 {
+                    let page = s.events(from, 3).await.expect("page");
+                    let seqs: Vec<u64> = page.iter().map(|e| e.seq).collect();
+                    let want: Vec<u64> = (from.max(1)..=entries.len() as u64).take(3).collect();
+                    prop_assert_eq!(seqs, want, "from {}", from);
+                }
+                Ok(())
+            })
+        })
+        .unwrap_or_else(|e| panic!("{e}"));
+}

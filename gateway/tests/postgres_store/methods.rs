@@ -260,3 +260,40 @@ async fn an_import_stays_invisible_until_finished_and_its_clashes_name_the_first
             .is_some()
     );
 }
+
+#[tokio::test]
+async fn a_resolved_key_is_answered_from_memory_and_a_put_here_replaces_it() {
+    let pg = server();
+    let s = store(&pg, "keys").await;
+    admin(&s, AdminChange::PutTenant(tenant("acme"))).await;
+    let key = gateway::store::ApiKeyRecord {
+        tenant: "acme".into(),
+        prefix: "sk_acme".into(),
+        label: "l".into(),
+        created_at_ms: 1,
+        role: gateway::store::Role::Channel,
+    };
+    let put = |record: gateway::store::ApiKeyRecord| AdminChange::PutApiKey {
+        hash: [9; 32],
+        record,
+    };
+    // An unknown key is not remembered as unknown: once put, it resolves.
+    assert_eq!(s.api_key(&[9; 32]).await.expect("read"), None);
+    admin(&s, put(key.clone())).await;
+    assert_eq!(s.api_key(&[9; 32]).await.expect("read"), Some(key.clone()));
+    // Resolved once, it is answered without the database (its row gone behind its back).
+    s.client()
+        .await
+        .expect("client")
+        .execute("DELETE FROM api_keys", &[])
+        .await
+        .expect("delete");
+    assert_eq!(s.api_key(&[9; 32]).await.expect("read"), Some(key.clone()));
+    // A put on this node is seen at once.
+    let operator = gateway::store::ApiKeyRecord {
+        role: gateway::store::Role::Operator,
+        ..key
+    };
+    admin(&s, put(operator.clone())).await;
+    assert_eq!(s.api_key(&[9; 32]).await.expect("read"), Some(operator));
+}

@@ -20,6 +20,10 @@ impl PgStore {
     /// Applies an administrative change (tenant, key, inventory load) atomically.
     pub async fn admin(&self, change: AdminChange) -> Result<AdminOutcome, StoreError> {
         let now = crate::clock::Clock::new().now_ms();
+        let put_key = match &change {
+            AdminChange::PutApiKey { hash, .. } => Some(*hash),
+            _ => None,
+        };
         let out = self
             .transaction(&(change, now), |tx, (change, now)| {
                 Box::pin(async move {
@@ -31,6 +35,9 @@ impl PgStore {
                 })
             })
             .await?;
+        if let Some(hash) = put_key {
+            self.key_cache.forget(&hash);
+        }
         self.wake_sequencer();
         Ok(out)
     }

@@ -11,10 +11,9 @@
 //! 10; public events one per run of entries of one tenant and type), keyed by the attempt
 //! id and the first entry's ordinal, which is all the sequencer orders them by: a group of
 //! eight orders writes one row where it wrote eight, and the sequencer numbers it with one
-//! row version. Nothing reads counters
-//! or unnumbered log rows inside a write transaction (the low-stock watch, the inventory
-//! reads and the sequencer run in transactions of their own), so deferring changes no
-//! answer.
+//! row version. Nothing reads counters or unnumbered log rows inside a write transaction
+//! (the low-stock watch, the inventory reads and the sequencer run in transactions of
+//! their own), so deferring changes no answer.
 
 use super::codec::Doc;
 use std::collections::BTreeMap;

@@ -63,6 +63,7 @@ mod group;
 mod handset;
 pub mod idempotency;
 pub mod import;
+mod key_cache;
 pub mod leases;
 pub mod lifecycle;
 pub mod lines;
@@ -156,6 +157,8 @@ pub struct PgStore {
     advance_groups: advance_group::AdvanceGroups,
     /// Plain physical sales waiting for a group transaction (`create_group.rs`).
     create_groups: create_group::CreateGroups,
+    /// API keys this node resolved lately (`key_cache.rs`).
+    key_cache: key_cache::KeyCache,
 }
 
 impl PgStore {
@@ -223,6 +226,7 @@ impl PgStore {
             create_gate: Default::default(),
             advance_groups: advance_group::groups(group::turns(cfg.pool_size)),
             create_groups: create_group::groups(group::turns(cfg.pool_size)),
+            key_cache: Default::default(),
         };
         // Fail now, not at the first request, when the database cannot be reached.
         drop(

@@ -55,13 +55,24 @@ impl PgStore {
     }
 
     /// Resolves an API key hash to its record.
+    /// Resolves an API key's hash, from this node's memory when it resolved lately
+    /// (`key_cache.rs`).
     pub async fn api_key(&self, hash: &[u8; 32]) -> Result<Option<ApiKeyRecord>, StoreError> {
-        self.read_doc(
-            "api_keys",
-            "SELECT doc FROM api_keys WHERE hash = $1",
-            &[&hash.as_slice()],
-        )
-        .await
+        let now = std::time::Instant::now();
+        if let Some(record) = self.key_cache.get(hash, now) {
+            return Ok(Some(record));
+        }
+        let record: Option<ApiKeyRecord> = self
+            .read_doc(
+                "api_keys",
+                "SELECT doc FROM api_keys WHERE hash = $1",
+                &[&hash.as_slice()],
+            )
+            .await?;
+        if let Some(r) = &record {
+            self.key_cache.put(*hash, r.clone(), now);
+        }
+        Ok(record)
     }
 
     /// A small metadata value.
