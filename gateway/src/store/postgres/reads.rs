@@ -54,7 +54,6 @@ impl PgStore {
         }
     }
 
-    /// Resolves an API key hash to its record.
     /// Resolves an API key's hash, from this node's memory when it resolved lately
     /// (`key_cache.rs`).
     pub async fn api_key(&self, hash: &[u8; 32]) -> Result<Option<ApiKeyRecord>, StoreError> {
