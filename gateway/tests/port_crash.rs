@@ -64,6 +64,12 @@ async fn cutover_killed_at(at: Kill) {
             })
             .await;
             assert_eq!(v["status"], "port_activating", "{v}");
+            // Recorded as sent before it is made: kill only once the HLR holds it, or the
+            // held Set would be the restarted gateway's (its timeout outlasts the test).
+            assert!(
+                eventually(|| rig.hlr.counts().injected.timeout >= 1).await,
+                "the number change never reached the HLR: {v}"
+            );
             assert_eq!(
                 holders(&rig.hlr, &temp),
                 vec![imsi.clone()],
