@@ -107,6 +107,12 @@ async fn cutover_killed_at(at: Kill) {
             })
             .await;
             assert!(on_hlr(), "applied too early: {v}");
+            // Recorded as sent before it is made: kill only once the HLR holds its read, or
+            // the held one would be the restarted gateway's (it waits out its timeout).
+            assert!(
+                eventually(|| rig.hlr.counts().injected.hang_after_apply >= 1).await,
+                "the removal's first request never reached the HLR: {v}"
+            );
         }
         Kill::RemovedAnswerLost => {
             assert!(
