@@ -9,9 +9,9 @@
 //! of `audit` never skips a record whose commit came late: it gets a number after every
 //! number already given.
 
-use super::PgStore;
 use super::codec::{big, unbig};
 use super::retry::{Tx, TxError, TxResult};
+use super::{PgStore, deferred};
 use crate::compliance::audit::{self, AuditRecord, Hash};
 use crate::store::{AuditRow, StoreError};
 
@@ -55,7 +55,8 @@ async fn head(tx: &Tx<'_>) -> TxResult<(u64, Hash)> {
 pub async fn link(tx: &Tx<'_>, limit: i64) -> TxResult<usize> {
     let rows = tx
         .rows(
-            "SELECT txn, ord, records FROM audit_batches ORDER BY txn, ord LIMIT $1",
+            "SELECT txn, ord, records, cardinality(records) FROM audit_batches
+             ORDER BY txn, ord LIMIT $1",
             &[&limit],
         )
         .await?;
@@ -65,7 +66,8 @@ pub async fn link(tx: &Tx<'_>, limit: i64) -> TxResult<usize> {
     let (mut seq, mut prev) = head(tx).await?;
     let (mut txns, mut ords) = (Vec::with_capacity(rows.len()), Vec::new());
     let (mut seqs, mut bytes, mut hashes) = (Vec::new(), Vec::new(), Vec::new());
-    for r in &rows {
+    let (taken, _) = deferred::batches_to_take(rows.iter().map(|r| r.get(3)), limit);
+    for r in &rows[..taken] {
         let (txn, ord): (String, i32) = (r.get(0), r.get(1));
         for (i, pending) in r.get::<_, Vec<&[u8]>>(2).into_iter().enumerate() {
             let mut rec = AuditRecord::decode(pending).map_err(|e| {
@@ -81,9 +83,6 @@ pub async fn link(tx: &Tx<'_>, limit: i64) -> TxResult<usize> {
         }
         txns.push(txn);
         ords.push(ord);
-        if i64::try_from(seqs.len()).unwrap_or(i64::MAX) >= limit {
-            break;
-        }
     }
     tx.exec(
         "INSERT INTO audit (seq, bytes, hash)

@@ -178,3 +178,41 @@ impl Deferred {
 fn count(n: usize) -> i32 {
     i32::try_from(n).unwrap_or(i32::MAX)
 }
+
+/// How many of a pass's batch rows (in numbering order, holding `counts` entries each) it
+/// takes: the first that hold at least `limit` entries, or all of them when they hold
+/// fewer; and how many entries those hold. A pass takes whole batches, so it may number a
+/// few more than `limit`.
+pub fn batches_to_take(counts: impl IntoIterator<Item = i32>, limit: i64) -> (usize, usize) {
+    let (mut rows, mut entries) = (0usize, 0usize);
+    for n in counts {
+        rows += 1;
+        entries += usize::try_from(n).unwrap_or(0);
+        if i64::try_from(entries).unwrap_or(i64::MAX) >= limit {
+            break;
+        }
+    }
+    (rows, entries)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::batches_to_take;
+
+    #[test]
+    fn a_pass_takes_whole_batches_until_it_reaches_its_limit() {
+        assert_eq!(batches_to_take([], 5), (0, 0));
+        assert_eq!(
+            batches_to_take([2, 2], 5),
+            (2, 4),
+            "fewer than the limit: all"
+        );
+        assert_eq!(batches_to_take([2, 3, 1], 5), (2, 5), "exactly the limit");
+        assert_eq!(
+            batches_to_take([4, 8, 1], 5),
+            (2, 12),
+            "the batch that crosses it too"
+        );
+        assert_eq!(batches_to_take([9], 5), (1, 9));
+    }
+}

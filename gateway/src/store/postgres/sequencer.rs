@@ -27,7 +27,7 @@ use super::codec::{big, from_doc, unbig};
 use super::leases;
 use super::reads::public_event_of;
 use super::retry::{Tx, TxResult};
-use super::{audit_chain, deliveries};
+use super::{audit_chain, deferred, deliveries};
 use crate::store::WebhookEndpoint;
 use std::collections::BTreeMap;
 
@@ -163,9 +163,9 @@ async fn number_public(tx: &Tx<'_>, limit: i64) -> TxResult<usize> {
     names.sort();
     names.dedup();
     let mut seqs = read_seqs(tx, &names).await?;
+    let (taken, entries) = deferred::batches_to_take(rows.iter().map(|r| r.get(3)), limit);
     let (mut txns, mut ords, mut gseqs, mut tseqs) = (vec![], vec![], vec![], vec![]);
-    let mut entries = 0usize;
-    for r in &rows {
+    for r in &rows[..taken] {
         let n = u64::try_from(r.get::<_, i32>(3)).unwrap_or(0);
         let global = seqs.entry("public".into()).or_default();
         gseqs.push(big(*global + 1));
@@ -177,10 +177,6 @@ async fn number_public(tx: &Tx<'_>, limit: i64) -> TxResult<usize> {
         *t += n;
         txns.push(r.get::<_, String>(0));
         ords.push(r.get::<_, i32>(1));
-        entries += usize::try_from(n).unwrap_or(usize::MAX);
-        if i64::try_from(entries).unwrap_or(i64::MAX) >= limit {
-            break;
-        }
     }
     tx.exec(
         "UPDATE public_batches AS p SET seq = u.seq, tenant_seq = u.tseq
@@ -208,18 +204,13 @@ async fn number_audit(tx: &Tx<'_>, limit: i64) -> TxResult<usize> {
     }
     let mut seqs = read_seqs(tx, &["audit".to_owned()]).await?;
     let last = seqs.entry("audit".into()).or_default();
+    let (taken, entries) = deferred::batches_to_take(rows.iter().map(|r| r.get(2)), limit);
     let (mut txns, mut ords, mut firsts) = (vec![], vec![], vec![]);
-    let mut entries = 0usize;
-    for r in &rows {
-        let n = u64::try_from(r.get::<_, i32>(2)).unwrap_or(0);
+    for r in &rows[..taken] {
         txns.push(r.get::<_, String>(0));
         ords.push(r.get::<_, i32>(1));
         firsts.push(big(*last + 1));
-        *last += n;
-        entries += usize::try_from(n).unwrap_or(usize::MAX);
-        if i64::try_from(entries).unwrap_or(i64::MAX) >= limit {
-            break;
-        }
+        *last += u64::try_from(r.get::<_, i32>(2)).unwrap_or(0);
     }
     tx.exec(
         "UPDATE event_batches AS e SET seq = u.seq
