@@ -81,6 +81,13 @@ fn is_root() -> bool {
         .unwrap_or(false)
 }
 
+/// The settings that preload and configure `pg_stat_statements`.
+const PROFILED: [&str; 3] = [
+    "shared_preload_libraries=pg_stat_statements",
+    "pg_stat_statements.track_planning=on",
+    "pg_stat_statements.max=1000",
+];
+
 impl PgServer {
     /// Initialises and starts a server; ready to accept connections on return.
     pub fn start() -> Result<Self, String> {
@@ -92,18 +99,20 @@ impl PgServer {
         Self::start_with(Some(tls), &[])
     }
 
-    /// A server that counts the time spent in each statement: `pg_stat_statements`
-    /// preloaded (shipped with Debian's server package), planning time included. Read the
-    /// figures with [`PgServer::top_statements`].
-    pub fn start_profiled() -> Result<Self, String> {
-        Self::start_with(
-            None,
-            &[
-                "shared_preload_libraries=pg_stat_statements",
-                "pg_stat_statements.track_planning=on",
-                "pg_stat_statements.max=1000",
-            ],
-        )
+    /// A server set up as a deployment would be for a benchmark: the tests' servers keep
+    /// `shared_buffers` at 32 MB (several run at once), which a run of a few thousand
+    /// orders outgrows (the backends then write out dirty pages themselves and wait for
+    /// full WAL buffers); here 256 MB, so `wal_buffers` follows at 8 MB. `settings`
+    /// (`name=value`) come after, so they win. `profiled` counts the time spent in each
+    /// statement: `pg_stat_statements` preloaded (shipped with Debian's server package),
+    /// planning time included; read the figures with [`PgServer::top_statements`].
+    pub fn start_for_bench(settings: &[String], profiled: bool) -> Result<Self, String> {
+        let mut all = vec!["shared_buffers=256MB"];
+        if profiled {
+            all.extend(PROFILED);
+        }
+        all.extend(settings.iter().map(String::as_str));
+        Self::start_with(None, &all)
     }
 
     fn start_with(tls: Option<ServerTls<'_>>, settings: &[&str]) -> Result<Self, String> {
@@ -270,7 +279,7 @@ impl PgServer {
     }
 
     /// The `n` statements that took most of the server's time in database `db` since it
-    /// started (a server from [`PgServer::start_profiled`]), as `psql` prints them: calls,
+    /// started (a server from [`PgServer::start_for_bench`], profiled), as `psql` prints them: calls,
     /// total and mean milliseconds (planning and execution), rows, the statement.
     pub async fn top_statements(&self, db: &str, n: usize) -> Result<String, String> {
         let query = format!(

@@ -115,6 +115,11 @@ pub struct BenchArgs {
     /// took most of the database's time (`pg_stat_statements`, preloaded for the run).
     #[arg(long)]
     pub pg_top: Option<usize>,
+    /// With `--store postgres`: a server setting for the run's private PostgreSQL, over
+    /// the bench's own (`NAME=VALUE`, as `postgres -c` takes it; repeatable), for example
+    /// `--pg-set shared_buffers=32MB`. `fsync` and `synchronous_commit` stay on.
+    #[arg(long = "pg-set", value_name = "NAME=VALUE", value_parser = pg_setting)]
+    pub pg_set: Vec<String>,
     /// Writes the figures as JSON to this file (the HTTP modes: activations, `--esim`,
     /// `--suspend`, `--policy`, `--store postgres`).
     #[arg(long)]
@@ -160,5 +165,59 @@ fn port_market(s: &str) -> Result<crate::compliance::Market, String> {
     match Market::parse(s) {
         Some(m @ (Market::Uk | Market::EuGeneric)) => Ok(m),
         _ => Err("uk or eu-generic".into()),
+    }
+}
+
+/// A `--pg-set` value: `NAME=VALUE` with a setting's name; durability stays on.
+fn pg_setting(s: &str) -> Result<String, String> {
+    let (name, value) = s
+        .split_once('=')
+        .ok_or_else(|| format!("`{s}`: expected NAME=VALUE"))?;
+    let name_ok = !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'.');
+    if !name_ok || value.is_empty() {
+        return Err(format!("`{s}`: expected NAME=VALUE with a setting's name"));
+    }
+    if matches!(name, "fsync" | "synchronous_commit" | "full_page_writes") {
+        return Err(format!(
+            "`{name}` stays on: the bench measures durable commits"
+        ));
+    }
+    Ok(s.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::pg_setting;
+
+    #[test]
+    fn a_pg_setting_is_a_name_and_a_value_and_durability_stays_on() {
+        assert_eq!(
+            pg_setting("shared_buffers=32MB").as_deref(),
+            Ok("shared_buffers=32MB")
+        );
+        assert_eq!(
+            pg_setting("pg_stat_statements.max=10").as_deref(),
+            Ok("pg_stat_statements.max=10")
+        );
+        for bad in [
+            "shared_buffers",
+            "=1",
+            "shared_buffers=",
+            "Shared=1",
+            "a b=1",
+        ] {
+            assert!(pg_setting(bad).is_err(), "{bad} accepted");
+        }
+        for durability in [
+            "fsync=off",
+            "synchronous_commit=off",
+            "full_page_writes=off",
+        ] {
+            let e = pg_setting(durability).expect_err(durability);
+            assert!(e.contains("stays on"), "{e}");
+        }
     }
 }

@@ -30,11 +30,8 @@ pub(super) async fn side_by_side(
     let base_rate = base.per_s;
     record(report, base, settled);
     println!("== PostgreSQL (one node, local, fsync and synchronous_commit on)");
-    let pg = match args.pg_top {
-        Some(_) => conformance::pg_peer::PgServer::start_profiled(),
-        None => conformance::pg_peer::PgServer::start(),
-    }
-    .map_err(err)?;
+    let pg = conformance::pg_peer::PgServer::start_for_bench(&args.pg_set, args.pg_top.is_some())
+        .map_err(err)?;
     let url = pg.create_db("simgw").await.map_err(err)?;
     let one = Some((url.as_str(), pg_pool_size(args)));
     let (sb, client, seeded_in, _) = start_sandbox(args, &data_dir.join("postgres"), one).await?;

@@ -169,6 +169,7 @@ mod tests {
             nodes: 1,
             pg_pool: None,
             pg_top: None,
+            pg_set: Vec::new(),
             policy: None,
             json: Some(dir.path().join("bench.json")),
             baseline_requests: 50,
