@@ -203,7 +203,10 @@ impl PgServer {
             .args(settings.iter().flat_map(|s| ["-c", s]))
             .current_dir(dir.path())
             .stdout(Stdio::null())
-            .stderr(Stdio::null());
+            .stderr(
+                std::fs::File::create(dir.path().join("server.log"))
+                    .map_err(|e| format!("server.log: {e}"))?,
+            );
         as_user(&mut server, user);
         let child = server.spawn().map_err(|e| format!("postgres: {e}"))?;
         let mut pg = Self {
@@ -227,7 +230,15 @@ impl PgServer {
             }
             if let Some(c) = self.child.as_mut() {
                 if let Ok(Some(status)) = c.try_wait() {
-                    return Err(format!("postgres exited during start-up: {status}"));
+                    // Its last words say why (a setting it refused, a port in use).
+                    let log = self.dir.path().join("server.log");
+                    let log = std::fs::read_to_string(log).unwrap_or_default();
+                    let why: Vec<&str> = log.lines().rev().take(3).collect();
+                    let why: Vec<&str> = why.into_iter().rev().collect();
+                    return Err(format!(
+                        "postgres exited during start-up ({status}): {}",
+                        why.join(" / ")
+                    ));
                 }
             }
             if Instant::now() > deadline {
@@ -335,8 +346,12 @@ impl PgServer {
         let Some(mut child) = self.child.take() else {
             return;
         };
+        if let Ok(Some(_)) = child.try_wait() {
+            return; // it already exited (a failed start-up)
+        }
         let _ = Command::new("kill")
             .args(["-INT", &child.id().to_string()])
+            .stderr(Stdio::null())
             .status();
         let deadline = Instant::now() + Duration::from_secs(20);
         while Instant::now() < deadline {

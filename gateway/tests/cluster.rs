@@ -486,6 +486,7 @@ async fn a_killed_node_s_orders_are_finished_by_the_other_within_the_lease() {
 /// same database beside the sandbox's, and every one of its orders ends `active` (the
 /// bench fails a run that leaves one open); the JSON report has the phase with both
 /// nodes' figures. `--nodes 2` without PostgreSQL is refused before anything starts.
+/// The run also sets one of its server's settings with `--pg-set`.
 #[test]
 fn the_two_node_bench_ends_every_order_on_one_database() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -510,6 +511,9 @@ fn the_two_node_bench_ends_every_order_on_one_database() {
         "postgres",
         "--nodes",
         "2",
+        // A setting over the bench's own (its server would not start with a wrong one).
+        "--pg-set",
+        "shared_buffers=16MB",
         "--data-dir",
         data.to_str().expect("utf-8"),
         "--json",

@@ -287,3 +287,32 @@ async fn the_logs_of_an_older_database_keep_their_numbers_and_order_as_batches()
         ]
     );
 }
+
+/// A server that cannot start says why (the bench's `--pg-set` passes settings through),
+/// and one whose settings it takes runs with them.
+#[tokio::test]
+async fn a_server_refusing_a_setting_says_which_and_a_setting_it_takes_holds() {
+    let refused = PgServer::start_for_bench(&["no_such_setting=1".into()], false)
+        .err()
+        .expect("a server with an unknown setting");
+    assert!(refused.contains("no_such_setting"), "{refused}");
+
+    let pg = PgServer::start_for_bench(&["work_mem=5MB".into()], false).expect("server");
+    let url = pg.create_db("settings").await.expect("db");
+    let (client, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+        .await
+        .expect("connect");
+    tokio::spawn(conn);
+    for (name, want) in [
+        ("work_mem", "5MB"),
+        ("shared_buffers", "256MB"),
+        ("fsync", "on"),
+    ] {
+        let got: String = client
+            .query_one(&format!("SHOW {name}"), &[])
+            .await
+            .expect("SHOW")
+            .get(0);
+        assert_eq!(got, want, "{name}");
+    }
+}
