@@ -290,8 +290,9 @@ impl PgServer {
     }
 
     /// The `n` statements that took most of the server's time in database `db` since it
-    /// started (a server from [`PgServer::start_for_bench`], profiled), as `psql` prints them: calls,
-    /// total and mean milliseconds (planning and execution), rows, the statement.
+    /// started (a server from [`PgServer::start_for_bench`], profiled), as `psql` prints
+    /// them: calls, total and mean milliseconds (planning and execution), rows, the
+    /// statement.
     pub async fn top_statements(&self, db: &str, n: usize) -> Result<String, String> {
         let query = format!(
             "SELECT calls, round((total_plan_time + total_exec_time)::numeric, 1) AS total_ms, \

@@ -117,7 +117,8 @@ pub struct BenchArgs {
     pub pg_top: Option<usize>,
     /// With `--store postgres`: a server setting for the run's private PostgreSQL, over
     /// the bench's own (`NAME=VALUE`, as `postgres -c` takes it; repeatable), for example
-    /// `--pg-set shared_buffers=32MB`. `fsync` and `synchronous_commit` stay on.
+    /// `--pg-set shared_buffers=32MB`. `fsync`, `synchronous_commit` and `full_page_writes`
+    /// stay on.
     #[arg(long = "pg-set", value_name = "NAME=VALUE", value_parser = pg_setting)]
     pub pg_set: Vec<String>,
     /// Writes the figures as JSON to this file (the HTTP modes: activations, `--esim`,
