@@ -3,7 +3,9 @@
 //! key's record does not change once issued (`simgw apikey create` makes a new random
 //! key; the sandbox puts its fixed keys again with the same record), so a kept answer
 //! stays right; [`TTL`] bounds how long another node's put of a key this node holds (a
-//! new tenant or role) goes unseen here, and this node's own puts drop the entry at once.
+//! new tenant or role) goes unseen here, and this node's own puts drop the entry at once
+//! (a lookup that read the row before such a put commits may keep the older record, for
+//! [`TTL`] at most, as for another node's put).
 //! Only keys that resolved are kept, so no unauthenticated caller can grow it, and it holds
 //! at most [`CAPACITY`]. Pure: the caller passes the time.
 
